@@ -1,0 +1,5 @@
+"""``python -m toolkit``: the command-line interface."""
+
+from toolkit.cli import main
+
+main()

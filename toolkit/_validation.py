@@ -1,0 +1,257 @@
+"""Parameter and input validation shared by every toolkit estimator.
+
+scikit-learn's ``_param_validation`` module is private, so this is a small
+local helper that speaks with the same voice::
+
+    The 'maxlen' parameter of SequenceEncoder must be an int in the range
+    [1, inf) or None. Got 0 instead.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+
+__all__ = [
+    "InvalidParameterError",
+    "Interval",
+    "Options",
+    "validate_params",
+    "check_raw_documents",
+    "check_token_lists",
+    "TextInputMixin",
+]
+
+
+class InvalidParameterError(ValueError, TypeError):
+    """A parameter has an invalid type or value (as sklearn's own class)."""
+
+
+class Interval:
+    """Numbers of one kind in an interval, e.g. ``Interval(int, 1, None)``.
+
+    Parameters
+    ----------
+    kind : {int, float}
+        ``int`` accepts integral numbers only (not bools); ``float`` accepts
+        any real number (ints included).
+    left, right : number or None
+        Bounds; None means unbounded.
+    closed : {"both", "left", "right", "neither"}, default="both"
+    """
+
+    def __init__(self, kind, left, right, *, closed="both"):
+        self.kind = kind
+        self.left = left
+        self.right = right
+        self.closed = closed
+
+    def __contains__(self, value) -> bool:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            return False
+        if self.kind is int and not isinstance(value, numbers.Integral):
+            return False
+        if isinstance(value, float) and math.isnan(value):
+            return False
+        if self.left is not None:
+            if value < self.left or (value == self.left and self.closed in ("right", "neither")):
+                return False
+        if self.right is not None:
+            if value > self.right or (value == self.right and self.closed in ("left", "neither")):
+                return False
+        return True
+
+    def __str__(self) -> str:
+        kind = "an int" if self.kind is int else "a float"
+        lb = "[" if self.closed in ("both", "left") and self.left is not None else "("
+        rb = "]" if self.closed in ("both", "right") and self.right is not None else ")"
+        left = "-inf" if self.left is None else self.left
+        right = "inf" if self.right is None else self.right
+        return f"{kind} in the range {lb}{left}, {right}{rb}"
+
+
+class Options:
+    """One of a fixed set of values, e.g. ``Options({"pre", "post"})``."""
+
+    def __init__(self, values):
+        self.values = frozenset(values)
+
+    def __contains__(self, value) -> bool:
+        try:
+            return value in self.values
+        except TypeError:  # unhashable
+            return False
+
+    def __str__(self) -> str:
+        kinds = {type(v).__name__ for v in self.values}
+        kind = kinds.pop() if len(kinds) == 1 else "value"
+        return f"a {kind} among {{{', '.join(repr(v) for v in sorted(self.values, key=repr))}}}"
+
+
+def _satisfies(value, constraint) -> bool:
+    if constraint is None:
+        return value is None
+    if constraint == "boolean":
+        return isinstance(value, (bool, np.bool_))
+    if constraint == "callable":
+        return callable(value)
+    if constraint == "random_state":
+        return value is None or isinstance(value, (numbers.Integral, np.random.RandomState, np.random.Generator)) and not isinstance(value, bool)
+    if isinstance(constraint, type):
+        return isinstance(value, constraint) and not (constraint is not bool and isinstance(value, bool))
+    return value in constraint
+
+
+def _describe(constraint) -> str:
+    if constraint is None:
+        return "None"
+    if constraint == "boolean":
+        return "an instance of 'bool'"
+    if constraint == "callable":
+        return "a callable"
+    if constraint == "random_state":
+        return "an int, a numpy RandomState or None"
+    if isinstance(constraint, type):
+        return f"an instance of '{constraint.__name__}'"
+    return str(constraint)
+
+
+def validate_params(estimator, constraints: Mapping[str, Sequence]) -> None:
+    """Check ``estimator``'s parameters against ``constraints``.
+
+    Parameters
+    ----------
+    estimator : BaseEstimator
+        Its ``get_params(deep=False)`` are checked.
+    constraints : dict of str to list
+        Allowed forms per parameter: ``Interval``, ``Options``, a type, None,
+        ``"boolean"``, ``"callable"`` or ``"random_state"``.
+
+    Raises
+    ------
+    InvalidParameterError
+        Naming the parameter, the estimator, what is allowed and what was given.
+    """
+    params = estimator.get_params(deep=False)
+    for name, allowed in constraints.items():
+        if name not in params:
+            continue
+        value = params[name]
+        if any(_satisfies(value, c) for c in allowed):
+            continue
+        parts = [_describe(c) for c in allowed]
+        expected = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " or " + parts[-1]
+        raise InvalidParameterError(
+            f"The {name!r} parameter of {type(estimator).__name__} must be "
+            f"{expected}. Got {value!r} instead."
+        )
+
+
+def _describe_bad_document(doc) -> str | None:
+    if isinstance(doc, str):
+        return None
+    if doc is None or (isinstance(doc, float) and math.isnan(doc)):
+        return "is missing (None/NaN); drop or fill missing values first, e.g. series.fillna('')"
+    if isinstance(doc, (bytes, bytearray)):
+        return "is bytes; decode it first, e.g. doc.decode('utf-8')"
+    return f"is a {type(doc).__name__}, not a str"
+
+
+def check_raw_documents(X, *, name: str = "X") -> list[str]:
+    """Validate an iterable of raw text documents and return it as a list of str.
+
+    Accepts lists, tuples, generators, 1-D numpy arrays of strings (``numpy.str_``
+    elements become ``str``) and pandas Series.
+
+    Raises
+    ------
+    ValueError
+        For a single string ("Iterable over raw text documents expected, string
+        object received.", as scikit-learn says), a 2-D array, or a document that
+        is not a str (None/NaN, bytes, numbers), naming its index.
+    """
+    if isinstance(X, (str, bytes, bytearray)):
+        raise ValueError("Iterable over raw text documents expected, string object received.")
+    if isinstance(X, np.ndarray) and X.ndim != 1:
+        raise ValueError(
+            f"Expected a 1-D sequence of raw text documents for {name}, got an array of shape "
+            f"{X.shape}. Select the text column first, e.g. X[:, 0]."
+        )
+    if hasattr(X, "to_numpy") and getattr(X, "ndim", 1) != 1:
+        raise ValueError(
+            f"Expected a 1-D sequence of raw text documents for {name}, got a "
+            f"{type(X).__name__} with 2 dimensions. Select the text column first, e.g. df['text']."
+        )
+    if hasattr(X, "to_numpy"):
+        X = X.to_numpy(dtype=object)
+    if not isinstance(X, Iterable):
+        raise ValueError(
+            f"Iterable over raw text documents expected for {name}, got {type(X).__name__}."
+        )
+    docs = [str(d) if isinstance(d, np.str_) else d for d in X]
+    for i, doc in enumerate(docs):
+        problem = _describe_bad_document(doc)
+        if problem is not None:
+            raise ValueError(f"Document {i} of {name} {problem}; raw text documents must be str.")
+    return docs
+
+
+def check_token_lists(X, *, estimator: str, name: str = "X"):
+    """Validate token lists (a sequence of sequences of str).
+
+    A :class:`toolkit.corpus.TokenizedCorpus` is returned unchanged; anything
+    else comes back as a list of lists.
+
+    Raises
+    ------
+    ValueError
+        When raw strings are given instead of token lists, saying to put
+        SpacyTokenizer first, or when an element is not a sequence of str.
+    """
+    from .corpus import TokenizedCorpus  # local: corpus imports this module
+
+    if isinstance(X, TokenizedCorpus):
+        return X
+    if isinstance(X, (str, bytes)) or (
+        not isinstance(X, Iterable)
+    ):
+        raise ValueError(
+            f"{estimator} expects a sequence of token lists for {name}, got "
+            f"{type(X).__name__}. Tokenize first: put SpacyTokenizer before it in a "
+            "Pipeline, or use toolkit.make_text_classifier()."
+        )
+    docs = list(X.to_numpy(dtype=object) if hasattr(X, "to_numpy") else X)
+    for i, doc in enumerate(docs):
+        if isinstance(doc, (str, np.str_)):
+            raise ValueError(
+                f"{estimator} expects token lists, but document {i} of {name} is a raw "
+                "string. Tokenize first: put SpacyTokenizer before it in a Pipeline, or "
+                "use toolkit.make_text_classifier()."
+            )
+        if not isinstance(doc, Iterable):
+            raise ValueError(
+                f"{estimator} expects token lists, but document {i} of {name} is a "
+                f"{type(doc).__name__}."
+            )
+        doc = list(doc)
+        for tok in doc:
+            if not isinstance(tok, str):
+                raise ValueError(
+                    f"{estimator} expects token lists of str, but document {i} of {name} "
+                    f"contains a {type(tok).__name__} ({tok!r})."
+                )
+        docs[i] = doc
+    return docs
+
+
+class TextInputMixin:
+    """Declares 1-D text input (raw strings or token lists) to scikit-learn."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.two_d_array = False
+        return tags

@@ -1,0 +1,41 @@
+"""Exceptions raised by toolkit.
+
+Every error a user can cause derives from :class:`ToolkitError` and from the
+builtin that fits it (``ValueError``, ``FileNotFoundError``...), so callers can
+catch either. Messages name the problem (file, line, parameter) and what to do.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ToolkitError",
+    "DataError",
+    "ChecksumError",
+    "ManifestError",
+    "VectorsFormatError",
+    "ModelFormatError",
+]
+
+
+class ToolkitError(Exception):
+    """Base class of all errors raised on purpose by toolkit."""
+
+
+class DataError(ToolkitError, ValueError):
+    """A data file or folder is missing, unreadable or malformed."""
+
+
+class ChecksumError(DataError):
+    """A file's hash differs from the one its manifest or SHA256SUMS gives."""
+
+
+class ManifestError(ToolkitError, ValueError):
+    """A data manifest is missing, unknown or invalid."""
+
+
+class VectorsFormatError(DataError):
+    """A word-vector file cannot be parsed; the message names file and line."""
+
+
+class ModelFormatError(ToolkitError, ValueError):
+    """A saved model folder is missing parts, tampered with or from elsewhere."""
