@@ -46,6 +46,10 @@ _LAZY = {
     "EmbeddingClassifier": "classifier",
     "EmbeddingVectorizer": "pooling",
     "make_text_classifier": "classifier",
+    # plots
+    "plot_history": "plots",
+    "plot_confusion_matrix": "plots",
+    "plot_word_map": "plots",
     # errors
     "ToolkitError": "exceptions",
     "DataError": "exceptions",

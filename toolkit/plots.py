@@ -1,0 +1,287 @@
+"""Plots a person would rather look at than read: training history,
+confusion matrix, and a 2-D map of word vectors.
+
+Each function draws on its own :class:`matplotlib.figure.Figure` (no pyplot
+global state, the Agg canvas, so it works without a display), writes a PNG
+atomically (a temporary file in the same folder, then :func:`os.replace`) and
+returns the path. matplotlib is imported inside the functions, so importing
+this module is cheap.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["plot_history", "plot_confusion_matrix", "plot_word_map"]
+
+logger = logging.getLogger(__name__)
+
+
+def _new_figure(figsize):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _save_png(fig, path, dpi) -> Path:
+    from .workflows import atomic_output
+
+    path = Path(path)
+    with atomic_output(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=dpi)
+    logger.info("Wrote %s", path)
+    return path
+
+
+def _history_dict(history) -> dict[str, list[float]]:
+    """Metric name -> per-epoch values, from a Keras History, an estimator or a dict."""
+    for attr in ("history_", "history"):  # fitted estimator, then keras History
+        if not isinstance(history, Mapping) and hasattr(history, attr):
+            history = getattr(history, attr)
+    if not isinstance(history, Mapping):
+        raise TypeError(
+            "history must be a dict of per-epoch metric lists, a Keras History or a fitted "
+            f"estimator with a history_ attribute, got {type(history).__name__}."
+        )
+    out = {}
+    for key, values in history.items():
+        values = np.asarray(values, dtype=float).ravel()
+        if values.size:
+            out[str(key)] = values
+    return out
+
+
+def plot_history(history, path, *, metrics=("loss", "accuracy"), title=None, dpi=100) -> Path:
+    """Plot training and validation curves per epoch, one panel per metric.
+
+    The classic ``plot(history)`` of the deep-learning-with-text chapter: dots
+    for training, a line for validation, loss and accuracy side by side.
+
+    Parameters
+    ----------
+    history : dict, keras.callbacks.History or fitted estimator
+        Per-epoch values keyed by metric name (``"loss"``, ``"val_loss"``,
+        ``"accuracy"``, ``"val_accuracy"``...). An object with a
+        ``history_`` (estimator) or ``history`` (Keras) attribute is unwrapped.
+    path : path-like
+        PNG file to write (its folder must exist).
+    metrics : sequence of str, default=("loss", "accuracy")
+        Metrics to draw; ones the history lacks are skipped (``"acc"`` is
+        accepted for ``"accuracy"``).
+    title : str, optional
+        Figure title.
+    dpi : int, default=100
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+
+    Raises
+    ------
+    ValueError
+        If the history holds none of the requested metrics.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> h = {"loss": [0.7, 0.5], "val_loss": [0.69, 0.6],
+    ...      "accuracy": [0.5, 0.8], "val_accuracy": [0.52, 0.7]}
+    >>> out = plot_history(h, os.path.join(tempfile.mkdtemp(), "history.png"))
+    >>> out.name
+    'history.png'
+    """
+    hist = _history_dict(history)
+    panels = []
+    for metric in metrics:
+        key = metric if metric in hist else {"accuracy": "acc", "acc": "accuracy"}.get(metric)
+        if key in hist:
+            panels.append((metric, hist[key], hist.get(f"val_{key}")))
+    if not panels:
+        raise ValueError(
+            f"The history has none of the metrics {list(metrics)}; it has {sorted(hist)}. "
+            "Pass metrics=... naming the ones to plot."
+        )
+    fig = _new_figure((5.0 * len(panels), 4.0))
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    for ax, (metric, train, val) in zip(axes, panels):
+        epochs = np.arange(1, len(train) + 1)
+        ax.plot(epochs, train, "o", color="tab:blue", label=f"Training {metric}")
+        if val is not None:
+            ax.plot(np.arange(1, len(val) + 1), val, "-", color="tab:orange", label=f"Validation {metric}")
+        ax.set_title(f"Training and validation {metric}" if val is not None else f"Training {metric}")
+        ax.set_xlabel("Epoch")
+        ax.set_ylabel(metric)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.grid(True, alpha=0.3)
+        ax.legend()
+    if title:
+        fig.suptitle(title)
+    return _save_png(fig, path, dpi)
+
+
+def plot_confusion_matrix(y_true, y_pred, labels, path, *, normalize=None, title=None, dpi=100) -> Path:
+    """Plot the confusion matrix of true against predicted labels.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n_samples,)
+        True and predicted labels.
+    labels : sequence
+        The classes, in display order (e.g. ``["neg", "pos"]``). When ``y_true``
+        holds integer codes ``0..k-1`` and ``labels`` are names, the names are
+        used as tick labels.
+    path : path-like
+        PNG file to write.
+    normalize : {"true", "pred", "all"} or None, default=None
+        As in :func:`sklearn.metrics.confusion_matrix`.
+    title : str, optional
+    dpi : int, default=100
+
+    Returns
+    -------
+    pathlib.Path
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> out = plot_confusion_matrix([0, 1, 1, 0], [0, 1, 0, 0], ["neg", "pos"],
+    ...                             os.path.join(tempfile.mkdtemp(), "cm.png"))
+    """
+    from sklearn.metrics import confusion_matrix
+
+    y_true = np.asarray(y_true)
+    y_pred = np.asarray(y_pred)
+    if y_true.shape != y_pred.shape or y_true.ndim != 1:
+        raise ValueError(
+            f"y_true and y_pred must be 1-D and of the same length, got shapes {y_true.shape} "
+            f"and {y_pred.shape}."
+        )
+    names = [str(label) for label in labels]
+    if not names:
+        raise ValueError("labels must name at least one class.")
+    codes = list(labels)
+    present = set(y_true.tolist()) | set(y_pred.tolist())
+    if not present <= set(codes) and present <= set(range(len(codes))):
+        codes = list(range(len(codes)))  # integer codes with names for display
+    cm = confusion_matrix(y_true, y_pred, labels=codes, normalize=normalize)
+
+    size = 1.2 + 1.1 * len(names)
+    fig = _new_figure((max(4.0, size + 1.0), max(3.5, size)))
+    ax = fig.subplots()
+    image = ax.imshow(cm, cmap="Blues", vmin=0)
+    fig.colorbar(image, ax=ax)
+    ticks = np.arange(len(names))
+    ax.set_xticks(ticks, names, rotation=45 if max(map(len, names)) > 6 else 0, ha="right" if max(map(len, names)) > 6 else "center")
+    ax.set_yticks(ticks, names)
+    ax.set_xlabel("Predicted label")
+    ax.set_ylabel("True label")
+    ax.set_title(title or "Confusion matrix")
+    threshold = cm.max() / 2.0 if cm.size else 0
+    for i in range(cm.shape[0]):
+        for j in range(cm.shape[1]):
+            text = f"{cm[i, j]:.2f}" if normalize else f"{int(cm[i, j])}"
+            ax.text(j, i, text, ha="center", va="center", color="white" if cm[i, j] > threshold else "black")
+    return _save_png(fig, path, dpi)
+
+
+def _lookup_vectors(vectors, words: Sequence[str], skip_missing: bool):
+    found, rows, missing = [], [], []
+    for word in words:
+        try:
+            rows.append(np.asarray(vectors[word], dtype=float))
+            found.append(word)
+        except KeyError:
+            missing.append(word)
+    if missing and not skip_missing:
+        raise KeyError(
+            f"{len(missing)} word(s) not in the vectors: {', '.join(map(repr, missing[:10]))}"
+            f"{' ...' if len(missing) > 10 else ''}. Remove them or pass skip_missing=True."
+        )
+    if missing:
+        logger.warning("Skipping %d word(s) not in the vectors: %s", len(missing), ", ".join(missing))
+    return found, np.vstack(rows) if rows else np.empty((0, 0))
+
+
+def plot_word_map(vectors, words, path, *, method="pca", skip_missing=False, random_state=0, title=None, dpi=100) -> Path:
+    """Project chosen word vectors to 2-D and plot them with their labels.
+
+    Parameters
+    ----------
+    vectors : gensim KeyedVectors or mapping of str to array
+        Anything with ``vectors[word]`` returning a 1-D vector (KeyError when
+        absent).
+    words : sequence of str
+        At least two words (three for ``method="tsne"``).
+    path : path-like
+        PNG file to write.
+    method : {"pca", "tsne"}, default="pca"
+        :class:`sklearn.decomposition.PCA` or :class:`sklearn.manifold.TSNE`
+        (perplexity capped below the number of words).
+    skip_missing : bool, default=False
+        Skip words the vectors lack (with a logged warning) instead of raising.
+    random_state : int, default=0
+    title : str, optional
+    dpi : int, default=100
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    KeyError
+        Naming the words the vectors lack (unless ``skip_missing``).
+    ValueError
+        For an unknown method or too few words.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> vecs = {"king": np.array([1., 0, 0]), "queen": np.array([1., 1, 0]),
+    ...         "apple": np.array([0., 0, 1])}
+    >>> out = plot_word_map(vecs, ["king", "queen", "apple"],
+    ...                     os.path.join(tempfile.mkdtemp(), "map.png"))
+    """
+    if method not in ("pca", "tsne"):
+        raise ValueError(f"The 'method' parameter of plot_word_map must be a str among {{'pca', 'tsne'}}. Got {method!r} instead.")
+    if isinstance(words, str):
+        words = [words]
+    words = list(dict.fromkeys(words))  # unique, order kept
+    found, matrix = _lookup_vectors(vectors, words, skip_missing)
+    needed = 3 if method == "tsne" else 2
+    if len(found) < needed:
+        raise ValueError(
+            f"plot_word_map needs at least {needed} known words for method={method!r}, got "
+            f"{len(found)} ({', '.join(found) or 'none'})."
+        )
+    if method == "pca":
+        from sklearn.decomposition import PCA
+
+        points = PCA(n_components=2, random_state=random_state).fit_transform(matrix)
+        axis = "PC"
+    else:
+        from sklearn.manifold import TSNE
+
+        perplexity = float(min(30, len(found) - 1))
+        points = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=random_state).fit_transform(matrix)
+        axis = "t-SNE "
+
+    fig = _new_figure((7.0, 6.0))
+    ax = fig.subplots()
+    ax.scatter(points[:, 0], points[:, 1], s=24, color="tab:blue")
+    for word, (x, y) in zip(found, points):
+        ax.annotate(word, (x, y), xytext=(4, 3), textcoords="offset points", fontsize=10)
+    ax.set_xlabel(f"{axis}1")
+    ax.set_ylabel(f"{axis}2")
+    ax.set_title(title or f"Word map ({method.upper() if method == 'pca' else 't-SNE'}, {len(found)} words)")
+    ax.grid(True, alpha=0.3)
+    ax.margins(0.12)
+    return _save_png(fig, path, dpi)
