@@ -31,7 +31,15 @@ import logging
 
 import numpy as np
 
-__all__ = ["ARCHITECTURES", "OUTPUTS", "OPTIMIZERS", "build_model", "compile_model", "set_embedding_trainable"]
+__all__ = [
+    "ARCHITECTURES",
+    "OUTPUTS",
+    "OPTIMIZERS",
+    "build_model",
+    "compile_model",
+    "set_embedding_trainable",
+    "register_layers",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +92,11 @@ def _nbsvm_layer_class():
 
     _nbsvm_layer_class.cls = NBDotProduct
     return NBDotProduct
+
+
+def register_layers():
+    """Register toolkit's custom layers with Keras (call before loading a model)."""
+    _nbsvm_layer_class()
 
 
 def build_model(

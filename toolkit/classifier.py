@@ -1,0 +1,671 @@
+"""Keras text classifiers as scikit-learn estimators.
+
+:class:`EmbeddingClassifier` takes token lists (or a
+:class:`~toolkit.corpus.TokenizedCorpus`), builds a vocabulary, pads the id
+sequences and trains one of the :mod:`toolkit.models` architectures, optionally
+initialised from pretrained word vectors. :func:`make_text_classifier` puts a
+:class:`~toolkit.tokenization.SpacyTokenizer` in front, for raw text.
+
+Keras and TensorFlow are imported inside the methods that need them.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import tempfile
+import zipfile
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.validation import check_is_fitted
+
+from ._validation import Interval, Options, TextInputMixin, check_token_lists, validate_params
+
+__all__ = ["EmbeddingClassifier", "make_text_classifier"]
+
+logger = logging.getLogger(__name__)
+
+_ARCHITECTURES = ("flatten", "bag", "cnn", "rnn", "nbsvm")
+_OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd", "adagrad", "nadam")
+# learning rate used when learning_rate=None and the architecture wants its own
+_DEFAULT_LEARNING_RATE = {"nbsvm": 0.02}
+_LEARNED_EMBEDDING_DIM = 50
+_FINETUNE_LR_FACTOR = 0.1
+
+
+class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
+    """Keras embedding classifier over token lists, in scikit-learn's style.
+
+    Parameters
+    ----------
+    architecture : {"bag", "flatten", "cnn", "rnn", "nbsvm"}, default="bag"
+        Model graph, see :func:`toolkit.models.build_model`. ``"nbsvm"`` is
+        fast.ai's NBSVM++: give it uni/bi/trigram tokens (``SpacyTokenizer(
+        ngram_range=(1, 3))``), a large ``max_tokens`` (~800k) and ``epochs=2``;
+        it ignores ``vectors`` and computes naive-Bayes ratios from the training set.
+    vectors : str or path-like, default=None
+        Pretrained word vectors as a path or a manifest name (e.g.
+        ``"glove.6B.50d"``), loaded in ``fit`` through
+        :func:`toolkit.vectors.load_vectors` (process-level memo). None learns
+        the embedding from scratch. The vectors are never stored on the
+        estimator; only the rows of the vocabulary end up in the model.
+    trainable : {"trainable", "frozen", "finetune"}, default="trainable"
+        What happens to pretrained vectors: trained with the rest, kept frozen,
+        or frozen for the first ``frozen_epochs`` epochs and then trained with
+        the learning rate times 0.1. Learned embeddings (``vectors=None``) are
+        always trained.
+    max_tokens : int, default=20000
+        Vocabulary size including the padding and OOV ids; None for no limit.
+    min_count : int, default=1
+        Minimum training count for a token to get an id.
+    maxlen : int, default=400
+        Padded sequence length; None uses the longest training document.
+    padding, truncating : {"pre", "post"}, default="pre"
+        Side where padding is added and where long documents are cut
+        (``keras.utils.pad_sequences`` semantics; "pre" keeps the last tokens).
+        ``"nbsvm"`` always keeps the most frequent distinct ids.
+    embedding_dim : int, default=None
+        Width of a learned embedding (None: 50). With ``vectors``, None uses
+        the vectors' dimension and any other value must equal it.
+    hidden_units : int, default=0
+        Width of a Dense(relu) layer before the output; 0 for none.
+    dropout : float, default=0.0
+        Dropout rate before the dense layers.
+    optimizer : {"adam", "adamw", "rmsprop", "sgd", "adagrad", "nadam"}, default="adam"
+    learning_rate : float, default=None
+        None uses the optimizer's default (0.02 for ``"nbsvm"``).
+    epochs : int, default=10
+        Maximum number of epochs.
+    batch_size : int, default=32
+    validation_split : float, default=0.1
+        Fraction of the training data held out (stratified) to monitor
+        ``val_loss``; 0 monitors the training loss.
+    patience : int, default=2
+        Early stopping: stop after this many epochs without improvement of the
+        monitored loss and restore the best weights. None trains all epochs
+        (and still restores the best weights).
+    frozen_epochs : int, default=2
+        Epochs with frozen vectors before unfreezing (``trainable="finetune"``).
+    class_weight : dict, "balanced" or None, default=None
+        Weights per class, applied as sample weights.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the split, the per-epoch shuffling, the initializers and the
+        dropout of this estimator only (no global seeding). An int gives
+        identical fits on the same machine.
+    verbose : int, default=0
+        0 silent, 1 a progress bar over epochs, 2 Keras' own per-batch output.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels (the label indices for multilabel targets).
+    vocabulary_ : toolkit.vocabulary.Vocabulary
+        Token to id mapping learned in fit.
+    maxlen_ : int
+        Padded sequence length used by the model.
+    model_ : keras.Model
+        The trained model.
+    history_ : dict of str to list of float
+        Per-epoch ``loss``, ``accuracy`` and, with validation, ``val_loss``
+        and ``val_accuracy``.
+    best_epoch_ : int
+        Index of the epoch whose weights were kept.
+    embedding_coverage_ : toolkit.vectors.CoverageReport or None
+        How much of the vocabulary the vectors cover (None without vectors).
+
+    Notes
+    -----
+    Pickling stores the Keras model as ``.keras`` bytes and restores it with
+    Keras' safe mode off: only unpickle files you trust. For a safe long-term
+    format use :meth:`save` / :meth:`load`.
+
+    Examples
+    --------
+    >>> from toolkit.classifier import EmbeddingClassifier
+    >>> docs = [["good", "film"], ["bad", "film"], ["great", "fun"], ["awful", "bore"]] * 5
+    >>> clf = EmbeddingClassifier(embedding_dim=4, maxlen=3, epochs=2, random_state=0)
+    >>> clf.fit(docs, ["pos", "neg", "pos", "neg"] * 5).predict([["good", "fun"]]).shape
+    (1,)
+    """
+
+    _parameter_constraints = {
+        "architecture": [Options(_ARCHITECTURES)],
+        "vectors": [str, os.PathLike, None],
+        "trainable": [Options({"trainable", "frozen", "finetune"})],
+        "max_tokens": [Interval(int, 3, None), None],
+        "min_count": [Interval(int, 1, None)],
+        "maxlen": [Interval(int, 1, None), None],
+        "padding": [Options({"pre", "post"})],
+        "truncating": [Options({"pre", "post"})],
+        "embedding_dim": [Interval(int, 1, None), None],
+        "hidden_units": [Interval(int, 0, None)],
+        "dropout": [Interval(float, 0, 1, closed="left")],
+        "optimizer": [Options(_OPTIMIZERS)],
+        "learning_rate": [Interval(float, 0, None, closed="neither"), None],
+        "epochs": [Interval(int, 1, None)],
+        "batch_size": [Interval(int, 1, None)],
+        "validation_split": [Interval(float, 0, 1, closed="left")],
+        "patience": [Interval(int, 0, None), None],
+        "frozen_epochs": [Interval(int, 0, None)],
+        "class_weight": [dict, Options({"balanced"}), None],
+        "random_state": ["random_state"],
+        "verbose": [Interval(int, 0, None), "boolean"],
+    }
+
+    def __init__(
+        self,
+        *,
+        architecture="bag",
+        vectors=None,
+        trainable="trainable",
+        max_tokens=20000,
+        min_count=1,
+        maxlen=400,
+        padding="pre",
+        truncating="pre",
+        embedding_dim=None,
+        hidden_units=0,
+        dropout=0.0,
+        optimizer="adam",
+        learning_rate=None,
+        epochs=10,
+        batch_size=32,
+        validation_split=0.1,
+        patience=2,
+        frozen_epochs=2,
+        class_weight=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.architecture = architecture
+        self.vectors = vectors
+        self.trainable = trainable
+        self.max_tokens = max_tokens
+        self.min_count = min_count
+        self.maxlen = maxlen
+        self.padding = padding
+        self.truncating = truncating
+        self.embedding_dim = embedding_dim
+        self.hidden_units = hidden_units
+        self.dropout = dropout
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.validation_split = validation_split
+        self.patience = patience
+        self.frozen_epochs = frozen_epochs
+        self.class_weight = class_weight
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        tags.non_deterministic = self.random_state is None
+        return tags
+
+    # ------------------------------------------------------------------ targets
+    def _encode_targets(self, y, n_samples):
+        from sklearn.utils.multiclass import type_of_target
+        from sklearn.utils.validation import check_consistent_length
+
+        if y is None:
+            raise ValueError(
+                "EmbeddingClassifier requires y to be passed, but the target y is None."
+            )
+        y_arr = np.asarray(y)
+        check_consistent_length(np.empty(n_samples), y_arr)
+        if y_arr.ndim == 2 and y_arr.shape[1] == 1:
+            y_arr = y_arr.ravel()
+        if y_arr.dtype.kind == "f" and np.isnan(y_arr).any():
+            raise ValueError(
+                f"Input y contains NaN (first at index {int(np.flatnonzero(np.isnan(y_arr).ravel())[0])}); "
+                "drop or fill the missing labels first."
+            )
+        if y_arr.dtype == object:
+            for i, label in enumerate(y_arr.ravel()):
+                if label is None or (isinstance(label, float) and np.isnan(label)):
+                    raise ValueError(
+                        f"Input y contains NaN/None (first at index {i}); drop or fill the "
+                        "missing labels first."
+                    )
+        target_type = type_of_target(y_arr, input_name="y")
+        if target_type == "multilabel-indicator":
+            self.output_ = "multilabel"
+            self.classes_ = np.arange(y_arr.shape[1])
+            return y_arr.astype("float32")
+        if target_type not in ("binary", "multiclass"):
+            raise ValueError(
+                f"Unknown label type: {target_type!r}. EmbeddingClassifier needs class labels "
+                "(str or int), or a 2-D 0/1 multilabel indicator matrix."
+            )
+        classes, y_enc = np.unique(y_arr, return_inverse=True)
+        if len(classes) < 2:
+            raise ValueError(
+                "EmbeddingClassifier needs samples of at least 2 classes in the data, but "
+                f"the data contains only one class: {classes[0]!r}."
+            )
+        self.classes_ = classes
+        self.output_ = "binary" if len(classes) == 2 else "multiclass"
+        return y_enc.astype("float32" if self.output_ == "binary" else "int32")
+
+    # ---------------------------------------------------------------- sequences
+    def _docs(self, X):
+        docs = check_token_lists(X, estimator=type(self).__name__)
+        for i, doc in enumerate(docs):
+            if len(doc) == 0:
+                raise ValueError(
+                    f"Document {i} of X has no tokens; EmbeddingClassifier cannot classify an "
+                    "empty document. Drop empty documents first, or loosen the tokenizer "
+                    "settings that removed every token."
+                )
+        return docs
+
+    def _sequences(self, docs):
+        from .vocabulary import pad_sequences
+
+        encoded = [self.vocabulary_.encode(doc) for doc in docs]
+        if self.architecture == "nbsvm":
+            # binarized n-gram bag: distinct ids, most frequent first (ids are
+            # frequency ranked), so cutting at maxlen drops the rarest ones
+            encoded = [np.unique(ids) for ids in encoded]
+            return pad_sequences(encoded, maxlen=self.maxlen_, padding="post", truncating="post")
+        return pad_sequences(
+            encoded, maxlen=self.maxlen_, padding=self.padding, truncating=self.truncating
+        )
+
+    def _nb_ratios(self, sequences, y_enc):
+        """Naive-Bayes log-count ratios per id (rows) and output (columns)."""
+        import scipy.sparse as sp
+
+        n, width = sequences.shape
+        V = len(self.vocabulary_)
+        rows = np.repeat(np.arange(n), width)
+        cols = sequences.ravel()
+        keep = cols != 0
+        D = sp.csr_matrix((np.ones(keep.sum(), dtype="float32"), (rows[keep], cols[keep])), shape=(n, V))
+        D.data[:] = 1.0  # binarize (a duplicate entry would be summed)
+        if self.output_ == "binary":
+            targets = y_enc.reshape(-1, 1) == 1
+        elif self.output_ == "multiclass":
+            targets = y_enc.reshape(-1, 1) == np.arange(len(self.classes_))
+        else:
+            targets = y_enc == 1
+        ratios = np.zeros((V, targets.shape[1]), dtype="float32")
+        for c in range(targets.shape[1]):
+            pos = np.asarray(D[targets[:, c]].sum(axis=0)).ravel() + 1.0
+            neg = np.asarray(D[~targets[:, c]].sum(axis=0)).ravel() + 1.0
+            ratios[:, c] = np.log((pos / pos.sum()) / (neg / neg.sum()))
+        ratios[0] = 0.0
+        return ratios
+
+    # ---------------------------------------------------------------------- fit
+    def fit(self, X, y, sample_weight=None):
+        """Build the vocabulary and train the Keras model.
+
+        Parameters
+        ----------
+        X : sequence of token lists or TokenizedCorpus
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels (str or int), or a 0/1 multilabel indicator matrix.
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        self
+        """
+        from sklearn.model_selection import train_test_split
+        from sklearn.utils import check_random_state
+        from sklearn.utils.class_weight import compute_sample_weight
+
+        from .vocabulary import Vocabulary
+
+        validate_params(self, self._parameter_constraints)
+        docs = self._docs(X)
+        y_enc = self._encode_targets(y, len(docs))
+        rng = check_random_state(self.random_state)
+        seeds = rng.randint(0, 2**31 - 1, size=3)
+
+        self.vocabulary_ = Vocabulary.from_documents(
+            docs, max_tokens=self.max_tokens, min_count=self.min_count
+        )
+        if self.maxlen is not None:
+            self.maxlen_ = int(self.maxlen)
+        else:
+            lengths = [len(set(d)) if self.architecture == "nbsvm" else len(d) for d in docs]
+            self.maxlen_ = max(1, max(lengths))
+        sequences = self._sequences(docs)
+
+        weights = None if sample_weight is None else np.asarray(sample_weight, dtype="float32")
+        if weights is not None and weights.shape != (len(docs),):
+            raise ValueError(
+                f"sample_weight must have shape ({len(docs)},); got {weights.shape}."
+            )
+        if self.class_weight is not None:
+            cw = self.class_weight
+            if isinstance(cw, dict) and self.output_ != "multilabel":
+                index = {label: i for i, label in enumerate(self.classes_.tolist())}
+                unknown = [k for k in cw if k not in index]
+                if unknown:
+                    raise ValueError(
+                        f"class_weight has labels not in y: {unknown}; the classes are "
+                        f"{self.classes_.tolist()}."
+                    )
+                cw = {index[k]: v for k, v in cw.items()}
+            cw_weights = compute_sample_weight(cw, y_enc).astype("float32")
+            weights = cw_weights if weights is None else weights * cw_weights
+
+        matrix, self.embedding_coverage_ = self._embedding_matrix(sequences, y_enc, seeds[0])
+
+        indices = np.arange(len(docs))
+        val = None
+        if self.validation_split > 0:
+            stratify = None
+            if self.output_ != "multilabel" and np.bincount(y_enc.astype(int)).min() >= 2:
+                stratify = y_enc
+            train_idx, val_idx = train_test_split(
+                indices, test_size=self.validation_split, stratify=stratify,
+                random_state=int(seeds[1]),
+            )
+            if len(train_idx) == 0 or len(val_idx) == 0:
+                raise ValueError(
+                    f"validation_split={self.validation_split} leaves no training or no "
+                    f"validation sample out of {len(docs)}; use validation_split=0."
+                )
+            val = (sequences[val_idx], y_enc[val_idx])
+            if weights is not None:
+                val = (*val, weights[val_idx])
+            indices = np.sort(train_idx)
+
+        self._train(sequences[indices], y_enc[indices],
+                    None if weights is None else weights[indices], val, matrix, rng, int(seeds[2]))
+        return self
+
+    def _embedding_matrix(self, sequences, y_enc, seed):
+        if self.architecture == "nbsvm":
+            if self.vectors is not None:
+                logger.info("architecture='nbsvm' does not use vectors=%r", self.vectors)
+            return self._nb_ratios(sequences, y_enc), None
+        if self.vectors is None:
+            return None, None
+        from .vectors import build_embedding_matrix, load_vectors
+
+        kv = load_vectors(self.vectors)
+        if self.embedding_dim is not None and self.embedding_dim != kv.vector_size:
+            raise ValueError(
+                f"The vectors {str(self.vectors)!r} have dimension {kv.vector_size}, but "
+                f"embedding_dim={self.embedding_dim}. Set embedding_dim=None (or "
+                f"{kv.vector_size}) to use these vectors."
+            )
+        matrix, coverage = build_embedding_matrix(self.vocabulary_, kv, random_state=int(seed))
+        logger.info("embedding coverage: %s", coverage)
+        return matrix, coverage
+
+    def _learning_rate(self):
+        if self.learning_rate is not None:
+            return float(self.learning_rate)
+        return _DEFAULT_LEARNING_RATE.get(self.architecture)
+
+    def _train(self, X_train, y_train, w_train, val, matrix, rng, model_seed):
+        import keras
+
+        from .models import build_model, compile_model, set_embedding_trainable
+
+        finetune = self.vectors is not None and self.trainable == "finetune" and self.architecture != "nbsvm"
+        n_outputs = 1 if self.output_ == "binary" else len(self.classes_)
+        model = build_model(
+            self.architecture,
+            vocab_size=len(self.vocabulary_),
+            maxlen=self.maxlen_,
+            embedding_dim=None if matrix is not None else (self.embedding_dim or _LEARNED_EMBEDDING_DIM),
+            embedding_matrix=matrix,
+            trainable=self.trainable == "trainable" or matrix is None,
+            n_outputs=n_outputs,
+            output=self.output_,
+            hidden_units=self.hidden_units,
+            dropout=self.dropout,
+            seed=model_seed,
+        )
+        lr = self._learning_rate()
+        if finetune and self.frozen_epochs > 0:
+            set_embedding_trainable(model, False)
+        compile_model(model, optimizer=self.optimizer, learning_rate=lr, output=self.output_)
+
+        monitor = "val_loss" if val is not None else "loss"
+        history: dict[str, list[float]] = {}
+        best_loss, best_weights, best_epoch, waited = np.inf, None, 0, 0
+        epochs = range(self.epochs)
+        bar = None
+        if self.verbose == 1:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=self.epochs, desc="epochs", unit="epoch")
+        for epoch in epochs:
+            if finetune and epoch == self.frozen_epochs and epoch > 0:
+                current_lr = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+                set_embedding_trainable(model, True)
+                compile_model(model, optimizer=self.optimizer,
+                              learning_rate=current_lr * _FINETUNE_LR_FACTOR, output=self.output_)
+                logger.info("epoch %d: embedding unfrozen, learning rate %.2g", epoch,
+                            current_lr * _FINETUNE_LR_FACTOR)
+            order = rng.permutation(len(X_train))
+            fitted = model.fit(
+                X_train[order], y_train[order],
+                sample_weight=None if w_train is None else w_train[order],
+                batch_size=self.batch_size, epochs=1, shuffle=False,
+                validation_data=val, verbose=2 if self.verbose and self.verbose > 1 else 0,
+            )
+            for key, values in fitted.history.items():
+                history.setdefault(key, []).extend(float(v) for v in values)
+            loss = history[monitor][-1]
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix({k: f"{v[-1]:.4f}" for k, v in history.items()})
+            logger.debug("epoch %d: %s", epoch, {k: v[-1] for k, v in history.items()})
+            if loss < best_loss:
+                best_loss, best_weights, best_epoch, waited = loss, model.get_weights(), epoch, 0
+            else:
+                waited += 1
+                if self.patience is not None and waited > self.patience:
+                    logger.info("early stopping after epoch %d (best epoch %d)", epoch, best_epoch)
+                    break
+        if bar is not None:
+            bar.close()
+        if best_weights is not None and best_epoch != len(history[monitor]) - 1:
+            model.set_weights(best_weights)
+        self.model_ = model
+        self.history_ = history
+        self.best_epoch_ = best_epoch
+
+    # ------------------------------------------------------------------ predict
+    def _probabilities(self, X):
+        check_is_fitted(self, "model_")
+        sequences = self._sequences(self._docs(X))
+        proba = self.model_.predict(sequences, batch_size=max(256, self.batch_size), verbose=0)
+        return np.asarray(proba, dtype="float64")
+
+    def predict_proba(self, X):
+        """Class probabilities.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Columns follow ``classes_``; for multilabel targets, one
+            independent probability per label.
+        """
+        proba = self._probabilities(X)
+        if self.output_ == "binary":
+            proba = proba.reshape(-1)
+            return np.column_stack([1.0 - proba, proba])
+        return proba
+
+    def predict_log_proba(self, X):
+        """Log of :meth:`predict_proba`."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def decision_function(self, X):
+        """Confidence scores: log-odds of the positive class (binary, shape
+        (n_samples,)), log-probabilities (multiclass) or per-label log-odds
+        (multilabel)."""
+        eps = np.finfo("float32").eps
+        proba = np.clip(self._probabilities(X), eps, 1 - eps)
+        if self.output_ == "binary":
+            proba = proba.reshape(-1)
+            return np.log(proba) - np.log1p(-proba)
+        if self.output_ == "multiclass":
+            return np.log(proba)
+        return np.log(proba) - np.log1p(-proba)
+
+    def predict(self, X):
+        """Predicted class labels (a 0/1 indicator matrix for multilabel targets)."""
+        proba = self._probabilities(X)
+        if self.output_ == "binary":
+            return self.classes_[(proba.reshape(-1) > 0.5).astype(int)]
+        if self.output_ == "multiclass":
+            return self.classes_[proba.argmax(axis=1)]
+        return (proba > 0.5).astype(int)
+
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy (subset accuracy for multilabel targets).
+
+        Raises
+        ------
+        ValueError
+            When ``y`` holds labels that were not seen in fit.
+        """
+        check_is_fitted(self, "model_")
+        if self.output_ != "multilabel":
+            y_arr = np.asarray(y)
+            unseen = np.setdiff1d(np.unique(y_arr), self.classes_)
+            if len(unseen):
+                raise ValueError(
+                    f"y contains labels not seen in fit: {unseen.tolist()}; the classifier "
+                    f"was trained on {self.classes_.tolist()}."
+                )
+        return super().score(X, y, sample_weight=sample_weight)
+
+    # -------------------------------------------------------------- persistence
+    def save(self, path):
+        """Save to a folder without pickle; see :func:`toolkit.persistence.save_model`."""
+        from .persistence import save_model
+
+        return save_model(self, path)
+
+    @classmethod
+    def load(cls, path):
+        """Load a folder written by :meth:`save`; see :func:`toolkit.persistence.load_model`."""
+        from .persistence import load_model
+
+        est = load_model(path)
+        if not isinstance(est, cls):
+            raise TypeError(f"{path} holds a {type(est).__name__}, not an {cls.__name__}.")
+        return est
+
+    def __getstate__(self):
+        state = super().__getstate__() if hasattr(super(), "__getstate__") else dict(self.__dict__)
+        state = dict(state)
+        model = state.pop("model_", None)
+        if model is not None:
+            state["_model_keras_bytes"] = _model_to_bytes(model)
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        data = state.pop("_model_keras_bytes", None)
+        if data is not None:
+            # pickles are trusted-only; the .keras bytes inside are ours
+            state["model_"] = _model_from_bytes(data, safe_mode=False)
+        if hasattr(super(), "__setstate__"):
+            super().__setstate__(state)
+        else:
+            self.__dict__.update(state)
+
+
+def _model_to_bytes(model) -> bytes:
+    with tempfile.TemporaryDirectory(prefix="toolkit-model-") as tmp:
+        path = os.path.join(tmp, "model.keras")
+        model.save(path)
+        with open(path, "rb") as fh:
+            return fh.read()
+
+
+def _model_from_bytes(data: bytes, *, safe_mode: bool = True):
+    import keras
+
+    from .models import register_layers
+
+    if not zipfile.is_zipfile(io.BytesIO(data)):
+        raise ValueError("The stored Keras model is not a .keras (zip) archive.")
+    with tempfile.TemporaryDirectory(prefix="toolkit-model-") as tmp:
+        path = os.path.join(tmp, "model.keras")
+        with open(path, "wb") as fh:
+            fh.write(data)
+        register_layers()
+        return keras.saving.load_model(path, safe_mode=safe_mode)
+
+
+def make_text_classifier(*, memory=None, **params):
+    """A ``Pipeline(SpacyTokenizer, EmbeddingClassifier)`` for raw text.
+
+    Parameters
+    ----------
+    memory : str, path-like or joblib.Memory, default=None
+        Caches the fitted tokenizer and its output, so a grid search over
+        classifier parameters tokenizes each fold once.
+    **params
+        Parameters of :class:`~toolkit.tokenization.SpacyTokenizer` or of
+        :class:`EmbeddingClassifier`, by name (``ngram_range=(1, 2)``,
+        ``epochs=5``); a name both have goes to the classifier, and
+        ``tokenizer__name`` / ``classifier__name`` address one step explicitly.
+
+    Returns
+    -------
+    sklearn.pipeline.Pipeline
+        Steps ``"tokenizer"`` and ``"classifier"``.
+
+    Raises
+    ------
+    ValueError
+        For a parameter neither step has, listing the valid names.
+
+    Examples
+    --------
+    >>> from toolkit.classifier import make_text_classifier
+    >>> pipe = make_text_classifier(lowercase=True, epochs=3)
+    >>> [name for name, _ in pipe.steps]
+    ['tokenizer', 'classifier']
+    """
+    from sklearn.pipeline import Pipeline
+
+    from .tokenization import SpacyTokenizer
+
+    tokenizer, classifier = SpacyTokenizer(), EmbeddingClassifier()
+    tok_names = set(tokenizer.get_params(deep=False))
+    clf_names = set(classifier.get_params(deep=False))
+    routed = {}
+    for name, value in params.items():
+        if name.startswith(("tokenizer__", "classifier__")):
+            step, _, inner = name.partition("__")
+            valid = tok_names if step == "tokenizer" else clf_names
+            if inner not in valid:
+                raise ValueError(
+                    f"Invalid parameter {name!r} for make_text_classifier: {step} has no "
+                    f"parameter {inner!r}. Valid {step} parameters: {sorted(valid)}."
+                )
+            routed[name] = value
+        elif name in clf_names:
+            routed[f"classifier__{name}"] = value
+        elif name in tok_names:
+            routed[f"tokenizer__{name}"] = value
+        else:
+            raise ValueError(
+                f"Invalid parameter {name!r} for make_text_classifier. Valid tokenizer "
+                f"parameters: {sorted(tok_names)}; valid classifier parameters: "
+                f"{sorted(clf_names)}."
+            )
+    pipe = Pipeline([("tokenizer", tokenizer), ("classifier", classifier)], memory=memory)
+    return pipe.set_params(**routed)
