@@ -1,0 +1,463 @@
+"""Safe reading and extraction of tar and zip archives.
+
+Python 3.11's ``tarfile`` has no extraction filter by default, and pooch's
+``Untar`` writes a ``../x`` member outside its target there. Everything in
+toolkit that opens an archive goes through this module, which
+
+- refuses member names that are absolute, contain ``..``, a drive letter,
+  a backslash or a NUL byte;
+- refuses links (symbolic and hard), devices, FIFOs and other special members;
+- never writes outside the target folder (checked on the resolved path, so an
+  existing symlink inside the target cannot redirect a write);
+- caps the size of each member, the total size and the number of members
+  (decompression bombs), counting the bytes actually written, not only the
+  sizes the headers declare.
+
+Examples
+--------
+>>> import io, tarfile
+>>> from toolkit.archives import check_member_name
+>>> check_member_name("aclImdb/train/pos/0_9.txt")
+'aclImdb/train/pos/0_9.txt'
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import stat
+import tarfile
+import zipfile
+from collections.abc import Callable, Iterator
+from pathlib import Path, PurePosixPath
+
+from .exceptions import DataError
+
+__all__ = [
+    "UnsafeArchiveError",
+    "MAX_MEMBER_SIZE",
+    "MAX_TOTAL_SIZE",
+    "MAX_MEMBERS",
+    "check_member_name",
+    "iter_tar_files",
+    "extract_tar",
+    "open_zip_member",
+    "extract_zip",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Default cap on one member's uncompressed size (bytes).
+MAX_MEMBER_SIZE = 8 * 1024**3
+#: Default cap on the total uncompressed size of an extraction (bytes).
+MAX_TOTAL_SIZE = 32 * 1024**3
+#: Default cap on the number of members.
+MAX_MEMBERS = 1_000_000
+_CHUNK = 1 << 20
+
+
+class UnsafeArchiveError(DataError):
+    """An archive member would escape the target, is a link/device, or is too big."""
+
+
+def check_member_name(name: str, *, archive: str | os.PathLike = "archive") -> str:
+    """Return ``name`` if it is a safe relative member path, else raise.
+
+    Parameters
+    ----------
+    name : str
+        Member name as stored in the archive.
+    archive : path-like
+        Used in the error message.
+
+    Raises
+    ------
+    UnsafeArchiveError
+        For an absolute path, a ``..`` component, a drive letter, a backslash
+        or a NUL byte.
+    """
+    problem = None
+    if not name or "\x00" in name:
+        problem = "is empty or contains a NUL byte"
+    elif "\\" in name:
+        problem = "contains a backslash"
+    elif name.startswith("/") or PurePosixPath(name).is_absolute():
+        problem = "is an absolute path"
+    elif len(name) >= 2 and name[1] == ":":
+        problem = "starts with a drive letter"
+    elif ".." in PurePosixPath(name).parts:
+        problem = "contains '..'"
+    if problem:
+        raise UnsafeArchiveError(
+            f"Refusing archive member {name!r} in {archive}: its name {problem}, so it could be "
+            "written outside the target folder. The archive is malformed or malicious; get a clean copy."
+        )
+    return name
+
+
+def _check_tar_member(member: tarfile.TarInfo, archive, max_member_size: int) -> None:
+    check_member_name(member.name, archive=archive)
+    if member.issym() or member.islnk():
+        kind = "symbolic link" if member.issym() else "hard link"
+        raise UnsafeArchiveError(
+            f"Refusing archive member {member.name!r} in {archive}: it is a {kind} "
+            f"(to {member.linkname!r}); toolkit does not follow links inside archives."
+        )
+    if not (member.isfile() or member.isdir()):
+        raise UnsafeArchiveError(
+            f"Refusing archive member {member.name!r} in {archive}: it is a device, FIFO or other "
+            "special file; only regular files and folders are allowed."
+        )
+    if member.isfile() and member.size > max_member_size:
+        raise UnsafeArchiveError(
+            f"Refusing archive member {member.name!r} in {archive}: it declares {member.size:,} "
+            f"bytes, more than max_member_size={max_member_size:,}. Raise the cap if you trust it."
+        )
+
+
+class _Counter:
+    """Counts bytes read and enforces the member and total caps."""
+
+    def __init__(self, archive, max_member_size, max_total_size):
+        self.archive = archive
+        self.max_member_size = max_member_size
+        self.max_total_size = max_total_size
+        self.total = 0
+
+    def copy(self, src, dst, name: str) -> int:
+        written = 0
+        while True:
+            chunk = src.read(_CHUNK)
+            if not chunk:
+                return written
+            written += len(chunk)
+            self.total += len(chunk)
+            if written > self.max_member_size:
+                raise UnsafeArchiveError(
+                    f"Archive member {name!r} in {self.archive} inflates beyond "
+                    f"max_member_size={self.max_member_size:,} bytes; stopped (decompression bomb?)."
+                )
+            if self.total > self.max_total_size:
+                raise UnsafeArchiveError(
+                    f"Archive {self.archive} inflates beyond max_total_size={self.max_total_size:,} "
+                    "bytes; stopped (decompression bomb?)."
+                )
+            dst.write(chunk)
+
+
+def iter_tar_files(
+    path: str | os.PathLike,
+    *,
+    select: Callable[[str], bool] | None = None,
+    max_member_size: int = MAX_MEMBER_SIZE,
+    max_members: int = MAX_MEMBERS,
+    on_unsafe: str = "raise",
+) -> Iterator[tuple[str, bytes]]:
+    """Stream the regular files of a tar archive as ``(name, content)`` pairs.
+
+    The archive is read once, front to back (``"r|*"`` stream mode: gzip, bz2
+    and xz are detected), nothing is extracted, and only members accepted by
+    ``select`` are read into memory.
+
+    Parameters
+    ----------
+    path : path-like
+        The tar archive (``.tar``, ``.tar.gz``, ``.tgz``...).
+    select : callable, optional
+        ``select(name) -> bool``; members for which it is False are skipped
+        without being read.
+    max_member_size : int
+        Largest member read (bytes).
+    max_members : int
+        Most members looked at.
+    on_unsafe : {"raise", "skip"}
+        What to do with an unsafe member (absolute, ``..``, link, device,
+        too big): raise :class:`UnsafeArchiveError` or log a warning and skip it.
+
+    Yields
+    ------
+    name : str
+    content : bytes
+
+    Raises
+    ------
+    UnsafeArchiveError
+    DataError
+        When the file is missing or not a readable tar archive.
+    """
+    if on_unsafe not in ("raise", "skip"):
+        raise ValueError(f"on_unsafe must be 'raise' or 'skip', got {on_unsafe!r}.")
+    try:
+        tar = tarfile.open(path, "r|*")
+    except FileNotFoundError as err:
+        raise DataError(f"Archive {path} does not exist.") from err
+    except (tarfile.TarError, OSError, EOFError) as err:
+        raise DataError(f"Cannot read {path} as a tar archive: {err}. Is the file complete?") from err
+    count = 0
+    try:
+        while True:
+            try:
+                member = tar.next()
+            except (tarfile.TarError, OSError, EOFError) as err:
+                raise DataError(
+                    f"Tar archive {path} is corrupt or truncated after {count} members: {err}. "
+                    "Download it again."
+                ) from err
+            if member is None:
+                return
+            count += 1
+            if count > max_members:
+                raise UnsafeArchiveError(f"Archive {path} has more than max_members={max_members:,} members.")
+            try:
+                _check_tar_member(member, path, max_member_size)
+            except UnsafeArchiveError:
+                if on_unsafe == "raise":
+                    raise
+                logger.warning("Skipping unsafe member %r of %s", member.name, path)
+                continue
+            if member.isdir() or (select is not None and not select(member.name)):
+                continue
+            fh = tar.extractfile(member)
+            try:
+                data = fh.read(max_member_size + 1)
+            except (tarfile.TarError, OSError, EOFError) as err:
+                raise DataError(f"Tar archive {path} is truncated inside member {member.name!r}: {err}.") from err
+            if len(data) > max_member_size:  # pragma: no cover - header size is checked first
+                raise UnsafeArchiveError(f"Archive member {member.name!r} of {path} exceeds max_member_size.")
+            yield member.name, data
+    finally:
+        tar.close()
+
+
+def _safe_target(root: Path, name: str, archive) -> Path:
+    dest = (root / name).resolve()
+    if dest != root and root not in dest.parents:
+        raise UnsafeArchiveError(
+            f"Refusing archive member {name!r} in {archive}: it would be written to {dest}, "
+            f"outside the target folder {root}."
+        )
+    return dest
+
+
+def _write_member(src, dest: Path, counter: _Counter, name: str) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.part{os.getpid()}")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        with os.fdopen(os.open(tmp, flags, 0o644), "wb") as out:
+            counter.copy(src, out, name)
+        os.replace(tmp, dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def extract_tar(
+    path: str | os.PathLike,
+    target: str | os.PathLike,
+    *,
+    select: Callable[[str], bool] | None = None,
+    max_member_size: int = MAX_MEMBER_SIZE,
+    max_total_size: int = MAX_TOTAL_SIZE,
+    max_members: int = MAX_MEMBERS,
+) -> list[Path]:
+    """Extract a tar archive into ``target`` safely.
+
+    The whole archive is checked before anything is written: one unsafe member
+    (see the module docstring) and nothing is extracted. Files are written
+    through a temporary name and renamed, so a failure never leaves a partial
+    file under its real name.
+
+    Parameters
+    ----------
+    path : path-like
+    target : path-like
+        Folder to extract into (created if missing).
+    select : callable, optional
+        ``select(name) -> bool`` to extract only some members.
+    max_member_size, max_total_size, max_members : int
+        Caps against decompression bombs.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written.
+
+    Raises
+    ------
+    UnsafeArchiveError
+    DataError
+    """
+    try:
+        tar = tarfile.open(path, "r:*")
+    except FileNotFoundError as err:
+        raise DataError(f"Archive {path} does not exist.") from err
+    except (tarfile.TarError, OSError, EOFError) as err:
+        raise DataError(f"Cannot read {path} as a tar archive: {err}.") from err
+    with tar:
+        try:
+            members = tar.getmembers()
+        except (tarfile.TarError, OSError, EOFError) as err:
+            raise DataError(f"Tar archive {path} is corrupt or truncated: {err}.") from err
+        if len(members) > max_members:
+            raise UnsafeArchiveError(f"Archive {path} has {len(members):,} members, more than max_members={max_members:,}.")
+        declared = 0
+        for m in members:
+            _check_tar_member(m, path, max_member_size)
+            declared += m.size if m.isfile() else 0
+        if declared > max_total_size:
+            raise UnsafeArchiveError(
+                f"Archive {path} declares {declared:,} bytes in total, more than max_total_size={max_total_size:,}."
+            )
+        root = Path(target)
+        root.mkdir(parents=True, exist_ok=True)
+        root = root.resolve()
+        counter = _Counter(path, max_member_size, max_total_size)
+        written = []
+        for m in members:
+            if select is not None and not select(m.name):
+                continue
+            dest = _safe_target(root, m.name, path)
+            if m.isdir():
+                dest.mkdir(parents=True, exist_ok=True)
+                continue
+            _safe_target(root, str(dest.parent.relative_to(root)), path)
+            _write_member(tar.extractfile(m), dest, counter, m.name)
+            written.append(dest)
+    return written
+
+
+def _check_zip_info(info: zipfile.ZipInfo, archive, max_member_size: int) -> None:
+    check_member_name(info.filename.rstrip("/") or info.filename, archive=archive)
+    mode = info.external_attr >> 16
+    if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        kind = "symbolic link" if stat.S_ISLNK(mode) else "special file"
+        raise UnsafeArchiveError(
+            f"Refusing archive member {info.filename!r} in {archive}: it is a {kind}; only regular "
+            "files and folders are allowed."
+        )
+    if info.file_size > max_member_size:
+        raise UnsafeArchiveError(
+            f"Refusing archive member {info.filename!r} in {archive}: it declares {info.file_size:,} "
+            f"bytes, more than max_member_size={max_member_size:,}. Raise the cap if you trust it."
+        )
+
+
+def _open_zip(path) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(path)
+    except FileNotFoundError as err:
+        raise DataError(f"Archive {path} does not exist.") from err
+    except (zipfile.BadZipFile, OSError) as err:
+        raise DataError(f"Cannot read {path} as a zip archive: {err}. Is the file complete?") from err
+
+
+class _CappedReader(io.RawIOBase):
+    """A read-only stream over a zip member that stops at a size cap."""
+
+    def __init__(self, zf, fh, name, archive, cap):
+        self._zf, self._fh, self._name, self._archive, self._cap = zf, fh, name, archive, cap
+        self._read = 0
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        data = self._fh.read(len(buffer))
+        self._read += len(data)
+        if self._read > self._cap:
+            raise UnsafeArchiveError(
+                f"Archive member {self._name!r} in {self._archive} inflates beyond "
+                f"max_member_size={self._cap:,} bytes; stopped (decompression bomb?)."
+            )
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self):
+        if not self.closed:
+            self._fh.close()
+            self._zf.close()
+        super().close()
+
+
+def open_zip_member(
+    path: str | os.PathLike, member: str, *, max_member_size: int = MAX_MEMBER_SIZE
+) -> io.BufferedReader:
+    """Open one member of a zip archive for streaming binary reading.
+
+    Parameters
+    ----------
+    path : path-like
+        The zip file.
+    member : str
+        Member name, e.g. ``"glove.6B.50d.txt"``.
+    max_member_size : int
+        Reading stops with an error past this many bytes.
+
+    Returns
+    -------
+    io.BufferedReader
+        Close it (or use ``with``) to close the archive too.
+
+    Raises
+    ------
+    DataError
+        When the member is missing (the message lists the members).
+    UnsafeArchiveError
+        When the member is a link/special file or too big.
+    """
+    zf = _open_zip(path)
+    try:
+        try:
+            info = zf.getinfo(member)
+        except KeyError as err:
+            names = [n for n in zf.namelist() if not n.endswith("/")]
+            shown = ", ".join(names[:20]) + (" ..." if len(names) > 20 else "")
+            raise DataError(f"Zip archive {path} has no member {member!r}. Members: {shown}.") from err
+        _check_zip_info(info, path, max_member_size)
+        fh = zf.open(info)
+    except BaseException:
+        zf.close()
+        raise
+    return io.BufferedReader(_CappedReader(zf, fh, member, path, max_member_size), buffer_size=_CHUNK)
+
+
+def extract_zip(
+    path: str | os.PathLike,
+    target: str | os.PathLike,
+    *,
+    select: Callable[[str], bool] | None = None,
+    max_member_size: int = MAX_MEMBER_SIZE,
+    max_total_size: int = MAX_TOTAL_SIZE,
+    max_members: int = MAX_MEMBERS,
+) -> list[Path]:
+    """Extract a zip archive into ``target`` safely (same rules as :func:`extract_tar`)."""
+    with _open_zip(path) as zf:
+        infos = zf.infolist()
+        if len(infos) > max_members:
+            raise UnsafeArchiveError(f"Archive {path} has {len(infos):,} members, more than max_members={max_members:,}.")
+        for info in infos:
+            _check_zip_info(info, path, max_member_size)
+        declared = sum(i.file_size for i in infos)
+        if declared > max_total_size:
+            raise UnsafeArchiveError(
+                f"Archive {path} declares {declared:,} bytes in total, more than max_total_size={max_total_size:,}."
+            )
+        root = Path(target)
+        root.mkdir(parents=True, exist_ok=True)
+        root = root.resolve()
+        counter = _Counter(path, max_member_size, max_total_size)
+        written = []
+        for info in infos:
+            if select is not None and not select(info.filename):
+                continue
+            dest = _safe_target(root, info.filename, path)
+            if info.is_dir():
+                dest.mkdir(parents=True, exist_ok=True)
+                continue
+            with zf.open(info) as src:
+                _write_member(src, dest, counter, info.filename)
+            written.append(dest)
+    return written
+

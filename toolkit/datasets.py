@@ -1,0 +1,829 @@
+"""Datasets: verified fetching and readers that return a :class:`TextDataset`.
+
+``fetch(name)`` turns a manifest name into a local path, looking in this
+order at
+
+1. the offline data folder (``data_dir=`` or ``TOOLKIT_DATA_DIR``), by the
+   manifest's file names; a ``SHA256SUMS`` file in that folder is used to
+   verify what is found there;
+2. the cache (``cache_dir=`` or ``TOOLKIT_CACHE_DIR``, under ``data/<name>/``);
+3. a verified download into the cache (see :mod:`toolkit._download`).
+
+The readers (``load_imdb``, ``load_folder``, ``load_csv``, ``load_jsonl``)
+return texts, integer labels and their names. ``load_imdb`` streams the
+official tarball member by member without extracting it.
+
+Examples
+--------
+>>> from toolkit.datasets import load_imdb           # doctest: +SKIP
+>>> train = load_imdb("train")                        # doctest: +SKIP
+>>> len(train), train.target_names                    # doctest: +SKIP
+(25000, ['neg', 'pos'])
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ._config import DATA_DIR_ENV, get_cache_dir, get_data_dir
+from ._download import download_verified, hash_file, is_verified, parse_known_hash
+from ._validation import InvalidParameterError
+from .archives import iter_tar_files
+from .exceptions import ChecksumError, DataError
+from .manifests import Manifest, get_manifest
+
+__all__ = [
+    "TextDataset",
+    "fetch",
+    "load_imdb",
+    "load_folder",
+    "load_csv",
+    "load_jsonl",
+]
+
+logger = logging.getLogger(__name__)
+
+SHA256SUMS = "SHA256SUMS"
+
+
+# --------------------------------------------------------------------------- dataset
+
+
+@dataclass(eq=False)
+class TextDataset:
+    """Texts with integer labels, as returned by the ``load_*`` readers.
+
+    Attributes
+    ----------
+    texts : list of str
+    labels : numpy.ndarray of int64
+        Index into ``target_names``; -1 for unlabelled documents.
+    target_names : list of str
+        Class names, e.g. ``["neg", "pos"]``; empty when unlabelled.
+    ratings : numpy.ndarray of int64 or None
+        IMDB star ratings from the file names (1-4 negative, 7-10 positive,
+        0 for unsup); None for other sources.
+    ids : numpy.ndarray or None
+        IMDB: the numeric review id of the file name (unique within a class
+        folder only). Folders: relative file paths. CSV/JSONL: the
+        ``id_column`` values, else the 0-based record number.
+    filenames : list of str or None
+        File or archive member each text came from.
+    source : str or None
+        Where the data was read from.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from toolkit.datasets import TextDataset
+    >>> ds = TextDataset(["good", "bad"], np.array([1, 0]), ["neg", "pos"])
+    >>> len(ds), ds.target[0]
+    (2, 1)
+    """
+
+    texts: list
+    labels: np.ndarray
+    target_names: list
+    ratings: np.ndarray | None = None
+    ids: np.ndarray | None = None
+    filenames: list | None = None
+    source: str | None = field(default=None)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    @property
+    def data(self) -> list:
+        """Alias of ``texts`` (scikit-learn's ``Bunch.data``)."""
+        return self.texts
+
+    @property
+    def target(self) -> np.ndarray:
+        """Alias of ``labels`` (scikit-learn's ``Bunch.target``)."""
+        return self.labels
+
+    def __repr__(self) -> str:
+        counts = dict(zip(*np.unique(self.labels, return_counts=True))) if len(self) else {}
+        per_class = {
+            (self.target_names[k] if 0 <= k < len(self.target_names) else "unlabelled"): int(v)
+            for k, v in counts.items()
+        }
+        return f"TextDataset(n={len(self)}, classes={per_class}, source={self.source!r})"
+
+    def subset(self, indices) -> TextDataset:
+        """A new dataset with the documents at ``indices`` (in that order)."""
+        idx = np.asarray(indices, dtype=np.int64)
+        return TextDataset(
+            texts=[self.texts[i] for i in idx],
+            labels=self.labels[idx],
+            target_names=list(self.target_names),
+            ratings=None if self.ratings is None else self.ratings[idx],
+            ids=None if self.ids is None else self.ids[idx],
+            filenames=None if self.filenames is None else [self.filenames[i] for i in idx],
+            source=self.source,
+        )
+
+    def to_frame(self):
+        """A pandas DataFrame with columns text, label, label_name (+ rating, id when known)."""
+        import pandas as pd
+
+        names = np.array([*self.target_names, ""], dtype=object)
+        columns = {"text": self.texts, "label": self.labels, "label_name": names[self.labels]}
+        if self.ratings is not None:
+            columns["rating"] = self.ratings
+        if self.ids is not None:
+            columns["id"] = self.ids
+        return pd.DataFrame(columns)
+
+
+def _rng(random_state):
+    if isinstance(random_state, (np.random.RandomState, np.random.Generator)):
+        return random_state
+    return np.random.RandomState(random_state)
+
+
+def _finish(ds: TextDataset, *, shuffle: bool, random_state, limit: int | None, func: str) -> TextDataset:
+    if limit is not None:
+        if isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 1:
+            raise InvalidParameterError(
+                f"The 'limit' parameter of {func} must be an int in the range [1, inf) or None. Got {limit!r} instead."
+            )
+        if len(ds.target_names) and len(ds) > limit:
+            # balanced: the first documents of each class, round robin, so a small
+            # limit never returns a single class
+            per_class = [np.flatnonzero(ds.labels == k) for k in range(len(ds.target_names))]
+            picked, depth = [], 0
+            while len(picked) < limit and any(depth < len(c) for c in per_class):
+                picked.extend(c[depth] for c in per_class if depth < len(c))
+                depth += 1
+            ds = ds.subset(np.sort(np.asarray(picked[:limit], dtype=np.int64)))
+        else:
+            ds = ds.subset(np.arange(min(limit, len(ds))))
+    if shuffle:
+        ds = ds.subset(_rng(random_state).permutation(len(ds)))
+    return ds
+
+
+# --------------------------------------------------------------------------- fetch
+
+
+def _read_sha256sums(folder: Path) -> dict[str, str]:
+    path = folder / SHA256SUMS
+    sums: dict[str, str] = {}
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return sums
+    except (OSError, UnicodeDecodeError) as err:
+        raise DataError(f"Cannot read {path}: {err}.") from err
+    for lineno, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        m = re.fullmatch(r"([0-9a-fA-F]{64}) [ *](.+)", line)
+        if not m:
+            raise DataError(
+                f"{path}, line {lineno}: expected '<64 hex digits>  <file name>' (sha256sum output), got {line!r}."
+            )
+        sums[m.group(2).strip().removeprefix("./")] = m.group(1).lower()
+    return sums
+
+
+_HASH_MEMO: dict[tuple, str] = {}
+
+
+def _hash_memo(path: Path, alg: str) -> str:
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns, alg)
+    if key not in _HASH_MEMO:
+        _HASH_MEMO[key] = hash_file(path, alg)
+    return _HASH_MEMO[key]
+
+
+def _verify_local(path: Path, folder: Path, manifest: Manifest) -> None:
+    if path.is_dir():
+        logger.debug("Using the folder %s for %r (folders are not checksummed)", path, manifest.name)
+        return
+    rel = path.relative_to(folder).as_posix()
+    sums = _read_sha256sums(folder)
+    if rel in sums:
+        actual = _hash_memo(path, "sha256")
+        if actual != sums[rel]:
+            raise ChecksumError(
+                f"SHA256 checksum mismatch for {path} (listed in {folder / SHA256SUMS}):\n"
+                f"  expected {sums[rel]}\n  actual   {actual}\n"
+                "The file is damaged or was replaced. Copy it again, or fix its line in SHA256SUMS."
+            )
+        return
+    official = next((f for f in manifest.files if f.filename == rel and f.known_hash), None)
+    if official is not None:
+        alg, expected = parse_known_hash(official.known_hash)
+        if _hash_memo(path, alg) == expected:
+            return
+        logger.warning(
+            "%s does not match the official %s of %r and is not listed in a %s file in %s; using it anyway. "
+            "Add its sha256 to %s to accept it silently.",
+            path, alg, manifest.name, SHA256SUMS, folder, folder / SHA256SUMS,
+        )
+        return
+    logger.warning(
+        "%s is not listed in %s and %r has no published checksum for it; using it unverified.",
+        path, folder / SHA256SUMS, manifest.name,
+    )
+
+
+def _find_local(manifest: Manifest, folder: Path) -> Path | None:
+    for name in manifest.candidate_names:
+        candidate = folder / name
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def fetch(
+    name: str,
+    *,
+    data_dir: str | os.PathLike | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    downloader=None,
+    progress: bool = False,
+    known_hash: str | None = None,
+) -> Path:
+    """Return a local, verified path for the resource described by manifest ``name``.
+
+    Looks in the offline data folder, then the cache, then downloads (see the
+    module docstring). A downloaded file is verified against the manifest's
+    checksum before it gets its final name; a bad checksum deletes it.
+
+    Parameters
+    ----------
+    name : str
+        Manifest name (see :func:`toolkit.manifests.list_manifests`) or a
+        path to a manifest ``.toml`` file.
+    data_dir : path-like, optional
+        Offline data folder; default ``TOOLKIT_DATA_DIR`` (none if unset).
+    cache_dir : path-like, optional
+        Cache folder; default ``TOOLKIT_CACHE_DIR`` or the platform's user
+        cache folder. Downloads go to ``<cache_dir>/data/<name>/``.
+    downloader : callable, optional
+        ``downloader(url, output_file, pooch)``, as pooch's downloaders (it is
+        called with ``pooch=None``). Default: ``pooch.HTTPDownloader``.
+    progress : bool, default=False
+        Show a progress bar while downloading.
+    known_hash : str, optional
+        ``"sha256:<hex>"`` / ``"md5:<hex>"`` to use for a manifest file that
+        has no published checksum (such files are never downloaded unverified).
+
+    Returns
+    -------
+    pathlib.Path
+        The file (or, for an offline copy, possibly an extracted folder such as
+        ``aclImdb``); for a manifest with several files, their cache folder.
+        When the path is a ``.zip``, read ``manifest.member`` inside it.
+
+    Raises
+    ------
+    ManifestError
+        Unknown or invalid manifest.
+    ChecksumError
+        A file does not match its checksum (expected and actual are given).
+    DataError
+        The download failed, or no checksum is known for it.
+
+    Examples
+    --------
+    >>> from toolkit.datasets import fetch
+    >>> path = fetch("imdb", data_dir="/data/offline")    # doctest: +SKIP
+    """
+    manifest = get_manifest(name)
+    folder = get_data_dir(data_dir)
+    if folder is not None:
+        if not folder.is_dir():
+            raise DataError(
+                f"The data folder {folder} (from {'data_dir' if data_dir is not None else DATA_DIR_ENV}) "
+                "does not exist or is not a folder."
+            )
+        local = _find_local(manifest, folder)
+        if local is not None:
+            _verify_local(local, folder, manifest)
+            logger.info("Using %s for %r from the data folder", local, manifest.name)
+            return local
+        logger.info("%r not found in the data folder %s (looked for %s)", manifest.name, folder, list(manifest.candidate_names))
+    cache = get_cache_dir(cache_dir) / "data" / manifest.name
+    paths = []
+    for mfile in manifest.files:
+        hash_ = mfile.known_hash or known_hash
+        if hash_ is None:
+            raise DataError(
+                f"No checksum is published for {mfile.filename} of {manifest.name!r} ({manifest.path}), so it is "
+                "not downloaded unverified. Pass known_hash='sha256:<hex>' once you have checked the file, or put "
+                f"it in an offline data folder ({DATA_DIR_ENV}) listed in its SHA256SUMS."
+            )
+        target = cache / mfile.filename
+        alg, digest = parse_known_hash(hash_)
+        if target.exists() and is_verified(target, alg, digest):
+            paths.append(target)
+            continue
+        paths.append(
+            download_verified(
+                mfile.url, target, known_hash=hash_, size=mfile.size, downloader=downloader, progress=progress
+            )
+        )
+    return paths[0] if len(paths) == 1 else cache
+
+
+# --------------------------------------------------------------------------- IMDB
+
+_SPLITS = ("train", "test", "unsup")
+_IMDB_NAME = re.compile(r"^(?:\./)?aclImdb/(train|test)/(pos|neg|unsup)/(\d+)_(\d+)\.txt$")
+_IMDB_MEMO: dict[tuple, tuple] = {}
+_IMDB_MEMO_SIZE = 3
+
+
+def _imdb_wanted(split: str):
+    top, classes = ("train", ("unsup",)) if split == "unsup" else (split, ("neg", "pos"))
+    return top, classes
+
+
+def _decode(data: bytes, where: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise DataError(f"{where} is not valid UTF-8 ({err}).") from err
+
+
+def _imdb_records_from_tar(path: Path, split: str):
+    top, classes = _imdb_wanted(split)
+    prefixes = tuple(f"{p}aclImdb/{top}/{c}/" for p in ("", "./") for c in classes)
+    records = []
+    for name, data in iter_tar_files(path, select=lambda n: n.startswith(prefixes), max_member_size=64 << 20):
+        m = _IMDB_NAME.match(name)
+        if m is None:
+            continue  # e.g. urls_pos.txt one level up never matches the prefix; stray files here are skipped
+        records.append((m.group(2), int(m.group(3)), int(m.group(4)), name, _decode(data, f"Member {name} of {path}")))
+    return records
+
+
+def _imdb_root(path: Path) -> Path:
+    if (path / "train").is_dir() or (path / "test").is_dir():
+        return path
+    if (path / "aclImdb").is_dir():
+        return path / "aclImdb"
+    raise DataError(
+        f"{path} is not an aclImdb folder: expected train/ and test/ inside it (or an aclImdb/ subfolder). "
+        "Pass the aclImdb_v1.tar.gz file or the extracted aclImdb folder."
+    )
+
+
+def _imdb_records_from_folder(path: Path, split: str):
+    root = _imdb_root(path)
+    top, classes = _imdb_wanted(split)
+    records = []
+    for cls in classes:
+        folder = root / top / cls
+        if not folder.is_dir():
+            raise DataError(f"Missing folder {folder}: the aclImdb layout is aclImdb/{{train,test}}/{{pos,neg}} and train/unsup.")
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                m = re.fullmatch(r"(\d+)_(\d+)\.txt", entry.name)
+                if m is None or not entry.is_file(follow_symlinks=False):
+                    continue
+                with open(entry.path, "rb") as fh:
+                    data = fh.read()
+                records.append((cls, int(m.group(1)), int(m.group(2)), f"aclImdb/{top}/{cls}/{entry.name}", _decode(data, entry.path)))
+    return records
+
+
+def _read_imdb(path: Path, split: str) -> tuple:
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns, split)
+    if key in _IMDB_MEMO:
+        return _IMDB_MEMO[key]
+    if path.is_dir():
+        records = _imdb_records_from_folder(path, split)
+    else:
+        records = _imdb_records_from_tar(path, split)
+    order = {"neg": 0, "pos": 1, "unsup": 2}
+    records.sort(key=lambda r: (order[r[0]], r[1]))
+    expected_classes = ["unsup"] if split == "unsup" else ["neg", "pos"]
+    found = {r[0] for r in records}
+    missing = [c for c in expected_classes if c not in found]
+    if missing:
+        raise DataError(
+            f"{path} has no reviews for split {split!r} (missing {', '.join(missing)}); it is not a complete "
+            "aclImdb dataset."
+        )
+    labels = np.array([{"neg": 0, "pos": 1, "unsup": -1}[r[0]] for r in records], dtype=np.int64)
+    result = (
+        tuple(r[4] for r in records),
+        labels,
+        np.array([r[2] for r in records], dtype=np.int64),
+        np.array([r[1] for r in records], dtype=np.int64),
+        tuple(r[3] for r in records),
+    )
+    if len(_IMDB_MEMO) >= _IMDB_MEMO_SIZE:
+        _IMDB_MEMO.pop(next(iter(_IMDB_MEMO)))
+    _IMDB_MEMO[key] = result
+    return result
+
+
+def load_imdb(
+    split: str = "train",
+    *,
+    data_dir: str | os.PathLike | None = None,
+    path: str | os.PathLike | None = None,
+    shuffle: bool = False,
+    random_state=None,
+    limit: int | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    downloader=None,
+    progress: bool = False,
+) -> TextDataset:
+    """Load a split of the IMDB Large Movie Review Dataset (aclImdb v1).
+
+    Reads the ``aclImdb_v1.tar.gz`` tarball member by member, without
+    extracting it (one pass, only the wanted split is kept), or an extracted
+    ``aclImdb`` folder. Parsed splits are kept in a small per-process memo.
+
+    Parameters
+    ----------
+    split : {"train", "test", "unsup"}, default="train"
+        ``unsup`` is the 50,000 unlabelled training reviews (label -1).
+    data_dir : path-like, optional
+        Offline data folder (default ``TOOLKIT_DATA_DIR``); see :func:`fetch`.
+    path : path-like, optional
+        The tarball or the extracted folder, bypassing :func:`fetch`.
+    shuffle : bool, default=False
+        Shuffle the documents (with ``random_state``).
+    random_state : int, RandomState instance or None
+    limit : int, optional
+        Keep at most this many reviews, taken in equal parts from each class
+        (the first by id), before shuffling.
+    cache_dir, downloader, progress
+        Passed to :func:`fetch`.
+
+    Returns
+    -------
+    TextDataset
+        Order: negative then positive reviews, each by numeric id; so the
+        first positive training review is ``train/pos/0_9.txt``.
+        ``target_names`` is ``["neg", "pos"]`` (empty for unsup),
+        ``ratings`` the stars, ``ids`` the review ids from the file names.
+
+    Raises
+    ------
+    DataError
+        When the data is missing, incomplete or not in the aclImdb layout.
+
+    Examples
+    --------
+    >>> from toolkit.datasets import load_imdb                  # doctest: +SKIP
+    >>> train = load_imdb("train")                              # doctest: +SKIP
+    >>> train.texts[int(train.labels.argmax())][:33]            # doctest: +SKIP
+    'Bromwell High is a cartoon comedy.'
+    """
+    if split not in _SPLITS:
+        raise InvalidParameterError(
+            f"The 'split' parameter of load_imdb must be a str among {{'test', 'train', 'unsup'}}. Got {split!r} instead."
+        )
+    if path is None:
+        path = fetch("imdb", data_dir=data_dir, cache_dir=cache_dir, downloader=downloader, progress=progress)
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"IMDB data {path} does not exist. Pass the aclImdb_v1.tar.gz file or the extracted aclImdb folder.")
+    texts, labels, ratings, ids, names = _read_imdb(path, split)
+    ds = TextDataset(
+        texts=list(texts),
+        labels=labels.copy(),
+        target_names=[] if split == "unsup" else ["neg", "pos"],
+        ratings=ratings.copy(),
+        ids=ids.copy(),
+        filenames=list(names),
+        source=str(path),
+    )
+    return _finish(ds, shuffle=shuffle, random_state=random_state, limit=limit, func="load_imdb")
+
+
+# --------------------------------------------------------------------------- folders
+
+
+def _natural_key(text: str):
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
+
+
+def _read_text(path: Path, encoding: str, errors: str) -> str:
+    try:
+        with open(path, encoding=encoding, errors=errors) as fh:
+            return fh.read()
+    except UnicodeDecodeError as err:
+        raise DataError(
+            f"{path} is not valid {encoding} ({err}). Pass encoding=... or decode_errors='replace'."
+        ) from err
+    except OSError as err:
+        raise DataError(f"Cannot read {path}: {err}.") from err
+
+
+def _list_files(folder: Path, extensions, *, recursive: bool) -> list[Path]:
+    found = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")) if recursive else []
+        for fname in filenames:
+            if fname.startswith(".") or (extensions is not None and not fname.lower().endswith(extensions)):
+                continue
+            p = Path(dirpath) / fname
+            if p.is_file():
+                found.append(p)
+    return sorted(found, key=lambda p: _natural_key(p.relative_to(folder).as_posix()))
+
+
+def load_folder(
+    path: str | os.PathLike,
+    *,
+    categories=None,
+    extensions=(".txt",),
+    encoding: str = "utf-8",
+    decode_errors: str = "strict",
+    shuffle: bool = False,
+    random_state=None,
+    limit: int | None = None,
+) -> TextDataset:
+    """Load text files from a class-per-folder tree, or from one flat folder.
+
+    Like :func:`sklearn.datasets.load_files` and
+    ``keras.utils.text_dataset_from_directory``: each subfolder of ``path``
+    is a class (sorted by name: label 0, 1, ...) holding its text files (also
+    in nested folders). When ``path`` has no subfolders, its files are loaded
+    unlabelled (label -1).
+
+    Parameters
+    ----------
+    path : path-like
+    categories : list of str, optional
+        Only these class folders (in this order of labels); default all.
+    extensions : tuple of str or None, default=(".txt",)
+        File name endings to read (case-insensitive); None reads every file.
+    encoding : str, default="utf-8"
+    decode_errors : {"strict", "replace", "ignore"}, default="strict"
+    shuffle, random_state, limit
+        As in :func:`load_imdb`.
+
+    Returns
+    -------
+    TextDataset
+        ``ids`` and ``filenames`` are the paths relative to ``path``.
+
+    Raises
+    ------
+    DataError
+        When the folder is missing, holds no matching files, a category is
+        missing, or a file cannot be decoded.
+
+    Examples
+    --------
+    >>> from toolkit.datasets import load_folder            # doctest: +SKIP
+    >>> ds = load_folder("aclImdb/train", categories=["neg", "pos"])  # doctest: +SKIP
+    """
+    root = Path(path)
+    if not root.is_dir():
+        raise DataError(f"Folder {root} does not exist or is not a folder.")
+    if isinstance(extensions, str):
+        extensions = (extensions,)
+    extensions = None if extensions is None else tuple(e.lower() for e in extensions)
+    subdirs = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    pattern = "any files" if extensions is None else "files ending in " + "/".join(extensions)
+    if categories is not None:
+        missing = [c for c in categories if c not in subdirs]
+        if missing:
+            raise DataError(f"No class folder {missing[0]!r} in {root}; class folders there: {subdirs or 'none'}.")
+        subdirs = list(categories)
+    texts, labels, names = [], [], []
+    if subdirs:
+        for label, cls in enumerate(subdirs):
+            for f in _list_files(root / cls, extensions, recursive=True):
+                texts.append(_read_text(f, encoding, decode_errors))
+                labels.append(label)
+                names.append(f.relative_to(root).as_posix())
+        target_names = list(subdirs)
+    else:
+        for f in _list_files(root, extensions, recursive=False):
+            texts.append(_read_text(f, encoding, decode_errors))
+            labels.append(-1)
+            names.append(f.relative_to(root).as_posix())
+        target_names = []
+    if not texts:
+        raise DataError(
+            f"No text files ({pattern}) found in {root}"
+            + (f" or its class folders {subdirs}" if subdirs else "")
+            + ". Pass extensions=None to read every file."
+        )
+    ds = TextDataset(
+        texts=texts,
+        labels=np.asarray(labels, dtype=np.int64),
+        target_names=target_names,
+        ids=np.asarray(names, dtype=object),
+        filenames=names,
+        source=str(root),
+    )
+    return _finish(ds, shuffle=shuffle, random_state=random_state, limit=limit, func="load_folder")
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def _encode_labels(values: list, source: str) -> tuple[np.ndarray, list]:
+    """Map raw label values to 0..k-1 (sorted, numerically when all are integers)."""
+    distinct = set(values)
+
+    def is_int(v):
+        if isinstance(v, bool):
+            return False
+        if isinstance(v, int):
+            return True
+        return isinstance(v, str) and re.fullmatch(r"-?\d+", v.strip()) is not None
+
+    if all(is_int(v) for v in distinct):
+        ordered = sorted(distinct, key=lambda v: int(v))
+    else:
+        try:
+            ordered = sorted(distinct)
+        except TypeError:
+            ordered = sorted(distinct, key=repr)
+    index = {v: i for i, v in enumerate(ordered)}
+    return np.array([index[v] for v in values], dtype=np.int64), [str(v) for v in ordered]
+
+
+def _open_text(path: Path, encoding: str):
+    if not path.exists():
+        raise DataError(f"File {path} does not exist.")
+    if path.is_dir():
+        raise DataError(f"{path} is a folder; pass a file (or use load_folder for a folder of text files).")
+    try:
+        return open(path, encoding=encoding, newline="")
+    except OSError as err:
+        raise DataError(f"Cannot read {path}: {err}.") from err
+
+
+def _table_dataset(path, texts, raw_labels, ids, label_column, func, shuffle, random_state, limit):
+    if not texts:
+        raise DataError(f"{path} has no records.")
+    if label_column is None:
+        labels, names = np.full(len(texts), -1, dtype=np.int64), []
+    else:
+        labels, names = _encode_labels(raw_labels, str(path))
+    ds = TextDataset(
+        texts=texts,
+        labels=labels,
+        target_names=names,
+        ids=np.asarray(ids),
+        source=str(path),
+    )
+    return _finish(ds, shuffle=shuffle, random_state=random_state, limit=limit, func=func)
+
+
+def load_csv(
+    path: str | os.PathLike,
+    *,
+    text_column: str = "text",
+    label_column: str | None = "label",
+    id_column: str | None = None,
+    delimiter: str = ",",
+    encoding: str = "utf-8",
+    shuffle: bool = False,
+    random_state=None,
+    limit: int | None = None,
+) -> TextDataset:
+    """Load texts (and labels) from a CSV file with a header row.
+
+    Parameters
+    ----------
+    path : path-like
+    text_column : str, default="text"
+    label_column : str or None, default="label"
+        None loads the texts unlabelled (label -1). Labels are mapped to
+        0..k-1 in sorted order (numeric order when all are integers); their
+        original values are ``target_names``.
+    id_column : str, optional
+        Column with record ids; default: the 0-based row number.
+    delimiter : str, default=","
+        Use ``"\\t"`` for TSV.
+    encoding : str, default="utf-8"
+    shuffle, random_state, limit
+        As in :func:`load_imdb`.
+
+    Returns
+    -------
+    TextDataset
+
+    Raises
+    ------
+    DataError
+        When the file is missing or unreadable, a column is missing (the
+        message lists the columns that exist) or a row lacks its text or label.
+
+    Examples
+    --------
+    >>> from toolkit.datasets import load_csv               # doctest: +SKIP
+    >>> ds = load_csv("reviews.csv", text_column="review", label_column="sentiment")  # doctest: +SKIP
+    """
+    path = Path(path)
+    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+    texts, raw_labels, ids = [], [], []
+    with _open_text(path, encoding) as fh:
+        try:
+            reader = csv.DictReader(fh, delimiter=delimiter)
+            columns = reader.fieldnames or []
+            wanted = [("text_column", text_column), ("label_column", label_column), ("id_column", id_column)]
+            for param, col in wanted:
+                if col is not None and col not in columns:
+                    raise DataError(
+                        f"Column {col!r} ({param}) not found in {path}; its columns are {columns}. "
+                        f"Pass {param}=<one of them>."
+                    )
+            for row in reader:
+                line = reader.line_num
+                text = row.get(text_column)
+                if text is None:
+                    raise DataError(f"{path}, line {line}: the row has no {text_column!r} value (too few fields).")
+                texts.append(text)
+                if label_column is not None:
+                    label = row.get(label_column)
+                    if label is None or label == "":
+                        raise DataError(f"{path}, line {line}: missing label in column {label_column!r}.")
+                    raw_labels.append(label)
+                ids.append(row[id_column] if id_column is not None else len(ids))
+        except csv.Error as err:
+            raise DataError(f"{path}, line {reader.line_num}: malformed CSV ({err}).") from err
+        except UnicodeDecodeError as err:
+            raise DataError(f"{path} is not valid {encoding} ({err}). Pass encoding=...") from err
+    return _table_dataset(path, texts, raw_labels, ids, label_column, "load_csv", shuffle, random_state, limit)
+
+
+def load_jsonl(
+    path: str | os.PathLike,
+    *,
+    text_column: str = "text",
+    label_column: str | None = "label",
+    id_column: str | None = None,
+    encoding: str = "utf-8",
+    shuffle: bool = False,
+    random_state=None,
+    limit: int | None = None,
+) -> TextDataset:
+    """Load texts (and labels) from a JSON Lines file (one JSON object per line).
+
+    Parameters are those of :func:`load_csv` (``*_column`` name object keys).
+    Blank lines are skipped.
+
+    Raises
+    ------
+    DataError
+        When the file is missing, a line is not a JSON object, or a key is
+        missing (the message names the line and lists the keys it has).
+
+    Examples
+    --------
+    >>> from toolkit.datasets import load_jsonl             # doctest: +SKIP
+    >>> ds = load_jsonl("reviews.jsonl")                     # doctest: +SKIP
+    """
+    path = Path(path)
+    texts, raw_labels, ids = [], [], []
+    with _open_text(path, encoding) as fh:
+        try:
+            for lineno, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as err:
+                    raise DataError(f"{path}, line {lineno}: not valid JSON ({err.msg}).") from err
+                if not isinstance(record, dict):
+                    raise DataError(f"{path}, line {lineno}: expected a JSON object, got {type(record).__name__}.")
+                for param, key in (("text_column", text_column), ("label_column", label_column), ("id_column", id_column)):
+                    if key is not None and key not in record:
+                        raise DataError(
+                            f"{path}, line {lineno}: key {key!r} ({param}) not found; the record's keys are "
+                            f"{sorted(record)}. Pass {param}=<one of them>."
+                        )
+                text = record[text_column]
+                if not isinstance(text, str):
+                    raise DataError(f"{path}, line {lineno}: {text_column!r} is a {type(text).__name__}, not a string.")
+                texts.append(text)
+                if label_column is not None:
+                    label = record[label_column]
+                    if label is None or isinstance(label, (dict, list)):
+                        raise DataError(f"{path}, line {lineno}: label {label!r} in {label_column!r} is not a scalar.")
+                    raw_labels.append(label)
+                ids.append(record[id_column] if id_column is not None else len(ids))
+        except UnicodeDecodeError as err:
+            raise DataError(f"{path} is not valid {encoding} ({err}). Pass encoding=...") from err
+    return _table_dataset(path, texts, raw_labels, ids, label_column, "load_jsonl", shuffle, random_state, limit)
+
