@@ -1,0 +1,153 @@
+"""Vocabulary (ranking, reserved ids, JSON) and pad_sequences (Keras semantics)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from toolkit.corpus import TokenizedCorpus
+from toolkit.exceptions import DataError
+from toolkit.vocabulary import OOV_ID, PAD_ID, Vocabulary, pad_sequences
+
+DOCS = [["the", "film", "was", "good"], ["the", "plot", "was", "thin"], ["good", "good", "film"]]
+
+
+def test_vocabulary_ranks_by_count_then_first_occurrence():
+    vocab = Vocabulary.from_documents(DOCS)
+    assert vocab.tokens == ["<pad>", "<unk>", "good", "the", "film", "was", "plot", "thin"]
+    assert vocab.counts.tolist() == [0, 0, 3, 2, 2, 2, 1, 1]
+    assert (PAD_ID, OOV_ID) == (0, 1)
+    assert vocab.token_to_id["the"] == 3 and "plot" in vocab and "nope" not in vocab
+
+
+def test_vocabulary_same_result_from_corpus_and_lists():
+    corpus = TokenizedCorpus.from_token_lists(DOCS)
+    assert Vocabulary.from_documents(corpus) == Vocabulary.from_documents(DOCS)
+    # a slice keeps the parent's string table; unused strings must not enter
+    assert Vocabulary.from_documents(corpus[2:]).tokens == ["<pad>", "<unk>", "good", "film"]
+
+
+def test_vocabulary_max_tokens_counts_reserved_ids_and_min_count():
+    assert len(Vocabulary.from_documents(DOCS, max_tokens=4)) == 4
+    assert Vocabulary.from_documents(DOCS, max_tokens=4).tokens[2:] == ["good", "the"]
+    assert Vocabulary.from_documents(DOCS, min_count=2).tokens[2:] == ["good", "the", "film", "was"]
+    assert len(Vocabulary.from_documents(DOCS, min_count=10)) == 2
+    assert len(Vocabulary.from_documents([])) == 2
+
+
+def test_vocabulary_reserved_tokens_in_text_are_not_counted():
+    vocab = Vocabulary.from_documents([["<pad>", "<unk>", "x"]])
+    assert vocab.tokens == ["<pad>", "<unk>", "x"]
+
+
+def test_vocabulary_invalid_parameters():
+    with pytest.raises(ValueError, match=r"The 'max_tokens' parameter of Vocabulary.from_documents must be an int in the range \[3, inf\) or None. Got 2 instead."):
+        Vocabulary.from_documents(DOCS, max_tokens=2)
+    with pytest.raises(ValueError, match=r"The 'min_count' parameter of Vocabulary.from_documents must be an int in the range \[1, inf\). Got 0 instead."):
+        Vocabulary.from_documents(DOCS, min_count=0)
+    with pytest.raises(ValueError, match="'x' appears twice"):
+        Vocabulary(["x", "x"])
+    with pytest.raises(ValueError, match="'<unk>' appears twice"):
+        Vocabulary(["<unk>"])
+    with pytest.raises(ValueError, match="pad_token and oov_token must differ"):
+        Vocabulary(pad_token="", oov_token="")
+
+
+def test_vocabulary_encode_decode():
+    vocab = Vocabulary.from_documents(DOCS)
+    ids = vocab.encode(["the", "unseen", "good"])
+    assert ids.dtype == np.int32 and ids.tolist() == [3, 1, 2]
+    assert vocab.decode([0, 0, 3, 1, 2]) == ["the", "<unk>", "good"]
+    assert vocab.decode(np.array([[0, 3]]), skip_padding=False) == ["<pad>", "the"]
+    assert vocab.encode(TokenizedCorpus.from_token_lists([["good"], ["thin", "?"]])).tolist() == [2, 7, 1]
+    with pytest.raises(TypeError, match="encode expects a list of tokens, got a single str"):
+        vocab.encode("the")
+    with pytest.raises(ValueError, match="id 99 is out of range for a vocabulary of 8 tokens"):
+        vocab.decode([2, 99])
+    with pytest.raises(ValueError, match="decode expects integer ids"):
+        vocab.decode([1.5])
+
+
+def test_vocabulary_json_round_trip(tmp_path):
+    vocab = Vocabulary.from_documents(DOCS + [["é", "日本"]])
+    path = vocab.to_json(tmp_path / "vocab.json")
+    assert Vocabulary.from_json(path) == vocab
+    assert Vocabulary.from_dict(json.loads(path.read_text(encoding="utf-8"))) == vocab
+    assert [p.name for p in tmp_path.iterdir()] == ["vocab.json"]  # no temp file left
+
+
+def test_vocabulary_bad_json_files(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json", encoding="utf-8")
+    with pytest.raises(DataError, match=r"bad.json: not valid JSON \(line 1"):
+        Vocabulary.from_json(bad)
+    other = tmp_path / "other.json"
+    other.write_text('{"a": 1}', encoding="utf-8")
+    with pytest.raises(DataError, match="other.json: Not a toolkit vocabulary"):
+        Vocabulary.from_json(other)
+    with pytest.raises(DataError, match="Unsupported vocabulary version 99"):
+        Vocabulary.from_dict({**Vocabulary(["a"]).to_dict(), "version": 99})
+    with pytest.raises(DataError, match="counts must have one entry per token"):
+        Vocabulary.from_dict({**Vocabulary(["a"]).to_dict(), "counts": [1, 2]})
+    with pytest.raises(FileNotFoundError):
+        Vocabulary.from_json(tmp_path / "missing.json")
+
+
+def _random_case(rng):
+    n = int(rng.integers(0, 12))
+    seqs = [list(rng.integers(1, 100, size=int(rng.integers(0, 15)))) for _ in range(n)]
+    if n and rng.random() < 0.3:
+        seqs[int(rng.integers(0, n))] = []
+    kwargs = {
+        "maxlen": [None, 1, 3, 7, 20][int(rng.integers(0, 5))],
+        "padding": ["pre", "post"][int(rng.integers(0, 2))],
+        "truncating": ["pre", "post"][int(rng.integers(0, 2))],
+        "value": [0, -1, 5][int(rng.integers(0, 3))],
+        "dtype": ["int32", "int64", "float32"][int(rng.integers(0, 3))],
+    }
+    return seqs, kwargs
+
+
+def test_vocabulary_pad_sequences_equals_keras_on_random_cases():
+    keras = pytest.importorskip("keras")
+    rng = np.random.default_rng(42)
+    checked = 0
+    for _ in range(400):
+        seqs, kwargs = _random_case(rng)
+        if not seqs and kwargs["maxlen"] is None:
+            continue  # Keras raises on max() of nothing; ours returns shape (0, 0)
+        expected = keras.utils.pad_sequences(seqs, **kwargs)
+        got = pad_sequences(seqs, **kwargs)
+        assert got.dtype == expected.dtype and got.shape == expected.shape, kwargs
+        np.testing.assert_array_equal(got, expected)
+        checked += 1
+    assert checked > 300
+    # numpy arrays, all-empty sequences and multi-dimensional elements
+    for seqs in ([np.arange(5), np.arange(2)], [[], []], [np.ones((3, 2)), np.ones((1, 2))]):
+        np.testing.assert_array_equal(pad_sequences(seqs, maxlen=4), keras.utils.pad_sequences(seqs, maxlen=4))
+
+
+def test_vocabulary_pad_sequences_default_keeps_last_tokens():
+    assert pad_sequences([[1, 2, 3, 4]], maxlen=2).tolist() == [[3, 4]]
+    assert pad_sequences([[1, 2, 3, 4]], maxlen=2, truncating="post").tolist() == [[1, 2]]
+    assert pad_sequences([]).shape == (0, 0)
+    assert pad_sequences([["a"], ["b", "c"]], dtype=object, value="").tolist() == [["", "a"], ["b", "c"]]
+
+
+def test_vocabulary_pad_sequences_bad_input():
+    with pytest.raises(ValueError, match=r"The 'maxlen' parameter of pad_sequences must be an int in the range \[1, inf\) or None. Got 0 instead."):
+        pad_sequences([[1]], maxlen=0)
+    with pytest.raises(ValueError, match="The 'padding' parameter of pad_sequences must be a str among"):
+        pad_sequences([[1]], padding="middle")
+    with pytest.raises(ValueError, match="The 'truncating' parameter of pad_sequences"):
+        pad_sequences([[1]], truncating="both")
+    with pytest.raises(ValueError, match="must be a list of iterables. Found non-iterable: 3 at position 1"):
+        pad_sequences([[1], 3])
+    with pytest.raises(ValueError, match="must be a sequence of sequences, got str"):
+        pad_sequences("abc")
+    with pytest.raises(ValueError, match="is not compatible with `value`'s type"):
+        pad_sequences([[1]], value="x")
+    with pytest.raises(ValueError, match=r"Shape of sample \(3,\) of sequence at position 1"):
+        pad_sequences([np.ones((2, 2)), np.ones((2, 3))])

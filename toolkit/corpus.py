@@ -1,0 +1,383 @@
+"""A compact tokenized corpus: one flat id array, offsets and a string table.
+
+Python lists of millions of token strings are slow to build, pickle, cache and
+look up. :class:`TokenizedCorpus` stores the same information as three
+objects -- ``ids`` (int32, one entry per token, indexing ``strings``),
+``offsets`` (int64, ``len(corpus) + 1`` entries) and ``strings`` (the
+distinct token strings) -- and still behaves like a read-only sequence of
+token lists, so any code written for ``list[list[str]]`` keeps working while
+the encoders work on the arrays directly.
+"""
+
+from __future__ import annotations
+
+import itertools
+import numbers
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+
+__all__ = ["TokenizedCorpus"]
+
+
+def _readonly(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
+
+
+class TokenizedCorpus(Sequence):
+    """A read-only sequence of token lists stored as flat arrays.
+
+    Parameters
+    ----------
+    ids : array-like of int, shape (n_tokens,)
+        For each token of the corpus, in order, its index in ``strings``.
+    offsets : array-like of int, shape (n_documents + 1,)
+        Document ``i`` is ``ids[offsets[i]:offsets[i + 1]]``; starts at 0, never
+        decreases and ends at ``n_tokens``.
+    strings : sequence of str
+        The string table. It may hold strings no token uses (e.g. after
+        slicing); :meth:`compact` drops them.
+
+    Attributes
+    ----------
+    ids : ndarray of int32, read-only
+    offsets : ndarray of int64, read-only
+    strings : tuple of str
+
+    See Also
+    --------
+    toolkit.SpacyTokenizer : returns a TokenizedCorpus from ``transform``.
+
+    Examples
+    --------
+    >>> from toolkit.corpus import TokenizedCorpus
+    >>> corpus = TokenizedCorpus.from_token_lists([["a", "good", "film"], ["a", "dud"]])
+    >>> len(corpus), corpus[1], corpus.n_tokens
+    (2, ['a', 'dud'], 5)
+    >>> corpus.ids.tolist(), corpus.offsets.tolist(), corpus.strings
+    ([0, 1, 2, 0, 3], [0, 3, 5], ('a', 'good', 'film', 'dud'))
+    """
+
+    __slots__ = ("_ids", "_offsets", "_strings")
+
+    def __init__(self, ids, offsets, strings):
+        ids = np.asarray(ids)
+        offsets = np.asarray(offsets)
+        strings = tuple(strings)
+        if ids.ndim != 1 or (ids.size and not np.issubdtype(ids.dtype, np.integer)):
+            raise ValueError(f"ids must be a 1-D array of integers, got shape {ids.shape} and dtype {ids.dtype}.")
+        if offsets.ndim != 1 or offsets.size == 0 or (offsets.size and not np.issubdtype(offsets.dtype, np.integer)):
+            raise ValueError(
+                "offsets must be a 1-D array of integers with n_documents + 1 entries, "
+                f"got shape {offsets.shape} and dtype {offsets.dtype}."
+            )
+        if offsets[0] != 0 or offsets[-1] != ids.size or np.any(np.diff(offsets) < 0):
+            raise ValueError(
+                "offsets must start at 0, never decrease and end at len(ids) "
+                f"({ids.size}); got {offsets[0]} ... {offsets[-1]}."
+            )
+        if ids.size and (ids.min() < 0 or ids.max() >= len(strings)):
+            raise ValueError(
+                f"ids must index the string table of {len(strings)} strings; got values in "
+                f"[{ids.min()}, {ids.max()}]."
+            )
+        self._ids = _readonly(ids.astype(np.int32, copy=ids.dtype != np.int32 or ids.flags.writeable))
+        self._offsets = _readonly(offsets.astype(np.int64, copy=offsets.dtype != np.int64 or offsets.flags.writeable))
+        self._strings = strings
+
+    @classmethod
+    def _from_arrays(cls, ids: np.ndarray, offsets: np.ndarray, strings) -> TokenizedCorpus:
+        """Trusted constructor: no checks, no copies (arrays are made read-only)."""
+        self = object.__new__(cls)
+        self._ids = _readonly(ids)
+        self._offsets = _readonly(offsets)
+        self._strings = strings if isinstance(strings, tuple) else tuple(strings)
+        return self
+
+    # ------------------------------------------------------------------ build
+    @classmethod
+    def from_token_lists(cls, documents: Iterable[Iterable[str]]) -> TokenizedCorpus:
+        """Build a corpus from token lists (the string table in first-seen order).
+
+        Parameters
+        ----------
+        documents : iterable of iterable of str
+            A TokenizedCorpus is returned unchanged.
+
+        Returns
+        -------
+        TokenizedCorpus
+
+        Examples
+        --------
+        >>> TokenizedCorpus.from_token_lists([["b", "a"], [], ["a"]]).to_list()
+        [['b', 'a'], [], ['a']]
+        """
+        if isinstance(documents, TokenizedCorpus):
+            return documents
+        docs = [doc if isinstance(doc, (list, tuple)) else list(doc) for doc in documents]
+        lengths = np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
+        offsets = np.zeros(len(docs) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        table: dict[str, int] = {}
+        setdefault = table.setdefault
+        # one dict operation per token; ``len(table)`` is evaluated before insertion
+        ids = np.fromiter(
+            (setdefault(tok, len(table)) for tok in itertools.chain.from_iterable(docs)),
+            dtype=np.int32,
+            count=int(offsets[-1]),
+        )
+        return cls._from_arrays(ids, offsets, tuple(table))
+
+    @classmethod
+    def concatenate(cls, corpora: Iterable[TokenizedCorpus]) -> TokenizedCorpus:
+        """Join corpora end to end, merging their string tables.
+
+        Examples
+        --------
+        >>> a = TokenizedCorpus.from_token_lists([["x", "y"]])
+        >>> b = TokenizedCorpus.from_token_lists([["y", "z"]])
+        >>> TokenizedCorpus.concatenate([a, b]).to_list()
+        [['x', 'y'], ['y', 'z']]
+        """
+        corpora = list(corpora)
+        if not corpora:
+            return cls._from_arrays(np.zeros(0, np.int32), np.zeros(1, np.int64), ())
+        table: dict[str, int] = {}
+        id_parts, offset_parts, start = [], [np.zeros(1, np.int64)], 0
+        for corpus in corpora:
+            if not isinstance(corpus, TokenizedCorpus):
+                raise TypeError(f"concatenate expects TokenizedCorpus objects, got {type(corpus).__name__}.")
+            remap = np.fromiter(
+                (table.setdefault(s, len(table)) for s in corpus._strings), dtype=np.int32, count=len(corpus._strings)
+            )
+            id_parts.append(remap[corpus._ids])
+            offset_parts.append(corpus._offsets[1:] + start)
+            start += corpus._ids.size
+        return cls._from_arrays(np.concatenate(id_parts), np.concatenate(offset_parts), tuple(table))
+
+    # ------------------------------------------------------------ properties
+    @property
+    def ids(self) -> np.ndarray:
+        return self._ids
+
+    @property
+    def offsets(self) -> np.ndarray:
+        return self._offsets
+
+    @property
+    def strings(self) -> tuple[str, ...]:
+        return self._strings
+
+    @property
+    def n_tokens(self) -> int:
+        """Total number of tokens."""
+        return int(self._ids.size)
+
+    def lengths(self) -> np.ndarray:
+        """Number of tokens of each document (int64 array)."""
+        return np.diff(self._offsets)
+
+    # -------------------------------------------------------------- sequence
+    def __len__(self) -> int:
+        return self._offsets.size - 1
+
+    def __getitem__(self, key):
+        if isinstance(key, numbers.Integral) and not isinstance(key, bool):
+            n = len(self)
+            i = int(key) + n if key < 0 else int(key)
+            if not 0 <= i < n:
+                raise IndexError(f"document index {key} out of range for a corpus of {n} documents")
+            strings = self._strings
+            return [strings[t] for t in self._ids[self._offsets[i] : self._offsets[i + 1]].tolist()]
+        if isinstance(key, slice):
+            start, stop, step = key.indices(len(self))
+            if step == 1:
+                stop = max(start, stop)
+                offsets = self._offsets[start : stop + 1]
+                return TokenizedCorpus._from_arrays(
+                    self._ids[offsets[0] : offsets[-1]].copy(), offsets - offsets[0], self._strings
+                )
+            return self.take(np.arange(start, stop, step))
+        return self.take(key)
+
+    def take(self, indices) -> TokenizedCorpus:
+        """Documents at ``indices`` (ints or a boolean mask) as a new corpus.
+
+        Examples
+        --------
+        >>> c = TokenizedCorpus.from_token_lists([["a"], ["b", "c"], []])
+        >>> c.take([2, 1, 1]).to_list()
+        [[], ['b', 'c'], ['b', 'c']]
+        """
+        idx = np.asarray(indices)
+        if idx.dtype == bool:
+            if idx.shape != (len(self),):
+                raise IndexError(f"boolean index of shape {idx.shape} does not match a corpus of {len(self)} documents")
+            idx = np.flatnonzero(idx)
+        if idx.size == 0:
+            idx = idx.astype(np.int64)
+        if idx.ndim != 1 or not np.issubdtype(idx.dtype, np.integer):
+            raise IndexError(f"only integers, slices and 1-D integer or boolean arrays are valid indices, got {indices!r}")
+        n = len(self)
+        if idx.size and (idx.min() < -n or idx.max() >= n):
+            raise IndexError(f"document index out of range for a corpus of {n} documents")
+        idx = np.where(idx < 0, idx + n, idx)
+        starts = self._offsets[idx]
+        lengths = self._offsets[idx + 1] - starts
+        offsets = np.zeros(idx.size + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        # position of every kept token in the flat array, without a Python loop
+        gather = np.arange(offsets[-1], dtype=np.int64) + np.repeat(starts - offsets[:-1], lengths)
+        return TokenizedCorpus._from_arrays(self._ids[gather], offsets, self._strings)
+
+    def __iter__(self):
+        strings, ids, offsets = self._strings, self._ids.tolist(), self._offsets.tolist()
+        for start, stop in zip(offsets[:-1], offsets[1:]):
+            yield [strings[t] for t in ids[start:stop]]
+
+    def to_list(self) -> list[list[str]]:
+        """The documents as a list of lists of str."""
+        return list(self)
+
+    def __eq__(self, other):
+        if isinstance(other, TokenizedCorpus):
+            if len(self) != len(other) or not np.array_equal(self._offsets, other._offsets):
+                return False
+            mine = np.asarray(self._strings, dtype=object)[self._ids] if self._ids.size else np.zeros(0, object)
+            theirs = np.asarray(other._strings, dtype=object)[other._ids] if other._ids.size else np.zeros(0, object)
+            return bool(np.array_equal(mine, theirs))
+        if isinstance(other, Sequence) and not isinstance(other, (str, bytes)):
+            return len(self) == len(other) and all(a == list(b) for a, b in zip(self, other))
+        return NotImplemented
+
+    __hash__ = None  # mutable-looking container semantics, like list
+
+    def __repr__(self) -> str:
+        return (
+            f"TokenizedCorpus(n_documents={len(self)}, n_tokens={self.n_tokens}, "
+            f"n_strings={len(self._strings)})"
+        )
+
+    def __reduce__(self):
+        # arrays and one tuple of str pickle fast; no per-token objects
+        return (TokenizedCorpus._from_arrays, (self._ids.copy(), self._offsets.copy(), self._strings))
+
+    # --------------------------------------------------------------- helpers
+    def token_counts(self) -> np.ndarray:
+        """How many times each entry of ``strings`` occurs (int64, aligned with ``strings``)."""
+        return np.bincount(self._ids, minlength=len(self._strings)).astype(np.int64, copy=False)
+
+    def first_positions(self) -> np.ndarray:
+        """Flat position of the first occurrence of each string (``n_tokens`` if unused)."""
+        first = np.full(len(self._strings), self._ids.size, dtype=np.int64)
+        if self._ids.size:
+            uniq, index = np.unique(self._ids, return_index=True)
+            first[uniq] = index
+        return first
+
+    def lookup(self, mapping: Mapping[str, int], default: int, *, dtype="int32") -> np.ndarray:
+        """Map every token through ``mapping`` in one vectorized step.
+
+        Each distinct string is looked up once; the result for the whole corpus
+        is a gather. Used by the encoders to turn a corpus into vocabulary ids.
+
+        Parameters
+        ----------
+        mapping : mapping of str to int
+            E.g. ``Vocabulary.token_to_id``.
+        default : int
+            Value for strings missing from ``mapping`` (e.g. the OOV id).
+
+        Returns
+        -------
+        ndarray of shape (n_tokens,)
+
+        Examples
+        --------
+        >>> c = TokenizedCorpus.from_token_lists([["a", "b"], ["b", "zzz"]])
+        >>> c.lookup({"a": 2, "b": 3}, default=1).tolist()
+        [2, 3, 3, 1]
+        """
+        get = mapping.get
+        table = np.fromiter((get(s, default) for s in self._strings), dtype=dtype, count=len(self._strings))
+        return table[self._ids]
+
+    def map_strings(self, func) -> TokenizedCorpus:
+        """Apply ``func`` to each distinct string (e.g. ``str.lower``), merging equal results."""
+        table: dict[str, int] = {}
+        remap = np.fromiter(
+            (table.setdefault(func(s), len(table)) for s in self._strings), dtype=np.int32, count=len(self._strings)
+        )
+        return TokenizedCorpus._from_arrays(remap[self._ids], self._offsets, tuple(table))
+
+    def compact(self) -> TokenizedCorpus:
+        """The same documents with a string table holding only the strings used."""
+        used = np.zeros(len(self._strings), dtype=bool)
+        used[self._ids] = True
+        if used.all():
+            return self
+        new_index = np.cumsum(used, dtype=np.int64) - 1
+        strings = self._strings
+        return TokenizedCorpus._from_arrays(
+            new_index[self._ids].astype(np.int32),
+            self._offsets,
+            tuple(strings[i] for i in np.flatnonzero(used).tolist()),
+        )
+
+    def ngrams(self, ngram_range=(1, 1), *, separator: str = " ") -> TokenizedCorpus:
+        """Word n-grams of each document, in scikit-learn's order.
+
+        For each document: all n-grams for ``n = min_n``, then ``min_n + 1``...,
+        each n-gram being its tokens joined by ``separator``, exactly as
+        ``CountVectorizer(ngram_range=...)`` builds them from a token list.
+
+        Examples
+        --------
+        >>> c = TokenizedCorpus.from_token_lists([["not", "a", "hit"]])
+        >>> c.ngrams((1, 2))[0]
+        ['not', 'a', 'hit', 'not a', 'a hit']
+        """
+        min_n, max_n = ngram_range
+        if (min_n, max_n) == (1, 1):
+            return self
+        lengths = self.lengths()
+        n_docs = len(self)
+        per_n = {n: np.maximum(lengths - n + 1, 0) for n in range(min_n, max_n + 1)}
+        new_lengths = sum(per_n.values()) if per_n else np.zeros(n_docs, np.int64)
+        offsets = np.zeros(n_docs + 1, dtype=np.int64)
+        np.cumsum(new_lengths, out=offsets[1:])
+        out = np.empty(offsets[-1], dtype=np.int32)
+        index: dict[str, int] = {}
+        done_before = np.zeros(n_docs, dtype=np.int64)  # n-grams of smaller n already placed
+        starts = self._offsets[:-1]
+        for n in range(min_n, max_n + 1):
+            counts = per_n[n]
+            total = int(counts.sum())
+            if total:
+                doc = np.repeat(np.arange(n_docs), counts)
+                within = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+                first = starts[doc] + within  # flat position of the n-gram's first token
+                if n == 1:
+                    remap = np.fromiter(
+                        (index.setdefault(s, len(index)) for s in self._strings), dtype=np.int32, count=len(self._strings)
+                    )
+                    gram_ids = remap[self._ids[first]]
+                else:
+                    window = np.stack([self._ids[first + k] for k in range(n)], axis=1)
+                    uniq, inverse = np.unique(window, axis=0, return_inverse=True)
+                    strings = self._strings
+                    remap = np.fromiter(
+                        (
+                            index.setdefault(separator.join(strings[t] for t in row), len(index))
+                            for row in uniq.tolist()
+                        ),
+                        dtype=np.int32,
+                        count=len(uniq),
+                    )
+                    gram_ids = remap[inverse.reshape(-1)]
+                out[offsets[doc] + done_before[doc] + within] = gram_ids
+            done_before += counts
+        strings_out = tuple(index)  # dict keeps insertion order == id order
+        return TokenizedCorpus._from_arrays(out, offsets, strings_out)

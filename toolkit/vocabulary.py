@@ -1,0 +1,384 @@
+"""Token lists to integer ids: a frequency-ranked vocabulary and ``pad_sequences``.
+
+Id 0 is padding (``"<pad>"``) and id 1 the out-of-vocabulary token
+(``"<unk>"``), as in Keras' ``TextVectorization``; the other tokens follow by
+descending count, ties broken by first occurrence in the corpus. Everything is
+numpy; Keras is never imported.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ._validation import Interval, Options, validate_param
+from .corpus import TokenizedCorpus
+from .exceptions import DataError
+
+__all__ = ["Vocabulary", "pad_sequences", "PAD_ID", "OOV_ID"]
+
+PAD_ID = 0
+OOV_ID = 1
+_FORMAT = "toolkit.vocabulary"
+_VERSION = 1
+
+
+class Vocabulary:
+    """A bijection between tokens and ids with reserved padding and OOV ids.
+
+    Parameters
+    ----------
+    tokens : iterable of str
+        The regular tokens in id order; they get ids 2, 3, ... Must be unique
+        and must not contain ``pad_token`` or ``oov_token``.
+    counts : array-like of int, optional
+        Corpus count of each of ``tokens``; zeros when not given.
+    pad_token, oov_token : str, default="<pad>", "<unk>"
+        Names of the reserved ids 0 and 1 (used by :meth:`decode`).
+
+    Attributes
+    ----------
+    tokens : list of str
+        All tokens in id order, the reserved two first.
+    counts : ndarray of int64
+        Count of each id (0 for the reserved ids).
+    token_to_id : dict of str to int
+        The inverse of ``tokens``.
+
+    Examples
+    --------
+    >>> from toolkit.vocabulary import Vocabulary
+    >>> vocab = Vocabulary.from_documents([["a", "good", "film"], ["a", "dud"]])
+    >>> vocab.tokens
+    ['<pad>', '<unk>', 'a', 'good', 'film', 'dud']
+    >>> vocab.encode(["a", "dud", "unseen"]).tolist()
+    [2, 5, 1]
+    >>> vocab.decode([0, 2, 5])
+    ['a', 'dud']
+    """
+
+    def __init__(self, tokens: Iterable[str] = (), counts=None, *, pad_token: str = "<pad>", oov_token: str = "<unk>"):
+        tokens = list(tokens)
+        for name, value in (("pad_token", pad_token), ("oov_token", oov_token)):
+            if not isinstance(value, str):
+                raise TypeError(f"{name} must be a str, got {type(value).__name__}.")
+        if pad_token == oov_token:
+            raise ValueError(f"pad_token and oov_token must differ, both are {pad_token!r}.")
+        self._tokens = [pad_token, oov_token, *tokens]
+        self._token_to_id = {tok: i for i, tok in enumerate(self._tokens)}
+        if len(self._token_to_id) != len(self._tokens):
+            seen: set[str] = set()
+            dup = next(t for t in self._tokens if t in seen or seen.add(t))
+            raise ValueError(
+                f"Vocabulary tokens must be unique and must not repeat the reserved tokens; "
+                f"{dup!r} appears twice."
+            )
+        for tok in tokens:
+            if not isinstance(tok, str):
+                raise TypeError(f"Vocabulary tokens must be str, got {type(tok).__name__} ({tok!r}).")
+        if counts is None:
+            counts = np.zeros(len(tokens), dtype=np.int64)
+        counts = np.asarray(counts, dtype=np.int64)
+        if counts.shape != (len(tokens),):
+            raise ValueError(f"counts must have one entry per token ({len(tokens)}), got shape {counts.shape}.")
+        self._counts = np.concatenate([np.zeros(2, np.int64), counts])
+        self._counts.flags.writeable = False
+
+    # ------------------------------------------------------------- building
+    @classmethod
+    def from_documents(cls, documents, *, max_tokens: int | None = None, min_count: int = 1) -> Vocabulary:
+        """Count tokens and keep the most frequent ones.
+
+        Parameters
+        ----------
+        documents : TokenizedCorpus or iterable of iterable of str
+            Tokens equal to ``"<pad>"`` or ``"<unk>"`` are not counted.
+        max_tokens : int >= 3, optional
+            Total size of the vocabulary *including* the two reserved ids, as
+            ``max_tokens`` of Keras' ``TextVectorization``. None keeps all.
+        min_count : int >= 1, default=1
+            Drop tokens seen fewer times.
+
+        Returns
+        -------
+        Vocabulary
+            Tokens ranked by descending count; equal counts keep the order of
+            first occurrence in ``documents``.
+
+        Examples
+        --------
+        >>> Vocabulary.from_documents([["b", "a", "a", "c"]], max_tokens=4).tokens
+        ['<pad>', '<unk>', 'a', 'b']
+        """
+        owner = "Vocabulary.from_documents"
+        validate_param(max_tokens, [Interval(int, 3, None), None], name="max_tokens", owner=owner)
+        validate_param(min_count, [Interval(int, 1, None)], name="min_count", owner=owner)
+        corpus = TokenizedCorpus.from_token_lists(documents)
+        counts = corpus.token_counts()
+        first = corpus.first_positions()
+        strings = corpus.strings
+        keep = counts >= min_count
+        for reserved in ("<pad>", "<unk>"):
+            try:
+                keep[strings.index(reserved)] = False
+            except ValueError:
+                pass
+        candidates = np.flatnonzero(keep)
+        order = candidates[np.lexsort((first[candidates], -counts[candidates]))]
+        if max_tokens is not None:
+            order = order[: max_tokens - 2]
+        return cls([strings[i] for i in order.tolist()], counts[order])
+
+    # ------------------------------------------------------------ accessors
+    @property
+    def tokens(self) -> list[str]:
+        return list(self._tokens)
+
+    @property
+    def counts(self) -> np.ndarray:
+        return self._counts
+
+    @property
+    def token_to_id(self) -> dict[str, int]:
+        return self._token_to_id
+
+    @property
+    def pad_token(self) -> str:
+        return self._tokens[PAD_ID]
+
+    @property
+    def oov_token(self) -> str:
+        return self._tokens[OOV_ID]
+
+    def __len__(self) -> int:
+        return len(self._tokens)
+
+    def __contains__(self, token) -> bool:
+        return token in self._token_to_id
+
+    def __eq__(self, other):
+        if not isinstance(other, Vocabulary):
+            return NotImplemented
+        return self._tokens == other._tokens and np.array_equal(self._counts, other._counts)
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        head = ", ".join(repr(t) for t in self._tokens[2:7])
+        more = ", ..." if len(self) > 7 else ""
+        return f"Vocabulary(size={len(self)}, tokens=[{head}{more}])"
+
+    # ------------------------------------------------------- encode/decode
+    def encode(self, tokens) -> np.ndarray:
+        """Ids of ``tokens`` (a list of str); unknown tokens get the OOV id 1.
+
+        A TokenizedCorpus or a list of token lists is encoded as one flat
+        array (use :class:`toolkit.encoders.SequenceEncoder` for padded rows).
+        """
+        if isinstance(tokens, str):
+            raise TypeError("encode expects a list of tokens, got a single str; wrap it in a list or tokenize it first.")
+        if isinstance(tokens, TokenizedCorpus):
+            return tokens.lookup(self._token_to_id, OOV_ID)
+        get = self._token_to_id.get
+        tokens = list(tokens)
+        return np.fromiter((get(t, OOV_ID) for t in tokens), dtype=np.int32, count=len(tokens))
+
+    def decode(self, ids, *, skip_padding: bool = True) -> list[str]:
+        """Tokens of ``ids``; padding ids are dropped unless ``skip_padding=False``.
+
+        Raises
+        ------
+        ValueError
+            If an id is negative or not below ``len(self)``.
+        """
+        ids = np.asarray(ids)
+        if ids.size and not np.issubdtype(ids.dtype, np.integer):
+            raise ValueError(f"decode expects integer ids, got dtype {ids.dtype}.")
+        ids = ids.reshape(-1)
+        if ids.size and (ids.min() < 0 or ids.max() >= len(self)):
+            bad = ids[(ids < 0) | (ids >= len(self))][0]
+            raise ValueError(f"id {bad} is out of range for a vocabulary of {len(self)} tokens (valid ids: 0..{len(self) - 1}).")
+        if skip_padding:
+            ids = ids[ids != PAD_ID]
+        tokens = self._tokens
+        return [tokens[i] for i in ids.tolist()]
+
+    # ---------------------------------------------------------- persistence
+    def to_dict(self) -> dict:
+        """A JSON-ready description (format tag, version, reserved tokens, tokens, counts)."""
+        return {
+            "format": _FORMAT,
+            "version": _VERSION,
+            "pad_token": self.pad_token,
+            "oov_token": self.oov_token,
+            "tokens": self._tokens[2:],
+            "counts": self._counts[2:].tolist(),
+        }
+
+    @classmethod
+    def from_dict(cls, data) -> Vocabulary:
+        """Rebuild a vocabulary from :meth:`to_dict`'s output.
+
+        Raises
+        ------
+        DataError
+            If the dict is not a vocabulary description or is inconsistent.
+        """
+        if not isinstance(data, dict) or data.get("format") != _FORMAT:
+            raise DataError(
+                f"Not a toolkit vocabulary: expected a dict with format={_FORMAT!r}, got "
+                f"{type(data).__name__ if not isinstance(data, dict) else repr(data.get('format'))}."
+            )
+        if data.get("version") != _VERSION:
+            raise DataError(f"Unsupported vocabulary version {data.get('version')!r}; this toolkit reads version {_VERSION}.")
+        missing = [k for k in ("tokens", "counts", "pad_token", "oov_token") if k not in data]
+        if missing:
+            raise DataError(f"Vocabulary description lacks the key(s) {missing}.")
+        try:
+            return cls(data["tokens"], data["counts"], pad_token=data["pad_token"], oov_token=data["oov_token"])
+        except (TypeError, ValueError) as err:
+            raise DataError(f"Invalid vocabulary description: {err}") from err
+
+    def to_json(self, path) -> Path:
+        """Write :meth:`to_dict` as UTF-8 JSON, atomically (temp file, then rename)."""
+        path = Path(path)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(self.to_dict(), fh, ensure_ascii=False)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    @classmethod
+    def from_json(cls, path) -> Vocabulary:
+        """Read a vocabulary written by :meth:`to_json`.
+
+        Raises
+        ------
+        DataError
+            Naming the file, when it is not valid JSON or not a vocabulary.
+        FileNotFoundError
+            When the file does not exist.
+        """
+        path = Path(path)
+        try:
+            with open(path, encoding="utf-8") as fh:
+                data = json.load(fh)
+        except json.JSONDecodeError as err:
+            raise DataError(f"{path}: not valid JSON (line {err.lineno}, column {err.colno}): {err.msg}.") from err
+        except UnicodeDecodeError as err:
+            raise DataError(f"{path}: not UTF-8 text; is this a vocabulary JSON file?") from err
+        try:
+            return cls.from_dict(data)
+        except DataError as err:
+            raise DataError(f"{path}: {err}") from err
+
+
+# --------------------------------------------------------------------- padding
+def _pad_flat(values: np.ndarray, offsets: np.ndarray, maxlen: int, *, padding="pre", truncating="pre", value=0, dtype="int32"):
+    """Pad/truncate documents stored flat (``values[offsets[i]:offsets[i+1]]``), vectorized."""
+    lengths = np.diff(offsets)
+    n = lengths.size
+    kept = np.minimum(lengths, maxlen)
+    starts = offsets[:-1] + (lengths - kept if truncating == "pre" else 0)
+    cols = (maxlen - kept) if padding == "pre" else np.zeros(n, dtype=np.int64)
+    out = np.full((n, maxlen) + values.shape[1:], value, dtype=dtype)
+    total = int(kept.sum())
+    if total:
+        rows = np.repeat(np.arange(n), kept)
+        within = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(kept) - kept, kept)
+        out[rows, cols[rows] + within] = values[starts[rows] + within]
+    return out
+
+
+def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncating="pre", value=0):
+    """Pad or truncate sequences to one length, as ``keras.utils.pad_sequences``.
+
+    Same parameters, defaults and results as Keras (checked against it on
+    randomized cases), without importing Keras, and vectorized: the only Python
+    loop is one pass over the sequences to measure and convert them.
+
+    Parameters
+    ----------
+    sequences : sequence of sequences
+        Lists or arrays of numbers (or of equally shaped arrays).
+    maxlen : int >= 1, optional
+        Output length; None pads to the longest sequence.
+    dtype : str or numpy dtype, default="int32"
+    padding : {"pre", "post"}, default="pre"
+        Pad at the start or the end.
+    truncating : {"pre", "post"}, default="pre"
+        Drop tokens from the start (keep the last ``maxlen``, Keras' default)
+        or from the end.
+    value : number or str, default=0
+        Fill value.
+
+    Returns
+    -------
+    ndarray of shape (len(sequences), maxlen)
+
+    Notes
+    -----
+    Differences with Keras: ``maxlen`` must be positive (Keras gives wrong
+    shapes for 0), and an empty ``sequences`` returns shape ``(0, 0)`` where
+    Keras raises.
+
+    Examples
+    --------
+    >>> from toolkit.vocabulary import pad_sequences
+    >>> pad_sequences([[1], [2, 3], [4, 5, 6]], maxlen=2).tolist()
+    [[0, 1], [2, 3], [5, 6]]
+    >>> pad_sequences([[1], [2, 3]], padding="post").tolist()
+    [[1, 0], [2, 3]]
+    """
+    owner = "pad_sequences"
+    validate_param(maxlen, [Interval(int, 1, None), None], name="maxlen", owner=owner)
+    validate_param(padding, [Options({"pre", "post"})], name="padding", owner=owner)
+    validate_param(truncating, [Options({"pre", "post"})], name="truncating", owner=owner)
+    if isinstance(sequences, (str, bytes)) or not hasattr(sequences, "__len__"):
+        raise ValueError(f"`sequences` must be a sequence of sequences, got {type(sequences).__name__}.")
+    is_dtype_str = np.issubdtype(dtype, np.str_) or np.issubdtype(dtype, np.bytes_)
+    if isinstance(value, str) and dtype is not object and not is_dtype_str:
+        raise ValueError(
+            f"`dtype` {dtype} is not compatible with `value`'s type: {type(value)}; "
+            "use dtype=object for variable length strings."
+        )
+    if isinstance(sequences, TokenizedCorpus):
+        sequences = list(sequences)
+    lengths = np.zeros(len(sequences), dtype=np.int64)
+    for i, seq in enumerate(sequences):
+        if isinstance(seq, (str, bytes)) or not hasattr(seq, "__len__"):
+            raise ValueError(f"`sequences` must be a list of iterables. Found non-iterable: {seq!r} at position {i}.")
+        lengths[i] = len(seq)
+    if maxlen is None:
+        maxlen = int(lengths.max()) if lengths.size else 0
+    # Keras converts each (truncated) sequence with np.asarray(..., dtype); so do we
+    kept = np.minimum(lengths, maxlen)
+    parts, sample_shape = [], None
+    for i, seq in enumerate(sequences):
+        k = int(kept[i])
+        if not k:
+            continue
+        piece = np.asarray(seq[len(seq) - k :] if truncating == "pre" else seq[:k], dtype=dtype)
+        if sample_shape is None:
+            sample_shape = np.asarray(seq).shape[1:]
+        if piece.shape[1:] != sample_shape:
+            raise ValueError(
+                f"Shape of sample {piece.shape[1:]} of sequence at position {i} is different "
+                f"from expected shape {sample_shape}"
+            )
+        parts.append(piece)
+    sample_shape = sample_shape or ()
+    flat = np.concatenate(parts) if parts else np.zeros((0, *sample_shape), dtype=dtype)
+    offsets = np.zeros(kept.size + 1, dtype=np.int64)
+    np.cumsum(kept, out=offsets[1:])
+    # sequences are already cut to ``kept``; only the padding side matters now
+    return _pad_flat(flat, offsets, maxlen, padding=padding, truncating="post", value=value, dtype=dtype)
