@@ -20,6 +20,7 @@ __all__ = [
     "Interval",
     "Options",
     "validate_params",
+    "validate_param",
     "check_raw_documents",
     "check_token_lists",
     "TextInputMixin",
@@ -137,17 +138,27 @@ def validate_params(estimator, constraints: Mapping[str, Sequence]) -> None:
     """
     params = estimator.get_params(deep=False)
     for name, allowed in constraints.items():
-        if name not in params:
-            continue
-        value = params[name]
-        if any(_satisfies(value, c) for c in allowed):
-            continue
-        parts = [_describe(c) for c in allowed]
-        expected = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " or " + parts[-1]
-        raise InvalidParameterError(
-            f"The {name!r} parameter of {type(estimator).__name__} must be "
-            f"{expected}. Got {value!r} instead."
-        )
+        if name in params:
+            validate_param(params[name], allowed, name=name, owner=type(estimator).__name__)
+
+
+def validate_param(value, allowed: Sequence, *, name: str, owner: str) -> None:
+    """Check one value against its allowed forms, for functions and methods.
+
+    The message is the same as :func:`validate_params` gives, with ``owner``
+    naming the function (e.g. ``"pad_sequences"``).
+
+    Raises
+    ------
+    InvalidParameterError
+    """
+    if any(_satisfies(value, c) for c in allowed):
+        return
+    parts = [_describe(c) for c in allowed]
+    expected = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " or " + parts[-1]
+    raise InvalidParameterError(
+        f"The {name!r} parameter of {owner} must be {expected}. Got {value!r} instead."
+    )
 
 
 def _describe_bad_document(doc) -> str | None:
