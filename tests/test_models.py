@@ -1,0 +1,117 @@
+"""Tests of toolkit.models: the Keras graph builders."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from toolkit.models import build_model, compile_model  # noqa: E402
+
+
+def _data(n=64, vocab=50, length=12, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.randint(1, vocab, size=(n, length)).astype("int32")
+    X[:, :3] = 0  # padding
+    y = (X[:, -1] > vocab // 2).astype("float32")
+    return X, y
+
+
+@pytest.mark.parametrize("architecture", ["flatten", "bag", "cnn", "rnn"])
+def test_models_architectures_build_train_and_predict(architecture):
+    X, y = _data()
+    model = build_model(architecture, vocab_size=50, maxlen=12, embedding_dim=6, hidden_units=4,
+                        dropout=0.1, seed=0, optimizer="adam")
+    history = model.fit(X, y, epochs=1, verbose=0)
+    assert set(history.history) == {"loss", "accuracy"}
+    proba = model.predict(X, verbose=0)
+    assert proba.shape == (64, 1) and np.all((proba >= 0) & (proba <= 1))
+    assert model.get_layer("embedding").input_dim == 50
+
+
+def test_models_bag_masks_padding():
+    model = build_model("bag", vocab_size=20, maxlen=6, embedding_dim=4, seed=0)
+    a = np.array([[0, 0, 0, 5, 6, 7]], dtype="int32")
+    b = np.array([[0, 5, 6, 7]], dtype="int32")
+    short = build_model("bag", vocab_size=20, maxlen=4, embedding_dim=4, seed=0)
+    short.set_weights(model.get_weights())
+    np.testing.assert_allclose(model.predict(a, verbose=0), short.predict(b, verbose=0), rtol=1e-6)
+
+
+def test_models_embedding_matrix_frozen_and_trainable():
+    X, y = _data()
+    matrix = np.random.RandomState(1).randn(50, 6).astype("float32")
+    matrix[0] = 0
+    frozen = build_model("bag", vocab_size=50, maxlen=12, embedding_matrix=matrix, trainable=False,
+                         seed=0, optimizer="adam", learning_rate=0.05)
+    frozen.fit(X, y, epochs=1, verbose=0)
+    np.testing.assert_array_equal(frozen.get_layer("embedding").get_weights()[0], matrix)
+    trained = build_model("bag", vocab_size=50, maxlen=12, embedding_matrix=matrix, trainable=True,
+                          seed=0, optimizer="adam", learning_rate=0.05)
+    trained.fit(X, y, epochs=1, verbose=0)
+    assert not np.allclose(trained.get_layer("embedding").get_weights()[0], matrix)
+
+
+def test_models_outputs_multiclass_and_multilabel():
+    X, _ = _data()
+    multi = build_model("cnn", vocab_size=50, maxlen=12, embedding_dim=4, n_outputs=3,
+                        output="multiclass", filters=8, kernel_size=3, conv_blocks=2, seed=0)
+    proba = multi.predict(X, verbose=0)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+    labels = build_model("rnn", vocab_size=50, maxlen=12, embedding_dim=4, n_outputs=3,
+                         output="multilabel", rnn_cell="gru", seed=0)
+    proba = labels.predict(X, verbose=0)
+    assert proba.shape == (64, 3) and not np.allclose(proba.sum(axis=1), 1.0)
+
+
+def test_models_seed_makes_identical_models():
+    a = build_model("flatten", vocab_size=50, maxlen=12, embedding_dim=4, hidden_units=8, seed=3)
+    b = build_model("flatten", vocab_size=50, maxlen=12, embedding_dim=4, hidden_units=8, seed=3)
+    c = build_model("flatten", vocab_size=50, maxlen=12, embedding_dim=4, hidden_units=8, seed=4)
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_array_equal(wa, wb)
+    assert not np.array_equal(a.get_weights()[0], c.get_weights()[0])
+
+
+def test_models_nbsvm_scores_log_count_ratios(tmp_path):
+    ratios = np.zeros((10, 1), dtype="float32")
+    ratios[2], ratios[3] = 2.0, -2.0
+    model = build_model("nbsvm", vocab_size=10, maxlen=4, embedding_matrix=ratios, seed=0,
+                        nb_w_adj=0.4, nb_r_adj=10.0)
+    X = np.array([[2, 0, 0, 0], [3, 0, 0, 0], [2, 3, 0, 0]], dtype="int32")
+    logits = model.predict(X, verbose=0)
+    w = model.get_layer("nb_weights").get_weights()[0].ravel()
+    expected = 1 / (1 + np.exp(-np.array([(w[2] + 0.4) * 2, (w[3] + 0.4) * -2,
+                                          (w[2] + 0.4) * 2 + (w[3] + 0.4) * -2]) / 10))
+    np.testing.assert_allclose(logits.ravel(), expected, rtol=1e-5)
+    model.save(tmp_path / "nb.keras")
+    loaded = keras.saving.load_model(tmp_path / "nb.keras", safe_mode=True)
+    np.testing.assert_allclose(loaded.predict(X, verbose=0), logits, rtol=1e-6)
+    assert not loaded.get_layer("embedding").trainable
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"architecture": "lstm"}, r"'architecture' parameter of build_model must be a str among"),
+        ({"output": "softmax"}, r"'output' parameter of build_model must be a str among"),
+        ({"architecture": "flatten", "maxlen": None}, r"'flatten' architecture needs a fixed maxlen"),
+        ({"embedding_dim": None}, r"Give embedding_dim or embedding_matrix"),
+        ({"embedding_matrix": np.zeros((7, 3))}, r"must have shape \(vocab_size=10, dim\); got \(7, 3\)"),
+        ({"embedding_matrix": np.zeros((10, 3)), "embedding_dim": 5},
+         r"embedding_dim=5 disagrees with the embedding matrix dimension 3"),
+        ({"architecture": "nbsvm"}, r"'nbsvm' architecture needs embedding_matrix"),
+        ({"n_outputs": 2}, r"binary output has 1 unit; got n_outputs=2"),
+    ],
+)
+def test_models_bad_arguments(kwargs, match):
+    params = {"architecture": "bag", "vocab_size": 10, "maxlen": 5, "embedding_dim": 4, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        build_model(params.pop("architecture"), **params)
+
+
+def test_models_compile_rejects_unknown_optimizer():
+    model = build_model("bag", vocab_size=10, maxlen=5, embedding_dim=4)
+    with pytest.raises(ValueError, match=r"'optimizer' parameter must be a str among .* Got 'lbfgs'"):
+        compile_model(model, optimizer="lbfgs")
