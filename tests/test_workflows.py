@@ -1,0 +1,186 @@
+"""Workflows: reading input, settings, metrics, atomic writes, data status."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pytest
+
+from toolkit.exceptions import DataError, ManifestError
+from toolkit.workflows import (
+    atomic_output,
+    compute_metrics,
+    data_status,
+    load_train_test,
+    parse_setting,
+    read_input,
+)
+
+# ------------------------------------------------------------------ atomic writes
+
+
+def test_workflows_atomic_output_replaces_only_on_success(tmp_path):
+    target = tmp_path / "sub" / "out.json"
+    with atomic_output(target) as tmp:
+        assert tmp.parent == target.parent and tmp.suffix == ".json"
+        tmp.write_text("first")
+    assert target.read_text() == "first"
+    with pytest.raises(RuntimeError, match="boom"):
+        with atomic_output(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("boom")
+    assert target.read_text() == "first"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["out.json"]
+
+
+def test_workflows_atomic_output_directory(tmp_path):
+    target = tmp_path / "run"
+    with pytest.raises(RuntimeError):
+        with atomic_output(target, directory=True) as tmp:
+            (tmp / "a.txt").write_text("x")
+            raise RuntimeError("interrupted")
+    assert list(tmp_path.iterdir()) == []
+    with atomic_output(target, directory=True) as tmp:
+        (tmp / "a.txt").write_text("x")
+    with atomic_output(target, directory=True) as tmp:
+        (tmp / "b.txt").write_text("y")
+    assert [p.name for p in target.iterdir()] == ["b.txt"]
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
+# --------------------------------------------------------------------------- input
+
+
+def test_workflows_read_input_lines_and_stdin(tmp_path):
+    path = tmp_path / "reviews.txt"
+    path.write_text("A great film.\n\n  \nDull and long.\r\n", encoding="utf-8")
+    assert read_input(path) == ["A great film.", "Dull and long."]
+    assert read_input("-", stdin=io.StringIO("one\n\ntwo\n")) == ["one", "two"]
+
+
+def test_workflows_read_input_csv_jsonl_folder(tmp_path):
+    (tmp_path / "d.csv").write_text('review,label\n"good, really",pos\nbad,neg\n', encoding="utf-8")
+    assert read_input(tmp_path / "d.csv", column="review") == ["good, really", "bad"]
+    (tmp_path / "d.jsonl").write_text('{"text": "fine"}\n{"text": "meh"}\n', encoding="utf-8")
+    assert read_input(tmp_path / "d.jsonl") == ["fine", "meh"]
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "1.txt").write_text("first doc", encoding="utf-8")
+    (folder / "2.txt").write_text("second doc", encoding="utf-8")
+    assert read_input(folder) == ["first doc", "second doc"]
+
+
+def test_workflows_read_input_imdb(data_dir_env):
+    texts = read_input("imdb", split="test")
+    assert len(texts) == 25_000 and all(isinstance(t, str) for t in texts[:10])
+
+
+def test_workflows_read_input_errors(tmp_path):
+    with pytest.raises(DataError, match=r"Input not found: '.*missing\.txt'"):
+        read_input(tmp_path / "missing.txt")
+    binary = tmp_path / "model.bin"
+    binary.write_bytes(b"ok line\n\xff\xfe\x00\x81 binary")
+    with pytest.raises(DataError, match=r"Cannot read '.*model\.bin' as utf-8 text \(line 2"):
+        read_input(binary)
+    (tmp_path / "d.csv").write_text("review,label\ngood,pos\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"Column 'text' \(text_column\) not found in .*d\.csv"):
+        read_input(tmp_path / "d.csv")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(DataError, match=r"No text files .* found in .*empty"):
+        read_input(empty)
+
+
+def test_workflows_read_input_unreadable(tmp_path, monkeypatch):
+    path = tmp_path / "secret.txt"
+    path.write_text("x")
+    monkeypatch.setattr("os.access", lambda p, mode: False)
+    with pytest.raises(DataError, match=r"Cannot read '.*secret\.txt': permission denied"):
+        read_input(path)
+
+
+def test_workflows_load_train_test_split_and_limit(tmp_path):
+    rows = [{"text": f"doc {i}", "label": "pos" if i % 2 else "neg"} for i in range(50)]
+    path = tmp_path / "d.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    x_train, y_train, x_test, y_test = load_train_test(path, test_size=0.2, random_state=0)
+    assert (len(x_train), len(x_test)) == (40, 10)
+    assert sorted(set(y_test)) == ["neg", "pos"] and not set(x_train) & set(x_test)
+    x_train, y_train, x_test, y_test = load_train_test(path, limit=8, random_state=0)
+    assert len(x_train) == 8 and len(x_test) == 8 and list(y_train).count("pos") == 4
+
+
+def test_workflows_load_train_test_imdb_names_labels(data_dir_env):
+    x_train, y_train, x_test, y_test = load_train_test("imdb", limit=100, random_state=1)
+    assert len(x_train) == len(x_test) == 100
+    assert sorted(set(y_train)) == ["neg", "pos"] and list(y_test).count("pos") == 50
+
+
+# ------------------------------------------------------------------------ settings
+
+
+@pytest.mark.parametrize(
+    "item, expected",
+    [
+        ("epochs=3", ("epochs", 3)),
+        ("learning_rate=1e-3", ("learning_rate", 0.001)),
+        ("ngram_range=(1, 2)", ("ngram_range", (1, 2))),
+        ("architecture=cnn", ("architecture", "cnn")),
+        ("lowercase=false", ("lowercase", False)),
+        ("max_tokens=None", ("max_tokens", None)),
+        ("class_weight={\"pos\": 2}", ("class_weight", {"pos": 2})),
+        (" model = en_core_web_sm ", ("model", "en_core_web_sm")),
+    ],
+)
+def test_workflows_parse_setting(item, expected):
+    assert parse_setting(item) == expected
+
+
+def test_workflows_parse_setting_needs_equals():
+    with pytest.raises(ValueError, match=r"Invalid setting 'epochs': expected key=value"):
+        parse_setting("epochs")
+
+
+# ------------------------------------------------------------------------- metrics
+
+
+def test_workflows_compute_metrics_binary_matches_sklearn():
+    from sklearn.metrics import f1_score, roc_auc_score
+
+    y_true = np.array(["neg", "pos", "pos", "neg", "pos", "neg"])
+    proba_pos = np.array([0.2, 0.9, 0.4, 0.6, 0.8, 0.1])
+    y_pred = np.where(proba_pos > 0.5, "pos", "neg")
+    m = compute_metrics(y_true, y_pred, np.c_[1 - proba_pos, proba_pos], classes=["neg", "pos"])
+    assert m["accuracy"] == pytest.approx(4 / 6)
+    assert m["f1"] == pytest.approx(f1_score(y_true, y_pred, pos_label="pos"))
+    assert m["roc_auc"] == pytest.approx(roc_auc_score(y_true == "pos", proba_pos))
+    assert m["confusion_matrix"] == [[2, 1], [1, 2]]
+    json.dumps(m)  # JSON-ready
+
+
+def test_workflows_compute_metrics_multiclass_macro():
+    y_true = [0, 1, 2, 2, 1, 0]
+    proba = np.eye(3)[[0, 1, 2, 1, 1, 0]] * 0.8 + 0.2 / 3
+    m = compute_metrics(y_true, proba.argmax(1), proba, classes=[0, 1, 2])
+    assert m["average"] == "macro" and m["roc_auc"] is not None and m["accuracy"] == pytest.approx(5 / 6)
+
+
+# ---------------------------------------------------------------------------- data
+
+
+def test_workflows_data_status_offline_and_remote(shared_data, tmp_path):
+    rows = {r["name"]: r for r in data_status(data_dir=shared_data, cache_dir=tmp_path)}
+    assert rows["imdb"]["status"] == "offline" and rows["imdb"]["path"].endswith("aclImdb_v1.tar.gz")
+    assert rows["glove.6B.50d"]["status"] == "offline"
+    assert rows["glove.6B.300d"]["status"] == "remote" and rows["glove.6B.300d"]["path"] is None
+    (tmp_path / "data" / "glove.6B.300d").mkdir(parents=True)
+    (tmp_path / "data" / "glove.6B.300d" / "glove.6B.zip").write_bytes(b"")
+    (info,) = data_status("glove.6B.300d", data_dir=shared_data, cache_dir=tmp_path, details=True)
+    assert info["status"] == "cached" and info["member"] == "glove.6B.300d.txt"
+
+
+def test_workflows_data_status_unknown_name():
+    with pytest.raises(ManifestError, match="Unknown data manifest 'imbd'"):
+        data_status("imbd")
