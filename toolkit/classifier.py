@@ -253,25 +253,30 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         return y_enc.astype("float32" if self.output_ == "binary" else "int32")
 
     # ---------------------------------------------------------------- sequences
-    def _docs(self, X):
-        docs = check_token_lists(X, estimator=type(self).__name__)
-        for i, doc in enumerate(docs):
-            if len(doc) == 0:
-                raise ValueError(
-                    f"Document {i} of X has no tokens; EmbeddingClassifier cannot classify an "
-                    "empty document. Drop empty documents first, or loosen the tokenizer "
-                    "settings that removed every token."
-                )
-        return docs
+    def _corpus(self, X):
+        """Validated input as a TokenizedCorpus; an empty document is an error."""
+        from .corpus import TokenizedCorpus
 
-    def _sequences(self, docs):
+        docs = check_token_lists(X, estimator=type(self).__name__)
+        corpus = docs if isinstance(docs, TokenizedCorpus) else TokenizedCorpus.from_token_lists(docs)
+        empty = np.flatnonzero(corpus.lengths() == 0)
+        if len(empty):
+            raise ValueError(
+                f"Document {int(empty[0])} of X has no tokens ({len(empty)} empty document(s) "
+                "in all); EmbeddingClassifier cannot classify an empty document. Drop empty "
+                "documents first, or loosen the tokenizer settings that removed every token."
+            )
+        return corpus
+
+    def _sequences(self, corpus):
         from .vocabulary import pad_sequences
 
-        encoded = [self.vocabulary_.encode(doc) for doc in docs]
+        ids = self.vocabulary_.encode(corpus)
+        encoded = np.split(ids, corpus.offsets[1:-1])
         if self.architecture == "nbsvm":
             # binarized n-gram bag: distinct ids, most frequent first (ids are
             # frequency ranked), so cutting at maxlen drops the rarest ones
-            encoded = [np.unique(ids) for ids in encoded]
+            encoded = [np.unique(row) for row in encoded]
             return pad_sequences(encoded, maxlen=self.maxlen_, padding="post", truncating="post")
         return pad_sequences(
             encoded, maxlen=self.maxlen_, padding=self.padding, truncating=self.truncating
@@ -324,7 +329,7 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         from .vocabulary import Vocabulary
 
         validate_params(self, self._parameter_constraints)
-        docs = self._docs(X)
+        docs = self._corpus(X)
         y_enc = self._encode_targets(y, len(docs))
         rng = check_random_state(self.random_state)
         seeds = rng.randint(0, 2**31 - 1, size=3)
@@ -334,9 +339,10 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         )
         if self.maxlen is not None:
             self.maxlen_ = int(self.maxlen)
+        elif self.architecture == "nbsvm":
+            self.maxlen_ = max(len(set(doc)) for doc in docs)
         else:
-            lengths = [len(set(d)) if self.architecture == "nbsvm" else len(d) for d in docs]
-            self.maxlen_ = max(1, max(lengths))
+            self.maxlen_ = int(docs.lengths().max())
         sequences = self._sequences(docs)
 
         weights = None if sample_weight is None else np.asarray(sample_weight, dtype="float32")
@@ -483,7 +489,7 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------------ predict
     def _probabilities(self, X):
         check_is_fitted(self, "model_")
-        sequences = self._sequences(self._docs(X))
+        sequences = self._sequences(self._corpus(X))
         proba = self.model_.predict(sequences, batch_size=max(256, self.batch_size), verbose=0)
         return np.asarray(proba, dtype="float64")
 
