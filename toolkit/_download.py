@@ -26,6 +26,8 @@ __all__ = ["hash_file", "parse_known_hash", "file_lock", "download_verified", "i
 logger = logging.getLogger(__name__)
 
 _CHUNK = 1 << 20
+#: Longest sleep between download retries (seconds); tests set it to 0.
+RETRY_MAX_SLEEP = 10.0
 
 
 def parse_known_hash(known_hash: str) -> tuple[str, str]:
@@ -151,7 +153,7 @@ def download_verified(
     downloader=None,
     progress: bool = False,
     retries: int = 2,
-    max_sleep: float = 10.0,
+    max_sleep: float | None = None,
 ) -> Path:
     """Download ``url`` to ``target``, verified, atomically and under a lock.
 
@@ -172,7 +174,7 @@ def download_verified(
         Show a tqdm bar (default downloader only).
     retries : int
         Extra attempts after a failed or incomplete transfer, sleeping 1, 2,
-        4... seconds (capped at ``max_sleep``). A checksum mismatch of a
+        4... seconds (capped at ``max_sleep``, default :data:`RETRY_MAX_SLEEP`). A checksum mismatch of a
         complete file is not retried.
 
     Returns
@@ -237,7 +239,7 @@ def download_verified(
                     raise  # nothing left behind; interrupts and bad files are not retried
                 last_error = err
                 if attempt < retries:
-                    delay = min(max_sleep, 2.0**attempt)
+                    delay = min(RETRY_MAX_SLEEP if max_sleep is None else max_sleep, 2.0**attempt)
                     logger.warning("Download of %s failed (%s); retrying in %.0f s", url, err, delay)
                     time.sleep(delay)
         if isinstance(last_error, DataError):

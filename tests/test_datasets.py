@@ -1,0 +1,259 @@
+"""Dataset readers: IMDB (real tarball and a tiny synthetic one), folders, CSV, JSONL."""
+
+from __future__ import annotations
+
+import json
+import tarfile
+
+import numpy as np
+import pytest
+
+import toolkit
+from toolkit._validation import InvalidParameterError
+from toolkit.datasets import TextDataset, load_csv, load_folder, load_imdb, load_jsonl
+from toolkit.exceptions import DataError
+
+# ------------------------------------------------------------------ real IMDB (data_dir_env)
+
+
+def test_datasets_imdb_train_real(data_dir_env):
+    train = load_imdb("train")
+    assert len(train) == 25_000
+    assert np.bincount(train.labels).tolist() == [12_500, 12_500]
+    assert train.target_names == ["neg", "pos"]
+    first_pos = int(np.argmax(train.labels == 1))
+    assert train.texts[first_pos].startswith("Bromwell High is a cartoon comedy.")
+    assert train.filenames[first_pos] == "aclImdb/train/pos/0_9.txt"
+    assert (train.ids[first_pos], train.ratings[first_pos]) == (0, 9)
+    assert set(train.ratings[train.labels == 1]) <= {7, 8, 9, 10}
+    assert set(train.ratings[train.labels == 0]) <= {1, 2, 3, 4}
+    assert train.labels.dtype == np.int64 and all(isinstance(t, str) for t in train.texts[:100])
+
+
+def test_datasets_imdb_test_real(data_dir_env):
+    test = load_imdb("test")
+    assert len(test) == 25_000
+    assert np.bincount(test.labels).tolist() == [12_500, 12_500]
+
+
+def test_datasets_imdb_unsup_real(data_dir_env):
+    unsup = load_imdb("unsup")
+    assert len(unsup) == 50_000
+    assert set(unsup.labels.tolist()) == {-1} and unsup.target_names == []
+    assert set(unsup.ratings.tolist()) == {0}
+
+
+def test_datasets_imdb_memo_returns_independent_copies(data_dir_env):
+    a = load_imdb("train")
+    a.texts[0] = "changed"
+    a.labels[0] = 7
+    b = load_imdb("train")
+    assert b.texts[0] != "changed" and b.labels[0] == 0
+
+
+# ------------------------------------------------------------------ synthetic aclImdb
+
+REVIEWS = {
+    "train/pos/0_9.txt": "Bromwell High is a cartoon comedy.",
+    "train/pos/10_8.txt": "ten is after two",
+    "train/pos/2_7.txt": "two",
+    "train/neg/1_1.txt": "awful",
+    "train/neg/0_3.txt": "bad <br />film",
+    "train/unsup/5_0.txt": "no label",
+    "test/pos/0_10.txt": "great \u00e9t\u00e9",
+    "test/neg/3_2.txt": "poor",
+}
+
+
+@pytest.fixture(scope="module")
+def tiny_imdb(tmp_path_factory):
+    root = tmp_path_factory.mktemp("imdb")
+    for rel, text in REVIEWS.items():
+        p = root / "aclImdb" / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text, encoding="utf-8")
+    (root / "aclImdb" / "README").write_text("readme")
+    (root / "aclImdb" / "train" / "urls_pos.txt").write_text("http://x")
+    tarball = root / "aclImdb_v1.tar.gz"
+    with tarfile.open(tarball, "w:gz") as tar:
+        tar.add(root / "aclImdb", arcname="aclImdb")
+    return root
+
+
+@pytest.mark.parametrize("source", ["tarball", "folder", "parent"])
+def test_datasets_imdb_tarball_and_folder_agree(tiny_imdb, source):
+    path = {"tarball": tiny_imdb / "aclImdb_v1.tar.gz", "folder": tiny_imdb / "aclImdb", "parent": tiny_imdb}[source]
+    ds = load_imdb("train", path=path)
+    # neg then pos, numeric id order within a class (2 before 10)
+    assert ds.texts == ["bad <br />film", "awful", "Bromwell High is a cartoon comedy.", "two", "ten is after two"]
+    assert ds.labels.tolist() == [0, 0, 1, 1, 1]
+    assert ds.ratings.tolist() == [3, 1, 9, 7, 8]
+    assert ds.ids.tolist() == [0, 1, 0, 2, 10]
+    assert load_imdb("test", path=path).texts == ["poor", "great \u00e9t\u00e9"]
+    assert load_imdb("unsup", path=path).texts == ["no label"]
+
+
+def test_datasets_imdb_through_data_dir(tiny_imdb):
+    ds = load_imdb("test", data_dir=tiny_imdb)  # no SHA256SUMS there: logged warning, still read
+    assert ds.source == str(tiny_imdb / "aclImdb_v1.tar.gz") and len(ds) == 2
+
+
+def test_datasets_imdb_limit_balanced_and_shuffle(tiny_imdb):
+    path = tiny_imdb / "aclImdb_v1.tar.gz"
+    assert load_imdb("train", path=path, limit=2).labels.tolist() == [0, 1]
+    assert load_imdb("train", path=path, limit=3).labels.tolist() == [0, 0, 1]
+    a = load_imdb("train", path=path, shuffle=True, random_state=0)
+    b = load_imdb("train", path=path, shuffle=True, random_state=0)
+    assert a.texts == b.texts and sorted(a.texts) == sorted(load_imdb("train", path=path).texts)
+    assert [a.texts[i] for i in np.flatnonzero(a.labels == 1)] != [] and len(a) == 5
+    for t, y in zip(a.texts, a.labels):
+        assert (t in ("awful", "bad <br />film")) == (y == 0)
+
+
+def test_datasets_imdb_bad_split_and_limit(tiny_imdb):
+    with pytest.raises(InvalidParameterError, match=r"The 'split' parameter of load_imdb must be a str among "
+                                                     r"\{'test', 'train', 'unsup'\}. Got 'valid' instead."):
+        load_imdb("valid", path=tiny_imdb)
+    with pytest.raises(InvalidParameterError, match=r"The 'limit' parameter of load_imdb must be an int in the range"):
+        load_imdb("train", path=tiny_imdb, limit=0)
+
+
+def test_datasets_imdb_missing_or_wrong_layout(tmp_path):
+    with pytest.raises(DataError, match="IMDB data .*nope.tar.gz does not exist"):
+        load_imdb(path=tmp_path / "nope.tar.gz")
+    (tmp_path / "other").mkdir()
+    with pytest.raises(DataError, match="is not an aclImdb folder"):
+        load_imdb(path=tmp_path / "other")
+    empty = tmp_path / "empty.tar.gz"
+    with tarfile.open(empty, "w:gz") as tar:
+        info = tarfile.TarInfo("aclImdb/README")
+        tar.addfile(info)
+    with pytest.raises(DataError, match=r"has no reviews for split 'train' \(missing neg, pos\)"):
+        load_imdb(path=empty)
+
+
+def test_datasets_imdb_not_in_data_dir_without_network(tmp_path):
+    def offline(url, output_file, pooch):
+        raise ConnectionError("no network here")
+
+    import toolkit._download as download
+
+    download.RETRY_MAX_SLEEP, old = 0.0, download.RETRY_MAX_SLEEP
+    try:
+        with pytest.raises(DataError, match=r"Could not download https://ai.stanford.edu/.*TOOLKIT_DATA_DIR"):
+            load_imdb(data_dir=tmp_path, cache_dir=tmp_path / "cache", downloader=offline)
+    finally:
+        download.RETRY_MAX_SLEEP = old
+
+
+# ------------------------------------------------------------------ folders
+
+
+def test_datasets_load_folder_class_per_folder(tiny_imdb):
+    ds = load_folder(tiny_imdb / "aclImdb" / "train", categories=["neg", "pos"])
+    assert ds.target_names == ["neg", "pos"]
+    assert ds.texts[:2] == ["bad <br />film", "awful"]
+    assert ds.filenames[2:] == ["pos/0_9.txt", "pos/2_7.txt", "pos/10_8.txt"]  # natural order
+    every = load_folder(tiny_imdb / "aclImdb" / "train")
+    assert every.target_names == ["neg", "pos", "unsup"] and len(every) == 6
+
+
+def test_datasets_load_folder_flat(tiny_imdb):
+    ds = load_folder(tiny_imdb / "aclImdb" / "train" / "pos")
+    assert ds.labels.tolist() == [-1, -1, -1] and ds.target_names == []
+    assert list(ds.ids) == ["0_9.txt", "2_7.txt", "10_8.txt"]
+
+
+def test_datasets_load_folder_errors(tmp_path, tiny_imdb):
+    with pytest.raises(DataError, match="Folder .*missing does not exist"):
+        load_folder(tmp_path / "missing")
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "x.csv").write_text("no")
+    with pytest.raises(DataError, match=r"No text files \(files ending in .txt\) found in .* class folders \['a'\]"):
+        load_folder(tmp_path)
+    assert load_folder(tmp_path, extensions=None).texts == ["no"]
+    with pytest.raises(DataError, match=r"No class folder 'pos' in .*; class folders there: \['a'\]"):
+        load_folder(tmp_path, categories=["pos"])
+    (tmp_path / "a" / "bad.txt").write_bytes(b"\xff\xfe caf\xe9")
+    with pytest.raises(DataError, match=r"bad.txt is not valid utf-8 .*decode_errors='replace'"):
+        load_folder(tmp_path)
+    assert "caf" in load_folder(tmp_path, decode_errors="replace").texts[0]
+
+
+# ------------------------------------------------------------------ CSV / JSONL
+
+
+def test_datasets_load_csv(tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text('review,stars,id\n"good, really",10,a\nbad,2,b\n"multi\nline",2,c\n', encoding="utf-8")
+    ds = load_csv(path, text_column="review", label_column="stars", id_column="id")
+    assert ds.texts == ["good, really", "bad", "multi\nline"]
+    assert ds.target_names == ["2", "10"]  # numeric order, not string order
+    assert ds.labels.tolist() == [1, 0, 0] and ds.ids.tolist() == ["a", "b", "c"]
+    unlabelled = load_csv(path, text_column="review", label_column=None)
+    assert unlabelled.labels.tolist() == [-1, -1, -1] and unlabelled.ids.tolist() == [0, 1, 2]
+    frame = ds.to_frame()
+    assert list(frame.columns) == ["text", "label", "label_name", "id"] and frame.label_name.tolist() == ["10", "2", "2"]
+
+
+def test_datasets_load_csv_tsv_and_string_labels(tmp_path):
+    path = tmp_path / "r.tsv"
+    path.write_text("text\tlabel\nnice\tpos\nmeh\tneg\n")
+    ds = load_csv(path, delimiter="\t")
+    assert ds.target_names == ["neg", "pos"] and ds.labels.tolist() == [1, 0]
+
+
+def test_datasets_load_csv_errors(tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text("review,stars\nok,1\n")
+    with pytest.raises(DataError, match=r"Column 'text' \(text_column\) not found in .*r.csv; its columns are "
+                                        r"\['review', 'stars'\]"):
+        load_csv(path)
+    path.write_text("text,label\nok,1\nmissing,\n")
+    with pytest.raises(DataError, match=r"r.csv, line 3: missing label in column 'label'"):
+        load_csv(path)
+    with pytest.raises(DataError, match=r"File .*nope.csv does not exist"):
+        load_csv(tmp_path / "nope.csv")
+    with pytest.raises(DataError, match=r"is a folder; pass a file"):
+        load_csv(tmp_path)
+    path.write_bytes(b"text,label\n\xff\xfe,1\n")
+    with pytest.raises(DataError, match=r"r.csv is not valid utf-8"):
+        load_csv(path)
+    path.write_text("text,label\n")
+    with pytest.raises(DataError, match=r"r.csv has no records"):
+        load_csv(path)
+
+
+def test_datasets_load_jsonl(tmp_path):
+    path = tmp_path / "r.jsonl"
+    rows = [{"text": "good", "label": True}, {"text": "bad", "label": False}, {"text": "fine", "label": True}]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n\n")
+    ds = load_jsonl(path)
+    assert ds.texts == ["good", "bad", "fine"] and ds.target_names == ["False", "True"]
+    assert ds.labels.tolist() == [1, 0, 1]
+    assert toolkit.load_jsonl is load_jsonl
+
+
+def test_datasets_load_jsonl_errors(tmp_path):
+    path = tmp_path / "r.jsonl"
+    path.write_text('{"text": "a", "label": 1}\n{"text": "b"}\n')
+    with pytest.raises(DataError, match=r"r.jsonl, line 2: key 'label' \(label_column\) not found; the record's keys "
+                                        r"are \['text'\]"):
+        load_jsonl(path)
+    path.write_text('{"text": "a", "label": 1}\n{oops\n')
+    with pytest.raises(DataError, match=r"r.jsonl, line 2: not valid JSON"):
+        load_jsonl(path)
+    path.write_text('[1, 2]\n')
+    with pytest.raises(DataError, match=r"line 1: expected a JSON object, got list"):
+        load_jsonl(path)
+    path.write_text('{"text": 3, "label": 1}\n')
+    with pytest.raises(DataError, match=r"line 1: 'text' is a int, not a string"):
+        load_jsonl(path)
+
+
+def test_datasets_text_dataset_basics():
+    ds = TextDataset(["a", "b", "c"], np.array([0, 1, -1]), ["neg", "pos"])
+    assert len(ds) == 3 and ds.data is ds.texts and ds.target is ds.labels
+    assert repr(ds) == "TextDataset(n=3, classes={'unlabelled': 1, 'neg': 1, 'pos': 1}, source=None)"
+    assert ds.subset([2, 0]).texts == ["c", "a"]
+    assert ds.to_frame().label_name.tolist() == ["neg", "pos", ""]

@@ -1,0 +1,305 @@
+"""fetch(): offline folder, cache, verified download. Never touches the internet:
+a fake downloader or a loopback HTTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import logging
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import toolkit._download as download
+from toolkit.datasets import fetch
+from toolkit.exceptions import ChecksumError, DataError
+
+PAYLOAD = os.urandom(300_000)
+SHA = hashlib.sha256(PAYLOAD).hexdigest()
+MD5 = hashlib.md5(PAYLOAD).hexdigest()
+
+
+@pytest.fixture(autouse=True)
+def _no_retry_sleep(monkeypatch):
+    monkeypatch.setattr(download, "RETRY_MAX_SLEEP", 0.0)
+
+
+def _manifest(folder: Path, name="toy", *, url="http://127.0.0.1:9/toy.bin", hash_line=f'sha256 = "{SHA}"',
+              size=len(PAYLOAD), local_names=("toy.bin",)) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.toml"
+    names = ", ".join(f'"{n}"' for n in local_names)
+    path.write_text(textwrap.dedent(f"""\
+        name = "{name}"
+        description = "test resource"
+        license = "CC0"
+        citation = "none"
+        homepage = "http://127.0.0.1/"
+        format = "text"
+        checksum_source = "computed by the test"
+        local_names = [{names}]
+
+        [[files]]
+        filename = "toy.bin"
+        url = "{url}"
+        {hash_line}
+        size = {size}
+        """))
+    return path
+
+
+class FakeDownloader:
+    """pooch-style downloader(url, output_file, pooch) writing given bytes."""
+
+    def __init__(self, payload=PAYLOAD, fail_after=None):
+        self.payload = payload
+        self.fail_after = fail_after
+        self.calls = []
+
+    def __call__(self, url, output_file, pooch):
+        self.calls.append((url, output_file))
+        with open(output_file, "wb") as fh:
+            if self.fail_after is not None:
+                fh.write(self.payload[: self.fail_after])
+                raise ConnectionError("connection reset by peer")
+            fh.write(self.payload)
+
+
+def _leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.rglob("*") if p.is_file() and not p.name.endswith(".lock"))
+
+
+# ------------------------------------------------------------------ offline data folder
+
+
+def test_fetch_real_data_folder_verified_by_sha256sums(data_dir_env):
+    assert fetch("imdb") == data_dir_env / "aclImdb_v1.tar.gz"
+    assert fetch("glove.6B.50d") == data_dir_env / "glove.6B.50d.txt.gz"
+
+
+def test_fetch_data_folder_checksum_mismatch(tmp_path):
+    manifest = _manifest(tmp_path / "m")
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "toy.bin").write_bytes(PAYLOAD + b"tampered")
+    (data / "SHA256SUMS").write_text(f"{SHA}  toy.bin\n")
+    with pytest.raises(ChecksumError, match=rf"(?s)toy.bin.*expected {SHA}\n  actual   [0-9a-f]{{64}}"):
+        fetch(manifest, data_dir=data)
+
+
+def test_fetch_data_folder_unlisted_file_checked_against_manifest(tmp_path, caplog):
+    manifest = _manifest(tmp_path / "m")
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "toy.bin").write_bytes(PAYLOAD)
+    with caplog.at_level(logging.WARNING, logger="toolkit.datasets"):
+        assert fetch(manifest, data_dir=data) == data / "toy.bin"
+    assert caplog.text == ""
+    (data / "toy.bin").write_bytes(b"a repackaged copy")
+    with caplog.at_level(logging.WARNING, logger="toolkit.datasets"):
+        assert fetch(manifest, data_dir=data) == data / "toy.bin"
+    assert "does not match the official sha256" in caplog.text
+
+
+def test_fetch_data_folder_alternative_name_unverified_warns(tmp_path, caplog):
+    manifest = _manifest(tmp_path / "m", local_names=("toy.txt.gz", "toy.bin"))
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "toy.txt.gz").write_bytes(b"x")
+    with caplog.at_level(logging.WARNING, logger="toolkit.datasets"):
+        assert fetch(manifest, data_dir=data) == data / "toy.txt.gz"
+    assert "using it unverified" in caplog.text
+
+
+def test_fetch_data_folder_bad_sha256sums_line(tmp_path):
+    manifest = _manifest(tmp_path / "m")
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "toy.bin").write_bytes(PAYLOAD)
+    (data / "SHA256SUMS").write_text("not-a-hash toy.bin\n")
+    with pytest.raises(DataError, match="SHA256SUMS, line 1: expected '<64 hex digits>  <file name>'"):
+        fetch(manifest, data_dir=data)
+
+
+def test_fetch_missing_data_folder(tmp_path):
+    with pytest.raises(DataError, match="The data folder .*nope .*data_dir.* does not exist"):
+        fetch("imdb", data_dir=tmp_path / "nope")
+
+
+def test_fetch_falls_back_to_download_when_not_in_folder(tmp_path):
+    manifest = _manifest(tmp_path / "m")
+    (tmp_path / "data").mkdir()
+    fake = FakeDownloader()
+    path = fetch(manifest, data_dir=tmp_path / "data", cache_dir=tmp_path / "cache", downloader=fake)
+    assert path == tmp_path / "cache" / "data" / "toy" / "toy.bin"
+    assert len(fake.calls) == 1
+
+
+# ------------------------------------------------------------------ download into the cache
+
+
+def test_fetch_download_verified_then_cached(tmp_path):
+    manifest = _manifest(tmp_path / "m")
+    fake = FakeDownloader()
+    path = fetch(manifest, cache_dir=tmp_path / "cache", downloader=fake)
+    assert path.read_bytes() == PAYLOAD
+    assert fake.calls[0][0] == "http://127.0.0.1:9/toy.bin"
+    assert Path(fake.calls[0][1]).parent == path.parent  # temp file in the same folder
+    assert fetch(manifest, cache_dir=tmp_path / "cache", downloader=fake) == path
+    assert len(fake.calls) == 1  # second call served from the cache
+    assert _leftovers(path.parent) == ["toy.bin", "toy.bin.verified.json"]
+
+
+def test_fetch_md5_manifest(tmp_path):
+    manifest = _manifest(tmp_path / "m", hash_line=f'md5 = "{MD5}"')
+    assert fetch(manifest, cache_dir=tmp_path / "c", downloader=FakeDownloader()).read_bytes() == PAYLOAD
+
+
+def test_fetch_checksum_mismatch_leaves_nothing(tmp_path):
+    manifest = _manifest(tmp_path / "m")
+    bad = FakeDownloader(payload=b"x" * len(PAYLOAD))
+    with pytest.raises(ChecksumError, match=rf"(?s)expected {SHA}\n  actual   {hashlib.sha256(bad.payload).hexdigest()}\n"
+                                             r".*downloaded file was deleted"):
+        fetch(manifest, cache_dir=tmp_path / "cache", downloader=bad)
+    assert len(bad.calls) == 1  # a complete but wrong file is not retried
+    assert _leftovers(tmp_path / "cache") == []
+
+
+def test_fetch_interrupted_transfer_leaves_nothing(tmp_path):
+    manifest = _manifest(tmp_path / "m")
+    broken = FakeDownloader(fail_after=1000)
+    with pytest.raises(DataError, match=r"Could not download .* after 3 attempts: connection reset"):
+        fetch(manifest, cache_dir=tmp_path / "cache", downloader=broken)
+    assert len(broken.calls) == 3
+    assert _leftovers(tmp_path / "cache") == []
+    # the next run downloads cleanly
+    assert fetch(manifest, cache_dir=tmp_path / "cache", downloader=FakeDownloader()).read_bytes() == PAYLOAD
+
+
+def test_fetch_size_mismatch_is_incomplete(tmp_path):
+    manifest = _manifest(tmp_path / "m")
+    short = FakeDownloader(payload=PAYLOAD[:-10])
+    with pytest.raises(DataError, match=r"incomplete or wrong: 299,990 bytes, expected 300,000"):
+        fetch(manifest, cache_dir=tmp_path / "cache", downloader=short)
+    assert _leftovers(tmp_path / "cache") == []
+
+
+def test_fetch_stale_partial_file_removed_and_tampered_cache_replaced(tmp_path):
+    manifest = _manifest(tmp_path / "m")
+    folder = tmp_path / "cache" / "data" / "toy"
+    folder.mkdir(parents=True)
+    (folder / ".toy.bin.0123456789ab.part").write_bytes(PAYLOAD[:500])  # left by a killed run
+    (folder / "toy.bin").write_bytes(b"corrupted")  # same name, wrong content, no stamp
+    path = fetch(manifest, cache_dir=tmp_path / "cache", downloader=FakeDownloader())
+    assert path.read_bytes() == PAYLOAD
+    assert _leftovers(folder) == ["toy.bin", "toy.bin.verified.json"]
+
+
+def test_fetch_no_published_checksum_refuses_unverified(tmp_path):
+    manifest = _manifest(tmp_path / "m", hash_line="")
+    with pytest.raises(DataError, match=r"No checksum is published for toy.bin .*Pass known_hash="):
+        fetch(manifest, cache_dir=tmp_path / "cache", downloader=FakeDownloader())
+    path = fetch(manifest, cache_dir=tmp_path / "cache", downloader=FakeDownloader(), known_hash=f"sha256:{SHA}")
+    assert path.read_bytes() == PAYLOAD
+
+
+def test_fetch_bad_known_hash(tmp_path):
+    manifest = _manifest(tmp_path / "m", hash_line="")
+    with pytest.raises(ValueError, match="is not a sha256 digest"):
+        fetch(manifest, cache_dir=tmp_path / "c", downloader=FakeDownloader(), known_hash="sha256:abc")
+
+
+# ------------------------------------------------------------------ loopback HTTP server
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    payload = PAYLOAD
+    mode = "ok"  # "ok" | "truncate" | "slow"
+    requests: list = []
+
+    def do_GET(self):  # noqa: N802 - http.server API
+        type(self).requests.append(self.path)
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(self.payload)))
+        self.end_headers()
+        if self.mode == "truncate":
+            self.wfile.write(self.payload[: len(self.payload) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        step = 30_000
+        for i in range(0, len(self.payload), step):
+            self.wfile.write(self.payload[i : i + step])
+            if self.mode == "slow":
+                time.sleep(0.05)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def http_server():
+    """A loopback server on 127.0.0.1 that stops after the test (or after 60 s)."""
+    _Handler.requests = []
+    _Handler.mode = "ok"
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.timeout = 1
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    killer = threading.Timer(60, server.shutdown)
+    killer.daemon = True
+    killer.start()
+    yield server, f"http://127.0.0.1:{server.server_address[1]}"
+    killer.cancel()
+    server.shutdown()
+    server.server_close()
+
+
+def test_fetch_http_download_with_pooch(tmp_path, http_server):
+    _, base = http_server
+    manifest = _manifest(tmp_path / "m", url=f"{base}/toy.bin")
+    path = fetch(manifest, cache_dir=tmp_path / "cache")
+    assert path.read_bytes() == PAYLOAD
+    assert _Handler.requests == ["/toy.bin"]
+
+
+def test_fetch_http_interrupted_transfer(tmp_path, http_server):
+    _, base = http_server
+    _Handler.mode = "truncate"
+    manifest = _manifest(tmp_path / "m", url=f"{base}/toy.bin")
+    with pytest.raises(DataError, match=r"Could not download http://127.0.0.1:\d+/toy.bin after 3 attempts|incomplete"):
+        fetch(manifest, cache_dir=tmp_path / "cache")
+    assert len(_Handler.requests) == 3
+    assert _leftovers(tmp_path / "cache") == []
+
+
+def test_fetch_concurrent_processes_end_with_one_good_file(tmp_path, http_server):
+    _, base = http_server
+    _Handler.mode = "slow"  # ~0.5 s per download, so the two runs overlap
+    manifests = tmp_path / "m"
+    _manifest(manifests, url=f"{base}/toy.bin")
+    script = textwrap.dedent("""\
+        import sys
+        from toolkit.datasets import fetch
+        print(fetch("toy", cache_dir=sys.argv[1]))
+        """)
+    env = {**os.environ, "TOOLKIT_MANIFEST_DIR": str(manifests), "PYTHONPATH": str(Path(__file__).parents[1])}
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "cache")], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    outs = [p.communicate(timeout=60) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    paths = {out.strip() for out, _ in outs}
+    assert len(paths) == 1
+    path = Path(paths.pop())
+    assert path.read_bytes() == PAYLOAD
+    assert _Handler.requests == ["/toy.bin"]  # the second process waited and reused the file
+    assert _leftovers(path.parent) == ["toy.bin", "toy.bin.verified.json"]
