@@ -246,7 +246,7 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         if len(classes) < 2:
             raise ValueError(
                 "EmbeddingClassifier needs samples of at least 2 classes in the data, but "
-                f"the data contains only one class: {classes[0]!r}."
+                f"the data contains only one class: {classes.tolist()[0]!r}."
             )
         self.classes_ = classes
         self.output_ = "binary" if len(classes) == 2 else "multiclass"
@@ -376,11 +376,6 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
                 indices, test_size=self.validation_split, stratify=stratify,
                 random_state=int(seeds[1]),
             )
-            if len(train_idx) == 0 or len(val_idx) == 0:
-                raise ValueError(
-                    f"validation_split={self.validation_split} leaves no training or no "
-                    f"validation sample out of {len(docs)}; use validation_split=0."
-                )
             val = (sequences[val_idx], y_enc[val_idx])
             if weights is not None:
                 val = (*val, weights[val_idx])

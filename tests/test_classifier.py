@@ -1,0 +1,280 @@
+"""Tests of toolkit.classifier.EmbeddingClassifier on real IMDB reviews."""
+
+from __future__ import annotations
+
+import pickle
+
+import joblib
+import numpy as np
+import pytest
+from sklearn.base import clone, is_classifier
+from sklearn.exceptions import NotFittedError
+
+from test_classifier_data import glove_small, imdb_small, imdb_tokens  # noqa: F401
+from toolkit.classifier import EmbeddingClassifier
+from toolkit.corpus import TokenizedCorpus
+
+FAST = dict(maxlen=50, embedding_dim=8, epochs=2, batch_size=32, max_tokens=5000)
+
+
+def small(**params):
+    return EmbeddingClassifier(**{**FAST, "random_state": 0, **params})
+
+
+@pytest.fixture(scope="module")
+def split(imdb_tokens):
+    docs, labels = imdb_tokens
+    return docs[:500], labels[:500], docs[500:], labels[500:]
+
+
+@pytest.fixture(scope="module")
+def fitted(split):
+    X_train, y_train, _, _ = split
+    return small().fit(X_train, y_train)
+
+
+def test_classifier_learns_imdb_sentiment(split):
+    X_train, y_train, X_test, y_test = split
+    clf = EmbeddingClassifier(maxlen=200, embedding_dim=16, epochs=6, learning_rate=0.01,
+                              random_state=0, validation_split=0.1, patience=2)
+    clf.fit(X_train, y_train)
+    assert clf.score(X_test, y_test) >= 0.65
+    assert clf.best_epoch_ == int(np.argmin(clf.history_["val_loss"]))
+
+
+def test_classifier_fitted_attributes(fitted):
+    assert is_classifier(fitted)
+    assert fitted.classes_.tolist() == ["neg", "pos"]
+    assert len(fitted.vocabulary_) == 5000 and fitted.vocabulary_.tokens[:2] == ["<pad>", "<unk>"]
+    assert fitted.maxlen_ == 50
+    assert type(fitted.history_) is dict
+    assert set(fitted.history_) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert all(type(v) is list and len(v) == 2 and type(v[0]) is float for v in fitted.history_.values())
+    assert fitted.embedding_coverage_ is None
+    assert not hasattr(fitted, "n_features_in_")
+
+
+def test_classifier_predictions_are_consistent(fitted, split):
+    X_test = split[2]
+    proba = fitted.predict_proba(X_test)
+    assert proba.shape == (len(X_test), 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    scores = fitted.decision_function(X_test)
+    assert scores.shape == (len(X_test),)
+    np.testing.assert_array_equal(fitted.predict(X_test), fitted.classes_[(scores > 0).astype(int)])
+    np.testing.assert_allclose(np.exp(fitted.predict_log_proba(X_test)), proba, rtol=1e-6)
+    # a TokenizedCorpus gives the same answers as lists of lists
+    corpus = TokenizedCorpus.from_token_lists(X_test)
+    np.testing.assert_allclose(fitted.predict_proba(corpus), proba, rtol=1e-6)
+    # batch-independent: subsets and reordering give the same rows
+    np.testing.assert_allclose(fitted.predict_proba(X_test[:7]), proba[:7], rtol=1e-5, atol=1e-7)
+    order = np.random.RandomState(0).permutation(len(X_test))
+    np.testing.assert_allclose(fitted.predict_proba([X_test[i] for i in order]), proba[order],
+                               rtol=1e-5, atol=1e-7)
+
+
+def test_classifier_random_state_reproducible_without_global_seeding(split):
+    X_train, y_train, X_test, _ = split
+    a = small(dropout=0.3).fit(X_train, y_train).predict_proba(X_test)
+    b = small(dropout=0.3).fit(X_train, y_train).predict_proba(X_test)
+    np.testing.assert_array_equal(a, b)
+    # an unseeded fit afterwards works (no "Random ops require a seed") and differs
+    c = small(dropout=0.3, random_state=None).fit(X_train, y_train).predict_proba(X_test)
+    assert not np.array_equal(a, c)
+
+
+def test_classifier_integer_and_multiclass_targets(split):
+    X_train, y_train, X_test, _ = split
+    y_int = (np.asarray(y_train) == "pos").astype(int)
+    clf = small().fit(X_train, y_int)
+    assert clf.classes_.tolist() == [0, 1] and set(clf.predict(X_test)) <= {0, 1}
+    y3 = np.where(np.arange(len(X_train)) % 3 == 0, "neutral", np.asarray(y_train))
+    clf3 = small(architecture="cnn").fit(X_train, y3)
+    assert clf3.classes_.tolist() == ["neg", "neutral", "pos"]
+    proba = clf3.predict_proba(X_test)
+    assert proba.shape == (len(X_test), 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+    assert clf3.decision_function(X_test).shape == (len(X_test), 3)
+    assert set(clf3.predict(X_test)) <= set(clf3.classes_)
+
+
+def test_classifier_multilabel_indicator_targets(split):
+    X_train, y_train, X_test, _ = split
+    pos = np.asarray(y_train) == "pos"
+    long = np.array([len(d) > 200 for d in X_train])
+    Y = np.column_stack([pos, long]).astype(int)
+    clf = small(maxlen=None, epochs=3).fit(X_train, Y)
+    assert clf.classes_.tolist() == [0, 1]
+    pred = clf.predict(X_test)
+    assert pred.shape == (len(X_test), 2) and set(np.unique(pred)) <= {0, 1}
+    assert clf.predict_proba(X_test).shape == (len(X_test), 2)
+    assert 0.0 <= clf.score(X_test, pred) <= 1.0
+
+
+def test_classifier_pretrained_vectors_frozen(split, glove_small):
+    X_train, y_train, X_test, _ = split
+    clf = small(vectors=str(glove_small), trainable="frozen", embedding_dim=None).fit(X_train, y_train)
+    weights = clf.model_.get_layer("embedding").get_weights()[0]
+    assert weights.shape == (5000, 50)
+    the = clf.vocabulary_.token_to_id["the"]
+    with open(glove_small, encoding="utf-8") as fh:
+        glove_the = np.array(fh.readline().split()[1:], dtype="float32")
+    np.testing.assert_allclose(weights[the], glove_the, rtol=1e-6)
+    np.testing.assert_array_equal(weights[0], 0)
+    assert clf.embedding_coverage_ is not None
+    assert not clf.model_.get_layer("embedding").trainable
+    # vectors are never kept on the estimator
+    assert len(pickle.dumps(clone(clf))) < 5000
+
+
+def test_classifier_finetune_unfreezes_after_frozen_epochs(split, glove_small):
+    X_train, y_train, _, _ = split
+    clf = small(vectors=str(glove_small), trainable="finetune", embedding_dim=None, epochs=3,
+                frozen_epochs=1, patience=None, learning_rate=0.01).fit(X_train, y_train)
+    assert clf.model_.get_layer("embedding").trainable
+    assert len(clf.history_["loss"]) == 3
+    frozen = small(vectors=str(glove_small), trainable="finetune", embedding_dim=None, epochs=1,
+                   frozen_epochs=1, learning_rate=0.01).fit(X_train, y_train)
+    assert not frozen.model_.get_layer("embedding").trainable
+    np.testing.assert_array_equal(
+        frozen.model_.get_layer("embedding").get_weights()[0][2:50],
+        small(vectors=str(glove_small), trainable="frozen", embedding_dim=None, epochs=1)
+        .fit(X_train, y_train).model_.get_layer("embedding").get_weights()[0][2:50],
+    )
+
+
+def test_classifier_vectors_dimension_mismatch(split, glove_small):
+    X_train, y_train, _, _ = split
+    with pytest.raises(ValueError, match=r"have dimension 50, but embedding_dim=8\. Set embedding_dim=None"):
+        small(vectors=str(glove_small), embedding_dim=8).fit(X_train, y_train)
+
+
+def test_classifier_early_stopping_restores_best_weights(split):
+    X_train, y_train, X_test, _ = split
+    clf = small(epochs=30, learning_rate=0.05, patience=0).fit(X_train, y_train)
+    assert len(clf.history_["loss"]) < 30
+    best = clf.best_epoch_
+    assert clf.history_["val_loss"][best] == min(clf.history_["val_loss"])
+    # no validation: the training loss is monitored
+    clf = small(validation_split=0.0, epochs=2).fit(X_train, y_train)
+    assert set(clf.history_) == {"loss", "accuracy"}
+
+
+def test_classifier_class_weight_and_sample_weight(split):
+    X_train, y_train, X_test, _ = split
+    heavy = small(class_weight={"pos": 20.0, "neg": 1.0}, epochs=3, learning_rate=0.01).fit(X_train, y_train)
+    light = small(class_weight={"pos": 1.0, "neg": 20.0}, epochs=3, learning_rate=0.01).fit(X_train, y_train)
+    assert (heavy.predict(X_test) == "pos").mean() > (light.predict(X_test) == "pos").mean()
+    small(class_weight="balanced", epochs=1).fit(X_train[:100], y_train[:100],
+                                                 sample_weight=np.ones(100))
+    with pytest.raises(ValueError, match=r"class_weight has labels not in y: \['maybe'\]"):
+        small(class_weight={"maybe": 2.0}).fit(X_train, y_train)
+
+
+def test_classifier_nbsvm_on_word_ngrams(imdb_tokens):
+    docs, labels = imdb_tokens
+    grams = [d + [f"{a} {b}" for a, b in zip(d, d[1:])] for d in docs]
+    clf = EmbeddingClassifier(architecture="nbsvm", max_tokens=200000, maxlen=None, epochs=2,
+                              batch_size=32, validation_split=0.0, random_state=0)
+    clf.fit(grams[:500], labels[:500])
+    assert clf.maxlen_ == max(len(set(d)) for d in grams[:500])
+    assert clf.score(grams[500:], labels[500:]) >= 0.7
+    ratios = clf.model_.get_layer("embedding").get_weights()[0]
+    vocab = clf.vocabulary_.token_to_id
+    assert ratios[vocab["great"], 0] > 0 > ratios[vocab["worst"], 0]
+
+
+def test_classifier_pickle_and_joblib_round_trip(fitted, split, tmp_path):
+    X_test = split[2]
+    expected = fitted.predict_proba(X_test)
+    restored = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_array_equal(restored.predict_proba(X_test), expected)
+    joblib.dump(fitted, tmp_path / "clf.joblib")
+    np.testing.assert_array_equal(joblib.load(tmp_path / "clf.joblib").predict_proba(X_test), expected)
+    assert "model_" in fitted.__dict__  # pickling did not strip the live estimator
+
+
+def test_classifier_clone_and_params_round_trip():
+    clf = EmbeddingClassifier(architecture="cnn", vectors="glove.6B.50d", epochs=3, class_weight="balanced")
+    params = clf.get_params()
+    twin = clone(clf)
+    assert twin.get_params() == params and twin is not clf
+    assert EmbeddingClassifier().set_params(**params).get_params() == params
+
+
+# ------------------------------------------------------------------ bad input
+def test_classifier_rejects_raw_strings(split):
+    _, y_train, _, _ = split
+    with pytest.raises(ValueError, match=r"document 0 of X is a raw string\. Tokenize first: put SpacyTokenizer"):
+        small().fit(["a great film", "a dud"], ["pos", "neg"])
+    with pytest.raises(ValueError, match=r"expects a sequence of token lists for X, got str.*make_text_classifier"):
+        small().fit("a great film", ["pos"])
+
+
+def test_classifier_rejects_inconsistent_lengths(split):
+    X_train, y_train, _, _ = split
+    with pytest.raises(ValueError, match=r"inconsistent numbers of samples: \[500, 499\]"):
+        small().fit(X_train, y_train[:-1])
+
+
+def test_classifier_rejects_single_class(split):
+    X_train, _, _, _ = split
+    with pytest.raises(ValueError, match=r"at least 2 classes in the data, but the data contains only one class: 'pos'"):
+        small().fit(X_train, ["pos"] * len(X_train))
+
+
+def test_classifier_rejects_nan_labels(split):
+    X_train, _, _, _ = split
+    y = np.ones(len(X_train))
+    y[::2] = 0.0
+    y[7] = np.nan
+    with pytest.raises(ValueError, match=r"Input y contains NaN \(first at index 7\)"):
+        small().fit(X_train, y)
+    y_obj = np.array(["pos", "neg"] * 250, dtype=object)
+    y_obj[3] = None
+    with pytest.raises(ValueError, match=r"Input y contains NaN/None \(first at index 3\)"):
+        small().fit(X_train, y_obj)
+
+
+def test_classifier_rejects_continuous_target(split):
+    X_train, _, _, _ = split
+    with pytest.raises(ValueError, match=r"Unknown label type: 'continuous'"):
+        small().fit(X_train, np.linspace(0, 1, len(X_train)))
+
+
+def test_classifier_score_rejects_unseen_labels(fitted, split):
+    X_test = split[2]
+    with pytest.raises(ValueError, match=r"y contains labels not seen in fit: \['maybe'\]; .*\['neg', 'pos'\]"):
+        fitted.score(X_test[:3], ["pos", "neg", "maybe"])
+
+
+def test_classifier_rejects_empty_document(fitted, split):
+    X_test = split[2]
+    with pytest.raises(ValueError, match=r"Document 1 of X has no tokens"):
+        fitted.predict([X_test[0], [], X_test[2]])
+
+
+def test_classifier_predict_before_fit():
+    with pytest.raises(NotFittedError, match=r"This EmbeddingClassifier instance is not fitted yet"):
+        EmbeddingClassifier().predict([["a"]])
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"architecture": "lstm"}, r"The 'architecture' parameter of EmbeddingClassifier must be a str among .*Got 'lstm' instead"),
+        ({"trainable": True}, r"The 'trainable' parameter of EmbeddingClassifier must be a str among \{'finetune', 'frozen', 'trainable'\}\. Got True instead"),
+        ({"maxlen": 0}, r"The 'maxlen' parameter of EmbeddingClassifier must be an int in the range \[1, inf\) or None\. Got 0 instead"),
+        ({"dropout": 1.0}, r"The 'dropout' parameter of EmbeddingClassifier must be a float in the range \[0, 1\)\. Got 1\.0 instead"),
+        ({"optimizer": "lbfgs"}, r"The 'optimizer' parameter of EmbeddingClassifier must be a str among"),
+        ({"epochs": 0}, r"The 'epochs' parameter of EmbeddingClassifier must be an int in the range \[1, inf\)\. Got 0"),
+        ({"validation_split": 1.0}, r"The 'validation_split' parameter"),
+        ({"vectors": 50}, r"The 'vectors' parameter of EmbeddingClassifier must be an instance of 'str'"),
+        ({"class_weight": "auto"}, r"The 'class_weight' parameter"),
+    ],
+)
+def test_classifier_invalid_parameters(split, params, match):
+    X_train, y_train, _, _ = split
+    with pytest.raises(ValueError, match=match):
+        EmbeddingClassifier(**params).fit(X_train[:20], y_train[:20])
+
