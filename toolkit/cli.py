@@ -36,7 +36,7 @@ vectors_app = typer.Typer(help="Word vectors: inspect, query, check coverage, co
 app.add_typer(data_app, name="data")
 app.add_typer(vectors_app, name="vectors")
 
-_state = {"debug": False, "quiet": False}
+_state = {"debug": False, "quiet": False, "verbose": False}
 
 DEFAULT_VECTORS = "glove.6B.50d"
 SET_HELP = "Parameter as key=value (repeatable); values are read as Python/JSON literals, else strings."
@@ -62,6 +62,7 @@ def _root(
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr, force=True)
     _state["debug"] = debug
     _state["quiet"] = quiet
+    _state["verbose"] = verbose
 
 
 # ----------------------------------------------------------------------- helpers
@@ -101,6 +102,31 @@ def _info(message: str) -> None:
     """A diagnostic line on stderr (silenced by --quiet)."""
     if not _state["quiet"]:
         typer.echo(message, err=True)
+
+
+def _load_tensorflow_quietly() -> None:
+    """Import TensorFlow with the process's stderr muted (unless --verbose/--debug).
+
+    TensorFlow's C++ runtime writes start-up notices (oneDNN, CUDA probing)
+    straight to file descriptor 2 before any log level applies; they would bury
+    the CLI's own diagnostics and one-line errors.
+    """
+    if "tensorflow" in sys.modules or _state["verbose"] or _state["debug"]:
+        return
+    import os
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import tensorflow as tf
+
+        tf.config.list_physical_devices("GPU")  # the CUDA probe logs here, once
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def _progress() -> bool:
@@ -421,6 +447,8 @@ def train_cmd(
     """Train a text classifier (default: IMDB + GloVe 6B-50d); save the model, metrics.json and plots."""
     from .workflows import train
 
+    _load_tensorflow_quietly()
+
     output = _default_run_dir() if output is None else output
     result = train(
         data, vectors=None if vectors.lower() == "none" else vectors, settings=_settings(settings),
@@ -454,6 +482,8 @@ def evaluate_cmd(
     """Score a trained model on labelled data; metrics JSON on stdout."""
     from .workflows import evaluate
 
+    _load_tensorflow_quietly()
+
     metrics = evaluate(model, data, split=split, limit=limit, column=column, label_column=label_column, plot=plot,
                        data_dir=data_dir, cache_dir=cache_dir)
     typer.echo(_json(metrics), nl=False)
@@ -470,6 +500,8 @@ def predict_cmd(
 ) -> None:
     """Predict labels and class probabilities; one JSON object per text (JSONL)."""
     from .workflows import predict, read_input
+
+    _load_tensorflow_quietly()
 
     if not texts:
         if input is None and sys.stdin.isatty():

@@ -1,0 +1,186 @@
+"""The CLI through typer's CliRunner, plus real subprocess runs of cli.py."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from toolkit.cli import app
+
+ROOT = Path(__file__).resolve().parents[1]
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging():
+    """The root callback reconfigures logging; put it back after each test."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+def invoke(runner, *args, input=None):
+    return runner.invoke(app, [str(a) for a in args], input=input)
+
+
+def assert_error(result, pattern):
+    """Exit code != 0, one 'Error: ...' line on stderr matching pattern, no traceback."""
+    import re
+
+    assert result.exit_code != 0, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error: ")
+    assert re.search(pattern, lines[0]), lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def run_cli(*args, env=None, input=None, timeout=300):
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, str(ROOT / "cli.py"), *map(str, args)], capture_output=True, text=True,
+        env=full_env, input=input, timeout=timeout, cwd=ROOT,
+    )
+
+
+# ------------------------------------------------------------------------ basics
+
+
+def test_cli_help_lists_commands(runner):
+    result = invoke(runner, "--help")
+    assert result.exit_code == 0
+    for command in ("tokenize", "vectorize", "train", "evaluate", "predict", "data", "vectors"):
+        assert command in result.stdout
+    result = invoke(runner, "vectors", "--help")
+    for command in ("info", "similar", "analogy", "coverage", "convert", "train", "map"):
+        assert command in result.stdout
+
+
+def test_cli_help_does_not_import_tensorflow_subprocess():
+    """``python cli.py --help`` in a fresh process: no TensorFlow, Keras, spaCy or gensim import."""
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", str(ROOT / "cli.py"), "--help"],
+        capture_output=True, text=True, cwd=ROOT, timeout=60,
+    )
+    assert out.returncode == 0 and "Usage" in out.stdout
+    imported = {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in out.stderr.splitlines() if "|" in line}
+    assert "typer" in imported
+    assert not imported & {"tensorflow", "keras", "spacy", "gensim", "matplotlib", "sklearn"}
+
+
+def test_cli_version(runner):
+    result = invoke(runner, "--version")
+    assert result.exit_code == 0 and result.stdout.startswith("toolkit ")
+
+
+# -------------------------------------------------------------------------- data
+
+
+def test_cli_data_list_info_fetch(runner, shared_data, tmp_path):
+    result = invoke(runner, "data", "list", "--data-dir", shared_data, "--cache-dir", tmp_path)
+    assert result.exit_code == 0, result.output
+    lines = {line.split()[0]: line for line in result.stdout.splitlines()[1:]}
+    assert "offline" in lines["imdb"] and "remote" in lines["glove.6B.300d"]
+
+    result = invoke(runner, "data", "list", "--json", "--data-dir", shared_data)
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert {"imdb", "glove.6B.50d", "word2vec-google-news-300"} <= {r["name"] for r in rows}
+
+    result = invoke(runner, "data", "info", "glove.6B.50d", "--data-dir", shared_data)
+    info = json.loads(result.stdout)
+    assert info["format"] == "glove" and info["status"] == "offline" and info["member"] == "glove.6B.50d.txt"
+
+    result = invoke(runner, "data", "fetch", "imdb", "--data-dir", shared_data)
+    assert result.exit_code == 0 and result.stdout.strip() == str(shared_data / "aclImdb_v1.tar.gz")
+
+
+def test_cli_data_unknown_manifest(runner):
+    assert_error(invoke(runner, "data", "info", "imbd"), r"Unknown data manifest 'imbd'. Known manifests: .*imdb")
+    assert_error(invoke(runner, "data", "fetch", "glove.6B.51d"), r"Unknown data manifest 'glove.6B.51d'")
+
+
+def test_cli_data_fetch_unknown_manifest_subprocess():
+    out = run_cli("data", "fetch", "nosuchdata")
+    assert out.returncode == 1
+    assert out.stderr.startswith("Error: Unknown data manifest 'nosuchdata'") and "Traceback" not in out.stderr
+    assert out.stdout == ""
+
+
+def test_cli_debug_shows_traceback_subprocess():
+    out = run_cli("--debug", "data", "info", "nosuchdata")
+    assert out.returncode != 0 and "Traceback" in out.stderr and "ManifestError" in out.stderr
+
+
+# ------------------------------------------------------------- bad input (shared)
+
+
+@pytest.fixture
+def bad_inputs(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.md").write_text("not a .txt file")
+    binary = tmp_path / "weights.txt"
+    binary.write_bytes(b"fine\n\x80\x81\xfe\xff\n")
+    csv = tmp_path / "reviews.csv"
+    csv.write_text("review,label\ngreat,pos\n", encoding="utf-8")
+    return {"missing": tmp_path / "missing.txt", "empty": empty, "binary": binary, "csv": csv}
+
+
+@pytest.mark.parametrize(
+    "case, pattern",
+    [
+        ("missing", r"Input not found: '.*missing\.txt'"),
+        ("empty", r"No text files .* found in .*empty"),
+        ("binary", r"Cannot read '.*weights\.txt' as utf-8 text \(line 2"),
+        ("csv", r"Column 'text' \(text_column\) not found in .*reviews\.csv; its columns are \['review', 'label'\]"),
+    ],
+)
+def test_cli_tokenize_bad_input(runner, bad_inputs, tmp_path, case, pattern):
+    out = tmp_path / "tokens.jsonl"
+    assert_error(invoke(runner, "tokenize", bad_inputs[case], "-o", out), pattern)
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_cli_vectorize_missing_input_writes_nothing(runner, tmp_path):
+    out = tmp_path / "x.npz"
+    assert_error(invoke(runner, "vectorize", tmp_path / "nope.csv", "-o", out), r"Input not found")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_predict_not_a_model(runner, tmp_path):
+    folder = tmp_path / "not-a-model"
+    folder.mkdir()
+    (folder / "README.txt").write_text("hello")
+    assert_error(invoke(runner, "predict", folder, "a fine film"), r"not-a-model")
+    assert_error(invoke(runner, "predict", tmp_path / "absent", "a fine film"), r"absent")
+
+
+def test_cli_evaluate_not_a_model(runner, tmp_path, data_dir_env):
+    folder = tmp_path / "junk"
+    folder.mkdir()
+    (folder / "config.json").write_text("{not json")
+    assert_error(invoke(runner, "evaluate", folder, "imdb", "--limit", "10"), r"junk")
+
+
+def test_cli_predict_not_a_model_subprocess_one_line(tmp_path):
+    """A real run: TensorFlow's start-up notices must not bury the one-line error."""
+    (tmp_path / "notes.txt").write_text("hello")
+    out = run_cli("predict", tmp_path, "a fine film")
+    assert out.returncode == 1 and out.stdout == ""
+    assert out.stderr.splitlines() == [out.stderr.strip()] and out.stderr.startswith("Error: ")
+    assert "is not a toolkit model folder" in out.stderr
