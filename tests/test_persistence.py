@@ -1,0 +1,171 @@
+"""Tests of toolkit.persistence: the pickle-free model folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from test_classifier_data import imdb_small, imdb_tokens  # noqa: F401
+from toolkit.classifier import EmbeddingClassifier, make_text_classifier
+from toolkit.exceptions import ModelFormatError
+from toolkit.persistence import load_model, save_model
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def fitted_clf(imdb_tokens):
+    docs, labels = imdb_tokens
+    return EmbeddingClassifier(maxlen=40, embedding_dim=8, epochs=2, max_tokens=3000,
+                               class_weight={"neg": 1.0, "pos": 1.5}, random_state=0).fit(docs[:400], labels[:400])
+
+
+@pytest.fixture(scope="module")
+def fitted_pipe(imdb_small):
+    texts, labels = imdb_small
+    pipe = make_text_classifier(ngram_range=(1, 2), maxlen=60, embedding_dim=8, epochs=2,
+                                max_tokens=5000, random_state=0)
+    return pipe.fit(texts[:400], labels[:400])
+
+
+@pytest.fixture
+def saved(fitted_clf, tmp_path):
+    return save_model(fitted_clf, tmp_path / "model")
+
+
+def test_persistence_round_trip_classifier(fitted_clf, imdb_tokens, tmp_path):
+    docs = imdb_tokens[0][400:]
+    path = fitted_clf.save(tmp_path / "clf")
+    assert sorted(os.listdir(path)) == ["config.json", "model.keras", "vocabulary.json"]
+    assert os.listdir(tmp_path) == ["clf"]  # no temporary folder left behind
+    loaded = EmbeddingClassifier.load(path)
+    np.testing.assert_array_equal(loaded.predict_proba(docs), fitted_clf.predict_proba(docs))
+    assert loaded.get_params() == fitted_clf.get_params()
+    assert loaded.classes_.tolist() == ["neg", "pos"] and loaded.classes_.dtype == fitted_clf.classes_.dtype
+    assert loaded.history_ == fitted_clf.history_ and loaded.vocabulary_ == fitted_clf.vocabulary_
+    config = json.loads((path / "config.json").read_text())
+    assert config["format_version"] == 1 and config["toolkit_version"]
+    assert config["params"]["class_weight"] == {"neg": 1.0, "pos": 1.5}
+
+
+def test_persistence_overwrites_model_folder_only(fitted_clf, saved, tmp_path):
+    again = save_model(fitted_clf, saved)  # replacing an earlier model is fine
+    assert (again / "model.keras").is_file()
+    other = tmp_path / "notes"
+    other.mkdir()
+    (other / "todo.txt").write_text("keep me")
+    with pytest.raises(FileExistsError, match=r"notes exists and is not a toolkit model folder"):
+        save_model(fitted_clf, other)
+    assert (other / "todo.txt").read_text() == "keep me"
+
+
+def test_persistence_failed_save_leaves_nothing(fitted_clf, tmp_path, monkeypatch):
+    def broken(path):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(fitted_clf.vocabulary_, "to_json", broken)
+    with pytest.raises(OSError, match="disk full"):
+        save_model(fitted_clf, tmp_path / "model")
+    assert os.listdir(tmp_path) == []
+
+
+def test_persistence_pipeline_identical_in_fresh_process(fitted_pipe, imdb_small, tmp_path):
+    texts = imdb_small[0][400:450]
+    path = save_model(fitted_pipe, tmp_path / "pipe")
+    expected = fitted_pipe.predict_proba(texts)
+    (tmp_path / "texts.json").write_text(json.dumps(texts))
+    script = (
+        "import json, sys, numpy as np\n"
+        "from toolkit.persistence import load_model\n"
+        "pipe = load_model(sys.argv[1])\n"
+        "texts = json.load(open(sys.argv[2]))\n"
+        "np.save(sys.argv[3], pipe.predict_proba(texts))\n"
+        "print(type(pipe).__name__, pipe.steps[0][1].ngram_range)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(path), str(tmp_path / "texts.json"), str(tmp_path / "p.npy")],
+        capture_output=True, text=True, env=env, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Pipeline (1, 2)" in result.stdout
+    np.testing.assert_array_equal(np.load(tmp_path / "p.npy"), expected)
+
+
+def test_persistence_rejects_other_objects(tmp_path):
+    from sklearn.linear_model import LogisticRegression
+
+    with pytest.raises(TypeError, match=r"saves an EmbeddingClassifier or a Pipeline\(SpacyTokenizer"):
+        save_model(LogisticRegression(), tmp_path / "m")
+
+
+def test_persistence_missing_folder_and_files(saved, tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"No saved model folder at .*nowhere"):
+        load_model(tmp_path / "nowhere")
+    (saved / "vocabulary.json").unlink()
+    with pytest.raises(ModelFormatError, match=r"vocabulary\.json is missing from the model folder"):
+        load_model(saved)
+    (saved / "config.json").unlink()
+    with pytest.raises(ModelFormatError, match=r"config\.json is missing: .* is not a toolkit model folder"):
+        load_model(saved)
+
+
+def test_persistence_truncated_model_file(saved):
+    data = (saved / "model.keras").read_bytes()
+    (saved / "model.keras").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ModelFormatError, match=r"model\.keras does not match the SHA-256 .* truncated or modified"):
+        load_model(saved)
+
+
+def test_persistence_tampered_vocabulary(saved):
+    vocab = json.loads((saved / "vocabulary.json").read_text())
+    (saved / "vocabulary.json").write_text(json.dumps(vocab).replace('"the"', '"teh"'))
+    with pytest.raises(ModelFormatError, match=r"vocabulary\.json does not match the SHA-256"):
+        load_model(saved)
+
+
+def test_persistence_tampered_config(saved):
+    text = (saved / "config.json").read_text()
+    (saved / "config.json").write_text(text[: len(text) // 2])
+    with pytest.raises(ModelFormatError, match=r"config\.json is not valid JSON"):
+        load_model(saved)
+    config = json.loads(text)
+    config["format_version"] = 99
+    (saved / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelFormatError, match=r"format_version 99; this toolkit reads version 1 .* Upgrade"):
+        load_model(saved)
+    config["format_version"] = 1
+    del config["fitted"]["classes"]
+    (saved / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelFormatError, match=r"invalid or missing fitted settings"):
+        load_model(saved)
+
+
+def test_persistence_unsafe_keras_file_refused(saved, fitted_clf):
+    """A model.keras carrying a Lambda (code) is refused even with a matching checksum."""
+    import hashlib
+
+    import keras
+
+    inputs = keras.Input(shape=(40,), dtype="int32")
+    x = keras.layers.Embedding(len(fitted_clf.vocabulary_), 2, name="embedding")(inputs)
+    outputs = keras.layers.Lambda(lambda t: keras.ops.sum(t, axis=(1, 2))[:, None])(x)
+    keras.Model(inputs, outputs).save(saved / "model.keras")
+    config = json.loads((saved / "config.json").read_text())
+    config["files"]["model.keras"] = hashlib.sha256((saved / "model.keras").read_bytes()).hexdigest()
+    (saved / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelFormatError, match=r"model\.keras cannot be loaded by Keras in safe mode"):
+        load_model(saved)
+
+
+def test_persistence_unfitted_estimator(tmp_path):
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        save_model(EmbeddingClassifier(), tmp_path / "m")
