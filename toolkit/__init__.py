@@ -40,6 +40,7 @@ _LAZY = {
     "load_folder": "datasets",
     "load_csv": "datasets",
     "load_jsonl": "datasets",
+    "TextDataset": "datasets",
     "list_manifests": "manifests",
     "get_manifest": "manifests",
     # models
