@@ -250,7 +250,7 @@ def http_server():
     _Handler.mode = "ok"
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     server.timeout = 1
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     killer = threading.Timer(60, server.shutdown)
     killer.daemon = True
@@ -303,3 +303,24 @@ def test_fetch_concurrent_processes_end_with_one_good_file(tmp_path, http_server
     assert path.read_bytes() == PAYLOAD
     assert _Handler.requests == ["/toy.bin"]  # the second process waited and reused the file
     assert _leftovers(path.parent) == ["toy.bin", "toy.bin.verified.json"]
+
+
+def test_fetch_killed_process_leaves_nothing_mistaken_for_good(tmp_path, http_server):
+    _, base = http_server
+    _Handler.mode = "slow"
+    manifests = tmp_path / "m"
+    _manifest(manifests, url=f"{base}/toy.bin")
+    env = {**os.environ, "TOOLKIT_MANIFEST_DIR": str(manifests), "PYTHONPATH": str(Path(__file__).parents[1])}
+    script = "import sys; from toolkit.datasets import fetch; fetch('toy', cache_dir=sys.argv[1])"
+    proc = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "cache")], env=env)
+    folder = tmp_path / "cache" / "data" / "toy"
+    deadline = time.monotonic() + 30
+    while not list(folder.glob(".toy.bin.*.part")) and time.monotonic() < deadline:
+        time.sleep(0.02)  # wait until the transfer has started
+    assert list(folder.glob(".toy.bin.*.part")), "the download never started"
+    proc.kill()
+    proc.wait(timeout=30)
+    assert not (folder / "toy.bin").exists()  # only a .part file may remain
+    _Handler.mode = "ok"
+    assert fetch(manifests / "toy.toml", cache_dir=tmp_path / "cache").read_bytes() == PAYLOAD
+    assert _leftovers(folder) == ["toy.bin", "toy.bin.verified.json"]
