@@ -47,6 +47,9 @@ _LAZY = {
     "EmbeddingClassifier": "classifier",
     "EmbeddingVectorizer": "pooling",
     "make_text_classifier": "classifier",
+    "NBFeatureScaler": "naive_bayes",
+    "NBSVMClassifier": "naive_bayes",
+    "log_count_ratio": "naive_bayes",
     # plots
     "plot_history": "plots",
     "plot_confusion_matrix": "plots",

@@ -1,0 +1,194 @@
+"""Tests of toolkit.naive_bayes: log-count ratios, NBFeatureScaler, NBSVMClassifier."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.feature_extraction.text import CountVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.svm import LinearSVC
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from test_classifier_data import imdb_small  # noqa: F401
+from toolkit.naive_bayes import NBFeatureScaler, NBSVMClassifier, log_count_ratio
+
+# --------------------------------------------------------------------- sklearn checks
+# These checks feed dense Gaussian blobs (or negative values despite the
+# positive_only tag) where NBSVM expects counts; binarizing such data throws the
+# signal away, so they measure nothing about the estimator.
+_NOT_COUNT_DATA = {
+    "check_classifiers_train": "fits continuous Gaussian blobs, not counts",
+    "check_class_weight_classifiers": "passes negative values despite positive_only",
+    "check_decision_proba_consistency": "passes negative values despite positive_only",
+}
+
+
+def _expected_failures(estimator):
+    if not isinstance(estimator, NBSVMClassifier):
+        return {}
+    if estimator.loss != "log_loss":  # no predict_proba: the check does not run
+        return {k: v for k, v in _NOT_COUNT_DATA.items() if k != "check_decision_proba_consistency"}
+    return _NOT_COUNT_DATA
+
+
+@parametrize_with_checks(
+    [NBFeatureScaler(), NBSVMClassifier(random_state=0),
+     NBSVMClassifier(loss="log_loss", random_state=0)],
+    expected_failed_checks=_expected_failures,
+)
+def test_naive_bayes_sklearn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+# --------------------------------------------------------------------- behaviour
+X_TOY = np.array([[2, 0, 1, 0], [1, 0, 0, 1], [0, 3, 1, 0], [0, 1, 0, 0]])
+Y_TOY = np.array([1, 1, 0, 0])
+
+
+def test_naive_bayes_log_count_ratio_matches_formula():
+    # binarized: pos docs -> [2, 0, 1, 1] + 1, neg docs -> [0, 2, 1, 0] + 1
+    p = np.array([3.0, 1.0, 2.0, 2.0])
+    q = np.array([1.0, 3.0, 2.0, 1.0])
+    expected = np.log((p / p.sum()) / (q / q.sum()))
+    np.testing.assert_allclose(log_count_ratio(X_TOY, Y_TOY), expected)
+    np.testing.assert_allclose(log_count_ratio(sp.csr_matrix(X_TOY), Y_TOY), expected)
+    # raw counts when binarize=False; pos_label flips the sign
+    counts = log_count_ratio(X_TOY, Y_TOY, binarize=False)
+    assert counts[0] > expected[0]
+    np.testing.assert_allclose(log_count_ratio(X_TOY, Y_TOY, pos_label=0), -expected)
+
+
+def test_naive_bayes_log_count_ratio_errors():
+    with pytest.raises(ValueError, match="needs a binary target, got 3 classes"):
+        log_count_ratio(X_TOY, [0, 1, 2, 2])
+    with pytest.raises(ValueError, match="alpha must be a float > 0"):
+        log_count_ratio(X_TOY, Y_TOY, alpha=0)
+
+
+def test_naive_bayes_scaler_transform_is_binarized_times_ratio():
+    scaler = NBFeatureScaler(alpha=0.5).fit(sp.csr_matrix(X_TOY), Y_TOY)
+    r = log_count_ratio(X_TOY, Y_TOY, alpha=0.5)
+    np.testing.assert_allclose(scaler.log_count_ratio_, r)
+    out = scaler.transform(X_TOY)
+    assert sp.issparse(out) and out.shape == X_TOY.shape
+    np.testing.assert_allclose(out.toarray(), (X_TOY > 0) * r)
+    raw = NBFeatureScaler(binarize=False).fit(X_TOY, Y_TOY).transform(X_TOY)
+    assert raw.toarray()[0, 0] == pytest.approx(2 * log_count_ratio(X_TOY, Y_TOY, binarize=False)[0])
+
+
+def test_naive_bayes_scaler_multiclass_one_vs_rest_blocks():
+    y = np.array(["a", "b", "c", "c"])
+    scaler = NBFeatureScaler().fit(X_TOY, y)
+    assert scaler.log_count_ratio_.shape == (3, 4)
+    np.testing.assert_allclose(scaler.log_count_ratio_[1], log_count_ratio(X_TOY, y == "b"))
+    out = scaler.transform(X_TOY)
+    assert out.shape == (4, 12)
+    np.testing.assert_allclose(out.toarray()[:, 8:], (X_TOY > 0) * scaler.log_count_ratio_[2])
+
+
+def test_naive_bayes_nbsvm_beta_one_is_linear_model_on_nb_features():
+    Xs = NBFeatureScaler().fit_transform(X_TOY, Y_TOY)
+    r = log_count_ratio(X_TOY, Y_TOY)
+    svm = LinearSVC(C=0.1, dual=True, random_state=0).fit(Xs, Y_TOY)
+    clf = NBSVMClassifier(beta=1.0, random_state=0).fit(X_TOY, Y_TOY)
+    np.testing.assert_allclose(clf.coef_.ravel(), svm.coef_.ravel() * r, rtol=1e-6)
+    np.testing.assert_allclose(clf.intercept_, svm.intercept_, rtol=1e-6)
+    np.testing.assert_allclose(clf.decision_function(X_TOY), svm.decision_function(Xs), rtol=1e-6)
+
+    lr = LogisticRegression(C=0.1, solver="liblinear", dual=True, random_state=0).fit(Xs, Y_TOY)
+    clf = NBSVMClassifier(beta=1.0, loss="log_loss", random_state=0).fit(X_TOY, Y_TOY)
+    np.testing.assert_allclose(clf.predict_proba(X_TOY), lr.predict_proba(Xs), rtol=1e-6)
+
+
+def test_naive_bayes_nbsvm_beta_zero_is_naive_bayes():
+    clf = NBSVMClassifier(beta=0.0).fit(X_TOY, Y_TOY)
+    r = log_count_ratio(X_TOY, Y_TOY)
+    assert clf.intercept_ == pytest.approx([0.0])
+    scores = clf.decision_function(X_TOY)
+    np.testing.assert_allclose(scores / scores[0], ((X_TOY > 0) @ r) / ((X_TOY[0] > 0) @ r))
+
+
+def test_naive_bayes_nbsvm_multiclass_string_labels():
+    y = np.array(["a", "b", "c", "c"])
+    clf = NBSVMClassifier(loss="log_loss", random_state=0).fit(X_TOY, y)
+    assert clf.coef_.shape == (3, 4) and clf.intercept_.shape == (3,)
+    assert clf.decision_function(X_TOY).shape == (4, 3)
+    proba = clf.predict_proba(X_TOY)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert set(clf.predict(X_TOY)) <= {"a", "b", "c"}
+    assert not hasattr(NBSVMClassifier(), "predict_proba")  # SVM losses: no probabilities
+
+
+@pytest.fixture(scope="module")
+def imdb_counts(imdb_small):
+    texts, labels = imdb_small
+    vec = CountVectorizer(ngram_range=(1, 2), min_df=2)
+    X = vec.fit_transform(texts[:450])
+    return X, labels[:450], vec.transform(texts[450:]), labels[450:], vec
+
+
+def test_naive_bayes_nbsvm_learns_imdb_sentiment(imdb_counts):
+    X_train, y_train, X_test, y_test, vec = imdb_counts
+    clf = NBSVMClassifier(random_state=0).fit(X_train, y_train)
+    assert list(clf.classes_) == ["neg", "pos"]
+    assert clf.score(X_test, y_test) > 0.75  # 150 held-out real reviews
+    weight = dict(zip(vec.get_feature_names_out(), clf.coef_.ravel()))
+    assert min(weight["bad"], weight["worst"], weight["waste"]) < 0
+    assert max(weight["great"], weight["excellent"]) > 0
+    proba = NBSVMClassifier(loss="log_loss", random_state=0).fit(X_train, y_train).predict_proba(X_test)
+    assert ((proba[:, 1] > 0.5) == (y_test == "pos")).mean() > 0.75
+
+
+def test_naive_bayes_nbsvm_in_pipeline_grid_search_and_pickle(imdb_small):
+    texts, labels = imdb_small
+    pipe = make_pipeline(CountVectorizer(), NBSVMClassifier(random_state=0))
+    grid = GridSearchCV(pipe, {"nbsvmclassifier__beta": [0.25, 1.0]}, cv=2)
+    grid.fit(texts[:300], labels[:300])
+    assert grid.best_params_["nbsvmclassifier__beta"] in (0.25, 1.0)
+    model = grid.best_estimator_
+    again = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(again.predict(texts[300:]), model.predict(texts[300:]))
+    assert clone(model).get_params()["nbsvmclassifier__C"] == 0.1
+
+
+def test_naive_bayes_errors():
+    with pytest.raises(ValueError, match="Negative values in data passed to NBSVMClassifier"):
+        NBSVMClassifier().fit(-X_TOY, Y_TOY)
+    with pytest.raises(ValueError, match="Negative values in data passed to NBFeatureScaler"):
+        NBFeatureScaler().fit(X_TOY, Y_TOY).transform(-X_TOY)
+    with pytest.raises(ValueError, match="needs at least 2 classes in y; got 1 class"):
+        NBSVMClassifier().fit(X_TOY, [1, 1, 1, 1])
+    with pytest.raises(ValueError, match="needs at least 2 classes in y; got 1 class"):
+        NBFeatureScaler().fit(X_TOY, [1, 1, 1, 1])
+    with pytest.raises(ValueError, match="Unknown label type"):
+        NBSVMClassifier().fit(X_TOY, [0.1, 0.2, 0.3, 0.4])
+    with pytest.raises(NotFittedError):
+        NBSVMClassifier().predict(X_TOY)
+    with pytest.raises(NotFittedError):
+        NBFeatureScaler().transform(X_TOY)
+    clf = NBSVMClassifier().fit(X_TOY, Y_TOY)
+    with pytest.raises(ValueError, match="has 3 features, but NBSVMClassifier is expecting 4"):
+        clf.predict(X_TOY[:, :3])
+
+
+@pytest.mark.parametrize(
+    ("est", "match"),
+    [
+        (NBSVMClassifier(alpha=0), r"The 'alpha' parameter of NBSVMClassifier must be a float in the range \(0, inf\)"),
+        (NBSVMClassifier(beta=1.5), r"The 'beta' parameter of NBSVMClassifier must be a float in the range \[0, 1\]"),
+        (NBSVMClassifier(C=-1.0), r"The 'C' parameter of NBSVMClassifier must be a float"),
+        (NBSVMClassifier(loss="l1"), r"The 'loss' parameter of NBSVMClassifier must be a str among"),
+        (NBSVMClassifier(max_iter=0), r"The 'max_iter' parameter of NBSVMClassifier must be an int"),
+        (NBFeatureScaler(binarize="yes"), r"The 'binarize' parameter of NBFeatureScaler must be an instance of 'bool'"),
+    ],
+)
+def test_naive_bayes_invalid_parameters(est, match):
+    with pytest.raises(ValueError, match=match):
+        est.fit(X_TOY, Y_TOY)
