@@ -1,0 +1,147 @@
+"""scikit-learn compatibility of EmbeddingClassifier, make_text_classifier and EmbeddingVectorizer.
+
+``check_estimator`` runs a single check for estimators tagged as taking
+strings, so the data-free checks are called one by one and the data checks
+are written here in their text form, as scikit-learn's own text tests do.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+from sklearn.base import clone, is_classifier
+from sklearn.utils import estimator_checks as checks
+
+from test_classifier_data import glove_small, imdb_small, imdb_tokens  # noqa: F401
+from toolkit.classifier import EmbeddingClassifier, make_text_classifier
+from toolkit.pooling import EmbeddingVectorizer
+
+DATA_FREE_CHECKS = [
+    "check_no_attributes_set_in_init",
+    "check_mixin_order",
+    "check_get_params_invariance",
+    "check_set_params",
+    "check_parameters_default_constructible",
+    "check_estimator_repr",
+    "check_estimator_cloneable",
+    "check_estimator_tags_renamed",
+    "check_valid_tag_types",
+    "check_do_not_raise_errors_in_init_or_set_params",
+]
+TINY = dict(maxlen=30, embedding_dim=4, epochs=1, max_tokens=2000, random_state=0)
+
+
+@pytest.mark.parametrize("estimator", [EmbeddingClassifier(), EmbeddingVectorizer()], ids=lambda e: type(e).__name__)
+@pytest.mark.parametrize("check", DATA_FREE_CHECKS)
+def test_classifier_sklearn_data_free_checks(estimator, check):
+    getattr(checks, check)(type(estimator).__name__, estimator)
+
+
+def test_classifier_sklearn_tags_and_type():
+    clf = EmbeddingClassifier()
+    assert is_classifier(clf) and is_classifier(make_text_classifier())
+    tags = clf.__sklearn_tags__()
+    assert tags.input_tags.string and not tags.input_tags.two_d_array
+    assert tags.classifier_tags.multi_label
+
+
+def test_classifier_sklearn_fit_contract_on_text(imdb_tokens):
+    """Text versions of fit_returns_self, dont_overwrite_parameters, dict_unchanged, fit_idempotent."""
+    docs, labels = imdb_tokens
+    docs, labels = docs[:200], labels[:200]
+    clf = EmbeddingClassifier(**TINY)
+    params = copy.deepcopy(clf.get_params())
+    assert clf.fit(docs, labels) is clf
+    assert clf.get_params() == params  # fit does not change parameters
+    public = {k for k in vars(clf) if not k.startswith("_")}
+    assert public - set(params) == {k for k in public - set(params) if k.endswith("_")}
+    before = {k: v for k, v in vars(clf).items() if k != "model_"}
+    for method in ("predict", "predict_proba", "decision_function", "predict_log_proba"):
+        first = getattr(clf, method)(docs[:20])
+        assert {k: v for k, v in vars(clf).items() if k != "model_"}.keys() == before.keys()
+    again = clone(clf).fit(docs, labels)  # idempotent with the same random_state
+    np.testing.assert_array_equal(again.predict_log_proba(docs[:20]), first)
+    assert clf.score(docs[:20], labels[:20]) == pytest.approx(np.mean(clf.predict(docs[:20]) == labels[:20]))
+
+
+def test_classifier_make_text_classifier_routes_parameters():
+    pipe = make_text_classifier(ngram_range=(1, 2), lowercase=False, epochs=3, architecture="cnn",
+                                tokenizer__batch_size=50, classifier__dropout=0.1)
+    tok, clf = pipe.named_steps["tokenizer"], pipe.named_steps["classifier"]
+    assert tok.ngram_range == (1, 2) and tok.lowercase is False and tok.batch_size == 50
+    assert clf.epochs == 3 and clf.architecture == "cnn" and clf.dropout == 0.1
+    with pytest.raises(ValueError, match=r"Invalid parameter 'epoch' for make_text_classifier\. Valid tokenizer parameters: \[.*'ngram_range'.*valid classifier parameters: \[.*'epochs'"):
+        make_text_classifier(epoch=3)
+    with pytest.raises(ValueError, match=r"Invalid parameter 'tokenizer__epochs' .* tokenizer has no parameter 'epochs'"):
+        make_text_classifier(tokenizer__epochs=3)
+
+
+def test_classifier_make_text_classifier_memory_tokenizes_once(imdb_small, tmp_path, monkeypatch):
+    from toolkit.tokenization import SpacyTokenizer
+
+    texts, labels = imdb_small
+    texts, labels = texts[:120], labels[:120]
+    calls = []
+    original = SpacyTokenizer.transform
+
+    def counting(self, X):
+        calls.append(len(X))
+        return original(self, X)
+
+    monkeypatch.setattr(SpacyTokenizer, "transform", counting)
+    pipe = make_text_classifier(memory=str(tmp_path), **TINY)
+    pipe.fit(texts, labels)
+    pipe.set_params(classifier__architecture="flatten").fit(texts, labels)
+    assert calls == [120]  # the second fit read the cached tokens
+    pipe.predict(texts[:5])
+    assert calls == [120, 5]
+
+
+def test_classifier_grid_search_over_tokenizer_vectors_and_model(imdb_small, glove_small, tmp_path):
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold, check_cv
+
+    texts, labels = imdb_small
+    texts, labels = texts[:240], labels[:240]
+    pipe = make_text_classifier(memory=str(tmp_path), **TINY)
+    grid = [
+        {"tokenizer__ngram_range": [(1, 1), (1, 2)], "classifier__vectors": [None]},
+        {"classifier__vectors": [str(glove_small)], "classifier__embedding_dim": [None],
+         "classifier__architecture": ["bag", "flatten"]},
+    ]
+    assert isinstance(check_cv(3, labels, classifier=is_classifier(pipe)), StratifiedKFold)
+    search = GridSearchCV(pipe, grid, cv=3, n_jobs=1, error_score="raise").fit(texts, labels)
+    assert len(search.cv_results_["params"]) == 4
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+    assert search.best_estimator_.predict(texts[:3]).shape == (3,)
+
+
+def test_classifier_grid_search_parallel(imdb_small):
+    from sklearn.model_selection import GridSearchCV
+
+    texts, labels = imdb_small
+    texts, labels = texts[:150], labels[:150]
+    search = GridSearchCV(make_text_classifier(**TINY), {"classifier__architecture": ["bag", "cnn"]},
+                          cv=3, n_jobs=2, error_score="raise").fit(texts, labels)
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+    assert search.best_params_["classifier__architecture"] in {"bag", "cnn"}
+
+
+def test_classifier_cross_val_calibration_and_voting(imdb_small):
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.ensemble import VotingClassifier
+    from sklearn.model_selection import cross_val_score
+
+    texts, labels = imdb_small
+    train, y_train, test = texts[:200], labels[:200], texts[200:260]
+    scores = cross_val_score(make_text_classifier(**TINY), train, y_train, cv=3)
+    assert scores.shape == (3,) and np.all((scores >= 0) & (scores <= 1))
+    calibrated = CalibratedClassifierCV(make_text_classifier(**TINY), cv=2).fit(train, y_train)
+    proba = calibrated.predict_proba(test)
+    assert proba.shape == (60, 2) and np.allclose(proba.sum(axis=1), 1)
+    voting = VotingClassifier(
+        [("bag", make_text_classifier(**TINY)), ("cnn", make_text_classifier(architecture="cnn", **TINY))],
+        voting="soft",
+    ).fit(train, y_train)
+    assert set(voting.predict(test)) <= {"neg", "pos"}
