@@ -109,7 +109,7 @@ def log_count_ratio(X, y, *, alpha: float = 1.0, binarize: bool = True,
     >>> from toolkit.naive_bayes import log_count_ratio
     >>> X = np.array([[1, 0, 1], [1, 0, 0], [0, 1, 1]])
     >>> log_count_ratio(X, [1, 1, 0]).round(2)
-    array([ 0.69, -0.69,  0.  ])
+    array([ 0.92, -0.88, -0.18])
     """
     if not (isinstance(alpha, numbers.Real) and not isinstance(alpha, bool) and alpha > 0):
         raise ValueError(f"alpha must be a float > 0 for log_count_ratio. Got {alpha!r} instead.")
