@@ -286,13 +286,14 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         """Naive-Bayes log-count ratios per id (rows) and output (columns)."""
         import scipy.sparse as sp
 
+        from .naive_bayes import log_count_ratio
+
         n, width = sequences.shape
         V = len(self.vocabulary_)
         rows = np.repeat(np.arange(n), width)
         cols = sequences.ravel()
         keep = cols != 0
         D = sp.csr_matrix((np.ones(keep.sum(), dtype="float32"), (rows[keep], cols[keep])), shape=(n, V))
-        D.data[:] = 1.0  # binarize (a duplicate entry would be summed)
         if self.output_ == "binary":
             targets = y_enc.reshape(-1, 1) == 1
         elif self.output_ == "multiclass":
@@ -301,9 +302,7 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
             targets = y_enc == 1
         ratios = np.zeros((V, targets.shape[1]), dtype="float32")
         for c in range(targets.shape[1]):
-            pos = np.asarray(D[targets[:, c]].sum(axis=0)).ravel() + 1.0
-            neg = np.asarray(D[~targets[:, c]].sum(axis=0)).ravel() + 1.0
-            ratios[:, c] = np.log((pos / pos.sum()) / (neg / neg.sum()))
+            ratios[:, c] = log_count_ratio(D, targets[:, c].astype(int), pos_label=1)
         ratios[0] = 0.0
         return ratios
 
