@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import tarfile
 
 import numpy as np
@@ -257,3 +258,24 @@ def test_datasets_text_dataset_basics():
     assert repr(ds) == "TextDataset(n=3, classes={'unlabelled': 1, 'neg': 1, 'pos': 1}, source=None)"
     assert ds.subset([2, 0]).texts == ["c", "a"]
     assert ds.to_frame().label_name.tolist() == ["neg", "pos", ""]
+
+
+def test_datasets_imdb_parsed_cache_on_disk(tiny_imdb, tmp_path, caplog):
+    import toolkit.datasets as datasets
+
+    path = tiny_imdb / "aclImdb_v1.tar.gz"
+    datasets._IMDB_MEMO.clear()
+    first = load_imdb("train", path=path, cache_dir=tmp_path)
+    (cached,) = (tmp_path / "data" / "imdb" / "parsed").glob("train-*.npz")
+    datasets._IMDB_MEMO.clear()
+    again = load_imdb("train", path=path, cache_dir=tmp_path)
+    assert again.texts == first.texts and again.filenames == first.filenames
+    assert again.ratings.tolist() == first.ratings.tolist() and again.ids.tolist() == first.ids.tolist()
+    cached.write_bytes(b"garbage")
+    datasets._IMDB_MEMO.clear()
+    with caplog.at_level(logging.WARNING, logger="toolkit.datasets"):
+        assert load_imdb("train", path=path, cache_dir=tmp_path).texts == first.texts
+    assert "Ignoring the unreadable parsed-IMDB cache" in caplog.text
+    datasets._IMDB_MEMO.clear()
+    load_imdb("test", path=path, cache_dir=tmp_path / "off", cache=False)
+    assert not (tmp_path / "off").exists()
