@@ -72,7 +72,7 @@ class EmbeddingVectorizer(TextInputMixin, TransformerMixin, BaseEstimator):
     """
 
     _parameter_constraints = {
-        "vectors": [str, os.PathLike],
+        "vectors": [str, os.PathLike, None],
         "pooling": [Options({"mean", "max", "sum", "tfidf", "sif"})],
         "sif_a": [Interval(float, 0, None, closed="neither")],
         "remove_first_component": ["boolean"],
