@@ -177,10 +177,158 @@ def test_cli_evaluate_not_a_model(runner, tmp_path, data_dir_env):
     assert_error(invoke(runner, "evaluate", folder, "imdb", "--limit", "10"), r"junk")
 
 
+@pytest.mark.slow
 def test_cli_predict_not_a_model_subprocess_one_line(tmp_path):
-    """A real run: TensorFlow's start-up notices must not bury the one-line error."""
+    """A real run: TensorFlow's start-up notices must not bury the one-line error.
+
+    (Slow; test_cli_train_csv_data_subprocess checks the muting in the default run.)
+    """
     (tmp_path / "notes.txt").write_text("hello")
     out = run_cli("predict", tmp_path, "a fine film")
     assert out.returncode == 1 and out.stdout == ""
     assert out.stderr.splitlines() == [out.stderr.strip()] and out.stderr.startswith("Error: ")
     assert "is not a toolkit model folder" in out.stderr
+
+
+# ---------------------------------------------------------------------- tokenize
+
+
+def test_cli_tokenize_stdin_to_stdout(runner):
+    result = invoke(runner, "-q", "tokenize", input="A <br />great film!\n\nAwful.\n")
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line) for line in result.stdout.splitlines()] == [["a", "great", "film", "!"], ["awful", "."]]
+
+
+def test_cli_tokenize_options_and_output_file(runner, tmp_path):
+    src = tmp_path / "reviews.jsonl"
+    src.write_text('{"review": "Not a good movie."}\n{"review": "Loved it"}\n', encoding="utf-8")
+    out = tmp_path / "tokens.jsonl"
+    result = invoke(runner, "-q", "tokenize", src, "--column", "review", "-o", out,
+                    "--set", "ngram_range=(1, 2)", "--set", "remove_punct=true")
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert rows == [["not", "a", "good", "movie", "not a", "a good", "good movie"], ["loved", "it", "loved it"]]
+
+
+def test_cli_tokenize_unknown_setting(runner):
+    result = invoke(runner, "tokenize", "--set", "lowercas=false", input="x\n")
+    assert_error(result, r"Invalid parameter 'lowercas' for estimator SpacyTokenizer.*Valid parameters are: .*'lowercase'")
+
+
+def test_cli_tokenize_real_imdb(runner, shared_data, tmp_path):
+    """Real IMDB reviews (with their <br /> tags), read from a file of lines."""
+    from toolkit.datasets import load_imdb
+
+    texts = [t.replace("\n", " ") for t in load_imdb("train", data_dir=shared_data, limit=4).texts]
+    src = tmp_path / "reviews.txt"
+    src.write_text("\n".join(texts) + "\n", encoding="utf-8")
+    out = invoke(runner, "-q", "tokenize", src, "--set", "remove_punct=true")
+    assert out.exit_code == 0, out.output
+    assert len(out.stdout.splitlines()) == 4
+    tokens = json.loads(out.stdout.splitlines()[0])
+    assert len(tokens) > 20 and "<br" not in " ".join(tokens) and all(t == t.lower() for t in tokens)
+
+
+# ------------------------------------------------------------- train/evaluate/predict
+
+TINY = ["--set", "epochs=1", "--set", "maxlen=50", "--set", "max_tokens=2000"]
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory, shared_data):
+    """One quick `toolkit train` on 200 real IMDB reviews, shared by the tests below."""
+    out = tmp_path_factory.mktemp("cli-run") / "run"
+    os.environ["TOOLKIT_DATA_DIR"] = str(shared_data)
+    try:
+        result = CliRunner().invoke(app, ["train", "--limit", "200", "--vectors", "none", "-o", str(out), *TINY])
+    finally:
+        os.environ.pop("TOOLKIT_DATA_DIR", None)
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    return out, result
+
+
+def test_cli_train_writes_run_folder(trained_run):
+    out, result = trained_run
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert json.loads(result.stdout) == {k: v for k, v in metrics.items() if k != "settings"}
+    assert metrics["n_train"] == metrics["n_test"] == 200 and 0.0 <= metrics["accuracy"] <= 1.0
+    assert {"precision", "recall", "f1", "roc_auc"} <= set(metrics) and metrics["classes"] == ["neg", "pos"]
+    assert metrics["settings"]["epochs"] == 1 and metrics["settings"]["vectors"] is None
+    for png in ("history.png", "confusion_matrix.png"):
+        data = (out / png).read_bytes()
+        assert data[:8] == PNG_SIGNATURE and len(data) > 10_000
+    assert (out / "model" / "config.json").is_file()
+    assert "Test accuracy" in result.stderr
+    assert sorted(p.name for p in out.parent.iterdir()) == ["run"]  # no temp folders left
+
+
+def test_cli_evaluate_model(runner, trained_run, data_dir_env, tmp_path):
+    out, _ = trained_run
+    plot = tmp_path / "cm.png"
+    result = invoke(runner, "evaluate", out / "model", "imdb", "--limit", "100", "--plot", plot)
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(result.stdout)
+    assert metrics["n_samples"] == 100 and sum(map(sum, metrics["confusion_matrix"])) == 100
+    assert plot.read_bytes()[:8] == PNG_SIGNATURE
+
+
+def test_cli_evaluate_csv_missing_label_column(runner, trained_run, tmp_path):
+    out, _ = trained_run
+    csv = tmp_path / "d.csv"
+    csv.write_text("text,sentiment\ngood,pos\n", encoding="utf-8")
+    assert_error(invoke(runner, "evaluate", out / "model", csv), r"Column 'label' \(label_column\) not found")
+
+
+def test_cli_predict_args_file_stdin(runner, trained_run, tmp_path):
+    model = trained_run[0] / "model"
+    result = invoke(runner, "predict", model, "A wonderful film.", "Dull and far too long.")
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(rows) == 2 and all(r["label"] in ("neg", "pos") for r in rows)
+    assert all(abs(sum(r["probabilities"].values()) - 1) < 1e-4 for r in rows)
+
+    src = tmp_path / "texts.txt"
+    src.write_text("great\nawful\nfine\n", encoding="utf-8")
+    out = tmp_path / "pred.jsonl"
+    assert invoke(runner, "predict", model, "--input", src, "-o", out).exit_code == 0
+    assert len(out.read_text().splitlines()) == 3
+
+    result = invoke(runner, "predict", model, input="great\n\nawful\n")
+    assert result.exit_code == 0 and len(result.stdout.splitlines()) == 2
+
+
+def test_cli_train_unknown_setting(runner, tmp_path):
+    out = tmp_path / "run"
+    result = invoke(runner, "train", "--set", "epoch=1", "-o", out)
+    assert_error(result, r"Invalid parameter 'epoch' for make_text_classifier.*'epochs'")
+    assert not out.exists()
+
+
+def test_cli_train_refuses_foreign_output_folder(runner, tmp_path, data_dir_env):
+    out = tmp_path / "important"
+    out.mkdir()
+    (out / "thesis.tex").write_text("keep me")
+    result = invoke(runner, "train", "--limit", "20", "-o", out, *TINY)
+    assert_error(result, r"Output .*important exists and is not a toolkit run folder")
+    assert [p.name for p in out.iterdir()] == ["thesis.tex"]
+
+
+def test_cli_train_csv_data_subprocess(tmp_path, shared_data):
+    """A real `python cli.py train` on a CSV of real IMDB reviews with --test-size."""
+    import csv
+
+    from toolkit.datasets import load_imdb
+
+    ds = load_imdb("test", data_dir=shared_data, limit=120)
+    path = tmp_path / "reviews.csv"
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["review", "sentiment"])
+        writer.writerows((t, ds.target_names[y]) for t, y in zip(ds.texts, ds.labels))
+    out = tmp_path / "run"
+    proc = run_cli("-q", "train", "--data", path, "--column", "review", "--label-column", "sentiment",
+                   "--test-size", "0.25", "--vectors", "none", "-o", out, *TINY)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""  # --quiet: nothing but errors
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["n_train"] == 90 and metrics["n_test"] == 30

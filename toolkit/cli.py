@@ -247,7 +247,7 @@ def tokenize_cmd(
     from .workflows import read_input, tokenize_texts
 
     texts = read_input(source, column=column)
-    corpus = tokenize_texts(texts, **_settings(settings))
+    corpus = tokenize_texts(texts, **{"progress": _progress(), **_settings(settings)})
     _emit_text(_jsonl(list(doc) for doc in corpus), output)
 
 
@@ -275,7 +275,7 @@ def vectorize_cmd(
     texts = read_input(source, column=column)
     result = vectorize(
         texts, output_mode=output_mode, max_tokens=max_tokens, min_count=min_count, maxlen=maxlen,
-        padding=padding, truncating=truncating, tokenizer=_settings(settings),
+        padding=padding, truncating=truncating, tokenizer={"progress": _progress(), **_settings(settings)},
     )
     files = result.save(output, vocabulary_path=vocabulary_path)
     vocab = "" if result.vocabulary is None else f", vocabulary of {len(result.vocabulary)}"
@@ -462,7 +462,7 @@ def train_cmd(
     _info(f"Test accuracy {m['accuracy']:.4f}, F1 {m['f1']:.4f}, ROC AUC {auc} on {m['n_test']} documents "
           f"(trained on {m['n_train']} in {m['fit_seconds']:.1f} s)")
     for name, path in result.files.items():
-        _info(f"  {name:<17} {path}")
+        _info(f"  {name:<21} {path}")
     typer.echo(_json(m), nl=False)
 
 

@@ -21,6 +21,12 @@ __all__ = ["atomic_output"]
 logger = logging.getLogger(__name__)
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_output(path, *, directory=False):
     """Yield a temporary path next to ``path``; move it onto ``path`` on success.
@@ -57,6 +63,7 @@ def atomic_output(path, *, directory=False):
         tmp = Path(name)
     try:
         yield tmp
+        os.chmod(tmp, (0o777 if directory else 0o666) & ~_umask())  # mkstemp/mkdtemp make it private
         if directory:
             old = None
             if path.exists():
@@ -577,7 +584,9 @@ def tokenize_texts(texts, **params):
     ----------
     texts : iterable of str
     **params
-        SpacyTokenizer parameters (``lowercase``, ``ngram_range``, ``analyzer``...).
+        SpacyTokenizer parameters (``lowercase``, ``ngram_range``, ``analyzer``,
+        ``progress``...), set with ``set_params`` so an unknown name raises a
+        ValueError listing the valid ones.
 
     Returns
     -------
@@ -585,7 +594,7 @@ def tokenize_texts(texts, **params):
     """
     from .tokenization import SpacyTokenizer
 
-    return SpacyTokenizer(**params).fit_transform(texts)
+    return SpacyTokenizer().set_params(**params).fit_transform(texts)
 
 
 @dataclass
