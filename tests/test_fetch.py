@@ -243,12 +243,17 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
+class _QuietServer(http.server.ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        pass  # a client killed mid-transfer is expected here; no traceback on stderr
+
+
 @pytest.fixture
 def http_server():
     """A loopback server on 127.0.0.1 that stops after the test (or after 60 s)."""
     _Handler.requests = []
     _Handler.mode = "ok"
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server = _QuietServer(("127.0.0.1", 0), _Handler)
     server.timeout = 1
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
