@@ -230,3 +230,9 @@ def test_archives_zip_not_a_zip(tmp_path):
         open_zip_member(junk, "x")
     with pytest.raises(DataError, match="does not exist"):
         extract_zip(tmp_path / "missing.zip", tmp_path / "out")
+
+
+def test_archives_iter_tar_progress_bar(tmp_path, capsys):
+    path = _make_tar(tmp_path / "ok.tar.gz", GOOD)
+    assert len(list(iter_tar_files(path, progress=True))) == 2
+    assert "ok.tar.gz" in capsys.readouterr().err

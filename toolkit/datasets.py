@@ -86,8 +86,8 @@ class TextDataset:
     >>> import numpy as np
     >>> from toolkit.datasets import TextDataset
     >>> ds = TextDataset(["good", "bad"], np.array([1, 0]), ["neg", "pos"])
-    >>> len(ds), ds.target[0]
-    (2, 1)
+    >>> len(ds), ds.target_names[ds.target[0]]
+    (2, 'pos')
     """
 
     texts: list
@@ -361,11 +361,12 @@ def _decode(data: bytes, where: str) -> str:
         raise DataError(f"{where} is not valid UTF-8 ({err}).") from err
 
 
-def _imdb_records_from_tar(path: Path, split: str):
+def _imdb_records_from_tar(path: Path, split: str, progress: bool = False):
     top, classes = _imdb_wanted(split)
     prefixes = tuple(f"{p}aclImdb/{top}/{c}/" for p in ("", "./") for c in classes)
     records = []
-    for name, data in iter_tar_files(path, select=lambda n: n.startswith(prefixes), max_member_size=64 << 20):
+    select = lambda n: n.startswith(prefixes)  # noqa: E731
+    for name, data in iter_tar_files(path, select=select, max_member_size=64 << 20, progress=progress):
         m = _IMDB_NAME.match(name)
         if m is None:
             continue  # e.g. urls_pos.txt one level up never matches the prefix; stray files here are skipped
@@ -403,11 +404,11 @@ def _imdb_records_from_folder(path: Path, split: str):
     return records
 
 
-def _parse_imdb(path: Path, split: str) -> tuple:
+def _parse_imdb(path: Path, split: str, progress: bool = False) -> tuple:
     if path.is_dir():
         records = _imdb_records_from_folder(path, split)
     else:
-        records = _imdb_records_from_tar(path, split)
+        records = _imdb_records_from_tar(path, split, progress)
     order = {"neg": 0, "pos": 1, "unsup": 2}
     records.sort(key=lambda r: (order[r[0]], r[1]))
     expected_classes = ["unsup"] if split == "unsup" else ["neg", "pos"]
@@ -476,7 +477,7 @@ def _save_parsed(file: Path, result: tuple) -> None:
         logger.warning("Could not write the parsed-IMDB cache %s: %s", file, err)
 
 
-def _read_imdb(path: Path, split: str, *, cache: bool, cache_dir) -> tuple:
+def _read_imdb(path: Path, split: str, *, cache: bool, cache_dir, progress: bool = False) -> tuple:
     st = path.stat()
     key = (str(path.resolve()), st.st_size, st.st_mtime_ns, split)
     if key in _IMDB_MEMO:
@@ -487,7 +488,7 @@ def _read_imdb(path: Path, split: str, *, cache: bool, cache_dir) -> tuple:
         file = _parsed_cache_file(path, st, split, cache_dir)
         result = _load_parsed(file, split)
     if result is None:
-        result = _parse_imdb(path, split)
+        result = _parse_imdb(path, split, progress)
         if disk:
             _save_parsed(file, result)
     if len(_IMDB_MEMO) >= _IMDB_MEMO_SIZE:
@@ -534,8 +535,10 @@ def load_imdb(
         (the first by id), before shuffling.
     cache : bool, default=True
         Keep the parsed split of a tarball in the cache folder.
-    cache_dir, downloader, progress
+    cache_dir, downloader
         Passed to :func:`fetch`; ``cache_dir`` also holds the parsed split.
+    progress : bool, default=False
+        Show progress bars (download, reading the tarball).
 
     Returns
     -------
@@ -566,7 +569,7 @@ def load_imdb(
     path = Path(path)
     if not path.exists():
         raise DataError(f"IMDB data {path} does not exist. Pass the aclImdb_v1.tar.gz file or the extracted aclImdb folder.")
-    texts, labels, ratings, ids, names = _read_imdb(path, split, cache=cache, cache_dir=cache_dir)
+    texts, labels, ratings, ids, names = _read_imdb(path, split, cache=cache, cache_dir=cache_dir, progress=progress)
     ds = TextDataset(
         texts=list(texts),
         labels=labels.copy(),
