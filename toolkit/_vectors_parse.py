@@ -1,0 +1,836 @@
+"""Strict, fast readers for word-vector files (internal to :mod:`toolkit.vectors`).
+
+The text reader gives exactly what gensim's ``load_word2vec_format`` gives
+(same words in the same order, bit-identical float32 values) for every file
+gensim reads correctly, about an order of magnitude faster, and refuses the
+files gensim reads wrongly (repeated words, nan/inf, a header count that
+disagrees with the rows...) with a :class:`~toolkit.exceptions.VectorsFormatError`
+that names the file, the line and what to do.
+
+How it is fast: the decompressed bytes arrive in blocks of a few MB from a
+background thread (zlib and bz2 release the GIL); each block is split into
+lines with C-level ``bytes`` methods, the words are decoded in one call and
+all the numbers of the block are parsed in one call. Any block that does not
+pass the bulk checks is re-read line by line to find and name the first bad
+line, so the fast path never has to be clever about errors.
+
+Number parsing is identical to gensim's ``np.float32(text)`` (decimal to
+correctly rounded float64, then rounded to float32): ``orjson`` when it is
+installed (a correctly rounding C parser, about 3x faster), else numpy's own
+text parser.
+"""
+
+from __future__ import annotations
+
+import bz2
+import logging
+import math
+import os
+import queue
+import threading
+import zipfile
+import zlib
+from itertools import repeat
+from pathlib import Path
+
+import numpy as np
+
+from .exceptions import VectorsFormatError
+
+__all__ = [
+    "BLOCK_SIZE",
+    "MAX_DIM",
+    "FASTTEXT_MAGIC",
+    "Source",
+    "sniff_container",
+    "iter_chunks",
+    "read_text",
+    "read_binary",
+    "peek",
+    "RowBuffer",
+    "estimate_rows",
+    "zip_member",
+]
+
+logger = logging.getLogger(__name__)
+
+BLOCK_SIZE = 1 << 21  # 4 MiB of decompressed bytes per parse step
+MAX_DIM = 100_000  # no real embedding has more dimensions; refuse before allocating
+MAX_WORD_BYTES = 1 << 16  # a binary "word" longer than this means a corrupt file
+BOM = b"\xef\xbb\xbf"
+GZIP_MAGIC = b"\x1f\x8b"
+BZ2_MAGIC = b"BZh"
+ZIP_MAGIC = b"PK\x03\x04"
+FASTTEXT_MAGIC = (793712314).to_bytes(4, "little")
+_NUMBER_BYTES = b"0123456789.-+eE "
+_NUMBER_TABLE = bytes(range(256))
+
+try:  # optional accelerator: a correctly rounding C float parser
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - exercised only without orjson
+    _orjson = None
+
+
+class Source:
+    """A file to read: its path, the zip member inside it, and a display name."""
+
+    def __init__(self, path: Path, member: str | None = None):
+        self.path = Path(path)
+        self.member = member
+
+    @property
+    def name(self) -> str:
+        return f"{self.path}!{self.member}" if self.member else str(self.path)
+
+    def error(self, where: str | None, problem: str, todo: str) -> VectorsFormatError:
+        """An error naming the file, the place (line/record) and what to do."""
+        place = f", {where}" if where else ""
+        return VectorsFormatError(f"{self.name}{place}: {problem}. {todo}")
+
+
+# ----------------------------------------------------------------------------- containers
+
+
+def sniff_container(path: Path) -> str:
+    """``"gzip"``, ``"bz2"``, ``"zip"`` or ``"plain"`` from the file's first bytes."""
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if head.startswith(GZIP_MAGIC):
+        return "gzip"
+    if head.startswith(BZ2_MAGIC):
+        return "bz2"
+    if head.startswith(ZIP_MAGIC):
+        return "zip"
+    return "plain"
+
+
+def zip_member(source: Source) -> str:
+    """The member to read in a zip: the one asked for, or the only file inside."""
+    try:
+        with zipfile.ZipFile(source.path) as zf:
+            names = [i.filename for i in zf.infolist() if not i.is_dir()]
+    except zipfile.BadZipFile as err:
+        raise source.error(None, f"is not a readable zip archive ({err})", "Download it again.") from err
+    if source.member is not None:
+        if source.member not in names:
+            raise source.error(
+                None,
+                f"the zip archive has no member {source.member!r}",
+                f"Pass member= one of {names[:20]}.",
+            )
+        return source.member
+    if len(names) == 1:
+        return names[0]
+    raise source.error(
+        None,
+        f"the zip archive holds {len(names)} files",
+        f"Pass member= to choose one of {names[:20]}.",
+    )
+
+
+def _corrupt(source: Source, kind: str, err: BaseException) -> VectorsFormatError:
+    return source.error(
+        None,
+        f"the {kind} data is corrupt or truncated ({type(err).__name__}: {err})",
+        "Download the file again and check its SHA256 (toolkit data fetch verifies it).",
+    )
+
+
+def _raw_chunks(source: Source, block_size: int):
+    """Decompressed bytes of ``source`` in chunks (no prefetching)."""
+    container = sniff_container(source.path)
+    if container == "zip":
+        member = zip_member(source)
+        try:
+            with zipfile.ZipFile(source.path) as zf, zf.open(member) as f:
+                while True:
+                    chunk = f.read(block_size)
+                    if not chunk:
+                        return
+                    yield chunk
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as err:
+            raise _corrupt(source, "zip", err) from err
+        return
+    with open(source.path, "rb") as f:
+        if container == "plain":
+            while True:
+                chunk = f.read(block_size)
+                if not chunk:
+                    return
+                yield chunk
+        make = (lambda: zlib.decompressobj(31)) if container == "gzip" else bz2.BZ2Decompressor
+        kind = container
+        dec = make()
+        data = b""
+        try:
+            while True:
+                if not data:
+                    data = f.read(block_size)
+                    if not data:
+                        break
+                # max_length bounds the output: a highly compressed input cannot balloon memory
+                out = dec.decompress(data, block_size)
+                if container == "gzip":
+                    data = dec.unconsumed_tail
+                else:  # bz2 keeps unconsumed input itself
+                    data = b""
+                    while not dec.eof and not dec.needs_input:
+                        if out:
+                            yield out
+                        out = dec.decompress(b"", block_size)
+                if out:
+                    yield out
+                if dec.eof:  # end of one member: a concatenated gzip/bz2 may follow
+                    data = dec.unused_data or f.read(block_size)
+                    if not data:
+                        dec = None
+                        break
+                    dec = make()
+            if dec is not None and not dec.eof:
+                raise EOFError("compressed stream ended before the end-of-stream marker")
+        except (zlib.error, OSError, EOFError, ValueError) as err:
+            raise _corrupt(source, kind, err) from err
+
+
+def iter_chunks(source: Source, block_size: int | None = None, *, prefetch: bool = True):
+    """Decompressed chunks, read and decompressed ahead in a background thread.
+
+    Exceptions from the reader are re-raised in the consumer; closing the
+    generator early stops the thread.
+    """
+    block_size = block_size or BLOCK_SIZE
+    if not prefetch:
+        yield from _raw_chunks(source, block_size)
+        return
+    q: queue.Queue = queue.Queue(maxsize=2)
+    stop = threading.Event()
+    done = object()
+
+    def produce():
+        try:
+            for chunk in _raw_chunks(source, block_size):
+                while not stop.is_set():
+                    try:
+                        q.put(chunk, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            item = done
+        except BaseException as err:  # forwarded to the consumer
+            item = err
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    thread = threading.Thread(target=produce, name="toolkit-vectors-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
+def peek(source: Source, n: int = 1 << 16) -> bytes:
+    """The first ``n`` decompressed bytes (fewer for a short file)."""
+    out = b""
+    gen = _raw_chunks(source, max(n, 1 << 16))
+    try:
+        for chunk in gen:
+            out += chunk
+            if len(out) >= n:
+                break
+    finally:
+        gen.close()
+    return out[:n]
+
+
+# ----------------------------------------------------------------------------- text
+
+
+def _parse_numbers(joined: bytes, expected: int):
+    """All numbers of a block, or None when the bulk parse is not trustworthy."""
+    if joined.translate(_NUMBER_TABLE, _NUMBER_BYTES):  # letters (nan, inf, true...), tabs, commas
+        return None
+    if _orjson is not None:
+        try:
+            values = _orjson.loads(b"[" + joined.replace(b" ", b",") + b"]")
+            with np.errstate(over="ignore"):  # beyond float32: inf, refused by the caller
+                arr = np.array(values, dtype=np.float32)
+        except (_orjson.JSONDecodeError, TypeError, ValueError, OverflowError):
+            return None  # "1.", "+1", "01", empty fields: the slow path decides
+    else:  # pragma: no cover - exercised only without orjson
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            try:
+                arr = np.fromstring(joined, dtype=np.float32, sep=" ")
+            except (DeprecationWarning, ValueError):
+                return None
+    if arr.ndim != 1 or arr.size != expected:
+        return None
+    return arr
+
+
+def _float_or_none(text: bytes):
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+_F32_MAX = float(np.finfo(np.float32).max)
+
+
+class _TextReader:
+    """State of one text parse (see :func:`read_text`)."""
+
+    def __init__(self, source, *, header, dim, want, unicode_errors, vectors_path=None):
+        self.source = source
+        self.vectors_path = vectors_path
+        self.header = header  # (count, dim) or None
+        self.dim = dim
+        self.want = want  # max rows to read (None: all)
+        self.unicode_errors = unicode_errors
+        self.words: list[str] = []
+        self.key_to_index: dict[str, int] = {}
+        self.rows: RowBuffer | None = None
+        self.beyond = False  # non-empty lines after the wanted rows
+        self.n = 0
+        self.line_no = 0  # number of the last line consumed
+
+    # -- errors ---------------------------------------------------------------
+    def _line_error(self, line_no, problem, todo):
+        return self.source.error(f"line {line_no}", problem, todo)
+
+    def _diagnose(self, lines, first_line_no, at_eof):
+        """Re-read a block line by line; raise for the first bad line, else return parsed values."""
+        dim = self.dim
+        values = np.empty((len(lines), dim), dtype=np.float32)
+        for i, line in enumerate(lines):
+            line_no = first_line_no + i
+            is_last = at_eof and i == len(lines) - 1
+            if not line:
+                raise self._line_error(
+                    line_no, "the line is empty", "Remove blank lines; every line must be '<word> <value> ... <value>'."
+                )
+            parts = line.split(b" ")
+            word = parts[0]
+            if not word:
+                raise self._line_error(
+                    line_no,
+                    "the line starts with a space (empty word)",
+                    "Every line must be '<word> <value> ... <value>' separated by single spaces.",
+                )
+            nums = parts[1:]
+            if len(nums) != dim:
+                short = word.decode("utf-8", "replace")[:40]
+                problem = f"the line for {short!r} has {len(nums)} values, expected {dim}"
+                if is_last and len(nums) < dim:
+                    todo = "The file looks truncated: download it again."
+                elif line_no == 2 and self.header is None and self._first_line_was_int_pair:
+                    todo = "Line 1 looks like a word2vec header: load it with format='word2vec' or format='auto'."
+                else:
+                    todo = "Every line needs the same number of values; fix or remove this line."
+                raise self._line_error(line_no, problem, todo)
+            row = []
+            for k, tok in enumerate(nums):
+                value = _float_or_none(tok)
+                if value is None and not tok:
+                    raise self._line_error(
+                        line_no, f"value {k + 1} is empty (two spaces in a row?)", "Separate values by single spaces."
+                    )
+                if value is None:
+                    raise self._line_error(
+                        line_no,
+                        f"value {k + 1} ({tok.decode('utf-8', 'replace')[:30]!r}) is not a number",
+                        "Values must be decimal numbers; fix or remove this line.",
+                    )
+                if not math.isfinite(value) or abs(value) > _F32_MAX:
+                    raise self._line_error(
+                        line_no,
+                        f"value {k + 1} ({tok.decode('utf-8', 'replace')[:30]!r}) is not a finite float32",
+                        "nan/inf would poison every similarity and every model; fix or remove this line",
+                    )
+                row.append(value)
+            values[i] = row
+        return values
+
+    def _decode_words(self, words_b, first_line_no):
+        joined = b"\n".join(words_b)
+        try:
+            words = joined.decode("utf-8", self.unicode_errors).split("\n")
+        except UnicodeDecodeError as err:
+            i = joined.count(b"\n", 0, err.start)
+            raise self._line_error(
+                first_line_no + i,
+                f"the word {words_b[i][:40]!r} is not valid UTF-8 ({err.reason})",
+                "Convert the file to UTF-8, or pass unicode_errors='replace' (or 'ignore') to load it anyway",
+            ) from err
+        if len(words) != len(words_b):  # a decoded word contains a newline-like split: decode one by one
+            words = [w.decode("utf-8", self.unicode_errors) for w in words_b]
+        return words
+
+    def _add_words(self, words, first_line_no):
+        k2i = self.key_to_index
+        before = len(k2i)
+        k2i.update(zip(words, range(self.n, self.n + len(words))))
+        if len(k2i) != before + len(words):
+            seen = {}
+            earlier = {w: i for i, w in enumerate(self.words)}  # error path only: find the first repeat
+            for i, w in enumerate(words):
+                if w in seen or w in earlier:
+                    first = seen.get(w)
+                    where = first_line_no + first if first is not None else earlier[w] + 1 + (self.header is not None)
+                    raise self._line_error(
+                        first_line_no + i,
+                        f"the word {w!r} appears a second time (first on line {where})",
+                        "Each word must appear once; remove the duplicate line (gensim would keep a phantom key)",
+                    )
+                seen[w] = i
+            raise AssertionError("duplicate not found")  # pragma: no cover
+        self.words.extend(words)
+        self.n += len(words)
+
+    # -- bulk -----------------------------------------------------------------
+    def feed(self, block: bytes, at_eof: bool):
+        """Parse complete lines in ``block`` (no trailing newline in it)."""
+        if not block:
+            return
+        lines = block.split(b"\n")
+        first_line_no = self.line_no + 1
+        if self.want is not None and self.n + len(lines) > self.want:
+            self.beyond = any(ln.strip() for ln in lines[self.want - self.n :])
+            lines = lines[: self.want - self.n]
+        self.line_no += len(lines)
+        if b"\r" in block or b" \n" in block or block.endswith(b" ") or b"\t" in block:
+            lines = [ln.rstrip() for ln in lines]  # CRLF, trailing spaces (word2vec C tool), as gensim
+        if self.dim is None:  # GloVe: the first line gives the dimension
+            first = lines[0]
+            self.dim = first.count(b" ")
+            if self.dim < 1:
+                raise self._line_error(
+                    first_line_no,
+                    "the first line has no values",
+                    "Expected '<word> <value> ... <value>' lines (GloVe text).",
+                )
+            self._first_line_was_int_pair = (
+                self.dim == 1 and all(p.isdigit() for p in first.split(b" "))
+            )
+        dim = self.dim
+        counts = list(map(bytes.count, lines, repeat(b" ", len(lines))))
+        values = None
+        if counts.count(dim) == len(lines):
+            cut = list(map(bytes.find, lines, repeat(b" ", len(lines))))
+            words_b = [ln[:c] for ln, c in zip(lines, cut)]
+            if all(words_b):
+                joined = b" ".join([ln[c + 1 :] for ln, c in zip(lines, cut)])
+                flat = _parse_numbers(joined, len(lines) * dim)
+                if flat is not None:
+                    values = flat.reshape(len(lines), dim)
+                    if not np.isfinite(values).all():
+                        values = None
+        if values is None:
+            values = self._diagnose(lines, first_line_no, at_eof)
+            words_b = [ln.split(b" ", 1)[0] for ln in lines]
+        words = self._decode_words(words_b, first_line_no)
+        self._add_words(words, first_line_no)
+        if self.rows is None:
+            per_row = (len(block) + 1) / len(lines)
+            cap = self.want if self.want is not None else None
+            self.rows = RowBuffer(
+                dim,
+                estimate_rows(self.source, per_row, cap) if cap is None or cap > 1 << 20 else cap,
+                self.vectors_path,
+            )
+        self.rows.append(values)
+
+    def done(self):
+        return self.want is not None and self.n >= self.want
+
+    def result(self):
+        vectors = self.rows.result() if self.rows is not None else np.zeros((0, self.dim or 0), np.float32)
+        return self.words, self.key_to_index, vectors
+
+
+class RowBuffer:
+    """A growable float32 row store that never holds the vectors twice.
+
+    In memory (``path=None``), ``np.empty`` memory is committed page by page
+    as rows are written, so a generous capacity costs nothing until used;
+    growth (rare: the capacity is estimated from the file size) copies into a
+    1.5x larger buffer. With ``path``, rows are appended to a ``.npy`` file
+    instead (its header is rewritten with the final shape at the end), so the
+    vectors never sit in the process' memory at all: the caller maps the file.
+    """
+
+    _PLACEHOLDER_ROWS = 10**15  # header room for any real row count
+
+    def __init__(self, dim: int, capacity: int, path: Path | None = None):
+        self.dim = dim
+        self.n = 0
+        self.path = path
+        if path is None:
+            self.data = np.empty((max(int(capacity), 16), dim), dtype=np.float32)
+            self._file = None
+        else:
+            self.data = None
+            self._file = open(path, "wb")
+            self._header_len = self._write_header(self._PLACEHOLDER_ROWS)
+
+    def _write_header(self, rows: int) -> int:
+        self._file.seek(0)
+        np.lib.format.write_array_header_1_0(
+            self._file, {"descr": "<f4", "fortran_order": False, "shape": (rows, self.dim)}
+        )
+        return self._file.tell()
+
+    def append(self, rows: np.ndarray) -> None:
+        end = self.n + len(rows)
+        if self._file is not None:
+            self._file.write(np.ascontiguousarray(rows, dtype="<f4").tobytes())
+        else:
+            if end > len(self.data):
+                grown = np.empty((max(end, len(self.data) * 3 // 2), self.dim), dtype=np.float32)
+                grown[: self.n] = self.data[: self.n]
+                self.data = grown
+            self.data[self.n : end] = rows
+        self.n = end
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+
+    def result(self):
+        """The rows (an array), or with ``path`` the path of the finished ``.npy`` file."""
+        if self._file is not None:
+            if self._write_header(self.n) != self._header_len:  # pragma: no cover - header sizes are padded alike
+                raise AssertionError("npy header size changed")
+            self._file.close()
+            return self.path
+        data, self.data = self.data, None
+        if len(data) - self.n > 1024 and len(data) > 2 * self.n:  # far too big: give the address space back
+            return data[: self.n].copy()
+        return data[: self.n]
+
+
+def estimate_rows(source: Source, bytes_per_row: float, cap: int | None = None) -> int:
+    """Rows a file probably holds, from its (uncompressed) size; for preallocation only."""
+    size = os.path.getsize(source.path)
+    container = sniff_container(source.path)
+    if container == "gzip":
+        with open(source.path, "rb") as f:  # ISIZE trailer: uncompressed size mod 2**32
+            f.seek(-4, os.SEEK_END)
+            isize = int.from_bytes(f.read(4), "little")
+        size = isize if isize >= size else size * 4
+    elif container == "zip" and source.member is not None:
+        try:
+            with zipfile.ZipFile(source.path) as zf:
+                size = zf.getinfo(source.member).file_size
+        except (KeyError, zipfile.BadZipFile):
+            pass
+    elif container == "bz2":
+        size *= 5
+    rows = int(size / max(bytes_per_row, 1.0) * 1.02) + 64
+    return rows if cap is None else min(rows, cap)
+
+
+def _parse_header(source: Source, line: bytes, *, file_size: int | None, binary: bool):
+    text = line.strip()
+    parts = text.split()
+    try:
+        if len(parts) != 2:
+            raise ValueError
+        count, dim = int(parts[0]), int(parts[1])
+    except ValueError:
+        shown = text[:60].decode("utf-8", "replace")
+        raise source.error(
+            "line 1",
+            f"expected a word2vec header '<count> <dimension>', found {shown!r}",
+            "This looks like GloVe text (no header line): load it with format='glove' or format='auto'"
+            if len(parts) > 2
+            else "Check that this is a word2vec/fastText file, or use format='auto'",
+        ) from None
+    if count < 0 or dim < 1 or dim > MAX_DIM:
+        raise source.error(
+            "line 1",
+            f"the header announces {count} vectors of dimension {dim}, which is not plausible",
+            f"The dimension must be in [1, {MAX_DIM}] and the count >= 0; fix the header",
+        )
+    if file_size is not None:
+        min_bytes = count * (dim * 4 + 2) if binary else count * (2 * dim + 1)
+        if min_bytes > 2 * file_size + (1 << 20):  # absurd, not merely truncated (reading names that better)
+            raise source.error(
+                "line 1",
+                f"the header announces {count} vectors of dimension {dim}, which needs at least "
+                f"{min_bytes:,} bytes, but the file has {file_size:,}",
+                "The header count is wrong or the file is truncated; fix the header or download the file again",
+            )
+    return count, dim
+
+
+def _uncompressed_size(source: Source) -> int | None:
+    """The size of the data for plain files (to refuse absurd headers early), else None."""
+    if source.member is None and sniff_container(source.path) == "plain":
+        return os.path.getsize(source.path)
+    return None
+
+
+def read_text(
+    source: Source, *, header: bool, limit: int | None, unicode_errors: str = "strict", vectors_path: Path | None = None
+):
+    """Read GloVe text (``header=False``) or word2vec/fastText text (``header=True``).
+
+    Returns
+    -------
+    words : list of str
+    key_to_index : dict
+    vectors : ndarray of float32, shape (n, dim), or ``vectors_path`` (a ``.npy`` file) when given
+    declared : int
+        The row count gensim would use for its fake 'count' attribute.
+    """
+    chunks = iter_chunks(source)
+    reader = None
+    try:
+        buf = next(chunks, b"")
+        if buf.startswith(BOM):
+            buf = buf[len(BOM) :]
+        while not buf.strip() and buf is not None:  # tiny or empty first chunk
+            more = next(chunks, None)
+            if more is None:
+                break
+            buf += more
+        if not buf.strip():
+            raise source.error(None, "the file is empty", "Check the path, or download the file again")
+        head_count = None
+        if header:
+            while b"\n" not in buf:
+                more = next(chunks, None)
+                if more is None:
+                    break
+                buf += more
+                if len(buf) > 1 << 20:
+                    break
+            nl = buf.find(b"\n")
+            first = buf if nl < 0 else buf[:nl]
+            head_count, dim = _parse_header(source, first, file_size=_uncompressed_size(source), binary=False)
+            buf = b"" if nl < 0 else buf[nl + 1 :]
+        else:
+            dim = None
+        want = head_count if head_count is not None else None
+        if limit is not None:
+            want = limit if want is None else min(want, limit)
+        reader = _TextReader(
+            source, header=None if head_count is None else (head_count, dim), dim=dim, want=want,
+            unicode_errors=unicode_errors, vectors_path=vectors_path,
+        )
+        reader._first_line_was_int_pair = False
+        if header:
+            reader.line_no = 1
+        at_eof = False
+        while not reader.done():
+            if not at_eof:
+                more = next(chunks, None)
+                if more is None:
+                    at_eof = True
+                else:
+                    buf += more
+            if at_eof:
+                block, buf = buf, b""
+                if block.endswith(b"\n"):
+                    block = block[:-1]
+                if block.endswith(b"\r"):
+                    block = block[:-1]
+                reader.feed(block, at_eof=True)
+                break
+            cut = buf.rfind(b"\n")
+            if cut < 0:
+                continue
+            block, buf = buf[:cut], buf[cut + 1 :]
+            reader.feed(block, at_eof=False)
+        if head_count is not None and not reader.done():
+            raise source.error(
+                f"line {reader.line_no}",
+                f"the header announces {head_count} vectors but the file ends after {reader.n}",
+                "The file is truncated or the header count is wrong; download it again or fix the header",
+            )
+        if head_count is not None and (limit is None or limit > head_count):
+            # rows past the announced count: gensim ignores them silently
+            rest = b"x" if reader.beyond else buf.strip()
+            if not rest.strip():
+                for more in chunks:
+                    if more.strip():
+                        rest = more
+                        break
+            if rest.strip():
+                raise source.error(
+                    f"line {reader.line_no + 1}",
+                    f"the header announces {head_count} vectors but the file has more rows",
+                    f"Fix the header count, or pass limit={head_count} to read only the announced rows",
+                )
+        words, k2i, vectors = reader.result()
+        if not words:
+            raise source.error(None, "the file holds no vectors", "Check the path, or download the file again")
+        declared = want if want is not None else len(words)
+        return words, k2i, vectors, declared
+    finally:
+        chunks.close()
+        if reader is not None and reader.rows is not None:
+            reader.rows.close()
+
+
+# ----------------------------------------------------------------------------- binary
+
+
+def read_binary(
+    source: Source, *, limit: int | None, unicode_errors: str = "strict", vectors_path: Path | None = None
+):
+    """Read the word2vec C tool's binary format (header line, then ``word<space><dim float32>`` records)."""
+    chunks = iter_chunks(source)
+    rows = None
+    try:
+        buf = b""
+        for more in chunks:
+            buf += more
+            if b"\n" in buf[:4096] or len(buf) > 4096:
+                break
+        if buf.startswith(BOM):
+            buf = buf[len(BOM) :]
+        if not buf.strip():
+            raise source.error(None, "the file is empty", "Check the path, or download the file again")
+        nl = buf.find(b"\n", 0, 4096)
+        if nl < 0:
+            raise source.error("line 1", "no header line '<count> <dimension>' found", "Check that this is word2vec binary")
+        count, dim = _parse_header(source, buf[:nl], file_size=_uncompressed_size(source), binary=True)
+        pos = nl + 1
+        base = 0  # absolute offset of buf[0]
+        want = count if limit is None else min(count, limit)
+        row_bytes = dim * 4
+        words: list[str] = []
+        k2i: dict[str, int] = {}
+        rows = RowBuffer(dim, min(want, estimate_rows(source, row_bytes + 8)), vectors_path)
+        n = 0
+        at_eof = False
+        while n < want:
+            block_words: list[bytes] = []
+            starts: list[int] = []
+            while n + len(block_words) < want:
+                while pos < len(buf) and buf[pos] == 10:  # "\n" after a record (C tool) or before a word
+                    pos += 1
+                sp = buf.find(b" ", pos, pos + MAX_WORD_BYTES)
+                if sp < 0 or len(buf) - (sp + 1) < row_bytes:
+                    if sp < 0 and len(buf) - pos >= MAX_WORD_BYTES:
+                        raise source.error(
+                            f"record {n + len(block_words) + 1} (byte {base + pos})",
+                            f"no word ends within {MAX_WORD_BYTES} bytes",
+                            "The file is not word2vec binary or is corrupt; check the format (format='auto')",
+                        )
+                    break
+                block_words.append(buf[pos:sp])
+                starts.append(sp + 1)
+                pos = sp + 1 + row_bytes
+            if block_words:
+                raw = b"".join([buf[s : s + row_bytes] for s in starts])
+                vecs = np.frombuffer(raw, dtype="<f4").reshape(len(block_words), dim).astype(np.float32)
+                if not np.isfinite(vecs).all():
+                    bad = int(np.flatnonzero(~np.isfinite(vecs).all(axis=1))[0])
+                    raise source.error(
+                        f"record {n + bad + 1} (word {block_words[bad][:40]!r})",
+                        "the vector holds nan or inf",
+                        "nan/inf would poison every similarity and every model; fix or drop this vector",
+                    )
+                if not all(block_words):
+                    bad = block_words.index(b"")
+                    raise source.error(
+                        f"record {n + bad + 1}", "the word is empty", "The file is corrupt; download it again"
+                    )
+                try:
+                    decoded = [w.decode("utf-8", unicode_errors) for w in block_words]
+                except UnicodeDecodeError as err:
+                    bad = next(i for i, w in enumerate(block_words) if not _decodes(w))
+                    raise source.error(
+                        f"record {n + bad + 1}",
+                        f"the word {block_words[bad][:40]!r} is not valid UTF-8 ({err.reason})",
+                        "Pass unicode_errors='replace' (or 'ignore') to load it anyway",
+                    ) from err
+                before = len(k2i)
+                k2i.update(zip(decoded, range(n, n + len(decoded))))
+                if len(k2i) != before + len(decoded):
+                    seen = set()
+                    for i, w in enumerate(decoded):
+                        if w in seen or k2i[w] < n:
+                            raise source.error(
+                                f"record {n + i + 1}",
+                                f"the word {w!r} appears a second time",
+                                "Each word must appear once; gensim would keep a phantom key",
+                            )
+                        seen.add(w)
+                words.extend(decoded)
+                rows.append(vecs)
+                n += len(decoded)
+                continue
+            if at_eof:
+                rest = buf[pos:]
+                if rest.strip(b"\n"):
+                    sp = rest.find(b" ")
+                    word = rest[:sp] if sp >= 0 else rest[:40]
+                    raise source.error(
+                        f"record {n + 1} (byte {base + pos})",
+                        f"the record for {word[:40]!r} is truncated: {len(rest) - (sp + 1 if sp >= 0 else 0)} of "
+                        f"{row_bytes} vector bytes present",
+                        "The file is truncated; download it again",
+                    )
+                raise source.error(
+                    f"record {n + 1}",
+                    f"the header announces {count} vectors but the file ends after {n}",
+                    "The file is truncated or the header count is wrong; download it again or fix the header",
+                )
+            more = next(chunks, None)
+            if more is None:
+                at_eof = True
+            else:
+                base += pos
+                buf = buf[pos:] + more
+                pos = 0
+        if limit is None or limit >= count:
+            rest = buf[pos:].strip(b"\n")
+            if not rest:
+                for more in chunks:
+                    if more.strip(b"\n"):
+                        rest = more
+                        break
+            if rest:
+                raise source.error(
+                    f"record {count + 1}",
+                    f"the header announces {count} vectors but the file has more records",
+                    f"Fix the header count, or pass limit={count} to read only the announced records",
+                )
+        vectors = rows.result()
+        if not words:
+            raise source.error(None, "the file holds no vectors", "Check the path, or download the file again")
+        return words, k2i, vectors, want
+    finally:
+        chunks.close()
+        if rows is not None:
+            rows.close()
+
+
+def _decodes(word: bytes) -> bool:
+    try:
+        word.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
