@@ -363,8 +363,6 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
             cw_weights = compute_sample_weight(cw, y_enc).astype("float32")
             weights = cw_weights if weights is None else weights * cw_weights
 
-        matrix, self.embedding_coverage_ = self._embedding_matrix(sequences, y_enc, seeds[0])
-
         indices = np.arange(len(docs))
         val = None
         if self.validation_split > 0:
@@ -379,6 +377,10 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
             if weights is not None:
                 val = (*val, weights[val_idx])
             indices = np.sort(train_idx)
+        # naive-Bayes ratios see the training rows only (no validation labels)
+        matrix, self.embedding_coverage_ = self._embedding_matrix(
+            sequences[indices], y_enc[indices], seeds[0]
+        )
 
         self._train(sequences[indices], y_enc[indices],
                     None if weights is None else weights[indices], val, matrix, rng, int(seeds[2]))
