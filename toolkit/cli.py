@@ -368,7 +368,9 @@ def vectors_coverage_cmd(
 @_errors_to_exit
 def vectors_convert_cmd(
     source: str = typer.Argument(..., help="Vectors file or manifest name."),
-    output: Path = typer.Argument(..., help="Target file; its format follows the suffix (.kv, .bin, .txt, .vec)."),
+    output: Path = typer.Argument(..., help="Target file; .gz/.bz2 compress the text formats."),
+    to: str = typer.Option(None, "--to", help="word2vec, word2vec-binary, glove or native; default from the suffix "
+                           "(.bin binary, .kv native, else word2vec text)."),
     limit: int = _opt_vlimit,
     format: str = _opt_format,
     data_dir: Path = _opt_data_dir,
@@ -377,14 +379,14 @@ def vectors_convert_cmd(
     """Convert word vectors between formats (written atomically)."""
     from .workflows import convert_vectors
 
-    typer.echo(str(convert_vectors(source, output, **_vector_kwargs(limit, format, data_dir, cache_dir))))
+    typer.echo(str(convert_vectors(source, output, to=to, **_vector_kwargs(limit, format, data_dir, cache_dir))))
 
 
 @vectors_app.command("train")
 @_errors_to_exit
 def vectors_train_cmd(
     corpus: str = typer.Argument(..., help=_INPUT.replace("Text source", "Training text") + " Or 'imdb'."),
-    output: Path = typer.Argument(..., help="Target file (.kv gensim native, .bin or .txt/.vec word2vec)."),
+    output: Path = typer.Argument(..., help="Target file, word2vec binary format (written atomically)."),
     column: str = _opt_column,
     data_dir: Path = _opt_data_dir,
     cache_dir: Path = _opt_cache_dir,
@@ -394,7 +396,7 @@ def vectors_train_cmd(
     from .workflows import read_input, train_vectors
 
     texts = read_input(corpus, column=column, data_dir=data_dir, cache_dir=cache_dir)
-    kv = train_vectors(texts, output, **_settings(settings))
+    kv = train_vectors(texts, output, **{"progress": _progress(), **_settings(settings)})
     _info(f"{len(kv)} words x {kv.vector_size} dimensions")
     typer.echo(str(output))
 

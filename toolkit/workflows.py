@@ -695,31 +695,89 @@ def vectors_info(source, **load_params) -> dict:
     }
 
 
-def _missing_word(word, source):
-    from .exceptions import DataError
-
-    return DataError(f"Word {word!r} is not in the vectors {str(source)!r}; try another word or its lowercase form.")
-
-
 def similar_words(source, word, *, topn=10, **load_params) -> list[tuple[str, float]]:
-    """The ``topn`` nearest words by cosine similarity."""
-    from .vectors import load_vectors
+    """The ``topn`` nearest words (:func:`toolkit.vectors.most_similar` on :func:`~toolkit.vectors.load_vectors`)."""
+    from .vectors import load_vectors, most_similar
 
-    kv = load_vectors(source, **load_params)
-    if word not in kv:
-        raise _missing_word(word, source)
-    return [(w, float(s)) for w, s in kv.most_similar(word, topn=topn)]
+    return most_similar(load_vectors(source, **load_params), word, topn=topn)
 
 
 def analogy(source, a, b, c, *, topn=5, **load_params) -> list[tuple[str, float]]:
-    """Solve "a is to b as c is to ?" (b - a + c), e.g. man, king, woman -> queen."""
+    """Solve "a is to b as c is to ?" (b - a + c), e.g. man, king, woman -> queen.
+
+    :func:`toolkit.vectors.analogy` on :func:`~toolkit.vectors.load_vectors`.
+    """
+    from . import vectors
+
+    return vectors.analogy(vectors.load_vectors(source, **load_params), a, b, c, topn=topn)
+
+
+CONVERT_FORMATS = ("word2vec", "word2vec-binary", "glove", "native")
+
+
+def _format_for(path: Path) -> str:
+    suffixes = [s.lower() for s in path.suffixes if s.lower() not in (".gz", ".bz2")]
+    last = suffixes[-1] if suffixes else ""
+    return {".bin": "word2vec-binary", ".kv": "native", ".txt": "word2vec", ".vec": "word2vec"}.get(last, "word2vec")
+
+
+def convert_vectors(source, output, *, to=None, **load_params) -> Path:
+    """Load word vectors and write them in another format, atomically.
+
+    Parameters
+    ----------
+    source : str or path-like
+        Vectors file or manifest name (:func:`toolkit.vectors.load_vectors`).
+    output : path-like
+        Target file; ``.gz``/``.bz2`` compress the text formats.
+    to : {"word2vec", "word2vec-binary", "glove", "native"}, optional
+        Output format; by default from the suffix: ``.bin`` word2vec binary,
+        ``.kv`` gensim native (one file, no mmap side files), else word2vec
+        text with its ``<count> <dim>`` header. ``"glove"`` is text without
+        the header.
+    **load_params
+        ``format``, ``limit``, ``data_dir``, ``cache_dir`` of ``load_vectors``.
+
+    Returns
+    -------
+    pathlib.Path
+    """
     from .vectors import load_vectors
 
+    output = Path(output)
+    to = _format_for(output) if to is None else to
+    if to not in CONVERT_FORMATS:
+        raise ValueError(
+            f"The 'to' parameter of convert_vectors must be a str among {{{', '.join(map(repr, CONVERT_FORMATS))}}}. "
+            f"Got {to!r} instead."
+        )
     kv = load_vectors(source, **load_params)
-    for word in (a, b, c):
-        if word not in kv:
-            raise _missing_word(word, source)
-    return [(w, float(s)) for w, s in kv.most_similar(positive=[b, c], negative=[a], topn=topn)]
+    with atomic_output(output) as tmp:
+        if to == "native":
+            kv.save(str(tmp), separately=[])  # a single file, so the rename carries everything
+        else:
+            kv.save_word2vec_format(str(tmp), binary=to == "word2vec-binary", write_header=to != "glove")
+    return output
+
+
+def train_vectors(texts, output, *, tokenizer=None, **params):
+    """Tokenize ``texts`` and train word2vec vectors, saved to ``output`` (word2vec binary).
+
+    :func:`toolkit.vectors.train_word2vec` on :func:`tokenize_texts`.
+
+    Returns
+    -------
+    gensim.models.KeyedVectors
+    """
+    import inspect
+
+    from .vectors import train_word2vec
+
+    valid = sorted(set(inspect.signature(train_word2vec).parameters) - {"corpus", "output"})
+    unknown = sorted(set(params) - set(valid))
+    if unknown:
+        raise ValueError(f"Invalid parameter {unknown[0]!r} for train_word2vec. Valid parameters are: {valid}.")
+    return train_word2vec(tokenize_texts(texts, **(tokenizer or {})), output=output, **params)
 
 
 def coverage(source, texts, *, max_tokens=None, min_count=1, tokenizer=None, **load_params):
