@@ -329,3 +329,27 @@ def test_fetch_killed_process_leaves_nothing_mistaken_for_good(tmp_path, http_se
     _Handler.mode = "ok"
     assert fetch(manifests / "toy.toml", cache_dir=tmp_path / "cache").read_bytes() == PAYLOAD
     assert _leftovers(folder) == ["toy.bin", "toy.bin.verified.json"]
+
+
+def test_fetch_data_folder_hash_remembered_in_cache(tmp_path, monkeypatch):
+    import toolkit.datasets as datasets
+
+    manifest = _manifest(tmp_path / "m")
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "toy.bin").write_bytes(PAYLOAD)
+    (data / "SHA256SUMS").write_text(f"{SHA} *toy.bin\n")
+    assert fetch(manifest, data_dir=data, cache_dir=tmp_path / "c") == data / "toy.bin"
+    assert len(list((tmp_path / "c" / "data" / "verified").glob("*.json"))) == 1
+    datasets._HASH_MEMO.clear()
+
+    def no_hashing(*args):
+        raise AssertionError("hashed again")
+
+    monkeypatch.setattr(datasets, "hash_file", no_hashing)
+    assert fetch(manifest, data_dir=data, cache_dir=tmp_path / "c") == data / "toy.bin"  # a later process
+    monkeypatch.undo()
+    (data / "toy.bin").write_bytes(PAYLOAD[::-1])  # changed content: the stamp no longer applies
+    os.utime(data / "toy.bin", ns=(1, 1))
+    with pytest.raises(ChecksumError, match="SHA256 checksum mismatch"):
+        fetch(manifest, data_dir=data, cache_dir=tmp_path / "c")

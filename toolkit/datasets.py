@@ -201,22 +201,51 @@ def _read_sha256sums(folder: Path) -> dict[str, str]:
 _HASH_MEMO: dict[tuple, str] = {}
 
 
-def _hash_memo(path: Path, alg: str) -> str:
+def _hash_memo(path: Path, alg: str, cache_dir=None) -> str:
+    """Hash of ``path``, remembered per process and in the cache folder (by path, size and mtime).
+
+    Hashing a multi-GB vectors file takes seconds; a data folder is checked on
+    every ``fetch``, so the digest is kept in ``<cache>/data/verified/``.
+    """
+    import hashlib
+
     st = path.stat()
-    key = (str(path.resolve()), st.st_size, st.st_mtime_ns, alg)
-    if key not in _HASH_MEMO:
-        _HASH_MEMO[key] = hash_file(path, alg)
-    return _HASH_MEMO[key]
+    resolved = str(path.resolve())
+    key = (resolved, st.st_size, st.st_mtime_ns, alg)
+    if key in _HASH_MEMO:
+        return _HASH_MEMO[key]
+    stamp = get_cache_dir(cache_dir) / "data" / "verified" / (hashlib.sha256(resolved.encode()).hexdigest()[:24] + ".json")
+    try:
+        saved = json.loads(stamp.read_text())
+        if saved.get("path") == resolved and saved.get("size") == st.st_size and saved.get("mtime_ns") == st.st_mtime_ns:
+            if isinstance(saved.get(alg), str):
+                _HASH_MEMO[key] = saved[alg]
+                return saved[alg]
+        else:
+            saved = {}
+    except (OSError, ValueError, AttributeError):
+        saved = {}
+    digest = hash_file(path, alg)
+    _HASH_MEMO[key] = digest
+    saved.update({"path": resolved, "size": st.st_size, "mtime_ns": st.st_mtime_ns, alg: digest})
+    try:
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        tmp = stamp.with_name(f".{stamp.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(saved))
+        os.replace(tmp, stamp)
+    except OSError as err:  # a read-only cache only costs time
+        logger.debug("Could not record the hash of %s in %s: %s", path, stamp, err)
+    return digest
 
 
-def _verify_local(path: Path, folder: Path, manifest: Manifest) -> None:
+def _verify_local(path: Path, folder: Path, manifest: Manifest, cache_dir=None) -> None:
     if path.is_dir():
         logger.debug("Using the folder %s for %r (folders are not checksummed)", path, manifest.name)
         return
     rel = path.relative_to(folder).as_posix()
     sums = _read_sha256sums(folder)
     if rel in sums:
-        actual = _hash_memo(path, "sha256")
+        actual = _hash_memo(path, "sha256", cache_dir)
         if actual != sums[rel]:
             raise ChecksumError(
                 f"SHA256 checksum mismatch for {path} (listed in {folder / SHA256SUMS}):\n"
@@ -227,7 +256,7 @@ def _verify_local(path: Path, folder: Path, manifest: Manifest) -> None:
     official = next((f for f in manifest.files if f.filename == rel and f.known_hash), None)
     if official is not None:
         alg, expected = parse_known_hash(official.known_hash)
-        if _hash_memo(path, alg) == expected:
+        if _hash_memo(path, alg, cache_dir) == expected:
             return
         logger.warning(
             "%s does not match the official %s of %r and is not listed in a %s file in %s; using it anyway. "
@@ -314,7 +343,7 @@ def fetch(
             )
         local = _find_local(manifest, folder)
         if local is not None:
-            _verify_local(local, folder, manifest)
+            _verify_local(local, folder, manifest, cache_dir)
             logger.info("Using %s for %r from the data folder", local, manifest.name)
             return local
         logger.info("%r not found in the data folder %s (looked for %s)", manifest.name, folder, list(manifest.candidate_names))
