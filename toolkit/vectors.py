@@ -817,7 +817,7 @@ def evaluate_analogies(vectors, path=None, *, restrict_vocab=30_000, case_insens
     }
 
 
-def evaluate_word_pairs(vectors, path=None, *, restrict_vocab=300_000, case_insensitive=True):
+def evaluate_word_pairs(vectors, path=None, *, restrict_vocab=30_000, case_insensitive=True):
     """Correlation with human similarity judgements (WordSim353 by default).
 
     Parameters
@@ -826,7 +826,11 @@ def evaluate_word_pairs(vectors, path=None, *, restrict_vocab=300_000, case_inse
     path : path-like, optional
         Tab-separated ``word1 word2 score`` lines; default gensim's
         ``wordsim353.tsv``.
-    restrict_vocab : int, default=300000
+    restrict_vocab : int, default=30000
+        Only pairs whose words are among the first ``restrict_vocab``
+        vectors count; the same default as :func:`evaluate_analogies`
+        (gensim's own default is 300000, which gives 0.503 instead of 0.538
+        for GloVe 6B-50d).
     case_insensitive : bool, default=True
 
     Returns
@@ -937,21 +941,15 @@ def train_word2vec(
 
         callbacks.append(_Bar())
     model = Word2Vec(
-        sentences=docs,
-        vector_size=vector_size,
-        window=window,
-        min_count=min_count,
-        epochs=epochs,
-        sg=sg,
-        workers=workers,
-        seed=seed,
-        callbacks=callbacks,
+        vector_size=vector_size, window=window, min_count=min_count, epochs=epochs, sg=sg, workers=workers, seed=seed
     )
-    kv = model.wv
-    if len(kv) == 0:
+    model.build_vocab(docs)
+    if len(model.wv) == 0:
         raise DataError(
             f"No word occurs at least min_count={min_count} times in the corpus; lower min_count or pass more text."
         )
+    model.train(docs, total_examples=model.corpus_count, epochs=model.epochs, callbacks=callbacks)
+    kv = model.wv
     if output is not None:
         out = Path(output).expanduser()
         out.parent.mkdir(parents=True, exist_ok=True)

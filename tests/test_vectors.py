@@ -1,0 +1,217 @@
+"""Embedding matrix and coverage report, gensim helpers, word2vec training, real GloVe checks."""
+
+from __future__ import annotations
+
+import gc
+import warnings
+
+import numpy as np
+import pytest
+from gensim.models import KeyedVectors
+from gensim.test.utils import datapath
+
+from toolkit._validation import InvalidParameterError
+from toolkit.exceptions import DataError
+from toolkit.vectors import (
+    CoverageReport,
+    analogy,
+    build_embedding_matrix,
+    clear_memo,
+    evaluate_analogies,
+    evaluate_word_pairs,
+    load_vectors,
+    most_similar,
+    train_word2vec,
+)
+from toolkit.vocabulary import Vocabulary
+
+
+@pytest.fixture(autouse=True)
+def _fresh_memo():
+    clear_memo()
+    yield
+    clear_memo()
+
+
+@pytest.fixture
+def kv():
+    kv = KeyedVectors(3)
+    kv.add_vectors(
+        ["good", "film", "bad", "the"],
+        np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 1]], dtype=np.float32),
+    )
+    return kv
+
+
+@pytest.fixture
+def vocab():
+    docs = [["the", "film", "Good", "dud"], ["the", "film", "zzz", "dud"], ["the", "bad"]]
+    return Vocabulary.from_documents(docs)  # the:3 film:2 dud:2 Good:1 zzz:1 bad:1
+
+
+def gensim_load(path, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        ref = KeyedVectors.load_word2vec_format(str(path), **kwargs)
+        gc.collect()
+    return ref
+
+
+# ----------------------------------------------------------------------------- embedding matrix
+
+
+def test_vectors_matrix_rows_aligned_with_vocabulary(kv, vocab):
+    matrix, report = build_embedding_matrix(vocab, kv)
+    assert matrix.dtype == np.float32 and matrix.shape == (len(vocab), 3)
+    assert not matrix[0].any() and not matrix[1].any()  # PAD, and OOV with oov="zeros"
+    for token in ("the", "film", "bad"):
+        np.testing.assert_array_equal(matrix[vocab.token_to_id[token]], kv[token])
+    np.testing.assert_array_equal(matrix[vocab.token_to_id["Good"]], kv["good"])  # lowercase fallback
+    assert not matrix[vocab.token_to_id["dud"]].any()
+    assert (report.n_tokens, report.n_covered, report.n_exact, report.n_lowercase) == (6, 4, 3, 1)
+    assert (report.n_occurrences, report.n_occurrences_covered) == (10, 7)
+    assert report.top_missing == [("dud", 2), ("zzz", 1)]
+    assert report.token_coverage == pytest.approx(4 / 6) and report.occurrence_coverage == pytest.approx(0.7)
+
+
+def test_vectors_matrix_without_lowercase_fallback(kv, vocab):
+    matrix, report = build_embedding_matrix(vocab, kv, lowercase_fallback=False)
+    assert not matrix[vocab.token_to_id["Good"]].any()
+    assert report.n_lowercase == 0 and report.top_missing[:2] == [("dud", 2), ("Good", 1)]
+
+
+def test_vectors_matrix_oov_mean_and_random(kv, vocab):
+    mean, _ = build_embedding_matrix(vocab, kv, oov="mean")
+    expected = kv.vectors.mean(axis=0)
+    np.testing.assert_allclose(mean[vocab.token_to_id["dud"]], expected)
+    np.testing.assert_allclose(mean[1], expected)  # the OOV row is filled like a missing word
+    assert not mean[0].any()
+    r1, _ = build_embedding_matrix(vocab, kv, oov="random", random_state=0)
+    r2, _ = build_embedding_matrix(vocab, kv, oov="random", random_state=0)
+    r3, _ = build_embedding_matrix(vocab, kv, oov="random", random_state=1)
+    np.testing.assert_array_equal(r1, r2)
+    assert not np.array_equal(r1, r3)
+    assert not r1[0].any() and r1[vocab.token_to_id["dud"]].any()
+    np.testing.assert_array_equal(r1[vocab.token_to_id["film"]], kv["film"])
+
+
+def test_vectors_matrix_from_plain_token_list(kv):
+    matrix, report = build_embedding_matrix(["good", "nope"], kv)
+    np.testing.assert_array_equal(matrix[0], kv["good"])
+    assert report.n_tokens == 2 and report.n_occurrences is None and report.occurrence_coverage is None
+    assert report.top_missing == [("nope", None)]
+
+
+def test_vectors_matrix_fasttext_subwords():
+    ft = load_vectors(datapath("lee_fasttext.bin"), cache=False)
+    matrix, report = build_embedding_matrix(Vocabulary(["the", "unseenwordxyz"], [5, 1]), ft)
+    assert report.n_exact == 1 and report.n_subword == 1 and report.n_covered == 2
+    np.testing.assert_allclose(matrix[3], ft.get_vector("unseenwordxyz"))
+
+
+def test_vectors_matrix_invalid_parameters(kv, vocab):
+    with pytest.raises(InvalidParameterError, match=r"The 'oov' parameter of build_embedding_matrix must be a str among \{'mean', 'random', 'zeros'\}\. Got 'ones' instead\."):
+        build_embedding_matrix(vocab, kv, oov="ones")
+    with pytest.raises(TypeError, match="vocabulary must be a toolkit Vocabulary or a list of tokens, got int"):
+        build_embedding_matrix(3, kv)
+    with pytest.raises(TypeError, match=r"item 1 is a int"):
+        build_embedding_matrix(["a", 1], kv)
+
+
+def test_vectors_coverage_report_table_and_round_trip(kv, vocab):
+    _, report = build_embedding_matrix(vocab, kv)
+    text = str(report)
+    assert "Embedding coverage: 4 vectors of dimension 3" in text
+    assert "tokens" in text and "66.7%" in text and "70.0%" in text
+    assert "Most frequent tokens without a vector (2 in all):" in text
+    assert "dud" in text.splitlines()[-2] and "zzz" in text.splitlines()[-1]
+    data = report.to_dict()
+    assert data["token_coverage"] == pytest.approx(4 / 6) and data["top_missing"] == [["dud", 2], ["zzz", 1]]
+    import json
+
+    assert CoverageReport.from_dict(json.loads(json.dumps(data))) == report
+
+
+# ----------------------------------------------------------------------------- gensim helpers
+
+
+def test_vectors_most_similar_and_analogy_delegate_to_gensim():
+    kv = load_vectors(datapath("lee_fasttext.vec"), cache=False)
+    assert most_similar(kv, "government", topn=3) == [(w, float(s)) for w, s in kv.most_similar("government", topn=3)]
+    expected = kv.most_similar(positive=["president", "she"], negative=["he"], topn=2)
+    assert analogy(kv, "he", "president", "she", topn=2) == [(w, float(s)) for w, s in expected]
+    with pytest.raises(DataError, match=r"The word 'qwertyuiop' has no vector \(1,762 words loaded\)"):
+        most_similar(kv, "qwertyuiop")
+    with pytest.raises(InvalidParameterError, match=r"The 'topn' parameter of most_similar must be an int in the range \[1, inf\)"):
+        most_similar(kv, "man", topn=0)
+
+
+def test_vectors_evaluations_equal_gensim_on_fixture():
+    kv = load_vectors(datapath("lee_fasttext.vec"), cache=False)
+    score, _ = kv.evaluate_word_analogies(datapath("questions-words.txt"), restrict_vocab=30000)
+    result = evaluate_analogies(kv)
+    assert result["accuracy"] == score and result["sections"][-1]["section"] == "Total accuracy"
+    pearson, spearman, oov = kv.evaluate_word_pairs(datapath("wordsim353.tsv"), restrict_vocab=30000)
+    pairs = evaluate_word_pairs(kv)
+    assert pairs["spearman"] == spearman[0] and pairs["pearson"] == pearson[0] and pairs["oov_ratio"] == oov
+
+
+# ----------------------------------------------------------------------------- word2vec training
+
+
+def test_vectors_train_word2vec_binary_loads_like_pretrained(tmp_path):
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(50)]
+    corpus = [list(rng.choice(words, size=12)) for _ in range(300)]
+    out = tmp_path / "domain" / "w2v.bin"
+    kv = train_word2vec(corpus, vector_size=16, min_count=2, epochs=2, workers=1, seed=3, output=out)
+    assert kv.vector_size == 16 and len(kv) == 50
+    assert [p.name for p in out.parent.iterdir()] == ["w2v.bin"]
+    loaded = load_vectors(out, cache_dir=tmp_path / "cache")
+    assert loaded.index_to_key == kv.index_to_key
+    np.testing.assert_array_equal(np.asarray(loaded.vectors), kv.vectors)
+    assert gensim_load(out, binary=True).index_to_key == kv.index_to_key
+
+
+def test_vectors_train_word2vec_errors():
+    with pytest.raises(ValueError, match="expects token lists, but document 0 of corpus is a raw string"):
+        train_word2vec(["a raw string"])
+    with pytest.raises(DataError, match=r"No word occurs at least min_count=5 times"):
+        train_word2vec([["a", "b"]], min_count=5)
+    with pytest.raises(InvalidParameterError, match=r"The 'vector_size' parameter of train_word2vec must be an int in the range \[1, 100000\]"):
+        train_word2vec([["a"]], vector_size=0)
+
+
+# ----------------------------------------------------------------------------- real GloVe 6B-50d
+
+
+@pytest.fixture(scope="module")
+def glove(shared_data, tmp_path_factory):
+    return load_vectors(shared_data / "glove.6B.50d.txt.gz", cache_dir=tmp_path_factory.mktemp("glove-cache"))
+
+
+def test_vectors_real_glove_neighbours_and_analogy(glove):
+    assert len(glove) == 400_000 and glove.vector_size == 50
+    assert most_similar(glove, "film", topn=1)[0][0] == "movie"
+    assert analogy(glove, "man", "king", "woman")[0][0] == "queen"
+
+
+def test_vectors_real_glove_wordsim353_matches_gensim(glove):
+    result = evaluate_word_pairs(glove)
+    assert round(result["spearman"], 3) == 0.538
+    assert result["spearman"] == glove.evaluate_word_pairs(datapath("wordsim353.tsv"), restrict_vocab=30000)[1][0]
+
+
+def test_vectors_real_glove_coverage_of_imdb_words(glove):
+    docs = [["this", "movie", "was", "great"], ["<br", "/><br", "the", "acting", "Movie"]] * 3
+    _, report = build_embedding_matrix(Vocabulary.from_documents(docs), glove)
+    assert report.n_tokens == 9 and report.n_covered == 7 and report.n_lowercase == 1
+    assert {t for t, _ in report.top_missing} == {"<br", "/><br"}
+
+
+@pytest.mark.slow
+def test_vectors_real_glove_analogies_match_gensim(glove):
+    result = evaluate_analogies(glove)
+    assert round(100 * result["accuracy"], 1) == 49.7
+    score, _ = glove.evaluate_word_analogies(datapath("questions-words.txt"), restrict_vocab=30000)
+    assert result["accuracy"] == score
