@@ -236,3 +236,20 @@ def test_archives_iter_tar_progress_bar(tmp_path, capsys):
     path = _make_tar(tmp_path / "ok.tar.gz", GOOD)
     assert len(list(iter_tar_files(path, progress=True))) == 2
     assert "ok.tar.gz" in capsys.readouterr().err
+
+
+def test_archives_iter_tar_truncated_gzip_on_header_boundary(tmp_path):
+    members = [({"name": f"f{i}.txt"}, b"x" * 512) for i in range(4)]
+    raw = _make_tar(tmp_path / "full.tar", members, mode="w", fmt=tarfile.USTAR_FORMAT).read_bytes()
+    cut = tmp_path / "cut.tar.gz"
+    cut.write_bytes(gzip.compress(raw)[:-30])  # gzip stream cut short, tar headers still whole
+    with pytest.raises(DataError, match="ends in the middle of its gzip stream"):
+        list(iter_tar_files(cut))
+
+
+def test_archives_iter_tar_skips_big_members_without_reading(tmp_path):
+    big = os.urandom(3 << 20)
+    path = _make_tar(tmp_path / "big.tar.gz", [({"name": "big.bin"}, big), ({"name": "small.txt"}, b"s")])
+    assert list(iter_tar_files(path, select=lambda n: n == "small.txt")) == [("small.txt", b"s")]
+    extract_tar(path, tmp_path / "out")
+    assert (tmp_path / "out" / "big.bin").read_bytes() == big

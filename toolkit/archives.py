@@ -56,6 +56,7 @@ MAX_TOTAL_SIZE = 32 * 1024**3
 #: Default cap on the number of members.
 MAX_MEMBERS = 1_000_000
 _CHUNK = 1 << 20
+_MAX_META = 1 << 20  # largest long-name / pax header accepted
 
 
 class UnsafeArchiveError(DataError):
@@ -209,7 +210,7 @@ def iter_tar_files(
 
 def _checked(path, members, select, max_member_size, max_members, on_unsafe):
     count = 0
-    for member, read in members:
+    for member, open_member in members:
         count += 1
         if count > max_members:
             raise UnsafeArchiveError(f"Archive {path} has more than max_members={max_members:,} members.")
@@ -222,79 +223,147 @@ def _checked(path, members, select, max_member_size, max_members, on_unsafe):
             continue
         if member.isdir() or (select is not None and not select(member.name)):
             continue
-        yield member.name, read()
+        with open_member() as fh:
+            yield member.name, fh.read()
+
+
+_TAR_ERRORS = (tarfile.TarError, OSError, EOFError, zlib.error)
+
+
+class _TarfileMember:
+    """A tarfile member stream whose low-level errors become DataError."""
+
+    def __init__(self, tar, member, path):
+        self._fh, self._name, self._path = tar.extractfile(member), member.name, path
+
+    def read(self, n=-1):
+        try:
+            return self._fh.read(n)
+        except _TAR_ERRORS as err:
+            raise DataError(f"Tar archive {self._path} is truncated inside member {self._name!r}: {err}.") from err
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._fh.close()
 
 
 def _tarfile_members(path):
-    """(TarInfo, read) pairs from the standard library (bz2/xz archives)."""
+    """(TarInfo, open_member) pairs from the standard library (bz2/xz archives)."""
     try:
         tar = tarfile.open(path, "r|*")
-    except (tarfile.TarError, OSError, EOFError) as err:
+    except _TAR_ERRORS as err:
         raise DataError(f"Cannot read {path} as a tar archive: {err}. Is the file complete?") from err
     with tar:
         count = 0
         while True:
             try:
                 member = tar.next()
-            except (tarfile.TarError, OSError, EOFError) as err:
+            except _TAR_ERRORS as err:
                 raise DataError(
                     f"Tar archive {path} is corrupt or truncated after {count} members: {err}. Download it again."
                 ) from err
             if member is None:
                 return
             count += 1
-
-            def read(member=member):
-                try:
-                    return tar.extractfile(member).read()
-                except (tarfile.TarError, OSError, EOFError) as err:
-                    raise DataError(f"Tar archive {path} is truncated inside member {member.name!r}: {err}.") from err
-
-            yield member, read
+            yield member, lambda member=member: _TarfileMember(tar, member, path)
 
 
 class _Blocks:
-    """Exact-size reads from a (possibly gzip-compressed) file, decompressing in large chunks."""
+    """Exact-size reads from a (possibly gzip-compressed) tar stream, decompressing 1 MiB at a time."""
 
-    def __init__(self, fh, gzipped: bool, on_read=None):
+    def __init__(self, fh, gzipped: bool, path, on_read=None):
         self._fh = fh
+        self._path = path
         self._on_read = on_read
         self._z = zlib.decompressobj(31) if gzipped else None
         self._buf = b""
         self._pos = 0
+        self.where = "(start)"  # for error messages
 
-    def _fill(self, n: int) -> bool:
-        while len(self._buf) - self._pos < n:
-            raw = self._fh.read(_CHUNK)
-            if self._on_read is not None and raw:
-                self._on_read(len(raw))
-            if not raw:
-                if self._z is not None:
-                    tail = self._z.flush()
-                    if tail:
-                        self._buf = self._buf[self._pos :] + tail
-                        self._pos = 0
-                        continue
-                return False
-            if self._z is not None:
+    def _more(self) -> bool:
+        raw = self._fh.read(_CHUNK)
+        if raw and self._on_read is not None:
+            self._on_read(len(raw))
+        try:
+            if self._z is None:
+                out = raw
+            elif not raw:
+                out = self._z.flush()
+                if not out and not self._z.eof:
+                    raise DataError(
+                        f"Archive {self._path} ends in the middle of its gzip stream ({self.where}): "
+                        "the file is truncated. Download it again."
+                    )
+            else:
                 out = self._z.decompress(raw)
                 while self._z.eof and self._z.unused_data:  # concatenated gzip members
                     rest = self._z.unused_data
                     self._z = zlib.decompressobj(31)
                     out += self._z.decompress(rest)
-            else:
-                out = raw
-            self._buf = self._buf[self._pos :] + out
-            self._pos = 0
+        except zlib.error as err:
+            raise DataError(f"Archive {self._path} is corrupt (gzip error {self.where}): {err}.") from err
+        if not out:
+            return False
+        self._buf = self._buf[self._pos :] + out
+        self._pos = 0
         return True
 
-    def read(self, n: int) -> bytes | None:
-        """Exactly ``n`` bytes, or None at a premature end."""
-        if not self._fill(n):
-            return None
+    def _truncated(self) -> DataError:
+        return DataError(f"Tar archive {self._path} is truncated {self.where}. Download it again.")
+
+    def read(self, n: int) -> bytes:
+        """Exactly ``n`` bytes (DataError at a premature end)."""
+        while len(self._buf) - self._pos < n:
+            if not self._more():
+                raise self._truncated()
         data = self._buf[self._pos : self._pos + n]
         self._pos += n
         return data
+
+    def header(self) -> bytes | None:
+        """The next 512-byte header, or None at a clean end of file."""
+        while len(self._buf) - self._pos < 512:
+            if not self._more():
+                if len(self._buf) == self._pos:
+                    return None
+                raise self._truncated()
+        return self.read(512)
+
+    def skip(self, n: int) -> None:
+        """Discard ``n`` bytes without holding them all in memory."""
+        while n > 0:
+            if self._pos >= len(self._buf) and not self._more():
+                raise self._truncated()
+            take = min(n, len(self._buf) - self._pos)
+            self._pos += take
+            n -= take
+
+
+class _FastMember:
+    """A file-like view of one member's data in a :class:`_Blocks` stream."""
+
+    def __init__(self, blocks: _Blocks, size: int, padded: int):
+        self._blocks, self._left, self._pad = blocks, size, padded - size
+
+    def read(self, n: int = -1) -> bytes:
+        n = self._left if n is None or n < 0 else min(n, self._left)
+        if n == 0:
+            return b""
+        data = self._blocks.read(n)
+        self._left -= n
+        return data
+
+    def finish(self) -> None:
+        self._blocks.skip(self._left + self._pad)
+        self._left = self._pad = 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        pass
 
 
 def _octal(field: bytes, path, name) -> int:
@@ -308,14 +377,17 @@ def _octal(field: bytes, path, name) -> int:
         raise DataError(f"Tar archive {path} has a corrupt header near member {name!r}.") from err
 
 
-def _pax_records(data: bytes) -> dict[str, str]:
+def _pax_records(data: bytes, path, where) -> dict[str, str]:
     records, pos = {}, 0
     while pos < len(data):
         space = data.find(b" ", pos)
-        if space < 0:
-            break
-        length = int(data[pos:space])
-        if length <= 0:
+        try:
+            length = int(data[pos:space]) if space > pos else 0
+        except ValueError:
+            length = 0
+        if length <= 0 or pos + length > len(data):
+            if data[pos:].strip(b"\0\n "):
+                raise DataError(f"Tar archive {path} has a corrupt pax header {where}.")
             break
         key, _, value = data[space + 1 : pos + length - 1].partition(b"=")
         records[key.decode("utf-8", "surrogateescape")] = value.decode("utf-8", "surrogateescape")
@@ -330,73 +402,63 @@ _NO_DATA = {tarfile.DIRTYPE, tarfile.LNKTYPE, tarfile.SYMTYPE, tarfile.CHRTYPE, 
 
 
 def _fast_members(path, *, gzipped: bool, on_read=None):
-    """(TarInfo, read) pairs parsed straight from the stream (ustar, GNU long names, pax).
+    """(TarInfo, open_member) pairs parsed straight from the stream (ustar, GNU long names, pax).
 
     About 3x faster than ``tarfile`` on archives of many small files, because
-    it decompresses in 1 MiB chunks and builds no member list.
+    it decompresses in 1 MiB chunks and builds no member list. Members that
+    are not read are skipped chunk by chunk, never held in memory.
     """
     with open(path, "rb") as fh:
-        blocks = _Blocks(fh, gzipped, on_read)
+        blocks = _Blocks(fh, gzipped, path, on_read)
         long_name = long_link = None
         pax: dict[str, str] = {}
-        last = "(start)"
         while True:
-            try:
-                header = blocks.read(512)
-            except zlib.error as err:
-                raise DataError(f"Archive {path} is corrupt (gzip error after member {last!r}): {err}.") from err
+            header = blocks.header()
             if header is None:
-                if last == "(start)":
-                    raise DataError(f"Cannot read {path} as a tar archive: it is empty or truncated.")
-                raise DataError(f"Tar archive {path} is truncated after member {last!r}. Download it again.")
+                if blocks.where == "(start)":
+                    raise DataError(f"Cannot read {path} as a tar archive: it is empty.")
+                return  # end of file without the zero blocks: tolerated, like tarfile
             if header == bytes(512):
                 return
-            stored = _octal(header[148:156], path, last)
-            actual = sum(header[:148]) + 256 + sum(header[156:])
-            if stored != actual:
-                raise DataError(f"Tar archive {path} has a corrupt header after member {last!r} (checksum mismatch).")
+            where = blocks.where
+            stored = _octal(header[148:156], path, where)
+            if stored != sum(header[:148]) + 256 + sum(header[156:]):
+                raise DataError(f"Tar archive {path} has a corrupt header {where} (checksum mismatch).")
             typeflag = header[156:157]
-            size = _octal(header[124:136], path, last)
-            padded = (size + 511) & ~511
+            size = _octal(header[124:136], path, where)
             if typeflag in (b"L", b"K", b"x", b"g"):
-                data = blocks.read(padded)
-                if data is None:
-                    raise DataError(f"Tar archive {path} is truncated after member {last!r}.")
-                data = data[:size]
+                if size > _MAX_META:
+                    raise UnsafeArchiveError(f"Tar archive {path} has a {size:,}-byte extended header {where}.")
+                data = blocks.read((size + 511) & ~511)[:size]
                 if typeflag == b"L":
                     long_name = data.rstrip(b"\0").decode("utf-8", "surrogateescape")
                 elif typeflag == b"K":
                     long_link = data.rstrip(b"\0").decode("utf-8", "surrogateescape")
                 elif typeflag == b"x":
-                    pax = _pax_records(data)
+                    pax = _pax_records(data, path, where)
                 continue
             name = header[0:100].split(b"\0", 1)[0]
             if header[257:263] == b"ustar\x00" and header[345:346] != b"\0":
                 name = header[345:500].split(b"\0", 1)[0] + b"/" + name
             info = tarfile.TarInfo(long_name or pax.get("path") or name.decode("utf-8", "surrogateescape"))
             info.type = _TYPES.get(typeflag, typeflag)
-            info.size = int(pax["size"]) if "size" in pax else size
+            try:
+                info.size = int(pax["size"]) if "size" in pax else size
+            except ValueError as err:
+                raise DataError(f"Tar archive {path} has a corrupt pax size {where}.") from err
             info.linkname = long_link or pax.get("linkpath") or header[157:257].split(b"\0", 1)[0].decode(
                 "utf-8", "surrogateescape")
             if info.type in _NO_DATA:  # tarfile stores no data for these either
-                info.size, padded = 0, 0
-            else:
-                padded = (info.size + 511) & ~511
+                info.size = 0
+            if info.size < 0:
+                raise DataError(f"Tar archive {path} has a negative member size {where}.")
             long_name = long_link = None
             pax = {}
-            last = info.name
-            state = {"read": False}
-
-            def read(info=info, padded=padded, state=state):
-                state["read"] = True
-                data = blocks.read(padded)
-                if data is None:
-                    raise DataError(f"Tar archive {path} is truncated inside member {info.name!r}. Download it again.")
-                return data[: info.size]
-
-            yield info, read
-            if not state["read"] and padded and blocks.read(padded) is None:
-                raise DataError(f"Tar archive {path} is truncated inside member {info.name!r}. Download it again.")
+            blocks.where = f"inside member {info.name!r}"
+            member = _FastMember(blocks, info.size, (info.size + 511) & ~511)
+            yield info, lambda member=member: member
+            member.finish()
+            blocks.where = f"after member {info.name!r}"
 
 
 def _safe_target(root: Path, name: str, archive) -> Path:
@@ -466,15 +528,11 @@ def extract_tar(
     _check_totals(path, count, declared, max_members, max_total_size)
 
     def items():  # pass 2: stream the (now known safe) archive
-        with tarfile.open(path, "r|*") as tar:
-            for m in tar:
-                _check_tar_member(m, path, max_member_size)
-                yield m.name, m.isdir(), lambda m=m: tar.extractfile(m)
+        for member, open_member in _members(path):
+            _check_tar_member(member, path, max_member_size)
+            yield member.name, member.isdir(), open_member
 
-    try:
-        return _write_all(path, target, items(), select, _Counter(path, max_member_size, max_total_size))
-    except (tarfile.TarError, EOFError) as err:
-        raise DataError(f"Tar archive {path} is corrupt or truncated: {err}.") from err
+    return _write_all(path, target, items(), select, _Counter(path, max_member_size, max_total_size))
 
 
 def _members(path, on_read=None):
