@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -278,9 +279,15 @@ def load_manifest(path: str | os.PathLike) -> Manifest:
 
 
 def manifest_dirs() -> list[Path]:
-    """Folders searched for manifests: ``TOOLKIT_MANIFEST_DIR`` entries, then the built-in one."""
+    """Folders searched for manifests, first match wins.
+
+    ``TOOLKIT_MANIFEST_DIR`` entries, then the repository's ``data_manifests/``
+    (a source checkout or an editable install), then
+    ``<sys.prefix>/share/toolkit/data_manifests`` (where a wheel can install
+    them as data files).
+    """
     extra = [Path(p).expanduser() for p in os.environ.get(MANIFEST_DIR_ENV, "").split(os.pathsep) if p]
-    return [*extra, _BUILTIN_DIR]
+    return [*extra, _BUILTIN_DIR, Path(sys.prefix) / "share" / "toolkit" / "data_manifests"]
 
 
 _CACHE: dict[tuple, Manifest] = {}
