@@ -111,6 +111,21 @@ def test_datasets_imdb_limit_balanced_and_shuffle(tiny_imdb):
         assert (t in ("awful", "bad <br />film")) == (y == 0)
 
 
+def test_datasets_limit_with_shuffle_is_random_balanced_sample():
+    from toolkit.datasets import _finish
+
+    ds = TextDataset([f"d{i}" for i in range(100)], np.repeat([0, 1], 50), ["neg", "pos"])
+    a = _finish(ds, shuffle=True, random_state=1, limit=10, func="f")
+    b = _finish(ds, shuffle=True, random_state=1, limit=10, func="f")
+    c = _finish(ds, shuffle=True, random_state=2, limit=10, func="f")
+    assert a.texts == b.texts != c.texts
+    assert np.bincount(a.labels).tolist() == [5, 5]
+    assert a.texts != sorted(a.texts, key=lambda t: int(t[1:]))  # shuffled, not the first by id
+    first = _finish(ds, shuffle=False, random_state=None, limit=4, func="f")
+    assert first.texts == ["d0", "d1", "d50", "d51"]
+    assert _finish(ds, shuffle=False, random_state=None, limit=None, func="f") is ds
+
+
 def test_datasets_imdb_bad_split_and_limit(tiny_imdb):
     with pytest.raises(InvalidParameterError, match=r"The 'split' parameter of load_imdb must be a str among "
                                                      r"\{'test', 'train', 'unsup'\}. Got 'valid' instead."):

@@ -152,25 +152,26 @@ def _rng(random_state):
 
 
 def _finish(ds: TextDataset, *, shuffle: bool, random_state, limit: int | None, func: str) -> TextDataset:
-    if limit is not None:
-        if isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 1:
-            raise InvalidParameterError(
-                f"The 'limit' parameter of {func} must be an int in the range [1, inf) or None. Got {limit!r} instead."
-            )
-        if len(ds.target_names) and len(ds) > limit:
-            # balanced: the first documents of each class, round robin, so a small
-            # limit never returns a single class
-            per_class = [np.flatnonzero(ds.labels == k) for k in range(len(ds.target_names))]
-            picked, depth = [], 0
-            while len(picked) < limit and any(depth < len(c) for c in per_class):
+    """Apply ``shuffle`` and ``limit``: a shuffled order, then a class-balanced cut."""
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 1):
+        raise InvalidParameterError(
+            f"The 'limit' parameter of {func} must be an int in the range [1, inf) or None. Got {limit!r} instead."
+        )
+    order = _rng(random_state).permutation(len(ds)) if shuffle else np.arange(len(ds))
+    if limit is not None and len(ds) > limit:
+        if len(ds.target_names):
+            # round robin over the classes, so a small limit never returns a single class
+            per_class = [order[ds.labels[order] == k] for k in range(len(ds.target_names))]
+            picked, depth, deepest = [], 0, max(len(c) for c in per_class)
+            while len(picked) < limit and depth < deepest:
                 picked.extend(c[depth] for c in per_class if depth < len(c))
                 depth += 1
-            ds = ds.subset(np.sort(np.asarray(picked[:limit], dtype=np.int64)))
+            keep = np.zeros(len(ds), dtype=bool)
+            keep[np.asarray(picked[:limit], dtype=np.int64)] = True
+            order = order[keep[order]]  # the picked documents, in the (shuffled) order
         else:
-            ds = ds.subset(np.arange(min(limit, len(ds))))
-    if shuffle:
-        ds = ds.subset(_rng(random_state).permutation(len(ds)))
-    return ds
+            order = order[:limit]
+    return ds if not shuffle and limit is None else ds.subset(order)
 
 
 # --------------------------------------------------------------------------- fetch
@@ -560,8 +561,8 @@ def load_imdb(
         Shuffle the documents (with ``random_state``).
     random_state : int, RandomState instance or None
     limit : int, optional
-        Keep at most this many reviews, taken in equal parts from each class
-        (the first by id), before shuffling.
+        Keep at most this many reviews, in equal parts from each class: the
+        first by id, or a random sample when ``shuffle`` is True.
     cache : bool, default=True
         Keep the parsed split of a tarball in the cache folder.
     cache_dir, downloader
