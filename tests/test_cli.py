@@ -177,12 +177,8 @@ def test_cli_evaluate_not_a_model(runner, tmp_path, data_dir_env):
     assert_error(invoke(runner, "evaluate", folder, "imdb", "--limit", "10"), r"junk")
 
 
-@pytest.mark.slow
 def test_cli_predict_not_a_model_subprocess_one_line(tmp_path):
-    """A real run: TensorFlow's start-up notices must not bury the one-line error.
-
-    (Slow; test_cli_train_csv_data_subprocess checks the muting in the default run.)
-    """
+    """A real run: TensorFlow's start-up notices must not bury the one-line error."""
     (tmp_path / "notes.txt").write_text("hello")
     out = run_cli("predict", tmp_path, "a fine film")
     assert out.returncode == 1 and out.stdout == ""
@@ -240,7 +236,7 @@ def trained_run(tmp_path_factory, shared_data):
     out = tmp_path_factory.mktemp("cli-run") / "run"
     os.environ["TOOLKIT_DATA_DIR"] = str(shared_data)
     try:
-        result = CliRunner().invoke(app, ["train", "--limit", "200", "--vectors", "none", "-o", str(out), *TINY])
+        result = CliRunner().invoke(app, ["train", "--limit", "200", "-o", str(out), *TINY])  # GloVe 6B-50d
     finally:
         os.environ.pop("TOOLKIT_DATA_DIR", None)
     assert result.exit_code == 0, result.output + repr(result.exception)
@@ -253,12 +249,12 @@ def test_cli_train_writes_run_folder(trained_run):
     assert json.loads(result.stdout) == {k: v for k, v in metrics.items() if k != "settings"}
     assert metrics["n_train"] == metrics["n_test"] == 200 and 0.0 <= metrics["accuracy"] <= 1.0
     assert {"precision", "recall", "f1", "roc_auc"} <= set(metrics) and metrics["classes"] == ["neg", "pos"]
-    assert metrics["settings"]["epochs"] == 1 and metrics["settings"]["vectors"] is None
+    assert metrics["settings"]["epochs"] == 1 and metrics["settings"]["vectors"] == "glove.6B.50d"
     for png in ("history.png", "confusion_matrix.png"):
         data = (out / png).read_bytes()
         assert data[:8] == PNG_SIGNATURE and len(data) > 10_000
     assert (out / "model" / "config.json").is_file()
-    assert "Test accuracy" in result.stderr
+    assert "Test accuracy" in result.stderr and "Embedding coverage" in result.stderr
     assert sorted(p.name for p in out.parent.iterdir()) == ["run"]  # no temp folders left
 
 
@@ -313,8 +309,8 @@ def test_cli_train_refuses_foreign_output_folder(runner, tmp_path, data_dir_env)
     assert [p.name for p in out.iterdir()] == ["thesis.tex"]
 
 
-def test_cli_train_csv_data_subprocess(tmp_path, shared_data):
-    """A real `python cli.py train` on a CSV of real IMDB reviews with --test-size."""
+def test_cli_train_csv_data(runner, tmp_path, shared_data):
+    """`toolkit train` on a CSV of real IMDB reviews with --test-size."""
     import csv
 
     from toolkit.datasets import load_imdb
@@ -326,9 +322,72 @@ def test_cli_train_csv_data_subprocess(tmp_path, shared_data):
         writer.writerow(["review", "sentiment"])
         writer.writerows((t, ds.target_names[y]) for t, y in zip(ds.texts, ds.labels))
     out = tmp_path / "run"
-    proc = run_cli("-q", "train", "--data", path, "--column", "review", "--label-column", "sentiment",
-                   "--test-size", "0.25", "--vectors", "none", "-o", out, *TINY)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stderr == ""  # --quiet: nothing but errors
+    result = invoke(runner, "-q", "train", "--data", path, "--column", "review", "--label-column", "sentiment",
+                    "--test-size", "0.25", "--vectors", "none", "-o", out, *TINY)
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""  # --quiet: nothing but errors
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["n_train"] == 90 and metrics["n_test"] == 30
+
+
+# ----------------------------------------------------------------------- vectors
+
+
+def test_cli_vectors_info_similar_analogy(runner, data_dir_env):
+    result = invoke(runner, "vectors", "info", "glove.6B.50d")
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.stdout)
+    assert info["n_words"] == 400_000 and info["dim"] == 50 and info["first_words"][0] == "the"
+
+    result = invoke(runner, "vectors", "similar", "film", "-n", "3")
+    words = [line.split("\t")[0] for line in result.stdout.splitlines()]
+    assert len(words) == 3 and "movie" in words
+
+    result = invoke(runner, "vectors", "analogy", "man", "king", "woman", "-n", "1")
+    assert result.stdout.split("\t")[0] == "queen"
+
+    assert_error(invoke(runner, "vectors", "similar", "qwzxv"), r"The word 'qwzxv' has no vector")
+
+
+def test_cli_vectors_coverage_map_convert(runner, data_dir_env, tmp_path):
+    src = tmp_path / "reviews.txt"
+    src.write_text("A great film, truly wonderful.\nThe zorblaxian movie was bad.\n", encoding="utf-8")
+    result = invoke(runner, "vectors", "coverage", src, "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["n_covered"] == report["n_tokens"] - 1 and report["top_missing"][0][0] == "zorblaxian"
+
+    png = tmp_path / "map.png"
+    result = invoke(runner, "vectors", "map", "king", "queen", "man", "woman", "paris", "france", "-o", png)
+    assert result.exit_code == 0, result.output
+    assert png.read_bytes()[:8] == PNG_SIGNATURE and png.stat().st_size > 10_000
+
+    out = tmp_path / "small.txt"
+    assert invoke(runner, "vectors", "convert", "glove.6B.50d", out, "--limit", "1000").exit_code == 0
+    assert out.read_text().splitlines()[0] == "1000 50"
+    native = tmp_path / "small.kv"
+    assert invoke(runner, "vectors", "convert", out, native).exit_code == 0
+    info = json.loads(invoke(runner, "vectors", "info", native).stdout)
+    assert (info["n_words"], info["dim"]) == (1000, 50)
+    assert_error(invoke(runner, "vectors", "convert", out, tmp_path / "x.txt", "--to", "xml"),
+                 r"The 'to' parameter of convert_vectors must be a str among")
+    assert not (tmp_path / "x.txt").exists()
+
+
+def test_cli_vectors_missing_file(runner, tmp_path):
+    assert_error(invoke(runner, "vectors", "info", tmp_path / "nope.vec"), r"nope\.vec")
+
+
+def test_cli_vectors_train_word2vec(runner, shared_data, tmp_path):
+    from toolkit.datasets import load_imdb
+
+    src = tmp_path / "reviews.txt"
+    texts = load_imdb("train", data_dir=shared_data, limit=200).texts
+    src.write_text("\n".join(t.replace("\n", " ") for t in texts), encoding="utf-8")
+    out = tmp_path / "w2v.bin"
+    result = invoke(runner, "-q", "vectors", "train", src, out, "--set", "vector_size=16", "--set", "epochs=2")
+    assert result.exit_code == 0, result.output
+    info = json.loads(invoke(runner, "vectors", "info", out).stdout)
+    assert info["dim"] == 16 and info["n_words"] > 500
+    assert_error(invoke(runner, "vectors", "train", src, tmp_path / "x.bin", "--set", "size=16"),
+                 r"Invalid parameter 'size' for train_word2vec. Valid parameters are: .*'vector_size'")
