@@ -170,6 +170,7 @@ def _vector_kwargs(limit, format, data_dir, cache_dir) -> dict:
 
 _INPUT = "Text source: a file of lines, a .csv/.tsv/.jsonl file (see --column), a folder, or '-' for stdin."
 _opt_column = typer.Option("text", "--column", help="Text column of a CSV/TSV/JSONL input.")
+_opt_label_column = typer.Option("label", "--label-column", help="Label column of a CSV/TSV/JSONL file.")
 _opt_output = typer.Option(None, "--output", "-o", help="Write here (atomically) instead of stdout.")
 _opt_set = typer.Option(None, "--set", help=SET_HELP)
 _opt_vectors = typer.Option(DEFAULT_VECTORS, "--vectors", "-V", help="Vectors file or manifest name.")
@@ -442,7 +443,7 @@ def train_cmd(
     output: Path = typer.Option(None, "--output", "-o", help="Run folder (default: runs/<timestamp>)."),
     random_state: int = typer.Option(0, "--random-state", help="Seed of the split, subsample and classifier."),
     column: str = _opt_column,
-    label_column: str = typer.Option("label", "--label-column", help="Label column of a CSV/TSV/JSONL file."),
+    label_column: str = _opt_label_column,
     data_dir: Path = _opt_data_dir,
     cache_dir: Path = _opt_cache_dir,
 ) -> None:
@@ -458,7 +459,7 @@ def train_cmd(
         column=column, label_column=label_column, data_dir=data_dir, cache_dir=cache_dir, progress=_progress(),
     )
     if result.coverage is not None:
-        _info(f"Vector coverage:\n{result.coverage}")
+        _info(str(result.coverage))
     m = result.metrics
     auc = "n/a" if m["roc_auc"] is None else f"{m['roc_auc']:.4f}"
     _info(f"Test accuracy {m['accuracy']:.4f}, F1 {m['f1']:.4f}, ROC AUC {auc} on {m['n_test']} documents "
@@ -477,7 +478,7 @@ def evaluate_cmd(
     limit: int = typer.Option(None, "--limit", help="Score at most N documents (stratified sample)."),
     plot: Path = typer.Option(None, "--plot", help="Also write the confusion matrix PNG here."),
     column: str = _opt_column,
-    label_column: str = typer.Option("label", "--label-column", help="Label column of a CSV/TSV/JSONL file."),
+    label_column: str = _opt_label_column,
     data_dir: Path = _opt_data_dir,
     cache_dir: Path = _opt_cache_dir,
 ) -> None:

@@ -462,8 +462,8 @@ class TrainResult:
     coverage : toolkit.vectors.CoverageReport or None
         How much of the vocabulary the word vectors cover.
     files : dict of str to pathlib.Path
-        What was written (``model``, ``metrics``, ``history_plot``,
-        ``confusion_matrix``); empty without ``output``.
+        What was written, by name (``model``, ``metrics.json``, ``history.png``,
+        ``confusion_matrix.png``); empty without ``output``.
     """
 
     estimator: object
