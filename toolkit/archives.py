@@ -472,7 +472,6 @@ def _safe_target(root: Path, name: str, archive) -> Path:
 
 
 def _write_member(src, dest: Path, counter: _Counter, name: str) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.part{os.getpid()}")
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
     try:
@@ -567,13 +566,19 @@ def _write_all(path, target, items, select, counter: _Counter) -> list[Path]:
     root.mkdir(parents=True, exist_ok=True)
     root = root.resolve()
     written = []
+    folders: dict[str, Path] = {"": root}  # checked parent folders (links are refused, so they stay valid)
     for name, is_dir, open_member in items:
         if select is not None and not select(name):
             continue
-        dest = _safe_target(root, name, path)
         if is_dir:
-            dest.mkdir(parents=True, exist_ok=True)
+            _safe_target(root, name, path).mkdir(parents=True, exist_ok=True)
             continue
+        parent, _, base = name.rpartition("/")
+        folder = folders.get(parent)
+        if folder is None:
+            _safe_target(root, parent, path).mkdir(parents=True, exist_ok=True)
+            folder = folders[parent] = _safe_target(root, parent, path)  # again, now that it exists
+        dest = _safe_target(root, name, path) if base in ("", ".") else folder / base
         with open_member() as src:
             _write_member(src, dest, counter, name)
         written.append(dest)
