@@ -520,21 +520,28 @@ def train(
 
     from .classifier import make_text_classifier
 
-    params = {"vectors": vectors, "random_state": random_state, "verbose": int(bool(progress))}
-    params.update(settings or {})
+    params = {"vectors": vectors, "random_state": random_state, **(settings or {})}
     estimator = make_text_classifier(**params)  # unknown names fail here, before any loading
     if output is not None:
         _check_run_folder(Path(output))
+    # progress bars while this run works; the saved model keeps the user's settings
+    shown = {"tokenizer__progress": True, "classifier__verbose": 1} if progress else {}
+    shown = {k: v for k, v in shown.items() if k.split("__")[1] not in params and k not in params}
+    quiet = {k: estimator.get_params()[k] for k in shown}
 
     x_train, y_train, x_test, y_test = load_train_test(
         data, test_data=test_data, test_size=test_size, limit=limit, random_state=random_state,
         column=column, label_column=label_column, data_dir=data_dir, cache_dir=cache_dir,
     )
     logger.info("Training on %d documents, testing on %d", len(x_train), len(x_test))
-    start = time.perf_counter()
-    estimator.fit(x_train, y_train)
-    fit_seconds = time.perf_counter() - start
-    pred, proba, classes = _scores(estimator, x_test)
+    estimator.set_params(**shown)
+    try:
+        start = time.perf_counter()
+        estimator.fit(x_train, y_train)
+        fit_seconds = time.perf_counter() - start
+        pred, proba, classes = _scores(estimator, x_test)
+    finally:
+        estimator.set_params(**quiet)
     metrics = compute_metrics(y_test, pred, proba, classes=classes)
     metrics.update(n_train=len(x_train), n_test=len(x_test), fit_seconds=round(fit_seconds, 3))
 
