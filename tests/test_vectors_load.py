@@ -423,3 +423,10 @@ def test_vectors_real_glove_identical_to_gensim(shared_data, cache):
     ref = gensim_load(str(path), no_header=True)
     assert len(kv) == 400_000 and same(kv, ref)
     np.testing.assert_array_equal(kv.expandos["count"], ref.expandos["count"])
+
+
+def test_vectors_progress_bar_on_request(capsys):
+    load_vectors(datapath("test_glove.txt"), cache=False, progress=True)
+    assert "Loading test_glove.txt" in capsys.readouterr().err
+    load_vectors(datapath("lee_fasttext.vec"), cache=False)
+    assert capsys.readouterr().err == ""

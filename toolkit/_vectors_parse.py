@@ -297,8 +297,9 @@ _F32_MAX = float(np.finfo(np.float32).max)
 class _TextReader:
     """State of one text parse (see :func:`read_text`)."""
 
-    def __init__(self, source, *, header, dim, want, unicode_errors, vectors_path=None):
+    def __init__(self, source, *, header, dim, want, unicode_errors, vectors_path=None, on_rows=None):
         self.source = source
+        self.on_rows = on_rows
         self.vectors_path = vectors_path
         self.header = header  # (count, dim) or None
         self.dim = dim
@@ -456,6 +457,8 @@ class _TextReader:
                 self.vectors_path,
             )
         self.rows.append(values)
+        if self.on_rows is not None:
+            self.on_rows(len(values))
 
     def done(self):
         return self.want is not None and self.n >= self.want
@@ -589,7 +592,13 @@ def _uncompressed_size(source: Source) -> int | None:
 
 
 def read_text(
-    source: Source, *, header: bool, limit: int | None, unicode_errors: str = "strict", vectors_path: Path | None = None
+    source: Source,
+    *,
+    header: bool,
+    limit: int | None,
+    unicode_errors: str = "strict",
+    vectors_path: Path | None = None,
+    on_rows=None,
 ):
     """Read GloVe text (``header=False``) or word2vec/fastText text (``header=True``).
 
@@ -598,6 +607,7 @@ def read_text(
     words : list of str
     key_to_index : dict
     vectors : ndarray of float32, shape (n, dim), or ``vectors_path`` (a ``.npy`` file) when given
+        (``on_rows(n)`` is called after each block of ``n`` rows, for progress bars)
     declared : int
         The row count gensim would use for its fake 'count' attribute.
     """
@@ -634,7 +644,7 @@ def read_text(
             want = limit if want is None else min(want, limit)
         reader = _TextReader(
             source, header=None if head_count is None else (head_count, dim), dim=dim, want=want,
-            unicode_errors=unicode_errors, vectors_path=vectors_path,
+            unicode_errors=unicode_errors, vectors_path=vectors_path, on_rows=on_rows,
         )
         reader._first_line_was_int_pair = False
         if header:
@@ -695,7 +705,12 @@ def read_text(
 
 
 def read_binary(
-    source: Source, *, limit: int | None, unicode_errors: str = "strict", vectors_path: Path | None = None
+    source: Source,
+    *,
+    limit: int | None,
+    unicode_errors: str = "strict",
+    vectors_path: Path | None = None,
+    on_rows=None,
 ):
     """Read the word2vec C tool's binary format (header line, then ``word<space><dim float32>`` records)."""
     chunks = iter_chunks(source)
@@ -779,6 +794,8 @@ def read_binary(
                         seen.add(w)
                 words.extend(decoded)
                 rows.append(vecs)
+                if on_rows is not None:
+                    on_rows(len(vecs))
                 n += len(decoded)
                 continue
             if at_eof:

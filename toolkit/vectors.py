@@ -218,13 +218,24 @@ def _make_kv(words, key_to_index, vectors, declared, dim=None):
     return kv
 
 
-def _read(src, fmt, limit, unicode_errors, vectors_path=None):
+def _read(src, fmt, limit, unicode_errors, vectors_path=None, progress=False):
     """Parse a text/binary file: (words, key_to_index, vectors or npy path, declared)."""
-    if fmt == "glove":
-        return _parse.read_text(src, header=False, limit=limit, unicode_errors=unicode_errors, vectors_path=vectors_path)
-    if fmt == "word2vec-text":
-        return _parse.read_text(src, header=True, limit=limit, unicode_errors=unicode_errors, vectors_path=vectors_path)
-    return _parse.read_binary(src, limit=limit, unicode_errors=unicode_errors, vectors_path=vectors_path)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(desc=f"Loading {src.path.name}", unit=" vectors", unit_scale=True, total=limit)
+    kwargs = {"limit": limit, "unicode_errors": unicode_errors, "vectors_path": vectors_path,
+              "on_rows": None if bar is None else bar.update}
+    try:
+        if fmt == "glove":
+            return _parse.read_text(src, header=False, **kwargs)
+        if fmt == "word2vec-text":
+            return _parse.read_text(src, header=True, **kwargs)
+        return _parse.read_binary(src, **kwargs)
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 def _load_fasttext_bin(src, limit, workdir: Path):
@@ -270,7 +281,7 @@ def _load_native(src, limit):
     return kv
 
 
-def _build_entry(src, fmt, limit, unicode_errors, final: Path):
+def _build_entry(src, fmt, limit, unicode_errors, final: Path, progress=False):
     """Parse the source into a new cache entry ``final`` (atomically); return its .kv path."""
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = final.parent / f".tmp-{final.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -283,7 +294,7 @@ def _build_entry(src, fmt, limit, unicode_errors, final: Path):
             (tmp / "model.bin").unlink(missing_ok=True)
         else:
             stream = tmp / "stream.npy"
-            words, k2i, npy, declared = _read(src, fmt, limit, unicode_errors, vectors_path=stream)
+            words, k2i, npy, declared = _read(src, fmt, limit, unicode_errors, vectors_path=stream, progress=progress)
             dim = int(np.load(npy, mmap_mode="r").shape[1])
             kv = _make_kv(words, k2i, np.zeros((0, dim), np.float32), declared, dim=dim)
             kv.save(str(kv_path), separately=["vectors"], pickle_protocol=4)
@@ -310,7 +321,7 @@ def _load_entry(final: Path):
     return KeyedVectors.load(str(final / _KV_NAME), mmap="r")
 
 
-def _load_cached(src, fmt, limit, unicode_errors, final: Path):
+def _load_cached(src, fmt, limit, unicode_errors, final: Path, progress=False):
     if (final / "meta.json").exists():
         try:
             return _load_entry(final)
@@ -323,7 +334,7 @@ def _load_cached(src, fmt, limit, unicode_errors, final: Path):
                 pass
             shutil.rmtree(trash, ignore_errors=True)
     logger.info("Loading %s (%s) into the cache %s", src.name, fmt, final)
-    _build_entry(src, fmt, limit, unicode_errors, final)
+    _build_entry(src, fmt, limit, unicode_errors, final, progress=progress)
     return _load_entry(final)
 
 
@@ -337,6 +348,7 @@ def load_vectors(
     cache_dir=None,
     data_dir=None,
     unicode_errors="strict",
+    progress=False,
 ):
     """Load word vectors from a file or a data manifest into gensim ``KeyedVectors``.
 
@@ -365,6 +377,8 @@ def load_vectors(
         Override ``TOOLKIT_CACHE_DIR`` / ``TOOLKIT_DATA_DIR``.
     unicode_errors : {"strict", "replace", "ignore"}, default="strict"
         What to do with words that are not valid UTF-8.
+    progress : bool, default=False
+        Show a progress bar while parsing a text or binary file.
 
     Returns
     -------
@@ -393,6 +407,7 @@ def load_vectors(
         member=(member, [str, None]),
         cache=(cache, ["boolean"]),
         unicode_errors=(unicode_errors, [Options({"strict", "replace", "ignore"})]),
+        progress=(progress, ["boolean"]),
     )
     try:
         from gensim.models import KeyedVectors
@@ -418,14 +433,14 @@ def load_vectors(
     if fmt == "native":
         kv = _load_native(src, limit)
     elif cache:
-        kv = _load_cached(src, fmt, limit, unicode_errors, cache_path(key, path, cache_dir))
+        kv = _load_cached(src, fmt, limit, unicode_errors, cache_path(key, path, cache_dir), progress=progress)
     elif fmt == "fasttext-bin":
         import tempfile
 
         with tempfile.TemporaryDirectory() as tmp:
             kv = _load_fasttext_bin(src, limit, Path(tmp))
     else:
-        words, k2i, vectors, declared = _read(src, fmt, limit, unicode_errors)
+        words, k2i, vectors, declared = _read(src, fmt, limit, unicode_errors, progress=progress)
         kv = _make_kv(words, k2i, vectors, declared)
     logger.info("Loaded %d vectors of dimension %d from %s", len(kv), kv.vector_size, src.name)
     with _MEMO_LOCK:

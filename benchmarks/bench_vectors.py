@@ -1,0 +1,217 @@
+"""Word-vector loading: toolkit's load_vectors against gensim's load_word2vec_format.
+
+Measures, each in a fresh Python process (so peak memory is per step):
+
+* first load of GloVe 6B-50d from the same ``.gz`` (toolkit with an empty
+  cache, toolkit without cache, gensim), wall and CPU time, peak RSS and the
+  peak above the process' RSS after its imports;
+* cached reload (memory-mapped native copy);
+* that two processes share the mapped vectors (RSS and PSS of the mapping of
+  the cached ``.npy`` in each, from ``/proc/<pid>/smaps``);
+* optionally the coverage report of a 10,000-word IMDB vocabulary.
+
+Runs alternate toolkit and gensim (``--repeats``) and report the median.
+
+Usage::
+
+    python benchmarks/bench_vectors.py --seed 0
+    python benchmarks/bench_vectors.py --repeats 1 --no-coverage
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+from _common import machine_info, print_table, write_results
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_PATH = ROOT.parent / "shared" / "data" / "glove.6B.50d.txt.gz"
+DEFAULT_IMDB = ROOT.parent / "shared" / "data" / "aclImdb_v1.tar.gz"
+
+_PRELUDE = textwrap.dedent(
+    """
+    import json, os, resource, sys, time
+    def rss_mb():
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    def peak_mb():
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """
+)
+
+_GENSIM = _PRELUDE + textwrap.dedent(
+    """
+    from gensim.models import KeyedVectors
+    base = rss_mb()
+    t0, c0 = time.perf_counter(), time.process_time()
+    kv = KeyedVectors.load_word2vec_format(sys.argv[1], no_header=True)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    print(json.dumps({"n": len(kv), "wall_s": wall, "cpu_s": cpu, "peak_mb": peak_mb(), "base_mb": base}))
+    """
+)
+
+_TOOLKIT = _PRELUDE + textwrap.dedent(
+    """
+    import numpy as np
+    from gensim.models import KeyedVectors
+    from toolkit.vectors import load_vectors
+    base = rss_mb()
+    t0, c0 = time.perf_counter(), time.process_time()
+    kv = load_vectors(sys.argv[1], cache=sys.argv[3] == "cache", cache_dir=sys.argv[2])
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    out = {"n": len(kv), "wall_s": wall, "cpu_s": cpu, "peak_mb": peak_mb(), "base_mb": base,
+           "mapped": isinstance(kv.vectors, np.memmap)}
+    if len(sys.argv) > 4:  # sharing check: touch every vector, report, wait to be read
+        out["checksum"] = float(np.asarray(kv.vectors, dtype=np.float64).sum())
+        out["npy"] = getattr(kv.vectors, "filename", None)
+        print(json.dumps(out), flush=True)
+        sys.stdin.readline()
+    else:
+        print(json.dumps(out))
+    """
+)
+
+
+def run(code: str, *args: str) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"benchmark step failed:\n{proc.stderr}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def mapping_stats(pid: int, needle: str) -> dict:
+    """Rss/Pss (MiB) of the mapping of ``needle`` in process ``pid``, and the whole process."""
+    rss = pss = 0
+    inside = False
+    with open(f"/proc/{pid}/smaps") as fh:
+        for line in fh:
+            first = line.split(maxsplit=1)[0]
+            if "-" in first and not first.endswith(":"):  # a mapping header line
+                inside = line.rstrip().endswith(needle)
+            elif inside and first == "Rss:":
+                rss += int(line.split()[1])
+            elif inside and first == "Pss:":
+                pss += int(line.split()[1])
+    total = {}
+    with open(f"/proc/{pid}/smaps_rollup") as fh:
+        for line in fh:
+            parts = line.split()
+            if parts[0] in ("Rss:", "Pss:"):
+                total[parts[0][:-1].lower()] = int(parts[1]) / 1024
+    return {"npy_rss_mb": rss / 1024, "npy_pss_mb": pss / 1024, "rss_mb": total.get("rss"), "pss_mb": total.get("pss")}
+
+
+def sharing(path: Path, cache: Path) -> list[dict]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _TOOLKIT, str(path), str(cache), "cache", "share"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        )
+        for _ in range(2)
+    ]
+    try:
+        infos = [json.loads(p.stdout.readline()) for p in procs]
+        rows = []
+        for i, (p, info) in enumerate(zip(procs, infos)):
+            stats = mapping_stats(p.pid, info["npy"])
+            rows.append({"process": i + 1, "mapped": info["mapped"], "checksum": info["checksum"], **stats})
+        return rows
+    finally:
+        for p in procs:
+            p.communicate("\n", timeout=60)
+
+
+def coverage(path: Path, imdb: Path, cache: Path, n_docs: int | None) -> tuple[dict, str, float]:
+    sys.path.insert(0, str(ROOT))
+    from toolkit.datasets import load_imdb
+    from toolkit.tokenization import SpacyTokenizer
+    from toolkit.vectors import build_embedding_matrix, load_vectors
+    from toolkit.vocabulary import Vocabulary
+
+    t0 = time.perf_counter()
+    data = load_imdb("train", path=imdb)
+    texts = data.texts if n_docs is None else data.texts[:n_docs]
+    tokens = SpacyTokenizer().fit_transform(texts)
+    vocab = Vocabulary.from_documents(tokens, max_tokens=10_002)  # 10,000 words + PAD + OOV
+    _, report = build_embedding_matrix(vocab, load_vectors(path, cache_dir=cache))
+    return report.to_dict(), str(report), time.perf_counter() - t0
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--path", type=Path, default=DEFAULT_PATH, help="GloVe text file (.gz)")
+    parser.add_argument("--imdb", type=Path, default=DEFAULT_IMDB, help="aclImdb_v1.tar.gz for the coverage report")
+    parser.add_argument("--repeats", type=int, default=3, help="alternating runs of each loader (median reported)")
+    parser.add_argument("--reloads", type=int, default=5, help="cached reloads to time")
+    parser.add_argument("--coverage-docs", type=int, default=None, help="IMDB train reviews to tokenize (default all)")
+    parser.add_argument("--no-coverage", action="store_true", help="skip the IMDB coverage report")
+    parser.add_argument("--seed", type=int, default=0, help="unused (no randomness); kept for the house interface")
+    args = parser.parse_args(argv)
+
+    work = Path(tempfile.mkdtemp(prefix="bench-vectors-"))
+    try:
+        runs: dict[str, list[dict]] = {"gensim": [], "toolkit first load (cache)": [], "toolkit (cache=False)": []}
+        for r in range(args.repeats):
+            runs["gensim"].append(run(_GENSIM, str(args.path)))
+            cache = work / f"cache{r}"
+            runs["toolkit first load (cache)"].append(run(_TOOLKIT, str(args.path), str(cache), "cache"))
+            runs["toolkit (cache=False)"].append(run(_TOOLKIT, str(args.path), str(work / "unused"), "nocache"))
+            print(f"repeat {r + 1}: " + ", ".join(f"{k} {v[-1]['wall_s']:.2f}s" for k, v in runs.items()), flush=True)
+        reloads = [run(_TOOLKIT, str(args.path), str(work / "cache0"), "cache") for _ in range(args.reloads)]
+        runs["toolkit cached reload"] = reloads
+
+        g_wall = statistics.median(x["wall_s"] for x in runs["gensim"])
+        g_peak = statistics.median(x["peak_mb"] for x in runs["gensim"])
+        rows = []
+        for name, xs in runs.items():
+            wall = statistics.median(x["wall_s"] for x in xs)
+            peak = statistics.median(x["peak_mb"] for x in xs)
+            rows.append(
+                {
+                    "loader": name,
+                    "runs": len(xs),
+                    "wall_s": wall,
+                    "cpu_s": statistics.median(x["cpu_s"] for x in xs),
+                    "speedup_vs_gensim": g_wall / wall,
+                    "peak_rss_mb": peak,
+                    "peak_above_imports_mb": statistics.median(x["peak_mb"] - x["base_mb"] for x in xs),
+                    "peak_vs_gensim": peak / g_peak,
+                    "n_vectors": xs[0]["n"],
+                }
+            )
+        print_table(rows)
+
+        share = sharing(args.path, work / "cache0")
+        print_table(share)
+
+        cov = cov_text = None
+        if not args.no_coverage:
+            cov, cov_text, seconds = coverage(args.path, args.imdb, work / "cache0", args.coverage_docs)
+            print(cov_text)
+            print(f"(coverage step: {seconds:.1f}s including IMDB tokenization)")
+
+        path = write_results(
+            "bench_vectors",
+            rows,
+            params={**{k: str(v) for k, v in vars(args).items()}, "sharing": share, "coverage": cov,
+                    "coverage_table": cov_text},
+        )
+        print(f"results: {path}  ({machine_info()['date_utc']} UTC)")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
