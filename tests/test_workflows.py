@@ -184,3 +184,36 @@ def test_workflows_data_status_offline_and_remote(shared_data, tmp_path):
 def test_workflows_data_status_unknown_name():
     with pytest.raises(ManifestError, match="Unknown data manifest 'imbd'"):
         data_status("imbd")
+
+
+# --------------------------------------------------------------- train and friends
+
+
+def test_workflows_train_predict_evaluate_in_memory(data_dir_env, tmp_path):
+    from toolkit.workflows import evaluate, predict, train
+
+    result = train(limit=80, vectors=None, settings={"epochs": 1, "maxlen": 40, "embedding_dim": 8})
+    assert result.files == {} and result.coverage is None
+    assert result.metrics["n_train"] == result.metrics["n_test"] == 80
+    assert set(result.history) >= {"loss", "accuracy"} and len(result.history["loss"]) == 1
+    params = result.estimator.get_params()
+    assert params["classifier__verbose"] == 0 and params["tokenizer__progress"] is False
+
+    rows = predict(result.estimator, ["A wonderful film.", "Awful."])
+    assert [sorted(r["probabilities"]) for r in rows] == [["neg", "pos"]] * 2
+    assert predict(result.estimator, []) == []
+    with pytest.raises(ValueError, match="string object received"):
+        predict(result.estimator, "one text")
+
+    path = tmp_path / "d.jsonl"
+    path.write_text('{"text": "great", "label": "pos"}\n{"text": "bad", "label": "neg"}\n', encoding="utf-8")
+    metrics = evaluate(result.estimator, path)
+    assert metrics["n_samples"] == 2 and metrics["classes"] == ["neg", "pos"]
+
+
+def test_workflows_train_unknown_setting_fails_before_loading(tmp_path):
+    from toolkit.workflows import train
+
+    with pytest.raises(ValueError, match=r"Invalid parameter 'epoch' for make_text_classifier"):
+        train(data=tmp_path / "absent.csv", settings={"epoch": 1}, output=tmp_path / "run")
+    assert list(tmp_path.iterdir()) == []
