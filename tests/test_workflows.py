@@ -63,6 +63,8 @@ def test_workflows_read_input_lines_and_stdin(tmp_path):
 def test_workflows_read_input_csv_jsonl_folder(tmp_path):
     (tmp_path / "d.csv").write_text('review,label\n"good, really",pos\nbad,neg\n', encoding="utf-8")
     assert read_input(tmp_path / "d.csv", column="review") == ["good, really", "bad"]
+    (tmp_path / "d.tsv").write_text("text\tlabel\ngood, really\tpos\n", encoding="utf-8")
+    assert read_input(tmp_path / "d.tsv") == ["good, really"]
     (tmp_path / "d.jsonl").write_text('{"text": "fine"}\n{"text": "meh"}\n', encoding="utf-8")
     assert read_input(tmp_path / "d.jsonl") == ["fine", "meh"]
     folder = tmp_path / "docs"

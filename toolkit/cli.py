@@ -129,6 +129,15 @@ def _load_tensorflow_quietly() -> None:
         os.close(devnull)
 
 
+def _read_texts(source, *, column="text", **kwargs) -> list[str]:
+    """``workflows.read_input``, refusing to wait on an interactive terminal for stdin."""
+    from .workflows import read_input
+
+    if (source is None or str(source) == "-") and sys.stdin.isatty():
+        raise ValueError("No input: give a file, a folder or texts, or pipe text on stdin.")
+    return read_input(source, column=column, **kwargs)
+
+
 def _progress() -> bool:
     return not _state["quiet"]
 
@@ -160,7 +169,7 @@ def _json(data) -> str:
 
 
 def _vector_kwargs(limit, format, data_dir, cache_dir) -> dict:
-    kwargs = {"limit": limit, "format": format}
+    kwargs = {"limit": limit, "format": format, "progress": _progress()}
     if data_dir is not None:
         kwargs["data_dir"] = data_dir
     if cache_dir is not None:
@@ -245,9 +254,9 @@ def tokenize_cmd(
     ),
 ) -> None:
     """Tokenize raw text with spaCy; write one JSON token list per document (JSONL)."""
-    from .workflows import read_input, tokenize_texts
+    from .workflows import tokenize_texts
 
-    texts = read_input(source, column=column)
+    texts = _read_texts(source, column=column)
     corpus = tokenize_texts(texts, **{"progress": _progress(), **_settings(settings)})
     _emit_text(_jsonl(list(doc) for doc in corpus), output)
 
@@ -271,9 +280,9 @@ def vectorize_cmd(
     settings: list[str] = typer.Option(None, "--set", help="SpacyTokenizer parameter as key=value (repeatable)."),
 ) -> None:
     """Turn text into padded id sequences (.npz, key 'x') plus a vocabulary JSON, or a sparse bag matrix."""
-    from .workflows import read_input, vectorize
+    from .workflows import vectorize
 
-    texts = read_input(source, column=column)
+    texts = _read_texts(source, column=column)
     result = vectorize(
         texts, output_mode=output_mode, max_tokens=max_tokens, min_count=min_count, maxlen=maxlen,
         padding=padding, truncating=truncating, tokenizer={"progress": _progress(), **_settings(settings)},
@@ -357,9 +366,9 @@ def vectors_coverage_cmd(
     settings: list[str] = typer.Option(None, "--set", help="SpacyTokenizer parameter as key=value (repeatable)."),
 ) -> None:
     """How much of the vocabulary of a text collection the vectors cover."""
-    from .workflows import coverage, read_input
+    from .workflows import coverage
 
-    texts = read_input(source, column=column, data_dir=data_dir, cache_dir=cache_dir)
+    texts = _read_texts(source, column=column, data_dir=data_dir, cache_dir=cache_dir)
     report = coverage(vectors, texts, max_tokens=max_tokens, min_count=min_count, tokenizer=_settings(settings),
                       **_vector_kwargs(limit, format, data_dir, cache_dir))
     typer.echo(_json(report.to_dict()) if as_json else f"{report}\n", nl=False)
@@ -394,9 +403,9 @@ def vectors_train_cmd(
     settings: list[str] = typer.Option(None, "--set", help="train_word2vec parameter as key=value (repeatable)."),
 ) -> None:
     """Train word2vec vectors on a text collection and save them."""
-    from .workflows import read_input, train_vectors
+    from .workflows import train_vectors
 
-    texts = read_input(corpus, column=column, data_dir=data_dir, cache_dir=cache_dir)
+    texts = _read_texts(corpus, column=column, data_dir=data_dir, cache_dir=cache_dir)
     kv = train_vectors(texts, output, **{"progress": _progress(), **_settings(settings)})
     _info(f"{len(kv)} words x {kv.vector_size} dimensions")
     typer.echo(str(output))
@@ -502,14 +511,12 @@ def predict_cmd(
     output: Path = _opt_output,
 ) -> None:
     """Predict labels and class probabilities; one JSON object per text (JSONL)."""
-    from .workflows import predict, read_input
+    from .workflows import predict
 
     _load_tensorflow_quietly()
 
     if not texts:
-        if input is None and sys.stdin.isatty():
-            raise ValueError("No input: give texts as arguments, --input FILE, or pipe text on stdin.")
-        texts = read_input("-" if input is None else input, column=column)
+        texts = _read_texts("-" if input is None else input, column=column)
     _emit_text(_jsonl(predict(model, texts)), output)
 
 

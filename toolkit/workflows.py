@@ -194,7 +194,8 @@ def load_data(data="imdb", *, split="train", column="text", label_column="label"
     if path.is_dir():
         return datasets.load_folder(path)
     if suffix in TABLE_SUFFIXES:
-        return datasets.load_csv(path, text_column=column, label_column=label_column)
+        delimiter = "\t" if suffix == ".tsv" else ","
+        return datasets.load_csv(path, text_column=column, label_column=label_column, delimiter=delimiter)
     if suffix in JSONL_SUFFIXES:
         return datasets.load_jsonl(path, text_column=column, label_column=label_column)
     from .exceptions import DataError
