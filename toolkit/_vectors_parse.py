@@ -261,17 +261,24 @@ def peek(source: Source, n: int = 1 << 16) -> bytes:
 
 def _parse_numbers(joined: bytes, expected: int):
     """All numbers of a block, or None when the bulk parse is not trustworthy."""
-    if joined.translate(_NUMBER_TABLE, _NUMBER_BYTES):  # letters (nan, inf, true...), tabs, commas
-        return None
     if _orjson is not None:
+        # JSON literals other than numbers (true, false, null, "strings") would convert
+        # silently: refuse blocks holding their letters (four memchr scans)
+        if b"t" in joined or b"f" in joined or b"n" in joined or b'"' in joined:
+            return None
         try:
             values = _orjson.loads(b"[" + joined.replace(b" ", b",") + b"]")
+            if len(values) != expected:  # "1,2" tokens, nested lists
+                return None
             with np.errstate(over="ignore"):  # beyond float32: inf, refused by the caller
-                arr = np.array(values, dtype=np.float32)
+                arr = np.fromiter(values, dtype=np.float32, count=expected)
         except (_orjson.JSONDecodeError, TypeError, ValueError, OverflowError):
-            return None  # "1.", "+1", "01", empty fields: the slow path decides
+            return None  # "1.", "+1", "01", "NaN", empty fields: the slow path decides
     else:  # pragma: no cover - exercised only without orjson
         import warnings
+
+        if joined.translate(_NUMBER_TABLE, _NUMBER_BYTES):  # letters (nan, inf...), tabs, commas
+            return None
 
         with warnings.catch_warnings():
             warnings.simplefilter("error")
@@ -321,6 +328,7 @@ class _TextReader:
         dim = self.dim
         values = np.empty((len(lines), dim), dtype=np.float32)
         for i, line in enumerate(lines):
+            line = line.rstrip()
             line_no = first_line_no + i
             is_last = at_eof and i == len(lines) - 1
             if not line:
@@ -416,10 +424,11 @@ class _TextReader:
             self.beyond = any(ln.strip() for ln in lines[self.want - self.n :])
             lines = lines[: self.want - self.n]
         self.line_no += len(lines)
-        if b"\r" in block or b" \n" in block or block.endswith(b" ") or b"\t" in block:
-            lines = [ln.rstrip() for ln in lines]  # CRLF, trailing spaces (word2vec C tool), as gensim
+        normalized = b"\r" in block or b"\t" in block  # one memchr each
+        if normalized:
+            lines = [ln.rstrip() for ln in lines]  # CRLF, as gensim (it rstrips every line)
         if self.dim is None:  # GloVe: the first line gives the dimension
-            first = lines[0]
+            first = lines[0].rstrip()
             self.dim = first.count(b" ")
             if self.dim < 1:
                 raise self._line_error(
@@ -432,6 +441,9 @@ class _TextReader:
             )
         dim = self.dim
         counts = list(map(bytes.count, lines, repeat(b" ", len(lines))))
+        if counts.count(dim) != len(lines) and not normalized:  # trailing spaces (the word2vec C tool writes them)
+            lines = [ln.rstrip() for ln in lines]
+            counts = list(map(bytes.count, lines, repeat(b" ", len(lines))))
         values = None
         if counts.count(dim) == len(lines):
             cut = list(map(bytes.find, lines, repeat(b" ", len(lines))))
