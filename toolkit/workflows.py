@@ -16,7 +16,30 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["atomic_output"]
+__all__ = [
+    "atomic_output",
+    "read_input",
+    "load_data",
+    "load_train_test",
+    "parse_setting",
+    "load_estimator",
+    "compute_metrics",
+    "TrainResult",
+    "train",
+    "evaluate",
+    "predict",
+    "tokenize_texts",
+    "Vectorized",
+    "vectorize",
+    "vectors_info",
+    "similar_words",
+    "analogy",
+    "convert_vectors",
+    "train_vectors",
+    "coverage",
+    "word_map",
+    "data_status",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +72,8 @@ def atomic_output(path, *, directory=False):
     >>> target = os.path.join(tempfile.mkdtemp(), "out.txt")
     >>> with atomic_output(target) as tmp:
     ...     _ = tmp.write_text("done")
-    >>> open(target).read()
+    >>> from pathlib import Path
+    >>> Path(target).read_text()
     'done'
     """
     path = Path(path)
