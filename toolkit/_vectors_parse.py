@@ -85,7 +85,7 @@ class Source:
     def error(self, where: str | None, problem: str, todo: str) -> VectorsFormatError:
         """An error naming the file, the place (line/record) and what to do."""
         place = f", {where}" if where else ""
-        return VectorsFormatError(f"{self.name}{place}: {problem}. {todo}")
+        return VectorsFormatError(f"{self.name}{place}: {problem}. {todo.rstrip('.')}.")
 
 
 # ----------------------------------------------------------------------------- containers
@@ -316,6 +316,7 @@ class _TextReader:
         self.key_to_index: dict[str, int] = {}
         self.rows: RowBuffer | None = None
         self.beyond = False  # non-empty lines after the wanted rows
+        self._first_line_was_int_pair = False  # GloVe read of a file with a word2vec header
         self.n = 0
         self.line_no = 0  # number of the last line consumed
 
@@ -658,7 +659,6 @@ def read_text(
             source, header=None if head_count is None else (head_count, dim), dim=dim, want=want,
             unicode_errors=unicode_errors, vectors_path=vectors_path, on_rows=on_rows,
         )
-        reader._first_line_was_int_pair = False
         if header:
             reader.line_no = 1
         at_eof = False
