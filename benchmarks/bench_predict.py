@@ -1,0 +1,121 @@
+"""Prediction throughput of trained models on raw IMDB text, tokenization included.
+
+Each model is a complete raw-text pipeline (``SpacyTokenizer`` first for the
+toolkit models), trained on ``--n-train`` training reviews, then timed on
+``--n-predict`` test reviews: batch throughput (one ``predict`` call over all
+documents, docs/s) and single-document latency (median of ``--n-single``
+one-review ``predict`` calls, ms). The peer is scikit-learn's TF-IDF +
+LogisticRegression, measured in the same run.
+
+Run::
+
+    python benchmarks/bench_predict.py --seed 0
+    python benchmarks/bench_predict.py --n-train 2000 --n-predict 2000   # quicker
+
+Writes ``benchmarks/results/bench_predict.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(1, str(HERE.parent))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from _common import peak_rss_mb, print_table, timer, write_results  # noqa: E402
+
+NAME = "bench_predict"
+
+
+def models(seed):
+    """name -> (description, raw-text estimator)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    from toolkit import NBSVMClassifier, SpacyTokenizer, make_text_classifier
+    from toolkit.encoders import BagEncoder
+
+    return {
+        "peer_tfidf12_lr": ("sklearn TfidfVectorizer(1,2) + LogisticRegression",
+                            make_pipeline(TfidfVectorizer(ngram_range=(1, 2)),
+                                          LogisticRegression(max_iter=1000))),
+        "nbsvm123": ("SpacyTokenizer -> BagEncoder(1-3-grams, multi_hot) -> NBSVMClassifier",
+                     make_pipeline(SpacyTokenizer(),
+                                   BagEncoder(output_mode="multi_hot", ngram_range=(1, 3)),
+                                   NBSVMClassifier(random_state=seed))),
+        "keras_bag": ("make_text_classifier(architecture='bag', maxlen=400), 2 epochs",
+                      make_text_classifier(architecture="bag", maxlen=400, embedding_dim=50,
+                                           epochs=2, random_state=seed)),
+        "keras_cnn": ("make_text_classifier(architecture='cnn', maxlen=400), 2 epochs",
+                      make_text_classifier(architecture="cnn", maxlen=400, embedding_dim=50,
+                                           epochs=2, random_state=seed)),
+    }
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--n-train", type=int, default=5000)
+    parser.add_argument("--n-predict", type=int, default=5000)
+    parser.add_argument("--n-single", type=int, default=50)
+    parser.add_argument("--models", default="all")
+    parser.add_argument("--data-dir", default=os.environ.get("TOOLKIT_DATA_DIR", str(HERE.parent.parent / "shared" / "data")))
+    args = parser.parse_args(argv)
+    os.environ["TOOLKIT_DATA_DIR"] = args.data_dir  # offline data folder: vectors by manifest name
+
+    import numpy as np
+
+    from toolkit import load_imdb
+
+    train = load_imdb("train", data_dir=args.data_dir, shuffle=True, random_state=args.seed,
+                      limit=args.n_train)
+    test = load_imdb("test", data_dir=args.data_dir, shuffle=True, random_state=args.seed,
+                     limit=args.n_predict)
+    texts, labels = list(test.texts), np.asarray(test.labels)
+    n_chars = sum(map(len, texts))
+    catalogue = models(args.seed)
+    names = list(catalogue) if args.models == "all" else args.models.split(",")
+    rows = []
+    for name in names:
+        description, model = catalogue[name]
+        with timer() as fit_t:
+            model.fit(train.texts, train.labels)
+        model.predict(texts[:10])  # warm-up (lazy imports, graph tracing)
+        with timer() as batch_t:
+            pred = model.predict(texts)
+        single = []
+        for text in texts[: args.n_single]:
+            with timer() as one:
+                model.predict([text])
+            single.append(one.seconds)
+        rows.append({
+            "model": name,
+            "docs_per_s": round(len(texts) / batch_t.seconds, 1),
+            "chars_per_s": round(n_chars / batch_t.seconds),
+            "batch_s": round(batch_t.seconds, 2),
+            "cpu_s": round(batch_t.cpu_seconds, 2),
+            "single_doc_ms": round(1000 * statistics.median(single), 2),
+            "accuracy": round(float(np.mean(np.asarray(pred) == labels)), 4),
+            "fit_s": round(fit_t.seconds, 1),
+            "peak_mb": round(peak_rss_mb()),
+            "description": description,
+        })
+        print_table(rows[-1:])
+    peer = next((r for r in rows if r["model"] == "peer_tfidf12_lr"), None)
+    for row in rows:
+        if peer:
+            row["throughput_vs_peer"] = round(row["docs_per_s"] / peer["docs_per_s"], 3)
+    print_table(rows, ["model", "docs_per_s", "throughput_vs_peer", "single_doc_ms", "batch_s",
+                       "cpu_s", "accuracy", "fit_s", "peak_mb"])
+    print(f"wrote {write_results(NAME, rows, params=vars(args))}")
+
+
+if __name__ == "__main__":
+    main()
