@@ -1,0 +1,174 @@
+"""SequenceEncoder, BagEncoder and HashingEncoder: results, oracles, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.exceptions import NotFittedError
+
+from toolkit.corpus import TokenizedCorpus
+from toolkit.encoders import BagEncoder, HashingEncoder, SequenceEncoder
+from toolkit.vocabulary import pad_sequences
+
+DOCS = [["the", "film", "was", "good"], ["the", "plot", "was", "thin", "thin"], ["good"], []]
+
+
+@pytest.fixture(scope="module")
+def imdb_corpus(shared_data):
+    from toolkit.datasets import load_imdb
+    from toolkit.tokenization import SpacyTokenizer
+
+    texts = load_imdb("train", path=shared_data / "aclImdb_v1.tar.gz", limit=1000).texts
+    return SpacyTokenizer().transform(texts)
+
+
+def test_encoders_sequence_encoder_matches_vocabulary_and_pad_sequences(imdb_corpus):
+    enc = SequenceEncoder(max_tokens=2000, maxlen=80).fit(imdb_corpus)
+    X = enc.transform(imdb_corpus)
+    assert X.dtype == np.int32 and X.shape == (len(imdb_corpus), 80)
+    vocab = enc.vocabulary_
+    assert len(vocab) == 2000 and vocab.tokens[:3] == ["<pad>", "<unk>", "the"]
+    expected = pad_sequences([vocab.encode(doc) for doc in imdb_corpus.to_list()], maxlen=80)
+    np.testing.assert_array_equal(X, expected)
+    # lists of lists and the corpus give the same result
+    np.testing.assert_array_equal(enc.transform(imdb_corpus.to_list()[:50]), X[:50])
+
+
+@pytest.mark.parametrize("padding", ["pre", "post"])
+@pytest.mark.parametrize("truncating", ["pre", "post"])
+def test_encoders_sequence_encoder_padding_and_truncating(padding, truncating):
+    enc = SequenceEncoder(maxlen=3, padding=padding, truncating=truncating).fit(DOCS)
+    ids = [enc.vocabulary_.encode(d).tolist() for d in DOCS]
+    expected = pad_sequences(ids, maxlen=3, padding=padding, truncating=truncating)
+    np.testing.assert_array_equal(enc.transform(DOCS), expected)
+
+
+def test_encoders_sequence_encoder_defaults_and_inverse():
+    enc = SequenceEncoder().fit(DOCS)
+    assert enc.maxlen_ == 5  # longest training document
+    X = enc.transform([["the", "unseen", "good"]])
+    assert X.tolist() == [[0, 0, 2, 1, 4]]
+    assert enc.inverse_transform(X) == [["the", "<unk>", "good"]]
+    assert enc.get_feature_names_out().tolist()[:2] == ["sequenceencoder0", "sequenceencoder1"]
+    with pytest.raises(ValueError, match=r"Expected a 2-D array of ids, got an array of shape \(3,\)"):
+        enc.inverse_transform([1, 2, 3])
+
+
+def test_encoders_sequence_encoder_max_tokens_and_min_count():
+    enc = SequenceEncoder(max_tokens=4).fit(DOCS)
+    assert enc.vocabulary_.tokens == ["<pad>", "<unk>", "the", "was"]
+    enc = SequenceEncoder(min_count=2).fit(DOCS)
+    assert enc.vocabulary_.tokens[2:] == ["the", "was", "good", "thin"]
+
+
+def test_encoders_bag_modes():
+    counts = BagEncoder(output_mode="count").fit(DOCS)
+    names = counts.get_feature_names_out().tolist()
+    assert names == ["<unk>", "the", "was", "good", "thin", "film", "plot"]
+    X = counts.transform([["thin", "thin", "new", "the"]])
+    assert sp.issparse(X) and X.format == "csr" and X.dtype == np.float32
+    assert X.toarray().tolist() == [[1, 1, 0, 0, 2, 0, 0]]
+    multi = BagEncoder().fit(DOCS).transform([["thin", "thin", "new", "the"]])
+    assert multi.toarray().tolist() == [[1, 1, 0, 0, 1, 0, 0]]
+    assert BagEncoder().fit(DOCS).transform([[]]).nnz == 0
+
+
+@pytest.mark.parametrize("norm", [None, "l1", "l2"])
+@pytest.mark.parametrize("sublinear_tf", [False, True])
+def test_encoders_bag_tf_idf_equals_sklearn(imdb_corpus, norm, sublinear_tf):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    docs = imdb_corpus[:300]
+    ours = BagEncoder(output_mode="tf_idf", norm=norm, sublinear_tf=sublinear_tf, dtype=np.float64).fit(docs)
+    sk = TfidfVectorizer(analyzer=lambda d: d, norm=norm, sublinear_tf=sublinear_tf).fit(docs.to_list())
+    position = {t: i for i, t in enumerate(ours.get_feature_names_out())}
+    columns = [position[t] for t in sk.get_feature_names_out()]
+    got = ours.transform(docs)
+    np.testing.assert_allclose(got[:, columns].toarray(), sk.transform(docs.to_list()).toarray(), rtol=1e-10)
+    assert got[:, 0].nnz == 0  # no OOV in the training documents
+
+
+def test_encoders_bag_one_hot():
+    enc = BagEncoder(output_mode="one_hot").fit([["red"], ["blue"], ["red"], []])
+    assert enc.transform([["blue"], ["green"], []]).toarray().tolist() == [[0, 0, 1], [1, 0, 0], [0, 0, 0]]
+    with pytest.raises(ValueError, match="output_mode='one_hot' encodes one token per document .* document 1 has 2 tokens"):
+        enc.transform([["red"], ["red", "blue"]])
+    with pytest.raises(ValueError, match="document 0 has 4 tokens"):
+        BagEncoder(output_mode="one_hot").fit(DOCS)
+
+
+@pytest.mark.parametrize("alternate_sign", [False, True])
+@pytest.mark.parametrize("output_mode", ["count", "multi_hot"])
+@pytest.mark.parametrize("norm", [None, "l2"])
+def test_encoders_hashing_equals_sklearn(imdb_corpus, alternate_sign, output_mode, norm):
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    docs = imdb_corpus[:200]
+    sk = HashingVectorizer(
+        analyzer=lambda d: d, n_features=2**10, alternate_sign=alternate_sign, binary=output_mode == "multi_hot", norm=norm
+    )
+    ours = HashingEncoder(n_features=2**10, alternate_sign=alternate_sign, output_mode=output_mode, norm=norm, dtype=np.float64)
+    np.testing.assert_allclose(ours.transform(docs).toarray(), sk.transform(docs.to_list()).toarray(), rtol=1e-12)
+
+
+def test_encoders_hashing_is_stateless_and_stable():
+    enc = HashingEncoder(n_features=32)
+    X = enc.transform([["a", "b", "a"], []])  # no fit needed
+    assert X.shape == (2, 32) and X.sum() == 3 and X[1].nnz == 0
+    from sklearn.utils import murmurhash3_32
+
+    assert X[0, abs(murmurhash3_32("a", seed=0)) % 32] == 2  # fixed hash, same in every process
+
+
+def test_encoders_transform_before_fit_raises():
+    for enc in (SequenceEncoder(), BagEncoder()):
+        with pytest.raises(NotFittedError, match=f"This {type(enc).__name__} instance is not fitted yet"):
+            enc.transform(DOCS)
+
+
+@pytest.mark.parametrize("Encoder", [SequenceEncoder, BagEncoder])
+def test_encoders_empty_corpus_and_empty_vocabulary(Encoder):
+    with pytest.raises(ValueError, match=f"Cannot fit {Encoder.__name__} on an empty corpus"):
+        Encoder().fit([])
+    with pytest.raises(ValueError, match=f"The vocabulary of {Encoder.__name__} is empty: no token occurs at least min_count=1"):
+        Encoder().fit([[], []])
+    with pytest.raises(ValueError, match="min_count=9"):
+        Encoder(min_count=9).fit(DOCS)
+
+
+@pytest.mark.parametrize("Encoder", [SequenceEncoder, BagEncoder, HashingEncoder])
+def test_encoders_reject_raw_strings(Encoder):
+    enc = Encoder()
+    with pytest.raises(ValueError, match=f"{Encoder.__name__} expects a sequence of token lists for X, got str. Tokenize first"):
+        enc.fit_transform("a raw string")
+    with pytest.raises(ValueError, match=f"{Encoder.__name__} expects token lists, but document 0 of X is a raw string"):
+        enc.fit_transform(["a raw string"])
+    with pytest.raises(ValueError, match=r"expects token lists of str, but document 1 of X contains a int \(3\)"):
+        enc.fit_transform([["a"], ["b", 3]])
+
+
+def test_encoders_invalid_parameters():
+    cases = [
+        (SequenceEncoder(maxlen=0), r"The 'maxlen' parameter of SequenceEncoder must be an int in the range \[1, inf\) or None. Got 0 instead."),
+        (SequenceEncoder(maxlen=-5), r"The 'maxlen' parameter of SequenceEncoder must be .* Got -5 instead."),
+        (SequenceEncoder(max_tokens=2), r"The 'max_tokens' parameter of SequenceEncoder must be an int in the range \[3, inf\) or None. Got 2 instead."),
+        (SequenceEncoder(padding="left"), r"The 'padding' parameter of SequenceEncoder must be a str among \{'post', 'pre'\}. Got 'left' instead."),
+        (SequenceEncoder(min_count=0.5), r"The 'min_count' parameter of SequenceEncoder must be an int in the range \[1, inf\). Got 0.5 instead."),
+        (BagEncoder(output_mode="tfidf"), r"The 'output_mode' parameter of BagEncoder must be a str among .* Got 'tfidf' instead."),
+        (BagEncoder(norm="l3"), r"The 'norm' parameter of BagEncoder must be a str among \{'l1', 'l2'\} or None. Got 'l3' instead."),
+        (BagEncoder(dtype=np.int64), r"The 'dtype' parameter of BagEncoder must be a numpy floating type. Got <class 'numpy.int64'> instead."),
+        (BagEncoder(dtype="nonsense"), r"The 'dtype' parameter of BagEncoder must be a numpy floating type. Got 'nonsense' instead."),
+        (HashingEncoder(n_features=0), r"The 'n_features' parameter of HashingEncoder must be an int in the range \[1, 2147483647\]. Got 0 instead."),
+        (HashingEncoder(output_mode="tf_idf"), r"The 'output_mode' parameter of HashingEncoder must be a str among \{'count', 'multi_hot'\}. Got 'tf_idf' instead."),
+    ]
+    for enc, message in cases:
+        with pytest.raises(ValueError, match=message):
+            enc.fit(DOCS)
+
+
+def test_encoders_accept_tokenized_corpus_slices_and_tuples():
+    corpus = TokenizedCorpus.from_token_lists(DOCS)
+    enc = SequenceEncoder(maxlen=4).fit(corpus[:2])
+    np.testing.assert_array_equal(enc.transform(corpus[:2]), enc.transform([tuple(d) for d in DOCS[:2]]))
+    assert BagEncoder().fit(corpus[1:]).transform(corpus[1:]).shape[0] == 3

@@ -1,0 +1,401 @@
+"""Token lists to numbers: padded id sequences, bags of tokens, hashed bags.
+
+All three take a :class:`~toolkit.corpus.TokenizedCorpus` (what
+:class:`~toolkit.tokenization.SpacyTokenizer` returns) or plain lists of
+token lists, and work on the corpus' flat arrays: each distinct string is
+looked up once, the rest is numpy.
+
+- :class:`SequenceEncoder` -- the replacement of Keras' removed ``Tokenizer``
+  plus ``pad_sequences``: a fitted :class:`~toolkit.vocabulary.Vocabulary`
+  and an int32 matrix of shape (n_documents, maxlen).
+- :class:`BagEncoder` -- Keras ``TextVectorization``'s ``multi_hot`` /
+  ``count`` / ``tf_idf`` output modes (and ``StringLookup``'s ``one_hot``) as
+  a scipy CSR matrix.
+- :class:`HashingEncoder` -- the hashing trick (scikit-learn's
+  ``HashingVectorizer`` hashing, so the columns agree with it), no vocabulary.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from ._validation import Interval, Options, TextInputMixin, check_token_lists, validate_params
+from .corpus import TokenizedCorpus
+from .vocabulary import OOV_ID, Vocabulary, _pad_flat
+
+__all__ = ["SequenceEncoder", "BagEncoder", "HashingEncoder"]
+
+
+def _as_corpus(X, estimator: str) -> TokenizedCorpus:
+    return TokenizedCorpus.from_token_lists(check_token_lists(X, estimator=estimator))
+
+
+def _check_not_empty(corpus: TokenizedCorpus, estimator: str) -> None:
+    if len(corpus) == 0:
+        raise ValueError(f"Cannot fit {estimator} on an empty corpus (0 documents); pass at least one document.")
+
+
+def _fit_vocabulary(corpus: TokenizedCorpus, estimator) -> Vocabulary:
+    name = type(estimator).__name__
+    _check_not_empty(corpus, name)
+    vocabulary = Vocabulary.from_documents(corpus, max_tokens=estimator.max_tokens, min_count=estimator.min_count)
+    if len(vocabulary) == 2:
+        raise ValueError(
+            f"The vocabulary of {name} is empty: no token occurs at least min_count={estimator.min_count} "
+            f"time(s) in the {len(corpus)} documents ({corpus.n_tokens} tokens). Lower min_count, or "
+            "check the tokenizer (its filters may have removed every token)."
+        )
+    return vocabulary
+
+
+_VOCABULARY_CONSTRAINTS = {
+    "max_tokens": [Interval(int, 3, None), None],
+    "min_count": [Interval(int, 1, None)],
+}
+
+
+class SequenceEncoder(ClassNamePrefixFeaturesOutMixin, TextInputMixin, TransformerMixin, BaseEstimator):
+    """Token lists to padded rows of vocabulary ids (Keras' Tokenizer + pad_sequences).
+
+    Parameters
+    ----------
+    max_tokens : int >= 3, optional
+        Vocabulary size *including* the padding (0) and OOV (1) ids, like
+        ``TextVectorization(max_tokens=...)``; the most frequent tokens are
+        kept. None keeps every token.
+    min_count : int >= 1, default=1
+        Ignore tokens seen fewer times in the training documents.
+    maxlen : int >= 1, optional
+        Row length. None uses the longest training document.
+    padding : {"pre", "post"}, default="pre"
+        Where zeros go in short documents.
+    truncating : {"pre", "post"}, default="pre"
+        Which end of long documents is dropped; "pre" keeps the last
+        ``maxlen`` tokens (Keras' default).
+
+    Attributes
+    ----------
+    vocabulary_ : Vocabulary
+        Tokens by descending training count; id 0 padding, id 1 OOV.
+    maxlen_ : int
+        The row length used by ``transform``.
+
+    Examples
+    --------
+    >>> from toolkit.encoders import SequenceEncoder
+    >>> enc = SequenceEncoder(maxlen=4).fit([["a", "good", "film"], ["a", "dud"]])
+    >>> enc.transform([["a", "dud", "and", "a", "film"], ["good"]]).tolist()
+    [[5, 1, 2, 4], [0, 0, 0, 3]]
+    >>> enc.inverse_transform([[5, 1, 2, 4]])
+    [['dud', '<unk>', 'a', 'film']]
+    """
+
+    _parameter_constraints = {
+        **_VOCABULARY_CONSTRAINTS,
+        "maxlen": [Interval(int, 1, None), None],
+        "padding": [Options({"pre", "post"})],
+        "truncating": [Options({"pre", "post"})],
+    }
+
+    def __init__(self, *, max_tokens=None, min_count=1, maxlen=None, padding="pre", truncating="pre"):
+        self.max_tokens = max_tokens
+        self.min_count = min_count
+        self.maxlen = maxlen
+        self.padding = padding
+        self.truncating = truncating
+
+    def fit(self, X, y=None):
+        """Build the vocabulary from token lists.
+
+        Parameters
+        ----------
+        X : TokenizedCorpus or sequence of sequences of str
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        validate_params(self, self._parameter_constraints)
+        corpus = _as_corpus(X, type(self).__name__)
+        self.vocabulary_ = _fit_vocabulary(corpus, self)
+        longest = int(corpus.lengths().max())
+        self.maxlen_ = self.maxlen if self.maxlen is not None else max(longest, 1)
+        self._n_features_out = self.maxlen_
+        return self
+
+    def transform(self, X):
+        """Encode and pad.
+
+        Parameters
+        ----------
+        X : TokenizedCorpus or sequence of sequences of str
+
+        Returns
+        -------
+        ndarray of int32, shape (n_documents, maxlen_)
+        """
+        check_is_fitted(self, "vocabulary_")
+        corpus = _as_corpus(X, type(self).__name__)
+        ids = corpus.lookup(self.vocabulary_.token_to_id, OOV_ID)
+        return _pad_flat(
+            ids, corpus.offsets, self.maxlen_, padding=self.padding, truncating=self.truncating, value=0, dtype=np.int32
+        )
+
+    def inverse_transform(self, X):
+        """Tokens of each row of ids, padding dropped (OOV shows as ``"<unk>"``)."""
+        check_is_fitted(self, "vocabulary_")
+        X = np.asarray(X)
+        if X.ndim != 2:
+            raise ValueError(f"Expected a 2-D array of ids, got an array of shape {X.shape}.")
+        return [self.vocabulary_.decode(row) for row in X]
+
+
+class _BagOutputMixin:
+    """Shared CSR construction for bag-shaped outputs."""
+
+    def _check_dtype(self):
+        try:
+            dtype = np.dtype(self.dtype)
+        except TypeError as err:
+            raise ValueError(
+                f"The 'dtype' parameter of {type(self).__name__} must be a numpy floating type. Got {self.dtype!r} instead."
+            ) from err
+        if dtype.kind != "f":
+            raise ValueError(
+                f"The 'dtype' parameter of {type(self).__name__} must be a numpy floating type. Got {self.dtype!r} instead."
+            )
+        return dtype
+
+    @staticmethod
+    def _counts(columns: np.ndarray, offsets: np.ndarray, n_columns: int, data=None) -> sp.csr_matrix:
+        """CSR of per-document sums, built straight from the corpus layout."""
+        if data is None:
+            data = np.ones(columns.size, dtype=np.float64)
+        X = sp.csr_matrix((data, columns.astype(np.int64), offsets.copy()), shape=(offsets.size - 1, n_columns))
+        X.sum_duplicates()  # sorts indices, adds repeats
+        return X
+
+
+class BagEncoder(_BagOutputMixin, TextInputMixin, TransformerMixin, BaseEstimator):
+    """Token lists to a sparse bag-of-tokens matrix, Keras ``TextVectorization`` style.
+
+    Columns are the vocabulary ids except padding: column 0 counts
+    out-of-vocabulary tokens (``"<unk>"``), column ``j`` is token id ``j + 1``
+    -- the layout of ``TextVectorization(output_mode="multi_hot")``.
+
+    Parameters
+    ----------
+    output_mode : {"multi_hot", "count", "tf_idf", "one_hot"}, default="multi_hot"
+        ``multi_hot``: 1 where a token occurs. ``count``: occurrences.
+        ``tf_idf``: count times scikit-learn's smooth idf,
+        ``ln((1 + n) / (1 + df)) + 1`` (not Keras' ``ln(1 + n / (1 + df))``),
+        so with ``norm="l2"`` it equals ``TfidfVectorizer`` on the same
+        tokens. ``one_hot``: documents of at most one token each (a label
+        or category column), like ``StringLookup(output_mode="one_hot")``.
+    max_tokens : int >= 3, optional
+        Vocabulary size including padding and OOV ids (output has
+        ``max_tokens - 1`` columns).
+    min_count : int >= 1, default=1
+    norm : {"l1", "l2"} or None, default=None
+        Row normalization applied last.
+    sublinear_tf : bool, default=False
+        With ``tf_idf``, use ``1 + ln(count)``.
+    dtype : numpy floating type, default=numpy.float32
+
+    Attributes
+    ----------
+    vocabulary_ : Vocabulary
+    idf_ : ndarray of float64, shape (n_features,)
+        Only with ``output_mode="tf_idf"``.
+
+    Examples
+    --------
+    >>> from toolkit.encoders import BagEncoder
+    >>> enc = BagEncoder(output_mode="count").fit([["a", "b", "a"], ["b"]])
+    >>> enc.get_feature_names_out().tolist()
+    ['<unk>', 'a', 'b']
+    >>> enc.transform([["a", "a", "zzz"]]).toarray().tolist()
+    [[1.0, 2.0, 0.0]]
+    """
+
+    _parameter_constraints = {
+        **_VOCABULARY_CONSTRAINTS,
+        "output_mode": [Options({"multi_hot", "count", "tf_idf", "one_hot"})],
+        "norm": [Options({"l1", "l2"}), None],
+        "sublinear_tf": ["boolean"],
+    }
+
+    def __init__(self, *, output_mode="multi_hot", max_tokens=None, min_count=1, norm=None, sublinear_tf=False, dtype=np.float32):
+        self.output_mode = output_mode
+        self.max_tokens = max_tokens
+        self.min_count = min_count
+        self.norm = norm
+        self.sublinear_tf = sublinear_tf
+        self.dtype = dtype
+
+    def fit(self, X, y=None):
+        """Build the vocabulary (and the idf weights for ``tf_idf``).
+
+        Parameters
+        ----------
+        X : TokenizedCorpus or sequence of sequences of str
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        validate_params(self, self._parameter_constraints)
+        self._check_dtype()
+        corpus = _as_corpus(X, type(self).__name__)
+        self.vocabulary_ = _fit_vocabulary(corpus, self)
+        if self.output_mode == "one_hot":
+            self._check_one_token(corpus)
+        if self.output_mode == "tf_idf":
+            counts = self._raw_counts(corpus)
+            df = np.bincount(counts.indices, minlength=counts.shape[1])
+            n = counts.shape[0]
+            self.idf_ = np.log((1.0 + n) / (1.0 + df)) + 1.0
+        return self
+
+    def _raw_counts(self, corpus):
+        columns = corpus.lookup(self.vocabulary_.token_to_id, OOV_ID) - 1  # no padding column
+        return self._counts(columns, corpus.offsets, len(self.vocabulary_) - 1)
+
+    def _check_one_token(self, corpus):
+        lengths = corpus.lengths()
+        if lengths.size and lengths.max() > 1:
+            i = int(np.argmax(lengths > 1))
+            raise ValueError(
+                f"output_mode='one_hot' encodes one token per document (a label or category), but "
+                f"document {i} has {int(lengths[i])} tokens. Use 'multi_hot' or 'count' for bags of tokens."
+            )
+
+    def transform(self, X):
+        """Encode token lists.
+
+        Parameters
+        ----------
+        X : TokenizedCorpus or sequence of sequences of str
+
+        Returns
+        -------
+        scipy.sparse.csr_matrix, shape (n_documents, len(vocabulary_) - 1)
+        """
+        check_is_fitted(self, "vocabulary_")
+        corpus = _as_corpus(X, type(self).__name__)
+        if self.output_mode == "one_hot":
+            self._check_one_token(corpus)
+        X = self._raw_counts(corpus)
+        if self.output_mode in ("multi_hot", "one_hot"):
+            X.data.fill(1.0)
+        elif self.output_mode == "tf_idf":
+            if self.sublinear_tf:
+                np.log(X.data, out=X.data)
+                X.data += 1.0
+            X.data *= self.idf_[X.indices]
+        if self.norm is not None:
+            from sklearn.preprocessing import normalize
+
+            X = normalize(X, norm=self.norm, copy=False)
+        return X.astype(self._check_dtype(), copy=False)
+
+    def get_feature_names_out(self, input_features=None):
+        """The vocabulary tokens of the columns, ``"<unk>"`` first."""
+        check_is_fitted(self, "vocabulary_")
+        return np.asarray(self.vocabulary_.tokens[1:], dtype=object)
+
+
+class HashingEncoder(_BagOutputMixin, TextInputMixin, TransformerMixin, BaseEstimator):
+    """Token lists to a sparse matrix of hashed token counts (no vocabulary).
+
+    Each token goes to column ``abs(murmurhash3_32(token, seed=0)) %
+    n_features``, exactly as scikit-learn's ``HashingVectorizer``: the same
+    token always lands in the same column, in any process, and the outputs of
+    both agree. Stateless: ``transform`` needs no ``fit``.
+
+    Parameters
+    ----------
+    n_features : int >= 1, default=2**20
+        Number of columns (hash bins).
+    output_mode : {"count", "multi_hot"}, default="count"
+    alternate_sign : bool, default=False
+        Give a token the sign of its hash, so collisions tend to cancel
+        (scikit-learn's default is True).
+    norm : {"l1", "l2"} or None, default=None
+    dtype : numpy floating type, default=numpy.float32
+
+    Examples
+    --------
+    >>> from toolkit.encoders import HashingEncoder
+    >>> X = HashingEncoder(n_features=16).transform([["a", "b", "a"]])
+    >>> X.shape, float(X.sum())
+    ((1, 16), 3.0)
+    """
+
+    _parameter_constraints = {
+        "n_features": [Interval(int, 1, np.iinfo(np.int32).max)],
+        "output_mode": [Options({"count", "multi_hot"})],
+        "alternate_sign": ["boolean"],
+        "norm": [Options({"l1", "l2"}), None],
+    }
+
+    def __init__(self, *, n_features=2**20, output_mode="count", alternate_sign=False, norm=None, dtype=np.float32):
+        self.n_features = n_features
+        self.output_mode = output_mode
+        self.alternate_sign = alternate_sign
+        self.norm = norm
+        self.dtype = dtype
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = False
+        return tags
+
+    def fit(self, X=None, y=None):
+        """Check the parameters; learns nothing.
+
+        Returns
+        -------
+        self
+        """
+        validate_params(self, self._parameter_constraints)
+        self._check_dtype()
+        return self
+
+    def transform(self, X):
+        """Hash token lists.
+
+        Parameters
+        ----------
+        X : TokenizedCorpus or sequence of sequences of str
+
+        Returns
+        -------
+        scipy.sparse.csr_matrix, shape (n_documents, n_features)
+        """
+        from sklearn.utils import murmurhash3_32
+
+        self.fit()
+        corpus = _as_corpus(X, type(self).__name__)
+        hashes = np.fromiter(
+            (murmurhash3_32(s.encode("utf-8", "surrogatepass"), seed=0) for s in corpus.strings),
+            dtype=np.int64,
+            count=len(corpus.strings),
+        )
+        n = self.n_features
+        # abs(-2**31) does not fit int32; scikit-learn's _hashing_fast special-cases it the same way
+        columns = np.where(hashes == -(2**31), (2**31 - 1 - (n - 1)) % n, np.abs(hashes) % n)[corpus.ids]
+        signs = np.where(hashes >= 0, 1.0, -1.0)[corpus.ids] if self.alternate_sign else None
+        X = self._counts(columns, corpus.offsets, n, data=signs)
+        if self.output_mode == "multi_hot":
+            X.data.fill(1.0)
+        if self.norm is not None:
+            from sklearn.preprocessing import normalize
+
+            X = normalize(X, norm=self.norm, copy=False)
+        return X.astype(self._check_dtype(), copy=False)
