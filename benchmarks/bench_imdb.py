@@ -94,24 +94,18 @@ def unsup_tokens(args):
 
 
 # ---------------------------------------------------------------------- estimators
-def ngram_counts(ngram_range, *, min_df=1, binary=True):
-    """Token lists -> n-gram count matrix (toolkit BagEncoder when available)."""
-    try:
-        from toolkit.encoders import BagEncoder
-    except ImportError:  # pragma: no cover - encoders land in parallel
-        BagEncoder = None
-    if BagEncoder is not None:
-        return BagEncoder(output_mode="multi_hot" if binary else "count", ngram_range=ngram_range,
-                          min_count=min_df, max_tokens=None)
-    from sklearn.feature_extraction.text import CountVectorizer
+def ngram_counts(ngram_range, *, min_count=1, binary=True):
+    """Token lists -> their word n-grams (``TokenizedCorpus.ngrams``) -> ``BagEncoder`` matrix."""
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
 
-    return CountVectorizer(analyzer=_identity, binary=binary, min_df=min_df) if ngram_range == (1, 1) else \
-        CountVectorizer(tokenizer=_identity, preprocessor=_identity, token_pattern=None,
-                        lowercase=False, ngram_range=ngram_range, binary=binary, min_df=min_df)
+    from toolkit.encoders import BagEncoder
 
-
-def _identity(doc):
-    return doc
+    encoder = BagEncoder(output_mode="multi_hot" if binary else "count", min_count=min_count)
+    if tuple(ngram_range) == (1, 1):
+        return encoder
+    return make_pipeline(FunctionTransformer(NGrams(ngram_range), validate=False, check_inverse=False),
+                         encoder)
 
 
 def nbsvm(ngram_range, seed, **params):
@@ -142,8 +136,7 @@ def keras_on_ngrams(ngram_range, **params):
 
     from toolkit import EmbeddingClassifier
 
-    return make_pipeline(FunctionTransformer(NGrams(ngram_range), accept_sparse=True, check_inverse=False,
-                                             validate=False),
+    return make_pipeline(FunctionTransformer(NGrams(ngram_range), validate=False, check_inverse=False),
                          EmbeddingClassifier(**params))
 
 
@@ -261,6 +254,9 @@ def main(argv=None):
     parser.add_argument("--data-dir", default=os.environ.get("TOOLKIT_DATA_DIR", str(HERE.parent.parent / "shared" / "data")))
     parser.add_argument("--work-dir", default=None,
                         help="folder for the token cache (default: <toolkit cache>/benchmarks)")
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the rows of results/bench_imdb.json for configurations not run now, "
+                             "and reuse its tokenization row and the cached tokens")
     parser.add_argument("--only", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     os.environ["TOOLKIT_DATA_DIR"] = args.data_dir  # offline data folder: vectors by manifest name
@@ -277,15 +273,42 @@ def main(argv=None):
     if PEER not in names:
         names.insert(0, PEER)
     args.work_dir = args.work_dir or default_work_dir()
-    rows = [_subprocess_row(args, "tokenize")]
+    previous = _previous_rows(args) if args.merge else []
+    if previous and previous[0]["config"].startswith("tokenize"):
+        rows = [previous[0]]
+    else:
+        rows = [_subprocess_row(args, "tokenize")]
     print_table(rows[-1:])
+    if previous and PEER in {r["config"] for r in previous} and args.configs != "all":
+        names.remove(PEER)  # keep the peer row of the same data unless asked again
     for name in names:
         rows.append(_subprocess_row(args, name))
         print(f"{name}: {rows[-1]}", flush=True)
-    finish(args, rows)
+        finish(args, _merged(previous, rows), quiet=True)  # nothing lost if a later row crashes
+    finish(args, _merged(previous, rows))
 
 
-def finish(args, rows):
+def _previous_rows(args) -> list:
+    from _common import RESULTS_DIR
+
+    path = RESULTS_DIR / f"{NAME}.json"
+    if not path.exists():
+        return []
+    with open(path, encoding="utf-8") as fh:
+        payload = json.load(fh)
+    if payload.get("params", {}).get("seed") != args.seed or payload["params"].get("limit") != args.limit:
+        return []
+    return payload["rows"]
+
+
+def _merged(previous, rows):
+    """Previous rows in their order, replaced by this run's rows of the same name, then new ones."""
+    fresh = {r["config"]: r for r in rows[1:]}
+    merged = rows[:1] + [fresh.pop(r["config"], r) for r in previous[1:]]
+    return merged + list(fresh.values())
+
+
+def finish(args, rows, *, quiet=False):
     tok = rows[0]
     peer = next((r for r in rows if r["config"] == PEER and r.get("accuracy")), None)
     for row in rows[1:]:
@@ -302,9 +325,11 @@ def finish(args, rows):
             row["fit_time_vs_peer"] = round(row["fit_total_s"] / peer["fit_total_s"], 2)
     cols = ["config", "accuracy", "acc_vs_peer", "err_vs_peer", "fit_s", "fit_cpu_s", "fit_total_s",
             "fit_time_vs_peer", "predict_s", "predict_total_s", "peak_mb"]
-    print_table(rows, cols)
-    path = write_results(NAME, rows, params={k: v for k, v in vars(args).items() if k != "work_dir"})
-    print(f"wrote {path}")
+    path = write_results(NAME, rows, params={k: v for k, v in vars(args).items()
+                                             if k not in ("work_dir", "only", "merge")})
+    if not quiet:
+        print_table(rows, cols)
+        print(f"wrote {path}")
 
 
 if __name__ == "__main__":
