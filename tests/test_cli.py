@@ -391,3 +391,44 @@ def test_cli_vectors_train_word2vec(runner, shared_data, tmp_path):
     assert info["dim"] == 16 and info["n_words"] > 500
     assert_error(invoke(runner, "vectors", "train", src, tmp_path / "x.bin", "--set", "size=16"),
                  r"Invalid parameter 'size' for train_word2vec. Valid parameters are: .*'vector_size'")
+
+
+# --------------------------------------------------------------------- vectorize
+
+
+def test_cli_vectorize_sequences_and_vocabulary(runner, shared_data, tmp_path):
+    import numpy as np
+
+    from toolkit.datasets import load_imdb
+    from toolkit.vocabulary import Vocabulary
+
+    src = tmp_path / "reviews.jsonl"
+    texts = load_imdb("train", data_dir=shared_data, limit=50).texts
+    src.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts), encoding="utf-8")
+    out = tmp_path / "x.npz"
+    result = invoke(runner, "-q", "vectorize", src, "-o", out, "--max-tokens", "500", "--maxlen", "80",
+                    "--padding", "post")
+    assert result.exit_code == 0, result.output
+    x = np.load(out)["x"]
+    assert x.shape == (50, 80) and x.dtype == np.int32 and x.max() < 500
+    vocab = Vocabulary.from_json(tmp_path / "x.vocab.json")
+    assert len(vocab) == 500 and vocab.tokens[:2] == ["<pad>", "<unk>"]
+    assert result.stdout.split() == [str(out), str(tmp_path / "x.vocab.json")]
+
+
+@pytest.mark.parametrize("mode", ["multi_hot", "count", "tf_idf"])
+def test_cli_vectorize_bag_modes(runner, tmp_path, mode):
+    import scipy.sparse as sp
+
+    out = tmp_path / "bag.npz"
+    result = invoke(runner, "-q", "vectorize", "-o", out, "--output-mode", mode, input="good good film\nbad film\n")
+    assert result.exit_code == 0, result.output
+    matrix = sp.load_npz(out)
+    assert matrix.shape[0] == 2 and matrix.nnz == 4
+
+
+def test_cli_vectorize_bad_mode_writes_nothing(runner, tmp_path):
+    out = tmp_path / "bag.npz"
+    result = invoke(runner, "vectorize", "-o", out, "--output-mode", "binary", input="good film\n")
+    assert_error(result, r"The 'output_mode' parameter of vectorize must be a str among")
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,122 @@
+"""How long do ``toolkit --help`` and the main job ``toolkit train`` take?
+
+Measured in fresh processes (``python cli.py ...``), as a user runs them:
+
+- ``cli.py --help``, median of ``--repeats`` runs, against the peer
+  ``python -c "import tensorflow"`` (what every command would pay if the CLI
+  imported TensorFlow eagerly);
+- ``cli.py train`` with no options (IMDB 25k/25k + GloVe 6B-50d + the default
+  architecture; ``--limit N`` for a quick run): wall and CPU time, peak memory
+  and the test accuracy from its ``metrics.json``; against the classic peer on
+  the same data in the same run, scikit-learn's ``TfidfVectorizer`` +
+  ``LogisticRegression`` (fit on train, scored on test).
+
+Usage::
+
+    TOOLKIT_DATA_DIR=../shared/data python benchmarks/bench_cli.py --seed 0
+    TOOLKIT_DATA_DIR=../shared/data python benchmarks/bench_cli.py --seed 0 --limit 2000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _common import print_table, timer, write_results
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def run_child(args: list[str]) -> dict:
+    """Run a child process; wall seconds, child CPU seconds and peak RSS (MiB)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.run(args, capture_output=True, text=True, cwd=ROOT)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"wall_s": wall, "cpu_s": cpu, "peak_rss_mb": after.ru_maxrss / 1024, "stdout": proc.stdout}
+
+
+def bench_help(repeats: int) -> list[dict]:
+    rows = []
+    for name, args in [
+        ("cli.py --help (toolkit)", [sys.executable, "cli.py", "--help"]),
+        ("python -c 'import tensorflow' (peer)", [sys.executable, "-c", "import tensorflow"]),
+    ]:
+        runs = [run_child(args) for _ in range(repeats)]
+        rows.append({"task": name, "wall_s": statistics.median(r["wall_s"] for r in runs),
+                     "cpu_s": statistics.median(r["cpu_s"] for r in runs)})
+    rows[0]["ratio_vs_peer"] = rows[0]["wall_s"] / rows[1]["wall_s"]
+    return rows
+
+
+def bench_train(limit: int | None, seed: int) -> list[dict]:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "run"
+        args = [sys.executable, "cli.py", "-q", "train", "-o", str(out), "--random-state", str(seed)]
+        if limit:
+            args += ["--limit", str(limit)]
+        child = run_child(args)
+        metrics = json.loads((out / "metrics.json").read_text())
+    toolkit_row = {
+        "task": "cli.py train (bag + GloVe 6B-50d)", "n_train": metrics["n_train"], "n_test": metrics["n_test"],
+        "wall_s": child["wall_s"], "cpu_s": child["cpu_s"], "peak_rss_mb": child["peak_rss_mb"],
+        "fit_s": metrics["fit_seconds"], "test_accuracy": metrics["accuracy"], "roc_auc": metrics["roc_auc"],
+    }
+
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    from toolkit.workflows import compute_metrics, load_train_test
+
+    with timer() as t:
+        x_train, y_train, x_test, y_test = load_train_test("imdb", limit=limit, random_state=seed)
+        peer = make_pipeline(TfidfVectorizer(min_df=2, ngram_range=(1, 2), sublinear_tf=True),
+                             LogisticRegression(C=4.0, max_iter=1000))
+        peer.fit(x_train, y_train)
+        proba = peer.predict_proba(x_test)
+        m = compute_metrics(y_test, peer.classes_[proba.argmax(1)], proba, classes=list(peer.classes_))
+    peer_row = {
+        "task": "tf-idf 1-2gram + LogisticRegression (peer, in-process)", "n_train": len(x_train),
+        "n_test": len(x_test), "wall_s": t.seconds, "cpu_s": t.cpu_seconds, "peak_rss_mb": None, "fit_s": None,
+        "test_accuracy": m["accuracy"], "roc_auc": m["roc_auc"],
+    }
+    toolkit_row["ratio_wall_vs_peer"] = toolkit_row["wall_s"] / peer_row["wall_s"]
+    return [toolkit_row, peer_row]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeats", type=int, default=5, help="runs of each --help measurement")
+    parser.add_argument("--limit", type=int, default=None, help="train/test on N documents each (default: all)")
+    parser.add_argument("--skip-train", action="store_true", help="only time --help")
+    args = parser.parse_args()
+    if not os.environ.get("TOOLKIT_DATA_DIR"):
+        print("note: TOOLKIT_DATA_DIR is not set; data will be fetched through the cache/download", file=sys.stderr)
+
+    rows = bench_help(args.repeats)
+    print_table(rows)
+    if not args.skip_train:
+        train_rows = bench_train(args.limit, args.seed)
+        print_table(train_rows)
+        rows += train_rows
+    path = write_results("bench_cli", rows, params=vars(args))
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
