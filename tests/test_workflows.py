@@ -219,3 +219,10 @@ def test_workflows_train_unknown_setting_fails_before_loading(tmp_path):
     with pytest.raises(ValueError, match=r"Invalid parameter 'epoch' for make_text_classifier"):
         train(data=tmp_path / "absent.csv", settings={"epoch": 1}, output=tmp_path / "run")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_workflows_load_train_test_unlabelled_folder(tmp_path):
+    for i in range(3):
+        (tmp_path / f"{i}.txt").write_text(f"review {i}", encoding="utf-8")
+    with pytest.raises(DataError, match=r"has unlabelled documents; training and evaluation need labels"):
+        load_train_test(tmp_path)

@@ -231,14 +231,19 @@ def load_data(data="imdb", *, split="train", column="text", label_column="label"
 
 
 def _named_labels(dataset):
-    """Labels as class names when the dataset gives integer codes and target_names."""
+    """The labels as class names; an error for unlabelled documents."""
     import numpy as np
 
+    from .exceptions import DataError
+
     labels = np.asarray(dataset.labels)
-    names = getattr(dataset, "target_names", None)
-    if names is not None and len(names) and labels.dtype.kind in "iu" and labels.size and labels.min() >= 0:
-        return np.asarray(names, dtype=object)[labels]
-    return labels
+    names = list(dataset.target_names)
+    if not names or (labels < 0).any():
+        raise DataError(
+            f"{dataset.source or 'The data'} has unlabelled documents; training and evaluation need labels: "
+            "a class-per-folder directory, a label column (--label-column), or IMDB's train/test split."
+        )
+    return np.asarray(names)[labels]
 
 
 def _subsample(texts, labels, limit, random_state):
