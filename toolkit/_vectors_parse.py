@@ -54,7 +54,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-BLOCK_SIZE = 1 << 21  # 4 MiB of decompressed bytes per parse step
+BLOCK_SIZE = 1 << 20  # 1 MiB of decompressed bytes per parse step (small: fewer transient objects)
 MAX_DIM = 100_000  # no real embedding has more dimensions; refuse before allocating
 MAX_WORD_BYTES = 1 << 16  # a binary "word" longer than this means a corrupt file
 BOM = b"\xef\xbb\xbf"
@@ -313,7 +313,6 @@ class _TextReader:
         self.want = want  # max rows to read (None: all)
         self.unicode_errors = unicode_errors
         self.words: list[str] = []
-        self.key_to_index: dict[str, int] = {}
         self.rows: RowBuffer | None = None
         self.beyond = False  # non-empty lines after the wanted rows
         self._first_line_was_int_pair = False  # GloVe read of a file with a word2vec header
@@ -394,23 +393,6 @@ class _TextReader:
         return words
 
     def _add_words(self, words, first_line_no):
-        k2i = self.key_to_index
-        before = len(k2i)
-        k2i.update(zip(words, range(self.n, self.n + len(words))))
-        if len(k2i) != before + len(words):
-            seen = {}
-            earlier = {w: i for i, w in enumerate(self.words)}  # error path only: find the first repeat
-            for i, w in enumerate(words):
-                if w in seen or w in earlier:
-                    first = seen.get(w)
-                    where = first_line_no + first if first is not None else earlier[w] + 1 + (self.header is not None)
-                    raise self._line_error(
-                        first_line_no + i,
-                        f"the word {w!r} appears a second time (first on line {where})",
-                        "Each word must appear once; remove the duplicate line (gensim would keep a phantom key)",
-                    )
-                seen[w] = i
-            raise AssertionError("duplicate not found")  # pragma: no cover
         self.words.extend(words)
         self.n += len(words)
 
@@ -478,7 +460,10 @@ class _TextReader:
 
     def result(self):
         vectors = self.rows.result() if self.rows is not None else np.zeros((0, self.dim or 0), np.float32)
-        return self.words, self.key_to_index, vectors
+        key_to_index = index_words(self.words, lambda i: self.source.error(
+            f"line {i + 1 + (self.header is not None)}", *_duplicate(self.words, i, self.header is not None, "line")
+        ))
+        return self.words, key_to_index, vectors
 
 
 class RowBuffer:
@@ -561,6 +546,32 @@ def estimate_rows(source: Source, bytes_per_row: float, cap: int | None = None) 
         size *= 5
     rows = int(size / max(bytes_per_row, 1.0) * 1.02) + 64
     return rows if cap is None else min(rows, cap)
+
+
+def index_words(words: list, error) -> dict:
+    """``{word: index}``, built once at the end of a parse.
+
+    Built in one go (not block by block) so that its many small int objects
+    do not interleave with the parse's short-lived ones in Python's memory
+    pools, which would keep those pools alive. ``error(i)`` makes the
+    exception for a repeated word at index ``i``.
+    """
+    key_to_index = dict(zip(words, range(len(words))))
+    if len(key_to_index) != len(words):
+        seen: dict = {}
+        for i, word in enumerate(words):
+            if word in seen:
+                raise error(i)
+            seen[word] = i
+    return key_to_index
+
+
+def _duplicate(words: list, i: int, header: bool, unit: str):
+    first = words.index(words[i])
+    return (
+        f"the word {words[i]!r} appears a second time (first on {unit} {first + 1 + header})",
+        "Each word must appear once; remove the duplicate (gensim would keep a phantom key)",
+    )
 
 
 def _parse_header(source: Source, line: bytes, *, file_size: int | None, binary: bool):
@@ -746,7 +757,6 @@ def read_binary(
         want = count if limit is None else min(count, limit)
         row_bytes = dim * 4
         words: list[str] = []
-        k2i: dict[str, int] = {}
         rows = RowBuffer(dim, min(want, estimate_rows(source, row_bytes + 8)), vectors_path)
         n = 0
         at_eof = False
@@ -792,18 +802,6 @@ def read_binary(
                         f"the word {block_words[bad][:40]!r} is not valid UTF-8 ({err.reason})",
                         "Pass unicode_errors='replace' (or 'ignore') to load it anyway",
                     ) from err
-                before = len(k2i)
-                k2i.update(zip(decoded, range(n, n + len(decoded))))
-                if len(k2i) != before + len(decoded):
-                    seen = set()
-                    for i, w in enumerate(decoded):
-                        if w in seen or k2i[w] < n:
-                            raise source.error(
-                                f"record {n + i + 1}",
-                                f"the word {w!r} appears a second time",
-                                "Each word must appear once; gensim would keep a phantom key",
-                            )
-                        seen.add(w)
                 words.extend(decoded)
                 rows.append(vecs)
                 if on_rows is not None:
@@ -847,6 +845,7 @@ def read_binary(
                     f"Fix the header count, or pass limit={count} to read only the announced records",
                 )
         vectors = rows.result()
+        k2i = index_words(words, lambda i: source.error(f"record {i + 1}", *_duplicate(words, i, False, "record")))
         if not words:
             raise source.error(None, "the file holds no vectors", "Check the path, or download the file again")
         return words, k2i, vectors, want
