@@ -228,6 +228,8 @@ class _Engine:
         self.pairs, self.produced = pairs, produced
         self.lefts = {a for a, _ in pairs}
         self.rights = {b for _, b in pairs}
+        self.max_left = max(map(len, self.lefts), default=0)
+        self.max_right = max(map(len, self.rights), default=0)
         store = nlp.vocab.strings
         self.left_hashes = np.array(sorted(store.add(t) for t in self.lefts | produced), dtype=np.uint64)
         self.right_hashes = np.array(sorted(store.add(t) for t in self.rights | produced), dtype=np.uint64)
@@ -309,11 +311,13 @@ class _Engine:
             tok_span, orth = span_of_token[tokens], arr[tokens, 0]
             first = orth[np.searchsorted(tok_span, np.arange(n_words))]
             last = orth[np.searchsorted(tok_span, np.arange(n_words), side="right") - 1]
-            candidates = np.isin(first, self.right_hashes) | np.isin(last, self.left_hashes)
+            left_candidate = np.isin(last, self.left_hashes)
+            right_candidate = np.isin(first, self.right_hashes)
             store = nlp.vocab.strings
-            for k in np.flatnonzero(candidates).tolist():
-                left = self._edge_set(store[int(last[k])], order[k], self.lefts, str.endswith)
-                right = self._edge_set(store[int(first[k])], order[k], self.rights, str.startswith)
+            for k in np.flatnonzero(left_candidate | right_candidate).tolist():
+                span = order[k]
+                left = self._edge_set(store[int(last[k])], span, self.lefts, self.max_left, True) if left_candidate[k] else frozenset()
+                right = self._edge_set(store[int(first[k])], span, self.rights, self.max_right, False) if right_candidate[k] else frozenset()
                 if left or right:
                     signatures[k] = (left, right)
             keep &= tokens
@@ -336,7 +340,7 @@ class _Engine:
         moved = {j: signatures[i] for j, i in enumerate(where) if i in signatures}
         return counts[where], flat, moved
 
-    def _edge_set(self, token: str, span: str, candidates: set, matches) -> frozenset:
+    def _edge_set(self, token: str, span: str, candidates: set, longest: int, at_end: bool) -> frozenset:
         """Pattern tokens the span's edge token can be before spaCy's matcher runs.
 
         It is the token itself, unless the token came out of a special-case
@@ -344,7 +348,8 @@ class _Engine:
         """
         found = {token} & candidates
         if token in self.produced:
-            found.update(c for c in candidates if matches(span, c))
+            pieces = (span[-k:] for k in range(1, longest + 1)) if at_end else (span[:k] for k in range(1, longest + 1))
+            found.update(candidates.intersection(pieces))
         return frozenset(found)
 
     def remember(self, spans: list[str], lengths: np.ndarray, strings: list[str], signatures: dict) -> None:
