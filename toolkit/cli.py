@@ -497,7 +497,7 @@ def evaluate_cmd(
     _load_tensorflow_quietly()
 
     metrics = evaluate(model, data, split=split, limit=limit, column=column, label_column=label_column, plot=plot,
-                       data_dir=data_dir, cache_dir=cache_dir)
+                       data_dir=data_dir, cache_dir=cache_dir, progress=_progress())
     typer.echo(_json(metrics), nl=False)
 
 
@@ -517,7 +517,7 @@ def predict_cmd(
 
     if not texts:
         texts = _read_texts("-" if input is None else input, column=column)
-    _emit_text(_jsonl(predict(model, texts)), output)
+    _emit_text(_jsonl(predict(model, texts, progress=_progress())), output)
 
 
 def main() -> None:

@@ -400,6 +400,23 @@ def _jsonable(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
+@contextlib.contextmanager
+def _progress_bars(estimator, progress, *, keep=()):
+    """Turn on the tokenizer's and the classifier's progress bars for a block, then restore them.
+
+    Parameters named in ``keep`` (short or full names) are left as the user set them.
+    """
+    params = estimator.get_params()
+    wanted = {"tokenizer__progress": True, "classifier__verbose": 1} if progress else {}
+    wanted = {k: v for k, v in wanted.items() if k in params and k not in keep and k.split("__")[1] not in keep}
+    before = {k: params[k] for k in wanted}
+    estimator.set_params(**wanted)
+    try:
+        yield estimator
+    finally:
+        estimator.set_params(**before)
+
+
 def _scores(estimator, texts):
     """(predictions, probabilities or None, classes) with one pass over the texts."""
     import numpy as np
@@ -416,7 +433,7 @@ def _scores(estimator, texts):
 
 
 def evaluate(model, data="imdb", *, split="test", limit=None, random_state=0, column="text", label_column="label",
-             plot=None, data_dir=None, cache_dir=None) -> dict:
+             plot=None, data_dir=None, cache_dir=None, progress=False) -> dict:
     """Score a trained model on labelled data.
 
     Parameters
@@ -430,6 +447,8 @@ def evaluate(model, data="imdb", *, split="test", limit=None, random_state=0, co
         Score at most this many documents (stratified random sample).
     plot : path-like, optional
         Also write the confusion matrix PNG there.
+    progress : bool, default=False
+        Show the tokenizer's progress bar (stderr).
 
     Returns
     -------
@@ -439,7 +458,8 @@ def evaluate(model, data="imdb", *, split="test", limit=None, random_state=0, co
     estimator = load_estimator(model)
     ds = load_data(data, split=split, column=column, label_column=label_column, data_dir=data_dir, cache_dir=cache_dir)
     texts, labels = _subsample(list(ds.texts), _named_labels(ds), limit, random_state)
-    pred, proba, classes = _scores(estimator, texts)
+    with _progress_bars(estimator, progress):
+        pred, proba, classes = _scores(estimator, texts)
     metrics = compute_metrics(labels, pred, proba, classes=classes or None)
     if plot is not None:
         from .plots import plot_confusion_matrix
@@ -448,8 +468,10 @@ def evaluate(model, data="imdb", *, split="test", limit=None, random_state=0, co
     return metrics
 
 
-def predict(model, texts) -> list[dict]:
+def predict(model, texts, *, progress=False) -> list[dict]:
     """Labels and class probabilities for raw texts.
+
+    ``progress=True`` shows the tokenizer's progress bar (stderr).
 
     Returns
     -------
@@ -463,7 +485,8 @@ def predict(model, texts) -> list[dict]:
     if not texts:
         return []
     estimator = load_estimator(model)
-    pred, proba, classes = _scores(estimator, texts)
+    with _progress_bars(estimator, progress):
+        pred, proba, classes = _scores(estimator, texts)
     rows = []
     for i, label in enumerate(pred):
         row = {"label": _jsonable(label)}
@@ -554,24 +577,17 @@ def train(
     estimator = make_text_classifier(**params)  # unknown names fail here, before any loading
     if output is not None:
         _check_run_folder(Path(output))
-    # progress bars while this run works; the saved model keeps the user's settings
-    shown = {"tokenizer__progress": True, "classifier__verbose": 1} if progress else {}
-    shown = {k: v for k, v in shown.items() if k.split("__")[1] not in params and k not in params}
-    quiet = {k: estimator.get_params()[k] for k in shown}
 
     x_train, y_train, x_test, y_test = load_train_test(
         data, test_data=test_data, test_size=test_size, limit=limit, random_state=random_state,
         column=column, label_column=label_column, data_dir=data_dir, cache_dir=cache_dir,
     )
     logger.info("Training on %d documents, testing on %d", len(x_train), len(x_test))
-    estimator.set_params(**shown)
-    try:
+    with _progress_bars(estimator, progress, keep=params):  # the saved model keeps the user's settings
         start = time.perf_counter()
         estimator.fit(x_train, y_train)
         fit_seconds = time.perf_counter() - start
         pred, proba, classes = _scores(estimator, x_test)
-    finally:
-        estimator.set_params(**quiet)
     metrics = compute_metrics(y_test, pred, proba, classes=classes)
     metrics.update(n_train=len(x_train), n_test=len(x_test), fit_seconds=round(fit_seconds, 3))
 
