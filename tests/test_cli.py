@@ -83,8 +83,12 @@ def test_cli_help_does_not_import_tensorflow_subprocess():
 
 
 def test_cli_version(runner):
+    import toolkit
+
     result = invoke(runner, "--version")
-    assert result.exit_code == 0 and result.stdout.startswith("toolkit ")
+    assert result.exit_code == 0 and result.stdout == f"toolkit {toolkit.__version__}\n"
+    out = subprocess.run([sys.executable, "-m", "toolkit", "--version"], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0 and out.stdout == result.stdout  # python -m toolkit runs the same app
 
 
 # -------------------------------------------------------------------------- data
