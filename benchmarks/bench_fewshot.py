@@ -50,12 +50,14 @@ def draws(labels, *, n_labels, n_draws, seed):
                               for c in np.unique(labels)])
 
 
-def _lr(C=1.0):
-    from sklearn.linear_model import LogisticRegression
+def _lr():
+    """Standardize + logistic regression, C chosen by 5-fold CV on the labelled draw only."""
+    from sklearn.linear_model import LogisticRegressionCV
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000))
+    return make_pipeline(StandardScaler(), LogisticRegressionCV(Cs=[0.01, 0.03, 0.1, 0.3, 1.0], cv=5,
+                                                                max_iter=2000))
 
 
 class Context:
@@ -141,9 +143,9 @@ def m_nbsvm(ctx, idx):
     return model.predict(ctx.test_tokens)
 
 
-def _pooled_lr(ctx, idx, vectors, pooling, C=1.0):
+def _pooled_lr(ctx, idx, vectors, pooling):
     A, B, _ = ctx.pooled(vectors, pooling)
-    return _lr(C).fit(A[idx], ctx.y_train[idx]).predict(B)
+    return _lr().fit(A[idx], ctx.y_train[idx]).predict(B)
 
 
 def _pooled_selftrain(ctx, idx, vectors, pooling, threshold=0.9):
@@ -157,7 +159,7 @@ def _pooled_selftrain(ctx, idx, vectors, pooling, threshold=0.9):
     X = np.vstack([A[idx], U])
     y = np.concatenate([ctx.y_train[idx], -np.ones(len(U), dtype=int)])
     model = make_pipeline(StandardScaler(), SelfTrainingClassifier(
-        LogisticRegression(max_iter=2000), threshold=threshold, max_iter=10))
+        LogisticRegression(C=0.1, max_iter=2000), threshold=threshold, max_iter=10))
     return model.fit(X, y).predict(B)
 
 
