@@ -124,6 +124,10 @@ def _resolve(source, fmt, member, data_dir, cache_dir):
             from .datasets import fetch
 
             path = Path(fetch(source, data_dir=data_dir, cache_dir=cache_dir)).resolve()
+            if path.is_dir():
+                raise VectorsNotFoundError(
+                    f"The manifest {source!r} resolved to the folder {path}; pass the vectors file inside it."
+                )
             if member is None and _parse.sniff_container(path) == "zip":
                 member = manifest.member
             if fmt == "auto":
