@@ -35,8 +35,8 @@ def fitted(split):
 
 def test_classifier_learns_imdb_sentiment(split):
     X_train, y_train, X_test, y_test = split
-    clf = EmbeddingClassifier(maxlen=200, embedding_dim=16, epochs=6, learning_rate=0.01,
-                              random_state=0, validation_split=0.1, patience=2)
+    clf = EmbeddingClassifier(maxlen=200, embedding_dim=16, epochs=8, learning_rate=0.01,
+                              batch_size=16, random_state=0, validation_split=0.1, patience=2)
     clf.fit(X_train, y_train)
     assert clf.score(X_test, y_test) >= 0.65
     assert clf.best_epoch_ == int(np.argmin(clf.history_["val_loss"]))

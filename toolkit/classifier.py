@@ -29,8 +29,10 @@ logger = logging.getLogger(__name__)
 
 _ARCHITECTURES = ("flatten", "bag", "cnn", "rnn", "nbsvm")
 _OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd", "adagrad", "nadam")
-# learning rate used when learning_rate=None and the architecture wants its own
-_DEFAULT_LEARNING_RATE = {"nbsvm": 0.02}
+# learning rate used when learning_rate=None with an Adam-family optimizer
+# (tuned on IMDB, see BENCHMARKS.md "Chapter experiments" and the report)
+_DEFAULT_LEARNING_RATE = {"bag": 0.005, "nbsvm": 0.02}
+_ADAM_FAMILY = ("adam", "adamw", "nadam")
 _LEARNED_EMBEDDING_DIM = 50
 _FINETUNE_LR_FACTOR = 0.1
 
@@ -75,10 +77,11 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         Dropout rate before the dense layers.
     optimizer : {"adam", "adamw", "rmsprop", "sgd", "adagrad", "nadam"}, default="adam"
     learning_rate : float, default=None
-        None uses the optimizer's default (0.02 for ``"nbsvm"``).
+        None uses the optimizer's default, except with the Adam family
+        (adam, adamw, nadam): 0.005 for ``"bag"`` and 0.02 for ``"nbsvm"``.
     epochs : int, default=10
         Maximum number of epochs.
-    batch_size : int, default=32
+    batch_size : int, default=128
     validation_split : float, default=0.1
         Fraction of the training data held out (stratified) to monitor
         ``val_loss``; 0 monitors the training loss.
@@ -171,7 +174,7 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         optimizer="adam",
         learning_rate=None,
         epochs=10,
-        batch_size=32,
+        batch_size=128,
         validation_split=0.1,
         patience=2,
         frozen_epochs=2,
@@ -409,7 +412,9 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
     def _learning_rate(self):
         if self.learning_rate is not None:
             return float(self.learning_rate)
-        return _DEFAULT_LEARNING_RATE.get(self.architecture)
+        if self.optimizer in _ADAM_FAMILY:
+            return _DEFAULT_LEARNING_RATE.get(self.architecture)
+        return None
 
     def _train(self, X_train, y_train, w_train, val, matrix, rng, model_seed):
         import keras
