@@ -280,6 +280,8 @@ def main(argv=None):
     parser.add_argument("--merge", action="store_true",
                         help="keep the rows of results/bench_imdb.json for configurations not run now, "
                              "and reuse its tokenization row and the cached tokens")
+    parser.add_argument("--name", default=NAME,
+                        help="results file name (results/<name>.json); lets two runs go side by side")
     parser.add_argument("--only", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     os.environ["TOOLKIT_DATA_DIR"] = args.data_dir  # offline data folder: vectors by manifest name
@@ -314,7 +316,7 @@ def main(argv=None):
 def _previous_rows(args) -> list:
     from _common import RESULTS_DIR
 
-    path = RESULTS_DIR / f"{NAME}.json"
+    path = RESULTS_DIR / f"{args.name}.json"
     if not path.exists():
         return []
     with open(path, encoding="utf-8") as fh:
@@ -348,8 +350,8 @@ def finish(args, rows, *, quiet=False):
             row["fit_time_vs_peer"] = round(row["fit_total_s"] / peer["fit_total_s"], 2)
     cols = ["config", "accuracy", "acc_vs_peer", "err_vs_peer", "fit_s", "fit_cpu_s", "fit_total_s",
             "fit_time_vs_peer", "predict_s", "predict_total_s", "peak_mb"]
-    path = write_results(NAME, rows, params={k: v for k, v in vars(args).items()
-                                             if k not in ("work_dir", "only", "merge")})
+    path = write_results(args.name, rows, params={k: v for k, v in vars(args).items()
+                                                  if k not in ("work_dir", "only", "merge", "name")})
     if not quiet:
         print_table(rows, cols)
         print(f"wrote {path}")
