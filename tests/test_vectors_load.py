@@ -152,7 +152,8 @@ def test_vectors_crlf_bom_and_trailing_spaces_load_correctly(tmp_path):
     bom = load_vectors(write(tmp_path / "bom.txt", b"\xef\xbb\xbf" + GLOVE3.encode()), cache=False)
     trailing = load_vectors(write(tmp_path / "sp.txt", GLOVE3.replace("\n", " \n")), cache=False)
     no_final_newline = load_vectors(write(tmp_path / "nonl.txt", GLOVE3.rstrip("\n")), cache=False)
-    for kv in (crlf, bom, trailing, no_final_newline):
+    blank_end = load_vectors(write(tmp_path / "blank.txt", GLOVE3 + "\n\r\n  \n"), cache=False)
+    for kv in (crlf, bom, trailing, no_final_newline, blank_end):
         assert same(kv, ref)
     assert ref.index_to_key == ["the", "of", "and"]
     np.testing.assert_array_equal(ref["of"], np.array([-1.5, 2e-3, 4], dtype=np.float32))

@@ -681,11 +681,7 @@ def read_text(
                 else:
                     buf += more
             if at_eof:
-                block, buf = buf, b""
-                if block.endswith(b"\n"):
-                    block = block[:-1]
-                if block.endswith(b"\r"):
-                    block = block[:-1]
+                block, buf = buf.rstrip(), b""  # blank lines and spaces at the very end are harmless
                 reader.feed(block, at_eof=True)
                 break
             cut = buf.rfind(b"\n")
