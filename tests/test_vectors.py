@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import gc
-import warnings
-
 import numpy as np
 import pytest
 from gensim.models import KeyedVectors
@@ -16,7 +13,6 @@ from toolkit.vectors import (
     CoverageReport,
     analogy,
     build_embedding_matrix,
-    clear_memo,
     evaluate_analogies,
     evaluate_word_pairs,
     load_vectors,
@@ -25,12 +21,8 @@ from toolkit.vectors import (
 )
 from toolkit.vocabulary import Vocabulary
 
-
-@pytest.fixture(autouse=True)
-def _fresh_memo():
-    clear_memo()
-    yield
-    clear_memo()
+# shared with the loader tests: the autouse memo reset and gensim's loader as the reference
+from test_vectors_load import _fresh_memo, gensim_load  # noqa: F401
 
 
 @pytest.fixture
@@ -47,14 +39,6 @@ def kv():
 def vocab():
     docs = [["the", "film", "Good", "dud"], ["the", "film", "zzz", "dud"], ["the", "bad"]]
     return Vocabulary.from_documents(docs)  # the:3 film:2 dud:2 Good:1 zzz:1 bad:1
-
-
-def gensim_load(path, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ResourceWarning)
-        ref = KeyedVectors.load_word2vec_format(str(path), **kwargs)
-        gc.collect()
-    return ref
 
 
 # ----------------------------------------------------------------------------- embedding matrix
