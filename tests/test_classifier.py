@@ -160,13 +160,15 @@ def test_classifier_early_stopping_restores_best_weights(split):
     assert set(clf.history_) == {"loss", "accuracy"}
 
 
-def test_classifier_class_weight_and_sample_weight(split):
+def test_classifier_class_weight_and_sample_weight(split, capsys):
     X_train, y_train, X_test, _ = split
     heavy = small(class_weight={"pos": 20.0, "neg": 1.0}, epochs=3, learning_rate=0.01).fit(X_train, y_train)
     light = small(class_weight={"pos": 1.0, "neg": 20.0}, epochs=3, learning_rate=0.01).fit(X_train, y_train)
     assert (heavy.predict(X_test) == "pos").mean() > (light.predict(X_test) == "pos").mean()
-    small(class_weight="balanced", epochs=1).fit(X_train[:100], y_train[:100],
-                                                 sample_weight=np.ones(100))
+    small(class_weight="balanced", epochs=1, verbose=1).fit(X_train[:100], y_train[:100],
+                                                            sample_weight=np.ones(100))
+    out, err = capsys.readouterr()
+    assert out == "" and "epochs: 100%" in err  # verbose=1: a progress bar on stderr only
     with pytest.raises(ValueError, match=r"class_weight has labels not in y: \['maybe'\]"):
         small(class_weight={"maybe": 2.0}).fit(X_train, y_train)
 
