@@ -431,3 +431,20 @@ def test_vectors_progress_bar_on_request(capsys):
     assert "Loading test_glove.txt" in capsys.readouterr().err
     load_vectors(datapath("lee_fasttext.vec"), cache=False)
     assert capsys.readouterr().err == ""
+
+
+def test_vectors_stale_temp_folder_of_a_killed_load_is_removed(tmp_path, cache):
+    path = write(tmp_path / "v.txt", GLOVE3)
+    load_vectors(path, cache_dir=cache)
+    clear_memo()
+    (entry,) = (cache / "vectors").iterdir()
+    stale = entry.parent / f".tmp-{entry.name}-999999-deadbeef"
+    fresh = entry.parent / f".tmp-{entry.name}-999998-cafecafe"
+    stale.mkdir()
+    fresh.mkdir()
+    os.utime(stale, (1, 1))
+    import shutil
+
+    shutil.rmtree(entry)
+    load_vectors(path, cache_dir=cache)
+    assert leftovers(cache) == sorted([entry.name, fresh.name])

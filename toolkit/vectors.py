@@ -96,7 +96,7 @@ def _check(owner: str, **params) -> None:
 _PATH_HINT = re.compile(r"[\\/]|\.(txt|vec|bin|gz|bz2|zip|kv|model|npy)$", re.IGNORECASE)
 
 
-def _resolve(source, fmt, member, data_dir, cache_dir):
+def _resolve(source, fmt, member, data_dir, cache_dir, progress=False):
     """Path, member and format for a path or a manifest name."""
     if isinstance(source, (str, os.PathLike)):
         path = Path(source).expanduser()
@@ -123,7 +123,7 @@ def _resolve(source, fmt, member, data_dir, cache_dir):
                 )
             from .datasets import fetch
 
-            path = Path(fetch(source, data_dir=data_dir, cache_dir=cache_dir)).resolve()
+            path = Path(fetch(source, data_dir=data_dir, cache_dir=cache_dir, progress=progress)).resolve()
             if path.is_dir():
                 raise VectorsNotFoundError(
                     f"The manifest {source!r} resolved to the folder {path}; pass the vectors file inside it."
@@ -285,9 +285,25 @@ def _load_native(src, limit):
     return kv
 
 
+_STALE_SECONDS = 6 * 3600
+
+
+def _remove_stale(final: Path) -> None:
+    """Remove temp folders of ``final`` left by killed processes (hours old; live ones are fresh)."""
+    import time
+
+    for old in final.parent.glob(f".tmp-{final.name}-*"):
+        try:
+            if time.time() - old.stat().st_mtime > _STALE_SECONDS:
+                shutil.rmtree(old, ignore_errors=True)
+        except OSError:
+            pass
+
+
 def _build_entry(src, fmt, limit, unicode_errors, final: Path, progress=False):
     """Parse the source into a new cache entry ``final`` (atomically); return its .kv path."""
     final.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale(final)
     tmp = final.parent / f".tmp-{final.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     try:
@@ -382,7 +398,7 @@ def load_vectors(
     unicode_errors : {"strict", "replace", "ignore"}, default="strict"
         What to do with words that are not valid UTF-8.
     progress : bool, default=False
-        Show a progress bar while parsing a text or binary file.
+        Show a progress bar while downloading and parsing.
 
     Returns
     -------
@@ -419,7 +435,7 @@ def load_vectors(
         raise ImportError("load_vectors needs gensim: pip install gensim") from err
     if isinstance(source, KeyedVectors):
         return source
-    path, member, fmt = _resolve(source, format, member, data_dir, cache_dir)
+    path, member, fmt = _resolve(source, format, member, data_dir, cache_dir, progress)
     src = _parse.Source(path, member)
     if _parse.sniff_container(path) == "zip":
         src.member = _parse.zip_member(src)  # the one asked for, or the only file inside
