@@ -90,13 +90,13 @@ class EmbeddingVectorizer(TextInputMixin, TransformerMixin, BaseEstimator):
         """Sparse (n_documents, len(vocabulary_)) token counts."""
         import scipy.sparse as sp
 
-        encoded = [self.vocabulary_.encode(doc) for doc in docs]
-        indptr = np.zeros(len(encoded) + 1, dtype=np.int64)
-        np.cumsum([len(ids) for ids in encoded], out=indptr[1:])
-        indices = np.concatenate(encoded) if encoded else np.zeros(0, dtype=np.int32)
+        from .corpus import TokenizedCorpus
+
+        corpus = docs if isinstance(docs, TokenizedCorpus) else TokenizedCorpus.from_token_lists(docs)
+        indices = self.vocabulary_.encode(corpus)
         counts = sp.csr_matrix(
-            (np.ones(len(indices), dtype=np.float32), indices, indptr),
-            shape=(len(encoded), len(self.vocabulary_)),
+            (np.ones(len(indices), dtype=np.float32), indices, np.asarray(corpus.offsets, dtype=np.int64)),
+            shape=(len(corpus), len(self.vocabulary_)),
         )
         counts.sum_duplicates()
         return counts
