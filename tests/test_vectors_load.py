@@ -448,3 +448,11 @@ def test_vectors_stale_temp_folder_of_a_killed_load_is_removed(tmp_path, cache):
     shutil.rmtree(entry)
     load_vectors(path, cache_dir=cache)
     assert leftovers(cache) == sorted([entry.name, fresh.name])
+
+
+def test_vectors_unwritable_cache_falls_back_to_memory(tmp_path, caplog):
+    not_a_folder = write(tmp_path / "cache-is-a-file", "x")
+    with caplog.at_level("WARNING", logger="toolkit.vectors"):
+        kv = load_vectors(datapath("test_glove.txt"), cache_dir=not_a_folder)
+    assert len(kv) == 76 and not isinstance(kv.vectors, np.memmap)
+    assert "Cannot write the vectors cache" in caplog.text

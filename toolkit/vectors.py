@@ -43,7 +43,7 @@ import numpy as np
 from . import _vectors_parse as _parse
 from ._config import get_cache_dir
 from ._validation import Interval, Options, check_token_lists, validate_param
-from .exceptions import DataError, ManifestError, VectorsFormatError
+from .exceptions import DataError, ManifestError, ToolkitError
 
 __all__ = [
     "FORMATS",
@@ -392,7 +392,9 @@ def load_vectors(
         ``"glove.6B.100d.txt"`` in ``glove.6B.zip``); a manifest supplies it.
     cache : bool, default=True
         Keep a native copy in the cache and memory-map it on later loads
-        (all processes then share one copy of the vectors in memory).
+        (all processes then share one copy of the vectors in memory). When
+        the cache cannot be written (read-only, full), a warning is logged
+        and the vectors are loaded into memory.
     cache_dir, data_dir : path-like, optional
         Override ``TOOLKIT_CACHE_DIR`` / ``TOOLKIT_DATA_DIR``.
     unicode_errors : {"strict", "replace", "ignore"}, default="strict"
@@ -453,7 +455,17 @@ def load_vectors(
     if fmt == "native":
         kv = _load_native(src, limit)
     elif cache:
-        kv = _load_cached(src, fmt, limit, unicode_errors, cache_path(key, path, cache_dir), progress=progress)
+        entry = cache_path(key, path, cache_dir)
+        try:
+            kv = _load_cached(src, fmt, limit, unicode_errors, entry, progress=progress)
+        except OSError as err:
+            if isinstance(err, ToolkitError):
+                raise
+            logger.warning("Cannot write the vectors cache %s (%s); loading without the cache", entry, err)
+            return load_vectors(
+                source, format=format, limit=limit, member=member, cache=False, cache_dir=cache_dir,
+                data_dir=data_dir, unicode_errors=unicode_errors, progress=progress,
+            )
     elif fmt == "fasttext-bin":
         import tempfile
 
