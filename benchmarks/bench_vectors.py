@@ -8,7 +8,9 @@ Measures, each in a fresh Python process (so peak memory is per step):
 * cached reload (memory-mapped native copy);
 * that two processes share the mapped vectors (RSS and PSS of the mapping of
   the cached ``.npy`` in each, from ``/proc/<pid>/smaps``);
-* optionally the coverage report of a 10,000-word IMDB vocabulary.
+* the coverage report of a 10,000-word IMDB vocabulary;
+* optionally (``--train-unsup N``) word2vec trained on N unlabelled IMDB
+  reviews, saved as word2vec binary, reloaded and its coverage.
 
 Runs alternate toolkit and gensim (``--repeats``) and report the median.
 
@@ -16,6 +18,7 @@ Usage::
 
     python benchmarks/bench_vectors.py --seed 0
     python benchmarks/bench_vectors.py --repeats 1 --no-coverage
+    python benchmarks/bench_vectors.py --repeats 1 --train-unsup 50000
 """
 
 from __future__ import annotations
@@ -134,7 +137,6 @@ def sharing(path: Path, cache: Path) -> list[dict]:
 
 
 def coverage(path: Path, imdb: Path, cache: Path, n_docs: int | None) -> tuple[dict, str, float]:
-    sys.path.insert(0, str(ROOT))
     from toolkit.datasets import load_imdb
     from toolkit.tokenization import SpacyTokenizer
     from toolkit.vectors import build_embedding_matrix, load_vectors
@@ -149,6 +151,35 @@ def coverage(path: Path, imdb: Path, cache: Path, n_docs: int | None) -> tuple[d
     return report.to_dict(), str(report), time.perf_counter() - t0
 
 
+def domain_vectors(imdb: Path, cache: Path, n_docs: int, vocab_docs: int | None, seed: int) -> tuple[dict, str]:
+    """Train word2vec on unlabelled IMDB reviews, save word2vec binary, load it back, report coverage."""
+    from toolkit.datasets import load_imdb
+    from toolkit.tokenization import SpacyTokenizer
+    from toolkit.vectors import build_embedding_matrix, load_vectors, train_word2vec
+    from toolkit.vocabulary import Vocabulary
+
+    tok = SpacyTokenizer()
+    t0 = time.perf_counter()
+    unsup = tok.fit_transform(load_imdb("unsup", path=imdb).texts[:n_docs])
+    t_tok = time.perf_counter() - t0
+    out = cache / "imdb-unsup-w2v.bin"
+    t0 = time.perf_counter()
+    kv = train_word2vec(unsup, vector_size=100, window=5, min_count=5, epochs=5, workers=2, seed=seed, output=out)
+    t_train = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    loaded = load_vectors(out, cache_dir=cache)
+    t_load = time.perf_counter() - t0
+    train = load_imdb("train", path=imdb).texts
+    vocab = Vocabulary.from_documents(tok.transform(train if vocab_docs is None else train[:vocab_docs]), max_tokens=10_002)
+    _, report = build_embedding_matrix(vocab, loaded)
+    info = {
+        "unsup_docs": len(unsup), "tokenize_s": t_tok, "train_s": t_train, "n_vectors": len(kv),
+        "load_binary_s": t_load, "identical_after_reload": bool((loaded.vectors == kv.vectors).all()),
+        "coverage": report.to_dict(),
+    }
+    return info, str(report)
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--path", type=Path, default=DEFAULT_PATH, help="GloVe text file (.gz)")
@@ -157,8 +188,12 @@ def main(argv=None) -> None:
     parser.add_argument("--reloads", type=int, default=5, help="cached reloads to time")
     parser.add_argument("--coverage-docs", type=int, default=None, help="IMDB train reviews to tokenize (default all)")
     parser.add_argument("--no-coverage", action="store_true", help="skip the IMDB coverage report")
-    parser.add_argument("--seed", type=int, default=0, help="unused (no randomness); kept for the house interface")
+    parser.add_argument("--train-unsup", type=int, default=0, metavar="N",
+                        help="also train word2vec on N unlabelled IMDB reviews and report its coverage (0: skip)")
+    parser.add_argument("--seed", type=int, default=0, help="word2vec seed (loading has no randomness)")
+    parser.add_argument("--results-name", default="bench_vectors", help="results/<name>.json to write")
     args = parser.parse_args(argv)
+    sys.path.insert(0, str(ROOT))  # the coverage and word2vec steps run toolkit in this process
 
     work = Path(tempfile.mkdtemp(prefix="bench-vectors-"))
     try:
@@ -202,11 +237,19 @@ def main(argv=None) -> None:
             print(cov_text)
             print(f"(coverage step: {seconds:.1f}s including IMDB tokenization)")
 
+        domain = domain_text = None
+        if args.train_unsup:
+            domain, domain_text = domain_vectors(args.imdb, work / "cache0", args.train_unsup, args.coverage_docs, args.seed)
+            print(f"word2vec on {domain['unsup_docs']} unlabelled reviews: tokenize {domain['tokenize_s']:.1f}s, "
+                  f"train {domain['train_s']:.1f}s, {domain['n_vectors']} vectors, binary reload "
+                  f"{domain['load_binary_s']:.2f}s (identical: {domain['identical_after_reload']})")
+            print(domain_text)
+
         path = write_results(
-            "bench_vectors",
+            args.results_name,
             rows,
             params={**{k: str(v) for k, v in vars(args).items()}, "sharing": share, "coverage": cov,
-                    "coverage_table": cov_text},
+                    "coverage_table": cov_text, "domain_word2vec": domain, "domain_coverage_table": domain_text},
         )
         print(f"results: {path}  ({machine_info()['date_utc']} UTC)")
     finally:
