@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import joblib
 import numpy as np
 import pytest
 
@@ -80,12 +81,14 @@ def test_persistence_pipeline_identical_in_fresh_process(fitted_pipe, imdb_small
     path = save_model(fitted_pipe, tmp_path / "pipe")
     expected = fitted_pipe.predict_proba(texts)
     (tmp_path / "texts.json").write_text(json.dumps(texts))
+    joblib.dump(fitted_pipe, tmp_path / "pipe.joblib")  # pickle: trusted files only
     script = (
-        "import json, sys, numpy as np\n"
+        "import json, sys, joblib, numpy as np\n"
         "from toolkit.persistence import load_model\n"
         "pipe = load_model(sys.argv[1])\n"
         "texts = json.load(open(sys.argv[2]))\n"
         "np.save(sys.argv[3], pipe.predict_proba(texts))\n"
+        "np.save(sys.argv[3] + '.joblib.npy', joblib.load(sys.argv[1] + '/../pipe.joblib').predict_proba(texts))\n"
         "print(type(pipe).__name__, pipe.steps[0][1].ngram_range)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
@@ -96,6 +99,7 @@ def test_persistence_pipeline_identical_in_fresh_process(fitted_pipe, imdb_small
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Pipeline (1, 2)" in result.stdout
     np.testing.assert_array_equal(np.load(tmp_path / "p.npy"), expected)
+    np.testing.assert_array_equal(np.load(tmp_path / "p.npy.joblib.npy"), expected)
 
 
 def test_persistence_rejects_other_objects(tmp_path):
