@@ -13,8 +13,10 @@ Measured in one run, on the same texts:
   (``split="whitespace"``, ``standardize=None``) and scikit-learn's
   ``TfidfVectorizer`` on the same token lists.
 
-Each timing is the best of ``--repeats`` runs. Results are printed as a table
-and written to ``benchmarks/results/bench_text.json``.
+Each timing is the best of ``--repeats`` runs, wall clock and (for
+single-process rows) CPU time of this process, which other jobs on a shared
+machine disturb less. Results are printed as tables and written to
+``benchmarks/results/bench_text.json``.
 
 Usage::
 
@@ -24,31 +26,29 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
-import numpy as np
+from _common import print_table, timer, write_results
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def best_time(fn, repeats, setup=None):
-    """Best wall time of ``repeats`` calls (``setup`` runs untimed before each); returns (seconds, last result)."""
-    best, result = float("inf"), None
+def best_of(fn, repeats, setup=None):
+    """Best wall and best CPU seconds of ``repeats`` calls (``setup`` untimed before each), and the last result."""
+    wall = cpu = float("inf")
+    result = None
     for _ in range(repeats):
         if setup is not None:
             setup()
-        start = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, result
+        with timer() as t:
+            result = fn()
+        wall, cpu = min(wall, t.seconds), min(cpu, t.cpu_seconds)
+    return wall, cpu, result
 
 
 def main(argv=None):
@@ -60,7 +60,7 @@ def main(argv=None):
     parser.add_argument("--maxlen", type=int, default=200)
     parser.add_argument("--max-tokens", type=int, default=20000)
     parser.add_argument("--skip-keras", action="store_true")
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "bench_text.json"))
+    parser.add_argument("--results-dir", default=None, help="default: benchmarks/results")
     args = parser.parse_args(argv)
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -76,12 +76,20 @@ def main(argv=None):
     texts = list(data.texts)
     n = len(texts)
     print(f"{n} IMDB training reviews, {sum(map(len, texts)):,} characters", file=sys.stderr)
-    rows, results = [], {}
+    rows = []
 
-    def record(name, seconds, note=""):
-        results[name] = {"seconds": seconds, "docs_per_s": n / seconds, "note": note}
-        rows.append((name, seconds, n / seconds, note))
-        print(f"  {name}: {seconds:.3f} s, {n / seconds:,.0f} docs/s", file=sys.stderr)
+    def record(name, wall, cpu, note="", *, cpu_counts=True):
+        row = {
+            "measurement": name,
+            "wall_s": wall,
+            "docs_per_s": n / wall,
+            "cpu_s": cpu if cpu_counts else None,
+            "docs_per_cpu_s": n / cpu if cpu_counts else None,
+            "note": note,
+        }
+        rows.append(row)
+        print(f"  {name}: {wall:.3f} s wall, {n / wall:,.0f} docs/s", file=sys.stderr)
+        return row
 
     # ---- baselines -----------------------------------------------------
     cleaned = [clean_text(t) for t in texts]
@@ -93,11 +101,11 @@ def main(argv=None):
     def spacy_pipe():
         return [[t.lower_ for t in doc if not t.is_space] for doc in holder["nlp"].tokenizer.pipe(cleaned, batch_size=1000)]
 
-    seconds, reference = best_time(spacy_pipe, args.repeats, setup=fresh_spacy)
-    record("spacy nlp.tokenizer.pipe (1 process, cold)", seconds, "text cleaned beforehand, untimed")
+    *times, reference = best_of(spacy_pipe, args.repeats, setup=fresh_spacy)
+    spacy_row = record("spaCy nlp.tokenizer.pipe, 1 process, cold", *times, "text cleaned beforehand, untimed")
     analyzer = CountVectorizer().build_analyzer()
-    seconds, _ = best_time(lambda: [analyzer(t) for t in texts], args.repeats)
-    record("sklearn CountVectorizer().build_analyzer()", seconds, "regex tokens, not spaCy's")
+    *times, _ = best_of(lambda: [analyzer(t) for t in texts], args.repeats)
+    record("sklearn CountVectorizer().build_analyzer()", *times, "regex tokens, not spaCy's")
 
     # ---- ours ------------------------------------------------------------
     def fresh_ours():
@@ -106,49 +114,48 @@ def main(argv=None):
         SpacyTokenizer().fit()  # loads the pipeline, untimed (as spacy.blank above)
 
     tok = SpacyTokenizer()
-    seconds, corpus = best_time(lambda: tok.transform(texts), args.repeats, setup=fresh_ours)
-    record("SpacyTokenizer (n_jobs=1, cold)", seconds, "includes HTML cleaning")
+    *times, corpus = best_of(lambda: tok.transform(texts), args.repeats, setup=fresh_ours)
+    cold_row = record("SpacyTokenizer n_jobs=1, cold", *times, "includes HTML cleaning")
     identical = sum(a == b for a, b in zip(corpus, reference))
-    results["identical_documents"] = {"identical": identical, "total": n}
     print(f"  tokens identical to spaCy's: {identical}/{n}", file=sys.stderr)
 
-    seconds, _ = best_time(lambda: tok.transform(texts), args.repeats)
-    record("SpacyTokenizer (n_jobs=1, warm)", seconds, "second call in the same process")
+    *times, _ = best_of(lambda: tok.transform(texts), args.repeats)
+    warm_row = record("SpacyTokenizer n_jobs=1, warm", *times, "second call in the same process")
 
     tok2 = SpacyTokenizer(n_jobs=2)
     start = time.perf_counter()
     fresh_ours()
-    tok2.transform(texts[: min(n, 4000)])  # starts the loky workers
+    tok2.transform(texts[: min(n, 4000)])  # starts the loky worker
     startup = time.perf_counter() - start
-    seconds, corpus2 = best_time(lambda: tok2.transform(texts), args.repeats, setup=fresh_ours)
-    record("SpacyTokenizer (n_jobs=2, cold)", seconds, f"workers started beforehand ({startup:.1f} s incl. a first call)")
+    *times, corpus2 = best_of(lambda: tok2.transform(texts), args.repeats, setup=fresh_ours)
+    jobs_row = record(
+        "SpacyTokenizer n_jobs=2, cold", *times, f"worker started beforehand ({startup:.1f} s incl. a first call)", cpu_counts=False
+    )
     assert corpus2 == corpus
 
     with tempfile.TemporaryDirectory() as cache_dir:
         cached = SpacyTokenizer(cache=cache_dir)
         fresh_ours()
-        start = time.perf_counter()
-        cached.transform(texts)
-        first = time.perf_counter() - start
-        results["cache_first_run_seconds"] = first
-        seconds, again = best_time(lambda: cached.transform(texts), args.repeats)
-        record("SpacyTokenizer (cache=True, second run)", seconds, "hash texts + read one .npz")
+        with timer() as first:
+            cached.transform(texts)
+        *times, again = best_of(lambda: cached.transform(texts), args.repeats)
+        cache_row = record("SpacyTokenizer cache=True, second run", *times, f"hash texts + read one .npz (first run {first.seconds:.1f} s)")
         assert again == corpus
 
     # ---- encoding ----------------------------------------------------------
     enc = SequenceEncoder(max_tokens=args.max_tokens, maxlen=args.maxlen)
-    fit_s, _ = best_time(lambda: enc.fit(corpus), args.repeats)
-    results["SequenceEncoder.fit seconds"] = fit_s
-    seconds, X = best_time(lambda: enc.transform(corpus), args.repeats)
-    record(f"SequenceEncoder.transform (maxlen={args.maxlen})", seconds, f"fit {fit_s:.2f} s")
+    fit_wall, _, _ = best_of(lambda: enc.fit(corpus), args.repeats)
+    *times, _ = best_of(lambda: enc.transform(corpus), args.repeats)
+    seq_row = record(f"SequenceEncoder.transform, maxlen={args.maxlen}", *times, f"ids + padding; fit {fit_wall:.2f} s")
     bag = BagEncoder(output_mode="tf_idf", max_tokens=args.max_tokens).fit(corpus)
-    seconds, _ = best_time(lambda: bag.transform(corpus), args.repeats)
-    record("BagEncoder(tf_idf).transform", seconds, "CSR")
+    *times, _ = best_of(lambda: bag.transform(corpus), args.repeats)
+    record("BagEncoder(tf_idf).transform", *times, "CSR")
     token_lists = corpus.to_list()
     tfidf = TfidfVectorizer(analyzer=lambda d: d, max_features=args.max_tokens - 2, norm=None).fit(token_lists)
-    seconds, _ = best_time(lambda: tfidf.transform(token_lists), args.repeats)
-    record("sklearn TfidfVectorizer.transform (same token lists)", seconds, "CSR")
+    *times, _ = best_of(lambda: tfidf.transform(token_lists), args.repeats)
+    record("sklearn TfidfVectorizer.transform, same token lists", *times, "CSR")
 
+    keras_int = None
     if not args.skip_keras:
         import keras
         import tensorflow as tf
@@ -158,45 +165,31 @@ def main(argv=None):
             layer = keras.layers.TextVectorization(
                 max_tokens=args.max_tokens, standardize=None, split="whitespace", output_mode=mode, **kwargs
             )
-            adapt_s, _ = best_time(lambda: layer.adapt(joined, batch_size=1024), 1)
-            seconds, _ = best_time(lambda: layer(joined), args.repeats)
-            record(f"keras TextVectorization({mode}) call", seconds, f"adapt {adapt_s:.1f} s; whitespace-joined tokens")
+            adapt_wall, _, _ = best_of(lambda: layer.adapt(joined, batch_size=1024), 1)
+            *times, _ = best_of(lambda: layer(joined), args.repeats)
+            row = record(
+                f"keras TextVectorization({mode}) call", *times, f"adapt {adapt_wall:.1f} s; whitespace-joined tokens",
+                cpu_counts=False,  # TensorFlow runs its own thread pool
+            )
+            keras_int = row if mode == "int" else keras_int
 
     # ---- report ----------------------------------------------------------
-    base = results["spacy nlp.tokenizer.pipe (1 process, cold)"]["docs_per_s"]
     ratios = {
-        "tokenizer_cold_n_jobs1_vs_spacy": results["SpacyTokenizer (n_jobs=1, cold)"]["docs_per_s"] / base,
-        "tokenizer_cold_n_jobs2_vs_spacy": results["SpacyTokenizer (n_jobs=2, cold)"]["docs_per_s"] / base,
-        "tokenizer_warm_vs_spacy": results["SpacyTokenizer (n_jobs=1, warm)"]["docs_per_s"] / base,
-        "cache_second_run_vs_cold": results["SpacyTokenizer (cache=True, second run)"]["docs_per_s"]
-        / results["SpacyTokenizer (n_jobs=1, cold)"]["docs_per_s"],
+        "tokenizer cold n_jobs=1 / spaCy (wall)": cold_row["docs_per_s"] / spacy_row["docs_per_s"],
+        "tokenizer cold n_jobs=1 / spaCy (CPU)": cold_row["docs_per_cpu_s"] / spacy_row["docs_per_cpu_s"],
+        "tokenizer cold n_jobs=2 / spaCy (wall)": jobs_row["docs_per_s"] / spacy_row["docs_per_s"],
+        "tokenizer warm / spaCy (wall)": warm_row["docs_per_s"] / spacy_row["docs_per_s"],
+        "tokenizer warm / spaCy (CPU)": warm_row["docs_per_cpu_s"] / spacy_row["docs_per_cpu_s"],
+        "cache second run / cold (wall)": cache_row["docs_per_s"] / cold_row["docs_per_s"],
     }
-    seq_name = f"SequenceEncoder.transform (maxlen={args.maxlen})"
-    if "keras TextVectorization(int) call" in results:
-        ratios["sequence_encoder_vs_keras_int"] = results[seq_name]["docs_per_s"] / results["keras TextVectorization(int) call"]["docs_per_s"]
-    results["ratios"] = ratios
-    results["meta"] = {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "documents": n,
-        "repeats": args.repeats,
-        "seed": args.seed,
-        "python": platform.python_version(),
-        "spacy": spacy.__version__,
-        "cpu_count": os.cpu_count(),
-        "machine": platform.machine(),
-        "command": "python benchmarks/bench_text.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-    }
-    width = max(len(r[0]) for r in rows)
-    print(f"{'measurement':<{width}}  {'seconds':>8}  {'docs/s':>10}  note")
-    for name, seconds, rate, note in rows:
-        print(f"{name:<{width}}  {seconds:8.3f}  {rate:10,.0f}  {note}")
-    print(f"tokens identical to spaCy's: {identical}/{n}")
-    for key, value in ratios.items():
-        print(f"{key}: {value:.2f}x")
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {out}", file=sys.stderr)
+    if keras_int is not None:
+        ratios["SequenceEncoder / keras TextVectorization(int) (wall)"] = seq_row["docs_per_s"] / keras_int["docs_per_s"]
+    print_table(rows, ["measurement", "wall_s", "docs_per_s", "cpu_s", "docs_per_cpu_s", "note"])
+    print(f"\ntokens identical to spaCy's: {identical}/{n}\n")
+    print_table([{"ratio": k, "value": v} for k, v in ratios.items()])
+    params = {**vars(args), "documents": n, "identical_documents": identical, "ratios": ratios}
+    path = write_results("bench_text", rows, params=params, results_dir=args.results_dir)
+    print(f"wrote {path}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -167,7 +167,6 @@ def _model_fingerprint(nlp) -> str:
 
 _SIG = 1 << 16  # packs a left and a right signature id into one span code
 _SEPARATOR = "\x00"  # never in cleaned text (control characters are replaced)
-_BOUNDARY = -1  # id standing for a document boundary inside a batch
 
 
 def _special_case_pairs(tokenizer) -> tuple[set[tuple[str, str]], set[str]]:
@@ -181,6 +180,7 @@ def _special_case_pairs(tokenizer) -> tuple[set[tuple[str, str]], set[str]]:
 
     Returns the pairs and the token texts the matched rules produce.
     """
+    from spacy.attrs import ORTH
     from spacy.tokenizer import Tokenizer
 
     plain = Tokenizer(
@@ -200,16 +200,17 @@ def _special_case_pairs(tokenizer) -> tuple[set[tuple[str, str]], set[str]]:
             continue  # not in the matcher (see Tokenizer.add_special_case)
         pieces = [t.text for t in plain(rule)]
         pairs.update(zip(pieces[:-1], pieces[1:]))
-        produced.update(sub[65] if 65 in sub else sub.get("ORTH", "") for sub in substrings)
+        produced.update(sub.get(ORTH, sub.get("ORTH", "")) for sub in substrings)
     return pairs, produced
 
 
 class _Engine:
     """Per-process tokenization state for one configuration.
 
-    ``spans`` maps a span (whitespace-free, or whitespace) to the tuple of
-    output token ids it yields after filtering; ``index`` maps each output
-    string to its id (insertion order is id order).
+    Every span (whitespace-free, or whitespace) spaCy has tokenized gets an
+    id; the output token ids it yields after filtering sit in flat arrays
+    (see :meth:`reset`). ``index`` maps each output string to its id
+    (insertion order is id order).
     """
 
     def __init__(self, nlp, *, lowercase, lemmatize, remove_stop, remove_punct, remove_numbers, remove_space):
@@ -237,14 +238,48 @@ class _Engine:
         self.reset()
 
     def reset(self):
-        self.spans: dict[str, tuple] = {"": (), _SEPARATOR: (_BOUNDARY,)}
-        self.index: dict[str, int] = {}
-        # spans whose last/first token may take part in a special-case pair:
-        # span -> left signature id * _SIG + right signature id (absent: 0)
-        self.codes: dict[str, int] = {_SEPARATOR: -1}
+        # Known spans get consecutive ids; span i yields the output token ids
+        # ``tokens[starts[i]:starts[i] + lengths[i]]`` and has pair code
+        # ``codes[i]`` (left signature id * _SIG + right signature id; 0 for
+        # spans whose edge tokens take part in no special-case pattern).
+        self.span_ids: dict[str, int] = {}
+        self._lengths: list[int] = []
+        self._starts: list[int] = []
+        self._codes: list[int] = []
+        self._tokens: list[int] = []
+        self._arrays = None
+        self.index: dict[str, int] = {}  # output string -> output id
         self.left_sigs: dict[frozenset, int] = {frozenset(): 0}
         self.right_sigs: dict[frozenset, int] = {frozenset(): 0}
         self.compatible = np.zeros((1, 1), dtype=bool)
+        self.empty_id = self._add_spans([""], [0], [])
+        self.separator_id = self._add_spans([_SEPARATOR], [0], [])
+
+    def _add_spans(self, spans, lengths, ids) -> int:
+        """Register spans with their token counts and flat token ids; returns the first new span id."""
+        first = len(self._lengths)
+        starts = np.concatenate([[0], np.cumsum(lengths[:-1], dtype=np.int64)]) + len(self._tokens) if len(spans) else []
+        self.span_ids.update(zip(spans, range(first, first + len(spans))))
+        self._lengths.extend(int(n) for n in lengths)
+        self._starts.extend(int(x) for x in starts)
+        self._codes.extend([0] * len(spans))
+        self._tokens.extend(ids)
+        self._arrays = None
+        return first
+
+    def arrays(self):
+        """(lengths, starts, codes, tokens) of the known spans as numpy arrays."""
+        if self._arrays is None:
+            self._arrays = (
+                np.asarray(self._lengths, dtype=np.int64),
+                np.asarray(self._starts, dtype=np.int64),
+                np.asarray(self._codes, dtype=np.int64),
+                np.asarray(self._tokens, dtype=np.int32),
+            )
+        return self._arrays
+
+    def __len__(self) -> int:
+        return len(self._lengths)
 
     # ---- spaCy output to strings ------------------------------------------
     def _doc_strings(self, doc) -> tuple[list[str], np.ndarray]:
@@ -278,8 +313,8 @@ class _Engine:
         strings, keep = self._doc_strings(self.nlp.tokenizer(text))
         return self._ids([s for s, k in zip(strings, keep.tolist()) if k])
 
-    def learn_strings(self, spans: list[str]) -> tuple[np.ndarray, list[str], np.ndarray]:
-        """spaCy's output for each span: token counts (after filters), flat strings, pair codes.
+    def learn_strings(self, spans: list[str]) -> tuple[np.ndarray, list[str], dict]:
+        """spaCy's output for each span: token counts (after filters), flat strings, edge signatures.
 
         Whitespace-free spans go through one tokenizer call, separated by
         "\\n": spaCy tokenizes each on its own, and the separator is a
@@ -353,13 +388,9 @@ class _Engine:
         return frozenset(found)
 
     def remember(self, spans: list[str], lengths: np.ndarray, strings: list[str], signatures: dict) -> None:
-        ids = self._ids(strings)
-        bounds = np.concatenate([[0], np.cumsum(lengths)]).tolist()
-        cache = self.spans
-        for span, lo, hi in zip(spans, bounds[:-1], bounds[1:]):
-            cache[span] = tuple(ids[lo:hi])
+        first = self._add_spans(spans, lengths, self._ids(strings))
         for k, (left, right) in signatures.items():
-            self.codes[spans[k]] = self._signature_id(self.left_sigs, left) * _SIG + self._signature_id(
+            self._codes[first + k] = self._signature_id(self.left_sigs, left) * _SIG + self._signature_id(
                 self.right_sigs, right
             )
 
@@ -393,8 +424,10 @@ class _Engine:
     def split_batch(self, texts: list[str]) -> list[str]:
         """All spans of a batch, documents separated by ``_SEPARATOR``."""
         if self.remove_space:
-            # whitespace spans only ever yield whitespace tokens: one split does it all
-            return _WS_SPLIT(f" {_SEPARATOR} ".join(texts))[::2]
+            # Whitespace spans only ever yield whitespace tokens, so only the
+            # whitespace-free ones matter: str.split() splits at exactly the
+            # characters spaCy treats as whitespace (str.isspace).
+            return f" {_SEPARATOR} ".join(texts).split()
         spans = []
         for i, text in enumerate(texts):
             if i:
@@ -402,37 +435,48 @@ class _Engine:
             spans.extend(self._spans_of(text))
         return spans
 
-    def risky_documents(self, spans: list[str]) -> np.ndarray:
+    def span_ids_of(self, spans: list[str]) -> np.ndarray:
+        """Span ids, -1 for spans never seen."""
+        return np.fromiter(map(self.span_ids.get, spans, itertools.repeat(-1)), dtype=np.int64, count=len(spans))
+
+    def missing(self, spans: list[str], sid: np.ndarray) -> list[str]:
+        return sorted({spans[i] for i in np.flatnonzero(sid < 0).tolist()})
+
+    def fill(self, spans: list[str], sid: np.ndarray) -> None:
+        """Replace the -1 of spans learned since ``span_ids_of``."""
+        holes = np.flatnonzero(sid < 0)
+        if holes.size:
+            ids = self.span_ids
+            sid[holes] = [ids[spans[i]] for i in holes.tolist()]
+
+    def risky_documents(self, sid: np.ndarray) -> np.ndarray:
         """Documents where neighbouring spans could meet in a special-case pattern."""
-        codes = np.fromiter(map(self.codes.get, spans, itertools.repeat(0)), dtype=np.int64, count=len(spans))
+        codes = self.arrays()[2]
         if not self.remove_space:  # '' stands for a single space: not a barrier
-            codes = codes[np.fromiter(map(bool, spans), dtype=bool, count=len(spans))]
-        separators = np.flatnonzero(codes < 0)
-        if not np.any(codes > 0):
+            sid = sid[sid != self.empty_id]
+        code = codes[sid]
+        if not code.any():
             return np.zeros(0, dtype=np.int64)
-        codes = np.where(codes < 0, 0, codes)
-        hits = np.flatnonzero(self.compatible[codes[:-1] // _SIG, codes[1:] % _SIG])
-        return np.unique(np.searchsorted(separators, hits))
+        hits = np.flatnonzero(self.compatible[code[:-1] // _SIG, code[1:] % _SIG])
+        return np.unique(np.searchsorted(np.flatnonzero(sid == self.separator_id), hits))
 
-    def missing(self, spans) -> list[str]:
-        return sorted(set(spans).difference(self.spans))
-
-    def assemble(self, spans: list[str], texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    def assemble(self, sid: np.ndarray, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Flat output ids and token counts of a batch whose spans are all known."""
-        tuples = map(self.spans.__getitem__, spans)
-        flat = np.fromiter(itertools.chain.from_iterable(tuples), dtype=np.int64)
-        boundary = np.flatnonzero(flat == _BOUNDARY)
-        lengths = np.diff(np.concatenate([[-1], boundary, [flat.size]])) - 1
-        ids = flat[flat != _BOUNDARY].astype(np.int32)
-        risky = self.risky_documents(spans)
+        lengths, starts, _codes, tokens = self.arrays()
+        per_span = lengths[sid]
+        ends = np.cumsum(per_span)
+        total = int(ends[-1]) if ends.size else 0
+        ids = tokens[np.repeat(starts[sid] - (ends - per_span), per_span) + np.arange(total)]
+        bounds = np.concatenate([[0], ends[sid == self.separator_id], [total]])
+        doc_lengths = np.diff(bounds)
+        risky = self.risky_documents(sid)
         if risky.size:
-            pieces = np.split(ids, np.cumsum(lengths)[:-1])
+            pieces = np.split(ids, bounds[1:-1])
             for i in risky.tolist():
                 pieces[i] = np.asarray(self.tokenize_doc(texts[i]), dtype=np.int32)
-                lengths[i] = pieces[i].size
+                doc_lengths[i] = pieces[i].size
             ids = np.concatenate(pieces)
-        assert lengths.size == len(texts)
-        return ids, lengths
+        return ids, doc_lengths
 
     def encode_with_pipe(self, texts):
         """Context-dependent pipelines: stream Docs through nlp.pipe, keep only ids."""
@@ -519,9 +563,10 @@ class SpacyTokenizer(TextInputMixin, TransformerMixin, BaseEstimator):
         Documents per batch; spaCy sees one batch at a time and no ``Doc`` of
         a document outlives its batch.
     n_jobs : int, optional
-        Worker processes (joblib/loky) sharing the spaCy work on the spans a
-        batch brings that were never seen before -- the bulk of a first run.
-        None means 1, -1 all cores. Workers start once and are reused.
+        Processes sharing the spaCy work on the spans a batch brings that
+        were never seen before -- the bulk of a first run: this one plus
+        ``n_jobs - 1`` loky workers (started on first use, then reused).
+        None means 1, -1 all cores.
     cache : bool or path-like, default=False
         Keep each ``transform`` result on disk, keyed by the texts, these
         parameters and the spaCy/pipeline versions; ``True`` uses
@@ -703,15 +748,17 @@ class SpacyTokenizer(TextInputMixin, TransformerMixin, BaseEstimator):
                     ids, lengths = engine.encode_with_pipe(texts)
                 else:
                     spans = engine.split_batch(texts)
-                    missing = engine.missing(spans)
+                    sid = engine.span_ids_of(spans)
+                    missing = engine.missing(spans, sid)
                     if missing:
                         self._learn(engine, missing, options, n_jobs)
-                    ids, lengths = engine.assemble(spans, texts)
+                        engine.fill(spans, sid)
+                    ids, lengths = engine.assemble(sid, texts)
                 id_parts.append(ids)
                 length_parts.append(lengths)
             ids = np.concatenate(id_parts) if id_parts else np.zeros(0, np.int32)
             ids, strings = engine.strings_for(ids)
-            if len(engine.spans) > _MAX_CACHED_SPANS:
+            if len(engine) > _MAX_CACHED_SPANS:
                 engine.reset()
         lengths = np.concatenate(length_parts) if length_parts else np.zeros(0, np.int64)
         offsets = np.zeros(len(docs) + 1, dtype=np.int64)
@@ -720,19 +767,25 @@ class SpacyTokenizer(TextInputMixin, TransformerMixin, BaseEstimator):
         return corpus.ngrams(self.ngram_range)
 
     def _learn(self, engine, missing, options, n_jobs):
-        """Tokenize never-seen spans; split among worker processes when worth it."""
-        if n_jobs > 1 and len(missing) >= _MIN_SPANS_PER_WORKER * 2:
-            from joblib import Parallel, delayed
+        """Tokenize never-seen spans; with n_jobs > 1, worker processes take shares.
 
-            n_chunks = min(n_jobs, len(missing) // _MIN_SPANS_PER_WORKER)
-            chunks = [missing[i::n_chunks] for i in range(n_chunks)]
-            results = Parallel(n_jobs=n_chunks, backend="loky")(
-                delayed(_learn_in_worker)(self.model, self.lemmatize, options, chunk) for chunk in chunks
-            )
-            for chunk, result in zip(chunks, results):
-                engine.remember(chunk, *result)
-        else:
+        This process learns one share itself while loky workers (started once,
+        then reused) learn the others and send back plain strings.
+        """
+        n_shares = min(n_jobs, len(missing) // _MIN_SPANS_PER_WORKER)
+        if n_shares <= 1:
             engine.remember(missing, *engine.learn_strings(missing))
+            return
+        from joblib.externals.loky import get_reusable_executor
+
+        executor = get_reusable_executor(max_workers=n_shares - 1)
+        shares = [missing[i::n_shares] for i in range(n_shares)]
+        futures = [
+            executor.submit(_learn_in_worker, self.model, self.lemmatize, options, share) for share in shares[1:]
+        ]
+        engine.remember(shares[0], *engine.learn_strings(shares[0]))
+        for share, future in zip(shares[1:], futures):
+            engine.remember(share, *future.result())
 
     def _tokenize_chars(self, docs):
         from sklearn.feature_extraction.text import CountVectorizer
