@@ -423,12 +423,12 @@ class _TextReader:
                 self.dim == 1 and all(p.isdigit() for p in first.split(b" "))
             )
         dim = self.dim
-        counts = list(map(bytes.count, lines, repeat(b" ", len(lines))))
-        if counts.count(dim) != len(lines) and not normalized:  # trailing spaces (the word2vec C tool writes them)
+        uniform = set(map(bytes.count, lines, repeat(b" ", len(lines)))) == {dim}  # dim spaces on every line
+        if not uniform and not normalized:  # trailing spaces (the word2vec C tool writes them)
             lines = [ln.rstrip() for ln in lines]
-            counts = list(map(bytes.count, lines, repeat(b" ", len(lines))))
+            uniform = set(map(bytes.count, lines, repeat(b" ", len(lines)))) == {dim}
         values = None
-        if counts.count(dim) == len(lines):
+        if uniform:
             cut = list(map(bytes.find, lines, repeat(b" ", len(lines))))
             words_b = [ln[:c] for ln, c in zip(lines, cut)]
             if all(words_b):
@@ -501,7 +501,7 @@ class RowBuffer:
     def append(self, rows: np.ndarray) -> None:
         end = self.n + len(rows)
         if self._file is not None:
-            self._file.write(np.ascontiguousarray(rows, dtype="<f4").tobytes())
+            self._file.write(memoryview(np.ascontiguousarray(rows, dtype="<f4")).cast("B"))
         else:
             if end > len(self.data):
                 grown = np.empty((max(end, len(self.data) * 3 // 2), self.dim), dtype=np.float32)

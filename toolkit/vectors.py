@@ -301,7 +301,12 @@ def _remove_stale(final: Path) -> None:
 
 
 def _build_entry(src, fmt, limit, unicode_errors, final: Path, progress=False):
-    """Parse the source into a new cache entry ``final`` (atomically); return its .kv path."""
+    """Parse the source into a new cache entry ``final`` (atomically).
+
+    Returns the KeyedVectors with its vectors mapped from the entry (the
+    vocabulary already parsed is reused rather than unpickled again), or
+    None for fastText models, which the caller loads from the entry.
+    """
     final.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale(final)
     tmp = final.parent / f".tmp-{final.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -319,7 +324,6 @@ def _build_entry(src, fmt, limit, unicode_errors, final: Path, progress=False):
             kv = _make_kv(words, k2i, np.zeros((0, dim), np.float32), declared, dim=dim)
             kv.save(str(kv_path), separately=["vectors"], pickle_protocol=4)
             os.replace(stream, tmp / f"{_KV_NAME}.vectors.npy")
-        del kv
         meta = {"source": src.name, "format": fmt, "limit": limit, "version": _CACHE_VERSION}
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
         try:
@@ -332,7 +336,10 @@ def _build_entry(src, fmt, limit, unicode_errors, final: Path, progress=False):
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return final / _KV_NAME
+    if fmt == "fasttext-bin":
+        return None
+    kv.vectors = np.load(final / f"{_KV_NAME}.vectors.npy", mmap_mode="r")  # as KeyedVectors.load(mmap="r")
+    return kv
 
 
 def _load_entry(final: Path):
@@ -354,8 +361,8 @@ def _load_cached(src, fmt, limit, unicode_errors, final: Path, progress=False):
                 pass
             shutil.rmtree(trash, ignore_errors=True)
     logger.info("Loading %s (%s) into the cache %s", src.name, fmt, final)
-    _build_entry(src, fmt, limit, unicode_errors, final, progress=progress)
-    return _load_entry(final)
+    kv = _build_entry(src, fmt, limit, unicode_errors, final, progress=progress)
+    return _load_entry(final) if kv is None else kv
 
 
 def load_vectors(
