@@ -38,7 +38,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from _common import peak_rss_mb, print_table, timer, write_results  # noqa: E402
 
 NAME = "bench_imdb"
-PEER = "peer_tfidf12_lr"
+PEER = "peer_tfidf12_lr_tuned"  # the issue's reference: 90.68% here
 
 
 # ----------------------------------------------------------------------------- data
@@ -174,6 +174,9 @@ CONFIGS = {
     "stack_nbsvm_nblr123": (
         "toolkit: shared 1-3-gram bag -> StackingClassifier(NBSVM svm + NBSVM log_loss, cv=5) -> LR",
         lambda a, d: (stacked_nbsvm(a.seed), "tokens")),
+    "nbsvm123_pseudo": (
+        "toolkit: 1-3-gram bag (min_count=2) -> PseudoLabelClassifier(NBSVM, 70% of the 50k unsup reviews)",
+        lambda a, d: (pseudo_nbsvm(a.seed), "tokens+unsup")),
     "keras_nbsvm123": (
         "toolkit: EmbeddingClassifier(architecture='nbsvm') on 1-3-grams, 2 epochs (NBSVM++)",
         lambda a, d: (keras_on_ngrams((1, 3), architecture="nbsvm", max_tokens=800_000, maxlen=None,
@@ -210,6 +213,16 @@ def stacked_nbsvm(seed, ngram_range=(1, 3), cv=5):
     return make_pipeline(ngram_counts(ngram_range), stack)
 
 
+def pseudo_nbsvm(seed, ngram_range=(1, 3), fraction=0.7):
+    """n-gram bag (vocabulary from labelled + unlabelled reviews) -> PseudoLabelClassifier(NBSVM)."""
+    from sklearn.pipeline import make_pipeline
+
+    from toolkit import NBSVMClassifier, PseudoLabelClassifier
+
+    return make_pipeline(ngram_counts(ngram_range, min_count=2),
+                         PseudoLabelClassifier(NBSVMClassifier(random_state=seed), fraction=fraction))
+
+
 def _cfg_cnn(args):
     from toolkit import EmbeddingClassifier
 
@@ -226,9 +239,15 @@ def run_one(args, name) -> dict:
     X_train, y_train, X_test, y_test = load_data(args)
     description, build = CONFIGS[name]
     model, kind = build(args, None)
-    if kind == "tokens":
+    if kind.startswith("tokens"):
         X_train = cached_tokens(args, X_train, "train")
         X_test = cached_tokens(args, X_test, "test")
+    if kind == "tokens+unsup":  # unlabelled reviews appended with the label -1
+        from toolkit import TokenizedCorpus
+
+        unsup = unsup_tokens(args)
+        X_train = TokenizedCorpus.concatenate([X_train, unsup])
+        y_train = np.concatenate([y_train, np.full(len(unsup), -1)])
     with timer() as fit_t:
         model.fit(X_train, y_train)
     with timer() as pred_t:
@@ -339,8 +358,10 @@ def finish(args, rows, *, quiet=False):
     for row in rows[1:]:
         if row.get("accuracy") is None:
             continue
-        if row.get("input") == "tokens":
-            row["fit_total_s"] = round(row["fit_s"] + tok["fit_s"], 1)
+        if str(row.get("input", "")).startswith("tokens"):
+            # tokenizing the 50k unsup reviews is counted as twice the 25k train reviews
+            unsup = 2 * tok["fit_s"] if row["input"] == "tokens+unsup" else 0.0
+            row["fit_total_s"] = round(row["fit_s"] + tok["fit_s"] + unsup, 1)
             row["predict_total_s"] = round(row["predict_s"] + tok["predict_s"], 1)
         else:
             row["fit_total_s"], row["predict_total_s"] = row["fit_s"], row["predict_s"]

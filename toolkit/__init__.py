@@ -54,6 +54,7 @@ _LAZY = {
     "NBFeatureScaler": "naive_bayes",
     "NBSVMClassifier": "naive_bayes",
     "log_count_ratio": "naive_bayes",
+    "PseudoLabelClassifier": "semi_supervised",
     # plots
     "plot_history": "plots",
     "plot_confusion_matrix": "plots",
