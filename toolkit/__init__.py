@@ -34,7 +34,7 @@ _LAZY = {
     "build_embedding_matrix": "vectors",
     "CoverageReport": "vectors",
     "train_word2vec": "vectors",
-    "VectorsNotFoundError": "vectors",
+    "VectorsNotFoundError": "exceptions",
     # data
     "fetch": "datasets",
     "load_imdb": "datasets",

@@ -13,6 +13,7 @@ __all__ = [
     "ChecksumError",
     "ManifestError",
     "VectorsFormatError",
+    "VectorsNotFoundError",
     "ModelFormatError",
 ]
 
@@ -35,6 +36,10 @@ class ManifestError(ToolkitError, ValueError):
 
 class VectorsFormatError(DataError):
     """A word-vector file cannot be parsed; the message names file and line."""
+
+
+class VectorsNotFoundError(DataError, FileNotFoundError):
+    """No vectors file at the given path, and no manifest of that name."""
 
 
 class ModelFormatError(ToolkitError, ValueError):

@@ -43,7 +43,7 @@ import numpy as np
 from . import _vectors_parse as _parse
 from ._config import get_cache_dir
 from ._validation import Interval, Options, check_token_lists, validate_param
-from .exceptions import DataError, ManifestError, ToolkitError
+from .exceptions import DataError, ManifestError, ToolkitError, VectorsNotFoundError
 
 __all__ = [
     "FORMATS",
@@ -78,10 +78,6 @@ _KV_NAME = "vectors.kv"
 _MEMO: OrderedDict = OrderedDict()
 _MEMO_SIZE = 4
 _MEMO_LOCK = threading.Lock()
-
-
-class VectorsNotFoundError(DataError, FileNotFoundError):
-    """No vectors file at the given path, and no manifest of that name."""
 
 
 def _check(owner: str, **params) -> None:
