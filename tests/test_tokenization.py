@@ -43,6 +43,16 @@ def test_tokenization_tokens_equal_spacy_on_imdb(nlp, imdb_texts, lowercase, rem
     assert mismatches == []
 
 
+def test_tokenization_filters_equal_spacy_attributes_on_imdb(nlp, imdb_texts):
+    docs = imdb_texts[:300]
+    got = SpacyTokenizer(remove_stop=True, remove_punct=True, remove_numbers=True).transform(docs)
+    expected = [
+        [t.lower_ for t in nlp.tokenizer(clean_text(d)) if not (t.is_space or t.is_stop or t.is_punct or t.like_num)]
+        for d in docs
+    ]
+    assert [i for i, (a, b) in enumerate(zip(got, expected)) if a != b] == []
+
+
 def test_tokenization_tokens_equal_spacy_on_special_case_fuzz(nlp):
     # quotes, emoticon parts and abbreviations next to spaces exercise spaCy's
     # special-case matcher, which can act across the spaces between words

@@ -135,6 +135,7 @@ def _load_nlp(model: str, lemmatize: bool):
 
         wanted = {attrs.LANG, attrs.LOWER, attrs.NORM, attrs.IS_STOP, attrs.IS_PUNCT, attrs.LIKE_NUM, attrs.IS_SPACE}
         nlp.vocab.lex_attr_getters = {k: v for k, v in nlp.vocab.lex_attr_getters.items() if k in wanted}
+        nlp._toolkit_blank = True
     else:
         try:
             nlp = spacy.load(model, exclude=[] if lemmatize else ["tagger", "parser", "ner", "lemmatizer", "attribute_ruler", "senter", "tok2vec", "transformer", "morphologizer", "textcat"])
@@ -231,6 +232,13 @@ class _Engine:
         self.rights = {b for _, b in pairs}
         self.max_left = max(map(len, self.lefts), default=0)
         self.max_right = max(map(len, self.rights), default=0)
+        self.rules = set(nlp.tokenizer.rules or {})
+        self.left_texts = self.lefts | produced
+        self.right_texts = self.rights | produced
+        # Spans spaCy provably keeps as one token skip the tokenizer call; the
+        # lexical attributes then come from the same getters spaCy would use,
+        # which only a blank pipeline (no trained lexeme data) guarantees.
+        self.simple_spans = self.span_cacheable and not lemmatize and getattr(nlp, "_toolkit_blank", False)
         store = nlp.vocab.strings
         self.left_hashes = np.array(sorted(store.add(t) for t in self.lefts | produced), dtype=np.uint64)
         self.right_hashes = np.array(sorted(store.add(t) for t in self.rights | produced), dtype=np.uint64)
@@ -324,12 +332,27 @@ class _Engine:
         from spacy.attrs import IS_SPACE, ORTH
 
         nlp = self.nlp
-        order = [s for s in spans if not s[0].isspace()] + [s for s in spans if s[0].isspace()]
-        n_words = len(order) - sum(1 for s in spans if s[0].isspace())
+        blanks = [s for s in spans if s[0].isspace()]
+        words = [s for s in spans if not s[0].isspace()]
+        simple = []
+        if self.simple_spans:
+            is_simple = self._is_single_token
+            simple = [w for w in words if w.isalpha() and is_simple(w)]
+            if simple:
+                chosen = set(simple)
+                words = [w for w in words if w not in chosen]
+        order = simple + words + blanks
+        n_words = len(words)
         counts, strings = [], []
         signatures: dict[int, tuple] = {}
+        if simple:
+            counts_s, strings_s, signatures_s = self._learn_simple(simple)
+            counts.append(counts_s)
+            strings.extend(strings_s)
+            signatures.update(signatures_s)
+        offset = len(simple)
         if n_words:
-            doc = nlp.tokenizer("\n".join(order[:n_words]))
+            doc = nlp.tokenizer("\n".join(words))
             for _name, proc in nlp.pipeline:  # only context-free components get here
                 doc = proc(doc)
             texts, keep = self._doc_strings(doc)
@@ -350,15 +373,15 @@ class _Engine:
             right_candidate = np.isin(first, self.right_hashes)
             store = nlp.vocab.strings
             for k in np.flatnonzero(left_candidate | right_candidate).tolist():
-                span = order[k]
+                span = words[k]
                 left = self._edge_set(store[int(last[k])], span, self.lefts, self.max_left, True) if left_candidate[k] else frozenset()
                 right = self._edge_set(store[int(first[k])], span, self.rights, self.max_right, False) if right_candidate[k] else frozenset()
                 if left or right:
-                    signatures[k] = (left, right)
+                    signatures[offset + k] = (left, right)
             keep &= tokens
             counts.append(np.bincount(span_of_token[keep], minlength=n_words))
             strings.extend(t for t, k in zip(texts, keep.tolist()) if k)
-        for blank in order[n_words:]:
+        for blank in blanks:
             texts, keep = self._doc_strings(nlp.tokenizer(blank))
             counts.append(np.array([int(keep.sum())]))
             strings.extend(t for t, k in zip(texts, keep.tolist()) if k)
@@ -374,6 +397,42 @@ class _Engine:
             flat.extend(strings[starts[i] : starts[i + 1]])
         moved = {j: signatures[i] for j, i in enumerate(where) if i in signatures}
         return counts[where], flat, moved
+
+    def _is_single_token(self, span: str) -> bool:
+        """Whether spaCy's tokenizer keeps ``span`` whole: no special case, no affix, no infix.
+
+        These are the tokenizer's own checks (``Tokenizer._split_affixes`` and
+        ``_attach_tokens``): with none of them firing the span is one token.
+        """
+        tokenizer = self.nlp.tokenizer
+        return (
+            span not in self.rules
+            and not tokenizer.find_prefix(span)
+            and not tokenizer.find_suffix(span)
+            and not tokenizer.find_infix(span)
+        )
+
+    def _learn_simple(self, spans: list[str]) -> tuple[np.ndarray, list[str], dict]:
+        """Output of one-token spans from the lexical attribute getters spaCy uses."""
+        from spacy import attrs
+
+        getters = self.nlp.vocab.lex_attr_getters
+        remove_stop, remove_punct, remove_numbers, _remove_space = self.filters
+        tests = [getters[a] for a, on in ((attrs.IS_STOP, remove_stop), (attrs.IS_PUNCT, remove_punct), (attrs.LIKE_NUM, remove_numbers)) if on]
+        lower = getters[attrs.LOWER]
+        counts = np.ones(len(spans), dtype=np.int64)
+        strings = []
+        signatures = {}
+        for k, span in enumerate(spans):
+            if any(test(span) for test in tests):
+                counts[k] = 0
+            else:
+                strings.append(lower(span) if self.lowercase else span)
+            left = frozenset({span} & self.lefts) if span in self.left_texts else frozenset()
+            right = frozenset({span} & self.rights) if span in self.right_texts else frozenset()
+            if left or right:
+                signatures[k] = (left, right)
+        return counts, strings, signatures
 
     def _edge_set(self, token: str, span: str, candidates: set, longest: int, at_end: bool) -> frozenset:
         """Pattern tokens the span's edge token can be before spaCy's matcher runs.
