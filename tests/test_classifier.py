@@ -143,6 +143,15 @@ def test_classifier_finetune_unfreezes_after_frozen_epochs(split, glove_small):
     )
 
 
+def test_classifier_vectors_by_manifest_name(split, data_dir_env):
+    """vectors="glove.6B.50d" resolves through the manifest and the offline data folder."""
+    X_train, y_train, X_test, _ = split
+    clf = small(vectors="glove.6B.50d", embedding_dim=None, epochs=1).fit(X_train[:100], y_train[:100])
+    assert clf.model_.get_layer("embedding").output_dim == 50
+    assert clf.embedding_coverage_.n_covered > 0.9 * clf.embedding_coverage_.n_tokens
+    assert clf.predict(X_test[:3]).shape == (3,)
+
+
 def test_classifier_vectors_dimension_mismatch(split, glove_small):
     X_train, y_train, _, _ = split
     with pytest.raises(ValueError, match=r"have dimension 50, but embedding_dim=8\. Set embedding_dim=None"):

@@ -44,9 +44,11 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
     ----------
     architecture : {"bag", "flatten", "cnn", "rnn", "nbsvm"}, default="bag"
         Model graph, see :func:`toolkit.models.build_model`. ``"nbsvm"`` is
-        fast.ai's NBSVM++: give it uni/bi/trigram tokens (``SpacyTokenizer(
-        ngram_range=(1, 3))``), a large ``max_tokens`` (~800k) and ``epochs=2``;
-        it ignores ``vectors`` and computes naive-Bayes ratios from the training set.
+        fast.ai's NBSVM++: it ignores ``vectors`` and computes naive-Bayes
+        ratios from the training rows. Recipe that reaches 92.3% on IMDB:
+        uni/bi/trigram tokens (``SpacyTokenizer(ngram_range=(1, 3))`` or
+        ``corpus.ngrams((1, 3))``), ``max_tokens=800000, maxlen=None, epochs=1,
+        batch_size=64, validation_split=0.0``.
     vectors : str or path-like, default=None
         Pretrained word vectors as a path or a manifest name (e.g.
         ``"glove.6B.50d"``), loaded in ``fit`` through
