@@ -136,6 +136,9 @@ def test_classifier_finetune_unfreezes_after_frozen_epochs(split, glove_small):
     frozen = small(vectors=str(glove_small), trainable="finetune", embedding_dim=None, epochs=1,
                    frozen_epochs=1, learning_rate=0.01).fit(X_train, y_train)
     assert not frozen.model_.get_layer("embedding").trainable
+    at_once = small(vectors=str(glove_small), trainable="finetune", embedding_dim=None, epochs=1,
+                    frozen_epochs=0).fit(X_train[:100], y_train[:100])
+    assert at_once.model_.get_layer("embedding").trainable
     np.testing.assert_array_equal(
         frozen.model_.get_layer("embedding").get_weights()[0][2:50],
         small(vectors=str(glove_small), trainable="frozen", embedding_dim=None, epochs=1)

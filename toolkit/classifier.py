@@ -92,7 +92,8 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         monitored loss and restore the best weights. None trains all epochs
         (and still restores the best weights).
     frozen_epochs : int, default=2
-        Epochs with frozen vectors before unfreezing (``trainable="finetune"``).
+        Epochs with frozen vectors before unfreezing (``trainable="finetune"``);
+        0 trains them from the first epoch, at the full learning rate.
     class_weight : dict, "balanced" or None, default=None
         Weights per class, applied as sample weights.
     random_state : int, RandomState instance or None, default=None
@@ -431,7 +432,7 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
             maxlen=self.maxlen_,
             embedding_dim=None if matrix is not None else (self.embedding_dim or _LEARNED_EMBEDDING_DIM),
             embedding_matrix=matrix,
-            trainable=self.trainable == "trainable" or matrix is None,
+            trainable=self.trainable != "frozen" or matrix is None,  # finetune: frozen below
             n_outputs=n_outputs,
             output=self.output_,
             hidden_units=self.hidden_units,
