@@ -342,13 +342,10 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         self.vocabulary_ = Vocabulary.from_documents(
             docs, max_tokens=self.max_tokens, min_count=self.min_count
         )
-        if self.maxlen is not None:
-            self.maxlen_ = int(self.maxlen)
-        elif self.architecture == "nbsvm":
-            self.maxlen_ = max(len(set(doc)) for doc in docs)
-        else:
-            self.maxlen_ = int(docs.lengths().max())
+        # maxlen=None pads to the longest training document (distinct ids for nbsvm)
+        self.maxlen_ = None if self.maxlen is None else int(self.maxlen)
         sequences = self._sequences(docs)
+        self.maxlen_ = int(sequences.shape[1])
 
         weights = None if sample_weight is None else np.asarray(sample_weight, dtype="float32")
         if weights is not None and weights.shape != (len(docs),):
