@@ -871,7 +871,8 @@ class SpacyTokenizer(TextInputMixin, TransformerMixin, BaseEstimator):
         digest = hashlib.sha1(usedforsecurity=False)
         digest.update(repr((_CACHE_FORMAT, __version__, fingerprint, sorted(params.items()))).encode())
         digest.update(np.fromiter(map(len, docs), dtype=np.int64, count=len(docs)).tobytes())
-        digest.update("".join(docs).encode("utf-8", "surrogatepass"))
+        for doc in docs:  # per document: ASCII texts encode at memcpy speed
+            digest.update(doc.encode("utf-8", "surrogatepass"))
         folder = get_cache_dir() / "tokens" if self.cache is True else Path(self.cache)
         return folder / f"{digest.hexdigest()}.npz"
 
