@@ -171,9 +171,6 @@ CONFIGS = {
     "nblr123": (
         "toolkit: SpacyTokenizer -> 1-3-gram counts -> NBSVMClassifier(loss='log_loss', C=1)",
         lambda a, d: (nbsvm((1, 3), a.seed, loss="log_loss", C=1.0), "tokens")),
-    "stack_nbsvm_nblr123": (
-        "toolkit: shared 1-3-gram bag -> StackingClassifier(NBSVM svm + NBSVM log_loss, cv=5) -> LR",
-        lambda a, d: (stacked_nbsvm(a.seed), "tokens")),
     "nbsvm123_pseudo": (
         "toolkit: 1-3-gram bag (min_count=2) -> PseudoLabelClassifier(NBSVM, 70% of the 50k unsup reviews)",
         lambda a, d: (pseudo_nbsvm(a.seed), "tokens+unsup")),
@@ -191,26 +188,6 @@ CONFIGS = {
         "toolkit: EmbeddingClassifier(architecture='cnn', vectors='glove.6B.50d', finetune), maxlen 400",
         lambda a, d: (_cfg_cnn(a), "tokens")),
 }
-
-
-def stacked_nbsvm(seed, ngram_range=(1, 3), cv=5):
-    """One shared n-gram bag -> StackingClassifier(NBSVM-SVM, NBSVM-logistic) -> LogisticRegression.
-
-    The bag's vocabulary is learned once on all training documents (no labels);
-    the members see the same binary matrix and the stack is fitted on their
-    out-of-fold scores.
-    """
-    from sklearn.ensemble import StackingClassifier
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-
-    from toolkit import NBSVMClassifier
-
-    stack = StackingClassifier(
-        estimators=[("nbsvm", NBSVMClassifier(random_state=seed)),
-                    ("nblr", NBSVMClassifier(loss="log_loss", C=1.0, random_state=seed))],
-        final_estimator=LogisticRegression(), cv=cv)
-    return make_pipeline(ngram_counts(ngram_range), stack)
 
 
 def pseudo_nbsvm(seed, ngram_range=(1, 3), fraction=0.7):
