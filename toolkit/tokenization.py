@@ -65,7 +65,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _WS_SPLIT = re.compile(r"(\s+)").split  # \s is exactly str.isspace(), as spaCy's splitter
 
 # span cache size above which an engine starts afresh (bounds memory)
-_MAX_CACHED_SPANS = 2_000_000
+_MAX_CACHED_SPANS = 1_000_000
 _CACHE_FORMAT = 1
 # fewer never-seen spans than this per worker are tokenized in-process
 _MIN_SPANS_PER_WORKER = 5000
