@@ -10,7 +10,6 @@ import pytest
 from sklearn.base import clone, is_classifier
 from sklearn.exceptions import NotFittedError
 
-from test_classifier_data import glove_small, imdb_small, imdb_tokens  # noqa: F401
 from toolkit.classifier import EmbeddingClassifier
 from toolkit.corpus import TokenizedCorpus
 

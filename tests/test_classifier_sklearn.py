@@ -14,7 +14,6 @@ import pytest
 from sklearn.base import clone, is_classifier
 from sklearn.utils import estimator_checks as checks
 
-from test_classifier_data import glove_small, imdb_small, imdb_tokens  # noqa: F401
 from toolkit.classifier import EmbeddingClassifier, make_text_classifier
 from toolkit.pooling import EmbeddingVectorizer
 

@@ -16,7 +16,6 @@ from sklearn.pipeline import make_pipeline
 from sklearn.svm import LinearSVC
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from test_classifier_data import imdb_small  # noqa: F401
 from toolkit.naive_bayes import NBFeatureScaler, NBSVMClassifier, log_count_ratio
 
 # --------------------------------------------------------------------- sklearn checks

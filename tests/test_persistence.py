@@ -12,7 +12,6 @@ import joblib
 import numpy as np
 import pytest
 
-from test_classifier_data import imdb_small, imdb_tokens  # noqa: F401
 from toolkit.classifier import EmbeddingClassifier, make_text_classifier
 from toolkit.exceptions import ModelFormatError
 from toolkit.persistence import load_model, save_model

@@ -8,7 +8,6 @@ from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
-from test_classifier_data import glove_small, imdb_small, imdb_tokens  # noqa: F401
 from toolkit.corpus import TokenizedCorpus
 from toolkit.pooling import EmbeddingVectorizer
 

@@ -18,7 +18,6 @@ from sklearn.utils.estimator_checks import (
     check_set_params,
 )
 
-from test_classifier_data import imdb_small  # noqa: F401
 from toolkit.naive_bayes import NBSVMClassifier
 from toolkit.semi_supervised import PseudoLabelClassifier
 
