@@ -491,7 +491,15 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
     def _probabilities(self, X):
         check_is_fitted(self, "model_")
         sequences = self._sequences(self._corpus(X))
-        proba = self.model_.predict(sequences, batch_size=max(256, self.batch_size), verbose=0)
+        batch_size = max(256, self.batch_size)
+        if len(sequences) <= batch_size:
+            # One batch: a direct call skips Model.predict's per-call set-up
+            # (~0.5 s), which dominates the latency of single documents.
+            from keras import ops
+
+            proba = ops.convert_to_numpy(self.model_(sequences, training=False))
+        else:
+            proba = self.model_.predict(sequences, batch_size=batch_size, verbose=0)
         return np.asarray(proba, dtype="float64")
 
     def predict_proba(self, X):
