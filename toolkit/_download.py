@@ -19,6 +19,7 @@ import time
 import uuid
 from pathlib import Path
 
+from ._atomic import atomic_output
 from .exceptions import ChecksumError, DataError
 
 __all__ = ["hash_file", "parse_known_hash", "file_lock", "download_verified", "is_verified", "mark_verified"]
@@ -123,9 +124,8 @@ def mark_verified(path: Path, alg: str, digest: str) -> None:
     """Record that ``path`` (at its current size and mtime) has this digest."""
     st = path.stat()
     stamp = _stamp_path(path)
-    tmp = stamp.with_name(f".{stamp.name}.{uuid.uuid4().hex}")
-    tmp.write_text(json.dumps({"size": st.st_size, "mtime_ns": st.st_mtime_ns, alg: digest}))
-    os.replace(tmp, stamp)
+    with atomic_output(stamp) as tmp:
+        tmp.write_text(json.dumps({"size": st.st_size, "mtime_ns": st.st_mtime_ns, alg: digest}))
 
 
 def is_verified(path: Path, alg: str, digest: str) -> bool:

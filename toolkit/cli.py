@@ -153,7 +153,7 @@ def _emit_text(text: str, output: Path | None) -> None:
     if output is None:
         typer.echo(text, nl=False)
         return
-    from .workflows import atomic_output
+    from ._atomic import atomic_output
 
     with atomic_output(output) as tmp:
         tmp.write_text(text, encoding="utf-8")

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._atomic import atomic_output
 from ._config import DATA_DIR_ENV, get_cache_dir, get_data_dir
 from ._download import download_verified, hash_file, is_verified, parse_known_hash
 from ._validation import InvalidParameterError
@@ -230,10 +231,8 @@ def _hash_memo(path: Path, alg: str, cache_dir=None) -> str:
     _HASH_MEMO[key] = digest
     saved.update({"path": resolved, "size": st.st_size, "mtime_ns": st.st_mtime_ns, alg: digest})
     try:
-        stamp.parent.mkdir(parents=True, exist_ok=True)
-        tmp = stamp.with_name(f".{stamp.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(saved))
-        os.replace(tmp, stamp)
+        with atomic_output(stamp) as tmp:
+            tmp.write_text(json.dumps(saved))
     except OSError as err:  # a read-only cache only costs time
         logger.debug("Could not record the hash of %s in %s: %s", path, stamp, err)
     return digest
@@ -496,13 +495,8 @@ def _save_parsed(file: Path, result: tuple) -> None:
     ends = np.cumsum([len(t) for t in texts], dtype=np.int64)
     blob = np.frombuffer("".join(texts).encode("utf-8"), dtype=np.uint8)
     try:
-        file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = file.with_name(f".{file.stem}.{os.getpid()}.tmp.npz")
-        try:
-            np.savez(tmp, blob=blob, ends=ends, labels=labels, ratings=ratings, ids=ids)
-            os.replace(tmp, file)
-        finally:
-            tmp.unlink(missing_ok=True)
+        with atomic_output(file) as tmp, open(tmp, "wb") as fh:
+            np.savez(fh, blob=blob, ends=ends, labels=labels, ratings=ratings, ids=ids)
     except OSError as err:  # a read-only cache must not break reading
         logger.warning("Could not write the parsed-IMDB cache %s: %s", file, err)
 

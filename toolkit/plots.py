@@ -31,7 +31,7 @@ def _new_figure(figsize):
 
 
 def _save_png(fig, path, dpi) -> Path:
-    from .workflows import atomic_output
+    from ._atomic import atomic_output
 
     path = Path(path)
     with atomic_output(path) as tmp:

@@ -40,7 +40,6 @@ import itertools
 import logging
 import os
 import re
-import tempfile
 import threading
 from pathlib import Path
 
@@ -49,6 +48,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from joblib import effective_n_jobs
 
+from ._atomic import atomic_output
 from ._config import get_cache_dir
 from ._validation import Interval, Options, TextInputMixin, check_raw_documents, validate_params
 from .corpus import TokenizedCorpus
@@ -880,17 +880,10 @@ class SpacyTokenizer(TextInputMixin, TransformerMixin, BaseEstimator):
 def _write_cached(path: Path, corpus: TokenizedCorpus) -> None:
     """Save atomically (temp file in the same folder, then rename); failures only log."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                # tokens never contain NUL (control characters are replaced)
-                blob = np.frombuffer("\x00".join(corpus.strings).encode("utf-8", "surrogatepass"), dtype=np.uint8)
-                np.savez(fh, ids=corpus.ids, offsets=corpus.offsets, strings=blob, n_strings=len(corpus.strings))
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_output(path) as tmp, open(tmp, "wb") as fh:
+            # tokens never contain NUL (control characters are replaced)
+            blob = np.frombuffer("\x00".join(corpus.strings).encode("utf-8", "surrogatepass"), dtype=np.uint8)
+            np.savez(fh, ids=corpus.ids, offsets=corpus.offsets, strings=blob, n_strings=len(corpus.strings))
     except OSError as err:
         logger.warning("could not write the token cache %s: %s", path, err)
 

@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _vectors_parse as _parse
+from ._atomic import atomic_output
 from ._config import get_cache_dir
 from ._validation import Interval, Options, check_token_lists, validate_param
 from .exceptions import DataError, ManifestError, ToolkitError, VectorsNotFoundError
@@ -1002,13 +1003,7 @@ def train_word2vec(
     kv = model.wv
     if output is not None:
         out = Path(output).expanduser()
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(f".{out.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
-        try:
+        with atomic_output(out) as tmp:
             kv.save_word2vec_format(str(tmp), binary=True)
-            os.replace(tmp, out)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
         logger.info("Saved %d word2vec vectors to %s", len(kv), out)
     return kv

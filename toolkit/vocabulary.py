@@ -9,8 +9,6 @@ numpy; Keras is never imported.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -246,15 +244,11 @@ class Vocabulary:
 
     def to_json(self, path) -> Path:
         """Write :meth:`to_dict` as UTF-8 JSON, atomically (temp file, then rename)."""
+        from ._atomic import atomic_output
+
         path = Path(path)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(self.to_dict(), fh, ensure_ascii=False)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_output(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(self.to_dict(), fh, ensure_ascii=False)
         return path
 
     @classmethod
