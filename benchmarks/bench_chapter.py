@@ -71,7 +71,7 @@ def keras_flatten_model(vocab_size, dim, maxlen, hidden, matrix=None):
 def experiment_1(texts, labels, args):
     import keras
 
-    from toolkit.classifier import make_text_classifier
+    from toolkit.models.classifier import make_text_classifier
 
     rows = []
     pipe = make_text_classifier(
@@ -108,8 +108,8 @@ def experiment_1(texts, labels, args):
 def experiment_2(texts, labels, test_texts, test_labels, args):
     import keras
 
-    from toolkit.classifier import EmbeddingClassifier
-    from toolkit.tokenization import SpacyTokenizer
+    from toolkit.models.classifier import EmbeddingClassifier
+    from toolkit.text.tokenizer import SpacyTokenizer
     from toolkit.vectors import load_vectors
 
     tokenizer = SpacyTokenizer(remove_punct=True)
@@ -164,9 +164,9 @@ def experiment_2(texts, labels, test_texts, test_labels, args):
 
 def experiment_beyond(args):
     """Beyond the chapter: the estimator's defaults with GloVe, and the NBSVM++ recipe (full IMDB)."""
-    from toolkit.classifier import EmbeddingClassifier
-    from toolkit.datasets import load_imdb
-    from toolkit.tokenization import SpacyTokenizer
+    from toolkit.models.classifier import EmbeddingClassifier
+    from toolkit.data.datasets import load_imdb
+    from toolkit.text.tokenizer import SpacyTokenizer
 
     train = load_imdb("train", path=args.data_dir / "aclImdb_v1.tar.gz")
     test = load_imdb("test", path=args.data_dir / "aclImdb_v1.tar.gz")
@@ -207,7 +207,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     args.glove = args.data_dir / "glove.6B.50d.txt.gz"
 
-    from toolkit.datasets import load_imdb
+    from toolkit.data.datasets import load_imdb
 
     data = load_imdb("train", path=args.data_dir / "aclImdb_v1.tar.gz")
     order = np.random.RandomState(args.seed).permutation(len(data.texts))

@@ -80,7 +80,7 @@ def bench_train(limit: int | None, seed: int) -> list[dict]:
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
 
-    from toolkit.workflows import compute_metrics, load_train_test
+    from toolkit.cli.workflows import compute_metrics, load_train_test
 
     with timer() as t:
         x_train, y_train, x_test, y_test = load_train_test("imdb", limit=limit, random_state=seed)

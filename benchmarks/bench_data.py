@@ -36,8 +36,8 @@ from _common import print_table, timer, write_results
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import toolkit.datasets as datasets  # noqa: E402
-from toolkit.archives import extract_tar  # noqa: E402
+import toolkit.data.datasets as datasets  # noqa: E402
+from toolkit.data.archives import extract_tar  # noqa: E402
 
 
 def toolkit_tarball(path):

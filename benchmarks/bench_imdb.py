@@ -99,7 +99,7 @@ def ngram_counts(ngram_range, *, min_count=1, binary=True):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import FunctionTransformer
 
-    from toolkit.encoders import BagEncoder
+    from toolkit.text.encoders import BagEncoder
 
     encoder = BagEncoder(output_mode="multi_hot" if binary else "count", min_count=min_count)
     if tuple(ngram_range) == (1, 1):

@@ -42,7 +42,7 @@ def models(seed):
     from sklearn.pipeline import make_pipeline
 
     from toolkit import NBSVMClassifier, SpacyTokenizer, make_text_classifier
-    from toolkit.encoders import BagEncoder
+    from toolkit.text.encoders import BagEncoder
 
     return {
         "peer_tfidf12_lr": ("sklearn TfidfVectorizer(1,2) + LogisticRegression",

@@ -68,9 +68,9 @@ def main(argv=None):
     from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
     from toolkit import tokenization
-    from toolkit.datasets import load_imdb
-    from toolkit.encoders import BagEncoder, SequenceEncoder
-    from toolkit.tokenization import SpacyTokenizer, clean_text
+    from toolkit.data.datasets import load_imdb
+    from toolkit.text.encoders import BagEncoder, SequenceEncoder
+    from toolkit.text.tokenizer import SpacyTokenizer, clean_text
 
     data = load_imdb("train", path=Path(args.data_dir) / "aclImdb_v1.tar.gz", shuffle=True, random_state=args.seed, limit=args.limit)
     texts = list(data.texts)

@@ -137,10 +137,10 @@ def sharing(path: Path, cache: Path) -> list[dict]:
 
 
 def coverage(path: Path, imdb: Path, cache: Path, n_docs: int | None) -> tuple[dict, str, float]:
-    from toolkit.datasets import load_imdb
-    from toolkit.tokenization import SpacyTokenizer
+    from toolkit.data.datasets import load_imdb
+    from toolkit.text.tokenizer import SpacyTokenizer
     from toolkit.vectors import build_embedding_matrix, load_vectors
-    from toolkit.vocabulary import Vocabulary
+    from toolkit.text.vocabulary import Vocabulary
 
     t0 = time.perf_counter()
     data = load_imdb("train", path=imdb)
@@ -153,10 +153,10 @@ def coverage(path: Path, imdb: Path, cache: Path, n_docs: int | None) -> tuple[d
 
 def domain_vectors(imdb: Path, cache: Path, n_docs: int, vocab_docs: int | None, seed: int) -> tuple[dict, str]:
     """Train word2vec on unlabelled IMDB reviews, save word2vec binary, load it back, report coverage."""
-    from toolkit.datasets import load_imdb
-    from toolkit.tokenization import SpacyTokenizer
+    from toolkit.data.datasets import load_imdb
+    from toolkit.text.tokenizer import SpacyTokenizer
     from toolkit.vectors import build_embedding_matrix, load_vectors, train_word2vec
-    from toolkit.vocabulary import Vocabulary
+    from toolkit.text.vocabulary import Vocabulary
 
     tok = SpacyTokenizer()
     t0 = time.perf_counter()

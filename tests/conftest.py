@@ -76,7 +76,7 @@ def simple_tokens(texts):
 @pytest.fixture(scope="session")
 def imdb_small(shared_data):
     """600 shuffled IMDB training reviews, balanced: (texts, labels as 'neg'/'pos')."""
-    from toolkit.datasets import load_imdb
+    from toolkit.data.datasets import load_imdb
 
     data = load_imdb("train", path=shared_data / "aclImdb_v1.tar.gz", limit=N_REVIEWS,
                      shuffle=True, random_state=0)

@@ -12,7 +12,7 @@ import zipfile
 
 import pytest
 
-from toolkit.archives import (
+from toolkit.data.archives import (
     UnsafeArchiveError,
     check_member_name,
     extract_tar,
@@ -90,7 +90,7 @@ def test_archives_extract_tar_writes_nothing_for_evil_archive(tmp_path, kind):
 
 def test_archives_iter_tar_skip_mode_logs_and_continues(tmp_path, caplog):
     path = _make_tar(tmp_path / "mixed.tar.gz", [*GOOD, *EVIL["dotdot"][0], *EVIL["symlink"][0]])
-    with caplog.at_level(logging.WARNING, logger="toolkit.archives"):
+    with caplog.at_level(logging.WARNING, logger="toolkit.data.archives"):
         got = dict(iter_tar_files(path, on_unsafe="skip"))
     assert got == {"pkg/a.txt": b"alpha", "pkg/sub/b.txt": b"beta"}
     assert "Skipping unsafe member '../evil.txt'" in caplog.text

@@ -1,4 +1,4 @@
-"""Tests of toolkit.classifier.EmbeddingClassifier on real IMDB reviews."""
+"""Tests of toolkit.models.classifier.EmbeddingClassifier on real IMDB reviews."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from sklearn.base import clone, is_classifier
 from sklearn.exceptions import NotFittedError
 
-from toolkit.classifier import EmbeddingClassifier
-from toolkit.corpus import TokenizedCorpus
+from toolkit.models.classifier import EmbeddingClassifier
+from toolkit.text.corpus import TokenizedCorpus
 
 FAST = dict(maxlen=50, embedding_dim=8, epochs=2, batch_size=32, max_tokens=5000)
 

@@ -14,8 +14,8 @@ import pytest
 from sklearn.base import clone, is_classifier
 from sklearn.utils import estimator_checks as checks
 
-from toolkit.classifier import EmbeddingClassifier, make_text_classifier
-from toolkit.pooling import EmbeddingVectorizer
+from toolkit.models.classifier import EmbeddingClassifier, make_text_classifier
+from toolkit.vectors.pooling import EmbeddingVectorizer
 
 DATA_FREE_CHECKS = [
     "check_no_attributes_set_in_init",
@@ -78,7 +78,7 @@ def test_classifier_make_text_classifier_routes_parameters():
 
 
 def test_classifier_make_text_classifier_memory_tokenizes_once(imdb_small, tmp_path, monkeypatch):
-    from toolkit.tokenization import SpacyTokenizer
+    from toolkit.text.tokenizer import SpacyTokenizer
 
     texts, labels = imdb_small
     texts, labels = texts[:120], labels[:120]

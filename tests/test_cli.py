@@ -217,7 +217,7 @@ def test_cli_tokenize_unknown_setting(runner):
 
 def test_cli_tokenize_real_imdb(runner, shared_data, tmp_path):
     """Real IMDB reviews (with their <br /> tags), read from a file of lines."""
-    from toolkit.datasets import load_imdb
+    from toolkit.data.datasets import load_imdb
 
     texts = [t.replace("\n", " ") for t in load_imdb("train", data_dir=shared_data, limit=4).texts]
     src = tmp_path / "reviews.txt"
@@ -317,7 +317,7 @@ def test_cli_train_csv_data(runner, tmp_path, shared_data):
     """`toolkit train` on a CSV of real IMDB reviews with --test-size."""
     import csv
 
-    from toolkit.datasets import load_imdb
+    from toolkit.data.datasets import load_imdb
 
     ds = load_imdb("test", data_dir=shared_data, limit=120)
     path = tmp_path / "reviews.csv"
@@ -383,7 +383,7 @@ def test_cli_vectors_missing_file(runner, tmp_path):
 
 
 def test_cli_vectors_train_word2vec(runner, shared_data, tmp_path):
-    from toolkit.datasets import load_imdb
+    from toolkit.data.datasets import load_imdb
 
     src = tmp_path / "reviews.txt"
     texts = load_imdb("train", data_dir=shared_data, limit=200).texts
@@ -403,8 +403,8 @@ def test_cli_vectors_train_word2vec(runner, shared_data, tmp_path):
 def test_cli_vectorize_sequences_and_vocabulary(runner, shared_data, tmp_path):
     import numpy as np
 
-    from toolkit.datasets import load_imdb
-    from toolkit.vocabulary import Vocabulary
+    from toolkit.data.datasets import load_imdb
+    from toolkit.text.vocabulary import Vocabulary
 
     src = tmp_path / "reviews.jsonl"
     texts = load_imdb("train", data_dir=shared_data, limit=50).texts

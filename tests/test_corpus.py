@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-from toolkit.corpus import TokenizedCorpus
+from toolkit.text.corpus import TokenizedCorpus
 
 DOCS = [["a", "good", "film"], [], ["a", "dud", "dud"], ["good"]]
 

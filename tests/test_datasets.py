@@ -11,7 +11,7 @@ import pytest
 
 import toolkit
 from toolkit._validation import InvalidParameterError
-from toolkit.datasets import TextDataset, load_csv, load_folder, load_imdb, load_jsonl
+from toolkit.data.datasets import TextDataset, load_csv, load_folder, load_imdb, load_jsonl
 from toolkit.exceptions import DataError
 
 # ------------------------------------------------------------------ real IMDB (data_dir_env)
@@ -112,7 +112,7 @@ def test_datasets_imdb_limit_balanced_and_shuffle(tiny_imdb):
 
 
 def test_datasets_limit_with_shuffle_is_random_balanced_sample():
-    from toolkit.datasets import _finish
+    from toolkit.data.datasets import _finish
 
     ds = TextDataset([f"d{i}" for i in range(100)], np.repeat([0, 1], 50), ["neg", "pos"])
     a = _finish(ds, shuffle=True, random_state=1, limit=10, func="f")
@@ -152,7 +152,7 @@ def test_datasets_imdb_not_in_data_dir_without_network(tmp_path):
     def offline(url, output_file, pooch):
         raise ConnectionError("no network here")
 
-    import toolkit._download as download
+    import toolkit.data._download as download
 
     download.RETRY_MAX_SLEEP, old = 0.0, download.RETRY_MAX_SLEEP
     try:
@@ -276,7 +276,7 @@ def test_datasets_text_dataset_basics():
 
 
 def test_datasets_imdb_parsed_cache_on_disk(tiny_imdb, tmp_path, caplog):
-    import toolkit.datasets as datasets
+    import toolkit.data.datasets as datasets
 
     path = tiny_imdb / "aclImdb_v1.tar.gz"
     datasets._IMDB_MEMO.clear()
@@ -288,7 +288,7 @@ def test_datasets_imdb_parsed_cache_on_disk(tiny_imdb, tmp_path, caplog):
     assert again.ratings.tolist() == first.ratings.tolist() and again.ids.tolist() == first.ids.tolist()
     cached.write_bytes(b"garbage")
     datasets._IMDB_MEMO.clear()
-    with caplog.at_level(logging.WARNING, logger="toolkit.datasets"):
+    with caplog.at_level(logging.WARNING, logger="toolkit.data.datasets"):
         assert load_imdb("train", path=path, cache_dir=tmp_path).texts == first.texts
     assert "Ignoring the unreadable parsed-IMDB cache" in caplog.text
     datasets._IMDB_MEMO.clear()

@@ -7,17 +7,17 @@ import pytest
 import scipy.sparse as sp
 from sklearn.exceptions import NotFittedError
 
-from toolkit.corpus import TokenizedCorpus
-from toolkit.encoders import BagEncoder, HashingEncoder, SequenceEncoder
-from toolkit.vocabulary import pad_sequences
+from toolkit.text.corpus import TokenizedCorpus
+from toolkit.text.encoders import BagEncoder, HashingEncoder, SequenceEncoder
+from toolkit.text.vocabulary import pad_sequences
 
 DOCS = [["the", "film", "was", "good"], ["the", "plot", "was", "thin", "thin"], ["good"], []]
 
 
 @pytest.fixture(scope="module")
 def imdb_corpus(shared_data):
-    from toolkit.datasets import load_imdb
-    from toolkit.tokenization import SpacyTokenizer
+    from toolkit.data.datasets import load_imdb
+    from toolkit.text.tokenizer import SpacyTokenizer
 
     texts = load_imdb("train", path=shared_data / "aclImdb_v1.tar.gz", limit=1000).texts
     return SpacyTokenizer().transform(texts)

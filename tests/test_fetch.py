@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-import toolkit._download as download
-from toolkit.datasets import fetch
+import toolkit.data._download as download
+from toolkit.data.datasets import fetch
 from toolkit.exceptions import ChecksumError, DataError
 
 PAYLOAD = os.urandom(300_000)
@@ -98,11 +98,11 @@ def test_fetch_data_folder_unlisted_file_checked_against_manifest(tmp_path, capl
     data = tmp_path / "data"
     data.mkdir()
     (data / "toy.bin").write_bytes(PAYLOAD)
-    with caplog.at_level(logging.WARNING, logger="toolkit.datasets"):
+    with caplog.at_level(logging.WARNING, logger="toolkit.data.datasets"):
         assert fetch(manifest, data_dir=data) == data / "toy.bin"
     assert caplog.text == ""
     (data / "toy.bin").write_bytes(b"a repackaged copy")
-    with caplog.at_level(logging.WARNING, logger="toolkit.datasets"):
+    with caplog.at_level(logging.WARNING, logger="toolkit.data.datasets"):
         assert fetch(manifest, data_dir=data) == data / "toy.bin"
     assert "does not match the official sha256" in caplog.text
 
@@ -112,7 +112,7 @@ def test_fetch_data_folder_alternative_name_unverified_warns(tmp_path, caplog):
     data = tmp_path / "data"
     data.mkdir()
     (data / "toy.txt.gz").write_bytes(b"x")
-    with caplog.at_level(logging.WARNING, logger="toolkit.datasets"):
+    with caplog.at_level(logging.WARNING, logger="toolkit.data.datasets"):
         assert fetch(manifest, data_dir=data) == data / "toy.txt.gz"
     assert "using it unverified" in caplog.text
 
@@ -291,7 +291,7 @@ def test_fetch_concurrent_processes_end_with_one_good_file(tmp_path, http_server
     _manifest(manifests, url=f"{base}/toy.bin")
     script = textwrap.dedent("""\
         import sys
-        from toolkit.datasets import fetch
+        from toolkit.data.datasets import fetch
         print(fetch("toy", cache_dir=sys.argv[1]))
         """)
     env = {**os.environ, "TOOLKIT_MANIFEST_DIR": str(manifests), "PYTHONPATH": str(Path(__file__).parents[1])}
@@ -316,7 +316,7 @@ def test_fetch_killed_process_leaves_nothing_mistaken_for_good(tmp_path, http_se
     manifests = tmp_path / "m"
     _manifest(manifests, url=f"{base}/toy.bin")
     env = {**os.environ, "TOOLKIT_MANIFEST_DIR": str(manifests), "PYTHONPATH": str(Path(__file__).parents[1])}
-    script = "import sys; from toolkit.datasets import fetch; fetch('toy', cache_dir=sys.argv[1])"
+    script = "import sys; from toolkit.data.datasets import fetch; fetch('toy', cache_dir=sys.argv[1])"
     proc = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "cache")], env=env)
     folder = tmp_path / "cache" / "data" / "toy"
     deadline = time.monotonic() + 30
@@ -332,7 +332,7 @@ def test_fetch_killed_process_leaves_nothing_mistaken_for_good(tmp_path, http_se
 
 
 def test_fetch_data_folder_hash_remembered_in_cache(tmp_path, monkeypatch):
-    import toolkit.datasets as datasets
+    import toolkit.data.datasets as datasets
 
     manifest = _manifest(tmp_path / "m")
     data = tmp_path / "data"

@@ -9,7 +9,7 @@ import pytest
 
 import toolkit
 from toolkit.exceptions import ManifestError
-from toolkit.manifests import FORMATS, get_manifest, list_manifests, load_manifest, manifest_dirs
+from toolkit.data.manifests import FORMATS, get_manifest, list_manifests, load_manifest, manifest_dirs
 
 REQUIRED_NAMES = [
     "imdb",

@@ -1,4 +1,4 @@
-"""Tests of toolkit.naive_bayes: log-count ratios, NBFeatureScaler, NBSVMClassifier."""
+"""Tests of toolkit.models.naive_bayes: log-count ratios, NBFeatureScaler, NBSVMClassifier."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.svm import LinearSVC
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from toolkit.naive_bayes import NBFeatureScaler, NBSVMClassifier, log_count_ratio
+from toolkit.models.naive_bayes import NBFeatureScaler, NBSVMClassifier, log_count_ratio
 
 # --------------------------------------------------------------------- sklearn checks
 # These checks feed dense Gaussian blobs (or negative values despite the

@@ -1,4 +1,4 @@
-"""Tests of toolkit.persistence: the pickle-free model folder."""
+"""Tests of toolkit.models.persistence: the pickle-free model folder."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import joblib
 import numpy as np
 import pytest
 
-from toolkit.classifier import EmbeddingClassifier, make_text_classifier
+from toolkit.models.classifier import EmbeddingClassifier, make_text_classifier
 from toolkit.exceptions import ModelFormatError
-from toolkit.persistence import load_model, save_model
+from toolkit.models.persistence import load_model, save_model
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -83,7 +83,7 @@ def test_persistence_pipeline_identical_in_fresh_process(fitted_pipe, imdb_small
     joblib.dump(fitted_pipe, tmp_path / "pipe.joblib")  # pickle: trusted files only
     script = (
         "import json, sys, joblib, numpy as np\n"
-        "from toolkit.persistence import load_model\n"
+        "from toolkit.models.persistence import load_model\n"
         "pipe = load_model(sys.argv[1])\n"
         "texts = json.load(open(sys.argv[2]))\n"
         "np.save(sys.argv[3], pipe.predict_proba(texts))\n"

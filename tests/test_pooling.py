@@ -1,4 +1,4 @@
-"""Tests of toolkit.pooling.EmbeddingVectorizer on real IMDB reviews and GloVe rows."""
+"""Tests of toolkit.vectors.pooling.EmbeddingVectorizer on real IMDB reviews and GloVe rows."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
-from toolkit.corpus import TokenizedCorpus
-from toolkit.pooling import EmbeddingVectorizer
+from toolkit.text.corpus import TokenizedCorpus
+from toolkit.vectors.pooling import EmbeddingVectorizer
 
 
 @pytest.fixture(scope="module")

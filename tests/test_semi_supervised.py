@@ -1,4 +1,4 @@
-"""Tests of toolkit.semi_supervised.PseudoLabelClassifier."""
+"""Tests of toolkit.models.semi_supervised.PseudoLabelClassifier."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from sklearn.utils.estimator_checks import (
     check_set_params,
 )
 
-from toolkit.naive_bayes import NBSVMClassifier
-from toolkit.semi_supervised import PseudoLabelClassifier
+from toolkit.models.naive_bayes import NBSVMClassifier
+from toolkit.models.semi_supervised import PseudoLabelClassifier
 
 X_TOY = np.array([[0.0], [0.2], [0.9], [1.0], [0.1], [0.95], [0.5]])
 Y_TOY = np.array([0, 0, 1, 1, -1, -1, -1])

@@ -19,9 +19,9 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils import estimator_checks as checks
 
-from toolkit.corpus import TokenizedCorpus
-from toolkit.encoders import BagEncoder, HashingEncoder, SequenceEncoder
-from toolkit.tokenization import SpacyTokenizer
+from toolkit.text.corpus import TokenizedCorpus
+from toolkit.text.encoders import BagEncoder, HashingEncoder, SequenceEncoder
+from toolkit.text.tokenizer import SpacyTokenizer
 
 TEXTS = [
     "A good film.<br /><br />Really good!",

@@ -8,9 +8,9 @@ import random
 import numpy as np
 import pytest
 
-from toolkit import tokenization
-from toolkit.corpus import TokenizedCorpus
-from toolkit.tokenization import SpacyTokenizer, clean_html, clean_text, tokenize
+from toolkit.text import tokenizer as tokenization
+from toolkit.text.corpus import TokenizedCorpus
+from toolkit.text.tokenizer import SpacyTokenizer, clean_html, clean_text, tokenize
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,7 @@ def nlp():
 
 @pytest.fixture(scope="module")
 def imdb_texts(shared_data):
-    from toolkit.datasets import load_imdb
+    from toolkit.data.datasets import load_imdb
 
     return load_imdb("train", path=shared_data / "aclImdb_v1.tar.gz", limit=1000).texts
 

@@ -18,7 +18,7 @@ from toolkit._validation import (
     validate_param,
     validate_params,
 )
-from toolkit.corpus import TokenizedCorpus
+from toolkit.text.corpus import TokenizedCorpus
 
 
 class _Toy(TextInputMixin, BaseEstimator):

@@ -19,7 +19,7 @@ from toolkit.vectors import (
     most_similar,
     train_word2vec,
 )
-from toolkit.vocabulary import Vocabulary
+from toolkit.text.vocabulary import Vocabulary
 
 # shared with the loader tests: the autouse memo reset and gensim's loader as the reference
 from test_vectors_load import _fresh_memo, gensim_load  # noqa: F401

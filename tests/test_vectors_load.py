@@ -219,7 +219,7 @@ def test_vectors_malformed_glove_text(tmp_path, content, match):
 
 
 def test_vectors_duplicate_across_blocks(tmp_path, monkeypatch):
-    import toolkit._vectors_parse as vp
+    import toolkit.vectors._parse as vp
 
     monkeypatch.setattr(vp, "BLOCK_SIZE", 64)
     lines = [f"w{i} {i}.5 1" for i in range(40)] + ["w3 9 9"]
@@ -452,7 +452,7 @@ def test_vectors_stale_temp_folder_of_a_killed_load_is_removed(tmp_path, cache):
 
 def test_vectors_unwritable_cache_falls_back_to_memory(tmp_path, caplog):
     not_a_folder = write(tmp_path / "cache-is-a-file", "x")
-    with caplog.at_level("WARNING", logger="toolkit.vectors"):
+    with caplog.at_level("WARNING", logger="toolkit.vectors.loading"):
         kv = load_vectors(datapath("test_glove.txt"), cache_dir=not_a_folder)
     assert len(kv) == 76 and not isinstance(kv.vectors, np.memmap)
     assert "Cannot write the vectors cache" in caplog.text

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from toolkit.exceptions import DataError, ManifestError
-from toolkit.workflows import (
+from toolkit.cli.workflows import (
     atomic_output,
     compute_metrics,
     data_status,
@@ -192,7 +192,7 @@ def test_workflows_data_status_unknown_name():
 
 
 def test_workflows_train_predict_evaluate_in_memory(data_dir_env, tmp_path):
-    from toolkit.workflows import evaluate, predict, train
+    from toolkit.cli.workflows import evaluate, predict, train
 
     result = train(limit=80, vectors=None, settings={"epochs": 1, "maxlen": 40, "embedding_dim": 8})
     assert result.files == {} and result.coverage is None
@@ -214,7 +214,7 @@ def test_workflows_train_predict_evaluate_in_memory(data_dir_env, tmp_path):
 
 
 def test_workflows_train_unknown_setting_fails_before_loading(tmp_path):
-    from toolkit.workflows import train
+    from toolkit.cli.workflows import train
 
     with pytest.raises(ValueError, match=r"Invalid parameter 'epoch' for make_text_classifier"):
         train(data=tmp_path / "absent.csv", settings={"epoch": 1}, output=tmp_path / "run")

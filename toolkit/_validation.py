@@ -222,7 +222,7 @@ def check_token_lists(X, *, estimator: str, name: str = "X"):
         When raw strings are given instead of token lists, saying to put
         SpacyTokenizer first, or when an element is not a sequence of str.
     """
-    from .corpus import TokenizedCorpus  # local: corpus imports this module
+    from .text.corpus import TokenizedCorpus  # local: corpus imports this module
 
     if isinstance(X, TokenizedCorpus):
         return X

@@ -44,13 +44,18 @@ import threading
 from pathlib import Path
 
 import numpy as np
+from joblib import effective_n_jobs
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from joblib import effective_n_jobs
-
-from ._atomic import atomic_output
-from ._config import get_cache_dir
-from ._validation import Interval, Options, TextInputMixin, check_raw_documents, validate_params
+from .._atomic import atomic_output
+from .._config import get_cache_dir
+from .._validation import (
+    Interval,
+    Options,
+    TextInputMixin,
+    check_raw_documents,
+    validate_params,
+)
 from .corpus import TokenizedCorpus
 
 __all__ = ["SpacyTokenizer", "tokenize", "clean_html", "clean_text"]
@@ -80,7 +85,7 @@ def clean_html(text: str) -> str:
 
     Examples
     --------
-    >>> from toolkit.tokenization import clean_html
+    >>> from toolkit.text import clean_html
     >>> clean_html("Great.<br /><br />A <i>must</i> see &amp; more")
     'Great.\\n\\nA  must  see & more'
     """
@@ -298,7 +303,15 @@ class _Engine:
     # ---- spaCy output to strings ------------------------------------------
     def _doc_strings(self, doc) -> tuple[list[str], np.ndarray]:
         """Output strings of a Doc's tokens and the mask of tokens kept by the filters."""
-        from spacy.attrs import IS_PUNCT, IS_SPACE, IS_STOP, LEMMA, LIKE_NUM, LOWER, ORTH
+        from spacy.attrs import (
+            IS_PUNCT,
+            IS_SPACE,
+            IS_STOP,
+            LEMMA,
+            LIKE_NUM,
+            LOWER,
+            ORTH,
+        )
 
         attr = LEMMA if self.lemmatize else (LOWER if self.lowercase else ORTH)
         arr = doc.to_array([attr, IS_STOP, IS_PUNCT, LIKE_NUM, IS_SPACE]).reshape(-1, 5)
@@ -651,7 +664,7 @@ class SpacyTokenizer(TextInputMixin, TransformerMixin, BaseEstimator):
 
     Examples
     --------
-    >>> from toolkit.tokenization import SpacyTokenizer
+    >>> from toolkit.text import SpacyTokenizer
     >>> corpus = SpacyTokenizer().fit_transform(["Don't panic!<br />It's fine."])
     >>> corpus[0]
     ['do', "n't", 'panic', '!', 'it', "'s", 'fine', '.']
@@ -862,7 +875,7 @@ class SpacyTokenizer(TextInputMixin, TransformerMixin, BaseEstimator):
         return TokenizedCorpus.from_token_lists(analyze(text) for text in self._cleaned(docs, limit))
 
     def _cache_file(self, docs) -> Path:
-        from . import __version__
+        from .. import __version__
 
         params = self.get_params()
         for name in ("batch_size", "n_jobs", "cache", "progress"):
@@ -911,7 +924,7 @@ def tokenize(documents, **params) -> TokenizedCorpus:
 
     Examples
     --------
-    >>> from toolkit.tokenization import tokenize
+    >>> from toolkit.text import tokenize
     >>> tokenize(["Hello, world!"], remove_punct=True).to_list()
     [['hello', 'world']]
     """

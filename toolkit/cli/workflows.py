@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ._atomic import atomic_output
+from .._atomic import atomic_output
 
 __all__ = [
     "atomic_output",
@@ -51,7 +51,7 @@ JSONL_SUFFIXES = (".jsonl", ".ndjson")
 
 
 def _check_input_path(path) -> Path:
-    from .exceptions import DataError
+    from ..exceptions import DataError
 
     path = Path(path).expanduser()
     if not path.exists():
@@ -62,7 +62,7 @@ def _check_input_path(path) -> Path:
 
 
 def _read_lines(path: Path, encoding: str) -> list[str]:
-    from .exceptions import DataError
+    from ..exceptions import DataError
 
     try:
         with open(path, encoding=encoding, newline=None) as fh:
@@ -147,7 +147,7 @@ def load_data(data="imdb", *, split="train", column="text", label_column="label"
     -------
     toolkit.datasets.TextDataset
     """
-    from . import datasets
+    from ..data import datasets
 
     if str(data).lower() == "imdb":
         return datasets.load_imdb(split, data_dir=data_dir, cache_dir=cache_dir)
@@ -160,7 +160,7 @@ def load_data(data="imdb", *, split="train", column="text", label_column="label"
         return datasets.load_csv(path, text_column=column, label_column=label_column, delimiter=delimiter)
     if suffix in JSONL_SUFFIXES:
         return datasets.load_jsonl(path, text_column=column, label_column=label_column)
-    from .exceptions import DataError
+    from ..exceptions import DataError
 
     raise DataError(
         f"Cannot read labelled data from '{path}': give 'imdb', a class-per-folder directory, "
@@ -172,7 +172,7 @@ def _named_labels(dataset):
     """The labels as class names; an error for unlabelled documents."""
     import numpy as np
 
-    from .exceptions import DataError
+    from ..exceptions import DataError
 
     labels = np.asarray(dataset.labels)
     names = list(dataset.target_names)
@@ -276,7 +276,7 @@ def _final_estimator(estimator):
 def load_estimator(model):
     """A fitted estimator, or one loaded with :func:`toolkit.persistence.load_model`."""
     if isinstance(model, (str, os.PathLike)):
-        from .persistence import load_model
+        from ..models.persistence import load_model
 
         return load_model(Path(model).expanduser())
     return model
@@ -400,7 +400,7 @@ def evaluate(model, data="imdb", *, split="test", limit=None, random_state=0, co
         pred, proba, classes = _scores(estimator, texts)
     metrics = compute_metrics(labels, pred, proba, classes=classes or None)
     if plot is not None:
-        from .plots import plot_confusion_matrix
+        from ..plots import plot_confusion_matrix
 
         plot_confusion_matrix(labels, pred, metrics["classes"], plot)
     return metrics
@@ -417,7 +417,7 @@ def predict(model, texts, *, progress=False) -> list[dict]:
         One ``{"label": ..., "probabilities": {class: p, ...}}`` per text
         (no ``"probabilities"`` when the model has no ``predict_proba``).
     """
-    from ._validation import check_raw_documents
+    from .._validation import check_raw_documents
 
     texts = check_raw_documents(texts, name="texts")
     if not texts:
@@ -509,7 +509,7 @@ def train(
     import json
     import time
 
-    from .classifier import make_text_classifier
+    from ..models.classifier import make_text_classifier
 
     params = {"vectors": vectors, "random_state": random_state, **(settings or {})}
     estimator = make_text_classifier(**params)  # unknown names fail here, before any loading
@@ -533,8 +533,8 @@ def train(
     history = {k: [float(v) for v in vals] for k, vals in dict(getattr(final, "history_", {}) or {}).items()}
     result = TrainResult(estimator, metrics, history, getattr(final, "embedding_coverage_", None))
     if output is not None:
-        from .persistence import save_model
-        from .plots import plot_confusion_matrix, plot_history
+        from ..models.persistence import save_model
+        from ..plots import plot_confusion_matrix, plot_history
 
         output = Path(output)
         with atomic_output(output, directory=True) as tmp:  # the whole run folder or nothing
@@ -583,7 +583,7 @@ def tokenize_texts(texts, **params):
     -------
     toolkit.corpus.TokenizedCorpus
     """
-    from .tokenization import SpacyTokenizer
+    from ..text.tokenizer import SpacyTokenizer
 
     return SpacyTokenizer().set_params(**params).fit_transform(texts)
 
@@ -652,7 +652,7 @@ def vectorize(texts, *, output_mode="int", max_tokens=None, min_count=1, maxlen=
     -------
     Vectorized
     """
-    from .encoders import BagEncoder, SequenceEncoder
+    from ..text.encoders import BagEncoder, SequenceEncoder
 
     modes = ("int", "multi_hot", "count", "tf_idf")
     if output_mode not in modes:
@@ -675,7 +675,7 @@ def vectorize(texts, *, output_mode="int", max_tokens=None, min_count=1, maxlen=
 
 def vectors_info(source, **load_params) -> dict:
     """Size, dimension and first words of a word-vector source (path or manifest name)."""
-    from .vectors import load_vectors
+    from ..vectors.loading import load_vectors
 
     kv = load_vectors(source, **load_params)
     return {
@@ -688,7 +688,8 @@ def vectors_info(source, **load_params) -> dict:
 
 def similar_words(source, word, *, topn=10, **load_params) -> list[tuple[str, float]]:
     """The ``topn`` nearest words (:func:`toolkit.vectors.most_similar` on :func:`~toolkit.vectors.load_vectors`)."""
-    from .vectors import load_vectors, most_similar
+    from ..vectors.evaluation import most_similar
+    from ..vectors.loading import load_vectors
 
     return most_similar(load_vectors(source, **load_params), word, topn=topn)
 
@@ -698,7 +699,7 @@ def analogy(source, a, b, c, *, topn=5, **load_params) -> list[tuple[str, float]
 
     :func:`toolkit.vectors.analogy` on :func:`~toolkit.vectors.load_vectors`.
     """
-    from . import vectors
+    from .. import vectors
 
     return vectors.analogy(vectors.load_vectors(source, **load_params), a, b, c, topn=topn)
 
@@ -733,7 +734,7 @@ def convert_vectors(source, output, *, to=None, **load_params) -> Path:
     -------
     pathlib.Path
     """
-    from .vectors import load_vectors
+    from ..vectors.loading import load_vectors
 
     output = Path(output)
     to = _format_for(output) if to is None else to
@@ -762,7 +763,7 @@ def train_vectors(texts, output, *, tokenizer=None, **params):
     """
     import inspect
 
-    from .vectors import train_word2vec
+    from ..vectors.training import train_word2vec
 
     valid = sorted(set(inspect.signature(train_word2vec).parameters) - {"corpus", "output"})
     unknown = sorted(set(params) - set(valid))
@@ -778,8 +779,9 @@ def coverage(source, texts, *, max_tokens=None, min_count=1, tokenizer=None, **l
     -------
     toolkit.vectors.CoverageReport
     """
-    from .vectors import build_embedding_matrix, load_vectors
-    from .vocabulary import Vocabulary
+    from ..text.vocabulary import Vocabulary
+    from ..vectors.loading import load_vectors
+    from ..vectors.matrix import build_embedding_matrix
 
     tokens = tokenize_texts(texts, **(tokenizer or {}))
     vocabulary = Vocabulary.from_documents(tokens, max_tokens=max_tokens, min_count=min_count)
@@ -789,8 +791,8 @@ def coverage(source, texts, *, max_tokens=None, min_count=1, tokenizer=None, **l
 
 def word_map(source, words, path, *, method="pca", skip_missing=False, **load_params) -> Path:
     """Plot a 2-D map of ``words`` from a vector source (:func:`toolkit.plots.plot_word_map`)."""
-    from .plots import plot_word_map
-    from .vectors import load_vectors
+    from ..plots import plot_word_map
+    from ..vectors.loading import load_vectors
 
     return plot_word_map(load_vectors(source, **load_params), words, path, method=method, skip_missing=skip_missing)
 
@@ -822,9 +824,9 @@ def data_status(name=None, *, data_dir=None, cache_dir=None, details=False) -> l
     toolkit.exceptions.ManifestError
         For an unknown name (the message lists the known ones).
     """
-    from ._config import get_cache_dir, get_data_dir
-    from .datasets import _find_local
-    from .manifests import get_manifest, list_manifests
+    from .._config import get_cache_dir, get_data_dir
+    from ..data.datasets import _find_local
+    from ..data.manifests import get_manifest, list_manifests
 
     folder = get_data_dir(data_dir)
     cache = get_cache_dir(cache_dir) / "data"

@@ -19,8 +19,8 @@ import time
 import uuid
 from pathlib import Path
 
-from ._atomic import atomic_output
-from .exceptions import ChecksumError, DataError
+from .._atomic import atomic_output
+from ..exceptions import ChecksumError, DataError
 
 __all__ = ["hash_file", "parse_known_hash", "file_lock", "download_verified", "is_verified", "mark_verified"]
 

@@ -12,7 +12,7 @@ or pass a path to a ``.toml`` file wherever a manifest name is accepted.
 
 Examples
 --------
->>> from toolkit.manifests import get_manifest
+>>> from toolkit.data import get_manifest
 >>> m = get_manifest("imdb")
 >>> m.format, m.files[0].filename
 ('aclImdb', 'aclImdb_v1.tar.gz')
@@ -27,7 +27,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from .exceptions import ManifestError
+from ..exceptions import ManifestError
 
 __all__ = [
     "MANIFEST_DIR_ENV",
@@ -58,7 +58,7 @@ FORMATS = frozenset(
     }
 )
 
-_BUILTIN_DIR = Path(__file__).resolve().parents[1] / "data_manifests"
+_BUILTIN_DIR = Path(__file__).resolve().parents[2] / "data_manifests"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _HEX = {"sha256": 64, "md5": 32}
 _REQUIRED = ("name", "description", "license", "citation", "homepage", "format", "checksum_source", "files")
@@ -318,7 +318,7 @@ def list_manifests() -> list[str]:
 
     Examples
     --------
-    >>> from toolkit.manifests import list_manifests
+    >>> from toolkit.data import list_manifests
     >>> "imdb" in list_manifests()
     True
     """
@@ -342,7 +342,7 @@ def get_manifest(name: str | os.PathLike) -> Manifest:
 
     Examples
     --------
-    >>> from toolkit.manifests import get_manifest
+    >>> from toolkit.data import get_manifest
     >>> get_manifest("glove.6B.50d").member
     'glove.6B.50d.txt'
     """

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .exceptions import VectorsFormatError
+from ..exceptions import VectorsFormatError
 
 __all__ = [
     "BLOCK_SIZE",

@@ -34,7 +34,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, check_non_negative, validate_data
 
-from ._validation import Interval, Options, validate_params
+from .._validation import Interval, Options, validate_params
 
 __all__ = ["log_count_ratio", "NBFeatureScaler", "NBSVMClassifier"]
 
@@ -106,7 +106,7 @@ def log_count_ratio(X, y, *, alpha: float = 1.0, binarize: bool = True,
     Examples
     --------
     >>> import numpy as np
-    >>> from toolkit.naive_bayes import log_count_ratio
+    >>> from toolkit.models import log_count_ratio
     >>> X = np.array([[1, 0, 1], [1, 0, 0], [0, 1, 1]])
     >>> log_count_ratio(X, [1, 1, 0]).round(2)
     array([ 0.92, -0.88, -0.18])
@@ -159,7 +159,7 @@ class NBFeatureScaler(TransformerMixin, BaseEstimator):
     Examples
     --------
     >>> from sklearn.feature_extraction.text import CountVectorizer
-    >>> from toolkit.naive_bayes import NBFeatureScaler
+    >>> from toolkit.models import NBFeatureScaler
     >>> X = CountVectorizer().fit_transform(["good fun", "good film", "bad film"])
     >>> Xs = NBFeatureScaler().fit_transform(X, [1, 1, 0])
     >>> Xs.shape
@@ -277,7 +277,7 @@ class NBSVMClassifier(ClassifierMixin, BaseEstimator):
     --------
     >>> from sklearn.feature_extraction.text import CountVectorizer
     >>> from sklearn.pipeline import make_pipeline
-    >>> from toolkit.naive_bayes import NBSVMClassifier
+    >>> from toolkit.models import NBSVMClassifier
     >>> docs = ["a great film", "great fun", "a bad film", "bad and dull"]
     >>> clf = make_pipeline(CountVectorizer(), NBSVMClassifier()).fit(docs, [1, 1, 0, 0])
     >>> clf.predict(["great", "dull"]).tolist()

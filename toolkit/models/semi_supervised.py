@@ -26,7 +26,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import Interval, validate_params
+from .._validation import Interval, validate_params
 
 __all__ = ["PseudoLabelClassifier", "UNLABELLED"]
 
@@ -82,7 +82,7 @@ class PseudoLabelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     --------
     >>> import numpy as np
     >>> from sklearn.linear_model import LogisticRegression
-    >>> from toolkit.semi_supervised import PseudoLabelClassifier
+    >>> from toolkit.models import PseudoLabelClassifier
     >>> X = np.array([[0.0], [0.2], [0.9], [1.0], [0.1], [0.95]])
     >>> y = np.array([0, 0, 1, 1, -1, -1])  # the last two are unlabelled
     >>> clf = PseudoLabelClassifier(LogisticRegression(), fraction=1.0).fit(X, y)

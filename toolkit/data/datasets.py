@@ -15,7 +15,7 @@ official tarball member by member without extracting it.
 
 Examples
 --------
->>> from toolkit.datasets import load_imdb           # doctest: +SKIP
+>>> from toolkit.data import load_imdb           # doctest: +SKIP
 >>> train = load_imdb("train")                        # doctest: +SKIP
 >>> len(train), train.target_names                    # doctest: +SKIP
 (25000, ['neg', 'pos'])
@@ -34,12 +34,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ._atomic import atomic_output
-from ._config import DATA_DIR_ENV, get_cache_dir, get_data_dir
+from .._atomic import atomic_output
+from .._config import DATA_DIR_ENV, get_cache_dir, get_data_dir
+from .._validation import InvalidParameterError
+from ..exceptions import ChecksumError, DataError
 from ._download import download_verified, hash_file, is_verified, parse_known_hash
-from ._validation import InvalidParameterError
 from .archives import iter_tar_files
-from .exceptions import ChecksumError, DataError
 from .manifests import Manifest, get_manifest
 
 __all__ = [
@@ -85,7 +85,7 @@ class TextDataset:
     Examples
     --------
     >>> import numpy as np
-    >>> from toolkit.datasets import TextDataset
+    >>> from toolkit.data import TextDataset
     >>> ds = TextDataset(["good", "bad"], np.array([1, 0]), ["neg", "pos"])
     >>> len(ds), ds.target_names[ds.target[0]]
     (2, 'pos')
@@ -330,7 +330,7 @@ def fetch(
 
     Examples
     --------
-    >>> from toolkit.datasets import fetch
+    >>> from toolkit.data import fetch
     >>> path = fetch("imdb", data_dir="/data/offline")    # doctest: +SKIP
     """
     manifest = get_manifest(name)
@@ -579,7 +579,7 @@ def load_imdb(
 
     Examples
     --------
-    >>> from toolkit.datasets import load_imdb                  # doctest: +SKIP
+    >>> from toolkit.data import load_imdb                  # doctest: +SKIP
     >>> train = load_imdb("train")                              # doctest: +SKIP
     >>> train.texts[int(train.labels.argmax())][:33]            # doctest: +SKIP
     'Bromwell High is a cartoon comedy.'
@@ -682,7 +682,7 @@ def load_folder(
 
     Examples
     --------
-    >>> from toolkit.datasets import load_folder            # doctest: +SKIP
+    >>> from toolkit.data import load_folder            # doctest: +SKIP
     >>> ds = load_folder("aclImdb/train", categories=["neg", "pos"])  # doctest: +SKIP
     """
     root = Path(path)
@@ -824,7 +824,7 @@ def load_csv(
 
     Examples
     --------
-    >>> from toolkit.datasets import load_csv               # doctest: +SKIP
+    >>> from toolkit.data import load_csv               # doctest: +SKIP
     >>> ds = load_csv("reviews.csv", text_column="review", label_column="sentiment")  # doctest: +SKIP
     """
     path = Path(path)
@@ -884,7 +884,7 @@ def load_jsonl(
 
     Examples
     --------
-    >>> from toolkit.datasets import load_jsonl             # doctest: +SKIP
+    >>> from toolkit.data import load_jsonl             # doctest: +SKIP
     >>> ds = load_jsonl("reviews.jsonl")                     # doctest: +SKIP
     """
     path = Path(path)

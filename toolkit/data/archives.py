@@ -16,7 +16,7 @@ toolkit that opens an archive goes through this module, which
 Examples
 --------
 >>> import io, tarfile
->>> from toolkit.archives import check_member_name
+>>> from toolkit.data.archives import check_member_name
 >>> check_member_name("aclImdb/train/pos/0_9.txt")
 'aclImdb/train/pos/0_9.txt'
 """
@@ -33,7 +33,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from .exceptions import DataError
+from ..exceptions import DataError
 
 __all__ = [
     "UnsafeArchiveError",

@@ -19,10 +19,20 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+)
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import Interval, Options, TextInputMixin, check_token_lists, validate_params
+from .._validation import (
+    Interval,
+    Options,
+    TextInputMixin,
+    check_token_lists,
+    validate_params,
+)
 from .corpus import TokenizedCorpus
 from .vocabulary import OOV_ID, Vocabulary, _pad_flat
 
@@ -85,7 +95,7 @@ class SequenceEncoder(ClassNamePrefixFeaturesOutMixin, TextInputMixin, Transform
 
     Examples
     --------
-    >>> from toolkit.encoders import SequenceEncoder
+    >>> from toolkit.text import SequenceEncoder
     >>> enc = SequenceEncoder(maxlen=4).fit([["a", "good", "film"], ["a", "dud"]])
     >>> enc.transform([["a", "dud", "and", "a", "film"], ["good"]]).tolist()
     [[5, 1, 2, 4], [0, 0, 0, 3]]
@@ -214,7 +224,7 @@ class BagEncoder(_BagOutputMixin, TextInputMixin, TransformerMixin, BaseEstimato
 
     Examples
     --------
-    >>> from toolkit.encoders import BagEncoder
+    >>> from toolkit.text import BagEncoder
     >>> enc = BagEncoder(output_mode="count").fit([["a", "b", "a"], ["b"]])
     >>> enc.get_feature_names_out().tolist()
     ['<unk>', 'a', 'b']
@@ -331,7 +341,7 @@ class HashingEncoder(_BagOutputMixin, TextInputMixin, TransformerMixin, BaseEsti
 
     Examples
     --------
-    >>> from toolkit.encoders import HashingEncoder
+    >>> from toolkit.text import HashingEncoder
     >>> X = HashingEncoder(n_features=16).transform([["a", "b", "a"]])
     >>> X.shape, float(X.sum())
     ((1, 16), 3.0)

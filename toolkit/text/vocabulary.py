@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ._validation import Interval, Options, validate_param
+from .._validation import Interval, Options, validate_param
+from ..exceptions import DataError
 from .corpus import TokenizedCorpus
-from .exceptions import DataError
 
 __all__ = ["Vocabulary", "pad_sequences", "PAD_ID", "OOV_ID"]
 
@@ -50,7 +50,7 @@ class Vocabulary:
 
     Examples
     --------
-    >>> from toolkit.vocabulary import Vocabulary
+    >>> from toolkit.text import Vocabulary
     >>> vocab = Vocabulary.from_documents([["a", "good", "film"], ["a", "dud"]])
     >>> vocab.tokens
     ['<pad>', '<unk>', 'a', 'good', 'film', 'dud']
@@ -244,7 +244,7 @@ class Vocabulary:
 
     def to_json(self, path) -> Path:
         """Write :meth:`to_dict` as UTF-8 JSON, atomically (temp file, then rename)."""
-        from ._atomic import atomic_output
+        from .._atomic import atomic_output
 
         path = Path(path)
         with atomic_output(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
@@ -327,7 +327,7 @@ def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncati
 
     Examples
     --------
-    >>> from toolkit.vocabulary import pad_sequences
+    >>> from toolkit.text import pad_sequences
     >>> pad_sequences([[1], [2, 3], [4, 5, 6]], maxlen=2).tolist()
     [[0, 1], [2, 3], [5, 6]]
     >>> pad_sequences([[1], [2, 3]], padding="post").tolist()

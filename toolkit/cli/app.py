@@ -18,7 +18,7 @@ from pathlib import Path
 
 import typer
 
-from . import __version__
+from .. import __version__
 
 __all__ = ["app", "main"]
 
@@ -69,7 +69,7 @@ def _root(
 
 
 def _is_user_error(exc: BaseException) -> bool:
-    from .exceptions import ToolkitError
+    from ..exceptions import ToolkitError
 
     return isinstance(exc, (ToolkitError, ValueError, OSError, KeyError))
 
@@ -153,7 +153,7 @@ def _emit_text(text: str, output: Path | None) -> None:
     if output is None:
         typer.echo(text, nl=False)
         return
-    from ._atomic import atomic_output
+    from .._atomic import atomic_output
 
     with atomic_output(output) as tmp:
         tmp.write_text(text, encoding="utf-8")
@@ -235,7 +235,7 @@ def data_fetch(
     cache_dir: Path = _opt_cache_dir,
 ) -> None:
     """Find NAME in the offline folder or cache, else download and verify it; print its path."""
-    from .datasets import fetch
+    from ..data.datasets import fetch
 
     typer.echo(str(fetch(name, data_dir=data_dir, cache_dir=cache_dir, progress=_progress())))
 

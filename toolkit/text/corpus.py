@@ -51,7 +51,7 @@ class TokenizedCorpus(Sequence):
 
     Examples
     --------
-    >>> from toolkit.corpus import TokenizedCorpus
+    >>> from toolkit.text import TokenizedCorpus
     >>> corpus = TokenizedCorpus.from_token_lists([["a", "good", "film"], ["a", "dud"]])
     >>> len(corpus), corpus[1], corpus.n_tokens
     (2, ['a', 'dud'], 5)

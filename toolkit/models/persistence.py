@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .exceptions import ModelFormatError
+from ..exceptions import ModelFormatError
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "save_model", "load_model"]
 
@@ -107,7 +107,7 @@ def _split(estimator):
     if isinstance(estimator, EmbeddingClassifier):
         return None, estimator, None
     if isinstance(estimator, Pipeline) and len(estimator.steps) == 2:
-        from .tokenization import SpacyTokenizer
+        from ..text.tokenizer import SpacyTokenizer
 
         (tok_name, tokenizer), (clf_name, classifier) = estimator.steps
         if isinstance(tokenizer, SpacyTokenizer) and isinstance(classifier, EmbeddingClassifier):
@@ -138,13 +138,13 @@ def save_model(estimator, path) -> Path:
 
     Examples
     --------
-    >>> from toolkit.persistence import save_model, load_model  # doctest: +SKIP
+    >>> from toolkit.models import save_model, load_model  # doctest: +SKIP
     >>> save_model(clf, "imdb-model")                            # doctest: +SKIP
     >>> load_model("imdb-model").predict(docs)                   # doctest: +SKIP
     """
     from sklearn.utils.validation import check_is_fitted
 
-    from . import __version__
+    from .. import __version__
 
     tokenizer, clf, step_names = _split(estimator)
     check_is_fitted(clf, "model_")
@@ -269,9 +269,9 @@ def load_model(path):
     """
     import keras
 
+    from ..text.vocabulary import Vocabulary
+    from .builders import register_layers
     from .classifier import EmbeddingClassifier
-    from .models import register_layers
-    from .vocabulary import Vocabulary
 
     path = Path(path)
     if not path.is_dir():
@@ -319,7 +319,7 @@ def load_model(path):
         return clf
     from sklearn.pipeline import Pipeline
 
-    from .tokenization import SpacyTokenizer
+    from ..text.tokenizer import SpacyTokenizer
 
     try:
         tok_name, clf_name = pipeline["steps"]
@@ -341,7 +341,7 @@ def _coverage_from_dict(data):
     if data is None:
         return None
     try:
-        from .vectors import CoverageReport
+        from ..vectors.matrix import CoverageReport
     except ImportError:  # pragma: no cover
         return data
     from_dict = getattr(CoverageReport, "from_dict", None)

@@ -15,7 +15,13 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import Interval, Options, TextInputMixin, check_token_lists, validate_params
+from .._validation import (
+    Interval,
+    Options,
+    TextInputMixin,
+    check_token_lists,
+    validate_params,
+)
 
 __all__ = ["EmbeddingVectorizer"]
 
@@ -65,7 +71,7 @@ class EmbeddingVectorizer(TextInputMixin, TransformerMixin, BaseEstimator):
 
     Examples
     --------
-    >>> from toolkit.pooling import EmbeddingVectorizer
+    >>> from toolkit.vectors import EmbeddingVectorizer
     >>> vec = EmbeddingVectorizer(vectors="glove.6B.50d", pooling="sif")  # doctest: +SKIP
     >>> vec.fit_transform([["a", "good", "film"], ["a", "dud"]]).shape      # doctest: +SKIP
     (2, 50)
@@ -90,7 +96,7 @@ class EmbeddingVectorizer(TextInputMixin, TransformerMixin, BaseEstimator):
         """Sparse (n_documents, len(vocabulary_)) token counts."""
         import scipy.sparse as sp
 
-        from .corpus import TokenizedCorpus
+        from ..text.corpus import TokenizedCorpus
 
         corpus = docs if isinstance(docs, TokenizedCorpus) else TokenizedCorpus.from_token_lists(docs)
         indices = self.vocabulary_.encode(corpus)
@@ -121,8 +127,9 @@ class EmbeddingVectorizer(TextInputMixin, TransformerMixin, BaseEstimator):
         return self._fit(X)
 
     def _fit(self, X):
-        from .vectors import build_embedding_matrix, load_vectors
-        from .vocabulary import Vocabulary
+        from ..text.vocabulary import Vocabulary
+        from .loading import load_vectors
+        from .matrix import build_embedding_matrix
 
         validate_params(self, self._parameter_constraints)
         if self.vectors is None:

@@ -21,7 +21,13 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import Interval, Options, TextInputMixin, check_token_lists, validate_params
+from .._validation import (
+    Interval,
+    Options,
+    TextInputMixin,
+    check_token_lists,
+    validate_params,
+)
 
 __all__ = ["EmbeddingClassifier", "make_text_classifier"]
 
@@ -129,7 +135,7 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
 
     Examples
     --------
-    >>> from toolkit.classifier import EmbeddingClassifier
+    >>> from toolkit.models import EmbeddingClassifier
     >>> docs = [["good", "film"], ["bad", "film"], ["great", "fun"], ["awful", "bore"]] * 5
     >>> clf = EmbeddingClassifier(embedding_dim=4, maxlen=3, epochs=2, random_state=0)
     >>> clf.fit(docs, ["pos", "neg", "pos", "neg"] * 5).predict([["good", "fun"]]).shape
@@ -261,7 +267,7 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
     # ---------------------------------------------------------------- sequences
     def _corpus(self, X):
         """Validated input as a TokenizedCorpus; an empty document is an error."""
-        from .corpus import TokenizedCorpus
+        from ..text.corpus import TokenizedCorpus
 
         docs = check_token_lists(X, estimator=type(self).__name__)
         corpus = docs if isinstance(docs, TokenizedCorpus) else TokenizedCorpus.from_token_lists(docs)
@@ -275,7 +281,7 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         return corpus
 
     def _sequences(self, corpus):
-        from .vocabulary import pad_sequences
+        from ..text.vocabulary import pad_sequences
 
         ids = self.vocabulary_.encode(corpus)
         encoded = np.split(ids, corpus.offsets[1:-1])
@@ -331,7 +337,7 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         from sklearn.utils import check_random_state
         from sklearn.utils.class_weight import compute_sample_weight
 
-        from .vocabulary import Vocabulary
+        from ..text.vocabulary import Vocabulary
 
         validate_params(self, self._parameter_constraints)
         docs = self._corpus(X)
@@ -396,7 +402,8 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
             return self._nb_ratios(sequences, y_enc), None
         if self.vectors is None:
             return None, None
-        from .vectors import build_embedding_matrix, load_vectors
+        from ..vectors.loading import load_vectors
+        from ..vectors.matrix import build_embedding_matrix
 
         kv = load_vectors(self.vectors)
         if self.embedding_dim is not None and self.embedding_dim != kv.vector_size:
@@ -419,7 +426,7 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
     def _train(self, X_train, y_train, w_train, val, matrix, rng, model_seed):
         import keras
 
-        from .models import build_model, compile_model, set_embedding_trainable
+        from .builders import build_model, compile_model, set_embedding_trainable
 
         finetune = self.vectors is not None and self.trainable == "finetune" and self.architecture != "nbsvm"
         n_outputs = 1 if self.output_ == "binary" else len(self.classes_)
@@ -611,7 +618,7 @@ def _model_to_bytes(model) -> bytes:
 def _model_from_bytes(data: bytes, *, safe_mode: bool = True):
     import keras
 
-    from .models import register_layers
+    from .builders import register_layers
 
     if not zipfile.is_zipfile(io.BytesIO(data)):
         raise ValueError("The stored Keras model is not a .keras (zip) archive.")
@@ -649,14 +656,14 @@ def make_text_classifier(*, memory=None, **params):
 
     Examples
     --------
-    >>> from toolkit.classifier import make_text_classifier
+    >>> from toolkit.models import make_text_classifier
     >>> pipe = make_text_classifier(lowercase=True, epochs=3)
     >>> [name for name, _ in pipe.steps]
     ['tokenizer', 'classifier']
     """
     from sklearn.pipeline import Pipeline
 
-    from .tokenization import SpacyTokenizer
+    from ..text.tokenizer import SpacyTokenizer
 
     tokenizer, classifier = SpacyTokenizer(), EmbeddingClassifier()
     tok_names = set(tokenizer.get_params(deep=False))

@@ -1,0 +1,27 @@
+"""Models: Keras graph builders, ``EmbeddingClassifier``, NBSVM, semi-supervised, persistence.
+
+Keras and TensorFlow are imported inside functions only, so importing this
+package stays cheap. Modules here import ``toolkit.text``, ``toolkit.vectors``
+and the top-level helpers, never ``toolkit.cli``.
+"""
+
+from .builders import ARCHITECTURES, build_model, compile_model, register_layers
+from .classifier import EmbeddingClassifier, make_text_classifier
+from .naive_bayes import NBFeatureScaler, NBSVMClassifier, log_count_ratio
+from .persistence import load_model, save_model
+from .semi_supervised import PseudoLabelClassifier
+
+__all__ = [
+    "ARCHITECTURES",
+    "build_model",
+    "compile_model",
+    "register_layers",
+    "EmbeddingClassifier",
+    "make_text_classifier",
+    "NBFeatureScaler",
+    "NBSVMClassifier",
+    "log_count_ratio",
+    "save_model",
+    "load_model",
+    "PseudoLabelClassifier",
+]

@@ -1,0 +1,29 @@
+"""Word vectors: load, parse, cache, embedding matrix and coverage, evaluation, training, pooling.
+
+Every function here returns or takes gensim ``KeyedVectors``. Modules import
+``toolkit.text`` (vocabularies, corpora), ``toolkit.data`` (manifests and
+verified fetch for vectors named by manifest) and the top-level helpers.
+"""
+
+from ..exceptions import VectorsNotFoundError
+from .evaluation import analogy, evaluate_analogies, evaluate_word_pairs, most_similar
+from .loading import FORMATS, cache_path, clear_memo, load_vectors
+from .matrix import CoverageReport, build_embedding_matrix
+from .pooling import EmbeddingVectorizer
+from .training import train_word2vec
+
+__all__ = [
+    "FORMATS",
+    "VectorsNotFoundError",
+    "load_vectors",
+    "clear_memo",
+    "cache_path",
+    "build_embedding_matrix",
+    "CoverageReport",
+    "most_similar",
+    "analogy",
+    "evaluate_analogies",
+    "evaluate_word_pairs",
+    "train_word2vec",
+    "EmbeddingVectorizer",
+]

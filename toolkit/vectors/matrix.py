@@ -1,0 +1,273 @@
+"""Embedding matrices for a Keras ``Embedding`` layer, aligned with a vocabulary, and their coverage."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .._validation import Interval, Options
+from .loading import _check, load_vectors
+
+__all__ = ["CoverageReport", "build_embedding_matrix"]
+
+logger = logging.getLogger(__name__)
+
+
+# ----------------------------------------------------------------------------- embedding matrix
+
+
+@dataclass
+class CoverageReport:
+    """How much of a vocabulary a set of word vectors covers.
+
+    Attributes
+    ----------
+    n_tokens : int
+        Vocabulary tokens checked (the reserved padding and OOV ids excluded).
+    n_covered : int
+        Tokens that got a pretrained vector: ``n_exact + n_lowercase + n_subword``.
+    n_exact, n_lowercase, n_subword : int
+        Found as is; found lowercased (``lowercase_fallback``); built from
+        fastText subword n-grams.
+    n_occurrences, n_occurrences_covered : int or None
+        Corpus occurrences of the checked tokens (from the vocabulary's
+        counts), all and covered; None when the vocabulary has no counts.
+    top_missing : list of (str, int or None)
+        The most frequent tokens without a vector, with their counts.
+    dim, n_vectors : int
+        Dimension and size of the vectors.
+    oov : str
+        How rows without a vector were filled.
+    """
+
+    n_tokens: int
+    n_covered: int
+    n_exact: int
+    n_lowercase: int
+    n_subword: int
+    n_occurrences: int | None
+    n_occurrences_covered: int | None
+    top_missing: list = field(default_factory=list)
+    dim: int = 0
+    n_vectors: int = 0
+    oov: str = "zeros"
+
+    @property
+    def n_missing(self) -> int:
+        return self.n_tokens - self.n_covered
+
+    @property
+    def token_coverage(self) -> float:
+        """Share of tokens with a vector (nan for an empty vocabulary)."""
+        return self.n_covered / self.n_tokens if self.n_tokens else float("nan")
+
+    @property
+    def occurrence_coverage(self) -> float | None:
+        """Share of token occurrences with a vector, or None without counts."""
+        if self.n_occurrences is None:
+            return None
+        return self.n_occurrences_covered / self.n_occurrences if self.n_occurrences else float("nan")
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict (coverages included)."""
+        return {
+            "n_tokens": self.n_tokens,
+            "n_covered": self.n_covered,
+            "n_exact": self.n_exact,
+            "n_lowercase": self.n_lowercase,
+            "n_subword": self.n_subword,
+            "n_missing": self.n_missing,
+            "token_coverage": self.token_coverage,
+            "n_occurrences": self.n_occurrences,
+            "n_occurrences_covered": self.n_occurrences_covered,
+            "occurrence_coverage": self.occurrence_coverage,
+            "top_missing": [[t, c] for t, c in self.top_missing],
+            "dim": self.dim,
+            "n_vectors": self.n_vectors,
+            "oov": self.oov,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> CoverageReport:
+        """Inverse of :meth:`to_dict` (derived keys are ignored)."""
+        names = {f for f in cls.__dataclass_fields__}
+        kwargs = {k: v for k, v in data.items() if k in names}
+        kwargs["top_missing"] = [tuple(x) for x in data.get("top_missing", [])]
+        return cls(**kwargs)
+
+    def __str__(self) -> str:
+        def pct(x):
+            return "-" if x is None or x != x else f"{100 * x:.1f}%"
+
+        rows = [
+            ("tokens", f"{self.n_covered:,}", f"{self.n_tokens:,}", pct(self.token_coverage)),
+            ("  exact", f"{self.n_exact:,}", "", ""),
+            ("  lowercased", f"{self.n_lowercase:,}", "", ""),
+        ]
+        if self.n_subword:
+            rows.append(("  subwords", f"{self.n_subword:,}", "", ""))
+        if self.n_occurrences is not None:
+            rows.append(
+                ("occurrences", f"{self.n_occurrences_covered:,}", f"{self.n_occurrences:,}", pct(self.occurrence_coverage))
+            )
+        widths = [max(len(r[i]) for r in [("", "covered", "total", "coverage"), *rows]) for i in range(4)]
+        lines = [
+            f"Embedding coverage: {self.n_vectors:,} vectors of dimension {self.dim}; rows without a vector: {self.oov}",
+            "  ".join(h.rjust(w) if i else h.ljust(w) for i, (h, w) in enumerate(zip(("", "covered", "total", "coverage"), widths))),
+        ]
+        for r in rows:
+            lines.append("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))))
+        if self.top_missing:
+            lines.append(f"Most frequent tokens without a vector ({self.n_missing:,} in all):")
+            tw = max(5, *(len(t) for t, _ in self.top_missing))
+            lines.append(f"  {'rank':>4}  {'token'.ljust(tw)}  {'count':>9}")
+            for rank, (tok, cnt) in enumerate(self.top_missing, 1):
+                lines.append(f"  {rank:>4}  {tok.ljust(tw)}  {'-' if cnt is None else format(cnt, ','):>9}")
+        return "\n".join(lines)
+
+
+def _vocabulary_parts(vocabulary):
+    """(tokens, counts or None, reserved ids) of a Vocabulary or a list of tokens."""
+    if hasattr(vocabulary, "tokens") and hasattr(vocabulary, "counts"):
+        from ..text.vocabulary import OOV_ID, PAD_ID
+
+        tokens = list(vocabulary.tokens)
+        counts = np.asarray(vocabulary.counts, dtype=np.int64)
+        return tokens, counts, (PAD_ID, OOV_ID)
+    if isinstance(vocabulary, (str, bytes)) or not hasattr(vocabulary, "__iter__"):
+        raise TypeError(
+            f"vocabulary must be a toolkit Vocabulary or a list of tokens, got {type(vocabulary).__name__}."
+        )
+    tokens = list(vocabulary)
+    for i, t in enumerate(tokens):
+        if not isinstance(t, str):
+            raise TypeError(f"vocabulary must hold str tokens; item {i} is a {type(t).__name__} ({t!r}).")
+    return tokens, None, ()
+
+
+def build_embedding_matrix(
+    vocabulary, vectors, *, oov="zeros", lowercase_fallback=True, random_state=None, n_top_missing=20
+):
+    """The rows of ``vectors`` for each vocabulary id, for a Keras ``Embedding`` layer.
+
+    Parameters
+    ----------
+    vocabulary : toolkit.vocabulary.Vocabulary or list of str
+        Row ``i`` of the matrix is the vector of id ``i``. For a Vocabulary,
+        the padding row (id 0) is all zeros and the OOV row (id 1) is filled
+        like a missing word; neither counts in the report.
+    vectors : KeyedVectors, path or manifest name
+        Anything :func:`load_vectors` accepts.
+    oov : {"zeros", "random", "mean"}, default="zeros"
+        Rows for tokens without a vector: zeros; random normal draws with the
+        per-dimension mean and standard deviation of the rows found; or the
+        mean of all vectors.
+    lowercase_fallback : bool, default=True
+        Look up ``token.lower()`` when ``token`` itself has no vector.
+    random_state : int, RandomState instance or None, default=None
+        Seeds ``oov="random"``.
+    n_top_missing : int, default=20
+        How many of the most frequent missing tokens the report lists.
+
+    Returns
+    -------
+    matrix : ndarray of float32, shape (len(vocabulary), dim)
+    report : CoverageReport
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gensim.models import KeyedVectors
+    >>> from toolkit.vectors import build_embedding_matrix
+    >>> from toolkit.text import Vocabulary
+    >>> kv = KeyedVectors(2)
+    >>> kv.add_vectors(["good", "film"], np.array([[1, 0], [0, 1]], dtype=np.float32))
+    >>> vocab = Vocabulary.from_documents([["good", "film", "Good", "dud"]])
+    >>> matrix, report = build_embedding_matrix(vocab, kv)
+    >>> matrix.shape, report.n_covered, report.n_tokens
+    ((6, 2), 3, 4)
+    """
+    _check(
+        "build_embedding_matrix",
+        oov=(oov, [Options({"zeros", "random", "mean"})]),
+        lowercase_fallback=(lowercase_fallback, ["boolean"]),
+        random_state=(random_state, ["random_state"]),
+        n_top_missing=(n_top_missing, [Interval(int, 0, None)]),
+    )
+    kv = load_vectors(vectors)
+    tokens, counts, reserved = _vocabulary_parts(vocabulary)
+    dim = int(kv.vector_size)
+    n = len(tokens)
+    matrix = np.zeros((n, dim), dtype=np.float32)
+    k2i = kv.key_to_index
+    src = np.full(n, -1, dtype=np.int64)
+    kind = np.zeros(n, dtype=np.int8)  # 0 missing, 1 exact, 2 lowercase, 3 subword
+    skip = set(reserved)
+    for i, tok in enumerate(tokens):
+        if i in skip:
+            continue
+        j = k2i.get(tok)
+        if j is not None:
+            src[i], kind[i] = j, 1
+        elif lowercase_fallback:
+            low = tok.lower()
+            if low != tok:
+                j = k2i.get(low)
+                if j is not None:
+                    src[i], kind[i] = j, 2
+    found = np.flatnonzero(src >= 0)
+    if found.size:
+        order = np.argsort(src[found], kind="stable")  # sorted reads are kinder to a memory map
+        matrix[found[order]] = kv.vectors[src[found[order]]]
+    if getattr(kv, "bucket", 0) and hasattr(kv, "vectors_ngrams"):  # fastText: subword vectors
+        for i in np.flatnonzero(kind == 0):
+            if i in skip:
+                continue
+            vec = kv.get_vector(tokens[i])
+            if np.any(vec):
+                matrix[i], kind[i] = vec, 3
+    checked = np.ones(n, dtype=bool)
+    checked[list(skip)] = False
+    missing = np.flatnonzero(checked & (kind == 0))
+    fill = missing if 1 not in skip or n < 2 else np.concatenate([missing, [1]])
+    if fill.size and oov != "zeros":
+        if oov == "mean":
+            matrix[fill] = np.asarray(kv.vectors, dtype=np.float64).mean(axis=0).astype(np.float32)
+        else:
+            from sklearn.utils import check_random_state
+
+            rng = check_random_state(random_state)
+            covered_rows = np.flatnonzero(kind > 0)
+            ref = matrix[covered_rows] if covered_rows.size >= 2 else np.asarray(kv.vectors[:10_000])
+            mu, sd = ref.mean(axis=0), ref.std(axis=0)
+            matrix[fill] = rng.normal(mu, sd, size=(fill.size, dim)).astype(np.float32)
+    if 0 in skip and n:
+        matrix[0] = 0.0
+    n_tokens = int(checked.sum())
+    if counts is not None:
+        occ = int(counts[checked].sum())
+        occ_cov = int(counts[checked & (kind > 0)].sum())
+        top = missing[np.argsort(-counts[missing], kind="stable")][:n_top_missing]
+        top_missing = [(tokens[i], int(counts[i])) for i in top]
+    else:
+        occ = occ_cov = None
+        top_missing = [(tokens[i], None) for i in missing[:n_top_missing]]
+    report = CoverageReport(
+        n_tokens=n_tokens,
+        n_covered=int((kind > 0).sum()),
+        n_exact=int((kind == 1).sum()),
+        n_lowercase=int((kind == 2).sum()),
+        n_subword=int((kind == 3).sum()),
+        n_occurrences=occ,
+        n_occurrences_covered=occ_cov,
+        top_missing=top_missing,
+        dim=dim,
+        n_vectors=len(kv),
+        oov=oov,
+    )
+    logger.info("Embedding coverage: %d of %d tokens", report.n_covered, report.n_tokens)
+    return matrix, report
+
+

@@ -1,0 +1,111 @@
+"""Domain word vectors: word2vec trained on the user's own texts, saved to load exactly like GloVe."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from .._atomic import atomic_output
+from .._validation import Interval, Options, check_token_lists
+from ..exceptions import DataError
+from . import _parse
+from .loading import _check
+
+__all__ = ["train_word2vec"]
+
+logger = logging.getLogger(__name__)
+
+
+# ----------------------------------------------------------------------------- training
+
+
+def train_word2vec(
+    corpus,
+    *,
+    vector_size=100,
+    window=5,
+    min_count=5,
+    epochs=5,
+    sg=0,
+    workers=2,
+    seed=0,
+    output=None,
+    progress=False,
+):
+    """Train gensim Word2Vec on token lists; optionally save word2vec binary.
+
+    Parameters
+    ----------
+    corpus : TokenizedCorpus or sequence of list of str
+        E.g. the tokenized unlabelled IMDB reviews.
+    vector_size, window, min_count, epochs, sg : int
+        As gensim's ``Word2Vec`` (``sg=1`` is skip-gram, 0 CBOW).
+    workers : int, default=2
+        Training threads; with more than one the result varies slightly
+        between runs even with the same seed (gensim's own caveat).
+    seed : int, default=0
+    output : path-like, optional
+        Write the vectors there in word2vec binary format (atomically), so
+        :func:`load_vectors` reads them like any pretrained file.
+    progress : bool, default=False
+        Show a progress bar over the epochs.
+
+    Returns
+    -------
+    gensim.models.KeyedVectors
+
+    Examples
+    --------
+    >>> from toolkit.vectors import train_word2vec
+    >>> kv = train_word2vec([["good", "film"], ["bad", "film"]] * 50, vector_size=8, min_count=1)
+    >>> kv.vector_size
+    8
+    """
+    _check(
+        "train_word2vec",
+        vector_size=(vector_size, [Interval(int, 1, _parse.MAX_DIM)]),
+        window=(window, [Interval(int, 1, None)]),
+        min_count=(min_count, [Interval(int, 1, None)]),
+        epochs=(epochs, [Interval(int, 1, None)]),
+        sg=(sg, [Options({0, 1})]),
+        workers=(workers, [Interval(int, 1, None)]),
+        seed=(seed, [Interval(int, 0, None)]),
+        output=(output, [str, os.PathLike, None]),
+        progress=(progress, ["boolean"]),
+    )
+    from gensim.models import Word2Vec
+    from gensim.models.callbacks import CallbackAny2Vec
+
+    docs = check_token_lists(corpus, estimator="train_word2vec", name="corpus")
+    callbacks = []
+    if progress:
+        from tqdm.auto import tqdm
+
+        class _Bar(CallbackAny2Vec):
+            def __init__(self):
+                self.bar = tqdm(total=epochs, desc="word2vec", unit="epoch")
+
+            def on_epoch_end(self, model):
+                self.bar.update(1)
+
+            def on_train_end(self, model):
+                self.bar.close()
+
+        callbacks.append(_Bar())
+    model = Word2Vec(
+        vector_size=vector_size, window=window, min_count=min_count, epochs=epochs, sg=sg, workers=workers, seed=seed
+    )
+    model.build_vocab(docs)
+    if len(model.wv) == 0:
+        raise DataError(
+            f"No word occurs at least min_count={min_count} times in the corpus; lower min_count or pass more text."
+        )
+    model.train(docs, total_examples=model.corpus_count, epochs=model.epochs, callbacks=callbacks)
+    kv = model.wv
+    if output is not None:
+        out = Path(output).expanduser()
+        with atomic_output(out) as tmp:
+            kv.save_word2vec_format(str(tmp), binary=True)
+        logger.info("Saved %d word2vec vectors to %s", len(kv), out)
+    return kv
