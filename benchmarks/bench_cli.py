@@ -80,7 +80,8 @@ def bench_train(limit: int | None, seed: int) -> list[dict]:
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
 
-    from toolkit.cli.workflows import compute_metrics, load_train_test
+    from toolkit.cli._inputs import load_train_test
+    from toolkit.cli.train import compute_metrics
 
     with timer() as t:
         x_train, y_train, x_test, y_test = load_train_test("imdb", limit=limit, random_state=seed)

@@ -11,7 +11,13 @@ import pytest
 
 import toolkit
 from toolkit._validation import InvalidParameterError
-from toolkit.data.datasets import TextDataset, load_csv, load_folder, load_imdb, load_jsonl
+from toolkit.data.datasets import (
+    TextDataset,
+    load_csv,
+    load_folder,
+    load_imdb,
+    load_jsonl,
+)
 from toolkit.exceptions import DataError
 
 # ------------------------------------------------------------------ real IMDB (data_dir_env)

@@ -8,8 +8,14 @@ import tomllib
 import pytest
 
 import toolkit
+from toolkit.data.manifests import (
+    FORMATS,
+    get_manifest,
+    list_manifests,
+    load_manifest,
+    manifest_dirs,
+)
 from toolkit.exceptions import ManifestError
-from toolkit.data.manifests import FORMATS, get_manifest, list_manifests, load_manifest, manifest_dirs
 
 REQUIRED_NAMES = [
     "imdb",

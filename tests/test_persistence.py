@@ -12,8 +12,8 @@ import joblib
 import numpy as np
 import pytest
 
-from toolkit.models.classifier import EmbeddingClassifier, make_text_classifier
 from toolkit.exceptions import ModelFormatError
+from toolkit.models.classifier import EmbeddingClassifier, make_text_classifier
 from toolkit.models.persistence import load_model, save_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,10 +41,11 @@ def saved(fitted_clf, tmp_path):
 
 def test_persistence_round_trip_classifier(fitted_clf, imdb_tokens, tmp_path):
     docs = imdb_tokens[0][400:]
-    path = fitted_clf.save(tmp_path / "clf")
+    path = save_model(fitted_clf, tmp_path / "clf")
     assert sorted(os.listdir(path)) == ["config.json", "model.keras", "vocabulary.json"]
     assert os.listdir(tmp_path) == ["clf"]  # no temporary folder left behind
-    loaded = EmbeddingClassifier.load(path)
+    loaded = load_model(path)
+    assert isinstance(loaded, EmbeddingClassifier)
     np.testing.assert_array_equal(loaded.predict_proba(docs), fitted_clf.predict_proba(docs))
     assert loaded.get_params() == fitted_clf.get_params()
     assert loaded.classes_.tolist() == ["neg", "pos"] and loaded.classes_.dtype == fitted_clf.classes_.dtype

@@ -9,16 +9,15 @@ import pytest
 from sklearn.base import BaseEstimator
 
 from toolkit._validation import (
-    InvalidParameterError,
     Interval,
+    InvalidParameterError,
     Options,
     TextInputMixin,
     check_raw_documents,
-    check_token_lists,
     validate_param,
     validate_params,
 )
-from toolkit.text.corpus import TokenizedCorpus
+from toolkit.text.corpus import TokenizedCorpus, check_token_lists
 
 
 class _Toy(TextInputMixin, BaseEstimator):

@@ -7,8 +7,12 @@ import pytest
 from gensim.models import KeyedVectors
 from gensim.test.utils import datapath
 
+# shared with the loader tests: the autouse memo reset and gensim's loader as the reference
+from test_vectors_load import _fresh_memo, gensim_load  # noqa: F401
+
 from toolkit._validation import InvalidParameterError
 from toolkit.exceptions import DataError
+from toolkit.text.vocabulary import Vocabulary
 from toolkit.vectors import (
     CoverageReport,
     analogy,
@@ -19,10 +23,6 @@ from toolkit.vectors import (
     most_similar,
     train_word2vec,
 )
-from toolkit.text.vocabulary import Vocabulary
-
-# shared with the loader tests: the autouse memo reset and gensim's loader as the reference
-from test_vectors_load import _fresh_memo, gensim_load  # noqa: F401
 
 
 @pytest.fixture

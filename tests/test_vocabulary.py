@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from toolkit.text.corpus import TokenizedCorpus
 from toolkit.exceptions import DataError
+from toolkit.text.corpus import TokenizedCorpus
 from toolkit.text.vocabulary import OOV_ID, PAD_ID, Vocabulary, pad_sequences
 
 DOCS = [["the", "film", "was", "good"], ["the", "plot", "was", "thin"], ["good", "good", "film"]]

@@ -20,6 +20,7 @@ import uuid
 from pathlib import Path
 
 from .._atomic import atomic_output
+from .._hashing import hash_file
 from ..exceptions import ChecksumError, DataError
 
 __all__ = ["hash_file", "parse_known_hash", "file_lock", "download_verified", "is_verified", "mark_verified"]
@@ -48,15 +49,6 @@ def parse_known_hash(known_hash: str) -> tuple[str, str]:
     if len(digest) != expected_len or any(c not in "0123456789abcdef" for c in digest):
         raise ValueError(f"known_hash={known_hash!r} is not a {alg} digest ({expected_len} hexadecimal digits).")
     return alg, digest
-
-
-def hash_file(path: str | os.PathLike, alg: str = "sha256") -> str:
-    """Hex digest of a file, read in 1 MiB chunks."""
-    h = hashlib.new(alg)
-    with open(path, "rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 @contextlib.contextmanager

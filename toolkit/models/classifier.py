@@ -11,11 +11,8 @@ Keras and TensorFlow are imported inside the methods that need them.
 
 from __future__ import annotations
 
-import io
 import logging
 import os
-import tempfile
-import zipfile
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -25,9 +22,10 @@ from .._validation import (
     Interval,
     Options,
     TextInputMixin,
-    check_token_lists,
     validate_params,
 )
+from ..text.corpus import check_token_lists
+from ._keras_io import keras_from_bytes, keras_to_bytes
 
 __all__ = ["EmbeddingClassifier", "make_text_classifier"]
 
@@ -570,29 +568,13 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
                 )
         return super().score(X, y, sample_weight=sample_weight)
 
-    # -------------------------------------------------------------- persistence
-    def save(self, path):
-        """Save to a folder without pickle; see :func:`toolkit.persistence.save_model`."""
-        from .persistence import save_model
-
-        return save_model(self, path)
-
-    @classmethod
-    def load(cls, path):
-        """Load a folder written by :meth:`save`; see :func:`toolkit.persistence.load_model`."""
-        from .persistence import load_model
-
-        est = load_model(path)
-        if not isinstance(est, cls):
-            raise TypeError(f"{path} holds a {type(est).__name__}, not an {cls.__name__}.")
-        return est
-
+    # -------------------------------------------------------------- pickling
     def __getstate__(self):
         state = super().__getstate__() if hasattr(super(), "__getstate__") else dict(self.__dict__)
         state = dict(state)
         model = state.pop("model_", None)
         if model is not None:
-            state["_model_keras_bytes"] = _model_to_bytes(model)
+            state["_model_keras_bytes"] = keras_to_bytes(model)
         return state
 
     def __setstate__(self, state):
@@ -600,34 +582,13 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         data = state.pop("_model_keras_bytes", None)
         if data is not None:
             # pickles are trusted-only; the .keras bytes inside are ours
-            state["model_"] = _model_from_bytes(data, safe_mode=False)
+            state["model_"] = keras_from_bytes(data, safe_mode=False)
         if hasattr(super(), "__setstate__"):
             super().__setstate__(state)
         else:
             self.__dict__.update(state)
 
 
-def _model_to_bytes(model) -> bytes:
-    with tempfile.TemporaryDirectory(prefix="toolkit-model-") as tmp:
-        path = os.path.join(tmp, "model.keras")
-        model.save(path)
-        with open(path, "rb") as fh:
-            return fh.read()
-
-
-def _model_from_bytes(data: bytes, *, safe_mode: bool = True):
-    import keras
-
-    from .builders import register_layers
-
-    if not zipfile.is_zipfile(io.BytesIO(data)):
-        raise ValueError("The stored Keras model is not a .keras (zip) archive.")
-    with tempfile.TemporaryDirectory(prefix="toolkit-model-") as tmp:
-        path = os.path.join(tmp, "model.keras")
-        with open(path, "wb") as fh:
-            fh.write(data)
-        register_layers()
-        return keras.saving.load_model(path, safe_mode=safe_mode)
 
 
 def make_text_classifier(*, memory=None, **params):

@@ -19,7 +19,6 @@ runs code when loaded: unpickle only files you trust.
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 import json
 import logging
@@ -30,7 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .._hashing import hash_file
 from ..exceptions import ModelFormatError
+from ._keras_io import load_keras, save_keras
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "save_model", "load_model"]
 
@@ -43,14 +44,6 @@ _VOCAB_FILE = "vocabulary.json"
 _CONFIG_FILE = "config.json"
 _FITTED_SCALARS = ("output_", "maxlen_", "best_epoch_")
 _RESAVE_HINT = "Save the model again from the fitted estimator (toolkit.persistence.save_model)."
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _to_json_value(value):
@@ -158,7 +151,7 @@ def save_model(estimator, path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
     try:
-        clf.model_.save(tmp / _MODEL_FILE)
+        save_keras(clf.model_, tmp / _MODEL_FILE)
         clf.vocabulary_.to_json(tmp / _VOCAB_FILE)
         coverage = getattr(clf, "embedding_coverage_", None)
         if coverage is not None and hasattr(coverage, "to_dict"):
@@ -181,7 +174,7 @@ def save_model(estimator, path) -> Path:
                 "tokenizer": type(tokenizer).__name__,
                 "tokenizer_params": _params_to_json(tokenizer),
             },
-            "files": {name: _sha256(tmp / name) for name in (_MODEL_FILE, _VOCAB_FILE)},
+            "files": {name: hash_file(tmp / name) for name in (_MODEL_FILE, _VOCAB_FILE)},
         }
         with open(tmp / _CONFIG_FILE, "w", encoding="utf-8") as fh:
             json.dump(config, fh, indent=2, ensure_ascii=False)
@@ -236,7 +229,7 @@ def _check_file(path: Path, name: str, config: dict) -> Path:
     if not file.is_file():
         raise ModelFormatError(f"{file} is missing from the model folder. {_RESAVE_HINT}")
     expected = config["files"].get(name)
-    actual = _sha256(file)
+    actual = hash_file(file)
     if expected != actual:
         raise ModelFormatError(
             f"{file} does not match the SHA-256 recorded in {_CONFIG_FILE} (expected "
@@ -267,10 +260,8 @@ def load_model(path):
     ModelFormatError
         When a file is missing, truncated, modified or from a newer format.
     """
-    import keras
 
     from ..text.vocabulary import Vocabulary
-    from .builders import register_layers
     from .classifier import EmbeddingClassifier
 
     path = Path(path)
@@ -301,9 +292,8 @@ def load_model(path):
         clf.vocabulary_ = Vocabulary.from_json(vocab_file)
     except Exception as err:
         raise ModelFormatError(f"{vocab_file} cannot be read ({err}). {_RESAVE_HINT}") from err
-    register_layers()
     try:
-        clf.model_ = keras.saving.load_model(model_file, safe_mode=True)
+        clf.model_ = load_keras(model_file, safe_mode=True)
     except Exception as err:
         raise ModelFormatError(
             f"{model_file} cannot be loaded by Keras in safe mode ({err}). {_RESAVE_HINT}"

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["TokenizedCorpus"]
+__all__ = ["TokenizedCorpus", "check_token_lists"]
 
 
 def _readonly(array: np.ndarray) -> np.ndarray:
@@ -381,3 +381,49 @@ class TokenizedCorpus(Sequence):
             done_before += counts
         strings_out = tuple(index)  # dict keeps insertion order == id order
         return TokenizedCorpus._from_arrays(out, offsets, strings_out)
+
+
+def check_token_lists(X, *, estimator: str, name: str = "X"):
+    """Validate token lists (a sequence of sequences of str).
+
+    A :class:`TokenizedCorpus` is returned unchanged; anything
+    else comes back as a list of lists.
+
+    Raises
+    ------
+    ValueError
+        When raw strings are given instead of token lists, saying to put
+        SpacyTokenizer first, or when an element is not a sequence of str.
+    """
+    if isinstance(X, TokenizedCorpus):
+        return X
+    if isinstance(X, (str, bytes)) or (
+        not isinstance(X, Iterable)
+    ):
+        raise ValueError(
+            f"{estimator} expects a sequence of token lists for {name}, got "
+            f"{type(X).__name__}. Tokenize first: put SpacyTokenizer before it in a "
+            "Pipeline, or use toolkit.make_text_classifier()."
+        )
+    docs = list(X.to_numpy(dtype=object) if hasattr(X, "to_numpy") else X)
+    for i, doc in enumerate(docs):
+        if isinstance(doc, (str, np.str_)):
+            raise ValueError(
+                f"{estimator} expects token lists, but document {i} of {name} is a raw "
+                "string. Tokenize first: put SpacyTokenizer before it in a Pipeline, or "
+                "use toolkit.make_text_classifier()."
+            )
+        if not isinstance(doc, Iterable):
+            raise ValueError(
+                f"{estimator} expects token lists, but document {i} of {name} is a "
+                f"{type(doc).__name__}."
+            )
+        doc = list(doc)
+        for tok in doc:
+            if not isinstance(tok, str):
+                raise ValueError(
+                    f"{estimator} expects token lists of str, but document {i} of {name} "
+                    f"contains a {type(tok).__name__} ({tok!r})."
+                )
+        docs[i] = doc
+    return docs

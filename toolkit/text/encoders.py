@@ -30,10 +30,9 @@ from .._validation import (
     Interval,
     Options,
     TextInputMixin,
-    check_token_lists,
     validate_params,
 )
-from .corpus import TokenizedCorpus
+from .corpus import TokenizedCorpus, check_token_lists
 from .vocabulary import OOV_ID, Vocabulary, _pad_flat
 
 __all__ = ["SequenceEncoder", "BagEncoder", "HashingEncoder"]

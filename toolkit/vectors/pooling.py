@@ -19,9 +19,9 @@ from .._validation import (
     Interval,
     Options,
     TextInputMixin,
-    check_token_lists,
     validate_params,
 )
+from ..text.corpus import check_token_lists
 
 __all__ = ["EmbeddingVectorizer"]
 

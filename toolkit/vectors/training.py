@@ -7,8 +7,9 @@ import os
 from pathlib import Path
 
 from .._atomic import atomic_output
-from .._validation import Interval, Options, check_token_lists
+from .._validation import Interval, Options
 from ..exceptions import DataError
+from ..text.corpus import check_token_lists
 from . import _parse
 from .loading import _check
 

@@ -8,15 +8,11 @@ import json
 import numpy as np
 import pytest
 
+from toolkit._atomic import atomic_output
+from toolkit.cli._inputs import load_train_test, parse_setting, read_input
+from toolkit.cli.data import data_status
+from toolkit.cli.train import compute_metrics
 from toolkit.exceptions import DataError, ManifestError
-from toolkit.cli.workflows import (
-    atomic_output,
-    compute_metrics,
-    data_status,
-    load_train_test,
-    parse_setting,
-    read_input,
-)
 
 # ------------------------------------------------------------------ atomic writes
 
@@ -192,7 +188,7 @@ def test_workflows_data_status_unknown_name():
 
 
 def test_workflows_train_predict_evaluate_in_memory(data_dir_env, tmp_path):
-    from toolkit.cli.workflows import evaluate, predict, train
+    from toolkit.cli.train import evaluate, predict, train
 
     result = train(limit=80, vectors=None, settings={"epochs": 1, "maxlen": 40, "embedding_dim": 8})
     assert result.files == {} and result.coverage is None
@@ -214,7 +210,7 @@ def test_workflows_train_predict_evaluate_in_memory(data_dir_env, tmp_path):
 
 
 def test_workflows_train_unknown_setting_fails_before_loading(tmp_path):
-    from toolkit.cli.workflows import train
+    from toolkit.cli.train import train
 
     with pytest.raises(ValueError, match=r"Invalid parameter 'epoch' for make_text_classifier"):
         train(data=tmp_path / "absent.csv", settings={"epoch": 1}, output=tmp_path / "run")

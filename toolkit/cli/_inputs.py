@@ -1,0 +1,229 @@
+"""Reading the CLI's inputs: text sources (files, tables, folders, stdin), labelled data, train/test splits, ``--set`` values."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+__all__ = ["read_input", "load_data", "load_train_test", "parse_setting"]
+
+logger = logging.getLogger(__name__)
+
+TABLE_SUFFIXES = (".csv", ".tsv")
+
+
+JSONL_SUFFIXES = (".jsonl", ".ndjson")
+
+
+def _check_input_path(path) -> Path:
+    from ..exceptions import DataError
+
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise DataError(f"Input not found: '{path}'. Check the path (a file, a folder, or '-' for stdin).")
+    if not os.access(path, os.R_OK):
+        raise DataError(f"Cannot read '{path}': permission denied.")
+    return path
+
+
+def _read_lines(path: Path, encoding: str) -> list[str]:
+    from ..exceptions import DataError
+
+    try:
+        with open(path, encoding=encoding, newline=None) as fh:
+            lines = fh.read().splitlines()
+    except UnicodeDecodeError as err:
+        line = path.read_bytes()[: err.start].count(b"\n") + 1
+        raise DataError(
+            f"Cannot read '{path}' as {encoding} text (line {line}, byte {err.start}); "
+            "is it a binary file? Give a text file, or the right --encoding."
+        ) from err
+    except OSError as err:
+        raise DataError(f"Cannot read '{path}': {err.strerror or err}.") from err
+    return [line for line in lines if line.strip()]
+
+
+def read_input(source=None, *, column="text", encoding="utf-8", stdin=None, split="train", data_dir=None,
+               cache_dir=None) -> list[str]:
+    """Read raw text documents for the CLI's text commands.
+
+    Parameters
+    ----------
+    source : path-like, "-" or None
+        A text file (one document per non-empty line), a CSV/TSV or JSONL file
+        (the ``column`` field), a folder (:func:`toolkit.datasets.load_folder`),
+        ``"-"``/None for ``stdin`` (one document per non-empty line), or
+        ``"imdb"`` (the reviews of ``split``).
+    column : str, default="text"
+        Text column of a CSV/TSV/JSONL file.
+    encoding : str, default="utf-8"
+        Encoding of a plain text file.
+    stdin : text stream, optional
+        Stream read for ``"-"``; defaults to :data:`sys.stdin`.
+    split, data_dir, cache_dir
+        For ``"imdb"``, as in :func:`load_data`.
+
+    Returns
+    -------
+    list of str
+
+    Raises
+    ------
+    toolkit.exceptions.DataError
+        Missing or unreadable file, undecodable bytes, folder without text
+        files, missing column (the message names the file and the problem).
+
+    Examples
+    --------
+    >>> import io
+    >>> read_input("-", stdin=io.StringIO("a good film\\n\\nawful\\n"))
+    ['a good film', 'awful']
+    """
+    if source is None or str(source) == "-":
+        import sys
+
+        stream = sys.stdin if stdin is None else stdin
+        return [line.rstrip("\r\n") for line in stream if line.strip()]
+    if str(source).lower() == "imdb":
+        return list(load_data("imdb", split=split, data_dir=data_dir, cache_dir=cache_dir).texts)
+    path = _check_input_path(source)
+    if path.is_dir() or path.suffix.lower() in TABLE_SUFFIXES + JSONL_SUFFIXES:
+        return list(load_data(path, column=column, label_column=None).texts)
+    return _read_lines(path, encoding)
+
+
+def load_data(data="imdb", *, split="train", column="text", label_column="label", data_dir=None, cache_dir=None):
+    """Load a labelled text dataset by manifest name or path.
+
+    Parameters
+    ----------
+    data : str or path-like, default="imdb"
+        ``"imdb"`` (through :func:`toolkit.datasets.load_imdb`), a class-per-folder
+        directory, a CSV/TSV file or a JSONL file.
+    split : str, default="train"
+        IMDB split (``"train"``, ``"test"``, ``"unsup"``).
+    column, label_column : str
+        Text and label fields of a CSV/TSV/JSONL file; ``label_column=None``
+        reads texts only.
+    data_dir, cache_dir : path-like, optional
+        Offline data folder and cache (see :func:`toolkit.datasets.fetch`).
+
+    Returns
+    -------
+    toolkit.datasets.TextDataset
+    """
+    from ..data import datasets
+
+    if str(data).lower() == "imdb":
+        return datasets.load_imdb(split, data_dir=data_dir, cache_dir=cache_dir)
+    path = _check_input_path(data)
+    suffix = path.suffix.lower()
+    if path.is_dir():
+        return datasets.load_folder(path)
+    if suffix in TABLE_SUFFIXES:
+        delimiter = "\t" if suffix == ".tsv" else ","
+        return datasets.load_csv(path, text_column=column, label_column=label_column, delimiter=delimiter)
+    if suffix in JSONL_SUFFIXES:
+        return datasets.load_jsonl(path, text_column=column, label_column=label_column)
+    from ..exceptions import DataError
+
+    raise DataError(
+        f"Cannot read labelled data from '{path}': give 'imdb', a class-per-folder directory, "
+        "a .csv/.tsv or a .jsonl file."
+    )
+
+
+def _named_labels(dataset):
+    """The labels as class names; an error for unlabelled documents."""
+    import numpy as np
+
+    from ..exceptions import DataError
+
+    labels = np.asarray(dataset.labels)
+    names = list(dataset.target_names)
+    if not names or (labels < 0).any():
+        raise DataError(
+            f"{dataset.source or 'The data'} has unlabelled documents; training and evaluation need labels: "
+            "a class-per-folder directory, a label column (--label-column), or IMDB's train/test split."
+        )
+    return np.asarray(names)[labels]
+
+
+def _subsample(texts, labels, limit, random_state):
+    """At most ``limit`` documents, stratified and shuffled with ``random_state``."""
+    import numpy as np
+
+    if limit is None or limit >= len(texts):
+        return list(texts), np.asarray(labels)
+    from sklearn.model_selection import train_test_split
+
+    labels = np.asarray(labels)
+    _, counts = np.unique(labels, return_counts=True)
+    stratify = labels if counts.min() >= 2 and limit >= len(counts) else None
+    idx, _ = train_test_split(np.arange(len(texts)), train_size=limit, stratify=stratify, random_state=random_state)
+    idx = np.sort(idx)
+    return [texts[i] for i in idx], labels[idx]
+
+
+def load_train_test(
+    data="imdb", *, test_data=None, test_size=0.2, limit=None, random_state=0,
+    column="text", label_column="label", data_dir=None, cache_dir=None,
+):
+    """Training and test texts and labels.
+
+    IMDB comes with its own train/test split; other data is split with
+    ``test_size`` (stratified) unless ``test_data`` is given. ``limit`` keeps
+    at most that many documents of each part (stratified random sample).
+
+    Returns
+    -------
+    (train_texts, train_labels, test_texts, test_labels) : tuple
+        Labels are class names where the dataset has them (``"neg"``/``"pos"``).
+    """
+    import numpy as np
+
+    kwargs = dict(column=column, label_column=label_column, data_dir=data_dir, cache_dir=cache_dir)
+    train_ds = load_data(data, split="train", **kwargs)
+    x_train, y_train = list(train_ds.texts), _named_labels(train_ds)
+    if test_data is not None or str(data).lower() == "imdb":
+        test_ds = load_data(test_data if test_data is not None else data, split="test", **kwargs)
+        x_test, y_test = list(test_ds.texts), _named_labels(test_ds)
+    else:
+        from sklearn.model_selection import train_test_split
+
+        _, counts = np.unique(y_train, return_counts=True)
+        stratify = y_train if counts.min() >= 2 else None
+        x_train, x_test, y_train, y_test = train_test_split(
+            x_train, y_train, test_size=test_size, stratify=stratify, random_state=random_state
+        )
+    x_train, y_train = _subsample(x_train, y_train, limit, random_state)
+    x_test, y_test = _subsample(x_test, y_test, limit, random_state)
+    return x_train, y_train, x_test, y_test
+
+
+def parse_setting(item: str) -> tuple[str, object]:
+    """Split ``"key=value"`` and read the value as a Python/JSON literal, else str.
+
+    Examples
+    --------
+    >>> parse_setting("epochs=3"), parse_setting("ngram_range=(1, 2)")
+    (('epochs', 3), ('ngram_range', (1, 2)))
+    >>> parse_setting("architecture=cnn"), parse_setting("trainable=true")
+    (('architecture', 'cnn'), ('trainable', True))
+    """
+    import ast
+
+    key, sep, raw = item.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ValueError(f"Invalid setting {item!r}: expected key=value, e.g. epochs=3.")
+    raw = raw.strip()
+    for parse in (ast.literal_eval, json.loads):
+        try:
+            return key, parse(raw)
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            continue
+    return key, raw
+

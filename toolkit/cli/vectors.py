@@ -1,0 +1,289 @@
+"""``toolkit vectors ...``: inspect, query, check coverage, convert, train and plot word vectors."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import typer
+
+from .._atomic import atomic_output
+from ._common import (
+    _INPUT,
+    DEFAULT_VECTORS,
+    _errors_to_exit,
+    _info,
+    _json,
+    _opt_cache_dir,
+    _opt_column,
+    _opt_data_dir,
+    _opt_format,
+    _opt_vectors,
+    _opt_vlimit,
+    _progress,
+    _read_texts,
+    _settings,
+    _vector_kwargs,
+    app,
+)
+from .text import tokenize_texts
+
+__all__ = ["vectors_info", "similar_words", "analogy", "convert_vectors", "train_vectors", "coverage", "word_map"]
+
+logger = logging.getLogger(__name__)
+
+vectors_app = typer.Typer(help="Word vectors: inspect, query, check coverage, convert, train, plot.",
+                          no_args_is_help=True)
+app.add_typer(vectors_app, name="vectors")
+
+
+def vectors_info(source, **load_params) -> dict:
+    """Size, dimension and first words of a word-vector source (path or manifest name)."""
+    from ..vectors.loading import load_vectors
+
+    kv = load_vectors(source, **load_params)
+    return {
+        "source": str(source),
+        "n_words": len(kv),
+        "dim": int(kv.vector_size),
+        "first_words": list(kv.index_to_key[:10]),
+    }
+
+
+def similar_words(source, word, *, topn=10, **load_params) -> list[tuple[str, float]]:
+    """The ``topn`` nearest words (:func:`toolkit.vectors.most_similar` on :func:`~toolkit.vectors.load_vectors`)."""
+    from ..vectors.evaluation import most_similar
+    from ..vectors.loading import load_vectors
+
+    return most_similar(load_vectors(source, **load_params), word, topn=topn)
+
+
+def analogy(source, a, b, c, *, topn=5, **load_params) -> list[tuple[str, float]]:
+    """Solve "a is to b as c is to ?" (b - a + c), e.g. man, king, woman -> queen.
+
+    :func:`toolkit.vectors.analogy` on :func:`~toolkit.vectors.load_vectors`.
+    """
+    from .. import vectors
+
+    return vectors.analogy(vectors.load_vectors(source, **load_params), a, b, c, topn=topn)
+
+
+CONVERT_FORMATS = ("word2vec", "word2vec-binary", "glove", "native")
+
+
+def _format_for(path: Path) -> str:
+    suffixes = [s.lower() for s in path.suffixes if s.lower() not in (".gz", ".bz2")]
+    last = suffixes[-1] if suffixes else ""
+    return {".bin": "word2vec-binary", ".kv": "native", ".txt": "word2vec", ".vec": "word2vec"}.get(last, "word2vec")
+
+
+def convert_vectors(source, output, *, to=None, **load_params) -> Path:
+    """Load word vectors and write them in another format, atomically.
+
+    Parameters
+    ----------
+    source : str or path-like
+        Vectors file or manifest name (:func:`toolkit.vectors.load_vectors`).
+    output : path-like
+        Target file; ``.gz``/``.bz2`` compress the text formats.
+    to : {"word2vec", "word2vec-binary", "glove", "native"}, optional
+        Output format; by default from the suffix: ``.bin`` word2vec binary,
+        ``.kv`` gensim native (one file, no mmap side files), else word2vec
+        text with its ``<count> <dim>`` header. ``"glove"`` is text without
+        the header.
+    **load_params
+        ``format``, ``limit``, ``data_dir``, ``cache_dir`` of ``load_vectors``.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    from ..vectors.loading import load_vectors
+
+    output = Path(output)
+    to = _format_for(output) if to is None else to
+    if to not in CONVERT_FORMATS:
+        raise ValueError(
+            f"The 'to' parameter of convert_vectors must be a str among {{{', '.join(map(repr, CONVERT_FORMATS))}}}. "
+            f"Got {to!r} instead."
+        )
+    kv = load_vectors(source, **load_params)
+    with atomic_output(output) as tmp:
+        if to == "native":
+            kv.save(str(tmp), separately=[])  # a single file, so the rename carries everything
+        else:
+            kv.save_word2vec_format(str(tmp), binary=to == "word2vec-binary", write_header=to != "glove")
+    return output
+
+
+def train_vectors(texts, output, *, tokenizer=None, **params):
+    """Tokenize ``texts`` and train word2vec vectors, saved to ``output`` (word2vec binary).
+
+    :func:`toolkit.vectors.train_word2vec` on :func:`tokenize_texts`.
+
+    Returns
+    -------
+    gensim.models.KeyedVectors
+    """
+    import inspect
+
+    from ..vectors.training import train_word2vec
+
+    valid = sorted(set(inspect.signature(train_word2vec).parameters) - {"corpus", "output"})
+    unknown = sorted(set(params) - set(valid))
+    if unknown:
+        raise ValueError(f"Invalid parameter {unknown[0]!r} for train_word2vec. Valid parameters are: {valid}.")
+    return train_word2vec(tokenize_texts(texts, **(tokenizer or {})), output=output, **params)
+
+
+def coverage(source, texts, *, max_tokens=None, min_count=1, tokenizer=None, **load_params):
+    """How much of the vocabulary of ``texts`` the vectors cover.
+
+    Returns
+    -------
+    toolkit.vectors.CoverageReport
+    """
+    from ..text.vocabulary import Vocabulary
+    from ..vectors.loading import load_vectors
+    from ..vectors.matrix import build_embedding_matrix
+
+    tokens = tokenize_texts(texts, **(tokenizer or {}))
+    vocabulary = Vocabulary.from_documents(tokens, max_tokens=max_tokens, min_count=min_count)
+    _, report = build_embedding_matrix(vocabulary, load_vectors(source, **load_params))
+    return report
+
+
+def word_map(source, words, path, *, method="pca", skip_missing=False, **load_params) -> Path:
+    """Plot a 2-D map of ``words`` from a vector source (:func:`toolkit.plots.plot_word_map`)."""
+    from ..plots import plot_word_map
+    from ..vectors.loading import load_vectors
+
+    return plot_word_map(load_vectors(source, **load_params), words, path, method=method, skip_missing=skip_missing)
+
+
+@vectors_app.command("info")
+@_errors_to_exit
+def vectors_info_cmd(
+    source: str = typer.Argument(DEFAULT_VECTORS, help="Vectors file or manifest name."),
+    limit: int = _opt_vlimit,
+    format: str = _opt_format,
+    data_dir: Path = _opt_data_dir,
+    cache_dir: Path = _opt_cache_dir,
+) -> None:
+    """Number of words, dimension and first words of a vectors source."""
+    
+    typer.echo(_json(vectors_info(source, **_vector_kwargs(limit, format, data_dir, cache_dir))), nl=False)
+
+
+@vectors_app.command("similar")
+@_errors_to_exit
+def vectors_similar_cmd(
+    word: str = typer.Argument(..., help="Query word."),
+    vectors: str = _opt_vectors,
+    topn: int = typer.Option(10, "--topn", "-n", help="How many neighbours."),
+    limit: int = _opt_vlimit,
+    format: str = _opt_format,
+    data_dir: Path = _opt_data_dir,
+    cache_dir: Path = _opt_cache_dir,
+) -> None:
+    """Nearest words by cosine similarity (tab-separated: word, similarity)."""
+    
+    for w, score in similar_words(vectors, word, topn=topn, **_vector_kwargs(limit, format, data_dir, cache_dir)):
+        typer.echo(f"{w}\t{score:.4f}")
+
+
+@vectors_app.command("analogy")
+@_errors_to_exit
+def vectors_analogy_cmd(
+    a: str = typer.Argument(..., help="A in 'A is to B as C is to ?'."),
+    b: str = typer.Argument(..., help="B."),
+    c: str = typer.Argument(..., help="C."),
+    vectors: str = _opt_vectors,
+    topn: int = typer.Option(5, "--topn", "-n", help="How many answers."),
+    limit: int = _opt_vlimit,
+    format: str = _opt_format,
+    data_dir: Path = _opt_data_dir,
+    cache_dir: Path = _opt_cache_dir,
+) -> None:
+    """Solve 'A is to B as C is to ?' (B - A + C): man king woman -> queen."""
+    
+    for w, score in analogy(vectors, a, b, c, topn=topn, **_vector_kwargs(limit, format, data_dir, cache_dir)):
+        typer.echo(f"{w}\t{score:.4f}")
+
+
+@vectors_app.command("coverage")
+@_errors_to_exit
+def vectors_coverage_cmd(
+    source: str = typer.Argument(..., help=_INPUT.replace("Text source", "Text data") + " Or 'imdb'."),
+    vectors: str = _opt_vectors,
+    column: str = _opt_column,
+    max_tokens: int = typer.Option(None, "--max-tokens", help="Vocabulary size including <pad> and <unk>."),
+    min_count: int = typer.Option(1, "--min-count", help="Minimum count for a token to be counted."),
+    limit: int = _opt_vlimit,
+    format: str = _opt_format,
+    data_dir: Path = _opt_data_dir,
+    cache_dir: Path = _opt_cache_dir,
+    as_json: bool = typer.Option(False, "--json", help="JSON instead of the table."),
+    settings: list[str] = typer.Option(None, "--set", help="SpacyTokenizer parameter as key=value (repeatable)."),
+) -> None:
+    """How much of the vocabulary of a text collection the vectors cover."""
+    
+    texts = _read_texts(source, column=column, data_dir=data_dir, cache_dir=cache_dir)
+    report = coverage(vectors, texts, max_tokens=max_tokens, min_count=min_count, tokenizer=_settings(settings),
+                      **_vector_kwargs(limit, format, data_dir, cache_dir))
+    typer.echo(_json(report.to_dict()) if as_json else f"{report}\n", nl=False)
+
+
+@vectors_app.command("convert")
+@_errors_to_exit
+def vectors_convert_cmd(
+    source: str = typer.Argument(..., help="Vectors file or manifest name."),
+    output: Path = typer.Argument(..., help="Target file; .gz/.bz2 compress the text formats."),
+    to: str = typer.Option(None, "--to", help="word2vec, word2vec-binary, glove or native; default from the suffix "
+                           "(.bin binary, .kv native, else word2vec text)."),
+    limit: int = _opt_vlimit,
+    format: str = _opt_format,
+    data_dir: Path = _opt_data_dir,
+    cache_dir: Path = _opt_cache_dir,
+) -> None:
+    """Convert word vectors between formats (written atomically)."""
+    
+    typer.echo(str(convert_vectors(source, output, to=to, **_vector_kwargs(limit, format, data_dir, cache_dir))))
+
+
+@vectors_app.command("train")
+@_errors_to_exit
+def vectors_train_cmd(
+    corpus: str = typer.Argument(..., help=_INPUT.replace("Text source", "Training text") + " Or 'imdb'."),
+    output: Path = typer.Argument(..., help="Target file, word2vec binary format (written atomically)."),
+    column: str = _opt_column,
+    data_dir: Path = _opt_data_dir,
+    cache_dir: Path = _opt_cache_dir,
+    settings: list[str] = typer.Option(None, "--set", help="train_word2vec parameter as key=value (repeatable)."),
+) -> None:
+    """Train word2vec vectors on a text collection and save them."""
+    
+    texts = _read_texts(corpus, column=column, data_dir=data_dir, cache_dir=cache_dir)
+    kv = train_vectors(texts, output, **{"progress": _progress(), **_settings(settings)})
+    _info(f"{len(kv)} words x {kv.vector_size} dimensions")
+    typer.echo(str(output))
+
+
+@vectors_app.command("map")
+@_errors_to_exit
+def vectors_map_cmd(
+    words: list[str] = typer.Argument(..., help="Words to place on the map."),
+    output: Path = typer.Option(Path("word_map.png"), "--output", "-o", help="PNG file."),
+    vectors: str = _opt_vectors,
+    method: str = typer.Option("pca", "--method", help="pca or tsne."),
+    skip_missing: bool = typer.Option(False, "--skip-missing", help="Skip unknown words instead of failing."),
+    limit: int = _opt_vlimit,
+    format: str = _opt_format,
+    data_dir: Path = _opt_data_dir,
+    cache_dir: Path = _opt_cache_dir,
+) -> None:
+    """Plot a 2-D projection (PCA by default) of chosen words."""
+    
+    typer.echo(str(word_map(vectors, words, output, method=method, skip_missing=skip_missing,
+                            **_vector_kwargs(limit, format, data_dir, cache_dir))))
+
