@@ -8,18 +8,74 @@ partial file under its real name.
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_output"]
+__all__ = ["atomic_output", "remove_stale", "STALE_SECONDS"]
+
+#: Temporary files and folders older than this are debris of killed processes
+#: (a live writer touches its own within seconds); :func:`remove_stale` sweeps them.
+STALE_SECONDS = 6 * 3600
 
 
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def remove_stale(folder, pattern: str, *, max_age: float = STALE_SECONDS) -> int:
+    """Remove files and folders in ``folder`` matching ``pattern`` older than ``max_age`` seconds.
+
+    The one clean-up of temporary debris (a ``kill -9`` during a write, a
+    download cut short) for every writer of the toolkit. Entries that vanish
+    or cannot be removed meanwhile are skipped: another process may own them.
+
+    Parameters
+    ----------
+    folder : path-like
+        Where to look (not recursive). A missing folder holds nothing.
+    pattern : str
+        A :meth:`pathlib.Path.glob` pattern, e.g. ``".model.*.tmp"``.
+    max_age : float, default=STALE_SECONDS
+        Minimum age in seconds, by modification time.
+
+    Returns
+    -------
+    int
+        How many entries were removed.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> folder = tempfile.mkdtemp()
+    >>> open(os.path.join(folder, ".x.1.tmp"), "w").close()
+    >>> os.utime(os.path.join(folder, ".x.1.tmp"), (0, 0))
+    >>> remove_stale(folder, ".x.*.tmp")
+    1
+    """
+    import time
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        return 0
+    removed = 0
+    now = time.time()
+    for entry in folder.glob(pattern):
+        try:
+            if now - entry.lstat().st_mtime <= max_age:
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+            removed += 1
+        except OSError:
+            continue
+    return removed
 
 
 @contextlib.contextmanager
@@ -50,6 +106,7 @@ def atomic_output(path, *, directory=False):
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale(path.parent, f".{glob.escape(path.name)}.*.tmp*")  # debris of killed writers
     if directory:
         tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
     else:
