@@ -8,8 +8,8 @@ import scipy.sparse as sp
 from sklearn.exceptions import NotFittedError
 
 from toolkit.text.corpus import TokenizedCorpus
-from toolkit.text.encoders import BagEncoder, HashingEncoder, SequenceEncoder
-from toolkit.text.vocabulary import pad_sequences
+from toolkit.text.encoders import BagEncoder, HashingEncoder, SequenceEncoder, bag_matrix, smoothed_idf
+from toolkit.text.vocabulary import Vocabulary, pad_sequences
 
 DOCS = [["the", "film", "was", "good"], ["the", "plot", "was", "thin", "thin"], ["good"], []]
 
@@ -172,3 +172,30 @@ def test_encoders_accept_tokenized_corpus_slices_and_tuples():
     enc = SequenceEncoder(maxlen=4).fit(corpus[:2])
     np.testing.assert_array_equal(enc.transform(corpus[:2]), enc.transform([tuple(d) for d in DOCS[:2]]))
     assert BagEncoder().fit(corpus[1:]).transform(corpus[1:]).shape[0] == 3
+
+
+def test_encoders_bag_matrix_from_tokens_corpus_and_padded_ids():
+    vocab = Vocabulary(["the", "was", "good"])  # ids 2, 3, 4
+    # columns: <pad>, <unk>, the, was, good
+    expected = [[0, 1, 1, 1, 1], [0, 3, 1, 1, 0], [0, 0, 0, 0, 1], [0, 0, 0, 0, 0]]
+    X = bag_matrix(DOCS, vocab)
+    assert X.format == "csr" and X.dtype == np.float64 and X.has_canonical_format
+    assert X.toarray().tolist() == expected
+    assert bag_matrix(TokenizedCorpus.from_token_lists(DOCS), vocab).toarray().tolist() == expected
+    ids = SequenceEncoder(maxlen=6).fit([["the", "was", "good"]]).transform(DOCS)  # padding 0 is not counted
+    assert bag_matrix(ids, vocab).toarray().tolist() == expected
+    no_pad = bag_matrix(DOCS, vocab, padding_column=False, dtype=np.float32)
+    assert no_pad.dtype == np.float32 and no_pad.toarray().tolist() == [row[1:] for row in expected]
+    with pytest.raises(ValueError, match=r"Ids must be in \[0, 5\) for a vocabulary of 5 ids; got ids from 2 to 7"):
+        bag_matrix(np.array([[0, 2, 7]]), vocab)
+
+
+def test_encoders_smoothed_idf_is_sklearns_formula():
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    counts = bag_matrix(DOCS, Vocabulary(["the", "was", "good", "film", "plot", "thin"]), padding_column=False)
+    # 4 documents; df: <unk> 0, the 2, was 2, good 2, film 1, plot 1, thin 1
+    expected = np.log(5 / np.array([1, 3, 3, 3, 2, 2, 2])) + 1
+    np.testing.assert_allclose(smoothed_idf(counts), expected, rtol=1e-12)
+    np.testing.assert_allclose(smoothed_idf(counts.toarray()), expected, rtol=1e-12)
+    np.testing.assert_allclose(smoothed_idf(counts), TfidfTransformer(smooth_idf=True).fit(counts).idf_, rtol=1e-12)

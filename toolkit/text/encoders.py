@@ -35,7 +35,102 @@ from .._validation import (
 from .corpus import TokenizedCorpus, check_token_lists
 from .vocabulary import OOV_ID, Vocabulary, _pad_flat
 
-__all__ = ["SequenceEncoder", "BagEncoder", "HashingEncoder"]
+__all__ = ["SequenceEncoder", "BagEncoder", "HashingEncoder", "bag_matrix", "smoothed_idf"]
+
+
+def bag_matrix(X, vocabulary: Vocabulary, *, padding_column: bool = True, dtype=np.float64) -> sp.csr_matrix:
+    """Sparse document-by-id token counts: the one bag builder of the toolkit.
+
+    Used by :class:`BagEncoder`, :class:`toolkit.vectors.EmbeddingVectorizer`
+    and the classifier's naive-Bayes ratios.
+
+    Parameters
+    ----------
+    X : TokenizedCorpus, sequence of token lists, or 2-D int array of ids
+        Token lists are looked up in ``vocabulary`` (unknown tokens count in
+        the OOV column). A 2-D array holds vocabulary ids already, such as
+        :class:`SequenceEncoder` output; its padding (id 0) is not counted.
+    vocabulary : Vocabulary
+        Gives the number of columns (``len(vocabulary)``).
+    padding_column : bool, default=True
+        True: column ``j`` counts id ``j`` (column 0, padding, stays empty).
+        False: drop it; column ``j`` counts id ``j + 1``, the layout of
+        :class:`BagEncoder`.
+    dtype : numpy type, default=numpy.float64
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix of shape (n_documents, n_columns)
+        Canonical (sorted indices, no duplicates, no explicit zeros).
+
+    Examples
+    --------
+    >>> from toolkit.text import Vocabulary
+    >>> from toolkit.text.encoders import bag_matrix
+    >>> vocab = Vocabulary(["a", "b"])
+    >>> bag_matrix([["a", "b", "a"], ["zzz"]], vocab).toarray().tolist()
+    [[0.0, 0.0, 2.0, 1.0], [0.0, 1.0, 0.0, 0.0]]
+    >>> import numpy as np
+    >>> bag_matrix(np.array([[0, 2, 2, 3]]), vocab, padding_column=False).toarray().tolist()
+    [[0.0, 2.0, 1.0]]
+    """
+    n_columns = len(vocabulary)
+    if isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype.kind in "iu":
+        keep = X != 0
+        columns = X[keep].astype(np.int64)
+        offsets = np.concatenate([[0], np.cumsum(keep.sum(axis=1))]).astype(np.int64)
+    else:
+        corpus = X if isinstance(X, TokenizedCorpus) else TokenizedCorpus.from_token_lists(X)
+        columns = corpus.lookup(vocabulary.token_to_id, OOV_ID, dtype=np.int64)
+        offsets = np.asarray(corpus.offsets, dtype=np.int64)
+    if columns.size and (columns.min() < 0 or columns.max() >= n_columns):
+        raise ValueError(
+            f"Ids must be in [0, {n_columns}) for a vocabulary of {n_columns} ids; got ids from "
+            f"{int(columns.min())} to {int(columns.max())}. Encode with the same vocabulary."
+        )
+    if not padding_column:
+        columns = columns - 1
+        n_columns -= 1
+    return _sum_rows(columns, offsets, n_columns, np.ones(columns.size, dtype=dtype))
+
+
+def _sum_rows(columns: np.ndarray, offsets: np.ndarray, n_columns: int, data: np.ndarray) -> sp.csr_matrix:
+    """CSR of per-document sums, built straight from the corpus layout (row i = offsets[i]:offsets[i+1])."""
+    X = sp.csr_matrix((data, columns.astype(np.int64, copy=False), np.asarray(offsets, dtype=np.int64).copy()),
+                      shape=(offsets.size - 1, n_columns))
+    X.sum_duplicates()  # sorts indices, adds repeats
+    return X
+
+
+def smoothed_idf(counts) -> np.ndarray:
+    """scikit-learn's smooth idf, ``ln((1 + n) / (1 + df)) + 1``, per column.
+
+    The one idf formula of the toolkit (``TfidfVectorizer(smooth_idf=True)``),
+    used by ``BagEncoder(output_mode="tf_idf")`` and
+    ``EmbeddingVectorizer(pooling="tfidf")``.
+
+    Parameters
+    ----------
+    counts : sparse or dense matrix of shape (n_documents, n_columns)
+        Document-term counts, e.g. from :func:`bag_matrix`; a column's
+        document frequency ``df`` is its number of nonzero entries.
+
+    Returns
+    -------
+    ndarray of float64, shape (n_columns,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> smoothed_idf(np.array([[1, 0], [2, 1], [1, 0]])).round(4).tolist()
+    [1.0, 1.6931]
+    """
+    if sp.issparse(counts):
+        df = np.asarray((counts != 0).sum(axis=0)).ravel()
+    else:
+        df = np.count_nonzero(np.asarray(counts), axis=0)
+    n = counts.shape[0]
+    return np.log((1.0 + n) / (1.0 + df)) + 1.0
 
 
 def _as_corpus(X, estimator: str) -> TokenizedCorpus:
@@ -164,7 +259,7 @@ class SequenceEncoder(ClassNamePrefixFeaturesOutMixin, TextInputMixin, Transform
 
 
 class _BagOutputMixin:
-    """Shared CSR construction for bag-shaped outputs."""
+    """Shared dtype check for bag-shaped outputs."""
 
     def _check_dtype(self):
         try:
@@ -178,15 +273,6 @@ class _BagOutputMixin:
                 f"The 'dtype' parameter of {type(self).__name__} must be a numpy floating type. Got {self.dtype!r} instead."
             )
         return dtype
-
-    @staticmethod
-    def _counts(columns: np.ndarray, offsets: np.ndarray, n_columns: int, data=None) -> sp.csr_matrix:
-        """CSR of per-document sums, built straight from the corpus layout."""
-        if data is None:
-            data = np.ones(columns.size, dtype=np.float64)
-        X = sp.csr_matrix((data, columns.astype(np.int64), offsets.copy()), shape=(offsets.size - 1, n_columns))
-        X.sum_duplicates()  # sorts indices, adds repeats
-        return X
 
 
 class BagEncoder(_BagOutputMixin, TextInputMixin, TransformerMixin, BaseEstimator):
@@ -265,15 +351,11 @@ class BagEncoder(_BagOutputMixin, TextInputMixin, TransformerMixin, BaseEstimato
         if self.output_mode == "one_hot":
             self._check_one_token(corpus)
         if self.output_mode == "tf_idf":
-            counts = self._raw_counts(corpus)
-            df = np.bincount(counts.indices, minlength=counts.shape[1])
-            n = counts.shape[0]
-            self.idf_ = np.log((1.0 + n) / (1.0 + df)) + 1.0
+            self.idf_ = smoothed_idf(self._raw_counts(corpus))
         return self
 
     def _raw_counts(self, corpus):
-        columns = corpus.lookup(self.vocabulary_.token_to_id, OOV_ID) - 1  # no padding column
-        return self._counts(columns, corpus.offsets, len(self.vocabulary_) - 1)
+        return bag_matrix(corpus, self.vocabulary_, padding_column=False)
 
     def _check_one_token(self, corpus):
         lengths = corpus.lengths()
@@ -400,7 +482,8 @@ class HashingEncoder(_BagOutputMixin, TextInputMixin, TransformerMixin, BaseEsti
         # abs(-2**31) does not fit int32; scikit-learn's _hashing_fast special-cases it the same way
         columns = np.where(hashes == -(2**31), (2**31 - 1 - (n - 1)) % n, np.abs(hashes) % n)[corpus.ids]
         signs = np.where(hashes >= 0, 1.0, -1.0)[corpus.ids] if self.alternate_sign else None
-        X = self._counts(columns, corpus.offsets, n, data=signs)
+        data = signs if signs is not None else np.ones(columns.size, dtype=np.float64)
+        X = _sum_rows(columns, corpus.offsets, n, data)
         if self.output_mode == "multi_hot":
             X.data.fill(1.0)
         if self.norm is not None:

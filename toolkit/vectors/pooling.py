@@ -22,6 +22,7 @@ from .._validation import (
     validate_params,
 )
 from ..text.corpus import check_token_lists
+from ..text.encoders import bag_matrix, smoothed_idf
 
 __all__ = ["EmbeddingVectorizer"]
 
@@ -94,18 +95,7 @@ class EmbeddingVectorizer(TextInputMixin, TransformerMixin, BaseEstimator):
 
     def _counts(self, docs):
         """Sparse (n_documents, len(vocabulary_)) token counts."""
-        import scipy.sparse as sp
-
-        from ..text.corpus import TokenizedCorpus
-
-        corpus = docs if isinstance(docs, TokenizedCorpus) else TokenizedCorpus.from_token_lists(docs)
-        indices = self.vocabulary_.encode(corpus)
-        counts = sp.csr_matrix(
-            (np.ones(len(indices), dtype=np.float32), indices, np.asarray(corpus.offsets, dtype=np.int64)),
-            shape=(len(corpus), len(self.vocabulary_)),
-        )
-        counts.sum_duplicates()
-        return counts
+        return bag_matrix(docs, self.vocabulary_, dtype=np.float32)
 
     def fit(self, X, y=None):
         """Learn the vocabulary, keep its vectors and the pooling weights.
@@ -146,8 +136,7 @@ class EmbeddingVectorizer(TextInputMixin, TransformerMixin, BaseEstimator):
         has_vector[:2] = False  # padding, OOV
         counts = self._counts(docs)
         if self.pooling == "tfidf":
-            df = np.bincount(counts.indices, minlength=counts.shape[1])
-            weights = np.log((1 + len(docs)) / (1 + df)) + 1.0
+            weights = smoothed_idf(counts)
         elif self.pooling == "sif":
             freq = np.asarray(self.vocabulary_.counts, dtype=np.float64)
             p = freq / max(freq.sum(), 1.0)
