@@ -14,7 +14,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("TOOLKIT_TEST_DATA_DIR", ROOT.parent / "shared" / "data")).resolve()
+# Where the real data is read from: TOOLKIT_TEST_DATA_DIR, else the user's TOOLKIT_DATA_DIR, else ../shared/data.
+# (Read here, at import: the session fixture below unsets TOOLKIT_DATA_DIR for the tests themselves.)
+SHARED_DATA = Path(
+    os.environ.get("TOOLKIT_TEST_DATA_DIR") or os.environ.get("TOOLKIT_DATA_DIR") or ROOT.parent / "shared" / "data"
+).resolve()
 IMDB_TARBALL = SHARED_DATA / "aclImdb_v1.tar.gz"
 GLOVE_50D = SHARED_DATA / "glove.6B.50d.txt.gz"
 
@@ -47,11 +51,28 @@ def _isolated_cache(tmp_path_factory):
             os.environ[key] = value
 
 
+def in_ci() -> bool:
+    """True under continuous integration (``CI=true``, as GitHub Actions, GitLab CI and others set it)."""
+    return os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """The real-data folder (IMDB tarball, GloVe 6B-50d, SHA256SUMS)."""
-    if not IMDB_TARBALL.exists() or not GLOVE_50D.exists():
-        pytest.skip(f"real data not found in {SHARED_DATA}")
+    """The real-data folder (IMDB tarball, GloVe 6B-50d, SHA256SUMS).
+
+    Every test that needs real data gets it through this fixture. Without the
+    data the test is skipped on a user's machine, but fails in CI (``CI=true``),
+    so a CI run can never lose the real-data tests silently.
+    """
+    missing = [p.name for p in (IMDB_TARBALL, GLOVE_50D) if not p.is_file()]
+    if missing:
+        message = (
+            f"real data not found in {SHARED_DATA}: missing {', '.join(missing)}. Set TOOLKIT_DATA_DIR "
+            "(or TOOLKIT_TEST_DATA_DIR) to the folder that holds aclImdb_v1.tar.gz and glove.6B.50d.txt.gz."
+        )
+        if in_ci():
+            pytest.fail(f"CI=true and {message}", pytrace=False)
+        pytest.skip(message)
     return SHARED_DATA
 
 
