@@ -20,6 +20,7 @@ from gensim.test.utils import datapath
 from toolkit._validation import InvalidParameterError
 from toolkit.exceptions import ToolkitError, VectorsFormatError
 from toolkit.vectors import VectorsNotFoundError, clear_memo, load_vectors
+from toolkit.vectors.loading import read_entry
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -140,9 +141,9 @@ def test_vectors_fasttext_bin_subwords(cache):
 def test_vectors_native_kv(tmp_path):
     ref = gensim_load(datapath("lee_fasttext.vec"))
     ref.save(str(tmp_path / "lee.kv"), sep_limit=0)
-    kv = load_vectors(tmp_path / "lee.kv")
+    kv = load_vectors(tmp_path / "lee.kv", format="native")  # a pickle: only when named (trusted files)
     assert same(kv, ref) and isinstance(kv.vectors, np.memmap)
-    small = load_vectors(tmp_path / "lee.kv", limit=5)
+    small = load_vectors(tmp_path / "lee.kv", format="native", limit=5)
     assert small.index_to_key == ref.index_to_key[:5]
 
 
@@ -344,8 +345,8 @@ def test_vectors_cache_is_mapped_and_outside_source_folder(tmp_path, cache):
     assert isinstance(kv.vectors, np.memmap) and not kv.vectors.flags.writeable
     assert sorted(p.name for p in src_dir.iterdir()) == ["v.txt"]
     (entry,) = (cache / "vectors").iterdir()
-    assert sorted(p.name for p in entry.iterdir()) == ["meta.json", "vectors.kv", "vectors.kv.vectors.npy"]
-    assert same(KeyedVectors.load(str(entry / "vectors.kv"), mmap="r"), kv)
+    assert sorted(p.name for p in entry.iterdir()) == ["expando-0.npy", "header.json", "keys.txt", "vectors.npy"]
+    assert same(read_entry(entry), kv)
 
 
 def test_vectors_memo_returns_same_object_and_cache_survives(cache):
@@ -372,9 +373,10 @@ def test_vectors_damaged_cache_entry_is_rebuilt(tmp_path, cache):
     load_vectors(path, cache_dir=cache)
     clear_memo()
     (entry,) = (cache / "vectors").iterdir()
-    (entry / "vectors.kv.vectors.npy").unlink()
+    (entry / "vectors.npy").unlink()
     kv = load_vectors(path, cache_dir=cache)
     assert kv.index_to_key == ["the", "of", "and"]
+    assert (entry / "vectors.npy").exists()
 
 
 def test_vectors_two_processes_first_load_concurrently(tmp_path):
@@ -438,8 +440,8 @@ def test_vectors_stale_temp_folder_of_a_killed_load_is_removed(tmp_path, cache):
     load_vectors(path, cache_dir=cache)
     clear_memo()
     (entry,) = (cache / "vectors").iterdir()
-    stale = entry.parent / f".tmp-{entry.name}-999999-deadbeef"
-    fresh = entry.parent / f".tmp-{entry.name}-999998-cafecafe"
+    stale = entry.parent / f".{entry.name}.deadbeef.tmp"
+    fresh = entry.parent / f".{entry.name}.cafecafe.tmp"
     stale.mkdir()
     fresh.mkdir()
     os.utime(stale, (1, 1))

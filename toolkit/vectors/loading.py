@@ -10,11 +10,20 @@ words, wrong headers, bad UTF-8) with a
 :class:`~toolkit.exceptions.VectorsFormatError` naming the file, the line and
 what to do.
 
-The first load writes a native copy to ``<cache>/vectors/<key>/`` with the
-vectors in their own ``.npy`` file, and every later load memory-maps it
-(``mmap="r"``): a reload takes a fraction of a second and processes share one
-copy of the vectors. A process-level memo returns the same object to repeated
-calls (as scikit-learn ``fit`` calls make), so treat it as read-only.
+The first load writes a cache entry to ``<cache>/vectors/<name>-<key>/``: the
+vectors as a ``.npy`` array, the words as UTF-8 text and a JSON header with
+the SHA-256 of each file. Nothing in it can run code when read (no pickle;
+arrays are read with ``allow_pickle=False``), every load checks it against its
+header, and a damaged or planted entry is rebuilt from the source file. Later
+loads memory-map the vectors (``mmap_mode="r"``): a reload takes a fraction of
+a second and processes share one copy of the vectors. A process-level memo
+(:class:`toolkit._memo.Memo`) returns the same object to repeated calls (as
+scikit-learn ``fit`` calls make), so treat it as read-only.
+
+Untrusted files: ``format="auto"`` never loads a pickle. gensim's native
+``.kv`` format *is* a pickle, which can run any code while it loads; it is
+read only when asked for by name (``format="native"``), for files you made
+or trust.
 
 :func:`build_embedding_matrix` aligns the vectors with a
 :class:`~toolkit.vocabulary.Vocabulary` for a Keras ``Embedding`` layer and
@@ -25,21 +34,23 @@ gensim for neighbours, analogies and the standard evaluations, and
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import logging
 import os
 import re
 import shutil
-import threading
+import tempfile
 import uuid
 import zipfile
-from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
 
+from .._atomic import remove_stale
 from .._config import get_cache_dir
+from .._memo import Memo
 from .._validation import Interval, Options, validate_param
 from ..exceptions import DataError, ManifestError, ToolkitError, VectorsNotFoundError
 from . import _parse
@@ -50,6 +61,8 @@ __all__ = [
     "load_vectors",
     "clear_memo",
     "cache_path",
+    "read_entry",
+    "write_entry",
 ]
 
 logger = logging.getLogger(__name__)
@@ -65,11 +78,8 @@ FORMATS = (
     "fasttext-bin",
     "native",
 )
-_CACHE_VERSION = 1
-_KV_NAME = "vectors.kv"
-_MEMO: OrderedDict = OrderedDict()
-_MEMO_SIZE = 4
-_MEMO_LOCK = threading.Lock()
+_CACHE_VERSION = 2  # 1 was a gensim pickle; its entries are never read again
+_MEMO = Memo(maxsize=4)
 
 
 def _check(owner: str, **params) -> None:
@@ -150,8 +160,13 @@ def _text_after_header(sample: bytes, dim: int) -> bool:
     return bool(line.strip()) and set(line) <= allowed
 
 
+def _looks_like_pickle(head: bytes) -> bool:
+    """Whether bytes start like a pickle (protocol 2-5): looked at to name the problem, never loaded."""
+    return head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05")
+
+
 def _sniff(src: _parse.Source, fmt: str) -> str:
-    """The concrete format: glove, word2vec-text, word2vec-binary, fasttext-bin or native."""
+    """The concrete format: glove, word2vec-text, word2vec-binary, fasttext-bin, or native when named."""
     if fmt == "word2vec-text":
         return fmt
     if fmt in ("word2vec-binary", "fasttext-bin", "native", "glove"):
@@ -159,8 +174,14 @@ def _sniff(src: _parse.Source, fmt: str) -> str:
     head = _parse.peek(src, 1 << 16)
     if head.startswith(_parse.FASTTEXT_MAGIC):
         return "fasttext-bin"
-    if fmt == "auto" and head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
-        return "native"
+    if _looks_like_pickle(head):
+        raise src.error(
+            None,
+            f"looks like a Python pickle (gensim's native format), which format={fmt!r} never loads: "
+            "loading a pickle can run any code it holds",
+            "If you made this file or trust its source, pass format='native'; otherwise ask for the vectors "
+            "as word2vec or GloVe text",
+        )
     body = head[3:] if head.startswith(_parse.BOM) else head
     nl = body.find(b"\n")
     first = body if nl < 0 else body[:nl]
@@ -263,7 +284,8 @@ def _load_native(src, limit):
         raise src.error(
             None,
             f"cannot be read as a gensim KeyedVectors file ({type(err).__name__}: {err})",
-            "Check the format (format='auto' sniffs it), and that the .npy files saved next to it are present",
+            "Check that it was saved by gensim's KeyedVectors.save, and that the .npy files saved next to it "
+            "are present",
         ) from err
     if not hasattr(kv, "key_to_index") or not hasattr(kv, "vectors"):
         raise src.error(None, f"holds a {type(kv).__name__}, not KeyedVectors", "Save model.wv instead of the model")
@@ -273,84 +295,310 @@ def _load_native(src, limit):
     return kv
 
 
-_STALE_SECONDS = 6 * 3600
+# ----------------------------------------------------------------------------- the cache: arrays + JSON, no pickle
+#
+# An entry is a folder holding
+#   header.json   what the entry holds: class, shapes, dtypes, parameters, and the SHA-256 and size of every file
+#   keys.txt      the words, UTF-8, one per line (keys.json, a JSON list, when a word holds a newline)
+#   <name>.npy    the arrays (vectors; fastText's vectors_vocab and vectors_ngrams; expandos such as count),
+#                 read with np.load(allow_pickle=False, mmap_mode="r")
+# Nothing in it can run code when read. Every load checks the header, the sizes and the digests; an entry that
+# fails any check is logged, moved aside and rebuilt from the source file.
+
+_HEADER = "header.json"
+_MAGIC = "toolkit-vectors-cache"
+_ARRAYS = ("vectors", "vectors_vocab", "vectors_ngrams")
 
 
-def _remove_stale(final: Path) -> None:
-    """Remove temp folders of ``final`` left by killed processes (hours old; live ones are fresh)."""
-    import time
-
-    for old in final.parent.glob(f".tmp-{final.name}-*"):
-        try:
-            if time.time() - old.stat().st_mtime > _STALE_SECONDS:
-                shutil.rmtree(old, ignore_errors=True)
-        except OSError:
-            pass
+class _DamagedEntry(Exception):
+    """A cache entry that fails a check (read as: rebuild it)."""
 
 
-def _build_entry(src, fmt, limit, unicode_errors, final: Path, progress=False):
-    """Parse the source into a new cache entry ``final`` (atomically).
+def _sha256(data) -> str:
+    return hashlib.sha256(data).hexdigest()
 
-    Returns the KeyedVectors with its vectors mapped from the entry (the
-    vocabulary already parsed is reused rather than unpickled again), or
-    None for fastText models, which the caller loads from the entry.
+
+def _file_record(path: Path) -> dict:
+    from .._hashing import hash_file
+
+    return {"file": path.name, "bytes": path.stat().st_size, "sha256": hash_file(path)}
+
+
+def _array_record(path: Path) -> dict:
+    arr = np.load(path, mmap_mode="r", allow_pickle=False)
+    return {**_file_record(path), "shape": list(arr.shape), "dtype": arr.dtype.str}
+
+
+def write_entry(kv, folder, *, meta=None, written=None) -> dict:
+    """Write ``kv`` into the (new, empty) cache folder ``folder``: arrays, keys and a verified header.
+
+    Parameters
+    ----------
+    kv : KeyedVectors or FastTextKeyedVectors
+        Its keys must be ``str``.
+    folder : path-like
+        An existing folder, normally a temporary one that the caller renames
+        into place (see :func:`read_entry`).
+    meta : dict, optional
+        JSON-serialisable facts stored in the header (source, format...).
+    written : dict of str to path, optional
+        Arrays already written as ``.npy`` files inside ``folder`` (e.g. the
+        vectors streamed there by the parser); they are hashed, not rewritten.
+
+    Returns
+    -------
+    dict
+        The header.
     """
-    final.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale(final)
-    tmp = final.parent / f".tmp-{final.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
-    try:
-        kv_path = tmp / _KV_NAME
-        if fmt == "fasttext-bin":
-            kv = _load_fasttext_bin(src, limit, tmp)
-            kv.save(str(kv_path), sep_limit=0)
-            (tmp / "model.bin").unlink(missing_ok=True)
+    folder = Path(folder)
+    written = dict(written or {})
+    keys = kv.index_to_key
+    bad = next((k for k in keys if not isinstance(k, str)), None)
+    if bad is not None:
+        raise TypeError(f"The vectors cache stores str keys only; got the key {bad!r} ({type(bad).__name__}).")
+    if any("\n" in k for k in keys):
+        name, encoding, blob = "keys.json", "json", json.dumps(list(keys), ensure_ascii=False)
+    else:
+        name, encoding, blob = "keys.txt", "lines", "\n".join(keys)
+    data = blob.encode("utf-8", "surrogatepass")
+    (folder / name).write_bytes(data)
+    arrays = {}
+    for attr in _ARRAYS:
+        arr = getattr(kv, attr, None)
+        if attr in written:
+            path = Path(written.pop(attr))
+        elif arr is not None:
+            path = folder / f"{attr}.npy"
+            np.save(path, np.ascontiguousarray(arr), allow_pickle=False)
         else:
-            stream = tmp / "stream.npy"
-            words, k2i, npy, declared = _read(src, fmt, limit, unicode_errors, vectors_path=stream, progress=progress)
-            dim = int(np.load(npy, mmap_mode="r").shape[1])
-            kv = _make_kv(words, k2i, np.zeros((0, dim), np.float32), declared, dim=dim)
-            kv.save(str(kv_path), separately=["vectors"], pickle_protocol=4)
-            os.replace(stream, tmp / f"{_KV_NAME}.vectors.npy")
-        meta = {"source": src.name, "format": fmt, "limit": limit, "version": _CACHE_VERSION}
-        (tmp / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+            continue
+        arrays[attr] = _array_record(path)
+    expandos = {}
+    for attr, arr in getattr(kv, "expandos", {}).items():
+        arr = np.asarray(arr)
+        if arr.dtype.hasobject or arr.ndim != 1 or len(arr) != len(keys):
+            logger.info("Not caching the %r attribute of the vectors (%s)", attr, arr.dtype)
+            continue
+        path = folder / f"expando-{len(expandos)}.npy"
+        np.save(path, arr, allow_pickle=False)
+        expandos[attr] = _array_record(path)
+    fasttext = None
+    if hasattr(kv, "vectors_ngrams"):
+        fasttext = {"min_n": int(kv.min_n), "max_n": int(kv.max_n), "bucket": int(kv.bucket)}
+    header = {
+        "magic": _MAGIC,
+        "version": _CACHE_VERSION,
+        "class": "FastTextKeyedVectors" if fasttext else "KeyedVectors",
+        "n": len(keys),
+        "dim": int(kv.vector_size),
+        "keys": {"file": name, "encoding": encoding, "bytes": len(data), "sha256": _sha256(data)},
+        "arrays": arrays,
+        "expandos": expandos,
+        "fasttext": fasttext,
+        "meta": meta or {},
+    }
+    (folder / _HEADER).write_text(json.dumps(header, indent=1), encoding="utf-8")
+    return header
+
+
+def _checked_file(folder: Path, record, read: bool = False):
+    """The file a header record names (its bytes with ``read``), after checking its name, size and SHA-256."""
+    from .._hashing import hash_file
+
+    if not isinstance(record, dict) or not isinstance(record.get("file"), str):
+        raise _DamagedEntry("a file record of the header is malformed")
+    name = record["file"]
+    if Path(name).name != name or name.startswith("."):
+        raise _DamagedEntry(f"the header names the file {name!r} outside the entry")
+    path = folder / name
+    try:
+        size = path.stat().st_size
+    except OSError as err:
+        raise _DamagedEntry(f"{name} is missing ({err})") from None
+    if size != record.get("bytes"):
+        raise _DamagedEntry(f"{name} has {size} bytes, the header says {record.get('bytes')}")
+    data = path.read_bytes() if read else None
+    if (hash_file(path) if data is None else _sha256(data)) != record.get("sha256"):
+        raise _DamagedEntry(f"the SHA-256 of {name} differs from the header's")
+    return path if data is None else data
+
+
+def _checked_array(folder: Path, record, rows: int, mmap: bool = True):
+    path = _checked_file(folder, record)
+    try:
+        arr = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as err:  # an object array is refused here, never unpickled
+        raise _DamagedEntry(f"{path.name} is not a plain .npy array ({err})") from None
+    if list(arr.shape) != record.get("shape") or arr.dtype.str != record.get("dtype") or arr.dtype.hasobject:
+        raise _DamagedEntry(f"{path.name} holds {arr.dtype.str} {list(arr.shape)}, not what the header says")
+    if rows is not None and (arr.ndim < 1 or arr.shape[0] != rows):
+        raise _DamagedEntry(f"{path.name} has {arr.shape[0] if arr.ndim else 0} rows for {rows} keys")
+    return arr
+
+
+def read_entry(folder):
+    """Open a cache entry written by :func:`write_entry`, checking every file against its header.
+
+    The vectors are memory-mapped read-only (``mmap_mode="r"``), so processes
+    share one copy. Nothing is unpickled: the arrays are read with
+    ``allow_pickle=False`` and the keys are plain text or JSON.
+
+    Parameters
+    ----------
+    folder : path-like
+
+    Returns
+    -------
+    KeyedVectors or FastTextKeyedVectors
+
+    Raises
+    ------
+    toolkit.exceptions.DataError
+        The entry is damaged or was not written by this version: a header
+        field, a size or a SHA-256 disagrees. (:func:`load_vectors` then
+        rebuilds the entry from the source file.)
+    """
+    folder = Path(folder)
+    try:
+        return _read_entry(folder)
+    except _DamagedEntry as err:
+        raise DataError(f"The vectors cache entry {folder} is damaged: {err}. Delete it to rebuild it.") from None
+
+
+def _read_entry(folder: Path):
+    try:
+        header = json.loads((folder / _HEADER).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise _DamagedEntry(f"{_HEADER} is missing or not JSON ({err})") from None
+    if not isinstance(header, dict) or header.get("magic") != _MAGIC or header.get("version") != _CACHE_VERSION:
+        raise _DamagedEntry(f"{_HEADER} is not a version-{_CACHE_VERSION} toolkit vectors header")
+    n, dim = header.get("n"), header.get("dim")
+    if not (isinstance(n, int) and isinstance(dim, int) and n >= 0 and 1 <= dim <= _parse.MAX_DIM):
+        raise _DamagedEntry(f"{_HEADER} gives {n!r} keys of dimension {dim!r}")
+    keys_rec = header.get("keys")
+    data = _checked_file(folder, keys_rec, read=True)
+    try:
+        text = data.decode("utf-8", "surrogatepass")
+        if keys_rec.get("encoding") == "lines":
+            words = text.split("\n") if n else []
+        elif keys_rec.get("encoding") == "json":
+            words = json.loads(text)
+        else:
+            raise ValueError(f"unknown key encoding {keys_rec.get('encoding')!r}")
+    except ValueError as err:
+        raise _DamagedEntry(f"the keys cannot be read ({err})") from None
+    if not isinstance(words, list) or len(words) != n or not all(isinstance(w, str) for w in words[:1]):
+        raise _DamagedEntry(f"{keys_rec['file']} holds {len(words)} keys, the header says {n}")
+    key_to_index = dict(zip(words, range(n)))
+    if len(key_to_index) != n:
+        raise _DamagedEntry("a key appears twice")
+    arrays = header.get("arrays")
+    if not isinstance(arrays, dict) or "vectors" not in arrays or set(arrays) - set(_ARRAYS):
+        raise _DamagedEntry(f"{_HEADER} lists the arrays {sorted(arrays) if isinstance(arrays, dict) else arrays!r}")
+    loaded = {}
+    for attr, record in arrays.items():
+        arr = _checked_array(folder, record, None if attr == "vectors_ngrams" else n)
+        if arr.ndim != 2 or arr.shape[1] != dim or arr.dtype != np.float32:
+            raise _DamagedEntry(f"{record['file']} is {arr.dtype} {arr.shape}, not float32 vectors of dimension {dim}")
+        loaded[attr] = arr
+    expandos = {attr: np.array(_checked_array(folder, rec, n, mmap=False))
+                for attr, rec in (header.get("expandos") or {}).items()}
+    fasttext = header.get("fasttext")
+    if header.get("class") == "FastTextKeyedVectors":
+        from gensim.models.fasttext import FastTextKeyedVectors
+
+        if not isinstance(fasttext, dict) or {"vectors_vocab", "vectors_ngrams"} - set(loaded):
+            raise _DamagedEntry("a fastText entry lacks its subword data")
         try:
-            os.rename(tmp, final)
-        except OSError:
-            if not (final / "meta.json").exists():
-                raise
-            logger.info("Another process created %s first; using it", final)
-            shutil.rmtree(tmp, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if fmt == "fasttext-bin":
-        return None
-    kv.vectors = np.load(final / f"{_KV_NAME}.vectors.npy", mmap_mode="r")  # as KeyedVectors.load(mmap="r")
+            kv = FastTextKeyedVectors(dim, int(fasttext["min_n"]), int(fasttext["max_n"]), int(fasttext["bucket"]),
+                                      count=0, dtype=np.float32)
+        except (KeyError, TypeError, ValueError) as err:
+            raise _DamagedEntry(f"the fastText parameters are malformed ({err})") from None
+        if loaded["vectors_ngrams"].shape[0] != kv.bucket:
+            raise _DamagedEntry("vectors_ngrams does not have one row per bucket")
+        kv.vectors_vocab = loaded["vectors_vocab"]
+        kv.vectors_ngrams = loaded["vectors_ngrams"]
+        kv.vectors_vocab_lockf = np.ones(1, dtype=np.float32)  # as gensim's own load sets them
+        kv.vectors_ngrams_lockf = np.ones(1, dtype=np.float32)
+    elif header.get("class") == "KeyedVectors":
+        from gensim.models import KeyedVectors
+
+        kv = KeyedVectors(dim, count=0, dtype=np.float32)
+    else:
+        raise _DamagedEntry(f"unknown class {header.get('class')!r}")
+    kv.index_to_key = words
+    kv.key_to_index = key_to_index
+    kv.next_index = n
+    kv.vectors = loaded["vectors"]
+    kv.expandos = expandos
+    if fasttext:
+        kv.recalc_char_ngram_buckets()
     return kv
 
 
-def _load_entry(final: Path):
-    from gensim.models import KeyedVectors
+def _make_entry(final: Path, fill):
+    """Create the cache entry ``final`` atomically: ``fill(tmp)`` writes into a temporary folder beside it.
 
-    return KeyedVectors.load(str(final / _KV_NAME), mmap="r")
+    Returns ``fill``'s result, or None when another process created ``final`` first (then use that one).
+    """
+    final.parent.mkdir(parents=True, exist_ok=True)
+    pattern = f".{glob.escape(final.name)}.*.tmp"
+    remove_stale(final.parent, pattern)  # debris of killed loads (the one sweep, shared with atomic_output)
+    tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp"))
+    try:
+        result = fill(tmp)
+        os.chmod(tmp, 0o755)  # mkdtemp makes it private; the cache is shared like any cache folder
+        try:
+            os.rename(tmp, final)
+        except OSError:
+            if not (final / _HEADER).exists():
+                raise
+            logger.info("Another process created %s first; using it", final)
+            shutil.rmtree(tmp, ignore_errors=True)
+            return None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return result
+
+
+def _build_entry(src, fmt, limit, unicode_errors, final: Path, progress=False):
+    """Parse the source into a new cache entry ``final``; returns its KeyedVectors, mapped from the entry."""
+    meta = {"source": src.name, "format": fmt, "limit": limit, "unicode_errors": unicode_errors}
+
+    def fill(tmp: Path):
+        if fmt == "fasttext-bin":
+            kv = _load_fasttext_bin(src, limit, tmp)
+            (tmp / "model.bin").unlink(missing_ok=True)
+            write_entry(kv, tmp, meta=meta)
+            return None  # read back below: its arrays then come mapped from the entry
+        npy = tmp / "vectors.npy"
+        words, k2i, npy, declared = _read(src, fmt, limit, unicode_errors, vectors_path=npy, progress=progress)
+        kv = _make_kv(words, k2i, np.load(npy, mmap_mode="r", allow_pickle=False), declared)
+        write_entry(kv, tmp, meta=meta, written={"vectors": npy})
+        return kv
+
+    kv = _make_entry(final, fill)
+    if kv is None:
+        return read_entry(final)
+    kv.vectors = np.load(final / "vectors.npy", mmap_mode="r", allow_pickle=False)  # the parsed keys are reused
+    return kv
 
 
 def _load_cached(src, fmt, limit, unicode_errors, final: Path, progress=False):
-    if (final / "meta.json").exists():
+    if final.exists():
         try:
-            return _load_entry(final)
-        except Exception as err:  # a damaged entry: drop it and rebuild
-            logger.warning("Cache entry %s is damaged (%s); rebuilding it", final, err)
-            trash = final.parent / f".trash-{final.name}-{uuid.uuid4().hex[:8]}"
+            return _read_entry(final)
+        except _DamagedEntry as err:  # never trusted, never executed: moved aside and rebuilt
+            logger.warning("The vectors cache entry %s is damaged (%s); rebuilding it from %s", final, err, src.name)
+            trash = final.parent / f".{final.name}.{uuid.uuid4().hex[:8]}.tmp"
             try:
                 os.rename(final, trash)
             except OSError:
                 pass
             shutil.rmtree(trash, ignore_errors=True)
     logger.info("Loading %s (%s) into the cache %s", src.name, fmt, final)
-    kv = _build_entry(src, fmt, limit, unicode_errors, final, progress=progress)
-    return _load_entry(final) if kv is None else kv
+    return _build_entry(src, fmt, limit, unicode_errors, final, progress=progress)
 
 
 def load_vectors(
@@ -376,9 +624,16 @@ def load_vectors(
     format : {"auto", "glove", "word2vec", "word2vec-text", "word2vec-binary", \
 "fasttext", "fasttext-bin", "native"}, default="auto"
         ``"auto"`` sniffs the content: a fastText ``.bin`` magic number, a
-        gensim pickle, a ``<count> <dim>`` header line (word2vec / fastText
-        ``.vec``; text or binary after it) or none (GloVe). Compression
-        (gzip, bz2, zip) is always detected from the bytes, not the name.
+        ``<count> <dim>`` header line (word2vec / fastText ``.vec``; text or
+        binary after it) or none (GloVe). Compression (gzip, bz2, zip) is
+        always detected from the bytes, not the name. ``"native"`` is gensim's
+        ``KeyedVectors.save`` format, a pickle: loading it can run any code
+        the file holds, so it is read only when named here, and only files
+        you made or trust should be. ``"auto"`` refuses a pickle.
+
+        Text lines are ``<word> <value> ... <value>``; a word may contain
+        spaces (``glove.840B.300d`` has some): the last ``dim`` fields are the
+        vector and the rest is the word.
     limit : int, optional
         Read only the first ``limit`` vectors (the most frequent, in the
         usual files).
@@ -386,10 +641,12 @@ def load_vectors(
         The file to read inside a ``.zip`` holding several (e.g.
         ``"glove.6B.100d.txt"`` in ``glove.6B.zip``); a manifest supplies it.
     cache : bool, default=True
-        Keep a native copy in the cache and memory-map it on later loads
-        (all processes then share one copy of the vectors in memory). When
-        the cache cannot be written (read-only, full), a warning is logged
-        and the vectors are loaded into memory.
+        Keep a copy in the cache (a ``.npy`` array, the words as text and a
+        JSON header with SHA-256 digests, checked on every load) and
+        memory-map it on later loads (all processes then share one copy of
+        the vectors in memory). A damaged entry is rebuilt. When the cache
+        cannot be written (read-only, full), a warning is logged and the
+        vectors are loaded into memory.
     cache_dir, data_dir : path-like, optional
         Override ``TOOLKIT_CACHE_DIR`` / ``TOOLKIT_DATA_DIR``.
     unicode_errors : {"strict", "replace", "ignore"}, default="strict"
@@ -407,7 +664,8 @@ def load_vectors(
     VectorsNotFoundError
         The path does not exist and is no manifest name.
     toolkit.exceptions.VectorsFormatError
-        The file is malformed; the message names file, line and what to do.
+        The file is malformed (the message names file, line and what to do),
+        or it is a pickle and ``format`` is not ``"native"``.
 
     Examples
     --------
@@ -442,11 +700,9 @@ def load_vectors(
     fmt = _sniff(src, fmt)
     identity = _identity(path, src.member)
     key = _key(identity, fmt, limit, unicode_errors)
-    with _MEMO_LOCK:
-        kv = _MEMO.get(key)
-        if kv is not None:
-            _MEMO.move_to_end(key)
-            return kv
+    kv = _MEMO.get(key)
+    if kv is not None:
+        return kv
     if fmt == "native":
         kv = _load_native(src, limit)
     elif cache:
@@ -470,16 +726,12 @@ def load_vectors(
         words, k2i, vectors, declared = _read(src, fmt, limit, unicode_errors, progress=progress)
         kv = _make_kv(words, k2i, vectors, declared)
     logger.info("Loaded %d vectors of dimension %d from %s", len(kv), kv.vector_size, src.name)
-    with _MEMO_LOCK:
-        _MEMO[key] = kv
-        while len(_MEMO) > _MEMO_SIZE:
-            _MEMO.popitem(last=False)
+    _MEMO.put(key, kv)
     return kv
 
 
 def clear_memo() -> None:
     """Forget the vectors held by the process-level memo (the disk cache stays)."""
-    with _MEMO_LOCK:
-        _MEMO.clear()
+    _MEMO.clear()
 
 

@@ -9,7 +9,6 @@ from pathlib import Path
 from .._atomic import atomic_output
 from .._validation import Interval, Options
 from ..exceptions import DataError
-from ..text.corpus import check_token_lists
 from . import _parse
 from .loading import _check
 
@@ -77,6 +76,8 @@ def train_word2vec(
     )
     from gensim.models import Word2Vec
     from gensim.models.callbacks import CallbackAny2Vec
+
+    from ..text.corpus import check_token_lists  # here: toolkit.text imports scikit-learn and spaCy
 
     docs = check_token_lists(corpus, estimator="train_word2vec", name="corpus")
     callbacks = []
