@@ -74,6 +74,65 @@ def test_encoders_bag_modes():
     assert BagEncoder().fit(DOCS).transform([[]]).nnz == 0
 
 
+# Fitted on DOCS: columns <unk>, the, was, good, thin, film, plot. Training document frequencies
+# (of 4 documents): <unk> 0, the 2, was 2, good 2, thin 1, film 1, plot 1.
+QUERY = [["thin", "thin", "new", "the", "good"], ["plot"], []]
+IDF = [np.log(5 / 1) + 1, np.log(5 / 3) + 1, np.log(5 / 3) + 1, np.log(5 / 3) + 1,
+       np.log(5 / 2) + 1, np.log(5 / 2) + 1, np.log(5 / 2) + 1]
+EXPECTED_BAGS = {
+    "count": [[1, 1, 0, 1, 2, 0, 0], [0, 0, 0, 0, 0, 0, 1], [0] * 7],
+    "multi_hot": [[1, 1, 0, 1, 1, 0, 0], [0, 0, 0, 0, 0, 0, 1], [0] * 7],
+    "tf_idf": [[IDF[0], IDF[1], 0, IDF[3], 2 * IDF[4], 0, 0], [0, 0, 0, 0, 0, 0, IDF[6]], [0] * 7],
+}
+
+
+@pytest.mark.parametrize("mode", sorted(EXPECTED_BAGS))
+def test_encoders_bag_each_mode_gives_its_hand_computed_matrix(mode):
+    enc = BagEncoder(output_mode=mode, dtype=np.float64).fit(DOCS)
+    assert enc.get_feature_names_out().tolist() == ["<unk>", "the", "was", "good", "thin", "film", "plot"]
+    X = enc.transform(QUERY)
+    assert X.format == "csr" and X.dtype == np.float64 and X.shape == (3, 7)
+    np.testing.assert_allclose(X.toarray(), EXPECTED_BAGS[mode], rtol=1e-12)
+    if mode == "tf_idf":
+        np.testing.assert_allclose(enc.idf_, IDF, rtol=1e-12)
+    else:
+        assert not hasattr(enc, "idf_")
+
+
+def test_encoders_bag_modes_differ_from_each_other():
+    got = {mode: BagEncoder(output_mode=mode).fit(DOCS).transform(QUERY).toarray() for mode in EXPECTED_BAGS}
+    for a in got:
+        for b in got:
+            if a < b:
+                assert not np.allclose(got[a], got[b]), (a, b)
+
+
+@pytest.mark.parametrize("norm", ["l1", "l2"])
+@pytest.mark.parametrize("sublinear_tf", [False, True])
+def test_encoders_bag_tf_idf_norm_and_sublinear_by_hand(norm, sublinear_tf):
+    X = BagEncoder(output_mode="tf_idf", norm=norm, sublinear_tf=sublinear_tf, dtype=np.float64).fit(DOCS).transform(QUERY)
+    tf = np.array(EXPECTED_BAGS["count"], dtype=np.float64)
+    if sublinear_tf:
+        tf[tf > 0] = 1 + np.log(tf[tf > 0])  # "thin" twice: 1 + ln 2
+    row = tf[0] * IDF
+    row /= np.abs(row).sum() if norm == "l1" else np.sqrt((row**2).sum())
+    np.testing.assert_allclose(X.toarray()[0], row, rtol=1e-12)
+    np.testing.assert_allclose(X.toarray()[1], [0, 0, 0, 0, 0, 0, 1])  # one token: normalized to 1
+    assert X[2].nnz == 0  # an empty document stays zero, never NaN
+
+
+def test_encoders_bag_tf_idf_on_hand_example_equals_sklearn():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    sk = TfidfVectorizer(analyzer=lambda d: d, smooth_idf=True, norm=None).fit(DOCS)
+    ours = BagEncoder(output_mode="tf_idf", dtype=np.float64).fit(DOCS)
+    position = {t: i for i, t in enumerate(ours.get_feature_names_out())}
+    columns = [position[t] for t in sk.get_feature_names_out()]  # sklearn has no <unk> column
+    np.testing.assert_allclose(ours.idf_[columns], sk.idf_, rtol=1e-12)
+    query = [[t for t in doc if t in position] for doc in QUERY]  # sklearn drops unknown tokens
+    np.testing.assert_allclose(ours.transform(query)[:, columns].toarray(), sk.transform(query).toarray(), rtol=1e-12)
+
+
 @pytest.mark.parametrize("norm", [None, "l1", "l2"])
 @pytest.mark.parametrize("sublinear_tf", [False, True])
 def test_encoders_bag_tf_idf_equals_sklearn(imdb_corpus, norm, sublinear_tf):
@@ -91,7 +150,10 @@ def test_encoders_bag_tf_idf_equals_sklearn(imdb_corpus, norm, sublinear_tf):
 
 def test_encoders_bag_one_hot():
     enc = BagEncoder(output_mode="one_hot").fit([["red"], ["blue"], ["red"], []])
-    assert enc.transform([["blue"], ["green"], []]).toarray().tolist() == [[0, 0, 1], [1, 0, 0], [0, 0, 0]]
+    assert enc.get_feature_names_out().tolist() == ["<unk>", "red", "blue"]
+    assert enc.transform([["blue"], ["green"], [], ["red"]]).toarray().tolist() == [
+        [0, 0, 1], [1, 0, 0], [0, 0, 0], [0, 1, 0]
+    ]
     with pytest.raises(ValueError, match="output_mode='one_hot' encodes one token per document .* document 1 has 2 tokens"):
         enc.transform([["red"], ["red", "blue"]])
     with pytest.raises(ValueError, match="document 0 has 4 tokens"):

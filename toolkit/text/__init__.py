@@ -6,7 +6,7 @@ The first stage of the data flow. Modules here import only the top-level helpers
 """
 
 from .corpus import TokenizedCorpus
-from .encoders import BagEncoder, HashingEncoder, SequenceEncoder
+from .encoders import BagEncoder, HashingEncoder, SequenceEncoder, bag_matrix, smoothed_idf
 from .tokenizer import SpacyTokenizer, clean_html, clean_text, tokenize
 from .vocabulary import OOV_ID, PAD_ID, Vocabulary, pad_sequences
 
@@ -23,4 +23,6 @@ __all__ = [
     "SequenceEncoder",
     "BagEncoder",
     "HashingEncoder",
+    "bag_matrix",
+    "smoothed_idf",
 ]
