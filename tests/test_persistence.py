@@ -14,7 +14,7 @@ import pytest
 
 from toolkit.exceptions import ModelFormatError
 from toolkit.models.classifier import EmbeddingClassifier, make_text_classifier
-from toolkit.models.persistence import load_model, save_model
+from toolkit.models.persistence import _write_checksums, load_model, save_model
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,7 +42,7 @@ def saved(fitted_clf, tmp_path):
 def test_persistence_round_trip_classifier(fitted_clf, imdb_tokens, tmp_path):
     docs = imdb_tokens[0][400:]
     path = save_model(fitted_clf, tmp_path / "clf")
-    assert sorted(os.listdir(path)) == ["config.json", "model.keras", "vocabulary.json"]
+    assert sorted(os.listdir(path)) == ["checksums.json", "config.json", "model.keras", "vocabulary.json"]
     assert os.listdir(tmp_path) == ["clf"]  # no temporary folder left behind
     loaded = load_model(path)
     assert isinstance(loaded, EmbeddingClassifier)
@@ -51,7 +51,7 @@ def test_persistence_round_trip_classifier(fitted_clf, imdb_tokens, tmp_path):
     assert loaded.classes_.tolist() == ["neg", "pos"] and loaded.classes_.dtype == fitted_clf.classes_.dtype
     assert loaded.history_ == fitted_clf.history_ and loaded.vocabulary_ == fitted_clf.vocabulary_
     config = json.loads((path / "config.json").read_text())
-    assert config["format_version"] == 1 and config["toolkit_version"]
+    assert config["format_version"] == 2 and config["toolkit_version"] and config["keras_version"]
     assert config["params"]["class_weight"] == {"neg": 1.0, "pos": 1.5}
 
 
@@ -137,33 +137,41 @@ def test_persistence_tampered_vocabulary(saved):
 def test_persistence_tampered_config(saved):
     text = (saved / "config.json").read_text()
     (saved / "config.json").write_text(text[: len(text) // 2])
+    with pytest.raises(ModelFormatError, match=r"config\.json does not match the SHA-256 .* truncated or modified"):
+        load_model(saved)
+    # the checks behind the digest, for a folder resealed after the edit
+    (saved / "config.json").write_text(text[: len(text) // 2])
+    _write_checksums(saved)
     with pytest.raises(ModelFormatError, match=r"config\.json is not valid JSON"):
         load_model(saved)
     config = json.loads(text)
     config["format_version"] = 99
     (saved / "config.json").write_text(json.dumps(config))
-    with pytest.raises(ModelFormatError, match=r"format_version 99; this toolkit reads version 1 .* Upgrade"):
+    _write_checksums(saved)
+    with pytest.raises(ModelFormatError, match=r"format_version 99; this toolkit reads version 2\. Upgrade"):
         load_model(saved)
     config["format_version"] = 1
+    (saved / "config.json").write_text(json.dumps(config))
+    _write_checksums(saved)
+    with pytest.raises(ModelFormatError, match=r"format_version 1, from an older toolkit without a folder digest"):
+        load_model(saved)
+    config["format_version"] = 2
     del config["fitted"]["classes"]
     (saved / "config.json").write_text(json.dumps(config))
+    _write_checksums(saved)
     with pytest.raises(ModelFormatError, match=r"invalid or missing fitted settings"):
         load_model(saved)
 
 
 def test_persistence_unsafe_keras_file_refused(saved, fitted_clf):
     """A model.keras carrying a Lambda (code) is refused even with a matching checksum."""
-    import hashlib
-
     import keras
 
     inputs = keras.Input(shape=(40,), dtype="int32")
     x = keras.layers.Embedding(len(fitted_clf.vocabulary_), 2, name="embedding")(inputs)
     outputs = keras.layers.Lambda(lambda t: keras.ops.sum(t, axis=(1, 2))[:, None])(x)
     keras.Model(inputs, outputs).save(saved / "model.keras")
-    config = json.loads((saved / "config.json").read_text())
-    config["files"]["model.keras"] = hashlib.sha256((saved / "model.keras").read_bytes()).hexdigest()
-    (saved / "config.json").write_text(json.dumps(config))
+    _write_checksums(saved)  # a matching digest does not make the file safe
     with pytest.raises(ModelFormatError, match=r"model\.keras cannot be loaded by Keras in safe mode"):
         load_model(saved)
 

@@ -15,6 +15,8 @@ __all__ = [
     "VectorsFormatError",
     "VectorsNotFoundError",
     "ModelFormatError",
+    "DependencyError",
+    "ModelVersionWarning",
 ]
 
 
@@ -44,3 +46,11 @@ class VectorsNotFoundError(DataError, FileNotFoundError):
 
 class ModelFormatError(ToolkitError, ValueError):
     """A saved model folder is missing parts, tampered with or from elsewhere."""
+
+
+class DependencyError(ToolkitError, RuntimeError):
+    """An installed dependency is too old (or unsafe) for what was asked; the message says what to install."""
+
+
+class ModelVersionWarning(UserWarning):
+    """A saved model comes from another minor version of toolkit or Keras; it may not behave the same."""

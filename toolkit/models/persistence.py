@@ -4,14 +4,29 @@ A saved model is a folder::
 
     model.keras        the Keras model, loaded with safe_mode=True
     vocabulary.json    the token -> id vocabulary
-    config.json        format version, toolkit version, estimator parameters,
-                       class labels and fitted settings, tokenizer parameters
-                       (for a Pipeline), and the SHA-256 of the two files above
+    config.json        format version, toolkit and Keras versions, estimator
+                       parameters, class labels and fitted settings, tokenizer
+                       parameters (for a Pipeline)
+    checksums.json     the SHA-256 of each file above and one digest over the
+                       whole folder (names and hashes of all three files)
 
-The folder is written under a temporary name next to the target and renamed
-into place, so an interrupted save leaves no half-written model. On load, a
-missing, truncated or modified file raises :class:`~toolkit.exceptions.ModelFormatError`
-naming the file and what to do.
+The folder is written through :func:`toolkit._atomic.atomic_output`: under a
+temporary name next to the target, renamed into place when complete, so an
+interrupted save leaves no half-written model (and the debris of a killed save
+is swept by a later one).
+
+On load, before anything is parsed, the folder must hold exactly these files
+and match its digest: a missing, truncated or edited file (``config.json``
+included: a swapped class list would invert every prediction) raises
+:class:`~toolkit.exceptions.ModelFormatError` naming the file. The digest
+detects corruption and edits; it is not a signature, so a folder from someone
+you do not trust is only as safe as Keras' safe mode. Then the config must
+agree with the model (class count against the output units, vocabulary size
+against the embedding rows, ``maxlen`` against the input), the recorded
+versions must be loadable (another major version of toolkit or Keras is
+refused, another minor version warns with
+:class:`~toolkit.exceptions.ModelVersionWarning`), and the installed Keras must
+be at least :data:`~toolkit.models._keras_io.KERAS_MIN_VERSION`.
 
 Pickle (``joblib.dump``) also works for estimators and pipelines, but a pickle
 runs code when loaded: unpickle only files you trust.
@@ -19,31 +34,36 @@ runs code when loaded: unpickle only files you trust.
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import json
 import logging
 import os
-import shutil
-import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
 
+from .._atomic import atomic_output
 from .._hashing import hash_file
-from ..exceptions import ModelFormatError
-from ._keras_io import load_keras, save_keras
+from ..exceptions import ModelFormatError, ModelVersionWarning
+from ._keras_io import check_keras_version, load_keras, save_keras
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "save_model", "load_model"]
 
 logger = logging.getLogger(__name__)
 
 FORMAT_NAME = "toolkit-text-classifier"
-FORMAT_VERSION = 1
+#: 2: checksums.json (one digest over the folder, config.json included) and keras_version.
+FORMAT_VERSION = 2
 _MODEL_FILE = "model.keras"
 _VOCAB_FILE = "vocabulary.json"
 _CONFIG_FILE = "config.json"
+_CHECKSUMS_FILE = "checksums.json"
+_CONTENT_FILES = (_CONFIG_FILE, _MODEL_FILE, _VOCAB_FILE)
+_MAX_SMALL_JSON = 16 * 2**20  # checksums.json / config.json are KBs
 _FITTED_SCALARS = ("output_", "maxlen_", "best_epoch_")
-_RESAVE_HINT = "Save the model again from the fitted estimator (toolkit.persistence.save_model)."
+_RESAVE_HINT = "Save the model again from the fitted estimator (toolkit.save_model)."
 
 
 def _to_json_value(value):
@@ -137,8 +157,6 @@ def save_model(estimator, path) -> Path:
     """
     from sklearn.utils.validation import check_is_fitted
 
-    from .. import __version__
-
     tokenizer, clf, step_names = _split(estimator)
     check_is_fitted(clf, "model_")
     path = Path(path)
@@ -148,65 +166,127 @@ def save_model(estimator, path) -> Path:
                 f"{path} exists and is not a toolkit model folder; choose another path or "
                 "remove it first."
             )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
-    try:
+    with atomic_output(path, directory=True) as tmp:
         save_keras(clf.model_, tmp / _MODEL_FILE)
         clf.vocabulary_.to_json(tmp / _VOCAB_FILE)
-        coverage = getattr(clf, "embedding_coverage_", None)
-        if coverage is not None and hasattr(coverage, "to_dict"):
-            coverage = coverage.to_dict()
-        config = {
-            "format": FORMAT_NAME,
-            "format_version": FORMAT_VERSION,
-            "toolkit_version": __version__,
-            "estimator": type(clf).__name__,
-            "params": _params_to_json(clf),
-            "fitted": {
-                **{name: _to_json_value(getattr(clf, name)) for name in _FITTED_SCALARS},
-                "classes": clf.classes_.tolist(),
-                "classes_dtype": clf.classes_.dtype.str if clf.classes_.dtype != object else "object",
-                "history": clf.history_,
-                "embedding_coverage": _to_json_value(coverage),
-            },
-            "pipeline": None if tokenizer is None else {
-                "steps": step_names,
-                "tokenizer": type(tokenizer).__name__,
-                "tokenizer_params": _params_to_json(tokenizer),
-            },
-            "files": {name: hash_file(tmp / name) for name in (_MODEL_FILE, _VOCAB_FILE)},
-        }
-        with open(tmp / _CONFIG_FILE, "w", encoding="utf-8") as fh:
-            json.dump(config, fh, indent=2, ensure_ascii=False)
-        if path.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
-            os.replace(path, old / "model")
-            os.replace(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        _write_json(tmp / _CONFIG_FILE, _config(clf, tokenizer, step_names))
+        _write_checksums(tmp)
     logger.info("saved %s to %s", type(estimator).__name__, path)
     return path
 
 
-def _read_config(path: Path) -> dict:
-    config_path = path / _CONFIG_FILE
-    if not config_path.is_file():
+def _config(clf, tokenizer, step_names) -> dict:
+    from .. import __version__
+    from ._keras_io import installed_keras_version
+
+    coverage = getattr(clf, "embedding_coverage_", None)
+    if coverage is not None and hasattr(coverage, "to_dict"):
+        coverage = coverage.to_dict()
+    return {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "toolkit_version": __version__,
+        "keras_version": installed_keras_version(),
+        "estimator": type(clf).__name__,
+        "params": _params_to_json(clf),
+        "fitted": {
+            **{name: _to_json_value(getattr(clf, name)) for name in _FITTED_SCALARS},
+            "classes": clf.classes_.tolist(),
+            "classes_dtype": clf.classes_.dtype.str if clf.classes_.dtype != object else "object",
+            "class_prior": None if getattr(clf, "class_prior_", None) is None else clf.class_prior_.tolist(),
+            "history": clf.history_,
+            "embedding_coverage": _to_json_value(coverage),
+        },
+        "pipeline": None if tokenizer is None else {
+            "steps": step_names,
+            "tokenizer": type(tokenizer).__name__,
+            "tokenizer_params": _params_to_json(tokenizer),
+        },
+    }
+
+
+def _write_json(path: Path, data: dict) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=2, ensure_ascii=False)
+
+
+def _folder_digest(hashes: dict) -> str:
+    """The one digest of a model folder: SHA-256 over each file's name and SHA-256, in name order."""
+    h = hashlib.sha256()
+    for name in sorted(hashes):
+        h.update(f"{name}\0{hashes[name]}\n".encode())
+    return h.hexdigest()
+
+
+def _write_checksums(folder: Path) -> None:
+    hashes = {name: hash_file(folder / name) for name in _CONTENT_FILES}
+    _write_json(folder / _CHECKSUMS_FILE, {"algorithm": "sha256", "files": hashes,
+                                           "folder_sha256": _folder_digest(hashes)})
+
+
+def _read_small_json(file: Path, what: str):
+    size = file.stat().st_size
+    if size > _MAX_SMALL_JSON:
         raise ModelFormatError(
-            f"{config_path} is missing: {path} is not a toolkit model folder (or is "
-            f"incomplete). {_RESAVE_HINT}"
+            f"{file} is {size / 2**20:,.1f} MB; a model's {what} is a few KB (cap "
+            f"{_MAX_SMALL_JSON // 2**20} MB). The folder is not a toolkit model. {_RESAVE_HINT}"
         )
     try:
-        with open(config_path, encoding="utf-8") as fh:
-            config = json.load(fh)
+        with open(file, encoding="utf-8") as fh:
+            return json.load(fh)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ModelFormatError(
-            f"{config_path} is not valid JSON ({err}); the file is truncated or was edited. "
-            f"{_RESAVE_HINT}"
+            f"{file} is not valid JSON ({err}); the file is truncated or was edited. {_RESAVE_HINT}"
         ) from err
+
+
+def _verify_folder(path: Path) -> None:
+    """Check the folder's files against ``checksums.json`` and its one digest, before parsing any."""
+    checksums_path = path / _CHECKSUMS_FILE
+    if not (path / _CONFIG_FILE).is_file():
+        raise ModelFormatError(
+            f"{path / _CONFIG_FILE} is missing: {path} is not a toolkit model folder (or is "
+            f"incomplete). {_RESAVE_HINT}"
+        )
+    if not checksums_path.is_file():
+        raise ModelFormatError(
+            f"{checksums_path} is missing, so {path} cannot be verified (it was saved by an older "
+            f"toolkit, or a file was removed). {_RESAVE_HINT}"
+        )
+    checksums = _read_small_json(checksums_path, "checksum file")
+    files = checksums.get("files") if isinstance(checksums, dict) else None
+    digest = checksums.get("folder_sha256") if isinstance(checksums, dict) else None
+    if not isinstance(files, dict) or set(files) != set(_CONTENT_FILES) or not isinstance(digest, str):
+        raise ModelFormatError(
+            f"{checksums_path} does not list the SHA-256 of {', '.join(_CONTENT_FILES)} and the "
+            f"folder digest: it was edited or is not a toolkit checksum file. {_RESAVE_HINT}"
+        )
+    extra = sorted(p.name for p in path.iterdir() if p.name not in (*_CONTENT_FILES, _CHECKSUMS_FILE))
+    if extra:
+        raise ModelFormatError(
+            f"{path} holds files that are not part of the saved model ({', '.join(extra)}); a model "
+            "folder holds only what save_model wrote. Move them out, or save the model again."
+        )
+    for name in _CONTENT_FILES:
+        file = path / name
+        if not file.is_file():
+            raise ModelFormatError(f"{file} is missing from the model folder. {_RESAVE_HINT}")
+        actual = hash_file(file)
+        if actual != files[name]:
+            raise ModelFormatError(
+                f"{file} does not match the SHA-256 recorded in {_CHECKSUMS_FILE} (expected "
+                f"{files[name]}, got {actual}): the file was truncated or modified. {_RESAVE_HINT}"
+            )
+    if _folder_digest(files) != digest:
+        raise ModelFormatError(
+            f"{checksums_path} does not match its own folder digest: the checksum file was edited. "
+            f"{_RESAVE_HINT}"
+        )
+
+
+def _read_config(path: Path) -> dict:
+    config_path = path / _CONFIG_FILE
+    config = _read_small_json(config_path, "config")
     if not isinstance(config, dict) or config.get("format") != FORMAT_NAME:
         raise ModelFormatError(
             f"{config_path} is not a toolkit model config (expected format {FORMAT_NAME!r}). "
@@ -216,33 +296,93 @@ def _read_config(path: Path) -> dict:
     if not isinstance(version, int) or version > FORMAT_VERSION:
         raise ModelFormatError(
             f"{config_path} has format_version {version!r}; this toolkit reads version "
-            f"{FORMAT_VERSION} or older. Upgrade toolkit to load it."
+            f"{FORMAT_VERSION}. Upgrade toolkit to load it."
         )
-    for key in ("params", "fitted", "files"):
+    if version < FORMAT_VERSION:
+        raise ModelFormatError(
+            f"{config_path} has format_version {version}, from an older toolkit without a folder "
+            f"digest; this toolkit reads version {FORMAT_VERSION}. {_RESAVE_HINT}"
+        )
+    for key in ("params", "fitted"):
         if not isinstance(config.get(key), dict):
             raise ModelFormatError(f"{config_path} has no {key!r} section. {_RESAVE_HINT}")
     return config
 
 
-def _check_file(path: Path, name: str, config: dict) -> Path:
-    file = path / name
-    if not file.is_file():
-        raise ModelFormatError(f"{file} is missing from the model folder. {_RESAVE_HINT}")
-    expected = config["files"].get(name)
-    actual = hash_file(file)
-    if expected != actual:
+def _check_versions(config: dict, config_path: Path, installed_keras: str) -> None:
+    """Refuse another major version of toolkit or Keras; warn on another minor version."""
+    from packaging.version import InvalidVersion, Version
+
+    from .. import __version__
+
+    for key, library, installed in (("toolkit_version", "toolkit", __version__),
+                                    ("keras_version", "Keras", installed_keras)):
+        saved = config.get(key)
+        try:
+            saved_v, installed_v = Version(str(saved)), Version(installed)
+        except InvalidVersion as err:
+            raise ModelFormatError(
+                f"{config_path} has {key} {saved!r}, which is not a version number. {_RESAVE_HINT}"
+            ) from err
+        if saved_v.major != installed_v.major:
+            raise ModelFormatError(
+                f"{config_path} was saved with {library} {saved}; {library} {installed} is installed "
+                f"and cannot load models of {library} {saved_v.major}.x. Load it with {library} "
+                f"{saved_v.major}.{saved_v.minor}, or save the model again with this version."
+            )
+        if saved_v.minor != installed_v.minor:
+            warnings.warn(
+                f"{config_path} was saved with {library} {saved} and is loaded with {library} "
+                f"{installed}; predictions may differ. Save the model again with this version to "
+                "silence this warning.",
+                ModelVersionWarning,
+                stacklevel=3,
+            )
+
+
+def _check_agreement(clf, path: Path) -> None:
+    """The config must describe the Keras model: classes vs outputs, vocabulary vs embedding, maxlen vs input."""
+    model = clf.model_
+    n_classes = len(clf.classes_)
+    expected = 1 if clf.output_ == "binary" else n_classes
+    if clf.output_ == "binary" and n_classes != 2:
+        expected = None
+    n_outputs = model.outputs[0].shape[-1]
+    if expected != n_outputs:
         raise ModelFormatError(
-            f"{file} does not match the SHA-256 recorded in {_CONFIG_FILE} (expected "
-            f"{expected}, got {actual}): the file was truncated or modified. {_RESAVE_HINT}"
+            f"{path / _CONFIG_FILE} lists {n_classes} classes for a {clf.output_!r} output, but "
+            f"{path / _MODEL_FILE} has {n_outputs} output unit(s): the files come from different "
+            f"models. {_RESAVE_HINT}"
         )
-    return file
+    try:
+        rows = model.get_layer("embedding").input_dim
+    except ValueError as err:
+        raise ModelFormatError(
+            f"{path / _MODEL_FILE} has no layer named 'embedding'; it was not built by toolkit. "
+            f"{_RESAVE_HINT}"
+        ) from err
+    if len(clf.vocabulary_) != rows:
+        raise ModelFormatError(
+            f"{path / _VOCAB_FILE} has {len(clf.vocabulary_)} tokens but the model's embedding has "
+            f"{rows} rows: the files come from different models. {_RESAVE_HINT}"
+        )
+    input_len = model.inputs[0].shape[-1]
+    if isinstance(clf.maxlen_, int) and input_len is not None and input_len != clf.maxlen_:
+        raise ModelFormatError(
+            f"{path / _CONFIG_FILE} has maxlen_ {clf.maxlen_} but {path / _MODEL_FILE} takes "
+            f"sequences of {input_len} tokens: the files come from different models. {_RESAVE_HINT}"
+        )
 
 
 def load_model(path):
     """Load a folder written by :func:`save_model`.
 
-    The Keras model is loaded with ``safe_mode=True`` (no arbitrary code),
-    after checking each file against the SHA-256 in ``config.json``.
+    Checks, in this order and before Keras reads the model: the installed
+    Keras is at least the pinned minimum; the folder holds exactly the saved
+    files and matches its digest (``checksums.json``); the recorded toolkit and
+    Keras versions can load. The Keras model is loaded with
+    ``safe_mode=True`` (no arbitrary code) after its zip directory passed the
+    size caps, and the config must agree with it.
 
     Parameters
     ----------
@@ -258,7 +398,20 @@ def load_model(path):
     FileNotFoundError
         When ``path`` does not exist.
     ModelFormatError
-        When a file is missing, truncated, modified or from a newer format.
+        When a file is missing, truncated, modified, from a newer format or
+        another major version, or disagrees with the model.
+    DependencyError
+        When the installed Keras is older than the minimum toolkit pins.
+
+    Warns
+    -----
+    ModelVersionWarning
+        When the model was saved with another minor version of toolkit or Keras.
+
+    Examples
+    --------
+    >>> from toolkit.models import load_model            # doctest: +SKIP
+    >>> load_model("imdb-model").predict(["A fine film."])  # doctest: +SKIP
     """
 
     from ..text.vocabulary import Vocabulary
@@ -267,14 +420,16 @@ def load_model(path):
     path = Path(path)
     if not path.is_dir():
         raise FileNotFoundError(f"No saved model folder at {path}.")
+    installed_keras = check_keras_version()
+    _verify_folder(path)
     config = _read_config(path)
     if config.get("estimator") != EmbeddingClassifier.__name__:
         raise ModelFormatError(
             f"{path / _CONFIG_FILE} names estimator {config.get('estimator')!r}; only "
             "EmbeddingClassifier folders can be loaded."
         )
-    model_file = _check_file(path, _MODEL_FILE, config)
-    vocab_file = _check_file(path, _VOCAB_FILE, config)
+    _check_versions(config, path / _CONFIG_FILE, installed_keras)
+    model_file, vocab_file = path / _MODEL_FILE, path / _VOCAB_FILE
     try:
         clf = EmbeddingClassifier(**_params_from_json(EmbeddingClassifier, config["params"]))
         fitted = config["fitted"]
@@ -283,6 +438,8 @@ def load_model(path):
         for name in _FITTED_SCALARS:
             setattr(clf, name, fitted[name])
         clf.history_ = {k: list(v) for k, v in fitted["history"].items()}
+        if fitted.get("class_prior") is not None:  # absent in folders saved before it existed
+            clf.class_prior_ = np.asarray(fitted["class_prior"], dtype=np.float64)
         clf.embedding_coverage_ = _coverage_from_dict(fitted.get("embedding_coverage"))
     except (KeyError, TypeError, ValueError) as err:
         raise ModelFormatError(
@@ -294,16 +451,13 @@ def load_model(path):
         raise ModelFormatError(f"{vocab_file} cannot be read ({err}). {_RESAVE_HINT}") from err
     try:
         clf.model_ = load_keras(model_file, safe_mode=True)
+    except ModelFormatError:
+        raise
     except Exception as err:
         raise ModelFormatError(
             f"{model_file} cannot be loaded by Keras in safe mode ({err}). {_RESAVE_HINT}"
         ) from err
-    if len(clf.vocabulary_) != clf.model_.get_layer("embedding").input_dim:
-        raise ModelFormatError(
-            f"{vocab_file} has {len(clf.vocabulary_)} tokens but the model's embedding has "
-            f"{clf.model_.get_layer('embedding').input_dim} rows: the files come from "
-            f"different models. {_RESAVE_HINT}"
-        )
+    _check_agreement(clf, path)
     pipeline = config.get("pipeline")
     if pipeline is None:
         return clf
