@@ -44,7 +44,7 @@ import threading
 from pathlib import Path
 
 import numpy as np
-from joblib import effective_n_jobs
+from joblib import cpu_count
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from .._atomic import atomic_output
@@ -590,6 +590,25 @@ def _get_engine(model, lemmatize, **options) -> _Engine:
     return engine
 
 
+def _local_processes(n_jobs) -> int:
+    """Processes the tokenizer may use here: its own ``n_jobs``, never the joblib backend's.
+
+    None means 1 whatever backend is active (under joblib's ``dask`` backend
+    the backend's count is the whole cluster), negative values count this
+    machine's cores, and a daemonic process (a Dask or multiprocessing
+    worker, which may not have children) always gets 1.
+    """
+    import multiprocessing
+
+    if n_jobs is None or n_jobs == 0:
+        return 1
+    wanted = n_jobs if n_jobs > 0 else max(1, cpu_count() + 1 + n_jobs)
+    if wanted > 1 and multiprocessing.current_process().daemon:
+        logger.info("SpacyTokenizer(n_jobs=%s) runs in a daemonic worker process: using 1 process", n_jobs)
+        return 1
+    return wanted
+
+
 def _learn_in_worker(model, lemmatize, options, spans):
     """Run in a worker process: spaCy's output strings for ``spans``."""
     engine = _get_engine(model, lemmatize, **options)
@@ -817,7 +836,7 @@ class SpacyTokenizer(TextInputMixin, TransformerMixin, BaseEstimator):
         options = _engine_options(self.get_params())
         engine = _get_engine(self.model, self.lemmatize, **options)
         limit = self._max_length(nlp)
-        n_jobs = effective_n_jobs(self.n_jobs)
+        n_jobs = _local_processes(self.n_jobs)
         id_parts, length_parts = [], []
         with engine.lock:
             for batch in self._batches(docs):
