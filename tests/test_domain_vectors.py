@@ -1,0 +1,134 @@
+"""Domain vectors trained from a spec inside fit (toolkit.vectors.domain), on small real IMDB samples."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from toolkit.text import TokenizedCorpus
+from toolkit.vectors import domain
+from toolkit.vectors.domain import (
+    domain_vectors,
+    is_domain_spec,
+    parse_domain_spec,
+    resolve_vectors,
+    words_only,
+)
+
+SMALL = "dim=16,epochs=2,min_count=2"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_memo():
+    domain.clear_memo()
+    yield
+    domain.clear_memo()
+
+
+def test_domain_spec_parses_strings_and_tuples():
+    assert parse_domain_spec("word2vec").source is None
+    spec = parse_domain_spec("fasttext:unsup:dim=50,epochs=3")
+    assert (spec.algorithm, spec.source, spec.params["dim"], spec.params["epochs"]) == ("fasttext", "unsup", 50, 3)
+    assert parse_domain_spec("word2vec:/data/reviews.txt").source == "/data/reviews.txt"
+    assert parse_domain_spec("word2vec:dim=8").params["dim"] == 8
+    spec = parse_domain_spec(("word2vec", ["a text", "another"], "min_count=1"))
+    assert spec.source == ("a text", "another") and spec.params["min_count"] == 1
+    assert is_domain_spec("word2vec:unsup") and is_domain_spec(("fasttext", None))
+    assert not is_domain_spec("glove.6B.50d") and not is_domain_spec("word2vec.bin") and not is_domain_spec(None)
+
+
+@pytest.mark.parametrize(
+    "spec, match",
+    [
+        ("doc2vec:unsup", "unknown algorithm 'doc2vec'"),
+        ("word2vec:unsup:dim=0", "option dim=0 is out of range"),
+        ("word2vec:unsup:size=5", "unknown option 'size'"),
+        (("word2vec", 3), "the source must be 'unsup', a path or a tuple of texts, not int"),
+        (("word2vec", [1, 2]), "must hold raw text strings"),
+        (42, "expected a str or a tuple, got int"),
+    ],
+)
+def test_domain_spec_rejects_bad_specs(spec, match):
+    with pytest.raises(ValueError, match=match):
+        parse_domain_spec(spec)
+
+
+def test_words_only_drops_ngram_tokens_in_order():
+    corpus = TokenizedCorpus.from_token_lists([["not", "a", "hit"], ["ok"]]).ngrams((1, 3))
+    assert words_only(corpus).to_list() == [["not", "a", "hit"], ["ok"]]
+
+
+def test_domain_vectors_train_once_then_read_the_cache(imdb_tokens, _isolated_cache):
+    docs, _ = imdb_tokens
+    kv = domain_vectors(f"word2vec:{SMALL}", docs[:300])
+    assert kv.vector_size == 16 and "movie" in kv
+    folders = list((_isolated_cache / "domain_vectors").iterdir())
+    assert len(folders) == 1 and (folders[0] / "vectors.kv").is_file()
+    assert not [p for p in folders[0].parent.iterdir() if p.name.startswith(".")]  # no temp debris
+    domain.clear_memo()
+    again = domain_vectors(f"word2vec:{SMALL}", TokenizedCorpus.from_token_lists(docs[:300]))
+    np.testing.assert_array_equal(np.asarray(again["movie"]), np.asarray(kv["movie"]))
+    assert isinstance(again.vectors, np.memmap)  # read from the cache, memory-mapped
+    other = domain_vectors(f"word2vec:{SMALL}", docs[:200])  # other documents: another entry
+    assert len(list((_isolated_cache / "domain_vectors").iterdir())) == 2
+    assert len(other) < len(kv)
+
+
+def test_domain_vectors_add_unlabelled_texts_from_a_file(imdb_small, imdb_tokens, tmp_path):
+    texts, _ = imdb_small
+    docs, _ = imdb_tokens
+    path = tmp_path / "unlabelled.txt"
+    path.write_text("\n".join(t.replace("\n", " ") for t in texts[300:]) + "\n\n", encoding="utf-8")
+    alone = domain_vectors(f"word2vec:{SMALL}", docs[:50])
+    more = domain_vectors(f"word2vec:{path}:{SMALL}", docs[:50])
+    assert len(more) > 2 * len(alone)  # the file's 300 reviews bring many more words
+
+
+def test_domain_vectors_fasttext_gives_misspellings_a_vector(imdb_tokens):
+    docs, _ = imdb_tokens
+    kv = domain_vectors(f"fasttext:{SMALL}", docs[:200])
+    assert "moviee" not in kv.key_to_index
+    assert np.any(kv["moviee"]) and kv.similarity("movie", "moviee") > 0.5
+
+
+def test_domain_vectors_reject_an_empty_unlabelled_source(imdb_tokens, tmp_path):
+    docs, _ = imdb_tokens
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n \n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"empty\.txt' holds no text \(every line is blank\)"):
+        domain_vectors(f"word2vec:{empty}", docs[:50])
+    with pytest.raises(ValueError, match="The unlabelled texts of the 'vectors' domain spec are empty"):
+        domain_vectors(("word2vec", ["", "  "]), docs[:50])
+    with pytest.raises(ValueError, match="missing.txt' named by the 'vectors' domain spec does not exist"):
+        domain_vectors(f"word2vec:{tmp_path / 'missing.txt'}", docs[:50])
+
+
+def test_domain_vectors_need_words_at_min_count():
+    with pytest.raises(ValueError, match="No word occurs at least min_count=5 times"):
+        domain_vectors("word2vec", [["rare", "words"], ["only", "once"]])
+
+
+def test_domain_vectors_unsup_reads_the_imdb_unlabelled_split(monkeypatch, imdb_tokens):
+    """'unsup' asks load_imdb for the unlabelled split (stubbed here: the real one is 50,000 reviews)."""
+    from toolkit.data import datasets
+
+    calls = []
+
+    class _Split:
+        texts = ["A truly great film, great acting and a great story."] * 20
+
+    def fake_load_imdb(split, **kwargs):
+        calls.append(split)
+        return _Split()
+
+    monkeypatch.setattr(datasets, "load_imdb", fake_load_imdb)
+    docs, _ = imdb_tokens
+    kv = domain_vectors("word2vec:unsup:dim=8,epochs=1,min_count=2", docs[:20])
+    assert calls == ["unsup"] and "great" in kv
+
+
+def test_resolve_vectors_passes_other_values_to_load_vectors(glove_small):
+    kv = resolve_vectors(str(glove_small))
+    assert kv.vector_size == 50
+    with pytest.raises(ValueError, match="needs the training documents"):
+        resolve_vectors("word2vec:unsup")

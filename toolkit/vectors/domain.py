@@ -1,0 +1,362 @@
+"""Domain word vectors trained inside an estimator's ``fit``, from a string spec.
+
+A user with unlabelled text should not need a separate step to get domain
+vectors. Any estimator parameter that takes vectors (``vectors=``) also takes a
+*domain spec*; :func:`resolve_vectors` turns it, together with the training
+documents ``fit`` receives, into gensim ``KeyedVectors``:
+
+``"word2vec"``
+    word2vec (CBOW) on the training documents alone.
+``"word2vec:unsup"``
+    on the training documents plus IMDB's 50,000 unlabelled ``unsup`` reviews.
+``"fasttext:/path/reviews.txt"``
+    fastText (subword vectors: misspellings and rare words get vectors too)
+    on the training documents plus the lines of a UTF-8 text file (one
+    document per line, blank lines skipped).
+``"word2vec:unsup:dim=200,epochs=10"``
+    options after a last ``:`` (``dim``, ``epochs``, ``window``, ``min_count``,
+    ``sg``, ``bucket`` (fastText), ``workers``, ``seed``).
+``("word2vec", ("unlabelled text one", "text two"), "dim=50")``
+    a tuple (algorithm, source[, options]); the source may be a tuple of raw
+    texts (kept on the estimator and pickled with it: use a file for large text).
+
+Unlabelled raw texts are tokenized with :class:`toolkit.text.SpacyTokenizer`'s
+defaults (``blank:en``, lower-cased, HTML stripped, cached on disk), the same
+defaults as :func:`toolkit.models.make_text_classifier`. The training documents
+are used as given (token lists), never the documents passed to ``predict``.
+
+Results are cached by content: the key hashes the algorithm, its options, the
+gensim version and the tokens of every training document, so a second ``fit``
+on the same data (or a ``clone``) loads the vectors from
+``<cache>/domain_vectors/<key>/`` memory-mapped in well under a second, and a
+different cross-validation fold trains its own. Files are written atomically;
+nothing large is stored on the estimator.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .._atomic import atomic_output
+from .._config import get_cache_dir
+from .._memo import Memo
+from ..exceptions import DataError
+
+__all__ = ["DomainSpec", "is_domain_spec", "parse_domain_spec", "domain_vectors", "resolve_vectors", "words_only"]
+
+logger = logging.getLogger(__name__)
+
+ALGORITHMS = ("word2vec", "fasttext")
+_DEFAULTS = {"dim": 100, "epochs": 5, "window": 5, "min_count": 5, "sg": 0, "bucket": 200_000,
+             "workers": 2, "seed": 0}
+_OPTION = re.compile(r"^\s*[a-z_]+\s*=\s*[0-9]+\s*$")
+_MEMO = Memo(maxsize=4)
+_FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class DomainSpec:
+    """A parsed domain spec: algorithm, unlabelled source and training options."""
+
+    algorithm: str
+    source: object  # None, "unsup", a path string, or a tuple of raw texts
+    options: tuple  # sorted (name, int) pairs
+
+    @property
+    def params(self) -> dict:
+        return {**_DEFAULTS, **dict(self.options)}
+
+
+def is_domain_spec(value) -> bool:
+    """True when ``value`` asks for domain vectors (rather than a file or manifest)."""
+    if isinstance(value, tuple):
+        return bool(value) and isinstance(value[0], str) and value[0].lower() in ALGORITHMS
+    if isinstance(value, str):
+        head = value.split(":", 1)[0].strip().lower()
+        return head in ALGORITHMS and (":" in value or value.strip().lower() == head)
+    return False
+
+
+def _bad(spec, problem):
+    return ValueError(
+        f"The 'vectors' domain spec {spec!r} is invalid: {problem}. Expected e.g. 'word2vec', "
+        "'word2vec:unsup', 'fasttext:/path/texts.txt' or 'word2vec:unsup:dim=100,epochs=5' "
+        f"(algorithms: {', '.join(ALGORITHMS)}; options: {', '.join(_DEFAULTS)})."
+    )
+
+
+def _parse_options(spec, text):
+    options = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        if not _OPTION.match(part):
+            raise _bad(spec, f"option {part!r} is not name=integer")
+        name, value = (s.strip() for s in part.split("=", 1))
+        if name not in _DEFAULTS:
+            raise _bad(spec, f"unknown option {name!r}")
+        value = int(value)
+        if value < (0 if name in ("sg", "seed") else 1) or (name == "sg" and value > 1):
+            raise _bad(spec, f"option {name}={value} is out of range")
+        options[name] = value
+    return tuple(sorted(options.items()))
+
+
+def parse_domain_spec(spec) -> DomainSpec:
+    """Parse a domain spec (see the module docstring) into a :class:`DomainSpec`.
+
+    Raises
+    ------
+    ValueError
+        Naming the spec and what is wrong with it.
+
+    Examples
+    --------
+    >>> from toolkit.vectors.domain import parse_domain_spec
+    >>> s = parse_domain_spec("fasttext:unsup:dim=50")
+    >>> s.algorithm, s.source, s.params["dim"]
+    ('fasttext', 'unsup', 50)
+    """
+    if isinstance(spec, tuple):
+        if not 1 <= len(spec) <= 3:
+            raise _bad(spec, "a tuple spec is (algorithm, source[, options])")
+        algorithm = str(spec[0]).strip().lower()
+        source = spec[1] if len(spec) > 1 else None
+        options = _parse_options(spec, spec[2]) if len(spec) > 2 and spec[2] is not None else ()
+        if isinstance(source, (list, tuple)):
+            if not all(isinstance(t, str) for t in source):
+                raise _bad(spec, "a source given as a sequence must hold raw text strings")
+            source = tuple(source)
+        elif isinstance(source, os.PathLike):
+            source = os.fspath(source)
+        elif source is not None and not isinstance(source, str):
+            raise _bad(spec, f"the source must be 'unsup', a path or a tuple of texts, not {type(source).__name__}")
+    elif isinstance(spec, str):
+        algorithm, _, rest = spec.strip().partition(":")
+        algorithm = algorithm.lower()
+        options = ()
+        head, sep, tail = rest.rpartition(":")
+        if sep and all(_OPTION.match(p) for p in tail.split(",") if p.strip()) and "=" in tail:
+            rest, options = head, _parse_options(spec, tail)
+        elif rest and "=" in rest and "/" not in rest and "\\" not in rest:
+            rest, options = "", _parse_options(spec, rest)
+        source = rest.strip() or None
+    else:
+        raise _bad(spec, f"expected a str or a tuple, got {type(spec).__name__}")
+    if algorithm not in ALGORITHMS:
+        raise _bad(spec, f"unknown algorithm {algorithm!r}")
+    if isinstance(source, str) and source.strip().lower() == "unsup":
+        source = "unsup"
+    return DomainSpec(algorithm, source, options)
+
+
+# ------------------------------------------------------------------------ sources
+def _unlabelled_texts(spec: DomainSpec, data_dir=None) -> list:
+    """The raw unlabelled texts the spec names (empty list for None)."""
+    source = spec.source
+    if source is None:
+        return []
+    if source == "unsup":
+        from ..data.datasets import load_imdb
+
+        return list(load_imdb("unsup", data_dir=data_dir).texts)
+    if isinstance(source, tuple):
+        texts = [t for t in source if t.strip()]
+        if not texts:
+            raise DataError(
+                "The unlabelled texts of the 'vectors' domain spec are empty (or blank); give at "
+                "least one non-blank text, or drop the source to train on the training documents only."
+            )
+        return texts
+    path = Path(source).expanduser()
+    if not path.is_file():
+        raise DataError(
+            f"The unlabelled text file {str(path)!r} named by the 'vectors' domain spec does not "
+            "exist (or is not a file); give a UTF-8 text file with one document per line, or 'unsup'."
+        )
+    try:
+        with open(path, encoding="utf-8") as fh:
+            texts = [line.strip() for line in fh if line.strip()]
+    except UnicodeDecodeError as err:
+        raise DataError(
+            f"The unlabelled text file {str(path)!r} is not valid UTF-8 ({err.reason} at byte "
+            f"{err.start}); re-encode it as UTF-8."
+        ) from err
+    if not texts:
+        raise DataError(
+            f"The unlabelled text file {str(path)!r} holds no text (every line is blank); give a "
+            "file with one document per line, or drop the source."
+        )
+    return texts
+
+
+def words_only(corpus):
+    """The corpus without its word n-gram tokens (tokens holding a space), in order.
+
+    Documents from ``SpacyTokenizer(ngram_range=(1, 3))`` or
+    ``TokenizedCorpus.ngrams`` list all unigrams first, in text order, then the
+    n-grams; word2vec must see only the words.
+
+    Examples
+    --------
+    >>> from toolkit.text import TokenizedCorpus
+    >>> words_only(TokenizedCorpus.from_token_lists([["not", "good", "not good"]]))[0]
+    ['not', 'good']
+    """
+    from ..text.corpus import TokenizedCorpus
+
+    strings = corpus.strings
+    is_gram = np.fromiter((" " in s for s in strings), dtype=bool, count=len(strings))
+    if not is_gram.any():
+        return corpus
+    ids = np.asarray(corpus.ids)
+    keep = ~is_gram[ids]
+    doc = np.repeat(np.arange(len(corpus)), np.diff(np.asarray(corpus.offsets)))
+    offsets = np.zeros(len(corpus) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(doc[keep], minlength=len(corpus)), out=offsets[1:])
+    return TokenizedCorpus._from_arrays(ids[keep].astype(np.int32), offsets, strings).compact()
+
+
+def _corpus_digest(corpus) -> str:
+    """sha256 of a TokenizedCorpus's tokens, independent of its internal string order."""
+    strings = np.asarray(corpus.strings, dtype=object)
+    h = hashlib.sha256()
+    order = np.argsort(strings.astype(str), kind="stable") if len(strings) else np.zeros(0, int)
+    rank = np.empty(len(strings), dtype=np.int64)
+    rank[order] = np.arange(len(strings))
+    h.update("\x00".join(strings[order].tolist()).encode("utf-8", "surrogatepass"))
+    h.update(rank[np.asarray(corpus.ids)].astype("<i8").tobytes())
+    h.update(np.asarray(corpus.offsets).astype("<i8").tobytes())
+    return h.hexdigest()
+
+
+def _key(spec: DomainSpec, corpus) -> str:
+    import gensim
+
+    h = hashlib.sha256()
+    h.update(f"v{_FORMAT_VERSION}|{spec.algorithm}|{sorted(spec.params.items())}|gensim {gensim.__version__}|"
+             .encode())
+    h.update(_corpus_digest(corpus).encode())
+    return h.hexdigest()[:32]
+
+
+# ----------------------------------------------------------------------- training
+def _train(spec: DomainSpec, corpus):
+    params = spec.params
+    if spec.algorithm == "word2vec":
+        from .training import train_word2vec
+
+        return train_word2vec(corpus, vector_size=params["dim"], window=params["window"],
+                              min_count=params["min_count"], epochs=params["epochs"], sg=params["sg"],
+                              workers=params["workers"], seed=params["seed"])
+    from gensim.models import FastText
+
+    model = FastText(vector_size=params["dim"], window=params["window"], min_count=params["min_count"],
+                     epochs=params["epochs"], sg=params["sg"], bucket=params["bucket"],
+                     workers=params["workers"], seed=params["seed"])
+    model.build_vocab(corpus)
+    if len(model.wv) == 0:
+        raise DataError(
+            f"No word occurs at least min_count={params['min_count']} times in the texts of the "
+            "'vectors' domain spec; lower min_count (e.g. ':min_count=1') or give more text."
+        )
+    model.train(corpus, total_examples=model.corpus_count, epochs=model.epochs)
+    return model.wv
+
+
+def domain_vectors(spec, documents, *, data_dir=None, cache_dir=None):
+    """Train (or load from the cache) the domain vectors a spec asks for.
+
+    Parameters
+    ----------
+    spec : str or tuple
+        A domain spec (see the module docstring), e.g. ``"word2vec:unsup"``.
+    documents : TokenizedCorpus or sequence of token lists
+        The training documents of the estimator's ``fit`` (never test documents).
+    data_dir, cache_dir : path-like, optional
+        Override ``TOOLKIT_DATA_DIR`` (for ``unsup``) and ``TOOLKIT_CACHE_DIR``.
+
+    Returns
+    -------
+    gensim.models.KeyedVectors
+        Memory-mapped from the cache (read-only), shared through a small
+        in-process memo.
+
+    Raises
+    ------
+    ValueError
+        A malformed spec, or an unlabelled source without any text.
+
+    Examples
+    --------
+    >>> from toolkit.vectors.domain import domain_vectors
+    >>> docs = [["a", "good", "film"], ["a", "bad", "film"]] * 50
+    >>> kv = domain_vectors("word2vec:dim=8,min_count=1", docs)
+    >>> kv.vector_size, "film" in kv
+    (8, True)
+    """
+    from gensim.models import KeyedVectors
+
+    from ..text.corpus import TokenizedCorpus, check_token_lists
+
+    parsed = parse_domain_spec(spec)
+    docs = check_token_lists(documents, estimator="domain_vectors", name="documents")
+    if not isinstance(docs, TokenizedCorpus):
+        docs = TokenizedCorpus.from_token_lists(docs)
+    docs = words_only(docs)
+    texts = _unlabelled_texts(parsed, data_dir)
+    if texts:
+        from ..text.tokenizer import SpacyTokenizer
+
+        unlabelled = SpacyTokenizer(cache=True).fit_transform(texts)
+        docs = TokenizedCorpus.concatenate([docs, unlabelled])
+    if docs.n_tokens == 0:
+        raise DataError("The documents for the 'vectors' domain spec hold no tokens; nothing to train on.")
+    key = _key(parsed, docs)
+    kv = _MEMO.get(key)
+    if kv is not None:
+        return kv
+    folder = get_cache_dir(cache_dir) / "domain_vectors" / key
+    path = folder / "vectors.kv"
+    if path.is_file():
+        kv = KeyedVectors.load(str(path), mmap="r")
+        logger.info("domain vectors %s read from %s", parsed.algorithm, folder)
+    else:
+        logger.info("training %s domain vectors on %d documents (%d tokens)", parsed.algorithm,
+                    len(docs), docs.n_tokens)
+        kv = _train(parsed, docs)
+        try:
+            with atomic_output(folder, directory=True) as tmp:
+                kv.save(str(Path(tmp) / "vectors.kv"), sep_limit=0)
+            kv = KeyedVectors.load(str(path), mmap="r")
+        except OSError as err:  # read-only or full cache: keep the vectors in memory
+            logger.warning("could not cache the domain vectors in %s (%s); keeping them in memory",
+                           folder, err)
+    _MEMO.put(key, kv)
+    return kv
+
+
+def resolve_vectors(vectors, documents=None, *, data_dir=None, cache_dir=None):
+    """``KeyedVectors`` for an estimator's ``vectors`` parameter.
+
+    A domain spec is trained on ``documents`` (the training documents) via
+    :func:`domain_vectors`; anything else goes to
+    :func:`toolkit.vectors.load_vectors` (path, manifest name, KeyedVectors).
+    """
+    if is_domain_spec(vectors):
+        if documents is None:
+            raise ValueError(f"The domain spec {vectors!r} needs the training documents.")
+        return domain_vectors(vectors, documents, data_dir=data_dir, cache_dir=cache_dir)
+    from .loading import load_vectors
+
+    return load_vectors(vectors, data_dir=data_dir, cache_dir=cache_dir)
+
+
+def clear_memo() -> None:
+    """Forget the domain vectors held in this process (the disk cache stays)."""
+    _MEMO.clear()
