@@ -103,7 +103,8 @@ def test_sklearn_contract_text_fit_is_idempotent_and_keeps_params(estimator):
     _assert_same_output(first, clone(estimator).fit_transform(X))
     assert est.get_params() == params  # fit does not overwrite parameters
     public = {k for k in vars(est) if not k.startswith("_")}
-    assert public - set(params) <= {"vocabulary_", "maxlen_", "idf_"}  # only fitted attributes are added
+    # only fitted attributes are added (SpacyTokenizer's transform records skipped_)
+    assert public - set(params) <= {"vocabulary_", "maxlen_", "idf_", "skipped_"}
 
 
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=_ids)
@@ -144,9 +145,9 @@ def test_sklearn_contract_text_pipeline_memory_caches_the_tokenizer(tmp_path, mo
     calls = []
     original = SpacyTokenizer._tokenize
 
-    def counting(self, docs):
+    def counting(self, docs, skipped):
         calls.append(len(docs))
-        return original(self, docs)
+        return original(self, docs, skipped)
 
     monkeypatch.setattr(SpacyTokenizer, "_tokenize", counting)
     pipe = Pipeline([("tok", SpacyTokenizer()), ("enc", SequenceEncoder(maxlen=6))], memory=str(tmp_path / "joblib"))

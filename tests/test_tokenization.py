@@ -162,11 +162,57 @@ def test_tokenization_too_long_document_raises():
         tokenize(["a" * 1_000_001])
 
 
+def _ten_thousand_with_one_too_long(bad=7345):
+    docs = [f"Review {i} was fine, wasn't it?" for i in range(10_000)]
+    docs[bad] = "word " * 30  # 150 characters
+    return docs
+
+
+def test_tokenization_too_long_document_reports_its_index_in_x_not_in_its_batch():
+    docs = _ten_thousand_with_one_too_long()
+    # batch_size 2000: the bad document is number 1345 of the fourth batch
+    with pytest.raises(ValueError, match=r"^Document 7345 of X has 150 characters, more than max_length=100\. .* or pass errors='skip'"):
+        SpacyTokenizer(max_length=100).transform(docs)
+    with pytest.raises(ValueError, match="Document 7345 of X has 150 characters"):
+        SpacyTokenizer(max_length=100, analyzer="char").transform(docs)
+
+
+@pytest.mark.parametrize("analyzer", ["word", "char_wb"])
+def test_tokenization_errors_skip_gives_empty_tokens_and_reports_indices(analyzer, caplog):
+    docs = _ten_thousand_with_one_too_long()
+    docs[12] = "x" * 101
+    tok = SpacyTokenizer(max_length=100, errors="skip", analyzer=analyzer)
+    with caplog.at_level("WARNING", logger="toolkit.text.tokenizer"):
+        corpus = tok.transform(docs)
+    assert len(corpus) == 10_000 and corpus[12] == [] and corpus[7345] == []
+    assert tok.skipped_.dtype == np.int64 and tok.skipped_.tolist() == [12, 7345]
+    assert "gave empty token lists to 2 of 10000 documents longer than max_length=100 characters; " \
+           "their indices in X (also in skipped_): 12, 7345" in caplog.text
+    good = [i for i in range(10_000) if i not in (12, 7345)]
+    expected = SpacyTokenizer(analyzer=analyzer).transform([docs[i] for i in good])
+    assert corpus.take(good) == expected
+    assert corpus[0] == (["review", "0", "was", "fine", ",", "was", "n't", "it", "?"] if analyzer == "word" else corpus[0])
+    tok.transform(docs[:5])  # every transform resets skipped_
+    assert tok.skipped_.tolist() == []
+
+
+def test_tokenization_errors_skip_survives_the_disk_cache(tmp_path, monkeypatch):
+    docs = ["fine", "x" * 20, "also fine"]
+    tok = SpacyTokenizer(max_length=10, errors="skip", cache=tmp_path)
+    first = tok.transform(docs)
+    monkeypatch.setattr(SpacyTokenizer, "_tokenize", lambda *a: pytest.fail("tokenized again instead of reading the cache"))
+    tok2 = SpacyTokenizer(max_length=10, errors="skip", cache=tmp_path)
+    assert tok2.transform(docs) == first == [["fine"], [], ["also", "fine"]]
+    assert tok2.skipped_.tolist() == [1]
+
+
 def test_tokenization_invalid_parameters():
     with pytest.raises(ValueError, match=r"The 'analyzer' parameter of SpacyTokenizer must be a str among \{'char', 'char_wb', 'word'\}. Got 'words' instead."):
         SpacyTokenizer(analyzer="words").fit()
     with pytest.raises(ValueError, match=r"The 'ngram_range' parameter of SpacyTokenizer must be a tuple \(min_n, max_n\) of ints with 1 <= min_n <= max_n. Got \(2, 1\) instead."):
         SpacyTokenizer(ngram_range=(2, 1)).fit()
+    with pytest.raises(ValueError, match=r"The 'errors' parameter of SpacyTokenizer must be a str among \{'raise', 'skip'\}. Got 'ignore' instead."):
+        SpacyTokenizer(errors="ignore").fit()
     with pytest.raises(ValueError, match=r"The 'batch_size' parameter of SpacyTokenizer must be an int in the range \[1, inf\). Got 0 instead."):
         SpacyTokenizer(batch_size=0).transform(["x"])
     with pytest.raises(ValueError, match="The 'lowercase' parameter of SpacyTokenizer must be an instance of 'bool'"):

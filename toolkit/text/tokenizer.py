@@ -71,7 +71,7 @@ _WS_SPLIT = re.compile(r"(\s+)").split  # \s is exactly str.isspace(), as spaCy'
 
 # span cache size above which an engine starts afresh (bounds memory)
 _MAX_CACHED_SPANS = 1_000_000
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2  # 2: the skipped document indices are stored too
 # fewer never-seen spans than this per worker are tokenized in-process
 _MIN_SPANS_PER_WORKER = 5000
 
@@ -655,7 +655,14 @@ class SpacyTokenizer(TextInputMixin, TransformerMixin, BaseEstimator):
     max_length : int, optional
         Longest document accepted, in characters; None means the pipeline's
         ``nlp.max_length`` (1,000,000 for ``blank:en``). Longer documents
-        raise a ValueError naming them (split them first, or raise the limit).
+        raise a ValueError naming their index in X (split them first, or
+        raise the limit), or are skipped with ``errors="skip"``.
+    errors : {"raise", "skip"}, default="raise"
+        What a document that cannot be tokenized (longer than
+        ``max_length``) does. ``"raise"``: a ValueError naming its index in
+        X. ``"skip"``: it gets an empty token list, so the output keeps one
+        entry per document; a warning is logged and its index is kept in
+        ``skipped_``.
     batch_size : int, default=2000
         Documents per batch; spaCy sees one batch at a time and no ``Doc`` of
         a document outlives its batch.
@@ -671,6 +678,12 @@ class SpacyTokenizer(TextInputMixin, TransformerMixin, BaseEstimator):
         run over the same texts then reads one file.
     progress : bool, default=False
         Show a tqdm progress bar over batches.
+
+    Attributes
+    ----------
+    skipped_ : ndarray of int64
+        Set by every ``transform``: the indices in its X of the documents
+        skipped (``errors="skip"``), in increasing order; empty when none were.
 
     Notes
     -----
@@ -703,6 +716,7 @@ class SpacyTokenizer(TextInputMixin, TransformerMixin, BaseEstimator):
         "analyzer": [Options({"word", "char", "char_wb"})],
         "strip_html": ["boolean"],
         "max_length": [Interval(int, 1, None), None],
+        "errors": [Options({"raise", "skip"})],
         "batch_size": [Interval(int, 1, None)],
         "n_jobs": [Interval(int, None, None), None],
         "cache": ["boolean", str, os.PathLike],
@@ -723,6 +737,7 @@ class SpacyTokenizer(TextInputMixin, TransformerMixin, BaseEstimator):
         analyzer="word",
         strip_html=True,
         max_length=None,
+        errors="raise",
         batch_size=2000,
         n_jobs=None,
         cache=False,
@@ -739,6 +754,7 @@ class SpacyTokenizer(TextInputMixin, TransformerMixin, BaseEstimator):
         self.analyzer = analyzer
         self.strip_html = strip_html
         self.max_length = max_length
+        self.errors = errors
         self.batch_size = batch_size
         self.n_jobs = n_jobs
         self.cache = cache
@@ -795,43 +811,69 @@ class SpacyTokenizer(TextInputMixin, TransformerMixin, BaseEstimator):
         self._validate()
         docs = check_raw_documents(X)
         cache_file = self._cache_file(docs) if self.cache is not False else None
-        if cache_file is not None:
-            cached = _read_cached(cache_file)
-            if cached is not None:
-                logger.debug("tokens read from cache %s", cache_file)
-                return cached
-        corpus = self._tokenize(docs)
-        if cache_file is not None:
-            _write_cached(cache_file, corpus)
+        cached = _read_cached(cache_file) if cache_file is not None else None
+        if cached is not None:
+            logger.debug("tokens read from cache %s", cache_file)
+            corpus, skipped = cached
+        else:
+            skipped = []
+            corpus = self._tokenize(docs, skipped)
+            if cache_file is not None:
+                _write_cached(cache_file, corpus, skipped)
+        self.skipped_ = np.asarray(skipped, dtype=np.int64)
+        if len(skipped):
+            shown = ", ".join(map(str, self.skipped_[:20].tolist())) + (", ..." if len(skipped) > 20 else "")
+            logger.warning(
+                "SpacyTokenizer(errors='skip') gave empty token lists to %d of %d documents longer than "
+                "max_length=%s characters; their indices in X (also in skipped_): %s",
+                len(skipped), len(docs), f"{self._limit():,}", shown,
+            )
         return corpus
 
     # ------------------------------------------------------------ internals
     def _max_length(self, nlp) -> int:
         return self.max_length if self.max_length is not None else nlp.max_length
 
-    def _cleaned(self, docs, limit):
-        for i, doc in enumerate(docs):
+    def _limit(self) -> int:
+        """The longest document accepted: max_length, else spaCy's (word) or 1,000,000 (char analyzers)."""
+        if self.max_length is None and self.analyzer == "word":
+            return self._max_length(_load_nlp(self.model, self.lemmatize))
+        return self.max_length if self.max_length is not None else 1_000_000
+
+    def _cleaned(self, docs, limit, skipped, start=0):
+        """Cleaned texts of ``docs`` (``X[start:start + len(docs)]``); a bad one raises or is skipped.
+
+        A skipped document becomes "" (so it gets an empty token list) and its
+        index in X is appended to ``skipped``.
+        """
+        for i, doc in enumerate(docs, start):
             text = clean_text(doc, strip_html=self.strip_html)
             if len(text) > limit:
-                raise ValueError(
-                    f"Document {i} of X has {len(text):,} characters, more than max_length={limit:,}. "
-                    "Split long documents first, or raise the max_length parameter "
-                    "(spaCy's own limit guards memory use)."
-                )
+                if self.errors == "skip":
+                    skipped.append(i)
+                    text = ""
+                else:
+                    raise ValueError(
+                        f"Document {i} of X has {len(text):,} characters, more than max_length={limit:,}. "
+                        "Split long documents first, raise the max_length parameter "
+                        "(spaCy's own limit guards memory use), or pass errors='skip' to give such "
+                        "documents empty token lists."
+                    )
             yield text
 
     def _batches(self, docs):
+        """(start, batch) pairs: ``batch`` is ``docs[start:start + batch_size]``."""
         from tqdm.auto import tqdm
 
         n = len(docs)
         starts = range(0, n, self.batch_size)
         bar = tqdm(starts, total=len(starts), unit="batch", desc="tokenize", disable=not self.progress)
         for start in bar:
-            yield docs[start : start + self.batch_size]
+            yield start, docs[start : start + self.batch_size]
 
-    def _tokenize(self, docs: list[str]) -> TokenizedCorpus:
+    def _tokenize(self, docs: list[str], skipped: list) -> TokenizedCorpus:
         if self.analyzer != "word":
-            return self._tokenize_chars(docs)
+            return self._tokenize_chars(docs, skipped)
         nlp = _load_nlp(self.model, self.lemmatize)
         options = _engine_options(self.get_params())
         engine = _get_engine(self.model, self.lemmatize, **options)
@@ -839,8 +881,8 @@ class SpacyTokenizer(TextInputMixin, TransformerMixin, BaseEstimator):
         n_jobs = _local_processes(self.n_jobs)
         id_parts, length_parts = [], []
         with engine.lock:
-            for batch in self._batches(docs):
-                texts = list(self._cleaned(batch, limit))
+            for start, batch in self._batches(docs):
+                texts = list(self._cleaned(batch, limit, skipped, start))
                 if not engine.span_cacheable:
                     ids, lengths = engine.encode_with_pipe(texts)
                 else:
@@ -884,14 +926,13 @@ class SpacyTokenizer(TextInputMixin, TransformerMixin, BaseEstimator):
         for share, future in zip(shares[1:], futures):
             engine.remember(share, *future.result())
 
-    def _tokenize_chars(self, docs):
+    def _tokenize_chars(self, docs, skipped):
         from sklearn.feature_extraction.text import CountVectorizer
 
         analyze = CountVectorizer(
             analyzer=self.analyzer, ngram_range=self.ngram_range, lowercase=self.lowercase
         ).build_analyzer()
-        limit = self.max_length if self.max_length is not None else 1_000_000
-        return TokenizedCorpus.from_token_lists(analyze(text) for text in self._cleaned(docs, limit))
+        return TokenizedCorpus.from_token_lists(analyze(text) for text in self._cleaned(docs, self._limit(), skipped))
 
     def _cache_file(self, docs) -> Path:
         from .. import __version__
@@ -909,28 +950,30 @@ class SpacyTokenizer(TextInputMixin, TransformerMixin, BaseEstimator):
         return folder / f"{digest.hexdigest()}.npz"
 
 
-def _write_cached(path: Path, corpus: TokenizedCorpus) -> None:
+def _write_cached(path: Path, corpus: TokenizedCorpus, skipped) -> None:
     """Save atomically (temp file in the same folder, then rename); failures only log."""
     try:
         with atomic_output(path) as tmp, open(tmp, "wb") as fh:
             # tokens never contain NUL (control characters are replaced)
             blob = np.frombuffer("\x00".join(corpus.strings).encode("utf-8", "surrogatepass"), dtype=np.uint8)
-            np.savez(fh, ids=corpus.ids, offsets=corpus.offsets, strings=blob, n_strings=len(corpus.strings))
+            np.savez(fh, ids=corpus.ids, offsets=corpus.offsets, strings=blob, n_strings=len(corpus.strings),
+                     skipped=np.asarray(skipped, dtype=np.int64))
     except OSError as err:
         logger.warning("could not write the token cache %s: %s", path, err)
 
 
-def _read_cached(path: Path) -> TokenizedCorpus | None:
-    """The cached corpus, or None when absent or unreadable (then it is recomputed)."""
+def _read_cached(path: Path) -> tuple[TokenizedCorpus, list[int]] | None:
+    """The cached corpus and skipped indices, or None when absent or unreadable (then it is recomputed)."""
     try:
         with np.load(path, allow_pickle=False) as data:
             ids, offsets = data["ids"], data["offsets"]
             n_strings = int(data["n_strings"])
             text = data["strings"].tobytes().decode("utf-8", "surrogatepass")
+            skipped = data["skipped"].tolist()
         strings = tuple(text.split("\x00")) if n_strings else ()
         if len(strings) != n_strings:
             raise ValueError("string table size mismatch")
-        return TokenizedCorpus._from_arrays(ids, offsets, strings)
+        return TokenizedCorpus._from_arrays(ids, offsets, strings), skipped
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError) as err:
