@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import errno
 import gzip
 import io
 import logging
 import os
+import re
+import signal
 import stat
+import struct
+import subprocess
+import sys
 import tarfile
+import textwrap
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -148,16 +156,16 @@ def test_archives_extract_tar_good_archive(tmp_path):
     assert not list((tmp_path / "out").rglob(".*part*"))
 
 
-def test_archives_extract_tar_refuses_write_through_existing_symlink(tmp_path):
+def test_archives_extract_tar_never_writes_through_existing_symlink(tmp_path):
     outside = tmp_path / "outside"
     outside.mkdir()
     target = tmp_path / "out"
     target.mkdir()
     (target / "pkg").symlink_to(outside, target_is_directory=True)
     path = _make_tar(tmp_path / "ok.tar.gz", GOOD)
-    with pytest.raises(UnsafeArchiveError, match="outside the target folder"):
-        extract_tar(path, target)
+    extract_tar(path, target)  # a fresh folder replaces the old one as a whole
     assert not any(outside.iterdir())
+    assert not (target / "pkg").is_symlink() and (target / "pkg/sub/b.txt").read_bytes() == b"beta"
 
 
 def test_archives_extract_tar_total_size_cap(tmp_path):
@@ -243,7 +251,7 @@ def test_archives_iter_tar_truncated_gzip_on_header_boundary(tmp_path):
     raw = _make_tar(tmp_path / "full.tar", members, mode="w", fmt=tarfile.USTAR_FORMAT).read_bytes()
     cut = tmp_path / "cut.tar.gz"
     cut.write_bytes(gzip.compress(raw)[:-30])  # gzip stream cut short, tar headers still whole
-    with pytest.raises(DataError, match="ends in the middle of its gzip stream"):
+    with pytest.raises(DataError, match="cut.tar.gz .*Compressed file ended before the end-of-stream marker"):
         list(iter_tar_files(cut))
 
 
@@ -253,3 +261,179 @@ def test_archives_iter_tar_skips_big_members_without_reading(tmp_path):
     assert list(iter_tar_files(path, select=lambda n: n == "small.txt")) == [("small.txt", b"s")]
     extract_tar(path, tmp_path / "out")
     assert (tmp_path / "out" / "big.bin").read_bytes() == big
+
+
+# ------------------------------------------------------------------ names, floods, duplicates (issue 14)
+
+
+def _listing(folder):
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*"))
+
+
+def test_archives_deep_path_refused_before_writing(tmp_path):
+    deep = "/".join(["d"] * 40) + "/x.txt"
+    path = _make_tar(tmp_path / "deep.tar.gz", [*GOOD, ({"name": deep}, b"x")])
+    with pytest.raises(UnsafeArchiveError, match=r"41 folders deep, more than max_depth=32"):
+        extract_tar(path, tmp_path / "out")
+    assert not (tmp_path / "out").exists() and _listing(tmp_path) == ["deep.tar.gz"]
+    with pytest.raises(UnsafeArchiveError, match="more than max_depth=32"):
+        list(iter_tar_files(path))
+    assert len(extract_tar(path, tmp_path / "out", max_depth=50)) == 3
+
+
+@pytest.mark.parametrize(
+    "name, match",
+    [("pkg/" + "n" * 300 + ".txt", "part of its name is 304 bytes long, more than the 255 bytes"),
+     ("/".join(["p" * 200] * 6), "its name is 1,205 bytes long, more than max_name_length=1,024")],
+)
+def test_archives_over_long_name_is_a_toolkit_error_and_writes_nothing(tmp_path, name, match):
+    path = _make_tar(tmp_path / "long.tar.gz", [*GOOD, ({"name": name}, b"x")])
+    target = tmp_path / "out"
+    with pytest.raises(UnsafeArchiveError, match=match):  # was a raw OSError after GOOD was written
+        extract_tar(path, target)
+    assert not target.exists() and _listing(tmp_path) == ["long.tar.gz"]
+
+
+def test_archives_member_flood_refused_at_the_cap_not_at_the_end(tmp_path):
+    # 300 members, then the tar is cut short: a reader that counts only at the end hits the damage first
+    raw = _make_tar(tmp_path / "flood.tar", [({"name": f"f{i}"}, b"x" * 600) for i in range(300)], mode="w",
+                    fmt=tarfile.USTAR_FORMAT).read_bytes()
+    path = tmp_path / "flood.tar.gz"
+    path.write_bytes(gzip.compress(raw[: 1536 * 250 + 512 + 100]))  # cut inside the data of member 251
+    with pytest.raises(UnsafeArchiveError, match=r"more than max_members=100 members; stopped reading"):
+        extract_tar(path, tmp_path / "out", max_members=100)
+    with pytest.raises(UnsafeArchiveError, match=r"more than max_members=100"):
+        list(iter_tar_files(path, max_members=100))
+    with pytest.raises(DataError, match="truncated inside member 'f250'"):
+        extract_tar(path, tmp_path / "out")  # under the default cap: the damage itself is reported
+
+
+def test_archives_duplicate_member_names_refused(tmp_path):
+    path = _make_tar(tmp_path / "dup.tar.gz", [({"name": "pkg/a.txt"}, b"first"), ({"name": "pkg/b.txt"}, b"b"),
+                                               ({"name": "./pkg/a.txt"}, b"second")])
+    with pytest.raises(UnsafeArchiveError, match=r"'pkg/a.txt' appears twice, so one would silently replace"):
+        extract_tar(path, tmp_path / "out")
+    with pytest.raises(UnsafeArchiveError, match="appears twice"):
+        list(iter_tar_files(path))
+    assert not (tmp_path / "out").exists()
+    twice_listed_folder = [({"name": "pkg", "type": tarfile.DIRTYPE}, None), ({"name": "pkg/", "type": tarfile.DIRTYPE},
+                           None), ({"name": "pkg/a.txt"}, b"a")]
+    ok = _make_tar(tmp_path / "dirs.tar.gz", twice_listed_folder)
+    assert [p.name for p in extract_tar(ok, tmp_path / "out")] == ["a.txt"]
+
+
+def test_archives_case_collision_refused_when_extracting(tmp_path):
+    path = _make_tar(tmp_path / "case.tar.gz", [({"name": "pkg/A.txt"}, b"upper"), ({"name": "pkg/a.txt"}, b"lower")])
+    with pytest.raises(UnsafeArchiveError, match=r"'pkg/a.txt' .*differs from 'pkg/A.txt' only in case"):
+        extract_tar(path, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    zpath = _make_zip(tmp_path / "case.zip", [("README", b"1", None), ("readme", b"2", None)])
+    with pytest.raises(UnsafeArchiveError, match="only in case"):
+        extract_zip(zpath, tmp_path / "out")
+    assert dict(iter_tar_files(path)) == {"pkg/A.txt": b"upper", "pkg/a.txt": b"lower"}  # reading is unambiguous
+
+
+# ------------------------------------------------------------------ all-or-nothing extraction (issue 14)
+
+
+V1 = [({"name": "data/a.txt"}, b"old a"), ({"name": "data/old-only.txt"}, b"old")]
+V2 = [({"name": "data/a.txt"}, b"new a"), ({"name": "data/b.txt"}, b"new b"), ({"name": "data/c.txt"}, b"new c")]
+
+
+def test_archives_failed_extraction_keeps_the_older_version(tmp_path):
+    target = tmp_path / "out"
+    extract_tar(_make_tar(tmp_path / "v1.tar.gz", V1), target)
+    bad_v2 = _make_tar(tmp_path / "v2.tar.gz", [*V2, *EVIL["dotdot"][0]])
+    with pytest.raises(UnsafeArchiveError):
+        extract_tar(bad_v2, target)
+    assert _listing(target) == ["data", "data/a.txt", "data/old-only.txt"]
+    assert (target / "data/a.txt").read_bytes() == b"old a"  # not a mix of both versions
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "v1.tar.gz", "v2.tar.gz"]  # no debris
+    extract_tar(_make_tar(tmp_path / "v2ok.tar.gz", V2), target)
+    assert _listing(target) == ["data", "data/a.txt", "data/b.txt", "data/c.txt"]  # replaced as a whole
+
+
+def test_archives_interrupted_extraction_leaves_nothing(tmp_path):
+    path = _make_tar(tmp_path / "v2.tar.gz", V2)
+    seen = []
+
+    def interrupt_on_third(name):
+        seen.append(name)
+        if len(seen) == 3:
+            raise KeyboardInterrupt
+        return True
+
+    with pytest.raises(KeyboardInterrupt):
+        extract_tar(path, tmp_path / "out", select=interrupt_on_third)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v2.tar.gz"]
+
+
+def test_archives_killed_extraction_leaves_the_older_version(tmp_path):
+    target = tmp_path / "out"
+    extract_tar(_make_tar(tmp_path / "v1.tar.gz", V1), target)
+    v2 = _make_tar(tmp_path / "v2.tar.gz", V2)
+    script = textwrap.dedent("""\
+        import os, signal, sys
+        from toolkit.data.archives import extract_tar
+        seen = []
+        def select(name):  # SIGKILL after two members were written
+            seen.append(name)
+            if len(seen) == 3:
+                os.kill(os.getpid(), signal.SIGKILL)
+            return True
+        extract_tar(sys.argv[1], sys.argv[2], select=select)
+        """)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    proc = subprocess.run([sys.executable, "-c", script, str(v2), str(target)], env=env, timeout=120)
+    assert proc.returncode == -signal.SIGKILL
+    assert _listing(target) == ["data", "data/a.txt", "data/old-only.txt"]
+    assert (target / "data/a.txt").read_bytes() == b"old a"
+    debris = [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
+    assert len(debris) == 1 and debris[0].startswith(".out.")  # swept by remove_stale once hours old
+
+
+def test_archives_full_disk_names_the_folder(tmp_path, monkeypatch):
+    path = _make_tar(tmp_path / "ok.tar.gz", GOOD)
+
+    def no_space(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(tarfile, "copyfileobj", no_space)
+    with pytest.raises(DataError, match=rf"No space left on the disk of {re.escape(str(tmp_path))} while extracting"):
+        extract_tar(path, tmp_path / "out")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ok.tar.gz"]
+
+
+# ------------------------------------------------------------------ zip bombs and lying headers (issue 14)
+
+
+def test_archives_zip_compression_ratio_cap(tmp_path):
+    path = _make_zip(tmp_path / "bomb.zip", [("zeros.bin", bytes(20 << 20), None)])  # ~1000:1
+    assert path.stat().st_size < 100_000
+    with pytest.raises(UnsafeArchiveError, match=r"declares 20,971,520 bytes from [\d,]+ compressed, a ratio above "
+                                                  r"max_ratio=100"):
+        extract_zip(path, tmp_path / "out")
+    with pytest.raises(UnsafeArchiveError, match="max_ratio=100"):
+        open_zip_member(path, "zeros.bin")
+    assert not (tmp_path / "out").exists()
+    assert len(extract_zip(path, tmp_path / "out", max_ratio=2000)) == 1
+    small = _make_zip(tmp_path / "small.zip", [("zeros.bin", bytes(100_000), None)])  # tiny members are exempt
+    assert len(extract_zip(small, tmp_path / "out2")) == 1
+
+
+def _patch_central_size(path, size):
+    data = bytearray(path.read_bytes())
+    at = data.index(b"PK\x01\x02")
+    data[at + 24 : at + 28] = struct.pack("<I", size)
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("declared", [1000, 300_000])
+def test_archives_zip_member_with_lying_size_is_a_toolkit_error(tmp_path, declared):
+    path = _make_zip(tmp_path / "lie.zip", [("vectors.txt", os.urandom(100_000).hex().encode(), None)])
+    _patch_central_size(path, declared)  # really 200,000 bytes
+    with pytest.raises(DataError, match=r"member 'vectors.txt' in .*lie.zip is corrupt: .*wrong size or checksum"):
+        extract_zip(path, tmp_path / "out")
+    assert not (tmp_path / "out").exists() and sorted(p.name for p in tmp_path.iterdir()) == ["lie.zip"]
+    with pytest.raises(DataError, match="is corrupt"), open_zip_member(path, "vectors.txt") as fh:
+        fh.read()
