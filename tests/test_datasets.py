@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import tarfile
+import types
 
 import numpy as np
 import pytest
@@ -154,18 +155,16 @@ def test_datasets_imdb_missing_or_wrong_layout(tmp_path):
         load_imdb(path=empty)
 
 
-def test_datasets_imdb_not_in_data_dir_without_network(tmp_path):
+def test_datasets_imdb_not_in_data_dir_without_network(tmp_path, monkeypatch):
     def offline(url, output_file, pooch):
         raise ConnectionError("no network here")
 
-    import toolkit.data._download as download
+    import pooch.core
 
-    download.RETRY_MAX_SLEEP, old = 0.0, download.RETRY_MAX_SLEEP
-    try:
-        with pytest.raises(DataError, match=r"Could not download https://ai.stanford.edu/.*TOOLKIT_DATA_DIR"):
-            load_imdb(data_dir=tmp_path, cache_dir=tmp_path / "cache", downloader=offline)
-    finally:
-        download.RETRY_MAX_SLEEP = old
+    monkeypatch.setattr(pooch.core, "time", types.SimpleNamespace(sleep=lambda seconds: None))  # retry back-off
+    with pytest.raises(DataError, match=r"(?s)Could not download https://ai.stanford.edu/.*TOOLKIT_DATA_DIR.*its "
+                                        r"sha256 must be c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe"):
+        load_imdb(data_dir=tmp_path, cache_dir=tmp_path / "cache", downloader=offline)
 
 
 # ------------------------------------------------------------------ folders

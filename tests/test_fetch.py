@@ -3,15 +3,18 @@ a fake downloader or a loopback HTTP server on 127.0.0.1."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import http.server
 import logging
 import os
+import re
 import subprocess
 import sys
 import textwrap
 import threading
 import time
+import types
 from pathlib import Path
 
 import pytest
@@ -26,8 +29,13 @@ MD5 = hashlib.md5(PAYLOAD).hexdigest()
 
 
 @pytest.fixture(autouse=True)
-def _no_retry_sleep(monkeypatch):
-    monkeypatch.setattr(download, "RETRY_MAX_SLEEP", 0.0)
+def retry_sleeps(monkeypatch):
+    """pooch's retry back-off (time.sleep in pooch.core), recorded instead of slept."""
+    import pooch.core
+
+    sleeps = []
+    monkeypatch.setattr(pooch.core, "time", types.SimpleNamespace(sleep=sleeps.append))
+    return sleeps
 
 
 def _manifest(folder: Path, name="toy", *, url="http://127.0.0.1:9/toy.bin", hash_line=f'sha256 = "{SHA}"',
@@ -54,6 +62,15 @@ def _manifest(folder: Path, name="toy", *, url="http://127.0.0.1:9/toy.bin", has
     return path
 
 
+def _write(output_file, data):
+    """Write as pooch's downloaders do: ``output_file`` is a path or a binary file object."""
+    if hasattr(output_file, "write"):
+        output_file.write(data)
+    else:
+        with open(output_file, "ab") as fh:
+            fh.write(data)
+
+
 class FakeDownloader:
     """pooch-style downloader(url, output_file, pooch) writing given bytes."""
 
@@ -63,12 +80,11 @@ class FakeDownloader:
         self.calls = []
 
     def __call__(self, url, output_file, pooch):
-        self.calls.append((url, output_file))
-        with open(output_file, "wb") as fh:
-            if self.fail_after is not None:
-                fh.write(self.payload[: self.fail_after])
-                raise ConnectionError("connection reset by peer")
-            fh.write(self.payload)
+        self.calls.append((url, getattr(output_file, "name", output_file)))
+        if self.fail_after is not None:
+            _write(output_file, self.payload[: self.fail_after])
+            raise ConnectionError("connection reset by peer")
+        _write(output_file, self.payload)
 
 
 def _leftovers(folder: Path) -> list[str]:
@@ -171,12 +187,14 @@ def test_fetch_checksum_mismatch_leaves_nothing(tmp_path):
     assert _leftovers(tmp_path / "cache") == []
 
 
-def test_fetch_interrupted_transfer_leaves_nothing(tmp_path):
+def test_fetch_interrupted_transfer_leaves_nothing(tmp_path, retry_sleeps):
     manifest = _manifest(tmp_path / "m")
     broken = FakeDownloader(fail_after=1000)
-    with pytest.raises(DataError, match=r"Could not download .* after 3 attempts: connection reset"):
+    with pytest.raises(DataError, match=r"Could not download .*: 3 attempts failed, the last with "
+                                        r"ConnectionError: connection reset by peer"):
         fetch(manifest, cache_dir=tmp_path / "cache", downloader=broken)
     assert len(broken.calls) == 3
+    assert retry_sleeps == [1, 2]  # pooch's back-off
     assert _leftovers(tmp_path / "cache") == []
     # the next run downloads cleanly
     assert fetch(manifest, cache_dir=tmp_path / "cache", downloader=FakeDownloader()).read_bytes() == PAYLOAD
@@ -185,8 +203,9 @@ def test_fetch_interrupted_transfer_leaves_nothing(tmp_path):
 def test_fetch_size_mismatch_is_incomplete(tmp_path):
     manifest = _manifest(tmp_path / "m")
     short = FakeDownloader(payload=PAYLOAD[:-10])
-    with pytest.raises(DataError, match=r"incomplete or wrong: 299,990 bytes, expected 300,000"):
+    with pytest.raises(DataError, match=r"incomplete or wrong: 299,990 bytes, expected 300,000.*not retried"):
         fetch(manifest, cache_dir=tmp_path / "cache", downloader=short)
+    assert len(short.calls) == 1  # the transfer ended without an error: a wrong body, not a network failure
     assert _leftovers(tmp_path / "cache") == []
 
 
@@ -194,11 +213,13 @@ def test_fetch_stale_partial_file_removed_and_tampered_cache_replaced(tmp_path):
     manifest = _manifest(tmp_path / "m")
     folder = tmp_path / "cache" / "data" / "toy"
     folder.mkdir(parents=True)
-    (folder / ".toy.bin.0123456789ab.part").write_bytes(PAYLOAD[:500])  # left by a killed run
+    (folder / "tmpk1lled00").write_bytes(PAYLOAD[:500])  # pooch's temp file, left by a run killed hours ago
+    os.utime(folder / "tmpk1lled00", (0, 0))
+    (folder / "tmpl1ve0000").write_bytes(PAYLOAD[:500])  # fresh: may be another process's live download
     (folder / "toy.bin").write_bytes(b"corrupted")  # same name, wrong content, no stamp
     path = fetch(manifest, cache_dir=tmp_path / "cache", downloader=FakeDownloader())
     assert path.read_bytes() == PAYLOAD
-    assert _leftovers(folder) == ["toy.bin", "toy.bin.verified.json"]
+    assert _leftovers(folder) == ["tmpl1ve0000", "toy.bin", "toy.bin.verified.json"]
 
 
 def test_fetch_no_published_checksum_refuses_unverified(tmp_path):
@@ -220,11 +241,26 @@ def test_fetch_bad_known_hash(tmp_path):
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     payload = PAYLOAD
-    mode = "ok"  # "ok" | "truncate" | "slow"
+    mode = "ok"  # "ok" | "truncate" | "slow" | "404" | "huge"
     requests: list = []
+    sent = 0
 
     def do_GET(self):  # noqa: N802 - http.server API
         type(self).requests.append(self.path)
+        if self.mode == "404":
+            self.send_error(404, "Not Found")
+            return
+        if self.mode == "huge":  # a different, 50 MB file: counts what the client accepted
+            self.send_response(200)
+            self.send_header("Content-Length", str(50 << 20))
+            self.end_headers()
+            try:
+                for _ in range(50 << 20 >> 16):
+                    self.wfile.write(bytes(1 << 16))
+                    type(self).sent += 1 << 16
+            except OSError:
+                pass  # the client hung up
+            return
         self.send_response(200)
         self.send_header("Content-Length", str(len(self.payload)))
         self.end_headers()
@@ -253,6 +289,7 @@ def http_server():
     """A loopback server on 127.0.0.1 that stops after the test (or after 60 s)."""
     _Handler.requests = []
     _Handler.mode = "ok"
+    _Handler.sent = 0
     server = _QuietServer(("127.0.0.1", 0), _Handler)
     server.timeout = 1
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -278,7 +315,7 @@ def test_fetch_http_interrupted_transfer(tmp_path, http_server):
     _, base = http_server
     _Handler.mode = "truncate"
     manifest = _manifest(tmp_path / "m", url=f"{base}/toy.bin")
-    with pytest.raises(DataError, match=r"Could not download http://127.0.0.1:\d+/toy.bin after 3 attempts|incomplete"):
+    with pytest.raises(DataError, match=r"Could not download http://127.0.0.1:\d+/toy.bin: 3 attempts failed"):
         fetch(manifest, cache_dir=tmp_path / "cache")
     assert len(_Handler.requests) == 3
     assert _leftovers(tmp_path / "cache") == []
@@ -320,15 +357,15 @@ def test_fetch_killed_process_leaves_nothing_mistaken_for_good(tmp_path, http_se
     proc = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "cache")], env=env)
     folder = tmp_path / "cache" / "data" / "toy"
     deadline = time.monotonic() + 30
-    while not list(folder.glob(".toy.bin.*.part")) and time.monotonic() < deadline:
+    while not list(folder.glob("tmp????????")) and time.monotonic() < deadline:
         time.sleep(0.02)  # wait until the transfer has started
-    assert list(folder.glob(".toy.bin.*.part")), "the download never started"
+    assert list(folder.glob("tmp????????")), "the download never started"
     proc.kill()
     proc.wait(timeout=30)
-    assert not (folder / "toy.bin").exists()  # only a .part file may remain
+    assert not (folder / "toy.bin").exists()  # only pooch's temporary file may remain
     _Handler.mode = "ok"
     assert fetch(manifests / "toy.toml", cache_dir=tmp_path / "cache").read_bytes() == PAYLOAD
-    assert _leftovers(folder) == ["toy.bin", "toy.bin.verified.json"]
+    assert [n for n in _leftovers(folder) if not n.startswith("tmp")] == ["toy.bin", "toy.bin.verified.json"]
 
 
 def test_fetch_data_folder_hash_remembered_in_cache(tmp_path, monkeypatch):
@@ -353,3 +390,76 @@ def test_fetch_data_folder_hash_remembered_in_cache(tmp_path, monkeypatch):
     os.utime(data / "toy.bin", ns=(1, 1))
     with pytest.raises(ChecksumError, match="SHA256 checksum mismatch"):
         fetch(manifest, data_dir=data, cache_dir=tmp_path / "c")
+
+
+# ------------------------------------------------------------------ download failures (issues 14 and 15)
+
+
+def test_fetch_http_404_is_not_retried_and_gives_the_checksum(tmp_path, http_server, retry_sleeps):
+    _, base = http_server
+    _Handler.mode = "404"
+    manifest = _manifest(tmp_path / "m", url=f"{base}/gone.bin")
+    with pytest.raises(DataError, match=rf"(?s)Could not download {base}/gone.bin: the server answered HTTP 404 .*"
+                                        rf"not retried.*TOOLKIT_DATA_DIR.*its sha256 must be {SHA}"):
+        fetch(manifest, cache_dir=tmp_path / "cache")
+    assert _Handler.requests == ["/gone.bin"] and retry_sleeps == []
+    assert _leftovers(tmp_path / "cache") == []
+
+
+def test_fetch_http_larger_than_manifest_stops_early_and_is_not_retried(tmp_path, http_server):
+    _, base = http_server
+    _Handler.mode = "huge"
+    manifest = _manifest(tmp_path / "m", url=f"{base}/toy.bin")
+    with pytest.raises(DataError, match=r"larger than its manifest says: stopped after 365,536 bytes, expected "
+                                        r"300,000.*not retried"):
+        fetch(manifest, cache_dir=tmp_path / "cache")
+    assert _Handler.requests == ["/toy.bin"]
+    time.sleep(0.5)  # let the server notice the hang-up
+    assert _Handler.sent < 20 << 20  # of 50 MB; what is left is what the sockets buffered
+    assert _leftovers(tmp_path / "cache") == []
+
+
+def test_fetch_full_disk_is_a_disk_error_naming_the_folder(tmp_path, retry_sleeps):
+    manifest = _manifest(tmp_path / "m")
+    calls = []
+
+    def disk_full(url, output_file, pooch):
+        calls.append(url)
+        _write(output_file, PAYLOAD[:1000])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    folder = tmp_path / "cache" / "data" / "toy"
+    with pytest.raises(DataError, match=rf"No space left on the disk of {re.escape(str(folder))} while downloading "
+                                        r".*not a network one: free 300,000 bytes there, or set cache_dir"):
+        fetch(manifest, cache_dir=tmp_path / "cache", downloader=disk_full)
+    assert len(calls) == 1 and retry_sleeps == []
+    assert _leftovers(tmp_path / "cache") == []
+
+
+def test_fetch_offline_with_empty_cache_gives_url_and_checksum(tmp_path):
+    manifest = _manifest(tmp_path / "m", url="http://127.0.0.1:9/toy.bin")  # port 9: nothing listens
+
+    def offline(url, output_file, pooch):
+        raise ConnectionError("Failed to resolve host: no network")
+
+    with pytest.raises(DataError, match=rf"(?s)Could not download http://127.0.0.1:9/toy.bin: 3 attempts failed.*"
+                                        rf"Check the network, or put a copy of toy.bin made by hand in an offline "
+                                        rf"data folder \(TOOLKIT_DATA_DIR.*its sha256 must be {SHA}\."):
+        fetch(manifest, cache_dir=tmp_path / "cache", downloader=offline)
+
+
+def test_fetch_lock_is_released_when_the_holder_dies(tmp_path):
+    lock = tmp_path / "toy.bin.lock"
+    script = "import os, sys; from toolkit.data._download import file_lock\n" \
+             "with file_lock(sys.argv[1]):\n    os._exit(9)  # dies holding the lock"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    assert subprocess.run([sys.executable, "-c", script, str(lock)], env=env, timeout=60).returncode == 9
+    assert lock.exists()
+    start = time.monotonic()
+    with download.file_lock(lock, timeout=5):
+        pass
+    assert time.monotonic() - start < 2
+    with download.file_lock(lock):  # held: a second holder times out with a toolkit error
+        with pytest.raises(DataError, match=r"Timed out after 0 s waiting for the lock .*toy.bin.lock; another"):
+            with download.file_lock(lock, timeout=0.2):
+                pass

@@ -1,35 +1,49 @@
 """Verified, atomic, locked downloads (the mechanics behind ``datasets.fetch``).
 
-pooch does the HTTP transfer (its ``HTTPDownloader``: streaming, a tqdm bar)
-and the hashing (``pooch.file_hash``); this module adds what pooch does not:
-a lock so two processes fetching the same file end with one good copy, a
-temporary file that is removed whatever happens (pooch leaves it behind when
-killed), size and checksum checks before the atomic rename, retries with a
-capped back-off, and error messages that say expected, actual and what was done.
+pooch does the work: ``Pooch.fetch`` streams into a temporary file beside the
+target and moves it into place, retrying failed transfers (``retry_if_failed``,
+sleeping 1, 2... s); its ``HTTPDownloader`` (or any swappable pooch-style
+downloader) does the transfer, and ``pooch.file_hash`` the checksum. The
+``filelock`` package holds an inter-process lock, so two processes fetching the
+same file end with one good copy. Around the downloader, this module adds
+what pooch does not:
+
+- a transfer larger than the manifest's size is stopped at that size plus
+  :data:`SIZE_MARGIN` bytes;
+- the checksum is checked before the move, and a complete but wrong body (bad
+  checksum, wrong size), an HTTP 4xx answer (404...) and a full or read-only
+  disk are **not** retried: pooch retries every ``ValueError`` and
+  ``requests`` error, so those leave its loop wrapped in a private exception;
+- error messages say expected, actual, what was done, the folder, and the
+  checksum a user needs to verify a copy made by hand;
+- temporary files of killed runs are swept by :func:`toolkit._atomic.remove_stale`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import logging
 import os
-import time
-import uuid
 from pathlib import Path
 
-from .._atomic import atomic_output
+from .._atomic import atomic_output, remove_stale
+from .._config import DATA_DIR_ENV
 from .._hashing import hash_file
 from ..exceptions import ChecksumError, DataError
 
-__all__ = ["hash_file", "parse_known_hash", "file_lock", "download_verified", "is_verified", "mark_verified"]
+__all__ = ["hash_file", "parse_known_hash", "file_lock", "download_verified", "is_verified", "mark_verified",
+           "SIZE_MARGIN"]
 
 logger = logging.getLogger(__name__)
 
-_CHUNK = 1 << 20
-#: Longest sleep between download retries (seconds); tests set it to 0.
-RETRY_MAX_SLEEP = 10.0
+#: Bytes a transfer may run past the manifest's size before it is stopped.
+SIZE_MARGIN = 1 << 16
+#: pooch's temporary download files (``tempfile.NamedTemporaryFile`` names in the target's folder).
+_POOCH_TEMP = "tmp????????"
+_DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG}
 
 
 def parse_known_hash(known_hash: str) -> tuple[str, str]:
@@ -39,6 +53,11 @@ def parse_known_hash(known_hash: str) -> tuple[str, str]:
     ------
     ValueError
         For an unknown algorithm or a malformed digest.
+
+    Examples
+    --------
+    >>> parse_known_hash("md5:" + "0" * 32)
+    ('md5', '00000000000000000000000000000000')
     """
     alg, _, digest = known_hash.rpartition(":")
     alg = (alg or "sha256").lower()
@@ -52,60 +71,43 @@ def parse_known_hash(known_hash: str) -> tuple[str, str]:
 
 
 @contextlib.contextmanager
-def file_lock(path: str | os.PathLike, *, timeout: float = 3600.0, poll: float = 0.1):
-    """Hold an exclusive inter-process lock on ``path`` (created if missing).
+def file_lock(path: str | os.PathLike, *, timeout: float = 3600.0):
+    """Hold an exclusive inter-process lock on ``path`` (a ``filelock.FileLock``).
 
-    Uses ``fcntl.flock`` where available (released by the OS if the process
-    dies), else an ``O_EXCL`` lock file.
+    The operating system releases it when the holder dies, on every platform,
+    so a crash never leaves a lock that blocks later runs.
 
     Raises
     ------
     DataError
         When the lock is not obtained within ``timeout`` seconds.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> with file_lock(os.path.join(tempfile.mkdtemp(), "x.lock")):
+    ...     pass
     """
+    from filelock import FileLock, Timeout
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    deadline = time.monotonic() + timeout
+    lock = FileLock(str(path))
     try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
-        fcntl = None
-    if fcntl is not None:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        lock.acquire(timeout=0)
+    except Timeout:
+        logger.info("Waiting for another process to finish with %s", path)
         try:
-            waited = False
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if not waited:
-                        logger.info("Waiting for another process to finish with %s", path)
-                        waited = True
-                    if time.monotonic() > deadline:
-                        raise DataError(
-                            f"Timed out after {timeout:.0f} s waiting for the lock {path}; another process "
-                            "is downloading the same file. Try again later."
-                        ) from None
-                    time.sleep(poll)
-            yield
-        finally:
-            os.close(fd)  # closing releases the flock
-        return
-    while True:  # pragma: no cover - Windows fallback
-        try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            os.close(fd)
-            break
-        except FileExistsError:
-            if time.monotonic() > deadline:
-                raise DataError(f"Timed out waiting for the lock {path}; delete it if no process holds it.") from None
-            time.sleep(poll)
+            lock.acquire(timeout=timeout)
+        except Timeout:
+            raise DataError(
+                f"Timed out after {timeout:.0f} s waiting for the lock {path}; another process is downloading the "
+                "same file. Try again later."
+            ) from None
     try:
         yield
     finally:
-        with contextlib.suppress(OSError):
-            os.unlink(path)
+        lock.release()
 
 
 def _stamp_path(path: Path) -> Path:
@@ -130,10 +132,127 @@ def is_verified(path: Path, alg: str, digest: str) -> bool:
     return data.get("size") == st.st_size and data.get("mtime_ns") == st.st_mtime_ns and data.get(alg) == digest
 
 
-def _default_downloader(progress: bool):
-    import pooch
+class _Final(Exception):
+    """Carries an error through pooch's retry loop, which would retry any ValueError or requests error."""
 
-    return pooch.HTTPDownloader(progressbar=bool(progress), timeout=60)
+    def __init__(self, error: BaseException):
+        super().__init__(str(error))
+        self.error = error
+
+
+class _TooBig(Exception):
+    pass
+
+
+class _CappedFile:
+    """The file object handed to the downloader: stops the transfer past ``limit`` bytes."""
+
+    def __init__(self, fh, limit: int | None):
+        self._fh, self._limit, self.written = fh, limit, 0
+
+    def write(self, data) -> int:
+        self.written += len(data)
+        if self._limit is not None and self.written > self._limit:
+            raise _TooBig
+        return self._fh.write(data)
+
+    def __getattr__(self, name):  # flush, tell, seek... as the real file
+        return getattr(self._fh, name)
+
+
+class _Download:
+    """The pooch-style downloader wrapped around the real one: caps, checks and sorts errors."""
+
+    def __init__(self, fetcher, *, url: str, target: Path, size: int | None, alg: str, expected: str):
+        self.fetcher, self.url, self.target, self.size = fetcher, url, target, size
+        self.alg, self.expected = alg, expected
+        self.attempts = 0
+
+    def __call__(self, url, output_file, pooch):
+        import requests
+
+        self.attempts += 1
+        logger.info("Downloading %s to %s (attempt %d)", url, self.target, self.attempts)
+        limit = None if self.size is None else self.size + SIZE_MARGIN
+        try:
+            with open(output_file, "wb") as raw:
+                capped = _CappedFile(raw, limit)
+                self.fetcher(url, capped, pooch)
+        except _TooBig:
+            raise _Final(DataError(
+                f"Download of {url} is larger than its manifest says: stopped after {limit:,} bytes, expected "
+                f"{self.size:,}. The partial file was deleted; not retried, since the server sends a different "
+                "file. Check the manifest's url and size."
+            )) from None
+        except requests.HTTPError as err:
+            status = getattr(err.response, "status_code", None)
+            if status is not None and 400 <= status < 500 and status not in (408, 425, 429):
+                raise _Final(self._unavailable(f"the server answered HTTP {status} ({err}); not retried")) from err
+            raise
+        except OSError as err:
+            if isinstance(err, requests.RequestException):
+                raise  # pooch retries it
+            if err.errno in _DISK_ERRNOS:
+                raise _Final(self._disk_error(err)) from err
+            raise requests.ConnectionError(f"{type(err).__name__}: {err}") from err  # pooch retries it
+        self._check(output_file)
+
+    def _check(self, output_file) -> None:
+        import pooch
+
+        got = os.path.getsize(output_file)
+        if self.size is not None and got != self.size:
+            raise _Final(DataError(
+                f"Download of {self.url} is incomplete or wrong: {got:,} bytes, expected {self.size:,}. "
+                "The partial file was deleted; not retried, since the transfer ended without an error."
+            ))
+        actual = pooch.file_hash(output_file, alg=self.alg)
+        if actual != self.expected:
+            raise _Final(ChecksumError(
+                f"{self.alg.upper()} checksum mismatch for {self.url} (would be {self.target}):\n"
+                f"  expected {self.expected}\n  actual   {actual}\n"
+                "The downloaded file was deleted. The download was corrupted or the file changed on the server; "
+                "try again, and if it persists check the manifest's checksum."
+            ))
+
+    def _disk_error(self, err: OSError) -> DataError:
+        folder = self.target.parent
+        if err.errno in (errno.ENOSPC, errno.EDQUOT):
+            need = f"{self.size:,} bytes" if self.size is not None else "more space"
+            return DataError(
+                f"No space left on the disk of {folder} while downloading {self.url} ({err}). This is a disk "
+                f"problem, not a network one: free {need} there, or set cache_dir (TOOLKIT_CACHE_DIR) to a folder "
+                "on another disk. The partial file was deleted."
+            )
+        return DataError(f"Cannot write the download of {self.url} into {folder} ({err}). Check that the folder "
+                         "is writable, or set cache_dir (TOOLKIT_CACHE_DIR) to one that is.")
+
+    def _unavailable(self, what: str) -> DataError:
+        return DataError(
+            f"Could not download {self.url}: {what}. Check the network, or put a copy of {self.target.name} made "
+            f"by hand in an offline data folder ({DATA_DIR_ENV}, or data_dir=); verify it first: its "
+            f"{self.alg} must be {self.expected}."
+        )
+
+
+class _HTTPDownloader:
+    """``pooch.HTTPDownloader`` whose responses are closed even when a transfer is stopped midway."""
+
+    def __init__(self, progress: bool):
+        import pooch
+
+        self._responses: list = []
+        self._http = pooch.HTTPDownloader(progressbar=bool(progress), timeout=60, hooks={"response": self._keep})
+
+    def _keep(self, response, *args, **kwargs):
+        self._responses.append(response)
+
+    def __call__(self, url, output_file, pooch):
+        try:
+            return self._http(url, output_file, pooch)
+        finally:
+            while self._responses:
+                self._responses.pop().close()
 
 
 def download_verified(
@@ -145,7 +264,6 @@ def download_verified(
     downloader=None,
     progress: bool = False,
     retries: int = 2,
-    max_sleep: float | None = None,
 ) -> Path:
     """Download ``url`` to ``target``, verified, atomically and under a lock.
 
@@ -158,16 +276,18 @@ def download_verified(
         ``"sha256:<hex>"`` or ``"md5:<hex>"``. Required: nothing is downloaded
         unverified.
     size : int, optional
-        Expected size in bytes; a different size fails before hashing.
+        Expected size in bytes. A transfer is stopped past it (plus
+        :data:`SIZE_MARGIN`); a different size fails before hashing.
     downloader : callable, optional
-        ``downloader(url, output_file, pooch)`` as in pooch (``pooch`` is
-        passed as None). Default: ``pooch.HTTPDownloader``.
+        ``downloader(url, output_file, pooch)`` as in pooch; ``output_file`` is
+        a binary file object. Default: ``pooch.HTTPDownloader``.
     progress : bool
         Show a tqdm bar (default downloader only).
     retries : int
-        Extra attempts after a failed or incomplete transfer, sleeping 1, 2,
-        4... seconds (capped at ``max_sleep``, default :data:`RETRY_MAX_SLEEP`). A checksum mismatch of a
-        complete file is not retried.
+        Extra attempts after a failed transfer (a connection error, a
+        timeout, an HTTP 5xx), sleeping 1, 2... s between them (pooch's
+        back-off). A complete but wrong file, an HTTP 4xx and a disk error are
+        not retried.
 
     Returns
     -------
@@ -178,20 +298,33 @@ def download_verified(
     ChecksumError
         When the downloaded file's hash differs (the file is deleted).
     DataError
-        When every attempt fails to transfer the file.
+        When the transfer fails (the message gives the checksum to verify a
+        copy made by hand), the body is too large or of the wrong size, or the
+        disk is full or not writable (the message names the folder).
+
+    Examples
+    --------
+    >>> import hashlib, os, tempfile
+    >>> def offline(url, output_file, pooch):  # any pooch-style downloader
+    ...     output_file.write(b"data")
+    >>> path = download_verified("https://example.org/f.txt", os.path.join(tempfile.mkdtemp(), "f.txt"),
+    ...                          known_hash="sha256:" + hashlib.sha256(b"data").hexdigest(), downloader=offline)
+    >>> path.read_bytes()
+    b'data'
     """
+    import pooch
+    import requests
+
     alg, expected = parse_known_hash(known_hash)
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    lock = target.with_name(target.name + ".lock")
-    with file_lock(lock):
+    with file_lock(target.with_name(target.name + ".lock")):
         # Another process may have finished while we waited for the lock.
         if target.exists() and is_verified(target, alg, expected):
             return target
-        # We hold the lock: any temp file left here is from a killed run.
-        for stale in target.parent.glob(f".{target.name}.*.part"):
-            logger.info("Removing stale partial download %s", stale)
-            stale.unlink(missing_ok=True)
+        for_killed_runs = remove_stale(target.parent, _POOCH_TEMP)
+        if for_killed_runs:
+            logger.info("Removed %d stale partial download(s) in %s", for_killed_runs, target.parent)
         if target.exists():
             actual = hash_file(target, alg)
             if actual == expected:
@@ -199,44 +332,19 @@ def download_verified(
                 return target
             logger.warning("Cached %s has %s %s, expected %s; downloading it again", target, alg, actual, expected)
             target.unlink()
-        fetcher = downloader if downloader is not None else _default_downloader(progress)
-        last_error: BaseException | None = None
-        for attempt in range(retries + 1):
-            tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}.part")
-            try:
-                logger.info("Downloading %s to %s (attempt %d)", url, target, attempt + 1)
-                fetcher(url, str(tmp), None)
-                if not tmp.exists():
-                    raise DataError(f"The downloader wrote nothing for {url}.")
-                got = tmp.stat().st_size
-                if size is not None and got != size:
-                    raise DataError(
-                        f"Download of {url} is incomplete or wrong: {got:,} bytes, expected {size:,}. "
-                        "The partial file was deleted."
-                    )
-                actual = hash_file(tmp, alg)
-                if actual != expected:
-                    raise ChecksumError(
-                        f"{alg.upper()} checksum mismatch for {url} (would be {target}):\n"
-                        f"  expected {expected}\n  actual   {actual}\n"
-                        "The downloaded file was deleted. The download was corrupted or the file changed on "
-                        "the server; try again, and if it persists check the manifest's checksum."
-                    )
-                os.replace(tmp, target)
-                mark_verified(target, alg, expected)
-                return target
-            except BaseException as err:  # noqa: BLE001 - cleanup then re-raise or retry
-                tmp.unlink(missing_ok=True)
-                if not isinstance(err, Exception) or isinstance(err, ChecksumError):
-                    raise  # nothing left behind; interrupts and bad files are not retried
-                last_error = err
-                if attempt < retries:
-                    delay = min(RETRY_MAX_SLEEP if max_sleep is None else max_sleep, 2.0**attempt)
-                    logger.warning("Download of %s failed (%s); retrying in %.0f s", url, err, delay)
-                    time.sleep(delay)
-        if isinstance(last_error, DataError):
-            raise last_error
-        raise DataError(
-            f"Could not download {url} after {retries + 1} attempts: {last_error}. Check the network, or put "
-            f"the file in an offline data folder (TOOLKIT_DATA_DIR)."
-        ) from last_error
+        wrapped = _Download(downloader if downloader is not None else _HTTPDownloader(progress),
+                            url=url, target=target, size=size, alg=alg, expected=expected)
+        store = pooch.create(path=target.parent, base_url="", registry={target.name: None}, urls={target.name: url},
+                             retry_if_failed=retries)
+        try:
+            store.fetch(target.name, downloader=wrapped)
+        except _Final as err:
+            raise err.error from err.error.__cause__
+        except (requests.RequestException, ValueError) as err:
+            raise wrapped._unavailable(f"{wrapped.attempts} attempts failed, the last with {err}") from err
+        except OSError as err:
+            if err.errno in _DISK_ERRNOS:
+                raise wrapped._disk_error(err) from err
+            raise
+        mark_verified(target, alg, expected)
+        return target
