@@ -160,12 +160,47 @@ def test_classifier_vectors_dimension_mismatch(split, glove_small):
         small(vectors=str(glove_small), embedding_dim=8).fit(X_train, y_train)
 
 
-def test_classifier_early_stopping_restores_best_weights(split):
+def _keras_stopping_epoch(val_losses, patience):
+    """The epoch after which keras.callbacks.EarlyStopping stops on this loss curve (or None)."""
+    import keras
+
+    callback = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience)
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    model.stop_training = False  # as Model.fit sets it
+    callback.set_model(model)
+    callback.on_train_begin()
+    for epoch, loss in enumerate(val_losses):
+        callback.on_epoch_end(epoch, {"val_loss": loss})
+        if callback.model.stop_training:
+            return epoch
+    return None
+
+
+@pytest.mark.parametrize("patience", [0, 2])
+def test_classifier_early_stopping_stops_as_keras_and_restores_best_weights(split, patience):
+    """Labels shuffled at random: the model memorises noise, so the validation loss rises."""
     X_train, y_train, X_test, _ = split
-    clf = small(epochs=30, learning_rate=0.05, patience=0).fit(X_train, y_train)
-    assert len(clf.history_["loss"]) < 30
-    best = clf.best_epoch_
-    assert clf.history_["val_loss"][best] == min(clf.history_["val_loss"])
+    noise = np.random.RandomState(0).permutation(np.asarray(y_train[:200]))
+    params = dict(architecture="flatten", epochs=8, learning_rate=0.05, embedding_dim=16)
+    full = small(patience=None, **params).fit(X_train[:200], noise)
+    curve = full.history_["val_loss"]
+    stop = _keras_stopping_epoch(curve, patience)
+    assert stop is not None and stop < 7, curve  # the construction makes the loss rise
+    stopped = small(patience=patience, **params).fit(X_train[:200], noise)
+    assert len(stopped.history_["val_loss"]) == stop + 1  # stopped where Keras stops
+    np.testing.assert_allclose(stopped.history_["val_loss"], curve[: stop + 1], rtol=1e-5)
+    best = int(np.argmin(curve[: stop + 1]))
+    assert stopped.best_epoch_ == best
+    # restored weights = those of a run that ends at the best epoch
+    at_best = small(**{**params, "epochs": best + 1}, patience=None).fit(X_train[:200], noise)
+    for restored, expected in zip(stopped.model_.get_weights(), at_best.model_.get_weights()):
+        np.testing.assert_allclose(restored, expected, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(stopped.predict_proba(X_test[:20]), at_best.predict_proba(X_test[:20]),
+                               rtol=1e-5, atol=1e-7)
+
+
+def test_classifier_monitors_training_loss_without_validation(split):
+    X_train, y_train, _, _ = split
     # no validation: the training loss is monitored
     clf = small(validation_split=0.0, epochs=2).fit(X_train, y_train)
     assert set(clf.history_) == {"loss", "accuracy"}
@@ -255,16 +290,76 @@ def test_classifier_rejects_continuous_target(split):
         small().fit(X_train, np.linspace(0, 1, len(X_train)))
 
 
-def test_classifier_score_rejects_unseen_labels(fitted, split):
-    X_test = split[2]
-    with pytest.raises(ValueError, match=r"y contains labels not seen in fit: \['maybe'\]; .*\['neg', 'pos'\]"):
-        fitted.score(X_test[:3], ["pos", "neg", "maybe"])
+def test_classifier_score_counts_unseen_labels_as_wrong(fitted, split):
+    """As scikit-learn classifiers: a label never seen in fit is a wrong prediction, not an error."""
+    X_test, y_test = split[2][:40], np.array(split[3][:40], dtype=object)
+    y_test[::4] = "maybe"
+    expected = np.mean(fitted.predict(X_test) == y_test)
+    assert fitted.score(X_test, y_test) == pytest.approx(expected)
+    assert expected < np.mean(fitted.predict(X_test) == np.asarray(split[3][:40]))
 
 
-def test_classifier_rejects_empty_document(fitted, split):
-    X_test = split[2]
-    with pytest.raises(ValueError, match=r"Document 1 of X has no tokens"):
-        fitted.predict([X_test[0], [], X_test[2]])
+def test_classifier_cross_validation_with_a_fold_lacking_a_rare_class(split):
+    """A rare class that a training fold lacks must not crash the test fold's score."""
+    from sklearn.model_selection import KFold, cross_val_score
+
+    X_train, y_train, _, _ = split
+    X, y = X_train[:150], np.array(y_train[:150], dtype=object)
+    y[[0, 1, 2]] = "rare"  # all in the first test fold, never in its training folds
+    scores = cross_val_score(small(epochs=1), X, y, cv=KFold(3), error_score="raise")
+    assert scores.shape == (3,) and np.all(np.isfinite(scores))
+
+
+def test_classifier_fit_rejects_empty_document(split):
+    X_train, y_train, _, _ = split
+    docs = [X_train[0], [], *X_train[2:40]]
+    with pytest.raises(ValueError, match=r"Document 1 of X has no tokens \(1 empty document\(s\) in all\)"):
+        small().fit(docs, y_train[:40])
+
+
+def test_classifier_fit_rejects_no_documents():
+    with pytest.raises(ValueError, match=r"cannot be fitted on 0 documents: X is empty"):
+        EmbeddingClassifier().fit([], [])
+
+
+def test_classifier_predicts_empty_documents_with_the_class_prior(split, caplog):
+    """One empty document does not abort the batch; it gets the training class frequencies."""
+    X_train, y_train, X_test, _ = split
+    clf = small().fit(X_train[:300], y_train[:300])
+    prior = np.array([np.mean(np.asarray(y_train[:300]) == c) for c in clf.classes_])
+    np.testing.assert_allclose(clf.class_prior_, prior)
+    docs = [X_test[0], [], X_test[2], []]
+    with caplog.at_level("WARNING", logger="toolkit.models.classifier"):
+        proba = clf.predict_proba(docs)
+    assert "2 of 4 document(s) have no tokens (first: document 1 of X)" in caplog.text
+    np.testing.assert_allclose(proba[[1, 3]], [prior, prior])
+    np.testing.assert_allclose(proba[[0, 2]], clf.predict_proba([X_test[0], X_test[2]]), rtol=1e-6)
+    assert clf.predict(docs).tolist()[1] == clf.classes_[np.argmax(prior)]
+    assert clf.predict([[]]).shape == (1,) and clf.decision_function([[], []]).shape == (2,)
+    # multiclass: the prior over the three classes
+    y3 = np.where(np.arange(300) % 3 == 0, "neutral", np.asarray(y_train[:300]))
+    clf3 = small(epochs=1).fit(X_train[:300], y3)
+    np.testing.assert_allclose(clf3.predict_proba([[]])[0], [np.mean(y3 == c) for c in clf3.classes_])
+    assert clf3.predict([[]])[0] == clf3.classes_[np.argmax(clf3.class_prior_)]
+
+
+def test_classifier_column_vector_y_warns_and_fits(split):
+    from sklearn.exceptions import DataConversionWarning
+
+    X_train, y_train, X_test, _ = split
+    column = np.asarray(y_train[:200]).reshape(-1, 1)
+    with pytest.warns(DataConversionWarning, match=r"A column-vector y was passed when a 1d array was expected"):
+        clf = small(epochs=1).fit(X_train[:200], column)
+    flat = small(epochs=1).fit(X_train[:200], y_train[:200])
+    assert clf.classes_.tolist() == ["neg", "pos"]
+    np.testing.assert_array_equal(clf.predict_proba(X_test[:20]), flat.predict_proba(X_test[:20]))
+
+
+def test_classifier_accepts_a_numpy_generator_as_random_state(split):
+    X_train, y_train, X_test, _ = split
+    a = small(epochs=1, random_state=np.random.default_rng(0)).fit(X_train[:200], y_train[:200])
+    b = small(epochs=1, random_state=np.random.default_rng(0)).fit(X_train[:200], y_train[:200])
+    np.testing.assert_array_equal(a.predict_proba(X_test[:20]), b.predict_proba(X_test[:20]))
 
 
 def test_classifier_predict_before_fit():

@@ -115,3 +115,31 @@ def test_models_compile_rejects_unknown_optimizer():
     model = build_model("bag", vocab_size=10, maxlen=5, embedding_dim=4)
     with pytest.raises(ValueError, match=r"'optimizer' parameter must be a str among .* Got 'lbfgs'"):
         compile_model(model, optimizer="lbfgs")
+
+
+def test_models_registry_a_new_architecture_is_one_function(imdb_tokens):
+    """A registered builder is listed, built by build_model and trainable by EmbeddingClassifier."""
+    from toolkit.models import EmbeddingClassifier, builders
+
+    @builders.register_architecture("max_bag")
+    def max_bag(inputs, spec):
+        x = keras.layers.GlobalMaxPooling1D(name="max_pool")(builders.embed(inputs, spec))
+        return builders.output_layer(x, spec)
+
+    try:
+        assert builders.ARCHITECTURES[-1] == "max_bag"
+        model = build_model("max_bag", vocab_size=50, maxlen=12, embedding_dim=4, hidden_units=3, seed=0)
+        assert model.name == "max_bag"
+        assert [layer.name for layer in model.layers] == ["token_ids", "embedding", "max_pool", "hidden", "output"]
+        docs, labels = imdb_tokens
+        clf = EmbeddingClassifier(architecture="max_bag", maxlen=50, embedding_dim=8, epochs=1,
+                                  random_state=0).fit(docs[:100], labels[:100])
+        assert clf.model_.name == "max_bag" and clf.predict(docs[100:103]).shape == (3,)
+        with pytest.raises(ValueError, match=r"The architecture 'max_bag' is already registered \(by .*max_bag\); choose another name"):
+            builders.register_architecture("max_bag")(lambda inputs, spec: None)
+    finally:
+        builders.unregister_architecture("max_bag")
+    assert "max_bag" not in builders.ARCHITECTURES
+    assert builders.ARCHITECTURES[:5] == ("flatten", "bag", "cnn", "rnn", "nbsvm")
+    with pytest.raises(ValueError, match=r"The 'architecture' parameter of EmbeddingClassifier must be a str among .*Got 'max_bag' instead"):
+        EmbeddingClassifier(architecture="max_bag").fit([["a"], ["b"]], [0, 1])

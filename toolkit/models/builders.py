@@ -23,11 +23,18 @@ padding):
 
 Outputs: ``"binary"`` (one sigmoid unit), ``"multiclass"`` (softmax over
 ``n_outputs``), ``"multilabel"`` (one sigmoid per label).
+
+Each architecture is one function ``fn(inputs, spec) -> outputs`` registered
+with :func:`register_architecture`; ``ARCHITECTURES`` lists the registry, so a
+new architecture is one decorated function. The shared pieces (:func:`embed`,
+:func:`dense`, :func:`dropout`, :func:`output_layer`) keep the layer names
+and per-layer seeds the same for every architecture.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -35,24 +42,25 @@ __all__ = [
     "ARCHITECTURES",
     "OUTPUTS",
     "OPTIMIZERS",
+    "ModelSpec",
     "build_model",
     "compile_model",
-    "set_embedding_trainable",
+    "dense",
+    "dropout",
+    "embed",
+    "output_layer",
+    "register_architecture",
     "register_layers",
+    "set_embedding_trainable",
+    "unregister_architecture",
 ]
 
 logger = logging.getLogger(__name__)
 
-ARCHITECTURES = ("flatten", "bag", "cnn", "rnn", "nbsvm")
 OUTPUTS = ("binary", "multiclass", "multilabel")
 OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd", "adagrad", "nadam")
 
 _EMBEDDING_NAME = "embedding"
-
-
-def _seed(rng, offset):
-    """A distinct int seed per layer, or None (unseeded)."""
-    return None if rng is None else int((rng + 7919 * offset) % (2**31 - 1))
 
 
 def _nbsvm_layer_class():
@@ -99,6 +107,240 @@ def register_layers():
     _nbsvm_layer_class()
 
 
+def _seed(rng, offset):
+    """A distinct int seed per layer, or None (unseeded)."""
+    return None if rng is None else int((rng + 7919 * offset) % (2**31 - 1))
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """The settings of one graph, as :func:`build_model` received and checked them.
+
+    A builder reads what it needs; the helpers :func:`embed`, :func:`dense`,
+    :func:`dropout` and :func:`output_layer` read the rest.
+    """
+
+    architecture: str
+    vocab_size: int
+    maxlen: int | None
+    embedding_dim: int | None
+    embedding_matrix: np.ndarray | None
+    trainable: bool
+    n_outputs: int
+    output: str
+    hidden_units: int
+    dropout: float
+    filters: int
+    kernel_size: int
+    conv_blocks: int
+    rnn_cell: str
+    rnn_units: int | None
+    nb_w_adj: float
+    nb_r_adj: float
+    seed: int | None
+
+    def layer_seed(self, offset):
+        """The seed of the layer at ``offset`` (distinct per layer), or None."""
+        return _seed(self.seed, offset)
+
+    @property
+    def activation(self):
+        """Output activation: softmax for one class among many, sigmoid otherwise."""
+        return "softmax" if self.output == "multiclass" else "sigmoid"
+
+
+_BUILDERS: dict = {}
+
+
+def register_architecture(name):
+    """Register a graph builder under ``name`` (a decorator).
+
+    The builder is ``fn(inputs, spec) -> outputs``: it receives the
+    ``keras.Input`` of padded token ids and the :class:`ModelSpec`, and
+    returns the output tensor. :func:`build_model` wraps it in a
+    ``keras.Model`` named after the architecture, and compiles it on request.
+
+    Parameters
+    ----------
+    name : str
+        The ``architecture`` value that selects the builder.
+
+    Returns
+    -------
+    callable
+        The decorator; it returns the builder unchanged.
+
+    Examples
+    --------
+    >>> from toolkit.models import builders
+    >>> @builders.register_architecture("max_bag")
+    ... def max_bag(inputs, spec):
+    ...     import keras
+    ...     x = keras.layers.GlobalMaxPooling1D(name="max_pool")(builders.embed(inputs, spec))
+    ...     return builders.output_layer(x, spec)
+    >>> "max_bag" in builders.ARCHITECTURES
+    True
+    >>> builders.build_model("max_bag", vocab_size=100, maxlen=20, embedding_dim=8).output_shape
+    (None, 1)
+    >>> builders.unregister_architecture("max_bag")
+    """
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"An architecture name must be a non-empty str; got {name!r}.")
+
+    def decorator(fn):
+        if name in _BUILDERS and _BUILDERS[name] is not fn:
+            raise ValueError(
+                f"The architecture {name!r} is already registered (by "
+                f"{_BUILDERS[name].__module__}.{_BUILDERS[name].__qualname__}); choose another name."
+            )
+        _BUILDERS[name] = fn
+        return fn
+
+    return decorator
+
+
+def unregister_architecture(name):
+    """Remove the builder registered under ``name`` (for tests and plug-ins)."""
+    _BUILDERS.pop(name, None)
+
+
+def __getattr__(name):
+    # ARCHITECTURES follows the registry, also for builders registered later
+    if name == "ARCHITECTURES":
+        return tuple(_BUILDERS)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# ----------------------------------------------------------- shared pieces
+def embed(inputs, spec, *, mask_zero=False):
+    """The token embedding named ``"embedding"``, initialised from the matrix if given."""
+    import keras
+
+    if spec.embedding_dim is None:
+        raise ValueError("Give embedding_dim or embedding_matrix.")
+    embedding = keras.layers.Embedding(
+        spec.vocab_size,
+        spec.embedding_dim,
+        embeddings_initializer=keras.initializers.RandomUniform(-0.05, 0.05, seed=spec.layer_seed(2)),
+        mask_zero=mask_zero,
+        trainable=spec.trainable or spec.embedding_matrix is None,
+        name=_EMBEDDING_NAME,
+    )
+    x = embedding(inputs)  # builds the layer, so the weights can be set now
+    if spec.embedding_matrix is not None:
+        embedding.set_weights([spec.embedding_matrix])
+    return x
+
+
+def dense(units, activation, spec, offset, name):
+    """A Dense layer with a seeded Glorot initializer."""
+    import keras
+
+    return keras.layers.Dense(
+        units, activation=activation, name=name,
+        kernel_initializer=keras.initializers.GlorotUniform(seed=spec.layer_seed(offset)),
+    )
+
+
+def dropout(x, spec, offset):
+    """``x`` through a seeded Dropout layer, or unchanged when ``spec.dropout`` is 0."""
+    import keras
+
+    if spec.dropout:
+        return keras.layers.Dropout(spec.dropout, seed=spec.layer_seed(offset))(x)
+    return x
+
+
+def output_layer(x, spec):
+    """The common head: [dropout -> Dense(hidden_units, relu)] -> dropout -> output units."""
+    if spec.hidden_units:
+        x = dropout(x, spec, 4)
+        x = dense(spec.hidden_units, "relu", spec, 5, "hidden")(x)
+    x = dropout(x, spec, 6)
+    return dense(spec.n_outputs, spec.activation, spec, 7, "output")(x)
+
+
+# ---------------------------------------------------------------- builders
+@register_architecture("flatten")
+def _flatten(inputs, spec):
+    """Embedding -> Flatten -> head; word order matters through position."""
+    import keras
+
+    if not spec.maxlen:
+        raise ValueError("The 'flatten' architecture needs a fixed maxlen.")
+    x = keras.layers.Flatten(name="flatten")(embed(inputs, spec))
+    return output_layer(x, spec)
+
+
+@register_architecture("bag")
+def _bag(inputs, spec):
+    """Embedding (masked) -> mean over the document's tokens -> head."""
+    import keras
+
+    x = keras.layers.GlobalAveragePooling1D(name="mean_pool")(embed(inputs, spec, mask_zero=True))
+    return output_layer(x, spec)
+
+
+@register_architecture("cnn")
+def _cnn(inputs, spec):
+    """Embedding -> (Conv1D, max-pool) blocks -> max over time -> head."""
+    import keras
+
+    x = dropout(embed(inputs, spec), spec, 3)
+    for block in range(spec.conv_blocks):
+        x = keras.layers.Conv1D(
+            spec.filters, spec.kernel_size, activation="relu", padding="same", name=f"conv{block}",
+            kernel_initializer=keras.initializers.GlorotUniform(seed=spec.layer_seed(10 + block)),
+        )(x)
+        if block < spec.conv_blocks - 1:
+            x = keras.layers.MaxPooling1D(2, padding="same", name=f"pool{block}")(x)
+    x = keras.layers.GlobalMaxPooling1D(name="max_pool")(x)
+    return output_layer(x, spec)
+
+
+@register_architecture("rnn")
+def _rnn(inputs, spec):
+    """Embedding (masked) -> bidirectional LSTM or GRU -> head."""
+    import keras
+
+    if spec.rnn_cell not in ("lstm", "gru"):
+        raise ValueError(f"rnn_cell must be 'lstm' or 'gru'; got {spec.rnn_cell!r}.")
+    x = embed(inputs, spec, mask_zero=True)
+    cell = keras.layers.LSTM if spec.rnn_cell == "lstm" else keras.layers.GRU
+    x = keras.layers.Bidirectional(
+        cell(
+            spec.rnn_units or spec.hidden_units or 32,
+            kernel_initializer=keras.initializers.GlorotUniform(seed=spec.layer_seed(20)),
+            recurrent_initializer=keras.initializers.Orthogonal(seed=spec.layer_seed(21)),
+            seed=spec.layer_seed(22),
+        ),
+        name="birnn",
+    )(x)
+    return output_layer(x, spec)
+
+
+@register_architecture("nbsvm")
+def _nbsvm(inputs, spec):
+    """Learnable per-id weights times frozen naive-Bayes ratios, summed (NBSVM++)."""
+    import keras
+
+    ratios = spec.embedding_matrix
+    if ratios is None or ratios.shape[1] != spec.n_outputs:
+        raise ValueError(
+            "The 'nbsvm' architecture needs embedding_matrix = the naive-Bayes "
+            f"log-count ratios, shape (vocab_size, n_outputs={spec.n_outputs})."
+        )
+    w = keras.layers.Embedding(
+        spec.vocab_size, 1, name="nb_weights",
+        embeddings_initializer=keras.initializers.RandomUniform(-0.1, 0.1, seed=spec.layer_seed(1)),
+    )(inputs)
+    embedding = keras.layers.Embedding(spec.vocab_size, spec.n_outputs, trainable=False, name=_EMBEDDING_NAME)
+    r = embedding(inputs)
+    embedding.set_weights([ratios])
+    logits = _nbsvm_layer_class()(w_adj=spec.nb_w_adj, r_adj=spec.nb_r_adj, name="nb_dot")([w, r])
+    return keras.layers.Activation(spec.activation, name="output")(logits)
+
+
 def build_model(
     architecture="bag",
     *,
@@ -126,8 +368,10 @@ def build_model(
 
     Parameters
     ----------
-    architecture : {"flatten", "bag", "cnn", "rnn", "nbsvm"}, default="bag"
-        See the module docstring.
+    architecture : str, default="bag"
+        A registered architecture, one of ``ARCHITECTURES``: ``"flatten"``,
+        ``"bag"``, ``"cnn"``, ``"rnn"``, ``"nbsvm"`` (see the module docstring)
+        or one added with :func:`register_architecture`.
     vocab_size : int
         Number of ids (rows of the embedding), padding id 0 included.
     maxlen : int or None
@@ -175,12 +419,10 @@ def build_model(
     >>> model.output_shape
     (None, 1)
     """
-    import keras
-
-    if architecture not in ARCHITECTURES:
+    if architecture not in _BUILDERS:
         raise ValueError(
             f"The 'architecture' parameter of build_model must be a str among "
-            f"{set(ARCHITECTURES)}. Got {architecture!r} instead."
+            f"{set(_BUILDERS)}. Got {architecture!r} instead."
         )
     if output not in OUTPUTS:
         raise ValueError(
@@ -189,113 +431,40 @@ def build_model(
         )
     if output == "binary" and n_outputs != 1:
         raise ValueError(f"A binary output has 1 unit; got n_outputs={n_outputs}.")
-    if embedding_matrix is not None:
-        embedding_matrix = np.asarray(embedding_matrix, dtype="float32")
-        if embedding_matrix.ndim != 2 or embedding_matrix.shape[0] != vocab_size:
-            raise ValueError(
-                f"embedding_matrix must have shape (vocab_size={vocab_size}, dim); "
-                f"got {embedding_matrix.shape}."
-            )
-        if embedding_dim is not None and embedding_dim != embedding_matrix.shape[1]:
-            raise ValueError(
-                f"embedding_dim={embedding_dim} disagrees with the embedding matrix "
-                f"dimension {embedding_matrix.shape[1]}; leave embedding_dim=None to use "
-                "the vectors' dimension."
-            )
-        embedding_dim = embedding_matrix.shape[1]
-    if architecture == "flatten" and not maxlen:
-        raise ValueError("The 'flatten' architecture needs a fixed maxlen.")
-    if architecture == "nbsvm":
-        if embedding_matrix is None or embedding_matrix.shape[1] != n_outputs:
-            raise ValueError(
-                "The 'nbsvm' architecture needs embedding_matrix = the naive-Bayes "
-                f"log-count ratios, shape (vocab_size, n_outputs={n_outputs})."
-            )
-    elif embedding_dim is None:
-        raise ValueError("Give embedding_dim or embedding_matrix.")
-
-    init = keras.initializers
-    inputs = keras.Input(shape=(maxlen,), dtype="int32", name="token_ids")
-
-    if architecture == "nbsvm":
-        w = keras.layers.Embedding(
-            vocab_size, 1, embeddings_initializer=init.RandomUniform(-0.1, 0.1, seed=_seed(seed, 1)),
-            name="nb_weights",
-        )(inputs)
-        embedding = keras.layers.Embedding(vocab_size, n_outputs, trainable=False, name=_EMBEDDING_NAME)
-        r = embedding(inputs)
-        logits = _nbsvm_layer_class()(w_adj=nb_w_adj, r_adj=nb_r_adj, name="nb_dot")([w, r])
-        activation = "softmax" if output == "multiclass" else "sigmoid"
-        outputs = keras.layers.Activation(activation, name="output")(logits)
-        model = keras.Model(inputs, outputs, name="nbsvm")
-        embedding.set_weights([embedding_matrix])
-        return _maybe_compile(model, optimizer, learning_rate, output)
-
-    embedding = keras.layers.Embedding(
-        vocab_size,
-        embedding_dim,
-        embeddings_initializer=init.RandomUniform(-0.05, 0.05, seed=_seed(seed, 2)),
-        mask_zero=architecture in ("bag", "rnn"),
-        trainable=bool(trainable) or embedding_matrix is None,
-        name=_EMBEDDING_NAME,
+    embedding_matrix, embedding_dim = _check_embedding(embedding_matrix, embedding_dim, vocab_size)
+    spec = ModelSpec(
+        architecture=architecture, vocab_size=vocab_size, maxlen=maxlen, embedding_dim=embedding_dim,
+        embedding_matrix=embedding_matrix, trainable=bool(trainable), n_outputs=n_outputs,
+        output=output, hidden_units=hidden_units, dropout=dropout, filters=filters,
+        kernel_size=kernel_size, conv_blocks=conv_blocks, rnn_cell=rnn_cell, rnn_units=rnn_units,
+        nb_w_adj=nb_w_adj, nb_r_adj=nb_r_adj, seed=seed,
     )
-    x = embedding(inputs)
+    import keras
 
-    def dense(units, activation, offset, name):
-        return keras.layers.Dense(
-            units, activation=activation, name=name,
-            kernel_initializer=init.GlorotUniform(seed=_seed(seed, offset)),
-        )
-
-    def drop(x, offset):
-        if dropout:
-            return keras.layers.Dropout(dropout, seed=_seed(seed, offset))(x)
-        return x
-
-    if architecture == "flatten":
-        x = keras.layers.Flatten(name="flatten")(x)
-    elif architecture == "bag":
-        x = keras.layers.GlobalAveragePooling1D(name="mean_pool")(x)
-    elif architecture == "cnn":
-        x = drop(x, 3)
-        for block in range(conv_blocks):
-            x = keras.layers.Conv1D(
-                filters, kernel_size, activation="relu", padding="same", name=f"conv{block}",
-                kernel_initializer=init.GlorotUniform(seed=_seed(seed, 10 + block)),
-            )(x)
-            if block < conv_blocks - 1:
-                x = keras.layers.MaxPooling1D(2, padding="same", name=f"pool{block}")(x)
-        x = keras.layers.GlobalMaxPooling1D(name="max_pool")(x)
-    else:  # rnn
-        if rnn_cell not in ("lstm", "gru"):
-            raise ValueError(f"rnn_cell must be 'lstm' or 'gru'; got {rnn_cell!r}.")
-        cell = keras.layers.LSTM if rnn_cell == "lstm" else keras.layers.GRU
-        units = rnn_units or hidden_units or 32
-        x = keras.layers.Bidirectional(
-            cell(
-                units,
-                kernel_initializer=init.GlorotUniform(seed=_seed(seed, 20)),
-                recurrent_initializer=init.Orthogonal(seed=_seed(seed, 21)),
-                seed=_seed(seed, 22),
-            ),
-            name="birnn",
-        )(x)
-    if hidden_units:
-        x = drop(x, 4)
-        x = dense(hidden_units, "relu", 5, "hidden")(x)
-    x = drop(x, 6)
-    activation = "softmax" if output == "multiclass" else "sigmoid"
-    outputs = dense(n_outputs, activation, 7, "output")(x)
-    model = keras.Model(inputs, outputs, name=architecture)
-    if embedding_matrix is not None:
-        embedding.set_weights([embedding_matrix])
-    return _maybe_compile(model, optimizer, learning_rate, output)
-
-
-def _maybe_compile(model, optimizer, learning_rate, output):
+    inputs = keras.Input(shape=(maxlen,), dtype="int32", name="token_ids")
+    model = keras.Model(inputs, _BUILDERS[architecture](inputs, spec), name=architecture)
     if optimizer is not None:
         compile_model(model, optimizer=optimizer, learning_rate=learning_rate, output=output)
     return model
+
+
+def _check_embedding(embedding_matrix, embedding_dim, vocab_size):
+    """(float32 matrix or None, embedding width or None), consistent with each other."""
+    if embedding_matrix is None:
+        return None, embedding_dim
+    embedding_matrix = np.asarray(embedding_matrix, dtype="float32")
+    if embedding_matrix.ndim != 2 or embedding_matrix.shape[0] != vocab_size:
+        raise ValueError(
+            f"embedding_matrix must have shape (vocab_size={vocab_size}, dim); "
+            f"got {embedding_matrix.shape}."
+        )
+    if embedding_dim is not None and embedding_dim != embedding_matrix.shape[1]:
+        raise ValueError(
+            f"embedding_dim={embedding_dim} disagrees with the embedding matrix "
+            f"dimension {embedding_matrix.shape[1]}; leave embedding_dim=None to use "
+            "the vectors' dimension."
+        )
+    return embedding_matrix, embedding_matrix.shape[1]
 
 
 def compile_model(model, *, optimizer="adam", learning_rate=None, output="binary"):

@@ -25,20 +25,39 @@ from .._validation import (
     validate_params,
 )
 from ..text.corpus import check_token_lists
+from . import builders
 from ._keras_io import keras_from_bytes, keras_to_bytes
 
 __all__ = ["EmbeddingClassifier", "make_text_classifier"]
 
 logger = logging.getLogger(__name__)
 
-_ARCHITECTURES = ("flatten", "bag", "cnn", "rnn", "nbsvm")
-_OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd", "adagrad", "nadam")
 # learning rate used when learning_rate=None with an Adam-family optimizer
 # (tuned on IMDB, see BENCHMARKS.md "Chapter experiments" and the report)
 _DEFAULT_LEARNING_RATE = {"bag": 0.005, "nbsvm": 0.02}
 _ADAM_FAMILY = ("adam", "adamw", "nadam")
 _LEARNED_EMBEDDING_DIM = 50
 _FINETUNE_LR_FACTOR = 0.1
+
+
+def _check_random_state(random_state):
+    """A RandomState from None, an int, a RandomState or a numpy Generator (drawn from once)."""
+    from sklearn.utils import check_random_state
+
+    if isinstance(random_state, np.random.Generator):
+        return np.random.RandomState(int(random_state.integers(0, 2**32)))
+    return check_random_state(random_state)
+
+
+class _RegisteredArchitectures(Options):
+    """The architectures registered in :mod:`toolkit.models.builders`, read at check time."""
+
+    def __init__(self):
+        pass
+
+    @property
+    def values(self):
+        return frozenset(builders.ARCHITECTURES)
 
 
 class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
@@ -92,18 +111,20 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         Fraction of the training data held out (stratified) to monitor
         ``val_loss``; 0 monitors the training loss.
     patience : int, default=2
-        Early stopping: stop after this many epochs without improvement of the
-        monitored loss and restore the best weights. None trains all epochs
-        (and still restores the best weights).
+        Early stopping: stop after this many epochs in a row without
+        improvement of the monitored loss and restore the best weights (0 and
+        1 both stop at the first such epoch, as Keras' ``EarlyStopping``).
+        None trains all epochs (and still restores the best weights).
     frozen_epochs : int, default=2
         Epochs with frozen vectors before unfreezing (``trainable="finetune"``);
         0 trains them from the first epoch, at the full learning rate.
     class_weight : dict, "balanced" or None, default=None
         Weights per class, applied as sample weights.
-    random_state : int, RandomState instance or None, default=None
+    random_state : int, RandomState instance, Generator instance or None, default=None
         Seeds the split, the per-epoch shuffling, the initializers and the
         dropout of this estimator only (no global seeding). An int gives
-        identical fits on the same machine.
+        identical fits on the same machine; a ``numpy.random.Generator`` is
+        drawn from once per fit, like a RandomState.
     verbose : int, default=0
         0 silent, 1 a progress bar over epochs, 2 Keras' own per-batch output.
 
@@ -111,6 +132,11 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
     ----------
     classes_ : ndarray of shape (n_classes,)
         Class labels (the label indices for multilabel targets).
+    class_prior_ : ndarray of shape (n_classes,)
+        Frequency of each class in the training ``y`` (of each label, for
+        multilabel targets). A document with no tokens carries no evidence:
+        ``predict_proba`` gives it these frequencies, and ``predict`` the most
+        frequent class.
     vocabulary_ : toolkit.vocabulary.Vocabulary
         Token to id mapping learned in fit.
     maxlen_ : int
@@ -127,6 +153,11 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
 
     Notes
     -----
+    Documents with no tokens (empty, or markup only once tokenized) are
+    refused by ``fit`` but get a prediction from ``predict`` and the other
+    prediction methods: the class prior ``class_prior_`` (logged at WARNING
+    level with their count), so one such document never aborts a batch.
+
     Pickling stores the Keras model as ``.keras`` bytes and restores it with
     Keras' safe mode off: only unpickle files you trust. For a safe long-term
     format use :meth:`save` / :meth:`load`.
@@ -141,7 +172,7 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
     """
 
     _parameter_constraints = {
-        "architecture": [Options(_ARCHITECTURES)],
+        "architecture": [_RegisteredArchitectures()],
         "vectors": [str, os.PathLike, None],
         "trainable": [Options({"trainable", "frozen", "finetune"})],
         "max_tokens": [Interval(int, 3, None), None],
@@ -152,7 +183,7 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         "embedding_dim": [Interval(int, 1, None), None],
         "hidden_units": [Interval(int, 0, None)],
         "dropout": [Interval(float, 0, 1, closed="left")],
-        "optimizer": [Options(_OPTIMIZERS)],
+        "optimizer": [Options(builders.OPTIMIZERS)],
         "learning_rate": [Interval(float, 0, None, closed="neither"), None],
         "epochs": [Interval(int, 1, None)],
         "batch_size": [Interval(int, 1, None)],
@@ -220,7 +251,7 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------------ targets
     def _encode_targets(self, y, n_samples):
         from sklearn.utils.multiclass import type_of_target
-        from sklearn.utils.validation import check_consistent_length
+        from sklearn.utils.validation import check_consistent_length, column_or_1d
 
         if y is None:
             raise ValueError(
@@ -229,7 +260,7 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         y_arr = np.asarray(y)
         check_consistent_length(np.empty(n_samples), y_arr)
         if y_arr.ndim == 2 and y_arr.shape[1] == 1:
-            y_arr = y_arr.ravel()
+            y_arr = column_or_1d(y_arr, warn=True)  # DataConversionWarning, as sklearn
         if y_arr.dtype.kind == "f" and np.isnan(y_arr).any():
             raise ValueError(
                 f"Input y contains NaN (first at index {int(np.flatnonzero(np.isnan(y_arr).ravel())[0])}); "
@@ -246,6 +277,7 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         if target_type == "multilabel-indicator":
             self.output_ = "multilabel"
             self.classes_ = np.arange(y_arr.shape[1])
+            self.class_prior_ = y_arr.astype("float64").mean(axis=0)
             return y_arr.astype("float32")
         if target_type not in ("binary", "multiclass"):
             raise ValueError(
@@ -259,18 +291,19 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
                 f"the data contains only one class: {classes.tolist()[0]!r}."
             )
         self.classes_ = classes
+        self.class_prior_ = np.bincount(y_enc, minlength=len(classes)) / len(y_enc)
         self.output_ = "binary" if len(classes) == 2 else "multiclass"
         return y_enc.astype("float32" if self.output_ == "binary" else "int32")
 
     # ---------------------------------------------------------------- sequences
-    def _corpus(self, X):
-        """Validated input as a TokenizedCorpus; an empty document is an error."""
+    def _corpus(self, X, *, allow_empty=False):
+        """Validated input as a TokenizedCorpus; an empty document is an error unless allowed."""
         from ..text.corpus import TokenizedCorpus
 
         docs = check_token_lists(X, estimator=type(self).__name__)
         corpus = docs if isinstance(docs, TokenizedCorpus) else TokenizedCorpus.from_token_lists(docs)
         empty = np.flatnonzero(corpus.lengths() == 0)
-        if len(empty):
+        if len(empty) and not allow_empty:
             raise ValueError(
                 f"Document {int(empty[0])} of X has no tokens ({len(empty)} empty document(s) "
                 "in all); EmbeddingClassifier cannot classify an empty document. Drop empty "
@@ -294,16 +327,11 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
 
     def _nb_ratios(self, sequences, y_enc):
         """Naive-Bayes log-count ratios per id (rows) and output (columns)."""
-        import scipy.sparse as sp
-
+        from ..text.encoders import bag_matrix
         from .naive_bayes import log_count_ratio
 
-        n, width = sequences.shape
         V = len(self.vocabulary_)
-        rows = np.repeat(np.arange(n), width)
-        cols = sequences.ravel()
-        keep = cols != 0
-        D = sp.csr_matrix((np.ones(keep.sum(), dtype="float32"), (rows[keep], cols[keep])), shape=(n, V))
+        D = bag_matrix(sequences, self.vocabulary_, dtype=np.float32)  # column j = id j
         if self.output_ == "binary":
             targets = y_enc.reshape(-1, 1) == 1
         elif self.output_ == "multiclass":
@@ -332,15 +360,19 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         self
         """
         from sklearn.model_selection import train_test_split
-        from sklearn.utils import check_random_state
         from sklearn.utils.class_weight import compute_sample_weight
 
         from ..text.vocabulary import Vocabulary
 
         validate_params(self, self._parameter_constraints)
         docs = self._corpus(X)
+        if len(docs) == 0:
+            raise ValueError(
+                "EmbeddingClassifier cannot be fitted on 0 documents: X is empty. Pass token "
+                "lists of at least 2 classes."
+            )
         y_enc = self._encode_targets(y, len(docs))
-        rng = check_random_state(self.random_state)
+        rng = _check_random_state(self.random_state)
         seeds = rng.randint(0, 2**31 - 1, size=3)
 
         self.vocabulary_ = Vocabulary.from_documents(
@@ -422,80 +454,102 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         return None
 
     def _train(self, X_train, y_train, w_train, val, matrix, rng, model_seed):
-        import keras
+        """Train epoch by epoch with early stopping; set ``model_``, ``history_``, ``best_epoch_``."""
+        model = self._new_model(matrix, model_seed)
+        monitor = "val_loss" if val is not None else "loss"
+        history: dict[str, list[float]] = {}
+        best = _BestWeights(self.patience)
+        with _EpochProgress(self.epochs if self.verbose == 1 else 0) as progress:
+            for epoch in range(self.epochs):
+                if self._unfreezes_at(epoch):
+                    self._unfreeze_embedding(model, epoch)
+                self._fit_one_epoch(model, X_train, y_train, w_train, val, rng, history)
+                progress.update(history)
+                logger.debug("epoch %d: %s", epoch, {k: v[-1] for k, v in history.items()})
+                if best.stop_after(epoch, history[monitor][-1], model):
+                    logger.info("early stopping after epoch %d (best epoch %d)", epoch, best.epoch)
+                    break
+        best.restore(model)
+        self.model_ = model
+        self.history_ = history
+        self.best_epoch_ = best.epoch
 
-        from .builders import build_model, compile_model, set_embedding_trainable
+    def _finetunes(self):
+        return self.vectors is not None and self.trainable == "finetune" and self.architecture != "nbsvm"
 
-        finetune = self.vectors is not None and self.trainable == "finetune" and self.architecture != "nbsvm"
+    def _new_model(self, matrix, model_seed):
+        """The compiled Keras model (embedding frozen for now when fine-tuning)."""
         n_outputs = 1 if self.output_ == "binary" else len(self.classes_)
-        model = build_model(
+        model = builders.build_model(
             self.architecture,
             vocab_size=len(self.vocabulary_),
             maxlen=self.maxlen_,
             embedding_dim=None if matrix is not None else (self.embedding_dim or _LEARNED_EMBEDDING_DIM),
             embedding_matrix=matrix,
-            trainable=self.trainable != "frozen" or matrix is None,  # finetune: frozen below
+            trainable=self.trainable != "frozen" or matrix is None,
             n_outputs=n_outputs,
             output=self.output_,
             hidden_units=self.hidden_units,
             dropout=self.dropout,
             seed=model_seed,
         )
-        lr = self._learning_rate()
-        if finetune and self.frozen_epochs > 0:
-            set_embedding_trainable(model, False)
-        compile_model(model, optimizer=self.optimizer, learning_rate=lr, output=self.output_)
+        if self._finetunes() and self.frozen_epochs > 0:
+            builders.set_embedding_trainable(model, False)
+        builders.compile_model(model, optimizer=self.optimizer, learning_rate=self._learning_rate(),
+                               output=self.output_)
+        return model
 
-        monitor = "val_loss" if val is not None else "loss"
-        history: dict[str, list[float]] = {}
-        best_loss, best_weights, best_epoch, waited = np.inf, None, 0, 0
-        epochs = range(self.epochs)
-        bar = None
-        if self.verbose == 1:
-            from tqdm.auto import tqdm
+    def _unfreezes_at(self, epoch):
+        return self._finetunes() and epoch == self.frozen_epochs and epoch > 0
 
-            bar = tqdm(total=self.epochs, desc="epochs", unit="epoch")
-        for epoch in epochs:
-            if finetune and epoch == self.frozen_epochs and epoch > 0:
-                current_lr = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
-                set_embedding_trainable(model, True)
-                compile_model(model, optimizer=self.optimizer,
-                              learning_rate=current_lr * _FINETUNE_LR_FACTOR, output=self.output_)
-                logger.info("epoch %d: embedding unfrozen, learning rate %.2g", epoch,
-                            current_lr * _FINETUNE_LR_FACTOR)
-            order = rng.permutation(len(X_train))
-            fitted = model.fit(
-                X_train[order], y_train[order],
-                sample_weight=None if w_train is None else w_train[order],
-                batch_size=self.batch_size, epochs=1, shuffle=False,
-                validation_data=val, verbose=2 if self.verbose and self.verbose > 1 else 0,
-            )
-            for key, values in fitted.history.items():
-                history.setdefault(key, []).extend(float(v) for v in values)
-            loss = history[monitor][-1]
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix({k: f"{v[-1]:.4f}" for k, v in history.items()})
-            logger.debug("epoch %d: %s", epoch, {k: v[-1] for k, v in history.items()})
-            if loss < best_loss:
-                best_loss, best_weights, best_epoch, waited = loss, model.get_weights(), epoch, 0
-            else:
-                waited += 1
-                if self.patience is not None and waited > self.patience:
-                    logger.info("early stopping after epoch %d (best epoch %d)", epoch, best_epoch)
-                    break
-        if bar is not None:
-            bar.close()
-        if best_weights is not None and best_epoch != len(history[monitor]) - 1:
-            model.set_weights(best_weights)
-        self.model_ = model
-        self.history_ = history
-        self.best_epoch_ = best_epoch
+    def _unfreeze_embedding(self, model, epoch):
+        """Fine-tuning: train the vectors from now on, at a tenth of the current learning rate."""
+        from keras import ops
+
+        lr = float(ops.convert_to_numpy(model.optimizer.learning_rate)) * _FINETUNE_LR_FACTOR
+        builders.set_embedding_trainable(model, True)
+        builders.compile_model(model, optimizer=self.optimizer, learning_rate=lr, output=self.output_)
+        logger.info("epoch %d: embedding unfrozen, learning rate %.2g", epoch, lr)
+
+    def _fit_one_epoch(self, model, X_train, y_train, w_train, val, rng, history):
+        """One pass over the training rows in this estimator's own shuffled order."""
+        order = rng.permutation(len(X_train))
+        fitted = model.fit(
+            X_train[order], y_train[order],
+            sample_weight=None if w_train is None else w_train[order],
+            batch_size=self.batch_size, epochs=1, shuffle=False,
+            validation_data=val, verbose=2 if self.verbose and self.verbose > 1 else 0,
+        )
+        for key, values in fitted.history.items():
+            history.setdefault(key, []).extend(float(v) for v in values)
 
     # ------------------------------------------------------------------ predict
     def _probabilities(self, X):
+        """Model outputs per document; documents with no tokens get the class prior."""
         check_is_fitted(self, "model_")
-        sequences = self._sequences(self._corpus(X))
+        corpus = self._corpus(X, allow_empty=True)
+        empty = corpus.lengths() == 0
+        if not empty.any():
+            return self._model_outputs(self._sequences(corpus))
+        logger.warning(
+            "%d of %d document(s) have no tokens (first: document %d of X); they get the "
+            "class prior %s.", int(empty.sum()), len(empty), int(np.argmax(empty)),
+            np.round(self._empty_output(), 4).tolist(),
+        )
+        proba = np.empty((len(empty), 1 if self.output_ == "binary" else len(self.classes_)))
+        proba[empty] = self._empty_output()
+        if not empty.all():
+            proba[~empty] = self._model_outputs(self._sequences(corpus)[~empty])
+        return proba
+
+    def _empty_output(self):
+        """The model-output row of a document without tokens: the training class prior."""
+        prior = getattr(self, "class_prior_", None)
+        if prior is None:  # fitted before class_prior_ existed: no preference
+            prior = np.full(len(self.classes_), 0.5 if self.output_ == "multilabel" else 1 / len(self.classes_))
+        return prior[1:] if self.output_ == "binary" else prior
+
+    def _model_outputs(self, sequences):
         batch_size = max(256, self.batch_size)
         if len(sequences) <= batch_size:
             # One batch: a direct call skips Model.predict's per-call set-up
@@ -549,25 +603,6 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
             return self.classes_[proba.argmax(axis=1)]
         return (proba > 0.5).astype(int)
 
-    def score(self, X, y, sample_weight=None):
-        """Mean accuracy (subset accuracy for multilabel targets).
-
-        Raises
-        ------
-        ValueError
-            When ``y`` holds labels that were not seen in fit.
-        """
-        check_is_fitted(self, "model_")
-        if self.output_ != "multilabel":
-            y_arr = np.asarray(y)
-            unseen = np.setdiff1d(np.unique(y_arr), self.classes_)
-            if len(unseen):
-                raise ValueError(
-                    f"y contains labels not seen in fit: {unseen.tolist()}; the classifier "
-                    f"was trained on {self.classes_.tolist()}."
-                )
-        return super().score(X, y, sample_weight=sample_weight)
-
     # -------------------------------------------------------------- pickling
     def __getstate__(self):
         state = super().__getstate__() if hasattr(super(), "__getstate__") else dict(self.__dict__)
@@ -589,6 +624,57 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
             self.__dict__.update(state)
 
 
+
+
+class _BestWeights:
+    """Early stopping on a loss, keeping the weights of the best epoch.
+
+    ``stop_after`` answers True once ``patience`` epochs in a row did not
+    improve on the best loss (Keras' ``EarlyStopping``: 0 and 1 both stop at
+    the first epoch without improvement); None never stops.
+    """
+
+    def __init__(self, patience):
+        self.patience = patience
+        self.loss, self.weights, self.epoch, self.waited = np.inf, None, 0, 0
+        self.last_epoch = -1
+
+    def stop_after(self, epoch, loss, model):
+        self.last_epoch = epoch
+        if loss < self.loss:
+            self.loss, self.weights, self.epoch, self.waited = loss, model.get_weights(), epoch, 0
+            return False
+        self.waited += 1
+        return self.patience is not None and self.waited >= max(self.patience, 1)
+
+    def restore(self, model):
+        if self.weights is not None and self.epoch != self.last_epoch:
+            model.set_weights(self.weights)
+
+
+class _EpochProgress:
+    """A tqdm bar over epochs (on stderr) when ``total`` > 0; nothing otherwise."""
+
+    def __init__(self, total):
+        self.total = total
+        self.bar = None
+
+    def __enter__(self):
+        if self.total:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=self.total, desc="epochs", unit="epoch")
+        return self
+
+    def update(self, history):
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.set_postfix({k: f"{v[-1]:.4f}" for k, v in history.items()})
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.close()
+        return False
 
 
 def make_text_classifier(*, memory=None, **params):
