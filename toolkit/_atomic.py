@@ -10,8 +10,8 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
+import secrets
 import shutil
-import tempfile
 from pathlib import Path
 
 __all__ = ["atomic_output", "remove_stale", "STALE_SECONDS"]
@@ -19,12 +19,6 @@ __all__ = ["atomic_output", "remove_stale", "STALE_SECONDS"]
 #: Temporary files and folders older than this are debris of killed processes
 #: (a live writer touches its own within seconds); :func:`remove_stale` sweeps them.
 STALE_SECONDS = 6 * 3600
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def remove_stale(folder, pattern: str, *, max_age: float = STALE_SECONDS) -> int:
@@ -78,6 +72,27 @@ def remove_stale(folder, pattern: str, *, max_age: float = STALE_SECONDS) -> int
     return removed
 
 
+def _create_temp(path: Path, directory: bool) -> Path:
+    """A new, unique temporary file or folder beside ``path``, with the mode a plain ``open``/``mkdir`` gives.
+
+    Created with mode 0o666 (files) or 0o777 (folders), so the kernel applies
+    the process umask, as it would to the final file: the umask itself is
+    never read or changed (that would race with other threads creating files).
+    """
+    for _ in range(100):
+        # keep the real suffix last: numpy and matplotlib choose formats by it
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp{'' if directory else path.suffix}")
+        try:
+            if directory:
+                os.mkdir(tmp, 0o777)
+            else:
+                os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666))
+            return tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"Could not create a temporary file beside {path}.")  # pragma: no cover
+
+
 @contextlib.contextmanager
 def atomic_output(path, *, directory=False):
     """Yield a temporary path next to ``path``; move it onto ``path`` on success.
@@ -107,20 +122,13 @@ def atomic_output(path, *, directory=False):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale(path.parent, f".{glob.escape(path.name)}.*.tmp*")  # debris of killed writers
-    if directory:
-        tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
-    else:
-        # keep the real suffix last: numpy and matplotlib choose formats by it
-        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".tmp{path.suffix}")
-        os.close(fd)
-        tmp = Path(name)
+    tmp = _create_temp(path, directory)
     try:
         yield tmp
-        os.chmod(tmp, (0o777 if directory else 0o666) & ~_umask())  # mkstemp/mkdtemp make it private
         if directory:
             old = None
             if path.exists():
-                old = path.with_name(f".{path.name}.old-{os.getpid()}")
+                old = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp-old")  # swept if we are killed now
                 os.replace(path, old)
             os.replace(tmp, path)
             if old is not None:
