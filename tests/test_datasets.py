@@ -101,6 +101,36 @@ def test_datasets_imdb_tarball_and_folder_agree(tiny_imdb, source):
     assert load_imdb("unsup", path=path).texts == ["no label"]
 
 
+def test_datasets_imdb_parsed_cache_is_read_on_the_second_load(tiny_imdb, tmp_path, monkeypatch, caplog):
+    import toolkit.data.datasets as datasets
+    from toolkit._memo import Memo
+
+    path = tiny_imdb / "aclImdb_v1.tar.gz"
+    monkeypatch.setattr(datasets, "_IMDB_MEMO", Memo(maxsize=3))
+    first = load_imdb("train", path=path, cache_dir=tmp_path)
+    assert len(list((tmp_path / "data" / "imdb" / "parsed").glob("train-*.npz"))) == 1
+
+    def no_tarball(*args, **kwargs):
+        raise AssertionError("the tarball was read again")
+
+    monkeypatch.setattr(datasets, "_IMDB_MEMO", Memo(maxsize=3))  # as in a new process: an empty memo
+    monkeypatch.setattr(datasets, "iter_tar_files", no_tarball)
+    second = load_imdb("train", path=path, cache_dir=tmp_path)
+    assert second.texts == first.texts and second.filenames == first.filenames
+    for name in ("labels", "ratings", "ids"):
+        assert np.array_equal(getattr(second, name), getattr(first, name))
+    with pytest.raises(AssertionError, match="the tarball was read again"):  # the patch holds for a split not cached
+        load_imdb("test", path=path, cache_dir=tmp_path)
+
+    (cached,) = (tmp_path / "data" / "imdb" / "parsed").glob("train-*.npz")
+    cached.write_bytes(b"damaged")  # a damaged cache is ignored, with a warning, and the tarball read again
+    monkeypatch.undo()
+    monkeypatch.setattr(datasets, "_IMDB_MEMO", Memo(maxsize=3))
+    with caplog.at_level(logging.WARNING, logger="toolkit.data.datasets"):
+        assert load_imdb("train", path=path, cache_dir=tmp_path).texts == first.texts
+    assert "Ignoring the unreadable parsed-IMDB cache" in caplog.text
+
+
 def test_datasets_imdb_through_data_dir(tiny_imdb):
     ds = load_imdb("test", data_dir=tiny_imdb)  # no SHA256SUMS there: logged warning, still read
     assert ds.source == str(tiny_imdb / "aclImdb_v1.tar.gz") and len(ds) == 2
@@ -238,7 +268,7 @@ def test_datasets_load_csv_errors(tmp_path):
     with pytest.raises(DataError, match=r"is a folder; pass a file"):
         load_csv(tmp_path)
     path.write_bytes(b"text,label\n\xff\xfe,1\n")
-    with pytest.raises(DataError, match=r"r.csv is not valid utf-8"):
+    with pytest.raises(DataError, match=r"r\.csv, line 2: not valid utf-8 \(byte 11 of the file"):
         load_csv(path)
     path.write_text("text,label\n")
     with pytest.raises(DataError, match=r"r.csv has no records"):

@@ -36,6 +36,7 @@ import numpy as np
 
 from .._atomic import atomic_output
 from .._config import DATA_DIR_ENV, get_cache_dir, get_data_dir
+from .._memo import Memo
 from .._validation import InvalidParameterError
 from ..exceptions import ChecksumError, DataError
 from ._download import download_verified, hash_file, is_verified, parse_known_hash
@@ -200,7 +201,8 @@ def _read_sha256sums(folder: Path) -> dict[str, str]:
     return sums
 
 
-_HASH_MEMO: dict[tuple, str] = {}
+#: Digests by (path, size, mtime, algorithm): a data folder is checked on every fetch.
+_HASH_MEMO = Memo(maxsize=64)
 
 
 def _hash_memo(path: Path, alg: str, cache_dir=None) -> str:
@@ -214,21 +216,22 @@ def _hash_memo(path: Path, alg: str, cache_dir=None) -> str:
     st = path.stat()
     resolved = str(path.resolve())
     key = (resolved, st.st_size, st.st_mtime_ns, alg)
-    if key in _HASH_MEMO:
-        return _HASH_MEMO[key]
+    memoised = _HASH_MEMO.get(key)
+    if memoised is not None:
+        return memoised
     stamp = get_cache_dir(cache_dir) / "data" / "verified" / (hashlib.sha256(resolved.encode()).hexdigest()[:24] + ".json")
     try:
         saved = json.loads(stamp.read_text())
         if saved.get("path") == resolved and saved.get("size") == st.st_size and saved.get("mtime_ns") == st.st_mtime_ns:
             if isinstance(saved.get(alg), str):
-                _HASH_MEMO[key] = saved[alg]
+                _HASH_MEMO.put(key, saved[alg])
                 return saved[alg]
         else:
             saved = {}
     except (OSError, ValueError, AttributeError):
         saved = {}
     digest = hash_file(path, alg)
-    _HASH_MEMO[key] = digest
+    _HASH_MEMO.put(key, digest)
     saved.update({"path": resolved, "size": st.st_size, "mtime_ns": st.st_mtime_ns, alg: digest})
     try:
         with atomic_output(stamp) as tmp:
@@ -374,8 +377,8 @@ def fetch(
 
 _SPLITS = ("train", "test", "unsup")
 _IMDB_NAME = re.compile(r"^(?:\./)?aclImdb/(train|test)/(pos|neg|unsup)/(\d+)_(\d+)\.txt$")
-_IMDB_MEMO: dict[tuple, tuple] = {}
-_IMDB_MEMO_SIZE = 3
+#: Parsed splits by (path, size, mtime, split); three splits of IMDB hold about 250 MB of text.
+_IMDB_MEMO = Memo(maxsize=3)
 
 
 def _imdb_wanted(split: str):
@@ -504,9 +507,9 @@ def _save_parsed(file: Path, result: tuple) -> None:
 def _read_imdb(path: Path, split: str, *, cache: bool, cache_dir, progress: bool = False) -> tuple:
     st = path.stat()
     key = (str(path.resolve()), st.st_size, st.st_mtime_ns, split)
-    if key in _IMDB_MEMO:
-        return _IMDB_MEMO[key]
-    result = None
+    result = _IMDB_MEMO.get(key)
+    if result is not None:
+        return result
     disk = cache and path.is_file()  # a folder's mtime does not track its files: never cached
     if disk:
         file = _parsed_cache_file(path, st, split, cache_dir)
@@ -515,9 +518,7 @@ def _read_imdb(path: Path, split: str, *, cache: bool, cache_dir, progress: bool
         result = _parse_imdb(path, split, progress)
         if disk:
             _save_parsed(file, result)
-    if len(_IMDB_MEMO) >= _IMDB_MEMO_SIZE:
-        _IMDB_MEMO.pop(next(iter(_IMDB_MEMO)))
-    _IMDB_MEMO[key] = result
+    _IMDB_MEMO.put(key, result)
     return result
 
 
@@ -765,6 +766,28 @@ def _open_text(path: Path, encoding: str):
         raise DataError(f"Cannot read {path}: {err}.") from err
 
 
+def _undecodable(path: Path, encoding: str, err: UnicodeDecodeError) -> DataError:
+    """The error for a text file with bytes ``encoding`` cannot decode, naming the line of the first one.
+
+    ``err.start`` counts from the start of the decoder's buffer, not the file,
+    so the position is found again by decoding the bytes incrementally.
+    """
+    import codecs
+
+    decoder, line, offset = codecs.getincrementaldecoder(encoding)(), 1, 0
+    with open(path, "rb") as fh:
+        for raw in fh:
+            try:
+                decoder.decode(raw)
+            except UnicodeDecodeError as bad:
+                return DataError(
+                    f"{path}, line {line}: not valid {encoding} (byte {offset + max(bad.start, 0)} of the file, "
+                    f"{bad.reason}). Save the file as {encoding}, or pass encoding=..."
+                )
+            line, offset = line + 1, offset + len(raw)
+    return DataError(f"{path} is not valid {encoding} ({err}). Pass encoding=...")
+
+
 def _table_dataset(path, texts, raw_labels, ids, label_column, func, shuffle, random_state, limit):
     if not texts:
         raise DataError(f"{path} has no records.")
@@ -856,7 +879,7 @@ def load_csv(
         except csv.Error as err:
             raise DataError(f"{path}, line {reader.line_num}: malformed CSV ({err}).") from err
         except UnicodeDecodeError as err:
-            raise DataError(f"{path} is not valid {encoding} ({err}). Pass encoding=...") from err
+            raise _undecodable(path, encoding, err) from err
     return _table_dataset(path, texts, raw_labels, ids, label_column, "load_csv", shuffle, random_state, limit)
 
 
@@ -917,6 +940,6 @@ def load_jsonl(
                     raw_labels.append(label)
                 ids.append(record[id_column] if id_column is not None else len(ids))
         except UnicodeDecodeError as err:
-            raise DataError(f"{path} is not valid {encoding} ({err}). Pass encoding=...") from err
+            raise _undecodable(path, encoding, err) from err
     return _table_dataset(path, texts, raw_labels, ids, label_column, "load_jsonl", shuffle, random_state, limit)
 
