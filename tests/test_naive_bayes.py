@@ -24,7 +24,10 @@ from toolkit.models.naive_bayes import NBFeatureScaler, NBSVMClassifier, log_cou
 # signal away, so they measure nothing about the estimator.
 _NOT_COUNT_DATA = {
     "check_classifiers_train": "fits continuous Gaussian blobs, not counts",
-    "check_class_weight_classifiers": "passes negative values despite positive_only",
+    "check_class_weight_classifiers": (
+        "make_blobs(cluster_std=20) features are negative and the check ignores the positive_only "
+        "tag, so fit refuses them before class_weight matters; the same check on IMDB counts is "
+        "test_naive_bayes_class_weight_check_on_counts"),
     "check_decision_proba_consistency": "passes negative values despite positive_only",
 }
 
@@ -146,15 +149,76 @@ def test_naive_bayes_nbsvm_learns_imdb_sentiment(imdb_counts):
 
 
 def test_naive_bayes_nbsvm_in_pipeline_grid_search_and_pickle(imdb_small):
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
     texts, labels = imdb_small
     pipe = make_pipeline(CountVectorizer(), NBSVMClassifier(random_state=0))
-    grid = GridSearchCV(pipe, {"nbsvmclassifier__beta": [0.25, 1.0]}, cv=2)
+    cv = StratifiedKFold(2, shuffle=True, random_state=0)
+    betas = [0.0, 1.0]
+    grid = GridSearchCV(pipe, {"nbsvmclassifier__beta": betas}, cv=cv)
     grid.fit(texts[:300], labels[:300])
-    assert grid.best_params_["nbsvmclassifier__beta"] in (0.25, 1.0)
+    # the grid's scores are those of each beta fitted on its own (so the parameter reached NBSVM) ...
+    by_hand = [cross_val_score(clone(pipe).set_params(nbsvmclassifier__beta=b), texts[:300], labels[:300],
+                               cv=cv).mean() for b in betas]
+    np.testing.assert_allclose(grid.cv_results_["mean_test_score"], by_hand)
+    assert by_hand[0] != by_hand[1]  # naive Bayes alone and the plain SVM differ
+    # ... and the best one is the argmax, refitted on all 300 reviews
+    assert grid.best_params_ == {"nbsvmclassifier__beta": betas[int(np.argmax(by_hand))]}
+    assert grid.best_score_ == max(by_hand) > 0.7
     model = grid.best_estimator_
     again = pickle.loads(pickle.dumps(model))
     np.testing.assert_array_equal(again.predict(texts[300:]), model.predict(texts[300:]))
     assert clone(model).get_params()["nbsvmclassifier__C"] == 0.1
+
+
+# --------------------------------------------------------------------- class weights
+def test_naive_bayes_class_weight_weights_the_nb_ratios():
+    cw = {0: 3.0, 1: 0.5}
+    w = np.array([cw[c] for c in Y_TOY])
+    # weighted binarized counts: pos docs (weight 0.5) -> 0.5 * [2, 0, 1, 1], neg docs (weight 3) -> 3 * [0, 2, 1, 0]
+    p = 1.0 + 0.5 * np.array([2.0, 0.0, 1.0, 1.0])
+    q = 1.0 + 3.0 * np.array([0.0, 2.0, 1.0, 0.0])
+    expected = np.log(p / p.sum()) - np.log(q / q.sum())
+    np.testing.assert_allclose(log_count_ratio(X_TOY, Y_TOY, sample_weight=w), expected)
+    clf = NBSVMClassifier(beta=1.0, class_weight=cw, random_state=0).fit(X_TOY, Y_TOY)
+    np.testing.assert_allclose(clf.log_count_ratio_, expected)
+    # the SVM half: per-sample weights are LinearSVC's class_weight, on the weighted NB features
+    svm = LinearSVC(C=clf.C, dual=True, class_weight=cw, random_state=0).fit((X_TOY > 0) * expected, Y_TOY)
+    np.testing.assert_allclose(clf.coef_.ravel(), svm.coef_.ravel() * expected, rtol=1e-5)
+    np.testing.assert_allclose(clf.intercept_, svm.intercept_, rtol=1e-5)
+    # "balanced" on balanced classes is no weighting at all
+    np.testing.assert_allclose(NBSVMClassifier(class_weight="balanced").fit(X_TOY, Y_TOY).log_count_ratio_,
+                               log_count_ratio(X_TOY, Y_TOY))
+
+
+def test_naive_bayes_class_weight_reaches_pure_naive_bayes(imdb_counts):
+    """beta=0 is naive Bayes alone: before the ratios were weighted, class_weight changed nothing."""
+    X_train, y_train, X_test, _, _ = imdb_counts
+    plain = NBSVMClassifier(beta=0.0).fit(X_train, y_train)
+    weighted = NBSVMClassifier(beta=0.0, class_weight={"neg": 20.0}).fit(X_train, y_train)
+    w = np.where(y_train == "neg", 20.0, 1.0)
+    np.testing.assert_allclose(weighted.log_count_ratio_, log_count_ratio(X_train, y_train, sample_weight=w))
+    assert (weighted.predict(X_test) != plain.predict(X_test)).sum() >= 5
+
+
+@pytest.mark.parametrize("loss", ["squared_hinge", "log_loss"])
+def test_naive_bayes_class_weight_check_on_counts(imdb_counts, loss):
+    """sklearn's check_class_weight_classifiers, on real counts instead of negative blobs."""
+    X_train, y_train, X_test, _, _ = imdb_counts
+    clf = NBSVMClassifier(loss=loss, class_weight={"neg": 1000, "pos": 0.0001}, random_state=0)
+    assert (clf.fit(X_train, y_train).predict(X_test) == "neg").mean() > 0.87
+    # three classes, one-vs-rest: the heavy class takes over
+    y3 = np.where(np.arange(len(y_train)) % 3 == 0, "meh", y_train)
+    clf = NBSVMClassifier(loss=loss, class_weight={"neg": 1000, "pos": 0.0001, "meh": 0.0001}, random_state=0)
+    assert (clf.fit(X_train, y3).predict(X_test) == "neg").mean() > 0.87
+
+
+def test_naive_bayes_class_weight_errors():
+    with pytest.raises(ValueError, match=r"'class_weight' parameter of NBSVMClassifier names classes that are "
+                                         r"not in y: \['pos'\]; the classes are \[0, 1\]"):
+        NBSVMClassifier(class_weight={"pos": 2.0}).fit(X_TOY, Y_TOY)
+    with pytest.raises(ValueError, match=r"sample_weight must hold one non-negative weight per sample \(4\)"):
+        log_count_ratio(X_TOY, Y_TOY, sample_weight=[1.0, -1.0, 1.0, 1.0])
 
 
 def test_naive_bayes_errors():

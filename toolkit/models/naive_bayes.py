@@ -49,8 +49,11 @@ def _binarize(X):
     return (np.asarray(X) != 0).astype(np.float64)
 
 
-def _column_sums(X, mask) -> np.ndarray:
-    return np.asarray(X[mask].sum(axis=0), dtype=np.float64).ravel()
+def _column_sums(X, mask, weights=None) -> np.ndarray:
+    """Column sums of the rows in ``mask``, each row times its weight if given."""
+    if weights is None:
+        return np.asarray(X[mask].sum(axis=0), dtype=np.float64).ravel()
+    return np.asarray(X[mask].T @ np.asarray(weights, dtype=np.float64)[mask], dtype=np.float64).ravel()
 
 
 def _validated_counts(estimator, X, y=None, *, reset):
@@ -78,13 +81,14 @@ def _fit_classes(estimator, y) -> np.ndarray:
 
 
 def log_count_ratio(X, y, *, alpha: float = 1.0, binarize: bool = True,
-                    pos_label=None) -> np.ndarray:
+                    pos_label=None, sample_weight=None) -> np.ndarray:
     """Naive-Bayes log-count ratio of each column of ``X`` for a binary target.
 
     ``r = log((p / ||p||_1) / (q / ||q||_1))`` with ``p = alpha + X[y == pos].sum(0)``
     and ``q = alpha + X[y != pos].sum(0)``. Positive values mark features of
     the positive class. This is the scaling of NBSVM and the initial weights of
-    an NB-weighted n-gram bag.
+    an NB-weighted n-gram bag. With ``sample_weight`` each document's counts
+    are multiplied by its weight before summing.
 
     Parameters
     ----------
@@ -98,6 +102,8 @@ def log_count_ratio(X, y, *, alpha: float = 1.0, binarize: bool = True,
         Count each feature at most once per document, as Wang & Manning do.
     pos_label : label, default=None
         The positive class; by default the larger of the two labels.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Non-negative weight of each document's counts (e.g. class weights).
 
     Returns
     -------
@@ -125,9 +131,16 @@ def log_count_ratio(X, y, *, alpha: float = 1.0, binarize: bool = True,
     X = sp.csr_matrix(X) if not sp.issparse(X) else X.tocsr()
     if binarize:
         X = _binarize(X)
+    if sample_weight is not None:
+        sample_weight = np.asarray(sample_weight, dtype=np.float64)
+        if sample_weight.shape != y.shape or (sample_weight < 0).any():
+            raise ValueError(
+                f"sample_weight must hold one non-negative weight per sample ({y.shape[0]}); got "
+                f"shape {sample_weight.shape}{' with negative values' if (sample_weight < 0).any() else ''}."
+            )
     pos = y == pos_label
-    p = alpha + _column_sums(X, pos)
-    q = alpha + _column_sums(X, ~pos)
+    p = alpha + _column_sums(X, pos, sample_weight)
+    q = alpha + _column_sums(X, ~pos, sample_weight)
     return np.log(p / p.sum()) - np.log(q / q.sum())
 
 
@@ -256,7 +269,10 @@ class NBSVMClassifier(ClassifierMixin, BaseEstimator):
     max_iter : int, default=1000
         Solver iterations.
     class_weight : dict, "balanced" or None, default=None
-        Passed to the linear model.
+        Weights of the classes, as in scikit-learn: each training document
+        gets the weight of its class (``compute_sample_weight``), which
+        multiplies its counts in the naive-Bayes ratios and its loss in the
+        linear model. Classes missing from a dict weigh 1.
     random_state : int, RandomState instance or None, default=None
         Seeds the dual coordinate-descent order of liblinear; set it for
         reproducible fits.
@@ -318,13 +334,26 @@ class NBSVMClassifier(ClassifierMixin, BaseEstimator):
             from sklearn.linear_model import LogisticRegression
 
             return LogisticRegression(C=self.C, solver="liblinear", dual=True, tol=self.tol,
-                                      max_iter=self.max_iter, class_weight=self.class_weight,
-                                      random_state=self.random_state)
+                                      max_iter=self.max_iter, random_state=self.random_state)
         from sklearn.svm import LinearSVC
 
         return LinearSVC(C=self.C, loss=self.loss, dual=True, tol=self.tol,
-                         max_iter=self.max_iter, class_weight=self.class_weight,
-                         random_state=self.random_state)
+                         max_iter=self.max_iter, random_state=self.random_state)
+
+    def _sample_weight(self, y):
+        """``class_weight`` as one weight per sample (None when unweighted)."""
+        if self.class_weight is None:
+            return None
+        from sklearn.utils.class_weight import compute_sample_weight
+
+        if isinstance(self.class_weight, dict):
+            unknown = [k for k in self.class_weight if k not in set(self.classes_.tolist())]
+            if unknown:
+                raise ValueError(
+                    f"The 'class_weight' parameter of {type(self).__name__} names classes that are not in "
+                    f"y: {unknown}; the classes are {self.classes_.tolist()}."
+                )
+        return compute_sample_weight(self.class_weight, y)
 
     def fit(self, X, y):
         """Fit the NB ratios and the interpolated linear model(s).
@@ -342,11 +371,12 @@ class NBSVMClassifier(ClassifierMixin, BaseEstimator):
         validate_params(self, self._parameter_constraints)
         X, y = _validated_counts(self, X, y, reset=True)
         Y = LabelBinarizer().fit(_fit_classes(self, y)).transform(y)  # (n, 1) binary, (n, K) multi
+        weights = self._sample_weight(y)  # class weights: in the NB counts and in the linear loss
         ratios, coefs, intercepts, n_iter = [], [], [], []
         for k in range(Y.shape[1]):
             yk = Y[:, k]
-            r = log_count_ratio(X, yk, alpha=self.alpha, binarize=False, pos_label=1)
-            model = self._linear_model().fit(sp.csr_matrix(X.multiply(r)), yk)
+            r = log_count_ratio(X, yk, alpha=self.alpha, binarize=False, pos_label=1, sample_weight=weights)
+            model = self._linear_model().fit(sp.csr_matrix(X.multiply(r)), yk, sample_weight=weights)
             w = model.coef_.ravel()
             w = (1.0 - self.beta) * np.abs(w).mean() + self.beta * w
             ratios.append(r)
