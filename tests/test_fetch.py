@@ -9,6 +9,7 @@ import http.server
 import logging
 import os
 import re
+import resource
 import subprocess
 import sys
 import textwrap
@@ -241,7 +242,7 @@ def test_fetch_bad_known_hash(tmp_path):
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     payload = PAYLOAD
-    mode = "ok"  # "ok" | "truncate" | "slow" | "404" | "huge"
+    mode = "ok"  # "ok" | "truncate" | "slow" | "404" | "huge" | "endless"
     requests: list = []
     sent = 0
 
@@ -250,6 +251,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if self.mode == "404":
             self.send_error(404, "Not Found")
             return
+        if self.mode == "endless":  # a body that never ends, until the client hangs up
+            self.send_response(200)
+            self.end_headers()
+            try:
+                while True:
+                    self.wfile.write(bytes(1 << 16))
+                    type(self).sent += 1 << 16
+            except OSError:
+                return
         if self.mode == "huge":  # a different, 50 MB file: counts what the client accepted
             self.send_response(200)
             self.send_header("Content-Length", str(50 << 20))
@@ -416,6 +426,26 @@ def test_fetch_http_larger_than_manifest_stops_early_and_is_not_retried(tmp_path
     assert _Handler.requests == ["/toy.bin"]
     time.sleep(0.5)  # let the server notice the hang-up
     assert _Handler.sent < 20 << 20  # of 50 MB; what is left is what the sockets buffered
+    assert _leftovers(tmp_path / "cache") == []
+
+
+def test_fetch_endless_body_stops_bounded_in_time_and_disk(tmp_path, http_server):
+    """Bounded from outside: a subprocess with a time limit and a 32 MB cap on the files it writes."""
+    _, base = http_server
+    _Handler.mode = "endless"
+    manifests = tmp_path / "m"
+    _manifest(manifests, url=f"{base}/toy.bin")
+    env = {**os.environ, "TOOLKIT_MANIFEST_DIR": str(manifests), "PYTHONPATH": str(Path(__file__).parents[1])}
+    script = "import sys; from toolkit.data.datasets import fetch; fetch('toy', cache_dir=sys.argv[1])"
+
+    def limit_file_size():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (32 << 20, 32 << 20))
+
+    proc = subprocess.run([sys.executable, "-c", script, str(tmp_path / "cache")], env=env, timeout=90,
+                          capture_output=True, text=True, preexec_fn=limit_file_size)
+    assert proc.returncode == 1, proc.stderr  # not killed by SIGXFSZ, not timed out
+    assert "larger than its manifest says: stopped after 365,536 bytes, expected 300,000" in proc.stderr
+    assert _Handler.requests == ["/toy.bin"]
     assert _leftovers(tmp_path / "cache") == []
 
 
