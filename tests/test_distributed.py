@@ -125,3 +125,129 @@ def test_distributed_keras_model_round_trip_through_worker(client, imdb_tokens):
     back, proba = remote
     np.testing.assert_allclose(proba, clf.predict_proba(docs[:10]), rtol=1e-6)
     np.testing.assert_allclose(back.predict_proba(docs[:10]), proba, rtol=1e-6)
+
+
+# ------------------------------------------------------- larger than memory
+@pytest.fixture(scope="module")
+def imdb_pairs(imdb_small):
+    texts, labels = imdb_small
+    return texts[:240], labels[:240]
+
+
+@pytest.fixture(scope="module")
+def store(client, imdb_pairs, tmp_path_factory):
+    """The 240 reviews in 3 partitions, built on the cluster."""
+    import dask.bag as db
+
+    from toolkit.distributed import CorpusStore
+
+    texts, labels = imdb_pairs
+    bag = db.from_sequence(list(zip(texts, labels.tolist())), npartitions=3)
+    return CorpusStore.build(bag, tmp_path_factory.mktemp("stores") / "imdb")
+
+
+def test_distributed_store_same_vocabulary_and_ids_as_in_memory(store, imdb_pairs):
+    from toolkit.distributed import CorpusStore
+    from toolkit.text import SequenceEncoder, TokenizedCorpus, Vocabulary
+
+    texts, labels = imdb_pairs
+    corpus = SpacyTokenizer().transform(texts)
+    reopened = CorpusStore(store.path)
+    assert reopened.n_documents == 240 and len(reopened.parts) == 3
+    assert reopened.vocabulary == Vocabulary.from_documents(corpus)  # tokens, order (ties) and counts
+    for max_tokens, min_count in [(500, 1), (None, 3), (50, 2)]:
+        assert reopened.vocabulary_for(max_tokens=max_tokens, min_count=min_count) == \
+            Vocabulary.from_documents(corpus, max_tokens=max_tokens, min_count=min_count)
+    encoder = SequenceEncoder(max_tokens=500, maxlen=60).fit(corpus)
+    np.testing.assert_array_equal(
+        reopened.sequences(np.arange(240), maxlen=60, n_ids=500), encoder.transform(corpus))
+    rows = [7, 200, 3, 100]  # any order, across partitions
+    np.testing.assert_array_equal(
+        reopened.sequences(rows, maxlen=60, n_ids=500, padding="post", truncating="post"),
+        SequenceEncoder(max_tokens=500, maxlen=60, padding="post", truncating="post").fit(corpus).transform(corpus.take(rows)))
+    # the tokenized corpus is the in-memory one, read from memory maps
+    part = reopened.corpus(0)
+    assert isinstance(part.ids.base, np.memmap) or isinstance(part.ids, np.memmap)
+    assert TokenizedCorpus.concatenate([reopened.corpus(i) for i in range(3)]).to_list() == corpus.to_list()
+    assert reopened.labels().tolist() == labels.tolist()
+
+
+def test_distributed_vocabulary_from_dataframe_and_files(client, imdb_pairs, tmp_path):
+    import json
+
+    import dask.dataframe as dd
+    import pandas as pd
+
+    from toolkit.distributed import build_vocabulary, read_texts, tokenize_partitions
+    from toolkit.text import Vocabulary
+
+    texts, labels = imdb_pairs
+    texts = [" ".join(t.split()) for t in texts[:90]]  # one line each
+    expected = Vocabulary.from_documents(SpacyTokenizer(remove_punct=True).transform(texts), max_tokens=300)
+    frame = dd.from_pandas(pd.DataFrame({"review": texts, "label": labels[:90]}), npartitions=4)
+    (tmp_path / "reviews.txt").write_text("\n".join(texts) + "\n", encoding="utf-8")
+    (tmp_path / "reviews.jsonl").write_text("".join(json.dumps({"review": t}) + "\n" for t in texts), encoding="utf-8")
+    sources = [frame["review"], read_texts(frame, text_column="review"),
+               read_texts(tmp_path / "reviews.txt", blocksize=4000),
+               read_texts([tmp_path / "reviews.jsonl"], text_column="review", blocksize=4000)]
+    for source in sources:
+        tokenized = tokenize_partitions(read_texts(source), {"remove_punct": True})
+        assert build_vocabulary(tokenized, max_tokens=300) == expected
+    with pytest.raises(ValueError, match=r"has no column 'text' \(text_column\); its columns are \['review', 'label'\]"):
+        read_texts(frame, text_column="text")
+    with pytest.raises(ValueError, match=r"cannot read .*reviews\.parquet.*expected \.txt"):
+        read_texts(tmp_path / "reviews.parquet")
+
+
+def test_distributed_store_errors(tmp_path):
+    from toolkit.distributed import CorpusStore
+    from toolkit.exceptions import DataError
+
+    with pytest.raises(DataError, match=r"is not a corpus store \(no store\.json\); build one with CorpusStore\.build"):
+        CorpusStore(tmp_path)
+    (tmp_path / "store.json").write_text('{"format": "other"}')
+    with pytest.raises(DataError, match=r"store\.json: not a toolkit corpus store"):
+        CorpusStore(tmp_path)
+
+
+def test_distributed_fit_from_store_equals_in_memory_fit(store, imdb_pairs):
+    from toolkit.distributed import fit_from_store
+
+    texts, labels = imdb_pairs
+    corpus = SpacyTokenizer().transform(texts)
+    params = dict(TINY, validation_split=0.2, max_tokens=800, maxlen=None)
+    in_memory = EmbeddingClassifier(**params).fit(corpus, labels)
+    streamed = fit_from_store(EmbeddingClassifier(**params), store)
+    assert streamed.vocabulary_ == in_memory.vocabulary_
+    assert streamed.maxlen_ == in_memory.maxlen_
+    assert streamed.history_.keys() == in_memory.history_.keys()
+    np.testing.assert_allclose(streamed.history_["val_loss"], in_memory.history_["val_loss"], rtol=1e-5)
+    np.testing.assert_allclose(streamed.predict_proba(corpus[:20]), in_memory.predict_proba(corpus[:20]), rtol=1e-5)
+    with pytest.raises(ValueError, match=r"fit_from_store does not support architecture='nbsvm'"):
+        fit_from_store(EmbeddingClassifier(architecture="nbsvm"), store)
+
+
+def test_distributed_predict_over_dask_collections(client, imdb_pairs):
+    import dask.bag as db
+    import dask.dataframe as dd
+    import pandas as pd
+
+    from toolkit.distributed import predict, predict_proba
+
+    texts, labels = imdb_pairs
+    pipe = make_text_classifier(**TINY).fit(texts[:160], labels[:160])
+    test = texts[160:]
+    labels_bag = predict(pipe, db.from_sequence(test, npartitions=3))
+    assert isinstance(labels_bag, db.Bag)
+    assert labels_bag.compute() == pipe.predict(test).tolist()
+    frame = dd.from_pandas(pd.DataFrame({"review": test}), npartitions=2)
+    series = predict(pipe, frame, text_column="review")
+    assert isinstance(series, dd.Series)
+    assert series.compute().tolist() == pipe.predict(test).tolist()
+    proba = predict_proba(pipe, frame["review"])
+    assert isinstance(proba, dd.DataFrame) and list(proba.columns) == ["neg", "pos"]
+    np.testing.assert_allclose(proba.compute().to_numpy(), pipe.predict_proba(test), rtol=1e-6)
+    with pytest.raises(ValueError, match=r"needs text_column=<one of \['review'\]>"):
+        predict(pipe, frame)
+    with pytest.raises(TypeError, match=r"predict over Dask expects a dask\.bag\.Bag.*got list"):
+        predict(pipe, test)

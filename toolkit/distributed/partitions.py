@@ -1,0 +1,255 @@
+"""Partition-wise text processing on Dask: inputs as bags, tokenized partitions, merged vocabularies.
+
+A corpus larger than memory is a ``dask.bag`` of texts (or of ``(text,
+label)`` pairs), one partition at a time in memory. Each partition is
+tokenized by :class:`~toolkit.text.SpacyTokenizer` into a compact
+:class:`~toolkit.text.TokenizedCorpus`; the vocabulary is built from
+per-partition counts (and first positions, which break ties), merged on the
+client, so it equals :meth:`Vocabulary.from_documents` on the whole corpus:
+same tokens, same order, same counts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .._validation import Interval, validate_param
+from ..text.vocabulary import Vocabulary
+
+__all__ = ["read_texts", "tokenize_partitions", "build_vocabulary", "partition_counts", "merge_counts"]
+
+_RESERVED = ("<pad>", "<unk>")
+
+
+def require_dask():
+    """Import dask.bag, or say how to install the extra."""
+    try:
+        import dask.bag as db
+    except ImportError as err:  # pragma: no cover - the [dask] extra is part of [test]
+        raise ImportError(
+            "toolkit.distributed needs Dask; install the optional extra: pip install -e \".[dask]\" "
+            "(or pip install 'dask[bag,dataframe]' distributed)."
+        ) from err
+    return db
+
+
+def _dataframe_bag(frame, text_column, label_column, source):
+    columns = list(frame.columns)
+    for role, name in (("text_column", text_column), ("label_column", label_column)):
+        if name is not None and name not in columns:
+            raise ValueError(f"{source} has no column {name!r} ({role}); its columns are {columns}.")
+    if text_column is None:
+        raise ValueError(f"{source} is a table: name its text column with text_column=... (columns: {columns}).")
+    if label_column is None:
+        return frame[text_column].to_bag()
+    return frame[[text_column, label_column]].to_bag()
+
+
+def read_texts(source, *, text_column=None, label_column=None, blocksize="64MiB"):
+    """A Dask bag of texts (or ``(text, label)`` pairs) from files or a Dask collection.
+
+    Parameters
+    ----------
+    source : dask.bag.Bag, dask.dataframe.Series or DataFrame, path or list of paths
+        A bag is returned as it is; a Series of texts becomes a bag; a
+        DataFrame needs ``text_column``. Paths (globs allowed): ``.txt`` (one
+        document per line), ``.csv``, ``.jsonl``/``.json`` (one JSON object
+        per line, which then need ``text_column``). Each file is cut in blocks
+        of ``blocksize`` bytes, so no file is read whole.
+    text_column, label_column : str, optional
+        Columns (keys) of tables and JSON lines; with ``label_column`` the bag
+        holds ``(text, label)`` pairs.
+    blocksize : str or int, default="64MiB"
+
+    Returns
+    -------
+    dask.bag.Bag
+
+    Examples
+    --------
+    >>> import dask.bag as db
+    >>> from toolkit.distributed import read_texts
+    >>> read_texts(db.from_sequence(["a b", "c"], npartitions=2)).compute()
+    ['a b', 'c']
+    """
+    db = require_dask()
+    if isinstance(source, db.Bag):
+        return source
+    import dask.dataframe as dd
+
+    if isinstance(source, dd.Series):
+        return source.to_bag()
+    if isinstance(source, dd.DataFrame):
+        return _dataframe_bag(source, text_column, label_column, "The DataFrame")
+    paths = [source] if isinstance(source, (str, os.PathLike)) else list(source)
+    if not paths:
+        raise ValueError("read_texts got no input paths; pass a file, a glob or a list of files.")
+    suffixes = {Path(p).suffix.lower() for p in paths}
+    if len(suffixes) != 1:
+        raise ValueError(f"read_texts reads one kind of file at a time; got suffixes {sorted(suffixes)} in {paths}.")
+    suffix = suffixes.pop()
+    names = [os.fspath(p) for p in paths]
+    if suffix == ".txt":
+        if text_column or label_column:
+            raise ValueError(".txt inputs hold one document per line and no columns; drop text_column/label_column.")
+        return db.read_text(names, blocksize=blocksize).map(lambda line: line.rstrip("\r\n"))
+    if suffix == ".csv":
+        return _dataframe_bag(dd.read_csv(names, blocksize=blocksize, dtype="object"),
+                              text_column, label_column, f"CSV input {names[0]}")
+    if suffix in (".jsonl", ".json"):
+        if text_column is None:
+            raise ValueError(f"JSON lines input {names[0]}: name the text key with text_column=....")
+        records = db.read_text(names, blocksize=blocksize).map(json.loads)
+        return records.map(_pick, text_column, label_column, names[0])
+    raise ValueError(
+        f"read_texts cannot read {names[0]!r}: expected .txt (one document per line), .csv or .jsonl files, "
+        "or a dask.bag / dask.dataframe collection."
+    )
+
+
+def _pick(record, text_column, label_column, source):
+    try:
+        return record[text_column] if label_column is None else (record[text_column], record[label_column])
+    except KeyError as err:
+        raise ValueError(f"{source}: a record has no key {err.args[0]!r}; its keys are {sorted(record)}.") from None
+
+
+def split_pairs(items) -> tuple[list[str], list | None]:
+    """Texts and labels of one partition (labels None when the items are plain texts)."""
+    items = list(items)
+    if items and isinstance(items[0], tuple):
+        return [t for t, _ in items], [label for _, label in items]
+    return items, None
+
+
+def _tokenizer(tokenizer):
+    from ..text.tokenizer import SpacyTokenizer
+
+    if tokenizer is None:
+        return SpacyTokenizer()
+    if isinstance(tokenizer, dict):
+        return SpacyTokenizer(**tokenizer)
+    return tokenizer
+
+
+def _tokenize_partition(items, tokenizer):
+    texts, _ = split_pairs(items)
+    return _tokenizer(tokenizer).transform(texts)
+
+
+def tokenize_partitions(texts, tokenizer=None):
+    """Tokenize a Dask bag partition by partition; a bag of token lists.
+
+    Each partition is one :class:`~toolkit.text.TokenizedCorpus` (computed by
+    the worker that holds it, with one tokenizer process: the tokenizer never
+    starts processes inside a worker).
+
+    Parameters
+    ----------
+    texts : dask.bag.Bag
+        Texts or ``(text, label)`` pairs (:func:`read_texts`).
+    tokenizer : SpacyTokenizer or dict of its parameters, optional
+        Default ``SpacyTokenizer()``.
+
+    Returns
+    -------
+    dask.bag.Bag
+        Token lists, one per text, in order.
+
+    Examples
+    --------
+    >>> import dask.bag as db
+    >>> from toolkit.distributed import tokenize_partitions
+    >>> bag = db.from_sequence(["Good film.", "Bad one!"], npartitions=2)
+    >>> tokenize_partitions(bag, {"remove_punct": True}).compute()
+    [['good', 'film'], ['bad', 'one']]
+    """
+    require_dask()
+    return read_texts(texts).map_partitions(_tokenize_partition, tokenizer)
+
+
+def partition_counts(corpus) -> dict:
+    """Counts and first positions of the strings a partition uses (what :func:`merge_counts` merges)."""
+    from ..text.corpus import TokenizedCorpus
+
+    corpus = TokenizedCorpus.from_token_lists(corpus)
+    counts = corpus.token_counts()
+    used = np.flatnonzero(counts)
+    strings = corpus.strings
+    return {
+        "strings": [strings[i] for i in used.tolist()],
+        "counts": counts[used],
+        "first": corpus.first_positions()[used],
+        "n_tokens": int(corpus.n_tokens),
+        "n_documents": len(corpus),
+    }
+
+
+def merge_counts(summaries, *, max_tokens=None, min_count=1) -> Vocabulary:
+    """One vocabulary from per-partition :func:`partition_counts`, in partition order.
+
+    Counts are summed and a token's first position is the first of its
+    partitions (offset by the tokens before it), so ties break exactly as in
+    :meth:`Vocabulary.from_documents` on the concatenated corpus.
+    """
+    import pandas as pd
+
+    owner = "build_vocabulary"
+    validate_param(max_tokens, [Interval(int, 3, None), None], name="max_tokens", owner=owner)
+    validate_param(min_count, [Interval(int, 1, None)], name="min_count", owner=owner)
+    frames, base = [], 0
+    for summary in summaries:
+        frames.append(pd.DataFrame({
+            "token": pd.Series(summary["strings"], dtype=object),
+            "count": np.asarray(summary["counts"], dtype=np.int64),
+            "first": np.asarray(summary["first"], dtype=np.int64) + base,
+        }))
+        base += summary["n_tokens"]
+    if not frames or base == 0:
+        return Vocabulary()
+    table = pd.concat(frames, ignore_index=True).groupby("token", sort=False).agg({"count": "sum", "first": "min"})
+    table = table[(table["count"] >= min_count) & ~table.index.isin(_RESERVED)]
+    order = np.lexsort((table["first"].to_numpy(), -table["count"].to_numpy()))
+    if max_tokens is not None:
+        order = order[: max_tokens - 2]
+    return Vocabulary(table.index.to_numpy()[order].tolist(), table["count"].to_numpy()[order])
+
+
+def build_vocabulary(tokenized, *, max_tokens=None, min_count=1, scheduler=None) -> Vocabulary:
+    """The vocabulary of a tokenized Dask bag, from merged per-partition counts.
+
+    Equal to ``Vocabulary.from_documents(all_token_lists, max_tokens=...,
+    min_count=...)`` (same tokens, order, counts) without holding the corpus
+    in one place: each partition sends only its distinct tokens, their counts
+    and first positions.
+
+    Parameters
+    ----------
+    tokenized : dask.bag.Bag
+        Token lists (:func:`tokenize_partitions`).
+    max_tokens, min_count : see :meth:`Vocabulary.from_documents`
+    scheduler : str, optional
+        Dask scheduler for the count step (default: the active one).
+
+    Returns
+    -------
+    Vocabulary
+
+    Examples
+    --------
+    >>> import dask.bag as db
+    >>> from toolkit.distributed import build_vocabulary
+    >>> bag = db.from_sequence([["b", "a"], ["a", "c"]], npartitions=2)
+    >>> build_vocabulary(bag).tokens
+    ['<pad>', '<unk>', 'a', 'b', 'c']
+    """
+    require_dask()
+    import dask
+
+    summaries = dask.compute(*[dask.delayed(partition_counts)(part) for part in tokenized.to_delayed()],
+                             scheduler=scheduler)
+    return merge_counts(summaries, max_tokens=max_tokens, min_count=min_count)

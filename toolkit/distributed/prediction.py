@@ -1,0 +1,129 @@
+"""Predict over Dask collections: a fitted estimator mapped over partitions, lazily.
+
+The shape is dask-ml's ``ParallelPostFit``: ``map_partitions`` with ``meta``,
+the estimator shipped once to the graph (one key, not one copy per
+partition) and applied to each partition where it lives. A bag gives a bag, a
+Dask Series gives a Dask Series (``predict``) or DataFrame
+(``predict_proba``, one column per class), a Dask DataFrame needs the text
+column named.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import numpy as np
+
+from .partitions import require_dask
+
+__all__ = ["predict", "predict_proba"]
+
+_METHODS = ("predict", "predict_proba", "decision_function")
+
+
+def _classes(estimator):
+    classes = getattr(estimator, "classes_", None)
+    if classes is None and hasattr(estimator, "steps"):
+        classes = getattr(estimator.steps[-1][1], "classes_", None)
+    return classes
+
+
+def _apply_bag(items, estimator, method):
+    items = list(items)
+    if not items:
+        return []
+    return np.asarray(getattr(estimator, method)(items)).tolist()
+
+
+def _apply_series(series, estimator, method, columns):
+    import pandas as pd
+
+    if len(series) == 0:
+        out = np.zeros((0, len(columns))) if columns is not None else np.zeros(0)
+    else:
+        out = np.asarray(getattr(estimator, method)(series.tolist()))
+    if columns is not None and out.ndim == 2:
+        return pd.DataFrame(out, index=series.index, columns=columns)
+    return pd.Series(out, index=series.index, name=method)
+
+
+def _map(estimator, X, method, text_column=None):
+    db = require_dask()
+    import dask
+    import dask.dataframe as dd
+    import pandas as pd
+    from sklearn.utils.validation import check_is_fitted
+
+    if method not in _METHODS:
+        raise ValueError(f"method must be one of {_METHODS}; got {method!r}.")
+    check_is_fitted(estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator)
+    shipped = dask.delayed(estimator, name=f"estimator-{uuid.uuid4().hex}")
+    if isinstance(X, db.Bag):
+        return X.map_partitions(_apply_bag, shipped, method)
+    if isinstance(X, dd.DataFrame):
+        if text_column is None or text_column not in X.columns:
+            raise ValueError(
+                f"Predicting over a Dask DataFrame needs text_column=<one of {list(X.columns)}>; got {text_column!r}."
+            )
+        X = X[text_column]
+    if isinstance(X, dd.Series):
+        classes = _classes(estimator)
+        if method == "predict":
+            dtype = classes.dtype if classes is not None else "float64"
+            meta = pd.Series(np.zeros(0, dtype=dtype), name=method)
+            return X.map_partitions(_apply_series, shipped, method, None, meta=meta)
+        columns = [str(c) for c in classes] if classes is not None and method == "predict_proba" else None
+        if columns is None:  # decision_function: one column (binary) or one per class
+            meta = pd.Series(np.zeros(0, dtype="float64"), name=method)
+        else:
+            meta = pd.DataFrame({c: np.zeros(0, dtype="float64") for c in columns})
+        return X.map_partitions(_apply_series, shipped, method, columns, meta=meta)
+    raise TypeError(
+        f"predict over Dask expects a dask.bag.Bag, a dask.dataframe Series or DataFrame; got {type(X).__name__}. "
+        "For in-memory data call the estimator's own predict."
+    )
+
+
+def predict(estimator, X, *, text_column=None):
+    """Lazily predict over a Dask collection with a fitted estimator; returns a Dask collection.
+
+    Parameters
+    ----------
+    estimator : fitted estimator or Pipeline
+        Shipped once to the workers (a Keras model pickles as ``.keras``
+        bytes); each partition is predicted where it lives.
+    X : dask.bag.Bag, dask.dataframe.Series or DataFrame
+        Raw texts (for a ``make_text_classifier`` pipeline) or token lists
+        (for an ``EmbeddingClassifier``), one per element / row.
+    text_column : str, optional
+        The column to read when ``X`` is a DataFrame.
+
+    Returns
+    -------
+    dask.bag.Bag or dask.dataframe.Series
+        One label per document, same partitions (and index) as ``X``.
+
+    Examples
+    --------
+    >>> import dask.bag as db
+    >>> from toolkit.distributed import predict
+    >>> from toolkit.models import EmbeddingClassifier
+    >>> clf = EmbeddingClassifier(embedding_dim=4, epochs=1, random_state=0)
+    >>> clf = clf.fit([["good"], ["bad"]] * 10, ["pos", "neg"] * 10)
+    >>> labels = predict(clf, db.from_sequence([["good"], ["bad"], ["good"]], npartitions=2))
+    >>> len(labels.compute())
+    3
+    """
+    return _map(estimator, X, "predict", text_column)
+
+
+def predict_proba(estimator, X, *, text_column=None):
+    """Lazily compute class probabilities over a Dask collection (see :func:`predict`).
+
+    Returns
+    -------
+    dask.bag.Bag or dask.dataframe.DataFrame
+        A bag of probability rows, or a DataFrame with one column per class
+        (named ``str(class)``).
+    """
+    return _map(estimator, X, "predict_proba", text_column)

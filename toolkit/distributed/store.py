@@ -1,0 +1,360 @@
+"""An on-disk tokenized corpus: memory-mapped ``.npy`` arrays, one folder per partition.
+
+Layout of a store folder::
+
+    store.json          format tag, version, parts (documents, tokens), tokenizer parameters
+    vocabulary.json     the full vocabulary (every token, by descending count)
+    part-00000/
+        tokens.npy      int32, one entry per token: index into strings.bin
+        offsets.npy     int64, n_documents + 1: document i is tokens[offsets[i]:offsets[i+1]]
+        strings.bin     the partition's distinct tokens, UTF-8, NUL-separated
+        ids.npy         int32, one entry per token: its id in vocabulary.json
+        labels.npy      the partition's labels (only when the input had labels)
+
+Why this format: the arrays are exactly :class:`~toolkit.text.TokenizedCorpus`'
+own (flat ids + offsets), so a partition reopens as a corpus with
+``np.load(mmap_mode="r")`` and nothing is parsed or copied; partitions are
+written in parallel by the workers that tokenized them (no coordination but a
+folder name each), as a Parquet dataset would be, without a Parquet dependency
+or a decode step on read. The vocabulary ids are frequency ranked, so the
+vocabulary of any ``max_tokens`` / ``min_count`` is a prefix of the stored one
+and its ids are the stored ids with every id past the prefix mapped to the OOV
+id: one store serves every vocabulary size of a grid.
+
+A build writes into a temporary folder next to the target and renames it when
+complete (:func:`toolkit._atomic.atomic_output`), so a failed build, or a
+worker killed during one, leaves no store behind under its name.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .._atomic import atomic_output
+from ..exceptions import DataError
+from ..text.corpus import TokenizedCorpus
+from ..text.vocabulary import OOV_ID, Vocabulary, _pad_flat
+from .partitions import merge_counts, partition_counts, read_texts, require_dask, split_pairs
+
+__all__ = ["CorpusStore"]
+
+logger = logging.getLogger(__name__)
+
+_FORMAT = "toolkit.corpus-store"
+_VERSION = 1
+
+
+def _write_part(items, folder: str, tokenizer) -> dict:
+    """Runs in a worker: tokenize one partition and write its arrays; returns its counts."""
+    from .partitions import _tokenizer
+
+    texts, labels = split_pairs(items)
+    corpus = _tokenizer(tokenizer).transform(texts).compact()
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    np.save(folder / "tokens.npy", corpus.ids)
+    np.save(folder / "offsets.npy", corpus.offsets)
+    (folder / "strings.bin").write_bytes("\x00".join(corpus.strings).encode("utf-8", "surrogatepass"))
+    if labels is not None:
+        np.save(folder / "labels.npy", np.asarray(labels), allow_pickle=False)
+    summary = partition_counts(corpus)
+    summary["has_labels"] = labels is not None
+    return summary
+
+
+def _read_strings(folder: Path, expected: int | None = None) -> tuple[str, ...]:
+    data = (folder / "strings.bin").read_bytes().decode("utf-8", "surrogatepass")
+    return tuple(data.split("\x00")) if data or expected else ()
+
+
+def _encode_part(folder: str, vocabulary_file: str) -> int:
+    """Runs in a worker: vocabulary ids of one partition's tokens (the path travels, not the vocabulary)."""
+    folder = Path(folder)
+    vocabulary = _vocabulary_memo(vocabulary_file)
+    strings = _read_strings(folder)
+    tokens = np.load(folder / "tokens.npy", mmap_mode="r")
+    table = np.fromiter((vocabulary.token_to_id.get(s, OOV_ID) for s in strings), dtype=np.int32, count=len(strings))
+    np.save(folder / "ids.npy", table[tokens] if len(tokens) else np.zeros(0, np.int32))
+    return len(tokens)
+
+
+_VOCABULARIES: dict[str, Vocabulary] = {}
+
+
+def _vocabulary_memo(path: str) -> Vocabulary:
+    key = f"{path}:{os.stat(path).st_mtime_ns}"
+    if key not in _VOCABULARIES:
+        _VOCABULARIES.clear()
+        _VOCABULARIES[key] = Vocabulary.from_json(path)
+    return _VOCABULARIES[key]
+
+
+class CorpusStore:
+    """A tokenized corpus and its vocabulary ids on disk, reopened without loading.
+
+    Open an existing store with ``CorpusStore(path)``; write one with
+    :meth:`build`. Arrays are returned memory-mapped (read-only).
+
+    Parameters
+    ----------
+    path : path-like
+        A folder written by :meth:`build`.
+
+    Attributes
+    ----------
+    path : Path
+    n_documents, n_tokens : int
+    parts : list of dict
+        ``name``, ``n_documents`` and ``n_tokens`` of each partition, in order.
+    tokenizer : dict
+        The tokenizer parameters the corpus was built with.
+    has_labels : bool
+
+    Raises
+    ------
+    DataError
+        When ``path`` is not a corpus store (naming the file and the fix).
+
+    Examples
+    --------
+    >>> import tempfile, dask.bag as db
+    >>> from toolkit.distributed import CorpusStore
+    >>> texts = db.from_sequence([("A good film.", "pos"), ("A bad film.", "neg")], npartitions=2)
+    >>> store = CorpusStore.build(texts, tempfile.mkdtemp() + "/store", scheduler="sync")
+    >>> store.n_documents, store.vocabulary.tokens[2:4]
+    (2, ['a', 'film'])
+    >>> store.sequences([1], maxlen=4).tolist()
+    [[2, 6, 3, 4]]
+    """
+
+    def __init__(self, path):
+        self.path = Path(path)
+        meta_file = self.path / "store.json"
+        try:
+            meta = json.loads(meta_file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise DataError(
+                f"{self.path} is not a corpus store (no store.json); build one with CorpusStore.build "
+                "or `toolkit store build`."
+            ) from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise DataError(f"{meta_file}: not valid JSON ({err}); rebuild the store.") from err
+        if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
+            raise DataError(f"{meta_file}: not a toolkit corpus store (format {_FORMAT!r} expected).")
+        if meta.get("version") != _VERSION:
+            raise DataError(
+                f"{meta_file}: corpus store version {meta.get('version')!r}; this toolkit reads version {_VERSION}. "
+                "Rebuild the store."
+            )
+        self.parts = meta["parts"]
+        self.tokenizer = meta["tokenizer"]
+        self.has_labels = bool(meta["has_labels"])
+        self.n_documents = sum(p["n_documents"] for p in self.parts)
+        self.n_tokens = sum(p["n_tokens"] for p in self.parts)
+        self._starts = np.concatenate([[0], np.cumsum([p["n_documents"] for p in self.parts], dtype=np.int64)])
+        self._vocabulary = None
+        self._lengths = None
+
+    def __repr__(self) -> str:
+        return (f"CorpusStore({str(self.path)!r}, n_documents={self.n_documents}, n_tokens={self.n_tokens}, "
+                f"parts={len(self.parts)})")
+
+    def __len__(self) -> int:
+        return self.n_documents
+
+    # ------------------------------------------------------------------ build
+    @classmethod
+    def build(cls, texts, path, *, tokenizer=None, text_column=None, label_column=None, scheduler=None,
+              progress=False) -> CorpusStore:
+        """Tokenize and encode a corpus partition by partition into a store folder.
+
+        Two passes over the partitions, both run by Dask where the data live:
+        tokenize and write each partition (returning only its distinct tokens,
+        counts and first positions), merge the counts into the vocabulary
+        (equal to the in-memory :meth:`Vocabulary.from_documents`), then write
+        each partition's vocabulary ids. Peak memory is one partition per
+        worker plus the vocabulary.
+
+        Parameters
+        ----------
+        texts : dask.bag.Bag, dask.dataframe collection, path or list of paths
+            Anything :func:`~toolkit.distributed.read_texts` reads; bags of
+            ``(text, label)`` pairs store the labels.
+        path : path-like
+            The store folder; replaced only once the new one is complete. On a
+            cluster it must be on a file system every worker sees.
+        tokenizer : SpacyTokenizer or dict of its parameters, optional
+        text_column, label_column : str, optional
+            See :func:`~toolkit.distributed.read_texts`.
+        scheduler : str, optional
+            Dask scheduler ("sync", "threads", "processes"); default the
+            active one (a ``distributed.Client`` when there is one).
+        progress : bool, default=False
+            Show a progress bar over partitions (local schedulers).
+
+        Returns
+        -------
+        CorpusStore
+        """
+        require_dask()
+        import dask
+
+        from .partitions import _tokenizer
+
+        bag = read_texts(texts, text_column=text_column, label_column=label_column)
+        tok = _tokenizer(tokenizer)
+        params = {k: (list(v) if isinstance(v, tuple) else v) for k, v in tok.get_params().items()
+                  if k not in ("n_jobs", "cache", "progress")}
+        tok_params = {**params, "ngram_range": tuple(params["ngram_range"]), "n_jobs": 1}
+        parts = bag.to_delayed()
+        path = Path(path)
+        with atomic_output(path, directory=True) as tmp, _progress_bar(progress):
+            names = [f"part-{i:05d}" for i in range(len(parts))]
+            summaries = dask.compute(
+                *[dask.delayed(_write_part)(part, str(tmp / name), tok_params) for part, name in zip(parts, names)],
+                scheduler=scheduler,
+            )
+            logger.info("tokenized %d partitions (%d documents)", len(parts), sum(s["n_documents"] for s in summaries))
+            vocabulary = merge_counts(summaries)
+            vocabulary.to_json(tmp / "vocabulary.json")
+            dask.compute(*[dask.delayed(_encode_part)(str(tmp / name), str(tmp / "vocabulary.json")) for name in names],
+                         scheduler=scheduler)
+            labelled = {s["has_labels"] for s in summaries if s["n_documents"]}
+            if len(labelled) > 1:
+                raise ValueError("Some partitions of the input have labels and some do not; give every text a label.")
+            meta = {
+                "format": _FORMAT,
+                "version": _VERSION,
+                "parts": [{"name": n, "n_documents": s["n_documents"], "n_tokens": s["n_tokens"]}
+                          for n, s in zip(names, summaries)],
+                "tokenizer": params,
+                "has_labels": labelled == {True},
+                "vocabulary_size": len(vocabulary),
+            }
+            with open(tmp / "store.json", "w", encoding="utf-8") as fh:
+                json.dump(meta, fh, indent=1)
+        return cls(path)
+
+    # ---------------------------------------------------------------- reading
+    @property
+    def vocabulary(self) -> Vocabulary:
+        """The full vocabulary (every token, by descending count; ties by first occurrence)."""
+        if self._vocabulary is None:
+            self._vocabulary = Vocabulary.from_json(self.path / "vocabulary.json")
+        return self._vocabulary
+
+    def vocabulary_for(self, *, max_tokens=None, min_count=1) -> Vocabulary:
+        """The vocabulary ``Vocabulary.from_documents(corpus, max_tokens=..., min_count=...)`` would build."""
+        full = self.vocabulary
+        counts = full.counts[2:]
+        n = int(np.searchsorted(-counts, -min_count, side="right"))  # counts are non-increasing
+        if max_tokens is not None:
+            n = min(n, max_tokens - 2)
+        return Vocabulary(full.tokens[2 : 2 + n], counts[:n])
+
+    def _part(self, i: int, name: str, mmap=True):
+        folder = self.path / self.parts[i]["name"]
+        try:
+            return np.load(folder / name, mmap_mode="r" if mmap else None, allow_pickle=False)
+        except FileNotFoundError:
+            raise DataError(f"{folder / name} is missing: the store {self.path} is incomplete; rebuild it.") from None
+
+    def corpus(self, part: int) -> TokenizedCorpus:
+        """Partition ``part`` as a TokenizedCorpus over the memory-mapped arrays (nothing loaded)."""
+        folder = self.path / self.parts[part]["name"]
+        return TokenizedCorpus._from_arrays(self._part(part, "tokens.npy"), self._part(part, "offsets.npy"),
+                                            _read_strings(folder))
+
+    def ids(self, part: int) -> tuple[np.ndarray, np.ndarray]:
+        """Memory-mapped ``(ids, offsets)`` of partition ``part``: vocabulary ids of its tokens."""
+        return self._part(part, "ids.npy"), self._part(part, "offsets.npy")
+
+    def lengths(self) -> np.ndarray:
+        """Number of tokens of every document (int64, in order)."""
+        if self._lengths is None:
+            parts = [np.diff(self._part(i, "offsets.npy")) for i in range(len(self.parts))]
+            self._lengths = np.concatenate(parts) if parts else np.zeros(0, np.int64)
+        return self._lengths
+
+    def labels(self) -> np.ndarray:
+        """The labels of every document, in order."""
+        if not self.has_labels:
+            raise ValueError(f"The store {self.path} has no labels; build it from (text, label) pairs or with label_column.")
+        return np.concatenate([self._part(i, "labels.npy", mmap=False) for i in range(len(self.parts))])
+
+    def gather(self, indices, *, n_ids=None, cache=None) -> tuple[np.ndarray, np.ndarray]:
+        """Flat vocabulary ids and offsets of the documents ``indices`` (in that order).
+
+        Parameters
+        ----------
+        indices : array-like of int
+            Global document indices.
+        n_ids : int, optional
+            Size of the vocabulary in use: ids ``>= n_ids`` become the OOV id.
+        cache : dict, optional
+            Open memory maps by partition, reused between calls (the caller
+            drops it to unmap them).
+        """
+        indices = np.asarray(indices, dtype=np.int64)
+        if indices.size and (indices.min() < 0 or indices.max() >= self.n_documents):
+            raise IndexError(f"document indices must be in [0, {self.n_documents}); got {indices.min()}..{indices.max()}.")
+        part_of = np.searchsorted(self._starts, indices, side="right") - 1
+        lengths = np.zeros(len(indices), dtype=np.int64)
+        starts = np.zeros(len(indices), dtype=np.int64)
+        pieces = {}
+        cache = {} if cache is None else cache
+        for p in np.unique(part_of).tolist():
+            mask = part_of == p
+            if p not in cache:
+                cache[p] = self.ids(p)
+            ids, offsets = cache[p]
+            local = indices[mask] - self._starts[p]
+            begin, end = offsets[local], offsets[local + 1]
+            lengths[mask] = end - begin
+            starts[mask] = begin
+            pieces[p] = (mask, ids)
+        out_offsets = np.zeros(len(indices) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=out_offsets[1:])
+        values = np.empty(int(out_offsets[-1]), dtype=np.int32)
+        for mask, ids in pieces.values():
+            rows = np.flatnonzero(mask)
+            n = lengths[rows]
+            total = int(n.sum())
+            if not total:
+                continue
+            within = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(n) - n, n)
+            values[np.repeat(out_offsets[rows], n) + within] = ids[np.repeat(starts[rows], n) + within]
+        if n_ids is not None:
+            values[values >= n_ids] = OOV_ID
+        return values, out_offsets
+
+    def sequences(self, indices, *, maxlen, n_ids=None, padding="pre", truncating="pre", cache=None) -> np.ndarray:
+        """Padded int32 rows of vocabulary ids for the documents ``indices``, as ``pad_sequences`` gives."""
+        values, offsets = self.gather(indices, n_ids=n_ids, cache=cache)
+        return _pad_flat(values, offsets, maxlen, padding=padding, truncating=truncating)
+
+
+class _progress_bar:
+    """A dask progress bar for local schedulers when asked (the distributed one has its dashboard)."""
+
+    def __init__(self, enabled):
+        self.enabled = enabled
+        self._bar = None
+
+    def __enter__(self):
+        if self.enabled:
+            from dask.diagnostics import ProgressBar
+
+            self._bar = ProgressBar()
+            self._bar.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+        return False

@@ -1,0 +1,197 @@
+"""Train :class:`~toolkit.models.EmbeddingClassifier` from a :class:`CorpusStore` in streaming batches.
+
+:class:`StoreBatches` is a ``keras.utils.PyDataset`` over the store's
+memory-mapped vocabulary ids: each batch gathers its documents' ids and pads
+them (``pad_sequences`` semantics), so the padded training matrix never exists
+whole. :func:`fit_from_store` runs the estimator's own training loop (same
+seeds, split, vocabulary, early stopping) with these batches in place of the
+in-memory arrays; on the same corpus it builds the same vocabulary, the same
+padded rows and the same batches, in the same order, as ``fit`` in memory.
+
+Keras is imported when this module is.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import keras
+import numpy as np
+
+from .._validation import validate_params
+
+__all__ = ["StoreBatches", "StoreRows", "fit_from_store"]
+
+logger = logging.getLogger(__name__)
+
+# open memory maps are dropped (unmapped) after this many batches, so the pages
+# a long epoch touches do not accumulate in the process' resident memory
+_REMAP_EVERY = 256
+
+
+class StoreBatches(keras.utils.PyDataset):
+    """Padded batches of a store's documents, in a given order, as a Keras ``PyDataset``.
+
+    Parameters
+    ----------
+    store : CorpusStore
+    rows : array-like of int
+        Global document indices, in the order batches take them.
+    maxlen : int
+        Row length.
+    n_ids : int
+        Vocabulary size in use (ids past it become the OOV id).
+    targets : ndarray, optional
+        Target of each of ``rows`` (already encoded); None yields inputs only.
+    batch_size : int, default=128
+    padding, truncating : {"pre", "post"}, default="pre"
+
+    Examples
+    --------
+    >>> import tempfile, dask.bag as db
+    >>> from toolkit.distributed import CorpusStore
+    >>> from toolkit.distributed.streaming import StoreBatches
+    >>> store = CorpusStore.build(db.from_sequence(["a b", "b c d"]), tempfile.mkdtemp() + "/s", scheduler="sync")
+    >>> batches = StoreBatches(store, [1, 0], maxlen=3, n_ids=len(store.vocabulary), batch_size=2)
+    >>> len(batches), batches[0].tolist()
+    (1, [[3, 4, 5], [0, 2, 3]])
+    """
+
+    def __init__(self, store, rows, *, maxlen, n_ids, targets=None, batch_size=128, padding="pre", truncating="pre"):
+        super().__init__(workers=1, use_multiprocessing=False)
+        self.store = store
+        self.rows = np.asarray(rows, dtype=np.int64)
+        self.maxlen = int(maxlen)
+        self.n_ids = int(n_ids)
+        self.targets = targets
+        self.batch_size = int(batch_size)
+        self.padding = padding
+        self.truncating = truncating
+        self._maps: dict = {}
+        self._served = 0
+
+    def __len__(self) -> int:
+        return -(-len(self.rows) // self.batch_size)
+
+    def __getitem__(self, index):
+        if not 0 <= index < len(self):
+            raise IndexError(f"batch {index} out of range for {len(self)} batches")
+        self._served += 1
+        if self._served % _REMAP_EVERY == 0:
+            self._maps = {}
+        chunk = slice(index * self.batch_size, (index + 1) * self.batch_size)
+        x = self.store.sequences(self.rows[chunk], maxlen=self.maxlen, n_ids=self.n_ids, padding=self.padding,
+                                 truncating=self.truncating, cache=self._maps)
+        if self.targets is None:
+            return x
+        return x, self.targets[chunk]
+
+    def on_epoch_end(self):
+        self._maps = {}
+
+
+class StoreRows:
+    """The training rows of a store, standing in for the padded matrix in the estimator's loop.
+
+    ``len()`` is the number of rows; :meth:`epoch_data` gives the batches of
+    one epoch in the estimator's shuffled order.
+    """
+
+    def __init__(self, store, rows, *, maxlen, n_ids, padding="pre", truncating="pre"):
+        self.store, self.rows = store, np.asarray(rows, dtype=np.int64)
+        self.options = dict(maxlen=maxlen, n_ids=n_ids, padding=padding, truncating=truncating)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def epoch_data(self, order, targets, weights, batch_size):
+        if weights is not None:
+            raise ValueError("Training from a CorpusStore does not take sample weights or class_weight yet.")
+        return StoreBatches(self.store, self.rows[order], targets=targets[order], batch_size=batch_size,
+                            **self.options)
+
+
+def fit_from_store(estimator, store, y=None):
+    """Fit an :class:`~toolkit.models.EmbeddingClassifier` on a :class:`CorpusStore`, batch by batch.
+
+    The estimator's parameters apply as in ``fit``: its vocabulary
+    (``max_tokens``, ``min_count``) is a prefix of the store's, the
+    validation split is drawn from the same seed, pretrained ``vectors`` are
+    loaded by path or manifest name, and training runs its own epoch loop and
+    early stopping with :class:`StoreBatches` instead of in-memory arrays.
+    Memory stays at one batch plus the model, whatever the corpus size.
+
+    Parameters
+    ----------
+    estimator : EmbeddingClassifier
+        Fitted in place (architectures other than ``"nbsvm"``; no
+        ``class_weight``).
+    store : CorpusStore or path-like
+    y : array-like, optional
+        Labels of every document of the store, in order; default the
+        store's own labels.
+
+    Returns
+    -------
+    estimator
+        Fitted: ``predict`` then works on token lists as usual.
+
+    Examples
+    --------
+    >>> import tempfile, dask.bag as db
+    >>> from toolkit.distributed import CorpusStore, fit_from_store
+    >>> from toolkit.models import EmbeddingClassifier
+    >>> pairs = [("good fun", "pos"), ("bad bore", "neg")] * 10
+    >>> store = CorpusStore.build(db.from_sequence(pairs), tempfile.mkdtemp() + "/s", scheduler="sync")
+    >>> clf = fit_from_store(EmbeddingClassifier(embedding_dim=4, epochs=1, random_state=0), store)
+    >>> clf.predict([["good", "fun"]]).shape
+    (1,)
+    """
+    from sklearn.model_selection import train_test_split
+
+    from ..models.classifier import EmbeddingClassifier, _check_random_state
+    from .store import CorpusStore
+
+    if not isinstance(estimator, EmbeddingClassifier):
+        raise TypeError(f"fit_from_store trains an EmbeddingClassifier; got {type(estimator).__name__}.")
+    store = store if isinstance(store, CorpusStore) else CorpusStore(store)
+    validate_params(estimator, estimator._parameter_constraints)
+    if estimator.architecture == "nbsvm":
+        raise ValueError("fit_from_store does not support architecture='nbsvm' (its naive-Bayes ratios need the "
+                         "whole bag matrix); use another architecture or fit in memory.")
+    if estimator.class_weight is not None:
+        raise ValueError("fit_from_store does not support class_weight yet; set class_weight=None.")
+    lengths = store.lengths()
+    if len(lengths) == 0:
+        raise ValueError(f"The store {store.path} holds no documents.")
+    empty = np.flatnonzero(lengths == 0)
+    if len(empty):
+        raise ValueError(
+            f"Document {int(empty[0])} of the store {store.path} has no tokens ({len(empty)} empty document(s)); "
+            "EmbeddingClassifier cannot learn from an empty document. Drop empty texts before building the store."
+        )
+    labels = store.labels() if y is None else np.asarray(y)
+    y_enc = estimator._encode_targets(labels, store.n_documents)
+    rng = _check_random_state(estimator.random_state)
+    seeds = rng.randint(0, 2**31 - 1, size=3)
+
+    estimator.vocabulary_ = store.vocabulary_for(max_tokens=estimator.max_tokens, min_count=estimator.min_count)
+    estimator.maxlen_ = int(estimator.maxlen) if estimator.maxlen is not None else int(lengths.max())
+    options = dict(maxlen=estimator.maxlen_, n_ids=len(estimator.vocabulary_),
+                   padding=estimator.padding, truncating=estimator.truncating)
+
+    indices = np.arange(store.n_documents)
+    val = None
+    if estimator.validation_split > 0:
+        stratify = None
+        if estimator.output_ != "multilabel" and np.bincount(y_enc.astype(int)).min() >= 2:
+            stratify = y_enc
+        train_idx, val_idx = train_test_split(indices, test_size=estimator.validation_split, stratify=stratify,
+                                              random_state=int(seeds[1]))
+        val = StoreBatches(store, val_idx, targets=y_enc[val_idx], batch_size=estimator.batch_size, **options)
+        indices = np.sort(train_idx)
+    matrix, estimator.embedding_coverage_ = estimator._embedding_matrix(None, None, seeds[0])
+    logger.info("training from %s: %d documents, %d batches per epoch", store.path, len(indices),
+                -(-len(indices) // estimator.batch_size))
+    estimator._train(StoreRows(store, indices, **options), y_enc[indices], None, val, matrix, rng, int(seeds[2]))
+    return estimator
