@@ -5,7 +5,12 @@ Measures, each in a fresh Python process (so peak memory is per step):
 * first load of GloVe 6B-50d from the same ``.gz`` (toolkit with an empty
   cache, toolkit without cache, gensim), wall and CPU time, peak RSS and the
   peak above the process' RSS after its imports;
-* cached reload (memory-mapped native copy);
+* reload in a fresh process, imports included on both sides: the toolkit
+  with a warm cache (``load_vectors`` on the ``.gz``, which maps the cached
+  ``.npy`` after checking the entry's SHA-256 digests) against the fair peer,
+  gensim's own ``KeyedVectors.load(path, mmap="r")`` of the same vectors
+  saved by ``KeyedVectors.save`` (a pickle plus a ``.npy``). Both warm (one
+  untimed run each first), alternating, median of ``--reloads`` runs each;
 * that two processes share the mapped vectors (RSS and PSS of the mapping of
   the cached ``.npy`` in each, from ``/proc/<pid>/smaps``);
 * the coverage report of a 10,000-word IMDB vocabulary;
@@ -18,6 +23,7 @@ Usage::
 
     python benchmarks/bench_vectors.py --seed 0
     python benchmarks/bench_vectors.py --repeats 1 --no-coverage
+    python benchmarks/bench_vectors.py --only reload --reloads 15 --results-name bench_vectors_reload
     python benchmarks/bench_vectors.py --repeats 1 --train-unsup 50000
 """
 
@@ -85,12 +91,105 @@ _TOOLKIT = _PRELUDE + textwrap.dedent(
 )
 
 
+# Fresh-process reloads: the clock starts before the first import, on both sides.
+_RELOAD_PRELUDE = "import time\nT0, C0 = time.perf_counter(), time.process_time()\n" + _PRELUDE
+_RELOAD_REPORT = textwrap.dedent(
+    """
+    wall, cpu = time.perf_counter() - T0, time.process_time() - C0
+    import numpy as np
+    print(json.dumps({"n": len(kv), "wall_s": wall, "cpu_s": cpu, "peak_mb": peak_mb(),
+                      "mapped": isinstance(kv.vectors, np.memmap),
+                      "check": float(np.asarray(kv.vectors[::997], dtype=np.float64).sum()),
+                      "modules": len(sys.modules)}))
+    """
+)
+_GENSIM_RELOAD = _RELOAD_PRELUDE + textwrap.dedent(
+    """
+    from gensim.models import KeyedVectors
+    kv = KeyedVectors.load(sys.argv[1], mmap="r")
+    """
+) + _RELOAD_REPORT
+_TOOLKIT_RELOAD = _RELOAD_PRELUDE + textwrap.dedent(
+    """
+    from toolkit.vectors import load_vectors
+    kv = load_vectors(sys.argv[1], cache_dir=sys.argv[2])
+    """
+) + _RELOAD_REPORT
+
+
+def _env() -> dict:
+    """The subprocesses' environment: toolkit on the path, compiled modules cached like an installed package's.
+
+    With ``PYTHONDONTWRITEBYTECODE`` set (as in some CI images) every fresh process would compile the
+    toolkit's sources again while gensim's come precompiled from site-packages: not the same conditions.
+    Both sides share one ``PYTHONPYCACHEPREFIX`` folder instead, filled by the untimed warm-up runs.
+    """
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONPYCACHEPREFIX": str(_PYCACHE)}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+_PYCACHE = Path(tempfile.gettempdir()) / "toolkit-bench-vectors-pycache"
+
+
 def run(code: str, *args: str) -> dict:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = _env()
+    t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, check=False)
+    process_s = time.perf_counter() - t0
     if proc.returncode != 0:
         raise SystemExit(f"benchmark step failed:\n{proc.stderr}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return {**json.loads(proc.stdout.strip().splitlines()[-1]), "process_wall_s": process_s}
+
+
+def reload_vs_gensim(path: Path, cache: Path, work: Path, n: int) -> list[dict]:
+    """Fresh-process reload: toolkit (warm cache) against gensim's KeyedVectors.load(mmap="r"), alternating."""
+    sys.path.insert(0, str(ROOT))
+    from toolkit.vectors import load_vectors
+
+    kv = load_vectors(path, cache_dir=cache)  # builds the cache entry if this run has none yet
+    native = work / "glove.kv"
+    if not native.exists():
+        kv.save(str(native))  # gensim's own format: a pickle, the vectors in glove.kv.vectors.npy (mmap-able)
+    runs: dict[str, list[dict]] = {"gensim KeyedVectors.load(mmap='r')": [], "toolkit load_vectors (warm cache)": []}
+    steps = [
+        ("gensim KeyedVectors.load(mmap='r')", _GENSIM_RELOAD, (str(native),)),
+        ("toolkit load_vectors (warm cache)", _TOOLKIT_RELOAD, (str(path), str(cache))),
+    ]
+    for _, code, args in steps:  # warm-up: page cache and .pyc files, untimed
+        run(code, *args)
+    for i in range(n):
+        for name, code, args in steps if i % 2 == 0 else steps[::-1]:
+            runs[name].append(run(code, *args))
+        print(f"reload {i + 1}: " + ", ".join(f"{k} {v[-1]['wall_s']:.2f}s" for k, v in runs.items()), flush=True)
+    checks = {name: {x["check"] for x in xs} for name, xs in runs.items()}
+    if len({c for cs in checks.values() for c in cs}) != 1:
+        raise SystemExit(f"the two loaders disagree on the vectors: {checks}")
+    peer = runs["gensim KeyedVectors.load(mmap='r')"]
+    rows = []
+    for name, xs in runs.items():
+        row = {"loader": name, "runs": len(xs)}
+        for field in ("wall_s", "cpu_s", "process_wall_s", "peak_mb"):
+            row[field] = statistics.median(x[field] for x in xs)
+            if field != "peak_mb":
+                row[f"{field}_min"] = min(x[field] for x in xs)
+        row["speedup_wall_vs_gensim"] = statistics.median(x["wall_s"] for x in peer) / row["wall_s"]
+        row["speedup_cpu_vs_gensim"] = statistics.median(x["cpu_s"] for x in peer) / row["cpu_s"]
+        row["mapped"] = all(x["mapped"] for x in xs)
+        row["modules_imported"] = xs[0]["modules"]
+        row["n_vectors"] = xs[0]["n"]
+        rows.append(row)
+    return rows
+
+
+def _provenance() -> dict:
+    """The command and the git commit (and whether the tree had changes) this run measured."""
+    def git(*args):
+        out = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
+        return out.stdout.strip()
+
+    return {"command": " ".join([Path(sys.executable).name, *sys.argv]), "git_commit": git("rev-parse", "HEAD"),
+            "git_dirty_paths": git("status", "--porcelain", "--", "toolkit/vectors", "benchmarks/bench_vectors.py")}
 
 
 def mapping_stats(pid: int, needle: str) -> dict:
@@ -116,7 +215,7 @@ def mapping_stats(pid: int, needle: str) -> dict:
 
 
 def sharing(path: Path, cache: Path) -> list[dict]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = _env()
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", _TOOLKIT, str(path), str(cache), "cache", "share"],
@@ -185,7 +284,9 @@ def main(argv=None) -> None:
     parser.add_argument("--path", type=Path, default=DEFAULT_PATH, help="GloVe text file (.gz)")
     parser.add_argument("--imdb", type=Path, default=DEFAULT_IMDB, help="aclImdb_v1.tar.gz for the coverage report")
     parser.add_argument("--repeats", type=int, default=3, help="alternating runs of each loader (median reported)")
-    parser.add_argument("--reloads", type=int, default=5, help="cached reloads to time")
+    parser.add_argument("--reloads", type=int, default=9, help="fresh-process reloads to time, per loader")
+    parser.add_argument("--only", choices=("all", "reload"), default="all",
+                        help="'reload': only the fresh-process reload against gensim's KeyedVectors.load(mmap='r')")
     parser.add_argument("--coverage-docs", type=int, default=None, help="IMDB train reviews to tokenize (default all)")
     parser.add_argument("--no-coverage", action="store_true", help="skip the IMDB coverage report")
     parser.add_argument("--train-unsup", type=int, default=0, metavar="N",
@@ -197,6 +298,13 @@ def main(argv=None) -> None:
 
     work = Path(tempfile.mkdtemp(prefix="bench-vectors-"))
     try:
+        reload_rows = reload_vs_gensim(args.path, work / "reload-cache", work, args.reloads)
+        print_table(reload_rows)
+        if args.only == "reload":
+            path = write_results(args.results_name, reload_rows, params={**{k: str(v) for k, v in vars(args).items()},
+                                                                        **_provenance()})
+            print(f"results: {path}  ({machine_info()['date_utc']} UTC)")
+            return
         runs: dict[str, list[dict]] = {"gensim": [], "toolkit first load (cache)": [], "toolkit (cache=False)": []}
         for r in range(args.repeats):
             runs["gensim"].append(run(_GENSIM, str(args.path)))
@@ -204,8 +312,6 @@ def main(argv=None) -> None:
             runs["toolkit first load (cache)"].append(run(_TOOLKIT, str(args.path), str(cache), "cache"))
             runs["toolkit (cache=False)"].append(run(_TOOLKIT, str(args.path), str(work / "unused"), "nocache"))
             print(f"repeat {r + 1}: " + ", ".join(f"{k} {v[-1]['wall_s']:.2f}s" for k, v in runs.items()), flush=True)
-        reloads = [run(_TOOLKIT, str(args.path), str(work / "cache0"), "cache") for _ in range(args.reloads)]
-        runs["toolkit cached reload"] = reloads
 
         g_wall = statistics.median(x["wall_s"] for x in runs["gensim"])
         g_peak = statistics.median(x["peak_mb"] for x in runs["gensim"])
@@ -247,8 +353,8 @@ def main(argv=None) -> None:
 
         path = write_results(
             args.results_name,
-            rows,
-            params={**{k: str(v) for k, v in vars(args).items()}, "sharing": share, "coverage": cov,
+            rows + reload_rows,
+            params={**{k: str(v) for k, v in vars(args).items()}, **_provenance(), "sharing": share, "coverage": cov,
                     "coverage_table": cov_text, "domain_word2vec": domain, "domain_coverage_table": domain_text},
         )
         print(f"results: {path}  ({machine_info()['date_utc']} UTC)")

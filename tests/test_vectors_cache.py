@@ -226,3 +226,21 @@ def test_vectors_entry_round_trip_keys_with_spaces_newlines_and_fasttext(tmp_pat
         (tmp_path / "c").mkdir()
         write_entry(kv_int, tmp_path / "c")
 
+
+
+def test_vectors_reload_imports_only_what_it_needs(tmp_path):
+    """A warm reload in a fresh process imports gensim but not scikit-learn, spaCy or toolkit.text (issue 16)."""
+    cache = tmp_path / "cache"
+    path = write(tmp_path / "v.txt", GLOVE3)
+    load_vectors(path, cache_dir=cache)
+    code = (
+        "import sys; from toolkit.vectors import load_vectors\n"
+        "before = sorted(m for m in ('gensim', 'sklearn', 'spacy', 'toolkit.text') if m in sys.modules)\n"
+        "kv = load_vectors(sys.argv[1], cache_dir=sys.argv[2])\n"
+        "after = sorted(m for m in ('gensim', 'sklearn', 'spacy', 'toolkit.text') if m in sys.modules)\n"
+        "print(before, after, kv.index_to_key)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, str(path), str(cache)], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[] ['gensim'] ['the', 'of', 'and']"

@@ -9,8 +9,16 @@ from ..exceptions import VectorsNotFoundError
 from .evaluation import analogy, evaluate_analogies, evaluate_word_pairs, most_similar
 from .loading import FORMATS, cache_path, clear_memo, load_vectors
 from .matrix import CoverageReport, build_embedding_matrix
-from .pooling import EmbeddingVectorizer
 from .training import train_word2vec
+
+
+def __getattr__(name):  # EmbeddingVectorizer imports scikit-learn: load it on first use, not with load_vectors
+    if name == "EmbeddingVectorizer":
+        from .pooling import EmbeddingVectorizer
+
+        return EmbeddingVectorizer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "FORMATS",

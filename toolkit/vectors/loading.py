@@ -41,7 +41,9 @@ import logging
 import os
 import re
 import shutil
+import sys
 import tempfile
+import threading
 import uuid
 import zipfile
 from pathlib import Path
@@ -401,10 +403,8 @@ def write_entry(kv, folder, *, meta=None, written=None) -> dict:
     return header
 
 
-def _checked_file(folder: Path, record, read: bool = False):
-    """The file a header record names (its bytes with ``read``), after checking its name, size and SHA-256."""
-    from .._hashing import hash_file
-
+def _located(folder: Path, record) -> Path:
+    """The file a header record names, after checking its name and size (the digest is checked apart)."""
     if not isinstance(record, dict) or not isinstance(record.get("file"), str):
         raise _DamagedEntry("a file record of the header is malformed")
     name = record["file"]
@@ -417,14 +417,39 @@ def _checked_file(folder: Path, record, read: bool = False):
         raise _DamagedEntry(f"{name} is missing ({err})") from None
     if size != record.get("bytes"):
         raise _DamagedEntry(f"{name} has {size} bytes, the header says {record.get('bytes')}")
-    data = path.read_bytes() if read else None
-    if (hash_file(path) if data is None else _sha256(data)) != record.get("sha256"):
-        raise _DamagedEntry(f"the SHA-256 of {name} differs from the header's")
-    return path if data is None else data
+    return path
 
 
-def _checked_array(folder: Path, record, rows: int, mmap: bool = True):
-    path = _checked_file(folder, record)
+class _Digests:
+    """SHA-256 of an entry's array files, computed in a background thread while the keys are decoded.
+
+    hashlib and file reads release the GIL, so on a multi-core machine the
+    check costs almost no wall time; :meth:`verify` waits and compares.
+    """
+
+    def __init__(self, jobs):
+        self.jobs = jobs  # [(path, expected sha256)]
+        self.found: dict = {}
+        self.thread = threading.Thread(target=self._run, name="toolkit-vectors-cache-check", daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        from .._hashing import hash_file
+
+        for path, _ in self.jobs:
+            try:
+                self.found[path] = hash_file(path)
+            except OSError as err:
+                self.found[path] = err
+
+    def verify(self):
+        self.thread.join()
+        for path, expected in self.jobs:
+            if self.found.get(path) != expected:
+                raise _DamagedEntry(f"the SHA-256 of {path.name} differs from the header's")
+
+
+def _checked_array(path: Path, record, rows: int, mmap: bool = True):
     try:
         arr = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
     except (ValueError, OSError, EOFError) as err:  # an object array is refused here, never unpickled
@@ -475,34 +500,62 @@ def _read_entry(folder: Path):
     n, dim = header.get("n"), header.get("dim")
     if not (isinstance(n, int) and isinstance(dim, int) and n >= 0 and 1 <= dim <= _parse.MAX_DIM):
         raise _DamagedEntry(f"{_HEADER} gives {n!r} keys of dimension {dim!r}")
-    keys_rec = header.get("keys")
-    data = _checked_file(folder, keys_rec, read=True)
+    arrays, expandos = header.get("arrays"), header.get("expandos") or {}
+    if not isinstance(arrays, dict) or "vectors" not in arrays or set(arrays) - set(_ARRAYS):
+        raise _DamagedEntry(f"{_HEADER} lists the arrays {sorted(arrays) if isinstance(arrays, dict) else arrays!r}")
+    if not isinstance(expandos, dict):
+        raise _DamagedEntry(f"{_HEADER} lists the expandos {expandos!r}")
+    paths = {attr: _located(folder, rec) for attr, rec in [*arrays.items(), *expandos.items()]}
+    digests = _Digests([(paths[attr], rec.get("sha256")) for attr, rec in [*arrays.items(), *expandos.items()]])
+    try:
+        words, key_to_index = _read_keys(folder, header.get("keys"), n)
+        loaded = {}
+        for attr, record in arrays.items():
+            arr = _checked_array(paths[attr], record, None if attr == "vectors_ngrams" else n)
+            if arr.ndim != 2 or arr.shape[1] != dim or arr.dtype != np.float32:
+                raise _DamagedEntry(f"{record['file']} is {arr.dtype} {arr.shape}, not float32 vectors of dimension {dim}")
+            loaded[attr] = arr
+        extra = {attr: np.array(_checked_array(paths[attr], rec, n, mmap=False)) for attr, rec in expandos.items()}
+        kv = _new_kv(header, dim, loaded)
+    except BaseException:
+        digests.thread.join()
+        raise
+    digests.verify()
+    kv.index_to_key = words
+    kv.key_to_index = key_to_index
+    kv.next_index = n
+    kv.vectors = loaded["vectors"]
+    kv.expandos = extra
+    if header.get("fasttext"):
+        kv.recalc_char_ngram_buckets()
+    return kv
+
+
+def _read_keys(folder: Path, record, n: int):
+    """The words and ``{word: index}`` of an entry, after checking the keys file's size and SHA-256."""
+    data = _located(folder, record).read_bytes()
+    if _sha256(data) != record.get("sha256"):
+        raise _DamagedEntry(f"the SHA-256 of {record['file']} differs from the header's")
     try:
         text = data.decode("utf-8", "surrogatepass")
-        if keys_rec.get("encoding") == "lines":
+        if record.get("encoding") == "lines":
             words = text.split("\n") if n else []
-        elif keys_rec.get("encoding") == "json":
+        elif record.get("encoding") == "json":
             words = json.loads(text)
         else:
-            raise ValueError(f"unknown key encoding {keys_rec.get('encoding')!r}")
+            raise ValueError(f"unknown key encoding {record.get('encoding')!r}")
     except ValueError as err:
         raise _DamagedEntry(f"the keys cannot be read ({err})") from None
     if not isinstance(words, list) or len(words) != n or not all(isinstance(w, str) for w in words[:1]):
-        raise _DamagedEntry(f"{keys_rec['file']} holds {len(words)} keys, the header says {n}")
+        raise _DamagedEntry(f"{record['file']} holds {len(words)} keys, the header says {n}")
     key_to_index = dict(zip(words, range(n)))
     if len(key_to_index) != n:
         raise _DamagedEntry("a key appears twice")
-    arrays = header.get("arrays")
-    if not isinstance(arrays, dict) or "vectors" not in arrays or set(arrays) - set(_ARRAYS):
-        raise _DamagedEntry(f"{_HEADER} lists the arrays {sorted(arrays) if isinstance(arrays, dict) else arrays!r}")
-    loaded = {}
-    for attr, record in arrays.items():
-        arr = _checked_array(folder, record, None if attr == "vectors_ngrams" else n)
-        if arr.ndim != 2 or arr.shape[1] != dim or arr.dtype != np.float32:
-            raise _DamagedEntry(f"{record['file']} is {arr.dtype} {arr.shape}, not float32 vectors of dimension {dim}")
-        loaded[attr] = arr
-    expandos = {attr: np.array(_checked_array(folder, rec, n, mmap=False))
-                for attr, rec in (header.get("expandos") or {}).items()}
+    return words, key_to_index
+
+
+def _new_kv(header: dict, dim: int, loaded: dict):
+    """An empty KeyedVectors (or FastTextKeyedVectors with its subword arrays) for an entry."""
     fasttext = header.get("fasttext")
     if header.get("class") == "FastTextKeyedVectors":
         from gensim.models.fasttext import FastTextKeyedVectors
@@ -520,20 +573,12 @@ def _read_entry(folder: Path):
         kv.vectors_ngrams = loaded["vectors_ngrams"]
         kv.vectors_vocab_lockf = np.ones(1, dtype=np.float32)  # as gensim's own load sets them
         kv.vectors_ngrams_lockf = np.ones(1, dtype=np.float32)
-    elif header.get("class") == "KeyedVectors":
+        return kv
+    if header.get("class") == "KeyedVectors" and not fasttext:
         from gensim.models import KeyedVectors
 
-        kv = KeyedVectors(dim, count=0, dtype=np.float32)
-    else:
-        raise _DamagedEntry(f"unknown class {header.get('class')!r}")
-    kv.index_to_key = words
-    kv.key_to_index = key_to_index
-    kv.next_index = n
-    kv.vectors = loaded["vectors"]
-    kv.expandos = expandos
-    if fasttext:
-        kv.recalc_char_ngram_buckets()
-    return kv
+        return KeyedVectors(dim, count=0, dtype=np.float32)
+    raise _DamagedEntry(f"unknown class {header.get('class')!r}")
 
 
 def _make_entry(final: Path, fill):
@@ -684,11 +729,8 @@ def load_vectors(
         unicode_errors=(unicode_errors, [Options({"strict", "replace", "ignore"})]),
         progress=(progress, ["boolean"]),
     )
-    try:
-        from gensim.models import KeyedVectors
-    except ImportError as err:  # pragma: no cover - gensim is a dependency
-        raise ImportError("load_vectors needs gensim: pip install gensim") from err
-    if isinstance(source, KeyedVectors):
+    keyedvectors = sys.modules.get("gensim.models.keyedvectors")  # not imported yet: source cannot be one
+    if keyedvectors is not None and isinstance(source, keyedvectors.KeyedVectors):
         return source
     path, member, fmt = _resolve(source, format, member, data_dir, cache_dir, progress)
     src = _parse.Source(path, member)
