@@ -40,6 +40,7 @@ from ..exceptions import VectorsFormatError
 __all__ = [
     "BLOCK_SIZE",
     "MAX_DIM",
+    "MAX_LINE_BYTES",
     "FASTTEXT_MAGIC",
     "Source",
     "sniff_container",
@@ -57,6 +58,9 @@ logger = logging.getLogger(__name__)
 BLOCK_SIZE = 1 << 20  # 1 MiB of decompressed bytes per parse step (small: fewer transient objects)
 MAX_DIM = 100_000  # no real embedding has more dimensions; refuse before allocating
 MAX_WORD_BYTES = 1 << 16  # a binary "word" longer than this means a corrupt file
+#: A text line longer than this means a corrupt or hostile file (e.g. a gzip bomb without newlines);
+#: the longest real line (MAX_DIM values of about 20 characters) is far shorter.
+MAX_LINE_BYTES = 1 << 23
 BOM = b"\xef\xbb\xbf"
 GZIP_MAGIC = b"\x1f\x8b"
 BZ2_MAGIC = b"BZh"
@@ -419,6 +423,12 @@ class _TextReader:
                     "the first line has no values",
                     "Expected '<word> <value> ... <value>' lines (GloVe text).",
                 )
+            if self.dim > MAX_DIM:
+                raise self._line_error(
+                    first_line_no,
+                    f"the first line has {self.dim:,} values, more than any embedding ({MAX_DIM:,} at most)",
+                    "The file is corrupt or not word-vector text; check it, or download it again",
+                )
             self._first_line_was_int_pair = (
                 self.dim == 1 and all(p.isdigit() for p in first.split(b" "))
             )
@@ -637,6 +647,15 @@ def read_text(
     """
     chunks = iter_chunks(source)
     reader = None
+
+    def too_long(line_no):
+        return source.error(
+            f"line {line_no}",
+            f"the line is longer than {MAX_LINE_BYTES:,} bytes (the cap on a line of word-vector text)",
+            "The file is corrupt or not word-vector text (a line holds one word and its values); check it, "
+            "or download it again",
+        )
+
     try:
         buf = next(chunks, b"")
         if buf.startswith(BOM):
@@ -646,6 +665,11 @@ def read_text(
             if more is None:
                 break
             buf += more
+            if len(buf) > MAX_LINE_BYTES:  # blank space without end: not joined without bound
+                raise source.error(
+                    None, f"the file starts with more than {MAX_LINE_BYTES:,} bytes of blank space",
+                    "The file is corrupt or not word-vector text; check it, or download it again",
+                )
         if not buf.strip():
             raise source.error(None, "the file is empty", "Check the path, or download the file again")
         head_count = None
@@ -658,6 +682,8 @@ def read_text(
                 if len(buf) > 1 << 20:
                     break
             nl = buf.find(b"\n")
+            if nl < 0 and len(buf) > 1 << 20:
+                raise too_long(1)
             first = buf if nl < 0 else buf[:nl]
             head_count, dim = _parse_header(source, first, file_size=_uncompressed_size(source), binary=False)
             buf = b"" if nl < 0 else buf[nl + 1 :]
@@ -686,6 +712,8 @@ def read_text(
                 break
             cut = buf.rfind(b"\n")
             if cut < 0:
+                if len(buf) > MAX_LINE_BYTES:  # no newline yet: fail fast instead of joining chunks forever
+                    raise too_long(reader.line_no + 1)
                 continue
             block, buf = buf[:cut], buf[cut + 1 :]
             reader.feed(block, at_eof=False)
