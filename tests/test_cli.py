@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -231,7 +232,9 @@ def test_cli_tokenize_real_imdb(runner, shared_data, tmp_path):
 
 # ------------------------------------------------------------- train/evaluate/predict
 
-TINY = ["--set", "epochs=1", "--set", "maxlen=50", "--set", "max_tokens=2000"]
+# explicit, so these tests do not follow the main job's recipe (tests/test_cli_tasks.py checks the merge)
+TINY = ["--set", "architecture=bag", "--set", "ngram_range=(1, 1)", "--set", "epochs=1", "--set", "maxlen=50",
+        "--set", "max_tokens=2000", "--set", "validation_split=0.1"]
 
 
 @pytest.fixture(scope="module")
@@ -251,8 +254,11 @@ def test_cli_train_writes_run_folder(trained_run):
     out, result = trained_run
     metrics = json.loads((out / "metrics.json").read_text())
     assert json.loads(result.stdout) == {k: v for k, v in metrics.items() if k != "settings"}
-    assert metrics["n_train"] == metrics["n_test"] == 200 and 0.0 <= metrics["accuracy"] <= 1.0
+    assert metrics["n_train"] == metrics["n_test"] == 200
     assert {"precision", "recall", "f1", "roc_auc"} <= set(metrics) and metrics["classes"] == ["neg", "pos"]
+    (tn, fp), (fn, tp) = metrics["confusion_matrix"]
+    assert tn + fp + fn + tp == 200 and metrics["accuracy"] == pytest.approx((tn + tp) / 200)
+    assert metrics["recall"] == pytest.approx(tp / (tp + fn))
     assert metrics["settings"]["epochs"] == 1 and metrics["settings"]["vectors"] == "glove.6B.50d"
     for png in ("history.png", "confusion_matrix.png"):
         data = (out / png).read_bytes()
@@ -260,6 +266,44 @@ def test_cli_train_writes_run_folder(trained_run):
     assert (out / "model" / "config.json").is_file()
     assert "Test accuracy" in result.stderr and "Embedding coverage" in result.stderr
     assert sorted(p.name for p in out.parent.iterdir()) == ["run"]  # no temp folders left
+
+
+def test_cli_train_metrics_are_those_of_the_saved_model_on_the_test_split(trained_run, data_dir_env):
+    """Score the saved model by hand on the same 200 test reviews: metrics.json must agree exactly."""
+    from toolkit.cli._inputs import load_train_test
+    from toolkit.models.persistence import load_model
+
+    out, _ = trained_run
+    metrics = json.loads((out / "metrics.json").read_text())
+    _, _, x_test, y_test = load_train_test("imdb", limit=200, random_state=0)
+    predicted = load_model(out / "model").predict(x_test)
+    assert metrics["accuracy"] == sum(p == t for p, t in zip(predicted, y_test)) / len(y_test)
+    assert metrics["confusion_matrix"][1][1] == sum(p == t == "pos" for p, t in zip(predicted, y_test))
+
+
+def test_cli_train_reports_the_baseline(trained_run):
+    """TF-IDF + LR on the same split, in metrics.json and on stderr; it beats chance on 200 real reviews."""
+    out, result = trained_run
+    baseline = json.loads((out / "metrics.json").read_text())["baseline"]
+    assert baseline["model"].startswith("TF-IDF 1-2-grams") and baseline["n_samples"] == 200
+    (tn, fp), (fn, tp) = baseline["confusion_matrix"]
+    assert baseline["accuracy"] == pytest.approx((tn + tp) / 200) and baseline["accuracy"] > 0.6
+    assert f"Baseline TF-IDF 1-2-grams" in result.stderr and f"accuracy {baseline['accuracy']:.4f}" in result.stderr
+
+
+def test_cli_train_replaces_a_run_folder_only_with_force(trained_run, data_dir_env, tmp_path):
+    out = tmp_path / "run"
+    shutil.copytree(trained_run[0], out)
+    before = (out / "metrics.json").read_text()
+    result = CliRunner().invoke(app, ["train", "--limit", "40", "-o", str(out), *TINY])
+    assert_error(result, r"Run folder .*run exists \(an earlier run\); pass --force")
+    assert (out / "metrics.json").read_text() == before
+    result = CliRunner().invoke(app, ["-q", "train", "--limit", "40", "--no-baseline", "-o", str(out), "--force",
+                                      "--vectors", "none", *TINY])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["n_train"] == 40 and "baseline" not in metrics and metrics["settings"]["vectors"] is None
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
 
 
 def test_cli_evaluate_model(runner, trained_run, data_dir_env, tmp_path):

@@ -137,32 +137,65 @@ def test_workflows_parse_setting(item, expected):
 
 
 def test_workflows_parse_setting_needs_equals():
-    with pytest.raises(ValueError, match=r"Invalid setting 'epochs': expected key=value"):
+    from toolkit.cli._inputs import SettingError
+
+    with pytest.raises(SettingError, match=r"Invalid setting 'epochs': expected key=value"):
         parse_setting("epochs")
 
 
 # ------------------------------------------------------------------------- metrics
 
 
-def test_workflows_compute_metrics_binary_matches_sklearn():
-    from sklearn.metrics import f1_score, roc_auc_score
-
+def test_workflows_compute_metrics_binary_by_hand():
     y_true = np.array(["neg", "pos", "pos", "neg", "pos", "neg"])
     proba_pos = np.array([0.2, 0.9, 0.4, 0.6, 0.8, 0.1])
-    y_pred = np.where(proba_pos > 0.5, "pos", "neg")
+    y_pred = np.where(proba_pos > 0.5, "pos", "neg")  # neg pos neg pos pos neg: TP 2, FN 1, FP 1, TN 2
     m = compute_metrics(y_true, y_pred, np.c_[1 - proba_pos, proba_pos], classes=["neg", "pos"])
     assert m["accuracy"] == pytest.approx(4 / 6)
-    assert m["f1"] == pytest.approx(f1_score(y_true, y_pred, pos_label="pos"))
-    assert m["roc_auc"] == pytest.approx(roc_auc_score(y_true == "pos", proba_pos))
+    assert m["precision"] == pytest.approx(2 / 3) and m["recall"] == pytest.approx(2 / 3)
+    assert m["f1"] == pytest.approx(2 / 3)
+    # positives score 0.9, 0.4, 0.8; negatives 0.2, 0.6, 0.1: 8 of the 9 pairs are ordered right
+    assert m["roc_auc"] == pytest.approx(8 / 9)
     assert m["confusion_matrix"] == [[2, 1], [1, 2]]
+    assert m["average"] == "binary (positive class 'pos')" and m["n_samples"] == 6
     json.dumps(m)  # JSON-ready
 
 
-def test_workflows_compute_metrics_multiclass_macro():
+def test_workflows_compute_metrics_positive_class_is_the_second():
+    """Precision and recall are those of classes[1]: swapping the class order changes them."""
+    y_true, y_pred = ["a", "a", "a", "b"], ["a", "b", "b", "b"]
+    assert compute_metrics(y_true, y_pred, classes=["a", "b"])["precision"] == pytest.approx(1 / 3)
+    assert compute_metrics(y_true, y_pred, classes=["b", "a"])["precision"] == pytest.approx(1.0)
+    assert compute_metrics(y_true, y_pred, classes=["b", "a"])["recall"] == pytest.approx(1 / 3)
+
+
+def test_workflows_compute_metrics_multiclass_macro_by_hand():
     y_true = [0, 1, 2, 2, 1, 0]
-    proba = np.eye(3)[[0, 1, 2, 1, 1, 0]] * 0.8 + 0.2 / 3
-    m = compute_metrics(y_true, proba.argmax(1), proba, classes=[0, 1, 2])
-    assert m["average"] == "macro" and m["roc_auc"] is not None and m["accuracy"] == pytest.approx(5 / 6)
+    pred = [0, 1, 2, 1, 1, 0]
+    proba = np.eye(3)[pred] * 0.8 + 0.2 / 3
+    m = compute_metrics(y_true, pred, proba, classes=[0, 1, 2])
+    assert m["average"] == "macro" and m["accuracy"] == pytest.approx(5 / 6)
+    # per class (P, R): 0 (1, 1), 1 (2/3, 1), 2 (1, 1/2); F1 1, 0.8, 2/3
+    assert m["precision"] == pytest.approx((1 + 2 / 3 + 1) / 3)
+    assert m["recall"] == pytest.approx((1 + 1 + 1 / 2) / 3)
+    assert m["f1"] == pytest.approx((1 + 0.8 + 2 / 3) / 3)
+    # one-vs-rest AUC: class 0 1.0; class 1 (one tie in 4 pairs each) 0.875; class 2 (4 wins + 4 ties of 8) 0.75
+    assert m["roc_auc"] == pytest.approx((1 + 0.875 + 0.75) / 3)
+    assert m["confusion_matrix"] == [[2, 0, 0], [0, 2, 0], [0, 1, 1]]
+
+
+def test_workflows_tfidf_baseline_by_hand():
+    from toolkit.cli.train import BASELINE_C_GRID, tfidf_baseline
+
+    x = ["good", "great film", "good fun", "bad", "awful film", "bad plot"] * 5
+    y = ["pos", "pos", "pos", "neg", "neg", "neg"] * 5
+    # the third test review says "good" but is labelled neg: 2 of 3 right, precision of pos 1/2, recall 1
+    b = tfidf_baseline(x, y, ["good fun", "awful plot", "good"], ["pos", "neg", "neg"])
+    assert b["accuracy"] == pytest.approx(2 / 3) and b["n_samples"] == 3
+    assert b["precision"] == pytest.approx(1 / 2) and b["recall"] == pytest.approx(1.0)
+    assert b["confusion_matrix"] == [[1, 1], [0, 1]]
+    assert b["C"] in BASELINE_C_GRID and b["validation_accuracy"] == 1.0
+    assert b["model"].startswith("TF-IDF 1-2-grams") and b["fit_seconds"] >= 0
 
 
 # ---------------------------------------------------------------------------- data
@@ -190,8 +223,10 @@ def test_workflows_data_status_unknown_name():
 def test_workflows_train_predict_evaluate_in_memory(data_dir_env, tmp_path):
     from toolkit.cli.train import evaluate, predict, train
 
-    result = train(limit=80, vectors=None, settings={"epochs": 1, "maxlen": 40, "embedding_dim": 8})
-    assert result.files == {} and result.coverage is None
+    settings = {"architecture": "bag", "ngram_range": (1, 1), "epochs": 1, "maxlen": 40, "embedding_dim": 8,
+                "max_tokens": 2000, "validation_split": 0.1}
+    result = train(limit=80, vectors=None, settings=settings, baseline=False)
+    assert result.files == {} and result.coverage is None and "baseline" not in result.metrics
     assert result.metrics["n_train"] == result.metrics["n_test"] == 80
     assert set(result.history) >= {"loss", "accuracy"} and len(result.history["loss"]) == 1
     params = result.estimator.get_params()
@@ -209,10 +244,32 @@ def test_workflows_train_predict_evaluate_in_memory(data_dir_env, tmp_path):
     assert metrics["n_samples"] == 2 and metrics["classes"] == ["neg", "pos"]
 
 
-def test_workflows_train_unknown_setting_fails_before_loading(tmp_path):
+def test_workflows_train_merges_main_job_under_settings(monkeypatch, tmp_path):
+    """No options: the recipe's parameters; --set wins over them; the recipe's vectors unless given."""
     from toolkit.cli.train import train
 
-    with pytest.raises(ValueError, match=r"Invalid parameter 'epoch' for make_text_classifier"):
+    made = {}
+
+    def fake_make(**params):
+        made.update(params)
+        raise RuntimeError("stop before loading")
+
+    monkeypatch.setattr("toolkit.models.recipes.MAIN_JOB", {"epochs": 7, "architecture": "cnn", "vectors": "v.txt"})
+    monkeypatch.setattr("toolkit.models.classifier.make_text_classifier", fake_make)
+    with pytest.raises(RuntimeError, match="stop before loading"):
+        train(settings={"epochs": 2})
+    assert made == {"epochs": 2, "architecture": "cnn", "vectors": "v.txt", "random_state": 0}
+    made.clear()
+    with pytest.raises(RuntimeError):
+        train(vectors=None, random_state=3)
+    assert made == {"epochs": 7, "architecture": "cnn", "vectors": None, "random_state": 3}
+
+
+def test_workflows_train_unknown_setting_fails_before_loading(tmp_path):
+    from toolkit.cli._inputs import SettingError
+    from toolkit.cli.train import train
+
+    with pytest.raises(SettingError, match=r"Invalid parameter 'epoch' for make_text_classifier"):
         train(data=tmp_path / "absent.csv", settings={"epoch": 1}, output=tmp_path / "run")
     assert list(tmp_path.iterdir()) == []
 

@@ -14,37 +14,60 @@ quickly without TensorFlow.
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
 
 from . import data, text, train, vectors  # noqa: F401  (each registers its commands on the app)
-from ._common import _is_user_error, _one_line, _state, app
+from ._common import (
+    _bug_report,
+    _click_exception_types,
+    _exit_types,
+    _interrupted,
+    _is_user_error,
+    _one_line,
+    _state,
+    app,
+)
 
 __all__ = ["app", "main"]
 
 
-def main() -> None:
-    """Entry point of the console script, ``python -m toolkit`` and ``cli.py``."""
+def main(args=None) -> None:
+    """Entry point of the console script, ``python -m toolkit`` and ``cli.py``.
+
+    Exit codes: 0 success, 1 an error in the input (one ``Error:`` line on
+    stderr) or a toolkit bug (its traceback and how to report it), 2 a usage
+    error (the command's usage and one ``Error:`` line, as click prints them),
+    130 interrupted (Ctrl-C).
+    """
     try:
-        rc = app(standalone_mode=False)  # click returns the exit code of typer.Exit here
-    except typer.Exit as exc:  # --help, --version, explicit exits
+        rc = app(args=args, prog_name="toolkit", standalone_mode=False)  # returns the exit code of typer.Exit here
+    except _exit_types() as exc:  # --help, --version, explicit exits
         sys.exit(exc.exit_code)
     except typer.Abort:
-        typer.echo("Aborted.", err=True)
-        sys.exit(130)
+        raise SystemExit(_interrupted().exit_code) from None
     except KeyboardInterrupt:
-        typer.echo("Interrupted.", err=True)
-        sys.exit(130)
-    except Exception as exc:  # one line, no traceback unless --debug
-        import click
-
-        if isinstance(exc, click.ClickException):
+        raise SystemExit(_interrupted().exit_code) from None
+    except Exception as exc:
+        if isinstance(exc, _click_exception_types()):  # usage errors: usage + one line, exit 2
             exc.show()
             sys.exit(exc.exit_code)
-        if _state.get("debug") or not _is_user_error(exc):
-            raise
-        typer.echo(f"Error: {_one_line(exc)}", err=True)
-        sys.exit(1)
-    sys.exit(rc if isinstance(rc, int) else 0)
+        if _is_user_error(exc) and not _state.get("debug"):  # raised outside a command (a callback)
+            typer.echo(f"Error: {_one_line(exc)}", err=True)
+            sys.exit(1)
+        import traceback
 
+        traceback.print_exc()
+        if not _is_user_error(exc):
+            typer.echo(_bug_report(exc), err=True)
+        sys.exit(1)
+    rc = rc if isinstance(rc, int) else 0
+    if rc == 130 and "tensorflow" in sys.modules:
+        # Interrupted, message shown, outputs cleaned up: skip TensorFlow's native
+        # teardown, which takes seconds, so Ctrl-C ends the process promptly.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(rc)
+    sys.exit(rc)

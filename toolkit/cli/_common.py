@@ -6,6 +6,8 @@ and registers its commands on it; ``toolkit.cli`` imports them all.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import functools
 import json
 import logging
@@ -17,8 +19,11 @@ import typer
 
 from .. import __version__
 from .._atomic import atomic_output
+from ..exceptions import DataError, ManifestError, ToolkitError, VectorsNotFoundError
 
 __all__ = ["app", "DEFAULT_VECTORS"]
+
+logger = logging.getLogger(__name__)
 
 app = typer.Typer(
     name="toolkit",
@@ -61,34 +66,218 @@ def _root(
     _state["verbose"] = verbose
 
 
+# errno values that mean "this path, as the user gave it, cannot be used": not a toolkit bug
+_USER_ERRNOS = {
+    errno.ENOENT, errno.EACCES, errno.EPERM, errno.EEXIST, errno.EISDIR, errno.ENOTDIR, errno.ENOSPC,
+    errno.EROFS, errno.ENAMETOOLONG, errno.ELOOP, errno.EDQUOT, errno.EFBIG,
+}
+
+
+def _click_exception_types() -> tuple[type, ...]:
+    """``ClickException`` of every click copy loaded.
+
+    typer >= 0.29 carries its own copy of click (``typer._click``); earlier
+    versions use the ``click`` package. An exception of one is not an instance
+    of the other's class, so both are checked. Only modules already imported
+    are looked at: nothing is imported here.
+    """
+    found = []
+    for name in ("typer._click.exceptions", "click.exceptions"):
+        module = sys.modules.get(name)
+        if module is not None and hasattr(module, "ClickException"):
+            found.append(module.ClickException)
+    return tuple(found)
+
+
+def _exit_types() -> tuple[type, ...]:
+    """The "exit with this code" exceptions of typer and of every click copy loaded."""
+    found = [typer.Exit]
+    for name in ("typer._click.exceptions", "click.exceptions"):
+        module = sys.modules.get(name)
+        if module is not None and hasattr(module, "Exit"):
+            found.append(module.Exit)
+    return tuple(found)
+
+
+def _raised_in(exc: BaseException, module: str) -> bool:
+    tb = exc.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb.tb_frame.f_globals.get("__name__") == module
+
+
 def _is_user_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is a mistake in the input that one line can explain (else: a toolkit bug).
+
+    User errors are the toolkit's own error classes (:class:`toolkit.exceptions.ToolkitError`
+    and :class:`toolkit._validation.InvalidParameterError`, whose messages name the file,
+    line or parameter), scikit-learn's parameter-validation error, what
+    :mod:`toolkit._validation` raises about documents, and an ``OSError`` about a
+    path (missing, not permitted, disk full...). Any other exception, a bare
+    ``ValueError`` or ``KeyError`` included, is a bug and keeps its traceback.
+    """
+    from .._validation import InvalidParameterError
     from ..exceptions import ToolkitError
 
-    return isinstance(exc, (ToolkitError, ValueError, OSError, KeyError))
+    if isinstance(exc, (ToolkitError, InvalidParameterError)):
+        return True
+    sk_validation = sys.modules.get("sklearn.utils._param_validation")
+    if sk_validation is not None and isinstance(exc, sk_validation.InvalidParameterError):
+        return True
+    if isinstance(exc, (ValueError, TypeError)) and _raised_in(exc, "toolkit._validation"):
+        return True
+    return isinstance(exc, OSError) and exc.errno in _USER_ERRNOS and exc.filename is not None
 
 
 def _one_line(exc: BaseException) -> str:
     message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-    message = str(message).strip()
-    return message.splitlines()[0] if message else type(exc).__name__
+    message = " ".join(str(message).split())
+    return message or type(exc).__name__
+
+
+def _bug_report(exc: BaseException) -> str:
+    """The closing line printed under the traceback of an unexpected exception."""
+    import platform
+
+    return (
+        f"Error: this is a bug in toolkit {__version__}, not a problem with your input "
+        f"({type(exc).__name__}: {_one_line(exc)[:200]}). Please report it with the command you ran and the "
+        f"traceback above (Python {platform.python_version()}, typer {getattr(typer, '__version__', '?')})."
+    )
+
+
+def _interrupted(note: str | None = None) -> typer.Exit:
+    """Say that the command was interrupted and what was kept; the exit to raise (130, as shells use)."""
+    tqdm = sys.modules.get("tqdm")
+    for bar in list(getattr(getattr(tqdm, "tqdm", None), "_instances", ()) or ()):
+        bar.close()  # now, not after the message
+    typer.echo(f"\nInterrupted. {note or _state.get('on_interrupt') or 'Nothing was written.'}", err=True)
+    return typer.Exit(130)
 
 
 def _errors_to_exit(func):
-    """Turn a user error into ``Error: <one line>`` on stderr and exit code 1 (unless --debug)."""
+    """Run a command: user errors become ``Error: <one line>`` and exit 1, Ctrl-C exits 130.
+
+    Usage errors (click's exceptions, either copy) and exits pass through to
+    click. Any other exception is a toolkit bug: it propagates, and
+    :func:`toolkit.cli.main` prints its traceback and how to report it.
+    ``--debug`` shows the traceback of user errors too.
+    """
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        _state["on_interrupt"] = None
         try:
             return func(*args, **kwargs)
+        except KeyboardInterrupt:
+            raise _interrupted() from None
         except Exception as exc:
-            import click
-
-            if isinstance(exc, (click.ClickException, click.exceptions.Exit)) or _state["debug"] or not _is_user_error(exc):
+            if isinstance(exc, _click_exception_types() + _exit_types()) or _state["debug"]:
+                raise
+            if not _is_user_error(exc):
                 raise
             typer.echo(f"Error: {_one_line(exc)}", err=True)
             raise typer.Exit(1) from exc
 
     return wrapper
+
+
+class OutputExistsError(ToolkitError, FileExistsError):
+    """An output path exists and the command was not given ``--force``."""
+
+
+def _is_stdout(path) -> bool:
+    return path is not None and str(path) == "-"
+
+
+def _check_writable_parent(path: Path, option: str) -> None:
+    """Fail now, not after the work, when ``path`` could not be created."""
+    parent = path.absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise DataError(f"Cannot create {option} {path}: {parent} is a file, not a folder.")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise DataError(f"Cannot create {option} {path}: no write permission in {parent}.")
+
+
+def _check_output_file(path, *, force: bool, option: str = "--output") -> None:
+    """Pre-flight check of an output file: creatable, and not replaced without ``--force``.
+
+    ``None`` and ``"-"`` (standard output) pass.
+    """
+    if path is None or _is_stdout(path):
+        return
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise DataError(f"{option} {path} is a folder; give a file name.")
+    if path.exists() and not force:
+        raise OutputExistsError(f"{option} {path} exists; pass --force to replace it, or choose another name.")
+    _check_writable_parent(path, option)
+
+
+def _check_run_folder(output, *, force: bool) -> None:
+    """Pre-flight check of a run folder: creatable, replaced only if it is an earlier run and ``--force``."""
+    output = Path(output).expanduser()
+    if _is_stdout(output):
+        raise DataError("--output - (standard output) cannot hold a run folder; give a folder name.")
+    if output.is_file() or (output.is_dir() and any(output.iterdir()) and not (output / "metrics.json").is_file()):
+        raise OutputExistsError(
+            f"Output {output} exists and is not a toolkit run folder (no metrics.json); choose another "
+            "--output or remove it first."
+        )
+    if output.is_dir() and any(output.iterdir()) and not force:
+        raise OutputExistsError(
+            f"Run folder {output} exists (an earlier run); pass --force to replace it, or choose another --output."
+        )
+    _check_writable_parent(output, "--output")
+
+
+def _check_model_folder(model) -> None:
+    """Cheap check that ``model`` looks like a saved model folder, before TensorFlow is imported."""
+    path = Path(model).expanduser()
+    if not path.exists():
+        raise DataError(f"No saved model folder at {path}. Give the 'model' folder of a 'toolkit train' run.")
+    if not path.is_dir() or not (path / "config.json").is_file():
+        raise DataError(
+            f"{path} is not a toolkit model folder (no config.json). Give the 'model' folder of a "
+            "'toolkit train' run."
+        )
+
+
+def _check_vectors(vectors) -> None:
+    """Fail before anything heavy when ``vectors`` is neither a file, a manifest nor a domain spec."""
+    if vectors is None:
+        return
+    path = Path(vectors).expanduser()
+    if path.is_file():
+        return
+    if path.is_dir():
+        raise VectorsNotFoundError(f"--vectors {path} is a folder; pass the vectors file inside it.")
+    from ..vectors.domain import is_domain_spec
+
+    if is_domain_spec(str(vectors)):
+        return
+    from ..data.manifests import get_manifest, list_manifests
+
+    try:
+        get_manifest(str(vectors))
+    except ManifestError as err:
+        raise VectorsNotFoundError(
+            f"--vectors {vectors!r}: no such file (relative to {Path.cwd()}) and no data manifest of that name. "
+            f"Pass a vectors file, 'none', or a manifest name: {', '.join(list_manifests())}."
+        ) from err
+
+
+def _check_data(source) -> None:
+    """A data argument: 'imdb', a manifest-free path that exists (file or folder)."""
+    if source is None or str(source).lower() == "imdb" or str(source) == "-":
+        return
+    from ._inputs import _check_input_path
+
+    _check_input_path(source)
 
 
 def _info(message: str) -> None:
@@ -141,8 +330,8 @@ def _settings(items) -> dict:
 
 
 def _emit_text(text: str, output: Path | None) -> None:
-    """Data to stdout, or atomically to ``output``."""
-    if output is None:
+    """Data to stdout (``output`` None or ``"-"``), or atomically to ``output``."""
+    if output is None or _is_stdout(output):
         typer.echo(text, nl=False)
         return
 
@@ -197,3 +386,58 @@ _opt_data_dir = typer.Option(None, "--data-dir", help="Offline data folder (defa
 
 _opt_cache_dir = typer.Option(None, "--cache-dir", help="Cache folder (default: $TOOLKIT_CACHE_DIR or the user cache).")
 
+
+
+def _stack_in(ident: int, prefixes: tuple[str, ...]) -> bool:
+    frame = sys._current_frames().get(ident)
+    while frame is not None:
+        if frame.f_globals.get("__name__", "").startswith(prefixes):
+            return True
+        frame = frame.f_back
+    return False
+
+
+@contextlib.contextmanager
+def _stop_on_interrupt(poll: float = 1.0):
+    """Make sure a Ctrl-C during the block stops it, even one that native code swallows.
+
+    The SIGINT handler records the interrupt and raises ``KeyboardInterrupt``
+    as Python's own does. Should a library catch that exception (code called
+    from TensorFlow's runtime can), a watchdog thread raises it again in the
+    main thread every ``poll`` seconds while the main thread is still inside
+    Keras or TensorFlow, and the block ends with ``KeyboardInterrupt`` at the
+    latest when it returns: nothing after an interrupted training runs, so no
+    output is written. Outside the main thread, or when SIGINT is ignored
+    (a background job), nothing changes.
+    """
+    import _thread
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield
+        return
+    interrupted, done = threading.Event(), threading.Event()
+    main_ident = threading.get_ident()
+
+    def handler(signum, frame):
+        interrupted.set()
+        raise KeyboardInterrupt
+
+    def watchdog():
+        while not done.wait(poll):
+            if interrupted.is_set() and _stack_in(main_ident, ("keras", "tensorflow")):
+                logger.debug("the interrupt was swallowed inside Keras/TensorFlow; raising it again")
+                _thread.interrupt_main()
+
+    previous = signal.signal(signal.SIGINT, handler)
+    thread = threading.Thread(target=watchdog, name="toolkit-interrupt-watchdog", daemon=True)
+    thread.start()
+    try:
+        yield
+        if interrupted.is_set():
+            raise KeyboardInterrupt
+    finally:
+        done.set()
+        signal.signal(signal.SIGINT, previous)

@@ -7,9 +7,15 @@ import logging
 import os
 from pathlib import Path
 
-__all__ = ["read_input", "load_data", "load_train_test", "parse_setting"]
+from ..exceptions import ToolkitError
+
+__all__ = ["read_input", "load_data", "load_train_test", "parse_setting", "SettingError", "check_limit"]
 
 logger = logging.getLogger(__name__)
+
+
+class SettingError(ToolkitError, ValueError):
+    """A ``--set key=value`` that cannot be used: no ``=``, or a name the estimator does not have."""
 
 TABLE_SUFFIXES = (".csv", ".tsv")
 
@@ -151,6 +157,24 @@ def _named_labels(dataset):
     return np.asarray(names)[labels]
 
 
+def check_limit(limit, *, name="limit", owner="load_train_test"):
+    """Refuse a ``limit`` that is not None or a positive int, naming the parameter.
+
+    Examples
+    --------
+    >>> check_limit(None), check_limit(5)
+    (None, 5)
+    >>> check_limit(-1, name="--limit", owner="toolkit train")
+    Traceback (most recent call last):
+    ...
+    toolkit._validation.InvalidParameterError: The '--limit' parameter of toolkit train must be an int in the range [1, inf) or None. Got -1 instead.
+    """
+    from .._validation import Interval, validate_param
+
+    validate_param(limit, [Interval(int, 1, None), None], name=name, owner=owner)
+    return limit
+
+
 def _subsample(texts, labels, limit, random_state):
     """At most ``limit`` documents, stratified and shuffled with ``random_state``."""
     import numpy as np
@@ -184,6 +208,7 @@ def load_train_test(
     """
     import numpy as np
 
+    check_limit(limit)
     kwargs = dict(column=column, label_column=label_column, data_dir=data_dir, cache_dir=cache_dir)
     train_ds = load_data(data, split="train", **kwargs)
     x_train, y_train = list(train_ds.texts), _named_labels(train_ds)
@@ -218,7 +243,7 @@ def parse_setting(item: str) -> tuple[str, object]:
     key, sep, raw = item.partition("=")
     key = key.strip()
     if not sep or not key:
-        raise ValueError(f"Invalid setting {item!r}: expected key=value, e.g. epochs=3.")
+        raise SettingError(f"Invalid setting {item!r}: expected key=value, e.g. epochs=3.")
     raw = raw.strip()
     for parse in (ast.literal_eval, json.loads):
         try:

@@ -14,6 +14,7 @@ from ._common import (
     _opt_cache_dir,
     _opt_data_dir,
     _progress,
+    _state,
     app,
 )
 
@@ -124,5 +125,9 @@ def data_fetch(
     """Find NAME in the offline folder or cache, else download and verify it; print its path."""
     from ..data.datasets import fetch
 
+    _state["on_interrupt"] = (
+        f"The download of {name} was stopped and its partial file deleted; files already complete in the "
+        "cache are kept. Run the command again to fetch it."
+    )
     typer.echo(str(fetch(name, data_dir=data_dir, cache_dir=cache_dir, progress=_progress())))
 

@@ -11,9 +11,12 @@ import typer
 from .._atomic import atomic_output
 from ._common import (
     _INPUT,
+    _check_data,
+    _check_output_file,
     _emit_text,
     _errors_to_exit,
     _info,
+    _is_stdout,
     _jsonl,
     _opt_column,
     _opt_output,
@@ -22,29 +25,54 @@ from ._common import (
     _settings,
     app,
 )
+from ._inputs import SettingError
 
 __all__ = ["tokenize_texts", "Vectorized", "vectorize"]
 
 logger = logging.getLogger(__name__)
 
+def _tokenizer(**params):
+    """A SpacyTokenizer with ``params``; an unknown name is a :class:`SettingError` listing the valid ones."""
+    from ..text.tokenizer import SpacyTokenizer
+
+    try:
+        return SpacyTokenizer().set_params(**params)
+    except ValueError as err:
+        raise SettingError(str(err)) from err
+
+
 def tokenize_texts(texts, **params):
-    """Tokenize raw texts with :class:`toolkit.tokenization.SpacyTokenizer`.
+    """Tokenize raw texts with :class:`toolkit.text.SpacyTokenizer`.
 
     Parameters
     ----------
     texts : iterable of str
     **params
         SpacyTokenizer parameters (``lowercase``, ``ngram_range``, ``analyzer``,
-        ``progress``...), set with ``set_params`` so an unknown name raises a
-        ValueError listing the valid ones.
+        ``progress``, ``errors``...), set with ``set_params`` so an unknown
+        name raises a :class:`SettingError` (a ValueError) listing the valid ones.
 
     Returns
     -------
-    toolkit.corpus.TokenizedCorpus
+    toolkit.text.TokenizedCorpus
+
+    Examples
+    --------
+    >>> list(tokenize_texts(["A great film!"], remove_punct=True))
+    [['a', 'great', 'film']]
     """
+    return _tokenizer(**params).fit_transform(texts)
+
+
+def _skip_params(skip_bad: bool) -> dict:
+    """``errors="skip"`` for ``--skip-bad``, or an error naming what is missing."""
+    if not skip_bad:
+        return {}
     from ..text.tokenizer import SpacyTokenizer
 
-    return SpacyTokenizer().set_params(**params).fit_transform(texts)
+    if "errors" not in SpacyTokenizer().get_params():
+        raise SettingError("--skip-bad needs SpacyTokenizer(errors='skip'), which this toolkit version lacks.")
+    return {"errors": "skip"}
 
 
 @dataclass
@@ -67,24 +95,31 @@ class Vectorized:
         -------
         dict of str to pathlib.Path
         """
-        import numpy as np
-        import scipy.sparse as sp
-
-        path = Path(path)
-        if path.suffix != ".npz":
-            path = path.with_name(path.name + ".npz")
+        path = _npz_path(path)
         files = {"matrix": path}
         with atomic_output(path) as tmp:
-            if sp.issparse(self.matrix):
-                sp.save_npz(tmp, sp.csr_matrix(self.matrix), compressed=True)
-            else:
-                np.savez_compressed(tmp, x=np.asarray(self.matrix))
+            self.write_matrix(tmp)
         if self.vocabulary is not None:
             vpath = Path(vocabulary_path) if vocabulary_path else path.with_name(path.stem + ".vocab.json")
             with atomic_output(vpath) as tmp:
                 self.vocabulary.to_json(tmp)
             files["vocabulary"] = vpath
         return files
+
+    def write_matrix(self, file) -> None:
+        """Write the matrix as .npz to a path or binary file object (sparse: :func:`scipy.sparse.save_npz`)."""
+        import numpy as np
+        import scipy.sparse as sp
+
+        if sp.issparse(self.matrix):
+            sp.save_npz(file, sp.csr_matrix(self.matrix), compressed=True)
+        else:
+            np.savez_compressed(file, x=np.asarray(self.matrix))
+
+
+def _npz_path(path) -> Path:
+    path = Path(path)
+    return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
 
 
 def vectorize(texts, *, output_mode="int", max_tokens=None, min_count=1, maxlen=None, padding="pre",
@@ -113,12 +148,10 @@ def vectorize(texts, *, output_mode="int", max_tokens=None, min_count=1, maxlen=
     """
     from ..text.encoders import BagEncoder, SequenceEncoder
 
-    modes = ("int", "multi_hot", "count", "tf_idf")
-    if output_mode not in modes:
-        raise ValueError(
-            f"The 'output_mode' parameter of vectorize must be a str among {{{', '.join(map(repr, modes))}}}. "
-            f"Got {output_mode!r} instead."
-        )
+    from .._validation import Options, validate_param
+
+    validate_param(output_mode, [Options({"int", "multi_hot", "count", "tf_idf"})], name="output_mode",
+                   owner="vectorize")
     tokens = tokenize_texts(texts, **(tokenizer or {}))
     if output_mode == "int":
         encoder = SequenceEncoder(max_tokens=max_tokens, min_count=min_count, maxlen=maxlen, padding=padding,
@@ -129,20 +162,39 @@ def vectorize(texts, *, output_mode="int", max_tokens=None, min_count=1, maxlen=
     return Vectorized(matrix, encoder, getattr(encoder, "vocabulary_", None))
 
 
+_opt_force = typer.Option(False, "--force", "-f", help="Replace an existing output file.")
+
+_opt_skip_bad = typer.Option(
+    False, "--skip-bad", help="Skip documents that cannot be tokenized (longer than max_length): they get no "
+    "tokens, and their indices are reported on stderr.",
+)
+
+
+def _report_skipped(skipped, n_docs: int) -> None:
+    if len(skipped):
+        shown = ", ".join(map(str, list(skipped)[:20])) + (", ..." if len(skipped) > 20 else "")
+        _info(f"Skipped {len(skipped)} of {n_docs} documents (0-based indices in the input: {shown}).")
+
+
 @app.command("tokenize")
 @_errors_to_exit
 def tokenize_cmd(
     source: str = typer.Argument("-", help=_INPUT),
     column: str = _opt_column,
     output: Path = _opt_output,
+    force: bool = _opt_force,
+    skip_bad: bool = _opt_skip_bad,
     settings: list[str] = typer.Option(
         None, "--set", help="SpacyTokenizer parameter as key=value (repeatable), e.g. ngram_range=(1,2)."
     ),
 ) -> None:
     """Tokenize raw text with spaCy; write one JSON token list per document (JSONL)."""
-    
+    _check_data(source)
+    _check_output_file(output, force=force)
+    tokenizer = _tokenizer(**{"progress": _progress(), **_skip_params(skip_bad), **_settings(settings)})
     texts = _read_texts(source, column=column)
-    corpus = tokenize_texts(texts, **{"progress": _progress(), **_settings(settings)})
+    corpus = tokenizer.fit_transform(texts)
+    _report_skipped(getattr(tokenizer, "skipped_", ()), len(texts))
     _emit_text(_jsonl(list(doc) for doc in corpus), output)
 
 
@@ -150,27 +202,49 @@ def tokenize_cmd(
 @_errors_to_exit
 def vectorize_cmd(
     source: str = typer.Argument("-", help=_INPUT),
-    output: Path = typer.Option(..., "--output", "-o", help="Matrix file (.npz), written atomically."),
+    output: Path = typer.Option(..., "--output", "-o",
+                                help="Matrix file (.npz), written atomically; '-' writes the .npz to stdout."),
+    force: bool = _opt_force,
     output_mode: str = typer.Option("int", "--output-mode", help="int (padded ids), multi_hot, count or tf_idf."),
-    max_tokens: int = typer.Option(None, "--max-tokens", help="Vocabulary size including <pad> and <unk>."),
-    min_count: int = typer.Option(1, "--min-count", help="Minimum count for a token to get an id."),
-    maxlen: int = typer.Option(None, "--maxlen", help="Padded length (int mode); default: longest document."),
+    max_tokens: int = typer.Option(None, "--max-tokens", min=1, help="Vocabulary size including <pad> and <unk>."),
+    min_count: int = typer.Option(1, "--min-count", min=1, help="Minimum count for a token to get an id."),
+    maxlen: int = typer.Option(None, "--maxlen", min=1, help="Padded length (int mode); default: longest document."),
     padding: str = typer.Option("pre", "--padding", help="pre or post."),
     truncating: str = typer.Option("pre", "--truncating", help="pre or post."),
-    vocabulary_path: Path = typer.Option(None, "--vocabulary", help="Vocabulary JSON (default: <output>.vocab.json)."),
+    vocabulary_path: Path = typer.Option(
+        None, "--vocabulary", help="Vocabulary JSON (default: <output>.vocab.json; none with '-o -' unless given)."
+    ),
     column: str = _opt_column,
     settings: list[str] = typer.Option(None, "--set", help="SpacyTokenizer parameter as key=value (repeatable)."),
 ) -> None:
     """Turn text into padded id sequences (.npz, key 'x') plus a vocabulary JSON, or a sparse bag matrix."""
-    
+    import io
+    import sys
+
+    _check_data(source)
+    to_stdout = _is_stdout(output)
+    if not to_stdout:
+        output = _npz_path(output)
+        if vocabulary_path is None:
+            vocabulary_path = output.with_name(output.stem + ".vocab.json")
+    _check_output_file(output, force=force)
+    _check_output_file(vocabulary_path, force=force, option="--vocabulary")
     texts = _read_texts(source, column=column)
     result = vectorize(
         texts, output_mode=output_mode, max_tokens=max_tokens, min_count=min_count, maxlen=maxlen,
         padding=padding, truncating=truncating, tokenizer={"progress": _progress(), **_settings(settings)},
     )
-    files = result.save(output, vocabulary_path=vocabulary_path)
     vocab = "" if result.vocabulary is None else f", vocabulary of {len(result.vocabulary)}"
     _info(f"{output_mode} matrix of shape {tuple(result.matrix.shape)}{vocab}")
-    for path in files.values():
+    if to_stdout:
+        buffer = io.BytesIO()
+        result.write_matrix(buffer)
+        sys.stdout.buffer.write(buffer.getvalue())
+        sys.stdout.flush()
+        if vocabulary_path is not None and result.vocabulary is not None:
+            with atomic_output(vocabulary_path) as tmp:
+                result.vocabulary.to_json(tmp)
+            _info(f"Wrote {vocabulary_path}")
+        return
+    for path in result.save(output, vocabulary_path=vocabulary_path).values():
         typer.echo(str(path))
-

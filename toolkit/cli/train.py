@@ -15,6 +15,11 @@ from .._atomic import atomic_output
 from ._common import (
     _INPUT,
     DEFAULT_VECTORS,
+    _check_data,
+    _check_model_folder,
+    _check_output_file,
+    _check_run_folder,
+    _check_vectors,
     _emit_text,
     _errors_to_exit,
     _info,
@@ -30,9 +35,12 @@ from ._common import (
     _progress,
     _read_texts,
     _settings,
+    _state,
+    _stop_on_interrupt,
     app,
 )
-from ._inputs import _named_labels, _subsample, load_data, load_train_test
+from ..exceptions import DataError
+from ._inputs import SettingError, _named_labels, _subsample, check_limit, load_data, load_train_test
 
 __all__ = ["load_estimator", "compute_metrics", "TrainResult", "train", "evaluate", "predict"]
 
@@ -125,14 +133,34 @@ def _progress_bars(estimator, progress, *, keep=()):
         estimator.set_params(**before)
 
 
+def _classes(estimator) -> list:
+    classes = getattr(estimator, "classes_", None)
+    if classes is None:
+        classes = getattr(_final_estimator(estimator), "classes_", None)
+    return [] if classes is None else list(classes)
+
+
+def _check_known_labels(labels, classes, source) -> None:
+    """Name the labels of the data that the model was never trained on (a model cannot predict them)."""
+    import numpy as np
+
+    if not classes:
+        return
+    known = {str(c) for c in classes}
+    unseen = sorted({str(v) for v in np.unique(np.asarray(labels))} - known)
+    if unseen:
+        raise DataError(
+            f"{source} has label{'s' if len(unseen) > 1 else ''} {', '.join(map(repr, unseen))} that the model "
+            f"was never trained on; its classes are {sorted(known)}. Evaluate on data with those classes, "
+            "or map the labels (--label-column) to them."
+        )
+
+
 def _scores(estimator, texts):
     """(predictions, probabilities or None, classes) with one pass over the texts."""
     import numpy as np
 
-    classes = getattr(estimator, "classes_", None)
-    if classes is None:
-        classes = getattr(_final_estimator(estimator), "classes_", None)
-    classes = [] if classes is None else list(classes)
+    classes = _classes(estimator)
     if hasattr(estimator, "predict_proba") and classes:
         proba = np.asarray(estimator.predict_proba(texts))
         if proba.ndim == 2 and proba.shape[1] == len(classes):
@@ -163,9 +191,11 @@ def evaluate(model, data="imdb", *, split="test", limit=None, random_state=0, co
     dict
         See :func:`compute_metrics`.
     """
+    check_limit(limit, owner="evaluate")
     estimator = load_estimator(model)
     ds = load_data(data, split=split, column=column, label_column=label_column, data_dir=data_dir, cache_dir=cache_dir)
     texts, labels = _subsample(list(ds.texts), _named_labels(ds), limit, random_state)
+    _check_known_labels(labels, _classes(estimator), ds.source or str(data))
     with _progress_bars(estimator, progress):
         pred, proba, classes = _scores(estimator, texts)
     metrics = compute_metrics(labels, pred, proba, classes=classes or None)
@@ -176,10 +206,13 @@ def evaluate(model, data="imdb", *, split="test", limit=None, random_state=0, co
     return metrics
 
 
-def predict(model, texts, *, progress=False) -> list[dict]:
+def predict(model, texts, *, progress=False, skip_bad=False) -> list[dict]:
     """Labels and class probabilities for raw texts.
 
     ``progress=True`` shows the tokenizer's progress bar (stderr).
+    ``skip_bad=True`` tokenizes with ``errors="skip"``: a document the
+    tokenizer refuses (longer than its ``max_length``) gets
+    ``{"label": None, "skipped": True}`` instead of failing the batch.
 
     Returns
     -------
@@ -193,10 +226,22 @@ def predict(model, texts, *, progress=False) -> list[dict]:
     if not texts:
         return []
     estimator = load_estimator(model)
-    with _progress_bars(estimator, progress):
-        pred, proba, classes = _scores(estimator, texts)
+    skip = {"tokenizer__errors": "skip"} if skip_bad else {}
+    if skip and "tokenizer__errors" not in estimator.get_params():
+        raise SettingError("skip_bad needs a pipeline whose SpacyTokenizer has errors='skip'.")
+    before = {k: estimator.get_params()[k] for k in skip}
+    estimator.set_params(**skip)
+    try:
+        with _progress_bars(estimator, progress):
+            pred, proba, classes = _scores(estimator, texts)
+    finally:
+        estimator.set_params(**before)
+    skipped = set(getattr(getattr(estimator, "named_steps", {}).get("tokenizer"), "skipped_", ())) if skip else set()
     rows = []
     for i, label in enumerate(pred):
+        if i in skipped:
+            rows.append({"label": None, "skipped": True})
+            continue
         row = {"label": _jsonable(label)}
         if proba is not None and proba.ndim == 2 and classes:
             row["probabilities"] = {str(_jsonable(c)): round(float(p), 6) for c, p in zip(classes, proba[i])}
@@ -213,8 +258,10 @@ class TrainResult:
     estimator : sklearn.pipeline.Pipeline
         The fitted ``make_text_classifier`` pipeline.
     metrics : dict
-        Test-set metrics (:func:`compute_metrics`) plus ``n_train`` and
-        ``fit_seconds``.
+        Test-set metrics (:func:`compute_metrics`) plus ``n_train``,
+        ``fit_seconds`` and, unless ``baseline=False``, ``baseline``: the
+        TF-IDF + LogisticRegression metrics on the same split
+        (:func:`tfidf_baseline`).
     history : dict
         Per-epoch ``loss``/``accuracy`` (and ``val_*``) of the classifier.
     coverage : toolkit.vectors.CoverageReport or None
@@ -231,28 +278,92 @@ class TrainResult:
     files: dict = field(default_factory=dict)
 
 
+#: The ``C`` values :func:`tfidf_baseline` chooses from on a validation split of the training data.
+BASELINE_C_GRID = (1.0, 3.0, 10.0, 30.0)
+
+BASELINE_NAME = "TF-IDF 1-2-grams (min_df=2, sublinear tf) + LogisticRegression"
+
+
+def tfidf_baseline(x_train, y_train, x_test, y_test, *, random_state=0, validation_size=0.2) -> dict:
+    """The scikit-learn baseline every toolkit model should beat, fitted and scored on the same split.
+
+    ``TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)`` +
+    ``LogisticRegression`` on the raw texts. ``C`` is chosen from
+    :data:`BASELINE_C_GRID` by accuracy on a stratified ``validation_size``
+    split of the training data only; the model is then refitted on all the
+    training data and scored once on the test data.
+
+    Returns
+    -------
+    dict
+        :func:`compute_metrics` of the test predictions plus ``model``, ``C``,
+        ``validation_accuracy`` and ``fit_seconds``.
+
+    Examples
+    --------
+    >>> x = ["good", "great film", "good fun", "bad", "awful film", "bad plot"] * 5
+    >>> y = ["pos", "pos", "pos", "neg", "neg", "neg"] * 5
+    >>> tfidf_baseline(x, y, ["good plot", "awful"], ["pos", "neg"])["accuracy"]
+    1.0
+    """
+    import time
+
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import train_test_split
+
+    def make(c):
+        return TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True), LogisticRegression(C=c, max_iter=1000)
+
+    start = time.perf_counter()
+    y_train = np.asarray(y_train)
+    _, counts = np.unique(y_train, return_counts=True)
+    fit_idx, val_idx = train_test_split(
+        np.arange(len(y_train)), test_size=validation_size, random_state=random_state,
+        stratify=y_train if counts.min() >= 2 else None,
+    )
+    vectorizer, _ = make(1.0)
+    x_fit = vectorizer.fit_transform([x_train[i] for i in fit_idx])
+    x_val = vectorizer.transform([x_train[i] for i in val_idx])
+    scores = {c: make(c)[1].fit(x_fit, y_train[fit_idx]).score(x_val, y_train[val_idx]) for c in BASELINE_C_GRID}
+    best_c = max(BASELINE_C_GRID, key=lambda c: (scores[c], -c))  # ties: the stronger regularisation
+    vectorizer, model = make(best_c)
+    model.fit(vectorizer.fit_transform(x_train), y_train)
+    fit_seconds = time.perf_counter() - start
+    x_test_m = vectorizer.transform(x_test)
+    metrics = compute_metrics(y_test, model.predict(x_test_m), model.predict_proba(x_test_m), classes=model.classes_)
+    return {"model": BASELINE_NAME, "C": best_c, "validation_accuracy": round(float(scores[best_c]), 6),
+            **metrics, "fit_seconds": round(fit_seconds, 3)}
+
+
+RECIPE = "recipe"
+
+
 def train(
-    data="imdb", *, vectors="glove.6B.50d", settings=None, test_data=None, test_size=0.2, limit=None,
-    output=None, random_state=0, column="text", label_column="label", data_dir=None, cache_dir=None,
-    progress=False,
+    data="imdb", *, vectors=RECIPE, settings=None, test_data=None, test_size=0.2, limit=None,
+    output=None, force=False, baseline=True, random_state=0, column="text", label_column="label", data_dir=None,
+    cache_dir=None, progress=False,
 ) -> TrainResult:
     """Train a text classifier, score it on held-out data and save the run.
 
     With the defaults this is the main job: the IMDB reviews (manifest
-    ``"imdb"``), GloVe 6B 50-d vectors (``"glove.6B.50d"``) and the default
-    architecture of :class:`toolkit.classifier.EmbeddingClassifier`, through
-    :func:`toolkit.classifier.make_text_classifier`.
+    ``"imdb"``) and the parameters of :data:`toolkit.models.recipes.MAIN_JOB`
+    (GloVe 6B 50-d vectors unless the recipe names others), through
+    :func:`toolkit.models.make_text_classifier`, next to a TF-IDF +
+    LogisticRegression baseline fitted on the same split.
 
     Parameters
     ----------
     data : str or path-like, default="imdb"
         See :func:`load_data`.
-    vectors : str, path-like or None, default="glove.6B.50d"
-        Pretrained vectors (path or manifest name); None learns the embedding.
+    vectors : str, path-like or None, default="recipe"
+        Pretrained vectors (path or manifest name) or a domain-vector spec;
+        None learns the embedding; ``"recipe"`` takes the main job's.
     settings : dict, optional
         Parameters of the pipeline by name (``{"epochs": 3, "ngram_range":
-        (1, 2)}``), routed by ``make_text_classifier``; an unknown name raises
-        a ValueError listing the valid ones.
+        (1, 2)}``) over the main job's, routed by ``make_text_classifier``; an
+        unknown name raises a :class:`SettingError` listing the valid ones.
     test_data : str or path-like, optional
         Separate test data; otherwise IMDB's test split or ``test_size``.
     test_size : float, default=0.2
@@ -261,8 +372,14 @@ def train(
         Train and test on at most this many documents each (quick runs).
     output : path-like, optional
         Folder to write ``model/`` (:func:`toolkit.persistence.save_model`),
-        ``metrics.json``, ``history.png`` and ``confusion_matrix.png`` into.
-        Each file is written atomically.
+        ``metrics.json``, ``history.png`` and ``confusion_matrix.png`` into,
+        all at once when everything is done (nothing on failure or Ctrl-C).
+    force : bool, default=False
+        Replace ``output`` when it holds an earlier run (a folder that is not
+        a run folder is never replaced).
+    baseline : bool, default=True
+        Also fit :func:`tfidf_baseline` on the same split and report it under
+        ``metrics["baseline"]``.
     random_state : int, default=0
         Seeds the split, the subsample and the classifier (unless ``settings``
         names ``random_state``).
@@ -276,11 +393,19 @@ def train(
     import time
 
     from ..models.classifier import make_text_classifier
+    from ..models.recipes import MAIN_JOB
 
-    params = {"vectors": vectors, "random_state": random_state, **(settings or {})}
-    estimator = make_text_classifier(**params)  # unknown names fail here, before any loading
+    params = {"vectors": DEFAULT_VECTORS, **MAIN_JOB, "random_state": random_state}
+    if not (isinstance(vectors, str) and vectors == RECIPE):
+        params["vectors"] = vectors
+    params.update(settings or {})
+    try:
+        estimator = make_text_classifier(**params)  # unknown names fail here, before any loading
+    except ValueError as err:
+        raise SettingError(str(err)) from err
+    check_limit(limit, owner="train")
     if output is not None:
-        _check_run_folder(Path(output))
+        _check_run_folder(output, force=force)
 
     x_train, y_train, x_test, y_test = load_train_test(
         data, test_data=test_data, test_size=test_size, limit=limit, random_state=random_state,
@@ -294,6 +419,8 @@ def train(
         pred, proba, classes = _scores(estimator, x_test)
     metrics = compute_metrics(y_test, pred, proba, classes=classes)
     metrics.update(n_train=len(x_train), n_test=len(x_test), fit_seconds=round(fit_seconds, 3))
+    if baseline:
+        metrics["baseline"] = tfidf_baseline(x_train, y_train, x_test, y_test, random_state=random_state)
 
     final = _final_estimator(estimator)
     history = {k: [float(v) for v in vals] for k, vals in dict(getattr(final, "history_", {}) or {}).items()}
@@ -318,15 +445,6 @@ def train(
     return result
 
 
-def _check_run_folder(output: Path) -> None:
-    """Refuse to replace anything but an earlier run folder."""
-    if output.is_file() or (output.is_dir() and any(output.iterdir()) and not (output / "metrics.json").is_file()):
-        raise FileExistsError(
-            f"Output {output} exists and is not a toolkit run folder (no metrics.json); choose another "
-            "--output or remove it first."
-        )
-
-
 def _jsonable_settings(params: dict) -> dict:
     return {k: (v if isinstance(v, (str, int, float, bool, type(None), list, dict)) else repr(v)) for k, v in params.items()}
 
@@ -337,38 +455,73 @@ def _default_run_dir() -> Path:
     return Path("runs") / time.strftime("%Y%m%d-%H%M%S")
 
 
+_opt_force = typer.Option(False, "--force", "-f", help="Replace an existing output (an earlier run folder, a file).")
+
+
+def _format_metrics(m: dict) -> str:
+    auc = "n/a" if m.get("roc_auc") is None else f"{m['roc_auc']:.4f}"
+    return f"accuracy {m['accuracy']:.4f}, F1 {m['f1']:.4f}, ROC AUC {auc}"
+
+
 @app.command("train")
 @_errors_to_exit
 def train_cmd(
     data: str = typer.Option("imdb", "--data", help="'imdb', a class-per-folder directory, or a CSV/TSV/JSONL file."),
-    vectors: str = typer.Option(DEFAULT_VECTORS, "--vectors", "-V", help="Vectors file or manifest name; 'none' learns the embedding."),
+    vectors: str = typer.Option(
+        None, "--vectors", "-V", show_default=False,
+        help=f"Vectors file, manifest name or domain spec (word2vec:unsup); 'none' learns the embedding. "
+             f"Default: the main job's ({DEFAULT_VECTORS} unless its recipe says otherwise).",
+    ),
     settings: list[str] = _opt_set,
     test_data: str = typer.Option(None, "--test-data", help="Separate test data (default: IMDB's test split or --test-size)."),
     test_size: float = typer.Option(0.2, "--test-size", help="Held-out fraction for data without a test split."),
-    limit: int = typer.Option(None, "--limit", help="Train and test on at most N documents each (quick runs)."),
+    limit: int = typer.Option(None, "--limit", min=1, help="Train and test on at most N documents each (quick runs)."),
     output: Path = typer.Option(None, "--output", "-o", help="Run folder (default: runs/<timestamp>)."),
+    force: bool = _opt_force,
+    baseline: bool = typer.Option(True, "--baseline/--no-baseline",
+                                  help="Also fit TF-IDF + LogisticRegression on the same split and report it."),
     random_state: int = typer.Option(0, "--random-state", help="Seed of the split, subsample and classifier."),
     column: str = _opt_column,
     label_column: str = _opt_label_column,
     data_dir: Path = _opt_data_dir,
     cache_dir: Path = _opt_cache_dir,
 ) -> None:
-    """Train a text classifier (default: IMDB + GloVe 6B-50d); save the model, metrics.json and plots."""
-    
-    _load_tensorflow_quietly()
+    """Train the main job (IMDB + the recipe in toolkit.models.recipes, GloVe 6B-50d); save the model, metrics.json and plots.
 
+    Every input and the output folder are checked before anything heavy is
+    loaded. The run folder appears only when everything is done.
+    """
+    if vectors is None:
+        vectors = RECIPE
+    elif vectors.lower() == "none":
+        vectors = None
     output = _default_run_dir() if output is None else output
-    result = train(
-        data, vectors=None if vectors.lower() == "none" else vectors, settings=_settings(settings),
-        test_data=test_data, test_size=test_size, limit=limit, output=output, random_state=random_state,
-        column=column, label_column=label_column, data_dir=data_dir, cache_dir=cache_dir, progress=_progress(),
+    params = _settings(settings)
+    _check_data(data)
+    _check_data(test_data)
+    _check_vectors(None if vectors == RECIPE else vectors)
+    _check_run_folder(output, force=force)
+    _state["on_interrupt"] = (
+        f"Nothing was written to {output}: the run folder is written only when training completes. "
+        "Caches of finished steps (tokens, vectors) are kept."
     )
+
+    _load_tensorflow_quietly()
+    with _stop_on_interrupt():
+        result = train(
+            data, vectors=vectors, settings=params, test_data=test_data, test_size=test_size, limit=limit,
+            output=output, force=force, baseline=baseline, random_state=random_state, column=column,
+            label_column=label_column, data_dir=data_dir, cache_dir=cache_dir, progress=_progress(),
+        )
     if result.coverage is not None:
         _info(str(result.coverage))
     m = result.metrics
-    auc = "n/a" if m["roc_auc"] is None else f"{m['roc_auc']:.4f}"
-    _info(f"Test accuracy {m['accuracy']:.4f}, F1 {m['f1']:.4f}, ROC AUC {auc} on {m['n_test']} documents "
+    _info(f"Test {_format_metrics(m)} on {m['n_test']} documents "
           f"(trained on {m['n_train']} in {m['fit_seconds']:.1f} s)")
+    if "baseline" in m:
+        b = m["baseline"]
+        _info(f"Baseline {b['model']} (C={b['C']:g}, chosen on a validation split of the training data): "
+              f"{_format_metrics(b)}; toolkit model {100 * (m['accuracy'] - b['accuracy']):+.2f} accuracy points")
     for name, path in result.files.items():
         _info(f"  {name:<21} {path}")
     typer.echo(_json(m), nl=False)
@@ -378,19 +531,23 @@ def train_cmd(
 @_errors_to_exit
 def evaluate_cmd(
     model: Path = typer.Argument(..., help="Model folder written by 'toolkit train'."),
-    data: str = typer.Argument("imdb", help="'imdb' (see --split), a class-per-folder directory, or a CSV/TSV/JSONL file."),
+    data: str = typer.Argument("imdb",
+                               help="'imdb' (see --split), a class-per-folder directory, or a CSV/TSV/JSONL file."),
     split: str = typer.Option("test", "--split", help="IMDB split."),
-    limit: int = typer.Option(None, "--limit", help="Score at most N documents (stratified sample)."),
+    limit: int = typer.Option(None, "--limit", min=1, help="Score at most N documents (stratified sample)."),
     plot: Path = typer.Option(None, "--plot", help="Also write the confusion matrix PNG here."),
+    force: bool = _opt_force,
     column: str = _opt_column,
     label_column: str = _opt_label_column,
     data_dir: Path = _opt_data_dir,
     cache_dir: Path = _opt_cache_dir,
 ) -> None:
     """Score a trained model on labelled data; metrics JSON on stdout."""
-    
-    _load_tensorflow_quietly()
+    _check_model_folder(model)
+    _check_data(data)
+    _check_output_file(plot, force=force, option="--plot")
 
+    _load_tensorflow_quietly()
     metrics = evaluate(model, data, split=split, limit=limit, column=column, label_column=label_column, plot=plot,
                        data_dir=data_dir, cache_dir=cache_dir, progress=_progress())
     typer.echo(_json(metrics), nl=False)
@@ -404,12 +561,23 @@ def predict_cmd(
     input: str = typer.Option(None, "--input", "-i", help=_INPUT),
     column: str = _opt_column,
     output: Path = _opt_output,
+    force: bool = _opt_force,
+    skip_bad: bool = typer.Option(
+        False, "--skip-bad", help="Documents that cannot be tokenized (too long) get {\"label\": null, "
+        "\"skipped\": true} instead of failing the batch; their indices are reported on stderr.",
+    ),
 ) -> None:
     """Predict labels and class probabilities; one JSON object per text (JSONL)."""
-    
-    _load_tensorflow_quietly()
-
+    _check_model_folder(model)
+    _check_data(input)
+    _check_output_file(output, force=force)
     if not texts:
         texts = _read_texts("-" if input is None else input, column=column)
-    _emit_text(_jsonl(predict(model, texts, progress=_progress())), output)
 
+    _load_tensorflow_quietly()
+    rows = predict(model, texts, progress=_progress(), skip_bad=skip_bad)
+    skipped = [i for i, row in enumerate(rows) if row.get("skipped")]
+    if skipped:
+        shown = ", ".join(map(str, skipped[:20])) + (", ..." if len(skipped) > 20 else "")
+        _info(f"Skipped {len(skipped)} of {len(rows)} documents (0-based indices in the input: {shown}).")
+    _emit_text(_jsonl(rows), output)

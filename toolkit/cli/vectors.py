@@ -26,6 +26,7 @@ from ._common import (
     _vector_kwargs,
     app,
 )
+from ._inputs import SettingError
 from .text import tokenize_texts
 
 __all__ = ["vectors_info", "similar_words", "analogy", "convert_vectors", "train_vectors", "coverage", "word_map"]
@@ -98,12 +99,13 @@ def convert_vectors(source, output, *, to=None, **load_params) -> Path:
     -------
     pathlib.Path
     """
+    from .._validation import InvalidParameterError
     from ..vectors.loading import load_vectors
 
     output = Path(output)
     to = _format_for(output) if to is None else to
     if to not in CONVERT_FORMATS:
-        raise ValueError(
+        raise InvalidParameterError(
             f"The 'to' parameter of convert_vectors must be a str among {{{', '.join(map(repr, CONVERT_FORMATS))}}}. "
             f"Got {to!r} instead."
         )
@@ -132,7 +134,7 @@ def train_vectors(texts, output, *, tokenizer=None, **params):
     valid = sorted(set(inspect.signature(train_word2vec).parameters) - {"corpus", "output"})
     unknown = sorted(set(params) - set(valid))
     if unknown:
-        raise ValueError(f"Invalid parameter {unknown[0]!r} for train_word2vec. Valid parameters are: {valid}.")
+        raise SettingError(f"Invalid parameter {unknown[0]!r} for train_word2vec. Valid parameters are: {valid}.")
     return train_word2vec(tokenize_texts(texts, **(tokenizer or {})), output=output, **params)
 
 
