@@ -217,7 +217,10 @@ def _commit() -> str:
     try:
         head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True,
                               check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "toolkit", "benchmarks"],
+        measured = ["toolkit/data", "toolkit/__init__.py", "toolkit/_atomic.py", "toolkit/_config.py", "toolkit/_memo.py",
+                    "toolkit/_hashing.py", "toolkit/_validation.py", "toolkit/exceptions.py", "benchmarks/bench_data.py",
+                    "benchmarks/_common.py"]  # the code this script runs; other stages' edits do not count
+        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", *measured],
                                capture_output=True, text=True, check=True).stdout.strip()
         return head + ("+uncommitted" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
