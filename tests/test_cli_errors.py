@@ -65,15 +65,16 @@ def imported_modules(importtime_stderr: str) -> set[str]:
     [
         (["train", "--bogus"], "toolkit train [OPTIONS]", r"No such option: --bogus"),
         (["frobnicate"], "toolkit [OPTIONS] COMMAND", r"No such command 'frobnicate'"),
-        (["predict"], "toolkit predict [OPTIONS]", r"Missing argument 'model'"),
+        (["predict"], "toolkit predict [OPTIONS]", r"Missing argument '(?i:model)'"),
         (["train", "--limit", "abc"], "toolkit train [OPTIONS]", r"Invalid value for '--limit'"),
-        (["train", "--limit", "-1"], "toolkit train [OPTIONS]", r"Invalid value for '--limit'.*greater than or equal to 1"),
+        (["train", "--limit", "-1"], "toolkit train [OPTIONS]", r"Invalid value for '--limit'.*(greater than or equal to 1|not in the range x>=1)"),
         (["evaluate", "m", "--limit", "0"], "toolkit evaluate [OPTIONS]", r"Invalid value for '--limit'"),
         (["vectorize", "-"], "toolkit vectorize [OPTIONS]", r"Missing option '--output'"),
-        (["data", "fetch"], "toolkit data fetch [OPTIONS]", r"Missing argument 'name'"),
+        (["data", "fetch"], "toolkit data fetch [OPTIONS]", r"Missing argument '(?i:name)'"),
     ],
 )
 def test_usage_error_exits_2_with_usage_and_one_line(args, usage, pattern):
+    """The wording is click's (typer 0.29's copy and click 8.2 under typer 0.24 both tested)."""
     out = toolkit(*args)
     assert_one_error_line(out, pattern, rc=2)
     assert out.stderr.startswith(f"Usage: {usage}") and "Try 'toolkit" in out.stderr
@@ -83,8 +84,8 @@ def test_usage_error_exits_2_with_usage_and_one_line(args, usage, pattern):
 def test_usage_error_of_either_click_copy_is_recognised():
     """typer >= 0.29 raises its own copy of click's exceptions; older typer raises the click package's."""
     import click
-    import typer._click.exceptions as typer_click
 
+    typer_click = pytest.importorskip("typer._click.exceptions", reason="typer < 0.29 has no click copy of its own")
     from toolkit.cli._common import _click_exception_types, _exit_types
 
     assert {click.ClickException, typer_click.ClickException} <= set(_click_exception_types())
