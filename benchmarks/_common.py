@@ -2,7 +2,8 @@
 
 Every script in ``benchmarks/`` measures something, prints a table to stdout
 and writes ``benchmarks/results/<name>.json`` with the rows plus
-:func:`machine_info`. Import it from a script run as
+:func:`machine_info` and :func:`provenance` (the command line and the git
+commit it measured). Import it from a script run as
 ``python benchmarks/<script>.py`` (the folder is on ``sys.path`` then)::
 
     from _common import timer, peak_rss_mb, write_results, print_table, machine_info
@@ -21,6 +22,8 @@ import json
 import os
 import platform
 import resource
+import shlex
+import subprocess
 import sys
 import tempfile
 import time
@@ -34,12 +37,14 @@ __all__ = [
     "peak_rss_mb",
     "current_rss_mb",
     "machine_info",
+    "provenance",
     "format_table",
     "print_table",
     "write_results",
 ]
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
+REPO = Path(__file__).resolve().parents[1]
 
 
 class Timer:
@@ -135,6 +140,34 @@ def machine_info() -> dict:
     return info
 
 
+def _git(*args) -> str | None:
+    try:
+        return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=True,
+                              timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def provenance(paths=("toolkit", "benchmarks", "pyproject.toml")) -> dict:
+    """The command line of this run and the git commit it measured.
+
+    ``git_changed_files`` lists the tracked files under ``paths`` that differ
+    from that commit (uncommitted edits the run also measured); empty means
+    the commit alone reproduces the result.
+    """
+    script = Path(sys.argv[0]).resolve()
+    try:
+        script = script.relative_to(REPO)
+    except ValueError:
+        pass
+    status = _git("status", "--porcelain", "--untracked-files=no", "--", *paths)
+    return {
+        "command": shlex.join(["python", str(script), *sys.argv[1:]]),
+        "git_commit": (_git("rev-parse", "HEAD") or "").strip() or None,
+        "git_changed_files": None if status is None else [line[3:] for line in status.splitlines()],
+    }
+
+
 def _fmt(value) -> str:
     if value is None:
         return "-"
@@ -175,7 +208,7 @@ def print_table(rows: list[dict], columns: list[str] | None = None, *, file=None
 
 def write_results(name: str, rows: list[dict], *, params: dict | None = None,
                   results_dir: str | os.PathLike | None = None) -> Path:
-    """Write ``{"name", "machine", "params", "rows"}`` to ``results/<name>.json``.
+    """Write ``{"name", "provenance", "machine", "params", "rows"}`` to ``results/<name>.json``.
 
     The file is written to a temporary file in the same folder and moved into
     place, so an interrupted run never leaves a half-written result.
@@ -183,7 +216,7 @@ def write_results(name: str, rows: list[dict], *, params: dict | None = None,
     folder = Path(results_dir) if results_dir is not None else RESULTS_DIR
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.json"
-    payload = {"name": name, "machine": machine_info(), "params": params or {}, "rows": rows}
+    payload = {"name": name, "provenance": provenance(), "machine": machine_info(), "params": params or {}, "rows": rows}
     fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".json.tmp", dir=folder)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
