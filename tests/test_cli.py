@@ -341,6 +341,19 @@ def test_cli_predict_args_file_stdin(runner, trained_run, tmp_path):
     assert result.exit_code == 0 and len(result.stdout.splitlines()) == 2
 
 
+def test_cli_predict_skip_bad(runner, trained_run):
+    """A document longer than spaCy's max_length (1,000,000 characters) fails the batch, unless --skip-bad."""
+    model = trained_run[0] / "model"
+    texts = "A wonderful film.\n" + "long " * 200_001 + "\nDull and far too long.\n"
+    assert_error(invoke(runner, "-q", "predict", model, input=texts), r"Document 1 of X has 1,000,005 characters|"
+                                                                         r"Document 1 of X has 1000005 characters")
+    result = invoke(runner, "-q", "predict", model, "--skip-bad", input=texts)
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(rows) == 3 and rows[1] == {"label": None, "skipped": True}
+    assert rows[0]["label"] in ("neg", "pos") and rows[2]["label"] in ("neg", "pos")
+
+
 def test_cli_train_unknown_setting(runner, tmp_path):
     out = tmp_path / "run"
     result = invoke(runner, "train", "--set", "epoch=1", "-o", out)
@@ -415,7 +428,7 @@ def test_cli_vectors_coverage_map_convert(runner, data_dir_env, tmp_path):
     assert out.read_text().splitlines()[0] == "1000 50"
     native = tmp_path / "small.kv"
     assert invoke(runner, "vectors", "convert", out, native).exit_code == 0
-    info = json.loads(invoke(runner, "vectors", "info", native).stdout)
+    info = json.loads(invoke(runner, "vectors", "info", native, "--format", "native").stdout)  # pickles only when named
     assert (info["n_words"], info["dim"]) == (1000, 50)
     assert_error(invoke(runner, "vectors", "convert", out, tmp_path / "x.txt", "--to", "xml"),
                  r"The 'to' parameter of convert_vectors must be a str among")

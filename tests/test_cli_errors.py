@@ -150,6 +150,15 @@ def test_parameter_validation_in_fit_is_a_user_error(capsys, monkeypatch):
     assert code == 1 and err == "Error: The 'epochs' parameter of EmbeddingClassifier must be None. Got 'x' instead.\n"
 
 
+def test_valueerror_from_a_library_call_is_a_bug(capsys, monkeypatch):
+    """A ValueError escaping from scikit-learn (here: lengths that differ) is no input mistake toolkit checked."""
+    from toolkit.cli.train import compute_metrics
+
+    monkeypatch.setattr("toolkit.cli.data.data_status", lambda **kw: compute_metrics(["a"], ["a", "b"]))
+    code, err = _run_main(capsys, "data", "list")
+    assert code == 1 and "Traceback" in err and err.strip().splitlines()[-1].startswith("Error: this is a bug")
+
+
 def test_debug_shows_user_error_traceback_without_bug_notice(capsys):
     code, err = _run_main(capsys, "--debug", "data", "info", "nosuchdata")
     assert code == 1 and "Traceback" in err and "ManifestError: Unknown data manifest 'nosuchdata'" in err
@@ -264,6 +273,29 @@ def test_tokenize_dash_and_force(tmp_path):
     assert out.read_text() == '["a", "film", "."]\n'
     result = toolkit("-q", "tokenize", "-", "-o", "-", input="A film.\n")
     assert result.stdout == '["a", "film", "."]\n' and not (ROOT / "-").exists()
+
+
+# ----------------------------------------------------------------- bad documents
+
+
+@pytest.fixture
+def long_doc_file(tmp_path):
+    path = tmp_path / "reviews.txt"
+    path.write_text("short one\n" + "word " * 40 + "\nanother short\n", encoding="utf-8")
+    return path
+
+
+def test_tokenize_too_long_document_is_one_line_with_its_index(long_doc_file):
+    out = toolkit("-q", "tokenize", long_doc_file, "--set", "max_length=50")
+    assert_one_error_line(out, r"Document 1 of X has 200 characters, more than max_length=50")
+
+
+def test_tokenize_skip_bad_gives_empty_tokens_and_reports_the_index(long_doc_file, tmp_path):
+    out = toolkit("tokenize", long_doc_file, "--set", "max_length=50", "--skip-bad", "-o", tmp_path / "t.jsonl")
+    assert out.returncode == 0, out.stderr
+    rows = [json.loads(line) for line in (tmp_path / "t.jsonl").read_text().splitlines()]
+    assert rows == [["short", "one"], [], ["another", "short"]]
+    assert "gave empty token lists to 1 of 3 documents" in out.stderr and "skipped_): 1" in out.stderr
 
 
 # ------------------------------------------------------------ data with a location

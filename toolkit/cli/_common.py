@@ -99,13 +99,25 @@ def _exit_types() -> tuple[type, ...]:
     return tuple(found)
 
 
-def _raised_in(exc: BaseException, module: str) -> bool:
+def _raised_on_purpose(exc: BaseException) -> bool:
+    """Whether ``exc`` comes from a ``raise`` statement in toolkit's own code (a check it makes on purpose).
+
+    An exception that escapes from Python itself, numpy, scikit-learn or
+    Keras, or from an expression in toolkit code (``int(text)``,
+    ``mapping[key]``), is not one: there the innermost frame is not toolkit's,
+    or its line is no ``raise``.
+    """
+    import linecache
+
     tb = exc.__traceback__
     if tb is None:
         return False
     while tb.tb_next is not None:
         tb = tb.tb_next
-    return tb.tb_frame.f_globals.get("__name__") == module
+    frame = tb.tb_frame
+    if not frame.f_globals.get("__name__", "").startswith("toolkit."):
+        return False
+    return linecache.getline(frame.f_code.co_filename, tb.tb_lineno).lstrip().startswith("raise ")
 
 
 def _is_user_error(exc: BaseException) -> bool:
@@ -113,10 +125,12 @@ def _is_user_error(exc: BaseException) -> bool:
 
     User errors are the toolkit's own error classes (:class:`toolkit.exceptions.ToolkitError`
     and :class:`toolkit._validation.InvalidParameterError`, whose messages name the file,
-    line or parameter), scikit-learn's parameter-validation error, what
-    :mod:`toolkit._validation` raises about documents, and an ``OSError`` about a
-    path (missing, not permitted, disk full...). Any other exception, a bare
-    ``ValueError`` or ``KeyError`` included, is a bug and keeps its traceback.
+    line or parameter), scikit-learn's parameter-validation error, a ``ValueError``,
+    ``TypeError`` or ``KeyError`` that toolkit code raises on purpose (a check of
+    the input, see :func:`_raised_on_purpose`), and an ``OSError`` about a path
+    (missing, not permitted, disk full...). Any other exception, such as a
+    ``ValueError`` from numpy or a ``KeyError`` from a lookup, is a bug and keeps
+    its traceback.
     """
     from .._validation import InvalidParameterError
     from ..exceptions import ToolkitError
@@ -126,7 +140,7 @@ def _is_user_error(exc: BaseException) -> bool:
     sk_validation = sys.modules.get("sklearn.utils._param_validation")
     if sk_validation is not None and isinstance(exc, sk_validation.InvalidParameterError):
         return True
-    if isinstance(exc, (ValueError, TypeError)) and _raised_in(exc, "toolkit._validation"):
+    if isinstance(exc, (ValueError, TypeError, KeyError)) and _raised_on_purpose(exc):
         return True
     return isinstance(exc, OSError) and exc.errno in _USER_ERRNOS and exc.filename is not None
 
@@ -148,11 +162,16 @@ def _bug_report(exc: BaseException) -> str:
     )
 
 
-def _interrupted(note: str | None = None) -> typer.Exit:
-    """Say that the command was interrupted and what was kept; the exit to raise (130, as shells use)."""
+def _close_progress_bars() -> None:
+    """Close tqdm's open bars now, so that they are not redrawn under the final message."""
     tqdm = sys.modules.get("tqdm")
     for bar in list(getattr(getattr(tqdm, "tqdm", None), "_instances", ()) or ()):
-        bar.close()  # now, not after the message
+        bar.close()
+
+
+def _interrupted(note: str | None = None) -> typer.Exit:
+    """Say that the command was interrupted and what was kept; the exit to raise (130, as shells use)."""
+    _close_progress_bars()
     typer.echo(f"\nInterrupted. {note or _state.get('on_interrupt') or 'Nothing was written.'}", err=True)
     return typer.Exit(130)
 
@@ -178,6 +197,7 @@ def _errors_to_exit(func):
                 raise
             if not _is_user_error(exc):
                 raise
+            _close_progress_bars()
             typer.echo(f"Error: {_one_line(exc)}", err=True)
             raise typer.Exit(1) from exc
 

@@ -166,14 +166,8 @@ _opt_force = typer.Option(False, "--force", "-f", help="Replace an existing outp
 
 _opt_skip_bad = typer.Option(
     False, "--skip-bad", help="Skip documents that cannot be tokenized (longer than max_length): they get no "
-    "tokens, and their indices are reported on stderr.",
+    "tokens, and their indices are logged on stderr.",
 )
-
-
-def _report_skipped(skipped, n_docs: int) -> None:
-    if len(skipped):
-        shown = ", ".join(map(str, list(skipped)[:20])) + (", ..." if len(skipped) > 20 else "")
-        _info(f"Skipped {len(skipped)} of {n_docs} documents (0-based indices in the input: {shown}).")
 
 
 @app.command("tokenize")
@@ -193,8 +187,7 @@ def tokenize_cmd(
     _check_output_file(output, force=force)
     tokenizer = _tokenizer(**{"progress": _progress(), **_skip_params(skip_bad), **_settings(settings)})
     texts = _read_texts(source, column=column)
-    corpus = tokenizer.fit_transform(texts)
-    _report_skipped(getattr(tokenizer, "skipped_", ()), len(texts))
+    corpus = tokenizer.fit_transform(texts)  # skipped documents: the tokenizer logs their indices
     _emit_text(_jsonl(list(doc) for doc in corpus), output)
 
 

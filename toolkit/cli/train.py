@@ -564,7 +564,7 @@ def predict_cmd(
     force: bool = _opt_force,
     skip_bad: bool = typer.Option(
         False, "--skip-bad", help="Documents that cannot be tokenized (too long) get {\"label\": null, "
-        "\"skipped\": true} instead of failing the batch; their indices are reported on stderr.",
+        "\"skipped\": true} instead of failing the batch; the tokenizer logs their indices on stderr.",
     ),
 ) -> None:
     """Predict labels and class probabilities; one JSON object per text (JSONL)."""
@@ -575,9 +575,4 @@ def predict_cmd(
         texts = _read_texts("-" if input is None else input, column=column)
 
     _load_tensorflow_quietly()
-    rows = predict(model, texts, progress=_progress(), skip_bad=skip_bad)
-    skipped = [i for i, row in enumerate(rows) if row.get("skipped")]
-    if skipped:
-        shown = ", ".join(map(str, skipped[:20])) + (", ..." if len(skipped) > 20 else "")
-        _info(f"Skipped {len(skipped)} of {len(rows)} documents (0-based indices in the input: {shown}).")
-    _emit_text(_jsonl(rows), output)
+    _emit_text(_jsonl(predict(model, texts, progress=_progress(), skip_bad=skip_bad)), output)
