@@ -72,12 +72,6 @@ def analogy(source, a, b, c, *, topn=5, **load_params) -> list[tuple[str, float]
 CONVERT_FORMATS = ("word2vec", "word2vec-binary", "glove", "native")
 
 
-def _format_for(path: Path) -> str:
-    suffixes = [s.lower() for s in path.suffixes if s.lower() not in (".gz", ".bz2")]
-    last = suffixes[-1] if suffixes else ""
-    return {".bin": "word2vec-binary", ".kv": "native", ".txt": "word2vec", ".vec": "word2vec"}.get(last, "word2vec")
-
-
 def convert_vectors(source, output, *, to=None, **load_params) -> Path:
     """Load word vectors and write them in another format, atomically.
 
@@ -89,9 +83,12 @@ def convert_vectors(source, output, *, to=None, **load_params) -> Path:
         Target file; ``.gz``/``.bz2`` compress the text formats.
     to : {"word2vec", "word2vec-binary", "glove", "native"}, optional
         Output format; by default from the suffix: ``.bin`` word2vec binary,
-        ``.kv`` gensim native (one file, no mmap side files), else word2vec
-        text with its ``<count> <dim>`` header. ``"glove"`` is text without
-        the header.
+        ``.kv`` gensim native (one file, no mmap side files; a pickle, so
+        load it only with ``format="native"`` and only if you trust it),
+        else word2vec text with its ``<count> <dim>`` header. ``"glove"`` is
+        text without the header. Words with spaces need word2vec text (or
+        native): the other formats cannot store them, and are refused with
+        a :class:`~toolkit.exceptions.DataError` before anything is written.
     **load_params
         ``format``, ``limit``, ``data_dir``, ``cache_dir`` of ``load_vectors``.
 
@@ -100,26 +97,28 @@ def convert_vectors(source, output, *, to=None, **load_params) -> Path:
     pathlib.Path
     """
     from .._validation import InvalidParameterError
+    from ..vectors import _parse
     from ..vectors.loading import load_vectors
 
     output = Path(output)
-    to = _format_for(output) if to is None else to
+    to = _parse.format_for(output, "word2vec") if to is None else to
     if to not in CONVERT_FORMATS:
         raise InvalidParameterError(
             f"The 'to' parameter of convert_vectors must be a str among {{{', '.join(map(repr, CONVERT_FORMATS))}}}. "
             f"Got {to!r} instead."
         )
     kv = load_vectors(source, **load_params)
+    _parse.check_keys_writable(kv.index_to_key, to, owner="convert_vectors")  # before creating anything
     with atomic_output(output) as tmp:
         if to == "native":
             kv.save(str(tmp), separately=[])  # a single file, so the rename carries everything
         else:
-            kv.save_word2vec_format(str(tmp), binary=to == "word2vec-binary", write_header=to != "glove")
+            _parse.write_vectors(kv, tmp, to, owner="convert_vectors")
     return output
 
 
 def train_vectors(texts, output, *, tokenizer=None, **params):
-    """Tokenize ``texts`` and train word2vec vectors, saved to ``output`` (word2vec binary).
+    """Tokenize ``texts`` and train word2vec vectors, saved to ``output`` (format from its suffix).
 
     :func:`toolkit.vectors.train_word2vec` on :func:`tokenize_texts`.
 
@@ -257,7 +256,8 @@ def vectors_convert_cmd(
 @_errors_to_exit
 def vectors_train_cmd(
     corpus: str = typer.Argument(..., help=_INPUT.replace("Text source", "Training text") + " Or 'imdb'."),
-    output: Path = typer.Argument(..., help="Target file, word2vec binary format (written atomically)."),
+    output: Path = typer.Argument(..., help="Target file (written atomically): word2vec text for .txt/.vec "
+                                  "(needed for n-gram tokens with spaces), else word2vec binary."),
     column: str = _opt_column,
     data_dir: Path = _opt_data_dir,
     cache_dir: Path = _opt_cache_dir,

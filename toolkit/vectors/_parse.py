@@ -51,6 +51,9 @@ __all__ = [
     "RowBuffer",
     "estimate_rows",
     "zip_member",
+    "format_for",
+    "check_keys_writable",
+    "write_vectors",
 ]
 
 logger = logging.getLogger(__name__)
@@ -61,6 +64,7 @@ MAX_WORD_BYTES = 1 << 16  # a binary "word" longer than this means a corrupt fil
 #: A text line longer than this means a corrupt or hostile file (e.g. a gzip bomb without newlines);
 #: the longest real line (MAX_DIM values of about 20 characters) is far shorter.
 MAX_LINE_BYTES = 1 << 23
+_INFER_BYTES = 1 << 16  # text over which GloVe's dimension is inferred (a block is larger, unless a test shrinks it)
 BOM = b"\xef\xbb\xbf"
 GZIP_MAGIC = b"\x1f\x8b"
 BZ2_MAGIC = b"BZh"
@@ -322,15 +326,19 @@ class _TextReader:
         self._first_line_was_int_pair = False  # GloVe read of a file with a word2vec header
         self.n = 0
         self.line_no = 0  # number of the last line consumed
+        self.allow_spaces = True  # words with spaces (more fields than dim: the last dim are the vector)
+        self.n_spaced = 0
+        self.first_spaced = None  # (line number, word) of the first word with spaces
 
     # -- errors ---------------------------------------------------------------
     def _line_error(self, line_no, problem, todo):
         return self.source.error(f"line {line_no}", problem, todo)
 
     def _diagnose(self, lines, first_line_no, at_eof):
-        """Re-read a block line by line; raise for the first bad line, else return parsed values."""
+        """Re-read a block line by line; raise for the first bad line, else return (values, words)."""
         dim = self.dim
         values = np.empty((len(lines), dim), dtype=np.float32)
+        words_b = []
         for i, line in enumerate(lines):
             line = line.rstrip()
             line_no = first_line_no + i
@@ -340,21 +348,33 @@ class _TextReader:
                     line_no, "the line is empty", "Remove blank lines; every line must be '<word> <value> ... <value>'."
                 )
             parts = line.split(b" ")
-            word = parts[0]
+            cut = 1
+            if self.allow_spaces and len(parts) > dim + 1 and all(parts):  # a word with (single) spaces
+                cut = len(parts) - dim
+            word = b" ".join(parts[:cut])
             if not word:
                 raise self._line_error(
                     line_no,
                     "the line starts with a space (empty word)",
                     "Every line must be '<word> <value> ... <value>' separated by single spaces.",
                 )
-            nums = parts[1:]
+            words_b.append(word)
+            nums = parts[cut:]
+            if not all(nums) and len(nums) > 1:
+                k = nums.index(b"")
+                raise self._line_error(
+                    line_no, f"value {k + 1} is empty (two spaces in a row?)", "Separate values by single spaces."
+                )
             if len(nums) != dim:
                 short = word.decode("utf-8", "replace")[:40]
                 problem = f"the line for {short!r} has {len(nums)} values, expected {dim}"
                 if is_last and len(nums) < dim:
                     todo = "The file looks truncated: download it again."
-                elif line_no == 2 and self.header is None and self._first_line_was_int_pair:
+                elif line_no == 1 and self.header is None and self._first_line_was_int_pair:
                     todo = "Line 1 looks like a word2vec header: load it with format='word2vec' or format='auto'."
+                elif self.header is not None and not self.allow_spaces:
+                    todo = (f"Most lines have {len(nums)} values but the header announces dimension {dim}: "
+                            "fix the header, or check that this is word2vec text")
                 else:
                     todo = "Every line needs the same number of values; fix or remove this line."
                 raise self._line_error(line_no, problem, todo)
@@ -379,7 +399,7 @@ class _TextReader:
                     )
                 row.append(value)
             values[i] = row
-        return values
+        return values, words_b
 
     def _decode_words(self, words_b, first_line_no):
         joined = b"\n".join(words_b)
@@ -400,6 +420,44 @@ class _TextReader:
         self.words.extend(words)
         self.n += len(words)
 
+    @staticmethod
+    def _usual_count(lines) -> int:
+        """The most common number of values in the first lines (ties: the larger; runs of spaces count once)."""
+        counts: dict = {}
+        for ln in lines[:1000]:
+            c = sum(1 for f in ln.split(b" ") if f) - 1
+            if c >= 0:
+                counts[c] = counts.get(c, 0) + 1
+        return max(counts, key=lambda c: (counts[c], c)) if counts else 0
+
+    def _wrong_dimension(self, lines, dim) -> bool:
+        """Whether a header's dimension looks wrong: most lines have another count, and their extra fields are
+        numbers (``"the 0.1 0.2 0.3"`` under ``3 2``), not words (``"not good 0.1 0.2"``, a bigram)."""
+        if self._usual_count(lines) == dim:
+            return False
+        tails = [_float_or_none(parts[-dim - 1]) is not None
+                 for parts in (ln.rstrip().split(b" ") for ln in lines[:1000]) if len(parts) > dim + 1]
+        return sum(tails) * 2 > len(tails)
+
+    def _infer_dim(self, lines, first_line_no) -> int:
+        """GloVe's dimension: the usual value count, so that a first word with spaces does not decide it."""
+        dim = self._usual_count(lines)
+        if dim < 1:
+            raise self._line_error(
+                first_line_no,
+                "the first line has no values",
+                "Expected '<word> <value> ... <value>' lines (GloVe text).",
+            )
+        if dim > MAX_DIM:
+            raise self._line_error(
+                first_line_no,
+                f"the first line has {dim:,} values, more than any embedding ({MAX_DIM:,} at most)",
+                "The file is corrupt or not word-vector text; check it, or download it again",
+            )
+        first = lines[0].rstrip().split(b" ")
+        self._first_line_was_int_pair = len(first) == 2 and all(p.isdigit() for p in first)
+        return dim
+
     # -- bulk -----------------------------------------------------------------
     def feed(self, block: bytes, at_eof: bool):
         """Parse complete lines in ``block`` (no trailing newline in it)."""
@@ -414,34 +472,25 @@ class _TextReader:
         normalized = b"\r" in block or b"\t" in block  # one memchr each
         if normalized:
             lines = [ln.rstrip() for ln in lines]  # CRLF, as gensim (it rstrips every line)
-        if self.dim is None:  # GloVe: the first line gives the dimension
-            first = lines[0].rstrip()
-            self.dim = first.count(b" ")
-            if self.dim < 1:
-                raise self._line_error(
-                    first_line_no,
-                    "the first line has no values",
-                    "Expected '<word> <value> ... <value>' lines (GloVe text).",
-                )
-            if self.dim > MAX_DIM:
-                raise self._line_error(
-                    first_line_no,
-                    f"the first line has {self.dim:,} values, more than any embedding ({MAX_DIM:,} at most)",
-                    "The file is corrupt or not word-vector text; check it, or download it again",
-                )
-            self._first_line_was_int_pair = (
-                self.dim == 1 and all(p.isdigit() for p in first.split(b" "))
-            )
+        if self.dim is None:  # GloVe: the most common value count of the first lines gives the dimension
+            self.dim = self._infer_dim(lines, first_line_no)
+        elif self.header is not None and self.rows is None and self._wrong_dimension(lines, self.dim):
+            self.allow_spaces = False  # the header is wrong: say so, rather than read numbers as words
         dim = self.dim
-        uniform = set(map(bytes.count, lines, repeat(b" ", len(lines)))) == {dim}  # dim spaces on every line
-        if not uniform and not normalized:  # trailing spaces (the word2vec C tool writes them)
+        counts = list(map(bytes.count, lines, repeat(b" ", len(lines))))  # dim spaces on every line, usually
+        if not normalized and (min(counts) != dim or max(counts) != dim):  # trailing spaces (word2vec C tool)
             lines = [ln.rstrip() for ln in lines]
-            uniform = set(map(bytes.count, lines, repeat(b" ", len(lines)))) == {dim}
+            counts = list(map(bytes.count, lines, repeat(b" ", len(lines))))
+        lo, hi = min(counts), max(counts)
         values = None
-        if uniform:
-            cut = list(map(bytes.find, lines, repeat(b" ", len(lines))))
+        if lo == dim and (hi == dim or self.allow_spaces):
+            if hi == dim:
+                cut = list(map(bytes.find, lines, repeat(b" ", len(lines))))
+            else:  # words with spaces: the last dim fields are the vector
+                cut = [ln.find(b" ") if c == dim else len(ln.rsplit(b" ", dim)[0]) for ln, c in zip(lines, counts)]
             words_b = [ln[:c] for ln, c in zip(lines, cut)]
-            if all(words_b):
+            if all(words_b) and (hi == dim or not any(w[:1] == b" " or w[-1:] == b" " or b"  " in w
+                                                       for w, c in zip(words_b, counts) if c > dim)):
                 joined = b" ".join([ln[c + 1 :] for ln, c in zip(lines, cut)])
                 flat = _parse_numbers(joined, len(lines) * dim)
                 if flat is not None:
@@ -449,9 +498,13 @@ class _TextReader:
                     if not np.isfinite(values).all():
                         values = None
         if values is None:
-            values = self._diagnose(lines, first_line_no, at_eof)
-            words_b = [ln.split(b" ", 1)[0] for ln in lines]
+            values, words_b = self._diagnose(lines, first_line_no, at_eof)
         words = self._decode_words(words_b, first_line_no)
+        if hi > dim:
+            spaced = [i for i, c in enumerate(counts) if c > dim]
+            if self.first_spaced is None:
+                self.first_spaced = (first_line_no + spaced[0], words[spaced[0]])
+            self.n_spaced += len(spaced)
         self._add_words(words, first_line_no)
         if self.rows is None:
             per_row = (len(block) + 1) / len(lines)
@@ -710,6 +763,8 @@ def read_text(
                 block, buf = buf.rstrip(), b""  # blank lines and spaces at the very end are harmless
                 reader.feed(block, at_eof=True)
                 break
+            if reader.dim is None and len(buf) < _INFER_BYTES:
+                continue  # GloVe's dimension is the usual value count of many lines, not of one or two
             cut = buf.rfind(b"\n")
             if cut < 0:
                 if len(buf) > MAX_LINE_BYTES:  # no newline yet: fail fast instead of joining chunks forever
@@ -740,6 +795,13 @@ def read_text(
         words, k2i, vectors = reader.result()
         if not words:
             raise source.error(None, "the file holds no vectors", "Check the path, or download the file again")
+        if reader.n_spaced:
+            line_no, word = reader.first_spaced
+            logger.info(
+                "%s: read %d word%s containing spaces (the last %d fields of a line are its vector; "
+                "the first such word is %r, on line %d)",
+                source.name, reader.n_spaced, "s" if reader.n_spaced > 1 else "", reader.dim, word, line_no,
+            )
         declared = want if want is not None else len(words)
         return words, k2i, vectors, declared
     finally:
@@ -886,3 +948,80 @@ def _decodes(word: bytes) -> bool:
         return False
     return True
 
+
+
+# ----------------------------------------------------------------------------- writing
+
+
+#: Output formats of :func:`write_vectors` by file suffix (``.gz``/``.bz2`` ignored).
+_SUFFIX_FORMATS = {".bin": "word2vec-binary", ".kv": "native", ".txt": "word2vec", ".vec": "word2vec"}
+
+
+def format_for(path, default: str) -> str:
+    """The output format a file name asks for: ``.bin`` word2vec binary, ``.txt``/``.vec`` text, ``.kv`` native."""
+    suffixes = [s.lower() for s in Path(path).suffixes if s.lower() not in (".gz", ".bz2")]
+    return _SUFFIX_FORMATS.get(suffixes[-1] if suffixes else "", default)
+
+
+def _unwritable(key: str, fmt: str) -> str | None:
+    """Why ``fmt`` cannot store ``key`` so that the readers give it back, or None."""
+    if not key:
+        return "is empty"
+    if "\n" in key:
+        return "contains a newline, which ends a record in every word-vector format"
+    if fmt == "word2vec-binary" and " " in key:
+        return ("contains a space, which word2vec binary cannot store: readers take the first space as the end "
+                "of the word")
+    if fmt == "glove" and " " in key:
+        return ("contains a space, which GloVe text (no header line) cannot store reliably: readers infer the "
+                "dimension from the lines")
+    if fmt == "word2vec" and (key[0] == " " or key[-1] == " " or "  " in key):
+        return ("starts or ends with a space or holds two in a row, which word2vec text cannot store: readers "
+                "take a run of spaces as an empty field")
+    return None
+
+
+def check_keys_writable(keys, fmt: str, *, owner: str) -> None:
+    """Refuse, before anything is written, a key that ``fmt`` cannot store so that the readers give it back.
+
+    Words with single spaces inside (the toolkit's n-gram tokens, such as
+    ``"not good"``) are fine in word2vec text, whose readers take the last
+    ``dim`` fields of a line as the vector; word2vec binary and GloVe text
+    cannot hold them. No format holds an empty word or a newline.
+
+    Parameters
+    ----------
+    keys : sequence of str
+    fmt : {"word2vec", "word2vec-binary", "glove", "native"}
+        ``"native"`` (a pickle) stores any key.
+    owner : str
+        The function named in the error.
+
+    Raises
+    ------
+    toolkit.exceptions.DataError
+        Naming the first such key, its index and the format to use instead.
+    """
+    from ..exceptions import DataError
+
+    if fmt == "native":
+        return
+    for i, key in enumerate(keys):
+        if not isinstance(key, str):
+            continue
+        problem = _unwritable(key, fmt)
+        if problem is None:
+            continue
+        fix = ("Write word2vec text instead (a file name ending in .txt or .vec, or to='word2vec'), or rename "
+               "the token" if " " in key.strip() and "\n" not in key and fmt != "word2vec"
+               else "Rename or drop the token before writing")
+        raise DataError(f"{owner} cannot write the key {str(key)!r} (index {i}) as {fmt}: it {problem}. {fix}.")
+
+
+def write_vectors(kv, path, fmt: str, *, owner: str) -> None:
+    """Write ``kv`` to ``path`` as word2vec text or binary or GloVe text, after :func:`check_keys_writable`.
+
+    ``.gz`` / ``.bz2`` in ``path`` compress the output (gensim's writer).
+    """
+    check_keys_writable(kv.index_to_key, fmt, owner=owner)
+    kv.save_word2vec_format(str(path), binary=fmt == "word2vec-binary", write_header=fmt != "glove")

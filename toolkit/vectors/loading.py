@@ -148,18 +148,21 @@ def _looks_like_header(line: bytes) -> bool:
 
 
 def _text_after_header(sample: bytes, dim: int) -> bool:
-    """Whether the record after a word2vec header is text (else binary)."""
+    """Whether the record after a word2vec header is text (else binary).
+
+    Text: the last ``dim`` fields of the line are numbers (the word before
+    them may hold spaces); binary: raw float32 bytes follow the first space.
+    """
     nl = sample.find(b"\n")
     rest = sample[nl + 1 :] if nl >= 0 else b""
     rest = rest.lstrip(b"\n")
-    sp = rest.find(b" ")
-    if sp < 0:
+    end = rest.find(b"\n")
+    fields = (rest if end < 0 else rest[:end]).rstrip(b" \r\t").split(b" ")
+    if len(fields) < 2:
         return True  # too short to tell: the text reader gives the clearer error
-    end = rest.find(b"\n", sp)
-    # the values of a text line, or the first bytes of a binary vector
-    line = rest[sp + 1 : min(end if end >= 0 else len(rest), sp + 1 + 4 * dim)]
-    allowed = set(b"0123456789.-+eEnaifNAIFty \r\t")
-    return bool(line.strip()) and set(line) <= allowed
+    values = fields[-dim:] if len(fields) > dim else fields[1:]  # a line cut short by the sample: what is there
+    allowed = set(b"0123456789.-+eEnaifNAIFty")
+    return all(v and set(v) <= allowed for v in values)
 
 
 def _looks_like_pickle(head: bytes) -> bool:

@@ -33,7 +33,7 @@ def train_word2vec(
     output=None,
     progress=False,
 ):
-    """Train gensim Word2Vec on token lists; optionally save word2vec binary.
+    """Train gensim Word2Vec on token lists; optionally save them in a format :func:`load_vectors` reads.
 
     Parameters
     ----------
@@ -46,8 +46,13 @@ def train_word2vec(
         between runs even with the same seed (gensim's own caveat).
     seed : int, default=0
     output : path-like, optional
-        Write the vectors there in word2vec binary format (atomically), so
-        :func:`load_vectors` reads them like any pretrained file.
+        Write the vectors there (atomically), so :func:`load_vectors` reads
+        them like any pretrained file: word2vec text when the name ends in
+        ``.txt`` or ``.vec`` (``.gz`` / ``.bz2`` compress it), else word2vec
+        binary. Tokens with spaces (the n-gram tokens of
+        :class:`~toolkit.text.SpacyTokenizer`, e.g. ``"not good"``) need
+        text: word2vec binary cannot store them, so they are refused with a
+        :class:`~toolkit.exceptions.DataError` before training.
     progress : bool, default=False
         Show a progress bar over the epochs.
 
@@ -61,6 +66,12 @@ def train_word2vec(
     >>> kv = train_word2vec([["good", "film"], ["bad", "film"]] * 50, vector_size=8, min_count=1)
     >>> kv.vector_size
     8
+    >>> import os, tempfile
+    >>> out = os.path.join(tempfile.mkdtemp(), "bigrams.txt")
+    >>> kv = train_word2vec([["not good", "film"]] * 50, vector_size=4, min_count=1, output=out)
+    >>> from toolkit.vectors import load_vectors
+    >>> sorted(load_vectors(out, cache=False).index_to_key)
+    ['film', 'not good']
     """
     _check(
         "train_word2vec",
@@ -103,11 +114,16 @@ def train_word2vec(
         raise DataError(
             f"No word occurs at least min_count={min_count} times in the corpus; lower min_count or pass more text."
         )
+    fmt = None if output is None else _parse.format_for(output, "word2vec-binary")
+    if fmt == "native":
+        fmt = "word2vec-binary"  # a .kv name: word2vec binary as before (the toolkit writes no pickles)
+    if fmt is not None:  # before training: a key the format cannot hold is found in seconds, not after hours
+        _parse.check_keys_writable(model.wv.index_to_key, fmt, owner="train_word2vec")
     model.train(docs, total_examples=model.corpus_count, epochs=model.epochs, callbacks=callbacks)
     kv = model.wv
     if output is not None:
         out = Path(output).expanduser()
         with atomic_output(out) as tmp:
-            kv.save_word2vec_format(str(tmp), binary=True)
-        logger.info("Saved %d word2vec vectors to %s", len(kv), out)
+            _parse.write_vectors(kv, tmp, fmt, owner="train_word2vec")
+        logger.info("Saved %d word2vec vectors to %s (%s)", len(kv), out, fmt)
     return kv
