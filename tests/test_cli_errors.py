@@ -187,6 +187,7 @@ def run_folder(tmp_path):
     [
         ("missing data", r"Input not found: '.*absent\.csv'"),
         ("missing test data", r"Input not found: '.*absent-test\.csv'"),
+        ("unlabelled data file", r"Cannot read labelled data from '.*notes\.txt': give 'imdb', a class-per-folder"),
         ("missing vectors file", r"--vectors '.*nope\.vec': no such file"),
         ("unknown vectors name", r"--vectors 'glove\.6B\.51d': no such file .*no data manifest of that name"),
         ("output under a file", r"Cannot create --output .*notes\.txt.*is a file, not a folder"),
@@ -198,6 +199,7 @@ def test_train_checks_paths_before_importing_tensorflow(tmp_path, run_folder, ca
     args = {
         "missing data": ["--data", tmp_path / "absent.csv"],
         "missing test data": ["--data", "imdb", "--test-data", tmp_path / "absent-test.csv"],
+        "unlabelled data file": ["--data", tmp_path / "notes.txt"],
         "missing vectors file": ["--vectors", tmp_path / "nope.vec"],
         "unknown vectors name": ["--vectors", "glove.6B.51d"],
         "output under a file": ["-o", tmp_path / "notes.txt" / "run"],

@@ -291,13 +291,13 @@ def _check_vectors(vectors) -> None:
         ) from err
 
 
-def _check_data(source) -> None:
-    """A data argument: 'imdb', a manifest-free path that exists (file or folder)."""
+def _check_data(source, *, labelled: bool = False) -> None:
+    """A data argument: 'imdb', '-' or a path that exists (``labelled``: a folder, a CSV/TSV or JSONL file)."""
     if source is None or str(source).lower() == "imdb" or str(source) == "-":
         return
-    from ._inputs import _check_input_path
+    from ._inputs import _check_input_path, check_labelled_path
 
-    _check_input_path(source)
+    (check_labelled_path if labelled else _check_input_path)(source)
 
 
 def _info(message: str) -> None:

@@ -124,21 +124,27 @@ def load_data(data="imdb", *, split="train", column="text", label_column="label"
 
     if str(data).lower() == "imdb":
         return datasets.load_imdb(split, data_dir=data_dir, cache_dir=cache_dir)
-    path = _check_input_path(data)
+    path = check_labelled_path(data)
     suffix = path.suffix.lower()
     if path.is_dir():
         return datasets.load_folder(path)
     if suffix in TABLE_SUFFIXES:
         delimiter = "\t" if suffix == ".tsv" else ","
         return datasets.load_csv(path, text_column=column, label_column=label_column, delimiter=delimiter)
-    if suffix in JSONL_SUFFIXES:
-        return datasets.load_jsonl(path, text_column=column, label_column=label_column)
+    return datasets.load_jsonl(path, text_column=column, label_column=label_column)
+
+
+def check_labelled_path(data) -> Path:
+    """The path of labelled data (a folder, a CSV/TSV or JSONL file), or a DataError saying what is accepted."""
     from ..exceptions import DataError
 
-    raise DataError(
-        f"Cannot read labelled data from '{path}': give 'imdb', a class-per-folder directory, "
-        "a .csv/.tsv or a .jsonl file."
-    )
+    path = _check_input_path(data)
+    if not path.is_dir() and path.suffix.lower() not in TABLE_SUFFIXES + JSONL_SUFFIXES:
+        raise DataError(
+            f"Cannot read labelled data from '{path}': give 'imdb', a class-per-folder directory, "
+            "a .csv/.tsv or a .jsonl file."
+        )
+    return path
 
 
 def _named_labels(dataset):

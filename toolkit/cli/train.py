@@ -497,8 +497,8 @@ def train_cmd(
         vectors = None
     output = _default_run_dir() if output is None else output
     params = _settings(settings)
-    _check_data(data)
-    _check_data(test_data)
+    _check_data(data, labelled=True)
+    _check_data(test_data, labelled=True)
     _check_vectors(None if vectors == RECIPE else vectors)
     _check_run_folder(output, force=force)
     _state["on_interrupt"] = (
@@ -544,7 +544,7 @@ def evaluate_cmd(
 ) -> None:
     """Score a trained model on labelled data; metrics JSON on stdout."""
     _check_model_folder(model)
-    _check_data(data)
+    _check_data(data, labelled=True)
     _check_output_file(plot, force=force, option="--plot")
 
     _load_tensorflow_quietly()
