@@ -5,11 +5,16 @@ Measured in fresh processes (``python cli.py ...``), as a user runs them:
 - ``cli.py --help``, median of ``--repeats`` runs, against the peer
   ``python -c "import tensorflow"`` (what every command would pay if the CLI
   imported TensorFlow eagerly);
-- ``cli.py train`` with no options (IMDB 25k/25k + GloVe 6B-50d + the default
-  architecture; ``--limit N`` for a quick run): wall and CPU time, peak memory
-  and the test accuracy from its ``metrics.json``; against the classic peer on
-  the same data in the same run, scikit-learn's ``TfidfVectorizer`` +
-  ``LogisticRegression`` (fit on train, scored on test).
+- time to a one-line error for a missing input (``cli.py train --data
+  missing.csv``, ``cli.py predict missing-model x``), median of ``--repeats``
+  runs: the paths are checked before TensorFlow is imported, so the peer is the
+  same ``python -c "import tensorflow"`` the error used to wait for;
+- ``cli.py train`` with no options (IMDB 25k/25k + the main job's recipe,
+  ``toolkit.models.recipes.MAIN_JOB``; ``--limit N`` for a quick run): wall and
+  CPU time, peak memory and the test accuracy from its ``metrics.json``, next to
+  the TF-IDF + LogisticRegression baseline that the same run fits on the same
+  split (``metrics.json["baseline"]``, C chosen on a validation split of the
+  training data).
 
 Usage::
 
@@ -62,6 +67,31 @@ def bench_help(repeats: int) -> list[dict]:
     return rows
 
 
+def run_error(args: list[str]) -> dict:
+    """Like :func:`run_child` for a command that must fail with one 'Error:' line (exit 1)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.run(args, capture_output=True, text=True, cwd=ROOT)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 1 or not proc.stderr.startswith("Error: "):
+        raise SystemExit(f"{' '.join(args)} did not fail with one error line ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    return {"wall_s": wall, "cpu_s": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)}
+
+
+def bench_errors(repeats: int, peer_wall: float) -> list[dict]:
+    rows = []
+    for name, args in [
+        ("cli.py train --data missing.csv (error)", [sys.executable, "cli.py", "train", "--data", "missing.csv"]),
+        ("cli.py predict missing-model x (error)", [sys.executable, "cli.py", "predict", "missing-model", "x"]),
+    ]:
+        runs = [run_error(args) for _ in range(repeats)]
+        wall = statistics.median(r["wall_s"] for r in runs)
+        rows.append({"task": name, "wall_s": wall, "cpu_s": statistics.median(r["cpu_s"] for r in runs),
+                     "ratio_vs_peer": wall / peer_wall})
+    return rows
+
+
 def bench_train(limit: int | None, seed: int) -> list[dict]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run"
@@ -71,31 +101,18 @@ def bench_train(limit: int | None, seed: int) -> list[dict]:
         child = run_child(args)
         metrics = json.loads((out / "metrics.json").read_text())
     toolkit_row = {
-        "task": "cli.py train (bag + GloVe 6B-50d)", "n_train": metrics["n_train"], "n_test": metrics["n_test"],
+        "task": "cli.py train (main job: recipes.MAIN_JOB)", "n_train": metrics["n_train"], "n_test": metrics["n_test"],
         "wall_s": child["wall_s"], "cpu_s": child["cpu_s"], "peak_rss_mb": child["peak_rss_mb"],
         "fit_s": metrics["fit_seconds"], "test_accuracy": metrics["accuracy"], "roc_auc": metrics["roc_auc"],
+        "settings": metrics["settings"],
     }
-
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-
-    from toolkit.cli._inputs import load_train_test
-    from toolkit.cli.train import compute_metrics
-
-    with timer() as t:
-        x_train, y_train, x_test, y_test = load_train_test("imdb", limit=limit, random_state=seed)
-        peer = make_pipeline(TfidfVectorizer(min_df=2, ngram_range=(1, 2), sublinear_tf=True),
-                             LogisticRegression(C=4.0, max_iter=1000))
-        peer.fit(x_train, y_train)
-        proba = peer.predict_proba(x_test)
-        m = compute_metrics(y_test, peer.classes_[proba.argmax(1)], proba, classes=list(peer.classes_))
+    b = metrics["baseline"]
     peer_row = {
-        "task": "tf-idf 1-2gram + LogisticRegression (peer, in-process)", "n_train": len(x_train),
-        "n_test": len(x_test), "wall_s": t.seconds, "cpu_s": t.cpu_seconds, "peak_rss_mb": None, "fit_s": None,
-        "test_accuracy": m["accuracy"], "roc_auc": m["roc_auc"],
+        "task": f"{b['model']}, C={b['C']:g} (peer, same run and split)", "n_train": metrics["n_train"],
+        "n_test": b["n_samples"], "wall_s": None, "cpu_s": None, "peak_rss_mb": None, "fit_s": b["fit_seconds"],
+        "test_accuracy": b["accuracy"], "roc_auc": b["roc_auc"],
     }
-    toolkit_row["ratio_wall_vs_peer"] = toolkit_row["wall_s"] / peer_row["wall_s"]
+    toolkit_row["accuracy_points_vs_peer"] = 100 * (metrics["accuracy"] - b["accuracy"])
     return [toolkit_row, peer_row]
 
 
@@ -104,12 +121,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeats", type=int, default=5, help="runs of each --help measurement")
     parser.add_argument("--limit", type=int, default=None, help="train/test on N documents each (default: all)")
-    parser.add_argument("--skip-train", action="store_true", help="only time --help")
+    parser.add_argument("--skip-train", action="store_true", help="only time --help and the errors")
     args = parser.parse_args()
     if not os.environ.get("TOOLKIT_DATA_DIR"):
         print("note: TOOLKIT_DATA_DIR is not set; data will be fetched through the cache/download", file=sys.stderr)
 
     rows = bench_help(args.repeats)
+    rows += bench_errors(args.repeats, peer_wall=rows[1]["wall_s"])
     print_table(rows)
     if not args.skip_train:
         train_rows = bench_train(args.limit, args.seed)
