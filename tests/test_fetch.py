@@ -331,22 +331,21 @@ def test_fetch_http_interrupted_transfer(tmp_path, http_server):
     assert _leftovers(tmp_path / "cache") == []
 
 
-def test_fetch_concurrent_processes_end_with_one_good_file(tmp_path, http_server):
-    _, base = http_server
-    _Handler.mode = "slow"  # ~0.5 s per download, so the two runs overlap
+def _fetch_command(tmp_path, base, mode):
+    """A ``toy`` manifest served in ``mode``, and (argv, env) of a fresh process fetching it into tmp_path/cache."""
+    _Handler.mode = mode
     manifests = tmp_path / "m"
     _manifest(manifests, url=f"{base}/toy.bin")
-    script = textwrap.dedent("""\
-        import sys
-        from toolkit.data.datasets import fetch
-        print(fetch("toy", cache_dir=sys.argv[1]))
-        """)
     env = {**os.environ, "TOOLKIT_MANIFEST_DIR": str(manifests), "PYTHONPATH": str(Path(__file__).parents[1])}
-    procs = [
-        subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "cache")], env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for _ in range(2)
-    ]
+    script = "import sys; from toolkit.data.datasets import fetch; print(fetch('toy', cache_dir=sys.argv[1]))"
+    return [sys.executable, "-c", script, str(tmp_path / "cache")], env
+
+
+def test_fetch_concurrent_processes_end_with_one_good_file(tmp_path, http_server):
+    _, base = http_server
+    argv, env = _fetch_command(tmp_path, base, "slow")  # ~0.5 s per download, so the two runs overlap
+    procs = [subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
     outs = [p.communicate(timeout=60) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
     paths = {out.strip() for out, _ in outs}
@@ -359,12 +358,8 @@ def test_fetch_concurrent_processes_end_with_one_good_file(tmp_path, http_server
 
 def test_fetch_killed_process_leaves_nothing_mistaken_for_good(tmp_path, http_server):
     _, base = http_server
-    _Handler.mode = "slow"
-    manifests = tmp_path / "m"
-    _manifest(manifests, url=f"{base}/toy.bin")
-    env = {**os.environ, "TOOLKIT_MANIFEST_DIR": str(manifests), "PYTHONPATH": str(Path(__file__).parents[1])}
-    script = "import sys; from toolkit.data.datasets import fetch; fetch('toy', cache_dir=sys.argv[1])"
-    proc = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "cache")], env=env)
+    argv, env = _fetch_command(tmp_path, base, "slow")
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL)
     folder = tmp_path / "cache" / "data" / "toy"
     deadline = time.monotonic() + 30
     while not list(folder.glob("tmp????????")) and time.monotonic() < deadline:
@@ -374,7 +369,7 @@ def test_fetch_killed_process_leaves_nothing_mistaken_for_good(tmp_path, http_se
     proc.wait(timeout=30)
     assert not (folder / "toy.bin").exists()  # only pooch's temporary file may remain
     _Handler.mode = "ok"
-    assert fetch(manifests / "toy.toml", cache_dir=tmp_path / "cache").read_bytes() == PAYLOAD
+    assert fetch(tmp_path / "m" / "toy.toml", cache_dir=tmp_path / "cache").read_bytes() == PAYLOAD
     assert [n for n in _leftovers(folder) if not n.startswith("tmp")] == ["toy.bin", "toy.bin.verified.json"]
 
 
@@ -432,17 +427,12 @@ def test_fetch_http_larger_than_manifest_stops_early_and_is_not_retried(tmp_path
 def test_fetch_endless_body_stops_bounded_in_time_and_disk(tmp_path, http_server):
     """Bounded from outside: a subprocess with a time limit and a 32 MB cap on the files it writes."""
     _, base = http_server
-    _Handler.mode = "endless"
-    manifests = tmp_path / "m"
-    _manifest(manifests, url=f"{base}/toy.bin")
-    env = {**os.environ, "TOOLKIT_MANIFEST_DIR": str(manifests), "PYTHONPATH": str(Path(__file__).parents[1])}
-    script = "import sys; from toolkit.data.datasets import fetch; fetch('toy', cache_dir=sys.argv[1])"
+    argv, env = _fetch_command(tmp_path, base, "endless")
 
     def limit_file_size():
         resource.setrlimit(resource.RLIMIT_FSIZE, (32 << 20, 32 << 20))
 
-    proc = subprocess.run([sys.executable, "-c", script, str(tmp_path / "cache")], env=env, timeout=90,
-                          capture_output=True, text=True, preexec_fn=limit_file_size)
+    proc = subprocess.run(argv, env=env, timeout=90, capture_output=True, text=True, preexec_fn=limit_file_size)
     assert proc.returncode == 1, proc.stderr  # not killed by SIGXFSZ, not timed out
     assert "larger than its manifest says: stopped after 365,536 bytes, expected 300,000" in proc.stderr
     assert _Handler.requests == ["/toy.bin"]
