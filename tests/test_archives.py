@@ -304,6 +304,8 @@ def test_archives_member_flood_refused_at_the_cap_not_at_the_end(tmp_path):
         extract_tar(path, tmp_path / "out", max_members=100)
     with pytest.raises(UnsafeArchiveError, match=r"more than max_members=100"):
         list(iter_tar_files(path, max_members=100))
+    with pytest.raises(UnsafeArchiveError, match=r"more than max_members=100"):  # not a member to skip
+        list(iter_tar_files(path, max_members=100, on_unsafe="skip"))
     with pytest.raises(DataError, match="truncated inside member 'f250'"):
         extract_tar(path, tmp_path / "out")  # under the default cap: the damage itself is reported
 

@@ -184,14 +184,22 @@ class _Guard:
         self._seen: dict[str, tuple[str, bool]] = {}  # key -> (name as stored, is a folder)
         self._folded: dict[str, str] = {}
 
-    def check(self, name: str, kind: str, size: int, link: str = "") -> None:
-        """``kind``: "file", "dir", "symlink", "hardlink" or "special"."""
+    def count_member(self) -> None:
+        """Count one more member; past ``max_members`` always raise (never skipped)."""
         self.count += 1
         if self.count > self.max_members:  # while streaming: a flood stops here, not at its end
             raise UnsafeArchiveError(
                 f"Archive {self.archive} has more than max_members={self.max_members:,} members; stopped reading "
                 "(a member flood?). Pass a larger max_members if you trust the archive."
             )
+
+    def check(self, name: str, kind: str, size: int, link: str = "") -> None:
+        """Count the member and check it; ``kind``: "file", "dir", "symlink", "hardlink" or "special"."""
+        self.count_member()
+        self.check_member(name, kind, size, link)
+
+    def check_member(self, name: str, kind: str, size: int, link: str = "") -> None:
+        """The checks of one member that ``on_unsafe="skip"`` may skip."""
         check_member_name(name, archive=self.archive, max_depth=self.max_depth, max_name_length=self.max_name_length)
         if kind in ("symlink", "hardlink"):
             what = "symbolic link" if kind == "symlink" else "hard link"
@@ -317,8 +325,9 @@ def _stream_tar(path, guard: _Guard, on_unsafe: str = "raise", progress: bool = 
                 if member is None:
                     return
                 tar.members = []  # stream mode still keeps every TarInfo; nothing here looks back
+                guard.count_member()
                 try:
-                    guard.check(member.name, _tar_kind(member), member.size, member.linkname)
+                    guard.check_member(member.name, _tar_kind(member), member.size, member.linkname)
                 except UnsafeArchiveError:
                     if on_unsafe == "raise":
                         raise
