@@ -5,6 +5,7 @@ package stays cheap. Modules here import ``toolkit.text``, ``toolkit.vectors``
 and the top-level helpers, never ``toolkit.cli``.
 """
 
+from . import hybrid  # noqa: F401  (registers the "nbsvm_vectors" architecture first)
 from .builders import ARCHITECTURES, build_model, compile_model, register_layers
 from .classifier import EmbeddingClassifier, make_text_classifier
 from .naive_bayes import NBFeatureScaler, NBSVMClassifier, log_count_ratio

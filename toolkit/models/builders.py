@@ -104,7 +104,10 @@ def _nbsvm_layer_class():
 
 def register_layers():
     """Register toolkit's custom layers with Keras (call before loading a model)."""
+    from .hybrid import register_hybrid_layers
+
     _nbsvm_layer_class()
+    register_hybrid_layers()
 
 
 def _seed(rng, offset):

@@ -2,13 +2,37 @@
 
 ``MAIN_JOB`` is what ``toolkit train`` (and ``python cli.py train``) fits with
 no options: the best recipe that uses the word vectors, chosen on a
-validation split of the IMDB training set (``benchmarks/tune_*.py``; the
+validation split of the IMDB training set (``benchmarks/tune_models.py``; the
 figures are in BENCHMARKS.md). ``--set key=value`` overrides any entry.
+
+``NBSVM_RECIPE`` holds the :class:`~toolkit.models.EmbeddingClassifier`
+settings shared by the ``"nbsvm"`` and ``"nbsvm_vectors"`` architectures (for
+token lists that already hold their 1-3-grams); ``MAIN_JOB`` adds the
+tokenizer's n-grams, the architecture and the vectors.
 """
 
 from __future__ import annotations
 
-__all__ = ["MAIN_JOB"]
+__all__ = ["MAIN_JOB", "NBSVM_RECIPE", "HYBRID_BRANCH"]
 
-#: make_text_classifier parameters of the main job (empty: the estimators' defaults).
-MAIN_JOB: dict = {}
+#: EmbeddingClassifier parameters of the NBSVM++ family (n-gram ids, whole documents).
+NBSVM_RECIPE: dict = {
+    "max_tokens": 800_000,
+    "maxlen": None,
+    "epochs": 2,
+    "batch_size": 32,
+    "validation_split": 0.0,
+}
+
+#: The vector branch of ``architecture="nbsvm_vectors"`` (hidden ReLU layer, dropout on the mean vector).
+HYBRID_BRANCH: dict = {"hidden_units": 16, "dropout": 0.2}
+
+#: make_text_classifier parameters of the main job: SpacyTokenizer 1-3-grams ->
+#: NBSVM++ n-gram branch + GloVe 6B-50d branch, trained jointly.
+MAIN_JOB: dict = {
+    "ngram_range": (1, 3),
+    "architecture": "nbsvm_vectors",
+    "vectors": "glove.6B.50d",
+    **NBSVM_RECIPE,
+    **HYBRID_BRANCH,
+}

@@ -15,7 +15,9 @@ documents ``fit`` receives, into gensim ``KeyedVectors``:
     document per line, blank lines skipped).
 ``"word2vec:unsup:dim=200,epochs=10"``
     options after a last ``:`` (``dim``, ``epochs``, ``window``, ``min_count``,
-    ``sg``, ``bucket`` (fastText), ``workers``, ``seed``).
+    ``sg``, ``bucket`` (fastText), ``workers``, ``seed``; ``train=0`` uses the
+    unlabelled source alone, so every fit with that source shares one model:
+    the choice for learning curves and grid searches over many label subsets).
 ``("word2vec", ("unlabelled text one", "text two"), "dim=50")``
     a tuple (algorithm, source[, options]); the source may be a tuple of raw
     texts (kept on the estimator and pickled with it: use a file for large text).
@@ -55,7 +57,7 @@ logger = logging.getLogger(__name__)
 
 ALGORITHMS = ("word2vec", "fasttext")
 _DEFAULTS = {"dim": 100, "epochs": 5, "window": 5, "min_count": 5, "sg": 0, "bucket": 200_000,
-             "workers": 2, "seed": 0}
+             "workers": 2, "seed": 0, "train": 1}
 _OPTION = re.compile(r"^\s*[a-z_]+\s*=\s*[0-9]+\s*$")
 _MEMO = Memo(maxsize=4)
 _FORMAT_VERSION = 1
@@ -101,7 +103,7 @@ def _parse_options(spec, text):
         if name not in _DEFAULTS:
             raise _bad(spec, f"unknown option {name!r}")
         value = int(value)
-        if value < (0 if name in ("sg", "seed") else 1) or (name == "sg" and value > 1):
+        if value < (0 if name in ("sg", "seed", "train") else 1) or (name in ("sg", "train") and value > 1):
             raise _bad(spec, f"option {name}={value} is out of range")
         options[name] = value
     return tuple(sorted(options.items()))
@@ -310,11 +312,18 @@ def domain_vectors(spec, documents, *, data_dir=None, cache_dir=None):
         docs = TokenizedCorpus.from_token_lists(docs)
     docs = words_only(docs)
     texts = _unlabelled_texts(parsed, data_dir)
+    if not parsed.params["train"]:
+        if not texts:
+            raise ValueError(
+                f"The 'vectors' domain spec {spec!r} has train=0 but names no unlabelled source; "
+                "add one (e.g. 'word2vec:unsup:train=0') or drop train=0."
+            )
+        docs = TokenizedCorpus.from_token_lists([])
     if texts:
         from ..text.tokenizer import SpacyTokenizer
 
         unlabelled = SpacyTokenizer(cache=True).fit_transform(texts)
-        docs = TokenizedCorpus.concatenate([docs, unlabelled])
+        docs = TokenizedCorpus.concatenate([docs, unlabelled]) if len(docs) else unlabelled
     if docs.n_tokens == 0:
         raise DataError("The documents for the 'vectors' domain spec hold no tokens; nothing to train on.")
     key = _key(parsed, docs)
@@ -348,7 +357,7 @@ def resolve_vectors(vectors, documents=None, *, data_dir=None, cache_dir=None):
     :func:`domain_vectors`; anything else goes to
     :func:`toolkit.vectors.load_vectors` (path, manifest name, KeyedVectors).
     """
-    if is_domain_spec(vectors):
+    if is_domain_spec(vectors) or isinstance(vectors, tuple):  # a bad tuple gets parse_domain_spec's message
         if documents is None:
             raise ValueError(f"The domain spec {vectors!r} needs the training documents.")
         return domain_vectors(vectors, documents, data_dir=data_dir, cache_dir=cache_dir)

@@ -1,0 +1,308 @@
+"""IMDB learning curve: test accuracy with 200, 1,000, 5,000 and 25,000 labelled reviews.
+
+Each size below 25,000 is drawn ``--draws`` times (balanced, seeded); 25,000 is
+the whole training set once. Every model is scored on the full 25,000-review
+test set; no test text enters any fit (vocabulary, naive-Bayes ratios, word2vec).
+Rows, all fitted on the same draws in the same run:
+
+- ``tfidf_lr``: the peer, ``TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)``
+  + ``LogisticRegressionCV`` (C chosen by 5-fold cross-validation on the
+  labelled reviews), raw text;
+- ``nbsvm``: ``NBSVMClassifier`` on binary 1-3-gram counts (C by the same CV);
+- ``toolkit_novec``: ``EmbeddingClassifier(architecture="nbsvm")`` on 1-3-grams,
+  the best toolkit model without vectors, and the ablation of the next two rows;
+- ``toolkit_glove``: ``EmbeddingClassifier(architecture="nbsvm_vectors",
+  vectors="glove.6B.50d")``, the same model plus the GloVe branch;
+- ``toolkit_domain``: the same with domain vectors trained inside ``fit``
+  (``vectors="word2vec:unsup:train=0"``: word2vec on the 50,000 unlabelled
+  reviews, one model shared by every draw; trained once, then read from the cache).
+
+The Keras rows use :func:`keras_recipe`: ``NBSVM_RECIPE`` and ``HYBRID_BRANCH``
+from :mod:`toolkit.models.recipes`, with the epochs chosen for 1,000 labels
+below 5,000 labels (all chosen on validation data by ``benchmarks/tune_models.py``).
+
+Run::
+
+    python benchmarks/bench_learning_curve.py --draws 5
+    python benchmarks/bench_learning_curve.py --sizes 200,1000 --draws 2 --methods tfidf_lr,toolkit_glove
+    # split by size over processes, then merge:
+    python benchmarks/bench_learning_curve.py --sizes 200,1000 --name lc_small &
+    python benchmarks/bench_learning_curve.py --sizes 5000,25000 --name lc_large
+    python benchmarks/bench_learning_curve.py --combine lc_small,lc_large
+
+Writes ``benchmarks/results/bench_learning_curve.json`` and ``bench_learning_curve.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(1, str(HERE.parent))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from _common import RESULTS_DIR, peak_rss_mb, print_table, timer, write_results  # noqa: E402
+from bench_imdb import cached_tokens, default_work_dir, load_data  # noqa: E402
+
+NAME = "bench_learning_curve"
+PEER = "tfidf_lr"
+CS = [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0]
+NGRAMS = (1, 3)
+DOMAIN_SPEC = "word2vec:unsup:train=0"
+
+
+def provenance() -> dict:
+    """The command line and git commit of this run (for the results JSON)."""
+    def git(*cmd):
+        try:
+            return subprocess.run(["git", *cmd], cwd=HERE.parent, capture_output=True, text=True,
+                                  check=True).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            return None
+    return {"command": "python " + " ".join([f"benchmarks/{Path(sys.argv[0]).name}", *sys.argv[1:]]),
+            "git_commit": git("rev-parse", "HEAD"), "git_dirty_files": (git("status", "--porcelain", "--",
+                                                                             "toolkit", "benchmarks") or "").count("\n")
+            + bool(git("status", "--porcelain", "--", "toolkit", "benchmarks"))}
+
+
+def draws(labels, *, n_labels, n_draws, seed):
+    """``n_draws`` balanced, seeded index sets of ``n_labels`` training reviews (all of them once if n = all)."""
+    import numpy as np
+
+    if n_labels >= len(labels):
+        yield np.arange(len(labels))
+        return
+    classes = np.unique(labels)
+    for k in range(n_draws):
+        rng = np.random.RandomState(seed * 1000 + n_labels + k)
+        yield np.sort(np.concatenate([rng.choice(np.flatnonzero(labels == c), n_labels // len(classes),
+                                                 replace=False) for c in classes]))
+
+
+def keras_recipe(n_labels, *, seed=0, small_epochs=1, **overrides):
+    """EmbeddingClassifier parameters of the NBSVM++ family for ``n_labels`` training reviews.
+
+    ``toolkit.models.recipes.NBSVM_RECIPE`` (chosen on 20,000 reviews) from 5,000
+    labels up; below, ``small_epochs`` (chosen with 1,000 labels by
+    ``tune_models.py --groups small``: NBSVM++ overfits small sets within a few epochs).
+    """
+    from toolkit.models.recipes import NBSVM_RECIPE
+
+    params = dict(NBSVM_RECIPE)
+    if n_labels < 5000:
+        params["epochs"] = small_epochs
+    params.update(random_state=seed, **overrides)
+    return params
+
+
+def small_epochs_from_tuning(default=1):
+    """The epochs chosen by ``tune_models.py`` for 1,000 labels, if its results JSON has them."""
+    import json
+
+    path = RESULTS_DIR / "tune_models.json"
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return int(json.load(fh)["params"]["chosen"]["small"]["epochs"])
+    except (OSError, KeyError, ValueError, TypeError):
+        return default
+
+
+class Data:
+    """Texts, tokens and n-gram corpora of both splits, built once per run."""
+
+    def __init__(self, args):
+        self.args = args
+        self.X_train, self.y_train, self.X_test, self.y_test = load_data(args)
+        self._cache = {}
+
+    def get(self, key, make):
+        if key not in self._cache:
+            self._cache[key] = make()
+        return self._cache[key]
+
+    def tokens(self, split):
+        texts = self.X_train if split == "train" else self.X_test
+        return self.get(("tokens", split), lambda: cached_tokens(self.args, texts, split))
+
+    def ngrams(self, split):
+        return self.get(("ngrams", split), lambda: self.tokens(split).ngrams(NGRAMS))
+
+
+# ----------------------------------------------------------------------------- methods
+def m_tfidf_lr(data, idx, seed):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegressionCV
+    from sklearn.pipeline import make_pipeline
+
+    model = make_pipeline(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
+                          LogisticRegressionCV(Cs=CS, cv=5, max_iter=3000))
+    model.fit([data.X_train[i] for i in idx], data.y_train[idx])
+    return model.predict(data.X_test), {"C": float(model[-1].C_[0])}
+
+
+def m_nbsvm(data, idx, seed):
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+
+    from toolkit import NBSVMClassifier
+    from toolkit.text.encoders import BagEncoder
+
+    model = GridSearchCV(make_pipeline(BagEncoder(output_mode="multi_hot"), NBSVMClassifier(random_state=seed)),
+                         {"nbsvmclassifier__C": [0.01, 0.1, 1.0]}, cv=5)
+    model.fit(data.ngrams("train").take(idx), data.y_train[idx])
+    return model.predict(data.ngrams("test")), {"C": model.best_params_["nbsvmclassifier__C"]}
+
+
+def _keras(architecture, vectors=None):
+    def method(data, idx, seed):
+        from toolkit import EmbeddingClassifier
+        from toolkit.models.recipes import HYBRID_BRANCH
+
+        params = keras_recipe(len(idx), seed=seed, small_epochs=data.args.small_epochs, architecture=architecture)
+        if vectors is not None:
+            params.update(vectors=vectors, **HYBRID_BRANCH)
+        model = EmbeddingClassifier(**params).fit(data.ngrams("train").take(idx), data.y_train[idx])
+        return model.predict(data.ngrams("test")), {"epochs": params["epochs"]}
+    return method
+
+
+METHODS = {
+    "tfidf_lr": ("peer: TfidfVectorizer(1,2, sublinear_tf) + LogisticRegressionCV (C by 5-fold CV)", m_tfidf_lr),
+    "nbsvm": ("NBSVMClassifier on binary 1-3-gram counts (C by 5-fold CV)", m_nbsvm),
+    "toolkit_novec": ("EmbeddingClassifier(architecture='nbsvm') on 1-3-grams (no vectors: the ablation)",
+                      _keras("nbsvm")),
+    "toolkit_glove": ("EmbeddingClassifier(architecture='nbsvm_vectors', vectors='glove.6B.50d')",
+                      _keras("nbsvm_vectors", "glove.6B.50d")),
+    "toolkit_domain": (f"EmbeddingClassifier(architecture='nbsvm_vectors', vectors={DOMAIN_SPEC!r})",
+                       _keras("nbsvm_vectors", DOMAIN_SPEC)),
+}
+
+
+# ------------------------------------------------------------------------------ output
+def table(rows, sizes, methods) -> str:
+    """Markdown table: mean accuracy (± std over draws) per method and size."""
+    lines = ["| model | " + " | ".join(f"{n:,} labels" for n in sizes) + " |",
+             "|---|" + "---|" * len(sizes)]
+    for name in methods:
+        cells = []
+        for n in sizes:
+            row = next((r for r in rows if r["method"] == name and r["n_labels"] == n), None)
+            if row is None:
+                cells.append("-")
+            elif row["n_draws"] > 1:
+                cells.append(f"{100 * row['mean_accuracy']:.2f}% ± {100 * row['std']:.2f}")
+            else:
+                cells.append(f"{100 * row['mean_accuracy']:.2f}%")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def plot(rows, methods, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for name in methods:
+        pts = sorted((r["n_labels"], r["mean_accuracy"], r["std"]) for r in rows if r["method"] == name)
+        if pts:
+            n, acc, sd = zip(*pts)
+            ax.errorbar(n, [100 * a for a in acc], yerr=[100 * s for s in sd], marker="o", capsize=3, label=name)
+    ax.set_xscale("log")
+    ax.set_xlabel("labelled training reviews (log scale)")
+    ax.set_ylabel("test accuracy (%), full 25k test set")
+    ax.set_title("IMDB learning curve")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def combine(names, target):
+    """Merge the rows of runs split by size (same code, same draws) into one result, table and plot."""
+    import json
+
+    rows, parts = [], []
+    for name in names:
+        with open(RESULTS_DIR / f"{name}.json", encoding="utf-8") as fh:
+            payload = json.load(fh)
+        rows.extend(payload["rows"])
+        parts.append({"name": name, "params": payload["params"], "machine": payload["machine"]})
+    sizes = sorted({r["n_labels"] for r in rows})
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    md = table(rows, sizes, methods)
+    print(md)
+    plot(rows, methods, RESULTS_DIR / f"{target}.png")
+    path = write_results(target, rows, params={"combined_from": parts, "table_markdown": md, **provenance()})
+    print(f"wrote {path} and {RESULTS_DIR / (target + '.png')}")
+
+
+def main(argv=None):
+    import numpy as np
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--sizes", default="200,1000,5000,25000")
+    parser.add_argument("--draws", type=int, default=5, help="draws per size below the full training set")
+    parser.add_argument("--methods", default="all", help=f"comma-separated subset of {list(METHODS)}")
+    parser.add_argument("--limit", type=int, default=None, help="reviews per split (smoke runs)")
+    parser.add_argument("--data-dir", default=os.environ.get("TOOLKIT_DATA_DIR", str(HERE.parent.parent / "shared" / "data")))
+    parser.add_argument("--work-dir", default=None, help="token cache folder")
+    parser.add_argument("--name", default=NAME)
+    parser.add_argument("--small-epochs", type=int, default=None,
+                        help="epochs of the Keras rows below 5,000 labels (default: tune_models.json's choice, else 1)")
+    parser.add_argument("--combine", default=None,
+                        help="comma-separated result names (runs split by size) to merge into --name, table and PNG")
+    args = parser.parse_args(argv)
+    if args.combine:
+        return combine(args.combine.split(","), args.name)
+    if args.small_epochs is None:
+        args.small_epochs = small_epochs_from_tuning()
+    os.environ["TOOLKIT_DATA_DIR"] = args.data_dir
+    args.work_dir = args.work_dir or default_work_dir()
+    names = list(METHODS) if args.methods == "all" else args.methods.split(",")
+    unknown = [n for n in names if n not in METHODS]
+    if unknown:
+        parser.error(f"unknown method(s) {unknown}; choose among {list(METHODS)}")
+    sizes = [int(s) for s in args.sizes.split(",")]
+
+    data = Data(args)
+    rows = []
+    params = {**{k: v for k, v in vars(args).items() if k != "work_dir"}, **provenance()}
+    for n in sizes:
+        index_sets = list(draws(data.y_train, n_labels=n, n_draws=args.draws, seed=args.seed))
+        for name in names:
+            description, method = METHODS[name]
+            accs, secs, cpus, chosen = [], [], [], []
+            for k, idx in enumerate(index_sets):
+                with timer() as t:
+                    pred, info = method(data, idx, args.seed + k)
+                accs.append(float(np.mean(np.asarray(pred) == data.y_test)))
+                secs.append(round(t.seconds, 1))
+                cpus.append(round(t.cpu_seconds, 1))
+                chosen.append(info)
+                print(f"{n} {name} draw {k}: {accs[-1]:.4f} ({t.seconds:.0f} s wall, {t.cpu_seconds:.0f} s CPU) {info}",
+                      flush=True)
+            rows.append({"method": name, "n_labels": n, "n_draws": len(accs),
+                         "mean_accuracy": round(float(np.mean(accs)), 4), "std": round(float(np.std(accs)), 4),
+                         "accuracies": [round(a, 4) for a in accs], "fit_predict_s": secs,
+                         "fit_predict_cpu_s": cpus, "chosen": chosen, "peak_mb": round(peak_rss_mb()),
+                         "description": description})
+            write_results(args.name, rows, params=params)  # nothing lost if a later row crashes
+    print_table(rows, ["method", "n_labels", "n_draws", "mean_accuracy", "std"])
+    md = table(rows, sizes, names)
+    print(md)
+    plot(rows, names, RESULTS_DIR / f"{args.name}.png")
+    path = write_results(args.name, rows, params={**params, "table_markdown": md})
+    print(f"wrote {path} and {RESULTS_DIR / (args.name + '.png')}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,144 @@
+"""Choose the defaults on a validation split of the IMDB TRAINING set (never the test set).
+
+The 25,000 training reviews are split 20,000 / 5,000 (stratified, seeded); each
+candidate is fitted on the 20,000 and scored on the 5,000. The test split is
+not read. Grids (small: 2 CPU cores):
+
+- ``bag``: ``EmbeddingClassifier(architecture="bag", vectors="glove.6B.50d")``
+  (the old main-job model): ``learning_rate`` x ``batch_size``;
+- ``nbsvm``: the NBSVM++ recipe on 1-3-grams: ``epochs`` x ``batch_size``;
+- ``small``: the epochs of the NBSVM++ family with 1,000 labelled reviews (a
+  seeded subset of the 20,000), for the small points of the learning curve;
+- ``hybrid``: ``architecture="nbsvm_vectors"`` with GloVe 6B-50d (the main
+  job) and with domain word2vec: the vector branch's ``hidden_units`` and
+  ``dropout``, at the chosen NBSVM++ epochs and batch size; the ablation
+  (``"nbsvm"``, same settings) is the reference.
+
+Every candidate and its validation accuracy goes to
+``benchmarks/results/tune_models.json`` with the chosen values per group.
+
+Run::
+
+    python benchmarks/tune_models.py                      # every group
+    python benchmarks/tune_models.py --groups nbsvm,hybrid
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(1, str(HERE.parent))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from _common import RESULTS_DIR, print_table, timer, write_results  # noqa: E402
+from bench_imdb import default_work_dir  # noqa: E402
+from bench_learning_curve import NGRAMS, provenance  # noqa: E402
+
+NAME = "tune_models"
+DOMAIN_SPEC = "word2vec:unsup:train=0"  # the 50,000 unlabelled reviews (one model, shared with the learning curve)
+HYBRID_BRANCH = {"vectors": "glove.6B.50d", "hidden_units": 16, "dropout": 0.2}
+
+
+def validation_split(args):
+    """(fit tokens, fit labels, validation tokens, validation labels) of the training set only."""
+    import numpy as np
+    from sklearn.model_selection import train_test_split
+
+    from bench_imdb import cached_tokens
+    from toolkit import load_imdb
+
+    train = load_imdb("train", data_dir=args.data_dir, shuffle=True, random_state=args.seed, limit=args.limit)
+    tokens = cached_tokens(args, train.texts, "train")
+    labels = np.asarray(train.labels)
+    fit_idx, val_idx = train_test_split(np.arange(len(labels)), test_size=args.val_size, stratify=labels,
+                                        random_state=args.seed)
+    return tokens.take(fit_idx), labels[fit_idx], tokens.take(val_idx), labels[val_idx]
+
+
+def candidates(group, chosen):
+    """(label, EmbeddingClassifier params, input kind) of one group's grid."""
+    from toolkit.models.recipes import NBSVM_RECIPE
+
+    if group == "bag":
+        for lr, bs in ((0.002, 128), (0.005, 128), (0.01, 128), (0.005, 64)):
+            yield (f"lr={lr} batch={bs}", dict(architecture="bag", vectors="glove.6B.50d", learning_rate=lr,
+                                               batch_size=bs), "tokens")
+    elif group == "nbsvm":
+        for ep, bs in ((1, 32), (2, 32), (2, 64), (3, 64)):
+            yield (f"epochs={ep} batch={bs}", dict(NBSVM_RECIPE, architecture="nbsvm", epochs=ep, batch_size=bs),
+                   "ngrams")
+    elif group == "small":  # 1,000 labelled reviews (a seeded subset of the 20,000): epochs
+        for ep in (1, 2, 4):
+            for arch, extra in (("nbsvm", {}), ("nbsvm_vectors", HYBRID_BRANCH)):
+                yield (f"{arch} epochs={ep} (1,000 labels)", dict(NBSVM_RECIPE, architecture=arch, epochs=ep,
+                                                                  **extra), "ngrams-1000")
+    elif group == "hybrid":
+        base = dict(NBSVM_RECIPE, **chosen.get("nbsvm", {}))
+        yield ("ablation (nbsvm)", dict(base, architecture="nbsvm"), "ngrams")
+        for vectors, hidden, dropout in (("glove.6B.50d", 0, 0.0), ("glove.6B.50d", 16, 0.2),
+                                         ("glove.6B.50d", 32, 0.3), (DOMAIN_SPEC, 16, 0.2)):
+            yield (f"{vectors} hidden={hidden} dropout={dropout}",
+                   dict(base, architecture="nbsvm_vectors", vectors=vectors, hidden_units=hidden,
+                        dropout=dropout), "ngrams")
+
+
+def main(argv=None):
+    import numpy as np
+
+    from toolkit import EmbeddingClassifier
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--groups", default="small,nbsvm,hybrid,bag")
+    parser.add_argument("--name", default=NAME, help="results file name (results/<name>.json)")
+    parser.add_argument("--val-size", type=int, default=5000)
+    parser.add_argument("--limit", type=int, default=None, help="training reviews (smoke runs)")
+    parser.add_argument("--data-dir", default=os.environ.get("TOOLKIT_DATA_DIR", str(HERE.parent.parent / "shared" / "data")))
+    parser.add_argument("--work-dir", default=None, help="token cache folder")
+    args = parser.parse_args(argv)
+    os.environ["TOOLKIT_DATA_DIR"] = args.data_dir
+    args.work_dir = args.work_dir or default_work_dir()
+    groups = args.groups.split(",")
+
+    X_fit, y_fit, X_val, y_val = validation_split(args)
+    inputs = {"tokens": (X_fit, X_val)}
+    small = np.random.RandomState(args.seed).choice(len(y_fit), 1000, replace=False)
+    rows, chosen = [], {}
+    params = {**{k: v for k, v in vars(args).items() if k != "work_dir"}, **provenance()}
+    for group in groups:
+        best = None
+        for label, clf_params, kind in candidates(group, chosen):
+            if kind not in inputs:
+                inputs["ngrams"] = inputs.get("ngrams") or (X_fit.ngrams(NGRAMS), X_val.ngrams(NGRAMS))
+                inputs["ngrams-1000"] = (inputs["ngrams"][0].take(small), inputs["ngrams"][1])
+            A, B = inputs[kind]
+            y_A = y_fit[small] if kind == "ngrams-1000" else y_fit
+            clf = EmbeddingClassifier(random_state=args.seed, **clf_params)
+            with timer() as t:
+                clf.fit(A, y_A)
+            acc = float(np.mean(clf.predict(B) == y_val))
+            row = {"group": group, "candidate": label, "val_accuracy": round(acc, 4),
+                   "fit_s": round(t.seconds, 1), "fit_cpu_s": round(t.cpu_seconds, 1),
+                   "params": {k: v for k, v in clf_params.items()}}
+            rows.append(row)
+            print(f"{group} {label}: {acc:.4f} ({t.seconds:.0f} s wall, {t.cpu_seconds:.0f} s CPU)", flush=True)
+            if best is None or acc > best[0]:
+                best = (acc, label, clf_params)
+            write_results(args.name, rows, params={**params, "chosen": chosen})
+        keys = {"bag": ("learning_rate", "batch_size"), "nbsvm": ("epochs", "batch_size"),
+                "small": ("architecture", "epochs"), "hybrid": ("vectors", "hidden_units", "dropout")}[group]
+        chosen[group] = {k: best[2].get(k, 0) for k in keys}
+        chosen[group + "_val_accuracy"] = round(best[0], 4)
+        print(f"chosen for {group}: {chosen[group]} (validation {best[0]:.4f})", flush=True)
+    print_table(rows, ["group", "candidate", "val_accuracy", "fit_s", "fit_cpu_s"])
+    path = write_results(args.name, rows, params={**params, "chosen": chosen})
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

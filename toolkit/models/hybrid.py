@@ -1,0 +1,240 @@
+"""NB-weighted n-gram evidence plus word vectors, in one Keras model.
+
+The ``"nbsvm_vectors"`` architecture adds a word-vector branch to fast.ai's
+NBSVM++ (:mod:`toolkit.models.builders`, ``"nbsvm"``), so the vectors add to
+the n-gram evidence instead of replacing it:
+
+- the n-gram branch is NBSVM++ unchanged: per-id learnable weights times the
+  frozen naive-Bayes log-count ratios of the document's distinct n-gram ids;
+- the vector branch averages the word vectors (GloVe, word2vec, fastText or
+  domain vectors trained in ``fit``) of the document's distinct ids that have
+  one (the unigrams; n-gram ids have none), standardizes the mean with the
+  training documents' mean and standard deviation, and feeds it to a Dense
+  layer (optionally with a hidden ReLU layer);
+- the two logits are summed before the output activation and trained jointly;
+  the word vectors themselves stay frozen (``trainable`` is ignored).
+
+The vector rows live in a compact table (one row per id that has a vector,
+row 0 = none) with an id -> row map, so a model with an 800,000 n-gram
+vocabulary stores only the ~75,000 word vectors it can use. Removing the
+branch (``vectors=None``) gives exactly the ``"nbsvm"`` model: the ablation.
+
+Keras is imported inside the functions; the layers are registered for
+``safe_mode`` loading by :func:`register_hybrid_layers`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from . import builders
+
+__all__ = ["compact_vector_table", "register_hybrid_layers", "standardize_pooled_vectors", "word_vector_matrix"]
+
+logger = logging.getLogger(__name__)
+
+
+def compact_vector_table(matrix):
+    """Split a (vocab, dim) matrix with zero rows into an id -> row map and the non-zero rows.
+
+    Parameters
+    ----------
+    matrix : ndarray of shape (vocab_size, dim)
+        Row ``i`` is the vector of id ``i``; all-zero rows mean "no vector".
+
+    Returns
+    -------
+    row_of : ndarray of int32, shape (vocab_size,)
+        Row of each id in ``table`` (0 for ids without a vector).
+    table : ndarray of float32, shape (n_with_vector + 1, dim)
+        Row 0 is zeros.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> row_of, table = compact_vector_table(np.array([[0, 0], [1, 2], [0, 0], [3, 4]]))
+    >>> row_of.tolist(), table.tolist()
+    ([0, 1, 0, 2], [[0.0, 0.0], [1.0, 2.0], [3.0, 4.0]])
+    """
+    matrix = np.asarray(matrix, dtype=np.float32)
+    has = np.flatnonzero(np.any(matrix != 0, axis=1))
+    row_of = np.zeros(matrix.shape[0], dtype=np.int32)
+    row_of[has] = np.arange(1, len(has) + 1, dtype=np.int32)
+    table = np.zeros((len(has) + 1, matrix.shape[1]), dtype=np.float32)
+    table[1:] = matrix[has]
+    return row_of, table
+
+
+def word_vector_matrix(vocabulary, vectors):
+    """Vectors of the word ids of an n-gram vocabulary; zero rows for n-grams and missing words.
+
+    Only tokens without a space (words, not the ``"not good"`` n-grams) are
+    looked up, through :func:`toolkit.vectors.build_embedding_matrix`
+    (lower-case fallback, fastText subword vectors for unseen words).
+
+    Parameters
+    ----------
+    vocabulary : toolkit.text.Vocabulary
+    vectors : KeyedVectors
+
+    Returns
+    -------
+    matrix : ndarray of float32, shape (len(vocabulary), dim)
+    coverage : toolkit.vectors.CoverageReport
+        Coverage of the word ids only.
+    """
+    from ..vectors.matrix import build_embedding_matrix
+
+    tokens = list(vocabulary.tokens)
+    word_ids = np.array([i for i, t in enumerate(tokens) if i > 1 and " " not in t], dtype=np.int64)
+    words, coverage = build_embedding_matrix([tokens[i] for i in word_ids], vectors)
+    matrix = np.zeros((len(tokens), words.shape[1]), dtype=np.float32)
+    matrix[word_ids] = words
+    return matrix, coverage
+
+
+def _layer_class():
+    import keras
+
+    if hasattr(_layer_class, "cls"):
+        return _layer_class.cls
+
+    @keras.saving.register_keras_serializable(package="toolkit")
+    class PooledVectors(keras.layers.Layer):
+        """Standardized mean of the word vectors of a batch of id rows.
+
+        Ids whose row is 0 (padding, n-grams, words without a vector) are
+        skipped; a document without any vector gets the training mean (zeros
+        after standardization).
+        """
+
+        def __init__(self, n_ids, n_rows, dim, trainable_vectors=False, **kwargs):
+            super().__init__(**kwargs)
+            self.n_ids, self.n_rows, self.dim = int(n_ids), int(n_rows), int(dim)
+            self.trainable_vectors = bool(trainable_vectors)
+
+        def build(self, input_shape):
+            self.row_of = self.add_weight(shape=(self.n_ids,), dtype="int32", initializer="zeros",
+                                          trainable=False, name="row_of")
+            self.table = self.add_weight(shape=(self.n_rows, self.dim), initializer="zeros",
+                                         trainable=self.trainable_vectors, name="vectors")
+            self.center = self.add_weight(shape=(self.dim,), initializer="zeros", trainable=False,
+                                          name="center")
+            self.scale = self.add_weight(shape=(self.dim,), initializer="ones", trainable=False,
+                                         name="scale")
+
+        def call(self, ids):
+            ops = keras.ops
+            rows = ops.take(self.row_of, ops.cast(ids, "int32"), axis=0)
+            vecs = ops.take(self.table, rows, axis=0)
+            mask = ops.cast(ops.greater(rows, 0), vecs.dtype)
+            count = ops.maximum(ops.sum(mask, axis=1, keepdims=True), 1.0)
+            mean = ops.sum(vecs, axis=1) / count
+            has_any = ops.cast(ops.greater(ops.sum(mask, axis=1, keepdims=True), 0), mean.dtype)
+            mean = has_any * mean + (1.0 - has_any) * self.center
+            return (mean - self.center) / self.scale
+
+        def compute_output_shape(self, input_shape):
+            return (input_shape[0], self.dim)
+
+        def get_config(self):
+            return {**super().get_config(), "n_ids": self.n_ids, "n_rows": self.n_rows, "dim": self.dim,
+                    "trainable_vectors": self.trainable_vectors}
+
+    _layer_class.cls = PooledVectors
+    return PooledVectors
+
+
+def register_hybrid_layers():
+    """Register this module's custom layers with Keras (call before loading a model)."""
+    _layer_class()
+
+
+def pooled_statistics(sequences, row_of, table):
+    """Mean and standard deviation of the pooled vectors of training id rows (for standardizing)."""
+    rows = row_of[sequences]
+    mask = rows > 0
+    count = mask.sum(axis=1)
+    sums = np.zeros((len(sequences), table.shape[1]), dtype=np.float64)
+    for start in range(0, len(sequences), 1024):
+        block = rows[start:start + 1024]
+        sums[start:start + 1024] = table[block].sum(axis=1)
+    keep = count > 0
+    if not keep.any():
+        return np.zeros(table.shape[1], np.float32), np.ones(table.shape[1], np.float32)
+    means = sums[keep] / count[keep, None]
+    return means.mean(axis=0).astype(np.float32), (means.std(axis=0) + 1e-6).astype(np.float32)
+
+
+def split_matrix(matrix, n_outputs):
+    """(naive-Bayes ratios, word vectors) of the combined matrix the classifier passes to the builder."""
+    matrix = np.asarray(matrix, dtype="float32")
+    return matrix[:, :n_outputs], matrix[:, n_outputs:]
+
+
+@builders.register_architecture("nbsvm_vectors")
+def _nbsvm_vectors(inputs, spec):
+    """NBSVM++ logits plus a Dense layer over the standardized mean word vector.
+
+    ``spec.embedding_matrix`` is ``[ratios | vectors]``: the naive-Bayes
+    log-count ratios (``n_outputs`` columns) followed by the word vector of
+    each id (zero rows for n-grams and words without a vector).
+    """
+    import keras
+
+    init = keras.initializers
+    matrix = spec.embedding_matrix
+    if matrix is None or matrix.shape[1] <= spec.n_outputs:
+        raise ValueError(
+            "The 'nbsvm_vectors' architecture needs embedding_matrix = [naive-Bayes ratios | word "
+            f"vectors], shape (vocab_size, n_outputs={spec.n_outputs} + dim)."
+        )
+    ratios, vectors = split_matrix(matrix, spec.n_outputs)
+    w = keras.layers.Embedding(
+        spec.vocab_size, 1, name="nb_weights",
+        embeddings_initializer=init.RandomUniform(-0.1, 0.1, seed=spec.layer_seed(1)),
+    )(inputs)
+    ratio_embedding = keras.layers.Embedding(spec.vocab_size, spec.n_outputs, trainable=False,
+                                             name=builders._EMBEDDING_NAME)
+    r = ratio_embedding(inputs)
+    ratio_embedding.set_weights([ratios])
+    nb_logits = builders._nbsvm_layer_class()(w_adj=spec.nb_w_adj, r_adj=spec.nb_r_adj, name="nb_dot")([w, r])
+
+    row_of, table = compact_vector_table(vectors)
+    # the vectors stay frozen: fine-tuning them (trainable=True) diverged in
+    # 450-review checks (train accuracy 0.52), and frozen needs no optimizer state
+    pooled_layer = _layer_class()(spec.vocab_size, table.shape[0], table.shape[1],
+                                  trainable_vectors=False, name="pooled_vectors")
+    x = pooled_layer(inputs)
+    pooled_layer.row_of.assign(row_of)
+    pooled_layer.table.assign(table)
+    x = builders.dropout(x, spec, 6)
+    if spec.hidden_units:
+        x = builders.dense(spec.hidden_units, "relu", spec, 5, "vector_hidden")(x)
+    vec_logits = keras.layers.Dense(spec.n_outputs, name="vector_logits", kernel_initializer=init.Zeros())(x)
+    logits = keras.layers.Add(name="logits")([nb_logits, vec_logits])
+    return keras.layers.Activation(spec.activation, name="output")(logits)
+
+
+def standardize_pooled_vectors(model, sequences):
+    """Set the pooled-vector layer's centre and scale from training id rows (call before training).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from toolkit.models import build_model
+    >>> matrix = np.hstack([np.zeros((5, 1)), np.eye(5, 3)]).astype("float32")
+    >>> model = build_model("nbsvm_vectors", vocab_size=5, maxlen=4, embedding_matrix=matrix)
+    >>> standardize_pooled_vectors(model, np.array([[1, 2, 0, 0], [1, 0, 0, 0]]))
+    >>> model.output_shape
+    (None, 1)
+    """
+    from keras import ops
+
+    layer = model.get_layer("pooled_vectors")
+    row_of, table = ops.convert_to_numpy(layer.row_of), ops.convert_to_numpy(layer.table)
+    center, scale = pooled_statistics(np.asarray(sequences), row_of, table)
+    layer.center.assign(center)
+    layer.scale.assign(scale)
