@@ -8,6 +8,7 @@ samples, so each test takes seconds once the workers have imported TensorFlow.
 from __future__ import annotations
 
 import multiprocessing
+import os
 
 import numpy as np
 import pytest
@@ -251,3 +252,139 @@ def test_distributed_predict_over_dask_collections(client, imdb_pairs):
         predict(pipe, frame)
     with pytest.raises(TypeError, match=r"predict over Dask expects a dask\.bag\.Bag.*got list"):
         predict(pipe, test)
+
+
+# ------------------------------------------------------------------------ CLI
+from test_cli import _restore_logging  # noqa: E402,F401  (autouse: the CLI points logging at the runner)
+
+
+def _cli(*args):
+    from typer.testing import CliRunner
+
+    from toolkit.cli import app
+
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def test_distributed_cli_store_build_info_train(client, imdb_pairs, tmp_path):
+    import json
+
+    from toolkit.models.persistence import load_model
+
+    texts, labels = imdb_pairs
+    source = tmp_path / "reviews.jsonl"
+    source.write_text("".join(json.dumps({"review": t, "y": str(y)}) + "\n" for t, y in zip(texts, labels)),
+                      encoding="utf-8")
+    address = client.scheduler.address
+    built = _cli("--quiet", "store", "build", source, "-o", tmp_path / "store", "--column", "review", "--label-column", "y",
+                 "--set", "remove_punct=true", "--blocksize", "100000", "--scheduler", address)
+    assert built.exit_code == 0, built.output
+    info = json.loads(built.stdout)
+    assert info["n_documents"] == 240 and info["parts"] > 1 and info["has_labels"]
+    assert info["tokenizer"]["remove_punct"] is True
+    assert json.loads(_cli("store", "info", tmp_path / "store").stdout) == info
+    again = _cli("store", "build", source, "-o", tmp_path / "store", "--scheduler", address)
+    assert again.exit_code == 1 and "exists; pass --force to replace it" in again.stderr
+    trained = _cli("--quiet", "store", "train", tmp_path / "store", "-o", tmp_path / "model",
+                   "--set", "epochs=1", "--set", "embedding_dim=4", "--set", "maxlen=50", "--set", "random_state=0")
+    assert trained.exit_code == 0, trained.output
+    assert json.loads(trained.stdout)["n_documents"] == 240
+    model = load_model(tmp_path / "model")
+    assert model.predict(texts[:4]).shape == (4,)  # raw text in: the store's tokenizer is part of the model
+    missing = _cli("store", "info", tmp_path / "nothing")
+    assert missing.exit_code == 1 and "is not a corpus store (no store.json)" in missing.stderr
+
+
+def test_distributed_cli_grid_on_scheduler_equals_local(client, imdb_pairs, tmp_path):
+    import json
+
+    texts, labels = imdb_pairs
+    source = tmp_path / "reviews.jsonl"
+    source.write_text("".join(json.dumps({"text": t, "label": str(y)}) + "\n" for t, y in zip(texts[:90], labels)),
+                      encoding="utf-8")
+    common = ["--quiet", "grid", "--data", source, "--grid", "architecture=bag,cnn", "--cv", "2",
+              *[x for k, v in TINY.items() for x in ("--set", f"{k}={v}")]]
+    local = _cli(*common, "--local")
+    remote = _cli(*common, "--scheduler", client.scheduler.address)
+    assert local.exit_code == 0, local.output
+    assert remote.exit_code == 0, remote.output
+    a, b = json.loads(local.stdout), json.loads(remote.stdout)
+    assert [c["mean_test_score"] for c in a["candidates"]] == [c["mean_test_score"] for c in b["candidates"]]
+    assert b["backend"] == client.scheduler.address and len(b["candidates"]) == 2
+    bad = _cli("grid", "--data", source, "--grid", "colour=red,blue", "--local")
+    assert bad.exit_code == 1 and "Invalid grid parameter 'colour'" in bad.stderr
+
+
+def test_distributed_grid_ships_small_tasks(client, imdb_pairs, glove_small, monkeypatch):
+    """With the texts as an array, joblib scatters them once: each task carries parameters, not data."""
+    import cloudpickle
+    import distributed
+
+    from toolkit.distributed.search import grid_search
+
+    texts, labels = imdb_pairs
+    shipped = []
+    submit = distributed.Client.submit
+
+    def measuring_submit(self, func, *args, **kwargs):
+        shipped.append(len(cloudpickle.dumps((func, args, kwargs.get("tasks")))))
+        return submit(self, func, *args, **kwargs)
+
+    monkeypatch.setattr(distributed.Client, "submit", measuring_submit)
+    grid_search(make_text_classifier(**TINY), {"classifier__vectors": [None, str(glove_small)], "classifier__embedding_dim": [None]},
+                list(texts),
+                labels, cv=2, scheduler=client.scheduler.address, refit=False)
+    fits = [n for n in shipped if n > 1000]  # joblib's probe tasks are tiny
+    assert len(fits) >= 2 and max(fits) < 50_000, shipped  # the 240 reviews alone pickle to ~300 kB
+
+
+# ------------------------------------------------------------- killed worker
+def _kill_once(X, marker, cache):
+    """The first call anywhere dies by SIGKILL halfway through an atomic cache write."""
+    import signal
+    from pathlib import Path
+
+    from toolkit._atomic import atomic_output
+
+    if not Path(marker).exists():
+        Path(marker).touch()
+        with atomic_output(Path(cache) / "victim.npz") as tmp:
+            tmp.write_bytes(b"\x93NUMPY half of a file")
+            os.kill(os.getpid(), signal.SIGKILL)
+    return X
+
+
+def test_distributed_killed_worker_grid_search_recovers_and_leaves_no_partial_file(client, imdb_pairs, tmp_path):
+    """Runs last: a worker is killed -9 during a fit; the scheduler reruns its task, the nanny restarts it."""
+    import joblib
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    from toolkit.text.tokenizer import _read_cached
+
+    texts, labels = imdb_pairs
+    texts, labels = texts[:120], labels[:120]
+    cache = tmp_path / "tokens"
+
+    def pipeline(marker):
+        killer = FunctionTransformer(_kill_once, kw_args={"marker": str(marker), "cache": str(cache)})
+        return Pipeline([("killer", killer), ("tokenizer", SpacyTokenizer(cache=str(cache))),
+                         ("classifier", EmbeddingClassifier(**TINY))], memory=str(tmp_path / "memory"))
+
+    grid = {"classifier__architecture": ["bag", "cnn"]}
+    (tmp_path / "already-killed").touch()
+    sequential = GridSearchCV(pipeline(tmp_path / "already-killed"), grid, cv=2, error_score="raise").fit(texts, labels)
+    before = len(client.scheduler_info()["workers"])
+    # the data are scattered to every worker (as grid_search does), so the
+    # killed worker's fit is rerun on the other one
+    with joblib.parallel_backend("dask", scatter=[texts, labels]):
+        on_dask = GridSearchCV(pipeline(tmp_path / "kill-marker"), grid, cv=2, error_score="raise").fit(texts, labels)
+    assert (tmp_path / "kill-marker").exists()  # a worker did die
+    _assert_same_results(sequential, on_dask)
+    client.wait_for_workers(before, timeout=180)
+    assert not (cache / "victim.npz").exists()  # nothing half-written under a real name
+    debris = [p.name for p in cache.iterdir() if p.name.startswith(".victim.npz.")]
+    assert debris  # only the temp file, which toolkit._atomic.remove_stale sweeps
+    entries = [p for p in cache.glob("*.npz") if not p.name.startswith(".")]
+    assert entries and all(_read_cached(p) is not None for p in entries)

@@ -20,6 +20,7 @@ import sys
 import typer
 
 from . import data, text, train, vectors  # noqa: F401  (each registers its commands on the app)
+from . import grid, store  # noqa: F401,E402  (Dask: toolkit grid, toolkit store build|info|train)
 from ._common import (
     _bug_report,
     _click_exception_types,

@@ -12,6 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
+import threading
+
+import numpy as np
+from distributed.diagnostics.plugin import SchedulerPlugin
 
 __all__ = ["grid_search", "dask_client"]
 
@@ -51,8 +56,68 @@ def dask_client(scheduler=None, *, n_workers=None):
         yield client
 
 
+_FIT_BATCH = re.compile(r"batch_of__fit_and_score_(\d+)_calls")
+
+
+class _FitCounter(SchedulerPlugin):
+    """Scheduler plugin: how many ``_fit_and_score`` calls finished (joblib names its batches so)."""
+
+    name = "toolkit-fit-counter"
+
+    def __init__(self):
+        self.done = 0
+
+    def transition(self, key, start, finish, *args, **kwargs):
+        if finish == "memory" and isinstance(key, str):
+            match = _FIT_BATCH.match(key)
+            if match:
+                self.done += int(match.group(1))
+
+
+def _fits_done(dask_scheduler):
+    plugin = dask_scheduler.plugins.get(_FitCounter.name)
+    return None if plugin is None else plugin.done
+
+
+@contextlib.contextmanager
+def _fit_progress(client, total, enabled):
+    """A tqdm bar (stderr) over the fits of a search, polled from the scheduler."""
+    if not enabled:
+        yield
+        return
+    from tqdm.auto import tqdm
+
+    counter = _FitCounter()
+    try:
+        client.register_plugin(counter, name=_FitCounter.name)
+        start = client.run_on_scheduler(_fits_done) or 0
+    except Exception as err:  # e.g. a remote scheduler without the toolkit installed
+        logger.info("no progress bar: the scheduler did not take the plugin (%s)", err)
+        yield
+        return
+    stop = threading.Event()
+    bar = tqdm(total=total, desc="fits", unit="fit")
+
+    def poll():
+        while not stop.wait(1.0):
+            try:
+                done = (client.run_on_scheduler(_fits_done) or 0) - start
+            except Exception:  # the client is closing
+                return
+            bar.update(max(0, min(done, total) - bar.n))
+
+    thread = threading.Thread(target=poll, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+        bar.close()
+
+
 def grid_search(estimator, param_grid, X, y, *, cv=3, scoring=None, scheduler=None, n_workers=None,
-                local=False, refit=True, error_score="raise"):
+                local=False, refit=True, error_score="raise", progress=False):
     """Fit ``GridSearchCV(estimator, param_grid)`` on a Dask cluster (or in this process).
 
     Parameters
@@ -70,6 +135,8 @@ def grid_search(estimator, param_grid, X, y, *, cv=3, scoring=None, scheduler=No
     local : bool, default=False
         Run with ``n_jobs=1`` in this process instead (no Dask).
     refit, error_score : see ``GridSearchCV``
+    progress : bool, default=False
+        A progress bar over the fits (on stderr) while a cluster runs them.
 
     Returns
     -------
@@ -87,11 +154,27 @@ def grid_search(estimator, param_grid, X, y, *, cv=3, scoring=None, scheduler=No
     import joblib
     from sklearn.model_selection import GridSearchCV
 
+    from sklearn.model_selection import ParameterGrid, check_cv
+    from sklearn.base import is_classifier
+
     search = GridSearchCV(estimator, param_grid, cv=cv, scoring=scoring, refit=refit, error_score=error_score,
                           n_jobs=1 if local else None)
+    if isinstance(X, list):
+        X = np.asarray(X, dtype=object)  # one object to scatter, indexable by the CV splits
     if local:
         return search.fit(X, y)
+    n_fits = len(ParameterGrid(param_grid)) * check_cv(cv, y, classifier=is_classifier(estimator)).get_n_splits(X, y)
+    from distributed.client import FutureCancelledError
+
     with dask_client(scheduler, n_workers=n_workers) as client:
-        logger.info("grid search on %s", client)
-        with joblib.parallel_backend("dask"):
-            return search.fit(X, y)
+        logger.info("grid search on %s: %d fits", client, n_fits)
+        # the data go to every worker once (broadcast), so a worker that dies
+        # takes no only copy with it: its fits are rerun on the others
+        try:
+            with joblib.parallel_backend("dask", scatter=[X, y]), _fit_progress(client, n_fits, progress):
+                return search.fit(X, y)
+        except FutureCancelledError as err:
+            raise RuntimeError(
+                f"The grid search on {client.scheduler.address} lost a task ({err}): a worker died and no other "
+                "worker could take its work over. Check the workers' memory limits and logs, then run it again."
+            ) from err

@@ -213,17 +213,17 @@ class CorpusStore:
         tok_params = {**params, "ngram_range": tuple(params["ngram_range"]), "n_jobs": 1}
         parts = bag.to_delayed()
         path = Path(path)
-        with atomic_output(path, directory=True) as tmp, _progress_bar(progress):
+        with atomic_output(path, directory=True) as tmp:
             names = [f"part-{i:05d}" for i in range(len(parts))]
-            summaries = dask.compute(
-                *[dask.delayed(_write_part)(part, str(tmp / name), tok_params) for part, name in zip(parts, names)],
-                scheduler=scheduler,
+            summaries = _compute(
+                [dask.delayed(_write_part)(part, str(tmp / name), tok_params) for part, name in zip(parts, names)],
+                scheduler, progress, "tokenize",
             )
             logger.info("tokenized %d partitions (%d documents)", len(parts), sum(s["n_documents"] for s in summaries))
             vocabulary = merge_counts(summaries)
             vocabulary.to_json(tmp / "vocabulary.json")
-            dask.compute(*[dask.delayed(_encode_part)(str(tmp / name), str(tmp / "vocabulary.json")) for name in names],
-                         scheduler=scheduler)
+            _compute([dask.delayed(_encode_part)(str(tmp / name), str(tmp / "vocabulary.json")) for name in names],
+                     scheduler, progress, "encode")
             labelled = {s["has_labels"] for s in summaries if s["n_documents"]}
             if len(labelled) > 1:
                 raise ValueError("Some partitions of the input have labels and some do not; give every text a label.")
@@ -339,22 +339,33 @@ class CorpusStore:
         return _pad_flat(values, offsets, maxlen, padding=padding, truncating=truncating)
 
 
-class _progress_bar:
-    """A dask progress bar for local schedulers when asked (the distributed one has its dashboard)."""
+def _compute(tasks, scheduler, progress, what):
+    """``dask.compute(*tasks)``; with ``progress``, a bar on stderr (local schedulers and distributed alike)."""
+    import contextlib
+    import sys
 
-    def __init__(self, enabled):
-        self.enabled = enabled
-        self._bar = None
+    import dask
 
-    def __enter__(self):
-        if self.enabled:
-            from dask.diagnostics import ProgressBar
+    if not progress:
+        return dask.compute(*tasks, scheduler=scheduler)
+    client = None
+    if scheduler is None:
+        try:
+            from distributed import default_client
 
-            self._bar = ProgressBar()
-            self._bar.__enter__()
-        return self
+            client = default_client()
+        except (ImportError, ValueError):
+            client = None
+    if client is None:
+        from dask.diagnostics import ProgressBar
 
-    def __exit__(self, *exc):
-        if self._bar is not None:
-            self._bar.__exit__(*exc)
-        return False
+        logger.info("%s: %d partitions", what, len(tasks))
+        with ProgressBar(out=sys.stderr):
+            return dask.compute(*tasks, scheduler=scheduler)
+    from distributed import progress as distributed_progress
+
+    futures = client.compute(tasks)
+    with contextlib.redirect_stdout(sys.stderr):  # the text bar writes to stdout; stdout is for data
+        distributed_progress(futures)
+        print(f"  {what}", file=sys.stderr)
+    return tuple(client.gather(futures))

@@ -1,0 +1,158 @@
+"""Grid search on a Dask LocalCluster (2 worker processes) vs ``n_jobs=1``, same process run.
+
+Run (from the repository root; the data folder holds the IMDB tarball and GloVe)::
+
+    TOOLKIT_DATA_DIR=/work/shared/data python benchmarks/bench_dask_grid.py
+
+What it does: ``make_text_classifier(memory=...)`` over 5,000 IMDB training
+reviews, a grid of 8 candidates (architecture x vectors x hidden units, the
+GloVe vectors given by manifest name) x 3 folds, once with ``n_jobs=1`` in this
+process and once with ``joblib.parallel_backend("dask")`` on
+``LocalCluster(n_workers=2, threads_per_worker=1, processes=True)``. Both sides
+are warm (TensorFlow, spaCy and the memory-mapped vectors cache loaded before
+the clock starts). It records wall and CPU seconds of both (CPU summed over the
+worker processes on the Dask side), checks that ``cv_results_`` (all but the
+timings) are equal, the pickled size of every task the joblib backend submits
+(the bytes shipped per task; the training data travel once per worker through
+``client.scatter``), and each worker's peak RSS.
+
+Results: ``benchmarks/results/bench_dask_grid.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+from _common import print_table, timer, write_results
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _worker_stats():
+    """Runs in each worker: CPU seconds so far and peak RSS (MiB)."""
+    import resource
+
+    import psutil
+
+    times = psutil.Process().cpu_times()
+    return {"cpu_s": times.user + times.system, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def _warm(vectors):
+    """Import and load everything a fit needs, so both sides start warm."""
+    import keras  # noqa: F401
+
+    from toolkit.text.tokenizer import _load_nlp
+    from toolkit.vectors.loading import load_vectors
+
+    _load_nlp("blank:en", False)
+    load_vectors(vectors)
+    return os.getpid()
+
+
+def _scores(search):
+    return {k: v for k, v in search.cv_results_.items() if "time" not in k}
+
+
+def _equal(a, b) -> bool:
+    ra, rb = _scores(a), _scores(b)
+    return ra.keys() == rb.keys() and all(
+        np.array_equal(np.asarray(ra[k], dtype=object), np.asarray(rb[k], dtype=object)) for k in ra
+    )
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n-docs", type=int, default=5000)
+    parser.add_argument("--cv", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--maxlen", type=int, default=400)
+    parser.add_argument("--vectors", default="glove.6B.50d")
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args(argv)
+
+    import cloudpickle
+    import joblib
+    from distributed import Client, LocalCluster
+    from sklearn.model_selection import GridSearchCV
+
+    from toolkit.data.datasets import load_imdb
+    from toolkit.models.classifier import make_text_classifier
+
+    data = load_imdb("train", shuffle=True, random_state=0, limit=args.n_docs)
+    texts, labels = list(data.texts), np.asarray(data.target_names)[data.labels]
+    grid = {
+        "classifier__architecture": ["bag", "cnn"],
+        "classifier__vectors": [None, args.vectors],
+        "classifier__hidden_units": [0, 32],
+    }
+    fixed = dict(epochs=args.epochs, patience=None, maxlen=args.maxlen, max_tokens=20000, embedding_dim=None,
+                 validation_split=0.0, random_state=0)
+    memory_root = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"bench_dask_grid_{os.getpid()}")
+
+    def search(tag, n_jobs=None):
+        pipe = make_text_classifier(memory=os.path.join(memory_root, tag), **fixed)
+        return GridSearchCV(pipe, grid, cv=args.cv, n_jobs=n_jobs, error_score="raise", refit=False)
+
+    _warm(args.vectors)
+    rows, searches = [], {}
+    with timer() as t:
+        searches["n_jobs=1"] = search("seq", 1).fit(texts, labels)
+    rows.append({"run": "n_jobs=1 (this process)", "wall_s": t.seconds, "cpu_s": t.cpu_seconds})
+
+    shipped = []
+    with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        client.run(_warm, args.vectors)
+        submit = client.submit
+
+        def measuring_submit(func, *a, **kw):  # what joblib's dask backend sends per task
+            shipped.append(len(cloudpickle.dumps((func, a, kw.get("tasks")))))
+            return submit(func, *a, **kw)
+
+        client.submit = measuring_submit
+        before = client.run(_worker_stats)
+        with timer() as t, joblib.parallel_backend("dask"):
+            searches["dask"] = search("dask").fit(texts, labels)
+        after = client.run(_worker_stats)
+        worker_cpu = sum(after[w]["cpu_s"] - before[w]["cpu_s"] for w in after)
+        rows.append({"run": f"Dask LocalCluster ({args.workers} worker processes)", "wall_s": t.seconds,
+                     "cpu_s": t.cpu_seconds + worker_cpu})
+        worker_peaks = {w: after[w]["peak_rss_mb"] for w in after}
+    subprocess.run(["rm", "-rf", memory_root], check=False)
+
+    equal = _equal(searches["n_jobs=1"], searches["dask"])
+    fit_times = np.asarray(searches["n_jobs=1"].cv_results_["mean_fit_time"])
+    summary = {
+        "cv_results_equal": bool(equal),
+        "speedup_wall": rows[0]["wall_s"] / rows[1]["wall_s"],
+        "cpu_ratio_dask_over_seq": rows[1]["cpu_s"] / rows[0]["cpu_s"],
+        "candidates": len(searches["n_jobs=1"].cv_results_["params"]),
+        "folds": args.cv,
+        "min_mean_fit_s": float(fit_times.min()),
+        "max_mean_fit_s": float(fit_times.max()),
+        "tasks_submitted": len(shipped),
+        "max_bytes_per_task": max(shipped) if shipped else None,
+        "median_bytes_per_task": float(np.median(shipped)) if shipped else None,
+        "worker_peak_rss_mb": worker_peaks,
+        "mean_test_score": [float(s) for s in searches["n_jobs=1"].cv_results_["mean_test_score"]],
+        "params": [{k: str(v) for k, v in p.items()} for p in searches["n_jobs=1"].cv_results_["params"]],
+    }
+    print_table(rows)
+    for key, value in summary.items():
+        print(f"{key}: {value}")
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    write_results("bench_dask_grid", rows + [summary], params={
+        **vars(args), **{k: str(v) for k, v in fixed.items()},
+        "command": "TOOLKIT_DATA_DIR=/work/shared/data python benchmarks/bench_dask_grid.py " + " ".join(sys.argv[1:]),
+        "git_commit": commit, "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    })
+
+
+if __name__ == "__main__":
+    main()

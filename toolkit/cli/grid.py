@@ -1,0 +1,152 @@
+"""``toolkit grid``: a parameter grid over the text classifier, locally or on a Dask scheduler."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import typer
+
+from ._common import (
+    _check_data,
+    _emit_text,
+    _errors_to_exit,
+    _info,
+    _json,
+    _load_tensorflow_quietly,
+    _opt_cache_dir,
+    _opt_column,
+    _opt_data_dir,
+    _opt_label_column,
+    _opt_output,
+    _opt_set,
+    _progress,
+    _settings,
+    app,
+)
+
+__all__ = ["parse_grid", "run_grid"]
+
+logger = logging.getLogger(__name__)
+
+
+def parse_grid(items, pipeline) -> dict:
+    """``["architecture=['bag','cnn']", "epochs=3,5"]`` -> a GridSearchCV grid with the pipeline's step names.
+
+    A value is a Python/JSON list, or comma-separated plain values; bare
+    names go to the classifier when it has them, else to the tokenizer.
+
+    Examples
+    --------
+    >>> from toolkit.models import make_text_classifier
+    >>> parse_grid(["architecture=bag,cnn", "ngram_range=[(1, 1), (1, 2)]"], make_text_classifier())
+    {'classifier__architecture': ['bag', 'cnn'], 'tokenizer__ngram_range': [(1, 1), (1, 2)]}
+    """
+    from ._inputs import parse_setting
+
+    params = pipeline.get_params()
+    grid = {}
+    for item in items or ():
+        key, value = parse_setting(item)
+        if isinstance(value, str):
+            value = [parse_setting(f"v={v}")[1] for v in value.split(",")]
+        elif not isinstance(value, list):
+            value = [value]
+        name = next((f"{step}__{key}" for step in ("classifier", "tokenizer") if f"{step}__{key}" in params),
+                    key if key in params else None)
+        if name is None:
+            raise ValueError(
+                f"Invalid grid parameter {key!r}: neither the tokenizer nor the classifier has it. Valid names: "
+                f"{sorted(k.split('__', 1)[1] for k in params if '__' in k)}."
+            )
+        grid[name] = value
+    if not grid:
+        raise ValueError("The grid is empty: give at least one --grid name=v1,v2.")
+    return grid
+
+
+def run_grid(data="imdb", *, grid, settings=None, cv=3, limit=None, scheduler=None, workers=None, local=False,
+             memory=None, random_state=0, column="text", label_column="label", data_dir=None, cache_dir=None,
+             progress=False) -> dict:
+    """Run ``GridSearchCV(make_text_classifier(**settings), grid)`` on the training data.
+
+    Scores come from ``cv`` folds of the training split only (IMDB's test
+    split is never read). ``scheduler`` is a running Dask scheduler's
+    address; without it a LocalCluster of ``workers`` processes runs the
+    fits, or this process with ``local=True``.
+
+    Returns
+    -------
+    dict
+        ``candidates`` (params, mean/std test score, rank, mean fit seconds),
+        ``best_params``, ``best_score`` and ``backend``.
+    """
+    import numpy as np
+
+    from ..distributed.search import grid_search
+    from ..models.classifier import make_text_classifier
+    from ._inputs import _named_labels, _subsample, load_data
+
+    dataset = load_data(data, split="train", column=column, label_column=label_column, data_dir=data_dir,
+                        cache_dir=cache_dir)
+    texts, labels = list(dataset.texts), _named_labels(dataset)
+    if limit is not None:
+        texts, labels = _subsample(texts, labels, limit, random_state)
+    pipeline = make_text_classifier(memory=None if memory is None else str(memory), **(settings or {}))
+    param_grid = parse_grid(grid, pipeline)
+    search = grid_search(pipeline, param_grid, texts, np.asarray(labels), cv=cv, scheduler=scheduler,
+                         n_workers=workers, local=local, refit=False, progress=progress)
+    results = search.cv_results_
+    candidates = [
+        {"params": {k.split("__", 1)[-1]: v for k, v in params.items()},
+         "mean_test_score": float(results["mean_test_score"][i]), "std_test_score": float(results["std_test_score"][i]),
+         "rank": int(results["rank_test_score"][i]), "mean_fit_seconds": float(results["mean_fit_time"][i])}
+        for i, params in enumerate(results["params"])
+    ]
+    best = int(np.argmin(results["rank_test_score"]))
+    return {
+        "candidates": candidates,
+        "best_params": candidates[best]["params"],
+        "best_score": candidates[best]["mean_test_score"],
+        "cv": cv,
+        "n_documents": len(texts),
+        "backend": "local (n_jobs=1)" if local else (scheduler or f"LocalCluster({workers or 'all cores'} workers)"),
+    }
+
+
+@app.command("grid")
+@_errors_to_exit
+def grid_cmd(
+    grid: list[str] = typer.Option(..., "--grid", "-g",
+                                   help="name=v1,v2 or name=[...] (repeat); tokenizer or classifier parameters."),
+    data: str = typer.Option("imdb", "--data", help="'imdb' (its training split), a class-per-folder directory, or a CSV/TSV/JSONL file."),
+    settings: list[str] = _opt_set,
+    cv: int = typer.Option(3, "--cv", min=2, help="Cross-validation folds of the training data."),
+    limit: int = typer.Option(None, "--limit", min=1, help="Use at most N training documents (stratified sample)."),
+    scheduler: str = typer.Option(None, "--scheduler", help="Address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786."),
+    workers: int = typer.Option(None, "--workers", min=1, help="Worker processes of the local Dask cluster (default: cores)."),
+    local: bool = typer.Option(False, "--local", help="No Dask: fit one candidate after the other in this process."),
+    memory: Path = typer.Option(None, "--memory", help="Folder caching tokenized folds between candidates (shared by the workers)."),
+    random_state: int = typer.Option(0, "--random-state", help="Seed of the subsample."),
+    output: Path = _opt_output,
+    column: str = _opt_column,
+    label_column: str = _opt_label_column,
+    data_dir: Path = _opt_data_dir,
+    cache_dir: Path = _opt_cache_dir,
+) -> None:
+    """Cross-validate a parameter grid of the text classifier; the scores as JSON on stdout.
+
+    The fits run on a Dask cluster through joblib's dask backend: a local one
+    by default, or the scheduler given by --scheduler (its workers need the
+    toolkit installed and the data and vectors on a shared path).
+    """
+    if scheduler is not None and local:
+        raise ValueError("--scheduler and --local exclude each other; give one.")
+    _check_data(data)
+    params = _settings(settings)
+    _load_tensorflow_quietly()
+    result = run_grid(data, grid=grid, settings=params, cv=cv, limit=limit, scheduler=scheduler, workers=workers,
+                      local=local, memory=memory, random_state=random_state, column=column, label_column=label_column,
+                      data_dir=data_dir, cache_dir=cache_dir, progress=_progress())
+    _info(f"Best mean score {result['best_score']:.4f} with {result['best_params']} ({result['backend']})")
+    _emit_text(_json(result), output)

@@ -1,0 +1,141 @@
+"""``toolkit store build|info|train``: tokenize, encode and train over inputs larger than memory."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import typer
+
+from ._common import (
+    OutputExistsError,
+    _emit_text,
+    _errors_to_exit,
+    _info,
+    _json,
+    _load_tensorflow_quietly,
+    _opt_output,
+    _opt_set,
+    _progress,
+    _settings,
+    app,
+)
+
+__all__ = ["build_store", "store_info", "train_from_store"]
+
+logger = logging.getLogger(__name__)
+
+store_app = typer.Typer(
+    help="Corpora larger than memory: a tokenized, encoded corpus on disk (memory-mapped) built and used on Dask.",
+    no_args_is_help=True,
+)
+app.add_typer(store_app, name="store")
+
+
+def build_store(inputs, output, *, tokenizer=None, column="text", label_column=None, scheduler=None, workers=None,
+                blocksize="64MiB", force=False, progress=False) -> dict:
+    """Tokenize and encode files (or globs) partition by partition into a :class:`CorpusStore` folder.
+
+    Returns :func:`store_info` of the new store.
+    """
+    from ..distributed.partitions import read_texts
+    from ..distributed.search import dask_client
+    from ..distributed.store import CorpusStore
+
+    output = Path(output)
+    if output.exists() and not force:
+        raise OutputExistsError(f"{output} exists; pass --force to replace it (the new store replaces it only when complete).")
+    text_column = column if any(Path(p).suffix.lower() in (".csv", ".jsonl", ".json") for p in inputs) else None
+    texts = read_texts([str(p) for p in inputs], text_column=text_column,
+                       label_column=label_column if text_column else None, blocksize=blocksize)
+    with dask_client(scheduler, n_workers=workers):
+        store = CorpusStore.build(texts, output, tokenizer=tokenizer, progress=progress)
+    return store_info(store)
+
+
+def store_info(store) -> dict:
+    """Size, partitions, vocabulary and tokenizer of a store (a path or a CorpusStore)."""
+    from ..distributed.store import CorpusStore
+
+    store = store if isinstance(store, CorpusStore) else CorpusStore(store)
+    lengths = store.lengths()
+    return {
+        "path": str(store.path),
+        "n_documents": store.n_documents,
+        "n_tokens": store.n_tokens,
+        "parts": len(store.parts),
+        "vocabulary_size": len(store.vocabulary),
+        "max_document_tokens": int(lengths.max()) if len(lengths) else 0,
+        "has_labels": store.has_labels,
+        "tokenizer": store.tokenizer,
+    }
+
+
+def train_from_store(store, output, *, settings=None, force=False) -> dict:
+    """Train an EmbeddingClassifier on a store in streaming batches and save it (the tokenizer of the store in front).
+
+    Returns the model folder, the training history and the store's size.
+    """
+    from ..distributed.store import CorpusStore
+    from ..distributed.streaming import fit_from_store
+    from ..models.classifier import EmbeddingClassifier, make_text_classifier
+    from ..models.persistence import save_model
+
+    output = Path(output)
+    if output.exists() and not force:
+        raise OutputExistsError(f"{output} exists; pass --force to replace it.")
+    store = CorpusStore(store)
+    if not store.has_labels:
+        raise ValueError(f"The store {store.path} has no labels; build it with --label-column from a CSV/JSONL input.")
+    classifier = fit_from_store(EmbeddingClassifier(**(settings or {})), store)
+    tokenizer = {k: (tuple(v) if k == "ngram_range" else v) for k, v in store.tokenizer.items()}
+    pipeline = make_text_classifier(**{f"tokenizer__{k}": v for k, v in tokenizer.items()})
+    pipeline.steps[-1] = ("classifier", classifier)
+    save_model(pipeline, output)
+    return {"model": str(output), "n_documents": store.n_documents, "history": classifier.history_,
+            "best_epoch": classifier.best_epoch_}
+
+
+@store_app.command("build")
+@_errors_to_exit
+def build_cmd(
+    inputs: list[Path] = typer.Argument(..., help="Input files: .txt (a document per line), .csv or .jsonl; globs allowed."),
+    output: Path = typer.Option(..., "--output", "-o", help="The store folder to write."),
+    settings: list[str] = _opt_set,
+    column: str = typer.Option("text", "--column", help="Text column of CSV/JSONL inputs."),
+    label_column: str = typer.Option(None, "--label-column", help="Label column of CSV/JSONL inputs (needed to train)."),
+    scheduler: str = typer.Option(None, "--scheduler", help="Address of a running Dask scheduler (default: a local cluster)."),
+    workers: int = typer.Option(None, "--workers", min=1, help="Worker processes of the local cluster."),
+    blocksize: str = typer.Option("64MiB", "--blocksize", help="Bytes of input per partition."),
+    force: bool = typer.Option(False, "--force", "-f", help="Replace an existing store."),
+) -> None:
+    """Tokenize and encode inputs larger than memory into a memory-mapped store (tokenizer options via --set)."""
+    info = build_store(inputs, output, tokenizer=_settings(settings), column=column, label_column=label_column,
+                       scheduler=scheduler, workers=workers, blocksize=blocksize, force=force, progress=_progress())
+    _info(f"Wrote {info['path']}: {info['n_documents']:,} documents, {info['n_tokens']:,} tokens, "
+          f"{info['vocabulary_size']:,} distinct tokens in {info['parts']} partitions")
+    _emit_text(_json(info), None)
+
+
+@store_app.command("info")
+@_errors_to_exit
+def info_cmd(store: Path = typer.Argument(..., help="A store folder.")) -> None:
+    """Describe a store (JSON)."""
+    _emit_text(_json(store_info(store)), None)
+
+
+@store_app.command("train")
+@_errors_to_exit
+def train_cmd(
+    store: Path = typer.Argument(..., help="A store folder built with labels."),
+    output: Path = _opt_output,
+    settings: list[str] = _opt_set,
+    force: bool = typer.Option(False, "--force", "-f", help="Replace an existing model folder."),
+) -> None:
+    """Train the classifier from a store in streaming batches; save the model folder (tokenizer included)."""
+    if output is None:
+        raise ValueError("Give the model folder to write with --output.")
+    _load_tensorflow_quietly()
+    result = train_from_store(store, output, settings=_settings(settings), force=force)
+    _info(f"Saved {result['model']} (trained on {result['n_documents']:,} documents)")
+    _emit_text(_json(result), None)
