@@ -34,7 +34,8 @@ logger = logging.getLogger(__name__)
 
 # learning rate used when learning_rate=None with an Adam-family optimizer
 # (tuned on IMDB, see BENCHMARKS.md "Chapter experiments" and the report)
-_DEFAULT_LEARNING_RATE = {"bag": 0.005, "nbsvm": 0.02}
+_DEFAULT_LEARNING_RATE = {"bag": 0.005, "nbsvm": 0.02, "nbsvm_vectors": 0.02}
+_NB_ARCHITECTURES = ("nbsvm", "nbsvm_vectors")  # distinct n-gram ids, naive-Bayes ratios
 _ADAM_FAMILY = ("adam", "adamw", "nadam")
 _LEARNED_EMBEDDING_DIM = 50
 _FINETUNE_LR_FACTOR = 0.1
@@ -65,19 +66,25 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    architecture : {"bag", "flatten", "cnn", "rnn", "nbsvm"}, default="bag"
+    architecture : {"bag", "flatten", "cnn", "rnn", "nbsvm", "nbsvm_vectors"}, default="bag"
         Model graph, see :func:`toolkit.models.build_model`. ``"nbsvm"`` is
         fast.ai's NBSVM++: it ignores ``vectors`` and computes naive-Bayes
-        ratios from the training rows. Recipe that reaches 92.3% on IMDB:
-        uni/bi/trigram tokens (``SpacyTokenizer(ngram_range=(1, 3))`` or
-        ``corpus.ngrams((1, 3))``), ``max_tokens=800000, maxlen=None, epochs=1,
-        batch_size=64, validation_split=0.0``.
-    vectors : str or path-like, default=None
+        ratios from the training rows. ``"nbsvm_vectors"``
+        (:mod:`toolkit.models.hybrid`) adds a branch over the mean word
+        vector of the document, trained jointly, so the vectors add to the
+        n-gram evidence; it needs ``vectors``. Both take uni/bi/trigram tokens
+        (``SpacyTokenizer(ngram_range=(1, 3))`` or ``corpus.ngrams((1, 3))``);
+        the recipe chosen on validation data is
+        :data:`toolkit.models.recipes.NBSVM_RECIPE`.
+    vectors : str, path-like or tuple, default=None
         Pretrained word vectors as a path or a manifest name (e.g.
         ``"glove.6B.50d"``), loaded in ``fit`` through
-        :func:`toolkit.vectors.load_vectors` (process-level memo). None learns
-        the embedding from scratch. The vectors are never stored on the
-        estimator; only the rows of the vocabulary end up in the model.
+        :func:`toolkit.vectors.load_vectors` (process-level memo), or a
+        domain spec such as ``"word2vec:unsup"`` or ``"fasttext:/path/texts.txt"``:
+        vectors trained in ``fit`` on the training documents plus the named
+        unlabelled texts, cached by content (:mod:`toolkit.vectors.domain`).
+        None learns the embedding from scratch. The vectors are never stored
+        on the estimator; only the rows of the vocabulary end up in the model.
     trainable : {"trainable", "frozen", "finetune"}, default="trainable"
         What happens to pretrained vectors: trained with the rest, kept frozen,
         or frozen for the first ``frozen_epochs`` epochs and then trained with
@@ -173,7 +180,7 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
 
     _parameter_constraints = {
         "architecture": [_RegisteredArchitectures()],
-        "vectors": [str, os.PathLike, None],
+        "vectors": [str, os.PathLike, tuple, None],
         "trainable": [Options({"trainable", "frozen", "finetune"})],
         "max_tokens": [Interval(int, 3, None), None],
         "min_count": [Interval(int, 1, None)],
@@ -316,7 +323,7 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
 
         ids = self.vocabulary_.encode(corpus)
         encoded = np.split(ids, corpus.offsets[1:-1])
-        if self.architecture == "nbsvm":
+        if self.architecture in _NB_ARCHITECTURES:
             # binarized n-gram bag: distinct ids, most frequent first (ids are
             # frequency ranked), so cutting at maxlen drops the rarest ones
             encoded = [np.unique(row) for row in encoded]
@@ -418,30 +425,42 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
             indices = np.sort(train_idx)
         # naive-Bayes ratios see the training rows only (no validation labels)
         matrix, self.embedding_coverage_ = self._embedding_matrix(
-            sequences[indices], y_enc[indices], seeds[0]
+            sequences[indices], y_enc[indices], seeds[0], docs
         )
 
         self._train(sequences[indices], y_enc[indices],
                     None if weights is None else weights[indices], val, matrix, rng, int(seeds[2]))
         return self
 
-    def _embedding_matrix(self, sequences, y_enc, seed):
+    def _embedding_matrix(self, sequences, y_enc, seed, docs=None):
         if self.architecture == "nbsvm":
             if self.vectors is not None:
                 logger.info("architecture='nbsvm' does not use vectors=%r", self.vectors)
             return self._nb_ratios(sequences, y_enc), None
         if self.vectors is None:
+            if self.architecture == "nbsvm_vectors":
+                raise ValueError(
+                    "architecture='nbsvm_vectors' needs word vectors: set vectors to a file, a "
+                    "manifest name ('glove.6B.50d') or a domain spec ('word2vec:unsup'); "
+                    "architecture='nbsvm' is the same model without them."
+                )
             return None, None
-        from ..vectors.loading import load_vectors
+        from ..vectors.domain import resolve_vectors
         from ..vectors.matrix import build_embedding_matrix
 
-        kv = load_vectors(self.vectors)
+        kv = resolve_vectors(self.vectors, docs)  # a domain spec trains on the training documents
         if self.embedding_dim is not None and self.embedding_dim != kv.vector_size:
             raise ValueError(
                 f"The vectors {str(self.vectors)!r} have dimension {kv.vector_size}, but "
                 f"embedding_dim={self.embedding_dim}. Set embedding_dim=None (or "
                 f"{kv.vector_size}) to use these vectors."
             )
+        if self.architecture == "nbsvm_vectors":
+            from .hybrid import word_vector_matrix
+
+            vectors, coverage = word_vector_matrix(self.vocabulary_, kv)
+            logger.info("word-vector coverage: %s", coverage)
+            return np.hstack([self._nb_ratios(sequences, y_enc), vectors]), coverage
         matrix, coverage = build_embedding_matrix(self.vocabulary_, kv, random_state=int(seed))
         logger.info("embedding coverage: %s", coverage)
         return matrix, coverage
@@ -456,6 +475,10 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
     def _train(self, X_train, y_train, w_train, val, matrix, rng, model_seed):
         """Train epoch by epoch with early stopping; set ``model_``, ``history_``, ``best_epoch_``."""
         model = self._new_model(matrix, model_seed)
+        if self.architecture == "nbsvm_vectors":
+            from .hybrid import standardize_pooled_vectors
+
+            standardize_pooled_vectors(model, X_train)
         monitor = "val_loss" if val is not None else "loss"
         history: dict[str, list[float]] = {}
         best = _BestWeights(self.patience)
@@ -475,7 +498,7 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         self.best_epoch_ = best.epoch
 
     def _finetunes(self):
-        return self.vectors is not None and self.trainable == "finetune" and self.architecture != "nbsvm"
+        return self.vectors is not None and self.trainable == "finetune" and self.architecture not in _NB_ARCHITECTURES
 
     def _new_model(self, matrix, model_seed):
         """The compiled Keras model (embedding frozen for now when fine-tuning)."""
