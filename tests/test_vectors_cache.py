@@ -244,3 +244,26 @@ def test_vectors_reload_imports_only_what_it_needs(tmp_path):
                           timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[] ['gensim'] ['the', 'of', 'and']"
+
+
+def test_vectors_array_digest_checked_whenever_the_file_changed(built, monkeypatch, caplog):
+    """An untouched entry is not re-read in full; any write since it was made is hashed and caught."""
+    import toolkit._hashing
+
+    path, cache, ref, entry = built
+    hashed = []
+    real = toolkit._hashing.hash_file
+    monkeypatch.setattr(toolkit._hashing, "hash_file", lambda p, *a: hashed.append(Path(p).name) or real(p, *a))
+    assert same(read_entry(entry), ref) and hashed == []
+    npy = entry / "vectors.npy"
+    before = npy.stat()
+    data = bytearray(npy.read_bytes())
+    data[-2] ^= 0x01
+    npy.write_bytes(bytes(data))
+    os.utime(npy, ns=(before.st_atime_ns, before.st_mtime_ns))  # the modification time put back: ctime still moved
+    with pytest.raises(DataError, match=r"the SHA-256 of vectors\.npy differs from the header's"):
+        read_entry(entry)
+    assert hashed == ["vectors.npy"]
+    with caplog.at_level(logging.WARNING, logger="toolkit.vectors.loading"):
+        assert same(load_vectors(path, cache_dir=cache), ref)
+    assert "is damaged" in caplog.text

@@ -73,10 +73,18 @@ FASTTEXT_MAGIC = (793712314).to_bytes(4, "little")
 _NUMBER_BYTES = b"0123456789.-+eE "
 _NUMBER_TABLE = bytes(range(256))
 
-try:  # optional accelerator: a correctly rounding C float parser
-    import orjson as _orjson
-except ImportError:  # pragma: no cover - exercised only without orjson
-    _orjson = None
+_ORJSON: list = []  # [module or None], filled on the first parse: a cached reload never imports it
+
+
+def _orjson_module():
+    """The optional accelerator (a correctly rounding C float parser), or None; imported on first use."""
+    if not _ORJSON:
+        try:
+            import orjson
+        except ImportError:  # pragma: no cover - exercised only without orjson
+            orjson = None
+        _ORJSON.append(orjson)
+    return _ORJSON[0]
 
 
 class Source:
@@ -269,6 +277,7 @@ def peek(source: Source, n: int = 1 << 16) -> bytes:
 
 def _parse_numbers(joined: bytes, expected: int):
     """All numbers of a block, or None when the bulk parse is not trustworthy."""
+    _orjson = _orjson_module()
     if _orjson is not None:
         # JSON literals other than numbers (true, false, null, "strings") would convert
         # silently: refuse blocks holding their letters (four memchr scans)

@@ -14,7 +14,8 @@ The first load writes a cache entry to ``<cache>/vectors/<name>-<key>/``: the
 vectors as a ``.npy`` array, the words as UTF-8 text and a JSON header with
 the SHA-256 of each file. Nothing in it can run code when read (no pickle;
 arrays are read with ``allow_pickle=False``), every load checks it against its
-header, and a damaged or planted entry is rebuilt from the source file. Later
+header (an array file that changed in any way since it was written is hashed
+again), and a damaged or planted entry is rebuilt from the source file. Later
 loads memory-map the vectors (``mmap_mode="r"``): a reload takes a fraction of
 a second and processes share one copy of the vectors. A process-level memo
 (:class:`toolkit._memo.Memo`) returns the same object to repeated calls (as
@@ -307,8 +308,10 @@ def _load_native(src, limit):
 #   keys.txt      the words, UTF-8, one per line (keys.json, a JSON list, when a word holds a newline)
 #   <name>.npy    the arrays (vectors; fastText's vectors_vocab and vectors_ngrams; expandos such as count),
 #                 read with np.load(allow_pickle=False, mmap_mode="r")
-# Nothing in it can run code when read. Every load checks the header, the sizes and the digests; an entry that
-# fails any check is logged, moved aside and rebuilt from the source file.
+# Nothing in it can run code when read. Every load checks the header, the sizes, the .npy headers and the keys'
+# SHA-256; an array file is hashed again unless it is still the very file the header recorded (same inode, size,
+# modification and change times: a write, copy or replacement changes them), so an untouched multi-GB entry is
+# not read in full on every load. An entry that fails any check is logged, moved aside and rebuilt.
 
 _HEADER = "header.json"
 _MAGIC = "toolkit-vectors-cache"
@@ -329,9 +332,15 @@ def _file_record(path: Path) -> dict:
     return {"file": path.name, "bytes": path.stat().st_size, "sha256": hash_file(path)}
 
 
+def _stat_id(path: Path) -> list:
+    """What identifies a file's content without reading it: inode, size, modification and change times."""
+    st = path.stat()
+    return [st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+
+
 def _array_record(path: Path) -> dict:
     arr = np.load(path, mmap_mode="r", allow_pickle=False)
-    return {**_file_record(path), "shape": list(arr.shape), "dtype": arr.dtype.str}
+    return {**_file_record(path), "shape": list(arr.shape), "dtype": arr.dtype.str, "stat": _stat_id(path)}
 
 
 def write_entry(kv, folder, *, meta=None, written=None) -> dict:
@@ -434,7 +443,12 @@ class _Digests:
         self.jobs = jobs  # [(path, expected sha256)]
         self.found: dict = {}
         self.thread = threading.Thread(target=self._run, name="toolkit-vectors-cache-check", daemon=True)
-        self.thread.start()
+        if jobs:
+            self.thread.start()
+
+    def join(self):
+        if self.jobs:
+            self.thread.join()
 
     def _run(self):
         from .._hashing import hash_file
@@ -446,7 +460,7 @@ class _Digests:
                 self.found[path] = err
 
     def verify(self):
-        self.thread.join()
+        self.join()
         for path, expected in self.jobs:
             if self.found.get(path) != expected:
                 raise _DamagedEntry(f"the SHA-256 of {path.name} differs from the header's")
@@ -469,7 +483,10 @@ def read_entry(folder):
 
     The vectors are memory-mapped read-only (``mmap_mode="r"``), so processes
     share one copy. Nothing is unpickled: the arrays are read with
-    ``allow_pickle=False`` and the keys are plain text or JSON.
+    ``allow_pickle=False`` and the keys are plain text or JSON. The keys'
+    SHA-256 is checked on every read; an array's is checked whenever its
+    file is not the one the header recorded (inode, size, modification or
+    change time differ), which catches any write, copy or replacement since.
 
     Parameters
     ----------
@@ -508,8 +525,12 @@ def _read_entry(folder: Path):
         raise _DamagedEntry(f"{_HEADER} lists the arrays {sorted(arrays) if isinstance(arrays, dict) else arrays!r}")
     if not isinstance(expandos, dict):
         raise _DamagedEntry(f"{_HEADER} lists the expandos {expandos!r}")
-    paths = {attr: _located(folder, rec) for attr, rec in [*arrays.items(), *expandos.items()]}
-    digests = _Digests([(paths[attr], rec.get("sha256")) for attr, rec in [*arrays.items(), *expandos.items()]])
+    records = [*arrays.items(), *expandos.items()]
+    paths = {attr: _located(folder, rec) for attr, rec in records}
+    # an array file is hashed again unless it is, by inode, size and times, the very file the header recorded:
+    # any write, copy or replacement since (even one that restores the modification time) changes one of them
+    digests = _Digests([(paths[attr], rec.get("sha256")) for attr, rec in records
+                        if _stat_id(paths[attr]) != rec.get("stat")])
     try:
         words, key_to_index = _read_keys(folder, header.get("keys"), n)
         loaded = {}
@@ -521,7 +542,7 @@ def _read_entry(folder: Path):
         extra = {attr: np.array(_checked_array(paths[attr], rec, n, mmap=False)) for attr, rec in expandos.items()}
         kv = _new_kv(header, dim, loaded)
     except BaseException:
-        digests.thread.join()
+        digests.join()
         raise
     digests.verify()
     kv.index_to_key = words
@@ -690,7 +711,8 @@ def load_vectors(
         ``"glove.6B.100d.txt"`` in ``glove.6B.zip``); a manifest supplies it.
     cache : bool, default=True
         Keep a copy in the cache (a ``.npy`` array, the words as text and a
-        JSON header with SHA-256 digests, checked on every load) and
+        JSON header with SHA-256 digests, checked against the files on every
+        load) and
         memory-map it on later loads (all processes then share one copy of
         the vectors in memory). A damaged entry is rebuilt. When the cache
         cannot be written (read-only, full), a warning is logged and the
