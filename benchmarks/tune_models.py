@@ -80,8 +80,8 @@ def candidates(group, chosen):
     elif group == "hybrid":
         base = dict(NBSVM_RECIPE, **chosen.get("nbsvm", {}))
         yield ("ablation (nbsvm)", dict(base, architecture="nbsvm"), "ngrams")
-        for vectors, hidden, dropout in (("glove.6B.50d", 0, 0.0), ("glove.6B.50d", 16, 0.2),
-                                         ("glove.6B.50d", 32, 0.3), (DOMAIN_SPEC, 16, 0.2)):
+        for vectors, hidden, dropout in (("glove.6B.50d", 16, 0.2), (DOMAIN_SPEC, 16, 0.2),
+                                         ("glove.6B.50d", 0, 0.0), ("glove.6B.50d", 32, 0.3)):
             yield (f"{vectors} hidden={hidden} dropout={dropout}",
                    dict(base, architecture="nbsvm_vectors", vectors=vectors, hidden_units=hidden,
                         dropout=dropout), "ngrams")
