@@ -16,8 +16,9 @@ result is a compact :class:`~toolkit.corpus.TokenizedCorpus`.
 
 spaCy's special-case matcher compares token sequences across spaces, so a
 pattern such as ``["'", "'"]`` can act between two neighbouring spans;
-documents where that is possible (3-4% of IMDB reviews) are tokenized by
-spaCy directly. The tokens are therefore spaCy's: the test-suite and
+where that is possible (in 3-4% of IMDB reviews), the stretch of text from
+the first to the last span involved is tokenized by spaCy directly, and the
+rest of the document keeps its cached tokens. The tokens are therefore spaCy's: the test-suite and
 ``benchmarks/bench_text.py`` compare them with ``nlp.tokenizer`` document by
 document (all 25,000 IMDB training reviews agree, as do fuzzed texts full of
 quotes and emoticons).
@@ -68,6 +69,7 @@ _TAG = re.compile(r"</?[A-Za-z][^<>]*>|<!--.*?-->", re.DOTALL)
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _WS_SPLIT = re.compile(r"(\s+)").split  # \s is exactly str.isspace(), as spaCy's splitter
+_NON_SPACE = re.compile(r"\S+")  # the spans of str.split(), with their positions
 
 # span cache size above which an engine starts afresh (bounds memory)
 _MAX_CACHED_SPANS = 1_000_000
@@ -178,6 +180,7 @@ def _model_fingerprint(nlp) -> str:
 
 
 _SIG = 1 << 16  # packs a left and a right signature id into one span code
+_NONE: frozenset = frozenset()
 _SEPARATOR = "\x00"  # never in cleaned text (control characters are replaced)
 
 
@@ -241,8 +244,13 @@ class _Engine:
         self.pairs, self.produced = pairs, produced
         self.lefts = {a for a, _ in pairs}
         self.rights = {b for _, b in pairs}
-        self.max_left = max(map(len, self.lefts), default=0)
-        self.max_right = max(map(len, self.rights), default=0)
+        # pattern tokens by the character a span must end (lefts) or start (rights) with to hold them
+        self.lefts_by_last: dict[str, tuple[str, ...]] = {}
+        self.rights_by_first: dict[str, tuple[str, ...]] = {}
+        for token in sorted(self.lefts):
+            self.lefts_by_last[token[-1]] = (*self.lefts_by_last.get(token[-1], ()), token)
+        for token in sorted(self.rights):
+            self.rights_by_first[token[0]] = (*self.rights_by_first.get(token[0], ()), token)
         self.rules = set(nlp.tokenizer.rules or {})
         self.left_texts = self.lefts | produced
         self.right_texts = self.rights | produced
@@ -262,10 +270,9 @@ class _Engine:
         # ``codes[i]`` (left signature id * _SIG + right signature id; 0 for
         # spans whose edge tokens take part in no special-case pattern).
         self.span_ids: dict[str, int] = {}
-        self._lengths: list[int] = []
-        self._starts: list[int] = []
-        self._codes: list[int] = []
-        self._tokens: list[int] = []
+        self._chunks: list[tuple[np.ndarray, ...]] = []  # (lengths, starts, codes, tokens) per _add_spans call
+        self._n_spans = 0
+        self._n_tokens = 0
         self._arrays = None
         self.index: dict[str, int] = {}  # output string -> output id
         self.left_sigs: dict[frozenset, int] = {frozenset(): 0}
@@ -274,31 +281,30 @@ class _Engine:
         self.empty_id = self._add_spans([""], [0], [])
         self.separator_id = self._add_spans([_SEPARATOR], [0], [])
 
-    def _add_spans(self, spans, lengths, ids) -> int:
-        """Register spans with their token counts and flat token ids; returns the first new span id."""
-        first = len(self._lengths)
-        starts = np.concatenate([[0], np.cumsum(lengths[:-1], dtype=np.int64)]) + len(self._tokens) if len(spans) else []
+    def _add_spans(self, spans, lengths, ids, codes=None) -> int:
+        """Register spans with their token counts, flat token ids and pair codes; returns the first new span id."""
+        first = self._n_spans
+        lengths = np.asarray(lengths, dtype=np.int64)
+        ids = np.asarray(ids, dtype=np.int32)
+        starts = np.cumsum(lengths) - lengths + self._n_tokens
+        codes = np.zeros(len(spans), dtype=np.int64) if codes is None else codes
         self.span_ids.update(zip(spans, range(first, first + len(spans))))
-        self._lengths.extend(int(n) for n in lengths)
-        self._starts.extend(int(x) for x in starts)
-        self._codes.extend([0] * len(spans))
-        self._tokens.extend(ids)
+        self._chunks.append((lengths, starts, codes, ids))
+        self._n_spans += len(spans)
+        self._n_tokens += ids.size
         self._arrays = None
         return first
 
     def arrays(self):
         """(lengths, starts, codes, tokens) of the known spans as numpy arrays."""
         if self._arrays is None:
-            self._arrays = (
-                np.asarray(self._lengths, dtype=np.int64),
-                np.asarray(self._starts, dtype=np.int64),
-                np.asarray(self._codes, dtype=np.int64),
-                np.asarray(self._tokens, dtype=np.int32),
-            )
+            if len(self._chunks) > 1:
+                self._chunks = [tuple(np.concatenate(parts) for parts in zip(*self._chunks))]
+            self._arrays = self._chunks[0]
         return self._arrays
 
     def __len__(self) -> int:
-        return len(self._lengths)
+        return self._n_spans
 
     # ---- spaCy output to strings ------------------------------------------
     def _doc_strings(self, doc) -> tuple[list[str], np.ndarray]:
@@ -340,8 +346,11 @@ class _Engine:
         strings, keep = self._doc_strings(self.nlp.tokenizer(text))
         return self._ids([s for s, k in zip(strings, keep.tolist()) if k])
 
-    def learn_strings(self, spans: list[str]) -> tuple[np.ndarray, list[str], dict]:
-        """spaCy's output for each span: token counts (after filters), flat strings, edge signatures.
+    def learn_strings(self, spans: list[str]) -> tuple[list[str], np.ndarray, list[str], dict]:
+        """spaCy's output for each span: the spans reordered, token counts (after filters), flat strings, edge signatures.
+
+        The counts, strings and signatures follow the returned order of the
+        spans (one-token spans first), which is what :meth:`remember` takes.
 
         Whitespace-free spans go through one tokenizer call, separated by
         "\\n": spaCy tokenizes each on its own, and the separator is a
@@ -393,8 +402,8 @@ class _Engine:
             store = nlp.vocab.strings
             for k in np.flatnonzero(left_candidate | right_candidate).tolist():
                 span = words[k]
-                left = self._edge_set(store[int(last[k])], span, self.lefts, self.max_left, True) if left_candidate[k] else frozenset()
-                right = self._edge_set(store[int(first[k])], span, self.rights, self.max_right, False) if right_candidate[k] else frozenset()
+                left = self._left_edge_set(store[int(last[k])], span) if left_candidate[k] else _NONE
+                right = self._right_edge_set(store[int(first[k])], span) if right_candidate[k] else _NONE
                 if left or right:
                     signatures[offset + k] = (left, right)
             keep &= tokens
@@ -405,17 +414,7 @@ class _Engine:
             counts.append(np.array([int(keep.sum())]))
             strings.extend(t for t, k in zip(texts, keep.tolist()) if k)
         counts = np.concatenate(counts) if counts else np.zeros(0, np.int64)
-        if order == spans:
-            return counts, strings, signatures
-        # back to the order of ``spans``
-        position = {span: i for i, span in enumerate(order)}
-        starts = np.concatenate([[0], np.cumsum(counts)]).tolist()
-        flat = []
-        where = [position[span] for span in spans]
-        for i in where:
-            flat.extend(strings[starts[i] : starts[i + 1]])
-        moved = {j: signatures[i] for j, i in enumerate(where) if i in signatures}
-        return counts[where], flat, moved
+        return order, counts, strings, signatures
 
     def _is_single_token(self, span: str) -> bool:
         """Whether spaCy's tokenizer keeps ``span`` whole: no special case, no affix, no infix.
@@ -453,24 +452,29 @@ class _Engine:
                 signatures[k] = (left, right)
         return counts, strings, signatures
 
-    def _edge_set(self, token: str, span: str, candidates: set, longest: int, at_end: bool) -> frozenset:
-        """Pattern tokens the span's edge token can be before spaCy's matcher runs.
+    def _left_edge_set(self, token: str, span: str) -> frozenset:
+        """Pattern tokens the span's last token can be before spaCy's matcher runs.
 
         It is the token itself, unless the token came out of a special-case
-        rule (then any piece of the span's text at that edge may be).
+        rule: then any pattern token the span's text ends with may be.
         """
-        found = {token} & candidates
+        found = {token} & self.lefts
         if token in self.produced:
-            pieces = (span[-k:] for k in range(1, longest + 1)) if at_end else (span[:k] for k in range(1, longest + 1))
-            found.update(candidates.intersection(pieces))
-        return frozenset(found)
+            found.update(c for c in self.lefts_by_last.get(span[-1], ()) if span.endswith(c))
+        return frozenset(found) if found else _NONE
+
+    def _right_edge_set(self, token: str, span: str) -> frozenset:
+        """As :meth:`_left_edge_set`, for the span's first token and the tokens it starts with."""
+        found = {token} & self.rights
+        if token in self.produced:
+            found.update(c for c in self.rights_by_first.get(span[0], ()) if span.startswith(c))
+        return frozenset(found) if found else _NONE
 
     def remember(self, spans: list[str], lengths: np.ndarray, strings: list[str], signatures: dict) -> None:
-        first = self._add_spans(spans, lengths, self._ids(strings))
+        codes = np.zeros(len(spans), dtype=np.int64)
         for k, (left, right) in signatures.items():
-            self._codes[first + k] = self._signature_id(self.left_sigs, left) * _SIG + self._signature_id(
-                self.right_sigs, right
-            )
+            codes[k] = self._signature_id(self.left_sigs, left) * _SIG + self._signature_id(self.right_sigs, right)
+        self._add_spans(spans, lengths, self._ids(strings), codes)
 
     def _signature_id(self, table: dict, signature: frozenset) -> int:
         sid = table.get(signature)
@@ -478,12 +482,14 @@ class _Engine:
             sid = table[signature] = len(table)
             if sid >= _SIG:
                 raise RuntimeError("too many special-case signatures")
-            lefts = sorted(self.left_sigs, key=self.left_sigs.get)
-            rights = sorted(self.right_sigs, key=self.right_sigs.get)
-            self.compatible = np.array(
-                [[any((a, b) in self.pairs for a in left for b in right) for right in rights] for left in lefts],
-                dtype=bool,
-            ).reshape(len(lefts), len(rights))
+            # one new row (left) or column (right) of the compatibility matrix; the ids are in insertion order
+            pairs = self.pairs
+            if table is self.left_sigs:
+                row = [any((a, b) in pairs for a in signature for b in right) for right in self.right_sigs]
+                self.compatible = np.vstack([self.compatible, np.array(row, dtype=bool)[np.newaxis, :]])
+            else:
+                column = [any((a, b) in pairs for a in left for b in signature) for left in self.left_sigs]
+                self.compatible = np.hstack([self.compatible, np.array(column, dtype=bool)[:, np.newaxis]])
         return sid
 
     # ---- batches ------------------------------------------------------------
@@ -517,25 +523,35 @@ class _Engine:
         """Span ids, -1 for spans never seen."""
         return np.fromiter(map(self.span_ids.get, spans, itertools.repeat(-1)), dtype=np.int64, count=len(spans))
 
-    def missing(self, spans: list[str], sid: np.ndarray) -> list[str]:
-        return sorted({spans[i] for i in np.flatnonzero(sid < 0).tolist()})
-
-    def fill(self, spans: list[str], sid: np.ndarray) -> None:
-        """Replace the -1 of spans learned since ``span_ids_of``."""
+    def missing(self, spans: list[str], sid: np.ndarray) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """Never-seen spans (once each, in order of appearance), their positions in ``spans``, and which one is where."""
         holes = np.flatnonzero(sid < 0)
-        if holes.size:
-            ids = self.span_ids
-            sid[holes] = [ids[spans[i]] for i in holes.tolist()]
+        first_hole: dict[str, int] = {}  # span -> its first position among the holes
+        where = np.fromiter(
+            map(first_hole.setdefault, map(spans.__getitem__, holes.tolist()), itertools.count()),
+            dtype=np.int64, count=holes.size,
+        )
+        rank = np.zeros(holes.size, dtype=np.int64)
+        rank[np.fromiter(first_hole.values(), dtype=np.int64, count=len(first_hole))] = np.arange(len(first_hole))
+        return list(first_hole), holes, rank[where]
+
+    def fill(self, sid: np.ndarray, missing: list[str], holes: np.ndarray, which: np.ndarray) -> None:
+        """Replace the -1 of ``sid`` at ``holes`` by the ids the ``missing`` spans got since (see :meth:`missing`)."""
+        ids = self.span_ids
+        sid[holes] = np.fromiter(map(ids.__getitem__, missing), dtype=np.int64, count=len(missing))[which]
+
+    def risky_boundaries(self, sid: np.ndarray) -> np.ndarray:
+        """Positions ``p`` in ``sid`` where spans ``p`` and ``p + 1`` could meet in a special-case pattern."""
+        code = self.arrays()[2][sid]
+        if not code.any():
+            return np.zeros(0, dtype=np.int64)
+        return np.flatnonzero(self.compatible[code[:-1] // _SIG, code[1:] % _SIG])
 
     def risky_documents(self, sid: np.ndarray) -> np.ndarray:
         """Documents where neighbouring spans could meet in a special-case pattern."""
-        codes = self.arrays()[2]
         if not self.remove_space:  # '' stands for a single space: not a barrier
             sid = sid[sid != self.empty_id]
-        code = codes[sid]
-        if not code.any():
-            return np.zeros(0, dtype=np.int64)
-        hits = np.flatnonzero(self.compatible[code[:-1] // _SIG, code[1:] % _SIG])
+        hits = self.risky_boundaries(sid)
         return np.unique(np.searchsorted(np.flatnonzero(sid == self.separator_id), hits))
 
     def assemble(self, sid: np.ndarray, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -545,16 +561,57 @@ class _Engine:
         ends = np.cumsum(per_span)
         total = int(ends[-1]) if ends.size else 0
         ids = tokens[np.repeat(starts[sid] - (ends - per_span), per_span) + np.arange(total)]
-        bounds = np.concatenate([[0], ends[sid == self.separator_id], [total]])
+        separators = np.flatnonzero(sid == self.separator_id)
+        bounds = np.concatenate([[0], ends[separators], [total]])
         doc_lengths = np.diff(bounds)
-        risky = self.risky_documents(sid)
+        if self.remove_space:  # sid holds only the documents' spans and the separators
+            hits = self.risky_boundaries(sid)
+            doc_of_hit = np.searchsorted(separators, hits)
+            risky = np.unique(doc_of_hit)
+        else:
+            risky = self.risky_documents(sid)
         if risky.size:
             pieces = np.split(ids, bounds[1:-1])
+            first_span = np.concatenate([[0], separators + 1])  # position in sid of each document's first span
             for i in risky.tolist():
-                pieces[i] = np.asarray(self.tokenize_doc(texts[i]), dtype=np.int32)
+                if self.remove_space:
+                    stop = separators[i] if i < separators.size else sid.size
+                    pieces[i] = self._retokenize_windows(
+                        texts[i], pieces[i], hits[doc_of_hit == i] - first_span[i], per_span[first_span[i] : stop]
+                    )
+                else:
+                    pieces[i] = np.asarray(self.tokenize_doc(texts[i]), dtype=np.int32)
                 doc_lengths[i] = pieces[i].size
             ids = np.concatenate(pieces)
         return ids, doc_lengths
+
+    def _retokenize_windows(self, text: str, ids: np.ndarray, hits: np.ndarray, span_lengths: np.ndarray) -> np.ndarray:
+        """Output ids of one document whose spans ``h`` and ``h + 1`` may meet in a pattern, for each ``h`` in ``hits``.
+
+        Only the stretch of text from the first to the last span of each run of
+        such boundaries goes to spaCy; the rest keeps its cached tokens. spaCy's
+        matcher cannot pair tokens across any other boundary, so the stretch
+        tokenizes alone exactly as inside the whole text (which is what
+        ``tokenize_doc`` would do, at the cost of the whole text).
+        """
+        words = [m.span() for m in _NON_SPACE.finditer(text)]
+        if len(words) != span_lengths.size:  # cannot happen (same splitter); stay exact anyway
+            return np.asarray(self.tokenize_doc(text), dtype=np.int32)
+        token_start = np.concatenate([[0], np.cumsum(span_lengths)])
+        hits = hits.tolist()
+        out, done, k = [], 0, 0
+        while k < len(hits):
+            first = last = hits[k]
+            while k + 1 < len(hits) and hits[k + 1] == last + 1:
+                k += 1
+                last = hits[k]
+            last += 1  # the run joins spans first .. last
+            out.append(ids[token_start[done] : token_start[first]])
+            out.append(np.asarray(self.tokenize_doc(text[words[first][0] : words[last][1]]), dtype=np.int32))
+            done = last + 1
+            k += 1
+        out.append(ids[token_start[done] :])
+        return np.concatenate(out)
 
     def encode_with_pipe(self, texts):
         """Context-dependent pipelines: stream Docs through nlp.pipe, keep only ids."""
@@ -888,10 +945,10 @@ class SpacyTokenizer(TextInputMixin, TransformerMixin, BaseEstimator):
                 else:
                     spans = engine.split_batch(texts)
                     sid = engine.span_ids_of(spans)
-                    missing = engine.missing(spans, sid)
+                    missing, holes, which = engine.missing(spans, sid)
                     if missing:
                         self._learn(engine, missing, options, n_jobs)
-                        engine.fill(spans, sid)
+                        engine.fill(sid, missing, holes, which)
                     ids, lengths = engine.assemble(sid, texts)
                 id_parts.append(ids)
                 length_parts.append(lengths)
@@ -913,7 +970,7 @@ class SpacyTokenizer(TextInputMixin, TransformerMixin, BaseEstimator):
         """
         n_shares = min(n_jobs, len(missing) // _MIN_SPANS_PER_WORKER)
         if n_shares <= 1:
-            engine.remember(missing, *engine.learn_strings(missing))
+            engine.remember(*engine.learn_strings(missing))
             return
         from joblib.externals.loky import get_reusable_executor
 
@@ -922,9 +979,9 @@ class SpacyTokenizer(TextInputMixin, TransformerMixin, BaseEstimator):
         futures = [
             executor.submit(_learn_in_worker, self.model, self.lemmatize, options, share) for share in shares[1:]
         ]
-        engine.remember(shares[0], *engine.learn_strings(shares[0]))
-        for share, future in zip(shares[1:], futures):
-            engine.remember(share, *future.result())
+        engine.remember(*engine.learn_strings(shares[0]))
+        for future in futures:
+            engine.remember(*future.result())
 
     def _tokenize_chars(self, docs, skipped):
         from sklearn.feature_extraction.text import CountVectorizer
