@@ -20,6 +20,7 @@ Usage::
 
     TOOLKIT_DATA_DIR=../shared/data python benchmarks/bench_cli.py --seed 0
     TOOLKIT_DATA_DIR=../shared/data python benchmarks/bench_cli.py --seed 0 --limit 2000
+    TOOLKIT_DATA_DIR=../shared/data python benchmarks/bench_cli.py --seed 0 --skip-train --baseline
 """
 
 from __future__ import annotations
@@ -116,12 +117,27 @@ def bench_train(limit: int | None, seed: int) -> list[dict]:
     return [toolkit_row, peer_row]
 
 
+def bench_baseline(limit: int | None, seed: int) -> list[dict]:
+    """What the main job's baseline costs and scores: :func:`toolkit.cli.train.tfidf_baseline` on the same split."""
+    from toolkit.cli._inputs import load_train_test
+    from toolkit.cli.train import tfidf_baseline
+
+    x_train, y_train, x_test, y_test = load_train_test("imdb", limit=limit, random_state=seed)
+    with timer() as t:
+        b = tfidf_baseline(x_train, y_train, x_test, y_test, random_state=seed)
+    return [{"task": f"baseline: {b['model']} (C={b['C']:g} chosen on validation)", "n_train": len(x_train),
+             "n_test": len(x_test), "wall_s": t.seconds, "cpu_s": t.cpu_seconds,
+             "validation_accuracy": b["validation_accuracy"], "test_accuracy": b["accuracy"], "roc_auc": b["roc_auc"]}]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeats", type=int, default=5, help="runs of each --help measurement")
     parser.add_argument("--limit", type=int, default=None, help="train/test on N documents each (default: all)")
     parser.add_argument("--skip-train", action="store_true", help="only time --help and the errors")
+    parser.add_argument("--baseline", action="store_true",
+                        help="also time the main job's TF-IDF + LR baseline alone, in-process, on the same split")
     args = parser.parse_args()
     if not os.environ.get("TOOLKIT_DATA_DIR"):
         print("note: TOOLKIT_DATA_DIR is not set; data will be fetched through the cache/download", file=sys.stderr)
@@ -129,6 +145,10 @@ def main() -> None:
     rows = bench_help(args.repeats)
     rows += bench_errors(args.repeats, peer_wall=rows[1]["wall_s"])
     print_table(rows)
+    if args.baseline:
+        baseline_rows = bench_baseline(args.limit, args.seed)
+        print_table(baseline_rows)
+        rows += baseline_rows
     if not args.skip_train:
         train_rows = bench_train(args.limit, args.seed)
         print_table(train_rows)

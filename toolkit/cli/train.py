@@ -288,7 +288,8 @@ def tfidf_baseline(x_train, y_train, x_test, y_test, *, random_state=0, validati
     """The scikit-learn baseline every toolkit model should beat, fitted and scored on the same split.
 
     ``TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)`` +
-    ``LogisticRegression`` on the raw texts. ``C`` is chosen from
+    ``LogisticRegression(solver="liblinear")`` on the raw texts. The
+    vectorizer is fitted on the training texts; ``C`` is chosen from
     :data:`BASELINE_C_GRID` by accuracy on a stratified ``validation_size``
     split of the training data only; the model is then refitted on all the
     training data and scored once on the test data.
@@ -313,23 +314,26 @@ def tfidf_baseline(x_train, y_train, x_test, y_test, *, random_state=0, validati
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import train_test_split
 
-    def make(c):
-        return TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True), LogisticRegression(C=c, max_iter=1000)
-
     start = time.perf_counter()
     y_train = np.asarray(y_train)
+    # the vocabulary and idf are fitted once, on all the training texts (no labels, no test text);
+    # C is then chosen on a stratified split of those rows. liblinear: the same l2 logistic loss as
+    # lbfgs, about 3x less CPU on these sparse n-gram matrices.
+    vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
+    x_all = vectorizer.fit_transform(x_train)
     _, counts = np.unique(y_train, return_counts=True)
     fit_idx, val_idx = train_test_split(
         np.arange(len(y_train)), test_size=validation_size, random_state=random_state,
         stratify=y_train if counts.min() >= 2 else None,
     )
-    vectorizer, _ = make(1.0)
-    x_fit = vectorizer.fit_transform([x_train[i] for i in fit_idx])
-    x_val = vectorizer.transform([x_train[i] for i in val_idx])
-    scores = {c: make(c)[1].fit(x_fit, y_train[fit_idx]).score(x_val, y_train[val_idx]) for c in BASELINE_C_GRID}
+
+    def make(c):
+        return LogisticRegression(C=c, solver="liblinear", max_iter=1000)
+
+    scores = {c: make(c).fit(x_all[fit_idx], y_train[fit_idx]).score(x_all[val_idx], y_train[val_idx])
+              for c in BASELINE_C_GRID}
     best_c = max(BASELINE_C_GRID, key=lambda c: (scores[c], -c))  # ties: the stronger regularisation
-    vectorizer, model = make(best_c)
-    model.fit(vectorizer.fit_transform(x_train), y_train)
+    model = make(best_c).fit(x_all, y_train)
     fit_seconds = time.perf_counter() - start
     x_test_m = vectorizer.transform(x_test)
     metrics = compute_metrics(y_test, model.predict(x_test_m), model.predict_proba(x_test_m), classes=model.classes_)
