@@ -72,6 +72,18 @@ def test_classifier_predictions_are_consistent(fitted, split):
                                rtol=1e-5, atol=1e-7)
 
 
+def test_classifier_predicts_more_than_one_batch_like_keras(fitted, imdb_tokens):
+    """Over 256 documents the rows go through the model in several batches: same answers as
+    Keras' own Model.predict and as predicting each batch on its own."""
+    docs = imdb_tokens[0]  # 600 documents: 3 batches of at most 256
+    proba = fitted.predict_proba(docs)
+    sequences = fitted._sequences(TokenizedCorpus.from_token_lists(docs))
+    keras_proba = fitted.model_.predict(sequences, batch_size=256, verbose=0).ravel()
+    np.testing.assert_allclose(proba[:, 1], keras_proba, rtol=1e-5, atol=1e-7)
+    batchwise = np.concatenate([fitted.predict_proba(docs[i:i + 200]) for i in range(0, 600, 200)])
+    np.testing.assert_allclose(proba, batchwise, rtol=1e-5, atol=1e-7)
+
+
 def test_classifier_random_state_reproducible_without_global_seeding(split):
     X_train, y_train, X_test, _ = split
     a = small(dropout=0.3).fit(X_train, y_train).predict_proba(X_test)
@@ -97,17 +109,26 @@ def test_classifier_integer_and_multiclass_targets(split):
     assert set(clf3.predict(X_test)) <= set(clf3.classes_)
 
 
+def _sentiment_and_movie_labels(docs, labels):
+    """Two labels per review: positive, and mentions the word "movie"."""
+    return np.column_stack([np.asarray(labels) == "pos", ["movie" in d for d in docs]]).astype(int)
+
+
 def test_classifier_multilabel_indicator_targets(split):
-    X_train, y_train, X_test, _ = split
-    pos = np.asarray(y_train) == "pos"
-    long = np.array([len(d) > 200 for d in X_train])
-    Y = np.column_stack([pos, long]).astype(int)
-    clf = small(maxlen=None, epochs=3).fit(X_train, Y)
-    assert clf.classes_.tolist() == [0, 1]
+    X_train, y_train, X_test, y_test = split
+    Y = _sentiment_and_movie_labels(X_train, y_train)
+    Y_test = _sentiment_and_movie_labels(X_test, y_test)
+    clf = EmbeddingClassifier(architecture="nbsvm", maxlen=None, epochs=2, batch_size=32, max_tokens=20000,
+                              validation_split=0.0, random_state=0).fit(X_train, Y)
+    assert clf.classes_.tolist() == [0, 1] and clf.output_ == "multilabel"
     pred = clf.predict(X_test)
     assert pred.shape == (len(X_test), 2) and set(np.unique(pred)) <= {0, 1}
     assert clf.predict_proba(X_test).shape == (len(X_test), 2)
-    assert 0.0 <= clf.score(X_test, pred) <= 1.0
+    # each label is learnt well above its majority rate on held-out reviews
+    majority = np.maximum(Y_test.mean(axis=0), 1 - Y_test.mean(axis=0))
+    assert np.all((pred == Y_test).mean(axis=0) >= majority + 0.1), ((pred == Y_test).mean(axis=0), majority)
+    # score is subset accuracy: both labels right
+    assert clf.score(X_test, Y_test) == pytest.approx(np.mean((pred == Y_test).all(axis=1)))
 
 
 def test_classifier_pretrained_vectors_frozen(split, glove_small):
@@ -322,7 +343,7 @@ def test_classifier_fit_rejects_no_documents():
         EmbeddingClassifier().fit([], [])
 
 
-def test_classifier_predicts_empty_documents_with_the_class_prior(split, caplog):
+def test_classifier_predicts_empty_documents_with_the_class_prior(split, caplog, tmp_path):
     """One empty document does not abort the batch; it gets the training class frequencies."""
     X_train, y_train, X_test, _ = split
     clf = small().fit(X_train[:300], y_train[:300])
@@ -336,6 +357,12 @@ def test_classifier_predicts_empty_documents_with_the_class_prior(split, caplog)
     np.testing.assert_allclose(proba[[0, 2]], clf.predict_proba([X_test[0], X_test[2]]), rtol=1e-6)
     assert clf.predict(docs).tolist()[1] == clf.classes_[np.argmax(prior)]
     assert clf.predict([[]]).shape == (1,) and clf.decision_function([[], []]).shape == (2,)
+    # the prior survives the saved-model format and pickling
+    from toolkit.models import load_model, save_model
+
+    save_model(clf, tmp_path / "model")
+    np.testing.assert_allclose(load_model(tmp_path / "model").predict_proba([[]])[0], prior)
+    np.testing.assert_allclose(pickle.loads(pickle.dumps(clf)).predict_proba([[]])[0], prior)
     # multiclass: the prior over the three classes
     y3 = np.where(np.arange(300) % 3 == 0, "neutral", np.asarray(y_train[:300]))
     clf3 = small(epochs=1).fit(X_train[:300], y3)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 
+import joblib
 import numpy as np
 import pytest
 from sklearn.base import clone, is_classifier
@@ -56,10 +57,16 @@ def test_classifier_sklearn_fit_contract_on_text(imdb_tokens):
     assert clf.get_params() == params  # fit does not change parameters
     public = {k for k in vars(clf) if not k.startswith("_")}
     assert public - set(params) == {k for k in public - set(params) if k.endswith("_")}
-    before = {k: v for k, v in vars(clf).items() if k != "model_"}
+
+    def state():  # every attribute by value (joblib.hash reads arrays and objects), model weights included
+        return joblib.hash({**{k: v for k, v in vars(clf).items() if k != "model_"},
+                            "model_weights": clf.model_.get_weights()})
+
+    before = state()
     for method in ("predict", "predict_proba", "decision_function", "predict_log_proba"):
-        first = getattr(clf, method)(docs[:20])
-        assert {k: v for k, v in vars(clf).items() if k != "model_"}.keys() == before.keys()
+        first = getattr(clf, method)(docs[:20] + [[]])  # an empty document too
+        assert state() == before, method
+    first = first[:20]
     again = clone(clf).fit(docs, labels)  # idempotent with the same random_state
     np.testing.assert_array_equal(again.predict_log_proba(docs[:20]), first)
     assert clf.score(docs[:20], labels[:20]) == pytest.approx(np.mean(clf.predict(docs[:20]) == labels[:20]))
@@ -96,6 +103,11 @@ def test_classifier_make_text_classifier_memory_tokenizes_once(imdb_small, tmp_p
     assert calls == [120]  # the second fit read the cached tokens
     pipe.predict(texts[:5])
     assert calls == [120, 5]
+    # markup-only and empty reviews have no tokens: they get the class prior, the batch goes on
+    clf = pipe.named_steps["classifier"]
+    proba = pipe.predict_proba(["<br /><br />", texts[0], ""])
+    np.testing.assert_allclose(proba[[0, 2]], [clf.class_prior_, clf.class_prior_])
+    np.testing.assert_allclose(proba[1], pipe.predict_proba(texts[:1])[0], rtol=1e-6)
 
 
 def test_classifier_grid_search_over_tokenizer_vectors_and_model(imdb_small, glove_small, tmp_path):
@@ -115,15 +127,37 @@ def test_classifier_grid_search_over_tokenizer_vectors_and_model(imdb_small, glo
     assert search.best_estimator_.predict(texts[:3]).shape == (3,)
 
 
-def test_classifier_grid_search_parallel(imdb_small):
+def test_classifier_grid_search_parallel_finds_the_candidate_known_best(imdb_small):
+    """max_tokens=3 leaves one word (padding, OOV and "the"): chance. The other candidate learns."""
     from sklearn.model_selection import GridSearchCV
 
     texts, labels = imdb_small
-    texts, labels = texts[:120], labels[:120]
-    search = GridSearchCV(make_text_classifier(**TINY), {"classifier__architecture": ["bag", "cnn"]},
-                          cv=3, n_jobs=2, error_score="raise").fit(texts, labels)
-    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
-    assert search.best_params_["classifier__architecture"] in {"bag", "cnn"}
+    texts, labels = texts[:360], labels[:360]
+    pipe = make_text_classifier(architecture="nbsvm", maxlen=None, epochs=2, batch_size=32,
+                                validation_split=0.0, random_state=0)
+    search = GridSearchCV(pipe, {"classifier__max_tokens": [3, 20000]}, cv=3, n_jobs=2,
+                          error_score="raise").fit(texts, labels)
+    assert search.best_params_ == {"classifier__max_tokens": 20000}
+    chance, learnt = search.cv_results_["mean_test_score"]
+    assert chance <= 0.55 and learnt >= 0.7, search.cv_results_["mean_test_score"]
+
+
+def test_classifier_grid_search_logs_no_tensorflow_retracing(imdb_tokens, caplog, capfd):
+    """Many fitted models, each predicting a few batches (> 256 rows per test fold), used to
+    make TensorFlow log "triggered tf.function retracing" (issue 12)."""
+    import logging
+
+    from sklearn.model_selection import GridSearchCV
+
+    docs, labels = imdb_tokens  # cv=2: 300 rows per test fold, two prediction batches
+    with caplog.at_level(logging.DEBUG):
+        search = GridSearchCV(EmbeddingClassifier(**TINY), {"architecture": ["bag", "cnn"],
+                              "dropout": [0.0, 0.2]}, cv=2, error_score="raise").fit(docs, labels)
+        for n in (300, 400, 500, 600, 300):
+            search.predict_proba(docs[:n])
+    tf_records = [r.getMessage() for r in caplog.records if r.name.startswith(("tensorflow", "absl"))]
+    assert not [m for m in tf_records if "retracing" in m], tf_records
+    assert "retracing" not in capfd.readouterr().err
 
 
 def test_classifier_cross_val_calibration_and_voting(imdb_small):
@@ -133,8 +167,10 @@ def test_classifier_cross_val_calibration_and_voting(imdb_small):
 
     texts, labels = imdb_small
     train, y_train, test = texts[:200], labels[:200], texts[200:260]
-    scores = cross_val_score(make_text_classifier(**TINY), train, y_train, cv=3)
-    assert scores.shape == (3,) and np.all((scores >= 0) & (scores <= 1))
+    nbsvm = dict(architecture="nbsvm", maxlen=None, epochs=2, batch_size=32, validation_split=0.0,
+                 max_tokens=20000, random_state=0)
+    scores = cross_val_score(make_text_classifier(**nbsvm), train, y_train, cv=3)
+    assert scores.shape == (3,) and scores.min() >= 0.65, scores  # chance is 0.5
     calibrated = CalibratedClassifierCV(make_text_classifier(**TINY), cv=2).fit(train, y_train)
     proba = calibrated.predict_proba(test)
     assert proba.shape == (60, 2) and np.allclose(proba.sum(axis=1), 1)

@@ -18,15 +18,26 @@ def _data(n=64, vocab=50, length=12, seed=0):
     return X, y
 
 
-@pytest.mark.parametrize("architecture", ["flatten", "bag", "cnn", "rnn"])
-def test_models_architectures_build_train_and_predict(architecture):
-    X, y = _data()
-    model = build_model(architecture, vocab_size=50, maxlen=12, embedding_dim=6, hidden_units=4,
-                        dropout=0.1, seed=0, optimizer="adam")
-    history = model.fit(X, y, epochs=1, verbose=0)
+def _majority_of_low_ids(n, seed):
+    """Padded id rows labelled 1 when most of their 9 tokens are ids below 25 (a learnable rule)."""
+    X, _ = _data(n=n, seed=seed)
+    return X, ((X[:, 3:] < 25).sum(axis=1) > 4.5).astype("float32")
+
+
+@pytest.mark.parametrize(("architecture", "learning_rate", "hidden_units"),
+                         [("flatten", 0.05, 4), ("bag", 0.05, 4), ("cnn", 0.01, 0), ("rnn", 0.05, 4)])
+def test_models_architectures_learn_a_rule_on_held_out_rows(architecture, learning_rate, hidden_units):
+    X, y = _majority_of_low_ids(256, seed=0)
+    X_new, y_new = _majority_of_low_ids(200, seed=1)
+    assert 0.4 < y_new.mean() < 0.6  # chance is about 0.55
+    model = build_model(architecture, vocab_size=50, maxlen=12, embedding_dim=6, hidden_units=hidden_units,
+                        dropout=0.1, seed=0, optimizer="adam", learning_rate=learning_rate)
+    history = model.fit(X, y, epochs=6, batch_size=32, shuffle=False, verbose=0)  # seeded: deterministic
     assert set(history.history) == {"loss", "accuracy"}
-    proba = model.predict(X, verbose=0)
-    assert proba.shape == (64, 1) and np.all((proba >= 0) & (proba <= 1))
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    proba = model.predict(X_new, verbose=0)
+    assert proba.shape == (200, 1)
+    assert np.mean((proba.ravel() > 0.5) == y_new) >= 0.75
     assert model.get_layer("embedding").input_dim == 50
 
 

@@ -11,6 +11,7 @@ Keras and TensorFlow are imported inside the methods that need them.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 
@@ -482,7 +483,7 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         monitor = "val_loss" if val is not None else "loss"
         history: dict[str, list[float]] = {}
         best = _BestWeights(self.patience)
-        with _EpochProgress(self.epochs if self.verbose == 1 else 0) as progress:
+        with _EpochProgress(self.epochs if self.verbose == 1 else 0) as progress, _no_retracing_warning():
             for epoch in range(self.epochs):
                 if self._unfreezes_at(epoch):
                     self._unfreeze_embedding(model, epoch)
@@ -578,16 +579,23 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         return prior[1:] if self.output_ == "binary" else prior
 
     def _model_outputs(self, sequences):
-        batch_size = max(256, self.batch_size)
-        if len(sequences) <= batch_size:
-            # One batch: a direct call skips Model.predict's per-call set-up
-            # (~0.5 s), which dominates the latency of single documents.
-            from keras import ops
+        """Model outputs in batches of ``max(256, batch_size)`` rows, by direct (eager) calls.
 
-            proba = ops.convert_to_numpy(self.model_(sequences, training=False))
-        else:
-            proba = self.model_.predict(sequences, batch_size=batch_size, verbose=0)
-        return np.asarray(proba, dtype="float64")
+        Not ``Model.predict``: it traces a new ``tf.function`` for every
+        fitted model and batch shape, which in a grid search (many models,
+        few batches each) floods the log with TensorFlow's "triggered
+        tf.function retracing" warnings, and it costs ~0.5 s of set-up per
+        call. Direct calls trace nothing and take about as long
+        (benchmarks/bench_predict_path.py).
+        """
+        from keras import ops
+
+        batch_size = max(256, self.batch_size)
+        outputs = [
+            ops.convert_to_numpy(self.model_(sequences[start:start + batch_size], training=False))
+            for start in range(0, max(len(sequences), 1), batch_size)  # 0 rows: one empty call
+        ]
+        return np.concatenate(outputs).astype("float64", copy=False)
 
     def predict_proba(self, X):
         """Class probabilities.
@@ -652,6 +660,33 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
             self.__dict__.update(state)
 
 
+
+
+class _RetracingWarningFilter(logging.Filter):
+    """Drops TensorFlow's "triggered tf.function retracing" warning."""
+
+    def filter(self, record):
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+@contextlib.contextmanager
+def _no_retracing_warning():
+    """Silence TensorFlow's retracing warning while this estimator trains.
+
+    Every new Keras model traces its train and test steps once, and TensorFlow
+    counts the traces of all models together (they share the step's code), so
+    a grid search of short fits trips its "5 out of the last 10 calls
+    triggered tf.function retracing" warning although nothing is retraced
+    needlessly. The filter sits on the ``tensorflow`` logger for the duration
+    of the fit only; prediction traces nothing (see ``_model_outputs``).
+    """
+    tf_logger = logging.getLogger("tensorflow")
+    noise = _RetracingWarningFilter()
+    tf_logger.addFilter(noise)
+    try:
+        yield
+    finally:
+        tf_logger.removeFilter(noise)
 
 
 class _BestWeights:
