@@ -103,6 +103,14 @@ _RELOAD_REPORT = textwrap.dedent(
                       "modules": len(sys.modules)}))
     """
 )
+_PREPARE = _PRELUDE + textwrap.dedent(
+    """
+    from toolkit.vectors import load_vectors
+    kv = load_vectors(sys.argv[1], cache_dir=sys.argv[2])  # the toolkit's cache entry
+    kv.save(sys.argv[3])  # gensim's own format: a pickle, the vectors in <name>.vectors.npy (mmap-able)
+    print(json.dumps({"n": len(kv)}))
+    """
+)
 _GENSIM_RELOAD = _RELOAD_PRELUDE + textwrap.dedent(
     """
     from gensim.models import KeyedVectors
@@ -144,13 +152,9 @@ def run(code: str, *args: str) -> dict:
 
 def reload_vs_gensim(path: Path, cache: Path, work: Path, n: int) -> list[dict]:
     """Fresh-process reload: toolkit (warm cache) against gensim's KeyedVectors.load(mmap="r"), alternating."""
-    sys.path.insert(0, str(ROOT))
-    from toolkit.vectors import load_vectors
-
-    kv = load_vectors(path, cache_dir=cache)  # builds the cache entry if this run has none yet
     native = work / "glove.kv"
-    if not native.exists():
-        kv.save(str(native))  # gensim's own format: a pickle, the vectors in glove.kv.vectors.npy (mmap-able)
+    if not native.exists():  # in a child: vectors loaded here would raise every later child's ru_maxrss
+        run(_PREPARE, str(path), str(cache), str(native))
     runs: dict[str, list[dict]] = {"gensim KeyedVectors.load(mmap='r')": [], "toolkit load_vectors (warm cache)": []}
     steps = [
         ("gensim KeyedVectors.load(mmap='r')", _GENSIM_RELOAD, (str(native),)),

@@ -468,7 +468,7 @@ class _Digests:
 
 def _checked_array(path: Path, record, rows: int, mmap: bool = True):
     try:
-        arr = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+        arr = np.load(str(path), mmap_mode="r" if mmap else None, allow_pickle=False)  # str: memmap.filename as gensim
     except (ValueError, OSError, EOFError) as err:  # an object array is refused here, never unpickled
         raise _DamagedEntry(f"{path.name} is not a plain .npy array ({err})") from None
     if list(arr.shape) != record.get("shape") or arr.dtype.str != record.get("dtype") or arr.dtype.hasobject:
@@ -650,7 +650,7 @@ def _build_entry(src, fmt, limit, unicode_errors, final: Path, progress=False):
     kv = _make_entry(final, fill)
     if kv is None:
         return read_entry(final)
-    kv.vectors = np.load(final / "vectors.npy", mmap_mode="r", allow_pickle=False)  # the parsed keys are reused
+    kv.vectors = np.load(str(final / "vectors.npy"), mmap_mode="r", allow_pickle=False)  # parsed keys reused
     return kv
 
 
