@@ -340,6 +340,17 @@ def test_evaluate_unseen_label_names_it(tmp_path):
         evaluate(model, path)
 
 
+def test_train_test_data_with_a_label_training_lacks_names_it_before_fitting(tmp_path, monkeypatch):
+    from toolkit.cli.train import train
+
+    (tmp_path / "train.jsonl").write_text('{"text": "good", "label": "pos"}\n{"text": "bad", "label": "neg"}\n')
+    (tmp_path / "test.jsonl").write_text('{"text": "fine", "label": "pos"}\n{"text": "so so", "label": "mixed"}\n')
+    monkeypatch.setattr("toolkit.models.classifier.EmbeddingClassifier.fit", lambda *a, **k: pytest.fail("fitted"))
+    with pytest.raises(DataError, match=r"The test data \(.*test\.jsonl\) has label 'mixed' that the model was "
+                                        r"never trained on; its classes are \['neg', 'pos'\]"):
+        train(tmp_path / "train.jsonl", test_data=tmp_path / "test.jsonl", vectors=None, baseline=False)
+
+
 # ----------------------------------------------------------------------- Ctrl-C
 
 

@@ -415,6 +415,7 @@ def train(
         data, test_data=test_data, test_size=test_size, limit=limit, random_state=random_state,
         column=column, label_column=label_column, data_dir=data_dir, cache_dir=cache_dir,
     )
+    _check_known_labels(y_test, sorted(set(map(str, y_train))), f"The test data ({test_data or data})")
     logger.info("Training on %d documents, testing on %d", len(x_train), len(x_test))
     with _progress_bars(estimator, progress, keep=params):  # the saved model keeps the user's settings
         start = time.perf_counter()
