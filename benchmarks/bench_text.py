@@ -14,9 +14,10 @@ spaCy's side is ``nlp.tokenizer.pipe`` with token strings extracted
 cleaned *beforehand, untimed*; our side includes the cleaning, so the
 headline ratio is conservative. The cleaning time is reported too, giving
 the like-for-like ratio (raw text to tokens on both sides). Both sides run
-in every repeat, alternating which goes first; each figure is the best of
-``--repeats`` (wall and CPU seconds separately; CPU time of this process is
-what other jobs on a shared machine disturb least). Tokens are compared
+in every repeat, alternating which goes first, each timing after a full
+garbage collection; each figure is the best of ``--repeats`` (wall and CPU
+seconds separately; CPU time of this process is what other jobs on a shared
+machine disturb least). Tokens are compared
 with spaCy's document by document, for both sets.
 
 Also: ``SpacyTokenizer(n_jobs=2)`` cold, the disk cache, scikit-learn's
@@ -36,6 +37,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 import tempfile
@@ -49,7 +51,8 @@ sys.path.insert(0, str(ROOT))
 
 
 def timed(fn):
-    """(wall seconds, CPU seconds, result) of one call."""
+    """(wall seconds, CPU seconds, result) of one call, after a full garbage collection (untimed)."""
+    gc.collect()
     with timer() as t:
         result = fn()
     return t.seconds, t.cpu_seconds, result
@@ -72,6 +75,7 @@ def tokenizer_peer(train, test, repeats):
     import spacy
 
     from toolkit.text import tokenizer as tokenization
+    from toolkit.text.corpus import TokenizedCorpus
     from toolkit.text.tokenizer import SpacyTokenizer, clean_text
 
     clean = {}
@@ -83,7 +87,13 @@ def tokenizer_peer(train, test, repeats):
     def spacy_side():
         nlp = spacy.blank("en")  # fresh state, untimed
         run = lambda texts: [[t.lower_ for t in doc if not t.is_space] for doc in nlp.tokenizer.pipe(texts, batch_size=1000)]
-        return timed(lambda: run(clean["train"])), timed(lambda: run(clean["test"]))
+        results = []
+        for name in ("train", "test"):
+            w, c, tokens = timed(lambda name=name: run(clean[name]))
+            # kept compact (untimed): millions of live list items would slow the garbage collector in later timings
+            results.append((w, c, TokenizedCorpus.from_token_lists(tokens)))
+            del tokens
+        return results
 
     def our_side():
         tokenization._ENGINES.clear()
@@ -92,7 +102,7 @@ def tokenizer_peer(train, test, repeats):
         return timed(lambda: tok.transform(train)), timed(lambda: tok.transform(test))
 
     best = {}
-    outputs = {}
+    outputs = {}  # the last repeat's output of each side and phase
     for r in range(repeats):
         sides = [("spacy", spacy_side), ("ours", our_side)]
         for side, run in sides if r % 2 == 0 else sides[::-1]:
@@ -105,7 +115,7 @@ def tokenizer_peer(train, test, repeats):
     identical = {
         "train": sum(a == b for a, b in zip(outputs[("ours", "cold")], outputs[("spacy", "cold")])),
         "test": sum(a == b for a, b in zip(outputs[("ours", "warm")], outputs[("spacy", "warm")])),
-    }
+    }  # document by document
     return best, clean_times, identical, outputs[("ours", "cold")]
 
 

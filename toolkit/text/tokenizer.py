@@ -307,8 +307,12 @@ class _Engine:
         return self._n_spans
 
     # ---- spaCy output to strings ------------------------------------------
-    def _doc_strings(self, doc) -> tuple[list[str], np.ndarray]:
-        """Output strings of a Doc's tokens and the mask of tokens kept by the filters."""
+    def _doc_table(self, doc) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """A Doc's output strings as a table and each token's index in it, the filters' keep mask, the raw columns.
+
+        The raw columns (``to_array``) are: output attribute, IS_STOP,
+        IS_PUNCT, LIKE_NUM, IS_SPACE, ORTH.
+        """
         from spacy.attrs import (
             IS_PUNCT,
             IS_SPACE,
@@ -320,13 +324,11 @@ class _Engine:
         )
 
         attr = LEMMA if self.lemmatize else (LOWER if self.lowercase else ORTH)
-        arr = doc.to_array([attr, IS_STOP, IS_PUNCT, LIKE_NUM, IS_SPACE]).reshape(-1, 5)
+        arr = doc.to_array([attr, IS_STOP, IS_PUNCT, LIKE_NUM, IS_SPACE, ORTH]).reshape(-1, 6)
         keep = np.ones(len(arr), dtype=bool)
         for flag, column in zip(self.filters, (1, 2, 3, 4)):
             if flag:
                 keep &= arr[:, column] == 0
-        if not len(arr):
-            return [], keep
         uniq, inverse = np.unique(arr[:, 0], return_inverse=True)
         store = self.nlp.vocab.strings
         texts = [store[h] for h in uniq.tolist()]
@@ -334,7 +336,12 @@ class _Engine:
             texts = [t.lower() for t in texts]
         table = np.empty(len(texts), dtype=object)
         table[:] = texts
-        return table[inverse.reshape(-1)].tolist(), keep
+        return table, inverse.reshape(-1), keep, arr
+
+    def _doc_strings(self, doc) -> list[str]:
+        """Output strings of the tokens of a Doc the filters keep."""
+        table, inverse, keep, _ = self._doc_table(doc)
+        return table[inverse[keep]].tolist()
 
     def _ids(self, strings) -> list[int]:
         index = self.index
@@ -343,8 +350,7 @@ class _Engine:
 
     def tokenize_doc(self, text: str) -> list[int]:
         """Output ids of one text tokenized by spaCy directly (no span cache)."""
-        strings, keep = self._doc_strings(self.nlp.tokenizer(text))
-        return self._ids([s for s, k in zip(strings, keep.tolist()) if k])
+        return self._ids(self._doc_strings(self.nlp.tokenizer(text)))
 
     def learn_strings(self, spans: list[str]) -> tuple[list[str], np.ndarray, list[str], dict]:
         """spaCy's output for each span: the spans reordered, token counts (after filters), flat strings, edge signatures.
@@ -357,8 +363,6 @@ class _Engine:
         whitespace token that marks where each span ends. (It also keeps the
         special-case matcher from pairing tokens of neighbouring spans.)
         """
-        from spacy.attrs import IS_SPACE, ORTH
-
         nlp = self.nlp
         blanks = [s for s in spans if s[0].isspace()]
         words = [s for s in spans if not s[0].isspace()]
@@ -383,9 +387,8 @@ class _Engine:
             doc = nlp.tokenizer("\n".join(words))
             for _name, proc in nlp.pipeline:  # only context-free components get here
                 doc = proc(doc)
-            texts, keep = self._doc_strings(doc)
-            arr = doc.to_array([ORTH, IS_SPACE]).reshape(-1, 2)
-            separator = arr[:, 1].astype(bool)
+            table, inverse, keep, arr = self._doc_table(doc)
+            separator = arr[:, 4].astype(bool)
             if int(separator.sum()) != n_words - 1:
                 raise RuntimeError(
                     "spaCy's tokenizer did not keep the span separators; please report this "
@@ -394,7 +397,7 @@ class _Engine:
             span_of_token = np.cumsum(separator) - separator
             tokens = ~separator
             # edge tokens (before any filter) that may meet a neighbour's in a pattern
-            tok_span, orth = span_of_token[tokens], arr[tokens, 0]
+            tok_span, orth = span_of_token[tokens], arr[tokens, 5]
             first = orth[np.searchsorted(tok_span, np.arange(n_words))]
             last = orth[np.searchsorted(tok_span, np.arange(n_words), side="right") - 1]
             left_candidate = np.isin(last, self.left_hashes)
@@ -408,11 +411,11 @@ class _Engine:
                     signatures[offset + k] = (left, right)
             keep &= tokens
             counts.append(np.bincount(span_of_token[keep], minlength=n_words))
-            strings.extend(t for t, k in zip(texts, keep.tolist()) if k)
+            strings.extend(table[inverse[keep]].tolist())
         for blank in blanks:
-            texts, keep = self._doc_strings(nlp.tokenizer(blank))
-            counts.append(np.array([int(keep.sum())]))
-            strings.extend(t for t, k in zip(texts, keep.tolist()) if k)
+            kept = self._doc_strings(nlp.tokenizer(blank))
+            counts.append(np.array([len(kept)]))
+            strings.extend(kept)
         counts = np.concatenate(counts) if counts else np.zeros(0, np.int64)
         return order, counts, strings, signatures
 
@@ -617,8 +620,7 @@ class _Engine:
         """Context-dependent pipelines: stream Docs through nlp.pipe, keep only ids."""
         parts, lengths = [], []
         for doc in self.nlp.pipe(texts):
-            strings, keep = self._doc_strings(doc)
-            ids = self._ids([s for s, k in zip(strings, keep.tolist()) if k])
+            ids = self._ids(self._doc_strings(doc))
             parts.append(np.asarray(ids, dtype=np.int32))
             lengths.append(len(ids))
         ids = np.concatenate(parts) if parts else np.zeros(0, np.int32)
