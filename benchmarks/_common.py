@@ -153,7 +153,9 @@ def provenance(paths=("toolkit", "benchmarks", "pyproject.toml")) -> dict:
 
     ``git_changed_files`` lists the tracked files under ``paths`` that differ
     from that commit (uncommitted edits the run also measured); empty means
-    the commit alone reproduces the result.
+    the commit alone reproduces the result. :func:`write_results` records
+    the provenance taken when this module was imported, at the start of the
+    run, so commits made while it runs are not credited with its figures.
     """
     script = Path(sys.argv[0]).resolve()
     try:
@@ -166,6 +168,9 @@ def provenance(paths=("toolkit", "benchmarks", "pyproject.toml")) -> dict:
         "git_commit": (_git("rev-parse", "HEAD") or "").strip() or None,
         "git_changed_files": None if status is None else [line[3:] for line in status.splitlines()],
     }
+
+
+_START = provenance()  # at import: what the run measures
 
 
 def _fmt(value) -> str:
@@ -216,7 +221,7 @@ def write_results(name: str, rows: list[dict], *, params: dict | None = None,
     folder = Path(results_dir) if results_dir is not None else RESULTS_DIR
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.json"
-    payload = {"name": name, "provenance": provenance(), "machine": machine_info(), "params": params or {}, "rows": rows}
+    payload = {"name": name, "provenance": _START, "machine": machine_info(), "params": params or {}, "rows": rows}
     fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".json.tmp", dir=folder)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
