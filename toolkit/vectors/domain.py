@@ -298,7 +298,8 @@ def domain_vectors(spec, documents, *, data_dir=None, cache_dir=None):
     --------
     >>> from toolkit.vectors.domain import domain_vectors
     >>> docs = [["a", "good", "film"], ["a", "bad", "film"]] * 50
-    >>> kv = domain_vectors("word2vec:dim=8,min_count=1", docs)
+    >>> import tempfile
+    >>> kv = domain_vectors("word2vec:dim=8,min_count=1", docs, cache_dir=tempfile.mkdtemp())
     >>> kv.vector_size, "film" in kv
     (8, True)
     """
