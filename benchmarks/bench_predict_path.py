@@ -1,13 +1,14 @@
 """How EmbeddingClassifier runs its model in predict: Keras' Model.predict against direct calls.
 
 ``EmbeddingClassifier`` feeds the padded ids to its Keras model in batches of
-``max(256, batch_size)`` rows by direct (eager) calls (``model(x,
-training=False)``). The peer is Keras' own ``Model.predict(x, batch_size=256)``,
-which the classifier used before for more than one batch. Both are timed on
-the same fitted models and the same ``--n-predict`` IMDB test reviews, in the
-same process: the first call on a freshly fitted model (cold; what a grid
-search pays once per fold) and the median of ``--repeats`` later calls (warm).
-The outputs of the two paths are compared (max absolute difference).
+256 rows (``max(256, batch_size)``): by direct (eager) calls (``model(x,
+training=False)``) up to ``_DIRECT_CALL_BATCHES`` batches, by Keras'
+``Model.predict(x, batch_size=256)`` beyond. Both paths are timed on the same
+fitted models and ``--n-predict`` IMDB test reviews, in the same process: the
+first call on a freshly fitted model (cold; what a grid search pays once per
+fold) and the median of ``--repeats`` later calls (warm) at several sizes,
+which is where the threshold comes from. The outputs of the two paths are
+compared (max absolute difference).
 
 A second part counts TensorFlow's "triggered tf.function retracing" warnings
 over ``--n-models`` freshly fitted models that each predict 300 reviews (two
@@ -80,30 +81,42 @@ def main(argv=None):
     X_train, y_train = tokens(train.texts), np.asarray(train.labels)
     X_test = tokens(test.texts)
 
+    from toolkit.models import classifier as classifier_module
+
+    direct_limit = classifier_module._DIRECT_CALL_BATCHES * 256
     rows = []
     for arch in ("bag", "cnn"):
         clf = EmbeddingClassifier(architecture=arch, epochs=1, random_state=args.seed).fit(X_train, y_train)
         seq = clf._sequences(TokenizedCorpus.from_token_lists(X_test))
-        with timer() as t_direct_cold:
-            direct = clf._model_outputs(seq)
-        with timer() as t_keras_cold:
-            keras_out = clf.model_.predict(seq, batch_size=256, verbose=0)
-        warm = {"direct": [], "keras": []}
-        for _ in range(args.repeats):
-            with timer() as t:
-                clf._model_outputs(seq)
-            warm["direct"].append(t)
-            with timer() as t:
-                clf.model_.predict(seq, batch_size=256, verbose=0)
-            warm["keras"].append(t)
-        for path, cold in (("direct calls (toolkit)", t_direct_cold), ("Model.predict (peer)", t_keras_cold)):
-            key = "direct" if path.startswith("direct") else "keras"
+
+        def direct(s):
+            outputs = [clf.model_(s[i:i + 256], training=False) for i in range(0, len(s), 256)]
+            return np.concatenate([np.asarray(o) for o in outputs])
+
+        def keras_predict(s):
+            return clf.model_.predict(s, batch_size=256, verbose=0)
+
+        with timer() as cold_direct:
+            a = direct(seq)
+        with timer() as cold_keras:
+            b = keras_predict(seq)
+        rows.append({"architecture": arch, "n_docs": len(seq), "call": "first (cold)",
+                     "direct_wall_s": cold_direct.seconds, "direct_cpu_s": cold_direct.cpu_seconds,
+                     "predict_wall_s": cold_keras.seconds, "predict_cpu_s": cold_keras.cpu_seconds,
+                     "max_abs_diff": float(np.abs(a.ravel() - b.ravel()).max()), "toolkit_uses": "-"})
+        for n in sorted({256, 512, 1024, 2048, len(seq)}):
+            times = {"direct": [], "predict": []}
+            for _ in range(args.repeats):
+                for key, fn in (("direct", direct), ("predict", keras_predict)):
+                    with timer() as t:
+                        fn(seq[:n])
+                    times[key].append(t)
             rows.append({
-                "architecture": arch, "path": path, "n_docs": len(seq),
-                "cold_wall_s": round(cold.seconds, 3), "cold_cpu_s": round(cold.cpu_seconds, 3),
-                "warm_wall_s": round(statistics.median(t.seconds for t in warm[key]), 3),
-                "warm_cpu_s": round(statistics.median(t.cpu_seconds for t in warm[key]), 3),
-                "max_abs_diff": float(np.abs(direct.ravel() - keras_out.ravel()).max()),
+                "architecture": arch, "n_docs": n, "call": f"warm (median of {args.repeats})",
+                **{f"{key}_{what}": statistics.median(getattr(t, attr) for t in times[key])
+                   for key in ("direct", "predict") for what, attr in (("wall_s", "seconds"), ("cpu_s", "cpu_seconds"))},
+                "max_abs_diff": None,
+                "toolkit_uses": "direct" if n <= direct_limit else "Model.predict",
             })
 
     counter = _CountRetracing()
@@ -118,11 +131,13 @@ def main(argv=None):
             if path == "keras":
                 clf.model_.predict(seq, batch_size=256, verbose=0)
             else:
-                clf._model_outputs(seq)
+                clf.predict_proba(X_test[:300])
         retracing[path] = counter.count
-    rows.append({"architecture": "bag", "path": f"retracing warnings, {args.n_models} models x 300 docs",
-                 "Model.predict": retracing["keras"], "direct calls": retracing["direct"]})
     print_table(rows)
+    print(f"retracing warnings over {args.n_models} fitted models predicting 300 reviews each: "
+          f"Model.predict {retracing['keras']}, EmbeddingClassifier.predict_proba {retracing['direct']}")
+    rows.append({"retracing_warnings_model_predict": retracing["keras"],
+                 "retracing_warnings_toolkit": retracing["direct"], "n_models": args.n_models})
     path = write_results(NAME, rows, params=vars(args))
     print(f"wrote {path}")
 

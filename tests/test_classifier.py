@@ -72,9 +72,15 @@ def test_classifier_predictions_are_consistent(fitted, split):
                                rtol=1e-5, atol=1e-7)
 
 
-def test_classifier_predicts_more_than_one_batch_like_keras(fitted, imdb_tokens):
-    """Over 256 documents the rows go through the model in several batches: same answers as
-    Keras' own Model.predict and as predicting each batch on its own."""
+@pytest.mark.parametrize("direct_call_batches", [4, 1], ids=["direct-calls", "Model.predict"])
+def test_classifier_predicts_more_than_one_batch_like_keras(fitted, imdb_tokens, monkeypatch,
+                                                           direct_call_batches):
+    """Over 256 documents the rows go through the model in several batches (direct calls up to
+    4 batches, Model.predict beyond): same answers as Keras' own Model.predict and as
+    predicting each batch on its own."""
+    from toolkit.models import classifier
+
+    monkeypatch.setattr(classifier, "_DIRECT_CALL_BATCHES", direct_call_batches)
     docs = imdb_tokens[0]  # 600 documents: 3 batches of at most 256
     proba = fitted.predict_proba(docs)
     sequences = fitted._sequences(TokenizedCorpus.from_token_lists(docs))

@@ -142,12 +142,19 @@ def test_classifier_grid_search_parallel_finds_the_candidate_known_best(imdb_sma
     assert chance <= 0.55 and learnt >= 0.7, search.cv_results_["mean_test_score"]
 
 
-def test_classifier_grid_search_logs_no_tensorflow_retracing(imdb_tokens, caplog, capfd):
+@pytest.mark.parametrize("direct_call_batches", [4, 1], ids=["direct-calls", "Model.predict"])
+def test_classifier_grid_search_logs_no_tensorflow_retracing(imdb_tokens, caplog, capfd, monkeypatch,
+                                                             direct_call_batches):
     """Many fitted models, each predicting a few batches (> 256 rows per test fold), used to
-    make TensorFlow log "triggered tf.function retracing" (issue 12)."""
+    make TensorFlow log "triggered tf.function retracing" (issue 12). Both predict paths:
+    direct calls (up to 4 batches) and Model.predict (forced here from 2 batches on)."""
     import logging
 
     from sklearn.model_selection import GridSearchCV
+
+    from toolkit.models import classifier
+
+    monkeypatch.setattr(classifier, "_DIRECT_CALL_BATCHES", direct_call_batches)
 
     docs, labels = imdb_tokens  # cv=2: 300 rows per test fold, two prediction batches
     with caplog.at_level(logging.DEBUG):

@@ -40,6 +40,9 @@ _NB_ARCHITECTURES = ("nbsvm", "nbsvm_vectors")  # distinct n-gram ids, naive-Bay
 _ADAM_FAMILY = ("adam", "adamw", "nadam")
 _LEARNED_EMBEDDING_DIM = 50
 _FINETUNE_LR_FACTOR = 0.1
+# predict: direct model calls up to this many batches, Model.predict beyond
+# (crossover measured at 4-8 batches of 256 rows, benchmarks/bench_predict_path.py)
+_DIRECT_CALL_BATCHES = 4
 
 
 def _check_random_state(random_state):
@@ -579,18 +582,23 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         return prior[1:] if self.output_ == "binary" else prior
 
     def _model_outputs(self, sequences):
-        """Model outputs in batches of ``max(256, batch_size)`` rows, by direct (eager) calls.
+        """Model outputs, in batches of ``max(256, batch_size)`` rows.
 
-        Not ``Model.predict``: it traces a new ``tf.function`` for every
-        fitted model and batch shape, which in a grid search (many models,
-        few batches each) floods the log with TensorFlow's "triggered
-        tf.function retracing" warnings, and it costs ~0.5 s of set-up per
-        call. Direct calls trace nothing and take about as long
-        (benchmarks/bench_predict_path.py).
+        Up to ``_DIRECT_CALL_BATCHES`` batches, direct (eager) calls: they
+        trace nothing and skip ``Model.predict``'s set-up, which dominates
+        single documents and the test folds of a grid search (where a new
+        ``tf.function`` per fitted model made TensorFlow log "triggered
+        tf.function retracing"). Beyond that, ``Model.predict``'s compiled
+        step is faster (benchmarks/bench_predict_path.py); its one trace per
+        model is not reported as retracing.
         """
         from keras import ops
 
         batch_size = max(256, self.batch_size)
+        if len(sequences) > _DIRECT_CALL_BATCHES * batch_size:
+            with _no_retracing_warning():
+                proba = self.model_.predict(sequences, batch_size=batch_size, verbose=0)
+            return np.asarray(proba, dtype="float64")
         outputs = [
             ops.convert_to_numpy(self.model_(sequences[start:start + batch_size], training=False))
             for start in range(0, max(len(sequences), 1), batch_size)  # 0 rows: one empty call
@@ -677,8 +685,8 @@ def _no_retracing_warning():
     counts the traces of all models together (they share the step's code), so
     a grid search of short fits trips its "5 out of the last 10 calls
     triggered tf.function retracing" warning although nothing is retraced
-    needlessly. The filter sits on the ``tensorflow`` logger for the duration
-    of the fit only; prediction traces nothing (see ``_model_outputs``).
+    needlessly. The filter sits on the ``tensorflow`` logger only while this
+    estimator trains or runs ``Model.predict`` (see ``_model_outputs``).
     """
     tf_logger = logging.getLogger("tensorflow")
     noise = _RetracingWarningFilter()
