@@ -179,6 +179,9 @@ def reload_vs_gensim(path: Path, cache: Path, work: Path, n: int) -> list[dict]:
                 row[f"{field}_min"] = min(x[field] for x in xs)
         row["speedup_wall_vs_gensim"] = statistics.median(x["wall_s"] for x in peer) / row["wall_s"]
         row["speedup_cpu_vs_gensim"] = statistics.median(x["cpu_s"] for x in peer) / row["cpu_s"]
+        # each pair ran back to back, under the same load: the median of the pairs' ratios drifts least
+        row["paired_speedup_wall"] = statistics.median(p["wall_s"] / x["wall_s"] for p, x in zip(peer, xs))
+        row["paired_speedup_cpu"] = statistics.median(p["cpu_s"] / x["cpu_s"] for p, x in zip(peer, xs))
         row["mapped"] = all(x["mapped"] for x in xs)
         row["modules_imported"] = xs[0]["modules"]
         row["n_vectors"] = xs[0]["n"]
@@ -298,6 +301,7 @@ def main(argv=None) -> None:
     parser.add_argument("--seed", type=int, default=0, help="word2vec seed (loading has no randomness)")
     parser.add_argument("--results-name", default="bench_vectors", help="results/<name>.json to write")
     args = parser.parse_args(argv)
+    provenance = _provenance()  # the commit measured: taken before the run, as others may commit meanwhile
     sys.path.insert(0, str(ROOT))  # the coverage and word2vec steps run toolkit in this process
 
     work = Path(tempfile.mkdtemp(prefix="bench-vectors-"))
@@ -306,7 +310,7 @@ def main(argv=None) -> None:
         print_table(reload_rows)
         if args.only == "reload":
             path = write_results(args.results_name, reload_rows, params={**{k: str(v) for k, v in vars(args).items()},
-                                                                        **_provenance()})
+                                                                        **provenance})
             print(f"results: {path}  ({machine_info()['date_utc']} UTC)")
             return
         runs: dict[str, list[dict]] = {"gensim": [], "toolkit first load (cache)": [], "toolkit (cache=False)": []}
@@ -358,7 +362,7 @@ def main(argv=None) -> None:
         path = write_results(
             args.results_name,
             rows + reload_rows,
-            params={**{k: str(v) for k, v in vars(args).items()}, **_provenance(), "sharing": share, "coverage": cov,
+            params={**{k: str(v) for k, v in vars(args).items()}, **provenance, "sharing": share, "coverage": cov,
                     "coverage_table": cov_text, "domain_word2vec": domain, "domain_coverage_table": domain_text},
         )
         print(f"results: {path}  ({machine_info()['date_utc']} UTC)")
