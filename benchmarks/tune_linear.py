@@ -17,12 +17,12 @@ accuracy is within one standard error of the best one (the one-standard-error
 rule, Hastie, Tibshirani & Friedman, *Elements of Statistical Learning*, 7.10):
 on 5,000 reviews at ~91% one standard error is ~0.4 points, about 20 reviews,
 so smaller differences are not evidence for a slower model. Then, once per
-family, the chosen configuration is refitted on all 25,000 training reviews and scored on the 25,000 test reviews:
-that is the only time the test set is read.
+family, the chosen configuration is refitted on all 25,000 training reviews
+and scored on the 25,000 test reviews: the only time the test set is read.
 
 Run::
 
-    python benchmarks/tune_linear.py                  # full run (~15-25 min CPU on 2 cores)
+    python benchmarks/tune_linear.py                  # full run (~10 min CPU; 55 min wall on a loaded 2-core machine)
     python benchmarks/tune_linear.py --limit 2000     # smoke run (2000 reviews per split)
 
 Writes ``benchmarks/results/tune_linear.json`` (every candidate with its
