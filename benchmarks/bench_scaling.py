@@ -55,7 +55,7 @@ def _child_out_of_core(corpus: str, workdir: str) -> dict:
     store_dir = Path(workdir) / (Path(corpus).stem + ".store")
     t0 = time.perf_counter()
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None, memory_limit=0) as cluster, Client(cluster):
+                      dashboard_address=":0", memory_limit=0) as cluster, Client(cluster):
         t_cluster = time.perf_counter()
         store = CorpusStore.build(corpus, store_dir, text_column="text", label_column="label")
         t_built = time.perf_counter()
@@ -179,6 +179,7 @@ def main(argv=None):
     parser.add_argument("--workdir", default="/tmp/bench_scaling")
     parser.add_argument("--peer-limit-gb", type=float, default=12.0)
     parser.add_argument("--skip-peer-above", type=int, default=None, help="Do not run the in-memory peer above N docs.")
+    parser.add_argument("--results-name", default="bench_scaling", help="Name of the results JSON and PNG.")
     parser.add_argument("--child", choices=["out-of-core", "in-memory"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -209,12 +210,12 @@ def main(argv=None):
             print_table([{k: row.get(k) for k in ("mode", "n_docs", "tokenize_encode_s", "train_epoch_s", "total_s",
                                                    "docs_per_s", "tree_cpu_s", "max_process_rss_mb", "stopped")}])
             commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
-            write_results("bench_scaling", rows, params={
+            write_results(args.results_name, rows, params={
                 **vars(args), "classifier": CLASSIFIER, "git_commit": commit,
                 "command": "TOOLKIT_DATA_DIR=/work/shared/data python benchmarks/bench_scaling.py "
                            + " ".join(sys.argv[1:]),
             })
-            _plot(rows, RESULTS_DIR / "bench_scaling.png")
+            _plot(rows, RESULTS_DIR / f"{args.results_name}.png")
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ def client():
     from distributed import Client, LocalCluster
 
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None, silence_logs=50) as cluster, Client(cluster) as dask_client:
+                      dashboard_address=":0", silence_logs=50) as cluster, Client(cluster) as dask_client:
         yield dask_client
 
 
@@ -116,6 +116,44 @@ def test_distributed_grid_search_estimator_on_tokens(client, imdb_tokens):
     sequential = GridSearchCV(EmbeddingClassifier(**TINY), grid, cv=3, error_score="raise").fit(docs, labels)
     with joblib.parallel_backend("dask"):
         on_dask = GridSearchCV(EmbeddingClassifier(**TINY), grid, cv=3, error_score="raise").fit(docs, labels)
+    _assert_same_results(sequential, on_dask)
+
+
+def _other_estimators(glove):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    from toolkit.models.naive_bayes import NBSVMClassifier
+    from toolkit.models.semi_supervised import PseudoLabelClassifier
+    from toolkit.text import BagEncoder
+    from toolkit.vectors.pooling import EmbeddingVectorizer
+
+    return {
+        "bag+nbsvm": (make_pipeline(SpacyTokenizer(ngram_range=(1, 2)), BagEncoder(), NBSVMClassifier()),
+                      {"nbsvmclassifier__beta": [0.25, 1.0]}),
+        "glove-mean+lr": (make_pipeline(SpacyTokenizer(), EmbeddingVectorizer(vectors=str(glove)),
+                                        LogisticRegression()),
+                          {"embeddingvectorizer__pooling": ["mean", "sif"]}),
+        "pseudo-labels": (make_pipeline(SpacyTokenizer(), BagEncoder(),
+                                        PseudoLabelClassifier(LogisticRegression())),
+                          {"pseudolabelclassifier__estimator__C": [0.1, 1.0]}),
+    }
+
+
+@pytest.mark.parametrize("name", ["bag+nbsvm", "glove-mean+lr", "pseudo-labels"])
+def test_distributed_other_estimators_same_cv_results(client, imdb_small, glove_small, name):
+    import joblib
+    from sklearn.base import clone
+    from sklearn.model_selection import GridSearchCV
+
+    texts, labels = imdb_small
+    texts, labels = texts[:150], labels[:150]
+    estimator, grid = _other_estimators(glove_small)[name]
+    sequential = GridSearchCV(clone(estimator), grid, cv=3, error_score="raise").fit(texts, labels)
+    loky = GridSearchCV(clone(estimator), grid, cv=3, n_jobs=2, error_score="raise").fit(texts, labels)
+    with joblib.parallel_backend("dask", scatter=[texts, labels]):
+        on_dask = GridSearchCV(clone(estimator), grid, cv=3, error_score="raise").fit(texts, labels)
+    _assert_same_results(sequential, loky)
     _assert_same_results(sequential, on_dask)
 
 

@@ -18,9 +18,14 @@ import threading
 import numpy as np
 from distributed.diagnostics.plugin import SchedulerPlugin
 
-__all__ = ["grid_search", "dask_client"]
+__all__ = ["grid_search", "dask_client", "WORKER_ENV"]
 
 logger = logging.getLogger(__name__)
+
+#: Environment of local worker processes: one TensorFlow thread each (Dask
+#: already gives them one OpenMP/BLAS thread), so N workers on N cores do not
+#: oversubscribe them.
+WORKER_ENV = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
 
 
 @contextlib.contextmanager
@@ -51,8 +56,9 @@ def dask_client(scheduler=None, *, n_workers=None):
         with client:
             yield client
         return
+    # ":0": the scheduler's HTTP server always starts, and 8787 may belong to another cluster
     with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+                      dashboard_address=":0", env=WORKER_ENV) as cluster, Client(cluster) as client:
         yield client
 
 
