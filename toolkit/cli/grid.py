@@ -33,14 +33,17 @@ logger = logging.getLogger(__name__)
 def parse_grid(items, pipeline) -> dict:
     """``["architecture=['bag','cnn']", "epochs=3,5"]`` -> a GridSearchCV grid with the pipeline's step names.
 
-    A value is a Python/JSON list, or comma-separated plain values; bare
-    names go to the classifier when it has them, else to the tokenizer.
+    A value is a Python/JSON list, or comma-separated plain values (``none``
+    is None); bare names go to the classifier when it has them, else to the
+    tokenizer.
 
     Examples
     --------
     >>> from toolkit.models import make_text_classifier
     >>> parse_grid(["architecture=bag,cnn", "ngram_range=[(1, 1), (1, 2)]"], make_text_classifier())
     {'classifier__architecture': ['bag', 'cnn'], 'tokenizer__ngram_range': [(1, 1), (1, 2)]}
+    >>> parse_grid(["vectors=none,glove.6B.50d"], make_text_classifier())
+    {'classifier__vectors': [None, 'glove.6B.50d']}
     """
     from ._inputs import parse_setting
 
@@ -49,7 +52,7 @@ def parse_grid(items, pipeline) -> dict:
     for item in items or ():
         key, value = parse_setting(item)
         if isinstance(value, str):
-            value = [parse_setting(f"v={v}")[1] for v in value.split(",")]
+            value = [None if v.strip().lower() == "none" else parse_setting(f"v={v}")[1] for v in value.split(",")]
         elif not isinstance(value, list):
             value = [value]
         name = next((f"{step}__{key}" for step in ("classifier", "tokenizer") if f"{step}__{key}" in params),
