@@ -188,6 +188,13 @@ def main(argv=None):
     print(f"  tokens identical to spaCy's: train {identical['train']}/{n}, test {identical['test']}/{len(test)}",
           file=sys.stderr)
 
+    def save():  # after each section: a later crash (e.g. out of memory in Keras) keeps what was measured
+        params = {**vars(args), "train_documents": n, "test_documents": len(test), "identical_documents": identical,
+                  "ratios": ratios}
+        return write_results(args.name, rows, params=params, results_dir=args.results_dir)
+
+    save()
+
     if args.only == "all":
         analyzer = CountVectorizer().build_analyzer()
         *times, _ = best_of(lambda: [analyzer(t) for t in train], args.repeats)
@@ -218,6 +225,7 @@ def main(argv=None):
                                f"hash texts + read one .npz (first run {first.seconds:.1f} s)")
             assert again == corpus
         ratios["cache second run / cold, wall"] = oc_w / cache_row["wall_s"]
+        save()
 
         # ---- encoding ----------------------------------------------------------
         enc = SequenceEncoder(max_tokens=args.max_tokens, maxlen=args.maxlen)
@@ -231,6 +239,7 @@ def main(argv=None):
         tfidf = TfidfVectorizer(analyzer=lambda d: d, max_features=args.max_tokens - 2, norm=None).fit(token_lists)
         *times, _ = best_of(lambda: tfidf.transform(token_lists), args.repeats)
         record("sklearn TfidfVectorizer.transform, same token lists", *times, "CSR")
+        save()
 
         if not args.skip_keras:
             import keras
@@ -249,15 +258,13 @@ def main(argv=None):
                 )
                 if mode == "int":
                     ratios["SequenceEncoder / keras TextVectorization(int), wall"] = seq_row["docs_per_s"] / row["docs_per_s"]
+                save()
 
     # ---- report ----------------------------------------------------------
     print_table(rows, ["measurement", "documents", "wall_s", "docs_per_s", "cpu_s", "docs_per_cpu_s", "note"])
     print(f"\ntokens identical to spaCy's: train {identical['train']}/{n}, test {identical['test']}/{len(test)}\n")
     print_table([{"ratio": k, "value": v} for k, v in ratios.items()])
-    params = {**vars(args), "train_documents": n, "test_documents": len(test), "identical_documents": identical,
-              "ratios": ratios}
-    path = write_results(args.name, rows, params=params, results_dir=args.results_dir)
-    print(f"wrote {path}", file=sys.stderr)
+    print(f"wrote {save()}", file=sys.stderr)
 
 
 if __name__ == "__main__":
