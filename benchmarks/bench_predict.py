@@ -71,6 +71,7 @@ def main(argv=None):
     parser.add_argument("--n-predict", type=int, default=5000)
     parser.add_argument("--n-single", type=int, default=50)
     parser.add_argument("--models", default="all")
+    parser.add_argument("--name", default=NAME, help="results file name (results/<name>.json)")
     parser.add_argument("--only", help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", default=os.environ.get("TOOLKIT_DATA_DIR", str(HERE.parent.parent / "shared" / "data")))
     args = parser.parse_args(argv)
@@ -148,7 +149,7 @@ def report(args, rows):
                        "cpu_s", "accuracy", "fit_s", "peak_mb"])
     from bench_learning_curve import provenance
 
-    print(f"wrote {write_results(NAME, rows, params={**vars(args), **provenance()})}")
+    print(f"wrote {write_results(args.name, rows, params={**vars(args), **provenance()})}")
 
 
 if __name__ == "__main__":
