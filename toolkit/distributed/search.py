@@ -74,8 +74,8 @@ class _FitCounter(SchedulerPlugin):
         self.done = 0
 
     def transition(self, key, start, finish, *args, **kwargs):
-        if finish == "memory" and isinstance(key, str):
-            match = _FIT_BATCH.match(key)
+        if finish == "memory":
+            match = _FIT_BATCH.match(str(key))
             if match:
                 self.done += int(match.group(1))
 
@@ -104,18 +104,22 @@ def _fit_progress(client, total, enabled):
     stop = threading.Event()
     bar = tqdm(total=total, desc="fits", unit="fit")
 
+    def update():
+        try:
+            done = (client.run_on_scheduler(_fits_done) or 0) - start
+        except Exception:  # the client is closing
+            return
+        bar.update(max(0, min(done, total) - bar.n))
+
     def poll():
         while not stop.wait(1.0):
-            try:
-                done = (client.run_on_scheduler(_fits_done) or 0) - start
-            except Exception:  # the client is closing
-                return
-            bar.update(max(0, min(done, total) - bar.n))
+            update()
 
     thread = threading.Thread(target=poll, daemon=True)
     thread.start()
     try:
         yield
+        bar.update(total - bar.n)  # every fit is done (joblib may have run a few batches itself)
     finally:
         stop.set()
         thread.join()
