@@ -22,9 +22,11 @@ __all__ = ["grid_search", "dask_client", "WORKER_ENV"]
 
 logger = logging.getLogger(__name__)
 
-#: Environment of local worker processes: one TensorFlow thread each (Dask
-#: already gives them one OpenMP/BLAS thread), so N workers on N cores do not
-#: oversubscribe them.
+#: Opt-in environment for local worker processes (``LocalCluster(env=WORKER_ENV)``):
+#: one TensorFlow thread each, so N workers on N cores do not oversubscribe them.
+#: Not the default: a fit with one thread can differ in the last bits from the
+#: same fit with TensorFlow's default threads, and over many epochs the
+#: cv_results_ then differ from n_jobs=1 (seen in bench_dask_grid_epochs7.json).
 WORKER_ENV = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
 
 
@@ -58,7 +60,7 @@ def dask_client(scheduler=None, *, n_workers=None):
         return
     # ":0": the scheduler's HTTP server always starts, and 8787 may belong to another cluster
     with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=":0", env=WORKER_ENV) as cluster, Client(cluster) as client:
+                      dashboard_address=":0") as cluster, Client(cluster) as client:
         yield client
 
 
