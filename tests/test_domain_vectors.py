@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -58,12 +60,35 @@ def test_words_only_drops_ngram_tokens_in_order():
     assert words_only(corpus).to_list() == [["not", "a", "hit"], ["ok"]]
 
 
+def test_domain_vectors_cache_never_unpickles_a_planted_file(imdb_tokens, _isolated_cache, tmp_path):
+    """A pickle planted where the cache entry lives is never loaded (issue 14): the entry is rebuilt."""
+    import pickle
+
+    docs, _ = imdb_tokens
+    kv = domain_vectors(f"word2vec:{SMALL}", docs[:300])
+    (folder,) = list((_isolated_cache / "domain_vectors").iterdir())
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    for name in ("vectors.kv", "header.json", "keys.txt"):
+        (folder / name).write_bytes(pickle.dumps(Evil()))
+    domain.clear_memo()
+    again = domain_vectors(f"word2vec:{SMALL}", docs[:300])
+    assert not marker.exists()  # nothing was unpickled
+    assert again.vector_size == kv.vector_size and "movie" in again  # retrained and cached again
+    assert json.loads((folder / "header.json").read_text())
+
+
 def test_domain_vectors_train_once_then_read_the_cache(imdb_tokens, _isolated_cache):
     docs, _ = imdb_tokens
     kv = domain_vectors(f"word2vec:{SMALL}", docs[:300])
     assert kv.vector_size == 16 and "movie" in kv
     folders = list((_isolated_cache / "domain_vectors").iterdir())
-    assert len(folders) == 1 and (folders[0] / "vectors.kv").is_file()
+    assert len(folders) == 1 and (folders[0] / "header.json").is_file()
+    assert not list(folders[0].glob("*.kv")) and not list(folders[0].glob("*.pkl"))  # no pickle in the cache
     assert not [p for p in folders[0].parent.iterdir() if p.name.startswith(".")]  # no temp debris
     domain.clear_memo()
     again = domain_vectors(f"word2vec:{SMALL}", TokenizedCorpus.from_token_lists(docs[:300]))

@@ -50,6 +50,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from .._atomic import atomic_output
 from .._config import get_cache_dir
+from .._memo import Memo
 from .._validation import (
     Interval,
     Options,
@@ -120,7 +121,7 @@ def clean_text(text: str, *, strip_html: bool = True) -> str:
 
 # --------------------------------------------------------------------- spaCy
 _NLP: dict[tuple, object] = {}
-_ENGINES: dict[tuple, _Engine] = {}
+_ENGINES = Memo(maxsize=4)  # spaCy engines (up to ~200 MB each): bounded, least recently used dropped
 _LOCK = threading.Lock()
 
 
@@ -645,7 +646,8 @@ def _get_engine(model, lemmatize, **options) -> _Engine:
     with _LOCK:
         engine = _ENGINES.get(key)
         if engine is None:
-            engine = _ENGINES[key] = _Engine(_load_nlp(model, lemmatize), lemmatize=lemmatize, **options)
+            engine = _Engine(_load_nlp(model, lemmatize), lemmatize=lemmatize, **options)
+            _ENGINES.put(key, engine)
     return engine
 
 

@@ -50,6 +50,7 @@ from .._atomic import atomic_output
 from .._config import get_cache_dir
 from .._memo import Memo
 from ..exceptions import DataError
+from .loading import read_entry, write_entry
 
 __all__ = ["DomainSpec", "is_domain_spec", "parse_domain_spec", "domain_vectors", "resolve_vectors", "words_only"]
 
@@ -303,7 +304,6 @@ def domain_vectors(spec, documents, *, data_dir=None, cache_dir=None):
     >>> kv.vector_size, "film" in kv
     (8, True)
     """
-    from gensim.models import KeyedVectors
 
     from ..text.corpus import TokenizedCorpus, check_token_lists
 
@@ -332,18 +332,22 @@ def domain_vectors(spec, documents, *, data_dir=None, cache_dir=None):
     if kv is not None:
         return kv
     folder = get_cache_dir(cache_dir) / "domain_vectors" / key
-    path = folder / "vectors.kv"
-    if path.is_file():
-        kv = KeyedVectors.load(str(path), mmap="r")
-        logger.info("domain vectors %s read from %s", parsed.algorithm, folder)
-    else:
+    kv = None
+    if folder.is_dir():
+        try:  # the toolkit's own cache format: arrays + keys + a verified header, nothing unpickled
+            kv = read_entry(folder)
+            logger.info("domain vectors %s read from %s", parsed.algorithm, folder)
+        except (DataError, OSError, ValueError) as err:
+            logger.warning("domain vectors cache %s is damaged or stale (%s); training again", folder, err)
+            kv = None
+    if kv is None:
         logger.info("training %s domain vectors on %d documents (%d tokens)", parsed.algorithm,
                     len(docs), docs.n_tokens)
         kv = _train(parsed, docs)
         try:
             with atomic_output(folder, directory=True) as tmp:
-                kv.save(str(Path(tmp) / "vectors.kv"), sep_limit=0)
-            kv = KeyedVectors.load(str(path), mmap="r")
+                write_entry(kv, tmp, meta={"domain_spec": parsed.algorithm})
+            kv = read_entry(folder)
         except OSError as err:  # read-only or full cache: keep the vectors in memory
             logger.warning("could not cache the domain vectors in %s (%s); keeping them in memory",
                            folder, err)
