@@ -58,6 +58,7 @@ from .._validation import (
     check_raw_documents,
     validate_params,
 )
+from ..exceptions import DataError
 from .corpus import TokenizedCorpus
 
 __all__ = ["SpacyTokenizer", "tokenize", "clean_html", "clean_text"]
@@ -914,7 +915,7 @@ class SpacyTokenizer(TextInputMixin, TransformerMixin, BaseEstimator):
                     skipped.append(i)
                     text = ""
                 else:
-                    raise ValueError(
+                    raise DataError(
                         f"Document {i} of X has {len(text):,} characters, more than max_length={limit:,}. "
                         "Split long documents first, raise the max_length parameter "
                         "(spaCy's own limit guards memory use), or pass errors='skip' to give such "
