@@ -102,12 +102,23 @@ def _nbsvm_layer_class():
     return NBDotProduct
 
 
+#: Functions that register custom Keras layers; modules that define layers add theirs
+#: with :func:`add_layer_registrar` (so this module imports none of them).
+_LAYER_REGISTRARS: list = []
+
+
+def add_layer_registrar(func):
+    """Have :func:`register_layers` call ``func`` too (for modules that define custom layers)."""
+    if func not in _LAYER_REGISTRARS:
+        _LAYER_REGISTRARS.append(func)
+    return func
+
+
 def register_layers():
     """Register toolkit's custom layers with Keras (call before loading a model)."""
-    from .hybrid import register_hybrid_layers
-
     _nbsvm_layer_class()
-    register_hybrid_layers()
+    for registrar in _LAYER_REGISTRARS:
+        registrar()
 
 
 def _seed(rng, offset):

@@ -147,6 +147,7 @@ def _layer_class():
     return PooledVectors
 
 
+@builders.add_layer_registrar
 def register_hybrid_layers():
     """Register this module's custom layers with Keras (call before loading a model)."""
     _layer_class()
