@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -55,20 +54,6 @@ CS = [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0]
 CS_LARGE = [1.0, 3.0, 10.0, 30.0]
 NGRAMS = (1, 3)
 DOMAIN_SPEC = "word2vec:unsup:train=0"
-
-
-def provenance() -> dict:
-    """The command line and git commit of this run (for the results JSON)."""
-    def git(*cmd):
-        try:
-            return subprocess.run(["git", *cmd], cwd=HERE.parent, capture_output=True, text=True,
-                                  check=True).stdout.strip()
-        except (OSError, subprocess.CalledProcessError):
-            return None
-    return {"command": "python " + " ".join([f"benchmarks/{Path(sys.argv[0]).name}", *sys.argv[1:]]),
-            "git_commit": git("rev-parse", "HEAD"), "git_dirty_files": (git("status", "--porcelain", "--",
-                                                                             "toolkit", "benchmarks") or "").count("\n")
-            + bool(git("status", "--porcelain", "--", "toolkit", "benchmarks"))}
 
 
 def draws(labels, *, n_labels, n_draws, seed):
@@ -245,7 +230,7 @@ def combine(names, target):
     md = table(rows, sizes, methods)
     print(md)
     plot(rows, methods, RESULTS_DIR / f"{target}.png")
-    path = write_results(target, rows, params={"combined_from": parts, "table_markdown": md, **provenance()})
+    path = write_results(target, rows, params={"combined_from": parts, "table_markdown": md})
     print(f"wrote {path} and {RESULTS_DIR / (target + '.png')}")
 
 
@@ -280,7 +265,7 @@ def main(argv=None):
 
     data = Data(args)
     rows = []
-    params = {**{k: v for k, v in vars(args).items() if k != "work_dir"}, **provenance()}
+    params = {k: v for k, v in vars(args).items() if k != "work_dir"}
     for n in sizes:
         index_sets = list(draws(data.y_train, n_labels=n, n_draws=args.draws, seed=args.seed))
         for name in names:

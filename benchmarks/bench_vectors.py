@@ -41,7 +41,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from _common import machine_info, print_table, write_results
+from _common import machine_info, print_table, provenance, write_results
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PATH = ROOT.parent / "shared" / "data" / "glove.6B.50d.txt.gz"
@@ -190,13 +190,8 @@ def reload_vs_gensim(path: Path, cache: Path, work: Path, n: int) -> list[dict]:
 
 
 def _provenance() -> dict:
-    """The command and the git commit (and whether the tree had changes) this run measured."""
-    def git(*args):
-        out = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
-        return out.stdout.strip()
-
-    return {"command": " ".join([Path(sys.executable).name, *sys.argv]), "git_commit": git("rev-parse", "HEAD"),
-            "git_dirty_paths": git("status", "--porcelain", "--", "toolkit/vectors", "benchmarks/bench_vectors.py")}
+    """The command and the git commit (and the changed vector files) this run measured."""
+    return provenance(paths=("toolkit/vectors", "benchmarks/bench_vectors.py"))
 
 
 def mapping_stats(pid: int, needle: str) -> dict:
@@ -245,8 +240,8 @@ def sharing(path: Path, cache: Path) -> list[dict]:
 def coverage(path: Path, imdb: Path, cache: Path, n_docs: int | None) -> tuple[dict, str, float]:
     from toolkit.data.datasets import load_imdb
     from toolkit.text.tokenizer import SpacyTokenizer
-    from toolkit.vectors import build_embedding_matrix, load_vectors
     from toolkit.text.vocabulary import Vocabulary
+    from toolkit.vectors import build_embedding_matrix, load_vectors
 
     t0 = time.perf_counter()
     data = load_imdb("train", path=imdb)
@@ -261,8 +256,8 @@ def domain_vectors(imdb: Path, cache: Path, n_docs: int, vocab_docs: int | None,
     """Train word2vec on unlabelled IMDB reviews, save word2vec binary, load it back, report coverage."""
     from toolkit.data.datasets import load_imdb
     from toolkit.text.tokenizer import SpacyTokenizer
-    from toolkit.vectors import build_embedding_matrix, load_vectors, train_word2vec
     from toolkit.text.vocabulary import Vocabulary
+    from toolkit.vectors import build_embedding_matrix, load_vectors, train_word2vec
 
     tok = SpacyTokenizer()
     t0 = time.perf_counter()

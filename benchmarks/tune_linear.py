@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -44,21 +43,25 @@ sys.path.insert(1, str(HERE.parent))
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from _common import print_table, timer, write_results  # noqa: E402
-from bench_imdb import cached_tokens, default_work_dir, load_data, ngram_counts, unsup_tokens  # noqa: E402
+from _common import print_table, provenance, timer, write_results  # noqa: E402
+from bench_imdb import (  # noqa: E402
+    cached_tokens,
+    default_work_dir,
+    load_data,
+    ngram_counts,
+    unsup_tokens,
+)
 
 NAME = "tune_linear"
 C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0)
 
 
 def git_commit() -> str | None:
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=HERE, capture_output=True, text=True, check=True)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "toolkit", "benchmarks/tune_linear.py"],
-                               cwd=HERE.parent, capture_output=True, text=True).stdout.strip()
-        return out.stdout.strip() + ("+dirty" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
+    """HEAD, with ``+dirty`` when the measured code had uncommitted changes."""
+    info = provenance(paths=("toolkit", "benchmarks/tune_linear.py"))
+    if info["git_commit"] is None:
         return None
+    return info["git_commit"] + ("+dirty" if info["git_changed_files"] else "")
 
 
 def accuracy(model, X, y) -> float:
