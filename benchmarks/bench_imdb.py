@@ -11,13 +11,18 @@ reads the tokenized corpus from a cache written once by the parent; the
 tokenization time is measured once, without cache, and reported in its own
 row and in ``fit_total_s`` (= tokenize train + fit) of the toolkit rows.
 
+Every setting is a committed default or is chosen on a validation split of
+the training set inside the configuration's fit; the test split is scored once
+per configuration. One command writes every row of one results JSON (with the
+command and the git commit): runs are never merged.
+
 Run::
 
     python benchmarks/bench_imdb.py --seed 0                  # every configuration
-    python benchmarks/bench_imdb.py --configs nbsvm123,peer   # a subset
-    python benchmarks/bench_imdb.py --limit 2000              # smoke run on 2000+2000 reviews
+    python benchmarks/bench_imdb.py --configs nbsvm123        # a subset (the peer always runs too)
+    python benchmarks/bench_imdb.py --limit 2000 --name bench_imdb_smoke   # smoke run on 2000+2000 reviews
 
-Writes ``benchmarks/results/bench_imdb.json``.
+Writes ``benchmarks/results/<name>.json`` (default ``bench_imdb``).
 """
 
 from __future__ import annotations
@@ -141,53 +146,110 @@ def keras_on_ngrams(ngram_range, **params):
 
 
 # ------------------------------------------------------------------ configurations
+# Every setting below is the committed default or was chosen on a validation split of the
+# training set (never the test set): NBSVMClassifier's C and the pseudo-label C by
+# benchmarks/tune_linear.py, NBSVM_RECIPE and the bag defaults by benchmarks/tune_models.py,
+# the peer's C on a 20% validation split inside its fit. Descriptions are built from the
+# defaults they use, so they cannot go stale.
 def _cfg_peer(args, d, *, default):
     from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
+    from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
+    from sklearn.model_selection import StratifiedShuffleSplit
     from sklearn.pipeline import make_pipeline
 
     if default:
         model = make_pipeline(TfidfVectorizer(ngram_range=(1, 2)), LogisticRegression(max_iter=1000))
-    else:
+    else:  # the rule of the main job's baseline (toolkit.cli.train.tfidf_baseline)
         model = make_pipeline(TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
-                              LogisticRegression(C=10.0, max_iter=1000))
+                              LogisticRegressionCV(Cs=list(_baseline_cs()), solver="liblinear", max_iter=1000,
+                                                   cv=StratifiedShuffleSplit(n_splits=1, test_size=0.2,
+                                                                             random_state=args.seed),
+                                                   scoring="accuracy", l1_ratios=(0.0,),
+                                                   use_legacy_attributes=False))
     return model, "raw"
 
 
+def _baseline_cs():
+    from toolkit.cli.train import BASELINE_C_GRID
+
+    return BASELINE_C_GRID
+
+
+def _nbsvm_defaults() -> str:
+    from toolkit import NBSVMClassifier
+
+    d = NBSVMClassifier()
+    return f"loss={d.loss}, C={d.C}, beta={d.beta}"
+
+
+def _recipe(**overrides) -> dict:
+    from toolkit.models.recipes import NBSVM_RECIPE
+
+    return dict(NBSVM_RECIPE, **overrides)
+
+
+def _main_job_on_ngrams(seed) -> dict:
+    """MAIN_JOB's EmbeddingClassifier parameters (its tokenizer n-grams are built beforehand)."""
+    from toolkit.models.recipes import MAIN_JOB
+
+    return dict({k: v for k, v in MAIN_JOB.items() if k != "ngram_range"}, random_state=seed)
+
+
+def _bag_defaults() -> str:
+    from toolkit import EmbeddingClassifier
+
+    d = EmbeddingClassifier(architecture="bag")
+    return f"learning rate {d._learning_rate()}, batch {d.batch_size}, early stopping"
+
+
 CONFIGS = {
-    # name: (description, builder(args) -> (estimator, input kind "raw"/"tokens"))
+    # name: (description() -> str, builder(args) -> (estimator, input kind "raw"/"tokens"))
     "peer_tfidf12_lr": (
-        "peer: sklearn TfidfVectorizer(1,2) + LogisticRegression (defaults), raw text",
+        lambda: "peer: sklearn TfidfVectorizer(1,2) + LogisticRegression (defaults), raw text",
         lambda a, d: _cfg_peer(a, d, default=True)),
     "peer_tfidf12_lr_tuned": (
-        "peer: TfidfVectorizer(1,2, min_df=2, sublinear_tf) + LogisticRegression(C=10), raw text",
+        lambda: ("peer: TfidfVectorizer(1,2, min_df=2, sublinear_tf) + LogisticRegression(liblinear), "
+                 f"C in {list(_baseline_cs())} chosen on a stratified 20% validation split of the training "
+                 "set (the main job's baseline rule), raw text"),
         lambda a, d: _cfg_peer(a, d, default=False)),
     "nbsvm12": (
-        "toolkit: SpacyTokenizer -> uni+bigram counts -> NBSVMClassifier (SVM, C=0.1, beta=0.25)",
+        lambda: f"toolkit: SpacyTokenizer -> uni+bigram counts -> NBSVMClassifier defaults ({_nbsvm_defaults()})",
         lambda a, d: (nbsvm((1, 2), a.seed), "tokens")),
     "nbsvm123": (
-        "toolkit: SpacyTokenizer -> uni+bi+trigram counts -> NBSVMClassifier (SVM, C=0.1, beta=0.25)",
+        lambda: ("toolkit: SpacyTokenizer -> uni+bi+trigram counts -> NBSVMClassifier defaults "
+                 f"({_nbsvm_defaults()})"),
         lambda a, d: (nbsvm((1, 3), a.seed), "tokens")),
-    "nblr123": (
-        "toolkit: SpacyTokenizer -> 1-3-gram counts -> NBSVMClassifier(loss='log_loss', C=1)",
-        lambda a, d: (nbsvm((1, 3), a.seed, loss="log_loss", C=1.0), "tokens")),
     "nbsvm123_pseudo": (
-        "toolkit: 1-3-gram bag (min_count=2) -> PseudoLabelClassifier(NBSVM, 70% of the 50k unsup reviews)",
+        lambda: ("toolkit: 1-3-gram bag (min_count=2) -> PseudoLabelClassifier(NBSVMClassifier defaults, "
+                 "70% of the 50k unsup reviews)"),
         lambda a, d: (pseudo_nbsvm(a.seed), "tokens+unsup")),
     "keras_nbsvm123": (
-        "toolkit: EmbeddingClassifier(architecture='nbsvm') on 1-3-grams, 2 epochs (NBSVM++)",
-        lambda a, d: (keras_on_ngrams((1, 3), architecture="nbsvm", max_tokens=800_000, maxlen=None,
-                                      epochs=2, batch_size=32, validation_split=0.0,
-                                      random_state=a.seed), "tokens")),
+        lambda: f"toolkit: EmbeddingClassifier(architecture='nbsvm', **NBSVM_RECIPE {_recipe()}) on 1-3-grams (NBSVM++)",
+        lambda a, d: (keras_on_ngrams((1, 3), **_recipe(architecture="nbsvm", random_state=a.seed)), "tokens")),
+    "keras_main_job": (
+        lambda: ("toolkit: the main job's model, EmbeddingClassifier(**MAIN_JOB) (nbsvm_vectors + GloVe 6B-50d) "
+                 "on 1-3-grams built beforehand"),
+        lambda a, d: (keras_on_ngrams((1, 3), **_main_job_on_ngrams(a.seed)), "tokens")),
+    "keras_bag_glove": (
+        lambda: f"toolkit: EmbeddingClassifier(vectors='glove.6B.50d') defaults: bag, maxlen 400, {_bag_defaults()}",
+        lambda a, d: (_cfg_bag_glove(a), "tokens")),
     "keras_bag12": (
-        "toolkit: EmbeddingClassifier(architecture='bag') on uni+bigrams, dim 50 (fastText-style)",
+        lambda: ("toolkit: EmbeddingClassifier(architecture='bag') on uni+bigrams, dim 50 (fastText-style; "
+                 "maxlen 800, 500k ids, batch 64, 5 epochs, patience 1: settings of the previous version)"),
         lambda a, d: (keras_on_ngrams((1, 2), architecture="bag", max_tokens=500_000, maxlen=800,
                                       embedding_dim=50, epochs=5, batch_size=64, patience=1,
                                       random_state=a.seed), "tokens")),
     "keras_cnn_glove": (
-        "toolkit: EmbeddingClassifier(architecture='cnn', vectors='glove.6B.50d', finetune), maxlen 400",
+        lambda: ("toolkit: EmbeddingClassifier(architecture='cnn', vectors='glove.6B.50d', finetune), maxlen 400 "
+                 "(settings of the previous version)"),
         lambda a, d: (_cfg_cnn(a), "tokens")),
 }
+
+
+def _cfg_bag_glove(args):
+    from toolkit import EmbeddingClassifier
+
+    return EmbeddingClassifier(vectors="glove.6B.50d", random_state=args.seed)
 
 
 def pseudo_nbsvm(seed, ngram_range=(1, 3), fraction=0.7):
@@ -208,13 +270,21 @@ def _cfg_cnn(args):
                                dropout=0.3, random_state=args.seed)
 
 
+def chosen_on_validation(model) -> dict:
+    """Hyperparameters a configuration chose inside its fit (the peer's C), for the row."""
+    final = model[-1] if hasattr(model, "steps") else model
+    if hasattr(final, "C_"):
+        return {"C": float(final.C_)}
+    return {}
+
+
 # ------------------------------------------------------------------------- running
 def run_one(args, name) -> dict:
     """Fit and score one configuration in this process; return its row."""
     import numpy as np
 
     X_train, y_train, X_test, y_test = load_data(args)
-    description, build = CONFIGS[name]
+    describe, build = CONFIGS[name]
     model, kind = build(args, None)
     if kind.startswith("tokens"):
         X_train = cached_tokens(args, X_train, "train")
@@ -232,8 +302,9 @@ def run_one(args, name) -> dict:
     acc = float(np.mean(np.asarray(pred) == np.asarray(y_test)))
     return {"config": name, "accuracy": round(acc, 5), "fit_s": round(fit_t.seconds, 1),
             "fit_cpu_s": round(fit_t.cpu_seconds, 1), "predict_s": round(pred_t.seconds, 1),
-            "peak_mb": round(peak_rss_mb()), "input": kind,
-            "description": description}
+            "predict_cpu_s": round(pred_t.cpu_seconds, 1), "peak_mb": round(peak_rss_mb()), "input": kind,
+            "load_1min": round(os.getloadavg()[0], 1), **chosen_on_validation(model),
+            "description": describe()}
 
 
 def measure_tokenization(args) -> dict:
@@ -243,8 +314,9 @@ def measure_tokenization(args) -> dict:
     with timer() as t_test:
         cached_tokens(args, X_test, "test", refresh=True)
     return {"config": "tokenize (SpacyTokenizer blank:en)", "accuracy": None,
-            "fit_s": round(t_train.seconds, 1), "predict_s": round(t_test.seconds, 1),
-            "peak_mb": round(peak_rss_mb()), "input": "raw",
+            "fit_s": round(t_train.seconds, 1), "fit_cpu_s": round(t_train.cpu_seconds, 1),
+            "predict_s": round(t_test.seconds, 1), "predict_cpu_s": round(t_test.cpu_seconds, 1),
+            "peak_mb": round(peak_rss_mb()), "input": "raw", "load_1min": round(os.getloadavg()[0], 1),
             "description": "tokenizing the 25k train (fit_s) and 25k test (predict_s) reviews once"}
 
 
@@ -273,9 +345,6 @@ def main(argv=None):
     parser.add_argument("--data-dir", default=os.environ.get("TOOLKIT_DATA_DIR", str(HERE.parent.parent / "shared" / "data")))
     parser.add_argument("--work-dir", default=None,
                         help="folder for the token cache (default: <toolkit cache>/benchmarks)")
-    parser.add_argument("--merge", action="store_true",
-                        help="keep the rows of results/bench_imdb.json for configurations not run now, "
-                             "and reuse its tokenization row and the cached tokens")
     parser.add_argument("--name", default=NAME,
                         help="results file name (results/<name>.json); lets two runs go side by side")
     parser.add_argument("--only", help=argparse.SUPPRESS)
@@ -294,39 +363,14 @@ def main(argv=None):
     if PEER not in names:
         names.insert(0, PEER)
     args.work_dir = args.work_dir or default_work_dir()
-    previous = _previous_rows(args) if args.merge else []
-    if previous and previous[0]["config"].startswith("tokenize"):
-        rows = [previous[0]]
-    else:
-        rows = [_subprocess_row(args, "tokenize")]
+    # one run writes every row (no merging of runs: the JSON's command and commit cover all of them)
+    rows = [_subprocess_row(args, "tokenize")]
     print_table(rows[-1:])
-    if previous and PEER in {r["config"] for r in previous} and args.configs != "all":
-        names.remove(PEER)  # keep the peer row of the same data unless asked again
     for name in names:
         rows.append(_subprocess_row(args, name))
         print(f"{name}: {rows[-1]}", flush=True)
-        finish(args, _merged(previous, rows), quiet=True)  # nothing lost if a later row crashes
-    finish(args, _merged(previous, rows))
-
-
-def _previous_rows(args) -> list:
-    from _common import RESULTS_DIR
-
-    path = RESULTS_DIR / f"{args.name}.json"
-    if not path.exists():
-        return []
-    with open(path, encoding="utf-8") as fh:
-        payload = json.load(fh)
-    if payload.get("params", {}).get("seed") != args.seed or payload["params"].get("limit") != args.limit:
-        return []
-    return payload["rows"]
-
-
-def _merged(previous, rows):
-    """Previous rows in their order, replaced by this run's rows of the same name, then new ones."""
-    fresh = {r["config"]: r for r in rows[1:]}
-    merged = rows[:1] + [fresh.pop(r["config"], r) for r in previous[1:]]
-    return merged + list(fresh.values())
+        finish(args, rows, quiet=True)  # nothing lost if a later row crashes
+    finish(args, rows)
 
 
 def finish(args, rows, *, quiet=False):
@@ -337,19 +381,25 @@ def finish(args, rows, *, quiet=False):
             continue
         if str(row.get("input", "")).startswith("tokens"):
             # tokenizing the 50k unsup reviews is counted as twice the 25k train reviews
-            unsup = 2 * tok["fit_s"] if row["input"] == "tokens+unsup" else 0.0
-            row["fit_total_s"] = round(row["fit_s"] + tok["fit_s"] + unsup, 1)
+            k = 3 if row["input"] == "tokens+unsup" else 1
+            row["fit_total_s"] = round(row["fit_s"] + k * tok["fit_s"], 1)
             row["predict_total_s"] = round(row["predict_s"] + tok["predict_s"], 1)
+            if tok.get("fit_cpu_s") is not None:
+                row["fit_total_cpu_s"] = round(row["fit_cpu_s"] + k * tok["fit_cpu_s"], 1)
+                row["predict_total_cpu_s"] = round(row["predict_cpu_s"] + tok["predict_cpu_s"], 1)
         else:
             row["fit_total_s"], row["predict_total_s"] = row["fit_s"], row["predict_s"]
+            row["fit_total_cpu_s"], row["predict_total_cpu_s"] = row.get("fit_cpu_s"), row.get("predict_cpu_s")
         if peer:
             row["acc_vs_peer"] = round(row["accuracy"] / peer["accuracy"], 4)
             row["err_vs_peer"] = round((1 - row["accuracy"]) / (1 - peer["accuracy"]), 3)
             row["fit_time_vs_peer"] = round(row["fit_total_s"] / peer["fit_total_s"], 2)
-    cols = ["config", "accuracy", "acc_vs_peer", "err_vs_peer", "fit_s", "fit_cpu_s", "fit_total_s",
-            "fit_time_vs_peer", "predict_s", "predict_total_s", "peak_mb"]
+            if row.get("fit_total_cpu_s") and peer.get("fit_total_cpu_s"):
+                row["fit_cpu_vs_peer"] = round(row["fit_total_cpu_s"] / peer["fit_total_cpu_s"], 2)
+    cols = ["config", "accuracy", "acc_vs_peer", "err_vs_peer", "fit_total_s", "fit_total_cpu_s",
+            "fit_cpu_vs_peer", "predict_total_s", "predict_total_cpu_s", "peak_mb", "load_1min"]
     path = write_results(args.name, rows, params={k: v for k, v in vars(args).items()
-                                                  if k not in ("work_dir", "only", "merge", "name")})
+                                                  if k not in ("work_dir", "only", "name")})
     if not quiet:
         print_table(rows, cols)
         print(f"wrote {path}")
