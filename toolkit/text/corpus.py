@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["TokenizedCorpus", "check_token_lists"]
+__all__ = ["TokenizedCorpus", "NgramIndex", "check_token_lists"]
 
 
 def _readonly(array: np.ndarray) -> np.ndarray:
@@ -333,6 +333,12 @@ class TokenizedCorpus(Sequence):
         each n-gram being its tokens joined by ``separator``, exactly as
         ``CountVectorizer(ngram_range=...)`` builds them from a token list.
 
+        The result is built lazily: its offsets at once, its n-gram strings
+        only when something reads them (``strings``, ``ids``, iteration...).
+        :meth:`toolkit.text.Vocabulary.encode` never needs them: it finds each
+        n-gram's id from the ids of its tokens (see :class:`NgramIndex`), which
+        is what keeps prediction on n-gram models fast.
+
         Examples
         --------
         >>> c = TokenizedCorpus.from_token_lists([["not", "a", "hit"]])
@@ -342,45 +348,298 @@ class TokenizedCorpus(Sequence):
         min_n, max_n = ngram_range
         if (min_n, max_n) == (1, 1):
             return self
-        lengths = self.lengths()
-        n_docs = len(self)
-        per_n = {n: np.maximum(lengths - n + 1, 0) for n in range(min_n, max_n + 1)}
-        new_lengths = sum(per_n.values()) if per_n else np.zeros(n_docs, np.int64)
-        offsets = np.zeros(n_docs + 1, dtype=np.int64)
-        np.cumsum(new_lengths, out=offsets[1:])
-        out = np.empty(offsets[-1], dtype=np.int32)
-        index: dict[str, int] = {}
-        done_before = np.zeros(n_docs, dtype=np.int64)  # n-grams of smaller n already placed
-        starts = self._offsets[:-1]
-        for n in range(min_n, max_n + 1):
-            counts = per_n[n]
-            total = int(counts.sum())
-            if total:
-                doc = np.repeat(np.arange(n_docs), counts)
-                within = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
-                first = starts[doc] + within  # flat position of the n-gram's first token
-                if n == 1:
-                    remap = np.fromiter(
-                        (index.setdefault(s, len(index)) for s in self._strings), dtype=np.int32, count=len(self._strings)
-                    )
-                    gram_ids = remap[self._ids[first]]
-                else:
-                    window = np.stack([self._ids[first + k] for k in range(n)], axis=1)
-                    uniq, inverse = np.unique(window, axis=0, return_inverse=True)
-                    strings = self._strings
-                    remap = np.fromiter(
-                        (
-                            index.setdefault(separator.join(strings[t] for t in row), len(index))
-                            for row in uniq.tolist()
-                        ),
-                        dtype=np.int32,
-                        count=len(uniq),
-                    )
-                    gram_ids = remap[inverse.reshape(-1)]
-                out[offsets[doc] + done_before[doc] + within] = gram_ids
-            done_before += counts
-        strings_out = tuple(index)  # dict keeps insertion order == id order
-        return TokenizedCorpus._from_arrays(out, offsets, strings_out)
+        return _NgramCorpus(self, (int(min_n), int(max_n)), separator)
+
+
+def _ngram_layout(offsets: np.ndarray, ngram_range):
+    """Where each n-gram of a corpus goes, in scikit-learn's order.
+
+    Yields ``(n, first, dest)`` per n of the range: the flat position in the
+    source corpus of each n-gram's first token, and its position in the flat
+    n-gram array.
+    """
+    min_n, max_n = ngram_range
+    lengths = np.diff(offsets)
+    n_docs = lengths.size
+    new_offsets = _ngram_offsets(offsets, ngram_range)
+    done_before = np.zeros(n_docs, dtype=np.int64)  # n-grams of smaller n already placed
+    starts = offsets[:-1]
+    for n in range(min_n, max_n + 1):
+        counts = np.maximum(lengths - n + 1, 0)
+        total = int(counts.sum())
+        if total:
+            doc = np.repeat(np.arange(n_docs), counts)
+            within = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+            yield n, starts[doc] + within, new_offsets[doc] + done_before[doc] + within
+        done_before += counts
+
+
+def _ngram_offsets(offsets: np.ndarray, ngram_range) -> np.ndarray:
+    lengths = np.diff(offsets)
+    new_lengths = sum(np.maximum(lengths - n + 1, 0) for n in range(ngram_range[0], ngram_range[1] + 1))
+    new_offsets = np.zeros(lengths.size + 1, dtype=np.int64)
+    np.cumsum(new_lengths, out=new_offsets[1:])
+    return new_offsets
+
+
+def _pack(columns: list[np.ndarray], base: int) -> np.ndarray | None:
+    """Each row of ``columns`` (ints in ``[0, base)``) as one int64, in lexicographic order; None if it overflows."""
+    if base ** len(columns) >= 2**63:
+        return None
+    packed = columns[0].astype(np.int64)
+    for column in columns[1:]:
+        packed = packed * base + column
+    return packed
+
+
+def _has_separator(strings, separator: str) -> bool:
+    return any(separator in s for s in strings)
+
+
+class _NgramCorpus(TokenizedCorpus):
+    """The n-grams of a corpus, with the n-gram strings built on first use.
+
+    ``_ids`` and ``_strings`` are properties that build the n-gram string
+    table once (into the parent's slots); :meth:`lookup_ids` maps the n-grams
+    to vocabulary ids from the source tokens without building it.
+    """
+
+    __slots__ = ("_source", "_ngram_range", "_separator", "_blocks")
+
+    def __init__(self, source: TokenizedCorpus, ngram_range, separator: str):
+        self._source = source
+        self._ngram_range = ngram_range
+        self._separator = separator
+        self._blocks = None
+        self._offsets = _readonly(_ngram_offsets(source.offsets, ngram_range))
+
+    def _built(self) -> bool:
+        try:
+            TokenizedCorpus._strings.__get__(self)
+        except AttributeError:
+            return False
+        return True
+
+    def _build(self):
+        ids, strings, blocks = _build_ngram_strings(
+            self._source, self._ngram_range, self._separator, self._offsets[-1]
+        )
+        self._blocks = blocks
+        TokenizedCorpus._ids.__set__(self, _readonly(ids))
+        TokenizedCorpus._strings.__set__(self, strings)
+
+    def ngram_index(self, positions: np.ndarray, mapping) -> NgramIndex | None:
+        """The :class:`NgramIndex` of the n-gram strings at ``positions`` of the string table.
+
+        ``mapping`` must send ``strings[positions[i]]`` to its value (a
+        vocabulary built from this corpus). The codes come from the source
+        token ids, so nothing is split or hashed: what
+        :meth:`toolkit.text.Vocabulary.from_documents` uses. None when the
+        n-grams are not in the plain layout (a token holds the separator, or
+        the source repeats a string).
+        """
+        self._ids  # noqa: B018 -- builds the table and its blocks
+        source_strings = self._source.strings
+        if self._blocks is None or len(set(source_strings)) != len(source_strings):
+            return None
+        positions = np.asarray(positions, dtype=np.int64)
+        strings = self._strings
+        keys = {}
+        for n, start, packed in self._blocks:
+            inside = positions[(positions >= start) & (positions < start + packed.size)]
+            values = np.fromiter(map(mapping.__getitem__, map(strings.__getitem__, inside.tolist())),
+                                 dtype=np.int64, count=inside.size)
+            found = packed[inside - start]
+            order = np.argsort(found)
+            keys[n] = (found[order], values[order])
+        codes = dict(zip(source_strings, range(len(source_strings))))
+        return NgramIndex._from_parts(mapping, self._separator, codes, max(len(source_strings), 1), keys)
+
+    @property
+    def _ids(self):
+        if not self._built():
+            self._build()
+        return TokenizedCorpus._ids.__get__(self)
+
+    @property
+    def _strings(self):
+        if not self._built():
+            self._build()
+        return TokenizedCorpus._strings.__get__(self)
+
+    @property
+    def n_tokens(self) -> int:
+        return int(self._offsets[-1])
+
+    @classmethod
+    def _from_arrays(cls, ids, offsets, strings) -> TokenizedCorpus:
+        return TokenizedCorpus._from_arrays(ids, offsets, strings)
+
+    def __reduce__(self):
+        # the source tokens are smaller than the n-gram table; rebuilt on demand
+        return (_NgramCorpus, (self._source, self._ngram_range, self._separator))
+
+    def __repr__(self) -> str:
+        return (
+            f"TokenizedCorpus(n_documents={len(self)}, n_tokens={self.n_tokens}, "
+            f"ngram_range={self._ngram_range})"
+        )
+
+    def lookup_ids(self, index: NgramIndex, default: int, *, dtype="int32") -> np.ndarray | None:
+        """Vocabulary ids of every n-gram without building the n-gram strings.
+
+        Returns None when the fast path cannot guarantee the result of
+        :meth:`lookup` (a token holds the separator, or the n-gram codes would
+        overflow); the caller then uses :meth:`lookup`. Once the strings
+        exist, :meth:`lookup` is cheaper and None is returned too.
+        """
+        if self._built() or index.separator != self._separator or not index.supports(self._ngram_range[1]):
+            return None
+        source = self._source
+        strings = source.strings
+        if _has_separator(strings, self._separator):
+            return None
+        out = np.empty(self.n_tokens, dtype=dtype)
+        src_ids = source.ids
+        codes = None
+        for n, first, dest in _ngram_layout(source.offsets, self._ngram_range):
+            if n == 1:
+                get = index.mapping.get
+                table = np.fromiter((get(s, default) for s in strings), dtype=dtype, count=len(strings))
+                out[dest] = table[src_ids[first]]
+                continue
+            if codes is None:
+                codes = index.token_codes(strings)
+            window = [codes[src_ids[first + k]] for k in range(n)]
+            out[dest] = index.find(window, n, default)
+        return out
+
+
+def _build_ngram_strings(source: TokenizedCorpus, ngram_range, separator: str, n_out: int):
+    """The flat ids and string table of the n-grams of ``source`` (see :meth:`TokenizedCorpus.ngrams`).
+
+    The string table lists the source strings (for ``min_n == 1``), then the
+    distinct n-grams of each n in the lexicographic order of their token ids.
+    """
+    src_ids, strings = source.ids, source.strings
+    out = np.empty(n_out, dtype=np.int32)
+    index: dict[str, int] = {}
+    table: list[str] = []
+    # without the separator inside any token, every n-gram string is new and distinct
+    plain = not _has_separator(strings, separator)
+    blocks, grams_ns = [], []  # (n, first position in the table, sorted packed token ids) per n
+    objects = np.empty(len(strings), dtype=object)
+    objects[:] = strings
+    for n, first, dest in _ngram_layout(source.offsets, ngram_range):
+        if n == 1:
+            remap = np.fromiter((index.setdefault(s, len(index)) for s in strings), dtype=np.int32, count=len(strings))
+            table = list(index)
+            out[dest] = remap[src_ids[first]]
+            continue
+        columns = [src_ids[first + k] for k in range(n)]
+        packed = _pack(columns, max(len(strings), 1))
+        if packed is not None:
+            uniq, inverse = np.unique(packed, return_inverse=True)
+            base = max(len(strings), 1)
+            rows = [(uniq // base ** (n - 1 - k)) % base for k in range(n)]
+        else:
+            uniq, inverse = np.unique(np.stack(columns, axis=1), axis=0, return_inverse=True)
+            rows = [uniq[:, k] for k in range(n)]
+        grams = list(map(separator.join, zip(*(objects[r].tolist() for r in rows))))
+        grams_ns.append(n)
+        if plain and packed is not None:
+            blocks.append((n, len(table), uniq))
+        if plain:
+            remap = np.arange(len(table), len(table) + len(grams), dtype=np.int32)
+            table.extend(grams)
+        else:
+            remap = np.fromiter((index.setdefault(g, len(index)) for g in grams), dtype=np.int32, count=len(grams))
+            table = list(index)
+        out[dest] = remap[inverse.reshape(-1)]
+    return out, tuple(table), (blocks if plain and len(blocks) == len(grams_ns) else None)
+
+
+class NgramIndex:
+    """The n-gram keys of a token -> id mapping, as integer codes of their tokens.
+
+    A key holding ``separator`` is an n-gram: its parts get token codes and
+    the key one int64 (the codes packed in base ``n_codes``), kept sorted per
+    n. An n-gram of a corpus whose tokens never hold the separator is then
+    found with numpy (``searchsorted``) instead of joining and hashing its
+    string; the result is the same, since joining such tokens and splitting
+    the key are inverse operations.
+
+    Parameters
+    ----------
+    mapping : mapping of str to int
+        E.g. ``Vocabulary.token_to_id``; not copied (do not change it later).
+    separator : str, default=" "
+
+    Examples
+    --------
+    >>> from toolkit.text.corpus import NgramIndex, TokenizedCorpus
+    >>> index = NgramIndex({"not": 2, "good": 3, "not good": 4})
+    >>> corpus = TokenizedCorpus.from_token_lists([["not", "good", "film"]]).ngrams((1, 2))
+    >>> corpus.lookup_ids(index, default=1).tolist()
+    [2, 3, 1, 4, 1]
+    """
+
+    @classmethod
+    def _from_parts(cls, mapping, separator, codes, n_codes, keys) -> NgramIndex:
+        """An index from token codes and, per n, (sorted packed codes, values)."""
+        self = object.__new__(cls)
+        self.mapping, self.separator, self.codes, self.n_codes, self._sorted = mapping, separator, codes, n_codes, keys
+        return self
+
+    def __init__(self, mapping, separator: str = " "):
+        self.mapping = mapping
+        self.separator = separator
+        codes: dict[str, int] = {}
+        setdefault = codes.setdefault
+        keys: dict[int, list] = {}
+        for key, value in mapping.items():
+            if separator in key:
+                parts = key.split(separator)
+                keys.setdefault(len(parts), []).append(([setdefault(p, len(codes)) for p in parts], value))
+        self.codes = codes
+        self.n_codes = max(len(codes), 1)
+        self._sorted: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        for n, entries in keys.items():
+            parts = np.array([p for p, _ in entries], dtype=np.int64)
+            values = np.array([v for _, v in entries], dtype=np.int64)
+            packed = _pack([parts[:, k] for k in range(n)], self.n_codes)
+            if packed is None:  # too many codes for this n: supports(n) is False
+                continue
+            order = np.argsort(packed, kind="stable")
+            self._sorted[n] = (packed[order], values[order])
+
+    def supports(self, max_n: int) -> bool:
+        """Whether :meth:`find` works for every n up to ``max_n`` (the packed codes fit in int64)."""
+        return _pack([np.zeros(1, np.int64)] * max_n, self.n_codes) is not None
+
+    def token_codes(self, strings) -> np.ndarray:
+        """Code of each string (-1 for strings in no n-gram key)."""
+        get = self.codes.get
+        return np.fromiter((get(s, -1) for s in strings), dtype=np.int64, count=len(strings))
+
+    def find(self, window: list[np.ndarray], n: int, default: int) -> np.ndarray:
+        """Values of the n-grams whose token codes are the columns of ``window``; ``default`` where absent."""
+        result = np.full(window[0].size, default, dtype=np.int64)
+        if n not in self._sorted:
+            return result  # no key of this length
+        keys, values = self._sorted[n]
+        known = np.logical_and.reduce([c >= 0 for c in window])
+        packed = _pack([c[known] for c in window], self.n_codes)
+        # sorted queries: numpy's binary search starts from the previous result (several times faster)
+        order = np.argsort(packed)
+        pos = np.empty(packed.size, dtype=np.intp)
+        pos[order] = np.searchsorted(keys, packed[order])
+        pos_ok = np.minimum(pos, keys.size - 1)
+        hit = keys[pos_ok] == packed
+        found = np.full(packed.size, default, dtype=np.int64)
+        found[hit] = values[pos_ok[hit]]
+        result[known] = found
+        return result
 
 
 def check_token_lists(X, *, estimator: str, name: str = "X"):

@@ -33,7 +33,7 @@ from .._validation import (
     validate_params,
 )
 from .corpus import TokenizedCorpus, check_token_lists
-from .vocabulary import OOV_ID, Vocabulary, _pad_flat
+from .vocabulary import Vocabulary, _pad_flat
 
 __all__ = ["SequenceEncoder", "BagEncoder", "HashingEncoder", "bag_matrix", "smoothed_idf"]
 
@@ -81,7 +81,7 @@ def bag_matrix(X, vocabulary: Vocabulary, *, padding_column: bool = True, dtype=
         offsets = np.concatenate([[0], np.cumsum(keep.sum(axis=1))]).astype(np.int64)
     else:
         corpus = X if isinstance(X, TokenizedCorpus) else TokenizedCorpus.from_token_lists(X)
-        columns = corpus.lookup(vocabulary.token_to_id, OOV_ID, dtype=np.int64)
+        columns = vocabulary.encode(corpus).astype(np.int64)
         offsets = np.asarray(corpus.offsets, dtype=np.int64)
     if columns.size and (columns.min() < 0 or columns.max() >= n_columns):
         raise ValueError(
@@ -244,7 +244,7 @@ class SequenceEncoder(ClassNamePrefixFeaturesOutMixin, TextInputMixin, Transform
         """
         check_is_fitted(self, "vocabulary_")
         corpus = _as_corpus(X, type(self).__name__)
-        ids = corpus.lookup(self.vocabulary_.token_to_id, OOV_ID)
+        ids = self.vocabulary_.encode(corpus)
         return _pad_flat(
             ids, corpus.offsets, self.maxlen_, padding=self.padding, truncating=self.truncating, value=0, dtype=np.int32
         )

@@ -16,7 +16,7 @@ import numpy as np
 
 from .._validation import Interval, Options, validate_param
 from ..exceptions import DataError
-from .corpus import TokenizedCorpus
+from .corpus import TokenizedCorpus, _NgramCorpus
 
 __all__ = ["Vocabulary", "pad_sequences", "PAD_ID", "OOV_ID"]
 
@@ -130,7 +130,12 @@ class Vocabulary:
         order = candidates[np.lexsort((first[candidates], -counts[candidates]))]
         if max_tokens is not None:
             order = order[: max_tokens - 2]
-        return cls([strings[i] for i in order.tolist()], counts[order])
+        vocabulary = cls([strings[i] for i in order.tolist()], counts[order])
+        if isinstance(corpus, _NgramCorpus):  # lets encode() find n-grams without building their strings
+            index = corpus.ngram_index(order, vocabulary._token_to_id)
+            if index is not None:
+                vocabulary._ngram_indexes = {corpus._separator: index}
+        return vocabulary
 
     # ------------------------------------------------------------ accessors
     @property
@@ -181,6 +186,12 @@ class Vocabulary:
         if isinstance(tokens, str):
             raise TypeError("encode expects a list of tokens, got a single str; wrap it in a list or tokenize it first.")
         if isinstance(tokens, TokenizedCorpus):
+            index = getattr(self, "_ngram_indexes", {}).get(getattr(tokens, "_separator", None))
+            if index is not None and isinstance(tokens, _NgramCorpus):
+                # n-gram ids from their tokens' ids: no n-gram string is built (same ids)
+                ids = tokens.lookup_ids(index, OOV_ID)
+                if ids is not None:
+                    return ids
             return tokens.lookup(self._token_to_id, OOV_ID)
         get = self._token_to_id.get
         tokens = list(tokens)
