@@ -8,6 +8,7 @@ from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
+from toolkit.exceptions import DataError
 from toolkit.text.corpus import TokenizedCorpus
 from toolkit.vectors.pooling import EmbeddingVectorizer
 
@@ -99,7 +100,7 @@ def test_pooling_vectors_not_stored_and_clone_is_cheap(glove_small):
 def test_pooling_bad_input(glove_small):
     from sklearn.exceptions import NotFittedError
 
-    with pytest.raises(ValueError, match=r"EmbeddingVectorizer needs vectors: a path .* 'glove\.6B\.50d'"):
+    with pytest.raises(ValueError, match=r"EmbeddingVectorizer needs vectors: a path .* 'glove\.6B\.50d' or a domain spec"):
         EmbeddingVectorizer().fit([["a"]])
     with pytest.raises(ValueError, match=r"The 'pooling' parameter of EmbeddingVectorizer must be a str among .*Got 'median' instead"):
         EmbeddingVectorizer(vectors=str(glove_small), pooling="median").fit([["a"]])
@@ -107,3 +108,23 @@ def test_pooling_bad_input(glove_small):
         EmbeddingVectorizer(vectors=str(glove_small)).fit(["a good film"])
     with pytest.raises(NotFittedError, match="not fitted yet"):
         EmbeddingVectorizer(vectors=str(glove_small)).transform([["a"]])
+
+
+def test_pooling_domain_spec_trained_in_fit(imdb_tokens):
+    """A domain spec is a plain parameter: trained in fit on the training documents (+ named texts), cached."""
+    import pickle
+
+    from toolkit.vectors import domain
+
+    docs, _ = imdb_tokens
+    spec = "word2vec:dim=12,epochs=2,min_count=2"
+    domain.clear_memo()
+    vec = EmbeddingVectorizer(vectors=spec, pooling="sif")
+    out = vec.fit_transform(docs[:300])
+    assert out.shape == (300, 12) and not np.isnan(out).any()
+    assert vec.vectors == spec and vec.embedding_coverage_.n_covered > 1000
+    assert b"KeyedVectors" not in pickle.dumps(vec)
+    twin = clone(vec).fit(docs[:300])  # same documents: the cached vectors, the same features
+    np.testing.assert_allclose(twin.transform(docs[300:320]), vec.transform(docs[300:320]), atol=1e-6)
+    with pytest.raises(DataError, match=r"unlabelled texts of the 'vectors' domain spec are empty"):
+        EmbeddingVectorizer(vectors=("fasttext", ())).fit(docs[:10])

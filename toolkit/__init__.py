@@ -55,6 +55,7 @@ _LAZY = {
     "NBSVMClassifier": "models.naive_bayes",
     "log_count_ratio": "models.naive_bayes",
     "PseudoLabelClassifier": "models.semi_supervised",
+    "StackedTextClassifier": "models.stacking",
     # plots
     "plot_history": "plots",
     "plot_confusion_matrix": "plots",

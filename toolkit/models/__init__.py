@@ -1,4 +1,4 @@
-"""Models: Keras graph builders, ``EmbeddingClassifier``, NBSVM, semi-supervised, persistence.
+"""Models: Keras graph builders, ``EmbeddingClassifier``, NBSVM, stacking, semi-supervised, persistence.
 
 Keras and TensorFlow are imported inside functions only, so importing this
 package stays cheap. Modules here import ``toolkit.text``, ``toolkit.vectors``
@@ -11,6 +11,7 @@ from .classifier import EmbeddingClassifier, make_text_classifier
 from .naive_bayes import NBFeatureScaler, NBSVMClassifier, log_count_ratio
 from .persistence import load_model, save_model
 from .semi_supervised import PseudoLabelClassifier
+from .stacking import StackedTextClassifier
 
 __all__ = [
     "ARCHITECTURES",
@@ -25,4 +26,5 @@ __all__ = [
     "save_model",
     "load_model",
     "PseudoLabelClassifier",
+    "StackedTextClassifier",
 ]

@@ -34,12 +34,16 @@ class EmbeddingVectorizer(TextInputMixin, TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    vectors : str or path-like
+    vectors : str, path-like or tuple
         Pretrained vectors as a path or a manifest name (``"glove.6B.50d"``),
-        loaded in ``fit`` through :func:`toolkit.vectors.load_vectors`
-        (process-level memo). Only the rows of the training vocabulary are
-        kept (``embedding_matrix_``); tokens first seen at transform time are
-        out of vocabulary.
+        or a domain spec (``"word2vec:unsup"``, ``"fasttext:/path/texts.txt"``,
+        ``("word2vec", texts)``: see :mod:`toolkit.vectors.domain`) trained in
+        ``fit`` on the training documents plus the unlabelled texts it names
+        and cached by content. Resolved in ``fit`` through
+        :func:`toolkit.vectors.domain.resolve_vectors` (process-level memo);
+        the vectors are never stored on the estimator. Only the rows of the
+        training vocabulary are kept (``embedding_matrix_``); tokens first seen
+        at transform time are out of vocabulary.
     pooling : {"mean", "max", "sum", "tfidf", "sif"}, default="mean"
         ``"mean"``/``"sum"``/``"max"`` over the tokens that have a vector;
         ``"tfidf"``: mean weighted by term count times smoothed IDF (learned in
@@ -76,10 +80,12 @@ class EmbeddingVectorizer(TextInputMixin, TransformerMixin, BaseEstimator):
     >>> vec = EmbeddingVectorizer(vectors="glove.6B.50d", pooling="sif")  # doctest: +SKIP
     >>> vec.fit_transform([["a", "good", "film"], ["a", "dud"]]).shape      # doctest: +SKIP
     (2, 50)
+    >>> EmbeddingVectorizer(vectors="word2vec:unsup", pooling="sif")       # doctest: +SKIP
+    EmbeddingVectorizer(pooling='sif', vectors='word2vec:unsup')
     """
 
     _parameter_constraints = {
-        "vectors": [str, os.PathLike, None],
+        "vectors": [str, os.PathLike, tuple, None],
         "pooling": [Options({"mean", "max", "sum", "tfidf", "sif"})],
         "sif_a": [Interval(float, 0, None, closed="neither")],
         "remove_first_component": ["boolean"],
@@ -118,18 +124,18 @@ class EmbeddingVectorizer(TextInputMixin, TransformerMixin, BaseEstimator):
 
     def _fit(self, X):
         from ..text.vocabulary import Vocabulary
-        from .loading import load_vectors
+        from .domain import resolve_vectors
         from .matrix import build_embedding_matrix
 
         validate_params(self, self._parameter_constraints)
         if self.vectors is None:
             raise ValueError(
-                "EmbeddingVectorizer needs vectors: a path to a vectors file or a manifest "
-                "name such as 'glove.6B.50d'. Got None."
+                "EmbeddingVectorizer needs vectors: a path to a vectors file, a manifest "
+                "name such as 'glove.6B.50d' or a domain spec such as 'word2vec:unsup'. Got None."
             )
         docs = check_token_lists(X, estimator=type(self).__name__)
         self.vocabulary_ = Vocabulary.from_documents(docs, min_count=self.min_count)
-        kv = load_vectors(self.vectors)
+        kv = resolve_vectors(self.vectors, docs)  # a domain spec trains on the training documents
         matrix, self.embedding_coverage_ = build_embedding_matrix(self.vocabulary_, kv, oov="zeros")
         self.embedding_matrix_ = np.asarray(matrix, dtype=np.float32)
         has_vector = np.any(self.embedding_matrix_ != 0, axis=1)

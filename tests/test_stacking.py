@@ -1,0 +1,192 @@
+"""StackedTextClassifier: NBSVM n-grams + pooled word vectors, stacked; on real IMDB reviews and GloVe rows."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+
+from toolkit import StackedTextClassifier
+from toolkit.exceptions import DataError, VectorsFormatError
+from toolkit.models import PseudoLabelClassifier, save_model
+from toolkit.text import SpacyTokenizer, TokenizedCorpus
+
+ROOT = Path(__file__).resolve().parents[1]
+FAST = dict(cv=3, vectors_Cs=4, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def split(imdb_tokens):
+    """400 training and 200 held-out real reviews (token lists, 'neg'/'pos')."""
+    docs, labels = imdb_tokens
+    return docs[:400], labels[:400], docs[400:], labels[400:]
+
+
+@pytest.fixture(scope="module")
+def fitted(split, glove_small):
+    X, y, _, _ = split
+    return StackedTextClassifier(vectors=str(glove_small), **FAST).fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def ablation(split):
+    X, y, _, _ = split
+    return StackedTextClassifier(vectors=None, **FAST).fit(X, y)
+
+
+def test_stacking_fit_predict_proba(fitted, split):
+    _, _, X_val, y_val = split
+    assert fitted.classes_.tolist() == ["neg", "pos"]
+    assert fitted.member_names_ == ["ngrams", "vectors"]
+    assert fitted.score(X_val, y_val) > 0.72
+    proba = fitted.predict_proba(X_val)
+    assert proba.shape == (200, 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    scores = fitted.decision_function(X_val)
+    np.testing.assert_array_equal(fitted.classes_[(scores > 0).astype(int)], fitted.predict(X_val))
+    # a TokenizedCorpus gives the same predictions as the token lists
+    np.testing.assert_array_equal(fitted.predict(TokenizedCorpus.from_token_lists(X_val)), fitted.predict(X_val))
+    assert fitted.member_scores(X_val).shape == (200, 2)
+
+
+def test_stacking_vector_member_carries_weight(fitted, ablation, split):
+    _, _, X_val, y_val = split
+    # the meta-learner's weight on the (standardized) vector score is far from 0 ...
+    assert fitted.member_weights_["vectors"] > 0.15
+    assert fitted.member_weights_["ngrams"] > 0.15
+    # ... and removing the member changes predictions
+    assert ablation.member_names_ == ["ngrams"]
+    changed = np.mean(fitted.predict(X_val) != ablation.predict(X_val))
+    assert changed > 0.02
+    # zeroing the vector member's score (its training mean after standardization) moves every probability
+    stack = fitted.stack_
+    scores = fitted.member_scores(X_val)
+    neutral = scores.copy()
+    neutral[:, 1] = stack.final_estimator_.named_steps["scale"].mean_[1]
+    moved = np.abs(stack.final_estimator_.predict_proba(scores)[:, 1]
+                   - stack.final_estimator_.predict_proba(neutral)[:, 1])
+    assert np.median(moved) > 0.01
+
+
+def test_stacking_clone_and_pickle_keep_vectors_out(fitted, glove_small):
+    twin = clone(fitted)
+    assert twin.get_params() == fitted.get_params()
+    assert not hasattr(twin, "stack_")
+    blob = pickle.dumps(clone(StackedTextClassifier(vectors="word2vec:unsup:train=0")))
+    assert len(blob) < 5000  # an unfitted estimator is its parameters only
+    assert b"KeyedVectors" not in pickle.dumps(fitted)  # never the whole vectors, only the vocabulary's rows
+
+
+def test_stacking_grid_search_over_pooling(split, glove_small):
+    X, y, X_val, y_val = split
+    grid = GridSearchCV(StackedTextClassifier(vectors=str(glove_small), **FAST),
+                        {"pooling": ["sif", "mean"]}, cv=2).fit(X[:300], y[:300])
+    assert grid.best_params_["pooling"] in ("sif", "mean")
+    assert len(grid.cv_results_["mean_test_score"]) == 2
+    assert grid.score(X_val, y_val) > 0.7
+
+
+def test_stacking_in_pipeline_round_trips_in_a_fresh_process(imdb_small, glove_small, tmp_path):
+    texts, labels = imdb_small
+    pipe = make_pipeline(SpacyTokenizer(), StackedTextClassifier(vectors=str(glove_small), **FAST))
+    pipe.fit(texts[:300], labels[:300])
+    expected = pipe.predict_proba(texts[400:450])
+    joblib.dump(pipe, tmp_path / "pipe.joblib")  # pickle: trusted files only
+    (tmp_path / "texts.json").write_text(json.dumps(texts[400:450]))
+    script = (
+        "import json, sys, joblib, numpy as np\n"
+        "pipe = joblib.load(sys.argv[1])\n"
+        "np.save(sys.argv[3], pipe.predict_proba(json.load(open(sys.argv[2]))))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    result = subprocess.run([sys.executable, "-c", script, str(tmp_path / "pipe.joblib"),
+                             str(tmp_path / "texts.json"), str(tmp_path / "p.npy")],
+                            capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    np.testing.assert_allclose(np.load(tmp_path / "p.npy"), expected)
+
+
+@pytest.mark.xfail(strict=True, raises=TypeError,
+                   reason="save_model does not save scikit-learn pipelines yet: change requested (skops.io), "
+                          "see /tmp/sections/h3-requests.md; remove this mark when it lands")
+def test_stacking_save_model_load_model(fitted, split, tmp_path):
+    from toolkit.models import load_model
+
+    _, _, X_val, _ = split
+    path = save_model(fitted, tmp_path / "stack")
+    np.testing.assert_allclose(load_model(path).predict_proba(X_val), fitted.predict_proba(X_val))
+
+
+def test_stacking_domain_vectors_as_a_parameter(split):
+    X, y, X_val, y_val = split
+    unlabelled = tuple(" ".join(doc) for doc in X_val)  # any texts the user names; here held-out reviews
+    spec = ("word2vec", unlabelled, "dim=16,epochs=3,min_count=2,train=0")
+    clf = StackedTextClassifier(vectors=spec, **FAST).fit(X, y)
+    assert clf.vectors is spec  # stored unchanged
+    assert clf.stack_.named_estimators_["vectors"][0].embedding_matrix_.shape[1] == 16
+    assert clf.score(X_val, y_val) > 0.7
+
+
+def test_stacking_empty_unlabelled_source_is_a_clear_error(split, tmp_path):
+    X, y, _, _ = split
+    with pytest.raises(DataError, match=r"unlabelled texts of the 'vectors' domain spec are empty"):
+        StackedTextClassifier(vectors=("word2vec", ("  ", "")), **FAST).fit(X, y)
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"empty\.txt' holds no text \(every line is blank\)"):
+        StackedTextClassifier(vectors=f"word2vec:{empty}", **FAST).fit(X, y)
+
+
+def test_stacking_vectors_dimension_mismatch_is_a_clear_error(split, glove_small, tmp_path):
+    X, y, _, _ = split
+    lines = Path(glove_small).read_text(encoding="utf-8").splitlines()[:100]
+    lines[2] = " ".join(lines[2].split()[:-1])  # 49 values in a 50-dimension file
+    bad = tmp_path / "bad.50d.txt"
+    bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(VectorsFormatError, match=r"bad\.50d\.txt, line 3: the line for .* has 49 values, expected 50"):
+        StackedTextClassifier(vectors=str(bad), **FAST).fit(X, y)
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"ngram_range": (2, 1)}, r"'ngram_range' parameter of StackedTextClassifier must be a pair of ints"),
+    ({"vectors_Cs": []}, r"'vectors_Cs' parameter of StackedTextClassifier must be an int >= 1 or a non-empty"),
+    ({"cv": 1}, r"'cv' parameter of StackedTextClassifier must be"),
+    ({"pooling": "median"}, r"'pooling' parameter of StackedTextClassifier must be"),
+])
+def test_stacking_bad_parameters(split, params, message):
+    X, y, _, _ = split
+    with pytest.raises(ValueError, match=message):
+        StackedTextClassifier(vectors=None, **params).fit(X, y)
+
+
+def test_stacking_rejects_raw_text(split):
+    _, y, _, _ = split
+    with pytest.raises(ValueError, match=r"expects a sequence of token lists for X, got str\. Tokenize first"):
+        StackedTextClassifier(vectors=None).fit("a raw string", y)
+    with pytest.raises(ValueError, match=r"document 0 of X is a raw string\. Tokenize first"):
+        StackedTextClassifier(vectors=None).fit(["a review", "another"], y[:2])
+
+
+def test_stacking_self_training_with_unlabelled_reviews(split, glove_small):
+    X, y, X_val, y_val = split
+    # 200 labelled reviews + 200 unlabelled ones (label -1): pseudo-labels feed both members
+    labels = np.asarray(y, dtype=object).copy()
+    labels[200:] = -1
+    model = PseudoLabelClassifier(StackedTextClassifier(vectors=str(glove_small), **FAST), fraction=0.5)
+    model.fit(TokenizedCorpus.from_token_lists(X), labels)
+    assert model.n_pseudo_labelled_ in (100, 101)  # half of each predicted class, rounded up
+    assert set(model.classes_) == {"neg", "pos"}
+    pseudo = model.pseudo_labels_[200:]
+    kept = pseudo != -1
+    assert np.mean(pseudo[kept] == y[200:][kept]) > 0.75  # the surest half is mostly right
+    assert model.score(X_val, y_val) > 0.7

@@ -1,0 +1,269 @@
+"""A stacked text classifier: NBSVM n-gram evidence plus word-vector evidence.
+
+:class:`StackedTextClassifier` builds a scikit-learn
+:class:`~sklearn.ensemble.StackingClassifier` over two members that see the
+same token lists:
+
+- ``"ngrams"``: word 1-3-grams -> binary counts (:class:`~toolkit.text.BagEncoder`)
+  -> :class:`~toolkit.models.NBSVMClassifier`;
+- ``"vectors"``: pooled word vectors (:class:`~toolkit.vectors.EmbeddingVectorizer`:
+  GloVe, word2vec, fastText or domain vectors trained in ``fit``; SIF or mean
+  pooling) -> ``StandardScaler`` -> ``LogisticRegressionCV`` (C by internal
+  cross-validation);
+
+and fits a logistic-regression meta-learner on their out-of-fold decision
+scores. Unlike a jointly trained network, the meta-learner gives the vector
+member the weight its held-out predictions earn, at every data size: with a
+few hundred labels the vectors carry most of the signal, with tens of
+thousands the n-grams do. ``vectors=None`` removes the vector member: that is
+the ablation (the same stack, n-gram member only).
+
+The input is token lists (or a :class:`~toolkit.text.TokenizedCorpus`) of
+words: put :class:`~toolkit.text.SpacyTokenizer` in front in a ``Pipeline`` so
+the texts are tokenized once, not once per member. For semi-supervised
+learning wrap it in :class:`~toolkit.models.PseudoLabelClassifier`.
+
+Everything is a normal scikit-learn parameter: the vectors are a path, a
+manifest name or a domain spec string (``"word2vec:unsup"``), resolved in
+``fit`` and never stored on the estimator, so ``clone``, ``GridSearchCV`` and
+pickling stay cheap.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.validation import check_is_fitted
+
+from .._validation import Interval, Options, TextInputMixin, validate_params
+
+__all__ = ["StackedTextClassifier", "word_ngrams"]
+
+logger = logging.getLogger(__name__)
+
+
+def word_ngrams(X, ngram_range=(1, 3)):
+    """Token lists -> their word n-grams (a :class:`~toolkit.text.TokenizedCorpus`).
+
+    The function the ``"ngrams"`` member runs in a ``FunctionTransformer``
+    (module level, so the pipeline pickles).
+
+    Examples
+    --------
+    >>> word_ngrams([["not", "good"]], (1, 2))[0]
+    ['not', 'good', 'not good']
+    """
+    from ..text.corpus import TokenizedCorpus, check_token_lists
+
+    docs = check_token_lists(X, estimator="StackedTextClassifier")
+    if not isinstance(docs, TokenizedCorpus):
+        docs = TokenizedCorpus.from_token_lists(docs)
+    return docs if tuple(ngram_range) == (1, 1) else docs.ngrams(tuple(ngram_range))
+
+
+def _is_ngram_range(value) -> bool:
+    return (isinstance(value, (tuple, list)) and len(value) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+            and 1 <= value[0] <= value[1])
+
+
+class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
+    """Stack of NBSVM on n-grams and a linear model on pooled word vectors.
+
+    A thin, validated front over :class:`sklearn.ensemble.StackingClassifier`
+    (see the module docstring): members ``"ngrams"`` and ``"vectors"``, a
+    logistic-regression meta-learner on their out-of-fold decision scores.
+
+    Parameters
+    ----------
+    vectors : str, path-like, tuple or None, default="glove.6B.50d"
+        Word vectors of the ``"vectors"`` member: a path, a manifest name or a
+        domain spec trained inside ``fit`` (``"word2vec:unsup"``; see
+        :mod:`toolkit.vectors.domain`). A domain spec that trains on the
+        training documents (no ``train=0``) trains one model per
+        cross-validation fold, so the out-of-fold scores never come from
+        vectors that saw their documents; ``train=0`` shares one model.
+        ``None`` drops the member: the ablation.
+    pooling : {"sif", "mean", "tfidf", "max", "sum"}, default="sif"
+        Pooling of the word vectors (:class:`~toolkit.vectors.EmbeddingVectorizer`).
+    ngram_range : tuple (min_n, max_n), default=(1, 3)
+        Word n-grams of the ``"ngrams"`` member.
+    C : float, default=0.01
+        Inverse regularization of the NBSVM member (its own default, chosen on
+        validation data by ``benchmarks/tune_linear.py``).
+    vectors_Cs : int or sequence of float, default=10
+        ``Cs`` of the vector member's ``LogisticRegressionCV`` (C chosen by
+        internal 5-fold cross-validation).
+    cv : int, default=5
+        Folds (stratified, shuffled with ``random_state``) of the out-of-fold
+        predictions the meta-learner is fitted on.
+    final_C : float, default=1.0
+        Inverse regularization of the logistic-regression meta-learner.
+    n_jobs : int or None, default=None
+        Parallel member fits (``StackingClassifier.n_jobs``).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the folds and the NBSVM solver.
+
+    Attributes
+    ----------
+    stack_ : sklearn.ensemble.StackingClassifier
+        The fitted stack.
+    classes_ : ndarray of shape (n_classes,)
+    member_names_ : list of str
+        ``["ngrams", "vectors"]`` (or ``["ngrams"]`` without vectors).
+    member_weights_ : dict
+        Meta-learner coefficient of each member's standardized score (binary
+        targets; members with one column per class get the mean absolute
+        weight): how much each member counts in the prediction.
+
+    Examples
+    --------
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from toolkit import SpacyTokenizer, StackedTextClassifier
+    >>> clf = make_pipeline(SpacyTokenizer(), StackedTextClassifier(vectors="word2vec:unsup"))  # doctest: +SKIP
+    >>> clf.fit(texts, labels).predict(["A fine film."])                                        # doctest: +SKIP
+    """
+
+    _parameter_constraints = {
+        "vectors": [str, os.PathLike, tuple, None],
+        "pooling": [Options({"sif", "mean", "tfidf", "max", "sum"})],
+        "C": [Interval(float, 0, None, closed="neither")],
+        "vectors_Cs": [Interval(int, 1, None), list, tuple],
+        "cv": [Interval(int, 2, None)],
+        "final_C": [Interval(float, 0, None, closed="neither")],
+        "n_jobs": [int, None],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(self, *, vectors="glove.6B.50d", pooling="sif", ngram_range=(1, 3), C=0.01, vectors_Cs=10,
+                 cv=5, final_C=1.0, n_jobs=None, random_state=None):
+        self.vectors = vectors
+        self.pooling = pooling
+        self.ngram_range = ngram_range
+        self.C = C
+        self.vectors_Cs = vectors_Cs
+        self.cv = cv
+        self.final_C = final_C
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ build
+    def _members(self, seed):
+        from sklearn.linear_model import LogisticRegressionCV
+        from sklearn.pipeline import Pipeline
+        from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+        from ..text.encoders import BagEncoder
+        from ..vectors.pooling import EmbeddingVectorizer
+        from .naive_bayes import NBSVMClassifier
+
+        members = [("ngrams", Pipeline([
+            ("ngrams", FunctionTransformer(word_ngrams, kw_args={"ngram_range": tuple(self.ngram_range)},
+                                           validate=False, check_inverse=False)),
+            ("counts", BagEncoder(output_mode="multi_hot")),
+            ("nbsvm", NBSVMClassifier(C=self.C, random_state=seed)),
+        ]))]
+        if self.vectors is not None:
+            Cs = list(self.vectors_Cs) if isinstance(self.vectors_Cs, (list, tuple)) else self.vectors_Cs
+            members.append(("vectors", Pipeline([
+                ("pool", EmbeddingVectorizer(vectors=self.vectors, pooling=self.pooling)),
+                ("scale", StandardScaler()),
+                ("lr", LogisticRegressionCV(Cs=Cs, cv=5, max_iter=2000, scoring="accuracy", l1_ratios=(0.0,),
+                                            use_legacy_attributes=False)),
+            ])))
+        return members
+
+    def _check_params(self):
+        validate_params(self, self._parameter_constraints)
+        if not _is_ngram_range(self.ngram_range):
+            raise ValueError(
+                "The 'ngram_range' parameter of StackedTextClassifier must be a pair of ints "
+                f"(min_n, max_n) with 1 <= min_n <= max_n. Got {self.ngram_range!r} instead."
+            )
+        if isinstance(self.vectors_Cs, (list, tuple)) and not (
+                self.vectors_Cs and all(isinstance(c, (int, float)) and not isinstance(c, bool) and c > 0
+                                        for c in self.vectors_Cs)):
+            raise ValueError(
+                "The 'vectors_Cs' parameter of StackedTextClassifier must be an int >= 1 or a non-empty "
+                f"sequence of floats > 0. Got {self.vectors_Cs!r} instead."
+            )
+
+    def fit(self, X, y):
+        """Fit both members on all of ``X`` and the meta-learner on their out-of-fold scores.
+
+        Parameters
+        ----------
+        X : sequence of token lists or TokenizedCorpus
+            Word tokens (``SpacyTokenizer`` output without n-grams).
+        y : array-like of shape (n_samples,)
+
+        Returns
+        -------
+        self
+        """
+        from sklearn.ensemble import StackingClassifier
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.model_selection import StratifiedKFold
+        from sklearn.pipeline import Pipeline
+        from sklearn.preprocessing import StandardScaler
+        from sklearn.utils import check_random_state
+
+        from ..text.corpus import TokenizedCorpus, check_token_lists
+
+        self._check_params()
+        docs = check_token_lists(X, estimator=type(self).__name__)
+        if not isinstance(docs, TokenizedCorpus):
+            docs = TokenizedCorpus.from_token_lists(docs)
+        y = np.asarray(y)
+        if len(docs) != y.shape[0]:
+            raise ValueError(
+                f"X and y have inconsistent numbers of samples: {len(docs)} and {y.shape[0]}."
+            )
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        folds = StratifiedKFold(n_splits=self.cv, shuffle=True, random_state=seed)
+        # the members' scores live on different scales (an SVM margin, a logit): standardize
+        # them, or the meta-learner's L2 penalty favours the member with the larger scale
+        final = Pipeline([("scale", StandardScaler()), ("lr", LogisticRegression(C=self.final_C, max_iter=1000))])
+        stack = StackingClassifier(
+            estimators=self._members(seed), final_estimator=final,
+            cv=folds, stack_method="decision_function", n_jobs=self.n_jobs,
+        )
+        stack.fit(docs, y)
+        self.stack_ = stack
+        self.classes_ = stack.classes_
+        self.member_names_ = [name for name, _ in stack.estimators]
+        coef = np.atleast_2d(stack.final_estimator_[-1].coef_)
+        per_member = np.array_split(np.arange(coef.shape[1]), len(self.member_names_))
+        self.member_weights_ = {
+            name: float(coef[0, cols[0]]) if coef.shape[0] == 1 and len(cols) == 1
+            else float(np.abs(coef[:, cols]).mean())
+            for name, cols in zip(self.member_names_, per_member)
+        }
+        logger.info("stack fitted: meta-learner weights %s", self.member_weights_)
+        return self
+
+    def _docs(self, X):
+        from ..text.corpus import TokenizedCorpus, check_token_lists
+
+        check_is_fitted(self, "stack_")
+        docs = check_token_lists(X, estimator=type(self).__name__)
+        return docs if isinstance(docs, TokenizedCorpus) else TokenizedCorpus.from_token_lists(docs)
+
+    def decision_function(self, X):
+        """Meta-learner scores: shape (n_samples,) for two classes, else (n_samples, n_classes)."""
+        return self.stack_.decision_function(self._docs(X))
+
+    def predict(self, X):
+        """Predicted class labels."""
+        return self.stack_.predict(self._docs(X))
+
+    def predict_proba(self, X):
+        """Class probabilities of the meta-learner, shape (n_samples, n_classes)."""
+        return self.stack_.predict_proba(self._docs(X))
+
+    def member_scores(self, X):
+        """The members' decision scores the meta-learner combines, shape (n_samples, n_members)."""
+        return self.stack_.transform(self._docs(X))
