@@ -190,3 +190,12 @@ def test_stacking_self_training_with_unlabelled_reviews(split, glove_small):
     kept = pseudo != -1
     assert np.mean(pseudo[kept] == y[200:][kept]) > 0.75  # the surest half is mostly right
     assert model.score(X_val, y_val) > 0.7
+
+
+def test_stacking_keras_nbsvm_member(split, glove_small):
+    X, y, X_val, y_val = split
+    clf = StackedTextClassifier(vectors=str(glove_small), ngram_model="nbsvm++", **FAST).fit(X, y)
+    ngram_member = clf.stack_.named_estimators_["ngrams"][-1]
+    assert type(ngram_member).__name__ == "EmbeddingClassifier" and ngram_member.architecture == "nbsvm"
+    assert clf.score(X_val, y_val) > 0.72
+    assert clf.member_weights_["vectors"] > 0.1

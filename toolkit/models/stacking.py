@@ -91,9 +91,15 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         Pooling of the word vectors (:class:`~toolkit.vectors.EmbeddingVectorizer`).
     ngram_range : tuple (min_n, max_n), default=(1, 3)
         Word n-grams of the ``"ngrams"`` member.
+    ngram_model : {"nbsvm", "nbsvm++"}, default="nbsvm"
+        The ``"ngrams"`` member's classifier: :class:`~toolkit.models.NBSVMClassifier`
+        on binary n-gram counts, or the Keras NBSVM++ model
+        (``EmbeddingClassifier(architecture="nbsvm")`` with
+        ``toolkit.models.recipes.NBSVM_RECIPE``; stronger with many labels,
+        about ``cv + 1`` times its fit time).
     C : float, default=0.01
         Inverse regularization of the NBSVM member (its own default, chosen on
-        validation data by ``benchmarks/tune_linear.py``).
+        validation data by ``benchmarks/tune_linear.py``); unused by ``"nbsvm++"``.
     vectors_Cs : int or sequence of float, default=10
         ``Cs`` of the vector member's ``LogisticRegressionCV`` (C chosen by
         internal 5-fold cross-validation).
@@ -130,6 +136,7 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
     _parameter_constraints = {
         "vectors": [str, os.PathLike, tuple, None],
         "pooling": [Options({"sif", "mean", "tfidf", "max", "sum"})],
+        "ngram_model": [Options({"nbsvm", "nbsvm++"})],
         "C": [Interval(float, 0, None, closed="neither")],
         "vectors_Cs": [Interval(int, 1, None), list, tuple],
         "cv": [Interval(int, 2, None)],
@@ -138,11 +145,12 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         "random_state": ["random_state"],
     }
 
-    def __init__(self, *, vectors="glove.6B.50d", pooling="sif", ngram_range=(1, 3), C=0.01, vectors_Cs=10,
-                 cv=5, final_C=1.0, n_jobs=None, random_state=None):
+    def __init__(self, *, vectors="glove.6B.50d", pooling="sif", ngram_range=(1, 3), ngram_model="nbsvm", C=0.01,
+                 vectors_Cs=10, cv=5, final_C=1.0, n_jobs=None, random_state=None):
         self.vectors = vectors
         self.pooling = pooling
         self.ngram_range = ngram_range
+        self.ngram_model = ngram_model
         self.C = C
         self.vectors_Cs = vectors_Cs
         self.cv = cv
@@ -160,12 +168,17 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         from ..vectors.pooling import EmbeddingVectorizer
         from .naive_bayes import NBSVMClassifier
 
-        members = [("ngrams", Pipeline([
-            ("ngrams", FunctionTransformer(word_ngrams, kw_args={"ngram_range": tuple(self.ngram_range)},
-                                           validate=False, check_inverse=False)),
-            ("counts", BagEncoder(output_mode="multi_hot")),
-            ("nbsvm", NBSVMClassifier(C=self.C, random_state=seed)),
-        ]))]
+        grams = FunctionTransformer(word_ngrams, kw_args={"ngram_range": tuple(self.ngram_range)},
+                                    validate=False, check_inverse=False)
+        if self.ngram_model == "nbsvm++":
+            from .classifier import EmbeddingClassifier
+            from .recipes import NBSVM_RECIPE
+
+            model = [("nbsvm", EmbeddingClassifier(architecture="nbsvm", **NBSVM_RECIPE, random_state=seed))]
+        else:
+            model = [("counts", BagEncoder(output_mode="multi_hot")),
+                     ("nbsvm", NBSVMClassifier(C=self.C, random_state=seed))]
+        members = [("ngrams", Pipeline([("ngrams", grams), *model]))]
         if self.vectors is not None:
             Cs = list(self.vectors_Cs) if isinstance(self.vectors_Cs, (list, tuple)) else self.vectors_Cs
             members.append(("vectors", Pipeline([
