@@ -139,3 +139,22 @@ def test_fast_ngrams_nbsvm_classifier_same_probabilities(imdb_unigrams, shared_d
     fast = clf.predict_proba(test.ngrams((1, 3)))
     reference = clf.predict_proba(test.ngrams((1, 3)).to_list())
     assert np.array_equal(fast, reference)
+
+
+def test_fast_ngrams_vocabulary_state_is_compact_and_keeps_the_index(imdb_unigrams, tmp_path):
+    skops_io = pytest.importorskip("skops.io")
+    train, test = imdb_unigrams
+    vocabulary = Vocabulary.from_documents(train.ngrams((1, 3)))
+    restored = pickle.loads(pickle.dumps(vocabulary))
+    assert restored == vocabulary and restored.token_to_id == vocabulary.token_to_id
+    fast = test.ngrams((1, 3))
+    assert np.array_equal(restored.encode(fast), _reference_ids(test.ngrams((1, 3)), vocabulary))
+    assert not fast._built()  # the index came back with it
+    odd = Vocabulary(["a\ud800", "é", "", "a b"])  # a lone surrogate, non-ASCII, empty
+    assert pickle.loads(pickle.dumps(odd)).tokens == odd.tokens
+    path = tmp_path / "vocabulary.skops"
+    skops_io.dump(vocabulary, path)
+    # arrays, not one skops node per token: about the size of the pickle
+    assert path.stat().st_size < 2 * len(pickle.dumps(vocabulary))
+    loaded = skops_io.load(path, trusted=["toolkit.text.vocabulary.Vocabulary"])
+    assert loaded == vocabulary and np.array_equal(loaded.encode(test.ngrams((1, 3))), vocabulary.encode(fast))
