@@ -103,10 +103,20 @@ def test_persistence_pipeline_identical_in_fresh_process(fitted_pipe, imdb_small
 
 
 def test_persistence_rejects_other_objects(tmp_path):
+    from sklearn.exceptions import NotFittedError
     from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
 
-    with pytest.raises(TypeError, match=r"saves an EmbeddingClassifier or a Pipeline\(SpacyTokenizer"):
+    with pytest.raises(TypeError, match=r"saves an EmbeddingClassifier, a Pipeline\(SpacyTokenizer"):
+        save_model({"not": "an estimator"}, tmp_path / "m")
+    # Keras parts anywhere but the two supported shapes: refused (skops cannot store a Keras model)
+    keras_inside = make_pipeline(FunctionTransformer(), EmbeddingClassifier())
+    with pytest.raises(TypeError, match=r"without Keras parts"):
+        save_model(keras_inside, tmp_path / "m")
+    with pytest.raises(NotFittedError):
         save_model(LogisticRegression(), tmp_path / "m")
+    assert not (tmp_path / "m").exists()
 
 
 def test_persistence_missing_folder_and_files(saved, tmp_path):

@@ -114,28 +114,51 @@ def check_keras_archive(path) -> None:
     ...
     toolkit.exceptions.ModelFormatError: ...config.json in ...bomb.keras declares 32.0 MB; the cap is 16.0 MB...
     """
+    check_zip_archive(path, what=".keras", max_members=_MAX_MEMBERS, note="Keras stores members uncompressed")
+
+
+def check_zip_archive(path, *, what: str, max_members: int, note: str) -> None:
+    """Check a zip archive's directory (member count, JSON member sizes, inflation ratio) before reading it.
+
+    Shared by ``.keras`` files and ``.skops`` files (:mod:`toolkit.models.persistence`).
+
+    Parameters
+    ----------
+    path : str or path-like
+    what : str
+        The kind of file, for messages (``".keras"``).
+    max_members : int
+        Most members a genuine file of this kind has.
+    note : str
+        Why the ratio cap holds for genuine files, for messages.
+
+    Raises
+    ------
+    ModelFormatError
+        Naming the file, the member and the cap.
+    """
     try:
         with zipfile.ZipFile(path) as zf:
             members = zf.infolist()
     except (zipfile.BadZipFile, OSError) as err:
-        raise ModelFormatError(f"{path} is not a .keras (zip) archive ({err}).") from err
-    if len(members) > _MAX_MEMBERS:
+        raise ModelFormatError(f"{path} is not a {what} (zip) archive ({err}).") from err
+    if len(members) > max_members:
         raise ModelFormatError(
-            f"{path} has {len(members)} archive members; a .keras file has a handful "
-            f"(cap {_MAX_MEMBERS}). Refusing to read it."
+            f"{path} has {len(members)} archive members; a {what} file has far fewer "
+            f"(cap {max_members}). Refusing to read it."
         )
     for info in members:
         name, size, stored = info.filename, info.file_size, info.compress_size
         if name.endswith(".json") and size > MAX_JSON_MEMBER_BYTES:
             raise ModelFormatError(
                 f"{name} in {path} declares {_mb(size)}; the cap is {_mb(MAX_JSON_MEMBER_BYTES)} "
-                "(a Keras config is a few KB). Refusing to read it: the file is crafted or corrupt."
+                f"(a {what} config is a few KB to a few MB). Refusing to read it: the file is crafted or corrupt."
             )
         if size > _RATIO_FLOOR_BYTES and size > MAX_COMPRESSION_RATIO * max(stored, 1):
             raise ModelFormatError(
                 f"{name} in {path} inflates {size / max(stored, 1):,.0f}:1 ({_mb(stored)} stored, "
-                f"{_mb(size)} declared); the cap is {MAX_COMPRESSION_RATIO}:1 (Keras stores members "
-                "uncompressed). Refusing to read it: the file is crafted or corrupt."
+                f"{_mb(size)} declared); the cap is {MAX_COMPRESSION_RATIO}:1 ({note}). Refusing to "
+                "read it: the file is crafted or corrupt."
             )
 
 

@@ -1,6 +1,7 @@
 """Save and load fitted text classifiers without pickle.
 
-A saved model is a folder::
+A saved Keras-based model (``EmbeddingClassifier``, alone or after a
+``SpacyTokenizer`` in a ``Pipeline``) is a folder::
 
     model.keras        the Keras model, loaded with safe_mode=True
     vocabulary.json    the token -> id vocabulary
@@ -14,6 +15,18 @@ The folder is written through :func:`toolkit._atomic.atomic_output`: under a
 temporary name next to the target, renamed into place when complete, so an
 interrupted save leaves no half-written model (and the debris of a killed save
 is swept by a later one).
+
+Any other fitted scikit-learn estimator built from scikit-learn and toolkit
+parts (e.g. ``Pipeline(SpacyTokenizer, StackedTextClassifier)``) is saved
+with ``skops.io``, a format that stores objects as JSON plus ``.npy`` arrays
+and loads them without unpickling::
+
+    model.skops        the estimator, written by skops.io.dump
+    config.json        format version, toolkit and scikit-learn versions, estimator name
+    checksums.json     as above, over config.json and model.skops
+
+On load only types from scikit-learn, toolkit, NumPy and SciPy are trusted;
+a file naming any other type is refused before it is read.
 
 On load, before anything is parsed, the folder must hold exactly these files
 and match its digest: a missing, truncated or edited file (``config.json``
@@ -60,7 +73,14 @@ _MODEL_FILE = "model.keras"
 _VOCAB_FILE = "vocabulary.json"
 _CONFIG_FILE = "config.json"
 _CHECKSUMS_FILE = "checksums.json"
+_SKOPS_FILE = "model.skops"
 _CONTENT_FILES = (_CONFIG_FILE, _MODEL_FILE, _VOCAB_FILE)
+#: The files of each kind of model folder (the checksum file lists exactly one of these sets).
+_KIND_FILES = {"keras": _CONTENT_FILES, "sklearn": (_CONFIG_FILE, _SKOPS_FILE)}
+#: Modules whose types a ``model.skops`` file may name (everything else is refused).
+_TRUSTED_MODULES = ("sklearn.", "toolkit.", "numpy.", "scipy.")
+#: Most members of a genuine model.skops (one .npy per array; a stacked model has hundreds).
+_SKOPS_MAX_MEMBERS = 100_000
 _MAX_SMALL_JSON = 16 * 2**20  # checksums.json / config.json are KBs
 _FITTED_SCALARS = ("output_", "maxlen_", "best_epoch_")
 _RESAVE_HINT = "Save the model again from the fitted estimator (toolkit.save_model)."
@@ -111,8 +131,22 @@ def _params_from_json(cls, params: dict) -> dict:
     return out
 
 
+def _holds_keras(estimator) -> bool:
+    """Whether an EmbeddingClassifier sits anywhere in ``estimator``'s parameters (deep)."""
+    from sklearn.base import BaseEstimator
+
+    from .classifier import EmbeddingClassifier
+
+    if isinstance(estimator, EmbeddingClassifier):
+        return True
+    if not isinstance(estimator, BaseEstimator):
+        return False
+    return any(isinstance(v, EmbeddingClassifier) for v in estimator.get_params(deep=True).values())
+
+
 def _split(estimator):
-    """(tokenizer or None, classifier, step names) of what is being saved."""
+    """(tokenizer or None, classifier, step names) of a Keras-based model; None for another estimator."""
+    from sklearn.base import BaseEstimator
     from sklearn.pipeline import Pipeline
 
     from .classifier import EmbeddingClassifier
@@ -125,10 +159,13 @@ def _split(estimator):
         (tok_name, tokenizer), (clf_name, classifier) = estimator.steps
         if isinstance(tokenizer, SpacyTokenizer) and isinstance(classifier, EmbeddingClassifier):
             return tokenizer, classifier, [tok_name, clf_name]
+    if isinstance(estimator, BaseEstimator) and not _holds_keras(estimator):
+        return None
     raise TypeError(
-        "save_model saves an EmbeddingClassifier or a Pipeline(SpacyTokenizer, "
-        f"EmbeddingClassifier) such as make_text_classifier() returns; got "
-        f"{type(estimator).__name__}. Use joblib.dump for other objects (trusted use only)."
+        "save_model saves an EmbeddingClassifier, a Pipeline(SpacyTokenizer, EmbeddingClassifier) "
+        "such as make_text_classifier() returns, or a scikit-learn estimator without Keras parts "
+        f"(saved with skops.io); got {type(estimator).__name__}. Use joblib.dump for other objects "
+        "(trusted use only)."
     )
 
 
@@ -137,9 +174,12 @@ def save_model(estimator, path) -> Path:
 
     Parameters
     ----------
-    estimator : EmbeddingClassifier or Pipeline
-        A fitted :class:`~toolkit.classifier.EmbeddingClassifier`, or a
-        ``Pipeline(SpacyTokenizer, EmbeddingClassifier)``.
+    estimator : EmbeddingClassifier, Pipeline or scikit-learn estimator
+        A fitted :class:`~toolkit.classifier.EmbeddingClassifier`, a
+        ``Pipeline(SpacyTokenizer, EmbeddingClassifier)``, or any fitted
+        scikit-learn estimator built from scikit-learn and toolkit parts
+        without Keras (stored with ``skops.io``; e.g. a
+        ``Pipeline(SpacyTokenizer, StackedTextClassifier)``).
     path : str or path-like
         Target folder. An existing toolkit model folder there is replaced; any
         other existing non-empty folder or file is an error.
@@ -157,8 +197,8 @@ def save_model(estimator, path) -> Path:
     """
     from sklearn.utils.validation import check_is_fitted
 
-    tokenizer, clf, step_names = _split(estimator)
-    check_is_fitted(clf, "model_")
+    parts = _split(estimator)
+    check_is_fitted(estimator if parts is None else parts[1], None if parts is None else "model_")
     path = Path(path)
     if path.exists() and not (path / _CONFIG_FILE).is_file():
         if path.is_file() or any(path.iterdir()):
@@ -167,12 +207,41 @@ def save_model(estimator, path) -> Path:
                 "remove it first."
             )
     with atomic_output(path, directory=True) as tmp:
-        save_keras(clf.model_, tmp / _MODEL_FILE)
-        clf.vocabulary_.to_json(tmp / _VOCAB_FILE)
-        _write_json(tmp / _CONFIG_FILE, _config(clf, tokenizer, step_names))
-        _write_checksums(tmp)
+        if parts is None:
+            _save_skops(estimator, tmp)
+        else:
+            tokenizer, clf, step_names = parts
+            save_keras(clf.model_, tmp / _MODEL_FILE)
+            clf.vocabulary_.to_json(tmp / _VOCAB_FILE)
+            _write_json(tmp / _CONFIG_FILE, _config(clf, tokenizer, step_names))
+            _write_checksums(tmp, _CONTENT_FILES)
     logger.info("saved %s to %s", type(estimator).__name__, path)
     return path
+
+
+def _save_skops(estimator, folder: Path) -> None:
+    """The sklearn kind: ``model.skops`` (skops.io, no pickle) and its config."""
+    import sklearn
+    import skops.io as sio
+
+    from .. import __version__
+
+    try:
+        sio.dump(estimator, folder / _SKOPS_FILE)
+    except Exception as err:  # skops names the object it cannot store
+        raise TypeError(
+            f"save_model cannot store {type(estimator).__name__} with skops.io ({err}). Use "
+            "joblib.dump for it (trusted use only)."
+        ) from err
+    _write_json(folder / _CONFIG_FILE, {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "kind": "sklearn",
+        "toolkit_version": __version__,
+        "sklearn_version": sklearn.__version__,
+        "estimator": type(estimator).__name__,
+    })
+    _write_checksums(folder, _KIND_FILES["sklearn"])
 
 
 def _config(clf, tokenizer, step_names) -> dict:
@@ -218,8 +287,8 @@ def _folder_digest(hashes: dict) -> str:
     return h.hexdigest()
 
 
-def _write_checksums(folder: Path) -> None:
-    hashes = {name: hash_file(folder / name) for name in _CONTENT_FILES}
+def _write_checksums(folder: Path, names=_CONTENT_FILES) -> None:
+    hashes = {name: hash_file(folder / name) for name in names}
     _write_json(folder / _CHECKSUMS_FILE, {"algorithm": "sha256", "files": hashes,
                                            "folder_sha256": _folder_digest(hashes)})
 
@@ -240,8 +309,11 @@ def _read_small_json(file: Path, what: str):
         ) from err
 
 
-def _verify_folder(path: Path) -> None:
-    """Check the folder's files against ``checksums.json`` and its one digest, before parsing any."""
+def _verify_folder(path: Path) -> tuple:
+    """Check the folder's files against ``checksums.json`` and its one digest, before parsing any.
+
+    Returns the folder's content files (one of :data:`_KIND_FILES`).
+    """
     checksums_path = path / _CHECKSUMS_FILE
     if not (path / _CONFIG_FILE).is_file():
         raise ModelFormatError(
@@ -256,18 +328,21 @@ def _verify_folder(path: Path) -> None:
     checksums = _read_small_json(checksums_path, "checksum file")
     files = checksums.get("files") if isinstance(checksums, dict) else None
     digest = checksums.get("folder_sha256") if isinstance(checksums, dict) else None
-    if not isinstance(files, dict) or set(files) != set(_CONTENT_FILES) or not isinstance(digest, str):
+    content = next((names for names in _KIND_FILES.values()
+                    if isinstance(files, dict) and set(files) == set(names)), None)
+    if content is None or not isinstance(digest, str):
         raise ModelFormatError(
-            f"{checksums_path} does not list the SHA-256 of {', '.join(_CONTENT_FILES)} and the "
-            f"folder digest: it was edited or is not a toolkit checksum file. {_RESAVE_HINT}"
+            f"{checksums_path} does not list the SHA-256 of {', '.join(_CONTENT_FILES)} (or of "
+            f"{', '.join(_KIND_FILES['sklearn'])}) and the folder digest: it was edited or is not a "
+            f"toolkit checksum file. {_RESAVE_HINT}"
         )
-    extra = sorted(p.name for p in path.iterdir() if p.name not in (*_CONTENT_FILES, _CHECKSUMS_FILE))
+    extra = sorted(p.name for p in path.iterdir() if p.name not in (*content, _CHECKSUMS_FILE))
     if extra:
         raise ModelFormatError(
             f"{path} holds files that are not part of the saved model ({', '.join(extra)}); a model "
             "folder holds only what save_model wrote. Move them out, or save the model again."
         )
-    for name in _CONTENT_FILES:
+    for name in content:
         file = path / name
         if not file.is_file():
             raise ModelFormatError(f"{file} is missing from the model folder. {_RESAVE_HINT}")
@@ -282,9 +357,10 @@ def _verify_folder(path: Path) -> None:
             f"{checksums_path} does not match its own folder digest: the checksum file was edited. "
             f"{_RESAVE_HINT}"
         )
+    return content
 
 
-def _read_config(path: Path) -> dict:
+def _read_config(path: Path, kind: str) -> dict:
     config_path = path / _CONFIG_FILE
     config = _read_small_json(config_path, "config")
     if not isinstance(config, dict) or config.get("format") != FORMAT_NAME:
@@ -303,20 +379,25 @@ def _read_config(path: Path) -> dict:
             f"{config_path} has format_version {version}, from an older toolkit without a folder "
             f"digest; this toolkit reads version {FORMAT_VERSION}. {_RESAVE_HINT}"
         )
-    for key in ("params", "fitted"):
+    if config.get("kind", "keras") != kind:
+        raise ModelFormatError(
+            f"{config_path} says kind {config.get('kind')!r} but the folder holds "
+            f"{', '.join(_KIND_FILES[kind])}. {_RESAVE_HINT}"
+        )
+    for key in (() if kind == "sklearn" else ("params", "fitted")):
         if not isinstance(config.get(key), dict):
             raise ModelFormatError(f"{config_path} has no {key!r} section. {_RESAVE_HINT}")
     return config
 
 
-def _check_versions(config: dict, config_path: Path, installed_keras: str) -> None:
-    """Refuse another major version of toolkit or Keras; warn on another minor version."""
+def _check_versions(config: dict, config_path: Path, libraries) -> None:
+    """Refuse another major version of a library; warn on another minor version.
+
+    ``libraries``: (config key, library name, installed version) triples.
+    """
     from packaging.version import InvalidVersion, Version
 
-    from .. import __version__
-
-    for key, library, installed in (("toolkit_version", "toolkit", __version__),
-                                    ("keras_version", "Keras", installed_keras)):
+    for key, library, installed in libraries:
         saved = config.get(key)
         try:
             saved_v, installed_v = Version(str(saved)), Version(installed)
@@ -377,10 +458,12 @@ def _check_agreement(clf, path: Path) -> None:
 def load_model(path):
     """Load a folder written by :func:`save_model`.
 
-    Checks, in this order and before Keras reads the model: the installed
-    Keras is at least the pinned minimum; the folder holds exactly the saved
-    files and matches its digest (``checksums.json``); the recorded toolkit and
-    Keras versions can load. The Keras model is loaded with
+    Checks, in this order and before anything is parsed: the folder holds
+    exactly the saved files and matches its digest (``checksums.json``); for a
+    Keras model, the installed Keras is at least the pinned minimum; the
+    recorded toolkit and Keras (or scikit-learn) versions can load. A
+    ``model.skops`` file is loaded only when every type it names comes from
+    scikit-learn, toolkit, NumPy or SciPy. The Keras model is loaded with
     ``safe_mode=True`` (no arbitrary code) after its zip directory passed the
     size caps, and the config must agree with it.
 
@@ -390,7 +473,7 @@ def load_model(path):
 
     Returns
     -------
-    EmbeddingClassifier or Pipeline
+    EmbeddingClassifier, Pipeline or scikit-learn estimator
         What was saved, fitted and ready to predict.
 
     Raises
@@ -414,21 +497,26 @@ def load_model(path):
     >>> load_model("imdb-model").predict(["A fine film."])  # doctest: +SKIP
     """
 
+    from .. import __version__
     from ..text.vocabulary import Vocabulary
     from .classifier import EmbeddingClassifier
 
     path = Path(path)
     if not path.is_dir():
         raise FileNotFoundError(f"No saved model folder at {path}.")
+    content = _verify_folder(path)
+    kind = "sklearn" if content == _KIND_FILES["sklearn"] else "keras"
+    config = _read_config(path, kind)
+    if kind == "sklearn":
+        return _load_skops(path, config)
     installed_keras = check_keras_version()
-    _verify_folder(path)
-    config = _read_config(path)
     if config.get("estimator") != EmbeddingClassifier.__name__:
         raise ModelFormatError(
             f"{path / _CONFIG_FILE} names estimator {config.get('estimator')!r}; only "
             "EmbeddingClassifier folders can be loaded."
         )
-    _check_versions(config, path / _CONFIG_FILE, installed_keras)
+    _check_versions(config, path / _CONFIG_FILE, (("toolkit_version", "toolkit", __version__),
+                                                  ("keras_version", "Keras", installed_keras)))
     model_file, vocab_file = path / _MODEL_FILE, path / _VOCAB_FILE
     try:
         clf = EmbeddingClassifier(**_params_from_json(EmbeddingClassifier, config["params"]))
@@ -474,6 +562,42 @@ def load_model(path):
         ) from err
     tokenizer = _fit_stateless(tokenizer)
     return Pipeline([(tok_name, tokenizer), (clf_name, clf)])
+
+
+def _load_skops(path: Path, config: dict):
+    """Load the sklearn kind: only scikit-learn / toolkit / NumPy / SciPy types are trusted."""
+    import sklearn
+    import skops.io as sio
+
+    from .. import __version__
+    from ._keras_io import check_zip_archive
+
+    config_path, file = path / _CONFIG_FILE, path / _SKOPS_FILE
+    _check_versions(config, config_path, (("toolkit_version", "toolkit", __version__),
+                                          ("sklearn_version", "scikit-learn", sklearn.__version__)))
+    check_zip_archive(file, what=".skops", max_members=_SKOPS_MAX_MEMBERS,
+                      note="skops stores arrays uncompressed")
+    try:
+        types = sio.get_untrusted_types(file=file)
+    except Exception as err:
+        raise ModelFormatError(f"{file} is not a skops file ({err}). {_RESAVE_HINT}") from err
+    refused = sorted(t for t in types if not t.startswith(_TRUSTED_MODULES))
+    if refused:
+        raise ModelFormatError(
+            f"{file} names types outside scikit-learn, toolkit, NumPy and SciPy ({', '.join(refused)}); "
+            "toolkit does not load them. If you trust the file, load it with skops.io.load(..., "
+            "trusted=[...]) yourself."
+        )
+    try:
+        estimator = sio.load(file, trusted=types)
+    except Exception as err:
+        raise ModelFormatError(f"{file} cannot be loaded by skops.io ({err}). {_RESAVE_HINT}") from err
+    if type(estimator).__name__ != config.get("estimator"):
+        raise ModelFormatError(
+            f"{config_path} names estimator {config.get('estimator')!r} but {file} holds a "
+            f"{type(estimator).__name__}: the files come from different models. {_RESAVE_HINT}"
+        )
+    return estimator
 
 
 def _fit_stateless(tokenizer):
