@@ -15,7 +15,16 @@ Rows, all fitted on the same draws in the same run:
   vectors="glove.6B.50d")``, the same model plus the GloVe branch;
 - ``toolkit_domain``: the same with domain vectors trained inside ``fit``
   (``vectors="word2vec:unsup:train=0"``: word2vec on the 50,000 unlabelled
-  reviews, one model shared by every draw; trained once, then read from the cache).
+  reviews, one model shared by every draw; trained once, then read from the cache);
+- ``stack_glove`` / ``stack_domain``: ``StackedTextClassifier`` (NBSVM on
+  1-3-grams + a logistic regression on pooled GloVe / domain word2vec vectors,
+  logistic-regression meta-learner on out-of-fold scores) on the word tokens;
+  ``stack_novec`` is its ablation (``vectors=None``: the same stack without the
+  vector member). Pooling and the NBSVM member's C come from
+  ``results/tune_stacking.json`` (``tune_stacking.py``, validation data only);
+- ``*_self``: the same stacks inside ``PseudoLabelClassifier``, pseudo-labelling
+  the chosen fraction of ``--n-unlabelled`` of IMDB's unlabelled ``unsup``
+  reviews (never test text).
 
 The Keras rows use :func:`keras_recipe`: ``NBSVM_RECIPE`` and ``HYBRID_BRANCH``
 from :mod:`toolkit.models.recipes`, with the epochs chosen for 1,000 labels
@@ -45,7 +54,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(1, str(HERE.parent))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from _common import RESULTS_DIR, peak_rss_mb, print_table, timer, write_results  # noqa: E402
+from _common import RESULTS_DIR, peak_rss_mb, print_table, provenance, timer, write_results  # noqa: E402,F401
 from bench_imdb import cached_tokens, default_work_dir, load_data  # noqa: E402
 
 NAME = "bench_learning_curve"
@@ -54,6 +63,7 @@ CS = [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0]
 CS_LARGE = [1.0, 3.0, 10.0, 30.0]
 NGRAMS = (1, 3)
 DOMAIN_SPEC = "word2vec:unsup:train=0"
+GLOVE = "glove.6B.50d"
 
 
 def draws(labels, *, n_labels, n_draws, seed):
@@ -96,6 +106,56 @@ def small_epochs_from_tuning(default=1):
             return int(json.load(fh)["params"]["chosen"]["small"]["epochs"])
     except (OSError, KeyError, ValueError, TypeError):
         return default
+
+
+def stacking_choices(name="tune_stacking"):
+    """StackedTextClassifier settings chosen on validation data by ``tune_stacking.py`` (``results/<name>.json``).
+
+    Returns ``{"pooling": {vectors: pooling}, "C": float, "fraction": float or None, "self_sizes": [...]}``;
+    the module defaults (SIF pooling, C=0.01, no self-training) where the file lacks a choice.
+    """
+    import json
+
+    out = {"pooling": {GLOVE: "sif", DOMAIN_SPEC: "sif"}, "C": 0.01, "fraction": None, "self_sizes": []}
+    try:
+        with open(RESULTS_DIR / f"{name}.json", encoding="utf-8") as fh:
+            chosen = json.load(fh)["params"]["chosen"]
+    except (OSError, KeyError, ValueError, TypeError):
+        return out
+    out["pooling"].update(chosen.get("pooling", {}))
+    out["C"] = chosen.get("c", {}).get("C", out["C"])
+    if "self" in chosen:
+        out["fraction"], out["self_sizes"] = chosen["self"]["fraction"], chosen["self"]["sizes"]
+        out["n_unlabelled"] = chosen["self"].get("n_unlabelled")
+        out["n_rounds"] = chosen["self"].get("n_rounds", 1)
+    return out
+
+
+def stack_model(*, vectors, pooling="sif", C=0.01, ngram_model="nbsvm", random_state=0, self_training=None,
+                n_rounds=1):
+    """``StackedTextClassifier`` (token lists in), wrapped in ``PseudoLabelClassifier`` (``n_rounds``) when
+    ``self_training`` is a fraction (the unlabelled reviews then come in ``X`` with the label -1)."""
+    from toolkit import PseudoLabelClassifier, StackedTextClassifier
+
+    model = StackedTextClassifier(vectors=vectors, pooling=pooling, C=C, ngram_model=ngram_model,
+                                  random_state=random_state)
+    return model if self_training is None else PseudoLabelClassifier(model, fraction=self_training, n_rounds=n_rounds)
+
+
+def unlabelled_tokens(data_dir, n, seed):
+    """Tokens of ``n`` of IMDB's 50,000 unlabelled ``unsup`` reviews (a seeded subset; never test text).
+
+    Tokenized with ``SpacyTokenizer(cache=True)``: the same tokens (and disk cache) as the
+    ``"word2vec:unsup"`` domain vectors.
+    """
+    import numpy as np
+
+    from toolkit import SpacyTokenizer, load_imdb
+
+    corpus = SpacyTokenizer(cache=True).fit_transform(load_imdb("unsup", data_dir=data_dir).texts)
+    if n >= len(corpus):
+        return corpus
+    return corpus.take(np.sort(np.random.RandomState(seed).choice(len(corpus), n, replace=False)))
 
 
 class Data:
@@ -142,8 +202,11 @@ def m_nbsvm(data, idx, seed):
     from toolkit import NBSVMClassifier
     from toolkit.text.encoders import BagEncoder
 
+    # from 5,000 labels C in {0.01, 0.1} (3-fold): C=1 costs most of the CPU at 25k and scored within
+    # 0.02 points of 0.01 on the validation split (tune_linear.json)
+    large = len(idx) >= 5000
     model = GridSearchCV(make_pipeline(BagEncoder(output_mode="multi_hot"), NBSVMClassifier(random_state=seed)),
-                         {"nbsvmclassifier__C": [0.01, 0.1, 1.0]}, cv=3 if len(idx) >= 5000 else 5)
+                         {"nbsvmclassifier__C": [0.01, 0.1] if large else [0.01, 0.1, 1.0]}, cv=3 if large else 5)
     model.fit(data.ngrams("train").take(idx), data.y_train[idx])
     return model.predict(data.ngrams("test")), {"C": model.best_params_["nbsvmclassifier__C"]}
 
@@ -161,15 +224,63 @@ def _keras(architecture, vectors=None):
     return method
 
 
+def _stack(vectors, *, self_training=False, ngram_model="nbsvm"):
+    def method(data, idx, seed):
+        import numpy as np
+
+        from toolkit import TokenizedCorpus
+
+        choice = stacking_choices(data.args.tuning)
+        fraction = choice["fraction"] if self_training else None
+        if self_training and fraction is None:
+            raise RuntimeError("no self-training fraction chosen: run benchmarks/tune_stacking.py --groups self first")
+        model = stack_model(vectors=vectors, pooling=choice["pooling"].get(vectors, "sif"), C=choice["C"],
+                            ngram_model=ngram_model, random_state=seed, self_training=fraction,
+                            n_rounds=choice.get("n_rounds", 1))
+        X, y = data.tokens("train").take(idx), data.y_train[idx]
+        if fraction is not None:
+            n_unl = data.args.n_unlabelled or choice.get("n_unlabelled") or 10000  # default: as tuned
+            unl = data.get(("unlabelled", n_unl), lambda: unlabelled_tokens(data.args.data_dir, n_unl, data.args.seed))
+            X, y = TokenizedCorpus.concatenate([X, unl]), np.concatenate([y, np.full(len(unl), -1)])
+        with timer() as t:
+            model.fit(X, y)
+        stack = model.estimator_ if fraction is not None else model
+        info = {"member_weights": {m: round(w, 3) for m, w in stack.member_weights_.items()},
+                "fit_s": round(t.seconds, 1), "fit_cpu_s": round(t.cpu_seconds, 1)}
+        if fraction is not None:
+            info.update(fraction=fraction, n_rounds=model.n_rounds, n_pseudo_labelled=model.n_pseudo_labelled_)
+        return model.predict(data.tokens("test")), info
+    return method
+
+
 METHODS = {
     "tfidf_lr": ("peer: TfidfVectorizer(1,2, sublinear_tf) + LogisticRegressionCV (C by 5-fold CV)", m_tfidf_lr),
-    "nbsvm": ("NBSVMClassifier on binary 1-3-gram counts (C by 5-fold CV)", m_nbsvm),
+    "nbsvm": ("NBSVMClassifier on binary 1-3-gram counts (C by CV: 5-fold over 0.01-1, from 5,000 labels "
+              "3-fold over 0.01-0.1)", m_nbsvm),
     "toolkit_novec": ("EmbeddingClassifier(architecture='nbsvm') on 1-3-grams (no vectors: the ablation)",
                       _keras("nbsvm")),
     "toolkit_glove": ("EmbeddingClassifier(architecture='nbsvm_vectors', vectors='glove.6B.50d')",
                       _keras("nbsvm_vectors", "glove.6B.50d")),
     "toolkit_domain": (f"EmbeddingClassifier(architecture='nbsvm_vectors', vectors={DOMAIN_SPEC!r})",
                        _keras("nbsvm_vectors", DOMAIN_SPEC)),
+    "stack_novec": ("StackedTextClassifier(vectors=None): the stack's ablation (NBSVM 1-3-gram member only)",
+                    _stack(None)),
+    "stack_glove": ("StackedTextClassifier(vectors='glove.6B.50d'): NBSVM 1-3-grams + pooled GloVe LR, LR meta-learner",
+                    _stack(GLOVE)),
+    "stack_domain": (f"StackedTextClassifier(vectors={DOMAIN_SPEC!r}): NBSVM 1-3-grams + pooled domain word2vec LR",
+                     _stack(DOMAIN_SPEC)),
+    "stack_novec_self": ("PseudoLabelClassifier(StackedTextClassifier(vectors=None)) over --n-unlabelled unsup reviews",
+                         _stack(None, self_training=True)),
+    "stack_domain_self": (f"PseudoLabelClassifier(StackedTextClassifier(vectors={DOMAIN_SPEC!r})) over --n-unlabelled "
+                          "unsup reviews", _stack(DOMAIN_SPEC, self_training=True)),
+    "stack_glove_self": ("PseudoLabelClassifier(StackedTextClassifier(vectors='glove.6B.50d')) over --n-unlabelled "
+                         "unsup reviews", _stack(GLOVE, self_training=True)),
+    "stackpp_novec": ("StackedTextClassifier(vectors=None, ngram_model='nbsvm++'): Keras NBSVM++ member only (ablation)",
+                      _stack(None, ngram_model="nbsvm++")),
+    "stackpp_glove": ("StackedTextClassifier(vectors='glove.6B.50d', ngram_model='nbsvm++')",
+                      _stack(GLOVE, ngram_model="nbsvm++")),
+    "stackpp_domain": (f"StackedTextClassifier(vectors={DOMAIN_SPEC!r}, ngram_model='nbsvm++')",
+                       _stack(DOMAIN_SPEC, ngram_model="nbsvm++")),
 }
 
 
@@ -248,6 +359,10 @@ def main(argv=None):
     parser.add_argument("--name", default=NAME)
     parser.add_argument("--small-epochs", type=int, default=None,
                         help="epochs of the Keras rows below 5,000 labels (default: tune_models.json's choice, else 1)")
+    parser.add_argument("--tuning", default="tune_stacking",
+                        help="results name of tune_stacking.py whose choices the stack rows use")
+    parser.add_argument("--n-unlabelled", type=int, default=None,
+                        help="unsup reviews given to the self-training rows (*_self); default: as tuned")
     parser.add_argument("--combine", default=None,
                         help="comma-separated result names (runs split by size) to merge into --name, table and PNG")
     args = parser.parse_args(argv)
