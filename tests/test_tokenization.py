@@ -53,6 +53,20 @@ def test_tokenization_filters_equal_spacy_attributes_on_imdb(nlp, imdb_texts):
     assert [i for i, (a, b) in enumerate(zip(got, expected)) if a != b] == []
 
 
+def test_tokenization_one_document_at_a_time_equals_spacy(nlp, imdb_texts):
+    # a cold engine that grows a few spans per call (its arrays are reallocated many times)
+    tokenization._ENGINES.clear()
+    tok = SpacyTokenizer(ngram_range=(1, 2))
+    docs = imdb_texts[:150]
+    one_by_one = [tok.transform([doc])[0] for doc in docs]
+    engine = tokenization._get_engine(tok.model, False, **tokenization._engine_options(tok.get_params()))
+    assert len(engine) > 4 * 1024  # past several reallocations of the span arrays
+    expected = SpacyTokenizer(ngram_range=(1, 2)).transform(docs).to_list()
+    assert one_by_one == expected
+    assert [doc[: len(spacy_doc)] for doc, spacy_doc in zip(one_by_one, _spacy_tokens(nlp, docs))] == \
+        _spacy_tokens(nlp, docs)
+
+
 def test_tokenization_tokens_equal_spacy_on_special_case_fuzz(nlp):
     # quotes, emoticon parts and abbreviations next to spaces exercise spaCy's
     # special-case matcher, which can act across the spaces between words

@@ -272,11 +272,13 @@ class _Engine:
         # ``codes[i]`` (left signature id * _SIG + right signature id; 0 for
         # spans whose edge tokens take part in no special-case pattern).
         self.span_ids: dict[str, int] = {}
-        self._chunks: list[tuple[np.ndarray, ...]] = []  # (lengths, starts, codes, tokens) per _add_spans call
+        # growable arrays (capacity doubles), so adding a few spans costs only those spans
+        self._span_arrays = [np.zeros(1024, np.int64) for _ in range(3)]  # lengths, starts, codes
+        self._token_array = np.zeros(4096, np.int32)
         self._n_spans = 0
         self._n_tokens = 0
-        self._arrays = None
         self.index: dict[str, int] = {}  # output string -> output id
+        self.table: list[str] = []  # output id -> output string (the keys of ``index`` in order)
         self.left_sigs: dict[frozenset, int] = {frozenset(): 0}
         self.right_sigs: dict[frozenset, int] = {frozenset(): 0}
         self.compatible = np.zeros((1, 1), dtype=bool)
@@ -291,19 +293,18 @@ class _Engine:
         starts = np.cumsum(lengths) - lengths + self._n_tokens
         codes = np.zeros(len(spans), dtype=np.int64) if codes is None else codes
         self.span_ids.update(zip(spans, range(first, first + len(spans))))
-        self._chunks.append((lengths, starts, codes, ids))
+        n, m = self._n_spans, self._n_tokens
+        self._span_arrays = [_append(array, n, values) for array, values in zip(self._span_arrays, (lengths, starts, codes))]
+        self._token_array = _append(self._token_array, m, ids)
         self._n_spans += len(spans)
         self._n_tokens += ids.size
-        self._arrays = None
         return first
 
     def arrays(self):
-        """(lengths, starts, codes, tokens) of the known spans as numpy arrays."""
-        if self._arrays is None:
-            if len(self._chunks) > 1:
-                self._chunks = [tuple(np.concatenate(parts) for parts in zip(*self._chunks))]
-            self._arrays = self._chunks[0]
-        return self._arrays
+        """(lengths, starts, codes, tokens) of the known spans as numpy arrays (views)."""
+        n = self._n_spans
+        lengths, starts, codes = (array[:n] for array in self._span_arrays)
+        return lengths, starts, codes, self._token_array[: self._n_tokens]
 
     def __len__(self) -> int:
         return self._n_spans
@@ -346,9 +347,13 @@ class _Engine:
         return table[inverse[keep]].tolist()
 
     def _ids(self, strings) -> list[int]:
-        index = self.index
-        setdefault = index.setdefault
-        return [setdefault(s, len(index)) for s in strings]
+        """Output ids of ``strings``; new strings get the next ids in order of first appearance."""
+        index, table = self.index, self.table
+        new = [s for s in dict.fromkeys(strings) if s not in index]
+        if new:
+            index.update(zip(new, range(len(table), len(table) + len(new))))
+            table.extend(new)
+        return list(map(index.__getitem__, strings))
 
     def tokenize_doc(self, text: str) -> list[int]:
         """Output ids of one text tokenized by spaCy directly (no span cache)."""
@@ -630,11 +635,26 @@ class _Engine:
 
     def strings_for(self, ids: np.ndarray) -> tuple[np.ndarray, tuple[str, ...]]:
         """Compact ``ids`` (engine ids) to a table of only the strings used."""
-        table = list(self.index)
-        used = np.zeros(len(table), dtype=bool)
-        used[ids] = True
-        new_index = np.cumsum(used, dtype=np.int64) - 1
-        return new_index[ids].astype(np.int32), tuple(table[i] for i in np.flatnonzero(used).tolist())
+        table = self.table
+        if ids.size * 8 < len(table):  # a few documents: sort their ids rather than scan the table
+            used, inverse = np.unique(ids, return_inverse=True)
+            return inverse.reshape(-1).astype(np.int32), tuple(map(table.__getitem__, used.tolist()))
+        mask = np.zeros(len(table), dtype=bool)
+        mask[ids] = True
+        new_index = np.cumsum(mask, dtype=np.int64) - 1
+        return new_index[ids].astype(np.int32), tuple(map(table.__getitem__, np.flatnonzero(mask).tolist()))
+
+
+def _append(array: np.ndarray, used: int, values) -> np.ndarray:
+    """``array`` with ``values`` written after its first ``used`` entries, reallocated (doubled) when full."""
+    values = np.asarray(values)
+    end = used + values.size
+    if end > array.size:
+        grown = np.empty(max(2 * array.size, end), dtype=array.dtype)
+        grown[:used] = array[:used]
+        array = grown
+    array[used:end] = values
+    return array
 
 
 def _engine_options(params) -> dict:
@@ -937,7 +957,7 @@ class SpacyTokenizer(TextInputMixin, TransformerMixin, BaseEstimator):
         if self.analyzer != "word":
             return self._tokenize_chars(docs, skipped)
         nlp = _load_nlp(self.model, self.lemmatize)
-        options = _engine_options(self.get_params())
+        options = _engine_options(vars(self))
         engine = _get_engine(self.model, self.lemmatize, **options)
         limit = self._max_length(nlp)
         n_jobs = _local_processes(self.n_jobs)
