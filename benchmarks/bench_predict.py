@@ -7,10 +7,17 @@ documents, docs/s) and single-document latency (median of ``--n-single``
 one-review ``predict`` calls, ms). The peer is scikit-learn's TF-IDF +
 LogisticRegression, measured in the same run.
 
+``--breakdown`` adds, per model, the CPU seconds of each stage of the
+same prediction on ``--n-predict`` other test reviews, timed after the batch
+(so the batch figures are unaffected): spaCy tokenization (clean-up and
+unigrams), n-grams and vocabulary ids, the padded rows (or the bag matrix),
+and the model itself.
+
 Run::
 
     python benchmarks/bench_predict.py --seed 0
     python benchmarks/bench_predict.py --n-train 2000 --n-predict 2000   # quicker
+    python benchmarks/bench_predict.py --n-train 2000 --n-predict 2000 --models peer_tfidf12_lr,nbsvm123,main_job --breakdown
 
 Writes ``benchmarks/results/bench_predict.json``.
 """
@@ -72,6 +79,7 @@ def main(argv=None):
     parser.add_argument("--n-single", type=int, default=50)
     parser.add_argument("--models", default="all")
     parser.add_argument("--name", default=NAME, help="results file name (results/<name>.json)")
+    parser.add_argument("--breakdown", action="store_true", help="also time each stage of prediction")
     parser.add_argument("--only", help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", default=os.environ.get("TOOLKIT_DATA_DIR", str(HERE.parent.parent / "shared" / "data")))
     args = parser.parse_args(argv)
@@ -83,11 +91,13 @@ def main(argv=None):
 
     train = load_imdb("train", data_dir=args.data_dir, shuffle=True, random_state=args.seed,
                       limit=args.n_train)
+    n_extra = args.n_predict if args.breakdown else 0
     test = load_imdb("test", data_dir=args.data_dir, shuffle=True, random_state=args.seed,
-                     limit=args.n_predict + args.n_single)
+                     limit=args.n_predict + args.n_single + n_extra)
     # single-document calls use reviews the batch did not see (no warm memo)
     texts, labels = list(test.texts[: args.n_predict]), np.asarray(test.labels[: args.n_predict])
-    singles = list(test.texts[args.n_predict:])
+    singles = list(test.texts[args.n_predict:args.n_predict + args.n_single])
+    others = list(test.texts[args.n_predict + args.n_single:])  # for --breakdown
     n_chars = sum(map(len, texts))
     if not args.only:
         # one fresh process per model: no warm tokenizer memo or imports shared between rows
@@ -115,6 +125,7 @@ def main(argv=None):
         with timer() as fit_t:
             model.fit(train.texts, train.labels)
         model.predict(texts[:10])  # warm-up (lazy imports, graph tracing)
+        load_before = os.getloadavg()[0]
         with timer() as batch_t:
             pred = model.predict(texts)
         single = []
@@ -133,8 +144,11 @@ def main(argv=None):
             "accuracy": round(float(np.mean(np.asarray(pred) == labels)), 4),
             "fit_s": round(fit_t.seconds, 1),
             "peak_mb": round(peak_rss_mb()),
+            "load_1min": [round(load_before, 1), round(os.getloadavg()[0], 1)],
             "description": description,
         })
+        if args.breakdown:
+            rows[-1]["stages_cpu_s"] = stage_times(model, others)
     print("ROW " + json.dumps(rows[-1]), flush=True)
 
 
@@ -147,9 +161,52 @@ def report(args, rows):
             row["cpu_throughput_vs_peer"] = round(row["docs_per_cpu_s"] / peer["docs_per_cpu_s"], 3)
     print_table(rows, ["model", "docs_per_s", "throughput_vs_peer", "cpu_throughput_vs_peer", "single_doc_ms", "batch_s",
                        "cpu_s", "accuracy", "fit_s", "peak_mb"])
-    from bench_learning_curve import provenance
+    for row in rows:
+        if "stages_cpu_s" in row:
+            print(f"{row['model']}: " + ", ".join(f"{k} {v:.3f}" for k, v in row["stages_cpu_s"].items()))
+    print(f"wrote {write_results(args.name, rows, params=vars(args))}")
 
-    print(f"wrote {write_results(args.name, rows, params={**vars(args), **provenance()})}")
+
+def stage_times(model, texts):
+    """CPU seconds of each stage of ``model.predict(texts)`` (a Pipeline), in order."""
+    from sklearn.base import clone
+
+    from toolkit import SpacyTokenizer
+    from toolkit.models import EmbeddingClassifier
+
+    stages = {}
+    X = texts
+    for name, step in model.steps[:-1]:
+        if isinstance(step, SpacyTokenizer):
+            with timer() as t:
+                unigrams = clone(step).set_params(ngram_range=(1, 1)).transform(X)
+            stages["tokenize (clean-up, spaCy, unigrams)"] = t.cpu_seconds
+            with timer() as t:
+                X = unigrams.ngrams(step.ngram_range)
+            stages["n-grams"] = t.cpu_seconds
+        else:
+            with timer() as t:
+                X = step.transform(X)
+            stages[name] = t.cpu_seconds
+    final = model.steps[-1][1]
+    if isinstance(final, EmbeddingClassifier):
+        tokens = X
+        with timer() as t:
+            final.vocabulary_.encode(tokens)
+        stages["vocabulary ids"] = t.cpu_seconds
+        if hasattr(tokens, "_source"):  # a fresh lazy n-gram corpus, as predict gets
+            tokens = tokens._source.ngrams(tokens._ngram_range)
+        with timer() as t:
+            sequences = final._sequences(final._corpus(tokens, allow_empty=True))
+        stages["padded rows (incl. ids)"] = t.cpu_seconds
+        with timer() as t:
+            final._model_outputs(sequences)
+        stages[f"keras model {tuple(sequences.shape)}"] = t.cpu_seconds
+    else:
+        with timer() as t:
+            final.predict(X)
+        stages[model.steps[-1][0]] = t.cpu_seconds
+    return {k: round(v, 3) for k, v in stages.items()}
 
 
 if __name__ == "__main__":
