@@ -1,22 +1,38 @@
 """IMDB star ratings as an 8-class task (1-4 and 7-10 stars, from the file names).
 
-Official split, all 25,000 training and 25,000 test reviews; the label is the
-rating. Each model is scored on the test set once: accuracy, and mean
-absolute error in stars of the predicted rating. Rows (same run, same tokens):
+Official split; the label is the rating. Everything tunable is chosen on a
+validation split of the training reviews (``--val-size`` of them, 5,000 of
+25,000 by default, stratified by rating, ``--seed``), then each final
+configuration is refitted on all training reviews and scored on the test
+reviews once: accuracy, and mean absolute error (MAE) in stars.
+
+The task is ordinal, so besides the most probable class (``argmax``, what
+accuracy rewards) two decision rules read the predicted distribution:
+``median`` (the rating at which the cumulative probability reaches 1/2: the
+prediction with the lowest expected absolute error) and ``expected`` (the
+probability-weighted mean rating, rounded to the nearest rating that
+exists). Each side gets the same treatment: its MAE rule is the one with
+the lower validation MAE, its accuracy comes from ``argmax``.
+
+Candidates (same tokens for the toolkit rows):
 
 - ``tfidf_lr``: the peer, ``TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)``
-  + multinomial ``LogisticRegression`` with C chosen by 3-fold
-  cross-validation on the training reviews;
+  + multinomial ``LogisticRegression``, C chosen on the validation split;
 - ``toolkit_novec``: ``EmbeddingClassifier(architecture="nbsvm")`` on 1-3-grams
-  (softmax over one NB-ratio column per class), the ablation;
-- ``toolkit_glove``: ``architecture="nbsvm_vectors"`` with GloVe 6B-50d, the main-job model.
+  (softmax over one NB-ratio column per class);
+- ``toolkit_glove``: ``architecture="nbsvm_vectors"`` with GloVe 6B-50d (the
+  main-job model);
+- ``stack``: ``StackedTextClassifier(vectors="glove.6B.50d")`` (NBSVM 1-3-grams
+  + pooled GloVe, logistic-regression meta-learner) on word tokens.
+
+The toolkit model with the best validation accuracy is the final one.
 
 Run::
 
-    python benchmarks/bench_ratings.py
-    python benchmarks/bench_ratings.py --methods tfidf_lr --limit 2000   # smoke run
+    python benchmarks/bench_ratings.py                                   # 25,000 / 25,000
+    python benchmarks/bench_ratings.py --limit 2000 --methods tfidf_lr,toolkit_novec   # smoke run
 
-Writes ``benchmarks/results/bench_ratings.json``.
+Writes ``benchmarks/results/bench_ratings.json`` (``--name`` to change).
 """
 
 from __future__ import annotations
@@ -33,85 +49,169 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from _common import peak_rss_mb, print_table, timer, write_results  # noqa: E402
 from bench_imdb import cached_tokens, default_work_dir  # noqa: E402
-from bench_learning_curve import CS, NGRAMS, provenance  # noqa: E402
+from bench_learning_curve import NGRAMS  # noqa: E402
 
 NAME = "bench_ratings"
+PEER_CS = (3.0, 10.0, 30.0)  # around the C 3-fold CV chose at 5,000 reviews (30)
+RULES = ("argmax", "median", "expected")
 
 
-def load(args):
-    from toolkit import load_imdb
+def decide(proba, ratings, rule):
+    """Predicted ratings from class probabilities (columns follow the sorted ``ratings``)."""
+    import numpy as np
 
-    kw = {"data_dir": args.data_dir, "shuffle": True, "random_state": args.seed, "limit": args.limit}
-    return load_imdb("train", **kw), load_imdb("test", **kw)
+    ratings = np.asarray(ratings)
+    if rule == "argmax":
+        return ratings[np.argmax(proba, axis=1)]
+    if rule == "median":
+        return ratings[np.argmax(np.cumsum(proba, axis=1) >= 0.5 - 1e-12, axis=1)]
+    expected = proba @ ratings
+    return ratings[np.abs(expected[:, None] - ratings[None, :]).argmin(axis=1)]
 
 
-def m_tfidf_lr(ctx):
+def scores(proba, classes, truth):
+    import numpy as np
+
+    out = {}
+    for rule in RULES:
+        pred = decide(proba, classes, rule)
+        out[rule] = {"accuracy": round(float(np.mean(pred == truth)), 4),
+                     "mae_stars": round(float(np.mean(np.abs(pred - truth))), 4)}
+    return out
+
+
+def peer(C):
     from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegressionCV
+    from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
 
-    model = make_pipeline(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
-                          LogisticRegressionCV(Cs=CS[2:8], cv=3, max_iter=3000))
-    model.fit(ctx["train"].texts, ctx["train"].ratings)
-    return model.predict(ctx["test"].texts), {"C": float(model[-1].C_[0])}
+    return make_pipeline(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
+                         LogisticRegression(C=C, max_iter=3000))
 
 
-def _keras(architecture, vectors=None):
-    def method(ctx):
-        from toolkit import EmbeddingClassifier
-        from toolkit.models.recipes import NBSVM_RECIPE
+def toolkit_model(name, seed):
+    from toolkit import EmbeddingClassifier, StackedTextClassifier
+    from toolkit.models.recipes import HYBRID_BRANCH, NBSVM_RECIPE
 
-        params = dict(NBSVM_RECIPE, architecture=architecture, random_state=ctx["seed"])
-        if vectors:
-            params["vectors"] = vectors
-        model = EmbeddingClassifier(**params).fit(ctx["train_ngrams"], ctx["train"].ratings)
-        return model.predict(ctx["test_ngrams"]), {}
-    return method
+    if name == "toolkit_novec":
+        return EmbeddingClassifier(**NBSVM_RECIPE, architecture="nbsvm", random_state=seed)
+    if name == "toolkit_glove":
+        return EmbeddingClassifier(**NBSVM_RECIPE, **HYBRID_BRANCH, architecture="nbsvm_vectors",
+                                   vectors="glove.6B.50d", random_state=seed)
+    if name == "stack":
+        return StackedTextClassifier(vectors="glove.6B.50d", random_state=seed)
+    raise ValueError(f"unknown method {name!r}")
 
 
-METHODS = {
-    "tfidf_lr": ("peer: TfidfVectorizer(1,2, sublinear_tf) + LogisticRegressionCV (multinomial, C by 3-fold CV)",
-                 m_tfidf_lr),
-    "toolkit_novec": ("EmbeddingClassifier(architecture='nbsvm') on 1-3-grams (ablation)", _keras("nbsvm")),
-    "toolkit_glove": ("EmbeddingClassifier(architecture='nbsvm_vectors', vectors='glove.6B.50d')",
-                      _keras("nbsvm_vectors", "glove.6B.50d")),
+DESCRIPTIONS = {
+    "tfidf_lr": "peer: TfidfVectorizer(1,2, sublinear_tf) + LogisticRegression (multinomial), C on validation",
+    "toolkit_novec": "EmbeddingClassifier(architecture='nbsvm') on 1-3-grams (ablation)",
+    "toolkit_glove": "EmbeddingClassifier(architecture='nbsvm_vectors', vectors='glove.6B.50d') on 1-3-grams",
+    "stack": "StackedTextClassifier(vectors='glove.6B.50d') on word tokens",
 }
 
 
 def main(argv=None):
     import numpy as np
+    from sklearn.model_selection import train_test_split
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--methods", default="all", help=f"comma-separated subset of {list(METHODS)}")
-    parser.add_argument("--limit", type=int, default=None, help="reviews per split (smoke runs)")
+    parser.add_argument("--methods", default="tfidf_lr,toolkit_novec,toolkit_glove",
+                        help=f"comma-separated subset of {list(DESCRIPTIONS)}")
+    parser.add_argument("--limit", type=int, default=None, help="reviews per split (smoke or reduced runs)")
+    parser.add_argument("--val-size", type=float, default=0.2, help="share of the training reviews held out")
+    parser.add_argument("--name", default=NAME)
     parser.add_argument("--data-dir", default=os.environ.get("TOOLKIT_DATA_DIR", str(HERE.parent.parent / "shared" / "data")))
     parser.add_argument("--work-dir", default=None, help="token cache folder")
     args = parser.parse_args(argv)
     os.environ["TOOLKIT_DATA_DIR"] = args.data_dir
     args.work_dir = args.work_dir or default_work_dir()
-    names = list(METHODS) if args.methods == "all" else args.methods.split(",")
+    names = args.methods.split(",")
+    unknown = sorted(set(names) - set(DESCRIPTIONS))
+    if unknown:
+        parser.error(f"unknown --methods {unknown}; choose from {list(DESCRIPTIONS)}")
 
-    train, test = load(args)
-    ctx = {"train": train, "test": test, "seed": args.seed}
+    from toolkit import load_imdb
+
+    kw = {"data_dir": args.data_dir, "shuffle": True, "random_state": args.seed, "limit": args.limit}
+    train, test = load_imdb("train", **kw), load_imdb("test", **kw)
+    y_train, y_test = np.asarray(train.ratings), np.asarray(test.ratings)
+    classes = np.unique(y_train)
+    fit_idx, val_idx = train_test_split(np.arange(len(y_train)), test_size=args.val_size, stratify=y_train,
+                                        random_state=args.seed)
+    texts = np.asarray(train.texts, dtype=object)
+    tokens = {}
     if any(n != "tfidf_lr" for n in names):
-        ctx["train_ngrams"] = cached_tokens(args, train.texts, "train").ngrams(NGRAMS)
-        ctx["test_ngrams"] = cached_tokens(args, test.texts, "test").ngrams(NGRAMS)
+        tokens["train"] = cached_tokens(args, train.texts, "train")
+        tokens["test"] = cached_tokens(args, test.texts, "test")
+
+    def inputs(name, split, idx=None):
+        if name == "tfidf_lr":
+            data = list(texts if idx is None else texts[idx]) if split == "train" else list(test.texts)
+            return data
+        corpus = tokens[split] if idx is None else tokens[split].take(idx)
+        return corpus if name == "stack" else corpus.ngrams(NGRAMS)
+
     rows = []
-    params = {**{k: v for k, v in vars(args).items() if k != "work_dir"}, **provenance()}
+
+    def record(row):
+        rows.append(row)
+        print(row, flush=True)
+        write_results(args.name, rows, params={k: v for k, v in vars(args).items() if k != "work_dir"})
+
+    # ---- validation: fit on the fit part, score every decision rule on the held-out part
+    validation = {}
     for name in names:
-        description, method = METHODS[name]
+        configs = [(f"C={C}", peer(C)) for C in PEER_CS] if name == "tfidf_lr" else \
+            [("", toolkit_model(name, args.seed))]
+        for label, model in configs:
+            with timer() as t:
+                model.fit(inputs(name, "train", fit_idx), y_train[fit_idx])
+                proba = model.predict_proba(inputs(name, "train", val_idx))
+            result = scores(proba, classes, y_train[val_idx])
+            validation[(name, label)] = (result, model)
+            record({"phase": "validation", "method": name, "config": label,
+                    **{f"{rule}_{k}": v for rule, r in result.items() for k, v in r.items()},
+                    "fit_predict_s": round(t.seconds, 1), "fit_predict_cpu_s": round(t.cpu_seconds, 1),
+                    "load_1min": round(os.getloadavg()[0], 1), "peak_mb": round(peak_rss_mb())})
+
+    def best(name):
+        """(config label, MAE rule) of a method: best validation accuracy (argmax), then the lower-MAE rule."""
+        label = max((lab for (n, lab) in validation if n == name),
+                    key=lambda lab: validation[(name, lab)][0]["argmax"]["accuracy"])
+        result = validation[(name, label)][0]
+        rule = min(("median", "expected", "argmax"), key=lambda r: result[r]["mae_stars"])
+        return label, rule, result
+
+    finals = []
+    if "tfidf_lr" in names:
+        finals.append("tfidf_lr")
+    ours = [n for n in names if n != "tfidf_lr"]
+    if ours:
+        finals.append(max(ours, key=lambda n: best(n)[2]["argmax"]["accuracy"]))
+
+    # ---- test: each final configuration refitted on all training reviews, scored once
+    for name in finals:
+        label, rule, _ = best(name)
+        model = peer(float(label[2:])) if name == "tfidf_lr" else toolkit_model(name, args.seed)
         with timer() as t:
-            pred, info = method(ctx)
-        pred = np.asarray(pred)
-        rows.append({"method": name, "accuracy": round(float(np.mean(pred == test.ratings)), 4),
-                     "mae_stars": round(float(np.mean(np.abs(pred - test.ratings))), 4),
-                     "fit_predict_s": round(t.seconds, 1), "fit_predict_cpu_s": round(t.cpu_seconds, 1),
-                     "peak_mb": round(peak_rss_mb()), **info, "description": description})
-        print(rows[-1], flush=True)
-        write_results(NAME, rows, params=params)
-    print_table(rows, ["method", "accuracy", "mae_stars", "fit_predict_s", "fit_predict_cpu_s"])
-    print(f"wrote {write_results(NAME, rows, params=params)}")
+            model.fit(inputs(name, "train"), y_train)
+            proba = model.predict_proba(inputs(name, "test"))
+        result = scores(proba, classes, y_test)
+        record({"phase": "test", "method": name, "config": label, "mae_rule": rule,
+                "accuracy": result["argmax"]["accuracy"], "mae_stars": result[rule]["mae_stars"],
+                "argmax_mae_stars": result["argmax"]["mae_stars"],
+                **{f"{r}_{k}": v for r, res in result.items() for k, v in res.items() if r != "argmax"},
+                "fit_predict_s": round(t.seconds, 1), "fit_predict_cpu_s": round(t.cpu_seconds, 1),
+                "load_1min": round(os.getloadavg()[0], 1), "peak_mb": round(peak_rss_mb()),
+                "n_train": len(y_train), "n_test": len(y_test), "description": DESCRIPTIONS[name]})
+    print_table([r for r in rows if r["phase"] == "validation"],
+                ["method", "config", "argmax_accuracy", "argmax_mae_stars", "median_mae_stars",
+                 "expected_mae_stars", "fit_predict_cpu_s"])
+    print_table([r for r in rows if r["phase"] == "test"],
+                ["method", "config", "accuracy", "mae_rule", "mae_stars", "argmax_mae_stars", "fit_predict_cpu_s"])
+    print(f"wrote {write_results(args.name, rows, params={k: v for k, v in vars(args).items() if k != 'work_dir'})}")
 
 
 if __name__ == "__main__":
