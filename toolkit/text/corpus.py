@@ -428,30 +428,28 @@ class _NgramCorpus(TokenizedCorpus):
         TokenizedCorpus._ids.__set__(self, _readonly(ids))
         TokenizedCorpus._strings.__set__(self, strings)
 
-    def ngram_index(self, positions: np.ndarray, mapping) -> NgramIndex | None:
-        """The :class:`NgramIndex` of the n-gram strings at ``positions`` of the string table.
+    def ngram_index(self, positions: np.ndarray, mapping, *, first_id: int = 0) -> NgramIndex | None:
+        """The :class:`NgramIndex` of a vocabulary made of the strings at ``positions`` of the table.
 
-        ``mapping`` must send ``strings[positions[i]]`` to its value (a
-        vocabulary built from this corpus). The codes come from the source
-        token ids, so nothing is split or hashed: what
-        :meth:`toolkit.text.Vocabulary.from_documents` uses. None when the
-        n-grams are not in the plain layout (a token holds the separator, or
-        the source repeats a string).
+        ``mapping`` sends ``strings[positions[i]]`` to ``first_id + i`` (a
+        vocabulary built from this corpus, such as
+        :meth:`toolkit.text.Vocabulary.from_documents` makes). The codes come
+        from the source token ids, so no string is split or hashed. None when
+        the n-grams are not in the plain layout (a token holds the separator,
+        or the source repeats a string).
         """
         self._ids  # noqa: B018 -- builds the table and its blocks
         source_strings = self._source.strings
         if self._blocks is None or len(set(source_strings)) != len(source_strings):
             return None
         positions = np.asarray(positions, dtype=np.int64)
-        strings = self._strings
+        value_of = np.full(len(self._strings), -1, dtype=np.int64)
+        value_of[positions] = np.arange(positions.size, dtype=np.int64) + first_id
         keys = {}
         for n, start, packed in self._blocks:
-            inside = positions[(positions >= start) & (positions < start + packed.size)]
-            values = np.fromiter(map(mapping.__getitem__, map(strings.__getitem__, inside.tolist())),
-                                 dtype=np.int64, count=inside.size)
-            found = packed[inside - start]
-            order = np.argsort(found)
-            keys[n] = (found[order], values[order])
+            values = value_of[start : start + packed.size]
+            kept = values >= 0
+            keys[n] = (packed[kept], values[kept])  # a subsequence of the sorted codes: still sorted
         codes = dict(zip(source_strings, range(len(source_strings))))
         return NgramIndex._from_parts(mapping, self._separator, codes, max(len(source_strings), 1), keys)
 

@@ -132,7 +132,7 @@ class Vocabulary:
             order = order[: max_tokens - 2]
         vocabulary = cls([strings[i] for i in order.tolist()], counts[order])
         if isinstance(corpus, _NgramCorpus):  # lets encode() find n-grams without building their strings
-            index = corpus.ngram_index(order, vocabulary._token_to_id)
+            index = corpus.ngram_index(order, vocabulary._token_to_id, first_id=2)
             if index is not None:
                 vocabulary._ngram_indexes = {corpus._separator: index}
         return vocabulary
