@@ -48,7 +48,7 @@ def models(seed):
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
 
-    from toolkit import NBSVMClassifier, SpacyTokenizer, make_text_classifier
+    from toolkit import NBSVMClassifier, SpacyTokenizer, StackedTextClassifier, make_text_classifier
     from toolkit.models.recipes import MAIN_JOB
     from toolkit.text.encoders import BagEncoder
 
@@ -65,6 +65,9 @@ def models(seed):
         "keras_cnn": ("make_text_classifier(architecture='cnn', maxlen=400), 2 epochs",
                       make_text_classifier(architecture="cnn", maxlen=400, embedding_dim=50,
                                            epochs=2, random_state=seed)),
+        "stack": ("SpacyTokenizer() -> StackedTextClassifier(vectors='glove.6B.50d'): NBSVM 1-3-grams + pooled "
+                  "GloVe, LR meta-learner",
+                  make_pipeline(SpacyTokenizer(), StackedTextClassifier(vectors="glove.6B.50d", random_state=seed))),
         "main_job": ("make_text_classifier(**toolkit.models.recipes.MAIN_JOB): the recommended model "
                      "(1-3-grams, NBSVM++ + GloVe branch)",
                      make_text_classifier(**MAIN_JOB, random_state=seed)),
