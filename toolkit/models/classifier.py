@@ -590,10 +590,16 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         ``tf.function`` per fitted model made TensorFlow log "triggered
         tf.function retracing"). Beyond that, ``Model.predict``'s compiled
         step is faster (benchmarks/bench_predict_path.py); its one trace per
-        model is not reported as retracing.
+        model is not reported as retracing. The NB architectures are computed
+        with scipy over each document's own ids (:func:`.hybrid.nb_model_outputs`).
         """
         from keras import ops
 
+        if self.architecture in _NB_ARCHITECTURES:
+            # a sparse sum over each document's own ids: no padding columns, no Keras call
+            from .hybrid import nb_model_outputs
+
+            return nb_model_outputs(self.model_, sequences).astype("float64", copy=False)
         batch_size = max(256, self.batch_size)
         if len(sequences) > _DIRECT_CALL_BATCHES * batch_size:
             with _no_retracing_warning():

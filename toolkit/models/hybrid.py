@@ -31,7 +31,8 @@ import numpy as np
 
 from . import builders
 
-__all__ = ["compact_vector_table", "register_hybrid_layers", "standardize_pooled_vectors", "word_vector_matrix"]
+__all__ = ["compact_vector_table", "nb_model_outputs", "register_hybrid_layers", "standardize_pooled_vectors",
+           "word_vector_matrix"]
 
 logger = logging.getLogger(__name__)
 
@@ -239,3 +240,55 @@ def standardize_pooled_vectors(model, sequences):
     center, scale = pooled_statistics(np.asarray(sequences), row_of, table)
     layer.center.assign(center)
     layer.scale.assign(scale)
+
+
+def nb_model_outputs(model, sequences):
+    """Outputs of a fitted ``"nbsvm"`` or ``"nbsvm_vectors"`` model, computed with scipy on the non-padding ids.
+
+    The same layers and float32 weights as the Keras graph, read from it: the
+    NB branch is ``sum((w + w_adj) * r) / r_adj + bias`` over a document's ids,
+    the vector branch the standardized mean of its word vectors through the
+    two Dense layers. A document costs its own ids only (Keras multiplies
+    every padding column of every row); only the summation order differs
+    from Keras (outputs agree to ~1e-6).
+    """
+    import scipy.sparse as sp
+    from keras import ops
+
+    as_np = ops.convert_to_numpy
+    get = model.get_layer
+    sequences = np.asarray(sequences)
+    n = sequences.shape[0]
+    keep = sequences != 0
+    ids = sequences[keep].astype(np.int64)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(keep.sum(axis=1), out=indptr[1:])
+    nb = get("nb_dot")
+    weighted = (as_np(get("nb_weights").embeddings) + np.float32(nb.w_adj)) * as_np(get("embedding").embeddings)
+    bag = sp.csr_matrix((np.ones(ids.size, np.float32), ids, indptr), shape=(n, weighted.shape[0]))
+    logits = np.asarray(bag @ weighted) / np.float32(nb.r_adj) + as_np(nb.bias)
+    if any(layer.name == "pooled_vectors" for layer in model.layers):
+        pool = get("pooled_vectors")
+        rows = as_np(pool.row_of)[ids]
+        table, center, scale = as_np(pool.table), as_np(pool.center), as_np(pool.scale)
+        has = rows > 0
+        doc = np.repeat(np.arange(n), np.diff(indptr))[has]
+        count = np.bincount(doc, minlength=n).astype(np.float32)[:, None]
+        vptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(count[:, 0].astype(np.int64), out=vptr[1:])
+        sums = np.asarray(sp.csr_matrix((np.ones(doc.size, np.float32), rows[has], vptr), shape=(n, table.shape[0])) @ table)
+        mean = np.where(count > 0, sums / np.maximum(count, 1.0), center)
+        x = (mean - center) / scale
+        for name in ("vector_hidden", "vector_logits"):
+            if any(layer.name == name for layer in model.layers):
+                dense = get(name)
+                x = x @ as_np(dense.kernel) + as_np(dense.bias)
+                if name == "vector_hidden":
+                    x = np.maximum(x, 0.0)
+        logits = logits + x
+    logits = logits.astype(np.float64)
+    activation = get("output").activation.__name__
+    if activation == "softmax":
+        z = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return z / z.sum(axis=1, keepdims=True)
+    return 1.0 / (1.0 + np.exp(-logits))
