@@ -5,12 +5,18 @@ Run (from the repository root; the data folder holds the IMDB tarball and GloVe)
     TOOLKIT_DATA_DIR=/work/shared/data python benchmarks/bench_dask_grid.py
 
 What it does: ``make_text_classifier(memory=...)`` over 5,000 IMDB training
-reviews, a grid of 8 candidates (architecture x vectors x hidden units, the
-GloVe vectors given by manifest name) x 3 folds, once with ``n_jobs=1`` in this
-process and once with ``joblib.parallel_backend("dask")`` on
-``LocalCluster(n_workers=2, threads_per_worker=1, processes=True)`` (one
-TensorFlow thread per worker, as Dask gives one BLAS/OpenMP thread), the
-texts and labels scattered to both workers once. Both sides
+reviews, a grid of 8 ``cnn`` candidates (vectors none/GloVe by manifest name x
+hidden units 0/32 x dropout 0/0.2; every fit at least 10 s on 2 cores, which
+``min_mean_fit_s`` checks) x 3 folds, once with ``n_jobs=1`` in this process
+and once with ``joblib.parallel_backend("dask")`` on
+``LocalCluster(n_workers=2, threads_per_worker=1, processes=True)``, the
+texts and labels scattered to both workers once. ``--worker-threads same``
+(default) gives the workers the same thread settings as this process (Dask's
+nanny would otherwise set ``OMP_NUM_THREADS=1`` and friends in the workers
+only), so a fit runs the same float reductions on both sides and
+``cv_results_`` can be equal; ``--worker-threads one`` gives each worker one
+TensorFlow thread (``toolkit.distributed.search.WORKER_ENV``) and this process
+TensorFlow's default, as the runs before this option did. Both sides
 are warm (TensorFlow, spaCy and the memory-mapped vectors cache loaded before
 the clock starts). It records wall and CPU seconds of both (CPU summed over the
 worker processes on the Dask side), checks that ``cv_results_`` (all but the
@@ -33,6 +39,51 @@ import numpy as np
 from _common import print_table, timer, write_results
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+#: Thread settings Dask's nanny sets to 1 in its workers; pinned here (before numpy's or
+#: TensorFlow's pools start) to this process's value, by default the number of cores, which
+#: is also what the libraries use when the variable is unset.
+THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+for _var in THREAD_VARS:
+    os.environ.setdefault(_var, str(os.cpu_count()))
+
+
+def _worker_env(setting: str) -> dict:
+    """Environment of the worker processes for ``--worker-threads``."""
+    from toolkit.distributed.search import WORKER_ENV
+
+    env = {var: os.environ[var] for var in THREAD_VARS}
+    env.update({var: os.environ[var] for var in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+                if var in os.environ})
+    if setting == "one":
+        env.update(WORKER_ENV)
+    return env
+
+
+class _LoadSampler:
+    """Samples the 1-minute load average every ``every`` seconds in a thread."""
+
+    def __init__(self, every=10.0):
+        import threading
+
+        self.samples, self._stop, self._every = [], threading.Event(), every
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.is_set():
+            self.samples.append(os.getloadavg()[0])
+            self._stop.wait(self._every)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    def summary(self):
+        a = np.asarray(self.samples or [np.nan])
+        return {"min": float(a.min()), "mean": float(a.mean()), "max": float(a.max()), "n": int(a.size)}
 
 
 def _worker_stats():
@@ -72,10 +123,14 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n-docs", type=int, default=5000)
     parser.add_argument("--cv", type=int, default=3)
-    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--maxlen", type=int, default=400)
     parser.add_argument("--vectors", default="glove.6B.50d")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--worker-threads", choices=["same", "one"], default="same",
+                        help="same: workers get this process's thread settings (default); "
+                             "one: one TensorFlow thread per worker (WORKER_ENV)")
+    parser.add_argument("--name", default="bench_dask_grid", help="results file name (without .json)")
     args = parser.parse_args(argv)
 
     import cloudpickle
@@ -84,19 +139,18 @@ def main(argv=None):
     from sklearn.model_selection import GridSearchCV
 
     from toolkit.data.datasets import load_imdb
-    from toolkit.distributed.search import WORKER_ENV
     from toolkit.models.classifier import make_text_classifier
 
     data = load_imdb("train", shuffle=True, random_state=0, limit=args.n_docs)
     # an array (not a list) is what joblib's dask backend can scatter: sent once per worker, not per task
     texts, labels = np.asarray(data.texts, dtype=object), np.asarray(data.target_names)[data.labels]
     grid = {
-        "classifier__architecture": ["bag", "cnn"],
         "classifier__vectors": [None, args.vectors],
         "classifier__hidden_units": [0, 32],
+        "classifier__dropout": [0.0, 0.2],
     }
-    fixed = dict(epochs=args.epochs, patience=None, maxlen=args.maxlen, max_tokens=20000, embedding_dim=None,
-                 validation_split=0.0, random_state=0)
+    fixed = dict(architecture="cnn", epochs=args.epochs, patience=None, maxlen=args.maxlen, max_tokens=20000,
+                 embedding_dim=None, validation_split=0.0, random_state=0)
     memory_root = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"bench_dask_grid_{os.getpid()}")
 
     def search(tag, n_jobs=None):
@@ -104,14 +158,17 @@ def main(argv=None):
         return GridSearchCV(pipe, grid, cv=args.cv, n_jobs=n_jobs, error_score="raise", refit=False)
 
     _warm(args.vectors)
+    worker_env = _worker_env(args.worker_threads)
     rows, searches = [], {}
+    load = _LoadSampler()
+    load.__enter__()
     with timer() as t:
         searches["n_jobs=1"] = search("seq", 1).fit(texts, labels)
     rows.append({"run": "n_jobs=1 (this process)", "wall_s": t.seconds, "cpu_s": t.cpu_seconds})
 
     shipped = []
     with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=":0", env=WORKER_ENV) as cluster, Client(cluster) as client:
+                      dashboard_address=":0", env=worker_env) as cluster, Client(cluster) as client:
         client.run(_warm, args.vectors)
         submit = client.submit
 
@@ -128,10 +185,16 @@ def main(argv=None):
         rows.append({"run": f"Dask LocalCluster ({args.workers} worker processes)", "wall_s": t.seconds,
                      "cpu_s": t.cpu_seconds + worker_cpu})
         worker_peaks = {w: after[w]["peak_rss_mb"] for w in after}
+        worker_threads = client.run(lambda: {v: os.environ.get(v) for v in (*THREAD_VARS, "TF_NUM_INTRAOP_THREADS")})
+    load.__exit__(None, None, None)
     subprocess.run(["rm", "-rf", memory_root], check=False)
 
     equal = _equal(searches["n_jobs=1"], searches["dask"])
     fit_times = np.asarray(searches["n_jobs=1"].cv_results_["mean_fit_time"])
+    differing = [{"key": k, "candidate": i, "n_jobs=1": float(a), "dask": float(b)}
+                 for k in _scores(searches["dask"]) if k.startswith(("mean_test", "split"))
+                 for i, (a, b) in enumerate(zip(searches["n_jobs=1"].cv_results_[k], searches["dask"].cv_results_[k]))
+                 if a != b]
     summary = {
         "cv_results_equal": bool(equal),
         "speedup_wall": rows[0]["wall_s"] / rows[1]["wall_s"],
@@ -139,11 +202,19 @@ def main(argv=None):
         "candidates": len(searches["n_jobs=1"].cv_results_["params"]),
         "folds": args.cv,
         "min_mean_fit_s": float(fit_times.min()),
+        "dask_min_mean_fit_s": float(np.min(searches["dask"].cv_results_["mean_fit_time"])),
         "max_mean_fit_s": float(fit_times.max()),
         "tasks_submitted": len(shipped),
         "max_bytes_per_task": max(shipped) if shipped else None,
         "median_bytes_per_task": float(np.median(shipped)) if shipped else None,
         "worker_peak_rss_mb": worker_peaks,
+        "worker_threads": args.worker_threads,
+        "worker_thread_env": next(iter(worker_threads.values())),
+        "this_process_thread_env": {v: os.environ.get(v) for v in (*THREAD_VARS, "TF_NUM_INTRAOP_THREADS")},
+        "loadavg_1min_during_run": load.summary(),
+        "differing_scores": differing[:10],
+        "n_differing_scores": len(differing),
+        "mean_test_score_dask": [float(s) for s in searches["dask"].cv_results_["mean_test_score"]],
         "mean_test_score": [float(s) for s in searches["n_jobs=1"].cv_results_["mean_test_score"]],
         "params": [{k: str(v) for k, v in p.items()} for p in searches["n_jobs=1"].cv_results_["params"]],
     }
@@ -151,7 +222,7 @@ def main(argv=None):
     for key, value in summary.items():
         print(f"{key}: {value}")
     commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
-    write_results("bench_dask_grid", rows + [summary], params={
+    write_results(args.name, rows + [summary], params={
         **vars(args), **{k: str(v) for k, v in fixed.items()},
         "command": "TOOLKIT_DATA_DIR=/work/shared/data python benchmarks/bench_dask_grid.py " + " ".join(sys.argv[1:]),
         "git_commit": commit, "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
