@@ -211,6 +211,26 @@ def test_distributed_store_same_vocabulary_and_ids_as_in_memory(store, imdb_pair
     assert reopened.labels().tolist() == labels.tolist()
 
 
+@pytest.mark.parametrize("fan_in", [2, 3, 8])
+def test_distributed_tree_combine_equals_in_memory_vocabulary(imdb_pairs, fan_in):
+    """Counts combined in a tree (several levels for 7 partitions) give the in-memory vocabulary, ties included."""
+    import dask
+
+    from toolkit.distributed.partitions import combine_counts, merge_counts, partition_counts, tree_combine
+    from toolkit.text import Vocabulary
+
+    texts, _ = imdb_pairs
+    corpus = SpacyTokenizer().transform(texts)
+    bounds = [0, 1, 30, 31, 90, 150, 151, 240]  # uneven partitions, two of one document
+    parts = [corpus[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+    total = tree_combine([dask.delayed(partition_counts)(p) for p in parts], fan_in=fan_in).compute(scheduler="sync")
+    assert total["n_tokens"] == corpus.n_tokens and total["n_documents"] == len(corpus)
+    for max_tokens, min_count in [(None, 1), (300, 1), (None, 2)]:
+        assert merge_counts([total], max_tokens=max_tokens, min_count=min_count) == \
+            Vocabulary.from_documents(corpus, max_tokens=max_tokens, min_count=min_count)
+    assert merge_counts([combine_counts([])]) == Vocabulary()
+
+
 def test_distributed_vocabulary_from_dataframe_and_files(client, imdb_pairs, tmp_path):
     import json
 
@@ -262,8 +282,20 @@ def test_distributed_fit_from_store_equals_in_memory_fit(store, imdb_pairs):
     assert streamed.history_.keys() == in_memory.history_.keys()
     np.testing.assert_allclose(streamed.history_["val_loss"], in_memory.history_["val_loss"], rtol=1e-5)
     np.testing.assert_allclose(streamed.predict_proba(corpus[:20]), in_memory.predict_proba(corpus[:20]), rtol=1e-5)
-    with pytest.raises(ValueError, match=r"fit_from_store does not support architecture='nbsvm'"):
-        fit_from_store(EmbeddingClassifier(architecture="nbsvm"), store)
+
+
+@pytest.mark.parametrize("architecture", ["nbsvm", "nbsvm_vectors"])
+def test_distributed_fit_from_store_refuses_naive_bayes_architectures(store, architecture, tmp_path):
+    """Both naive-Bayes architectures need the whole bag matrix (nbsvm_vectors used to fail deep inside)."""
+    from toolkit.distributed import fit_from_store
+
+    vectors = tmp_path / "tiny.txt"  # GloVe text format: word and 4 floats a line
+    vectors.write_text("".join(f"{w} {i} 0.5 -1 2\n" for i, w in enumerate(["the", "film", "good", "bad"])))
+    clf = EmbeddingClassifier(**dict(TINY, embedding_dim=None), architecture=architecture, vectors=str(vectors))
+    with pytest.raises(ValueError, match=rf"fit_from_store does not support architecture='{architecture}' "
+                                         r"\(its naive-Bayes ratios need the whole bag matrix\)"):
+        fit_from_store(clf, store)
+    assert not hasattr(clf, "model_")
 
 
 def test_distributed_predict_over_dask_collections(client, imdb_pairs):

@@ -4,8 +4,8 @@ A corpus larger than memory is a ``dask.bag`` of texts (or of ``(text,
 label)`` pairs), one partition at a time in memory. Each partition is
 tokenized by :class:`~toolkit.text.SpacyTokenizer` into a compact
 :class:`~toolkit.text.TokenizedCorpus`; the vocabulary is built from
-per-partition counts (and first positions, which break ties), merged on the
-client, so it equals :meth:`Vocabulary.from_documents` on the whole corpus:
+per-partition counts (and first positions, which break ties), combined in a
+tree on the workers and finished on the client, so it equals :meth:`Vocabulary.from_documents` on the whole corpus:
 same tokens, same order, same counts.
 """
 
@@ -20,7 +20,8 @@ import numpy as np
 from .._validation import Interval, validate_param
 from ..text.vocabulary import Vocabulary
 
-__all__ = ["read_texts", "tokenize_partitions", "build_vocabulary", "partition_counts", "merge_counts"]
+__all__ = ["read_texts", "tokenize_partitions", "build_vocabulary", "partition_counts", "combine_counts",
+           "tree_combine", "merge_counts"]
 
 _RESERVED = ("<pad>", "<unk>")
 
@@ -189,19 +190,17 @@ def partition_counts(corpus) -> dict:
     }
 
 
-def merge_counts(summaries, *, max_tokens=None, min_count=1) -> Vocabulary:
-    """One vocabulary from per-partition :func:`partition_counts`, in partition order.
+def combine_counts(summaries) -> dict:
+    """One :func:`partition_counts` summary for consecutive partitions, in partition order.
 
     Counts are summed and a token's first position is the first of its
-    partitions (offset by the tokens before it), so ties break exactly as in
-    :meth:`Vocabulary.from_documents` on the concatenated corpus.
+    partitions (offset by the tokens before it). Combining is associative, so
+    summaries can be combined in a tree on the workers (:func:`tree_combine`)
+    and the client receives one summary instead of one per partition.
     """
     import pandas as pd
 
-    owner = "build_vocabulary"
-    validate_param(max_tokens, [Interval(int, 3, None), None], name="max_tokens", owner=owner)
-    validate_param(min_count, [Interval(int, 1, None)], name="min_count", owner=owner)
-    frames, base = [], 0
+    frames, base, n_documents = [], 0, 0
     for summary in summaries:
         frames.append(pd.DataFrame({
             "token": pd.Series(summary["strings"], dtype=object),
@@ -209,14 +208,53 @@ def merge_counts(summaries, *, max_tokens=None, min_count=1) -> Vocabulary:
             "first": np.asarray(summary["first"], dtype=np.int64) + base,
         }))
         base += summary["n_tokens"]
-    if not frames or base == 0:
+        n_documents += summary["n_documents"]
+    if frames:
+        table = pd.concat(frames, ignore_index=True).groupby("token", sort=False).agg({"count": "sum", "first": "min"})
+        strings, counts, first = table.index.tolist(), table["count"].to_numpy(), table["first"].to_numpy()
+    else:
+        strings, counts, first = [], np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return {"strings": strings, "counts": counts, "first": first, "n_tokens": base, "n_documents": n_documents}
+
+
+def tree_combine(summaries, *, fan_in=8):
+    """A ``dask.delayed`` :func:`combine_counts` of delayed summaries, combined ``fan_in`` at a time.
+
+    Each level runs where its inputs are (on the workers), so no process holds
+    more than ``fan_in`` partition summaries at once, however many partitions
+    the corpus has.
+    """
+    import dask
+
+    level = list(summaries)
+    if not level:
+        return dask.delayed(combine_counts)([])
+    while True:
+        level = [dask.delayed(combine_counts)(level[i:i + fan_in]) for i in range(0, len(level), fan_in)]
+        if len(level) == 1:
+            return level[0]
+
+
+def merge_counts(summaries, *, max_tokens=None, min_count=1) -> Vocabulary:
+    """One vocabulary from per-partition :func:`partition_counts`, in partition order.
+
+    Counts are summed and a token's first position is the first of its
+    partitions (offset by the tokens before it), so ties break exactly as in
+    :meth:`Vocabulary.from_documents` on the concatenated corpus.
+    """
+    owner = "build_vocabulary"
+    validate_param(max_tokens, [Interval(int, 3, None), None], name="max_tokens", owner=owner)
+    validate_param(min_count, [Interval(int, 1, None)], name="min_count", owner=owner)
+    total = combine_counts(summaries)
+    if total["n_tokens"] == 0:
         return Vocabulary()
-    table = pd.concat(frames, ignore_index=True).groupby("token", sort=False).agg({"count": "sum", "first": "min"})
-    table = table[(table["count"] >= min_count) & ~table.index.isin(_RESERVED)]
-    order = np.lexsort((table["first"].to_numpy(), -table["count"].to_numpy()))
+    strings = np.asarray(total["strings"], dtype=object)
+    keep = (total["counts"] >= min_count) & ~np.isin(strings, _RESERVED)
+    strings, counts, first = strings[keep], total["counts"][keep], total["first"][keep]
+    order = np.lexsort((first, -counts))
     if max_tokens is not None:
         order = order[: max_tokens - 2]
-    return Vocabulary(table.index.to_numpy()[order].tolist(), table["count"].to_numpy()[order])
+    return Vocabulary(strings[order].tolist(), counts[order])
 
 
 def build_vocabulary(tokenized, *, max_tokens=None, min_count=1, scheduler=None) -> Vocabulary:
@@ -250,6 +288,5 @@ def build_vocabulary(tokenized, *, max_tokens=None, min_count=1, scheduler=None)
     require_dask()
     import dask
 
-    summaries = dask.compute(*[dask.delayed(partition_counts)(part) for part in tokenized.to_delayed()],
-                             scheduler=scheduler)
-    return merge_counts(summaries, max_tokens=max_tokens, min_count=min_count)
+    total = tree_combine([dask.delayed(partition_counts)(part) for part in tokenized.to_delayed()])
+    return merge_counts([total.compute(scheduler=scheduler)], max_tokens=max_tokens, min_count=min_count)

@@ -39,7 +39,7 @@ from .._atomic import atomic_output
 from ..exceptions import DataError
 from ..text.corpus import TokenizedCorpus
 from ..text.vocabulary import OOV_ID, Vocabulary, _pad_flat
-from .partitions import merge_counts, partition_counts, read_texts, require_dask, split_pairs
+from .partitions import merge_counts, partition_counts, read_texts, require_dask, split_pairs, tree_combine
 
 __all__ = ["CorpusStore"]
 
@@ -65,6 +65,11 @@ def _write_part(items, folder: str, tokenizer) -> dict:
     summary = partition_counts(corpus)
     summary["has_labels"] = labels is not None
     return summary
+
+
+def _part_info(summary: dict) -> dict:
+    """The sizes of one partition's summary (what the store's metadata keeps)."""
+    return {k: summary[k] for k in ("n_documents", "n_tokens", "has_labels")}
 
 
 def _read_strings(folder: Path, expected: int | None = None) -> tuple[str, ...]:
@@ -176,9 +181,10 @@ class CorpusStore:
         Two passes over the partitions, both run by Dask where the data live:
         tokenize and write each partition (returning only its distinct tokens,
         counts and first positions), merge the counts into the vocabulary
-        (equal to the in-memory :meth:`Vocabulary.from_documents`), then write
-        each partition's vocabulary ids. Peak memory is one partition per
-        worker plus the vocabulary.
+        (equal to the in-memory :meth:`Vocabulary.from_documents`; the counts
+        are combined eight partitions at a time on the workers, so the client
+        receives one table), then write each partition's vocabulary ids. Peak
+        memory is one partition per worker plus the vocabulary.
 
         Parameters
         ----------
@@ -215,12 +221,13 @@ class CorpusStore:
         path = Path(path)
         with atomic_output(path, directory=True) as tmp:
             names = [f"part-{i:05d}" for i in range(len(parts))]
-            summaries = _compute(
-                [dask.delayed(_write_part)(part, str(tmp / name), tok_params) for part, name in zip(parts, names)],
-                scheduler, progress, "tokenize",
-            )
+            written = [dask.delayed(_write_part)(part, str(tmp / name), tok_params) for part, name in zip(parts, names)]
+            # the client gets each partition's sizes and one combined count table, never all the tables
+            *summaries, total = _compute([*(dask.delayed(_part_info)(w) for w in written), tree_combine(written)],
+                                         scheduler, progress, "tokenize")
             logger.info("tokenized %d partitions (%d documents)", len(parts), sum(s["n_documents"] for s in summaries))
-            vocabulary = merge_counts(summaries)
+            vocabulary = merge_counts([total])
+            del total
             vocabulary.to_json(tmp / "vocabulary.json")
             _compute([dask.delayed(_encode_part)(str(tmp / name), str(tmp / "vocabulary.json")) for name in names],
                      scheduler, progress, "encode")

@@ -124,8 +124,8 @@ def fit_from_store(estimator, store, y=None):
     Parameters
     ----------
     estimator : EmbeddingClassifier
-        Fitted in place (architectures other than ``"nbsvm"``; no
-        ``class_weight``).
+        Fitted in place (architectures other than ``"nbsvm"`` and
+        ``"nbsvm_vectors"``; no ``class_weight``).
     store : CorpusStore or path-like
     y : array-like, optional
         Labels of every document of the store, in order; default the
@@ -149,16 +149,17 @@ def fit_from_store(estimator, store, y=None):
     """
     from sklearn.model_selection import train_test_split
 
-    from ..models.classifier import EmbeddingClassifier, _check_random_state
+    from ..models.classifier import _NB_ARCHITECTURES, EmbeddingClassifier, _check_random_state
     from .store import CorpusStore
 
     if not isinstance(estimator, EmbeddingClassifier):
         raise TypeError(f"fit_from_store trains an EmbeddingClassifier; got {type(estimator).__name__}.")
     store = store if isinstance(store, CorpusStore) else CorpusStore(store)
     validate_params(estimator, estimator._parameter_constraints)
-    if estimator.architecture == "nbsvm":
-        raise ValueError("fit_from_store does not support architecture='nbsvm' (its naive-Bayes ratios need the "
-                         "whole bag matrix); use another architecture or fit in memory.")
+    if estimator.architecture in _NB_ARCHITECTURES:
+        raise ValueError(f"fit_from_store does not support architecture={estimator.architecture!r} (its naive-Bayes "
+                         "ratios need the whole bag matrix); use another architecture (bag, cnn, rnn, flatten) or "
+                         "fit in memory.")
     if estimator.class_weight is not None:
         raise ValueError("fit_from_store does not support class_weight yet; set class_weight=None.")
     lengths = store.lengths()
