@@ -19,9 +19,16 @@ For each corpus, two fresh child processes, one after the other:
 Same classifier parameters on both sides (``bag``, ``maxlen=400``,
 ``max_tokens=20000``, ``batch_size=128``, no validation split, one epoch).
 This parent samples every process of each child's tree twice a second
-(``psutil``: RSS, CPU time) and reports the peak RSS of every process and the
-CPU seconds of the tree; an in-memory child whose tree passes
+(``psutil``: RSS, CPU time) and reports the peak RSS of every process, the
+CPU seconds of the tree (and CPU seconds per 1,000 documents next to wall
+seconds per 1,000 documents, since the machine is shared) and the 1-minute
+load average seen during the child; an in-memory child whose tree passes
 ``--peer-limit-gb`` is stopped and reported as having run out.
+``--skip-peer-above N`` does not start the in-memory peer above N documents
+(say in the text why: its memory estimated from the smaller rows).
+``--append`` merges the rows into the existing results file (a row of the
+same path and size is replaced), so a long row can run on its own; every
+row records its git commit, finish time and load.
 
 Results: ``benchmarks/results/bench_scaling.json`` and ``bench_scaling.png``.
 """
@@ -36,6 +43,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import numpy as np
 
 from _common import RESULTS_DIR, print_table, write_results
 
@@ -107,8 +116,10 @@ def _watch(cmd, limit_bytes=None) -> dict:
     peaks: dict[int, dict] = {}
     cpu: dict[int, float] = {}
     killed = None
+    loads = []
     t0 = time.perf_counter()
     while proc.poll() is None:
+        loads.append(os.getloadavg()[0])
         try:
             tree = [root, *root.children(recursive=True)]
         except psutil.NoSuchProcess:
@@ -142,9 +153,20 @@ def _watch(cmd, limit_bytes=None) -> dict:
         if line.startswith("{"):
             result = json.loads(line)
             break
+    loads = np.asarray(loads or [np.nan])
     return {"result": result, "wall_s": wall, "cpu_s": sum(cpu.values()), "processes": list(peaks.values()),
+            "loadavg_1min": {"min": float(loads.min()), "mean": float(loads.mean()), "max": float(loads.max())},
             "max_process_rss_mb": max((p["peak_rss_mb"] for p in peaks.values()), default=0.0),
             "returncode": proc.returncode, "stopped": killed}
+
+
+def cost_exponent(rows, mode="out of core", key="tree_cpu_s"):
+    """Slope of log(cost) on log(documents) over the rows of ``mode``: 1.0 is linear growth."""
+    pts = [(r["n_docs"], r[key]) for r in rows if r["mode"] == mode and r.get(key)]
+    if len(pts) < 2:
+        return None
+    x, y = np.log(np.asarray(pts, dtype=float)).T
+    return float(np.polyfit(x, y, 1)[0])
 
 
 def _plot(rows, path: Path) -> None:
@@ -153,21 +175,32 @@ def _plot(rows, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
-    for mode, marker in (("out of core", "o"), ("in memory", "s")):
-        pts = [r for r in rows if r["mode"] == mode and r.get("total_s")]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for mode, marker, color in (("out of core", "o", "C0"), ("in memory", "s", "C1")):
+        pts = sorted((r for r in rows if r["mode"] == mode and r.get("total_s")), key=lambda r: r["n_docs"])
         if not pts:
             continue
-        ax1.plot([r["n_docs"] for r in pts], [r["total_s"] for r in pts], marker=marker, label=mode)
-        ax2.plot([r["n_docs"] for r in pts], [r["max_process_rss_mb"] / 1024 for r in pts], marker=marker, label=mode)
-    for ax, label in ((ax1, "tokenize + encode + 1 epoch (s, wall)"), (ax2, "peak RSS of the largest process (GB)")):
+        n = np.asarray([r["n_docs"] for r in pts], dtype=float)
+        ax1.plot(n, [r["tree_cpu_s"] for r in pts], marker=marker, color=color, label=f"{mode}: CPU s (all processes)")
+        ax1.plot(n, [r["total_s"] for r in pts], marker=marker, color=color, linestyle="--", alpha=0.6,
+                 label=f"{mode}: wall s (shared machine)")
+        ax2.plot(n, [r["max_process_rss_mb"] / 1024 for r in pts], marker=marker, color=color, label=mode)
+        if mode == "out of core" and len(pts) > 1:
+            ref = pts[-1]["tree_cpu_s"] * n / n[-1]
+            ax1.plot(n, ref, color="gray", linestyle=":", label="linear (through the largest row)")
+    ax2.axhline(2.5, color="red", linestyle=":", label="target at 4M: 2.5 GB")
+    for ax, label in ((ax1, "tokenize + encode + 1 epoch (s)"), (ax2, "peak RSS of the largest process (GB)")):
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("documents")
         ax.set_ylabel(label)
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend()
-    fig.suptitle("Cost vs corpus size (generated IMDB corpora; 2 shared CPU cores)")
+        ax.legend(fontsize=7)
+    slope = cost_exponent(rows)
+    title = "Cost vs corpus size (generated IMDB corpora; 2 shared CPU cores)"
+    if slope is not None:
+        title += f"; out-of-core CPU ~ docs^{slope:.2f}"
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -180,6 +213,8 @@ def main(argv=None):
     parser.add_argument("--peer-limit-gb", type=float, default=12.0)
     parser.add_argument("--skip-peer-above", type=int, default=None, help="Do not run the in-memory peer above N docs.")
     parser.add_argument("--results-name", default="bench_scaling", help="Name of the results JSON and PNG.")
+    parser.add_argument("--append", action="store_true",
+                        help="Merge into the existing results JSON (rows of the same path and size are replaced).")
     parser.add_argument("--child", choices=["out-of-core", "in-memory"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -188,12 +223,21 @@ def main(argv=None):
         return
 
     Path(args.workdir).mkdir(parents=True, exist_ok=True)
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    command = "TOOLKIT_DATA_DIR=/work/shared/data python benchmarks/bench_scaling.py " + " ".join(sys.argv[1:])
+    kept, earlier_commands = [], []
+    results_file = RESULTS_DIR / f"{args.results_name}.json"
+    if args.append and results_file.exists():
+        earlier = json.loads(results_file.read_text(encoding="utf-8"))
+        kept = [{"git_commit": earlier["params"].get("git_commit"), **r} for r in earlier["rows"]]
+        earlier_commands = earlier["params"].get("commands", [earlier["params"].get("command")])
     rows = []
     for corpus in args.corpus:
         for mode, child in (("out of core", "out-of-core"), ("in memory", "in-memory")):
             n_lines = sum(1 for _ in open(corpus, "rb"))
             if mode == "in memory" and args.skip_peer_above is not None and n_lines > args.skip_peer_above:
-                rows.append({"mode": mode, "n_docs": n_lines, "stopped": "not run (--skip-peer-above)"})
+                rows.append({"mode": mode, "n_docs": n_lines, "stopped": "not run (--skip-peer-above)",
+                             "git_commit": commit})
                 continue
             cmd = [sys.executable, __file__, "--child", child, "--corpus", corpus, "--workdir", args.workdir]
             limit = args.peer_limit_gb * 2**30 if mode == "in memory" else None
@@ -205,17 +249,24 @@ def main(argv=None):
                    "tree_wall_s": watched["wall_s"], "tree_cpu_s": watched["cpu_s"],
                    "docs_per_cpu_s": (res["n_docs"] / watched["cpu_s"]) if res and watched["cpu_s"] else None,
                    "max_process_rss_mb": watched["max_process_rss_mb"], "processes": watched["processes"],
-                   "returncode": watched["returncode"], "stopped": watched["stopped"]}
+                   "returncode": watched["returncode"], "stopped": watched["stopped"],
+                   "wall_s_per_1k_docs": (1000 * total / res["n_docs"]) if total else None,
+                   "cpu_s_per_1k_docs": (1000 * watched["cpu_s"] / res["n_docs"]) if res else None,
+                   "loadavg_1min": watched["loadavg_1min"], "git_commit": commit,
+                   "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "command": command}
             rows.append(row)
             print_table([{k: row.get(k) for k in ("mode", "n_docs", "tokenize_encode_s", "train_epoch_s", "total_s",
-                                                   "docs_per_s", "tree_cpu_s", "max_process_rss_mb", "stopped")}])
-            commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
-            write_results(args.results_name, rows, params={
-                **vars(args), "classifier": CLASSIFIER, "git_commit": commit,
-                "command": "TOOLKIT_DATA_DIR=/work/shared/data python benchmarks/bench_scaling.py "
-                           + " ".join(sys.argv[1:]),
+                                                   "tree_cpu_s", "cpu_s_per_1k_docs", "max_process_rss_mb",
+                                                   "stopped")}])
+            fresh = {(r["mode"], r["n_docs"]) for r in rows}
+            merged = sorted([r for r in kept if (r["mode"], r["n_docs"]) not in fresh] + rows,
+                            key=lambda r: (r["n_docs"], r["mode"]))
+            write_results(args.results_name, merged, params={
+                **vars(args), "classifier": CLASSIFIER, "git_commit": commit, "command": command,
+                "commands": [*earlier_commands, command] if args.append else [command],
+                "cost_exponent_cpu_out_of_core": cost_exponent(merged),
             })
-            _plot(rows, RESULTS_DIR / f"{args.results_name}.png")
+            _plot(merged, RESULTS_DIR / f"{args.results_name}.png")
 
 
 if __name__ == "__main__":
