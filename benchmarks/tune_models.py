@@ -75,8 +75,9 @@ def candidates(group, chosen):
     from toolkit.models.recipes import NBSVM_RECIPE
 
     if group == "bag":  # learning rate at batch 128, batch size at 0.005, and larger batches with larger rates
-        for lr, bs in ((0.002, 128), (0.005, 128), (0.01, 128), (0.02, 128), (0.005, 64), (0.005, 256),
-                       (0.01, 256), (0.02, 256)):
+        # (widened after a first run chose lr=0.02, the largest rate, and its best batch was 64, the smallest)
+        for lr, bs in ((0.002, 128), (0.005, 128), (0.01, 128), (0.02, 128), (0.05, 128), (0.1, 128),
+                       (0.005, 32), (0.005, 64), (0.005, 256), (0.01, 256), (0.02, 256)):
             yield (f"lr={lr} batch={bs}", dict(architecture="bag", vectors="glove.6B.50d", learning_rate=lr,
                                                batch_size=bs), "tokens")
     elif group == "nbsvm":
