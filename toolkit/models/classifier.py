@@ -371,7 +371,6 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         self
         """
         from sklearn.model_selection import train_test_split
-        from sklearn.utils.class_weight import compute_sample_weight
 
         from ..text.vocabulary import Vocabulary
 
@@ -399,18 +398,8 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
             raise ValueError(
                 f"sample_weight must have shape ({len(docs)},); got {weights.shape}."
             )
-        if self.class_weight is not None:
-            cw = self.class_weight
-            if isinstance(cw, dict) and self.output_ != "multilabel":
-                index = {label: i for i, label in enumerate(self.classes_.tolist())}
-                unknown = [k for k in cw if k not in index]
-                if unknown:
-                    raise ValueError(
-                        f"class_weight has labels not in y: {unknown}; the classes are "
-                        f"{self.classes_.tolist()}."
-                    )
-                cw = {index[k]: v for k, v in cw.items()}
-            cw_weights = compute_sample_weight(cw, y_enc).astype("float32")
+        cw_weights = self._class_sample_weights(y_enc)
+        if cw_weights is not None:
             weights = cw_weights if weights is None else weights * cw_weights
 
         indices = np.arange(len(docs))
@@ -468,6 +457,24 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         matrix, coverage = build_embedding_matrix(self.vocabulary_, kv, random_state=int(seed))
         logger.info("embedding coverage: %s", coverage)
         return matrix, coverage
+
+    def _class_sample_weights(self, y_enc):
+        """``class_weight`` as float32 sample weights over ``y_enc`` (None when class_weight is None)."""
+        from sklearn.utils.class_weight import compute_sample_weight
+
+        cw = self.class_weight
+        if cw is None:
+            return None
+        if isinstance(cw, dict) and self.output_ != "multilabel":
+            index = {label: i for i, label in enumerate(self.classes_.tolist())}
+            unknown = [k for k in cw if k not in index]
+            if unknown:
+                raise ValueError(
+                    f"class_weight has labels not in y: {unknown}; the classes are "
+                    f"{self.classes_.tolist()}."
+                )
+            cw = {index[k]: v for k, v in cw.items()}
+        return compute_sample_weight(cw, y_enc).astype("float32")
 
     def _learning_rate(self):
         if self.learning_rate is not None:
