@@ -182,6 +182,13 @@ class Vocabulary:
 
         A TokenizedCorpus or a list of token lists is encoded as one flat
         array (use :class:`toolkit.encoders.SequenceEncoder` for padded rows).
+
+        The n-grams of ``corpus.ngrams(...)`` are found without building
+        their strings when this vocabulary was made by :meth:`from_documents`
+        from such a corpus (it keeps a :class:`~toolkit.text.corpus.NgramIndex`,
+        also through pickling): each n-gram's id comes from the ids of its
+        tokens. The ids are the same as a string lookup's; a vocabulary read
+        from JSON looks the strings up.
         """
         if isinstance(tokens, str):
             raise TypeError("encode expects a list of tokens, got a single str; wrap it in a list or tokenize it first.")
