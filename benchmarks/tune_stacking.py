@@ -17,7 +17,7 @@ Groups:
 - ``c``: the NBSVM member's C: 0.1 against 0.01 (its default; the
   ``members`` rows) with the chosen vectors, and the ablation with C=0.1;
 - ``self``: ``PseudoLabelClassifier`` around the chosen stack, pseudo-labelling
-  a ``fraction`` (0.3 or 0.7; one or two rounds) of ``--n-unlabelled`` unlabelled reviews;
+  a ``fraction`` (0.3 or 0.7, one round) of ``--n-unlabelled`` unlabelled reviews;
 - ``self_ablation``: the ablation wrapped the same way, at the chosen fraction;
 - ``keras``: the Keras NBSVM++ model as the n-gram member (``ngram_model="nbsvm++"``)
   with the chosen vectors and as an ablation, at 20,000 labels.
@@ -65,7 +65,7 @@ def candidates(group, chosen):
         yield f"{best['vectors']} {best['pooling']} C=0.1", {**best, "C": 0.1}, None
     elif group == "self":
         best = {**best, **chosen.get("c", {})}
-        for fraction, rounds in ((0.3, 1), (0.7, 1), (0.7, 2)):
+        for fraction, rounds in ((0.3, 1), (0.7, 1)):
             yield (f"{best['vectors']} {best['pooling']} + self-training fraction={fraction} rounds={rounds}",
                    {**best, "n_rounds": rounds}, fraction)
     elif group == "keras":  # the Keras NBSVM++ model as the n-gram member (large sizes)
