@@ -1,0 +1,40 @@
+"""The defaults chosen on validation data are the ones the library uses.
+
+``benchmarks/tune_models.py`` chooses the bag model's learning rate and batch
+size and the NBSVM++ recipe's epochs and batch size on a validation split of
+the IMDB training set, and records its choice in a results JSON. These tests
+fail when a default is changed without a new validation run (or the record is
+changed without the default).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from toolkit import EmbeddingClassifier
+from toolkit.models.recipes import NBSVM_RECIPE
+
+RECORD = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "tune_models_nbsvm_bag.json"
+
+
+@pytest.fixture(scope="module")
+def chosen():
+    with open(RECORD, encoding="utf-8") as fh:
+        record = json.load(fh)
+    assert record["params"]["limit"] is None, "the record must come from the full training set"
+    return record["params"]["chosen"]
+
+
+def test_recipes_nbsvm_recipe_is_the_validation_choice(chosen):
+    assert {k: NBSVM_RECIPE[k] for k in chosen["nbsvm"]} == chosen["nbsvm"]
+
+
+def test_recipes_bag_defaults_are_the_validation_choice(chosen):
+    clf = EmbeddingClassifier(architecture="bag")
+    assert clf._learning_rate() == chosen["bag"]["learning_rate"]
+    assert clf.batch_size == chosen["bag"]["batch_size"]
+    # the rate is the Adam family's default only: another optimizer keeps its own
+    assert EmbeddingClassifier(architecture="bag", optimizer="rmsprop")._learning_rate() is None
