@@ -258,6 +258,22 @@ def test_distributed_vocabulary_from_dataframe_and_files(client, imdb_pairs, tmp
         read_texts(tmp_path / "reviews.parquet")
 
 
+@pytest.mark.skipif(not os.path.exists("/proc/self/maps"), reason="reads the process' memory maps (Linux)")
+def test_distributed_store_batches_map_nothing(store):
+    """Training batches read the ids with preadv: no store file stays mapped (resident) in the process."""
+    from toolkit.distributed.streaming import StoreBatches
+
+    batches = StoreBatches(store, np.random.default_rng(0).permutation(len(store)), maxlen=50,
+                           n_ids=len(store.vocabulary), batch_size=16)
+    expected = store.sequences(batches.rows, maxlen=50)
+    got = np.concatenate([batches[i] for i in range(len(batches))])
+    np.testing.assert_array_equal(got, expected)
+    with open("/proc/self/maps", encoding="utf-8") as fh:
+        mapped = [line for line in fh if str(store.path) in line]
+    assert mapped == []
+    batches.on_epoch_end()
+
+
 def test_distributed_store_errors(tmp_path):
     from toolkit.distributed import CorpusStore
     from toolkit.exceptions import DataError
@@ -269,12 +285,13 @@ def test_distributed_store_errors(tmp_path):
         CorpusStore(tmp_path)
 
 
-def test_distributed_fit_from_store_equals_in_memory_fit(store, imdb_pairs):
+@pytest.mark.parametrize("class_weight", [None, "balanced", {"pos": 3.0, "neg": 0.5}])
+def test_distributed_fit_from_store_equals_in_memory_fit(store, imdb_pairs, class_weight):
     from toolkit.distributed import fit_from_store
 
     texts, labels = imdb_pairs
     corpus = SpacyTokenizer().transform(texts)
-    params = dict(TINY, validation_split=0.2, max_tokens=800, maxlen=None)
+    params = dict(TINY, validation_split=0.2, max_tokens=800, maxlen=None, class_weight=class_weight)
     in_memory = EmbeddingClassifier(**params).fit(corpus, labels)
     streamed = fit_from_store(EmbeddingClassifier(**params), store)
     assert streamed.vocabulary_ == in_memory.vocabulary_
@@ -282,6 +299,19 @@ def test_distributed_fit_from_store_equals_in_memory_fit(store, imdb_pairs):
     assert streamed.history_.keys() == in_memory.history_.keys()
     np.testing.assert_allclose(streamed.history_["val_loss"], in_memory.history_["val_loss"], rtol=1e-5)
     np.testing.assert_allclose(streamed.predict_proba(corpus[:20]), in_memory.predict_proba(corpus[:20]), rtol=1e-5)
+
+
+def test_distributed_fit_from_store_class_weight(store):
+    """class_weight changes a streamed fit as it changes an in-memory one; unknown labels are named."""
+    from toolkit.distributed import fit_from_store
+
+    params = dict(TINY, epochs=3, learning_rate=0.01)
+    to_pos = fit_from_store(EmbeddingClassifier(**params, class_weight={"pos": 20.0, "neg": 1.0}), store)
+    to_neg = fit_from_store(EmbeddingClassifier(**params, class_weight={"pos": 1.0, "neg": 20.0}), store)
+    rows = store.corpus(0).to_list()
+    assert (to_pos.predict(rows) == "pos").mean() > (to_neg.predict(rows) == "pos").mean()
+    with pytest.raises(ValueError, match=r"class_weight has labels not in y: \['maybe'\]; the classes are \['neg', 'pos'\]"):
+        fit_from_store(EmbeddingClassifier(**params, class_weight={"maybe": 2.0}), store)
 
 
 @pytest.mark.parametrize("architecture", ["nbsvm", "nbsvm_vectors"])

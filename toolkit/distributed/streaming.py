@@ -24,11 +24,6 @@ __all__ = ["StoreBatches", "StoreRows", "fit_from_store"]
 
 logger = logging.getLogger(__name__)
 
-# open memory maps are dropped (unmapped) after this many batches, so the pages
-# a long epoch touches do not accumulate in the process' resident memory
-_REMAP_EVERY = 256
-
-
 class StoreBatches(keras.utils.PyDataset):
     """Padded batches of a store's documents, in a given order, as a Keras ``PyDataset``.
 
@@ -43,6 +38,8 @@ class StoreBatches(keras.utils.PyDataset):
         Vocabulary size in use (ids past it become the OOV id).
     targets : ndarray, optional
         Target of each of ``rows`` (already encoded); None yields inputs only.
+    weights : ndarray, optional
+        Sample weight of each of ``rows``; batches are then ``(x, y, w)``.
     batch_size : int, default=128
     padding, truncating : {"pre", "post"}, default="pre"
 
@@ -57,18 +54,19 @@ class StoreBatches(keras.utils.PyDataset):
     (1, [[2, 4, 5], [0, 3, 2]])
     """
 
-    def __init__(self, store, rows, *, maxlen, n_ids, targets=None, batch_size=128, padding="pre", truncating="pre"):
+    def __init__(self, store, rows, *, maxlen, n_ids, targets=None, weights=None, batch_size=128, padding="pre",
+                 truncating="pre"):
         super().__init__(workers=1, use_multiprocessing=False)
         self.store = store
         self.rows = np.asarray(rows, dtype=np.int64)
         self.maxlen = int(maxlen)
         self.n_ids = int(n_ids)
         self.targets = targets
+        self.weights = weights
         self.batch_size = int(batch_size)
         self.padding = padding
         self.truncating = truncating
-        self._maps: dict = {}
-        self._served = 0
+        self._readers: dict = {}  # open partition files (CorpusStore.gather reads them, maps nothing)
 
     def __len__(self) -> int:
         return -(-len(self.rows) // self.batch_size)
@@ -76,18 +74,17 @@ class StoreBatches(keras.utils.PyDataset):
     def __getitem__(self, index):
         if not 0 <= index < len(self):
             raise IndexError(f"batch {index} out of range for {len(self)} batches")
-        self._served += 1
-        if self._served % _REMAP_EVERY == 0:
-            self._maps = {}
         chunk = slice(index * self.batch_size, (index + 1) * self.batch_size)
         x = self.store.sequences(self.rows[chunk], maxlen=self.maxlen, n_ids=self.n_ids, padding=self.padding,
-                                 truncating=self.truncating, cache=self._maps)
+                                 truncating=self.truncating, cache=self._readers)
         if self.targets is None:
             return x
-        return x, self.targets[chunk]
+        if self.weights is None:
+            return x, self.targets[chunk]
+        return x, self.targets[chunk], self.weights[chunk]
 
     def on_epoch_end(self):
-        self._maps = {}
+        self._readers = {}
 
 
 class StoreRows:
@@ -105,9 +102,8 @@ class StoreRows:
         return len(self.rows)
 
     def epoch_data(self, order, targets, weights, batch_size):
-        if weights is not None:
-            raise ValueError("Training from a CorpusStore does not take sample weights or class_weight yet.")
-        return StoreBatches(self.store, self.rows[order], targets=targets[order], batch_size=batch_size,
+        return StoreBatches(self.store, self.rows[order], targets=targets[order],
+                            weights=None if weights is None else weights[order], batch_size=batch_size,
                             **self.options)
 
 
@@ -125,7 +121,7 @@ def fit_from_store(estimator, store, y=None):
     ----------
     estimator : EmbeddingClassifier
         Fitted in place (architectures other than ``"nbsvm"`` and
-        ``"nbsvm_vectors"``; no ``class_weight``).
+        ``"nbsvm_vectors"``); ``class_weight`` applies as in ``fit``.
     store : CorpusStore or path-like
     y : array-like, optional
         Labels of every document of the store, in order; default the
@@ -160,8 +156,6 @@ def fit_from_store(estimator, store, y=None):
         raise ValueError(f"fit_from_store does not support architecture={estimator.architecture!r} (its naive-Bayes "
                          "ratios need the whole bag matrix); use another architecture (bag, cnn, rnn, flatten) or "
                          "fit in memory.")
-    if estimator.class_weight is not None:
-        raise ValueError("fit_from_store does not support class_weight yet; set class_weight=None.")
     lengths = store.lengths()
     if len(lengths) == 0:
         raise ValueError(f"The store {store.path} holds no documents.")
@@ -173,6 +167,7 @@ def fit_from_store(estimator, store, y=None):
         )
     labels = store.labels() if y is None else np.asarray(y)
     y_enc = estimator._encode_targets(labels, store.n_documents)
+    weights = _class_sample_weights(estimator, y_enc)
     rng = _check_random_state(estimator.random_state)
     seeds = rng.randint(0, 2**31 - 1, size=3)
 
@@ -189,10 +184,29 @@ def fit_from_store(estimator, store, y=None):
             stratify = y_enc
         train_idx, val_idx = train_test_split(indices, test_size=estimator.validation_split, stratify=stratify,
                                               random_state=int(seeds[1]))
-        val = StoreBatches(store, val_idx, targets=y_enc[val_idx], batch_size=estimator.batch_size, **options)
+        val = StoreBatches(store, val_idx, targets=y_enc[val_idx], batch_size=estimator.batch_size,
+                           weights=None if weights is None else weights[val_idx], **options)
         indices = np.sort(train_idx)
     matrix, estimator.embedding_coverage_ = estimator._embedding_matrix(None, None, seeds[0])
     logger.info("training from %s: %d documents, %d batches per epoch", store.path, len(indices),
                 -(-len(indices) // estimator.batch_size))
-    estimator._train(StoreRows(store, indices, **options), y_enc[indices], None, val, matrix, rng, int(seeds[2]))
+    estimator._train(StoreRows(store, indices, **options), y_enc[indices],
+                     None if weights is None else weights[indices], val, matrix, rng, int(seeds[2]))
     return estimator
+
+
+def _class_sample_weights(estimator, y_enc):
+    """``class_weight`` as sample weights, as ``EmbeddingClassifier.fit`` applies it (None without one)."""
+    from sklearn.utils.class_weight import compute_sample_weight
+
+    cw = estimator.class_weight
+    if cw is None:
+        return None
+    if isinstance(cw, dict) and estimator.output_ != "multilabel":
+        index = {label: i for i, label in enumerate(estimator.classes_.tolist())}
+        unknown = [k for k in cw if k not in index]
+        if unknown:
+            raise ValueError(f"class_weight has labels not in y: {unknown}; the classes are "
+                             f"{estimator.classes_.tolist()}.")
+        cw = {index[k]: v for k, v in cw.items()}
+    return compute_sample_weight(cw, y_enc).astype("float32")
