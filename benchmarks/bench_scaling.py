@@ -169,6 +169,14 @@ def cost_exponent(rows, mode="out of core", key="tree_cpu_s"):
     return float(np.polyfit(x, y, 1)[0])
 
 
+def peer_rss_estimate_gb(rows, n_docs):
+    """Peak RSS (GB) of the in-memory peer at ``n_docs``, a straight line through its measured rows."""
+    pts = [(r["n_docs"], r["max_process_rss_mb"] / 1024) for r in rows if r["mode"] == "in memory" and r.get("total_s")]
+    x, y = np.asarray(pts, dtype=float).T
+    slope, intercept = np.polyfit(x, y, 1)
+    return intercept + slope * np.asarray(n_docs, dtype=float)
+
+
 def _plot(rows, path: Path) -> None:
     import matplotlib
 
@@ -185,6 +193,11 @@ def _plot(rows, path: Path) -> None:
         ax1.plot(n, [r["total_s"] for r in pts], marker=marker, color=color, linestyle="--", alpha=0.6,
                  label=f"{mode}: wall s (shared machine)")
         ax2.plot(n, [r["max_process_rss_mb"] / 1024 for r in pts], marker=marker, color=color, label=mode)
+        largest = max(r["n_docs"] for r in rows)
+        if mode == "in memory" and len(pts) > 1 and largest > n[-1]:
+            grid = np.geomspace(n[-1], largest, 20)
+            ax2.plot(grid, peer_rss_estimate_gb(rows, grid), color=color, linestyle=":",
+                     label="in memory, linear extrapolation (not run)")
         if mode == "out of core" and len(pts) > 1:
             ref = pts[-1]["tree_cpu_s"] * n / n[-1]
             ax1.plot(n, ref, color="gray", linestyle=":", label="linear (through the largest row)")
@@ -208,15 +221,22 @@ def _plot(rows, path: Path) -> None:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--corpus", action="append", required=True, help="JSON-lines corpus (repeat).")
+    parser.add_argument("--corpus", action="append", help="JSON-lines corpus (repeat).")
     parser.add_argument("--workdir", default="/tmp/bench_scaling")
     parser.add_argument("--peer-limit-gb", type=float, default=12.0)
     parser.add_argument("--skip-peer-above", type=int, default=None, help="Do not run the in-memory peer above N docs.")
     parser.add_argument("--results-name", default="bench_scaling", help="Name of the results JSON and PNG.")
     parser.add_argument("--append", action="store_true",
                         help="Merge into the existing results JSON (rows of the same path and size are replaced).")
+    parser.add_argument("--replot", action="store_true", help="Only redraw the PNG from the results JSON.")
     parser.add_argument("--child", choices=["out-of-core", "in-memory"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.replot:
+        rows = json.loads((RESULTS_DIR / f"{args.results_name}.json").read_text(encoding="utf-8"))["rows"]
+        _plot(rows, RESULTS_DIR / f"{args.results_name}.png")
+        return
+    if not args.corpus:
+        parser.error("--corpus is required (give one or more JSON-lines corpora)")
     if args.child:
         func = _child_out_of_core if args.child == "out-of-core" else _child_in_memory
         print(json.dumps(func(args.corpus[0], args.workdir)), flush=True)
@@ -265,6 +285,8 @@ def main(argv=None):
                 **vars(args), "classifier": CLASSIFIER, "git_commit": commit, "command": command,
                 "commands": [*earlier_commands, command] if args.append else [command],
                 "cost_exponent_cpu_out_of_core": cost_exponent(merged),
+                "cost_exponent_cpu_out_of_core_two_largest": cost_exponent(
+                    [r for r in merged if r["mode"] == "out of core" and r.get("tree_cpu_s")][-2:]),
             })
             _plot(merged, RESULTS_DIR / f"{args.results_name}.png")
 
