@@ -52,7 +52,7 @@ NAME = "tune_stacking"
 GLOVE = "glove.6B.50d"
 
 
-def candidates(group, chosen):
+def candidates(group, chosen, self_fractions=(0.3, 0.7)):
     """(label, stack params, self-training fraction or None) of one group's grid."""
     best = chosen.get("members", {"vectors": DOMAIN_SPEC, "pooling": "sif"})
     if group == "members":  # every candidate has C=0.01 (NBSVMClassifier's default)
@@ -65,7 +65,7 @@ def candidates(group, chosen):
         yield f"{best['vectors']} {best['pooling']} C=0.1", {**best, "C": 0.1}, None
     elif group == "self":
         best = {**best, **chosen.get("c", {})}
-        for fraction, rounds in ((0.3, 1), (0.7, 1)):
+        for fraction, rounds in ((f, 1) for f in self_fractions):
             yield (f"{best['vectors']} {best['pooling']} + self-training fraction={fraction} rounds={rounds}",
                    {**best, "n_rounds": rounds}, fraction)
     elif group == "keras":  # the Keras NBSVM++ model as the n-gram member (large sizes)
@@ -104,6 +104,7 @@ def main(argv=None):
     parser.add_argument("--sizes", default="200,1000,5000,20000")
     parser.add_argument("--self-sizes", default="200,1000", help="sizes of the self-training groups")
     parser.add_argument("--c-sizes", default="200,1000,5000", help="sizes of the c group")
+    parser.add_argument("--self-fractions", default="0.3,0.7", help="self-training fractions to try")
     parser.add_argument("--keras-sizes", default="20000", help="sizes of the keras group")
     parser.add_argument("--draws", type=int, default=3)
     parser.add_argument("--n-unlabelled", type=int, default=10000)
@@ -120,6 +121,7 @@ def main(argv=None):
     sizes = [int(s) for s in args.sizes.split(",")]
     self_sizes = [int(s) for s in args.self_sizes.split(",")]
     c_sizes = [int(s) for s in args.c_sizes.split(",")]
+    self_fractions = [float(f) for f in args.self_fractions.split(",")]
     keras_sizes = [int(s) for s in args.keras_sizes.split(",")]
 
     X_fit, y_fit, X_val, y_val = validation_split(args)
@@ -138,7 +140,7 @@ def main(argv=None):
                        "keras": keras_sizes}.get(group, sizes)
         for n in group_sizes:
             index_sets = list(draws(y_fit, n_labels=n, n_draws=args.draws, seed=args.seed))
-            for label, stack_params, fraction in candidates(group, chosen):
+            for label, stack_params, fraction in candidates(group, chosen, self_fractions):
                 if (group, label, n) in done:
                     continue
                 if fraction is not None and unlabelled is None:
