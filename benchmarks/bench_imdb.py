@@ -390,6 +390,9 @@ def finish(args, rows, *, quiet=False):
         else:
             row["fit_total_s"], row["predict_total_s"] = row["fit_s"], row["predict_s"]
             row["fit_total_cpu_s"], row["predict_total_cpu_s"] = row.get("fit_cpu_s"), row.get("predict_cpu_s")
+    for row in rows[1:]:  # ratios once every total is known (the peer need not come first)
+        if row.get("accuracy") is None:
+            continue
         if peer:
             row["acc_vs_peer"] = round(row["accuracy"] / peer["accuracy"], 4)
             row["err_vs_peer"] = round((1 - row["accuracy"]) / (1 - peer["accuracy"]), 3)
