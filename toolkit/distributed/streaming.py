@@ -167,7 +167,7 @@ def fit_from_store(estimator, store, y=None):
         )
     labels = store.labels() if y is None else np.asarray(y)
     y_enc = estimator._encode_targets(labels, store.n_documents)
-    weights = _class_sample_weights(estimator, y_enc)
+    weights = estimator._class_sample_weights(y_enc)
     rng = _check_random_state(estimator.random_state)
     seeds = rng.randint(0, 2**31 - 1, size=3)
 
@@ -194,19 +194,3 @@ def fit_from_store(estimator, store, y=None):
                      None if weights is None else weights[indices], val, matrix, rng, int(seeds[2]))
     return estimator
 
-
-def _class_sample_weights(estimator, y_enc):
-    """``class_weight`` as sample weights, as ``EmbeddingClassifier.fit`` applies it (None without one)."""
-    from sklearn.utils.class_weight import compute_sample_weight
-
-    cw = estimator.class_weight
-    if cw is None:
-        return None
-    if isinstance(cw, dict) and estimator.output_ != "multilabel":
-        index = {label: i for i, label in enumerate(estimator.classes_.tolist())}
-        unknown = [k for k in cw if k not in index]
-        if unknown:
-            raise ValueError(f"class_weight has labels not in y: {unknown}; the classes are "
-                             f"{estimator.classes_.tolist()}.")
-        cw = {index[k]: v for k, v in cw.items()}
-    return compute_sample_weight(cw, y_enc).astype("float32")
