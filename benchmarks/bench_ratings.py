@@ -26,7 +26,11 @@ Candidates (same tokens for the toolkit rows):
 - ``stack``: ``StackedTextClassifier(vectors="glove.6B.50d")`` (NBSVM 1-3-grams
   + pooled GloVe, logistic-regression meta-learner) on word tokens.
 
-The toolkit model with the best validation accuracy is the final one.
+The toolkit model with the best validation accuracy is the final one (``--final all``: every
+method is a final configuration, each scored on the test set once).
+
+Also: ``stack_w2v`` (the stack with domain word2vec trained on the unlabelled reviews, SIF pooling)
+and ``stack_novec`` (its ablation).
 
 Run::
 
@@ -125,6 +129,10 @@ def toolkit_model(name, seed):
                                    vectors="glove.6B.50d", random_state=seed)
     if name == "stack":
         return StackedTextClassifier(vectors="glove.6B.50d", random_state=seed)
+    if name == "stack_w2v":  # h3's validation choice (results/tune_stacking.json)
+        return StackedTextClassifier(vectors="word2vec:unsup:train=0", pooling="sif", random_state=seed)
+    if name == "stack_novec":  # its ablation: the same stack without the vector member
+        return StackedTextClassifier(vectors=None, random_state=seed)
     raise ValueError(f"unknown method {name!r}")
 
 
@@ -133,6 +141,9 @@ DESCRIPTIONS = {
     "toolkit_novec": "EmbeddingClassifier(architecture='nbsvm') on 1-3-grams (ablation)",
     "toolkit_glove": "EmbeddingClassifier(architecture='nbsvm_vectors', vectors='glove.6B.50d') on 1-3-grams",
     "stack": "StackedTextClassifier(vectors='glove.6B.50d') on word tokens",
+    "stack_w2v": "StackedTextClassifier(vectors='word2vec:unsup:train=0', pooling='sif') on word tokens "
+                 "(domain word2vec on the 50,000 unlabelled reviews)",
+    "stack_novec": "StackedTextClassifier(vectors=None) on word tokens (ablation of stack_w2v)",
 }
 
 
@@ -147,6 +158,8 @@ def main(argv=None):
     parser.add_argument("--limit", type=int, default=None, help="reviews per split (smoke or reduced runs)")
     parser.add_argument("--val-size", type=float, default=0.2, help="share of the training reviews held out")
     parser.add_argument("--name", default=NAME)
+    parser.add_argument("--final", choices=("best", "all"), default="best",
+                        help="score on the test set the best toolkit model (by validation accuracy) or every method")
     parser.add_argument("--data-dir", default=os.environ.get("TOOLKIT_DATA_DIR", str(HERE.parent.parent / "shared" / "data")))
     parser.add_argument("--work-dir", default=None, help="token cache folder")
     args = parser.parse_args(argv)
@@ -176,7 +189,7 @@ def main(argv=None):
             data = list(texts if idx is None else texts[idx]) if split == "train" else list(test.texts)
             return data
         corpus = tokens[split] if idx is None else tokens[split].take(idx)
-        return corpus if name == "stack" else corpus.ngrams(NGRAMS)
+        return corpus if name.startswith("stack") else corpus.ngrams(NGRAMS)
 
     rows = []
 
@@ -216,7 +229,9 @@ def main(argv=None):
     if "tfidf_lr" in names:
         finals.append("tfidf_lr")
     ours = [n for n in names if n != "tfidf_lr"]
-    if ours:
+    if ours and args.final == "all":
+        finals.extend(ours)
+    elif ours:
         finals.append(max(ours, key=lambda n: best(n)[2]["argmax"]["accuracy"]))
 
     # ---- test: each final configuration refitted on all training reviews, scored once
