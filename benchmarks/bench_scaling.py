@@ -251,6 +251,19 @@ def main(argv=None):
         earlier = json.loads(results_file.read_text(encoding="utf-8"))
         kept = [{"git_commit": earlier["params"].get("git_commit"), **r} for r in earlier["rows"]]
         earlier_commands = earlier["params"].get("commands", [earlier["params"].get("command")])
+    def save(rows):  # after every row, skipped ones included
+        fresh = {(r["mode"], r["n_docs"]) for r in rows}
+        merged = sorted([r for r in kept if (r["mode"], r["n_docs"]) not in fresh] + rows,
+                        key=lambda r: (r["n_docs"], r["mode"]))
+        write_results(args.results_name, merged, params={
+            **vars(args), "classifier": CLASSIFIER, "git_commit": commit, "command": command,
+            "commands": [*earlier_commands, command] if args.append else [command],
+            "cost_exponent_cpu_out_of_core": cost_exponent(merged),
+            "cost_exponent_cpu_out_of_core_two_largest": cost_exponent(
+                [r for r in merged if r["mode"] == "out of core" and r.get("tree_cpu_s")][-2:]),
+        })
+        _plot(merged, RESULTS_DIR / f"{args.results_name}.png")
+
     rows = []
     for corpus in args.corpus:
         for mode, child in (("out of core", "out-of-core"), ("in memory", "in-memory")):
@@ -258,6 +271,7 @@ def main(argv=None):
             if mode == "in memory" and args.skip_peer_above is not None and n_lines > args.skip_peer_above:
                 rows.append({"mode": mode, "n_docs": n_lines, "stopped": "not run (--skip-peer-above)",
                              "git_commit": commit})
+                save(rows)
                 continue
             cmd = [sys.executable, __file__, "--child", child, "--corpus", corpus, "--workdir", args.workdir]
             limit = args.peer_limit_gb * 2**30 if mode == "in memory" else None
@@ -278,17 +292,7 @@ def main(argv=None):
             print_table([{k: row.get(k) for k in ("mode", "n_docs", "tokenize_encode_s", "train_epoch_s", "total_s",
                                                    "tree_cpu_s", "cpu_s_per_1k_docs", "max_process_rss_mb",
                                                    "stopped")}])
-            fresh = {(r["mode"], r["n_docs"]) for r in rows}
-            merged = sorted([r for r in kept if (r["mode"], r["n_docs"]) not in fresh] + rows,
-                            key=lambda r: (r["n_docs"], r["mode"]))
-            write_results(args.results_name, merged, params={
-                **vars(args), "classifier": CLASSIFIER, "git_commit": commit, "command": command,
-                "commands": [*earlier_commands, command] if args.append else [command],
-                "cost_exponent_cpu_out_of_core": cost_exponent(merged),
-                "cost_exponent_cpu_out_of_core_two_largest": cost_exponent(
-                    [r for r in merged if r["mode"] == "out of core" and r.get("tree_cpu_s")][-2:]),
-            })
-            _plot(merged, RESULTS_DIR / f"{args.results_name}.png")
+            save(rows)
 
 
 if __name__ == "__main__":
