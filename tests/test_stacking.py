@@ -116,15 +116,27 @@ def test_stacking_in_pipeline_round_trips_in_a_fresh_process(imdb_small, glove_s
     np.testing.assert_allclose(np.load(tmp_path / "p.npy"), expected)
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError,
-                   reason="save_model does not save scikit-learn pipelines yet: change requested (skops.io), "
-                          "see /tmp/sections/h3-requests.md; remove this mark when it lands")
-def test_stacking_save_model_load_model(fitted, split, tmp_path):
-    from toolkit.models import load_model
-
-    _, _, X_val, _ = split
-    path = save_model(fitted, tmp_path / "stack")
-    np.testing.assert_allclose(load_model(path).predict_proba(X_val), fitted.predict_proba(X_val))
+def test_stacking_save_model_load_model_in_a_fresh_process(imdb_small, glove_small, tmp_path):
+    texts, labels = imdb_small
+    pipe = make_pipeline(SpacyTokenizer(), StackedTextClassifier(vectors=str(glove_small), **FAST))
+    pipe.fit(texts[:300], labels[:300])
+    path = save_model(pipe, tmp_path / "stack")
+    assert (path / "model.skops").is_file()
+    expected = pipe.predict_proba(texts[400:450])
+    (tmp_path / "texts.json").write_text(json.dumps(texts[400:450]))
+    script = (
+        "import json, sys, numpy as np\n"
+        "from toolkit.models import load_model\n"
+        "pipe = load_model(sys.argv[1])\n"
+        "np.save(sys.argv[3], pipe.predict_proba(json.load(open(sys.argv[2]))))\n"
+        "print(type(pipe[-1]).__name__)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    result = subprocess.run([sys.executable, "-c", script, str(path), str(tmp_path / "texts.json"),
+                             str(tmp_path / "p.npy")], capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "StackedTextClassifier" in result.stdout
+    np.testing.assert_allclose(np.load(tmp_path / "p.npy"), expected)
 
 
 def test_stacking_domain_vectors_as_a_parameter(split):
