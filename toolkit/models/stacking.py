@@ -56,12 +56,16 @@ def word_ngrams(X, ngram_range=(1, 3)):
     >>> word_ngrams([["not", "good"]], (1, 2))[0]
     ['not', 'good', 'not good']
     """
+    docs = _as_corpus(X)
+    return docs if tuple(ngram_range) == (1, 1) else docs.ngrams(tuple(ngram_range))
+
+
+def _as_corpus(X):
+    """Checked token lists as a :class:`~toolkit.text.TokenizedCorpus` (the one input path of this module)."""
     from ..text.corpus import TokenizedCorpus, check_token_lists
 
     docs = check_token_lists(X, estimator="StackedTextClassifier")
-    if not isinstance(docs, TokenizedCorpus):
-        docs = TokenizedCorpus.from_token_lists(docs)
-    return docs if tuple(ngram_range) == (1, 1) else docs.ngrams(tuple(ngram_range))
+    return docs if isinstance(docs, TokenizedCorpus) else TokenizedCorpus.from_token_lists(docs)
 
 
 def _is_ngram_range(value) -> bool:
@@ -226,12 +230,8 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         from sklearn.preprocessing import StandardScaler
         from sklearn.utils import check_random_state
 
-        from ..text.corpus import TokenizedCorpus, check_token_lists
-
         self._check_params()
-        docs = check_token_lists(X, estimator=type(self).__name__)
-        if not isinstance(docs, TokenizedCorpus):
-            docs = TokenizedCorpus.from_token_lists(docs)
+        docs = _as_corpus(X)
         y = np.asarray(y)
         if len(docs) != y.shape[0]:
             raise ValueError(
@@ -261,11 +261,8 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         return self
 
     def _docs(self, X):
-        from ..text.corpus import TokenizedCorpus, check_token_lists
-
         check_is_fitted(self, "stack_")
-        docs = check_token_lists(X, estimator=type(self).__name__)
-        return docs if isinstance(docs, TokenizedCorpus) else TokenizedCorpus.from_token_lists(docs)
+        return _as_corpus(X)
 
     def decision_function(self, X):
         """Meta-learner scores: shape (n_samples,) for two classes, else (n_samples, n_classes)."""
