@@ -16,8 +16,9 @@ Groups:
   best pooling of each kind of vectors is kept for the learning curve's rows;
 - ``c``: the NBSVM member's C: 0.1 against 0.01 (its default; the
   ``members`` rows) with the chosen vectors, and the ablation with C=0.1;
-- ``self``: ``PseudoLabelClassifier`` around the chosen stack, pseudo-labelling
-  a ``fraction`` (0.3 or 0.7, one round) of ``--n-unlabelled`` unlabelled reviews;
+- ``self``: ``PseudoLabelClassifier`` around the chosen stack: every
+  ``fraction:rounds:unlabelled`` triple of ``--self-grid`` (pseudo-label a
+  ``fraction`` of a seeded subset of ``unlabelled`` reviews, ``rounds`` times);
 - ``self_ablation``: the ablation wrapped the same way, at the chosen fraction;
 - ``keras``: the Keras NBSVM++ model as the n-gram member (``ngram_model="nbsvm++"``)
   with the chosen vectors and as an ablation, at 20,000 labels.
@@ -52,8 +53,14 @@ NAME = "tune_stacking"
 GLOVE = "glove.6B.50d"
 
 
-def candidates(group, chosen, self_fractions=(0.3, 0.7)):
-    """(label, stack params, self-training fraction or None) of one group's grid."""
+def self_label(best, fraction, rounds, n_unlabelled, prefix=None):
+    """The candidate label of one self-training setting (``prefix`` replaces the vectors and pooling)."""
+    head = prefix or f"{best['vectors']} {best['pooling']}"
+    return f"{head} + self-training fraction={fraction} rounds={rounds} unlabelled={n_unlabelled}"
+
+
+def candidates(group, chosen, self_grid=((0.3, 1, 10000), (0.7, 1, 10000))):
+    """(label, stack params, (self-training fraction, unlabelled reviews) or None) of one group's grid."""
     best = chosen.get("members", {"vectors": DOMAIN_SPEC, "pooling": "sif"})
     if group == "members":  # every candidate has C=0.01 (NBSVMClassifier's default)
         yield "ablation (vectors=None)", {"vectors": None}, None
@@ -65,16 +72,15 @@ def candidates(group, chosen, self_fractions=(0.3, 0.7)):
         yield f"{best['vectors']} {best['pooling']} C=0.1", {**best, "C": 0.1}, None
     elif group == "self":
         best = {**best, **chosen.get("c", {})}
-        for fraction, rounds in ((f, 1) for f in self_fractions):
-            yield (f"{best['vectors']} {best['pooling']} + self-training fraction={fraction} rounds={rounds}",
-                   {**best, "n_rounds": rounds}, fraction)
+        for fraction, rounds, n_unl in self_grid:
+            yield self_label(best, fraction, rounds, n_unl), {**best, "n_rounds": rounds}, (fraction, n_unl)
     elif group == "keras":  # the Keras NBSVM++ model as the n-gram member (large sizes)
         yield "ablation ngram_model=nbsvm++", {"vectors": None, "ngram_model": "nbsvm++"}, None
         yield f"{best['vectors']} {best['pooling']} ngram_model=nbsvm++", {**best, "ngram_model": "nbsvm++"}, None
     elif group == "self_ablation":  # the ablation, self-trained the same way as the chosen model
-        fraction, rounds = chosen["self"]["fraction"], chosen["self"]["n_rounds"]
-        yield (f"ablation + self-training fraction={fraction} rounds={rounds}",
-               {**best, **chosen.get("c", {}), "vectors": None, "n_rounds": rounds}, fraction)
+        fraction, rounds, n_unl = (chosen["self"][k] for k in ("fraction", "n_rounds", "n_unlabelled"))
+        yield (self_label(best, fraction, rounds, n_unl, prefix="ablation"),
+               {**best, **chosen.get("c", {}), "vectors": None, "n_rounds": rounds}, (fraction, n_unl))
     else:
         raise ValueError(f"unknown group {group!r}")
 
@@ -95,6 +101,18 @@ def _choose(rows, group, sizes, prefix=""):
     return best, full[best], row
 
 
+def _upgrade_self_rows(rows, params):
+    """Give self-training rows written before ``--self-grid`` (one ``--n-unlabelled`` per run) their
+    ``n_unlabelled`` and the label format of :func:`self_label`, so ``--resume`` matches them."""
+    for row in rows:
+        if row.get("self_training") is None or "n_unlabelled" in row:
+            continue
+        row["n_unlabelled"] = params["n_unlabelled"]
+        head = row["candidate"].split(" + self-training")[0]
+        row["candidate"] = self_label(None, row["self_training"], row["params"].get("n_rounds", 1),
+                                      row["n_unlabelled"], prefix=head)
+
+
 def main(argv=None):
     import numpy as np
 
@@ -104,10 +122,10 @@ def main(argv=None):
     parser.add_argument("--sizes", default="200,1000,5000,20000")
     parser.add_argument("--self-sizes", default="200,1000", help="sizes of the self-training groups")
     parser.add_argument("--c-sizes", default="200,1000,5000", help="sizes of the c group")
-    parser.add_argument("--self-fractions", default="0.3,0.7", help="self-training fractions to try")
+    parser.add_argument("--self-grid", default="0.3:1:10000,0.7:1:10000",
+                        help="self-training settings to try: comma-separated fraction:rounds:unlabelled triples")
     parser.add_argument("--keras-sizes", default="20000", help="sizes of the keras group")
     parser.add_argument("--draws", type=int, default=3)
-    parser.add_argument("--n-unlabelled", type=int, default=10000)
     parser.add_argument("--name", default=NAME)
     parser.add_argument("--val-size", type=int, default=5000)
     parser.add_argument("--limit", type=int, default=None, help="training reviews (smoke runs)")
@@ -121,11 +139,11 @@ def main(argv=None):
     sizes = [int(s) for s in args.sizes.split(",")]
     self_sizes = [int(s) for s in args.self_sizes.split(",")]
     c_sizes = [int(s) for s in args.c_sizes.split(",")]
-    self_fractions = [float(f) for f in args.self_fractions.split(",")]
+    self_grid = [(float(f), int(r), int(u)) for f, r, u in (t.split(":") for t in args.self_grid.split(","))]
     keras_sizes = [int(s) for s in args.keras_sizes.split(",")]
 
     X_fit, y_fit, X_val, y_val = validation_split(args)
-    unlabelled = None
+    unlabelled = {}  # number of unlabelled reviews -> their tokens
     rows, chosen = [], {}
     if args.resume and (RESULTS_DIR / f"{args.name}.json").exists():
         import json
@@ -133,6 +151,7 @@ def main(argv=None):
         with open(RESULTS_DIR / f"{args.name}.json", encoding="utf-8") as fh:
             previous = json.load(fh)
         rows, chosen = previous["rows"], previous["params"].get("chosen", {})
+        _upgrade_self_rows(rows, previous["params"])
     done = {(r["group"], r["candidate"], r["n_labels"]) for r in rows}
     params = {k: v for k, v in vars(args).items() if k not in ("work_dir", "resume")}
     for group in groups:
@@ -140,11 +159,12 @@ def main(argv=None):
                        "keras": keras_sizes}.get(group, sizes)
         for n in group_sizes:
             index_sets = list(draws(y_fit, n_labels=n, n_draws=args.draws, seed=args.seed))
-            for label, stack_params, fraction in candidates(group, chosen, self_fractions):
+            for label, stack_params, self_training in candidates(group, chosen, self_grid):
                 if (group, label, n) in done:
                     continue
-                if fraction is not None and unlabelled is None:
-                    unlabelled = unlabelled_tokens(args.data_dir, args.n_unlabelled, args.seed)
+                fraction, n_unl = self_training or (None, None)
+                if fraction is not None and n_unl not in unlabelled:
+                    unlabelled[n_unl] = unlabelled_tokens(args.data_dir, n_unl, args.seed)
                 accs, cpus, secs, weights = [], [], [], []
                 for k, idx in enumerate(index_sets):
                     model = stack_model(random_state=args.seed + k, self_training=fraction, **stack_params)
@@ -152,8 +172,8 @@ def main(argv=None):
                     if fraction is not None:
                         from toolkit import TokenizedCorpus
 
-                        X = TokenizedCorpus.concatenate([X, unlabelled])
-                        y = np.concatenate([y, np.full(len(unlabelled), -1)])
+                        X = TokenizedCorpus.concatenate([X, unlabelled[n_unl]])
+                        y = np.concatenate([y, np.full(n_unl, -1)])
                     with timer() as t:
                         model.fit(X, y)
                     accs.append(float(np.mean(model.predict(X_val) == y_val)))
@@ -167,6 +187,7 @@ def main(argv=None):
                              "mean_accuracy": round(float(np.mean(accs)), 4), "std": round(float(np.std(accs)), 4),
                              "accuracies": [round(a, 4) for a in accs], "fit_s": secs, "fit_cpu_s": cpus,
                              "member_weights": weights, "params": stack_params, "self_training": fraction,
+                             "n_unlabelled": n_unl,
                              "loadavg_1min": round(os.getloadavg()[0], 2)})
                 write_results(args.name, rows, params={**params, "chosen": chosen})
         if group == "self_ablation":
@@ -196,7 +217,7 @@ def main(argv=None):
             chosen["c"] = {"C": row["params"]["C"]}
         else:
             chosen["self"] = {"fraction": row["self_training"], "n_rounds": row["params"].get("n_rounds", 1),
-                              "sizes": group_sizes, "n_unlabelled": args.n_unlabelled}
+                              "sizes": group_sizes, "n_unlabelled": row["n_unlabelled"]}
         chosen[group + "_mean_val_accuracy"] = round(score, 4)
         print(f"chosen for {group}: {label} (mean validation accuracy over sizes {group_sizes}: {score:.4f})",
               flush=True)
