@@ -7,8 +7,11 @@ samples, so each test takes seconds once the workers have imported TensorFlow.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import multiprocessing
 import os
+import time
 
 import numpy as np
 import pytest
@@ -34,6 +37,40 @@ def client():
 def _scores(search):
     """cv_results_ without the timings (the only entries allowed to differ)."""
     return {k: v for k, v in search.cv_results_.items() if "time" not in k}
+
+
+def _forgotten(dask_scheduler, keys):
+    return not any(key in dask_scheduler.tasks for key in keys)
+
+
+@contextlib.contextmanager
+def _dask_backend(client, *data, timeout=60.0):
+    """joblib's dask backend with ``data`` broadcast to every worker, released for good on exit.
+
+    joblib scatters ``data`` with ``hash=True``: the same reviews scattered by
+    the next test get the same keys. Its backend sits in a reference cycle
+    (``backend.parallel`` -> ``Parallel`` -> backend), so its futures are
+    released at whichever garbage collection comes next; when that release
+    reaches the scheduler while the next test scatters the same keys, the
+    scheduler forgets them and that test's fits are cancelled for "lost
+    dependencies" (dask/distributed#8576 and #3703). Here the futures are
+    dropped on exit and the scheduler has forgotten them before the next
+    scatter starts.
+    """
+    import joblib
+
+    with joblib.parallel_backend("dask", scatter=list(data)) as (backend, _):
+        try:
+            yield backend
+        finally:
+            keys = [future.key for future in backend.data_futures.values()]
+            backend.data_futures.clear()
+            gc.collect()  # any other reference to them that sits in a cycle
+            deadline = time.monotonic() + timeout
+            while not client.run_on_scheduler(_forgotten, keys=keys):
+                if time.monotonic() > deadline:
+                    pytest.fail(f"the scheduler still holds the scattered keys {keys} after {timeout} s")
+                time.sleep(0.05)
 
 
 def _assert_same_results(a, b):
@@ -142,7 +179,6 @@ def _other_estimators(glove):
 
 @pytest.mark.parametrize("name", ["bag+nbsvm", "glove-mean+lr", "pseudo-labels"])
 def test_distributed_other_estimators_same_cv_results(client, imdb_small, glove_small, name):
-    import joblib
     from sklearn.base import clone
     from sklearn.model_selection import GridSearchCV
 
@@ -151,10 +187,29 @@ def test_distributed_other_estimators_same_cv_results(client, imdb_small, glove_
     estimator, grid = _other_estimators(glove_small)[name]
     sequential = GridSearchCV(clone(estimator), grid, cv=3, error_score="raise").fit(texts, labels)
     loky = GridSearchCV(clone(estimator), grid, cv=3, n_jobs=2, error_score="raise").fit(texts, labels)
-    with joblib.parallel_backend("dask", scatter=[texts, labels]):
+    with _dask_backend(client, texts, labels):
         on_dask = GridSearchCV(clone(estimator), grid, cv=3, error_score="raise").fit(texts, labels)
     _assert_same_results(sequential, loky)
     _assert_same_results(sequential, on_dask)
+
+
+def test_distributed_same_data_scattered_again_right_away(client, imdb_small):
+    """The same reviews scattered in consecutive searches on one client: every block's tasks find them.
+
+    With a plain ``joblib.parallel_backend("dask", scatter=...)`` the second
+    block's tasks are cancelled ("lost dependencies") when a garbage
+    collection between the blocks releases the first block's futures, as one
+    between two tests may (dask/distributed#8576).
+    """
+    import joblib
+
+    texts, labels = imdb_small
+    texts, labels = texts[:150], labels[:150]
+    for _ in range(5):
+        with _dask_backend(client, texts, labels):
+            sizes = joblib.Parallel()(joblib.delayed(len)(texts) for _ in range(4))
+        gc.collect()
+        assert sizes == [150] * 4
 
 
 def test_distributed_keras_model_round_trip_through_worker(client, imdb_tokens):
@@ -456,7 +511,6 @@ def _kill_once(X, marker, cache):
 
 def test_distributed_killed_worker_grid_search_recovers_and_leaves_no_partial_file(client, imdb_pairs, tmp_path):
     """Runs last: a worker is killed -9 during a fit; the scheduler reruns its task, the nanny restarts it."""
-    import joblib
     from sklearn.model_selection import GridSearchCV
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import FunctionTransformer
@@ -478,7 +532,7 @@ def test_distributed_killed_worker_grid_search_recovers_and_leaves_no_partial_fi
     before = len(client.scheduler_info()["workers"])
     # the data are scattered to every worker (as grid_search does), so the
     # killed worker's fit is rerun on the other one
-    with joblib.parallel_backend("dask", scatter=[texts, labels]):
+    with _dask_backend(client, texts, labels):
         on_dask = GridSearchCV(pipeline(tmp_path / "kill-marker"), grid, cv=2, error_score="raise").fit(texts, labels)
     assert (tmp_path / "kill-marker").exists()  # a worker did die
     _assert_same_results(sequential, on_dask)
