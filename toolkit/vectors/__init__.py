@@ -17,6 +17,10 @@ def __getattr__(name):  # EmbeddingVectorizer imports scikit-learn: load it on f
         from .pooling import EmbeddingVectorizer
 
         return EmbeddingVectorizer
+    if name == "DocVectorizer":
+        from .docvec import DocVectorizer
+
+        return DocVectorizer
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -34,4 +38,5 @@ __all__ = [
     "evaluate_word_pairs",
     "train_word2vec",
     "EmbeddingVectorizer",
+    "DocVectorizer",
 ]

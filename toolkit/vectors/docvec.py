@@ -1,0 +1,471 @@
+"""Document vectors (paragraph vectors, PV-DBOW) learned from words and n-grams.
+
+:class:`DocVectorizer` maps token lists to dense document vectors inferred by
+a gensim ``Doc2Vec`` model (``dm=0``: distributed bag of words, Le & Mikolov
+2014) whose "words" are a document's word n-grams (Mesnil et al. 2014;
+Thongtan & Phienthrakul 2019).
+
+The doc model is trained on an *unlabelled* source only (IMDB's ``unsup``
+reviews, a text file or a tuple of texts), never on the labelled documents
+given to ``fit``. So every fit with the same source and options (each
+cross-validation fold, each learning-curve draw) shares one model, and train
+and test documents alike get *inferred* vectors from the same procedure.
+
+The trained model is cached on disk by content (options, gensim version and
+the tokens of the unlabelled corpus) as plain arrays (nothing unpickled:
+keys as JSON, ``syn1neg``, ``sample_int`` and ``cum_table`` as ``.npy``,
+memory-mapped) under ``<cache>/doc_vectors/<key>/``, written atomically, and
+held in a small in-process memo. Nothing large is stored on the estimator.
+
+Inference is deterministic across calls and processes: each document starts
+from a vector and a negative-sampling seed derived from a hash of its tokens
+and ``random_state`` (gensim's own ``infer_vector`` seeds from Python's
+``hash``, which changes between processes). Inferred vectors are memoised per
+document in the process, so the several fits of a stacked model infer each
+document once.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from .._atomic import atomic_output
+from .._config import get_cache_dir, get_data_dir
+from .._memo import Memo
+from .._validation import Interval, TextInputMixin, validate_params
+from ..exceptions import DataError
+from ..text.corpus import check_token_lists
+
+__all__ = ["DocVectorizer", "clear_memo"]
+
+logger = logging.getLogger(__name__)
+
+_FORMAT_VERSION = 1
+_MODELS = Memo(maxsize=2)  # model key -> lightweight Doc2Vec for inference
+_SOURCE_KEYS = Memo(maxsize=16)  # (source identity, options) -> model key (skips re-reading the source)
+_VECTORS = Memo(maxsize=4)  # (model key, inference options) -> {document digest: vector}
+_MAX_MEMO_DOCS = 200_000  # per inference setting: 200,000 x 100 float32 = 80 MB
+#: How many doc models this process trained (tests check that a second fit loads instead).
+TRAIN_COUNT = {"n": 0}
+
+
+def clear_memo() -> None:
+    """Forget the doc models and inferred vectors held in this process (the disk cache stays)."""
+    _MODELS.clear()
+    _SOURCE_KEYS.clear()
+    _VECTORS.clear()
+
+
+# ------------------------------------------------------------------------ sources
+def _source_spec(unlabelled):
+    """Check the ``unlabelled`` parameter; return "unsup", a path string or a tuple of texts."""
+    if isinstance(unlabelled, os.PathLike):
+        unlabelled = os.fspath(unlabelled)
+    if isinstance(unlabelled, str):
+        if unlabelled.strip().lower() == "unsup":
+            return "unsup"
+        if not unlabelled.strip():
+            raise ValueError("The 'unlabelled' parameter of DocVectorizer is an empty string; give 'unsup', "
+                             "a path to a UTF-8 text file (one document per line) or a tuple of texts.")
+        return unlabelled
+    if isinstance(unlabelled, (list, tuple)):
+        if not all(isinstance(t, str) for t in unlabelled):
+            raise ValueError("The 'unlabelled' parameter of DocVectorizer, given as a sequence, must hold raw "
+                             "text strings (one document each).")
+        return tuple(unlabelled)
+    raise ValueError(
+        "The 'unlabelled' parameter of DocVectorizer must be 'unsup' (IMDB's 50,000 unlabelled reviews), a "
+        f"path to a UTF-8 text file (one document per line) or a tuple of texts. Got {unlabelled!r} instead."
+    )
+
+
+def _source_identity(source) -> tuple:
+    """A cheap identity of the source, for the in-process memo of model keys."""
+    if source == "unsup":
+        return ("unsup", str(get_data_dir()))
+    if isinstance(source, tuple):
+        return ("texts", hashlib.sha256("\x00".join(source).encode("utf-8", "surrogatepass")).hexdigest())
+    path = Path(source).expanduser()
+    try:
+        stat = path.stat()
+    except OSError:
+        return ("file", str(path), None)
+    return ("file", str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+def _unlabelled_corpus(source):
+    """The source's tokens (a TokenizedCorpus of words), tokenized like ``word2vec:unsup``."""
+    from ..text.tokenizer import SpacyTokenizer
+    from .domain import DomainSpec, _unlabelled_texts
+
+    try:
+        texts = _unlabelled_texts(DomainSpec("word2vec", source, ()))
+    except DataError as err:  # domain.py's messages name the 'vectors' spec: name our parameter instead
+        raise DataError(f"The 'unlabelled' parameter of DocVectorizer: {err}") from err
+    corpus = SpacyTokenizer(cache=True).fit_transform(texts)
+    if corpus.n_tokens == 0:
+        raise DataError("The 'unlabelled' texts of DocVectorizer hold no tokens; give texts with words in them.")
+    return corpus
+
+
+# ------------------------------------------------------------------------ the model
+class _Tagged:
+    """A restartable iterable of TaggedDocument (gensim iterates once per epoch)."""
+
+    def __init__(self, corpus):
+        self.corpus = corpus
+
+    def __iter__(self):
+        from gensim.models.doc2vec import TaggedDocument
+
+        for i, doc in enumerate(self.corpus):
+            yield TaggedDocument(doc, [i])
+
+
+def _train(corpus, options, workers):
+    from gensim.models.doc2vec import Doc2Vec
+
+    model = Doc2Vec(dm=0, dbow_words=0, hs=0, vector_size=options["vector_size"], negative=options["negative"],
+                    min_count=options["min_count"], max_final_vocab=options["max_final_vocab"],
+                    sample=options["sample"], epochs=options["epochs"], workers=workers,
+                    seed=options["random_state"])
+    docs = _Tagged(corpus)
+    model.build_vocab(docs)
+    if len(model.wv) == 0:
+        raise DataError(
+            f"No n-gram occurs at least min_count={options['min_count']} times in the 'unlabelled' texts of "
+            "DocVectorizer; lower min_count or give more text."
+        )
+    model.train(docs, total_examples=model.corpus_count, epochs=model.epochs)
+    TRAIN_COUNT["n"] += 1
+    return model
+
+
+def _write(model, folder, options):
+    with atomic_output(folder, directory=True) as tmp:
+        tmp = Path(tmp)
+        np.save(tmp / "syn1neg.npy", np.asarray(model.syn1neg, dtype=np.float32))
+        np.save(tmp / "sample_int.npy", np.asarray(model.wv.expandos["sample_int"], dtype=np.uint32))
+        np.save(tmp / "cum_table.npy", np.asarray(model.cum_table, dtype=np.uint32))
+        (tmp / "keys.json").write_text(json.dumps(list(model.wv.index_to_key)), encoding="utf-8")
+        (tmp / "meta.json").write_text(json.dumps({"format": _FORMAT_VERSION, **options}), encoding="utf-8")
+
+
+def _read(folder, options):
+    """A lightweight Doc2Vec holding only what inference needs, memory-mapped from ``folder``."""
+    from gensim.models.doc2vec import Doc2Vec
+
+    folder = Path(folder)
+    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    if meta.get("format") != _FORMAT_VERSION:
+        raise ValueError(f"cache format {meta.get('format')!r}, expected {_FORMAT_VERSION}")
+    keys = json.loads((folder / "keys.json").read_text(encoding="utf-8"))
+    syn1neg = np.load(folder / "syn1neg.npy", mmap_mode="r")
+    sample_int = np.load(folder / "sample_int.npy")
+    cum_table = np.load(folder / "cum_table.npy")
+    if not (syn1neg.shape == (len(keys), options["vector_size"]) and len(sample_int) == len(keys)
+            and len(cum_table) == len(keys)):
+        raise ValueError("array shapes do not match the vocabulary")
+    model = Doc2Vec(dm=0, dbow_words=0, hs=0, vector_size=options["vector_size"], negative=options["negative"],
+                    sample=options["sample"], workers=1, seed=options["random_state"])
+    model.wv.index_to_key = keys
+    model.wv.key_to_index = {k: i for i, k in enumerate(keys)}
+    model.wv.expandos["sample_int"] = sample_int
+    model.syn1neg = syn1neg
+    model.cum_table = cum_table
+    return model
+
+
+def _as_inference_model(model):
+    """Drop the training-only arrays of a freshly trained model (word and doc vectors)."""
+    model.wv.vectors = np.zeros((1, model.vector_size), dtype=np.float32)
+    model.dv.vectors = np.zeros((1, model.vector_size), dtype=np.float32)
+    return model
+
+
+def _model_key(source, options) -> tuple:
+    """(key, corpus or None): the cache key of the doc model for this source and options."""
+    import gensim
+
+    from .domain import _corpus_digest
+
+    ident = (_source_identity(source), json.dumps(options, sort_keys=True))
+    key = _SOURCE_KEYS.get(ident)
+    if key is not None:
+        return key, None
+    corpus = _unlabelled_corpus(source)
+    h = hashlib.sha256()
+    h.update(f"docvec v{_FORMAT_VERSION}|{sorted(options.items())}|gensim {gensim.__version__}|".encode())
+    h.update(_corpus_digest(corpus).encode())
+    key = h.hexdigest()[:32]
+    _SOURCE_KEYS.put(ident, key)
+    return key, corpus
+
+
+def _doc_model(source, options, *, key=None, workers=1, cache_dir=None):
+    """(model, key, how): the doc model from the memo, the disk cache, or trained now."""
+    corpus = None
+    if key is None:
+        key, corpus = _model_key(source, options)
+    model = _MODELS.get(key)
+    if model is not None:
+        return model, key, "memo"
+    folder = get_cache_dir(cache_dir) / "doc_vectors" / key
+    if folder.is_dir():
+        try:
+            model = _read(folder, options)
+            logger.info("doc model read from %s", folder)
+            _MODELS.put(key, model)
+            return model, key, "cache"
+        except (OSError, ValueError) as err:
+            logger.warning("doc model cache %s is damaged or stale (%s); training again", folder, err)
+    if corpus is None:
+        corpus = _unlabelled_corpus(source)
+    grams = corpus.ngrams(options["ngram_range"])
+    logger.info("training a PV-DBOW doc model on %d unlabelled documents (%d tokens)", len(grams), grams.n_tokens)
+    model = _train(grams, options, workers)
+    try:
+        _write(model, folder, options)
+        model = _read(folder, options)
+    except OSError as err:  # read-only or full cache: keep the model in memory
+        logger.warning("could not cache the doc model in %s (%s); keeping it in memory", folder, err)
+        model = _as_inference_model(model)
+    _MODELS.put(key, model)
+    return model, key, "trained"
+
+
+# ------------------------------------------------------------------------ inference
+def _digest(doc, seed: int) -> bytes:
+    return hashlib.blake2b("\x1f".join(doc).encode("utf-8", "surrogatepass"), digest_size=8,
+                           salt=seed.to_bytes(16, "little")).digest()
+
+
+def _infer_chunk(model, docs, digests, epochs):
+    """Inferred vectors of ``docs``; each document seeded from its digest, so the result is order-free."""
+    from gensim.models.doc2vec_inner import train_document_dbow
+
+    model = copy.copy(model)  # own .random per thread; arrays shared (read-only during inference)
+    size = model.vector_size
+    out = np.empty((len(docs), size), dtype=np.float32)
+    work = np.zeros(size, dtype=np.float32)
+    dummy = np.zeros((1, size), dtype=np.float32)
+    lockf = np.ones(1, dtype=np.float32)
+    alpha0, alpha_min = model.alpha, model.min_alpha
+    delta = (alpha0 - alpha_min) / max(epochs - 1, 1)
+    for row, (doc, digest) in enumerate(zip(docs, digests)):
+        seed = int.from_bytes(digest, "little")
+        vec = ((np.random.Generator(np.random.SFC64(seed)).random(size) - 0.5) / size).astype(np.float32)
+        vec = vec.reshape(1, size)
+        model.random = np.random.RandomState(seed & 0xFFFFFFFF)
+        alpha = alpha0
+        for _ in range(epochs):
+            train_document_dbow(model, doc, [0], alpha, work, train_words=False, learn_doctags=True,
+                                learn_words=False, learn_hidden=False, word_vectors=dummy, words_lockf=lockf,
+                                doctag_vectors=vec, doctags_lockf=lockf)
+            alpha -= delta
+        out[row] = vec[0]
+    return out
+
+
+def _infer(model, grams, digests, epochs, workers):
+    docs = list(grams)
+    if workers <= 1 or len(docs) < 2 * workers:
+        return _infer_chunk(model, docs, digests, epochs)
+    bounds = np.linspace(0, len(docs), workers + 1).astype(int)
+    with ThreadPoolExecutor(max_workers=workers) as pool:  # the Cython loop releases the GIL
+        parts = pool.map(lambda ab: _infer_chunk(model, docs[ab[0]:ab[1]], digests[ab[0]:ab[1]], epochs),
+                         zip(bounds[:-1], bounds[1:]))
+        return np.concatenate(list(parts), axis=0)
+
+
+# ------------------------------------------------------------------------ estimator
+class DocVectorizer(TextInputMixin, TransformerMixin, BaseEstimator):
+    """Token lists -> paragraph vectors (PV-DBOW over word n-grams), shape (n_documents, vector_size).
+
+    Parameters
+    ----------
+    unlabelled : str, path-like or tuple of str, default="unsup"
+        The texts the doc model is trained on, never the labelled ``X``:
+        ``"unsup"`` (IMDB's 50,000 unlabelled reviews, read from
+        ``TOOLKIT_DATA_DIR``), a path to a UTF-8 text file (one document per
+        line, blank lines skipped) or a tuple of raw texts (kept on the
+        estimator and pickled with it: use a file for large text). Raw texts
+        are tokenized with :class:`toolkit.text.SpacyTokenizer`'s defaults
+        (as ``"word2vec:unsup"`` is); ``X`` should be tokenized the same way.
+    vector_size : int, default=100
+        Dimension of the document vectors.
+    ngram_range : tuple (min_n, max_n), default=(1, 2)
+        The word n-grams that are the model's "words"
+        (:meth:`toolkit.text.TokenizedCorpus.ngrams`).
+    epochs : int, default=10
+        Training epochs over the unlabelled texts.
+    infer_epochs : int or None, default=None
+        Inference epochs per document; None uses ``epochs``.
+    min_count : int, default=2
+        Minimum count of an n-gram in the unlabelled texts.
+    max_final_vocab : int or None, default=1_000_000
+        Keep at most this many n-grams (the most frequent); caps memory.
+    negative : int, default=5
+        Negative samples per n-gram.
+    sample : float, default=1e-4
+        Down-sampling threshold of frequent n-grams.
+    workers : int, default=2
+        Threads for training and inference. Training with more than one
+        thread is not bit-reproducible, but it runs once per source and
+        options and is then cached; inference is deterministic for any value.
+    random_state : int, default=0
+        Seed of training and of each document's inference.
+
+    Attributes
+    ----------
+    model_key_ : str
+        Content key of the doc model (its folder under ``<cache>/doc_vectors/``).
+    model_source_ : {"trained", "cache", "memo"}
+        Where ``fit`` got the doc model from.
+    vocabulary_size_ : int
+        Number of n-grams the doc model knows.
+    n_features_out_ : int
+        ``vector_size``.
+
+    See Also
+    --------
+    toolkit.vectors.EmbeddingVectorizer : pooled word vectors.
+
+    Notes
+    -----
+    A document none of whose n-grams the model knows keeps its (small,
+    deterministic) starting vector. Inferred vectors are memoised per
+    document in the process (up to 200,000 per setting).
+
+    Examples
+    --------
+    >>> from toolkit.vectors.docvec import DocVectorizer
+    >>> texts = ("a good film", "a bad film", "good acting", "bad acting") * 20
+    >>> vec = DocVectorizer(unlabelled=texts, vector_size=8, epochs=2, min_count=1)
+    >>> vec.fit_transform([["a", "good", "film"], ["bad", "acting"]]).shape  # doctest: +SKIP
+    (2, 8)
+    """
+
+    _parameter_constraints = {
+        "unlabelled": [str, os.PathLike, tuple, list],
+        "vector_size": [Interval(int, 1, None)],
+        "ngram_range": [tuple],
+        "epochs": [Interval(int, 1, None)],
+        "infer_epochs": [Interval(int, 1, None), None],
+        "min_count": [Interval(int, 1, None)],
+        "max_final_vocab": [Interval(int, 1, None), None],
+        "negative": [Interval(int, 1, None)],
+        "sample": [Interval(float, 0, 1, closed="left"), Interval(int, 0, 0)],
+        "workers": [Interval(int, 1, None)],
+        "random_state": [Interval(int, 0, 2**32 - 1)],
+    }
+
+    def __init__(self, *, unlabelled="unsup", vector_size=100, ngram_range=(1, 2), epochs=10, infer_epochs=None,
+                 min_count=2, max_final_vocab=1_000_000, negative=5, sample=1e-4, workers=2, random_state=0):
+        self.unlabelled = unlabelled
+        self.vector_size = vector_size
+        self.ngram_range = ngram_range
+        self.epochs = epochs
+        self.infer_epochs = infer_epochs
+        self.min_count = min_count
+        self.max_final_vocab = max_final_vocab
+        self.negative = negative
+        self.sample = sample
+        self.workers = workers
+        self.random_state = random_state
+
+    def _options(self) -> dict:
+        """The training options: the cache key (``workers`` is not part of it)."""
+        return {"vector_size": int(self.vector_size), "ngram_range": [int(n) for n in self.ngram_range],
+                "epochs": int(self.epochs), "min_count": int(self.min_count),
+                "max_final_vocab": None if self.max_final_vocab is None else int(self.max_final_vocab),
+                "negative": int(self.negative), "sample": float(self.sample),
+                "random_state": int(self.random_state)}
+
+    def _validate(self):
+        validate_params(self, self._parameter_constraints)
+        r = self.ngram_range
+        if not (len(r) == 2 and all(isinstance(n, int) and not isinstance(n, bool) for n in r) and 1 <= r[0] <= r[1]):
+            raise ValueError(
+                "The 'ngram_range' parameter of DocVectorizer must be a tuple (min_n, max_n) of integers "
+                f"with 1 <= min_n <= max_n. Got {r!r} instead."
+            )
+        return _source_spec(self.unlabelled)
+
+    def fit(self, X, y=None):
+        """Get the doc model of the unlabelled source (memo, disk cache, or train it now).
+
+        Parameters
+        ----------
+        X : sequence of token lists or TokenizedCorpus
+            Checked only: the doc model never sees the labelled documents.
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        source = self._validate()
+        check_token_lists(X, estimator=type(self).__name__)
+        model, self.model_key_, self.model_source_ = _doc_model(source, self._options(), workers=int(self.workers))
+        self.vocabulary_size_ = len(model.wv.index_to_key)
+        self.n_features_out_ = int(self.vector_size)
+        return self
+
+    def transform(self, X):
+        """Inferred document vectors of ``X``.
+
+        Parameters
+        ----------
+        X : sequence of token lists or TokenizedCorpus
+
+        Returns
+        -------
+        ndarray of shape (n_documents, vector_size), float32
+        """
+        from ..text.corpus import TokenizedCorpus
+
+        check_is_fitted(self, "model_key_")
+        docs = check_token_lists(X, estimator=type(self).__name__)
+        if not isinstance(docs, TokenizedCorpus):
+            docs = TokenizedCorpus.from_token_lists(docs)
+        options = self._options()
+        model = _doc_model(_source_spec(self.unlabelled), options, key=self.model_key_, workers=int(self.workers))[0]
+        epochs = int(self.infer_epochs or self.epochs)
+        memo_key = (self.model_key_, epochs, int(self.random_state))
+        memo = _VECTORS.get(memo_key)
+        if memo is None:
+            memo = {}
+            _VECTORS.put(memo_key, memo)
+        salt = int(self.random_state)
+        digests = [_digest(doc, salt) for doc in docs]
+        out = np.empty((len(digests), int(self.vector_size)), dtype=np.float32)
+        todo = []
+        for i, d in enumerate(digests):
+            v = memo.get(d)
+            if v is None:
+                todo.append(i)
+            else:
+                out[i] = v
+        if todo:
+            grams = docs.take(np.asarray(todo, dtype=np.int64)).ngrams(tuple(self.ngram_range))
+            out[todo] = _infer(model, grams, [digests[i] for i in todo], epochs, int(self.workers))
+            if len(memo) + len(todo) > _MAX_MEMO_DOCS:
+                memo.clear()
+            memo.update((digests[i], out[i].copy()) for i in todo)
+        return out
+
+    def get_feature_names_out(self, input_features=None):
+        """``docvec0``, ``docvec1``, ... one name per vector dimension."""
+        check_is_fitted(self, "n_features_out_")
+        return np.asarray([f"docvec{i}" for i in range(self.n_features_out_)], dtype=object)
