@@ -2,41 +2,69 @@
 
 Run (from the repository root; the data folder holds the IMDB tarball and GloVe)::
 
-    TOOLKIT_DATA_DIR=/work/shared/data python benchmarks/bench_dask_grid.py
+    TOOLKIT_DATA_DIR=/work/shared/data python benchmarks/bench_dask_grid.py --model stack \
+        --name bench_dask_grid_stack
+    TOOLKIT_DATA_DIR=/work/shared/data python benchmarks/bench_dask_grid.py            # Keras cnn grid
 
-What it does: ``make_text_classifier(memory=...)`` over 5,000 IMDB training
-reviews, a grid of 8 ``cnn`` candidates (vectors none/GloVe by manifest name x
-hidden units 0/32 x dropout 0/0.2; every fit at least 10 s on 2 cores, which
-``min_mean_fit_s`` checks) x 3 folds, once with ``n_jobs=1`` in this process
-and once with ``joblib.parallel_backend("dask")`` on
-``LocalCluster(n_workers=2, threads_per_worker=1, processes=True)``, the
-texts and labels scattered to both workers once. ``--worker-threads same``
-(default) gives the workers the same thread settings as this process (Dask's
-nanny would otherwise set ``OMP_NUM_THREADS=1`` and friends in the workers
-only), so a fit runs the same float reductions on both sides and
-``cv_results_`` can be equal; ``--worker-threads one`` gives each worker one
-TensorFlow thread (``toolkit.distributed.search.WORKER_ENV``) and this process
-TensorFlow's default, as the runs before this option did. Both sides
-are warm (TensorFlow, spaCy and the memory-mapped vectors cache loaded before
-the clock starts). It records wall and CPU seconds of both (CPU summed over the
-worker processes on the Dask side), checks that ``cv_results_`` (all but the
-timings) are equal, the pickled size of every task the joblib backend submits
-(the bytes shipped per task; the training data travel once per worker through
-``client.scatter``), and each worker's peak RSS.
+Both models search 8 candidates x 3 folds over 5,000 IMDB training reviews,
+once with ``n_jobs=1`` in this process and once with
+``joblib.parallel_backend("dask")`` on ``LocalCluster(n_workers=2,
+threads_per_worker=1, processes=True)``, the texts and labels scattered to
+both workers once. GloVe is given by manifest name, so each worker maps the
+vectors cache itself. Every fit must take at least 10 s (``min_mean_fit_s``
+records the shortest candidate's mean).
 
-Results: ``benchmarks/results/bench_dask_grid.json``.
+``--model stack`` (the grid where 2 workers should pay): ``Pipeline(SpacyTokenizer,
+StackedTextClassifier(random_state=0), memory=...)``; the stack is NBSVM on
+word n-grams + logistic regression on pooled word vectors + a logistic
+meta-learner, all scikit-learn and single-threaded. Candidates: without
+vectors, ``C`` {0.01, 0.1} x ``ngram_range`` {(1, 3), (1, 4)}; with
+``glove.6B.50d``, ``C`` {0.01, 0.1} x ``pooling`` {"sif", "mean"}; eight
+distinct models with the classifier's defaults otherwise (``cv=5``,
+``vectors_Cs`` of 4 values). On 3,333 reviews (a training fold) they fit in
+about 17 (1-3-grams), 28 (1-4-grams) and 36 CPU s (GloVe); 1-2-grams took
+7 CPU s, under the 10 s floor, so the n-gram axis starts at 1-3. Inside a worker, the stack's own joblib calls
+(``StackingClassifier``'s folds, ``LogisticRegressionCV``) go to the
+cluster too (joblib's dask backend ignores ``n_jobs`` there);
+``tasks_by_function`` counts them.
+
+``--model cnn``: ``make_text_classifier(memory=...)``, a grid of ``cnn``
+candidates (vectors none/GloVe x hidden units 0/32 x dropout 0/0.2) trained
+for ``--epochs``. One TensorFlow fit already uses about 1.6 of the 2 cores,
+so two workers gain little on 2 cores (1.05x in
+``bench_dask_grid_quiet.json``).
+
+``--worker-threads same`` (default) gives the workers the same thread
+settings as this process (Dask's nanny would otherwise set
+``OMP_NUM_THREADS=1`` and friends in the workers only), so a fit runs the
+same float reductions on both sides and ``cv_results_`` can be equal;
+``--worker-threads one`` gives each worker one TensorFlow thread
+(``toolkit.distributed.search.WORKER_ENV``) and this process TensorFlow's
+default, as the cnn runs before this option did. Both sides are warm
+(spaCy, the memory-mapped vectors cache and, for cnn, TensorFlow loaded
+before the clock starts). It records wall and CPU seconds of both (CPU
+summed over the worker processes on the Dask side), checks that
+``cv_results_`` (all but the timings) are equal, the pickled size of every
+task this process submits (the bytes shipped per task; the training data
+travel once per worker through ``client.scatter``), the tasks the cluster ran
+by function, each worker's peak RSS and the 1-minute load average every
+10 s.
+
+Results: ``benchmarks/results/<--name>.json`` (default ``bench_dask_grid``).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 import time
 
 import numpy as np
 from _common import print_table, timer, write_results
+from distributed.diagnostics.plugin import SchedulerPlugin
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 #: Thread settings Dask's nanny sets to 1 in its workers; pinned here (before numpy's or
@@ -96,9 +124,29 @@ def _worker_stats():
     return {"cpu_s": times.user + times.system, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
-def _warm(vectors):
+class _TaskCounter(SchedulerPlugin):
+    """Scheduler plugin: tasks that finished, by the function joblib named their batch after."""
+
+    name = "bench-task-counter"
+
+    def __init__(self):
+        self.done = {}
+
+    def transition(self, key, start, finish, *args, **kwargs):
+        if finish == "memory" and start == "processing":
+            match = re.match(r"(?:mixed_)?batch_of_(.+)_\d+_calls-", str(key))
+            name = match.group(1) if match else str(key).rsplit("-", 1)[0]
+            self.done[name] = self.done.get(name, 0) + 1
+
+
+def _tasks_done(dask_scheduler):
+    return dict(dask_scheduler.plugins[_TaskCounter.name].done)
+
+
+def _warm(vectors, keras=True):
     """Import and load everything a fit needs, so both sides start warm."""
-    import keras  # noqa: F401
+    if keras:
+        import keras  # noqa: F401
 
     from toolkit.text.tokenizer import _load_nlp
     from toolkit.vectors.loading import load_vectors
@@ -119,12 +167,41 @@ def _equal(a, b) -> bool:
     )
 
 
+def _model(args):
+    """``(param_grid, fixed parameters, memory path -> Pipeline)`` of ``--model``."""
+    from sklearn.pipeline import Pipeline
+
+    from toolkit.models.classifier import make_text_classifier
+    from toolkit.models.stacking import StackedTextClassifier
+    from toolkit.text.tokenizer import SpacyTokenizer
+
+    if args.model == "stack":
+        grid = [
+            {"classifier__vectors": [None], "classifier__C": [0.01, 0.1], "classifier__ngram_range": [(1, 3), (1, 4)]},
+            {"classifier__vectors": [args.vectors], "classifier__C": [0.01, 0.1],
+             "classifier__pooling": ["sif", "mean"]},
+        ]
+        fixed = dict(random_state=0)
+        return grid, fixed, lambda memory: Pipeline(
+            [("tokenizer", SpacyTokenizer()), ("classifier", StackedTextClassifier(**fixed))], memory=memory)
+    grid = {
+        "classifier__vectors": [None, args.vectors],
+        "classifier__hidden_units": [0, 32],
+        "classifier__dropout": [0.0, 0.2],
+    }
+    fixed = dict(architecture="cnn", epochs=args.epochs, patience=None, maxlen=args.maxlen, max_tokens=20000,
+                 embedding_dim=None, validation_split=0.0, random_state=0)
+    return grid, fixed, lambda memory: make_text_classifier(memory=memory, **fixed)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", choices=["cnn", "stack"], default="cnn",
+                        help="cnn: Keras cnn grid (make_text_classifier); stack: StackedTextClassifier grid")
     parser.add_argument("--n-docs", type=int, default=5000)
     parser.add_argument("--cv", type=int, default=3)
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--maxlen", type=int, default=400)
+    parser.add_argument("--epochs", type=int, default=10, help="cnn only")
+    parser.add_argument("--maxlen", type=int, default=400, help="cnn only")
     parser.add_argument("--vectors", default="glove.6B.50d")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--worker-threads", choices=["same", "one"], default="same",
@@ -139,25 +216,19 @@ def main(argv=None):
     from sklearn.model_selection import GridSearchCV
 
     from toolkit.data.datasets import load_imdb
-    from toolkit.models.classifier import make_text_classifier
 
     data = load_imdb("train", shuffle=True, random_state=0, limit=args.n_docs)
     # an array (not a list) is what joblib's dask backend can scatter: sent once per worker, not per task
     texts, labels = np.asarray(data.texts, dtype=object), np.asarray(data.target_names)[data.labels]
-    grid = {
-        "classifier__vectors": [None, args.vectors],
-        "classifier__hidden_units": [0, 32],
-        "classifier__dropout": [0.0, 0.2],
-    }
-    fixed = dict(architecture="cnn", epochs=args.epochs, patience=None, maxlen=args.maxlen, max_tokens=20000,
-                 embedding_dim=None, validation_split=0.0, random_state=0)
     memory_root = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"bench_dask_grid_{os.getpid()}")
+    grid, fixed, make_pipeline = _model(args)
 
     def search(tag, n_jobs=None):
-        pipe = make_text_classifier(memory=os.path.join(memory_root, tag), **fixed)
+        pipe = make_pipeline(os.path.join(memory_root, tag))
         return GridSearchCV(pipe, grid, cv=args.cv, n_jobs=n_jobs, error_score="raise", refit=False)
 
-    _warm(args.vectors)
+    keras = args.model == "cnn"
+    _warm(args.vectors, keras)
     worker_env = _worker_env(args.worker_threads)
     rows, searches = [], {}
     load = _LoadSampler()
@@ -169,7 +240,8 @@ def main(argv=None):
     shipped = []
     with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                       dashboard_address=":0", env=worker_env) as cluster, Client(cluster) as client:
-        client.run(_warm, args.vectors)
+        client.run(_warm, args.vectors, keras)
+        client.register_plugin(_TaskCounter(), name=_TaskCounter.name)
         submit = client.submit
 
         def measuring_submit(func, *a, **kw):  # what joblib's dask backend sends per task
@@ -181,6 +253,7 @@ def main(argv=None):
         with timer() as t, joblib.parallel_backend("dask", scatter=[texts, labels]):
             searches["dask"] = search("dask").fit(texts, labels)
         after = client.run(_worker_stats)
+        tasks_by_function = client.run_on_scheduler(_tasks_done)
         worker_cpu = sum(after[w]["cpu_s"] - before[w]["cpu_s"] for w in after)
         rows.append({"run": f"Dask LocalCluster ({args.workers} worker processes)", "wall_s": t.seconds,
                      "cpu_s": t.cpu_seconds + worker_cpu})
@@ -204,7 +277,9 @@ def main(argv=None):
         "min_mean_fit_s": float(fit_times.min()),
         "dask_min_mean_fit_s": float(np.min(searches["dask"].cv_results_["mean_fit_time"])),
         "max_mean_fit_s": float(fit_times.max()),
+        "model": args.model,
         "tasks_submitted": len(shipped),
+        "tasks_by_function": tasks_by_function,
         "max_bytes_per_task": max(shipped) if shipped else None,
         "median_bytes_per_task": float(np.median(shipped)) if shipped else None,
         "worker_peak_rss_mb": worker_peaks,
@@ -217,6 +292,7 @@ def main(argv=None):
         "mean_test_score_dask": [float(s) for s in searches["dask"].cv_results_["mean_test_score"]],
         "mean_test_score": [float(s) for s in searches["n_jobs=1"].cv_results_["mean_test_score"]],
         "params": [{k: str(v) for k, v in p.items()} for p in searches["n_jobs=1"].cv_results_["params"]],
+        "mean_fit_time": fit_times.tolist(),
     }
     print_table(rows)
     for key, value in summary.items():
