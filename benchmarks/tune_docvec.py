@@ -27,7 +27,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(1, str(HERE.parent))
 
-from _common import print_table, timer, write_results  # noqa: E402
+from _common import RESULTS_DIR, print_table, timer, write_results  # noqa: E402
 from bench_imdb import default_work_dir  # noqa: E402
 from tune_models import validation_split  # noqa: E402
 
@@ -45,7 +45,10 @@ def main(argv=None):
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--settings", default="10:2", help="comma-separated epochs:max_n (n-grams 1..max_n)")
+    parser.add_argument("--settings", default="10:2",
+                        help="comma-separated epochs:max_n[:infer_epochs] (n-grams 1..max_n; inference epochs, "
+                             "default epochs)")
+    parser.add_argument("--append", action="store_true", help="keep the rows of results/<name>.json")
     parser.add_argument("--name", default=NAME)
     parser.add_argument("--val-size", type=int, default=5000)
     parser.add_argument("--limit", type=int, default=None, help="training reviews (smoke runs)")
@@ -59,9 +62,14 @@ def main(argv=None):
 
     X_fit, y_fit, X_val, y_val = validation_split(args)
     rows = []
+    if args.append and (RESULTS_DIR / f"{args.name}.json").exists():
+        import json
+
+        rows = json.loads((RESULTS_DIR / f"{args.name}.json").read_text())["rows"]
     for setting in args.settings.split(","):
-        epochs, max_n = (int(v) for v in setting.split(":"))
-        vec = DocVectorizer(unlabelled="unsup", epochs=epochs, ngram_range=(1, max_n), random_state=args.seed)
+        epochs, max_n, *infer = (int(v) for v in setting.split(":"))
+        vec = DocVectorizer(unlabelled="unsup", epochs=epochs, ngram_range=(1, max_n), random_state=args.seed,
+                            infer_epochs=infer[0] if infer else None)
         with timer() as t_model:
             vec.fit(X_fit[:1])
         load_model = os.getloadavg()[0]
@@ -76,7 +84,7 @@ def main(argv=None):
         with timer() as t_lr:
             clf.fit(F_fit, y_fit)
         acc = float(np.mean(clf.predict(F_val) == y_val))
-        rows.append({"setting": setting, "epochs": epochs, "ngram_range": f"(1, {max_n})",
+        rows.append({"setting": setting, "epochs": epochs, "infer_epochs": vec.infer_epochs or epochs, "ngram_range": f"(1, {max_n})",
                      "vector_size": vec.vector_size, "min_count": vec.min_count,
                      "max_final_vocab": vec.max_final_vocab, "vocabulary": vec.vocabulary_size_,
                      "model_source": vec.model_source_, "model_s": round(t_model.seconds, 1),

@@ -77,7 +77,7 @@ def test_transform_is_deterministic_across_calls_order_and_processes(split):
     np.testing.assert_array_equal(threaded.transform(X_out[:7]), first[:7])  # (memoised vectors)
     model = docvec._doc_model(docvec._source_spec(unlabelled), vec._options(), key=vec.model_key_)[0]
     digests = [docvec._digest(d, 0) for d in X_out]
-    two = docvec._infer(model, X_out.ngrams((1, 2)), digests, 3, 2)
+    two = docvec._infer(model, X_out.ngrams((1, 2)), digests, vec.infer_epochs, 2)
     np.testing.assert_array_equal(two, first)
 
 
