@@ -132,13 +132,13 @@ def stacking_choices(name="tune_stacking"):
 
 
 def stack_model(*, vectors, pooling="sif", C=0.01, ngram_model="nbsvm", random_state=0, self_training=None,
-                n_rounds=1):
+                n_rounds=1, doc_vectors=None):
     """``StackedTextClassifier`` (token lists in), wrapped in ``PseudoLabelClassifier`` (``n_rounds``) when
     ``self_training`` is a fraction (the unlabelled reviews then come in ``X`` with the label -1)."""
     from toolkit import PseudoLabelClassifier, StackedTextClassifier
 
-    model = StackedTextClassifier(vectors=vectors, pooling=pooling, C=C, ngram_model=ngram_model,
-                                  random_state=random_state)
+    model = StackedTextClassifier(vectors=vectors, doc_vectors=doc_vectors, pooling=pooling, C=C,
+                                  ngram_model=ngram_model, random_state=random_state)
     return model if self_training is None else PseudoLabelClassifier(model, fraction=self_training, n_rounds=n_rounds)
 
 
@@ -224,7 +224,7 @@ def _keras(architecture, vectors=None):
     return method
 
 
-def _stack(vectors, *, self_training=False, ngram_model="nbsvm"):
+def _stack(vectors, *, self_training=False, ngram_model="nbsvm", doc_vectors=None):
     def method(data, idx, seed):
         import numpy as np
 
@@ -235,7 +235,8 @@ def _stack(vectors, *, self_training=False, ngram_model="nbsvm"):
         if self_training and fraction is None:
             raise RuntimeError("no self-training fraction chosen: run benchmarks/tune_stacking.py --groups self first")
         model = stack_model(vectors=vectors, pooling=choice["pooling"].get(vectors, "sif"), C=choice["C"],
-                            ngram_model=ngram_model, random_state=seed, self_training=fraction,
+                            ngram_model=ngram_model, doc_vectors=doc_vectors, random_state=seed,
+                            self_training=fraction,
                             n_rounds=choice.get("n_rounds", 1))
         X, y = data.tokens("train").take(idx), data.y_train[idx]
         if fraction is not None:
@@ -281,6 +282,9 @@ METHODS = {
                       _stack(GLOVE, ngram_model="nbsvm++")),
     "stackpp_domain": (f"StackedTextClassifier(vectors={DOMAIN_SPEC!r}, ngram_model='nbsvm++')",
                        _stack(DOMAIN_SPEC, ngram_model="nbsvm++")),
+    "stackpp_docvec": ("StackedTextClassifier(vectors=None, doc_vectors='unsup', ngram_model='nbsvm++'): "
+                       "NBSVM++ member + paragraph vectors (PV-DBOW, 1-2-grams) trained on the unsup reviews",
+                       _stack(None, ngram_model="nbsvm++", doc_vectors="unsup")),
 }
 
 

@@ -21,7 +21,9 @@ Groups:
   ``fraction`` of a seeded subset of ``unlabelled`` reviews, ``rounds`` times);
 - ``self_ablation``: the ablation wrapped the same way, at the chosen fraction;
 - ``keras``: the Keras NBSVM++ model as the n-gram member (``ngram_model="nbsvm++"``)
-  with the chosen vectors and as an ablation, at 20,000 labels.
+  with the chosen vectors and as an ablation, at 20,000 labels;
+- ``docvec``: the NBSVM++ member with a paragraph-vector member instead
+  (``doc_vectors="unsup"``), at the keras group's sizes; its ablation is the keras group's.
 
 Every candidate's accuracy per draw goes to ``benchmarks/results/tune_stacking.json``
 with the choices; ``bench_learning_curve.py`` reads them from there.
@@ -77,6 +79,8 @@ def candidates(group, chosen, self_grid=((0.3, 1, 10000), (0.7, 1, 10000))):
     elif group == "keras":  # the Keras NBSVM++ model as the n-gram member (large sizes)
         yield "ablation ngram_model=nbsvm++", {"vectors": None, "ngram_model": "nbsvm++"}, None
         yield f"{best['vectors']} {best['pooling']} ngram_model=nbsvm++", {**best, "ngram_model": "nbsvm++"}, None
+    elif group == "docvec":  # paragraph vectors (DocVectorizer on the unsup reviews) as a member; ablation: keras group
+        yield "unsup docvec ngram_model=nbsvm++", {"vectors": None, "doc_vectors": "unsup", "ngram_model": "nbsvm++"}, None
     elif group == "self_ablation":  # the ablation, self-trained the same way as the chosen model
         fraction, rounds, n_unl = (chosen["self"][k] for k in ("fraction", "n_rounds", "n_unlabelled"))
         yield (self_label(best, fraction, rounds, n_unl, prefix="ablation"),
@@ -156,7 +160,7 @@ def main(argv=None):
     params = {k: v for k, v in vars(args).items() if k not in ("work_dir", "resume")}
     for group in groups:
         group_sizes = {"self": self_sizes, "self_ablation": self_sizes, "c": c_sizes,
-                       "keras": keras_sizes}.get(group, sizes)
+                       "keras": keras_sizes, "docvec": keras_sizes}.get(group, sizes)
         for n in group_sizes:
             index_sets = list(draws(y_fit, n_labels=n, n_draws=args.draws, seed=args.seed))
             for label, stack_params, self_training in candidates(group, chosen, self_grid):
@@ -190,7 +194,7 @@ def main(argv=None):
                              "n_unlabelled": n_unl,
                              "loadavg_1min": round(os.getloadavg()[0], 2)})
                 write_results(args.name, rows, params={**params, "chosen": chosen})
-        if group == "self_ablation":
+        if group in ("self_ablation", "docvec"):  # docvec: read against the keras group's ablation
             continue
         if group == "keras":  # against the members group's best (NBSVM member) at the same sizes
             label, score, row = _choose(rows, group, group_sizes)

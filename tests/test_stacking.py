@@ -211,3 +211,25 @@ def test_stacking_keras_nbsvm_member(split, glove_small):
     assert type(ngram_member).__name__ == "EmbeddingClassifier" and ngram_member.architecture == "nbsvm"
     assert clf.score(X_val, y_val) > 0.72
     assert clf.member_weights_["vectors"] > 0.1
+
+
+def test_stacking_doc_vector_member(split, ablation, tmp_path, monkeypatch):
+    """doc_vectors= adds a paragraph-vector member whose doc model is trained on the named text only."""
+    from toolkit.vectors import docvec
+
+    monkeypatch.setenv("TOOLKIT_CACHE_DIR", str(tmp_path / "cache"))
+    docvec.clear_memo()
+    X, y, X_val, y_val = split
+    unlabelled = tuple(" ".join(doc) for doc in X)  # the training texts, as a user's unlabelled source
+    clf = StackedTextClassifier(vectors=None, doc_vectors=unlabelled, **FAST).fit(X, y)
+    assert clf.member_names_ == ["ngrams", "docvec"]
+    assert clf.member_scores(X_val).shape == (200, 2)
+    assert clf.score(X_val, y_val) > 0.7
+    assert clf.member_weights_["docvec"] != 0.0
+    # one cached doc model, shared by the out-of-fold fits and the final one
+    assert len(list((tmp_path / "cache" / "doc_vectors").iterdir())) == 1
+    # the doc model stays out of the pickle (only the unlabelled texts the user passed travel)
+    extra = len(pickle.dumps(clf)) - len(pickle.dumps(ablation)) - len(pickle.dumps(unlabelled))
+    assert extra < 200_000  # the member's scaler and LR, and the memo key: no model arrays
+    assert clone(clf).get_params()["doc_vectors"] == unlabelled
+    docvec.clear_memo()
