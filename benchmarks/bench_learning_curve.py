@@ -313,18 +313,20 @@ def plot(rows, methods, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for name in methods:
+    fig, ax = plt.subplots(figsize=(8, 5))
+    colours, markers = plt.get_cmap("tab20").colors, "os^Dvp<>hX*P"
+    for k, name in enumerate(methods):  # a colour and a marker per method (tab10 repeats after 10)
         pts = sorted((r["n_labels"], r["mean_accuracy"], r["std"]) for r in rows if r["method"] == name)
         if pts:
             n, acc, sd = zip(*pts)
-            ax.errorbar(n, [100 * a for a in acc], yerr=[100 * s for s in sd], marker="o", capsize=3, label=name)
+            ax.errorbar(n, [100 * a for a in acc], yerr=[100 * s for s in sd], marker=markers[k % len(markers)],
+                        color=colours[(2 * k) % 20 + (k // 10) % 2], capsize=3, label=name)
     ax.set_xscale("log")
     ax.set_xlabel("labelled training reviews (log scale)")
     ax.set_ylabel("test accuracy (%), full 25k test set")
     ax.set_title("IMDB learning curve")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
+    ax.legend(fontsize="small", ncol=2)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
