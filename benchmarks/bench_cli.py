@@ -138,6 +138,7 @@ def main() -> None:
     parser.add_argument("--skip-train", action="store_true", help="only time --help and the errors")
     parser.add_argument("--baseline", action="store_true",
                         help="also time the main job's TF-IDF + LR baseline alone, in-process, on the same split")
+    parser.add_argument("--name", default="bench_cli", help="results file name (without .json)")
     args = parser.parse_args()
     if not os.environ.get("TOOLKIT_DATA_DIR"):
         print("note: TOOLKIT_DATA_DIR is not set; data will be fetched through the cache/download", file=sys.stderr)
@@ -153,7 +154,7 @@ def main() -> None:
         train_rows = bench_train(args.limit, args.seed)
         print_table(train_rows)
         rows += train_rows
-    path = write_results("bench_cli", rows, params=vars(args))
+    path = write_results(args.name, rows, params=vars(args))
     print(f"wrote {path}")
 
 
