@@ -233,3 +233,29 @@ def test_stacking_doc_vector_member(split, ablation, tmp_path, monkeypatch):
     assert extra < 200_000  # the member's scaler and LR, and the memo key: no model arrays
     assert clone(clf).get_params()["doc_vectors"] == unlabelled
     docvec.clear_memo()
+
+
+def test_stacking_n_jobs_none_runs_nested_work_in_this_process(split, glove_small):
+    """Inside an active joblib backend (a grid search on Dask or loky), n_jobs=None dispatches nothing.
+
+    Before the fix the stack's out-of-fold fits and LogisticRegressionCV's folds took the active
+    backend's n_jobs, so under Dask every one became a scheduler task shipping its data.
+    """
+    from joblib import parallel_config, register_parallel_backend
+    from joblib._parallel_backends import ThreadingBackend
+
+    dispatched = []
+
+    class CountingBackend(ThreadingBackend):
+        def submit(self, func, callback=None):
+            dispatched.append(func)
+            return super().submit(func, callback=callback)
+
+    register_parallel_backend("toolkit-counting", CountingBackend)
+    X, y, X_val, _ = split
+    with parallel_config(backend="toolkit-counting", n_jobs=2):
+        clf = StackedTextClassifier(vectors=str(glove_small), **FAST).fit(X, y)
+        assert dispatched == []
+        StackedTextClassifier(vectors=None, n_jobs=2, **FAST).fit(X, y)  # an explicit n_jobs still parallel
+    assert dispatched
+    assert clf.predict(X_val).shape == (200,)

@@ -128,7 +128,13 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
     final_C : float, default=1.0
         Inverse regularization of the logistic-regression meta-learner.
     n_jobs : int or None, default=None
-        Parallel member fits (``StackingClassifier.n_jobs``).
+        Parallel member fits (``StackingClassifier.n_jobs``). ``None`` means 1
+        whatever the active joblib backend, as for
+        :class:`~toolkit.text.SpacyTokenizer`: inside a grid search on Dask or
+        loky the search is already parallel, and nested tasks (the stack's
+        out-of-fold fits, ``LogisticRegressionCV``'s folds) would each ship
+        their data through the scheduler. The vector members'
+        ``LogisticRegressionCV`` always runs its folds in this process.
     random_state : int, RandomState instance or None, default=None
         Seeds the folds and the NBSVM solver.
 
@@ -206,7 +212,7 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
             return (name, Pipeline([
                 features, ("scale", StandardScaler()),
                 ("lr", LogisticRegressionCV(Cs=Cs, cv=5, max_iter=2000, scoring="accuracy", l1_ratios=(0.0,),
-                                            use_legacy_attributes=False)),
+                                            use_legacy_attributes=False, n_jobs=1)),
             ]))
 
         if self.vectors is not None:
@@ -269,7 +275,7 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         final = Pipeline([("scale", StandardScaler()), ("lr", LogisticRegression(C=self.final_C, max_iter=1000))])
         stack = StackingClassifier(
             estimators=self._members(seed), final_estimator=final,
-            cv=folds, stack_method="decision_function", n_jobs=self.n_jobs,
+            cv=folds, stack_method="decision_function", n_jobs=1 if self.n_jobs is None else self.n_jobs,
         )
         stack.fit(docs, y)
         self.stack_ = stack
