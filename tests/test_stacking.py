@@ -238,8 +238,9 @@ def test_stacking_doc_vector_member(split, ablation, tmp_path, monkeypatch):
 def test_stacking_n_jobs_none_runs_nested_work_in_this_process(split, glove_small):
     """Inside an active joblib backend (a grid search on Dask or loky), n_jobs=None dispatches nothing.
 
-    Before the fix the stack's out-of-fold fits and LogisticRegressionCV's folds took the active
-    backend's n_jobs, so under Dask every one became a scheduler task shipping its data.
+    Before the fix the stack's out-of-fold fits and LogisticRegressionCV's folds went to the active
+    backend; joblib's Dask backend ignores n_jobs=1 (it uses every worker), which the counting
+    backend imitates, so under Dask every one became a scheduler task shipping its data.
     """
     from joblib import parallel_config, register_parallel_backend
     from joblib._parallel_backends import ThreadingBackend
@@ -247,6 +248,9 @@ def test_stacking_n_jobs_none_runs_nested_work_in_this_process(split, glove_smal
     dispatched = []
 
     class CountingBackend(ThreadingBackend):
+        def effective_n_jobs(self, n_jobs):  # as joblib's Dask backend: every worker, whatever n_jobs says
+            return 2
+
         def submit(self, func, callback=None):
             dispatched.append(func)
             return super().submit(func, callback=callback)

@@ -128,13 +128,13 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
     final_C : float, default=1.0
         Inverse regularization of the logistic-regression meta-learner.
     n_jobs : int or None, default=None
-        Parallel member fits (``StackingClassifier.n_jobs``). ``None`` means 1
-        whatever the active joblib backend, as for
-        :class:`~toolkit.text.SpacyTokenizer`: inside a grid search on Dask or
-        loky the search is already parallel, and nested tasks (the stack's
-        out-of-fold fits, ``LogisticRegressionCV``'s folds) would each ship
-        their data through the scheduler. The vector members'
-        ``LogisticRegressionCV`` always runs its folds in this process.
+        Parallel member fits (``StackingClassifier.n_jobs``). ``None`` or 1:
+        everything runs in this process whatever the active joblib backend,
+        as for :class:`~toolkit.text.SpacyTokenizer`. Inside a grid search on
+        Dask the search is already parallel, and joblib's Dask backend ignores
+        ``n_jobs`` (it uses every worker), so without this the stack's
+        out-of-fold fits and ``LogisticRegressionCV``'s folds would become
+        hundreds of nested scheduler tasks, each shipping its data.
     random_state : int, RandomState instance or None, default=None
         Seeds the folds and the NBSVM solver.
 
@@ -277,7 +277,13 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
             estimators=self._members(seed), final_estimator=final,
             cv=folds, stack_method="decision_function", n_jobs=1 if self.n_jobs is None else self.n_jobs,
         )
-        stack.fit(docs, y)
+        if self.n_jobs in (None, 1):
+            from joblib import parallel_config
+
+            with parallel_config(backend="sequential"):  # the Dask backend would ignore n_jobs=1
+                stack.fit(docs, y)
+        else:
+            stack.fit(docs, y)
         self.stack_ = stack
         self.classes_ = stack.classes_
         self.member_names_ = [name for name, _ in stack.estimators]
