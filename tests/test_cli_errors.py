@@ -369,6 +369,13 @@ def _wait_for(proc, needle: bytes, timeout: float) -> bytes:
     return seen
 
 
+def _default_sigint():
+    """Child-process hook: SIGINT back to its default. A test run started in the background of a
+    non-interactive shell (``nohup pytest &``) inherits SIGINT *ignored*; Python then installs no
+    KeyboardInterrupt handler in the child and the Ctrl-C these tests send would be lost."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_during_keras_epochs_stops_and_writes_nothing(tmp_path, data_dir_env):
     out = tmp_path / "run"
     settings = {"architecture": "bag", "ngram_range": (1, 1), "epochs": 500, "patience": 500, "maxlen": 40,
@@ -376,7 +383,7 @@ def test_ctrl_c_during_keras_epochs_stops_and_writes_nothing(tmp_path, data_dir_
     with subprocess.Popen(
         [SCRIPT, "train", "--limit", "300", "--vectors", "none", "--no-baseline", "-o", out,
          *[arg for k, v in settings.items() for arg in ("--set", f"{k}={v}")]],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path, preexec_fn=_default_sigint,
     ) as proc:
         try:
             seen = _wait_for(proc, b"| 2/500", timeout=240)  # two epochs done: Keras is training now
@@ -420,7 +427,8 @@ def test_ctrl_c_during_data_fetch_deletes_the_partial_download(tmp_path):
     )
     cache = tmp_path / "cache"
     with subprocess.Popen([SCRIPT, "data", "fetch", "slow", "--cache-dir", cache], stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, env={**os.environ, "TOOLKIT_MANIFEST_DIR": str(manifests)}) as proc:
+                          stderr=subprocess.PIPE, env={**os.environ, "TOOLKIT_MANIFEST_DIR": str(manifests)},
+                          preexec_fn=_default_sigint) as proc:
         try:
             deadline = time.monotonic() + 60
             while not any(p.is_file() and p.stat().st_size > 0 for p in cache.rglob("*")):
