@@ -25,7 +25,6 @@ from .._validation import (
     TextInputMixin,
     validate_params,
 )
-from ..text.corpus import check_token_lists
 from . import builders
 from ._keras_io import keras_from_bytes, keras_to_bytes
 
@@ -313,10 +312,9 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
     # ---------------------------------------------------------------- sequences
     def _corpus(self, X, *, allow_empty=False):
         """Validated input as a TokenizedCorpus; an empty document is an error unless allowed."""
-        from ..text.corpus import TokenizedCorpus
+        from ..text.corpus import check_token_corpus
 
-        docs = check_token_lists(X, estimator=type(self).__name__)
-        corpus = docs if isinstance(docs, TokenizedCorpus) else TokenizedCorpus.from_token_lists(docs)
+        corpus = check_token_corpus(X, estimator=type(self).__name__)
         empty = np.flatnonzero(corpus.lengths() == 0)
         if len(empty) and not allow_empty:
             raise ValueError(

@@ -66,10 +66,9 @@ def word_ngrams(X, ngram_range=(1, 3)):
 
 def _as_corpus(X):
     """Checked token lists as a :class:`~toolkit.text.TokenizedCorpus` (the one input path of this module)."""
-    from ..text.corpus import TokenizedCorpus, check_token_lists
+    from ..text.corpus import check_token_corpus
 
-    docs = check_token_lists(X, estimator="StackedTextClassifier")
-    return docs if isinstance(docs, TokenizedCorpus) else TokenizedCorpus.from_token_lists(docs)
+    return check_token_corpus(X, estimator="StackedTextClassifier")
 
 
 def _is_ngram_range(value) -> bool:

@@ -640,6 +640,12 @@ class NgramIndex:
         return result
 
 
+def check_token_corpus(X, *, estimator: str, name: str = "X") -> TokenizedCorpus:
+    """:func:`check_token_lists`, then the documents as a :class:`TokenizedCorpus` (unchanged if one)."""
+    docs = check_token_lists(X, estimator=estimator, name=name)
+    return docs if isinstance(docs, TokenizedCorpus) else TokenizedCorpus.from_token_lists(docs)
+
+
 def check_token_lists(X, *, estimator: str, name: str = "X"):
     """Validate token lists (a sequence of sequences of str).
 

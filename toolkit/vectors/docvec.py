@@ -44,7 +44,7 @@ from .._config import get_cache_dir, get_data_dir
 from .._memo import Memo
 from .._validation import Interval, TextInputMixin, validate_params
 from ..exceptions import DataError
-from ..text.corpus import check_token_lists
+from ..text.corpus import check_token_corpus, check_token_lists
 
 __all__ = ["DocVectorizer", "clear_memo"]
 
@@ -435,12 +435,8 @@ class DocVectorizer(TextInputMixin, TransformerMixin, BaseEstimator):
         -------
         ndarray of shape (n_documents, vector_size), float32
         """
-        from ..text.corpus import TokenizedCorpus
-
         check_is_fitted(self, "model_key_")
-        docs = check_token_lists(X, estimator=type(self).__name__)
-        if not isinstance(docs, TokenizedCorpus):
-            docs = TokenizedCorpus.from_token_lists(docs)
+        docs = check_token_corpus(X, estimator=type(self).__name__)
         options = self._options()
         model = _doc_model(_source_spec(self.unlabelled), options, key=self.model_key_, workers=int(self.workers))[0]
         epochs = int(self.infer_epochs or self.epochs)

@@ -305,12 +305,10 @@ def domain_vectors(spec, documents, *, data_dir=None, cache_dir=None):
     (8, True)
     """
 
-    from ..text.corpus import TokenizedCorpus, check_token_lists
+    from ..text.corpus import TokenizedCorpus, check_token_corpus
 
     parsed = parse_domain_spec(spec)
-    docs = check_token_lists(documents, estimator="domain_vectors", name="documents")
-    if not isinstance(docs, TokenizedCorpus):
-        docs = TokenizedCorpus.from_token_lists(docs)
+    docs = check_token_corpus(documents, estimator="domain_vectors", name="documents")
     docs = words_only(docs)
     texts = _unlabelled_texts(parsed, data_dir)
     if not parsed.params["train"]:
