@@ -276,12 +276,12 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
             estimators=self._members(seed), final_estimator=final,
             cv=folds, stack_method="decision_function", n_jobs=1 if self.n_jobs is None else self.n_jobs,
         )
-        if self.n_jobs in (None, 1):
-            from joblib import parallel_config
+        from contextlib import nullcontext
 
-            with parallel_config(backend="sequential"):  # the Dask backend would ignore n_jobs=1
-                stack.fit(docs, y)
-        else:
+        from joblib import parallel_config
+
+        # n_jobs None/1: nested work in this process (joblib's Dask backend would ignore n_jobs=1)
+        with parallel_config(backend="sequential") if self.n_jobs in (None, 1) else nullcontext():
             stack.fit(docs, y)
         self.stack_ = stack
         self.classes_ = stack.classes_
