@@ -50,6 +50,14 @@ travel once per worker through ``client.scatter``), the tasks the cluster ran
 by function, each worker's peak RSS and the 1-minute load average every
 10 s.
 
+Before anything else it measures the machine's ceiling for two processes
+(:func:`calibrate`: one pure-Python loop alone, then two at once; on a VM
+whose two vCPUs share a core or its caches the pair is slower than one, so
+no two-process run can reach 2x). ``--loky`` adds the peer the Dask run
+should match: the same grid with ``GridSearchCV(n_jobs=2)`` on joblib's
+default ``loky`` backend, scikit-learn's own parallelism on one machine (loky
+caps each worker's BLAS threads at ``cores // n_jobs``).
+
 Results: ``benchmarks/results/<--name>.json`` (default ``bench_dask_grid``).
 """
 
@@ -156,6 +164,34 @@ def _warm(vectors, keras=True):
     return os.getpid()
 
 
+def _spin(n):
+    """Pure-Python CPU work (no memory traffic to speak of): the CPU seconds it took."""
+    start, total = time.process_time(), 0
+    for i in range(n):
+        total += i * i
+    return time.process_time() - start
+
+
+def calibrate(n=60_000_000):
+    """The machine's own ceiling for 2 processes: one loop alone, then two at once.
+
+    Returns the wall seconds of both and ``ceiling_speedup`` = 2 x alone / together, the
+    speed-up two processes of pure-Python work can get here at best. On a VM whose two
+    vCPUs share a physical core (or its caches and clock), it is below 2.
+    """
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(2) as pool:
+        pool.submit(_spin, 1000).result()  # start the workers
+        start = time.perf_counter()
+        pool.submit(_spin, n).result()
+        alone = time.perf_counter() - start
+        start = time.perf_counter()
+        list(pool.map(_spin, [n, n]))
+        together = time.perf_counter() - start
+    return {"one_loop_wall_s": alone, "two_loops_wall_s": together, "ceiling_speedup": 2 * alone / together}
+
+
 def _scores(search):
     return {k: v for k, v in search.cv_results_.items() if "time" not in k}
 
@@ -207,6 +243,9 @@ def main(argv=None):
     parser.add_argument("--worker-threads", choices=["same", "one"], default="same",
                         help="same: workers get this process's thread settings (default); "
                              "one: one TensorFlow thread per worker (WORKER_ENV)")
+    parser.add_argument("--loky", action="store_true",
+                        help="also run the grid with GridSearchCV(n_jobs=--workers) on joblib's loky backend "
+                             "(scikit-learn's own parallelism, the peer of the Dask run)")
     parser.add_argument("--name", default="bench_dask_grid", help="results file name (without .json)")
     args = parser.parse_args(argv)
 
@@ -228,6 +267,8 @@ def main(argv=None):
         return GridSearchCV(pipe, grid, cv=args.cv, n_jobs=n_jobs, error_score="raise", refit=False)
 
     keras = args.model == "cnn"
+    ceiling = calibrate()
+    print(f"machine ceiling for 2 processes (pure-Python loop): {ceiling['ceiling_speedup']:.2f}x", flush=True)
     _warm(args.vectors, keras)
     worker_env = _worker_env(args.worker_threads)
     rows, searches = [], {}
@@ -259,6 +300,11 @@ def main(argv=None):
                      "cpu_s": t.cpu_seconds + worker_cpu})
         worker_peaks = {w: after[w]["peak_rss_mb"] for w in after}
         worker_threads = client.run(lambda: {v: os.environ.get(v) for v in (*THREAD_VARS, "TF_NUM_INTRAOP_THREADS")})
+    if args.loky:
+        with timer() as t, joblib.parallel_backend("loky"):
+            searches["loky"] = search("loky", args.workers).fit(texts, labels)
+        rows.append({"run": f"loky, n_jobs={args.workers} (scikit-learn's own parallelism)", "wall_s": t.seconds,
+                     "cpu_s": None})
     load.__exit__(None, None, None)
     subprocess.run(["rm", "-rf", memory_root], check=False)
 
@@ -272,6 +318,11 @@ def main(argv=None):
         "cv_results_equal": bool(equal),
         "speedup_wall": rows[0]["wall_s"] / rows[1]["wall_s"],
         "cpu_ratio_dask_over_seq": rows[1]["cpu_s"] / rows[0]["cpu_s"],
+        "machine_ceiling": ceiling,
+        "speedup_over_ceiling": rows[0]["wall_s"] / rows[1]["wall_s"] / ceiling["ceiling_speedup"],
+        **({"loky_speedup_wall": rows[0]["wall_s"] / rows[2]["wall_s"],
+            "dask_over_loky_speed": rows[2]["wall_s"] / rows[1]["wall_s"],
+            "loky_cv_results_equal": bool(_equal(searches["n_jobs=1"], searches["loky"]))} if args.loky else {}),
         "candidates": len(searches["n_jobs=1"].cv_results_["params"]),
         "folds": args.cv,
         "min_mean_fit_s": float(fit_times.min()),
