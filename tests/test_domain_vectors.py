@@ -20,6 +20,14 @@ from toolkit.vectors.domain import (
 SMALL = "dim=16,epochs=2,min_count=2"
 
 
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    """A cache folder of the test's own: the session's shared one holds other test files' entries."""
+    path = tmp_path / "cache"
+    monkeypatch.setenv("TOOLKIT_CACHE_DIR", str(path))
+    return path
+
+
 @pytest.fixture(autouse=True)
 def _fresh_memo():
     domain.clear_memo()
@@ -60,13 +68,13 @@ def test_words_only_drops_ngram_tokens_in_order():
     assert words_only(corpus).to_list() == [["not", "a", "hit"], ["ok"]]
 
 
-def test_domain_vectors_cache_never_unpickles_a_planted_file(imdb_tokens, _isolated_cache, tmp_path):
+def test_domain_vectors_cache_never_unpickles_a_planted_file(imdb_tokens, cache, tmp_path):
     """A pickle planted where the cache entry lives is never loaded (issue 14): the entry is rebuilt."""
     import pickle
 
     docs, _ = imdb_tokens
     kv = domain_vectors(f"word2vec:{SMALL}", docs[:300])
-    (folder,) = list((_isolated_cache / "domain_vectors").iterdir())
+    (folder,) = list((cache / "domain_vectors").iterdir())
     marker = tmp_path / "pwned"
 
     class Evil:
@@ -82,11 +90,11 @@ def test_domain_vectors_cache_never_unpickles_a_planted_file(imdb_tokens, _isola
     assert json.loads((folder / "header.json").read_text())
 
 
-def test_domain_vectors_train_once_then_read_the_cache(imdb_tokens, _isolated_cache):
+def test_domain_vectors_train_once_then_read_the_cache(imdb_tokens, cache):
     docs, _ = imdb_tokens
     kv = domain_vectors(f"word2vec:{SMALL}", docs[:300])
     assert kv.vector_size == 16 and "movie" in kv
-    folders = list((_isolated_cache / "domain_vectors").iterdir())
+    folders = list((cache / "domain_vectors").iterdir())
     assert len(folders) == 1 and (folders[0] / "header.json").is_file()
     assert not list(folders[0].glob("*.kv")) and not list(folders[0].glob("*.pkl"))  # no pickle in the cache
     assert not [p for p in folders[0].parent.iterdir() if p.name.startswith(".")]  # no temp debris
@@ -95,7 +103,7 @@ def test_domain_vectors_train_once_then_read_the_cache(imdb_tokens, _isolated_ca
     np.testing.assert_array_equal(np.asarray(again["movie"]), np.asarray(kv["movie"]))
     assert isinstance(again.vectors, np.memmap)  # read from the cache, memory-mapped
     other = domain_vectors(f"word2vec:{SMALL}", docs[:200])  # other documents: another entry
-    assert len(list((_isolated_cache / "domain_vectors").iterdir())) == 2
+    assert len(list((cache / "domain_vectors").iterdir())) == 2
     assert len(other) < len(kv)
 
 
