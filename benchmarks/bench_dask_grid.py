@@ -192,6 +192,16 @@ def calibrate(n=60_000_000):
     return {"one_loop_wall_s": alone, "two_loops_wall_s": together, "ceiling_speedup": 2 * alone / together}
 
 
+def _steal_seconds():
+    """CPU time the hypervisor gave to other guests (``steal`` in ``/proc/stat``), in seconds; 0 if unknown."""
+    try:
+        with open("/proc/stat") as f:
+            fields = f.readline().split()
+        return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def _scores(search):
     return {k: v for k, v in search.cv_results_.items() if "time" not in k}
 
@@ -272,6 +282,7 @@ def main(argv=None):
     _warm(args.vectors, keras)
     worker_env = _worker_env(args.worker_threads)
     rows, searches = [], {}
+    steal_before = _steal_seconds()
     load = _LoadSampler()
     load.__enter__()
     with timer() as t:
@@ -344,6 +355,12 @@ def main(argv=None):
         "mean_test_score": [float(s) for s in searches["n_jobs=1"].cv_results_["mean_test_score"]],
         "params": [{k: str(v) for k, v in p.items()} for p in searches["n_jobs=1"].cv_results_["params"]],
         "mean_fit_time": fit_times.tolist(),
+        "mean_fit_time_dask": np.asarray(searches["dask"].cv_results_["mean_fit_time"]).tolist(),
+        **({"mean_fit_time_loky": np.asarray(searches["loky"].cv_results_["mean_fit_time"]).tolist()}
+           if args.loky else {}),
+        "mean_score_time": np.asarray(searches["n_jobs=1"].cv_results_["mean_score_time"]).tolist(),
+        "mean_score_time_dask": np.asarray(searches["dask"].cv_results_["mean_score_time"]).tolist(),
+        "cpu_steal_s_during_run": (_steal_seconds() - steal_before),
     }
     print_table(rows)
     for key, value in summary.items():
