@@ -58,6 +58,14 @@ should match: the same grid with ``GridSearchCV(n_jobs=2)`` on joblib's
 default ``loky`` backend, scikit-learn's own parallelism on one machine (loky
 caps each worker's BLAS threads at ``cores // n_jobs``).
 
+``--worker-config toolkit`` (default) starts the cluster's workers as
+``toolkit.distributed.dask_client`` does, with
+:func:`toolkit.distributed.search.worker_config`: without Dask's
+``MALLOC_TRIM_THRESHOLD_=65536`` (which turns off glibc's adaptive mmap
+threshold, so every large numpy temporary is faulted in again) and without
+the 10 ms statistical profiler; ``--worker-config dask`` keeps Dask's
+defaults (all runs before 2026-12-02 21:30 UTC).
+
 Results: ``benchmarks/results/<--name>.json`` (default ``bench_dask_grid``).
 """
 
@@ -253,6 +261,9 @@ def main(argv=None):
     parser.add_argument("--worker-threads", choices=["same", "one"], default="same",
                         help="same: workers get this process's thread settings (default); "
                              "one: one TensorFlow thread per worker (WORKER_ENV)")
+    parser.add_argument("--worker-config", choices=["toolkit", "dask"], default="toolkit",
+                        help="toolkit: the workers of toolkit's dask_client (worker_config(): no "
+                             "MALLOC_TRIM_THRESHOLD_, no profiler); dask: Dask's defaults")
     parser.add_argument("--loky", action="store_true",
                         help="also run the grid with GridSearchCV(n_jobs=--workers) on joblib's loky backend "
                              "(scikit-learn's own parallelism, the peer of the Dask run)")
@@ -290,8 +301,14 @@ def main(argv=None):
     rows.append({"run": "n_jobs=1 (this process)", "wall_s": t.seconds, "cpu_s": t.cpu_seconds})
 
     shipped = []
-    with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=":0", env=worker_env) as cluster, Client(cluster) as client:
+    import dask
+
+    from toolkit.distributed.search import worker_config
+
+    config = worker_config() if args.worker_config == "toolkit" else {}
+    with dask.config.set(config), LocalCluster(
+            n_workers=args.workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+            dashboard_address=":0", env=worker_env) as cluster, Client(cluster) as client:
         client.run(_warm, args.vectors, keras)
         client.register_plugin(_TaskCounter(), name=_TaskCounter.name)
         submit = client.submit
@@ -311,6 +328,7 @@ def main(argv=None):
                      "cpu_s": t.cpu_seconds + worker_cpu})
         worker_peaks = {w: after[w]["peak_rss_mb"] for w in after}
         worker_threads = client.run(lambda: {v: os.environ.get(v) for v in (*THREAD_VARS, "TF_NUM_INTRAOP_THREADS")})
+        worker_malloc = client.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_"))
     if args.loky:
         with timer() as t, joblib.parallel_backend("loky"):
             searches["loky"] = search("loky", args.workers).fit(texts, labels)
@@ -346,6 +364,8 @@ def main(argv=None):
         "median_bytes_per_task": float(np.median(shipped)) if shipped else None,
         "worker_peak_rss_mb": worker_peaks,
         "worker_threads": args.worker_threads,
+        "worker_config": args.worker_config,
+        "worker_malloc_trim_threshold": next(iter(worker_malloc.values())),
         "worker_thread_env": next(iter(worker_threads.values())),
         "this_process_thread_env": {v: os.environ.get(v) for v in (*THREAD_VARS, "TF_NUM_INTRAOP_THREADS")},
         "loadavg_1min_during_run": load.summary(),

@@ -35,6 +35,7 @@ __all__ = [
     "predict",
     "predict_proba",
     "grid_search",
+    "worker_config",
 ]
 
 _WHERE = {
@@ -47,6 +48,7 @@ _WHERE = {
     "predict": "prediction",
     "predict_proba": "prediction",
     "grid_search": "search",
+    "worker_config": "search",
 }
 
 
