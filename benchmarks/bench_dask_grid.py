@@ -60,7 +60,7 @@ caps each worker's BLAS threads at ``cores // n_jobs``).
 
 ``--worker-config toolkit`` (default) starts the cluster's workers as
 ``toolkit.distributed.dask_client`` does, with
-:func:`toolkit.distributed.search.worker_config`: without Dask's
+:func:`toolkit.distributed.search.local_cluster`: without Dask's
 ``MALLOC_TRIM_THRESHOLD_=65536`` (which turns off glibc's adaptive mmap
 threshold, so every large numpy temporary is faulted in again) and without
 the 10 ms statistical profiler; ``--worker-config dask`` keeps Dask's
@@ -189,15 +189,19 @@ def calibrate(n=60_000_000):
     """
     from concurrent.futures import ProcessPoolExecutor
 
+    tries = []
     with ProcessPoolExecutor(2) as pool:
         pool.submit(_spin, 1000).result()  # start the workers
-        start = time.perf_counter()
-        pool.submit(_spin, n).result()
-        alone = time.perf_counter() - start
-        start = time.perf_counter()
-        list(pool.map(_spin, [n, n]))
-        together = time.perf_counter() - start
-    return {"one_loop_wall_s": alone, "two_loops_wall_s": together, "ceiling_speedup": 2 * alone / together}
+        for _ in range(3):  # best of three: a few seconds of another job on the host spoil one try
+            start = time.perf_counter()
+            pool.submit(_spin, n).result()
+            alone = time.perf_counter() - start
+            start = time.perf_counter()
+            list(pool.map(_spin, [n, n]))
+            together = time.perf_counter() - start
+            tries.append({"one_loop_wall_s": alone, "two_loops_wall_s": together,
+                          "ceiling_speedup": 2 * alone / together})
+    return {**max(tries, key=lambda t: t["ceiling_speedup"]), "tries": [t["ceiling_speedup"] for t in tries]}
 
 
 def _steal_seconds():
@@ -301,14 +305,11 @@ def main(argv=None):
     rows.append({"run": "n_jobs=1 (this process)", "wall_s": t.seconds, "cpu_s": t.cpu_seconds})
 
     shipped = []
-    import dask
+    from toolkit.distributed.search import local_cluster
 
-    from toolkit.distributed.search import worker_config
-
-    config = worker_config() if args.worker_config == "toolkit" else {}
-    with dask.config.set(config), LocalCluster(
-            n_workers=args.workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-            dashboard_address=":0", env=worker_env) as cluster, Client(cluster) as client:
+    start_cluster = local_cluster if args.worker_config == "toolkit" else LocalCluster
+    with start_cluster(n_workers=args.workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                       dashboard_address=":0", env=worker_env) as cluster, Client(cluster) as client:
         client.run(_warm, args.vectors, keras)
         client.register_plugin(_TaskCounter(), name=_TaskCounter.name)
         submit = client.submit

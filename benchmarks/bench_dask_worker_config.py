@@ -10,7 +10,9 @@ without vectors, ``C`` {0.01, 0.1} x ``ngram_range`` {(1, 3), (1, 4)} x 3 folds 
 on 5,000 IMDB training reviews, through ``joblib.parallel_backend("dask")`` on a fresh
 ``LocalCluster(n_workers=2, threads_per_worker=1)`` per phase. Phases alternate
 ``dask`` (Dask's defaults: ``MALLOC_TRIM_THRESHOLD_=65536`` in the workers, the 10 ms
-profiler) and ``toolkit`` (:func:`toolkit.distributed.search.worker_config`) for
+profiler) and ``toolkit`` (:func:`toolkit.distributed.search.local_cluster`, which
+applies ``worker_config()`` and keeps the ``MALLOC_TRIM_THRESHOLD_`` that Dask's nanny
+writes into this process's environment away from its workers) for
 ``--rounds`` rounds, so a drift of the machine's speed hits both alike. Reported per
 phase: wall seconds, CPU seconds of all processes (this one and its children) and the
 mean fit time per candidate. Results: ``benchmarks/results/<--name>.json``.
@@ -42,19 +44,18 @@ def _cpu_all():
 
 
 def phase(config_name, texts, labels, grid, memory):
-    import dask
     import joblib
     from distributed import Client, LocalCluster
     from sklearn.model_selection import GridSearchCV
     from sklearn.pipeline import Pipeline
 
-    from toolkit.distributed.search import worker_config
+    from toolkit.distributed.search import local_cluster
     from toolkit.models.stacking import StackedTextClassifier
     from toolkit.text.tokenizer import SpacyTokenizer
 
-    config = worker_config() if config_name == "toolkit" else {}
-    with dask.config.set(config), LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                               dashboard_address=":0") as cluster, Client(cluster) as client:
+    start_cluster = local_cluster if config_name == "toolkit" else LocalCluster
+    with start_cluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                       dashboard_address=":0") as cluster, Client(cluster) as client:
         pipe = Pipeline([("tokenizer", SpacyTokenizer()), ("classifier", StackedTextClassifier(random_state=0))],
                         memory=memory)
         search = GridSearchCV(pipe, grid, cv=3, refit=False, error_score="raise")

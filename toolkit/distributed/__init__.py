@@ -36,6 +36,7 @@ __all__ = [
     "predict_proba",
     "grid_search",
     "worker_config",
+    "local_cluster",
 ]
 
 _WHERE = {
@@ -49,6 +50,7 @@ _WHERE = {
     "predict_proba": "prediction",
     "grid_search": "search",
     "worker_config": "search",
+    "local_cluster": "search",
 }
 
 

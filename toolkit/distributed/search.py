@@ -18,7 +18,7 @@ import threading
 import numpy as np
 from distributed.diagnostics.plugin import SchedulerPlugin
 
-__all__ = ["grid_search", "dask_client", "worker_config", "WORKER_ENV"]
+__all__ = ["grid_search", "dask_client", "local_cluster", "worker_config", "WORKER_ENV"]
 
 logger = logging.getLogger(__name__)
 
@@ -65,8 +65,8 @@ def worker_config(*, trim_memory=False, profile=False):
     >>> config = worker_config()
     >>> "MALLOC_TRIM_THRESHOLD_" in config["distributed.nanny.pre-spawn-environ"]
     False
-    >>> with dask.config.set(config):  # doctest: +SKIP
-    ...     cluster = LocalCluster(n_workers=2, threads_per_worker=1)
+    >>> with local_cluster(n_workers=2) as cluster:  # doctest: +SKIP
+    ...     ...  # LocalCluster started with these settings
     """
     import dask
 
@@ -74,6 +74,51 @@ def worker_config(*, trim_memory=False, profile=False):
     if not trim_memory:
         environ.pop("MALLOC_TRIM_THRESHOLD_", None)
     return {"distributed.nanny.pre-spawn-environ": environ, "distributed.worker.profile.enabled": bool(profile)}
+
+
+@contextlib.contextmanager
+def local_cluster(n_workers=None, *, trim_memory=False, profile=False, **kwargs):
+    """A ``distributed.LocalCluster`` whose workers get :func:`worker_config`.
+
+    Dask's nanny also writes its worker environment into *this* process's
+    ``os.environ`` before it spawns a worker, so after any cluster started with
+    Dask's defaults every later worker would inherit
+    ``MALLOC_TRIM_THRESHOLD_`` whatever its configuration says. Unless
+    ``trim_memory`` is set, the variable is left out of ``os.environ`` while
+    the workers start, and put back afterwards.
+
+    Parameters
+    ----------
+    n_workers : int, optional
+        Worker processes (default: the number of cores).
+    trim_memory, profile : bool, default=False
+        Passed to :func:`worker_config`.
+    **kwargs
+        More ``LocalCluster`` arguments; the defaults here are one thread per
+        worker, worker processes, ``host="127.0.0.1"`` and a dashboard on a
+        free port.
+
+    Yields
+    ------
+    distributed.LocalCluster
+        Closed on exit.
+    """
+    import os
+
+    import dask
+    from distributed import LocalCluster
+
+    options = dict(threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0")
+    options.update(kwargs)
+    saved = None if trim_memory else os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+    try:
+        with dask.config.set(worker_config(trim_memory=trim_memory, profile=profile)):
+            cluster = LocalCluster(n_workers=n_workers, **options)
+    finally:
+        if saved is not None:
+            os.environ["MALLOC_TRIM_THRESHOLD_"] = saved
+    with cluster:
+        yield cluster
 
 
 @contextlib.contextmanager
@@ -88,15 +133,15 @@ def dask_client(scheduler=None, *, n_workers=None):
     n_workers : int, optional
         Worker processes of the LocalCluster (one thread each; default: the
         number of cores). It listens on 127.0.0.1 only, its workers get
-        :func:`worker_config` (no memory trimming, no profiler), and it is
-        closed on exit.
+        :func:`worker_config` (no memory trimming, no profiler; see
+        :func:`local_cluster`), and it is closed on exit.
 
     Raises
     ------
     OSError
         When the scheduler cannot be reached (the message names the address).
     """
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     if scheduler is not None:
         try:
@@ -106,12 +151,8 @@ def dask_client(scheduler=None, *, n_workers=None):
         with client:
             yield client
         return
-    import dask
-
     # ":0": the scheduler's HTTP server always starts, and 8787 may belong to another cluster
-    with dask.config.set(worker_config()), LocalCluster(
-            n_workers=n_workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0",
-    ) as cluster, Client(cluster) as client:
+    with local_cluster(n_workers) as cluster, Client(cluster) as client:
         yield client
 
 
