@@ -37,11 +37,10 @@ def worker_config(*, trim_memory=False, profile=False):
     spawns, so that freed memory goes back to the operating system. Setting
     that variable also turns off glibc's adaptive ``mmap`` threshold: every
     large numpy temporary becomes a fresh ``mmap`` whose pages are faulted in
-    again. Allocation-heavy fits (n-gram counting, sparse matrices) then run
-    1.2-1.5x slower in a Dask worker than in a loky process
-    (``benchmarks/bench_dask_grid.py``). The worker's statistical profiler
-    (a stack sample every 10 ms, for the dashboard's profile page) costs a
-    little more.
+    again. The worker's statistical profiler (a stack sample every 10 ms, for
+    the dashboard's profile page) costs more on top. Together they made a
+    grid of n-gram stack fits take 1.18x the wall time
+    (``benchmarks/bench_dask_worker_config.py``).
 
     Parameters
     ----------
@@ -108,6 +107,7 @@ def local_cluster(n_workers=None, *, trim_memory=False, profile=False, **kwargs)
     import dask
     from distributed import LocalCluster
 
+    # dashboard ":0": the scheduler's HTTP server always starts, and 8787 may belong to another cluster
     options = dict(threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0")
     options.update(kwargs)
     saved = None if trim_memory else os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
@@ -151,7 +151,6 @@ def dask_client(scheduler=None, *, n_workers=None):
         with client:
             yield client
         return
-    # ":0": the scheduler's HTTP server always starts, and 8787 may belong to another cluster
     with local_cluster(n_workers) as cluster, Client(cluster) as client:
         yield client
 
