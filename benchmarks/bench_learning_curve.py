@@ -63,6 +63,7 @@ CS = [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0]
 CS_LARGE = [1.0, 3.0, 10.0, 30.0]
 NGRAMS = (1, 3)
 DOMAIN_SPEC = "word2vec:unsup:train=0"
+DOMAIN_WIDE = DOMAIN_SPEC + ",dim=300,epochs=10"  # wider, longer-trained domain vectors (tune_stacking.py --groups domain)
 GLOVE = "glove.6B.50d"
 
 

@@ -23,7 +23,11 @@ Groups:
 - ``keras``: the Keras NBSVM++ model as the n-gram member (``ngram_model="nbsvm++"``)
   with the chosen vectors and as an ablation, at 20,000 labels;
 - ``docvec``: the NBSVM++ member with a paragraph-vector member instead
-  (``doc_vectors="unsup"``), at the keras group's sizes; its ablation is the keras group's.
+  (``doc_vectors="unsup"``), at the keras group's sizes; its ablation is the keras group's;
+- ``domain``: how the domain vectors are trained: the default ``DOMAIN_SPEC``
+  (CBOW, 100 dimensions, 5 epochs) against wider, longer-trained vectors
+  (``DOMAIN_WIDE``: 300 dimensions, 10 epochs), both with SIF pooling, and the
+  ablation, at ``--sizes`` (a report: the choice is recorded, not applied).
 
 Every candidate's accuracy per draw goes to ``benchmarks/results/tune_stacking.json``
 with the choices; ``bench_learning_curve.py`` reads them from there.
@@ -48,7 +52,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from _common import RESULTS_DIR, print_table, timer, write_results  # noqa: E402
 from bench_imdb import default_work_dir  # noqa: E402
-from bench_learning_curve import DOMAIN_SPEC, draws, stack_model, unlabelled_tokens  # noqa: E402
+from bench_learning_curve import DOMAIN_SPEC, DOMAIN_WIDE, draws, stack_model, unlabelled_tokens  # noqa: E402
 from tune_models import validation_split  # noqa: E402
 
 NAME = "tune_stacking"
@@ -81,6 +85,10 @@ def candidates(group, chosen, self_grid=((0.3, 1, 10000), (0.7, 1, 10000))):
         yield f"{best['vectors']} {best['pooling']} ngram_model=nbsvm++", {**best, "ngram_model": "nbsvm++"}, None
     elif group == "docvec":  # paragraph vectors (DocVectorizer on the unsup reviews) as a member; ablation: keras group
         yield "unsup docvec ngram_model=nbsvm++", {"vectors": None, "doc_vectors": "unsup", "ngram_model": "nbsvm++"}, None
+    elif group == "domain":  # how the domain vectors are trained (SIF pooling, C=0.01)
+        yield "ablation (vectors=None)", {"vectors": None}, None
+        for spec in (DOMAIN_SPEC, DOMAIN_WIDE):
+            yield f"{spec} sif", {"vectors": spec, "pooling": "sif"}, None
     elif group == "self_ablation":  # the ablation, self-trained the same way as the chosen model
         fraction, rounds, n_unl = (chosen["self"][k] for k in ("fraction", "n_rounds", "n_unlabelled"))
         yield (self_label(best, fraction, rounds, n_unl, prefix="ablation"),
@@ -194,6 +202,13 @@ def main(argv=None):
                              "n_unlabelled": n_unl,
                              "loadavg_1min": round(os.getloadavg()[0], 2)})
                 write_results(args.name, rows, params={**params, "chosen": chosen})
+        if group == "domain":
+            label, score, row = _choose(rows, group, group_sizes)
+            chosen["domain"] = {"vectors": row["params"]["vectors"], "sizes": group_sizes,
+                                "mean_val_accuracy": round(score, 4)}
+            print(f"domain group: best {label} ({score:.4f})", flush=True)
+            write_results(args.name, rows, params={**params, "chosen": chosen})
+            continue
         if group in ("self_ablation", "docvec"):  # docvec: read against the keras group's ablation
             continue
         if group == "keras":  # against the members group's best (NBSVM member) at the same sizes
