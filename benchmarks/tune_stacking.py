@@ -27,7 +27,9 @@ Groups:
 - ``domain``: how the domain vectors are trained: the default ``DOMAIN_SPEC``
   (CBOW, 100 dimensions, 5 epochs) against wider, longer-trained vectors
   (``DOMAIN_WIDE``: 300 dimensions, 10 epochs), both with SIF pooling, and the
-  ablation, at ``--sizes`` (a report: the choice is recorded, not applied).
+  ablation, at ``--sizes`` (a report: the choice is recorded, not applied);
+- ``domain_keras``: the NBSVM++ member with the ``DOMAIN_WIDE`` vectors and its
+  ablation, re-run in the same process, at the keras group's sizes (a report).
 
 Every candidate's accuracy per draw goes to ``benchmarks/results/tune_stacking.json``
 with the choices; ``bench_learning_curve.py`` reads them from there.
@@ -89,6 +91,10 @@ def candidates(group, chosen, self_grid=((0.3, 1, 10000), (0.7, 1, 10000))):
         yield "ablation (vectors=None)", {"vectors": None}, None
         for spec in (DOMAIN_SPEC, DOMAIN_WIDE):
             yield f"{spec} sif", {"vectors": spec, "pooling": "sif"}, None
+    elif group == "domain_keras":  # DOMAIN_WIDE with the NBSVM++ member (large sizes), paired with its ablation
+        yield "ablation ngram_model=nbsvm++", {"vectors": None, "ngram_model": "nbsvm++"}, None
+        yield f"{DOMAIN_WIDE} sif ngram_model=nbsvm++", {"vectors": DOMAIN_WIDE, "pooling": "sif",
+                                                          "ngram_model": "nbsvm++"}, None
     elif group == "self_ablation":  # the ablation, self-trained the same way as the chosen model
         fraction, rounds, n_unl = (chosen["self"][k] for k in ("fraction", "n_rounds", "n_unlabelled"))
         yield (self_label(best, fraction, rounds, n_unl, prefix="ablation"),
@@ -168,7 +174,8 @@ def main(argv=None):
     params = {k: v for k, v in vars(args).items() if k not in ("work_dir", "resume")}
     for group in groups:
         group_sizes = {"self": self_sizes, "self_ablation": self_sizes, "c": c_sizes,
-                       "keras": keras_sizes, "docvec": keras_sizes}.get(group, sizes)
+                       "keras": keras_sizes, "docvec": keras_sizes,
+                       "domain_keras": keras_sizes}.get(group, sizes)
         for n in group_sizes:
             index_sets = list(draws(y_fit, n_labels=n, n_draws=args.draws, seed=args.seed))
             for label, stack_params, self_training in candidates(group, chosen, self_grid):
@@ -202,11 +209,11 @@ def main(argv=None):
                              "n_unlabelled": n_unl,
                              "loadavg_1min": round(os.getloadavg()[0], 2)})
                 write_results(args.name, rows, params={**params, "chosen": chosen})
-        if group == "domain":
+        if group in ("domain", "domain_keras"):
             label, score, row = _choose(rows, group, group_sizes)
-            chosen["domain"] = {"vectors": row["params"]["vectors"], "sizes": group_sizes,
+            chosen[group] = {"vectors": row["params"]["vectors"], "sizes": group_sizes,
                                 "mean_val_accuracy": round(score, 4)}
-            print(f"domain group: best {label} ({score:.4f})", flush=True)
+            print(f"{group} group: best {label} ({score:.4f})", flush=True)
             write_results(args.name, rows, params={**params, "chosen": chosen})
             continue
         if group in ("self_ablation", "docvec"):  # docvec: read against the keras group's ablation
