@@ -22,6 +22,10 @@ Rows, all fitted on the same draws in the same run:
   ``stack_novec`` is its ablation (``vectors=None``: the same stack without the
   vector member). Pooling and the NBSVM member's C come from
   ``results/tune_stacking.json`` (``tune_stacking.py``, validation data only);
+- ``stack_wide``: the stack with wider, longer-trained domain vectors
+  (``DOMAIN_WIDE``: 300 dimensions, 10 epochs; chosen over ``DOMAIN_SPEC`` by
+  ``tune_stacking.py --groups domain`` on validation data); ``stackpp_*``: the
+  stacks with the Keras NBSVM++ n-gram member (``ngram_model="nbsvm++"``);
 - ``*_self``: the same stacks inside ``PseudoLabelClassifier``, pseudo-labelling
   the chosen fraction of ``--n-unlabelled`` of IMDB's unlabelled ``unsup``
   reviews (never test text).
@@ -271,10 +275,14 @@ METHODS = {
                     _stack(GLOVE)),
     "stack_domain": (f"StackedTextClassifier(vectors={DOMAIN_SPEC!r}): NBSVM 1-3-grams + pooled domain word2vec LR",
                      _stack(DOMAIN_SPEC)),
+    "stack_wide": (f"StackedTextClassifier(vectors={DOMAIN_WIDE!r}): NBSVM 1-3-grams + pooled 300-d domain word2vec LR",
+                   _stack(DOMAIN_WIDE)),
     "stack_novec_self": ("PseudoLabelClassifier(StackedTextClassifier(vectors=None)) over --n-unlabelled unsup reviews",
                          _stack(None, self_training=True)),
     "stack_domain_self": (f"PseudoLabelClassifier(StackedTextClassifier(vectors={DOMAIN_SPEC!r})) over --n-unlabelled "
                           "unsup reviews", _stack(DOMAIN_SPEC, self_training=True)),
+    "stack_wide_self": (f"PseudoLabelClassifier(StackedTextClassifier(vectors={DOMAIN_WIDE!r})) over --n-unlabelled "
+                        "unsup reviews", _stack(DOMAIN_WIDE, self_training=True)),
     "stack_glove_self": ("PseudoLabelClassifier(StackedTextClassifier(vectors='glove.6B.50d')) over --n-unlabelled "
                          "unsup reviews", _stack(GLOVE, self_training=True)),
     "stackpp_novec": ("StackedTextClassifier(vectors=None, ngram_model='nbsvm++'): Keras NBSVM++ member only (ablation)",
@@ -283,6 +291,8 @@ METHODS = {
                       _stack(GLOVE, ngram_model="nbsvm++")),
     "stackpp_domain": (f"StackedTextClassifier(vectors={DOMAIN_SPEC!r}, ngram_model='nbsvm++')",
                        _stack(DOMAIN_SPEC, ngram_model="nbsvm++")),
+    "stackpp_wide": (f"StackedTextClassifier(vectors={DOMAIN_WIDE!r}, ngram_model='nbsvm++')",
+                     _stack(DOMAIN_WIDE, ngram_model="nbsvm++")),
     "stackpp_docvec": ("StackedTextClassifier(vectors=None, doc_vectors='unsup', ngram_model='nbsvm++'): "
                        "NBSVM++ member + paragraph vectors (PV-DBOW, 1-2-grams) trained on the unsup reviews",
                        _stack(None, ngram_model="nbsvm++", doc_vectors="unsup")),
