@@ -38,3 +38,15 @@ def test_recipes_bag_defaults_are_the_validation_choice(chosen):
     assert clf.batch_size == chosen["bag"]["batch_size"]
     # the rate is the Adam family's default only: another optimizer keeps its own
     assert EmbeddingClassifier(architecture="bag", optimizer="rmsprop")._learning_rate() is None
+
+
+def test_recipes_domain_vectors_are_the_validation_choice():
+    from toolkit.models.recipes import DOMAIN_VECTORS
+    from toolkit.vectors.domain import parse_domain_spec
+
+    with open(RECORD.with_name("tune_stacking.json"), encoding="utf-8") as fh:
+        record = json.load(fh)
+    assert record["params"]["limit"] is None, "the record must come from the full training set"
+    assert DOMAIN_VECTORS == record["params"]["chosen"]["domain"]["vectors"]
+    spec = parse_domain_spec(DOMAIN_VECTORS)
+    assert (spec.algorithm, spec.source, dict(spec.options)) == ("word2vec", "unsup", {"dim": 300, "epochs": 10, "train": 0})
