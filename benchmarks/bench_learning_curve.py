@@ -343,18 +343,34 @@ def plot(rows, methods, path):
     plt.close(fig)
 
 
-def combine(names, target):
-    """Merge the rows of runs split by size (same code, same draws) into one result, table and plot."""
+def combine(names, target, methods=None):
+    """Merge the rows of runs split by size (same code, same draws) into one result, table and plot.
+
+    A (method, size) pair measured in more than one run keeps the row of the first run named
+    (a re-run ablation, for a paired comparison, repeats its earlier row); a repeat whose
+    accuracies differ is reported. ``methods``: the rows to keep, in this order (default: all).
+    """
     import json
 
-    rows, parts = [], []
+    rows, parts, seen = [], [], {}
     for name in names:
         with open(RESULTS_DIR / f"{name}.json", encoding="utf-8") as fh:
             payload = json.load(fh)
-        rows.extend(payload["rows"])
+        for row in payload["rows"]:
+            key = (row["method"], row["n_labels"])
+            if methods is not None and row["method"] not in methods:
+                continue
+            if key in seen:
+                if seen[key]["accuracies"] != row["accuracies"]:
+                    print(f"note: {key} in {name} {row['accuracies']} differs from the kept row "
+                          f"{seen[key]['accuracies']}", flush=True)
+                continue
+            seen[key] = row
+            rows.append(row)
         parts.append({"name": name, "params": payload["params"], "machine": payload["machine"]})
     sizes = sorted({r["n_labels"] for r in rows})
-    methods = list(dict.fromkeys(r["method"] for r in rows))
+    methods = [m for m in methods if m in {r["method"] for r in rows}] if methods else \
+        list(dict.fromkeys(r["method"] for r in rows))
     md = table(rows, sizes, methods)
     print(md)
     plot(rows, methods, RESULTS_DIR / f"{target}.png")
@@ -384,7 +400,8 @@ def main(argv=None):
                         help="comma-separated result names (runs split by size) to merge into --name, table and PNG")
     args = parser.parse_args(argv)
     if args.combine:
-        return combine(args.combine.split(","), args.name)
+        return combine(args.combine.split(","), args.name,
+                       None if args.methods == "all" else args.methods.split(","))
     if args.small_epochs is None:
         args.small_epochs = small_epochs_from_tuning()
     os.environ["TOOLKIT_DATA_DIR"] = args.data_dir
