@@ -306,6 +306,28 @@ def test_cli_train_replaces_a_run_folder_only_with_force(trained_run, data_dir_e
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
 
 
+def test_cli_train_stack_model_round_trip(data_dir_env, glove_small, tmp_path):
+    """--model stack: the stacked model on 200 real reviews; its saved model predicts what metrics.json scored."""
+    from toolkit.cli._inputs import load_train_test
+    from toolkit.models.persistence import load_model
+    from toolkit.models.stacking import StackedTextClassifier
+
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["train", "--model", "stack", "--limit", "200", "--vectors", str(glove_small),
+                                      "--set", "cv=3", "--set", "vectors_Cs=4", "-o", str(out)])
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["settings"]["model"] == "stack" and metrics["settings"]["vectors"] == str(glove_small)
+    assert metrics["n_train"] == metrics["n_test"] == 200 and metrics["accuracy"] > 0.6  # chance is 0.5
+    assert "baseline" in metrics and "Baseline TF-IDF" in result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["confusion_matrix.png", "metrics.json", "model"]  # no history
+    loaded = load_model(out / "model")
+    assert isinstance(loaded[-1], StackedTextClassifier) and set(loaded[-1].member_weights_) == {"ngrams", "vectors"}
+    _, _, x_test, y_test = load_train_test("imdb", limit=200, random_state=0)
+    predicted = loaded.predict(x_test)
+    assert metrics["accuracy"] == sum(p == t for p, t in zip(predicted, y_test)) / len(y_test)
+
+
 def test_cli_evaluate_model(runner, trained_run, data_dir_env, tmp_path):
     out, _ = trained_run
     plot = tmp_path / "cm.png"

@@ -69,6 +69,8 @@ def imported_modules(importtime_stderr: str) -> set[str]:
         (["train", "--limit", "abc"], "toolkit train [OPTIONS]", r"Invalid value for '--limit'"),
         (["train", "--limit", "-1"], "toolkit train [OPTIONS]", r"Invalid value for '--limit'.*(greater than or equal to 1|not in the range x>=1)"),
         (["evaluate", "m", "--limit", "0"], "toolkit evaluate [OPTIONS]", r"Invalid value for '--limit'"),
+        (["train", "--model", "stak"], "toolkit train [OPTIONS]",
+         r"Invalid value for '--model'.*'stak' is not one of 'main', 'stack'"),
         (["vectorize", "-"], "toolkit vectorize [OPTIONS]", r"Missing option '--output'"),
         (["data", "fetch"], "toolkit data fetch [OPTIONS]", r"Missing argument '(?i:name)'"),
     ],

@@ -265,6 +265,42 @@ def test_workflows_train_merges_main_job_under_settings(monkeypatch, tmp_path):
     assert made == {"epochs": 7, "architecture": "cnn", "vectors": None, "random_state": 3}
 
 
+def test_workflows_train_stack_model_defaults(monkeypatch, tmp_path):
+    """model="stack": STACK_JOB's parameters and a StackedTextClassifier step; on data other than IMDB
+    the default vectors are GloVe ("unsup" is IMDB's unlabelled split); --vectors and --set win."""
+    from toolkit.cli.train import train
+    from toolkit.models import StackedTextClassifier
+    from toolkit.models.recipes import DOMAIN_VECTORS, STACK_JOB
+
+    made = {}
+
+    def fake_make(**params):
+        made.clear()
+        made.update(params)
+        raise RuntimeError("stop before loading")
+
+    monkeypatch.setattr("toolkit.models.classifier.make_text_classifier", fake_make)
+    with pytest.raises(RuntimeError, match="stop before loading"):
+        train(model="stack")
+    assert isinstance(made.pop("estimator"), StackedTextClassifier)
+    assert made == {**STACK_JOB, "random_state": 0} and made["vectors"] == DOMAIN_VECTORS
+    with pytest.raises(RuntimeError):
+        train(tmp_path / "reviews.csv", model="stack", settings={"C": 0.1})
+    assert made["vectors"] == "glove.6B.50d" and made["C"] == 0.1
+    with pytest.raises(RuntimeError):
+        train(model="stack", vectors=None)
+    assert made["vectors"] is None
+
+
+def test_workflows_train_unknown_model(tmp_path):
+    from toolkit.cli._inputs import SettingError
+    from toolkit.cli.train import train
+
+    with pytest.raises(SettingError, match=r"Unknown model 'stak' for train; choose one of \['main', 'stack'\]"):
+        train(model="stak", output=tmp_path / "run")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_workflows_train_unknown_setting_fails_before_loading(tmp_path):
     from toolkit.cli._inputs import SettingError
     from toolkit.cli.train import train

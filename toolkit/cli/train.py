@@ -7,6 +7,7 @@ import json
 import logging
 import os
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 
 import typer
@@ -344,8 +345,18 @@ def tfidf_baseline(x_train, y_train, x_test, y_test, *, random_state=0, validati
 RECIPE = "recipe"
 
 
+class TrainModel(str, Enum):
+    """The choices of ``toolkit train --model``."""
+
+    main = "main"
+    stack = "stack"
+
+#: What ``train(model=...)`` fits: the main job's Keras model, or the stacked model for few labels.
+MODELS = tuple(m.value for m in TrainModel)
+
+
 def train(
-    data="imdb", *, vectors=RECIPE, settings=None, test_data=None, test_size=0.2, limit=None,
+    data="imdb", *, model="main", vectors=RECIPE, settings=None, test_data=None, test_size=0.2, limit=None,
     output=None, force=False, baseline=True, random_state=0, column="text", label_column="label", data_dir=None,
     cache_dir=None, progress=False,
 ) -> TrainResult:
@@ -361,12 +372,21 @@ def train(
     ----------
     data : str or path-like, default="imdb"
         See :func:`load_data`.
+    model : {"main", "stack"}, default="main"
+        ``"main"``: the main job's :class:`~toolkit.models.EmbeddingClassifier`
+        (:data:`~toolkit.models.recipes.MAIN_JOB`). ``"stack"``:
+        :class:`~toolkit.models.StackedTextClassifier` with
+        :data:`~toolkit.models.recipes.STACK_JOB` (n-grams + pooled domain
+        vectors), the better model with a few thousand labels or fewer; its
+        default vectors are ``DOMAIN_VECTORS`` (trained on IMDB's unlabelled
+        reviews) for ``data="imdb"`` and GloVe 6B-50d for other data.
     vectors : str, path-like or None, default="recipe"
         Pretrained vectors (path or manifest name) or a domain-vector spec;
-        None learns the embedding; ``"recipe"`` takes the main job's.
+        None learns the embedding (``model="main"``) or drops the vector
+        member (``model="stack"``); ``"recipe"`` takes the model's default.
     settings : dict, optional
         Parameters of the pipeline by name (``{"epochs": 3, "ngram_range":
-        (1, 2)}``) over the main job's, routed by ``make_text_classifier``; an
+        (1, 2)}``) over the recipe's, routed by ``make_text_classifier``; an
         unknown name raises a :class:`SettingError` listing the valid ones.
     test_data : str or path-like, optional
         Separate test data; otherwise IMDB's test split or ``test_size``.
@@ -396,15 +416,26 @@ def train(
     """
     import time
 
+    from ..models import recipes
     from ..models.classifier import make_text_classifier
-    from ..models.recipes import MAIN_JOB
 
-    params = {"vectors": DEFAULT_VECTORS, **MAIN_JOB, "random_state": random_state}
+    if model not in MODELS:
+        raise SettingError(f"Unknown model {model!r} for train; choose one of {list(MODELS)}.")
+    extra = {}
+    if model == "main":
+        params = {"vectors": DEFAULT_VECTORS, **recipes.MAIN_JOB, "random_state": random_state}
+    else:
+        from ..models.stacking import StackedTextClassifier
+
+        params = {**recipes.STACK_JOB, "random_state": random_state}
+        if str(data) != "imdb":  # "unsup" is IMDB's unlabelled split: other text gets general-purpose vectors
+            params["vectors"] = DEFAULT_VECTORS
+        extra = {"estimator": StackedTextClassifier()}
     if not (isinstance(vectors, str) and vectors == RECIPE):
         params["vectors"] = vectors
     params.update(settings or {})
     try:
-        estimator = make_text_classifier(**params)  # unknown names fail here, before any loading
+        estimator = make_text_classifier(**extra, **params)  # unknown names fail here, before any loading
     except ValueError as err:
         raise SettingError(str(err)) from err
     check_limit(limit, owner="train")
@@ -438,7 +469,7 @@ def train(
         with atomic_output(output, directory=True) as tmp:  # the whole run folder or nothing
             save_model(estimator, tmp / "model")
             (tmp / "metrics.json").write_text(
-                json.dumps({**metrics, "settings": _jsonable_settings(params)}, indent=2) + "\n"
+                json.dumps({**metrics, "settings": _jsonable_settings({"model": model, **params})}, indent=2) + "\n"
             )
             written = ["model", "metrics.json"]
             if history:
@@ -472,10 +503,16 @@ def _format_metrics(m: dict) -> str:
 @_errors_to_exit
 def train_cmd(
     data: str = typer.Option("imdb", "--data", help="'imdb', a class-per-folder directory, or a CSV/TSV/JSONL file."),
+    model: TrainModel = typer.Option(
+        "main", "--model", "-m",
+        help="main: the main job's Keras model (recipes.MAIN_JOB). stack: StackedTextClassifier, NBSVM "
+             "1-3-grams + pooled domain vectors (recipes.STACK_JOB), better with a few thousand labels or fewer.",
+    ),
     vectors: str = typer.Option(
         None, "--vectors", "-V", show_default=False,
-        help=f"Vectors file, manifest name or domain spec (word2vec:unsup); 'none' learns the embedding. "
-             f"Default: the main job's ({DEFAULT_VECTORS} unless its recipe says otherwise).",
+        help=f"Vectors file, manifest name or domain spec (word2vec:unsup); 'none' learns the embedding "
+             f"(--model stack: drops the vector member). Default: the recipe's ({DEFAULT_VECTORS} for main; "
+             f"for stack, 300-d word2vec on IMDB's unlabelled reviews with --data imdb, else {DEFAULT_VECTORS}).",
     ),
     settings: list[str] = _opt_set,
     test_data: str = typer.Option(None, "--test-data", help="Separate test data (default: IMDB's test split or --test-size)."),
@@ -492,6 +529,8 @@ def train_cmd(
     cache_dir: Path = _opt_cache_dir,
 ) -> None:
     """Train the main job (IMDB + the recipe in toolkit.models.recipes, GloVe 6B-50d); save the model, metrics.json and plots.
+
+    --model stack trains the stacked model for few labels instead (try it with --limit 1000).
 
     Every input and the output folder are checked before anything heavy is
     loaded. The run folder appears only when everything is done.
@@ -514,7 +553,7 @@ def train_cmd(
     _load_tensorflow_quietly()
     with _stop_on_interrupt():
         result = train(
-            data, vectors=vectors, settings=params, test_data=test_data, test_size=test_size, limit=limit,
+            data, model=model.value, vectors=vectors, settings=params, test_data=test_data, test_size=test_size, limit=limit,
             output=output, force=force, baseline=baseline, random_state=random_state, column=column,
             label_column=label_column, data_dir=data_dir, cache_dir=cache_dir, progress=_progress(),
         )

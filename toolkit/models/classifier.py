@@ -763,17 +763,22 @@ class _EpochProgress:
         return False
 
 
-def make_text_classifier(*, memory=None, **params):
+def make_text_classifier(*, estimator=None, memory=None, **params):
     """A ``Pipeline(SpacyTokenizer, EmbeddingClassifier)`` for raw text.
 
     Parameters
     ----------
+    estimator : estimator, default=None
+        The classifier step, unfitted; ``None`` is a new
+        :class:`EmbeddingClassifier`. Any classifier that takes token lists
+        works, e.g. :class:`~toolkit.models.StackedTextClassifier` (what
+        ``toolkit train --model stack`` fits). It is cloned, never modified.
     memory : str, path-like or joblib.Memory, default=None
         Caches the fitted tokenizer and its output, so a grid search over
         classifier parameters tokenizes each fold once.
     **params
         Parameters of :class:`~toolkit.tokenization.SpacyTokenizer` or of
-        :class:`EmbeddingClassifier`, by name (``ngram_range=(1, 2)``,
+        the classifier, by name (``ngram_range=(1, 2)``,
         ``epochs=5``); a name both have goes to the classifier, and
         ``tokenizer__name`` / ``classifier__name`` address one step explicitly.
 
@@ -793,12 +798,17 @@ def make_text_classifier(*, memory=None, **params):
     >>> pipe = make_text_classifier(lowercase=True, epochs=3)
     >>> [name for name, _ in pipe.steps]
     ['tokenizer', 'classifier']
+    >>> from toolkit.models import StackedTextClassifier
+    >>> make_text_classifier(estimator=StackedTextClassifier(), vectors=None)[-1]
+    StackedTextClassifier(vectors=None)
     """
+    from sklearn.base import clone
     from sklearn.pipeline import Pipeline
 
     from ..text.tokenizer import SpacyTokenizer
 
-    tokenizer, classifier = SpacyTokenizer(), EmbeddingClassifier()
+    tokenizer = SpacyTokenizer()
+    classifier = EmbeddingClassifier() if estimator is None else clone(estimator)
     tok_names = set(tokenizer.get_params(deep=False))
     clf_names = set(classifier.get_params(deep=False))
     routed = {}

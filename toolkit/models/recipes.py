@@ -6,7 +6,8 @@ validation split of the IMDB training set (``benchmarks/tune_models.py``; the
 figures are in BENCHMARKS.md). ``--set key=value`` overrides any entry.
 
 ``DOMAIN_VECTORS`` is the domain-vector spec recommended for
-:class:`~toolkit.models.StackedTextClassifier` on reviews with few labels.
+:class:`~toolkit.models.StackedTextClassifier` on reviews with few labels, and
+``STACK_JOB`` what ``toolkit train --model stack`` fits with it.
 
 ``NBSVM_RECIPE`` holds the :class:`~toolkit.models.EmbeddingClassifier`
 settings shared by the ``"nbsvm"`` and ``"nbsvm_vectors"`` architectures (for
@@ -16,7 +17,7 @@ tokenizer's n-grams, the architecture and the vectors.
 
 from __future__ import annotations
 
-__all__ = ["MAIN_JOB", "NBSVM_RECIPE", "HYBRID_BRANCH", "DOMAIN_VECTORS"]
+__all__ = ["MAIN_JOB", "NBSVM_RECIPE", "HYBRID_BRANCH", "DOMAIN_VECTORS", "STACK_JOB"]
 
 #: EmbeddingClassifier parameters of the NBSVM++ family (n-gram ids, whole documents).
 #: ``epochs`` and ``batch_size`` were chosen on a validation split of the IMDB
@@ -57,3 +58,11 @@ MAIN_JOB: dict = {
 #: ablation's 78.09% / 85.32% / 89.47%; at 20,000 labels neither beats the
 #: ablation). For other text, replace ``unsup`` by a file of unlabelled documents.
 DOMAIN_VECTORS: str = "word2vec:unsup:train=0,dim=300,epochs=10"
+
+#: StackedTextClassifier parameters of ``toolkit train --model stack``, the
+#: recommended model with few labels (hundreds to a few thousand) and unlabelled
+#: text: NBSVM on 1-3-grams (C=0.01) + pooled domain vectors (SIF), stacked.
+#: Chosen on validation by ``benchmarks/tune_stacking.py``. On other data than
+#: IMDB the CLI's default vectors are GloVe (``unsup`` is IMDB's unlabelled split):
+#: name your own unlabelled text with ``--vectors word2vec:/path/texts.txt:train=0,dim=300,epochs=10``.
+STACK_JOB: dict = {"vectors": DOMAIN_VECTORS, "pooling": "sif", "C": 0.01, "ngram_range": (1, 3)}
