@@ -50,3 +50,17 @@ def test_recipes_domain_vectors_are_the_validation_choice():
     assert DOMAIN_VECTORS == record["params"]["chosen"]["domain"]["vectors"]
     spec = parse_domain_spec(DOMAIN_VECTORS)
     assert (spec.algorithm, spec.source, dict(spec.options)) == ("word2vec", "unsup", {"dim": 300, "epochs": 10, "train": 0})
+
+
+def test_recipes_hybrid_branch_is_the_validation_choice():
+    from toolkit.models.recipes import HYBRID_BRANCH, MAIN_JOB
+
+    with open(RECORD.with_name("tune_models_hybrid.json"), encoding="utf-8") as fh:
+        record = json.load(fh)
+    assert record["params"]["limit"] is None, "the record must come from the full training set"
+    chosen = record["params"]["chosen"]["hybrid"]
+    # the record's candidates ran at today's NBSVM recipe
+    assert all({k: r["params"][k] for k in ("epochs", "batch_size")} == {k: NBSVM_RECIPE[k] for k in ("epochs", "batch_size")}
+               for r in record["rows"])
+    assert HYBRID_BRANCH == {k: chosen[k] for k in ("hidden_units", "dropout")}
+    assert MAIN_JOB["vectors"] == chosen["vectors"] and {k: MAIN_JOB[k] for k in HYBRID_BRANCH} == HYBRID_BRANCH
