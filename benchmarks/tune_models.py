@@ -11,6 +11,9 @@ not read. Grids (small: 2 CPU cores):
   ``batch_size``;
 - ``small``: the epochs of the NBSVM++ family with 1,000 labelled reviews (a
   seeded subset of the 20,000), for the small points of the learning curve;
+- ``main``: the main job's model (``nbsvm_vectors`` + GloVe 6B-50d): its own
+  ``epochs`` x ``batch_size`` x (``hidden_units``, ``dropout``), since the vector
+  branch may need more training than the n-gram-only recipe it inherited;
 - ``hybrid``: ``architecture="nbsvm_vectors"`` with GloVe 6B-50d (the main
   job) and with domain word2vec: the vector branch's ``hidden_units`` and
   ``dropout``, at the chosen NBSVM++ epochs and batch size; the ablation
@@ -90,6 +93,13 @@ def candidates(group, chosen):
             for arch, extra in (("nbsvm", {}), ("nbsvm_vectors", HYBRID_BRANCH)):
                 yield (f"{arch} epochs={ep} (1,000 labels)", dict(NBSVM_RECIPE, architecture=arch, epochs=ep,
                                                                   **extra), "ngrams-1000")
+    elif group == "main":  # the main job's own epochs x batch x branch (the hybrid inherited NBSVM_RECIPE's 1 x 64)
+        yield ("ablation (nbsvm, NBSVM_RECIPE)", dict(NBSVM_RECIPE, architecture="nbsvm"), "ngrams")
+        for ep, bs in ((1, 64), (2, 32), (2, 64)):
+            for hidden, dropout in ((16, 0.2), (32, 0.3)):
+                yield (f"glove.6B.50d epochs={ep} batch={bs} hidden={hidden} dropout={dropout}",
+                       dict(NBSVM_RECIPE, architecture="nbsvm_vectors", vectors="glove.6B.50d", epochs=ep,
+                            batch_size=bs, hidden_units=hidden, dropout=dropout), "ngrams")
     elif group == "hybrid":
         base = dict(NBSVM_RECIPE, **chosen.get("nbsvm", {}))
         yield ("ablation (nbsvm)", dict(base, architecture="nbsvm"), "ngrams")
@@ -160,7 +170,8 @@ def main(argv=None):
                   f"load {row['load_1min']})", flush=True)
             write_results(args.name, rows, params={**params, "chosen": chosen})
         keys = {"bag": ("learning_rate", "batch_size"), "nbsvm": ("epochs", "batch_size"),
-                "small": ("architecture", "epochs"), "hybrid": ("vectors", "hidden_units", "dropout")}[group]
+                "small": ("architecture", "epochs"), "hybrid": ("vectors", "hidden_units", "dropout"),
+                "main": ("epochs", "batch_size", "hidden_units", "dropout")}[group]
         pick, se, near = choose(group_rows, len(y_val))
         best = max(r["val_accuracy"] for r in group_rows)
         chosen[group] = {k: pick["params"].get(k, 0) for k in keys}
