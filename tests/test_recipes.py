@@ -52,15 +52,20 @@ def test_recipes_domain_vectors_are_the_validation_choice():
     assert (spec.algorithm, spec.source, dict(spec.options)) == ("word2vec", "unsup", {"dim": 300, "epochs": 10, "train": 0})
 
 
-def test_recipes_hybrid_branch_is_the_validation_choice():
+def test_recipes_main_job_is_the_validation_choice():
+    """The main job's epochs, batch size and vector branch are tune_models.py's 'main' group choice."""
     from toolkit.models.recipes import HYBRID_BRANCH, MAIN_JOB
 
-    with open(RECORD.with_name("tune_models_hybrid.json"), encoding="utf-8") as fh:
+    with open(RECORD.with_name("tune_models_main.json"), encoding="utf-8") as fh:
         record = json.load(fh)
     assert record["params"]["limit"] is None, "the record must come from the full training set"
-    chosen = record["params"]["chosen"]["hybrid"]
-    # the record's candidates ran at today's NBSVM recipe
-    assert all({k: r["params"][k] for k in ("epochs", "batch_size")} == {k: NBSVM_RECIPE[k] for k in ("epochs", "batch_size")}
-               for r in record["rows"])
+    chosen = record["params"]["chosen"]["main"]
     assert HYBRID_BRANCH == {k: chosen[k] for k in ("hidden_units", "dropout")}
-    assert MAIN_JOB["vectors"] == chosen["vectors"] and {k: MAIN_JOB[k] for k in HYBRID_BRANCH} == HYBRID_BRANCH
+    assert {k: MAIN_JOB[k] for k in chosen} == chosen
+    assert (MAIN_JOB["architecture"], MAIN_JOB["vectors"]) == ("nbsvm_vectors", "glove.6B.50d")
+    # every other setting of the main job is the NBSVM recipe the record's candidates ran with
+    candidate = next(r["params"] for r in record["rows"] if r["params"].get("epochs") == chosen["epochs"]
+                     and r["params"].get("batch_size") == chosen["batch_size"]
+                     and r["params"].get("hidden_units") == chosen["hidden_units"]
+                     and r["params"].get("dropout") == chosen["dropout"])
+    assert {k: MAIN_JOB[k] for k in candidate} == candidate
