@@ -14,6 +14,9 @@ not read. Grids (small: 2 CPU cores):
 - ``main``: the main job's model (``nbsvm_vectors`` + GloVe 6B-50d): its own
   ``epochs`` x ``batch_size`` x (``hidden_units``, ``dropout``), since the vector
   branch may need more training than the n-gram-only recipe it inherited;
+- ``hybrid_domain``: the same model at the main job's schedule with
+  ``recipes.DOMAIN_VECTORS`` (300-d domain word2vec), and its ablation at that
+  schedule in the same run (a report: nothing uses the choice);
 - ``hybrid``: ``architecture="nbsvm_vectors"`` with GloVe 6B-50d (the main
   job) and with domain word2vec: the vector branch's ``hidden_units`` and
   ``dropout``, at the chosen NBSVM++ epochs and batch size; the ablation
@@ -100,6 +103,15 @@ def candidates(group, chosen):
                 yield (f"glove.6B.50d epochs={ep} batch={bs} hidden={hidden} dropout={dropout}",
                        dict(NBSVM_RECIPE, architecture="nbsvm_vectors", vectors="glove.6B.50d", epochs=ep,
                             batch_size=bs, hidden_units=hidden, dropout=dropout), "ngrams")
+    elif group == "hybrid_domain":  # the main job's schedule with the 300-d domain vectors (a report), same-run ablation
+        from toolkit.models.recipes import DOMAIN_VECTORS, MAIN_JOB_SCHEDULE
+
+        yield ("ablation (nbsvm, MAIN_JOB_SCHEDULE)", dict(NBSVM_RECIPE, **MAIN_JOB_SCHEDULE, architecture="nbsvm"),
+               "ngrams")
+        for hidden, dropout in ((16, 0.2), (32, 0.3)):
+            yield (f"{DOMAIN_VECTORS} hidden={hidden} dropout={dropout}",
+                   dict(NBSVM_RECIPE, **MAIN_JOB_SCHEDULE, architecture="nbsvm_vectors", vectors=DOMAIN_VECTORS,
+                        hidden_units=hidden, dropout=dropout), "ngrams")
     elif group == "hybrid":
         base = dict(NBSVM_RECIPE, **chosen.get("nbsvm", {}))
         yield ("ablation (nbsvm)", dict(base, architecture="nbsvm"), "ngrams")
@@ -171,7 +183,8 @@ def main(argv=None):
             write_results(args.name, rows, params={**params, "chosen": chosen})
         keys = {"bag": ("learning_rate", "batch_size"), "nbsvm": ("epochs", "batch_size"),
                 "small": ("architecture", "epochs"), "hybrid": ("vectors", "hidden_units", "dropout"),
-                "main": ("epochs", "batch_size", "hidden_units", "dropout")}[group]
+                "main": ("epochs", "batch_size", "hidden_units", "dropout"),
+                "hybrid_domain": ("vectors", "hidden_units", "dropout")}[group]
         pick, se, near = choose(group_rows, len(y_val))
         best = max(r["val_accuracy"] for r in group_rows)
         chosen[group] = {k: pick["params"].get(k, 0) for k in keys}
