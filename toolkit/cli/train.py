@@ -351,6 +351,7 @@ class TrainModel(str, Enum):
     main = "main"
     stack = "stack"
 
+
 #: What ``train(model=...)`` fits: the main job's Keras model, or the stacked model for few labels.
 MODELS = tuple(m.value for m in TrainModel)
 
