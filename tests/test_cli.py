@@ -320,6 +320,7 @@ def test_cli_train_stack_model_round_trip(data_dir_env, glove_small, tmp_path):
     assert metrics["settings"]["model"] == "stack" and metrics["settings"]["vectors"] == str(glove_small)
     assert metrics["n_train"] == metrics["n_test"] == 200 and metrics["accuracy"] > 0.6  # chance is 0.5
     assert "baseline" in metrics and "Baseline TF-IDF" in result.stderr
+    assert "domain vectors are trained on the first run" not in result.stderr  # a vectors file: nothing to train
     assert sorted(p.name for p in out.iterdir()) == ["confusion_matrix.png", "metrics.json", "model"]  # no history
     loaded = load_model(out / "model")
     assert isinstance(loaded[-1], StackedTextClassifier) and set(loaded[-1].member_weights_) == {"ngrams", "vectors"}

@@ -292,6 +292,15 @@ def test_workflows_train_stack_model_defaults(monkeypatch, tmp_path):
     assert made["vectors"] is None
 
 
+def test_workflows_train_stack_notice_names_domain_specs_only():
+    """--model stack tells the user when a first run trains domain vectors (minutes of silence otherwise)."""
+    from toolkit.cli.train import _is_domain_spec
+
+    assert _is_domain_spec("word2vec:unsup:train=0,dim=300,epochs=10") and _is_domain_spec("fasttext:/p/t.txt")
+    assert not _is_domain_spec("glove.6B.50d") and not _is_domain_spec("/data/vectors.txt")
+    assert not _is_domain_spec(None)
+
+
 def test_workflows_train_unknown_model(tmp_path):
     from toolkit.cli._inputs import SettingError
     from toolkit.cli.train import train
