@@ -369,8 +369,8 @@ def combine(names, target, methods=None):
             rows.append(row)
         parts.append({"name": name, "params": payload["params"], "machine": payload["machine"]})
     sizes = sorted({r["n_labels"] for r in rows})
-    methods = [m for m in methods if m in {r["method"] for r in rows}] if methods else \
-        list(dict.fromkeys(r["method"] for r in rows))
+    present = list(dict.fromkeys(r["method"] for r in rows))
+    methods = [m for m in methods if m in present] if methods else present
     md = table(rows, sizes, methods)
     print(md)
     plot(rows, methods, RESULTS_DIR / f"{target}.png")

@@ -58,16 +58,10 @@ def fit_member(name, X_fit, y_fit, X_val, *, seed, cnn_epochs):
         model = EmbeddingClassifier(architecture="nbsvm", **NBSVM_RECIPE, random_state=seed)
         model.fit(X_fit.ngrams((1, 3)), y_fit)
         return model.predict_proba(X_val.ngrams((1, 3)))[:, 1], {}
-    if name == "pooled":
-        from sklearn.linear_model import LogisticRegressionCV
-        from sklearn.pipeline import make_pipeline
-        from sklearn.preprocessing import StandardScaler
+    if name == "pooled":  # exactly the stack's vector member
+        from toolkit.models import StackedTextClassifier
 
-        from toolkit.vectors.pooling import EmbeddingVectorizer
-
-        model = make_pipeline(EmbeddingVectorizer(vectors=DOMAIN_SPEC, pooling="sif"), StandardScaler(),
-                              LogisticRegressionCV(Cs=[0.001, 0.01, 0.1, 1.0], max_iter=2000, scoring="accuracy",
-                                                   l1_ratios=(0.0,), use_legacy_attributes=False))
+        model = dict(StackedTextClassifier(vectors=DOMAIN_SPEC, pooling="sif")._members(seed))["vectors"]
         model.fit(X_fit, y_fit)
         return model.predict_proba(X_val)[:, 1], {}
     common = dict(vectors=DOMAIN_SPEC, trainable="trainable", max_tokens=50_000, batch_size=64,

@@ -212,7 +212,7 @@ def main(argv=None):
         if group in ("domain", "domain_keras"):
             label, score, row = _choose(rows, group, group_sizes)
             chosen[group] = {"vectors": row["params"]["vectors"], "sizes": group_sizes,
-                                "mean_val_accuracy": round(score, 4)}
+                             "mean_val_accuracy": round(score, 4)}
             print(f"{group} group: best {label} ({score:.4f})", flush=True)
             write_results(args.name, rows, params={**params, "chosen": chosen})
             continue

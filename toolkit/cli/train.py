@@ -356,6 +356,25 @@ class TrainModel(str, Enum):
 MODELS = tuple(m.value for m in TrainModel)
 
 
+def _recipe_params(model, data, vectors, settings, random_state) -> dict:
+    """The ``make_text_classifier`` parameters of a train run: the model's recipe, then ``vectors``
+    (unless ``"recipe"``), then ``settings``."""
+    from ..models import recipes
+
+    if model not in MODELS:
+        raise SettingError(f"Unknown model {model!r} for train; choose one of {list(MODELS)}.")
+    if model == "main":
+        params = {"vectors": DEFAULT_VECTORS, **recipes.MAIN_JOB, "random_state": random_state}
+    else:
+        params = {**recipes.STACK_JOB, "random_state": random_state}
+        if str(data) != "imdb":  # "unsup" is IMDB's unlabelled split: other text gets general-purpose vectors
+            params["vectors"] = DEFAULT_VECTORS
+    if not (isinstance(vectors, str) and vectors == RECIPE):
+        params["vectors"] = vectors
+    params.update(settings or {})
+    return params
+
+
 def train(
     data="imdb", *, model="main", vectors=RECIPE, settings=None, test_data=None, test_size=0.2, limit=None,
     output=None, force=False, baseline=True, random_state=0, column="text", label_column="label", data_dir=None,
@@ -417,24 +436,14 @@ def train(
     """
     import time
 
-    from ..models import recipes
     from ..models.classifier import make_text_classifier
 
-    if model not in MODELS:
-        raise SettingError(f"Unknown model {model!r} for train; choose one of {list(MODELS)}.")
+    params = _recipe_params(model, data, vectors, settings, random_state)
     extra = {}
-    if model == "main":
-        params = {"vectors": DEFAULT_VECTORS, **recipes.MAIN_JOB, "random_state": random_state}
-    else:
+    if model == "stack":
         from ..models.stacking import StackedTextClassifier
 
-        params = {**recipes.STACK_JOB, "random_state": random_state}
-        if str(data) != "imdb":  # "unsup" is IMDB's unlabelled split: other text gets general-purpose vectors
-            params["vectors"] = DEFAULT_VECTORS
         extra = {"estimator": StackedTextClassifier()}
-    if not (isinstance(vectors, str) and vectors == RECIPE):
-        params["vectors"] = vectors
-    params.update(settings or {})
     try:
         estimator = make_text_classifier(**extra, **params)  # unknown names fail here, before any loading
     except ValueError as err:
@@ -487,9 +496,9 @@ def _jsonable_settings(params: dict) -> dict:
 
 
 def _is_domain_spec(vectors) -> bool:
-    from ..vectors.domain import is_domain_spec
+    from ..vectors.domain import is_domain_spec  # imported when needed: the CLI starts light
 
-    return vectors is not None and is_domain_spec(vectors)
+    return is_domain_spec(vectors)
 
 
 def _default_run_dir() -> Path:
@@ -557,7 +566,8 @@ def train_cmd(
         "Caches of finished steps (tokens, vectors) are kept."
     )
 
-    if model is TrainModel.stack and ((vectors == RECIPE and data == "imdb") or _is_domain_spec(vectors)):
+    if model is TrainModel.stack and _is_domain_spec(
+            _recipe_params(model.value, data, vectors, params, random_state)["vectors"]):
         _info("The stacked model's domain vectors are trained on the first run (about 3 CPU minutes for "
               "IMDB's 50,000 unlabelled reviews) and read from the cache afterwards.")
     _load_tensorflow_quietly()
