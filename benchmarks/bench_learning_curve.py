@@ -137,13 +137,13 @@ def stacking_choices(name="tune_stacking"):
 
 
 def stack_model(*, vectors, pooling="sif", C=0.01, ngram_model="nbsvm", random_state=0, self_training=None,
-                n_rounds=1, doc_vectors=None):
+                n_rounds=1, doc_vectors=None, clusters=None):
     """``StackedTextClassifier`` (token lists in), wrapped in ``PseudoLabelClassifier`` (``n_rounds``) when
     ``self_training`` is a fraction (the unlabelled reviews then come in ``X`` with the label -1)."""
     from toolkit import PseudoLabelClassifier, StackedTextClassifier
 
     model = StackedTextClassifier(vectors=vectors, doc_vectors=doc_vectors, pooling=pooling, C=C,
-                                  ngram_model=ngram_model, random_state=random_state)
+                                  ngram_model=ngram_model, clusters=clusters, random_state=random_state)
     return model if self_training is None else PseudoLabelClassifier(model, fraction=self_training, n_rounds=n_rounds)
 
 

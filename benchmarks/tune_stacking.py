@@ -29,7 +29,13 @@ Groups:
   (``DOMAIN_WIDE``: 300 dimensions, 10 epochs), both with SIF pooling, and the
   ablation, at ``--sizes`` (a report: the choice is recorded, not applied);
 - ``domain_keras``: the NBSVM++ member with the ``DOMAIN_WIDE`` vectors and its
-  ablation, re-run in the same process, at the keras group's sizes (a report).
+  ablation, re-run in the same process, at the keras group's sizes (a report);
+- ``clusters``: a ``"clusters"`` member (NBSVM on 1-3-grams of k-means clusters
+  of the ``DOMAIN_WIDE`` vectors, :class:`~toolkit.vectors.clusters.WordClusterer`):
+  ``n_clusters`` 500, 1,000 or 2,000, with or without the pooled-vector member,
+  and the ablation, at ``--sizes`` (NBSVM n-gram member);
+- ``clusters_keras``: the NBSVM++ member with the clusters group's choice (with and
+  without the pooled-vector member) and its ablation, at the keras group's sizes.
 
 Every candidate's accuracy per draw goes to ``benchmarks/results/tune_stacking.json``
 with the choices; ``bench_learning_curve.py`` reads them from there.
@@ -95,6 +101,18 @@ def candidates(group, chosen, self_grid=((0.3, 1, 10000), (0.7, 1, 10000))):
         yield "ablation ngram_model=nbsvm++", {"vectors": None, "ngram_model": "nbsvm++"}, None
         yield f"{DOMAIN_WIDE} sif ngram_model=nbsvm++", {"vectors": DOMAIN_WIDE, "pooling": "sif",
                                                           "ngram_model": "nbsvm++"}, None
+    elif group == "clusters":  # word-vector clusters as a second NB member (NBSVM n-gram member)
+        yield "ablation (vectors=None)", {"vectors": None}, None
+        for k in (500, 1000, 2000):
+            for pooling in (None, "sif"):
+                yield (f"{DOMAIN_WIDE} clusters={k} pooling={pooling}",
+                       {"vectors": DOMAIN_WIDE, "clusters": k, "pooling": pooling}, None)
+    elif group == "clusters_keras":  # the clusters group's choice with the NBSVM++ member, paired with its ablation
+        k = chosen.get("clusters", {}).get("clusters", 1000)
+        yield "ablation ngram_model=nbsvm++", {"vectors": None, "ngram_model": "nbsvm++"}, None
+        for pooling in (None, "sif"):
+            yield (f"{DOMAIN_WIDE} clusters={k} pooling={pooling} ngram_model=nbsvm++",
+                   {"vectors": DOMAIN_WIDE, "clusters": k, "pooling": pooling, "ngram_model": "nbsvm++"}, None)
     elif group == "self_ablation":  # the ablation, self-trained the same way as the chosen model
         fraction, rounds, n_unl = (chosen["self"][k] for k in ("fraction", "n_rounds", "n_unlabelled"))
         yield (self_label(best, fraction, rounds, n_unl, prefix="ablation"),
@@ -175,7 +193,7 @@ def main(argv=None):
     for group in groups:
         group_sizes = {"self": self_sizes, "self_ablation": self_sizes, "c": c_sizes,
                        "keras": keras_sizes, "docvec": keras_sizes,
-                       "domain_keras": keras_sizes}.get(group, sizes)
+                       "domain_keras": keras_sizes, "clusters_keras": keras_sizes}.get(group, sizes)
         for n in group_sizes:
             index_sets = list(draws(y_fit, n_labels=n, n_draws=args.draws, seed=args.seed))
             for label, stack_params, self_training in candidates(group, chosen, self_grid):
@@ -209,10 +227,12 @@ def main(argv=None):
                              "n_unlabelled": n_unl,
                              "loadavg_1min": round(os.getloadavg()[0], 2)})
                 write_results(args.name, rows, params={**params, "chosen": chosen})
-        if group in ("domain", "domain_keras"):
+        if group in ("domain", "domain_keras", "clusters", "clusters_keras"):
             label, score, row = _choose(rows, group, group_sizes)
             chosen[group] = {"vectors": row["params"]["vectors"], "sizes": group_sizes,
                              "mean_val_accuracy": round(score, 4)}
+            if group.startswith("clusters"):
+                chosen[group].update(clusters=row["params"]["clusters"], pooling=row["params"]["pooling"])
             print(f"{group} group: best {label} ({score:.4f})", flush=True)
             write_results(args.name, rows, params={**params, "chosen": chosen})
             continue

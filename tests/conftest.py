@@ -89,6 +89,28 @@ GLOVE_ROWS = 20000
 _WORD = re.compile(r"[a-z0-9']+")
 
 
+def load_and_predict_in_fresh_process(path, texts, tmp_path):
+    """``load_model(path).predict_proba(texts)`` in a new Python process: (probabilities, the model's
+    last step's ``member_names_`` or type name as printed there)."""
+    import json
+    import subprocess
+    import sys
+
+    (tmp_path / "texts.json").write_text(json.dumps(list(texts)))
+    script = (
+        "import json, sys, numpy as np\n"
+        "from toolkit.models import load_model\n"
+        "pipe = load_model(sys.argv[1])\n"
+        "np.save(sys.argv[3], pipe.predict_proba(json.load(open(sys.argv[2]))))\n"
+        "print(type(pipe[-1]).__name__, getattr(pipe[-1], 'member_names_', None))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    result = subprocess.run([sys.executable, "-c", script, str(path), str(tmp_path / "texts.json"),
+                             str(tmp_path / "p.npy")], capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return np.load(tmp_path / "p.npy"), result.stdout
+
+
 def simple_tokens(texts):
     """Cheap lowercase word tokens (the classifier tests do not test spaCy)."""
     return [_WORD.findall(text.lower().replace("<br />", " ")) for text in texts]

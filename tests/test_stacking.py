@@ -21,6 +21,8 @@ from toolkit.exceptions import DataError, VectorsFormatError
 from toolkit.models import PseudoLabelClassifier, save_model
 from toolkit.text import SpacyTokenizer, TokenizedCorpus
 
+from conftest import load_and_predict_in_fresh_process
+
 ROOT = Path(__file__).resolve().parents[1]
 FAST = dict(cv=3, vectors_Cs=4, random_state=0)
 
@@ -122,21 +124,9 @@ def test_stacking_save_model_load_model_in_a_fresh_process(imdb_small, glove_sma
     pipe.fit(texts[:300], labels[:300])
     path = save_model(pipe, tmp_path / "stack")
     assert (path / "model.skops").is_file()
-    expected = pipe.predict_proba(texts[400:450])
-    (tmp_path / "texts.json").write_text(json.dumps(texts[400:450]))
-    script = (
-        "import json, sys, numpy as np\n"
-        "from toolkit.models import load_model\n"
-        "pipe = load_model(sys.argv[1])\n"
-        "np.save(sys.argv[3], pipe.predict_proba(json.load(open(sys.argv[2]))))\n"
-        "print(type(pipe[-1]).__name__)\n"
-    )
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
-    result = subprocess.run([sys.executable, "-c", script, str(path), str(tmp_path / "texts.json"),
-                             str(tmp_path / "p.npy")], capture_output=True, text=True, env=env, timeout=300)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "StackedTextClassifier" in result.stdout
-    np.testing.assert_allclose(np.load(tmp_path / "p.npy"), expected)
+    proba, printed = load_and_predict_in_fresh_process(path, texts[400:450], tmp_path)
+    assert "StackedTextClassifier" in printed
+    np.testing.assert_allclose(proba, pipe.predict_proba(texts[400:450]))
 
 
 def test_stacking_domain_vectors_as_a_parameter(split):

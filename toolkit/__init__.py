@@ -47,6 +47,7 @@ _LAZY = {
     # models
     "EmbeddingClassifier": "models.classifier",
     "EmbeddingVectorizer": "vectors.pooling",
+    "WordClusterer": "vectors.clusters",
     "make_text_classifier": "models.classifier",
     "save_model": "models.persistence",
     "load_model": "models.persistence",

@@ -10,6 +10,11 @@ same token lists:
   GloVe, word2vec, fastText or domain vectors trained in ``fit``; SIF or mean
   pooling) -> ``StandardScaler`` -> ``LogisticRegressionCV`` (C by internal
   cross-validation);
+- ``"clusters"`` (optional, ``clusters=k``): every word replaced by its k-means
+  cluster of the same word vectors (:class:`~toolkit.vectors.clusters.WordClusterer`),
+  then 1-3-grams of the clusters -> binary counts -> NBSVM: class-based n-grams
+  that carry a phrase's evidence to phrases of similar words the labelled
+  reviews never contain;
 - ``"docvec"`` (optional, ``doc_vectors=``): paragraph vectors (PV-DBOW over
   word 1-2-grams, :class:`~toolkit.vectors.docvec.DocVectorizer`) of a model
   trained on unlabelled text only, inferred for every labelled document ->
@@ -20,7 +25,8 @@ scores. Unlike a jointly trained network, the meta-learner gives the vector
 member the weight its held-out predictions earn, at every data size: with a
 few hundred labels the vectors carry most of the signal, with tens of
 thousands the n-grams do. ``vectors=None, doc_vectors=None`` removes the
-vector members: that is the ablation (the same stack, n-gram member only).
+vector members (pooled vectors and clusters): that is the ablation (the same
+stack, n-gram member only).
 
 The input is token lists (or a :class:`~toolkit.text.TokenizedCorpus`) of
 words: put :class:`~toolkit.text.SpacyTokenizer` in front in a ``Pipeline`` so
@@ -103,8 +109,16 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         for the training and the new documents alike. ``None`` (default):
         no such member. The first fit with a new source trains the model
         (about 10 CPU minutes for the 50,000 IMDB reviews).
-    pooling : {"sif", "mean", "tfidf", "max", "sum"}, default="sif"
-        Pooling of the word vectors (:class:`~toolkit.vectors.EmbeddingVectorizer`).
+    pooling : {"sif", "mean", "tfidf", "max", "sum"} or None, default="sif"
+        Pooling of the word vectors (:class:`~toolkit.vectors.EmbeddingVectorizer`)
+        of the ``"vectors"`` member; ``None`` drops that member (the vectors
+        then serve the ``"clusters"`` member only).
+    clusters : int or None, default=None
+        Number of k-means clusters of the ``vectors`` words for a ``"clusters"``
+        member (:class:`~toolkit.vectors.clusters.WordClusterer`, then NBSVM with
+        ``C`` on the clusters' ``ngram_range``-grams). ``None`` (default): no
+        such member. With many labels (tens of thousands) it is the vector
+        member that pays: see ``toolkit.models.recipes``.
     ngram_range : tuple (min_n, max_n), default=(1, 3)
         Word n-grams of the ``"ngrams"`` member.
     ngram_model : {"nbsvm", "nbsvm++"}, default="nbsvm"
@@ -143,7 +157,7 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         The fitted stack.
     classes_ : ndarray of shape (n_classes,)
     member_names_ : list of str
-        ``"ngrams"``, then ``"vectors"`` and ``"docvec"`` where enabled.
+        ``"ngrams"``, then ``"clusters"``, ``"vectors"`` and ``"docvec"`` where enabled.
     member_weights_ : dict
         Meta-learner coefficient of each member's standardized score (binary
         targets; members with one column per class get the mean absolute
@@ -160,7 +174,8 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
     _parameter_constraints = {
         "vectors": [str, os.PathLike, tuple, None],
         "doc_vectors": [str, os.PathLike, tuple, None],
-        "pooling": [Options({"sif", "mean", "tfidf", "max", "sum"})],
+        "pooling": [Options({"sif", "mean", "tfidf", "max", "sum"}), None],
+        "clusters": [Interval(int, 2, None), None],
         "ngram_model": [Options({"nbsvm", "nbsvm++"})],
         "C": [Interval(float, 0, None, closed="neither")],
         "vectors_Cs": [Interval(int, 1, None), list, tuple],
@@ -170,11 +185,13 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         "random_state": ["random_state"],
     }
 
-    def __init__(self, *, vectors="glove.6B.50d", doc_vectors=None, pooling="sif", ngram_range=(1, 3), ngram_model="nbsvm", C=0.01,
-                 vectors_Cs=(0.001, 0.01, 0.1, 1.0), cv=5, final_C=1.0, n_jobs=None, random_state=None):
+    def __init__(self, *, vectors="glove.6B.50d", doc_vectors=None, pooling="sif", clusters=None, ngram_range=(1, 3),
+                 ngram_model="nbsvm", C=0.01, vectors_Cs=(0.001, 0.01, 0.1, 1.0), cv=5, final_C=1.0, n_jobs=None,
+                 random_state=None):
         self.vectors = vectors
         self.doc_vectors = doc_vectors
         self.pooling = pooling
+        self.clusters = clusters
         self.ngram_range = ngram_range
         self.ngram_model = ngram_model
         self.C = C
@@ -186,6 +203,7 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ build
     def _members(self, seed):
+        from sklearn.base import clone
         from sklearn.linear_model import LogisticRegressionCV
         from sklearn.pipeline import Pipeline
         from sklearn.preprocessing import FunctionTransformer, StandardScaler
@@ -214,7 +232,16 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
                                             use_legacy_attributes=False, n_jobs=1)),
             ]))
 
-        if self.vectors is not None:
+        if self.vectors is not None and self.clusters is not None:
+            from ..vectors.clusters import WordClusterer
+
+            members.append(("clusters", Pipeline([
+                ("clusters", WordClusterer(vectors=self.vectors, n_clusters=self.clusters)),
+                ("ngrams", clone(grams)),
+                ("counts", BagEncoder(output_mode="multi_hot")),
+                ("nbsvm", NBSVMClassifier(C=self.C, random_state=seed)),
+            ])))
+        if self.vectors is not None and self.pooling is not None:
             members.append(linear("vectors", ("pool", EmbeddingVectorizer(vectors=self.vectors,
                                                                           pooling=self.pooling))))
         if self.doc_vectors is not None:

@@ -17,6 +17,10 @@ def __getattr__(name):  # EmbeddingVectorizer imports scikit-learn: load it on f
         from .pooling import EmbeddingVectorizer
 
         return EmbeddingVectorizer
+    if name == "WordClusterer":
+        from .clusters import WordClusterer
+
+        return WordClusterer
     if name == "DocVectorizer":
         from .docvec import DocVectorizer
 
@@ -39,4 +43,5 @@ __all__ = [
     "train_word2vec",
     "EmbeddingVectorizer",
     "DocVectorizer",
+    "WordClusterer",
 ]

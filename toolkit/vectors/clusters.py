@@ -1,0 +1,226 @@
+"""Word-vector clusters as tokens: n-gram evidence that generalizes across similar words.
+
+:class:`WordClusterer` groups the words of a set of word vectors (GloVe,
+word2vec, fastText or domain vectors trained in ``fit``) into ``n_clusters``
+clusters with k-means on the unit-normalized vectors, and replaces every token
+of a document by its cluster's token (``"§c17"``). N-grams of the clustered
+documents are class-based n-grams (Brown et al., 1992; word-vector clusters as
+features: Turian et al., 2010): "not very good" and "not really great" become
+the same trigram, and a word never seen in the labelled documents still gets
+the evidence of its cluster. Put the result through ``word_ngrams``, a bag
+encoder and NBSVM: :class:`~toolkit.models.StackedTextClassifier` does that
+as its ``"clusters"`` member.
+
+Only the cluster of each word (the vectors' first ``max_words`` words, in the
+vectors' order, which is by frequency for GloVe, word2vec and the domain
+vectors) is kept, never the vectors, so the fitted transformer pickles small.
+
+References
+----------
+Peter F. Brown et al. "Class-Based n-gram Models of Natural Language".
+Computational Linguistics, 1992.
+Joseph Turian, Lev Ratinov and Yoshua Bengio. "Word representations: A simple
+and general method for semi-supervised learning". ACL 2010.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from .._memo import Memo
+from .._validation import Interval, Options, TextInputMixin, validate_params
+from ..text.corpus import check_token_corpus
+
+__all__ = ["WordClusterer", "cluster_token"]
+
+logger = logging.getLogger(__name__)
+
+#: k-means results of vectors named by a string (path, manifest name, train=0 domain spec): every
+#: cross-validation fold of a stack clusters the same vectors, so compute them once per process
+_MEMO = Memo(maxsize=4)
+
+#: the prefix of cluster tokens; the tokenizer never emits it (it is not a word character)
+PREFIX = "§c"
+
+
+def cluster_token(cluster: int) -> str:
+    """The token that stands for ``cluster`` (``"§c17"``).
+
+    Examples
+    --------
+    >>> cluster_token(17)
+    '§c17'
+    """
+    return f"{PREFIX}{int(cluster)}"
+
+
+def _shared_key(vectors, docs):
+    """A memo key when the vectors do not depend on the training documents, else None."""
+    from .domain import is_domain_spec, parse_domain_spec
+
+    if isinstance(vectors, tuple):
+        return None
+    if is_domain_spec(vectors):
+        spec = parse_domain_spec(vectors)
+        return None if spec.params["train"] else str(vectors)
+    return str(os.fspath(vectors))
+
+
+class WordClusterer(TextInputMixin, TransformerMixin, BaseEstimator):
+    """Token lists -> the same token lists with each word replaced by its word-vector cluster.
+
+    Parameters
+    ----------
+    vectors : str, path-like or tuple
+        Word vectors: a path, a manifest name (``"glove.6B.50d"``) or a domain
+        spec (``"word2vec:unsup:train=0"``; see :mod:`toolkit.vectors.domain`)
+        trained in ``fit`` on the training documents plus the unlabelled texts
+        it names. Resolved in ``fit``, never stored.
+    n_clusters : int, default=1000
+        Number of k-means clusters (``MiniBatchKMeans`` on the unit-normalized
+        vectors).
+    max_words : int, default=200_000
+        Cluster the vectors' first ``max_words`` words (the most frequent ones
+        for GloVe, word2vec and domain vectors); the rest are unknown.
+    unknown : {"keep", "drop"}, default="keep"
+        Tokens without a cluster: kept as they are (``"keep"``), or removed.
+    random_state : int, default=0
+        Seed of k-means (a fixed default, so every fit over the same vectors
+        gives the same clusters and shares one computation).
+
+    Attributes
+    ----------
+    words_ : ndarray of str, shape (n_words,)
+        The clustered words.
+    labels_ : ndarray of int32, shape (n_words,)
+        The cluster of each of ``words_``.
+    cluster_sizes_ : ndarray of int, shape (n_clusters,)
+        Words per cluster.
+
+    Examples
+    --------
+    >>> from toolkit.vectors.clusters import WordClusterer
+    >>> clu = WordClusterer(vectors="glove.6B.50d", n_clusters=500)     # doctest: +SKIP
+    >>> clu.fit_transform([["a", "great", "film"]])[0]                  # doctest: +SKIP
+    ['§c41', '§c203', '§c77']
+    """
+
+    _parameter_constraints = {
+        "vectors": [str, os.PathLike, tuple],
+        "n_clusters": [Interval(int, 2, None)],
+        "max_words": [Interval(int, 2, None)],
+        "unknown": [Options({"keep", "drop"})],
+        "random_state": [Interval(int, 0, None)],
+    }
+
+    def __init__(self, *, vectors="glove.6B.50d", n_clusters=1000, max_words=200_000, unknown="keep",
+                 random_state=0):
+        self.vectors = vectors
+        self.n_clusters = n_clusters
+        self.max_words = max_words
+        self.unknown = unknown
+        self.random_state = random_state
+
+    def _check_params(self):
+        if self.vectors is None:
+            raise ValueError(
+                "WordClusterer needs vectors: a path to a vectors file, a manifest name such as "
+                "'glove.6B.50d' or a domain spec such as 'word2vec:unsup'. Got None."
+            )
+        validate_params(self, self._parameter_constraints)
+
+    def fit(self, X, y=None):
+        """Cluster the words of the vectors (trained on ``X`` if a domain spec asks for it).
+
+        Parameters
+        ----------
+        X : sequence of token lists or TokenizedCorpus
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        from .domain import resolve_vectors
+
+        self._check_params()
+        docs = check_token_corpus(X, estimator=type(self).__name__)
+        key = _shared_key(self.vectors, docs)
+        key = None if key is None else (key, self.n_clusters, self.max_words, self.random_state)
+        cached = None if key is None else _MEMO.get(key)
+        if cached is None:
+            kv = resolve_vectors(self.vectors, docs)
+            n_words = min(self.max_words, len(kv.index_to_key))
+            if self.n_clusters > n_words:
+                raise ValueError(
+                    f"The 'n_clusters' parameter of WordClusterer ({self.n_clusters}) is larger than the number "
+                    f"of words with a vector ({n_words}); choose n_clusters <= {n_words}."
+                )
+            cached = self._kmeans(np.asarray(kv.vectors[:n_words], dtype=np.float32), kv.index_to_key[:n_words])
+            if key is not None:
+                _MEMO.put(key, cached)
+        self.words_, self.labels_ = cached
+        self.cluster_sizes_ = np.bincount(self.labels_, minlength=self.n_clusters)
+        self._table = None
+        return self
+
+    def _kmeans(self, vectors, words):
+        from sklearn.cluster import MiniBatchKMeans
+
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        unit = vectors / np.where(norms > 0, norms, 1.0)
+        km = MiniBatchKMeans(n_clusters=self.n_clusters, batch_size=4096, n_init=3,
+                             random_state=self.random_state).fit(unit)
+        logger.info("clustered %d words into %d clusters (inertia %.1f)", len(words), self.n_clusters, km.inertia_)
+        return np.asarray(words, dtype=object), km.labels_.astype(np.int32)
+
+    def _lookup(self):
+        table = getattr(self, "_table", None)
+        if table is None:
+            table = self._table = {w: cluster_token(c) for w, c in zip(self.words_.tolist(), self.labels_.tolist())}
+        return table
+
+    def __getstate__(self):
+        """Compact state for pickle and ``skops.io``: the words as one UTF-8 byte array and their lengths."""
+        from ..text.vocabulary import _strings_to_arrays
+
+        state = dict(super().__getstate__())  # a copy: object.__getstate__ returns the live __dict__
+        state.pop("_table", None)  # rebuilt on first use
+        if isinstance(state.get("words_"), np.ndarray):
+            buffer, lengths = _strings_to_arrays(state["words_"].tolist())
+            state["words_"] = {"buffer": buffer, "lengths": lengths}
+        return state
+
+    def __setstate__(self, state):
+        from ..text.vocabulary import _arrays_to_strings
+
+        state = dict(state)
+        if isinstance(state.get("words_"), dict):
+            state["words_"] = np.asarray(_arrays_to_strings(state["words_"]["buffer"], state["words_"]["lengths"]),
+                                         dtype=object)
+        super().__setstate__(state)
+
+    def transform(self, X):
+        """Replace each token by its cluster token.
+
+        Parameters
+        ----------
+        X : sequence of token lists or TokenizedCorpus
+
+        Returns
+        -------
+        TokenizedCorpus
+            The same number of documents and (with ``unknown="keep"``) tokens.
+        """
+        check_is_fitted(self, "labels_")
+        docs = check_token_corpus(X, estimator=type(self).__name__)
+        table = self._lookup()
+        if self.unknown == "keep":
+            return docs.map_strings(lambda s: table.get(s, s))
+        mapped = docs.map_strings(lambda s: table.get(s, ""))
+        return type(mapped).from_token_lists([[t for t in doc if t] for doc in mapped])
