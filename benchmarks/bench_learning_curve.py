@@ -136,6 +136,15 @@ def stacking_choices(name="tune_stacking"):
     return out
 
 
+def clusters_choice(name="tune_stacking_clusters"):
+    """(n_clusters, pooling) chosen on validation by ``tune_stacking.py --groups clusters`` (``results/<name>.json``)."""
+    import json
+
+    with open(RESULTS_DIR / f"{name}.json", encoding="utf-8") as fh:
+        chosen = json.load(fh)["params"]["chosen"]["clusters"]
+    return chosen["clusters"], chosen["pooling"]
+
+
 def stack_model(*, vectors, pooling="sif", C=0.01, ngram_model="nbsvm", random_state=0, self_training=None,
                 n_rounds=1, doc_vectors=None, clusters=None):
     """``StackedTextClassifier`` (token lists in), wrapped in ``PseudoLabelClassifier`` (``n_rounds``) when
@@ -229,7 +238,8 @@ def _keras(architecture, vectors=None):
     return method
 
 
-def _stack(vectors, *, self_training=False, ngram_model="nbsvm", doc_vectors=None):
+def _stack(vectors, *, self_training=False, ngram_model="nbsvm", doc_vectors=None, clusters=None, pooling="chosen"):
+    """A stack method; ``pooling="chosen"``: the tuning file's pooling of these vectors (default SIF)."""
     def method(data, idx, seed):
         import numpy as np
 
@@ -239,7 +249,11 @@ def _stack(vectors, *, self_training=False, ngram_model="nbsvm", doc_vectors=Non
         fraction = choice["fraction"] if self_training else None
         if self_training and fraction is None:
             raise RuntimeError("no self-training fraction chosen: run benchmarks/tune_stacking.py --groups self first")
-        model = stack_model(vectors=vectors, pooling=choice["pooling"].get(vectors, "sif"), C=choice["C"],
+        if clusters == "chosen":  # both from the clusters group's validation choice
+            n_clusters, pool = clusters_choice()
+        else:
+            n_clusters, pool = clusters, choice["pooling"].get(vectors, "sif") if pooling == "chosen" else pooling
+        model = stack_model(vectors=vectors, C=choice["C"], clusters=n_clusters, pooling=pool,
                             ngram_model=ngram_model, doc_vectors=doc_vectors, random_state=seed,
                             self_training=fraction,
                             n_rounds=choice.get("n_rounds", 1))
@@ -252,6 +266,7 @@ def _stack(vectors, *, self_training=False, ngram_model="nbsvm", doc_vectors=Non
             model.fit(X, y)
         stack = model.estimator_ if fraction is not None else model
         info = {"member_weights": {m: round(w, 3) for m, w in stack.member_weights_.items()},
+                "clusters": n_clusters, "pooling": pool,
                 "fit_s": round(t.seconds, 1), "fit_cpu_s": round(t.cpu_seconds, 1)}
         if fraction is not None:
             info.update(fraction=fraction, n_rounds=model.n_rounds, n_pseudo_labelled=model.n_pseudo_labelled_)
@@ -277,6 +292,9 @@ METHODS = {
                      _stack(DOMAIN_SPEC)),
     "stack_wide": (f"StackedTextClassifier(vectors={DOMAIN_WIDE!r}): NBSVM 1-3-grams + pooled 300-d domain word2vec LR",
                    _stack(DOMAIN_WIDE)),
+    "stack_clusters": (f"StackedTextClassifier(vectors={DOMAIN_WIDE!r}, clusters=k, pooling=p): NBSVM 1-3-grams + "
+                       "NBSVM on 1-3-grams of k-means clusters of the vectors (+ pooled vectors if p); k and p as "
+                       "chosen by tune_stacking.py --groups clusters", _stack(DOMAIN_WIDE, clusters="chosen")),
     "stack_novec_self": ("PseudoLabelClassifier(StackedTextClassifier(vectors=None)) over --n-unlabelled unsup reviews",
                          _stack(None, self_training=True)),
     "stack_domain_self": (f"PseudoLabelClassifier(StackedTextClassifier(vectors={DOMAIN_SPEC!r})) over --n-unlabelled "

@@ -323,7 +323,8 @@ def test_cli_train_stack_model_round_trip(data_dir_env, glove_small, tmp_path):
     assert "domain vectors are trained on the first run" not in result.stderr  # a vectors file: nothing to train
     assert sorted(p.name for p in out.iterdir()) == ["confusion_matrix.png", "metrics.json", "model"]  # no history
     loaded = load_model(out / "model")
-    assert isinstance(loaded[-1], StackedTextClassifier) and set(loaded[-1].member_weights_) == {"ngrams", "vectors"}
+    assert isinstance(loaded[-1], StackedTextClassifier)
+    assert loaded[-1].member_names_ == ["ngrams", "clusters", "vectors"]  # recipes.STACK_JOB's members
     _, _, x_test, y_test = load_train_test("imdb", limit=200, random_state=0)
     predicted = loaded.predict(x_test)
     assert metrics["accuracy"] == sum(p == t for p, t in zip(predicted, y_test)) / len(y_test)

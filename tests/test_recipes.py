@@ -69,3 +69,21 @@ def test_recipes_main_job_is_the_validation_choice():
                      and r["params"].get("hidden_units") == chosen["hidden_units"]
                      and r["params"].get("dropout") == chosen["dropout"])
     assert {k: MAIN_JOB[k] for k in candidate} == candidate
+
+
+def test_recipes_stack_job_is_the_validation_choice():
+    """STACK_JOB's clusters member and pooling are tune_stacking.py's 'clusters' group choice."""
+    from toolkit.models.recipes import DOMAIN_VECTORS, STACK_JOB
+
+    with open(RECORD.with_name("tune_stacking_clusters.json"), encoding="utf-8") as fh:
+        record = json.load(fh)
+    assert record["params"]["limit"] is None, "the record must come from the full training set"
+    chosen = record["params"]["chosen"]["clusters"]
+    assert chosen["sizes"] == [200, 1000, 5000, 20000]
+    assert (STACK_JOB["clusters"], STACK_JOB["pooling"], STACK_JOB["vectors"]) == (
+        chosen["clusters"], chosen["pooling"], chosen["vectors"]) == (chosen["clusters"], chosen["pooling"], DOMAIN_VECTORS)
+    # the choice beats the ablation of the same run at every size
+    rows = {(r["candidate"], r["n_labels"]): r["mean_accuracy"] for r in record["rows"]}
+    label = next(c for c, _ in rows if f"clusters={chosen['clusters']} pooling={chosen['pooling']}" in c)
+    for n in chosen["sizes"]:
+        assert rows[(label, n)] > rows[("ablation (vectors=None)", n)]

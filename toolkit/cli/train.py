@@ -396,8 +396,8 @@ def train(
         ``"main"``: the main job's :class:`~toolkit.models.EmbeddingClassifier`
         (:data:`~toolkit.models.recipes.MAIN_JOB`). ``"stack"``:
         :class:`~toolkit.models.StackedTextClassifier` with
-        :data:`~toolkit.models.recipes.STACK_JOB` (n-grams + pooled domain
-        vectors), the better model with a few thousand labels or fewer; its
+        :data:`~toolkit.models.recipes.STACK_JOB` (n-grams, n-grams of
+        word-vector clusters and pooled domain vectors), the better model with a few thousand labels or fewer; its
         default vectors are ``DOMAIN_VECTORS`` (trained on IMDB's unlabelled
         reviews) for ``data="imdb"`` and GloVe 6B-50d for other data.
     vectors : str, path-like or None, default="recipe"
@@ -522,7 +522,8 @@ def train_cmd(
     model: TrainModel = typer.Option(
         "main", "--model", "-m",
         help="main: the main job's Keras model (recipes.MAIN_JOB). stack: StackedTextClassifier, NBSVM "
-             "1-3-grams + pooled domain vectors (recipes.STACK_JOB), better with a few thousand labels or fewer.",
+             "1-3-grams + NBSVM on word-vector cluster 1-3-grams + pooled domain vectors (recipes.STACK_JOB), "
+             "better with a few thousand labels or fewer.",
     ),
     vectors: str = typer.Option(
         None, "--vectors", "-V", show_default=False,
