@@ -135,6 +135,13 @@ def imdb_tokens(imdb_small):
 
 
 @pytest.fixture(scope="session")
+def split(imdb_tokens):
+    """400 training and 200 held-out real reviews (token lists, 'neg'/'pos'): the stack tests' split."""
+    docs, labels = imdb_tokens
+    return docs[:400], labels[:400], docs[400:], labels[400:]
+
+
+@pytest.fixture(scope="session")
 def glove_small(shared_data, tmp_path_factory):
     """The first 20,000 rows of the real GloVe 6B-50d file, as a plain .txt path."""
     path = tmp_path_factory.mktemp("glove") / "glove.20k.50d.txt"

@@ -19,13 +19,7 @@ from toolkit.vectors import clusters as clusters_module
 from toolkit.vectors.clusters import WordClusterer, cluster_token
 
 from conftest import load_and_predict_in_fresh_process
-FAST = dict(cv=3, vectors_Cs=4, random_state=0)
-
-
-@pytest.fixture(scope="module")
-def split(imdb_tokens):
-    docs, labels = imdb_tokens
-    return docs[:400], labels[:400], docs[400:], labels[400:]
+from test_stacking import FAST
 
 
 @pytest.fixture(scope="module")

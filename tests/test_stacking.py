@@ -28,13 +28,6 @@ FAST = dict(cv=3, vectors_Cs=4, random_state=0)
 
 
 @pytest.fixture(scope="module")
-def split(imdb_tokens):
-    """400 training and 200 held-out real reviews (token lists, 'neg'/'pos')."""
-    docs, labels = imdb_tokens
-    return docs[:400], labels[:400], docs[400:], labels[400:]
-
-
-@pytest.fixture(scope="module")
 def fitted(split, glove_small):
     X, y, _, _ = split
     return StackedTextClassifier(vectors=str(glove_small), **FAST).fit(X, y)
