@@ -295,6 +295,9 @@ METHODS = {
     "stack_clusters": (f"StackedTextClassifier(vectors={DOMAIN_WIDE!r}, clusters=k, pooling=p): NBSVM 1-3-grams + "
                        "NBSVM on 1-3-grams of k-means clusters of the vectors (+ pooled vectors if p); k and p as "
                        "chosen by tune_stacking.py --groups clusters", _stack(DOMAIN_WIDE, clusters="chosen")),
+    "stack_clusters_self": ("PseudoLabelClassifier(stack_clusters) over --n-unlabelled unsup reviews (the fraction "
+                            "chosen for the pooled-vector stack)", _stack(DOMAIN_WIDE, clusters="chosen",
+                                                                          self_training=True)),
     "stack_novec_self": ("PseudoLabelClassifier(StackedTextClassifier(vectors=None)) over --n-unlabelled unsup reviews",
                          _stack(None, self_training=True)),
     "stack_domain_self": (f"PseudoLabelClassifier(StackedTextClassifier(vectors={DOMAIN_SPEC!r})) over --n-unlabelled "

@@ -120,8 +120,9 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         Number of k-means clusters of the ``vectors`` words for a ``"clusters"``
         member (:class:`~toolkit.vectors.clusters.WordClusterer`, then NBSVM with
         ``C`` on the clusters' ``ngram_range``-grams). ``None`` (default): no
-        such member. With many labels (tens of thousands) it is the vector
-        member that pays: see ``toolkit.models.recipes``.
+        such member. On IMDB it pays at every data size with the ``"nbsvm"``
+        n-gram member (1,000 clusters: ``toolkit.models.recipes.STACK_JOB``),
+        not on top of ``"nbsvm++"`` (BENCHMARKS.md).
     ngram_range : tuple (min_n, max_n), default=(1, 3)
         Word n-grams of the ``"ngrams"`` member.
     ngram_model : {"nbsvm", "nbsvm++"}, default="nbsvm"
