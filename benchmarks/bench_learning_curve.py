@@ -146,13 +146,14 @@ def clusters_choice(name="tune_stacking_clusters"):
 
 
 def stack_model(*, vectors, pooling="sif", C=0.01, ngram_model="nbsvm", random_state=0, self_training=None,
-                n_rounds=1, doc_vectors=None, clusters=None):
+                n_rounds=1, doc_vectors=None, clusters=None, n_jobs=None):
     """``StackedTextClassifier`` (token lists in), wrapped in ``PseudoLabelClassifier`` (``n_rounds``) when
     ``self_training`` is a fraction (the unlabelled reviews then come in ``X`` with the label -1)."""
     from toolkit import PseudoLabelClassifier, StackedTextClassifier
 
     model = StackedTextClassifier(vectors=vectors, doc_vectors=doc_vectors, pooling=pooling, C=C,
-                                  ngram_model=ngram_model, clusters=clusters, random_state=random_state)
+                                  ngram_model=ngram_model, clusters=clusters, n_jobs=n_jobs,
+                                  random_state=random_state)
     return model if self_training is None else PseudoLabelClassifier(model, fraction=self_training, n_rounds=n_rounds)
 
 
@@ -256,7 +257,7 @@ def _stack(vectors, *, self_training=False, ngram_model="nbsvm", doc_vectors=Non
         model = stack_model(vectors=vectors, C=choice["C"], clusters=n_clusters, pooling=pool,
                             ngram_model=ngram_model, doc_vectors=doc_vectors, random_state=seed,
                             self_training=fraction,
-                            n_rounds=choice.get("n_rounds", 1))
+                            n_rounds=choice.get("n_rounds", 1), n_jobs=data.args.n_jobs)
         X, y = data.tokens("train").take(idx), data.y_train[idx]
         if fraction is not None:
             n_unl = data.args.n_unlabelled or choice.get("n_unlabelled") or 10000  # default: as tuned
@@ -266,7 +267,7 @@ def _stack(vectors, *, self_training=False, ngram_model="nbsvm", doc_vectors=Non
             model.fit(X, y)
         stack = model.estimator_ if fraction is not None else model
         info = {"member_weights": {m: round(w, 3) for m, w in stack.member_weights_.items()},
-                "clusters": n_clusters, "pooling": pool,
+                "clusters": n_clusters, "pooling": pool, "n_jobs": data.args.n_jobs,
                 "fit_s": round(t.seconds, 1), "fit_cpu_s": round(t.cpu_seconds, 1)}
         if fraction is not None:
             info.update(fraction=fraction, n_rounds=model.n_rounds, n_pseudo_labelled=model.n_pseudo_labelled_)
@@ -417,6 +418,9 @@ def main(argv=None):
                         help="results name of tune_stacking.py whose choices the stack rows use")
     parser.add_argument("--n-unlabelled", type=int, default=None,
                         help="unsup reviews given to the self-training rows (*_self); default: as tuned")
+    parser.add_argument("--n-jobs", type=int, default=None,
+                        help="StackedTextClassifier n_jobs of the stack rows (members and folds in parallel; "
+                             "fit_cpu_s then counts this process only)")
     parser.add_argument("--combine", default=None,
                         help="comma-separated result names (runs split by size) to merge into --name, table and PNG")
     args = parser.parse_args(argv)

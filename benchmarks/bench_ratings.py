@@ -30,7 +30,8 @@ The toolkit model with the best validation accuracy is the final one (``--final 
 method is a final configuration, each scored on the test set once).
 
 Also: ``stack_w2v`` (the stack with domain word2vec trained on the unlabelled reviews, SIF pooling),
-``stack_wide`` (the same with ``recipes.DOMAIN_VECTORS``: 300 dimensions, 10 epochs) and
+``stack_wide`` (the same with ``recipes.DOMAIN_VECTORS``: 300 dimensions, 10 epochs),
+``stack_job`` (``recipes.STACK_JOB``: adds the word-vector clusters member) and
 ``stack_novec`` (their ablation).
 
 Run::
@@ -136,6 +137,10 @@ def toolkit_model(name, seed):
         from toolkit.models.recipes import DOMAIN_VECTORS
 
         return StackedTextClassifier(vectors=DOMAIN_VECTORS, pooling="sif", random_state=seed)
+    if name == "stack_job":  # what `toolkit train --model stack` fits (clusters + SIF over DOMAIN_VECTORS)
+        from toolkit.models.recipes import STACK_JOB
+
+        return StackedTextClassifier(**STACK_JOB, random_state=seed)
     if name == "stack_novec":  # its ablation: the same stack without the vector member
         return StackedTextClassifier(vectors=None, random_state=seed)
     raise ValueError(f"unknown method {name!r}")
@@ -150,7 +155,10 @@ DESCRIPTIONS = {
                  "(domain word2vec on the 50,000 unlabelled reviews)",
     "stack_wide": "StackedTextClassifier(vectors=DOMAIN_VECTORS, pooling='sif') on word tokens "
                   "(300-d domain word2vec on the 50,000 unlabelled reviews, 10 epochs)",
-    "stack_novec": "StackedTextClassifier(vectors=None) on word tokens (ablation of stack_w2v and stack_wide)",
+    "stack_job": "StackedTextClassifier(**recipes.STACK_JOB) on word tokens (NBSVM 1-3-grams + NBSVM on 1-3-grams "
+                 "of 1,000 k-means clusters of DOMAIN_VECTORS + SIF-pooled DOMAIN_VECTORS)",
+    "stack_novec": "StackedTextClassifier(vectors=None) on word tokens (ablation of stack_w2v, stack_wide and "
+                   "stack_job)",
 }
 
 
