@@ -129,6 +129,17 @@ def test_stacking_clusters_member_is_used(stacked, split):
     assert both.member_scores(X_val).shape == (200, 3)
 
 
+def test_stacking_clusters_n_jobs_fits_the_same_stack(stacked, split):
+    """Members and folds in loky worker processes: each worker clusters the words itself (the memo is
+    per process), so the clusters must come out the same there, or the stack would differ."""
+    X, y, X_val, _ = split
+    parallel = clone(stacked).set_params(n_jobs=2).fit(X, y)
+    assert parallel.member_names_ == stacked.member_names_
+    np.testing.assert_allclose(parallel.decision_function(X_val), stacked.decision_function(X_val), rtol=1e-6)
+    np.testing.assert_allclose(list(parallel.member_weights_.values()), list(stacked.member_weights_.values()),
+                               rtol=1e-6)
+
+
 def test_stacking_clusters_clone_grid_search(split, glove_small):
     X, y, X_val, y_val = split
     est = StackedTextClassifier(vectors=str(glove_small), pooling=None, **FAST)
