@@ -523,7 +523,7 @@ def train_cmd(
         "main", "--model", "-m",
         help="main: the main job's Keras model (recipes.MAIN_JOB). stack: StackedTextClassifier, NBSVM "
              "1-3-grams + NBSVM on word-vector cluster 1-3-grams + pooled domain vectors (recipes.STACK_JOB), "
-             "better with a few thousand labels or fewer.",
+             "better with a few thousand labels or fewer; --set n_jobs=2 fits its members in parallel.",
     ),
     vectors: str = typer.Option(
         None, "--vectors", "-V", show_default=False,
