@@ -182,8 +182,8 @@ def test_stacking_clusters_member_is_used(stacked, split):
 
 
 def test_stacking_clusters_n_jobs_fits_the_same_stack(stacked, split):
-    """Members and folds in loky worker processes: each worker clusters the words itself (the memo is
-    per process), so the clusters must come out the same there, or the stack would differ."""
+    """Members and folds in loky worker processes (the memo is per process; the workers read the
+    k-means result from the disk cache, or cluster the words themselves): the same stack."""
     X, y, X_val, _ = split
     parallel = clone(stacked).set_params(n_jobs=2).fit(X, y)
     assert parallel.member_names_ == stacked.member_names_

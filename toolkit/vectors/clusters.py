@@ -218,17 +218,18 @@ class WordClusterer(TextInputMixin, TransformerMixin, BaseEstimator):
         labels = self._read_labels(path, len(words))
         if labels is not None:
             logger.info("word clusters read from %s", path)
-            return np.asarray(words, dtype=object), labels
-        words, labels = self._kmeans(vectors, words)
-        try:
-            with atomic_output(path) as tmp:
-                with open(tmp, "wb") as fh:
-                    np.save(fh, labels, allow_pickle=False)
-        except OSError as err:  # read-only or full cache: the clusters stay in memory
-            logger.warning("could not cache the word clusters in %s (%s)", path, err)
-        return words, labels
+        else:
+            labels = self._kmeans(vectors, words)
+            try:
+                with atomic_output(path) as tmp:
+                    with open(tmp, "wb") as fh:
+                        np.save(fh, labels, allow_pickle=False)
+            except OSError as err:  # read-only or full cache: the clusters stay in memory
+                logger.warning("could not cache the word clusters in %s (%s)", path, err)
+        return np.asarray(words, dtype=object), labels
 
     def _kmeans(self, vectors, words):
+        """The int32 cluster of each of ``words`` (rows of ``vectors``), by k-means on the unit vectors."""
         from sklearn.cluster import MiniBatchKMeans
 
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -236,7 +237,7 @@ class WordClusterer(TextInputMixin, TransformerMixin, BaseEstimator):
         km = MiniBatchKMeans(n_clusters=self.n_clusters, batch_size=_BATCH_SIZE, n_init=_N_INIT,
                              random_state=self.random_state).fit(unit)
         logger.info("clustered %d words into %d clusters (inertia %.1f)", len(words), self.n_clusters, km.inertia_)
-        return np.asarray(words, dtype=object), km.labels_.astype(np.int32)
+        return km.labels_.astype(np.int32)
 
     def _lookup(self):
         table = getattr(self, "_table", None)
