@@ -28,7 +28,12 @@ def chosen():
     return record["params"]["chosen"]
 
 
-def test_recipes_nbsvm_recipe_is_the_validation_choice(chosen):
+def test_recipes_nbsvm_recipe_is_the_validation_choice():
+    """NBSVM_RECIPE is choose_nbsvm_recipe.py's choice over the three seeds' tune_models.py runs."""
+    with open(RECORD.with_name("tune_models_nbsvm_seeds.json"), encoding="utf-8") as fh:
+        record = json.load(fh)
+    chosen = record["params"]["chosen"]
+    assert len(chosen["seeds"]) >= 3 and len(set(chosen["seeds"])) == len(chosen["seeds"])
     assert {k: NBSVM_RECIPE[k] for k in chosen["nbsvm"]} == chosen["nbsvm"]
 
 
