@@ -283,7 +283,10 @@ def test_workflows_train_stack_model_defaults(monkeypatch, tmp_path):
     with pytest.raises(RuntimeError, match="stop before loading"):
         train(model="stack")
     assert isinstance(made.pop("estimator"), StackedTextClassifier)
-    assert made == {**STACK_JOB, "random_state": 0} and made["vectors"] == DOMAIN_VECTORS
+    assert made == {**STACK_JOB, "n_jobs": -1, "random_state": 0} and made["vectors"] == DOMAIN_VECTORS
+    with pytest.raises(RuntimeError):
+        train(model="stack", settings={"n_jobs": 1})
+    assert made["n_jobs"] == 1
     with pytest.raises(RuntimeError):
         train(tmp_path / "reviews.csv", model="stack", settings={"C": 0.1})
     assert made["vectors"] == "glove.6B.50d" and made["C"] == 0.1

@@ -356,6 +356,11 @@ class TrainModel(str, Enum):
 MODELS = tuple(m.value for m in TrainModel)
 
 
+#: ``n_jobs`` of ``--model stack``: every CPU. At 25,000 IMDB reviews on 2 cores the fit takes 217 s instead
+#: of 355 s (BENCHMARKS.md, eighth session); the members' k-means clusters come from the disk cache.
+STACK_N_JOBS = -1
+
+
 def _recipe_params(model, data, vectors, settings, random_state) -> dict:
     """The ``make_text_classifier`` parameters of a train run: the model's recipe, then ``vectors``
     (unless ``"recipe"``), then ``settings``."""
@@ -366,7 +371,9 @@ def _recipe_params(model, data, vectors, settings, random_state) -> dict:
     if model == "main":
         params = {"vectors": DEFAULT_VECTORS, **recipes.MAIN_JOB, "random_state": random_state}
     else:
-        params = {**recipes.STACK_JOB, "random_state": random_state}
+        # the CLI fits the stack's members in parallel on every CPU (the estimator's own default,
+        # n_jobs=None, is sequential, as in scikit-learn); --set n_jobs=1 turns it off
+        params = {**recipes.STACK_JOB, "n_jobs": STACK_N_JOBS, "random_state": random_state}
         if str(data) != "imdb":  # "unsup" is IMDB's unlabelled split: other text gets general-purpose vectors
             params["vectors"] = DEFAULT_VECTORS
     if not (isinstance(vectors, str) and vectors == RECIPE):
@@ -399,7 +406,9 @@ def train(
         :data:`~toolkit.models.recipes.STACK_JOB` (n-grams, n-grams of
         word-vector clusters and pooled domain vectors), the better model with a few thousand labels or fewer; its
         default vectors are ``DOMAIN_VECTORS`` (trained on IMDB's unlabelled
-        reviews) for ``data="imdb"`` and GloVe 6B-50d for other data.
+        reviews) for ``data="imdb"`` and GloVe 6B-50d for other data, and its
+        members are fitted in parallel on every CPU (``n_jobs=-1``;
+        ``settings={"n_jobs": 1}`` keeps them in this process).
     vectors : str, path-like or None, default="recipe"
         Pretrained vectors (path or manifest name) or a domain-vector spec;
         None learns the embedding (``model="main"``) or drops the vector
@@ -523,7 +532,8 @@ def train_cmd(
         "main", "--model", "-m",
         help="main: the main job's Keras model (recipes.MAIN_JOB). stack: StackedTextClassifier, NBSVM "
              "1-3-grams + NBSVM on word-vector cluster 1-3-grams + pooled domain vectors (recipes.STACK_JOB), "
-             "better with a few thousand labels or fewer; --set n_jobs=2 fits its members in parallel.",
+             "better with a few thousand labels or fewer. Its members are fitted in parallel on every CPU "
+             "(--set n_jobs=1: in this process only).",
     ),
     vectors: str = typer.Option(
         None, "--vectors", "-V", show_default=False,
