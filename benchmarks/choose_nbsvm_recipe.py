@@ -77,7 +77,7 @@ def main(argv=None):
               "nbsvm_mean_val_accuracy": pick["mean_val_accuracy"], "best": best, "seeds": seeds}
     print_table([{k: v for k, v in r.items() if k != "params"} for r in rows])
     print(f"chosen: {chosen['nbsvm']} (mean validation {pick['mean_val_accuracy']:.4f}; best {best})")
-    write_results(args.name, rows, params={**vars(args), "limit": None, "chosen": chosen})
+    write_results(args.name, rows, params={**vars(args), "chosen": chosen})
 
 
 if __name__ == "__main__":

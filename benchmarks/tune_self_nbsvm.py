@@ -44,7 +44,8 @@ NAME = "tune_self_nbsvm"
 
 
 def model(kind, seed):
-    """The model that is fitted, pseudo-labels and is refitted: ``nbsvm`` (NBSVM++) or ``main`` (+ GloVe)."""
+    """The model that is fitted, pseudo-labels and is refitted: ``nbsvm`` (NBSVM++, ``NBSVM_RECIPE``),
+    ``nbsvm2`` (NBSVM++ at the main job's schedule) or ``main`` (the main job's model, + GloVe)."""
     from toolkit.models import EmbeddingClassifier
     from toolkit.models.recipes import HYBRID_BRANCH, MAIN_JOB_SCHEDULE, NBSVM_RECIPE
 
