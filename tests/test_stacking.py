@@ -64,19 +64,18 @@ def test_stacking_vector_member_carries_weight(fitted, ablation, split):
     changed = np.mean(fitted.predict(X_val) != ablation.predict(X_val))
     assert changed > 0.02
     # zeroing the vector member's score (its training mean after standardization) moves every probability
-    stack = fitted.stack_
+    meta = fitted.meta_
     scores = fitted.member_scores(X_val)
     neutral = scores.copy()
-    neutral[:, 1] = stack.final_estimator_.named_steps["scale"].mean_[1]
-    moved = np.abs(stack.final_estimator_.predict_proba(scores)[:, 1]
-                   - stack.final_estimator_.predict_proba(neutral)[:, 1])
+    neutral[:, 1] = meta.named_steps["scale"].mean_[1]
+    moved = np.abs(meta.predict_proba(scores)[:, 1] - meta.predict_proba(neutral)[:, 1])
     assert np.median(moved) > 0.01
 
 
 def test_stacking_clone_and_pickle_keep_vectors_out(fitted, glove_small):
     twin = clone(fitted)
     assert twin.get_params() == fitted.get_params()
-    assert not hasattr(twin, "stack_")
+    assert not hasattr(twin, "meta_") and not hasattr(twin, "members_")
     blob = pickle.dumps(clone(StackedTextClassifier(vectors="word2vec:unsup:train=0")))
     assert len(blob) < 5000  # an unfitted estimator is its parameters only
     assert b"KeyedVectors" not in pickle.dumps(fitted)  # never the whole vectors, only the vocabulary's rows
@@ -128,7 +127,7 @@ def test_stacking_domain_vectors_as_a_parameter(split):
     spec = ("word2vec", unlabelled, "dim=16,epochs=3,min_count=2,train=0")
     clf = StackedTextClassifier(vectors=spec, **FAST).fit(X, y)
     assert clf.vectors is spec  # stored unchanged
-    assert clf.stack_.named_estimators_["vectors"][0].embedding_matrix_.shape[1] == 16
+    assert clf.members_["vectors"][0][0].embedding_matrix_.shape[1] == 16
     assert clf.score(X_val, y_val) > 0.7
 
 
@@ -190,7 +189,7 @@ def test_stacking_self_training_with_unlabelled_reviews(split, glove_small):
 def test_stacking_keras_nbsvm_member(split, glove_small):
     X, y, X_val, y_val = split
     clf = StackedTextClassifier(vectors=str(glove_small), ngram_model="nbsvm++", **FAST).fit(X, y)
-    ngram_member = clf.stack_.named_estimators_["ngrams"][-1]
+    ngram_member = clf.members_["ngrams"][0][-1]
     assert type(ngram_member).__name__ == "EmbeddingClassifier" and ngram_member.architecture == "nbsvm"
     assert clf.score(X_val, y_val) > 0.72
     assert clf.member_weights_["vectors"] > 0.1
@@ -246,3 +245,52 @@ def test_stacking_n_jobs_none_runs_nested_work_in_this_process(split, glove_smal
         StackedTextClassifier(vectors=None, n_jobs=2, **FAST).fit(X, y)  # an explicit n_jobs still parallel
     assert dispatched
     assert clf.predict(X_val).shape == (200,)
+
+
+def _sklearn_stack(clf, X, y):
+    """scikit-learn's StackingClassifier over the same members, folds and meta-learner as ``clf``."""
+    from sklearn.ensemble import StackingClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.utils import check_random_state
+
+    seed = check_random_state(clf.random_state).randint(np.iinfo(np.int32).max)
+    final = Pipeline([("scale", StandardScaler()), ("lr", LogisticRegression(C=clf.final_C, max_iter=1000))])
+    return StackingClassifier(estimators=clf._members(seed), final_estimator=final, stack_method="decision_function",
+                              cv=StratifiedKFold(n_splits=clf.cv, shuffle=True, random_state=seed)).fit(X, y)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_stacking_refit_matches_scikit_learns_stacking_classifier(split, glove_small, n_classes):
+    """predict_with="refit" is stacked generalization exactly as sklearn's StackingClassifier computes it."""
+    X, y, X_val, _ = split
+    if n_classes == 3:  # a third class from the real reviews: the longest third of each label
+        lengths = np.array([len(doc) for doc in X])
+        y = np.where(lengths > np.quantile(lengths, 2 / 3), "long", y)
+    clf = StackedTextClassifier(vectors=str(glove_small), **FAST).fit(X, y)
+    ref = _sklearn_stack(clf, X, y)
+    np.testing.assert_array_equal(clf.classes_, ref.classes_)
+    np.testing.assert_allclose(clf.member_scores(X_val), ref.transform(X_val), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(clf.predict_proba(X_val), ref.predict_proba(X_val), rtol=1e-6, atol=1e-8)
+    np.testing.assert_array_equal(clf.predict(X_val), ref.predict(X_val))
+    assert clf.member_scores(X_val).shape == (200, 2 if n_classes == 2 else 6)
+    assert [len(models) for models in clf.members_.values()] == [1, 1]
+
+
+def test_stacking_predict_with_folds_scores_with_the_mean_of_the_fold_fits(split, glove_small, fitted):
+    X, y, X_val, y_val = split
+    folds = StackedTextClassifier(vectors=str(glove_small), predict_with="folds", **FAST).fit(X, y)
+    # the same out-of-fold scores, so the same meta-learner as the refit stack ...
+    np.testing.assert_allclose(folds.meta_[-1].coef_, fitted.meta_[-1].coef_)
+    # ... but new documents are scored by the cv fold fits, averaged, and no refit is kept
+    assert {name: len(models) for name, models in folds.members_.items()} == {"ngrams": 3, "vectors": 3}
+    mean = np.column_stack([np.mean([m.decision_function(X_val) for m in folds.members_[name]], axis=0)
+                            for name in ("ngrams", "vectors")])
+    np.testing.assert_allclose(folds.member_scores(X_val), mean)
+    assert not np.allclose(folds.member_scores(X_val), fitted.member_scores(X_val))
+    np.testing.assert_array_equal(folds.predict(X_val), folds.meta_.predict(mean))
+    assert folds.score(X_val, y_val) > 0.72
+    with pytest.raises(ValueError, match=r"'predict_with' parameter of StackedTextClassifier must be"):
+        StackedTextClassifier(vectors=None, predict_with="mean").fit(X, y)

@@ -1,8 +1,9 @@
 """A stacked text classifier: NBSVM n-gram evidence plus word-vector evidence.
 
-:class:`StackedTextClassifier` builds a scikit-learn
-:class:`~sklearn.ensemble.StackingClassifier` over two members that see the
-same token lists:
+:class:`StackedTextClassifier` stacks members that see the same token lists
+(stacked generalization, as scikit-learn's
+:class:`~sklearn.ensemble.StackingClassifier`, which it reimplements to keep
+the fold fits):
 
 - ``"ngrams"``: word 1-3-grams -> binary counts (:class:`~toolkit.text.BagEncoder`)
   -> :class:`~toolkit.models.NBSVMClassifier`;
@@ -21,7 +22,12 @@ same token lists:
   ``StandardScaler`` -> ``LogisticRegressionCV``;
 
 and fits a logistic-regression meta-learner on their out-of-fold decision
-scores. Unlike a jointly trained network, the meta-learner gives the vector
+scores (the members' ``cv`` fold fits score the held-out fold, as in
+scikit-learn's :class:`~sklearn.ensemble.StackingClassifier`). New documents
+are scored either by one more fit of each member on all the labelled
+documents (``predict_with="refit"``, scikit-learn's way) or by the mean of
+the ``cv`` fold fits (``predict_with="folds"``: no extra fit, and a bagged
+ensemble, which pays for a noisy member such as the one-epoch NBSVM++). Unlike a jointly trained network, the meta-learner gives the vector
 member the weight its held-out predictions earn, at every data size: with a
 few hundred labels the vectors carry most of the signal, with tens of
 thousands the n-grams do. ``vectors=None, doc_vectors=None`` removes the
@@ -86,7 +92,7 @@ def _is_ngram_range(value) -> bool:
 class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
     """Stack of NBSVM on n-grams and a linear model on pooled word vectors.
 
-    A thin, validated front over :class:`sklearn.ensemble.StackingClassifier`
+    Stacked generalization as :class:`sklearn.ensemble.StackingClassifier`
     (see the module docstring): members ``"ngrams"`` and ``"vectors"`` (and
     ``"clusters"``, ``"docvec"`` when asked for), a logistic-regression
     meta-learner on their out-of-fold decision scores.
@@ -142,10 +148,18 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
     cv : int, default=5
         Folds (stratified, shuffled with ``random_state``) of the out-of-fold
         predictions the meta-learner is fitted on.
+    predict_with : {"refit", "folds"}, default="refit"
+        Which fits of each member score new documents. ``"refit"``: one more
+        fit on all the labelled documents (``cv + 1`` fits per member, as
+        :class:`~sklearn.ensemble.StackingClassifier`). ``"folds"``: the mean
+        decision score of the ``cv`` fold fits that gave the out-of-fold scores
+        (``cv`` fits per member; prediction costs ``cv`` times as much). On
+        IMDB at 20,000 labels with ``ngram_model="nbsvm++"`` the fold mean is
+        the better choice (``benchmarks/tune_stack_folds.py``, BENCHMARKS.md).
     final_C : float, default=1.0
         Inverse regularization of the logistic-regression meta-learner.
     n_jobs : int or None, default=None
-        Parallel member fits (``StackingClassifier.n_jobs``). ``None`` or 1:
+        Parallel member fits (one joblib task per member and fold). ``None`` or 1:
         everything runs in this process whatever the active joblib backend,
         as for :class:`~toolkit.text.SpacyTokenizer`. Inside a grid search on
         Dask the search is already parallel, and joblib's Dask backend ignores
@@ -157,8 +171,12 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
 
     Attributes
     ----------
-    stack_ : sklearn.ensemble.StackingClassifier
-        The fitted stack.
+    members_ : dict of str to list of estimators
+        The fitted members, by name: the refit alone (``predict_with="refit"``)
+        or the ``cv`` fold fits (``"folds"``).
+    meta_ : sklearn.pipeline.Pipeline
+        The meta-learner (``StandardScaler`` then ``LogisticRegression``),
+        fitted on the out-of-fold member scores.
     classes_ : ndarray of shape (n_classes,)
     member_names_ : list of str
         ``"ngrams"``, then ``"clusters"``, ``"vectors"`` and ``"docvec"`` where enabled.
@@ -184,14 +202,15 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         "C": [Interval(float, 0, None, closed="neither")],
         "vectors_Cs": [Interval(int, 1, None), list, tuple],
         "cv": [Interval(int, 2, None)],
+        "predict_with": [Options({"refit", "folds"})],
         "final_C": [Interval(float, 0, None, closed="neither")],
         "n_jobs": [int, None],
         "random_state": ["random_state"],
     }
 
     def __init__(self, *, vectors="glove.6B.50d", doc_vectors=None, pooling="sif", clusters=None, ngram_range=(1, 3),
-                 ngram_model="nbsvm", C=0.01, vectors_Cs=(0.001, 0.01, 0.1, 1.0), cv=5, final_C=1.0, n_jobs=None,
-                 random_state=None):
+                 ngram_model="nbsvm", C=0.01, vectors_Cs=(0.001, 0.01, 0.1, 1.0), cv=5, predict_with="refit",
+                 final_C=1.0, n_jobs=None, random_state=None):
         self.vectors = vectors
         self.doc_vectors = doc_vectors
         self.pooling = pooling
@@ -201,6 +220,7 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         self.C = C
         self.vectors_Cs = vectors_Cs
         self.cv = cv
+        self.predict_with = predict_with
         self.final_C = final_C
         self.n_jobs = n_jobs
         self.random_state = random_state
@@ -272,7 +292,7 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
             )
 
     def fit(self, X, y):
-        """Fit both members on all of ``X`` and the meta-learner on their out-of-fold scores.
+        """Fit the members fold by fold, the meta-learner on their out-of-fold scores.
 
         Parameters
         ----------
@@ -284,12 +304,16 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         -------
         self
         """
-        from sklearn.ensemble import StackingClassifier
+        from contextlib import nullcontext
+
+        from joblib import Parallel, delayed, parallel_config
+        from sklearn.base import clone
         from sklearn.linear_model import LogisticRegression
         from sklearn.model_selection import StratifiedKFold
         from sklearn.pipeline import Pipeline
         from sklearn.preprocessing import StandardScaler
         from sklearn.utils import check_random_state
+        from sklearn.utils.multiclass import check_classification_targets
 
         self._check_params()
         docs = _as_corpus(X)
@@ -298,26 +322,41 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
             raise ValueError(
                 f"X and y have inconsistent numbers of samples: {len(docs)} and {y.shape[0]}."
             )
+        check_classification_targets(y)
+        classes = np.unique(y)
+        if len(classes) < 2:
+            raise ValueError(f"StackedTextClassifier needs at least 2 classes in y; got {len(classes)}.")
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        folds = StratifiedKFold(n_splits=self.cv, shuffle=True, random_state=seed)
-        # the members' scores live on different scales (an SVM margin, a logit): standardize
-        # them, or the meta-learner's L2 penalty favours the member with the larger scale
-        final = Pipeline([("scale", StandardScaler()), ("lr", LogisticRegression(C=self.final_C, max_iter=1000))])
-        stack = StackingClassifier(
-            estimators=self._members(seed), final_estimator=final,
-            cv=folds, stack_method="decision_function", n_jobs=1 if self.n_jobs is None else self.n_jobs,
-        )
-        from contextlib import nullcontext
-
-        from joblib import parallel_config
-
+        folds = list(StratifiedKFold(n_splits=self.cv, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
+        members = self._members(seed)
+        # one task per (member, fold), then the refits: the members' fits are independent
+        tasks = [(name, est, train, test) for name, est in members for train, test in folds]
+        refit = self.predict_with == "refit"
+        if refit:
+            tasks += [(name, est, None, None) for name, est in members]
         # n_jobs None/1: nested work in this process (joblib's Dask backend would ignore n_jobs=1)
         with parallel_config(backend="sequential") if self.n_jobs in (None, 1) else nullcontext():
-            stack.fit(docs, y)
-        self.stack_ = stack
-        self.classes_ = stack.classes_
-        self.member_names_ = [name for name, _ in stack.estimators]
-        coef = np.atleast_2d(stack.final_estimator_[-1].coef_)
+            fitted = Parallel(n_jobs=1 if self.n_jobs is None else self.n_jobs)(
+                delayed(_fit_member)(clone(est), docs, y, train, test, keep=(test is None) == refit)
+                for _, est, train, test in tasks)
+        oof = {name: None for name, _ in members}
+        kept = {name: [] for name, _ in members}
+        for (name, _, train, test), (model, scores) in zip(tasks, fitted):
+            if test is not None:
+                if oof[name] is None:
+                    oof[name] = np.zeros((len(y),) + scores.shape[1:])
+                oof[name][test] = scores
+            if model is not None:
+                kept[name].append(model)
+        # the members' scores live on different scales (an SVM margin, a logit): standardize
+        # them, or the meta-learner's L2 penalty favours the member with the larger scale
+        meta = Pipeline([("scale", StandardScaler()), ("lr", LogisticRegression(C=self.final_C, max_iter=1000))])
+        meta.fit(_columns([oof[name] for name, _ in members]), y)
+        self.members_ = kept
+        self.meta_ = meta
+        self.classes_ = meta.classes_
+        self.member_names_ = [name for name, _ in members]
+        coef = np.atleast_2d(meta[-1].coef_)
         per_member = np.array_split(np.arange(coef.shape[1]), len(self.member_names_))
         self.member_weights_ = {
             name: float(coef[0, cols[0]]) if coef.shape[0] == 1 and len(cols) == 1
@@ -328,21 +367,45 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         return self
 
     def _docs(self, X):
-        check_is_fitted(self, "stack_")
+        check_is_fitted(self, "meta_")
         return _as_corpus(X)
+
+    def _member_scores(self, docs):
+        return _columns([np.mean([m.decision_function(docs) for m in self.members_[name]], axis=0)
+                         for name in self.member_names_])
 
     def decision_function(self, X):
         """Meta-learner scores: shape (n_samples,) for two classes, else (n_samples, n_classes)."""
-        return self.stack_.decision_function(self._docs(X))
+        return self.meta_.decision_function(self._member_scores(self._docs(X)))
 
     def predict(self, X):
         """Predicted class labels."""
-        return self.stack_.predict(self._docs(X))
+        return self.meta_.predict(self._member_scores(self._docs(X)))
 
     def predict_proba(self, X):
         """Class probabilities of the meta-learner, shape (n_samples, n_classes)."""
-        return self.stack_.predict_proba(self._docs(X))
+        return self.meta_.predict_proba(self._member_scores(self._docs(X)))
 
     def member_scores(self, X):
-        """The members' decision scores the meta-learner combines, shape (n_samples, n_members)."""
-        return self.stack_.transform(self._docs(X))
+        """The members' decision scores the meta-learner combines, shape (n_samples, n_members).
+
+        With more than two classes each member gives one column per class, so
+        the shape is (n_samples, n_members * n_classes). With
+        ``predict_with="folds"`` each member's score is the mean over its fold fits.
+        """
+        return self._member_scores(self._docs(X))
+
+
+def _fit_member(estimator, docs, y, train, test, keep=True):
+    """Fit one member on ``train`` (all documents when None); return it (None unless ``keep``:
+    nothing to ship back from a worker) and its scores on ``test``."""
+    if train is None:
+        return estimator.fit(docs, y), None
+    estimator.fit(docs.take(train), y[train])
+    scores = np.asarray(estimator.decision_function(docs.take(test)))
+    return (estimator if keep else None), scores
+
+
+def _columns(scores):
+    """Member scores -> one matrix: a binary member's 1-d score is one column, a multiclass one's k columns."""
+    return np.column_stack([s.reshape(len(s), -1) for s in scores])

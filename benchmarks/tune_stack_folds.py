@@ -1,0 +1,148 @@
+"""Validation tuning: how the stack's members score new documents, and which members it holds.
+
+``StackedTextClassifier`` (scikit-learn's ``StackingClassifier``) fits every
+member ``cv`` times for the out-of-fold scores the meta-learner learns from,
+then once more on all the labelled documents, and scores new documents with
+that last fit alone: the ``cv`` fold models are thrown away. For a noisy
+member such as the Keras NBSVM++ (one epoch of SGD; 0.1-0.2 points between
+seeds) the mean score of the fold models is a bagged ensemble that costs no
+extra fit. This script measures, on a validation split of the IMDB training
+set (20,000 fit / 5,000 validation, split by ``--seed``; never test text):
+
+- each member scored by its full fit (``full``), by the mean of its fold fits
+  (``folds``), or by the mean of both (``both``: the full fit counts as one of
+  ``cv + 1`` models);
+- the stack (logistic-regression meta-learner on standardized out-of-fold
+  scores, as in ``StackedTextClassifier``) over several member sets, with
+  each of the three scoring rules.
+
+Every figure of one run comes from the same fits (paired). Members:
+``nbsvm++`` (Keras NBSVM++ on 1-3-grams, ``NBSVM_RECIPE``), ``nbsvm``
+(scikit-learn NBSVM on binary 1-3-gram counts, C=0.01), ``vectors`` (SIF-pooled
+300-d domain word2vec -> LogisticRegressionCV) and ``clusters`` (NBSVM on
+1-3-grams of 1,000 k-means clusters of the same vectors), built by
+``StackedTextClassifier._members`` so they are exactly the stack's.
+
+Run::
+
+    python benchmarks/tune_stack_folds.py --seed 0
+    python benchmarks/tune_stack_folds.py --seed 1 --name tune_stack_folds_seed1
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(1, str(HERE.parent))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from _common import print_table, timer, write_results  # noqa: E402
+from bench_imdb import default_work_dir  # noqa: E402
+from bench_learning_curve import DOMAIN_WIDE  # noqa: E402
+from tune_models import validation_split  # noqa: E402
+
+NAME = "tune_stack_folds"
+MEMBERS = ("nbsvm++", "nbsvm", "vectors", "clusters")
+#: member sets of the stacks compared (``nbsvm++`` + ``vectors`` is ``stackpp_wide``)
+STACKS = (("nbsvm++",), ("nbsvm++", "vectors"), ("nbsvm++", "nbsvm"), ("nbsvm++", "nbsvm", "vectors"),
+          ("nbsvm", "vectors"), ("nbsvm", "clusters", "vectors"),
+          ("nbsvm++", "clusters", "vectors"), ("nbsvm++", "nbsvm", "clusters", "vectors"))
+RULES = ("full", "folds", "both")
+
+
+def member(name, seed):
+    """A fresh, unfitted member pipeline, exactly as StackedTextClassifier builds it."""
+    from toolkit import StackedTextClassifier
+
+    if name == "nbsvm++":
+        return StackedTextClassifier(vectors=None, ngram_model="nbsvm++")._members(seed)[0][1]
+    if name == "nbsvm":
+        return StackedTextClassifier(vectors=None, ngram_model="nbsvm", C=0.01)._members(seed)[0][1]
+    members = dict(StackedTextClassifier(vectors=DOMAIN_WIDE, ngram_model="nbsvm", clusters=1000,
+                                         pooling="sif")._members(seed))
+    return members[name]
+
+
+def main(argv=None):
+    import numpy as np
+    from sklearn.base import clone
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--val-size", type=int, default=5000)
+    p.add_argument("--limit", type=int, default=None, help="training reviews (smoke runs)")
+    p.add_argument("--cv", type=int, default=5)
+    p.add_argument("--members", default=",".join(MEMBERS))
+    p.add_argument("--data-dir", default=os.environ.get("TOOLKIT_DATA_DIR"))
+    p.add_argument("--work-dir", default=default_work_dir(), help="token cache folder")
+    p.add_argument("--name", default=NAME)
+    args = p.parse_args(argv)
+
+    X_fit, y_fit, X_val, y_val = validation_split(args)
+    folds = list(StratifiedKFold(n_splits=args.cv, shuffle=True, random_state=args.seed).split(
+        np.zeros(len(y_fit)), y_fit))
+    names = args.members.split(",")
+    oof, val, fit_s = {}, {}, {}
+    cache = Path(args.work_dir) / NAME
+    cache.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        # each member's scores are cached by seed, split and cv, so a later run with other members reuses them
+        key = cache / f"{name}_seed{args.seed}_n{len(y_fit)}_v{len(y_val)}_cv{args.cv}.npz"
+        if key.exists():
+            with np.load(key) as z:
+                oof[name], fit_s[name] = z["oof"], float(z["fit_s"])
+                val[name] = {"folds": list(z["folds"]), "full": z["full"]}
+            print(f"{name}: scores from {key}", flush=True)
+            continue
+        oof[name] = np.zeros(len(y_fit))
+        val[name] = {"folds": []}
+        with timer() as t:
+            for train_idx, test_idx in folds:
+                est = member(name, args.seed).fit(X_fit.take(train_idx), y_fit[train_idx])
+                oof[name][test_idx] = est.decision_function(X_fit.take(test_idx))
+                val[name]["folds"].append(est.decision_function(X_val))
+            full = member(name, args.seed).fit(X_fit, y_fit)
+            val[name]["full"] = full.decision_function(X_val)
+        fit_s[name] = round(t.seconds, 1)
+        np.savez(key, oof=oof[name], folds=np.array(val[name]["folds"]), full=val[name]["full"], fit_s=fit_s[name])
+        print(f"{name}: {args.cv + 1} fits in {t.seconds:.0f} s", flush=True)
+
+    def scores(name, rule):
+        f = np.mean(val[name]["folds"], axis=0)
+        return {"full": val[name]["full"], "folds": f,
+                "both": (args.cv * f + val[name]["full"]) / (args.cv + 1)}[rule]
+
+    rows = []
+    base = {"seed": args.seed, "n_fit": len(y_fit), "n_val": len(y_val), "cv": args.cv}
+    classes = np.unique(y_fit)
+    for name in names:
+        for rule in RULES:
+            pred = classes[(scores(name, rule) > 0).astype(int)]
+            rows.append({**base, "model": name, "rule": rule, "val_accuracy": round(float(np.mean(pred == y_val)), 4),
+                         "fits_s": fit_s[name]})
+    for stack in STACKS:
+        if not set(stack) <= set(names):
+            continue
+        meta = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=1000))
+        meta.fit(np.column_stack([oof[n] for n in stack]), y_fit)
+        weights = dict(zip(stack, np.round(meta[-1].coef_[0], 2).tolist()))
+        for rule in RULES:
+            pred = meta.predict(np.column_stack([scores(n, rule) for n in stack]))
+            rows.append({**base, "model": "stack:" + "+".join(stack), "rule": rule,
+                         "val_accuracy": round(float(np.mean(pred == y_val)), 4),
+                         "fits_s": round(sum(fit_s[n] for n in stack), 1), "weights": weights})
+    print_table([{k: v for k, v in r.items() if k != "weights"} for r in rows])
+    write_results(args.name, rows, params=vars(args))
+
+
+if __name__ == "__main__":
+    main()
