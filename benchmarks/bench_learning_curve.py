@@ -315,6 +315,11 @@ METHODS = {
                        _stack(DOMAIN_SPEC, ngram_model="nbsvm++")),
     "stackpp_wide": (f"StackedTextClassifier(vectors={DOMAIN_WIDE!r}, ngram_model='nbsvm++')",
                      _stack(DOMAIN_WIDE, ngram_model="nbsvm++")),
+    "stackpp2_novec": ("StackedTextClassifier(vectors=None, ngram_model=('nbsvm++', 'nbsvm')): NBSVM++ and NBSVM "
+                       "1-3-gram members only (ablation)", _stack(None, ngram_model=("nbsvm++", "nbsvm"))),
+    "stackpp2_wide": (f"StackedTextClassifier(vectors={DOMAIN_WIDE!r}, ngram_model=('nbsvm++', 'nbsvm')): NBSVM++ "
+                      "and NBSVM 1-3-gram members + pooled 300-d domain word2vec (tune_stack_folds.py's choice)",
+                      _stack(DOMAIN_WIDE, ngram_model=("nbsvm++", "nbsvm"))),
     "stackpp_docvec": ("StackedTextClassifier(vectors=None, doc_vectors='unsup', ngram_model='nbsvm++'): "
                        "NBSVM++ member + paragraph vectors (PV-DBOW, 1-2-grams) trained on the unsup reviews",
                        _stack(None, ngram_model="nbsvm++", doc_vectors="unsup")),

@@ -195,6 +195,23 @@ def test_stacking_keras_nbsvm_member(split, glove_small):
     assert clf.member_weights_["vectors"] > 0.1
 
 
+def test_stacking_two_ngram_members(split, glove_small):
+    """ngram_model=("nbsvm++", "nbsvm"): one n-gram member per model, each with its own weight."""
+    X, y, X_val, y_val = split
+    clf = StackedTextClassifier(vectors=str(glove_small), ngram_model=("nbsvm++", "nbsvm"), **FAST).fit(X, y)
+    assert clf.member_names_ == ["ngrams", "ngrams_nbsvm", "vectors"]
+    kinds = [type(clf.members_[name][0][-1]).__name__ for name in clf.member_names_[:2]]
+    assert kinds == ["EmbeddingClassifier", "NBSVMClassifier"]
+    scores = clf.member_scores(X_val)
+    assert scores.shape == (200, 3)
+    assert np.corrcoef(scores[:, 0], scores[:, 1])[0, 1] < 0.999  # two different models, not one twice
+    assert clf.score(X_val, y_val) > 0.72
+    for bad in [(), ("nbsvm", "nbsvm"), ("nbsvm", "svm")]:
+        with pytest.raises(ValueError, match=r"'ngram_model' parameter of StackedTextClassifier must be 'nbsvm', "
+                                             r"'nbsvm\+\+' or a tuple of distinct ones"):
+            StackedTextClassifier(vectors=None, ngram_model=bad).fit(X, y)
+
+
 def test_stacking_doc_vector_member(split, ablation, tmp_path, monkeypatch):
     """doc_vectors= adds a paragraph-vector member whose doc model is trained on the named text only."""
     from toolkit.vectors import docvec

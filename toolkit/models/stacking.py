@@ -83,6 +83,11 @@ def _as_corpus(X):
     return check_token_corpus(X, estimator="StackedTextClassifier")
 
 
+def _ngram_models(value) -> tuple:
+    """``ngram_model`` as a tuple of model names (a single name is a one-tuple)."""
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
 def _is_ngram_range(value) -> bool:
     return (isinstance(value, (tuple, list)) and len(value) == 2
             and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
@@ -131,12 +136,14 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         not on top of ``"nbsvm++"`` (BENCHMARKS.md).
     ngram_range : tuple (min_n, max_n), default=(1, 3)
         Word n-grams of the ``"ngrams"`` member.
-    ngram_model : {"nbsvm", "nbsvm++"}, default="nbsvm"
+    ngram_model : {"nbsvm", "nbsvm++"} or tuple of them, default="nbsvm"
         The ``"ngrams"`` member's classifier: :class:`~toolkit.models.NBSVMClassifier`
         on binary n-gram counts, or the Keras NBSVM++ model
         (``EmbeddingClassifier(architecture="nbsvm")`` with
         ``toolkit.models.recipes.NBSVM_RECIPE``; stronger with many labels,
-        about ``cv + 1`` times its fit time).
+        about ``cv + 1`` times its fit time). A tuple such as
+        ``("nbsvm++", "nbsvm")`` gives one n-gram member per model: the first
+        is ``"ngrams"``, the others ``"ngrams_<model>"`` (``"ngrams_nbsvm"``).
     C : float, default=0.01
         Inverse regularization of the NBSVM member (its own default, chosen on
         validation data by ``benchmarks/tune_linear.py``); unused by ``"nbsvm++"``.
@@ -179,7 +186,8 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         fitted on the out-of-fold member scores.
     classes_ : ndarray of shape (n_classes,)
     member_names_ : list of str
-        ``"ngrams"``, then ``"clusters"``, ``"vectors"`` and ``"docvec"`` where enabled.
+        ``"ngrams"`` (and ``"ngrams_<model>"`` for a tuple ``ngram_model``), then
+        ``"clusters"``, ``"vectors"`` and ``"docvec"`` where enabled.
     member_weights_ : dict
         Meta-learner coefficient of each member's standardized score (binary
         targets; members with one column per class get the mean absolute
@@ -198,7 +206,7 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         "doc_vectors": [str, os.PathLike, tuple, None],
         "pooling": [Options({"sif", "mean", "tfidf", "max", "sum"}), None],
         "clusters": [Interval(int, 2, None), None],
-        "ngram_model": [Options({"nbsvm", "nbsvm++"})],
+        "ngram_model": [Options({"nbsvm", "nbsvm++"}), tuple, list],
         "C": [Interval(float, 0, None, closed="neither")],
         "vectors_Cs": [Interval(int, 1, None), list, tuple],
         "cv": [Interval(int, 2, None)],
@@ -238,15 +246,18 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
 
         grams = FunctionTransformer(word_ngrams, kw_args={"ngram_range": tuple(self.ngram_range)},
                                     validate=False, check_inverse=False)
-        if self.ngram_model == "nbsvm++":
-            from .classifier import EmbeddingClassifier
-            from .recipes import NBSVM_RECIPE
+        members = []
+        for kind in _ngram_models(self.ngram_model):
+            if kind == "nbsvm++":
+                from .classifier import EmbeddingClassifier
+                from .recipes import NBSVM_RECIPE
 
-            model = [("nbsvm", EmbeddingClassifier(architecture="nbsvm", **NBSVM_RECIPE, random_state=seed))]
-        else:
-            model = [("counts", BagEncoder(output_mode="multi_hot")),
-                     ("nbsvm", NBSVMClassifier(C=self.C, random_state=seed))]
-        members = [("ngrams", Pipeline([("ngrams", grams), *model]))]
+                model = [("nbsvm", EmbeddingClassifier(architecture="nbsvm", **NBSVM_RECIPE, random_state=seed))]
+            else:
+                model = [("counts", BagEncoder(output_mode="multi_hot")),
+                         ("nbsvm", NBSVMClassifier(C=self.C, random_state=seed))]
+            name = "ngrams" if not members else f"ngrams_{kind}"
+            members.append((name, Pipeline([("ngrams", clone(grams)), *model])))
         Cs = list(self.vectors_Cs) if isinstance(self.vectors_Cs, (list, tuple)) else self.vectors_Cs
 
         def linear(name, features):  # dense features -> standardized -> LR with C by internal CV
@@ -278,6 +289,12 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
 
     def _check_params(self):
         validate_params(self, self._parameter_constraints)
+        models = _ngram_models(self.ngram_model)
+        if not models or len(set(models)) != len(models) or not set(models) <= {"nbsvm", "nbsvm++"}:
+            raise ValueError(
+                "The 'ngram_model' parameter of StackedTextClassifier must be 'nbsvm', 'nbsvm++' or a tuple of "
+                f"distinct ones such as ('nbsvm++', 'nbsvm'). Got {self.ngram_model!r} instead."
+            )
         if not _is_ngram_range(self.ngram_range):
             raise ValueError(
                 "The 'ngram_range' parameter of StackedTextClassifier must be a pair of ints "
