@@ -306,25 +306,33 @@ def test_cli_train_replaces_a_run_folder_only_with_force(trained_run, data_dir_e
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
 
 
-def test_cli_train_stack_model_round_trip(data_dir_env, glove_small, tmp_path):
-    """--model stack: the stacked model on 200 real reviews; its saved model predicts what metrics.json scored."""
+@pytest.mark.parametrize("model, members, extra", [
+    ("stack", ["ngrams", "clusters", "vectors"], []),  # recipes.STACK_JOB's members, on every CPU
+    # recipes.STACK_MANY_JOB's: a Keras member inside, fitted in this process (with loky workers, after the
+    # test above, this pytest sequence hung once with a worker waiting to exit on loky's memory-leak check;
+    # not reproduced outside pytest)
+    ("stack-many", ["ngrams", "ngrams_nbsvm", "vectors"], ["--set", "n_jobs=1"]),
+])
+def test_cli_train_stack_model_round_trip(data_dir_env, glove_small, tmp_path, model, members, extra):
+    """--model stack / stack-many: the stacked model on 200 real reviews; its saved model predicts what
+    metrics.json scored."""
     from toolkit.cli._inputs import load_train_test
     from toolkit.models.persistence import load_model
     from toolkit.models.stacking import StackedTextClassifier
 
     out = tmp_path / "run"
-    result = CliRunner().invoke(app, ["train", "--model", "stack", "--limit", "200", "--vectors", str(glove_small),
-                                      "--set", "cv=3", "--set", "vectors_Cs=4", "-o", str(out)])
+    result = CliRunner().invoke(app, ["train", "--model", model, "--limit", "200", "--vectors", str(glove_small),
+                                      "--set", "cv=3", "--set", "vectors_Cs=4", *extra, "-o", str(out)])
     assert result.exit_code == 0, result.output + repr(result.exception)
     metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["settings"]["model"] == "stack" and metrics["settings"]["vectors"] == str(glove_small)
+    assert metrics["settings"]["model"] == model and metrics["settings"]["vectors"] == str(glove_small)
     assert metrics["n_train"] == metrics["n_test"] == 200 and metrics["accuracy"] > 0.6  # chance is 0.5
     assert "baseline" in metrics and "Baseline TF-IDF" in result.stderr
     assert "domain vectors are trained on the first run" not in result.stderr  # a vectors file: nothing to train
     assert sorted(p.name for p in out.iterdir()) == ["confusion_matrix.png", "metrics.json", "model"]  # no history
     loaded = load_model(out / "model")
     assert isinstance(loaded[-1], StackedTextClassifier)
-    assert loaded[-1].member_names_ == ["ngrams", "clusters", "vectors"]  # recipes.STACK_JOB's members
+    assert loaded[-1].member_names_ == members
     _, _, x_test, y_test = load_train_test("imdb", limit=200, random_state=0)
     predicted = loaded.predict(x_test)
     assert metrics["accuracy"] == sum(p == t for p, t in zip(predicted, y_test)) / len(y_test)

@@ -265,13 +265,9 @@ def test_workflows_train_merges_main_job_under_settings(monkeypatch, tmp_path):
     assert made == {"epochs": 7, "architecture": "cnn", "vectors": None, "random_state": 3}
 
 
-def test_workflows_train_stack_model_defaults(monkeypatch, tmp_path):
-    """model="stack": STACK_JOB's parameters and a StackedTextClassifier step; on data other than IMDB
-    the default vectors are GloVe ("unsup" is IMDB's unlabelled split); --vectors and --set win."""
-    from toolkit.cli.train import train
-    from toolkit.models import StackedTextClassifier
-    from toolkit.models.recipes import DOMAIN_VECTORS, STACK_JOB
-
+@pytest.fixture
+def made(monkeypatch):
+    """The parameters ``train`` passes to make_text_classifier, which then stops the run before loading."""
     made = {}
 
     def fake_make(**params):
@@ -280,6 +276,16 @@ def test_workflows_train_stack_model_defaults(monkeypatch, tmp_path):
         raise RuntimeError("stop before loading")
 
     monkeypatch.setattr("toolkit.models.classifier.make_text_classifier", fake_make)
+    return made
+
+
+def test_workflows_train_stack_model_defaults(made, tmp_path):
+    """model="stack": STACK_JOB's parameters and a StackedTextClassifier step; on data other than IMDB
+    the default vectors are GloVe ("unsup" is IMDB's unlabelled split); --vectors and --set win."""
+    from toolkit.cli.train import train
+    from toolkit.models import StackedTextClassifier
+    from toolkit.models.recipes import DOMAIN_VECTORS, STACK_JOB
+
     with pytest.raises(RuntimeError, match="stop before loading"):
         train(model="stack")
     assert isinstance(made.pop("estimator"), StackedTextClassifier)
@@ -295,6 +301,22 @@ def test_workflows_train_stack_model_defaults(monkeypatch, tmp_path):
     assert made["vectors"] is None
 
 
+def test_workflows_train_stack_many_model_defaults(made, tmp_path):
+    """model="stack-many": STACK_MANY_JOB's parameters (NBSVM++ and NBSVM members), on every CPU."""
+    from toolkit.cli.train import train
+    from toolkit.models import StackedTextClassifier
+    from toolkit.models.recipes import DOMAIN_VECTORS, STACK_MANY_JOB
+
+    with pytest.raises(RuntimeError, match="stop before loading"):
+        train(model="stack-many")
+    assert isinstance(made.pop("estimator"), StackedTextClassifier)
+    assert made == {**STACK_MANY_JOB, "n_jobs": -1, "random_state": 0} and made["vectors"] == DOMAIN_VECTORS
+    assert made["ngram_model"] == ("nbsvm++", "nbsvm")
+    with pytest.raises(RuntimeError):
+        train(tmp_path / "reviews.csv", model="stack-many")
+    assert made["vectors"] == "glove.6B.50d"
+
+
 def test_workflows_train_stack_notice_names_domain_specs_only():
     """--model stack tells the user when a first run trains domain vectors (minutes of silence otherwise)."""
     from toolkit.cli.train import _is_domain_spec
@@ -308,7 +330,7 @@ def test_workflows_train_unknown_model(tmp_path):
     from toolkit.cli._inputs import SettingError
     from toolkit.cli.train import train
 
-    with pytest.raises(SettingError, match=r"Unknown model 'stak' for train; choose one of \['main', 'stack'\]"):
+    with pytest.raises(SettingError, match=r"Unknown model 'stak' for train; choose one of \['main', 'stack', 'stack-many'\]"):
         train(model="stak", output=tmp_path / "run")
     assert list(tmp_path.iterdir()) == []
 

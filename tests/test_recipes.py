@@ -92,3 +92,30 @@ def test_recipes_stack_job_is_the_validation_choice():
     label = next(c for c, _ in rows if f"clusters={chosen['clusters']} pooling={chosen['pooling']}" in c)
     for n in chosen["sizes"]:
         assert rows[(label, n)] > rows[("ablation (vectors=None)", n)]
+
+
+def test_recipes_stack_many_job_is_the_validation_choice():
+    """STACK_MANY_JOB is the member set with vectors (and scoring rule, fold count) of the best mean
+    validation accuracy over tune_stack_folds.py's seeds: configurations measured at every seed only."""
+    from collections import defaultdict
+
+    from toolkit import StackedTextClassifier
+    from toolkit.models.recipes import DOMAIN_VECTORS, STACK_MANY_JOB
+
+    results = RECORD.parent
+    scores = defaultdict(dict)
+    for path in sorted(results.glob("tune_stack_folds*_seed*.json")):
+        record = json.loads(path.read_text(encoding="utf-8"))
+        assert record["params"]["limit"] is None, f"{path.name} must come from the full training set"
+        for row in record["rows"]:
+            if row["model"].startswith("stack:") and "vectors" in row["model"].split(":")[1].split("+"):
+                scores[(row["cv"], row["model"], row["rule"])][row["seed"]] = row["val_accuracy"]
+    seeds = set.union(*(set(v) for v in scores.values()))
+    assert len(seeds) >= 3
+    complete = {key: sum(v.values()) / len(v) for key, v in scores.items() if set(v) == seeds}
+    cv, model, rule = max(complete, key=complete.get)
+    members = model.split(":")[1].replace("nbsvm++", "NBSVMPP").split("+")
+    ngram_models = tuple(m.replace("NBSVMPP", "nbsvm++") for m in members if m != "vectors")
+    clf = StackedTextClassifier(**STACK_MANY_JOB)
+    assert (clf.ngram_model, clf.cv, clf.predict_with) == (ngram_models, cv, {"full": "refit", "folds": "folds"}[rule])
+    assert clf.vectors == DOMAIN_VECTORS and clf.pooling == "sif" and clf.clusters is None

@@ -350,13 +350,17 @@ class TrainModel(str, Enum):
 
     main = "main"
     stack = "stack"
+    stack_many = "stack-many"
 
 
-#: What ``train(model=...)`` fits: the main job's Keras model, or the stacked model for few labels.
+#: What ``train(model=...)`` fits: the main job's Keras model, the stacked model for few labels, or the
+#: stacked model for many labels.
 MODELS = tuple(m.value for m in TrainModel)
+#: The stacked models and their recipes (names of :mod:`toolkit.models.recipes`).
+STACK_RECIPES = {"stack": "STACK_JOB", "stack-many": "STACK_MANY_JOB"}
 
 
-#: ``n_jobs`` of ``--model stack``: every CPU. At 25,000 IMDB reviews on 2 cores the fit takes 217 s instead
+#: ``n_jobs`` of ``--model stack`` and ``stack-many``: every CPU. At 25,000 IMDB reviews on 2 cores the fit takes 217 s instead
 #: of 355 s (BENCHMARKS.md, eighth session); the members' k-means clusters come from the disk cache.
 STACK_N_JOBS = -1
 
@@ -373,7 +377,7 @@ def _recipe_params(model, data, vectors, settings, random_state) -> dict:
     else:
         # the CLI fits the stack's members in parallel on every CPU (the estimator's own default,
         # n_jobs=None, is sequential, as in scikit-learn); --set n_jobs=1 turns it off
-        params = {**recipes.STACK_JOB, "n_jobs": STACK_N_JOBS, "random_state": random_state}
+        params = {**getattr(recipes, STACK_RECIPES[model]), "n_jobs": STACK_N_JOBS, "random_state": random_state}
         if str(data) != "imdb":  # "unsup" is IMDB's unlabelled split: other text gets general-purpose vectors
             params["vectors"] = DEFAULT_VECTORS
     if not (isinstance(vectors, str) and vectors == RECIPE):
@@ -399,20 +403,24 @@ def train(
     ----------
     data : str or path-like, default="imdb"
         See :func:`load_data`.
-    model : {"main", "stack"}, default="main"
+    model : {"main", "stack", "stack-many"}, default="main"
         ``"main"``: the main job's :class:`~toolkit.models.EmbeddingClassifier`
         (:data:`~toolkit.models.recipes.MAIN_JOB`). ``"stack"``:
         :class:`~toolkit.models.StackedTextClassifier` with
         :data:`~toolkit.models.recipes.STACK_JOB` (n-grams, n-grams of
-        word-vector clusters and pooled domain vectors), the better model with a few thousand labels or fewer; its
-        default vectors are ``DOMAIN_VECTORS`` (trained on IMDB's unlabelled
-        reviews) for ``data="imdb"`` and GloVe 6B-50d for other data, and its
-        members are fitted in parallel on every CPU (``n_jobs=-1``;
-        ``settings={"n_jobs": 1}`` keeps them in this process).
+        word-vector clusters and pooled domain vectors), the better model with a few thousand labels or fewer.
+        ``"stack-many"``: the same class with
+        :data:`~toolkit.models.recipes.STACK_MANY_JOB` (NBSVM++ and NBSVM
+        n-grams and pooled domain vectors), the better model with tens of
+        thousands of labels. The stacks' default vectors are ``DOMAIN_VECTORS``
+        (trained on IMDB's unlabelled reviews) for ``data="imdb"`` and GloVe
+        6B-50d for other data, and their members are fitted in parallel on
+        every CPU (``n_jobs=-1``; ``settings={"n_jobs": 1}`` keeps them in
+        this process).
     vectors : str, path-like or None, default="recipe"
         Pretrained vectors (path or manifest name) or a domain-vector spec;
         None learns the embedding (``model="main"``) or drops the vector
-        member (``model="stack"``); ``"recipe"`` takes the model's default.
+        member (the stacks); ``"recipe"`` takes the model's default.
     settings : dict, optional
         Parameters of the pipeline by name (``{"epochs": 3, "ngram_range":
         (1, 2)}``) over the recipe's, routed by ``make_text_classifier``; an
@@ -449,7 +457,7 @@ def train(
 
     params = _recipe_params(model, data, vectors, settings, random_state)
     extra = {}
-    if model == "stack":
+    if model in STACK_RECIPES:
         from ..models.stacking import StackedTextClassifier
 
         extra = {"estimator": StackedTextClassifier()}
@@ -532,14 +540,15 @@ def train_cmd(
         "main", "--model", "-m",
         help="main: the main job's Keras model (recipes.MAIN_JOB). stack: StackedTextClassifier, NBSVM "
              "1-3-grams + NBSVM on word-vector cluster 1-3-grams + pooled domain vectors (recipes.STACK_JOB), "
-             "better with a few thousand labels or fewer. Its members are fitted in parallel on every CPU "
-             "(--set n_jobs=1: in this process only).",
+             "better with a few thousand labels or fewer. stack-many: StackedTextClassifier, NBSVM++ and NBSVM "
+             "1-3-grams + pooled domain vectors (recipes.STACK_MANY_JOB), better with tens of thousands. The "
+             "stacks' members are fitted in parallel on every CPU (--set n_jobs=1: in this process only).",
     ),
     vectors: str = typer.Option(
         None, "--vectors", "-V", show_default=False,
         help=f"Vectors file, manifest name or domain spec (word2vec:unsup); 'none' learns the embedding "
-             f"(--model stack: drops the vector member). Default: the recipe's ({DEFAULT_VECTORS} for main; "
-             f"for stack, 300-d word2vec on IMDB's unlabelled reviews with --data imdb, else {DEFAULT_VECTORS}).",
+             f"(the stacks: drops the vector member). Default: the recipe's ({DEFAULT_VECTORS} for main; "
+             f"for the stacks, 300-d word2vec on IMDB's unlabelled reviews with --data imdb, else {DEFAULT_VECTORS}).",
     ),
     settings: list[str] = _opt_set,
     test_data: str = typer.Option(None, "--test-data", help="Separate test data (default: IMDB's test split or --test-size)."),
@@ -557,7 +566,8 @@ def train_cmd(
 ) -> None:
     """Train the main job (IMDB + the recipe in toolkit.models.recipes, GloVe 6B-50d); save the model, metrics.json and plots.
 
-    --model stack trains the stacked model for few labels instead (try it with --limit 1000).
+    --model stack trains the stacked model for few labels instead (try it with --limit 1000), --model
+    stack-many the stacked model for many labels.
 
     Every input and the output folder are checked before anything heavy is
     loaded. The run folder appears only when everything is done.
@@ -577,7 +587,7 @@ def train_cmd(
         "Caches of finished steps (tokens, vectors) are kept."
     )
 
-    if model is TrainModel.stack and _is_domain_spec(
+    if model.value in STACK_RECIPES and _is_domain_spec(
             _recipe_params(model.value, data, vectors, params, random_state)["vectors"]):
         _info("The stacked model's domain vectors are trained on the first run (about 3 CPU minutes for "
               "IMDB's 50,000 unlabelled reviews) and read from the cache afterwards.")
