@@ -27,10 +27,11 @@ scikit-learn's :class:`~sklearn.ensemble.StackingClassifier`). New documents
 are scored either by one more fit of each member on all the labelled
 documents (``predict_with="refit"``, scikit-learn's way) or by the mean of
 the ``cv`` fold fits (``predict_with="folds"``: no extra fit, and a bagged
-ensemble, which pays for a noisy member such as the one-epoch NBSVM++). Unlike a jointly trained network, the meta-learner gives the vector
-member the weight its held-out predictions earn, at every data size: with a
-few hundred labels the vectors carry most of the signal, with tens of
-thousands the n-grams do. ``vectors=None, doc_vectors=None`` removes the
+ensemble, which pays for a noisy member such as the one-epoch NBSVM++ alone).
+Unlike a jointly trained network, the meta-learner gives the vector member
+the weight its held-out predictions earn, at every data size: with a few
+hundred labels the vectors carry most of the signal, with tens of thousands
+the n-grams do. ``vectors=None, doc_vectors=None`` removes the
 vector members (pooled vectors and clusters): that is the ablation (the same
 stack, n-gram member only).
 
@@ -161,8 +162,11 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         :class:`~sklearn.ensemble.StackingClassifier`). ``"folds"``: the mean
         decision score of the ``cv`` fold fits that gave the out-of-fold scores
         (``cv`` fits per member; prediction costs ``cv`` times as much). On
-        IMDB at 20,000 labels with ``ngram_model="nbsvm++"`` the fold mean is
-        the better choice (``benchmarks/tune_stack_folds.py``, BENCHMARKS.md).
+        IMDB at 20,000 labels (validation, ``benchmarks/tune_stack_folds.py``,
+        BENCHMARKS.md) the fold mean pays for NBSVM++ alone (``vectors=None,
+        ngram_model="nbsvm++"``: +0.21) but not in a stack with vector
+        members, whose meta-learner weights were fitted on single-fit scores
+        (-0.00 to -0.15): the recipes keep ``"refit"``.
     final_C : float, default=1.0
         Inverse regularization of the logistic-regression meta-learner.
     n_jobs : int or None, default=None
