@@ -244,27 +244,6 @@ def test_workflows_train_predict_evaluate_in_memory(data_dir_env, tmp_path):
     assert metrics["n_samples"] == 2 and metrics["classes"] == ["neg", "pos"]
 
 
-def test_workflows_train_merges_main_job_under_settings(monkeypatch, tmp_path):
-    """No options: the recipe's parameters; --set wins over them; the recipe's vectors unless given."""
-    from toolkit.cli.train import train
-
-    made = {}
-
-    def fake_make(**params):
-        made.update(params)
-        raise RuntimeError("stop before loading")
-
-    monkeypatch.setattr("toolkit.models.recipes.MAIN_JOB", {"epochs": 7, "architecture": "cnn", "vectors": "v.txt"})
-    monkeypatch.setattr("toolkit.models.classifier.make_text_classifier", fake_make)
-    with pytest.raises(RuntimeError, match="stop before loading"):
-        train(settings={"epochs": 2})
-    assert made == {"epochs": 2, "architecture": "cnn", "vectors": "v.txt", "random_state": 0}
-    made.clear()
-    with pytest.raises(RuntimeError):
-        train(vectors=None, random_state=3)
-    assert made == {"epochs": 7, "architecture": "cnn", "vectors": None, "random_state": 3}
-
-
 @pytest.fixture
 def made(monkeypatch):
     """The parameters ``train`` passes to make_text_classifier, which then stops the run before loading."""
@@ -277,6 +256,20 @@ def made(monkeypatch):
 
     monkeypatch.setattr("toolkit.models.classifier.make_text_classifier", fake_make)
     return made
+
+
+def test_workflows_train_merges_main_job_under_settings(made, monkeypatch, tmp_path):
+    """No options: the recipe's parameters; --set wins over them; the recipe's vectors unless given."""
+    from toolkit.cli.train import train
+
+    monkeypatch.setattr("toolkit.models.recipes.MAIN_JOB", {"epochs": 7, "architecture": "cnn", "vectors": "v.txt"})
+    with pytest.raises(RuntimeError, match="stop before loading"):
+        train(settings={"epochs": 2})
+    assert made == {"epochs": 2, "architecture": "cnn", "vectors": "v.txt", "random_state": 0}
+    made.clear()
+    with pytest.raises(RuntimeError):
+        train(vectors=None, random_state=3)
+    assert made == {"epochs": 7, "architecture": "cnn", "vectors": None, "random_state": 3}
 
 
 def test_workflows_train_stack_model_defaults(made, tmp_path):
