@@ -315,7 +315,11 @@ def _load_tensorflow_quietly() -> None:
     """
     if "tensorflow" in sys.modules or _state["verbose"] or _state["debug"]:
         return
+    _import_tensorflow_muted()
 
+
+def _import_tensorflow_muted() -> None:
+    """Import TensorFlow (and probe for GPUs) with file descriptor 2 pointed at ``os.devnull``."""
     sys.stderr.flush()
     saved = os.dup(2)
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -328,6 +332,33 @@ def _load_tensorflow_quietly() -> None:
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
+
+
+def _worker_start() -> None:
+    """Initializer of the CLI's joblib process workers: TensorFlow imported muted, as in the CLI's process.
+
+    A worker that unpickles a Keras member imports TensorFlow itself; without
+    this its C++ start-up notices reach the terminal between the CLI's lines.
+    """
+    if "tensorflow" not in sys.modules:
+        _import_tensorflow_muted()
+
+
+@contextlib.contextmanager
+def _quiet_workers(enabled: bool = True):
+    """Start joblib's process (loky) workers with TensorFlow imported muted (:func:`_worker_start`).
+
+    Only where the work needs TensorFlow (``enabled``) and not with --verbose
+    or --debug, which show TensorFlow's notices: importing it costs each
+    worker a few seconds and some hundred MB.
+    """
+    if not enabled or _state["verbose"] or _state["debug"]:
+        yield
+        return
+    import joblib
+
+    with joblib.parallel_config(backend="loky", initializer=_worker_start):
+        yield
 
 
 def _read_texts(source, *, column="text", **kwargs) -> list[str]:

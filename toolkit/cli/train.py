@@ -27,6 +27,7 @@ from ._common import (
     _json,
     _jsonl,
     _load_tensorflow_quietly,
+    _quiet_workers,
     _opt_cache_dir,
     _opt_column,
     _opt_data_dir,
@@ -365,6 +366,12 @@ STACK_RECIPES = {"stack": "STACK_JOB", "stack-many": "STACK_MANY_JOB"}
 STACK_N_JOBS = -1
 
 
+def _keras_member(params) -> bool:
+    """Whether a stack's parameters give it a Keras member (an ``"nbsvm++"`` n-gram model)."""
+    models = params.get("ngram_model")
+    return "nbsvm++" in ((models,) if isinstance(models, str) else tuple(models or ()))
+
+
 def _recipe_params(model, data, vectors, settings, random_state) -> dict:
     """The ``make_text_classifier`` parameters of a train run: the model's recipe, then ``vectors``
     (unless ``"recipe"``), then ``settings``."""
@@ -587,12 +594,12 @@ def train_cmd(
         "Caches of finished steps (tokens, vectors) are kept."
     )
 
-    if model.value in STACK_RECIPES and _is_domain_spec(
-            _recipe_params(model.value, data, vectors, params, random_state)["vectors"]):
+    recipe = _recipe_params(model.value, data, vectors, params, random_state)
+    if model.value in STACK_RECIPES and _is_domain_spec(recipe["vectors"]):
         _info("The stacked model's domain vectors are trained on the first run (about 3 CPU minutes for "
               "IMDB's 50,000 unlabelled reviews) and read from the cache afterwards.")
     _load_tensorflow_quietly()
-    with _stop_on_interrupt():
+    with _stop_on_interrupt(), _quiet_workers(_keras_member(recipe)):
         result = train(
             data, model=model.value, vectors=vectors, settings=params, test_data=test_data, test_size=test_size, limit=limit,
             output=output, force=force, baseline=baseline, random_state=random_state, column=column,
