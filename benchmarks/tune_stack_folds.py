@@ -51,7 +51,9 @@ MEMBERS = ("nbsvm++", "nbsvm", "vectors", "clusters")
 #: member sets of the stacks compared (``nbsvm++`` + ``vectors`` is ``stackpp_wide``)
 STACKS = (("nbsvm++",), ("nbsvm++", "vectors"), ("nbsvm++", "nbsvm"), ("nbsvm++", "nbsvm", "vectors"),
           ("nbsvm", "vectors"), ("nbsvm", "clusters", "vectors"),
-          ("nbsvm++", "clusters", "vectors"), ("nbsvm++", "nbsvm", "clusters", "vectors"))
+          ("nbsvm++", "clusters", "vectors"), ("nbsvm++", "nbsvm", "clusters", "vectors"),
+          ("nbsvm++", "nbsvm", "vectors_mlp"), ("nbsvm++", "nbsvm", "vectors_sifmax"),
+          ("nbsvm++", "nbsvm", "vectors", "vectors_mlp"))
 RULES = ("full", "folds", "both")
 
 
@@ -63,9 +65,37 @@ def member(name, seed):
         return StackedTextClassifier(vectors=None, ngram_model="nbsvm++")._members(seed)[0][1]
     if name == "nbsvm":
         return StackedTextClassifier(vectors=None, ngram_model="nbsvm", C=0.01)._members(seed)[0][1]
+    if name in ("vectors_mlp", "vectors_sifmax"):  # non-linear / wider views of the same vectors (probes)
+        from sklearn.linear_model import LogisticRegressionCV
+        from sklearn.neural_network import MLPClassifier
+        from sklearn.pipeline import FeatureUnion, Pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        from toolkit.vectors.pooling import EmbeddingVectorizer
+
+        if name == "vectors_mlp":
+            return Pipeline([("pool", EmbeddingVectorizer(vectors=DOMAIN_WIDE, pooling="sif")),
+                             ("scale", StandardScaler()),
+                             ("mlp", MLPClassifier(hidden_layer_sizes=(256,), alpha=1e-2, early_stopping=True,
+                                                   random_state=seed, max_iter=200))])
+        return Pipeline([("pool", FeatureUnion([("sif", EmbeddingVectorizer(vectors=DOMAIN_WIDE, pooling="sif")),
+                                                ("max", EmbeddingVectorizer(vectors=DOMAIN_WIDE, pooling="max"))])),
+                         ("scale", StandardScaler()),
+                         ("lr", LogisticRegressionCV(Cs=[0.001, 0.01, 0.1, 1.0], cv=5, max_iter=2000, scoring="accuracy",
+                                                     l1_ratios=(0.0,), use_legacy_attributes=False))])
     members = dict(StackedTextClassifier(vectors=DOMAIN_WIDE, ngram_model="nbsvm", clusters=1000,
                                          pooling="sif")._members(seed))
     return members[name]
+
+
+def score(est, X):
+    """The member's decision score (the logit of P(second class) for a model without decision_function)."""
+    import numpy as np
+
+    if hasattr(est, "decision_function"):
+        return est.decision_function(X)
+    p = np.clip(est.predict_proba(X)[:, 1], 1e-7, 1 - 1e-7)
+    return np.log(p / (1 - p))
 
 
 def main(argv=None):
@@ -108,10 +138,10 @@ def main(argv=None):
         with timer() as t:
             for train_idx, test_idx in folds:
                 est = member(name, args.seed).fit(X_fit.take(train_idx), y_fit[train_idx])
-                oof[name][test_idx] = est.decision_function(X_fit.take(test_idx))
-                val[name]["folds"].append(est.decision_function(X_val))
+                oof[name][test_idx] = score(est, X_fit.take(test_idx))
+                val[name]["folds"].append(score(est, X_val))
             full = member(name, args.seed).fit(X_fit, y_fit)
-            val[name]["full"] = full.decision_function(X_val)
+            val[name]["full"] = score(full, X_val)
         fit_s[name] = round(t.seconds, 1)
         np.savez(key, oof=oof[name], folds=np.array(val[name]["folds"]), full=val[name]["full"], fit_s=fit_s[name])
         print(f"{name}: {args.cv + 1} fits in {t.seconds:.0f} s", flush=True)
