@@ -343,6 +343,29 @@ def test_cli_train_stack_model_round_trip(data_dir_env, glove_small, tmp_path, m
     assert metrics["accuracy"] == sum(p == t for p, t in zip(predicted, y_test)) / len(y_test)
 
 
+@pytest.mark.parametrize("keras_member", [True, False])
+def test_cli_quiet_workers_hides_lokys_worker_replaced_warning(keras_member):
+    """While the CLI fits a stack, loky's warning that its memory-leak check replaced a worker (emitted from
+    loky's manager thread) is not shown: its advice (worker timeout, memory leak) is not the user's to act on.
+    Other warnings still are."""
+    import threading
+    import warnings
+
+    from toolkit.cli._common import _WORKER_REPLACED, _quiet_workers
+
+    def warn(message):
+        thread = threading.Thread(target=warnings.warn, args=(message, UserWarning))
+        thread.start()
+        thread.join()
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")  # above pytest's own filters
+        with _quiet_workers(keras_member):
+            warn(_WORKER_REPLACED + ". This can be caused by a too short worker timeout or by a memory leak.")
+            warn("something else")
+    assert [str(w.message) for w in seen] == ["something else"]
+
+
 def test_cli_evaluate_model(runner, trained_run, data_dir_env, tmp_path):
     out, _ = trained_run
     plot = tmp_path / "cm.png"
