@@ -146,13 +146,13 @@ def clusters_choice(name="tune_stacking_clusters"):
 
 
 def stack_model(*, vectors, pooling="sif", C=0.01, ngram_model="nbsvm", random_state=0, self_training=None,
-                n_rounds=1, doc_vectors=None, clusters=None, n_jobs=None):
+                n_rounds=1, doc_vectors=None, clusters=None, neighbors=None, n_jobs=None):
     """``StackedTextClassifier`` (token lists in), wrapped in ``PseudoLabelClassifier`` (``n_rounds``) when
     ``self_training`` is a fraction (the unlabelled reviews then come in ``X`` with the label -1)."""
     from toolkit import PseudoLabelClassifier, StackedTextClassifier
 
     model = StackedTextClassifier(vectors=vectors, doc_vectors=doc_vectors, pooling=pooling, C=C,
-                                  ngram_model=ngram_model, clusters=clusters, n_jobs=n_jobs,
+                                  ngram_model=ngram_model, clusters=clusters, neighbors=neighbors, n_jobs=n_jobs,
                                   random_state=random_state)
     return model if self_training is None else PseudoLabelClassifier(model, fraction=self_training, n_rounds=n_rounds)
 
@@ -239,7 +239,8 @@ def _keras(architecture, vectors=None):
     return method
 
 
-def _stack(vectors, *, self_training=False, ngram_model="nbsvm", doc_vectors=None, clusters=None, pooling="chosen"):
+def _stack(vectors, *, self_training=False, ngram_model="nbsvm", doc_vectors=None, clusters=None, pooling="chosen",
+           neighbors=None):
     """A stack method; ``pooling="chosen"``: the tuning file's pooling of these vectors (default SIF)."""
     def method(data, idx, seed):
         import numpy as np
@@ -256,7 +257,7 @@ def _stack(vectors, *, self_training=False, ngram_model="nbsvm", doc_vectors=Non
             n_clusters, pool = clusters, choice["pooling"].get(vectors, "sif") if pooling == "chosen" else pooling
         model = stack_model(vectors=vectors, C=choice["C"], clusters=n_clusters, pooling=pool,
                             ngram_model=ngram_model, doc_vectors=doc_vectors, random_state=seed,
-                            self_training=fraction,
+                            self_training=fraction, neighbors=neighbors,
                             n_rounds=choice.get("n_rounds", 1), n_jobs=data.args.n_jobs)
         X, y = data.tokens("train").take(idx), data.y_train[idx]
         if fraction is not None:
@@ -320,6 +321,11 @@ METHODS = {
     "stackpp2_wide": (f"StackedTextClassifier(vectors={DOMAIN_WIDE!r}, ngram_model=('nbsvm++', 'nbsvm')): NBSVM++ "
                       "and NBSVM 1-3-gram members + pooled 300-d domain word2vec (tune_stack_folds.py's choice)",
                       _stack(DOMAIN_WIDE, ngram_model=("nbsvm++", "nbsvm"))),
+    "stackpp2_knn": (f"StackedTextClassifier(vectors={DOMAIN_WIDE!r}, ngram_model=('nbsvm++', 'nbsvm'), "
+                     "pooling=None, neighbors=1000): NBSVM++ and NBSVM 1-3-gram members + the vote of the 1,000 "
+                     "nearest training reviews by the cosine of their SIF-pooled vectors (STACK_MANY_JOB, "
+                     "tune_stack_folds.py's choice)",
+                     _stack(DOMAIN_WIDE, ngram_model=("nbsvm++", "nbsvm"), neighbors=1000, pooling=None)),
     "stackpp_docvec": ("StackedTextClassifier(vectors=None, doc_vectors='unsup', ngram_model='nbsvm++'): "
                        "NBSVM++ member + paragraph vectors (PV-DBOW, 1-2-grams) trained on the unsup reviews",
                        _stack(None, ngram_model="nbsvm++", doc_vectors="unsup")),

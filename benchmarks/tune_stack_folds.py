@@ -21,7 +21,14 @@ Every figure of one run comes from the same fits (paired). Members:
 (scikit-learn NBSVM on binary 1-3-gram counts, C=0.01), ``vectors`` (SIF-pooled
 300-d domain word2vec -> LogisticRegressionCV) and ``clusters`` (NBSVM on
 1-3-grams of 1,000 k-means clusters of the same vectors), built by
-``StackedTextClassifier._members`` so they are exactly the stack's.
+``StackedTextClassifier._members`` so they are exactly the stack's. Probe
+members (eleventh session): ``vectors_mlp`` (SIF vectors -> MLP),
+``vectors_sifmax`` (SIF and max pooling -> LR), ``vectors_knn[k]`` (a
+distance-weighted vote of the k nearest training documents by the cosine of
+their SIF vectors, k=100 by default: ``StackedTextClassifier(neighbors=k)``)
+and its control ``tfidf_knn`` (the same vote over TF-IDF unigrams, no vectors).
+A member without ``decision_function`` is read as the logit of its
+probability of the second class.
 
 Run::
 
@@ -53,7 +60,12 @@ STACKS = (("nbsvm++",), ("nbsvm++", "vectors"), ("nbsvm++", "nbsvm"), ("nbsvm++"
           ("nbsvm", "vectors"), ("nbsvm", "clusters", "vectors"),
           ("nbsvm++", "clusters", "vectors"), ("nbsvm++", "nbsvm", "clusters", "vectors"),
           ("nbsvm++", "nbsvm", "vectors_mlp"), ("nbsvm++", "nbsvm", "vectors_sifmax"),
-          ("nbsvm++", "nbsvm", "vectors", "vectors_mlp"))
+          ("nbsvm++", "nbsvm", "vectors", "vectors_mlp"), ("nbsvm++", "nbsvm", "vectors_knn"),
+          ("nbsvm++", "nbsvm", "vectors", "vectors_knn"), ("nbsvm++", "nbsvm", "tfidf_knn"),
+          ("nbsvm++", "nbsvm", "vectors", "tfidf_knn"), ("nbsvm++", "vectors_knn"), ("nbsvm++", "vectors", "vectors_knn"),
+          ("nbsvm++", "nbsvm", "vectors_knn30"), ("nbsvm++", "nbsvm", "vectors_knn300"),
+          ("nbsvm++", "nbsvm", "vectors", "vectors_knn30"), ("nbsvm++", "nbsvm", "vectors", "vectors_knn300"),
+          ("nbsvm++", "nbsvm", "vectors_knn1000"), ("nbsvm++", "nbsvm", "vectors_knn3000"))
 RULES = ("full", "folds", "both")
 
 
@@ -65,6 +77,25 @@ def member(name, seed):
         return StackedTextClassifier(vectors=None, ngram_model="nbsvm++")._members(seed)[0][1]
     if name == "nbsvm":
         return StackedTextClassifier(vectors=None, ngram_model="nbsvm", C=0.01)._members(seed)[0][1]
+    if name.startswith("vectors_knn"):  # a local view: cosine k-nearest neighbours of the SIF vectors (probe)
+        from sklearn.neighbors import KNeighborsClassifier
+        from sklearn.pipeline import Pipeline
+        from sklearn.preprocessing import Normalizer
+
+        from toolkit.vectors.pooling import EmbeddingVectorizer
+
+        return Pipeline([("pool", EmbeddingVectorizer(vectors=DOMAIN_WIDE, pooling="sif")), ("norm", Normalizer()),
+                         ("knn", KNeighborsClassifier(n_neighbors=int(name[len("vectors_knn"):] or 100),
+                                                      weights="distance", algorithm="brute"))])
+    if name == "tfidf_knn":  # control for vectors_knn: the same neighbours over TF-IDF unigrams, no vectors
+        from sklearn.neighbors import KNeighborsClassifier
+        from sklearn.pipeline import Pipeline
+
+        from toolkit.text.encoders import BagEncoder
+
+        return Pipeline([("tfidf", BagEncoder(output_mode="tf_idf", sublinear_tf=True, norm="l2")),
+                         ("knn", KNeighborsClassifier(n_neighbors=100, weights="distance", algorithm="brute",
+                                                      metric="cosine"))])
     if name in ("vectors_mlp", "vectors_sifmax"):  # non-linear / wider views of the same vectors (probes)
         from sklearn.linear_model import LogisticRegressionCV
         from sklearn.neural_network import MLPClassifier

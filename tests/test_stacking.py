@@ -311,3 +311,35 @@ def test_stacking_predict_with_folds_scores_with_the_mean_of_the_fold_fits(split
     assert folds.score(X_val, y_val) > 0.72
     with pytest.raises(ValueError, match=r"'predict_with' parameter of StackedTextClassifier must be"):
         StackedTextClassifier(vectors=None, predict_with="mean").fit(X, y)
+
+
+def test_stacking_neighbors_member(split, glove_small, tmp_path, imdb_small):
+    """neighbors=k: a distance-weighted k-nearest-neighbours vote over the L2-normalized pooled vectors, read as
+    log-odds; its scores are scikit-learn's KNeighborsClassifier's on the same features; saved and loaded back."""
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.preprocessing import normalize
+
+    from toolkit.models.stacking import NeighborVote
+    from toolkit.vectors.pooling import EmbeddingVectorizer
+
+    X, y, X_val, y_val = split
+    clf = StackedTextClassifier(vectors=str(glove_small), neighbors=15, **FAST).fit(X, y)
+    assert clf.member_names_ == ["ngrams", "vectors", "neighbors"]
+    assert clf.score(X_val, y_val) > 0.72 and clf.member_weights_["neighbors"] != 0
+    pool = EmbeddingVectorizer(vectors=str(glove_small), pooling="sif").fit(X)
+    knn = KNeighborsClassifier(n_neighbors=15, weights="distance", algorithm="brute").fit(normalize(pool.transform(X)), y)
+    shares = np.clip(knn.predict_proba(normalize(pool.transform(X_val))), 1e-7, 1 - 1e-7)
+    np.testing.assert_allclose(clf.member_scores(X_val)[:, 2], np.log(shares[:, 1] / shares[:, 0]), rtol=1e-5)
+    # more than two classes: one log-share column per class
+    three = NeighborVote(n_neighbors=5).fit(np.eye(6), [0, 0, 1, 1, 2, 2])
+    assert three.decision_function(np.eye(6)).shape == (6, 3)
+    # the ablation drops it with the other vector members
+    assert StackedTextClassifier(vectors=None, neighbors=15).set_params(**FAST)._members(0)[-1][0] == "ngrams"
+    with pytest.raises(ValueError, match=r"'neighbors' parameter of StackedTextClassifier must be"):
+        StackedTextClassifier(vectors=None, neighbors=0).fit(X, y)
+
+    texts, labels = imdb_small
+    pipe = make_pipeline(SpacyTokenizer(), StackedTextClassifier(vectors=str(glove_small), neighbors=15, **FAST))
+    pipe.fit(texts[:300], labels[:300])
+    proba, _ = load_and_predict_in_fresh_process(save_model(pipe, tmp_path / "stack"), texts[400:450], tmp_path)
+    np.testing.assert_allclose(proba, pipe.predict_proba(texts[400:450]))

@@ -16,6 +16,10 @@ the fold fits):
   then 1-3-grams of the clusters -> binary counts -> NBSVM: class-based n-grams
   that carry a phrase's evidence to phrases of similar words the labelled
   reviews never contain;
+- ``"neighbors"`` (optional, ``neighbors=k``): the share of each class among
+  a document's ``k`` nearest training documents by the cosine of their
+  pooled word vectors (distance-weighted), as log-odds: a local view of the
+  same vectors that a linear model on them cannot give;
 - ``"docvec"`` (optional, ``doc_vectors=``): paragraph vectors (PV-DBOW over
   word 1-2-grams, :class:`~toolkit.vectors.docvec.DocVectorizer`) of a model
   trained on unlabelled text only, inferred for every labelled document ->
@@ -32,7 +36,7 @@ Unlike a jointly trained network, the meta-learner gives the vector member
 the weight its held-out predictions earn, at every data size: with a few
 hundred labels the vectors carry most of the signal, with tens of thousands
 the n-grams do. ``vectors=None, doc_vectors=None`` removes the
-vector members (pooled vectors and clusters): that is the ablation (the same
+vector members (pooled vectors, clusters and neighbours): that is the ablation (the same
 stack, n-gram member only).
 
 The input is token lists (or a :class:`~toolkit.text.TokenizedCorpus`) of
@@ -53,11 +57,12 @@ import os
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.neighbors import KNeighborsClassifier
 from sklearn.utils.validation import check_is_fitted
 
 from .._validation import Interval, Options, TextInputMixin, validate_params
 
-__all__ = ["StackedTextClassifier", "word_ngrams"]
+__all__ = ["NeighborVote", "StackedTextClassifier", "word_ngrams"]
 
 logger = logging.getLogger(__name__)
 
@@ -135,6 +140,14 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         such member. On IMDB it pays at every data size with the ``"nbsvm"``
         n-gram member (1,000 clusters: ``toolkit.models.recipes.STACK_JOB``),
         not on top of ``"nbsvm++"`` (BENCHMARKS.md).
+    neighbors : int or None, default=None
+        Number of nearest training documents of a ``"neighbors"`` member: the
+        ``vectors`` pooled as ``pooling`` (SIF when ``pooling=None``),
+        L2-normalized, and a distance-weighted k-nearest-neighbours vote
+        (:class:`sklearn.neighbors.KNeighborsClassifier`, exact search) whose
+        log-odds the meta-learner reads. It keeps the pooled vectors of the
+        training documents (300 floats each for 300-d vectors). ``None``
+        (default): no such member.
     ngram_range : tuple (min_n, max_n), default=(1, 3)
         Word n-grams of the ``"ngrams"`` member.
     ngram_model : {"nbsvm", "nbsvm++"} or tuple of them, default="nbsvm"
@@ -191,7 +204,7 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
     classes_ : ndarray of shape (n_classes,)
     member_names_ : list of str
         ``"ngrams"`` (and ``"ngrams_<model>"`` for a tuple ``ngram_model``), then
-        ``"clusters"``, ``"vectors"`` and ``"docvec"`` where enabled.
+        ``"clusters"``, ``"vectors"``, ``"neighbors"`` and ``"docvec"`` where enabled.
     member_weights_ : dict
         Meta-learner coefficient of each member's standardized score (binary
         targets; members with one column per class get the mean absolute
@@ -210,6 +223,7 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         "doc_vectors": [str, os.PathLike, tuple, None],
         "pooling": [Options({"sif", "mean", "tfidf", "max", "sum"}), None],
         "clusters": [Interval(int, 2, None), None],
+        "neighbors": [Interval(int, 1, None), None],
         "ngram_model": [Options({"nbsvm", "nbsvm++"}), tuple, list],
         "C": [Interval(float, 0, None, closed="neither")],
         "vectors_Cs": [Interval(int, 1, None), list, tuple],
@@ -220,13 +234,14 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         "random_state": ["random_state"],
     }
 
-    def __init__(self, *, vectors="glove.6B.50d", doc_vectors=None, pooling="sif", clusters=None, ngram_range=(1, 3),
-                 ngram_model="nbsvm", C=0.01, vectors_Cs=(0.001, 0.01, 0.1, 1.0), cv=5, predict_with="refit",
+    def __init__(self, *, vectors="glove.6B.50d", doc_vectors=None, pooling="sif", clusters=None, neighbors=None,
+                 ngram_range=(1, 3), ngram_model="nbsvm", C=0.01, vectors_Cs=(0.001, 0.01, 0.1, 1.0), cv=5, predict_with="refit",
                  final_C=1.0, n_jobs=None, random_state=None):
         self.vectors = vectors
         self.doc_vectors = doc_vectors
         self.pooling = pooling
         self.clusters = clusters
+        self.neighbors = neighbors
         self.ngram_range = ngram_range
         self.ngram_model = ngram_model
         self.C = C
@@ -283,6 +298,14 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         if self.vectors is not None and self.pooling is not None:
             members.append(linear("vectors", ("pool", EmbeddingVectorizer(vectors=self.vectors,
                                                                           pooling=self.pooling))))
+        if self.vectors is not None and self.neighbors is not None:
+            from sklearn.preprocessing import Normalizer
+
+            members.append(("neighbors", Pipeline([
+                ("pool", EmbeddingVectorizer(vectors=self.vectors, pooling=self.pooling or "sif")),
+                ("norm", Normalizer()),
+                ("knn", NeighborVote(n_neighbors=self.neighbors, weights="distance", algorithm="brute")),
+            ])))
         if self.doc_vectors is not None:
             from ..vectors.docvec import DocVectorizer
 
@@ -415,6 +438,39 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         ``predict_with="folds"`` each member's score is the mean over its fold fits.
         """
         return self._member_scores(self._docs(X))
+
+
+class NeighborVote(KNeighborsClassifier):
+    """:class:`~sklearn.neighbors.KNeighborsClassifier` with a ``decision_function``: its vote as log-odds.
+
+    The ``"neighbors"`` member of :class:`StackedTextClassifier`, whose
+    meta-learner reads decision scores. Parameters, attributes and methods
+    are scikit-learn's, except that a fit on fewer documents than
+    ``n_neighbors`` votes with all of them; ``decision_function`` adds the log-odds of the
+    neighbours' vote for the second class (two classes) or the log of each
+    class's share (more), with shares clipped to [1e-7, 1 - 1e-7].
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> knn = NeighborVote(n_neighbors=3).fit(np.array([[0.0], [0.1], [0.2], [1.0], [1.1]]), [0, 0, 0, 1, 1])
+    >>> knn.decision_function(np.array([[0.05]])).round(2).tolist()
+    [-16.12]
+    """
+
+    def kneighbors(self, X=None, n_neighbors=None, return_distance=True):
+        """scikit-learn's, with ``n_neighbors`` at most the number of training documents (a small fit
+        such as one fold of a few hundred documents votes with all of them instead of failing)."""
+        if n_neighbors is None:
+            n_neighbors = min(self.n_neighbors, self.n_samples_fit_ - (X is None))
+        return super().kneighbors(X, n_neighbors=n_neighbors, return_distance=return_distance)
+
+    def decision_function(self, X):
+        """Log-odds of the neighbours' vote: shape (n_samples,) for two classes, else (n_samples, n_classes)."""
+        shares = np.clip(self.predict_proba(X), 1e-7, 1 - 1e-7)
+        if shares.shape[1] == 2:
+            return np.log(shares[:, 1] / shares[:, 0])
+        return np.log(shares)
 
 
 def _fit_member(estimator, docs, y, train, test, keep=True):
