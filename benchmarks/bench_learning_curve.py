@@ -326,6 +326,11 @@ METHODS = {
                      "nearest training reviews by the cosine of their SIF-pooled vectors (STACK_MANY_JOB, "
                      "tune_stack_folds.py's choice)",
                      _stack(DOMAIN_WIDE, ngram_model=("nbsvm++", "nbsvm"), neighbors=1000, pooling=None)),
+    "stackpp2_wide_knn": (f"StackedTextClassifier(vectors={DOMAIN_WIDE!r}, ngram_model=('nbsvm++', 'nbsvm'), "
+                          "pooling='sif', neighbors=300): NBSVM++ and NBSVM 1-3-gram members + SIF-pooled 300-d "
+                          "domain word2vec + the vote of the 300 nearest training reviews by those vectors "
+                          "(STACK_MANY_JOB; tune_stack_folds.py --split movie's choice)",
+                          _stack(DOMAIN_WIDE, ngram_model=("nbsvm++", "nbsvm"), neighbors=300, pooling="sif")),
     "stackpp_docvec": ("StackedTextClassifier(vectors=None, doc_vectors='unsup', ngram_model='nbsvm++'): "
                        "NBSVM++ member + paragraph vectors (PV-DBOW, 1-2-grams) trained on the unsup reviews",
                        _stack(None, ngram_model="nbsvm++", doc_vectors="unsup")),

@@ -129,6 +129,34 @@ def score(est, X):
     return np.log(p / (1 - p))
 
 
+def movie_split(args):
+    """Like ``tune_models.validation_split``, but the validation reviews are about movies none of the fit
+    reviews is about (grouped by the IMDB page in ``urls_pos.txt`` / ``urls_neg.txt``), as the official
+    test split is: a random split shares movies between fit and validation reviews."""
+    import tarfile
+
+    import numpy as np
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    from bench_imdb import cached_tokens
+    from toolkit import load_imdb
+
+    train = load_imdb("train", data_dir=args.data_dir, shuffle=True, random_state=args.seed, limit=args.limit)
+    urls = {}
+    with tarfile.open(Path(args.data_dir) / "aclImdb_v1.tar.gz") as tar:
+        for label in ("neg", "pos"):
+            member = tar.getmember(f"aclImdb/train/urls_{label}.txt")
+            urls[label] = tar.extractfile(member).read().decode("utf-8").split()
+    labels = np.asarray(train.labels)
+    names = ("neg", "pos")  # label 0 and 1, as the ratings (<= 4, >= 7) say
+    movies = np.array([urls[names[y]][int(i)].split("/")[4] for y, i in zip(labels.tolist(), train.ids.tolist())])
+    folds = StratifiedGroupKFold(n_splits=round(len(labels) / args.val_size), shuffle=True, random_state=args.seed)
+    fit_idx, val_idx = next(folds.split(np.zeros(len(labels)), labels, movies))
+    tokens = cached_tokens(args, train.texts, "train")
+    assert not set(movies[fit_idx]) & set(movies[val_idx])
+    return tokens.take(fit_idx), labels[fit_idx], tokens.take(val_idx), labels[val_idx]
+
+
 def main(argv=None):
     import numpy as np
     from sklearn.base import clone
@@ -146,9 +174,11 @@ def main(argv=None):
     p.add_argument("--data-dir", default=os.environ.get("TOOLKIT_DATA_DIR"))
     p.add_argument("--work-dir", default=default_work_dir(), help="token cache folder")
     p.add_argument("--name", default=NAME)
+    p.add_argument("--split", choices=("random", "movie"), default="random",
+                   help="validation reviews: a stratified random 5,000, or movies no fit review is about")
     args = p.parse_args(argv)
 
-    X_fit, y_fit, X_val, y_val = validation_split(args)
+    X_fit, y_fit, X_val, y_val = (movie_split if args.split == "movie" else validation_split)(args)
     folds = list(StratifiedKFold(n_splits=args.cv, shuffle=True, random_state=args.seed).split(
         np.zeros(len(y_fit)), y_fit))
     names = args.members.split(",")
@@ -157,7 +187,8 @@ def main(argv=None):
     cache.mkdir(parents=True, exist_ok=True)
     for name in names:
         # each member's scores are cached by seed, split and cv, so a later run with other members reuses them
-        key = cache / f"{name}_seed{args.seed}_n{len(y_fit)}_v{len(y_val)}_cv{args.cv}.npz"
+        split = "" if args.split == "random" else f"_{args.split}"
+        key = cache / f"{name}_seed{args.seed}{split}_n{len(y_fit)}_v{len(y_val)}_cv{args.cv}.npz"
         if key.exists():
             with np.load(key) as z:
                 oof[name], fit_s[name] = z["oof"], float(z["fit_s"])
@@ -183,7 +214,7 @@ def main(argv=None):
                 "both": (args.cv * f + val[name]["full"]) / (args.cv + 1)}[rule]
 
     rows = []
-    base = {"seed": args.seed, "n_fit": len(y_fit), "n_val": len(y_val), "cv": args.cv}
+    base = {"seed": args.seed, "split": args.split, "n_fit": len(y_fit), "n_val": len(y_val), "cv": args.cv}
     classes = np.unique(y_fit)
     for name in names:
         for rule in RULES:
