@@ -49,7 +49,7 @@ def models(seed):
     from sklearn.pipeline import make_pipeline
 
     from toolkit import NBSVMClassifier, SpacyTokenizer, StackedTextClassifier, make_text_classifier
-    from toolkit.models.recipes import MAIN_JOB, STACK_JOB
+    from toolkit.models.recipes import MAIN_JOB, STACK_JOB, STACK_MANY_JOB
     from toolkit.text.encoders import BagEncoder
 
     return {
@@ -71,6 +71,9 @@ def models(seed):
         "stack_job": ("SpacyTokenizer() -> StackedTextClassifier(**toolkit.models.recipes.STACK_JOB): the few-label "
                       "recommendation (`toolkit train --model stack`)",
                       make_pipeline(SpacyTokenizer(), StackedTextClassifier(**STACK_JOB, random_state=seed))),
+        "stack_many": ("SpacyTokenizer() -> StackedTextClassifier(**toolkit.models.recipes.STACK_MANY_JOB): the "
+                       "many-label recommendation (`toolkit train --model stack-many`)",
+                       make_pipeline(SpacyTokenizer(), StackedTextClassifier(**STACK_MANY_JOB, random_state=seed))),
         "main_job": ("make_text_classifier(**toolkit.models.recipes.MAIN_JOB): the recommended model "
                      "(1-3-grams, NBSVM++ + GloVe branch)",
                      make_text_classifier(**MAIN_JOB, random_state=seed)),

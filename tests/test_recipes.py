@@ -111,7 +111,8 @@ def _stack_params(model):
 
 def test_recipes_stack_many_job_is_the_validation_choice():
     """STACK_MANY_JOB is the stack with a word-vector member (and scoring rule, fold count) of the best mean
-    validation accuracy over tune_stack_folds.py's seeds, among those measured at every seed that
+    validation accuracy over tune_stack_folds.py --split movie's seeds (validation reviews about movies the
+    fit reviews are not about, as in the official test split), among those measured at every seed that
     StackedTextClassifier's parameters can express."""
     from collections import defaultdict
 
@@ -120,9 +121,10 @@ def test_recipes_stack_many_job_is_the_validation_choice():
 
     results = RECORD.parent
     scores = defaultdict(dict)
-    for path in sorted(results.glob("tune_stack_folds*_seed*.json")):
+    for path in sorted(results.glob("tune_stack_folds_movie_seed*.json")):
         record = json.loads(path.read_text(encoding="utf-8"))
         assert record["params"]["limit"] is None, f"{path.name} must come from the full training set"
+        assert record["params"]["split"] == "movie"
         for row in record["rows"]:
             params = _stack_params(row["model"]) if row["model"].startswith("stack:") else None
             if params and (params["pooling"] or params["clusters"] or params["neighbors"]):
