@@ -333,6 +333,9 @@ def test_stacking_neighbors_member(split, glove_small, tmp_path, imdb_small):
     # more than two classes: one log-share column per class
     three = NeighborVote(n_neighbors=5).fit(np.eye(6), [0, 0, 1, 1, 2, 2])
     assert three.decision_function(np.eye(6)).shape == (6, 3)
+    # fewer training documents than n_neighbors (a fold of a small fit): all of them vote
+    few = NeighborVote(n_neighbors=300, weights="distance").fit(np.array([[0.0], [1.0], [3.0]]), [0, 1, 1])
+    np.testing.assert_allclose(few.decision_function(np.array([[0.5]])), [np.log((1 / 0.5 + 1 / 2.5) / (1 / 0.5))])
     # the ablation drops it with the other vector members
     assert StackedTextClassifier(vectors=None, neighbors=15).set_params(**FAST)._members(0)[-1][0] == "ngrams"
     with pytest.raises(ValueError, match=r"'neighbors' parameter of StackedTextClassifier must be"):
