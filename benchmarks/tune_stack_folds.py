@@ -77,16 +77,9 @@ def member(name, seed):
         return StackedTextClassifier(vectors=None, ngram_model="nbsvm++")._members(seed)[0][1]
     if name == "nbsvm":
         return StackedTextClassifier(vectors=None, ngram_model="nbsvm", C=0.01)._members(seed)[0][1]
-    if name.startswith("vectors_knn"):  # a local view: cosine k-nearest neighbours of the SIF vectors (probe)
-        from sklearn.neighbors import KNeighborsClassifier
-        from sklearn.pipeline import Pipeline
-        from sklearn.preprocessing import Normalizer
-
-        from toolkit.vectors.pooling import EmbeddingVectorizer
-
-        return Pipeline([("pool", EmbeddingVectorizer(vectors=DOMAIN_WIDE, pooling="sif")), ("norm", Normalizer()),
-                         ("knn", KNeighborsClassifier(n_neighbors=int(name[len("vectors_knn"):] or 100),
-                                                      weights="distance", algorithm="brute"))])
+    if name.startswith("vectors_knn"):  # the vote of the k nearest training reviews by their SIF vectors (probe)
+        k = int(name[len("vectors_knn"):] or 100)
+        return StackedTextClassifier(vectors=DOMAIN_WIDE, pooling=None, neighbors=k)._members(seed)[-1][1]
     if name == "tfidf_knn":  # control for vectors_knn: the same neighbours over TF-IDF unigrams, no vectors
         from sklearn.neighbors import KNeighborsClassifier
         from sklearn.pipeline import Pipeline
