@@ -368,8 +368,9 @@ STACK_N_JOBS = -1
 
 def _keras_member(params) -> bool:
     """Whether a stack's parameters give it a Keras member (an ``"nbsvm++"`` n-gram model)."""
-    models = params.get("ngram_model")
-    return "nbsvm++" in ((models,) if isinstance(models, str) else tuple(models or ()))
+    from ..models.stacking import _ngram_models
+
+    return "nbsvm++" in _ngram_models(params.get("ngram_model") or ())
 
 
 def _recipe_params(model, data, vectors, settings, random_state) -> dict:
