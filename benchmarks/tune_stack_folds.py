@@ -28,12 +28,16 @@ distance-weighted vote of the k nearest training documents by the cosine of
 their SIF vectors, k=100 by default: ``StackedTextClassifier(neighbors=k)``)
 and its control ``tfidf_knn`` (the same vote over TF-IDF unigrams, no vectors).
 A member without ``decision_function`` is read as the logit of its
-probability of the second class.
+probability of the second class. ``--folds movie`` (twelfth session) groups
+the out-of-fold scores' folds by movie as well (``StratifiedGroupKFold``, as
+``StackedTextClassifier.fit(groups=)``), so the meta-learner learns from
+held-out scores of unseen movies, as the test reviews are.
 
 Run::
 
     python benchmarks/tune_stack_folds.py --seed 0
     python benchmarks/tune_stack_folds.py --seed 1 --name tune_stack_folds_seed1
+    python benchmarks/tune_stack_folds.py --seed 0 --split movie --folds movie --name tune_stack_folds_gfolds_seed0
 """
 
 from __future__ import annotations
@@ -147,6 +151,7 @@ def movie_split(args):
     fit_idx, val_idx = next(folds.split(np.zeros(len(labels)), labels, movies))
     tokens = cached_tokens(args, train.texts, "train")
     assert not set(movies[fit_idx]) & set(movies[val_idx])
+    args.fit_movies = movies[fit_idx]  # for --folds movie
     return tokens.take(fit_idx), labels[fit_idx], tokens.take(val_idx), labels[val_idx]
 
 
@@ -154,7 +159,7 @@ def main(argv=None):
     import numpy as np
     from sklearn.base import clone
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
@@ -169,18 +174,27 @@ def main(argv=None):
     p.add_argument("--name", default=NAME)
     p.add_argument("--split", choices=("random", "movie"), default="random",
                    help="validation reviews: a stratified random 5,000, or movies no fit review is about")
+    p.add_argument("--folds", choices=("random", "movie"), default="random",
+                   help="the stack's out-of-fold scores: stratified random folds of the fit reviews, or folds "
+                        "grouped by movie (StratifiedGroupKFold; needs --split movie)")
     args = p.parse_args(argv)
+    if args.folds == "movie" and args.split != "movie":
+        p.error("--folds movie needs --split movie")
 
     X_fit, y_fit, X_val, y_val = (movie_split if args.split == "movie" else validation_split)(args)
-    folds = list(StratifiedKFold(n_splits=args.cv, shuffle=True, random_state=args.seed).split(
-        np.zeros(len(y_fit)), y_fit))
+    if args.folds == "movie":
+        folds = list(StratifiedGroupKFold(n_splits=args.cv, shuffle=True, random_state=args.seed).split(
+            np.zeros(len(y_fit)), y_fit, args.fit_movies))
+    else:
+        folds = list(StratifiedKFold(n_splits=args.cv, shuffle=True, random_state=args.seed).split(
+            np.zeros(len(y_fit)), y_fit))
     names = args.members.split(",")
     oof, val, fit_s = {}, {}, {}
     cache = Path(args.work_dir) / NAME
     cache.mkdir(parents=True, exist_ok=True)
     for name in names:
         # each member's scores are cached by seed, split and cv, so a later run with other members reuses them
-        split = "" if args.split == "random" else f"_{args.split}"
+        split = ("" if args.split == "random" else f"_{args.split}") + ("" if args.folds == "random" else "_gfolds")
         key = cache / f"{name}_seed{args.seed}{split}_n{len(y_fit)}_v{len(y_val)}_cv{args.cv}.npz"
         if key.exists():
             with np.load(key) as z:
@@ -207,7 +221,7 @@ def main(argv=None):
                 "both": (args.cv * f + val[name]["full"]) / (args.cv + 1)}[rule]
 
     rows = []
-    base = {"seed": args.seed, "split": args.split, "n_fit": len(y_fit), "n_val": len(y_val), "cv": args.cv}
+    base = {"seed": args.seed, "split": args.split, "folds": args.folds, "n_fit": len(y_fit), "n_val": len(y_val), "cv": args.cv}
     classes = np.unique(y_fit)
     for name in names:
         for rule in RULES:

@@ -346,3 +346,51 @@ def test_stacking_neighbors_member(split, glove_small, tmp_path, imdb_small):
     pipe.fit(texts[:300], labels[:300])
     proba, _ = load_and_predict_in_fresh_process(save_model(pipe, tmp_path / "stack"), texts[400:450], tmp_path)
     np.testing.assert_allclose(proba, pipe.predict_proba(texts[400:450]))
+
+
+def test_stacking_groups_keep_each_group_on_one_side_of_every_fold(split, monkeypatch):
+    """fit(groups=) folds with StratifiedGroupKFold; a splitter as cv gets the groups; bad folds are refused."""
+    from sklearn.model_selection import GroupKFold, ShuffleSplit, StratifiedGroupKFold
+    from sklearn.utils import check_random_state
+
+    from toolkit.models import stacking
+
+    X, y, X_val, _ = split
+    groups = np.repeat(np.arange(40), 10)  # 40 "movies" of 10 consecutive reviews each
+    seen = []
+    real = stacking._fit_member
+
+    def spy(estimator, docs, y_, train, test, keep=True):
+        if test is not None:
+            seen.append((np.asarray(train), np.asarray(test)))
+        return real(estimator, docs, y_, train, test, keep=keep)
+
+    monkeypatch.setattr(stacking, "_fit_member", spy)
+    clf = StackedTextClassifier(vectors=None, **FAST).fit(X, y, groups=groups)
+    assert len(seen) == 3
+    for train, test in seen:
+        assert not set(groups[train]) & set(groups[test])
+    # exactly StratifiedGroupKFold's folds with the stack's seed
+    seed = check_random_state(0).randint(np.iinfo(np.int32).max)
+    expected = StratifiedGroupKFold(n_splits=3, shuffle=True, random_state=seed).split(np.zeros(len(y)), y, groups)
+    for (train, test), (e_train, e_test) in zip(seen, expected):
+        np.testing.assert_array_equal(np.sort(test), np.sort(e_test))
+    # without groups the folds are stratified random ones, which split the groups
+    seen.clear()
+    ungrouped = StackedTextClassifier(vectors=None, **FAST).fit(X, y)
+    assert any(set(groups[train]) & set(groups[test]) for train, test in seen)
+    assert not np.array_equal(clf.meta_[-1].coef_, ungrouped.meta_[-1].coef_)
+    # a splitter as cv, and groups through a Pipeline's fit parameters
+    seen.clear()
+    texts = [" ".join(doc) for doc in X]
+    pipe = make_pipeline(SpacyTokenizer(), StackedTextClassifier(vectors=None, cv=GroupKFold(4), random_state=0))
+    pipe.fit(texts, y, stackedtextclassifier__groups=groups)
+    assert len(seen) == 4 and all(not set(groups[tr]) & set(groups[te]) for tr, te in seen)
+    assert pipe.predict([" ".join(doc) for doc in X_val]).shape == (200,)
+    # clear errors: groups of the wrong length, folds that are not a partition, a cv that is no splitter
+    with pytest.raises(ValueError, match=r"groups must be one value per document: got shape \(399,\) for 400"):
+        StackedTextClassifier(vectors=None, **FAST).fit(X, y, groups=groups[:-1])
+    with pytest.raises(ValueError, match=r"must hold out every document exactly once"):
+        StackedTextClassifier(vectors=None, cv=ShuffleSplit(3, random_state=0)).fit(X, y)
+    with pytest.raises(ValueError, match=r"'cv' parameter of StackedTextClassifier must be .*cross-validation splitter"):
+        StackedTextClassifier(vectors=None, cv="group").fit(X, y)

@@ -98,6 +98,8 @@ def _satisfies(value, constraint) -> bool:
         return isinstance(value, (bool, np.bool_))
     if constraint == "callable":
         return callable(value)
+    if constraint == "cv_object":
+        return not isinstance(value, (str, bytes)) and all(callable(getattr(value, m, None)) for m in ("split", "get_n_splits"))
     if constraint == "random_state":
         return value is None or isinstance(value, (numbers.Integral, np.random.RandomState, np.random.Generator)) and not isinstance(value, bool)
     if isinstance(constraint, type):
@@ -112,6 +114,8 @@ def _describe(constraint) -> str:
         return "an instance of 'bool'"
     if constraint == "callable":
         return "a callable"
+    if constraint == "cv_object":
+        return "a cross-validation splitter (with split and get_n_splits, such as GroupKFold(5))"
     if constraint == "random_state":
         return "an int, a numpy RandomState or None"
     if isinstance(constraint, type):
@@ -128,7 +132,8 @@ def validate_params(estimator, constraints: Mapping[str, Sequence]) -> None:
         Its ``get_params(deep=False)`` are checked.
     constraints : dict of str to list
         Allowed forms per parameter: ``Interval``, ``Options``, a type, None,
-        ``"boolean"``, ``"callable"`` or ``"random_state"``.
+        ``"boolean"``, ``"callable"``, ``"cv_object"`` (a splitter with ``split`` and
+        ``get_n_splits``) or ``"random_state"``.
 
     Raises
     ------

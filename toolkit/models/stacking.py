@@ -173,9 +173,19 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         internal 5-fold cross-validation on the standardized pooled vectors).
         The default grid costs a fifth of ``Cs=10`` (whose large C values
         make lbfgs slow) on 200 IMDB reviews.
-    cv : int, default=5
-        Folds (stratified, shuffled with ``random_state``) of the out-of-fold
-        predictions the meta-learner is fitted on.
+    cv : int or cross-validation splitter, default=5
+        Folds of the out-of-fold predictions the meta-learner is fitted on.
+        An int: that many stratified folds shuffled with ``random_state``
+        (:class:`~sklearn.model_selection.StratifiedKFold`), or, when ``fit``
+        gets ``groups``, stratified folds that keep each group in one fold
+        (:class:`~sklearn.model_selection.StratifiedGroupKFold`). A splitter
+        (``GroupKFold(5)``): its ``split(X, y, groups)``, whose test folds
+        must cover every document exactly once. Group the folds when new
+        documents come from groups the training set does not hold (IMDB's
+        test reviews are about other movies than its training reviews):
+        random folds then share groups between a fold's fit and its held-out
+        part, and the meta-learner learns from held-out scores that are
+        better than those of new documents.
     predict_with : {"refit", "folds"}, default="refit"
         Which fits of each member score new documents. ``"refit"``: one more
         fit on all the labelled documents (``cv + 1`` fits per member, as
@@ -234,7 +244,7 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         "ngram_model": [Options({"nbsvm", "nbsvm++"}), tuple, list],
         "C": [Interval(float, 0, None, closed="neither")],
         "vectors_Cs": [Interval(int, 1, None), list, tuple],
-        "cv": [Interval(int, 2, None)],
+        "cv": [Interval(int, 2, None), "cv_object"],
         "predict_with": [Options({"refit", "folds"})],
         "final_C": [Interval(float, 0, None, closed="neither")],
         "n_jobs": [int, None],
@@ -342,7 +352,7 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
                 f"sequence of floats > 0. Got {self.vectors_Cs!r} instead."
             )
 
-    def fit(self, X, y):
+    def fit(self, X, y, groups=None):
         """Fit the members fold by fold, the meta-learner on their out-of-fold scores.
 
         Parameters
@@ -350,6 +360,10 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         X : sequence of token lists or TokenizedCorpus
             Word tokens (``SpacyTokenizer`` output without n-grams).
         y : array-like of shape (n_samples,)
+        groups : array-like of shape (n_samples,), default=None
+            Group of each document (IMDB: its movie), for the folds (see
+            ``cv``): no group has documents on both sides of a fold. In a
+            ``Pipeline``, pass it as ``stackedtextclassifier__groups=``.
 
         Returns
         -------
@@ -360,7 +374,6 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         from joblib import Parallel, delayed, parallel_config
         from sklearn.base import clone
         from sklearn.linear_model import LogisticRegression
-        from sklearn.model_selection import StratifiedKFold
         from sklearn.pipeline import Pipeline
         from sklearn.preprocessing import StandardScaler
         from sklearn.utils import check_random_state
@@ -378,7 +391,7 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         if len(classes) < 2:
             raise ValueError(f"StackedTextClassifier needs at least 2 classes in y; got {len(classes)}.")
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        folds = list(StratifiedKFold(n_splits=self.cv, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
+        folds = _folds(self.cv, y, groups, seed)
         members = self._members(seed)
         # one task per (member, fold), then the refits: the members' fits are independent
         tasks = [(name, est, train, test) for name, est in members for train, test in folds]
@@ -478,6 +491,31 @@ class NeighborVote(KNeighborsClassifier):
         if shares.shape[1] == 2:
             return np.log(shares[:, 1] / shares[:, 0])
         return np.log(shares)
+
+
+def _folds(cv, y, groups, seed):
+    """The (train, test) index pairs of ``cv`` (see ``StackedTextClassifier``), checked to be a partition."""
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+
+    if groups is not None:
+        groups = np.asarray(groups)
+        if groups.ndim != 1 or groups.shape[0] != len(y):
+            raise ValueError(
+                f"groups must be one value per document: got shape {groups.shape} for {len(y)} documents."
+            )
+    if isinstance(cv, (int, np.integer)):
+        splitter = (StratifiedKFold if groups is None else StratifiedGroupKFold)(
+            n_splits=cv, shuffle=True, random_state=seed)
+    else:
+        splitter = cv
+    folds = [(np.asarray(train), np.asarray(test)) for train, test in splitter.split(np.zeros(len(y)), y, groups)]
+    held_out = np.concatenate([test for _, test in folds]) if folds else np.array([], dtype=int)
+    if len(held_out) != len(y) or not np.array_equal(np.sort(held_out), np.arange(len(y))):
+        raise ValueError(
+            f"The folds of cv={cv!r} must hold out every document exactly once (a partition, as for "
+            "cross_val_predict); pass a KFold-like splitter, not a ShuffleSplit-like one."
+        )
+    return folds
 
 
 def _fit_member(estimator, docs, y, train, test, keep=True):
