@@ -394,3 +394,25 @@ def test_stacking_groups_keep_each_group_on_one_side_of_every_fold(split, monkey
         StackedTextClassifier(vectors=None, cv=ShuffleSplit(3, random_state=0)).fit(X, y)
     with pytest.raises(ValueError, match=r"'cv' parameter of StackedTextClassifier must be .*cross-validation splitter"):
         StackedTextClassifier(vectors=None, cv="group").fit(X, y)
+
+
+@pytest.mark.parametrize("predict_with", ["refit", "folds"])
+def test_stacking_members_share_the_pooled_vectors_at_prediction(split, glove_small, monkeypatch, predict_with):
+    """The "vectors" and "neighbors" members pool the word vectors once per fitted model set, with the same
+    scores as each member's own pipeline gives."""
+    from toolkit.vectors.pooling import EmbeddingVectorizer
+
+    X, y, X_val, _ = split
+    clf = StackedTextClassifier(vectors=str(glove_small), neighbors=15, predict_with=predict_with, **FAST).fit(X, y)
+    own = np.column_stack([np.mean([m.decision_function(X_val) for m in clf.members_[name]], axis=0)
+                           for name in clf.member_names_])
+    calls = []
+    real = EmbeddingVectorizer.transform
+
+    def counting(self, docs):
+        calls.append(len(docs))
+        return real(self, docs)
+
+    monkeypatch.setattr(EmbeddingVectorizer, "transform", counting)
+    np.testing.assert_array_equal(clf.member_scores(X_val), own)
+    assert len(calls) == (1 if predict_with == "refit" else FAST["cv"])

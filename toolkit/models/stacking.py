@@ -435,7 +435,9 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         return _as_corpus(X)
 
     def _member_scores(self, docs):
-        return _columns([np.mean([m.decision_function(docs) for m in self.members_[name]], axis=0)
+        shared = {}  # outputs of leading pipeline steps that several members have in common
+        return _columns([np.mean([_decision(m, docs, shared, fold) for fold, m in enumerate(self.members_[name])],
+                                 axis=0)
                          for name in self.member_names_])
 
     def decision_function(self, X):
@@ -491,6 +493,40 @@ class NeighborVote(KNeighborsClassifier):
         if shares.shape[1] == 2:
             return np.log(shares[:, 1] / shares[:, 0])
         return np.log(shares)
+
+
+def _shareable_steps():
+    """Step types whose output depends only on their parameters and the documents they were fitted on."""
+    from sklearn.preprocessing import FunctionTransformer, Normalizer
+
+    from ..vectors.pooling import EmbeddingVectorizer
+
+    return (EmbeddingVectorizer, FunctionTransformer, Normalizer)
+
+
+def _decision(model, docs, shared, fold):
+    """``model.decision_function(docs)``, reusing what another member computed for the same leading steps.
+
+    Members of one stack fitted on the same documents (the refit, or the same
+    fold) whose pipelines start with steps of the same type and parameters
+    (the ``"vectors"`` and ``"neighbors"`` members both pool the word vectors)
+    transform the documents once: ``shared`` maps (fold, steps) to the output.
+    """
+    from sklearn.pipeline import Pipeline
+
+    if not isinstance(model, Pipeline):
+        return model.decision_function(docs)
+    X, key, sharing, kinds = docs, (fold,), True, _shareable_steps()
+    for _, step in model.steps[:-1]:
+        sharing = sharing and type(step) in kinds
+        if not sharing:
+            X = step.transform(X)
+            continue
+        key += ((type(step).__module__, type(step).__qualname__, repr(sorted(step.get_params(deep=False).items()))),)
+        if key not in shared:
+            shared[key] = step.transform(X)
+        X = shared[key]
+    return model.steps[-1][1].decision_function(X)
 
 
 def _folds(cv, y, groups, seed):
