@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+import shutil
 import tarfile
 import types
 
@@ -51,6 +53,53 @@ def test_datasets_imdb_unsup_real(data_dir_env):
     assert set(unsup.ratings.tolist()) == {0}
 
 
+def _imdb_member_lines(tarball, name):
+    """The lines of one member of the real tarball, read with tarfile alone (not the code under test)."""
+    with tarfile.open(tarball, "r:gz") as tar:
+        return tar.extractfile(name).read().decode("utf-8").splitlines()
+
+
+def test_datasets_imdb_groups_real(shared_data):
+    tarball = shared_data / "aclImdb_v1.tar.gz"
+    some = load_imdb("train", path=tarball, limit=200)
+    assert some.groups is not None and len(some.groups) == len(some) == 200
+    assert all(re.fullmatch(r"tt\d{7}", g) for g in some.groups)
+
+    train = load_imdb("train", path=tarball)
+    first_pos = int(np.argmax(train.labels == 1))
+    assert train.filenames[first_pos] == "aclImdb/train/pos/0_9.txt"
+    assert train.texts[first_pos].startswith("Bromwell High is a cartoon comedy.")
+    line0 = _imdb_member_lines(tarball, "aclImdb/train/urls_pos.txt")[0]
+    assert line0.startswith("http://www.imdb.com/title/tt")
+    assert train.groups[first_pos] == line0.split("/")[4]
+    _, per_movie = np.unique(train.groups, return_counts=True)
+    assert per_movie.max() <= 30  # the README's cap on reviews per movie
+
+    test = load_imdb("test", path=tarball)
+    assert len(test.groups) == 25_000
+    # The README says train and test hold disjoint movies; the data has one exception: tt0406816
+    # (The Guardian, 2006) is the movie of the last two negative training reviews and of 23 test reviews.
+    shared = set(train.groups) & set(test.groups)
+    assert shared == {"tt0406816"}
+    assert sorted(np.asarray(train.filenames)[train.groups == "tt0406816"]) == [
+        "aclImdb/train/neg/12498_2.txt", "aclImdb/train/neg/12499_2.txt"]
+
+
+def test_datasets_imdb_groups_follow_shuffle_limit_and_subset_real(shared_data):
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    tarball = shared_data / "aclImdb_v1.tar.gz"
+    full = load_imdb("train", path=tarball)
+    by_name = {f: (t, g) for f, t, g in zip(full.filenames, full.texts, full.groups)}
+    sample = load_imdb("train", path=tarball, shuffle=True, random_state=0, limit=1000)
+    assert [by_name[f] for f in sample.filenames] == list(zip(sample.texts, sample.groups))
+    part = sample.subset([5, 0, 999])
+    assert part.groups.tolist() == [sample.groups[5], sample.groups[0], sample.groups[999]]
+    assert [by_name[f] for f in part.filenames] == list(zip(part.texts, part.groups))
+    for fit, valid in StratifiedGroupKFold(n_splits=5).split(sample.texts, sample.labels, sample.groups):
+        assert not set(sample.groups[fit]) & set(sample.groups[valid])
+
+
 def test_datasets_imdb_memo_returns_independent_copies(data_dir_env):
     a = load_imdb("train")
     a.texts[0] = "changed"
@@ -60,6 +109,19 @@ def test_datasets_imdb_memo_returns_independent_copies(data_dir_env):
 
 
 # ------------------------------------------------------------------ synthetic aclImdb
+
+def _url(movie):
+    return f"http://www.imdb.com/title/{movie}/usercomments"
+
+
+# line i of urls_<class>.txt is the page of the movie of review <i>_<rating>.txt
+URLS = {
+    "train/urls_pos.txt": ["tt0453418"] * 3 + ["tt0000002"] * 8,  # ids 0, 2, 10
+    "train/urls_neg.txt": ["tt0000003", "tt0453418"],  # ids 0, 1
+    "train/urls_unsup.txt": ["tt0000009"] * 6,  # id 5
+    "test/urls_pos.txt": ["tt0000004"],  # id 0
+    "test/urls_neg.txt": ["tt0000005"] * 4,  # id 3
+}
 
 REVIEWS = {
     "train/pos/0_9.txt": "Bromwell High is a cartoon comedy.",
@@ -81,11 +143,15 @@ def tiny_imdb(tmp_path_factory):
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_text(text, encoding="utf-8")
     (root / "aclImdb" / "README").write_text("readme")
-    (root / "aclImdb" / "train" / "urls_pos.txt").write_text("http://x")
-    tarball = root / "aclImdb_v1.tar.gz"
-    with tarfile.open(tarball, "w:gz") as tar:
-        tar.add(root / "aclImdb", arcname="aclImdb")
+    for rel, movies in URLS.items():
+        (root / "aclImdb" / rel).write_text("".join(_url(m) + "\n" for m in movies))
+    _tar_imdb(root)
     return root
+
+
+def _tar_imdb(root):
+    with tarfile.open(root / "aclImdb_v1.tar.gz", "w:gz") as tar:
+        tar.add(root / "aclImdb", arcname="aclImdb")
 
 
 @pytest.mark.parametrize("source", ["tarball", "folder", "parent"])
@@ -97,8 +163,58 @@ def test_datasets_imdb_tarball_and_folder_agree(tiny_imdb, source):
     assert ds.labels.tolist() == [0, 0, 1, 1, 1]
     assert ds.ratings.tolist() == [3, 1, 9, 7, 8]
     assert ds.ids.tolist() == [0, 1, 0, 2, 10]
-    assert load_imdb("test", path=path).texts == ["poor", "great \u00e9t\u00e9"]
-    assert load_imdb("unsup", path=path).texts == ["no label"]
+    assert ds.groups.tolist() == ["tt0000003", "tt0453418", "tt0453418", "tt0453418", "tt0000002"]
+    test = load_imdb("test", path=path)
+    assert test.texts == ["poor", "great \u00e9t\u00e9"] and test.groups.tolist() == ["tt0000005", "tt0000004"]
+    unsup = load_imdb("unsup", path=path)
+    assert unsup.texts == ["no label"] and unsup.groups.tolist() == ["tt0000009"]
+
+
+@pytest.fixture
+def trimmed_imdb(tiny_imdb, tmp_path):
+    """The synthetic layout without train/urls_neg.txt, and with test/urls_neg.txt one line too short."""
+    shutil.copytree(tiny_imdb / "aclImdb", tmp_path / "aclImdb")
+    (tmp_path / "aclImdb" / "train" / "urls_neg.txt").unlink()
+    (tmp_path / "aclImdb" / "test" / "urls_neg.txt").write_text("".join(_url("tt0000005") + "\n" for _ in range(3)))
+    _tar_imdb(tmp_path)
+    return tmp_path
+
+
+@pytest.mark.parametrize("source", ["tarball", "folder"])
+def test_datasets_imdb_missing_or_short_urls_file_gives_no_groups(tiny_imdb, trimmed_imdb, source, caplog):
+    name = {"tarball": "aclImdb_v1.tar.gz", "folder": "aclImdb"}[source]
+    with caplog.at_level(logging.WARNING, logger="toolkit.data.datasets"):
+        train = load_imdb("train", path=trimmed_imdb / name)
+    assert train.groups is None
+    (warning,) = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert re.search(r"No movie ids \(groups=None\) for the IMDB 'train' split of .*: "
+                     r"(.*/)?aclImdb/train/urls_neg.txt( in .*)? is missing\.$", warning.getMessage())
+    complete = load_imdb("train", path=tiny_imdb / name)
+    assert train.texts == complete.texts and train.filenames == complete.filenames
+    for attr in ("labels", "ratings", "ids"):
+        assert np.array_equal(getattr(train, attr), getattr(complete, attr))
+    assert load_imdb("train", path=trimmed_imdb / name, limit=2, shuffle=True, random_state=0).groups is None
+
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="toolkit.data.datasets"):
+        test = load_imdb("test", path=trimmed_imdb / name)
+    assert test.groups is None and test.texts == ["poor", "great \u00e9t\u00e9"]
+    assert re.search(r"urls_neg.txt.* has 3 lines, but review id 3 needs line 4", caplog.text)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="toolkit.data.datasets"):
+        assert load_imdb("unsup", path=trimmed_imdb / name).groups.tolist() == ["tt0000009"]  # its file is there
+    assert caplog.text == ""
+
+
+def test_datasets_imdb_malformed_url_line(tiny_imdb, tmp_path):
+    shutil.copytree(tiny_imdb / "aclImdb", tmp_path / "aclImdb")
+    (tmp_path / "aclImdb" / "test" / "urls_pos.txt").write_text("not a url\n")
+    _tar_imdb(tmp_path)
+    with pytest.raises(DataError, match=r"Member aclImdb/test/urls_pos.txt of .*aclImdb_v1.tar.gz, line 1: expected "
+                                        r"the IMDB page of a movie, .* got 'not a url'"):
+        load_imdb("test", path=tmp_path / "aclImdb_v1.tar.gz", cache=False)
+    with pytest.raises(DataError, match=r"aclImdb/test/urls_pos.txt, line 1: expected the IMDB page of a movie"):
+        load_imdb("test", path=tmp_path / "aclImdb")
 
 
 def test_datasets_imdb_parsed_cache_is_read_on_the_second_load(tiny_imdb, tmp_path, monkeypatch, caplog):
@@ -117,8 +233,9 @@ def test_datasets_imdb_parsed_cache_is_read_on_the_second_load(tiny_imdb, tmp_pa
     monkeypatch.setattr(datasets, "iter_tar_files", no_tarball)
     second = load_imdb("train", path=path, cache_dir=tmp_path)
     assert second.texts == first.texts and second.filenames == first.filenames
-    for name in ("labels", "ratings", "ids"):
+    for name in ("labels", "ratings", "ids", "groups"):
         assert np.array_equal(getattr(second, name), getattr(first, name))
+    assert second.groups.tolist() == ["tt0000003", "tt0453418", "tt0453418", "tt0453418", "tt0000002"]
     with pytest.raises(AssertionError, match="the tarball was read again"):  # the patch holds for a split not cached
         load_imdb("test", path=path, cache_dir=tmp_path)
 
@@ -129,6 +246,49 @@ def test_datasets_imdb_parsed_cache_is_read_on_the_second_load(tiny_imdb, tmp_pa
     with caplog.at_level(logging.WARNING, logger="toolkit.data.datasets"):
         assert load_imdb("train", path=path, cache_dir=tmp_path).texts == first.texts
     assert "Ignoring the unreadable parsed-IMDB cache" in caplog.text
+
+
+def test_datasets_imdb_parsed_cache_keeps_groups_and_their_absence(tiny_imdb, trimmed_imdb, tmp_path, monkeypatch,
+                                                                    caplog):
+    import toolkit.data.datasets as datasets
+    from toolkit._memo import Memo
+
+    def no_tarball(*args, **kwargs):
+        raise AssertionError("the tarball was read again")
+
+    def load_twice(path, cache_dir):
+        monkeypatch.setattr(datasets, "_IMDB_MEMO", Memo(maxsize=3))
+        first = load_imdb("train", path=path, cache_dir=cache_dir)
+        monkeypatch.setattr(datasets, "_IMDB_MEMO", Memo(maxsize=3))  # as in a new process
+        with monkeypatch.context() as patch:
+            patch.setattr(datasets, "iter_tar_files", no_tarball)
+            second = load_imdb("train", path=path, cache_dir=cache_dir, shuffle=True, random_state=0)
+        return first, second
+
+    first, second = load_twice(tiny_imdb / "aclImdb_v1.tar.gz", tmp_path / "full")
+    (cached,) = (tmp_path / "full" / "data" / "imdb" / "parsed").glob("train-*.npz")
+    assert cached.name.startswith("train-v2-")  # a file of the layout without groups has another name
+    with np.load(cached, allow_pickle=False) as npz:
+        assert npz["groups"].dtype.kind == "U"
+    assert dict(zip(second.filenames, second.groups)) == dict(zip(first.filenames, first.groups))
+
+    # a trimmed tarball: the cache records that there are no groups, and the warning comes again from it
+    with caplog.at_level(logging.WARNING, logger="toolkit.data.datasets"):
+        first, second = load_twice(trimmed_imdb / "aclImdb_v1.tar.gz", tmp_path / "trimmed")
+    assert first.groups is None and second.groups is None and second.texts != []
+    assert caplog.text.count("aclImdb/train/urls_neg.txt in") == 2
+
+    # a cache file under the new name but without groups (or the note) is not trusted
+    with np.load(cached, allow_pickle=False) as npz:
+        kept = {k: npz[k] for k in npz.files if k != "groups"}
+    with open(cached, "wb") as fh:
+        np.savez(fh, **kept)
+    monkeypatch.setattr(datasets, "_IMDB_MEMO", Memo(maxsize=3))
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="toolkit.data.datasets"):
+        again = load_imdb("train", path=tiny_imdb / "aclImdb_v1.tar.gz", cache_dir=tmp_path / "full")
+    assert "Ignoring the inconsistent parsed-IMDB cache" in caplog.text
+    assert again.groups.tolist() == ["tt0000003", "tt0453418", "tt0453418", "tt0453418", "tt0000002"]
 
 
 def test_datasets_imdb_through_data_dir(tiny_imdb):
@@ -207,6 +367,7 @@ def test_datasets_load_folder_class_per_folder(tiny_imdb):
     assert ds.filenames[2:] == ["pos/0_9.txt", "pos/2_7.txt", "pos/10_8.txt"]  # natural order
     every = load_folder(tiny_imdb / "aclImdb" / "train")
     assert every.target_names == ["neg", "pos", "unsup"] and len(every) == 6
+    assert ds.groups is None and every.groups is None  # only load_imdb knows the movies
 
 
 def test_datasets_load_folder_flat(tiny_imdb):
@@ -241,6 +402,7 @@ def test_datasets_load_csv(tmp_path):
     assert ds.texts == ["good, really", "bad", "multi\nline"]
     assert ds.target_names == ["2", "10"]  # numeric order, not string order
     assert ds.labels.tolist() == [1, 0, 0] and ds.ids.tolist() == ["a", "b", "c"]
+    assert ds.groups is None
     unlabelled = load_csv(path, text_column="review", label_column=None)
     assert unlabelled.labels.tolist() == [-1, -1, -1] and unlabelled.ids.tolist() == [0, 1, 2]
     frame = ds.to_frame()
@@ -308,6 +470,10 @@ def test_datasets_text_dataset_basics():
     assert repr(ds) == "TextDataset(n=3, classes={'unlabelled': 1, 'neg': 1, 'pos': 1}, source=None)"
     assert ds.subset([2, 0]).texts == ["c", "a"]
     assert ds.to_frame().label_name.tolist() == ["neg", "pos", ""]
+    assert ds.groups is None and ds.subset([1]).groups is None
+    grouped = TextDataset(["a", "b", "c"], np.array([0, 1, 1]), ["neg", "pos"], None, None, None, "here",
+                          np.array(["tt1", "tt2", "tt2"]))
+    assert grouped.subset([2, 0]).groups.tolist() == ["tt2", "tt1"]
 
 
 def test_datasets_imdb_parsed_cache_on_disk(tiny_imdb, tmp_path, caplog):

@@ -11,7 +11,8 @@ order at
 
 The readers (``load_imdb``, ``load_folder``, ``load_csv``, ``load_jsonl``)
 return texts, integer labels and their names. ``load_imdb`` streams the
-official tarball member by member without extracting it.
+official tarball member by member without extracting it, and gives the movie
+of each review (``groups``) for group-aware validation splits.
 
 Examples
 --------
@@ -82,6 +83,17 @@ class TextDataset:
         File or archive member each text came from.
     source : str or None
         Where the data was read from.
+    groups : numpy.ndarray of str or None
+        IMDB: the movie each review is about (its IMDB title id from
+        ``urls_*.txt``, e.g. ``"tt0453418"``); reviews of one movie share it,
+        and the official train and test splits share none but one (the
+        README promises disjoint movies, yet ``tt0406816`` has 2 training
+        and 23 test reviews). Pass it to a group-aware splitter
+        (:class:`sklearn.model_selection.GroupKFold`,
+        :class:`~sklearn.model_selection.StratifiedGroupKFold`) so that a
+        validation split keeps each movie on one side. None for other
+        sources, and for IMDB data whose ``urls_*.txt`` file is missing or
+        too short (a warning names it).
 
     Examples
     --------
@@ -99,6 +111,7 @@ class TextDataset:
     ids: np.ndarray | None = None
     filenames: list | None = None
     source: str | None = field(default=None)
+    groups: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -132,6 +145,7 @@ class TextDataset:
             ids=None if self.ids is None else self.ids[idx],
             filenames=None if self.filenames is None else [self.filenames[i] for i in idx],
             source=self.source,
+            groups=None if self.groups is None else self.groups[idx],
         )
 
     def to_frame(self):
@@ -394,16 +408,26 @@ def _decode(data: bytes, where: str) -> str:
 
 
 def _imdb_records_from_tar(path: Path, split: str, progress: bool = False):
+    """The split's review records and its ``urls_<class>.txt`` members, in one pass over the tarball.
+
+    Returns ``(records, urls)``; ``urls`` maps each class to ``(where, bytes)``,
+    with None for a member the tarball lacks.
+    """
     top, classes = _imdb_wanted(split)
     prefixes = tuple(f"{p}aclImdb/{top}/{c}/" for p in ("", "./") for c in classes)
+    url_members = {f"{p}aclImdb/{top}/urls_{c}.txt": c for p in ("", "./") for c in classes}
     records = []
-    select = lambda n: n.startswith(prefixes)  # noqa: E731
+    urls = {c: (f"aclImdb/{top}/urls_{c}.txt in {path}", None) for c in classes}
+    select = lambda n: n.startswith(prefixes) or n in url_members  # noqa: E731
     for name, data in iter_tar_files(path, select=select, max_member_size=64 << 20, progress=progress):
+        if name in url_members:
+            urls[url_members[name]] = (f"Member {name} of {path}", data)
+            continue
         m = _IMDB_NAME.match(name)
         if m is None:
-            continue  # e.g. urls_pos.txt one level up never matches the prefix; stray files here are skipped
+            continue  # stray files in a class folder are skipped
         records.append((m.group(2), int(m.group(3)), int(m.group(4)), name, _decode(data, f"Member {name} of {path}")))
-    return records
+    return records, urls
 
 
 def _imdb_root(path: Path) -> Path:
@@ -418,10 +442,16 @@ def _imdb_root(path: Path) -> Path:
 
 
 def _imdb_records_from_folder(path: Path, split: str):
+    """The split's review records and its ``urls_<class>.txt`` files, as :func:`_imdb_records_from_tar`."""
     root = _imdb_root(path)
     top, classes = _imdb_wanted(split)
-    records = []
+    records, urls = [], {}
     for cls in classes:
+        url_file = root / top / f"urls_{cls}.txt"
+        try:
+            urls[cls] = (str(url_file), url_file.read_bytes() if url_file.is_file() else None)
+        except OSError as err:
+            raise DataError(f"Cannot read {url_file}: {err}.") from err
         folder = root / top / cls
         if not folder.is_dir():
             raise DataError(f"Missing folder {folder}: the aclImdb layout is aclImdb/{{train,test}}/{{pos,neg}} and train/unsup.")
@@ -433,14 +463,44 @@ def _imdb_records_from_folder(path: Path, split: str):
                 with open(entry.path, "rb") as fh:
                     data = fh.read()
                 records.append((cls, int(m.group(1)), int(m.group(2)), f"aclImdb/{top}/{cls}/{entry.name}", _decode(data, entry.path)))
-    return records
+    return records, urls
+
+
+def _imdb_groups(records: list, urls: dict, split: str, path: Path):
+    """The movie of each review: the title id in line ``<review id>`` of its class's ``urls_<class>.txt``.
+
+    Returns ``(groups, None)``, or ``(None, message)`` when a urls file is
+    missing or has fewer lines than a review id needs (e.g. a trimmed copy);
+    :func:`load_imdb` logs the message, which names the files.
+    """
+    lines, problems = {}, []
+    for cls, (where, data) in urls.items():
+        if data is None:
+            problems.append(f"{where} is missing")
+            continue
+        lines[cls] = _decode(data, where).splitlines()
+        needed = max((r[1] for r in records if r[0] == cls), default=-1) + 1
+        if len(lines[cls]) < needed:
+            problems.append(f"{where} has {len(lines[cls])} lines, but review id {needed - 1} needs line {needed}")
+    if problems:
+        return None, f"No movie ids (groups=None) for the IMDB {split!r} split of {path}: {'; '.join(problems)}."
+    groups = []
+    for cls, review_id, *_ in records:
+        parts = lines[cls][review_id].strip().split("/")
+        if len(parts) < 5:
+            raise DataError(
+                f"{urls[cls][0]}, line {review_id + 1}: expected the IMDB page of a movie, such as "
+                f"http://www.imdb.com/title/tt0453418/usercomments, got {lines[cls][review_id]!r}."
+            )
+        groups.append(parts[4])
+    return np.array(groups, dtype=str), None
 
 
 def _parse_imdb(path: Path, split: str, progress: bool = False) -> tuple:
     if path.is_dir():
-        records = _imdb_records_from_folder(path, split)
+        records, urls = _imdb_records_from_folder(path, split)
     else:
-        records = _imdb_records_from_tar(path, split, progress)
+        records, urls = _imdb_records_from_tar(path, split, progress)
     order = {"neg": 0, "pos": 1, "unsup": 2}
     records.sort(key=lambda r: (order[r[0]], r[1]))
     expected_classes = ["unsup"] if split == "unsup" else ["neg", "pos"]
@@ -458,6 +518,7 @@ def _parse_imdb(path: Path, split: str, progress: bool = False) -> tuple:
         np.array([r[2] for r in records], dtype=np.int64),
         np.array([r[1] for r in records], dtype=np.int64),
         tuple(r[3] for r in records),
+        *_imdb_groups(records, urls, split, path),
     )
 
 
@@ -471,7 +532,8 @@ def _parsed_cache_file(path: Path, st, split: str, cache_dir) -> Path:
     import hashlib
 
     key = hashlib.sha256(f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:16]
-    return get_cache_dir(cache_dir) / "data" / "imdb" / "parsed" / f"{split}-{key}.npz"
+    # v2: with the movie ids (groups); a file of the first layout, without them, is never read
+    return get_cache_dir(cache_dir) / "data" / "imdb" / "parsed" / f"{split}-v2-{key}.npz"
 
 
 def _load_parsed(file: Path, split: str):
@@ -480,26 +542,36 @@ def _load_parsed(file: Path, split: str):
             text = npz["blob"].tobytes().decode("utf-8")
             ends = npz["ends"].tolist()
             labels, ratings, ids = npz["labels"], npz["ratings"], npz["ids"]
+            # groups, or the warning that explained their absence when the tarball was parsed
+            groups = npz["groups"] if "groups" in npz.files else None
+            no_groups = str(npz["no_groups"]) if "no_groups" in npz.files else None
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, UnicodeDecodeError) as err:
         logger.warning("Ignoring the unreadable parsed-IMDB cache %s (%s); re-reading the tarball", file, err)
         return None
-    if not (len(ends) == len(labels) == len(ratings) == len(ids)) or (ends and ends[-1] != len(text)):
+    if (
+        not (len(ends) == len(labels) == len(ratings) == len(ids))
+        or (ends and ends[-1] != len(text))
+        or (groups is None) == (no_groups is None)
+        or (groups is not None and len(groups) != len(ids))
+    ):
         logger.warning("Ignoring the inconsistent parsed-IMDB cache %s; re-reading the tarball", file)
         return None
     starts = [0, *ends[:-1]]
     texts = tuple(text[a:b] for a, b in zip(starts, ends))
-    return texts, labels, ratings, ids, _imdb_filenames(split, labels, ratings, ids)
+    return texts, labels, ratings, ids, _imdb_filenames(split, labels, ratings, ids), groups, no_groups
 
 
 def _save_parsed(file: Path, result: tuple) -> None:
-    texts, labels, ratings, ids, _ = result
+    texts, labels, ratings, ids, _, groups, no_groups = result
     ends = np.cumsum([len(t) for t in texts], dtype=np.int64)
     blob = np.frombuffer("".join(texts).encode("utf-8"), dtype=np.uint8)
+    # exactly one of groups (str array) and no_groups (why there are none) is stored: no pickles either way
+    extra = {"groups": groups} if groups is not None else {"no_groups": np.array(no_groups, dtype=str)}
     try:
         with atomic_output(file) as tmp, open(tmp, "wb") as fh:
-            np.savez(fh, blob=blob, ends=ends, labels=labels, ratings=ratings, ids=ids)
+            np.savez(fh, blob=blob, ends=ends, labels=labels, ratings=ratings, ids=ids, **extra)
     except OSError as err:  # a read-only cache must not break reading
         logger.warning("Could not write the parsed-IMDB cache %s: %s", file, err)
 
@@ -571,7 +643,17 @@ def load_imdb(
         Order: negative then positive reviews, each by numeric id; so the
         first positive training review is ``train/pos/0_9.txt``.
         ``target_names`` is ``["neg", "pos"]`` (empty for unsup),
-        ``ratings`` the stars, ``ids`` the review ids from the file names.
+        ``ratings`` the stars, ``ids`` the review ids from the file names,
+        ``groups`` the movie of each review (its IMDB title id, such as
+        ``"tt0453418"``, from line ``<id>`` of ``urls_<class>.txt``; at
+        most 30 reviews per movie): the official train and test splits share
+        no movie but ``tt0406816`` (2 training reviews), so split the
+        training set with a group-aware splitter, e.g.
+        ``StratifiedGroupKFold().split(train.texts, train.labels, train.groups)``,
+        to keep each movie on one side of a validation split. ``groups`` is
+        None, with a logged warning naming the file, when a ``urls_*.txt``
+        file of the split is missing or has fewer lines than its review ids
+        need.
 
     Raises
     ------
@@ -594,7 +676,11 @@ def load_imdb(
     path = Path(path)
     if not path.exists():
         raise DataError(f"IMDB data {path} does not exist. Pass the aclImdb_v1.tar.gz file or the extracted aclImdb folder.")
-    texts, labels, ratings, ids, names = _read_imdb(path, split, cache=cache, cache_dir=cache_dir, progress=progress)
+    texts, labels, ratings, ids, names, groups, no_groups = _read_imdb(
+        path, split, cache=cache, cache_dir=cache_dir, progress=progress
+    )
+    if no_groups is not None:
+        logger.warning("%s", no_groups)
     ds = TextDataset(
         texts=list(texts),
         labels=labels.copy(),
@@ -603,6 +689,7 @@ def load_imdb(
         ids=ids.copy(),
         filenames=list(names),
         source=str(path),
+        groups=None if groups is None else groups.copy(),
     )
     return _finish(ds, shuffle=shuffle, random_state=random_state, limit=limit, func="load_imdb")
 
