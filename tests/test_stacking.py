@@ -416,3 +416,28 @@ def test_stacking_members_share_the_pooled_vectors_at_prediction(split, glove_sm
     monkeypatch.setattr(EmbeddingVectorizer, "transform", counting)
     np.testing.assert_array_equal(clf.member_scores(X_val), own)
     assert len(calls) == (1 if predict_with == "refit" else FAST["cv"])
+    # one pooling object per fitted model set, kept once (the n-gram member's own steps are not merged with it)
+    for vec, knn in zip(clf.members_["vectors"], clf.members_["neighbors"]):
+        assert vec[0] is knn[0] and vec[0] is not clf.members_["ngrams"][0][0]
+    assert len({id(m[0]) for m in clf.members_["vectors"]}) == len(clf.members_["vectors"])
+
+
+def test_stacking_shares_only_equal_fitted_steps(split, glove_small, tmp_path):
+    """Steps of the same type and parameters are merged only when their fitted states are equal; a saved and
+    loaded stack keeps the shared step once."""
+    import copy
+
+    from toolkit.models import load_model
+    from toolkit.models.stacking import _share_fitted_steps
+    from toolkit.vectors.pooling import EmbeddingVectorizer
+
+    X, y, X_val, _ = split
+    a = make_pipeline(EmbeddingVectorizer(vectors=str(glove_small)).fit(X[:200]), "passthrough")
+    b = make_pipeline(EmbeddingVectorizer(vectors=str(glove_small)).fit(X[200:]), "passthrough")  # other docs
+    c = copy.deepcopy(a)
+    members = _share_fitted_steps({"a": [a], "b": [b], "c": [c]})
+    assert members["a"][0][0] is members["c"][0][0] and members["b"][0][0] is not members["a"][0][0]
+    clf = StackedTextClassifier(vectors=str(glove_small), neighbors=15, **FAST).fit(X, y)
+    loaded = load_model(save_model(clf, tmp_path / "stack"))
+    assert loaded.members_["vectors"][0][0] is loaded.members_["neighbors"][0][0]
+    np.testing.assert_allclose(loaded.predict_proba(X_val), clf.predict_proba(X_val))

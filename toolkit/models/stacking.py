@@ -416,7 +416,7 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         # them, or the meta-learner's L2 penalty favours the member with the larger scale
         meta = Pipeline([("scale", StandardScaler()), ("lr", LogisticRegression(C=self.final_C, max_iter=1000))])
         meta.fit(_columns([oof[name] for name, _ in members]), y)
-        self.members_ = kept
+        self.members_ = _share_fitted_steps(kept)
         self.meta_ = meta
         self.classes_ = meta.classes_
         self.member_names_ = [name for name, _ in members]
@@ -495,34 +495,65 @@ class NeighborVote(KNeighborsClassifier):
         return np.log(shares)
 
 
-def _shareable_steps():
-    """Step types whose output depends only on their parameters and the documents they were fitted on."""
-    from sklearn.preprocessing import FunctionTransformer, Normalizer
+def _share_fitted_steps(members):
+    """Make members' equal leading steps one object: ``members`` maps name -> fitted models (pipelines).
 
-    from ..vectors.pooling import EmbeddingVectorizer
+    Two members fitted on the same documents (the refit, or the same fold:
+    the same position in each list) whose pipelines start with steps of the
+    same type and parameters whose fitted states hash equal (the pooled word
+    vectors of the ``"vectors"`` and ``"neighbors"`` members) get the first
+    member's step object. The model then keeps one copy in memory and on disk
+    (skops and pickle store a shared object once), and prediction transforms
+    new documents once for both (:func:`_decision`).
+    """
+    import joblib
+    from sklearn.pipeline import Pipeline
 
-    return (EmbeddingVectorizer, FunctionTransformer, Normalizer)
+    def digest(step):
+        try:
+            return joblib.hash(step)
+        except Exception:  # noqa: BLE001 - an unhashable state is never shared
+            return None
+
+    seen = {}  # (fold, canonical ids of the steps before, type, params) -> [[step, its hash or None]]
+    for models in members.values():
+        for fold, model in enumerate(models):
+            if not isinstance(model, Pipeline):
+                continue
+            prefix = (fold,)
+            for i, (name, step) in enumerate(model.steps[:-1]):
+                key = prefix + (type(step), repr(sorted(step.get_params(deep=False).items())))
+                candidates = seen.setdefault(key, [])
+                same = None
+                if candidates:  # hash only where an earlier member has a step of the same kind
+                    mine = digest(step)
+                    for entry in candidates:
+                        entry[1] = digest(entry[0]) if entry[1] is None else entry[1]
+                        if mine is not None and entry[1] == mine:
+                            same = entry[0]
+                            break
+                if same is None:
+                    candidates.append([step, None])
+                    same = step
+                model.steps[i] = (name, same)
+                prefix += (id(same),)
+    return members
 
 
 def _decision(model, docs, shared, fold):
     """``model.decision_function(docs)``, reusing what another member computed for the same leading steps.
 
-    Members of one stack fitted on the same documents (the refit, or the same
-    fold) whose pipelines start with steps of the same type and parameters
-    (the ``"vectors"`` and ``"neighbors"`` members both pool the word vectors)
-    transform the documents once: ``shared`` maps (fold, steps) to the output.
+    ``shared`` maps (fold, ids of the leading step objects) to their output:
+    members whose pipelines start with the same step objects (made shared by
+    :func:`_share_fitted_steps`) transform the documents once.
     """
     from sklearn.pipeline import Pipeline
 
     if not isinstance(model, Pipeline):
         return model.decision_function(docs)
-    X, key, sharing, kinds = docs, (fold,), True, _shareable_steps()
+    X, key = docs, (fold,)
     for _, step in model.steps[:-1]:
-        sharing = sharing and type(step) in kinds
-        if not sharing:
-            X = step.transform(X)
-            continue
-        key += ((type(step).__module__, type(step).__qualname__, repr(sorted(step.get_params(deep=False).items()))),)
+        key += (id(step),)
         if key not in shared:
             shared[key] = step.transform(X)
         X = shared[key]
