@@ -128,10 +128,8 @@ def score(est, X):
 
 def movie_split(args):
     """Like ``tune_models.validation_split``, but the validation reviews are about movies none of the fit
-    reviews is about (grouped by the IMDB page in ``urls_pos.txt`` / ``urls_neg.txt``), as the official
-    test split is: a random split shares movies between fit and validation reviews."""
-    import tarfile
-
+    reviews is about (``load_imdb(...).groups``, the IMDB page of each review), as the official test
+    split is: a random split shares movies between fit and validation reviews."""
     import numpy as np
     from sklearn.model_selection import StratifiedGroupKFold
 
@@ -139,14 +137,7 @@ def movie_split(args):
     from toolkit import load_imdb
 
     train = load_imdb("train", data_dir=args.data_dir, shuffle=True, random_state=args.seed, limit=args.limit)
-    urls = {}
-    with tarfile.open(Path(args.data_dir) / "aclImdb_v1.tar.gz") as tar:
-        for label in ("neg", "pos"):
-            member = tar.getmember(f"aclImdb/train/urls_{label}.txt")
-            urls[label] = tar.extractfile(member).read().decode("utf-8").split()
-    labels = np.asarray(train.labels)
-    names = ("neg", "pos")  # label 0 and 1, as the ratings (<= 4, >= 7) say
-    movies = np.array([urls[names[y]][int(i)].split("/")[4] for y, i in zip(labels.tolist(), train.ids.tolist())])
+    labels, movies = np.asarray(train.labels), train.groups
     folds = StratifiedGroupKFold(n_splits=round(len(labels) / args.val_size), shuffle=True, random_state=args.seed)
     fit_idx, val_idx = next(folds.split(np.zeros(len(labels)), labels, movies))
     tokens = cached_tokens(args, train.texts, "train")
