@@ -13,11 +13,18 @@ same prediction on ``--n-predict`` other test reviews, timed after the batch
 unigrams), n-grams and vocabulary ids, the padded rows (or the bag matrix),
 and the model itself.
 
+A model whose prediction cost grows with its training set (the
+``"neighbors"`` member of ``STACK_MANY_JOB`` compares each review with every
+training review) must be timed after a fit of the size it is recommended
+for: ``--n-train 25000``.
+
 Run::
 
     python benchmarks/bench_predict.py --seed 0
     python benchmarks/bench_predict.py --n-train 2000 --n-predict 2000   # quicker
     python benchmarks/bench_predict.py --n-train 2000 --n-predict 2000 --models peer_tfidf12_lr,nbsvm123,main_job --breakdown
+    python benchmarks/bench_predict.py --n-train 25000 --n-predict 2000 --n-single 20 --breakdown \
+        --models peer_tfidf12_lr,stack_many,stack_many_noknn --name bench_predict_stack_many_25k
 
 Writes ``benchmarks/results/bench_predict.json``.
 """
@@ -73,7 +80,12 @@ def models(seed):
                       make_pipeline(SpacyTokenizer(), StackedTextClassifier(**STACK_JOB, random_state=seed))),
         "stack_many": ("SpacyTokenizer() -> StackedTextClassifier(**toolkit.models.recipes.STACK_MANY_JOB): the "
                        "many-label recommendation (`toolkit train --model stack-many`)",
-                       make_pipeline(SpacyTokenizer(), StackedTextClassifier(**STACK_MANY_JOB, random_state=seed))),
+                       make_pipeline(SpacyTokenizer(), StackedTextClassifier(**STACK_MANY_JOB, random_state=seed,
+                                                                             n_jobs=2))),
+        "stack_many_noknn": ("SpacyTokenizer() -> StackedTextClassifier(**STACK_MANY_JOB, neighbors=None): the many-label "
+                             "stack without its nearest-neighbours member (the tenth session's recipe)",
+                             make_pipeline(SpacyTokenizer(), StackedTextClassifier(**{**STACK_MANY_JOB, "neighbors": None},
+                                                                                   random_state=seed, n_jobs=2))),
         "main_job": ("make_text_classifier(**toolkit.models.recipes.MAIN_JOB): the recommended model "
                      "(1-3-grams, NBSVM++ + GloVe branch)",
                      make_text_classifier(**MAIN_JOB, random_state=seed)),
