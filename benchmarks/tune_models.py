@@ -37,6 +37,7 @@ Run::
     python benchmarks/tune_models.py                      # every group
     python benchmarks/tune_models.py --groups nbsvm,bag --name tune_models_nbsvm_bag
     python benchmarks/tune_models.py --groups small --name tune_models_small
+    python benchmarks/tune_models.py --groups nbsvm --split movie --seed 0 --name tune_models_nbsvm_movie_seed0
 """
 
 from __future__ import annotations
@@ -73,6 +74,26 @@ def validation_split(args):
     labels = np.asarray(train.labels)
     fit_idx, val_idx = train_test_split(np.arange(len(labels)), test_size=args.val_size, stratify=labels,
                                         random_state=args.seed)
+    return tokens.take(fit_idx), labels[fit_idx], tokens.take(val_idx), labels[val_idx]
+
+
+def movie_split(args):
+    """Like :func:`validation_split`, but the validation reviews are about movies none of the fit
+    reviews is about (``load_imdb(...).groups``, the IMDB page of each review), as the official test
+    split is: a random split shares movies between fit and validation reviews."""
+    import numpy as np
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    from bench_imdb import cached_tokens
+    from toolkit import load_imdb
+
+    train = load_imdb("train", data_dir=args.data_dir, shuffle=True, random_state=args.seed, limit=args.limit)
+    labels, movies = np.asarray(train.labels), train.groups
+    folds = StratifiedGroupKFold(n_splits=round(len(labels) / args.val_size), shuffle=True, random_state=args.seed)
+    fit_idx, val_idx = next(folds.split(np.zeros(len(labels)), labels, movies))
+    tokens = cached_tokens(args, train.texts, "train")
+    assert not set(movies[fit_idx]) & set(movies[val_idx])
+    args.fit_movies = movies[fit_idx]  # for tune_stack_folds.py --folds movie
     return tokens.take(fit_idx), labels[fit_idx], tokens.take(val_idx), labels[val_idx]
 
 
@@ -146,12 +167,14 @@ def main(argv=None):
     parser.add_argument("--limit", type=int, default=None, help="training reviews (smoke runs)")
     parser.add_argument("--data-dir", default=os.environ.get("TOOLKIT_DATA_DIR", str(HERE.parent.parent / "shared" / "data")))
     parser.add_argument("--work-dir", default=None, help="token cache folder")
+    parser.add_argument("--split", choices=("random", "movie"), default="random",
+                        help="validation reviews: a stratified random 5,000, or movies no fit review is about")
     args = parser.parse_args(argv)
     os.environ["TOOLKIT_DATA_DIR"] = args.data_dir
     args.work_dir = args.work_dir or default_work_dir()
     groups = args.groups.split(",")
 
-    X_fit, y_fit, X_val, y_val = validation_split(args)
+    X_fit, y_fit, X_val, y_val = (movie_split if args.split == "movie" else validation_split)(args)
     inputs = {"tokens": (X_fit, X_val)}
     small = np.random.RandomState(args.seed).choice(len(y_fit), min(1000, len(y_fit)), replace=False)
     rows, chosen = [], {}

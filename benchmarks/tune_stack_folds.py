@@ -55,7 +55,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from _common import print_table, timer, write_results  # noqa: E402
 from bench_imdb import default_work_dir  # noqa: E402
 from bench_learning_curve import DOMAIN_WIDE  # noqa: E402
-from tune_models import validation_split  # noqa: E402
+from tune_models import movie_split, validation_split  # noqa: E402
 
 NAME = "tune_stack_folds"
 MEMBERS = ("nbsvm++", "nbsvm", "vectors", "clusters")
@@ -124,26 +124,6 @@ def score(est, X):
         return est.decision_function(X)
     p = np.clip(est.predict_proba(X)[:, 1], 1e-7, 1 - 1e-7)
     return np.log(p / (1 - p))
-
-
-def movie_split(args):
-    """Like ``tune_models.validation_split``, but the validation reviews are about movies none of the fit
-    reviews is about (``load_imdb(...).groups``, the IMDB page of each review), as the official test
-    split is: a random split shares movies between fit and validation reviews."""
-    import numpy as np
-    from sklearn.model_selection import StratifiedGroupKFold
-
-    from bench_imdb import cached_tokens
-    from toolkit import load_imdb
-
-    train = load_imdb("train", data_dir=args.data_dir, shuffle=True, random_state=args.seed, limit=args.limit)
-    labels, movies = np.asarray(train.labels), train.groups
-    folds = StratifiedGroupKFold(n_splits=round(len(labels) / args.val_size), shuffle=True, random_state=args.seed)
-    fit_idx, val_idx = next(folds.split(np.zeros(len(labels)), labels, movies))
-    tokens = cached_tokens(args, train.texts, "train")
-    assert not set(movies[fit_idx]) & set(movies[val_idx])
-    args.fit_movies = movies[fit_idx]  # for --folds movie
-    return tokens.take(fit_idx), labels[fit_idx], tokens.take(val_idx), labels[val_idx]
 
 
 def main(argv=None):
