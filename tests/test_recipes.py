@@ -28,13 +28,19 @@ def chosen():
     return record["params"]["chosen"]
 
 
-def test_recipes_nbsvm_recipe_is_the_validation_choice():
-    """NBSVM_RECIPE is choose_nbsvm_recipe.py's choice over the three seeds' tune_models.py runs."""
-    with open(RECORD.with_name("tune_models_nbsvm_seeds.json"), encoding="utf-8") as fh:
+@pytest.mark.parametrize("record_name, split", [("tune_models_nbsvm_seeds.json", "random"),
+                                                 ("tune_models_nbsvm_movie_seeds.json", "movie")])
+def test_recipes_nbsvm_recipe_is_the_validation_choice(record_name, split):
+    """NBSVM_RECIPE is choose_nbsvm_recipe.py's choice over the seeds' tune_models.py runs, on random
+    validation splits and on splits by movie (validation reviews of movies no fit review is about)."""
+    with open(RECORD.with_name(record_name), encoding="utf-8") as fh:
         record = json.load(fh)
     chosen = record["params"]["chosen"]
     assert len(chosen["seeds"]) >= 3 and len(set(chosen["seeds"])) == len(chosen["seeds"])
     assert {k: NBSVM_RECIPE[k] for k in chosen["nbsvm"]} == chosen["nbsvm"]
+    for run in record["params"]["runs"].split(","):
+        with open(RECORD.with_name(f"{run}.json"), encoding="utf-8") as fh:
+            assert json.load(fh)["params"].get("split", "random") == split
 
 
 def test_recipes_bag_defaults_are_the_validation_choice(chosen):
