@@ -17,6 +17,9 @@ Run::
     python benchmarks/tune_models.py --groups nbsvm --seed 1 --name tune_models_nbsvm_seed1
     python benchmarks/tune_models.py --groups nbsvm --seed 2 --name tune_models_nbsvm_seed2
     python benchmarks/choose_nbsvm_recipe.py --runs tune_models_nbsvm_bag,tune_models_nbsvm_seed1,tune_models_nbsvm_seed2
+
+``--group main`` applies the same rule to ``tune_models.py --groups main`` runs (the main job's
+epochs, batch size and vector branch; the ablation row is a reference, not a candidate).
 """
 
 from __future__ import annotations
@@ -56,7 +59,10 @@ def main(argv=None):
     p.add_argument("--runs", default="tune_models_nbsvm_bag,tune_models_nbsvm_seed1,tune_models_nbsvm_seed2",
                    help="results/<run>.json files of tune_models.py with an nbsvm group, one per seed")
     p.add_argument("--name", default=NAME)
+    p.add_argument("--group", choices=("nbsvm", "main"), default="nbsvm",
+                   help="the tune_models.py group: the NBSVM++ recipe, or the main job's epochs, batch and branch")
     args = p.parse_args(argv)
+    keys = {"nbsvm": ("epochs", "batch_size"), "main": ("epochs", "batch_size", "hidden_units", "dropout")}[args.group]
 
     table, seeds = {}, []
     for run in args.runs.split(","):
@@ -65,7 +71,7 @@ def main(argv=None):
             raise SystemExit(f"{run}: a smoke run (--limit); the choice needs the full training set")
         seeds.append(record["params"]["seed"])
         for row in record["rows"]:
-            if row["group"] == "nbsvm":
+            if row["group"] == args.group and not row["candidate"].startswith("ablation"):  # not a reference row
                 t = table.setdefault(row["candidate"], {"acc": [], "cpu": [], "params": row["params"]})
                 t["acc"].append(row["val_accuracy"])
                 t["cpu"].append(row["fit_cpu_s"])
@@ -73,10 +79,10 @@ def main(argv=None):
         raise SystemExit(f"the runs repeat a seed: {seeds}")
     complete = {c: t for c, t in table.items() if len(t["acc"]) == len(seeds)}
     pick, best, rows = choose(complete)
-    chosen = {"nbsvm": {k: pick["params"][k] for k in ("epochs", "batch_size")},
-              "nbsvm_mean_val_accuracy": pick["mean_val_accuracy"], "best": best, "seeds": seeds}
+    chosen = {args.group: {k: pick["params"][k] for k in keys},
+              f"{args.group}_mean_val_accuracy": pick["mean_val_accuracy"], "best": best, "seeds": seeds}
     print_table([{k: v for k, v in r.items() if k != "params"} for r in rows])
-    print(f"chosen: {chosen['nbsvm']} (mean validation {pick['mean_val_accuracy']:.4f}; best {best})")
+    print(f"chosen: {chosen[args.group]} (mean validation {pick['mean_val_accuracy']:.4f}; best {best})")
     write_results(args.name, rows, params={**vars(args), "chosen": chosen})
 
 
