@@ -63,6 +63,21 @@ def test_recipes_domain_vectors_are_the_validation_choice():
     assert (spec.algorithm, spec.source, dict(spec.options)) == ("word2vec", "unsup", {"dim": 300, "epochs": 10, "train": 0})
 
 
+def test_recipes_main_job_schedule_is_also_the_choice_on_splits_by_movie():
+    """choose_nbsvm_recipe.py --group main over four tune_models.py --groups main --split movie runs keeps
+    the main job's epochs, batch size and vector branch."""
+    from toolkit.models.recipes import MAIN_JOB
+
+    with open(RECORD.with_name("tune_models_main_movie_seeds.json"), encoding="utf-8") as fh:
+        record = json.load(fh)
+    chosen = record["params"]["chosen"]
+    assert len(chosen["seeds"]) >= 3 and len(set(chosen["seeds"])) == len(chosen["seeds"])
+    assert {k: MAIN_JOB[k] for k in chosen["main"]} == chosen["main"]
+    for run in record["params"]["runs"].split(","):
+        with open(RECORD.with_name(f"{run}.json"), encoding="utf-8") as fh:
+            assert json.load(fh)["params"]["split"] == "movie"
+
+
 def test_recipes_main_job_is_the_validation_choice():
     """The main job's epochs, batch size and vector branch are tune_models.py's 'main' group choice."""
     from toolkit.models.recipes import HYBRID_BRANCH, MAIN_JOB
