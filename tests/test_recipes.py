@@ -28,19 +28,26 @@ def chosen():
     return record["params"]["chosen"]
 
 
+def _seeds_choice(record_name, group, split):
+    """choose_nbsvm_recipe.py's choice for ``group`` in ``record_name``, checked to come from three or more
+    distinct seeds whose tune_models.py runs all used ``split``."""
+    with open(RECORD.with_name(record_name), encoding="utf-8") as fh:
+        record = json.load(fh)
+    chosen = record["params"]["chosen"]
+    assert len(chosen["seeds"]) >= 3 and len(set(chosen["seeds"])) == len(chosen["seeds"])
+    for run in record["params"]["runs"].split(","):
+        with open(RECORD.with_name(f"{run}.json"), encoding="utf-8") as fh:
+            assert json.load(fh)["params"].get("split", "random") == split
+    return chosen[group]
+
+
 @pytest.mark.parametrize("record_name, split", [("tune_models_nbsvm_seeds.json", "random"),
                                                  ("tune_models_nbsvm_movie_seeds.json", "movie")])
 def test_recipes_nbsvm_recipe_is_the_validation_choice(record_name, split):
     """NBSVM_RECIPE is choose_nbsvm_recipe.py's choice over the seeds' tune_models.py runs, on random
     validation splits and on splits by movie (validation reviews of movies no fit review is about)."""
-    with open(RECORD.with_name(record_name), encoding="utf-8") as fh:
-        record = json.load(fh)
-    chosen = record["params"]["chosen"]
-    assert len(chosen["seeds"]) >= 3 and len(set(chosen["seeds"])) == len(chosen["seeds"])
-    assert {k: NBSVM_RECIPE[k] for k in chosen["nbsvm"]} == chosen["nbsvm"]
-    for run in record["params"]["runs"].split(","):
-        with open(RECORD.with_name(f"{run}.json"), encoding="utf-8") as fh:
-            assert json.load(fh)["params"].get("split", "random") == split
+    chosen = _seeds_choice(record_name, "nbsvm", split)
+    assert {k: NBSVM_RECIPE[k] for k in chosen} == chosen
 
 
 def test_recipes_bag_defaults_are_the_validation_choice(chosen):
@@ -68,14 +75,8 @@ def test_recipes_main_job_schedule_is_also_the_choice_on_splits_by_movie():
     the main job's epochs, batch size and vector branch."""
     from toolkit.models.recipes import MAIN_JOB
 
-    with open(RECORD.with_name("tune_models_main_movie_seeds.json"), encoding="utf-8") as fh:
-        record = json.load(fh)
-    chosen = record["params"]["chosen"]
-    assert len(chosen["seeds"]) >= 3 and len(set(chosen["seeds"])) == len(chosen["seeds"])
-    assert {k: MAIN_JOB[k] for k in chosen["main"]} == chosen["main"]
-    for run in record["params"]["runs"].split(","):
-        with open(RECORD.with_name(f"{run}.json"), encoding="utf-8") as fh:
-            assert json.load(fh)["params"]["split"] == "movie"
+    chosen = _seeds_choice("tune_models_main_movie_seeds.json", "main", "movie")
+    assert {k: MAIN_JOB[k] for k in chosen} == chosen
 
 
 def test_recipes_main_job_is_the_validation_choice():
