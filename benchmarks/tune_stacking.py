@@ -44,6 +44,7 @@ Run::
 
     python benchmarks/tune_stacking.py                          # every group
     python benchmarks/tune_stacking.py --groups members --sizes 200,1000
+    python benchmarks/tune_stacking.py --groups clusters --sizes 200,1000,5000 --split movie --name tune_stacking_clusters_movie
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from _common import RESULTS_DIR, print_table, timer, write_results  # noqa: E402
 from bench_imdb import default_work_dir  # noqa: E402
 from bench_learning_curve import DOMAIN_SPEC, DOMAIN_WIDE, draws, stack_model, unlabelled_tokens  # noqa: E402
-from tune_models import validation_split  # noqa: E402
+from tune_models import movie_split, validation_split  # noqa: E402
 
 NAME = "tune_stacking"
 GLOVE = "glove.6B.50d"
@@ -168,6 +169,8 @@ def main(argv=None):
     parser.add_argument("--data-dir", default=os.environ.get("TOOLKIT_DATA_DIR", str(HERE.parent.parent / "shared" / "data")))
     parser.add_argument("--work-dir", default=None, help="token cache folder")
     parser.add_argument("--resume", action="store_true", help="keep the rows of results/<name>.json, run the rest")
+    parser.add_argument("--split", choices=("random", "movie"), default="random",
+                        help="validation reviews: a stratified random 5,000, or movies no fit review is about")
     args = parser.parse_args(argv)
     os.environ["TOOLKIT_DATA_DIR"] = args.data_dir
     args.work_dir = args.work_dir or default_work_dir()
@@ -178,7 +181,7 @@ def main(argv=None):
     self_grid = [(float(f), int(r), int(u)) for f, r, u in (t.split(":") for t in args.self_grid.split(","))]
     keras_sizes = [int(s) for s in args.keras_sizes.split(",")]
 
-    X_fit, y_fit, X_val, y_val = validation_split(args)
+    X_fit, y_fit, X_val, y_val = (movie_split if args.split == "movie" else validation_split)(args)
     unlabelled = {}  # number of unlabelled reviews -> their tokens
     rows, chosen = [], {}
     if args.resume and (RESULTS_DIR / f"{args.name}.json").exists():
