@@ -58,13 +58,17 @@ def test_recipes_bag_defaults_are_the_validation_choice(chosen):
     assert EmbeddingClassifier(architecture="bag", optimizer="rmsprop")._learning_rate() is None
 
 
-def test_recipes_domain_vectors_are_the_validation_choice():
+@pytest.mark.parametrize("record_name, split", [("tune_stacking.json", "random"),
+                                                 ("tune_stacking_domain_movie.json", "movie")])
+def test_recipes_domain_vectors_are_the_validation_choice(record_name, split):
+    """DOMAIN_VECTORS is tune_stacking.py's 'domain' group choice, on a random split and on a split by movie."""
     from toolkit.models.recipes import DOMAIN_VECTORS
     from toolkit.vectors.domain import parse_domain_spec
 
-    with open(RECORD.with_name("tune_stacking.json"), encoding="utf-8") as fh:
+    with open(RECORD.with_name(record_name), encoding="utf-8") as fh:
         record = json.load(fh)
     assert record["params"]["limit"] is None, "the record must come from the full training set"
+    assert record["params"].get("split", "random") == split
     assert DOMAIN_VECTORS == record["params"]["chosen"]["domain"]["vectors"]
     spec = parse_domain_spec(DOMAIN_VECTORS)
     assert (spec.algorithm, spec.source, dict(spec.options)) == ("word2vec", "unsup", {"dim": 300, "epochs": 10, "train": 0})
