@@ -216,7 +216,10 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
     ----------
     members_ : dict of str to list of estimators
         The fitted members, by name: the refit alone (``predict_with="refit"``)
-        or the ``cv`` fold fits (``"folds"``).
+        or the ``cv`` fold fits (``"folds"``). Members fitted on the same
+        documents whose pipelines start with equal fitted steps (the pooled
+        vectors of ``"vectors"`` and ``"neighbors"``) share those step
+        objects: kept and saved once, and run once per prediction.
     meta_ : sklearn.pipeline.Pipeline
         The meta-learner (``StandardScaler`` then ``LogisticRegression``),
         fitted on the out-of-fold member scores.
