@@ -62,38 +62,32 @@ HYBRID_BRANCH = {"vectors": "glove.6B.50d", "hidden_units": 16, "dropout": 0.2}
 
 
 def validation_split(args):
-    """(fit tokens, fit labels, validation tokens, validation labels) of the training set only."""
+    """(fit tokens, fit labels, validation tokens, validation labels) of the training set only.
+
+    ``args.split`` (default ``"random"``): ``"random"``, a stratified random ``args.val_size``;
+    ``"movie"``, validation reviews about movies none of the fit reviews is about
+    (``load_imdb(...).groups``, the IMDB page of each review), as the official test split is: a random
+    split shares movies between fit and validation reviews. Sets ``args.fit_movies``, the movie of each
+    fit review (for ``tune_stack_folds.py --folds movie``).
+    """
     import numpy as np
-    from sklearn.model_selection import train_test_split
+    from sklearn.model_selection import StratifiedGroupKFold, train_test_split
 
     from bench_imdb import cached_tokens
     from toolkit import load_imdb
 
     train = load_imdb("train", data_dir=args.data_dir, shuffle=True, random_state=args.seed, limit=args.limit)
     tokens = cached_tokens(args, train.texts, "train")
-    labels = np.asarray(train.labels)
-    fit_idx, val_idx = train_test_split(np.arange(len(labels)), test_size=args.val_size, stratify=labels,
-                                        random_state=args.seed)
-    return tokens.take(fit_idx), labels[fit_idx], tokens.take(val_idx), labels[val_idx]
-
-
-def movie_split(args):
-    """Like :func:`validation_split`, but the validation reviews are about movies none of the fit
-    reviews is about (``load_imdb(...).groups``, the IMDB page of each review), as the official test
-    split is: a random split shares movies between fit and validation reviews."""
-    import numpy as np
-    from sklearn.model_selection import StratifiedGroupKFold
-
-    from bench_imdb import cached_tokens
-    from toolkit import load_imdb
-
-    train = load_imdb("train", data_dir=args.data_dir, shuffle=True, random_state=args.seed, limit=args.limit)
     labels, movies = np.asarray(train.labels), train.groups
-    folds = StratifiedGroupKFold(n_splits=round(len(labels) / args.val_size), shuffle=True, random_state=args.seed)
-    fit_idx, val_idx = next(folds.split(np.zeros(len(labels)), labels, movies))
-    tokens = cached_tokens(args, train.texts, "train")
-    assert not set(movies[fit_idx]) & set(movies[val_idx])
-    args.fit_movies = movies[fit_idx]  # for tune_stack_folds.py --folds movie
+    if getattr(args, "split", "random") == "movie":
+        folds = StratifiedGroupKFold(n_splits=round(len(labels) / args.val_size), shuffle=True,
+                                     random_state=args.seed)
+        fit_idx, val_idx = next(folds.split(np.zeros(len(labels)), labels, movies))
+        assert not set(movies[fit_idx]) & set(movies[val_idx])
+    else:
+        fit_idx, val_idx = train_test_split(np.arange(len(labels)), test_size=args.val_size, stratify=labels,
+                                            random_state=args.seed)
+    args.fit_movies = None if movies is None else movies[fit_idx]
     return tokens.take(fit_idx), labels[fit_idx], tokens.take(val_idx), labels[val_idx]
 
 
@@ -174,7 +168,7 @@ def main(argv=None):
     args.work_dir = args.work_dir or default_work_dir()
     groups = args.groups.split(",")
 
-    X_fit, y_fit, X_val, y_val = (movie_split if args.split == "movie" else validation_split)(args)
+    X_fit, y_fit, X_val, y_val = validation_split(args)
     inputs = {"tokens": (X_fit, X_val)}
     small = np.random.RandomState(args.seed).choice(len(y_fit), min(1000, len(y_fit)), replace=False)
     rows, chosen = [], {}

@@ -55,7 +55,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from _common import print_table, timer, write_results  # noqa: E402
 from bench_imdb import default_work_dir  # noqa: E402
 from bench_learning_curve import DOMAIN_WIDE  # noqa: E402
-from tune_models import movie_split, validation_split  # noqa: E402
+from tune_models import validation_split  # noqa: E402
 
 NAME = "tune_stack_folds"
 MEMBERS = ("nbsvm++", "nbsvm", "vectors", "clusters")
@@ -130,9 +130,10 @@ def main(argv=None):
     import numpy as np
     from sklearn.base import clone
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
+
+    from toolkit.models.stacking import _folds
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seed", type=int, default=0)
@@ -152,13 +153,9 @@ def main(argv=None):
     if args.folds == "movie" and args.split != "movie":
         p.error("--folds movie needs --split movie")
 
-    X_fit, y_fit, X_val, y_val = (movie_split if args.split == "movie" else validation_split)(args)
-    if args.folds == "movie":
-        folds = list(StratifiedGroupKFold(n_splits=args.cv, shuffle=True, random_state=args.seed).split(
-            np.zeros(len(y_fit)), y_fit, args.fit_movies))
-    else:
-        folds = list(StratifiedKFold(n_splits=args.cv, shuffle=True, random_state=args.seed).split(
-            np.zeros(len(y_fit)), y_fit))
+    X_fit, y_fit, X_val, y_val = validation_split(args)
+    # the library's own folds (StackedTextClassifier.fit(groups=)), seeded by --seed
+    folds = _folds(args.cv, y_fit, args.fit_movies if args.folds == "movie" else None, args.seed)
     names = args.members.split(",")
     oof, val, fit_s = {}, {}, {}
     cache = Path(args.work_dir) / NAME

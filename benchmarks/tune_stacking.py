@@ -62,7 +62,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from _common import RESULTS_DIR, print_table, timer, write_results  # noqa: E402
 from bench_imdb import default_work_dir  # noqa: E402
 from bench_learning_curve import DOMAIN_SPEC, DOMAIN_WIDE, draws, stack_model, unlabelled_tokens  # noqa: E402
-from tune_models import movie_split, validation_split  # noqa: E402
+from tune_models import validation_split  # noqa: E402
 
 NAME = "tune_stacking"
 GLOVE = "glove.6B.50d"
@@ -181,7 +181,7 @@ def main(argv=None):
     self_grid = [(float(f), int(r), int(u)) for f, r, u in (t.split(":") for t in args.self_grid.split(","))]
     keras_sizes = [int(s) for s in args.keras_sizes.split(",")]
 
-    X_fit, y_fit, X_val, y_val = (movie_split if args.split == "movie" else validation_split)(args)
+    X_fit, y_fit, X_val, y_val = validation_split(args)
     unlabelled = {}  # number of unlabelled reviews -> their tokens
     rows, chosen = [], {}
     if args.resume and (RESULTS_DIR / f"{args.name}.json").exists():
