@@ -348,6 +348,53 @@ def test_stacking_neighbors_member(split, glove_small, tmp_path, imdb_small):
     np.testing.assert_allclose(proba, pipe.predict_proba(texts[400:450]))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_neighbor_vote_fast_search_is_scikit_learns(dtype):
+    """The NeighborVote search for new dense documents (matrix product + argpartition) finds scikit-learn's
+    neighbours at its distances, in blocks of any size; a duplicate of a training row is at distance 0 (float32
+    cancellation would leave it at about 1e-3) and decides the vote; n_jobs=2 searches blocks on threads;
+    sparse data and other metrics keep scikit-learn's search."""
+    import scipy.sparse as sp
+    from sklearn import config_context
+    from sklearn.neighbors import KNeighborsClassifier
+
+    from toolkit.models.stacking import NeighborVote
+
+    rng = np.random.default_rng(0)
+    fit_X = (rng.standard_normal((700, 30)) * rng.uniform(0.5, 50, (700, 1))).astype(dtype)
+    y = rng.integers(0, 3, 700)
+    X = np.vstack([rng.standard_normal((60, 30)).astype(dtype) * 10, fit_X[[3, 99]]])  # two duplicates
+    ours = NeighborVote(n_neighbors=40, weights="distance", algorithm="brute").fit(fit_X, y)
+    theirs = KNeighborsClassifier(n_neighbors=40, weights="distance", algorithm="brute").fit(fit_X, y)
+    called = []
+    real = ours._euclidean_kneighbors
+    ours._euclidean_kneighbors = lambda *a: called.append(1) or real(*a)
+    dist, ind = ours.kneighbors(X)
+    assert called, "the fast search was not taken"
+    ref_dist, ref_ind = theirs.kneighbors(X)
+    np.testing.assert_array_equal(np.sort(ind, axis=1), np.sort(ref_ind, axis=1))
+    np.testing.assert_allclose(dist, ref_dist, rtol=1e-5, atol=1e-5 * float(np.abs(fit_X).max()))
+    assert dist.dtype == np.float64 and np.all(np.diff(dist, axis=1) >= 0)
+    assert dist[-2:, 0].tolist() == [0.0, 0.0] and ind[-2:, 0].tolist() == [3, 99]
+    np.testing.assert_allclose(ours.predict_proba(X[:-2]), theirs.predict_proba(X[:-2]), rtol=1e-5)
+    np.testing.assert_array_equal(ours.predict_proba(X[-2:]), np.eye(3)[y[[3, 99]]])
+    with config_context(pairwise_dist_chunk_size=7):  # blocks of 7 documents, the last one shorter
+        np.testing.assert_array_equal(ours.kneighbors(X, return_distance=False), ind)
+    assert ours.kneighbors(X, n_neighbors=700)[1].shape == (62, 700)  # every training row: no partition
+    threads = clone(ours).set_params(n_jobs=2).fit(fit_X, y)  # blocks on two threads, into the same arrays
+    with config_context(pairwise_dist_chunk_size=7):
+        np.testing.assert_array_equal(threads.kneighbors(X)[1], ind)
+    with pytest.raises(ValueError, match="X has 5 features, but NeighborVote is expecting 30"):
+        ours.kneighbors(X[:, :5])
+    # the rest is scikit-learn's own search
+    called.clear()
+    np.testing.assert_array_equal(ours.kneighbors(sp.csr_matrix(X))[1][:, :1], ref_ind[:, :1])
+    cos = NeighborVote(n_neighbors=5, metric="cosine", algorithm="brute").fit(fit_X, y)
+    cos_ref = KNeighborsClassifier(n_neighbors=5, metric="cosine", algorithm="brute").fit(fit_X, y)
+    np.testing.assert_array_equal(cos.kneighbors(X)[1], cos_ref.kneighbors(X)[1])
+    assert not called
+
+
 def test_stacking_groups_keep_each_group_on_one_side_of_every_fold(split, monkeypatch):
     """fit(groups=) folds with StratifiedGroupKFold; a splitter as cv gets the groups; bad folds are refused."""
     from sklearn.model_selection import GroupKFold, ShuffleSplit, StratifiedGroupKFold

@@ -487,10 +487,63 @@ class NeighborVote(KNeighborsClassifier):
 
     def kneighbors(self, X=None, n_neighbors=None, return_distance=True):
         """scikit-learn's, with ``n_neighbors`` at most the number of training documents (a small fit
-        such as one fold of a few hundred documents votes with all of them instead of failing)."""
+        such as one fold of a few hundred documents votes with all of them instead of failing).
+
+        New dense documents under the Euclidean metric (the ``"neighbors"``
+        member's case) take a faster exact search than scikit-learn's brute
+        force: per block of ``pairwise_dist_chunk_size`` documents (a
+        scikit-learn setting, 256), one matrix product in the training data's
+        precision, then ``numpy.argpartition`` instead of a heap per document.
+        Blocks run on ``n_jobs`` threads, each with a one-thread BLAS.
+        Distances of the chosen neighbours are float64; pairs so close that
+        float32 cancellation could matter (squared distance under 1e-3 of the
+        squared norms) are recomputed directly, so a duplicate of a training
+        document is at distance 0. Other cases are scikit-learn's search.
+        """
         if n_neighbors is None:
             n_neighbors = min(self.n_neighbors, self.n_samples_fit_ - (X is None))
-        return super().kneighbors(X, n_neighbors=n_neighbors, return_distance=return_distance)
+        if not self._fast_search_applies(X, n_neighbors):
+            return super().kneighbors(X, n_neighbors=n_neighbors, return_distance=return_distance)
+        dist, ind = self._euclidean_kneighbors(X, n_neighbors)
+        return (dist, ind) if return_distance else ind
+
+    def _fast_search_applies(self, X, n_neighbors):
+        import scipy.sparse as sp
+
+        check_is_fitted(self)
+        return (X is not None and not sp.issparse(X) and not sp.issparse(self._fit_X)
+                and getattr(self, "_fit_method", None) == "brute" and self.effective_metric_ == "euclidean"
+                and isinstance(n_neighbors, (int, np.integer)) and 0 < n_neighbors <= self.n_samples_fit_)
+
+    def _euclidean_kneighbors(self, X, n_neighbors):
+        from joblib import Parallel, delayed
+        from sklearn import get_config
+        from sklearn.utils import gen_batches
+        from sklearn.utils.validation import validate_data
+        from threadpoolctl import threadpool_limits
+
+        fit_X = self._fit_X
+        dtype = np.float32 if fit_X.dtype == np.float32 else np.float64
+        X = validate_data(self, X, reset=False, dtype=dtype, order="C")
+        fit_X = np.asarray(fit_X, dtype=dtype)
+        fit_sq = np.einsum("ij,ij->i", fit_X, fit_X)
+        dist = np.empty((X.shape[0], n_neighbors))
+        ind = np.empty((X.shape[0], n_neighbors), dtype=np.intp)
+
+        def search(block):
+            ind[block], dist[block] = _nearest_rows(X[block], fit_X, fit_sq, n_neighbors)
+
+        # small blocks: one large one costs more, not less (2,000 x 25,000: 1.9 against 0.65 CPU s in fresh
+        # memory); one BLAS thread per block: idle BLAS threads spin while argpartition runs, which cost
+        # 0.2-0.35 CPU s per 2,000 x 25,000 for 0.06 s of wall time on 2 cores
+        blocks = gen_batches(X.shape[0], get_config()["pairwise_dist_chunk_size"])
+        with threadpool_limits(limits=1, user_api="blas"):
+            if self.n_jobs in (None, 1):  # in this thread, whatever joblib backend is active
+                for block in blocks:
+                    search(block)
+            else:  # threads of this process, even under a Dask or process backend
+                Parallel(n_jobs=self.n_jobs, require="sharedmem")(delayed(search)(block) for block in blocks)
+        return dist, ind
 
     def decision_function(self, X):
         """Log-odds of the neighbours' vote: shape (n_samples,) for two classes, else (n_samples, n_classes)."""
@@ -498,6 +551,27 @@ class NeighborVote(KNeighborsClassifier):
         if shares.shape[1] == 2:
             return np.log(shares[:, 1] / shares[:, 0])
         return np.log(shares)
+
+
+def _nearest_rows(q, fit_X, fit_sq, k):
+    """Indices and float64 distances of the ``k`` nearest rows of ``fit_X`` to each row of ``q`` (Euclidean),
+    sorted by distance; ``fit_sq`` holds the squared norms of ``fit_X``. See :meth:`NeighborVote.kneighbors`."""
+    d2 = (q * -2) @ fit_X.T  # |q|^2 is the same along a row: added after the choice
+    d2 += fit_sq
+    if k < fit_X.shape[0]:
+        idx = np.argpartition(d2, k - 1, axis=1)[:, :k]
+    else:
+        idx = np.broadcast_to(np.arange(fit_X.shape[0]), d2.shape)
+    q_sq = np.einsum("ij,ij->i", q, q).astype(np.float64)
+    near = np.take_along_axis(d2, idx, axis=1).astype(np.float64) + q_sq[:, None]
+    close = near < 1e-3 * (q_sq[:, None] + fit_sq[idx])
+    if close.any():  # cancellation: compute those few distances directly
+        r, c = np.nonzero(close)
+        diff = q[r].astype(np.float64) - fit_X[idx[r, c]].astype(np.float64)
+        near[r, c] = np.einsum("ij,ij->i", diff, diff)
+    np.maximum(near, 0, out=near)
+    order = np.argsort(near, axis=1, kind="stable")
+    return np.take_along_axis(idx, order, axis=1), np.sqrt(np.take_along_axis(near, order, axis=1))
 
 
 def _share_fitted_steps(members):
