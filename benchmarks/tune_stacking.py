@@ -20,6 +20,8 @@ Groups:
   ``fraction:rounds:unlabelled`` triple of ``--self-grid`` (pseudo-label a
   ``fraction`` of a seeded subset of ``unlabelled`` reviews, ``rounds`` times);
 - ``self_ablation``: the ablation wrapped the same way, at the chosen fraction;
+- ``self_job``: ``STACK_JOB`` itself (the recipe, with its clusters member), plain
+  and self-trained at each ``--self-grid`` triple, at ``--self-sizes``;
 - ``keras``: the Keras NBSVM++ model as the n-gram member (``ngram_model="nbsvm++"``)
   with the chosen vectors and as an ablation, at 20,000 labels;
 - ``docvec``: the NBSVM++ member with a paragraph-vector member instead
@@ -45,6 +47,8 @@ Run::
     python benchmarks/tune_stacking.py                          # every group
     python benchmarks/tune_stacking.py --groups members --sizes 200,1000
     python benchmarks/tune_stacking.py --groups clusters --sizes 200,1000,5000 --split movie --name tune_stacking_clusters_movie
+    python benchmarks/tune_stacking.py --groups self_job --self-sizes 200 --self-grid 0.5:1:20000,0.7:1:20000,0.9:1:20000 \
+        --split movie --name tune_stacking_self_movie
 """
 
 from __future__ import annotations
@@ -114,6 +118,14 @@ def candidates(group, chosen, self_grid=((0.3, 1, 10000), (0.7, 1, 10000))):
         for pooling in (None, "sif"):
             yield (f"{DOMAIN_WIDE} clusters={k} pooling={pooling} ngram_model=nbsvm++",
                    {"vectors": DOMAIN_WIDE, "clusters": k, "pooling": pooling, "ngram_model": "nbsvm++"}, None)
+    elif group == "self_job":  # the self-training setting of the recipe itself: STACK_JOB, plain and self-trained
+        from toolkit.models.recipes import STACK_JOB
+
+        job = {k: v for k, v in STACK_JOB.items() if k != "ngram_range"}  # (1, 3): stack_model's default
+        yield "STACK_JOB", job, None
+        for fraction, rounds, n_unl in self_grid:
+            yield self_label(job, fraction, rounds, n_unl, prefix="STACK_JOB"), {**job, "n_rounds": rounds}, \
+                (fraction, n_unl)
     elif group == "self_ablation":  # the ablation, self-trained the same way as the chosen model
         fraction, rounds, n_unl = (chosen["self"][k] for k in ("fraction", "n_rounds", "n_unlabelled"))
         yield (self_label(best, fraction, rounds, n_unl, prefix="ablation"),
@@ -194,7 +206,7 @@ def main(argv=None):
     done = {(r["group"], r["candidate"], r["n_labels"]) for r in rows}
     params = {k: v for k, v in vars(args).items() if k not in ("work_dir", "resume")}
     for group in groups:
-        group_sizes = {"self": self_sizes, "self_ablation": self_sizes, "c": c_sizes,
+        group_sizes = {"self": self_sizes, "self_ablation": self_sizes, "self_job": self_sizes, "c": c_sizes,
                        "keras": keras_sizes, "docvec": keras_sizes,
                        "domain_keras": keras_sizes, "clusters_keras": keras_sizes}.get(group, sizes)
         for n in group_sizes:
@@ -265,7 +277,7 @@ def main(argv=None):
                 label, score, row = base + " C=0.01", base_score, {"params": {"C": 0.01}}
             chosen["c"] = {"C": row["params"]["C"]}
         else:
-            chosen["self"] = {"fraction": row["self_training"], "n_rounds": row["params"].get("n_rounds", 1),
+            chosen[group] = {"fraction": row["self_training"], "n_rounds": row["params"].get("n_rounds", 1),
                               "sizes": group_sizes, "n_unlabelled": row["n_unlabelled"]}
         chosen[group + "_mean_val_accuracy"] = round(score, 4)
         print(f"chosen for {group}: {label} (mean validation accuracy over sizes {group_sizes}: {score:.4f})",
