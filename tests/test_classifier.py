@@ -257,6 +257,19 @@ def test_classifier_nbsvm_on_word_ngrams(imdb_tokens):
     ratios = clf.model_.get_layer("embedding").get_weights()[0]
     vocab = clf.vocabulary_.token_to_id
     assert ratios[vocab["great"], 0] > 0 > ratios[vocab["worst"], 0]
+    # its rows: each document's distinct ids in ascending (most frequent first) order, an unknown n-gram once,
+    # an empty document all padding; a maxlen cut keeps the most frequent n-grams
+    from toolkit.text.vocabulary import pad_sequences
+
+    batch = grams[500:560] + [[], ["great", "great", "zzz-unknown", "zzz-unknown2", "great"]]
+    corpus = clf._corpus(batch, allow_empty=True)
+    ids = np.split(clf.vocabulary_.encode(corpus), corpus.offsets[1:-1])
+    for maxlen in (clf.maxlen_, 5):
+        clf.maxlen_, full = maxlen, clf.maxlen_
+        expected = pad_sequences([np.unique(row) for row in ids], maxlen=maxlen, padding="post", truncating="post")
+        np.testing.assert_array_equal(clf._sequences(corpus), expected)
+        clf.maxlen_ = full
+    assert clf._sequences(corpus)[-1][:3].tolist() == [1, vocab["great"], 0]  # OOV id 1, then "great", padding
 
 
 def test_classifier_pickle_and_joblib_round_trip(fitted, split, tmp_path):
