@@ -469,6 +469,38 @@ def test_stacking_members_share_the_pooled_vectors_at_prediction(split, glove_sm
     assert len({id(m[0]) for m in clf.members_["vectors"]}) == len(clf.members_["vectors"])
 
 
+@pytest.mark.parametrize("predict_with", ["refit", "folds"])
+def test_stacking_ngram_members_look_the_ngrams_up_once(split, tmp_path, predict_with):
+    """ngram_model=("nbsvm++", "nbsvm"): the NBSVM++ member's vocabulary is the start of the NBSVM member's
+    (same documents, same ranking), so prediction looks the n-grams up once per fitted model set, with the
+    scores each member gives alone; a saved and loaded stack keeps the pairs."""
+    from toolkit.models import load_model
+    from toolkit.text.vocabulary import Vocabulary
+
+    X, y, X_val, _ = split
+    clf = StackedTextClassifier(vectors=None, ngram_model=("nbsvm++", "nbsvm"), predict_with=predict_with,
+                                **FAST).fit(X, y)
+    n_sets = 1 if predict_with == "refit" else FAST["cv"]
+    assert len(clf.vocabulary_prefixes_) == n_sets
+    for (small, large), keras, bag in zip(clf.vocabulary_prefixes_, clf.members_["ngrams"], clf.members_["ngrams_nbsvm"]):
+        assert small is keras[-1].vocabulary_ and large is bag.named_steps["counts"].vocabulary_
+    own = np.column_stack([np.mean([m.decision_function(X_val) for m in clf.members_[name]], axis=0)
+                           for name in clf.member_names_])
+    looked_up = []
+    real = Vocabulary._encode_corpus
+    Vocabulary._encode_corpus = lambda self, tokens: looked_up.append(len(self)) or real(self, tokens)
+    try:
+        np.testing.assert_array_equal(clf.member_scores(X_val), own)
+        assert looked_up == [len(large) for _, large in clf.vocabulary_prefixes_]
+        loaded = load_model(save_model(clf, tmp_path / "stack"))
+        assert loaded.vocabulary_prefixes_[0][0] is loaded.members_["ngrams"][0][-1].vocabulary_
+        looked_up.clear()
+        np.testing.assert_allclose(loaded.predict_proba(X_val), clf.predict_proba(X_val))
+        assert len(looked_up) == 2 * n_sets  # loaded once and fitted once: one look-up per model set each
+    finally:
+        Vocabulary._encode_corpus = real
+
+
 def test_stacking_shares_only_equal_fitted_steps(split, glove_small, tmp_path):
     """Steps of the same type and parameters are merged only when their fitted states are equal; a saved and
     loaded stack keeps the shared step once."""

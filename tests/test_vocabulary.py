@@ -151,3 +151,37 @@ def test_vocabulary_pad_sequences_bad_input():
         pad_sequences([[1]], value="x")
     with pytest.raises(ValueError, match=r"Shape of sample \(3,\) of sequence at position 1"):
         pad_sequences([np.ones((2, 2)), np.ones((2, 3))])
+
+
+def test_vocabulary_shared_encoding_reads_a_capped_vocabulary_off_the_full_one(imdb_tokens):
+    """A frequency-ranked vocabulary capped at max_tokens is the start of the uncapped one built from the same
+    documents; inside shared_encoding it reads its ids off that one's (same ids as its own look-up), and each
+    (corpus, vocabulary) is looked up once. Vocabularies of other documents are not prefixes."""
+    from toolkit.text.vocabulary import shared_encoding
+
+    docs, _ = imdb_tokens
+    fit = TokenizedCorpus.from_token_lists(docs[:400]).ngrams((1, 3))
+    new = TokenizedCorpus.from_token_lists(docs[400:]).ngrams((1, 3))
+    small, large = Vocabulary.from_documents(fit, max_tokens=5000), Vocabulary.from_documents(fit)
+    other = Vocabulary.from_documents(TokenizedCorpus.from_token_lists(docs[200:]).ngrams((1, 3)), max_tokens=5000)
+    assert small.is_prefix_of(large) and large.is_prefix_of(large) and not large.is_prefix_of(small)
+    assert not other.is_prefix_of(large)
+    expected_small, expected_large, expected_other = small.encode(new), large.encode(new), other.encode(new)
+    assert 1 < int((expected_large >= len(small)).sum()) < len(expected_large)  # the cap matters here
+    looked_up = []
+    real = Vocabulary._encode_corpus
+    Vocabulary._encode_corpus = lambda self, tokens: looked_up.append(len(self)) or real(self, tokens)
+    try:
+        with shared_encoding([(small, large)]):
+            got_small = small.encode(new)
+            got_small[:] = 0  # a copy: the memo is not changed by a caller
+            np.testing.assert_array_equal(small.encode(new), expected_small)
+            np.testing.assert_array_equal(large.encode(new), expected_large)
+            np.testing.assert_array_equal(other.encode(new), expected_other)
+        assert looked_up == [len(large), len(other)]  # small read off large; nothing looked up twice
+        looked_up.clear()
+        small.encode(new)  # outside the scope: its own look-up again
+        assert looked_up == [len(small)]
+    finally:
+        Vocabulary._encode_corpus = real
+    assert small.encode(["great", "zzz-unknown"]).tolist() == [small.token_to_id["great"], OOV_ID]

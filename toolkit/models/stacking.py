@@ -235,6 +235,12 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         Meta-learner coefficient of each member's standardized score (binary
         targets; members with one column per class get the mean absolute
         weight): how much each member counts in the prediction.
+    vocabulary_prefixes_ : list of (Vocabulary, Vocabulary)
+        Pairs of the members' vocabularies, fitted on the same documents,
+        where the first is the start of the second (the NBSVM++ member's,
+        capped at ``max_tokens``, and the NBSVM member's). At prediction the
+        first reads its ids off the second's: the n-grams of new documents are
+        looked up once (:func:`toolkit.text.vocabulary.shared_encoding`).
 
     Examples
     --------
@@ -426,6 +432,7 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         meta = Pipeline([("scale", StandardScaler()), ("lr", LogisticRegression(C=self.final_C, max_iter=1000))])
         meta.fit(_columns([oof[name] for name, _ in members]), y)
         self.members_ = _share_fitted_steps(kept)
+        self.vocabulary_prefixes_ = _vocabulary_prefixes(self.members_)
         self.meta_ = meta
         self.classes_ = meta.classes_
         self.member_names_ = [name for name, _ in members]
@@ -444,10 +451,14 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         return _as_corpus(X)
 
     def _member_scores(self, docs):
+        from ..text.vocabulary import shared_encoding
+
         shared = {}  # outputs of leading pipeline steps that several members have in common
-        return _columns([np.mean([_decision(m, docs, shared, fold) for fold, m in enumerate(self.members_[name])],
-                                 axis=0)
-                         for name in self.member_names_])
+        # members whose vocabularies are one another's first ids look the n-grams up once
+        with shared_encoding(getattr(self, "vocabulary_prefixes_", ())):
+            return _columns([np.mean([_decision(m, docs, shared, fold) for fold, m in enumerate(self.members_[name])],
+                                     axis=0)
+                             for name in self.member_names_])
 
     def decision_function(self, X):
         """Meta-learner scores: shape (n_samples,) for two classes, else (n_samples, n_classes)."""
@@ -639,6 +650,34 @@ def _share_fitted_steps(members):
                 model.steps[i] = (name, same)
                 prefix += (id(same),)
     return members
+
+
+def _vocabulary_prefixes(members):
+    """``(small, large)`` pairs of the members' fitted vocabularies where ``small.is_prefix_of(large)``.
+
+    Members fitted on the same documents (the same position in each list of
+    ``members``) with vocabularies ranked the same way, one capped (the
+    NBSVM++ member's ``max_tokens``), the other not (the NBSVM member's
+    ``BagEncoder``): at prediction the small one reads its ids off the large
+    one's (:func:`toolkit.text.vocabulary.shared_encoding`), one look-up for both.
+    """
+    from ..text.vocabulary import Vocabulary
+
+    by_fold = {}
+    for models in members.values():
+        for fold, model in enumerate(models):
+            for step in getattr(model, "steps", [(None, model)]):
+                vocab = getattr(step[1], "vocabulary_", None)
+                if isinstance(vocab, Vocabulary) and all(v is not vocab for v in by_fold.get(fold, [])):
+                    by_fold.setdefault(fold, []).append(vocab)
+    pairs = []
+    for vocabs in by_fold.values():
+        vocabs = sorted(vocabs, key=len)
+        for i, small in enumerate(vocabs):
+            large = next((v for v in vocabs[i + 1:] if small.is_prefix_of(v)), None)
+            if large is not None:
+                pairs.append((small, large))
+    return pairs
 
 
 def _decision(model, docs, shared, fold):

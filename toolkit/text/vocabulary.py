@@ -8,6 +8,8 @@ numpy; Keras is never imported.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import json
 from collections.abc import Iterable
 from pathlib import Path
@@ -18,10 +20,12 @@ from .._validation import Interval, Options, validate_param
 from ..exceptions import DataError
 from .corpus import TokenizedCorpus, _NgramCorpus
 
-__all__ = ["Vocabulary", "pad_sequences", "PAD_ID", "OOV_ID"]
+__all__ = ["Vocabulary", "pad_sequences", "shared_encoding", "PAD_ID", "OOV_ID"]
 
 PAD_ID = 0
 OOV_ID = 1
+# the active shared_encoding() scope: {"via": {id(small): large}, "memo": {(id(corpus), id(vocab)): (ids, ...)}}
+_SHARED_ENCODING = contextvars.ContextVar("toolkit_shared_encoding", default=None)
 _FORMAT = "toolkit.vocabulary"
 _VERSION = 1
 
@@ -193,16 +197,41 @@ class Vocabulary:
         if isinstance(tokens, str):
             raise TypeError("encode expects a list of tokens, got a single str; wrap it in a list or tokenize it first.")
         if isinstance(tokens, TokenizedCorpus):
-            index = getattr(self, "_ngram_indexes", {}).get(getattr(tokens, "_separator", None))
-            if index is not None and isinstance(tokens, _NgramCorpus):
-                # n-gram ids from their tokens' ids: no n-gram string is built (same ids)
-                ids = tokens.lookup_ids(index, OOV_ID)
-                if ids is not None:
-                    return ids
-            return tokens.lookup(self._token_to_id, OOV_ID)
+            scope = _SHARED_ENCODING.get()
+            if scope is None:
+                return self._encode_corpus(tokens)
+            key = (id(tokens), id(self))
+            if key not in scope["memo"]:
+                large = scope["via"].get(id(self))
+                if large is not None:  # this vocabulary is the first ids of `large`: the same ids, or OOV above
+                    ids = large.encode(tokens)
+                    ids = np.where(ids < len(self), ids, OOV_ID).astype(ids.dtype, copy=False)
+                else:
+                    ids = self._encode_corpus(tokens)
+                scope["memo"][key] = (ids, tokens, self)  # the references keep both ids unique in the scope
+            return scope["memo"][key][0].copy()
         get = self._token_to_id.get
         tokens = list(tokens)
         return np.fromiter((get(t, OOV_ID) for t in tokens), dtype=np.int32, count=len(tokens))
+
+    def _encode_corpus(self, tokens) -> np.ndarray:
+        index = getattr(self, "_ngram_indexes", {}).get(getattr(tokens, "_separator", None))
+        if index is not None and isinstance(tokens, _NgramCorpus):
+            # n-gram ids from their tokens' ids: no n-gram string is built (same ids)
+            ids = tokens.lookup_ids(index, OOV_ID)
+            if ids is not None:
+                return ids
+        return tokens.lookup(self._token_to_id, OOV_ID)
+
+    def is_prefix_of(self, other: Vocabulary) -> bool:
+        """Whether this vocabulary's tokens are the first ``len(self)`` tokens of ``other``, in id order.
+
+        Then a token's id here is its id in ``other`` when that is below
+        ``len(self)``, and OOV otherwise: two frequency-ranked vocabularies
+        built from the same documents, one capped by ``max_tokens``, are
+        such a pair (see :func:`shared_encoding`).
+        """
+        return len(self) <= len(other) and self._tokens == other._tokens[:len(self)]
 
     def decode(self, ids, *, skip_padding: bool = True) -> list[str]:
         """Tokens of ``ids``; padding ids are dropped unless ``skip_padding=False``.
@@ -331,6 +360,38 @@ class Vocabulary:
             return cls.from_dict(data)
         except DataError as err:
             raise DataError(f"{path}: {err}") from err
+
+
+@contextlib.contextmanager
+def shared_encoding(prefixes=()):
+    """Within the block, encode each :class:`~toolkit.text.TokenizedCorpus` once per vocabulary.
+
+    :meth:`Vocabulary.encode` of the same corpus object by the same
+    vocabulary returns (a copy of) the first result, and a vocabulary ``small``
+    of a ``(small, large)`` pair of ``prefixes`` (``small.is_prefix_of(large)``)
+    reads its ids off ``large``'s instead of looking the tokens up again.
+    :class:`~toolkit.models.StackedTextClassifier` predicts inside it, so its
+    NBSVM++ and NBSVM members look the n-grams of new documents up once.
+    Lists of tokens (not a corpus) are encoded as usual.
+
+    Examples
+    --------
+    >>> from toolkit.text import TokenizedCorpus, Vocabulary
+    >>> docs = TokenizedCorpus.from_token_lists([["a", "b", "a", "c"], ["c", "a"]])
+    >>> small, large = Vocabulary.from_documents(docs, max_tokens=3), Vocabulary.from_documents(docs)
+    >>> small.is_prefix_of(large)
+    True
+    >>> with shared_encoding([(small, large)]):
+    ...     small.encode(docs).tolist()
+    [2, 1, 2, 1, 1, 2]
+    """
+    prefixes = [(small, large) for small, large in prefixes if small is not large]
+    token = _SHARED_ENCODING.set({"via": {id(small): large for small, large in prefixes}, "memo": {},
+                                  "pairs": prefixes})
+    try:
+        yield
+    finally:
+        _SHARED_ENCODING.reset(token)
 
 
 def _narrow(values) -> np.ndarray:
