@@ -252,6 +252,31 @@ def test_encoders_bag_matrix_from_tokens_corpus_and_padded_ids():
         bag_matrix(np.array([[0, 2, 7]]), vocab)
 
 
+def test_encoders_count_rows_is_the_csr_sum_of_ones(imdb_tokens):
+    """_count_rows (one key sort) builds the same canonical CSR as scipy's sum_duplicates, on real IMDB ids
+    with empty documents, and a bag of them equals scikit-learn's CountVectorizer counts."""
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    from toolkit.text.encoders import _count_rows, _sum_rows
+
+    docs = [[], *imdb_tokens[0][:200], [], []]
+    vocab = Vocabulary.from_documents(docs, max_tokens=3000)
+    corpus = TokenizedCorpus.from_token_lists(docs)
+    ids = vocab.encode(corpus)
+    offsets = np.asarray(corpus.offsets)
+    for dtype in (np.float64, np.int32):
+        ours = _count_rows(ids, offsets, len(vocab), dtype)
+        ref = _sum_rows(ids.astype(np.int64), offsets, len(vocab), np.ones(ids.size, dtype=dtype))
+        assert ours.dtype == dtype and ours.shape == ref.shape == (203, len(vocab))
+        for name in ("indptr", "indices", "data"):
+            np.testing.assert_array_equal(getattr(ours, name), getattr(ref, name))
+        assert ours.has_canonical_format
+    assert _count_rows(np.zeros(0, np.int32), np.zeros(4, np.int64), 5).shape == (3, 5)
+    known = [t for t in vocab.tokens if t not in ("<pad>", "<unk>")]
+    cv = CountVectorizer(analyzer=lambda d: d, vocabulary=known)
+    np.testing.assert_array_equal(bag_matrix(docs, vocab).toarray()[:, 2:], cv.transform(docs).toarray())
+
+
 def test_encoders_smoothed_idf_is_sklearns_formula():
     from sklearn.feature_extraction.text import TfidfTransformer
 

@@ -378,6 +378,11 @@ def test_neighbor_vote_fast_search_is_scikit_learns(dtype):
     assert dist[-2:, 0].tolist() == [0.0, 0.0] and ind[-2:, 0].tolist() == [3, 99]
     np.testing.assert_allclose(ours.predict_proba(X[:-2]), theirs.predict_proba(X[:-2]), rtol=1e-5)
     np.testing.assert_array_equal(ours.predict_proba(X[-2:]), np.eye(3)[y[[3, 99]]])
+    # a document scores the same alone and in a batch (scikit-learn's float32 search can put a duplicate at
+    # exactly 0 alone but at rounding noise inside a block: 2-5e-8 for 300-d unit vectors in blocks of 256,
+    # which turns its one-hot vote into 0.99999)
+    for i in (0, 61):
+        np.testing.assert_allclose(ours.predict_proba(X[i:i + 1]), ours.predict_proba(X)[i:i + 1], rtol=1e-6)
     with config_context(pairwise_dist_chunk_size=7):  # blocks of 7 documents, the last one shorter
         np.testing.assert_array_equal(ours.kneighbors(X, return_distance=False), ind)
     assert ours.kneighbors(X, n_neighbors=700)[1].shape == (62, 700)  # every training row: no partition

@@ -329,14 +329,16 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
 
         ids = self.vocabulary_.encode(corpus)
         if self.architecture in _NB_ARCHITECTURES:
-            from ..text.encoders import _sum_rows
+            from ..text.encoders import _count_rows
+            from ..text.vocabulary import _pad_flat
 
             # binarized n-gram bag: distinct ids, most frequent first (ids are
             # frequency ranked), so cutting at maxlen drops the rarest ones; one
-            # CSR matrix sorts and dedupes every row (1.7-3x faster than np.unique per row)
-            bag = _sum_rows(ids, np.asarray(corpus.offsets), len(self.vocabulary_), np.ones(ids.size, dtype=np.int32))
-            encoded = np.split(bag.indices, bag.indptr[1:-1])
-            return pad_sequences(encoded, maxlen=self.maxlen_, padding="post", truncating="post")
+            # sort finds every row's distinct ids (1.7-3x faster than np.unique per row)
+            bag = _count_rows(ids, corpus.offsets, len(self.vocabulary_), np.int32)
+            lengths = np.diff(bag.indptr)
+            maxlen = self.maxlen_ if self.maxlen_ is not None else int(lengths.max()) if lengths.size else 0
+            return _pad_flat(bag.indices, bag.indptr, maxlen, padding="post", truncating="post")
         encoded = np.split(ids, corpus.offsets[1:-1])
         return pad_sequences(
             encoded, maxlen=self.maxlen_, padding=self.padding, truncating=self.truncating

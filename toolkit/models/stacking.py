@@ -496,6 +496,9 @@ class NeighborVote(KNeighborsClassifier):
     ``numpy.argpartition`` per block), which finds the same neighbours in
     about half the CPU time (2,000 documents against 25,000 300-d training
     vectors: 0.45 against 0.87 CPU s; BENCHMARKS.md, thirteenth session).
+    A duplicate of a training document is at distance 0 in any batch (scikit-learn's
+    float32 search leaves it at rounding noise, 2-5e-8, inside a block of 256 and at
+    0 alone), so a document's vote does not depend on the batch it comes in.
 
     Examples
     --------
@@ -557,6 +560,7 @@ class NeighborVote(KNeighborsClassifier):
         # 0.2-0.35 CPU s per 2,000 x 25,000 for 0.06 s of wall time on 2 cores (one block: left alone)
         size = get_config()["pairwise_dist_chunk_size"]
         blocks = gen_batches(X.shape[0], size)
+        _blas_controller()  # found on the first search of the process, whatever its size (20-40 ms, once)
         with _one_blas_thread() if X.shape[0] > size else nullcontext():
             if self.n_jobs in (None, 1):  # in this thread, whatever joblib backend is active
                 for block in blocks:
