@@ -13,6 +13,12 @@ same prediction on ``--n-predict`` other test reviews, timed after the batch
 unigrams), n-grams and vocabulary ids, the padded rows (or the bag matrix),
 and the model itself.
 
+``--saved`` also saves each fitted model (``toolkit.save_model``; the peer
+with ``joblib``, as scikit-learn users do), loads it in a fresh process and times the same batch there: what
+``toolkit predict`` or a freshly started service pays. The toolkit's spaCy
+span cache is per process and is not saved, so the loaded models tokenize
+cold: every span of the batch is new to spaCy.
+
 A model whose prediction cost grows with its training set (the
 ``"neighbors"`` member of ``STACK_MANY_JOB`` compares each review with every
 training review) must be timed after a fit of the size it is recommended
@@ -25,6 +31,8 @@ Run::
     python benchmarks/bench_predict.py --n-train 2000 --n-predict 2000 --models peer_tfidf12_lr,nbsvm123,main_job --breakdown
     python benchmarks/bench_predict.py --n-train 25000 --n-predict 2000 --n-single 20 --breakdown \
         --models peer_tfidf12_lr,stack_many,stack_many_noknn --name bench_predict_stack_many_25k
+    python benchmarks/bench_predict.py --n-train 25000 --n-predict 2000 --n-single 20 --saved \
+        --models peer_tfidf12_lr,main_job,stack_many --name bench_predict_saved_25k
 
 Writes ``benchmarks/results/bench_predict.json``.
 """
@@ -101,7 +109,10 @@ def main(argv=None):
     parser.add_argument("--models", default="all")
     parser.add_argument("--name", default=NAME, help="results file name (results/<name>.json)")
     parser.add_argument("--breakdown", action="store_true", help="also time each stage of prediction")
+    parser.add_argument("--saved", action="store_true",
+                        help="also time the batch from the saved model loaded in a fresh process (cold caches)")
     parser.add_argument("--only", help=argparse.SUPPRESS)
+    parser.add_argument("--load", help=argparse.SUPPRESS)  # a saved model to time (--saved's fresh process)
     parser.add_argument("--data-dir", default=os.environ.get("TOOLKIT_DATA_DIR", str(HERE.parent.parent / "shared" / "data")))
     args = parser.parse_args(argv)
     os.environ["TOOLKIT_DATA_DIR"] = args.data_dir  # offline data folder: vectors by manifest name
@@ -139,6 +150,28 @@ def main(argv=None):
         report(args, rows)
         return
 
+    if args.load:  # --saved's fresh process: load, warm up, time the same batch
+        from toolkit import load_model
+
+        with timer() as load_t:
+            if args.load.endswith(".joblib"):
+                import joblib
+
+                model = joblib.load(args.load)
+            else:
+                model = load_model(args.load)
+        model.predict(texts[:10])
+        with timer() as batch_t:
+            pred = model.predict(texts)
+        print("LOADED " + json.dumps({
+            "load_s": round(load_t.seconds, 1),
+            "docs_per_s": round(len(texts) / batch_t.seconds, 1),
+            "docs_per_cpu_s": round(len(texts) / batch_t.cpu_seconds, 1),
+            "cpu_s": round(batch_t.cpu_seconds, 2),
+            "accuracy": round(float(np.mean(np.asarray(pred) == labels)), 4),
+        }), flush=True)
+        return
+
     catalogue = models(args.seed)
     rows = []
     for name in [args.only]:
@@ -170,7 +203,39 @@ def main(argv=None):
         })
         if args.breakdown:
             rows[-1]["stages_cpu_s"] = stage_times(model, others)
+        if args.saved:
+            rows[-1]["loaded"] = time_saved(model, name, argv)
     print("ROW " + json.dumps(rows[-1]), flush=True)
+
+
+def time_saved(model, name, argv):
+    """Save ``model``, time its batch in a fresh process that loads it (``--load``); that process's figures."""
+    import shutil
+    import tempfile
+
+    from toolkit import save_model
+
+    folder = Path(tempfile.mkdtemp(prefix="bench_predict_"))
+    try:
+        # the peer as scikit-learn users save it (joblib; skops would write its n-gram dict as ~1 GB of JSON)
+        target = folder / ("model.joblib" if name.startswith("peer") else "model")
+        with timer() as save_t:
+            if target.suffix == ".joblib":
+                import joblib
+
+                joblib.dump(model, target)
+            else:
+                save_model(model, target)
+        args = [a for a in (argv if argv is not None else sys.argv[1:])]
+        proc = subprocess.run([sys.executable, __file__, "--load", str(target)] + args,
+                              capture_output=True, text=True)
+        found = [ln for ln in proc.stdout.splitlines() if ln.startswith("LOADED ")]
+        if proc.returncode or not found:
+            sys.stderr.write(proc.stderr[-3000:])
+            return {"error": (proc.stderr.strip().splitlines() or ["?"])[-1]}
+        return {"save_s": round(save_t.seconds, 1), **json.loads(found[-1][len("LOADED "):])}
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def report(args, rows):
@@ -180,8 +245,14 @@ def report(args, rows):
             row["throughput_vs_peer"] = round(row["docs_per_s"] / peer["docs_per_s"], 3)
             # CPU-time ratio: less inflated than wall time when the machine is shared
             row["cpu_throughput_vs_peer"] = round(row["docs_per_cpu_s"] / peer["docs_per_cpu_s"], 3)
+        loaded, peer_loaded = row.get("loaded", {}), (peer or {}).get("loaded", {})
+        if "docs_per_cpu_s" in loaded and "docs_per_cpu_s" in peer_loaded:
+            row["loaded_cpu_s"] = loaded["cpu_s"]
+            row["loaded_cpu_vs_peer"] = round(loaded["docs_per_cpu_s"] / peer_loaded["docs_per_cpu_s"], 3)
+            row["loaded_vs_peer"] = round(loaded["docs_per_s"] / peer_loaded["docs_per_s"], 3)
     print_table(rows, ["model", "docs_per_s", "throughput_vs_peer", "cpu_throughput_vs_peer", "single_doc_ms", "batch_s",
-                       "cpu_s", "accuracy", "fit_s", "peak_mb"])
+                       "cpu_s", "accuracy", "fit_s", "peak_mb"]
+                + (["loaded_cpu_s", "loaded_cpu_vs_peer", "loaded_vs_peer"] if args.saved else []))
     for row in rows:
         if "stages_cpu_s" in row:
             print(f"{row['model']}: " + ", ".join(f"{k} {v:.3f}" for k, v in row["stages_cpu_s"].items()))

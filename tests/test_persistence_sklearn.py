@@ -4,6 +4,7 @@ and the compact state of Vocabulary that keeps those files (and pickles) small."
 from __future__ import annotations
 
 import json
+import zipfile
 import pickle
 import subprocess
 import sys
@@ -49,6 +50,38 @@ def test_sklearn_pipeline_round_trips_in_a_fresh_process(fitted, tmp_path):
     labels, proba = json.loads(out.stdout.strip().splitlines()[-1])
     assert labels == model.predict(held_out).tolist()
     np.testing.assert_array_equal(proba, model.decision_function(held_out))
+
+
+def test_sklearn_tfidf_pipeline_with_a_large_skops_schema_loads(imdb_small, tmp_path):
+    """scikit-learn's TF-IDF + LR, the README's baseline, saved by save_model: skops writes its vocabulary into
+    an uncompressed schema.json of ~600 bytes per n-gram (> 16 MB for 200 reviews of 1-2-grams), which
+    load_model refused as a crafted file before; a stored JSON member as large as the archive itself is
+    not an inflation, and a member that declares more than the file holds still is refused."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    texts, labels = imdb_small
+    model = make_pipeline(TfidfVectorizer(ngram_range=(1, 2)), LogisticRegression(max_iter=1000))
+    model.fit(texts[:200], labels[:200])
+    folder = save_model(model, tmp_path / "tfidf")
+    schema = zipfile.ZipFile(folder / "model.skops").getinfo("schema.json")
+    assert schema.file_size > 16 * 2**20 and schema.compress_type == zipfile.ZIP_STORED
+    np.testing.assert_array_equal(load_model(folder).decision_function(texts[200:260]),
+                                  model.decision_function(texts[200:260]))
+
+    from toolkit.models._keras_io import check_zip_archive
+
+    lying = tmp_path / "lying.skops"
+    with zipfile.ZipFile(lying, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr("schema.json", b"{}")
+    raw = bytearray(lying.read_bytes())  # the central directory declares 64 MB for the 2-byte member
+    at = raw.rfind(b"PK\x01\x02")
+    raw[at + 24:at + 28] = (64 * 2**20).to_bytes(4, "little")
+    lying.write_bytes(bytes(raw))
+    with pytest.raises(ModelFormatError, match=r"schema\.json in .*lying\.skops declares 64\.0 MB; the cap is 16\.0 MB"):
+        check_zip_archive(lying, what=".skops", max_members=10, note="",
+                          max_json_bytes=max(16 * 2**20, lying.stat().st_size))
 
 
 def test_sklearn_model_with_an_untrusted_type_is_refused(imdb_small, tmp_path):

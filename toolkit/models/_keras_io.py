@@ -117,7 +117,7 @@ def check_keras_archive(path) -> None:
     check_zip_archive(path, what=".keras", max_members=_MAX_MEMBERS, note="Keras stores members uncompressed")
 
 
-def check_zip_archive(path, *, what: str, max_members: int, note: str) -> None:
+def check_zip_archive(path, *, what: str, max_members: int, note: str, max_json_bytes: int = MAX_JSON_MEMBER_BYTES) -> None:
     """Check a zip archive's directory (member count, JSON member sizes, inflation ratio) before reading it.
 
     Shared by ``.keras`` files and ``.skops`` files (:mod:`toolkit.models.persistence`).
@@ -131,6 +131,8 @@ def check_zip_archive(path, *, what: str, max_members: int, note: str) -> None:
         Most members a genuine file of this kind has.
     note : str
         Why the ratio cap holds for genuine files, for messages.
+    max_json_bytes : int, default=MAX_JSON_MEMBER_BYTES
+        Cap on the declared size of a ``.json`` member.
 
     Raises
     ------
@@ -149,9 +151,9 @@ def check_zip_archive(path, *, what: str, max_members: int, note: str) -> None:
         )
     for info in members:
         name, size, stored = info.filename, info.file_size, info.compress_size
-        if name.endswith(".json") and size > MAX_JSON_MEMBER_BYTES:
+        if name.endswith(".json") and size > max_json_bytes:
             raise ModelFormatError(
-                f"{name} in {path} declares {_mb(size)}; the cap is {_mb(MAX_JSON_MEMBER_BYTES)} "
+                f"{name} in {path} declares {_mb(size)}; the cap is {_mb(max_json_bytes)} "
                 f"(a {what} config is a few KB to a few MB). Refusing to read it: the file is crafted or corrupt."
             )
         if size > _RATIO_FLOOR_BYTES and size > MAX_COMPRESSION_RATIO * max(stored, 1):
