@@ -79,17 +79,21 @@ def test_persistence_failed_save_leaves_nothing(fitted_clf, tmp_path, monkeypatc
 def test_persistence_pipeline_identical_in_fresh_process(fitted_pipe, imdb_small, tmp_path):
     texts = imdb_small[0][400:450]
     path = save_model(fitted_pipe, tmp_path / "pipe")
+    # the tokenizer's span table travels with a pipeline (a bare classifier has no tokenizer: no file)
+    assert sorted(os.listdir(path)) == ["checksums.json", "config.json", "model.keras", "spans.npz", "vocabulary.json"]
     expected = fitted_pipe.predict_proba(texts)
     (tmp_path / "texts.json").write_text(json.dumps(texts))
     joblib.dump(fitted_pipe, tmp_path / "pipe.joblib")  # pickle: trusted files only
     script = (
         "import json, sys, joblib, numpy as np\n"
         "from toolkit.models.persistence import load_model\n"
+        "from toolkit.text.tokenizer import _engine_for\n"
         "pipe = load_model(sys.argv[1])\n"
+        "known = len(_engine_for(pipe.steps[0][1], create=False)) > 5000  # before any text is tokenized\n"
         "texts = json.load(open(sys.argv[2]))\n"
         "np.save(sys.argv[3], pipe.predict_proba(texts))\n"
         "np.save(sys.argv[3] + '.joblib.npy', joblib.load(sys.argv[1] + '/../pipe.joblib').predict_proba(texts))\n"
-        "print(type(pipe).__name__, pipe.steps[0][1].ngram_range)\n"
+        "print(type(pipe).__name__, pipe.steps[0][1].ngram_range, known)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
     result = subprocess.run(
@@ -97,7 +101,7 @@ def test_persistence_pipeline_identical_in_fresh_process(fitted_pipe, imdb_small
         capture_output=True, text=True, env=env, timeout=300,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "Pipeline (1, 2)" in result.stdout
+    assert "Pipeline (1, 2) True" in result.stdout
     np.testing.assert_array_equal(np.load(tmp_path / "p.npy"), expected)
     np.testing.assert_array_equal(np.load(tmp_path / "p.npy.joblib.npy"), expected)
 

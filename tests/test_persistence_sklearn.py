@@ -34,22 +34,28 @@ def fitted(imdb_small):
 def test_sklearn_pipeline_round_trips_in_a_fresh_process(fitted, tmp_path):
     model, held_out = fitted
     folder = save_model(model, tmp_path / "nbsvm")
-    assert sorted(p.name for p in folder.iterdir()) == ["checksums.json", "config.json", "model.skops"]
+    # spans.npz: spaCy's tokens of the spans this process tokenized, so the loaded tokenizer starts warm
+    assert sorted(p.name for p in folder.iterdir()) == ["checksums.json", "config.json", "model.skops", "spans.npz"]
     config = json.loads((folder / "config.json").read_text())
     assert config["kind"] == "sklearn" and config["estimator"] == "Pipeline"
     (tmp_path / "docs.json").write_text(json.dumps(held_out))
     code = (
         "import json, sys\n"
         "from toolkit.models import load_model\n"
+        "from toolkit.text.tokenizer import _engine_for\n"
         "docs = json.load(open(sys.argv[2]))\n"
         "m = load_model(sys.argv[1])\n"
-        "print(json.dumps([m.predict(docs).tolist(), m.decision_function(docs).tolist()]))\n"
+        "known = len(_engine_for(m.steps[0][1], create=False))\n"
+        "tokens = [list(d) for d in m.steps[0][1].transform(docs)]\n"
+        "print(json.dumps([m.predict(docs).tolist(), m.decision_function(docs).tolist(), known, tokens]))\n"
     )
     out = subprocess.run([sys.executable, "-c", code, str(folder), str(tmp_path / "docs.json")],
                          capture_output=True, text=True, check=True, timeout=300)
-    labels, proba = json.loads(out.stdout.strip().splitlines()[-1])
+    labels, proba, known, tokens = json.loads(out.stdout.strip().splitlines()[-1])
     assert labels == model.predict(held_out).tolist()
     np.testing.assert_array_equal(proba, model.decision_function(held_out))
+    assert known > 5000  # the spans of the 400 training reviews (and more) before any text was tokenized
+    assert tokens == [list(d) for d in model.steps[0][1].transform(held_out)]
 
 
 def test_sklearn_tfidf_pipeline_with_a_large_skops_schema_loads(imdb_small, tmp_path):
@@ -104,9 +110,31 @@ def test_sklearn_model_edited_file_is_refused(fitted, tmp_path):
     # a config claiming the other kind, with checksums recomputed: the file set decides
     config = json.loads((folder / "config.json").read_text())
     (folder / "config.json").write_text(json.dumps({**config, "kind": "keras"}))
-    _write_checksums(folder, ("config.json", "model.skops"))
+    _write_checksums(folder, ("config.json", "model.skops", "spans.npz"))
     with pytest.raises(ModelFormatError, match=r"says kind 'keras' but the folder holds"):
         load_model(folder)
+    # the tokenizer's span table: edited -> refused by its checksum; a garbled one with its checksum
+    # recomputed -> refused with its name (before numpy reads it); one for other settings is ignored
+    folder = save_model(fitted[0], tmp_path / "again")
+    (folder / "spans.npz").write_bytes((folder / "spans.npz").read_bytes()[:-10])
+    with pytest.raises(ModelFormatError, match=r"spans\.npz does not match the SHA-256"):
+        load_model(folder)
+    _write_checksums(folder, ("config.json", "model.skops", "spans.npz"))
+    with pytest.raises(ModelFormatError, match=r"spans\.npz is not a \.npz \(zip\) archive"):
+        load_model(folder)
+
+
+def test_span_table_of_other_tokenizer_settings_is_ignored(fitted, tmp_path):
+    from toolkit import SpacyTokenizer
+    from toolkit.text.tokenizer import _engine_for, export_span_cache, import_span_cache
+
+    fitted[0].steps[0][1].transform(fitted[1])
+    assert export_span_cache(fitted[0].steps[0][1], tmp_path / "spans.npz") > 1000
+    other = SpacyTokenizer(lowercase=False)
+    before = len(_engine_for(other, create=True))
+    assert import_span_cache(other, tmp_path / "spans.npz") == 0
+    assert len(_engine_for(other, create=False)) == before
+    assert export_span_cache(SpacyTokenizer(analyzer="char", ngram_range=(2, 3)), tmp_path / "none.npz") == 0
 
 
 def test_vocabulary_state_is_compact_and_exact(imdb_small):

@@ -74,6 +74,8 @@ _VOCAB_FILE = "vocabulary.json"
 _CONFIG_FILE = "config.json"
 _CHECKSUMS_FILE = "checksums.json"
 _SKOPS_FILE = "model.skops"
+#: Optional: spaCy's tokens of the spans the saving process had tokenized (``toolkit.text.tokenizer.export_span_cache``)
+_SPANS_FILE = "spans.npz"
 _CONTENT_FILES = (_CONFIG_FILE, _MODEL_FILE, _VOCAB_FILE)
 #: The files of each kind of model folder (the checksum file lists exactly one of these sets).
 _KIND_FILES = {"keras": _CONTENT_FILES, "sklearn": (_CONFIG_FILE, _SKOPS_FILE)}
@@ -207,19 +209,61 @@ def save_model(estimator, path) -> Path:
                 "remove it first."
             )
     with atomic_output(path, directory=True) as tmp:
+        spans = _save_span_cache(estimator, tmp)
         if parts is None:
-            _save_skops(estimator, tmp)
+            _save_skops(estimator, tmp, spans)
         else:
             tokenizer, clf, step_names = parts
             save_keras(clf.model_, tmp / _MODEL_FILE)
             clf.vocabulary_.to_json(tmp / _VOCAB_FILE)
             _write_json(tmp / _CONFIG_FILE, _config(clf, tokenizer, step_names))
-            _write_checksums(tmp, _CONTENT_FILES)
+            _write_checksums(tmp, _CONTENT_FILES + spans)
     logger.info("saved %s to %s", type(estimator).__name__, path)
     return path
 
 
-def _save_skops(estimator, folder: Path) -> None:
+def _pipeline_tokenizer(estimator):
+    """The SpacyTokenizer that starts ``estimator`` (a Pipeline), or None."""
+    from sklearn.pipeline import Pipeline
+
+    from ..text.tokenizer import SpacyTokenizer
+
+    if isinstance(estimator, Pipeline) and estimator.steps and isinstance(estimator.steps[0][1], SpacyTokenizer):
+        return estimator.steps[0][1]
+    return None
+
+
+def _save_span_cache(estimator, folder: Path) -> tuple:
+    """Write ``spans.npz`` for a pipeline that starts with a SpacyTokenizer; the file names written."""
+    from ..text.tokenizer import export_span_cache
+
+    tokenizer = _pipeline_tokenizer(estimator)
+    if tokenizer is None or not export_span_cache(tokenizer, folder / _SPANS_FILE):
+        return ()
+    return (_SPANS_FILE,)
+
+
+def _load_span_cache(estimator, path: Path) -> None:
+    from ..text.tokenizer import import_span_cache
+
+    tokenizer = _pipeline_tokenizer(estimator)
+    if tokenizer is None:
+        raise ModelFormatError(f"{path / _SPANS_FILE} belongs to a pipeline that starts with a SpacyTokenizer, "
+                               f"but {path} holds a {type(estimator).__name__} without one. {_RESAVE_HINT}")
+    import zipfile
+
+    from ._keras_io import check_zip_archive
+
+    # checked like the other archives before anything is inflated (a checksum is not a signature)
+    check_zip_archive(path / _SPANS_FILE, what=".npz", max_members=16, note="numpy compresses text ~3-5:1")
+    try:
+        added = import_span_cache(tokenizer, path / _SPANS_FILE)
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+        raise ModelFormatError(f"{path / _SPANS_FILE} cannot be read ({err}). {_RESAVE_HINT}") from err
+    logger.info("tokenizer span table: %d spans from %s", added, path / _SPANS_FILE)
+
+
+def _save_skops(estimator, folder: Path, extra: tuple = ()) -> None:
     """The sklearn kind: ``model.skops`` (skops.io, no pickle) and its config."""
     import sklearn
     import skops.io as sio
@@ -241,7 +285,7 @@ def _save_skops(estimator, folder: Path) -> None:
         "sklearn_version": sklearn.__version__,
         "estimator": type(estimator).__name__,
     })
-    _write_checksums(folder, _KIND_FILES["sklearn"])
+    _write_checksums(folder, _KIND_FILES["sklearn"] + tuple(extra))
 
 
 def _config(clf, tokenizer, step_names) -> dict:
@@ -328,8 +372,8 @@ def _verify_folder(path: Path) -> tuple:
     checksums = _read_small_json(checksums_path, "checksum file")
     files = checksums.get("files") if isinstance(checksums, dict) else None
     digest = checksums.get("folder_sha256") if isinstance(checksums, dict) else None
-    content = next((names for names in _KIND_FILES.values()
-                    if isinstance(files, dict) and set(files) == set(names)), None)
+    content = next((names + optional for names in _KIND_FILES.values() for optional in ((), (_SPANS_FILE,))
+                    if isinstance(files, dict) and set(files) == set(names + optional)), None)
     if content is None or not isinstance(digest, str):
         raise ModelFormatError(
             f"{checksums_path} does not list the SHA-256 of {', '.join(_CONTENT_FILES)} (or of "
@@ -505,10 +549,13 @@ def load_model(path):
     if not path.is_dir():
         raise FileNotFoundError(f"No saved model folder at {path}.")
     content = _verify_folder(path)
-    kind = "sklearn" if content == _KIND_FILES["sklearn"] else "keras"
+    kind = "sklearn" if _SKOPS_FILE in content else "keras"
     config = _read_config(path, kind)
     if kind == "sklearn":
-        return _load_skops(path, config)
+        estimator = _load_skops(path, config)
+        if _SPANS_FILE in content:
+            _load_span_cache(estimator, path)
+        return estimator
     installed_keras = check_keras_version()
     if config.get("estimator") != EmbeddingClassifier.__name__:
         raise ModelFormatError(
@@ -561,7 +608,10 @@ def load_model(path):
             f"{path / _CONFIG_FILE} has an invalid 'pipeline' section ({err!r}). {_RESAVE_HINT}"
         ) from err
     tokenizer = _fit_stateless(tokenizer)
-    return Pipeline([(tok_name, tokenizer), (clf_name, clf)])
+    pipeline = Pipeline([(tok_name, tokenizer), (clf_name, clf)])
+    if _SPANS_FILE in content:
+        _load_span_cache(pipeline, path)
+    return pipeline
 
 
 def _load_skops(path: Path, config: dict):
