@@ -178,6 +178,8 @@ def main(argv=None):
         description, model = catalogue[name]
         with timer() as fit_t:
             model.fit(train.texts, train.labels)
+        # saved before any test review is tokenized: the span table in the folder holds training spans only
+        saved = save_now(model, name) if args.saved else None
         model.predict(texts[:10])  # warm-up (lazy imports, graph tracing)
         load_before = os.getloadavg()[0]
         with timer() as batch_t:
@@ -203,29 +205,37 @@ def main(argv=None):
         })
         if args.breakdown:
             rows[-1]["stages_cpu_s"] = stage_times(model, others)
-        if args.saved:
-            rows[-1]["loaded"] = time_saved(model, name, argv)
+        if saved:
+            rows[-1]["loaded"] = time_saved(saved, argv)
     print("ROW " + json.dumps(rows[-1]), flush=True)
 
 
-def time_saved(model, name, argv):
-    """Save ``model``, time its batch in a fresh process that loads it (``--load``); that process's figures."""
-    import shutil
+def save_now(model, name):
+    """Save the fitted ``model`` to a temporary folder: (the saved path, seconds)."""
     import tempfile
 
     from toolkit import save_model
 
     folder = Path(tempfile.mkdtemp(prefix="bench_predict_"))
-    try:
-        # the peer as scikit-learn users save it (joblib; skops would write its n-gram dict as ~1 GB of JSON)
-        target = folder / ("model.joblib" if name.startswith("peer") else "model")
-        with timer() as save_t:
-            if target.suffix == ".joblib":
-                import joblib
+    # the peer as scikit-learn users save it (joblib; skops would write its n-gram dict as ~1 GB of JSON)
+    target = folder / ("model.joblib" if name.startswith("peer") else "model")
+    with timer() as save_t:
+        if target.suffix == ".joblib":
+            import joblib
 
-                joblib.dump(model, target)
-            else:
-                save_model(model, target)
+            joblib.dump(model, target)
+        else:
+            save_model(model, target)
+    return target, save_t.seconds
+
+
+def time_saved(saved, argv):
+    """Time the batch in a fresh process that loads the saved model (``--load``); that process's figures."""
+    import shutil
+
+    target, save_s = saved
+    folder = target.parent
+    try:
         args = [a for a in (argv if argv is not None else sys.argv[1:])]
         proc = subprocess.run([sys.executable, __file__, "--load", str(target)] + args,
                               capture_output=True, text=True)
@@ -233,7 +243,7 @@ def time_saved(model, name, argv):
         if proc.returncode or not found:
             sys.stderr.write(proc.stderr[-3000:])
             return {"error": (proc.stderr.strip().splitlines() or ["?"])[-1]}
-        return {"save_s": round(save_t.seconds, 1), **json.loads(found[-1][len("LOADED "):])}
+        return {"save_s": round(save_s, 1), **json.loads(found[-1][len("LOADED "):])}
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
