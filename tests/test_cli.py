@@ -451,6 +451,34 @@ def test_cli_train_csv_data(runner, tmp_path, shared_data):
     assert metrics["n_train"] == 90 and metrics["n_test"] == 30
 
 
+def test_cli_train_saves_the_span_table_of_the_training_texts_only(tmp_path, shared_data):
+    """The model folder's spans.npz (spaCy's tokens of the spans the process met, for a warm start after
+    load_model) is written right after the fit: spans of the test texts are not in it. Fresh process."""
+    import csv
+
+    import numpy as np
+
+    from toolkit.data.datasets import load_imdb
+    from toolkit.text.tokenizer import _SEPARATOR
+
+    ds = load_imdb("train", data_dir=shared_data, shuffle=True, random_state=0, limit=160)
+    rows = [(t, ds.target_names[y]) for t, y in zip(ds.texts, ds.labels)]
+    for name, part, marker in (("train.csv", rows[:120], "Qzxjtrainonly."), ("test.csv", rows[120:], "Qzxjtestonly!")):
+        with open(tmp_path / name, "w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["review", "sentiment"])
+            writer.writerows((f"{text} {marker}", label) for text, label in part)
+    out = tmp_path / "run"
+    result = run_cli("-q", "train", "--data", tmp_path / "train.csv", "--test-data", tmp_path / "test.csv",
+                     "--column", "review", "--label-column", "sentiment", "--vectors", "none",
+                     "--no-baseline", "-o", out, *TINY)
+    assert result.returncode == 0, result.stderr
+    with np.load(out / "model" / "spans.npz") as table:
+        spans = set(table["spans"].tobytes().decode("utf-8").split(_SEPARATOR))
+    assert "Qzxjtrainonly." in spans and "Qzxjtestonly!" not in spans
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
 # ----------------------------------------------------------------------- vectors
 
 

@@ -483,37 +483,58 @@ def train(
     )
     _check_known_labels(y_test, sorted(set(map(str, y_train))), f"The test data ({test_data or data})")
     logger.info("Training on %d documents, testing on %d", len(x_train), len(x_test))
-    with _progress_bars(estimator, progress, keep=params):  # the saved model keeps the user's settings
-        start = time.perf_counter()
-        estimator.fit(x_train, y_train)
-        fit_seconds = time.perf_counter() - start
-        pred, proba, classes = _scores(estimator, x_test)
-    metrics = compute_metrics(y_test, pred, proba, classes=classes)
-    metrics.update(n_train=len(x_train), n_test=len(x_test), fit_seconds=round(fit_seconds, 3))
-    if baseline:
-        metrics["baseline"] = tfidf_baseline(x_train, y_train, x_test, y_test, random_state=random_state)
+    staged = None
+    try:
+        with _progress_bars(estimator, progress, keep=params):  # the saved model keeps the user's settings
+            start = time.perf_counter()
+            estimator.fit(x_train, y_train)
+            fit_seconds = time.perf_counter() - start
+        # saved now, before the test texts are tokenized, so the model's span table (spans.npz) holds
+        # the training texts' spans only; moved into the run folder at the end
+        staged = _stage_model(estimator) if output is not None else None
+        with _progress_bars(estimator, progress, keep=params):
+            pred, proba, classes = _scores(estimator, x_test)
+        metrics = compute_metrics(y_test, pred, proba, classes=classes)
+        metrics.update(n_train=len(x_train), n_test=len(x_test), fit_seconds=round(fit_seconds, 3))
+        if baseline:
+            metrics["baseline"] = tfidf_baseline(x_train, y_train, x_test, y_test, random_state=random_state)
 
-    final = _final_estimator(estimator)
-    history = {k: [float(v) for v in vals] for k, vals in dict(getattr(final, "history_", {}) or {}).items()}
-    result = TrainResult(estimator, metrics, history, getattr(final, "embedding_coverage_", None))
-    if output is not None:
-        from ..models.persistence import save_model
-        from ..plots import plot_confusion_matrix, plot_history
+        final = _final_estimator(estimator)
+        history = {k: [float(v) for v in vals] for k, vals in dict(getattr(final, "history_", {}) or {}).items()}
+        result = TrainResult(estimator, metrics, history, getattr(final, "embedding_coverage_", None))
+        if output is not None:
+            import shutil
 
-        output = Path(output)
-        with atomic_output(output, directory=True) as tmp:  # the whole run folder or nothing
-            save_model(estimator, tmp / "model")
-            (tmp / "metrics.json").write_text(
-                json.dumps({**metrics, "settings": _jsonable_settings({"model": model, **params})}, indent=2) + "\n"
-            )
-            written = ["model", "metrics.json"]
-            if history:
-                plot_history(history, tmp / "history.png")
-                written.append("history.png")
-            plot_confusion_matrix(y_test, pred, classes, tmp / "confusion_matrix.png")
-            written.append("confusion_matrix.png")
-        result.files = {name: output / name for name in written}
-    return result
+            from ..plots import plot_confusion_matrix, plot_history
+
+            output = Path(output)
+            with atomic_output(output, directory=True) as tmp:  # the whole run folder or nothing
+                shutil.move(str(staged), str(tmp / "model"))
+                (tmp / "metrics.json").write_text(
+                    json.dumps({**metrics, "settings": _jsonable_settings({"model": model, **params})}, indent=2) + "\n"
+                )
+                written = ["model", "metrics.json"]
+                if history:
+                    plot_history(history, tmp / "history.png")
+                    written.append("history.png")
+                plot_confusion_matrix(y_test, pred, classes, tmp / "confusion_matrix.png")
+                written.append("confusion_matrix.png")
+            result.files = {name: output / name for name in written}
+        return result
+    finally:
+        if staged is not None:  # moved into the run folder, or left by an error: its temporary parent goes
+            import shutil
+
+            shutil.rmtree(staged.parent, ignore_errors=True)
+
+
+def _stage_model(estimator) -> Path:
+    """Save ``estimator`` into a fresh temporary folder; the saved model folder's path."""
+    import tempfile
+
+    from ..models.persistence import save_model
+
+    return save_model(estimator, Path(tempfile.mkdtemp(prefix="toolkit-train-")) / "model")
 
 
 def _jsonable_settings(params: dict) -> dict:
