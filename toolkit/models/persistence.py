@@ -191,6 +191,18 @@ def save_model(estimator, path) -> Path:
     pathlib.Path
         The folder written.
 
+    Notes
+    -----
+    A pipeline that starts with a ``SpacyTokenizer`` also gets ``spans.npz``:
+    spaCy's output for every span this process has tokenized with the
+    tokenizer's settings (:func:`toolkit.text.tokenizer.export_span_cache`).
+    :func:`load_model` fills the loading process's table from it, so the
+    loaded pipeline tokenizes new text without calling spaCy again for those
+    spans (2,000 IMDB reviews: about 0.35 instead of 0.9 CPU s after a
+    25,000-review fit). Tokens are the same with or without it. It holds
+    whatever this process tokenized, so save right after ``fit`` to keep other
+    texts (a test set) out of it, as ``toolkit train`` does.
+
     Examples
     --------
     >>> from toolkit.models import save_model, load_model  # doctest: +SKIP
