@@ -487,8 +487,15 @@ def test_stacking_ngram_members_look_the_ngrams_up_once(split, tmp_path, predict
                                 **FAST).fit(X, y)
     n_sets = 1 if predict_with == "refit" else FAST["cv"]
     assert len(clf.vocabulary_prefixes_) == n_sets
-    for (small, large), keras, bag in zip(clf.vocabulary_prefixes_, clf.members_["ngrams"], clf.members_["ngrams_nbsvm"]):
+    for (small, large), keras, bag in zip(clf._vocabulary_pairs(), clf.members_["ngrams"], clf.members_["ngrams_nbsvm"]):
         assert small is keras[-1].vocabulary_ and large is bag.named_steps["counts"].vocabulary_
+    # the pairs are positions, not the vocabularies: skops would store a referenced vocabulary twice
+    import skops.io as sio
+
+    assert all(isinstance(part, tuple) and isinstance(part[0], str) for pair in clf.vocabulary_prefixes_ for part in pair)
+    without = clone(clf)
+    without.__dict__.update({**clf.__dict__, "vocabulary_prefixes_": []})
+    assert len(sio.dumps(clf)) < 1.01 * len(sio.dumps(without))
     own = np.column_stack([np.mean([m.decision_function(X_val) for m in clf.members_[name]], axis=0)
                            for name in clf.member_names_])
     looked_up = []
@@ -496,9 +503,9 @@ def test_stacking_ngram_members_look_the_ngrams_up_once(split, tmp_path, predict
     Vocabulary._encode_corpus = lambda self, tokens: looked_up.append(len(self)) or real(self, tokens)
     try:
         np.testing.assert_array_equal(clf.member_scores(X_val), own)
-        assert looked_up == [len(large) for _, large in clf.vocabulary_prefixes_]
+        assert looked_up == [len(large) for _, large in clf._vocabulary_pairs()]
         loaded = load_model(save_model(clf, tmp_path / "stack"))
-        assert loaded.vocabulary_prefixes_[0][0] is loaded.members_["ngrams"][0][-1].vocabulary_
+        assert loaded._vocabulary_pairs()[0][0] is loaded.members_["ngrams"][0][-1].vocabulary_
         looked_up.clear()
         np.testing.assert_allclose(loaded.predict_proba(X_val), clf.predict_proba(X_val))
         assert len(looked_up) == 2 * n_sets  # loaded once and fitted once: one look-up per model set each

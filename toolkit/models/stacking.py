@@ -235,12 +235,16 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         Meta-learner coefficient of each member's standardized score (binary
         targets; members with one column per class get the mean absolute
         weight): how much each member counts in the prediction.
-    vocabulary_prefixes_ : list of (Vocabulary, Vocabulary)
+    vocabulary_prefixes_ : list of ((str, int, int), (str, int, int))
         Pairs of the members' vocabularies, fitted on the same documents,
         where the first is the start of the second (the NBSVM++ member's,
-        capped at ``max_tokens``, and the NBSVM member's). At prediction the
-        first reads its ids off the second's: the n-grams of new documents are
-        looked up once (:func:`toolkit.text.vocabulary.shared_encoding`).
+        capped at ``max_tokens``, and the NBSVM member's), each named by
+        (member name, position in ``members_[name]``, pipeline step). At
+        prediction the first reads its ids off the second's: the n-grams of
+        new documents are looked up once
+        (:func:`toolkit.text.vocabulary.shared_encoding`). Positions, not the
+        vocabularies themselves: skops would store a referenced vocabulary a
+        second time (+136 MB for ``STACK_MANY_JOB`` on 25,000 reviews).
 
     Examples
     --------
@@ -450,12 +454,17 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "meta_")
         return _as_corpus(X)
 
+    def _vocabulary_pairs(self):
+        """The ``(small, large)`` vocabulary objects named by ``vocabulary_prefixes_``."""
+        return [(_vocabulary_at(self.members_, small), _vocabulary_at(self.members_, large))
+                for small, large in getattr(self, "vocabulary_prefixes_", ())]
+
     def _member_scores(self, docs):
         from ..text.vocabulary import shared_encoding
 
         shared = {}  # outputs of leading pipeline steps that several members have in common
         # members whose vocabularies are one another's first ids look the n-grams up once
-        with shared_encoding(getattr(self, "vocabulary_prefixes_", ())):
+        with shared_encoding(self._vocabulary_pairs()):
             return _columns([np.mean([_decision(m, docs, shared, fold) for fold, m in enumerate(self.members_[name])],
                                      axis=0)
                              for name in self.member_names_])
@@ -656,6 +665,13 @@ def _share_fitted_steps(members):
     return members
 
 
+def _vocabulary_at(members, where):
+    """The vocabulary of step ``where[2]`` of the fitted model ``members[where[0]][where[1]]``."""
+    name, fold, step = where
+    model = members[name][fold]
+    return getattr(model, "steps", [(None, model)])[step][1].vocabulary_
+
+
 def _vocabulary_prefixes(members):
     """``(small, large)`` pairs of the members' fitted vocabularies where ``small.is_prefix_of(large)``.
 
@@ -667,20 +683,20 @@ def _vocabulary_prefixes(members):
     """
     from ..text.vocabulary import Vocabulary
 
-    by_fold = {}
-    for models in members.values():
+    by_fold = {}  # fold -> [(vocabulary, where)]
+    for name, models in members.items():
         for fold, model in enumerate(models):
-            for step in getattr(model, "steps", [(None, model)]):
+            for i, step in enumerate(getattr(model, "steps", [(None, model)])):
                 vocab = getattr(step[1], "vocabulary_", None)
-                if isinstance(vocab, Vocabulary) and all(v is not vocab for v in by_fold.get(fold, [])):
-                    by_fold.setdefault(fold, []).append(vocab)
+                if isinstance(vocab, Vocabulary) and all(v is not vocab for v, _ in by_fold.get(fold, [])):
+                    by_fold.setdefault(fold, []).append((vocab, (name, fold, i)))
     pairs = []
     for vocabs in by_fold.values():
-        vocabs = sorted(vocabs, key=len)
-        for i, small in enumerate(vocabs):
-            large = next((v for v in vocabs[i + 1:] if small.is_prefix_of(v)), None)
+        vocabs = sorted(vocabs, key=lambda item: len(item[0]))
+        for i, (small, where) in enumerate(vocabs):
+            large = next((w for v, w in vocabs[i + 1:] if small.is_prefix_of(v)), None)
             if large is not None:
-                pairs.append((small, large))
+                pairs.append((where, large))
     return pairs
 
 
