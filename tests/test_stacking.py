@@ -474,6 +474,29 @@ def test_stacking_members_share_the_pooled_vectors_at_prediction(split, glove_sm
     assert len({id(m[0]) for m in clf.members_["vectors"]}) == len(clf.members_["vectors"])
 
 
+def test_stacking_predicts_on_one_blas_thread_set_once(split, monkeypatch):
+    """Prediction runs under one BLAS thread, set once for the whole call and restored after: OpenBLAS
+    threads woken by a product or by a change of their count spin for ~0.1 s, which burned ~0.1 CPU s of
+    the other core per stack-many prediction; NeighborVote's own limit inside it changes nothing."""
+    from threadpoolctl import threadpool_info
+
+    from toolkit.models import stacking
+
+    def blas_threads():
+        return sorted({pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"})
+
+    X, y, X_val, _ = split
+    clf = StackedTextClassifier(vectors=None, **FAST).fit(X, y)
+    seen = []
+    real = stacking._decision
+    monkeypatch.setattr(stacking, "_decision", lambda *a: seen.append(blas_threads()) or real(*a))
+    before = blas_threads()
+    for method in ("predict", "predict_proba", "decision_function", "member_scores"):
+        getattr(clf, method)(X_val[:20])
+    assert seen and all(threads == [1] for threads in seen)
+    assert blas_threads() == before
+
+
 @pytest.mark.parametrize("predict_with", ["refit", "folds"])
 def test_stacking_ngram_members_look_the_ngrams_up_once(split, tmp_path, predict_with):
     """ngram_model=("nbsvm++", "nbsvm"): the NBSVM++ member's vocabulary is the start of the NBSVM member's

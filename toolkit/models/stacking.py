@@ -55,7 +55,6 @@ from __future__ import annotations
 import functools
 import logging
 import os
-from contextlib import nullcontext
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -469,17 +468,25 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
                                      axis=0)
                              for name in self.member_names_])
 
+    def _meta(self, method, X):
+        # One BLAS thread for the whole prediction, set once: its matrix products are small or split
+        # into blocks on n_jobs threads already, and OpenBLAS threads woken by a product or by a change
+        # of their count spin for ~0.1 s afterwards, burning the other core's CPU (2,000 reviews with
+        # stack-many: ~0.1 CPU s, the tokenization of the next batch looked that much slower)
+        with _one_blas_thread():
+            return getattr(self.meta_, method)(self._member_scores(self._docs(X)))
+
     def decision_function(self, X):
         """Meta-learner scores: shape (n_samples,) for two classes, else (n_samples, n_classes)."""
-        return self.meta_.decision_function(self._member_scores(self._docs(X)))
+        return self._meta("decision_function", X)
 
     def predict(self, X):
         """Predicted class labels."""
-        return self.meta_.predict(self._member_scores(self._docs(X)))
+        return self._meta("predict", X)
 
     def predict_proba(self, X):
         """Class probabilities of the meta-learner, shape (n_samples, n_classes)."""
-        return self.meta_.predict_proba(self._member_scores(self._docs(X)))
+        return self._meta("predict_proba", X)
 
     def member_scores(self, X):
         """The members' decision scores the meta-learner combines, shape (n_samples, n_members).
@@ -488,7 +495,8 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         the shape is (n_samples, n_members * n_classes). With
         ``predict_with="folds"`` each member's score is the mean over its fold fits.
         """
-        return self._member_scores(self._docs(X))
+        with _one_blas_thread():
+            return self._member_scores(self._docs(X))
 
 
 class NeighborVote(KNeighborsClassifier):
@@ -565,12 +573,12 @@ class NeighborVote(KNeighborsClassifier):
             ind[block], dist[block] = _nearest_rows(X[block], fit_X, fit_sq, n_neighbors)
 
         # small blocks: one large one costs more, not less (2,000 x 25,000: 1.9 against 0.65 CPU s in fresh
-        # memory); one BLAS thread per block: idle BLAS threads spin while argpartition runs, which cost
-        # 0.2-0.35 CPU s per 2,000 x 25,000 for 0.06 s of wall time on 2 cores (one block: left alone)
+        # memory); one BLAS thread, also for one block: idle OpenBLAS threads spin for ~0.1 s after each
+        # product, which cost 0.2-0.35 CPU s per 2,000 x 25,000 for 0.06 s of wall time on 2 cores
+        # (the limit itself costs ~0.01 ms with the cached controller)
         size = get_config()["pairwise_dist_chunk_size"]
         blocks = gen_batches(X.shape[0], size)
-        _blas_controller()  # found on the first search of the process, whatever its size (20-40 ms, once)
-        with _one_blas_thread() if X.shape[0] > size else nullcontext():
+        with _one_blas_thread():
             if self.n_jobs in (None, 1):  # in this thread, whatever joblib backend is active
                 for block in blocks:
                     search(block)
