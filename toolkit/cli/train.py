@@ -483,6 +483,8 @@ def train(
     )
     _check_known_labels(y_test, sorted(set(map(str, y_train))), f"The test data ({test_data or data})")
     logger.info("Training on %d documents, testing on %d", len(x_train), len(x_test))
+    import shutil
+
     staged = None
     try:
         with _progress_bars(estimator, progress, keep=params):  # the saved model keeps the user's settings
@@ -503,8 +505,6 @@ def train(
         history = {k: [float(v) for v in vals] for k, vals in dict(getattr(final, "history_", {}) or {}).items()}
         result = TrainResult(estimator, metrics, history, getattr(final, "embedding_coverage_", None))
         if output is not None:
-            import shutil
-
             from ..plots import plot_confusion_matrix, plot_history
 
             output = Path(output)
@@ -523,8 +523,6 @@ def train(
         return result
     finally:
         if staged is not None:  # moved into the run folder, or left by an error: its temporary parent goes
-            import shutil
-
             shutil.rmtree(staged.parent, ignore_errors=True)
 
 
