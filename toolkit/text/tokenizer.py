@@ -662,11 +662,16 @@ def _engine_options(params) -> dict:
     return {k: params[k] for k in keys}
 
 
-def _get_engine(model, lemmatize, **options) -> _Engine:
-    key = (model, lemmatize, *sorted(options.items()))
+def _engine_key(model, lemmatize, options) -> tuple:
+    return (model, lemmatize, *sorted(options.items()))
+
+
+def _get_engine(model, lemmatize, *, create=True, **options) -> _Engine | None:
+    """The process's engine for these settings; made on first use (None then if ``create`` is False)."""
+    key = _engine_key(model, lemmatize, options)
     with _LOCK:
         engine = _ENGINES.get(key)
-        if engine is None:
+        if engine is None and create:
             engine = _Engine(_load_nlp(model, lemmatize), lemmatize=lemmatize, **options)
             _ENGINES.put(key, engine)
     return engine
@@ -678,10 +683,7 @@ _SIG_SEP = "\x01"  # between the tokens of one special-case signature (never in 
 
 def _engine_for(tokenizer, create: bool):
     """The process's engine for ``tokenizer``'s settings (None if there is none and ``create`` is False)."""
-    options = _engine_options(vars(tokenizer))
-    if not create:
-        return _ENGINES.get((tokenizer.model, tokenizer.lemmatize, *sorted(options.items())))
-    return _get_engine(tokenizer.model, tokenizer.lemmatize, **options)
+    return _get_engine(tokenizer.model, tokenizer.lemmatize, create=create, **_engine_options(vars(tokenizer)))
 
 
 def _engine_fingerprint(engine) -> str:
@@ -772,9 +774,7 @@ def import_span_cache(tokenizer, path) -> int:
         if not new.any():
             return 0
         idx = np.flatnonzero(new)
-        starts = np.cumsum(lengths) - lengths
-        take = np.repeat(starts[idx], lengths[idx]) + (
-            np.arange(int(lengths[idx].sum())) - np.repeat(np.cumsum(lengths[idx]) - lengths[idx], lengths[idx]))
+        take = np.flatnonzero(np.repeat(new, lengths))  # the flat strings of the new spans
         signatures = {k: (lefts[code // _SIG], rights[code % _SIG])
                       for k, code in enumerate(codes[idx].tolist()) if code}
         engine.remember([spans[i] for i in idx.tolist()], lengths[idx], [strings[i] for i in take.tolist()], signatures)
