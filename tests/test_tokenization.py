@@ -276,6 +276,11 @@ def test_tokenization_workers_give_the_same_tokens(monkeypatch, imdb_texts):
     monkeypatch.setattr(tokenization, "_MIN_SPANS_PER_WORKER", 100)
     got = SpacyTokenizer(lowercase=False, remove_stop=True, n_jobs=2).transform(docs)
     assert got == expected
+    # joblib's own process pool works after the tokenizer's workers (it reuses the same loky executor,
+    # which lacked joblib's attributes when the tokenizer started it bare: AttributeError)
+    from joblib import Parallel, delayed
+
+    assert Parallel(n_jobs=2)(delayed(abs)(-i) for i in range(4)) == [0, 1, 2, 3]
 
 
 def test_tokenization_context_dependent_pipeline_streams_docs(tmp_path):

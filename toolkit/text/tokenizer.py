@@ -1109,9 +1109,11 @@ class SpacyTokenizer(TextInputMixin, TransformerMixin, BaseEstimator):
         if n_shares <= 1:
             engine.remember(*engine.learn_strings(missing))
             return
-        from joblib.externals.loky import get_reusable_executor
+        # joblib's wrapper of loky's process-wide reusable executor: a bare loky executor lacks the
+        # attributes joblib's own Parallel(n_jobs>1) expects when it reuses that executor later
+        from joblib.executor import get_memmapping_executor
 
-        executor = get_reusable_executor(max_workers=n_shares - 1)
+        executor = get_memmapping_executor(n_shares - 1)
         shares = [missing[i::n_shares] for i in range(n_shares)]
         futures = [
             executor.submit(_learn_in_worker, self.model, self.lemmatize, options, share) for share in shares[1:]
