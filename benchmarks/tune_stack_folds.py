@@ -26,7 +26,9 @@ members (eleventh session): ``vectors_mlp`` (SIF vectors -> MLP),
 ``vectors_sifmax`` (SIF and max pooling -> LR), ``vectors_knn[k]`` (a
 distance-weighted vote of the k nearest training documents by the cosine of
 their SIF vectors, k=100 by default: ``StackedTextClassifier(neighbors=k)``)
-and its control ``tfidf_knn`` (the same vote over TF-IDF unigrams, no vectors).
+and its control ``tfidf_knn`` (the same vote over TF-IDF unigrams, no vectors);
+``vectors_knn300_pca50`` searches in 50 principal components of those vectors
+(``neighbors_dims=50``, fifteenth session).
 A member without ``decision_function`` is read as the logit of its
 probability of the second class. ``--folds movie`` (twelfth session) groups
 the out-of-fold scores' folds by movie as well (``StratifiedGroupKFold``, as
@@ -38,6 +40,9 @@ Run::
     python benchmarks/tune_stack_folds.py --seed 0
     python benchmarks/tune_stack_folds.py --seed 1 --name tune_stack_folds_seed1
     python benchmarks/tune_stack_folds.py --seed 0 --split movie --folds movie --name tune_stack_folds_gfolds_seed0
+    python benchmarks/tune_stack_folds.py --seed 0 --split movie --folds random \
+        --members nbsvm++,nbsvm,vectors,vectors_knn300,vectors_knn300_pca50,vectors_knn300_pca100 \
+        --name tune_stack_folds_movie_pca_seed0
 """
 
 from __future__ import annotations
@@ -69,7 +74,9 @@ STACKS = (("nbsvm++",), ("nbsvm++", "vectors"), ("nbsvm++", "nbsvm"), ("nbsvm++"
           ("nbsvm++", "nbsvm", "vectors", "tfidf_knn"), ("nbsvm++", "vectors_knn"), ("nbsvm++", "vectors", "vectors_knn"),
           ("nbsvm++", "nbsvm", "vectors_knn30"), ("nbsvm++", "nbsvm", "vectors_knn300"),
           ("nbsvm++", "nbsvm", "vectors", "vectors_knn30"), ("nbsvm++", "nbsvm", "vectors", "vectors_knn300"),
-          ("nbsvm++", "nbsvm", "vectors_knn1000"), ("nbsvm++", "nbsvm", "vectors_knn3000"))
+          ("nbsvm++", "nbsvm", "vectors_knn1000"), ("nbsvm++", "nbsvm", "vectors_knn3000"),
+          *(stack for r in (25, 50, 100, 150)
+            for stack in (("nbsvm++", "nbsvm", "vectors", f"vectors_knn300_pca{r}"), ("nbsvm++", "nbsvm", f"vectors_knn300_pca{r}"))))
 RULES = ("full", "folds", "both")
 
 
@@ -82,8 +89,12 @@ def member(name, seed):
     if name == "nbsvm":
         return StackedTextClassifier(vectors=None, ngram_model="nbsvm", C=0.01)._members(seed)[0][1]
     if name.startswith("vectors_knn"):  # the vote of the k nearest training reviews by their SIF vectors (probe)
-        k = int(name[len("vectors_knn"):] or 100)
-        return StackedTextClassifier(vectors=DOMAIN_WIDE, pooling=None, neighbors=k)._members(seed)[-1][1]
+        import re
+
+        k, dims = re.fullmatch(r"vectors_knn(\d*)(?:_pca(\d+))?", name).groups()
+        # _pca<r>: searched in the first r principal components of the normalized vectors (fifteenth session)
+        return StackedTextClassifier(vectors=DOMAIN_WIDE, pooling=None, neighbors=int(k or 100),
+                                     neighbors_dims=int(dims) if dims else None)._members(seed)[-1][1]
     if name == "tfidf_knn":  # control for vectors_knn: the same neighbours over TF-IDF unigrams, no vectors
         from sklearn.neighbors import KNeighborsClassifier
         from sklearn.pipeline import Pipeline

@@ -126,13 +126,14 @@ def _stack_params(model):
     import re
 
     members = [m.replace("NBSVMPP", "nbsvm++") for m in model.split(":")[1].replace("nbsvm++", "NBSVMPP").split("+")]
-    if not all(re.fullmatch(r"nbsvm\+\+|nbsvm|vectors|clusters|vectors_knn\d*", m) for m in members):
+    if not all(re.fullmatch(r"nbsvm\+\+|nbsvm|vectors|clusters|vectors_knn\d*(_pca\d+)?", m) for m in members):
         return None
-    knn = [int(m[len("vectors_knn"):] or 100) for m in members if m.startswith("vectors_knn")]
+    knn = [re.fullmatch(r"vectors_knn(\d*)(?:_pca(\d+))?", m).groups() for m in members if m.startswith("vectors_knn")]
     return {"ngram_model": tuple(m for m in members if m in ("nbsvm++", "nbsvm")),
             "pooling": "sif" if "vectors" in members else None,
             "clusters": 1000 if "clusters" in members else None,
-            "neighbors": knn[0] if knn else None}
+            "neighbors": int(knn[0][0] or 100) if knn else None,
+            "neighbors_dims": int(knn[0][1]) if knn and knn[0][1] else None}
 
 
 def test_recipes_stack_many_job_is_the_validation_choice():
@@ -161,5 +162,21 @@ def test_recipes_stack_many_job_is_the_validation_choice():
     cv, model, rule = max(complete, key=complete.get)
     clf = StackedTextClassifier(**STACK_MANY_JOB)
     assert (clf.cv, clf.predict_with) == (cv, {"full": "refit", "folds": "folds"}[rule])
-    assert {k: getattr(clf, k) for k in ("ngram_model", "pooling", "clusters", "neighbors")} == _stack_params(model)
+    members = ("ngram_model", "pooling", "clusters", "neighbors")
+    assert {k: getattr(clf, k) for k in members} == {k: _stack_params(model)[k] for k in members}
     assert clf.vectors == DOMAIN_VECTORS
+
+    # its search dimension (fifteenth session): the best mean of that member set over the dimensions the
+    # same seeds measured (tune_stack_folds_movie_pca_seed*.json, all dimensions included)
+    by_dims = defaultdict(dict)
+    for path in sorted(results.glob("tune_stack_folds_movie_pca_seed*.json")):
+        record = json.loads(path.read_text(encoding="utf-8"))
+        assert record["params"]["limit"] is None and record["params"]["split"] == "movie"
+        for row in record["rows"]:
+            params = _stack_params(row["model"]) if row["model"].startswith("stack:") else None
+            if row["rule"] == rule and params and {k: params[k] for k in members} == {
+                    k: _stack_params(model)[k] for k in members}:
+                by_dims[params["neighbors_dims"]][row["seed"]] = row["val_accuracy"]
+    assert None in by_dims and len(by_dims) >= 3 and all(set(v) == seeds for v in by_dims.values())
+    means = {dims: sum(v.values()) / len(v) for dims, v in by_dims.items()}
+    assert clf.neighbors_dims == max(means, key=means.get)

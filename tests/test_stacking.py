@@ -336,6 +336,19 @@ def test_stacking_neighbors_member(split, glove_small, tmp_path, imdb_small):
     # fewer training documents than n_neighbors (a fold of a small fit): all of them vote
     few = NeighborVote(n_neighbors=300, weights="distance").fit(np.array([[0.0], [1.0], [3.0]]), [0, 1, 1])
     np.testing.assert_allclose(few.decision_function(np.array([[0.5]])), [np.log((1 / 0.5 + 1 / 2.5) / (1 / 0.5))])
+    # neighbors_dims: the search in the first principal components of the normalized vectors (at most as
+    # many as the documents and dimensions give: no error where a small fold or small vectors have fewer)
+    from sklearn.decomposition import PCA
+
+    reduced = StackedTextClassifier(vectors=str(glove_small), neighbors=15, neighbors_dims=4, **FAST).fit(X, y)
+    pca = PCA(n_components=4, svd_solver="full").fit(normalize(pool.transform(X)))
+    knn4 = clone(knn).fit(pca.transform(normalize(pool.transform(X))), y)
+    shares = np.clip(knn4.predict_proba(pca.transform(normalize(pool.transform(X_val)))), 1e-7, 1 - 1e-7)
+    np.testing.assert_allclose(reduced.member_scores(X_val)[:, 2], np.log(shares[:, 1] / shares[:, 0]), rtol=1e-5,
+                               atol=1e-5)
+    wide = StackedTextClassifier(vectors=str(glove_small), neighbors=15, neighbors_dims=10_000, **FAST).fit(X, y)
+    n_dims = pool.transform(X[:1]).shape[1]
+    assert wide.members_["neighbors"][0].named_steps["pca"].pca_.n_components_ == n_dims
     # the ablation drops it with the other vector members
     assert StackedTextClassifier(vectors=None, neighbors=15).set_params(**FAST)._members(0)[-1][0] == "ngrams"
     with pytest.raises(ValueError, match=r"'neighbors' parameter of StackedTextClassifier must be"):
@@ -346,6 +359,40 @@ def test_stacking_neighbors_member(split, glove_small, tmp_path, imdb_small):
     pipe.fit(texts[:300], labels[:300])
     proba, _ = load_and_predict_in_fresh_process(save_model(pipe, tmp_path / "stack"), texts[400:450], tmp_path)
     np.testing.assert_allclose(proba, pipe.predict_proba(texts[400:450]))
+
+
+def test_neighbor_vote_sampled_bound_is_exact():
+    """_smallest (the k smallest of each row, bounded through a sample of columns) returns argpartition's set,
+    also for rows the sample misleads (fewer than k values under its bound: the whole row is partitioned);
+    on a fit large enough to take that path, NeighborVote's neighbours and vote are scikit-learn's."""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    from toolkit.models import stacking
+
+    rng = np.random.default_rng(1)
+    n, k = 6 * stacking._SAMPLE, 40
+    d2 = rng.standard_normal((30, n)).astype(np.float32)
+    sampled = np.linspace(0, n - 1, stacking._SAMPLE).astype(np.intp)
+    d2[:3] = 10.0  # rows where the sampled columns are the smallest values: the bound keeps too few
+    d2[:3, sampled] = rng.uniform(0, 1, (3, sampled.size))
+    d2[3, :] = 0.5  # a row of ties
+    chosen = stacking._smallest(d2, k)
+    assert chosen.shape == (30, k)
+    kth = np.partition(d2, k - 1, axis=1)[:, k - 1:k]
+    assert np.all(np.take_along_axis(d2, chosen, axis=1) <= kth)  # the k smallest values (ties: any of them)
+    assert all(len(set(row)) == k for row in chosen.tolist())
+    np.testing.assert_array_equal(np.sort(chosen[4:], axis=1), np.sort(np.argpartition(d2[4:], k - 1, axis=1)[:, :k], axis=1))
+
+    fit_X = rng.standard_normal((n, 20)).astype(np.float32)
+    y = rng.integers(0, 2, n)
+    X = rng.standard_normal((300, 20)).astype(np.float32)
+    ours = stacking.NeighborVote(n_neighbors=k, weights="distance", algorithm="brute").fit(fit_X, y)
+    theirs = KNeighborsClassifier(n_neighbors=k, weights="distance", algorithm="brute").fit(fit_X, y)
+    np.testing.assert_array_equal(ours.kneighbors(X)[1], theirs.kneighbors(X)[1])
+    np.testing.assert_allclose(ours.predict_proba(X), theirs.predict_proba(X), rtol=1e-5)
+    uniform = clone(ours).set_params(weights="uniform").fit(fit_X, y)
+    np.testing.assert_allclose(uniform.predict_proba(X), clone(theirs).set_params(weights="uniform").fit(fit_X, y)
+                               .predict_proba(X), rtol=1e-6)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -368,7 +415,7 @@ def test_neighbor_vote_fast_search_is_scikit_learns(dtype):
     theirs = KNeighborsClassifier(n_neighbors=40, weights="distance", algorithm="brute").fit(fit_X, y)
     called = []
     real = ours._euclidean_kneighbors
-    ours._euclidean_kneighbors = lambda *a: called.append(1) or real(*a)
+    ours._euclidean_kneighbors = lambda *a, **kw: called.append(1) or real(*a, **kw)
     dist, ind = ours.kneighbors(X)
     assert called, "the fast search was not taken"
     ref_dist, ref_ind = theirs.kneighbors(X)

@@ -124,5 +124,10 @@ STACK_JOB: dict = {"vectors": DOMAIN_VECTORS, "pooling": "sif", "clusters": 1000
 #: vectors. On a random validation split, which shares movies between fit and
 #: validation reviews, the vote looked three times as useful (+0.27 with 1,000
 #: neighbours; ``results/tune_stack_folds_probe_seed*.json``).
-STACK_MANY_JOB: dict = {"vectors": DOMAIN_VECTORS, "pooling": "sif", "neighbors": 300, "ngram_model": ("nbsvm++", "nbsvm"),
-                        "C": 0.01, "ngram_range": (1, 3)}
+#: Since the fifteenth session the vote searches in 50 principal components of
+#: the normalized vectors (``neighbors_dims``): its prediction costs 0.12
+#: instead of 0.29 CPU s per 2,000 reviews at 25,000 training reviews, and the
+#: stack scores the same on those validation splits (91.37% against 91.35%;
+#: ``results/tune_stack_folds_movie_pca_seed*.json``).
+STACK_MANY_JOB: dict = {"vectors": DOMAIN_VECTORS, "pooling": "sif", "neighbors": 300, "neighbors_dims": 50,
+                        "ngram_model": ("nbsvm++", "nbsvm"), "C": 0.01, "ngram_range": (1, 3)}
