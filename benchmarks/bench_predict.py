@@ -90,6 +90,11 @@ def models(seed):
                        "many-label recommendation (`toolkit train --model stack-many`)",
                        make_pipeline(SpacyTokenizer(), StackedTextClassifier(**STACK_MANY_JOB, random_state=seed,
                                                                              n_jobs=2))),
+        "stack_many_alldims": ("SpacyTokenizer() -> StackedTextClassifier(**STACK_MANY_JOB, neighbors_dims=None): the "
+                               "many-label stack whose vote searches all 300 dimensions (the recipe until the "
+                               "fifteenth session)",
+                               make_pipeline(SpacyTokenizer(), StackedTextClassifier(
+                                   **{**STACK_MANY_JOB, "neighbors_dims": None}, random_state=seed, n_jobs=2))),
         "stack_many_noknn": ("SpacyTokenizer() -> StackedTextClassifier(**STACK_MANY_JOB, neighbors=None): the many-label "
                              "stack without its nearest-neighbours member (the tenth session's recipe)",
                              make_pipeline(SpacyTokenizer(), StackedTextClassifier(**{**STACK_MANY_JOB, "neighbors": None},
