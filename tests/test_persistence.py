@@ -79,8 +79,10 @@ def test_persistence_failed_save_leaves_nothing(fitted_clf, tmp_path, monkeypatc
 def test_persistence_pipeline_identical_in_fresh_process(fitted_pipe, imdb_small, tmp_path):
     texts = imdb_small[0][400:450]
     path = save_model(fitted_pipe, tmp_path / "pipe")
-    # the tokenizer's span table travels with a pipeline (a bare classifier has no tokenizer: no file)
-    assert sorted(os.listdir(path)) == ["checksums.json", "config.json", "model.keras", "spans.npz", "vocabulary.json"]
+    # the tokenizer's span table travels with a pipeline (a bare classifier has no tokenizer: no file), and
+    # the vocabulary's n-gram index with a vocabulary of n-grams
+    assert sorted(os.listdir(path)) == ["checksums.json", "config.json", "model.keras", "ngram_index.npz", "spans.npz",
+                                        "vocabulary.json"]
     expected = fitted_pipe.predict_proba(texts)
     (tmp_path / "texts.json").write_text(json.dumps(texts))
     joblib.dump(fitted_pipe, tmp_path / "pipe.joblib")  # pickle: trusted files only
@@ -93,7 +95,8 @@ def test_persistence_pipeline_identical_in_fresh_process(fitted_pipe, imdb_small
         "texts = json.load(open(sys.argv[2]))\n"
         "np.save(sys.argv[3], pipe.predict_proba(texts))\n"
         "np.save(sys.argv[3] + '.joblib.npy', joblib.load(sys.argv[1] + '/../pipe.joblib').predict_proba(texts))\n"
-        "print(type(pipe).__name__, pipe.steps[0][1].ngram_range, known)\n"
+        "index = getattr(pipe.steps[1][1].vocabulary_, '_ngram_indexes', {}).get(' ')\n"
+        "print(type(pipe).__name__, pipe.steps[0][1].ngram_range, known, index is not None)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
     result = subprocess.run(
@@ -101,7 +104,7 @@ def test_persistence_pipeline_identical_in_fresh_process(fitted_pipe, imdb_small
         capture_output=True, text=True, env=env, timeout=300,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "Pipeline (1, 2) True" in result.stdout
+    assert "Pipeline (1, 2) True True" in result.stdout  # spans known, the n-gram index attached
     np.testing.assert_array_equal(np.load(tmp_path / "p.npy"), expected)
     np.testing.assert_array_equal(np.load(tmp_path / "p.npy.joblib.npy"), expected)
 

@@ -95,6 +95,35 @@ def test_vocabulary_bad_json_files(tmp_path):
         Vocabulary.from_json(tmp_path / "missing.json")
 
 
+def test_vocabulary_ngram_index_file_round_trip(tmp_path):
+    """save_ngram_index / load_ngram_index: a vocabulary read back from JSON gets its n-gram index again and
+    encodes through it (no n-gram string is built) to the same ids; a file of another vocabulary, or holding
+    ids outside this one, is refused naming the file; a vocabulary without an index writes no file."""
+    docs = TokenizedCorpus.from_token_lists(DOCS)
+    vocab = Vocabulary.from_documents(docs.ngrams((1, 3)), max_tokens=12)
+    assert vocab.save_ngram_index(tmp_path / "index.npz")
+    copy = Vocabulary.from_json(vocab.to_json(tmp_path / "vocab.json"))
+    assert not hasattr(copy, "_ngram_indexes")
+    copy.load_ngram_index(tmp_path / "index.npz")
+    new = TokenizedCorpus.from_token_lists([["the", "film", "was", "thin"], ["good", "plot"]]).ngrams((1, 3))
+    np.testing.assert_array_equal(copy.encode(new), vocab.encode(new))
+    assert not new._built()  # the ids came from the index, not from the n-gram strings
+    with np.load(tmp_path / "index.npz") as z:
+        assert not any(z[name].dtype == object for name in z.files)
+
+    other = Vocabulary.from_documents(docs.ngrams((1, 3)))
+    with pytest.raises(ValueError, match=r"index.npz is the n-gram index of a vocabulary of 12 tokens"):
+        other.load_ngram_index(tmp_path / "index.npz")
+    with np.load(tmp_path / "index.npz") as z:
+        arrays = {name: z[name] for name in z.files}
+    arrays["values_0_2"] = arrays["values_0_2"] + 100
+    np.savez(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(ValueError, match=r"bad.npz holds n-gram ids outside this vocabulary"):
+        Vocabulary.from_json(tmp_path / "vocab.json").load_ngram_index(tmp_path / "bad.npz")
+    assert not Vocabulary.from_documents(DOCS).save_ngram_index(tmp_path / "none.npz")
+    assert not (tmp_path / "none.npz").exists()
+
+
 def _random_case(rng):
     n = int(rng.integers(0, 12))
     seqs = [list(rng.integers(1, 100, size=int(rng.integers(0, 15)))) for _ in range(n)]

@@ -8,8 +8,14 @@ A saved Keras-based model (``EmbeddingClassifier``, alone or after a
     config.json        format version, toolkit and Keras versions, estimator
                        parameters, class labels and fitted settings, tokenizer
                        parameters (for a Pipeline)
+    ngram_index.npz    (when the vocabulary has one) its n-gram index as arrays:
+                       new documents' n-grams are looked up without joining
+                       their strings, as in the process that fitted the model
+    spans.npz          (a pipeline starting with a SpacyTokenizer) spaCy's
+                       output per span seen at fit, so the loaded tokenizer
+                       starts warm
     checksums.json     the SHA-256 of each file above and one digest over the
-                       whole folder (names and hashes of all three files)
+                       whole folder (names and hashes of all its files)
 
 The folder is written through :func:`toolkit._atomic.atomic_output`: under a
 temporary name next to the target, renamed into place when complete, so an
@@ -76,6 +82,9 @@ _CHECKSUMS_FILE = "checksums.json"
 _SKOPS_FILE = "model.skops"
 #: Optional: spaCy's tokens of the spans the saving process had tokenized (``toolkit.text.tokenizer.export_span_cache``)
 _SPANS_FILE = "spans.npz"
+_INDEX_FILE = "ngram_index.npz"
+#: files a folder may hold besides its kind's (:data:`_KIND_FILES`)
+_OPTIONAL_FILES = ((), (_SPANS_FILE,), (_INDEX_FILE,), (_SPANS_FILE, _INDEX_FILE))
 _CONTENT_FILES = (_CONFIG_FILE, _MODEL_FILE, _VOCAB_FILE)
 #: The files of each kind of model folder (the checksum file lists exactly one of these sets).
 _KIND_FILES = {"keras": _CONTENT_FILES, "sklearn": (_CONFIG_FILE, _SKOPS_FILE)}
@@ -228,8 +237,9 @@ def save_model(estimator, path) -> Path:
             tokenizer, clf, step_names = parts
             save_keras(clf.model_, tmp / _MODEL_FILE)
             clf.vocabulary_.to_json(tmp / _VOCAB_FILE)
+            index = (_INDEX_FILE,) if clf.vocabulary_.save_ngram_index(tmp / _INDEX_FILE) else ()
             _write_json(tmp / _CONFIG_FILE, _config(clf, tokenizer, step_names))
-            _write_checksums(tmp, _CONTENT_FILES + spans)
+            _write_checksums(tmp, _CONTENT_FILES + spans + index)
     logger.info("saved %s to %s", type(estimator).__name__, path)
     return path
 
@@ -273,6 +283,19 @@ def _load_span_cache(estimator, path: Path) -> None:
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
         raise ModelFormatError(f"{path / _SPANS_FILE} cannot be read ({err}). {_RESAVE_HINT}") from err
     logger.info("tokenizer span table: %d spans from %s", added, path / _SPANS_FILE)
+
+
+def _load_ngram_index(vocabulary, file: Path) -> None:
+    """Attach ``ngram_index.npz`` to the vocabulary read from ``vocabulary.json`` (checked like ``spans.npz``)."""
+    import zipfile
+
+    from ._keras_io import check_zip_archive
+
+    check_zip_archive(file, what=".npz", max_members=256, note="numpy compresses sorted int64 keys ~2-4:1")
+    try:
+        vocabulary.load_ngram_index(file)
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+        raise ModelFormatError(f"{file} cannot be read ({err}). {_RESAVE_HINT}") from err
 
 
 def _save_skops(estimator, folder: Path, extra: tuple = ()) -> None:
@@ -384,7 +407,7 @@ def _verify_folder(path: Path) -> tuple:
     checksums = _read_small_json(checksums_path, "checksum file")
     files = checksums.get("files") if isinstance(checksums, dict) else None
     digest = checksums.get("folder_sha256") if isinstance(checksums, dict) else None
-    content = next((names + optional for names in _KIND_FILES.values() for optional in ((), (_SPANS_FILE,))
+    content = next((names + optional for names in _KIND_FILES.values() for optional in _OPTIONAL_FILES
                     if isinstance(files, dict) and set(files) == set(names + optional)), None)
     if content is None or not isinstance(digest, str):
         raise ModelFormatError(
@@ -564,6 +587,9 @@ def load_model(path):
     kind = "sklearn" if _SKOPS_FILE in content else "keras"
     config = _read_config(path, kind)
     if kind == "sklearn":
+        if _INDEX_FILE in content:
+            raise ModelFormatError(f"{path / _INDEX_FILE} belongs to a Keras model folder, but {path} holds "
+                                   f"{_SKOPS_FILE}. {_RESAVE_HINT}")
         estimator = _load_skops(path, config)
         if _SPANS_FILE in content:
             _load_span_cache(estimator, path)
@@ -596,6 +622,8 @@ def load_model(path):
         clf.vocabulary_ = Vocabulary.from_json(vocab_file)
     except Exception as err:
         raise ModelFormatError(f"{vocab_file} cannot be read ({err}). {_RESAVE_HINT}") from err
+    if _INDEX_FILE in content:
+        _load_ngram_index(clf.vocabulary_, path / _INDEX_FILE)
     try:
         clf.model_ = load_keras(model_file, safe_mode=True)
     except ModelFormatError:

