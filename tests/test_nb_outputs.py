@@ -26,3 +26,31 @@ def test_nb_model_outputs_equal_keras(imdb_tokens, glove_small, architecture):
         proba = clf.predict_proba(corpus[400:])
         np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-9)
         assert (clf.predict(corpus[400:]) == clf.classes_[proba.argmax(axis=1)]).all()
+
+
+def test_nb_weights_are_read_once_per_fitted_model(imdb_tokens, glove_small, monkeypatch):
+    """The NB fast path reads the model's weights out of Keras once per fitted model: a second prediction
+    does not read them again, a new fit (a new model_) does, and its outputs are the new model's; the copy
+    never travels in a pickle."""
+    import pickle
+
+    from toolkit.models import hybrid
+
+    tokens, labels = imdb_tokens
+    corpus = TokenizedCorpus.from_token_lists(tokens).ngrams((1, 2))
+    reads = []
+    real = hybrid.nb_model_weights
+    monkeypatch.setattr(hybrid, "nb_model_weights", lambda model: reads.append(model) or real(model))
+    clf = EmbeddingClassifier(architecture="nbsvm_vectors", vectors=str(glove_small), epochs=1, random_state=0)
+    clf.fit(corpus[:300], labels[:300])
+    first = clf.predict_proba(corpus[400:])
+    np.testing.assert_array_equal(clf.predict_proba(corpus[400:]), first)
+    assert len(reads) == 1
+    clf.fit(corpus[100:400], labels[100:400])  # a new model_: its own weights
+    again = clf.predict_proba(corpus[400:])
+    assert len(reads) == 2 and reads[1] is clf.model_
+    expected = nb_model_outputs(clf.model_, clf._sequences(corpus[400:])).reshape(-1)
+    np.testing.assert_allclose(again[:, 1], expected, atol=1e-12)
+    assert not np.allclose(again, first)
+    assert "_nb_weights" not in clf.__getstate__()
+    np.testing.assert_allclose(pickle.loads(pickle.dumps(clf)).predict_proba(corpus[400:]), again, atol=1e-12)

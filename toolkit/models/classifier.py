@@ -611,10 +611,14 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         from keras import ops
 
         if self.architecture in _NB_ARCHITECTURES:
-            # a sparse sum over each document's own ids: no padding columns, no Keras call
-            from .hybrid import nb_model_outputs
+            # a sparse sum over each document's own ids: no padding columns, no Keras call; the weights are
+            # read out of Keras once per fitted model (a new fit or load makes a new model_)
+            from .hybrid import nb_model_outputs, nb_model_weights
 
-            return nb_model_outputs(self.model_, sequences).astype("float64", copy=False)
+            cached = self.__dict__.get("_nb_weights")
+            if cached is None or cached[0] is not self.model_:
+                cached = self._nb_weights = (self.model_, nb_model_weights(self.model_))
+            return nb_model_outputs(self.model_, sequences, cached[1]).astype("float64", copy=False)
         batch_size = max(256, self.batch_size)
         if len(sequences) > _DIRECT_CALL_BATCHES * batch_size:
             with _no_retracing_warning():
@@ -672,6 +676,7 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
     def __getstate__(self):
         state = super().__getstate__() if hasattr(super(), "__getstate__") else dict(self.__dict__)
         state = dict(state)
+        state.pop("_nb_weights", None)  # a copy of the model's weights, read again after loading
         model = state.pop("model_", None)
         if model is not None:
             state["_model_keras_bytes"] = keras_to_bytes(model)

@@ -242,10 +242,37 @@ def standardize_pooled_vectors(model, sequences):
     layer.scale.assign(scale)
 
 
-def nb_model_outputs(model, sequences):
+def nb_model_weights(model) -> dict:
+    """The weights :func:`nb_model_outputs` reads from a fitted ``"nbsvm"`` / ``"nbsvm_vectors"`` model, as numpy.
+
+    Reading them from Keras costs milliseconds (the pooled-vector table is
+    copied out of its variable): a caller that predicts often with one
+    fitted model reads them once and passes them to :func:`nb_model_outputs`.
+    """
+    from keras import ops
+
+    as_np = ops.convert_to_numpy
+    get = model.get_layer
+    nb = get("nb_dot")
+    weights = {
+        "weighted": (as_np(get("nb_weights").embeddings) + np.float32(nb.w_adj)) * as_np(get("embedding").embeddings),
+        "r_adj": np.float32(nb.r_adj), "bias": as_np(nb.bias), "activation": get("output").activation.__name__,
+    }
+    if any(layer.name == "pooled_vectors" for layer in model.layers):
+        pool = get("pooled_vectors")
+        weights.update(row_of=as_np(pool.row_of), table=as_np(pool.table), center=as_np(pool.center),
+                       scale=as_np(pool.scale))
+        weights["dense"] = [(as_np(get(name).kernel), as_np(get(name).bias), name == "vector_hidden")
+                            for name in ("vector_hidden", "vector_logits")
+                            if any(layer.name == name for layer in model.layers)]
+    return weights
+
+
+def nb_model_outputs(model, sequences, weights=None):
     """Outputs of a fitted ``"nbsvm"`` or ``"nbsvm_vectors"`` model, computed with scipy on the non-padding ids.
 
-    The same layers and float32 weights as the Keras graph, read from it: the
+    The same layers and float32 weights as the Keras graph, read from it (or
+    from ``weights``, :func:`nb_model_weights`' reading of the same model): the
     NB branch is ``sum((w + w_adj) * r) / r_adj + bias`` over a document's ids,
     the vector branch the standardized mean of its word vectors through the
     two Dense layers. A document costs its own ids only (Keras multiplies
@@ -253,24 +280,20 @@ def nb_model_outputs(model, sequences):
     from Keras (outputs agree to ~1e-6).
     """
     import scipy.sparse as sp
-    from keras import ops
 
-    as_np = ops.convert_to_numpy
-    get = model.get_layer
+    w = nb_model_weights(model) if weights is None else weights
     sequences = np.asarray(sequences)
     n = sequences.shape[0]
     keep = sequences != 0
     ids = sequences[keep].astype(np.int64)
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(keep.sum(axis=1), out=indptr[1:])
-    nb = get("nb_dot")
-    weighted = (as_np(get("nb_weights").embeddings) + np.float32(nb.w_adj)) * as_np(get("embedding").embeddings)
+    weighted = w["weighted"]
     bag = sp.csr_matrix((np.ones(ids.size, np.float32), ids, indptr), shape=(n, weighted.shape[0]))
-    logits = np.asarray(bag @ weighted) / np.float32(nb.r_adj) + as_np(nb.bias)
-    if any(layer.name == "pooled_vectors" for layer in model.layers):
-        pool = get("pooled_vectors")
-        rows = as_np(pool.row_of)[ids]
-        table, center, scale = as_np(pool.table), as_np(pool.center), as_np(pool.scale)
+    logits = np.asarray(bag @ weighted) / w["r_adj"] + w["bias"]
+    if "table" in w:
+        rows = w["row_of"][ids]
+        table, center, scale = w["table"], w["center"], w["scale"]
         has = rows > 0
         doc = np.repeat(np.arange(n), np.diff(indptr))[has]
         count = np.bincount(doc, minlength=n).astype(np.float32)[:, None]
@@ -279,16 +302,13 @@ def nb_model_outputs(model, sequences):
         sums = np.asarray(sp.csr_matrix((np.ones(doc.size, np.float32), rows[has], vptr), shape=(n, table.shape[0])) @ table)
         mean = np.where(count > 0, sums / np.maximum(count, 1.0), center)
         x = (mean - center) / scale
-        for name in ("vector_hidden", "vector_logits"):
-            if any(layer.name == name for layer in model.layers):
-                dense = get(name)
-                x = x @ as_np(dense.kernel) + as_np(dense.bias)
-                if name == "vector_hidden":
-                    x = np.maximum(x, 0.0)
+        for kernel, bias, relu in w["dense"]:
+            x = x @ kernel + bias
+            if relu:
+                x = np.maximum(x, 0.0)
         logits = logits + x
     logits = logits.astype(np.float64)
-    activation = get("output").activation.__name__
-    if activation == "softmax":
+    if w["activation"] == "softmax":
         z = np.exp(logits - logits.max(axis=1, keepdims=True))
         return z / z.sum(axis=1, keepdims=True)
     return 1.0 / (1.0 + np.exp(-logits))
