@@ -145,7 +145,7 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         Number of nearest training documents of a ``"neighbors"`` member: the
         ``vectors`` pooled as ``pooling`` (SIF when ``pooling=None``),
         L2-normalized, and a distance-weighted k-nearest-neighbours vote
-        (:class:`NeighborVote`, an exact search about twice as cheap as
+        (:class:`NeighborVote`, an exact search about three times as cheap as
         :class:`sklearn.neighbors.KNeighborsClassifier`'s) whose log-odds the
         meta-learner reads. Its prediction cost grows with the number of
         training documents: at 25,000 it is the stack's dearest member. It keeps the pooled vectors of the
@@ -524,10 +524,11 @@ class NeighborVote(KNeighborsClassifier):
     neighbours' vote for the second class (two classes) or the log of each
     class's share (more), with shares clipped to [1e-7, 1 - 1e-7]; and new
     dense documents under the Euclidean metric are searched by
-    :meth:`kneighbors`' own exact method (a matrix product and
-    ``numpy.argpartition`` per block), which finds the same neighbours in
-    about half the CPU time (2,000 documents against 25,000 300-d training
-    vectors: 0.45 against 0.87 CPU s; BENCHMARKS.md, thirteenth session).
+    :meth:`kneighbors`' own exact method (a matrix product per block, then
+    each row's k smallest through a sampled bound), which finds the same
+    neighbours for a third of the CPU time (2,000 documents against 25,000
+    300-d training vectors: 0.26 against 0.84 CPU s; BENCHMARKS.md,
+    fifteenth session); :meth:`predict_proba` votes from them unsorted.
     A duplicate of a training document is at distance 0 in any batch (scikit-learn's
     float32 search leaves it at rounding noise, 2-5e-8, inside a block of 256 and at
     0 alone), so a document's vote does not depend on the batch it comes in.
@@ -548,8 +549,11 @@ class NeighborVote(KNeighborsClassifier):
         member's case) take a faster exact search than scikit-learn's brute
         force: per block of ``pairwise_dist_chunk_size`` documents (a
         scikit-learn setting, 256), one matrix product in the training data's
-        precision, then ``numpy.argpartition`` instead of a heap per document.
-        Blocks run on ``n_jobs`` threads, each with a one-thread BLAS.
+        precision, then each row's ``k`` smallest instead of a heap per
+        document (``numpy.argpartition`` of the part of the row under a bound
+        taken from a sample of its columns; the whole row where the sample
+        misleads, so the set is always exact). Blocks run on ``n_jobs``
+        threads, each with a one-thread BLAS.
         Distances of the chosen neighbours are float64; pairs so close that
         float32 cancellation could matter (squared distance under 1e-3 of the
         squared norms) are recomputed directly, so a duplicate of a training
