@@ -76,7 +76,8 @@ STACKS = (("nbsvm++",), ("nbsvm++", "vectors"), ("nbsvm++", "nbsvm"), ("nbsvm++"
           ("nbsvm++", "nbsvm", "vectors", "vectors_knn30"), ("nbsvm++", "nbsvm", "vectors", "vectors_knn300"),
           ("nbsvm++", "nbsvm", "vectors_knn1000"), ("nbsvm++", "nbsvm", "vectors_knn3000"),
           *(stack for r in (25, 50, 100, 150)
-            for stack in (("nbsvm++", "nbsvm", "vectors", f"vectors_knn300_pca{r}"), ("nbsvm++", "nbsvm", f"vectors_knn300_pca{r}"))))
+            for stack in (("nbsvm++", "nbsvm", "vectors", f"vectors_knn300_pca{r}"), ("nbsvm++", "nbsvm", f"vectors_knn300_pca{r}"))),
+          ("nbsvm++", "nbsvm", "char_lr"), ("nbsvm++", "nbsvm", "vectors", "vectors_knn300_pca50", "char_lr"))
 RULES = ("full", "folds", "both")
 
 
@@ -104,6 +105,17 @@ def member(name, seed):
         return Pipeline([("tfidf", BagEncoder(output_mode="tf_idf", sublinear_tf=True, norm="l2")),
                          ("knn", KNeighborsClassifier(n_neighbors=100, weights="distance", algorithm="brute",
                                                       metric="cosine"))])
+    if name == "char_lr":  # character 2-5-grams of the words (TF-IDF) -> LR: evidence below the word (probe)
+        import numpy as np
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import Pipeline
+        from sklearn.preprocessing import FunctionTransformer
+
+        return Pipeline([("text", FunctionTransformer(_joined, validate=False, check_inverse=False)),
+                         ("tfidf", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=3, sublinear_tf=True,
+                                                   lowercase=False, dtype=np.float32)),
+                         ("lr", LogisticRegression(C=10.0, max_iter=2000))])
     if name in ("vectors_mlp", "vectors_sifmax"):  # non-linear / wider views of the same vectors (probes)
         from sklearn.linear_model import LogisticRegressionCV
         from sklearn.neural_network import MLPClassifier
@@ -125,6 +137,11 @@ def member(name, seed):
     members = dict(StackedTextClassifier(vectors=DOMAIN_WIDE, ngram_model="nbsvm", clusters=1000,
                                          pooling="sif")._members(seed))
     return members[name]
+
+
+def _joined(docs):
+    """Token lists as space-joined strings (for scikit-learn's text vectorizers)."""
+    return [" ".join(doc) for doc in docs]
 
 
 def score(est, X):
