@@ -28,7 +28,8 @@ distance-weighted vote of the k nearest training documents by the cosine of
 their SIF vectors, k=100 by default: ``StackedTextClassifier(neighbors=k)``)
 and its control ``tfidf_knn`` (the same vote over TF-IDF unigrams, no vectors);
 ``vectors_knn300_pca50`` searches in 50 principal components of those vectors
-(``neighbors_dims=50``, fifteenth session).
+(``neighbors_dims=50``, fifteenth session); ``char_lr`` (probe, fifteenth
+session) is a TF-IDF logistic regression on the words' character 2-5-grams.
 A member without ``decision_function`` is read as the logit of its
 probability of the second class. ``--folds movie`` (twelfth session) groups
 the out-of-fold scores' folds by movie as well (``StratifiedGroupKFold``, as
@@ -43,6 +44,8 @@ Run::
     python benchmarks/tune_stack_folds.py --seed 0 --split movie --folds random \
         --members nbsvm++,nbsvm,vectors,vectors_knn300,vectors_knn300_pca50,vectors_knn300_pca100 \
         --name tune_stack_folds_movie_pca_seed0
+    python benchmarks/tune_stack_folds.py --seed 0 --split movie --members nbsvm++,nbsvm,vectors,vectors_knn300_pca50 \
+        --final-Cs 0.01,0.1,1,10 --name tune_stack_folds_movie_metaC_seed0
 """
 
 from __future__ import annotations
@@ -172,6 +175,8 @@ def main(argv=None):
     p.add_argument("--data-dir", default=os.environ.get("TOOLKIT_DATA_DIR"))
     p.add_argument("--work-dir", default=default_work_dir(), help="token cache folder")
     p.add_argument("--name", default=NAME)
+    p.add_argument("--final-Cs", default="1.0",
+                   help="comma-separated C values of the meta-learner (StackedTextClassifier's final_C) to compare")
     p.add_argument("--split", choices=("random", "movie"), default="random",
                    help="validation reviews: a stratified random 5,000, or movies no fit review is about")
     p.add_argument("--folds", choices=("random", "movie"), default="random",
@@ -227,14 +232,15 @@ def main(argv=None):
     for stack in STACKS:
         if not set(stack) <= set(names):
             continue
-        meta = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=1000))
-        meta.fit(np.column_stack([oof[n] for n in stack]), y_fit)
-        weights = dict(zip(stack, np.round(meta[-1].coef_[0], 2).tolist()))
-        for rule in RULES:
-            pred = meta.predict(np.column_stack([scores(n, rule) for n in stack]))
-            rows.append({**base, "model": "stack:" + "+".join(stack), "rule": rule,
-                         "val_accuracy": round(float(np.mean(pred == y_val)), 4),
-                         "fits_s": round(sum(fit_s[n] for n in stack), 1), "weights": weights})
+        for final_C in (float(c) for c in args.final_Cs.split(",")):
+            meta = make_pipeline(StandardScaler(), LogisticRegression(C=final_C, max_iter=1000))
+            meta.fit(np.column_stack([oof[n] for n in stack]), y_fit)
+            weights = dict(zip(stack, np.round(meta[-1].coef_[0], 2).tolist()))
+            for rule in RULES:
+                pred = meta.predict(np.column_stack([scores(n, rule) for n in stack]))
+                rows.append({**base, "model": "stack:" + "+".join(stack), "rule": rule, "final_C": final_C,
+                             "val_accuracy": round(float(np.mean(pred == y_val)), 4),
+                             "fits_s": round(sum(fit_s[n] for n in stack), 1), "weights": weights})
     print_table([{k: v for k, v in r.items() if k != "weights"} for r in rows])
     write_results(args.name, rows, params=vars(args))
 
