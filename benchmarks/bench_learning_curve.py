@@ -42,6 +42,9 @@ Run::
     python benchmarks/bench_learning_curve.py --sizes 200,1000 --name lc_small &
     python benchmarks/bench_learning_curve.py --sizes 5000,25000 --name lc_large
     python benchmarks/bench_learning_curve.py --combine lc_small,lc_large
+    # the learning curve as it stands (fifteenth session): see BENCHMARKS.md for the full command
+    python benchmarks/bench_learning_curve.py --combine lc_clusters,lc_25k_knn:tfidf_lr,... --pool-seeds \
+        --labels "stack_novec=best without vectors;stackpp2_novec=best without vectors" --name bench_learning_curve_current
 
 Writes ``benchmarks/results/bench_learning_curve.json`` and ``bench_learning_curve.png``.
 """
@@ -51,6 +54,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections import Counter
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -388,34 +392,58 @@ def plot(rows, methods, path):
     plt.close(fig)
 
 
-def combine(names, target, methods=None):
+def combine(names, target, methods=None, pool_seeds=False, labels=None):
     """Merge the rows of runs split by size (same code, same draws) into one result, table and plot.
 
     A (method, size) pair measured in more than one run keeps the row of the first run named
     (a re-run ablation, for a paired comparison, repeats its earlier row); a repeat whose
-    accuracies differ is reported. ``methods``: the rows to keep, in this order (default: all).
+    accuracies differ is reported. A name ``run:method+method`` takes only those methods' rows of
+    that run. With ``pool_seeds``, a repeat from a run of another ``--seed``
+    (the 25,000-label column is one draw per seed) adds its draws to the row instead: mean and
+    standard deviation over all of them. ``methods``: the rows to keep, in this order (default:
+    all). ``labels`` maps a method to the row it is shown in: methods recommended at different
+    sizes (``stack_clusters`` up to 5,000 labels, ``stackpp2_wide_knn50`` at 25,000) can share one
+    row; two methods of one row must not share a size.
     """
     import json
 
+    import numpy as np
+
+    labels = labels or {}
     rows, parts, seen = [], [], {}
     for name in names:
+        name, _, only = name.partition(":")  # "run:method+method": only those rows of that run
         with open(RESULTS_DIR / f"{name}.json", encoding="utf-8") as fh:
             payload = json.load(fh)
+        seed = payload["params"].get("seed")
         for row in payload["rows"]:
             key = (row["method"], row["n_labels"])
-            if methods is not None and row["method"] not in methods:
+            if (methods is not None and row["method"] not in methods) or (only and row["method"] not in only.split("+")):
                 continue
             if key in seen:
-                if seen[key]["accuracies"] != row["accuracies"]:
+                kept = seen[key]
+                if pool_seeds and seed not in kept["seeds"]:
+                    kept["seeds"].append(seed)
+                    kept["accuracies"] = kept["accuracies"] + row["accuracies"]
+                    kept["n_draws"] = len(kept["accuracies"])
+                    kept["mean_accuracy"] = round(float(np.mean(kept["accuracies"])), 4)
+                    kept["std"] = round(float(np.std(kept["accuracies"])), 4)
+                elif kept["accuracies"][:len(row["accuracies"])] != row["accuracies"]:
                     print(f"note: {key} in {name} {row['accuracies']} differs from the kept row "
-                          f"{seen[key]['accuracies']}", flush=True)
+                          f"{kept['accuracies']}", flush=True)
                 continue
-            seen[key] = row
+            seen[key] = row = {**row, "seeds": [seed], "from": name}
             rows.append(row)
         parts.append({"name": name, "params": payload["params"], "machine": payload["machine"]})
+    for row in rows:
+        row["source_method"], row["method"] = row["method"], labels.get(row["method"], row["method"])
+    clash = [key for key, n in Counter((r["method"], r["n_labels"]) for r in rows).items() if n > 1]
+    if clash:
+        raise SystemExit(f"--labels puts two methods in one cell: {clash}")
     sizes = sorted({r["n_labels"] for r in rows})
     present = list(dict.fromkeys(r["method"] for r in rows))
-    methods = [m for m in methods if m in present] if methods else present
+    methods = [labels.get(m, m) for m in methods] if methods else None
+    methods = list(dict.fromkeys(m for m in methods if m in present)) if methods else present
     md = table(rows, sizes, methods)
     print(md)
     plot(rows, methods, RESULTS_DIR / f"{target}.png")
@@ -446,10 +474,16 @@ def main(argv=None):
                              "fit_cpu_s then counts this process only)")
     parser.add_argument("--combine", default=None,
                         help="comma-separated result names (runs split by size) to merge into --name, table and PNG")
+    parser.add_argument("--pool-seeds", action="store_true",
+                        help="with --combine: pool the draws of one (method, size) from runs of different --seed")
+    parser.add_argument("--labels", default=None,
+                        help="with --combine: 'method=row label;method=row label' (rows shown under a label; "
+                             "methods recommended at different sizes may share one)")
     args = parser.parse_args(argv)
     if args.combine:
+        labels = dict(item.split("=", 1) for item in args.labels.split(";")) if args.labels else None
         return combine(args.combine.split(","), args.name,
-                       None if args.methods == "all" else args.methods.split(","))
+                       None if args.methods == "all" else args.methods.split(","), args.pool_seeds, labels)
     if args.small_epochs is None:
         args.small_epochs = small_epochs_from_tuning()
     os.environ["TOOLKIT_DATA_DIR"] = args.data_dir
