@@ -715,8 +715,9 @@ def _smallest(d2, k):
     smallest value from above in almost every row; the row's values under
     that bound (about 3% of 25,000) are then partitioned alone. A row with
     fewer than ``k`` values under its bound is partitioned whole, so the
-    result is always exact. Costs about half of ``argpartition`` over the
-    whole block (BENCHMARKS.md, fifteenth session).
+    result is always exact. Costs about 0.4 of ``argpartition`` over the
+    whole block (8 against 22 ms for 256 x 25,000; BENCHMARKS.md, fifteenth
+    session).
     """
     n = d2.shape[1]
     if n < 4 * _SAMPLE or 16 * k > n:
