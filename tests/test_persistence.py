@@ -198,3 +198,16 @@ def test_persistence_unfitted_estimator(tmp_path):
 
     with pytest.raises(NotFittedError, match="not fitted yet"):
         save_model(EmbeddingClassifier(), tmp_path / "m")
+
+
+def test_persistence_ngram_index_of_another_vocabulary_refused(fitted_pipe, tmp_path):
+    """An ngram_index.npz that does not belong to the folder's vocabulary (checksums rewritten to match, as a
+    hand-assembled folder would have) is refused with a ModelFormatError naming the file, not attached."""
+    from toolkit import TokenizedCorpus, Vocabulary
+
+    path = save_model(fitted_pipe, tmp_path / "pipe")
+    other = Vocabulary.from_documents(TokenizedCorpus.from_token_lists([["a", "film"], ["another", "one"]]).ngrams((1, 2)))
+    assert other.save_ngram_index(path / "ngram_index.npz")
+    _write_checksums(path, ("config.json", "model.keras", "vocabulary.json", "spans.npz", "ngram_index.npz"))
+    with pytest.raises(ModelFormatError, match=r"ngram_index.npz cannot be read \(.*is the n-gram index of a vocabulary"):
+        load_model(path)

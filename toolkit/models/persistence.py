@@ -272,28 +272,24 @@ def _load_span_cache(estimator, path: Path) -> None:
     if tokenizer is None:
         raise ModelFormatError(f"{path / _SPANS_FILE} belongs to a pipeline that starts with a SpacyTokenizer, "
                                f"but {path} holds a {type(estimator).__name__} without one. {_RESAVE_HINT}")
-    import zipfile
-
-    from ._keras_io import check_zip_archive
-
-    # checked like the other archives before anything is inflated (a checksum is not a signature)
-    check_zip_archive(path / _SPANS_FILE, what=".npz", max_members=16, note="numpy compresses text ~3-5:1")
-    try:
-        added = import_span_cache(tokenizer, path / _SPANS_FILE)
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
-        raise ModelFormatError(f"{path / _SPANS_FILE} cannot be read ({err}). {_RESAVE_HINT}") from err
+    added = _read_npz(path / _SPANS_FILE, lambda file: import_span_cache(tokenizer, file), max_members=16,
+                      note="numpy compresses text ~3-5:1")
     logger.info("tokenizer span table: %d spans from %s", added, path / _SPANS_FILE)
 
 
-def _load_ngram_index(vocabulary, file: Path) -> None:
-    """Attach ``ngram_index.npz`` to the vocabulary read from ``vocabulary.json`` (checked like ``spans.npz``)."""
+def _read_npz(file: Path, read, *, max_members: int, note: str):
+    """``read(file)`` for an optional ``.npz`` of a model folder, after the zip checks; its errors as ModelFormatError.
+
+    Checked like the other archives before anything is inflated (a checksum
+    is not a signature).
+    """
     import zipfile
 
     from ._keras_io import check_zip_archive
 
-    check_zip_archive(file, what=".npz", max_members=256, note="numpy compresses sorted int64 keys ~2-4:1")
+    check_zip_archive(file, what=".npz", max_members=max_members, note=note)
     try:
-        vocabulary.load_ngram_index(file)
+        return read(file)
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
         raise ModelFormatError(f"{file} cannot be read ({err}). {_RESAVE_HINT}") from err
 
@@ -622,8 +618,9 @@ def load_model(path):
         clf.vocabulary_ = Vocabulary.from_json(vocab_file)
     except Exception as err:
         raise ModelFormatError(f"{vocab_file} cannot be read ({err}). {_RESAVE_HINT}") from err
-    if _INDEX_FILE in content:
-        _load_ngram_index(clf.vocabulary_, path / _INDEX_FILE)
+    if _INDEX_FILE in content:  # the vocabulary's n-gram index (Vocabulary.save_ngram_index)
+        _read_npz(path / _INDEX_FILE, clf.vocabulary_.load_ngram_index, max_members=256,
+                  note="numpy compresses sorted int64 keys ~2-4:1")
     try:
         clf.model_ = load_keras(model_file, safe_mode=True)
     except ModelFormatError:
