@@ -264,16 +264,20 @@ class Vocabulary:
         a few hundred KB in ``skops.io`` instead of megabytes.
         """
         state = {"tokens": _strings_to_arrays(self._tokens), "counts": _narrow(self._counts)}
-        indexes = getattr(self, "_ngram_indexes", None)
+        indexes = self._ngram_index_state()
         if indexes:
-            state["ngram_indexes"] = [
-                {"separator": sep, "codes": _strings_to_arrays(list(index.codes)), "n_codes": index.n_codes,
-                 "ns": np.array(sorted(index._sorted), dtype=np.int64),
-                 "keys": [index._sorted[n][0] for n in sorted(index._sorted)],
-                 "values": [_narrow(index._sorted[n][1]) for n in sorted(index._sorted)]}
-                for sep, index in indexes.items()
-            ]
+            state["ngram_indexes"] = indexes
         return state
+
+    def _ngram_index_state(self) -> list[dict]:
+        """The n-gram indexes as arrays (one entry per separator; empty without an index)."""
+        return [
+            {"separator": sep, "codes": _strings_to_arrays(list(index.codes)), "n_codes": index.n_codes,
+             "ns": np.array(sorted(index._sorted), dtype=np.int64),
+             "keys": [index._sorted[n][0] for n in sorted(index._sorted)],
+             "values": [_narrow(index._sorted[n][1]) for n in sorted(index._sorted)]}
+            for sep, index in getattr(self, "_ngram_indexes", {}).items()
+        ]
 
     def __setstate__(self, state: dict) -> None:
         self._tokens = _arrays_to_strings(*state["tokens"])
@@ -318,7 +322,7 @@ class Vocabulary:
             index (it was not built from a :class:`~toolkit.text.TokenizedCorpus`
             of n-grams).
         """
-        entries = self.__getstate__().get("ngram_indexes")
+        entries = self._ngram_index_state()
         if not entries:
             return False
         arrays = {"n_tokens": np.array(len(self._tokens)), "n_indexes": np.array(len(entries))}
