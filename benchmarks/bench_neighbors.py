@@ -83,16 +83,13 @@ def pooled(args):
 
 def child(args):
     """One configuration, in this (fresh) process: print one JSON row."""
-    import numpy as np
-    from sklearn.neighbors import KNeighborsClassifier
-
-    from toolkit.models.stacking import NeighborVote
-
-    from sklearn.pipeline import make_pipeline
-
     from contextlib import nullcontext
 
-    from toolkit.models.stacking import _CappedPCA, _one_blas_thread
+    import numpy as np
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.pipeline import make_pipeline
+
+    from toolkit.models.stacking import NeighborVote, _CappedPCA, _one_blas_thread
 
     kind, n_jobs, dims = CONFIGS[args.only]
     train, labels, test = (np.load(p) for p in pooled(args))

@@ -82,6 +82,7 @@ _CHECKSUMS_FILE = "checksums.json"
 _SKOPS_FILE = "model.skops"
 #: Optional: spaCy's tokens of the spans the saving process had tokenized (``toolkit.text.tokenizer.export_span_cache``)
 _SPANS_FILE = "spans.npz"
+#: Optional: the vocabulary's n-gram index of a Keras model (``Vocabulary.save_ngram_index``)
 _INDEX_FILE = "ngram_index.npz"
 #: files a folder may hold besides its kind's (:data:`_KIND_FILES`)
 _OPTIONAL_FILES = ((), (_SPANS_FILE,), (_INDEX_FILE,), (_SPANS_FILE, _INDEX_FILE))
