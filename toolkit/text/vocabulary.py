@@ -71,7 +71,9 @@ class Vocabulary:
                 raise TypeError(f"{name} must be a str, got {type(value).__name__}.")
         if pad_token == oov_token:
             raise ValueError(f"pad_token and oov_token must differ, both are {pad_token!r}.")
-        self._tokens = [pad_token, oov_token, *tokens]
+        # a tuple of str, not a list: the garbage collector stops tracking it after one
+        # collection, where a list of a million n-grams would be traversed at every full one
+        self._tokens = (pad_token, oov_token, *tokens)
         self._token_to_id = {tok: i for i, tok in enumerate(self._tokens)}
         if len(self._token_to_id) != len(self._tokens):
             seen: set[str] = set()
@@ -280,7 +282,7 @@ class Vocabulary:
         ]
 
     def __setstate__(self, state: dict) -> None:
-        self._tokens = _arrays_to_strings(*state["tokens"])
+        self._tokens = tuple(_arrays_to_strings(*state["tokens"]))
         self._token_to_id = {tok: i for i, tok in enumerate(self._tokens)}
         self._counts = np.array(state["counts"], dtype=np.int64)
         self._counts.flags.writeable = False
@@ -371,7 +373,7 @@ class Vocabulary:
             "version": _VERSION,
             "pad_token": self.pad_token,
             "oov_token": self.oov_token,
-            "tokens": self._tokens[2:],
+            "tokens": list(self._tokens[2:]),
             "counts": self._counts[2:].tolist(),
         }
 
