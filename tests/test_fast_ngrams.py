@@ -81,6 +81,13 @@ def test_fast_ngrams_index_from_vocabulary_equals_index_from_strings(imdb_unigra
         assert np.array_equal(a, _reference_ids(grams, vocabulary))
 
 
+def test_fast_ngrams_unknown_token_never_packs_to_a_real_key():
+    """Codes a=0, b=1 (base 2): ("b", unknown) packs to 1*2 + (-1) = 1, the key of "a b"."""
+    index = NgramIndex({"a": 2, "b": 3, "a b": 4, "b a": 5})
+    grams = TokenizedCorpus.from_token_lists([["b", "zzz", "a", "b", "a"]]).ngrams((2, 2))
+    assert grams.lookup_ids(index, OOV_ID).tolist() == [OOV_ID, OOV_ID, 4, 5]
+
+
 def test_fast_ngrams_tokens_holding_the_separator_use_the_reference_path():
     # "a b" + "c" and "a" + "b c" join to the same string; only the string path gets that right
     train = TokenizedCorpus.from_token_lists([["a b", "c", "a", "b c"], ["x", "a", "b"]])

@@ -622,21 +622,21 @@ class NgramIndex:
 
     def find(self, window: list[np.ndarray], n: int, default: int) -> np.ndarray:
         """Values of the n-grams whose token codes are the columns of ``window``; ``default`` where absent."""
-        result = np.full(window[0].size, default, dtype=np.int64)
-        if n not in self._sorted:
-            return result  # no key of this length
+        if n not in self._sorted or not window[0].size:
+            return np.full(window[0].size, default, dtype=np.int64)  # no key of this length
         keys, values = self._sorted[n]
-        known = np.logical_and.reduce([c >= 0 for c in window])
-        packed = _pack([c[known] for c in window], self.n_codes)
-        # sorted queries: numpy's binary search starts from the previous result (several times faster)
+        packed = _pack(window, self.n_codes)
+        unknown = np.logical_or.reduce([c < 0 for c in window])
+        packed[unknown] = -1  # no key is negative (a -1 code alone could pack to a real key)
+        # Sorted queries: numpy's binary search starts from the previous result (several times
+        # faster), and the keys and values are then read in increasing order, not at random.
         order = np.argsort(packed)
-        pos = np.empty(packed.size, dtype=np.intp)
-        pos[order] = np.searchsorted(keys, packed[order])
-        pos_ok = np.minimum(pos, keys.size - 1)
-        hit = keys[pos_ok] == packed
-        found = np.full(packed.size, default, dtype=np.int64)
-        found[hit] = values[pos_ok[hit]]
-        result[known] = found
+        queries = packed[order]
+        pos = np.searchsorted(keys, queries)
+        np.minimum(pos, keys.size - 1, out=pos)
+        found = np.where(keys[pos] == queries, values[pos], default)
+        result = np.empty(packed.size, dtype=np.int64)
+        result[order] = found
         return result
 
 
