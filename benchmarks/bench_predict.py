@@ -19,6 +19,13 @@ with ``joblib``, as scikit-learn users do), loads it in a fresh process and time
 span cache is per process and is not saved, so the loaded models tokenize
 cold: every span of the batch is new to spaCy.
 
+``--paired`` also fits the peer inside each model's process (and inside the
+fresh process of ``--saved``) and times it on the same batch just before and
+just after the model: the ratio ``paired_vs_peer`` (the peer's mean CPU
+seconds over the model's) then compares two timings seconds apart, where the
+default ratio compares processes a minute or more apart, across which this
+shared VM's speed was seen to drift by 30%.
+
 A model whose prediction cost grows with its training set (the
 ``"neighbors"`` member of ``STACK_MANY_JOB`` compares each review with every
 training review) must be timed after a fit of the size it is recommended
@@ -33,6 +40,8 @@ Run::
         --models peer_tfidf12_lr,stack_many,stack_many_noknn --name bench_predict_stack_many_25k
     python benchmarks/bench_predict.py --n-train 25000 --n-predict 2000 --n-single 20 --saved \
         --models peer_tfidf12_lr,main_job,stack_many --name bench_predict_saved_25k
+    python benchmarks/bench_predict.py --n-train 5000 --n-predict 2000 --n-single 20 --breakdown --saved \
+        --paired --models peer_tfidf12_lr,stack_job --name bench_predict_stack_job_5k_paired
 
 Writes ``benchmarks/results/bench_predict.json``.
 """
@@ -117,6 +126,9 @@ def main(argv=None):
     parser.add_argument("--saved", action="store_true",
                         help="also time the batch from the saved model loaded in a fresh process (cold caches)")
     parser.add_argument("--only", help=argparse.SUPPRESS)
+    parser.add_argument("--paired", action="store_true",
+                        help="also time the peer in each model's own process, on the same batch, just before "
+                             "and just after the model (a ratio free of drift between processes)")
     parser.add_argument("--load", help=argparse.SUPPRESS)  # a saved model to time (--saved's fresh process)
     parser.add_argument("--data-dir", default=os.environ.get("TOOLKIT_DATA_DIR", str(HERE.parent.parent / "shared" / "data")))
     args = parser.parse_args(argv)
@@ -166,7 +178,8 @@ def main(argv=None):
             else:
                 model = load_model(args.load)
         model.predict(texts[:10])
-        with timer() as batch_t:
+        peer = paired_peer(args, train) if args.paired and not args.load.endswith(".joblib") else None
+        with paired(peer, texts) as pair, timer() as batch_t:
             pred = model.predict(texts)
         print("LOADED " + json.dumps({
             "load_s": round(load_t.seconds, 1),
@@ -174,6 +187,7 @@ def main(argv=None):
             "docs_per_cpu_s": round(len(texts) / batch_t.cpu_seconds, 1),
             "cpu_s": round(batch_t.cpu_seconds, 2),
             "accuracy": round(float(np.mean(np.asarray(pred) == labels)), 4),
+            **pair.row(batch_t.cpu_seconds),
         }), flush=True)
         return
 
@@ -186,8 +200,9 @@ def main(argv=None):
         # saved before any test review is tokenized: the span table in the folder holds training spans only
         saved = save_now(model, name) if args.saved else None
         model.predict(texts[:10])  # warm-up (lazy imports, graph tracing)
+        peer = paired_peer(args, train) if args.paired and name != "peer_tfidf12_lr" else None
         load_before = os.getloadavg()[0]
-        with timer() as batch_t:
+        with paired(peer, texts) as pair, timer() as batch_t:
             pred = model.predict(texts)
         single = []
         for text in singles:
@@ -207,12 +222,54 @@ def main(argv=None):
             "peak_mb": round(peak_rss_mb()),
             "load_1min": [round(load_before, 1), round(os.getloadavg()[0], 1)],
             "description": description,
+            **pair.row(batch_t.cpu_seconds),
         })
         if args.breakdown:
             rows[-1]["stages_cpu_s"] = stage_times(model, others)
         if saved:
             rows[-1]["loaded"] = time_saved(saved, argv)
     print("ROW " + json.dumps(rows[-1]), flush=True)
+
+
+def paired_peer(args, train):
+    """The peer (TF-IDF + LR) fitted in this process on the same training reviews, warmed up."""
+    _description, peer = models(args.seed)["peer_tfidf12_lr"]
+    peer.fit(train.texts, train.labels)
+    peer.predict(train.texts[: args.n_predict])  # warm-up at the batch's size (a stateless model: other texts)
+    return peer
+
+
+class paired:
+    """Context manager: times ``peer.predict(texts)`` just before and just after the block (no-op without a peer).
+
+    ``row(model_cpu_s)`` gives the peer's CPU seconds and the model's throughput relative to it
+    (the mean of the two peer timings over the model's), measured in one process a few seconds apart.
+    """
+
+    def __init__(self, peer, texts):
+        self.peer, self.texts, self.times = peer, texts, []
+
+    def _time_peer(self):
+        with timer() as t:
+            self.peer.predict(self.texts)
+        self.times.append(t.cpu_seconds)
+
+    def __enter__(self):
+        if self.peer is not None:
+            self._time_peer()
+        return self
+
+    def __exit__(self, *exc):
+        if self.peer is not None and exc[0] is None:
+            self._time_peer()
+        return False
+
+    def row(self, model_cpu_s):
+        if len(self.times) != 2:
+            return {}
+        mean = sum(self.times) / 2
+        return {"paired_peer_cpu_s": [round(t, 3) for t in self.times],
+                "paired_cpu_vs_peer": round(mean / model_cpu_s, 3)}
 
 
 def save_now(model, name):
@@ -260,6 +317,9 @@ def report(args, rows):
             row["throughput_vs_peer"] = round(row["docs_per_s"] / peer["docs_per_s"], 3)
             # CPU-time ratio: less inflated than wall time when the machine is shared
             row["cpu_throughput_vs_peer"] = round(row["docs_per_cpu_s"] / peer["docs_per_cpu_s"], 3)
+        for where, figures in (("", row), ("loaded_", row.get("loaded", {}))):
+            if "paired_cpu_vs_peer" in figures:
+                row[f"{where}paired_vs_peer"] = figures["paired_cpu_vs_peer"]
         loaded, peer_loaded = row.get("loaded", {}), (peer or {}).get("loaded", {})
         if "docs_per_cpu_s" in loaded and "docs_per_cpu_s" in peer_loaded:
             row["loaded_cpu_s"] = loaded["cpu_s"]
@@ -267,7 +327,8 @@ def report(args, rows):
             row["loaded_vs_peer"] = round(loaded["docs_per_s"] / peer_loaded["docs_per_s"], 3)
     print_table(rows, ["model", "docs_per_s", "throughput_vs_peer", "cpu_throughput_vs_peer", "single_doc_ms", "batch_s",
                        "cpu_s", "accuracy", "fit_s", "peak_mb"]
-                + (["loaded_cpu_s", "loaded_cpu_vs_peer", "loaded_vs_peer"] if args.saved else []))
+                + (["loaded_cpu_s", "loaded_cpu_vs_peer", "loaded_vs_peer"] if args.saved else [])
+                + (["paired_vs_peer"] + (["loaded_paired_vs_peer"] if args.saved else []) if args.paired else []))
     for row in rows:
         if "stages_cpu_s" in row:
             print(f"{row['model']}: " + ", ".join(f"{k} {v:.3f}" for k, v in row["stages_cpu_s"].items()))
