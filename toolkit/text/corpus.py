@@ -368,9 +368,11 @@ def _ngram_layout(offsets: np.ndarray, ngram_range):
         counts = np.maximum(lengths - n + 1, 0)
         total = int(counts.sum())
         if total:
-            doc = np.repeat(np.arange(n_docs), counts)
-            within = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
-            yield n, starts[doc] + within, new_offsets[doc] + done_before[doc] + within
+            # the k-th n-gram of the batch, j-th of its document d, starts at starts[d] + j and goes to
+            # new_offsets[d] + done_before[d] + j: per-document shifts of k, spread with one repeat each
+            first = np.arange(total, dtype=np.int64)
+            first += np.repeat(starts - (np.cumsum(counts) - counts), counts)
+            yield n, first, first + np.repeat(new_offsets[:-1] + done_before - starts, counts)
         done_before += counts
 
 
@@ -499,15 +501,11 @@ class _NgramCorpus(TokenizedCorpus):
             return None
         out = np.empty(self.n_tokens, dtype=dtype)
         src_ids = source.ids
-        codes = None
+        codes = index.token_codes(strings)
         for n, first, dest in _ngram_layout(source.offsets, self._ngram_range):
             if n == 1:
-                get = index.mapping.get
-                table = np.fromiter((get(s, default) for s in strings), dtype=dtype, count=len(strings))
-                out[dest] = table[src_ids[first]]
+                out[dest] = index.unigram_ids(strings, codes, default).astype(dtype, copy=False)[src_ids[first]]
                 continue
-            if codes is None:
-                codes = index.token_codes(strings)
             window = [codes[src_ids[first + k]] for k in range(n)]
             out[dest] = index.find(window, n, default)
         return out
@@ -614,6 +612,28 @@ class NgramIndex:
     def supports(self, max_n: int) -> bool:
         """Whether :meth:`find` works for every n up to ``max_n`` (the packed codes fit in int64)."""
         return _pack([np.zeros(1, np.int64)] * max_n, self.n_codes) is not None
+
+    def unigram_ids(self, strings, codes: np.ndarray, default: int) -> np.ndarray:
+        """``mapping.get(s, default)`` for each of ``strings``, whose :meth:`token_codes` are ``codes``.
+
+        A string with a code is looked up in a table by code (built on first
+        use): the code dict is small and stays in cache, where the mapping of
+        every n-gram (a million keys) costs a cache miss per look-up. Only
+        strings in no n-gram key go to the mapping.
+        """
+        by_code = self.__dict__.get("_ids_by_code")
+        if by_code is None:
+            get = self.mapping.get
+            by_code = np.fromiter((get(t, -1) for t in self.codes), dtype=np.int64, count=len(self.codes))
+            self._ids_by_code = by_code
+        ids = by_code[np.maximum(codes, 0)] if by_code.size else np.full(codes.size, -1, dtype=np.int64)
+        ids[codes < 0] = -1
+        missing = np.flatnonzero(ids < 0)
+        if missing.size:
+            get = self.mapping.get
+            ids[missing] = np.fromiter((get(strings[i], default) for i in missing.tolist()), dtype=np.int64,
+                                       count=missing.size)
+        return ids
 
     def token_codes(self, strings) -> np.ndarray:
         """Code of each string (-1 for strings in no n-gram key)."""
