@@ -31,7 +31,8 @@ method is a final configuration, each scored on the test set once).
 
 Also: ``stack_w2v`` (the stack with domain word2vec trained on the unlabelled reviews, SIF pooling),
 ``stack_wide`` (the same with ``recipes.DOMAIN_VECTORS``: 300 dimensions, 10 epochs),
-``stack_job`` (``recipes.STACK_JOB``: adds the word-vector clusters member) and
+``stack_job`` (``recipes.STACK_JOB``: adds the word-vector clusters member), ``stack_many``
+(``recipes.STACK_MANY_JOB``, the many-label recommendation) and
 ``stack_novec`` (their ablation).
 
 Run::
@@ -142,6 +143,10 @@ def toolkit_model(name, seed):
         from toolkit.models.recipes import STACK_JOB
 
         return StackedTextClassifier(**STACK_JOB, random_state=seed)
+    if name == "stack_many":  # what `toolkit train --model stack-many` fits (the many-label recommendation)
+        from toolkit.models.recipes import STACK_MANY_JOB
+
+        return StackedTextClassifier(**STACK_MANY_JOB, random_state=seed, n_jobs=2)
     if name == "stack_novec":  # its ablation: the same stack without the vector member
         return StackedTextClassifier(vectors=None, random_state=seed)
     raise ValueError(f"unknown method {name!r}")
@@ -158,6 +163,8 @@ DESCRIPTIONS = {
                   "(300-d domain word2vec on the 50,000 unlabelled reviews, 10 epochs)",
     "stack_job": "StackedTextClassifier(**recipes.STACK_JOB) on word tokens (NBSVM 1-3-grams + NBSVM on 1-3-grams "
                  "of 1,000 k-means clusters of DOMAIN_VECTORS + SIF-pooled DOMAIN_VECTORS)",
+    "stack_many": "StackedTextClassifier(**recipes.STACK_MANY_JOB, n_jobs=2) on word tokens (NBSVM++ and NBSVM "
+                  "1-3-grams + SIF-pooled DOMAIN_VECTORS + a 300-nearest-neighbours vote in 50 components)",
     "stack_novec": "StackedTextClassifier(vectors=None) on word tokens (ablation of stack_w2v, stack_wide and "
                    "stack_job)",
 }
