@@ -622,12 +622,12 @@ class NgramIndex:
         strings in no n-gram key go to the mapping.
         """
         by_code = self.__dict__.get("_ids_by_code")
-        if by_code is None:
+        if by_code is None:  # one id per code, then -1: code -1 (no n-gram key) reads that last entry
             get = self.mapping.get
-            by_code = np.fromiter((get(t, -1) for t in self.codes), dtype=np.int64, count=len(self.codes))
+            by_code = np.fromiter(itertools.chain((get(t, -1) for t in self.codes), (-1,)), dtype=np.int64,
+                                  count=len(self.codes) + 1)
             self._ids_by_code = by_code
-        ids = by_code[np.maximum(codes, 0)] if by_code.size else np.full(codes.size, -1, dtype=np.int64)
-        ids[codes < 0] = -1
+        ids = by_code[codes]
         missing = np.flatnonzero(ids < 0)
         if missing.size:
             get = self.mapping.get
