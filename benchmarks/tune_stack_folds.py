@@ -30,6 +30,11 @@ and its control ``tfidf_knn`` (the same vote over TF-IDF unigrams, no vectors);
 ``vectors_knn300_pca50`` searches in 50 principal components of those vectors
 (``neighbors_dims=50``, fifteenth session); ``char_lr`` (probe, fifteenth
 session) is a TF-IDF logistic regression on the words' character 2-5-grams.
+Seventeenth session: ``tail<k>`` / ``head<k>`` is NBSVM (C=0.01; ``c<C>`` another
+C, ``pp`` the Keras NBSVM++) on the 1-3-grams of each review's last / first k
+tokens (``tail<k>`` is ``StackedTextClassifier(tail_tokens=k)``'s ``"tail"``
+member), ``tailvec<k>`` the SIF vectors member on the last k tokens; each is
+stacked on top of ``STACK_MANY_JOB``'s members and of the two n-gram members.
 A member without ``decision_function`` is read as the logit of its
 probability of the second class. ``--folds movie`` (twelfth session) groups
 the out-of-fold scores' folds by movie as well (``StratifiedGroupKFold``, as
@@ -46,6 +51,9 @@ Run::
         --name tune_stack_folds_movie_pca_seed0
     python benchmarks/tune_stack_folds.py --seed 0 --split movie --members nbsvm++,nbsvm,vectors,vectors_knn300_pca50 \
         --final-Cs 0.01,0.1,1,10 --name tune_stack_folds_movie_metaC_seed0
+    python benchmarks/tune_stack_folds.py --seed 0 --split movie \
+        --members nbsvm++,nbsvm,vectors,vectors_knn300_pca50,tail15,tail20,tail30,tail40,head30,tailvec30 \
+        --name tune_stack_folds_movie_window2_seed0
 """
 
 from __future__ import annotations
@@ -86,6 +94,8 @@ RULES = ("full", "folds", "both")
 
 def member(name, seed):
     """A fresh, unfitted member pipeline, exactly as StackedTextClassifier builds it."""
+    import re
+
     from toolkit import StackedTextClassifier
 
     if name == "nbsvm++":
@@ -93,12 +103,39 @@ def member(name, seed):
     if name == "nbsvm":
         return StackedTextClassifier(vectors=None, ngram_model="nbsvm", C=0.01)._members(seed)[0][1]
     if name.startswith("vectors_knn"):  # the vote of the k nearest training reviews by their SIF vectors (probe)
-        import re
-
         k, dims = re.fullmatch(r"vectors_knn(\d*)(?:_pca(\d+))?", name).groups()
         # _pca<r>: searched in the first r principal components of the normalized vectors (fifteenth session)
         return StackedTextClassifier(vectors=DOMAIN_WIDE, pooling=None, neighbors=int(k or 100),
                                      neighbors_dims=int(dims) if dims else None)._members(seed)[-1][1]
+    if re.fullmatch(r"(head|tail)\d+(c[\d.]+|pp)?", name):
+        # NBSVM (C=0.01, or c<C>; pp: the Keras NBSVM++) on the first / last k tokens only (probe, seventeenth session)
+        from sklearn.pipeline import Pipeline
+        from sklearn.preprocessing import FunctionTransformer
+
+        from toolkit.models.naive_bayes import NBSVMClassifier
+        from toolkit.text.encoders import BagEncoder
+        from toolkit.models.stacking import word_ngrams
+
+        k, C, pp = re.fullmatch(r"(?:head|tail)(\d+)(?:c([\d.]+))?(pp)?", name).groups()
+        if pp:
+            from toolkit.models.classifier import EmbeddingClassifier
+            from toolkit.models.recipes import NBSVM_RECIPE
+
+            model = [("nbsvm", EmbeddingClassifier(architecture="nbsvm", **NBSVM_RECIPE, random_state=seed))]
+        else:
+            model = [("counts", BagEncoder(output_mode="multi_hot")),
+                     ("nbsvm", NBSVMClassifier(C=float(C or 0.01), random_state=seed))]
+        return Pipeline([("window", FunctionTransformer(_window, kw_args={"k": int(k), "tail": name.startswith("tail")},
+                                                        validate=False, check_inverse=False)),
+                         ("ngrams", FunctionTransformer(word_ngrams, kw_args={"ngram_range": (1, 3)},
+                                                        validate=False, check_inverse=False)), *model])
+    if re.fullmatch(r"tailvec\d+", name):  # the SIF vectors member on the last k tokens only (probe)
+        from sklearn.pipeline import Pipeline
+        from sklearn.preprocessing import FunctionTransformer
+
+        vec = member("vectors", seed)
+        return Pipeline([("window", FunctionTransformer(_window, kw_args={"k": int(name[7:]), "tail": True},
+                                                        validate=False, check_inverse=False)), *vec.steps])
     if name == "tfidf_knn":  # control for vectors_knn: the same neighbours over TF-IDF unigrams, no vectors
         from sklearn.neighbors import KNeighborsClassifier
         from sklearn.pipeline import Pipeline
@@ -142,6 +179,23 @@ def member(name, seed):
     return members[name]
 
 
+def _window(X, k, tail):
+    """Each document's first (``tail=False``) or last ``k`` tokens, as a TokenizedCorpus."""
+    import numpy as np
+
+    from toolkit.text.corpus import TokenizedCorpus
+
+    if tail:  # the library's own (StackedTextClassifier(tail_tokens=k))
+        return X.tail(k)
+    offsets = X.offsets
+    keep = np.minimum(np.diff(offsets), k)
+    starts = offsets[:-1]
+    out = np.zeros(len(keep) + 1, dtype=np.int64)
+    np.cumsum(keep, out=out[1:])
+    gather = np.arange(out[-1], dtype=np.int64) + np.repeat(starts - out[:-1], keep)
+    return TokenizedCorpus._from_arrays(X.ids[gather], out, X.strings)
+
+
 def _joined(docs):
     """Token lists as space-joined strings (for scikit-learn's text vectorizers)."""
     return [" ".join(doc) for doc in docs]
@@ -158,6 +212,8 @@ def score(est, X):
 
 
 def main(argv=None):
+    import re
+
     import numpy as np
     from sklearn.base import clone
     from sklearn.linear_model import LogisticRegression
@@ -229,7 +285,10 @@ def main(argv=None):
             pred = classes[(scores(name, rule) > 0).astype(int)]
             rows.append({**base, "model": name, "rule": rule, "val_accuracy": round(float(np.mean(pred == y_val)), 4),
                          "fits_s": fit_s[name]})
-    for stack in STACKS:
+    probes = [n for n in names if re.fullmatch(r"(head|tail|tailvec)\d+(c[\d.]+|pp)?", n)]  # each probe on top of STACK_MANY_JOB's members
+    many = ("nbsvm++", "nbsvm", "vectors", "vectors_knn300_pca50")
+    extra = [(*many, p) for p in probes] + [("nbsvm++", "nbsvm", p) for p in probes]
+    for stack in STACKS + tuple(extra) + ((*many, *probes),) * (len(probes) > 1):
         if not set(stack) <= set(names):
             continue
         for final_C in (float(c) for c in args.final_Cs.split(",")):

@@ -121,3 +121,18 @@ def test_corpus_ngrams_match_sklearn_word_ngrams(ngram_range):
     sk = CountVectorizer(ngram_range=ngram_range)
     expected = [sk._word_ngrams(doc) for doc in docs]
     assert ours.to_list() == expected
+
+
+def test_corpus_tail_keeps_each_documents_last_tokens():
+    docs = [["a", "b", "c", "d"], ["e"], [], ["f", "g"]]
+    corpus = TokenizedCorpus.from_token_lists(docs)
+    for k in (0, 1, 2, 3, 10):
+        tail = corpus.tail(k)
+        assert isinstance(tail, TokenizedCorpus)
+        assert tail.to_list() == [d[len(d) - min(k, len(d)):] for d in docs]
+    # of a slice, and of an n-gram corpus (built lazily; its n-grams in scikit-learn's order, unigrams first)
+    assert corpus[1:].tail(1).to_list() == [["e"], [], ["g"]]
+    assert corpus.ngrams((1, 2)).tail(2).to_list() == [["b c", "c d"], ["e"], [], ["g", "f g"]]
+    for bad in (-1, 1.5, True, "2"):
+        with pytest.raises(ValueError, match="n_tokens must be an int >= 0"):
+            corpus.tail(bad)

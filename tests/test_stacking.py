@@ -361,6 +361,42 @@ def test_stacking_neighbors_member(split, glove_small, tmp_path, imdb_small):
     np.testing.assert_allclose(proba, pipe.predict_proba(texts[400:450]))
 
 
+def test_stacking_tail_member_sees_only_the_ending(split, tmp_path, imdb_small):
+    """tail_tokens=k: an NBSVM member on the n-grams of each document's last k tokens: its scores are those of
+    the same NBSVM fitted on the endings alone, they do not move when the beginning changes, and it is saved."""
+    from toolkit.models import NBSVMClassifier
+    from toolkit.models.stacking import word_ngrams
+    from toolkit.text.encoders import BagEncoder
+
+    X, y, X_val, y_val = split
+    clf = StackedTextClassifier(vectors=None, tail_tokens=30, **FAST).fit(X, y)
+    assert clf.member_names_ == ["ngrams", "tail"]
+    assert clf.score(X_val, y_val) > 0.72 and clf.member_weights_["tail"] != 0
+    endings = [doc[-30:] for doc in X]
+    bag = BagEncoder(output_mode="multi_hot").fit(word_ngrams(endings))
+    nbsvm = NBSVMClassifier(C=0.01, random_state=clf.members_["tail"][0][-1].random_state)
+    nbsvm.fit(bag.transform(word_ngrams(endings)), y)
+    val_endings = [doc[-30:] for doc in X_val]
+    np.testing.assert_allclose(clf.member_scores(X_val)[:, 1],
+                               nbsvm.decision_function(bag.transform(word_ngrams(val_endings))), rtol=1e-6, atol=1e-8)
+    # a different beginning leaves the tail member's score alone and moves the whole-document member's
+    edited = [["awful", "dreadful", "worst"] * 20 + doc[-30:] for doc in X_val[:20]]
+    before, after = clf.member_scores(X_val[:20]), clf.member_scores(edited)
+    np.testing.assert_allclose(after[:, 1], before[:, 1])
+    assert np.all(after[:, 0] != before[:, 0])
+    # documents shorter than the tail are kept whole, an empty one scores like any document without n-grams
+    assert np.isfinite(clf.member_scores([["fine"], []])).all()
+    with pytest.raises(ValueError, match=r"'tail_tokens' parameter of StackedTextClassifier must be"):
+        StackedTextClassifier(vectors=None, tail_tokens=0).fit(X, y)
+
+    texts, labels = imdb_small
+    pipe = make_pipeline(SpacyTokenizer(), StackedTextClassifier(vectors=None, tail_tokens=30, **FAST))
+    pipe.fit(texts[:300], labels[:300])
+    proba, names = load_and_predict_in_fresh_process(save_model(pipe, tmp_path / "stack"), texts[400:450], tmp_path)
+    np.testing.assert_allclose(proba, pipe.predict_proba(texts[400:450]))
+    assert "'tail'" in names
+
+
 def test_neighbor_vote_sampled_bound_is_exact():
     """_smallest (the k smallest of each row, bounded through a sample of columns) returns argpartition's set,
     also for rows the sample misleads (fewer than k values under its bound: the whole row is partitioned);

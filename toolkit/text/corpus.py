@@ -304,6 +304,30 @@ class TokenizedCorpus(Sequence):
         table = np.fromiter((get(s, default) for s in self._strings), dtype=dtype, count=len(self._strings))
         return table[self._ids]
 
+    def tail(self, n_tokens: int) -> TokenizedCorpus:
+        """Each document's last ``n_tokens`` tokens (a shorter document whole), as a new corpus.
+
+        The string table is shared, not compacted.
+
+        Parameters
+        ----------
+        n_tokens : int
+            Tokens kept at the end of each document, >= 0.
+
+        Examples
+        --------
+        >>> TokenizedCorpus.from_token_lists([["a", "b", "c"], ["d"], []]).tail(2).to_list()
+        [['b', 'c'], ['d'], []]
+        """
+        if isinstance(n_tokens, bool) or not isinstance(n_tokens, (int, np.integer)) or n_tokens < 0:
+            raise ValueError(f"n_tokens must be an int >= 0, got {n_tokens!r}.")
+        ends = self.offsets[1:]
+        keep = np.minimum(np.diff(self.offsets), n_tokens)
+        offsets = np.zeros(keep.size + 1, dtype=np.int64)
+        np.cumsum(keep, out=offsets[1:])
+        gather = np.arange(offsets[-1], dtype=np.int64) + np.repeat(ends - keep - offsets[:-1], keep)
+        return TokenizedCorpus._from_arrays(self.ids[gather], offsets, self.strings)
+
     def map_strings(self, func) -> TokenizedCorpus:
         """Apply ``func`` to each distinct string (e.g. ``str.lower``), merging equal results."""
         table: dict[str, int] = {}
