@@ -129,6 +129,19 @@ def member(name, seed):
                                                         validate=False, check_inverse=False)),
                          ("ngrams", FunctionTransformer(word_ngrams, kw_args={"ngram_range": (1, 3)},
                                                         validate=False, check_inverse=False)), *model])
+    if name == "negmark":  # NBSVM on 1-3-grams of negation-marked tokens (probe, seventeenth session)
+        from sklearn.pipeline import Pipeline
+        from sklearn.preprocessing import FunctionTransformer
+
+        from toolkit.models.naive_bayes import NBSVMClassifier
+        from toolkit.models.stacking import word_ngrams
+        from toolkit.text.encoders import BagEncoder
+
+        return Pipeline([("neg", FunctionTransformer(_negation_marked, validate=False, check_inverse=False)),
+                         ("ngrams", FunctionTransformer(word_ngrams, kw_args={"ngram_range": (1, 3)},
+                                                        validate=False, check_inverse=False)),
+                         ("counts", BagEncoder(output_mode="multi_hot")),
+                         ("nbsvm", NBSVMClassifier(C=0.01, random_state=seed))])
     if re.fullmatch(r"tailvec\d+", name):  # the SIF vectors member on the last k tokens only (probe)
         from sklearn.pipeline import Pipeline
         from sklearn.preprocessing import FunctionTransformer
@@ -194,6 +207,29 @@ def _window(X, k, tail):
     np.cumsum(keep, out=out[1:])
     gather = np.arange(out[-1], dtype=np.int64) + np.repeat(starts - out[:-1], keep)
     return TokenizedCorpus._from_arrays(X.ids[gather], out, X.strings)
+
+
+_NEGATIONS = frozenset("not no never n't nothing nobody none neither nor cannot without hardly nowhere".split())
+_SCOPE_ENDS = frozenset(". , ! ? ; : but however".split())
+
+
+def _negation_marked(X):
+    """Tokens after a negation word, up to the next punctuation or "but", prefixed "NOT_" (Das & Chen 2001)."""
+    import numpy as np
+
+    from toolkit.text.corpus import TokenizedCorpus
+
+    strings, ids = X.strings, X.ids
+    low = [t.lower() for t in strings]
+    neg = np.fromiter((t in _NEGATIONS for t in low), bool, len(low))[ids]
+    end = np.fromiter((t in _SCOPE_ENDS for t in low), bool, len(low))[ids]
+    pos = np.arange(ids.size)
+    starts = np.repeat(X.offsets[:-1], np.diff(X.offsets))
+    last_neg = np.maximum.accumulate(np.where(neg, pos, -1))
+    last_end = np.maximum.accumulate(np.where(end, pos, -1))
+    marked = (last_neg >= starts) & (last_neg > last_end) & ~neg
+    return TokenizedCorpus._from_arrays((ids + len(strings) * marked).astype(np.int32),
+                                        X.offsets, tuple(strings) + tuple("NOT_" + t for t in strings))
 
 
 def _joined(docs):
@@ -285,7 +321,7 @@ def main(argv=None):
             pred = classes[(scores(name, rule) > 0).astype(int)]
             rows.append({**base, "model": name, "rule": rule, "val_accuracy": round(float(np.mean(pred == y_val)), 4),
                          "fits_s": fit_s[name]})
-    probes = [n for n in names if re.fullmatch(r"(head|tail|tailvec)\d+(c[\d.]+|pp)?", n)]  # each probe on top of STACK_MANY_JOB's members
+    probes = [n for n in names if re.fullmatch(r"(head|tail|tailvec)\d+(c[\d.]+|pp)?|negmark", n)]  # each probe on top of STACK_MANY_JOB's members
     many = ("nbsvm++", "nbsvm", "vectors", "vectors_knn300_pca50")
     extra = [(*many, p) for p in probes] + [("nbsvm++", "nbsvm", p) for p in probes]
     for stack in STACKS + tuple(extra) + ((*many, *probes),) * (len(probes) > 1):

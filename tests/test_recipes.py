@@ -10,6 +10,7 @@ changed without the default).
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -180,3 +181,20 @@ def test_recipes_stack_many_job_is_the_validation_choice():
     assert None in by_dims and len(by_dims) >= 3 and all(set(v) == seeds for v in by_dims.values())
     means = {dims: sum(v.values()) / len(v) for dims, v in by_dims.items()}
     assert clf.neighbors_dims == max(means, key=means.get)
+
+    # its tail member (seventeenth session): the best mean, over the same seeds, of that member set plus an
+    # NBSVM (the stack's C) on each review's last k tokens, among the k measured (tune_stack_folds_movie_window*),
+    # and ahead of the same members without it
+    by_tail = defaultdict(dict)
+    base = "stack:" + "+".join([*clf.ngram_model, "vectors", f"vectors_knn{clf.neighbors}_pca{clf.neighbors_dims}"])
+    for path in sorted(results.glob("tune_stack_folds_movie_window*_seed*.json")):
+        record = json.loads(path.read_text(encoding="utf-8"))
+        assert record["params"]["limit"] is None and record["params"]["split"] == "movie"
+        for row in record["rows"]:
+            tail = re.fullmatch(r"(\+tail(\d+))?", row["model"][len(base):]) if row["model"].startswith(base) else None
+            if row["rule"] == rule and tail:
+                by_tail[int(tail.group(2)) if tail.group(2) else None][row["seed"]] = row["val_accuracy"]
+    assert None in by_tail and len(by_tail) >= 4 and all(set(v) == seeds for v in by_tail.values())
+    means = {k: sum(v.values()) / len(v) for k, v in by_tail.items()}
+    assert clf.tail_tokens == max(means, key=means.get)
+    assert means[clf.tail_tokens] > means[None]
