@@ -151,14 +151,15 @@ def clusters_choice(name="tune_stacking_clusters"):
 
 def stack_model(*, vectors, pooling="sif", C=0.01, ngram_model="nbsvm", random_state=0, self_training=None,
                 n_rounds=1, doc_vectors=None, clusters=None, neighbors=None, neighbors_dims=None, n_jobs=None,
-                tail_tokens=None):
+                tail_tokens=None, mark_negation=False):
     """``StackedTextClassifier`` (token lists in), wrapped in ``PseudoLabelClassifier`` (``n_rounds``) when
     ``self_training`` is a fraction (the unlabelled reviews then come in ``X`` with the label -1)."""
     from toolkit import PseudoLabelClassifier, StackedTextClassifier
 
     model = StackedTextClassifier(vectors=vectors, doc_vectors=doc_vectors, pooling=pooling, C=C,
                                   ngram_model=ngram_model, clusters=clusters, neighbors=neighbors,
-                                  neighbors_dims=neighbors_dims, tail_tokens=tail_tokens, n_jobs=n_jobs,
+                                  neighbors_dims=neighbors_dims, tail_tokens=tail_tokens,
+                                  mark_negation=mark_negation, n_jobs=n_jobs,
                                   random_state=random_state)
     return model if self_training is None else PseudoLabelClassifier(model, fraction=self_training, n_rounds=n_rounds)
 
@@ -246,7 +247,7 @@ def _keras(architecture, vectors=None):
 
 
 def _stack(vectors, *, self_training=False, ngram_model="nbsvm", doc_vectors=None, clusters=None, pooling="chosen",
-           neighbors=None, neighbors_dims=None, tail_tokens=None):
+           neighbors=None, neighbors_dims=None, tail_tokens=None, mark_negation=False):
     """A stack method; ``pooling="chosen"``: the tuning file's pooling of these vectors (default SIF)."""
     def method(data, idx, seed):
         import numpy as np
@@ -264,7 +265,7 @@ def _stack(vectors, *, self_training=False, ngram_model="nbsvm", doc_vectors=Non
         model = stack_model(vectors=vectors, C=choice["C"], clusters=n_clusters, pooling=pool,
                             ngram_model=ngram_model, doc_vectors=doc_vectors, random_state=seed,
                             self_training=fraction, neighbors=neighbors, neighbors_dims=neighbors_dims, tail_tokens=tail_tokens,
-                            n_rounds=choice.get("n_rounds", 1), n_jobs=data.args.n_jobs)
+                            mark_negation=mark_negation, n_rounds=choice.get("n_rounds", 1), n_jobs=data.args.n_jobs)
         X, y = data.tokens("train").take(idx), data.y_train[idx]
         if fraction is not None:
             n_unl = data.args.n_unlabelled or choice.get("n_unlabelled") or 10000  # default: as tuned
@@ -349,6 +350,17 @@ METHODS = {
                                    "(STACK_MANY_JOB since the seventeenth session; tune_stack_folds.py --split movie)",
                                    _stack(DOMAIN_WIDE, ngram_model=("nbsvm++", "nbsvm"), neighbors=300, pooling="sif",
                                           neighbors_dims=50, tail_tokens=20)),
+    "stackpp2_wide_knn50_tail20_neg": (f"StackedTextClassifier(vectors={DOMAIN_WIDE!r}, ngram_model=('nbsvm++', "
+                                       "'nbsvm'), pooling='sif', neighbors=300, neighbors_dims=50, tail_tokens=20, "
+                                       "mark_negation=True): stackpp2_wide_knn50_tail20 with its n-gram members on "
+                                       "negation-marked tokens (STACK_MANY_JOB since the seventeenth session; "
+                                       "tune_stack_folds.py --split movie)",
+                                       _stack(DOMAIN_WIDE, ngram_model=("nbsvm++", "nbsvm"), neighbors=300,
+                                              pooling="sif", neighbors_dims=50, tail_tokens=20, mark_negation=True)),
+    "stackpp2_tail20_neg_novec": ("StackedTextClassifier(vectors=None, ngram_model=('nbsvm++', 'nbsvm'), "
+                                  "tail_tokens=20, mark_negation=True): the n-gram members of "
+                                  "stackpp2_wide_knn50_tail20_neg alone (its ablation)",
+                                  _stack(None, ngram_model=("nbsvm++", "nbsvm"), tail_tokens=20, mark_negation=True)),
     "stackpp2_tail20_novec": ("StackedTextClassifier(vectors=None, ngram_model=('nbsvm++', 'nbsvm'), tail_tokens=20): "
                               "the n-gram members of stackpp2_wide_knn50_tail20 alone (its ablation)",
                               _stack(None, ngram_model=("nbsvm++", "nbsvm"), tail_tokens=20)),

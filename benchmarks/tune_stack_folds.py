@@ -129,6 +129,13 @@ def member(name, seed):
                                                         validate=False, check_inverse=False)),
                          ("ngrams", FunctionTransformer(word_ngrams, kw_args={"ngram_range": (1, 3)},
                                                         validate=False, check_inverse=False)), *model])
+    if name in ("negmarkpp", "tail20neg"):  # NBSVM++ / the tail member on negation-marked tokens (probes)
+        from sklearn.pipeline import Pipeline
+        from sklearn.preprocessing import FunctionTransformer
+
+        plain = member("nbsvm++" if name == "negmarkpp" else "tail20", seed)
+        return Pipeline([("neg", FunctionTransformer(_negation_marked, validate=False, check_inverse=False)),
+                         *plain.steps])
     if name == "negmark":  # NBSVM on 1-3-grams of negation-marked tokens (probe, seventeenth session)
         from sklearn.pipeline import Pipeline
         from sklearn.preprocessing import FunctionTransformer
@@ -321,9 +328,14 @@ def main(argv=None):
             pred = classes[(scores(name, rule) > 0).astype(int)]
             rows.append({**base, "model": name, "rule": rule, "val_accuracy": round(float(np.mean(pred == y_val)), 4),
                          "fits_s": fit_s[name]})
-    probes = [n for n in names if re.fullmatch(r"(head|tail|tailvec)\d+(c[\d.]+|pp)?|negmark", n)]  # each probe on top of STACK_MANY_JOB's members
+    probes = [n for n in names if re.fullmatch(r"(head|tail|tailvec)\d+(c[\d.]+|pp)?|negmark|negmarkpp|tail20neg", n)]  # each probe on top of STACK_MANY_JOB's members
     many = ("nbsvm++", "nbsvm", "vectors", "vectors_knn300_pca50")
     extra = [(*many, p) for p in probes] + [("nbsvm++", "nbsvm", p) for p in probes]
+    # negation marking (seventeenth session): in every n-gram member (StackedTextClassifier(mark_negation=True)),
+    # in some of them, and the same without the vector members (the ablations)
+    for grams in (("negmarkpp", "negmark", "tail20neg"), ("nbsvm++", "negmark", "tail20neg"),
+                  ("nbsvm++", "negmark", "tail20"), ("negmarkpp", "negmark", "tail20"), ("negmarkpp", "nbsvm", "tail20")):
+        extra += [(*grams[:2], "vectors", "vectors_knn300_pca50", grams[2]), grams]
     for stack in STACKS + tuple(extra) + ((*many, *probes),) * (len(probes) > 1):
         if not set(stack) <= set(names):
             continue

@@ -21,6 +21,7 @@ from sklearn.utils import estimator_checks as checks
 
 from toolkit.text.corpus import TokenizedCorpus
 from toolkit.text.encoders import BagEncoder, HashingEncoder, SequenceEncoder
+from toolkit.text.negation import NegationMarker
 from toolkit.text.tokenizer import SpacyTokenizer
 
 TEXTS = [
@@ -37,6 +38,7 @@ ESTIMATORS = [
     SequenceEncoder(maxlen=5),
     BagEncoder(output_mode="tf_idf"),
     HashingEncoder(n_features=64),
+    NegationMarker(),
 ]
 STATEFUL = (SequenceEncoder, BagEncoder)
 

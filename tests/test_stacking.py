@@ -397,6 +397,42 @@ def test_stacking_tail_member_sees_only_the_ending(split, tmp_path, imdb_small):
     assert "'tail'" in names
 
 
+def test_stacking_mark_negation_feeds_the_ngram_members_marked_tokens(split, glove_small, monkeypatch):
+    """mark_negation=True: the n-gram members (whole documents and tail) score exactly as NBSVM fitted on
+    negation-marked tokens, the vector member reads the plain tokens, and prediction marks the documents once."""
+    from toolkit.models import NBSVMClassifier
+    from toolkit.models.stacking import word_ngrams
+    from toolkit.text import negation
+    from toolkit.text.encoders import BagEncoder
+
+    X, y, X_val, y_val = split
+    clf = StackedTextClassifier(vectors=str(glove_small), mark_negation=True, tail_tokens=20, **FAST).fit(X, y)
+    plain = StackedTextClassifier(vectors=str(glove_small), tail_tokens=20, **FAST).fit(X, y)
+    assert clf.member_names_ == ["ngrams", "tail", "vectors"]
+    assert clf.score(X_val, y_val) > 0.72
+    marker = clf.members_["ngrams"][0].steps[0][1]
+    assert type(marker).__name__ == "NegationMarker" and clf.members_["tail"][0].steps[0][1] is marker
+    assert "negation" not in clf.members_["vectors"][0].named_steps
+    seed = clf.members_["ngrams"][0][-1].random_state
+    for column, cut in ((0, None), (1, 20)):
+        fit_docs = [doc[-cut:] if cut else doc for doc in negation.mark_negation(X)]
+        val_docs = [doc[-cut:] if cut else doc for doc in negation.mark_negation(X_val)]
+        bag = BagEncoder(output_mode="multi_hot").fit(word_ngrams(fit_docs))
+        nbsvm = NBSVMClassifier(C=0.01, random_state=seed).fit(bag.transform(word_ngrams(fit_docs)), y)
+        np.testing.assert_allclose(clf.member_scores(X_val)[:, column],
+                                   nbsvm.decision_function(bag.transform(word_ngrams(val_docs))), rtol=1e-6, atol=1e-8)
+    # the vector member is the unmarked stack's
+    np.testing.assert_allclose(clf.member_scores(X_val)[:, 2], plain.member_scores(X_val)[:, 2])
+    assert np.any(clf.member_scores(X_val)[:, 0] != plain.member_scores(X_val)[:, 0])
+    calls = []
+    real = negation.mark_negation
+    monkeypatch.setattr(negation, "mark_negation", lambda *a, **k: calls.append(1) or real(*a, **k))
+    clf.predict(X_val)
+    assert len(calls) == 1
+    with pytest.raises(ValueError, match=r"'mark_negation' parameter of StackedTextClassifier must be"):
+        StackedTextClassifier(vectors=None, mark_negation="yes").fit(X, y)
+
+
 def test_neighbor_vote_sampled_bound_is_exact():
     """_smallest (the k smallest of each row, bounded through a sample of columns) returns argpartition's set,
     also for rows the sample misleads (fewer than k values under its bound: the whole row is partitioned);
@@ -580,8 +616,8 @@ def test_stacking_predicts_on_one_blas_thread_set_once(split, monkeypatch):
     assert blas_threads() == before
 
 
-@pytest.mark.parametrize("predict_with", ["refit", "folds"])
-def test_stacking_ngram_members_look_the_ngrams_up_once(split, tmp_path, predict_with):
+@pytest.mark.parametrize("predict_with, mark_negation", [("refit", False), ("folds", False), ("refit", True)])
+def test_stacking_ngram_members_look_the_ngrams_up_once(split, tmp_path, predict_with, mark_negation):
     """ngram_model=("nbsvm++", "nbsvm"): the NBSVM++ member's vocabulary is the start of the NBSVM member's
     (same documents, same ranking), so prediction looks the n-grams up once per fitted model set, with the
     scores each member gives alone; a saved and loaded stack keeps the pairs."""
@@ -590,8 +626,10 @@ def test_stacking_ngram_members_look_the_ngrams_up_once(split, tmp_path, predict
 
     X, y, X_val, _ = split
     clf = StackedTextClassifier(vectors=None, ngram_model=("nbsvm++", "nbsvm"), predict_with=predict_with,
-                                **FAST).fit(X, y)
+                                mark_negation=mark_negation, **FAST).fit(X, y)
     n_sets = 1 if predict_with == "refit" else FAST["cv"]
+    if mark_negation:  # both members read the same marked tokens: one marker object, the pairs are kept
+        assert clf.members_["ngrams"][0].steps[0][1] is clf.members_["ngrams_nbsvm"][0].steps[0][1]
     assert len(clf.vocabulary_prefixes_) == n_sets
     for (small, large), keras, bag in zip(clf._vocabulary_pairs(), clf.members_["ngrams"], clf.members_["ngrams_nbsvm"]):
         assert small is keras[-1].vocabulary_ and large is bag.named_steps["counts"].vocabulary_

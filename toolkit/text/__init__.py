@@ -7,6 +7,7 @@ The first stage of the data flow. Modules here import only the top-level helpers
 
 from .corpus import TokenizedCorpus
 from .encoders import BagEncoder, HashingEncoder, SequenceEncoder, bag_matrix, smoothed_idf
+from .negation import NegationMarker, mark_negation
 from .tokenizer import SpacyTokenizer, clean_html, clean_text, tokenize
 from .vocabulary import OOV_ID, PAD_ID, Vocabulary, pad_sequences
 
@@ -25,4 +26,6 @@ __all__ = [
     "HashingEncoder",
     "bag_matrix",
     "smoothed_idf",
+    "NegationMarker",
+    "mark_negation",
 ]

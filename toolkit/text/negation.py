@@ -1,0 +1,139 @@
+"""Negation scope marking: the tokens after "not" become other tokens than the same words elsewhere.
+
+A bag of n-grams sees "not" and "good" in "not a very good film", but no
+n-gram up to three words long joins them. Marking each token between a
+negation word and the end of its clause (Das & Chen 2001; Pang, Lee &
+Vaithyanathan 2002) turns "good" there into ``"NOT_good"``, a feature of its
+own that a linear model weighs apart from "good". NLTK's
+``nltk.sentiment.util.mark_negation`` does the same on one token list at a
+time in Python; :func:`mark_negation` works on the flat arrays of a whole
+:class:`~toolkit.text.TokenizedCorpus` (NLTK is not a dependency of toolkit).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from .._validation import TextInputMixin, validate_params
+
+__all__ = ["NEGATIONS", "SCOPE_ENDS", "NegationMarker", "mark_negation"]
+
+#: Words that open a negation scope (compared in lower case; spaCy splits "don't" into "do" + "n't").
+NEGATIONS = frozenset("not no never n't nothing nobody none neither nor cannot without hardly nowhere".split())
+#: Tokens that close it (compared in lower case): clause punctuation and the contrastive "but" / "however".
+SCOPE_ENDS = frozenset(". , ! ? ; : but however".split())
+
+
+def mark_negation(X, *, negations=NEGATIONS, scope_ends=SCOPE_ENDS, prefix="NOT_"):
+    """Prefix every token inside a negation scope with ``prefix``.
+
+    A scope opens after a token in ``negations`` and runs to the next token
+    in ``scope_ends`` or the end of the document; the negation word and the
+    closing token themselves stay unmarked, and a second negation word
+    inside a scope keeps it open (unmarked itself).
+
+    Parameters
+    ----------
+    X : TokenizedCorpus or sequence of token lists
+    negations, scope_ends : collection of str, default=NEGATIONS, SCOPE_ENDS
+        Compared with each token in lower case.
+    prefix : str, default="NOT_"
+
+    Returns
+    -------
+    TokenizedCorpus
+        The same documents and lengths; its string table is ``X``'s, then
+        each string with ``prefix``.
+
+    Examples
+    --------
+    >>> mark_negation([["it", "is", "not", "a", "good", "film", ".", "fine", "acting"]]).to_list()
+    [['it', 'is', 'not', 'NOT_a', 'NOT_good', 'NOT_film', '.', 'fine', 'acting']]
+    """
+    from .corpus import check_token_corpus
+
+    corpus = check_token_corpus(X, estimator="mark_negation")
+    strings, ids, offsets = corpus.strings, corpus.ids, corpus.offsets
+    negations = frozenset(w.lower() for w in negations)
+    scope_ends = frozenset(w.lower() for w in scope_ends)
+    lower = [s.lower() for s in strings]
+    is_negation = np.fromiter((s in negations for s in lower), dtype=bool, count=len(lower))[ids]
+    is_end = np.fromiter((s in scope_ends for s in lower), dtype=bool, count=len(lower))[ids]
+    position = np.arange(ids.size)
+    # the last negation word and the last scope end at or before each token, over the flat corpus
+    last_negation = np.maximum.accumulate(np.where(is_negation, position, -1)) if ids.size else position
+    last_end = np.maximum.accumulate(np.where(is_end, position, -1)) if ids.size else position
+    doc_start = np.repeat(offsets[:-1], np.diff(offsets))
+    marked = (last_negation >= doc_start) & (last_negation > last_end) & ~is_negation
+    from .corpus import TokenizedCorpus
+
+    return TokenizedCorpus._from_arrays((ids + np.int32(len(strings)) * marked).astype(np.int32), offsets,
+                                        strings + tuple(prefix + s for s in strings))
+
+
+class NegationMarker(TextInputMixin, TransformerMixin, BaseEstimator):
+    """Token lists in, the same with negation scopes marked (:func:`mark_negation`); stateless.
+
+    Put it between :class:`~toolkit.text.SpacyTokenizer` and a bag of
+    n-grams. On IMDB a ``StackedTextClassifier`` whose NBSVM member reads
+    marked tokens scores higher on validation reviews of unseen movies
+    (BENCHMARKS.md, seventeenth session).
+
+    Parameters
+    ----------
+    negations : collection of str or None, default=None
+        Words that open a scope; ``None``: :data:`NEGATIONS`.
+    scope_ends : collection of str or None, default=None
+        Tokens that close it; ``None``: :data:`SCOPE_ENDS`.
+    prefix : str, default="NOT_"
+
+    Examples
+    --------
+    >>> NegationMarker().transform([["never", "dull", ",", "never", "slow"]]).to_list()
+    [['never', 'NOT_dull', ',', 'never', 'NOT_slow']]
+    """
+
+    _parameter_constraints = {
+        "negations": [list, tuple, set, frozenset, None],
+        "scope_ends": [list, tuple, set, frozenset, None],
+        "prefix": [str],
+    }
+
+    def __init__(self, *, negations=None, scope_ends=None, prefix="NOT_"):
+        self.negations = negations
+        self.scope_ends = scope_ends
+        self.prefix = prefix
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = False
+        return tags
+
+    def fit(self, X=None, y=None):
+        """Check the parameters; learns nothing.
+
+        Returns
+        -------
+        self
+        """
+        validate_params(self, self._parameter_constraints)
+        if not self.prefix:
+            raise ValueError("The 'prefix' parameter of NegationMarker must be a non-empty str. Got '' instead.")
+        return self
+
+    def transform(self, X):
+        """Mark the negation scopes of token lists.
+
+        Parameters
+        ----------
+        X : TokenizedCorpus or sequence of token lists
+
+        Returns
+        -------
+        TokenizedCorpus
+        """
+        self.fit()
+        return mark_negation(X, negations=NEGATIONS if self.negations is None else self.negations,
+                             scope_ends=SCOPE_ENDS if self.scope_ends is None else self.scope_ends,
+                             prefix=self.prefix)
