@@ -104,6 +104,12 @@ def models(seed):
                                "fifteenth session)",
                                make_pipeline(SpacyTokenizer(), StackedTextClassifier(
                                    **{**STACK_MANY_JOB, "neighbors_dims": None}, random_state=seed, n_jobs=2))),
+        "stack_many_s15": ("SpacyTokenizer() -> StackedTextClassifier(**STACK_MANY_JOB, tail_tokens=None, "
+                           "mark_negation=False): the many-label stack as it was before the seventeenth session "
+                           "(no tail member, unmarked n-grams)",
+                           make_pipeline(SpacyTokenizer(), StackedTextClassifier(
+                               **{**STACK_MANY_JOB, "tail_tokens": None, "mark_negation": False}, random_state=seed,
+                               n_jobs=2))),
         "stack_many_noknn": ("SpacyTokenizer() -> StackedTextClassifier(**STACK_MANY_JOB, neighbors=None): the many-label "
                              "stack without its nearest-neighbours member (the tenth session's recipe)",
                              make_pipeline(SpacyTokenizer(), StackedTextClassifier(**{**STACK_MANY_JOB, "neighbors": None},
