@@ -164,7 +164,9 @@ DESCRIPTIONS = {
     "stack_job": "StackedTextClassifier(**recipes.STACK_JOB) on word tokens (NBSVM 1-3-grams + NBSVM on 1-3-grams "
                  "of 1,000 k-means clusters of DOMAIN_VECTORS + SIF-pooled DOMAIN_VECTORS)",
     "stack_many": "StackedTextClassifier(**recipes.STACK_MANY_JOB, n_jobs=2) on word tokens (NBSVM++ and NBSVM "
-                  "1-3-grams + SIF-pooled DOMAIN_VECTORS + a 300-nearest-neighbours vote in 50 components)",
+                  "on negation-marked 1-3-grams + NBSVM on the last 20 tokens + SIF-pooled DOMAIN_VECTORS + a "
+                  "300-nearest-neighbours vote in 50 components; the tail member and the marking since the "
+                  "seventeenth session)",
     "stack_novec": "StackedTextClassifier(vectors=None) on word tokens (ablation of stack_w2v, stack_wide and "
                    "stack_job)",
 }
