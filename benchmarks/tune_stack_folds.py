@@ -216,27 +216,11 @@ def _window(X, k, tail):
     return TokenizedCorpus._from_arrays(X.ids[gather], out, X.strings)
 
 
-_NEGATIONS = frozenset("not no never n't nothing nobody none neither nor cannot without hardly nowhere".split())
-_SCOPE_ENDS = frozenset(". , ! ? ; : but however".split())
-
-
 def _negation_marked(X):
-    """Tokens after a negation word, up to the next punctuation or "but", prefixed "NOT_" (Das & Chen 2001)."""
-    import numpy as np
+    """Negation scopes marked (the library's ``mark_negation``; the probes ran on an identical copy of it)."""
+    from toolkit.text.negation import mark_negation
 
-    from toolkit.text.corpus import TokenizedCorpus
-
-    strings, ids = X.strings, X.ids
-    low = [t.lower() for t in strings]
-    neg = np.fromiter((t in _NEGATIONS for t in low), bool, len(low))[ids]
-    end = np.fromiter((t in _SCOPE_ENDS for t in low), bool, len(low))[ids]
-    pos = np.arange(ids.size)
-    starts = np.repeat(X.offsets[:-1], np.diff(X.offsets))
-    last_neg = np.maximum.accumulate(np.where(neg, pos, -1))
-    last_end = np.maximum.accumulate(np.where(end, pos, -1))
-    marked = (last_neg >= starts) & (last_neg > last_end) & ~neg
-    return TokenizedCorpus._from_arrays((ids + len(strings) * marked).astype(np.int32),
-                                        X.offsets, tuple(strings) + tuple("NOT_" + t for t in strings))
+    return mark_negation(X)
 
 
 def _joined(docs):
