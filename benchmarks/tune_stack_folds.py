@@ -203,17 +203,9 @@ def _window(X, k, tail):
     """Each document's first (``tail=False``) or last ``k`` tokens, as a TokenizedCorpus."""
     import numpy as np
 
-    from toolkit.text.corpus import TokenizedCorpus
-
     if tail:  # the library's own (StackedTextClassifier(tail_tokens=k))
         return X.tail(k)
-    offsets = X.offsets
-    keep = np.minimum(np.diff(offsets), k)
-    starts = offsets[:-1]
-    out = np.zeros(len(keep) + 1, dtype=np.int64)
-    np.cumsum(keep, out=out[1:])
-    gather = np.arange(out[-1], dtype=np.int64) + np.repeat(starts - out[:-1], keep)
-    return TokenizedCorpus._from_arrays(X.ids[gather], out, X.strings)
+    return X._segments(X.offsets[:-1], np.minimum(np.diff(X.offsets), k))
 
 
 def _negation_marked(X):

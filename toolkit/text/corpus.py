@@ -225,12 +225,15 @@ class TokenizedCorpus(Sequence):
             raise IndexError(f"document index out of range for a corpus of {n} documents")
         idx = np.where(idx < 0, idx + n, idx)
         starts = self._offsets[idx]
-        lengths = self._offsets[idx + 1] - starts
-        offsets = np.zeros(idx.size + 1, dtype=np.int64)
+        return self._segments(starts, self._offsets[idx + 1] - starts)
+
+    def _segments(self, starts: np.ndarray, lengths: np.ndarray) -> TokenizedCorpus:
+        """One document per (start, length) run of the flat token array, sharing the string table."""
+        offsets = np.zeros(lengths.size + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
         # position of every kept token in the flat array, without a Python loop
         gather = np.arange(offsets[-1], dtype=np.int64) + np.repeat(starts - offsets[:-1], lengths)
-        return TokenizedCorpus._from_arrays(self._ids[gather], offsets, self._strings)
+        return TokenizedCorpus._from_arrays(self.ids[gather], offsets, self.strings)
 
     def __iter__(self):
         strings, ids, offsets = self._strings, self._ids.tolist(), self._offsets.tolist()
@@ -321,12 +324,8 @@ class TokenizedCorpus(Sequence):
         """
         if isinstance(n_tokens, bool) or not isinstance(n_tokens, (int, np.integer)) or n_tokens < 0:
             raise ValueError(f"n_tokens must be an int >= 0, got {n_tokens!r}.")
-        ends = self.offsets[1:]
         keep = np.minimum(np.diff(self.offsets), n_tokens)
-        offsets = np.zeros(keep.size + 1, dtype=np.int64)
-        np.cumsum(keep, out=offsets[1:])
-        gather = np.arange(offsets[-1], dtype=np.int64) + np.repeat(ends - keep - offsets[:-1], keep)
-        return TokenizedCorpus._from_arrays(self.ids[gather], offsets, self.strings)
+        return self._segments(self.offsets[1:] - keep, keep)
 
     def map_strings(self, func) -> TokenizedCorpus:
         """Apply ``func`` to each distinct string (e.g. ``str.lower``), merging equal results."""

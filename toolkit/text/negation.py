@@ -16,6 +16,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from .._validation import TextInputMixin, validate_params
+from .corpus import TokenizedCorpus, check_token_corpus
 
 __all__ = ["NEGATIONS", "SCOPE_ENDS", "NegationMarker", "mark_negation"]
 
@@ -51,8 +52,6 @@ def mark_negation(X, *, negations=NEGATIONS, scope_ends=SCOPE_ENDS, prefix="NOT_
     >>> mark_negation([["it", "is", "not", "a", "good", "film", ".", "fine", "acting"]]).to_list()
     [['it', 'is', 'not', 'NOT_a', 'NOT_good', 'NOT_film', '.', 'fine', 'acting']]
     """
-    from .corpus import check_token_corpus
-
     corpus = check_token_corpus(X, estimator="mark_negation")
     strings, ids, offsets = corpus.strings, corpus.ids, corpus.offsets
     negations = frozenset(w.lower() for w in negations)
@@ -62,12 +61,10 @@ def mark_negation(X, *, negations=NEGATIONS, scope_ends=SCOPE_ENDS, prefix="NOT_
     is_end = np.fromiter((s in scope_ends for s in lower), dtype=bool, count=len(lower))[ids]
     position = np.arange(ids.size)
     # the last negation word and the last scope end at or before each token, over the flat corpus
-    last_negation = np.maximum.accumulate(np.where(is_negation, position, -1)) if ids.size else position
-    last_end = np.maximum.accumulate(np.where(is_end, position, -1)) if ids.size else position
+    last_negation = np.maximum.accumulate(np.where(is_negation, position, -1))
+    last_end = np.maximum.accumulate(np.where(is_end, position, -1))
     doc_start = np.repeat(offsets[:-1], np.diff(offsets))
     marked = (last_negation >= doc_start) & (last_negation > last_end) & ~is_negation
-    from .corpus import TokenizedCorpus
-
     return TokenizedCorpus._from_arrays((ids + np.int32(len(strings)) * marked).astype(np.int32), offsets,
                                         strings + tuple(prefix + s for s in strings))
 
