@@ -32,7 +32,9 @@ method is a final configuration, each scored on the test set once).
 Also: ``stack_w2v`` (the stack with domain word2vec trained on the unlabelled reviews, SIF pooling),
 ``stack_wide`` (the same with ``recipes.DOMAIN_VECTORS``: 300 dimensions, 10 epochs),
 ``stack_job`` (``recipes.STACK_JOB``: adds the word-vector clusters member), ``stack_many``
-(``recipes.STACK_MANY_JOB``, the many-label recommendation) and
+(``recipes.STACK_MANY_JOB``, the many-label recommendation), ``stack_many_ratings`` (the same with
+``ratings_alpha=0.1``, fitted with ``ratings=`` the stars: a ridge regression member that reads the
+classes as numbers, eighteenth session) and
 ``stack_novec`` (their ablation).
 
 Run::
@@ -147,9 +149,18 @@ def toolkit_model(name, seed):
         from toolkit.models.recipes import STACK_MANY_JOB
 
         return StackedTextClassifier(**STACK_MANY_JOB, random_state=seed, n_jobs=2)
+    if name == "stack_many_ratings":  # the same with the "ratings" member (eighteenth session), fitted to the stars
+        from toolkit.models.recipes import STACK_MANY_JOB
+
+        return StackedTextClassifier(**{**STACK_MANY_JOB, "ratings_alpha": 0.1}, random_state=seed, n_jobs=2)
     if name == "stack_novec":  # its ablation: the same stack without the vector member
         return StackedTextClassifier(vectors=None, random_state=seed)
     raise ValueError(f"unknown method {name!r}")
+
+
+def fit_params(name, stars):
+    """Extra fit arguments: the stack with a "ratings" member learns the stars (here the labels themselves)."""
+    return {"ratings": stars} if name == "stack_many_ratings" else {}
 
 
 DESCRIPTIONS = {
@@ -167,6 +178,8 @@ DESCRIPTIONS = {
                   "on negation-marked 1-3-grams + NBSVM on the last 20 tokens + SIF-pooled DOMAIN_VECTORS + a "
                   "300-nearest-neighbours vote in 50 components; the tail member and the marking since the "
                   "seventeenth session)",
+    "stack_many_ratings": "stack_many with ratings_alpha=0.1 and fit(ratings=the stars): a ridge regression to the "
+                          "stars on TF-IDF 1-3-grams as one more member (an ordinal view of the 8 classes)",
     "stack_novec": "StackedTextClassifier(vectors=None) on word tokens (ablation of stack_w2v, stack_wide and "
                    "stack_job)",
 }
@@ -230,7 +243,8 @@ def main(argv=None):
             configs = peer_path(inputs(name, "train", fit_idx), y_train[fit_idx], inputs(name, "train", val_idx))
         else:
             model = toolkit_model(name, args.seed)
-            configs = [("", lambda m=model: (m.fit(inputs(name, "train", fit_idx), y_train[fit_idx]),
+            configs = [("", lambda m=model: (m.fit(inputs(name, "train", fit_idx), y_train[fit_idx],
+                                                   **fit_params(name, y_train[fit_idx])),
                                               m.predict_proba(inputs(name, "train", val_idx)))[1])]
         for label, run in configs:
             with timer() as t:
@@ -264,7 +278,7 @@ def main(argv=None):
         label, rule, _ = best(name)
         model = peer(float(label[2:])) if name == "tfidf_lr" else toolkit_model(name, args.seed)
         with timer() as t:
-            model.fit(inputs(name, "train"), y_train)
+            model.fit(inputs(name, "train"), y_train, **fit_params(name, y_train))
             proba = model.predict_proba(inputs(name, "test"))
         result = scores(proba, classes, y_test)
         record({"phase": "test", "method": name, "config": label, "mae_rule": rule,

@@ -68,7 +68,8 @@ def validation_split(args):
     ``"movie"``, validation reviews about movies none of the fit reviews is about
     (``load_imdb(...).groups``, the IMDB page of each review), as the official test split is: a random
     split shares movies between fit and validation reviews. Sets ``args.fit_movies``, the movie of each
-    fit review (for ``tune_stack_folds.py --folds movie``).
+    fit review (for ``tune_stack_folds.py --folds movie``), and ``args.fit_ratings``, its stars (for
+    the ``ratings_ridge<alpha>`` members of ``tune_stack_folds.py``).
     """
     import numpy as np
     from sklearn.model_selection import StratifiedGroupKFold, train_test_split
@@ -88,6 +89,7 @@ def validation_split(args):
         fit_idx, val_idx = train_test_split(np.arange(len(labels)), test_size=args.val_size, stratify=labels,
                                             random_state=args.seed)
     args.fit_movies = None if movies is None else movies[fit_idx]
+    args.fit_ratings = None if train.ratings is None else np.asarray(train.ratings)[fit_idx]  # the stars
     return tokens.take(fit_idx), labels[fit_idx], tokens.take(val_idx), labels[val_idx]
 
 

@@ -35,6 +35,11 @@ C, ``pp`` the Keras NBSVM++) on the 1-3-grams of each review's last / first k
 tokens (``tail<k>`` is ``StackedTextClassifier(tail_tokens=k)``'s ``"tail"``
 member), ``tailvec<k>`` the SIF vectors member on the last k tokens; each is
 stacked on top of ``STACK_MANY_JOB``'s members and of the two n-gram members.
+Eighteenth session: ``ratings_ridge<alpha>`` is ``StackedTextClassifier(ratings_alpha=alpha,
+mark_negation=True)``'s ``"ratings"`` member, a ridge regression fitted to the fit reviews' stars
+(not to their classes) on sublinear TF-IDF 1-3-grams of negation-marked tokens; each probe is also
+stacked on top of the seventeenth session's ``STACK_MANY_JOB`` members (``negmarkpp``, ``negmark``,
+``vectors``, ``vectors_knn300_pca50``, ``tail20neg``) and of its three n-gram members.
 A member without ``decision_function`` is read as the logit of its
 probability of the second class. ``--folds movie`` (twelfth session) groups
 the out-of-fold scores' folds by movie as well (``StratifiedGroupKFold``, as
@@ -129,6 +134,11 @@ def member(name, seed):
                                                         validate=False, check_inverse=False)),
                          ("ngrams", FunctionTransformer(word_ngrams, kw_args={"ngram_range": (1, 3)},
                                                         validate=False, check_inverse=False)), *model])
+    if name.startswith("ratings_ridge"):  # ridge regression to the stars on marked TF-IDF 1-3-grams (eighteenth session)
+        # StackedTextClassifier(ratings_alpha=a, mark_negation=True)'s "ratings" member; fitted to the stars, not y
+        members = dict(StackedTextClassifier(vectors=None, ratings_alpha=float(name[len("ratings_ridge"):]),
+                                             mark_negation=True)._members(seed))
+        return members["ratings"]
     if name in ("negmarkpp", "tail20neg"):  # NBSVM++ / the tail member on negation-marked tokens (probes)
         from sklearn.pipeline import Pipeline
         from sklearn.preprocessing import FunctionTransformer
@@ -221,11 +231,15 @@ def _joined(docs):
 
 
 def score(est, X):
-    """The member's decision score (the logit of P(second class) for a model without decision_function)."""
+    """The member's decision score (the logit of P(second class) for a model without decision_function;
+    a regressor's prediction)."""
     import numpy as np
+    from sklearn.base import is_regressor
 
     if hasattr(est, "decision_function"):
         return est.decision_function(X)
+    if is_regressor(est):
+        return est.predict(X)
     p = np.clip(est.predict_proba(X)[:, 1], 1e-7, 1 - 1e-7)
     return np.log(p / (1 - p))
 
@@ -281,11 +295,12 @@ def main(argv=None):
         oof[name] = np.zeros(len(y_fit))
         val[name] = {"folds": []}
         with timer() as t:
+            target = args.fit_ratings if name.startswith("ratings_ridge") else y_fit  # that member learns the stars
             for train_idx, test_idx in folds:
-                est = member(name, args.seed).fit(X_fit.take(train_idx), y_fit[train_idx])
+                est = member(name, args.seed).fit(X_fit.take(train_idx), target[train_idx])
                 oof[name][test_idx] = score(est, X_fit.take(test_idx))
                 val[name]["folds"].append(score(est, X_val))
-            full = member(name, args.seed).fit(X_fit, y_fit)
+            full = member(name, args.seed).fit(X_fit, target)
             val[name]["full"] = score(full, X_val)
         fit_s[name] = round(t.seconds, 1)
         np.savez(key, oof=oof[name], folds=np.array(val[name]["folds"]), full=val[name]["full"], fit_s=fit_s[name])
@@ -304,9 +319,12 @@ def main(argv=None):
             pred = classes[(scores(name, rule) > 0).astype(int)]
             rows.append({**base, "model": name, "rule": rule, "val_accuracy": round(float(np.mean(pred == y_val)), 4),
                          "fits_s": fit_s[name]})
-    probes = [n for n in names if re.fullmatch(r"(head|tail|tailvec)\d+(c[\d.]+|pp)?|negmark|negmarkpp|tail20neg", n)]  # each probe on top of STACK_MANY_JOB's members
+    probes = [n for n in names if re.fullmatch(r"(head|tail|tailvec)\d+(c[\d.]+|pp)?|negmark|negmarkpp|tail20neg|ratings_ridge[\d.]+", n)]  # each probe on top of STACK_MANY_JOB's members
     many = ("nbsvm++", "nbsvm", "vectors", "vectors_knn300_pca50")
     extra = [(*many, p) for p in probes] + [("nbsvm++", "nbsvm", p) for p in probes]
+    # eighteenth session: each probe on top of the seventeenth session's STACK_MANY_JOB, and of its n-gram members
+    now = ("negmarkpp", "negmark", "vectors", "vectors_knn300_pca50", "tail20neg")
+    extra += [(*now, p) for p in probes] + [(*now[:2], now[-1], p) for p in probes]
     # negation marking (seventeenth session): in every n-gram member (StackedTextClassifier(mark_negation=True)),
     # in some of them, and the same without the vector members (the ablations)
     for grams in (("negmarkpp", "negmark", "tail20neg"), ("nbsvm++", "negmark", "tail20neg"),

@@ -128,6 +128,16 @@ def imdb_small(shared_data):
 
 
 @pytest.fixture(scope="session")
+def imdb_small_ratings(shared_data):
+    """The star ratings (1-4 negative, 7-10 positive) of :func:`imdb_small`'s reviews, in the same order."""
+    from toolkit.data.datasets import load_imdb
+
+    data = load_imdb("train", path=shared_data / "aclImdb_v1.tar.gz", limit=N_REVIEWS,
+                     shuffle=True, random_state=0)
+    return np.asarray(data.ratings)
+
+
+@pytest.fixture(scope="session")
 def imdb_tokens(imdb_small):
     """(token lists, labels) of :func:`imdb_small`."""
     texts, labels = imdb_small

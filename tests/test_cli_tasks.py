@@ -108,12 +108,26 @@ def test_workflows_load_train_test_split_and_limit(tmp_path):
     assert sorted(set(y_test)) == ["neg", "pos"] and not set(x_train) & set(x_test)
     x_train, y_train, x_test, y_test = load_train_test(path, limit=8, random_state=0)
     assert len(x_train) == 8 and len(x_test) == 8 and list(y_train).count("pos") == 4
+    # with_ratings: the same split, and no ratings for data without them
+    *same, ratings = load_train_test(path, limit=8, random_state=0, with_ratings=True)
+    assert ratings is None and same[0] == x_train and same[2] == x_test
+    np.testing.assert_array_equal(same[1], y_train)
 
 
 def test_workflows_load_train_test_imdb_names_labels(data_dir_env):
     x_train, y_train, x_test, y_test = load_train_test("imdb", limit=100, random_state=1)
     assert len(x_train) == len(x_test) == 100
     assert sorted(set(y_train)) == ["neg", "pos"] and list(y_test).count("pos") == 50
+    # with_ratings: each training review's stars, subsampled with it (1-4 negative, 7-10 positive)
+    *same, ratings = load_train_test("imdb", limit=100, random_state=1, with_ratings=True)
+    assert same[0] == x_train and same[2] == x_test and len(ratings) == 100
+    np.testing.assert_array_equal((ratings >= 7), np.asarray(y_train) == "pos")
+    assert set(ratings) <= {1, 2, 3, 4, 7, 8, 9, 10} and len(set(ratings)) >= 6
+    from toolkit import load_imdb
+
+    train = load_imdb("train")
+    stars_of = dict(zip(train.texts, train.ratings.tolist()))  # the stars in each review's file name
+    assert ratings.tolist() == [stars_of[text] for text in x_train]
 
 
 # ------------------------------------------------------------------------ settings

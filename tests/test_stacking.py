@@ -692,3 +692,86 @@ def test_stacking_long_fit_leaves_its_objects_out_of_the_young_generations(split
     young = {id(o) for o in gc.get_objects(generation=0) + gc.get_objects(generation=1)}
     assert id(model.members_) not in young and id(model.meta_) not in young
     assert gc.get_count()[1:] == (0, 0)  # no younger collection since the full one
+
+
+def test_stacking_ratings_member_learns_the_stars(split, imdb_small_ratings, imdb_small):
+    """ratings_alpha + fit(ratings=): a "ratings" member, a ridge regression on TF-IDF n-grams to the stars:
+    its scores are that ridge's predictions, they follow the held-out reviews' stars, and it is left out (same
+    stack as without it) when fit gets no ratings."""
+    from sklearn.linear_model import Ridge
+
+    from toolkit.models.stacking import word_ngrams
+    from toolkit.text.encoders import BagEncoder
+
+    X, y, X_val, y_val = split
+    stars, val_stars = imdb_small_ratings[:400], imdb_small_ratings[400:]
+    # the fixture's order is imdb_small's: every negative review has 1-4 stars, every positive one 7-10
+    assert np.all((stars >= 7) == (y == "pos")) and np.all((val_stars >= 7) == (y_val == "pos"))
+    clf = StackedTextClassifier(vectors=None, ratings_alpha=0.3, **FAST).fit(X, y, ratings=stars)
+    assert clf.member_names_ == ["ngrams", "ratings"]
+    assert clf.score(X_val, y_val) > 0.72 and clf.member_weights_["ratings"] != 0
+    bag = BagEncoder(output_mode="tf_idf", sublinear_tf=True, norm="l2").fit(word_ngrams(X))
+    ridge = Ridge(alpha=0.3).fit(bag.transform(word_ngrams(X)), stars)
+    predicted = clf.member_scores(X_val)[:, 1]
+    np.testing.assert_allclose(predicted, ridge.predict(bag.transform(word_ngrams(X_val))), rtol=1e-4, atol=1e-4)
+    # it predicts stars, not a class: 400 reviews put them in order (and more stars among the positive ones)
+    assert np.corrcoef(predicted, val_stars)[0, 1] > 0.5
+    assert 1 < predicted.min() and predicted.max() < 10
+
+    # a recipe with the member fits data without ratings: the member is left out, nothing else changes
+    without = StackedTextClassifier(vectors=None, ratings_alpha=0.3, **FAST).fit(X, y)
+    plain = StackedTextClassifier(vectors=None, **FAST).fit(X, y)
+    assert without.member_names_ == ["ngrams"]
+    np.testing.assert_allclose(without.predict_proba(X_val), plain.predict_proba(X_val))
+
+
+def test_stacking_ratings_member_in_pipeline_grid_search_and_saved(imdb_small, imdb_small_ratings, tmp_path):
+    """ratings= is a fit parameter: routed through a Pipeline, sliced by GridSearchCV's folds, and the fitted
+    member is saved and loaded in a fresh process (prediction needs no ratings)."""
+    texts, labels = imdb_small
+    stars = imdb_small_ratings
+    pipe = make_pipeline(SpacyTokenizer(), StackedTextClassifier(vectors=None, ratings_alpha=0.1, mark_negation=True,
+                                                                 **FAST))
+    pipe.fit(texts[:300], labels[:300], stackedtextclassifier__ratings=stars[:300])
+    assert pipe[-1].member_names_ == ["ngrams", "ratings"]
+    # the member shares the n-gram members' leading steps (negation marking, n-grams): one marking per batch
+    assert pipe[-1].members_["ratings"][0].steps[0][1] is pipe[-1].members_["ngrams"][0].steps[0][1]
+    proba, names = load_and_predict_in_fresh_process(save_model(pipe, tmp_path / "stack"), texts[400:450], tmp_path)
+    np.testing.assert_allclose(proba, pipe.predict_proba(texts[400:450]), rtol=1e-6, atol=1e-7)
+    assert "'ratings'" in names
+
+    X = SpacyTokenizer().fit_transform(texts[:300])
+    grid = GridSearchCV(StackedTextClassifier(vectors=None, **FAST), {"ratings_alpha": [0.1, 1.0]}, cv=2)
+    grid.fit(X, labels[:300], ratings=stars[:300])
+    assert grid.best_estimator_.member_names_ == ["ngrams", "ratings"]
+    assert len(grid.cv_results_["mean_test_score"]) == 2
+
+
+def test_stacking_ratings_member_with_more_classes_weighs_its_one_column(split, imdb_small_ratings):
+    """With k classes the n-gram member has k columns and the ratings member one: member_weights_ reads each
+    member's own columns of the meta-learner (it used to split the columns evenly between members)."""
+    X, _, X_val, _ = split
+    stars = imdb_small_ratings[:400]
+    y = np.digitize(stars, [3, 5, 8])  # 1-2, 3-4, 7, 8-10 stars: four classes
+    clf = StackedTextClassifier(vectors=None, ratings_alpha=0.1, **FAST).fit(X, y, ratings=stars)
+    coef = clf.meta_[-1].coef_
+    assert coef.shape == (4, 5) and clf.member_scores(X_val).shape == (200, 5)
+    assert clf.member_weights_["ngrams"] == pytest.approx(np.abs(coef[:, :4]).mean())
+    assert clf.member_weights_["ratings"] == pytest.approx(np.abs(coef[:, 4]).mean())
+
+
+@pytest.mark.parametrize("params, ratings, message", [
+    ({}, "stars", r"got ratings but ratings_alpha=None: set ratings_alpha"),
+    ({"ratings_alpha": 0.1}, "short", r"ratings must be one number per document: got shape \(399,\) for 400"),
+    ({"ratings_alpha": 0.1}, "nan", r"ratings must be finite: document 7 has nan"),
+    ({"ratings_alpha": 0.1}, "words", r"ratings must be numbers, one per document"),
+    ({"ratings_alpha": 0.1}, "constant", r"ratings are all 5: a 'ratings' member has nothing to learn"),
+    ({"ratings_alpha": 0.0}, "stars", r"'ratings_alpha' parameter of StackedTextClassifier must be"),
+])
+def test_stacking_bad_ratings_are_clear_errors(split, imdb_small_ratings, params, ratings, message):
+    X, y, _, _ = split
+    stars = imdb_small_ratings[:400].astype(float)
+    value = {"stars": stars, "short": stars[:-1], "nan": np.where(np.arange(400) == 7, np.nan, stars),
+             "words": np.where(stars > 5, "good", "bad"), "constant": np.full(400, 5)}[ratings]
+    with pytest.raises(ValueError, match=message):
+        StackedTextClassifier(vectors=None, **params, **FAST).fit(X, y, ratings=value)

@@ -181,12 +181,17 @@ def check_limit(limit, *, name="limit", owner="load_train_test"):
     return limit
 
 
-def _subsample(texts, labels, limit, random_state):
-    """At most ``limit`` documents, stratified and shuffled with ``random_state``."""
+def _subsample(texts, labels, limit, random_state, extra=None):
+    """At most ``limit`` documents, stratified and shuffled with ``random_state``.
+
+    ``extra`` (an array with one value per document, or None) is subsampled the same way and
+    returned third when given.
+    """
     import numpy as np
 
     if limit is None or limit >= len(texts):
-        return list(texts), np.asarray(labels)
+        kept = list(texts), np.asarray(labels)
+        return kept if extra is None else (*kept, np.asarray(extra))
     from sklearn.model_selection import train_test_split
 
     labels = np.asarray(labels)
@@ -194,23 +199,27 @@ def _subsample(texts, labels, limit, random_state):
     stratify = labels if counts.min() >= 2 and limit >= len(counts) else None
     idx, _ = train_test_split(np.arange(len(texts)), train_size=limit, stratify=stratify, random_state=random_state)
     idx = np.sort(idx)
-    return [texts[i] for i in idx], labels[idx]
+    kept = [texts[i] for i in idx], labels[idx]
+    return kept if extra is None else (*kept, np.asarray(extra)[idx])
 
 
 def load_train_test(
     data="imdb", *, test_data=None, test_size=0.2, limit=None, random_state=0,
-    column="text", label_column="label", data_dir=None, cache_dir=None,
+    column="text", label_column="label", data_dir=None, cache_dir=None, with_ratings=False,
 ):
     """Training and test texts and labels.
 
     IMDB comes with its own train/test split; other data is split with
     ``test_size`` (stratified) unless ``test_data`` is given. ``limit`` keeps
     at most that many documents of each part (stratified random sample).
+    ``with_ratings=True`` also returns the training documents' ratings (IMDB:
+    the stars of each review; None for data without them).
 
     Returns
     -------
     (train_texts, train_labels, test_texts, test_labels) : tuple
         Labels are class names where the dataset has them (``"neg"``/``"pos"``).
+        With ``with_ratings=True``, a fifth item: the training ratings or None.
     """
     import numpy as np
 
@@ -218,6 +227,7 @@ def load_train_test(
     kwargs = dict(column=column, label_column=label_column, data_dir=data_dir, cache_dir=cache_dir)
     train_ds = load_data(data, split="train", **kwargs)
     x_train, y_train = list(train_ds.texts), _named_labels(train_ds)
+    r_train = getattr(train_ds, "ratings", None)
     if test_data is not None or str(data).lower() == "imdb":
         test_ds = load_data(test_data if test_data is not None else data, split="test", **kwargs)
         x_test, y_test = list(test_ds.texts), _named_labels(test_ds)
@@ -226,12 +236,18 @@ def load_train_test(
 
         _, counts = np.unique(y_train, return_counts=True)
         stratify = y_train if counts.min() >= 2 else None
-        x_train, x_test, y_train, y_test = train_test_split(
-            x_train, y_train, test_size=test_size, stratify=stratify, random_state=random_state
+        train_idx, test_idx = train_test_split(
+            np.arange(len(x_train)), test_size=test_size, stratify=stratify, random_state=random_state
         )
-    x_train, y_train = _subsample(x_train, y_train, limit, random_state)
+        x_train, x_test = [x_train[i] for i in train_idx], [x_train[i] for i in test_idx]
+        y_train, y_test = np.asarray(y_train)[train_idx], np.asarray(y_train)[test_idx]
+        r_train = None if r_train is None else np.asarray(r_train)[train_idx]
+    if r_train is None:
+        x_train, y_train = _subsample(x_train, y_train, limit, random_state)
+    else:
+        x_train, y_train, r_train = _subsample(x_train, y_train, limit, random_state, extra=r_train)
     x_test, y_test = _subsample(x_test, y_test, limit, random_state)
-    return x_train, y_train, x_test, y_test
+    return (x_train, y_train, x_test, y_test, r_train) if with_ratings else (x_train, y_train, x_test, y_test)
 
 
 def parse_setting(item: str) -> tuple[str, object]:

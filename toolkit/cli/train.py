@@ -477,10 +477,15 @@ def train(
     if output is not None:
         _check_run_folder(output, force=force)
 
-    x_train, y_train, x_test, y_test = load_train_test(
+    x_train, y_train, x_test, y_test, r_train = load_train_test(
         data, test_data=test_data, test_size=test_size, limit=limit, random_state=random_state,
-        column=column, label_column=label_column, data_dir=data_dir, cache_dir=cache_dir,
+        column=column, label_column=label_column, data_dir=data_dir, cache_dir=cache_dir, with_ratings=True,
     )
+    fit_params = {}
+    if r_train is not None and getattr(_final_estimator(estimator), "ratings_alpha", None) is not None:
+        # the stack's "ratings" member learns the stars (IMDB); prediction does not need them
+        fit_params["classifier__ratings"] = r_train
+        logger.info("The stack's 'ratings' member learns the training reviews' ratings")
     _check_known_labels(y_test, sorted(set(map(str, y_train))), f"The test data ({test_data or data})")
     logger.info("Training on %d documents, testing on %d", len(x_train), len(x_test))
     import shutil
@@ -489,7 +494,7 @@ def train(
     try:
         with _progress_bars(estimator, progress, keep=params):  # the saved model keeps the user's settings
             start = time.perf_counter()
-            estimator.fit(x_train, y_train)
+            estimator.fit(x_train, y_train, **fit_params)
             fit_seconds = time.perf_counter() - start
         # saved now, before the test texts are tokenized, so the model's span table (spans.npz) holds
         # the training texts' spans only; moved into the run folder at the end
