@@ -148,6 +148,25 @@ def test_encoders_bag_tf_idf_equals_sklearn(imdb_corpus, norm, sublinear_tf):
     assert got[:, 0].nnz == 0  # no OOV in the training documents
 
 
+@pytest.mark.parametrize("params", [dict(output_mode="tf_idf", sublinear_tf=True, norm="l2"),
+                                    dict(output_mode="tf_idf"), dict(output_mode="multi_hot"),
+                                    dict(output_mode="count", norm="l1")])
+def test_encoders_bag_fit_transform_is_fit_then_transform_counting_once(imdb_corpus, params, monkeypatch):
+    """fit_transform gives fit(X).transform(X); with tf_idf it encodes the counts that gave the idf (counting
+    the n-grams of a large corpus twice was a quarter of the stack's "ratings" member's fit)."""
+    docs = imdb_corpus[:300]
+    expected = BagEncoder(**params).fit(docs).transform(docs)
+    calls = []
+    raw_counts = BagEncoder._raw_counts
+    monkeypatch.setattr(BagEncoder, "_raw_counts", lambda self, corpus: calls.append(1) or raw_counts(self, corpus))
+    enc = BagEncoder(**params)
+    got = enc.fit_transform(docs)
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    np.testing.assert_array_equal(got.toarray(), expected.toarray())
+    assert len(calls) == 1  # tf_idf used to count twice (fit's idf, then transform); the others count in transform
+    np.testing.assert_array_equal(enc.transform(docs).toarray(), expected.toarray())
+
+
 def test_encoders_bag_one_hot():
     enc = BagEncoder(output_mode="one_hot").fit([["red"], ["blue"], ["red"], []])
     assert enc.get_feature_names_out().tolist() == ["<unk>", "red", "blue"]

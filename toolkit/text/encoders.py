@@ -384,6 +384,28 @@ class BagEncoder(_BagOutputMixin, TextInputMixin, TransformerMixin, BaseEstimato
             self.idf_ = smoothed_idf(self._raw_counts(corpus))
         return self
 
+    def fit_transform(self, X, y=None):
+        """Fit, then encode ``X``; with ``tf_idf`` the counts that give the idf are encoded, not counted again.
+
+        Parameters
+        ----------
+        X : TokenizedCorpus or sequence of sequences of str
+        y : ignored
+
+        Returns
+        -------
+        scipy.sparse.csr_matrix, shape (n_documents, len(vocabulary_) - 1)
+        """
+        if self.output_mode != "tf_idf":
+            return self.fit(X).transform(X)
+        validate_params(self, self._parameter_constraints)
+        self._check_dtype()
+        corpus = _as_corpus(X, type(self).__name__)
+        self.vocabulary_ = _fit_vocabulary(corpus, self)
+        counts = self._raw_counts(corpus)
+        self.idf_ = smoothed_idf(counts)
+        return self._weighted(counts)
+
     def _raw_counts(self, corpus):
         return bag_matrix(corpus, self.vocabulary_, padding_column=False)
 
@@ -411,7 +433,10 @@ class BagEncoder(_BagOutputMixin, TextInputMixin, TransformerMixin, BaseEstimato
         corpus = _as_corpus(X, type(self).__name__)
         if self.output_mode == "one_hot":
             self._check_one_token(corpus)
-        X = self._raw_counts(corpus)
+        return self._weighted(self._raw_counts(corpus))
+
+    def _weighted(self, X):
+        """Raw counts -> this encoder's output (binary, tf-idf, normalized, dtype); ``X`` is modified."""
         if self.output_mode in ("multi_hot", "one_hot"):
             X.data.fill(1.0)
         elif self.output_mode == "tf_idf":
