@@ -71,6 +71,7 @@ CS = [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0]
 CS_LARGE = [1.0, 3.0, 10.0, 30.0]
 NGRAMS = (1, 3)
 DOMAIN_SPEC = "word2vec:unsup:train=0"
+RATINGS_ALPHA = 0.03  # the "ratings" member's ridge penalty, chosen on the movie split (tune_stack_folds.py)
 DOMAIN_WIDE = DOMAIN_SPEC + ",dim=300,epochs=10"  # wider, longer-trained domain vectors (tune_stacking.py --groups domain)
 GLOVE = "glove.6B.50d"
 
@@ -151,7 +152,7 @@ def clusters_choice(name="tune_stacking_clusters"):
 
 def stack_model(*, vectors, pooling="sif", C=0.01, ngram_model="nbsvm", random_state=0, self_training=None,
                 n_rounds=1, doc_vectors=None, clusters=None, neighbors=None, neighbors_dims=None, n_jobs=None,
-                tail_tokens=None, mark_negation=False):
+                tail_tokens=None, mark_negation=False, ratings_alpha=None):
     """``StackedTextClassifier`` (token lists in), wrapped in ``PseudoLabelClassifier`` (``n_rounds``) when
     ``self_training`` is a fraction (the unlabelled reviews then come in ``X`` with the label -1)."""
     from toolkit import PseudoLabelClassifier, StackedTextClassifier
@@ -159,7 +160,7 @@ def stack_model(*, vectors, pooling="sif", C=0.01, ngram_model="nbsvm", random_s
     model = StackedTextClassifier(vectors=vectors, doc_vectors=doc_vectors, pooling=pooling, C=C,
                                   ngram_model=ngram_model, clusters=clusters, neighbors=neighbors,
                                   neighbors_dims=neighbors_dims, tail_tokens=tail_tokens,
-                                  mark_negation=mark_negation, n_jobs=n_jobs,
+                                  mark_negation=mark_negation, ratings_alpha=ratings_alpha, n_jobs=n_jobs,
                                   random_state=random_state)
     return model if self_training is None else PseudoLabelClassifier(model, fraction=self_training, n_rounds=n_rounds)
 
@@ -192,6 +193,16 @@ class Data:
         if key not in self._cache:
             self._cache[key] = make()
         return self._cache[key]
+
+    def ratings_train(self):
+        """The training reviews' stars, in the order of ``X_train`` (the target of a stack's "ratings" member)."""
+        import numpy as np
+
+        from toolkit import load_imdb
+
+        return self.get("ratings", lambda: np.asarray(load_imdb(
+            "train", data_dir=self.args.data_dir, shuffle=True, random_state=self.args.seed,
+            limit=self.args.limit).ratings))
 
     def tokens(self, split):
         texts = self.X_train if split == "train" else self.X_test
@@ -247,8 +258,9 @@ def _keras(architecture, vectors=None):
 
 
 def _stack(vectors, *, self_training=False, ngram_model="nbsvm", doc_vectors=None, clusters=None, pooling="chosen",
-           neighbors=None, neighbors_dims=None, tail_tokens=None, mark_negation=False):
-    """A stack method; ``pooling="chosen"``: the tuning file's pooling of these vectors (default SIF)."""
+           neighbors=None, neighbors_dims=None, tail_tokens=None, mark_negation=False, ratings_alpha=None):
+    """A stack method; ``pooling="chosen"``: the tuning file's pooling of these vectors (default SIF);
+    ``ratings_alpha``: a "ratings" member, fitted to the drawn reviews' stars."""
     def method(data, idx, seed):
         import numpy as np
 
@@ -265,14 +277,16 @@ def _stack(vectors, *, self_training=False, ngram_model="nbsvm", doc_vectors=Non
         model = stack_model(vectors=vectors, C=choice["C"], clusters=n_clusters, pooling=pool,
                             ngram_model=ngram_model, doc_vectors=doc_vectors, random_state=seed,
                             self_training=fraction, neighbors=neighbors, neighbors_dims=neighbors_dims, tail_tokens=tail_tokens,
-                            mark_negation=mark_negation, n_rounds=choice.get("n_rounds", 1), n_jobs=data.args.n_jobs)
+                            mark_negation=mark_negation, ratings_alpha=ratings_alpha,
+                            n_rounds=choice.get("n_rounds", 1), n_jobs=data.args.n_jobs)
         X, y = data.tokens("train").take(idx), data.y_train[idx]
         if fraction is not None:
             n_unl = data.args.n_unlabelled or choice.get("n_unlabelled") or 10000  # default: as tuned
             unl = data.get(("unlabelled", n_unl), lambda: unlabelled_tokens(data.args.data_dir, n_unl, data.args.seed))
             X, y = TokenizedCorpus.concatenate([X, unl]), np.concatenate([y, np.full(len(unl), -1)])
+        fit_params = {} if ratings_alpha is None else {"ratings": data.ratings_train()[idx]}
         with timer() as t:
-            model.fit(X, y)
+            model.fit(X, y, **fit_params)
         stack = model.estimator_ if fraction is not None else model
         info = {"member_weights": {m: round(w, 3) for m, w in stack.member_weights_.items()},
                 "clusters": n_clusters, "pooling": pool, "n_jobs": data.args.n_jobs,
@@ -361,6 +375,20 @@ METHODS = {
                                   "tail_tokens=20, mark_negation=True): the n-gram members of "
                                   "stackpp2_wide_knn50_tail20_neg alone (its ablation)",
                                   _stack(None, ngram_model=("nbsvm++", "nbsvm"), tail_tokens=20, mark_negation=True)),
+    "stackpp2_wide_knn50_tail20_neg_rat": (f"StackedTextClassifier(vectors={DOMAIN_WIDE!r}, ngram_model=('nbsvm++', "
+                                           "'nbsvm'), pooling='sif', neighbors=300, neighbors_dims=50, tail_tokens=20, "
+                                           "mark_negation=True, ratings_alpha=RATINGS_ALPHA) fitted with ratings= the "
+                                           "stars: stackpp2_wide_knn50_tail20_neg + a ridge regression to the stars "
+                                           "(eighteenth session; tune_stack_folds.py --split movie)",
+                                           _stack(DOMAIN_WIDE, ngram_model=("nbsvm++", "nbsvm"), neighbors=300,
+                                                  pooling="sif", neighbors_dims=50, tail_tokens=20, mark_negation=True,
+                                                  ratings_alpha=RATINGS_ALPHA)),
+    "stackpp2_tail20_neg_rat_novec": ("StackedTextClassifier(vectors=None, ngram_model=('nbsvm++', 'nbsvm'), "
+                                      "tail_tokens=20, mark_negation=True, ratings_alpha=RATINGS_ALPHA) fitted with "
+                                      "ratings=: the members of stackpp2_wide_knn50_tail20_neg_rat without the "
+                                      "vectors (its ablation)",
+                                      _stack(None, ngram_model=("nbsvm++", "nbsvm"), tail_tokens=20, mark_negation=True,
+                                             ratings_alpha=RATINGS_ALPHA)),
     "stackpp2_tail20_novec": ("StackedTextClassifier(vectors=None, ngram_model=('nbsvm++', 'nbsvm'), tail_tokens=20): "
                               "the n-gram members of stackpp2_wide_knn50_tail20 alone (its ablation)",
                               _stack(None, ngram_model=("nbsvm++", "nbsvm"), tail_tokens=20)),

@@ -316,7 +316,11 @@ def main(argv=None):
     classes = np.unique(y_fit)
     for name in names:
         for rule in RULES:
-            pred = classes[(scores(name, rule) > 0).astype(int)]
+            # a ratings member predicts stars: the classes' boundary is between the top negative and the
+            # lowest positive rating (IMDB: 5.5)
+            cut = 0.0 if not name.startswith("ratings_ridge") else (
+                args.fit_ratings[y_fit == classes[0]].max() + args.fit_ratings[y_fit == classes[1]].min()) / 2
+            pred = classes[(scores(name, rule) > cut).astype(int)]
             rows.append({**base, "model": name, "rule": rule, "val_accuracy": round(float(np.mean(pred == y_val)), 4),
                          "fits_s": fit_s[name]})
     probes = [n for n in names if re.fullmatch(r"(head|tail|tailvec)\d+(c[\d.]+|pp)?|negmark|negmarkpp|tail20neg|ratings_ridge[\d.]+", n)]  # each probe on top of STACK_MANY_JOB's members

@@ -306,14 +306,16 @@ def test_cli_train_replaces_a_run_folder_only_with_force(trained_run, data_dir_e
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
 
 
-@pytest.mark.parametrize("model, members", [
-    ("stack", ["ngrams", "clusters", "vectors"]),  # recipes.STACK_JOB's members
+@pytest.mark.parametrize("model, settings, members", [
+    ("stack", [], ["ngrams", "clusters", "vectors"]),  # recipes.STACK_JOB's members
+    # a "ratings" member asked for: the CLI passes it the IMDB reviews' stars (without them fit leaves it out)
+    ("stack", ["--set", "ratings_alpha=0.1"], ["ngrams", "ratings", "clusters", "vectors"]),
     # recipes.STACK_MANY_JOB's: a Keras member inside. In loky workers that already ran other members,
     # loading TensorFlow trips loky's memory-leak check, which replaces the worker with a UserWarning:
     # pyproject.toml ignores it (as an error it killed loky's manager thread and this test hung)
-    ("stack-many", ["ngrams", "ngrams_nbsvm", "tail", "vectors", "neighbors"]),
+    ("stack-many", [], ["ngrams", "ngrams_nbsvm", "tail", "vectors", "neighbors"]),
 ])
-def test_cli_train_stack_model_round_trip(data_dir_env, glove_small, tmp_path, model, members):
+def test_cli_train_stack_model_round_trip(data_dir_env, glove_small, tmp_path, model, settings, members):
     """--model stack / stack-many: the stacked model on 200 real reviews, in a real process; its saved model
     predicts what metrics.json scored, and stderr has the CLI's lines only: no TensorFlow start-up notices
     from the worker processes that fit the Keras member (they reached the terminal before the workers
@@ -324,7 +326,7 @@ def test_cli_train_stack_model_round_trip(data_dir_env, glove_small, tmp_path, m
 
     out = tmp_path / "run"
     result = run_cli("train", "--model", model, "--limit", "200", "--vectors", glove_small,
-                     "--set", "cv=3", "--set", "vectors_Cs=4", "-o", out)
+                     "--set", "cv=3", "--set", "vectors_Cs=4", *settings, "-o", out)
     assert result.returncode == 0, result.stderr
     tf_notices = [line for line in result.stderr.splitlines()
                   if "absl::InitializeLog" in line or "oneDNN" in line or "cuda" in line.lower()]
