@@ -374,18 +374,11 @@ class BagEncoder(_BagOutputMixin, TextInputMixin, TransformerMixin, BaseEstimato
         -------
         self
         """
-        validate_params(self, self._parameter_constraints)
-        self._check_dtype()
-        corpus = _as_corpus(X, type(self).__name__)
-        self.vocabulary_ = _fit_vocabulary(corpus, self)
-        if self.output_mode == "one_hot":
-            self._check_one_token(corpus)
-        if self.output_mode == "tf_idf":
-            self.idf_ = smoothed_idf(self._raw_counts(corpus))
+        self._fit(X)
         return self
 
     def fit_transform(self, X, y=None):
-        """Fit, then encode ``X``; with ``tf_idf`` the counts that give the idf are encoded, not counted again.
+        """Fit, then encode ``X``, counting its tokens once (``tf_idf``: the counts that give the idf).
 
         Parameters
         ----------
@@ -396,15 +389,22 @@ class BagEncoder(_BagOutputMixin, TextInputMixin, TransformerMixin, BaseEstimato
         -------
         scipy.sparse.csr_matrix, shape (n_documents, len(vocabulary_) - 1)
         """
-        if self.output_mode != "tf_idf":
-            return self.fit(X).transform(X)
+        corpus, counts = self._fit(X)
+        return self._weighted(self._raw_counts(corpus) if counts is None else counts)
+
+    def _fit(self, X):
+        """Fit on ``X``: its corpus, and its raw counts where the fit needed them (``tf_idf``), else None."""
         validate_params(self, self._parameter_constraints)
         self._check_dtype()
         corpus = _as_corpus(X, type(self).__name__)
         self.vocabulary_ = _fit_vocabulary(corpus, self)
-        counts = self._raw_counts(corpus)
-        self.idf_ = smoothed_idf(counts)
-        return self._weighted(counts)
+        if self.output_mode == "one_hot":
+            self._check_one_token(corpus)
+        counts = None
+        if self.output_mode == "tf_idf":
+            counts = self._raw_counts(corpus)
+            self.idf_ = smoothed_idf(counts)
+        return corpus, counts
 
     def _raw_counts(self, corpus):
         return bag_matrix(corpus, self.vocabulary_, padding_column=False)
