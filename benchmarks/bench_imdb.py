@@ -47,14 +47,16 @@ PEER = "peer_tfidf12_lr_tuned"  # the issue's reference: 90.68% here
 
 
 # ----------------------------------------------------------------------------- data
-def load_data(args):
-    """Texts and labels of both splits (train shuffled with the seed)."""
+def load_data(args, *, with_ratings=False):
+    """Texts and labels of both splits (train shuffled with the seed); ``with_ratings``: and the
+    training reviews' stars, fifth."""
     from toolkit import load_imdb
 
     kw = {"data_dir": args.data_dir}
     train = load_imdb("train", shuffle=True, random_state=args.seed, limit=args.limit, **kw)
     test = load_imdb("test", shuffle=True, random_state=args.seed, limit=args.limit, **kw)
-    return train.texts, train.labels, test.texts, test.labels
+    split = train.texts, train.labels, test.texts, test.labels
+    return (*split, train.ratings) if with_ratings else split
 
 
 def tokenizer():

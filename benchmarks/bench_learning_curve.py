@@ -186,23 +186,13 @@ class Data:
 
     def __init__(self, args):
         self.args = args
-        self.X_train, self.y_train, self.X_test, self.y_test = load_data(args)
+        self.X_train, self.y_train, self.X_test, self.y_test, self.ratings_train = load_data(args, with_ratings=True)
         self._cache = {}
 
     def get(self, key, make):
         if key not in self._cache:
             self._cache[key] = make()
         return self._cache[key]
-
-    def ratings_train(self):
-        """The training reviews' stars, in the order of ``X_train`` (the target of a stack's "ratings" member)."""
-        import numpy as np
-
-        from toolkit import load_imdb
-
-        return self.get("ratings", lambda: np.asarray(load_imdb(
-            "train", data_dir=self.args.data_dir, shuffle=True, random_state=self.args.seed,
-            limit=self.args.limit).ratings))
 
     def tokens(self, split):
         texts = self.X_train if split == "train" else self.X_test
@@ -284,7 +274,7 @@ def _stack(vectors, *, self_training=False, ngram_model="nbsvm", doc_vectors=Non
             n_unl = data.args.n_unlabelled or choice.get("n_unlabelled") or 10000  # default: as tuned
             unl = data.get(("unlabelled", n_unl), lambda: unlabelled_tokens(data.args.data_dir, n_unl, data.args.seed))
             X, y = TokenizedCorpus.concatenate([X, unl]), np.concatenate([y, np.full(len(unl), -1)])
-        fit_params = {} if ratings_alpha is None else {"ratings": data.ratings_train()[idx]}
+        fit_params = {} if ratings_alpha is None else {"ratings": data.ratings_train[idx]}
         with timer() as t:
             model.fit(X, y, **fit_params)
         stack = model.estimator_ if fraction is not None else model
