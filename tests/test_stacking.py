@@ -725,6 +725,53 @@ def test_stacking_ratings_member_learns_the_stars(split, imdb_small_ratings, imd
     np.testing.assert_allclose(without.predict_proba(X_val), plain.predict_proba(X_val))
 
 
+@pytest.mark.parametrize("predict_with", ["refit", "folds"])
+def test_stacking_members_fit_their_shared_leading_steps_once(split, imdb_small_ratings, glove_small, monkeypatch,
+                                                              predict_with):
+    """Members whose steps are the same up to a fitted one fit those steps once per fold: the NBSVM and
+    "ratings" members one n-gram vocabulary (not one each), the "vectors" and "neighbors" members one pooling;
+    the fitted models hold one object, and each member scores as its own pipeline does."""
+    from toolkit.models.naive_bayes import NBSVMClassifier
+    from toolkit.models.stacking import word_ngrams
+    from toolkit.text.encoders import BagEncoder
+    from toolkit.vectors.pooling import EmbeddingVectorizer
+
+    X, y, X_val, _ = split
+    fits = {"vocabulary": 0, "pooling": 0}
+    real_fit, real_pool = BagEncoder._fit, EmbeddingVectorizer._fit
+
+    def vocabulary(self, docs):
+        fits["vocabulary"] += 1
+        return real_fit(self, docs)
+
+    def pooling(self, docs):
+        fits["pooling"] += 1
+        return real_pool(self, docs)
+
+    monkeypatch.setattr(BagEncoder, "_fit", vocabulary)
+    monkeypatch.setattr(EmbeddingVectorizer, "_fit", pooling)
+    clf = StackedTextClassifier(vectors=str(glove_small), neighbors=15, ratings_alpha=0.3, predict_with=predict_with,
+                                **FAST).fit(X, y, ratings=imdb_small_ratings[:400])
+    assert clf.member_names_ == ["ngrams", "ratings", "vectors", "neighbors"]
+    n_sets = FAST["cv"] + (predict_with == "refit")  # the folds' fits, and the refit on all documents
+    assert fits == {"vocabulary": n_sets, "pooling": n_sets}  # one per member before: twice as many
+    for name, other, step in [("ngrams", "ratings", "counts"), ("vectors", "neighbors", "pool")]:
+        assert len(clf.members_[name]) == len(clf.members_[other]) == (1 if predict_with == "refit" else FAST["cv"])
+        for a, b in zip(clf.members_[name], clf.members_[other]):
+            assert a.named_steps[step] is b.named_steps[step]
+        assert len({id(m.named_steps[step]) for m in clf.members_[name]}) == len(clf.members_[name])
+    # each member's scores are its own pipeline's (the ridge predicts, the others decide)
+    own = np.column_stack([np.mean([m.predict(X_val) if name == "ratings" else m.decision_function(X_val)
+                                    for m in clf.members_[name]], axis=0) for name in clf.member_names_])
+    np.testing.assert_array_equal(clf.member_scores(X_val), own)
+    if predict_with == "refit":  # NBSVM on the counts is NBSVM on binary n-grams (it binarizes them)
+        bag = BagEncoder(output_mode="multi_hot").fit(word_ngrams(X))
+        nbsvm = NBSVMClassifier(C=FAST.get("C", 0.01), random_state=clf.members_["ngrams"][0][-1].random_state)
+        nbsvm.fit(bag.transform(word_ngrams(X)), y)
+        np.testing.assert_allclose(own[:, 0], nbsvm.decision_function(bag.transform(word_ngrams(X_val))),
+                                   rtol=1e-5, atol=1e-6)
+
+
 def test_stacking_ratings_member_in_pipeline_grid_search_and_saved(imdb_small, imdb_small_ratings, tmp_path):
     """ratings= is a fit parameter: routed through a Pipeline, sliced by GridSearchCV's folds, and the fitted
     member is saved and loaded in a fresh process (prediction needs no ratings)."""

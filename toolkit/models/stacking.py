@@ -401,7 +401,9 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
 
                 model = [("nbsvm", EmbeddingClassifier(architecture="nbsvm", **NBSVM_RECIPE, random_state=seed))]
             else:
-                model = [("counts", BagEncoder(output_mode="multi_hot")),
+                # counts, not multi_hot: NBSVM binarizes them itself, and the "ratings" member's TF-IDF
+                # reads the same counts, so the two fit one vocabulary per fold (_member_groups)
+                model = [("counts", BagEncoder(output_mode="count")),
                          ("nbsvm", NBSVMClassifier(C=self.C, random_state=seed))]
             name = "ngrams" if not members else f"ngrams_{kind}"
             members.append((name, Pipeline([*negation(), ("ngrams", clone(grams)), *model])))
@@ -415,12 +417,16 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
                 ("nbsvm", NBSVMClassifier(C=self.C, random_state=seed)),
             ])))
         if self.ratings_alpha is not None:  # left out by fit when it gets no ratings
+            from sklearn.feature_extraction.text import TfidfTransformer
             from sklearn.linear_model import Ridge
 
+            # sublinear TF-IDF over the NBSVM member's counts (the same steps up to them, fitted once per
+            # fold for both: _member_groups), so the member costs a ridge fit, not another vocabulary
             members.append(("ratings", Pipeline([
                 *negation(),
                 ("ngrams", clone(grams)),
-                ("tfidf", BagEncoder(output_mode="tf_idf", sublinear_tf=True, norm="l2")),
+                ("counts", BagEncoder(output_mode="count")),
+                ("tfidf", TfidfTransformer(sublinear_tf=True, norm="l2")),
                 ("ridge", Ridge(alpha=self.ratings_alpha)),
             ])))
         Cs = list(self.vectors_Cs) if isinstance(self.vectors_Cs, (list, tuple)) else self.vectors_Cs
@@ -534,26 +540,30 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
             logger.info("fit got no ratings: the stack has no 'ratings' member (ratings_alpha=%r unused)",
                         self.ratings_alpha)
             members = [(name, est) for name, est in members if name != "ratings"]
-        # one task per (member, fold), then the refits: the members' fits are independent
-        tasks = [(name, est, train, test) for name, est in members for train, test in folds]
+        # one task per (group of members, fold), then the refits: members whose leading steps are the
+        # same up to a fitted one (the NBSVM and "ratings" members' n-gram counts) fit them once per task
+        groups = _member_groups(members)
+        tasks = [(n_shared, group, train, test) for n_shared, group in groups for train, test in folds]
         refit = self.predict_with == "refit"
         if refit:
-            tasks += [(name, est, None, None) for name, est in members]
+            tasks += [(n_shared, group, None, None) for n_shared, group in groups]
         # n_jobs None/1: nested work in this process (joblib's Dask backend would ignore n_jobs=1)
         with parallel_config(backend="sequential") if self.n_jobs in (None, 1) else nullcontext():
             fitted = Parallel(n_jobs=1 if self.n_jobs is None else self.n_jobs)(
-                delayed(_fit_member)(clone(est), docs, ratings if name == "ratings" else y, train, test,
-                                     keep=(test is None) == refit)
-                for name, est, train, test in tasks)
+                delayed(_fit_group)([clone(est) for _, est in group], n_shared, docs,
+                                    [ratings if name == "ratings" else y for name, _ in group], train, test,
+                                    keep=(test is None) == refit)
+                for n_shared, group, train, test in tasks)
         oof = {name: None for name, _ in members}
         kept = {name: [] for name, _ in members}
-        for (name, _, train, test), (model, scores) in zip(tasks, fitted):
-            if test is not None:
-                if oof[name] is None:
-                    oof[name] = np.zeros((len(y),) + scores.shape[1:])
-                oof[name][test] = scores
-            if model is not None:
-                kept[name].append(model)
+        for (_, group, train, test), results in zip(tasks, fitted):
+            for (name, _), (model, scores) in zip(group, results):
+                if test is not None:
+                    if oof[name] is None:
+                        oof[name] = np.zeros((len(y),) + scores.shape[1:])
+                    oof[name][test] = scores
+                if model is not None:
+                    kept[name].append(model)
         # the members' scores live on different scales (an SVM margin, a logit): standardize
         # them, or the meta-learner's L2 penalty favours the member with the larger scale
         meta = Pipeline([("scale", StandardScaler()), ("lr", LogisticRegression(C=self.final_C, max_iter=1000))])
@@ -908,8 +918,8 @@ def _share_fitted_steps(members):
             for i, (name, step) in enumerate(model.steps[:-1]):
                 key = prefix + (type(step), repr(sorted(step.get_params(deep=False).items())))
                 candidates = seen.setdefault(key, [])
-                same = None
-                if candidates:  # hash only where an earlier member has a step of the same kind
+                same = next((entry[0] for entry in candidates if entry[0] is step), None)  # fitted once
+                if same is None and candidates:  # hash only where an earlier member has a step of the same kind
                     mine = digest(step)
                     for entry in candidates:
                         entry[1] = digest(entry[0]) if entry[1] is None else entry[1]
@@ -1007,6 +1017,72 @@ def _folds(cv, y, groups, seed):
             "cross_val_predict); pass a KFold-like splitter, not a ShuffleSplit-like one."
         )
     return folds
+
+
+def _step_key(name, step):
+    """What makes two unfitted pipeline steps equal: name, type and parameters."""
+    return name, type(step), repr(sorted(step.get_params(deep=False).items()))
+
+
+def _member_groups(members):
+    """``members`` ((name, estimator) pairs) -> ``[(n_shared, [(name, estimator), ...]), ...]``.
+
+    Pipelines whose leading steps are equal (:func:`_step_key`) up to and
+    including the first one that learns something in ``fit`` (sklearn's
+    ``requires_fit`` tag: a vocabulary, not a stateless marking) form one
+    group, fitted together by :func:`_fit_group`: those ``n_shared`` steps
+    once per fold, then each member's own steps on their output. Any other
+    member is a group of its own with ``n_shared=0``. Groups keep the order
+    of their first member.
+    """
+    from sklearn.pipeline import Pipeline
+
+    def shared_key(estimator):
+        if not isinstance(estimator, Pipeline):
+            return None
+        key = []
+        for name, step in estimator.steps[:-1]:
+            key.append(_step_key(name, step))
+            if step.__sklearn_tags__().requires_fit:
+                return tuple(key)
+        return None
+
+    groups, by_key = [], {}
+    for name, estimator in members:
+        key = shared_key(estimator)
+        if key is None or key not in by_key:
+            groups.append([len(key) if key else 0, [(name, estimator)]])
+            if key is not None:
+                by_key[key] = groups[-1]
+        else:
+            by_key[key][1].append((name, estimator))
+    return [(n_shared if len(group) > 1 else 0, group) for n_shared, group in groups]
+
+
+def _fit_group(estimators, n_shared, docs, targets, train, test, keep=True):
+    """Fit members (pipelines) whose first ``n_shared`` steps are equal, those steps once.
+
+    Each member fits its own remaining steps to its own target (``targets``,
+    one array per member) on the shared steps' output; the fitted pipelines
+    hold the same shared step objects. Returns ``[(model, scores), ...]`` in
+    the order of ``estimators``, as :func:`_fit_member` for each.
+    """
+    if n_shared == 0:
+        return [_fit_member(estimator, docs, target, train, test, keep=keep)
+                for estimator, target in zip(estimators, targets)]
+    from sklearn.pipeline import Pipeline
+
+    head = Pipeline(estimators[0].steps[:n_shared])
+    rows = slice(None) if train is None else train
+    Z = head.fit_transform(docs if train is None else docs.take(train), targets[0][rows])
+    Z_test = None if test is None else head.transform(docs.take(test))
+    results = []
+    for estimator, target in zip(estimators, targets):
+        own = Pipeline(estimator.steps[n_shared:]).fit(Z, target[rows])
+        scores = None if test is None else np.asarray(_score(own, Z_test))
+        model = Pipeline(head.steps + own.steps) if train is None or keep else None
+        results.append((model, scores))
+    return results
 
 
 def _fit_member(estimator, docs, y, train, test, keep=True):
