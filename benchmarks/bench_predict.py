@@ -201,8 +201,12 @@ def main(argv=None):
     rows = []
     for name in [args.only]:
         description, model = catalogue[name]
+        # a stack with a "ratings" member (STACK_MANY_JOB since the nineteenth session) learns the stars too
+        final = model.steps[-1][1] if hasattr(model, "steps") else model
+        stars = ({f"{model.steps[-1][0]}__ratings": train.ratings}
+                 if getattr(final, "ratings_alpha", None) is not None else {})
         with timer() as fit_t:
-            model.fit(train.texts, train.labels)
+            model.fit(train.texts, train.labels, **stars)
         # saved before any test review is tokenized: the span table in the folder holds training spans only
         saved = save_now(model, name) if args.saved else None
         model.predict(texts[:10])  # warm-up (lazy imports, graph tracing)

@@ -313,7 +313,8 @@ def test_cli_train_replaces_a_run_folder_only_with_force(trained_run, data_dir_e
     # recipes.STACK_MANY_JOB's: a Keras member inside. In loky workers that already ran other members,
     # loading TensorFlow trips loky's memory-leak check, which replaces the worker with a UserWarning:
     # pyproject.toml ignores it (as an error it killed loky's manager thread and this test hung)
-    ("stack-many", [], ["ngrams", "ngrams_nbsvm", "tail", "vectors", "neighbors"]),
+    # (and its "ratings" member, which learns the stars the CLI passes)
+    ("stack-many", [], ["ngrams", "ngrams_nbsvm", "tail", "ratings", "vectors", "neighbors"]),
 ])
 def test_cli_train_stack_model_round_trip(data_dir_env, glove_small, tmp_path, model, settings, members):
     """--model stack / stack-many: the stacked model on 200 real reviews, in a real process; its saved model

@@ -222,3 +222,21 @@ def test_recipes_stack_many_job_is_the_validation_choice():
     best = {label: max(m for (lab, _), m in means.items() if lab == label) for label in ("all", "none", "partial")}
     assert clf.mark_negation is True
     assert best["all"] > best["none"] and best["all"] >= best["partial"] - 0.0005
+
+    # its ratings member (chosen eighteenth session, adopted nineteenth): the best mean, over the same seeds, of
+    # that member set plus a ridge to the stars (ratings_ridge<alpha>) among the alphas measured, and ahead of the
+    # same members without it (tune_stack_folds_movie_ratings_seed*.json)
+    by_alpha = defaultdict(dict)
+    base = "stack:" + "+".join(["negmarkpp", "negmark", "vectors", knn, f"tail{clf.tail_tokens}neg"])
+    for path in sorted(results.glob("tune_stack_folds_movie_ratings_seed*.json")):
+        record = json.loads(path.read_text(encoding="utf-8"))
+        assert record["params"]["limit"] is None and record["params"]["split"] == "movie"
+        for row in record["rows"]:
+            extra = re.fullmatch(r"(\+ratings_ridge([\d.]+))?", row["model"][len(base):]) \
+                if row["model"].startswith(base) else None
+            if row["rule"] == rule and extra:
+                by_alpha[float(extra.group(2)) if extra.group(2) else None][row["seed"]] = row["val_accuracy"]
+    assert None in by_alpha and len(by_alpha) >= 4 and all(set(v) == seeds for v in by_alpha.values())
+    means = {k: sum(v.values()) / len(v) for k, v in by_alpha.items()}
+    assert clf.ratings_alpha == max(means, key=means.get)
+    assert means[clf.ratings_alpha] > means[None]

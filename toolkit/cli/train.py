@@ -419,7 +419,8 @@ def train(
         word-vector clusters and pooled domain vectors), the better model with a few thousand labels or fewer.
         ``"stack-many"``: the same class with
         :data:`~toolkit.models.recipes.STACK_MANY_JOB` (NBSVM++ and NBSVM
-        n-grams, pooled domain vectors and a nearest-neighbours vote over them), the better model with tens of
+        n-grams, NBSVM on each document's last 20 tokens, a ridge to IMDB's stars when the data has them,
+        pooled domain vectors and a nearest-neighbours vote over them), the better model with tens of
         thousands of labels. The stacks' default vectors are ``DOMAIN_VECTORS``
         (trained on IMDB's unlabelled reviews) for ``data="imdb"`` and GloVe
         6B-50d for other data, and their members are fitted in parallel on
@@ -573,8 +574,9 @@ def train_cmd(
         help="main: the main job's Keras model (recipes.MAIN_JOB). stack: StackedTextClassifier, NBSVM "
              "1-3-grams + NBSVM on word-vector cluster 1-3-grams + pooled domain vectors (recipes.STACK_JOB), "
              "better with a few thousand labels or fewer. stack-many: StackedTextClassifier, NBSVM++ and NBSVM "
-             "1-3-grams + pooled domain vectors + a vote of the 300 nearest training documents by those vectors "
-             "(recipes.STACK_MANY_JOB), better with tens of thousands. The "
+             "1-3-grams + NBSVM on the last 20 tokens + a ridge to the stars (IMDB) + pooled domain vectors + a "
+             "vote of the 300 nearest training documents by those vectors (recipes.STACK_MANY_JOB), better with "
+             "tens of thousands. The "
              "stacks' members are fitted in parallel on every CPU (--set n_jobs=1: in this process only).",
     ),
     vectors: str = typer.Option(

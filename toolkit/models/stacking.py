@@ -220,7 +220,10 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         ``ratings``: a finer-grained score of each training document than its
         class (IMDB: the stars, 1-4 for the negative reviews and 7-10 for the
         positive ones). The member reads the ``ngram_range``-grams (negation
-        marked with ``mark_negation``) as sublinear TF-IDF, L2-normalized, and
+        marked with ``mark_negation``) as sublinear TF-IDF, L2-normalized
+        (:class:`~sklearn.feature_extraction.text.TfidfTransformer` over the
+        n-gram counts, which an NBSVM ``"ngrams"`` member reads as well: the
+        two fit one vocabulary per fold), and
         fits :class:`~sklearn.linear_model.Ridge` with this ``alpha`` to the
         ratings; its predicted rating is one more column of the
         meta-learner's input. Prediction needs no ratings. A 4-star and a
@@ -231,11 +234,11 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         with it still fits data without ratings. On IMDB (validation reviews
         of unseen movies, 20,000 labels, four seeds) ``alpha=0.03`` adds
         0.14 point to ``STACK_MANY_JOB``'s members (0.01 and 0.1 score
-        within 0.03 of it), and 0.06 on the test set over five seeds; it
-        costs six TF-IDF vocabulary fits over the n-grams (the fit at 25,000
-        reviews grows from ~190 to ~270 s on 2 cores) and 1.3 GB of memory,
-        so ``STACK_MANY_JOB`` leaves it out (BENCHMARKS.md, eighteenth
-        session).
+        within 0.03 of it), and 0.06 on the test set over five seeds. With
+        the vocabulary shared it adds ~4 s to a 25,000-review fit of ~200 s
+        on 2 cores and ~0.1 GB (it cost ~80 s and 1.3 GB with a vocabulary of
+        its own), and ``STACK_MANY_JOB`` has it since the nineteenth session
+        (BENCHMARKS.md).
     ngram_range : tuple (min_n, max_n), default=(1, 3)
         Word n-grams of the ``"ngrams"`` member.
     ngram_model : {"nbsvm", "nbsvm++"} or tuple of them, default="nbsvm"
