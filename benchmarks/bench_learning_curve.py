@@ -369,7 +369,8 @@ METHODS = {
                                            "'nbsvm'), pooling='sif', neighbors=300, neighbors_dims=50, tail_tokens=20, "
                                            "mark_negation=True, ratings_alpha=RATINGS_ALPHA) fitted with ratings= the "
                                            "stars: stackpp2_wide_knn50_tail20_neg + a ridge regression to the stars "
-                                           "(eighteenth session; tune_stack_folds.py --split movie)",
+                                           "(chosen in the eighteenth session by tune_stack_folds.py --split movie; "
+                                           "STACK_MANY_JOB since the nineteenth)",
                                            _stack(DOMAIN_WIDE, ngram_model=("nbsvm++", "nbsvm"), neighbors=300,
                                                   pooling="sif", neighbors_dims=50, tail_tokens=20, mark_negation=True,
                                                   ratings_alpha=RATINGS_ALPHA)),

@@ -32,7 +32,8 @@ method is a final configuration, each scored on the test set once).
 Also: ``stack_w2v`` (the stack with domain word2vec trained on the unlabelled reviews, SIF pooling),
 ``stack_wide`` (the same with ``recipes.DOMAIN_VECTORS``: 300 dimensions, 10 epochs),
 ``stack_job`` (``recipes.STACK_JOB``: adds the word-vector clusters member), ``stack_many``
-(``recipes.STACK_MANY_JOB``, the many-label recommendation), ``stack_many_ratings`` (the same with
+(``recipes.STACK_MANY_JOB``, the many-label recommendation; since the nineteenth session with its
+``"ratings"`` member, ``ratings_alpha=0.03``, fitted to the stars), ``stack_many_ratings`` (the same with
 ``ratings_alpha=0.1``, fitted with ``ratings=`` the stars: a ridge regression member that reads the
 classes as numbers, eighteenth session) and
 ``stack_novec`` (their ablation).
@@ -160,7 +161,8 @@ def toolkit_model(name, seed):
 
 def fit_params(name, stars):
     """Extra fit arguments: the stack with a "ratings" member learns the stars (here the labels themselves)."""
-    return {"ratings": stars} if name == "stack_many_ratings" else {}
+    # stack_many: STACK_MANY_JOB has the member since the nineteenth session (ratings_alpha=0.03)
+    return {"ratings": stars} if name in ("stack_many", "stack_many_ratings") else {}
 
 
 DESCRIPTIONS = {
@@ -177,8 +179,10 @@ DESCRIPTIONS = {
     "stack_many": "StackedTextClassifier(**recipes.STACK_MANY_JOB, n_jobs=2) on word tokens (NBSVM++ and NBSVM "
                   "on negation-marked 1-3-grams + NBSVM on the last 20 tokens + SIF-pooled DOMAIN_VECTORS + a "
                   "300-nearest-neighbours vote in 50 components; the tail member and the marking since the "
-                  "seventeenth session)",
-    "stack_many_ratings": "stack_many with ratings_alpha=0.1 and fit(ratings=the stars): a ridge regression to the "
+                  "seventeenth session; since the nineteenth, a ridge to the stars (ratings_alpha=0.03), fitted "
+                  "with ratings= the stars, here the labels themselves)",
+    "stack_many_ratings": "stack_many with ratings_alpha=0.1 (eighteenth session, untuned) and fit(ratings=the "
+                          "stars): a ridge regression to the "
                           "stars on TF-IDF 1-3-grams as one more member (an ordinal view of the 8 classes)",
     "stack_novec": "StackedTextClassifier(vectors=None) on word tokens (ablation of stack_w2v, stack_wide and "
                    "stack_job)",
