@@ -110,6 +110,10 @@ def models(seed):
                            make_pipeline(SpacyTokenizer(), StackedTextClassifier(
                                **{**STACK_MANY_JOB, "tail_tokens": None, "mark_negation": False}, random_state=seed,
                                n_jobs=2))),
+        "stack_many_s17": ("SpacyTokenizer() -> StackedTextClassifier(**STACK_MANY_JOB, ratings_alpha=None): the "
+                           "many-label stack as it was before the nineteenth session (no ratings member)",
+                           make_pipeline(SpacyTokenizer(), StackedTextClassifier(
+                               **{**STACK_MANY_JOB, "ratings_alpha": None}, random_state=seed, n_jobs=2))),
         "stack_many_noknn": ("SpacyTokenizer() -> StackedTextClassifier(**STACK_MANY_JOB, neighbors=None): the many-label "
                              "stack without its nearest-neighbours member (the tenth session's recipe)",
                              make_pipeline(SpacyTokenizer(), StackedTextClassifier(**{**STACK_MANY_JOB, "neighbors": None},
