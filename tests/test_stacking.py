@@ -822,3 +822,25 @@ def test_stacking_bad_ratings_are_clear_errors(split, imdb_small_ratings, params
              "words": np.where(stars > 5, "good", "bad"), "constant": np.full(400, 5)}[ratings]
     with pytest.raises(ValueError, match=message):
         StackedTextClassifier(vectors=None, **params, **FAST).fit(X, y, ratings=value)
+
+
+def test_stacking_saved_model_stores_the_shared_vocabulary_once(split, imdb_small_ratings, tmp_path):
+    """save_model writes the n-gram vocabulary the NBSVM and "ratings" members share once (skops.io wrote it
+    once per member: each Vocabulary.__getstate__ call made new arrays), and the loaded members share it."""
+    import io
+    import zipfile
+
+    from toolkit.models.persistence import load_model, save_model
+
+    X, y, X_val, _ = split
+    clf = StackedTextClassifier(vectors=None, ratings_alpha=0.3, **FAST).fit(X, y, ratings=imdb_small_ratings[:400])
+    vocab = clf.members_["ratings"][0].named_steps["counts"].vocabulary_
+    token_bytes = vocab.__getstate__()["tokens"][0]  # the vocabulary's tokens, as one UTF-8 byte array
+    save_model(clf, tmp_path / "model")
+    with zipfile.ZipFile(tmp_path / "model" / "model.skops") as archive:
+        arrays = [np.load(io.BytesIO(archive.read(name))) for name in archive.namelist() if name.endswith(".npy")]
+    assert sum(a.shape == token_bytes.shape and np.array_equal(a, token_bytes) for a in arrays) == 1
+    loaded = load_model(tmp_path / "model")
+    assert loaded.members_["ratings"][0].named_steps["counts"] is loaded.members_["ngrams"][0].named_steps["counts"]
+    np.testing.assert_allclose(loaded.predict_proba(X_val), clf.predict_proba(X_val))
+    assert vocab.__getstate__()["tokens"][0] is not vocab.__getstate__()["tokens"][0]  # no memo outside a save

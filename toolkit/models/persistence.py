@@ -302,8 +302,11 @@ def _save_skops(estimator, folder: Path, extra: tuple = ()) -> None:
 
     from .. import __version__
 
+    from ..text.vocabulary import one_state_per_save
+
     try:
-        sio.dump(estimator, folder / _SKOPS_FILE)
+        with one_state_per_save():  # a vocabulary shared by several steps is stored once
+            sio.dump(estimator, folder / _SKOPS_FILE)
     except Exception as err:  # skops names the object it cannot store
         raise TypeError(
             f"save_model cannot store {type(estimator).__name__} with skops.io ({err}). Use "

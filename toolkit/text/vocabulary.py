@@ -26,6 +26,8 @@ PAD_ID = 0
 OOV_ID = 1
 # the active shared_encoding() scope: {"via": {id(small): large}, "memo": {(id(corpus), id(vocab)): (ids, ...)}}
 _SHARED_ENCODING = contextvars.ContextVar("toolkit_shared_encoding", default=None)
+# id(vocabulary) -> (vocabulary, its __getstate__) while a model is saved (one_state_per_save)
+_SAVED_STATES = contextvars.ContextVar("toolkit_saved_states", default=None)
 _FORMAT = "toolkit.vocabulary"
 _VERSION = 1
 
@@ -265,10 +267,15 @@ class Vocabulary:
         its fast path without rebuilding it. A 20,000-token vocabulary is then
         a few hundred KB in ``skops.io`` instead of megabytes.
         """
+        saved = _SAVED_STATES.get()
+        if saved is not None and id(self) in saved:
+            return saved[id(self)][1]
         state = {"tokens": _strings_to_arrays(self._tokens), "counts": _narrow(self._counts)}
         indexes = self._ngram_index_state()
         if indexes:
             state["ngram_indexes"] = indexes
+        if saved is not None:
+            saved[id(self)] = (self, state)  # the vocabulary is kept alive, so its id stays its own
         return state
 
     def _ngram_index_state(self) -> list[dict]:
@@ -433,6 +440,23 @@ class Vocabulary:
             return cls.from_dict(data)
         except DataError as err:
             raise DataError(f"{path}: {err}") from err
+
+
+@contextlib.contextmanager
+def one_state_per_save():
+    """Within the block, a vocabulary's ``__getstate__`` returns the same arrays at every call.
+
+    ``skops.io`` writes the state of an object each time the object is
+    referenced, and an array once per array object. Estimators that share one
+    fitted vocabulary (:class:`~toolkit.models.StackedTextClassifier`'s NBSVM
+    and ``"ratings"`` members) would otherwise store it once per reference,
+    since each call builds new arrays. :func:`toolkit.save_model` saves inside it.
+    """
+    token = _SAVED_STATES.set({})
+    try:
+        yield
+    finally:
+        _SAVED_STATES.reset(token)
 
 
 @contextlib.contextmanager
