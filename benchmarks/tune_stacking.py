@@ -37,7 +37,10 @@ Groups:
   ``n_clusters`` 500, 1,000 or 2,000, with or without the pooled-vector member,
   and the ablation, at ``--sizes`` (NBSVM n-gram member);
 - ``clusters_keras``: the NBSVM++ member with the clusters group's choice (with and
-  without the pooled-vector member) and its ablation, at the keras group's sizes.
+  without the pooled-vector member) and its ablation, at the keras group's sizes;
+- ``views``: ``STACK_JOB`` with each extra view of the many-label stack: negation
+  marking, the last-20-tokens member, the ``"ratings"`` member (fitted to the fit
+  reviews' stars; alpha 0.03, 0.3, 3), and the ablations, at ``--sizes`` (a report).
 
 Every candidate's accuracy per draw goes to ``benchmarks/results/tune_stacking.json``
 with the choices; ``bench_learning_curve.py`` reads them from there.
@@ -130,6 +133,17 @@ def candidates(group, chosen, self_grid=((0.3, 1, 10000), (0.7, 1, 10000))):
         fraction, rounds, n_unl = (chosen["self"][k] for k in ("fraction", "n_rounds", "n_unlabelled"))
         yield (self_label(best, fraction, rounds, n_unl, prefix="ablation"),
                {**best, **chosen.get("c", {}), "vectors": None, "n_rounds": rounds}, (fraction, n_unl))
+    elif group == "views":  # STACK_JOB with the many-label stack's extra views (nineteenth session)
+        from toolkit.models.recipes import STACK_JOB
+
+        job = {k: v for k, v in STACK_JOB.items() if k != "ngram_range"}
+        yield "STACK_JOB", job, None
+        yield "STACK_JOB mark_negation", {**job, "mark_negation": True}, None
+        yield "STACK_JOB tail_tokens=20", {**job, "tail_tokens": 20}, None
+        for alpha in (0.03, 0.3, 3.0):
+            yield f"STACK_JOB ratings_alpha={alpha}", {**job, "ratings_alpha": alpha}, None
+        yield "ablation (vectors=None)", {**job, "vectors": None}, None
+        yield "ablation ratings_alpha=0.3", {**job, "vectors": None, "ratings_alpha": 0.3}, None
     else:
         raise ValueError(f"unknown group {group!r}")
 
@@ -226,8 +240,10 @@ def main(argv=None):
 
                         X = TokenizedCorpus.concatenate([X, unlabelled[n_unl]])
                         y = np.concatenate([y, np.full(n_unl, -1)])
+                    # a stack with a "ratings" member learns the fit reviews' stars (views group)
+                    stars = {"ratings": args.fit_ratings[idx]} if stack_params.get("ratings_alpha") else {}
                     with timer() as t:
-                        model.fit(X, y)
+                        model.fit(X, y, **stars)
                     accs.append(float(np.mean(model.predict(X_val) == y_val)))
                     secs.append(round(t.seconds, 1))
                     cpus.append(round(t.cpu_seconds, 1))
