@@ -10,7 +10,9 @@ figures are in BENCHMARKS.md). ``--set key=value`` overrides any entry.
 ``STACK_JOB`` what ``toolkit train --model stack`` fits with it (n-grams, n-grams
 of word-vector clusters and pooled vectors). ``STACK_MANY_JOB`` (``toolkit
 train --model stack-many``) is the stack for tens of thousands of labels:
-NBSVM++ and NBSVM n-gram members and the pooled domain vectors.
+NBSVM++ and NBSVM n-gram members, an NBSVM member on each document's last 20
+tokens, a ridge regression to the documents' ratings (when ``fit`` gets them),
+the pooled domain vectors and a nearest-neighbours vote over them.
 
 ``NBSVM_RECIPE`` holds the :class:`~toolkit.models.EmbeddingClassifier`
 settings shared by the ``"nbsvm"`` and ``"nbsvm_vectors"`` architectures (for

@@ -129,8 +129,12 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
 
     Stacked generalization as :class:`sklearn.ensemble.StackingClassifier`
     (see the module docstring): members ``"ngrams"`` and ``"vectors"`` (and
-    ``"clusters"``, ``"docvec"`` when asked for), a logistic-regression
-    meta-learner on their out-of-fold decision scores.
+    ``"clusters"``, ``"neighbors"``, ``"tail"``, ``"ratings"``, ``"docvec"``
+    when asked for), a logistic-regression meta-learner on their out-of-fold
+    decision scores. Members whose pipelines are the same up to a fitted step
+    (the NBSVM and ``"ratings"`` members' n-gram counts, the ``"vectors"`` and
+    ``"neighbors"`` members' pooling) fit those steps once per fold and share
+    them in the fitted model.
     ``toolkit.models.recipes.STACK_JOB`` holds the settings chosen on IMDB
     validation data (1,000 clusters of 300-d domain vectors, SIF pooling).
 
