@@ -844,3 +844,50 @@ def test_stacking_saved_model_stores_the_shared_vocabulary_once(split, imdb_smal
     assert loaded.members_["ratings"][0].named_steps["counts"] is loaded.members_["ngrams"][0].named_steps["counts"]
     np.testing.assert_allclose(loaded.predict_proba(X_val), clf.predict_proba(X_val))
     assert vocab.__getstate__()["tokens"][0] is not vocab.__getstate__()["tokens"][0]  # no memo outside a save
+
+
+def test_stacking_member_groups_share_only_unsupervised_fitted_steps():
+    """_member_groups: pipelines equal up to a fitted step that needs no target share it; a supervised step
+    (each member may learn its own target), different parameters, or only stateless steps do not."""
+    from sklearn.feature_selection import SelectKBest
+    from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+    from toolkit import TokenizedCorpus
+    from toolkit.models.stacking import _member_groups, word_ngrams
+    from toolkit.text.encoders import BagEncoder
+
+    grams = FunctionTransformer(word_ngrams)
+
+    class Supervised(StandardScaler):
+        def __sklearn_tags__(self):
+            tags = super().__sklearn_tags__()
+            tags.target_tags.required = True
+            return tags
+
+    def member(*steps):
+        return Pipeline([("ngrams", grams), *steps])
+
+    members = [
+        ("a", member(("counts", BagEncoder(output_mode="count")), ("lr", LogisticRegression()))),
+        ("b", member(("counts", BagEncoder(output_mode="count")), ("ridge", Ridge()))),
+        ("c", member(("counts", BagEncoder(output_mode="multi_hot")), ("lr", LogisticRegression()))),
+        ("d", member(("lr", LogisticRegression()))),  # only a stateless step before its model
+        ("e", member(("lr", LogisticRegression()))),
+        ("f", member(("scaled", Supervised()), ("lr", LogisticRegression()))),  # declares that it needs y
+        ("g", member(("scaled", Supervised()), ("ridge", Ridge()))),
+    ]
+    groups = [(n, [name for name, _ in group]) for n, group in _member_groups(members)]
+    assert groups == [(2, ["a", "b"]), (0, ["c"]), (0, ["d"]), (0, ["e"]), (0, ["f"]), (0, ["g"])]
+
+    # the shared steps are fitted without a target: one that needs it fails loudly instead of learning one
+    # member's target for all
+    from toolkit.models.stacking import _fit_group
+
+    docs = TokenizedCorpus.from_token_lists([["good", "film"], ["bad", "film"], ["good"], ["bad"]] * 3)
+    head = [("best", SelectKBest(k=1))]
+    with pytest.raises((TypeError, ValueError)):
+        _fit_group([Pipeline([("counts", BagEncoder()), *head, ("lr", LogisticRegression())]),
+                    Pipeline([("counts", BagEncoder()), *head, ("ridge", Ridge())])], 2, docs,
+                   [np.array([1, 0, 1, 0] * 3), np.array([9., 2., 8., 1.] * 3)], None, None)

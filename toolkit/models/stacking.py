@@ -1036,7 +1036,10 @@ def _member_groups(members):
 
     Pipelines whose leading steps are equal (:func:`_step_key`) up to and
     including the first one that learns something in ``fit`` (sklearn's
-    ``requires_fit`` tag: a vocabulary, not a stateless marking) form one
+    ``requires_fit`` tag: a vocabulary, not a stateless marking), none of
+    them declaring that it needs a target (``target_tags.required``): the
+    members may learn different targets, such as the ``"ratings"`` member's,
+    so the shared steps are fitted without one. They form one
     group, fitted together by :func:`_fit_group`: those ``n_shared`` steps
     once per fold, then each member's own steps on their output. Any other
     member is a group of its own with ``n_shared=0``. Groups keep the order
@@ -1049,6 +1052,8 @@ def _member_groups(members):
             return None
         key = []
         for name, step in estimator.steps[:-1]:
+            if step.__sklearn_tags__().target_tags.required:  # learns its member's own target
+                return None
             key.append(_step_key(name, step))
             if step.__sklearn_tags__().requires_fit:
                 return tuple(key)
@@ -1081,7 +1086,8 @@ def _fit_group(estimators, n_shared, docs, targets, train, test, keep=True):
 
     head = Pipeline(estimators[0].steps[:n_shared])
     rows = slice(None) if train is None else train
-    Z = head.fit_transform(docs if train is None else docs.take(train), targets[0][rows])
+    # no target: the members may learn different ones (a step that needs one fails loudly here)
+    Z = head.fit_transform(docs if train is None else docs.take(train))
     Z_test = None if test is None else head.transform(docs.take(test))
     results = []
     for estimator, target in zip(estimators, targets):
