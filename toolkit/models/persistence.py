@@ -301,7 +301,6 @@ def _save_skops(estimator, folder: Path, extra: tuple = ()) -> None:
     import skops.io as sio
 
     from .. import __version__
-
     from ..text.vocabulary import one_state_per_save
 
     try:

@@ -923,7 +923,7 @@ def _share_fitted_steps(members):
                 continue
             prefix = (fold,)
             for i, (name, step) in enumerate(model.steps[:-1]):
-                key = prefix + (type(step), repr(sorted(step.get_params(deep=False).items())))
+                key = prefix + _step_key(step)
                 candidates = seen.setdefault(key, [])
                 same = next((entry[0] for entry in candidates if entry[0] is step), None)  # fitted once
                 if same is None and candidates:  # hash only where an earlier member has a step of the same kind
@@ -1026,15 +1026,15 @@ def _folds(cv, y, groups, seed):
     return folds
 
 
-def _step_key(name, step):
-    """What makes two unfitted pipeline steps equal: name, type and parameters."""
-    return name, type(step), repr(sorted(step.get_params(deep=False).items()))
+def _step_key(step):
+    """What makes two unfitted pipeline steps equal: type and parameters."""
+    return type(step), repr(sorted(step.get_params(deep=False).items()))
 
 
 def _member_groups(members):
     """``members`` ((name, estimator) pairs) -> ``[(n_shared, [(name, estimator), ...]), ...]``.
 
-    Pipelines whose leading steps are equal (:func:`_step_key`) up to and
+    Pipelines whose leading steps are equal (names, and :func:`_step_key`) up to and
     including the first one that learns something in ``fit`` (sklearn's
     ``requires_fit`` tag: a vocabulary, not a stateless marking), none of
     them declaring that it needs a target (``target_tags.required``): the
@@ -1052,10 +1052,11 @@ def _member_groups(members):
             return None
         key = []
         for name, step in estimator.steps[:-1]:
-            if step.__sklearn_tags__().target_tags.required:  # learns its member's own target
+            tags = step.__sklearn_tags__()
+            if tags.target_tags.required:  # learns its member's own target
                 return None
-            key.append(_step_key(name, step))
-            if step.__sklearn_tags__().requires_fit:
+            key.append((name, *_step_key(step)))
+            if tags.requires_fit:
                 return tuple(key)
         return None
 
