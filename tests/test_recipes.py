@@ -137,6 +137,24 @@ def _stack_params(model):
             "neighbors_dims": int(knn[0][1]) if knn and knn[0][1] else None}
 
 
+def _probe_means(results, pattern, base, probe, cast, rule, seeds):
+    """Mean validation accuracy over ``seeds`` of the stack ``base`` alone (key None) and with one probe member
+    ``+<probe>`` (key: its captured value, through ``cast``), from the tune_stack_folds records ``pattern``;
+    at least four entries, each measured at every seed."""
+    from collections import defaultdict
+
+    found = defaultdict(dict)
+    for path in sorted(results.glob(pattern)):
+        record = json.loads(path.read_text(encoding="utf-8"))
+        assert record["params"]["limit"] is None and record["params"]["split"] == "movie"
+        for row in record["rows"]:
+            extra = re.fullmatch(rf"(\+{probe})?", row["model"][len(base):]) if row["model"].startswith(base) else None
+            if row["rule"] == rule and extra:
+                found[cast(extra.group(2)) if extra.group(2) else None][row["seed"]] = row["val_accuracy"]
+    assert None in found and len(found) >= 4 and all(set(v) == seeds for v in found.values())
+    return {k: sum(v.values()) / len(v) for k, v in found.items()}
+
+
 def test_recipes_stack_many_job_is_the_validation_choice():
     """STACK_MANY_JOB is the stack with a word-vector member (and scoring rule, fold count) of the best mean
     validation accuracy over tune_stack_folds.py --split movie's seeds (validation reviews about movies the
@@ -185,17 +203,8 @@ def test_recipes_stack_many_job_is_the_validation_choice():
     # its tail member (seventeenth session): the best mean, over the same seeds, of that member set plus an
     # NBSVM (the stack's C) on each review's last k tokens, among the k measured (tune_stack_folds_movie_window*),
     # and ahead of the same members without it
-    by_tail = defaultdict(dict)
     base = "stack:" + "+".join([*clf.ngram_model, "vectors", f"vectors_knn{clf.neighbors}_pca{clf.neighbors_dims}"])
-    for path in sorted(results.glob("tune_stack_folds_movie_window*_seed*.json")):
-        record = json.loads(path.read_text(encoding="utf-8"))
-        assert record["params"]["limit"] is None and record["params"]["split"] == "movie"
-        for row in record["rows"]:
-            tail = re.fullmatch(r"(\+tail(\d+))?", row["model"][len(base):]) if row["model"].startswith(base) else None
-            if row["rule"] == rule and tail:
-                by_tail[int(tail.group(2)) if tail.group(2) else None][row["seed"]] = row["val_accuracy"]
-    assert None in by_tail and len(by_tail) >= 4 and all(set(v) == seeds for v in by_tail.values())
-    means = {k: sum(v.values()) / len(v) for k, v in by_tail.items()}
+    means = _probe_means(results, "tune_stack_folds_movie_window*_seed*.json", base, r"tail(\d+)", int, rule, seeds)
     assert clf.tail_tokens == max(means, key=means.get)
     assert means[clf.tail_tokens] > means[None]
 
@@ -226,17 +235,8 @@ def test_recipes_stack_many_job_is_the_validation_choice():
     # its ratings member (chosen eighteenth session, adopted nineteenth): the best mean, over the same seeds, of
     # that member set plus a ridge to the stars (ratings_ridge<alpha>) among the alphas measured, and ahead of the
     # same members without it (tune_stack_folds_movie_ratings_seed*.json)
-    by_alpha = defaultdict(dict)
     base = "stack:" + "+".join(["negmarkpp", "negmark", "vectors", knn, f"tail{clf.tail_tokens}neg"])
-    for path in sorted(results.glob("tune_stack_folds_movie_ratings_seed*.json")):
-        record = json.loads(path.read_text(encoding="utf-8"))
-        assert record["params"]["limit"] is None and record["params"]["split"] == "movie"
-        for row in record["rows"]:
-            extra = re.fullmatch(r"(\+ratings_ridge([\d.]+))?", row["model"][len(base):]) \
-                if row["model"].startswith(base) else None
-            if row["rule"] == rule and extra:
-                by_alpha[float(extra.group(2)) if extra.group(2) else None][row["seed"]] = row["val_accuracy"]
-    assert None in by_alpha and len(by_alpha) >= 4 and all(set(v) == seeds for v in by_alpha.values())
-    means = {k: sum(v.values()) / len(v) for k, v in by_alpha.items()}
+    means = _probe_means(results, "tune_stack_folds_movie_ratings_seed*.json", base, r"ratings_ridge([\d.]+)", float,
+                         rule, seeds)
     assert clf.ratings_alpha == max(means, key=means.get)
     assert means[clf.ratings_alpha] > means[None]
