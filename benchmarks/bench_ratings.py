@@ -159,10 +159,10 @@ def toolkit_model(name, seed):
     raise ValueError(f"unknown method {name!r}")
 
 
-def fit_params(name, stars):
-    """Extra fit arguments: the stack with a "ratings" member learns the stars (here the labels themselves)."""
-    # stack_many: STACK_MANY_JOB has the member since the nineteenth session (ratings_alpha=0.03)
-    return {"ratings": stars} if name in ("stack_many", "stack_many_ratings") else {}
+def fit_params(model, stars):
+    """Extra fit arguments: a stack with a "ratings" member (``ratings_alpha`` set: ``stack_many_ratings``,
+    and ``stack_many`` since the nineteenth session) learns the stars, here the labels themselves."""
+    return {"ratings": stars} if getattr(model, "ratings_alpha", None) is not None else {}
 
 
 DESCRIPTIONS = {
@@ -248,7 +248,7 @@ def main(argv=None):
         else:
             model = toolkit_model(name, args.seed)
             configs = [("", lambda m=model: (m.fit(inputs(name, "train", fit_idx), y_train[fit_idx],
-                                                   **fit_params(name, y_train[fit_idx])),
+                                                   **fit_params(m, y_train[fit_idx])),
                                               m.predict_proba(inputs(name, "train", val_idx)))[1])]
         for label, run in configs:
             with timer() as t:
@@ -282,7 +282,7 @@ def main(argv=None):
         label, rule, _ = best(name)
         model = peer(float(label[2:])) if name == "tfidf_lr" else toolkit_model(name, args.seed)
         with timer() as t:
-            model.fit(inputs(name, "train"), y_train, **fit_params(name, y_train))
+            model.fit(inputs(name, "train"), y_train, **fit_params(model, y_train))
             proba = model.predict_proba(inputs(name, "test"))
         result = scores(proba, classes, y_test)
         record({"phase": "test", "method": name, "config": label, "mae_rule": rule,
