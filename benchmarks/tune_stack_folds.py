@@ -107,7 +107,7 @@ def member(name, seed):
         return StackedTextClassifier(vectors=None, ngram_model="nbsvm++")._members(seed)[0][1]
     if name == "nbsvm":
         return StackedTextClassifier(vectors=None, ngram_model="nbsvm", C=0.01)._members(seed)[0][1]
-    if name.startswith("vectors_knn"):  # the vote of the k nearest training reviews by their SIF vectors (probe)
+    if name.startswith("vectors_knn") and not name.startswith("vectors_knnrat"):  # the vote of the k nearest training reviews by their SIF vectors (probe)
         k, dims = re.fullmatch(r"vectors_knn(\d*)(?:_pca(\d+))?", name).groups()
         # _pca<r>: searched in the first r principal components of the normalized vectors (fifteenth session)
         return StackedTextClassifier(vectors=DOMAIN_WIDE, pooling=None, neighbors=int(k or 100),
@@ -134,6 +134,21 @@ def member(name, seed):
                                                         validate=False, check_inverse=False)),
                          ("ngrams", FunctionTransformer(word_ngrams, kw_args={"ngram_range": (1, 3)},
                                                         validate=False, check_inverse=False)), *model])
+    if re.fullmatch(r"vectors_(ratings[\d.]+|knnrat\d+_pca\d+)", name):
+        # twentieth session: the vector members fitted to the stars, not to the class: a ridge regression on the
+        # standardized SIF vectors (vectors_ratings<alpha>), or the distance-weighted mean stars of the k nearest
+        # training reviews in r principal components of them (vectors_knnrat<k>_pca<r>)
+        from sklearn.linear_model import Ridge
+        from sklearn.neighbors import KNeighborsRegressor
+        from sklearn.pipeline import Pipeline
+
+        if name.startswith("vectors_ratings"):
+            vec = member("vectors", seed)
+            return Pipeline([*vec.steps[:-1], ("ridge", Ridge(alpha=float(name[len("vectors_ratings"):])))])
+        k, dims = re.fullmatch(r"vectors_knnrat(\d+)_pca(\d+)", name).groups()
+        knn = member(f"vectors_knn{k}_pca{dims}", seed)
+        return Pipeline([*knn.steps[:-1], ("knn", KNeighborsRegressor(n_neighbors=int(k), weights="distance",
+                                                                        algorithm="brute"))])
     if name.startswith("ratings_ridge"):  # ridge regression to the stars on marked TF-IDF 1-3-grams (eighteenth session)
         # StackedTextClassifier(ratings_alpha=a, mark_negation=True)'s "ratings" member; fitted to the stars, not y
         members = dict(StackedTextClassifier(vectors=None, ratings_alpha=float(name[len("ratings_ridge"):]),
@@ -207,6 +222,13 @@ def member(name, seed):
     members = dict(StackedTextClassifier(vectors=DOMAIN_WIDE, ngram_model="nbsvm", clusters=1000,
                                          pooling="sif")._members(seed))
     return members[name]
+
+
+def _learns_stars(name):
+    """Whether the member is fitted to the reviews' stars rather than to their classes."""
+    import re
+
+    return bool(re.fullmatch(r"ratings_ridge[\d.]+|vectors_(ratings[\d.]+|knnrat\d+_pca\d+)", name))
 
 
 def _window(X, k, tail):
@@ -295,7 +317,7 @@ def main(argv=None):
         oof[name] = np.zeros(len(y_fit))
         val[name] = {"folds": []}
         with timer() as t:
-            target = args.fit_ratings if name.startswith("ratings_ridge") else y_fit  # that member learns the stars
+            target = args.fit_ratings if _learns_stars(name) else y_fit  # that member learns the stars
             for train_idx, test_idx in folds:
                 est = member(name, args.seed).fit(X_fit.take(train_idx), target[train_idx])
                 oof[name][test_idx] = score(est, X_fit.take(test_idx))
@@ -318,23 +340,29 @@ def main(argv=None):
         for rule in RULES:
             # a ratings member predicts stars: the classes' boundary is between the top negative and the
             # lowest positive rating (IMDB: 5.5)
-            cut = 0.0 if not name.startswith("ratings_ridge") else (
+            cut = 0.0 if not _learns_stars(name) else (
                 args.fit_ratings[y_fit == classes[0]].max() + args.fit_ratings[y_fit == classes[1]].min()) / 2
             pred = classes[(scores(name, rule) > cut).astype(int)]
             rows.append({**base, "model": name, "rule": rule, "val_accuracy": round(float(np.mean(pred == y_val)), 4),
                          "fits_s": fit_s[name]})
-    probes = [n for n in names if re.fullmatch(r"(head|tail|tailvec)\d+(c[\d.]+|pp)?|negmark|negmarkpp|tail20neg|ratings_ridge[\d.]+", n)]  # each probe on top of STACK_MANY_JOB's members
+    probes = [n for n in names if re.fullmatch(r"(head|tail|tailvec)\d+(c[\d.]+|pp)?|negmark|negmarkpp|tail20neg|ratings_ridge[\d.]+|vectors_(ratings[\d.]+|knnrat\d+_pca\d+)", n)]  # each probe on top of STACK_MANY_JOB's members
     many = ("nbsvm++", "nbsvm", "vectors", "vectors_knn300_pca50")
     extra = [(*many, p) for p in probes] + [("nbsvm++", "nbsvm", p) for p in probes]
     # eighteenth session: each probe on top of the seventeenth session's STACK_MANY_JOB, and of its n-gram members
     now = ("negmarkpp", "negmark", "vectors", "vectors_knn300_pca50", "tail20neg")
     extra += [(*now, p) for p in probes] + [(*now[:2], now[-1], p) for p in probes]
+    # twentieth session: each probe on top of the nineteenth session's STACK_MANY_JOB (with its ratings member),
+    # the recipe itself, its ablation, and the probe in place of the recipe's vector members
+    now19 = (*now, "ratings_ridge0.03")
+    extra += [now19, (*now[:2], now[-1], now19[-1])]
+    extra += [(*now19, p) for p in probes if p not in now19]
+    extra += [(*now[:2], now[-1], now19[-1], p) for p in probes if p not in now19]
     # negation marking (seventeenth session): in every n-gram member (StackedTextClassifier(mark_negation=True)),
     # in some of them, and the same without the vector members (the ablations)
     for grams in (("negmarkpp", "negmark", "tail20neg"), ("nbsvm++", "negmark", "tail20neg"),
                   ("nbsvm++", "negmark", "tail20"), ("negmarkpp", "negmark", "tail20"), ("negmarkpp", "nbsvm", "tail20")):
         extra += [(*grams[:2], "vectors", "vectors_knn300_pca50", grams[2]), grams]
-    for stack in STACKS + tuple(extra) + ((*many, *probes),) * (len(probes) > 1):
+    for stack in dict.fromkeys(STACKS + tuple(extra) + ((*many, *probes),) * (len(probes) > 1)):  # each once
         if not set(stack) <= set(names):
             continue
         for final_C in (float(c) for c in args.final_Cs.split(",")):
