@@ -40,6 +40,10 @@ mark_negation=True)``'s ``"ratings"`` member, a ridge regression fitted to the f
 (not to their classes) on sublinear TF-IDF 1-3-grams of negation-marked tokens; each probe is also
 stacked on top of the seventeenth session's ``STACK_MANY_JOB`` members (``negmarkpp``, ``negmark``,
 ``vectors``, ``vectors_knn300_pca50``, ``tail20neg``) and of its three n-gram members.
+Twentieth session: ``vectors_ratings<alpha>`` (a ridge regression to the stars on the standardized SIF
+vectors) and ``vectors_knnrat<k>_pca<r>`` (the distance-weighted mean stars of the k nearest training
+reviews in r principal components of them) are the vector members fitted to the stars; each probe is
+also stacked on the nineteenth session's ``STACK_MANY_JOB`` (with ``ratings_ridge0.03``) and on its ablation.
 A member without ``decision_function`` is read as the logit of its
 probability of the second class. ``--folds movie`` (twelfth session) groups
 the out-of-fold scores' folds by movie as well (``StratifiedGroupKFold``, as
