@@ -22,7 +22,6 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -31,7 +30,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from _common import print_table, timer, write_results  # noqa: E402
 from bench_imdb import default_work_dir  # noqa: E402
-from tune_models import validation_split  # noqa: E402
+from tune_stack_meta import movie_split, seed_table  # noqa: E402
 
 NAME = "tune_movie_vocabulary"
 
@@ -54,9 +53,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     rows = []
     for seed in (int(s) for s in args.seeds.split(",")):
-        split = SimpleNamespace(seed=seed, val_size=5000, limit=None, split="movie", data_dir=args.data_dir,
-                                work_dir=args.work_dir)
-        X_fit, y_fit, X_val, y_val = validation_split(split)
+        X_fit, y_fit, X_val, y_val, split = movie_split(seed, args.data_dir, args.work_dir)
         grams_fit = word_ngrams(mark_negation(X_fit), ngram_range=(1, 3))
         grams_val = word_ngrams(mark_negation(X_val), ngram_range=(1, 3))
         encoder = BagEncoder(output_mode="multi_hot").fit(grams_fit)
@@ -74,11 +71,7 @@ def main(argv=None):
             rows.append({"seed": seed, "vocabulary": rule, "n_ngrams": int(cols.size), "val_accuracy": round(acc, 4),
                          "fit_s": round(t.seconds, 1)})
             print_table(rows[-1:])
-    table = []
-    for rule in dict.fromkeys(r["vocabulary"] for r in rows):
-        accs = [r["val_accuracy"] for r in rows if r["vocabulary"] == rule]
-        table.append({"vocabulary": rule, "mean": round(float(np.mean(accs)), 4), "by_seed": accs})
-    print_table(table)
+    print_table(seed_table(rows, "vocabulary"))
     write_results(args.name, rows, params=vars(args))
 
 

@@ -38,7 +38,6 @@ import os
 import sys
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -47,8 +46,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from _common import print_table, write_results  # noqa: E402
 from bench_imdb import default_work_dir  # noqa: E402
-from tune_models import validation_split  # noqa: E402
-from tune_stack_meta import cached  # noqa: E402
+from tune_stack_meta import cached, movie_split, seed_table  # noqa: E402
 
 NAME = "tune_region_embedding"
 RECIPE = ("negmarkpp", "negmark", "tail20neg", "ratings_ridge0.03")  # STACK_MANY_JOB's members without vectors
@@ -250,9 +248,7 @@ def main(argv=None):
               RECIPE + probes, RECIPE + VECTORS[:1]]
     rows = []
     for seed in (int(s) for s in args.seeds.split(",")):
-        split = SimpleNamespace(seed=seed, val_size=5000, limit=None, split="movie", data_dir=args.data_dir,
-                                work_dir=args.work_dir)
-        X_fit, y_fit, X_val, y_val = validation_split(split)
+        X_fit, y_fit, X_val, y_val, _ = movie_split(seed, args.data_dir, args.work_dir)
         folds = _folds(5, y_fit, None, seed)  # tune_stack_folds.py's folds
         cache = Path(args.work_dir) / "tune_stack_folds"
         for name in probes:
@@ -270,11 +266,7 @@ def main(argv=None):
             pred = meta.predict(np.column_stack([full for _, full in scores]))
             rows.append({"seed": seed, "model": "stack:" + "+".join(stack), "val_accuracy": round(float(np.mean(pred == y_val)), 4),
                          "weights": np.round(meta[-1].coef_[0], 2).tolist()})
-    table = []
-    for model in dict.fromkeys(r["model"] for r in rows):
-        accs = [r["val_accuracy"] for r in rows if r["model"] == model]
-        table.append({"model": model, "mean": round(float(np.mean(accs)), 4), "by_seed": accs})
-    print_table(table)
+    print_table(seed_table(rows, "model"))
     write_results(args.name, rows, params=vars(args))
 
 

@@ -48,6 +48,24 @@ NAME = "tune_stack_meta"
 MEMBERS = "negmarkpp,negmark,tail20neg,ratings_ridge0.03,vectors,vectors_knn300_pca50"
 
 
+def movie_split(seed, data_dir, work_dir):
+    """tune_stack_folds.py's validation split by movie: (X_fit, y_fit, X_val, y_val, the split's namespace,
+    whose ``fit_movies`` and ``fit_ratings`` hold the fit reviews' movies and stars)."""
+    split = SimpleNamespace(seed=seed, val_size=5000, limit=None, split="movie", data_dir=data_dir, work_dir=work_dir)
+    return (*validation_split(split), split)
+
+
+def seed_table(rows, key):
+    """One row per value of ``key`` in ``rows``: the mean validation accuracy over the seeds, and each seed's."""
+    import numpy as np
+
+    table = []
+    for value in dict.fromkeys(r[key] for r in rows):
+        accs = [r["val_accuracy"] for r in rows if r[key] == value]
+        table.append({key: value, "mean": round(float(np.mean(accs)), 4), "by_seed": accs})
+    return table
+
+
 def cached(work_dir, name, seed):
     """A member's (out-of-fold scores, validation scores of its full fit) from tune_stack_folds.py's cache."""
     import numpy as np
@@ -109,9 +127,7 @@ def main(argv=None):
     names = args.members.split(",")
     rows = []
     for seed in (int(s) for s in args.seeds.split(",")):
-        split = SimpleNamespace(seed=seed, val_size=5000, limit=None, split="movie", data_dir=args.data_dir,
-                                work_dir=args.work_dir)
-        X_fit, y_fit, X_val, y_val = validation_split(split)
+        X_fit, y_fit, X_val, y_val, _ = movie_split(seed, args.data_dir, args.work_dir)
         len_fit = np.log(np.maximum(np.diff(X_fit.offsets), 1))
         len_val = np.log(np.maximum(np.diff(X_val.offsets), 1))
         scores = [cached(args.work_dir, name, seed) for name in names]
@@ -123,11 +139,7 @@ def main(argv=None):
         for name, est, fit_in, val_in in variants(F, V, len_fit, len_val, seed):
             est.fit(fit_in, y_fit)
             rows.append({"seed": seed, "meta": name, "val_accuracy": round(float(np.mean(est.predict(val_in) == y_val)), 4)})
-    table = []
-    for name in dict.fromkeys(r["meta"] for r in rows):
-        accs = [r["val_accuracy"] for r in rows if r["meta"] == name]
-        table.append({"meta": name, "mean": round(float(np.mean(accs)), 4), "by_seed": accs})
-    print_table(table)
+    print_table(seed_table(rows, "meta"))
     write_results(args.name, rows, params=vars(args))
 
 
