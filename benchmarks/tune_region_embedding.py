@@ -46,7 +46,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from _common import print_table, write_results  # noqa: E402
 from bench_imdb import default_work_dir  # noqa: E402
-from tune_stack_meta import cached, movie_split, seed_table  # noqa: E402
+from tune_stack_folds import save_scores, score_file  # noqa: E402
+from tune_stack_meta import cached, meta_learner, movie_split, seed_table  # noqa: E402
 
 NAME = "tune_region_embedding"
 RECIPE = ("negmarkpp", "negmark", "tail20neg", "ratings_ridge0.03")  # STACK_MANY_JOB's members without vectors
@@ -224,9 +225,6 @@ def member_scores(name, seed, X_fit, y_fit, X_val, folds, regions):
 
 def main(argv=None):
     import numpy as np
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
 
     from toolkit.models.stacking import _folds
 
@@ -250,20 +248,19 @@ def main(argv=None):
     for seed in (int(s) for s in args.seeds.split(",")):
         X_fit, y_fit, X_val, y_val, _ = movie_split(seed, args.data_dir, args.work_dir)
         folds = _folds(5, y_fit, None, seed)  # tune_stack_folds.py's folds
-        cache = Path(args.work_dir) / "tune_stack_folds"
         for name in probes:
-            key = cache / f"{name}_seed{seed}_movie_n{len(y_fit)}_v{len(y_val)}_cv5.npz"
+            key = score_file(Path(args.work_dir) / "tune_stack_folds", name, seed, "_movie", len(y_fit), len(y_val), 5)
             if not key.exists():
                 started = time.perf_counter()
                 oof, per_fold, full = member_scores(name, seed, X_fit, y_fit, X_val, folds, regions)
-                np.savez(key, oof=oof, folds=per_fold, full=full, fit_s=time.perf_counter() - started)
-            _, full = cached(args.work_dir, name, seed)
+                save_scores(key, oof=oof, folds=per_fold, full=full, fit_s=time.perf_counter() - started)
+        scores = {name: cached(args.work_dir, name, seed) for name in dict.fromkeys(sum(stacks, ()))}  # each read once
+        for name in probes:
+            full = scores[name][1]
             rows.append({"seed": seed, "model": name, "val_accuracy": round(float(np.mean((full > 0) == (y_val == np.unique(y_fit)[1]))), 4)})
         for stack in stacks:
-            scores = [cached(args.work_dir, name, seed) for name in stack]
-            meta = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=1000))
-            meta.fit(np.column_stack([oof for oof, _ in scores]), y_fit)
-            pred = meta.predict(np.column_stack([full for _, full in scores]))
+            meta = meta_learner().fit(np.column_stack([scores[name][0] for name in stack]), y_fit)
+            pred = meta.predict(np.column_stack([scores[name][1] for name in stack]))
             rows.append({"seed": seed, "model": "stack:" + "+".join(stack), "val_accuracy": round(float(np.mean(pred == y_val)), 4),
                          "weights": np.round(meta[-1].coef_[0], 2).tolist()})
     print_table(seed_table(rows, "model"))

@@ -99,6 +99,9 @@ STACKS = (("nbsvm++",), ("nbsvm++", "vectors"), ("nbsvm++", "nbsvm"), ("nbsvm++"
             for stack in (("nbsvm++", "nbsvm", "vectors", f"vectors_knn300_pca{r}"), ("nbsvm++", "nbsvm", f"vectors_knn300_pca{r}"))),
           ("nbsvm++", "nbsvm", "char_lr"), ("nbsvm++", "nbsvm", "vectors", "vectors_knn300_pca50", "char_lr"))
 RULES = ("full", "folds", "both")
+#: the vector members fitted to the stars (twentieth session), and every member fitted to the stars, not the classes
+VECTOR_STARS = r"vectors_(?:ratings[\d.]+|knnrat\d+_pca\d+)"
+STARS = rf"ratings_ridge[\d.]+|{VECTOR_STARS}"
 
 
 def member(name, seed):
@@ -111,7 +114,22 @@ def member(name, seed):
         return StackedTextClassifier(vectors=None, ngram_model="nbsvm++")._members(seed)[0][1]
     if name == "nbsvm":
         return StackedTextClassifier(vectors=None, ngram_model="nbsvm", C=0.01)._members(seed)[0][1]
-    if name.startswith("vectors_knn") and not name.startswith("vectors_knnrat"):  # the vote of the k nearest training reviews by their SIF vectors (probe)
+    if re.fullmatch(VECTOR_STARS, name):
+        # twentieth session: the vector members fitted to the stars, not to the class: a ridge regression on the
+        # standardized SIF vectors (vectors_ratings<alpha>), or the distance-weighted mean stars of the k nearest
+        # training reviews in r principal components of them (vectors_knnrat<k>_pca<r>)
+        from sklearn.linear_model import Ridge
+        from sklearn.neighbors import KNeighborsRegressor
+        from sklearn.pipeline import Pipeline
+
+        if name.startswith("vectors_ratings"):
+            vec = member("vectors", seed)
+            return Pipeline([*vec.steps[:-1], ("ridge", Ridge(alpha=float(name[len("vectors_ratings"):])))])
+        k, dims = re.fullmatch(r"vectors_knnrat(\d+)_pca(\d+)", name).groups()
+        knn = member(f"vectors_knn{k}_pca{dims}", seed)
+        return Pipeline([*knn.steps[:-1], ("knn", KNeighborsRegressor(n_neighbors=int(k), weights="distance",
+                                                                        algorithm="brute"))])
+    if name.startswith("vectors_knn"):  # the vote of the k nearest training reviews by their SIF vectors (probe)
         k, dims = re.fullmatch(r"vectors_knn(\d*)(?:_pca(\d+))?", name).groups()
         # _pca<r>: searched in the first r principal components of the normalized vectors (fifteenth session)
         return StackedTextClassifier(vectors=DOMAIN_WIDE, pooling=None, neighbors=int(k or 100),
@@ -138,21 +156,6 @@ def member(name, seed):
                                                         validate=False, check_inverse=False)),
                          ("ngrams", FunctionTransformer(word_ngrams, kw_args={"ngram_range": (1, 3)},
                                                         validate=False, check_inverse=False)), *model])
-    if re.fullmatch(r"vectors_(ratings[\d.]+|knnrat\d+_pca\d+)", name):
-        # twentieth session: the vector members fitted to the stars, not to the class: a ridge regression on the
-        # standardized SIF vectors (vectors_ratings<alpha>), or the distance-weighted mean stars of the k nearest
-        # training reviews in r principal components of them (vectors_knnrat<k>_pca<r>)
-        from sklearn.linear_model import Ridge
-        from sklearn.neighbors import KNeighborsRegressor
-        from sklearn.pipeline import Pipeline
-
-        if name.startswith("vectors_ratings"):
-            vec = member("vectors", seed)
-            return Pipeline([*vec.steps[:-1], ("ridge", Ridge(alpha=float(name[len("vectors_ratings"):])))])
-        k, dims = re.fullmatch(r"vectors_knnrat(\d+)_pca(\d+)", name).groups()
-        knn = member(f"vectors_knn{k}_pca{dims}", seed)
-        return Pipeline([*knn.steps[:-1], ("knn", KNeighborsRegressor(n_neighbors=int(k), weights="distance",
-                                                                        algorithm="brute"))])
     if name.startswith("ratings_ridge"):  # ridge regression to the stars on marked TF-IDF 1-3-grams (eighteenth session)
         # StackedTextClassifier(ratings_alpha=a, mark_negation=True)'s "ratings" member; fitted to the stars, not y
         members = dict(StackedTextClassifier(vectors=None, ratings_alpha=float(name[len("ratings_ridge"):]),
@@ -232,7 +235,22 @@ def _learns_stars(name):
     """Whether the member is fitted to the reviews' stars rather than to their classes."""
     import re
 
-    return bool(re.fullmatch(r"ratings_ridge[\d.]+|vectors_(ratings[\d.]+|knnrat\d+_pca\d+)", name))
+    return bool(re.fullmatch(STARS, name))
+
+
+def score_file(cache, name, seed, split, n_fit, n_val, cv):
+    """Where a member's cached scores live (``split``: "" for the random split, "_movie", "_movie_gfolds")."""
+    return Path(cache) / f"{name}_seed{seed}{split}_n{n_fit}_v{n_val}_cv{cv}.npz"
+
+
+def save_scores(path, *, oof, folds, full, fit_s):
+    """Write a member's scores atomically: an interrupted run leaves no partial file in the cache."""
+    import numpy as np
+
+    from toolkit._atomic import atomic_output
+
+    with atomic_output(path) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, oof=oof, folds=folds, full=full, fit_s=fit_s)
 
 
 def _window(X, k, tail):
@@ -311,7 +329,7 @@ def main(argv=None):
     for name in names:
         # each member's scores are cached by seed, split and cv, so a later run with other members reuses them
         split = ("" if args.split == "random" else f"_{args.split}") + ("" if args.folds == "random" else "_gfolds")
-        key = cache / f"{name}_seed{args.seed}{split}_n{len(y_fit)}_v{len(y_val)}_cv{args.cv}.npz"
+        key = score_file(cache, name, args.seed, split, len(y_fit), len(y_val), args.cv)
         if key.exists():
             with np.load(key) as z:
                 oof[name], fit_s[name] = z["oof"], float(z["fit_s"])
@@ -329,7 +347,7 @@ def main(argv=None):
             full = member(name, args.seed).fit(X_fit, target)
             val[name]["full"] = score(full, X_val)
         fit_s[name] = round(t.seconds, 1)
-        np.savez(key, oof=oof[name], folds=np.array(val[name]["folds"]), full=val[name]["full"], fit_s=fit_s[name])
+        save_scores(key, oof=oof[name], folds=np.array(val[name]["folds"]), full=val[name]["full"], fit_s=fit_s[name])
         print(f"{name}: {args.cv + 1} fits in {t.seconds:.0f} s", flush=True)
 
     def scores(name, rule):
@@ -349,7 +367,7 @@ def main(argv=None):
             pred = classes[(scores(name, rule) > cut).astype(int)]
             rows.append({**base, "model": name, "rule": rule, "val_accuracy": round(float(np.mean(pred == y_val)), 4),
                          "fits_s": fit_s[name]})
-    probes = [n for n in names if re.fullmatch(r"(head|tail|tailvec)\d+(c[\d.]+|pp)?|negmark|negmarkpp|tail20neg|ratings_ridge[\d.]+|vectors_(ratings[\d.]+|knnrat\d+_pca\d+)", n)]  # each probe on top of STACK_MANY_JOB's members
+    probes = [n for n in names if re.fullmatch(r"(head|tail|tailvec)\d+(c[\d.]+|pp)?|negmark|negmarkpp|tail20neg|" + STARS, n)]  # each probe on top of STACK_MANY_JOB's members
     many = ("nbsvm++", "nbsvm", "vectors", "vectors_knn300_pca50")
     extra = [(*many, p) for p in probes] + [("nbsvm++", "nbsvm", p) for p in probes]
     # eighteenth session: each probe on top of the seventeenth session's STACK_MANY_JOB, and of its n-gram members

@@ -66,6 +66,15 @@ def seed_table(rows, key):
     return table
 
 
+def meta_learner(C=1.0):
+    """The stack's meta-learner, as in ``StackedTextClassifier``: standardized member scores -> LR."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000))
+
+
 def cached(work_dir, name, seed):
     """A member's (out-of-fold scores, validation scores of its full fit) from tune_stack_folds.py's cache."""
     import numpy as np
@@ -85,13 +94,9 @@ def variants(F, V, len_fit, len_val, seed):
     """(name, estimator, fit inputs, validation inputs) of each meta-learner compared."""
     import numpy as np
     from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    def lr(C=1.0):
-        return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000))
-
+    lr = meta_learner
     mu, sd = len_fit.mean(), len_fit.std()
     zf, zv = (len_fit - mu) / sd, (len_val - mu) / sd
     scale = StandardScaler().fit(F)
