@@ -91,7 +91,7 @@ _WORD = re.compile(r"[a-z0-9']+")
 
 def load_and_predict_in_fresh_process(path, texts, tmp_path):
     """``load_model(path).predict_proba(texts)`` in a new Python process: (probabilities, the model's
-    last step's ``member_names_`` or type name as printed there)."""
+    last step's ``member_names_`` or type name as printed there, and whether Keras was imported)."""
     import json
     import subprocess
     import sys
@@ -103,6 +103,7 @@ def load_and_predict_in_fresh_process(path, texts, tmp_path):
         "pipe = load_model(sys.argv[1])\n"
         "np.save(sys.argv[3], pipe.predict_proba(json.load(open(sys.argv[2]))))\n"
         "print(type(pipe[-1]).__name__, getattr(pipe[-1], 'member_names_', None))\n"
+        "print('keras imported:', 'keras' in sys.modules)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
     result = subprocess.run([sys.executable, "-c", script, str(path), str(tmp_path / "texts.json"),

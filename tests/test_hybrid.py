@@ -98,6 +98,29 @@ def test_hybrid_save_and_load_in_a_fresh_process(fitted, ngram_data, tmp_path):
     assert load_model(tmp_path / "model").vectors == fitted.vectors
 
 
+def test_hybrid_unpickled_predicts_without_rebuilding_its_keras_model(fitted, ngram_data):
+    """Unpickling an NB classifier rebuilt its Keras model (importing TensorFlow in a fresh process: 3 s and
+    0.5 GB), though its prediction is numpy. Unpickled, it must predict the same from its weights as arrays,
+    rebuild model_ only when it is read, and pickle again either way; a pickle of the older kind (no
+    weights as arrays) still loads."""
+    _, _, X_val, _ = ngram_data
+    expected = fitted.predict_proba(X_val)
+    restored = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_array_equal(restored.predict_proba(X_val), expected)
+    assert "model_" not in vars(restored), "prediction rebuilt the Keras model"
+    twice = pickle.loads(pickle.dumps(restored))  # saved again before model_ was ever rebuilt
+    np.testing.assert_array_equal(twice.predict_proba(X_val), expected)
+    assert restored.model_.count_params() == fitted.model_.count_params()  # rebuilt on first read
+    assert "model_" in vars(restored) and "_model_keras_bytes" not in vars(restored)
+    np.testing.assert_array_equal(restored.predict_proba(X_val), expected)
+    older = fitted.__getstate__()
+    del older["_nb_weights"]
+    legacy = EmbeddingClassifier.__new__(EmbeddingClassifier)
+    legacy.__setstate__(older)
+    assert "model_" in vars(legacy)
+    np.testing.assert_array_equal(legacy.predict_proba(X_val), expected)
+
+
 def test_hybrid_needs_vectors(ngram_data):
     X, y, _, _ = ngram_data
     with pytest.raises(ValueError, match="architecture='nbsvm_vectors' needs word vectors"):

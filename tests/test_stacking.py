@@ -121,6 +121,18 @@ def test_stacking_save_model_load_model_in_a_fresh_process(imdb_small, glove_sma
     np.testing.assert_allclose(proba, pipe.predict_proba(texts[400:450]))
 
 
+def test_stacking_loaded_nbsvm_pp_member_predicts_without_keras(imdb_small, tmp_path):
+    """load_model of a stack with a Keras NBSVM++ member (STACK_MANY_JOB's) imported TensorFlow to rebuild a
+    model its numpy prediction never calls: 3 of the saved recipe's 15 s of loading and 0.5 GB. In a fresh
+    process the loaded stack must predict the same without importing Keras."""
+    texts, labels = imdb_small
+    pipe = make_pipeline(SpacyTokenizer(), StackedTextClassifier(vectors=None, ngram_model=("nbsvm++", "nbsvm"), **FAST))
+    pipe.fit(texts[:300], labels[:300])
+    proba, printed = load_and_predict_in_fresh_process(save_model(pipe, tmp_path / "stack"), texts[400:450], tmp_path)
+    np.testing.assert_allclose(proba, pipe.predict_proba(texts[400:450]), rtol=1e-6, atol=1e-7)
+    assert "'ngrams_nbsvm'" in printed and "keras imported: False" in printed
+
+
 def test_stacking_domain_vectors_as_a_parameter(split):
     X, y, X_val, y_val = split
     unlabelled = tuple(" ".join(doc) for doc in X_val)  # any texts the user names; here held-out reviews

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+from functools import cached_property
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -156,7 +157,11 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
     maxlen_ : int
         Padded sequence length used by the model.
     model_ : keras.Model
-        The trained model.
+        The trained model. An unpickled ``"nbsvm"`` / ``"nbsvm_vectors"``
+        classifier (e.g. a :class:`~toolkit.models.StackedTextClassifier`
+        member loaded by :func:`toolkit.load_model`) predicts from its weights
+        as numpy arrays and rebuilds the Keras model only when ``model_`` is
+        read, so loading and predicting never import Keras.
     history_ : dict of str to list of float
         Per-epoch ``loss``, ``accuracy`` and, with validation, ``val_loss``
         and ``val_accuracy``.
@@ -573,7 +578,8 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------------ predict
     def _probabilities(self, X):
         """Model outputs per document; documents with no tokens get the class prior."""
-        check_is_fitted(self, "model_")
+        if "model_" not in vars(self) and "_model_keras_bytes" not in vars(self):
+            check_is_fitted(self, "model_")  # not hasattr: it would rebuild an unpickled Keras model
         corpus = self._corpus(X, allow_empty=True)
         empty = corpus.lengths() == 0
         if not empty.any():
@@ -608,17 +614,15 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         model is not reported as retracing. The NB architectures are computed
         with scipy over each document's own ids (:func:`.hybrid.nb_model_outputs`).
         """
-        from keras import ops
-
         if self.architecture in _NB_ARCHITECTURES:
             # a sparse sum over each document's own ids: no padding columns, no Keras call; the weights are
-            # read out of Keras once per fitted model (a new fit or load makes a new model_)
-            from .hybrid import nb_model_outputs, nb_model_weights
+            # read out of Keras once per fitted model (a new fit makes a new model_); an unpickled classifier
+            # brings them as arrays, for a model_ not rebuilt yet (None), so it never imports Keras
+            from .hybrid import nb_model_outputs
 
-            cached = self.__dict__.get("_nb_weights")
-            if cached is None or cached[0] is not self.model_:
-                cached = self._nb_weights = (self.model_, nb_model_weights(self.model_))
-            return nb_model_outputs(self.model_, sequences, cached[1]).astype("float64", copy=False)
+            return nb_model_outputs(None, sequences, self._nb_arrays()).astype("float64", copy=False)
+        from keras import ops
+
         batch_size = max(256, self.batch_size)
         if len(sequences) > _DIRECT_CALL_BATCHES * batch_size:
             with _no_retracing_warning():
@@ -672,22 +676,43 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
             return self.classes_[proba.argmax(axis=1)]
         return (proba > 0.5).astype(int)
 
+    def _nb_arrays(self):
+        """The NB architectures' weights as numpy (:func:`.hybrid.nb_model_weights`), read once per model."""
+        from .hybrid import nb_model_weights
+
+        model = self.__dict__.get("model_")  # None: unpickled, not rebuilt
+        cached = self.__dict__.get("_nb_weights")
+        if cached is None or cached[0] is not model:
+            cached = self._nb_weights = (model, nb_model_weights(self.model_))
+        return cached[1]
+
+    @cached_property
+    def model_(self):
+        """The Keras model of an unpickled NB classifier, rebuilt on first read (see the class docstring)."""
+        data = self.__dict__.pop("_model_keras_bytes", None)
+        if data is None:  # not fitted
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute 'model_'")
+        return keras_from_bytes(data, safe_mode=False)  # pickles are trusted-only; the bytes are ours
+
     # -------------------------------------------------------------- pickling
     def __getstate__(self):
         state = super().__getstate__() if hasattr(super(), "__getstate__") else dict(self.__dict__)
         state = dict(state)
-        state.pop("_nb_weights", None)  # a copy of the model's weights, read again after loading
+        state.pop("_nb_weights", None)
         model = state.pop("model_", None)
         if model is not None:
             state["_model_keras_bytes"] = keras_to_bytes(model)
+        if self.architecture in _NB_ARCHITECTURES and "_model_keras_bytes" in state:
+            # the weights prediction reads, as arrays, for a model_ that the unpickled copy has not rebuilt
+            state["_nb_weights"] = (None, self._nb_arrays())
         return state
 
     def __setstate__(self, state):
         state = dict(state)
-        data = state.pop("_model_keras_bytes", None)
-        if data is not None:
-            # pickles are trusted-only; the .keras bytes inside are ours
-            state["model_"] = keras_from_bytes(data, safe_mode=False)
+        if "_model_keras_bytes" in state and "_nb_weights" not in state:
+            # a model that predicts through Keras (or an NB pickle without its weights as arrays) is rebuilt
+            # now; the NB ones rebuild model_ on first read only. Pickles are trusted-only; the bytes are ours
+            state["model_"] = keras_from_bytes(state.pop("_model_keras_bytes"), safe_mode=False)
         if hasattr(super(), "__setstate__"):
             super().__setstate__(state)
         else:
