@@ -187,12 +187,14 @@ def main(argv=None):
                 model = joblib.load(args.load)
             else:
                 model = load_model(args.load)
+        load_peak_mb = peak_rss_mb()  # the loaded model's memory, before any prediction
         model.predict(texts[:10])
         peer = paired_peer(args, train) if args.paired and not args.load.endswith(".joblib") else None
         with paired(peer, texts) as pair, timer() as batch_t:
             pred = model.predict(texts)
         print("LOADED " + json.dumps({
             "load_s": round(load_t.seconds, 1),
+            "load_peak_mb": round(load_peak_mb),
             "docs_per_s": round(len(texts) / batch_t.seconds, 1),
             "docs_per_cpu_s": round(len(texts) / batch_t.cpu_seconds, 1),
             "cpu_s": round(batch_t.cpu_seconds, 2),
