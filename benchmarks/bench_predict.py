@@ -26,6 +26,14 @@ seconds over the model's) then compares two timings seconds apart, where the
 default ratio compares processes a minute or more apart, across which this
 shared VM's speed was seen to drift by 30%.
 
+``--repeats R`` (twenty-first session) times R batches of ``--n-predict`` reviews
+each, every batch new to the tokenizer (its span memo makes a repeated batch
+cheaper), the peer paired around each with ``--paired``: the first batch's
+figures stay the row's, and ``repeats_cpu_s`` / ``paired_cpu_vs_peer_mean``
+(the peer's total CPU seconds over the model's) give all of them. One batch
+is at the mercy of whether Python's full garbage collection runs inside it
+(0.1-0.3 s for a loaded stack).
+
 A model whose prediction cost grows with its training set (the
 ``"neighbors"`` member of ``STACK_MANY_JOB`` compares each review with every
 training review) must be timed after a fit of the size it is recommended
@@ -139,6 +147,8 @@ def main(argv=None):
     parser.add_argument("--paired", action="store_true",
                         help="also time the peer in each model's own process, on the same batch, just before "
                              "and just after the model (a ratio free of drift between processes)")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="time this many batches of --n-predict new reviews each (see the module docstring)")
     parser.add_argument("--load", help=argparse.SUPPRESS)  # a saved model to time (--saved's fresh process)
     parser.add_argument("--data-dir", default=os.environ.get("TOOLKIT_DATA_DIR", str(HERE.parent.parent / "shared" / "data")))
     args = parser.parse_args(argv)
@@ -151,12 +161,15 @@ def main(argv=None):
     train = load_imdb("train", data_dir=args.data_dir, shuffle=True, random_state=args.seed,
                       limit=args.n_train)
     n_extra = args.n_predict if args.breakdown else 0
+    n_repeats = args.n_predict * (args.repeats - 1)
     test = load_imdb("test", data_dir=args.data_dir, shuffle=True, random_state=args.seed,
-                     limit=args.n_predict + args.n_single + n_extra)
+                     limit=args.n_predict + args.n_single + n_extra + n_repeats)
     # single-document calls use reviews the batch did not see (no warm memo)
     texts, labels = list(test.texts[: args.n_predict]), np.asarray(test.labels[: args.n_predict])
     singles = list(test.texts[args.n_predict:args.n_predict + args.n_single])
-    others = list(test.texts[args.n_predict + args.n_single:])  # for --breakdown
+    others = list(test.texts[args.n_predict + args.n_single:][:n_extra])  # for --breakdown
+    later = list(test.texts[args.n_predict + args.n_single + n_extra:])  # --repeats' other batches
+    batches = [texts] + [later[i:i + args.n_predict] for i in range(0, n_repeats, args.n_predict)]
     n_chars = sum(map(len, texts))
     if not args.only:
         # one fresh process per model: no warm tokenizer memo or imports shared between rows
@@ -180,6 +193,7 @@ def main(argv=None):
     if args.load:  # --saved's fresh process: load, warm up, time the same batch
         from toolkit import load_model
 
+        rss_before_load_mb = current_rss_mb()  # the data read above
         with timer() as load_t:
             if args.load.endswith(".joblib"):
                 import joblib
@@ -187,19 +201,21 @@ def main(argv=None):
                 model = joblib.load(args.load)
             else:
                 model = load_model(args.load)
-        load_peak_mb = peak_rss_mb()  # the loaded model's memory, before any prediction
+        load_rss_mb = current_rss_mb()  # with the loaded model, before any prediction
         model.predict(texts[:10])
         peer = paired_peer(args, train) if args.paired and not args.load.endswith(".joblib") else None
         with paired(peer, texts) as pair, timer() as batch_t:
             pred = model.predict(texts)
+        more = repeated(model, peer, batches[1:], batch_t.cpu_seconds, pair)
         print("LOADED " + json.dumps({
             "load_s": round(load_t.seconds, 1),
-            "load_peak_mb": round(load_peak_mb),
+            "load_rss_added_mb": round(load_rss_mb - rss_before_load_mb),  # the model and what loading it imported
             "docs_per_s": round(len(texts) / batch_t.seconds, 1),
             "docs_per_cpu_s": round(len(texts) / batch_t.cpu_seconds, 1),
             "cpu_s": round(batch_t.cpu_seconds, 2),
             "accuracy": round(float(np.mean(np.asarray(pred) == labels)), 4),
             **pair.row(batch_t.cpu_seconds),
+            **more,
         }), flush=True)
         return
 
@@ -220,6 +236,7 @@ def main(argv=None):
         load_before = os.getloadavg()[0]
         with paired(peer, texts) as pair, timer() as batch_t:
             pred = model.predict(texts)
+        more = repeated(model, peer, batches[1:], batch_t.cpu_seconds, pair)
         single = []
         for text in singles:
             with timer() as one:
@@ -239,6 +256,7 @@ def main(argv=None):
             "load_1min": [round(load_before, 1), round(os.getloadavg()[0], 1)],
             "description": description,
             **pair.row(batch_t.cpu_seconds),
+            **more,
         })
         if args.breakdown:
             rows[-1]["stages_cpu_s"] = stage_times(model, others)
@@ -286,6 +304,29 @@ class paired:
         mean = sum(self.times) / 2
         return {"paired_peer_cpu_s": [round(t, 3) for t in self.times],
                 "paired_cpu_vs_peer": round(mean / model_cpu_s, 3)}
+
+
+def current_rss_mb():
+    """This process's resident memory now, in MB (Linux: /proc/self/statm)."""
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def repeated(model, peer, batches, first_cpu_s, first_pair):
+    """``--repeats``: the model's CPU seconds on each further batch (the peer paired around each), with the first
+    batch's; {} with one batch."""
+    if not batches:
+        return {}
+    cpu, peer_cpu = [first_cpu_s], list(first_pair.times)
+    for batch in batches:
+        with paired(peer, batch) as pair, timer() as t:
+            model.predict(batch)
+        cpu.append(t.cpu_seconds)
+        peer_cpu += pair.times
+    out = {"repeats_cpu_s": [round(c, 3) for c in cpu]}
+    if peer is not None:
+        out["paired_cpu_vs_peer_mean"] = round((sum(peer_cpu) / 2) / sum(cpu), 3)
+    return out
 
 
 def save_now(model, name):
