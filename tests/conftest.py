@@ -103,7 +103,7 @@ def load_and_predict_in_fresh_process(path, texts, tmp_path):
         "pipe = load_model(sys.argv[1])\n"
         "np.save(sys.argv[3], pipe.predict_proba(json.load(open(sys.argv[2]))))\n"
         "print(type(pipe[-1]).__name__, getattr(pipe[-1], 'member_names_', None))\n"
-        "print('keras imported:', 'keras' in sys.modules)\n"
+        "print('keras imported:', 'keras' in sys.modules or 'tensorflow' in sys.modules)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
     result = subprocess.run([sys.executable, "-c", script, str(path), str(tmp_path / "texts.json"),

@@ -159,9 +159,11 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
     model_ : keras.Model
         The trained model. An unpickled ``"nbsvm"`` / ``"nbsvm_vectors"``
         classifier (e.g. a :class:`~toolkit.models.StackedTextClassifier`
-        member loaded by :func:`toolkit.load_model`) predicts from its weights
-        as numpy arrays and rebuilds the Keras model only when ``model_`` is
-        read, so loading and predicting never import Keras.
+        member loaded by :func:`toolkit.load_model`), or one loaded from a
+        model folder with ``nb_weights.npz``, predicts from its weights as
+        numpy arrays and rebuilds the Keras model only when ``model_`` is
+        read (a folder's in Keras' safe mode), so loading and predicting
+        never import Keras.
     history_ : dict of str to list of float
         Per-epoch ``loss``, ``accuracy`` and, with validation, ``val_loss``
         and ``val_accuracy``.
@@ -689,10 +691,24 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
     @cached_property
     def model_(self):
         """The Keras model of an unpickled NB classifier, rebuilt on first read (see the class docstring)."""
-        data = self.__dict__.pop("_model_keras_bytes", None)
+        data = self.__dict__.get("_model_keras_bytes")
         if data is None:  # not fitted
             raise AttributeError(f"{type(self).__name__!r} object has no attribute 'model_'")
-        return keras_from_bytes(data, safe_mode=False)  # pickles are trusted-only; the bytes are ours
+        if not self.__dict__.get("_model_keras_safe_mode", False):
+            model = keras_from_bytes(data, safe_mode=False)  # pickles are trusted-only; the bytes are ours
+        else:  # the model.keras of a folder loaded by load_model: Keras' safe mode, as load_model itself uses
+            from ..exceptions import ModelFormatError
+
+            try:
+                model = keras_from_bytes(data, safe_mode=True)
+            except ModelFormatError:
+                raise
+            except Exception as err:
+                raise ModelFormatError(f"The saved model.keras of this classifier cannot be loaded by Keras in "
+                                       f"safe mode ({err}). Save the model again with toolkit.save_model.") from err
+        del self._model_keras_bytes
+        self.__dict__.pop("_model_keras_safe_mode", None)
+        return model
 
     # -------------------------------------------------------------- pickling
     def __getstate__(self):

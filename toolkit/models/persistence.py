@@ -14,6 +14,10 @@ A saved Keras-based model (``EmbeddingClassifier``, alone or after a
     spans.npz          (a pipeline starting with a SpacyTokenizer) spaCy's
                        output per span seen at fit, so the loaded tokenizer
                        starts warm
+    nb_weights.npz     (the "nbsvm" / "nbsvm_vectors" architectures) the
+                       weights prediction reads, as arrays: the loaded model
+                       predicts without Keras, and model.keras is loaded (in
+                       safe mode) only when ``model_`` is read
     checksums.json     the SHA-256 of each file above and one digest over the
                        whole folder (names and hashes of all its files)
 
@@ -41,7 +45,10 @@ included: a swapped class list would invert every prediction) raises
 detects corruption and edits; it is not a signature, so a folder from someone
 you do not trust is only as safe as Keras' safe mode. Then the config must
 agree with the model (class count against the output units, vocabulary size
-against the embedding rows, ``maxlen`` against the input), the recorded
+against the embedding rows, ``maxlen`` against the input; for a folder with
+``nb_weights.npz``, the same counts against its arrays, and ``model.keras``'
+zip directory is checked at load, its content by Keras' safe mode when
+``model_`` is first read), the recorded
 versions must be loadable (another major version of toolkit or Keras is
 refused, another minor version warns with
 :class:`~toolkit.exceptions.ModelVersionWarning`), and the installed Keras must
@@ -55,6 +62,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import itertools
 import json
 import logging
 import os
@@ -66,7 +74,7 @@ import numpy as np
 from .._atomic import atomic_output
 from .._hashing import hash_file
 from ..exceptions import ModelFormatError, ModelVersionWarning
-from ._keras_io import check_keras_version, load_keras, save_keras
+from ._keras_io import check_keras_archive, check_keras_version, load_keras, save_keras
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "save_model", "load_model"]
 
@@ -84,8 +92,12 @@ _SKOPS_FILE = "model.skops"
 _SPANS_FILE = "spans.npz"
 #: Optional: the vocabulary's n-gram index of a Keras model (``Vocabulary.save_ngram_index``)
 _INDEX_FILE = "ngram_index.npz"
-#: files a folder may hold besides its kind's (:data:`_KIND_FILES`)
-_OPTIONAL_FILES = ((), (_SPANS_FILE,), (_INDEX_FILE,), (_SPANS_FILE, _INDEX_FILE))
+#: Optional: the weights of an ``"nbsvm"`` / ``"nbsvm_vectors"`` model as arrays (:func:`_save_nb_weights`), which
+#: its prediction reads instead of ``model.keras``: loading it then imports no Keras
+_NB_WEIGHTS_FILE = "nb_weights.npz"
+#: files a folder may hold besides its kind's (:data:`_KIND_FILES`): any of these, in this order
+_OPTIONAL_FILES = tuple(combo for r in range(4)
+                        for combo in itertools.combinations((_SPANS_FILE, _INDEX_FILE, _NB_WEIGHTS_FILE), r))
 _CONTENT_FILES = (_CONFIG_FILE, _MODEL_FILE, _VOCAB_FILE)
 #: The files of each kind of model folder (the checksum file lists exactly one of these sets).
 _KIND_FILES = {"keras": _CONTENT_FILES, "sklearn": (_CONFIG_FILE, _SKOPS_FILE)}
@@ -239,10 +251,44 @@ def save_model(estimator, path) -> Path:
             save_keras(clf.model_, tmp / _MODEL_FILE)
             clf.vocabulary_.to_json(tmp / _VOCAB_FILE)
             index = (_INDEX_FILE,) if clf.vocabulary_.save_ngram_index(tmp / _INDEX_FILE) else ()
+            weights = (_NB_WEIGHTS_FILE,) if _save_nb_weights(clf, tmp / _NB_WEIGHTS_FILE) else ()
             _write_json(tmp / _CONFIG_FILE, _config(clf, tokenizer, step_names))
-            _write_checksums(tmp, _CONTENT_FILES + spans + index)
+            _write_checksums(tmp, _CONTENT_FILES + spans + index + weights)
     logger.info("saved %s to %s", type(estimator).__name__, path)
     return path
+
+
+def _save_nb_weights(clf, file: Path) -> bool:
+    """Write the weights an NB-architecture classifier predicts from (arrays only); False for other architectures."""
+    from .classifier import _NB_ARCHITECTURES
+
+    if clf.architecture not in _NB_ARCHITECTURES:
+        return False
+    w = clf._nb_arrays()
+    arrays = {"weighted": w["weighted"], "r_adj": np.asarray(w["r_adj"]), "bias": w["bias"],
+              "activation": np.array(w["activation"])}
+    if "table" in w:
+        arrays.update({key: w[key] for key in ("row_of", "table", "center", "scale")})
+        for i, (kernel, bias, relu) in enumerate(w["dense"]):
+            arrays.update({f"dense_kernel_{i}": kernel, f"dense_bias_{i}": bias, f"dense_relu_{i}": np.array(relu)})
+    with open(file, "wb") as fh:
+        np.savez(fh, **arrays)
+    return True
+
+
+def _read_nb_weights(file: Path) -> dict:
+    """Inverse of :func:`_save_nb_weights` (``allow_pickle=False``); ValueError or KeyError when it is not one."""
+    with np.load(file, allow_pickle=False) as z:
+        w = {"weighted": z["weighted"], "r_adj": np.float32(z["r_adj"]), "bias": z["bias"],
+             "activation": str(z["activation"])}
+        if "table" in z.files:
+            w.update({key: z[key] for key in ("row_of", "table", "center", "scale")})
+            w["dense"] = [(z[f"dense_kernel_{i}"], z[f"dense_bias_{i}"], bool(z[f"dense_relu_{i}"]))
+                          for i in range(sum(name.startswith("dense_kernel_") for name in z.files))]
+    if w["activation"] not in ("sigmoid", "softmax") or w["weighted"].ndim != 2 or w["weighted"].dtype.kind != "f":
+        raise ValueError(f"not NB weights (activation {w['activation']!r}, weights of shape {w['weighted'].shape} "
+                         f"and dtype {w['weighted'].dtype})")
+    return w
 
 
 def _pipeline_tokenizer(estimator):
@@ -499,6 +545,25 @@ def _check_versions(config: dict, config_path: Path, libraries) -> None:
             )
 
 
+def _check_nb_agreement(clf, weights: dict, path: Path) -> None:
+    """As :func:`_check_agreement`, for the arrays of ``nb_weights.npz``: classes vs outputs, vocabulary vs rows."""
+    from .classifier import _NB_ARCHITECTURES
+
+    file = path / _NB_WEIGHTS_FILE
+    if clf.architecture not in _NB_ARCHITECTURES:
+        raise ModelFormatError(f"{file} holds NB weights, but {path / _CONFIG_FILE} names architecture "
+                               f"{clf.architecture!r}. {_RESAVE_HINT}")
+    n_classes = len(clf.classes_)
+    expected = 1 if clf.output_ == "binary" else n_classes
+    rows, outputs = weights["weighted"].shape
+    if outputs != expected or (clf.output_ == "binary" and n_classes != 2):
+        raise ModelFormatError(f"{path / _CONFIG_FILE} lists {n_classes} classes for a {clf.output_!r} output, but "
+                               f"{file} has {outputs} output(s): the files come from different models. {_RESAVE_HINT}")
+    if rows != len(clf.vocabulary_) or ("row_of" in weights and len(weights["row_of"]) != rows):
+        raise ModelFormatError(f"{path / _VOCAB_FILE} has {len(clf.vocabulary_)} tokens but {file} has weights for "
+                               f"{rows}: the files come from different models. {_RESAVE_HINT}")
+
+
 def _check_agreement(clf, path: Path) -> None:
     """The config must describe the Keras model: classes vs outputs, vocabulary vs embedding, maxlen vs input."""
     model = clf.model_
@@ -586,9 +651,10 @@ def load_model(path):
     kind = "sklearn" if _SKOPS_FILE in content else "keras"
     config = _read_config(path, kind)
     if kind == "sklearn":
-        if _INDEX_FILE in content:
-            raise ModelFormatError(f"{path / _INDEX_FILE} belongs to a Keras model folder, but {path} holds "
-                                   f"{_SKOPS_FILE}. {_RESAVE_HINT}")
+        for name in (_INDEX_FILE, _NB_WEIGHTS_FILE):
+            if name in content:
+                raise ModelFormatError(f"{path / name} belongs to a Keras model folder, but {path} holds "
+                                       f"{_SKOPS_FILE}. {_RESAVE_HINT}")
         estimator = _load_skops(path, config)
         if _SPANS_FILE in content:
             _load_span_cache(estimator, path)
@@ -624,15 +690,25 @@ def load_model(path):
     if _INDEX_FILE in content:  # the vocabulary's n-gram index (Vocabulary.save_ngram_index)
         _read_npz(path / _INDEX_FILE, clf.vocabulary_.load_ngram_index, max_members=256,
                   note="numpy compresses sorted int64 keys ~2-4:1")
-    try:
-        clf.model_ = load_keras(model_file, safe_mode=True)
-    except ModelFormatError:
-        raise
-    except Exception as err:
-        raise ModelFormatError(
-            f"{model_file} cannot be loaded by Keras in safe mode ({err}). {_RESAVE_HINT}"
-        ) from err
-    _check_agreement(clf, path)
+    if _NB_WEIGHTS_FILE in content:
+        # an NB architecture predicts from these arrays: model.keras waits, checked and in memory, until
+        # something reads model_ (then Keras loads it in safe mode), so loading imports no Keras
+        weights = _read_npz(path / _NB_WEIGHTS_FILE, _read_nb_weights, max_members=64,
+                            note="an uncompressed .npz of float arrays")
+        _check_nb_agreement(clf, weights, path)
+        check_keras_archive(model_file)
+        clf._nb_weights = (None, weights)
+        clf._model_keras_bytes, clf._model_keras_safe_mode = model_file.read_bytes(), True
+    else:
+        try:
+            clf.model_ = load_keras(model_file, safe_mode=True)
+        except ModelFormatError:
+            raise
+        except Exception as err:
+            raise ModelFormatError(
+                f"{model_file} cannot be loaded by Keras in safe mode ({err}). {_RESAVE_HINT}"
+            ) from err
+        _check_agreement(clf, path)
     pipeline = config.get("pipeline")
     if pipeline is None:
         return clf
