@@ -697,15 +697,10 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         if not self.__dict__.get("_model_keras_safe_mode", False):
             model = keras_from_bytes(data, safe_mode=False)  # pickles are trusted-only; the bytes are ours
         else:  # the model.keras of a folder loaded by load_model: Keras' safe mode, as load_model itself uses
-            from ..exceptions import ModelFormatError
+            from .persistence import _keras_in_safe_mode
 
-            try:
-                model = keras_from_bytes(data, safe_mode=True)
-            except ModelFormatError:
-                raise
-            except Exception as err:
-                raise ModelFormatError(f"The saved model.keras of this classifier cannot be loaded by Keras in "
-                                       f"safe mode ({err}). Save the model again with toolkit.save_model.") from err
+            model = _keras_in_safe_mode(lambda: keras_from_bytes(data, safe_mode=True),
+                                       "The saved model.keras of this classifier")
         del self._model_keras_bytes
         self.__dict__.pop("_model_keras_safe_mode", None)
         return model

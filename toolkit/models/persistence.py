@@ -258,6 +258,16 @@ def save_model(estimator, path) -> Path:
     return path
 
 
+def _keras_in_safe_mode(load, what):
+    """``load()`` (a Keras load in safe mode), its errors as a ModelFormatError naming ``what``."""
+    try:
+        return load()
+    except ModelFormatError:
+        raise
+    except Exception as err:
+        raise ModelFormatError(f"{what} cannot be loaded by Keras in safe mode ({err}). {_RESAVE_HINT}") from err
+
+
 def _save_nb_weights(clf, file: Path) -> bool:
     """Write the weights an NB-architecture classifier predicts from (arrays only); False for other architectures."""
     from .classifier import _NB_ARCHITECTURES
@@ -553,31 +563,31 @@ def _check_nb_agreement(clf, weights: dict, path: Path) -> None:
     if clf.architecture not in _NB_ARCHITECTURES:
         raise ModelFormatError(f"{file} holds NB weights, but {path / _CONFIG_FILE} names architecture "
                                f"{clf.architecture!r}. {_RESAVE_HINT}")
-    n_classes = len(clf.classes_)
-    expected = 1 if clf.output_ == "binary" else n_classes
     rows, outputs = weights["weighted"].shape
-    if outputs != expected or (clf.output_ == "binary" and n_classes != 2):
-        raise ModelFormatError(f"{path / _CONFIG_FILE} lists {n_classes} classes for a {clf.output_!r} output, but "
-                               f"{file} has {outputs} output(s): the files come from different models. {_RESAVE_HINT}")
+    _check_outputs(clf, outputs, file, path)
     if rows != len(clf.vocabulary_) or ("row_of" in weights and len(weights["row_of"]) != rows):
         raise ModelFormatError(f"{path / _VOCAB_FILE} has {len(clf.vocabulary_)} tokens but {file} has weights for "
                                f"{rows}: the files come from different models. {_RESAVE_HINT}")
 
 
-def _check_agreement(clf, path: Path) -> None:
-    """The config must describe the Keras model: classes vs outputs, vocabulary vs embedding, maxlen vs input."""
-    model = clf.model_
+def _check_outputs(clf, n_outputs: int, file: Path, path: Path) -> None:
+    """The config's classes must match the ``n_outputs`` of the model in ``file``."""
     n_classes = len(clf.classes_)
     expected = 1 if clf.output_ == "binary" else n_classes
     if clf.output_ == "binary" and n_classes != 2:
         expected = None
-    n_outputs = model.outputs[0].shape[-1]
     if expected != n_outputs:
         raise ModelFormatError(
             f"{path / _CONFIG_FILE} lists {n_classes} classes for a {clf.output_!r} output, but "
-            f"{path / _MODEL_FILE} has {n_outputs} output unit(s): the files come from different "
+            f"{file} has {n_outputs} output unit(s): the files come from different "
             f"models. {_RESAVE_HINT}"
         )
+
+
+def _check_agreement(clf, path: Path) -> None:
+    """The config must describe the Keras model: classes vs outputs, vocabulary vs embedding, maxlen vs input."""
+    model = clf.model_
+    _check_outputs(clf, model.outputs[0].shape[-1], path / _MODEL_FILE, path)
     try:
         rows = model.get_layer("embedding").input_dim
     except ValueError as err:
@@ -700,14 +710,7 @@ def load_model(path):
         clf._nb_weights = (None, weights)
         clf._model_keras_bytes, clf._model_keras_safe_mode = model_file.read_bytes(), True
     else:
-        try:
-            clf.model_ = load_keras(model_file, safe_mode=True)
-        except ModelFormatError:
-            raise
-        except Exception as err:
-            raise ModelFormatError(
-                f"{model_file} cannot be loaded by Keras in safe mode ({err}). {_RESAVE_HINT}"
-            ) from err
+        clf.model_ = _keras_in_safe_mode(lambda: load_keras(model_file, safe_mode=True), model_file)
         _check_agreement(clf, path)
     pipeline = config.get("pipeline")
     if pipeline is None:
