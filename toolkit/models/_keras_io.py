@@ -31,9 +31,13 @@ __all__ = [
     "load_keras",
     "keras_to_bytes",
     "keras_from_bytes",
+    "keras_in_safe_mode",
+    "RESAVE_HINT",
 ]
 
 _NAME = "model.keras"
+#: What a message about a saved model that cannot be read tells the user to do
+RESAVE_HINT = "Save the model again from the fitted estimator (toolkit.save_model)."
 
 #: Lowest Keras that loads models: 3.14 fixes the safe_mode bypasses
 #: (CVE-2025-1550, -8747, -9905, -9906) and a path traversal. Keep equal to
@@ -222,3 +226,18 @@ def keras_from_bytes(data: bytes, *, safe_mode: bool = True):
         with open(path, "wb") as fh:
             fh.write(data)
         return load_keras(path, safe_mode=safe_mode)
+
+
+def keras_in_safe_mode(load, what):
+    """``load()`` (a Keras load in safe mode), its errors as a ModelFormatError naming ``what``.
+
+    :func:`toolkit.models.load_model` loads a folder's ``model.keras`` through
+    it, and so does an NB-architecture classifier loaded from a folder when it
+    rebuilds ``model_`` on first read.
+    """
+    try:
+        return load()
+    except ModelFormatError:
+        raise
+    except Exception as err:
+        raise ModelFormatError(f"{what} cannot be loaded by Keras in safe mode ({err}). {RESAVE_HINT}") from err

@@ -27,7 +27,7 @@ from .._validation import (
     validate_params,
 )
 from . import builders
-from ._keras_io import keras_from_bytes, keras_to_bytes
+from ._keras_io import keras_from_bytes, keras_in_safe_mode, keras_to_bytes
 
 __all__ = ["EmbeddingClassifier", "make_text_classifier"]
 
@@ -697,9 +697,7 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         if not self.__dict__.get("_model_keras_safe_mode", False):
             model = keras_from_bytes(data, safe_mode=False)  # pickles are trusted-only; the bytes are ours
         else:  # the model.keras of a folder loaded by load_model: Keras' safe mode, as load_model itself uses
-            from .persistence import _keras_in_safe_mode
-
-            model = _keras_in_safe_mode(lambda: keras_from_bytes(data, safe_mode=True),
+            model = keras_in_safe_mode(lambda: keras_from_bytes(data, safe_mode=True),
                                        "The saved model.keras of this classifier")
         del self._model_keras_bytes
         self.__dict__.pop("_model_keras_safe_mode", None)

@@ -74,7 +74,8 @@ import numpy as np
 from .._atomic import atomic_output
 from .._hashing import hash_file
 from ..exceptions import ModelFormatError, ModelVersionWarning
-from ._keras_io import check_keras_archive, check_keras_version, load_keras, save_keras
+from ._keras_io import RESAVE_HINT as _RESAVE_HINT
+from ._keras_io import check_keras_archive, check_keras_version, keras_in_safe_mode, load_keras, save_keras
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "save_model", "load_model"]
 
@@ -107,7 +108,6 @@ _TRUSTED_MODULES = ("sklearn.", "toolkit.", "numpy.", "scipy.")
 _SKOPS_MAX_MEMBERS = 100_000
 _MAX_SMALL_JSON = 16 * 2**20  # checksums.json / config.json are KBs
 _FITTED_SCALARS = ("output_", "maxlen_", "best_epoch_")
-_RESAVE_HINT = "Save the model again from the fitted estimator (toolkit.save_model)."
 
 
 def _to_json_value(value):
@@ -256,16 +256,6 @@ def save_model(estimator, path) -> Path:
             _write_checksums(tmp, _CONTENT_FILES + spans + index + weights)
     logger.info("saved %s to %s", type(estimator).__name__, path)
     return path
-
-
-def _keras_in_safe_mode(load, what):
-    """``load()`` (a Keras load in safe mode), its errors as a ModelFormatError naming ``what``."""
-    try:
-        return load()
-    except ModelFormatError:
-        raise
-    except Exception as err:
-        raise ModelFormatError(f"{what} cannot be loaded by Keras in safe mode ({err}). {_RESAVE_HINT}") from err
 
 
 def _save_nb_weights(clf, file: Path) -> bool:
@@ -710,7 +700,7 @@ def load_model(path):
         clf._nb_weights = (None, weights)
         clf._model_keras_bytes, clf._model_keras_safe_mode = model_file.read_bytes(), True
     else:
-        clf.model_ = _keras_in_safe_mode(lambda: load_keras(model_file, safe_mode=True), model_file)
+        clf.model_ = keras_in_safe_mode(lambda: load_keras(model_file, safe_mode=True), model_file)
         _check_agreement(clf, path)
     pipeline = config.get("pipeline")
     if pipeline is None:
