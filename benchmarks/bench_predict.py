@@ -69,7 +69,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(1, str(HERE.parent))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from _common import peak_rss_mb, print_table, timer, write_results  # noqa: E402
+from _common import current_rss_mb, peak_rss_mb, print_table, timer, write_results  # noqa: E402
 
 NAME = "bench_predict"
 
@@ -304,12 +304,6 @@ class paired:
         mean = sum(self.times) / 2
         return {"paired_peer_cpu_s": [round(t, 3) for t in self.times],
                 "paired_cpu_vs_peer": round(mean / model_cpu_s, 3)}
-
-
-def current_rss_mb():
-    """This process's resident memory now, in MB (Linux: /proc/self/statm)."""
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def repeated(model, peer, batches, first_cpu_s, first_pair):

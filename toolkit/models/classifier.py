@@ -701,6 +701,9 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
                                        "The saved model.keras of this classifier")
         del self._model_keras_bytes
         self.__dict__.pop("_model_keras_safe_mode", None)
+        cached = self.__dict__.get("_nb_weights")
+        if cached is not None and cached[0] is None:  # the arrays of this very model: not read out of Keras again
+            self._nb_weights = (model, cached[1])
         return model
 
     # -------------------------------------------------------------- pickling

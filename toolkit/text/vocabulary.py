@@ -171,8 +171,7 @@ class Vocabulary:
     def _tokens(self) -> tuple:
         """All tokens in id order; an unpickled vocabulary decodes them here, on first use."""
         text, lengths = self._packed
-        ends = np.cumsum(lengths, dtype=np.int64).tolist()
-        return tuple(text[a:b] for a, b in zip([0, *ends[:-1]], ends))
+        return tuple(_split(text, lengths))
 
     @cached_property
     def _token_to_id(self) -> dict:
@@ -300,8 +299,7 @@ class Vocabulary:
         if saved is not None and id(self) in saved:
             return saved[id(self)][1]
         packed = self.__dict__.get("_packed")
-        tokens = (_strings_to_arrays(self._tokens) if packed is None else
-                  (np.frombuffer(packed[0].encode("utf-8", "surrogatepass"), dtype=np.uint8).copy(), packed[1]))
+        tokens = _strings_to_arrays(self._tokens) if packed is None else (_utf8(packed[0]), packed[1])
         state = {"tokens": tokens, "counts": _narrow(self._counts)}
         indexes = self._ngram_index_state()
         if indexes:
@@ -364,9 +362,8 @@ class Vocabulary:
             keep[ids] = False
         ids = np.flatnonzero(keep)
         text, lengths = self._packed
-        ends = np.cumsum(lengths, dtype=np.int64)
-        starts = (ends - lengths)[ids].tolist()
-        return {text[a:b]: i for a, b, i in zip(starts, ends[ids].tolist(), ids.tolist())}
+        starts, ends = _bounds(lengths)
+        return {text[a:b]: i for a, b, i in zip(starts[ids].tolist(), ends[ids].tolist(), ids.tolist())}
 
     def save_ngram_index(self, path) -> bool:
         """Write the vocabulary's n-gram index (see :meth:`encode`) to an ``.npz`` file (arrays only, no pickle).
@@ -564,9 +561,24 @@ def _narrow(values) -> np.ndarray:
 def _strings_to_arrays(strings) -> tuple[np.ndarray, np.ndarray]:
     """A list of str as (the UTF-8 bytes of their concatenation as uint8, their lengths in characters,
     in the smallest unsigned dtype that holds them)."""
-    text = "".join(strings)
-    return (np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8).copy(),
-            _narrow(np.fromiter(map(len, strings), dtype=np.int64, count=len(strings))))
+    return _utf8("".join(strings)), _narrow(np.fromiter(map(len, strings), dtype=np.int64, count=len(strings)))
+
+
+def _utf8(text: str) -> np.ndarray:
+    """The UTF-8 bytes of ``text`` as a uint8 array (the stored form of a vocabulary's tokens)."""
+    return np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8).copy()
+
+
+def _bounds(lengths) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end offsets of strings of ``lengths`` laid end to end."""
+    ends = np.cumsum(np.asarray(lengths, dtype=np.int64))
+    return ends - np.asarray(lengths, dtype=np.int64), ends
+
+
+def _split(text: str, lengths) -> list[str]:
+    """``text`` cut into strings of ``lengths``."""
+    starts, ends = _bounds(lengths)
+    return [text[a:b] for a, b in zip(starts.tolist(), ends.tolist())]
 
 
 def _decoded(buffer, lengths) -> str:
@@ -579,9 +591,7 @@ def _decoded(buffer, lengths) -> str:
 
 def _arrays_to_strings(buffer, lengths) -> list[str]:
     """Inverse of :func:`_strings_to_arrays`."""
-    text = _decoded(buffer, lengths)
-    ends = np.cumsum(np.asarray(lengths, dtype=np.int64)).tolist()
-    return [text[a:b] for a, b in zip([0, *ends[:-1]], ends)]
+    return _split(_decoded(buffer, lengths), lengths)
 
 
 # --------------------------------------------------------------------- padding
