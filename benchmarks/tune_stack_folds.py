@@ -44,6 +44,14 @@ Twentieth session: ``vectors_ratings<alpha>`` (a ridge regression to the stars o
 vectors) and ``vectors_knnrat<k>_pca<r>`` (the distance-weighted mean stars of the k nearest training
 reviews in r principal components of them) are the vector members fitted to the stars; each probe is
 also stacked on the nineteenth session's ``STACK_MANY_JOB`` (with ``ratings_ridge0.03``) and on its ablation.
+Twenty-second session: ``skip<gaps>neg`` is NBSVM (C=0.01, binary counts, as ``negmark``) on the skip-bigrams of
+negation-marked tokens alone: token i paired with token i + g + 1 for each gap g of the digits of ``<gaps>``
+(``skip1neg``: one token skipped, "not very good" -> "not _ good"; ``skip12neg``: one or two), each pair one
+feature whose string joins the two tokens with a tab, one ``_`` per skipped token and a tab
+(``"not<tab>_<tab>good"``), so it never equals a space-joined n-gram (no token holds whitespace) nor a pair of
+another gap; each probe is stacked on ``STACK_MANY_JOB`` (its six members, with ``ratings_ridge0.03`` and
+``tail20neg``) and on its ablation (without ``vectors`` and ``vectors_knn300_pca50``), and, with more than one
+such probe, all of them on both.
 A member without ``decision_function`` is read as the logit of its
 probability of the second class. ``--folds movie`` (twelfth session) groups
 the out-of-fold scores' folds by movie as well (``StratifiedGroupKFold``, as
@@ -63,6 +71,9 @@ Run::
     python benchmarks/tune_stack_folds.py --seed 0 --split movie \
         --members nbsvm++,nbsvm,vectors,vectors_knn300_pca50,tail15,tail20,tail30,tail40,head30,tailvec30 \
         --name tune_stack_folds_movie_window2_seed0
+    python benchmarks/tune_stack_folds.py --seed 0 --split movie \
+        --members negmarkpp,negmark,tail20neg,ratings_ridge0.03,vectors,vectors_knn300_pca50,skip1neg,skip12neg \
+        --name tune_stack_folds_movie_skip_seed0
 """
 
 from __future__ import annotations
@@ -168,6 +179,19 @@ def member(name, seed):
         plain = member("nbsvm++" if name == "negmarkpp" else "tail20", seed)
         return Pipeline([("neg", FunctionTransformer(_negation_marked, validate=False, check_inverse=False)),
                          *plain.steps])
+    if re.fullmatch(r"skip[1-9]+neg", name):  # NBSVM on skip-bigrams of negation-marked tokens (twenty-second session)
+        from sklearn.pipeline import Pipeline
+        from sklearn.preprocessing import FunctionTransformer
+
+        from toolkit.models.naive_bayes import NBSVMClassifier
+        from toolkit.text.encoders import BagEncoder
+
+        gaps = tuple(int(g) for g in name[len("skip"):-len("neg")])  # skip12neg: gaps of 1 and 2 tokens
+        return Pipeline([("neg", FunctionTransformer(_negation_marked, validate=False, check_inverse=False)),
+                         ("skipgrams", FunctionTransformer(_skip_bigrams, kw_args={"gaps": gaps},
+                                                           validate=False, check_inverse=False)),
+                         ("counts", BagEncoder(output_mode="multi_hot")),
+                         ("nbsvm", NBSVMClassifier(C=0.01, random_state=seed))])
     if name == "negmark":  # NBSVM on 1-3-grams of negation-marked tokens (probe, seventeenth session)
         from sklearn.pipeline import Pipeline
         from sklearn.preprocessing import FunctionTransformer
@@ -269,6 +293,45 @@ def _negation_marked(X):
     return mark_negation(X)
 
 
+def _skip_bigrams(X, gaps=(1,)):
+    r"""Each document's skip-bigrams (token i with token i + g + 1, for each gap g in ``gaps``), as a TokenizedCorpus.
+
+    A pair's string is its two tokens joined by a tab, one ``"_"`` per skipped token and a tab: it never equals a
+    space-joined n-gram (no token holds whitespace), nor a pair of another gap. Built on the flat arrays (no loop
+    over documents); within a document, the pairs of the first gap come first.
+
+    >>> from toolkit.text.corpus import TokenizedCorpus
+    >>> _skip_bigrams(TokenizedCorpus.from_token_lists([["not", "very", "good", "film"], ["ok"]]), (1, 2)).to_list()
+    [['not\t_\tgood', 'very\t_\tfilm', 'not\t_\t_\tfilm'], []]
+    """
+    import numpy as np
+
+    from toolkit.text.corpus import TokenizedCorpus
+
+    X = TokenizedCorpus.from_token_lists(X)
+    ids, offsets, strings = X.ids.astype(np.int64), X.offsets, X.strings
+    lengths, n_docs, base = np.diff(offsets), len(X), max(len(X.strings), 1)
+    codes, docs, counts = [], [], np.zeros(n_docs, dtype=np.int64)
+    for k, gap in enumerate(gaps):
+        n = np.maximum(lengths - gap - 1, 0)  # pairs of this gap in each document
+        out = np.zeros(n_docs + 1, dtype=np.int64)
+        np.cumsum(n, out=out[1:])
+        left = np.arange(out[-1], dtype=np.int64) + np.repeat(offsets[:-1] - out[:-1], n)  # flat position of token i
+        codes.append((k * base + ids[left]) * base + ids[left + gap + 1])  # (gap, left, right) packed in one int64
+        docs.append(np.repeat(np.arange(n_docs), n))
+        counts += n
+    order = np.argsort(np.concatenate(docs), kind="stable")  # grouped by document, the gaps in order within one
+    uniq, inverse = np.unique(np.concatenate(codes)[order], return_inverse=True)
+    gap_of, left, right = uniq // (base * base), (uniq // base) % base, uniq % base
+    objects = np.empty(len(strings), dtype=object)
+    objects[:] = strings
+    joins = np.array(["\t" + "\t".join("_" * g) + "\t" for g in gaps], dtype=object)
+    table = [a + j + b for a, j, b in zip(objects[left].tolist(), joins[gap_of].tolist(), objects[right].tolist())]
+    new_offsets = np.zeros(n_docs + 1, dtype=np.int64)
+    np.cumsum(counts, out=new_offsets[1:])
+    return TokenizedCorpus(inverse.reshape(-1).astype(np.int32), new_offsets, table)
+
+
 def _joined(docs):
     """Token lists as space-joined strings (for scikit-learn's text vectorizers)."""
     return [" ".join(doc) for doc in docs]
@@ -367,7 +430,9 @@ def main(argv=None):
             pred = classes[(scores(name, rule) > cut).astype(int)]
             rows.append({**base, "model": name, "rule": rule, "val_accuracy": round(float(np.mean(pred == y_val)), 4),
                          "fits_s": fit_s[name]})
-    probes = [n for n in names if re.fullmatch(r"(head|tail|tailvec)\d+(c[\d.]+|pp)?|negmark|negmarkpp|tail20neg|" + STARS, n)]  # each probe on top of STACK_MANY_JOB's members
+    # each probe on top of STACK_MANY_JOB's members
+    probes = [n for n in names if re.fullmatch(r"(head|tail|tailvec)\d+(c[\d.]+|pp)?|negmark|negmarkpp|tail20neg|"
+                                               r"skip[1-9]+neg|" + STARS, n)]
     many = ("nbsvm++", "nbsvm", "vectors", "vectors_knn300_pca50")
     extra = [(*many, p) for p in probes] + [("nbsvm++", "nbsvm", p) for p in probes]
     # eighteenth session: each probe on top of the seventeenth session's STACK_MANY_JOB, and of its n-gram members
@@ -379,6 +444,9 @@ def main(argv=None):
     extra += [now19, (*now[:2], now[-1], now19[-1])]
     extra += [(*now19, p) for p in probes if p not in now19]
     extra += [(*now[:2], now[-1], now19[-1], p) for p in probes if p not in now19]
+    # twenty-second session: all the new probes together on the recipe and on its ablation
+    new = tuple(p for p in probes if p not in now19)
+    extra += [(*now19, *new), (*now[:2], now[-1], now19[-1], *new)] if len(new) > 1 else []
     # negation marking (seventeenth session): in every n-gram member (StackedTextClassifier(mark_negation=True)),
     # in some of them, and the same without the vector members (the ablations)
     for grams in (("negmarkpp", "negmark", "tail20neg"), ("nbsvm++", "negmark", "tail20neg"),
