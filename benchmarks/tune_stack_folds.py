@@ -355,7 +355,6 @@ def main(argv=None):
     import re
 
     import numpy as np
-    from sklearn.base import clone
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler

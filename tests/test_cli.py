@@ -288,7 +288,7 @@ def test_cli_train_reports_the_baseline(trained_run):
     assert baseline["model"].startswith("TF-IDF 1-2-grams") and baseline["n_samples"] == 200
     (tn, fp), (fn, tp) = baseline["confusion_matrix"]
     assert baseline["accuracy"] == pytest.approx((tn + tp) / 200) and baseline["accuracy"] > 0.6
-    assert f"Baseline TF-IDF 1-2-grams" in result.stderr and f"accuracy {baseline['accuracy']:.4f}" in result.stderr
+    assert "Baseline TF-IDF 1-2-grams" in result.stderr and f"accuracy {baseline['accuracy']:.4f}" in result.stderr
 
 
 def test_cli_train_replaces_a_run_folder_only_with_force(trained_run, data_dir_env, tmp_path):
