@@ -341,6 +341,8 @@ def test_cli_train_stack_model_round_trip(data_dir_env, glove_small, tmp_path, m
     loaded = load_model(out / "model")
     assert isinstance(loaded[-1], StackedTextClassifier)
     assert loaded[-1].member_names_ == members
+    # minutes of member fits on the full data: a bar over them while the command runs, not kept in the model
+    assert "stack fits" in result.stderr and loaded[-1].verbose == 0
     _, _, x_test, y_test = load_train_test("imdb", limit=200, random_state=0)
     predicted = loaded.predict(x_test)
     assert metrics["accuracy"] == sum(p == t for p, t in zip(predicted, y_test)) / len(y_test)

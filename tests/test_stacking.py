@@ -903,3 +903,49 @@ def test_stacking_member_groups_share_only_unsupervised_fitted_steps():
         _fit_group([Pipeline([("counts", BagEncoder()), *head, ("lr", LogisticRegression())]),
                     Pipeline([("counts", BagEncoder()), *head, ("ridge", Ridge())])], 2, docs,
                    [np.array([1, 0, 1, 0] * 3), np.array([9., 2., 8., 1.] * 3)], None, None)
+
+
+def test_stacking_verbose_shows_a_bar_over_the_member_fits(split, ablation, capsys):
+    """verbose=1: a tqdm bar on stderr over the member fits (one per member group and fold, then the
+    refits), the same fitted stack as verbose=0; verbose=0 prints nothing. Sequentially and on two
+    joblib workers."""
+    X, y, X_val, _ = split
+    capsys.readouterr()
+    quiet = StackedTextClassifier(vectors=None, **FAST).fit(X, y)
+    assert capsys.readouterr().err == ""
+    for n_jobs in (None, 2):
+        loud = StackedTextClassifier(vectors=None, verbose=1, n_jobs=n_jobs, **FAST).fit(X, y)
+        err = capsys.readouterr().err
+        # vectors=None: one n-gram member, 3 folds + 1 refit
+        assert "stack fits" in err and "4/4" in err, err
+        np.testing.assert_allclose(loud.decision_function(X_val), quiet.decision_function(X_val))
+    np.testing.assert_allclose(quiet.decision_function(X_val), ablation.decision_function(X_val))
+
+
+def test_stacking_verbose_without_results_one_by_one_runs_without_the_bar(split, capsys):
+    """A joblib backend that cannot hand results back one by one ("multiprocessing") fits the stack
+    all the same, without the bar (joblib refuses return_as="generator" there)."""
+    from joblib import parallel_config
+
+    X, y, _, _ = split
+    capsys.readouterr()
+    with parallel_config(backend="multiprocessing"):
+        clf = StackedTextClassifier(vectors=None, verbose=1, n_jobs=2, **FAST).fit(X, y)
+    assert "stack fits" not in capsys.readouterr().err
+    assert clf.member_names_ == ["ngrams"]
+
+
+def test_stacking_saved_before_verbose_existed_loads_with_verbose_0(ablation, split):
+    """A stack pickled (or saved with skops, which restores state the same way) before the ``verbose``
+    parameter existed gets verbose=0 on loading: get_params, clone and repr work, and it predicts as
+    before. Failed (AttributeError in get_params) before __setstate__ filled it in."""
+    import pickle
+
+    from sklearn.base import clone
+
+    X_val = split[2]
+    old = pickle.loads(pickle.dumps(ablation))
+    del old.verbose  # the state such a stack carries
+    restored = pickle.loads(pickle.dumps(old))
+    assert restored.get_params()["verbose"] == 0 and clone(restored).verbose == 0 and "StackedTextClassifier" in repr(restored)
+    np.testing.assert_allclose(restored.decision_function(X_val), ablation.decision_function(X_val))

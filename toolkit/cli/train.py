@@ -454,7 +454,8 @@ def train(
         Seeds the split, the subsample and the classifier (unless ``settings``
         names ``random_state``).
     progress : bool, default=False
-        Show a progress bar over epochs (on stderr).
+        Show progress bars on stderr: the tokenizer's, and the model's (epochs of the Keras
+        model, member fits of a stack).
 
     Returns
     -------

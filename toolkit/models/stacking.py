@@ -299,6 +299,12 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         hundreds of nested scheduler tasks, each shipping its data.
     random_state : int, RandomState instance or None, default=None
         Seeds the folds and the NBSVM solver.
+    verbose : int or bool, default=0
+        1 (or True): a progress bar on stderr over the member fits (one per
+        group of members and fold, then the refits), advanced as each one
+        ends, in order. With a joblib backend that cannot hand results back
+        one by one (``"multiprocessing"``) the fits run without the bar. The
+        ``toolkit train --model stack`` command turns it on.
 
     Attributes
     ----------
@@ -358,11 +364,12 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         "final_C": [Interval(float, 0, None, closed="neither")],
         "n_jobs": [int, None],
         "random_state": ["random_state"],
+        "verbose": [Interval(int, 0, None), "boolean"],
     }
 
     def __init__(self, *, vectors="glove.6B.50d", doc_vectors=None, pooling="sif", clusters=None, neighbors=None,
                  neighbors_dims=None, tail_tokens=None, mark_negation=False, ratings_alpha=None, ngram_range=(1, 3), ngram_model="nbsvm", C=0.01, vectors_Cs=(0.001, 0.01, 0.1, 1.0), cv=5, predict_with="refit",
-                 final_C=1.0, n_jobs=None, random_state=None):
+                 final_C=1.0, n_jobs=None, random_state=None, verbose=0):
         self.vectors = vectors
         self.doc_vectors = doc_vectors
         self.pooling = pooling
@@ -381,6 +388,11 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         self.final_C = final_C
         self.n_jobs = n_jobs
         self.random_state = random_state
+        self.verbose = verbose
+
+    def __setstate__(self, state):
+        # stacks pickled or saved (skops) before ``verbose`` existed: get_params, clone and repr need it
+        super().__setstate__({"verbose": 0, **state})
 
     # ------------------------------------------------------------------ build
     def _members(self, seed):
@@ -556,11 +568,12 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
             tasks += [(n_shared, group, None, None) for n_shared, group in groups]
         # n_jobs None/1: nested work in this process (joblib's Dask backend would ignore n_jobs=1)
         with parallel_config(backend="sequential") if self.n_jobs in (None, 1) else nullcontext():
-            fitted = Parallel(n_jobs=1 if self.n_jobs is None else self.n_jobs)(
-                delayed(_fit_group)([clone(est) for _, est in group], n_shared, docs,
-                                    [ratings if name == "ratings" else y for name, _ in group], train, test,
-                                    keep=(test is None) == refit)
-                for n_shared, group, train, test in tasks)
+            fitted = _run_with_progress(
+                Parallel, 1 if self.n_jobs is None else self.n_jobs, bool(self.verbose),
+                [delayed(_fit_group)([clone(est) for _, est in group], n_shared, docs,
+                                     [ratings if name == "ratings" else y for name, _ in group], train, test,
+                                     keep=(test is None) == refit)
+                 for n_shared, group, train, test in tasks])
         oof = {name: None for name, _ in members}
         kept = {name: [] for name, _ in members}
         for (_, group, train, test), results in zip(tasks, fitted):
@@ -1070,6 +1083,31 @@ def _member_groups(members):
         else:
             by_key[key][1].append((name, estimator))
     return [(n_shared if len(group) > 1 else 0, group) for n_shared, group in groups]
+
+
+def _run_with_progress(parallel, n_jobs, progress, calls):
+    """``parallel(n_jobs=n_jobs)(calls)``, with a tqdm bar (stderr) over the calls when ``progress``.
+
+    The bar advances as each call's result comes back, in order (joblib's
+    ``return_as="generator"``). A backend that cannot return results one by
+    one (joblib's ``"multiprocessing"``) runs the calls without the bar.
+    """
+    if progress:
+        from joblib.parallel import get_active_backend
+
+        backend, _ = get_active_backend()
+        if getattr(backend, "supports_return_generator", False) or type(backend).__name__ == "SequentialBackend":
+            from tqdm.auto import tqdm
+
+            results = []
+            with tqdm(total=len(calls), desc="stack fits", unit="fit") as bar:
+                for result in parallel(n_jobs=n_jobs, return_as="generator")(calls):
+                    results.append(result)
+                    bar.update(1)
+            return results
+        logger.info("joblib backend %s returns no results one by one: the stack fits run without a progress bar",
+                    type(backend).__name__)
+    return parallel(n_jobs=n_jobs)(calls)
 
 
 def _fit_group(estimators, n_shared, docs, targets, train, test, keep=True):
