@@ -531,7 +531,7 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         """
         from contextlib import nullcontext
 
-        from joblib import Parallel, delayed, parallel_config
+        from joblib import delayed, parallel_config
         from sklearn.base import clone
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import Pipeline
@@ -569,7 +569,7 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         # n_jobs None/1: nested work in this process (joblib's Dask backend would ignore n_jobs=1)
         with parallel_config(backend="sequential") if self.n_jobs in (None, 1) else nullcontext():
             fitted = _run_with_progress(
-                Parallel, 1 if self.n_jobs is None else self.n_jobs, bool(self.verbose),
+                1 if self.n_jobs is None else self.n_jobs, bool(self.verbose),
                 [delayed(_fit_group)([clone(est) for _, est in group], n_shared, docs,
                                      [ratings if name == "ratings" else y for name, _ in group], train, test,
                                      keep=(test is None) == refit)
@@ -1085,13 +1085,15 @@ def _member_groups(members):
     return [(n_shared if len(group) > 1 else 0, group) for n_shared, group in groups]
 
 
-def _run_with_progress(parallel, n_jobs, progress, calls):
-    """``parallel(n_jobs=n_jobs)(calls)``, with a tqdm bar (stderr) over the calls when ``progress``.
+def _run_with_progress(n_jobs, progress, calls):
+    """``joblib.Parallel(n_jobs=n_jobs)(calls)``, with a tqdm bar (stderr) over the calls when ``progress``.
 
     The bar advances as each call's result comes back, in order (joblib's
     ``return_as="generator"``). A backend that cannot return results one by
     one (joblib's ``"multiprocessing"``) runs the calls without the bar.
     """
+    from joblib import Parallel
+
     if progress:
         from joblib.parallel import get_active_backend
 
@@ -1101,13 +1103,13 @@ def _run_with_progress(parallel, n_jobs, progress, calls):
 
             results = []
             with tqdm(total=len(calls), desc="stack fits", unit="fit") as bar:
-                for result in parallel(n_jobs=n_jobs, return_as="generator")(calls):
+                for result in Parallel(n_jobs=n_jobs, return_as="generator")(calls):
                     results.append(result)
                     bar.update(1)
             return results
         logger.info("joblib backend %s returns no results one by one: the stack fits run without a progress bar",
                     type(backend).__name__)
-    return parallel(n_jobs=n_jobs)(calls)
+    return Parallel(n_jobs=n_jobs)(calls)
 
 
 def _fit_group(estimators, n_shared, docs, targets, train, test, keep=True):
