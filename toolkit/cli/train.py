@@ -602,8 +602,8 @@ def train_cmd(
 ) -> None:
     """Train the main job (IMDB + the recipe in toolkit.models.recipes, GloVe 6B-50d); save the model, metrics.json and plots.
 
-    --model stack trains the stacked model for few labels instead (try it with --limit 1000), --model
-    stack-many the stacked model for many labels.
+    --model stack: the stacked model for few labels instead (try it with --limit 1000).
+    --model stack-many: the stacked model for many labels.
 
     Every input and the output folder are checked before anything heavy is
     loaded. The run folder appears only when everything is done.
