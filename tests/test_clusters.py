@@ -223,3 +223,45 @@ def test_stacking_clusters_bad_parameters(split, params, message):
     X, y, _, _ = split
     with pytest.raises(ValueError, match=message):
         StackedTextClassifier(vectors="glove.6B.50d", **params).fit(X, y)
+
+
+def _cluster_in_a_process(vectors, docs, cache_dir, start_at):
+    """Child process: wait for ``start_at`` (both children then race), fit a WordClusterer, and return how
+    many times this process ran k-means (each run made to last a second, so the two overlap)."""
+    import os
+    import time
+
+    from toolkit.vectors.clusters import WordClusterer as ChildClusterer
+
+    os.environ["TOOLKIT_CACHE_DIR"] = str(cache_dir)
+    calls = []
+    real = ChildClusterer._kmeans
+
+    def slow(self, v, w):
+        calls.append(1)
+        time.sleep(1.0)
+        return real(self, v, w)
+
+    ChildClusterer._kmeans = slow
+    time.sleep(max(0.0, start_at - time.time()))
+    fitted = ChildClusterer(vectors=vectors, n_clusters=20, max_words=500).fit(docs)
+    return len(calls), fitted.labels_.tolist()
+
+
+def test_clusters_two_processes_cluster_once(glove_small, split, tmp_path):
+    """Two processes clustering the same words at once (a stack's fold fits on two joblib workers, on the
+    first run) run k-means once: the second waits for the first's cache entry. Failed (two runs) before
+    the lock."""
+    import multiprocessing
+    import time
+    from concurrent.futures import ProcessPoolExecutor
+
+    docs = split[0][:50]
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        list(pool.map(abs, [0, 0]))  # both children started before the race
+        start_at = time.time() + 2.0
+        results = list(pool.map(_cluster_in_a_process, [str(glove_small)] * 2, [docs, docs],
+                                [tmp_path / "cache"] * 2, [start_at, start_at]))
+    assert sorted(n for n, _ in results) == [0, 1]
+    assert results[0][1] == results[1][1]
+    assert len(list((tmp_path / "cache" / "clusters").glob("*.npy"))) == 1

@@ -165,3 +165,38 @@ def test_resolve_vectors_passes_other_values_to_load_vectors(glove_small):
     assert kv.vector_size == 50
     with pytest.raises(ValueError, match="needs the training documents"):
         resolve_vectors("word2vec:unsup")
+
+
+def _train_in_a_process(spec, docs, cache_dir, start_at):
+    """Child process: wait for ``start_at`` (both children then race), get the domain vectors, and return
+    how many times this process trained them."""
+    import time
+
+    from toolkit.vectors import domain as child_domain
+
+    calls = []
+    train = child_domain._train
+    child_domain._train = lambda *args: (calls.append(1), train(*args))[1]
+    time.sleep(max(0.0, start_at - time.time()))
+    kv = child_domain.domain_vectors(spec, docs, cache_dir=cache_dir)
+    return len(calls), float(np.asarray(kv["movie"])[0])
+
+
+def test_domain_vectors_two_processes_train_them_once(imdb_tokens, tmp_path):
+    """Two processes asking for the same domain vectors at once (a stack's fold fits on two joblib workers,
+    on the first run of `toolkit train --model stack`) train them once: the second waits for the first's
+    cache entry instead of training the same vectors beside it. Failed (two trainings) before the lock."""
+    import multiprocessing
+    import time
+    from concurrent.futures import ProcessPoolExecutor
+
+    docs = imdb_tokens[0][:400]
+    spec = "word2vec:dim=32,epochs=40,min_count=2"  # ~1-2 s of training: the two children overlap
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        list(pool.map(abs, [0, 0]))  # both children started and importable before the race
+        start_at = time.time() + 2.0
+        results = list(pool.map(_train_in_a_process, [spec, spec], [docs, docs], [tmp_path, tmp_path],
+                                [start_at, start_at]))
+    assert sorted(n for n, _ in results) == [0, 1], results  # one trained, the other read its entry
+    assert results[0][1] == results[1][1]
+    assert len(list((tmp_path / "domain_vectors").iterdir())) == 1

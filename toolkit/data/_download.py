@@ -71,8 +71,11 @@ def parse_known_hash(known_hash: str) -> tuple[str, str]:
 
 
 @contextlib.contextmanager
-def file_lock(path: str | os.PathLike, *, timeout: float = 3600.0):
+def file_lock(path: str | os.PathLike, *, timeout: float = 3600.0, purpose: str = "downloading the same file"):
     """Hold an exclusive inter-process lock on ``path`` (a ``filelock.FileLock``).
+
+    ``purpose`` says what the other process holding it is doing, in the
+    timeout's message.
 
     The operating system releases it when the holder dies, on every platform,
     so a crash never leaves a lock that blocks later runs.
@@ -101,14 +104,31 @@ def file_lock(path: str | os.PathLike, *, timeout: float = 3600.0):
             lock.acquire(timeout=timeout)
         except Timeout:
             raise DataError(
-                f"Timed out after {timeout:.0f} s waiting for the lock {path}; another process is downloading the "
-                "same file. Try again later."
+                f"Timed out after {timeout:.0f} s waiting for the lock {path}; another process is {purpose}. "
+                "Try again later."
             ) from None
     try:
         yield
     finally:
         lock.release()
 
+
+
+@contextlib.contextmanager
+def build_lock(cache_root, name: str, *, purpose: str):
+    """Hold ``<cache_root>/locks/<name>.lock`` (:func:`file_lock`) while building a cache entry, so that
+    processes asking for the same entry at once (a stack's fold fits on joblib workers) build it once:
+    the others wait, then read what the first wrote.
+
+    Where the lock cannot be made (a read-only cache folder) the block runs
+    without it, as the cache itself then costs only the recomputation.
+    """
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(file_lock(Path(cache_root) / "locks" / f"{name}.lock", purpose=purpose))
+        except OSError as err:
+            logger.warning("could not lock %s in %s (%s); going on without the lock", name, cache_root, err)
+        yield
 
 def _stamp_path(path: Path) -> Path:
     return path.with_name(path.name + ".verified.json")

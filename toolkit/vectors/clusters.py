@@ -216,16 +216,22 @@ class WordClusterer(TextInputMixin, TransformerMixin, BaseEstimator):
         """(words, labels): read from the disk cache, or :meth:`_kmeans` and written there."""
         path = self._cache_path(vectors, words)
         labels = self._read_labels(path, len(words))
-        if labels is not None:
-            logger.info("word clusters read from %s", path)
-        else:
-            labels = self._kmeans(vectors, words)
-            try:
-                with atomic_output(path) as tmp:
-                    with open(tmp, "wb") as fh:
-                        np.save(fh, labels, allow_pickle=False)
-            except OSError as err:  # read-only or full cache: the clusters stay in memory
-                logger.warning("could not cache the word clusters in %s (%s)", path, err)
+        if labels is None:
+            from ..data._download import build_lock
+
+            # fold fits on joblib workers asking for the same clusters at once cluster once: the others wait
+            with build_lock(path.parent.parent, f"clusters-{path.stem}", purpose="clustering the same words"):
+                labels = self._read_labels(path, len(words))
+                if labels is None:
+                    labels = self._kmeans(vectors, words)
+                    try:
+                        with atomic_output(path) as tmp:
+                            with open(tmp, "wb") as fh:
+                                np.save(fh, labels, allow_pickle=False)
+                    except OSError as err:  # read-only or full cache: the clusters stay in memory
+                        logger.warning("could not cache the word clusters in %s (%s)", path, err)
+                    return np.asarray(words, dtype=object), labels
+        logger.info("word clusters read from %s", path)
         return np.asarray(words, dtype=object), labels
 
     def _kmeans(self, vectors, words):

@@ -329,27 +329,42 @@ def domain_vectors(spec, documents, *, data_dir=None, cache_dir=None):
     kv = _MEMO.get(key)
     if kv is not None:
         return kv
-    folder = get_cache_dir(cache_dir) / "domain_vectors" / key
-    kv = None
-    if folder.is_dir():
-        try:  # the toolkit's own cache format: arrays + keys + a verified header, nothing unpickled
-            kv = read_entry(folder)
-            logger.info("domain vectors %s read from %s", parsed.algorithm, folder)
-        except (DataError, OSError, ValueError) as err:
-            logger.warning("domain vectors cache %s is damaged or stale (%s); training again", folder, err)
-            kv = None
+    root = get_cache_dir(cache_dir)
+    folder = root / "domain_vectors" / key
+    kv = _read_cached(folder, parsed)
     if kv is None:
-        logger.info("training %s domain vectors on %d documents (%d tokens)", parsed.algorithm,
-                    len(docs), docs.n_tokens)
-        kv = _train(parsed, docs)
-        try:
-            with atomic_output(folder, directory=True) as tmp:
-                write_entry(kv, tmp, meta={"domain_spec": parsed.algorithm})
-            kv = read_entry(folder)
-        except OSError as err:  # read-only or full cache: keep the vectors in memory
-            logger.warning("could not cache the domain vectors in %s (%s); keeping them in memory",
-                           folder, err)
+        # processes asking for the same vectors at once (a stack's fold fits on joblib workers, on the first
+        # run) train them once: the others wait here, then read the entry (word2vec with several threads is
+        # not deterministic, so each would otherwise fit its members with vectors of its own)
+        from ..data._download import build_lock
+
+        with build_lock(root, f"domain_vectors-{key}", purpose="training the same domain vectors"):
+            kv = _read_cached(folder, parsed)
+            if kv is None:
+                logger.info("training %s domain vectors on %d documents (%d tokens)", parsed.algorithm,
+                            len(docs), docs.n_tokens)
+                kv = _train(parsed, docs)
+                try:
+                    with atomic_output(folder, directory=True) as tmp:
+                        write_entry(kv, tmp, meta={"domain_spec": parsed.algorithm})
+                    kv = read_entry(folder)
+                except OSError as err:  # read-only or full cache: keep the vectors in memory
+                    logger.warning("could not cache the domain vectors in %s (%s); keeping them in memory",
+                                   folder, err)
     _MEMO.put(key, kv)
+    return kv
+
+
+def _read_cached(folder, parsed):
+    """The cache entry at ``folder``, or None when there is none or it is damaged (a warning)."""
+    if not folder.is_dir():
+        return None
+    try:  # the toolkit's own cache format: arrays + keys + a verified header, nothing unpickled
+        kv = read_entry(folder)
+    except (DataError, OSError, ValueError) as err:
+        logger.warning("domain vectors cache %s is damaged or stale (%s); training again", folder, err)
+        return None
+    logger.info("domain vectors %s read from %s", parsed.algorithm, folder)
     return kv
 
 
