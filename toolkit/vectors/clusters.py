@@ -215,13 +215,15 @@ class WordClusterer(TextInputMixin, TransformerMixin, BaseEstimator):
     def _cached_kmeans(self, vectors, words):
         """(words, labels): read from the disk cache, or :meth:`_kmeans` and written there."""
         path = self._cache_path(vectors, words)
-        labels = self._read_labels(path, len(words))
+        missing = not path.is_file()
+        labels = None if missing else self._read_labels(path, len(words))
         if labels is None:
             from ..data._download import build_lock
 
-            # fold fits on joblib workers asking for the same clusters at once cluster once: the others wait
+            # fold fits on joblib workers asking for the same clusters at once cluster once: the others wait,
+            # then read the entry the first wrote (a damaged one, already reported, is simply replaced)
             with build_lock(path.parent.parent, f"clusters-{path.stem}", purpose="clustering the same words"):
-                labels = self._read_labels(path, len(words))
+                labels = self._read_labels(path, len(words)) if missing and path.is_file() else None
                 if labels is None:
                     labels = self._kmeans(vectors, words)
                     try:

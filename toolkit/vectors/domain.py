@@ -331,15 +331,17 @@ def domain_vectors(spec, documents, *, data_dir=None, cache_dir=None):
         return kv
     root = get_cache_dir(cache_dir)
     folder = root / "domain_vectors" / key
-    kv = _read_cached(folder, parsed)
+    missing = not folder.is_dir()
+    kv = None if missing else _read_cached(folder, parsed)
     if kv is None:
         # processes asking for the same vectors at once (a stack's fold fits on joblib workers, on the first
         # run) train them once: the others wait here, then read the entry (word2vec with several threads is
-        # not deterministic, so each would otherwise fit its members with vectors of its own)
+        # not deterministic, so each would otherwise fit its members with vectors of its own); a damaged
+        # entry, already reported, is simply replaced
         from ..data._download import build_lock
 
         with build_lock(root, f"domain_vectors-{key}", purpose="training the same domain vectors"):
-            kv = _read_cached(folder, parsed)
+            kv = _read_cached(folder, parsed) if missing and folder.is_dir() else None
             if kv is None:
                 logger.info("training %s domain vectors on %d documents (%d tokens)", parsed.algorithm,
                             len(docs), docs.n_tokens)
