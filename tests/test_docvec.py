@@ -171,3 +171,35 @@ def test_sklearn_data_free_checks():
     check_parameters_default_constructible("DocVectorizer", est)
     check_get_params_invariance("DocVectorizer", est)
     check_set_params("DocVectorizer", est)
+
+
+def _fit_in_a_process(unlabelled, docs, cache_dir, start_at):
+    """Child process: wait for ``start_at`` (both children then race) and fit a DocVectorizer; return where
+    its doc model came from ("trained" or "cache")."""
+    import os
+    import time
+
+    os.environ["TOOLKIT_CACHE_DIR"] = str(cache_dir)
+    from toolkit.vectors.docvec import DocVectorizer as ChildVectorizer
+
+    time.sleep(max(0.0, start_at - time.time()))
+    return ChildVectorizer(unlabelled=unlabelled, vector_size=32, epochs=30, min_count=2, workers=1) \
+        .fit(docs).model_source_
+
+
+def test_two_processes_train_the_doc_model_once(split, tmp_path):
+    """Two processes fitting the same DocVectorizer at once (a stack's fold fits on two joblib workers)
+    train the doc model once: the second waits for the first's cache entry. Failed (two trainings) before
+    the lock."""
+    import multiprocessing
+    import time
+    from concurrent.futures import ProcessPoolExecutor
+
+    unlabelled, X = split[0], split[1].take(np.arange(50))
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        list(pool.map(abs, [0, 0]))  # both children started before the race
+        start_at = time.time() + 2.0
+        sources = list(pool.map(_fit_in_a_process, [unlabelled] * 2, [X, X], [tmp_path / "cache"] * 2,
+                                [start_at, start_at]))
+    assert sorted(sources) == ["cache", "trained"], sources
+    assert len(list((tmp_path / "cache" / "doc_vectors").iterdir())) == 1

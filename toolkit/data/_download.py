@@ -114,21 +114,49 @@ def file_lock(path: str | os.PathLike, *, timeout: float = 3600.0, purpose: str 
 
 
 
-@contextlib.contextmanager
-def build_lock(cache_root, name: str, *, purpose: str):
-    """Hold ``<cache_root>/locks/<name>.lock`` (:func:`file_lock`) while building a cache entry, so that
-    processes asking for the same entry at once (a stack's fold fits on joblib workers) build it once:
-    the others wait, then read what the first wrote.
+def build_once(entry: Path, name: str, *, read, build, purpose: str):
+    """A cache entry built by one process only: ``read()`` it, or ``build()`` it under a lock.
 
-    Where the lock cannot be made (a read-only cache folder) the block runs
-    without it, as the cache itself then costs only the recomputation.
+    Processes asking for the same entry at once (a stack's fold fits on
+    joblib workers) build it once: the others wait on
+    ``<cache>/locks/<name>.lock`` (:func:`file_lock`; the cache is
+    ``entry``'s grandparent), then read what the first wrote. An entry found
+    damaged (``read`` returns None for it, and reports it) is built again
+    without a second read.  Where the lock cannot be made (a read-only cache
+    folder) the build runs without it: the cache then costs only the
+    recomputation.
+
+    Parameters
+    ----------
+    entry : Path
+        The entry's file or folder; the lock is taken when it is missing or damaged.
+    name : str
+        The lock's name, unique to the entry.
+    read : callable
+        ``read()``: the cached value, or None when it is damaged.
+    build : callable
+        ``build()``: the value, written to ``entry`` where possible.
+    purpose : str
+        What the lock's holder is doing, for the timeout's message.
+
+    Returns
+    -------
+    (value, built) : (object, bool)
+        ``built`` says whether this process called ``build()``.
     """
+    missing = not entry.exists()
+    value = None if missing else read()
+    if value is not None:
+        return value, False
     with contextlib.ExitStack() as stack:
         try:
-            stack.enter_context(file_lock(Path(cache_root) / "locks" / f"{name}.lock", purpose=purpose))
+            stack.enter_context(file_lock(entry.parent.parent / "locks" / f"{name}.lock", purpose=purpose))
         except OSError as err:
-            logger.warning("could not lock %s in %s (%s); going on without the lock", name, cache_root, err)
-        yield
+            logger.warning("could not lock %s (%s); going on without the lock", name, err)
+        value = read() if missing and entry.exists() else None  # written meanwhile by another process
+        if value is not None:
+            return value, False
+        return build(), True
 
 def _stamp_path(path: Path) -> Path:
     return path.with_name(path.name + ".verified.json")

@@ -210,31 +210,30 @@ class WordClusterer(TextInputMixin, TransformerMixin, BaseEstimator):
         except (OSError, ValueError) as err:
             logger.warning("word-cluster cache %s is damaged (%s); clustering again", path, err)
             return None
+        logger.info("word clusters read from %s", path)
         return labels
 
     def _cached_kmeans(self, vectors, words):
         """(words, labels): read from the disk cache, or :meth:`_kmeans` and written there."""
-        path = self._cache_path(vectors, words)
-        missing = not path.is_file()
-        labels = None if missing else self._read_labels(path, len(words))
-        if labels is None:
-            from ..data._download import build_lock
+        from ..data._download import build_once
 
-            # fold fits on joblib workers asking for the same clusters at once cluster once: the others wait,
-            # then read the entry the first wrote (a damaged one, already reported, is simply replaced)
-            with build_lock(path.parent.parent, f"clusters-{path.stem}", purpose="clustering the same words"):
-                labels = self._read_labels(path, len(words)) if missing and path.is_file() else None
-                if labels is None:
-                    labels = self._kmeans(vectors, words)
-                    try:
-                        with atomic_output(path) as tmp:
-                            with open(tmp, "wb") as fh:
-                                np.save(fh, labels, allow_pickle=False)
-                    except OSError as err:  # read-only or full cache: the clusters stay in memory
-                        logger.warning("could not cache the word clusters in %s (%s)", path, err)
-                    return np.asarray(words, dtype=object), labels
-        logger.info("word clusters read from %s", path)
+        path = self._cache_path(vectors, words)
+        # fold fits on joblib workers asking for the same clusters at once run k-means once
+        labels, _ = build_once(path, f"clusters-{path.stem}", read=lambda: self._read_labels(path, len(words)),
+                               build=lambda: self._kmeans_and_cache(vectors, words, path),
+                               purpose="clustering the same words")
         return np.asarray(words, dtype=object), labels
+
+    def _kmeans_and_cache(self, vectors, words, path):
+        """:meth:`_kmeans`, its labels written to ``path`` (kept in memory where the cache is not writable)."""
+        labels = self._kmeans(vectors, words)
+        try:
+            with atomic_output(path) as tmp:
+                with open(tmp, "wb") as fh:
+                    np.save(fh, labels, allow_pickle=False)
+        except OSError as err:  # read-only or full cache: the clusters stay in memory
+            logger.warning("could not cache the word clusters in %s (%s)", path, err)
+        return labels
 
     def _kmeans(self, vectors, words):
         """The int32 cluster of each of ``words`` (rows of ``vectors``), by k-means on the unit vectors."""

@@ -220,28 +220,38 @@ def _doc_model(source, options, *, key=None, workers=1, cache_dir=None):
     model = _MODELS.get(key)
     if model is not None:
         return model, key, "memo"
+    from ..data._download import build_once
+
     folder = get_cache_dir(cache_dir) / "doc_vectors" / key
-    if folder.is_dir():
+
+    def build():
+        grams = (_unlabelled_corpus(source) if corpus is None else corpus).ngrams(options["ngram_range"])
+        logger.info("training a PV-DBOW doc model on %d unlabelled documents (%d tokens)", len(grams),
+                    grams.n_tokens)
+        model = _train(grams, options, workers)
         try:
-            model = _read(folder, options)
-            logger.info("doc model read from %s", folder)
-            _MODELS.put(key, model)
-            return model, key, "cache"
-        except (OSError, ValueError) as err:
-            logger.warning("doc model cache %s is damaged or stale (%s); training again", folder, err)
-    if corpus is None:
-        corpus = _unlabelled_corpus(source)
-    grams = corpus.ngrams(options["ngram_range"])
-    logger.info("training a PV-DBOW doc model on %d unlabelled documents (%d tokens)", len(grams), grams.n_tokens)
-    model = _train(grams, options, workers)
-    try:
-        _write(model, folder, options)
-        model = _read(folder, options)
-    except OSError as err:  # read-only or full cache: keep the model in memory
-        logger.warning("could not cache the doc model in %s (%s); keeping it in memory", folder, err)
-        model = _as_inference_model(model)
+            _write(model, folder, options)
+            return _read(folder, options)
+        except OSError as err:  # read-only or full cache: keep the model in memory
+            logger.warning("could not cache the doc model in %s (%s); keeping it in memory", folder, err)
+            return _as_inference_model(model)
+
+    # fold fits on joblib workers asking for the same doc model at once train it once
+    model, built = build_once(folder, f"doc_vectors-{key}", read=lambda: _read_cached(folder, options), build=build,
+                              purpose="training the same doc model")
     _MODELS.put(key, model)
-    return model, key, "trained"
+    return model, key, "trained" if built else "cache"
+
+
+def _read_cached(folder, options):
+    """The doc model cached in ``folder``, or None when it is damaged or stale (a warning)."""
+    try:
+        model = _read(folder, options)
+    except (OSError, ValueError) as err:
+        logger.warning("doc model cache %s is damaged or stale (%s); training again", folder, err)
+        return None
+    logger.info("doc model read from %s", folder)
+    return model
 
 
 # ------------------------------------------------------------------------ inference

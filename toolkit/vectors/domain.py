@@ -329,32 +329,28 @@ def domain_vectors(spec, documents, *, data_dir=None, cache_dir=None):
     kv = _MEMO.get(key)
     if kv is not None:
         return kv
-    root = get_cache_dir(cache_dir)
-    folder = root / "domain_vectors" / key
-    missing = not folder.is_dir()
-    kv = None if missing else _read_cached(folder, parsed)
-    if kv is None:
-        # processes asking for the same vectors at once (a stack's fold fits on joblib workers, on the first
-        # run) train them once: the others wait here, then read the entry (word2vec with several threads is
-        # not deterministic, so each would otherwise fit its members with vectors of its own); a damaged
-        # entry, already reported, is simply replaced
-        from ..data._download import build_lock
+    from ..data._download import build_once
 
-        with build_lock(root, f"domain_vectors-{key}", purpose="training the same domain vectors"):
-            kv = _read_cached(folder, parsed) if missing and folder.is_dir() else None
-            if kv is None:
-                logger.info("training %s domain vectors on %d documents (%d tokens)", parsed.algorithm,
-                            len(docs), docs.n_tokens)
-                kv = _train(parsed, docs)
-                try:
-                    with atomic_output(folder, directory=True) as tmp:
-                        write_entry(kv, tmp, meta={"domain_spec": parsed.algorithm})
-                    kv = read_entry(folder)
-                except OSError as err:  # read-only or full cache: keep the vectors in memory
-                    logger.warning("could not cache the domain vectors in %s (%s); keeping them in memory",
-                                   folder, err)
+    folder = get_cache_dir(cache_dir) / "domain_vectors" / key
+    # word2vec with several threads is not deterministic: without build_once, fold fits training the same
+    # vectors at once on joblib workers would each fit their members with vectors of their own
+    kv, _ = build_once(folder, f"domain_vectors-{key}", read=lambda: _read_cached(folder, parsed),
+                       build=lambda: _train_and_cache(parsed, docs, folder), purpose="training the same domain vectors")
     _MEMO.put(key, kv)
     return kv
+
+
+def _train_and_cache(parsed, docs, folder):
+    """Train the vectors and write them to ``folder`` (kept in memory where the cache is not writable)."""
+    logger.info("training %s domain vectors on %d documents (%d tokens)", parsed.algorithm, len(docs), docs.n_tokens)
+    kv = _train(parsed, docs)
+    try:
+        with atomic_output(folder, directory=True) as tmp:
+            write_entry(kv, tmp, meta={"domain_spec": parsed.algorithm})
+        return read_entry(folder)
+    except OSError as err:  # read-only or full cache: keep the vectors in memory
+        logger.warning("could not cache the domain vectors in %s (%s); keeping them in memory", folder, err)
+        return kv
 
 
 def _read_cached(folder, parsed):
