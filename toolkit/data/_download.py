@@ -122,7 +122,7 @@ def build_once(entry: Path, name: str, *, read, build, purpose: str):
     ``<cache>/locks/<name>.lock`` (:func:`file_lock`; the cache is
     ``entry``'s grandparent), then read what the first wrote. An entry found
     damaged (``read`` returns None for it, and reports it) is built again
-    without a second read.  Where the lock cannot be made (a read-only cache
+    without a second read. Where the lock cannot be made (a read-only cache
     folder) the build runs without it: the cache then costs only the
     recomputation.
 

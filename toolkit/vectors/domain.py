@@ -354,9 +354,7 @@ def _train_and_cache(parsed, docs, folder):
 
 
 def _read_cached(folder, parsed):
-    """The cache entry at ``folder``, or None when there is none or it is damaged (a warning)."""
-    if not folder.is_dir():
-        return None
+    """The cache entry at ``folder`` (which exists), or None when it is damaged (a warning)."""
     try:  # the toolkit's own cache format: arrays + keys + a verified header, nothing unpickled
         kv = read_entry(folder)
     except (DataError, OSError, ValueError) as err:
