@@ -239,13 +239,15 @@ TINY = ["--set", "architecture=bag", "--set", "ngram_range=(1, 1)", "--set", "ep
 
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory, shared_data):
-    """One quick `toolkit train` on 200 real IMDB reviews, shared by the tests below."""
+    """One quick `toolkit train` on 200 real IMDB reviews, shared by the tests below.
+
+    The data folder is given by --data-dir, not TOOLKIT_DATA_DIR: the model finds GloVe 6B-50d (by its
+    manifest name) there too. It tried to download GloVe before, which fails offline."""
     out = tmp_path_factory.mktemp("cli-run") / "run"
-    os.environ["TOOLKIT_DATA_DIR"] = str(shared_data)
-    try:
-        result = CliRunner().invoke(app, ["train", "--limit", "200", "-o", str(out), *TINY])  # GloVe 6B-50d
-    finally:
-        os.environ.pop("TOOLKIT_DATA_DIR", None)
+    assert "TOOLKIT_DATA_DIR" not in os.environ
+    result = CliRunner().invoke(app, ["train", "--limit", "200", "--data-dir", str(shared_data), "-o", str(out),
+                                      *TINY])  # GloVe 6B-50d
+    assert "TOOLKIT_DATA_DIR" not in os.environ  # set for the run only
     assert result.exit_code == 0, result.output + repr(result.exception)
     return out, result
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 
 import numpy as np
 import pytest
@@ -331,6 +332,48 @@ def test_workflows_train_stack_notice_names_domain_specs_only():
     assert _is_domain_spec("word2vec:unsup:train=0,dim=300,epochs=10") and _is_domain_spec("fasttext:/p/t.txt")
     assert not _is_domain_spec("glove.6B.50d") and not _is_domain_spec("/data/vectors.txt")
     assert not _is_domain_spec(None)
+
+
+def test_workflows_train_stack_notice_only_before_the_vectors_are_cached(imdb_small, tmp_path, monkeypatch):
+    """The "trained on this first run" notice of --model stack appears only while the domain vectors are not
+    in the cache (it appeared on every run before, cached or not); a spec whose vectors depend on the
+    training texts gets its own line."""
+    from toolkit.cli.train import _domain_vectors_notice
+    from toolkit.vectors import domain
+
+    texts, _ = imdb_small
+    path = tmp_path / "unlabelled.txt"
+    path.write_text("\n".join(t.replace("\n", " ") for t in texts[:100]) + "\n", encoding="utf-8")
+    cache = tmp_path / "cache"
+    spec = f"word2vec:{path}:dim=8,epochs=1,min_count=2,train=0"
+    assert "trained on this first run" in _domain_vectors_notice(spec, cache_dir=cache)
+    domain.clear_memo()
+    domain.domain_vectors(spec, [["a", "film"]], cache_dir=cache)  # what the first run's fit does
+    assert _domain_vectors_notice(spec, cache_dir=cache) is None
+    assert "in each fit" in _domain_vectors_notice(f"word2vec:{path}:dim=8", cache_dir=cache)
+    domain.clear_memo()
+
+
+def test_data_folders_set_the_variables_for_the_block_only(tmp_path, monkeypatch):
+    """--data-dir / --cache-dir reach the estimators and their worker processes through the environment,
+    for the command's duration; earlier values come back."""
+    import subprocess
+    import sys
+
+    from toolkit.cli._common import data_folders
+
+    monkeypatch.delenv("TOOLKIT_DATA_DIR", raising=False)
+    monkeypatch.setenv("TOOLKIT_CACHE_DIR", str(tmp_path / "before"))
+    read = [sys.executable, "-c", "import os; print(os.environ.get('TOOLKIT_DATA_DIR'), os.environ['TOOLKIT_CACHE_DIR'])"]
+    with data_folders(tmp_path / "data", tmp_path / "cache"):
+        seen = subprocess.run(read, capture_output=True, text=True, check=True).stdout.split()
+    assert seen == [str((tmp_path / "data").resolve()), str((tmp_path / "cache").resolve())]
+    assert "TOOLKIT_DATA_DIR" not in os.environ and os.environ["TOOLKIT_CACHE_DIR"] == str(tmp_path / "before")
+    with data_folders(None, None):  # nothing given: nothing changes
+        assert "TOOLKIT_DATA_DIR" not in os.environ and os.environ["TOOLKIT_CACHE_DIR"] == str(tmp_path / "before")
+    with pytest.raises(RuntimeError), data_folders(tmp_path / "data"):
+        raise RuntimeError("an error in the command")
+    assert "TOOLKIT_DATA_DIR" not in os.environ
 
 
 def test_workflows_train_unknown_model(tmp_path):

@@ -11,6 +11,7 @@ from toolkit.text import TokenizedCorpus
 from toolkit.vectors import domain
 from toolkit.vectors.domain import (
     domain_vectors,
+    domain_vectors_cached,
     is_domain_spec,
     parse_domain_spec,
     resolve_vectors,
@@ -105,6 +106,44 @@ def test_domain_vectors_train_once_then_read_the_cache(imdb_tokens, cache):
     other = domain_vectors(f"word2vec:{SMALL}", docs[:200])  # other documents: another entry
     assert len(list((cache / "domain_vectors").iterdir())) == 2
     assert len(other) < len(kv)
+
+
+def test_domain_vectors_cached_answers_without_reading_the_source(imdb_small, imdb_tokens, cache, tmp_path,
+                                                                    monkeypatch):
+    """A train=0 spec's vectors are known to be cached from a small record, not by reading the source's texts:
+    so `toolkit train --model stack` says "trained on this first run" only on a first run (it said so on
+    every run before)."""
+    import shutil
+
+    texts, _ = imdb_small
+    docs, _ = imdb_tokens
+    path = tmp_path / "unlabelled.txt"
+    path.write_text("\n".join(t.replace("\n", " ") for t in texts[:200]) + "\n", encoding="utf-8")
+    spec = f"word2vec:{path}:{SMALL},train=0"
+    assert domain_vectors_cached(spec) is False
+    kv = domain_vectors(spec, docs[:10])
+
+    def no_reading(*args, **kwargs):
+        raise AssertionError("domain_vectors_cached read the unlabelled texts")
+
+    with monkeypatch.context() as m:
+        m.setattr(domain, "_unlabelled_texts", no_reading)
+        assert domain_vectors_cached(spec) is True
+        assert domain_vectors_cached(f"word2vec:{path}:{SMALL},train=0,dim=8") is False  # other options
+        assert domain_vectors_cached(f"word2vec:{path}:{SMALL}") is None  # train=1: the key needs the documents
+    domain.clear_memo()
+    again = domain_vectors(spec, docs[10:20])  # other training documents, the same vectors (train=0): still cached
+    np.testing.assert_array_equal(np.asarray(again["movie"]), np.asarray(kv["movie"]))
+    assert domain_vectors_cached(spec) is True
+    with open(path, "a", encoding="utf-8") as fh:  # the source changed: its vectors are to be trained
+        fh.write("one more review of a great movie\n")
+    assert domain_vectors_cached(spec) is False
+    domain_vectors(spec, docs[:10])
+    assert domain_vectors_cached(spec) is True
+    for entry in (cache / "domain_vectors").iterdir():  # the entries removed, their records kept: not cached
+        if entry.name != "sources":
+            shutil.rmtree(entry)
+    assert domain_vectors_cached(spec) is False
 
 
 def test_domain_vectors_add_unlabelled_texts_from_a_file(imdb_small, imdb_tokens, tmp_path):

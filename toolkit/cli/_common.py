@@ -445,11 +445,42 @@ _opt_vlimit = typer.Option(None, "--limit", help="Load only the first N vectors 
 _opt_format = typer.Option("auto", "--format", help="Vectors format (auto, glove, word2vec, word2vec-binary, fasttext...).")
 
 
-_opt_data_dir = typer.Option(None, "--data-dir", help="Offline data folder (default: $TOOLKIT_DATA_DIR).")
+_opt_data_dir = typer.Option(None, "--data-dir",
+                             help="Offline data folder, also for the vectors a model loads (default: $TOOLKIT_DATA_DIR).")
 
 
 _opt_cache_dir = typer.Option(None, "--cache-dir", help="Cache folder (default: $TOOLKIT_CACHE_DIR or the user cache).")
 
+
+
+@contextlib.contextmanager
+def data_folders(data_dir=None, cache_dir=None):
+    """``--data-dir`` / ``--cache-dir`` for everything a block runs, worker processes included.
+
+    Estimators find their vectors (a manifest name such as ``glove.6B.50d``,
+    the ``unsup`` reviews of a domain spec) and their caches through
+    ``TOOLKIT_DATA_DIR`` and ``TOOLKIT_CACHE_DIR``, in this process and in
+    the joblib or Dask worker processes that fit them; they take no folder
+    parameter. So the block runs with those variables set to the given
+    folders (absolute), and the previous values come back after it. A
+    folder left as None keeps its variable as it is. Worker processes
+    started before the block (a pool reused from an earlier call) keep the
+    environment they started with.
+    """
+    from .._config import CACHE_DIR_ENV, DATA_DIR_ENV
+
+    changes = {name: str(Path(value).expanduser().resolve())
+               for name, value in ((DATA_DIR_ENV, data_dir), (CACHE_DIR_ENV, cache_dir)) if value is not None}
+    previous = {name: os.environ.get(name) for name in changes}
+    os.environ.update(changes)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _stack_in(ident: int, prefixes: tuple[str, ...]) -> bool:

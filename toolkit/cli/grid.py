@@ -23,6 +23,7 @@ from ._common import (
     _progress,
     _settings,
     app,
+    data_folders,
 )
 
 __all__ = ["parse_grid", "run_grid"]
@@ -97,8 +98,11 @@ def run_grid(data="imdb", *, grid, settings=None, cv=3, limit=None, scheduler=No
         texts, labels = _subsample(texts, labels, limit, random_state)
     pipeline = make_text_classifier(memory=None if memory is None else str(memory), **(settings or {}))
     param_grid = parse_grid(grid, pipeline)
-    search = grid_search(pipeline, param_grid, texts, np.asarray(labels), cv=cv, scheduler=scheduler,
-                         n_workers=workers, local=local, refit=False, progress=progress)
+    # the candidates load their vectors and caches through TOOLKIT_DATA_DIR / TOOLKIT_CACHE_DIR, on the
+    # local cluster's workers too (started inside the block); a --scheduler's workers keep their own
+    with data_folders(data_dir, cache_dir):
+        search = grid_search(pipeline, param_grid, texts, np.asarray(labels), cv=cv, scheduler=scheduler,
+                             n_workers=workers, local=local, refit=False, progress=progress)
     results = search.cv_results_
     candidates = [
         {"params": {k.split("__", 1)[-1]: v for k, v in params.items()},

@@ -39,6 +39,7 @@ from ._common import (
     _settings,
     _state,
     _stop_on_interrupt,
+    data_folders,
     app,
 )
 from ..exceptions import DataError
@@ -465,72 +466,75 @@ def train(
 
     from ..models.classifier import make_text_classifier
 
-    params = _recipe_params(model, data, vectors, settings, random_state)
-    extra = {}
-    if model in STACK_RECIPES:
-        from ..models.stacking import StackedTextClassifier
+    # --data-dir / --cache-dir reach the estimators (GloVe by manifest name, a domain spec's unsup reviews)
+    # and the worker processes that fit them: they read TOOLKIT_DATA_DIR / TOOLKIT_CACHE_DIR
+    with data_folders(data_dir, cache_dir):
+        params = _recipe_params(model, data, vectors, settings, random_state)
+        extra = {}
+        if model in STACK_RECIPES:
+            from ..models.stacking import StackedTextClassifier
 
-        extra = {"estimator": StackedTextClassifier()}
-    try:
-        estimator = make_text_classifier(**extra, **params)  # unknown names fail here, before any loading
-    except ValueError as err:
-        raise SettingError(str(err)) from err
-    check_limit(limit, owner="train")
-    if output is not None:
-        _check_run_folder(output, force=force)
-
-    x_train, y_train, x_test, y_test, r_train = load_train_test(
-        data, test_data=test_data, test_size=test_size, limit=limit, random_state=random_state,
-        column=column, label_column=label_column, data_dir=data_dir, cache_dir=cache_dir, with_ratings=True,
-    )
-    fit_params = {}
-    if r_train is not None and getattr(_final_estimator(estimator), "ratings_alpha", None) is not None:
-        # the stack's "ratings" member learns the stars (IMDB); prediction does not need them
-        fit_params["classifier__ratings"] = r_train
-        logger.info("The stack's 'ratings' member learns the training reviews' ratings")
-    _check_known_labels(y_test, sorted(set(map(str, y_train))), f"The test data ({test_data or data})")
-    logger.info("Training on %d documents, testing on %d", len(x_train), len(x_test))
-    import shutil
-
-    staged = None
-    try:
-        with _progress_bars(estimator, progress, keep=params):  # the saved model keeps the user's settings
-            start = time.perf_counter()
-            estimator.fit(x_train, y_train, **fit_params)
-            fit_seconds = time.perf_counter() - start
-        # saved now, before the test texts are tokenized, so the model's span table (spans.npz) holds
-        # the training texts' spans only; moved into the run folder at the end
-        staged = _stage_model(estimator) if output is not None else None
-        with _progress_bars(estimator, progress, keep=params):
-            pred, proba, classes = _scores(estimator, x_test)
-        metrics = compute_metrics(y_test, pred, proba, classes=classes)
-        metrics.update(n_train=len(x_train), n_test=len(x_test), fit_seconds=round(fit_seconds, 3))
-        if baseline:
-            metrics["baseline"] = tfidf_baseline(x_train, y_train, x_test, y_test, random_state=random_state)
-
-        final = _final_estimator(estimator)
-        history = {k: [float(v) for v in vals] for k, vals in dict(getattr(final, "history_", {}) or {}).items()}
-        result = TrainResult(estimator, metrics, history, getattr(final, "embedding_coverage_", None))
+            extra = {"estimator": StackedTextClassifier()}
+        try:
+            estimator = make_text_classifier(**extra, **params)  # unknown names fail here, before any loading
+        except ValueError as err:
+            raise SettingError(str(err)) from err
+        check_limit(limit, owner="train")
         if output is not None:
-            from ..plots import plot_confusion_matrix, plot_history
+            _check_run_folder(output, force=force)
 
-            output = Path(output)
-            with atomic_output(output, directory=True) as tmp:  # the whole run folder or nothing
-                shutil.move(str(staged), str(tmp / "model"))
-                (tmp / "metrics.json").write_text(
-                    json.dumps({**metrics, "settings": _jsonable_settings({"model": model, **params})}, indent=2) + "\n"
-                )
-                written = ["model", "metrics.json"]
-                if history:
-                    plot_history(history, tmp / "history.png")
-                    written.append("history.png")
-                plot_confusion_matrix(y_test, pred, classes, tmp / "confusion_matrix.png")
-                written.append("confusion_matrix.png")
-            result.files = {name: output / name for name in written}
-        return result
-    finally:
-        if staged is not None:  # moved into the run folder, or left by an error: its temporary parent goes
-            shutil.rmtree(staged.parent, ignore_errors=True)
+        x_train, y_train, x_test, y_test, r_train = load_train_test(
+            data, test_data=test_data, test_size=test_size, limit=limit, random_state=random_state,
+            column=column, label_column=label_column, data_dir=data_dir, cache_dir=cache_dir, with_ratings=True,
+        )
+        fit_params = {}
+        if r_train is not None and getattr(_final_estimator(estimator), "ratings_alpha", None) is not None:
+            # the stack's "ratings" member learns the stars (IMDB); prediction does not need them
+            fit_params["classifier__ratings"] = r_train
+            logger.info("The stack's 'ratings' member learns the training reviews' ratings")
+        _check_known_labels(y_test, sorted(set(map(str, y_train))), f"The test data ({test_data or data})")
+        logger.info("Training on %d documents, testing on %d", len(x_train), len(x_test))
+        import shutil
+
+        staged = None
+        try:
+            with _progress_bars(estimator, progress, keep=params):  # the saved model keeps the user's settings
+                start = time.perf_counter()
+                estimator.fit(x_train, y_train, **fit_params)
+                fit_seconds = time.perf_counter() - start
+            # saved now, before the test texts are tokenized, so the model's span table (spans.npz) holds
+            # the training texts' spans only; moved into the run folder at the end
+            staged = _stage_model(estimator) if output is not None else None
+            with _progress_bars(estimator, progress, keep=params):
+                pred, proba, classes = _scores(estimator, x_test)
+            metrics = compute_metrics(y_test, pred, proba, classes=classes)
+            metrics.update(n_train=len(x_train), n_test=len(x_test), fit_seconds=round(fit_seconds, 3))
+            if baseline:
+                metrics["baseline"] = tfidf_baseline(x_train, y_train, x_test, y_test, random_state=random_state)
+
+            final = _final_estimator(estimator)
+            history = {k: [float(v) for v in vals] for k, vals in dict(getattr(final, "history_", {}) or {}).items()}
+            result = TrainResult(estimator, metrics, history, getattr(final, "embedding_coverage_", None))
+            if output is not None:
+                from ..plots import plot_confusion_matrix, plot_history
+
+                output = Path(output)
+                with atomic_output(output, directory=True) as tmp:  # the whole run folder or nothing
+                    shutil.move(str(staged), str(tmp / "model"))
+                    (tmp / "metrics.json").write_text(
+                        json.dumps({**metrics, "settings": _jsonable_settings({"model": model, **params})}, indent=2) + "\n"
+                    )
+                    written = ["model", "metrics.json"]
+                    if history:
+                        plot_history(history, tmp / "history.png")
+                        written.append("history.png")
+                    plot_confusion_matrix(y_test, pred, classes, tmp / "confusion_matrix.png")
+                    written.append("confusion_matrix.png")
+                result.files = {name: output / name for name in written}
+            return result
+        finally:
+            if staged is not None:  # moved into the run folder, or left by an error: its temporary parent goes
+                shutil.rmtree(staged.parent, ignore_errors=True)
 
 
 def _stage_model(estimator) -> Path:
@@ -550,6 +554,20 @@ def _is_domain_spec(vectors) -> bool:
     from ..vectors.domain import is_domain_spec  # imported when needed: the CLI starts light
 
     return is_domain_spec(vectors)
+
+
+def _domain_vectors_notice(spec, *, data_dir=None, cache_dir=None) -> str | None:
+    """What to tell the user before a stack trains on a domain spec: nothing when its vectors are cached."""
+    from ..vectors.domain import domain_vectors_cached
+
+    cached = domain_vectors_cached(spec, data_dir=data_dir, cache_dir=cache_dir)
+    if cached:
+        return None
+    if cached is None:  # the training texts are part of the vectors' key: each fit trains its own
+        return ("The stacked model trains domain vectors on the training texts (with any unlabelled source "
+                "the spec names) in each fit, and caches them by content.")
+    return ("The stacked model's domain vectors are trained on this first run (about 3 CPU minutes for "
+            "IMDB's 50,000 unlabelled reviews) and read from the cache afterwards.")
 
 
 def _default_run_dir() -> Path:
@@ -625,8 +643,9 @@ def train_cmd(
 
     recipe = _recipe_params(model.value, data, vectors, params, random_state)
     if model.value in STACK_RECIPES and _is_domain_spec(recipe["vectors"]):
-        _info("The stacked model's domain vectors are trained on the first run (about 3 CPU minutes for "
-              "IMDB's 50,000 unlabelled reviews) and read from the cache afterwards.")
+        notice = _domain_vectors_notice(recipe["vectors"], data_dir=data_dir, cache_dir=cache_dir)
+        if notice:
+            _info(notice)
     _load_tensorflow_quietly()
     with _stop_on_interrupt(), _quiet_workers(_keras_member(recipe)):
         result = train(

@@ -38,6 +38,7 @@ nothing large is stored on the estimator.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import re
@@ -47,12 +48,13 @@ from pathlib import Path
 import numpy as np
 
 from .._atomic import atomic_output
-from .._config import get_cache_dir
+from .._config import get_cache_dir, get_data_dir
 from .._memo import Memo
 from ..exceptions import DataError
 from .loading import read_entry, write_entry
 
-__all__ = ["DomainSpec", "is_domain_spec", "parse_domain_spec", "domain_vectors", "resolve_vectors", "words_only"]
+__all__ = ["DomainSpec", "is_domain_spec", "parse_domain_spec", "domain_vectors", "domain_vectors_cached",
+           "resolve_vectors", "words_only"]
 
 logger = logging.getLogger(__name__)
 
@@ -337,7 +339,104 @@ def domain_vectors(spec, documents, *, data_dir=None, cache_dir=None):
     kv, _ = build_once(folder, f"domain_vectors-{key}", read=lambda: _read_cached(folder, parsed),
                        build=lambda: _train_and_cache(parsed, docs, folder), purpose="training the same domain vectors")
     _MEMO.put(key, kv)
+    if folder.is_dir():
+        _mark_source(parsed, key, data_dir, cache_dir)
     return kv
+
+
+# ------------------------------------------------------------- is it cached already?
+def _source_marker(parsed: DomainSpec, data_dir=None, cache_dir=None) -> Path | None:
+    """The file that records the cache key of a ``train=0`` spec's vectors (None for other specs).
+
+    Its name hashes what can be known without reading any text: the
+    algorithm, the options, the gensim version and the source's identity
+    (``unsup`` and the data folder; a file's resolved path, size and
+    modification time; the raw texts of a tuple).
+    """
+    if parsed.params["train"]:
+        return None  # the training documents are part of the key: each fit has its own vectors
+    from importlib.metadata import version
+
+    source = parsed.source
+    if source == "unsup":
+        folder = get_data_dir(data_dir)
+        ident = ["unsup", None if folder is None else str(folder.resolve())]
+    elif isinstance(source, tuple):
+        ident = ["texts", hashlib.sha256("\x00".join(source).encode("utf-8", "surrogatepass")).hexdigest()]
+    else:
+        path = Path(source).expanduser()
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        ident = ["file", str(path.resolve()), st.st_size, st.st_mtime_ns]
+    text = json.dumps([_FORMAT_VERSION, parsed.algorithm, sorted(parsed.params.items()), version("gensim"), ident])
+    name = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return get_cache_dir(cache_dir) / "domain_vectors" / "sources" / f"{name}.json"
+
+
+def _mark_source(parsed, key, data_dir, cache_dir) -> None:
+    """Record ``key`` as the vectors of ``parsed``'s source (best effort: a read-only cache records nothing)."""
+    marker = _source_marker(parsed, data_dir, cache_dir)
+    if marker is None or _marked_key(marker) == key:
+        return
+    try:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_output(marker) as tmp:
+            tmp.write_text(json.dumps({"key": key}))
+    except OSError as err:
+        logger.debug("could not record the domain vectors' source in %s (%s)", marker, err)
+
+
+def _marked_key(marker: Path):
+    try:
+        return json.loads(marker.read_text())["key"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def domain_vectors_cached(spec, *, data_dir=None, cache_dir=None):
+    """Whether :func:`domain_vectors` will read this spec's vectors from the cache, known without reading text.
+
+    For a spec with ``train=0`` (the vectors depend on the unlabelled source
+    alone) the answer comes from a small record the last :func:`domain_vectors`
+    call with that spec and source left in the cache, so it costs
+    milliseconds, not the seconds of reading and hashing the source's tokens.
+    Use it to tell a user that a first run trains for minutes.
+
+    Parameters
+    ----------
+    spec : str or tuple
+        A domain spec (see the module docstring).
+    data_dir, cache_dir : path-like, optional
+        As for :func:`domain_vectors`.
+
+    Returns
+    -------
+    bool or None
+        True: the vectors are in the cache. False: they will be trained (or
+        the source changed since). None: cannot tell without the training
+        documents (a spec without ``train=0``, or a source file that is missing).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from toolkit.vectors.domain import domain_vectors, domain_vectors_cached
+    >>> spec, cache = ("word2vec", ("a good film", "a bad film") * 50, "dim=8,min_count=1,train=0"), tempfile.mkdtemp()
+    >>> domain_vectors_cached(spec, cache_dir=cache)
+    False
+    >>> _ = domain_vectors(spec, [["film"]], cache_dir=cache)
+    >>> domain_vectors_cached(spec, cache_dir=cache)
+    True
+    >>> domain_vectors_cached("word2vec:unsup", cache_dir=cache) is None  # train=1: the key needs the documents
+    True
+    """
+    parsed = parse_domain_spec(spec)
+    marker = _source_marker(parsed, data_dir, cache_dir)
+    if marker is None:
+        return None
+    key = _marked_key(marker)
+    return key is not None and (get_cache_dir(cache_dir) / "domain_vectors" / key).is_dir()
 
 
 def _train_and_cache(parsed, docs, folder):
