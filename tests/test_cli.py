@@ -408,6 +408,29 @@ def test_cli_predict_args_file_stdin(runner, trained_run, tmp_path):
     assert result.exit_code == 0 and len(result.stdout.splitlines()) == 2
 
 
+def test_cli_predict_arguments_that_read_like_inputs(runner, trained_run, tmp_path):
+    """The arguments of predict are texts, but `toolkit tokenize FILE` / `tokenize -` read a file / stdin.
+    Before: `predict MODEL -` classified the text "-", `predict MODEL FILE` the file's name, silently, and
+    `predict MODEL TEXT --input FILE` ignored FILE."""
+    model = trained_run[0] / "model"
+    src = tmp_path / "texts.txt"
+    src.write_text("great\nawful\nfine\n", encoding="utf-8")
+
+    result = invoke(runner, "predict", model, "-", input="great\nawful\n")  # '-': stdin
+    assert result.exit_code == 0, result.output
+    assert len(result.stdout.splitlines()) == 2
+
+    result = invoke(runner, "predict", model, src)  # still one text, with a warning naming --input
+    assert result.exit_code == 0, result.output
+    assert len(result.stdout.splitlines()) == 1
+    assert f"use --input {src}" in result.stderr and "is also the path of a file" in result.stderr
+    assert "Warning" not in invoke(runner, "-q", "predict", model, src).stderr  # -q: errors only
+
+    result = invoke(runner, "predict", model, "A wonderful film.", "--input", src)
+    assert_error(result, r"Give the texts as arguments or with --input, not both: --input '.*texts\.txt' would be ignored")
+    assert result.stdout == ""
+
+
 def test_cli_predict_skip_bad(runner, trained_run):
     """A document longer than spaCy's max_length (1,000,000 characters) fails the batch, unless --skip-bad."""
     model = trained_run[0] / "model"

@@ -570,6 +570,16 @@ def _domain_vectors_notice(spec, *, data_dir=None, cache_dir=None) -> str | None
             "IMDB's 50,000 unlabelled reviews) and read from the cache afterwards.")
 
 
+def _names_a_file(text: str) -> bool:
+    """Whether a one-line ``text`` is the path of an existing file or folder."""
+    if not text.strip() or "\n" in text or len(text) > 4096:
+        return False
+    try:
+        return Path(text).expanduser().exists()
+    except (OSError, ValueError):  # a name too long for the file system, a NUL byte
+        return False
+
+
 def _default_run_dir() -> Path:
     import time
 
@@ -697,7 +707,7 @@ def evaluate_cmd(
 @_errors_to_exit
 def predict_cmd(
     model: Path = typer.Argument(..., help="Model folder written by 'toolkit train'."),
-    texts: list[str] = typer.Argument(None, help="Texts to classify (default: --input, else stdin)."),
+    texts: list[str] = typer.Argument(None, help="Texts to classify ('-' alone: stdin; default: --input, else stdin)."),
     input: str = typer.Option(None, "--input", "-i", help=_INPUT),
     column: str = _opt_column,
     output: Path = _opt_output,
@@ -707,10 +717,22 @@ def predict_cmd(
         "\"skipped\": true} instead of failing the batch; the tokenizer logs their indices on stderr.",
     ),
 ) -> None:
-    """Predict labels and class probabilities; one JSON object per text (JSONL)."""
+    """Predict labels and class probabilities; one JSON object per text (JSONL).
+
+    The arguments after the model folder are texts ('-' alone: stdin); read a file's lines with --input FILE.
+    """
     _check_model_folder(model)
+    if texts == ["-"]:  # the usual name of stdin, as for `toolkit tokenize -`; not a text anyone classifies
+        texts, input = None, "-" if input is None else input
+    if texts and input is not None:
+        raise ValueError(f"Give the texts as arguments or with --input, not both: --input {input!r} would be "
+                         f"ignored for the {len(texts)} text(s) given as arguments.")
     _check_data(input)
     _check_output_file(output, force=force)
+    for text in texts or ():
+        if _names_a_file(text):  # `toolkit tokenize FILE` reads FILE; here FILE would be classified as a text
+            _info(f"Warning: the argument {text!r} is classified as a text, but it is also the path of a "
+                  f"{'folder' if Path(text).is_dir() else 'file'}; to classify what it holds, use --input {text}.")
     if not texts:
         texts = _read_texts("-" if input is None else input, column=column)
 
