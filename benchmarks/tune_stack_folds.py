@@ -172,6 +172,8 @@ def member(name, seed):
         members = dict(StackedTextClassifier(vectors=None, ratings_alpha=float(name[len("ratings_ridge"):]),
                                              mark_negation=True)._members(seed))
         return members["ratings"]
+    if re.fullmatch(r"negmarkpp_r\d+", name):  # a second NBSVM++ of another seed (twenty-third session)
+        return member("negmarkpp", seed + 1000 * int(name[len("negmarkpp_r"):]))
     if name in ("negmarkpp", "tail20neg"):  # NBSVM++ / the tail member on negation-marked tokens (probes)
         from sklearn.pipeline import Pipeline
         from sklearn.preprocessing import FunctionTransformer
@@ -431,7 +433,7 @@ def main(argv=None):
                          "fits_s": fit_s[name]})
     # each probe on top of STACK_MANY_JOB's members
     probes = [n for n in names if re.fullmatch(r"(head|tail|tailvec)\d+(c[\d.]+|pp)?|negmark|negmarkpp|tail20neg|"
-                                               r"skip[1-9]+neg|" + STARS, n)]
+                                               r"skip[1-9]+neg|negmarkpp_r\d+|" + STARS, n)]
     many = ("nbsvm++", "nbsvm", "vectors", "vectors_knn300_pca50")
     extra = [(*many, p) for p in probes] + [("nbsvm++", "nbsvm", p) for p in probes]
     # eighteenth session: each probe on top of the seventeenth session's STACK_MANY_JOB, and of its n-gram members
