@@ -376,6 +376,25 @@ def test_data_folders_set_the_variables_for_the_block_only(tmp_path, monkeypatch
     assert "TOOLKIT_DATA_DIR" not in os.environ
 
 
+def test_grid_values_are_split_on_top_level_commas():
+    """`--grid epochs=3,5` is two candidates, as the help's name=v1,v2 says: it was one, epochs=(3, 5),
+    because "3,5" reads as a Python tuple; numbers and tuples split alike now."""
+    from toolkit.cli.grid import parse_grid
+    from toolkit.models import make_text_classifier
+
+    pipe = make_text_classifier()
+    grid = parse_grid(["epochs=3,5", "learning_rate=0.01, 0.1", "ngram_range=(1, 1),(1, 2)", "dropout=0.2",
+                       "class_weight={'neg': 1, 'pos': 2},balanced,none", "tokenizer__batch_size=[64, 128]"], pipe)
+    assert grid == {"classifier__epochs": [3, 5], "classifier__learning_rate": [0.01, 0.1],
+                    "tokenizer__ngram_range": [(1, 1), (1, 2)], "classifier__dropout": [0.2],
+                    "classifier__class_weight": [{"neg": 1, "pos": 2}, "balanced", None],
+                    "tokenizer__batch_size": [64, 128]}
+    with pytest.raises(ValueError, match="Invalid grid parameter 'C'") as err:
+        parse_grid(["C=1,2"], pipe)
+    listed = str(err.value).split("Valid names: ")[1]
+    assert listed.count("'batch_size'") == 1 and "tokenizer__batch_size the tokenizer's" in listed
+
+
 def test_workflows_train_unknown_model(tmp_path):
     from toolkit.cli._inputs import SettingError
     from toolkit.cli.train import train

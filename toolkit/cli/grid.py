@@ -31,6 +31,25 @@ __all__ = ["parse_grid", "run_grid"]
 logger = logging.getLogger(__name__)
 
 
+def _top_level_split(text: str) -> list[str]:
+    """``"(1, 1),(1, 2)"`` -> ``["(1, 1)", "(1, 2)"]``: split on the commas outside brackets and quotes."""
+    parts, depth, quote, start = [], 0, None, 0
+    for i, ch in enumerate(text):
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return [p.strip() for p in parts]
+
+
 def parse_grid(items, pipeline) -> dict:
     """``["architecture=['bag','cnn']", "epochs=3,5"]`` -> a GridSearchCV grid with the pipeline's step names.
 
@@ -45,6 +64,8 @@ def parse_grid(items, pipeline) -> dict:
     {'classifier__architecture': ['bag', 'cnn'], 'tokenizer__ngram_range': [(1, 1), (1, 2)]}
     >>> parse_grid(["vectors=none,glove.6B.50d"], make_text_classifier())
     {'classifier__vectors': [None, 'glove.6B.50d']}
+    >>> parse_grid(["epochs=3,5", "ngram_range=(1, 1),(1, 2)"], make_text_classifier())
+    {'classifier__epochs': [3, 5], 'tokenizer__ngram_range': [(1, 1), (1, 2)]}
     """
     from ._inputs import parse_setting
 
@@ -52,16 +73,19 @@ def parse_grid(items, pipeline) -> dict:
     grid = {}
     for item in items or ():
         key, value = parse_setting(item)
-        if isinstance(value, str):
-            value = [None if v.strip().lower() == "none" else parse_setting(f"v={v}")[1] for v in value.split(",")]
-        elif not isinstance(value, list):
-            value = [value]
+        if not isinstance(value, list):  # v1,v2: each value on its own ("epochs=3,5" is two candidates, not (3, 5))
+            value = [None if v.lower() == "none" else parse_setting(f"v={v}")[1]
+                     for v in _top_level_split(item.partition("=")[2])]
         name = next((f"{step}__{key}" for step in ("classifier", "tokenizer") if f"{step}__{key}" in params),
                     key if key in params else None)
         if name is None:
+            names = [k.split("__", 1)[1] for k in params if k.startswith(("classifier__", "tokenizer__"))]
+            both = sorted({n for n in names if names.count(n) > 1})
             raise ValueError(
                 f"Invalid grid parameter {key!r}: neither the tokenizer nor the classifier has it. Valid names: "
-                f"{sorted(k.split('__', 1)[1] for k in params if '__' in k)}."
+                f"{sorted(set(names))}"
+                + (f"; {', '.join(both)} name{'s' if len(both) > 1 else ''} the classifier's, "
+                   f"tokenizer__{both[0]} the tokenizer's." if both else ".")
             )
         grid[name] = value
     if not grid:
