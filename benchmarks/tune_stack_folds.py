@@ -52,6 +52,8 @@ feature whose string joins the two tokens with a tab, one ``_`` per skipped toke
 another gap; each probe is stacked on ``STACK_MANY_JOB`` (its six members, with ``ratings_ridge0.03`` and
 ``tail20neg``) and on its ablation (without ``vectors`` and ``vectors_knn300_pca50``), and, with more than one
 such probe, all of them on both.
+Twenty-third session: ``negmarkpp_r<j>`` is ``negmarkpp`` with the random seed ``seed + 1000 * j``, a second
+NBSVM++ of another initialisation and batch order (a bagged pair when stacked beside ``negmarkpp``).
 A member without ``decision_function`` is read as the logit of its
 probability of the second class. ``--folds movie`` (twelfth session) groups
 the out-of-fold scores' folds by movie as well (``StratifiedGroupKFold``, as
@@ -74,6 +76,9 @@ Run::
     python benchmarks/tune_stack_folds.py --seed 0 --split movie \
         --members negmarkpp,negmark,tail20neg,ratings_ridge0.03,vectors,vectors_knn300_pca50,skip1neg,skip12neg \
         --name tune_stack_folds_movie_skip_seed0
+    python benchmarks/tune_stack_folds.py --seed 0 --split movie \
+        --members negmarkpp,negmark,tail20neg,ratings_ridge0.03,vectors,vectors_knn300_pca50,negmarkpp_r1 \
+        --name tune_stack_folds_movie_pp2_seed0
 """
 
 from __future__ import annotations
