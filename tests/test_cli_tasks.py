@@ -395,6 +395,18 @@ def test_grid_values_are_split_on_top_level_commas():
     assert listed.count("'batch_size'") == 1 and "tokenizer__batch_size the tokenizer's" in listed
 
 
+def test_workflows_train_hint_names_the_stack_when_the_main_job_loses_on_few_labels():
+    """A main-job run on few labels that loses to its baseline (300 IMDB reviews: 70.0% against 80.0%)
+    points to --model stack, the recipe of the learning curve below 5,000 labels; other runs get no hint."""
+    from toolkit.cli.train import _model_hint
+
+    hint = _model_hint("main", 300, 0.70, 0.80)
+    assert "with 300 training documents, try --model stack" in hint
+    assert _model_hint("main", 300, 0.85, 0.80) is None  # it won
+    assert _model_hint("main", 20_000, 0.70, 0.80) is None  # many labels: the main job's own ground
+    assert _model_hint("stack", 300, 0.70, 0.80) is None
+
+
 def test_workflows_train_unknown_model(tmp_path):
     from toolkit.cli._inputs import SettingError
     from toolkit.cli.train import train

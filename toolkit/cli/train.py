@@ -570,6 +570,19 @@ def _domain_vectors_notice(spec, *, data_dir=None, cache_dir=None) -> str | None
             "IMDB's 50,000 unlabelled reviews) and read from the cache afterwards.")
 
 
+#: below this many training documents the stack (``STACK_JOB``) leads the main job on IMDB's learning curve
+FEW_LABELS = 5000
+
+
+def _model_hint(model: str, n_train: int, accuracy: float, baseline: float) -> str | None:
+    """A line for a main-job run that lost to its baseline on few labels: the stack is the model for those."""
+    if model != "main" or n_train >= FEW_LABELS or accuracy >= baseline:
+        return None
+    return (f"Hint: with {n_train:,} training documents, try --model stack: it is the toolkit's model for fewer "
+            f"than {FEW_LABELS:,} labels (the main job is tuned for tens of thousands; see the learning curve "
+            "in README.md).")
+
+
 def _names_a_file(text: str) -> bool:
     """Whether a one-line ``text`` is the path of an existing file or folder."""
     if not text.strip() or "\n" in text or len(text) > 4096:
@@ -672,6 +685,9 @@ def train_cmd(
         b = m["baseline"]
         _info(f"Baseline {b['model']} (C={b['C']:g}, chosen on a validation split of the training data): "
               f"{_format_metrics(b)}; toolkit model {100 * (m['accuracy'] - b['accuracy']):+.2f} accuracy points")
+        hint = _model_hint(model.value, m["n_train"], m["accuracy"], b["accuracy"])
+        if hint:
+            _info(hint)
     for name, path in result.files.items():
         _info(f"  {name:<21} {path}")
     typer.echo(_json(m), nl=False)
