@@ -213,6 +213,21 @@ def test_workflows_tfidf_baseline_by_hand():
     assert b["model"].startswith("TF-IDF 1-2-grams") and b["fit_seconds"] >= 0
 
 
+def test_workflows_tfidf_baseline_three_classes(imdb_small, imdb_small_ratings):
+    """Three classes (IMDB's stars as bad / mixed / good): liblinear fits two classes only in scikit-learn
+    >= 1.8, so `toolkit train` on a 3-class CSV crashed in its baseline ("a bug in toolkit") before any
+    model was scored. The baseline now fits lbfgs' multinomial model for more than two classes."""
+    from toolkit.cli.train import tfidf_baseline
+
+    texts, _ = imdb_small
+    stars = imdb_small_ratings
+    y = np.where(stars <= 2, "bad", np.where(stars >= 9, "good", "mixed"))
+    b = tfidf_baseline(texts[:300], y[:300], texts[300:], y[300:])
+    assert b["classes"] == ["bad", "good", "mixed"] and len(b["confusion_matrix"]) == 3
+    chance = max(np.mean(y[300:] == c) for c in ("bad", "good", "mixed"))
+    assert b["accuracy"] > chance  # better than always naming the largest class
+
+
 # ---------------------------------------------------------------------------- data
 
 

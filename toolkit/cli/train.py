@@ -291,7 +291,8 @@ def tfidf_baseline(x_train, y_train, x_test, y_test, *, random_state=0, validati
     """The scikit-learn baseline every toolkit model should beat, fitted and scored on the same split.
 
     ``TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)`` +
-    ``LogisticRegression(solver="liblinear")`` on the raw texts. The
+    ``LogisticRegression`` (liblinear for two classes, lbfgs' multinomial
+    model for more) on the raw texts. The
     vectorizer is fitted on the training texts; ``C`` is chosen from
     :data:`BASELINE_C_GRID` by accuracy on a stratified ``validation_size``
     split of the training data only; the model is then refitted on all the
@@ -330,8 +331,12 @@ def tfidf_baseline(x_train, y_train, x_test, y_test, *, random_state=0, validati
         stratify=y_train if counts.min() >= 2 else None,
     )
 
+    # liblinear fits two classes only (scikit-learn >= 1.8 no longer wraps it one-vs-rest): more classes
+    # get lbfgs' multinomial model
+    solver = "liblinear" if len(counts) <= 2 else "lbfgs"
+
     def make(c):
-        return LogisticRegression(C=c, solver="liblinear", max_iter=1000)
+        return LogisticRegression(C=c, solver=solver, max_iter=1000)
 
     scores = {c: make(c).fit(x_all[fit_idx], y_train[fit_idx]).score(x_all[val_idx], y_train[val_idx])
               for c in BASELINE_C_GRID}
