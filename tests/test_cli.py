@@ -387,7 +387,15 @@ def test_cli_evaluate_csv_missing_label_column(runner, trained_run, tmp_path):
     out, _ = trained_run
     csv = tmp_path / "d.csv"
     csv.write_text("text,sentiment\ngood,pos\n", encoding="utf-8")
-    assert_error(invoke(runner, "evaluate", out / "model", csv), r"Column 'label' \(label_column\) not found")
+    # the command's options, not the reader's parameters (it said "Pass label_column=<one of them>")
+    assert_error(invoke(runner, "evaluate", out / "model", csv),
+                 r"Column 'label' \(--label-column\) not found in .*d\.csv; its columns are \['text', 'sentiment'\]\. "
+                 r"Pass --label-column <one of them>\.$")
+    jsonl = tmp_path / "d.jsonl"
+    jsonl.write_text('{"review": "good", "label": "pos"}\n', encoding="utf-8")
+    assert_error(invoke(runner, "evaluate", out / "model", jsonl),
+                 r"line 1: key 'text' \(--column\) not found; the record's keys are \['label', 'review'\]\. "
+                 r"Pass --column <one of them>\.$")
 
 
 def test_cli_predict_args_file_stdin(runner, trained_run, tmp_path):

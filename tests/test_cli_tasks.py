@@ -84,7 +84,7 @@ def test_workflows_read_input_errors(tmp_path):
     with pytest.raises(DataError, match=r"Cannot read '.*model\.bin' as utf-8 text \(line 2"):
         read_input(binary)
     (tmp_path / "d.csv").write_text("review,label\ngood,pos\n", encoding="utf-8")
-    with pytest.raises(DataError, match=r"Column 'text' \(text_column\) not found in .*d\.csv"):
+    with pytest.raises(DataError, match=r"Column 'text' \(--column\) not found in .*d\.csv.*Pass --column <one of them>"):
         read_input(tmp_path / "d.csv")
     empty = tmp_path / "empty"
     empty.mkdir()

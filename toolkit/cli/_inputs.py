@@ -128,10 +128,26 @@ def load_data(data="imdb", *, split="train", column="text", label_column="label"
     suffix = path.suffix.lower()
     if path.is_dir():
         return datasets.load_folder(path)
-    if suffix in TABLE_SUFFIXES:
-        delimiter = "\t" if suffix == ".tsv" else ","
-        return datasets.load_csv(path, text_column=column, label_column=label_column, delimiter=delimiter)
-    return datasets.load_jsonl(path, text_column=column, label_column=label_column)
+    try:
+        if suffix in TABLE_SUFFIXES:
+            delimiter = "\t" if suffix == ".tsv" else ","
+            return datasets.load_csv(path, text_column=column, label_column=label_column, delimiter=delimiter)
+        return datasets.load_jsonl(path, text_column=column, label_column=label_column)
+    except datasets.DataError as err:
+        raise _with_option_names(err) from err
+
+
+#: the readers' parameters and the command line's options that set them
+_OPTION_NAMES = {"text_column": "--column", "label_column": "--label-column"}
+
+
+def _with_option_names(err):
+    """The reader's error, naming the command's options (--column) instead of its parameters (text_column=)."""
+    message = str(err)
+    for param, option in _OPTION_NAMES.items():
+        message = message.replace(f"Pass {param}=<one of them>", f"Pass {option} <one of them>")
+        message = message.replace(f"({param})", f"({option})")
+    return type(err)(message) if message != str(err) else err
 
 
 def check_labelled_path(data) -> Path:
