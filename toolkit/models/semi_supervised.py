@@ -162,6 +162,14 @@ class PseudoLabelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 f"X and y have inconsistent numbers of samples: {X.shape[0] if hasattr(X, 'shape') else len(X)} "
                 f"and {n}."
             )
+        if y.dtype.kind in "US" and (y == str(UNLABELLED)).any():
+            # ["pos", "neg", -1] becomes a string array in numpy: -1 turns into the class "-1"
+            first = int(np.flatnonzero(y == str(UNLABELLED))[0])
+            raise ValueError(
+                f"y holds string labels and the string '-1' (first at index {first}): numpy turned the "
+                "unlabelled marker -1 into a class name. Pass y with dtype=object, e.g. "
+                "np.array(labels, dtype=object), so -1 stays the integer that marks unlabelled samples."
+            )
         unlabelled = y == UNLABELLED
         if unlabelled.all():
             raise ValueError(

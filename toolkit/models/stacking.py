@@ -661,8 +661,9 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         # into blocks on n_jobs threads already, and OpenBLAS threads woken by a product or by a change
         # of their count spin for ~0.1 s afterwards, burning the other core's CPU (2,000 reviews with
         # stack-many: ~0.1 CPU s, the tokenization of the next batch looked that much slower)
+        docs = self._docs(X)  # first: an unfitted stack raises NotFittedError, not AttributeError on meta_
         with _one_blas_thread():
-            return getattr(self.meta_, method)(self._member_scores(self._docs(X)))
+            return getattr(self.meta_, method)(self._member_scores(docs))
 
     def decision_function(self, X):
         """Meta-learner scores: shape (n_samples,) for two classes, else (n_samples, n_classes)."""

@@ -20,6 +20,17 @@ import numpy as np
 __all__ = ["TokenizedCorpus", "NgramIndex", "check_token_lists"]
 
 
+def _token_list(doc, index: int) -> list:
+    """``list(doc)`` for a document that is not a list or tuple; a raw string is an error, not its characters."""
+    if isinstance(doc, (str, bytes)):
+        raise ValueError(
+            f"Expected token lists, but document {index} is a raw {type(doc).__name__} ({doc[:40]!r}); "
+            "it would be read as single characters. Tokenize first: toolkit.SpacyTokenizer, or "
+            "toolkit.tokenize(texts)."
+        )
+    return list(doc)
+
+
 def _readonly(array: np.ndarray) -> np.ndarray:
     array.flags.writeable = False
     return array
@@ -109,6 +120,13 @@ class TokenizedCorpus(Sequence):
         -------
         TokenizedCorpus
 
+        Raises
+        ------
+        ValueError
+            For raw text instead of token lists (a single string, or a
+            document that is a string), which would otherwise become
+            documents of single characters.
+
         Examples
         --------
         >>> TokenizedCorpus.from_token_lists([["b", "a"], [], ["a"]]).to_list()
@@ -116,7 +134,12 @@ class TokenizedCorpus(Sequence):
         """
         if isinstance(documents, TokenizedCorpus):
             return documents
-        docs = [doc if isinstance(doc, (list, tuple)) else list(doc) for doc in documents]
+        if isinstance(documents, (str, bytes)):
+            raise ValueError(
+                f"Expected a sequence of token lists, got a single {type(documents).__name__}. Tokenize "
+                "first (toolkit.SpacyTokenizer), or wrap one document's tokens in a list: [tokens]."
+            )
+        docs = [doc if isinstance(doc, (list, tuple)) else _token_list(doc, i) for i, doc in enumerate(documents)]
         lengths = np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
         offsets = np.zeros(len(docs) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
