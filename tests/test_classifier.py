@@ -137,6 +137,23 @@ def test_classifier_multilabel_indicator_targets(split):
     assert clf.score(X_test, Y_test) == pytest.approx(np.mean((pred == Y_test).all(axis=1)))
 
 
+def test_classifier_nbsvm_logs_the_parameters_it_ignores(split, caplog):
+    """architecture="nbsvm" has one weight per n-gram: embedding_dim, hidden_units and dropout do nothing
+    there, which the log now says (they were ignored without a word)."""
+    import logging
+
+    X_train, y_train, _, _ = split
+    with caplog.at_level(logging.INFO, logger="toolkit.models.classifier"):
+        EmbeddingClassifier(architecture="nbsvm", hidden_units=16, dropout=0.3, epochs=1, max_tokens=5000,
+                            validation_split=0.0, random_state=0).fit(X_train[:100], y_train[:100])
+    assert "architecture='nbsvm' does not use hidden_units=16, dropout=0.3" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="toolkit.models.classifier"):
+        EmbeddingClassifier(architecture="nbsvm", epochs=1, max_tokens=5000, validation_split=0.0,
+                            random_state=0).fit(X_train[:100], y_train[:100])
+    assert "does not use" not in caplog.text
+
+
 def test_classifier_pretrained_vectors_frozen(split, glove_small):
     X_train, y_train, X_test, _ = split
     clf = small(vectors=str(glove_small), trainable="frozen", embedding_dim=None).fit(X_train, y_train)

@@ -73,8 +73,10 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
     ----------
     architecture : {"bag", "flatten", "cnn", "rnn", "nbsvm", "nbsvm_vectors"}, default="bag"
         Model graph, see :func:`toolkit.models.build_model`. ``"nbsvm"`` is
-        fast.ai's NBSVM++: it ignores ``vectors`` and computes naive-Bayes
-        ratios from the training rows. ``"nbsvm_vectors"``
+        fast.ai's NBSVM++: it ignores ``vectors``, ``embedding_dim``,
+        ``hidden_units`` and ``dropout`` (one weight per n-gram times its
+        naive-Bayes ratio, summed) and computes the ratios from the training
+        rows. ``"nbsvm_vectors"``
         (:mod:`toolkit.models.hybrid`) adds a branch over the mean word
         vector of the document, trained jointly, so the vectors add to the
         n-gram evidence; it needs ``vectors``. Both take uni/bi/trigram tokens
@@ -444,6 +446,10 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         if self.architecture == "nbsvm":
             if self.vectors is not None:
                 logger.info("architecture='nbsvm' does not use vectors=%r", self.vectors)
+            unused = {k: v for k, v in (("embedding_dim", self.embedding_dim), ("hidden_units", self.hidden_units),
+                                        ("dropout", self.dropout)) if v}
+            if unused:
+                logger.info("architecture='nbsvm' does not use %s", ", ".join(f"{k}={v!r}" for k, v in unused.items()))
             return self._nb_ratios(sequences, y_enc), None
         if self.vectors is None:
             if self.architecture == "nbsvm_vectors":
