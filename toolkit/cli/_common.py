@@ -62,6 +62,10 @@ def _root(
     """Deep learning on text with spaCy, gensim, Keras and scikit-learn."""
     level = logging.DEBUG if debug else logging.INFO if verbose else logging.ERROR if quiet else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr, force=True)
+    for handler in logging.getLogger().handlers:
+        # the handler filters too: libraries that set their own loggers' levels (distributed sets INFO on
+        # import) would otherwise print through it under --quiet and by default
+        handler.setLevel(level)
     _state["debug"] = debug
     _state["quiet"] = quiet
     _state["verbose"] = verbose

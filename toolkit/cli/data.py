@@ -50,12 +50,24 @@ def data_status(name=None, *, data_dir=None, cache_dir=None, details=False) -> l
     ------
     toolkit.exceptions.ManifestError
         For an unknown name (the message lists the known ones).
+    toolkit.exceptions.DataError
+        When the data folder (``data_dir`` or ``TOOLKIT_DATA_DIR``) is set
+        but is not a folder.
     """
     from .._config import get_cache_dir, get_data_dir
     from ..data.datasets import _find_local
     from ..data.manifests import get_manifest, list_manifests
 
     folder = get_data_dir(data_dir)
+    if folder is not None and not folder.is_dir():
+        # else a typo would show every resource as "remote", as if the folder held none of them
+        from .._config import DATA_DIR_ENV
+        from ..exceptions import DataError
+
+        raise DataError(
+            f"The data folder {folder} (from {'--data-dir' if data_dir is not None else DATA_DIR_ENV}) "
+            "does not exist or is not a folder; check the path."
+        )
     cache = get_cache_dir(cache_dir) / "data"
     rows = []
     for manifest in [get_manifest(name)] if name is not None else map(get_manifest, list_manifests()):

@@ -32,20 +32,120 @@ store_app = typer.Typer(
 app.add_typer(store_app, name="store")
 
 
+TABLE_SUFFIXES = (".csv", ".jsonl", ".json")
+
+
+def _input_files(inputs) -> list[Path]:
+    """The files ``inputs`` (paths or globs) name, or a DataError naming the one that matches nothing."""
+    import glob
+
+    from ..exceptions import DataError
+
+    files = []
+    for item in inputs:
+        path = Path(item).expanduser()
+        if glob.has_magic(str(path)):
+            matched = sorted(Path(p) for p in glob.glob(str(path)))
+            if not matched:
+                raise DataError(f"Input {item}: no file matches this pattern; check the path and the pattern.")
+            files.extend(matched)
+        elif not path.exists():
+            raise DataError(f"Input not found: '{path}'. Check the path (.txt, .csv or .jsonl files; globs allowed).")
+        else:
+            files.append(path)
+    folders = [f for f in files if f.is_dir()]
+    if folders:
+        raise DataError(f"Input {folders[0]} is a folder; give the .txt, .csv or .jsonl files in it (a glob works).")
+    return files
+
+
+def _first_record_fields(path: Path) -> list[str] | None:
+    """The columns of a CSV file's header, or the keys of a JSON lines file's first record (None if empty)."""
+    import csv
+    import json
+
+    from ..exceptions import DataError
+
+    try:
+        with open(path, encoding="utf-8", newline="") as fh:
+            if path.suffix.lower() == ".csv":
+                return next(csv.reader(fh), None)
+            for number, line in enumerate(fh, 1):
+                if line.strip():
+                    try:
+                        record = json.loads(line)
+                    except json.JSONDecodeError as err:
+                        raise DataError(f"{path}, line {number}: not valid JSON ({err.msg}).") from err
+                    return sorted(record) if isinstance(record, dict) else []
+    except UnicodeDecodeError as err:
+        raise DataError(f"Cannot read {path} as UTF-8 text; give a UTF-8 .csv or .jsonl file.") from err
+    return None
+
+
+def _check_inputs(inputs, column, label_column) -> None:
+    """Pre-flight check of ``store build``'s inputs, before a cluster starts.
+
+    The files exist (globs match), ``--label-column`` is only given with
+    tables (a .txt file has one document per line and no labels: the option
+    would be ignored and the store built without labels), and the first file
+    of tables has the named columns.
+    """
+    from ..exceptions import DataError
+
+    files = _input_files(inputs)
+    tables = [f for f in files if f.suffix.lower() in TABLE_SUFFIXES]
+    if label_column is not None and not tables:
+        raise DataError(
+            f"--label-column {label_column!r} needs .csv or .jsonl inputs; .txt inputs hold one document per line "
+            "and no labels. Drop --label-column, or give a table with a label column."
+        )
+    if not tables:
+        return
+    fields = _first_record_fields(tables[0])
+    if fields is None:
+        return
+    for option, name in (("--column", column), ("--label-column", label_column)):
+        if name is not None and name not in fields:
+            raise DataError(f"{tables[0]} has no column {name!r} ({option}); its columns are {fields}. "
+                            f"Pass {option} <one of them>.")
+
+
+def _check_store_output(output, *, force: bool) -> None:
+    """Pre-flight check of the store folder: replaced only if it is a store and ``force`` is given."""
+    output = Path(output).expanduser()
+    if not output.exists():
+        return
+    if not (output / "store.json").is_file():
+        raise OutputExistsError(
+            f"{output} exists and is not a corpus store (no store.json); it is never replaced. Choose another "
+            "--output or remove it first."
+        )
+    if not force:
+        raise OutputExistsError(
+            f"{output} exists; pass --force to replace it (the new store replaces it only when complete)."
+        )
+
+
 def build_store(inputs, output, *, tokenizer=None, column="text", label_column=None, scheduler=None, workers=None,
                 blocksize="64MiB", force=False, progress=False) -> dict:
     """Tokenize and encode files (or globs) partition by partition into a :class:`CorpusStore` folder.
+
+    The inputs, the columns, the tokenizer parameters and the output are
+    checked before a cluster starts. An existing store is replaced only with
+    ``force``; anything else at ``output`` never is.
 
     Returns :func:`store_info` of the new store.
     """
     from ..distributed.partitions import read_texts
     from ..distributed.search import dask_client
     from ..distributed.store import CorpusStore
+    from .text import _tokenizer
 
     output = Path(output)
-    if output.exists() and not force:
-        raise OutputExistsError(f"{output} exists; pass --force to replace it (the new store replaces it only when complete).")
-    text_column = column if any(Path(p).suffix.lower() in (".csv", ".jsonl", ".json") for p in inputs) else None
+    _check_store_output(output, force=force)
+    _check_inputs(inputs, column, label_column)
+    _tokenizer(**(tokenizer or {}))  # an unknown parameter is a SettingError listing the valid ones
+    text_column = column if any(Path(p).suffix.lower() in TABLE_SUFFIXES for p in inputs) else None
     texts = read_texts([str(p) for p in inputs], text_column=text_column,
                        label_column=label_column if text_column else None, blocksize=blocksize)
     with dask_client(scheduler, n_workers=workers):
@@ -53,11 +153,21 @@ def build_store(inputs, output, *, tokenizer=None, column="text", label_column=N
     return store_info(store)
 
 
+def _open_store(path):
+    """``CorpusStore(path)``, with a clear error for a file (the store reports only a missing store.json)."""
+    from ..distributed.store import CorpusStore
+    from ..exceptions import DataError
+
+    if Path(path).is_file():
+        raise DataError(f"{path} is a file, not a corpus store folder; give the folder `toolkit store build` wrote.")
+    return CorpusStore(path)
+
+
 def store_info(store) -> dict:
     """Size, partitions, vocabulary and tokenizer of a store (a path or a CorpusStore)."""
     from ..distributed.store import CorpusStore
 
-    store = store if isinstance(store, CorpusStore) else CorpusStore(store)
+    store = store if isinstance(store, CorpusStore) else _open_store(store)
     lengths = store.lengths()
     return {
         "path": str(store.path),
@@ -76,15 +186,18 @@ def train_from_store(store, output, *, settings=None, force=False) -> dict:
 
     Returns the model folder, the training history and the store's size.
     """
-    from ..distributed.store import CorpusStore
     from ..distributed.streaming import fit_from_store
     from ..models.classifier import EmbeddingClassifier, make_text_classifier
     from ..models.persistence import save_model
 
     output = Path(output)
+    if output.exists() and not (output / "config.json").is_file() and (output.is_file() or any(output.iterdir())):
+        # save_model refuses it too, but only after the training
+        raise OutputExistsError(f"{output} exists and is not a toolkit model folder; choose another --output or "
+                                "remove it first.")
     if output.exists() and not force:
         raise OutputExistsError(f"{output} exists; pass --force to replace it.")
-    store = CorpusStore(store)
+    store = _open_store(store)
     if not store.has_labels:
         raise ValueError(f"The store {store.path} has no labels; build it with --label-column from a CSV/JSONL input.")
     classifier = fit_from_store(EmbeddingClassifier(**(settings or {})), store)

@@ -11,8 +11,10 @@ from .._atomic import atomic_output
 from ._common import (
     _INPUT,
     DEFAULT_VECTORS,
+    _check_output_file,
     _errors_to_exit,
     _info,
+    _is_stdout,
     _json,
     _opt_cache_dir,
     _opt_column,
@@ -154,6 +156,61 @@ def coverage(source, texts, *, max_tokens=None, min_count=1, tokenizer=None, **l
     return report
 
 
+_opt_force = typer.Option(False, "--force", "-f", help="Replace an existing output file.")
+
+
+def _check_file_output(path, *, force: bool, option: str) -> None:
+    """Pre-flight check of a file these commands write: not stdout, creatable, replaced only with ``force``.
+
+    ``convert``, ``train`` and ``map`` write binary or multi-part files through
+    a temporary file, so ``-`` cannot mean standard output here; without this
+    check it would create a file named ``-``.
+    """
+    from ..exceptions import DataError
+
+    if _is_stdout(path):
+        raise DataError(f"{option} '-': this command writes a file, not standard output; give a file name.")
+    _check_output_file(path, force=force, option=option)
+
+
+def _check_vector_source(source) -> None:
+    """Fail in a second when ``source`` is neither a file nor a word-vectors manifest name.
+
+    For commands that read and tokenize texts before they load the vectors
+    (``coverage``): a typo in ``-V`` is reported before that work, without
+    loading or downloading anything.
+
+    Raises
+    ------
+    toolkit.exceptions.VectorsNotFoundError
+        No such file and no manifest of that name, or a folder.
+    toolkit.exceptions.DataError
+        A manifest that describes a dataset, not word vectors.
+    """
+    from ..data.manifests import get_manifest, list_manifests
+    from ..exceptions import DataError, ManifestError, VectorsNotFoundError
+    from ..vectors.loading import FORMATS
+
+    path = Path(source).expanduser()
+    if path.is_file():
+        return
+    if path.is_dir():
+        raise VectorsNotFoundError(f"--vectors {path} is a folder; pass the vectors file inside it.")
+    try:
+        manifest = get_manifest(str(source))
+    except ManifestError as err:
+        names = [name for name in list_manifests() if get_manifest(name).format in FORMATS]
+        raise VectorsNotFoundError(
+            f"--vectors {str(source)!r}: no such file (relative to {Path.cwd()}) and no data manifest of that name. "
+            f"Pass a vectors file or a manifest name: {', '.join(names)}."
+        ) from err
+    if manifest.format not in FORMATS:
+        raise DataError(
+            f"--vectors {str(source)!r} names {manifest.format!r} data, not word vectors; "
+            "pass a vectors manifest such as 'glove.6B.50d'."
+        )
+
+
 def word_map(source, words, path, *, method="pca", skip_missing=False, **load_params) -> Path:
     """Plot a 2-D map of ``words`` from a vector source (:func:`toolkit.plots.plot_word_map`)."""
     from ..plots import plot_word_map
@@ -228,7 +285,7 @@ def vectors_coverage_cmd(
     settings: list[str] = typer.Option(None, "--set", help="SpacyTokenizer parameter as key=value (repeatable)."),
 ) -> None:
     """How much of the vocabulary of a text collection the vectors cover."""
-    
+    _check_vector_source(vectors)  # a typo in -V fails now, not after reading and tokenizing the texts
     texts = _read_texts(source, column=column, data_dir=data_dir, cache_dir=cache_dir)
     report = coverage(vectors, texts, max_tokens=max_tokens, min_count=min_count, tokenizer=_settings(settings),
                       **_vector_kwargs(limit, format, data_dir, cache_dir))
@@ -242,13 +299,14 @@ def vectors_convert_cmd(
     output: Path = typer.Argument(..., help="Target file; .gz/.bz2 compress the text formats."),
     to: str = typer.Option(None, "--to", help="word2vec, word2vec-binary, glove or native; default from the suffix "
                            "(.bin binary, .kv native, else word2vec text)."),
+    force: bool = _opt_force,
     limit: int = _opt_vlimit,
     format: str = _opt_format,
     data_dir: Path = _opt_data_dir,
     cache_dir: Path = _opt_cache_dir,
 ) -> None:
     """Convert word vectors between formats (written atomically)."""
-    
+    _check_file_output(output, force=force, option="OUTPUT")
     typer.echo(str(convert_vectors(source, output, to=to, **_vector_kwargs(limit, format, data_dir, cache_dir))))
 
 
@@ -259,12 +317,13 @@ def vectors_train_cmd(
     output: Path = typer.Argument(..., help="Target file (written atomically): word2vec text for .txt/.vec "
                                   "(needed for n-gram tokens with spaces), else word2vec binary."),
     column: str = _opt_column,
+    force: bool = _opt_force,
     data_dir: Path = _opt_data_dir,
     cache_dir: Path = _opt_cache_dir,
     settings: list[str] = typer.Option(None, "--set", help="train_word2vec parameter as key=value (repeatable)."),
 ) -> None:
     """Train word2vec vectors on a text collection and save them."""
-    
+    _check_file_output(output, force=force, option="OUTPUT")  # before the texts are read and the model trained
     texts = _read_texts(corpus, column=column, data_dir=data_dir, cache_dir=cache_dir)
     kv = train_vectors(texts, output, **{"progress": _progress(), **_settings(settings)})
     _info(f"{len(kv)} words x {kv.vector_size} dimensions")
@@ -279,13 +338,14 @@ def vectors_map_cmd(
     vectors: str = _opt_vectors,
     method: str = typer.Option("pca", "--method", help="pca or tsne."),
     skip_missing: bool = typer.Option(False, "--skip-missing", help="Skip unknown words instead of failing."),
+    force: bool = _opt_force,
     limit: int = _opt_vlimit,
     format: str = _opt_format,
     data_dir: Path = _opt_data_dir,
     cache_dir: Path = _opt_cache_dir,
 ) -> None:
     """Plot a 2-D projection (PCA by default) of chosen words."""
-    
+    _check_file_output(output, force=force, option="--output")
     typer.echo(str(word_map(vectors, words, output, method=method, skip_missing=skip_missing,
                             **_vector_kwargs(limit, format, data_dir, cache_dir))))
 

@@ -1,0 +1,199 @@
+"""The command line as a user meets it: outputs never replaced without --force, inputs checked before the work,
+one-line errors that name the option, options that are not silently ignored."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+from test_cli import _restore_logging, assert_error, invoke, runner  # noqa: F401 (autouse fixture, fixture, helpers)
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+REVIEWS = "A great film, truly wonderful.\nThe acting was awful and the plot terrible.\nI loved every minute of it.\n"
+
+
+@pytest.fixture
+def reviews(tmp_path) -> Path:
+    path = tmp_path / "reviews.txt"
+    path.write_text(REVIEWS, encoding="utf-8")
+    return path
+
+
+# ----------------------------------------------------------------------- vectors
+
+
+def test_vectors_convert_keeps_an_existing_file_without_force(runner, glove_small, tmp_path):
+    out = tmp_path / "small.txt"
+    out.write_text("precious\n", encoding="utf-8")
+    assert_error(invoke(runner, "vectors", "convert", glove_small, out, "--limit", "10"),
+                 r"small\.txt exists; pass --force")
+    assert out.read_text(encoding="utf-8") == "precious\n"
+    result = invoke(runner, "vectors", "convert", glove_small, out, "--limit", "10", "--force")
+    assert result.exit_code == 0, result.output
+    assert out.read_text(encoding="utf-8").splitlines()[0] == "10 50"
+
+
+def test_vectors_convert_dash_is_refused_not_a_file_named_dash(runner, glove_small, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert_error(invoke(runner, "vectors", "convert", glove_small, "-", "--limit", "10"),
+                 r"OUTPUT '-'.*not standard output; give a file name")
+    assert not (tmp_path / "-").exists()
+
+
+def test_vectors_map_keeps_an_existing_file_without_force(runner, glove_small, tmp_path):
+    png = tmp_path / "map.png"
+    png.write_bytes(b"precious")
+    assert_error(invoke(runner, "vectors", "map", "good", "bad", "film", "-V", glove_small, "-o", png),
+                 r"--output .*map\.png exists; pass --force")
+    assert png.read_bytes() == b"precious"
+    result = invoke(runner, "vectors", "map", "good", "bad", "film", "-V", glove_small, "-o", png, "--force")
+    assert result.exit_code == 0, result.output
+    assert png.read_bytes()[:8] == PNG_SIGNATURE
+
+
+def test_vectors_train_checks_its_output_before_training(runner, reviews, tmp_path, monkeypatch):
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained before the output was checked")
+
+    monkeypatch.setattr("toolkit.cli.vectors.train_vectors", no_training)
+    out = tmp_path / "w2v.bin"
+    out.write_bytes(b"precious")
+    assert_error(invoke(runner, "vectors", "train", reviews, out), r"w2v\.bin exists; pass --force")
+    assert out.read_bytes() == b"precious"
+    (tmp_path / "afile").write_text("x", encoding="utf-8")
+    assert_error(invoke(runner, "vectors", "train", reviews, tmp_path / "afile" / "w2v.bin"),
+                 r"Cannot create OUTPUT .*afile.*is a file, not a folder")
+
+
+def test_vectors_train_replaces_with_force(runner, reviews, tmp_path):
+    out = tmp_path / "w2v.txt"
+    out.write_text("precious\n", encoding="utf-8")
+    result = invoke(runner, "-q", "vectors", "train", reviews, out, "--force", "--set", "vector_size=8",
+                    "--set", "min_count=1", "--set", "epochs=1")
+    assert result.exit_code == 0, result.output
+    assert out.read_text(encoding="utf-8").splitlines()[0].endswith(" 8")
+
+
+def test_vectors_coverage_checks_the_vectors_before_reading_the_texts(runner, reviews, monkeypatch):
+    def no_reading(*args, **kwargs):
+        raise AssertionError("texts read before the vectors were checked")
+
+    monkeypatch.setattr("toolkit.cli.vectors._read_texts", no_reading)
+    assert_error(invoke(runner, "vectors", "coverage", reviews, "-V", "nope.vec"),
+                 r"--vectors 'nope\.vec': no such file .*glove\.6B\.50d")
+    assert_error(invoke(runner, "vectors", "coverage", reviews, "-V", "imdb"), r"'imdb' names .* not word vectors")
+
+
+def test_vectors_coverage_still_works(runner, reviews, glove_small):
+    result = invoke(runner, "-q", "vectors", "coverage", reviews, "-V", glove_small, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["n_tokens"] > 10
+
+
+# -------------------------------------------------------------------------- data
+
+
+def test_data_list_refuses_a_missing_data_folder(runner, tmp_path, monkeypatch):
+    missing = tmp_path / "typo"
+    assert_error(invoke(runner, "data", "list", "--data-dir", missing),
+                 r"data folder .*typo \(from --data-dir\) does not exist")
+    assert_error(invoke(runner, "data", "info", "imdb", "--data-dir", missing), r"typo \(from --data-dir\)")
+    monkeypatch.setenv("TOOLKIT_DATA_DIR", str(missing))
+    assert_error(invoke(runner, "data", "list"), r"typo \(from TOOLKIT_DATA_DIR\)")
+
+
+def test_data_list_finds_the_offline_folder(runner, shared_data):
+    result = invoke(runner, "data", "list", "--data-dir", shared_data, "--json")
+    assert result.exit_code == 0, result.output
+    status = {row["name"]: row["status"] for row in map(json.loads, result.stdout.splitlines())}
+    assert status["imdb"] == status["glove.6B.50d"] == "offline"
+
+
+# ------------------------------------------------------------------------- store
+
+
+@pytest.fixture
+def labelled_jsonl(tmp_path) -> Path:
+    path = tmp_path / "reviews.jsonl"
+    rows = [("A great film, truly wonderful.", "pos"), ("Awful acting, terrible plot.", "neg")]
+    path.write_text("".join(json.dumps({"review": t, "y": y}) + "\n" for t, y in rows), encoding="utf-8")
+    return path
+
+
+def test_store_build_never_replaces_a_folder_that_is_not_a_store(runner, labelled_jsonl, tmp_path):
+    pytest.importorskip("distributed")
+    folder = tmp_path / "precious"
+    folder.mkdir()
+    (folder / "important.txt").write_text("keep me", encoding="utf-8")
+    assert_error(invoke(runner, "store", "build", labelled_jsonl, "-o", folder, "--column", "review", "--force"),
+                 r"precious exists and is not a corpus store .*never replaced")
+    assert (folder / "important.txt").read_text(encoding="utf-8") == "keep me"
+
+
+def test_store_build_refuses_a_label_column_it_would_ignore(runner, reviews, tmp_path):
+    pytest.importorskip("distributed")
+    assert_error(invoke(runner, "store", "build", reviews, "-o", tmp_path / "store", "--label-column", "label"),
+                 r"--label-column 'label' needs \.csv or \.jsonl inputs")
+    assert not (tmp_path / "store").exists()
+
+
+@pytest.mark.parametrize("args, pattern", [
+    (["--column", "review", "--set", "bogus=1"], r"Invalid parameter 'bogus' for estimator SpacyTokenizer"),
+    (["--column", "text"], r"reviews\.jsonl has no column 'text' \(--column\); its columns are \['review', 'y'\]"),
+    (["--column", "review", "--label-column", "label"], r"no column 'label' \(--label-column\)"),
+])
+def test_store_build_checks_columns_and_settings_before_starting(runner, labelled_jsonl, tmp_path, args, pattern):
+    pytest.importorskip("distributed")
+    assert_error(invoke(runner, "store", "build", labelled_jsonl, "-o", tmp_path / "store", *args), pattern)
+    assert not (tmp_path / "store").exists()
+
+
+def test_store_build_glob_that_matches_nothing(runner, tmp_path):
+    pytest.importorskip("distributed")
+    assert_error(invoke(runner, "store", "build", tmp_path / "nothing" / "*.jsonl", "-o", tmp_path / "store"),
+                 r"nothing/\*\.jsonl: no file matches this pattern")
+
+
+def test_store_build_quiet_keeps_dask_logs_off_stderr(runner, labelled_jsonl, tmp_path):
+    pytest.importorskip("distributed")
+    dask_logger = logging.getLogger("distributed")
+    previous = dask_logger.level
+    dask_logger.setLevel(logging.INFO)  # as importing distributed leaves it in a fresh process
+    try:
+        result = invoke(runner, "-q", "store", "build", labelled_jsonl, "-o", tmp_path / "store", "--column",
+                        "review", "--label-column", "y", "--workers", "1")
+    finally:
+        dask_logger.setLevel(previous)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["n_documents"] == 2
+    assert "distributed" not in result.stderr, result.stderr
+
+
+@pytest.fixture
+def store(labelled_jsonl, tmp_path):
+    pytest.importorskip("distributed")
+    from toolkit.distributed.store import CorpusStore
+
+    path = tmp_path / "store"
+    CorpusStore.build(labelled_jsonl, path, text_column="review", label_column="y", scheduler="sync")
+    return path
+
+
+def test_store_info_on_a_file(runner, reviews):
+    pytest.importorskip("distributed")
+    assert_error(invoke(runner, "store", "info", reviews), r"reviews\.txt is a file, not a corpus store folder")
+
+
+def test_store_train_checks_the_model_folder_before_training(runner, store, tmp_path, monkeypatch):
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained before the output was checked")
+
+    monkeypatch.setattr("toolkit.distributed.streaming.fit_from_store", no_training)
+    folder = tmp_path / "precious"
+    folder.mkdir()
+    (folder / "important.txt").write_text("keep me", encoding="utf-8")
+    assert_error(invoke(runner, "store", "train", store, "-o", folder, "--force"),
+                 r"precious exists and is not a toolkit model folder")
+    assert (folder / "important.txt").read_text(encoding="utf-8") == "keep me"
