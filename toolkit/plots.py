@@ -203,7 +203,7 @@ def _lookup_vectors(vectors, words: Sequence[str], skip_missing: bool):
     if missing and not skip_missing:
         raise KeyError(
             f"{len(missing)} word(s) not in the vectors: {', '.join(map(repr, missing[:10]))}"
-            f"{' ...' if len(missing) > 10 else ''}. Remove them or pass skip_missing=True."
+            f"{' ...' if len(missing) > 10 else ''}. Remove them or pass skip_missing=True (--skip-missing on the command line)."
         )
     if missing:
         logger.warning("Skipping %d word(s) not in the vectors: %s", len(missing), ", ".join(missing))

@@ -44,7 +44,7 @@ def _read_lines(path: Path, encoding: str) -> list[str]:
         line = path.read_bytes()[: err.start].count(b"\n") + 1
         raise DataError(
             f"Cannot read '{path}' as {encoding} text (line {line}, byte {err.start}); "
-            "is it a binary file? Give a text file, or the right --encoding."
+            f"is it a binary file? Give a text file in {encoding} (convert it, e.g. with iconv)."
         ) from err
     except OSError as err:
         raise DataError(f"Cannot read '{path}': {err.strerror or err}.") from err

@@ -1050,8 +1050,8 @@ class SpacyTokenizer(TextInputMixin, TransformerMixin, BaseEstimator):
                     raise DataError(
                         f"Document {i} of X has {len(text):,} characters, more than max_length={limit:,}. "
                         "Split long documents first, raise the max_length parameter "
-                        "(spaCy's own limit guards memory use), or pass errors='skip' to give such "
-                        "documents empty token lists."
+                        "(spaCy's own limit guards memory use), or pass errors='skip' (--skip-bad on the command "
+                        "line) to give such documents empty token lists."
                     )
             yield text
 

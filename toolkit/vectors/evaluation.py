@@ -21,7 +21,7 @@ def _require_words(kv, words):
         if not kv.has_index_for(w) and not (getattr(kv, "bucket", 0) and hasattr(kv, "vectors_ngrams")):
             raise DataError(
                 f"The word {w!r} has no vector ({len(kv):,} words loaded); check the spelling, try its "
-                "lowercase form, or load more vectors (limit=None)."
+                "lowercase form, or load more vectors (limit=None; on the command line, no --limit)."
             )
 
 
