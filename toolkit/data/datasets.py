@@ -135,8 +135,24 @@ class TextDataset:
         return f"TextDataset(n={len(self)}, classes={per_class}, source={self.source!r})"
 
     def subset(self, indices) -> TextDataset:
-        """A new dataset with the documents at ``indices`` (in that order)."""
-        idx = np.asarray(indices, dtype=np.int64)
+        """A new dataset with the documents at ``indices`` (in that order).
+
+        Parameters
+        ----------
+        indices : array-like of int or of bool
+            Positions, or a boolean mask of ``len(self)`` values (as numpy
+            indexing takes it, e.g. ``ds.subset(ds.labels == 1)``).
+        """
+        idx = np.asarray(indices)
+        if idx.dtype == bool:
+            # np.asarray(mask, dtype=int64) would turn the mask into positions 0 and 1
+            if idx.ndim != 1 or len(idx) != len(self):
+                raise InvalidParameterError(
+                    f"A boolean mask passed to TextDataset.subset must have one value per document ({len(self)}); "
+                    f"got shape {idx.shape}."
+                )
+            idx = np.flatnonzero(idx)
+        idx = np.asarray(idx, dtype=np.int64)
         return TextDataset(
             texts=[self.texts[i] for i in idx],
             labels=self.labels[idx],
@@ -701,9 +717,23 @@ def _natural_key(text: str):
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
 
 
+def _without_bom(encoding: str) -> str:
+    """The codec that reads ``encoding`` files: ``utf-8-sig`` for UTF-8, so a byte order mark is dropped.
+
+    Excel ("CSV UTF-8") and Notepad start UTF-8 files with a BOM; read as
+    plain UTF-8 it becomes part of the first column name, JSON line or text.
+    """
+    import codecs
+
+    try:
+        return "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding
+    except LookupError:
+        return encoding  # open() names the unknown encoding
+
+
 def _read_text(path: Path, encoding: str, errors: str) -> str:
     try:
-        with open(path, encoding=encoding, errors=errors) as fh:
+        with open(path, encoding=_without_bom(encoding), errors=errors) as fh:
             return fh.read()
     except UnicodeDecodeError as err:
         raise DataError(
@@ -753,6 +783,7 @@ def load_folder(
     extensions : tuple of str or None, default=(".txt",)
         File name endings to read (case-insensitive); None reads every file.
     encoding : str, default="utf-8"
+        A leading UTF-8 byte order mark (Excel, Notepad) is dropped.
     decode_errors : {"strict", "replace", "ignore"}, default="strict"
     shuffle, random_state, limit
         As in :func:`load_imdb`.
@@ -832,14 +863,24 @@ def _encode_labels(values: list, source: str) -> tuple[np.ndarray, list]:
         return isinstance(v, str) and re.fullmatch(r"-?\d+", v.strip()) is not None
 
     if all(is_int(v) for v in distinct):
-        ordered = sorted(distinct, key=lambda v: int(v))
+        # one class per integer: 1, "1" and " 1" (JSON numbers and strings mixed, padded CSV cells) are the same
+        ordered = sorted({int(v) for v in distinct})
+        index = {v: ordered.index(int(v)) for v in distinct}
     else:
         try:
             ordered = sorted(distinct)
         except TypeError:
             ordered = sorted(distinct, key=repr)
-    index = {v: i for i, v in enumerate(ordered)}
-    return np.array([index[v] for v in values], dtype=np.int64), [str(v) for v in ordered]
+        index = {v: i for i, v in enumerate(ordered)}
+    names = [str(v) for v in ordered]
+    if len(set(names)) < len(names):
+        same = next(n for n in names if names.count(n) > 1)
+        clash = [v for v in ordered if str(v) == same]
+        raise DataError(
+            f"{source}: the labels {', '.join(repr(v) for v in clash)} are different values with the same name "
+            f"{same!r}; write each class one way (e.g. all as strings) in the file."
+        )
+    return np.array([index[v] for v in values], dtype=np.int64), names
 
 
 def _open_text(path: Path, encoding: str):
@@ -848,7 +889,7 @@ def _open_text(path: Path, encoding: str):
     if path.is_dir():
         raise DataError(f"{path} is a folder; pass a file (or use load_folder for a folder of text files).")
     try:
-        return open(path, encoding=encoding, newline="")
+        return open(path, encoding=_without_bom(encoding), newline="")
     except OSError as err:
         raise DataError(f"Cannot read {path}: {err}.") from err
 
@@ -919,6 +960,7 @@ def load_csv(
     delimiter : str, default=","
         Use ``"\\t"`` for TSV.
     encoding : str, default="utf-8"
+        A leading UTF-8 byte order mark (Excel's "CSV UTF-8") is dropped.
     shuffle, random_state, limit
         As in :func:`load_imdb`.
 
@@ -930,7 +972,8 @@ def load_csv(
     ------
     DataError
         When the file is missing or unreadable, a column is missing (the
-        message lists the columns that exist) or a row lacks its text or label.
+        message lists the columns that exist), a row lacks its text or label,
+        or a row has more fields than the header (an unquoted delimiter).
 
     Examples
     --------
@@ -943,16 +986,27 @@ def load_csv(
     with _open_text(path, encoding) as fh:
         try:
             reader = csv.DictReader(fh, delimiter=delimiter)
-            columns = reader.fieldnames or []
+            if reader.fieldnames is None:
+                raise DataError(f"{path} is empty: load_csv expects a header row naming the columns, then one row per text.")
+            columns = reader.fieldnames
             wanted = [("text_column", text_column), ("label_column", label_column), ("id_column", id_column)]
             for param, col in wanted:
                 if col is not None and col not in columns:
+                    other = [d for d in ("\t", ";", ",", "|") if d != delimiter and len(columns) == 1 and d in columns[0]]
+                    hint = (f" The header has one column holding {other[0]!r}: pass delimiter={other[0]!r}."
+                            if other else "")
                     raise DataError(
                         f"Column {col!r} ({param}) not found in {path}; its columns are {columns}. "
-                        f"Pass {param}=<one of them>."
+                        f"Pass {param}=<one of them>.{hint}"
                     )
             for row in reader:
                 line = reader.line_num
+                if None in row:  # DictReader's restkey: more fields than the header
+                    raise DataError(
+                        f"{path}, line {line}: {len(columns) + len(row[None])} fields, but the header has "
+                        f"{len(columns)} ({columns}). A text that holds the delimiter {delimiter!r} must be quoted "
+                        '("...", with "" for a quote inside); check the delimiter= parameter too.'
+                    )
                 text = row.get(text_column)
                 if text is None:
                     raise DataError(f"{path}, line {line}: the row has no {text_column!r} value (too few fields).")

@@ -56,11 +56,15 @@ def read_texts(source, *, text_column=None, label_column=None, blocksize="64MiB"
     Parameters
     ----------
     source : dask.bag.Bag, dask.dataframe.Series or DataFrame, path or list of paths
-        A bag is returned as it is; a Series of texts becomes a bag; a
-        DataFrame needs ``text_column``. Paths (globs allowed): ``.txt`` (one
-        document per line), ``.csv``, ``.jsonl``/``.json`` (one JSON object
-        per line, which then need ``text_column``). Each file is cut in blocks
-        of ``blocksize`` bytes, so no file is read whole.
+        A bag is returned as it is (a bag of dicts with ``text_column``:
+        the named keys are picked, as from JSON lines); a Series of texts
+        becomes a bag; a DataFrame needs ``text_column``. Paths (globs
+        allowed): ``.txt`` (one document per line), ``.csv``,
+        ``.jsonl``/``.json`` (one JSON object per line, which then need
+        ``text_column``; blank lines are skipped, as by
+        :func:`~toolkit.data.load_jsonl`). Files are read as UTF-8, a byte
+        order mark dropped. Each file is cut in blocks of ``blocksize``
+        bytes, so no file is read whole.
     text_column, label_column : str, optional
         Columns (keys) of tables and JSON lines; with ``label_column`` the bag
         holds ``(text, label)`` pairs.
@@ -79,10 +83,20 @@ def read_texts(source, *, text_column=None, label_column=None, blocksize="64MiB"
     """
     db = require_dask()
     if isinstance(source, db.Bag):
-        return source
+        if text_column is None and label_column is None:
+            return source
+        if text_column is None:
+            raise ValueError("read_texts got label_column without text_column: a bag of records needs both keys named.")
+        # a bag of dicts (e.g. db.read_text(...).map(json.loads)): pick the named keys, as for JSON lines files
+        return source.map(_pick, text_column, label_column, "The bag")
     import dask.dataframe as dd
 
     if isinstance(source, dd.Series):
+        if text_column is not None or label_column is not None:
+            raise ValueError(
+                "read_texts got a Dask Series, which has no columns to pick: drop text_column/label_column, or pass "
+                "the DataFrame that holds both columns."
+            )
         return source.to_bag()
     if isinstance(source, dd.DataFrame):
         return _dataframe_bag(source, text_column, label_column, "The DataFrame")
@@ -97,15 +111,16 @@ def read_texts(source, *, text_column=None, label_column=None, blocksize="64MiB"
     if suffix == ".txt":
         if text_column or label_column:
             raise ValueError(".txt inputs hold one document per line and no columns; drop text_column/label_column.")
-        return db.read_text(names, blocksize=blocksize).map(lambda line: line.rstrip("\r\n"))
+        # utf-8-sig: a byte order mark (Notepad, Excel) would otherwise start the first document
+        return db.read_text(names, blocksize=blocksize, encoding="utf-8-sig").map(lambda line: line.rstrip("\r\n"))
     if suffix == ".csv":
         return _dataframe_bag(dd.read_csv(names, blocksize=blocksize, dtype="object"),
                               text_column, label_column, f"CSV input {names[0]}")
     if suffix in (".jsonl", ".json"):
         if text_column is None:
             raise ValueError(f"JSON lines input {names[0]}: name the text key with text_column=....")
-        records = db.read_text(names, blocksize=blocksize).map(json.loads)
-        return records.map(_pick, text_column, label_column, names[0])
+        lines = db.read_text(names, blocksize=blocksize, encoding="utf-8-sig", include_path=True)
+        return lines.map_partitions(_json_lines, text_column, label_column)
     raise ValueError(
         f"read_texts cannot read {names[0]!r}: expected .txt (one document per line), .csv or .jsonl files, "
         "or a dask.bag / dask.dataframe collection."
@@ -113,10 +128,28 @@ def read_texts(source, *, text_column=None, label_column=None, blocksize="64MiB"
 
 
 def _pick(record, text_column, label_column, source):
+    if not isinstance(record, dict):
+        raise TypeError(f"{source}: expected JSON objects (dicts) to pick text_column={text_column!r} from; got "
+                        f"a {type(record).__name__}: {str(record)[:80]!r}.")
     try:
         return record[text_column] if label_column is None else (record[text_column], record[label_column])
     except KeyError as err:
         raise ValueError(f"{source}: a record has no key {err.args[0]!r}; its keys are {sorted(record)}.") from None
+
+
+def _json_lines(lines, text_column, label_column):
+    """Texts (or pairs) of one block of ``(line, path)``: blank lines skipped, as :func:`load_jsonl` does."""
+    out = []
+    for line, path in lines:
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path}: not valid JSON ({err.msg}) in the line {line.strip()[:80]!r}; each line must "
+                             "be one JSON object (load_jsonl names its line number).") from None
+        out.append(_pick(record, text_column, label_column, path))
+    return out
 
 
 def split_pairs(items) -> tuple[list[str], list | None]:

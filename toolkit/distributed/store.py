@@ -61,10 +61,34 @@ def _write_part(items, folder: str, tokenizer) -> dict:
     np.save(folder / "offsets.npy", corpus.offsets)
     (folder / "strings.bin").write_bytes("\x00".join(corpus.strings).encode("utf-8", "surrogatepass"))
     if labels is not None:
-        np.save(folder / "labels.npy", np.asarray(labels), allow_pickle=False)
+        np.save(folder / "labels.npy", _checked_labels(labels, folder.name), allow_pickle=False)
     summary = partition_counts(corpus)
     summary["has_labels"] = labels is not None
     return summary
+
+
+def _checked_labels(labels: list, part: str) -> np.ndarray:
+    """One partition's labels as an array, refusing missing ones (a CSV's empty cell, a JSON ``null``).
+
+    ``np.asarray`` would turn a missing label into the string ``"nan"`` (a
+    new class) among string labels, a float NaN among numbers, or an object
+    array that ``np.save`` refuses without saying which document is at fault.
+    """
+    import pandas as pd
+
+    missing = np.flatnonzero(pd.isna(pd.Series(labels, dtype=object)).to_numpy())
+    if len(missing):
+        raise DataError(
+            f"Document {int(missing[0])} of partition {part} has no label ({labels[missing[0]]!r}; {len(missing)} "
+            "missing in that partition). Give every text a label, or drop the unlabelled ones before building the "
+            "store (e.g. ddf.dropna(subset=[label_column]))."
+        )
+    array = np.asarray(labels)
+    if array.dtype == object:
+        kinds = sorted({type(v).__name__ for v in labels})
+        raise DataError(f"The labels of partition {part} are of types {kinds}; a store keeps labels that are all "
+                        "numbers or all strings.")
+    return array
 
 
 def _part_info(summary: dict) -> dict:
@@ -292,7 +316,9 @@ class CorpusStore:
         """The labels of every document, in order."""
         if not self.has_labels:
             raise ValueError(f"The store {self.path} has no labels; build it from (text, label) pairs or with label_column.")
-        return np.concatenate([self._part(i, "labels.npy", mmap=False) for i in range(len(self.parts))])
+        # an empty partition (a filtered bag, a block of blank lines) has no labels file: it held no items to label
+        parts = [self._part(i, "labels.npy", mmap=False) for i, p in enumerate(self.parts) if p["n_documents"]]
+        return np.concatenate(parts) if parts else np.zeros(0)
 
     def gather(self, indices, *, n_ids=None, cache=None) -> tuple[np.ndarray, np.ndarray]:
         """Flat vocabulary ids and offsets of the documents ``indices`` (in that order).
