@@ -86,6 +86,14 @@ def test_workflows_read_input_errors(tmp_path):
     (tmp_path / "d.csv").write_text("review,label\ngood,pos\n", encoding="utf-8")
     with pytest.raises(DataError, match=r"Column 'text' \(--column\) not found in .*d\.csv.*Pass --column <one of them>"):
         read_input(tmp_path / "d.csv")
+    # a tab- or semicolon-separated .csv: the hint names what the command line can do (it picks the delimiter
+    # by the suffix), not load_csv's delimiter= parameter
+    (tmp_path / "tabs.csv").write_text("text\tlabel\ngood\tpos\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"holding '\\t': name the file \.tsv \(read as tab-separated\)\.$"):
+        read_input(tmp_path / "tabs.csv")
+    (tmp_path / "semi.csv").write_text("text;label\ngood;pos\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"holding ';': the command line reads commas \(\.csv\) and tabs \(\.tsv\) only"):
+        read_input(tmp_path / "semi.csv")
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(DataError, match=r"No text files .* found in .*empty"):

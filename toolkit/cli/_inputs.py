@@ -143,10 +143,18 @@ _OPTION_NAMES = {"text_column": "--column", "label_column": "--label-column"}
 
 def _with_option_names(err):
     """The reader's error, naming the command's options (--column) instead of its parameters (text_column=)."""
+    import re
+
     message = str(err)
     for param, option in _OPTION_NAMES.items():
         message = message.replace(f"Pass {param}=<one of them>", f"Pass {option} <one of them>")
         message = message.replace(f"({param})", f"({option})")
+    # the commands choose the delimiter by the file's suffix: .tsv tab-separated, anything else commas
+    message = message.replace("pass delimiter='\\t'.", "name the file .tsv (read as tab-separated).")
+    message = re.sub(r"pass delimiter='(.)'\.", r"the command line reads commas (.csv) and tabs (.tsv) only; "
+                     r"convert the file.", message)
+    message = message.replace("check the delimiter= parameter too", "check that the file's suffix (.csv, .tsv) "
+                              "matches its delimiter")
     return type(err)(message) if message != str(err) else err
 
 
