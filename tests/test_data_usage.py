@@ -193,3 +193,30 @@ def test_data_usage_jsonl_store_on_a_cluster_equals_load_jsonl(imdb_20, tmp_path
     assert store.n_documents == len(memory)
     assert store.labels().tolist() == [memory.target_names[y] for y in memory.labels]
     assert store.vocabulary.tokens == Vocabulary.from_documents(tokens).tokens
+
+
+def test_data_usage_store_build_never_replaces_what_is_not_a_store(imdb_20, tmp_path):
+    """CorpusStore.build(texts, path) replaced whatever was at path: a folder of the user's files was lost
+    (`toolkit store build` guarded only its own calls). Now that is an error before any work; an existing
+    store is still replaced, and opening a file as a store says it is a file (it said Errno 20)."""
+    import dask.bag as db
+
+    from toolkit.distributed import CorpusStore
+
+    texts = db.from_sequence(list(imdb_20.texts[:6]), npartitions=2)
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("keep me", encoding="utf-8")
+    with pytest.raises(DataError, match=r"precious exists and is not a corpus store .* never replaces it"):
+        CorpusStore.build(texts, precious, scheduler="sync")
+    assert [p.name for p in precious.iterdir()] == ["notes.txt"]
+    afile = tmp_path / "afile"
+    afile.write_text("keep me too", encoding="utf-8")
+    with pytest.raises(DataError, match="never replaces it"):
+        CorpusStore.build(texts, afile, scheduler="sync")
+    assert afile.read_text(encoding="utf-8") == "keep me too"
+    with pytest.raises(DataError, match=r"afile is not a corpus store \(no store.json; it is a file\)"):
+        CorpusStore(afile)
+    store = CorpusStore.build(texts, tmp_path / "store", scheduler="sync")
+    again = CorpusStore.build(db.from_sequence(list(imdb_20.texts[:4]), npartitions=1), store.path, scheduler="sync")
+    assert len(again) == 4  # a store is replaced by a new one

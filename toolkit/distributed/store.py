@@ -166,10 +166,10 @@ class CorpusStore:
         meta_file = self.path / "store.json"
         try:
             meta = json.loads(meta_file.read_text(encoding="utf-8"))
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             raise DataError(
-                f"{self.path} is not a corpus store (no store.json); build one with CorpusStore.build "
-                "or `toolkit store build`."
+                f"{self.path} is not a corpus store (no store.json{'; it is a file' if self.path.is_file() else ''}); "
+                "build one with CorpusStore.build or `toolkit store build`."
             ) from None
         except (json.JSONDecodeError, UnicodeDecodeError) as err:
             raise DataError(f"{meta_file}: not valid JSON ({err}); rebuild the store.") from err
@@ -216,8 +216,10 @@ class CorpusStore:
             Anything :func:`~toolkit.distributed.read_texts` reads; bags of
             ``(text, label)`` pairs store the labels.
         path : path-like
-            The store folder; replaced only once the new one is complete. On a
-            cluster it must be on a file system every worker sees.
+            The store folder; an existing store there is replaced only once the
+            new one is complete, and anything else there (a file, a folder
+            without ``store.json``) is never replaced: that is an error before
+            any work. On a cluster it must be on a file system every worker sees.
         tokenizer : SpacyTokenizer or dict of its parameters, optional
         text_column, label_column : str, optional
             See :func:`~toolkit.distributed.read_texts`.
@@ -236,13 +238,18 @@ class CorpusStore:
 
         from .partitions import _tokenizer
 
+        path = Path(path)
+        if path.exists() and not (path / "store.json").is_file():
+            raise DataError(
+                f"{path} exists and is not a corpus store (no store.json): CorpusStore.build never replaces it. "
+                "Choose another path, or remove it first."
+            )
         bag = read_texts(texts, text_column=text_column, label_column=label_column)
         tok = _tokenizer(tokenizer)
         params = {k: (list(v) if isinstance(v, tuple) else v) for k, v in tok.get_params().items()
                   if k not in ("n_jobs", "cache", "progress")}
         tok_params = {**params, "ngram_range": tuple(params["ngram_range"]), "n_jobs": 1}
         parts = bag.to_delayed()
-        path = Path(path)
         with atomic_output(path, directory=True) as tmp:
             names = [f"part-{i:05d}" for i in range(len(parts))]
             written = [dask.delayed(_write_part)(part, str(tmp / name), tok_params) for part, name in zip(parts, names)]
