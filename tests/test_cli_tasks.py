@@ -100,6 +100,18 @@ def test_workflows_read_input_errors(tmp_path):
         read_input(empty)
 
 
+def test_workflows_read_input_one_document_per_line_only(imdb_small, tmp_path):
+    """A file of lines is one document per "\n" line: str.splitlines() also split at U+0085, which IMDB
+    reviews hold (cp1252's ellipsis), so `predict --input` and `tokenize` returned more documents than lines."""
+    texts, _ = imdb_small
+    odd = [t for t in texts if "\x85" in t]
+    assert odd, "the sample holds reviews with U+0085"
+    lines = [t.replace("\n", " ") for t in odd[:5]] + ["form\x0cfeed, line\u2028separator", "windows line"]
+    path = tmp_path / "reviews.txt"
+    path.write_bytes(("\n".join(lines[:-1]) + "\r\n" + lines[-1] + "\n\n").encode("utf-8"))
+    assert read_input(path) == lines
+
+
 def test_workflows_read_input_unreadable(tmp_path, monkeypatch):
     path = tmp_path / "secret.txt"
     path.write_text("x")
@@ -428,6 +440,21 @@ def test_workflows_train_hint_names_the_stack_when_the_main_job_loses_on_few_lab
     assert _model_hint("main", 300, 0.85, 0.80) is None  # it won
     assert _model_hint("main", 20_000, 0.70, 0.80) is None  # many labels: the main job's own ground
     assert _model_hint("stack", 300, 0.70, 0.80) is None
+
+
+def test_workflows_train_main_without_vectors_is_the_recipe_without_its_vector_branch():
+    """`toolkit train --vectors none` (README: drops the vectors) failed on the main job after tokenizing:
+    its nbsvm_vectors architecture needs vectors. It now trains the recipe's n-gram part (nbsvm); an
+    architecture the user sets is kept."""
+    from toolkit.cli.train import _recipe_params
+    from toolkit.models.recipes import MAIN_JOB
+
+    params = _recipe_params("main", "imdb", None, {}, 0)
+    assert params["architecture"] == "nbsvm" and params["vectors"] is None
+    assert {k: v for k, v in params.items() if k not in ("architecture", "vectors", "random_state")} == \
+        {k: v for k, v in MAIN_JOB.items() if k not in ("architecture", "vectors")}
+    assert _recipe_params("main", "imdb", None, {"architecture": "bag"}, 0)["architecture"] == "bag"
+    assert _recipe_params("main", "imdb", "glove.6B.50d", {}, 0)["architecture"] == "nbsvm_vectors"
 
 
 def test_workflows_train_unknown_model(tmp_path):

@@ -102,3 +102,13 @@ def test_docstring_examples(name):
         runner.run(test, out=report.append)
     failed, attempted = runner.summarize(verbose=False)
     assert failed == 0, f"{failed} of {attempted} docstring examples in {name} failed:\n" + "".join(report)
+
+
+def test_every_exception_and_warning_is_importable_from_toolkit():
+    """`from toolkit import DependencyError` failed (and ModelVersionWarning), although README says every public
+    name outside toolkit.distributed is importable from toolkit itself."""
+    from toolkit import exceptions
+
+    missing = [name for name in exceptions.__all__ if getattr(toolkit, name, None) is not getattr(exceptions, name)]
+    assert not missing
+    assert set(exceptions.__all__) <= set(toolkit.__all__)

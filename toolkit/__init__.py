@@ -68,6 +68,8 @@ _LAZY = {
     "ManifestError": "exceptions",
     "VectorsFormatError": "exceptions",
     "ModelFormatError": "exceptions",
+    "DependencyError": "exceptions",
+    "ModelVersionWarning": "exceptions",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -39,7 +39,9 @@ def _read_lines(path: Path, encoding: str) -> list[str]:
 
     try:
         with open(path, encoding=encoding, newline=None) as fh:
-            lines = fh.read().splitlines()
+            # "\n" only (universal newlines: \r\n and \r read as \n): str.splitlines() also breaks at U+0085,
+            # U+2028, \x0b, \x0c and \x1c-\x1e, and IMDB reviews hold U+0085 (cp1252's ellipsis)
+            lines = fh.read().split("\n")
     except UnicodeDecodeError as err:
         line = path.read_bytes()[: err.start].count(b"\n") + 1
         raise DataError(

@@ -397,6 +397,11 @@ def _recipe_params(model, data, vectors, settings, random_state) -> dict:
     if not (isinstance(vectors, str) and vectors == RECIPE):
         params["vectors"] = vectors
     params.update(settings or {})
+    if model == "main" and params.get("vectors") is None and params.get("architecture") == "nbsvm_vectors" \
+            and "architecture" not in (settings or {}):
+        # --vectors none on the main job: its recipe without the vector branch (nbsvm_vectors refuses no vectors)
+        params["architecture"] = "nbsvm"
+        logger.info("--vectors none: the main job's recipe without its vector branch (architecture='nbsvm')")
     return params
 
 
@@ -628,8 +633,9 @@ def train_cmd(
     ),
     vectors: str = typer.Option(
         None, "--vectors", "-V", show_default=False,
-        help=f"Vectors file, manifest name or domain spec (word2vec:unsup); 'none' learns the embedding "
-             f"(the stacks: drops the vector member). Default: the recipe's ({DEFAULT_VECTORS} for main; "
+        help=f"Vectors file, manifest name or domain spec (word2vec:unsup); 'none' drops them (the main job: "
+             f"its n-gram part alone, architecture nbsvm; other architectures learn the embedding; the stacks: "
+             f"no vector member). Default: the recipe's ({DEFAULT_VECTORS} for main; "
              f"for the stacks, 300-d word2vec on IMDB's unlabelled reviews with --data imdb, else {DEFAULT_VECTORS}).",
     ),
     settings: list[str] = _opt_set,
