@@ -151,7 +151,8 @@ def bad_inputs(tmp_path):
         ("missing", r"Input not found: '.*missing\.txt'"),
         ("empty", r"No text files .* found in .*empty"),
         ("binary", r"Cannot read '.*weights\.txt' as utf-8 text \(line 2"),
-        ("csv", r"Column 'text' \(text_column\) not found in .*reviews\.csv; its columns are \['review', 'label'\]"),
+        ("csv", r"Column 'text' \(--column\) not found in .*reviews\.csv; its columns are \['review', 'label'\]\. "
+                r"Pass --column <one of them>"),
     ],
 )
 def test_cli_tokenize_bad_input(runner, bad_inputs, tmp_path, case, pattern):
