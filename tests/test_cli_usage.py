@@ -150,6 +150,16 @@ def test_store_build_checks_columns_and_settings_before_starting(runner, labelle
     assert not (tmp_path / "store").exists()
 
 
+def test_store_build_checks_a_csv_with_a_byte_order_mark_as_the_readers_read_it(tmp_path):
+    """The pre-flight column check read a CSV saved by Excel ("CSV UTF-8", with a byte order mark) as plain
+    UTF-8, so its first column was '\\ufefftext' and `store build` refused a file the readers accept."""
+    from toolkit.cli.store import _check_inputs
+
+    path = tmp_path / "excel.csv"
+    path.write_text("text,label\ngood film,pos\n", encoding="utf-8-sig")
+    _check_inputs([path], "text", "label")  # no error
+
+
 def test_store_build_glob_that_matches_nothing(runner, tmp_path):
     pytest.importorskip("distributed")
     assert_error(invoke(runner, "store", "build", tmp_path / "nothing" / "*.jsonl", "-o", tmp_path / "store"),

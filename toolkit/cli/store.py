@@ -32,7 +32,8 @@ store_app = typer.Typer(
 app.add_typer(store_app, name="store")
 
 
-TABLE_SUFFIXES = (".csv", ".jsonl", ".json")
+#: the inputs of read_texts that have columns (the rest, .txt, one document per line)
+_COLUMN_SUFFIXES = (".csv", ".jsonl", ".json")
 
 
 def _input_files(inputs) -> list[Path]:
@@ -67,7 +68,7 @@ def _first_record_fields(path: Path) -> list[str] | None:
     from ..exceptions import DataError
 
     try:
-        with open(path, encoding="utf-8", newline="") as fh:
+        with open(path, encoding="utf-8-sig", newline="") as fh:  # a byte order mark is not part of a column name
             if path.suffix.lower() == ".csv":
                 return next(csv.reader(fh), None)
             for number, line in enumerate(fh, 1):
@@ -93,7 +94,7 @@ def _check_inputs(inputs, column, label_column) -> None:
     from ..exceptions import DataError
 
     files = _input_files(inputs)
-    tables = [f for f in files if f.suffix.lower() in TABLE_SUFFIXES]
+    tables = [f for f in files if f.suffix.lower() in _COLUMN_SUFFIXES]
     if label_column is not None and not tables:
         raise DataError(
             f"--label-column {label_column!r} needs .csv or .jsonl inputs; .txt inputs hold one document per line "
@@ -145,7 +146,7 @@ def build_store(inputs, output, *, tokenizer=None, column="text", label_column=N
     _check_store_output(output, force=force)
     _check_inputs(inputs, column, label_column)
     _tokenizer(**(tokenizer or {}))  # an unknown parameter is a SettingError listing the valid ones
-    text_column = column if any(Path(p).suffix.lower() in TABLE_SUFFIXES for p in inputs) else None
+    text_column = column if any(Path(p).suffix.lower() in _COLUMN_SUFFIXES for p in inputs) else None
     texts = read_texts([str(p) for p in inputs], text_column=text_column,
                        label_column=label_column if text_column else None, blocksize=blocksize)
     with dask_client(scheduler, n_workers=workers):
