@@ -449,6 +449,9 @@ _opt_vlimit = typer.Option(None, "--limit", help="Load only the first N vectors 
 _opt_format = typer.Option("auto", "--format", help="Vectors format (auto, glove, word2vec, word2vec-binary, fasttext...).")
 
 
+_opt_force = typer.Option(False, "--force", "-f", help="Replace an existing output file.")
+
+
 _opt_data_dir = typer.Option(None, "--data-dir",
                              help="Offline data folder, also for the vectors a model loads (default: $TOOLKIT_DATA_DIR).")
 

@@ -19,6 +19,7 @@ from ._common import (
     _is_stdout,
     _jsonl,
     _opt_column,
+    _opt_force,
     _opt_output,
     _progress,
     _read_texts,
@@ -30,6 +31,7 @@ from ._inputs import SettingError
 __all__ = ["tokenize_texts", "Vectorized", "vectorize"]
 
 logger = logging.getLogger(__name__)
+
 
 def _tokenizer(**params):
     """A SpacyTokenizer with ``params``; an unknown name is a :class:`SettingError` listing the valid ones."""
@@ -161,8 +163,6 @@ def vectorize(texts, *, output_mode="int", max_tokens=None, min_count=1, maxlen=
     matrix = encoder.fit_transform(tokens)
     return Vectorized(matrix, encoder, getattr(encoder, "vocabulary_", None))
 
-
-_opt_force = typer.Option(False, "--force", "-f", help="Replace an existing output file.")
 
 _opt_skip_bad = typer.Option(
     False, "--skip-bad", help="Skip documents that cannot be tokenized (longer than max_length): they get no "

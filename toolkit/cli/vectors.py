@@ -19,6 +19,7 @@ from ._common import (
     _opt_cache_dir,
     _opt_column,
     _opt_data_dir,
+    _opt_force,
     _opt_format,
     _opt_vectors,
     _opt_vlimit,
@@ -155,8 +156,6 @@ def coverage(source, texts, *, max_tokens=None, min_count=1, tokenizer=None, **l
     _, report = build_embedding_matrix(vocabulary, load_vectors(source, **load_params))
     return report
 
-
-_opt_force = typer.Option(False, "--force", "-f", help="Replace an existing output file.")
 
 
 def _check_file_output(path, *, force: bool, option: str) -> None:
