@@ -220,3 +220,15 @@ def test_data_usage_store_build_never_replaces_what_is_not_a_store(imdb_20, tmp_
     store = CorpusStore.build(texts, tmp_path / "store", scheduler="sync")
     again = CorpusStore.build(db.from_sequence(list(imdb_20.texts[:4]), npartitions=1), store.path, scheduler="sync")
     assert len(again) == 4  # a store is replaced by a new one
+
+
+def test_data_usage_load_folder_checks_decode_errors_up_front(imdb_20, tmp_path):
+    """decode_errors="bogus" was checked only when a file failed to decode (then a bare LookupError from
+    codecs): a typo went unnoticed on clean folders and broke on the first odd file."""
+    from toolkit._validation import InvalidParameterError
+
+    (tmp_path / "pos").mkdir()
+    (tmp_path / "pos" / "1.txt").write_text(imdb_20.texts[0], encoding="utf-8")
+    with pytest.raises(InvalidParameterError, match="'decode_errors' parameter of load_folder .* Got 'bogus'"):
+        load_folder(tmp_path, decode_errors="bogus")
+    assert load_folder(tmp_path, decode_errors="replace").texts == [imdb_20.texts[0]]

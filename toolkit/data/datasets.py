@@ -798,12 +798,19 @@ def load_folder(
     DataError
         When the folder is missing, holds no matching files, a category is
         missing, or a file cannot be decoded.
+    InvalidParameterError
+        For a ``decode_errors`` value other than the three above.
 
     Examples
     --------
     >>> from toolkit.data import load_folder            # doctest: +SKIP
     >>> ds = load_folder("aclImdb/train", categories=["neg", "pos"])  # doctest: +SKIP
     """
+    if decode_errors not in ("strict", "replace", "ignore"):  # else checked only when a file fails to decode
+        raise InvalidParameterError(
+            "The 'decode_errors' parameter of load_folder must be a str among {'ignore', 'replace', 'strict'}. "
+            f"Got {decode_errors!r} instead."
+        )
     root = Path(path)
     if not root.is_dir():
         raise DataError(f"Folder {root} does not exist or is not a folder.")
