@@ -32,12 +32,21 @@ _NOT_COUNT_DATA = {
 }
 
 
+# liblinear's dual coordinate descent stops at tol: weighting and repeating documents reach optima ~1e-6
+# apart, beyond these checks' rtol=1e-7 (scikit-learn marks LinearSVC the same way);
+# test_naive_bayes_sample_weight_equals_repeating_documents checks the equivalence at the solver's tolerance
+_DUAL_SOLVER = "liblinear's dual solver stops at tol: sample_weight and repeated samples agree to ~1e-6, not 1e-7"
+_SAMPLE_WEIGHT_CHECKS = {"check_sample_weight_equivalence_on_dense_data": _DUAL_SOLVER,
+                         "check_sample_weight_equivalence_on_sparse_data": _DUAL_SOLVER}
+
+
 def _expected_failures(estimator):
     if not isinstance(estimator, NBSVMClassifier):
         return {}
     if estimator.loss != "log_loss":  # no predict_proba: the check does not run
-        return {k: v for k, v in _NOT_COUNT_DATA.items() if k != "check_decision_proba_consistency"}
-    return _NOT_COUNT_DATA
+        return {**{k: v for k, v in _NOT_COUNT_DATA.items() if k != "check_decision_proba_consistency"},
+                **_SAMPLE_WEIGHT_CHECKS}
+    return {**_NOT_COUNT_DATA, **_SAMPLE_WEIGHT_CHECKS}
 
 
 @parametrize_with_checks(
@@ -255,3 +264,36 @@ def test_naive_bayes_errors():
 def test_naive_bayes_invalid_parameters(est, match):
     with pytest.raises(ValueError, match=match):
         est.fit(X_TOY, Y_TOY)
+
+
+def test_naive_bayes_sample_weight_equals_repeating_documents(imdb_tokens):
+    """NBSVMClassifier.fit(X, y, sample_weight=...): weight 2 is the document twice, weight 0 is no document,
+    in the NB ratios exactly and in the linear model to the solver's tolerance. fit took no sample_weight,
+    so a Pipeline, CalibratedClassifierCV or a grid search could not pass one."""
+    import scipy.sparse as sp
+    from sklearn.pipeline import make_pipeline
+
+    from toolkit.text import BagEncoder
+
+    docs, labels = imdb_tokens
+    X = BagEncoder(output_mode="count").fit(docs[:300]).transform(docs[:300])
+    y = np.asarray(labels[:300])
+    w = np.tile([0, 1, 2], 100)
+    repeated = np.repeat(np.arange(300), w)
+    for loss in ("squared_hinge", "log_loss"):
+        weighted = NBSVMClassifier(loss=loss, tol=1e-8, max_iter=100_000, random_state=0).fit(X, y, sample_weight=w)
+        copies = NBSVMClassifier(loss=loss, tol=1e-8, max_iter=100_000, random_state=0).fit(
+            sp.csr_matrix(X[repeated]), y[repeated])
+        np.testing.assert_allclose(weighted.log_count_ratio_, copies.log_count_ratio_, rtol=1e-12)
+        np.testing.assert_allclose(weighted.decision_function(X), copies.decision_function(X), rtol=1e-4, atol=1e-6)
+    # with class_weight the two multiply; through a pipeline by step name
+    both = NBSVMClassifier(class_weight={labels[0]: 2.0}, random_state=0).fit(X, y, sample_weight=w)
+    twice = np.where(y == labels[0], 2.0, 1.0) * w
+    np.testing.assert_allclose(both.decision_function(X),
+                               NBSVMClassifier(random_state=0).fit(X, y, sample_weight=twice).decision_function(X))
+    pipe = make_pipeline(BagEncoder(output_mode="count"), NBSVMClassifier(random_state=0))
+    pipe.fit(docs[:300], y, nbsvmclassifier__sample_weight=w)
+    np.testing.assert_allclose(pipe.decision_function(docs[:300]), NBSVMClassifier(random_state=0).fit(
+        X, y, sample_weight=w).decision_function(X))
+    with pytest.raises(ValueError, match="Negative values in data passed to `sample_weight`"):
+        NBSVMClassifier().fit(X, y, sample_weight=-np.ones(300))

@@ -360,7 +360,7 @@ class NBSVMClassifier(ClassifierMixin, BaseEstimator):
                 )
         return compute_sample_weight(self.class_weight, y)
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit the NB ratios and the interpolated linear model(s).
 
         Parameters
@@ -368,15 +368,23 @@ class NBSVMClassifier(ClassifierMixin, BaseEstimator):
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Non-negative counts, e.g. from ``BagEncoder(output_mode="count")``.
         y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each document, in the naive-Bayes counts
+            and in the linear model's loss (times its ``class_weight``).
 
         Returns
         -------
         self
         """
+        from sklearn.utils.validation import _check_sample_weight
+
         validate_params(self, self._parameter_constraints)
         X, y = _validated_counts(self, X, y, reset=True)
         Y = LabelBinarizer().fit(_fit_classes(self, y)).transform(y)  # (n, 1) binary, (n, K) multi
         weights = self._sample_weight(y)  # class weights: in the NB counts and in the linear loss
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
+            weights = sample_weight if weights is None else weights * sample_weight
         ratios, coefs, intercepts, n_iter = [], [], [], []
         for k in range(Y.shape[1]):
             yk = Y[:, k]
