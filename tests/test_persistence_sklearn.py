@@ -90,13 +90,20 @@ def test_sklearn_tfidf_pipeline_with_a_large_skops_schema_loads(imdb_small, tmp_
                           max_json_bytes=max(16 * 2**20, lying.stat().st_size))
 
 
-def test_sklearn_model_with_an_untrusted_type_is_refused(imdb_small, tmp_path):
+def test_sklearn_model_with_an_untrusted_type_is_refused(imdb_small, tmp_path, monkeypatch):
     from sklearn.linear_model import LogisticRegression
 
     X = np.random.RandomState(0).normal(size=(40, 3))
     clf = LogisticRegression().fit(X, np.arange(40) % 2)
     clf.note_ = Fraction(1, 3)  # a type outside scikit-learn / toolkit / NumPy / SciPy
-    folder = save_model(clf, tmp_path / "lr")
+    # save_model refuses it (load_model would), leaving nothing
+    with pytest.raises(TypeError, match=r"fractions\.Fraction.*load_model refuses"):
+        save_model(clf, tmp_path / "lr")
+    assert not (tmp_path / "lr").exists()
+    # a folder written anyway (another version, by hand): load_model refuses it
+    with monkeypatch.context() as patch:
+        patch.setattr("toolkit.models.persistence._refused_types", lambda types: [])
+        folder = save_model(clf, tmp_path / "lr")
     with pytest.raises(ModelFormatError, match=r"model\.skops names types outside .*fractions\.Fraction"):
         load_model(folder)
 

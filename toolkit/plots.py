@@ -3,6 +3,7 @@ confusion matrix, and a 2-D map of word vectors.
 
 Each function draws on its own :class:`matplotlib.figure.Figure` (no pyplot
 global state, the Agg canvas, so it works without a display), writes a PNG
+(or the format the path's suffix names, such as ``.pdf`` or ``.svg``)
 atomically (a temporary file in the same folder, then :func:`os.replace`) and
 returns the path. matplotlib is imported inside the functions, so importing
 this module is cheap.
@@ -30,12 +31,35 @@ def _new_figure(figsize):
     return fig
 
 
-def _save_png(fig, path, dpi) -> Path:
-    from ._atomic import atomic_output
+def _check_path(path) -> tuple[Path, str]:
+    """(``path``, the image format its suffix names: PNG without one); errors naming ``path``, before drawing."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a folder; pass the image file to write, e.g. {path / 'plot.png'}.")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise NotADirectoryError(f"Cannot write {path}: {parent} is a file, not a folder. Choose another path.")
+            break
+    fmt = path.suffix[1:].lower() or "png"
+    supported = FigureCanvasAgg.get_supported_filetypes()
+    if fmt not in supported:
+        raise ValueError(
+            f"Cannot write {path}: {path.suffix!r} is not an image format matplotlib writes; use one of "
+            f"{', '.join('.' + name for name in sorted(supported))} (.png, or no suffix, for PNG)."
+        )
+    return path, fmt
+
+
+def _save_png(fig, path, dpi) -> Path:
+    """Write ``fig`` atomically to ``path``, in the format of its suffix (PNG without one)."""
+    from ._atomic import atomic_output
+
+    path, fmt = _check_path(path)
     with atomic_output(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=dpi)
+        fig.savefig(tmp, format=fmt, dpi=dpi)
     logger.info("Wrote %s", path)
     return path
 
@@ -71,9 +95,10 @@ def plot_history(history, path, *, metrics=("loss", "accuracy"), title=None, dpi
         ``"accuracy"``, ``"val_accuracy"``...). An object with a
         ``history_`` (estimator) or ``history`` (Keras) attribute is unwrapped.
     path : path-like
-        PNG file to write (its folder must exist).
-    metrics : sequence of str, default=("loss", "accuracy")
-        Metrics to draw; ones the history lacks are skipped (``"acc"`` is
+        Image file to write: PNG, or the format its suffix names (``.pdf``,
+        ``.svg``...). Missing folders are created.
+    metrics : str or sequence of str, default=("loss", "accuracy")
+        Metric(s) to draw; ones the history lacks are skipped (``"acc"`` is
         accepted for ``"accuracy"``).
     title : str, optional
         Figure title.
@@ -87,7 +112,8 @@ def plot_history(history, path, *, metrics=("loss", "accuracy"), title=None, dpi
     Raises
     ------
     ValueError
-        If the history holds none of the requested metrics.
+        If the history holds none of the requested metrics, or ``path`` names
+        a format matplotlib does not write.
 
     Examples
     --------
@@ -98,6 +124,9 @@ def plot_history(history, path, *, metrics=("loss", "accuracy"), title=None, dpi
     >>> out.name
     'history.png'
     """
+    if isinstance(metrics, str):
+        metrics = [metrics]
+    _check_path(path)
     hist = _history_dict(history)
     panels = []
     for metric in metrics:
@@ -139,7 +168,7 @@ def plot_confusion_matrix(y_true, y_pred, labels, path, *, normalize=None, title
         holds integer codes ``0..k-1`` and ``labels`` are names, the names are
         used as tick labels.
     path : path-like
-        PNG file to write.
+        Image file to write (PNG, or the format its suffix names).
     normalize : {"true", "pred", "all"} or None, default=None
         As in :func:`sklearn.metrics.confusion_matrix`.
     title : str, optional
@@ -148,6 +177,12 @@ def plot_confusion_matrix(y_true, y_pred, labels, path, *, normalize=None, title
     Returns
     -------
     pathlib.Path
+
+    Raises
+    ------
+    ValueError
+        If ``y_true`` or ``y_pred`` holds a label that ``labels`` lacks (its
+        samples would be left out of the matrix without a word).
 
     Examples
     --------
@@ -164,6 +199,7 @@ def plot_confusion_matrix(y_true, y_pred, labels, path, *, normalize=None, title
             f"y_true and y_pred must be 1-D and of the same length, got shapes {y_true.shape} "
             f"and {y_pred.shape}."
         )
+    labels = list(labels)
     names = [str(label) for label in labels]
     if not names:
         raise ValueError("labels must name at least one class.")
@@ -171,6 +207,14 @@ def plot_confusion_matrix(y_true, y_pred, labels, path, *, normalize=None, title
     present = set(y_true.tolist()) | set(y_pred.tolist())
     if not present <= set(codes) and present <= set(range(len(codes))):
         codes = list(range(len(codes)))  # integer codes with names for display
+    unknown = present - set(codes)
+    if unknown:
+        raise ValueError(
+            f"y_true or y_pred holds label(s) {', '.join(map(repr, sorted(unknown, key=str)[:10]))} that "
+            f"labels={[c.item() if isinstance(c, np.generic) else c for c in codes]!r} lacks (compared by value "
+            "and type: '1' is not 1): their samples would be missing from the matrix. Pass every class in labels."
+        )
+    _check_path(path)
     cm = confusion_matrix(y_true, y_pred, labels=codes, normalize=normalize)
 
     size = 1.2 + 1.1 * len(names)
@@ -221,7 +265,7 @@ def plot_word_map(vectors, words, path, *, method="pca", skip_missing=False, ran
     words : sequence of str
         At least two words (three for ``method="tsne"``).
     path : path-like
-        PNG file to write.
+        Image file to write (PNG, or the format its suffix names).
     method : {"pca", "tsne"}, default="pca"
         :class:`sklearn.decomposition.PCA` or :class:`sklearn.manifold.TSNE`
         (perplexity capped below the number of words).
@@ -255,6 +299,7 @@ def plot_word_map(vectors, words, path, *, method="pca", skip_missing=False, ran
     if isinstance(words, str):
         words = [words]
     words = list(dict.fromkeys(words))  # unique, order kept
+    _check_path(path)
     found, matrix = _lookup_vectors(vectors, words, skip_missing)
     needed = 3 if method == "tsne" else 2
     if len(found) < needed:

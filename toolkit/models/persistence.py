@@ -209,8 +209,12 @@ def save_model(estimator, path) -> Path:
         without Keras (stored with ``skops.io``; e.g. a
         ``Pipeline(SpacyTokenizer, StackedTextClassifier)``).
     path : str or path-like
-        Target folder. An existing toolkit model folder there is replaced; any
-        other existing non-empty folder or file is an error.
+        Target folder. An existing toolkit model folder there (a ``config.json``
+        of this format and only the files :func:`save_model` writes) is
+        replaced; any other existing non-empty folder or file, or a model
+        folder holding other files, is an error and is left as it is. A
+        symbolic link to a folder is followed: the folder it points to is
+        replaced.
 
     Returns
     -------
@@ -239,13 +243,7 @@ def save_model(estimator, path) -> Path:
 
     parts = _split(estimator)
     check_is_fitted(estimator if parts is None else parts[1], None if parts is None else "model_")
-    path = Path(path)
-    if path.exists() and not (path / _CONFIG_FILE).is_file():
-        if path.is_file() or any(path.iterdir()):
-            raise FileExistsError(
-                f"{path} exists and is not a toolkit model folder; choose another path or "
-                "remove it first."
-            )
+    path = _check_save_target(Path(path))
     with atomic_output(path, directory=True) as tmp:
         spans = _save_span_cache(estimator, tmp)
         if parts is None:
@@ -260,6 +258,68 @@ def save_model(estimator, path) -> Path:
             _write_checksums(tmp, _CONTENT_FILES + spans + index + weights)
     logger.info("saved %s to %s", type(estimator).__name__, path)
     return path
+
+
+#: Every name a folder written by :func:`save_model` can hold (the kinds' files, the optional ones, the checksums).
+_MODEL_FOLDER_NAMES = frozenset((*_CONTENT_FILES, _SKOPS_FILE, _CHECKSUMS_FILE, *_OPTIONAL_FILES[-1]))
+
+
+def _check_save_target(path: Path) -> Path:
+    """The folder :func:`save_model` writes for ``path``; an error when writing there would destroy other data.
+
+    Replaced only: a missing path, an empty folder, or a toolkit model folder:
+    nothing but the files of a model folder, with a ``config.json`` naming
+    :data:`FORMAT_NAME` (or damaged past reading, so a broken model can be
+    saved again). A symbolic link is resolved, so the folder it points to is
+    replaced and the link kept.
+
+    Raises
+    ------
+    FileExistsError
+        When ``path`` is a file, a folder that is not a toolkit model folder
+        (e.g. another library's model folder with its own ``config.json``), or
+        a model folder holding files save_model did not write.
+    NotADirectoryError
+        When a parent of ``path`` is a file.
+    """
+    if path.is_symlink() and path.is_dir():
+        path = path.resolve()
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise NotADirectoryError(
+                    f"Cannot save the model to {path}: {parent} is a file, not a folder. Choose another path."
+                )
+            break
+    if not path.exists() or (path.is_dir() and not any(path.iterdir())):
+        return path
+    config = path / _CONFIG_FILE
+    if path.is_dir() and config.is_file() and _config_format(config) in (FORMAT_NAME, None):
+        foreign = sorted(entry.name for entry in path.iterdir()
+                         if entry.name not in _MODEL_FOLDER_NAMES or not entry.is_file())
+        if not foreign:
+            return path
+        if _config_format(config) == FORMAT_NAME:
+            raise FileExistsError(
+                f"{path} is a toolkit model folder but also holds {', '.join(foreign)}, which save_model did "
+                "not write and would delete; move them out or choose another path."
+            )
+    raise FileExistsError(
+        f"{path} exists and is not a toolkit model folder; choose another path or remove it first."
+    )
+
+
+def _config_format(file: Path):
+    """The ``format`` a ``config.json`` names; None when it cannot be read (a damaged model config), "" when it
+    is JSON without a toolkit ``format`` (another program's config)."""
+    try:
+        if file.stat().st_size > _MAX_SMALL_JSON:
+            return ""
+        with open(file, encoding="utf-8") as fh:
+            config = json.load(fh)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return config.get("format") or "" if isinstance(config, dict) else ""
 
 
 def _save_nb_weights(clf, file: Path) -> bool:
@@ -361,6 +421,14 @@ def _save_skops(estimator, folder: Path, extra: tuple = ()) -> None:
             f"save_model cannot store {type(estimator).__name__} with skops.io ({err}). Use "
             "joblib.dump for it (trusted use only)."
         ) from err
+    refused = _refused_types(sio.get_untrusted_types(file=folder / _SKOPS_FILE))
+    if refused:  # load_model would refuse the folder: fail now, while the fitted estimator is still at hand
+        raise TypeError(
+            f"save_model cannot store {type(estimator).__name__}: it holds types outside scikit-learn, toolkit, "
+            f"NumPy and SciPy ({', '.join(refused)}), which load_model refuses to load. Build it from those "
+            "libraries' parts (a module-level function of an importable package instead of a lambda or a "
+            "function of __main__), or use joblib.dump (trusted use only)."
+        )
     _write_json(folder / _CONFIG_FILE, {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
@@ -443,6 +511,11 @@ def _verify_folder(path: Path) -> tuple:
     Returns the folder's content files (one of :data:`_KIND_FILES`).
     """
     checksums_path = path / _CHECKSUMS_FILE
+    if not (path / _CONFIG_FILE).is_file() and (path / "model" / _CONFIG_FILE).is_file():
+        raise ModelFormatError(
+            f"{path} holds no model but a 'model' folder: it looks like the run folder of `toolkit train`. "
+            f"Load {path / 'model'}."
+        )
     if not (path / _CONFIG_FILE).is_file():
         raise ModelFormatError(
             f"{path / _CONFIG_FILE} is missing: {path} is not a toolkit model folder (or is "
@@ -765,7 +838,7 @@ def _load_skops(path: Path, config: dict):
         types = sio.get_untrusted_types(file=file)
     except Exception as err:
         raise ModelFormatError(f"{file} is not a skops file ({err}). {_RESAVE_HINT}") from err
-    refused = sorted(t for t in types if not t.startswith(_TRUSTED_MODULES))
+    refused = _refused_types(types)
     if refused:
         raise ModelFormatError(
             f"{file} names types outside scikit-learn, toolkit, NumPy and SciPy ({', '.join(refused)}); "
@@ -782,6 +855,11 @@ def _load_skops(path: Path, config: dict):
             f"{type(estimator).__name__}: the files come from different models. {_RESAVE_HINT}"
         )
     return estimator
+
+
+def _refused_types(types) -> list:
+    """The type names of a skops file that :func:`load_model` does not trust, sorted."""
+    return sorted(t for t in types if not t.startswith(_TRUSTED_MODULES))
 
 
 def _fit_stateless(tokenizer):
