@@ -457,6 +457,30 @@ def test_workflows_train_main_without_vectors_is_the_recipe_without_its_vector_b
     assert _recipe_params("main", "imdb", "glove.6B.50d", {}, 0)["architecture"] == "nbsvm_vectors"
 
 
+def test_workflows_evaluate_a_model_fitted_on_integer_labels(imdb_small, tmp_path):
+    """A model fitted in Python on labels 0/1, scored on a CSV whose labels 0/1 are read as text: evaluate
+    crashed in scikit-learn ("Mix of label input types (string and number)"); the file's labels are now
+    matched to the model's classes by their text."""
+    import csv
+
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    from toolkit.cli.train import evaluate
+
+    texts, labels = imdb_small
+    y = (np.asarray(labels) == "pos").astype(int)
+    model = make_pipeline(TfidfVectorizer(), LogisticRegression()).fit(texts[:300], y[:300])
+    path = tmp_path / "held_out.csv"
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([("text", "label"), *zip(texts[300:], y[300:])])
+    metrics = evaluate(model, path, plot=tmp_path / "cm.png")
+    expected = np.mean(model.predict(texts[300:]) == y[300:])
+    assert metrics["accuracy"] == pytest.approx(expected) and metrics["n_samples"] == len(texts) - 300
+    assert (tmp_path / "cm.png").is_file()
+
+
 def test_workflows_train_unknown_model(tmp_path):
     from toolkit.cli._inputs import SettingError
     from toolkit.cli.train import train

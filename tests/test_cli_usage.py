@@ -196,14 +196,40 @@ def test_store_info_on_a_file(runner, reviews):
     assert_error(invoke(runner, "store", "info", reviews), r"reviews\.txt is a file, not a corpus store folder")
 
 
-def test_store_train_checks_the_model_folder_before_training(runner, store, tmp_path, monkeypatch):
-    def no_training(*args, **kwargs):
-        raise AssertionError("trained before the output was checked")
+def _forbid(monkeypatch, target: str, what: str) -> None:
+    """Make ``target`` fail the test if it is called: ``what`` must not happen before the checks."""
+    def forbidden(*args, **kwargs):
+        raise AssertionError(f"{what} before the checks")
 
-    monkeypatch.setattr("toolkit.distributed.streaming.fit_from_store", no_training)
+    monkeypatch.setattr(target, forbidden)
+
+
+def test_store_train_checks_the_model_folder_before_training(runner, store, tmp_path, monkeypatch):
+    _forbid(monkeypatch, "toolkit.distributed.streaming.fit_from_store", "trained")
     folder = tmp_path / "precious"
     folder.mkdir()
     (folder / "important.txt").write_text("keep me", encoding="utf-8")
     assert_error(invoke(runner, "store", "train", store, "-o", folder, "--force"),
                  r"precious exists and is not a toolkit model folder")
     assert (folder / "important.txt").read_text(encoding="utf-8") == "keep me"
+    # save_model's own checks, made before the training: a folder another program wrote (its config.json),
+    # and a parent that is a file (a NotADirectoryError toolkit raises on purpose: one line, not "a bug")
+    other = tmp_path / "bert"
+    other.mkdir()
+    (other / "config.json").write_text('{"model_type": "bert"}', encoding="utf-8")
+    assert_error(invoke(runner, "store", "train", store, "-o", other, "--force"),
+                 r"bert exists and is not a toolkit model folder")
+    assert (other / "config.json").is_file()
+    afile = tmp_path / "afile"
+    afile.write_text("x", encoding="utf-8")
+    assert_error(invoke(runner, "store", "train", store, "-o", afile / "model"), r"afile is a file, not a folder")
+
+
+def test_evaluate_checks_the_plot_format_before_scoring(runner, tmp_path, monkeypatch):
+    """--plot cm.txt was refused only after the model had scored every document (when the plot was drawn)."""
+    _forbid(monkeypatch, "toolkit.cli.train.evaluate", "scored")
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "config.json").write_text("{}", encoding="utf-8")
+    assert_error(invoke(runner, "evaluate", model, "imdb", "--plot", tmp_path / "cm.txt"),
+                 r"cm\.txt: '\.txt' is not an image format matplotlib writes")

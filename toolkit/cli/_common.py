@@ -131,8 +131,8 @@ def _is_user_error(exc: BaseException) -> bool:
     User errors are the toolkit's own error classes (:class:`toolkit.exceptions.ToolkitError`
     and :class:`toolkit._validation.InvalidParameterError`, whose messages name the file,
     line or parameter), scikit-learn's parameter-validation error, a ``ValueError``,
-    ``TypeError`` or ``KeyError`` that toolkit code raises on purpose (a check of
-    the input, see :func:`_raised_on_purpose`), and an ``OSError`` about a path
+    ``TypeError``, ``KeyError`` or ``OSError`` that toolkit code raises on purpose (a check of
+    the input, see :func:`_raised_on_purpose`), and any other ``OSError`` about a path
     (missing, not permitted, disk full...). Any other exception, such as a
     ``ValueError`` from numpy or a ``KeyError`` from a lookup, is a bug and keeps
     its traceback.
@@ -145,8 +145,8 @@ def _is_user_error(exc: BaseException) -> bool:
     sk_validation = sys.modules.get("sklearn.utils._param_validation")
     if sk_validation is not None and isinstance(exc, sk_validation.InvalidParameterError):
         return True
-    if isinstance(exc, (ValueError, TypeError, KeyError)) and _raised_on_purpose(exc):
-        return True
+    if isinstance(exc, (ValueError, TypeError, KeyError, OSError)) and _raised_on_purpose(exc):
+        return True  # OSError: e.g. save_model's FileExistsError for a folder it would not replace
     return isinstance(exc, OSError) and exc.errno in _USER_ERRNOS and exc.filename is not None
 
 

@@ -189,13 +189,13 @@ def train_from_store(store, output, *, settings=None, force=False) -> dict:
     """
     from ..distributed.streaming import fit_from_store
     from ..models.classifier import EmbeddingClassifier, make_text_classifier
-    from ..models.persistence import save_model
+    from ..models.persistence import _check_save_target, save_model
 
     output = Path(output)
-    if output.exists() and not (output / "config.json").is_file() and (output.is_file() or any(output.iterdir())):
-        # save_model refuses it too, but only after the training
-        raise OutputExistsError(f"{output} exists and is not a toolkit model folder; choose another --output or "
-                                "remove it first.")
+    try:  # what save_model refuses (not a model folder, files it did not write), refused before the training
+        _check_save_target(output)
+    except FileExistsError as err:
+        raise OutputExistsError(f"{err} (--output)") from err
     if output.exists() and not force:
         raise OutputExistsError(f"{output} exists; pass --force to replace it.")
     store = _open_store(store)

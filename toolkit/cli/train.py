@@ -159,6 +159,20 @@ def _check_known_labels(labels, classes, source) -> None:
         )
 
 
+def _as_classes(labels, classes):
+    """``labels`` read from a file (strings) as the model's own classes, matched by their text.
+
+    A model fitted in Python on integer (or boolean) labels predicts those;
+    a CSV's ``0``/``1`` read as ``"0"``/``"1"`` would never equal them.
+    """
+    import numpy as np
+
+    if not classes or all(isinstance(c, str) for c in classes):
+        return labels
+    by_name = {str(c): c for c in classes}
+    return np.asarray([by_name.get(str(v), v) for v in labels], dtype=np.asarray(classes).dtype)
+
+
 def _scores(estimator, texts):
     """(predictions, probabilities or None, classes) with one pass over the texts."""
     import numpy as np
@@ -199,6 +213,7 @@ def evaluate(model, data="imdb", *, split="test", limit=None, random_state=0, co
     ds = load_data(data, split=split, column=column, label_column=label_column, data_dir=data_dir, cache_dir=cache_dir)
     texts, labels = _subsample(list(ds.texts), _named_labels(ds), limit, random_state)
     _check_known_labels(labels, _classes(estimator), ds.source or str(data))
+    labels = _as_classes(labels, _classes(estimator))
     with _progress_bars(estimator, progress):
         pred, proba, classes = _scores(estimator, texts)
     metrics = compute_metrics(labels, pred, proba, classes=classes or None)
@@ -723,6 +738,10 @@ def evaluate_cmd(
     _check_model_folder(model)
     _check_data(data, labelled=True)
     _check_output_file(plot, force=force, option="--plot")
+    if plot is not None:  # an image format matplotlib writes (the suffix), before the scoring
+        from ..plots import _check_path
+
+        _check_path(plot)
 
     _load_tensorflow_quietly()
     metrics = evaluate(model, data, split=split, limit=limit, column=column, label_column=label_column, plot=plot,
