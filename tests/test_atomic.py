@@ -96,3 +96,21 @@ def test_atomic_remove_stale_only_old_entries(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == [".x.3.tmp"]
     assert remove_stale(tmp_path / "missing", "*") == 0
     assert _atomic.STALE_SECONDS == 6 * 3600
+
+
+def test_atomic_output_over_a_symlinked_folder_leaves_no_debris(tmp_path):
+    """A folder output given as a symbolic link (runs/latest -> runs/run1): the new folder takes the link's
+    place and the folder it pointed to is kept; the moved-aside link was left behind as '.latest.*.tmp-old'
+    (shutil.rmtree refuses links, and its errors were ignored)."""
+    from toolkit._atomic import atomic_output
+
+    target = tmp_path / "run1"
+    target.mkdir()
+    (target / "metrics.json").write_text("old", encoding="utf-8")
+    link = tmp_path / "latest"
+    link.symlink_to(target, target_is_directory=True)
+    with atomic_output(link, directory=True) as tmp:
+        (tmp / "metrics.json").write_text("new", encoding="utf-8")
+    assert not link.is_symlink() and (link / "metrics.json").read_text(encoding="utf-8") == "new"
+    assert (target / "metrics.json").read_text(encoding="utf-8") == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["latest", "run1"]

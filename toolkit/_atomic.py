@@ -131,7 +131,9 @@ def atomic_output(path, *, directory=False):
                 old = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp-old")  # swept if we are killed now
                 os.replace(path, old)
             os.replace(tmp, path)
-            if old is not None:
+            if old is not None and old.is_symlink():  # path was a link: the link goes, what it pointed to stays
+                old.unlink()
+            elif old is not None:
                 shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, path)
