@@ -14,7 +14,7 @@ import secrets
 import shutil
 from pathlib import Path
 
-__all__ = ["atomic_output", "remove_stale", "STALE_SECONDS"]
+__all__ = ["atomic_output", "nearest_existing_parent", "remove_stale", "STALE_SECONDS"]
 
 #: Temporary files and folders older than this are debris of killed processes
 #: (a live writer touches its own within seconds); :func:`remove_stale` sweeps them.
@@ -70,6 +70,17 @@ def remove_stale(folder, pattern: str, *, max_age: float = STALE_SECONDS) -> int
         except OSError:
             continue
     return removed
+
+
+def nearest_existing_parent(path) -> Path:
+    """The closest ancestor of ``path`` that exists (absolute): where :func:`atomic_output` creates folders.
+
+    Callers check it before any work: a file there means ``path`` can never be created.
+    """
+    parent = Path(path).absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    return parent
 
 
 def _create_temp(path: Path, directory: bool) -> Path:

@@ -35,14 +35,14 @@ def _check_path(path) -> tuple[Path, str]:
     """(``path``, the image format its suffix names: PNG without one); errors naming ``path``, before drawing."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
+    from ._atomic import nearest_existing_parent
+
     path = Path(path)
     if path.is_dir():
         raise IsADirectoryError(f"{path} is a folder; pass the image file to write, e.g. {path / 'plot.png'}.")
-    for parent in path.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise NotADirectoryError(f"Cannot write {path}: {parent} is a file, not a folder. Choose another path.")
-            break
+    parent = nearest_existing_parent(path)
+    if not parent.is_dir():
+        raise NotADirectoryError(f"Cannot write {path}: {parent} is a file, not a folder. Choose another path.")
     fmt = path.suffix[1:].lower() or "png"
     supported = FigureCanvasAgg.get_supported_filetypes()
     if fmt not in supported:

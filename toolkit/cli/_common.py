@@ -19,7 +19,7 @@ from pathlib import Path
 import typer
 
 from .. import __version__
-from .._atomic import atomic_output
+from .._atomic import atomic_output, nearest_existing_parent
 from ..exceptions import DataError, ManifestError, ToolkitError, VectorsNotFoundError
 
 __all__ = ["app", "DEFAULT_VECTORS"]
@@ -219,9 +219,7 @@ def _is_stdout(path) -> bool:
 
 def _check_writable_parent(path: Path, option: str) -> None:
     """Fail now, not after the work, when ``path`` could not be created."""
-    parent = path.absolute().parent
-    while not parent.exists():
-        parent = parent.parent
+    parent = nearest_existing_parent(path)
     if not parent.is_dir():
         raise DataError(f"Cannot create {option} {path}: {parent} is a file, not a folder.")
     if not os.access(parent, os.W_OK | os.X_OK):

@@ -872,7 +872,8 @@ def _encode_labels(values: list, source: str) -> tuple[np.ndarray, list]:
     if all(is_int(v) for v in distinct):
         # one class per integer: 1, "1" and " 1" (JSON numbers and strings mixed, padded CSV cells) are the same
         ordered = sorted({int(v) for v in distinct})
-        index = {v: ordered.index(int(v)) for v in distinct}
+        position = {value: i for i, value in enumerate(ordered)}
+        index = {v: position[int(v)] for v in distinct}
     else:
         try:
             ordered = sorted(distinct)

@@ -73,7 +73,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._atomic import atomic_output
+from .._atomic import atomic_output, nearest_existing_parent
 from .._hashing import hash_file
 from ..exceptions import ModelFormatError, ModelVersionWarning
 from ._keras_io import RESAVE_HINT as _RESAVE_HINT
@@ -261,7 +261,8 @@ def save_model(estimator, path) -> Path:
 
 
 #: Every name a folder written by :func:`save_model` can hold (the kinds' files, the optional ones, the checksums).
-_MODEL_FOLDER_NAMES = frozenset((*_CONTENT_FILES, _SKOPS_FILE, _CHECKSUMS_FILE, *_OPTIONAL_FILES[-1]))
+_MODEL_FOLDER_NAMES = frozenset((*_CONTENT_FILES, _SKOPS_FILE, _CHECKSUMS_FILE, _SPANS_FILE, _INDEX_FILE,
+                                 _NB_WEIGHTS_FILE))
 
 
 def _check_save_target(path: Path) -> Path:
@@ -284,13 +285,9 @@ def _check_save_target(path: Path) -> Path:
     """
     if path.is_symlink() and path.is_dir():
         path = path.resolve()
-    for parent in path.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise NotADirectoryError(
-                    f"Cannot save the model to {path}: {parent} is a file, not a folder. Choose another path."
-                )
-            break
+    parent = nearest_existing_parent(path)
+    if not parent.is_dir():
+        raise NotADirectoryError(f"Cannot save the model to {path}: {parent} is a file, not a folder. Choose another path.")
     if not path.exists() or (path.is_dir() and not any(path.iterdir())):
         return path
     config = path / _CONFIG_FILE
@@ -314,10 +311,9 @@ def _config_format(file: Path):
     is JSON without a toolkit ``format`` (another program's config)."""
     try:
         if file.stat().st_size > _MAX_SMALL_JSON:
-            return ""
-        with open(file, encoding="utf-8") as fh:
-            config = json.load(fh)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            return ""  # no toolkit config is that large
+        config = _read_small_json(file, "config")
+    except (OSError, ModelFormatError):
         return None
     return config.get("format") or "" if isinstance(config, dict) else ""
 
