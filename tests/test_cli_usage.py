@@ -233,3 +233,19 @@ def test_evaluate_checks_the_plot_format_before_scoring(runner, tmp_path, monkey
     (model / "config.json").write_text("{}", encoding="utf-8")
     assert_error(invoke(runner, "evaluate", model, "imdb", "--plot", tmp_path / "cm.txt"),
                  r"cm\.txt: '\.txt' is not an image format matplotlib writes")
+
+
+# ----------------------------------------------------------------------- train pre-checks
+
+
+def test_train_nbsvm_vectors_without_vectors_is_refused_before_the_data_are_read(runner, tmp_path, monkeypatch):
+    """`--set architecture=nbsvm_vectors --vectors none` failed only in the classifier's fit, after the
+    reviews had been read and tokenized; it is now refused with the other input checks."""
+    def no_loading(*args, **kwargs):
+        raise AssertionError("data were loaded before the settings were checked")
+
+    monkeypatch.setattr("toolkit.cli.train.load_train_test", no_loading)
+    out = tmp_path / "run"
+    assert_error(invoke(runner, "train", "--set", "architecture=nbsvm_vectors", "--vectors", "none", "-o", out),
+                 r"architecture=nbsvm_vectors needs word vectors.*--vectors.*architecture=nbsvm")
+    assert not out.exists()

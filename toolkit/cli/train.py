@@ -417,6 +417,13 @@ def _recipe_params(model, data, vectors, settings, random_state) -> dict:
         # --vectors none on the main job: its recipe without the vector branch (nbsvm_vectors refuses no vectors)
         params["architecture"] = "nbsvm"
         logger.info("--vectors none: the main job's recipe without its vector branch (architecture='nbsvm')")
+    if params.get("architecture") == "nbsvm_vectors" and params.get("vectors") is None:
+        # checked here, before the data are read and tokenized (the classifier finds it only in its fit)
+        raise SettingError(
+            "--set architecture=nbsvm_vectors needs word vectors, but --vectors is none: give --vectors (a file, "
+            "a manifest name such as glove.6B.50d, or a domain spec such as word2vec:unsup), or use "
+            "architecture=nbsvm, the same model without them."
+        )
     return params
 
 
