@@ -27,6 +27,7 @@ import logging
 import math
 import os
 import queue
+import re
 import threading
 import zipfile
 import zlib
@@ -66,6 +67,7 @@ MAX_WORD_BYTES = 1 << 16  # a binary "word" longer than this means a corrupt fil
 MAX_LINE_BYTES = 1 << 23
 _INFER_BYTES = 1 << 16  # text over which GloVe's dimension is inferred (a block is larger, unless a test shrinks it)
 BOM = b"\xef\xbb\xbf"
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 GZIP_MAGIC = b"\x1f\x8b"
 BZ2_MAGIC = b"BZh"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -316,6 +318,7 @@ def _float_or_none(text: bytes):
 
 
 _F32_MAX = float(np.finfo(np.float32).max)
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
 class _TextReader:
@@ -338,6 +341,8 @@ class _TextReader:
         self.allow_spaces = True  # words with spaces (more fields than dim: the last dim are the vector)
         self.n_spaced = 0
         self.first_spaced = None  # (line number, word) of the first word with spaces
+        self.n_number_tail = 0  # GloVe words with spaces whose last part is a number: a value too many?
+        self.first_number_tail = None  # (line number, word)
 
     # -- errors ---------------------------------------------------------------
     def _line_error(self, line_no, problem, todo):
@@ -410,6 +415,23 @@ class _TextReader:
             values[i] = row
         return values, words_b
 
+    def _refuse_tab_separated(self, lines, first_line_no):
+        """Raise for a line whose fields are separated by tabs (its first field reads 'word<TAB>number').
+
+        gensim's reader, like ours, splits on single spaces only: such a line would load as the word
+        ``"the\t0.1"`` with the vector shifted by one value (and, for GloVe, one dimension too few).
+        """
+        for i, ln in enumerate(lines):
+            field = ln.split(b" ", 1)[0]
+            if b"\t" in field and _float_or_none(field.rsplit(b"\t", 1)[1]) is not None:
+                shown = field.decode("utf-8", "replace")[:40]
+                raise self._line_error(
+                    first_line_no + i,
+                    f"the line starts with {shown!r}: the word and its values are separated by tabs",
+                    "Word-vector text separates the word and its values by single spaces; replace the tabs "
+                    "(e.g. tr '\\t' ' ' < in.txt > out.txt)",
+                )
+
     def _decode_words(self, words_b, first_line_no):
         joined = b"\n".join(words_b)
         try:
@@ -481,6 +503,8 @@ class _TextReader:
         normalized = b"\r" in block or b"\t" in block  # one memchr each
         if normalized:
             lines = [ln.rstrip() for ln in lines]  # CRLF, as gensim (it rstrips every line)
+            if b"\t" in block:
+                self._refuse_tab_separated(lines, first_line_no)
         if self.dim is None:  # GloVe: the most common value count of the first lines gives the dimension
             self.dim = self._infer_dim(lines, first_line_no)
         elif self.header is not None and self.rows is None and self._wrong_dimension(lines, self.dim):
@@ -514,6 +538,11 @@ class _TextReader:
             if self.first_spaced is None:
                 self.first_spaced = (first_line_no + spaced[0], words[spaced[0]])
             self.n_spaced += len(spaced)
+            if self.header is None:  # no header: a line with one value too many reads as a word with a space
+                tails = [i for i in spaced if _DECIMAL.fullmatch(words[i].rsplit(" ", 1)[-1])]
+                if tails and self.first_number_tail is None:
+                    self.first_number_tail = (first_line_no + tails[0], words[tails[0]])
+                self.n_number_tail += len(tails)
         self._add_words(words, first_line_no)
         if self.rows is None:
             per_row = (len(block) + 1) / len(lines)
@@ -722,6 +751,12 @@ def read_text(
         buf = next(chunks, b"")
         if buf.startswith(BOM):
             buf = buf[len(BOM) :]
+        if buf.startswith(UTF16_BOMS):  # e.g. written by Windows PowerShell's '>' or Notepad's "Unicode"
+            raise source.error(
+                None, "the file is UTF-16 text (it starts with a UTF-16 byte-order mark), not UTF-8",
+                "Convert it to UTF-8 (iconv -f UTF-16 -t UTF-8 in.txt > out.txt; in PowerShell, "
+                "Out-File -Encoding utf8) and load the converted file",
+            )
         while not buf.strip() and buf is not None:  # tiny or empty first chunk
             more = next(chunks, None)
             if more is None:
@@ -811,6 +846,14 @@ def read_text(
                 "the first such word is %r, on line %d)",
                 source.name, reader.n_spaced, "s" if reader.n_spaced > 1 else "", reader.dim, word, line_no,
             )
+        if reader.n_number_tail:
+            line_no, word = reader.first_number_tail
+            logger.warning(
+                "%s, line %d: the word %r ends in a number, so the line probably has one value too many (the last "
+                "%d fields are taken as the vector, the rest as the word); %d such line%s. Fix or remove such "
+                "lines unless these words really end in a number", source.name, line_no, word, reader.dim,
+                reader.n_number_tail, "" if reader.n_number_tail == 1 else "s",
+            )
         declared = want if want is not None else len(words)
         return words, k2i, vectors, declared
     finally:
@@ -895,7 +938,10 @@ def read_binary(
                     raise source.error(
                         f"record {n + bad + 1}",
                         f"the word {block_words[bad][:40]!r} is not valid UTF-8 ({err.reason})",
-                        "Pass unicode_errors='replace' (or 'ignore') to load it anyway",
+                        "If the word starts with binary bytes, they are the end of the previous vector: the header's "
+                        f"dimension ({dim}) is wrong or the file is corrupt; fix the header or download the file "
+                        "again. Otherwise pass unicode_errors='replace' (or 'ignore') to load it anyway"
+                        if n + bad > 0 else "Pass unicode_errors='replace' (or 'ignore') to load it anyway",
                     ) from err
                 words.extend(decoded)
                 rows.append(vecs)

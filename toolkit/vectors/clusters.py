@@ -36,6 +36,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+from pathlib import Path
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -76,15 +77,32 @@ def cluster_token(cluster: int) -> str:
 
 
 def _shared_key(vectors, docs):
-    """A memo key when the vectors do not depend on the training documents, else None."""
-    from .domain import is_domain_spec, parse_domain_spec
+    """A memo key when the vectors do not depend on the training documents, else None.
+
+    A file (the vectors, or the unlabelled texts of a ``train=0`` domain spec)
+    is part of the key by its identity (resolved path, size, modification
+    time), so vectors rewritten at the same path are clustered again rather
+    than answered from the memo.
+    """
+    from .domain import _source_marker, is_domain_spec, parse_domain_spec
 
     if isinstance(vectors, tuple):
         return None
     if is_domain_spec(vectors):
         spec = parse_domain_spec(vectors)
-        return None if spec.params["train"] else str(vectors)
-    return str(os.fspath(vectors))
+        if spec.params["train"]:
+            return None
+        if spec.source == "unsup":  # IMDB's unlabelled reviews do not change
+            return str(vectors)
+        marker = _source_marker(spec)  # its name hashes the source's identity (a file's size and time)
+        return None if marker is None else (str(vectors), marker.name)
+    name = str(os.fspath(vectors))
+    path = Path(name).expanduser()
+    try:
+        st = path.stat()
+    except OSError:  # a manifest name, or a missing file (load_vectors names the problem)
+        return name
+    return (name, str(path.resolve()), st.st_size, st.st_mtime_ns)
 
 
 class WordClusterer(TextInputMixin, TransformerMixin, BaseEstimator):

@@ -25,6 +25,29 @@ def _require_words(kv, words):
             )
 
 
+def _require_nonzero(kv, words):
+    """Refuse query words whose vector is all zeros (cosine similarity is undefined: nan for every word)."""
+    import numpy as np
+
+    for w in words:
+        if not np.any(kv.get_vector(w)):
+            raise DataError(
+                f"The word {w!r} has an all-zero vector (a padding or placeholder row?), so it has no direction "
+                "to compare by cosine similarity; choose another word."
+            )
+
+
+def _neighbours(kv, topn, **query):
+    """gensim's ``most_similar`` without the all-zero rows of ``kv`` (their similarity is nan, not a rank)."""
+    import numpy as np
+
+    kv.fill_norms()
+    n_zero = int(np.count_nonzero(kv.norms == 0))
+    with np.errstate(divide="ignore", invalid="ignore"):  # x / 0 for those rows
+        found = kv.most_similar(topn=topn + n_zero, **query)
+    return [(w, float(s)) for w, s in found if not np.isnan(s)][:topn]
+
+
 def most_similar(vectors, word, topn=10):
     """The ``topn`` nearest words to ``word`` by cosine similarity.
 
@@ -37,6 +60,12 @@ def most_similar(vectors, word, topn=10):
     Returns
     -------
     list of (str, float)
+        Words whose vector is all zeros are never listed.
+
+    Raises
+    ------
+    toolkit.exceptions.DataError
+        ``word`` has no vector, or an all-zero one.
 
     Examples
     --------
@@ -46,7 +75,8 @@ def most_similar(vectors, word, topn=10):
     _check("most_similar", word=(word, [str]), topn=(topn, [Interval(int, 1, None)]))
     kv = load_vectors(vectors)
     _require_words(kv, [word])
-    return [(w, float(s)) for w, s in kv.most_similar(word, topn=topn)]
+    _require_nonzero(kv, [word])
+    return _neighbours(kv, topn, positive=[word])
 
 
 def analogy(vectors, a, b, c, topn=1):
@@ -68,7 +98,8 @@ def analogy(vectors, a, b, c, topn=1):
     _check("analogy", a=(a, [str]), b=(b, [str]), c=(c, [str]), topn=(topn, [Interval(int, 1, None)]))
     kv = load_vectors(vectors)
     _require_words(kv, [a, b, c])
-    return [(w, float(s)) for w, s in kv.most_similar(positive=[b, c], negative=[a], topn=topn)]
+    _require_nonzero(kv, [a, b, c])
+    return _neighbours(kv, topn, positive=[b, c], negative=[a])
 
 
 def _test_data(name: str) -> str:
@@ -95,7 +126,9 @@ def evaluate_analogies(vectors, path=None, *, restrict_vocab=30_000, case_insens
     -------
     dict
         ``accuracy``, ``n_correct``, ``n_incorrect`` and ``sections`` (name,
-        accuracy, correct, incorrect per section).
+        accuracy, correct, incorrect per section). An accuracy is nan when
+        no question could be asked (a word missing from every one of them;
+        a warning is logged), not 0.
 
     Examples
     --------
@@ -125,6 +158,14 @@ def evaluate_analogies(vectors, path=None, *, restrict_vocab=30_000, case_insens
             }
         )
     total = next((s for s in out if s["section"] == "Total accuracy"), None)
+    if total is not None and not total["correct"] + total["incorrect"]:
+        # gensim scores "no question answerable" as 0.0, which reads as "every answer wrong"
+        logger.warning(
+            "No analogy question of %s has all four words among the first %d vectors (case_insensitive=%s); "
+            "the accuracy is nan", path if path is not None else "questions-words.txt", restrict_vocab,
+            case_insensitive,
+        )
+        score = float("nan")
     return {
         "accuracy": float(score),
         "n_correct": total["correct"] if total else None,
@@ -155,6 +196,11 @@ def evaluate_word_pairs(vectors, path=None, *, restrict_vocab=30_000, case_insen
         ``pearson``, ``pearson_pvalue``, ``spearman``, ``spearman_pvalue``
         and ``oov_ratio`` (percent of pairs skipped for a missing word).
 
+    Raises
+    ------
+    toolkit.exceptions.DataError
+        Fewer than 2 pairs of the file have both words among the vectors.
+
     Examples
     --------
     >>> round(evaluate_word_pairs("glove.6B.50d")["spearman"], 3)     # doctest: +SKIP
@@ -166,11 +212,18 @@ def evaluate_word_pairs(vectors, path=None, *, restrict_vocab=30_000, case_insen
         case_insensitive=(case_insensitive, ["boolean"]),
     )
     kv = load_vectors(vectors)
-    pearson, spearman, oov_ratio = kv.evaluate_word_pairs(
-        str(path) if path is not None else _test_data("wordsim353.tsv"),
-        restrict_vocab=restrict_vocab,
-        case_insensitive=case_insensitive,
-    )
+    pairs = str(path) if path is not None else _test_data("wordsim353.tsv")
+    try:
+        pearson, spearman, oov_ratio = kv.evaluate_word_pairs(
+            pairs, restrict_vocab=restrict_vocab, case_insensitive=case_insensitive
+        )
+    except ValueError as err:  # no pair left (gensim) or a single one (scipy: "length at least 2")
+        raise DataError(
+            f"evaluate_word_pairs found fewer than 2 usable pairs in {pairs}: a correlation needs at least 2 "
+            f"pairs whose two words are among the first {restrict_vocab:,} vectors ({len(kv):,} loaded) on lines "
+            "'word1<TAB>word2<TAB>score'. Load more vectors (no limit), raise restrict_vocab, or use a larger "
+            f"pairs file ({err})."
+        ) from err
     return {
         "pearson": float(pearson[0]),
         "pearson_pvalue": float(pearson[1]),

@@ -754,6 +754,8 @@ def load_vectors(
         unicode_errors=(unicode_errors, [Options({"strict", "replace", "ignore"})]),
         progress=(progress, ["boolean"]),
     )
+    if limit is not None:
+        limit = int(limit)  # a numpy integer (np.arange, a parameter grid) is no JSON for the cache key
     keyedvectors = sys.modules.get("gensim.models.keyedvectors")  # not imported yet: source cannot be one
     if keyedvectors is not None and isinstance(source, keyedvectors.KeyedVectors):
         return source

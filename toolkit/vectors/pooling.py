@@ -153,10 +153,12 @@ class EmbeddingVectorizer(TextInputMixin, TransformerMixin, BaseEstimator):
         self.components_ = None
         self.n_features_out_ = self.embedding_matrix_.shape[1]
         pooled = self._pool(counts)
-        if self.pooling == "sif" and self.remove_first_component and len(docs) > 1:
+        if self.pooling == "sif" and self.remove_first_component and len(docs) > 1 and pooled.any():
+            # (all zeros: no training word has a vector; there is no common component to remove)
             from sklearn.decomposition import TruncatedSVD
 
-            svd = TruncatedSVD(n_components=1, n_iter=7, random_state=0).fit(pooled)
+            with np.errstate(divide="ignore", invalid="ignore"):  # explained_variance_ratio_ of equal rows: 0/0
+                svd = TruncatedSVD(n_components=1, n_iter=7, random_state=0).fit(pooled)
             self.components_ = svd.components_.astype(np.float32)
             pooled = self._remove_component(pooled)
         return pooled

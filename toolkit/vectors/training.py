@@ -49,7 +49,7 @@ def train_word2vec(
         Write the vectors there (atomically), so :func:`load_vectors` reads
         them like any pretrained file: word2vec text when the name ends in
         ``.txt`` or ``.vec`` (``.gz`` / ``.bz2`` compress it), else word2vec
-        binary. Tokens with spaces (the n-gram tokens of
+        binary; a folder is refused before training. Tokens with spaces (the n-gram tokens of
         :class:`~toolkit.text.SpacyTokenizer`, e.g. ``"not good"``) need
         text: word2vec binary cannot store them, so they are refused with a
         :class:`~toolkit.exceptions.DataError` before training.
@@ -91,6 +91,12 @@ def train_word2vec(
     from ..text.corpus import check_token_lists  # here: toolkit.text imports scikit-learn and spaCy
 
     docs = check_token_lists(corpus, estimator="train_word2vec", name="corpus")
+    if output is not None and (Path(output).expanduser().is_dir() or str(output).endswith(("/", os.sep))):
+        folder = Path(output).expanduser()  # found now, not by the rename after training
+        raise DataError(
+            f"The 'output' parameter of train_word2vec names a folder ({folder}); give a file name in it, "
+            f"such as {folder / 'vectors.bin'} (word2vec binary) or {folder / 'vectors.txt'} (word2vec text)."
+        )
     callbacks = []
     if progress:
         from tqdm.auto import tqdm
