@@ -228,3 +228,20 @@ def test_training_word2vec_output_folder_is_refused_before_training(tmp_path, mo
         train_word2vec([["good", "film"]] * 20, vector_size=4, min_count=1, output=str(tmp_path) + "/" + folder)
     assert trained == []  # not after the training
     assert sorted(p.name for p in tmp_path.iterdir()) == ["existing"] and not any((tmp_path / "existing").iterdir())
+
+
+def test_convert_vectors_into_a_folder_is_refused_before_loading(tmp_path, monkeypatch):
+    """convert_vectors(source, "<existing folder>") loaded the vectors, then failed with a raw
+    IsADirectoryError; the folder is now refused first, with the file names to use instead."""
+    from toolkit.cli.vectors import convert_vectors
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("loaded before the output was checked")
+
+    monkeypatch.setattr("toolkit.vectors.loading.load_vectors", no_loading)
+    folder = tmp_path / "models"
+    folder.mkdir()
+    (folder / "keep.txt").write_text("precious\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"names a folder .*models.*vectors\.txt"):
+        convert_vectors("glove.6B.50d", folder)
+    assert [p.name for p in folder.iterdir()] == ["keep.txt"]
