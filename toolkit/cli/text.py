@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from .._atomic import atomic_output
+from ..exceptions import DataError
 from ._common import (
     _INPUT,
     _check_data,
@@ -96,13 +97,21 @@ class Vectorized:
         Returns
         -------
         dict of str to pathlib.Path
+
+        Raises
+        ------
+        ValueError
+            If ``vocabulary_path`` is the matrix file itself.
         """
         path = _npz_path(path)
+        vpath = Path(vocabulary_path) if vocabulary_path else path.with_name(path.stem + ".vocab.json")
+        if self.vocabulary is not None and vpath.expanduser().resolve() == path.expanduser().resolve():
+            raise ValueError(f"vocabulary_path {vpath} is also the matrix file; the vocabulary JSON would replace "
+                             "the matrix. Give another vocabulary_path (default: <stem>.vocab.json).")
         files = {"matrix": path}
         with atomic_output(path) as tmp:
             self.write_matrix(tmp)
         if self.vocabulary is not None:
-            vpath = Path(vocabulary_path) if vocabulary_path else path.with_name(path.stem + ".vocab.json")
             with atomic_output(vpath) as tmp:
                 self.vocabulary.to_json(tmp)
             files["vocabulary"] = vpath
@@ -220,6 +229,10 @@ def vectorize_cmd(
         output = _npz_path(output)
         if vocabulary_path is None:
             vocabulary_path = output.with_name(output.stem + ".vocab.json")
+    if (not to_stdout and vocabulary_path is not None
+            and Path(vocabulary_path).expanduser().resolve() == Path(output).expanduser().resolve()):
+        raise DataError(f"--vocabulary {vocabulary_path} is also the --output file; the vocabulary JSON would "
+                        "replace the matrix. Give another --vocabulary name (default: <output>.vocab.json).")
     _check_output_file(output, force=force)
     _check_output_file(vocabulary_path, force=force, option="--vocabulary")
     texts = _read_texts(source, column=column)

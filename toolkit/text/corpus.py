@@ -48,7 +48,9 @@ class TokenizedCorpus(Sequence):
         decreases and ends at ``n_tokens``.
     strings : sequence of str
         The string table. It may hold strings no token uses (e.g. after
-        slicing); :meth:`compact` drops them.
+        slicing); :meth:`compact` drops them. A string it repeats is merged
+        into its first entry (the ids are remapped), so each token string
+        has one id and one count.
 
     Attributes
     ----------
@@ -93,6 +95,10 @@ class TokenizedCorpus(Sequence):
                 f"ids must index the string table of {len(strings)} strings; got values in "
                 f"[{ids.min()}, {ids.max()}]."
             )
+        if len(set(strings)) != len(strings):
+            table: dict[str, int] = {}
+            remap = np.fromiter((table.setdefault(s, len(table)) for s in strings), dtype=np.int32, count=len(strings))
+            ids, strings = remap[ids.astype(np.intp, copy=False)], tuple(table)
         self._ids = _readonly(ids.astype(np.int32, copy=ids.dtype != np.int32 or ids.flags.writeable))
         self._offsets = _readonly(offsets.astype(np.int64, copy=offsets.dtype != np.int64 or offsets.flags.writeable))
         self._strings = strings
@@ -391,7 +397,16 @@ class TokenizedCorpus(Sequence):
         >>> c.ngrams((1, 2))[0]
         ['not', 'a', 'hit', 'not a', 'a hit']
         """
-        min_n, max_n = ngram_range
+        if not (
+            isinstance(ngram_range, (tuple, list, np.ndarray))
+            and len(ngram_range) == 2
+            and all(isinstance(n, numbers.Integral) and not isinstance(n, bool) for n in ngram_range)
+            and 1 <= ngram_range[0] <= ngram_range[1]
+        ):
+            raise ValueError(
+                f"ngram_range must be a pair (min_n, max_n) of ints with 1 <= min_n <= max_n, got {ngram_range!r}."
+            )
+        min_n, max_n = (int(n) for n in ngram_range)
         if (min_n, max_n) == (1, 1):
             return self
         return _NgramCorpus(self, (int(min_n), int(max_n)), separator)

@@ -256,13 +256,32 @@ class SequenceEncoder(ClassNamePrefixFeaturesOutMixin, TextInputMixin, Transform
         -------
         self
         """
+        self._fit(X)
+        return self
+
+    def fit_transform(self, X, y=None):
+        """Fit, then encode and pad ``X``, reading it once (a generator works too).
+
+        Parameters
+        ----------
+        X : TokenizedCorpus or iterable of sequences of str
+        y : ignored
+
+        Returns
+        -------
+        ndarray of int32, shape (n_documents, maxlen_)
+        """
+        return self._encode(self._fit(X))
+
+    def _fit(self, X) -> TokenizedCorpus:
+        """Fit on ``X``; returns it as a corpus."""
         validate_params(self, self._parameter_constraints)
         corpus = _as_corpus(X, type(self).__name__)
         self.vocabulary_ = _fit_vocabulary(corpus, self)
         longest = int(corpus.lengths().max())
         self.maxlen_ = self.maxlen if self.maxlen is not None else max(longest, 1)
         self._n_features_out = self.maxlen_
-        return self
+        return corpus
 
     def transform(self, X):
         """Encode and pad.
@@ -276,7 +295,9 @@ class SequenceEncoder(ClassNamePrefixFeaturesOutMixin, TextInputMixin, Transform
         ndarray of int32, shape (n_documents, maxlen_)
         """
         check_is_fitted(self, "vocabulary_")
-        corpus = _as_corpus(X, type(self).__name__)
+        return self._encode(_as_corpus(X, type(self).__name__))
+
+    def _encode(self, corpus: TokenizedCorpus) -> np.ndarray:
         ids = self.vocabulary_.encode(corpus)
         return _pad_flat(
             ids, corpus.offsets, self.maxlen_, padding=self.padding, truncating=self.truncating, value=0, dtype=np.int32

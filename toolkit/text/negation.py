@@ -20,8 +20,11 @@ from .corpus import TokenizedCorpus, check_token_corpus
 
 __all__ = ["NEGATIONS", "SCOPE_ENDS", "NegationMarker", "mark_negation"]
 
-#: Words that open a negation scope (compared in lower case; spaCy splits "don't" into "do" + "n't").
-NEGATIONS = frozenset("not no never n't nothing nobody none neither nor cannot without hardly nowhere".split())
+#: Words that open a negation scope (compared in lower case; spaCy splits "don't" into "do" + "n't", and
+#: "don\u2019t", with the typographic apostrophe of most web and word-processor text, into "do" + "n\u2019t").
+NEGATIONS = frozenset(
+    [*"not no never n't nothing nobody none neither nor cannot without hardly nowhere".split(), "n\u2019t"]
+)
 #: Tokens that close it (compared in lower case): clause punctuation and the contrastive "but" / "however".
 SCOPE_ENDS = frozenset(". , ! ? ; : but however".split())
 
@@ -45,7 +48,8 @@ def mark_negation(X, *, negations=NEGATIONS, scope_ends=SCOPE_ENDS, prefix="NOT_
     -------
     TokenizedCorpus
         The same documents and lengths; its string table is ``X``'s, then
-        each string with ``prefix``.
+        each string with ``prefix`` (where ``X`` already holds a prefixed
+        string, such as a token ``"NOT_good"``, its one entry serves both).
 
     Examples
     --------
@@ -65,11 +69,16 @@ def mark_negation(X, *, negations=NEGATIONS, scope_ends=SCOPE_ENDS, prefix="NOT_
     last_end = np.maximum.accumulate(np.where(is_end, position, -1))
     doc_start = np.repeat(offsets[:-1], np.diff(offsets))
     marked = (last_negation >= doc_start) & (last_negation > last_end) & ~is_negation
-    return TokenizedCorpus._from_arrays((ids + np.int32(len(strings)) * marked).astype(np.int32), offsets,
-                                        strings + tuple(prefix + s for s in strings))
+    new_ids = (ids + np.int32(len(strings)) * marked).astype(np.int32)
+    prefixed = tuple(prefix + s for s in strings)
+    if not set(strings).isdisjoint(prefixed):
+        # X holds a token spelled like a marked one ("NOT_good"): the checked constructor merges the
+        # repeated strings, which would otherwise count as two tokens (and two vocabulary entries)
+        return TokenizedCorpus(new_ids, offsets, strings + prefixed)
+    return TokenizedCorpus._from_arrays(new_ids, offsets, strings + prefixed)
 
 
-class NegationMarker(TextInputMixin, TransformerMixin, BaseEstimator):
+class NegationMarker(TextInputMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     """Token lists in, the same with negation scopes marked (:func:`mark_negation`); stateless.
 
     Put it between :class:`~toolkit.text.SpacyTokenizer` and a bag of
@@ -107,6 +116,24 @@ class NegationMarker(TextInputMixin, TransformerMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.requires_fit = False
         return tags
+
+    def get_feature_names_out(self, input_features=None):
+        """Token lists have no feature names: returns ``input_features`` as given.
+
+        It lets ``Pipeline.get_feature_names_out`` reach the encoder after this step.
+        """
+        return input_features
+
+    def set_output(self, *, transform=None):
+        """Accepted and ignored: the output is a TokenizedCorpus, never a table.
+
+        It lets ``Pipeline.set_output(transform="pandas")`` reach the encoders after this step.
+
+        Returns
+        -------
+        self
+        """
+        return self
 
     def fit(self, X=None, y=None):
         """Check the parameters; learns nothing.

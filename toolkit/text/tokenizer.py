@@ -811,7 +811,7 @@ def _learn_in_worker(model, lemmatize, options, spans):
 
 
 # ----------------------------------------------------------------- estimator
-class SpacyTokenizer(TextInputMixin, TransformerMixin, BaseEstimator):
+class SpacyTokenizer(TextInputMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     """Tokenize raw texts with spaCy; returns a :class:`~toolkit.corpus.TokenizedCorpus`.
 
     The tokens are spaCy's tokenizer output on the cleaned text (see
@@ -958,6 +958,28 @@ class SpacyTokenizer(TextInputMixin, TransformerMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.requires_fit = False
         return tags
+
+    def get_feature_names_out(self, input_features=None):
+        """Token lists have no feature names: returns ``input_features`` as given.
+
+        It lets ``Pipeline.get_feature_names_out`` reach the steps after the
+        tokenizer: ``pipe[:-1].get_feature_names_out()`` of
+        ``make_pipeline(SpacyTokenizer(), BagEncoder(), LogisticRegression())``
+        names the columns the classifier weighs.
+        """
+        return input_features
+
+    def set_output(self, *, transform=None):
+        """Accepted and ignored: the output is a TokenizedCorpus, never a table.
+
+        It lets ``Pipeline.set_output(transform="pandas")`` reach the
+        encoders after the tokenizer.
+
+        Returns
+        -------
+        self
+        """
+        return self
 
     def _validate(self):
         validate_params(self, self._parameter_constraints)

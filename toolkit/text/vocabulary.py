@@ -208,6 +208,9 @@ class Vocabulary:
     def encode(self, tokens) -> np.ndarray:
         """Ids of ``tokens`` (a list of str); unknown tokens get the OOV id 1.
 
+        Id 0 is only ever padding: a token spelled like ``pad_token`` gets the
+        OOV id too (as one spelled like ``oov_token`` does).
+
         A TokenizedCorpus or a list of token lists is encoded as one flat
         array (use :class:`toolkit.encoders.SequenceEncoder` for padded rows).
 
@@ -234,9 +237,12 @@ class Vocabulary:
                     ids = self._encode_corpus(tokens)
                 scope["memo"][key] = (ids, tokens, self)  # the references keep both ids unique in the scope
             return scope["memo"][key][0].copy()
-        get = self._token_to_id.get
         tokens = list(tokens)
-        return np.fromiter((get(t, OOV_ID) for t in tokens), dtype=np.int32, count=len(tokens))
+        if tokens and not isinstance(tokens[0], str) and isinstance(tokens[0], Iterable):
+            # a list of token lists (documents): one flat array, as for a corpus
+            return self.encode(TokenizedCorpus.from_token_lists(tokens))
+        get = self._token_to_id.get
+        return _no_padding(np.fromiter((get(t, OOV_ID) for t in tokens), dtype=np.int32, count=len(tokens)))
 
     def _encode_corpus(self, tokens) -> np.ndarray:
         index = getattr(self, "_ngram_indexes", {}).get(getattr(tokens, "_separator", None))
@@ -244,8 +250,8 @@ class Vocabulary:
             # n-gram ids from their tokens' ids: no n-gram string is built (same ids)
             ids = tokens.lookup_ids(index, OOV_ID)
             if ids is not None:
-                return ids
-        return tokens.lookup(self._token_to_id, OOV_ID)
+                return _no_padding(ids)
+        return _no_padding(tokens.lookup(self._token_to_id, OOV_ID))
 
     def is_prefix_of(self, other: Vocabulary) -> bool:
         """Whether this vocabulary's tokens are the first ``len(self)`` tokens of ``other``, in id order.
@@ -544,6 +550,16 @@ def shared_encoding(prefixes=()):
         yield
     finally:
         _SHARED_ENCODING.reset(token)
+
+
+def _no_padding(ids: np.ndarray) -> np.ndarray:
+    """``ids`` with the padding id of a token spelled like the pad token (``"<pad>"`` in the text) made OOV.
+
+    Only padding is id 0: the encoders drop it (``bag_matrix``) or read it as
+    no token at all (padded rows), so a real token must never get it.
+    """
+    ids[ids == PAD_ID] = OOV_ID
+    return ids
 
 
 def _narrow(values) -> np.ndarray:
