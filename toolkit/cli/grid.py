@@ -9,6 +9,7 @@ import typer
 
 from ._common import (
     _check_data,
+    _check_output_file,
     _emit_text,
     _errors_to_exit,
     _info,
@@ -17,6 +18,7 @@ from ._common import (
     _opt_cache_dir,
     _opt_column,
     _opt_data_dir,
+    _opt_force,
     _opt_label_column,
     _opt_output,
     _opt_set,
@@ -70,12 +72,14 @@ def parse_grid(items, pipeline) -> dict:
     from ._inputs import parse_setting
 
     params = pipeline.get_params()
-    grid = {}
+    grid, given = {}, {}
     for item in items or ():
         key, value = parse_setting(item)
         if not isinstance(value, list):  # v1,v2: each value on its own ("epochs=3,5" is two candidates, not (3, 5))
-            value = [None if v.lower() == "none" else parse_setting(f"v={v}")[1]
-                     for v in _top_level_split(item.partition("=")[2])]
+            raw = _top_level_split(item.partition("=")[2])
+            if "" in raw:
+                raise ValueError(f"Invalid --grid {item!r}: an empty value; give name=v1,v2 (none for None).")
+            value = [None if v.lower() == "none" else parse_setting(f"v={v}")[1] for v in raw]
         name = next((f"{step}__{key}" for step in ("classifier", "tokenizer") if f"{step}__{key}" in params),
                     key if key in params else None)
         if name is None:
@@ -87,7 +91,10 @@ def parse_grid(items, pipeline) -> dict:
                 + (f"; {', '.join(both)} name{'s' if len(both) > 1 else ''} the classifier's, "
                    f"tokenizer__{both[0]} the tokenizer's." if both else ".")
             )
-        grid[name] = value
+        if name in grid:  # a second --grid of the same name would silently replace the first one's values
+            raise ValueError(f"--grid {given[name]!r} and --grid {item!r} name the same parameter; give all its "
+                             f"values in one: {key}=v1,v2.")
+        grid[name], given[name] = value, item
     if not grid:
         raise ValueError("The grid is empty: give at least one --grid name=v1,v2.")
     return grid
@@ -120,6 +127,13 @@ def run_grid(data="imdb", *, grid, settings=None, cv=3, limit=None, scheduler=No
     texts, labels = list(dataset.texts), _named_labels(dataset)
     if limit is not None:
         texts, labels = _subsample(texts, labels, limit, random_state)
+    classes, counts = np.unique(np.asarray(labels), return_counts=True)
+    if len(classes) and counts.max() < cv:  # else scikit-learn's StratifiedKFold fails inside the search
+        raise ValueError(
+            f"--cv {cv} folds need more training documents: the largest class, {classes[counts.argmax()].item()!r}, "
+            f"has {int(counts.max())} of the {len(texts)}. Lower --cv, or give more documents"
+            + (" (a larger --limit)." if limit is not None else ".")
+        )
     pipeline = make_text_classifier(memory=None if memory is None else str(memory), **(settings or {}))
     param_grid = parse_grid(grid, pipeline)
     # the candidates load their vectors and caches through TOOLKIT_DATA_DIR / TOOLKIT_CACHE_DIR, on the
@@ -160,6 +174,7 @@ def grid_cmd(
     memory: Path = typer.Option(None, "--memory", help="Folder caching tokenized folds between candidates (shared by the workers)."),
     random_state: int = typer.Option(0, "--random-state", help="Seed of the subsample."),
     output: Path = _opt_output,
+    force: bool = _opt_force,
     column: str = _opt_column,
     label_column: str = _opt_label_column,
     data_dir: Path = _opt_data_dir,
@@ -174,6 +189,7 @@ def grid_cmd(
     if scheduler is not None and local:
         raise ValueError("--scheduler and --local exclude each other; give one.")
     _check_data(data)
+    _check_output_file(output, force=force)  # now, not after the search
     params = _settings(settings)
     _load_tensorflow_quietly()
     result = run_grid(data, grid=grid, settings=params, cv=cv, limit=limit, scheduler=scheduler, workers=workers,

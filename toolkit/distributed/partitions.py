@@ -69,6 +69,9 @@ def read_texts(source, *, text_column=None, label_column=None, blocksize="64MiB"
         Columns (keys) of tables and JSON lines; with ``label_column`` the bag
         holds ``(text, label)`` pairs.
     blocksize : str or int, default="64MiB"
+        Bytes per partition of each file. A CSV whose quoted texts hold line
+        breaks needs ``blocksize=None`` (one partition per file): a block
+        boundary inside a quoted text fails with pandas' "EOF inside string".
 
     Returns
     -------
@@ -132,9 +135,14 @@ def _pick(record, text_column, label_column, source):
         raise TypeError(f"{source}: expected JSON objects (dicts) to pick text_column={text_column!r} from; got "
                         f"a {type(record).__name__}: {str(record)[:80]!r}.")
     try:
-        return record[text_column] if label_column is None else (record[text_column], record[label_column])
+        text = record[text_column]
+        pair = text if label_column is None else (text, record[label_column])
     except KeyError as err:
         raise ValueError(f"{source}: a record has no key {err.args[0]!r}; its keys are {sorted(record)}.") from None
+    if text is None:  # else the tokenizer names it by its place in one block of the file
+        raise ValueError(f"{source}: a record has {text_column!r}: null ({str(record)[:80]}); give every record a "
+                         "text, or drop the records without one first.")
+    return pair
 
 
 def _json_lines(lines, text_column, label_column):

@@ -28,6 +28,12 @@ def _classes(estimator):
     return classes
 
 
+def _multilabel(estimator):
+    """Whether ``predict`` gives a 0/1 indicator matrix (an EmbeddingClassifier fitted on multilabel targets)."""
+    final = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
+    return getattr(final, "output_", None) == "multilabel"
+
+
 def _apply_bag(items, estimator, method):
     items = list(items)
     if not items:
@@ -35,11 +41,11 @@ def _apply_bag(items, estimator, method):
     return np.asarray(getattr(estimator, method)(items)).tolist()
 
 
-def _apply_series(series, estimator, method, columns):
+def _apply_series(series, estimator, method, columns, dtype="float64"):
     import pandas as pd
 
     if len(series) == 0:
-        out = np.zeros((0, len(columns))) if columns is not None else np.zeros(0)
+        out = np.zeros((0, len(columns)) if columns is not None else 0, dtype=dtype)
     else:
         out = np.asarray(getattr(estimator, method)(series.tolist()))
     if columns is not None and out.ndim == 2:
@@ -68,6 +74,10 @@ def _map(estimator, X, method, text_column=None):
         X = X[text_column]
     if isinstance(X, dd.Series):
         classes = _classes(estimator)
+        if method == "predict" and _multilabel(estimator):  # one 0/1 column per label, as predict_proba's
+            columns = [str(c) for c in classes]
+            meta = pd.DataFrame({c: np.zeros(0, dtype="int64") for c in columns})
+            return X.map_partitions(_apply_series, shipped, method, columns, "int64", meta=meta)
         if method == "predict":
             dtype = classes.dtype if classes is not None else "float64"
             meta = pd.Series(np.zeros(0, dtype=dtype), name=method)
@@ -101,7 +111,16 @@ def predict(estimator, X, *, text_column=None):
     Returns
     -------
     dask.bag.Bag or dask.dataframe.Series
-        One label per document, same partitions (and index) as ``X``.
+        One label per document, same partitions (and index) as ``X``. For an
+        estimator fitted on a multilabel indicator matrix: a bag of 0/1 rows,
+        or a Dask DataFrame with one 0/1 column per label (named
+        ``str(label)``).
+
+    Notes
+    -----
+    Token lists travel best in a bag: Dask's ``from_pandas`` turns a column
+    of lists into strings unless ``dask.config.set({"dataframe.convert-string":
+    False})`` is in effect when the collection is made.
 
     Examples
     --------

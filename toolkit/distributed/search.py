@@ -14,6 +14,7 @@ import contextlib
 import logging
 import re
 import threading
+from collections.abc import Iterable
 
 import numpy as np
 from distributed.diagnostics.plugin import SchedulerPlugin
@@ -148,6 +149,11 @@ def dask_client(scheduler=None, *, n_workers=None):
             client = Client(scheduler, timeout="10s")
         except OSError as err:
             raise OSError(f"Could not connect to the Dask scheduler at {scheduler}: {err}. Is it running?") from err
+        except (ValueError, TypeError) as err:  # e.g. "htp://...": distributed refuses the address before connecting
+            raise ValueError(
+                f"Invalid Dask scheduler address {scheduler!r}: {err}. Give it as tcp://host:port, "
+                "e.g. tcp://10.0.0.5:8786."
+            ) from err
         with client:
             yield client
         return
@@ -220,7 +226,7 @@ def _fit_progress(client, total, enabled):
 
 
 def grid_search(estimator, param_grid, X, y, *, cv=3, scoring=None, scheduler=None, n_workers=None,
-                local=False, refit=True, error_score="raise", progress=False):
+                local=False, refit=True, error_score="raise", progress=False, groups=None):
     """Fit ``GridSearchCV(estimator, param_grid)`` on a Dask cluster (or in this process).
 
     Parameters
@@ -229,17 +235,25 @@ def grid_search(estimator, param_grid, X, y, *, cv=3, scoring=None, scheduler=No
     param_grid : dict or list of dicts
         As for ``GridSearchCV``.
     X, y : training data (in memory; each worker receives one copy)
-    cv : int or cross-validation generator, default=3
+        A list, numpy array or pandas object; a Dask collection is refused
+        (``.compute()`` it first, or train from a :class:`CorpusStore`).
+    cv : int, cross-validation splitter or iterable of (train, test) splits, default=3
+        As for ``GridSearchCV``; an iterable (a generator too) is read once
+        into a list.
     scoring : str or callable, optional
     scheduler : str, optional
         Address of a running Dask scheduler; default a LocalCluster.
     n_workers : int, optional
-        Worker processes of the LocalCluster.
+        Worker processes of the LocalCluster (at least 1; default: the
+        number of cores).
     local : bool, default=False
         Run with ``n_jobs=1`` in this process instead (no Dask).
     refit, error_score : see ``GridSearchCV``
     progress : bool, default=False
         A progress bar over the fits (on stderr) while a cluster runs them.
+    groups : array-like of shape (n_samples,), optional
+        Group labels for a group splitter (``GroupKFold``,
+        ``LeaveOneGroupOut``...), passed to ``GridSearchCV.fit``.
 
     Returns
     -------
@@ -254,19 +268,33 @@ def grid_search(estimator, param_grid, X, y, *, cv=3, scoring=None, scheduler=No
     >>> grid_search(LogisticRegression(), {"C": [0.1, 1.0]}, X, y, cv=2, local=True).best_params_
     {'C': 0.1}
     """
+    import dask
     import joblib
-    from sklearn.model_selection import GridSearchCV
-
-    from sklearn.model_selection import ParameterGrid, check_cv
     from sklearn.base import is_classifier
+    from sklearn.model_selection import GridSearchCV, ParameterGrid, check_cv
 
+    from .._validation import Interval, validate_param
+
+    # LocalCluster(n_workers=0) starts no worker: joblib then waits, and gives up with "No valid workers found"
+    validate_param(n_workers, [Interval(int, 1, None), None], name="n_workers", owner="grid_search")
+    for name, value in (("X", X), ("y", y), ("groups", groups)):
+        if dask.is_dask_collection(value):
+            raise TypeError(
+                f"grid_search needs {name} in memory (a list, numpy array or pandas object); got a Dask "
+                f"{type(value).__name__}. GridSearchCV indexes the folds in this process and each worker receives "
+                "one copy: call .compute() on it first, or, for a corpus larger than memory, build a CorpusStore "
+                "and train with fit_from_store."
+            )
+    if isinstance(cv, Iterable) and not isinstance(cv, str) and not hasattr(cv, "split"):
+        cv = list(cv)  # splits given as a generator: counting the fits below would exhaust it before the search
     search = GridSearchCV(estimator, param_grid, cv=cv, scoring=scoring, refit=refit, error_score=error_score,
                           n_jobs=1 if local else None)
     if isinstance(X, list):
         X = np.asarray(X, dtype=object)  # one object to scatter, indexable by the CV splits
     if local:
-        return search.fit(X, y)
-    n_fits = len(ParameterGrid(param_grid)) * check_cv(cv, y, classifier=is_classifier(estimator)).get_n_splits(X, y)
+        return search.fit(X, y, groups=groups)
+    splits = check_cv(cv, y, classifier=is_classifier(estimator)).get_n_splits(X, y, groups)
+    n_fits = len(ParameterGrid(param_grid)) * splits
     from distributed.client import FutureCancelledError
 
     with dask_client(scheduler, n_workers=n_workers) as client:
@@ -275,7 +303,7 @@ def grid_search(estimator, param_grid, X, y, *, cv=3, scoring=None, scheduler=No
         # takes no only copy with it: its fits are rerun on the others
         try:
             with joblib.parallel_backend("dask", scatter=[X, y]), _fit_progress(client, n_fits, progress):
-                return search.fit(X, y)
+                return search.fit(X, y, groups=groups)
         except FutureCancelledError as err:
             raise RuntimeError(
                 f"The grid search on {client.scheduler.address} lost a task ({err}): a worker died and no other "

@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from .._atomic import atomic_output
+from .._validation import check_raw_documents
 from ..exceptions import DataError
 from ..text.corpus import TokenizedCorpus
 from ..text.vocabulary import OOV_ID, Vocabulary, _pad_flat
@@ -54,8 +55,10 @@ def _write_part(items, folder: str, tokenizer) -> dict:
     from .partitions import _tokenizer
 
     texts, labels = split_pairs(items)
-    corpus = _tokenizer(tokenizer).transform(texts).compact()
     folder = Path(folder)
+    # the tokenizer would number a bad document from the start of this partition ("Document 5 of X"): say so
+    texts = check_raw_documents(texts, name=f"partition {int(folder.name.rsplit('-', 1)[-1])} of the input")
+    corpus = _tokenizer(tokenizer).transform(texts).compact()
     folder.mkdir(parents=True, exist_ok=True)
     np.save(folder / "tokens.npy", corpus.ids)
     np.save(folder / "offsets.npy", corpus.offsets)
@@ -219,7 +222,8 @@ class CorpusStore:
             The store folder; an existing store there is replaced only once the
             new one is complete, and anything else there (a file, a folder
             without ``store.json``) is never replaced: that is an error before
-            any work. On a cluster it must be on a file system every worker sees.
+            any work. On a cluster it must be on a file system every worker sees
+            (a relative path is taken from this process' working directory).
         tokenizer : SpacyTokenizer or dict of its parameters, optional
         text_column, label_column : str, optional
             See :func:`~toolkit.distributed.read_texts`.
@@ -250,7 +254,8 @@ class CorpusStore:
                   if k not in ("n_jobs", "cache", "progress")}
         tok_params = {**params, "ngram_range": tuple(params["ngram_range"]), "n_jobs": 1}
         parts = bag.to_delayed()
-        with atomic_output(path, directory=True) as tmp:
+        # absolute: the workers write the partitions, and a worker's working directory need not be this one's
+        with atomic_output(path.absolute(), directory=True) as tmp:
             names = [f"part-{i:05d}" for i in range(len(parts))]
             written = [dask.delayed(_write_part)(part, str(tmp / name), tok_params) for part, name in zip(parts, names)]
             # the client gets each partition's sizes and one combined count table, never all the tables
