@@ -249,3 +249,30 @@ def test_train_nbsvm_vectors_without_vectors_is_refused_before_the_data_are_read
     assert_error(invoke(runner, "train", "--set", "architecture=nbsvm_vectors", "--vectors", "none", "-o", out),
                  r"architecture=nbsvm_vectors needs word vectors.*--vectors.*architecture=nbsvm")
     assert not out.exists()
+
+
+# ----------------------------------------------------------------------- text inputs
+
+
+def test_text_file_with_a_byte_order_mark_reads_without_it(runner, tmp_path):
+    """A UTF-8 file of lines saved by Windows Notepad starts with a byte-order mark: its first document
+    began with U+FEFF (first token '\\ufeffgood'), as CSV and JSONL inputs no longer do."""
+    from toolkit.cli._inputs import read_input
+
+    path = tmp_path / "notepad.txt"
+    path.write_bytes("good film\r\nbad film\r\n".encode("utf-8-sig"))
+    assert read_input(path) == ["good film", "bad film"]
+    result = invoke(runner, "tokenize", path)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout.splitlines()[0]) == ["good", "film"]
+
+
+def test_stdin_with_bytes_that_are_not_utf8_is_an_error_naming_the_line(runner):
+    """`printf 'caf\\xe9 ok' | toolkit tokenize` printed ["caf", "\\ufffd", "ok"] under the C.UTF-8 locale (its
+    stdin replaces bad bytes) and 'a bug in toolkit' under PYTHONIOENCODING=utf-8; stdin is now decoded as a
+    file is, with the same message."""
+    result = invoke(runner, "tokenize", "-", input=b"fine\ncaf\xe9 ok\n")
+    assert_error(result, r"Cannot read standard input as utf-8 text \(line 2, byte 8\)")
+    result = invoke(runner, "tokenize", "-", input="\ufeffgood film\n".encode("utf-8"))
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout.splitlines()[0]) == ["good", "film"]

@@ -34,23 +34,42 @@ def _check_input_path(path) -> Path:
     return path
 
 
+def _bom_aware(encoding: str) -> str:
+    """``encoding``, or ``"utf-8-sig"`` for UTF-8: a byte-order mark (Windows Notepad writes one) is not text."""
+    import codecs
+
+    try:
+        return "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding
+    except LookupError:
+        return encoding  # open() / decode() name the unknown encoding
+
+
+def _lines(data: bytes, encoding: str, name: str) -> list[str]:
+    """The non-empty lines of ``data`` decoded strictly; a decoding error names ``name``, the line and the byte."""
+    from ..exceptions import DataError
+
+    try:
+        text = data.decode(_bom_aware(encoding))
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise DataError(
+            f"Cannot read {name} as {encoding} text (line {line}, byte {err.start}); "
+            f"is it a binary file? Give a text file in {encoding} (convert it, e.g. with iconv)."
+        ) from err
+    # "\n" only (\r\n and \r read as \n, as universal newlines): str.splitlines() also breaks at U+0085,
+    # U+2028, \x0b, \x0c and \x1c-\x1e, and IMDB reviews hold U+0085 (cp1252's ellipsis)
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return [line for line in lines if line.strip()]
+
+
 def _read_lines(path: Path, encoding: str) -> list[str]:
     from ..exceptions import DataError
 
     try:
-        with open(path, encoding=encoding, newline=None) as fh:
-            # "\n" only (universal newlines: \r\n and \r read as \n): str.splitlines() also breaks at U+0085,
-            # U+2028, \x0b, \x0c and \x1c-\x1e, and IMDB reviews hold U+0085 (cp1252's ellipsis)
-            lines = fh.read().split("\n")
-    except UnicodeDecodeError as err:
-        line = path.read_bytes()[: err.start].count(b"\n") + 1
-        raise DataError(
-            f"Cannot read '{path}' as {encoding} text (line {line}, byte {err.start}); "
-            f"is it a binary file? Give a text file in {encoding} (convert it, e.g. with iconv)."
-        ) from err
+        data = path.read_bytes()
     except OSError as err:
         raise DataError(f"Cannot read '{path}': {err.strerror or err}.") from err
-    return [line for line in lines if line.strip()]
+    return _lines(data, encoding, f"'{path}'")
 
 
 def read_input(source=None, *, column="text", encoding="utf-8", stdin=None, split="train", data_dir=None,
@@ -93,7 +112,12 @@ def read_input(source=None, *, column="text", encoding="utf-8", stdin=None, spli
         import sys
 
         stream = sys.stdin if stdin is None else stdin
-        return [line.rstrip("\r\n") for line in stream if line.strip()]
+        if hasattr(stream, "buffer"):  # decoded here, strictly: sys.stdin replaces bad bytes under some locales
+            return _lines(stream.buffer.read(), encoding, "standard input")
+        lines = [line.rstrip("\r\n") for line in stream if line.strip()]
+        if lines and lines[0].startswith("\ufeff"):
+            lines[0] = lines[0][1:]
+        return [line for line in lines if line.strip()]
     if str(source).lower() == "imdb":
         return list(load_data("imdb", split=split, data_dir=data_dir, cache_dir=cache_dir).texts)
     path = _check_input_path(source)
