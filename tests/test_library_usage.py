@@ -60,3 +60,13 @@ def test_library_usage_single_string_is_not_a_corpus():
     # token lists in any sequence form still work
     vocab = Vocabulary.from_documents([("a", "good"), np.array(["film"]), iter(["a"])])
     assert vocab.tokens == ["<pad>", "<unk>", "a", "good", "film"]
+
+
+def test_a_missing_text_of_a_pandas_string_column_is_named_missing():
+    """pandas' "string" dtype (and Dask's text columns) holds pd.NA for a missing text: the message said
+    'Document 1 of X is a NAType, not a str' instead of naming it missing, with the fix."""
+    pd = pytest.importorskip("pandas")
+    from toolkit import SpacyTokenizer
+
+    with pytest.raises(ValueError, match=r"Document 1 of X is missing \(None/NaN\); drop or fill"):
+        SpacyTokenizer().transform(pd.Series(["a fine film", None], dtype="string"))

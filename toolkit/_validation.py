@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
@@ -168,7 +169,8 @@ def validate_param(value, allowed: Sequence, *, name: str, owner: str) -> None:
 def _describe_bad_document(doc) -> str | None:
     if isinstance(doc, str):
         return None
-    if doc is None or (isinstance(doc, float) and math.isnan(doc)):
+    pandas = sys.modules.get("pandas")  # pd.NA: a missing value of pandas' "string" dtype (and Dask's columns)
+    if doc is None or (isinstance(doc, float) and math.isnan(doc)) or (pandas is not None and doc is pandas.NA):
         return "is missing (None/NaN); drop or fill missing values first, e.g. series.fillna('')"
     if isinstance(doc, (bytes, bytearray)):
         return "is bytes; decode it first, e.g. doc.decode('utf-8')"
