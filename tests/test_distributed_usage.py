@@ -157,6 +157,15 @@ def test_distributed_usage_cli_grid_malformed_scheduler_is_an_input_error(review
     assert "bug" not in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("extra, option", [(["--local"], "--local"), (["--scheduler", "tcp://127.0.0.1:1"], "--scheduler")])
+def test_distributed_usage_cli_grid_workers_with_a_running_cluster_is_refused(reviews_file, extra, option):
+    """--workers sizes the local cluster; with --local or --scheduler it was silently ignored."""
+    result = _cli("grid", "--data", reviews_file, "--grid", "architecture=bag", "--cv", "2", *_TINY,
+                  "--workers", "4", *extra)
+    assert result.exit_code == 1, result.output
+    assert f"Error: --workers sizes the local Dask cluster; with {option} it has no effect" in result.stderr
+
+
 @pytest.mark.parametrize("extra, message", [
     (["--cv", "30"], (r"Error: --cv 30 folds need more training documents: the largest class, '(neg|pos)', has \d+ "
                       r"of the 40\. Lower --cv, or give more documents\.")),

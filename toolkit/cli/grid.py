@@ -188,6 +188,9 @@ def grid_cmd(
     """
     if scheduler is not None and local:
         raise ValueError("--scheduler and --local exclude each other; give one.")
+    if workers is not None and (scheduler is not None or local):  # else silently ignored
+        raise ValueError(f"--workers sizes the local Dask cluster; with {'--scheduler' if scheduler else '--local'} "
+                         "it has no effect. Drop --workers (a running cluster's workers are its own).")
     _check_data(data)
     _check_output_file(output, force=force)  # now, not after the search
     params = _settings(settings)
