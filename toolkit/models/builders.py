@@ -34,6 +34,7 @@ and per-layer seeds the same for every architecture.
 from __future__ import annotations
 
 import logging
+import operator
 from dataclasses import dataclass
 
 import numpy as np
@@ -445,6 +446,18 @@ def build_model(
         )
     if output == "binary" and n_outputs != 1:
         raise ValueError(f"A binary output has 1 unit; got n_outputs={n_outputs}.")
+    if output == "multiclass" and n_outputs < 2:
+        # a softmax over one unit is always 1, and labels >= 1 crash Keras' loss deep in fit
+        raise ValueError(
+            f"A multiclass output needs one unit per class: set n_outputs to the number of classes "
+            f"(>= 2); got n_outputs={n_outputs}. For two classes, output='binary' (1 unit) also works."
+        )
+    # numpy integers (a grid of np.arange values) as Python ints: Keras layers refuse np.int64 units
+    vocab_size, maxlen, embedding_dim, n_outputs, hidden_units, filters, kernel_size, conv_blocks, rnn_units = (
+        _as_int(name, value) for name, value in (
+            ("vocab_size", vocab_size), ("maxlen", maxlen), ("embedding_dim", embedding_dim),
+            ("n_outputs", n_outputs), ("hidden_units", hidden_units), ("filters", filters),
+            ("kernel_size", kernel_size), ("conv_blocks", conv_blocks), ("rnn_units", rnn_units)))
     embedding_matrix, embedding_dim = _check_embedding(embedding_matrix, embedding_dim, vocab_size)
     spec = ModelSpec(
         architecture=architecture, vocab_size=vocab_size, maxlen=maxlen, embedding_dim=embedding_dim,
@@ -460,6 +473,19 @@ def build_model(
     if optimizer is not None:
         compile_model(model, optimizer=optimizer, learning_rate=learning_rate, output=output)
     return model
+
+
+def _as_int(name, value):
+    """``value`` as a Python int (None stays None); any integer type, numpy's included, is accepted."""
+    if value is None:
+        return None
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise ValueError(
+            f"The {name!r} parameter of build_model must be an int; got {value!r} "
+            f"({type(value).__name__})."
+        ) from None
 
 
 def _check_embedding(embedding_matrix, embedding_dim, vocab_size):

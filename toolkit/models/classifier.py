@@ -55,6 +55,39 @@ def _check_random_state(random_state):
     return check_random_state(random_state)
 
 
+def _check_sample_weight(sample_weight, n_samples, estimator):
+    """``sample_weight`` as float32 of shape (n_samples,): a scalar is broadcast; None stays None.
+
+    Negative, NaN/inf or all-zero weights are refused: Keras trains on them
+    silently (a negative or NaN loss, or no gradient at all).
+    """
+    if sample_weight is None:
+        return None
+    weights = np.asarray(sample_weight, dtype="float64")
+    if weights.ndim == 0:
+        weights = np.full(n_samples, float(weights))
+    if weights.shape != (n_samples,):
+        raise ValueError(f"sample_weight must have shape ({n_samples},); got {weights.shape}.")
+    bad = np.flatnonzero(~np.isfinite(weights))
+    if bad.size:
+        raise ValueError(
+            f"sample_weight of {estimator} must be finite; got {weights[bad[0]]} at index {int(bad[0])} "
+            f"({bad.size} non-finite weight(s) in all). Fill or drop the missing weights first."
+        )
+    negative = np.flatnonzero(weights < 0)
+    if negative.size:
+        raise ValueError(
+            f"sample_weight of {estimator} must be non-negative; got {weights[negative[0]]} at index "
+            f"{int(negative[0])} ({negative.size} negative weight(s) in all)."
+        )
+    if n_samples and not weights.any():
+        raise ValueError(
+            f"sample_weight of {estimator} is 0 for every document: nothing would be learned. Give "
+            "at least one document a positive weight."
+        )
+    return weights.astype("float32")
+
+
 class _RegisteredArchitectures(Options):
     """The architectures registered in :mod:`toolkit.models.builders`, read at check time."""
 
@@ -126,7 +159,9 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
     batch_size : int, default=128
     validation_split : float, default=0.1
         Fraction of the training data held out (stratified) to monitor
-        ``val_loss``; 0 monitors the training loss.
+        ``val_loss``; 0 monitors the training loss. The split is not
+        stratified when a class has one document, or when the held-out (or
+        the remaining) rows are fewer than the classes.
     patience : int, default=2
         Early stopping: stop after this many epochs in a row without
         improvement of the monitored loss and restore the best weights (0 and
@@ -136,7 +171,10 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         Epochs with frozen vectors before unfreezing (``trainable="finetune"``);
         0 trains them from the first epoch, at the full learning rate.
     class_weight : dict, "balanced" or None, default=None
-        Weights per class, applied as sample weights.
+        Weights per class, applied as sample weights. As in scikit-learn,
+        classes missing from a dict weigh 1, and keys of classes absent from
+        ``y`` (a rare class a cross-validation fold lacks) are ignored when
+        every class of ``y`` has a weight.
     random_state : int, RandomState instance, Generator instance or None, default=None
         Seeds the split, the per-epoch shuffling, the initializers and the
         dropout of this estimator only (no global seeding). An int gives
@@ -291,7 +329,8 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
             )
         if y_arr.dtype == object:
             for i, label in enumerate(y_arr.ravel()):
-                if label is None or (isinstance(label, float) and np.isnan(label)):
+                # pandas' NA (a "string" or "boolean" column with a gap) is missing too; comparing it raises
+                if label is None or (isinstance(label, float) and np.isnan(label)) or type(label).__name__ == "NAType":
                     raise ValueError(
                         f"Input y contains NaN/None (first at index {i}); drop or fill the "
                         "missing labels first."
@@ -348,6 +387,8 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
             lengths = np.diff(bag.indptr)
             maxlen = self.maxlen_ if self.maxlen_ is not None else int(lengths.max()) if lengths.size else 0
             return _pad_flat(bag.indices, bag.indptr, maxlen, padding="post", truncating="post")
+        if len(corpus) == 0:  # np.split would give one empty document, and a phantom prediction
+            return np.zeros((0, self.maxlen_ or 0), dtype="int32")
         encoded = np.split(ids, corpus.offsets[1:-1])
         return pad_sequences(
             encoded, maxlen=self.maxlen_, padding=self.padding, truncating=self.truncating
@@ -381,14 +422,13 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         X : sequence of token lists or TokenizedCorpus
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
             Class labels (str or int), or a 0/1 multilabel indicator matrix.
-        sample_weight : array-like of shape (n_samples,), optional
+        sample_weight : float or array-like of shape (n_samples,), optional
+            Non-negative, finite weights, not all 0 (a float weighs every document the same).
 
         Returns
         -------
         self
         """
-        from sklearn.model_selection import train_test_split
-
         from ..text.vocabulary import Vocabulary
 
         validate_params(self, self._parameter_constraints)
@@ -410,11 +450,7 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         sequences = self._sequences(docs)
         self.maxlen_ = int(sequences.shape[1])
 
-        weights = None if sample_weight is None else np.asarray(sample_weight, dtype="float32")
-        if weights is not None and weights.shape != (len(docs),):
-            raise ValueError(
-                f"sample_weight must have shape ({len(docs)},); got {weights.shape}."
-            )
+        weights = _check_sample_weight(sample_weight, len(docs), type(self).__name__)
         cw_weights = self._class_sample_weights(y_enc)
         if cw_weights is not None:
             weights = cw_weights if weights is None else weights * cw_weights
@@ -422,13 +458,7 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         indices = np.arange(len(docs))
         val = None
         if self.validation_split > 0:
-            stratify = None
-            if self.output_ != "multilabel" and np.bincount(y_enc.astype(int)).min() >= 2:
-                stratify = y_enc
-            train_idx, val_idx = train_test_split(
-                indices, test_size=self.validation_split, stratify=stratify,
-                random_state=int(seeds[1]),
-            )
+            train_idx, val_idx = self._validation_split(y_enc, int(seeds[1]))
             val = (sequences[val_idx], y_enc[val_idx])
             if weights is not None:
                 val = (*val, weights[val_idx])
@@ -441,6 +471,32 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         self._train(sequences[indices], y_enc[indices],
                     None if weights is None else weights[indices], val, matrix, rng, int(seeds[2]))
         return self
+
+    def _validation_split(self, y_enc, seed):
+        """(training rows, validation rows) for ``validation_split`` > 0, stratified when possible.
+
+        Stratified unless a class has one document, or the held-out (or the
+        remaining) rows are fewer than the classes, where ``train_test_split``
+        would refuse to stratify; an error when no training row would remain.
+        """
+        from sklearn.model_selection import train_test_split
+
+        n = len(y_enc)
+        n_val = int(np.ceil(self.validation_split * n))  # as train_test_split counts
+        if n_val >= n:
+            raise ValueError(
+                f"validation_split={self.validation_split} holds out all {n} documents, leaving none "
+                "to train on; lower validation_split, or set it to 0 to monitor the training loss."
+            )
+        stratify = None
+        if self.output_ != "multilabel":
+            if np.bincount(y_enc.astype(int)).min() >= 2 and min(n_val, n - n_val) >= len(self.classes_):
+                stratify = y_enc
+            else:
+                logger.info("validation split of %d of %d documents is not stratified: a class has one "
+                            "document, or there are fewer rows than classes on one side", n_val, n)
+        return train_test_split(np.arange(n), test_size=self.validation_split, stratify=stratify,
+                                random_state=seed)
 
     def _embedding_matrix(self, sequences, y_enc, seed, docs=None):
         if self.architecture == "nbsvm":
@@ -489,12 +545,14 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         if isinstance(cw, dict) and self.output_ != "multilabel":
             index = {label: i for i, label in enumerate(self.classes_.tolist())}
             unknown = [k for k in cw if k not in index]
-            if unknown:
+            # as scikit-learn: keys for classes absent from y (a rare class a CV training fold lacks)
+            # are ignored when every class of y has a weight; otherwise they are most likely a typo
+            if unknown and not all(label in cw for label in index):
                 raise ValueError(
                     f"class_weight has labels not in y: {unknown}; the classes are "
                     f"{self.classes_.tolist()}."
                 )
-            cw = {index[k]: v for k, v in cw.items()}
+            cw = {index[k]: v for k, v in cw.items() if k in index}
         return compute_sample_weight(cw, y_enc).astype("float32")
 
     def _learning_rate(self):
@@ -834,7 +892,9 @@ def make_text_classifier(*, estimator=None, memory=None, **params):
         Parameters of :class:`~toolkit.tokenization.SpacyTokenizer` or of
         the classifier, by name (``ngram_range=(1, 2)``,
         ``epochs=5``); a name both have goes to the classifier, and
-        ``tokenizer__name`` / ``classifier__name`` address one step explicitly.
+        ``tokenizer__name`` / ``classifier__name`` address one step explicitly
+        (``classifier__estimator__epochs`` a parameter of the estimator
+        inside the classifier, as ``set_params`` takes it).
 
     Returns
     -------
@@ -865,12 +925,15 @@ def make_text_classifier(*, estimator=None, memory=None, **params):
     classifier = EmbeddingClassifier() if estimator is None else clone(estimator)
     tok_names = set(tokenizer.get_params(deep=False))
     clf_names = set(classifier.get_params(deep=False))
+    # an explicit step prefix may also reach a nested estimator's parameter (set_params does):
+    # classifier__estimator__epochs for a PseudoLabelClassifier(EmbeddingClassifier())
+    nested = {"tokenizer": set(tokenizer.get_params(deep=True)), "classifier": set(classifier.get_params(deep=True))}
     routed = {}
     for name, value in params.items():
         if name.startswith(("tokenizer__", "classifier__")):
             step, _, inner = name.partition("__")
             valid = tok_names if step == "tokenizer" else clf_names
-            if inner not in valid:
+            if inner not in nested[step]:
                 raise ValueError(
                     f"Invalid parameter {name!r} for make_text_classifier: {step} has no "
                     f"parameter {inner!r}. Valid {step} parameters: {sorted(valid)}."

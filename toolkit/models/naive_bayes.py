@@ -129,14 +129,22 @@ def log_count_ratio(X, y, *, alpha: float = 1.0, binarize: bool = True,
     if pos_label is None:
         pos_label = classes[-1]
     X = sp.csr_matrix(X) if not sp.issparse(X) else X.tocsr()
+    if y.shape != (X.shape[0],):
+        raise ValueError(
+            f"log_count_ratio needs one label per row of X: X has {X.shape[0]} rows, y has shape {y.shape}."
+        )
     if binarize:
         X = _binarize(X)
     if sample_weight is not None:
         sample_weight = np.asarray(sample_weight, dtype=np.float64)
-        if sample_weight.shape != y.shape or (sample_weight < 0).any():
+        # NaN compares False with 0: without the finite check it would make every ratio NaN
+        bad = sample_weight.shape != y.shape or not np.isfinite(sample_weight).all() or (sample_weight < 0).any()
+        if bad:
+            problem = (" with negative values" if (sample_weight < 0).any() else
+                       " with NaN or infinite values" if not np.isfinite(sample_weight).all() else "")
             raise ValueError(
-                f"sample_weight must hold one non-negative weight per sample ({y.shape[0]}); got "
-                f"shape {sample_weight.shape}{' with negative values' if (sample_weight < 0).any() else ''}."
+                f"sample_weight must hold one non-negative weight per sample ({y.shape[0]}), all finite; "
+                f"got shape {sample_weight.shape}{problem}."
             )
     pos = y == pos_label
     p = alpha + _column_sums(X, pos, sample_weight)
@@ -235,6 +243,32 @@ class NBFeatureScaler(TransformerMixin, BaseEstimator):
         blocks = [sp.csr_matrix(X.multiply(r.astype(X.dtype, copy=False))) for r in ratios]
         return blocks[0] if len(blocks) == 1 else sp.hstack(blocks, format="csr")
 
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output columns.
+
+        The input names for a binary fit (one scaled copy of each column); for
+        a multiclass fit, ``"<class>__<name>"`` for each class's block. It lets
+        ``Pipeline.get_feature_names_out`` name the columns a linear model
+        after this step weighs.
+
+        Parameters
+        ----------
+        input_features : array-like of str, default=None
+            Input column names; None uses ``feature_names_in_`` if fitted on a
+            DataFrame, else ``x0``, ``x1``, ...
+
+        Returns
+        -------
+        ndarray of str objects
+        """
+        from sklearn.utils.validation import _check_feature_names_in
+
+        check_is_fitted(self)
+        names = _check_feature_names_in(self, input_features)
+        if np.ndim(self.log_count_ratio_) == 1:
+            return names
+        return np.asarray([f"{c}__{name}" for c in self.classes_ for name in names], dtype=object)
+
 
 class NBSVMClassifier(ClassifierMixin, BaseEstimator):
     """NBSVM: a linear classifier on naive-Bayes scaled n-gram features.
@@ -275,7 +309,9 @@ class NBSVMClassifier(ClassifierMixin, BaseEstimator):
         Weights of the classes, as in scikit-learn: each training document
         gets the weight of its class (``compute_sample_weight``), which
         multiplies its counts in the naive-Bayes ratios and its loss in the
-        linear model. Classes missing from a dict weigh 1.
+        linear model. Classes missing from a dict weigh 1; keys of classes
+        absent from ``y`` (a rare class a cross-validation fold lacks) are
+        ignored when every class of ``y`` has a weight.
     random_state : int, RandomState instance or None, default=None
         Seeds the dual coordinate-descent order of liblinear; set it for
         reproducible fits.
@@ -352,8 +388,11 @@ class NBSVMClassifier(ClassifierMixin, BaseEstimator):
         from sklearn.utils.class_weight import compute_sample_weight
 
         if isinstance(self.class_weight, dict):
-            unknown = [k for k in self.class_weight if k not in set(self.classes_.tolist())]
-            if unknown:
+            classes = set(self.classes_.tolist())
+            unknown = [k for k in self.class_weight if k not in classes]
+            # as scikit-learn: keys for classes absent from y (a rare class a CV training fold lacks)
+            # are ignored when every class of y has a weight; otherwise they are most likely a typo
+            if unknown and not all(c in self.class_weight for c in classes):
                 raise ValueError(
                     f"The 'class_weight' parameter of {type(self).__name__} names classes that are not in "
                     f"y: {unknown}; the classes are {self.classes_.tolist()}."
