@@ -304,3 +304,18 @@ def test_distributed_usage_store_relative_path_with_workers_elsewhere(scheduler,
     assert reopened.labels().tolist() == labels[:30].tolist()
     assert reopened.sequences([0, 29], maxlen=5).shape == (2, 5)
     assert list(there.iterdir()) == []  # nothing written where the workers happened to be
+
+
+def test_distributed_usage_fit_from_store_small_store_with_the_default_validation_split(tmp_path):
+    """fit_from_store copied fit()'s old stratified split: 10 documents of 2 classes with validation_split=0.1
+    (one held-out row, fewer than the classes) crashed in scikit-learn's train_test_split; it now makes the
+    split fit() makes."""
+    import dask.bag as db
+
+    from toolkit import EmbeddingClassifier
+    from toolkit.distributed import CorpusStore, fit_from_store
+
+    pairs = [("a good fun film", "pos"), ("a bad dull bore", "neg")] * 5
+    store = CorpusStore.build(db.from_sequence(pairs, npartitions=2), tmp_path / "store", scheduler="sync")
+    clf = fit_from_store(EmbeddingClassifier(embedding_dim=4, epochs=1, random_state=0), store)
+    assert clf.predict([["good", "fun"]]).shape == (1,)

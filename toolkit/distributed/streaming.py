@@ -143,8 +143,6 @@ def fit_from_store(estimator, store, y=None):
     >>> clf.predict([["good", "fun"]]).shape
     (1,)
     """
-    from sklearn.model_selection import train_test_split
-
     from ..models.classifier import _NB_ARCHITECTURES, EmbeddingClassifier, _check_random_state
     from .store import CorpusStore
 
@@ -179,11 +177,7 @@ def fit_from_store(estimator, store, y=None):
     indices = np.arange(store.n_documents)
     val = None
     if estimator.validation_split > 0:
-        stratify = None
-        if estimator.output_ != "multilabel" and np.bincount(y_enc.astype(int)).min() >= 2:
-            stratify = y_enc
-        train_idx, val_idx = train_test_split(indices, test_size=estimator.validation_split, stratify=stratify,
-                                              random_state=int(seeds[1]))
+        train_idx, val_idx = estimator._validation_split(y_enc, int(seeds[1]))  # the split fit() makes
         val = StoreBatches(store, val_idx, targets=y_enc[val_idx], batch_size=estimator.batch_size,
                            weights=None if weights is None else weights[val_idx], **options)
         indices = np.sort(train_idx)
