@@ -189,3 +189,31 @@ def test_models_usage_make_text_classifier_reaches_a_nested_estimator():
     assert pipe[-1].estimator.epochs == 1 and pipe[-1].fraction == 0.5 and pipe[0].lowercase is True
     with pytest.raises(ValueError, match=r"classifier has no parameter 'estimator__epoch'"):
         make_text_classifier(estimator=PseudoLabelClassifier(EmbeddingClassifier()), classifier__estimator__epoch=1)
+
+
+@pytest.mark.parametrize("architecture", ["nbsvm", "nbsvm_vectors"])
+def test_models_usage_sample_weight_reaches_the_naive_bayes_ratios(docs, glove_small, architecture, monkeypatch):
+    """sample_weight (and class_weight) of the NB architectures weighted the loss only, not the naive-Bayes
+    ratios, so weight 2 did not count as the document twice (NBSVMClassifier weights both)."""
+    import toolkit.models.naive_bayes as nb
+
+    seen = []
+    real = nb.log_count_ratio
+
+    def spy(X, y, **kwargs):
+        seen.append((X, y, kwargs.get("sample_weight")))
+        return real(X, y, **kwargs)
+
+    monkeypatch.setattr(nb, "log_count_ratio", spy)
+    X, y = docs
+    w = np.where(np.arange(60) % 3 == 0, 2.0, 1.0)
+    vectors = str(glove_small) if architecture == "nbsvm_vectors" else None
+    EmbeddingClassifier(architecture=architecture, vectors=vectors, epochs=1, validation_split=0.0,
+                        random_state=0).fit(X[:60], y[:60], sample_weight=w)
+    (D, target, weights), = seen
+    np.testing.assert_allclose(weights, w)
+    twice = np.flatnonzero(w == 2)  # the same ratios as the weight-2 documents given twice
+    import scipy.sparse as sp
+
+    np.testing.assert_allclose(real(D, target, pos_label=1, sample_weight=weights),
+                               real(sp.vstack([D, D[twice]]), np.r_[target, target[twice]], pos_label=1), rtol=1e-6)

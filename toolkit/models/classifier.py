@@ -181,7 +181,7 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         identical fits on the same machine; a ``numpy.random.Generator`` is
         drawn from once per fit, like a RandomState.
     verbose : int, default=0
-        0 silent, 1 a progress bar over epochs, 2 Keras' own per-batch output.
+        0 silent, 1 a progress bar over epochs, 2 Keras' own output (one line per epoch).
 
     Attributes
     ----------
@@ -394,8 +394,9 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
             encoded, maxlen=self.maxlen_, padding=self.padding, truncating=self.truncating
         )
 
-    def _nb_ratios(self, sequences, y_enc):
-        """Naive-Bayes log-count ratios per id (rows) and output (columns)."""
+    def _nb_ratios(self, sequences, y_enc, sample_weight=None):
+        """Naive-Bayes log-count ratios per id (rows) and output (columns); ``sample_weight`` scales each
+        document's counts (as :class:`~toolkit.models.NBSVMClassifier` does), so weight 2 counts as twice."""
         from ..text.encoders import bag_matrix
         from .naive_bayes import log_count_ratio
 
@@ -409,7 +410,7 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
             targets = y_enc == 1
         ratios = np.zeros((V, targets.shape[1]), dtype="float32")
         for c in range(targets.shape[1]):
-            ratios[:, c] = log_count_ratio(D, targets[:, c].astype(int), pos_label=1)
+            ratios[:, c] = log_count_ratio(D, targets[:, c].astype(int), pos_label=1, sample_weight=sample_weight)
         ratios[0] = 0.0
         return ratios
 
@@ -423,7 +424,9 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
             Class labels (str or int), or a 0/1 multilabel indicator matrix.
         sample_weight : float or array-like of shape (n_samples,), optional
-            Non-negative, finite weights, not all 0 (a float weighs every document the same).
+            Non-negative, finite weights, not all 0 (a float weighs every document the same). They
+            weight the loss and, for ``"nbsvm"`` / ``"nbsvm_vectors"``, each document's counts in the
+            naive-Bayes ratios (as ``class_weight`` does): weight 2 counts as the document twice.
 
         Returns
         -------
@@ -463,9 +466,9 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
             if weights is not None:
                 val = (*val, weights[val_idx])
             indices = np.sort(train_idx)
-        # naive-Bayes ratios see the training rows only (no validation labels)
+        # naive-Bayes ratios see the training rows only (no validation labels), with their weights
         matrix, self.embedding_coverage_ = self._embedding_matrix(
-            sequences[indices], y_enc[indices], seeds[0], docs
+            sequences[indices], y_enc[indices], seeds[0], docs, None if weights is None else weights[indices]
         )
 
         self._train(sequences[indices], y_enc[indices],
@@ -498,7 +501,7 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         return train_test_split(np.arange(n), test_size=self.validation_split, stratify=stratify,
                                 random_state=seed)
 
-    def _embedding_matrix(self, sequences, y_enc, seed, docs=None):
+    def _embedding_matrix(self, sequences, y_enc, seed, docs=None, sample_weight=None):
         if self.architecture == "nbsvm":
             if self.vectors is not None:
                 logger.info("architecture='nbsvm' does not use vectors=%r", self.vectors)
@@ -506,7 +509,7 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
                                         ("dropout", self.dropout)) if v}
             if unused:
                 logger.info("architecture='nbsvm' does not use %s", ", ".join(f"{k}={v!r}" for k, v in unused.items()))
-            return self._nb_ratios(sequences, y_enc), None
+            return self._nb_ratios(sequences, y_enc, sample_weight), None
         if self.vectors is None:
             if self.architecture == "nbsvm_vectors":
                 raise ValueError(
@@ -530,7 +533,7 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
 
             vectors, coverage = word_vector_matrix(self.vocabulary_, kv)
             logger.info("word-vector coverage: %s", coverage)
-            return np.hstack([self._nb_ratios(sequences, y_enc), vectors]), coverage
+            return np.hstack([self._nb_ratios(sequences, y_enc, sample_weight), vectors]), coverage
         matrix, coverage = build_embedding_matrix(self.vocabulary_, kv, random_state=int(seed))
         logger.info("embedding coverage: %s", coverage)
         return matrix, coverage
