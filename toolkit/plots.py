@@ -37,7 +37,7 @@ def _check_path(path) -> tuple[Path, str]:
 
     from ._atomic import nearest_existing_parent
 
-    path = Path(path)
+    path = Path(path).expanduser()
     if path.is_dir():
         raise IsADirectoryError(f"{path} is a folder; pass the image file to write, e.g. {path / 'plot.png'}.")
     parent = nearest_existing_parent(path)
@@ -65,7 +65,18 @@ def _save_png(fig, path, dpi) -> Path:
 
 
 def _history_dict(history) -> dict[str, list[float]]:
-    """Metric name -> per-epoch values, from a Keras History, an estimator or a dict."""
+    """Metric name -> per-epoch values, from a Keras History, an estimator, a pipeline or a dict."""
+    steps = getattr(history, "steps", None)
+    if not isinstance(history, Mapping) and isinstance(steps, list) and steps and not hasattr(history, "history_"):
+        # a scikit-learn Pipeline, such as make_text_classifier returns: its last step holds the history
+        last = steps[-1][1] if isinstance(steps[-1], tuple) and len(steps[-1]) == 2 else None
+        if not hasattr(last, "history_"):
+            raise TypeError(
+                f"plot_history got a {type(history).__name__} whose last step, {type(last).__name__}, has no "
+                "history_: pass a pipeline ending in a fitted EmbeddingClassifier (fit it first), or its "
+                "Keras History."
+            )
+        history = last
     for attr in ("history_", "history"):  # fitted estimator, then keras History
         if not isinstance(history, Mapping) and hasattr(history, attr):
             history = getattr(history, attr)
@@ -90,13 +101,15 @@ def plot_history(history, path, *, metrics=("loss", "accuracy"), title=None, dpi
 
     Parameters
     ----------
-    history : dict, keras.callbacks.History or fitted estimator
+    history : dict, keras.callbacks.History, fitted estimator or Pipeline
         Per-epoch values keyed by metric name (``"loss"``, ``"val_loss"``,
         ``"accuracy"``, ``"val_accuracy"``...). An object with a
-        ``history_`` (estimator) or ``history`` (Keras) attribute is unwrapped.
+        ``history_`` (estimator) or ``history`` (Keras) attribute is unwrapped,
+        and so is a pipeline ending in such an estimator (what
+        :func:`~toolkit.models.make_text_classifier` returns).
     path : path-like
         Image file to write: PNG, or the format its suffix names (``.pdf``,
-        ``.svg``...). Missing folders are created.
+        ``.svg``...). Missing folders are created; ``~`` is the home folder.
     metrics : str or sequence of str, default=("loss", "accuracy")
         Metric(s) to draw; ones the history lacks are skipped (``"acc"`` is
         accepted for ``"accuracy"``).
@@ -114,6 +127,8 @@ def plot_history(history, path, *, metrics=("loss", "accuracy"), title=None, dpi
     ValueError
         If the history holds none of the requested metrics, or ``path`` names
         a format matplotlib does not write.
+    TypeError
+        If ``history`` is none of the above (e.g. an unfitted pipeline).
 
     Examples
     --------
@@ -144,11 +159,13 @@ def plot_history(history, path, *, metrics=("loss", "accuracy"), title=None, dpi
         epochs = np.arange(1, len(train) + 1)
         ax.plot(epochs, train, "o", color="tab:blue", label=f"Training {metric}")
         if val is not None:
-            ax.plot(np.arange(1, len(val) + 1), val, "-", color="tab:orange", label=f"Validation {metric}")
+            # a line through one point is invisible: one epoch gets a marker
+            ax.plot(np.arange(1, len(val) + 1), val, "-" if len(val) > 1 else "-s", color="tab:orange",
+                    label=f"Validation {metric}")
         ax.set_title(f"Training and validation {metric}" if val is not None else f"Training {metric}")
         ax.set_xlabel("Epoch")
         ax.set_ylabel(metric)
-        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.xaxis.get_major_locator().set_params(integer=True, min_n_ticks=1)  # whole epochs, even for one
         ax.grid(True, alpha=0.3)
         ax.legend()
     if title:
@@ -165,8 +182,8 @@ def plot_confusion_matrix(y_true, y_pred, labels, path, *, normalize=None, title
         True and predicted labels.
     labels : sequence
         The classes, in display order (e.g. ``["neg", "pos"]``). When ``y_true``
-        holds integer codes ``0..k-1`` and ``labels`` are names, the names are
-        used as tick labels.
+        holds integer codes ``0..k-1`` and ``labels`` are names (not numbers),
+        the names are used as tick labels.
     path : path-like
         Image file to write (PNG, or the format its suffix names).
     normalize : {"true", "pred", "all"} or None, default=None
@@ -205,8 +222,11 @@ def plot_confusion_matrix(y_true, y_pred, labels, path, *, normalize=None, title
         raise ValueError("labels must name at least one class.")
     codes = list(labels)
     present = set(y_true.tolist()) | set(y_pred.tolist())
-    if not present <= set(codes) and present <= set(range(len(codes))):
-        codes = list(range(len(codes)))  # integer codes with names for display
+    # integer codes with names for display; never when labels are numbers themselves (star ratings
+    # [1, 2, 3, 4, 7, ...]): codes 0/1 would be shown silently as ratings 1 and 2
+    named = not any(isinstance(c, (int, float, np.number)) and not isinstance(c, (bool, np.bool_)) for c in codes)
+    if named and not present <= set(codes) and present <= set(range(len(codes))):
+        codes = list(range(len(codes)))
     unknown = present - set(codes)
     if unknown:
         raise ValueError(

@@ -282,6 +282,11 @@ def _decompressed(fh, head: bytes):
     return fh
 
 
+def _expand(path):
+    """``path`` with a leading ``~`` as the home folder (as the data and cache folders); file objects as they are."""
+    return Path(path).expanduser() if isinstance(path, (str, os.PathLike)) else path
+
+
 def _stream_tar(path, guard: _Guard, on_unsafe: str = "raise", progress: bool = False):
     """Yield ``(tar, member)`` for each checked member of a tar archive, streaming it once.
 
@@ -290,7 +295,7 @@ def _stream_tar(path, guard: _Guard, on_unsafe: str = "raise", progress: bool = 
     reads or extracts the current member before asking for the next one.
     """
     try:
-        raw = open(path, "rb")  # noqa: SIM115 - closed below
+        raw = open(_expand(path), "rb")  # noqa: SIM115 - closed below
     except FileNotFoundError as err:
         raise DataError(f"Archive {path} does not exist.") from err
     except OSError as err:
@@ -476,7 +481,7 @@ def extract_tar(
     >>> [p.name for p in extract_tar(path, os.path.join(folder, "out"))]
     ['a.txt']
     """
-    target = Path(target)
+    target = Path(target).expanduser()
     guard = _Guard(path, max_member_size=max_member_size, max_total_size=max_total_size, max_members=max_members,
                    max_depth=max_depth, max_name_length=max_name_length)
     names = []
@@ -528,7 +533,7 @@ def _check_zip_ratio(info: zipfile.ZipInfo, archive, max_ratio: float) -> None:
 
 def _open_zip(path) -> zipfile.ZipFile:
     try:
-        return zipfile.ZipFile(path)
+        return zipfile.ZipFile(_expand(path))
     except FileNotFoundError as err:
         raise DataError(f"Archive {path} does not exist.") from err
     except (zipfile.BadZipFile, OSError) as err:
@@ -689,7 +694,7 @@ def extract_zip(
     >>> [p.name for p in extract_zip(os.path.join(folder, "v.zip"), os.path.join(folder, "out"))]
     ['vectors.txt']
     """
-    target = Path(target)
+    target = Path(target).expanduser()
     guard = _Guard(path, max_member_size=max_member_size, max_total_size=max_total_size, max_members=max_members,
                    max_depth=max_depth, max_name_length=max_name_length)
     with _open_zip(path) as zf:

@@ -265,7 +265,7 @@ def load_manifest(path: str | os.PathLike) -> Manifest:
         When the file is missing, is not valid TOML, or a field is missing or
         invalid; the message names the file and the field.
     """
-    path = Path(path)
+    path = Path(path).expanduser()
     try:
         with open(path, "rb") as fh:
             data = tomllib.load(fh)
@@ -347,7 +347,7 @@ def get_manifest(name: str | os.PathLike) -> Manifest:
     'glove.6B.50d.txt'
     """
     if isinstance(name, os.PathLike) or str(name).endswith(".toml"):
-        return _load_cached(Path(name))
+        return _load_cached(Path(name).expanduser())
     if not isinstance(name, str):
         raise ManifestError(f"A manifest name must be a str, got {type(name).__name__}.")
     paths = _all_paths()

@@ -189,6 +189,11 @@ def _split(estimator):
             return tokenizer, classifier, [tok_name, clf_name]
     if isinstance(estimator, BaseEstimator) and not _holds_keras(estimator):
         return None
+    if isinstance(getattr(estimator, "best_estimator_", None), BaseEstimator):
+        raise TypeError(
+            f"save_model saves a fitted model, not the {type(estimator).__name__} that chose it: save its "
+            "best_estimator_, the best model refitted on all the data (save_model(grid.best_estimator_, path))."
+        )
     raise TypeError(
         "save_model saves an EmbeddingClassifier, a Pipeline(SpacyTokenizer, EmbeddingClassifier) "
         "such as make_text_classifier() returns, or a scikit-learn estimator without Keras parts "
@@ -209,10 +214,11 @@ def save_model(estimator, path) -> Path:
         without Keras (stored with ``skops.io``; e.g. a
         ``Pipeline(SpacyTokenizer, StackedTextClassifier)``).
     path : str or path-like
-        Target folder. An existing toolkit model folder there (a ``config.json``
-        of this format and only the files :func:`save_model` writes) is
-        replaced; any other existing non-empty folder or file, or a model
-        folder holding other files, is an error and is left as it is. A
+        Target folder (``~`` is the home folder). An existing toolkit model
+        folder there (a ``config.json`` of this format and only the files
+        :func:`save_model` writes) is replaced; any other existing non-empty
+        folder or file, or a model folder holding other files, is an error
+        and is left as it is. A
         symbolic link to a folder is followed: the folder it points to is
         replaced.
 
@@ -243,7 +249,7 @@ def save_model(estimator, path) -> Path:
 
     parts = _split(estimator)
     check_is_fitted(estimator if parts is None else parts[1], None if parts is None else "model_")
-    path = _check_save_target(Path(path))
+    path = _check_save_target(Path(path).expanduser())
     with atomic_output(path, directory=True) as tmp:
         spans = _save_span_cache(estimator, tmp)
         if parts is None:
@@ -691,6 +697,7 @@ def load_model(path):
     Parameters
     ----------
     path : str or path-like
+        The folder (``~`` is the home folder).
 
     Returns
     -------
@@ -702,8 +709,9 @@ def load_model(path):
     FileNotFoundError
         When ``path`` does not exist.
     ModelFormatError
-        When a file is missing, truncated, modified, from a newer format or
-        another major version, or disagrees with the model.
+        When ``path`` is a file (such as the folder's ``model.keras``), or a
+        file is missing, truncated, modified, from a newer format or another
+        major version, or disagrees with the model.
     DependencyError
         When the installed Keras is older than the minimum toolkit pins.
 
@@ -734,7 +742,9 @@ def _load_model(path):
     from ..text.vocabulary import Vocabulary
     from .classifier import EmbeddingClassifier
 
-    path = Path(path)
+    path = Path(path).expanduser()
+    if path.is_file():
+        raise ModelFormatError(_not_a_folder_message(path))
     if not path.is_dir():
         raise FileNotFoundError(f"No saved model folder at {path}.")
     content = _verify_folder(path)
@@ -811,6 +821,15 @@ def _load_model(path):
     if _SPANS_FILE in content:
         _load_span_cache(pipeline, path)
     return pipeline
+
+
+def _not_a_folder_message(path: Path) -> str:
+    """Why :func:`load_model` refuses the file ``path``, and what loads it."""
+    if path.name in _MODEL_FOLDER_NAMES and (path.parent / _CONFIG_FILE).is_file():
+        return (f"{path} is a file of a saved model folder; load_model reads the whole folder: "
+                f"load_model({str(path.parent)!r}).")
+    return (f"{path} is a file; load_model reads a folder written by toolkit's save_model. A Keras .keras "
+            "file loads with keras.models.load_model, a joblib pickle with joblib.load (only files you trust).")
 
 
 def _load_skops(path: Path, config: dict):
