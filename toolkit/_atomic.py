@@ -118,7 +118,13 @@ def atomic_output(path, *, directory=False):
         The final file (or folder when ``directory=True``).
     directory : bool, default=False
         Yield a temporary folder instead of a file name. An existing folder at
-        ``path`` is replaced only after the new one is complete.
+        ``path`` is replaced only after the new one is complete (and put back
+        should the move of the new one fail).
+
+    Raises
+    ------
+    NotADirectoryError
+        Before anything is written, when a parent of ``path`` is a file.
 
     Examples
     --------
@@ -131,24 +137,32 @@ def atomic_output(path, *, directory=False):
     'done'
     """
     path = Path(path)
+    parent = nearest_existing_parent(path)
+    if not parent.is_dir():  # mkdir would say "File exists: <parent>", which reads as if path existed
+        raise NotADirectoryError(f"Cannot write {path}: {parent} is a file, not a folder. Choose another path.")
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale(path.parent, f".{glob.escape(path.name)}.*.tmp*")  # debris of killed writers
     tmp = _create_temp(path, directory)
+    old = None
     try:
         yield tmp
         if directory:
-            old = None
-            if path.exists():
+            if os.path.lexists(path):
                 old = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp-old")  # swept if we are killed now
                 os.replace(path, old)
             os.replace(tmp, path)
-            if old is not None and old.is_symlink():  # path was a link: the link goes, what it pointed to stays
-                old.unlink()
-            elif old is not None:
-                shutil.rmtree(old, ignore_errors=True)
+            replaced, old = old, None
+            if replaced is not None and (replaced.is_symlink() or not replaced.is_dir()):
+                with contextlib.suppress(OSError):  # left, it is swept as stale debris later
+                    replaced.unlink()  # a link goes (what it pointed to stays), and so does a plain file
+            elif replaced is not None:
+                shutil.rmtree(replaced, ignore_errors=True)
         else:
             os.replace(tmp, path)
     except BaseException:
+        if old is not None and not os.path.lexists(path):  # moved aside, the new one not in place: put it back
+            with contextlib.suppress(OSError):
+                os.replace(old, path)
         if tmp.is_dir():
             shutil.rmtree(tmp, ignore_errors=True)
         else:

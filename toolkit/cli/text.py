@@ -109,12 +109,14 @@ class Vectorized:
             raise ValueError(f"vocabulary_path {vpath} is also the matrix file; the vocabulary JSON would replace "
                              "the matrix. Give another vocabulary_path (default: <stem>.vocab.json).")
         files = {"matrix": path}
+        # both files are complete before either is renamed: a failed write (a full disk, Ctrl-C) leaves the
+        # previous matrix and vocabulary as they were, never a new matrix beside an old vocabulary
         with atomic_output(path) as tmp:
             self.write_matrix(tmp)
-        if self.vocabulary is not None:
-            with atomic_output(vpath) as tmp:
-                self.vocabulary.to_json(tmp)
-            files["vocabulary"] = vpath
+            if self.vocabulary is not None:
+                with atomic_output(vpath) as vtmp:
+                    self.vocabulary.to_json(vtmp)
+                files["vocabulary"] = vpath
         return files
 
     def write_matrix(self, file) -> None:

@@ -306,6 +306,9 @@ class CorpusStore:
             return np.load(folder / name, mmap_mode="r" if mmap else None, allow_pickle=False)
         except FileNotFoundError:
             raise DataError(f"{folder / name} is missing: the store {self.path} is incomplete; rebuild it.") from None
+        except (ValueError, EOFError) as err:  # truncated or emptied since the build (EOFError: empty)
+            raise DataError(f"{folder / name}: not a complete .npy file this toolkit wrote ({err}); the store "
+                            f"{self.path} is damaged: rebuild it.") from err
 
     def corpus(self, part: int) -> TokenizedCorpus:
         """Partition ``part`` as a TokenizedCorpus over the memory-mapped arrays (nothing loaded)."""

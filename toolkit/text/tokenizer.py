@@ -48,7 +48,7 @@ import numpy as np
 from joblib import cpu_count
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from .._atomic import atomic_output
+from .._atomic import atomic_output, remove_stale
 from .._config import get_cache_dir
 from .._memo import Memo
 from .._validation import (
@@ -868,7 +868,7 @@ class SpacyTokenizer(TextInputMixin, TransformerMixin, BaseEstimator, auto_wrap_
     cache : bool or path-like, default=False
         Keep each ``transform`` result on disk, keyed by the texts, these
         parameters and the spaCy/pipeline versions; ``True`` uses
-        ``get_cache_dir() / "tokens"``, a path uses that folder. A repeated
+        ``get_cache_dir() / "tokens"``, a path uses that folder (``~`` is expanded). A repeated
         run over the same texts then reads one file.
     progress : bool, default=False
         Show a tqdm progress bar over batches.
@@ -1027,7 +1027,7 @@ class SpacyTokenizer(TextInputMixin, TransformerMixin, BaseEstimator, auto_wrap_
         self._validate()
         docs = check_raw_documents(X)
         cache_file = self._cache_file(docs) if self.cache is not False else None
-        cached = _read_cached(cache_file) if cache_file is not None else None
+        cached = _read_cached(cache_file, len(docs)) if cache_file is not None else None
         if cached is not None:
             logger.debug("tokens read from cache %s", cache_file)
             corpus, skipped = cached
@@ -1164,13 +1164,15 @@ class SpacyTokenizer(TextInputMixin, TransformerMixin, BaseEstimator, auto_wrap_
         digest.update(np.fromiter(map(len, docs), dtype=np.int64, count=len(docs)).tobytes())
         for doc in docs:  # per document: ASCII texts encode at memcpy speed
             digest.update(doc.encode("utf-8", "surrogatepass"))
-        folder = get_cache_dir() / "tokens" if self.cache is True else Path(self.cache)
+        folder = get_cache_dir() / "tokens" if self.cache is True else Path(self.cache).expanduser()
         return folder / f"{digest.hexdigest()}.npz"
 
 
 def _write_cached(path: Path, corpus: TokenizedCorpus, skipped) -> None:
     """Save atomically (temp file in the same folder, then rename); failures only log."""
     try:
+        # debris of killed writes of any entry (atomic_output sweeps only this one's, never written again)
+        remove_stale(path.parent, ".*.npz.*.tmp.npz")
         with atomic_output(path) as tmp, open(tmp, "wb") as fh:
             # tokens never contain NUL (control characters are replaced)
             blob = np.frombuffer("\x00".join(corpus.strings).encode("utf-8", "surrogatepass"), dtype=np.uint8)
@@ -1180,10 +1182,17 @@ def _write_cached(path: Path, corpus: TokenizedCorpus, skipped) -> None:
         logger.warning("could not write the token cache %s: %s", path, err)
 
 
-def _read_cached(path: Path) -> tuple[TokenizedCorpus, list[int]] | None:
-    """The cached corpus and skipped indices, or None when absent or unreadable (then it is recomputed)."""
-    try:
-        with np.load(path, allow_pickle=False) as data:
+def _read_cached(path: Path, n_docs: int | None = None) -> tuple[TokenizedCorpus, list[int]] | None:
+    """The cached corpus and skipped indices, or None when absent or unreadable (then it is recomputed).
+
+    A damaged file (truncated, emptied, a flipped byte: the zip's CRC-32 fails) or one whose arrays do not
+    describe ``n_docs`` documents (any number when None) is logged and ignored; the fresh result then
+    replaces it.
+    """
+    import zipfile
+
+    try:  # opened here: np.load leaves its own file open when a damaged .npz raises
+        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as data:
             ids, offsets = data["ids"], data["offsets"]
             n_strings = int(data["n_strings"])
             text = data["strings"].tobytes().decode("utf-8", "surrogatepass")
@@ -1191,10 +1200,16 @@ def _read_cached(path: Path) -> tuple[TokenizedCorpus, list[int]] | None:
         strings = tuple(text.split("\x00")) if n_strings else ()
         if len(strings) != n_strings:
             raise ValueError("string table size mismatch")
+        n = len(offsets) - 1 if n_docs is None else n_docs
+        if (ids.ndim != 1 or offsets.shape != (n + 1,) or offsets[0] != 0 or offsets[-1] != len(ids)
+                or np.any(np.diff(offsets) < 0) or (len(ids) and (ids.min() < 0 or ids.max() >= n_strings))
+                or any(not 0 <= i < n for i in skipped)):
+            raise ValueError(f"its arrays do not describe {n} documents")
         return TokenizedCorpus._from_arrays(ids, offsets, strings), skipped
     except FileNotFoundError:
         return None
-    except (OSError, ValueError, KeyError) as err:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+        # EOFError: an empty file; BadZipFile: a truncated one, or a CRC-32 mismatch (changed bytes)
         logger.warning("ignoring unreadable token cache %s (%s); tokenizing again", path, err)
         return None
 

@@ -225,7 +225,7 @@ class WordClusterer(TextInputMixin, TransformerMixin, BaseEstimator):
                     n_words and (labels.min() < 0 or labels.max() >= self.n_clusters)):
                 raise ValueError(f"expected {n_words} int32 labels in [0, {self.n_clusters}), "
                                  f"got shape {labels.shape} and dtype {labels.dtype}")
-        except (OSError, ValueError) as err:
+        except (OSError, ValueError, EOFError) as err:  # EOFError: an empty file
             logger.warning("word-cluster cache %s is damaged (%s); clustering again", path, err)
             return None
         logger.info("word clusters read from %s", path)

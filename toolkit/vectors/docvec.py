@@ -39,7 +39,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .._atomic import atomic_output
+from .._atomic import atomic_output, remove_stale
 from .._config import get_cache_dir, get_data_dir
 from .._memo import Memo
 from .._validation import Interval, TextInputMixin, validate_params
@@ -152,6 +152,7 @@ def _train(corpus, options, workers):
 
 
 def _write(model, folder, options):
+    remove_stale(Path(folder).parent, ".*.tmp*")  # debris of killed writes of any entry, once stale
     with atomic_output(folder, directory=True) as tmp:
         tmp = Path(tmp)
         np.save(tmp / "syn1neg.npy", np.asarray(model.syn1neg, dtype=np.float32))
@@ -247,7 +248,7 @@ def _read_cached(folder, options):
     """The doc model cached in ``folder``, or None when it is damaged or stale (a warning)."""
     try:
         model = _read(folder, options)
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, EOFError) as err:  # EOFError: an empty .npy file
         logger.warning("doc model cache %s is damaged or stale (%s); training again", folder, err)
         return None
     logger.info("doc model read from %s", folder)

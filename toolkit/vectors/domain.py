@@ -47,7 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._atomic import atomic_output
+from .._atomic import atomic_output, remove_stale
 from .._config import get_cache_dir, get_data_dir
 from .._memo import Memo
 from ..exceptions import DataError
@@ -444,6 +444,7 @@ def _train_and_cache(parsed, docs, folder):
     logger.info("training %s domain vectors on %d documents (%d tokens)", parsed.algorithm, len(docs), docs.n_tokens)
     kv = _train(parsed, docs)
     try:
+        remove_stale(folder.parent, ".*.tmp*")  # debris of killed writes of any entry, once stale
         with atomic_output(folder, directory=True) as tmp:
             write_entry(kv, tmp, meta={"domain_spec": parsed.algorithm})
         return read_entry(folder)

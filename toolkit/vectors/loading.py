@@ -35,7 +35,6 @@ gensim for neighbours, analogies and the standard evaluations, and
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import json
 import logging
@@ -611,8 +610,9 @@ def _make_entry(final: Path, fill):
     Returns ``fill``'s result, or None when another process created ``final`` first (then use that one).
     """
     final.parent.mkdir(parents=True, exist_ok=True)
-    pattern = f".{glob.escape(final.name)}.*.tmp"
-    remove_stale(final.parent, pattern)  # debris of killed loads (the one sweep, shared with atomic_output)
+    # debris of killed loads of any entry (the one sweep, shared with atomic_output): the entry a killed load
+    # was writing is built again at once, before its debris is stale, and never again after that
+    remove_stale(final.parent, ".*.tmp")
     tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp"))
     try:
         result = fill(tmp)

@@ -6,7 +6,7 @@ import logging
 import os
 from pathlib import Path
 
-from .._atomic import atomic_output
+from .._atomic import atomic_output, nearest_existing_parent
 from .._validation import Interval, Options
 from ..exceptions import DataError
 from . import _parse
@@ -49,7 +49,8 @@ def train_word2vec(
         Write the vectors there (atomically), so :func:`load_vectors` reads
         them like any pretrained file: word2vec text when the name ends in
         ``.txt`` or ``.vec`` (``.gz`` / ``.bz2`` compress it), else word2vec
-        binary; a folder is refused before training. Tokens with spaces (the n-gram tokens of
+        binary; a folder, or a path under a file, is refused before training.
+        Tokens with spaces (the n-gram tokens of
         :class:`~toolkit.text.SpacyTokenizer`, e.g. ``"not good"``) need
         text: word2vec binary cannot store them, so they are refused with a
         :class:`~toolkit.exceptions.DataError` before training.
@@ -97,6 +98,9 @@ def train_word2vec(
             f"The 'output' parameter of train_word2vec names a folder ({folder}); give a file name in it, "
             f"such as {folder / 'vectors.bin'} (word2vec binary) or {folder / 'vectors.txt'} (word2vec text)."
         )
+    parent = None if output is None else nearest_existing_parent(Path(output).expanduser())
+    if parent is not None and not parent.is_dir():  # found now, not by the write after training
+        raise NotADirectoryError(f"Cannot write {output}: {parent} is a file, not a folder. Choose another path.")
     callbacks = []
     if progress:
         from tqdm.auto import tqdm
