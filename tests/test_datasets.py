@@ -248,6 +248,26 @@ def test_datasets_imdb_parsed_cache_is_read_on_the_second_load(tiny_imdb, tmp_pa
     assert "Ignoring the unreadable parsed-IMDB cache" in caplog.text
 
 
+@pytest.mark.parametrize("damage", ["empty", "truncated"])
+def test_datasets_imdb_parsed_cache_emptied_or_truncated_is_read_again(tiny_imdb, tmp_path, monkeypatch, caplog,
+                                                                       damage):
+    """An emptied or truncated parsed-IMDB cache (a full disk, a killed copy) crashed load_imdb with EOFError /
+    BadZipFile instead of reading the tarball again, as the other damaged caches do."""
+    import toolkit.data.datasets as datasets
+    from toolkit._memo import Memo
+
+    path = tiny_imdb / "aclImdb_v1.tar.gz"
+    monkeypatch.setattr(datasets, "_IMDB_MEMO", Memo(maxsize=3))
+    first = load_imdb("train", path=path, cache_dir=tmp_path)
+    (cached,) = (tmp_path / "data" / "imdb" / "parsed").glob("train-*.npz")
+    data = cached.read_bytes()
+    cached.write_bytes(b"" if damage == "empty" else data[: len(data) // 2])
+    monkeypatch.setattr(datasets, "_IMDB_MEMO", Memo(maxsize=3))  # as in a new process
+    with caplog.at_level(logging.WARNING, logger="toolkit.data.datasets"):
+        assert load_imdb("train", path=path, cache_dir=tmp_path).texts == first.texts
+    assert "Ignoring the unreadable parsed-IMDB cache" in caplog.text
+
+
 def test_datasets_imdb_parsed_cache_keeps_groups_and_their_absence(tiny_imdb, trimmed_imdb, tmp_path, monkeypatch,
                                                                     caplog):
     import toolkit.data.datasets as datasets

@@ -576,8 +576,10 @@ def _parsed_cache_file(path: Path, st, split: str, cache_dir) -> Path:
 
 
 def _load_parsed(file: Path, split: str):
-    try:
-        with np.load(file, allow_pickle=False) as npz:
+    import zipfile
+
+    try:  # opened here: np.load leaves its own file open when a damaged .npz raises
+        with open(file, "rb") as fh, np.load(fh, allow_pickle=False) as npz:
             text = npz["blob"].tobytes().decode("utf-8")
             ends = npz["ends"].tolist()
             labels, ratings, ids = npz["labels"], npz["ratings"], npz["ids"]
@@ -586,7 +588,8 @@ def _load_parsed(file: Path, split: str):
             no_groups = str(npz["no_groups"]) if "no_groups" in npz.files else None
     except FileNotFoundError:
         return None
-    except (OSError, ValueError, KeyError, UnicodeDecodeError) as err:
+    except (OSError, ValueError, KeyError, UnicodeDecodeError, EOFError, zipfile.BadZipFile) as err:
+        # EOFError: an emptied file; BadZipFile: a truncated one, or changed bytes (the zip's CRC-32)
         logger.warning("Ignoring the unreadable parsed-IMDB cache %s (%s); re-reading the tarball", file, err)
         return None
     if (
