@@ -7,7 +7,7 @@ order at
    manifest's file names; a ``SHA256SUMS`` file in that folder is used to
    verify what is found there;
 2. the cache (``cache_dir=`` or ``TOOLKIT_CACHE_DIR``, under ``data/<name>/``);
-3. a verified download into the cache (see :mod:`toolkit._download`).
+3. a verified download into the cache (see :mod:`toolkit.data._download`).
 
 The readers (``load_imdb``, ``load_folder``, ``load_csv``, ``load_jsonl``)
 return texts, integer labels and their names; their paths may start with
@@ -352,7 +352,7 @@ def fetch(
     Parameters
     ----------
     name : str
-        Manifest name (see :func:`toolkit.manifests.list_manifests`) or a
+        Manifest name (see :func:`toolkit.data.manifests.list_manifests`) or a
         path to a manifest ``.toml`` file.
     data_dir : path-like, optional
         Offline data folder; default ``TOOLKIT_DATA_DIR`` (none if unset).
@@ -672,14 +672,17 @@ def load_imdb(
         The tarball or the extracted folder, bypassing :func:`fetch`.
     shuffle : bool, default=False
         Shuffle the documents (with ``random_state``).
-    random_state : int, RandomState instance or None
+    random_state : int, RandomState instance or None, default=None
+        Seed of the shuffle (used only with ``shuffle=True``).
     limit : int, optional
         Keep at most this many reviews, in equal parts from each class: the
         first by id, or a random sample when ``shuffle`` is True.
     cache : bool, default=True
         Keep the parsed split of a tarball in the cache folder.
-    cache_dir, downloader
-        Passed to :func:`fetch`; ``cache_dir`` also holds the parsed split.
+    cache_dir : path-like, optional
+        Passed to :func:`fetch`; also holds the parsed split.
+    downloader : callable, optional
+        Passed to :func:`fetch`.
     progress : bool, default=False
         Show progress bars (download, reading the tarball).
 
@@ -1004,7 +1007,9 @@ def load_csv(
     Parameters
     ----------
     path : path-like
+        The CSV file.
     text_column : str, default="text"
+        Column of the texts.
     label_column : str or None, default="label"
         None loads the texts unlabelled (label -1). Labels are mapped to
         0..k-1 in sorted order (numeric order when all are integers); their
@@ -1091,8 +1096,28 @@ def load_jsonl(
 ) -> TextDataset:
     """Load texts (and labels) from a JSON Lines file (one JSON object per line).
 
-    Parameters are those of :func:`load_csv` (``*_column`` name object keys).
     Blank lines are skipped.
+
+    Parameters
+    ----------
+    path : path-like
+        The ``.jsonl`` file.
+    text_column : str, default="text"
+        Key of the text in each object.
+    label_column : str or None, default="label"
+        Key of the label; None loads the texts unlabelled (label -1). Labels
+        are mapped as in :func:`load_csv`.
+    id_column : str, optional
+        Key of the record id; default: the 0-based record number (blank
+        lines not counted).
+    encoding : str, default="utf-8"
+        A leading UTF-8 byte order mark is dropped.
+    shuffle, random_state, limit
+        As in :func:`load_imdb`.
+
+    Returns
+    -------
+    TextDataset
 
     Raises
     ------

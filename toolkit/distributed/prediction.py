@@ -139,6 +139,15 @@ def predict(estimator, X, *, text_column=None):
 def predict_proba(estimator, X, *, text_column=None):
     """Lazily compute class probabilities over a Dask collection (see :func:`predict`).
 
+    Parameters
+    ----------
+    estimator : fitted estimator or Pipeline
+        With ``predict_proba``; shipped once to the workers.
+    X : dask.bag.Bag, dask.dataframe.Series or DataFrame
+        As in :func:`predict`.
+    text_column : str, optional
+        The column to read when ``X`` is a DataFrame.
+
     Returns
     -------
     dask.bag.Bag or dask.dataframe.DataFrame

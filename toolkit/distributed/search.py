@@ -260,6 +260,16 @@ def grid_search(estimator, param_grid, X, y, *, cv=3, scoring=None, scheduler=No
     sklearn.model_selection.GridSearchCV
         Fitted; its ``cv_results_`` equal those of ``n_jobs=1``.
 
+    Raises
+    ------
+    TypeError
+        When ``X``, ``y`` or ``groups`` is a Dask collection.
+    OSError
+        When ``scheduler`` cannot be reached (``ValueError`` when its
+        address is malformed).
+    RuntimeError
+        When the cluster lost a task that no other worker could take over.
+
     Examples
     --------
     >>> from sklearn.linear_model import LogisticRegression

@@ -130,7 +130,9 @@ class CorpusStore:
     """A tokenized corpus and its vocabulary ids on disk, reopened without loading.
 
     Open an existing store with ``CorpusStore(path)``; write one with
-    :meth:`build`. Arrays are returned memory-mapped (read-only).
+    :meth:`build`. The partition arrays of :meth:`corpus` and :meth:`ids` are
+    memory-mapped (read-only); :meth:`labels`, :meth:`lengths`,
+    :meth:`gather` and :meth:`sequences` return arrays in memory.
 
     Parameters
     ----------
@@ -236,6 +238,14 @@ class CorpusStore:
         Returns
         -------
         CorpusStore
+
+        Raises
+        ------
+        DataError
+            When ``path`` exists and is not a corpus store, or a partition has
+            a missing label or labels of mixed types.
+        ValueError
+            When some partitions have labels and others do not.
         """
         require_dask()
         import dask
@@ -292,7 +302,20 @@ class CorpusStore:
         return self._vocabulary
 
     def vocabulary_for(self, *, max_tokens=None, min_count=1) -> Vocabulary:
-        """The vocabulary ``Vocabulary.from_documents(corpus, max_tokens=..., min_count=...)`` would build."""
+        """The vocabulary ``Vocabulary.from_documents(corpus, max_tokens=..., min_count=...)`` would build.
+
+        Parameters
+        ----------
+        max_tokens : int >= 3, optional
+            Vocabulary size including the padding and OOV ids; None keeps all.
+        min_count : int >= 1, default=1
+            Drop tokens seen fewer times in the stored corpus.
+
+        Returns
+        -------
+        Vocabulary
+            A prefix of :attr:`vocabulary` (same ids).
+        """
         full = self.vocabulary
         counts = full.counts[2:]
         n = int(np.searchsorted(-counts, -min_count, side="right"))  # counts are non-increasing
@@ -311,13 +334,34 @@ class CorpusStore:
                             f"{self.path} is damaged: rebuild it.") from err
 
     def corpus(self, part: int) -> TokenizedCorpus:
-        """Partition ``part`` as a TokenizedCorpus over the memory-mapped arrays (nothing loaded)."""
+        """Partition ``part`` as a TokenizedCorpus over the memory-mapped arrays (nothing loaded).
+
+        Parameters
+        ----------
+        part : int
+            Index of the partition in ``parts``.
+
+        Returns
+        -------
+        TokenizedCorpus
+        """
         folder = self.path / self.parts[part]["name"]
         return TokenizedCorpus._from_arrays(self._part(part, "tokens.npy"), self._part(part, "offsets.npy"),
                                             _read_strings(folder))
 
     def ids(self, part: int) -> tuple[np.ndarray, np.ndarray]:
-        """Memory-mapped ``(ids, offsets)`` of partition ``part``: vocabulary ids of its tokens."""
+        """Memory-mapped ``(ids, offsets)`` of partition ``part``: vocabulary ids of its tokens.
+
+        Parameters
+        ----------
+        part : int
+            Index of the partition in ``parts``.
+
+        Returns
+        -------
+        ids : numpy.memmap of int32, shape (n_tokens,)
+        offsets : numpy.memmap of int64, shape (n_documents + 1,)
+        """
         return self._part(part, "ids.npy"), self._part(part, "offsets.npy")
 
     def lengths(self) -> np.ndarray:
@@ -328,7 +372,17 @@ class CorpusStore:
         return self._lengths
 
     def labels(self) -> np.ndarray:
-        """The labels of every document, in order."""
+        """The labels of every document, in order.
+
+        Returns
+        -------
+        ndarray of shape (n_documents,)
+
+        Raises
+        ------
+        ValueError
+            When the store was built without labels (``has_labels`` is False).
+        """
         if not self.has_labels:
             raise ValueError(f"The store {self.path} has no labels; build it from (text, label) pairs or with label_column.")
         # an empty partition (a filtered bag, a block of blank lines) has no labels file: it held no items to label
@@ -347,6 +401,18 @@ class CorpusStore:
         cache : dict, optional
             Open partition readers, reused between calls (the caller drops it
             to close their files).
+
+        Returns
+        -------
+        values : ndarray of int32
+            The documents' ids, one after the other.
+        offsets : ndarray of int64, shape (len(indices) + 1,)
+            Document ``i`` of the result is ``values[offsets[i]:offsets[i + 1]]``.
+
+        Raises
+        ------
+        IndexError
+            When an index is outside ``[0, n_documents)``.
 
         Notes
         -----
@@ -388,7 +454,25 @@ class CorpusStore:
         return values, out_offsets
 
     def sequences(self, indices, *, maxlen, n_ids=None, padding="pre", truncating="pre", cache=None) -> np.ndarray:
-        """Padded int32 rows of vocabulary ids for the documents ``indices``, as ``pad_sequences`` gives."""
+        """Padded int32 rows of vocabulary ids for the documents ``indices``, as ``pad_sequences`` gives.
+
+        Parameters
+        ----------
+        indices : array-like of int
+            Global document indices.
+        maxlen : int
+            Row length.
+        n_ids : int, optional
+            As in :meth:`gather`.
+        padding, truncating : {"pre", "post"}, default="pre"
+            As in :func:`toolkit.text.pad_sequences`.
+        cache : dict, optional
+            As in :meth:`gather`.
+
+        Returns
+        -------
+        ndarray of int32, shape (len(indices), maxlen)
+        """
         values, offsets = self.gather(indices, n_ids=n_ids, cache=cache)
         return _pad_flat(values, offsets, maxlen, padding=padding, truncating=truncating)
 

@@ -30,6 +30,7 @@ class StoreBatches(keras.utils.PyDataset):
     Parameters
     ----------
     store : CorpusStore
+        The store the batches read.
     rows : array-like of int
         Global document indices, in the order batches take them.
     maxlen : int
@@ -41,6 +42,7 @@ class StoreBatches(keras.utils.PyDataset):
     weights : ndarray, optional
         Sample weight of each of ``rows``; batches are then ``(x, y, w)``.
     batch_size : int, default=128
+        Documents per batch (the last one may be smaller).
     padding, truncating : {"pre", "post"}, default="pre"
 
     Examples
@@ -123,6 +125,7 @@ def fit_from_store(estimator, store, y=None):
         Fitted in place (architectures other than ``"nbsvm"`` and
         ``"nbsvm_vectors"``); ``class_weight`` applies as in ``fit``.
     store : CorpusStore or path-like
+        The store, or its folder.
     y : array-like, optional
         Labels of every document of the store, in order; default the
         store's own labels.
@@ -131,6 +134,15 @@ def fit_from_store(estimator, store, y=None):
     -------
     estimator
         Fitted: ``predict`` then works on token lists as usual.
+
+    Raises
+    ------
+    TypeError
+        When ``estimator`` is not an EmbeddingClassifier.
+    ValueError
+        For the ``"nbsvm"`` / ``"nbsvm_vectors"`` architectures, a store with
+        no documents or with an empty document, or ``vectors`` given as a
+        domain spec (which needs the training documents in memory).
 
     Examples
     --------

@@ -1,10 +1,10 @@
 """Keras text classifiers as scikit-learn estimators.
 
 :class:`EmbeddingClassifier` takes token lists (or a
-:class:`~toolkit.corpus.TokenizedCorpus`), builds a vocabulary, pads the id
+:class:`~toolkit.text.corpus.TokenizedCorpus`), builds a vocabulary, pads the id
 sequences and trains one of the :mod:`toolkit.models` architectures, optionally
 initialised from pretrained word vectors. :func:`make_text_classifier` puts a
-:class:`~toolkit.tokenization.SpacyTokenizer` in front, for raw text.
+:class:`~toolkit.text.tokenizer.SpacyTokenizer` in front, for raw text.
 
 Keras and TensorFlow are imported inside the methods that need them.
 """
@@ -130,7 +130,7 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         or frozen for the first ``frozen_epochs`` epochs and then trained with
         the learning rate times 0.1. Learned embeddings (``vectors=None``) are
         always trained.
-    max_tokens : int, default=20000
+    max_tokens : int >= 3 or None, default=20000
         Vocabulary size including the padding and OOV ids; None for no limit.
     min_count : int, default=1
         Minimum training count for a token to get an id.
@@ -187,12 +187,14 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
     ----------
     classes_ : ndarray of shape (n_classes,)
         Class labels (the label indices for multilabel targets).
+    output_ : {"binary", "multiclass", "multilabel"}
+        The kind of target seen in ``fit``, which sets the output layer.
     class_prior_ : ndarray of shape (n_classes,)
         Frequency of each class in the training ``y`` (of each label, for
         multilabel targets). A document with no tokens carries no evidence:
         ``predict_proba`` gives it these frequencies, and ``predict`` the most
         frequent class.
-    vocabulary_ : toolkit.vocabulary.Vocabulary
+    vocabulary_ : toolkit.text.vocabulary.Vocabulary
         Token to id mapping learned in fit.
     maxlen_ : int
         Padded sequence length used by the model.
@@ -221,7 +223,7 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
 
     Pickling stores the Keras model as ``.keras`` bytes and restores it with
     Keras' safe mode off: only unpickle files you trust. For a safe long-term
-    format use :meth:`save` / :meth:`load`.
+    format use :func:`toolkit.save_model` / :func:`toolkit.load_model`.
 
     Examples
     --------
@@ -706,6 +708,11 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
     def predict_proba(self, X):
         """Class probabilities.
 
+        Parameters
+        ----------
+        X : sequence of token lists or TokenizedCorpus
+            Documents with no tokens get the class prior ``class_prior_``.
+
         Returns
         -------
         ndarray of shape (n_samples, n_classes)
@@ -719,14 +726,34 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         return proba
 
     def predict_log_proba(self, X):
-        """Log of :meth:`predict_proba`."""
+        """Log of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : sequence of token lists or TokenizedCorpus
+            Documents with no tokens get the class prior ``class_prior_``.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
     def decision_function(self, X):
         """Confidence scores: log-odds of the positive class (binary, shape
         (n_samples,)), log-probabilities (multiclass) or per-label log-odds
-        (multilabel)."""
+        (multilabel).
+
+        Parameters
+        ----------
+        X : sequence of token lists or TokenizedCorpus
+            Documents with no tokens get the class prior ``class_prior_``.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_classes)
+        """
         eps = np.finfo("float32").eps
         proba = np.clip(self._probabilities(X), eps, 1 - eps)
         if self.output_ == "binary":
@@ -737,7 +764,17 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         return np.log(proba) - np.log1p(-proba)
 
     def predict(self, X):
-        """Predicted class labels (a 0/1 indicator matrix for multilabel targets)."""
+        """Predicted class labels (a 0/1 indicator matrix for multilabel targets).
+
+        Parameters
+        ----------
+        X : sequence of token lists or TokenizedCorpus
+            Documents with no tokens get the class prior ``class_prior_``.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_classes)
+        """
         proba = self._probabilities(X)
         if self.output_ == "binary":
             return self.classes_[(proba.reshape(-1) > 0.5).astype(int)]
@@ -892,7 +929,7 @@ def make_text_classifier(*, estimator=None, memory=None, **params):
         Caches the fitted tokenizer and its output, so a grid search over
         classifier parameters tokenizes each fold once.
     **params
-        Parameters of :class:`~toolkit.tokenization.SpacyTokenizer` or of
+        Parameters of :class:`~toolkit.text.tokenizer.SpacyTokenizer` or of
         the classifier, by name (``ngram_range=(1, 2)``,
         ``epochs=5``); a name both have goes to the classifier, and
         ``tokenizer__name`` / ``classifier__name`` address one step explicitly

@@ -442,14 +442,34 @@ class NBSVMClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def decision_function(self, X):
-        """Signed scores: shape (n_samples,) for two classes, else (n_samples, n_classes)."""
+        """Signed scores: shape (n_samples,) for two classes, else (n_samples, n_classes).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Non-negative counts.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_classes)
+        """
         check_is_fitted(self)
         X, _ = _validated_counts(self, X, reset=False)
         scores = np.asarray(safe_sparse_dot(X, self.coef_.T)) + self.intercept_
         return scores.ravel() if scores.shape[1] == 1 else scores
 
     def predict(self, X):
-        """Predicted class labels."""
+        """Predicted class labels.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Non-negative counts.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
         scores = self.decision_function(X)
         idx = (scores > 0).astype(int) if scores.ndim == 1 else scores.argmax(axis=1)
         return self.classes_[idx]
@@ -459,7 +479,17 @@ class NBSVMClassifier(ClassifierMixin, BaseEstimator):
 
     @available_if(_has_proba)
     def predict_proba(self, X):
-        """Class probabilities (``loss="log_loss"`` only; one-vs-rest normalized)."""
+        """Class probabilities (``loss="log_loss"`` only; one-vs-rest normalized).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Non-negative counts.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
         scores = self.decision_function(X)
         if scores.ndim == 1:
             p = 1.0 / (1.0 + np.exp(-scores))

@@ -208,7 +208,7 @@ def save_model(estimator, path) -> Path:
     Parameters
     ----------
     estimator : EmbeddingClassifier, Pipeline or scikit-learn estimator
-        A fitted :class:`~toolkit.classifier.EmbeddingClassifier`, a
+        A fitted :class:`~toolkit.models.classifier.EmbeddingClassifier`, a
         ``Pipeline(SpacyTokenizer, EmbeddingClassifier)``, or any fitted
         scikit-learn estimator built from scikit-learn and toolkit parts
         without Keras (stored with ``skops.io``; e.g. a
@@ -226,6 +226,18 @@ def save_model(estimator, path) -> Path:
     -------
     pathlib.Path
         The folder written.
+
+    Raises
+    ------
+    sklearn.exceptions.NotFittedError
+        When the estimator (the classifier of a pipeline) is not fitted.
+    FileExistsError
+        When ``path`` is a file, a non-empty folder that is not a toolkit
+        model folder, or a model folder holding other files.
+    TypeError
+        When the estimator holds Keras outside the supported shapes, or
+        types from outside scikit-learn, toolkit, NumPy and SciPy (which
+        :func:`load_model` would refuse).
 
     Notes
     -----

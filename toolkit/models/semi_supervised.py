@@ -203,7 +203,17 @@ class PseudoLabelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         return self
 
     def predict(self, X):
-        """Labels predicted by the final model."""
+        """Labels predicted by the final model.
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix or sequence of documents
+            Whatever the estimator takes.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
         check_is_fitted(self)
         return self.estimator_.predict(X)
 

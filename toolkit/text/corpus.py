@@ -163,6 +163,15 @@ class TokenizedCorpus(Sequence):
     def concatenate(cls, corpora: Iterable[TokenizedCorpus]) -> TokenizedCorpus:
         """Join corpora end to end, merging their string tables.
 
+        Parameters
+        ----------
+        corpora : iterable of TokenizedCorpus
+
+        Returns
+        -------
+        TokenizedCorpus
+            Empty when ``corpora`` is.
+
         Examples
         --------
         >>> a = TokenizedCorpus.from_token_lists([["x", "y"]])
@@ -233,6 +242,21 @@ class TokenizedCorpus(Sequence):
 
     def take(self, indices) -> TokenizedCorpus:
         """Documents at ``indices`` (ints or a boolean mask) as a new corpus.
+
+        Parameters
+        ----------
+        indices : array-like of int or bool
+            Document indices (negative ones count from the end), or a mask of
+            ``len(self)`` booleans.
+
+        Returns
+        -------
+        TokenizedCorpus
+
+        Raises
+        ------
+        IndexError
+            For an index out of range or a mask of another length.
 
         Examples
         --------
@@ -321,6 +345,8 @@ class TokenizedCorpus(Sequence):
             E.g. ``Vocabulary.token_to_id``.
         default : int
             Value for strings missing from ``mapping`` (e.g. the OOV id).
+        dtype : str or numpy dtype, default="int32"
+            Type of the result.
 
         Returns
         -------
@@ -346,6 +372,10 @@ class TokenizedCorpus(Sequence):
         n_tokens : int
             Tokens kept at the end of each document, >= 0.
 
+        Returns
+        -------
+        TokenizedCorpus
+
         Examples
         --------
         >>> TokenizedCorpus.from_token_lists([["a", "b", "c"], ["d"], []]).tail(2).to_list()
@@ -357,7 +387,17 @@ class TokenizedCorpus(Sequence):
         return self._segments(self.offsets[1:] - keep, keep)
 
     def map_strings(self, func) -> TokenizedCorpus:
-        """Apply ``func`` to each distinct string (e.g. ``str.lower``), merging equal results."""
+        """Apply ``func`` to each distinct string (e.g. ``str.lower``), merging equal results.
+
+        Parameters
+        ----------
+        func : callable
+            str -> str, called once per entry of ``strings``.
+
+        Returns
+        -------
+        TokenizedCorpus
+        """
         table: dict[str, int] = {}
         remap = np.fromiter(
             (table.setdefault(func(s), len(table)) for s in self._strings), dtype=np.int32, count=len(self._strings)
@@ -390,6 +430,22 @@ class TokenizedCorpus(Sequence):
         :meth:`toolkit.text.Vocabulary.encode` never needs them: it finds each
         n-gram's id from the ids of its tokens (see :class:`NgramIndex`), which
         is what keeps prediction on n-gram models fast.
+
+        Parameters
+        ----------
+        ngram_range : tuple (min_n, max_n), default=(1, 1)
+            Ints with ``1 <= min_n <= max_n``; ``(1, 1)`` returns this corpus.
+        separator : str, default=" "
+            Joins the tokens of an n-gram.
+
+        Returns
+        -------
+        TokenizedCorpus
+
+        Raises
+        ------
+        ValueError
+            For an invalid ``ngram_range``.
 
         Examples
         --------

@@ -1,12 +1,12 @@
 """Token lists to numbers: padded id sequences, bags of tokens, hashed bags.
 
-All three take a :class:`~toolkit.corpus.TokenizedCorpus` (what
-:class:`~toolkit.tokenization.SpacyTokenizer` returns) or plain lists of
+All three take a :class:`~toolkit.text.corpus.TokenizedCorpus` (what
+:class:`~toolkit.text.tokenizer.SpacyTokenizer` returns) or plain lists of
 token lists, and work on the corpus' flat arrays: each distinct string is
 looked up once, the rest is numpy.
 
 - :class:`SequenceEncoder` -- the replacement of Keras' removed ``Tokenizer``
-  plus ``pad_sequences``: a fitted :class:`~toolkit.vocabulary.Vocabulary`
+  plus ``pad_sequences``: a fitted :class:`~toolkit.text.vocabulary.Vocabulary`
   and an int32 matrix of shape (n_documents, maxlen).
 - :class:`BagEncoder` -- Keras ``TextVectorization``'s ``multi_hot`` /
   ``count`` / ``tf_idf`` output modes (and ``StringLookup``'s ``one_hot``) as
@@ -304,7 +304,17 @@ class SequenceEncoder(ClassNamePrefixFeaturesOutMixin, TextInputMixin, Transform
         )
 
     def inverse_transform(self, X):
-        """Tokens of each row of ids, padding dropped (OOV shows as ``"<unk>"``)."""
+        """Tokens of each row of ids, padding dropped (OOV shows as ``"<unk>"``).
+
+        Parameters
+        ----------
+        X : array-like of int, shape (n_documents, n_columns)
+            Rows of vocabulary ids, such as :meth:`transform` output.
+
+        Returns
+        -------
+        list of list of str
+        """
         check_is_fitted(self, "vocabulary_")
         X = np.asarray(X)
         if X.ndim != 2:
@@ -349,6 +359,7 @@ class BagEncoder(_BagOutputMixin, TextInputMixin, TransformerMixin, BaseEstimato
         Vocabulary size including padding and OOV ids (output has
         ``max_tokens - 1`` columns).
     min_count : int >= 1, default=1
+        Ignore tokens seen fewer times in the training documents.
     norm : {"l1", "l2"} or None, default=None
         Row normalization applied last.
     sublinear_tf : bool, default=False
@@ -475,7 +486,17 @@ class BagEncoder(_BagOutputMixin, TextInputMixin, TransformerMixin, BaseEstimato
         return X.astype(self._check_dtype(), copy=False)
 
     def get_feature_names_out(self, input_features=None):
-        """The vocabulary tokens of the columns, ``"<unk>"`` first."""
+        """The vocabulary tokens of the columns, ``"<unk>"`` first.
+
+        Parameters
+        ----------
+        input_features : ignored
+            Accepted for the scikit-learn API.
+
+        Returns
+        -------
+        ndarray of str objects, shape (len(vocabulary_) - 1,)
+        """
         check_is_fitted(self, "vocabulary_")
         return np.asarray(self.vocabulary_.tokens[1:], dtype=object)
 
@@ -528,6 +549,13 @@ class HashingEncoder(_BagOutputMixin, TextInputMixin, TransformerMixin, BaseEsti
 
     def fit(self, X=None, y=None):
         """Check the parameters; learns nothing.
+
+        Parameters
+        ----------
+        X : ignored
+            Accepted for the scikit-learn API.
+        y : ignored
+            Accepted for the scikit-learn API.
 
         Returns
         -------

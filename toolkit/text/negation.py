@@ -94,6 +94,7 @@ class NegationMarker(TextInputMixin, TransformerMixin, BaseEstimator, auto_wrap_
     scope_ends : collection of str or None, default=None
         Tokens that close it; ``None``: :data:`SCOPE_ENDS`.
     prefix : str, default="NOT_"
+        Non-empty; put in front of every token inside a scope.
 
     Examples
     --------
@@ -121,6 +122,16 @@ class NegationMarker(TextInputMixin, TransformerMixin, BaseEstimator, auto_wrap_
         """Token lists have no feature names: returns ``input_features`` as given.
 
         It lets ``Pipeline.get_feature_names_out`` reach the encoder after this step.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Returned unchanged.
+
+        Returns
+        -------
+        array-like of str or None
+            ``input_features``.
         """
         return input_features
 
@@ -128,6 +139,11 @@ class NegationMarker(TextInputMixin, TransformerMixin, BaseEstimator, auto_wrap_
         """Accepted and ignored: the output is a TokenizedCorpus, never a table.
 
         It lets ``Pipeline.set_output(transform="pandas")`` reach the encoders after this step.
+
+        Parameters
+        ----------
+        transform : {"default", "pandas", "polars"} or None, default=None
+            Ignored.
 
         Returns
         -------
@@ -138,9 +154,21 @@ class NegationMarker(TextInputMixin, TransformerMixin, BaseEstimator, auto_wrap_
     def fit(self, X=None, y=None):
         """Check the parameters; learns nothing.
 
+        Parameters
+        ----------
+        X : ignored
+            Accepted for the scikit-learn API.
+        y : ignored
+            Accepted for the scikit-learn API.
+
         Returns
         -------
         self
+
+        Raises
+        ------
+        ValueError
+            For an empty ``prefix``.
         """
         validate_params(self, self._parameter_constraints)
         if not self.prefix:

@@ -12,7 +12,7 @@ separated by newlines), keeps each span's output token ids in flat arrays,
 and builds every document with numpy. Spans the tokenizer's own checks show
 it keeps whole (no special case, prefix, suffix or infix) skip the call. No
 ``Doc`` is built per document, no ``Token`` object is touched, and the
-result is a compact :class:`~toolkit.corpus.TokenizedCorpus`.
+result is a compact :class:`~toolkit.text.corpus.TokenizedCorpus`.
 
 spaCy's special-case matcher compares token sequences across spaces, so a
 pattern such as ``["'", "'"]`` can act between two neighbouring spans;
@@ -87,6 +87,15 @@ def clean_html(text: str) -> str:
     a space, then entities are unescaped (``&amp;`` -> ``&``). Text without
     ``<`` or ``&`` is returned as is.
 
+    Parameters
+    ----------
+    text : str
+        One document.
+
+    Returns
+    -------
+    str
+
     Examples
     --------
     >>> from toolkit.text import clean_html
@@ -107,6 +116,17 @@ def clean_text(text: str, *, strip_html: bool = True) -> str:
     tab, newline and carriage return becomes a space and every lone surrogate
     (text decoded with ``errors="surrogateescape"``, for instance) becomes
     U+FFFD, so spaCy never fails on them.
+
+    Parameters
+    ----------
+    text : str
+        One document.
+    strip_html : bool, default=True
+        Run :func:`clean_html` first.
+
+    Returns
+    -------
+    str
 
     Examples
     --------
@@ -812,7 +832,7 @@ def _learn_in_worker(model, lemmatize, options, spans):
 
 # ----------------------------------------------------------------- estimator
 class SpacyTokenizer(TextInputMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
-    """Tokenize raw texts with spaCy; returns a :class:`~toolkit.corpus.TokenizedCorpus`.
+    """Tokenize raw texts with spaCy; returns a :class:`~toolkit.text.corpus.TokenizedCorpus`.
 
     The tokens are spaCy's tokenizer output on the cleaned text (see
     :func:`clean_text`), lower-cased or lemmatized and filtered as asked. It
@@ -966,6 +986,16 @@ class SpacyTokenizer(TextInputMixin, TransformerMixin, BaseEstimator, auto_wrap_
         tokenizer: ``pipe[:-1].get_feature_names_out()`` of
         ``make_pipeline(SpacyTokenizer(), BagEncoder(), LogisticRegression())``
         names the columns the classifier weighs.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Returned unchanged.
+
+        Returns
+        -------
+        array-like of str or None
+            ``input_features``.
         """
         return input_features
 
@@ -974,6 +1004,11 @@ class SpacyTokenizer(TextInputMixin, TransformerMixin, BaseEstimator, auto_wrap_
 
         It lets ``Pipeline.set_output(transform="pandas")`` reach the
         encoders after the tokenizer.
+
+        Parameters
+        ----------
+        transform : {"default", "pandas", "polars"} or None, default=None
+            Ignored.
 
         Returns
         -------
@@ -1000,7 +1035,9 @@ class SpacyTokenizer(TextInputMixin, TransformerMixin, BaseEstimator, auto_wrap_
         Parameters
         ----------
         X : ignored
+            Accepted for the scikit-learn API.
         y : ignored
+            Accepted for the scikit-learn API.
 
         Returns
         -------
@@ -1216,6 +1253,18 @@ def _read_cached(path: Path, n_docs: int | None = None) -> tuple[TokenizedCorpus
 
 def tokenize(documents, **params) -> TokenizedCorpus:
     """Tokenize raw documents; shorthand for ``SpacyTokenizer(**params).transform(documents)``.
+
+    Parameters
+    ----------
+    documents : iterable of str
+        Raw text documents.
+    **params
+        Parameters of :class:`SpacyTokenizer`.
+
+    Returns
+    -------
+    TokenizedCorpus
+        One token list per document, in order.
 
     Examples
     --------

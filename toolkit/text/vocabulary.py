@@ -54,6 +54,8 @@ class Vocabulary:
         Count of each id (0 for the reserved ids).
     token_to_id : dict of str to int
         The inverse of ``tokens``.
+    pad_token, oov_token : str
+        The tokens of the reserved ids 0 and 1.
 
     Examples
     --------
@@ -212,7 +214,7 @@ class Vocabulary:
         OOV id too (as one spelled like ``oov_token`` does).
 
         A TokenizedCorpus or a list of token lists is encoded as one flat
-        array (use :class:`toolkit.encoders.SequenceEncoder` for padded rows).
+        array (use :class:`toolkit.text.encoders.SequenceEncoder` for padded rows).
 
         The n-grams of ``corpus.ngrams(...)`` are found without building
         their strings when this vocabulary was made by :meth:`from_documents`
@@ -220,6 +222,16 @@ class Vocabulary:
         also through pickling): each n-gram's id comes from the ids of its
         tokens. The ids are the same as a string lookup's; a vocabulary read
         from JSON looks the strings up.
+
+        Parameters
+        ----------
+        tokens : list of str, TokenizedCorpus or list of token lists
+            Not a single str (a TypeError).
+
+        Returns
+        -------
+        ndarray of int32
+            One id per token (all documents' tokens, one after the other).
         """
         if isinstance(tokens, str):
             raise TypeError("encode expects a list of tokens, got a single str; wrap it in a list or tokenize it first.")
@@ -260,16 +272,36 @@ class Vocabulary:
         ``len(self)``, and OOV otherwise: two frequency-ranked vocabularies
         built from the same documents, one capped by ``max_tokens``, are
         such a pair (see :func:`shared_encoding`).
+
+        Parameters
+        ----------
+        other : Vocabulary
+
+        Returns
+        -------
+        bool
         """
         return len(self) <= len(other) and self._tokens == other._tokens[:len(self)]
 
     def decode(self, ids, *, skip_padding: bool = True) -> list[str]:
         """Tokens of ``ids``; padding ids are dropped unless ``skip_padding=False``.
 
+        Parameters
+        ----------
+        ids : array-like of int
+            Flattened first (a 2-D array gives one list).
+        skip_padding : bool, default=True
+            Drop the padding id 0.
+
+        Returns
+        -------
+        list of str
+
         Raises
         ------
         ValueError
-            If an id is negative or not below ``len(self)``.
+            If an id is negative or not below ``len(self)``, or the ids are not
+        integers.
         """
         ids = np.asarray(ids)
         if ids.size and not np.issubdtype(ids.dtype, np.integer):
@@ -384,6 +416,7 @@ class Vocabulary:
         Parameters
         ----------
         path : str or path-like
+            The ``.npz`` file to write.
 
         Returns
         -------
@@ -409,11 +442,18 @@ class Vocabulary:
     def load_ngram_index(self, path) -> None:
         """Attach the n-gram index that :meth:`save_ngram_index` wrote for this vocabulary.
 
+        Parameters
+        ----------
+        path : str or path-like
+            The ``.npz`` file.
+
         Raises
         ------
         ValueError
             Naming the file, when it belongs to a vocabulary of another size
             or holds ids outside this one, or unsorted keys.
+        FileNotFoundError
+            When the file does not exist.
         """
         entries = []
         with np.load(path, allow_pickle=False) as z:
@@ -435,7 +475,12 @@ class Vocabulary:
         self._set_ngram_indexes(entries)
 
     def to_dict(self) -> dict:
-        """A JSON-ready description (format tag, version, reserved tokens, tokens, counts)."""
+        """A JSON-ready description (format tag, version, reserved tokens, tokens, counts).
+
+        Returns
+        -------
+        dict
+        """
         return {
             "format": _FORMAT,
             "version": _VERSION,
@@ -448,6 +493,15 @@ class Vocabulary:
     @classmethod
     def from_dict(cls, data) -> Vocabulary:
         """Rebuild a vocabulary from :meth:`to_dict`'s output.
+
+        Parameters
+        ----------
+        data : dict
+            What :meth:`to_dict` returned.
+
+        Returns
+        -------
+        Vocabulary
 
         Raises
         ------
@@ -470,7 +524,18 @@ class Vocabulary:
             raise DataError(f"Invalid vocabulary description: {err}") from err
 
     def to_json(self, path) -> Path:
-        """Write :meth:`to_dict` as UTF-8 JSON, atomically (temp file, then rename)."""
+        """Write :meth:`to_dict` as UTF-8 JSON, atomically (temp file, then rename).
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file to write.
+
+        Returns
+        -------
+        pathlib.Path
+            ``path``.
+        """
         from .._atomic import atomic_output
 
         path = Path(path)
@@ -481,6 +546,15 @@ class Vocabulary:
     @classmethod
     def from_json(cls, path) -> Vocabulary:
         """Read a vocabulary written by :meth:`to_json`.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The JSON file.
+
+        Returns
+        -------
+        Vocabulary
 
         Raises
         ------
@@ -641,6 +715,7 @@ def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncati
     maxlen : int >= 1, optional
         Output length; None pads to the longest sequence.
     dtype : str or numpy dtype, default="int32"
+        Type of the output.
     padding : {"pre", "post"}, default="pre"
         Pad at the start or the end.
     truncating : {"pre", "post"}, default="pre"

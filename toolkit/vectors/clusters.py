@@ -110,30 +110,32 @@ class WordClusterer(TextInputMixin, TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    vectors : str, path-like or tuple
+    vectors : str, path-like or tuple, default="glove.6B.50d"
         Word vectors: a path, a manifest name (``"glove.6B.50d"``) or a domain
         spec (``"word2vec:unsup:train=0"``; see :mod:`toolkit.vectors.domain`)
         trained in ``fit`` on the training documents plus the unlabelled texts
         it names. Resolved in ``fit``, never stored.
-    n_clusters : int, default=1000
+    n_clusters : int >= 2, default=1000
         Number of k-means clusters (``MiniBatchKMeans`` on the unit-normalized
-        vectors).
-    max_words : int, default=200_000
+        vectors); at most the number of words clustered, else ``fit`` raises a
+        ValueError.
+    max_words : int >= 2, default=200_000
         Cluster the vectors' first ``max_words`` words (the most frequent ones
         for GloVe, word2vec and domain vectors); the rest are unknown.
     unknown : {"keep", "drop"}, default="keep"
         Tokens without a cluster: kept as they are (``"keep"``), or removed.
-    random_state : int, default=0
+    random_state : int >= 0, default=0
         Seed of k-means (a fixed default, so every fit over the same vectors
-        gives the same clusters and shares one computation).
+        gives the same clusters and shares one computation). None and
+        ``RandomState`` instances are refused.
 
     Attributes
     ----------
-    words_ : ndarray of str, shape (n_words,)
+    words_ : ndarray of object (str), shape (n_words,)
         The clustered words.
     labels_ : ndarray of int32, shape (n_words,)
         The cluster of each of ``words_``.
-    cluster_sizes_ : ndarray of int, shape (n_clusters,)
+    cluster_sizes_ : ndarray of int64, shape (n_clusters,)
         Words per cluster.
 
     Examples

@@ -305,7 +305,7 @@ class DocVectorizer(TextInputMixin, TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    unlabelled : str, path-like or tuple of str, default="unsup"
+    unlabelled : str, path-like, or tuple or list of str, default="unsup"
         The texts the doc model is trained on, never the labelled ``X``:
         ``"unsup"`` (IMDB's 50,000 unlabelled reviews, read from
         ``TOOLKIT_DATA_DIR``), a path to a UTF-8 text file (one document per
@@ -475,6 +475,16 @@ class DocVectorizer(TextInputMixin, TransformerMixin, BaseEstimator):
         return out
 
     def get_feature_names_out(self, input_features=None):
-        """``docvec0``, ``docvec1``, ... one name per vector dimension."""
+        """``docvec0``, ``docvec1``, ... one name per vector dimension.
+
+        Parameters
+        ----------
+        input_features : ignored
+            Accepted for the scikit-learn API.
+
+        Returns
+        -------
+        ndarray of str objects, shape (n_features_out_,)
+        """
         check_is_fitted(self, "n_features_out_")
         return np.asarray([f"docvec{i}" for i in range(self.n_features_out_)], dtype=object)

@@ -85,10 +85,24 @@ def analogy(vectors, a, b, c, topn=1):
     ``analogy(kv, "man", "king", "woman")`` is king - man + woman (queen),
     the order of the Google analogy set's lines.
 
+    Parameters
+    ----------
+    vectors : KeyedVectors, path or manifest name
+        Passed to :func:`~toolkit.vectors.load_vectors`.
+    a, b, c : str
+        The query words.
+    topn : int, default=1
+        Number of answers.
+
     Returns
     -------
     list of (str, float)
         The ``topn`` answers (the three query words excluded), best first.
+
+    Raises
+    ------
+    toolkit.exceptions.DataError
+        A query word has no vector, or an all-zero one.
 
     Examples
     --------

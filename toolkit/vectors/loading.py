@@ -27,7 +27,7 @@ read only when asked for by name (``format="native"``), for files you made
 or trust.
 
 :func:`build_embedding_matrix` aligns the vectors with a
-:class:`~toolkit.vocabulary.Vocabulary` for a Keras ``Embedding`` layer and
+:class:`~toolkit.text.vocabulary.Vocabulary` for a Keras ``Embedding`` layer and
 reports the coverage (:class:`CoverageReport`). Small helpers delegate to
 gensim for neighbours, analogies and the standard evaluations, and
 :func:`train_word2vec` trains domain vectors that load exactly like GloVe.
@@ -689,7 +689,7 @@ def load_vectors(
     source : str, path-like or KeyedVectors
         A vectors file, or a manifest name such as ``"glove.6B.50d"`` (found
         in the offline data folder, the cache, or downloaded and verified:
-        :func:`toolkit.datasets.fetch`). A ``KeyedVectors`` is returned as is.
+        :func:`toolkit.data.datasets.fetch`). A ``KeyedVectors`` is returned as is.
     format : {"auto", "glove", "word2vec", "word2vec-text", "word2vec-binary", \
 "fasttext", "fasttext-bin", "native"}, default="auto"
         ``"auto"`` sniffs the content: a fastText ``.bin`` magic number, a
@@ -732,10 +732,14 @@ def load_vectors(
     Raises
     ------
     VectorsNotFoundError
-        The path does not exist and is no manifest name.
+        The path does not exist and is no manifest name, or it is a folder.
     toolkit.exceptions.VectorsFormatError
         The file is malformed (the message names file, line and what to do),
         or it is a pickle and ``format`` is not ``"native"``.
+    toolkit.exceptions.DataError
+        ``source`` names a manifest of data that is not word vectors (``"imdb"``).
+    TypeError
+        ``source`` is not a path, a manifest name or a ``KeyedVectors``.
 
     Examples
     --------

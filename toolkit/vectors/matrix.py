@@ -154,7 +154,7 @@ def build_embedding_matrix(
 
     Parameters
     ----------
-    vocabulary : toolkit.vocabulary.Vocabulary or list of str
+    vocabulary : toolkit.text.vocabulary.Vocabulary or list of str
         Row ``i`` of the matrix is the vector of id ``i``. For a Vocabulary,
         the padding row (id 0) is all zeros and the OOV row (id 1) is filled
         like a missing word; neither counts in the report.

@@ -34,8 +34,8 @@ class EmbeddingVectorizer(TextInputMixin, TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    vectors : str, path-like or tuple
-        Pretrained vectors as a path or a manifest name (``"glove.6B.50d"``),
+    vectors : str, path-like or tuple, default=None
+        Required: None raises a ValueError in ``fit``. Pretrained vectors as a path or a manifest name (``"glove.6B.50d"``),
         or a domain spec (``"word2vec:unsup"``, ``"fasttext:/path/texts.txt"``,
         ``("word2vec", texts)``: see :mod:`toolkit.vectors.domain`) trained in
         ``fit`` on the training documents plus the unlabelled texts it names
@@ -60,7 +60,7 @@ class EmbeddingVectorizer(TextInputMixin, TransformerMixin, BaseEstimator):
 
     Attributes
     ----------
-    vocabulary_ : toolkit.vocabulary.Vocabulary
+    vocabulary_ : toolkit.text.vocabulary.Vocabulary
     embedding_matrix_ : ndarray of shape (len(vocabulary_), dim)
         Vectors of the vocabulary (zero rows for tokens the vectors lack).
     token_weights_ : ndarray of shape (len(vocabulary_),)
@@ -68,6 +68,8 @@ class EmbeddingVectorizer(TextInputMixin, TransformerMixin, BaseEstimator):
     components_ : ndarray of shape (1, dim) or None
         The SIF common component removed at transform time.
     embedding_coverage_ : toolkit.vectors.CoverageReport
+    n_features_out_ : int
+        Number of output columns (the vectors' dimension).
 
     Notes
     -----
@@ -119,7 +121,18 @@ class EmbeddingVectorizer(TextInputMixin, TransformerMixin, BaseEstimator):
         return self
 
     def fit_transform(self, X, y=None):
-        """Fit, then return the pooled vectors of ``X`` (computed once)."""
+        """Fit, then return the pooled vectors of ``X`` (computed once).
+
+        Parameters
+        ----------
+        X : sequence of token lists or TokenizedCorpus
+        y : ignored
+            Accepted for the scikit-learn API.
+
+        Returns
+        -------
+        ndarray of shape (n_documents, dim), float32
+        """
         return self._fit(X)
 
     def _fit(self, X):
@@ -212,6 +225,16 @@ class EmbeddingVectorizer(TextInputMixin, TransformerMixin, BaseEstimator):
         return self._remove_component(self._pool(self._counts(docs)))
 
     def get_feature_names_out(self, input_features=None):
-        """``emb0``, ``emb1``, ... one name per vector dimension."""
+        """``emb0``, ``emb1``, ... one name per vector dimension.
+
+        Parameters
+        ----------
+        input_features : ignored
+            Accepted for the scikit-learn API.
+
+        Returns
+        -------
+        ndarray of str objects, shape (n_features_out_,)
+        """
         check_is_fitted(self, "n_features_out_")
         return np.asarray([f"emb{i}" for i in range(self.n_features_out_)], dtype=object)
