@@ -319,3 +319,24 @@ def test_distributed_usage_fit_from_store_small_store_with_the_default_validatio
     store = CorpusStore.build(db.from_sequence(pairs, npartitions=2), tmp_path / "store", scheduler="sync")
     clf = fit_from_store(EmbeddingClassifier(embedding_dim=4, epochs=1, random_state=0), store)
     assert clf.predict([["good", "fun"]]).shape == (1,)
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"max_tokens": 2}, r"'max_tokens' parameter of CorpusStore\.vocabulary_for must be an int in the range \[3, inf\)"),
+    ({"max_tokens": 1}, r"'max_tokens' parameter of CorpusStore\.vocabulary_for"),
+    ({"min_count": 0}, r"'min_count' parameter of CorpusStore\.vocabulary_for must be an int in the range \[1, inf\)"),
+])
+def test_distributed_usage_store_vocabulary_for_checks_its_limits(tmp_path, params, message):
+    """vocabulary_for documents the result of Vocabulary.from_documents, which refuses these limits; it gave
+    a vocabulary of the two reserved tokens (max_tokens=2), a confusing 'counts must have one entry per
+    token' (max_tokens=1), or accepted min_count=0."""
+    import dask.bag as db
+
+    from toolkit._validation import InvalidParameterError
+    from toolkit.distributed import CorpusStore
+
+    store = CorpusStore.build(db.from_sequence(["a good film", "a bad film"], npartitions=1), tmp_path / "s",
+                              scheduler="sync")
+    assert store.vocabulary_for(max_tokens=3).tokens == ["<pad>", "<unk>", "a"]
+    with pytest.raises(InvalidParameterError, match=message):
+        store.vocabulary_for(**params)

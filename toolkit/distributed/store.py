@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from .._atomic import atomic_output
-from .._validation import check_raw_documents
+from .._validation import Interval, check_raw_documents, validate_param
 from ..exceptions import DataError
 from ..text.corpus import TokenizedCorpus
 from ..text.vocabulary import OOV_ID, Vocabulary, _pad_flat
@@ -316,6 +316,9 @@ class CorpusStore:
         Vocabulary
             A prefix of :attr:`vocabulary` (same ids).
         """
+        owner = "CorpusStore.vocabulary_for"  # the limits of Vocabulary.from_documents, whose result this is
+        validate_param(max_tokens, [Interval(int, 3, None), None], name="max_tokens", owner=owner)
+        validate_param(min_count, [Interval(int, 1, None)], name="min_count", owner=owner)
         full = self.vocabulary
         counts = full.counts[2:]
         n = int(np.searchsorted(-counts, -min_count, side="right"))  # counts are non-increasing
