@@ -666,15 +666,48 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
             return getattr(self.meta_, method)(self._member_scores(docs))
 
     def decision_function(self, X):
-        """Meta-learner scores: shape (n_samples,) for two classes, else (n_samples, n_classes)."""
+        """Meta-learner scores: shape (n_samples,) for two classes, else (n_samples, n_classes).
+
+        Parameters
+        ----------
+        X : TokenizedCorpus or sequence of token lists
+            Tokenized documents (a Pipeline's SpacyTokenizer step gives them).
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_classes)
+            Positive values favour ``classes_[1]`` (two classes).
+        """
         return self._meta("decision_function", X)
 
     def predict(self, X):
-        """Predicted class labels."""
+        """Predicted class labels.
+
+        Parameters
+        ----------
+        X : TokenizedCorpus or sequence of token lists
+            Tokenized documents (a Pipeline's SpacyTokenizer step gives them).
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Labels from ``classes_``.
+        """
         return self._meta("predict", X)
 
     def predict_proba(self, X):
-        """Class probabilities of the meta-learner, shape (n_samples, n_classes)."""
+        """Class probabilities of the meta-learner.
+
+        Parameters
+        ----------
+        X : TokenizedCorpus or sequence of token lists
+            Tokenized documents (a Pipeline's SpacyTokenizer step gives them).
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``.
+        """
         return self._meta("predict_proba", X)
 
     def member_scores(self, X):
@@ -683,6 +716,16 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         With more than two classes each member gives one column per class, so
         the shape is (n_samples, n_members * n_classes). With
         ``predict_with="folds"`` each member's score is the mean over its fold fits.
+
+        Parameters
+        ----------
+        X : TokenizedCorpus or sequence of token lists
+            Tokenized documents (a Pipeline's SpacyTokenizer step gives them).
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_members) or (n_samples, n_members * n_classes)
+            Columns in the order of ``member_names_``.
         """
         with _one_blas_thread():
             return self._member_scores(self._docs(X))
