@@ -14,7 +14,6 @@ quickly without TensorFlow.
 
 from __future__ import annotations
 
-import os
 import sys
 
 import typer
@@ -22,13 +21,19 @@ import typer
 from . import data, text, train, vectors  # noqa: F401  (each registers its commands on the app)
 from . import grid, store  # noqa: F401,E402  (Dask: toolkit grid, toolkit store build|info|train)
 from ._common import (
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
     _bug_report,
     _click_exception_types,
+    _exit_now,
     _exit_types,
+    _hint_root_option,
     _interrupted,
     _is_user_error,
     _one_line,
+    _progress_for_log_files,
     _state,
+    _terminate_as_interrupt,
     app,
 )
 
@@ -41,8 +46,13 @@ def main(args=None) -> None:
     Exit codes: 0 success, 1 an error in the input (one ``Error:`` line on
     stderr) or a toolkit bug (its traceback and how to report it), 2 a usage
     error (the command's usage and one ``Error:`` line, as click prints them),
-    130 interrupted (Ctrl-C).
+    130 interrupted (Ctrl-C), 143 terminated (SIGTERM, handled as Ctrl-C).
     """
+    with _terminate_as_interrupt(), _progress_for_log_files():
+        _main(args)
+
+
+def _main(args) -> None:
     try:
         rc = app(args=args, prog_name="toolkit", standalone_mode=False)  # returns the exit code of typer.Exit here
     except _exit_types() as exc:  # --help, --version, explicit exits
@@ -53,6 +63,7 @@ def main(args=None) -> None:
         raise SystemExit(_interrupted().exit_code) from None
     except Exception as exc:
         if isinstance(exc, _click_exception_types()):  # usage errors: usage + one line, exit 2
+            _hint_root_option(exc)
             exc.show()
             sys.exit(exc.exit_code)
         if _is_user_error(exc) and not _state.get("debug"):  # raised outside a command (a callback)
@@ -65,10 +76,10 @@ def main(args=None) -> None:
             typer.echo(_bug_report(exc), err=True)
         sys.exit(1)
     rc = rc if isinstance(rc, int) else 0
-    if rc == 130 and "tensorflow" in sys.modules:
+    if rc == EXIT_INTERRUPTED and _state.get("terminated"):  # typer's own exit for an interrupt outside a command
+        rc = EXIT_TERMINATED
+    if rc in (EXIT_INTERRUPTED, EXIT_TERMINATED) and "tensorflow" in sys.modules:
         # Interrupted, message shown, outputs cleaned up: skip TensorFlow's native
         # teardown, which takes seconds, so Ctrl-C ends the process promptly.
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(rc)
+        _exit_now(rc)
     sys.exit(rc)

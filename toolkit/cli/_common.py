@@ -71,11 +71,36 @@ def _root(
     _state["verbose"] = verbose
 
 
+#: the options of ``toolkit`` itself (:func:`_root`), which go before the command name
+_ROOT_OPTIONS = ("--verbose", "-v", "--quiet", "-q", "--debug", "--version")
+
+
+def _hint_root_option(exc: Exception) -> None:
+    """Say where an option of ``toolkit`` itself goes when it was given after the command.
+
+    ``toolkit tokenize big.txt -q`` is a usage error, "No such option: -q",
+    although ``toolkit --help`` lists ``-q``; the message now says to put it
+    before the command. Other errors are left as they are.
+    """
+    name = getattr(exc, "option_name", None)
+    ctx = getattr(exc, "ctx", None)
+    if type(exc).__name__ != "NoSuchOption" or name not in _ROOT_OPTIONS or ctx is None or ctx.parent is None:
+        return
+    command = ctx.command_path.split(" ", 1)[-1]
+    exc.message = (f"No such option: {name}. It is an option of 'toolkit' itself: give it before the command, "
+                   f"as in 'toolkit {name} {command} ...'.")
+    exc.possibilities = None
+
+
 # errno values that mean "this path, as the user gave it, cannot be used": not a toolkit bug
 _USER_ERRNOS = {
     errno.ENOENT, errno.EACCES, errno.EPERM, errno.EEXIST, errno.EISDIR, errno.ENOTDIR, errno.ENOSPC,
     errno.EROFS, errno.ENAMETOOLONG, errno.ELOOP, errno.EDQUOT, errno.EFBIG,
 }
+
+
+# errno values of a write that did not fit: the disk, the quota or the file size limit is full
+_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
 
 def _click_exception_types() -> tuple[type, ...]:
@@ -147,10 +172,15 @@ def _is_user_error(exc: BaseException) -> bool:
         return True
     if isinstance(exc, (ValueError, TypeError, KeyError, OSError)) and _raised_on_purpose(exc):
         return True  # OSError: e.g. save_model's FileExistsError for a folder it would not replace
+    if isinstance(exc, OSError) and exc.errno in _FULL_ERRNOS:
+        return True  # a full disk or quota, also under a redirected stdout (no file name): never a toolkit bug
     return isinstance(exc, OSError) and exc.errno in _USER_ERRNOS and exc.filename is not None
 
 
 def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.errno in _FULL_ERRNOS and exc.filename is None:  # "[Errno 28] No space..."
+        return (f"Cannot write the output: {exc.strerror}. Free some space, or write it elsewhere "
+                "(--output, or another redirection).")
     message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
     message = " ".join(str(message).split())
     return message or type(exc).__name__
@@ -174,11 +204,78 @@ def _close_progress_bars() -> None:
         bar.close()
 
 
+#: exit codes as shells report a process ended by the signal: 128 + SIGINT (Ctrl-C), 128 + SIGTERM
+EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
+
+
 def _interrupted(note: str | None = None) -> typer.Exit:
-    """Say that the command was interrupted and what was kept; the exit to raise (130, as shells use)."""
+    """Say that the command was interrupted and what was kept; the exit to raise (130, or 143 for SIGTERM)."""
     _close_progress_bars()
-    typer.echo(f"\nInterrupted. {note or _state.get('on_interrupt') or 'Nothing was written.'}", err=True)
-    return typer.Exit(130)
+    word, code = ("Terminated", EXIT_TERMINATED) if _state.get("terminated") else ("Interrupted", EXIT_INTERRUPTED)
+    typer.echo(f"\n{word}. {note or _state.get('on_interrupt') or 'Nothing was written.'}", err=True)
+    return typer.Exit(code)
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt():
+    """Handle SIGTERM (``kill``, ``timeout``, a job scheduler or container stopping the command) as Ctrl-C.
+
+    Python's default for SIGTERM ends the process on the spot: no message,
+    temporary outputs left behind, and the worker processes of a joblib pool
+    left running (idle for minutes, holding the terminal or the pipe of a
+    ``| tee`` open). Here it takes the Ctrl-C path instead: the SIGINT
+    handler in force is called (so :func:`_stop_on_interrupt` records it),
+    the command cleans up, says "Terminated." and exits with 143. Outside
+    the main thread, or when SIGTERM is not at its default (ignored, or
+    handled by the caller), nothing changes.
+    """
+    import signal
+    import threading
+
+    _state["terminated"] = False
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        yield
+        return
+
+    def handler(signum, frame):
+        _state["terminated"] = True
+        on_sigint = signal.getsignal(signal.SIGINT)
+        if callable(on_sigint):
+            on_sigint(signal.SIGINT, frame)  # raises KeyboardInterrupt (Python's or _stop_on_interrupt's)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _exit_now(code: int) -> None:
+    """End the process with ``code`` at once, skipping the interpreter's teardown (TensorFlow's takes seconds).
+
+    What that teardown would have done and a user would notice is done first:
+    joblib's reusable process pool (loky) is stopped, workers included, and
+    the ``atexit`` handlers run; among them multiprocessing's, which release
+    the pool's locks. Skipped, loky's resource tracker would print a warning
+    about "leaked semlock objects" under the CLI's last line. Used after a
+    Ctrl-C or SIGTERM only: the message is shown and outputs are cleaned up
+    by then. (``atexit._run_exitfuncs`` is CPython's own way to run them.)
+    """
+    import atexit
+
+    module = sys.modules.get("joblib.externals.loky.reusable_executor")
+    executor = getattr(module, "_executor", None)
+    try:
+        if executor is not None:
+            executor.shutdown(wait=True, kill_workers=True)
+        atexit._run_exitfuncs()
+    except BaseException:  # exiting anyway: a second Ctrl-C or a failing handler must not stop it
+        logger.debug("cleanup before exit failed", exc_info=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _errors_to_exit(func):
@@ -215,6 +312,38 @@ class OutputExistsError(ToolkitError, FileExistsError):
 
 def _is_stdout(path) -> bool:
     return path is not None and str(path) == "-"
+
+
+#: seconds between two updates of a progress bar written to a file (tqdm's default: 0.1)
+LOG_FILE_PROGRESS_INTERVAL = 10
+
+
+@contextlib.contextmanager
+def _progress_for_log_files():
+    """Progress bars update at most every :data:`LOG_FILE_PROGRESS_INTERVAL` seconds when stderr is a file.
+
+    tqdm redraws a bar up to ten times a second, each time with a carriage
+    return: fine on a terminal, but ``toolkit train 2> train.log`` would fill
+    the log with thousands of copies of each bar. When stderr is a regular
+    file, ``TQDM_MININTERVAL`` (read by every bar tqdm creates, in worker
+    processes too) is set for the block, unless the user set it. A terminal
+    or a pipe (``| tee``, a program that shows the progress) keeps the live
+    bars, and ``--quiet`` still drops them.
+    """
+    import stat
+
+    try:
+        to_file = stat.S_ISREG(os.fstat(sys.stderr.fileno()).st_mode)
+    except (AttributeError, OSError, ValueError):  # no stderr, or one without a file descriptor (captured)
+        to_file = False
+    if not to_file or "TQDM_MININTERVAL" in os.environ:
+        yield
+        return
+    os.environ["TQDM_MININTERVAL"] = str(LOG_FILE_PROGRESS_INTERVAL)
+    try:
+        yield
+    finally:
+        os.environ.pop("TQDM_MININTERVAL", None)
 
 
 def _check_writable_parent(path: Path, option: str) -> None:
@@ -270,15 +399,19 @@ def _check_model_folder(model) -> None:
         )
 
 
-def _check_vectors(vectors) -> None:
-    """Fail before anything heavy when ``vectors`` is neither a file, a manifest nor a domain spec."""
+def _check_vectors(vectors, option: str = "--vectors") -> None:
+    """Fail before anything heavy when ``vectors`` is neither a file, a manifest nor a domain spec.
+
+    ``option`` names where the value was given, for the message (``--vectors``, or ``--set vectors=``).
+    """
     if vectors is None:
         return
     path = Path(vectors).expanduser()
     if path.is_file():
         return
+    sep = "" if option.endswith("=") else " "
     if path.is_dir():
-        raise VectorsNotFoundError(f"--vectors {path} is a folder; pass the vectors file inside it.")
+        raise VectorsNotFoundError(f"{option}{sep}{path} is a folder; pass the vectors file inside it.")
     from ..vectors.domain import is_domain_spec
 
     if is_domain_spec(str(vectors)):
@@ -289,7 +422,7 @@ def _check_vectors(vectors) -> None:
         get_manifest(str(vectors))
     except ManifestError as err:
         raise VectorsNotFoundError(
-            f"--vectors {vectors!r}: no such file (relative to {Path.cwd()}) and no data manifest of that name. "
+            f"{option}{sep}{vectors!r}: no such file (relative to {Path.cwd()}) and no data manifest of that name. "
             f"Pass a vectors file, 'none', or a manifest name: {', '.join(list_manifests())}."
         ) from err
 
@@ -377,9 +510,11 @@ def _quiet_workers(enabled: bool = True):
 
 
 def _read_texts(source, *, column="text", **kwargs) -> list[str]:
-    """:func:`toolkit.cli._inputs.read_input`, refusing to wait on an interactive terminal for stdin."""
+    """:func:`toolkit.cli._inputs.read_input`, refusing to wait on an interactive terminal for stdin (or a closed one)."""
     from ._inputs import read_input
 
+    if (source is None or str(source) == "-") and sys.stdin is None:  # closed: `<&-`, some service managers
+        raise ValueError("No input: standard input is closed. Give a file, a folder or texts.")
     if (source is None or str(source) == "-") and sys.stdin.isatty():
         raise ValueError("No input: give a file, a folder or texts, or pipe text on stdin.")
     return read_input(source, column=column, **kwargs)

@@ -10,6 +10,7 @@ import typer
 from ._common import (
     _check_data,
     _check_output_file,
+    _check_vectors,
     _emit_text,
     _errors_to_exit,
     _info,
@@ -159,6 +160,24 @@ def run_grid(data="imdb", *, grid, settings=None, cv=3, limit=None, scheduler=No
     }
 
 
+def _check_grid_vectors(params: dict, grid) -> None:
+    """Check the vectors of ``--set vectors=...`` and of ``--grid vectors=...`` before any data is loaded.
+
+    ``--set vectors=none`` means no vectors (``params`` is updated), as
+    ``--grid vectors=none`` and ``toolkit train --vectors none`` do; a name
+    that is neither a file, a manifest nor a domain spec fails now, instead of
+    in every candidate's fit after the data is loaded.
+    """
+    from ..models.classifier import make_text_classifier
+
+    if isinstance(params.get("vectors"), str) and params["vectors"].strip().lower() == "none":
+        params["vectors"] = None
+    _check_vectors(params.get("vectors"), option="--set vectors=")
+    for value in parse_grid(grid, make_text_classifier()).get("classifier__vectors", ()):
+        if value is None or isinstance(value, (str, Path)):
+            _check_vectors(value, option="--grid vectors=")
+
+
 @app.command("grid")
 @_errors_to_exit
 def grid_cmd(
@@ -194,6 +213,7 @@ def grid_cmd(
     _check_data(data)
     _check_output_file(output, force=force)  # now, not after the search
     params = _settings(settings)
+    _check_grid_vectors(params, grid)  # now, not after loading the data and starting the cluster
     _load_tensorflow_quietly()
     result = run_grid(data, grid=grid, settings=params, cv=cv, limit=limit, scheduler=scheduler, workers=workers,
                       local=local, memory=memory, random_state=random_state, column=column, label_column=label_column,

@@ -512,8 +512,10 @@ def train(
         except ValueError as err:
             raise SettingError(str(err)) from err
         check_limit(limit, owner="train")
+        earlier = False  # an earlier run in the output folder, which --force replaces
         if output is not None:
             _check_run_folder(output, force=force)
+            earlier = _is_filled_folder(output)
 
         x_train, y_train, x_test, y_test, r_train = load_train_test(
             data, test_data=test_data, test_size=test_size, limit=limit, random_state=random_state,
@@ -550,7 +552,7 @@ def train(
             if output is not None:
                 from ..plots import plot_confusion_matrix, plot_history
 
-                output = Path(output)
+                output = _free_run_folder(Path(output).expanduser(), earlier)
                 with atomic_output(output, directory=True) as tmp:  # the whole run folder or nothing
                     shutil.move(str(staged), str(tmp / "model"))
                     (tmp / "metrics.json").write_text(
@@ -567,6 +569,34 @@ def train(
         finally:
             if staged is not None:  # moved into the run folder, or left by an error: its temporary parent goes
                 shutil.rmtree(staged.parent, ignore_errors=True)
+
+
+def _is_filled_folder(path) -> bool:
+    path = Path(path).expanduser()
+    return path.is_dir() and any(path.iterdir())
+
+
+def _free_run_folder(output: Path, earlier: bool) -> Path:
+    """Where to write the run: ``output``, unless another process wrote a run there while this one trained.
+
+    Two ``toolkit train`` started in the same second (a shell loop with ``&``)
+    share the default ``runs/<timestamp>``, and two given one ``--output`` by
+    mistake share that: the folder was free when each checked it, and the
+    last to finish would replace the other's run, model included, without a
+    word. An earlier run that was there at the start (``--force``) is
+    replaced; one that appeared since is kept, and this run goes to the first
+    free ``<output>-2``, ``<output>-3``... (a warning names it).
+    """
+    if earlier or not _is_filled_folder(output):
+        return output
+    n = 2
+    while os.path.lexists(output.with_name(f"{output.name}-{n}")):
+        n += 1
+    free = output.with_name(f"{output.name}-{n}")
+    logger.warning("%s was written by another process while this run trained (another 'toolkit train' with the "
+                   "same --output, or started in the same second); it is kept, and this run is saved in %s.",
+                   output, free)
+    return free
 
 
 def _stage_model(estimator) -> Path:
