@@ -80,7 +80,7 @@ def read_input(source=None, *, column="text", encoding="utf-8", stdin=None, spli
     ----------
     source : path-like, "-" or None
         A text file (one document per non-empty line), a CSV/TSV or JSONL file
-        (the ``column`` field), a folder (:func:`toolkit.datasets.load_folder`),
+        (the ``column`` field), a folder (:func:`toolkit.data.datasets.load_folder`),
         ``"-"``/None for ``stdin`` (one document per non-empty line), or
         ``"imdb"`` (the reviews of ``split``).
     column : str, default="text"
@@ -132,7 +132,7 @@ def load_data(data="imdb", *, split="train", column="text", label_column="label"
     Parameters
     ----------
     data : str or path-like, default="imdb"
-        ``"imdb"`` (through :func:`toolkit.datasets.load_imdb`), a class-per-folder
+        ``"imdb"`` (through :func:`toolkit.data.datasets.load_imdb`), a class-per-folder
         directory, a CSV/TSV file or a JSONL file.
     split : str, default="train"
         IMDB split (``"train"``, ``"test"``, ``"unsup"``).
@@ -140,11 +140,11 @@ def load_data(data="imdb", *, split="train", column="text", label_column="label"
         Text and label fields of a CSV/TSV/JSONL file; ``label_column=None``
         reads texts only.
     data_dir, cache_dir : path-like, optional
-        Offline data folder and cache (see :func:`toolkit.datasets.fetch`).
+        Offline data folder and cache (see :func:`toolkit.data.datasets.fetch`).
 
     Returns
     -------
-    toolkit.datasets.TextDataset
+    toolkit.data.datasets.TextDataset
     """
     from ..data import datasets
 

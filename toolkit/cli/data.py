@@ -33,9 +33,9 @@ def data_status(name=None, *, data_dir=None, cache_dir=None, details=False) -> l
     Parameters
     ----------
     name : str, optional
-        One manifest name; default all of :func:`toolkit.manifests.list_manifests`.
+        One manifest name; default all of :func:`toolkit.data.manifests.list_manifests`.
     data_dir, cache_dir : path-like, optional
-        See :func:`toolkit.datasets.fetch`.
+        See :func:`toolkit.data.datasets.fetch`.
     details : bool, default=False
         Include the whole manifest (:meth:`Manifest.to_dict`).
 

@@ -140,17 +140,17 @@ def vectorize(texts, *, output_mode="int", max_tokens=None, min_count=1, maxlen=
     """Raw texts to padded id sequences or bag-of-words matrices.
 
     The Keras ``Tokenizer`` + ``pad_sequences`` workflow:
-    :class:`~toolkit.tokenization.SpacyTokenizer` then
-    :class:`~toolkit.encoders.SequenceEncoder` (``output_mode="int"``) or
-    :class:`~toolkit.encoders.BagEncoder` (``"multi_hot"``, ``"count"``,
+    :class:`~toolkit.text.tokenizer.SpacyTokenizer` then
+    :class:`~toolkit.text.encoders.SequenceEncoder` (``output_mode="int"``) or
+    :class:`~toolkit.text.encoders.BagEncoder` (``"multi_hot"``, ``"count"``,
     ``"tf_idf"``).
 
     Parameters
     ----------
     texts : iterable of str
     output_mode : {"int", "multi_hot", "count", "tf_idf"}, default="int"
-    max_tokens, min_count : see :class:`~toolkit.vocabulary.Vocabulary`
-    maxlen, padding, truncating : see :func:`~toolkit.vocabulary.pad_sequences`
+    max_tokens, min_count : see :class:`~toolkit.text.vocabulary.Vocabulary`
+    maxlen, padding, truncating : see :func:`~toolkit.text.vocabulary.pad_sequences`
         (``output_mode="int"`` only).
     tokenizer : dict, optional
         SpacyTokenizer parameters.

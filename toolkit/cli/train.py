@@ -55,7 +55,7 @@ def _final_estimator(estimator):
 
 
 def load_estimator(model):
-    """A fitted estimator, or one loaded with :func:`toolkit.persistence.load_model`."""
+    """A fitted estimator, or one loaded with :func:`toolkit.models.persistence.load_model`."""
     if isinstance(model, (str, os.PathLike)):
         from ..models.persistence import load_model
 
@@ -192,7 +192,7 @@ def evaluate(model, data="imdb", *, split="test", limit=None, random_state=0, co
     Parameters
     ----------
     model : path-like or fitted estimator
-        A folder written by :func:`toolkit.persistence.save_model` (or
+        A folder written by :func:`toolkit.models.persistence.save_model` (or
         ``toolkit train``), or an estimator with ``predict``.
     data : str or path-like, default="imdb"
         As in :func:`load_data` (for IMDB, ``split`` picks the part).
@@ -474,7 +474,7 @@ def train(
     limit : int, optional
         Train and test on at most this many documents each (quick runs).
     output : path-like, optional
-        Folder to write ``model/`` (:func:`toolkit.persistence.save_model`),
+        Folder to write ``model/`` (:func:`toolkit.models.persistence.save_model`),
         ``metrics.json``, ``history.png`` and ``confusion_matrix.png`` into,
         all at once when everything is done (nothing on failure or Ctrl-C).
     force : bool, default=False
