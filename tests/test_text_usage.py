@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from test_cli import _restore_logging, assert_error, invoke, runner  # noqa: F401 (autouse fixture, fixture, helpers)
-from toolkit.text import NegationMarker, SequenceEncoder, TokenizedCorpus, Vocabulary, mark_negation
+
+from toolkit.text import (
+    NegationMarker,
+    SequenceEncoder,
+    TokenizedCorpus,
+    Vocabulary,
+    mark_negation,
+)
 
 
 @pytest.fixture(scope="module")

@@ -100,10 +100,9 @@ def convert_vectors(source, output, *, to=None, **load_params) -> Path:
     pathlib.Path
     """
     from .._validation import InvalidParameterError
+    from ..exceptions import DataError
     from ..vectors import _parse
     from ..vectors.loading import load_vectors
-
-    from ..exceptions import DataError
 
     output = Path(output)
     if output.expanduser().is_dir():  # found now, not when the finished file is moved there
