@@ -216,6 +216,51 @@ def check_raw_documents(X, *, name: str = "X") -> list[str]:
     return docs
 
 
+class TokenOutputMixin:
+    """For steps whose output is token lists (a TokenizedCorpus), never a table.
+
+    ``get_feature_names_out`` passes ``input_features`` through and
+    ``set_output`` is accepted and ignored, so that a ``Pipeline``'s
+    ``get_feature_names_out()`` and ``set_output(transform="pandas")`` reach
+    the encoders after such a step. Classes using it also pass
+    ``auto_wrap_output_keys=None``, so a global ``transform_output="pandas"``
+    leaves their output a TokenizedCorpus.
+    """
+
+    def get_feature_names_out(self, input_features=None):
+        """Token lists have no feature names: returns ``input_features`` as given.
+
+        ``pipe[:-1].get_feature_names_out()`` of ``make_pipeline(SpacyTokenizer(),
+        BagEncoder(), LogisticRegression())`` then names the columns the
+        classifier weighs.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Returned unchanged.
+
+        Returns
+        -------
+        array-like of str or None
+            ``input_features``.
+        """
+        return input_features
+
+    def set_output(self, *, transform=None):
+        """Accepted and ignored: the output is a TokenizedCorpus, never a table.
+
+        Parameters
+        ----------
+        transform : {"default", "pandas", "polars"} or None, default=None
+            Ignored.
+
+        Returns
+        -------
+        self
+        """
+        return self
+
+
 class TextInputMixin:
     """Declares 1-D text input (raw strings or token lists) to scikit-learn."""
 

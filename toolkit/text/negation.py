@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from .._validation import TextInputMixin, validate_params
+from .._validation import TextInputMixin, TokenOutputMixin, validate_params
 from .corpus import TokenizedCorpus, check_token_corpus
 
 __all__ = ["NEGATIONS", "SCOPE_ENDS", "NegationMarker", "mark_negation"]
@@ -78,7 +78,7 @@ def mark_negation(X, *, negations=NEGATIONS, scope_ends=SCOPE_ENDS, prefix="NOT_
     return TokenizedCorpus._from_arrays(new_ids, offsets, strings + prefixed)
 
 
-class NegationMarker(TextInputMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
+class NegationMarker(TextInputMixin, TokenOutputMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     """Token lists in, the same with negation scopes marked (:func:`mark_negation`); stateless.
 
     Put it between :class:`~toolkit.text.SpacyTokenizer` and a bag of
@@ -117,39 +117,6 @@ class NegationMarker(TextInputMixin, TransformerMixin, BaseEstimator, auto_wrap_
         tags = super().__sklearn_tags__()
         tags.requires_fit = False
         return tags
-
-    def get_feature_names_out(self, input_features=None):
-        """Token lists have no feature names: returns ``input_features`` as given.
-
-        It lets ``Pipeline.get_feature_names_out`` reach the encoder after this step.
-
-        Parameters
-        ----------
-        input_features : array-like of str or None, default=None
-            Returned unchanged.
-
-        Returns
-        -------
-        array-like of str or None
-            ``input_features``.
-        """
-        return input_features
-
-    def set_output(self, *, transform=None):
-        """Accepted and ignored: the output is a TokenizedCorpus, never a table.
-
-        It lets ``Pipeline.set_output(transform="pandas")`` reach the encoders after this step.
-
-        Parameters
-        ----------
-        transform : {"default", "pandas", "polars"} or None, default=None
-            Ignored.
-
-        Returns
-        -------
-        self
-        """
-        return self
 
     def fit(self, X=None, y=None):
         """Check the parameters; learns nothing.

@@ -55,6 +55,7 @@ from .._validation import (
     Interval,
     Options,
     TextInputMixin,
+    TokenOutputMixin,
     check_raw_documents,
     validate_params,
 )
@@ -831,7 +832,7 @@ def _learn_in_worker(model, lemmatize, options, spans):
 
 
 # ----------------------------------------------------------------- estimator
-class SpacyTokenizer(TextInputMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
+class SpacyTokenizer(TextInputMixin, TokenOutputMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     """Tokenize raw texts with spaCy; returns a :class:`~toolkit.text.corpus.TokenizedCorpus`.
 
     The tokens are spaCy's tokenizer output on the cleaned text (see
@@ -978,43 +979,6 @@ class SpacyTokenizer(TextInputMixin, TransformerMixin, BaseEstimator, auto_wrap_
         tags = super().__sklearn_tags__()
         tags.requires_fit = False
         return tags
-
-    def get_feature_names_out(self, input_features=None):
-        """Token lists have no feature names: returns ``input_features`` as given.
-
-        It lets ``Pipeline.get_feature_names_out`` reach the steps after the
-        tokenizer: ``pipe[:-1].get_feature_names_out()`` of
-        ``make_pipeline(SpacyTokenizer(), BagEncoder(), LogisticRegression())``
-        names the columns the classifier weighs.
-
-        Parameters
-        ----------
-        input_features : array-like of str or None, default=None
-            Returned unchanged.
-
-        Returns
-        -------
-        array-like of str or None
-            ``input_features``.
-        """
-        return input_features
-
-    def set_output(self, *, transform=None):
-        """Accepted and ignored: the output is a TokenizedCorpus, never a table.
-
-        It lets ``Pipeline.set_output(transform="pandas")`` reach the
-        encoders after the tokenizer.
-
-        Parameters
-        ----------
-        transform : {"default", "pandas", "polars"} or None, default=None
-            Ignored.
-
-        Returns
-        -------
-        self
-        """
-        return self
 
     def _validate(self):
         validate_params(self, self._parameter_constraints)
