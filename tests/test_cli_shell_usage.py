@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from test_cli_errors import _wait_for  # reads a process's stderr until a needle appears
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, str(ROOT / "cli.py")]
@@ -59,20 +60,6 @@ def _wait_for_loky_workers(proc, timeout=60.0) -> None:
         time.sleep(0.1)
 
 
-def _wait_for_stderr(proc, needle: bytes, timeout=60.0) -> bytes:
-    import selectors
-
-    sel = selectors.DefaultSelector()
-    sel.register(proc.stderr, selectors.EVENT_READ)
-    seen, deadline = b"", time.monotonic() + timeout
-    while needle not in seen:
-        if time.monotonic() > deadline or proc.poll() is not None:
-            raise AssertionError(f"{needle!r} never appeared on stderr:\n{seen.decode(errors='replace')[-2000:]}")
-        if sel.select(timeout=1):
-            seen += os.read(proc.stderr.fileno(), 65536)
-    return seen
-
-
 def _kill_group(proc) -> None:
     """Kill the process group of a ``start_new_session`` process: the CLI and any worker it left."""
     import contextlib
@@ -102,19 +89,24 @@ def _stack_training(out: Path):
 # ------------------------------------------------------------------------------ Ctrl-C and SIGTERM
 
 
-@needs_a_pool
-def test_ctrl_c_while_workers_run_ends_with_one_clean_line(tmp_path, data_dir_env):
-    # Before: after "Interrupted. ...", loky's resource tracker printed a UserWarning with a file path
-    # ("There appear to be 3 leaked semlock objects to clean up at shutdown"): the pool was skipped by os._exit.
+def _signal_stack_training(tmp_path, sig):
+    """Send ``sig`` to ``toolkit train --model stack`` once its worker pool runs; (process, stderr, run folder)."""
     out = tmp_path / "run"
     with _stack_training(out) as proc:
         try:
             _wait_for_loky_workers(proc)
-            proc.send_signal(signal.SIGINT)
+            proc.send_signal(sig)
             _, err = proc.communicate(timeout=60)
         finally:
             _kill_group(proc)
-    stderr = err.decode()
+    return proc, err.decode(), out
+
+
+@needs_a_pool
+def test_ctrl_c_while_workers_run_ends_with_one_clean_line(tmp_path, data_dir_env):
+    # Before: after "Interrupted. ...", loky's resource tracker printed a UserWarning with a file path
+    # ("There appear to be 3 leaked semlock objects to clean up at shutdown"): the pool was skipped by os._exit.
+    proc, stderr, out = _signal_stack_training(tmp_path, signal.SIGINT)
     assert proc.returncode == 130, stderr[-2000:]
     tail = stderr[stderr.index("\nInterrupted."):].strip()
     assert tail.startswith("Interrupted. Nothing was written to") and len(tail.splitlines()) == 1, stderr[-2000:]
@@ -126,15 +118,7 @@ def test_ctrl_c_while_workers_run_ends_with_one_clean_line(tmp_path, data_dir_en
 def test_sigterm_stops_the_workers_and_says_so(tmp_path, data_dir_env):
     # Before: SIGTERM (kill, timeout, a job scheduler) ended the CLI on the spot and silently (rc -15) and left
     # its loky workers running, idle for minutes, holding stderr open: a `| tee` or this communicate() hung.
-    out = tmp_path / "run"
-    with _stack_training(out) as proc:
-        try:
-            _wait_for_loky_workers(proc)
-            proc.send_signal(signal.SIGTERM)
-            _, err = proc.communicate(timeout=60)
-        finally:
-            _kill_group(proc)
-    stderr = err.decode()
+    proc, stderr, out = _signal_stack_training(tmp_path, signal.SIGTERM)
     assert proc.returncode == 143, stderr[-2000:]
     assert "\nTerminated. Nothing was written to" in stderr and "Traceback" not in stderr, stderr[-2000:]
     deadline = time.monotonic() + 10
@@ -152,7 +136,7 @@ def test_sigterm_during_tokenize_writes_nothing(tmp_path):
     with subprocess.Popen([*CLI, "tokenize", str(source), "-o", str(out)], stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, cwd=ROOT, env=_env()) as proc:
         try:
-            seen = _wait_for_stderr(proc, b"tokenize:")
+            seen = _wait_for(proc, b"tokenize:", 60.0)
             proc.send_signal(signal.SIGTERM)
             _, rest = proc.communicate(timeout=60)
         finally:

@@ -10,7 +10,7 @@ rows and IMDB reviews.
 from __future__ import annotations
 
 import errno
-import gzip
+import itertools
 import json
 import logging
 import multiprocessing
@@ -31,15 +31,11 @@ GLOVE_ROWS = 2000
 
 
 @pytest.fixture
-def glove(shared_data, tmp_path) -> Path:
-    """The first 2,000 rows of the real GloVe 6B-50d file, as a plain .txt path."""
+def glove(glove_small, tmp_path) -> Path:
+    """The first 2,000 rows of the real GloVe 6B-50d file (from the session's ``glove_small``), in a fresh path."""
     path = tmp_path / "glove.2k.50d.txt"
-    with gzip.open(shared_data / "glove.6B.50d.txt.gz", "rt", encoding="utf-8") as src, \
-            open(path, "w", encoding="utf-8") as dst:
-        for i, line in enumerate(src):
-            if i == GLOVE_ROWS:
-                break
-            dst.write(line)
+    with open(glove_small, encoding="utf-8") as src:
+        path.write_text("".join(itertools.islice(src, GLOVE_ROWS)), encoding="utf-8")
     return path
 
 

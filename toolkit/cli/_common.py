@@ -325,8 +325,11 @@ def _progress_for_log_files():
     tqdm redraws a bar up to ten times a second, each time with a carriage
     return: fine on a terminal, but ``toolkit train 2> train.log`` would fill
     the log with thousands of copies of each bar. When stderr is a regular
-    file, ``TQDM_MININTERVAL`` (read by every bar tqdm creates, in worker
-    processes too) is set for the block, unless the user set it. A terminal
+    file, ``TQDM_MININTERVAL`` is set for the block, unless the user set it.
+    tqdm reads it when it is first imported (its ``envwrap``), so it reaches
+    every bar: the CLI imports tqdm only inside its commands, and worker
+    processes import it afresh (``tests/test_cli_shell_usage.py`` checks the
+    whole path). A terminal
     or a pipe (``| tee``, a program that shows the progress) keeps the live
     bars, and ``--quiet`` still drops them.
     """
