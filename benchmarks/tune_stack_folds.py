@@ -391,7 +391,7 @@ def main(argv=None):
     X_fit, y_fit, X_val, y_val = validation_split(args)
     # the library's own folds (StackedTextClassifier.fit(groups=)), seeded by --seed
     folds = _folds(args.cv, y_fit, args.fit_movies if args.folds == "movie" else None, args.seed)
-    names = args.members.split(",")
+    names = list(dict.fromkeys(args.members.split(",")))  # a member named twice is fitted and reported once
     oof, val, fit_s = {}, {}, {}
     cache = Path(args.work_dir) / NAME
     cache.mkdir(parents=True, exist_ok=True)
@@ -458,9 +458,14 @@ def main(argv=None):
     for grams in (("negmarkpp", "negmark", "tail20neg"), ("nbsvm++", "negmark", "tail20neg"),
                   ("nbsvm++", "negmark", "tail20"), ("negmarkpp", "negmark", "tail20"), ("negmarkpp", "nbsvm", "tail20")):
         extra += [(*grams[:2], "vectors", "vectors_knn300_pca50", grams[2]), grams]
-    for stack in dict.fromkeys(STACKS + tuple(extra) + ((*many, *probes),) * (len(probes) > 1)):  # each once
-        if not set(stack) <= set(names):
+    seen = set()
+    for stack in STACKS + tuple(extra) + ((*many, *probes),) * (len(probes) > 1):
+        # each set of members once: the same members listed in another order (or a probe that is already one
+        # of the stack's members) fit the same meta-learner and gave the same row again
+        stack = tuple(dict.fromkeys(stack))
+        if frozenset(stack) in seen or not set(stack) <= set(names):
             continue
+        seen.add(frozenset(stack))
         for final_C in (float(c) for c in args.final_Cs.split(",")):
             meta = make_pipeline(StandardScaler(), LogisticRegression(C=final_C, max_iter=1000))
             meta.fit(np.column_stack([oof[n] for n in stack]), y_fit)
