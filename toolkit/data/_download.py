@@ -16,7 +16,14 @@ what pooch does not:
   ``requests`` error, so those leave its loop wrapped in a private exception;
 - error messages say expected, actual, what was done, the folder, and the
   checksum a user needs to verify a copy made by hand;
-- temporary files of killed runs are swept by :func:`toolkit._atomic.remove_stale`.
+- temporary files of killed runs are swept by :func:`toolkit._atomic.remove_stale`;
+- the lock files of :func:`build_once` (one per cache entry ever built) are
+  swept by :func:`_sweep_locks` once unused for :data:`STALE_SECONDS`.
+  ``filelock`` leaves a Unix lock file in place on release, on purpose: a
+  process may be waiting on that very file, and if it were removed the
+  next comer would lock a new file under the same name while the waiter
+  takes the old one (two holders). So a lock file is removed only by a
+  process that holds it itself and still finds it under its name.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ import logging
 import os
 from pathlib import Path
 
-from .._atomic import atomic_output, remove_stale
+from .._atomic import STALE_SECONDS, atomic_output, remove_stale
 from .._config import DATA_DIR_ENV
 from .._hashing import hash_file
 from ..exceptions import ChecksumError, DataError
@@ -124,7 +131,8 @@ def build_once(entry: Path, name: str, *, read, build, purpose: str):
     damaged (``read`` returns None for it, and reports it) is built again
     without a second read. Where the lock cannot be made (a read-only cache
     folder) the build runs without it: the cache then costs only the
-    recomputation.
+    recomputation. Lock files unused for :data:`STALE_SECONDS` that nobody
+    holds are removed by the next build (:func:`_sweep_locks`).
 
     Parameters
     ----------
@@ -148,15 +156,84 @@ def build_once(entry: Path, name: str, *, read, build, purpose: str):
     value = None if missing else read()
     if value is not None:
         return value, False
+    lock = entry.parent.parent / "locks" / f"{name}.lock"
     with contextlib.ExitStack() as stack:
         try:
-            stack.enter_context(file_lock(entry.parent.parent / "locks" / f"{name}.lock", purpose=purpose))
+            stack.enter_context(file_lock(lock, purpose=purpose))
         except OSError as err:
             logger.warning("could not lock %s (%s); going on without the lock", name, err)
+        else:
+            with contextlib.suppress(OSError):
+                os.utime(lock)  # its last use: the sweep leaves it alone for STALE_SECONDS
+            removed = _sweep_locks(lock.parent, keep=lock)
+            if removed:
+                logger.info("removed %d lock file(s) unused for %d hours from %s", removed, STALE_SECONDS // 3600,
+                            lock.parent)
         value = read() if missing and entry.exists() else None  # written meanwhile by another process
         if value is not None:
             return value, False
         return build(), True
+
+
+def _sweep_locks(folder: Path, *, keep: Path, max_age: float = STALE_SECONDS) -> int:
+    """Remove the lock files in ``folder`` that nobody holds and nobody used for ``max_age`` seconds.
+
+    Each is opened (never created), locked without waiting (``flock``, the
+    lock ``filelock`` takes on Unix: a file another process holds, or this one
+    through :func:`file_lock`, is skipped), and removed only if its name
+    still names the file locked, while the lock is held; closing it then
+    releases the lock. A process that opened the file just before and locks
+    it just after holds a removed file: ``filelock`` sees that the file has
+    no name left and locks the new one instead (since 3.20.4, the toolkit's
+    minimum; without that check the age condition, as :func:`build_once`
+    touches its lock at every use, would keep the risk to a window of
+    microseconds on an entry nobody asked for in hours, at the cost of one
+    duplicate build: entries are written atomically). Where
+    ``flock`` is missing (Windows, where ``filelock`` removes its files
+    itself), nothing is removed.
+
+    Parameters
+    ----------
+    folder : Path
+        The locks folder (``<cache>/locks``).
+    keep : Path
+        The caller's own lock, never removed.
+    max_age : float, default=STALE_SECONDS
+        Seconds since a lock file's last use (its modification time).
+
+    Returns
+    -------
+    int
+        How many lock files were removed.
+    """
+    import stat
+    import time
+
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        return 0
+    removed = 0
+    for path in folder.glob("*.lock"):
+        try:
+            if path == keep or time.time() - path.lstat().st_mtime <= max_age:
+                continue
+            fd = os.open(path, os.O_RDWR | getattr(os, "O_NOFOLLOW", 0) | os.O_NONBLOCK)
+        except OSError:  # gone meanwhile, a link, not ours to open
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            held = os.fstat(fd)
+            if (stat.S_ISREG(held.st_mode) and os.path.samestat(held, os.lstat(path))
+                    and time.time() - held.st_mtime > max_age):
+                path.unlink()  # while holding it: a waiter that locks it next finds it unnamed
+                removed += 1
+        except OSError:  # held by another process (or by this one), replaced, or not removable
+            pass
+        finally:
+            os.close(fd)
+    return removed
+
 
 def _stamp_path(path: Path) -> Path:
     return path.with_name(path.name + ".verified.json")

@@ -62,14 +62,18 @@ def read_texts(source, *, text_column=None, label_column=None, blocksize="64MiB"
         allowed): ``.txt`` (one document per line), ``.csv``,
         ``.jsonl``/``.json`` (one JSON object per line, which then need
         ``text_column``; blank lines are skipped, as by
-        :func:`~toolkit.data.load_jsonl`). Files are read as UTF-8, a byte
-        order mark dropped. Each file is cut in blocks of ``blocksize``
-        bytes, so no file is read whole.
+        :func:`~toolkit.data.load_jsonl`), each plain or gzipped
+        (``.jsonl.gz``, ``.csv.gz``, ``.txt.gz``). Files are read as UTF-8,
+        a byte order mark dropped. Each plain file is cut in blocks of
+        ``blocksize`` bytes, so no file is read whole; a gzipped file cannot
+        be cut (a gzip stream is read from its start), so it is one
+        partition, held whole by the worker that reads it: give a large
+        corpus as several ``.gz`` files, which are read in parallel.
     text_column, label_column : str, optional
         Columns (keys) of tables and JSON lines; with ``label_column`` the bag
         holds ``(text, label)`` pairs.
     blocksize : str or int, default="64MiB"
-        Bytes per partition of each file. A CSV whose quoted texts hold line
+        Bytes per partition of each plain file. A CSV whose quoted texts hold line
         breaks needs ``blocksize=None`` (one partition per file): a block
         boundary inside a quoted text fails with pandas' "EOF inside string".
 
@@ -106,28 +110,102 @@ def read_texts(source, *, text_column=None, label_column=None, blocksize="64MiB"
     paths = [source] if isinstance(source, (str, os.PathLike)) else list(source)
     if not paths:
         raise ValueError("read_texts got no input paths; pass a file, a glob or a list of files.")
-    suffixes = {Path(p).suffix.lower() for p in paths}
-    if len(suffixes) != 1:
-        raise ValueError(f"read_texts reads one kind of file at a time; got suffixes {sorted(suffixes)} in {paths}.")
-    suffix = suffixes.pop()
+    kinds = {_file_kind(p) for p in paths}
+    if len(kinds) != 1:
+        raise ValueError(f"read_texts reads one kind of file at a time; got suffixes {sorted(kinds)} in {paths}.")
+    kind = kinds.pop()
+    suffix, gzipped = kind.removesuffix(".gz"), kind.endswith(".gz")
     names = [os.fspath(p) for p in paths]
     if suffix == ".txt":
         if text_column or label_column:
             raise ValueError(".txt inputs hold one document per line and no columns; drop text_column/label_column.")
         # utf-8-sig: a byte order mark (Notepad, Excel) would otherwise start the first document
-        return db.read_text(names, blocksize=blocksize, encoding="utf-8-sig").map(lambda line: line.rstrip("\r\n"))
+        lines = (_gzip_lines(names, include_path=False) if gzipped
+                 else db.read_text(names, blocksize=blocksize, encoding="utf-8-sig"))
+        return lines.map(lambda line: line.rstrip("\r\n"))
     if suffix == ".csv":
-        return _dataframe_bag(dd.read_csv(names, blocksize=blocksize, dtype="object"),
-                              text_column, label_column, f"CSV input {names[0]}")
+        frame = _gzip_csv(names) if gzipped else dd.read_csv(names, blocksize=blocksize, dtype="object")
+        return _dataframe_bag(frame, text_column, label_column, f"CSV input {names[0]}")
     if suffix in (".jsonl", ".json"):
         if text_column is None:
             raise ValueError(f"JSON lines input {names[0]}: name the text key with text_column=....")
-        lines = db.read_text(names, blocksize=blocksize, encoding="utf-8-sig", include_path=True)
+        lines = (_gzip_lines(names, include_path=True) if gzipped
+                 else db.read_text(names, blocksize=blocksize, encoding="utf-8-sig", include_path=True))
         return lines.map_partitions(_json_lines, text_column, label_column)
     raise ValueError(
         f"read_texts cannot read {names[0]!r}: expected .txt (one document per line), .csv or .jsonl files, "
-        "or a dask.bag / dask.dataframe collection."
+        "plain or gzipped (.gz), or a dask.bag / dask.dataframe collection."
     )
+
+
+def _file_kind(path) -> str:
+    """``".jsonl"``, or ``".jsonl.gz"`` for a gzipped one: the suffix that says how to read ``path``."""
+    suffixes = [s.lower() for s in Path(path).suffixes]
+    if len(suffixes) > 1 and suffixes[-1] == ".gz":
+        return suffixes[-2] + ".gz"
+    return Path(path).suffix.lower()
+
+
+class _GzipErrors:
+    """Turns a damaged gzip file's error (EOFError, BadGzipFile, zlib.error: none names the file) into one that does."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, err, tb):
+        import gzip
+        import zlib
+
+        from ..exceptions import DataError
+
+        if isinstance(err, (EOFError, gzip.BadGzipFile, zlib.error)):
+            raise DataError(f"{self.path}: not a complete gzip file ({err}); compress it again, or copy it again "
+                            "if it was cut short.") from err
+        return False
+
+
+def _gzip_file_lines(openfile, include_path):
+    """All lines of one gzipped text file (a partition): as ``db.read_text`` reads a file it cannot cut."""
+    with _GzipErrors(openfile.path), openfile as fh:
+        return [(line, openfile.path) for line in fh] if include_path else list(fh)
+
+
+def _gzip_lines(names, *, include_path):
+    """A bag of the lines of gzipped text files, a partition per file (a gzip stream cannot be cut in blocks)."""
+    import dask
+    import dask.bag as db
+    import fsspec
+
+    files = fsspec.open_files(names, mode="rt", compression="gzip", encoding="utf-8-sig", newline=None)
+    if not files:
+        raise FileNotFoundError(f"read_texts found no file for {names}.")
+    return db.from_delayed([dask.delayed(_gzip_file_lines)(f, include_path) for f in files])
+
+
+def _gzip_file_csv(openfile):
+    import pandas as pd
+
+    with _GzipErrors(openfile.path), openfile as fh:
+        return pd.read_csv(fh, compression="gzip", encoding="utf-8-sig", dtype=object)
+
+
+def _gzip_csv(names):
+    """A Dask DataFrame of gzipped CSV files, a partition per file; its columns read from the first file's header."""
+    import dask
+    import dask.dataframe as dd
+    import fsspec
+    import pandas as pd
+
+    files = fsspec.open_files(names, mode="rb")
+    if not files:
+        raise FileNotFoundError(f"read_texts found no file for {names}.")
+    with _GzipErrors(files[0].path), files[0] as fh:
+        columns = pd.read_csv(fh, compression="gzip", encoding="utf-8-sig", nrows=0).columns
+    meta = pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    return dd.from_delayed([dask.delayed(_gzip_file_csv)(f) for f in files], meta=meta)
 
 
 def _pick(record, text_column, label_column, source):
@@ -178,9 +256,31 @@ def _tokenizer(tokenizer):
     return tokenizer
 
 
-def _tokenize_partition(items, tokenizer):
+def _tokenize_texts(texts, tokenizer, part: int):
+    """Tokenize the texts of partition ``part``; a bad document is named by its partition and its number there.
+
+    Without the partition, the tokenizer's "Document 5 of X" read as the
+    input's 6th document when it was the 6th of some partition. Its global
+    number is not known here (the sizes of the partitions before it are
+    computed elsewhere, if at all), so the message says which partition.
+    """
+    from .._validation import check_raw_documents
+    from ..exceptions import DataError
+
+    where = f"partition {part} of the input"
+    texts = check_raw_documents(texts, name=where)
+    try:
+        return _tokenizer(tokenizer).transform(texts)
+    except DataError as err:  # a document longer than max_length: "Document 5 of X has ..."
+        message = str(err)
+        if message.startswith("Document ") and " of X " in message:
+            raise DataError(message.replace(" of X ", f" of {where} ", 1)) from err
+        raise DataError(f"In {where}: {message}") from err
+
+
+def _tokenize_partition(items, tokenizer, part):
     texts, _ = split_pairs(items)
-    return _tokenizer(tokenizer).transform(texts)
+    return _tokenize_texts(texts, tokenizer, part)
 
 
 def tokenize_partitions(texts, tokenizer=None):
@@ -188,7 +288,10 @@ def tokenize_partitions(texts, tokenizer=None):
 
     Each partition is one :class:`~toolkit.text.TokenizedCorpus` (computed by
     the worker that holds it, with one tokenizer process: the tokenizer never
-    starts processes inside a worker).
+    starts processes inside a worker). A bad document (missing, not a str,
+    longer than ``max_length``) fails with its partition and its number
+    there: "Document 5 of partition 2 of the input is missing ..." is
+    ``texts.get_partition(2).compute()[5]``.
 
     Parameters
     ----------
@@ -210,8 +313,11 @@ def tokenize_partitions(texts, tokenizer=None):
     >>> tokenize_partitions(bag, {"remove_punct": True}).compute()
     [['good', 'film'], ['bad', 'one']]
     """
-    require_dask()
-    return read_texts(texts).map_partitions(_tokenize_partition, tokenizer)
+    db = require_dask()
+    import dask
+
+    parts = read_texts(texts).to_delayed()
+    return db.from_delayed([dask.delayed(_tokenize_partition)(part, tokenizer, i) for i, part in enumerate(parts)])
 
 
 def partition_counts(corpus) -> dict:

@@ -2,7 +2,7 @@
 
 Layout of a store folder::
 
-    store.json          format tag, version, parts (documents, tokens), tokenizer parameters
+    store.json          format tag, version, parts (documents, tokens, bytes of strings.bin), tokenizer parameters
     vocabulary.json     the full vocabulary (every token, by descending count)
     part-00000/
         tokens.npy      int32, one entry per token: index into strings.bin
@@ -24,6 +24,14 @@ id: one store serves every vocabulary size of a grid.
 A build writes into a temporary folder next to the target and renames it when
 complete (:func:`toolkit._atomic.atomic_output`), so a failed build, or a
 worker killed during one, leaves no store behind under its name.
+
+A partition is checked when it is first read against what ``store.json``
+records (the length of each array, the size of ``strings.bin``), a few
+``stat`` calls and ``.npy`` headers: a file cut short since the build (an
+interrupted copy, a full disk) or taken from another build fails then with a
+:class:`~toolkit.exceptions.DataError` naming it, not later with an index
+error or wrong tokens. Stores written before ``store.json`` recorded the size
+of ``strings.bin`` get a slower check of it (one pass over ``tokens.npy``).
 """
 
 from __future__ import annotations
@@ -36,7 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from .._atomic import atomic_output
-from .._validation import Interval, check_raw_documents, validate_param
+from .._validation import Interval, validate_param
 from ..exceptions import DataError
 from ..text.corpus import TokenizedCorpus
 from ..text.vocabulary import OOV_ID, Vocabulary, _pad_flat
@@ -52,21 +60,22 @@ _VERSION = 1
 
 def _write_part(items, folder: str, tokenizer) -> dict:
     """Runs in a worker: tokenize one partition and write its arrays; returns its counts."""
-    from .partitions import _tokenizer
+    from .partitions import _tokenize_texts
 
     texts, labels = split_pairs(items)
     folder = Path(folder)
-    # the tokenizer would number a bad document from the start of this partition ("Document 5 of X"): say so
-    texts = check_raw_documents(texts, name=f"partition {int(folder.name.rsplit('-', 1)[-1])} of the input")
-    corpus = _tokenizer(tokenizer).transform(texts).compact()
+    # a bad document is named by its partition and its number there ("Document 5 of partition 2 of the input")
+    corpus = _tokenize_texts(texts, tokenizer, int(folder.name.rsplit("-", 1)[-1])).compact()
     folder.mkdir(parents=True, exist_ok=True)
     np.save(folder / "tokens.npy", corpus.ids)
     np.save(folder / "offsets.npy", corpus.offsets)
-    (folder / "strings.bin").write_bytes("\x00".join(corpus.strings).encode("utf-8", "surrogatepass"))
+    strings = "\x00".join(corpus.strings).encode("utf-8", "surrogatepass")
+    (folder / "strings.bin").write_bytes(strings)
     if labels is not None:
         np.save(folder / "labels.npy", _checked_labels(labels, folder.name), allow_pickle=False)
     summary = partition_counts(corpus)
     summary["has_labels"] = labels is not None
+    summary["strings_bytes"] = len(strings)
     return summary
 
 
@@ -96,12 +105,19 @@ def _checked_labels(labels: list, part: str) -> np.ndarray:
 
 def _part_info(summary: dict) -> dict:
     """The sizes of one partition's summary (what the store's metadata keeps)."""
-    return {k: summary[k] for k in ("n_documents", "n_tokens", "has_labels")}
+    return {k: summary[k] for k in ("n_documents", "n_tokens", "has_labels", "strings_bytes")}
 
 
 def _read_strings(folder: Path, expected: int | None = None) -> tuple[str, ...]:
     data = (folder / "strings.bin").read_bytes().decode("utf-8", "surrogatepass")
     return tuple(data.split("\x00")) if data or expected else ()
+
+
+def _damaged(store: Path, what: str, *, missing: bool = False) -> DataError:
+    """The error for a store file cut short, missing or of another build: names it and the command that rebuilds."""
+    state = "incomplete" if missing else "damaged (a copy cut short, a full disk, or files of another build?)"
+    return DataError(f"{what}; the store {store} is {state}: rebuild it from its inputs with "
+                     f"`toolkit store build <inputs> -o {store} --force` (or CorpusStore.build).")
 
 
 def _encode_part(folder: str, vocabulary_file: str) -> int:
@@ -191,6 +207,7 @@ class CorpusStore:
         self.n_documents = sum(p["n_documents"] for p in self.parts)
         self.n_tokens = sum(p["n_tokens"] for p in self.parts)
         self._starts = np.concatenate([[0], np.cumsum([p["n_documents"] for p in self.parts], dtype=np.int64)])
+        self._vocabulary_size = meta.get("vocabulary_size")
         self._vocabulary = None
         self._lengths = None
 
@@ -283,8 +300,9 @@ class CorpusStore:
             meta = {
                 "format": _FORMAT,
                 "version": _VERSION,
-                "parts": [{"name": n, "n_documents": s["n_documents"], "n_tokens": s["n_tokens"]}
-                          for n, s in zip(names, summaries)],
+                # strings_bytes: a strings.bin cut short is found when its partition is opened
+                "parts": [{"name": n, "n_documents": s["n_documents"], "n_tokens": s["n_tokens"],
+                           "strings_bytes": s["strings_bytes"]} for n, s in zip(names, summaries)],
                 "tokenizer": params,
                 "has_labels": labelled == {True},
                 "vocabulary_size": len(vocabulary),
@@ -298,7 +316,17 @@ class CorpusStore:
     def vocabulary(self) -> Vocabulary:
         """The full vocabulary (every token, by descending count; ties by first occurrence)."""
         if self._vocabulary is None:
-            self._vocabulary = Vocabulary.from_json(self.path / "vocabulary.json")
+            file = self.path / "vocabulary.json"
+            try:
+                vocabulary = Vocabulary.from_json(file)
+            except FileNotFoundError:
+                raise _damaged(self.path, f"{file} is missing", missing=True) from None
+            except DataError as err:  # it names the file and what is wrong with it
+                raise _damaged(self.path, str(err).rstrip(".")) from err
+            if self._vocabulary_size is not None and len(vocabulary) != self._vocabulary_size:
+                raise _damaged(self.path, f"{file}: {len(vocabulary)} entries, store.json records "
+                                          f"{self._vocabulary_size}")
+            self._vocabulary = vocabulary
         return self._vocabulary
 
     def vocabulary_for(self, *, max_tokens=None, min_count=1) -> Vocabulary:
@@ -327,14 +355,45 @@ class CorpusStore:
         return Vocabulary(full.tokens[2 : 2 + n], counts[:n])
 
     def _part(self, i: int, name: str, mmap=True):
-        folder = self.path / self.parts[i]["name"]
+        """One array of partition ``i``, checked against the sizes store.json records."""
+        part = self.parts[i]
+        file = self.path / part["name"] / name
         try:
-            return np.load(folder / name, mmap_mode="r" if mmap else None, allow_pickle=False)
+            array = np.load(file, mmap_mode="r" if mmap else None, allow_pickle=False)
         except FileNotFoundError:
-            raise DataError(f"{folder / name} is missing: the store {self.path} is incomplete; rebuild it.") from None
+            raise _damaged(self.path, f"{file} is missing", missing=True) from None
         except (ValueError, EOFError) as err:  # truncated or emptied since the build (EOFError: empty)
-            raise DataError(f"{folder / name}: not a complete .npy file this toolkit wrote ({err}); the store "
-                            f"{self.path} is damaged: rebuild it.") from err
+            raise _damaged(self.path, f"{file}: not a complete .npy file this toolkit wrote ({err})") from err
+        n_documents, n_tokens = part["n_documents"], part["n_tokens"]
+        length, what = {"offsets.npy": (n_documents + 1, "documents + 1"),
+                        "labels.npy": (n_documents, "documents")}.get(name, (n_tokens, "tokens"))
+        if array.shape != (length,):
+            raise _damaged(self.path, f"{file}: an array of shape {array.shape}, expected ({length},): the "
+                                      f"partition's {what} as store.json records")
+        if name == "offsets.npy" and (array[0] != 0 or array[-1] != n_tokens):
+            raise _damaged(self.path, f"{file}: offsets from {array[0]} to {array[-1]}, expected 0 to {n_tokens}: "
+                                      "the partition's tokens as store.json records")
+        return array
+
+    def _strings(self, i: int, tokens: np.ndarray) -> tuple[str, ...]:
+        """The string table of partition ``i`` (whose ``tokens.npy`` is ``tokens``), checked before use."""
+        part = self.parts[i]
+        file = self.path / part["name"] / "strings.bin"
+        try:
+            size = file.stat().st_size
+        except FileNotFoundError:
+            raise _damaged(self.path, f"{file} is missing", missing=True) from None
+        expected = part.get("strings_bytes")  # absent from stores built before it was recorded
+        if expected is not None and size != expected:
+            raise _damaged(self.path, f"{file}: {size:,} bytes, store.json records {expected:,}")
+        try:
+            strings = _read_strings(file.parent, expected=len(tokens))
+        except UnicodeDecodeError as err:
+            raise _damaged(self.path, f"{file}: not the UTF-8 text this toolkit wrote ({err})") from err
+        if expected is None and len(tokens) and int(tokens.max()) >= len(strings):
+            raise _damaged(self.path, f"{file}: {len(strings):,} strings, but tokens.npy refers to string "
+                                      f"{int(tokens.max()):,}")
+        return strings
 
     def corpus(self, part: int) -> TokenizedCorpus:
         """Partition ``part`` as a TokenizedCorpus over the memory-mapped arrays (nothing loaded).
@@ -347,10 +406,16 @@ class CorpusStore:
         Returns
         -------
         TokenizedCorpus
+
+        Raises
+        ------
+        DataError
+            When a file of the partition is missing, cut short or from
+            another build (it names the file and the command that rebuilds
+            the store).
         """
-        folder = self.path / self.parts[part]["name"]
-        return TokenizedCorpus._from_arrays(self._part(part, "tokens.npy"), self._part(part, "offsets.npy"),
-                                            _read_strings(folder))
+        tokens = self._part(part, "tokens.npy")
+        return TokenizedCorpus._from_arrays(tokens, self._part(part, "offsets.npy"), self._strings(part, tokens))
 
     def ids(self, part: int) -> tuple[np.ndarray, np.ndarray]:
         """Memory-mapped ``(ids, offsets)`` of partition ``part``: vocabulary ids of its tokens.
@@ -364,6 +429,13 @@ class CorpusStore:
         -------
         ids : numpy.memmap of int32, shape (n_tokens,)
         offsets : numpy.memmap of int64, shape (n_documents + 1,)
+
+        Raises
+        ------
+        DataError
+            When a file of the partition is missing, cut short or from
+            another build (it names the file and the command that rebuilds
+            the store).
         """
         return self._part(part, "ids.npy"), self._part(part, "offsets.npy")
 
@@ -487,6 +559,7 @@ class _IdsReader:
         import weakref
 
         self.path, self.offsets = path, offsets
+        store = path.parent.parent
         try:
             with open(path, "rb") as fh:
                 version = np.lib.format.read_magic(fh)
@@ -494,13 +567,17 @@ class _IdsReader:
                                (2, 0): np.lib.format.read_array_header_2_0}[version]
                 shape, fortran_order, dtype = read_header(fh)
                 self._start = fh.tell()
+                size = os.fstat(fh.fileno()).st_size
         except FileNotFoundError:
-            raise DataError(f"{path} is missing: the store {path.parent.parent} is incomplete; rebuild it.") from None
-        except (KeyError, ValueError) as err:
-            raise DataError(f"{path}: not a .npy file this toolkit wrote ({err}); rebuild the store.") from err
+            raise _damaged(store, f"{path} is missing", missing=True) from None
+        except (KeyError, ValueError, EOFError) as err:
+            raise _damaged(store, f"{path}: not a .npy file this toolkit wrote ({err})") from err
         if dtype != np.dtype("<i4") or fortran_order or len(shape) != 1 or shape[0] != offsets[-1]:
-            raise DataError(f"{path}: {dtype} array of shape {shape}, expected int32 of shape ({offsets[-1]},) "
-                            "to match offsets.npy; rebuild the store.")
+            raise _damaged(store, f"{path}: {dtype} array of shape {shape}, expected int32 of shape ({offsets[-1]},) "
+                                  "to match offsets.npy and store.json")
+        if size < self._start + 4 * shape[0]:  # cut after its header: found now, not at the batch reaching the cut
+            raise _damaged(store, f"{path}: {size:,} bytes, shorter than the {self._start + 4 * shape[0]:,} its "
+                                  "header says")
         self._fd = os.open(path, os.O_RDONLY)
         weakref.finalize(self, os.close, self._fd)
 
@@ -508,7 +585,7 @@ class _IdsReader:
         """Fill ``out`` (int32, contiguous) with the ids from token ``begin`` on."""
         got = os.preadv(self._fd, [memoryview(out).cast("B")], self._start + 4 * begin)
         if got != out.nbytes:
-            raise DataError(f"{self.path}: file shorter than its header says; rebuild the store.")
+            raise _damaged(self.path.parent.parent, f"{self.path}: file shorter than its header says")
 
 
 def _compute(tasks, scheduler, progress, what):
