@@ -60,16 +60,33 @@ def _input_files(inputs) -> list[Path]:
     return files
 
 
+def _file_kind(path) -> str:
+    """``".csv"``, ``".jsonl.gz"``, ...: how :func:`toolkit.distributed.read_texts` reads ``path``."""
+    from ..distributed.partitions import _file_kind
+
+    return _file_kind(path)
+
+
+def _kind(path) -> str:
+    """The format of ``path``, gzipped or not: ``".csv"`` for ``reviews.csv.gz``."""
+    return _file_kind(path).removesuffix(".gz")
+
+
 def _first_record_fields(path: Path) -> list[str] | None:
     """The columns of a CSV file's header, or the keys of a JSON lines file's first record (None if empty)."""
     import csv
+    import gzip
     import json
 
+    from ..distributed.partitions import _GzipErrors
     from ..exceptions import DataError
 
+    kind = _kind(path)
+    opener = gzip.open if _file_kind(path).endswith(".gz") else open
     try:
-        with open(path, encoding="utf-8-sig", newline="") as fh:  # a byte order mark is not part of a column name
-            if path.suffix.lower() == ".csv":
+        # a byte order mark is not part of a column name
+        with _GzipErrors(path), opener(path, "rt", encoding="utf-8-sig", newline="") as fh:
+            if kind == ".csv":
                 return next(csv.reader(fh), None)
             for number, line in enumerate(fh, 1):
                 if line.strip():
@@ -94,7 +111,7 @@ def _check_inputs(inputs, column, label_column) -> None:
     from ..exceptions import DataError
 
     files = _input_files(inputs)
-    tables = [f for f in files if f.suffix.lower() in _COLUMN_SUFFIXES]
+    tables = [f for f in files if _kind(f) in _COLUMN_SUFFIXES]
     if label_column is not None and not tables:
         raise DataError(
             f"--label-column {label_column!r} needs .csv or .jsonl inputs; .txt inputs hold one document per line "
@@ -146,7 +163,7 @@ def build_store(inputs, output, *, tokenizer=None, column="text", label_column=N
     _check_store_output(output, force=force)
     _check_inputs(inputs, column, label_column)
     _tokenizer(**(tokenizer or {}))  # an unknown parameter is a SettingError listing the valid ones
-    text_column = column if any(Path(p).suffix.lower() in _COLUMN_SUFFIXES for p in inputs) else None
+    text_column = column if any(_kind(p) in _COLUMN_SUFFIXES for p in inputs) else None
     texts = read_texts([str(p) for p in inputs], text_column=text_column,
                        label_column=label_column if text_column else None, blocksize=blocksize)
     with dask_client(scheduler, n_workers=workers):
@@ -213,7 +230,7 @@ def train_from_store(store, output, *, settings=None, force=False) -> dict:
 @store_app.command("build")
 @_errors_to_exit
 def build_cmd(
-    inputs: list[Path] = typer.Argument(..., help="Input files: .txt (a document per line), .csv or .jsonl; globs allowed."),
+    inputs: list[Path] = typer.Argument(..., help="Input files: .txt (a document per line), .csv or .jsonl, or gzipped (.jsonl.gz, ...); globs allowed."),
     output: Path = typer.Option(..., "--output", "-o", help="The store folder to write."),
     settings: list[str] = _opt_set,
     column: str = typer.Option("text", "--column", help="Text column of CSV/JSONL inputs."),
