@@ -20,7 +20,7 @@ import typer
 
 from .. import __version__
 from .._atomic import atomic_output, nearest_existing_parent
-from ..exceptions import DataError, ManifestError, ToolkitError, VectorsNotFoundError
+from ..exceptions import DataError, ToolkitError, VectorsNotFoundError
 
 __all__ = ["app", "DEFAULT_VECTORS"]
 
@@ -406,28 +406,31 @@ def _check_vectors(vectors, option: str = "--vectors") -> None:
     """Fail before anything heavy when ``vectors`` is neither a file, a manifest nor a domain spec.
 
     ``option`` names where the value was given, for the message (``--vectors``, or ``--set vectors=``).
+    The name is resolved as :func:`toolkit.vectors.load_vectors` resolves it
+    (:func:`toolkit.vectors.locate_vectors`), without reading or fetching anything.
     """
     if vectors is None:
         return
-    path = Path(vectors).expanduser()
-    if path.is_file():
+    from ..vectors.domain import is_domain_spec
+    from ..vectors.loading import locate_vectors
+
+    if is_domain_spec(str(vectors)):  # as resolve_vectors: a domain spec first
         return
     sep = "" if option.endswith("=") else " "
-    if path.is_dir():
-        raise VectorsNotFoundError(f"{option}{sep}{path} is a folder; pass the vectors file inside it.")
-    from ..vectors.domain import is_domain_spec
-
-    if is_domain_spec(str(vectors)):
-        return
-    from ..data.manifests import get_manifest, list_manifests
-
     try:
-        get_manifest(str(vectors))
-    except ManifestError as err:
+        locate_vectors(vectors)
+    except VectorsNotFoundError as err:
+        path = Path(vectors).expanduser()
+        if path.is_dir():
+            raise VectorsNotFoundError(f"{option}{sep}{path} is a folder; pass the vectors file inside it.") from err
+        from ..data.manifests import list_manifests
+
         raise VectorsNotFoundError(
             f"{option}{sep}{vectors!r}: no such file (relative to {Path.cwd()}) and no data manifest of that name. "
             f"Pass a vectors file, 'none', or a manifest name: {', '.join(list_manifests())}."
         ) from err
+    except DataError as err:  # a manifest of data that is not word vectors ('imdb')
+        raise DataError(f"{option}{sep}{vectors!r}: {err}") from err
 
 
 def _check_data(source, *, labelled: bool = False) -> None:

@@ -109,7 +109,8 @@ def run_grid(data="imdb", *, grid, settings=None, cv=3, limit=None, scheduler=No
     Scores come from ``cv`` folds of the training split only (IMDB's test
     split is never read). ``scheduler`` is a running Dask scheduler's
     address; without it a LocalCluster of ``workers`` processes runs the
-    fits, or this process with ``local=True``.
+    fits, or this process with ``local=True``. ``grid`` is the ``--grid``
+    items (``["epochs=3,5"]``), or the grid :func:`parse_grid` made of them.
 
     Returns
     -------
@@ -136,7 +137,7 @@ def run_grid(data="imdb", *, grid, settings=None, cv=3, limit=None, scheduler=No
             + (" (a larger --limit)." if limit is not None else ".")
         )
     pipeline = make_text_classifier(memory=None if memory is None else str(memory), **(settings or {}))
-    param_grid = parse_grid(grid, pipeline)
+    param_grid = dict(grid) if isinstance(grid, dict) else parse_grid(grid, pipeline)
     # the candidates load their vectors and caches through TOOLKIT_DATA_DIR / TOOLKIT_CACHE_DIR, on the
     # local cluster's workers too (started inside the block); a --scheduler's workers keep their own
     with data_folders(data_dir, cache_dir):
@@ -160,20 +161,20 @@ def run_grid(data="imdb", *, grid, settings=None, cv=3, limit=None, scheduler=No
     }
 
 
-def _check_grid_vectors(params: dict, grid) -> None:
+def _check_grid_vectors(params: dict, param_grid: dict) -> None:
     """Check the vectors of ``--set vectors=...`` and of ``--grid vectors=...`` before any data is loaded.
+
+    ``param_grid`` is the grid :func:`parse_grid` made of the ``--grid`` items.
 
     ``--set vectors=none`` means no vectors (``params`` is updated), as
     ``--grid vectors=none`` and ``toolkit train --vectors none`` do; a name
     that is neither a file, a manifest nor a domain spec fails now, instead of
     in every candidate's fit after the data is loaded.
     """
-    from ..models.classifier import make_text_classifier
-
     if isinstance(params.get("vectors"), str) and params["vectors"].strip().lower() == "none":
         params["vectors"] = None
     _check_vectors(params.get("vectors"), option="--set vectors=")
-    for value in parse_grid(grid, make_text_classifier()).get("classifier__vectors", ()):
+    for value in param_grid.get("classifier__vectors", ()):
         if value is None or isinstance(value, (str, Path)):
             _check_vectors(value, option="--grid vectors=")
 
@@ -213,9 +214,14 @@ def grid_cmd(
     _check_data(data)
     _check_output_file(output, force=force)  # now, not after the search
     params = _settings(settings)
-    _check_grid_vectors(params, grid)  # now, not after loading the data and starting the cluster
+    from ..models.classifier import make_text_classifier
+
+    # parsed once, now: the grid whose vectors are checked is the one searched (the settings do not change
+    # the pipeline's parameter names)
+    param_grid = parse_grid(grid, make_text_classifier())
+    _check_grid_vectors(params, param_grid)  # now, not after loading the data and starting the cluster
     _load_tensorflow_quietly()
-    result = run_grid(data, grid=grid, settings=params, cv=cv, limit=limit, scheduler=scheduler, workers=workers,
+    result = run_grid(data, grid=param_grid, settings=params, cv=cv, limit=limit, scheduler=scheduler, workers=workers,
                       local=local, memory=memory, random_state=random_state, column=column, label_column=label_column,
                       data_dir=data_dir, cache_dir=cache_dir, progress=_progress())
     _info(f"Best mean score {result['best_score']:.4f} with {result['best_params']} ({result['backend']})")

@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
+from sklearn.exceptions import NotFittedError
 from sklearn.utils import _safe_indexing
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
@@ -83,6 +84,13 @@ class PseudoLabelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     pseudo_labels_ : ndarray of shape (n_samples,)
         ``y`` with the pseudo-labels of the last round filled in (still -1
         for unlabelled samples that were not confident enough).
+    n_features_in_ : int
+        Number of features seen during ``fit``: the final model's. Only
+        defined when the final model has it (not for an estimator that takes
+        raw documents).
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features seen during ``fit``, the final model's: only
+        defined when it has them (``X`` a DataFrame with string column names).
 
     Examples
     --------
@@ -120,6 +128,28 @@ class PseudoLabelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         base = self._base().__sklearn_tags__()
         tags.input_tags = base.input_tags
         return tags
+
+    def _final_model_attribute(self, name):
+        """``estimator_.<name>``; AttributeError (``hasattr`` False) when unfitted or the final model lacks it."""
+        try:
+            check_is_fitted(self)
+        except NotFittedError as err:
+            raise AttributeError(f"This {type(self).__name__} is not fitted yet: it has no {name}.") from err
+        if not hasattr(self.estimator_, name):
+            raise AttributeError(f"{type(self).__name__}'s final model, a {type(self.estimator_).__name__}, "
+                                 f"has no {name}.")
+        return getattr(self.estimator_, name)
+
+    # read from the final model, as scikit-learn's meta-estimators (SelectFromModel) do: never stale after a refit
+    @property
+    def n_features_in_(self):
+        """Number of features seen during ``fit`` (the final model's)."""
+        return self._final_model_attribute("n_features_in_")
+
+    @property
+    def feature_names_in_(self):
+        """Names of the features seen during ``fit`` (the final model's)."""
+        return self._final_model_attribute("feature_names_in_")
 
     def _confidence(self, model, X):
         """(predicted labels, confidence) for X."""

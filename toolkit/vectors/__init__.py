@@ -7,7 +7,7 @@ verified fetch for vectors named by manifest) and the top-level helpers.
 
 from ..exceptions import VectorsNotFoundError
 from .evaluation import analogy, evaluate_analogies, evaluate_word_pairs, most_similar
-from .loading import FORMATS, cache_path, clear_memo, load_vectors
+from .loading import FORMATS, cache_path, clear_memo, load_vectors, locate_vectors
 from .matrix import CoverageReport, build_embedding_matrix
 from .training import train_word2vec
 
@@ -32,6 +32,7 @@ __all__ = [
     "FORMATS",
     "VectorsNotFoundError",
     "load_vectors",
+    "locate_vectors",
     "clear_memo",
     "cache_path",
     "build_embedding_matrix",

@@ -61,6 +61,7 @@ __all__ = [
     "FORMATS",
     "VectorsNotFoundError",
     "load_vectors",
+    "locate_vectors",
     "clear_memo",
     "cache_path",
     "read_entry",
@@ -96,50 +97,93 @@ def _check(owner: str, **params) -> None:
 _PATH_HINT = re.compile(r"[\\/]|\.(txt|vec|bin|gz|bz2|zip|kv|model|npy)$", re.IGNORECASE)
 
 
-def _resolve(source, fmt, member, data_dir, cache_dir, progress=False):
-    """Path, member and format for a path or a manifest name."""
-    if isinstance(source, (str, os.PathLike)):
-        path = Path(source).expanduser()
-        if path.exists():
-            if path.is_dir():
-                raise VectorsNotFoundError(
-                    f"{path} is a folder; pass the vectors file inside it (e.g. {path / 'glove.6B.50d.txt'})."
-                )
-            return path.resolve(), member, fmt
-        if isinstance(source, str) and not _PATH_HINT.search(source):
-            from ..data.manifests import get_manifest, list_manifests
+def locate_vectors(source):
+    """What a vectors name points at, without reading, fetching or writing anything.
 
-            try:
-                manifest = get_manifest(source)
-            except ManifestError as err:
-                raise VectorsNotFoundError(
-                    f"No vectors file {source!r} (relative to {Path.cwd()}) and no data manifest of that name. "
-                    f"Pass an existing path, or one of the manifest names: {', '.join(list_manifests())}."
-                ) from err
-            if manifest.format not in FORMATS:
-                raise DataError(
-                    f"The manifest {source!r} describes {manifest.format!r} data, not word vectors; "
-                    "pass a vectors manifest such as 'glove.6B.50d'."
-                )
-            from ..data.datasets import fetch
+    The one resolution of a path or manifest name: :func:`load_vectors` uses
+    it, and so can an early check (the CLI's) that must agree with it.
 
-            path = Path(fetch(source, data_dir=data_dir, cache_dir=cache_dir, progress=progress)).resolve()
-            if path.is_dir():
-                raise VectorsNotFoundError(
-                    f"The manifest {source!r} resolved to the folder {path}; pass the vectors file inside it."
-                )
-            if member is None and _parse.sniff_container(path) == "zip":
-                member = manifest.member
-            if fmt == "auto":
-                fmt = manifest.format
-            return path, member, fmt
-        raise VectorsNotFoundError(
-            f"No such vectors file: {path} (relative paths start at {Path.cwd()}). Check the path, "
-            "or pass a manifest name such as 'glove.6B.50d' (toolkit data list shows them)."
+    Parameters
+    ----------
+    source : str or path-like
+        A vectors file, or a manifest name such as ``"glove.6B.50d"``. An
+        existing path wins over a manifest of the same name; a string that
+        looks like a path (a ``/`` or a vectors file extension) is never
+        taken for a manifest name.
+
+    Returns
+    -------
+    (kind, found) : ("file", Path) or ("manifest", Manifest)
+        The resolved path of an existing file, or the manifest of word
+        vectors the name gives (not fetched).
+
+    Raises
+    ------
+    VectorsNotFoundError
+        No such file and no manifest of that name, or a folder.
+    toolkit.exceptions.DataError
+        A manifest of data that is not word vectors (``"imdb"``).
+    TypeError
+        ``source`` is not a str or path-like.
+
+    Examples
+    --------
+    >>> from toolkit.vectors import locate_vectors
+    >>> kind, manifest = locate_vectors("glove.6B.50d")
+    >>> kind, manifest.name
+    ('manifest', 'glove.6B.50d')
+    """
+    if not isinstance(source, (str, os.PathLike)):
+        raise TypeError(
+            f"source must be a path, a manifest name or a KeyedVectors, got {type(source).__name__}."
         )
-    raise TypeError(
-        f"source must be a path, a manifest name or a KeyedVectors, got {type(source).__name__}."
+    path = Path(source).expanduser()
+    if path.exists():
+        if path.is_dir():
+            raise VectorsNotFoundError(
+                f"{path} is a folder; pass the vectors file inside it (e.g. {path / 'glove.6B.50d.txt'})."
+            )
+        return "file", path.resolve()
+    if isinstance(source, str) and not _PATH_HINT.search(source):
+        from ..data.manifests import get_manifest, list_manifests
+
+        try:
+            manifest = get_manifest(source)
+        except ManifestError as err:
+            raise VectorsNotFoundError(
+                f"No vectors file {source!r} (relative to {Path.cwd()}) and no data manifest of that name. "
+                f"Pass an existing path, or one of the manifest names: {', '.join(list_manifests())}."
+            ) from err
+        if manifest.format not in FORMATS:
+            raise DataError(
+                f"The manifest {source!r} describes {manifest.format!r} data, not word vectors; "
+                "pass a vectors manifest such as 'glove.6B.50d'."
+            )
+        return "manifest", manifest
+    raise VectorsNotFoundError(
+        f"No such vectors file: {path} (relative paths start at {Path.cwd()}). Check the path, "
+        "or pass a manifest name such as 'glove.6B.50d' (toolkit data list shows them)."
     )
+
+
+def _resolve(source, fmt, member, data_dir, cache_dir, progress=False):
+    """Path, member and format for a path or a manifest name (:func:`locate_vectors`, then fetched)."""
+    kind, found = locate_vectors(source)
+    if kind == "file":
+        return found, member, fmt
+    from ..data.datasets import fetch
+
+    manifest = found
+    path = Path(fetch(source, data_dir=data_dir, cache_dir=cache_dir, progress=progress)).resolve()
+    if path.is_dir():
+        raise VectorsNotFoundError(
+            f"The manifest {source!r} resolved to the folder {path}; pass the vectors file inside it."
+        )
+    if member is None and _parse.sniff_container(path) == "zip":
+        member = manifest.member
+    if fmt == "auto":
+        fmt = manifest.format
+    return path, member, fmt
 
 
 def _looks_like_header(line: bytes) -> bool:
