@@ -417,6 +417,46 @@ def test_cli_predict_args_file_stdin(runner, trained_run, tmp_path):
     assert result.exit_code == 0 and len(result.stdout.splitlines()) == 2
 
 
+@pytest.fixture(scope="module")
+def nb_model_folder(imdb_small, tmp_path_factory):
+    """A saved NB-architecture pipeline (the main job's kind of folder: nb_weights.npz), fitted on 400 reviews."""
+    from toolkit.models import make_text_classifier
+    from toolkit.models.persistence import save_model
+
+    texts, labels = imdb_small
+    pipe = make_text_classifier(architecture="nbsvm", ngram_range=(1, 2), maxlen=None, epochs=1, max_tokens=20000,
+                                random_state=0).fit(texts[:400], labels[:400])
+    return save_model(pipe, tmp_path_factory.mktemp("nb") / "model")
+
+
+def _cli_in_fresh_process(args):
+    """``main(args)`` in a fresh Python: (stdout without the last line, whether TensorFlow was imported, stderr)."""
+    code = ("import sys\nfrom toolkit.cli import main\ntry:\n    main(%r)\nexcept SystemExit as e:\n"
+            "    assert not e.code, e.code\nprint('tensorflow imported:', 'tensorflow' in sys.modules)" % args)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    *lines, last = out.stdout.rstrip().splitlines()
+    return "\n".join(lines), last == "tensorflow imported: True", out.stderr
+
+
+@pytest.mark.parametrize("command", ["predict", "evaluate"])
+def test_cli_predict_and_evaluate_of_an_nb_folder_import_no_tensorflow(nb_model_folder, trained_run, command,
+                                                                        tmp_path):
+    """The main job's folder loads and predicts without Keras (nb_weights.npz), but `toolkit predict` and
+    `toolkit evaluate` imported TensorFlow before loading it: ~4 CPU s of a one-review prediction. A folder
+    whose model needs Keras (trained_run: the bag architecture) still gets it imported with stderr muted."""
+    csv = tmp_path / "two.csv"
+    csv.write_text("text,label\nA wonderful film.,pos\nDull and far too long.,neg\n", encoding="utf-8")
+    for folder, keras in ((nb_model_folder, False), (trained_run[0] / "model", True)):
+        args = ["-q", "predict", str(folder), "A wonderful film."] if command == "predict" else [
+            "-q", "evaluate", str(folder), str(csv)]
+        stdout, imported, stderr = _cli_in_fresh_process(args)
+        assert imported is keras, folder
+        result = json.loads(stdout)
+        assert result["label"] in ("pos", "neg") if command == "predict" else result["n_samples"] == 2
+        assert stderr == ""  # -q: neither TensorFlow's start-up notices nor a progress bar
+
+
 def test_cli_predict_arguments_that_read_like_inputs(runner, trained_run, tmp_path):
     """The arguments of predict are texts, but `toolkit tokenize FILE` / `tokenize -` read a file / stdin.
     Before: `predict MODEL -` classified the text "-", `predict MODEL FILE` the file's name, silently, and

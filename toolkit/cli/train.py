@@ -756,6 +756,21 @@ def train_cmd(
     typer.echo(_json(m), nl=False)
 
 
+def _load_tensorflow_for(model) -> None:
+    """:func:`_load_tensorflow_quietly`, only when loading the model folder ``model`` needs Keras.
+
+    A folder with the NB architectures' weights as arrays (``nb_weights.npz``:
+    the main job's) or a scikit-learn model (``model.skops``: the stacks)
+    loads and predicts without Keras; importing TensorFlow for it cost ~4 CPU
+    seconds of a one-review ``toolkit predict``.
+    """
+    from ..models.persistence import _MODEL_FILE, _NB_WEIGHTS_FILE
+
+    folder = Path(model).expanduser()
+    if (folder / _MODEL_FILE).is_file() and not (folder / _NB_WEIGHTS_FILE).is_file():
+        _load_tensorflow_quietly()
+
+
 @app.command("evaluate")
 @_errors_to_exit
 def evaluate_cmd(
@@ -780,7 +795,7 @@ def evaluate_cmd(
 
         _check_path(plot)
 
-    _load_tensorflow_quietly()
+    _load_tensorflow_for(model)
     metrics = evaluate(model, data, split=split, limit=limit, column=column, label_column=label_column, plot=plot,
                        data_dir=data_dir, cache_dir=cache_dir, progress=_progress())
     typer.echo(_json(metrics), nl=False)
@@ -819,5 +834,5 @@ def predict_cmd(
     if not texts:
         texts = _read_texts("-" if input is None else input, column=column)
 
-    _load_tensorflow_quietly()
+    _load_tensorflow_for(model)
     _emit_text(_jsonl(predict(model, texts, progress=_progress(), skip_bad=skip_bad)), output)
