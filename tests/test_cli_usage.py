@@ -225,6 +225,25 @@ def test_store_train_checks_the_model_folder_before_training(runner, store, tmp_
     assert_error(invoke(runner, "store", "train", store, "-o", afile / "model"), r"afile is a file, not a folder")
 
 
+@pytest.mark.parametrize("case", ["no store", "bogus setting", "model folder exists"])
+def test_store_train_checks_before_importing_tensorflow(store, tmp_path, case):
+    """README: every path is checked before TensorFlow is imported (a typo costs about a second). `toolkit
+    store train` imported it first (4.7 CPU s), then found that the store did not exist."""
+    import subprocess
+    import sys
+
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "notes.txt").write_text("x", encoding="utf-8")
+    args = {"no store": ["store", "train", str(tmp_path / "nope"), "-o", str(tmp_path / "m")],
+            "bogus setting": ["store", "train", str(store), "-o", str(tmp_path / "m"), "--set", "bogus=1"],
+            "model folder exists": ["store", "train", str(store), "-o", str(tmp_path / "model")]}[case]
+    code = ("import sys\nfrom toolkit.cli import main\ntry:\n    main(%r)\nexcept SystemExit as e:\n"
+            "    print('exit', e.code)\nprint('tensorflow imported:', 'tensorflow' in sys.modules)" % args)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False)
+    assert out.stdout.splitlines() == ["exit 1", "tensorflow imported: False"], out.stdout + out.stderr
+    assert out.stderr.startswith("Error: ") and len(out.stderr.strip().splitlines()) == 1, out.stderr
+
+
 def test_evaluate_checks_the_plot_format_before_scoring(runner, tmp_path, monkeypatch):
     """--plot cm.txt was refused only after the model had scored every document (when the plot was drawn)."""
     _forbid(monkeypatch, "toolkit.cli.train.evaluate", "scored")

@@ -14,7 +14,6 @@ from ._common import (
     _info,
     _json,
     _load_tensorflow_quietly,
-    _opt_output,
     _opt_set,
     _progress,
     _settings,
@@ -199,14 +198,10 @@ def store_info(store) -> dict:
     }
 
 
-def train_from_store(store, output, *, settings=None, force=False) -> dict:
-    """Train an EmbeddingClassifier on a store in streaming batches and save it (the tokenizer of the store in front).
-
-    Returns the model folder, the training history and the store's size.
-    """
-    from ..distributed.streaming import fit_from_store
-    from ..models.classifier import EmbeddingClassifier, make_text_classifier
-    from ..models.persistence import _check_save_target, save_model
+def _check_train_from_store(store, output, *, settings=None, force=False):
+    """What :func:`train_from_store` refuses, checked before TensorFlow is imported; returns the opened store."""
+    from ..models.classifier import EmbeddingClassifier
+    from ..models.persistence import _check_save_target
 
     output = Path(output)
     try:  # what save_model refuses (not a model folder, files it did not write), refused before the training
@@ -215,9 +210,31 @@ def train_from_store(store, output, *, settings=None, force=False) -> dict:
         raise OutputExistsError(f"{err} (--output)") from err
     if output.exists() and not force:
         raise OutputExistsError(f"{output} exists; pass --force to replace it.")
-    store = _open_store(store)
+    from ..distributed.store import CorpusStore
+
+    store = store if isinstance(store, CorpusStore) else _open_store(store)
     if not store.has_labels:
         raise ValueError(f"The store {store.path} has no labels; build it with --label-column from a CSV/JSONL input.")
+    try:  # an unknown --set key fails now, with the valid names, not as "a bug" after the imports
+        EmbeddingClassifier().set_params(**(settings or {}))
+    except ValueError as err:
+        from ._inputs import SettingError
+
+        raise SettingError(f"--set: {err}") from err
+    return store
+
+
+def train_from_store(store, output, *, settings=None, force=False) -> dict:
+    """Train an EmbeddingClassifier on a store in streaming batches and save it (the tokenizer of the store in front).
+
+    Returns the model folder, the training history and the store's size.
+    """
+    store = _check_train_from_store(store, output, settings=settings, force=force)
+    from ..distributed.streaming import fit_from_store
+    from ..models.classifier import EmbeddingClassifier, make_text_classifier
+    from ..models.persistence import save_model
+
+    output = Path(output)
     classifier = fit_from_store(EmbeddingClassifier(**(settings or {})), store)
     tokenizer = {k: (tuple(v) if k == "ngram_range" else v) for k, v in store.tokenizer.items()}
     pipeline = make_text_classifier(**{f"tokenizer__{k}": v for k, v in tokenizer.items()})
@@ -259,14 +276,16 @@ def info_cmd(store: Path = typer.Argument(..., help="A store folder.")) -> None:
 @_errors_to_exit
 def train_cmd(
     store: Path = typer.Argument(..., help="A store folder built with labels."),
-    output: Path = _opt_output,
+    output: Path = typer.Option(None, "--output", "-o", help="The model folder to write (required)."),
     settings: list[str] = _opt_set,
     force: bool = typer.Option(False, "--force", "-f", help="Replace an existing model folder."),
 ) -> None:
     """Train the classifier from a store in streaming batches; save the model folder (tokenizer included)."""
     if output is None:
         raise ValueError("Give the model folder to write with --output.")
+    params = _settings(settings)
+    opened = _check_train_from_store(store, output, settings=params, force=force)  # before TensorFlow
     _load_tensorflow_quietly()
-    result = train_from_store(store, output, settings=_settings(settings), force=force)
+    result = train_from_store(opened, output, settings=params, force=force)
     _info(f"Saved {result['model']} (trained on {result['n_documents']:,} documents)")
     _emit_text(_json(result), None)
