@@ -398,7 +398,12 @@ def check_option_names(line: str, where: str) -> None:
 
 def check_settings(path, params, where: str) -> None:
     """``--set key=value`` items build the estimator the command builds, with valid values."""
-    from toolkit import EmbeddingClassifier, SpacyTokenizer, StackedTextClassifier, make_text_classifier
+    from toolkit import (
+        EmbeddingClassifier,
+        SpacyTokenizer,
+        StackedTextClassifier,
+        make_text_classifier,
+    )
     from toolkit.cli._inputs import parse_setting
 
     settings = dict(parse_setting(item) for item in params.get("settings") or ())
