@@ -24,7 +24,9 @@ from ._common import (
     EXIT_INTERRUPTED,
     EXIT_TERMINATED,
     _bug_report,
+    _caused_by_interrupt,
     _click_exception_types,
+    _closed_stdout_fails,
     _exit_now,
     _exit_types,
     _hint_root_option,
@@ -32,6 +34,7 @@ from ._common import (
     _is_user_error,
     _one_line,
     _progress_for_log_files,
+    _quiet_pool_teardown,
     _state,
     _terminate_as_interrupt,
     app,
@@ -43,12 +46,12 @@ __all__ = ["app", "main"]
 def main(args=None) -> None:
     """Entry point of the console script, ``python -m toolkit`` and ``cli.py``.
 
-    Exit codes: 0 success, 1 an error in the input (one ``Error:`` line on
-    stderr) or a toolkit bug (its traceback and how to report it), 2 a usage
+    Exit codes: 0 success, 1 an error in the input or the output (one ``Error:``
+    line on stderr; also a full disk or a closed stdout) or a toolkit bug (its traceback and how to report it), 2 a usage
     error (the command's usage and one ``Error:`` line, as click prints them),
     130 interrupted (Ctrl-C), 143 terminated (SIGTERM, handled as Ctrl-C).
     """
-    with _terminate_as_interrupt(), _progress_for_log_files():
+    with _terminate_as_interrupt(), _quiet_pool_teardown(), _progress_for_log_files(), _closed_stdout_fails():
         _main(args)
 
 
@@ -62,6 +65,8 @@ def _main(args) -> None:
     except KeyboardInterrupt:
         raise SystemExit(_interrupted().exit_code) from None
     except Exception as exc:
+        if _caused_by_interrupt(exc):  # see _caused_by_interrupt: the interrupt broke code that then failed
+            raise SystemExit(_interrupted().exit_code) from None
         if isinstance(exc, _click_exception_types()):  # usage errors: usage + one line, exit 2
             _hint_root_option(exc)
             exc.show()

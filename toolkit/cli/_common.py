@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import functools
+import io
 import json
 import logging
 import os
@@ -208,6 +209,26 @@ def _close_progress_bars() -> None:
 EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
 
 
+def _caused_by_interrupt(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised while a ``KeyboardInterrupt`` (Ctrl-C, or SIGTERM handled as one) propagated.
+
+    A signal's handler raises the interrupt between any two steps of Python
+    code, also inside code that is not written to be interrupted there, such as
+    ``threading.Condition.wait`` as ``Thread.start`` waits for a new thread
+    (joblib's process pool starting its manager thread): its ``with`` block then
+    fails with "RuntimeError: release unlocked lock", which replaces the
+    interrupt. Such an error names the interrupt as its context (or cause): the
+    command was interrupted, and is reported as such.
+    """
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def _interrupted(note: str | None = None) -> typer.Exit:
     """Say that the command was interrupted and what was kept; the exit to raise (130, or 143 for SIGTERM)."""
     _close_progress_bars()
@@ -250,6 +271,36 @@ def _terminate_as_interrupt():
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _quiet_pool_teardown():
+    """Keep a failure of joblib's process pool while it is being killed off the terminal (``--debug`` logs it).
+
+    After a Ctrl-C or SIGTERM (or a failing fit) joblib kills its loky pool
+    (``shutdown(kill_workers=True)``). When that happens just as a result comes
+    back and the next fit is queued, loky's manager thread drops the queued
+    work and then looks it up: "Exception in thread ExecutorManagerThread:
+    Traceback ... KeyError: 4", under the CLI's one-line message. The pool is
+    being killed: nothing is lost. Other threads' exceptions are printed as before.
+    """
+    import threading
+
+    previous = threading.excepthook
+
+    def hook(args):
+        flags = getattr(args.thread, "executor_flags", None)
+        if type(args.thread).__name__ == "_ExecutorManagerThread" and getattr(flags, "kill_workers", False):
+            logger.debug("loky's manager thread failed while its pool was killed",
+                         exc_info=(args.exc_type, args.exc_value, args.exc_traceback))
+            return
+        previous(args)
+
+    threading.excepthook = hook
+    try:
+        yield
+    finally:
+        threading.excepthook = previous
 
 
 def _exit_now(code: int) -> None:
@@ -295,6 +346,9 @@ def _errors_to_exit(func):
         except KeyboardInterrupt:
             raise _interrupted() from None
         except Exception as exc:
+            if _caused_by_interrupt(exc):  # an error of the code the interrupt broke off: the interrupt it is
+                logger.debug("%s: %s, raised by the interrupt", type(exc).__name__, exc, exc_info=exc)
+                raise _interrupted() from None
             if isinstance(exc, _click_exception_types() + _exit_types()) or _state["debug"]:
                 raise
             if not _is_user_error(exc):
@@ -308,6 +362,42 @@ def _errors_to_exit(func):
 
 class OutputExistsError(ToolkitError, FileExistsError):
     """An output path exists and the command was not given ``--force``."""
+
+
+class StdoutClosedError(ToolkitError, OSError):
+    """Output for standard output, which the shell closed (``toolkit ... >&-``)."""
+
+
+class _ClosedStdout(io.BufferedIOBase):
+    """Stands for a closed standard output: a write fails with :class:`StdoutClosedError`."""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data):
+        raise StdoutClosedError("Cannot write the output: standard output is closed (>&-). Give --output, or "
+                                "redirect it to a file or a pipe.")
+
+
+@contextlib.contextmanager
+def _closed_stdout_fails():
+    """Make output written to a closed standard output an error, not a silent loss.
+
+    Python starts with ``sys.stdout = None`` when file descriptor 1 is closed
+    (``toolkit tokenize big.txt >&-``, a service manager); click's ``echo``
+    then drops the output, and the command exits 0: a script believes it
+    worked. For the block, ``sys.stdout`` is a stream whose writes raise
+    :class:`StdoutClosedError` (one ``Error:`` line, exit 1, as a full disk).
+    A command that writes nothing there (``--output``) is not affected.
+    """
+    if sys.stdout is not None:
+        yield
+        return
+    sys.stdout = io.TextIOWrapper(_ClosedStdout(), encoding="utf-8", write_through=True)
+    try:
+        yield
+    finally:
+        sys.stdout = None
 
 
 def _is_stdout(path) -> bool:
