@@ -1147,9 +1147,23 @@ def _run_with_progress(n_jobs, progress, calls):
 
             results = []
             with tqdm(total=len(calls), desc="stack fits", unit="fit") as bar:
-                for result in Parallel(n_jobs=n_jobs, return_as="generator")(calls):
-                    results.append(result)
-                    bar.update(1)
+                outputs = Parallel(n_jobs=n_jobs, return_as="generator")(calls)
+                try:
+                    for result in outputs:
+                        results.append(result)
+                        bar.update(1)
+                except BaseException:
+                    # Stopped between two results (a Ctrl-C during the bar's update): closing the generator
+                    # cancels the remaining fits, and joblib warns that they "have been cancelled. You could
+                    # benefit from adjusting the input task iterator...", advice that does not apply here.
+                    # (An error inside the generator has closed it already: nothing to do then.)
+                    import warnings
+
+                    with warnings.catch_warnings():
+                        warnings.filterwarnings("ignore", category=UserWarning,
+                                                message=r"\d+ tasks (have been successfully executed|which were still)")
+                        outputs.close()
+                    raise
             return results
         logger.info("joblib backend %s returns no results one by one: the stack fits run without a progress bar",
                     type(backend).__name__)
