@@ -347,6 +347,11 @@ def _click_root():
     return typer.main.get_command(app)
 
 
+def _is_shell_syntax(arg: str) -> bool:
+    """A redirection or a pipe (``>``, ``2>``, ``>>``, ``2>&1``, ``>&-``, ``<``, ``|``): the command ends there."""
+    return re.match(r"\d*[<>]|\|", arg) is not None
+
+
 def parse_command(line: str):
     """Parse a ``toolkit ...`` line with the CLI's click commands, without running anything.
 
@@ -354,7 +359,7 @@ def parse_command(line: str):
     """
     args = shlex.split(line, comments=True)[1:]
     for i, arg in enumerate(args):  # a shell redirection or pipe: the command ends there
-        if arg in (">", "2>", ">>", "|"):
+        if _is_shell_syntax(arg):
             args = args[:i]
             break
     args = [a for a in args if a != "--help"]  # --help would print and exit: the command path is what is checked
@@ -389,7 +394,7 @@ def check_option_names(line: str, where: str) -> None:
         cmd, i = cmd.commands[args[i]], i + 1
         path.append(args[i - 1])
     for arg in args[i:]:
-        if arg in (">", "2>", ">>", "|"):
+        if _is_shell_syntax(arg):
             return
         if arg.startswith("-") and arg != "-":
             name = arg.split("=", 1)[0]
