@@ -507,6 +507,28 @@ class _Engine:
             codes[k] = self._signature_id(self.left_sigs, left) * _SIG + self._signature_id(self.right_sigs, right)
         self._add_spans(spans, lengths, self._ids(strings), codes)
 
+    def translate_codes(self, codes: np.ndarray, lefts: list[frozenset], rights: list[frozenset]) -> np.ndarray:
+        """This engine's pair codes for ``codes`` that number signatures by ``lefts`` and ``rights`` (another table).
+
+        The same codes :meth:`remember` gives the spans of these signatures, in
+        one pass per distinct signature instead of two calls per span: new
+        signatures get their ids in order of first use, as there.
+        """
+        out = np.zeros(codes.size, dtype=np.int64)
+        coded = np.flatnonzero(codes)
+        if not coded.size:
+            return out
+        parts = []
+        sides = ((self.left_sigs, lefts, codes[coded] // _SIG), (self.right_sigs, rights, codes[coded] % _SIG))
+        for table, signatures, ids in sides:
+            used, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
+            mapped = np.zeros(used.size, dtype=np.int64)
+            for u in np.argsort(first, kind="stable").tolist():  # first-use order
+                mapped[u] = self._signature_id(table, signatures[int(used[u])])
+            parts.append(mapped[inverse.reshape(-1)])
+        out[coded] = parts[0] * _SIG + parts[1]
+        return out
+
     def _signature_id(self, table: dict, signature: frozenset) -> int:
         sid = table.get(signature)
         if sid is None:
@@ -789,20 +811,27 @@ def import_span_cache(tokenizer, path) -> int:
     if not (len(spans) == lengths.size == codes.size and int(lengths.sum()) == len(strings)):
         raise ValueError(f"{path} is inconsistent: {len(spans)} spans, {lengths.size} lengths, "
                          f"{len(strings)} strings for {int(lengths.sum())} tokens.")
+    if lengths.size and (lengths.min() < 0 or codes.min() < 0 or int((codes // _SIG).max()) >= len(lefts)
+                         or int((codes % _SIG).max()) >= len(rights)):
+        raise ValueError(f"{path} is inconsistent: a token count is negative or a span code names no signature "
+                         f"({len(lefts)} left and {len(rights)} right signatures).")
     with engine.lock:
         known = engine.span_ids
-        new = np.array([s not in known for s in spans], dtype=bool)
-        if not new.any():
+        old = np.fromiter(map(known.__contains__, spans), dtype=bool, count=len(spans))
+        if old.all():
             return 0
-        idx = np.flatnonzero(new)
-        take = np.flatnonzero(np.repeat(new, lengths))  # the flat strings of the new spans
-        signatures = {k: (lefts[code // _SIG], rights[code % _SIG])
-                      for k, code in enumerate(codes[idx].tolist()) if code}
-        engine.remember([spans[i] for i in idx.tolist()], lengths[idx], [strings[i] for i in take.tolist()], signatures)
+        if old.any():
+            new = ~old
+            idx = np.flatnonzero(new)
+            take = np.flatnonzero(np.repeat(new, lengths))  # the flat strings of the new spans
+            spans, strings = [spans[i] for i in idx.tolist()], [strings[i] for i in take.tolist()]
+            lengths, codes = lengths[idx], codes[idx]
+        codes = engine.translate_codes(codes, lefts, rights)
+        engine._add_spans(spans, lengths, engine._ids(strings), codes)
         if len(engine) > _MAX_CACHED_SPANS:
             engine.reset()
             return 0
-    return int(idx.size)
+    return len(spans)
 
 
 def _local_processes(n_jobs) -> int:
