@@ -162,8 +162,21 @@ def validate_param(value, allowed: Sequence, *, name: str, owner: str) -> None:
     parts = [_describe(c) for c in allowed]
     expected = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " or " + parts[-1]
     raise InvalidParameterError(
-        f"The {name!r} parameter of {owner} must be {expected}. Got {value!r} instead."
+        f"The {name!r} parameter of {owner} must be {expected}. Got {value!r} instead.{_hint(name, value)}"
     )
+
+
+def _hint(name, value) -> str:
+    """What to pass instead of a value users commonly pass by mistake ("" for any other)."""
+    if name == "vectors" and type(value).__name__.endswith("KeyedVectors") and hasattr(value, "key_to_index"):
+        # kv = load_vectors("glove.6B.50d") in one notebook cell, EmbeddingClassifier(vectors=kv) in the next
+        return (
+            " Estimators load their vectors in fit and never store them (so clone, pickling and GridSearchCV "
+            "stay cheap): pass the manifest name or path they were loaded from, such as 'glove.6B.50d' "
+            "(load_vectors keeps them in memory, so they are not read again), or save vectors of your own "
+            "with kv.save_word2vec_format('vectors.txt') and pass that path."
+        )
+    return ""
 
 
 def _describe_bad_document(doc) -> str | None:

@@ -21,6 +21,10 @@ __all__ = ["plot_history", "plot_confusion_matrix", "plot_word_map"]
 
 logger = logging.getLogger(__name__)
 
+# plot_confusion_matrix: the most inches the matrix takes a side, and the smallest cell that shows its number
+_MATRIX_MAX_INCHES = 16.0
+_CELL_TEXT_MIN_INCHES = 0.25
+
 
 def _new_figure(figsize):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -112,7 +116,9 @@ def plot_history(history, path, *, metrics=("loss", "accuracy"), title=None, dpi
         ``.svg``...). Missing folders are created; ``~`` is the home folder.
     metrics : str or sequence of str, default=("loss", "accuracy")
         Metric(s) to draw; ones the history lacks are skipped (``"acc"`` is
-        accepted for ``"accuracy"``).
+        accepted for ``"accuracy"``). Each panel shows a metric and its
+        ``val_`` counterpart; a ``val_`` metric named alone
+        (``metrics="val_loss"``) gets a panel of its own.
     title : str, optional
         Figure title.
     dpi : int, default=100
@@ -143,9 +149,20 @@ def plot_history(history, path, *, metrics=("loss", "accuracy"), title=None, dpi
         metrics = [metrics]
     _check_path(path)
     hist = _history_dict(history)
-    panels = []
+    aliases = {"accuracy": "acc", "acc": "accuracy"}
+    panels = []  # (metric, training values or None, validation values or None)
     for metric in metrics:
-        key = metric if metric in hist else {"accuracy": "acc", "acc": "accuracy"}.get(metric)
+        if metric.startswith("val_"):
+            # validation values alone; with their training metric, they are in its panel already (they
+            # were drawn as a second panel of training dots, titled "Training val_loss")
+            name = metric[len("val_"):]
+            if name in metrics or aliases.get(name) in metrics:
+                continue
+            key = name if metric in hist else aliases.get(name)
+            if f"val_{key}" in hist:
+                panels.append((name, None, hist[f"val_{key}"]))
+            continue
+        key = metric if metric in hist else aliases.get(metric)
         if key in hist:
             panels.append((metric, hist[key], hist.get(f"val_{key}")))
     if not panels:
@@ -156,13 +173,14 @@ def plot_history(history, path, *, metrics=("loss", "accuracy"), title=None, dpi
     fig = _new_figure((5.0 * len(panels), 4.0))
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
     for ax, (metric, train, val) in zip(axes, panels):
-        epochs = np.arange(1, len(train) + 1)
-        ax.plot(epochs, train, "o", color="tab:blue", label=f"Training {metric}")
+        if train is not None:
+            ax.plot(np.arange(1, len(train) + 1), train, "o", color="tab:blue", label=f"Training {metric}")
         if val is not None:
             # a line through one point is invisible: one epoch gets a marker
             ax.plot(np.arange(1, len(val) + 1), val, "-" if len(val) > 1 else "-s", color="tab:orange",
                     label=f"Validation {metric}")
-        ax.set_title(f"Training and validation {metric}" if val is not None else f"Training {metric}")
+        ax.set_title(f"Training and validation {metric}" if train is not None and val is not None
+                     else f"Training {metric}" if train is not None else f"Validation {metric}")
         ax.set_xlabel("Epoch")
         ax.set_ylabel(metric)
         ax.xaxis.get_major_locator().set_params(integer=True, min_n_ticks=1)  # whole epochs, even for one
@@ -175,6 +193,10 @@ def plot_history(history, path, *, metrics=("loss", "accuracy"), title=None, dpi
 
 def plot_confusion_matrix(y_true, y_pred, labels, path, *, normalize=None, title=None, dpi=100) -> Path:
     """Plot the confusion matrix of true against predicted labels.
+
+    Each cell shows its count (or rate); the matrix grows with the number of
+    classes up to 16 inches a side, then its cells and fonts shrink, and
+    beyond 64 classes the cells show their colour only.
 
     Parameters
     ----------
@@ -237,22 +259,31 @@ def plot_confusion_matrix(y_true, y_pred, labels, path, *, normalize=None, title
     _check_path(path)
     cm = confusion_matrix(y_true, y_pred, labels=codes, normalize=normalize)
 
-    size = 1.2 + 1.1 * len(names)
+    # 1.1 inch a class up to _MATRIX_MAX_INCHES a side, smaller cells (and fonts) beyond: 100 classes drew
+    # an 11,220-pixel-wide PNG (3.5 GB of memory, 24 CPU s) that Pillow refuses as a decompression bomb
+    cell = min(1.1, _MATRIX_MAX_INCHES / len(names))
+    size = 1.2 + cell * len(names)
     fig = _new_figure((max(4.0, size + 1.0), max(3.5, size)))
     ax = fig.subplots()
     image = ax.imshow(cm, cmap="Blues", vmin=0)
     fig.colorbar(image, ax=ax)
     ticks = np.arange(len(names))
-    ax.set_xticks(ticks, names, rotation=45 if max(map(len, names)) > 6 else 0, ha="right" if max(map(len, names)) > 6 else "center")
-    ax.set_yticks(ticks, names)
+    # smaller cells, smaller fonts (points: a label fits its row); up to 14 classes, matplotlib's own sizes
+    tick_font = {} if cell >= 1.1 else {"fontsize": min(10.0, 72 * cell * 0.7)}
+    ax.set_xticks(ticks, names, rotation=45 if max(map(len, names)) > 6 else 0,
+                  ha="right" if max(map(len, names)) > 6 else "center", **tick_font)
+    ax.set_yticks(ticks, names, **tick_font)
     ax.set_xlabel("Predicted label")
     ax.set_ylabel("True label")
     ax.set_title(title or "Confusion matrix")
     threshold = cm.max() / 2.0 if cm.size else 0
-    for i in range(cm.shape[0]):
-        for j in range(cm.shape[1]):
-            text = f"{cm[i, j]:.2f}" if normalize else f"{int(cm[i, j])}"
-            ax.text(j, i, text, ha="center", va="center", color="white" if cm[i, j] > threshold else "black")
+    if cell >= _CELL_TEXT_MIN_INCHES:  # below, a number would not fit its cell: the colours tell
+        text_font = {} if cell >= 1.1 else {"fontsize": min(10.0, 27 * cell)}
+        for i in range(cm.shape[0]):
+            for j in range(cm.shape[1]):
+                text = f"{cm[i, j]:.2f}" if normalize else f"{int(cm[i, j])}"
+                ax.text(j, i, text, ha="center", va="center", color="white" if cm[i, j] > threshold else "black",
+                        **text_font)
     return _save_png(fig, path, dpi)
 
 

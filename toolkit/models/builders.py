@@ -178,7 +178,10 @@ def register_architecture(name):
     Parameters
     ----------
     name : str
-        The ``architecture`` value that selects the builder.
+        The ``architecture`` value that selects the builder. A name already
+        taken is refused, except by the same function defined again (the
+        same module and qualified name: a notebook cell run again after an
+        edit, a reloaded module), which replaces it.
 
     Returns
     -------
@@ -203,7 +206,7 @@ def register_architecture(name):
         raise ValueError(f"An architecture name must be a non-empty str; got {name!r}.")
 
     def decorator(fn):
-        if name in _BUILDERS and _BUILDERS[name] is not fn:
+        if name in _BUILDERS and not _same_definition(_BUILDERS[name], fn):
             raise ValueError(
                 f"The architecture {name!r} is already registered (by "
                 f"{_BUILDERS[name].__module__}.{_BUILDERS[name].__qualname__}); choose another name."
@@ -212,6 +215,13 @@ def register_architecture(name):
         return fn
 
     return decorator
+
+
+def _same_definition(old, new):
+    """Whether ``new`` is ``old`` defined again: a notebook cell run again, a module reloaded."""
+    key = ("__module__", "__qualname__")
+    return new is old or ([getattr(old, k, None) for k in key] == [getattr(new, k, None) for k in key]
+                          and "<lambda>" not in getattr(new, "__qualname__", "<lambda>"))
 
 
 def unregister_architecture(name):

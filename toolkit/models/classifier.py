@@ -433,7 +433,19 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         Returns
         -------
         self
+
+        Notes
+        -----
+        Each call trains a new model from scratch, as in scikit-learn (a
+        Keras ``model.fit`` called again would continue training). A ``fit``
+        that fails or is interrupted (``KeyboardInterrupt``, a notebook's
+        stop button) leaves the estimator as it was before the call: fitted
+        with its previous model, or not fitted.
         """
+        with _restored_on_failure(self):
+            return self._fit(X, y, sample_weight)
+
+    def _fit(self, X, y, sample_weight):
         from ..text.vocabulary import Vocabulary
 
         validate_params(self, self._parameter_constraints)
@@ -534,10 +546,10 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
             from .hybrid import word_vector_matrix
 
             vectors, coverage = word_vector_matrix(self.vocabulary_, kv)
-            logger.info("word-vector coverage: %s", coverage)
+            logger.debug("word-vector coverage: %s", coverage)  # the whole table; build_embedding_matrix logs one line at INFO
             return np.hstack([self._nb_ratios(sequences, y_enc, sample_weight), vectors]), coverage
         matrix, coverage = build_embedding_matrix(self.vocabulary_, kv, random_state=int(seed))
-        logger.info("embedding coverage: %s", coverage)
+        logger.debug("embedding coverage: %s", coverage)  # the whole table; build_embedding_matrix logs one line at INFO
         return matrix, coverage
 
     def _class_sample_weights(self, y_enc):
@@ -810,6 +822,14 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
             self._nb_weights = (model, cached[1])
         return model
 
+    def __dir__(self):
+        # BaseEstimator.__dir__ lists the attributes hasattr finds, and so read model_: dir() (a notebook's tab
+        # completion) and inspect.getmembers (the "Fitted attributes" of the HTML repr a notebook shows,
+        # variable explorers) rebuilt an unpickled NB classifier's Keras model, importing Keras. Until it is
+        # built, model_ stays readable by name but is not listed
+        unbuilt = "_model_keras_bytes" in vars(self) and "model_" not in vars(self)
+        return [name for name in object.__dir__(self) if not (unbuilt and name == "model_") and hasattr(self, name)]
+
     # -------------------------------------------------------------- pickling
     def __getstate__(self):
         state = super().__getstate__() if hasattr(super(), "__getstate__") else dict(self.__dict__)
@@ -835,6 +855,24 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
             self.__dict__.update(state)
 
 
+
+
+@contextlib.contextmanager
+def _restored_on_failure(estimator):
+    """Put back the estimator's attributes as they were when an exception (or Ctrl-C) leaves the block.
+
+    ``fit`` replaces ``vocabulary_``, ``classes_``, ``maxlen_``... before the
+    model is trained; without this, a refit that fails or is interrupted left
+    the new vocabulary beside the previous ``model_``, and ``predict`` encoded
+    documents for a model that never saw those ids.
+    """
+    saved = dict(vars(estimator))
+    try:
+        yield
+    except BaseException:
+        vars(estimator).clear()
+        vars(estimator).update(saved)
+        raise
 
 
 class _RetracingWarningFilter(logging.Filter):
