@@ -440,3 +440,26 @@ def test_store_gaps_cli_store_build_reads_gzipped_json_lines(cluster, imdb_files
                                       cluster.scheduler_address])
     assert result.exit_code == 0, result.output
     assert CorpusStore(tmp_path / "store").labels().tolist() == labels
+
+
+# ------------------------------------------------------------------ fit_from_store: a failed refit
+
+
+def test_store_gaps_failed_refit_from_a_store_keeps_the_fitted_model(built, tmp_path, data_dir_env):
+    """fit_from_store set the new classes, vocabulary and maxlen before training: a refit that failed (here its
+    vectors file is missing) left them beside the previous model, whose predictions then changed silently."""
+    from toolkit.distributed import CorpusStore, fit_from_store
+    from toolkit.exceptions import VectorsNotFoundError
+    from toolkit.models import EmbeddingClassifier
+
+    store = CorpusStore(built)
+    clf = fit_from_store(EmbeddingClassifier(embedding_dim=8, epochs=1, maxlen=40, max_tokens=500,
+                                             validation_split=0.0, random_state=0), store)
+    docs = [list(tokens) for tokens in store.corpus(0)][:5]
+    before, vocabulary, model = clf.predict_proba(docs), clf.vocabulary_, clf.model_
+    clf.set_params(max_tokens=50, maxlen=10, vectors=str(tmp_path / "missing.txt"))
+    with pytest.raises((VectorsNotFoundError, FileNotFoundError)):
+        fit_from_store(clf, store)
+    assert clf.vocabulary_ is vocabulary and clf.model_ is model and clf.maxlen_ == 40
+    clf.set_params(max_tokens=500, maxlen=40, vectors=None)
+    np.testing.assert_array_equal(clf.predict_proba(docs), before)
