@@ -163,3 +163,19 @@ def glove_small(shared_data, tmp_path_factory):
                 break
             dst.write(line)
     return path
+
+
+@pytest.fixture
+def kmeans_calls(monkeypatch, tmp_path):
+    """Count WordClusterer's k-means runs, with an empty memo and an empty cache folder of the test's own
+    (``tmp_path / "cache"``, as ``TOOLKIT_CACHE_DIR``)."""
+    from toolkit.vectors import clusters
+    from toolkit.vectors.clusters import WordClusterer
+
+    calls = []
+    real = WordClusterer._kmeans
+    monkeypatch.setattr(WordClusterer, "_kmeans", lambda self, v, w: calls.append(1) or real(self, v, w))
+    monkeypatch.setenv("TOOLKIT_CACHE_DIR", str(tmp_path / "cache"))
+    clusters._MEMO.clear()
+    yield calls
+    clusters._MEMO.clear()

@@ -15,18 +15,9 @@ from toolkit.exceptions import DataError, ToolkitError, VectorsNotFoundError
 
 # ------------------------------------------------------------------ word-cluster cache
 @pytest.fixture
-def clusters_cache(monkeypatch, tmp_path):
-    """A cache folder of the test's own, an empty memo, and a count of the k-means runs."""
-    from toolkit.vectors import clusters
-    from toolkit.vectors.clusters import WordClusterer
-
-    calls = []
-    real = WordClusterer._kmeans
-    monkeypatch.setattr(WordClusterer, "_kmeans", lambda self, v, w: calls.append(1) or real(self, v, w))
-    monkeypatch.setenv("TOOLKIT_CACHE_DIR", str(tmp_path / "cache"))
-    clusters._MEMO.clear()
-    yield tmp_path / "cache" / "clusters", calls
-    clusters._MEMO.clear()
+def clusters_cache(kmeans_calls, tmp_path):
+    """The test's own cluster cache folder (an empty memo) and the count of the k-means runs (conftest)."""
+    return tmp_path / "cache" / "clusters", kmeans_calls
 
 
 def _fit_clusters(glove):

@@ -55,18 +55,6 @@ def test_clusters_transform_replaces_known_words_keeps_the_rest(clusterer):
     assert dropped.to_list()[0] == out.to_list()[0][:4]
 
 
-@pytest.fixture
-def kmeans_calls(monkeypatch, tmp_path):
-    """Count k-means runs, with an empty memo and an empty cache folder of the test's own."""
-    calls = []
-    real = WordClusterer._kmeans
-    monkeypatch.setattr(WordClusterer, "_kmeans", lambda self, v, w: calls.append(1) or real(self, v, w))
-    monkeypatch.setenv("TOOLKIT_CACHE_DIR", str(tmp_path / "cache"))
-    clusters_module._MEMO.clear()
-    yield calls
-    clusters_module._MEMO.clear()
-
-
 def test_clusters_are_shared_between_fits_and_deterministic(glove_small, split, kmeans_calls, tmp_path):
     calls = kmeans_calls
     a = WordClusterer(vectors=str(glove_small), n_clusters=50, max_words=2000).fit(split[0][:50])
