@@ -59,15 +59,10 @@ def _input_files(inputs) -> list[Path]:
     return files
 
 
-def _file_kind(path) -> str:
-    """``".csv"``, ``".jsonl.gz"``, ...: how :func:`toolkit.distributed.read_texts` reads ``path``."""
+def _kind(path) -> str:
+    """The format of ``path``, gzipped or not (``".csv"`` for ``reviews.csv.gz``), as ``read_texts`` reads it."""
     from ..distributed.partitions import _file_kind
 
-    return _file_kind(path)
-
-
-def _kind(path) -> str:
-    """The format of ``path``, gzipped or not: ``".csv"`` for ``reviews.csv.gz``."""
     return _file_kind(path).removesuffix(".gz")
 
 
@@ -81,7 +76,7 @@ def _first_record_fields(path: Path) -> list[str] | None:
     from ..exceptions import DataError
 
     kind = _kind(path)
-    opener = gzip.open if _file_kind(path).endswith(".gz") else open
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
     try:
         # a byte order mark is not part of a column name
         with _GzipErrors(path), opener(path, "rt", encoding="utf-8-sig", newline="") as fh:
