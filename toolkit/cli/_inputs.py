@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import numbers
 import os
 from pathlib import Path
 
@@ -231,6 +233,27 @@ def check_limit(limit, *, name="limit", owner="load_train_test"):
     return limit
 
 
+def _stratify(labels, *, n_train, n_test):
+    """``labels`` when a stratified split into ``n_train`` and ``n_test`` documents is possible, else None.
+
+    scikit-learn's stratified split needs two documents of each class and at
+    least as many documents in each part as there are classes; data with many
+    classes and few documents (25 classes, 100 documents, a test part of 20)
+    gets a plain random split, with a warning, instead of an error.
+    """
+    import numpy as np
+
+    classes, counts = np.unique(labels, return_counts=True)
+    if counts.min() >= 2 and min(n_train, n_test) >= classes.size:
+        return labels
+    reason = (f"class {classes[np.argmin(counts)]!r} has one document" if counts.min() < 2 else
+              f"a part of {min(n_train, n_test)} documents cannot hold all {classes.size} classes")
+    logger.warning("The split into %d and %d documents is not stratified (%s): some classes may be missing "
+                   "from one part. A larger part (--test-size, --limit) or separate --test-data avoids this.",
+                   n_train, n_test, reason)
+    return None
+
+
 def _subsample(texts, labels, limit, random_state, extra=None):
     """At most ``limit`` documents, stratified and shuffled with ``random_state``.
 
@@ -245,8 +268,7 @@ def _subsample(texts, labels, limit, random_state, extra=None):
     from sklearn.model_selection import train_test_split
 
     labels = np.asarray(labels)
-    _, counts = np.unique(labels, return_counts=True)
-    stratify = labels if counts.min() >= 2 and limit >= len(counts) else None
+    stratify = _stratify(labels, n_train=limit, n_test=len(texts) - limit)
     idx, _ = train_test_split(np.arange(len(texts)), train_size=limit, stratify=stratify, random_state=random_state)
     idx = np.sort(idx)
     kept = [texts[i] for i in idx], labels[idx]
@@ -284,8 +306,8 @@ def load_train_test(
     else:
         from sklearn.model_selection import train_test_split
 
-        _, counts = np.unique(y_train, return_counts=True)
-        stratify = y_train if counts.min() >= 2 else None
+        n_test = test_size if isinstance(test_size, numbers.Integral) else math.ceil(test_size * len(x_train))
+        stratify = _stratify(np.asarray(y_train), n_train=len(x_train) - n_test, n_test=n_test)
         train_idx, test_idx = train_test_split(
             np.arange(len(x_train)), test_size=test_size, stratify=stratify, random_state=random_state
         )

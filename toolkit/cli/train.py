@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import os
 from dataclasses import dataclass, field
 from enum import Enum
@@ -150,7 +151,8 @@ def _check_known_labels(labels, classes, source) -> None:
     if not classes:
         return
     known = {str(c) for c in classes}
-    unseen = sorted({str(v) for v in np.unique(np.asarray(labels))} - known)
+    known_keys = {_label_key(c) for c in classes}
+    unseen = sorted(v for v in {str(v) for v in np.unique(np.asarray(labels))} - known if _label_key(v) not in known_keys)
     if unseen:
         raise DataError(
             f"{source} has label{'s' if len(unseen) > 1 else ''} {', '.join(map(repr, unseen))} that the model "
@@ -159,18 +161,37 @@ def _check_known_labels(labels, classes, source) -> None:
         )
 
 
+def _label_key(value):
+    """What a label is matched by across files and models: its value when it is an integral number
+    (``1``, ``1.0``, ``"1"``, ``"1.0"``), else its text."""
+    text = str(value).strip()
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return int(number) if number.is_integer() else text
+
+
 def _as_classes(labels, classes):
-    """``labels`` read from a file (strings) as the model's own classes, matched by their text.
+    """``labels`` read from a file (strings) as the model's own classes, matched by their text, else by value.
 
     A model fitted in Python on integer (or boolean) labels predicts those;
-    a CSV's ``0``/``1`` read as ``"0"``/``"1"`` would never equal them.
+    a CSV's ``0``/``1`` read as ``"0"``/``"1"`` would never equal them. A
+    model fitted on float labels (``1.0``) gets a file's ``1`` as ``1.0``,
+    and the other way round.
     """
     import numpy as np
 
-    if not classes or all(isinstance(c, str) for c in classes):
+    if not classes:
         return labels
     by_name = {str(c): c for c in classes}
-    return np.asarray([by_name.get(str(v), v) for v in labels], dtype=np.asarray(classes).dtype)
+    by_key = {}
+    for c in classes:
+        by_key.setdefault(_label_key(c), c)
+    mapped = [by_name[str(v)] if str(v) in by_name else by_key.get(_label_key(v), v) for v in labels]
+    if all(isinstance(c, str) for c in classes):
+        return np.asarray(mapped, dtype=str)
+    return np.asarray(mapped, dtype=np.asarray(classes).dtype)
 
 
 def _scores(estimator, texts):
@@ -341,9 +362,12 @@ def tfidf_baseline(x_train, y_train, x_test, y_test, *, random_state=0, validati
     vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
     x_all = vectorizer.fit_transform(x_train)
     _, counts = np.unique(y_train, return_counts=True)
+    # stratified unless a class has one document or a part cannot hold every class (many classes, few rows)
+    n_val = math.ceil(validation_size * len(y_train))
+    stratifiable = counts.min() >= 2 and min(n_val, len(y_train) - n_val) >= len(counts)
     fit_idx, val_idx = train_test_split(
         np.arange(len(y_train)), test_size=validation_size, random_state=random_state,
-        stratify=y_train if counts.min() >= 2 else None,
+        stratify=y_train if stratifiable else None,
     )
 
     # liblinear fits two classes only (scikit-learn >= 1.8 no longer wraps it one-vs-rest): more classes
@@ -527,6 +551,7 @@ def train(
             fit_params["classifier__ratings"] = r_train
             logger.info("The stack's 'ratings' member learns the training reviews' ratings")
         _check_known_labels(y_test, sorted(set(map(str, y_train))), f"The test data ({test_data or data})")
+        y_test = _as_classes(y_test, sorted(set(map(str, y_train))))
         logger.info("Training on %d documents, testing on %d", len(x_train), len(x_test))
         import shutil
 

@@ -916,13 +916,19 @@ def _encode_labels(values: list, source: str) -> tuple[np.ndarray, list]:
             return False
         if isinstance(v, int):
             return True
-        return isinstance(v, str) and re.fullmatch(r"-?\d+", v.strip()) is not None
+        if isinstance(v, float):
+            return v.is_integer()
+        return isinstance(v, str) and re.fullmatch(r"-?\d+(\.0*)?", v.strip()) is not None
+
+    def as_int(v):
+        return int(v.strip().partition(".")[0]) if isinstance(v, str) else int(v)
 
     if all(is_int(v) for v in distinct):
-        # one class per integer: 1, "1" and " 1" (JSON numbers and strings mixed, padded CSV cells) are the same
-        ordered = sorted({int(v) for v in distinct})
+        # one class per integer: 1, 1.0, "1", "1.0" and " 1" (JSON numbers and strings mixed, padded CSV
+        # cells, a float column written by pandas) are the same
+        ordered = sorted({as_int(v) for v in distinct})
         position = {value: i for i, value in enumerate(ordered)}
-        index = {v: position[int(v)] for v in distinct}
+        index = {v: position[as_int(v)] for v in distinct}
     else:
         try:
             ordered = sorted(distinct)
@@ -1012,7 +1018,7 @@ def load_csv(
         Column of the texts.
     label_column : str or None, default="label"
         None loads the texts unlabelled (label -1). Labels are mapped to
-        0..k-1 in sorted order (numeric order when all are integers); their
+        0..k-1 in sorted order (numeric order when all are integers; 1.0 is 1); their
         original values are ``target_names``.
     id_column : str, optional
         Column with record ids; default: the 0-based row number.

@@ -143,6 +143,8 @@ def clean_text(text: str, *, strip_html: bool = True) -> str:
 
 # --------------------------------------------------------------------- spaCy
 _NLP: dict[tuple, object] = {}
+#: languages whose spaCy tokenizer needs packages that ``pip install 'spacy[<lang>]'`` brings
+_SPACY_EXTRAS = ("ja", "ko", "th")
 _ENGINES = Memo(maxsize=4)  # spaCy engines (up to ~200 MB each): bounded, least recently used dropped
 _LOCK = threading.Lock()
 
@@ -160,6 +162,16 @@ def _load_nlp(model: str, lemmatize: bool):
         try:
             nlp = spacy.blank(lang)
         except (ImportError, KeyError) as err:
+            # spaCy knows the language, but its tokenizer imports a package that is missing
+            # (Japanese: sudachipy, Korean: natto-py, Thai: pythainlp, Vietnamese: pyvi)
+            missing = getattr(err.__cause__ or err.__context__, "name", None)
+            if isinstance(err, ImportError) and missing and not missing.startswith("spacy."):
+                command = f"pip install 'spacy[{lang}]'" if lang in _SPACY_EXTRAS else f"pip install {missing}"
+                raise ValueError(
+                    f"The 'model' parameter of SpacyTokenizer asks for spaCy's blank {lang!r} pipeline "
+                    f"({model!r}), whose tokenizer needs the package {missing!r}, which is not installed: "
+                    f"{err} Install it (`{command}`), or use another language."
+                ) from err
             raise ValueError(
                 f"The 'model' parameter of SpacyTokenizer names an unknown spaCy language {lang!r} "
                 f"({model!r}); use a language code spaCy knows, e.g. 'blank:en'."
@@ -274,7 +286,7 @@ class _Engine:
             self.lefts_by_last[token[-1]] = (*self.lefts_by_last.get(token[-1], ()), token)
         for token in sorted(self.rights):
             self.rights_by_first[token[0]] = (*self.rights_by_first.get(token[0], ()), token)
-        self.rules = set(nlp.tokenizer.rules or {})
+        self.rules = set(getattr(nlp.tokenizer, "rules", None) or {})  # none in zh/ja/ko/th/vi's own tokenizers
         self.left_texts = self.lefts | produced
         self.right_texts = self.rights | produced
         # Spans spaCy provably keeps as one token skip the tokenizer call; the
@@ -1102,8 +1114,9 @@ class SpacyTokenizer(TextInputMixin, TokenOutputMixin, TransformerMixin, BaseEst
                     raise DataError(
                         f"Document {i} of X has {len(text):,} characters, more than max_length={limit:,}. "
                         "Split long documents first, raise the max_length parameter "
-                        "(spaCy's own limit guards memory use), or pass errors='skip' (--skip-bad on the command "
-                        "line) to give such documents empty token lists."
+                        "(spaCy's own limit guards memory use; `toolkit train --set max_length=...`), or pass "
+                        "errors='skip' (--skip-bad of `toolkit predict` and the text commands) to give such "
+                        "documents empty token lists."
                     )
             yield text
 
