@@ -274,6 +274,32 @@ class TokenOutputMixin:
         return self
 
 
+class SparseOutputMixin:
+    """For transformers whose output is always a sparse matrix (bags of tokens).
+
+    Pandas and polars containers do not hold sparse matrices, so the output
+    is never wrapped, as scikit-learn's ``CountVectorizer`` and
+    ``TfidfVectorizer`` leave theirs: a global ``transform_output="pandas"``
+    (set for tabular steps) and ``Pipeline.set_output`` leave a text
+    pipeline working. Classes using it also pass
+    ``auto_wrap_output_keys=None``.
+    """
+
+    def set_output(self, *, transform=None):
+        """Accepted and ignored: the output is a sparse matrix, never a table.
+
+        Parameters
+        ----------
+        transform : {"default", "pandas", "polars"} or None, default=None
+            Ignored.
+
+        Returns
+        -------
+        self
+        """
+        return self
+
+
 class TextInputMixin:
     """Declares 1-D text input (raw strings or token lists) to scikit-learn."""
 

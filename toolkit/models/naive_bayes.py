@@ -34,7 +34,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, check_non_negative, validate_data
 
-from .._validation import Interval, Options, validate_params
+from .._validation import Interval, Options, SparseOutputMixin, validate_params
 
 __all__ = ["log_count_ratio", "NBFeatureScaler", "NBSVMClassifier"]
 
@@ -152,7 +152,7 @@ def log_count_ratio(X, y, *, alpha: float = 1.0, binarize: bool = True,
     return np.log(p / p.sum()) - np.log(q / q.sum())
 
 
-class NBFeatureScaler(TransformerMixin, BaseEstimator):
+class NBFeatureScaler(SparseOutputMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     """Scale count features by their naive-Bayes log-count ratios.
 
     The transformer half of NBSVM: ``transform(X) = binarize(X) * r`` column by

@@ -185,6 +185,13 @@ class PseudoLabelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self
         """
         validate_params(self, self._parameter_constraints)
+        if y is None:  # a Pipeline fitted without y passes None
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None. Pass the class "
+                f"labels, with {UNLABELLED} for the unlabelled samples."
+            )
+        if sp.issparse(X):
+            X = X.tocsr()  # COO/DIA/BSR (scipy.sparse.hstack's output) have no row selection
         y = np.asarray(y)
         n = y.shape[0]
         if hasattr(X, "shape") and X.shape[0] != n or (not hasattr(X, "shape") and len(X) != n):

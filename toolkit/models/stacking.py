@@ -406,8 +406,9 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         from ..vectors.pooling import EmbeddingVectorizer
         from .naive_bayes import NBSVMClassifier
 
+        # token lists out: set_output("default") keeps a global transform_output="pandas" from warning
         grams = FunctionTransformer(word_ngrams, kw_args={"ngram_range": tuple(self.ngram_range)},
-                                    validate=False, check_inverse=False)
+                                    validate=False, check_inverse=False).set_output(transform="default")
         # the n-gram members' first step: equal in every member, so fitted members share it and predict
         # marks the new documents once (_share_fitted_steps)
         def negation():
@@ -430,7 +431,7 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
             members.append(("tail", Pipeline([
                 *negation(),
                 ("tail", FunctionTransformer(last_tokens, kw_args={"n_tokens": self.tail_tokens},
-                                             validate=False, check_inverse=False)),
+                                             validate=False, check_inverse=False).set_output(transform="default")),
                 ("ngrams", clone(grams)),
                 ("counts", BagEncoder(output_mode="multi_hot")),
                 ("nbsvm", NBSVMClassifier(C=self.C, random_state=seed)),

@@ -29,6 +29,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._validation import (
     Interval,
     Options,
+    SparseOutputMixin,
     TextInputMixin,
     validate_params,
 )
@@ -322,8 +323,8 @@ class SequenceEncoder(ClassNamePrefixFeaturesOutMixin, TextInputMixin, Transform
         return [self.vocabulary_.decode(row) for row in X]
 
 
-class _BagOutputMixin:
-    """Shared dtype check for bag-shaped outputs."""
+class _BagOutputMixin(SparseOutputMixin):
+    """Shared dtype check for bag-shaped outputs; the sparse output is never wrapped (:class:`SparseOutputMixin`)."""
 
     def _check_dtype(self):
         try:
@@ -339,7 +340,7 @@ class _BagOutputMixin:
         return dtype
 
 
-class BagEncoder(_BagOutputMixin, TextInputMixin, TransformerMixin, BaseEstimator):
+class BagEncoder(_BagOutputMixin, TextInputMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     """Token lists to a sparse bag-of-tokens matrix, Keras ``TextVectorization`` style.
 
     Columns are the vocabulary ids except padding: column 0 counts
@@ -501,7 +502,7 @@ class BagEncoder(_BagOutputMixin, TextInputMixin, TransformerMixin, BaseEstimato
         return np.asarray(self.vocabulary_.tokens[1:], dtype=object)
 
 
-class HashingEncoder(_BagOutputMixin, TextInputMixin, TransformerMixin, BaseEstimator):
+class HashingEncoder(_BagOutputMixin, TextInputMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     """Token lists to a sparse matrix of hashed token counts (no vocabulary).
 
     Each token goes to column ``abs(murmurhash3_32(token, seed=0)) %
