@@ -71,3 +71,18 @@ def test_sklearn_composition_pseudo_labels_without_y_says_so(imdb_tokens):
     docs, _ = imdb_tokens
     with pytest.raises(ValueError, match="PseudoLabelClassifier requires y to be passed, but the target y is None"):
         make_pipeline(BagEncoder(), PseudoLabelClassifier()).fit(docs[:20])
+
+
+def test_sklearn_composition_dataframe_of_token_lists_says_to_select_the_column():
+    """ColumnTransformer([("bag", BagEncoder(), ["tokens"])]) passes a one-column DataFrame: each row read as a
+    document of one cell, and the error said "document 0 of X contains a list"."""
+    import pandas as pd
+
+    from toolkit.text import BagEncoder, NegationMarker
+
+    frame = pd.DataFrame({"tokens": [["not", "good"], ["fine"]]})
+    for step in (BagEncoder(), NegationMarker()):
+        with pytest.raises(ValueError, match=r"1-D sequence of token lists .* DataFrame with 2 dimensions\. "
+                                             r"Select the column first, e\.g\. df\['tokens'\]"):
+            step.fit_transform(frame)
+    assert BagEncoder().fit_transform(frame["tokens"]).shape[0] == 2  # the column itself works

@@ -826,6 +826,13 @@ def check_token_lists(X, *, estimator: str, name: str = "X"):
             f"{type(X).__name__}. Tokenize first: put SpacyTokenizer before it in a "
             "Pipeline, or use toolkit.make_text_classifier()."
         )
+    if hasattr(X, "to_numpy") and getattr(X, "ndim", 1) != 1:
+        # a DataFrame (ColumnTransformer's ["tokens"]): its rows would read as documents of one cell each
+        raise ValueError(
+            f"{estimator} expects a 1-D sequence of token lists for {name}, got a {type(X).__name__} with "
+            f"{X.ndim} dimensions. Select the column first, e.g. df['tokens'] (in a ColumnTransformer: "
+            "'tokens', not ['tokens'])."
+        )
     docs = list(X.to_numpy(dtype=object) if hasattr(X, "to_numpy") else X)
     for i, doc in enumerate(docs):
         if isinstance(doc, (str, np.str_)):

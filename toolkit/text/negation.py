@@ -87,6 +87,13 @@ class NegationMarker(TextInputMixin, TokenOutputMixin, TransformerMixin, BaseEst
     validation reviews of unseen movies and the same on the test set
     (BENCHMARKS.md, seventeenth session).
 
+    The default word lists are English (:data:`NEGATIONS`,
+    :data:`SCOPE_ENDS`): text in another language is left unmarked, or half
+    marked ("no" opens a Spanish scope that "pero" does not close). Give
+    ``negations`` and ``scope_ends`` of that language (e.g. ``{"nicht",
+    "kein", "nie"}`` and ``{"aber", "sondern", ".", "!", "?"}``), or leave the
+    marker out (``StackedTextClassifier(mark_negation=False)``).
+
     Parameters
     ----------
     negations : collection of str or None, default=None
