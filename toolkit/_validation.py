@@ -229,7 +229,25 @@ def check_raw_documents(X, *, name: str = "X") -> list[str]:
     return docs
 
 
-class TokenOutputMixin:
+class _NoTableOutputMixin:
+    """``set_output`` accepted and ignored, for steps whose output is never a table."""
+
+    def set_output(self, *, transform=None):
+        """Accepted and ignored: the output (token lists, a sparse matrix) is never a table.
+
+        Parameters
+        ----------
+        transform : {"default", "pandas", "polars"} or None, default=None
+            Ignored.
+
+        Returns
+        -------
+        self
+        """
+        return self
+
+
+class TokenOutputMixin(_NoTableOutputMixin):
     """For steps whose output is token lists (a TokenizedCorpus), never a table.
 
     ``get_feature_names_out`` passes ``input_features`` through and
@@ -259,22 +277,8 @@ class TokenOutputMixin:
         """
         return input_features
 
-    def set_output(self, *, transform=None):
-        """Accepted and ignored: the output is a TokenizedCorpus, never a table.
 
-        Parameters
-        ----------
-        transform : {"default", "pandas", "polars"} or None, default=None
-            Ignored.
-
-        Returns
-        -------
-        self
-        """
-        return self
-
-
-class SparseOutputMixin:
+class SparseOutputMixin(_NoTableOutputMixin):
     """For transformers whose output is always a sparse matrix (bags of tokens).
 
     Pandas and polars containers do not hold sparse matrices, so the output
@@ -284,20 +288,6 @@ class SparseOutputMixin:
     pipeline working. Classes using it also pass
     ``auto_wrap_output_keys=None``.
     """
-
-    def set_output(self, *, transform=None):
-        """Accepted and ignored: the output is a sparse matrix, never a table.
-
-        Parameters
-        ----------
-        transform : {"default", "pandas", "polars"} or None, default=None
-            Ignored.
-
-        Returns
-        -------
-        self
-        """
-        return self
 
 
 class TextInputMixin:
