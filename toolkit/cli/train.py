@@ -163,13 +163,11 @@ def _check_known_labels(labels, classes, source) -> None:
 
 def _label_key(value):
     """What a label is matched by across files and models: its value when it is an integral number
-    (``1``, ``1.0``, ``"1"``, ``"1.0"``), else its text."""
-    text = str(value).strip()
-    try:
-        number = float(text)
-    except ValueError:
-        return text
-    return int(number) if number.is_integer() else text
+    (``1``, ``1.0``, ``"1"``, ``"1.0"``: the rule the readers apply), else its text."""
+    from ..data.datasets import _integral_label
+
+    number = _integral_label(value)
+    return str(value).strip() if number is None else number
 
 
 def _as_classes(labels, classes):

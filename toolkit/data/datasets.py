@@ -907,28 +907,35 @@ def load_folder(
 # --------------------------------------------------------------------------- tables
 
 
+def _integral_label(value):
+    """The integer a label stands for (``1``, ``1.0``, ``"1"``, ``" 1.0"``), or None (text, a fraction, a bool).
+
+    One rule for reading labels (:func:`_encode_labels`) and for matching a
+    file's labels to a model's classes (``toolkit evaluate``).
+    """
+    import numbers
+
+    if isinstance(value, (bool, np.bool_)):
+        return None
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return int(value) if float(value).is_integer() else None
+    if isinstance(value, str) and re.fullmatch(r"-?\d+(\.0*)?", value.strip()) is not None:
+        return int(value.strip().partition(".")[0])
+    return None
+
+
 def _encode_labels(values: list, source: str) -> tuple[np.ndarray, list]:
     """Map raw label values to 0..k-1 (sorted, numerically when all are integers)."""
     distinct = set(values)
-
-    def is_int(v):
-        if isinstance(v, bool):
-            return False
-        if isinstance(v, int):
-            return True
-        if isinstance(v, float):
-            return v.is_integer()
-        return isinstance(v, str) and re.fullmatch(r"-?\d+(\.0*)?", v.strip()) is not None
-
-    def as_int(v):
-        return int(v.strip().partition(".")[0]) if isinstance(v, str) else int(v)
-
-    if all(is_int(v) for v in distinct):
+    integral = {v: _integral_label(v) for v in distinct}
+    if all(n is not None for n in integral.values()):
         # one class per integer: 1, 1.0, "1", "1.0" and " 1" (JSON numbers and strings mixed, padded CSV
         # cells, a float column written by pandas) are the same
-        ordered = sorted({as_int(v) for v in distinct})
+        ordered = sorted(set(integral.values()))
         position = {value: i for i, value in enumerate(ordered)}
-        index = {v: position[as_int(v)] for v in distinct}
+        index = {v: position[n] for v, n in integral.items()}
     else:
         try:
             ordered = sorted(distinct)
