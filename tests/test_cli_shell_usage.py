@@ -229,14 +229,28 @@ how, sys.argv = sys.argv[1], sys.argv[2:]
 sys.meta_path.insert(0, SignalOnImport())
 if how == "script":
     runpy.run_path(sys.argv[0], run_name="__main__")
-else:
+elif how == "module":
     runpy.run_module("toolkit", run_name="__main__", alter_sys=True)
+else:  # what pip's console script does with the entry point "module:function" (how)
+    import importlib
+    module, _, function = how.partition(":")
+    entry = getattr(importlib.import_module(module), function)
+    sys.exit(entry())
 '''
 
 
-@pytest.mark.parametrize("how", ["script", "module"])
+def _console_entry_point() -> str:
+    """The ``toolkit`` console script's entry point, as pyproject.toml declares it (what pip's script runs)."""
+    import tomllib
+
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]["toolkit"]
+
+
+@pytest.mark.parametrize("how", ["script", "module", "console"])
 def test_ctrl_c_while_the_cli_loads_is_one_line(how):
-    # Before: Python's traceback of the KeyboardInterrupt, through the imports of toolkit.cli (exit -2).
+    # Before: Python's traceback of the KeyboardInterrupt, through the imports of toolkit.cli (exit -2); the
+    # console script's entry point was toolkit.cli:main, imported at the top of pip's script, outside any try.
+    how = _console_entry_point() if how == "console" else how
     result = subprocess.run([sys.executable, "-c", _CTRL_C_WHILE_LOADING, how, str(ROOT / "cli.py"), "data", "list"],
                             capture_output=True, text=True, cwd=ROOT, env=_env(), timeout=120, check=False)
     assert result.returncode == 130 and result.stdout == "", result.stderr
