@@ -284,3 +284,35 @@ def test_cli_grid_parses_the_grid_once(imdb_small, tmp_path, monkeypatch):
     assert isinstance(result.exception, Stop), result.output
     assert parsed == [["vectors=none", "epochs=1,2"]]
     assert searched == [{"classifier__vectors": [None], "classifier__epochs": [1, 2]}]
+
+
+def test_grid_memory_folder_is_made_absolute_before_the_workers_see_it(imdb_small, tmp_path, monkeypatch):
+    # Before: --memory cache was passed on as the relative "cache", which each Dask worker resolves against its
+    # own working directory (on a remote cluster, one cache per worker, none of them where the user looked);
+    # "~/..." was not expanded at all.
+    from typer.testing import CliRunner
+
+    from toolkit.cli import app
+    from toolkit.distributed import search
+
+    texts, labels = imdb_small
+    data = tmp_path / "reviews.jsonl"
+    data.write_text("".join(json.dumps({"text": t, "label": y}) + "\n" for t, y in zip(texts[:12], labels[:12])),
+                    encoding="utf-8")
+    memories = []
+
+    class Stop(Exception):
+        pass
+
+    def grid_search(pipeline, param_grid, *args, **kwargs):
+        memories.append(pipeline.memory)
+        raise Stop
+
+    monkeypatch.setattr(search, "grid_search", grid_search)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    for given, expected in (("cache", tmp_path / "cache"), ("~/folds", tmp_path / "home" / "folds")):
+        result = CliRunner().invoke(app, ["grid", "--data", str(data), "--grid", "epochs=1,2", "--cv", "2",
+                                          "--local", "--memory", given])
+        assert isinstance(result.exception, Stop), result.output
+        assert memories[-1] == str(expected.resolve())

@@ -136,7 +136,9 @@ def run_grid(data="imdb", *, grid, settings=None, cv=3, limit=None, scheduler=No
             f"has {int(counts.max())} of the {len(texts)}. Lower --cv, or give more documents"
             + (" (a larger --limit)." if limit is not None else ".")
         )
-    pipeline = make_text_classifier(memory=None if memory is None else str(memory), **(settings or {}))
+    # absolute here: a relative folder would be resolved by each worker against its own working directory
+    memory = None if memory is None else str(Path(memory).expanduser().resolve())
+    pipeline = make_text_classifier(memory=memory, **(settings or {}))
     param_grid = dict(grid) if isinstance(grid, dict) else parse_grid(grid, pipeline)
     # the candidates load their vectors and caches through TOOLKIT_DATA_DIR / TOOLKIT_CACHE_DIR, on the
     # local cluster's workers too (started inside the block); a --scheduler's workers keep their own
