@@ -655,6 +655,33 @@ def test_cli_vectorize_bag_modes(runner, tmp_path, mode):
     assert matrix.shape[0] == 2 and matrix.nnz == 4
 
 
+def test_cli_vectorize_hashing_trick_matches_scikit_learn(runner, tmp_path):
+    # The chapter's hashing trick from the shell; before, --output-mode hashing was refused (only the library had it).
+    import scipy.sparse as sp
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    out = tmp_path / "hashed.npz"
+    result = invoke(runner, "-q", "vectorize", "-o", out, "--output-mode", "hashing", "--n-features", "16",
+                    input="good good film\nbad film\n")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.split() == [str(out)]  # no vocabulary file: the hashing trick has none
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hashed.npz"]
+    expected = HashingVectorizer(n_features=16, alternate_sign=False, norm=None, analyzer=lambda doc: doc)
+    want = expected.transform([["good", "good", "film"], ["bad", "film"]])
+    assert (sp.load_npz(out) != want).nnz == 0 and want.sum() == 5
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--n-features", "16"], r"n_features \(--n-features\) sets the columns of the hashing trick"),
+    (["--output-mode", "hashing", "--max-tokens", "10"], r"has no vocabulary, so max_tokens / min_count"),
+    (["--output-mode", "hashing", "--vocabulary", "v.json"], r"hashing has no vocabulary to write; drop --vocabulary"),
+])
+def test_cli_vectorize_hashing_options_that_do_not_apply_are_refused(runner, tmp_path, args, message):
+    out = tmp_path / "hashed.npz"
+    assert_error(invoke(runner, "vectorize", "-o", out, *args, input="good film\n"), message)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_cli_vectorize_bad_mode_writes_nothing(runner, tmp_path):
     out = tmp_path / "bag.npz"
     result = invoke(runner, "vectorize", "-o", out, "--output-mode", "binary", input="good film\n")

@@ -136,36 +136,58 @@ def _npz_path(path) -> Path:
 
 
 def vectorize(texts, *, output_mode="int", max_tokens=None, min_count=1, maxlen=None, padding="pre",
-              truncating="pre", tokenizer=None) -> Vectorized:
+              truncating="pre", tokenizer=None, n_features=None) -> Vectorized:
     """Raw texts to padded id sequences or bag-of-words matrices.
 
     The Keras ``Tokenizer`` + ``pad_sequences`` workflow:
     :class:`~toolkit.text.tokenizer.SpacyTokenizer` then
-    :class:`~toolkit.text.encoders.SequenceEncoder` (``output_mode="int"``) or
+    :class:`~toolkit.text.encoders.SequenceEncoder` (``output_mode="int"``),
     :class:`~toolkit.text.encoders.BagEncoder` (``"multi_hot"``, ``"count"``,
-    ``"tf_idf"``).
+    ``"tf_idf"``) or, for the hashing trick,
+    :class:`~toolkit.text.encoders.HashingEncoder` (``"hashing"``: token
+    counts in ``n_features`` hashed columns, no vocabulary).
 
     Parameters
     ----------
     texts : iterable of str
-    output_mode : {"int", "multi_hot", "count", "tf_idf"}, default="int"
+    output_mode : {"int", "multi_hot", "count", "tf_idf", "hashing"}, default="int"
     max_tokens, min_count : see :class:`~toolkit.text.vocabulary.Vocabulary`
+        (not with ``"hashing"``, which has no vocabulary).
     maxlen, padding, truncating : see :func:`~toolkit.text.vocabulary.pad_sequences`
         (``output_mode="int"`` only).
     tokenizer : dict, optional
         SpacyTokenizer parameters.
+    n_features : int >= 1, optional
+        Columns of the ``"hashing"`` matrix (default ``2**20``, as
+        scikit-learn's ``HashingVectorizer``); only with ``"hashing"``.
 
     Returns
     -------
     Vectorized
+        With ``"hashing"``, ``vocabulary`` is None.
+
+    Raises
+    ------
+    ValueError
+        An unknown ``output_mode``, ``n_features`` without ``"hashing"``, or
+        ``max_tokens`` / ``min_count`` with it.
     """
-    from ..text.encoders import BagEncoder, SequenceEncoder
+    from ..text.encoders import BagEncoder, HashingEncoder, SequenceEncoder
 
     from .._validation import Options, validate_param
 
-    validate_param(output_mode, [Options({"int", "multi_hot", "count", "tf_idf"})], name="output_mode",
+    validate_param(output_mode, [Options({"int", "multi_hot", "count", "tf_idf", "hashing"})], name="output_mode",
                    owner="vectorize")
+    if n_features is not None and output_mode != "hashing":
+        raise ValueError(f"n_features (--n-features) sets the columns of the hashing trick; output_mode is "
+                         f"{output_mode!r}. Use output_mode='hashing' (--output-mode hashing), or drop n_features.")
+    if output_mode == "hashing" and (max_tokens is not None or min_count != 1):
+        raise ValueError("output_mode='hashing' has no vocabulary, so max_tokens / min_count (--max-tokens, "
+                         "--min-count) do not apply; size the matrix with n_features (--n-features) instead.")
     tokens = tokenize_texts(texts, **(tokenizer or {}))
+    if output_mode == "hashing":
+        encoder = HashingEncoder(**({} if n_features is None else {"n_features": n_features}))
+        return Vectorized(encoder.fit_transform(tokens), encoder, None)
     if output_mode == "int":
         encoder = SequenceEncoder(max_tokens=max_tokens, min_count=min_count, maxlen=maxlen, padding=padding,
                                   truncating=truncating)
@@ -209,7 +231,12 @@ def vectorize_cmd(
     output: Path = typer.Option(..., "--output", "-o",
                                 help="Matrix file (.npz), written atomically; '-' writes the .npz to stdout."),
     force: bool = _opt_force,
-    output_mode: str = typer.Option("int", "--output-mode", help="int (padded ids), multi_hot, count or tf_idf."),
+    output_mode: str = typer.Option(
+        "int", "--output-mode", help="int (padded ids), multi_hot, count, tf_idf or hashing (the hashing trick: "
+        "hashed token counts, no vocabulary)."
+    ),
+    n_features: int = typer.Option(None, "--n-features", min=1,
+                                   help="Columns of the hashing trick (--output-mode hashing); default 2**20."),
     max_tokens: int = typer.Option(None, "--max-tokens", min=1, help="Vocabulary size including <pad> and <unk>."),
     min_count: int = typer.Option(1, "--min-count", min=1, help="Minimum count for a token to get an id."),
     maxlen: int = typer.Option(None, "--maxlen", min=1, help="Padded length (int mode); default: longest document."),
@@ -227,9 +254,11 @@ def vectorize_cmd(
 
     _check_data(source)
     to_stdout = _is_stdout(output)
+    if output_mode == "hashing" and vocabulary_path is not None:
+        raise ValueError("--output-mode hashing has no vocabulary to write; drop --vocabulary.")
     if not to_stdout:
         output = _npz_path(output)
-        if vocabulary_path is None:
+        if vocabulary_path is None and output_mode != "hashing":
             vocabulary_path = output.with_name(output.stem + ".vocab.json")
     if (not to_stdout and vocabulary_path is not None
             and Path(vocabulary_path).expanduser().resolve() == Path(output).expanduser().resolve()):
@@ -241,6 +270,7 @@ def vectorize_cmd(
     result = vectorize(
         texts, output_mode=output_mode, max_tokens=max_tokens, min_count=min_count, maxlen=maxlen,
         padding=padding, truncating=truncating, tokenizer={"progress": _progress(), **_settings(settings)},
+        n_features=n_features,
     )
     vocab = "" if result.vocabulary is None else f", vocabulary of {len(result.vocabulary)}"
     _info(f"{output_mode} matrix of shape {tuple(result.matrix.shape)}{vocab}")
