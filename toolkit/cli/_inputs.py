@@ -11,7 +11,8 @@ from pathlib import Path
 
 from ..exceptions import ToolkitError
 
-__all__ = ["read_input", "load_data", "load_train_test", "parse_setting", "SettingError", "check_limit"]
+__all__ = ["read_input", "load_data", "load_train_test", "DocumentRecords", "parse_setting", "SettingError",
+           "check_limit"]
 
 logger = logging.getLogger(__name__)
 
@@ -277,7 +278,7 @@ def _subsample(texts, labels, limit, random_state, extra=None):
 
 def load_train_test(
     data="imdb", *, test_data=None, test_size=0.2, limit=None, random_state=0,
-    column="text", label_column="label", data_dir=None, cache_dir=None, with_ratings=False,
+    column="text", label_column="label", data_dir=None, cache_dir=None, with_ratings=False, with_positions=False,
 ):
     """Training and test texts and labels.
 
@@ -286,12 +287,19 @@ def load_train_test(
     at most that many documents of each part (stratified random sample).
     ``with_ratings=True`` also returns the training documents' ratings (IMDB:
     the stars of each review; None for data without them).
+    ``with_positions=True`` also returns where each document of the two parts
+    comes from (its record in the file), so that an error about "document
+    ``i``" of a part can name the record the user finds in the file.
 
     Returns
     -------
     (train_texts, train_labels, test_texts, test_labels) : tuple
         Labels are class names where the dataset has them (``"neg"``/``"pos"``).
         With ``with_ratings=True``, a fifth item: the training ratings or None.
+        With ``with_positions=True``, a last item: ``(train_records,
+        test_records)``, two :class:`DocumentRecords` (``train_records.records[i]``
+        is the 0-based record number of ``train_texts[i]`` in its source;
+        :meth:`DocumentRecords.describe` names it with its line).
     """
     import numpy as np
 
@@ -300,26 +308,170 @@ def load_train_test(
     train_ds = load_data(data, split="train", **kwargs)
     x_train, y_train = list(train_ds.texts), _named_labels(train_ds)
     r_train = getattr(train_ds, "ratings", None)
+    # the record of each document in its source, through the split and the subsample
+    p_train = np.arange(len(x_train))
     if test_data is not None or str(data).lower() == "imdb":
         test_ds = load_data(test_data if test_data is not None else data, split="test", **kwargs)
         x_test, y_test = list(test_ds.texts), _named_labels(test_ds)
+        p_test = np.arange(len(x_test))
     else:
         from sklearn.model_selection import train_test_split
 
+        test_ds = train_ds
         n_test = test_size if isinstance(test_size, numbers.Integral) else math.ceil(test_size * len(x_train))
         stratify = _stratify(np.asarray(y_train), n_train=len(x_train) - n_test, n_test=n_test)
-        train_idx, test_idx = train_test_split(
+        p_train, p_test = train_test_split(
             np.arange(len(x_train)), test_size=test_size, stratify=stratify, random_state=random_state
         )
-        x_train, x_test = [x_train[i] for i in train_idx], [x_train[i] for i in test_idx]
-        y_train, y_test = np.asarray(y_train)[train_idx], np.asarray(y_train)[test_idx]
-        r_train = None if r_train is None else np.asarray(r_train)[train_idx]
-    if r_train is None:
-        x_train, y_train = _subsample(x_train, y_train, limit, random_state)
-    else:
-        x_train, y_train, r_train = _subsample(x_train, y_train, limit, random_state, extra=r_train)
-    x_test, y_test = _subsample(x_test, y_test, limit, random_state)
-    return (x_train, y_train, x_test, y_test, r_train) if with_ratings else (x_train, y_train, x_test, y_test)
+        x_train, x_test = [x_train[i] for i in p_train], [x_train[i] for i in p_test]
+        y_train, y_test = np.asarray(y_train)[p_train], np.asarray(y_train)[p_test]
+    x_train, y_train, p_train = _subsample(x_train, y_train, limit, random_state, extra=p_train)
+    x_test, y_test, p_test = _subsample(x_test, y_test, limit, random_state, extra=p_test)
+    out = (x_train, y_train, x_test, y_test)
+    if with_ratings:
+        out += (None if r_train is None else np.asarray(r_train)[p_train],)
+    if with_positions:
+        out += ((_dataset_records(train_ds, p_train), _dataset_records(test_ds, p_test)),)
+    return out
+
+
+class DocumentRecords:
+    """Where the documents of one part of a split come from: the data source and each one's record there.
+
+    :func:`load_train_test` shuffles and subsamples, so document ``i`` of a
+    part is rarely record ``i`` of the user's file; an error about "Document
+    ``i`` of X" is named by :meth:`describe` instead: "record 1234 (line 1236)
+    of reviews.csv".
+
+    Parameters
+    ----------
+    source : str
+        The file or folder read (:attr:`toolkit.data.TextDataset.source`).
+    records : array-like of int
+        The 0-based record number in ``source`` of each document of the part,
+        in the part's order (the readers' ``ids`` for CSV/JSONL without an
+        ``id_column``).
+    filenames : list of str, optional
+        The file (folder) or archive member (IMDB) of each record of ``source``.
+
+    Attributes
+    ----------
+    source : str
+    records : numpy.ndarray of int64
+    filenames : list of str or None
+
+    Examples
+    --------
+    >>> DocumentRecords("reviews.txt", [7, 3]).describe(1)
+    'record 3 of reviews.txt'
+    >>> DocumentRecords("reviews", [1, 0], filenames=["neg/a.txt", "pos/b.txt"]).describe(0)
+    'the file pos/b.txt in reviews'
+    """
+
+    def __init__(self, source, records, filenames=None):
+        import numpy as np
+
+        self.source = str(source)
+        self.records = np.asarray(records, dtype=np.int64)
+        self.filenames = None if filenames is None else list(filenames)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __repr__(self) -> str:
+        return f"DocumentRecords({self.source!r}, <{len(self)} records>)"
+
+    def record(self, index: int) -> int:
+        """The 0-based record number in :attr:`source` of document ``index`` of the part."""
+        return int(self.records[index])
+
+    def line(self, index: int) -> int | None:
+        """The 1-based line of :attr:`source` where document ``index``'s record starts, or None.
+
+        Known for CSV/TSV (a record may span lines: its first one) and JSONL
+        files, counted as their readers count them; the file is read again up
+        to that record (meant for error messages, not loops). None for other
+        sources and when the file cannot be read again.
+        """
+        kind = _line_kind(self.source) if self.filenames is None else None
+        if kind is None:
+            return None
+        import csv
+
+        record = self.record(index)
+        try:
+            starts = _record_start_lines(Path(self.source), kind, record)
+        except (OSError, ValueError, csv.Error) as err:  # removed or edited since it was read
+            logger.debug("Cannot count the lines of %s: %s", self.source, err)
+            return None
+        return starts[record] if record < len(starts) else None
+
+    def describe(self, index: int) -> str:
+        """Document ``index`` of the part named as the user finds it in the source.
+
+        "record 1234 (line 1236) of reviews.csv" (CSV/TSV/JSONL), "the file
+        pos/12_8.txt in reviews" (a folder), "the file
+        aclImdb/train/pos/12_8.txt in aclImdb_v1.tar.gz" (IMDB).
+        """
+        record = self.record(index)
+        if self.filenames is not None:
+            return f"the file {self.filenames[record]} in {self.source}"
+        line = self.line(index)
+        return f"record {record}{'' if line is None else f' (line {line})'} of {self.source}"
+
+
+def _line_kind(source: str) -> str | None:
+    """The kind of file whose records' lines :func:`_record_start_lines` counts ("csv", "tsv", "jsonl"), or None."""
+    suffix = Path(source).suffix.lower()
+    if suffix in JSONL_SUFFIXES:
+        return "jsonl"
+    if suffix in TABLE_SUFFIXES:
+        return suffix[1:]
+    return None
+
+
+def _record_start_lines(path: Path, kind: str, upto: int, encoding: str = "utf-8") -> list[int]:
+    """The 1-based first line of records 0 to ``upto`` of a CSV/TSV/JSONL file (fewer if it has fewer).
+
+    Records are counted as :func:`toolkit.data.datasets.load_csv` and
+    :func:`~toolkit.data.datasets.load_jsonl` count them (the same opening:
+    byte-order mark dropped, ``newline=""``): a CSV's header row is no
+    record, its blank lines are skipped and a quoted field may span lines; a
+    JSONL file's blank lines are skipped.
+    """
+    import csv
+    import sys
+
+    from ..data.datasets import _open_text
+
+    starts: list[int] = []
+    with _open_text(path, encoding) as fh:
+        if kind == "jsonl":
+            for lineno, line in enumerate(fh, 1):
+                if line.strip():
+                    starts.append(lineno)
+                    if len(starts) > upto:
+                        break
+            return starts
+        csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # as load_csv: a long review is one field
+        reader = csv.reader(fh, delimiter="\t" if kind == "tsv" else ",")
+        next(reader, None)  # the header (DictReader's field names: the first row)
+        while len(starts) <= upto:
+            start = reader.line_num + 1
+            row = next(reader, None)
+            if row is None:
+                break
+            if row:  # DictReader skips blank rows
+                starts.append(start)
+    return starts
+
+
+def _dataset_records(ds, records=None) -> DocumentRecords:
+    """The :class:`DocumentRecords` of ``ds``'s documents ``records`` (default: all, in order)."""
+    import numpy as np
+
+    return DocumentRecords(ds.source or "the data", np.arange(len(ds)) if records is None else records,
+                           filenames=ds.filenames)
 
 
 def parse_setting(item: str) -> tuple[str, object]:

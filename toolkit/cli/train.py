@@ -6,7 +6,9 @@ import contextlib
 import json
 import logging
 import math
+import numbers
 import os
+import re
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -44,7 +46,15 @@ from ._common import (
     app,
 )
 from ..exceptions import DataError
-from ._inputs import SettingError, _named_labels, _subsample, check_limit, load_data, load_train_test
+from ._inputs import (
+    SettingError,
+    _dataset_records,
+    _named_labels,
+    _subsample,
+    check_limit,
+    load_data,
+    load_train_test,
+)
 
 __all__ = ["load_estimator", "compute_metrics", "TrainResult", "train", "evaluate", "predict"]
 
@@ -192,6 +202,84 @@ def _as_classes(labels, classes):
     return np.asarray(mapped, dtype=np.asarray(classes).dtype)
 
 
+#: How the toolkit's estimators name a document of their input: the tokenizer (a text longer than
+#: max_length), the classifier (a document with no tokens), the raw-document check.
+_DOCUMENT_OF_X = re.compile(r"Document (\d+) of X\b")
+
+
+def _document_index(err) -> int | None:
+    """The index of the document an estimator's error is about, in the ``X`` it was given; None if it names none.
+
+    An error's own ``document_index`` attribute comes first; else the
+    toolkit's wording, "Document 5 of X ...", at the start of the message.
+    """
+    index = getattr(err, "document_index", None)
+    if isinstance(index, numbers.Integral) and not isinstance(index, bool):
+        return int(index)
+    match = _DOCUMENT_OF_X.match(str(err))
+    return int(match.group(1)) if match else None
+
+
+def _empty_documents(texts, strip_html=True) -> list[int]:
+    """The indices of ``texts`` with nothing but white space once cleaned as the tokenizer cleans them."""
+    from ..text.tokenizer import clean_text
+
+    return [i for i, text in enumerate(texts) if not clean_text(text, strip_html=strip_html).strip()]
+
+
+def _record_error(err, records, part, *, texts=None, in_folds=False, strip_html=True,
+                  shuffled="shuffled by the split"):
+    """``err``, an estimator's error about "Document i of X", as a :class:`DataError` naming the record.
+
+    ``records`` (:class:`~toolkit.cli._inputs.DocumentRecords`) says where
+    each document of ``part`` ("training part", "test part") comes from: document
+    ``i`` of a shuffled part is rarely record ``i`` of the user's file.
+    ``in_folds=True`` (a stacked model: its members are fitted on
+    cross-validation folds of the part) keeps the classifier's number, which
+    counts a fold's documents, and names the part's empty ``texts`` instead.
+    ``shuffled`` says how the part's order differs from the file's (None: it does not).
+    None when ``err`` names no document of the part.
+    """
+    index = _document_index(err)
+    if index is None or records is None or not 0 <= index < len(records):
+        return None
+    message = str(err).rstrip()
+    # in a stack, a DataError (the pipeline's tokenizer: the whole part) names a document of the part; a member
+    # classifier's ValueError counts the documents of its fold
+    if in_folds and not isinstance(err, DataError):
+        empty = [] if texts is None else _empty_documents(texts, strip_html)
+        note = (f"{message} This comes from a member of the stacked model, fitted on a cross-validation fold "
+                f"of the {part}: document {index} counts that fold's documents, not the records of "
+                f"{records.source}.")
+        if not empty:
+            return DataError(f"{note} No document of the {part} is empty before tokenization: the "
+                             "tokenizer's settings remove every token of one; loosen them (--set), or train "
+                             "--model main, whose error names the record.")
+        shown = ", ".join(records.describe(i) for i in empty[:5])
+        more = f" and {len(empty) - 5} more" if len(empty) > 5 else ""
+        return DataError(f"{note} The {part} has {len(empty)} document(s) without text: {shown}{more}. "
+                         "Give them a text or remove them, and train again.")
+    where = records.describe(index)
+    where = where[0].upper() + where[1:]
+    match = _DOCUMENT_OF_X.match(message)
+    body = f"{where}{message[match.end():]}" if match else f"{where}: {message}"
+    position = "" if shuffled is None else f" It is document {index} of the {part} ({shuffled})."
+    return DataError(f"{body}{position} Fix or remove that record, or change the settings named above, and run "
+                     "the command again.")
+
+
+@contextlib.contextmanager
+def _records_named(records, part, **kwargs):
+    """Turn an estimator's error about "Document i of X" in the block into one naming the record of the file."""
+    try:
+        yield
+    except ValueError as err:
+        named = _record_error(err, records, part, **kwargs)
+        if named is None:
+            raise
+        raise named from err
+
+
 def _scores(estimator, texts):
     """(predictions, probabilities or None, classes) with one pass over the texts."""
     import numpy as np
@@ -227,13 +315,19 @@ def evaluate(model, data="imdb", *, split="test", limit=None, random_state=0, co
     dict
         See :func:`compute_metrics`.
     """
+    import numpy as np
+
     check_limit(limit, owner="evaluate")
     estimator = load_estimator(model)
     ds = load_data(data, split=split, column=column, label_column=label_column, data_dir=data_dir, cache_dir=cache_dir)
-    texts, labels = _subsample(list(ds.texts), _named_labels(ds), limit, random_state)
+    texts, labels, kept = _subsample(list(ds.texts), _named_labels(ds), limit, random_state,
+                                     extra=np.arange(len(ds)))
     _check_known_labels(labels, _classes(estimator), ds.source or str(data))
     labels = _as_classes(labels, _classes(estimator))
-    with _progress_bars(estimator, progress):
+    # the tokenizer's error about "Document i of X" (a text too long) names the record of the file
+    sample = None if limit is None or len(kept) == len(ds) else f"{len(kept)} documents drawn by --limit"
+    with _progress_bars(estimator, progress), _records_named(_dataset_records(ds, kept), "sample",
+                                                             shuffled=sample):
         pred, proba, classes = _scores(estimator, texts)
     metrics = compute_metrics(labels, pred, proba, classes=classes or None)
     if plot is not None:
@@ -539,10 +633,14 @@ def train(
             _check_run_folder(output, force=force)
             earlier = _is_filled_folder(output)
 
-        x_train, y_train, x_test, y_test, r_train = load_train_test(
+        x_train, y_train, x_test, y_test, r_train, (p_train, p_test) = load_train_test(
             data, test_data=test_data, test_size=test_size, limit=limit, random_state=random_state,
             column=column, label_column=label_column, data_dir=data_dir, cache_dir=cache_dir, with_ratings=True,
+            with_positions=True,
         )
+        # an estimator's error about "Document i of X" names the record of the user's file instead
+        in_folds = model in STACK_RECIPES  # a stack's members fit on cross-validation folds
+        strip_html = estimator.get_params().get("tokenizer__strip_html", True)
         fit_params = {}
         if r_train is not None and getattr(_final_estimator(estimator), "ratings_alpha", None) is not None:
             # the stack's "ratings" member learns the stars (IMDB); prediction does not need them
@@ -555,14 +653,15 @@ def train(
 
         staged = None
         try:
-            with _progress_bars(estimator, progress, keep=params):  # the saved model keeps the user's settings
-                start = time.perf_counter()
+            with _progress_bars(estimator, progress, keep=params), \
+                    _records_named(p_train, "training part", texts=x_train, in_folds=in_folds, strip_html=strip_html):
+                start = time.perf_counter()  # the saved model keeps the user's settings (keep=params)
                 estimator.fit(x_train, y_train, **fit_params)
                 fit_seconds = time.perf_counter() - start
             # saved now, before the test texts are tokenized, so the model's span table (spans.npz) holds
             # the training texts' spans only; moved into the run folder at the end
             staged = _stage_model(estimator) if output is not None else None
-            with _progress_bars(estimator, progress, keep=params):
+            with _progress_bars(estimator, progress, keep=params), _records_named(p_test, "test part"):
                 pred, proba, classes = _scores(estimator, x_test)
             metrics = compute_metrics(y_test, pred, proba, classes=classes)
             metrics.update(n_train=len(x_train), n_test=len(x_test), fit_seconds=round(fit_seconds, 3))
