@@ -113,8 +113,10 @@ _TRUSTED_MODULES = ("sklearn.", "toolkit.", "numpy.", "scipy.")
 _SKOPS_MAX_MEMBERS = 100_000
 _MAX_SMALL_JSON = 16 * 2**20  # checksums.json / config.json are KBs
 _FITTED_SCALARS = ("output_", "maxlen_", "best_epoch_")
-#: a load longer than this (seconds) ends with a full garbage collection (load_model)
-_COLLECT_AFTER_S = 3.0
+#: a load longer than this (seconds) ends with a full garbage collection (load_model): the saved STACK_MANY_JOB
+#: loads in ~2.4 s since its n-gram strings are rebuilt from their codes (3.2 s before, when 3.0 was chosen), the
+#: main job in ~1.7 s, where the collection bought nothing (BENCHMARKS.md, twenty-second and twenty-sixth sessions)
+_COLLECT_AFTER_S = 2.0
 
 
 def _to_json_value(value):
