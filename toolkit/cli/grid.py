@@ -111,6 +111,8 @@ def run_grid(data="imdb", *, grid, settings=None, cv=3, limit=None, scheduler=No
     address; without it a LocalCluster of ``workers`` processes runs the
     fits, or this process with ``local=True``. ``grid`` is the ``--grid``
     items (``["epochs=3,5"]``), or the grid :func:`parse_grid` made of them.
+    ``random_state`` seeds the subsample and, unless ``settings`` holds a
+    ``random_state``, the classifier, so two runs score the candidates the same.
 
     Returns
     -------
@@ -138,7 +140,10 @@ def run_grid(data="imdb", *, grid, settings=None, cv=3, limit=None, scheduler=No
         )
     # absolute here: a relative folder would be resolved by each worker against its own working directory
     memory = None if memory is None else str(Path(memory).expanduser().resolve())
-    pipeline = make_text_classifier(memory=memory, **(settings or {}))
+    settings = dict(settings or {})
+    if "random_state" not in settings and "classifier__random_state" not in settings:
+        settings["random_state"] = random_state  # the classifier's too, as in toolkit train: same scores
+    pipeline = make_text_classifier(memory=memory, **settings)
     param_grid = dict(grid) if isinstance(grid, dict) else parse_grid(grid, pipeline)
     # the candidates load their vectors and caches through TOOLKIT_DATA_DIR / TOOLKIT_CACHE_DIR, on the
     # local cluster's workers too (started inside the block); a --scheduler's workers keep their own
@@ -194,7 +199,7 @@ def grid_cmd(
     workers: int = typer.Option(None, "--workers", min=1, help="Worker processes of the local Dask cluster (default: cores)."),
     local: bool = typer.Option(False, "--local", help="No Dask: fit one candidate after the other in this process."),
     memory: Path = typer.Option(None, "--memory", help="Folder caching tokenized folds between candidates (shared by the workers)."),
-    random_state: int = typer.Option(0, "--random-state", help="Seed of the subsample."),
+    random_state: int = typer.Option(0, "--random-state", help="Seed of the subsample and of the classifier (--set random_state=N overrides the latter)."),
     output: Path = _opt_output,
     force: bool = _opt_force,
     column: str = _opt_column,

@@ -365,6 +365,10 @@ class DocVectorizer(TextInputMixin, TransformerMixin, BaseEstimator):
         Threads for training and inference. Training with more than one
         thread is not bit-reproducible, but it runs once per source and
         options and is then cached; inference is deterministic for any value.
+        A fresh cache (another machine, a new ``TOOLKIT_CACHE_DIR``) trains
+        another model unless ``workers=1``, which trains the same model in
+        every process. ``workers`` is not part of the cache key: a model
+        already cached is read whatever its value.
     random_state : int, default=0
         Seed of training and of each document's inference.
 

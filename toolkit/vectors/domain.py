@@ -33,6 +33,19 @@ on the same data (or a ``clone``) loads the vectors from
 ``<cache>/domain_vectors/<key>/`` memory-mapped in well under a second, and a
 different cross-validation fold trains its own. Files are written atomically;
 nothing large is stored on the estimator.
+
+Reproducibility: gensim trains on ``workers`` threads (default 2), and with
+more than one the vectors differ from run to run even with the same ``seed``
+(the threads update shared weights in the order the operating system runs
+them). The cache hides this on one machine: every later fit with the same key,
+in any process, loads the vectors of the first. A fresh cache (another
+machine, CI, a new ``TOOLKIT_CACHE_DIR``, ``--cache-dir``) trains other
+vectors, and a model fitted on them predicts differently for the same
+``random_state``. With ``workers=1`` (``"word2vec:unsup:workers=1"``) word2vec
+and fastText give the same vectors in every process with the same gensim
+version, whatever ``PYTHONHASHSEED``, training on one core instead of two.
+The option is part of the cache key: vectors trained with ``workers=2`` are
+not reused for ``workers=1``.
 """
 
 from __future__ import annotations
@@ -442,6 +455,10 @@ def domain_vectors_cached(spec, *, data_dir=None, cache_dir=None):
 def _train_and_cache(parsed, docs, folder):
     """Train the vectors and write them to ``folder`` (kept in memory where the cache is not writable)."""
     logger.info("training %s domain vectors on %d documents (%d tokens)", parsed.algorithm, len(docs), docs.n_tokens)
+    if parsed.params["workers"] > 1:
+        logger.info("%d training threads: another cache would get other vectors (the option workers=1 gives the "
+                    "same vectors on every machine); this cache keeps these for every later fit",
+                    parsed.params["workers"])
     kv = _train(parsed, docs)
     try:
         remove_stale(folder.parent, ".*.tmp*")  # debris of killed writes of any entry, once stale
