@@ -377,18 +377,20 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
     def _sequences(self, corpus):
         from ..text.vocabulary import pad_sequences
 
-        ids = self.vocabulary_.encode(corpus)
         if self.architecture in _NB_ARCHITECTURES:
-            from ..text.encoders import _count_rows
+            from ..text.encoders import _distinct_ids
             from ..text.vocabulary import _pad_flat
 
             # binarized n-gram bag: distinct ids, most frequent first (ids are
             # frequency ranked), so cutting at maxlen drops the rarest ones; one
-            # sort finds every row's distinct ids (1.7-3x faster than np.unique per row)
-            bag = _count_rows(ids, corpus.offsets, len(self.vocabulary_), np.int32)
-            lengths = np.diff(bag.indptr)
+            # sort finds every row's distinct ids (1.7-3x faster than np.unique per row),
+            # or, inside a stack's prediction, they are read off its NBSVM member's
+            # counts of the same documents (toolkit.text.encoders.shared_counts)
+            ids, offsets = _distinct_ids(corpus, self.vocabulary_)
+            lengths = np.diff(offsets)
             maxlen = self.maxlen_ if self.maxlen_ is not None else int(lengths.max()) if lengths.size else 0
-            return _pad_flat(bag.indices, bag.indptr, maxlen, padding="post", truncating="post")
+            return _pad_flat(ids, offsets, maxlen, padding="post", truncating="post")
+        ids = self.vocabulary_.encode(corpus)
         if len(corpus) == 0:  # np.split would give one empty document, and a phantom prediction
             return np.zeros((0, self.maxlen_ or 0), dtype="int32")
         encoded = np.split(ids, corpus.offsets[1:-1])

@@ -648,11 +648,15 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
                 for small, large in getattr(self, "vocabulary_prefixes_", ())]
 
     def _member_scores(self, docs):
+        from ..text.encoders import shared_counts
         from ..text.vocabulary import shared_encoding
 
         shared = {}  # outputs of leading pipeline steps that several members have in common
-        # members whose vocabularies are one another's first ids look the n-grams up once
-        with shared_encoding(self._vocabulary_pairs()):
+        # members whose vocabularies are one another's first ids look the n-grams up once, and
+        # count them once (NBSVM++ reads its rows off the NBSVM member's counts); both memos
+        # end with the block
+        pairs = self._vocabulary_pairs()
+        with shared_encoding(pairs), shared_counts(pairs):
             return _columns([np.mean([_decision(m, docs, shared, fold) for fold, m in enumerate(self.members_[name])],
                                      axis=0)
                              for name in self.member_names_])
