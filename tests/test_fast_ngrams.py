@@ -182,3 +182,16 @@ def test_vocabulary_state_stores_lengths_counts_and_ids_narrow(imdb_unigrams):
     restored = pickle.loads(pickle.dumps(vocabulary))
     assert restored == vocabulary and restored.counts.dtype == np.int64
     assert np.array_equal(restored.encode(test.ngrams((1, 3))), vocabulary.encode(test.ngrams((1, 3))))
+
+
+def test_capped_vocabulary_that_keeps_no_bigram_encodes_new_bigrams_as_unknown():
+    # Before: IndexError (index -1 is out of bounds) in NgramIndex.find, when max_tokens cut every bigram.
+    from toolkit.text import TokenizedCorpus, Vocabulary
+
+    fit = TokenizedCorpus.from_token_lists([["a", "b", "a", "b", "c"]]).ngrams((1, 2))
+    vocab = Vocabulary.from_documents(fit, max_tokens=4)
+    assert not any(" " in token for token in vocab.tokens)  # the cap kept unigrams only
+    new = TokenizedCorpus.from_token_lists([["a", "b", "x"]]).ngrams((1, 2))
+    ids = vocab.encode(new)
+    assert ids.tolist() == vocab.encode(list(new[0])).tolist()  # the corpus path agrees with the string path
+    assert ids.tolist() == [vocab.token_to_id["a"], vocab.token_to_id["b"], 1, 1, 1]

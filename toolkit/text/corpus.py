@@ -780,8 +780,9 @@ class NgramIndex:
 
     def find(self, window: list[np.ndarray], n: int, default: int) -> np.ndarray:
         """Values of the n-grams whose token codes are the columns of ``window``; ``default`` where absent."""
-        if n not in self._sorted or not window[0].size:
-            return np.full(window[0].size, default, dtype=np.int64)  # no key of this length
+        if n not in self._sorted or not window[0].size or not self._sorted[n][0].size:
+            # no key of this length (a capped vocabulary may keep none of an n: it was an IndexError)
+            return np.full(window[0].size, default, dtype=np.int64)
         keys, values = self._sorted[n]
         packed = _pack(window, self.n_codes)
         unknown = np.logical_or.reduce([c < 0 for c in window])
