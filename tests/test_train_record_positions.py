@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from toolkit.cli import app
 from toolkit.cli._inputs import DocumentRecords, _subsample, load_train_test
 from toolkit.cli.train import _record_error, evaluate, train
-from toolkit.exceptions import DataError
+from toolkit.exceptions import DataError, DocumentError
 
 # explicit, as tests/test_cli.py's TINY: a cheap model, no vectors; the tokenizer refuses texts over 5,000 characters
 TINY = {"architecture": "bag", "ngram_range": (1, 1), "epochs": 1, "maxlen": 50, "max_tokens": 2000,
@@ -181,6 +181,29 @@ def test_cli_train_names_the_record_of_an_empty_document(reviews, tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+def test_cli_train_of_a_stack_names_the_record_its_member_met_on_a_fold(reviews, tmp_path):
+    """Before: the NBSVM++ member's "Document i of X" (i counted its cross-validation fold) came back from a
+    joblib worker as a plain ValueError, and the user read "a bug in toolkit" and a traceback."""
+    texts, labels = list(reviews[0]), reviews[1]
+    path = tmp_path / "reviews.jsonl"
+    write_jsonl(path, texts, labels)
+    # a document late in the training part: a fold that holds out earlier documents counts it otherwise
+    *_, (p_train, _) = load_train_test(path, test_size=0.2, with_positions=True)
+    index = len(p_train) - 3
+    record = p_train.record(index)
+    assert record != index
+    texts[record] = "<br /><br />"  # no text once the tokenizer strips the markup
+    write_jsonl(path, texts, labels)
+    result = CliRunner().invoke(app, ["-q", "train", "--data", str(path), "--model", "stack-many", "-V", "none",
+                                      "--set", "n_jobs=2", "--no-baseline", "-o", str(tmp_path / "run")])
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert lines[0].startswith(f"Error: Record {record} (line {record + 1}) of {path} has no tokens"), lines[0]
+    assert f"It is document {index} of the training part" in lines[0]
+    assert not (tmp_path / "run").exists()
+
+
 def test_train_names_the_csv_line_of_an_empty_document(reviews, tmp_path):
     """Records span lines: the line is the record's first one, counted as the CSV reader counts."""
     texts, labels = multiline(reviews[0]), reviews[1]
@@ -230,24 +253,17 @@ def test_evaluate_names_the_record_in_a_limited_sample(reviews, tmp_path):
     assert f"It is document {limit - 1} of the sample ({limit} documents drawn by --limit)" in str(err.value)
 
 
-def test_stack_member_error_names_the_empty_records_not_the_fold_number(tmp_path):
-    """A stack's member fits on a cross-validation fold: its "Document 0" is no record; the empty ones are."""
+def test_only_an_error_that_carries_its_document_index_is_renamed(tmp_path):
+    """The toolkit's DocumentError (the tokenizer, the classifier, a stack's member remapped to the stack's X)
+    names its record; an error without an index is left as it is, whatever its wording."""
     path = tmp_path / "reviews.jsonl"
-    texts = ["a fine film", "", "dull", "good", "<br />", "bad"]
-    write_jsonl(path, texts, ["pos"] * 6)
+    write_jsonl(path, ["a fine film", "", "dull", "good", "<br />", "bad"], ["pos"] * 6)
     records = DocumentRecords(path, [5, 4, 3, 2, 1, 0])
-    err = ValueError("Document 0 of X has no tokens (1 empty document(s) in all); EmbeddingClassifier cannot "
-                     "classify an empty document.")
-    part = [texts[r] for r in records.records]
-    named = _record_error(err, records, "training part", texts=part, in_folds=True)
+    too_long = DocumentError("Document 2 of X has 9,000 characters, more than max_length=5,000.", document_index=2)
+    named = _record_error(too_long, records, "training part")
     assert isinstance(named, DataError)
-    assert "document 0 counts that fold's documents" in str(named)
-    assert f"2 document(s) without text: record 4 (line 5) of {path}, record 1 (line 2) of {path}." in str(named)
-    # the tokenizer's error (a DataError) is about the whole part even in a stack
-    too_long = DataError("Document 2 of X has 9,000 characters, more than max_length=5,000.")
-    assert str(_record_error(too_long, records, "training part", in_folds=True)).startswith(
-        f"Record 3 (line 4) of {path} has 9,000 characters")
-    # an error that names no document is left as it is
+    assert str(named).startswith(f"Record 3 (line 4) of {path} has 9,000 characters"), str(named)
+    assert _record_error(ValueError("Document 0 of X has no tokens."), records, "training part") is None
     assert _record_error(ValueError("Unknown label type"), records, "training part") is None
 
 

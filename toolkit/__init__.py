@@ -64,6 +64,7 @@ _LAZY = {
     # errors
     "ToolkitError": "exceptions",
     "DataError": "exceptions",
+    "DocumentError": "exceptions",
     "ChecksumError": "exceptions",
     "ManifestError": "exceptions",
     "VectorsFormatError": "exceptions",

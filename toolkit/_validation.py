@@ -225,7 +225,9 @@ def check_raw_documents(X, *, name: str = "X") -> list[str]:
     for i, doc in enumerate(docs):
         problem = _describe_bad_document(doc)
         if problem is not None:
-            raise ValueError(f"Document {i} of {name} {problem}; raw text documents must be str.")
+            from .exceptions import DocumentError
+
+            raise DocumentError(f"Document {i} of {name} {problem}; raw text documents must be str.", document_index=i)
     return docs
 
 

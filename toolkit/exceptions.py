@@ -10,6 +10,7 @@ from __future__ import annotations
 __all__ = [
     "ToolkitError",
     "DataError",
+    "DocumentError",
     "ChecksumError",
     "ManifestError",
     "VectorsFormatError",
@@ -26,6 +27,36 @@ class ToolkitError(Exception):
 
 class DataError(ToolkitError, ValueError):
     """A data file or folder is missing, unreadable or malformed."""
+
+
+class DocumentError(DataError):
+    """One document of an estimator's input cannot be used (too long, or without tokens).
+
+    Parameters
+    ----------
+    message : str
+        What is wrong and what to do; it names the document as "Document N of X".
+    document_index : int, optional
+        N: the document's position in the ``X`` the estimator was given (or,
+        where a wrapper such as a stack re-raises it, in the ``X`` the wrapper
+        was given), so a caller that knows where ``X`` came from can name the
+        record of the user's file.
+
+    Attributes
+    ----------
+    document_index : int or None
+    """
+
+    def __init__(self, message, *, document_index=None):
+        super().__init__(message)
+        self.document_index = None if document_index is None else int(document_index)
+
+    def __reduce__(self):  # through joblib / Dask worker processes with its index (args alone would drop it)
+        return _document_error, (str(self), self.document_index)
+
+
+def _document_error(message, document_index):
+    return DocumentError(message, document_index=document_index)
 
 
 class ChecksumError(DataError):

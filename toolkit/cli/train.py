@@ -202,41 +202,29 @@ def _as_classes(labels, classes):
     return np.asarray(mapped, dtype=np.asarray(classes).dtype)
 
 
-#: How the toolkit's estimators name a document of their input: the tokenizer (a text longer than
-#: max_length), the classifier (a document with no tokens), the raw-document check.
+#: The toolkit's wording of a document of an estimator's input, at the start of a DocumentError's message
 _DOCUMENT_OF_X = re.compile(r"Document (\d+) of X\b")
 
 
 def _document_index(err) -> int | None:
-    """The index of the document an estimator's error is about, in the ``X`` it was given; None if it names none.
+    """The position, in the ``X`` an estimator was given, of the document ``err`` is about; None if none.
 
-    An error's own ``document_index`` attribute comes first; else the
-    toolkit's wording, "Document 5 of X ...", at the start of the message.
+    The toolkit's estimators raise :class:`~toolkit.exceptions.DocumentError`
+    with a ``document_index`` (a stack re-raises its members' errors with the
+    position in its own X, not in a cross-validation fold).
     """
     index = getattr(err, "document_index", None)
     if isinstance(index, numbers.Integral) and not isinstance(index, bool):
         return int(index)
-    match = _DOCUMENT_OF_X.match(str(err))
-    return int(match.group(1)) if match else None
+    return None
 
 
-def _empty_documents(texts, strip_html=True) -> list[int]:
-    """The indices of ``texts`` with nothing but white space once cleaned as the tokenizer cleans them."""
-    from ..text.tokenizer import clean_text
-
-    return [i for i, text in enumerate(texts) if not clean_text(text, strip_html=strip_html).strip()]
-
-
-def _record_error(err, records, part, *, texts=None, in_folds=False, strip_html=True,
-                  shuffled="shuffled by the split"):
-    """``err``, an estimator's error about "Document i of X", as a :class:`DataError` naming the record.
+def _record_error(err, records, part, *, shuffled="shuffled by the split"):
+    """``err``, an estimator's error about document ``i`` of its X, as a :class:`DataError` naming the record.
 
     ``records`` (:class:`~toolkit.cli._inputs.DocumentRecords`) says where
     each document of ``part`` ("training part", "test part") comes from: document
     ``i`` of a shuffled part is rarely record ``i`` of the user's file.
-    ``in_folds=True`` (a stacked model: its members are fitted on
-    cross-validation folds of the part) keeps the classifier's number, which
-    counts a fold's documents, and names the part's empty ``texts`` instead.
     ``shuffled`` says how the part's order differs from the file's (None: it does not).
     None when ``err`` names no document of the part.
     """
@@ -244,21 +232,6 @@ def _record_error(err, records, part, *, texts=None, in_folds=False, strip_html=
     if index is None or records is None or not 0 <= index < len(records):
         return None
     message = str(err).rstrip()
-    # in a stack, a DataError (the pipeline's tokenizer: the whole part) names a document of the part; a member
-    # classifier's ValueError counts the documents of its fold
-    if in_folds and not isinstance(err, DataError):
-        empty = [] if texts is None else _empty_documents(texts, strip_html)
-        note = (f"{message} This comes from a member of the stacked model, fitted on a cross-validation fold "
-                f"of the {part}: document {index} counts that fold's documents, not the records of "
-                f"{records.source}.")
-        if not empty:
-            return DataError(f"{note} No document of the {part} is empty before tokenization: the "
-                             "tokenizer's settings remove every token of one; loosen them (--set), or train "
-                             "--model main, whose error names the record.")
-        shown = ", ".join(records.describe(i) for i in empty[:5])
-        more = f" and {len(empty) - 5} more" if len(empty) > 5 else ""
-        return DataError(f"{note} The {part} has {len(empty)} document(s) without text: {shown}{more}. "
-                         "Give them a text or remove them, and train again.")
     where = records.describe(index)
     where = where[0].upper() + where[1:]
     match = _DOCUMENT_OF_X.match(message)
@@ -638,9 +611,7 @@ def train(
             column=column, label_column=label_column, data_dir=data_dir, cache_dir=cache_dir, with_ratings=True,
             with_positions=True,
         )
-        # an estimator's error about "Document i of X" names the record of the user's file instead
-        in_folds = model in STACK_RECIPES  # a stack's members fit on cross-validation folds
-        strip_html = estimator.get_params().get("tokenizer__strip_html", True)
+        # an estimator's error about document i of its X (a DocumentError) names the record of the user's file
         fit_params = {}
         if r_train is not None and getattr(_final_estimator(estimator), "ratings_alpha", None) is not None:
             # the stack's "ratings" member learns the stars (IMDB); prediction does not need them
@@ -654,7 +625,7 @@ def train(
         staged = None
         try:
             with _progress_bars(estimator, progress, keep=params), \
-                    _records_named(p_train, "training part", texts=x_train, in_folds=in_folds, strip_html=strip_html):
+                    _records_named(p_train, "training part"):
                 start = time.perf_counter()  # the saved model keeps the user's settings (keep=params)
                 estimator.fit(x_train, y_train, **fit_params)
                 fit_seconds = time.perf_counter() - start

@@ -178,7 +178,12 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
     random_state : int, RandomState instance, Generator instance or None, default=None
         Seeds the split, the per-epoch shuffling, the initializers and the
         dropout of this estimator only (no global seeding). An int gives
-        identical fits on the same machine; a ``numpy.random.Generator`` is
+        identical fits on the same machine, in any process and whatever
+        ``PYTHONHASHSEED``, with the same TensorFlow thread settings (one
+        intra-op thread instead of the default moved a ``"cnn"`` fit's
+        probabilities by up to 6e-8) and, for domain ``vectors`` trained on
+        more than one thread (their ``workers``, default 2), the same cache
+        (:mod:`toolkit.vectors.domain`); a ``numpy.random.Generator`` is
         drawn from once per fit, like a RandomState.
     verbose : int, default=0
         0 silent, 1 a progress bar over epochs, 2 Keras' own output (one line per epoch).
@@ -367,10 +372,13 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         corpus = check_token_corpus(X, estimator=type(self).__name__)
         empty = np.flatnonzero(corpus.lengths() == 0)
         if len(empty) and not allow_empty:
-            raise ValueError(
+            from ..exceptions import DocumentError
+
+            raise DocumentError(
                 f"Document {int(empty[0])} of X has no tokens ({len(empty)} empty document(s) "
                 "in all); EmbeddingClassifier cannot classify an empty document. Drop empty "
-                "documents first, or loosen the tokenizer settings that removed every token."
+                "documents first, or loosen the tokenizer settings that removed every token.",
+                document_index=int(empty[0]),
             )
         return corpus
 

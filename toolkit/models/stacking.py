@@ -56,10 +56,12 @@ pickling stay cheap.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import logging
 import os
+import re
 import time
 
 import numpy as np
@@ -298,7 +300,12 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         out-of-fold fits and ``LogisticRegressionCV``'s folds would become
         hundreds of nested scheduler tasks, each shipping its data.
     random_state : int, RandomState instance or None, default=None
-        Seeds the folds and the NBSVM solver.
+        Seeds the folds, the NBSVM solvers and the Keras ``"nbsvm++"`` member. An
+        int gives the same stack in any process, with any ``n_jobs``; domain
+        ``vectors`` trained on more than one thread (their ``workers``, default
+        2) need the same cache (:mod:`toolkit.vectors.domain`). The
+        ``"clusters"`` k-means and ``doc_vectors`` keep fixed seeds of their
+        own, so that every fit shares one computation.
     verbose : int or bool, default=0
         1 (or True): a progress bar on stderr over the member fits (one per
         group of members and fold, then the refits), advanced as each one
@@ -1175,6 +1182,26 @@ def _run_with_progress(n_jobs, progress, calls):
     return Parallel(n_jobs=n_jobs)(calls)
 
 
+@contextlib.contextmanager
+def _rows_of_x(rows):
+    """A :class:`~toolkit.exceptions.DocumentError` about document ``i`` of ``docs.take(rows)`` (a fold's
+    documents) raised in the block names document ``rows[i]`` of the stack's X instead.
+
+    A member's error would otherwise count the fold's documents, and a caller (``toolkit train``) could
+    not tell the user which document of theirs it is.
+    """
+    from ..exceptions import DocumentError
+
+    try:
+        yield
+    except DocumentError as err:
+        if rows is None or err.document_index is None or not 0 <= err.document_index < len(rows):
+            raise
+        index = int(np.asarray(rows)[err.document_index])
+        message = re.sub(r"^Document \d+ of X\b", f"Document {index} of X", str(err), count=1)
+        raise DocumentError(message, document_index=index) from err
+
+
 def _fit_group(estimators, n_shared, docs, targets, train, test, keep=True):
     """Fit members (pipelines) whose first ``n_shared`` steps are equal, those steps once.
 
@@ -1191,12 +1218,16 @@ def _fit_group(estimators, n_shared, docs, targets, train, test, keep=True):
     head = Pipeline(estimators[0].steps[:n_shared])
     rows = slice(None) if train is None else train
     # no target: the members may learn different ones (a step that needs one fails loudly here)
-    Z = head.fit_transform(docs if train is None else docs.take(train))
-    Z_test = None if test is None else head.transform(docs.take(test))
+    with _rows_of_x(train):
+        Z = head.fit_transform(docs if train is None else docs.take(train))
+    with _rows_of_x(test):
+        Z_test = None if test is None else head.transform(docs.take(test))
     results = []
     for estimator, target in zip(estimators, targets):
-        own = Pipeline(estimator.steps[n_shared:]).fit(Z, target[rows])
-        scores = None if test is None else np.asarray(_score(own, Z_test))
+        with _rows_of_x(train):
+            own = Pipeline(estimator.steps[n_shared:]).fit(Z, target[rows])
+        with _rows_of_x(test):
+            scores = None if test is None else np.asarray(_score(own, Z_test))
         model = Pipeline(head.steps + own.steps) if train is None or keep else None
         results.append((model, scores))
     return results
@@ -1207,8 +1238,10 @@ def _fit_member(estimator, docs, y, train, test, keep=True):
     nothing to ship back from a worker) and its scores on ``test``."""
     if train is None:
         return estimator.fit(docs, y), None
-    estimator.fit(docs.take(train), y[train])
-    scores = np.asarray(_score(estimator, docs.take(test)))
+    with _rows_of_x(train):  # an error about a document names it in the stack's X, not in the fold
+        estimator.fit(docs.take(train), y[train])
+    with _rows_of_x(test):
+        scores = np.asarray(_score(estimator, docs.take(test)))
     return (estimator if keep else None), scores
 
 

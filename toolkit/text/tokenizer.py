@@ -59,7 +59,7 @@ from .._validation import (
     check_raw_documents,
     validate_params,
 )
-from ..exceptions import DataError
+from ..exceptions import DocumentError
 from .corpus import TokenizedCorpus
 
 __all__ = ["SpacyTokenizer", "tokenize", "clean_html", "clean_text"]
@@ -1111,12 +1111,13 @@ class SpacyTokenizer(TextInputMixin, TokenOutputMixin, TransformerMixin, BaseEst
                     skipped.append(i)
                     text = ""
                 else:
-                    raise DataError(
+                    raise DocumentError(
                         f"Document {i} of X has {len(text):,} characters, more than max_length={limit:,}. "
                         "Split long documents first, raise the max_length parameter "
                         "(spaCy's own limit guards memory use; `toolkit train --set max_length=...`), or pass "
                         "errors='skip' (--skip-bad of `toolkit predict` and the text commands) to give such "
-                        "documents empty token lists."
+                        "documents empty token lists.",
+                        document_index=i,
                     )
             yield text
 
