@@ -6,7 +6,8 @@ The script that pip generates for ``[project.scripts]`` runs
 load showed Python's traceback of the ``KeyboardInterrupt``. This module is
 cheap to import (``toolkit/__init__.py`` is lazy), so the script's import is
 over in milliseconds and the CLI loads inside :func:`main`, where an interrupt
-becomes one line and exit code 130, as in ``python -m toolkit`` and ``cli.py``.
+becomes one line and exit code 130. ``python -m toolkit`` and ``cli.py`` start
+here too.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import sys
 
 __all__ = ["main"]
 
-#: What an interrupt before the CLI's own handling prints (the same line as ``cli.py`` and ``python -m toolkit``).
+#: What an interrupt before the CLI's own handling prints.
 INTERRUPTED_WHILE_LOADING = "\nInterrupted. Nothing was written.\n"
 
 
