@@ -480,7 +480,13 @@ def test_main_job_command():
     """`python -m pip install -q -e . && TOOLKIT_DATA_DIR=../shared/data python cli.py train`: cli.py runs the app."""
     main_job = next(code.strip() for lang, _, code in fenced_blocks(section(TEXT, "Two commands")) if lang == "bash")
     assert "python cli.py train" in main_job and "TOOLKIT_DATA_DIR=" in main_job
-    assert "toolkit.cli" in (ROOT / "cli.py").read_text(encoding="utf-8")
+    # cli.py starts where the console script starts (pyproject's entry point), which runs toolkit.cli's app
+    import tomllib
+
+    entry = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]["toolkit"]
+    module, _, function = entry.partition(":")
+    assert f"from {module} import {function}" in (ROOT / "cli.py").read_text(encoding="utf-8")
+    assert "toolkit.cli" in (ROOT / module.replace(".", "/")).with_suffix(".py").read_text(encoding="utf-8")
     assert parse_command("toolkit train")[0] == ["train"]
 
 
