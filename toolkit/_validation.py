@@ -16,6 +16,8 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from .exceptions import DocumentError
+
 __all__ = [
     "InvalidParameterError",
     "Interval",
@@ -225,8 +227,6 @@ def check_raw_documents(X, *, name: str = "X") -> list[str]:
     for i, doc in enumerate(docs):
         problem = _describe_bad_document(doc)
         if problem is not None:
-            from .exceptions import DocumentError
-
             raise DocumentError(f"Document {i} of {name} {problem}; raw text documents must be str.", document_index=i)
     return docs
 

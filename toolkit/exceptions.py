@@ -7,6 +7,8 @@ catch either. Messages name the problem (file, line, parameter) and what to do.
 
 from __future__ import annotations
 
+import re
+
 __all__ = [
     "ToolkitError",
     "DataError",
@@ -53,6 +55,29 @@ class DocumentError(DataError):
 
     def __reduce__(self):  # through joblib / Dask worker processes with its index (args alone would drop it)
         return _document_error, (str(self), self.document_index)
+
+    def naming(self, subject: str) -> str:
+        """The message with its document called ``subject`` instead of "Document N of X".
+
+        Parameters
+        ----------
+        subject : str
+            How the caller knows the document, e.g. "Document 41 of X" (a
+            stack: the position in its own X) or "Record 41 (line 42) of
+            reviews.jsonl" (the CLI: the user's file).
+
+        Returns
+        -------
+        str
+            ``"<subject>: <message>"`` when the message does not start so.
+        """
+        message = str(self).rstrip()
+        lead = _DOCUMENT_OF_X.match(message)
+        return f"{subject}{message[lead.end():]}" if lead else f"{subject}: {message}"
+
+
+#: How a DocumentError's message names its document (the estimators' wording)
+_DOCUMENT_OF_X = re.compile(r"^Document \d+ of X\b")
 
 
 def _document_error(message, document_index):

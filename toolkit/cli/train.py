@@ -6,9 +6,7 @@ import contextlib
 import json
 import logging
 import math
-import numbers
 import os
-import re
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -45,7 +43,7 @@ from ._common import (
     data_folders,
     app,
 )
-from ..exceptions import DataError
+from ..exceptions import DataError, DocumentError
 from ._inputs import (
     SettingError,
     _dataset_records,
@@ -202,23 +200,6 @@ def _as_classes(labels, classes):
     return np.asarray(mapped, dtype=np.asarray(classes).dtype)
 
 
-#: The toolkit's wording of a document of an estimator's input, at the start of a DocumentError's message
-_DOCUMENT_OF_X = re.compile(r"Document (\d+) of X\b")
-
-
-def _document_index(err) -> int | None:
-    """The position, in the ``X`` an estimator was given, of the document ``err`` is about; None if none.
-
-    The toolkit's estimators raise :class:`~toolkit.exceptions.DocumentError`
-    with a ``document_index`` (a stack re-raises its members' errors with the
-    position in its own X, not in a cross-validation fold).
-    """
-    index = getattr(err, "document_index", None)
-    if isinstance(index, numbers.Integral) and not isinstance(index, bool):
-        return int(index)
-    return None
-
-
 def _record_error(err, records, part, *, shuffled="shuffled by the split"):
     """``err``, an estimator's error about document ``i`` of its X, as a :class:`DataError` naming the record.
 
@@ -228,14 +209,11 @@ def _record_error(err, records, part, *, shuffled="shuffled by the split"):
     ``shuffled`` says how the part's order differs from the file's (None: it does not).
     None when ``err`` names no document of the part.
     """
-    index = _document_index(err)
+    index = getattr(err, "document_index", None)  # a DocumentError's (the estimators' errors about one document)
     if index is None or records is None or not 0 <= index < len(records):
         return None
-    message = str(err).rstrip()
     where = records.describe(index)
-    where = where[0].upper() + where[1:]
-    match = _DOCUMENT_OF_X.match(message)
-    body = f"{where}{message[match.end():]}" if match else f"{where}: {message}"
+    body = DocumentError.naming(err, where[0].upper() + where[1:])
     position = "" if shuffled is None else f" It is document {index} of the {part} ({shuffled})."
     return DataError(f"{body}{position} Fix or remove that record, or change the settings named above, and run "
                      "the command again.")
@@ -246,7 +224,7 @@ def _records_named(records, part, **kwargs):
     """Turn an estimator's error about "Document i of X" in the block into one naming the record of the file."""
     try:
         yield
-    except ValueError as err:
+    except DocumentError as err:
         named = _record_error(err, records, part, **kwargs)
         if named is None:
             raise

@@ -20,6 +20,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
+from ..exceptions import DocumentError
 from .._validation import (
     Interval,
     Options,
@@ -372,8 +373,6 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         corpus = check_token_corpus(X, estimator=type(self).__name__)
         empty = np.flatnonzero(corpus.lengths() == 0)
         if len(empty) and not allow_empty:
-            from ..exceptions import DocumentError
-
             raise DocumentError(
                 f"Document {int(empty[0])} of X has no tokens ({len(empty)} empty document(s) "
                 "in all); EmbeddingClassifier cannot classify an empty document. Drop empty "

@@ -61,7 +61,6 @@ import functools
 import gc
 import logging
 import os
-import re
 import time
 
 import numpy as np
@@ -1198,8 +1197,7 @@ def _rows_of_x(rows):
         if rows is None or err.document_index is None or not 0 <= err.document_index < len(rows):
             raise
         index = int(np.asarray(rows)[err.document_index])
-        message = re.sub(r"^Document \d+ of X\b", f"Document {index} of X", str(err), count=1)
-        raise DocumentError(message, document_index=index) from err
+        raise DocumentError(err.naming(f"Document {index} of X"), document_index=index) from err
 
 
 def _fit_group(estimators, n_shared, docs, targets, train, test, keep=True):
