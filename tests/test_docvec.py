@@ -203,3 +203,19 @@ def test_two_processes_train_the_doc_model_once(split, tmp_path):
                                 [start_at, start_at]))
     assert sorted(sources) == ["cache", "trained"], sources
     assert len(list((tmp_path / "cache" / "doc_vectors").iterdir())) == 1
+
+
+def test_default_workers_give_the_same_vectors_in_a_fresh_cache(split, tmp_path, monkeypatch):
+    """``DocVectorizer(random_state=0)`` without ``workers`` trains the same paragraph-vector model in two fresh
+    caches, so its features are the same bits. Its default was two threads before: the features differed."""
+    unlabelled, X, _, X_out, _ = split
+    assert DocVectorizer().workers == 1
+    features = []
+    for cache in ("cache1", "cache2"):
+        monkeypatch.setenv("TOOLKIT_CACHE_DIR", str(tmp_path / cache))
+        docvec.clear_memo()
+        vec = DocVectorizer(unlabelled=unlabelled, vector_size=16, epochs=3, min_count=2).fit(X)
+        assert vec.model_source_ == "trained"
+        features.append(vec.transform(X_out[:50]))
+    docvec.clear_memo()
+    np.testing.assert_array_equal(features[0], features[1])

@@ -361,14 +361,14 @@ class DocVectorizer(TextInputMixin, TransformerMixin, BaseEstimator):
         Negative samples per n-gram.
     sample : float, default=1e-4
         Down-sampling threshold of frequent n-grams.
-    workers : int, default=2
-        Threads for training and inference. Training with more than one
-        thread is not bit-reproducible, but it runs once per source and
-        options and is then cached; inference is deterministic for any value.
-        A fresh cache (another machine, a new ``TOOLKIT_CACHE_DIR``) trains
-        another model unless ``workers=1``, which trains the same model in
-        every process. ``workers`` is not part of the cache key: a model
-        already cached is read whatever its value.
+    workers : int, default=1
+        Threads for training and inference. With one thread training gives
+        the same model in every process and in a fresh cache (another
+        machine, a new ``TOOLKIT_CACHE_DIR``). More threads train faster but
+        not bit-reproducibly: the model runs once per source and options and
+        is then cached, so this shows only in a fresh cache. Inference is
+        deterministic for any value. ``workers`` is not part of the cache
+        key: a model already cached is read whatever its value.
     random_state : int, default=0
         Seed of training and of each document's inference.
 
@@ -417,7 +417,7 @@ class DocVectorizer(TextInputMixin, TransformerMixin, BaseEstimator):
     }
 
     def __init__(self, *, unlabelled="unsup", vector_size=100, ngram_range=(1, 2), epochs=10, infer_epochs=5,
-                 min_count=2, max_final_vocab=1_000_000, negative=5, sample=1e-4, workers=2, random_state=0):
+                 min_count=2, max_final_vocab=1_000_000, negative=5, sample=1e-4, workers=1, random_state=0):
         self.unlabelled = unlabelled
         self.vector_size = vector_size
         self.ngram_range = ngram_range

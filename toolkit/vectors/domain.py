@@ -34,18 +34,17 @@ on the same data (or a ``clone``) loads the vectors from
 different cross-validation fold trains its own. Files are written atomically;
 nothing large is stored on the estimator.
 
-Reproducibility: gensim trains on ``workers`` threads (default 2), and with
-more than one the vectors differ from run to run even with the same ``seed``
-(the threads update shared weights in the order the operating system runs
-them). The cache hides this on one machine: every later fit with the same key,
-in any process, loads the vectors of the first. A fresh cache (another
-machine, CI, a new ``TOOLKIT_CACHE_DIR``, ``--cache-dir``) trains other
-vectors, and a model fitted on them predicts differently for the same
-``random_state``. With ``workers=1`` (``"word2vec:unsup:workers=1"``) word2vec
-and fastText give the same vectors in every process with the same gensim
-version, whatever ``PYTHONHASHSEED``, training on one core instead of two.
-The option is part of the cache key: vectors trained with ``workers=2`` are
-not reused for ``workers=1``.
+Reproducibility: gensim trains on ``workers`` threads, default 1, so the
+vectors are the same bits in every process and on every machine with the same
+gensim version, whatever ``PYTHONHASHSEED``: a model fitted on them in a fresh
+cache (another machine, CI, a new ``TOOLKIT_CACHE_DIR``, ``--cache-dir``)
+predicts as on this one for the same ``random_state``. ``workers=2``
+(``"word2vec:unsup:workers=2"``) trains faster on two cores, but with more
+than one thread the vectors differ from run to run even with the same
+``seed`` (the threads update shared weights in the order the operating system
+runs them): the cache then hides this on one machine only (every later fit
+with the same key loads the vectors of the first). The option is part of the
+cache key: vectors trained with ``workers=2`` are not reused for ``workers=1``.
 """
 
 from __future__ import annotations
@@ -73,7 +72,7 @@ logger = logging.getLogger(__name__)
 
 ALGORITHMS = ("word2vec", "fasttext")
 _DEFAULTS = {"dim": 100, "epochs": 5, "window": 5, "min_count": 5, "sg": 0, "bucket": 200_000,
-             "workers": 2, "seed": 0, "train": 1}
+             "workers": 1, "seed": 0, "train": 1}
 _OPTION = re.compile(r"^\s*[a-z_]+\s*=\s*[0-9]+\s*$")
 _MEMO = Memo(maxsize=4)
 _FORMAT_VERSION = 1
@@ -456,8 +455,8 @@ def _train_and_cache(parsed, docs, folder):
     """Train the vectors and write them to ``folder`` (kept in memory where the cache is not writable)."""
     logger.info("training %s domain vectors on %d documents (%d tokens)", parsed.algorithm, len(docs), docs.n_tokens)
     if parsed.params["workers"] > 1:
-        logger.info("%d training threads: another cache would get other vectors (the option workers=1 gives the "
-                    "same vectors on every machine); this cache keeps these for every later fit",
+        logger.info("%d training threads: another cache would get other vectors (the option workers=1, the default, "
+                    "gives the same vectors on every machine); this cache keeps these for every later fit",
                     parsed.params["workers"])
     kv = _train(parsed, docs)
     try:
