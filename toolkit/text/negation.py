@@ -12,6 +12,8 @@ time in Python; :func:`mark_negation` works on the flat arrays of a whole
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
@@ -20,6 +22,8 @@ from .corpus import TokenizedCorpus, check_token_corpus
 
 __all__ = ["NEGATIONS", "SCOPE_ENDS", "NegationMarker", "mark_negation"]
 
+logger = logging.getLogger(__name__)
+
 #: Words that open a negation scope (compared in lower case; spaCy splits "don't" into "do" + "n't", and
 #: "don\u2019t", with the typographic apostrophe of most web and word-processor text, into "do" + "n\u2019t").
 NEGATIONS = frozenset(
@@ -27,6 +31,12 @@ NEGATIONS = frozenset(
 )
 #: Tokens that close it (compared in lower case): clause punctuation and the contrastive "but" / "however".
 SCOPE_ENDS = frozenset(". , ! ? ; : but however".split())
+# Words nearly every English text of some length has, and no other common language spells alike (not
+# "is", "was", "of": Dutch and German words): a corpus of _MIN_DOCS_LANGUAGE_CHECK documents or more with
+# none of them is not English, and the default lists mark little or nothing in it (or half a scope).
+_ENGLISH_MARKERS = frozenset(["the", "and", "this", "that", "with", "you"])
+_MIN_DOCS_LANGUAGE_CHECK = 20
+_warned = {"language": False}  # that warning is logged once per process (a stack marks every fold)
 
 
 def mark_negation(X, *, negations=NEGATIONS, scope_ends=SCOPE_ENDS, prefix="NOT_"):
@@ -58,9 +68,22 @@ def mark_negation(X, *, negations=NEGATIONS, scope_ends=SCOPE_ENDS, prefix="NOT_
     """
     corpus = check_token_corpus(X, estimator="mark_negation")
     strings, ids, offsets = corpus.strings, corpus.ids, corpus.offsets
+    english_lists = negations is NEGATIONS and scope_ends is SCOPE_ENDS
     negations = frozenset(w.lower() for w in negations)
     scope_ends = frozenset(w.lower() for w in scope_ends)
     lower = [s.lower() for s in strings]
+    if (english_lists and not _warned["language"] and len(offsets) - 1 >= _MIN_DOCS_LANGUAGE_CHECK
+            and _ENGLISH_MARKERS.isdisjoint(lower)):
+        _warned["language"] = True
+        logger.warning(
+            "mark_negation: none of the %d documents has an English word such as 'the', 'and' or 'this', but the "
+            "default negation words and scope ends are English (NEGATIONS, SCOPE_ENDS): they mark little or "
+            "nothing in other languages, or only part of a scope (Spanish 'no' opens one that 'pero' does not "
+            "close). Pass negations= and scope_ends= of the texts' language (NegationMarker(negations=..., "
+            "scope_ends=...)), or leave negation marking out (StackedTextClassifier(mark_negation=False)). "
+            "Logged once per process.",
+            len(offsets) - 1,
+        )
     is_negation = np.fromiter((s in negations for s in lower), dtype=bool, count=len(lower))[ids]
     is_end = np.fromiter((s in scope_ends for s in lower), dtype=bool, count=len(lower))[ids]
     position = np.arange(ids.size)
@@ -92,7 +115,10 @@ class NegationMarker(TextInputMixin, TokenOutputMixin, TransformerMixin, BaseEst
     marked ("no" opens a Spanish scope that "pero" does not close). Give
     ``negations`` and ``scope_ends`` of that language (e.g. ``{"nicht",
     "kein", "nie"}`` and ``{"aber", "sondern", ".", "!", "?"}``), or leave the
-    marker out (``StackedTextClassifier(mark_negation=False)``).
+    marker out (``StackedTextClassifier(mark_negation=False)``). With the
+    default lists, a corpus of 20 documents or more without any English
+    "the", "and", "this", "that", "with" or "you" logs a warning
+    saying so (once per process).
 
     Parameters
     ----------

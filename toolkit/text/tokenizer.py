@@ -42,6 +42,7 @@ import logging
 import os
 import re
 import threading
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -71,12 +72,31 @@ _TAG = re.compile(r"</?[A-Za-z][^<>]*>|<!--.*?-->", re.DOTALL)
 # C0/C1 control characters except tab, newline and carriage return
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# Invisible format characters (Unicode category Cf) that glue to a word and make a second spelling of it
+# (right-to-left text carries LRM/RLM marks, a file read without utf-8-sig its BOM): the Arabic letter
+# mark, LRM/RLM, bidi embeddings and isolates, the word joiner and invisible operators, and the BOM /
+# zero-width no-break space; they are removed. The zero-width space (U+200B) marks a word boundary
+# (Thai, Khmer, web text): it becomes a space. Kept: ZWJ and ZWNJ (U+200C-D; emoji sequences and
+# Indic/Persian spelling need them), the soft hyphen and the emoji tag characters.
+_INVISIBLE = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]")
+_ODD = re.compile(f"{_CONTROL.pattern}|{_SURROGATE.pattern}|{_INVISIBLE.pattern}|\u200b")  # any of the above
+_UNICODE_FORMS = ("NFC", "NFKC")
+# Four or more characters of scripts written without spaces between words (Thai, Lao, Myanmar, Khmer,
+# kana, CJK ideographs): in one token they mean a tokenizer that does not segment the script
+_UNSPACED = re.compile(
+    "[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff"
+    "\uf900-\ufaff\uff66-\uff9f\U00020000-\U0003134f]{4,}"
+)
+# spaCy languages whose tokenizers segment such scripts (Korean: spaces between words, mecab for the rest)
+_SEGMENTING_LANGS = frozenset({"zh", "ja", "th", "ko", "vi"})
+# share of documents with an unsegmented token from which transform warns (a title quoted in a review: no)
+_UNSEGMENTED_SHARE = 0.05
 _WS_SPLIT = re.compile(r"(\s+)").split  # \s is exactly str.isspace(), as spaCy's splitter
 _NON_SPACE = re.compile(r"\S+")  # the spans of str.split(), with their positions
 
 # span cache size above which an engine starts afresh (bounds memory)
 _MAX_CACHED_SPANS = 1_000_000
-_CACHE_FORMAT = 2  # 2: the skipped document indices are stored too
+_CACHE_FORMAT = 3  # 2: the skipped document indices are stored too; 3: clean_text drops bidi marks, BOMs
 # fewer never-seen spans than this per worker are tokenized in-process
 _MIN_SPANS_PER_WORKER = 5000
 
@@ -110,13 +130,22 @@ def clean_html(text: str) -> str:
     return text
 
 
-def clean_text(text: str, *, strip_html: bool = True) -> str:
+def clean_text(text: str, *, strip_html: bool = True, unicode_form: str | None = None) -> str:
     """The text exactly as the tokenizer sees it.
 
-    Optional :func:`clean_html`, then every C0/C1 control character other than
-    tab, newline and carriage return becomes a space and every lone surrogate
-    (text decoded with ``errors="surrogateescape"``, for instance) becomes
-    U+FFFD, so spaCy never fails on them.
+    Optional :func:`clean_html`, then every C0/C1 control character other than tab,
+    newline and carriage return becomes a space, every lone surrogate (text
+    decoded with ``errors="surrogateescape"``, for instance) becomes U+FFFD,
+    so spaCy never fails on them, a zero-width space (U+200B, a word
+    boundary) becomes a space, and invisible format characters are
+    removed: byte-order mark (U+FEFF), word joiner
+    (U+2060), the left-to-right and right-to-left marks (U+200E, U+200F,
+    U+061C) and bidi embeddings and isolates (U+202A-U+202E, U+2066-U+2069)
+    -- otherwise ``"טוב\\u200f"`` (Hebrew, with the mark editors put after
+    right-to-left words) and ``"טוב"`` would be two different tokens. The
+    zero-width joiner and non-joiner (emoji sequences, Indic and Persian
+    spelling) and the soft hyphen are kept. Last, the optional Unicode
+    normalization ``unicode_form``.
 
     Parameters
     ----------
@@ -124,6 +153,9 @@ def clean_text(text: str, *, strip_html: bool = True) -> str:
         One document.
     strip_html : bool, default=True
         Run :func:`clean_html` first.
+    unicode_form : {None, "NFC", "NFKC"}, default=None
+        Normalize with ``unicodedata.normalize``, last.
+        None leaves the characters as they are, as spaCy and scikit-learn do.
 
     Returns
     -------
@@ -133,11 +165,22 @@ def clean_text(text: str, *, strip_html: bool = True) -> str:
     --------
     >>> clean_text("a\\x00b\\ud800")
     'a b\\ufffd'
+    >>> clean_text("cafe\\u0301") == clean_text("caf\\u00e9")  # the same word, decomposed and composed
+    False
+    >>> clean_text("cafe\\u0301", unicode_form="NFC") == "caf\\u00e9"
+    True
     """
     if strip_html:
         text = clean_html(text)
-    if not text.isprintable():  # cheap guard: most texts have no odd characters
-        text = _SURROGATE.sub("\ufffd", _CONTROL.sub(" ", text))
+    # cheap guards: most texts have no odd characters, and most of the others only newlines or tabs
+    if not text.isprintable() and _ODD.search(text) is not None:
+        text = _INVISIBLE.sub("", _SURROGATE.sub("\ufffd", _CONTROL.sub(" ", text))).replace("\u200b", " ")
+    if unicode_form is not None:
+        if unicode_form not in _UNICODE_FORMS:
+            raise ValueError(
+                f"The 'unicode_form' parameter must be one of {_UNICODE_FORMS} or None. Got {unicode_form!r} instead."
+            )
+        text = unicodedata.normalize(unicode_form, text)
     return text
 
 
@@ -172,9 +215,16 @@ def _load_nlp(model: str, lemmatize: bool):
                     f"({model!r}), whose tokenizer needs the package {missing!r}, which is not installed: "
                     f"{err} Install it (`{command}`), or use another language."
                 ) from err
+            import pkgutil
+
+            import spacy.lang
+
+            codes = sorted(m.name for m in pkgutil.iter_modules(spacy.lang.__path__) if m.ispkg)
+            hint = f" Did you mean 'blank:{lang.lower()}'?" if lang.lower() in codes and lang != lang.lower() else ""
             raise ValueError(
                 f"The 'model' parameter of SpacyTokenizer names an unknown spaCy language {lang!r} "
-                f"({model!r}); use a language code spaCy knows, e.g. 'blank:en'."
+                f"({model!r}); use a language code spaCy knows, e.g. 'blank:en'.{hint} spaCy's codes: "
+                f"{', '.join(codes)} ('xx': several languages)."
             ) from err
         # This private pipeline has no trained components: compute only the
         # lexical attributes the tokenizer reads (token boundaries do not
@@ -198,10 +248,21 @@ def _load_nlp(model: str, lemmatize: bool):
         try:
             lemmatizer.initialize()
         except Exception as err:  # spaCy raises ValueError/KeyError/ImportError here
+            try:
+                import spacy_lookups_data
+            except ImportError:
+                raise ValueError(
+                    f"lemmatize=True needs spaCy's lookup tables for language {nlp.lang!r} "
+                    "(package spacy-lookups-data); they could not be loaded. Install "
+                    "spacy-lookups-data or set lemmatize=False."
+                ) from err
+            # installed, but it has no table for this language (Greek, Arabic, Hebrew, Hindi, Chinese...)
+            version = getattr(spacy_lookups_data, "__version__", "?")
             raise ValueError(
-                f"lemmatize=True needs spaCy's lookup tables for language {nlp.lang!r} "
-                "(package spacy-lookups-data); they could not be loaded. Install "
-                "spacy-lookups-data or set lemmatize=False."
+                f"lemmatize=True (with model={model!r}) needs a lemma lookup table for language {nlp.lang!r}, "
+                f"and the installed spacy-lookups-data {version} has none ({err}). Set lemmatize=False, or "
+                f"pass as model a trained spaCy pipeline of that language with its own lemmatizer "
+                f"(e.g. `python -m spacy download {nlp.lang}_core_news_sm`, where spaCy offers one)."
             ) from err
     _NLP[key] = nlp
     return nlp
@@ -908,6 +969,17 @@ class SpacyTokenizer(TextInputMixin, TokenOutputMixin, TransformerMixin, BaseEst
     strip_html : bool, default=True
         Run :func:`clean_html` first: IMDB's ``<br /><br />`` otherwise gives
         tokens like ``it.<br`` and ``/><br``.
+    unicode_form : {None, "NFC", "NFKC"}, default=None
+        Unicode normalization of the cleaned text (:func:`clean_text`), for
+        the word and char analyzers alike. None keeps the characters as
+        given, as spaCy and scikit-learn do: a word typed with a combining
+        accent (NFD: ``"e\\u0301"``, as macOS file names and some editors
+        write it) and the same word precomposed (NFC: ``"\\u00e9"``) are then
+        two different tokens. ``"NFC"`` merges those and changes nothing
+        else; ``"NFKC"`` also folds compatibility characters: full-width
+        ``"ＧＲＥＡＴ"`` becomes ``"GREAT"``, the ligature ``"ﬁ"`` ``"fi"``,
+        ``"…"`` ``"..."``. Use one when texts come from several sources or in
+        Chinese/Japanese (full-width Latin letters and digits).
     max_length : int, optional
         Longest document accepted, in characters; None means the pipeline's
         ``nlp.max_length`` (1,000,000 for ``blank:en``). Longer documents
@@ -950,6 +1022,24 @@ class SpacyTokenizer(TextInputMixin, TokenOutputMixin, TransformerMixin, BaseEst
     sees the text. Empty documents, or documents of only markup or
     punctuation (with ``remove_punct``), give empty token lists.
 
+    Other languages: pass spaCy's code, ``model="blank:de"`` (``fr``,
+    ``es``, ``tr``, ``ru``, ``el``, ``ar``, ``he``, ``hi``...), for that
+    language's punctuation, elision and exception rules; ``"blank:xx"``
+    handles mixed-language text. ``"blank:en"`` splits only at spaces and
+    punctuation, so Chinese, Japanese or Thai text, written without spaces,
+    would become one token per clause: ``transform`` logs a warning when
+    that happens in many documents. Use ``"blank:zh"`` (spaCy's default
+    segmenter: one token per character, of Latin words in the text too),
+    ``"blank:ja"`` (needs SudachiPy: ``pip install 'spacy[ja]'``),
+    ``"blank:th"`` (PyThaiNLP), or ``analyzer="char"`` with
+    ``ngram_range=(1, 2)``. Lower-casing is spaCy's (Python's
+    ``str.lower``): Turkish dotted ``"İ"`` becomes ``"i̇"`` (i + combining
+    dot) and ``"I"`` becomes ``"i"``, not ``"ı"``. Typographic and ASCII
+    apostrophes stay distinct, as in spaCy (``"don’t"`` gives ``"n’t"``,
+    ``"don't"`` ``"n't"``); :class:`~toolkit.text.NegationMarker` knows
+    both. spaCy splits emoji sequences: a skin tone and each zero-width
+    joiner of a family emoji are tokens of their own.
+
     Examples
     --------
     >>> from toolkit.text import SpacyTokenizer
@@ -971,6 +1061,7 @@ class SpacyTokenizer(TextInputMixin, TokenOutputMixin, TransformerMixin, BaseEst
         "ngram_range": [tuple, list],
         "analyzer": [Options({"word", "char", "char_wb"})],
         "strip_html": ["boolean"],
+        "unicode_form": [Options(set(_UNICODE_FORMS)), None],
         "max_length": [Interval(int, 1, None), None],
         "errors": [Options({"raise", "skip"})],
         "batch_size": [Interval(int, 1, None)],
@@ -992,6 +1083,7 @@ class SpacyTokenizer(TextInputMixin, TokenOutputMixin, TransformerMixin, BaseEst
         ngram_range=(1, 1),
         analyzer="word",
         strip_html=True,
+        unicode_form=None,
         max_length=None,
         errors="raise",
         batch_size=2000,
@@ -1009,6 +1101,7 @@ class SpacyTokenizer(TextInputMixin, TokenOutputMixin, TransformerMixin, BaseEst
         self.ngram_range = ngram_range
         self.analyzer = analyzer
         self.strip_html = strip_html
+        self.unicode_form = unicode_form
         self.max_length = max_length
         self.errors = errors
         self.batch_size = batch_size
@@ -1105,7 +1198,7 @@ class SpacyTokenizer(TextInputMixin, TokenOutputMixin, TransformerMixin, BaseEst
         index in X is appended to ``skipped``.
         """
         for i, doc in enumerate(docs, start):
-            text = clean_text(doc, strip_html=self.strip_html)
+            text = clean_text(doc, strip_html=self.strip_html, unicode_form=self.unicode_form)
             if len(text) > limit:
                 if self.errors == "skip":
                     skipped.append(i)
@@ -1163,6 +1256,7 @@ class SpacyTokenizer(TextInputMixin, TokenOutputMixin, TransformerMixin, BaseEst
         offsets = np.zeros(len(docs) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
         corpus = TokenizedCorpus._from_arrays(ids, offsets, strings)
+        _warn_unsegmented(corpus, nlp.lang, self.model)
         return corpus.ngrams(self.ngram_range)
 
     def _learn(self, engine, missing, options, n_jobs):
@@ -1210,6 +1304,35 @@ class SpacyTokenizer(TextInputMixin, TokenOutputMixin, TransformerMixin, BaseEst
             digest.update(doc.encode("utf-8", "surrogatepass"))
         folder = get_cache_dir() / "tokens" if self.cache is True else Path(self.cache).expanduser()
         return folder / f"{digest.hexdigest()}.npz"
+
+
+def _warn_unsegmented(corpus: TokenizedCorpus, lang: str, model: str) -> None:
+    """Warn when many documents hold tokens of unsegmented Chinese, Japanese or Thai text.
+
+    ``blank:en`` (like every language but zh, ja, th, ko and vi) splits text
+    only at spaces and punctuation, so a review in a script written without
+    spaces becomes a few clause-long tokens that no other review shares.
+    """
+    if lang in _SEGMENTING_LANGS:
+        return
+    strings = corpus.strings
+    odd = [i for i, s in enumerate(strings) if not s.isascii() and _UNSPACED.search(s)]
+    if not odd:
+        return
+    flagged = np.zeros(len(strings), dtype=bool)
+    flagged[odd] = True
+    docs = np.unique(np.searchsorted(corpus.offsets, np.flatnonzero(flagged[corpus.ids]), side="right") - 1)
+    if docs.size < _UNSEGMENTED_SHARE * len(corpus):
+        return
+    example = max((strings[i] for i in odd), key=len)
+    logger.warning(
+        "SpacyTokenizer(model=%r): %d of %d documents have tokens of Chinese, Japanese or Thai text that the "
+        "%r tokenizer cannot split into words (it splits at spaces and punctuation only), e.g. %r. Use "
+        "model='blank:zh' (one token per Chinese or Japanese character), 'blank:ja' (Japanese words; pip "
+        "install 'spacy[ja]'), 'blank:th' (Thai; pip install 'spacy[th]'), or analyzer='char' with "
+        "ngram_range=(1, 2).",
+        model, docs.size, len(corpus), lang, example[:30] + ("..." if len(example) > 30 else ""),
+    )
 
 
 def _write_cached(path: Path, corpus: TokenizedCorpus, skipped) -> None:
