@@ -272,4 +272,49 @@ def test_cli_tokenize_utf8_file_with_bom_and_rtl_marks(runner, tmp_path):
 def test_cli_file_in_another_encoding_is_an_error_naming_the_file(runner, tmp_path, encoding):
     path = tmp_path / f"reviews-{encoding}.txt"
     path.write_text("Très bon film\nC'était génial\n", encoding=encoding)
-    assert_error(invoke(runner, "tokenize", path), rf"reviews-{encoding}\.txt.*utf-8.*convert")
+    assert_error(invoke(runner, "tokenize", path), rf"(?i)reviews-{encoding}\.txt.*utf-8.*convert")
+
+
+def test_cli_utf16_file_is_named_utf16_with_the_command_that_converts_it(runner, tmp_path):
+    """Excel's "Unicode Text" and PowerShell 5's ``>`` write UTF-16 with a byte-order mark; the error said
+    "is it a binary file?"."""
+    path = tmp_path / "reviews.txt"
+    path.write_text("Très bon film\nC'était génial\n", encoding="utf-16")
+    assert_error(invoke(runner, "tokenize", path), r"reviews\.txt.*is UTF-16.*iconv -f UTF-16 -t utf-8")
+
+
+def test_cli_latin1_file_error_names_the_likely_encoding_and_the_command(runner, tmp_path):
+    path = tmp_path / "reviews.txt"
+    path.write_text("Très bon film\nC'était génial\n", encoding="latin-1")
+    assert_error(invoke(runner, "tokenize", path), r"reviews\.txt.*latin-1.*iconv -f latin1 -t utf-8")
+
+
+@pytest.mark.parametrize("encoding, message", [
+    ("utf-16", r"reviews\.csv is UTF-16 text .*iconv -f UTF-16 -t utf-8"),
+    ("latin-1", r"reviews\.csv, line 2: not valid utf-8 .*such as latin-1 or cp1252.*iconv -f latin1"),
+])
+def test_load_csv_in_another_encoding_names_it_and_how_to_convert(tmp_path, encoding, message):
+    """The library said "Pass encoding=..." (and nothing of UTF-16); a UTF-16 file still reads with its encoding."""
+    from toolkit.data.datasets import load_csv
+    from toolkit.exceptions import DataError
+
+    path = tmp_path / "reviews.csv"
+    path.write_text("text,label\nTrès bon film,pos\nC'était nul,neg\n", encoding=encoding)
+    with pytest.raises(DataError, match=message):
+        load_csv(path)
+    assert list(load_csv(path, encoding=encoding).texts) == ["Très bon film", "C'était nul"]
+
+
+def test_confusion_matrix_with_chinese_labels_logs_one_warning_naming_the_font_fix(tmp_path, caplog):
+    """matplotlib's default font has no CJK glyphs: the plot showed empty boxes, and each missing glyph
+    raised its own raw UserWarning."""
+    import warnings
+
+    from toolkit.plots import plot_confusion_matrix
+
+    with warnings.catch_warnings(record=True) as caught, caplog.at_level(logging.WARNING, logger="toolkit.plots"):
+        warnings.simplefilter("always")
+        plot_confusion_matrix(["好", "差", "好"], ["好", "好", "差"], ["好", "差"], tmp_path / "cm.png")
+    assert not [w for w in caught if "missing from font" in str(w.message)]
+    assert "cm.png: the plot's font lacks" in caplog.text and "Noto Sans CJK" in caplog.text
+    assert (tmp_path / "cm.png").stat().st_size > 0

@@ -59,11 +59,25 @@ def _check_path(path) -> tuple[Path, str]:
 
 def _save_png(fig, path, dpi) -> Path:
     """Write ``fig`` atomically to ``path``, in the format of its suffix (PNG without one)."""
+    import warnings
+
     from ._atomic import atomic_output
 
     path, fmt = _check_path(path)
-    with atomic_output(path) as tmp:
+    with atomic_output(path) as tmp, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         fig.savefig(tmp, format=fmt, dpi=dpi)
+    missing = [str(w.message) for w in caught if "missing from font" in str(w.message)]
+    for w in caught:
+        if "missing from font" not in str(w.message):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if missing:
+        # matplotlib's default DejaVu Sans has Latin, Greek and Cyrillic, not Chinese, Japanese, Korean...
+        logger.warning(
+            "%s: the plot's font lacks %d characters of its labels, drawn as empty boxes (%s). Install a font "
+            "that has them (for Chinese, Japanese, Korean: Noto Sans CJK) and put it first in matplotlib's "
+            "rcParams['font.sans-serif'].", path, len(missing), missing[0],
+        )
     logger.info("Wrote %s", path)
     return path
 

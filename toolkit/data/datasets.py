@@ -972,6 +972,16 @@ def _undecodable(path: Path, encoding: str, err: UnicodeDecodeError) -> DataErro
     """
     import codecs
 
+    def fix(source: str) -> str:
+        return (f"Save the file as {encoding} (e.g. `iconv -f {source} -t {encoding} FILE > NEW_FILE`), or, "
+                "in Python, pass its encoding (encoding='latin-1', 'cp1252', 'utf-16'...).")
+
+    with open(path, "rb") as fh:
+        head = fh.read(2)
+    if head in (b"\xff\xfe", b"\xfe\xff") and not codecs.lookup(encoding).name.startswith("utf-16"):
+        # Excel's "Unicode Text", PowerShell 5's `>` and Notepad's "Unicode" write UTF-16 with this mark
+        return DataError(f"{path} is UTF-16 text (it starts with a UTF-16 byte-order mark), not {encoding}. "
+                         f"{fix('UTF-16')}")
     decoder, line, offset = codecs.getincrementaldecoder(encoding)(), 1, 0
     with open(path, "rb") as fh:
         for raw in fh:
@@ -980,10 +990,10 @@ def _undecodable(path: Path, encoding: str, err: UnicodeDecodeError) -> DataErro
             except UnicodeDecodeError as bad:
                 return DataError(
                     f"{path}, line {line}: not valid {encoding} (byte {offset + max(bad.start, 0)} of the file, "
-                    f"{bad.reason}). Save the file as {encoding}, or pass encoding=..."
+                    f"{bad.reason}); is it in another encoding, such as latin-1 or cp1252? {fix('latin1')}"
                 )
             line, offset = line + 1, offset + len(raw)
-    return DataError(f"{path} is not valid {encoding} ({err}). Pass encoding=...")
+    return DataError(f"{path} is not valid {encoding} ({err}). {fix('latin1')}")
 
 
 def _table_dataset(path, texts, raw_labels, ids, label_column, func, shuffle, random_state, limit):
