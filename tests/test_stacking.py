@@ -949,3 +949,22 @@ def test_stacking_saved_before_verbose_existed_loads_with_verbose_0(ablation, sp
     restored = pickle.loads(pickle.dumps(old))
     assert restored.get_params()["verbose"] == 0 and clone(restored).verbose == 0 and "StackedTextClassifier" in repr(restored)
     np.testing.assert_allclose(restored.decision_function(X_val), ablation.decision_function(X_val))
+
+
+@pytest.mark.filterwarnings("ignore:The least populated class")
+@pytest.mark.parametrize("labels", ["multiclass", "binary"])
+def test_stack_names_a_class_with_one_document_that_a_fold_lacks(split, labels):
+    """A class of one document: the fold that holds it out trains members without it. The fit failed with a
+    numpy broadcast error (3 classes) or NBSVM's "needs at least 2 classes" (2), naming neither the class nor
+    the fix."""
+    X, y, _, _ = split
+    y = np.array(y, dtype=object)
+    if labels == "binary":
+        keep = sorted(np.flatnonzero(y == "neg").tolist() + [int(np.flatnonzero(y == "pos")[0])])
+        X, y = [X[i] for i in keep], y[keep]
+    else:
+        y[np.flatnonzero(y == "pos")[0]] = "rare"
+    rare = "pos" if labels == "binary" else "rare"
+    with pytest.raises(ValueError, match=rf"the training part of fold \d has no document of class '{rare}' "
+                                         r"\(1 document\).*at least 2 documents"):
+        StackedTextClassifier(vectors=None, cv=3, random_state=0).fit(X, y.astype(str))

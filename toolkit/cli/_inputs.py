@@ -54,10 +54,17 @@ def _lines(data: bytes, encoding: str, name: str) -> list[str]:
     try:
         text = data.decode(_bom_aware(encoding))
     except UnicodeDecodeError as err:
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")) and "16" not in encoding:
+            # Excel's "Unicode Text", PowerShell 5's `>` and Notepad's "Unicode" write UTF-16 with this mark
+            raise DataError(
+                f"Cannot read {name} as {encoding} text: it is UTF-16 (it starts with a UTF-16 byte-order "
+                f"mark). Convert it to {encoding}, e.g. `iconv -f UTF-16 -t {encoding} FILE > NEW_FILE`."
+            ) from err
         line = data[: err.start].count(b"\n") + 1
         raise DataError(
-            f"Cannot read {name} as {encoding} text (line {line}, byte {err.start}); "
-            f"is it a binary file? Give a text file in {encoding} (convert it, e.g. with iconv)."
+            f"Cannot read {name} as {encoding} text (line {line}, byte {err.start}); is it text in another "
+            f"encoding (latin-1, cp1252...) or a binary file? Give a text file in {encoding} (convert it, e.g. "
+            f"`iconv -f latin1 -t {encoding} FILE > NEW_FILE`)."
         ) from err
     # "\n" only (\r\n and \r read as \n, as universal newlines): str.splitlines() also breaks at U+0085,
     # U+2028, \x0b, \x0c and \x1c-\x1e, and IMDB reviews hold U+0085 (cp1252's ellipsis)
@@ -247,7 +254,7 @@ def _stratify(labels, *, n_train, n_test):
     classes, counts = np.unique(labels, return_counts=True)
     if counts.min() >= 2 and min(n_train, n_test) >= classes.size:
         return labels
-    reason = (f"class {classes[np.argmin(counts)]!r} has one document" if counts.min() < 2 else
+    reason = (f"class {str(classes[np.argmin(counts)])!r} has one document" if counts.min() < 2 else
               f"a part of {min(n_train, n_test)} documents cannot hold all {classes.size} classes")
     logger.warning("The split into %d and %d documents is not stratified (%s): some classes may be missing "
                    "from one part. A larger part (--test-size, --limit) or separate --test-data avoids this.",

@@ -73,10 +73,17 @@ def load_estimator(model):
 
 
 def compute_metrics(y_true, y_pred, y_score=None, *, classes=None) -> dict:
-    """Accuracy, precision, recall, F1 and ROC AUC as a JSON-ready dict.
+    """Accuracy, balanced accuracy, precision, recall, F1 and ROC AUC as a JSON-ready dict.
 
     Binary problems report the positive class (the second of ``classes``);
-    multi-class ones report macro averages and a one-vs-rest ROC AUC.
+    multi-class ones report macro averages and a one-vs-rest ROC AUC. A class
+    of ``classes`` that is neither in ``y_true`` nor in ``y_pred`` (a rare
+    class the test data lacks) has no precision or recall to average: the
+    macro averages leave it out instead of counting it as 0. ``per_class``
+    gives each class's precision, recall, F1 and support, in ``classes``
+    order, and ``balanced_accuracy`` the mean recall over the classes of
+    ``y_true``: on imbalanced data (95% of one class) accuracy alone hides a
+    model that predicts the majority class for every document.
 
     Parameters
     ----------
@@ -89,8 +96,10 @@ def compute_metrics(y_true, y_pred, y_score=None, *, classes=None) -> dict:
     Examples
     --------
     >>> m = compute_metrics(["neg", "pos", "pos"], ["neg", "pos", "neg"])
-    >>> round(m["accuracy"], 3), m["n_samples"]
-    (0.667, 3)
+    >>> round(m["accuracy"], 3), m["n_samples"], m["balanced_accuracy"]
+    (0.667, 3, 0.75)
+    >>> m["per_class"][1]
+    {'class': 'pos', 'precision': 1.0, 'recall': 0.5, 'f1': 0.6666666666666666, 'support': 2}
     """
     import numpy as np
     from sklearn import metrics as skm
@@ -100,7 +109,10 @@ def compute_metrics(y_true, y_pred, y_score=None, *, classes=None) -> dict:
     classes = list(np.unique(np.concatenate([y_true, y_pred]))) if classes is None else list(classes)
     binary = len(classes) == 2
     kwargs = {"pos_label": classes[1], "average": "binary"} if binary else {"average": "macro"}
-    kwargs["labels"] = classes
+    seen = set(y_true.tolist()) | set(y_pred.tolist())
+    # macro averages over the classes the data or the predictions hold: a class with neither (a rare class
+    # absent from the test part) has no precision or recall, and zero_division=0 would average it in as 0
+    kwargs["labels"] = classes if binary else [c for c in classes if _jsonable(c) in seen] or classes
     out = {
         "n_samples": int(len(y_true)),
         "accuracy": float(skm.accuracy_score(y_true, y_pred)),
@@ -118,7 +130,17 @@ def compute_metrics(y_true, y_pred, y_score=None, *, classes=None) -> dict:
             out["roc_auc"] = float(skm.roc_auc_score(y_true, y_score, multi_class="ovr", labels=classes))
     out["average"] = f"binary (positive class {_jsonable(classes[1])!r})" if binary else "macro"
     out["classes"] = [_jsonable(c) for c in classes]
-    out["confusion_matrix"] = skm.confusion_matrix(y_true, y_pred, labels=classes).tolist()
+    matrix = skm.confusion_matrix(y_true, y_pred, labels=classes)
+    out["confusion_matrix"] = matrix.tolist()
+    # mean recall over the classes of y_true (balanced_accuracy_score, without its warning about a
+    # predicted class that y_true lacks)
+    support = matrix.sum(axis=1)
+    out["balanced_accuracy"] = float(np.mean(np.diag(matrix)[support > 0] / support[support > 0])) \
+        if support.any() else 0.0
+    precision, recall, f1, _ = skm.precision_recall_fscore_support(y_true, y_pred, labels=classes, average=None,
+                                                                    zero_division=0)
+    out["per_class"] = [{"class": _jsonable(c), "precision": float(p), "recall": float(r), "f1": float(f),
+                         "support": int(n)} for c, p, r, f, n in zip(classes, precision, recall, f1, support)]
     return out
 
 
@@ -160,13 +182,63 @@ def _check_known_labels(labels, classes, source) -> None:
         return
     known = {str(c) for c in classes}
     known_keys = {_label_key(c) for c in classes}
-    unseen = sorted(v for v in {str(v) for v in np.unique(np.asarray(labels))} - known if _label_key(v) not in known_keys)
+    names = np.asarray([str(v) for v in np.asarray(labels).tolist()])
+    unseen = sorted(v for v in set(names.tolist()) - known if _label_key(v) not in known_keys)
     if unseen:
+        n_unseen = int(np.isin(names, unseen).sum())
+        them = "them" if len(unseen) > 1 else "it"
         raise DataError(
             f"{source} has label{'s' if len(unseen) > 1 else ''} {', '.join(map(repr, unseen))} that the model "
-            f"was never trained on; its classes are {sorted(known)}. Evaluate on data with those classes, "
-            "or map the labels (--label-column) to them."
+            f"was never trained on; its classes are {sorted(known)}. The model cannot predict {them}: remove "
+            f"the records with {'those labels' if len(unseen) > 1 else 'that label'} ({n_unseen} of the "
+            f"{len(names)} documents), or train on data that has {them}."
         )
+
+
+def _check_split_classes(y_train, y_test, data, *, limit=None) -> None:
+    """Name a class of ``data`` whose documents the train/test split all put in the test part.
+
+    A class with one document cannot be stratified: the split warns and may
+    put it in the test part, where the model, never trained on it, could not
+    predict it (as can ``limit``'s sample of the training part). The user
+    gave one file, so "the test data has a label the model was never trained
+    on" would not say what happened.
+    """
+    import numpy as np
+
+    labels, counts = np.unique(np.asarray(y_test), return_counts=True)
+    trained = set(np.asarray(y_train).tolist())
+    missing = [(_jsonable(c), int(n)) for c, n in zip(labels, counts) if _jsonable(c) not in trained]
+    if missing:
+        named = ", ".join(f"{c!r} ({n} document{'s' if n > 1 else ''})" for c, n in missing)
+        raise DataError(
+            f"{data} has too few documents of class{'es' if len(missing) > 1 else ''} {named} to split: the "
+            f"train/test split{'' if limit is None else ' and the --limit sample'} left "
+            f"{'it' if sum(n for _, n in missing) == 1 else 'all of them'} in the test part only, so the model "
+            f"could not learn {'them' if len(missing) > 1 else 'it'}. Add documents of that class (with two or "
+            "more the split keeps some in each part), remove its records, "
+            f"{'' if limit is None else 'raise --limit, '}or give separate --test-data."
+        )
+
+
+def _check_stack_classes(y_train, cv, model) -> None:
+    """Name a class with one training document before a stack's fit, which could not score it.
+
+    The stack fits its members on ``cv`` folds of the training part; the fold
+    that holds out a class's only document trains without it.
+    """
+    import numpy as np
+
+    labels, counts = np.unique(np.asarray(y_train), return_counts=True)
+    if not isinstance(cv, int) or counts.min() >= 2:
+        return
+    rare = ", ".join(repr(_jsonable(c)) for c in labels[counts < 2])
+    raise DataError(
+        f"--model {model} fits its members on {cv} cross-validation folds of the training part, but class"
+        f"{'es' if (counts < 2).sum() > 1 else ''} {rare} {'have' if (counts < 2).sum() > 1 else 'has'} one "
+        "training document: the fold that holds it out would train without it. Add documents of that class "
+        f"(at least 2, better {cv} or more), remove its records, or use --model main."
+    )
 
 
 def _label_key(value):
@@ -374,14 +446,16 @@ def tfidf_baseline(x_train, y_train, x_test, y_test, *, random_state=0, validati
     model for more) on the raw texts. The
     vectorizer is fitted on the training texts; ``C`` is chosen from
     :data:`BASELINE_C_GRID` by accuracy on a stratified ``validation_size``
-    split of the training data only; the model is then refitted on all the
+    split of the training data only (the documents of a class that has one
+    stay in the fitting part); the model is then refitted on all the
     training data and scored once on the test data.
 
     Returns
     -------
     dict
         :func:`compute_metrics` of the test predictions plus ``model``, ``C``,
-        ``validation_accuracy`` and ``fit_seconds``.
+        ``validation_accuracy`` (None when no class has two documents to
+        validate on: ``C`` is then the grid's first) and ``fit_seconds``.
 
     Examples
     --------
@@ -404,14 +478,22 @@ def tfidf_baseline(x_train, y_train, x_test, y_test, *, random_state=0, validati
     # lbfgs, about 3x less CPU on these sparse n-gram matrices.
     vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
     x_all = vectorizer.fit_transform(x_train)
-    _, counts = np.unique(y_train, return_counts=True)
-    # stratified unless a class has one document or a part cannot hold every class (many classes, few rows)
-    n_val = math.ceil(validation_size * len(y_train))
-    stratifiable = counts.min() >= 2 and min(n_val, len(y_train) - n_val) >= len(counts)
-    fit_idx, val_idx = train_test_split(
-        np.arange(len(y_train)), test_size=validation_size, random_state=random_state,
-        stratify=y_train if stratifiable else None,
-    )
+    _, inverse, counts = np.unique(y_train, return_inverse=True, return_counts=True)
+    # a class with one document stays in the fitting part: held out, it would leave the fits without it
+    # (a binary task's only positive review in the validation rows failed the fits, after the model's training)
+    single = counts[inverse] < 2
+    rows = np.flatnonzero(~single)
+    # stratified unless a part cannot hold every class (many classes, few rows)
+    n_val = min(math.ceil(validation_size * len(y_train)), len(rows) - 1)
+    stratifiable = min(n_val, len(rows) - n_val) >= int((counts >= 2).sum())
+    if n_val < 1:  # no class has two documents: nothing to validate on; the grid's first C
+        fit_idx, val_idx = np.arange(len(y_train)), None
+    else:
+        fit_idx, val_idx = train_test_split(
+            rows, test_size=validation_size if not single.any() else n_val, random_state=random_state,
+            stratify=y_train[rows] if stratifiable else None,
+        )
+        fit_idx = np.concatenate([fit_idx, np.flatnonzero(single)])
 
     # liblinear fits two classes only (scikit-learn >= 1.8 no longer wraps it one-vs-rest): more classes
     # get lbfgs' multinomial model
@@ -420,14 +502,18 @@ def tfidf_baseline(x_train, y_train, x_test, y_test, *, random_state=0, validati
     def make(c):
         return LogisticRegression(C=c, solver=solver, max_iter=1000)
 
-    scores = {c: make(c).fit(x_all[fit_idx], y_train[fit_idx]).score(x_all[val_idx], y_train[val_idx])
-              for c in BASELINE_C_GRID}
-    best_c = max(BASELINE_C_GRID, key=lambda c: (scores[c], -c))  # ties: the stronger regularisation
+    if val_idx is None:
+        best_c, validation_accuracy = BASELINE_C_GRID[0], None
+    else:
+        scores = {c: make(c).fit(x_all[fit_idx], y_train[fit_idx]).score(x_all[val_idx], y_train[val_idx])
+                  for c in BASELINE_C_GRID}
+        best_c = max(BASELINE_C_GRID, key=lambda c: (scores[c], -c))  # ties: the stronger regularisation
+        validation_accuracy = round(float(scores[best_c]), 6)
     model = make(best_c).fit(x_all, y_train)
     fit_seconds = time.perf_counter() - start
     x_test_m = vectorizer.transform(x_test)
     metrics = compute_metrics(y_test, model.predict(x_test_m), model.predict_proba(x_test_m), classes=model.classes_)
-    return {"model": BASELINE_NAME, "C": best_c, "validation_accuracy": round(float(scores[best_c]), 6),
+    return {"model": BASELINE_NAME, "C": best_c, "validation_accuracy": validation_accuracy,
             **metrics, "fit_seconds": round(fit_seconds, 3)}
 
 
@@ -595,7 +681,11 @@ def train(
             # the stack's "ratings" member learns the stars (IMDB); prediction does not need them
             fit_params["classifier__ratings"] = r_train
             logger.info("The stack's 'ratings' member learns the training reviews' ratings")
+        if test_data is None and str(data).lower() != "imdb":
+            _check_split_classes(y_train, y_test, data, limit=limit)
         _check_known_labels(y_test, sorted(set(map(str, y_train))), f"The test data ({test_data or data})")
+        if model in STACK_RECIPES:
+            _check_stack_classes(y_train, params.get("cv", 5), model)
         y_test = _as_classes(y_test, sorted(set(map(str, y_train))))
         logger.info("Training on %d documents, testing on %d", len(x_train), len(x_test))
         import shutil
@@ -699,7 +789,7 @@ def _domain_vectors_notice(spec, *, data_dir=None, cache_dir=None) -> str | None
     if cached is None:  # the training texts are part of the vectors' key: each fit trains its own
         return ("The stacked model trains domain vectors on the training texts (with any unlabelled source "
                 "the spec names) in each fit, and caches them by content.")
-    return ("The stacked model's domain vectors are trained on this first run (about 3 CPU minutes for "
+    return ("The stacked model's domain vectors are trained on this first run (about 4 minutes for "
             "IMDB's 50,000 unlabelled reviews) and read from the cache afterwards.")
 
 
@@ -737,7 +827,26 @@ _opt_force = typer.Option(False, "--force", "-f", help="Replace an existing outp
 
 def _format_metrics(m: dict) -> str:
     auc = "n/a" if m.get("roc_auc") is None else f"{m['roc_auc']:.4f}"
-    return f"accuracy {m['accuracy']:.4f}, F1 {m['f1']:.4f}, ROC AUC {auc}"
+    balanced = "" if m.get("balanced_accuracy") is None else f", balanced accuracy {m['balanced_accuracy']:.4f}"
+    return f"accuracy {m['accuracy']:.4f}{balanced}, F1 {m['f1']:.4f}, ROC AUC {auc}"
+
+
+def _one_class_warning(m: dict) -> str | None:
+    """A line for metrics whose predictions are all one class while the data holds several: on imbalanced
+    data such a model's accuracy is the share of that class, and says nothing about the others."""
+    matrix, classes = m.get("confusion_matrix"), m.get("classes")
+    if not matrix or not classes:
+        return None
+    predicted = [j for j in range(len(classes)) if any(row[j] for row in matrix)]
+    present = [i for i, row in enumerate(matrix) if sum(row)]
+    if len(predicted) != 1 or len(present) < 2:
+        return None
+    share = sum(matrix[predicted[0]]) / max(1, m.get("n_samples") or sum(map(sum, matrix)))
+    return (f"Warning: the model predicts {classes[predicted[0]]!r} for every one of the {m.get('n_samples')} test "
+            f"documents; its accuracy is that class's share of them ({share:.1%}) and its recall of the other "
+            f"classes is 0 (balanced accuracy {m['balanced_accuracy']:.4f}); see per_class in the metrics. On "
+            "imbalanced data, train the main job with --set class_weight=balanced, or add documents of the "
+            "rare classes.")
 
 
 @app.command("train")
@@ -815,6 +924,9 @@ def train_cmd(
     m = result.metrics
     _info(f"Test {_format_metrics(m)} on {m['n_test']} documents "
           f"(trained on {m['n_train']} in {m['fit_seconds']:.1f} s)")
+    warning = _one_class_warning(m)
+    if warning:
+        _info(warning)
     if "baseline" in m:
         b = m["baseline"]
         _info(f"Baseline {b['model']} (C={b['C']:g}, chosen on a validation split of the training data): "
@@ -869,6 +981,9 @@ def evaluate_cmd(
     _load_tensorflow_for(model)
     metrics = evaluate(model, data, split=split, limit=limit, column=column, label_column=label_column, plot=plot,
                        data_dir=data_dir, cache_dir=cache_dir, progress=_progress())
+    warning = _one_class_warning(metrics)
+    if warning:
+        _info(warning)
     typer.echo(_json(metrics), nl=False)
 
 

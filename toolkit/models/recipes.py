@@ -76,7 +76,8 @@ MAIN_JOB: dict = {
 #: Domain word vectors for ``StackedTextClassifier(vectors=DOMAIN_VECTORS, pooling="sif")``:
 #: word2vec (CBOW) with 300 dimensions and 10 epochs on IMDB's 50,000 unlabelled
 #: reviews alone (``train=0``: one model shared by every fit, trained once and
-#: cached; about 3 CPU minutes on 2 cores). Chosen over the 100-dimension,
+#: cached; about 3.5 CPU minutes, on one thread so that every fresh cache gets
+#: the same vectors: ~4 minutes wall). Chosen over the 100-dimension,
 #: 5-epoch default on a validation split of the training set
 #: (``benchmarks/tune_stacking.py --groups domain``: 81.98% / 86.49% / 89.74% at
 #: 200 / 1,000 / 5,000 labels, against 80.75% / 85.99% / 89.37% and the

@@ -57,6 +57,27 @@ def _concat(a, b):
     return list(a) + list(b)
 
 
+def _homogeneous(labels):
+    """Labels of an object array as numpy's array of their common type (bool, int, str...).
+
+    ``y`` that mixes class labels with the integer ``-1`` must be an object
+    array; once the unlabelled samples are dropped, an object array of bools
+    or ints would be an "unknown" target type to scikit-learn.
+    """
+    if labels.dtype != object or labels.size == 0:
+        return labels
+    values = [v.item() if isinstance(v, np.generic) else v for v in labels.tolist()]
+    kinds = {type(v) for v in values}
+    if len(kinds) == 1 and kinds <= {bool, int, float, str}:
+        return np.asarray(values)
+    return labels
+
+
+def _scalar(value):
+    """A numpy scalar as the Python value it holds (for messages: ``'pos'``, not ``np.str_('pos')``)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 class PseudoLabelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     """Self-training by confidence rank: fit, pseudo-label the surest unlabelled samples, refit.
 
@@ -214,8 +235,16 @@ class PseudoLabelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 "Give at least two labelled classes."
             )
         labelled_idx, unlabelled_idx = np.flatnonzero(~unlabelled), np.flatnonzero(unlabelled)
-        y_lab = y[labelled_idx]
+        y_lab = _homogeneous(y[labelled_idx])
         check_classification_targets(y_lab)
+        labelled_classes = np.unique(y_lab)
+        if labelled_classes.size < 2:
+            raise ValueError(
+                f"PseudoLabelClassifier needs labelled samples of at least 2 classes; the {y_lab.size} labelled "
+                f"samples are all of class {_scalar(labelled_classes[0])!r} and the other {unlabelled_idx.size} are "
+                f"marked unlabelled ({UNLABELLED}). If {UNLABELLED} is one of your classes (labels -1/+1), map "
+                "the labels to others (such as 0/1) first: -1 marks unlabelled samples."
+            )
         X_lab = _safe_indexing(X, labelled_idx)
         model = clone(self._base()).fit(X_lab, y_lab)
         self.classes_ = model.classes_

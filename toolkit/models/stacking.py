@@ -561,6 +561,7 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         ratings = self._check_ratings(ratings, len(y))
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         folds = _folds(self.cv, y, groups, seed)
+        _check_fold_classes(folds, y, self.cv)
         members = self._members(seed)
         if ratings is None and self.ratings_alpha is not None:
             logger.info("fit got no ratings: the stack has no 'ratings' member (ratings_alpha=%r unused)",
@@ -1092,6 +1093,28 @@ def _folds(cv, y, groups, seed):
             "cross_val_predict); pass a KFold-like splitter, not a ShuffleSplit-like one."
         )
     return folds
+
+
+def _check_fold_classes(folds, y, cv):
+    """Refuse folds whose training part lacks a class of ``y``: the members fitted there could not score it.
+
+    With an int ``cv`` this is a class of one document (the fold that holds it
+    out trains without it); a splitter such as ``GroupKFold`` can also put all
+    of a larger class in one test fold.
+    """
+    classes, counts = np.unique(y, return_counts=True)
+    for i, (train, _) in enumerate(folds):
+        missing = np.isin(classes, y[train], invert=True)
+        if missing.any():
+            named = ", ".join(f"{c.item() if hasattr(c, 'item') else c!r} ({n} document{'s' if n != 1 else ''})"
+                              for c, n in zip(classes[missing], counts[missing]))
+            raise ValueError(
+                f"StackedTextClassifier fits its members on cv={cv!r} folds, but the training part of fold {i} "
+                f"has no document of class {named}, so the members fitted there could not score it. Give "
+                "every class at least 2 documents (better: as many as the folds), or remove or merge the "
+                "rare class" + ("." if isinstance(cv, (int, np.integer)) else ", or pass a cv whose training "
+                                "folds hold every class.")
+            )
 
 
 def _step_key(step):
