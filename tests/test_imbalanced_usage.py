@@ -223,3 +223,40 @@ def test_unstratified_split_warning_names_the_class_as_the_user_wrote_it(caplog)
     with caplog.at_level(logging.WARNING, logger="toolkit.cli._inputs"):
         assert _stratify(np.array(["neg", "neg", "pos", "pos", "rare"]), n_train=3, n_test=2) is None
     assert "class 'rare' has one document" in caplog.text and "np.str_" not in caplog.text
+
+
+@pytest.fixture
+def imbalanced_jsonl(imdb_small, tmp_path):
+    """48 negative and 12 positive real reviews (string labels), as a user's JSONL file."""
+    texts, labels = imdb_small
+    neg, pos = np.flatnonzero(labels == "neg")[:48], np.flatnonzero(labels == "pos")[:12]
+    path = tmp_path / "imbalanced.jsonl"
+    path.write_text("".join(json.dumps({"text": texts[i], "label": str(labels[i])}) + "\n"
+                            for i in sorted([*neg, *pos])), encoding="utf-8")
+    return path
+
+
+_TINY = {"vectors": None, "architecture": "bag", "maxlen": 16, "embedding_dim": 4, "max_tokens": 500}
+
+
+@pytest.mark.parametrize("scoring", ["f1", "balanced_accuracy", "roc_auc"])
+def test_grid_ranks_by_a_scoring_for_imbalanced_data_with_string_labels(imbalanced_jsonl, scoring):
+    """`toolkit grid` ranked by accuracy only (no --scoring); scikit-learn's "f1" scorer needs the label 1, so
+    string labels would fail in every fit: the second sorted class ('pos') is the positive one."""
+    from toolkit.cli.grid import run_grid
+
+    result = run_grid(str(imbalanced_jsonl), grid=["epochs=1,2"], settings=_TINY, cv=2, local=True, scoring=scoring)
+    assert result["scoring"] == scoring and len(result["candidates"]) == 2
+    assert all(0.0 <= c["mean_test_score"] <= 1.0 for c in result["candidates"])
+
+
+def test_grid_scoring_name_is_checked_before_the_data_is_read(imbalanced_jsonl, monkeypatch):
+    from typer.testing import CliRunner
+
+    from toolkit.cli import _inputs, app
+
+    monkeypatch.setattr(_inputs, "load_data", lambda *a, **k: pytest.fail("the data was read"))
+    result = CliRunner().invoke(app, ["grid", "--data", str(imbalanced_jsonl), "--grid", "epochs=1,2",
+                                      "--local", "--scoring", "f1-macro"])
+    assert result.exit_code != 0
+    assert "--scoring 'f1-macro' is not a scikit-learn scorer name (did you mean 'f1_macro'" in result.output

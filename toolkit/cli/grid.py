@@ -103,7 +103,7 @@ def parse_grid(items, pipeline) -> dict:
 
 def run_grid(data="imdb", *, grid, settings=None, cv=3, limit=None, scheduler=None, workers=None, local=False,
              memory=None, random_state=0, column="text", label_column="label", data_dir=None, cache_dir=None,
-             progress=False) -> dict:
+             progress=False, scoring=None) -> dict:
     """Run ``GridSearchCV(make_text_classifier(**settings), grid)`` on the training data.
 
     Scores come from ``cv`` folds of the training split only (IMDB's test
@@ -113,12 +113,18 @@ def run_grid(data="imdb", *, grid, settings=None, cv=3, limit=None, scheduler=No
     items (``["epochs=3,5"]``), or the grid :func:`parse_grid` made of them.
     ``random_state`` seeds the subsample and, unless ``settings`` holds a
     ``random_state``, the classifier, so two runs score the candidates the same.
+    ``scoring`` is a scikit-learn scorer name (default: accuracy); on
+    imbalanced data ``"balanced_accuracy"``, ``"f1_macro"`` or ``"f1"`` rank
+    candidates by what accuracy hides. For two classes ``"f1"``,
+    ``"precision"``, ``"recall"`` and ``"average_precision"`` score the second
+    class in sorted order as the positive one, as ``toolkit train``'s metrics
+    do (scikit-learn's own scorers need the label 1, so string labels failed).
 
     Returns
     -------
     dict
         ``candidates`` (params, mean/std test score, rank, mean fit seconds),
-        ``best_params``, ``best_score`` and ``backend``.
+        ``best_params``, ``best_score``, ``scoring`` and ``backend``.
     """
     import numpy as np
 
@@ -132,6 +138,7 @@ def run_grid(data="imdb", *, grid, settings=None, cv=3, limit=None, scheduler=No
     if limit is not None:
         texts, labels = _subsample(texts, labels, limit, random_state)
     classes, counts = np.unique(np.asarray(labels), return_counts=True)
+    scorer = _scorer(scoring, classes)
     if len(classes) and counts.max() < cv:  # else scikit-learn's StratifiedKFold fails inside the search
         raise ValueError(
             f"--cv {cv} folds need more training documents: the largest class, {classes[counts.argmax()].item()!r}, "
@@ -149,7 +156,7 @@ def run_grid(data="imdb", *, grid, settings=None, cv=3, limit=None, scheduler=No
     # local cluster's workers too (started inside the block); a --scheduler's workers keep their own
     with data_folders(data_dir, cache_dir):
         search = grid_search(pipeline, param_grid, texts, np.asarray(labels), cv=cv, scheduler=scheduler,
-                             n_workers=workers, local=local, refit=False, progress=progress)
+                             n_workers=workers, local=local, refit=False, progress=progress, scoring=scorer)
     results = search.cv_results_
     candidates = [
         {"params": {k.split("__", 1)[-1]: v for k, v in params.items()},
@@ -162,10 +169,48 @@ def run_grid(data="imdb", *, grid, settings=None, cv=3, limit=None, scheduler=No
         "candidates": candidates,
         "best_params": candidates[best]["params"],
         "best_score": candidates[best]["mean_test_score"],
+        "scoring": scoring or "accuracy",
         "cv": cv,
         "n_documents": len(texts),
         "backend": "local (n_jobs=1)" if local else (scheduler or f"LocalCluster({workers or 'all cores'} workers)"),
     }
+
+
+#: scorers of a positive class; for two classes they score the second of the sorted classes
+_POSITIVE_CLASS_SCORERS = ("f1", "precision", "recall", "average_precision")
+
+
+def check_scoring_name(scoring) -> None:
+    """Refuse a ``--scoring`` that is not a scikit-learn scorer name, before any data is loaded."""
+    from sklearn.metrics import get_scorer_names
+
+    if scoring is None or scoring in get_scorer_names():
+        return
+    import difflib
+
+    names = sorted(get_scorer_names())
+    close = difflib.get_close_matches(scoring, names, n=3)
+    raise ValueError(
+        f"--scoring {scoring!r} is not a scikit-learn scorer name"
+        + (f" (did you mean {', '.join(map(repr, close))}?)" if close else "")
+        + ". Common ones: accuracy, balanced_accuracy, f1, f1_macro, roc_auc, neg_log_loss; all: "
+        f"{', '.join(names)}."
+    )
+
+
+def _scorer(scoring, classes):
+    """The ``scoring`` of ``GridSearchCV`` for ``--scoring``: its name, or for two classes and a scorer of a
+    positive class, that scorer with the second of the sorted ``classes`` as the positive one."""
+    check_scoring_name(scoring)
+    if scoring not in _POSITIVE_CLASS_SCORERS or len(classes) != 2:
+        return scoring
+    from sklearn import metrics as skm
+
+    positive = classes[1].item() if hasattr(classes[1], "item") else classes[1]
+    if scoring == "average_precision":
+        return skm.make_scorer(skm.average_precision_score, response_method=("decision_function", "predict_proba"),
+                               pos_label=positive)
+    return skm.make_scorer(getattr(skm, f"{scoring}_score"), pos_label=positive, zero_division=0)
 
 
 def _check_grid_vectors(params: dict, param_grid: dict) -> None:
@@ -200,6 +245,7 @@ def grid_cmd(
     local: bool = typer.Option(False, "--local", help="No Dask: fit one candidate after the other in this process."),
     memory: Path = typer.Option(None, "--memory", help="Folder caching tokenized folds between candidates (shared by the workers)."),
     random_state: int = typer.Option(0, "--random-state", help="Seed of the subsample and of the classifier (--set random_state=N overrides the latter)."),
+    scoring: str = typer.Option(None, "--scoring", help="scikit-learn scorer that ranks the candidates (default accuracy; on imbalanced data e.g. balanced_accuracy or f1_macro; for two classes f1/precision/recall score the second class in sorted order)."),
     output: Path = _opt_output,
     force: bool = _opt_force,
     column: str = _opt_column,
@@ -220,6 +266,7 @@ def grid_cmd(
                          "it has no effect. Drop --workers (a running cluster's workers are its own).")
     _check_data(data)
     _check_output_file(output, force=force)  # now, not after the search
+    check_scoring_name(scoring)
     params = _settings(settings)
     from ..models.classifier import make_text_classifier
 
@@ -230,6 +277,6 @@ def grid_cmd(
     _load_tensorflow_quietly()
     result = run_grid(data, grid=param_grid, settings=params, cv=cv, limit=limit, scheduler=scheduler, workers=workers,
                       local=local, memory=memory, random_state=random_state, column=column, label_column=label_column,
-                      data_dir=data_dir, cache_dir=cache_dir, progress=_progress())
-    _info(f"Best mean score {result['best_score']:.4f} with {result['best_params']} ({result['backend']})")
+                      data_dir=data_dir, cache_dir=cache_dir, progress=_progress(), scoring=scoring)
+    _info(f"Best mean {result['scoring']} {result['best_score']:.4f} with {result['best_params']} ({result['backend']})")
     _emit_text(_json(result), output)
