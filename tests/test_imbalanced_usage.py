@@ -114,18 +114,33 @@ def test_train_on_95_5_data_splits_stratified_and_reports_per_class_metrics(imba
     assert ("Warning: the model predicts 'neg' for every one" in err) == (predicted == {0})
 
 
-def test_train_names_a_class_the_split_put_wholly_in_the_test_part(imdb_small, tmp_path, monkeypatch):
-    """A class with one document cannot be stratified; when the split puts it in the test part the
-    user, who gave one file, is told that, not that "the test data has a label never trained on"."""
+def test_split_keeps_a_class_of_one_document_in_the_training_part_and_stratifies_the_rest(imdb_small, tmp_path,
+                                                                                          caplog):
+    """A class with one document cannot be stratified. The split used to drop stratification for every class
+    and could put that document in the test part, where the model, never trained on it, cannot predict it."""
     from toolkit.cli._inputs import load_train_test
-    from toolkit.cli.train import train
 
-    data = _write_jsonl(tmp_path / "reviews.jsonl", *_with_rare_class(imdb_small, 1, n=100))
-    seed = next(s for s in range(50) if "rare" in load_train_test(data, random_state=s)[3])
-    monkeypatch.setattr("toolkit.models.classifier.EmbeddingClassifier.fit", lambda *a, **k: pytest.fail("fitted"))
-    with pytest.raises(DataError, match=r"reviews\.jsonl has too few documents of class 'rare' \(1 document\) "
-                                        r"to split: the train/test split left it in the test part only.*--test-data"):
-        train(data, vectors=None, baseline=False, random_state=seed)
+    texts, labels = _with_rare_class(imdb_small, 1, n=100)
+    data = _write_jsonl(tmp_path / "reviews.jsonl", texts, labels)
+    shares = {}
+    with caplog.at_level(logging.WARNING, logger="toolkit.cli._inputs"):
+        for seed in range(10):
+            x_train, y_train, x_test, y_test = load_train_test(data, random_state=seed)
+            assert "rare" in set(y_train.tolist()) and "rare" not in set(y_test.tolist())
+            assert len(x_train) + len(x_test) == 100 and len(x_test) == 20
+            shares[seed] = float(np.mean(y_test == "pos"))
+    assert len(set(shares.values())) == 1, shares  # stratified: the same share of each class at every seed
+    assert "Class 'rare' has one document: kept in the training part" in caplog.text
+
+
+def test_train_names_a_class_the_split_put_wholly_in_the_test_part():
+    """When a split still leaves a class in the test part only (many classes, too few documents to stratify),
+    the user, who gave one file, is told that, not that "the test data has a label never trained on"."""
+    from toolkit.cli.train import _check_split_classes
+
+    with pytest.raises(DataError, match=r"reviews\.jsonl has too few documents of class 'c' \(2 documents\) "
+                                        r"to split: the train/test split left all of them in the test part only"):
+        _check_split_classes(np.array(["a", "b"]), np.array(["a", "c", "c"]), "reviews.jsonl")
 
 
 def test_train_stack_names_a_class_with_one_training_document_before_fitting(imdb_small, tmp_path, monkeypatch):

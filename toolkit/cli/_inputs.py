@@ -290,7 +290,9 @@ def load_train_test(
     """Training and test texts and labels.
 
     IMDB comes with its own train/test split; other data is split with
-    ``test_size`` (stratified) unless ``test_data`` is given. ``limit`` keeps
+    ``test_size`` (stratified) unless ``test_data`` is given. A class of one
+    document goes to the training part (in the test part no model could
+    predict it), and the other documents are split stratified. ``limit`` keeps
     at most that many documents of each part (stratified random sample).
     ``with_ratings=True`` also returns the training documents' ratings (IMDB:
     the stars of each review; None for data without them).
@@ -326,10 +328,25 @@ def load_train_test(
 
         test_ds = train_ds
         n_test = test_size if isinstance(test_size, numbers.Integral) else math.ceil(test_size * len(x_train))
-        stratify = _stratify(np.asarray(y_train), n_train=len(x_train) - n_test, n_test=n_test)
-        p_train, p_test = train_test_split(
-            np.arange(len(x_train)), test_size=test_size, stratify=stratify, random_state=random_state
-        )
+        labels = np.asarray(y_train)
+        classes, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
+        single = counts[inverse] < 2
+        rest = np.flatnonzero(~single)
+        if single.any() and 0 < n_test < rest.size:
+            # a class of one document cannot be in both parts: it goes to the training part (in the test
+            # part the model, never trained on it, could not predict it) and the rest is split stratified
+            logger.warning("Class%s %s ha%s one document: kept in the training part; the other %d documents are "
+                           "split stratified.", "es" if (counts < 2).sum() > 1 else "",
+                           ", ".join(repr(str(c)) for c in classes[counts < 2]),
+                           "ve" if (counts < 2).sum() > 1 else "s", rest.size)
+            stratify = _stratify(labels[rest], n_train=rest.size - n_test, n_test=n_test)
+            p_train, p_test = train_test_split(rest, test_size=n_test, stratify=stratify, random_state=random_state)
+            p_train = np.random.default_rng(random_state).permutation(np.concatenate([p_train, np.flatnonzero(single)]))
+        else:
+            stratify = _stratify(labels, n_train=len(x_train) - n_test, n_test=n_test)
+            p_train, p_test = train_test_split(
+                np.arange(len(x_train)), test_size=test_size, stratify=stratify, random_state=random_state
+            )
         x_train, x_test = [x_train[i] for i in p_train], [x_train[i] for i in p_test]
         y_train, y_test = np.asarray(y_train)[p_train], np.asarray(y_train)[p_test]
     x_train, y_train, p_train = _subsample(x_train, y_train, limit, random_state, extra=p_train)
