@@ -262,6 +262,28 @@ def _stratify(labels, *, n_train, n_test):
     return None
 
 
+def split_singles_to_train(labels, n_test, *, random_state, stratify):
+    """Rows ``(train, test)`` of a split in which every document of a class that has one goes to ``train``.
+
+    The other rows are split by scikit-learn's ``train_test_split`` into
+    ``n_test`` test rows (an int), stratified by ``stratify(their_labels,
+    n_train, n_test)`` (labels, or None for a plain split). Without such
+    classes the rows are those of ``train_test_split(np.arange(n),
+    test_size=n_test, ...)``, which an equal fractional ``test_size`` gives
+    too. The one-document rows come last in ``train``.
+    """
+    import numpy as np
+    from sklearn.model_selection import train_test_split
+
+    labels = np.asarray(labels)
+    classes, counts = np.unique(labels, return_counts=True)
+    single = np.isin(labels, classes[counts < 2])
+    rest = np.flatnonzero(~single)
+    train, test = train_test_split(rest, test_size=n_test, random_state=random_state,
+                                   stratify=stratify(labels[rest], rest.size - n_test, n_test))
+    return np.concatenate([train, np.flatnonzero(single)]), test
+
+
 def _subsample(texts, labels, limit, random_state, extra=None):
     """At most ``limit`` documents, stratified and shuffled with ``random_state``.
 
@@ -329,19 +351,19 @@ def load_train_test(
         test_ds = train_ds
         n_test = test_size if isinstance(test_size, numbers.Integral) else math.ceil(test_size * len(x_train))
         labels = np.asarray(y_train)
-        classes, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
-        single = counts[inverse] < 2
-        rest = np.flatnonzero(~single)
-        if single.any() and 0 < n_test < rest.size:
+        classes, counts = np.unique(labels, return_counts=True)
+        single = np.isin(labels, classes[counts < 2])
+        if single.any() and 0 < n_test < int((~single).sum()):
             # a class of one document cannot be in both parts: it goes to the training part (in the test
             # part the model, never trained on it, could not predict it) and the rest is split stratified
             logger.warning("Class%s %s ha%s one document: kept in the training part; the other %d documents are "
                            "split stratified.", "es" if (counts < 2).sum() > 1 else "",
                            ", ".join(repr(str(c)) for c in classes[counts < 2]),
-                           "ve" if (counts < 2).sum() > 1 else "s", rest.size)
-            stratify = _stratify(labels[rest], n_train=rest.size - n_test, n_test=n_test)
-            p_train, p_test = train_test_split(rest, test_size=n_test, stratify=stratify, random_state=random_state)
-            p_train = np.random.default_rng(random_state).permutation(np.concatenate([p_train, np.flatnonzero(single)]))
+                           "ve" if (counts < 2).sum() > 1 else "s", int((~single).sum()))
+            p_train, p_test = split_singles_to_train(labels, n_test, random_state=random_state,
+                                                     stratify=lambda y, n_tr, n_te: _stratify(y, n_train=n_tr,
+                                                                                             n_test=n_te))
+            p_train = np.random.default_rng(random_state).permutation(p_train)
         else:
             stratify = _stratify(labels, n_train=len(x_train) - n_test, n_test=n_test)
             p_train, p_test = train_test_split(

@@ -52,6 +52,7 @@ from ._inputs import (
     check_limit,
     load_data,
     load_train_test,
+    split_singles_to_train,
 )
 
 __all__ = ["load_estimator", "compute_metrics", "TrainResult", "train", "evaluate", "predict"]
@@ -469,7 +470,6 @@ def tfidf_baseline(x_train, y_train, x_test, y_test, *, random_state=0, validati
     import numpy as np
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import train_test_split
 
     start = time.perf_counter()
     y_train = np.asarray(y_train)
@@ -478,22 +478,19 @@ def tfidf_baseline(x_train, y_train, x_test, y_test, *, random_state=0, validati
     # lbfgs, about 3x less CPU on these sparse n-gram matrices.
     vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
     x_all = vectorizer.fit_transform(x_train)
-    _, inverse, counts = np.unique(y_train, return_inverse=True, return_counts=True)
+    _, counts = np.unique(y_train, return_counts=True)
     # a class with one document stays in the fitting part: held out, it would leave the fits without it
     # (a binary task's only positive review in the validation rows failed the fits, after the model's training)
-    single = counts[inverse] < 2
-    rows = np.flatnonzero(~single)
-    # stratified unless a part cannot hold every class (many classes, few rows)
-    n_val = min(math.ceil(validation_size * len(y_train)), len(rows) - 1)
-    stratifiable = min(n_val, len(rows) - n_val) >= int((counts >= 2).sum())
+    n_rows = int(counts[counts >= 2].sum())
+    n_val = min(math.ceil(validation_size * len(y_train)), n_rows - 1)
     if n_val < 1:  # no class has two documents: nothing to validate on; the grid's first C
         fit_idx, val_idx = np.arange(len(y_train)), None
     else:
-        fit_idx, val_idx = train_test_split(
-            rows, test_size=validation_size if not single.any() else n_val, random_state=random_state,
-            stratify=y_train[rows] if stratifiable else None,
-        )
-        fit_idx = np.concatenate([fit_idx, np.flatnonzero(single)])
+        # stratified unless a part cannot hold every class (many classes, few rows)
+        n_classes = int((counts >= 2).sum())
+        fit_idx, val_idx = split_singles_to_train(
+            y_train, n_val, random_state=random_state,
+            stratify=lambda y, n_fit, n_held: y if min(n_fit, n_held) >= n_classes else None)
 
     # liblinear fits two classes only (scikit-learn >= 1.8 no longer wraps it one-vs-rest): more classes
     # get lbfgs' multinomial model
