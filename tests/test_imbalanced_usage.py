@@ -133,6 +133,37 @@ def test_split_keeps_a_class_of_one_document_in_the_training_part_and_stratifies
     assert "Class 'rare' has one document: kept in the training part" in caplog.text
 
 
+def test_limit_sample_keeps_a_class_of_one_document_and_stays_stratified(imdb_small, tmp_path, caplog):
+    """``--limit`` drew a plain random sample when a class had one document: the class was lost from most
+    samples (and then ``toolkit train`` stopped with the class missing from training) and every other class
+    lost stratification. The sample now keeps the document and draws the rest stratified, as the split does."""
+    from toolkit.cli._inputs import load_train_test
+
+    texts, labels = _with_rare_class(imdb_small, 1, n=100)
+    data = _write_jsonl(tmp_path / "reviews.jsonl", texts, labels)
+    test = _write_jsonl(tmp_path / "test.jsonl", texts[:40], ["neg", "pos"] * 20)
+    shares = set()
+    with caplog.at_level(logging.INFO, logger="toolkit.cli._inputs"):
+        for seed in range(10):
+            _, y_train, _, y_test = load_train_test(data, test_data=test, limit=21, random_state=seed)
+            assert len(y_train) == 21 and "rare" in set(y_train.tolist()), seed
+            shares.add(int(np.sum(y_train == "pos")))
+            assert len(y_test) == 21 and abs(int(np.sum(y_test == "pos")) - 10.5) <= 0.5  # no singletons: as before
+    assert len(shares) == 1, shares  # stratified: the same number of each class at every seed
+    assert "Class 'rare' has one document: kept in the sample of 21 documents" in caplog.text
+    assert "not stratified" not in caplog.text
+
+
+def test_limit_sample_with_more_one_document_classes_than_room_is_random_and_says_so(caplog):
+    from toolkit.cli._inputs import _subsample
+
+    labels = ["a", "b", "c", "d"] + ["x"] * 10
+    with caplog.at_level(logging.WARNING, logger="toolkit.cli._inputs"):
+        texts, kept = _subsample([f"t{i}" for i in range(14)], labels, 3, 0)
+    assert len(texts) == len(kept) == 3
+    assert "not stratified (class 'a' has one document)" in caplog.text
+
+
 def test_train_names_a_class_the_split_put_wholly_in_the_test_part():
     """When a split still leaves a class in the test part only (many classes, too few documents to stratify),
     the user, who gave one file, is told that, not that "the test data has a label never trained on"."""

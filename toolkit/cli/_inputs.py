@@ -287,8 +287,13 @@ def split_singles_to_train(labels, n_test, *, random_state, stratify):
 def _subsample(texts, labels, limit, random_state, extra=None):
     """At most ``limit`` documents, stratified and shuffled with ``random_state``.
 
-    ``extra`` (an array with one value per document, or None) is subsampled the same way and
-    returned third when given.
+    A class of one document is kept (the sample would otherwise lose the
+    class, or its one document would turn off stratification for every
+    class), and the rest of the sample is drawn stratified, the rule of the
+    train/test split (:func:`split_singles_to_train`); with more such classes
+    than ``limit`` leaves room for, the sample is a plain random one (with a
+    warning). ``extra`` (an array with one value per document, or None) is
+    subsampled the same way and returned third when given.
     """
     import numpy as np
 
@@ -298,8 +303,18 @@ def _subsample(texts, labels, limit, random_state, extra=None):
     from sklearn.model_selection import train_test_split
 
     labels = np.asarray(labels)
-    stratify = _stratify(labels, n_train=limit, n_test=len(texts) - limit)
-    idx, _ = train_test_split(np.arange(len(texts)), train_size=limit, stratify=stratify, random_state=random_state)
+    classes, counts = np.unique(labels, return_counts=True)
+    n_single = int((counts < 2).sum())
+    if 0 < n_single < limit:
+        logger.info("Class%s %s ha%s one document: kept in the sample of %d documents; the rest is drawn "
+                    "stratified.", "es" if n_single > 1 else "", ", ".join(repr(str(c)) for c in classes[counts < 2]),
+                    "ve" if n_single > 1 else "s", limit)
+        idx, _ = split_singles_to_train(labels, len(texts) - limit, random_state=random_state,
+                                        stratify=lambda y, n_in, n_out: _stratify(y, n_train=n_in, n_test=n_out))
+    else:
+        stratify = _stratify(labels, n_train=limit, n_test=len(texts) - limit)
+        idx, _ = train_test_split(np.arange(len(texts)), train_size=limit, stratify=stratify,
+                                  random_state=random_state)
     idx = np.sort(idx)
     kept = [texts[i] for i in idx], labels[idx]
     return kept if extra is None else (*kept, np.asarray(extra)[idx])
