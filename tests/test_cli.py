@@ -617,6 +617,11 @@ def test_cli_vectors_train_word2vec(runner, shared_data, tmp_path):
     assert result.exit_code == 0, result.output
     info = json.loads(invoke(runner, "vectors", "info", out).stdout)
     assert info["dim"] == 16 and info["n_words"] > 500
+    # trained on one thread by default: a second run writes the same file (two threads wrote other vectors)
+    again = tmp_path / "w2v_again.bin"
+    assert invoke(runner, "-q", "vectors", "train", src, again, "--set", "vector_size=16", "--set", "epochs=2",
+                  ).exit_code == 0
+    assert again.read_bytes() == out.read_bytes()
     assert_error(invoke(runner, "vectors", "train", src, tmp_path / "x.bin", "--set", "size=16"),
                  r"Invalid parameter 'size' for train_word2vec. Valid parameters are: .*'vector_size'")
 

@@ -28,7 +28,7 @@ def train_word2vec(
     min_count=5,
     epochs=5,
     sg=0,
-    workers=2,
+    workers=1,
     seed=0,
     output=None,
     progress=False,
@@ -41,12 +41,14 @@ def train_word2vec(
         E.g. the tokenized unlabelled IMDB reviews.
     vector_size, window, min_count, epochs, sg : int
         As gensim's ``Word2Vec`` (``sg=1`` is skip-gram, 0 CBOW).
-    workers : int, default=2
-        Training threads; with more than one the result varies between runs
-        even with the same seed (gensim's own caveat; on 5,000 IMDB reviews
-        the same word's vectors of two runs had a median cosine of 0.89).
-        With 1, every run gives the same vectors, in any process and
-        whatever ``PYTHONHASHSEED`` (gensim 4.4).
+    workers : int, default=1
+        Training threads. With 1 (the default, as for the domain vectors of
+        :mod:`toolkit.vectors.domain`), every run gives the same vectors, in
+        any process and whatever ``PYTHONHASHSEED`` (gensim 4.4). With more,
+        training is faster on large corpora, but the result varies between
+        runs even with the same ``seed`` (gensim's own caveat; on 5,000 IMDB
+        reviews the same word's vectors of two runs had a median cosine of
+        0.89).
     seed : int, default=0
     output : path-like, optional
         Write the vectors there (atomically), so :func:`load_vectors` reads
