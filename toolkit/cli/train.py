@@ -842,8 +842,8 @@ def _one_class_warning(m: dict) -> str | None:
     return (f"Warning: the model predicts {classes[predicted[0]]!r} for every one of the {m.get('n_samples')} test "
             f"documents; its accuracy is that class's share of them ({share:.1%}) and its recall of the other "
             f"classes is 0 (balanced accuracy {m['balanced_accuracy']:.4f}); see per_class in the metrics. On "
-            "imbalanced data, train the main job with --set class_weight=balanced, or add documents of the "
-            "rare classes.")
+            "imbalanced data, train with --set class_weight=balanced (the main job and --model stack / stack-many "
+            "take it), or add documents of the rare classes.")
 
 
 @app.command("train")
