@@ -10,6 +10,7 @@ local helper that speaks with the same voice::
 from __future__ import annotations
 
 import math
+import multiprocessing
 import numbers
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -178,6 +179,16 @@ def _hint(name, value) -> str:
             "(load_vectors keeps them in memory, so they are not read again), or save vectors of your own "
             "with kv.save_word2vec_format('vectors.txt') and pass that path."
         )
+    if name == "architecture" and isinstance(value, str) and multiprocessing.parent_process() is not None:
+        # GridSearchCV(..., n_jobs=2) over an architecture the user registered: loky's (and Dask's) worker
+        # processes import toolkit afresh, so the registration never reached them, and the plain message read
+        # as if the name had never been registered
+        return (
+            f" This is a worker process ({multiprocessing.current_process().name}), such as joblib starts for "
+            "n_jobs > 1 in GridSearchCV or cross_validate, or a Dask worker: an architecture added with "
+            "toolkit.models.builders.register_architecture exists only in the process that registered it. "
+            "Run the search in threads (with joblib.parallel_config(backend='threading'): ...) or with n_jobs=1."
+        )
     return ""
 
 
@@ -190,6 +201,20 @@ def _describe_bad_document(doc) -> str | None:
     if isinstance(doc, (bytes, bytearray)):
         return "is bytes; decode it first, e.g. doc.decode('utf-8')"
     return f"is a {type(doc).__name__}, not a str"
+
+
+def _column_list_hint(X) -> str:
+    """For a one-column table: how a ``ColumnTransformer`` gives one (a list of one column), else ""."""
+    shape = getattr(X, "shape", ())
+    if len(shape) != 2 or shape[1] != 1:
+        return ""
+    columns = getattr(X, "columns", None)
+    first = columns[0] if columns is not None and len(columns) else 0
+    column = repr(first.item() if isinstance(first, np.generic) else first)
+    return (
+        f" In a ColumnTransformer, name the text column as a scalar ({column}), not as a list ([{column}]): "
+        "a list passes a one-column table."
+    )
 
 
 def check_raw_documents(X, *, name: str = "X") -> list[str]:
@@ -210,12 +235,13 @@ def check_raw_documents(X, *, name: str = "X") -> list[str]:
     if isinstance(X, np.ndarray) and X.ndim != 1:
         raise ValueError(
             f"Expected a 1-D sequence of raw text documents for {name}, got an array of shape "
-            f"{X.shape}. Select the text column first, e.g. X[:, 0]."
+            f"{X.shape}. Select the text column first, e.g. X[:, 0].{_column_list_hint(X)}"
         )
     if hasattr(X, "to_numpy") and getattr(X, "ndim", 1) != 1:
         raise ValueError(
             f"Expected a 1-D sequence of raw text documents for {name}, got a "
             f"{type(X).__name__} with 2 dimensions. Select the text column first, e.g. df['text']."
+            f"{_column_list_hint(X)}"
         )
     if hasattr(X, "to_numpy"):
         X = X.to_numpy(dtype=object)

@@ -188,6 +188,15 @@ def register_architecture(name):
     callable
         The decorator; it returns the builder unchanged.
 
+    Notes
+    -----
+    The registry belongs to the process that registered the builder. The
+    worker processes that joblib starts for ``n_jobs > 1`` (``GridSearchCV``,
+    ``cross_validate``) and Dask's workers import the toolkit afresh, without
+    it; search over such an architecture in threads
+    (``with joblib.parallel_config(backend="threading"):``) or with
+    ``n_jobs=1``.
+
     Examples
     --------
     >>> from toolkit.models import builders

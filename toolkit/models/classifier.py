@@ -508,7 +508,10 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         from sklearn.model_selection import train_test_split
 
         n = len(y_enc)
-        n_val = int(np.ceil(self.validation_split * n))  # as train_test_split counts
+        # a Python float: train_test_split refuses numpy's float32 (np.linspace(..., dtype="float32") in a grid)
+        # with an error about its own test_size, and float32 arithmetic would count other rows than it does
+        fraction = float(self.validation_split)
+        n_val = int(np.ceil(fraction * n))  # as train_test_split counts
         if n_val >= n:
             raise ValueError(
                 f"validation_split={self.validation_split} holds out all {n} documents, leaving none "
@@ -521,7 +524,7 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
             else:
                 logger.info("validation split of %d of %d documents is not stratified: a class has one "
                             "document, or there are fewer rows than classes on one side", n_val, n)
-        return train_test_split(np.arange(n), test_size=self.validation_split, stratify=stratify,
+        return train_test_split(np.arange(n), test_size=fraction, stratify=stratify,
                                 random_state=seed)
 
     def _embedding_matrix(self, sequences, y_enc, seed, docs=None, sample_weight=None):
@@ -737,13 +740,19 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         Returns
         -------
         ndarray of shape (n_samples, n_classes)
-            Columns follow ``classes_``; for multilabel targets, one
-            independent probability per label.
+            Columns follow ``classes_``; each row sums to 1 in float64
+            (scikit-learn's ``log_loss`` checks that), except for multilabel
+            targets: one independent probability per label.
         """
         proba = self._probabilities(X)
         if self.output_ == "binary":
             proba = proba.reshape(-1)
             return np.column_stack([1.0 - proba, proba])
+        if self.output_ == "multiclass" and len(proba):
+            # Keras' float32 softmax rows sum to 1 within float32 rounding only (off by up to ~1e-7), which
+            # scikit-learn's log_loss (scoring="neg_log_loss", CalibrationDisplay...) flags in float64 with
+            # "The y_prob values do not sum to one"; renormalized in float64, the order within a row is kept
+            proba = proba / proba.sum(axis=1, keepdims=True)
         return proba
 
     def predict_log_proba(self, X):
@@ -1031,10 +1040,14 @@ def make_text_classifier(*, estimator=None, memory=None, **params):
         elif name in tok_names:
             routed[f"tokenizer__{name}"] = value
         else:
+            # make_text_classifier(estimator=CalibratedClassifierCV(EmbeddingClassifier()), epochs=5): the name
+            # belongs to the estimator inside the classifier, which takes it by its full name
+            inner = sorted(f"classifier__{p}" for p in nested["classifier"] if p.endswith(f"__{name}"))
+            hint = f" The estimator inside the classifier has it: pass {inner[0]}={value!r}." if inner else ""
             raise ValueError(
                 f"Invalid parameter {name!r} for make_text_classifier. Valid tokenizer "
                 f"parameters: {sorted(tok_names)}; valid classifier parameters: "
-                f"{sorted(clf_names)}."
+                f"{sorted(clf_names)}.{hint}"
             )
     pipe = Pipeline([("tokenizer", tokenizer), ("classifier", classifier)], memory=memory)
     return pipe.set_params(**routed)

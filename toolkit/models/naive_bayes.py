@@ -475,7 +475,14 @@ class NBSVMClassifier(ClassifierMixin, BaseEstimator):
         return self.classes_[idx]
 
     def _has_proba(self):
-        return self.loss == "log_loss"
+        # available_if: an AttributeError (hasattr() stays False) whose message says which loss gives probabilities
+        if self.loss != "log_loss":
+            raise AttributeError(
+                f"predict_proba is not available when loss={self.loss!r}: NBSVMClassifier gives probabilities with "
+                "loss='log_loss' (for a soft VotingClassifier, CalibratedClassifierCV or scoring='neg_log_loss'); "
+                "decision_function gives the scores of every loss."
+            )
+        return True
 
     @available_if(_has_proba)
     def predict_proba(self, X):

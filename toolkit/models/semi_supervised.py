@@ -113,6 +113,17 @@ class PseudoLabelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         Names of the features seen during ``fit``, the final model's: only
         defined when it has them (``X`` a DataFrame with string column names).
 
+    Notes
+    -----
+    ``score`` (and so ``cross_val_score`` and ``GridSearchCV`` with their
+    default scoring) leaves the samples marked ``-1`` out. scikit-learn's
+    meta-tools that encode ``y`` themselves see ``-1`` as one more class and
+    never pass it on as "unlabelled": ``VotingClassifier``,
+    ``StackingClassifier``, ``CalibratedClassifierCV`` and
+    ``cross_val_predict(method="predict_proba")`` (or another probability
+    or decision method) train and predict a class ``-1``. Give those the
+    labelled samples only, or put them inside this estimator.
+
     Examples
     --------
     >>> import numpy as np
@@ -283,6 +294,46 @@ class PseudoLabelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         return self.estimator_.predict(X)
 
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy on the labelled samples of ``(X, y)``; those marked ``-1`` are left out.
+
+        ``cross_val_score`` and ``GridSearchCV`` (default scoring) score the
+        test fold with the ``y`` given to ``fit``, unlabelled samples included;
+        the model never predicts ``-1``, so counting them would score every
+        unlabelled sample as a mistake.
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix or sequence of n_samples documents
+        y : array-like of shape (n_samples,)
+            True labels, ``-1`` for unlabelled samples.
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        float
+            Accuracy of ``predict`` over the labelled samples.
+
+        Raises
+        ------
+        ValueError
+            When every sample of ``y`` is marked unlabelled.
+        """
+        from sklearn.metrics import accuracy_score
+
+        y = np.asarray(y)
+        labelled = np.flatnonzero(~(y == UNLABELLED))
+        if labelled.size == 0:
+            raise ValueError(
+                f"{type(self).__name__}.score got no labelled sample: every label is {UNLABELLED} "
+                "(unlabelled), so there is nothing to compare the predictions with."
+            )
+        if labelled.size < y.shape[0]:
+            X = _safe_indexing(X.tocsr() if sp.issparse(X) else X, labelled)
+            y = _homogeneous(y[labelled])
+            sample_weight = None if sample_weight is None else _safe_indexing(sample_weight, labelled)
+        return accuracy_score(y, self.predict(X), sample_weight=sample_weight)
+
     @available_if(_estimator_has("decision_function"))
     def decision_function(self, X):
         """Scores of the final model."""
@@ -294,3 +345,9 @@ class PseudoLabelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         """Probabilities of the final model."""
         check_is_fitted(self)
         return self.estimator_.predict_proba(X)
+
+    @available_if(_estimator_has("predict_log_proba"))
+    def predict_log_proba(self, X):
+        """Log-probabilities of the final model (``cross_val_predict(method="predict_log_proba")``)."""
+        check_is_fitted(self)
+        return self.estimator_.predict_log_proba(X)

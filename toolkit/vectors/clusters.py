@@ -51,7 +51,13 @@ from sklearn.utils.validation import check_is_fitted
 from .._atomic import atomic_output
 from .._config import get_cache_dir
 from .._memo import Memo
-from .._validation import Interval, Options, TextInputMixin, validate_params
+from .._validation import (
+    Interval,
+    Options,
+    TextInputMixin,
+    TokenOutputMixin,
+    validate_params,
+)
 from ..text.corpus import check_token_corpus
 
 __all__ = ["WordClusterer", "cluster_token"]
@@ -131,7 +137,7 @@ def _shared_key(vectors, docs):
     return (name, str(path.resolve()), st.st_size, st.st_mtime_ns)
 
 
-class WordClusterer(TextInputMixin, TransformerMixin, BaseEstimator):
+class WordClusterer(TextInputMixin, TokenOutputMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     """Token lists -> the same token lists with each word replaced by its word-vector cluster.
 
     Parameters
