@@ -182,9 +182,10 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         identical fits on the same machine, in any process and whatever
         ``PYTHONHASHSEED``, with the same TensorFlow thread settings (one
         intra-op thread instead of the default moved a ``"cnn"`` fit's
-        probabilities by up to 6e-8) and, for domain ``vectors`` trained on
-        more than one thread (their ``workers``, default 2), the same cache
-        (:mod:`toolkit.vectors.domain`); a ``numpy.random.Generator`` is
+        probabilities by up to 6e-8). Domain ``vectors`` train on one thread
+        by default (their ``workers=1``), so they are the same bits in any
+        fresh cache; with more threads only the same cache gives the same fit
+        again (:mod:`toolkit.vectors.domain`). A ``numpy.random.Generator`` is
         drawn from once per fit, like a RandomState.
     verbose : int, default=0
         0 silent, 1 a progress bar over epochs, 2 Keras' own output (one line per epoch).
