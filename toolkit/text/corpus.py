@@ -36,6 +36,17 @@ def _readonly(array: np.ndarray) -> np.ndarray:
     return array
 
 
+def _record(params) -> tuple | None:
+    """A tokenizer settings dict as the hashable record a corpus keeps: sorted (name, value) pairs, or None."""
+    if params is None:
+        return None
+    if not isinstance(params, Mapping) or not all(isinstance(k, str) for k in params):
+        raise TypeError(f"tokenizer params must be a dict of parameter names to values or None, got {params!r}.")
+    record = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in params.items()))
+    hash(record)  # a TypeError for an unhashable value: the record is compared and used in memo keys
+    return record
+
+
 class TokenizedCorpus(Sequence):
     """A read-only sequence of token lists stored as flat arrays.
 
@@ -72,7 +83,7 @@ class TokenizedCorpus(Sequence):
     ([0, 1, 2, 0, 3], [0, 3, 5], ('a', 'good', 'film', 'dud'))
     """
 
-    __slots__ = ("_ids", "_offsets", "_strings")
+    __slots__ = ("_ids", "_offsets", "_strings", "_tokenizer")
 
     def __init__(self, ids, offsets, strings):
         ids = np.asarray(ids)
@@ -102,14 +113,21 @@ class TokenizedCorpus(Sequence):
         self._ids = _readonly(ids.astype(np.int32, copy=ids.dtype != np.int32 or ids.flags.writeable))
         self._offsets = _readonly(offsets.astype(np.int64, copy=offsets.dtype != np.int64 or offsets.flags.writeable))
         self._strings = strings
+        self._tokenizer = None
 
     @classmethod
-    def _from_arrays(cls, ids: np.ndarray, offsets: np.ndarray, strings) -> TokenizedCorpus:
-        """Trusted constructor: no checks, no copies (arrays are made read-only)."""
+    def _from_arrays(cls, ids: np.ndarray, offsets: np.ndarray, strings, tokenizer=None) -> TokenizedCorpus:
+        """Trusted constructor: no checks, no copies (arrays are made read-only).
+
+        ``tokenizer`` is the record of :attr:`tokenizer_params` as sorted
+        ``(name, value)`` pairs, or None (pickles of corpora made before the
+        record existed call this with three arguments).
+        """
         self = object.__new__(cls)
         self._ids = _readonly(ids)
         self._offsets = _readonly(offsets)
         self._strings = strings if isinstance(strings, tuple) else tuple(strings)
+        self._tokenizer = tokenizer
         return self
 
     # ------------------------------------------------------------------ build
@@ -193,7 +211,10 @@ class TokenizedCorpus(Sequence):
             id_parts.append(remap[corpus._ids])
             offset_parts.append(corpus._offsets[1:] + start)
             start += corpus._ids.size
-        return cls._from_arrays(np.concatenate(id_parts), np.concatenate(offset_parts), tuple(table))
+        # one tokenizer made them all: the result keeps its record; mixed (or unknown) origins: none
+        records = {corpus._tokenizer for corpus in corpora}
+        return cls._from_arrays(np.concatenate(id_parts), np.concatenate(offset_parts), tuple(table),
+                                records.pop() if len(records) == 1 else None)
 
     # ------------------------------------------------------------ properties
     @property
@@ -207,6 +228,59 @@ class TokenizedCorpus(Sequence):
     @property
     def strings(self) -> tuple[str, ...]:
         return self._strings
+
+    @property
+    def tokenizer_params(self) -> dict | None:
+        """The settings of the tokenizer that made these tokens, where known (a new dict each time).
+
+        :class:`toolkit.text.SpacyTokenizer` records its parameters that
+        decide which tokens come out of a text (the word options: ``model``,
+        ``lowercase``, ``lemmatize``, ``remove_*``, ``strip_html``,
+        ``unicode_form``; for a char analyzer ``analyzer`` and
+        ``ngram_range``) that differ from its defaults: ``{}`` means its
+        defaults. None means unknown: a corpus built from token lists, or
+        changed after tokenization (:meth:`map_strings`), or joined from
+        corpora of different tokenizers (:meth:`concatenate`). Selecting
+        documents or tokens (slicing, :meth:`take`, :meth:`tail`,
+        :meth:`compact`, :meth:`ngrams`) and pickling keep the record.
+
+        Domain word vectors and :class:`toolkit.vectors.docvec.DocVectorizer`
+        tokenize their unlabelled texts with these settings, so the vectors
+        have the tokens the documents have.
+
+        Examples
+        --------
+        >>> from toolkit.text import SpacyTokenizer
+        >>> SpacyTokenizer(lowercase=False).transform(["A Film"])[:1].tokenizer_params
+        {'lowercase': False}
+        >>> TokenizedCorpus.from_token_lists([["a", "film"]]).tokenizer_params is None
+        True
+        """
+        return None if self._tokenizer is None else dict(self._tokenizer)
+
+    def with_tokenizer_params(self, params) -> TokenizedCorpus:
+        """The same documents (arrays shared, not copied) with ``params`` as :attr:`tokenizer_params`.
+
+        Parameters
+        ----------
+        params : dict or None
+            Names and values of the tokenizer parameters that differ from
+            :class:`toolkit.text.SpacyTokenizer`'s defaults (``{}``: its
+            defaults), or None (unknown). Values must be hashable (a list
+            becomes a tuple).
+
+        Returns
+        -------
+        TokenizedCorpus
+            ``self`` when the record is the same already.
+        """
+        record = _record(params)
+        if record == self._tokenizer:
+            return self
+        return self._with_record(record)
+
+    def _with_record(self, record) -> TokenizedCorpus:
+        return TokenizedCorpus._from_arrays(self._ids, self._offsets, self._strings, record)
 
     @property
     def n_tokens(self) -> int:
@@ -235,7 +309,7 @@ class TokenizedCorpus(Sequence):
                 stop = max(start, stop)
                 offsets = self._offsets[start : stop + 1]
                 return TokenizedCorpus._from_arrays(
-                    self._ids[offsets[0] : offsets[-1]].copy(), offsets - offsets[0], self._strings
+                    self._ids[offsets[0] : offsets[-1]].copy(), offsets - offsets[0], self._strings, self._tokenizer
                 )
             return self.take(np.arange(start, stop, step))
         return self.take(key)
@@ -286,7 +360,7 @@ class TokenizedCorpus(Sequence):
         np.cumsum(lengths, out=offsets[1:])
         # position of every kept token in the flat array, without a Python loop
         gather = np.arange(offsets[-1], dtype=np.int64) + np.repeat(starts - offsets[:-1], lengths)
-        return TokenizedCorpus._from_arrays(self.ids[gather], offsets, self.strings)
+        return TokenizedCorpus._from_arrays(self.ids[gather], offsets, self.strings, self._tokenizer)
 
     def __iter__(self):
         strings, ids, offsets = self._strings, self._ids.tolist(), self._offsets.tolist()
@@ -317,8 +391,10 @@ class TokenizedCorpus(Sequence):
         )
 
     def __reduce__(self):
-        # arrays and one tuple of str pickle fast; no per-token objects
-        return (TokenizedCorpus._from_arrays, (self._ids.copy(), self._offsets.copy(), self._strings))
+        # arrays and one tuple of str pickle fast; no per-token objects. No record: the three arguments of
+        # the pickles made before it existed (and the same bytes as theirs)
+        args = (self._ids.copy(), self._offsets.copy(), self._strings)
+        return (TokenizedCorpus._from_arrays, args if self._tokenizer is None else (*args, self._tokenizer))
 
     # --------------------------------------------------------------- helpers
     def token_counts(self) -> np.ndarray:
@@ -389,6 +465,9 @@ class TokenizedCorpus(Sequence):
     def map_strings(self, func) -> TokenizedCorpus:
         """Apply ``func`` to each distinct string (e.g. ``str.lower``), merging equal results.
 
+        The result has no :attr:`tokenizer_params` (its tokens are no longer
+        the tokenizer's).
+
         Parameters
         ----------
         func : callable
@@ -416,6 +495,7 @@ class TokenizedCorpus(Sequence):
             new_index[self._ids].astype(np.int32),
             self._offsets,
             tuple(strings[i] for i in np.flatnonzero(used).tolist()),
+            self._tokenizer,
         )
 
     def ngrams(self, ngram_range=(1, 1), *, separator: str = " ") -> TokenizedCorpus:
@@ -465,7 +545,7 @@ class TokenizedCorpus(Sequence):
         min_n, max_n = (int(n) for n in ngram_range)
         if (min_n, max_n) == (1, 1):
             return self
-        return _NgramCorpus(self, (int(min_n), int(max_n)), separator)
+        return _NgramCorpus(self, (int(min_n), int(max_n)), separator, self._tokenizer)
 
 
 def _ngram_layout(offsets: np.ndarray, ngram_range):
@@ -538,12 +618,13 @@ class _NgramCorpus(TokenizedCorpus):
 
     __slots__ = ("_source", "_ngram_range", "_separator", "_blocks")
 
-    def __init__(self, source: TokenizedCorpus, ngram_range, separator: str):
+    def __init__(self, source: TokenizedCorpus, ngram_range, separator: str, tokenizer=None):
         self._source = source
         self._ngram_range = ngram_range
         self._separator = separator
         self._blocks = None
         self._offsets = _readonly(_ngram_offsets(source.offsets, ngram_range))
+        self._tokenizer = tokenizer  # the record of the words' tokenizer (None in pickles made before it)
 
     def _built(self) -> bool:
         try:
@@ -602,12 +683,21 @@ class _NgramCorpus(TokenizedCorpus):
         return int(self._offsets[-1])
 
     @classmethod
-    def _from_arrays(cls, ids, offsets, strings) -> TokenizedCorpus:
-        return TokenizedCorpus._from_arrays(ids, offsets, strings)
+    def _from_arrays(cls, ids, offsets, strings, tokenizer=None) -> TokenizedCorpus:
+        return TokenizedCorpus._from_arrays(ids, offsets, strings, tokenizer)
+
+    def _with_record(self, record) -> TokenizedCorpus:
+        other = _NgramCorpus(self._source, self._ngram_range, self._separator, record)
+        if self._built():  # share the n-gram table already built
+            other._blocks = self._blocks
+            TokenizedCorpus._ids.__set__(other, TokenizedCorpus._ids.__get__(self))
+            TokenizedCorpus._strings.__set__(other, TokenizedCorpus._strings.__get__(self))
+        return other
 
     def __reduce__(self):
         # the source tokens are smaller than the n-gram table; rebuilt on demand
-        return (_NgramCorpus, (self._source, self._ngram_range, self._separator))
+        args = (self._source, self._ngram_range, self._separator)
+        return (_NgramCorpus, args if self._tokenizer is None else (*args, self._tokenizer))
 
     def __repr__(self) -> str:
         return (

@@ -35,6 +35,7 @@ SHA-1 of the texts, so a second run over the same corpus only reads one file.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import itertools
@@ -1157,7 +1158,12 @@ class SpacyTokenizer(TextInputMixin, TokenOutputMixin, TransformerMixin, BaseEst
         Returns
         -------
         TokenizedCorpus
-            One token list per document, in order.
+            One token list per document, in order. Its
+            :attr:`~toolkit.text.TokenizedCorpus.tokenizer_params` records
+            the parameters that decide the tokens and differ from the
+            defaults, so domain vectors and
+            :class:`~toolkit.vectors.docvec.DocVectorizer` can tokenize their
+            unlabelled texts the same way.
         """
         self._validate()
         docs = check_raw_documents(X)
@@ -1171,6 +1177,8 @@ class SpacyTokenizer(TextInputMixin, TokenOutputMixin, TransformerMixin, BaseEst
             corpus = self._tokenize(docs, skipped)
             if cache_file is not None:
                 _write_cached(cache_file, corpus, skipped)
+        # which settings made these tokens: domain vectors tokenize their unlabelled texts the same way
+        corpus = corpus.with_tokenizer_params(dict(_token_settings(self)))
         self.skipped_ = np.asarray(skipped, dtype=np.int64)
         if len(skipped):
             shown = ", ".join(map(str, self.skipped_[:20].tolist())) + (", ..." if len(skipped) > 20 else "")
@@ -1304,6 +1312,73 @@ class SpacyTokenizer(TextInputMixin, TokenOutputMixin, TransformerMixin, BaseEst
             digest.update(doc.encode("utf-8", "surrogatepass"))
         folder = get_cache_dir() / "tokens" if self.cache is True else Path(self.cache).expanduser()
         return folder / f"{digest.hexdigest()}.npz"
+
+
+#: The parameters that decide which tokens come out of a text, per analyzer. Not among them: the word
+#: n-grams (``ngram_range`` of the word analyzer: word vectors are trained on the words alone), and the
+#: parameters about how the work is done (``max_length``, ``errors``, ``batch_size``, ``n_jobs``,
+#: ``cache``, ``progress``). The char analyzers use neither spaCy nor the word options.
+_TOKEN_PARAMS = {
+    "word": ("model", "lowercase", "lemmatize", "remove_stop", "remove_punct", "remove_numbers", "remove_space",
+             "strip_html", "unicode_form"),
+    "char": ("analyzer", "ngram_range", "lowercase", "strip_html", "unicode_form"),
+    "char_wb": ("analyzer", "ngram_range", "lowercase", "strip_html", "unicode_form"),
+}
+
+
+@functools.cache
+def _token_defaults() -> dict:
+    import inspect
+
+    return {name: p.default for name, p in inspect.signature(SpacyTokenizer.__init__).parameters.items()
+            if p.kind is p.KEYWORD_ONLY}
+
+
+def _token_settings(tokenizer) -> tuple:
+    """The settings of ``tokenizer`` that decide its tokens and differ from the defaults, as sorted pairs.
+
+    ``()`` for a tokenizer whose tokens are those of ``SpacyTokenizer()``
+    (other ``n_jobs``, ``cache``... included); see
+    :attr:`toolkit.text.TokenizedCorpus.tokenizer_params`.
+    """
+    defaults = _token_defaults()
+    pairs = []
+    for name in _TOKEN_PARAMS.get(tokenizer.analyzer, _TOKEN_PARAMS["word"]):
+        value = getattr(tokenizer, name)
+        if name == "ngram_range":
+            value = tuple(int(n) for n in value)
+        if value != defaults[name]:
+            pairs.append((name, value))
+    return tuple(sorted(pairs))
+
+
+def _check_token_settings(params, *, what: str) -> tuple:
+    """Settings of :class:`SpacyTokenizer` given by a user (a dict) as the sorted pairs of :func:`_token_settings`.
+
+    Raises
+    ------
+    TypeError
+        Naming ``what`` when ``params`` is not a dict.
+    ValueError
+        Naming ``what`` for a name that is no token setting, or a bad value.
+    """
+    if not isinstance(params, dict):
+        raise TypeError(f"{what} must be a dict of SpacyTokenizer parameters (e.g. {{'lowercase': False}}; "
+                         f"{{}} for its defaults), got {type(params).__name__}.")
+    allowed = sorted({name for names in _TOKEN_PARAMS.values() for name in names})
+    unknown = sorted(set(params) - set(allowed), key=str)
+    if unknown:
+        raise ValueError(f"{what} names {unknown[0]!r}, which is not a SpacyTokenizer parameter that decides the "
+                         f"tokens; use {', '.join(allowed)}.")
+    tokenizer = SpacyTokenizer(**params)
+    try:
+        tokenizer._validate()
+    except (ValueError, TypeError) as err:
+        raise ValueError(f"{what}: {err}") from err
+    if tokenizer.analyzer == "word" and tuple(tokenizer.ngram_range) != (1, 1):
+        raise ValueError(f"{what} sets ngram_range={params['ngram_range']!r} with the word analyzer: word "
+                         "n-grams are never word-vector tokens (the documents' n-grams are dropped); leave it out.")
+    return _token_settings(tokenizer)
 
 
 def _warn_unsegmented(corpus: TokenizedCorpus, lang: str, model: str) -> None:

@@ -116,7 +116,12 @@ def _shared_key(vectors, docs):
     time), so vectors rewritten at the same path are clustered again rather
     than answered from the memo.
     """
-    from .domain import _source_marker, is_domain_spec, parse_domain_spec
+    from .domain import (
+        _source_marker,
+        _unlabelled_settings,
+        is_domain_spec,
+        parse_domain_spec,
+    )
 
     if isinstance(vectors, tuple):
         return None
@@ -124,9 +129,11 @@ def _shared_key(vectors, docs):
         spec = parse_domain_spec(vectors)
         if spec.params["train"]:
             return None
+        # the unlabelled texts are tokenized like the documents (tokenizer_params): other settings, other vectors
+        settings = _unlabelled_settings(spec, getattr(docs, "_tokenizer", None))
         if spec.source == "unsup":  # IMDB's unlabelled reviews do not change
-            return str(vectors)
-        marker = _source_marker(spec)  # its name hashes the source's identity (a file's size and time)
+            return (str(vectors), settings) if settings else str(vectors)
+        marker = _source_marker(spec, tokenizer=settings)  # its name hashes the source's identity and settings
         return None if marker is None else (str(vectors), marker.name)
     name = str(os.fspath(vectors))
     path = Path(name).expanduser()

@@ -11,8 +11,19 @@ given to ``fit``. So every fit with the same source and options (each
 cross-validation fold, each learning-curve draw) shares one model, and train
 and test documents alike get *inferred* vectors from the same procedure.
 
-The trained model is cached on disk by content (options, gensim version and
-the tokens of the unlabelled corpus) as plain arrays (nothing unpickled:
+The unlabelled texts are tokenized like the documents ``fit`` receives: a
+:class:`~toolkit.text.TokenizedCorpus` from :class:`~toolkit.text.SpacyTokenizer`
+records the settings that decide its tokens
+(:attr:`~toolkit.text.TokenizedCorpus.tokenizer_params`), and ``fit`` tokenizes
+the unlabelled texts with them (``lowercase=False`` keeps "Film" in both);
+plain token lists get SpacyTokenizer's defaults. The parameter
+``tokenizer_params`` chooses the settings instead (``{}``: the defaults).
+``fit`` keeps the settings used in ``tokenizer_params_``, so ``transform``
+(which may retrain the model if its cache entry is gone) uses the same.
+
+The trained model is cached on disk by content (options, gensim version, the
+tokens of the unlabelled corpus and, when not the defaults, the settings that
+tokenized it; the defaults give the keys of earlier versions) as plain arrays (nothing unpickled:
 keys as JSON, ``syn1neg``, ``sample_int`` and ``cum_table`` as ``.npy``,
 memory-mapped) under ``<cache>/doc_vectors/<key>/``, written atomically, and
 held in a small in-process memo. ``meta.json`` holds the options and the
@@ -101,7 +112,7 @@ def _source_spec(unlabelled):
 
 
 def _source_identity(source) -> tuple:
-    """A cheap identity of the source, for the in-process memo of model keys."""
+    """A cheap identity of the source, for the in-process memo of model keys (with the tokenizer settings)."""
     if source == "unsup":
         return ("unsup", str(get_data_dir()))
     if isinstance(source, tuple):
@@ -114,16 +125,15 @@ def _source_identity(source) -> tuple:
     return ("file", str(path.resolve()), stat.st_size, stat.st_mtime_ns)
 
 
-def _unlabelled_corpus(source):
-    """The source's tokens (a TokenizedCorpus of words), tokenized like ``word2vec:unsup``."""
-    from ..text.tokenizer import SpacyTokenizer
-    from .domain import DomainSpec, _unlabelled_texts
+def _unlabelled_corpus(source, settings: tuple = ()):
+    """The source's tokens (a TokenizedCorpus of words) with SpacyTokenizer ``settings`` (``()``: defaults)."""
+    from .domain import DomainSpec, _tokenize_unlabelled, _unlabelled_texts
 
     try:
         texts = _unlabelled_texts(DomainSpec("word2vec", source, ()))
     except DataError as err:  # domain.py's messages name the 'vectors' spec: name our parameter instead
         raise DataError(f"The 'unlabelled' parameter of DocVectorizer: {err}") from err
-    corpus = SpacyTokenizer(cache=True).fit_transform(texts)
+    corpus = _tokenize_unlabelled(texts, settings, what="the 'unlabelled' parameter of DocVectorizer")
     if corpus.n_tokens == 0:
         raise DataError("The 'unlabelled' texts of DocVectorizer hold no tokens; give texts with words in them.")
     return corpus
@@ -223,30 +233,32 @@ def _as_inference_model(model):
     return model
 
 
-def _model_key(source, options) -> tuple:
-    """(key, corpus or None): the cache key of the doc model for this source and options."""
+def _model_key(source, options, settings: tuple = ()) -> tuple:
+    """(key, corpus or None): the cache key of the doc model for this source, options and tokenizer settings."""
     import gensim
 
     from .domain import _corpus_digest
 
-    ident = (_source_identity(source), json.dumps(options, sort_keys=True))
+    ident = (_source_identity(source), json.dumps(options, sort_keys=True), settings)
     key = _SOURCE_KEYS.get(ident)
     if key is not None:
         return key, None
-    corpus = _unlabelled_corpus(source)
+    corpus = _unlabelled_corpus(source, settings)
     h = hashlib.sha256()
     h.update(f"docvec v{_KEY_VERSION}|{sorted(options.items())}|gensim {gensim.__version__}|".encode())
+    if settings:  # the default settings give the keys of earlier versions (their caches stay valid)
+        h.update(f"tokenizer {list(settings)}|".encode())
     h.update(_corpus_digest(corpus).encode())
     key = h.hexdigest()[:32]
     _SOURCE_KEYS.put(ident, key)
     return key, corpus
 
 
-def _doc_model(source, options, *, key=None, workers=1, cache_dir=None):
+def _doc_model(source, options, *, key=None, workers=1, cache_dir=None, settings: tuple = ()):
     """(model, key, how): the doc model from the memo, the disk cache, or trained now."""
     corpus = None
     if key is None:
-        key, corpus = _model_key(source, options)
+        key, corpus = _model_key(source, options, settings)
     model = _MODELS.get(key)
     if model is not None:
         return model, key, "memo"
@@ -255,7 +267,7 @@ def _doc_model(source, options, *, key=None, workers=1, cache_dir=None):
     folder = get_cache_dir(cache_dir) / "doc_vectors" / key
 
     def build():
-        grams = (_unlabelled_corpus(source) if corpus is None else corpus).ngrams(options["ngram_range"])
+        grams = (_unlabelled_corpus(source, settings) if corpus is None else corpus).ngrams(options["ngram_range"])
         logger.info("training a PV-DBOW doc model on %d unlabelled documents (%d tokens)", len(grams),
                     grams.n_tokens)
         model = _train(grams, options, workers)
@@ -340,8 +352,8 @@ class DocVectorizer(TextInputMixin, TransformerMixin, BaseEstimator):
         ``TOOLKIT_DATA_DIR``), a path to a UTF-8 text file (one document per
         line, blank lines skipped) or a tuple of raw texts (kept on the
         estimator and pickled with it: use a file for large text). Raw texts
-        are tokenized with :class:`toolkit.text.SpacyTokenizer`'s defaults
-        (as ``"word2vec:unsup"`` is); ``X`` should be tokenized the same way.
+        are tokenized with :class:`toolkit.text.SpacyTokenizer` as ``X`` was
+        (see ``tokenizer_params``).
     vector_size : int, default=100
         Dimension of the document vectors.
     ngram_range : tuple (min_n, max_n), default=(1, 2)
@@ -371,6 +383,15 @@ class DocVectorizer(TextInputMixin, TransformerMixin, BaseEstimator):
         key: a model already cached is read whatever its value.
     random_state : int, default=0
         Seed of training and of each document's inference.
+    tokenizer_params : dict or None, default=None
+        :class:`~toolkit.text.SpacyTokenizer` settings for the unlabelled
+        texts (those that decide the tokens: ``model``, ``lowercase``,
+        ``lemmatize``, ``remove_*``, ``strip_html``, ``unicode_form``; for a
+        char analyzer ``analyzer`` and ``ngram_range``). None: the settings
+        of the tokenizer that made ``X`` as its
+        :attr:`~toolkit.text.TokenizedCorpus.tokenizer_params` records them
+        (a Pipeline's SpacyTokenizer step), SpacyTokenizer's defaults for
+        plain token lists. ``{}``: the defaults, whatever ``X`` is.
 
     Attributes
     ----------
@@ -378,6 +399,9 @@ class DocVectorizer(TextInputMixin, TransformerMixin, BaseEstimator):
         Content key of the doc model (its folder under ``<cache>/doc_vectors/``).
     model_source_ : {"trained", "cache", "memo"}
         Where ``fit`` got the doc model from.
+    tokenizer_params_ : dict
+        The SpacyTokenizer settings the unlabelled texts were tokenized with
+        (those that differ from its defaults; ``{}``: the defaults).
     vocabulary_size_ : int
         Number of n-grams the doc model knows.
     n_features_out_ : int
@@ -414,10 +438,12 @@ class DocVectorizer(TextInputMixin, TransformerMixin, BaseEstimator):
         "sample": [Interval(float, 0, 1, closed="left"), Interval(int, 0, 0)],
         "workers": [Interval(int, 1, None)],
         "random_state": [Interval(int, 0, 2**32 - 1)],
+        "tokenizer_params": [dict, None],
     }
 
     def __init__(self, *, unlabelled="unsup", vector_size=100, ngram_range=(1, 2), epochs=10, infer_epochs=5,
-                 min_count=2, max_final_vocab=1_000_000, negative=5, sample=1e-4, workers=1, random_state=0):
+                 min_count=2, max_final_vocab=1_000_000, negative=5, sample=1e-4, workers=1, random_state=0,
+                 tokenizer_params=None):
         self.unlabelled = unlabelled
         self.vector_size = vector_size
         self.ngram_range = ngram_range
@@ -429,6 +455,14 @@ class DocVectorizer(TextInputMixin, TransformerMixin, BaseEstimator):
         self.sample = sample
         self.workers = workers
         self.random_state = random_state
+        self.tokenizer_params = tokenizer_params
+
+    def __setstate__(self, state):
+        # DocVectorizers pickled before ``tokenizer_params`` existed: their unlabelled texts had the defaults
+        state = {"tokenizer_params": None, **state}
+        if "model_key_" in state:
+            state.setdefault("tokenizer_params_", {})
+        super().__setstate__(state)
 
     def _options(self) -> dict:
         """The training options: the cache key (``workers`` is not part of it)."""
@@ -437,6 +471,25 @@ class DocVectorizer(TextInputMixin, TransformerMixin, BaseEstimator):
                 "max_final_vocab": None if self.max_final_vocab is None else int(self.max_final_vocab),
                 "negative": int(self.negative), "sample": float(self.sample),
                 "random_state": int(self.random_state)}
+
+    def _settings(self, record) -> tuple:
+        """The unlabelled texts' tokenizer settings as sorted pairs: ``tokenizer_params``, else X's ``record``."""
+        from ..text.tokenizer import _check_token_settings
+
+        if self.tokenizer_params is None:
+            if record is None:
+                logger.info("X carries no record of its tokenizer (token lists, or a corpus a step rebuilt): "
+                            "DocVectorizer tokenizes its unlabelled texts with SpacyTokenizer's defaults; if X was "
+                            "tokenized otherwise, set tokenizer_params")
+                return ()
+            return _check_token_settings(dict(record), what="The tokenizer settings X records")
+        settings = _check_token_settings(self.tokenizer_params, what="The 'tokenizer_params' parameter of "
+                                                                     "DocVectorizer")
+        if record is not None and settings != record:
+            logger.info("DocVectorizer(tokenizer_params=%r) tokenizes its unlabelled texts otherwise than X was "
+                        "tokenized (%r): the doc model may lack some of X's tokens", self.tokenizer_params,
+                        dict(record))
+        return settings
 
     def _validate(self):
         validate_params(self, self._parameter_constraints)
@@ -462,8 +515,11 @@ class DocVectorizer(TextInputMixin, TransformerMixin, BaseEstimator):
         self
         """
         source = self._validate()
-        check_token_lists(X, estimator=type(self).__name__)
-        model, self.model_key_, self.model_source_ = _doc_model(source, self._options(), workers=int(self.workers))
+        X = check_token_lists(X, estimator=type(self).__name__)
+        settings = self._settings(getattr(X, "_tokenizer", None))
+        model, self.model_key_, self.model_source_ = _doc_model(source, self._options(), workers=int(self.workers),
+                                                                settings=settings)
+        self.tokenizer_params_ = dict(settings)
         self.vocabulary_size_ = len(model.wv.index_to_key)
         self.n_features_out_ = int(self.vector_size)
         return self
@@ -482,7 +538,8 @@ class DocVectorizer(TextInputMixin, TransformerMixin, BaseEstimator):
         check_is_fitted(self, "model_key_")
         docs = check_token_corpus(X, estimator=type(self).__name__)
         options = self._options()
-        model = _doc_model(_source_spec(self.unlabelled), options, key=self.model_key_, workers=int(self.workers))[0]
+        model = _doc_model(_source_spec(self.unlabelled), options, key=self.model_key_, workers=int(self.workers),
+                           settings=tuple(sorted(self.tokenizer_params_.items())))[0]
         epochs = int(self.infer_epochs or self.epochs)
         memo_key = (self.model_key_, epochs, int(self.random_state))
         memo = _VECTORS.get(memo_key)

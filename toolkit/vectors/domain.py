@@ -19,16 +19,37 @@ documents ``fit`` receives, into gensim ``KeyedVectors``:
     unlabelled source alone, so every fit with that source shares one model:
     the choice for learning curves and grid searches over many label subsets).
 ``("word2vec", ("unlabelled text one", "text two"), "dim=50")``
-    a tuple (algorithm, source[, options]); the source may be a tuple of raw
-    texts (kept on the estimator and pickled with it: use a file for large text).
+    a tuple (algorithm, source[, options[, tokenizer settings]]); the source
+    may be a tuple of raw texts (kept on the estimator and pickled with it:
+    use a file for large text).
 
-Unlabelled raw texts are tokenized with :class:`toolkit.text.SpacyTokenizer`'s
-defaults (``blank:en``, lower-cased, HTML stripped, cached on disk), the same
-defaults as :func:`toolkit.models.make_text_classifier`. The training documents
-are used as given (token lists), never the documents passed to ``predict``.
+Unlabelled raw texts are tokenized like the training documents, so that the
+vectors have the documents' tokens: when the documents are a
+:class:`~toolkit.text.TokenizedCorpus` from :class:`toolkit.text.SpacyTokenizer`
+(a Pipeline's tokenizer step), it records the settings that decide its tokens
+(:attr:`~toolkit.text.TokenizedCorpus.tokenizer_params`: ``model``,
+``lowercase``, ``lemmatize``, ``remove_*``, ``strip_html``,
+``unicode_form``; for a char analyzer ``analyzer`` and ``ngram_range``), and
+the unlabelled texts are tokenized with those (word n-grams are left out on
+both sides; ``max_length``, ``errors``, ``n_jobs``... do not change tokens and
+are not copied). After ``SpacyTokenizer(model="blank:de", lowercase=False)``
+the unlabelled "Film" stays "Film", as in the documents. Documents without a
+record (plain token lists, or a corpus a later step rebuilt) get
+:class:`~toolkit.text.SpacyTokenizer`'s defaults (``blank:en``, lower-cased,
+HTML stripped), as :func:`toolkit.models.make_text_classifier` tokenizes, and
+an INFO log line says so. To choose the settings yourself, give them as a
+dict, the 4th element of a tuple spec:
+``("word2vec", "/path/reviews.txt", "dim=50", {"lowercase": False})`` (``{}``:
+the defaults, whatever the documents), or, in a string spec, the option
+``match_tokenizer=0`` for the defaults (the behaviour before the documents'
+settings were followed). The unlabelled tokens are cached on disk
+(``<cache>/tokens``). The training documents are used as given (token lists),
+never the documents passed to ``predict``.
 
 Results are cached by content: the key hashes the algorithm, its options, the
-gensim version and the tokens of every training document, so a second ``fit``
+gensim version, the tokens of every training document and unlabelled text and,
+when they are not the defaults, the settings that tokenized the unlabelled
+texts (keys with the default settings are those of earlier versions), so a second ``fit``
 on the same data (or a ``clone``) loads the vectors from
 ``<cache>/domain_vectors/<key>/`` memory-mapped in well under a second, and a
 different cross-validation fold trains its own. Files are written atomically;
@@ -73,6 +94,8 @@ logger = logging.getLogger(__name__)
 ALGORITHMS = ("word2vec", "fasttext")
 _DEFAULTS = {"dim": 100, "epochs": 5, "window": 5, "min_count": 5, "sg": 0, "bucket": 200_000,
              "workers": 1, "seed": 0, "train": 1}
+#: options of the spec that are not training options (not in DomainSpec.params, nor in cache keys)
+_SPEC_OPTIONS = {"match_tokenizer": 1}
 _OPTION = re.compile(r"^\s*[a-z_]+\s*=\s*[0-9]+\s*$")
 _MEMO = Memo(maxsize=4)
 _FORMAT_VERSION = 1
@@ -80,11 +103,17 @@ _FORMAT_VERSION = 1
 
 @dataclass(frozen=True)
 class DomainSpec:
-    """A parsed domain spec: algorithm, unlabelled source and training options."""
+    """A parsed domain spec: algorithm, unlabelled source, training options and tokenizer settings.
+
+    ``tokenizer`` is None when the unlabelled texts follow the training
+    documents' tokenizer (the default), else the SpacyTokenizer settings
+    for them as sorted ``(name, value)`` pairs (``()``: its defaults).
+    """
 
     algorithm: str
     source: object  # None, "unsup", a path string, or a tuple of raw texts
     options: tuple  # sorted (name, int) pairs
+    tokenizer: tuple | None = None
 
     @property
     def params(self) -> dict:
@@ -105,7 +134,7 @@ def _bad(spec, problem):
     return ValueError(
         f"The 'vectors' domain spec {spec!r} is invalid: {problem}. Expected e.g. 'word2vec', "
         "'word2vec:unsup', 'fasttext:/path/texts.txt' or 'word2vec:unsup:dim=100,epochs=5' "
-        f"(algorithms: {', '.join(ALGORITHMS)}; options: {', '.join(_DEFAULTS)})."
+        f"(algorithms: {', '.join(ALGORITHMS)}; options: {', '.join([*_DEFAULTS, *_SPEC_OPTIONS])})."
     )
 
 
@@ -115,10 +144,11 @@ def _parse_options(spec, text):
         if not _OPTION.match(part):
             raise _bad(spec, f"option {part!r} is not name=integer")
         name, value = (s.strip() for s in part.split("=", 1))
-        if name not in _DEFAULTS:
+        if name not in _DEFAULTS and name not in _SPEC_OPTIONS:
             raise _bad(spec, f"unknown option {name!r}")
         value = int(value)
-        if value < (0 if name in ("sg", "seed", "train") else 1) or (name in ("sg", "train") and value > 1):
+        flags = ("sg", "train", "match_tokenizer")
+        if value < (0 if name in (*flags, "seed") else 1) or (name in flags and value > 1):
             raise _bad(spec, f"option {name}={value} is out of range")
         options[name] = value
     return tuple(sorted(options.items()))
@@ -139,12 +169,20 @@ def parse_domain_spec(spec) -> DomainSpec:
     >>> s.algorithm, s.source, s.params["dim"]
     ('fasttext', 'unsup', 50)
     """
+    tokenizer = None
     if isinstance(spec, tuple):
-        if not 1 <= len(spec) <= 3:
-            raise _bad(spec, "a tuple spec is (algorithm, source[, options])")
+        if not 1 <= len(spec) <= 4:
+            raise _bad(spec, "a tuple spec is (algorithm, source[, options[, tokenizer settings]])")
         algorithm = str(spec[0]).strip().lower()
         source = spec[1] if len(spec) > 1 else None
         options = _parse_options(spec, spec[2]) if len(spec) > 2 and spec[2] is not None else ()
+        if len(spec) > 3 and spec[3] is not None:
+            from ..text.tokenizer import _check_token_settings
+
+            try:
+                tokenizer = _check_token_settings(spec[3], what="the tokenizer settings (4th element)")
+            except (ValueError, TypeError) as err:
+                raise _bad(spec, str(err)) from err
         if isinstance(source, (list, tuple)):
             if not all(isinstance(t, str) for t in source):
                 raise _bad(spec, "a source given as a sequence must hold raw text strings")
@@ -169,7 +207,13 @@ def parse_domain_spec(spec) -> DomainSpec:
         raise _bad(spec, f"unknown algorithm {algorithm!r}")
     if isinstance(source, str) and source.strip().lower() == "unsup":
         source = "unsup"
-    return DomainSpec(algorithm, source, options)
+    training = dict(options)
+    if not training.pop("match_tokenizer", 1):
+        if tokenizer is not None:
+            raise _bad(spec, "match_tokenizer=0 and tokenizer settings (the tuple's 4th element) both choose the "
+                             "unlabelled texts' tokenizer; give one")
+        tokenizer = ()  # SpacyTokenizer's defaults, whatever tokenized the documents
+    return DomainSpec(algorithm, source, tuple(sorted(training.items())), tokenizer)
 
 
 # ------------------------------------------------------------------------ sources
@@ -236,7 +280,7 @@ def words_only(corpus):
     doc = np.repeat(np.arange(len(corpus)), np.diff(np.asarray(corpus.offsets)))
     offsets = np.zeros(len(corpus) + 1, dtype=np.int64)
     np.cumsum(np.bincount(doc[keep], minlength=len(corpus)), out=offsets[1:])
-    return TokenizedCorpus._from_arrays(ids[keep].astype(np.int32), offsets, strings).compact()
+    return TokenizedCorpus._from_arrays(ids[keep].astype(np.int32), offsets, strings, corpus._tokenizer).compact()
 
 
 def _corpus_digest(corpus) -> str:
@@ -252,14 +296,53 @@ def _corpus_digest(corpus) -> str:
     return h.hexdigest()
 
 
-def _key(spec: DomainSpec, corpus) -> str:
+def _key(spec: DomainSpec, corpus, tokenizer: tuple = ()) -> str:
+    """The cache key: ``tokenizer`` (the unlabelled texts' settings) counts only when not the defaults."""
     import gensim
 
     h = hashlib.sha256()
     h.update(f"v{_FORMAT_VERSION}|{spec.algorithm}|{sorted(spec.params.items())}|gensim {gensim.__version__}|"
              .encode())
+    if tokenizer:  # the default settings give the keys of earlier versions (their caches stay valid)
+        h.update(f"tokenizer {list(tokenizer)}|".encode())
     h.update(_corpus_digest(corpus).encode())
     return h.hexdigest()[:32]
+
+
+# ------------------------------------------------------------- unlabelled tokens
+def _unlabelled_settings(parsed: DomainSpec, record) -> tuple:
+    """The SpacyTokenizer settings for the unlabelled texts as sorted pairs (``()``: the defaults).
+
+    The spec's own (tuple 4th element, ``match_tokenizer=0``), else the
+    training documents' ``record`` (the ``tokenizer_params`` of a
+    TokenizedCorpus from SpacyTokenizer, as pairs), else the defaults.
+    """
+    if parsed.tokenizer is not None:
+        return parsed.tokenizer
+    if record is None:
+        return ()
+    from ..text.tokenizer import _check_token_settings
+
+    # a record comes from SpacyTokenizer (or TokenizedCorpus.with_tokenizer_params): check it all the same
+    return _check_token_settings(dict(record), what="The tokenizer settings the training documents record")
+
+
+def _tokenize_unlabelled(texts, settings: tuple, *, what: str):
+    """The unlabelled texts' tokens with ``settings`` (words only), cached on disk."""
+    from ..text.tokenizer import SpacyTokenizer
+
+    tokenizer = SpacyTokenizer(cache=True, **dict(settings))
+    try:
+        tokenizer.fit(texts)  # loads the pipeline: where the settings cannot be replayed, say which they are
+    except ValueError as err:  # e.g. the documents' spaCy pipeline is not installed in this process
+        raise ValueError(
+            f"Could not tokenize the unlabelled texts of {what} with the tokenizer settings {dict(settings)!r} "
+            f"(those of the training documents, unless chosen): {err} Install what is missing, or choose the "
+            "settings (a domain spec's 4th tuple element, {} for SpacyTokenizer's defaults; DocVectorizer's "
+            "tokenizer_params)."
+        ) from err
+    corpus = tokenizer.transform(texts)
+    return words_only(corpus) if settings else corpus  # default tokens hold no space: nothing to drop
 
 
 # ----------------------------------------------------------------------- training
@@ -323,6 +406,7 @@ def domain_vectors(spec, documents, *, data_dir=None, cache_dir=None):
 
     parsed = parse_domain_spec(spec)
     docs = check_token_corpus(documents, estimator="domain_vectors", name="documents")
+    record = docs._tokenizer  # the documents' tokenizer settings (kept by words_only, not by train=0 below)
     docs = words_only(docs)
     texts = _unlabelled_texts(parsed, data_dir)
     if not parsed.params["train"]:
@@ -332,14 +416,19 @@ def domain_vectors(spec, documents, *, data_dir=None, cache_dir=None):
                 "add one (e.g. 'word2vec:unsup:train=0') or drop train=0."
             )
         docs = TokenizedCorpus.from_token_lists([])
+    settings = ()  # no unlabelled texts: the settings change nothing
     if texts:
-        from ..text.tokenizer import SpacyTokenizer
-
-        unlabelled = SpacyTokenizer(cache=True).fit_transform(texts)
+        settings = _unlabelled_settings(parsed, record)
+        if parsed.tokenizer is None and record is None:
+            logger.info("the training documents carry no record of their tokenizer (token lists, or a corpus "
+                        "a step rebuilt): the unlabelled texts of the domain spec %r are tokenized with "
+                        "SpacyTokenizer's defaults; if the documents were tokenized otherwise, give the "
+                        "settings as the spec's 4th tuple element", spec)
+        unlabelled = _tokenize_unlabelled(texts, settings, what=f"the 'vectors' domain spec {spec!r}")
         docs = TokenizedCorpus.concatenate([docs, unlabelled]) if len(docs) else unlabelled
     if docs.n_tokens == 0:
         raise DataError("The documents for the 'vectors' domain spec hold no tokens; nothing to train on.")
-    key = _key(parsed, docs)
+    key = _key(parsed, docs, settings)
     kv = _MEMO.get(key)
     if kv is not None:
         return kv
@@ -352,18 +441,20 @@ def domain_vectors(spec, documents, *, data_dir=None, cache_dir=None):
                        build=lambda: _train_and_cache(parsed, docs, folder), purpose="training the same domain vectors")
     _MEMO.put(key, kv)
     if folder.is_dir():
-        _mark_source(parsed, key, data_dir, cache_dir)
+        _mark_source(parsed, key, data_dir, cache_dir, settings)
     return kv
 
 
 # ------------------------------------------------------------- is it cached already?
-def _source_marker(parsed: DomainSpec, data_dir=None, cache_dir=None) -> Path | None:
+def _source_marker(parsed: DomainSpec, data_dir=None, cache_dir=None, tokenizer: tuple = ()) -> Path | None:
     """The file that records the cache key of a ``train=0`` spec's vectors (None for other specs).
 
     Its name hashes what can be known without reading any text: the
-    algorithm, the options, the gensim version and the source's identity
+    algorithm, the options, the gensim version, the source's identity
     (``unsup`` and the data folder; a file's resolved path, size and
-    modification time; the raw texts of a tuple).
+    modification time; the raw texts of a tuple) and the settings that
+    tokenize the source (``tokenizer``, see :func:`_unlabelled_settings`;
+    the defaults, ``()``, give the names of earlier versions).
     """
     if parsed.params["train"]:
         return None  # the training documents are part of the key: each fit has its own vectors
@@ -382,14 +473,17 @@ def _source_marker(parsed: DomainSpec, data_dir=None, cache_dir=None) -> Path | 
         except OSError:
             return None
         ident = ["file", str(path.resolve()), st.st_size, st.st_mtime_ns]
-    text = json.dumps([_FORMAT_VERSION, parsed.algorithm, sorted(parsed.params.items()), version("gensim"), ident])
+    fields = [_FORMAT_VERSION, parsed.algorithm, sorted(parsed.params.items()), version("gensim"), ident]
+    if tokenizer:
+        fields.append(["tokenizer", [list(pair) for pair in tokenizer]])
+    text = json.dumps(fields)
     name = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
     return get_cache_dir(cache_dir) / "domain_vectors" / "sources" / f"{name}.json"
 
 
-def _mark_source(parsed, key, data_dir, cache_dir) -> None:
+def _mark_source(parsed, key, data_dir, cache_dir, tokenizer: tuple = ()) -> None:
     """Record ``key`` as the vectors of ``parsed``'s source (best effort: a read-only cache records nothing)."""
-    marker = _source_marker(parsed, data_dir, cache_dir)
+    marker = _source_marker(parsed, data_dir, cache_dir, tokenizer)
     if marker is None or _marked_key(marker) == key:
         return
     try:
@@ -407,7 +501,7 @@ def _marked_key(marker: Path):
         return None
 
 
-def domain_vectors_cached(spec, *, data_dir=None, cache_dir=None):
+def domain_vectors_cached(spec, *, data_dir=None, cache_dir=None, tokenizer=None):
     """Whether :func:`domain_vectors` will read this spec's vectors from the cache, known without reading text.
 
     For a spec with ``train=0`` (the vectors depend on the unlabelled source
@@ -422,6 +516,10 @@ def domain_vectors_cached(spec, *, data_dir=None, cache_dir=None):
         A domain spec (see the module docstring).
     data_dir, cache_dir : path-like, optional
         As for :func:`domain_vectors`.
+    tokenizer : SpacyTokenizer or dict, optional
+        The tokenizer of the training documents (or its parameters): the
+        unlabelled texts are tokenized with its settings unless the spec
+        chooses its own. None: :class:`~toolkit.text.SpacyTokenizer`'s defaults.
 
     Returns
     -------
@@ -444,7 +542,16 @@ def domain_vectors_cached(spec, *, data_dir=None, cache_dir=None):
     True
     """
     parsed = parse_domain_spec(spec)
-    marker = _source_marker(parsed, data_dir, cache_dir)
+    settings = parsed.tokenizer
+    if settings is None and tokenizer is not None:
+        from ..text.tokenizer import _TOKEN_PARAMS, _check_token_settings
+
+        params = tokenizer if isinstance(tokenizer, dict) else tokenizer.get_params()
+        analyzer = params.get("analyzer", "word")
+        names = _TOKEN_PARAMS.get(analyzer, _TOKEN_PARAMS["word"])
+        params = {k: v for k, v in params.items() if k in names or (k == "analyzer")}
+        settings = _check_token_settings(params, what="The 'tokenizer' of domain_vectors_cached")
+    marker = _source_marker(parsed, data_dir, cache_dir, settings or ())
     if marker is None:
         return None
     key = _marked_key(marker)
