@@ -14,10 +14,13 @@ a byte of it is inflated.
 from __future__ import annotations
 
 import io
+import json
 import os
+import shutil
 import tempfile
 import zipfile
 from importlib import metadata
+from pathlib import Path
 
 from ..exceptions import DependencyError, ModelFormatError
 
@@ -169,8 +172,119 @@ def check_zip_archive(path, *, what: str, max_members: int, note: str, max_json_
 
 
 def save_keras(model, path) -> None:
-    """Write ``model`` to the ``.keras`` file ``path``."""
-    model.save(path)
+    """Write ``model`` to the ``.keras`` file ``path``: the same model gives the same bytes.
+
+    Keras writes the file (``model.save``) under a temporary name next to
+    ``path``; :func:`_write_reproducible` then copies it to ``path`` with its
+    time- and process-dependent parts fixed (see there). Nothing is left at
+    ``path`` if either step fails.
+
+    Parameters
+    ----------
+    model : keras.Model
+    path : str or path-like
+        The ``.keras`` file to write (replaced if it exists).
+    """
+    path = Path(path)
+    raw = path.with_name(f".{path.stem}.keras-raw.keras")  # Keras wants the .keras suffix
+    try:
+        model.save(raw)
+        with open(path, "wb") as fh:
+            _write_reproducible(raw, fh)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    finally:
+        raw.unlink(missing_ok=True)
+
+
+#: The date of every member of a ``.keras`` file the toolkit writes (the zip format's epoch, which Keras already
+#: gives its JSON members), and so the ``date_saved`` of its ``metadata.json`` (Keras' format, ``%Y-%m-%d@%H:%M:%S``)
+_FIXED_DATE = (1980, 1, 1, 0, 0, 0)
+_FIXED_DATE_SAVED = "1980-01-01@00:00:00"
+_COPY_CHUNK = 2**20
+
+
+#: Value-like objects whose sharing between layers means nothing: a loaded model's layers hold equal copies
+_UNSHARED_CLASSES = frozenset({"DTypePolicy"})
+
+
+def _without_object_ids(config):
+    """``config`` (a Keras model config) with its ``shared_object_id`` values independent of memory addresses.
+
+    Keras marks an object that several layers share with ``id(obj)``, a
+    memory address: the default dtype policy, which every layer holds, gets a
+    different number in every process. The marks of a ``DTypePolicy`` are
+    dropped (a loaded model's layers hold equal, unshared policies, so its
+    save has none either); any other object's are renumbered 1, 2, ... in
+    order of first appearance, which keeps what is shared with what.
+    """
+    numbers = {}
+
+    def visit(node):
+        if isinstance(node, list):
+            return [visit(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        out = {key: visit(value) for key, value in node.items()}
+        if "shared_object_id" in out:
+            if out.get("class_name") in _UNSHARED_CLASSES:
+                del out["shared_object_id"]
+            else:
+                out["shared_object_id"] = numbers.setdefault(out["shared_object_id"], len(numbers) + 1)
+        return out
+
+    return visit(config)
+
+
+def _write_reproducible(src, fileobj) -> None:
+    """Copy the ``.keras`` archive ``src`` to ``fileobj`` without the parts Keras makes time- or process-dependent.
+
+    Keras stamps ``metadata.json`` with ``"date_saved"`` (the second of the
+    save), gives ``model.weights.h5`` the save time as its zip date, and
+    numbers shared objects in ``config.json`` by memory address; all else it
+    writes is a function of the model (given the explicit names of
+    :mod:`toolkit.models.builders`). Here ``date_saved`` is set to
+    :data:`_FIXED_DATE_SAVED`, every member gets the date :data:`_FIXED_DATE`
+    and the same attributes, and the shared-object numbers are made
+    address-free (:func:`_without_object_ids`), so the same model gives the
+    same bytes in any process, and a folder's checksums only change when the
+    model does. The ``date_saved`` key is kept (``keras.saving.KerasFileEditor``
+    reads it); when a model was saved is the file's own modification time.
+    The members are copied in Keras' order, stored (uncompressed) as Keras
+    stores them, the weights in 1 MB chunks; the JSON is written as Keras
+    writes it (``json.dumps`` defaults).
+    """
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(fileobj, "w") as zout:
+        for info in zin.infolist():
+            data = None
+            if info.filename == "metadata.json":
+                metadata = json.loads(zin.read(info))
+                if "date_saved" in metadata:
+                    metadata["date_saved"] = _FIXED_DATE_SAVED
+                data = json.dumps(metadata).encode("utf-8")
+            elif info.filename == "config.json":
+                data = json.dumps(_without_object_ids(json.loads(zin.read(info)))).encode("utf-8")
+            copy_zip_member(zin, info, zout, data=data)
+
+
+def copy_zip_member(zin, info, zout, *, name=None, data=None) -> None:
+    """Copy member ``info`` of ``zin`` to ``zout`` (as ``name``, or with the bytes ``data`` instead) reproducibly.
+
+    The copy gets the date :data:`_FIXED_DATE`, Unix attributes ``0o644`` and
+    ``info``'s compression, whatever the clock and the platform; its content
+    is streamed in 1 MB chunks (never a whole member in memory).
+    """
+    out = zipfile.ZipInfo(info.filename if name is None else name, date_time=_FIXED_DATE)
+    out.compress_type = info.compress_type
+    out.create_system = 3  # Unix, on any platform
+    out.external_attr = 0o644 << 16
+    if data is not None:
+        zout.writestr(out, data)
+        return
+    out.file_size = info.file_size  # known in advance: open() chooses ZIP64 headers from it, as the writer did
+    with zin.open(info) as src_member, zout.open(out, "w") as dst_member:
+        shutil.copyfileobj(src_member, dst_member, _COPY_CHUNK)
 
 
 def load_keras(path, *, safe_mode: bool = True):
@@ -203,12 +317,13 @@ def load_keras(path, *, safe_mode: bool = True):
 
 
 def keras_to_bytes(model) -> bytes:
-    """The bytes of ``model`` saved as a ``.keras`` file."""
+    """The bytes of ``model`` saved as a ``.keras`` file (the same bytes for the same model, as :func:`save_keras`)."""
     with tempfile.TemporaryDirectory(prefix="toolkit-model-") as tmp:
         path = os.path.join(tmp, _NAME)
-        save_keras(model, path)
-        with open(path, "rb") as fh:
-            return fh.read()
+        model.save(path)
+        buffer = io.BytesIO()
+        _write_reproducible(path, buffer)
+        return buffer.getvalue()
 
 
 def keras_from_bytes(data: bytes, *, safe_mode: bool = True):

@@ -197,6 +197,13 @@ def register_architecture(name):
     (``with joblib.parallel_config(backend="threading"):``) or with
     ``n_jobs=1``.
 
+    Name every layer the builder makes (``name=...``, as the shared pieces
+    do): Keras' default names count up per process (``"dense"``,
+    ``"dense_1"``), so an unnamed layer makes the same fit save to different
+    bytes. Operations that are not layers (the mask of an
+    ``Embedding(mask_zero=True)``) are renamed per model by
+    :func:`build_model`.
+
     Examples
     --------
     >>> from toolkit.models import builders
@@ -277,11 +284,15 @@ def dense(units, activation, spec, offset, name):
 
 
 def dropout(x, spec, offset):
-    """``x`` through a seeded Dropout layer, or unchanged when ``spec.dropout`` is 0."""
+    """``x`` through a seeded Dropout layer named ``f"dropout{offset}"``, or unchanged when ``spec.dropout`` is 0.
+
+    The explicit name (not Keras' per-process ``"dropout_3"``) keeps the saved
+    config, and so the saved bytes, the same for the same fit.
+    """
     import keras
 
     if spec.dropout:
-        return keras.layers.Dropout(spec.dropout, seed=spec.layer_seed(offset))(x)
+        return keras.layers.Dropout(spec.dropout, seed=spec.layer_seed(offset), name=f"dropout{offset}")(x)
     return x
 
 
@@ -347,6 +358,7 @@ def _rnn(inputs, spec):
             kernel_initializer=keras.initializers.GlorotUniform(seed=spec.layer_seed(20)),
             recurrent_initializer=keras.initializers.Orthogonal(seed=spec.layer_seed(21)),
             seed=spec.layer_seed(22),
+            name=spec.rnn_cell,  # Bidirectional names its copies "forward_lstm" / "backward_lstm"
         ),
         name="birnn",
     )(x)
@@ -489,6 +501,7 @@ def build_model(
 
     inputs = keras.Input(shape=(maxlen,), dtype="int32", name="token_ids")
     model = keras.Model(inputs, _BUILDERS[architecture](inputs, spec), name=architecture)
+    _name_operations(model)
     if optimizer is not None:
         compile_model(model, optimizer=optimizer, learning_rate=learning_rate, output=output)
     return model
@@ -560,8 +573,38 @@ def compile_model(model, *, optimizer="adam", learning_rate=None, output="binary
     kwargs = {} if learning_rate is None else {"learning_rate": float(learning_rate)}
     loss = "sparse_categorical_crossentropy" if output == "multiclass" else "binary_crossentropy"
     # "accuracy" resolves to the right metric for the loss, logged as "accuracy"
-    model.compile(optimizer=classes[optimizer](**kwargs), loss=loss, metrics=["accuracy"])
+    # named: Keras' default name counts up per process ("adam", "adam_1", ...), and it is saved (config and weights)
+    model.compile(optimizer=classes[optimizer](name=optimizer, **kwargs), loss=loss, metrics=["accuracy"])
     return model
+
+
+def _name_operations(model):
+    """Give the graph's operations that are not layers per-model names instead of Keras' per-process ones.
+
+    Such an operation cannot be named where it is made: the ``not_equal`` that
+    an ``Embedding(mask_zero=True)`` adds for its mask is ``"not_equal"`` in the
+    first model a process builds and ``"not_equal_1"`` in the next. Each one is
+    renamed to its base name (the class's, without Keras' counter), numbered
+    within this model only, so the same architecture gets the same config, and
+    the same fit saves the same bytes, in any process. Layers keep their names:
+    the builders name every layer (an architecture added with
+    :func:`register_architecture` should name its layers too).
+    """
+    import re
+
+    import keras
+
+    taken = {op.name for op in model.operations if isinstance(op, keras.layers.Layer)}
+    for op in model.operations:
+        if isinstance(op, keras.layers.Layer):
+            continue
+        base = re.sub(r"_\d+$", "", op.name)
+        name, k = base, 0
+        while name in taken:
+            k += 1
+            name = f"{base}_{k}"
+        op.name = name
+        taken.add(name)
 
 
 def set_embedding_trainable(model, trainable):

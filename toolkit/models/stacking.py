@@ -422,8 +422,12 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
 
     def __setstate__(self, state):
         # stacks pickled or saved (skops) before ``verbose`` or ``class_weight`` existed: get_params, clone
-        # and repr need them (their defaults are what those stacks were fitted with)
-        super().__setstate__({"verbose": 0, "class_weight": None, **state})
+        # and repr need them (their defaults are what those stacks were fitted with); added after the saved
+        # entries, whose order is kept, so that a loaded stack saves to the same bytes again
+        state = dict(state)
+        state.setdefault("verbose", 0)
+        state.setdefault("class_weight", None)
+        super().__setstate__(state)
 
     # ------------------------------------------------------------------ build
     def _members(self, seed):
