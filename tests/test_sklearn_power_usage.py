@@ -178,9 +178,6 @@ def test_sklearn_power_usage_make_text_classifier_names_the_parameter_of_a_wrapp
         make_text_classifier(estimator=estimator, epoch=5)
 
 
-@pytest.mark.xfail(strict=True, reason="TokenizedCorpus does not keep the pandas index of the texts (toolkit/text/"
-                                       "tokenizer.py, toolkit/text/corpus.py): the encoders' pandas output gets a "
-                                       "RangeIndex, which ColumnTransformer cannot align with the other columns")
 def test_sklearn_power_usage_text_and_numeric_columns_with_pandas_output_after_a_split(imdb_small, glove_small):
     # df_train from train_test_split keeps its shuffled index; a ColumnTransformer(set_output pandas) of the text
     # column (SpacyTokenizer -> EmbeddingVectorizer) and a numeric column raised "Concatenating DataFrames from the
@@ -204,6 +201,79 @@ def test_sklearn_power_usage_text_and_numeric_columns_with_pandas_output_after_a
     out = ct.fit_transform(train)
     assert out.shape == (30, 51)
     assert out.index.equals(train.index)
+
+
+def test_sklearn_power_usage_sequence_encoder_after_negation_keeps_the_split_rows_on_transform_too(imdb_small):
+    # the same ColumnTransformer with NegationMarker -> SequenceEncoder: fit_transform on the training rows and
+    # transform on the held-out rows give DataFrames on those rows, equal to the default (numpy) output
+    import pandas as pd
+    from sklearn.compose import make_column_transformer
+    from sklearn.model_selection import train_test_split
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from toolkit.text.encoders import SequenceEncoder
+    from toolkit.text.negation import NegationMarker
+    from toolkit.text.tokenizer import SpacyTokenizer
+
+    texts, _ = imdb_small
+    frame = pd.DataFrame({"text": texts[:60], "length": [float(len(t)) for t in texts[:60]]})
+    train, test = train_test_split(frame, test_size=0.5, random_state=0)
+
+    def column_transformer():
+        return make_column_transformer(
+            (make_pipeline(SpacyTokenizer(), NegationMarker(), SequenceEncoder(maxlen=20)), "text"),
+            (StandardScaler(), ["length"]),
+        )
+
+    ct = column_transformer().set_output(transform="pandas")
+    fitted, held_out = ct.fit_transform(train), ct.transform(test)
+    assert fitted.index.equals(train.index) and held_out.index.equals(test.index)
+    assert fitted.shape == (30, 21) and held_out.shape == (30, 21)
+    plain = column_transformer()
+    default_fit, default_test = plain.fit_transform(train), plain.transform(test)
+    assert isinstance(default_fit, np.ndarray) and isinstance(default_test, np.ndarray)
+    np.testing.assert_array_equal(fitted.to_numpy(), default_fit)
+    np.testing.assert_array_equal(held_out.to_numpy(), default_test)
+
+
+def test_sklearn_power_usage_tokens_of_a_series_keep_its_rows_through_corpus_operations(imdb_small):
+    # SpacyTokenizer keeps the Series' index as TokenizedCorpus.row_index: selections select the labels along,
+    # operations that keep every document keep them, pickling keeps them; a list has none; default output of the
+    # encoders stays a numpy array
+    import pickle
+
+    import pandas as pd
+
+    from toolkit.text.corpus import TokenizedCorpus
+    from toolkit.text.encoders import SequenceEncoder
+    from toolkit.text.tokenizer import SpacyTokenizer
+
+    texts, _ = imdb_small
+    labels = pd.Index([f"r{i}" for i in range(40, 0, -1)])
+    series = pd.Series(texts[:40], index=labels)
+    corpus = SpacyTokenizer().transform(series)
+    assert corpus.row_index.equals(labels)
+    assert SpacyTokenizer().transform(texts[:40]).row_index is None
+    assert corpus == SpacyTokenizer().transform(texts[:40])  # equality ignores the labels
+    assert corpus[5:9].row_index.tolist() == ["r35", "r34", "r33", "r32"]
+    assert corpus[::10].row_index.tolist() == ["r40", "r30", "r20", "r10"]
+    assert corpus.take([3, -1, 3]).row_index.tolist() == ["r37", "r1", "r37"]
+    mask = np.zeros(40, dtype=bool)
+    mask[[0, 39]] = True
+    assert corpus[mask].row_index.tolist() == ["r40", "r1"]
+    for same_rows in (corpus.tail(5), corpus[:20].compact(), corpus.map_strings(str.upper), corpus.ngrams((1, 2)),
+                      corpus.with_tokenizer_params({"lowercase": False}),
+                      pickle.loads(pickle.dumps(corpus)), pickle.loads(pickle.dumps(corpus.ngrams((1, 2))))):
+        assert same_rows.row_index.equals(labels[: len(same_rows)])
+    ngrams = SpacyTokenizer(ngram_range=(1, 2)).transform(series)
+    assert ngrams.row_index.equals(labels) and ngrams[2:4].row_index.tolist() == ["r38", "r37"]
+    joined = TokenizedCorpus.concatenate([corpus[:2], corpus[-1:]])
+    assert joined.row_index.tolist() == ["r40", "r39", "r1"]
+    assert TokenizedCorpus.concatenate([corpus[:2], corpus[:2].with_row_index(None)]).row_index is None
+    with pytest.raises(ValueError, match="one label per document: got 3 labels for a corpus of 40 documents"):
+        corpus.with_row_index([1, 2, 3])
+    assert isinstance(SequenceEncoder(maxlen=10).fit_transform(corpus), np.ndarray)
 
 
 def test_sklearn_power_usage_pseudo_label_score_leaves_the_unlabelled_samples_out(imdb_tokens):
@@ -290,3 +360,33 @@ def test_sklearn_power_usage_soft_voting_with_nbsvm_says_which_loss_gives_probab
         chain.append(str(error))
         error = error.__cause__
     assert any("loss='log_loss'" in message for message in chain), chain
+
+
+def test_sklearn_power_usage_doc_vectors_and_dropped_clusters_keep_the_split_rows(imdb_small, glove_small, tmp_path,
+                                                                                  monkeypatch):
+    # the other dense transformer of token lists (DocVectorizer) and WordClusterer(unknown="drop"), which rebuilds
+    # its corpus, numbered their rows 0..n-1 after a split as the pooled vectors did
+    import pandas as pd
+    from sklearn.compose import make_column_transformer
+    from sklearn.model_selection import train_test_split
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from toolkit.text.tokenizer import SpacyTokenizer
+    from toolkit.vectors.clusters import WordClusterer
+    from toolkit.vectors.docvec import DocVectorizer
+
+    monkeypatch.setenv("TOOLKIT_CACHE_DIR", str(tmp_path / "cache"))
+    texts, _ = imdb_small
+    frame = pd.DataFrame({"text": texts[:60], "length": [float(len(t)) for t in texts[:60]]})
+    train, _ = train_test_split(frame, test_size=0.5, random_state=0)
+    docvec = DocVectorizer(unlabelled=tuple(texts[100:300]), vector_size=8, epochs=2, min_count=2, workers=1)
+    ct = make_column_transformer(
+        (make_pipeline(SpacyTokenizer(), docvec), "text"),
+        (StandardScaler(), ["length"]),
+    ).set_output(transform="pandas")
+    out = ct.fit_transform(train)
+    assert out.shape == (30, 9) and out.index.equals(train.index)
+    tokens = SpacyTokenizer().fit_transform(train["text"])
+    dropped = WordClusterer(vectors=str(glove_small), n_clusters=5, unknown="drop").fit(tokens).transform(tokens)
+    assert dropped.row_index.equals(train.index)

@@ -83,7 +83,7 @@ class TokenizedCorpus(Sequence):
     ([0, 1, 2, 0, 3], [0, 3, 5], ('a', 'good', 'film', 'dud'))
     """
 
-    __slots__ = ("_ids", "_offsets", "_strings", "_tokenizer")
+    __slots__ = ("_ids", "_offsets", "_row_index", "_strings", "_tokenizer")
 
     def __init__(self, ids, offsets, strings):
         ids = np.asarray(ids)
@@ -114,20 +114,25 @@ class TokenizedCorpus(Sequence):
         self._offsets = _readonly(offsets.astype(np.int64, copy=offsets.dtype != np.int64 or offsets.flags.writeable))
         self._strings = strings
         self._tokenizer = None
+        self._row_index = None
 
     @classmethod
-    def _from_arrays(cls, ids: np.ndarray, offsets: np.ndarray, strings, tokenizer=None) -> TokenizedCorpus:
+    def _from_arrays(
+        cls, ids: np.ndarray, offsets: np.ndarray, strings, tokenizer=None, row_index=None
+    ) -> TokenizedCorpus:
         """Trusted constructor: no checks, no copies (arrays are made read-only).
 
         ``tokenizer`` is the record of :attr:`tokenizer_params` as sorted
         ``(name, value)`` pairs, or None (pickles of corpora made before the
-        record existed call this with three arguments).
+        record existed call this with three arguments). ``row_index`` is
+        :attr:`row_index` (a pandas Index of one label per document) or None.
         """
         self = object.__new__(cls)
         self._ids = _readonly(ids)
         self._offsets = _readonly(offsets)
         self._strings = strings if isinstance(strings, tuple) else tuple(strings)
         self._tokenizer = tokenizer
+        self._row_index = row_index
         return self
 
     # ------------------------------------------------------------------ build
@@ -213,8 +218,11 @@ class TokenizedCorpus(Sequence):
             start += corpus._ids.size
         # one tokenizer made them all: the result keeps its record; mixed (or unknown) origins: none
         records = {corpus._tokenizer for corpus in corpora}
+        # rows of pandas inputs: their labels end to end (as pandas.concat); any corpus without: none
+        rows = [corpus._row_index for corpus in corpora]
+        row_index = None if any(r is None for r in rows) else rows[0].append(rows[1:])
         return cls._from_arrays(np.concatenate(id_parts), np.concatenate(offset_parts), tuple(table),
-                                records.pop() if len(records) == 1 else None)
+                                records.pop() if len(records) == 1 else None, row_index)
 
     # ------------------------------------------------------------ properties
     @property
@@ -280,7 +288,66 @@ class TokenizedCorpus(Sequence):
         return self._with_record(record)
 
     def _with_record(self, record) -> TokenizedCorpus:
-        return TokenizedCorpus._from_arrays(self._ids, self._offsets, self._strings, record)
+        return TokenizedCorpus._from_arrays(self._ids, self._offsets, self._strings, record, self._row_index)
+
+    @property
+    def row_index(self):
+        """The pandas row labels of the documents, where the texts came in a pandas Series (else None).
+
+        :class:`toolkit.text.SpacyTokenizer` keeps the index of a Series it
+        tokenizes, so that the encoders after it in a pipeline set to pandas
+        output (``set_output(transform="pandas")``, e.g. in a
+        ``ColumnTransformer`` next to numeric columns) give a DataFrame on
+        the same rows as the input frame, as scikit-learn's own transformers
+        do. Selecting documents selects their labels along (slicing,
+        :meth:`take`); keeping every document keeps it (:meth:`tail`,
+        :meth:`compact`, :meth:`map_strings`, :meth:`ngrams`,
+        :meth:`with_tokenizer_params`, pickling); :meth:`concatenate` joins
+        the labels when every corpus has them, else gives None. Equality
+        (``==``) ignores it. (Not named ``index``: that is
+        ``Sequence.index(value)``.)
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> c = TokenizedCorpus.from_token_lists([["a"], ["b"], ["c"]]).with_row_index(pd.Index([7, 3, 5]))
+        >>> c[1:].row_index.tolist(), c.take([2, 0]).row_index.tolist()
+        ([3, 5], [5, 7])
+        """
+        return self._row_index
+
+    def with_row_index(self, index) -> TokenizedCorpus:
+        """The same documents (arrays shared, not copied) with ``index`` as :attr:`row_index`.
+
+        Parameters
+        ----------
+        index : pandas.Index, array-like or None
+            One label per document; None drops the labels.
+
+        Returns
+        -------
+        TokenizedCorpus
+
+        Raises
+        ------
+        ValueError
+            When ``index`` does not have one label per document.
+        """
+        if index is not None:
+            import pandas as pd
+
+            index = index if isinstance(index, pd.Index) else pd.Index(index)
+            if len(index) != len(self):
+                raise ValueError(
+                    f"with_row_index needs one label per document: got {len(index)} labels for a corpus of "
+                    f"{len(self)} documents."
+                )
+        if index is None and self._row_index is None:
+            return self
+        return self._with_rows(index)
+
+    def _with_rows(self, row_index) -> TokenizedCorpus:
+        return TokenizedCorpus._from_arrays(self._ids, self._offsets, self._strings, self._tokenizer, row_index)
 
     @property
     def n_tokens(self) -> int:
@@ -308,8 +375,10 @@ class TokenizedCorpus(Sequence):
             if step == 1:
                 stop = max(start, stop)
                 offsets = self._offsets[start : stop + 1]
+                rows = None if self._row_index is None else self._row_index[start:stop]
                 return TokenizedCorpus._from_arrays(
-                    self._ids[offsets[0] : offsets[-1]].copy(), offsets - offsets[0], self._strings, self._tokenizer
+                    self._ids[offsets[0] : offsets[-1]].copy(), offsets - offsets[0], self._strings, self._tokenizer,
+                    rows,
                 )
             return self.take(np.arange(start, stop, step))
         return self.take(key)
@@ -352,15 +421,17 @@ class TokenizedCorpus(Sequence):
             raise IndexError(f"document index out of range for a corpus of {n} documents")
         idx = np.where(idx < 0, idx + n, idx)
         starts = self._offsets[idx]
-        return self._segments(starts, self._offsets[idx + 1] - starts)
+        # the row labels of the documents taken (a repeated document repeats its label)
+        rows = None if self._row_index is None else self._row_index.take(idx)
+        return self._segments(starts, self._offsets[idx + 1] - starts, rows)
 
-    def _segments(self, starts: np.ndarray, lengths: np.ndarray) -> TokenizedCorpus:
+    def _segments(self, starts: np.ndarray, lengths: np.ndarray, row_index=None) -> TokenizedCorpus:
         """One document per (start, length) run of the flat token array, sharing the string table."""
         offsets = np.zeros(lengths.size + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
         # position of every kept token in the flat array, without a Python loop
         gather = np.arange(offsets[-1], dtype=np.int64) + np.repeat(starts - offsets[:-1], lengths)
-        return TokenizedCorpus._from_arrays(self.ids[gather], offsets, self.strings, self._tokenizer)
+        return TokenizedCorpus._from_arrays(self.ids[gather], offsets, self.strings, self._tokenizer, row_index)
 
     def __iter__(self):
         strings, ids, offsets = self._strings, self._ids.tolist(), self._offsets.tolist()
@@ -391,9 +462,11 @@ class TokenizedCorpus(Sequence):
         )
 
     def __reduce__(self):
-        # arrays and one tuple of str pickle fast; no per-token objects. No record: the three arguments of
-        # the pickles made before it existed (and the same bytes as theirs)
+        # arrays and one tuple of str pickle fast; no per-token objects. No record and no row labels: the
+        # three arguments of the pickles made before they existed (and the same bytes as theirs)
         args = (self._ids.copy(), self._offsets.copy(), self._strings)
+        if self._row_index is not None:
+            return (TokenizedCorpus._from_arrays, (*args, self._tokenizer, self._row_index))
         return (TokenizedCorpus._from_arrays, args if self._tokenizer is None else (*args, self._tokenizer))
 
     # --------------------------------------------------------------- helpers
@@ -460,7 +533,7 @@ class TokenizedCorpus(Sequence):
         if isinstance(n_tokens, bool) or not isinstance(n_tokens, (int, np.integer)) or n_tokens < 0:
             raise ValueError(f"n_tokens must be an int >= 0, got {n_tokens!r}.")
         keep = np.minimum(np.diff(self.offsets), n_tokens)
-        return self._segments(self.offsets[1:] - keep, keep)
+        return self._segments(self.offsets[1:] - keep, keep, self._row_index)
 
     def map_strings(self, func) -> TokenizedCorpus:
         """Apply ``func`` to each distinct string (e.g. ``str.lower``), merging equal results.
@@ -481,7 +554,7 @@ class TokenizedCorpus(Sequence):
         remap = np.fromiter(
             (table.setdefault(func(s), len(table)) for s in self._strings), dtype=np.int32, count=len(self._strings)
         )
-        return TokenizedCorpus._from_arrays(remap[self._ids], self._offsets, tuple(table))
+        return TokenizedCorpus._from_arrays(remap[self._ids], self._offsets, tuple(table), None, self._row_index)
 
     def compact(self) -> TokenizedCorpus:
         """The same documents with a string table holding only the strings used."""
@@ -496,6 +569,7 @@ class TokenizedCorpus(Sequence):
             self._offsets,
             tuple(strings[i] for i in np.flatnonzero(used).tolist()),
             self._tokenizer,
+            self._row_index,
         )
 
     def ngrams(self, ngram_range=(1, 1), *, separator: str = " ") -> TokenizedCorpus:
@@ -625,6 +699,7 @@ class _NgramCorpus(TokenizedCorpus):
         self._blocks = None
         self._offsets = _readonly(_ngram_offsets(source.offsets, ngram_range))
         self._tokenizer = tokenizer  # the record of the words' tokenizer (None in pickles made before it)
+        self._row_index = source._row_index  # one document per source document: the same rows
 
     def _built(self) -> bool:
         try:
@@ -683,11 +758,18 @@ class _NgramCorpus(TokenizedCorpus):
         return int(self._offsets[-1])
 
     @classmethod
-    def _from_arrays(cls, ids, offsets, strings, tokenizer=None) -> TokenizedCorpus:
-        return TokenizedCorpus._from_arrays(ids, offsets, strings, tokenizer)
+    def _from_arrays(cls, ids, offsets, strings, tokenizer=None, row_index=None) -> TokenizedCorpus:
+        return TokenizedCorpus._from_arrays(ids, offsets, strings, tokenizer, row_index)
 
     def _with_record(self, record) -> TokenizedCorpus:
-        other = _NgramCorpus(self._source, self._ngram_range, self._separator, record)
+        return self._sharing(self._source, record)
+
+    def _with_rows(self, row_index) -> TokenizedCorpus:
+        # still lazy: the row labels go on the source tokens, whose labels the n-grams take
+        return self._sharing(self._source._with_rows(row_index), self._tokenizer)
+
+    def _sharing(self, source: TokenizedCorpus, record) -> TokenizedCorpus:
+        other = _NgramCorpus(source, self._ngram_range, self._separator, record)
         if self._built():  # share the n-gram table already built
             other._blocks = self._blocks
             TokenizedCorpus._ids.__set__(other, TokenizedCorpus._ids.__get__(self))
@@ -946,3 +1028,45 @@ def check_token_lists(X, *, estimator: str, name: str = "X"):
                 )
         docs[i] = doc
     return docs
+
+
+def on_input_rows(output, X, estimator, method: str = "transform"):
+    """``output`` as a DataFrame on the :attr:`TokenizedCorpus.row_index` of ``X``, where pandas output is set.
+
+    scikit-learn's ``set_output(transform="pandas")`` numbers the rows of a
+    transformer's DataFrame from the input's ``index`` only when the input
+    is a pandas object; a corpus is not one. A DataFrame returned here keeps
+    its index through scikit-learn's wrapping (which then names the
+    columns), so a ``ColumnTransformer`` can join it to the other columns of
+    the frame the texts came from.
+
+    Parameters
+    ----------
+    output : ndarray of shape (n_documents, n_features)
+        What the transformer computed from ``X``.
+    X : object
+        The transformer's input.
+    estimator : estimator
+        The transformer (its ``set_output`` setting, else scikit-learn's
+        global ``transform_output``).
+    method : {"transform"}, default="transform"
+        The method whose output setting applies (``fit_transform`` follows
+        ``transform``'s).
+
+    Returns
+    -------
+    ndarray or pandas.DataFrame
+        ``output`` unchanged unless ``X`` is a corpus with row labels, the
+        output is set to pandas and ``output`` is a 2-D array of one row per
+        label.
+    """
+    rows = X._row_index if isinstance(X, TokenizedCorpus) else None
+    if rows is None or not isinstance(output, np.ndarray) or output.ndim != 2 or len(output) != len(rows):
+        return output
+    from sklearn.utils._set_output import _auto_wrap_is_configured, _get_output_config
+
+    if not _auto_wrap_is_configured(estimator) or _get_output_config(method, estimator)["dense"] != "pandas":
+        return output
+    import pandas as pd
+
+    return pd.DataFrame(output, index=rows, copy=False)

@@ -36,7 +36,7 @@ from .._validation import (
     TextInputMixin,
     validate_params,
 )
-from .corpus import TokenizedCorpus, check_token_lists
+from .corpus import TokenizedCorpus, check_token_lists, on_input_rows
 from .vocabulary import OOV_ID, Vocabulary, _pad_flat
 
 __all__ = ["BagEncoder", "HashingEncoder", "SequenceEncoder", "bag_matrix", "shared_counts", "smoothed_idf"]
@@ -406,8 +406,12 @@ class SequenceEncoder(ClassNamePrefixFeaturesOutMixin, TextInputMixin, Transform
         Returns
         -------
         ndarray of int32, shape (n_documents, maxlen_)
+            With ``set_output(transform="pandas")`` and a corpus that has
+            :attr:`~toolkit.text.TokenizedCorpus.row_index` (tokens of a
+            pandas Series), a DataFrame on those row labels.
         """
-        return self._encode(self._fit(X))
+        # pandas output of a corpus with row labels (texts from a pandas Series): a DataFrame on those rows
+        return on_input_rows(self._encode(self._fit(X)), X, self)
 
     def _fit(self, X) -> TokenizedCorpus:
         """Fit on ``X``; returns it as a corpus."""
@@ -429,9 +433,12 @@ class SequenceEncoder(ClassNamePrefixFeaturesOutMixin, TextInputMixin, Transform
         Returns
         -------
         ndarray of int32, shape (n_documents, maxlen_)
+            With ``set_output(transform="pandas")`` and a corpus that has
+            :attr:`~toolkit.text.TokenizedCorpus.row_index` (tokens of a
+            pandas Series), a DataFrame on those row labels.
         """
         check_is_fitted(self, "vocabulary_")
-        return self._encode(_as_corpus(X, type(self).__name__))
+        return on_input_rows(self._encode(_as_corpus(X, type(self).__name__)), X, self)
 
     def _encode(self, corpus: TokenizedCorpus) -> np.ndarray:
         ids = self.vocabulary_.encode(corpus)

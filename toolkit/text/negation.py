@@ -57,7 +57,8 @@ def mark_negation(X, *, negations=NEGATIONS, scope_ends=SCOPE_ENDS, prefix="NOT_
     Returns
     -------
     TokenizedCorpus
-        The same documents and lengths; its string table is ``X``'s, then
+        The same documents, lengths and row labels
+        (:attr:`~toolkit.text.TokenizedCorpus.row_index`); its string table is ``X``'s, then
         each string with ``prefix`` (where ``X`` already holds a prefixed
         string, such as a token ``"NOT_good"``, its one entry serves both).
 
@@ -97,8 +98,10 @@ def mark_negation(X, *, negations=NEGATIONS, scope_ends=SCOPE_ENDS, prefix="NOT_
     if not set(strings).isdisjoint(prefixed):
         # X holds a token spelled like a marked one ("NOT_good"): the checked constructor merges the
         # repeated strings, which would otherwise count as two tokens (and two vocabulary entries)
-        return TokenizedCorpus(new_ids, offsets, strings + prefixed)
-    return TokenizedCorpus._from_arrays(new_ids, offsets, strings + prefixed)
+        out = TokenizedCorpus(new_ids, offsets, strings + prefixed)
+        # the same documents: the same pandas row labels, where X has them
+        return out if corpus.row_index is None else out.with_row_index(corpus.row_index)
+    return TokenizedCorpus._from_arrays(new_ids, offsets, strings + prefixed, None, corpus.row_index)
 
 
 class NegationMarker(TextInputMixin, TokenOutputMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):

@@ -42,6 +42,7 @@ import itertools
 import logging
 import os
 import re
+import sys
 import threading
 import unicodedata
 from pathlib import Path
@@ -1163,7 +1164,10 @@ class SpacyTokenizer(TextInputMixin, TokenOutputMixin, TransformerMixin, BaseEst
             the parameters that decide the tokens and differ from the
             defaults, so domain vectors and
             :class:`~toolkit.vectors.docvec.DocVectorizer` can tokenize their
-            unlabelled texts the same way.
+            unlabelled texts the same way. For a pandas Series, its
+            :attr:`~toolkit.text.TokenizedCorpus.row_index` is the Series'
+            index, so the encoders' pandas output (``set_output``) is on
+            the same rows.
         """
         self._validate()
         docs = check_raw_documents(X)
@@ -1179,6 +1183,9 @@ class SpacyTokenizer(TextInputMixin, TokenOutputMixin, TransformerMixin, BaseEst
                 _write_cached(cache_file, corpus, skipped)
         # which settings made these tokens: domain vectors tokenize their unlabelled texts the same way
         corpus = corpus.with_tokenizer_params(dict(_token_settings(self)))
+        if _is_pandas_series(X):
+            # its row labels: the encoders' pandas output (set_output) is then on the rows of X's frame
+            corpus = corpus._with_rows(X.index)
         self.skipped_ = np.asarray(skipped, dtype=np.int64)
         if len(skipped):
             shown = ", ".join(map(str, self.skipped_[:20].tolist())) + (", ..." if len(skipped) > 20 else "")
@@ -1324,6 +1331,12 @@ _TOKEN_PARAMS = {
     "char": ("analyzer", "ngram_range", "lowercase", "strip_html", "unicode_form"),
     "char_wb": ("analyzer", "ngram_range", "lowercase", "strip_html", "unicode_form"),
 }
+
+
+def _is_pandas_series(X) -> bool:
+    """Whether ``X`` is a pandas Series (without importing pandas when nothing has)."""
+    pandas = sys.modules.get("pandas")
+    return pandas is not None and isinstance(X, pandas.Series)
 
 
 @functools.cache

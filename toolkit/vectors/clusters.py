@@ -362,4 +362,4 @@ class WordClusterer(TextInputMixin, TokenOutputMixin, TransformerMixin, BaseEsti
         if self.unknown == "keep":
             return docs.map_strings(lambda s: table.get(s, s))
         mapped = docs.map_strings(lambda s: table.get(s, ""))
-        return type(mapped).from_token_lists([[t for t in doc if t] for doc in mapped])
+        return type(mapped).from_token_lists([[t for t in doc if t] for doc in mapped]).with_row_index(docs.row_index)

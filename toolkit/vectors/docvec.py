@@ -61,7 +61,7 @@ from .._hashing import hash_file
 from .._memo import Memo
 from .._validation import Interval, TextInputMixin, validate_params
 from ..exceptions import DataError
-from ..text.corpus import check_token_corpus, check_token_lists
+from ..text.corpus import check_token_corpus, check_token_lists, on_input_rows
 
 __all__ = ["DocVectorizer", "clear_memo"]
 
@@ -562,7 +562,7 @@ class DocVectorizer(TextInputMixin, TransformerMixin, BaseEstimator):
             if len(memo) + len(todo) > _MAX_MEMO_DOCS:
                 memo.clear()
             memo.update((digests[i], out[i].copy()) for i in todo)
-        return out
+        return on_input_rows(out, docs, self)  # pandas output: the rows of the texts' Series
 
     def get_feature_names_out(self, input_features=None):
         """``docvec0``, ``docvec1``, ... one name per vector dimension.

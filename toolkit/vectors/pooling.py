@@ -21,7 +21,7 @@ from .._validation import (
     TextInputMixin,
     validate_params,
 )
-from ..text.corpus import check_token_lists
+from ..text.corpus import check_token_lists, on_input_rows
 from ..text.encoders import bag_matrix, smoothed_idf
 
 __all__ = ["EmbeddingVectorizer"]
@@ -132,8 +132,12 @@ class EmbeddingVectorizer(TextInputMixin, TransformerMixin, BaseEstimator):
         Returns
         -------
         ndarray of shape (n_documents, dim), float32
+            With ``set_output(transform="pandas")`` and a corpus that has
+            :attr:`~toolkit.text.TokenizedCorpus.row_index` (tokens of a
+            pandas Series), a DataFrame on those row labels.
         """
-        return self._fit(X)
+        # pandas output of a corpus with row labels (texts from a pandas Series): a DataFrame on those rows
+        return on_input_rows(self._fit(X), X, self)
 
     def _fit(self, X):
         from ..text.vocabulary import Vocabulary
@@ -219,10 +223,13 @@ class EmbeddingVectorizer(TextInputMixin, TransformerMixin, BaseEstimator):
         Returns
         -------
         ndarray of shape (n_documents, dim), float32
+            With ``set_output(transform="pandas")`` and a corpus that has
+            :attr:`~toolkit.text.TokenizedCorpus.row_index` (tokens of a
+            pandas Series), a DataFrame on those row labels.
         """
         check_is_fitted(self, "embedding_matrix_")
         docs = check_token_lists(X, estimator=type(self).__name__)
-        return self._remove_component(self._pool(self._counts(docs)))
+        return on_input_rows(self._remove_component(self._pool(self._counts(docs))), X, self)
 
     def get_feature_names_out(self, input_features=None):
         """``emb0``, ``emb1``, ... one name per vector dimension.
