@@ -10,7 +10,6 @@ local helper that speaks with the same voice::
 from __future__ import annotations
 
 import math
-import multiprocessing
 import numbers
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -179,16 +178,20 @@ def _hint(name, value) -> str:
             "(load_vectors keeps them in memory, so they are not read again), or save vectors of your own "
             "with kv.save_word2vec_format('vectors.txt') and pass that path."
         )
-    if name == "architecture" and isinstance(value, str) and multiprocessing.parent_process() is not None:
-        # GridSearchCV(..., n_jobs=2) over an architecture the user registered: loky's (and Dask's) worker
-        # processes import toolkit afresh, so the registration never reached them, and the plain message read
-        # as if the name had never been registered
-        return (
-            f" This is a worker process ({multiprocessing.current_process().name}), such as joblib starts for "
-            "n_jobs > 1 in GridSearchCV or cross_validate, or a Dask worker: an architecture added with "
-            "toolkit.models.builders.register_architecture exists only in the process that registered it. "
-            "Run the search in threads (with joblib.parallel_config(backend='threading'): ...) or with n_jobs=1."
-        )
+    if name == "architecture" and isinstance(value, str):
+        import multiprocessing  # on this error path only, not when the toolkit is imported
+
+        if multiprocessing.parent_process() is not None:
+            # GridSearchCV(..., n_jobs=2) over an architecture the user registered: loky's (and Dask's) worker
+            # processes import toolkit afresh, so the registration never reached them, and the plain message
+            # read as if the name had never been registered
+            return (
+                f" This is a worker process ({multiprocessing.current_process().name}), such as joblib starts "
+                "for n_jobs > 1 in GridSearchCV or cross_validate, or a Dask worker: an architecture added with "
+                "toolkit.models.builders.register_architecture exists only in the process that registered it. "
+                "Run the search in threads (with joblib.parallel_config(backend='threading'): ...) or with "
+                "n_jobs=1."
+            )
     return ""
 
 
