@@ -463,3 +463,20 @@ def test_store_gaps_failed_refit_from_a_store_keeps_the_fitted_model(built, tmp_
     assert clf.vocabulary_ is vocabulary and clf.model_ is model and clf.maxlen_ == 40
     clf.set_params(max_tokens=500, maxlen=40, vectors=None)
     np.testing.assert_array_equal(clf.predict_proba(docs), before)
+
+
+# ------------------------------------------------------------ the tokenizer's record
+def test_store_gaps_corpus_of_a_partition_records_the_store_tokenizer(pairs, tmp_path):
+    """A corpus read back from a store had no tokenizer record, so domain vectors trained on it tokenized their
+    unlabelled texts with SpacyTokenizer's defaults (lower-cased) whatever the store's tokenizer was."""
+    import dask.bag as db
+
+    from toolkit.distributed import CorpusStore
+
+    texts, labels = pairs
+    cased = CorpusStore.build(db.from_sequence(list(zip(texts[:20], labels[:20])), npartitions=1), tmp_path / "cased",
+                              tokenizer={"lowercase": False, "ngram_range": (1, 2)}, scheduler="sync")
+    assert cased.corpus(0).tokenizer_params == {"lowercase": False}  # word n-grams are no part of the record
+    plain = CorpusStore.build(db.from_sequence(list(zip(texts[:20], labels[:20])), npartitions=1), tmp_path / "plain",
+                              scheduler="sync")
+    assert plain.corpus(0).tokenizer_params == {}

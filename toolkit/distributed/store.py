@@ -406,6 +406,10 @@ class CorpusStore:
         Returns
         -------
         TokenizedCorpus
+            Its :attr:`~toolkit.text.TokenizedCorpus.tokenizer_params` are
+            those of the store's tokenizer, as for the corpus the tokenizer
+            gives: domain vectors trained on it tokenize their unlabelled
+            texts the same way.
 
         Raises
         ------
@@ -415,7 +419,15 @@ class CorpusStore:
             the store).
         """
         tokens = self._part(part, "tokens.npy")
-        return TokenizedCorpus._from_arrays(tokens, self._part(part, "offsets.npy"), self._strings(part, tokens))
+        corpus = TokenizedCorpus._from_arrays(tokens, self._part(part, "offsets.npy"), self._strings(part, tokens))
+        return corpus.with_tokenizer_params(self._tokenizer_params())
+
+    def _tokenizer_params(self) -> dict:
+        """The store tokenizer's settings that decide its tokens (:attr:`TokenizedCorpus.tokenizer_params`)."""
+        from ..text.tokenizer import SpacyTokenizer, _token_settings
+
+        params = {k: (tuple(v) if k == "ngram_range" else v) for k, v in self.tokenizer.items()}
+        return dict(_token_settings(SpacyTokenizer(**params)))
 
     def ids(self, part: int) -> tuple[np.ndarray, np.ndarray]:
         """Memory-mapped ``(ids, offsets)`` of partition ``part``: vocabulary ids of its tokens.
