@@ -529,12 +529,25 @@ def test_distributed_killed_worker_grid_search_recovers_and_leaves_no_partial_fi
     grid = {"classifier__architecture": ["bag", "cnn"]}
     (tmp_path / "already-killed").touch()
     sequential = GridSearchCV(pipeline(tmp_path / "already-killed"), grid, cv=2, error_score="raise").fit(texts, labels)
+    from distributed.client import FutureCancelledError
+
     before = len(client.scheduler_info()["workers"])
     # the data are scattered to every worker (as grid_search does), so the
-    # killed worker's fit is rerun on the other one
-    with _dask_backend(client, texts, labels):
-        on_dask = GridSearchCV(pipeline(tmp_path / "kill-marker"), grid, cv=2, error_score="raise").fit(texts, labels)
-    assert (tmp_path / "kill-marker").exists()  # a worker did die
+    # killed worker's fit is rerun on the other one. Rarely (once in the CI runs of the twenty-eighth session),
+    # joblib's Dask backend loses the race with the dead worker's cleanup and gets "FutureCancelledError ...
+    # already forgotten" (the joblib/dask race of joblib#957 and #959): then a second search, which kills a
+    # worker again, must recover
+    for attempt in range(2):
+        marker = tmp_path / f"kill-marker-{attempt}"
+        try:
+            with _dask_backend(client, texts, labels):
+                on_dask = GridSearchCV(pipeline(marker), grid, cv=2, error_score="raise").fit(texts, labels)
+            break
+        except FutureCancelledError as err:
+            if attempt or "already forgotten" not in str(err):
+                raise
+            client.wait_for_workers(before, timeout=180)
+    assert marker.exists()  # a worker did die
     _assert_same_results(sequential, on_dask)
     client.wait_for_workers(before, timeout=180)
     assert not (cache / "victim.npz").exists()  # nothing half-written under a real name
