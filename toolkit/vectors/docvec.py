@@ -459,7 +459,9 @@ class DocVectorizer(TextInputMixin, TransformerMixin, BaseEstimator):
 
     def __setstate__(self, state):
         # DocVectorizers pickled before ``tokenizer_params`` existed: their unlabelled texts had the defaults
-        state = {"tokenizer_params": None, **state}
+        # defaults added after the saved entries, whose order is kept: a loaded model saves to the same bytes
+        state = dict(state)
+        state.setdefault("tokenizer_params", None)
         if "model_key_" in state:
             state.setdefault("tokenizer_params_", {})
         super().__setstate__(state)
