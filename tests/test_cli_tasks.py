@@ -389,6 +389,36 @@ def test_workflows_train_stack_notice_only_before_the_vectors_are_cached(imdb_sm
     domain.clear_memo()
 
 
+def test_workflows_train_stack_notice_follows_the_recipe_tokenizer(imdb_small, tmp_path):
+    """The first-run notice asks the cache for the vectors of the recipe's own tokenizer (--set lowercase=False):
+    before, it asked for the default tokenizer's, so it said "trained on this first run" over cached vectors
+    and kept quiet before a run that trained them."""
+    from toolkit.cli.train import _domain_vectors_notice, _recipe_tokenizer
+    from toolkit.models import recipes
+    from toolkit.text import SpacyTokenizer
+    from toolkit.vectors import domain
+
+    texts, _ = imdb_small
+    path = tmp_path / "unlabelled.txt"
+    path.write_text("\n".join(t.replace("\n", " ") for t in texts[:100]) + "\n", encoding="utf-8")
+    cache = tmp_path / "cache"
+    spec = f"word2vec:{path}:dim=8,epochs=1,min_count=2,train=0"
+    recipe = {**recipes.STACK_JOB, "vectors": spec, "lowercase": False}
+    tokenizer = _recipe_tokenizer(recipe)
+    assert tokenizer.get_params()["lowercase"] is False
+    domain.clear_memo()
+    try:
+        # what the first run's fit does: its training documents carry the recipe tokenizer's record
+        docs = SpacyTokenizer(lowercase=False).fit_transform(texts[:5])
+        domain.domain_vectors(spec, docs, cache_dir=cache)
+        assert _domain_vectors_notice(spec, cache_dir=cache, tokenizer=tokenizer) is None
+        # the default tokenizer's vectors are another cache entry, not trained yet
+        assert "trained on this first run" in _domain_vectors_notice(spec, cache_dir=cache)
+    finally:
+        domain.clear_memo()
+    assert _recipe_tokenizer({**recipe, "no_such_setting": 1}) is None  # train names that error itself
+
+
 def test_data_folders_set_the_variables_for_the_block_only(tmp_path, monkeypatch):
     """--data-dir / --cache-dir reach the estimators and their worker processes through the environment,
     for the command's duration; earlier values come back."""

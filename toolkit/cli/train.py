@@ -776,11 +776,26 @@ def _is_domain_spec(vectors) -> bool:
     return is_domain_spec(vectors)
 
 
-def _domain_vectors_notice(spec, *, data_dir=None, cache_dir=None) -> str | None:
-    """What to tell the user before a stack trains on a domain spec: nothing when its vectors are cached."""
+def _recipe_tokenizer(recipe: dict):
+    """The tokenizer a stack ``recipe`` trains with (``lowercase=False`` and the like), or None (its defaults)
+    when the settings fail to build: ``train`` names that error itself."""
+    from ..models.classifier import make_text_classifier
+    from ..models.stacking import StackedTextClassifier
+
+    try:
+        return make_text_classifier(estimator=StackedTextClassifier(), **recipe).named_steps["tokenizer"]
+    except (TypeError, ValueError):
+        return None
+
+
+def _domain_vectors_notice(spec, *, data_dir=None, cache_dir=None, tokenizer=None) -> str | None:
+    """What to tell the user before a stack trains on a domain spec: nothing when its vectors are cached.
+
+    ``tokenizer`` (the recipe's, or its parameters) decides the cache key, as in the fit; None: its defaults.
+    """
     from ..vectors.domain import domain_vectors_cached
 
-    cached = domain_vectors_cached(spec, data_dir=data_dir, cache_dir=cache_dir)
+    cached = domain_vectors_cached(spec, data_dir=data_dir, cache_dir=cache_dir, tokenizer=tokenizer)
     if cached:
         return None
     if cached is None:  # the training texts are part of the vectors' key: each fit trains its own
@@ -906,7 +921,8 @@ def train_cmd(
 
     recipe = _recipe_params(model.value, data, vectors, params, random_state)
     if model.value in STACK_RECIPES and _is_domain_spec(recipe["vectors"]):
-        notice = _domain_vectors_notice(recipe["vectors"], data_dir=data_dir, cache_dir=cache_dir)
+        notice = _domain_vectors_notice(recipe["vectors"], data_dir=data_dir, cache_dir=cache_dir,
+                                        tokenizer=_recipe_tokenizer(recipe))
         if notice:
             _info(notice)
     _load_tensorflow_quietly()
