@@ -44,7 +44,8 @@ STATEFUL = (SequenceEncoder, BagEncoder)
 
 
 def _ids(estimator):
-    return f"{type(estimator).__name__}-{id(estimator) % 1000}"
+    # the position, not id(): the same ids in every process (pytest-xdist's workers must collect the same tests)
+    return f"{type(estimator).__name__}-{next(i for i, e in enumerate(ESTIMATORS) if e is estimator)}"
 
 
 def _input_for(estimator):
