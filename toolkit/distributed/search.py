@@ -161,6 +161,19 @@ def dask_client(scheduler=None, *, n_workers=None):
         yield client
 
 
+#: times :func:`grid_search` runs a search again after joblib's dask backend lost a fit when a worker died
+_SEARCH_RETRIES = 1
+
+
+def _has_workers(client, timeout=60.0) -> bool:
+    """Whether the cluster has a live worker, waiting up to ``timeout`` seconds for a nanny to restart one."""
+    try:
+        client.wait_for_workers(1, timeout=timeout)
+    except (TimeoutError, OSError):
+        return False
+    return True
+
+
 _FIT_BATCH = re.compile(r"batch_of__fit_and_score_(\d+)_calls")
 
 
@@ -268,7 +281,10 @@ def grid_search(estimator, param_grid, X, y, *, cv=3, scoring=None, scheduler=No
         When ``scheduler`` cannot be reached (``ValueError`` when its
         address is malformed).
     RuntimeError
-        When the cluster lost a task that no other worker could take over.
+        When the cluster lost a task that no other worker could take over:
+        a search that loses a fit when a worker dies (joblib's dask backend
+        can lose a race with the dead worker's cleanup) runs once more on the
+        live workers before this is raised.
 
     Examples
     --------
@@ -311,11 +327,19 @@ def grid_search(estimator, param_grid, X, y, *, cv=3, scoring=None, scheduler=No
         logger.info("grid search on %s: %d fits", client, n_fits)
         # the data go to every worker once (broadcast), so a worker that dies
         # takes no only copy with it: its fits are rerun on the others
-        try:
-            with joblib.parallel_backend("dask", scatter=[X, y]), _fit_progress(client, n_fits, progress):
-                return search.fit(X, y, groups=groups)
-        except FutureCancelledError as err:
-            raise RuntimeError(
-                f"The grid search on {client.scheduler.address} lost a task ({err}): a worker died and no other "
-                "worker could take its work over. Check the workers' memory limits and logs, then run it again."
-            ) from err
+        for attempt in range(1 + _SEARCH_RETRIES):
+            try:
+                with joblib.parallel_backend("dask", scatter=[X, y]), _fit_progress(client, n_fits, progress):
+                    return search.fit(X, y, groups=groups)
+            except FutureCancelledError as err:
+                if attempt == _SEARCH_RETRIES or not _has_workers(client):
+                    raise RuntimeError(
+                        f"The grid search on {client.scheduler.address} lost a task ({err}): a worker died and no "
+                        "other worker could take its work over. Check the workers' memory limits and logs, then run "
+                        "it again."
+                    ) from err
+                # joblib's dask backend can lose a race with a dead worker's cleanup and see a fit cancelled
+                # ("already forgotten", joblib#957 / #959) although live workers could rerun it: the search is
+                # deterministic, so running it again gives the cv_results_ the first run would have given
+                logger.warning("the grid search lost a task when a worker died (%s); running it again on %d live "
+                               "worker(s)", err, len(client.scheduler_info()["workers"]))
