@@ -131,7 +131,7 @@ def test_distributed_grid_search_equal_to_n_jobs_1(client, imdb_small, glove_sma
 
     def search(n_jobs, memory):
         pipe = make_text_classifier(memory=str(memory), **TINY)
-        return GridSearchCV(pipe, grid, cv=3, n_jobs=n_jobs, error_score="raise").fit(texts, labels)
+        return GridSearchCV(pipe, grid, cv=2, n_jobs=n_jobs, error_score="raise").fit(texts, labels)
 
     sequential = search(1, tmp_path / "seq")
     loky = search(2, tmp_path / "loky")
