@@ -113,3 +113,34 @@ def test_two_identical_stacks_save_identical_skops_folders(split, tmp_path):
     # a loaded stack saves to the same bytes again (its __setstate__ put the defaults it adds first, before)
     save_model(loaded, tmp_path / "again")
     assert _differing(tmp_path / "a", tmp_path / "again") == []
+
+
+def test_an_architecture_with_unnamed_layers_saves_the_same_folder_twice(imdb_tokens, tmp_path):
+    """A registered architecture that leaves its layers unnamed (as most Keras code does): Keras counts default
+    names per process, so before, the second fit's layers were "dense_2" and "dense_3" where the first's were
+    "dense" and "dense_1", and the same fit saved to other bytes. Names are now counted per model."""
+    import keras
+
+    from toolkit.models import builders
+
+    @builders.register_architecture("unnamed_bag_test")
+    def unnamed_bag(inputs, spec):
+        x = keras.layers.GlobalAveragePooling1D()(builders.embed(inputs, spec))
+        for k in range(2):  # seeded weights (unseeded ones differ between any two fits), default names
+            x = keras.layers.Dense(4, activation="relu", kernel_initializer=keras.initializers.GlorotUniform(
+                seed=spec.seed + k))(x)
+        return builders.output_layer(x, spec)
+
+    try:
+        docs, labels = imdb_tokens
+        settings = {**COMMON, "architecture": "unnamed_bag_test", "embedding_dim": 8}
+        first = EmbeddingClassifier(**settings).fit(docs[:N_DOCS], labels[:N_DOCS])
+        keras.layers.Dense(2)  # a layer made elsewhere in the process in between: the names must not move
+        second = EmbeddingClassifier(**settings).fit(docs[:N_DOCS], labels[:N_DOCS])
+        names = [layer.name for layer in second.model_.layers]
+        assert [layer.name for layer in first.model_.layers] == names and "dense" in names and "dense_1" in names
+        save_model(first, tmp_path / "a")
+        save_model(second, tmp_path / "b")
+        assert _differing(tmp_path / "a", tmp_path / "b") == []
+    finally:
+        builders.unregister_architecture("unnamed_bag_test")

@@ -33,6 +33,8 @@ and per-layer seeds the same for every architecture.
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import logging
 import operator
 from dataclasses import dataclass
@@ -197,12 +199,12 @@ def register_architecture(name):
     (``with joblib.parallel_config(backend="threading"):``) or with
     ``n_jobs=1``.
 
-    Name every layer the builder makes (``name=...``, as the shared pieces
-    do): Keras' default names count up per process (``"dense"``,
-    ``"dense_1"``), so an unnamed layer makes the same fit save to different
-    bytes. Operations that are not layers (the mask of an
-    ``Embedding(mask_zero=True)``) are renamed per model by
-    :func:`build_model`.
+    Layers may be left unnamed: :func:`build_model` counts Keras' default
+    names (``"dense"``, ``"dense_1"``) per model, not per process, and
+    renames operations that are not layers (the mask of an
+    ``Embedding(mask_zero=True)``), so the same fit saves to the same bytes.
+    Seed the initializers of the layers the builder makes (``seed=spec.seed``,
+    as the shared pieces do): unseeded weights differ between any two fits.
 
     Examples
     --------
@@ -499,8 +501,9 @@ def build_model(
     )
     import keras
 
-    inputs = keras.Input(shape=(maxlen,), dtype="int32", name="token_ids")
-    model = keras.Model(inputs, _BUILDERS[architecture](inputs, spec), name=architecture)
+    with _names_counted_per_model():
+        inputs = keras.Input(shape=(maxlen,), dtype="int32", name="token_ids")
+        model = keras.Model(inputs, _BUILDERS[architecture](inputs, spec), name=architecture)
     _name_operations(model)
     if optimizer is not None:
         compile_model(model, optimizer=optimizer, learning_rate=learning_rate, output=output)
@@ -578,6 +581,26 @@ def compile_model(model, *, optimizer="adam", learning_rate=None, output="binary
     return model
 
 
+@contextlib.contextmanager
+def _names_counted_per_model():
+    """Keras' default names ("dense", "dense_1", ...) counted from zero inside the block, as in a fresh process.
+
+    Keras counts them per process, so a layer that a registered architecture
+    leaves unnamed was ``"dense_7"`` in one fit and ``"dense_9"`` in the next,
+    and the same fit saved to different bytes. Inside one model the names stay
+    unique; the process's own counters come back afterwards.
+    """
+    from keras.src.backend.common import global_state
+
+    key = "object_name_uids"
+    before = global_state.get_global_attribute(key)
+    global_state.set_global_attribute(key, collections.defaultdict(int))
+    try:
+        yield
+    finally:
+        global_state.set_global_attribute(key, before)
+
+
 def _name_operations(model):
     """Give the graph's operations that are not layers per-model names instead of Keras' per-process ones.
 
@@ -587,8 +610,9 @@ def _name_operations(model):
     renamed to its base name (the class's, without Keras' counter), numbered
     within this model only, so the same architecture gets the same config, and
     the same fit saves the same bytes, in any process. Layers keep their names:
-    the builders name every layer (an architecture added with
-    :func:`register_architecture` should name its layers too).
+    the builders name every layer, and an architecture added with
+    :func:`register_architecture` gets Keras' default names counted within
+    its model (:func:`_names_counted_per_model`).
     """
     import re
 
