@@ -81,7 +81,7 @@ def _fit_classes(estimator, y) -> np.ndarray:
 
 
 def log_count_ratio(X, y, *, alpha: float = 1.0, binarize: bool = True,
-                    pos_label=None, sample_weight=None) -> np.ndarray:
+                    pos_label=None, sample_weight=None, alpha_scaling=None) -> np.ndarray:
     """Naive-Bayes log-count ratio of each column of ``X`` for a binary target.
 
     ``r = log((p / ||p||_1) / (q / ||q||_1))`` with ``p = alpha + X[y == pos].sum(0)``
@@ -89,6 +89,16 @@ def log_count_ratio(X, y, *, alpha: float = 1.0, binarize: bool = True,
     the positive class. This is the scaling of NBSVM and the initial weights of
     an NB-weighted n-gram bag. With ``sample_weight`` each document's counts
     are multiplied by its weight before summing.
+
+    With ``alpha_scaling="class_size"`` the smoothing follows the size of each
+    side: the smaller side (fewer documents, or less summed weight) adds
+    ``alpha`` to each of its counts, the larger side ``alpha`` times its size
+    over the smaller side's. A feature seen at the same rate in both classes
+    (or in neither) then gets a ratio near 0 however unequal the classes are,
+    whereas the equal ``alpha`` of the default, summed over a large
+    vocabulary, outweighs the counts of a class with few documents and gives
+    even its common features negative ratios. For equal sizes both are the
+    same.
 
     Parameters
     ----------
@@ -104,6 +114,10 @@ def log_count_ratio(X, y, *, alpha: float = 1.0, binarize: bool = True,
         The positive class; by default the larger of the two labels.
     sample_weight : array-like of shape (n_samples,), default=None
         Non-negative weight of each document's counts (e.g. class weights).
+    alpha_scaling : {None, "class_size"}, default=None
+        None: both classes' counts get ``alpha``. ``"class_size"``: ``alpha``
+        for the smaller class, scaled up for the larger one in proportion to
+        its number of documents (its summed ``sample_weight`` if given).
 
     Returns
     -------
@@ -119,6 +133,10 @@ def log_count_ratio(X, y, *, alpha: float = 1.0, binarize: bool = True,
     """
     if not (isinstance(alpha, numbers.Real) and not isinstance(alpha, bool) and alpha > 0):
         raise ValueError(f"alpha must be a float > 0 for log_count_ratio. Got {alpha!r} instead.")
+    if alpha_scaling is not None and not (isinstance(alpha_scaling, str) and alpha_scaling == "class_size"):
+        raise ValueError(
+            f"alpha_scaling must be None or 'class_size' for log_count_ratio. Got {alpha_scaling!r} instead."
+        )
     y = np.asarray(y)
     classes = np.unique(y)
     if classes.size != 2 and pos_label is None:
@@ -147,8 +165,22 @@ def log_count_ratio(X, y, *, alpha: float = 1.0, binarize: bool = True,
                 f"got shape {sample_weight.shape}{problem}."
             )
     pos = y == pos_label
-    p = alpha + _column_sums(X, pos, sample_weight)
-    q = alpha + _column_sums(X, ~pos, sample_weight)
+    alpha_pos = alpha_neg = alpha
+    if alpha_scaling == "class_size":
+        weights = np.ones(y.shape[0]) if sample_weight is None else sample_weight
+        size_pos, size_neg = float(weights[pos].sum()), float(weights[~pos].sum())
+        if min(size_pos, size_neg) <= 0:
+            label = pos_label.item() if isinstance(pos_label, np.generic) else pos_label
+            raise ValueError(
+                f"alpha_scaling='class_size' needs documents of positive total weight on both sides of "
+                f"log_count_ratio's target; got {size_pos:g} for pos_label={label!r} and {size_neg:g} for the "
+                "rest. Give each class a document with non-zero weight, or pass alpha_scaling=None."
+            )
+        smallest = min(size_pos, size_neg)
+        # x / x is exactly 1.0: equal sizes smooth with alpha itself, bit for bit as alpha_scaling=None
+        alpha_pos, alpha_neg = alpha * (size_pos / smallest), alpha * (size_neg / smallest)
+    p = alpha_pos + _column_sums(X, pos, sample_weight)
+    q = alpha_neg + _column_sums(X, ~pos, sample_weight)
     return np.log(p / p.sum()) - np.log(q / q.sum())
 
 
@@ -165,6 +197,12 @@ class NBFeatureScaler(SparseOutputMixin, TransformerMixin, BaseEstimator, auto_w
         Additive smoothing of the per-class feature counts (> 0).
     binarize : bool, default=True
         Clip counts to 0/1 before fitting and transforming, as in the paper.
+    alpha_scaling : {None, "class_size"}, default=None
+        None: a class and the rest both get ``alpha``. ``"class_size"``: the
+        smaller side gets ``alpha``, the larger one ``alpha`` times its size
+        over the smaller side's (see :func:`log_count_ratio` and
+        :class:`NBSVMClassifier`); the same ratios as None for classes of
+        equal size.
 
     Attributes
     ----------
@@ -190,11 +228,19 @@ class NBFeatureScaler(SparseOutputMixin, TransformerMixin, BaseEstimator, auto_w
     _parameter_constraints = {
         "alpha": [Interval(float, 0, None, closed="neither")],
         "binarize": ["boolean"],
+        "alpha_scaling": [Options({"class_size"}), None],
     }
 
-    def __init__(self, *, alpha=1.0, binarize=True):
+    def __init__(self, *, alpha=1.0, binarize=True, alpha_scaling=None):
         self.alpha = alpha
         self.binarize = binarize
+        self.alpha_scaling = alpha_scaling
+
+    def __setstate__(self, state):
+        # scalers pickled or saved (skops) before ``alpha_scaling`` existed (None is what they were fitted with)
+        state = dict(state)
+        state.setdefault("alpha_scaling", None)
+        super().__setstate__(state)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -220,7 +266,8 @@ class NBFeatureScaler(SparseOutputMixin, TransformerMixin, BaseEstimator, auto_w
         X, y = _validated_counts(self, X, y, reset=True)
         classes = _fit_classes(self, y)
         positives = classes[1:] if classes.size == 2 else classes
-        ratios = [log_count_ratio(X, y, pos_label=c, alpha=self.alpha, binarize=False)
+        ratios = [log_count_ratio(X, y, pos_label=c, alpha=self.alpha, binarize=False,
+                                  alpha_scaling=self.alpha_scaling)
                   for c in positives]
         self.log_count_ratio_ = ratios[0] if len(ratios) == 1 else np.vstack(ratios)
         return self
@@ -315,6 +362,22 @@ class NBSVMClassifier(ClassifierMixin, BaseEstimator):
     random_state : int, RandomState instance or None, default=None
         Seeds the dual coordinate-descent order of liblinear; set it for
         reproducible fits.
+    alpha_scaling : {None, "class_size"}, default=None
+        How ``alpha`` is shared between a class and the rest (see
+        :func:`log_count_ratio`). None: both get ``alpha``. ``"class_size"``:
+        the smaller side gets ``alpha`` and the larger one ``alpha`` times
+        its size over the smaller side's (sizes in documents, or in summed
+        weights with ``class_weight`` or ``sample_weight``), so a class with
+        few documents keeps the signal of its counts. For classes of equal
+        size (equal weights) it fits the same model as None, bit for bit; in
+        a multiclass fit each class's "rest" is larger. On IMDB training
+        reviews (1-3-grams, 1,000 held-out reviews, three draws:
+        ``benchmarks/bench_nbsvm_imbalance.py``) it raised the ROC AUC at the
+        default ``alpha`` and ``C`` from 0.81 to 0.89 with 20% positive among
+        1,000 reviews, from 0.84 to 0.91 with 10% among 3,000, and from 0.71
+        to 0.73 with 5% among 1,000 (0.78 with ``alpha=3, C=1``; TF-IDF +
+        logistic regression: 0.84); with 45% positive the balanced accuracy
+        rose from 0.80 to 0.84 (500 held-out reviews).
 
     Attributes
     ----------
@@ -349,12 +412,13 @@ class NBSVMClassifier(ClassifierMixin, BaseEstimator):
         "max_iter": [Interval(int, 1, None)],
         "class_weight": [dict, Options({"balanced"}), None],
         "random_state": ["random_state"],
+        "alpha_scaling": [Options({"class_size"}), None],
     }
 
     # C: smallest C within one standard error of the best validation accuracy, see
     # benchmarks/tune_linear.py and benchmarks/results/tune_linear.json (no test-set tuning)
     def __init__(self, *, alpha=1.0, beta=0.25, C=0.01, loss="squared_hinge", binarize=True,
-                 tol=1e-4, max_iter=1000, class_weight=None, random_state=None):
+                 tol=1e-4, max_iter=1000, class_weight=None, random_state=None, alpha_scaling=None):
         self.alpha = alpha
         self.beta = beta
         self.C = C
@@ -364,6 +428,15 @@ class NBSVMClassifier(ClassifierMixin, BaseEstimator):
         self.max_iter = max_iter
         self.class_weight = class_weight
         self.random_state = random_state
+        self.alpha_scaling = alpha_scaling
+
+    def __setstate__(self, state):
+        # models pickled or saved (skops) before ``alpha_scaling`` existed: get_params, clone and repr need it
+        # (None is what they were fitted with); added after the saved entries, whose order is kept, so that
+        # a loaded model saves to the same bytes again (an old one: from its second save on)
+        state = dict(state)
+        state.setdefault("alpha_scaling", None)
+        super().__setstate__(state)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -424,10 +497,20 @@ class NBSVMClassifier(ClassifierMixin, BaseEstimator):
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
             weights = sample_weight if weights is None else weights * sample_weight
+        if self.alpha_scaling == "class_size" and weights is not None:
+            weightless = [c.item() if isinstance(c, np.generic) else c
+                          for c in self.classes_ if not weights[y == c].sum() > 0]
+            if weightless:
+                raise ValueError(
+                    f"NBSVMClassifier(alpha_scaling='class_size') scales alpha by each class's summed weight, but "
+                    f"class(es) {weightless} have total weight 0 (class_weight times sample_weight). Give each class "
+                    "a document with non-zero weight, or use alpha_scaling=None."
+                )
         ratios, coefs, intercepts, n_iter = [], [], [], []
         for k in range(Y.shape[1]):
             yk = Y[:, k]
-            r = log_count_ratio(X, yk, alpha=self.alpha, binarize=False, pos_label=1, sample_weight=weights)
+            r = log_count_ratio(X, yk, alpha=self.alpha, binarize=False, pos_label=1, sample_weight=weights,
+                                alpha_scaling=self.alpha_scaling)
             model = self._linear_model().fit(sp.csr_matrix(X.multiply(r)), yk, sample_weight=weights)
             w = model.coef_.ravel()
             w = (1.0 - self.beta) * np.abs(w).mean() + self.beta * w
