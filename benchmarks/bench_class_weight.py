@@ -26,6 +26,10 @@ Run::
     TOOLKIT_DATA_DIR=../shared/data python benchmarks/bench_class_weight.py
     TOOLKIT_DATA_DIR=../shared/data python benchmarks/bench_class_weight.py --vectors glove.6B.50d
     TOOLKIT_DATA_DIR=../shared/data python benchmarks/bench_class_weight.py --recipe STACK_JOB
+    TOOLKIT_DATA_DIR=../shared/data python benchmarks/bench_class_weight.py --alpha-scaling class_size \
+        --name bench_class_weight_class_size
+    TOOLKIT_DATA_DIR=../shared/data python benchmarks/bench_class_weight.py --minority 0.2 \
+        [--alpha-scaling class_size] --name bench_class_weight_80_20_{none,class_size}
 
 Writes ``benchmarks/results/bench_class_weight.json`` (``--name`` to change).
 """
@@ -78,10 +82,13 @@ def main(argv=None) -> int:
     ap.add_argument("--vectors", default=None, help="the stack's vectors (default: none, the n-gram member alone)")
     ap.add_argument("--recipe", default=None, help="a StackedTextClassifier recipe of toolkit.models.recipes "
                     "(STACK_JOB) instead of --vectors")
+    ap.add_argument("--alpha-scaling", default=None, choices=["class_size"],
+                    help="the stack's alpha_scaling (its NBSVM members' smoothing; default None)")
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--name", default=NAME)
     args = ap.parse_args(argv)
     stack_params = dict(getattr(recipes, args.recipe)) if args.recipe else {"vectors": args.vectors}
+    stack_params["alpha_scaling"] = args.alpha_scaling
 
     data = load_imdb("train", data_dir=args.data_dir, limit=args.pool, shuffle=True, random_state=0)
     docs = [list(doc) for doc in SpacyTokenizer().fit_transform(list(data.texts))]
