@@ -342,6 +342,7 @@ def _errors_to_exit(func):
     def wrapper(*args, **kwargs):
         _state["on_interrupt"] = None
         try:
+            _check_data_dir(kwargs.get("data_dir"))  # every command's --data-dir, before anything loads
             return func(*args, **kwargs)
         except KeyboardInterrupt:
             raise _interrupted() from None
@@ -679,6 +680,21 @@ _opt_format = typer.Option("auto", "--format", help="Vectors format (auto, glove
 
 
 _opt_force = typer.Option(False, "--force", "-f", help="Replace an existing output file.")
+
+
+def _check_data_dir(value):
+    """``--data-dir`` must name a folder: checked by :func:`_errors_to_exit` before the command runs.
+
+    Before, a typo surfaced only where the data were first fetched: for ``train`` and ``grid`` after
+    TensorFlow had loaded (about 9 s), as "The data folder ... (from data_dir) ...".
+    """
+    path = None if value is None else Path(value).expanduser()
+    if path is None or path.is_dir():
+        return value
+    what = ("is a file, not a folder" if path.exists() else
+            "does not exist" + ("" if path.is_absolute() else f" (relative to {Path.cwd()})"))
+    raise DataError(f"The data folder {value} (from --data-dir) {what}. Give the offline data folder (the one "
+                    "holding SHA256SUMS), or leave --data-dir out to use $TOOLKIT_DATA_DIR, else the cache.")
 
 
 _opt_data_dir = typer.Option(None, "--data-dir",

@@ -544,6 +544,31 @@ def _keras_member(params) -> bool:
     return "nbsvm++" in _ngram_models(params.get("ngram_model") or ())
 
 
+#: the architectures the main job's n-gram settings were chosen for
+NB_ARCHITECTURES = ("nbsvm", "nbsvm_vectors")
+
+
+def _warn_recipe_ngrams(params: dict, settings: dict) -> None:
+    """Warn when ``--set architecture=cnn`` (or bag, rnn, flatten) keeps the main job's NBSVM settings.
+
+    The recipe's ``ngram_range=(1, 3)``, ``maxlen=None`` and ``max_tokens=800_000`` suit a bag of n-gram
+    ids; a sequence model then reads each whole document three times over (words, bigrams, trigrams) with
+    an embedding row per n-gram, most without a word vector. The warning gives the ``--set`` options of
+    the estimator's own defaults, for the settings the user did not choose.
+    """
+    from ..models.classifier import EmbeddingClassifier
+
+    defaults = {"ngram_range": (1, 1), **{k: EmbeddingClassifier().get_params()[k] for k in ("maxlen", "max_tokens")}}
+    kept = {k: v for k, v in defaults.items() if k not in settings and params.get(k) != v}
+    if kept:
+        logger.warning(
+            "--set architecture=%s keeps the main job's settings (%s), chosen for NBSVM's bag of n-grams, not for "
+            "a sequence of words. For a %s over words, add %s.", params.get("architecture"),
+            ", ".join(f"{k}={params.get(k)!r}" for k in kept), params.get("architecture"),
+            " ".join(f'--set "{k}={v!r}"' if k == "ngram_range" else f"--set {k}={v!r}"
+                     for k, v in defaults.items() if k in kept))
+
+
 def _recipe_params(model, data, vectors, settings, random_state) -> dict:
     """The ``make_text_classifier`` parameters of a train run: the model's recipe, then ``vectors``
     (unless ``"recipe"``), then ``settings``."""
@@ -661,6 +686,8 @@ def train(
             estimator = make_text_classifier(**extra, **params)  # unknown names fail here, before any loading
         except ValueError as err:
             raise SettingError(str(err)) from err
+        if model == "main" and params.get("architecture") not in NB_ARCHITECTURES:
+            _warn_recipe_ngrams(params, settings or {})
         check_limit(limit, owner="train")
         earlier = False  # an earlier run in the output folder, which --force replaces
         if output is not None:
@@ -801,8 +828,12 @@ def _domain_vectors_notice(spec, *, data_dir=None, cache_dir=None, tokenizer=Non
     if cached is None:  # the training texts are part of the vectors' key: each fit trains its own
         return ("The stacked model trains domain vectors on the training texts (with any unlabelled source "
                 "the spec names) in each fit, and caches them by content.")
-    return ("The stacked model's domain vectors are trained on this first run (about 4 minutes for "
-            "IMDB's 50,000 unlabelled reviews) and read from the cache afterwards.")
+    from ..vectors.domain import parse_domain_spec
+
+    source = parse_domain_spec(spec).source  # a user's own file says nothing about IMDB's 4 minutes
+    where = ("IMDB's 50,000 unlabelled reviews (about 4 minutes)" if source == "unsup"
+             else source if isinstance(source, str) else "the spec's unlabelled texts")
+    return f"The stacked model's domain vectors are trained on this first run, on {where}, and read from the cache afterwards."
 
 
 #: below this many training documents the stack (``STACK_JOB``) leads the main job on IMDB's learning curve

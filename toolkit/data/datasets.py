@@ -395,7 +395,8 @@ def fetch(
         if not folder.is_dir():
             raise DataError(
                 f"The data folder {folder} (from {'data_dir' if data_dir is not None else DATA_DIR_ENV}) "
-                "does not exist or is not a folder."
+                "does not exist or is not a folder. Point it at the folder that holds the offline files and their "
+                "SHA256SUMS, or leave it unset to use the cache (and download what it lacks)."
             )
         local = _find_local(manifest, folder)
         if local is not None:

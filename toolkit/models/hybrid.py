@@ -84,8 +84,11 @@ def word_vector_matrix(vocabulary, vectors):
     -------
     matrix : ndarray of float32, shape (len(vocabulary), dim)
     coverage : toolkit.vectors.CoverageReport
-        Coverage of the word ids only.
+        Coverage of the word ids only, with their occurrences and the counts of
+        the most frequent missing words when the vocabulary has counts.
     """
+    import dataclasses
+
     from ..vectors.matrix import build_embedding_matrix
 
     tokens = list(vocabulary.tokens)
@@ -93,6 +96,17 @@ def word_vector_matrix(vocabulary, vectors):
     words, coverage = build_embedding_matrix([tokens[i] for i in word_ids], vectors)
     matrix = np.zeros((len(tokens), words.shape[1]), dtype=np.float32)
     matrix[word_ids] = words
+    counts = getattr(vocabulary, "counts", None)
+    if counts is not None and len(word_ids):
+        # build_embedding_matrix saw a plain list: give the report the vocabulary's counts (oov="zeros": a
+        # word without a vector has a zero row), so it shows occurrences, not "-", as for the other architectures
+        counts = np.asarray(counts, dtype=np.int64)[word_ids]
+        found = np.any(words != 0, axis=1)
+        missing = np.flatnonzero(~found)
+        top = missing[np.argsort(-counts[missing], kind="stable")][:len(coverage.top_missing)]
+        coverage = dataclasses.replace(
+            coverage, n_occurrences=int(counts.sum()), n_occurrences_covered=int(counts[found].sum()),
+            top_missing=[(tokens[word_ids[i]], int(counts[i])) for i in top])
     return matrix, coverage
 
 

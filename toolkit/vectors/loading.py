@@ -228,7 +228,8 @@ def _sniff(src: _parse.Source, fmt: str) -> str:
             None,
             f"looks like a Python pickle (gensim's native format), which format={fmt!r} never loads: "
             "loading a pickle can run any code it holds",
-            "If you made this file or trust its source, pass format='native'; otherwise ask for the vectors "
+            "If you made this file or trust its source, pass format='native' (--format native on the command "
+            "line); otherwise ask for the vectors "
             "as word2vec or GloVe text",
         )
     body = head[3:] if head.startswith(_parse.BOM) else head
