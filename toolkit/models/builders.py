@@ -590,8 +590,11 @@ def _names_counted_per_model():
     and the same fit saved to different bytes. Inside one model the names stay
     unique; the process's own counters come back afterwards.
     """
-    from keras.src.backend.common import global_state
-
+    try:  # Keras' own counters (keras.utils.get_uid reads them)
+        from keras.src.backend.common import global_state
+    except ImportError:  # a Keras that keeps them elsewhere: names counted per process, as before
+        yield
+        return
     key = "object_name_uids"
     before = global_state.get_global_attribute(key)
     global_state.set_global_attribute(key, collections.defaultdict(int))
