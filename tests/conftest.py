@@ -51,6 +51,20 @@ def _isolated_cache(tmp_path_factory):
             os.environ[key] = value
 
 
+@pytest.fixture(autouse=True)
+def _restore_logging():
+    """The CLI's root callback reconfigures logging (``-q``: the root logger at ERROR, its own handler); put it
+    back after each test, so a CLI test run in-process does not silence the next test's warnings (``caplog``).
+    Under ``pytest -n 2`` each worker runs its own order of test files, so any test file may come next."""
+    import logging
+
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
 def in_ci() -> bool:
     """True under continuous integration (``CI=true``, as GitHub Actions, GitLab CI and others set it)."""
     return os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}

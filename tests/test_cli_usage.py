@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 
 import pytest
-from test_cli import _restore_logging, assert_error, invoke, runner  # noqa: F401 (autouse fixture, fixture, helpers)
+from test_cli import assert_error, invoke, runner  # noqa: F401 (fixture, helpers)
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 REVIEWS = "A great film, truly wonderful.\nThe acting was awful and the plot terrible.\nI loved every minute of it.\n"

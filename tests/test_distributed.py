@@ -410,7 +410,6 @@ def test_distributed_predict_over_dask_collections(client, imdb_pairs):
 
 
 # ------------------------------------------------------------------------ CLI
-from test_cli import _restore_logging  # noqa: E402,F401  (autouse: the CLI points logging at the runner)
 
 
 def _cli(*args):

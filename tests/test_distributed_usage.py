@@ -17,7 +17,6 @@ import pytest
 
 pytest.importorskip("distributed")
 
-from test_cli import _restore_logging  # noqa: F401  (autouse: the CLI points logging at the runner)
 
 
 @pytest.fixture(scope="module")

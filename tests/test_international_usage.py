@@ -9,7 +9,7 @@ import unicodedata
 
 import numpy as np
 import pytest
-from test_cli import _restore_logging, assert_error, invoke  # noqa: F401 (autouse fixture, helpers)
+from test_cli import assert_error, invoke
 from typer.testing import CliRunner
 
 from toolkit.text import NegationMarker, SpacyTokenizer, clean_text, mark_negation

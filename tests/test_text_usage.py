@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_cli import _restore_logging, assert_error, invoke, runner  # noqa: F401 (autouse fixture, fixture, helpers)
+from test_cli import assert_error, invoke, runner  # noqa: F401 (fixture, helpers)
 
 from toolkit.text import (
     NegationMarker,
