@@ -482,6 +482,24 @@ def test_cli_predict_skip_bad(runner, trained_run):
     assert rows[0]["label"] in ("neg", "pos") and rows[2]["label"] in ("neg", "pos")
 
 
+def test_predict_skip_bad_scores_only_the_kept_documents(trained_run, caplog):
+    """A skipped document is not scored: before, it went through the model as an empty document and the
+    classifier logged that it got the class prior, for a row the output reports as skipped. The kept rows
+    get what they get on their own."""
+    import logging
+
+    from toolkit.cli.train import predict
+
+    model = trained_run[0] / "model"
+    texts = ["A wonderful film.", "long " * 200_001, "Dull and far too long."]
+    with caplog.at_level(logging.INFO):
+        rows = predict(model, texts, skip_bad=True)
+    assert rows[1] == {"label": None, "skipped": True}
+    assert "no tokens" not in caplog.text and "class prior" not in caplog.text, caplog.text
+    assert [rows[0], rows[2]] == predict(model, [texts[0], texts[2]])
+    assert predict(model, [texts[1]], skip_bad=True) == [{"label": None, "skipped": True}]
+
+
 def test_cli_train_unknown_setting(runner, tmp_path):
     out = tmp_path / "run"
     result = invoke(runner, "train", "--set", "epoch=1", "-o", out)

@@ -388,19 +388,29 @@ def predict(model, texts, *, progress=False, skip_bad=False) -> list[dict]:
     estimator.set_params(**skip)
     try:
         with _progress_bars(estimator, progress):
-            pred, proba, classes = _scores(estimator, texts)
+            if skip and estimator.steps[0][0] == "tokenizer" and len(estimator.steps) > 1:
+                # tokenize first, then score only the documents the tokenizer kept: a skipped one is not
+                # scored (it would get the class prior, and the classifier's log line about it)
+                tokens = estimator[:1].transform(texts)
+                skipped = set(estimator.steps[0][1].skipped_)
+                kept = [i for i in range(len(texts)) if i not in skipped]
+                pred, proba, classes = (_scores(estimator[1:], tokens.take(kept)) if kept
+                                        else ([], None, _classes(estimator)))
+            else:
+                pred, proba, classes = _scores(estimator, texts)
+                skipped = set(getattr(getattr(estimator, "named_steps", {}).get("tokenizer"), "skipped_", ())) \
+                    if skip else set()
+                kept = list(range(len(texts)))
     finally:
         estimator.set_params(**before)
-    skipped = set(getattr(getattr(estimator, "named_steps", {}).get("tokenizer"), "skipped_", ())) if skip else set()
-    rows = []
-    for i, label in enumerate(pred):
+    rows = [{"label": None, "skipped": True} for _ in texts]
+    for k, (i, label) in enumerate(zip(kept, pred)):
         if i in skipped:
-            rows.append({"label": None, "skipped": True})
             continue
         row = {"label": _jsonable(label)}
         if proba is not None and proba.ndim == 2 and classes:
-            row["probabilities"] = {str(_jsonable(c)): round(float(p), 6) for c, p in zip(classes, proba[i])}
-        rows.append(row)
+            row["probabilities"] = {str(_jsonable(c)): round(float(p), 6) for c, p in zip(classes, proba[k])}
+        rows[i] = row
     return rows
 
 
