@@ -830,7 +830,7 @@ def _domain_vectors_notice(spec, *, data_dir=None, cache_dir=None, tokenizer=Non
 
     ``tokenizer`` (the recipe's, or its parameters) decides the cache key, as in the fit; None: its defaults.
     """
-    from ..vectors.domain import domain_vectors_cached
+    from ..vectors.domain import domain_vectors_cached, parse_domain_spec
 
     cached = domain_vectors_cached(spec, data_dir=data_dir, cache_dir=cache_dir, tokenizer=tokenizer)
     if cached:
@@ -838,8 +838,6 @@ def _domain_vectors_notice(spec, *, data_dir=None, cache_dir=None, tokenizer=Non
     if cached is None:  # the training texts are part of the vectors' key: each fit trains its own
         return ("The stacked model trains domain vectors on the training texts (with any unlabelled source "
                 "the spec names) in each fit, and caches them by content.")
-    from ..vectors.domain import parse_domain_spec
-
     source = parse_domain_spec(spec).source  # a user's own file says nothing about IMDB's 4 minutes
     where = ("IMDB's 50,000 unlabelled reviews (about 4 minutes)" if source == "unsup"
              else source if isinstance(source, str) else "the spec's unlabelled texts")

@@ -87,26 +87,25 @@ def word_vector_matrix(vocabulary, vectors):
         Coverage of the word ids only, with their occurrences and the counts of
         the most frequent missing words when the vocabulary has counts.
     """
-    import dataclasses
+    from types import SimpleNamespace
 
     from ..vectors.matrix import build_embedding_matrix
 
     tokens = list(vocabulary.tokens)
     word_ids = np.array([i for i, t in enumerate(tokens) if i > 1 and " " not in t], dtype=np.int64)
-    words, coverage = build_embedding_matrix([tokens[i] for i in word_ids], vectors)
-    matrix = np.zeros((len(tokens), words.shape[1]), dtype=np.float32)
-    matrix[word_ids] = words
+    words = [tokens[i] for i in word_ids]
     counts = getattr(vocabulary, "counts", None)
-    if counts is not None and len(word_ids):
-        # build_embedding_matrix saw a plain list: give the report the vocabulary's counts (oov="zeros": a
-        # word without a vector has a zero row), so it shows occurrences, not "-", as for the other architectures
-        counts = np.asarray(counts, dtype=np.int64)[word_ids]
-        found = np.any(words != 0, axis=1)
-        missing = np.flatnonzero(~found)
-        top = missing[np.argsort(-counts[missing], kind="stable")][:len(coverage.top_missing)]
-        coverage = dataclasses.replace(
-            coverage, n_occurrences=int(counts.sum()), n_occurrences_covered=int(counts[found].sum()),
-            top_missing=[(tokens[word_ids[i]], int(counts[i])) for i in top])
+    if counts is None:
+        words_matrix, coverage = build_embedding_matrix(words, vectors)
+    else:
+        # the words behind the two reserved ids, with their counts: the report gives their occurrences and
+        # the counts of the most frequent missing words, as for the other architectures
+        counts = np.asarray(counts, dtype=np.int64)
+        sub = SimpleNamespace(tokens=[*tokens[:2], *words], counts=np.r_[counts[:2], counts[word_ids]])
+        words_matrix, coverage = build_embedding_matrix(sub, vectors)
+        words_matrix = words_matrix[2:]
+    matrix = np.zeros((len(tokens), words_matrix.shape[1]), dtype=np.float32)
+    matrix[word_ids] = words_matrix
     return matrix, coverage
 
 
