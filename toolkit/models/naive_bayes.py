@@ -81,7 +81,7 @@ def _fit_classes(estimator, y) -> np.ndarray:
 
 
 def log_count_ratio(X, y, *, alpha: float = 1.0, binarize: bool = True,
-                    pos_label=None, sample_weight=None, alpha_scaling=None) -> np.ndarray:
+                    pos_label=None, sample_weight=None, alpha_scaling=None, shrinkage=None) -> np.ndarray:
     """Naive-Bayes log-count ratio of each column of ``X`` for a binary target.
 
     ``r = log((p / ||p||_1) / (q / ||q||_1))`` with ``p = alpha + X[y == pos].sum(0)``
@@ -99,6 +99,12 @@ def log_count_ratio(X, y, *, alpha: float = 1.0, binarize: bool = True,
     vocabulary, outweighs the counts of a class with few documents and gives
     even its common features negative ratios. For equal sizes both are the
     same.
+
+    With ``shrinkage=k`` each ratio is multiplied by ``n / (n + k)``, ``n``
+    the number of documents the feature occurs in (both classes together):
+    a ratio resting on one or two documents, mostly noise when a class has
+    few documents, is pulled toward 0, one seen in many documents stays
+    nearly as it is.
 
     Parameters
     ----------
@@ -118,6 +124,11 @@ def log_count_ratio(X, y, *, alpha: float = 1.0, binarize: bool = True,
         None: both classes' counts get ``alpha``. ``"class_size"``: ``alpha``
         for the smaller class, scaled up for the larger one in proportion to
         its number of documents (its summed ``sample_weight`` if given).
+    shrinkage : float > 0 or None, default=None
+        None: the ratios as they are. A float ``k``: each ratio times
+        ``n / (n + k)``, ``n`` the feature's number of documents (its summed
+        counts with ``binarize=False``; each document counted with its
+        ``sample_weight`` if given).
 
     Returns
     -------
@@ -137,6 +148,9 @@ def log_count_ratio(X, y, *, alpha: float = 1.0, binarize: bool = True,
         raise ValueError(
             f"alpha_scaling must be None or 'class_size' for log_count_ratio. Got {alpha_scaling!r} instead."
         )
+    if shrinkage is not None and not (isinstance(shrinkage, numbers.Real) and not isinstance(shrinkage, bool)
+                                      and shrinkage > 0):
+        raise ValueError(f"shrinkage must be None or a float > 0 for log_count_ratio. Got {shrinkage!r} instead.")
     y = np.asarray(y)
     classes = np.unique(y)
     if classes.size != 2 and pos_label is None:
@@ -179,9 +193,19 @@ def log_count_ratio(X, y, *, alpha: float = 1.0, binarize: bool = True,
         smallest = min(size_pos, size_neg)
         # x / x is exactly 1.0: equal sizes smooth with alpha itself, bit for bit as alpha_scaling=None
         alpha_pos, alpha_neg = alpha * (size_pos / smallest), alpha * (size_neg / smallest)
-    p = alpha_pos + _column_sums(X, pos, sample_weight)
-    q = alpha_neg + _column_sums(X, ~pos, sample_weight)
-    return np.log(p / p.sum()) - np.log(q / q.sum())
+    seen_pos, seen_neg = _column_sums(X, pos, sample_weight), _column_sums(X, ~pos, sample_weight)
+    p, q = alpha_pos + seen_pos, alpha_neg + seen_neg
+    r = np.log(p / p.sum()) - np.log(q / q.sum())
+    if shrinkage is not None:
+        seen = seen_pos + seen_neg
+        r *= seen / (seen + float(shrinkage))
+    return r
+
+
+def _row_norms(X, ratios) -> np.ndarray:
+    """L2 norm of each row of ``X * r`` for each ratio row ``r``: shape (n_samples, n_ratios)."""
+    squares = X.multiply(X) if sp.issparse(X) else np.square(X)
+    return np.sqrt(np.asarray(safe_sparse_dot(squares, np.square(np.atleast_2d(ratios)).T)))
 
 
 class NBFeatureScaler(SparseOutputMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
@@ -203,6 +227,15 @@ class NBFeatureScaler(SparseOutputMixin, TransformerMixin, BaseEstimator, auto_w
         over the smaller side's (see :func:`log_count_ratio` and
         :class:`NBSVMClassifier`); the same ratios as None for classes of
         equal size.
+    ratio_shrinkage : float > 0 or None, default=None
+        None: the ratios as they are. A float ``k``: each ratio times
+        ``n / (n + k)``, ``n`` the feature's number of training documents
+        (see :func:`log_count_ratio`), so that ratios resting on few
+        documents fade toward 0.
+    norm : {None, "l2"}, default=None
+        None: the scaled rows as they are. ``"l2"``: each scaled row divided
+        by its Euclidean norm (rows of zeros stay zeros), in each class's
+        block for a multiclass fit.
 
     Attributes
     ----------
@@ -229,17 +262,23 @@ class NBFeatureScaler(SparseOutputMixin, TransformerMixin, BaseEstimator, auto_w
         "alpha": [Interval(float, 0, None, closed="neither")],
         "binarize": ["boolean"],
         "alpha_scaling": [Options({"class_size"}), None],
+        "ratio_shrinkage": [Interval(float, 0, None, closed="neither"), None],
+        "norm": [Options({"l2"}), None],
     }
 
-    def __init__(self, *, alpha=1.0, binarize=True, alpha_scaling=None):
+    def __init__(self, *, alpha=1.0, binarize=True, alpha_scaling=None, ratio_shrinkage=None, norm=None):
         self.alpha = alpha
         self.binarize = binarize
         self.alpha_scaling = alpha_scaling
+        self.ratio_shrinkage = ratio_shrinkage
+        self.norm = norm
 
     def __setstate__(self, state):
-        # scalers pickled or saved (skops) before ``alpha_scaling`` existed (None is what they were fitted with)
+        # scalers pickled or saved (skops) before ``alpha_scaling``, ``ratio_shrinkage`` or ``norm`` existed
+        # (None is what they were fitted with)
         state = dict(state)
-        state.setdefault("alpha_scaling", None)
+        for name in ("alpha_scaling", "ratio_shrinkage", "norm"):
+            state.setdefault(name, None)
         super().__setstate__(state)
 
     def __sklearn_tags__(self):
@@ -267,7 +306,7 @@ class NBFeatureScaler(SparseOutputMixin, TransformerMixin, BaseEstimator, auto_w
         classes = _fit_classes(self, y)
         positives = classes[1:] if classes.size == 2 else classes
         ratios = [log_count_ratio(X, y, pos_label=c, alpha=self.alpha, binarize=False,
-                                  alpha_scaling=self.alpha_scaling)
+                                  alpha_scaling=self.alpha_scaling, shrinkage=self.ratio_shrinkage)
                   for c in positives]
         self.log_count_ratio_ = ratios[0] if len(ratios) == 1 else np.vstack(ratios)
         return self
@@ -288,6 +327,10 @@ class NBFeatureScaler(SparseOutputMixin, TransformerMixin, BaseEstimator, auto_w
         X, _ = _validated_counts(self, X, reset=False)
         ratios = np.atleast_2d(self.log_count_ratio_)
         blocks = [sp.csr_matrix(X.multiply(r.astype(X.dtype, copy=False))) for r in ratios]
+        if self.norm == "l2":
+            from sklearn.preprocessing import normalize
+
+            blocks = [normalize(block, norm="l2", copy=False) for block in blocks]
         return blocks[0] if len(blocks) == 1 else sp.hstack(blocks, format="csr")
 
     def get_feature_names_out(self, input_features=None):
@@ -329,7 +372,8 @@ class NBSVMClassifier(ClassifierMixin, BaseEstimator):
     Multiclass targets are fitted one-vs-rest.
 
     The fitted model is linear in the binarized input, so ``coef_`` is stored
-    already multiplied by ``r`` and prediction is one sparse product.
+    already multiplied by ``r`` and prediction is one sparse product (with
+    ``norm="l2"``, divided by the norm of each row's scaled features).
 
     Parameters
     ----------
@@ -378,6 +422,31 @@ class NBSVMClassifier(ClassifierMixin, BaseEstimator):
         to 0.73 with 5% among 1,000 (0.78 with ``alpha=3, C=1``; TF-IDF +
         logistic regression: 0.84); with 45% positive the balanced accuracy
         rose from 0.80 to 0.84 (500 held-out reviews).
+    ratio_shrinkage : float > 0 or None, default=None
+        None: the naive-Bayes ratios as they are. A float ``k``: each ratio
+        times ``n / (n + k)``, ``n`` the feature's number of training
+        documents (summed weights with ``class_weight`` or ``sample_weight``;
+        see :func:`log_count_ratio`), so that ratios resting on one or two
+        documents, mostly noise when a class has few, fade toward 0.
+        ``log_count_ratio_`` holds the shrunk ratios.
+    norm : {None, "l2"}, default=None
+        None: the linear model sees the scaled rows as they are. ``"l2"``:
+        each scaled row divided by its Euclidean norm, in ``fit`` and in
+        ``decision_function``, so long and short documents weigh alike. The
+        rows then have norm 1 instead of 5 to 25 (IMDB 1-3-grams), so ``C``
+        should be about 100 times larger: ``C=1``. With few documents of one
+        class, ``alpha_scaling="class_size", ratio_shrinkage=1.0, norm="l2",
+        C=1`` ranked IMDB training reviews (same benchmark, three draws) with
+        a ROC AUC of 0.84 instead of 0.75 (the defaults with
+        ``alpha_scaling="class_size"``) and 0.80 instead of 0.73 with 5%
+        positive among 1,000 reviews (two pools; TF-IDF + logistic
+        regression: 0.86 and 0.84), 0.905 instead of 0.891 with 20% positive
+        among 1,000 (0.910), 0.915 instead of 0.905 with 10% among 3,000
+        (0.927), and 0.929 and 0.962 instead of 0.929 and 0.960 with
+        balanced classes (1,000 and 5,000 reviews; the balanced accuracy at
+        1,000 was 0.845 instead of 0.854). Either option alone lifted the
+        imbalanced settings less, and the shrinkage alone lowered the
+        balanced ones.
 
     Attributes
     ----------
@@ -385,7 +454,8 @@ class NBSVMClassifier(ClassifierMixin, BaseEstimator):
     log_count_ratio_ : ndarray of shape (n_features,) or (n_classes, n_features)
         As in :class:`NBFeatureScaler`.
     coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
-        Interpolated weights times ``r``, for binarized input.
+        Interpolated weights times ``r``, for binarized input (with
+        ``norm="l2"``, for binarized input divided by the norm of ``x * r``).
     intercept_ : ndarray of shape (1,) or (n_classes,)
     n_iter_ : int
         Largest number of solver iterations over the one-vs-rest models.
@@ -413,12 +483,15 @@ class NBSVMClassifier(ClassifierMixin, BaseEstimator):
         "class_weight": [dict, Options({"balanced"}), None],
         "random_state": ["random_state"],
         "alpha_scaling": [Options({"class_size"}), None],
+        "ratio_shrinkage": [Interval(float, 0, None, closed="neither"), None],
+        "norm": [Options({"l2"}), None],
     }
 
     # C: smallest C within one standard error of the best validation accuracy, see
     # benchmarks/tune_linear.py and benchmarks/results/tune_linear.json (no test-set tuning)
     def __init__(self, *, alpha=1.0, beta=0.25, C=0.01, loss="squared_hinge", binarize=True,
-                 tol=1e-4, max_iter=1000, class_weight=None, random_state=None, alpha_scaling=None):
+                 tol=1e-4, max_iter=1000, class_weight=None, random_state=None, alpha_scaling=None,
+                 ratio_shrinkage=None, norm=None):
         self.alpha = alpha
         self.beta = beta
         self.C = C
@@ -429,13 +502,17 @@ class NBSVMClassifier(ClassifierMixin, BaseEstimator):
         self.class_weight = class_weight
         self.random_state = random_state
         self.alpha_scaling = alpha_scaling
+        self.ratio_shrinkage = ratio_shrinkage
+        self.norm = norm
 
     def __setstate__(self, state):
-        # models pickled or saved (skops) before ``alpha_scaling`` existed: get_params, clone and repr need it
-        # (None is what they were fitted with); added after the saved entries, whose order is kept, so that
-        # a loaded model saves to the same bytes again (an old one: from its second save on)
+        # models pickled or saved (skops) before ``alpha_scaling``, ``ratio_shrinkage`` or ``norm`` existed:
+        # get_params, clone and repr need them (None is what they were fitted with); added after the saved
+        # entries, whose order is kept, so that a loaded model saves to the same bytes again (an old one: from
+        # its second save on)
         state = dict(state)
-        state.setdefault("alpha_scaling", None)
+        for name in ("alpha_scaling", "ratio_shrinkage", "norm"):
+            state.setdefault(name, None)
         super().__setstate__(state)
 
     def __sklearn_tags__(self):
@@ -510,8 +587,13 @@ class NBSVMClassifier(ClassifierMixin, BaseEstimator):
         for k in range(Y.shape[1]):
             yk = Y[:, k]
             r = log_count_ratio(X, yk, alpha=self.alpha, binarize=False, pos_label=1, sample_weight=weights,
-                                alpha_scaling=self.alpha_scaling)
-            model = self._linear_model().fit(sp.csr_matrix(X.multiply(r)), yk, sample_weight=weights)
+                                alpha_scaling=self.alpha_scaling, shrinkage=self.ratio_shrinkage)
+            scaled = sp.csr_matrix(X.multiply(r))
+            if self.norm == "l2":
+                from sklearn.preprocessing import normalize
+
+                scaled = normalize(scaled, norm="l2", copy=False)
+            model = self._linear_model().fit(scaled, yk, sample_weight=weights)
             w = model.coef_.ravel()
             w = (1.0 - self.beta) * np.abs(w).mean() + self.beta * w
             ratios.append(r)
@@ -538,7 +620,11 @@ class NBSVMClassifier(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X, _ = _validated_counts(self, X, reset=False)
-        scores = np.asarray(safe_sparse_dot(X, self.coef_.T)) + self.intercept_
+        scores = np.asarray(safe_sparse_dot(X, self.coef_.T))
+        if self.norm == "l2":
+            norms = _row_norms(X, self.log_count_ratio_)
+            scores = scores / np.where(norms > 0, norms, 1.0)  # a row of zeros scores 0, as in fit
+        scores = scores + self.intercept_
         return scores.ravel() if scores.shape[1] == 1 else scores
 
     def predict(self, X):
