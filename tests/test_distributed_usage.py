@@ -402,3 +402,98 @@ def test_grid_search_lost_again_says_what_to_check(scheduler, monkeypatch):
                                            r"forgotten.*Check the workers' memory limits and logs"):
         grid_search(LogisticRegression(), {"C": [0.01, 1.0]}, X, y, cv=3, scheduler=scheduler)
     assert len(calls) == 2
+
+
+# ---------------------------------------------------------------- local_cluster's close
+def _exit_slowly(marker, seconds):
+    """Make this worker process take ``seconds`` to exit (as TensorFlow's finalization does), then write ``marker``."""
+    import atexit
+    import pathlib
+    import time
+
+    def finish():
+        time.sleep(seconds)
+        pathlib.Path(marker).write_text("exited cleanly")
+
+    atexit.register(finish)
+    return True
+
+
+def test_local_cluster_lets_a_slow_worker_exit_instead_of_killing_it(tmp_path, caplog):
+    """Dask closes local workers with 5 s and kills them after 4 s: `toolkit grid` with Keras models ended with
+    "Worker process still alive after 4.0 seconds, killing" (TensorFlow takes 2-4 s to finalize). Now they get
+    WORKER_CLOSE_TIMEOUT; a worker that needs 5 s exits on its own and its exit handlers run."""
+    from distributed import Client
+
+    from toolkit.distributed.search import WORKER_CLOSE_TIMEOUT, local_cluster
+
+    assert WORKER_CLOSE_TIMEOUT >= 10
+    marker = tmp_path / "exited.txt"
+    with caplog.at_level(logging.INFO, logger="distributed.nanny"), \
+            local_cluster(1, silence_logs=logging.INFO) as cluster, Client(cluster) as client:
+        assert client.submit(_exit_slowly, str(marker), 5.0).result()
+    assert not [r for r in caplog.records if "still alive" in r.getMessage()]
+    assert marker.read_text() == "exited cleanly"
+
+
+def test_distributed_usage_cli_grid_local_workers_keep_tensorflow_quiet(reviews_file, capfd):
+    """`toolkit grid`'s local workers wrote TensorFlow's C++ start-up notices (oneDNN, "failed call to cuInit")
+    straight to the terminal, between the progress bar and the result; the CLI's own process and its joblib
+    workers import TensorFlow muted. The workers now do too (a Dask preload)."""
+    result = _cli("grid", "--data", reviews_file, "--grid", "architecture=bag", "--cv", "2", *_TINY, "--workers", "1")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["backend"] == "LocalCluster(1 workers)"
+    worker_output = capfd.readouterr().err  # the worker processes' file descriptor 2
+    assert "oneDNN" not in worker_output and "cuInit" not in worker_output, worker_output[-2000:]
+
+
+class _PidRecorder:
+    """A scikit-learn classifier whose fit appends its process id to a file (to see where the fits ran)."""
+
+    _estimator_type = "classifier"
+
+    def __init__(self, path=None, c=1.0):
+        self.path, self.c = path, c
+
+    def get_params(self, deep=True):
+        return {"path": self.path, "c": self.c}
+
+    def set_params(self, **params):
+        for name, value in params.items():
+            setattr(self, name, value)
+        return self
+
+    def __sklearn_tags__(self):
+        from sklearn.utils import ClassifierTags, Tags, TargetTags
+
+        return Tags(estimator_type="classifier", target_tags=TargetTags(required=True),
+                    classifier_tags=ClassifierTags())
+
+    def fit(self, X, y):
+        import os
+
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(f"{os.getpid()}\n")
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.classes_[0])
+
+    def score(self, X, y):
+        return float(np.mean(self.predict(X) == np.asarray(y)))
+
+
+def test_grid_search_on_a_one_thread_cluster_fits_on_the_worker(scheduler, reviews, tmp_path):
+    """joblib runs a Parallel call in the calling process when its backend offers one job, and the dask backend
+    offers the cluster's thread count: with one single-threaded worker every fit ran in the client process."""
+    import os
+
+    from toolkit.distributed.search import grid_search
+
+    X, y = reviews
+    path = tmp_path / "pids.txt"
+    grid_search(_PidRecorder(path=str(path)), {"c": [0.1, 1.0]}, X, y, cv=2, scheduler=scheduler, refit=False)
+    pids = {int(line) for line in path.read_text(encoding="utf-8").split()}
+    assert len(path.read_text(encoding="utf-8").split()) == 4
+    assert os.getpid() not in pids, "the fits ran in this process, not on the cluster's worker"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from ._common import (
     _opt_set,
     _progress,
     _settings,
+    _state,
     app,
     data_folders,
 )
@@ -154,7 +156,7 @@ def run_grid(data="imdb", *, grid, settings=None, cv=3, limit=None, scheduler=No
     param_grid = dict(grid) if isinstance(grid, dict) else parse_grid(grid, pipeline)
     # the candidates load their vectors and caches through TOOLKIT_DATA_DIR / TOOLKIT_CACHE_DIR, on the
     # local cluster's workers too (started inside the block); a --scheduler's workers keep their own
-    with data_folders(data_dir, cache_dir):
+    with data_folders(data_dir, cache_dir), _quiet_local_workers(scheduler is None and not local):
         search = grid_search(pipeline, param_grid, texts, np.asarray(labels), cv=cv, scheduler=scheduler,
                              n_workers=workers, local=local, refit=False, progress=progress, scoring=scorer)
     results = search.cv_results_
@@ -174,6 +176,25 @@ def run_grid(data="imdb", *, grid, settings=None, cv=3, limit=None, scheduler=No
         "n_documents": len(texts),
         "backend": "local (n_jobs=1)" if local else (scheduler or f"LocalCluster({workers or 'all cores'} workers)"),
     }
+
+
+@contextlib.contextmanager
+def _quiet_local_workers(enabled: bool):
+    """Local Dask workers started inside the block import TensorFlow muted (:mod:`toolkit.cli._dask_worker`).
+
+    Every candidate is a Keras model, so each worker imports TensorFlow
+    anyway. Not with --verbose or --debug, which show TensorFlow's notices, and
+    not for a running cluster's workers (``--scheduler``), whose output is
+    theirs.
+    """
+    if not enabled or _state["verbose"] or _state["debug"]:
+        yield
+        return
+    import dask
+
+    preload = list(dask.config.get("distributed.worker.preload", default=None) or [])
+    with dask.config.set({"distributed.worker.preload": [*preload, "toolkit.cli._dask_worker"]}):
+        yield
 
 
 #: scorers of a positive class; for two classes they score the second of the sorted classes

@@ -119,7 +119,46 @@ def local_cluster(n_workers=None, *, trim_memory=False, profile=False, **kwargs)
         if saved is not None:
             os.environ["MALLOC_TRIM_THRESHOLD_"] = saved
     with cluster:
-        yield cluster
+        try:
+            yield cluster
+        finally:
+            _close_workers(cluster, WORKER_CLOSE_TIMEOUT)
+
+
+#: seconds each local worker process gets to exit on close before its nanny kills it (Dask's own: 5, of
+#: which it waits 80%); a worker that has loaded TensorFlow needs ~2-4 s just to finalize the interpreter
+WORKER_CLOSE_TIMEOUT = 20.0
+
+
+def _close_workers(cluster, timeout):
+    """Close ``cluster``'s worker nannies, giving each process ``timeout`` seconds to exit on its own.
+
+    ``LocalCluster.close`` closes them with Dask's default 5 s, and waits 4 s
+    of it: a worker that ran Keras fits takes 2-4 s to finalize TensorFlow, so
+    on a loaded machine its nanny logs "Worker process still alive after 4.0
+    seconds, killing" and kills it. Closing them first with a longer timeout
+    lets them exit cleanly; ``LocalCluster.close`` then finds them closed.
+    Errors are logged, not raised: the cluster's own close still runs.
+    """
+    import asyncio
+
+    nannies = [worker for worker in getattr(cluster, "workers", {}).values() if hasattr(worker, "close")]
+    if not nannies or getattr(cluster, "asynchronous", False):
+        return
+
+    async def close_all():
+        results = await asyncio.gather(
+            *(nanny.close(timeout=timeout, reason="toolkit-local-cluster-close") for nanny in nannies),
+            return_exceptions=True,
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                logger.debug("closing a local Dask worker failed: %r", result)
+
+    try:
+        cluster.sync(close_all)
+    except Exception as err:  # the cluster's own close still runs and kills what is left
+        logger.debug("closing the local Dask workers failed: %r", err)
 
 
 @contextlib.contextmanager
@@ -159,6 +198,36 @@ def dask_client(scheduler=None, *, n_workers=None):
         return
     with local_cluster(n_workers) as cluster, Client(cluster) as client:
         yield client
+
+
+def _cluster_backend(client, scatter):
+    """joblib's dask backend on ``client``, with ``scatter`` on every worker, that keeps every fit on the cluster.
+
+    joblib runs a ``Parallel`` call in *this* process when its backend offers
+    one job, and the dask backend offers the cluster's thread count: on a
+    cluster of one single-threaded worker (``n_workers=1``, ``toolkit grid
+    --workers 1``, or a running cluster with one ``--nthreads 1`` worker) every
+    fit ran in the client process, with its memory and its data folders, and
+    the cluster idled. Two jobs are offered instead; the scheduler queues the
+    second fit on the one thread.
+
+    The backend scatters the data when it is made: one backend serves every
+    attempt of a search, since scattering the same data again (same content,
+    same key) while the last attempt's copies are being released lost them
+    ("lost dependencies"). None when joblib lacks its private ``_dask``
+    module: the caller then uses ``parallel_backend("dask", scatter=...)``.
+    """
+    try:
+        from joblib._dask import DaskDistributedBackend
+    except ImportError:
+        return None
+
+    class OnClusterBackend(DaskDistributedBackend):
+        def effective_n_jobs(self, n_jobs):
+            n_jobs = super().effective_n_jobs(n_jobs)
+            return 2 if n_jobs == 1 else n_jobs
+
+    return OnClusterBackend(client=client, scatter=scatter)
 
 
 #: times :func:`grid_search` runs a search again after joblib's dask backend lost a fit when a worker died
@@ -327,9 +396,12 @@ def grid_search(estimator, param_grid, X, y, *, cv=3, scoring=None, scheduler=No
         logger.info("grid search on %s: %d fits", client, n_fits)
         # the data go to every worker once (broadcast), so a worker that dies
         # takes no only copy with it: its fits are rerun on the others
+        backend = _cluster_backend(client, [X, y])
         for attempt in range(1 + _SEARCH_RETRIES):
             try:
-                with joblib.parallel_backend("dask", scatter=[X, y]), _fit_progress(client, n_fits, progress):
+                on_cluster = (joblib.parallel_backend("dask", scatter=[X, y]) if backend is None
+                              else joblib.parallel_backend(backend))
+                with on_cluster, _fit_progress(client, n_fits, progress):
                     return search.fit(X, y, groups=groups)
             except FutureCancelledError as err:
                 if attempt == _SEARCH_RETRIES or not _has_workers(client):
