@@ -2,14 +2,18 @@
 
 The shape is dask-ml's ``ParallelPostFit``: ``map_partitions`` with ``meta``,
 the estimator shipped once to the graph (one key, not one copy per
-partition) and applied to each partition where it lives. A bag gives a bag, a
-Dask Series gives a Dask Series (``predict``) or DataFrame
+partition) and applied to each partition where it lives. It travels as pickle
+bytes (:class:`_Shipped`), rebuilt once per worker process that predicts: the
+distributed scheduler, which unpickles the graphs it receives, never rebuilds
+it (for an EmbeddingClassifier: never imports TensorFlow nor loads its model).
+A bag gives a bag, a Dask Series gives a Dask Series (``predict``) or DataFrame
 (``predict_proba``, one column per class), a Dask DataFrame needs the text
 column named.
 """
 
 from __future__ import annotations
 
+import threading
 import uuid
 
 import numpy as np
@@ -34,20 +38,59 @@ def _multilabel(estimator):
     return getattr(final, "output_", None) == "multilabel"
 
 
-def _apply_bag(items, estimator, method):
+class _Shipped:
+    """A fitted estimator in a Dask graph as pickle bytes, unpickled where a task first uses it.
+
+    Distributed's scheduler unpickles every graph it receives: the estimator
+    as a plain literal of the graph was rebuilt in the scheduler's process
+    (an EmbeddingClassifier's ``__setstate__`` imports TensorFlow and loads
+    the Keras model there) and kept in its memory with the graph. This holds
+    bytes until :meth:`get`, so the scheduler unpickles bytes only; a worker
+    rebuilds the estimator once (its tasks share the object), and a copy for
+    another worker travels as the same bytes, not pickled again. On a local
+    scheduler nothing is pickled: :meth:`get` gives the object itself. The
+    client's copy is pickled anew at each compute (as a literal of the graph
+    was), so a lazy result computed after a refit predicts with the refitted
+    estimator on a cluster as on a local scheduler.
+    """
+
+    def __init__(self, estimator):
+        self._estimator, self._payload, self._lock = estimator, None, threading.Lock()
+
+    def __getstate__(self):
+        if self._payload is not None:  # a received copy: its bytes, as they came
+            return {"payload": self._payload}
+        import cloudpickle  # as Dask pickles graphs: estimators of __main__ or of a notebook too
+
+        return {"payload": cloudpickle.dumps(self._estimator)}
+
+    def __setstate__(self, state):
+        self._estimator, self._payload, self._lock = None, state["payload"], threading.Lock()
+
+    def get(self):
+        """The estimator, unpickled on first use in this process (once, whatever the threads)."""
+        with self._lock:
+            if self._estimator is None:
+                import pickle
+
+                self._estimator = pickle.loads(self._payload)  # the client's own estimator: trusted
+            return self._estimator
+
+
+def _apply_bag(items, shipped, method):
     items = list(items)
     if not items:
         return []
-    return np.asarray(getattr(estimator, method)(items)).tolist()
+    return np.asarray(getattr(shipped.get(), method)(items)).tolist()
 
 
-def _apply_series(series, estimator, method, columns, dtype="float64"):
+def _apply_series(series, shipped, method, columns, dtype="float64"):
     import pandas as pd
 
     if len(series) == 0:
         out = np.zeros((0, len(columns)) if columns is not None else 0, dtype=dtype)
     else:
-        out = np.asarray(getattr(estimator, method)(series.tolist()))
+        out = np.asarray(getattr(shipped.get(), method)(series.tolist()))
     if columns is not None and out.ndim == 2:
         return pd.DataFrame(out, index=series.index, columns=columns)
     return pd.Series(out, index=series.index, name=method)
@@ -63,7 +106,7 @@ def _map(estimator, X, method, text_column=None):
     if method not in _METHODS:
         raise ValueError(f"method must be one of {_METHODS}; got {method!r}.")
     check_is_fitted(estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator)
-    shipped = dask.delayed(estimator, name=f"estimator-{uuid.uuid4().hex}")
+    shipped = dask.delayed(_Shipped(estimator), name=f"estimator-{uuid.uuid4().hex}")
     if isinstance(X, db.Bag):
         return X.map_partitions(_apply_bag, shipped, method)
     if isinstance(X, dd.DataFrame):

@@ -247,10 +247,13 @@ class CorpusStore:
         text_column, label_column : str, optional
             See :func:`~toolkit.distributed.read_texts`.
         scheduler : str, optional
-            Dask scheduler ("sync", "threads", "processes"); default the
-            active one (a ``distributed.Client`` when there is one).
+            Dask scheduler ("sync", "threads", "processes", or "distributed":
+            the current ``distributed.Client``); default the active one (a
+            ``dask.config`` ``scheduler`` setting, else the current Client
+            when there is one), with or without ``progress``.
         progress : bool, default=False
-            Show a progress bar over partitions (local schedulers).
+            Show a progress bar on stderr: over partitions on a local
+            scheduler, over tasks on a ``distributed`` cluster.
 
         Returns
         -------
@@ -606,6 +609,9 @@ def _compute(tasks, scheduler, progress, what):
     On a distributed client the bar is tqdm's over the tasks, as the toolkit's other bars are: it follows
     ``TQDM_MININTERVAL``, which the CLI sets when stderr is a log file (``2> build.log``). Dask's own text
     bar redrew ten times a second there, whatever the setting.
+
+    The tasks run where ``dask.compute`` would run them without the bar (:func:`_distributed_client`):
+    the bar never moves them to another scheduler.
     """
     import sys
 
@@ -613,14 +619,7 @@ def _compute(tasks, scheduler, progress, what):
 
     if not progress:
         return dask.compute(*tasks, scheduler=scheduler)
-    client = None
-    if scheduler is None:
-        try:
-            from distributed import default_client
-
-            client = default_client()
-        except (ImportError, ValueError):
-            client = None
+    client = _distributed_client(scheduler, tasks)
     if client is None:
         from dask.diagnostics import ProgressBar
 
@@ -635,3 +634,27 @@ def _compute(tasks, scheduler, progress, what):
         for _ in as_completed(futures):  # a failed partition too: gather raises its error below
             bar.update(1)
     return tuple(client.gather(futures))
+
+
+def _distributed_client(scheduler, tasks):
+    """The ``distributed.Client`` that ``dask.compute(*tasks, scheduler=scheduler)`` runs on, or None (a local one).
+
+    Dask's own choice (:func:`dask.base.get_scheduler`): ``scheduler`` when
+    given (``"distributed"`` or a Client included), else a ``dask.config``
+    ``scheduler`` setting, else the current Client. Asking only for the
+    current Client sent a build with ``progress`` to the cluster under
+    ``dask.config.set(scheduler="sync")`` (which the build without a bar
+    obeyed), and drew no bar at all for ``scheduler="distributed"``: Dask's
+    local bar sees nothing of a cluster's work.
+    """
+    from dask.base import get_scheduler
+
+    try:
+        from distributed import Client
+    except ImportError:  # pragma: no cover - the [dask] extra installs distributed
+        return None
+    chosen = get_scheduler(scheduler=scheduler, collections=list(tasks))
+    if isinstance(chosen, Client):
+        return chosen
+    owner = getattr(chosen, "__self__", None)  # Dask releases that give the Client's bound ``get``
+    return owner if isinstance(owner, Client) else None
