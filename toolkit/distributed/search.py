@@ -331,6 +331,9 @@ def grid_search(estimator, param_grid, X, y, *, cv=3, scoring=None, scheduler=No
     local : bool, default=False
         Run with ``n_jobs=1`` in this process instead (no Dask).
     refit, error_score : see ``GridSearchCV``
+        The refit of the best candidate (``refit=True``) runs in this
+        process, as scikit-learn's refit is not a joblib task; the
+        cross-validation fits run on the cluster.
     progress : bool, default=False
         A progress bar over the fits (on stderr) while a cluster runs them.
     groups : array-like of shape (n_samples,), optional
