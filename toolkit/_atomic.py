@@ -72,12 +72,21 @@ def remove_stale(folder, pattern: str, *, max_age: float = STALE_SECONDS) -> int
     return removed
 
 
+def _expand_home(path) -> Path:
+    """``path`` with a leading ``~`` or ``~user`` expanded, as ``Path.expanduser`` (unchanged where no home is known)."""
+    path = Path(path)
+    try:
+        return path.expanduser()
+    except RuntimeError:  # "~nosuchuser/...": a name, then
+        return path
+
+
 def nearest_existing_parent(path) -> Path:
     """The closest ancestor of ``path`` that exists (absolute): where :func:`atomic_output` creates folders.
 
     Callers check it before any work: a file there means ``path`` can never be created.
     """
-    parent = Path(path).absolute().parent
+    parent = _expand_home(path).absolute().parent
     while not parent.exists():
         parent = parent.parent
     return parent
@@ -115,7 +124,8 @@ def atomic_output(path, *, directory=False):
     Parameters
     ----------
     path : path-like
-        The final file (or folder when ``directory=True``).
+        The final file (or folder when ``directory=True``); a leading ``~``
+        is the home folder, as for every path the toolkit reads.
     directory : bool, default=False
         Yield a temporary folder instead of a file name. An existing folder at
         ``path`` is replaced only after the new one is complete (and put back
@@ -136,10 +146,14 @@ def atomic_output(path, *, directory=False):
     >>> Path(target).read_text()
     'done'
     """
-    path = Path(path)
+    path = _expand_home(path)  # "~/out.txt" as every reader takes it: never a folder named "~" in the cwd
     parent = nearest_existing_parent(path)
     if not parent.is_dir():  # mkdir would say "File exists: <parent>", which reads as if path existed
         raise NotADirectoryError(f"Cannot write {path}: {parent} is a file, not a folder. Choose another path.")
+    link = next((p for p in path.parents if os.path.lexists(p)), None)
+    if link is not None and link.is_symlink() and not link.exists():  # else mkdir's bare "[Errno 17] File exists"
+        raise FileNotFoundError(f"Cannot write {path}: {link} is a symbolic link to {os.readlink(link)}, which "
+                                "does not exist. Create that folder, or choose another path.")
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale(path.parent, f".{glob.escape(path.name)}.*.tmp*")  # debris of killed writers
     tmp = _create_temp(path, directory)

@@ -178,8 +178,39 @@ def _is_user_error(exc: BaseException) -> bool:
     return isinstance(exc, OSError) and exc.errno in _USER_ERRNOS and exc.filename is not None
 
 
+#: below this many free bytes, the temporary or cache folder is named as the full one (a write without a file name)
+NEARLY_FULL = 256 << 20
+
+
+def _nearly_full_folder() -> str | None:
+    """The temporary folder or the cache folder when its disk is (nearly) full: where a write may have failed.
+
+    A write that fails for lack of space without a file name (Keras saving a
+    model into a temporary folder, numpy writing into an open file) is not
+    always the output's: on a shared machine ``/tmp`` is often the small disk.
+    """
+    import shutil
+    import tempfile
+
+    from .._config import CACHE_DIR_ENV, get_cache_dir
+
+    for folder, variable in ((Path(tempfile.gettempdir()), "TMPDIR"), (get_cache_dir(), CACHE_DIR_ENV)):
+        try:
+            free = shutil.disk_usage(nearest_existing_parent(folder / "x")).free
+        except OSError:
+            continue
+        if free < NEARLY_FULL:
+            return (f"the disk of the {'temporary' if variable == 'TMPDIR' else 'cache'} folder {folder} has "
+                    f"{free / 2**20:,.0f} MB free. Free some space there, or set {variable} to a folder on a disk "
+                    "with space")
+    return None
+
+
 def _one_line(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.errno in _FULL_ERRNOS and exc.filename is None:  # "[Errno 28] No space..."
+        full = _nearly_full_folder()
+        if full is not None:
+            return f"Cannot write: {exc.strerror}; {full}."
         return (f"Cannot write the output: {exc.strerror}. Free some space, or write it elsewhere "
                 "(--output, or another redirection).")
     message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
@@ -329,6 +360,26 @@ def _exit_now(code: int) -> None:
     os._exit(code)
 
 
+def _expand_home_paths(kwargs: dict) -> None:
+    """Expand a leading ``~`` in the command's path options and arguments (typer's ``Path`` values), in place.
+
+    The shell expands ``~`` only at the start of an unquoted word: in
+    ``--output=~/run``, ``"~/my data/run"`` or a value read from a job script
+    it reaches the command as is. The checks took it for the home folder
+    (``expanduser``) while some writers made a folder named ``~`` in the
+    current folder: ``toolkit vectors convert`` left an empty file there and
+    the vectors in a hidden temporary file at home. Every path option now
+    means one place, the home folder's.
+    """
+    from .._atomic import _expand_home
+
+    for key, value in kwargs.items():
+        if isinstance(value, Path) and str(value).startswith("~"):
+            kwargs[key] = _expand_home(value)
+        elif isinstance(value, list) and any(isinstance(v, Path) and str(v).startswith("~") for v in value):
+            kwargs[key] = [_expand_home(v) if isinstance(v, Path) else v for v in value]
+
+
 def _errors_to_exit(func):
     """Run a command: user errors become ``Error: <one line>`` and exit 1, Ctrl-C exits 130.
 
@@ -342,7 +393,9 @@ def _errors_to_exit(func):
     def wrapper(*args, **kwargs):
         _state["on_interrupt"] = None
         try:
+            _expand_home_paths(kwargs)  # '--output=~/x' and quoted '~/x' (no shell expansion) name the home folder
             _check_data_dir(kwargs.get("data_dir"))  # every command's --data-dir, before anything loads
+            _check_folder_variables(func, kwargs)  # TOOLKIT_DATA_DIR / TOOLKIT_CACHE_DIR, as early
             return func(*args, **kwargs)
         except KeyboardInterrupt:
             raise _interrupted() from None
@@ -445,6 +498,10 @@ def _check_writable_parent(path: Path, option: str) -> None:
     parent = nearest_existing_parent(path)
     if not parent.is_dir():
         raise DataError(f"Cannot create {option} {path}: {parent} is a file, not a folder.")
+    link = _broken_link(Path(path).expanduser().parent)
+    if link is not None:  # found after the work, as "[Errno 17] File exists", before
+        raise DataError(f"Cannot create {option} {path}: {link} is a symbolic link to {os.readlink(link)}, which "
+                        "does not exist. Create that folder, or choose another path.")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise DataError(f"Cannot create {option} {path}: no write permission in {parent}.")
 
@@ -682,6 +739,24 @@ _opt_format = typer.Option("auto", "--format", help="Vectors format (auto, glove
 _opt_force = typer.Option(False, "--force", "-f", help="Replace an existing output file.")
 
 
+def _broken_link(path: Path) -> Path | None:
+    """The symbolic link on the way to ``path`` (``path`` itself or a parent) that points nowhere, if any."""
+    for part in (path, *path.parents):
+        if os.path.lexists(part):
+            return part if part.is_symlink() and not part.exists() else None
+    return None
+
+
+def _not_a_folder(path: Path) -> str:
+    """Why ``path``, which is no folder, is none: a file, a broken symbolic link, or nothing there."""
+    if path.exists():
+        return "is a file, not a folder"
+    link = _broken_link(path)
+    if link is not None:
+        return f"does not exist: {link} is a symbolic link to {os.readlink(link)}, which does not exist"
+    return "does not exist" + ("" if path.is_absolute() else f" (relative to {Path.cwd()})")
+
+
 def _check_data_dir(value):
     """``--data-dir`` must name a folder: checked by :func:`_errors_to_exit` before the command runs.
 
@@ -691,10 +766,137 @@ def _check_data_dir(value):
     path = None if value is None else Path(value).expanduser()
     if path is None or path.is_dir():
         return value
-    what = ("is a file, not a folder" if path.exists() else
-            "does not exist" + ("" if path.is_absolute() else f" (relative to {Path.cwd()})"))
+    what = _not_a_folder(path)
     raise DataError(f"The data folder {value} (from --data-dir) {what}. Give the offline data folder (the one "
                     "holding SHA256SUMS), or leave --data-dir out to use $TOOLKIT_DATA_DIR, else the cache.")
+
+
+def _names_data(value) -> bool:
+    """Whether a command's data or vectors argument is read from the data folder.
+
+    ``None`` is ``toolkit train``'s default vectors, the recipe's (a manifest
+    or ``word2vec:unsup``); ``'imdb'``, a manifest name (that names no
+    existing file) and a domain spec over IMDB's unlabelled reviews
+    (``word2vec:unsup``) are read there too. A file, a folder, ``'-'``,
+    ``'none'`` and a domain spec on the training texts or a file are not.
+    """
+    if value is None:
+        return True
+    text = str(value)
+    if text.lower() == "imdb":
+        return True
+    if text.lower() == "none" or text == "-" or Path(text).expanduser().exists():
+        return False
+    from ..vectors.domain import is_domain_spec, parse_domain_spec
+
+    if is_domain_spec(text):  # 'word2vec:unsup', 'word2vec:unsup:dim=100' read the unsup reviews there
+        try:
+            return parse_domain_spec(text).source == "unsup"
+        except ValueError:
+            return False  # the command's own check names the problem
+    from ..vectors.loading import locate_vectors
+
+    try:
+        return locate_vectors(text)[0] == "manifest"
+    except (ToolkitError, TypeError):
+        return False  # the command's own check names the problem
+
+
+def _reads_data_dir(func, kwargs) -> bool:
+    """Whether the command ``func``, called with ``kwargs``, looks in the offline data folder.
+
+    The ``toolkit data`` commands always do; the others when their data is
+    ``'imdb'`` or their vectors come from a manifest or IMDB's unlabelled
+    reviews (:func:`_names_data`). A command on the user's own files
+    (``toolkit train --data mine.csv --vectors my.vec``) does not, and runs
+    whatever ``TOOLKIT_DATA_DIR`` holds.
+    """
+    if "data_dir" not in kwargs:
+        return False
+    if func.__module__.endswith(".data"):
+        return True
+    if any(isinstance(kwargs.get(key), str) and kwargs[key].lower() == "imdb"
+           for key in ("data", "test_data", "corpus", "source")):
+        return True
+    if "vectors" in kwargs:
+        vectors = kwargs["vectors"]
+        if vectors is None:  # train's recipe vectors, unless --set vectors=... replaces them
+            try:
+                settings = _settings(kwargs.get("settings"))
+            except Exception:  # noqa: BLE001  (a bad --set: the command's own parsing names it)
+                settings = {}
+            if "vectors" in settings:
+                vectors = settings["vectors"]
+                return vectors is not None and _names_data(vectors)
+        return _names_data(vectors)
+    if func.__module__.endswith(".vectors") and "source" in kwargs:  # vectors info / convert SOURCE
+        return kwargs["source"] is not None and _names_data(kwargs["source"])
+    return False
+
+
+def _check_data_dir_variable(func, kwargs) -> None:
+    """``TOOLKIT_DATA_DIR`` must name a folder, for a command that reads it without ``--data-dir``.
+
+    Before, a typo surfaced only where the data were first fetched: for
+    ``train`` after TensorFlow had loaded (about 9 s).
+    """
+    from .._config import DATA_DIR_ENV
+
+    value = os.environ.get(DATA_DIR_ENV) or None
+    if value is None or kwargs.get("data_dir") is not None or not _reads_data_dir(func, kwargs):
+        return
+    path = Path(value).expanduser()
+    if path.is_dir():
+        return
+    what = _not_a_folder(path)
+    raise DataError(
+        f"The data folder {value} (from {DATA_DIR_ENV}) {what}. Set {DATA_DIR_ENV} to the offline data folder "
+        f"(the one holding SHA256SUMS), or unset it to use the cache (and download what it lacks), or give --data-dir."
+    )
+
+
+def _check_cache_dir(func, kwargs) -> None:
+    """The cache folder (``--cache-dir``, else ``TOOLKIT_CACHE_DIR``) can be a folder: checked before anything loads.
+
+    A file there (or a file above it) is an error: no cache could ever be
+    written or read there, and every step would redo its work, each with
+    its own warning. A folder that exists but cannot be written (a cache
+    shared read-only) is used as it is: one warning says that nothing new
+    is cached.
+    """
+    from .._config import CACHE_DIR_ENV, get_cache_dir
+
+    if "cache_dir" not in kwargs:
+        return
+    given = kwargs["cache_dir"]
+    if given is None and not os.environ.get(CACHE_DIR_ENV):
+        return  # the platform's user cache folder
+    source = "--cache-dir" if given is not None else CACHE_DIR_ENV
+    path = get_cache_dir(given)
+    fix = ("give --cache-dir a folder" if given is not None else
+           f"set {CACHE_DIR_ENV} to a folder, or unset it to use the user cache folder")
+    if path.exists() and not path.is_dir():
+        raise DataError(f"The cache folder {path} (from {source}) is a file, not a folder; {fix} "
+                        "(a missing folder is created).")
+    link = _broken_link(path)
+    if link is not None:  # else: "[Errno 17] File exists" from every step that writes the cache
+        raise DataError(f"The cache folder {path} (from {source}) cannot be created: {link} is a symbolic link to "
+                        f"{os.readlink(link)}, which does not exist; create that folder, or {fix}.")
+    parent = path if path.is_dir() else nearest_existing_parent(path)
+    if not parent.is_dir():
+        raise DataError(f"The cache folder {path} (from {source}) cannot be created: {parent} is a file, not a "
+                        f"folder; {fix}.")
+    reads_only = func.__module__.endswith(".data") and func.__name__ in ("data_list", "data_info")
+    if not reads_only and not os.access(parent, os.W_OK | os.X_OK):
+        what = "is not writable" if parent == path else f"cannot be created (no write permission in {parent})"
+        _info(f"Warning: the cache folder {path} (from {source}) {what}: what it already holds is used, but "
+              f"nothing new is cached, so each run redoes those steps; {fix.replace('a folder', 'a writable folder')}.")
+
+
+def _check_folder_variables(func, kwargs) -> None:
+    """The data and cache folders a command reads, checked by :func:`_errors_to_exit` before the command runs."""
+    _check_data_dir_variable(func, kwargs)
+    _check_cache_dir(func, kwargs)
 
 
 _opt_data_dir = typer.Option(None, "--data-dir",

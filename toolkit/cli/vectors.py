@@ -104,8 +104,8 @@ def convert_vectors(source, output, *, to=None, **load_params) -> Path:
     from ..vectors import _parse
     from ..vectors.loading import load_vectors
 
-    output = Path(output)
-    if output.expanduser().is_dir():  # found now, not when the finished file is moved there
+    output = Path(output).expanduser()  # the file written and returned: "~/v.bin" is never ./~/v.bin
+    if output.is_dir():  # found now, not when the finished file is moved there
         raise DataError(
             f"The 'output' parameter of convert_vectors names a folder ({output}); give a file name in it, "
             f"such as {output / 'vectors.txt'} (word2vec text) or {output / 'vectors.bin'} (word2vec binary)."

@@ -26,6 +26,7 @@ Examples
 from __future__ import annotations
 
 import csv
+import glob
 import json
 import logging
 import os
@@ -236,7 +237,7 @@ def _read_sha256sums(folder: Path) -> dict[str, str]:
     path = folder / SHA256SUMS
     sums: dict[str, str] = {}
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark (Windows editors) is no part of line 1
     except FileNotFoundError:
         return sums
     except (OSError, UnicodeDecodeError) as err:
@@ -419,12 +420,34 @@ def fetch(
         if target.exists() and is_verified(target, alg, digest):
             paths.append(target)
             continue
-        paths.append(
-            download_verified(
-                mfile.url, target, known_hash=hash_, size=mfile.size, downloader=downloader, progress=progress
+        try:
+            paths.append(
+                download_verified(
+                    mfile.url, target, known_hash=hash_, size=mfile.size, downloader=downloader, progress=progress
+                )
             )
-        )
+        except DataError as err:
+            if folder is None or isinstance(err, ChecksumError):
+                raise
+            # the user set a data folder: say that it was looked in, and where the file may be instead
+            source = "data_dir" if data_dir is not None else DATA_DIR_ENV
+            raise DataError(f"{err} (The data folder {folder}, from {source}, holds none of "
+                            f"{', '.join(manifest.candidate_names)}{_elsewhere(manifest, folder)}.)") from err
     return paths[0] if len(paths) == 1 else cache
+
+
+def _elsewhere(manifest: Manifest, folder: Path) -> str:
+    """Where near ``folder`` the resource is, for a data folder set one level off: ``"; ..."``, or ``""``."""
+    names = manifest.candidate_names
+    if folder.name in names:  # the extracted folder (or the file) itself was given
+        return f"; it is {folder} itself: set the data folder to {folder.parent}"
+    try:
+        found = [p.parent for name in names for p in sorted(folder.glob(f"*/{glob.escape(name)}"))]
+    except OSError:
+        return ""
+    if found:
+        return f"; found in {found[0]}: set the data folder to that folder"
+    return ""
 
 
 # --------------------------------------------------------------------------- IMDB

@@ -50,7 +50,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._atomic import remove_stale
+from .._atomic import nearest_existing_parent, remove_stale
 from .._config import get_cache_dir
 from .._memo import Memo
 from .._validation import Interval, Options, validate_param
@@ -700,7 +700,15 @@ def _build_entry(src, fmt, limit, unicode_errors, final: Path, progress=False):
 
 
 def _load_cached(src, fmt, limit, unicode_errors, final: Path, progress=False):
-    if final.exists():
+    """The entry ``final``, read, or built from ``src`` by one process while the others wait (``build_once``).
+
+    Processes that start together on one cache (a job array, two terminals)
+    used to parse the same file each into a temporary entry of its own: N
+    times the work and N times the entry's size on the cache's disk at once.
+    """
+    from ..data._download import build_once
+
+    def read():
         try:
             return _read_entry(final)
         except _DamagedEntry as err:  # never trusted, never executed: moved aside and rebuilt
@@ -711,8 +719,19 @@ def _load_cached(src, fmt, limit, unicode_errors, final: Path, progress=False):
             except OSError:
                 pass
             shutil.rmtree(trash, ignore_errors=True)
-    logger.info("Loading %s (%s) into the cache %s", src.name, fmt, final)
-    return _build_entry(src, fmt, limit, unicode_errors, final, progress=progress)
+            return None
+
+    def build():
+        logger.info("Loading %s (%s) into the cache %s", src.name, fmt, final)
+        return _build_entry(src, fmt, limit, unicode_errors, final, progress=progress)
+
+    writable = nearest_existing_parent(final.parent.parent / "locks" / "x")
+    if not (writable.is_dir() and os.access(writable, os.W_OK)):
+        kv = read() if final.exists() else None  # a read-only cache: no lock to take (nor any entry to write)
+        return kv if kv is not None else build()
+    kv, _ = build_once(final, f"vectors-{final.name}", read=read, build=build,
+                       purpose=f"writing the vectors cache entry of {src.name}")
+    return kv
 
 
 def load_vectors(
