@@ -398,3 +398,24 @@ def test_a_sha256sums_file_saved_with_a_byte_order_mark_is_read(tmp_path, shared
     (folder / "SHA256SUMS").write_text("\ufeff" + sums.replace("\n", "\r\n"), encoding="utf-8")
     assert fetch("imdb", data_dir=folder, cache_dir=tmp_path / "cache") == folder / "aclImdb_v1.tar.gz"
 
+
+
+def test_corpus_store_build_and_open_take_a_home_path(tmp_path, monkeypatch, imdb_small):
+    """`CorpusStore.build("~/store", ...)` from Python made ./~/store in the current folder (save_model and
+    load_model expand ~; the command line now does too)."""
+    pytest.importorskip("dask")
+    import dask.bag as db
+
+    from toolkit.distributed import CorpusStore
+
+    texts, labels = imdb_small
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "home").mkdir()
+    (tmp_path / "cwd").mkdir()
+    monkeypatch.chdir(tmp_path / "cwd")
+    store = CorpusStore.build(db.from_sequence(list(zip(texts[:20], labels[:20])), npartitions=2), "~/store",
+                              scheduler="sync")
+    assert (tmp_path / "home" / "store" / "store.json").is_file()
+    assert not (tmp_path / "cwd" / "~").exists()
+    assert store.path == tmp_path / "home" / "store"
+    assert CorpusStore("~/store").path == tmp_path / "home" / "store"

@@ -183,7 +183,7 @@ class CorpusStore:
     """
 
     def __init__(self, path):
-        self.path = Path(path)
+        self.path = Path(path).expanduser()
         meta_file = self.path / "store.json"
         try:
             meta = json.loads(meta_file.read_text(encoding="utf-8"))
@@ -272,7 +272,7 @@ class CorpusStore:
 
         from .partitions import _tokenizer
 
-        path = Path(path)
+        path = Path(path).expanduser()  # "~/store" as save_model and load_model take it, never ./~/store
         if path.exists() and not (path / "store.json").is_file():
             raise DataError(
                 f"{path} exists and is not a corpus store (no store.json): CorpusStore.build never replaces it. "
