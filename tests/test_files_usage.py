@@ -419,3 +419,36 @@ def test_corpus_store_build_and_open_take_a_home_path(tmp_path, monkeypatch, imd
     assert not (tmp_path / "cwd" / "~").exists()
     assert store.path == tmp_path / "home" / "store"
     assert CorpusStore("~/store").path == tmp_path / "home" / "store"
+
+
+def test_train_set_vectors_none_trains_and_stages_the_model_beside_the_run_folder(runner, tmp_path, monkeypatch,
+                                                                                  own_data):
+    """`--set vectors=none` failed after TensorFlow had loaded with "No vectors file 'none'" (`--vectors none`
+    and grid's `--set vectors=none` mean no vectors); a bad name there now fails before the work. The model was
+    saved into the temporary folder first and moved into the run folder at the end: a full /tmp failed the run
+    as "Cannot write the output", and a full output disk on another file system as a toolkit bug. It is staged
+    beside the run folder now (the move is a rename), and nothing is left there."""
+    import json
+    from pathlib import Path
+
+    from toolkit.models import persistence
+
+    saved, save_model = [], persistence.save_model
+
+    def recording_save_model(estimator, path, *args, **kwargs):
+        saved.append(Path(path))
+        return save_model(estimator, path, *args, **kwargs)
+
+    monkeypatch.setattr(persistence, "save_model", recording_save_model)
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    result = invoke(runner, "-q", "train", "--data", own_data, "--set", "vectors=none", "--no-baseline",
+                    "--output", runs / "run")
+    assert result.exit_code == 0, result.output
+    assert saved and saved[0].parent.parent == runs
+    assert sorted(p.name for p in runs.iterdir()) == ["run"]
+    assert json.loads((runs / "run" / "metrics.json").read_text(encoding="utf-8"))["settings"]["vectors"] is None
+    assert (runs / "run" / "model").is_dir()
+    _no_work(monkeypatch)
+    assert_error(invoke(runner, "train", "--data", own_data, "--set", "vectors=nosuch.vec", "--output",
+                        tmp_path / "other"), r"--set vectors=")

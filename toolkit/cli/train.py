@@ -361,6 +361,52 @@ def evaluate(model, data="imdb", *, split="test", limit=None, random_state=0, co
     return metrics
 
 
+def _tokenizer_step(estimator) -> str | None:
+    """The name of a pipeline's first step when it is a :class:`~toolkit.text.SpacyTokenizer`, else None."""
+    from ..text.tokenizer import SpacyTokenizer
+
+    steps = getattr(estimator, "steps", None)
+    return steps[0][0] if steps and isinstance(steps[0][1], SpacyTokenizer) else None
+
+
+#: Documents per call of the model in :func:`predict`: the model's inputs (n-gram ids, padded rows...) exist for
+#: one chunk at a time. In one call, 20,000 reviews through a main-job model peaked 0.5 GB above the tokens
+#: (counting their 1-3-grams' ids), and the peak grew with the file.
+PREDICT_CHUNK = 2000
+
+
+def _chunked_scores(estimator, model, inputs, rows):
+    """:func:`_scores` of ``model`` on ``inputs[rows]``, :data:`PREDICT_CHUNK` documents at a time.
+
+    ``inputs`` is a list of texts or a tokenized corpus (of ``estimator``'s
+    tokenizer); a :class:`DocumentError` names the document by its index in
+    ``inputs``.
+    """
+    import numpy as np
+
+    from ..text.corpus import TokenizedCorpus
+
+    parts = []
+    for start in range(0, len(rows), PREDICT_CHUNK):
+        chunk = rows[start:start + PREDICT_CHUNK]
+        if isinstance(inputs, TokenizedCorpus):
+            X = inputs if len(chunk) == len(inputs) else inputs.take(chunk)  # n-grams stay lazy
+        else:
+            X = [inputs[i] for i in chunk]
+        try:
+            parts.append(_scores(model, X))
+        except DocumentError as err:
+            if err.document_index is None or not 0 <= err.document_index < len(chunk):
+                raise
+            index = chunk[err.document_index]
+            raise DocumentError(err.naming(f"Document {index} of X"), document_index=index) from err
+    if not parts:
+        return [], None, _classes(estimator)
+    pred = np.concatenate([np.asarray(part[0]) for part in parts])
+    proba = None if any(part[1] is None for part in parts) else np.concatenate([part[1] for part in parts])
+    return pred, proba, parts[0][2]
+
+
 def predict(model, texts, *, progress=False, skip_bad=False) -> list[dict]:
     """Labels and class probabilities for raw texts.
 
@@ -381,26 +427,28 @@ def predict(model, texts, *, progress=False, skip_bad=False) -> list[dict]:
     if not texts:
         return []
     estimator = load_estimator(model)
-    skip = {"tokenizer__errors": "skip"} if skip_bad else {}
-    if skip and "tokenizer__errors" not in estimator.get_params():
-        raise SettingError("skip_bad needs a pipeline whose SpacyTokenizer has errors='skip'.")
+    # the first step's name: "tokenizer" in make_text_classifier's pipelines and toolkit train's, "spacytokenizer"
+    # in make_pipeline(SpacyTokenizer(), ...)'s (a saved one was refused as having no tokenizer)
+    tokenizer = _tokenizer_step(estimator)
+    if skip_bad and tokenizer is None:
+        raise SettingError("skip_bad needs a pipeline whose first step is a SpacyTokenizer (it skips the "
+                           f"documents that one refuses); the model is a {type(estimator).__name__} without one.")
+    skip = {f"{tokenizer}__errors": "skip"} if skip_bad else {}
     before = {k: estimator.get_params()[k] for k in skip}
     estimator.set_params(**skip)
     try:
         with _progress_bars(estimator, progress):
-            if skip and estimator.steps[0][0] == "tokenizer" and len(estimator.steps) > 1:
-                # tokenize first, then score only the documents the tokenizer kept: a skipped one is not
-                # scored (it would get the class prior, and the classifier's log line about it)
+            if tokenizer is not None and len(estimator.steps) > 1:
+                # tokenize all at once (the tokenizer's errors and log lines name the documents of `texts`),
+                # then score only the documents it kept: a skipped one is not scored (it would get the class
+                # prior, and the classifier's log line about it)
                 tokens = estimator[:1].transform(texts)
-                skipped = set(estimator.steps[0][1].skipped_)
+                skipped = set(estimator.steps[0][1].skipped_) if skip else set()
                 kept = [i for i in range(len(texts)) if i not in skipped]
-                pred, proba, classes = (_scores(estimator[1:], tokens.take(kept)) if kept
-                                        else ([], None, _classes(estimator)))
+                pred, proba, classes = _chunked_scores(estimator, estimator[1:], tokens, kept)
             else:
-                pred, proba, classes = _scores(estimator, texts)
-                skipped = set(getattr(getattr(estimator, "named_steps", {}).get("tokenizer"), "skipped_", ())) \
-                    if skip else set()
-                kept = list(range(len(texts)))
+                skipped, kept = set(), list(range(len(texts)))
+                pred, proba, classes = _chunked_scores(estimator, estimator, texts, kept)
     finally:
         estimator.set_params(**before)
     rows = [{"label": None, "skipped": True} for _ in texts]
@@ -733,7 +781,7 @@ def train(
                 fit_seconds = time.perf_counter() - start
             # saved now, before the test texts are tokenized, so the model's span table (spans.npz) holds
             # the training texts' spans only; moved into the run folder at the end
-            staged = _stage_model(estimator) if output is not None else None
+            staged = _stage_model(estimator, Path(output).expanduser()) if output is not None else None
             with _progress_bars(estimator, progress, keep=params), _records_named(p_test, "test part"):
                 pred, proba, classes = _scores(estimator, x_test)
             metrics = compute_metrics(y_test, pred, proba, classes=classes)
@@ -794,13 +842,29 @@ def _free_run_folder(output: Path, earlier: bool) -> Path:
     return free
 
 
-def _stage_model(estimator) -> Path:
-    """Save ``estimator`` into a fresh temporary folder; the saved model folder's path."""
+def _stage_model(estimator, output: Path) -> Path:
+    """Save ``estimator`` into a fresh temporary folder beside the run folder ``output``; the saved model's path.
+
+    Beside it, not in the temporary folder (``/tmp``, often the small disk of a
+    shared machine): moving it into the run folder is then a rename, and a full
+    disk is the output's, reported as such (before: a full ``/tmp`` failed as
+    "Cannot write the output", and a full output disk as a toolkit bug, from
+    ``shutil.move`` copying across file systems). Removed if saving fails;
+    the caller removes it after the move.
+    """
+    import shutil
     import tempfile
 
+    from .._atomic import nearest_existing_parent
     from ..models.persistence import save_model
 
-    return save_model(estimator, Path(tempfile.mkdtemp(prefix="toolkit-train-")) / "model")
+    folder = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".tmp-model",
+                                   dir=nearest_existing_parent(output)))
+    try:
+        return save_model(estimator, folder / "model")
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
 
 
 def _jsonable_settings(params: dict) -> dict:
@@ -949,9 +1013,13 @@ def train_cmd(
         vectors = None
     output = _default_run_dir() if output is None else output
     params = _settings(settings)
+    if isinstance(params.get("vectors"), str) and params["vectors"].strip().lower() == "none":
+        params["vectors"] = None  # as --vectors none, and as grid's --set vectors=none
     _check_data(data, labelled=True)
     _check_data(test_data, labelled=True)
     _check_vectors(None if vectors == RECIPE else vectors)
+    if params.get("vectors") is not None:  # checked now, not after TensorFlow has loaded
+        _check_vectors(params["vectors"], option="--set vectors=")
     _check_run_folder(output, force=force)
     _state["on_interrupt"] = (
         f"Nothing was written to {output}: the run folder is written only when training completes. "

