@@ -243,3 +243,41 @@ def test_predict_names_a_refused_document_by_its_place_in_the_input(monkeypatch)
     with pytest.raises(DocumentError, match=r"^Document 5 of X is bad; drop it\.$") as info:
         cli_train.predict(RefusesBad(), ["a", "b", "c", "d", "e", "bad"])
     assert info.value.document_index == 5
+
+
+def test_evaluate_scores_in_chunks_with_the_same_metrics(own_pipeline_folder, imdb_small, monkeypatch, tmp_path):
+    """``toolkit evaluate`` called the model once on every document, as predict did (its peak grew with the
+    file); it scores PREDICT_CHUNK documents at a time now, with the same metrics."""
+    import csv
+
+    from toolkit.cli import train as cli_train
+
+    texts, labels = imdb_small
+    path = tmp_path / "held out.csv"
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["text", "label"])
+        writer.writerows((text[:280], label) for text, label in zip(texts[300:330], labels[300:330]))
+    whole = cli_train.evaluate(own_pipeline_folder, str(path))
+    seen = []
+    real = cli_train._scores
+    monkeypatch.setattr(cli_train, "_scores", lambda model, X: seen.append(len(X)) or real(model, X))
+    monkeypatch.setattr(cli_train, "PREDICT_CHUNK", 7)
+    chunked = cli_train.evaluate(own_pipeline_folder, str(path))
+    assert seen == [7, 7, 7, 7, 2]
+    assert chunked["accuracy"] == whole["accuracy"] and chunked["confusion_matrix"] == whole["confusion_matrix"]
+    assert chunked["roc_auc"] == pytest.approx(whole["roc_auc"], abs=1e-9)
+
+
+def test_predict_says_that_blank_lines_were_skipped(own_pipeline_folder):
+    """Blank input lines were dropped without a word, so output rows pasted beside the input lines shifted
+    after the first blank one. They are still skipped (one row per document), with a warning naming the first."""
+    from toolkit.cli import app
+
+    text = "A wonderful, moving film.\n\nDull and far too long.\n   \nFine.\n"
+    result = CliRunner().invoke(app, ["predict", str(own_pipeline_folder)], input=text)
+    assert result.exit_code == 0, result.output
+    assert len(result.stdout.splitlines()) == 3
+    assert "Standard input: 2 blank line(s) skipped (first: line 2)" in result.stderr
+    clean = CliRunner().invoke(app, ["predict", str(own_pipeline_folder)], input="Fine.\nGood.\n")
+    assert clean.exit_code == 0 and "blank" not in clean.stderr

@@ -69,7 +69,14 @@ def _lines(data: bytes, encoding: str, name: str) -> list[str]:
     # "\n" only (\r\n and \r read as \n, as universal newlines): str.splitlines() also breaks at U+0085,
     # U+2028, \x0b, \x0c and \x1c-\x1e, and IMDB reviews hold U+0085 (cp1252's ellipsis)
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    return [line for line in lines if line.strip()]
+    if lines and lines[-1] == "":
+        lines.pop()  # the newline that ends the last line starts no line
+    kept = [line for line in lines if line.strip()]
+    if len(kept) < len(lines):  # one output row per document: rows pasted beside the input would shift
+        first = next(i for i, line in enumerate(lines, 1) if not line.strip())
+        logger.warning("%s: %d blank line(s) skipped (first: line %d): output row k is the k-th non-blank "
+                       "line, not line k.", name[:1].upper() + name[1:], len(lines) - len(kept), first)
+    return kept
 
 
 def _read_lines(path: Path, encoding: str) -> list[str]:

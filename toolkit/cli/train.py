@@ -352,7 +352,13 @@ def evaluate(model, data="imdb", *, split="test", limit=None, random_state=0, co
     sample = None if limit is None or len(kept) == len(ds) else f"{len(kept)} documents drawn by --limit"
     with _progress_bars(estimator, progress), _records_named(_dataset_records(ds, kept), "sample",
                                                              shuffled=sample):
-        pred, proba, classes = _scores(estimator, texts)
+        # as predict: tokenized at once, scored PREDICT_CHUNK documents at a time (in one call the model's
+        # inputs for IMDB's 25,000 test reviews existed all at once)
+        rows = list(range(len(texts)))
+        if _tokenizer_step(estimator) is not None and len(estimator.steps) > 1:
+            pred, proba, classes = _chunked_scores(estimator, estimator[1:], estimator[:1].transform(texts), rows)
+        else:
+            pred, proba, classes = _chunked_scores(estimator, estimator, texts, rows)
     metrics = compute_metrics(labels, pred, proba, classes=classes or None)
     if plot is not None:
         from ..plots import plot_confusion_matrix
