@@ -30,6 +30,8 @@ Run::
         --name bench_class_weight_class_size
     TOOLKIT_DATA_DIR=../shared/data python benchmarks/bench_class_weight.py --minority 0.2 \
         [--alpha-scaling class_size] --name bench_class_weight_80_20_{none,class_size}
+    TOOLKIT_DATA_DIR=../shared/data python benchmarks/bench_class_weight.py --minority {0.05,0.2,0.5} \
+        --alpha-scaling class_size --ratio-shrinkage 1 --norm l2 --C 1 --name bench_class_weight_{95_5,80_20,50_50}_faded
 
 Writes ``benchmarks/results/bench_class_weight.json`` (``--name`` to change).
 """
@@ -84,11 +86,18 @@ def main(argv=None) -> int:
                     "(STACK_JOB) instead of --vectors")
     ap.add_argument("--alpha-scaling", default=None, choices=["class_size"],
                     help="the stack's alpha_scaling (its NBSVM members' smoothing; default None)")
+    ap.add_argument("--ratio-shrinkage", type=float, default=None,
+                    help="the stack's ratio_shrinkage (its NBSVM members'; default None)")
+    ap.add_argument("--norm", default=None, choices=["l2"], help="the stack's norm (its NBSVM members'; default None)")
+    ap.add_argument("--C", type=float, default=None, help="the stack's C (its NBSVM members'; default the stack's)")
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--name", default=NAME)
     args = ap.parse_args(argv)
     stack_params = dict(getattr(recipes, args.recipe)) if args.recipe else {"vectors": args.vectors}
     stack_params["alpha_scaling"] = args.alpha_scaling
+    stack_params.update(ratio_shrinkage=args.ratio_shrinkage, norm=args.norm)
+    if args.C is not None:
+        stack_params["C"] = args.C
 
     data = load_imdb("train", data_dir=args.data_dir, limit=args.pool, shuffle=True, random_state=0)
     docs = [list(doc) for doc in SpacyTokenizer().fit_transform(list(data.texts))]

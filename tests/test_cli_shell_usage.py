@@ -437,11 +437,11 @@ def another_run_meanwhile(monkeypatch):
     stage = train_module._stage_model
     written = []
 
-    def stage_after_the_other_run(estimator):
+    def stage_after_the_other_run(estimator, *args):
         for output in written:
             (output / "model").mkdir(parents=True)
             (output / "metrics.json").write_text('{"the other run": true}\n')
-        return stage(estimator)
+        return stage(estimator, *args)
 
     monkeypatch.setattr(train_module, "_stage_model", stage_after_the_other_run)
     return written

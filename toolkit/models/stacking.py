@@ -346,6 +346,17 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         only (``benchmarks/bench_class_weight.py --minority 0.2
         --alpha-scaling class_size``). Combine it with ``class_weight``,
         which moves the decision.
+    ratio_shrinkage : float > 0 or None, default=None
+        The NBSVM members' ``ratio_shrinkage``
+        (:class:`~toolkit.models.NBSVMClassifier`): each naive-Bayes ratio
+        times ``n / (n + k)``, ``n`` its n-gram's number of training
+        documents, so that ratios resting on one or two documents fade.
+    norm : {None, "l2"}, default=None
+        The NBSVM members' ``norm``: ``"l2"`` normalises each NB-scaled row
+        (the rows' norms drop from 5-25 to 1, so raise ``C`` about 100x, to
+        1). For few documents of one class, ``alpha_scaling="class_size",
+        ratio_shrinkage=1.0, norm="l2", C=1.0`` (see
+        :class:`~toolkit.models.NBSVMClassifier` and BENCHMARKS.md).
 
     Attributes
     ----------
@@ -408,11 +419,14 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         "verbose": [Interval(int, 0, None), "boolean"],
         "class_weight": [dict, Options({"balanced"}), None],
         "alpha_scaling": [Options({"class_size"}), None],
+        "ratio_shrinkage": [Interval(float, 0, None, closed="neither"), None],
+        "norm": [Options({"l2"}), None],
     }
 
     def __init__(self, *, vectors="glove.6B.50d", doc_vectors=None, pooling="sif", clusters=None, neighbors=None,
                  neighbors_dims=None, tail_tokens=None, mark_negation=False, ratings_alpha=None, ngram_range=(1, 3), ngram_model="nbsvm", C=0.01, vectors_Cs=(0.001, 0.01, 0.1, 1.0), cv=5, predict_with="refit",
-                 final_C=1.0, n_jobs=None, random_state=None, verbose=0, class_weight=None, alpha_scaling=None):
+                 final_C=1.0, n_jobs=None, random_state=None, verbose=0, class_weight=None, alpha_scaling=None,
+                 ratio_shrinkage=None, norm=None):
         self.vectors = vectors
         self.doc_vectors = doc_vectors
         self.pooling = pooling
@@ -434,18 +448,29 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         self.verbose = verbose
         self.class_weight = class_weight
         self.alpha_scaling = alpha_scaling
+        self.ratio_shrinkage = ratio_shrinkage
+        self.norm = norm
 
     def __setstate__(self, state):
-        # stacks pickled or saved (skops) before ``verbose``, ``class_weight`` or ``alpha_scaling`` existed:
+        # stacks pickled or saved (skops) before ``verbose``, ``class_weight``, ``alpha_scaling``,
+        # ``ratio_shrinkage`` or ``norm`` existed:
         # get_params, clone and repr need them (their defaults are what those stacks were fitted with); added
         # after the saved entries, whose order is kept, so that a loaded stack saves to the same bytes again
         state = dict(state)
         state.setdefault("verbose", 0)
         state.setdefault("class_weight", None)
-        state.setdefault("alpha_scaling", None)
+        for name in ("alpha_scaling", "ratio_shrinkage", "norm"):
+            state.setdefault(name, None)
         super().__setstate__(state)
 
     # ------------------------------------------------------------------ build
+    def _nbsvm(self, seed):
+        """An NBSVM member with the stack's ``C`` and smoothing, shrinkage and norm settings."""
+        from .naive_bayes import NBSVMClassifier
+
+        return NBSVMClassifier(C=self.C, alpha_scaling=self.alpha_scaling, ratio_shrinkage=self.ratio_shrinkage,
+                               norm=self.norm, random_state=seed)
+
     def _members(self, seed):
         from sklearn.base import clone
         from sklearn.linear_model import LogisticRegressionCV
@@ -455,7 +480,6 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         from ..text.encoders import BagEncoder
         from ..text.negation import NegationMarker
         from ..vectors.pooling import EmbeddingVectorizer
-        from .naive_bayes import NBSVMClassifier
 
         # token lists out: set_output("default") keeps a global transform_output="pandas" from warning
         grams = FunctionTransformer(word_ngrams, kw_args={"ngram_range": tuple(self.ngram_range)},
@@ -475,7 +499,7 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
                 # counts, not multi_hot: NBSVM binarizes them itself, and the "ratings" member's TF-IDF
                 # reads the same counts, so the two fit one vocabulary per fold (_member_groups)
                 model = [("counts", BagEncoder(output_mode="count")),
-                         ("nbsvm", NBSVMClassifier(C=self.C, alpha_scaling=self.alpha_scaling, random_state=seed))]
+                         ("nbsvm", self._nbsvm(seed))]
             name = "ngrams" if not members else f"ngrams_{kind}"
             members.append((name, Pipeline([*negation(), ("ngrams", clone(grams)), *model])))
         if self.tail_tokens is not None:
@@ -485,7 +509,7 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
                                              validate=False, check_inverse=False).set_output(transform="default")),
                 ("ngrams", clone(grams)),
                 ("counts", BagEncoder(output_mode="multi_hot")),
-                ("nbsvm", NBSVMClassifier(C=self.C, alpha_scaling=self.alpha_scaling, random_state=seed)),
+                ("nbsvm", self._nbsvm(seed)),
             ])))
         if self.ratings_alpha is not None:  # left out by fit when it gets no ratings
             from sklearn.feature_extraction.text import TfidfTransformer
@@ -516,7 +540,7 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
                 ("clusters", WordClusterer(vectors=self.vectors, n_clusters=self.clusters)),
                 ("ngrams", clone(grams)),
                 ("counts", BagEncoder(output_mode="multi_hot")),
-                ("nbsvm", NBSVMClassifier(C=self.C, alpha_scaling=self.alpha_scaling, random_state=seed)),
+                ("nbsvm", self._nbsvm(seed)),
             ])))
         if self.vectors is not None and self.pooling is not None:
             members.append(linear("vectors", ("pool", EmbeddingVectorizer(vectors=self.vectors,
