@@ -355,8 +355,13 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         The NBSVM members' ``norm``: ``"l2"`` normalises each NB-scaled row
         (the rows' norms drop from 5-25 to 1, so raise ``C`` about 100x, to
         1). For few documents of one class, ``alpha_scaling="class_size",
-        ratio_shrinkage=1.0, norm="l2", C=1.0`` (see
-        :class:`~toolkit.models.NBSVMClassifier` and BENCHMARKS.md).
+        ratio_shrinkage=1.0, norm="l2", C=1.0``: on 1,000 IMDB training
+        reviews at 95/5 (three draws, 500 held-out training reviews,
+        ``vectors=None``) the ROC AUC rose from 0.75 (``class_size`` alone) to
+        0.84 and, with ``class_weight="balanced"``, the balanced accuracy from
+        0.67 to 0.75; at 80/20 0.89 to 0.90 and 0.80 to 0.81; on balanced
+        classes the same AUC and 0.006 less balanced accuracy
+        (``benchmarks/bench_class_weight.py``).
 
     Attributes
     ----------
