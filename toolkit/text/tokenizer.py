@@ -1111,6 +1111,14 @@ class SpacyTokenizer(TextInputMixin, TokenOutputMixin, TransformerMixin, BaseEst
         self.cache = cache
         self.progress = progress
 
+    def __setstate__(self, state):
+        # tokenizers pickled or saved (skops) before ``unicode_form`` existed: get_params (transform's parameter
+        # validation), clone and repr need it (None is what they tokenized with); added after the saved entries,
+        # whose order is kept, so that a loaded model saves to the same bytes again
+        state = dict(state)
+        state.setdefault("unicode_form", None)
+        super().__setstate__(state)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.requires_fit = False

@@ -1,0 +1,104 @@
+"""Models saved or pickled by older toolkit versions load and predict the same with today's code.
+
+Real older folders were checked by hand (session 30: folders and pickles written by commits 8e175e4 and
+6333426 -- the main job, a cnn pipeline, NBSVM pipelines and a stack -- load, predict, re-save and pickle with
+the same probabilities). These tests simulate the state such models carry, as the stack's own old-state tests
+do, so that they need no old source tree.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import pickle
+import zipfile
+
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator, clone
+
+from toolkit.models import (
+    EmbeddingClassifier,
+    StackedTextClassifier,
+    load_model,
+    make_text_classifier,
+    save_model,
+)
+from toolkit.text.tokenizer import SpacyTokenizer
+
+FAST_STACK = {"vectors": None, "cv": 3, "random_state": 0}
+
+
+@pytest.fixture(scope="module")
+def stack_pipeline(imdb_small):
+    """Pipeline(SpacyTokenizer, StackedTextClassifier) fitted on 120 real reviews; 40 other reviews."""
+    texts, labels = imdb_small
+    pipe = make_text_classifier(estimator=StackedTextClassifier(**FAST_STACK)).fit(texts[:120], labels[:120])
+    return pipe, texts[120:160]
+
+
+def _state_without(*names):
+    """A ``__getstate__`` that leaves out ``names``: the state a toolkit from before those parameters wrote."""
+
+    def getstate(self):
+        return {k: v for k, v in BaseEstimator.__getstate__(self).items() if k not in names}
+
+    return getstate
+
+
+def test_stack_folder_saved_before_unicode_form_loads_and_predicts_the_same(stack_pipeline, tmp_path, monkeypatch):
+    """A Pipeline(SpacyTokenizer, stack) folder saved before SpacyTokenizer had ``unicode_form`` (commit
+    6333426 and older) loads with unicode_form=None, the setting it was fitted with: it predicts the same,
+    get_params/clone work and it saves again. Before, skops restored the tokenizer without the attribute and
+    every prediction raised AttributeError in the tokenizer's parameter validation."""
+    pipe, other = stack_pipeline
+    expected = pipe.predict_proba(other)
+    with monkeypatch.context() as patch:
+        patch.setattr(SpacyTokenizer, "__getstate__", _state_without("unicode_form"), raising=False)
+        save_model(pipe, tmp_path / "old")
+    with zipfile.ZipFile(tmp_path / "old" / "model.skops") as archive:  # the folder really holds the old state
+        schema = archive.read("schema.json")
+    assert b'"strip_html"' in schema and b'"unicode_form"' not in schema
+
+    loaded = load_model(tmp_path / "old")
+    np.testing.assert_array_equal(loaded.predict_proba(other), expected)
+    assert loaded[0].get_params()["unicode_form"] is None and clone(loaded)[0].unicode_form is None
+    save_model(loaded, tmp_path / "again")
+    np.testing.assert_array_equal(load_model(tmp_path / "again").predict_proba(other), expected)
+
+
+def test_pipeline_pickled_before_unicode_form_predicts_the_same(stack_pipeline, monkeypatch):
+    """A pipeline pickled (joblib) before ``unicode_form`` existed: unpickling bypasses load_model, so only
+    SpacyTokenizer itself can fill the parameter in (its ``__setstate__``); prediction raised AttributeError."""
+    pipe, other = stack_pipeline
+    with monkeypatch.context() as patch:
+        patch.setattr(SpacyTokenizer, "__getstate__", _state_without("unicode_form"), raising=False)
+        data = pickle.dumps(pipe)
+    np.testing.assert_array_equal(pickle.loads(data).predict_proba(other), pipe.predict_proba(other))
+
+
+@pytest.mark.parametrize("architecture", ["bag", "nbsvm"])
+def test_embedding_classifier_state_from_before_the_fork_guard_predicts_the_same(imdb_tokens, architecture):
+    """An EmbeddingClassifier pickled before the fork guard (no ``_model_pid``) and, for an NB architecture,
+    before its weights were pickled as arrays (no ``_nb_weights``): it predicts the same in this process,
+    records this process as its model's; one that predicts through Keras is refused in a fork (the guard reads
+    the recorded id)."""
+    docs, labels = imdb_tokens
+    if architecture == "nbsvm":
+        docs = [doc + [f"{a} {b}" for a, b in itertools.pairwise(doc)] for doc in docs]
+    clf = EmbeddingClassifier(architecture=architecture, epochs=1, batch_size=32, maxlen=200 if architecture == "bag"
+                              else None, validation_split=0.0, random_state=0).fit(docs[:200], labels[:200])
+    expected = clf.predict_proba(docs[200:260])
+    state = clf.__getstate__()
+    state.pop("_nb_weights", None)  # the state such a pickle carries
+    assert "_model_pid" not in state
+    old = EmbeddingClassifier.__new__(EmbeddingClassifier)
+    old.__setstate__(state)
+    np.testing.assert_allclose(old.predict_proba(docs[200:260]), expected, rtol=0, atol=1e-6)
+    assert old.__dict__.get("_model_pid") == os.getpid()  # its model_ was rebuilt by this process
+    restored = pickle.loads(pickle.dumps(old))  # pickled again by today's code
+    np.testing.assert_allclose(restored.predict_proba(docs[200:260]), expected, rtol=0, atol=1e-6)
+    if architecture == "bag":  # predicts through Keras: refused in a fork, as a model fitted there
+        restored._model_pid = os.getpid() + 1  # as a forked child sees it
+        with pytest.raises(RuntimeError, match="is a fork of it"):
+            restored.predict_proba(docs[200:201])
