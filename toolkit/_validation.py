@@ -149,6 +149,40 @@ def validate_params(estimator, constraints: Mapping[str, Sequence]) -> None:
             validate_param(params[name], allowed, name=name, owner=type(estimator).__name__)
 
 
+def with_missing_params(cls, state: dict) -> dict:
+    """``state`` of a ``cls`` estimator, with every ``__init__`` parameter it lacks set to its default.
+
+    An estimator pickled or saved (skops) before a parameter existed restores
+    without that attribute, and ``get_params`` (so ``clone``, ``repr`` and the
+    parameter checks of ``fit`` and ``transform``) fails on it. The default is
+    the behaviour such a model was fitted with. The parameters are added after
+    the saved entries, whose order is kept, so a loaded model saves to the same
+    bytes again (an old one: from its second save on). Used by the toolkit
+    estimators' ``__setstate__`` and, for any class without one, by
+    :func:`toolkit.models.persistence.load_model`.
+
+    Parameters
+    ----------
+    cls : type
+        The estimator's class.
+    state : dict
+        Its saved ``__dict__``.
+
+    Returns
+    -------
+    dict
+        A new dict: ``state`` followed by the missing parameters.
+    """
+    import inspect
+
+    state = dict(state)
+    for name, param in inspect.signature(cls.__init__).parameters.items():
+        if (name != "self" and param.default is not param.empty and name not in state
+                and param.kind in (param.KEYWORD_ONLY, param.POSITIONAL_OR_KEYWORD)):
+            state[name] = param.default
+    return state
+
+
 def validate_param(value, allowed: Sequence, *, name: str, owner: str) -> None:
     """Check one value against its allowed forms, for functions and methods.
 

@@ -34,7 +34,13 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, check_non_negative, validate_data
 
-from .._validation import Interval, Options, SparseOutputMixin, validate_params
+from .._validation import (
+    Interval,
+    Options,
+    SparseOutputMixin,
+    validate_params,
+    with_missing_params,
+)
 
 __all__ = ["log_count_ratio", "NBFeatureScaler", "NBSVMClassifier"]
 
@@ -275,11 +281,7 @@ class NBFeatureScaler(SparseOutputMixin, TransformerMixin, BaseEstimator, auto_w
 
     def __setstate__(self, state):
         # scalers pickled or saved (skops) before ``alpha_scaling``, ``ratio_shrinkage`` or ``norm`` existed
-        # (None is what they were fitted with)
-        state = dict(state)
-        for name in ("alpha_scaling", "ratio_shrinkage", "norm"):
-            state.setdefault(name, None)
-        super().__setstate__(state)
+        super().__setstate__(with_missing_params(type(self), state))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -506,14 +508,8 @@ class NBSVMClassifier(ClassifierMixin, BaseEstimator):
         self.norm = norm
 
     def __setstate__(self, state):
-        # models pickled or saved (skops) before ``alpha_scaling``, ``ratio_shrinkage`` or ``norm`` existed:
-        # get_params, clone and repr need them (None is what they were fitted with); added after the saved
-        # entries, whose order is kept, so that a loaded model saves to the same bytes again (an old one: from
-        # its second save on)
-        state = dict(state)
-        for name in ("alpha_scaling", "ratio_shrinkage", "norm"):
-            state.setdefault(name, None)
-        super().__setstate__(state)
+        # models pickled or saved (skops) before ``alpha_scaling``, ``ratio_shrinkage`` or ``norm`` existed
+        super().__setstate__(with_missing_params(type(self), state))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -89,6 +89,7 @@ import numpy as np
 
 from .._atomic import atomic_output, nearest_existing_parent
 from .._hashing import hash_file
+from .._validation import with_missing_params
 from ..exceptions import ModelFormatError, ModelVersionWarning
 from ._keras_io import RESAVE_HINT as _RESAVE_HINT
 from ._keras_io import check_keras_archive, check_keras_version, keras_in_safe_mode, load_keras, save_keras
@@ -1003,12 +1004,10 @@ def _default_missing_params(estimator) -> None:
         if state is None:
             continue
         if type(obj).__module__.split(".")[0] == "toolkit":
-            for name, param in inspect.signature(type(obj).__init__).parameters.items():
-                if (name != "self" and param.default is not param.empty and name not in state
-                        and param.kind in (param.KEYWORD_ONLY, param.POSITIONAL_OR_KEYWORD)):
-                    logger.debug("%s saved before its parameter %r existed: set to its default %r",
-                                 type(obj).__name__, name, param.default)
-                    setattr(obj, name, param.default)
+            for name, value in list(with_missing_params(type(obj), state).items())[len(state):]:
+                logger.debug("%s saved before its parameter %r existed: set to its default %r",
+                             type(obj).__name__, name, value)
+                setattr(obj, name, value)
         todo.extend(state.values())
 
 

@@ -68,7 +68,13 @@ from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import Interval, Options, TextInputMixin, validate_params
+from .._validation import (
+    Interval,
+    Options,
+    TextInputMixin,
+    validate_params,
+    with_missing_params,
+)
 
 __all__ = ["NeighborVote", "StackedTextClassifier", "last_tokens", "word_ngrams"]
 
@@ -458,15 +464,8 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
 
     def __setstate__(self, state):
         # stacks pickled or saved (skops) before ``verbose``, ``class_weight``, ``alpha_scaling``,
-        # ``ratio_shrinkage`` or ``norm`` existed:
-        # get_params, clone and repr need them (their defaults are what those stacks were fitted with); added
-        # after the saved entries, whose order is kept, so that a loaded stack saves to the same bytes again
-        state = dict(state)
-        state.setdefault("verbose", 0)
-        state.setdefault("class_weight", None)
-        for name in ("alpha_scaling", "ratio_shrinkage", "norm"):
-            state.setdefault(name, None)
-        super().__setstate__(state)
+        # ``ratio_shrinkage`` or ``norm`` existed
+        super().__setstate__(with_missing_params(type(self), state))
 
     # ------------------------------------------------------------------ build
     def _nbsvm(self, seed):

@@ -61,6 +61,7 @@ from .._validation import (
     TokenOutputMixin,
     check_raw_documents,
     validate_params,
+    with_missing_params,
 )
 from ..exceptions import DocumentError
 from .corpus import TokenizedCorpus
@@ -1112,12 +1113,8 @@ class SpacyTokenizer(TextInputMixin, TokenOutputMixin, TransformerMixin, BaseEst
         self.progress = progress
 
     def __setstate__(self, state):
-        # tokenizers pickled or saved (skops) before ``unicode_form`` existed: get_params (transform's parameter
-        # validation), clone and repr need it (None is what they tokenized with); added after the saved entries,
-        # whose order is kept, so that a loaded model saves to the same bytes again
-        state = dict(state)
-        state.setdefault("unicode_form", None)
-        super().__setstate__(state)
+        # tokenizers pickled or saved (skops) before ``unicode_form`` existed (transform validates the parameters)
+        super().__setstate__(with_missing_params(type(self), state))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
