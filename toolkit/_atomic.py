@@ -14,7 +14,7 @@ import secrets
 import shutil
 from pathlib import Path
 
-__all__ = ["atomic_output", "nearest_existing_parent", "remove_stale", "STALE_SECONDS"]
+__all__ = ["atomic_output", "broken_link", "nearest_existing_parent", "remove_stale", "STALE_SECONDS"]
 
 #: Temporary files and folders older than this are debris of killed processes
 #: (a live writer touches its own within seconds); :func:`remove_stale` sweeps them.
@@ -79,6 +79,19 @@ def _expand_home(path) -> Path:
         return path.expanduser()
     except RuntimeError:  # "~nosuchuser/...": a name, then
         return path
+
+
+def broken_link(path) -> Path | None:
+    """The symbolic link on the way to ``path`` (``path`` itself or a parent) that points nowhere, if any.
+
+    Writing under it fails with a bare "[Errno 17] File exists" from ``mkdir``;
+    callers name the link and its missing target instead.
+    """
+    path = Path(path)
+    for part in (path, *path.parents):
+        if os.path.lexists(part):
+            return part if part.is_symlink() and not part.exists() else None
+    return None
 
 
 def nearest_existing_parent(path) -> Path:
@@ -150,8 +163,8 @@ def atomic_output(path, *, directory=False):
     parent = nearest_existing_parent(path)
     if not parent.is_dir():  # mkdir would say "File exists: <parent>", which reads as if path existed
         raise NotADirectoryError(f"Cannot write {path}: {parent} is a file, not a folder. Choose another path.")
-    link = next((p for p in path.parents if os.path.lexists(p)), None)
-    if link is not None and link.is_symlink() and not link.exists():  # else mkdir's bare "[Errno 17] File exists"
+    link = broken_link(path.parent)
+    if link is not None:  # else mkdir's bare "[Errno 17] File exists"
         raise FileNotFoundError(f"Cannot write {path}: {link} is a symbolic link to {os.readlink(link)}, which "
                                 "does not exist. Create that folder, or choose another path.")
     path.parent.mkdir(parents=True, exist_ok=True)

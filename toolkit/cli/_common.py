@@ -20,7 +20,7 @@ from pathlib import Path
 import typer
 
 from .. import __version__
-from .._atomic import atomic_output, nearest_existing_parent
+from .._atomic import atomic_output, broken_link, nearest_existing_parent
 from ..exceptions import DataError, ToolkitError, VectorsNotFoundError
 
 __all__ = ["app", "DEFAULT_VECTORS"]
@@ -498,7 +498,7 @@ def _check_writable_parent(path: Path, option: str) -> None:
     parent = nearest_existing_parent(path)
     if not parent.is_dir():
         raise DataError(f"Cannot create {option} {path}: {parent} is a file, not a folder.")
-    link = _broken_link(Path(path).expanduser().parent)
+    link = broken_link(Path(path).expanduser().parent)
     if link is not None:  # found after the work, as "[Errno 17] File exists", before
         raise DataError(f"Cannot create {option} {path}: {link} is a symbolic link to {os.readlink(link)}, which "
                         "does not exist. Create that folder, or choose another path.")
@@ -739,19 +739,11 @@ _opt_format = typer.Option("auto", "--format", help="Vectors format (auto, glove
 _opt_force = typer.Option(False, "--force", "-f", help="Replace an existing output file.")
 
 
-def _broken_link(path: Path) -> Path | None:
-    """The symbolic link on the way to ``path`` (``path`` itself or a parent) that points nowhere, if any."""
-    for part in (path, *path.parents):
-        if os.path.lexists(part):
-            return part if part.is_symlink() and not part.exists() else None
-    return None
-
-
 def _not_a_folder(path: Path) -> str:
     """Why ``path``, which is no folder, is none: a file, a broken symbolic link, or nothing there."""
     if path.exists():
         return "is a file, not a folder"
-    link = _broken_link(path)
+    link = broken_link(path)
     if link is not None:
         return f"does not exist: {link} is a symbolic link to {os.readlink(link)}, which does not exist"
     return "does not exist" + ("" if path.is_absolute() else f" (relative to {Path.cwd()})")
@@ -878,7 +870,7 @@ def _check_cache_dir(func, kwargs) -> None:
     if path.exists() and not path.is_dir():
         raise DataError(f"The cache folder {path} (from {source}) is a file, not a folder; {fix} "
                         "(a missing folder is created).")
-    link = _broken_link(path)
+    link = broken_link(path)
     if link is not None:  # else: "[Errno 17] File exists" from every step that writes the cache
         raise DataError(f"The cache folder {path} (from {source}) cannot be created: {link} is a symbolic link to "
                         f"{os.readlink(link)}, which does not exist; create that folder, or {fix}.")

@@ -405,15 +405,9 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         from ..text.vocabulary import pad_sequences
 
         if self.architecture in _NB_ARCHITECTURES:
-            from ..text.encoders import _distinct_ids
             from ..text.vocabulary import _pad_flat
 
-            # binarized n-gram bag: distinct ids, most frequent first (ids are
-            # frequency ranked), so cutting at maxlen drops the rarest ones; one
-            # sort finds every row's distinct ids (1.7-3x faster than np.unique per row),
-            # or, inside a stack's prediction, they are read off its NBSVM member's
-            # counts of the same documents (toolkit.text.encoders.shared_counts)
-            ids, offsets = _distinct_ids(corpus, self.vocabulary_)
+            ids, offsets = self._nb_rows(corpus)
             lengths = np.diff(offsets)
             maxlen = self.maxlen_ if self.maxlen_ is not None else int(lengths.max()) if lengths.size else 0
             return _pad_flat(ids, offsets, maxlen, padding="post", truncating="post")
@@ -718,18 +712,18 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
         """Columns of the model's output: 1 (binary), else one per class or label."""
         return 1 if self.output_ == "binary" else len(self.classes_)
 
-    def _nb_outputs(self, corpus):
-        """The NB architectures' outputs from each document's distinct ids as flat rows, never padded.
+    def _nb_rows(self, corpus):
+        """The NB architectures' input: each document's distinct ids as flat rows ``(ids, offsets)``, cut at ``maxlen_``.
 
-        The rows :meth:`_sequences` pads, cut at ``maxlen_`` the same way (the
-        first ``maxlen_`` ids of a row: the most frequent), given to
-        :func:`.hybrid.nb_row_outputs` as they are: a padded matrix of
-        ``n_documents x maxlen_`` cells (``maxlen_``: the longest training
-        document's distinct n-grams, ~3,000 after 400 IMDB reviews) took about
-        half of the memory of a large batch.
+        A binarized n-gram bag: distinct ids, most frequent first (ids are
+        frequency ranked), so cutting at ``maxlen_`` drops the rarest ones. One
+        sort finds every row's distinct ids (1.7-3x faster than np.unique per
+        row), or, inside a stack's prediction, they are read off its NBSVM
+        member's counts of the same documents
+        (:func:`toolkit.text.encoders.shared_counts`). :meth:`_sequences` pads
+        these rows; :meth:`_nb_outputs` scores them as they are.
         """
         from ..text.encoders import _distinct_ids
-        from .hybrid import nb_row_outputs
 
         ids, offsets = _distinct_ids(corpus, self.vocabulary_)
         offsets = np.asarray(offsets, dtype=np.int64)
@@ -740,6 +734,18 @@ class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
             ids = ids[within < np.repeat(kept, lengths)]
             offsets = np.zeros(lengths.size + 1, dtype=np.int64)
             np.cumsum(kept, out=offsets[1:])
+        return ids, offsets
+
+    def _nb_outputs(self, corpus):
+        """The NB architectures' outputs from :meth:`_nb_rows`, never padded.
+
+        A padded matrix of ``n_documents x maxlen_`` cells (``maxlen_``: the
+        longest training document's distinct n-grams, ~3,000 after 400 IMDB
+        reviews) took about half of the memory of a large batch.
+        """
+        from .hybrid import nb_row_outputs
+
+        ids, offsets = self._nb_rows(corpus)
         return nb_row_outputs(ids, offsets, self._nb_arrays()).astype("float64", copy=False)
 
     def _empty_output(self):
