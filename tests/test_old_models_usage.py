@@ -102,3 +102,74 @@ def test_embedding_classifier_state_from_before_the_fork_guard_predicts_the_same
         restored._model_pid = os.getpid() + 1  # as a forked child sees it
         with pytest.raises(RuntimeError, match="is a fork of it"):
             restored.predict_proba(docs[200:201])
+
+
+def _toolkit_estimator_classes():
+    """Every estimator class the toolkit defines (public or not), found by walking its modules."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import toolkit
+
+    found = {}
+    for info in pkgutil.walk_packages(toolkit.__path__, "toolkit."):
+        if info.name.startswith("toolkit.cli") or info.name.endswith("__main__"):
+            continue
+        module = importlib.import_module(info.name)
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if issubclass(cls, BaseEstimator) and cls.__module__.startswith("toolkit."):
+                found[f"{cls.__module__}.{cls.__qualname__}"] = cls
+    return [found[name] for name in sorted(found)]
+
+
+ESTIMATOR_CLASSES = _toolkit_estimator_classes()
+
+
+def test_the_walk_finds_the_estimators():
+    names = {cls.__name__ for cls in ESTIMATOR_CLASSES}
+    assert {"EmbeddingClassifier", "DocVectorizer", "WordClusterer", "BagEncoder", "EmbeddingVectorizer",
+            "PseudoLabelClassifier", "NegationMarker"} <= names
+
+
+@pytest.mark.parametrize("cls", ESTIMATOR_CLASSES, ids=lambda cls: cls.__name__)
+def test_every_estimator_unpickles_a_state_from_before_each_of_its_parameters(cls):
+    """Each toolkit estimator, unpickled from a state without one of its parameters (a pickle from before the
+    parameter existed), gets the parameter's default, so get_params, clone and repr work. Before, only
+    SpacyTokenizer, NBSVMClassifier, NBFeatureScaler and StackedTextClassifier filled them in (and
+    load_model, for skops folders): the eleven others failed in get_params with AttributeError."""
+    import inspect
+
+    from sklearn.linear_model import LogisticRegression
+
+    required = {"estimator": LogisticRegression()}
+    params = {name: p for name, p in inspect.signature(cls.__init__).parameters.items()
+              if name != "self" and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
+    estimator = cls(**{name: required[name] for name, p in params.items() if p.default is p.empty})
+    defaults = {name: p.default for name, p in params.items() if p.default is not p.empty}
+    assert defaults, cls
+    for name, default in defaults.items():
+        state = {k: v for k, v in estimator.__getstate__().items() if k != name}
+        old = pickle.loads(pickle.dumps(estimator))
+        old.__dict__.clear()
+        old.__setstate__(state)
+        got = old.get_params(deep=False)[name]
+        assert got is default or got == default, (cls.__name__, name)
+        assert list(vars(old))[-1] == name  # after the saved entries, whose order is kept
+        clone(old)
+
+
+def test_fitted_encoder_pickled_before_a_parameter_transforms_the_same(imdb_tokens, monkeypatch):
+    """A fitted BagEncoder pickled without one of its parameters (``dtype``, as a pickle from before it would
+    be) transforms the same documents to the same matrix."""
+    from toolkit.text import BagEncoder
+
+    docs, _ = imdb_tokens
+    encoder = BagEncoder(max_tokens=500).fit(docs[:100])
+    name = next(iter(encoder.get_params()))
+    with monkeypatch.context() as patch:
+        patch.setattr(BagEncoder, "__getstate__", _state_without(name), raising=False)
+        data = pickle.dumps(encoder)
+    old = pickle.loads(data)
+    assert old.get_params()[name] == BagEncoder().get_params()[name]
+    assert (old.transform(docs[100:140]) != encoder.transform(docs[100:140])).nnz == 0

@@ -183,6 +183,21 @@ def with_missing_params(cls, state: dict) -> dict:
     return state
 
 
+class MissingParamsMixin:
+    """Unpickle with every ``__init__`` parameter the pickle lacks set to its default.
+
+    Put first among the bases of every toolkit estimator, so that a model
+    pickled before one of its parameters existed unpickles with the behaviour
+    it was fitted with instead of failing in ``get_params`` (so ``clone``,
+    ``repr`` and every parameter check of ``fit`` and ``transform``). A class
+    with its own ``__setstate__`` calls ``super().__setstate__`` and gets it
+    too. See :func:`with_missing_params`.
+    """
+
+    def __setstate__(self, state):
+        super().__setstate__(with_missing_params(type(self), state))
+
+
 def validate_param(value, allowed: Sequence, *, name: str, owner: str) -> None:
     """Check one value against its allowed forms, for functions and methods.
 

@@ -20,13 +20,14 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ..exceptions import DocumentError
 from .._validation import (
     Interval,
+    MissingParamsMixin,
     Options,
     TextInputMixin,
     validate_params,
 )
+from ..exceptions import DocumentError
 from . import builders
 from ._keras_io import keras_from_bytes, keras_in_safe_mode, keras_to_bytes
 
@@ -100,7 +101,7 @@ class _RegisteredArchitectures(Options):
         return frozenset(builders.ARCHITECTURES)
 
 
-class EmbeddingClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
+class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, BaseEstimator):
     """Keras embedding classifier over token lists, in scikit-learn's style.
 
     Parameters

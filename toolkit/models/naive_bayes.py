@@ -36,10 +36,10 @@ from sklearn.utils.validation import check_is_fitted, check_non_negative, valida
 
 from .._validation import (
     Interval,
+    MissingParamsMixin,
     Options,
     SparseOutputMixin,
     validate_params,
-    with_missing_params,
 )
 
 __all__ = ["log_count_ratio", "NBFeatureScaler", "NBSVMClassifier"]
@@ -214,7 +214,7 @@ def _row_norms(X, ratios) -> np.ndarray:
     return np.sqrt(np.asarray(safe_sparse_dot(squares, np.square(np.atleast_2d(ratios)).T)))
 
 
-class NBFeatureScaler(SparseOutputMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
+class NBFeatureScaler(MissingParamsMixin, SparseOutputMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     """Scale count features by their naive-Bayes log-count ratios.
 
     The transformer half of NBSVM: ``transform(X) = binarize(X) * r`` column by
@@ -281,7 +281,7 @@ class NBFeatureScaler(SparseOutputMixin, TransformerMixin, BaseEstimator, auto_w
 
     def __setstate__(self, state):
         # scalers pickled or saved (skops) before ``alpha_scaling``, ``ratio_shrinkage`` or ``norm`` existed
-        super().__setstate__(with_missing_params(type(self), state))
+        super().__setstate__(state)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -362,7 +362,7 @@ class NBFeatureScaler(SparseOutputMixin, TransformerMixin, BaseEstimator, auto_w
         return np.asarray([f"{c}__{name}" for c in self.classes_ for name in names], dtype=object)
 
 
-class NBSVMClassifier(ClassifierMixin, BaseEstimator):
+class NBSVMClassifier(MissingParamsMixin, ClassifierMixin, BaseEstimator):
     """NBSVM: a linear classifier on naive-Bayes scaled n-gram features.
 
     Wang & Manning (2012): binarize the counts, scale them by the NB log-count
@@ -509,7 +509,7 @@ class NBSVMClassifier(ClassifierMixin, BaseEstimator):
 
     def __setstate__(self, state):
         # models pickled or saved (skops) before ``alpha_scaling``, ``ratio_shrinkage`` or ``norm`` existed
-        super().__setstate__(with_missing_params(type(self), state))
+        super().__setstate__(state)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -31,7 +31,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import Interval, validate_params
+from .._validation import Interval, MissingParamsMixin, validate_params
 
 __all__ = ["PseudoLabelClassifier", "UNLABELLED"]
 
@@ -78,7 +78,7 @@ def _scalar(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
-class PseudoLabelClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
+class PseudoLabelClassifier(MissingParamsMixin, MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     """Self-training by confidence rank: fit, pseudo-label the surest unlabelled samples, refit.
 
     Parameters

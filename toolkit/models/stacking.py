@@ -70,10 +70,10 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._validation import (
     Interval,
+    MissingParamsMixin,
     Options,
     TextInputMixin,
     validate_params,
-    with_missing_params,
 )
 
 __all__ = ["NeighborVote", "StackedTextClassifier", "last_tokens", "word_ngrams"]
@@ -131,7 +131,7 @@ def _is_ngram_range(value) -> bool:
             and 1 <= value[0] <= value[1])
 
 
-class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
+class StackedTextClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, BaseEstimator):
     """Stack of NBSVM on n-grams and a linear model on pooled word vectors.
 
     Stacked generalization as :class:`sklearn.ensemble.StackingClassifier`
@@ -465,7 +465,7 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
     def __setstate__(self, state):
         # stacks pickled or saved (skops) before ``verbose``, ``class_weight``, ``alpha_scaling``,
         # ``ratio_shrinkage`` or ``norm`` existed
-        super().__setstate__(with_missing_params(type(self), state))
+        super().__setstate__(state)
 
     # ------------------------------------------------------------------ build
     def _nbsvm(self, seed):
@@ -846,7 +846,7 @@ class StackedTextClassifier(TextInputMixin, ClassifierMixin, BaseEstimator):
             return self._member_scores(self._docs(X))
 
 
-class NeighborVote(KNeighborsClassifier):
+class NeighborVote(MissingParamsMixin, KNeighborsClassifier):
     """:class:`~sklearn.neighbors.KNeighborsClassifier` with a ``decision_function``: its vote as log-odds.
 
     The ``"neighbors"`` member of :class:`StackedTextClassifier`, whose
@@ -972,7 +972,7 @@ class NeighborVote(KNeighborsClassifier):
         return np.log(shares)
 
 
-class _CappedPCA(TransformerMixin, BaseEstimator):
+class _CappedPCA(MissingParamsMixin, TransformerMixin, BaseEstimator):
     """:class:`~sklearn.decomposition.PCA` with at most ``n_components``: fewer where the data has fewer
     documents or dimensions (a small fold), instead of an error. The fitted PCA is ``pca_``."""
 

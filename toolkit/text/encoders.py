@@ -31,6 +31,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._validation import (
     Interval,
+    MissingParamsMixin,
     Options,
     SparseOutputMixin,
     TextInputMixin,
@@ -330,7 +331,7 @@ _VOCABULARY_CONSTRAINTS = {
 }
 
 
-class SequenceEncoder(ClassNamePrefixFeaturesOutMixin, TextInputMixin, TransformerMixin, BaseEstimator):
+class SequenceEncoder(MissingParamsMixin, ClassNamePrefixFeaturesOutMixin, TextInputMixin, TransformerMixin, BaseEstimator):
     """Token lists to padded rows of vocabulary ids (Keras' Tokenizer + pad_sequences).
 
     Parameters
@@ -482,7 +483,7 @@ class _BagOutputMixin(SparseOutputMixin):
         return dtype
 
 
-class BagEncoder(_BagOutputMixin, TextInputMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
+class BagEncoder(MissingParamsMixin, _BagOutputMixin, TextInputMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     """Token lists to a sparse bag-of-tokens matrix, Keras ``TextVectorization`` style.
 
     Columns are the vocabulary ids except padding: column 0 counts
@@ -644,7 +645,7 @@ class BagEncoder(_BagOutputMixin, TextInputMixin, TransformerMixin, BaseEstimato
         return np.asarray(self.vocabulary_.tokens[1:], dtype=object)
 
 
-class HashingEncoder(_BagOutputMixin, TextInputMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
+class HashingEncoder(MissingParamsMixin, _BagOutputMixin, TextInputMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     """Token lists to a sparse matrix of hashed token counts (no vocabulary).
 
     Each token goes to column ``abs(murmurhash3_32(token, seed=0)) %

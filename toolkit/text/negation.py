@@ -17,7 +17,12 @@ import logging
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from .._validation import TextInputMixin, TokenOutputMixin, validate_params
+from .._validation import (
+    MissingParamsMixin,
+    TextInputMixin,
+    TokenOutputMixin,
+    validate_params,
+)
 from .corpus import TokenizedCorpus, check_token_corpus
 
 __all__ = ["NEGATIONS", "SCOPE_ENDS", "NegationMarker", "mark_negation"]
@@ -104,7 +109,7 @@ def mark_negation(X, *, negations=NEGATIONS, scope_ends=SCOPE_ENDS, prefix="NOT_
     return TokenizedCorpus._from_arrays(new_ids, offsets, strings + prefixed, None, corpus.row_index)
 
 
-class NegationMarker(TextInputMixin, TokenOutputMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
+class NegationMarker(MissingParamsMixin, TextInputMixin, TokenOutputMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     """Token lists in, the same with negation scopes marked (:func:`mark_negation`); stateless.
 
     Put it between :class:`~toolkit.text.SpacyTokenizer` and a bag of

@@ -56,12 +56,12 @@ from .._config import get_cache_dir
 from .._memo import Memo
 from .._validation import (
     Interval,
+    MissingParamsMixin,
     Options,
     TextInputMixin,
     TokenOutputMixin,
     check_raw_documents,
     validate_params,
-    with_missing_params,
 )
 from ..exceptions import DocumentError
 from .corpus import TokenizedCorpus
@@ -937,7 +937,7 @@ def _learn_in_worker(model, lemmatize, options, spans):
 
 
 # ----------------------------------------------------------------- estimator
-class SpacyTokenizer(TextInputMixin, TokenOutputMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
+class SpacyTokenizer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     """Tokenize raw texts with spaCy; returns a :class:`~toolkit.text.corpus.TokenizedCorpus`.
 
     The tokens are spaCy's tokenizer output on the cleaned text (see
@@ -1114,7 +1114,7 @@ class SpacyTokenizer(TextInputMixin, TokenOutputMixin, TransformerMixin, BaseEst
 
     def __setstate__(self, state):
         # tokenizers pickled or saved (skops) before ``unicode_form`` existed (transform validates the parameters)
-        super().__setstate__(with_missing_params(type(self), state))
+        super().__setstate__(state)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -53,6 +53,7 @@ from .._config import get_cache_dir
 from .._memo import Memo
 from .._validation import (
     Interval,
+    MissingParamsMixin,
     Options,
     TextInputMixin,
     TokenOutputMixin,
@@ -144,7 +145,7 @@ def _shared_key(vectors, docs):
     return (name, str(path.resolve()), st.st_size, st.st_mtime_ns)
 
 
-class WordClusterer(TextInputMixin, TokenOutputMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
+class WordClusterer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     """Token lists -> the same token lists with each word replaced by its word-vector cluster.
 
     Parameters

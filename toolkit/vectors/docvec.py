@@ -59,7 +59,7 @@ from .._atomic import atomic_output, remove_stale
 from .._config import get_cache_dir, get_data_dir
 from .._hashing import hash_file
 from .._memo import Memo
-from .._validation import Interval, TextInputMixin, validate_params
+from .._validation import Interval, MissingParamsMixin, TextInputMixin, validate_params
 from ..exceptions import DataError
 from ..text.corpus import check_token_corpus, check_token_lists, on_input_rows
 
@@ -341,7 +341,7 @@ def _infer(model, grams, digests, epochs, workers):
 
 
 # ------------------------------------------------------------------------ estimator
-class DocVectorizer(TextInputMixin, TransformerMixin, BaseEstimator):
+class DocVectorizer(MissingParamsMixin, TextInputMixin, TransformerMixin, BaseEstimator):
     """Token lists -> paragraph vectors (PV-DBOW over word n-grams), shape (n_documents, vector_size).
 
     Parameters
@@ -458,10 +458,10 @@ class DocVectorizer(TextInputMixin, TransformerMixin, BaseEstimator):
         self.tokenizer_params = tokenizer_params
 
     def __setstate__(self, state):
-        # DocVectorizers pickled before ``tokenizer_params`` existed: their unlabelled texts had the defaults
-        # defaults added after the saved entries, whose order is kept: a loaded model saves to the same bytes
+        # DocVectorizers fitted before ``tokenizer_params`` existed: their unlabelled texts had the defaults
+        # (the parameter itself is filled in by MissingParamsMixin). Defaults are added after the saved
+        # entries, whose order is kept: a loaded model saves to the same bytes
         state = dict(state)
-        state.setdefault("tokenizer_params", None)
         if "model_key_" in state:
             state.setdefault("tokenizer_params_", {})
         super().__setstate__(state)

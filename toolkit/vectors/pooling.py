@@ -17,6 +17,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._validation import (
     Interval,
+    MissingParamsMixin,
     Options,
     TextInputMixin,
     validate_params,
@@ -29,7 +30,7 @@ __all__ = ["EmbeddingVectorizer"]
 logger = logging.getLogger(__name__)
 
 
-class EmbeddingVectorizer(TextInputMixin, TransformerMixin, BaseEstimator):
+class EmbeddingVectorizer(MissingParamsMixin, TextInputMixin, TransformerMixin, BaseEstimator):
     """Token lists -> pooled word vectors, shape (n_documents, vector dim).
 
     Parameters
