@@ -483,3 +483,53 @@ def test_fetch_lock_is_released_when_the_holder_dies(tmp_path):
         with pytest.raises(DataError, match=r"Timed out after 0 s waiting for the lock .*toy.bin.lock; another"):
             with download.file_lock(lock, timeout=0.2):
                 pass
+
+
+
+def test_fetch_pooch_retry_messages_obey_the_logging_configuration(tmp_path, retry_sleeps, caplog):
+    """pooch's own lines ("Downloading file ...", "Failed to download ... Will attempt the download again")
+    went to pooch's private stderr handler, outside the logging tree: ``toolkit -q`` and a library user's
+    silenced logs still printed them. They now go through toolkit's logger: in the log at INFO, once, and
+    pooch's own handler is back afterwards (stderr at the WARNING level: the next test, in a fresh process)."""
+    import pooch
+
+    class FlakyOnce(FakeDownloader):
+        def __call__(self, url, output_file, pooch):
+            self.fail_after = 10 if not self.calls else None
+            super().__call__(url, output_file, pooch)
+
+    manifest = _manifest(tmp_path / "m")
+    handlers = pooch.get_logger().handlers[:]
+    with caplog.at_level(logging.INFO, logger="toolkit"):
+        assert fetch(manifest, cache_dir=tmp_path / "loud", downloader=FlakyOnce()).read_bytes() == PAYLOAD
+    retried = [r for r in caplog.records if "Will attempt the download again 2 more times" in r.getMessage()]
+    assert len(retried) == 1 and retried[0].levelno == logging.INFO
+    assert pooch.get_logger().handlers == handlers
+
+
+def test_fetch_retry_prints_nothing_when_logging_is_at_warning(tmp_path):
+    """A fresh process with logging at WARNING (what ``toolkit -q``/the default CLI and a quiet notebook set)
+    whose download fails once and then succeeds writes nothing to stderr. Before, pooch's handler wrote its
+    "Failed to download ... Will attempt the download again" line."""
+    manifest = _manifest(tmp_path / "m")
+    script = textwrap.dedent(f"""
+        import logging, os, types
+        import pooch.core
+        from toolkit.data.datasets import fetch
+        pooch.core.time = types.SimpleNamespace(sleep=lambda s: None)  # pooch's back-off, not slept
+        logging.basicConfig(level=logging.WARNING)
+        payload = open({str(tmp_path / "payload")!r}, "rb").read()
+        calls = []
+        def flaky(url, output_file, pooch):
+            calls.append(url)
+            output_file.write(payload[:10] if len(calls) == 1 else payload)
+            if len(calls) == 1:
+                raise ConnectionError("connection reset by peer")
+        assert fetch({str(manifest)!r}, cache_dir={str(tmp_path / "cache")!r}, downloader=flaky).read_bytes() == payload
+        assert len(calls) == 2
+    """)
+    (tmp_path / "payload").write_bytes(PAYLOAD)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""

@@ -34,6 +34,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 from pathlib import Path
 
 from .._atomic import STALE_SECONDS, atomic_output, remove_stale
@@ -41,8 +42,15 @@ from .._config import DATA_DIR_ENV
 from .._hashing import hash_file
 from ..exceptions import ChecksumError, DataError
 
-__all__ = ["hash_file", "parse_known_hash", "file_lock", "download_verified", "is_verified", "mark_verified",
-           "SIZE_MARGIN"]
+__all__ = [
+    "SIZE_MARGIN",
+    "download_verified",
+    "file_lock",
+    "hash_file",
+    "is_verified",
+    "mark_verified",
+    "parse_known_hash",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +59,51 @@ SIZE_MARGIN = 1 << 16
 #: pooch's temporary download files (``tempfile.NamedTemporaryFile`` names in the target's folder).
 _POOCH_TEMP = "tmp????????"
 _DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG}
+
+
+class _ToLogger(logging.Handler):
+    """Hands each record to a logger of the ``logging`` tree, as if logged there."""
+
+    def __init__(self, target: logging.Logger):
+        super().__init__()
+        self.target = target
+
+    def emit(self, record):
+        if self.target.isEnabledFor(record.levelno):
+            self.target.handle(record)
+
+
+_pooch_routing = {"lock": threading.Lock(), "depth": 0, "saved": None}
+
+
+@contextlib.contextmanager
+def _pooch_messages_to(target: logging.Logger):
+    """Route pooch's messages through ``target`` while the block runs.
+
+    pooch logs to a logger outside the ``logging`` tree (``pooch.get_logger()``)
+    with its own stderr handler, so no logging configuration reached its
+    "Downloading file ..." and "Failed to download ... Will attempt the
+    download again" lines: they showed under ``toolkit -q`` and in a library
+    user's silenced logs. During the block they go to ``target`` instead and
+    obey its level and handlers; pooch's own handlers come back afterwards
+    (the last of several concurrent blocks puts them back).
+    """
+    import pooch
+
+    pooch_logger = pooch.get_logger()
+    with _pooch_routing["lock"]:
+        if _pooch_routing["depth"] == 0:
+            _pooch_routing["saved"] = pooch_logger.handlers[:]
+            pooch_logger.handlers = [_ToLogger(target)]
+        _pooch_routing["depth"] += 1
+    try:
+        yield
+    finally:
+        with _pooch_routing["lock"]:
+            _pooch_routing["depth"] -= 1
+            if _pooch_routing["depth"] == 0:
+                pooch_logger.handlers = _pooch_routing["saved"]
+                _pooch_routing["saved"] = None
 
 
 def parse_known_hash(known_hash: str) -> tuple[str, str]:
@@ -462,7 +515,8 @@ def download_verified(
         store = pooch.create(path=target.parent, base_url="", registry={target.name: None}, urls={target.name: url},
                              retry_if_failed=retries)
         try:
-            store.fetch(target.name, downloader=wrapped)
+            with _pooch_messages_to(logger):
+                store.fetch(target.name, downloader=wrapped)
         except _Final as err:
             raise err.error from err.error.__cause__
         except (requests.RequestException, ValueError) as err:
