@@ -166,6 +166,10 @@ class TextDataset:
         indices : array-like of int or of bool
             Positions, or a boolean mask of ``len(self)`` values (as numpy
             indexing takes it, e.g. ``ds.subset(ds.labels == 1)``).
+
+        Returns
+        -------
+        TextDataset
         """
         idx = np.asarray(indices)
         if idx.dtype == bool:
@@ -189,7 +193,14 @@ class TextDataset:
         )
 
     def to_frame(self):
-        """A pandas DataFrame with columns text, label, label_name (+ rating, id when known)."""
+        """The dataset as a table, one row per document.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``text``, ``label``, ``label_name`` (empty for
+            unlabelled documents), and ``rating`` and ``id`` when known.
+        """
         import pandas as pd
 
         names = np.array([*self.target_names, ""], dtype=object)

@@ -144,11 +144,27 @@ class Manifest:
         return tuple(dict.fromkeys(names))
 
     def member_for(self, path: str | os.PathLike) -> str | None:
-        """The archive member to read when ``path`` is a zip file, else None."""
+        """The archive member to read from ``path``.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The downloaded or local file.
+
+        Returns
+        -------
+        str or None
+            The manifest's ``member`` when ``path`` is a zip file, else None.
+        """
         return self.member if str(path).lower().endswith(".zip") else None
 
     def to_dict(self) -> dict:
-        """A JSON-ready dict of the manifest (for ``toolkit data info``)."""
+        """The manifest as JSON-ready data (what ``toolkit data info`` shows).
+
+        Returns
+        -------
+        dict
+        """
         return {
             "name": self.name,
             "description": self.description,
@@ -314,7 +330,12 @@ def _all_paths() -> dict[str, Path]:
 
 
 def list_manifests() -> list[str]:
-    """Names of all known manifests, sorted.
+    """Names of all known manifests.
+
+    Returns
+    -------
+    list of str
+        Sorted.
 
     Examples
     --------
@@ -333,6 +354,10 @@ def get_manifest(name: str | os.PathLike) -> Manifest:
     name : str or path-like
         A manifest name such as ``"imdb"`` or ``"glove.6B.50d"``, or the path
         of a ``.toml`` file.
+
+    Returns
+    -------
+    Manifest
 
     Raises
     ------

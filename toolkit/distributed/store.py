@@ -455,7 +455,13 @@ class CorpusStore:
         return self._part(part, "ids.npy"), self._part(part, "offsets.npy")
 
     def lengths(self) -> np.ndarray:
-        """Number of tokens of every document (int64, in order)."""
+        """Number of tokens of every document.
+
+        Returns
+        -------
+        ndarray of int64 of shape (n_documents,)
+            In the store's order; read once, then kept.
+        """
         if self._lengths is None:
             parts = [np.diff(self._part(i, "offsets.npy")) for i in range(len(self.parts))]
             self._lengths = np.concatenate(parts) if parts else np.zeros(0, np.int64)

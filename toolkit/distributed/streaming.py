@@ -86,6 +86,7 @@ class StoreBatches(keras.utils.PyDataset):
         return x, self.targets[chunk], self.weights[chunk]
 
     def on_epoch_end(self):
+        """Close the partition files read during the epoch (Keras calls it after each epoch)."""
         self._readers = {}
 
 

@@ -336,18 +336,48 @@ class PseudoLabelClassifier(MissingParamsMixin, MetaEstimatorMixin, ClassifierMi
 
     @available_if(_estimator_has("decision_function"))
     def decision_function(self, X):
-        """Scores of the final model."""
+        """Scores of the final model.
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix or sequence of documents
+            Whatever the estimator takes.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_classes)
+        """
         check_is_fitted(self)
         return self.estimator_.decision_function(X)
 
     @available_if(_estimator_has("predict_proba"))
     def predict_proba(self, X):
-        """Probabilities of the final model."""
+        """Probabilities of the final model.
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix or sequence of documents
+            Whatever the estimator takes.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
         check_is_fitted(self)
         return self.estimator_.predict_proba(X)
 
     @available_if(_estimator_has("predict_log_proba"))
     def predict_log_proba(self, X):
-        """Log-probabilities of the final model (``cross_val_predict(method="predict_log_proba")``)."""
+        """Log-probabilities of the final model (``cross_val_predict(method="predict_log_proba")``).
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix or sequence of documents
+            Whatever the estimator takes.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
         check_is_fitted(self)
         return self.estimator_.predict_log_proba(X)

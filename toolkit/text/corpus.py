@@ -355,7 +355,12 @@ class TokenizedCorpus(Sequence):
         return int(self._ids.size)
 
     def lengths(self) -> np.ndarray:
-        """Number of tokens of each document (int64 array)."""
+        """Number of tokens of each document.
+
+        Returns
+        -------
+        ndarray of int64 of shape (n_documents,)
+        """
         return np.diff(self._offsets)
 
     # -------------------------------------------------------------- sequence
@@ -439,7 +444,12 @@ class TokenizedCorpus(Sequence):
             yield [strings[t] for t in ids[start:stop]]
 
     def to_list(self) -> list[list[str]]:
-        """The documents as a list of lists of str."""
+        """The documents as lists of tokens.
+
+        Returns
+        -------
+        list of list of str
+        """
         return list(self)
 
     def __eq__(self, other):
@@ -471,11 +481,22 @@ class TokenizedCorpus(Sequence):
 
     # --------------------------------------------------------------- helpers
     def token_counts(self) -> np.ndarray:
-        """How many times each entry of ``strings`` occurs (int64, aligned with ``strings``)."""
+        """How many times each entry of ``strings`` occurs.
+
+        Returns
+        -------
+        ndarray of int64, aligned with ``strings``
+        """
         return np.bincount(self._ids, minlength=len(self._strings)).astype(np.int64, copy=False)
 
     def first_positions(self) -> np.ndarray:
-        """Flat position of the first occurrence of each string (``n_tokens`` if unused)."""
+        """Flat position of the first occurrence of each string.
+
+        Returns
+        -------
+        ndarray of int64, aligned with ``strings``
+            ``n_tokens`` for a string no document uses.
+        """
         first = np.full(len(self._strings), self._ids.size, dtype=np.int64)
         if self._ids.size:
             uniq, index = np.unique(self._ids, return_index=True)
@@ -557,7 +578,13 @@ class TokenizedCorpus(Sequence):
         return TokenizedCorpus._from_arrays(remap[self._ids], self._offsets, tuple(table), None, self._row_index)
 
     def compact(self) -> TokenizedCorpus:
-        """The same documents with a string table holding only the strings used."""
+        """The same documents with a string table holding only the strings used.
+
+        Returns
+        -------
+        TokenizedCorpus
+            ``self`` when every string is used, else a new corpus.
+        """
         used = np.zeros(len(self._strings), dtype=bool)
         used[self._ids] = True
         if used.all():
