@@ -166,3 +166,19 @@ def test_confusion_matrix_takes_labels_as_any_iterable(imdb_small, tmp_path):
     _, labels = imdb_small
     out = plot_confusion_matrix(labels[:50], labels[:50], iter(["neg", "pos"]), tmp_path / "cm.png")
     assert out.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_vectors_given_as_a_path_object_save_and_load(glove_small, imdb_tokens, tmp_path):
+    """``EmbeddingVectorizer(vectors=Path(...))``, a documented path-like value: save_model refused it ("holds
+    types outside scikit-learn, toolkit, NumPy and SciPy (pathlib.PosixPath)"). A path is plain data: the folder
+    saves, loads with the same Path parameter and transforms the same."""
+    from pathlib import Path
+
+    from toolkit.vectors import EmbeddingVectorizer
+
+    docs, _ = imdb_tokens
+    vectorizer = EmbeddingVectorizer(vectors=Path(glove_small)).fit(docs[:50])
+    save_model(vectorizer, tmp_path / "model")
+    loaded = load_model(tmp_path / "model")
+    assert loaded.vectors == Path(glove_small) and isinstance(loaded.vectors, Path)
+    np.testing.assert_array_equal(loaded.transform(docs[50:70]), vectorizer.transform(docs[50:70]))

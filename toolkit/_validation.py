@@ -219,13 +219,17 @@ def validate_param(value, allowed: Sequence, *, name: str, owner: str) -> None:
 
 def _hint(name, value) -> str:
     """What to pass instead of a value users commonly pass by mistake ("" for any other)."""
-    if name == "vectors" and type(value).__name__.endswith("KeyedVectors") and hasattr(value, "key_to_index"):
+    in_memory = ((type(value).__name__.endswith("KeyedVectors") and hasattr(value, "key_to_index"))
+                 or type(getattr(value, "wv", None)).__name__.endswith("KeyedVectors"))  # Word2Vec(...), FastText(...)
+    if name == "vectors" and in_memory:
         # kv = load_vectors("glove.6B.50d") in one notebook cell, EmbeddingClassifier(vectors=kv) in the next
         return (
             " Estimators load their vectors in fit and never store them (so clone, pickling and GridSearchCV "
             "stay cheap): pass the manifest name or path they were loaded from, such as 'glove.6B.50d' "
             "(load_vectors keeps them in memory, so they are not read again), or save vectors of your own "
-            "with kv.save_word2vec_format('vectors.txt') and pass that path."
+            "with kv.save_word2vec_format('vectors.txt') and pass that path. For a gensim model, save model.wv; "
+            "for fastText, gensim.models.fasttext.save_facebook_model(model, 'vectors.bin') keeps the subword "
+            "vectors that save_word2vec_format drops."
         )
     if name == "architecture" and isinstance(value, str):
         import multiprocessing  # on this error path only, not when the toolkit is imported

@@ -45,7 +45,7 @@ model was saved is the files' modification time), the builders name every
 layer, operation and optimizer, and ``model.skops`` is normalised likewise.
 A loaded Keras model saves to the same bytes again.
 
-On load only types from scikit-learn, toolkit, NumPy and SciPy are trusted;
+On load only types from scikit-learn, toolkit, NumPy and SciPy (and ``pathlib`` paths) are trusted;
 a file naming any other type is refused before it is read.
 
 On load, before anything is parsed, the folder must hold exactly these files
@@ -1127,9 +1127,15 @@ def _read_deferred_arrays(tree, zip_file: _DeferredArraysZip) -> None:
             stack.extend(c for c in children if hasattr(c, "children"))
 
 
+#: Types outside those modules that are plain data: a path given as a parameter (``vectors=Path(...)``) is
+#: rebuilt from its text, nothing more (``pathlib._local`` is where Python 3.13 defines them)
+_TRUSTED_TYPES = frozenset(f"pathlib.{where}{kind}" for where in ("", "_local.")
+                           for kind in ("PosixPath", "WindowsPath", "PurePosixPath", "PureWindowsPath"))
+
+
 def _refused_types(types) -> list:
     """The type names of a skops file that :func:`load_model` does not trust, sorted."""
-    return sorted(t for t in types if not t.startswith(_TRUSTED_MODULES))
+    return sorted(t for t in types if not t.startswith(_TRUSTED_MODULES) and t not in _TRUSTED_TYPES)
 
 
 def _fit_stateless(tokenizer):

@@ -318,6 +318,11 @@ def _float_or_none(text: bytes):
 
 
 _F32_MAX = float(np.finfo(np.float32).max)
+#: The way out for an estimator's ``vectors=``, which has no ``unicode_errors`` to pass.
+_UNICODE_FOR_ESTIMATORS = (
+    " (an estimator's vectors= parameter takes no unicode_errors: write a repaired copy once, "
+    "load_vectors(path, unicode_errors='replace').save_word2vec_format('repaired.vec'), and pass its path)"
+)
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
@@ -441,7 +446,8 @@ class _TextReader:
             raise self._line_error(
                 first_line_no + i,
                 f"the word {words_b[i][:40]!r} is not valid UTF-8 ({err.reason})",
-                "Convert the file to UTF-8, or pass unicode_errors='replace' (or 'ignore') to load it anyway",
+                "Convert the file to UTF-8, or pass unicode_errors='replace' (or 'ignore') to load it anyway"
+                + _UNICODE_FOR_ESTIMATORS,
             ) from err
         if len(words) != len(words_b):  # a decoded word contains a newline-like split: decode one by one
             words = [w.decode("utf-8", self.unicode_errors) for w in words_b]
@@ -941,7 +947,9 @@ def read_binary(
                         "If the word starts with binary bytes, they are the end of the previous vector: the header's "
                         f"dimension ({dim}) is wrong or the file is corrupt; fix the header or download the file "
                         "again. Otherwise pass unicode_errors='replace' (or 'ignore') to load it anyway"
-                        if n + bad > 0 else "Pass unicode_errors='replace' (or 'ignore') to load it anyway",
+                        + _UNICODE_FOR_ESTIMATORS
+                        if n + bad > 0 else "Pass unicode_errors='replace' (or 'ignore') to load it anyway"
+                        + _UNICODE_FOR_ESTIMATORS,
                     ) from err
                 words.extend(decoded)
                 rows.append(vecs)
@@ -1077,6 +1085,15 @@ def write_vectors(kv, path, fmt: str, *, owner: str) -> None:
     """Write ``kv`` to ``path`` as word2vec text or binary or GloVe text, after :func:`check_keys_writable`.
 
     ``.gz`` / ``.bz2`` in ``path`` compress the output (gensim's writer).
+    fastText vectors lose their subword vectors (these formats hold one
+    vector per word): a warning says so.
     """
     check_keys_writable(kv.index_to_key, fmt, owner=owner)
+    if getattr(kv, "bucket", 0) and hasattr(kv, "vectors_ngrams"):
+        logger.warning(
+            "%s writes the %d word vectors of these fastText vectors as %s, without their subword vectors "
+            "(%d n-gram buckets): loaded from that file, words outside the vocabulary (misspellings, rare words) "
+            "get no vector. Keep the fastText .bin model for those (gensim.models.fasttext.save_facebook_model)",
+            owner, len(kv), fmt, kv.bucket,
+        )
     kv.save_word2vec_format(str(path), binary=fmt == "word2vec-binary", write_header=fmt != "glove")

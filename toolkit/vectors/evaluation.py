@@ -19,6 +19,13 @@ logger = logging.getLogger(__name__)
 def _require_words(kv, words):
     for w in words:
         if not kv.has_index_for(w) and not (getattr(kv, "bucket", 0) and hasattr(kv, "vectors_ngrams")):
+            low = w.lower()
+            casing = next((k for k in kv.index_to_key if isinstance(k, str) and k.lower() == low), None)
+            if casing is not None:  # cased vectors (fastText crawl, GloVe 840B): "paris" is "Paris" there
+                raise DataError(
+                    f"The word {w!r} has no vector, but {casing!r} has ({len(kv):,} words loaded; these vectors "
+                    f"tell case apart): ask for {casing!r}."
+                )
             raise DataError(
                 f"The word {w!r} has no vector ({len(kv):,} words loaded); check the spelling, try its "
                 "lowercase form, or load more vectors (limit=None; on the command line, no --limit)."

@@ -54,7 +54,13 @@ from .._atomic import nearest_existing_parent, remove_stale
 from .._config import get_cache_dir
 from .._memo import Memo
 from .._validation import Interval, Options, validate_param
-from ..exceptions import DataError, ManifestError, ToolkitError, VectorsNotFoundError
+from ..exceptions import (
+    DataError,
+    ManifestError,
+    ToolkitError,
+    VectorsFormatError,
+    VectorsNotFoundError,
+)
 from . import _parse
 
 __all__ = [
@@ -135,7 +141,8 @@ def locate_vectors(source):
     """
     if not isinstance(source, (str, os.PathLike)):
         raise TypeError(
-            f"source must be a path, a manifest name or a KeyedVectors, got {type(source).__name__}."
+            f"source must be a path, a manifest name, a KeyedVectors or a gensim model with word vectors (.wv), "
+            f"got {type(source).__name__}."
         )
     path = Path(source).expanduser()
     if path.exists():
@@ -229,8 +236,12 @@ def _sniff(src: _parse.Source, fmt: str) -> str:
             f"looks like a Python pickle (gensim's native format), which format={fmt!r} never loads: "
             "loading a pickle can run any code it holds",
             "If you made this file or trust its source, pass format='native' (--format native on the command "
-            "line); otherwise ask for the vectors "
-            "as word2vec or GloVe text",
+            "line) to load_vectors. An estimator's vectors= parameter takes no format: convert the file once "
+            f"(toolkit vectors convert {src.path} vectors.bin --format native; in Python "
+            "load_vectors(path, format='native').save_word2vec_format('vectors.bin', binary=True)) and pass the "
+            "new path; for fastText vectors, whose subword vectors a word2vec file cannot hold, save the model "
+            "with gensim.models.fasttext.save_facebook_model(model, 'vectors.bin') instead. Otherwise ask for the "
+            "vectors as word2vec or GloVe text",
         )
     body = head[3:] if head.startswith(_parse.BOM) else head
     nl = body.find(b"\n")
@@ -259,7 +270,21 @@ def _key(identity: dict, fmt: str, limit, unicode_errors) -> str:
 
 
 def cache_path(key: str, path: Path, cache_dir=None) -> Path:
-    """Folder of one cache entry: ``<cache>/vectors/<file name>-<key>``."""
+    """Folder of one cache entry: ``<cache>/vectors/<file name>-<key>``.
+
+    Parameters
+    ----------
+    key : str
+        The entry's key (a hash of the file's identity and the load options).
+    path : pathlib.Path
+        The vectors file; its name, made safe, starts the folder's name.
+    cache_dir : str or path-like, optional
+        Default: the toolkit cache (``TOOLKIT_CACHE_DIR``, else the user cache folder).
+
+    Returns
+    -------
+    pathlib.Path
+    """
     stem = re.sub(r"[^A-Za-z0-9._-]", "_", path.name)[:60]
     return get_cache_dir(cache_dir) / "vectors" / f"{stem}-{key}"
 
@@ -337,12 +362,51 @@ def _load_native(src, limit):
             "Check that it was saved by gensim's KeyedVectors.save, and that the .npy files saved next to it "
             "are present",
         ) from err
+    wv = _model_vectors(kv)
+    if wv is not None:  # Word2Vec.save / FastText.save: the model's word vectors
+        logger.info("%s holds a %s model; using its word vectors (.wv)", src.name, type(kv).__name__)
+        kv = wv
     if not hasattr(kv, "key_to_index") or not hasattr(kv, "vectors"):
         raise src.error(None, f"holds a {type(kv).__name__}, not KeyedVectors", "Save model.wv instead of the model")
-    if limit is not None and limit < len(kv):
-        words = list(kv.index_to_key[:limit])
-        kv = _make_kv(words, {w: i for i, w in enumerate(words)}, np.array(kv.vectors[:limit]), limit)
-    return kv
+    return _first_rows(kv, limit, src.name)
+
+
+def _model_vectors(obj):
+    """The word vectors (``.wv``) of a gensim model such as Word2Vec or FastText, else None."""
+    from gensim.models import KeyedVectors
+
+    if isinstance(obj, KeyedVectors):
+        return None
+    wv = getattr(obj, "wv", None)
+    if not isinstance(wv, KeyedVectors):
+        return None
+    if getattr(obj, "dm", 1) == 0 and not getattr(obj, "dbow_words", 0):  # Doc2Vec(dm=0): PV-DBOW
+        raise DataError(
+            f"This {type(obj).__name__} model (dm=0, dbow_words=0) never trained its word vectors: .wv holds "
+            "their random initial values. Train it with dbow_words=1 (or dm=1) to get word vectors, or use "
+            "other word vectors."
+        )
+    return wv
+
+
+def _first_rows(kv, limit, name):
+    """The first ``limit`` vectors of ``kv`` (a new KeyedVectors), or ``kv`` itself.
+
+    fastText vectors are kept whole, as for a ``.bin`` model: their subword
+    vectors (the vectors of words outside the vocabulary) would be lost.
+    """
+    if limit is None or limit >= len(kv):
+        return kv
+    if hasattr(kv, "vectors_ngrams"):
+        logger.info("limit=%d ignored for the fastText vectors of %s (%d words): cutting them would lose the "
+                    "subword vectors of every other word", limit, name, len(kv))
+        return kv
+    words = list(kv.index_to_key[:limit])
+    out = _make_kv(words, {w: i for i, w in enumerate(words)}, np.array(kv.vectors[:limit]), limit)
+    for attr, values in getattr(kv, "expandos", {}).items():  # gensim's word counts, among others
+        if getattr(values, "ndim", 0) == 1 and len(values) == len(kv):
+            out.expandos[attr] = np.array(values[:limit])
+    return out
 
 
 # ----------------------------------------------------------------------------- the cache: arrays + JSON, no pickle
@@ -750,10 +814,13 @@ def load_vectors(
 
     Parameters
     ----------
-    source : str, path-like or KeyedVectors
+    source : str, path-like, KeyedVectors or gensim model
         A vectors file, or a manifest name such as ``"glove.6B.50d"`` (found
         in the offline data folder, the cache, or downloaded and verified:
-        :func:`toolkit.data.datasets.fetch`). A ``KeyedVectors`` is returned as is.
+        :func:`toolkit.data.datasets.fetch`). A ``KeyedVectors`` is returned as is
+        (its first ``limit`` rows, with ``limit``); a trained gensim model
+        (``Word2Vec``, ``FastText``, ``Doc2Vec``) gives its word vectors,
+        ``model.wv`` (fastText's subword vectors included).
     format : {"auto", "glove", "word2vec", "word2vec-text", "word2vec-binary", \
 "fasttext", "fasttext-bin", "native"}, default="auto"
         ``"auto"`` sniffs the content: a fastText ``.bin`` magic number, a
@@ -769,7 +836,9 @@ def load_vectors(
         vector and the rest is the word.
     limit : int, optional
         Read only the first ``limit`` vectors (the most frequent, in the
-        usual files).
+        usual files). fastText vectors with subword vectors (a ``.bin``
+        model, a native ``FastTextKeyedVectors``) are kept whole, with an
+        INFO log line: cutting them would lose every other word's vector.
     member : str, optional
         The file to read inside a ``.zip`` holding several (e.g.
         ``"glove.6B.100d.txt"`` in ``glove.6B.zip``); a manifest supplies it.
@@ -803,7 +872,8 @@ def load_vectors(
     toolkit.exceptions.DataError
         ``source`` names a manifest of data that is not word vectors (``"imdb"``).
     TypeError
-        ``source`` is not a path, a manifest name or a ``KeyedVectors``.
+        ``source`` is not a path, a manifest name, a ``KeyedVectors`` or a
+        gensim model with word vectors.
 
     Examples
     --------
@@ -825,8 +895,12 @@ def load_vectors(
     if limit is not None:
         limit = int(limit)  # a numpy integer (np.arange, a parameter grid) is no JSON for the cache key
     keyedvectors = sys.modules.get("gensim.models.keyedvectors")  # not imported yet: source cannot be one
-    if keyedvectors is not None and isinstance(source, keyedvectors.KeyedVectors):
-        return source
+    if keyedvectors is not None and not isinstance(source, (str, os.PathLike)):
+        wv = _model_vectors(source)
+        if wv is not None:  # Word2Vec(...) or FastText(...) itself, not its .wv
+            source = wv
+        if isinstance(source, keyedvectors.KeyedVectors):
+            return _first_rows(source, limit, f"the {type(source).__name__} given")
     path, member, fmt = _resolve(source, format, member, data_dir, cache_dir, progress)
     src = _parse.Source(path, member)
     if _parse.sniff_container(path) == "zip":
@@ -840,6 +914,25 @@ def load_vectors(
     kv = _MEMO.get(key)
     if kv is not None:
         return kv
+    try:
+        kv = _load(src, fmt, key, path, limit, unicode_errors, cache, cache_dir, progress)
+    except VectorsFormatError as err:
+        hint = _format_hint(src, format, fmt, str(err))  # a format named by hand that the content contradicts
+        if hint is None:
+            raise
+        raise VectorsFormatError(f"{err} {hint}") from err
+    if kv is None:  # the cache cannot be written (logged): load into memory
+        return load_vectors(
+            source, format=format, limit=limit, member=member, cache=False, cache_dir=cache_dir,
+            data_dir=data_dir, unicode_errors=unicode_errors, progress=progress,
+        )
+    logger.info("Loaded %d vectors of dimension %d from %s", len(kv), kv.vector_size, src.name)
+    _MEMO.put(key, kv)
+    return kv
+
+
+def _load(src, fmt, key, path, limit, unicode_errors, cache, cache_dir, progress):
+    """The vectors of ``src`` in the concrete format ``fmt``, or None when the cache cannot be written."""
     if fmt == "native":
         kv = _load_native(src, limit)
     elif cache:
@@ -850,21 +943,60 @@ def load_vectors(
             if isinstance(err, ToolkitError):
                 raise
             logger.warning("Cannot write the vectors cache %s (%s); loading without the cache", entry, err)
-            return load_vectors(
-                source, format=format, limit=limit, member=member, cache=False, cache_dir=cache_dir,
-                data_dir=data_dir, unicode_errors=unicode_errors, progress=progress,
-            )
+            return None
     elif fmt == "fasttext-bin":
-        import tempfile
-
         with tempfile.TemporaryDirectory() as tmp:
             kv = _load_fasttext_bin(src, limit, Path(tmp))
     else:
         words, k2i, vectors, declared = _read(src, fmt, limit, unicode_errors, progress=progress)
         kv = _make_kv(words, k2i, vectors, declared)
-    logger.info("Loaded %d vectors of dimension %d from %s", len(kv), kv.vector_size, src.name)
-    _MEMO.put(key, kv)
     return kv
+
+
+_FORMAT_NAMES = {
+    "fasttext-bin": ("a fastText .bin model (it starts with fastText's magic number)", "format='fasttext-bin'"),
+    "pickle": ("a Python pickle (gensim's native format)", "format='native', if you made or trust the file"),
+    "word2vec-binary": ("word2vec binary (a '<count> <dimension>' header, then raw float32 bytes)",
+                        "format='word2vec-binary'"),
+    "word2vec-text": ("word2vec text (a '<count> <dimension>' header, then text lines)", "format='word2vec'"),
+    "glove": ("GloVe text (lines '<word> <value> ... <value>', no header)", "format='glove'"),
+}
+
+
+def _format_hint(src, asked: str, fmt: str, message: str):
+    """For a file that failed to load in a format named by hand: what its content looks like, or None.
+
+    None when ``format="auto"`` chose (the error already says what is wrong),
+    when the content looks like the format asked for (or like nothing known),
+    or when the error ``message`` names the right format already.
+    """
+    if asked == "auto":
+        return None
+    try:
+        found = "pickle" if _looks_like_pickle(_parse.peek(src, 16)) else _sniff(src, "auto")
+    except (OSError, ValueError):  # unreadable (a corrupt archive...): the error says so already
+        return None
+    if found == fmt or found == "native" or (found == "pickle" and fmt == "native"):
+        return None
+    if found == "glove" and not _looks_like_glove(_parse.peek(src, 1 << 12)):
+        return None  # the fallback of the sniff: not evidence of GloVe
+    what, fix = _FORMAT_NAMES[found]
+    if fix.split(",")[0] in message:
+        return None
+    also = "" if found == "pickle" else " (or format='auto', which reads it so)"  # auto never unpickles
+    return f"The content looks like {what}, not {fmt}: pass {fix}{also}."
+
+
+def _looks_like_glove(head: bytes) -> bool:
+    """Whether the first line is a word followed by at least two numbers."""
+    first = head.lstrip(_parse.BOM).split(b"\n", 1)[0].rstrip(b"\r ").split(b" ")
+    if len(first) < 3 or b"\x00" in head:
+        return False
+    try:
+        [float(v) for v in first[-2:]]
+    except ValueError:
+        return False
+    return True
 
 
 def clear_memo() -> None:

@@ -27,7 +27,7 @@ class CoverageReport:
     n_tokens : int
         Vocabulary tokens checked (the reserved padding and OOV ids excluded).
     n_covered : int
-        Tokens that got a pretrained vector: ``n_exact + n_lowercase + n_subword``.
+        Tokens that got a pretrained vector: ``n_exact + n_lowercase + n_cased + n_subword``.
     n_exact, n_lowercase, n_subword : int
         Found as is; found lowercased (``lowercase_fallback``); built from
         fastText subword n-grams.
@@ -40,6 +40,10 @@ class CoverageReport:
         Dimension and size of the vectors.
     oov : str
         How rows without a vector were filled.
+    n_cased : int, default=0
+        Found under another casing of the vectors' key (``lowercase_fallback``):
+        a lower-cased token such as ``"john"`` whose vectors hold only
+        ``"John"`` (cased vectors such as fastText's crawl or GloVe 840B).
     """
 
     n_tokens: int
@@ -53,6 +57,7 @@ class CoverageReport:
     dim: int = 0
     n_vectors: int = 0
     oov: str = "zeros"
+    n_cased: int = 0  # last, with a default: reports saved before it existed still load
 
     @property
     def n_missing(self) -> int:
@@ -71,12 +76,20 @@ class CoverageReport:
         return self.n_occurrences_covered / self.n_occurrences if self.n_occurrences else float("nan")
 
     def to_dict(self) -> dict:
-        """A JSON-ready dict (coverages included)."""
+        """The report as JSON-ready data.
+
+        Returns
+        -------
+        dict
+            The fields, with the derived ``n_missing``, ``token_coverage``
+            and ``occurrence_coverage``.
+        """
         return {
             "n_tokens": self.n_tokens,
             "n_covered": self.n_covered,
             "n_exact": self.n_exact,
             "n_lowercase": self.n_lowercase,
+            "n_cased": self.n_cased,
             "n_subword": self.n_subword,
             "n_missing": self.n_missing,
             "token_coverage": self.token_coverage,
@@ -91,7 +104,18 @@ class CoverageReport:
 
     @classmethod
     def from_dict(cls, data: dict) -> CoverageReport:
-        """Inverse of :meth:`to_dict` (derived keys are ignored)."""
+        """Inverse of :meth:`to_dict`.
+
+        Parameters
+        ----------
+        data : dict
+            What :meth:`to_dict` gave; derived keys are ignored, and fields
+            added since (such as ``n_cased``) get their defaults.
+
+        Returns
+        -------
+        CoverageReport
+        """
         names = {f for f in cls.__dataclass_fields__}
         kwargs = {k: v for k, v in data.items() if k in names}
         kwargs["top_missing"] = [tuple(x) for x in data.get("top_missing", [])]
@@ -106,6 +130,8 @@ class CoverageReport:
             ("  exact", f"{self.n_exact:,}", "", ""),
             ("  lowercased", f"{self.n_lowercase:,}", "", ""),
         ]
+        if self.n_cased:
+            rows.append(("  other casing", f"{self.n_cased:,}", "", ""))
         if self.n_subword:
             rows.append(("  subwords", f"{self.n_subword:,}", "", ""))
         if self.n_occurrences is not None:
@@ -147,6 +173,30 @@ def _vocabulary_parts(vocabulary):
     return tokens, None, ()
 
 
+def _match_other_casing(tokens, skip, kv, src, kind) -> None:
+    """Give each token still without a vector the row of another casing of it (``kind`` 4), in place.
+
+    One pass over the vectors' words, stopped once every such token is
+    matched; the first casing in the vectors' order wins (the most frequent
+    in the usual files; gensim's ``case_insensitive`` evaluations choose the
+    same).
+    """
+    wanted: dict = {}
+    for i in np.flatnonzero(kind == 0):
+        if i not in skip and " " not in tokens[i]:  # n-grams: no vectors file has a key with a space
+            wanted.setdefault(tokens[i].lower(), []).append(i)
+    if not wanted:
+        return
+    for j, key in enumerate(kv.index_to_key):
+        if not isinstance(key, str):
+            continue  # a KeyedVectors built in memory may have int keys: no casing
+        rows = wanted.pop(key.lower(), None)
+        if rows is not None:
+            src[rows], kind[rows] = j, 4
+            if not wanted:
+                return
+
+
 def build_embedding_matrix(
     vocabulary, vectors, *, oov="zeros", lowercase_fallback=True, random_state=None, n_top_missing=20
 ):
@@ -165,7 +215,13 @@ def build_embedding_matrix(
         per-dimension mean and standard deviation of the rows found; or the
         mean of all vectors.
     lowercase_fallback : bool, default=True
-        Look up ``token.lower()`` when ``token`` itself has no vector.
+        Look up ``token.lower()`` when ``token`` itself has no vector, then
+        any other casing of it among the vectors' words: with cased vectors
+        (fastText crawl, GloVe 840B) and lower-cased tokens (the toolkit's
+        default), ``"john"`` gets the vector of ``"John"``. Of several
+        casings, the first in the vectors' order (the most frequent in the
+        usual files) is used, as gensim's ``case_insensitive`` evaluations
+        do. The report counts these apart (``n_cased``).
     random_state : int, RandomState instance or None, default=None
         Seeds ``oov="random"``.
     n_top_missing : int, default=20
@@ -203,7 +259,7 @@ def build_embedding_matrix(
     matrix = np.zeros((n, dim), dtype=np.float32)
     k2i = kv.key_to_index
     src = np.full(n, -1, dtype=np.int64)
-    kind = np.zeros(n, dtype=np.int8)  # 0 missing, 1 exact, 2 lowercase, 3 subword
+    kind = np.zeros(n, dtype=np.int8)  # 0 missing, 1 exact, 2 lowercase, 3 subword, 4 other casing
     skip = set(reserved)
     for i, tok in enumerate(tokens):
         if i in skip:
@@ -217,6 +273,8 @@ def build_embedding_matrix(
                 j = k2i.get(low)
                 if j is not None:
                     src[i], kind[i] = j, 2
+    if lowercase_fallback:
+        _match_other_casing(tokens, skip, kv, src, kind)
     found = np.flatnonzero(src >= 0)
     if found.size:
         order = np.argsort(src[found], kind="stable")  # sorted reads are kinder to a memory map
@@ -260,6 +318,7 @@ def build_embedding_matrix(
         n_exact=int((kind == 1).sum()),
         n_lowercase=int((kind == 2).sum()),
         n_subword=int((kind == 3).sum()),
+        n_cased=int((kind == 4).sum()),
         n_occurrences=occ,
         n_occurrences_covered=occ_cov,
         top_missing=top_missing,

@@ -44,7 +44,16 @@ class EmbeddingVectorizer(MissingParamsMixin, TextInputMixin, TransformerMixin, 
         :func:`toolkit.vectors.domain.resolve_vectors` (process-level memo);
         the vectors are never stored on the estimator. Only the rows of the
         training vocabulary are kept (``embedding_matrix_``); tokens first seen
-        at transform time are out of vocabulary.
+        at transform time are out of vocabulary. With fastText vectors that
+        carry subword vectors (a Facebook ``.bin`` model, a ``"fasttext"``
+        domain spec), training tokens the vectors lack get a vector built from
+        their character n-grams (``embedding_coverage_.n_subword``); tokens
+        first seen at transform time still get none, since the fitted
+        vectorizer keeps no subword vectors. Vectors held in memory (a
+        ``KeyedVectors`` or a gensim model) are refused: save them
+        (``kv.save_word2vec_format("vectors.bin", binary=True)``, or for
+        fastText ``gensim.models.fasttext.save_facebook_model``) and pass the
+        path.
     pooling : {"mean", "max", "sum", "tfidf", "sif"}, default="mean"
         ``"mean"``/``"sum"``/``"max"`` over the tokens that have a vector;
         ``"tfidf"``: mean weighted by term count times smoothed IDF (learned in
