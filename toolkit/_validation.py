@@ -256,6 +256,10 @@ def _describe_bad_document(doc) -> str | None:
         return "is missing (None/NaN); drop or fill missing values first, e.g. series.fillna('')"
     if isinstance(doc, (bytes, bytearray)):
         return "is bytes; decode it first, e.g. doc.decode('utf-8')"
+    if type(doc).__name__ == "Doc" and type(doc).__module__.startswith("spacy"):
+        # Docs of a user's own nlp.pipe: the tokenizers take raw text and run their own pipeline (model=...)
+        return ("is a spaCy Doc, not a str; pass the texts ([doc.text for doc in docs]), and your pipeline as "
+                "SpacyTokenizer(model=<the folder written by nlp.to_disk>)")
     return f"is a {type(doc).__name__}, not a str"
 
 
@@ -287,7 +291,10 @@ def check_raw_documents(X, *, name: str = "X") -> list[str]:
         is not a str (None/NaN, bytes, numbers), naming its index.
     """
     if isinstance(X, (str, bytes, bytearray)):
-        raise ValueError("Iterable over raw text documents expected, string object received.")
+        raise ValueError(
+            "Iterable over raw text documents expected, string object received. For one document, pass a list "
+            "of one: transform([text])."
+        )
     if isinstance(X, np.ndarray) and X.ndim != 1:
         raise ValueError(
             f"Expected a 1-D sequence of raw text documents for {name}, got an array of shape "

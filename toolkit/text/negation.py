@@ -23,7 +23,7 @@ from .._validation import (
     TokenOutputMixin,
     validate_params,
 )
-from .corpus import TokenizedCorpus, check_token_corpus
+from .corpus import TokenizedCorpus, _NgramCorpus, check_token_corpus
 
 __all__ = ["NEGATIONS", "SCOPE_ENDS", "NegationMarker", "mark_negation"]
 
@@ -41,7 +41,9 @@ SCOPE_ENDS = frozenset(". , ! ? ; : but however".split())
 # none of them is not English, and the default lists mark little or nothing in it (or half a scope).
 _ENGLISH_MARKERS = frozenset(["the", "and", "this", "that", "with", "you"])
 _MIN_DOCS_LANGUAGE_CHECK = 20
-_warned = {"language": False}  # that warning is logged once per process (a stack marks every fold)
+# the most common negation words; spaCy's English stop words hold them all (SpacyTokenizer(remove_stop=True) drops them)
+_STOP_NEGATIONS = frozenset(["not", "no", "never", "n't", "n\u2019t"])
+_warned = {"language": False, "remove_stop": False, "remove_punct": False}  # each logged once per process
 
 
 def mark_negation(X, *, negations=NEGATIONS, scope_ends=SCOPE_ENDS, prefix="NOT_"):
@@ -66,6 +68,10 @@ def mark_negation(X, *, negations=NEGATIONS, scope_ends=SCOPE_ENDS, prefix="NOT_
         (:attr:`~toolkit.text.TokenizedCorpus.row_index`); its string table is ``X``'s, then
         each string with ``prefix`` (where ``X`` already holds a prefixed
         string, such as a token ``"NOT_good"``, its one entry serves both).
+        For word n-grams (``SpacyTokenizer(ngram_range=(1, 2))``,
+        :meth:`~toolkit.text.TokenizedCorpus.ngrams`) the words are marked
+        and the n-grams formed again from them: ``"not good film"`` gives
+        ``"NOT_good NOT_film"``.
 
     Examples
     --------
@@ -73,13 +79,21 @@ def mark_negation(X, *, negations=NEGATIONS, scope_ends=SCOPE_ENDS, prefix="NOT_
     [['it', 'is', 'not', 'NOT_a', 'NOT_good', 'NOT_film', '.', 'fine', 'acting']]
     """
     corpus = check_token_corpus(X, estimator="mark_negation")
+    if isinstance(corpus, _NgramCorpus) and tuple(corpus._ngram_range) != (1, 1):
+        # word n-grams (SpacyTokenizer(ngram_range=(1, 2)), corpus.ngrams): scopes are about words, so mark the
+        # words and form the n-grams again; marked as tokens, the n-grams after a document's last word (sklearn's
+        # order) fell into any scope still open there ("NOT_the plot")
+        words = corpus._source.with_tokenizer_params(corpus.tokenizer_params)
+        marked = mark_negation(words, negations=negations, scope_ends=scope_ends, prefix=prefix)
+        return marked.ngrams(corpus._ngram_range, separator=corpus._separator)
     strings, ids, offsets = corpus.strings, corpus.ids, corpus.offsets
     english_lists = negations is NEGATIONS and scope_ends is SCOPE_ENDS
     negations = frozenset(w.lower() for w in negations)
     scope_ends = frozenset(w.lower() for w in scope_ends)
     lower = [s.lower() for s in strings]
+    removed_stop_words = bool((corpus.tokenizer_params or {}).get("remove_stop"))  # the markers are stop words
     if (english_lists and not _warned["language"] and len(offsets) - 1 >= _MIN_DOCS_LANGUAGE_CHECK
-            and _ENGLISH_MARKERS.isdisjoint(lower)):
+            and not removed_stop_words and _ENGLISH_MARKERS.isdisjoint(lower)):
         _warned["language"] = True
         logger.warning(
             "mark_negation: none of the %d documents has an English word such as 'the', 'and' or 'this', but the "
@@ -92,6 +106,7 @@ def mark_negation(X, *, negations=NEGATIONS, scope_ends=SCOPE_ENDS, prefix="NOT_
         )
     is_negation = np.fromiter((s in negations for s in lower), dtype=bool, count=len(lower))[ids]
     is_end = np.fromiter((s in scope_ends for s in lower), dtype=bool, count=len(lower))[ids]
+    _warn_removed_words(corpus, negations, scope_ends, lower)
     position = np.arange(ids.size)
     # the last negation word and the last scope end at or before each token, over the flat corpus
     last_negation = np.maximum.accumulate(np.where(is_negation, position, -1))
@@ -107,6 +122,45 @@ def mark_negation(X, *, negations=NEGATIONS, scope_ends=SCOPE_ENDS, prefix="NOT_
         # the same documents: the same pandas row labels, where X has them
         return out if corpus.row_index is None else out.with_row_index(corpus.row_index)
     return TokenizedCorpus._from_arrays(new_ids, offsets, strings + prefixed, None, corpus.row_index)
+
+
+def _warn_removed_words(corpus, negations, scope_ends, lower) -> None:
+    """Warn (once per process each) when the tokenizer dropped the words that open or close scopes.
+
+    ``SpacyTokenizer(remove_stop=True)`` drops spaCy's stop words, which
+    include "not", "no", "never" and "n't": no scope opens. With
+    ``remove_punct=True`` the clause punctuation is gone and every scope runs
+    on to the next "but" or the end of the document. Known from the corpus'
+    :attr:`~toolkit.text.TokenizedCorpus.tokenizer_params` and checked on
+    the tokens, for corpora of ``_MIN_DOCS_LANGUAGE_CHECK`` documents or more.
+    """
+    params = corpus.tokenizer_params or {}
+    check_stop = bool(params.get("remove_stop")) and not _warned["remove_stop"]
+    check_punct = bool(params.get("remove_punct")) and not _warned["remove_punct"]
+    if len(corpus.offsets) - 1 < _MIN_DOCS_LANGUAGE_CHECK or not (check_stop or check_punct):
+        return
+    used = {lower[i] for i in np.unique(corpus.ids).tolist()}
+    dropped = _STOP_NEGATIONS & negations  # the common negation words, all spaCy stop words
+    if check_stop and dropped and dropped.isdisjoint(used):
+        _warned["remove_stop"] = True
+        logger.warning(
+            "mark_negation: the tokens were made with SpacyTokenizer(remove_stop=True), which drops spaCy's stop "
+            "words, among them the negation words 'not', 'no', 'never' and \"n't\": none is left in the %d "
+            "documents, so (nearly) nothing is marked. Tokenize with remove_stop=False, or take the negation "
+            "words out of spaCy's stop words first (from spacy.lang.en.stop_words import STOP_WORDS; "
+            "STOP_WORDS.difference_update(toolkit.text.negation.NEGATIONS)). Logged once per process.",
+            len(corpus.offsets) - 1,
+        )
+    punctuation = sorted(s for s in scope_ends if s and not any(c.isalnum() for c in s))
+    if check_punct and punctuation and used.isdisjoint(punctuation):
+        _warned["remove_punct"] = True
+        logger.warning(
+            "mark_negation: the tokens were made with SpacyTokenizer(remove_punct=True), which drops the "
+            "punctuation that ends a negation scope (%s): every scope runs on to the end of its document "
+            "(or the next word in scope_ends), marking words far from the negation. Tokenize with "
+            "remove_punct=False (a bag of n-grams weighs punctuation little). Logged once per process.",
+            " ".join(punctuation),
+        )
 
 
 class NegationMarker(MissingParamsMixin, TextInputMixin, TokenOutputMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
@@ -127,6 +181,13 @@ class NegationMarker(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Trans
     default lists, a corpus of 20 documents or more without any English
     "the", "and", "this", "that", "with" or "you" logs a warning
     saying so (once per process).
+
+    Put it after a tokenizer that keeps the words it looks for:
+    ``SpacyTokenizer(remove_stop=True)`` drops "not", "no", "never" and
+    "n't" (spaCy stop words), and ``remove_punct=True`` the punctuation that
+    ends a scope; for such corpora (of 20 documents or more) a warning says
+    so, once per process. Word n-grams (``SpacyTokenizer(ngram_range=(1,
+    2))``) are marked on their words, then formed again.
 
     Parameters
     ----------

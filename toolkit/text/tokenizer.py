@@ -29,8 +29,14 @@ rule lemmatizer, for instance) cannot use span caching; for those, with
 integer arrays (``Doc.to_array``) are kept.
 
 A content-addressed disk cache (``cache=True``) stores the result of a whole
-``transform`` keyed by the parameters, the spaCy and pipeline versions and a
-SHA-1 of the texts, so a second run over the same corpus only reads one file.
+``transform`` keyed by the parameters, the spaCy and pipeline versions, digests
+of the pipeline's tokenizer rules and stop words, and a SHA-1 of the texts, so
+a second run over the same corpus only reads one file.
+
+The pipeline of a ``model`` is loaded once per process, and again when it
+changed: its folder saved again, or the language's stop words or ``Defaults``
+edited (see :func:`_nlp_is_current`); the span tables made with the old one
+are dropped, so no token comes from a pipeline the user has since changed.
 """
 
 from __future__ import annotations
@@ -56,6 +62,7 @@ from .._config import get_cache_dir
 from .._memo import Memo
 from .._validation import (
     Interval,
+    InvalidParameterError,
     MissingParamsMixin,
     Options,
     TextInputMixin,
@@ -195,12 +202,137 @@ _ENGINES = Memo(maxsize=4)  # spaCy engines (up to ~200 MB each): bounded, least
 _LOCK = threading.Lock()
 
 
-def _load_nlp(model: str, lemmatize: bool):
-    """Load (once per process) a spaCy pipeline; errors name the fix."""
+def _model_key(model) -> str:
+    """``model`` as the string the pipeline is loaded and cached by: a path-like becomes its path, ``~`` expanded."""
+    if isinstance(model, os.PathLike):
+        model = os.fspath(model)
+    if model.startswith("~"):
+        model = os.path.expanduser(model)
+    return model
+
+
+def _stop_words(nlp):
+    """The (live) set spaCy's ``is_stop`` getter of ``nlp`` reads: the language's ``Defaults.stop_words``.
+
+    Users edit that set (``nlp.Defaults.stop_words.add("movie")``, ``STOP_WORDS.discard("not")``); spaCy's
+    lexemes made before the edit keep their old flag.
+    """
+    from spacy import attrs
+
+    getter = nlp.vocab.lex_attr_getters.get(attrs.IS_STOP)
+    stops = getattr(getter, "keywords", {}).get("stops")
+    if stops is None:
+        stops = getattr(nlp.Defaults, "stop_words", None)
+    return stops if stops is not None else frozenset()
+
+
+def _defaults_signature(nlp) -> tuple:
+    """What of the language's ``Defaults`` (edited by users before ``spacy.blank``) makes a blank tokenizer."""
+    defaults = nlp.Defaults
+    return (
+        len(defaults.tokenizer_exceptions or ()), tuple(defaults.prefixes or ()), tuple(defaults.suffixes or ()),
+        tuple(defaults.infixes or ()), defaults.token_match, defaults.url_match,
+    )
+
+
+def _folder_signature(model: str) -> tuple | None:
+    """(path, size, mtime) of every file of a pipeline folder; None when ``model`` is not a folder."""
+    if not os.path.isdir(model):
+        return None
+    found = []
+    for root, _dirs, files in os.walk(model):
+        for name in files:
+            path = os.path.join(root, name)
+            try:
+                stat = os.stat(path)
+            except OSError:
+                continue
+            found.append((path, stat.st_size, stat.st_mtime_ns))
+    return tuple(sorted(found))
+
+
+def _nlp_is_current(nlp, model: str) -> bool:
+    """Whether a pipeline loaded for ``model`` still tokenizes as a fresh load would.
+
+    Not when, since it was loaded, the language's stop words were edited (its
+    lexemes keep their old ``is_stop``), a blank language's ``Defaults``
+    changed, or the pipeline folder was saved again (``nlp.to_disk`` after
+    ``add_special_case``, new prefix/suffix/infix rules...).
+    """
+    if _stop_words(nlp) != nlp._toolkit_stops:  # a set and a frozenset compare by their elements
+        return False
+    if getattr(nlp, "_toolkit_blank", False):
+        return _defaults_signature(nlp) == nlp._toolkit_defaults
+    return _folder_signature(model) == nlp._toolkit_folder
+
+
+def _load_nlp(model, lemmatize: bool):
+    """The process's spaCy pipeline for ``model`` (loaded once, again when it changed); errors name the fix.
+
+    A pipeline loaded earlier is loaded again when :func:`_nlp_is_current`
+    says it is out of date, so tokens never depend on what the process did
+    before; the engines made with the old one are replaced (:func:`_get_engine`).
+    """
+    model = _model_key(model)
     key = (model, lemmatize)
     nlp = _NLP.get(key)
     if nlp is not None:
-        return nlp
+        if _nlp_is_current(nlp, model):
+            return nlp
+        logger.info("spaCy pipeline %r changed since it was loaded (stop words, tokenizer rules or its folder): "
+                    "loading it again", model)
+        _NLP.pop(key, None)
+    nlp = _build_nlp(model, lemmatize)
+    nlp._toolkit_stops = frozenset(_stop_words(nlp))
+    if getattr(nlp, "_toolkit_blank", False):
+        nlp._toolkit_defaults = _defaults_signature(nlp)
+    else:
+        nlp._toolkit_folder = _folder_signature(model)
+    _NLP[key] = nlp
+    return nlp
+
+
+def _spacy_language_codes() -> list[str]:
+    """The language codes spaCy has a ``spacy.lang`` package for (``spacy.blank`` takes them)."""
+    import pkgutil
+
+    import spacy.lang
+
+    return sorted(m.name for m in pkgutil.iter_modules(spacy.lang.__path__) if m.ispkg)
+
+
+def _missing_pipeline_message(model: str, err: OSError) -> str:
+    """Why ``spacy.load(model)`` failed with ``err``, and what to pass instead: a folder, a language code or a package name."""
+    start = "The 'model' parameter of SpacyTokenizer"
+    if not model.strip():
+        return (f"{start} is {model!r}. Pass 'blank:<lang>' (e.g. 'blank:en', no download), the name of an "
+                "installed pipeline, or the folder written by nlp.to_disk(folder).")
+    path = Path(model)
+    if os.path.isdir(model):
+        return (f"{start} names the folder {str(path.resolve())!r}, which is not a spaCy pipeline (no config.cfg "
+                "and meta.json there). Pass the folder written by nlp.to_disk(folder), 'blank:<lang>' "
+                "(e.g. 'blank:en', no download), or the name of an installed pipeline.")
+    codes = _spacy_language_codes()
+    if os.sep in model or "/" in model or model.startswith(".") or path.suffix or path.exists():
+        return (f"{start} names {model!r}, which looks like a path, and there is no folder at "
+                f"{str(path.resolve())!r}. Pass the folder written by nlp.to_disk(folder), or 'blank:<lang>' "
+                "(e.g. 'blank:en', no download).")
+    if model.lower() in codes:
+        lang = model.lower()
+        return (f"{start} names {model!r}, a language code, not a pipeline. Use 'blank:{lang}' (spaCy's {lang} "
+                f"tokenizer rules, no download), or install a trained pipeline of that language "
+                f"(e.g. `python -m spacy download {lang}_core_{'web' if lang in ('en', 'zh') else 'news'}_sm`) "
+                "and pass its name.")
+    lang = model.split("_", 1)[0].lower()
+    blank = f"'blank:{lang}'" if lang in codes else "'blank:<lang>' (e.g. 'blank:en')"
+    said = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    return (f"{start} names the spaCy pipeline {model!r}, which is not installed (nor a folder). Use {blank} "
+            f"(no download: the tokenizer rules only), or install it: `python -m spacy download {model}`. "
+            f"(spaCy: {said})")
+
+
+def _build_nlp(model: str, lemmatize: bool):
+    """Load a spaCy pipeline (see :func:`_load_nlp`)."""
     import spacy
 
     if model.startswith("blank:"):
@@ -218,12 +350,9 @@ def _load_nlp(model: str, lemmatize: bool):
                     f"({model!r}), whose tokenizer needs the package {missing!r}, which is not installed: "
                     f"{err} Install it (`{command}`), or use another language."
                 ) from err
-            import pkgutil
-
-            import spacy.lang
-
-            codes = sorted(m.name for m in pkgutil.iter_modules(spacy.lang.__path__) if m.ispkg)
-            hint = f" Did you mean 'blank:{lang.lower()}'?" if lang.lower() in codes and lang != lang.lower() else ""
+            codes = _spacy_language_codes()
+            near = lang.strip().lower()
+            hint = f" Did you mean 'blank:{near}'?" if near in codes and lang != near else ""
             raise ValueError(
                 f"The 'model' parameter of SpacyTokenizer names an unknown spaCy language {lang!r} "
                 f"({model!r}); use a language code spaCy knows, e.g. 'blank:en'.{hint} spaCy's codes: "
@@ -241,11 +370,7 @@ def _load_nlp(model: str, lemmatize: bool):
         try:
             nlp = spacy.load(model, exclude=[] if lemmatize else ["tagger", "parser", "ner", "lemmatizer", "attribute_ruler", "senter", "tok2vec", "transformer", "morphologizer", "textcat"])
         except OSError as err:
-            raise ValueError(
-                f"The 'model' parameter of SpacyTokenizer names the spaCy pipeline {model!r}, which "
-                f"is not installed. Use 'blank:en' (no download) or install it, e.g. "
-                f"`python -m spacy download {model}`."
-            ) from err
+            raise ValueError(_missing_pipeline_message(model, err)) from err
     if lemmatize and "lemmatizer" not in nlp.pipe_names:
         lemmatizer = nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
         try:
@@ -267,15 +392,29 @@ def _load_nlp(model: str, lemmatize: bool):
                 f"pass as model a trained spaCy pipeline of that language with its own lemmatizer "
                 f"(e.g. `python -m spacy download {nlp.lang}_core_news_sm`, where spaCy offers one)."
             ) from err
-    _NLP[key] = nlp
     return nlp
 
 
 def _model_fingerprint(nlp) -> str:
+    """What decides a pipeline's tokens: spaCy's version, the pipeline's name, version and components, and
+    digests of its tokenizer's rules (special cases, prefix/suffix/infix patterns) and of the stop words it
+    was loaded with; keys the disk cache and the saved span tables, so neither serves another pipeline's tokens
+    (one saved again to the same folder after ``add_special_case``, or edited stop words)."""
     import spacy
 
     meta = getattr(nlp, "meta", {}) or {}
-    return f"spacy={spacy.__version__};lang={nlp.lang};name={meta.get('name')};version={meta.get('version')};pipes={nlp.pipe_names}"
+    rules = getattr(nlp, "_toolkit_rules_digest", None)
+    if rules is None:
+        try:
+            data = nlp.tokenizer.to_bytes(exclude=["vocab"])
+        except (AttributeError, NotImplementedError, TypeError, ValueError):  # a custom tokenizer class without serialization
+            data = repr(type(nlp.tokenizer)).encode()
+        rules = nlp._toolkit_rules_digest = hashlib.sha1(data, usedforsecurity=False).hexdigest()[:16]
+    stops = getattr(nlp, "_toolkit_stops", None)
+    stops = sorted(_stop_words(nlp) if stops is None else stops)
+    stops = hashlib.sha1("\n".join(stops).encode("utf-8", "surrogatepass"), usedforsecurity=False).hexdigest()[:16]
+    return (f"spacy={spacy.__version__};lang={nlp.lang};name={meta.get('name')};version={meta.get('version')};"
+            f"pipes={nlp.pipe_names};tokenizer={rules};stop_words={stops}")
 
 
 _SIG = 1 << 16  # packs a left and a right signature id into one span code
@@ -452,9 +591,22 @@ class _Engine:
             table.extend(new)
         return list(map(index.__getitem__, strings))
 
+    def _doc(self, text: str):
+        """spaCy's Doc of ``text``: the tokenizer, then, for lemmas, the (context-free) components.
+
+        Without ``lemmatize`` only the tokenizer runs, as documented: a
+        pipeline folder's other components (an ``entity_ruler`` with
+        ``merge_entities``) would otherwise act inside single spans only.
+        """
+        doc = self.nlp.tokenizer(text)
+        if self.lemmatize:
+            for _name, proc in self.nlp.pipeline:  # only context-free components get here (the lookup lemmatizer)
+                doc = proc(doc)
+        return doc
+
     def tokenize_doc(self, text: str) -> list[int]:
         """Output ids of one text tokenized by spaCy directly (no span cache)."""
-        return self._ids(self._doc_strings(self.nlp.tokenizer(text)))
+        return self._ids(self._doc_strings(self._doc(text)))
 
     def learn_strings(self, spans: list[str]) -> tuple[list[str], np.ndarray, list[str], dict]:
         """spaCy's output for each span: the spans reordered, token counts (after filters), flat strings, edge signatures.
@@ -488,9 +640,7 @@ class _Engine:
             signatures.update(signatures_s)
         offset = len(simple)
         if n_words:
-            doc = nlp.tokenizer("\n".join(words))
-            for _name, proc in nlp.pipeline:  # only context-free components get here
-                doc = proc(doc)
+            doc = self._doc("\n".join(words))
             table, inverse, keep, arr = self._doc_table(doc)
             separator = arr[:, 4].astype(bool)
             if int(separator.sum()) != n_words - 1:
@@ -517,7 +667,7 @@ class _Engine:
             counts.append(np.bincount(span_of_token[keep], minlength=n_words))
             strings.extend(table[inverse[keep]].tolist())
         for blank in blanks:
-            kept = self._doc_strings(nlp.tokenizer(blank))
+            kept = self._doc_strings(self._doc(blank))
             counts.append(np.array([len(kept)]))
             strings.extend(kept)
         counts = np.concatenate(counts) if counts else np.zeros(0, np.int64)
@@ -743,9 +893,9 @@ class _Engine:
         return np.concatenate(out)
 
     def encode_with_pipe(self, texts):
-        """Context-dependent pipelines: stream Docs through nlp.pipe, keep only ids."""
+        """Pipelines the span cache cannot serve: stream Docs through nlp.pipe (the tokenizer alone without lemmas), keep only ids."""
         parts, lengths = [], []
-        for doc in self.nlp.pipe(texts):
+        for doc in self.nlp.pipe(texts) if self.lemmatize else map(self.nlp.tokenizer, texts):
             ids = self._ids(self._doc_strings(doc))
             parts.append(np.asarray(ids, dtype=np.int32))
             lengths.append(len(ids))
@@ -786,10 +936,20 @@ def _engine_key(model, lemmatize, options) -> tuple:
 
 
 def _get_engine(model, lemmatize, *, create=True, **options) -> _Engine | None:
-    """The process's engine for these settings; made on first use (None then if ``create`` is False)."""
+    """The process's engine for these settings; made on first use (None then if ``create`` is False).
+
+    An engine whose pipeline is out of date (:func:`_load_nlp` loaded it
+    again: edited stop words, a folder saved again) is dropped with its span
+    table, which holds the old pipeline's tokens.
+    """
+    model = _model_key(model)
     key = _engine_key(model, lemmatize, options)
     with _LOCK:
         engine = _ENGINES.get(key)
+        if engine is not None and engine.nlp is not _load_nlp(model, lemmatize):
+            engine = None
+            if not create:
+                return None
         if engine is None and create:
             engine = _Engine(_load_nlp(model, lemmatize), lemmatize=lemmatize, **options)
             _ENGINES.put(key, engine)
@@ -929,9 +1089,17 @@ def _local_processes(n_jobs) -> int:
     return wanted
 
 
-def _learn_in_worker(model, lemmatize, options, spans):
-    """Run in a worker process: spaCy's output strings for ``spans``."""
+def _learn_in_worker(model, lemmatize, options, spans, fingerprint):
+    """Run in a worker process: spaCy's output strings for ``spans``.
+
+    None when the worker's pipeline is not the caller's (``fingerprint``
+    differs: stop words or tokenizer rules edited in the caller's process,
+    which a worker started afresh does not see); the caller then tokenizes
+    the spans itself.
+    """
     engine = _get_engine(model, lemmatize, **options)
+    if _model_fingerprint(engine.nlp) != fingerprint:
+        return None
     with engine.lock:
         return engine.learn_strings(spans)
 
@@ -948,10 +1116,19 @@ class SpacyTokenizer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Trans
 
     Parameters
     ----------
-    model : str, default="blank:en"
-        ``"blank:<lang>"`` for ``spacy.blank(lang)`` (no download), or the
-        name or path of an installed spaCy pipeline. Only its tokenizer is
-        used unless ``lemmatize=True`` and the pipeline has its own lemmatizer.
+    model : str or path-like, default="blank:en"
+        ``"blank:<lang>"`` for ``spacy.blank(lang)`` (no download), the
+        name of an installed spaCy pipeline (``"en_core_web_sm"``), or the
+        folder of a pipeline saved with ``nlp.to_disk(folder)`` -- the way
+        to bring your own ``nlp`` (special cases, prefix/suffix/infix rules):
+        a ``Language`` object is not accepted, as parameters stay plain
+        values for ``clone``, pickling and ``save_model``. A folder saved
+        again is read again on the next ``transform``, and edits of the
+        language's stop words (``nlp.Defaults.stop_words``, i.e.
+        ``spacy.lang.en.stop_words.STOP_WORDS``) are seen at once, so the
+        tokens never come from an older pipeline (nor does the disk
+        ``cache``). Only its tokenizer is used unless ``lemmatize=True`` and
+        the pipeline has its own lemmatizer.
     lowercase : bool, default=True
         Use spaCy's ``token.lower_`` (or the lower-cased lemma).
     lemmatize : bool, default=False
@@ -959,6 +1136,11 @@ class SpacyTokenizer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Trans
         spaCy's lookup lemmatizer with the tables of spacy-lookups-data.
     remove_stop, remove_punct, remove_numbers : bool, default=False
         Drop tokens with spaCy's ``is_stop``, ``is_punct``, ``like_num``.
+        ``is_stop`` comes from the language's stop-word list, which holds
+        "not", "no" and "n't" (take them out for sentiment:
+        ``STOP_WORDS.difference_update(toolkit.text.negation.NEGATIONS)``);
+        a flag set on one lexeme (``nlp.vocab["movie"].is_stop = True``) is
+        not saved by ``nlp.to_disk``, so a pipeline folder cannot carry it.
     remove_space : bool, default=True
         Drop whitespace tokens (spaCy keeps runs of extra whitespace and line
         breaks as tokens).
@@ -1004,7 +1186,8 @@ class SpacyTokenizer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Trans
         None means 1, -1 all cores.
     cache : bool or path-like, default=False
         Keep each ``transform`` result on disk, keyed by the texts, these
-        parameters and the spaCy/pipeline versions; ``True`` uses
+        parameters, the spaCy/pipeline versions and digests of the
+        pipeline's tokenizer rules and stop words; ``True`` uses
         ``get_cache_dir() / "tokens"``, a path uses that folder (``~`` is expanded). A repeated
         run over the same texts then reads one file.
     progress : bool, default=False
@@ -1054,7 +1237,7 @@ class SpacyTokenizer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Trans
     """
 
     _parameter_constraints = {
-        "model": [str],
+        "model": [str, os.PathLike],
         "lowercase": ["boolean"],
         "lemmatize": ["boolean"],
         "remove_stop": ["boolean"],
@@ -1122,6 +1305,16 @@ class SpacyTokenizer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Trans
         return tags
 
     def _validate(self):
+        model = self.model
+        language = sys.modules.get("spacy.language")  # imported when a Language object exists
+        if language is not None and isinstance(model, language.Language):
+            raise InvalidParameterError(
+                f"The 'model' parameter of SpacyTokenizer must be a str or path-like. Got a spaCy "
+                f"{type(model).__name__} object instead: parameters stay plain values (so clone, pickling, "
+                "GridSearchCV and save_model work). Save your pipeline with nlp.to_disk('my_pipeline') and pass "
+                "model='my_pipeline' (the folder; saved again later, it is read again), or pass "
+                f"'blank:{model.lang}' for spaCy's blank {model.lang} pipeline."
+            )
         validate_params(self, self._parameter_constraints)
         ngram = self.ngram_range
         if not (
@@ -1247,9 +1440,9 @@ class SpacyTokenizer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Trans
     def _tokenize(self, docs: list[str], skipped: list) -> TokenizedCorpus:
         if self.analyzer != "word":
             return self._tokenize_chars(docs, skipped)
-        nlp = _load_nlp(self.model, self.lemmatize)
         options = _engine_options(vars(self))
         engine = _get_engine(self.model, self.lemmatize, **options)
+        nlp = engine.nlp  # the pipeline as loaded now (_get_engine checks it is current)
         limit = self._max_length(nlp)
         n_jobs = _local_processes(self.n_jobs)
         id_parts, length_parts = [], []
@@ -1295,12 +1488,19 @@ class SpacyTokenizer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Trans
 
         executor = get_memmapping_executor(n_shares - 1)
         shares = [missing[i::n_shares] for i in range(n_shares)]
+        fingerprint = _model_fingerprint(engine.nlp)
         futures = [
-            executor.submit(_learn_in_worker, self.model, self.lemmatize, options, share) for share in shares[1:]
+            executor.submit(_learn_in_worker, _model_key(self.model), self.lemmatize, options, share, fingerprint)
+            for share in shares[1:]
         ]
         engine.remember(*engine.learn_strings(shares[0]))
-        for future in futures:
-            engine.remember(*future.result())
+        for share, future in zip(shares[1:], futures):
+            learned = future.result()
+            if learned is None:
+                logger.info("a tokenizer worker process has another spaCy pipeline than this one (stop words or "
+                            "tokenizer rules edited here): its share is tokenized in this process")
+                learned = engine.learn_strings(share)
+            engine.remember(*learned)
 
     def _tokenize_chars(self, docs, skipped):
         from sklearn.feature_extraction.text import CountVectorizer
@@ -1365,6 +1565,8 @@ def _token_settings(tokenizer) -> tuple:
         value = getattr(tokenizer, name)
         if name == "ngram_range":
             value = tuple(int(n) for n in value)
+        elif name == "model" and isinstance(value, os.PathLike):
+            value = _model_key(value)  # a plain str, like every other recorded setting
         if value != defaults[name]:
             pairs.append((name, value))
     return tuple(sorted(pairs))
