@@ -29,6 +29,7 @@ __all__ = [
     "MAX_JSON_MEMBER_BYTES",
     "MAX_COMPRESSION_RATIO",
     "check_keras_version",
+    "import_keras",
     "check_keras_archive",
     "save_keras",
     "load_keras",
@@ -85,6 +86,47 @@ def check_keras_version() -> str:
             f"Upgrade it: pip install 'keras>={KERAS_MIN_VERSION}'."
         )
     return installed
+
+
+#: The packages of Keras' backends (each is also the ``KERAS_BACKEND`` value that selects it)
+_BACKEND_PACKAGES = frozenset({"tensorflow", "jax", "torch", "openvino"})
+
+
+def import_keras():
+    """``import keras``, with a backend that is not installed named as the setting that chose it.
+
+    Keras imports the backend named by the ``KERAS_BACKEND`` environment
+    variable (or ``~/.keras/keras.json``) when it is first imported; a
+    backend that is not installed fails deep inside Keras with "No module
+    named 'jax'", which says nothing of the setting.
+
+    Returns
+    -------
+    module
+        The ``keras`` module.
+
+    Raises
+    ------
+    DependencyError
+        When the backend's package is not installed; the message names the
+        setting and the fix. The ``ImportError`` is its cause.
+    """
+    try:
+        import keras
+    except ImportError as err:
+        missing = (getattr(err, "name", None) or "").split(".")[0]
+        if missing not in _BACKEND_PACKAGES:
+            raise
+        chosen = os.environ.get("KERAS_BACKEND")
+        where = (f"KERAS_BACKEND={chosen!r} in the environment" if chosen
+                 else "Keras' backend setting (KERAS_BACKEND is not set: ~/.keras/keras.json, else tensorflow)")
+        other = ("" if missing == "tensorflow" else
+                 ", or set KERAS_BACKEND=tensorflow (the backend toolkit is tested with) before Python imports Keras")
+        raise DependencyError(
+            f"Keras cannot load its backend: {missing!r} is not installed, and {where} selects it. "
+            f"Install {missing}{other}."
+        ) from err
+    return keras
 
 
 def _mb(n: int) -> str:
@@ -308,7 +350,7 @@ def load_keras(path, *, safe_mode: bool = True):
     """
     check_keras_version()
     check_keras_archive(path)
-    import keras
+    keras = import_keras()
 
     from .builders import register_layers
 

@@ -51,6 +51,8 @@ __all__ = [
     "dense",
     "dropout",
     "embed",
+    "fresh_optimizer",
+    "output_dtype",
     "output_layer",
     "register_architecture",
     "register_layers",
@@ -275,14 +277,33 @@ def embed(inputs, spec, *, mask_zero=False):
     return x
 
 
-def dense(units, activation, spec, offset, name):
-    """A Dense layer with a seeded Glorot initializer."""
+def dense(units, activation, spec, offset, name, *, dtype=None):
+    """A Dense layer with a seeded Glorot initializer (``dtype``: its dtype policy, None for the global one)."""
     import keras
 
     return keras.layers.Dense(
-        units, activation=activation, name=name,
+        units, activation=activation, name=name, dtype=dtype,
         kernel_initializer=keras.initializers.GlorotUniform(seed=spec.layer_seed(offset)),
     )
+
+
+def output_dtype():
+    """The dtype of a model's output layer: ``"float32"`` under a mixed-precision global policy, else None.
+
+    With ``keras.mixed_precision.set_global_policy("mixed_float16")`` every
+    layer computes in float16, and a float16 sigmoid or softmax rounds the
+    probabilities to steps of up to ~5e-4 (to exactly 1.0 above ~0.9995), so
+    documents tie in a ranking and log-odds saturate; Keras' mixed-precision
+    guide keeps the output layer in float32. None (the global policy) leaves
+    every other model's config as it was.
+
+    Returns
+    -------
+    str or None
+    """
+    import keras
+
+    return "float32" if keras.config.dtype_policy().compute_dtype in ("float16", "bfloat16") else None
 
 
 def dropout(x, spec, offset):
@@ -304,7 +325,7 @@ def output_layer(x, spec):
         x = dropout(x, spec, 4)
         x = dense(spec.hidden_units, "relu", spec, 5, "hidden")(x)
     x = dropout(x, spec, 6)
-    return dense(spec.n_outputs, spec.activation, spec, 7, "output")(x)
+    return dense(spec.n_outputs, spec.activation, spec, 7, "output", dtype=output_dtype())(x)
 
 
 # ---------------------------------------------------------------- builders
@@ -386,7 +407,7 @@ def _nbsvm(inputs, spec):
     r = embedding(inputs)
     embedding.set_weights([ratios])
     logits = _nbsvm_layer_class()(w_adj=spec.nb_w_adj, r_adj=spec.nb_r_adj, name="nb_dot")([w, r])
-    return keras.layers.Activation(spec.activation, name="output")(logits)
+    return keras.layers.Activation(spec.activation, name="output", dtype=output_dtype())(logits)
 
 
 def build_model(
@@ -548,9 +569,12 @@ def compile_model(model, *, optimizer="adam", learning_rate=None, output="binary
     Parameters
     ----------
     model : keras.Model
-    optimizer : {"adam", "adamw", "rmsprop", "sgd", "adagrad", "nadam"}, default="adam"
-    learning_rate : float, optional
-        None keeps the optimizer's default.
+    optimizer : {"adam", "adamw", "rmsprop", "sgd", "adagrad", "nadam"} or keras.optimizers.Optimizer, default="adam"
+        A name, or an optimizer instance used as a template: the model gets
+        a new optimizer made from its config (:func:`fresh_optimizer`), so
+        the instance can serve any number of models.
+    learning_rate : float or keras.optimizers.schedules.LearningRateSchedule, optional
+        None keeps the optimizer's default (an instance's own rate).
     output : {"binary", "multiclass", "multilabel"}, default="binary"
 
     Returns
@@ -559,6 +583,11 @@ def compile_model(model, *, optimizer="adam", learning_rate=None, output="binary
         The same model, compiled.
     """
     import keras
+
+    loss = "sparse_categorical_crossentropy" if output == "multiclass" else "binary_crossentropy"
+    if isinstance(optimizer, keras.optimizers.Optimizer):
+        model.compile(optimizer=fresh_optimizer(optimizer, learning_rate), loss=loss, metrics=["accuracy"])
+        return model
 
     classes = {
         "adam": keras.optimizers.Adam,
@@ -573,12 +602,74 @@ def compile_model(model, *, optimizer="adam", learning_rate=None, output="binary
             f"The 'optimizer' parameter must be a str among {set(OPTIMIZERS)}. "
             f"Got {optimizer!r} instead."
         )
-    kwargs = {} if learning_rate is None else {"learning_rate": float(learning_rate)}
-    loss = "sparse_categorical_crossentropy" if output == "multiclass" else "binary_crossentropy"
+    kwargs = {} if learning_rate is None else {"learning_rate": _as_learning_rate(learning_rate)}
     # "accuracy" resolves to the right metric for the loss, logged as "accuracy"
     # named: Keras' default name counts up per process ("adam", "adam_1", ...), and it is saved (config and weights)
     model.compile(optimizer=classes[optimizer](name=optimizer, **kwargs), loss=loss, metrics=["accuracy"])
     return model
+
+
+def _as_learning_rate(learning_rate):
+    """A schedule as it is, anything else as a float."""
+    import keras
+
+    if isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule):
+        return learning_rate
+    return float(learning_rate)
+
+
+def fresh_optimizer(optimizer, learning_rate=None):
+    """A new, unbuilt optimizer with the config of ``optimizer`` (and ``learning_rate`` if given).
+
+    A Keras optimizer is built for the variables of the first model it
+    trains and refuses any other ("Unknown variable ... This optimizer can
+    only be called for the variables it was originally built with"); an
+    estimator fitted twice, cloned or grid-searched trains a new model each
+    time, so each one gets its own copy. A learning-rate schedule in the
+    config is copied too. A name that Keras numbered per process
+    (``"sgd_3"``) becomes the class's base name, so the same fit saves the
+    same bytes in any process.
+
+    Parameters
+    ----------
+    optimizer : keras.optimizers.Optimizer
+        The template; it is not changed.
+    learning_rate : float or keras.optimizers.schedules.LearningRateSchedule, optional
+        Replaces the template's learning rate.
+
+    Returns
+    -------
+    keras.optimizers.Optimizer
+        Of the same class as ``optimizer``.
+
+    Examples
+    --------
+    >>> import keras
+    >>> from toolkit.models.builders import fresh_optimizer
+    >>> template = keras.optimizers.SGD(0.1, momentum=0.9)
+    >>> copy = fresh_optimizer(template, learning_rate=0.01)
+    >>> type(copy).__name__, round(float(copy.learning_rate), 4), copy.momentum, copy is template
+    ('SGD', 0.01, 0.9, False)
+    """
+    import re
+
+    import keras
+
+    config = optimizer.get_config()
+    if learning_rate is None:
+        # a schedule is stateless (a function of the step): the template's own object serves every copy, also
+        # one of the user's classes that from_config could not rebuild from its serialized form
+        learning_rate = getattr(optimizer, "_learning_rate", None)
+        if not isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule):
+            learning_rate = None
+    if learning_rate is not None:
+        config["learning_rate"] = _as_learning_rate(learning_rate)
+    # Keras' default name (keras.src.utils.naming.to_snake_case): "sgd", "adam_w", "rm_sprop"
+    base = re.sub(r"\W+", "", type(optimizer).__name__)
+    base = re.sub("([a-z])([A-Z])", r"\1_\2", re.sub("(.)([A-Z][a-z]+)", r"\1_\2", base)).lower()
+    if isinstance(config.get("name"), str) and re.fullmatch(rf"{re.escape(base)}(_\d+)?", config["name"]):
+        config["name"] = base
+    return type(optimizer).from_config(config)
 
 
 @contextlib.contextmanager

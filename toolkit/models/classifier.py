@@ -12,7 +12,9 @@ Keras and TensorFlow are imported inside the methods that need them.
 from __future__ import annotations
 
 import contextlib
+import copy
 import logging
+import numbers
 import os
 from functools import cached_property
 
@@ -29,7 +31,12 @@ from .._validation import (
 )
 from ..exceptions import DocumentError
 from . import builders
-from ._keras_io import keras_from_bytes, keras_in_safe_mode, keras_to_bytes
+from ._keras_io import (
+    import_keras,
+    keras_from_bytes,
+    keras_in_safe_mode,
+    keras_to_bytes,
+)
 
 __all__ = ["EmbeddingClassifier", "make_text_classifier"]
 
@@ -101,6 +108,30 @@ class _RegisteredArchitectures(Options):
         return frozenset(builders.ARCHITECTURES)
 
 
+class _KerasInstance:
+    """A parameter constraint: an instance of the Keras class ``keras.<path>`` (Keras imported only to check one)."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def _class(self):
+        import keras
+
+        cls = keras
+        for part in self.path.split("."):
+            cls = getattr(cls, part)
+        return cls
+
+    def __contains__(self, value):
+        # only an object of a Keras class (or of a subclass of one) can be one: a plain value is refused without
+        # importing Keras
+        keras_based = any(cls.__module__.split(".")[0] == "keras" for cls in type(value).__mro__)
+        return keras_based and isinstance(value, self._class())
+
+    def __str__(self):
+        return f"a keras.{self.path} instance"
+
+
 class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, BaseEstimator):
     """Keras embedding classifier over token lists, in scikit-learn's style.
 
@@ -149,9 +180,19 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         Width of a Dense(relu) layer before the output; 0 for none.
     dropout : float, default=0.0
         Dropout rate before the dense layers.
-    optimizer : {"adam", "adamw", "rmsprop", "sgd", "adagrad", "nadam"}, default="adam"
-    learning_rate : float, default=None
-        None uses the optimizer's default, except with the Adam family
+    optimizer : {"adam", "adamw", "rmsprop", "sgd", "adagrad", "nadam"} or keras.optimizers.Optimizer, default="adam"
+        A name, or a Keras optimizer instance such as
+        ``keras.optimizers.SGD(0.05, momentum=0.9)``. An instance is a
+        template: each model trains with a new optimizer made from its
+        config (a Keras optimizer serves one model only), so the same
+        estimator can be fitted again, cloned and grid-searched; the instance
+        itself is never built or changed. :func:`toolkit.save_model` stores
+        parameters as JSON: before saving, set a name instead (the fitted
+        model does not depend on it), as for a schedule in ``learning_rate``.
+    learning_rate : float or keras.optimizers.schedules.LearningRateSchedule, default=None
+        Replaces the optimizer's learning rate (also that of an optimizer
+        instance). None keeps an instance's own rate and a named optimizer's
+        default, except with the Adam family
         (adam, adamw, nadam): 0.02 for ``"bag"``, ``"nbsvm"`` and
         ``"nbsvm_vectors"``. The bag's rate and the default ``batch_size``
         were chosen on a validation split of the IMDB training set
@@ -189,7 +230,27 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         again (:mod:`toolkit.vectors.domain`). A ``numpy.random.Generator`` is
         drawn from once per fit, like a RandomState.
     verbose : int, default=0
-        0 silent, 1 a progress bar over epochs, 2 Keras' own output (one line per epoch).
+        0 silent, 1 a progress bar over epochs (tqdm, on stderr), 2 Keras'
+        own output on stdout: an ``Epoch k/epochs`` line and one line of
+        metrics per epoch.
+    callbacks : list of keras.callbacks.Callback, default=None
+        Keras callbacks for training (``EarlyStopping``, ``ModelCheckpoint``,
+        ``CSVLogger``, ``ReduceLROnPlateau``, ``LambdaCallback``...), called
+        as one ``model.fit`` would call them: ``on_train_begin`` once, the
+        epochs numbered from 0 to ``epochs - 1``, ``on_train_end`` once after
+        the estimator has restored its best weights (so a callback that
+        restores weights of its own, such as
+        ``EarlyStopping(restore_best_weights=True)``, has the last word). A
+        callback that sets ``model.stop_training`` ends training after that
+        epoch, beside the estimator's own early stopping (``patience``;
+        ``patience=None`` leaves stopping to the callbacks). The objects
+        given are templates, as scikit-learn's ``clone`` treats them: each
+        ``fit`` trains with deep copies, so the objects passed stay unused
+        (clonable, picklable) and a refit or a clone starts from fresh ones;
+        the copies that ran are ``callbacks_``. Files a callback writes
+        (``ModelCheckpoint``, ``CSVLogger``) go to the paths it names, shared
+        by every fit of a grid search. :func:`toolkit.save_model` saves them
+        as None (the fitted model does not depend on them).
 
     Attributes
     ----------
@@ -213,12 +274,20 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         model folder with ``nb_weights.npz``, predicts from its weights as
         numpy arrays and rebuilds the Keras model only when ``model_`` is
         read (a folder's in Keras' safe mode), so loading and predicting
-        never import Keras.
+        never import Keras. Its input is :meth:`model_inputs`; its output,
+        probabilities (one column for a binary target: the second class's).
+        ``model_.save("model.keras")`` writes a file that
+        ``keras.saving.load_model`` reads; the NB architectures' custom
+        layers need ``toolkit.models.builders.register_layers()`` first.
     history_ : dict of str to list of float
         Per-epoch ``loss``, ``accuracy`` and, with validation, ``val_loss``
         and ``val_accuracy``.
     best_epoch_ : int
         Index of the epoch whose weights were kept.
+    callbacks_ : list of keras.callbacks.Callback
+        The copies of ``callbacks`` that ran in the last ``fit``, with their
+        state (``EarlyStopping``'s ``stopped_epoch``...); they no longer hold
+        the model. Empty without ``callbacks``; not pickled.
     embedding_coverage_ : toolkit.vectors.CoverageReport or None
         How much of the vocabulary the vectors cover (None without vectors).
 
@@ -254,8 +323,9 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         "embedding_dim": [Interval(int, 1, None), None],
         "hidden_units": [Interval(int, 0, None)],
         "dropout": [Interval(float, 0, 1, closed="left")],
-        "optimizer": [Options(builders.OPTIMIZERS)],
-        "learning_rate": [Interval(float, 0, None, closed="neither"), None],
+        "optimizer": [Options(builders.OPTIMIZERS), _KerasInstance("optimizers.Optimizer")],
+        "learning_rate": [Interval(float, 0, None, closed="neither"),
+                          _KerasInstance("optimizers.schedules.LearningRateSchedule"), None],
         "epochs": [Interval(int, 1, None)],
         "batch_size": [Interval(int, 1, None)],
         "validation_split": [Interval(float, 0, 1, closed="left")],
@@ -264,6 +334,7 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         "class_weight": [dict, Options({"balanced"}), None],
         "random_state": ["random_state"],
         "verbose": [Interval(int, 0, None), "boolean"],
+        "callbacks": [list, tuple, None],
     }
 
     def __init__(
@@ -290,6 +361,7 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         class_weight=None,
         random_state=None,
         verbose=0,
+        callbacks=None,
     ):
         self.architecture = architecture
         self.vectors = vectors
@@ -312,6 +384,7 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         self.class_weight = class_weight
         self.random_state = random_state
         self.verbose = verbose
+        self.callbacks = callbacks
 
     def __setattr__(self, name, value):
         if name == "model_":  # the process whose TensorFlow runtime made the model (see _check_not_forked)
@@ -402,6 +475,37 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
             )
         return corpus
 
+    def model_inputs(self, X):
+        """The token-id matrix that ``model_`` takes for the documents ``X``.
+
+        ``clf.model_.predict(clf.model_inputs(X))`` gives the probabilities
+        of :meth:`predict_proba` (the positive class's column only, for a
+        binary target), except for documents with no tokens: their row is
+        all padding, whereas the prediction methods give them the class prior.
+
+        Parameters
+        ----------
+        X : sequence of token lists or TokenizedCorpus
+
+        Returns
+        -------
+        ndarray of int32, shape (n_samples, maxlen_)
+            Padded ids of :attr:`vocabulary_` (0 is padding, 1 an unknown
+            token), padded and cut as in ``fit``; for ``"nbsvm"`` /
+            ``"nbsvm_vectors"``, each document's distinct ids, most frequent first.
+
+        Examples
+        --------
+        >>> from toolkit.models import EmbeddingClassifier
+        >>> docs = [["good", "film"], ["bad", "film"], ["great", "fun"], ["awful", "bore"]] * 5
+        >>> clf = EmbeddingClassifier(embedding_dim=4, maxlen=3, epochs=1, random_state=0)
+        >>> clf.fit(docs, ["pos", "neg", "pos", "neg"] * 5).model_inputs([["good", "fun", "film"], ["film"]]).shape
+        (2, 3)
+        """
+        if "vocabulary_" not in vars(self):
+            check_is_fitted(self, "vocabulary_")
+        return self._sequences(self._corpus(X, allow_empty=True))
+
     def _sequences(self, corpus):
         from ..text.vocabulary import pad_sequences
 
@@ -473,6 +577,7 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         from ..text.vocabulary import Vocabulary
 
         validate_params(self, self._parameter_constraints)
+        import_keras()  # a backend that is not installed is named now, before the vocabulary is built
         docs = self._corpus(X)
         if len(docs) == 0:
             raise ValueError(
@@ -600,9 +705,9 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         return compute_sample_weight(cw, y_enc).astype("float32")
 
     def _learning_rate(self):
-        if self.learning_rate is not None:
-            return float(self.learning_rate)
-        if self.optimizer in _ADAM_FAMILY:
+        if self.learning_rate is not None:  # a float, or a Keras schedule
+            return float(self.learning_rate) if isinstance(self.learning_rate, numbers.Real) else self.learning_rate
+        if isinstance(self.optimizer, str) and self.optimizer in _ADAM_FAMILY:
             return _DEFAULT_LEARNING_RATE.get(self.architecture)
         return None
 
@@ -616,20 +721,53 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         monitor = "val_loss" if val is not None else "loss"
         history: dict[str, list[float]] = {}
         best = _BestWeights(self.patience)
+        callbacks = _whole_fit_callbacks(self._user_callbacks(), epochs=self.epochs, verbose=self.verbose)
         with _EpochProgress(self.epochs if self.verbose == 1 else 0) as progress, _no_retracing_warning():
             for epoch in range(self.epochs):
                 if self._unfreezes_at(epoch):
                     self._unfreeze_embedding(model, epoch)
-                self._fit_one_epoch(model, X_train, y_train, w_train, val, rng, history)
+                # by keyword, and only when there are some: a wrapper of the 7-argument method keeps working
+                extra = {} if callbacks is None else {"callbacks": callbacks}
+                self._fit_one_epoch(model, X_train, y_train, w_train, val, rng, history, **extra)
                 progress.update(history)
                 logger.debug("epoch %d: %s", epoch, {k: v[-1] for k, v in history.items()})
                 if best.stop_after(epoch, history[monitor][-1], model):
                     logger.info("early stopping after epoch %d (best epoch %d)", epoch, best.epoch)
                     break
-        best.restore(model)
+                if model.stop_training:  # set by a callback (EarlyStopping, TerminateOnNaN...)
+                    logger.info("a callback stopped training after epoch %d", epoch)
+                    break
+            best.restore(model)
+            self.callbacks_ = callbacks.finish() if callbacks is not None else []
         self.model_ = model
         self.history_ = history
         self.best_epoch_ = best.epoch
+
+    def _user_callbacks(self):
+        """Deep copies of ``callbacks`` (checked to be Keras callback instances), or [] for None."""
+        import keras
+
+        given = self.callbacks if self.callbacks is not None else []
+        for i, callback in enumerate(given):
+            if isinstance(callback, keras.callbacks.Callback):
+                continue
+            if isinstance(callback, type) and issubclass(callback, keras.callbacks.Callback):
+                raise TypeError(
+                    f"callbacks[{i}] of {type(self).__name__} is the class {callback.__name__}, not a callback: "
+                    f"pass an instance, such as {callback.__name__}()."
+                )
+            raise TypeError(
+                f"callbacks[{i}] of {type(self).__name__} must be a keras.callbacks.Callback instance; got "
+                f"{callback!r} ({type(callback).__name__})."
+            )
+        try:
+            return copy.deepcopy(list(given))
+        except Exception as err:
+            raise TypeError(
+                f"The callbacks of {type(self).__name__} cannot be copied ({err}): each fit trains with deep "
+                "copies of them (as clone makes), so the objects passed stay unused. Pass callbacks that "
+                "copy.deepcopy can copy: new instances, not ones another model.fit has used."
+            ) from err
 
     def _finetunes(self):
         return self.vectors is not None and self.trainable == "finetune" and self.architecture not in _NB_ARCHITECTURES
@@ -668,21 +806,29 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         builders.compile_model(model, optimizer=self.optimizer, learning_rate=lr, output=self.output_)
         logger.info("epoch %d: embedding unfrozen, learning rate %.2g", epoch, lr)
 
-    def _fit_one_epoch(self, model, X_train, y_train, w_train, val, rng, history):
-        """One pass over the training rows in this estimator's own shuffled order."""
+    def _fit_one_epoch(self, model, X_train, y_train, w_train, val, rng, history, callbacks=None):
+        """One pass over the training rows in this estimator's own shuffled order.
+
+        The epoch is the number of epochs in ``history`` so far; Keras sees
+        it as ``initial_epoch``, so ``callbacks`` (:func:`_whole_fit_callbacks`)
+        number the epochs as one ``model.fit`` over all of them would.
+        """
+        epoch = len(history.get("loss", ()))
         order = rng.permutation(len(X_train))
-        verbose = 2 if self.verbose and self.verbose > 1 else 0
+        # Keras' output (verbose=2) comes from the progress bar among the callbacks, which knows every epoch
+        epochs = {"initial_epoch": epoch, "epochs": epoch + 1, "verbose": 0, "shuffle": False,
+                  "validation_data": val, "callbacks": None if callbacks is None else [callbacks]}
         if hasattr(X_train, "epoch_data"):  # rows on disk (toolkit.distributed.fit_from_store)
             data = X_train.epoch_data(order, y_train, w_train, self.batch_size)
-            fitted = model.fit(data, epochs=1, shuffle=False, validation_data=val, verbose=verbose)
+            fitted = model.fit(data, **epochs)
         else:
             fitted = model.fit(
                 X_train[order], y_train[order],
                 sample_weight=None if w_train is None else w_train[order],
-                batch_size=self.batch_size, epochs=1, shuffle=False,
-                validation_data=val, verbose=verbose,
+                batch_size=self.batch_size, **epochs,
             )
         for key, values in fitted.history.items():
+            values = [v for v in values if isinstance(v, numbers.Real)]  # what a callback logs may be anything
             history.setdefault(key, []).extend(float(v) for v in values)
 
     # ------------------------------------------------------------------ predict
@@ -917,6 +1063,9 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         state = dict(state)
         state.pop("_nb_weights", None)
         state.pop("_model_pid", None)  # this process's: an unpickled copy records its own (saved bytes stay the same)
+        # the callbacks of the last training run: a record of it, not of the model, and often not picklable (a
+        # CSVLogger keeps its closed file); the callbacks parameter itself is pickled as given
+        state.pop("callbacks_", None)
         model = state.pop("model_", None)
         if model is not None:
             state["_model_keras_bytes"] = keras_to_bytes(model)
@@ -1012,6 +1161,87 @@ class _BestWeights:
     def restore(self, model):
         if self.weights is not None and self.epoch != self.last_epoch:
             model.set_weights(self.weights)
+
+
+def _whole_fit_callbacks(callbacks, *, epochs, verbose):
+    """The user's Keras callbacks (and Keras' progress output) over the estimator's epoch-by-epoch training.
+
+    The estimator calls ``model.fit`` once per epoch (its own shuffling, early
+    stopping and fine-tuning happen between the calls); passed to each call
+    as they are, the callbacks would see a whole training per epoch:
+    ``on_train_begin`` every epoch (``EarlyStopping`` forgets its best loss,
+    ``CSVLogger`` rewrites its file), and ``params["epochs"]`` of 1. Each
+    ``model.fit`` gets this one callback instead, which forwards every call
+    but the repeated ``on_train_begin`` / ``on_train_end`` (with ``epochs``
+    set to the estimator's); its ``finish()``, called once after training,
+    ends the training for them. None when there is nothing to call (no
+    callbacks, ``verbose`` < 2).
+    """
+    keras_output = bool(verbose and verbose > 1)  # Keras' own lines, "Epoch k/epochs" included
+    if not callbacks and not keras_output:
+        return None
+    return _proxy_callback_class()(callbacks, epochs=epochs, keras_output=keras_output)
+
+
+def _proxy_callback_class():
+    """The ``keras.callbacks.Callback`` subclass of :func:`_whole_fit_callbacks` (made once, Keras imported)."""
+    if hasattr(_proxy_callback_class, "cls"):
+        return _proxy_callback_class.cls
+    import keras
+
+    class WholeFit(keras.callbacks.Callback):
+        # the callbacks are called directly, not through a keras.callbacks.CallbackList: that one copies the
+        # logs, and what a callback adds to them (ReduceLROnPlateau's "learning_rate") would miss history_
+        def __init__(self, callbacks, *, epochs, keras_output):
+            super().__init__()
+            self.user = list(callbacks)
+            self.all = [*self.user, *([keras.callbacks.ProgbarLogger()] if keras_output else [])]
+            self.fixed = {"epochs": epochs, "verbose": 2 if keras_output else 0}
+            self.begun = False
+            self.last_logs = None
+
+        def set_model(self, model):
+            super().set_model(model)
+            for callback in self.all:
+                callback.set_model(model)
+
+        def set_params(self, params):
+            params = {**params, **self.fixed}
+            super().set_params(params)
+            for callback in self.all:
+                callback.set_params(params)
+
+        def on_train_begin(self, logs=None):
+            if not self.begun:
+                self.begun = True
+                for callback in self.all:
+                    callback.on_train_begin(logs)
+
+        def on_train_end(self, logs=None):
+            self.last_logs = logs  # the training ends in finish
+
+        def finish(self):
+            """End the training for the callbacks; return the user's, no longer holding the model."""
+            if self.begun:
+                for callback in self.all:
+                    callback.on_train_end(self.last_logs)
+            for callback in self.all:
+                callback.set_model(None)  # a pickle or copy of a callback would hold a second model
+            return self.user
+
+    def forward(name):
+        def method(self, *args, **kwargs):
+            for callback in self.all:
+                getattr(callback, name)(*args, **kwargs)
+
+        method.__name__ = name
+        return method
+
+    for name in ("on_epoch_begin", "on_epoch_end", "on_train_batch_begin", "on_train_batch_end",
+                 "on_test_begin", "on_test_end", "on_test_batch_begin", "on_test_batch_end"):
+        setattr(WholeFit, name, forward(name))
+    _proxy_callback_class.cls = WholeFit
+    return WholeFit
 
 
 class _EpochProgress:

@@ -230,7 +230,7 @@ def _nbsvm_vectors(inputs, spec):
         x = builders.dense(spec.hidden_units, "relu", spec, 5, "vector_hidden")(x)
     vec_logits = keras.layers.Dense(spec.n_outputs, name="vector_logits", kernel_initializer=init.Zeros())(x)
     logits = keras.layers.Add(name="logits")([nb_logits, vec_logits])
-    return keras.layers.Activation(spec.activation, name="output")(logits)
+    return keras.layers.Activation(spec.activation, name="output", dtype=builders.output_dtype())(logits)
 
 
 def standardize_pooled_vectors(model, sequences):

@@ -147,9 +147,20 @@ def _to_json_value(value):
     return value
 
 
+#: Parameters that shape training only and hold live objects (Keras callbacks): saved as None, so a loaded
+#: model predicts the same and refits without them
+_TRAINING_ONLY_PARAMS = frozenset({"callbacks"})
+
+
 def _params_to_json(estimator) -> dict:
     params = {}
     for name, value in estimator.get_params(deep=False).items():
+        if name in _TRAINING_ONLY_PARAMS:
+            if value is not None:
+                logger.info("%s's %s are not saved (training-time objects); the loaded model has %s=None",
+                            type(estimator).__name__, name, name)
+            params[name] = None
+            continue
         converted = _to_json_value(value)
         try:
             json.dumps(converted)
