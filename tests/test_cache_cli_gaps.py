@@ -249,7 +249,7 @@ def test_locate_vectors_names_what_it_found(glove_small, tmp_path, data_dir_env)
         locate_vectors(tmp_path / "missing.txt")
     with pytest.raises(DataError, match=r"The manifest 'imdb' describes .* not word vectors"):
         locate_vectors("imdb")
-    with pytest.raises(TypeError, match=r"source must be a path, a manifest name or a KeyedVectors, got int"):
+    with pytest.raises(TypeError, match=r"source must be a path, a manifest name, a KeyedVectors or a gensim model with word vectors \(\.wv\), got int"):
         locate_vectors(3)
     assert not list(tmp_path.iterdir())  # nothing fetched or written
 
