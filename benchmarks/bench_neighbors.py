@@ -96,7 +96,7 @@ def child(args):
     cls = KNeighborsClassifier if kind == "sklearn" else NeighborVote
     knn = cls(n_neighbors=args.k, weights="distance", algorithm="brute", n_jobs=n_jobs)
     # in fewer dimensions: the projection of the new documents is timed with the search
-    model = (knn if dims is None else make_pipeline(_CappedPCA(dims), knn)).fit(train, labels)
+    model = (knn if dims is None else make_pipeline(_CappedPCA(n_components=dims), knn)).fit(train, labels)
     model.predict_proba(test[:10])  # warm-up: imports, thread pools
     times = []
     # the projection under one BLAS thread, as inside StackedTextClassifier's prediction (idle OpenBLAS

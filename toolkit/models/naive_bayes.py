@@ -287,6 +287,8 @@ class NBFeatureScaler(MissingParamsMixin, SparseOutputMixin, TransformerMixin, B
         tags = super().__sklearn_tags__()
         tags.input_tags = InputTags(sparse=True, positive_only=True)
         tags.target_tags.required = True
+        # float32 counts (BagEncoder's default dtype) give float32 output, as scikit-learn's TfidfTransformer
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
 
     def fit(self, X, y):

@@ -26,7 +26,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.exceptions import NotFittedError
-from sklearn.utils import _safe_indexing
+from sklearn.utils import _safe_indexing, assert_all_finite
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
@@ -71,6 +71,16 @@ def _homogeneous(labels):
     if len(kinds) == 1 and kinds <= {bool, int, float, str}:
         return np.asarray(values)
     return labels
+
+
+def _selectable(X):
+    """``X`` in a form whose rows ``_safe_indexing`` selects: sparse matrices as CSR, array-likes known only by
+    ``__array__`` (no ``shape``, no ``len``) as numpy arrays; anything else unchanged."""
+    if sp.issparse(X):
+        return X.tocsr()  # COO/DIA/BSR (scipy.sparse.hstack's output) have no row selection
+    if not hasattr(X, "shape") and not hasattr(X, "__len__") and hasattr(X, "__array__"):
+        return np.asarray(X)
+    return X
 
 
 def _scalar(value):
@@ -159,6 +169,8 @@ class PseudoLabelClassifier(MissingParamsMixin, MetaEstimatorMixin, ClassifierMi
         tags = super().__sklearn_tags__()
         base = self._base().__sklearn_tags__()
         tags.input_tags = base.input_tags
+        # the final model is the base estimator's: one that is not deterministic (a Keras model) makes this one so
+        tags.non_deterministic = base.non_deterministic
         return tags
 
     def _final_model_attribute(self, name):
@@ -222,8 +234,7 @@ class PseudoLabelClassifier(MissingParamsMixin, MetaEstimatorMixin, ClassifierMi
                 f"{type(self).__name__} requires y to be passed, but the target y is None. Pass the class "
                 f"labels, with {UNLABELLED} for the unlabelled samples."
             )
-        if sp.issparse(X):
-            X = X.tocsr()  # COO/DIA/BSR (scipy.sparse.hstack's output) have no row selection
+        X = _selectable(X)
         y = np.asarray(y)
         n = y.shape[0]
         if hasattr(X, "shape") and X.shape[0] != n or (not hasattr(X, "shape") and len(X) != n):
@@ -247,14 +258,17 @@ class PseudoLabelClassifier(MissingParamsMixin, MetaEstimatorMixin, ClassifierMi
             )
         labelled_idx, unlabelled_idx = np.flatnonzero(~unlabelled), np.flatnonzero(unlabelled)
         y_lab = _homogeneous(y[labelled_idx])
+        if y_lab.dtype.kind == "f":  # "Input y contains NaN.", before type_of_target's cast warns of it
+            assert_all_finite(y_lab, input_name="y")
         check_classification_targets(y_lab)
         labelled_classes = np.unique(y_lab)
         if labelled_classes.size < 2:
             raise ValueError(
-                f"PseudoLabelClassifier needs labelled samples of at least 2 classes; the {y_lab.size} labelled "
-                f"samples are all of class {_scalar(labelled_classes[0])!r} and the other {unlabelled_idx.size} are "
-                f"marked unlabelled ({UNLABELLED}). If {UNLABELLED} is one of your classes (labels -1/+1), map "
-                "the labels to others (such as 0/1) first: -1 marks unlabelled samples."
+                f"PseudoLabelClassifier got labelled samples of 1 class only: it needs labelled samples of at least "
+                f"2 classes; the {y_lab.size} labelled samples are all of class {_scalar(labelled_classes[0])!r} "
+                f"and the other {unlabelled_idx.size} are marked unlabelled ({UNLABELLED}). If {UNLABELLED} is one "
+                "of your classes (labels -1/+1), map the labels to others (such as 0/1) first: -1 marks unlabelled "
+                "samples."
             )
         X_lab = _safe_indexing(X, labelled_idx)
         model = clone(self._base()).fit(X_lab, y_lab)
@@ -329,7 +343,7 @@ class PseudoLabelClassifier(MissingParamsMixin, MetaEstimatorMixin, ClassifierMi
                 "(unlabelled), so there is nothing to compare the predictions with."
             )
         if labelled.size < y.shape[0]:
-            X = _safe_indexing(X.tocsr() if sp.issparse(X) else X, labelled)
+            X = _safe_indexing(_selectable(X), labelled)
             y = _homogeneous(y[labelled])
             sample_weight = None if sample_weight is None else _safe_indexing(sample_weight, labelled)
         return accuracy_score(y, self.predict(X), sample_weight=sample_weight)

@@ -66,6 +66,7 @@ import time
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.neighbors import KNeighborsClassifier
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from .._validation import (
@@ -964,8 +965,33 @@ class NeighborVote(MissingParamsMixin, KNeighborsClassifier):
         votes = votes.reshape(ind.shape[0], n_classes)
         return votes / votes.sum(axis=1, keepdims=True)
 
+    def _single_output(self):
+        # available_if: an AttributeError (hasattr() False, as scikit-learn's meta-estimators and checks expect)
+        if getattr(self, "outputs_2d_", False):
+            raise AttributeError(
+                f"decision_function is not available for a {type(self).__name__} fitted on a 2-D y "
+                f"({len(self.classes_)} outputs): it gives the log-odds of a single target's vote. Use "
+                "predict_proba, which gives one array of shares per output."
+            )
+        return True
+
+    @available_if(_single_output)
     def decision_function(self, X):
-        """Log-odds of the neighbours' vote: shape (n_samples,) for two classes, else (n_samples, n_classes)."""
+        """Log-odds of the neighbours' vote: shape (n_samples,) for two classes, else (n_samples, n_classes).
+
+        Only for a single target: after a fit on a 2-D ``y`` (several
+        outputs) the method is not available (``hasattr`` is False), as
+        ``predict_proba`` then gives a list of arrays, not one.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Documents (dense vectors), as for :meth:`predict_proba`.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_classes)
+        """
         shares = np.clip(self.predict_proba(X), 1e-7, 1 - 1e-7)
         if shares.shape[1] == 2:
             return np.log(shares[:, 1] / shares[:, 0])
@@ -976,7 +1002,7 @@ class _CappedPCA(MissingParamsMixin, TransformerMixin, BaseEstimator):
     """:class:`~sklearn.decomposition.PCA` with at most ``n_components``: fewer where the data has fewer
     documents or dimensions (a small fold), instead of an error. The fitted PCA is ``pca_``."""
 
-    def __init__(self, n_components=50):
+    def __init__(self, *, n_components=50):
         self.n_components = n_components
 
     def fit(self, X, y=None):
@@ -994,6 +1020,27 @@ class _CappedPCA(MissingParamsMixin, TransformerMixin, BaseEstimator):
 
         check_is_fitted(self)
         return self.pca_.transform(validate_data(self, X, dtype=[np.float64, np.float32], reset=False))
+
+    def get_feature_names_out(self, input_features=None):
+        """``pca0``, ``pca1``, ... one name per component kept (those of ``pca_``).
+
+        With it ``set_output(transform="pandas")`` gives a DataFrame and a
+        ``Pipeline``'s ``get_feature_names_out`` reaches the steps after this one.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Checked against the fitted input names, as scikit-learn's ``PCA`` does.
+
+        Returns
+        -------
+        ndarray of str objects, shape (n_components_kept,)
+        """
+        from sklearn.utils.validation import _check_feature_names_in
+
+        check_is_fitted(self)
+        _check_feature_names_in(self, input_features, generate_names=False)
+        return self.pca_.get_feature_names_out()
 
 
 @functools.lru_cache(maxsize=1)

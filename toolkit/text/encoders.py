@@ -583,6 +583,8 @@ class BagEncoder(MissingParamsMixin, _BagOutputMixin, TextInputMixin, Transforme
         if self.output_mode == "tf_idf":
             counts = self._raw_counts(corpus)
             self.idf_ = smoothed_idf(counts)
+        else:  # a refit in another mode: no idf_ of the previous fit left behind as if learnt by this one
+            vars(self).pop("idf_", None)
         return corpus, counts
 
     def _raw_counts(self, corpus):

@@ -243,7 +243,9 @@ class WordClusterer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Transf
                 _MEMO.put(key, cached)
         self.words_, self.labels_ = cached
         self.cluster_sizes_ = np.bincount(self.labels_, minlength=self.n_clusters)
-        self._table = None
+        # the word -> cluster token table, built here and on unpickling, never by transform: transform leaves
+        # the estimator as it was (scikit-learn's check_dict_unchanged), also under concurrent threads
+        self._table = self._build_table()
         return self
 
     def _cache_path(self, vectors, words):
@@ -319,18 +321,21 @@ class WordClusterer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Transf
         logger.info("clustered %d words into %d clusters (inertia %.1f)", len(words), self.n_clusters, km.inertia_)
         return km.labels_.astype(np.int32)
 
+    def _build_table(self):
+        """The cluster token of each of ``words_`` (one string object per cluster, shared by its words)."""
+        names = np.asarray([cluster_token(c) for c in range(int(self.labels_.max(initial=-1)) + 1)], dtype=object)
+        return dict(zip(self.words_.tolist(), names[self.labels_].tolist()))
+
     def _lookup(self):
         table = getattr(self, "_table", None)
-        if table is None:
-            table = self._table = {w: cluster_token(c) for w, c in zip(self.words_.tolist(), self.labels_.tolist())}
-        return table
+        return self._build_table() if table is None else table  # (None: state set by hand; not stored)
 
     def __getstate__(self):
         """Compact state for pickle and ``skops.io``: the words as one UTF-8 byte array and their lengths."""
         from ..text.vocabulary import _strings_to_arrays
 
         state = dict(super().__getstate__())  # a copy: object.__getstate__ returns the live __dict__
-        state.pop("_table", None)  # rebuilt on first use
+        state.pop("_table", None)  # rebuilt by __setstate__
         if isinstance(state.get("words_"), np.ndarray):
             buffer, lengths = _strings_to_arrays(state["words_"].tolist())
             state["words_"] = {"buffer": buffer, "lengths": lengths}
@@ -344,6 +349,9 @@ class WordClusterer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Transf
             state["words_"] = np.asarray(_arrays_to_strings(state["words_"]["buffer"], state["words_"]["lengths"]),
                                          dtype=object)
         super().__setstate__(state)
+        if isinstance(getattr(self, "words_", None), np.ndarray) and isinstance(getattr(self, "labels_", None),
+                                                                                 np.ndarray):
+            self._table = self._build_table()
 
     def transform(self, X):
         """Replace each token by its cluster token.

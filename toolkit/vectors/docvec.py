@@ -466,6 +466,12 @@ class DocVectorizer(MissingParamsMixin, TextInputMixin, TransformerMixin, BaseEs
             state.setdefault("tokenizer_params_", {})
         super().__setstate__(state)
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # training on several threads is not bit-reproducible (see ``workers``); one thread is
+        tags.non_deterministic = self.workers != 1
+        return tags
+
     def _options(self) -> dict:
         """The training options: the cache key (``workers`` is not part of it)."""
         return {"vector_size": int(self.vector_size), "ngram_range": [int(n) for n in self.ngram_range],
