@@ -39,6 +39,7 @@ class Memo:
         self.maxsize = maxsize
         self._data: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
+        self._making: dict = {}  # key -> [lock held while its value is made, threads using that lock]
 
     def get(self, key, default=None):
         """The value for ``key`` (now the most recently used), or ``default``."""
@@ -56,6 +57,55 @@ class Memo:
             self._data.move_to_end(key)
             while len(self._data) > self.maxsize:
                 self._data.popitem(last=False)
+
+    def get_or_make(self, key, make):
+        """The value for ``key``, made by ``make()`` and stored when missing, once for all threads.
+
+        Threads that ask for a missing key together wait for the first one's
+        ``make()`` and get the very object it made (two threads loading the
+        same vectors on a cold memo parse them once, and share one copy). If
+        ``make()`` raises, the error is the first thread's; a waiting thread
+        then calls ``make()`` itself. A ``make()`` that asks for its own key
+        again (in the same thread) makes it again rather than waiting on itself.
+
+        Parameters
+        ----------
+        key : hashable
+        make : callable
+            ``make()`` returns the value; it runs without the memo's own lock held.
+
+        Returns
+        -------
+        object
+
+        Examples
+        --------
+        >>> memo = Memo(maxsize=2)
+        >>> memo.get_or_make("a", lambda: [1])
+        [1]
+        >>> memo.get_or_make("a", lambda: [2])  # made once: the stored value
+        [1]
+        """
+        value = self.get(key, _MISSING)
+        if value is not _MISSING:
+            return value
+        with self._lock:
+            entry = self._making.get(key)
+            if entry is None:
+                entry = self._making[key] = [threading.RLock(), 0]
+            entry[1] += 1
+        try:
+            with entry[0]:
+                value = self.get(key, _MISSING)  # made meanwhile by the thread this one waited for
+                if value is _MISSING:
+                    value = make()
+                    self.put(key, value)
+                return value
+        finally:
+            with self._lock:
+                entry[1] -= 1
+                if not entry[1] and self._making.get(key) is entry:
+                    del self._making[key]
 
     def __contains__(self, key) -> bool:
         with self._lock:

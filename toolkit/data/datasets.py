@@ -660,18 +660,18 @@ def _read_imdb(path: Path, split: str, *, cache: bool, cache_dir, progress: bool
         return _parse_imdb(path, split, progress)
     st = path.stat()
     key = (str(path.resolve()), st.st_size, st.st_mtime_ns, split)
-    result = _IMDB_MEMO.get(key)
-    if result is not None:
+    file = _parsed_cache_file(path, st, split, cache_dir) if cache else None
+
+    def make():
+        result = _load_parsed(file, split) if cache else None
+        if result is None:
+            result = _parse_imdb(path, split, progress)
+            if cache:
+                _save_parsed(file, result)
         return result
-    if cache:
-        file = _parsed_cache_file(path, st, split, cache_dir)
-        result = _load_parsed(file, split)
-    if result is None:
-        result = _parse_imdb(path, split, progress)
-        if cache:
-            _save_parsed(file, result)
-    _IMDB_MEMO.put(key, result)
-    return result
+
+    # threads reading the same split on a cold memo wait for the first: one parse of the archive, one copy
+    return _IMDB_MEMO.get_or_make(key, make)
 
 
 def load_imdb(

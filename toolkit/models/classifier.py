@@ -502,9 +502,10 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         >>> clf.fit(docs, ["pos", "neg", "pos", "neg"] * 5).model_inputs([["good", "fun", "film"], ["film"]]).shape
         (2, 3)
         """
-        if "vocabulary_" not in vars(self):
+        fitted = self._fitted_view()  # one vocabulary and maxlen_, whatever a refit in another thread does
+        if "vocabulary_" not in vars(fitted):
             check_is_fitted(self, "vocabulary_")
-        return self._sequences(self._corpus(X, allow_empty=True))
+        return fitted._sequences(fitted._corpus(X, allow_empty=True))
 
     def _sequences(self, corpus):
         from ..text.vocabulary import pad_sequences
@@ -569,9 +570,48 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         that fails or is interrupted (``KeyboardInterrupt``, a notebook's
         stop button) leaves the estimator as it was before the call: fitted
         with its previous model, or not fitted.
+
+        The new fitted state is built on a private copy of the estimator
+        and replaces the previous one at once, when training is over, so
+        another thread that predicts with this estimator meanwhile (a web
+        app retraining the model it serves) gets the previous model's
+        answers, then the new one's, never a mixture of the two.
         """
-        with _restored_on_failure(self):
-            return self._fit(X, y, sample_weight)
+        work = self._detached()
+        work._fit(X, y, sample_weight)
+        self._publish(work)
+        return self
+
+    def _detached(self):
+        """A private copy to fit: this estimator's attributes (shared values), a dict of its own.
+
+        ``fit`` trains it and :meth:`_publish` makes its state this estimator's;
+        a fit that fails leaves the estimator untouched, as before the call.
+        """
+        work = object.__new__(type(self))
+        object.__setattr__(work, "__dict__", dict(vars(self)))
+        return work
+
+    def _publish(self, work):
+        """Make ``work``'s attributes this estimator's in one step (a new attribute dict, never edited in place).
+
+        Replacing ``__dict__`` is one operation for every other thread: a
+        reader that took :meth:`_fitted_view` before it keeps the previous
+        state whole.
+        """
+        object.__setattr__(self, "__dict__", vars(work))
+
+    def _fitted_view(self):
+        """This estimator as fitted now, for one prediction: it shares the current attribute dict.
+
+        A refit in another thread replaces that dict (:meth:`_publish`) rather
+        than editing it, so the view keeps one consistent vocabulary, model
+        and classes for the whole call; what the view caches (the NB weights,
+        a rebuilt ``model_``) lands in the dict it shares.
+        """
+        view = object.__new__(type(self))
+        object.__setattr__(view, "__dict__", vars(self))
+        return view
 
     def _fit(self, X, y, sample_weight):
         from ..text.vocabulary import Vocabulary
@@ -952,11 +992,12 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
             (scikit-learn's ``log_loss`` checks that), except for multilabel
             targets: one independent probability per label.
         """
-        proba = self._probabilities(X)
-        if self.output_ == "binary":
+        fitted = self._fitted_view()  # one model, vocabulary and classes, whatever a refit in another thread does
+        proba = fitted._probabilities(X)
+        if fitted.output_ == "binary":
             proba = proba.reshape(-1)
             return np.column_stack([1.0 - proba, proba])
-        if self.output_ == "multiclass" and len(proba):
+        if fitted.output_ == "multiclass" and len(proba):
             # Keras' float32 softmax rows sum to 1 within float32 rounding only (off by up to ~1e-7), which
             # scikit-learn's log_loss (scoring="neg_log_loss", CalibrationDisplay...) flags in float64 with
             # "The y_prob values do not sum to one"; renormalized in float64, the order within a row is kept
@@ -993,11 +1034,12 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         ndarray of shape (n_samples,) or (n_samples, n_classes)
         """
         eps = np.finfo("float32").eps
-        proba = np.clip(self._probabilities(X), eps, 1 - eps)
-        if self.output_ == "binary":
+        fitted = self._fitted_view()  # one model, vocabulary and classes, whatever a refit in another thread does
+        proba = np.clip(fitted._probabilities(X), eps, 1 - eps)
+        if fitted.output_ == "binary":
             proba = proba.reshape(-1)
             return np.log(proba) - np.log1p(-proba)
-        if self.output_ == "multiclass":
+        if fitted.output_ == "multiclass":
             return np.log(proba)
         return np.log(proba) - np.log1p(-proba)
 
@@ -1013,11 +1055,12 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         -------
         ndarray of shape (n_samples,) or (n_samples, n_classes)
         """
-        proba = self._probabilities(X)
-        if self.output_ == "binary":
-            return self.classes_[(proba.reshape(-1) > 0.5).astype(int)]
-        if self.output_ == "multiclass":
-            return self.classes_[proba.argmax(axis=1)]
+        fitted = self._fitted_view()  # one model, vocabulary and classes, whatever a refit in another thread does
+        proba = fitted._probabilities(X)
+        if fitted.output_ == "binary":
+            return fitted.classes_[(proba.reshape(-1) > 0.5).astype(int)]
+        if fitted.output_ == "multiclass":
+            return fitted.classes_[proba.argmax(axis=1)]
         return (proba > 0.5).astype(int)
 
     def _nb_arrays(self):
@@ -1041,7 +1084,7 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         else:  # the model.keras of a folder loaded by load_model: Keras' safe mode, as load_model itself uses
             model = keras_in_safe_mode(lambda: keras_from_bytes(data, safe_mode=True),
                                        "The saved model.keras of this classifier")
-        del self._model_keras_bytes
+        self.__dict__.pop("_model_keras_bytes", None)  # pop: two threads may rebuild it at once (Python >= 3.12)
         self.__dict__.pop("_model_keras_safe_mode", None)
         self._model_pid = os.getpid()  # cached_property stores model_ in __dict__, past __setattr__
         cached = self.__dict__.get("_nb_weights")

@@ -199,7 +199,7 @@ _NLP: dict[tuple, object] = {}
 #: languages whose spaCy tokenizer needs packages that ``pip install 'spacy[<lang>]'`` brings
 _SPACY_EXTRAS = ("ja", "ko", "th")
 _ENGINES = Memo(maxsize=4)  # spaCy engines (up to ~200 MB each): bounded, least recently used dropped
-_LOCK = threading.Lock()
+_LOCK = threading.RLock()  # the pipelines and engines; reentrant: _get_engine loads pipelines while holding it
 
 
 def _model_key(model) -> str:
@@ -272,24 +272,29 @@ def _load_nlp(model, lemmatize: bool):
     A pipeline loaded earlier is loaded again when :func:`_nlp_is_current`
     says it is out of date, so tokens never depend on what the process did
     before; the engines made with the old one are replaced (:func:`_get_engine`).
+    Threads that need a pipeline not loaded yet (a grid search on joblib's
+    threading backend fitting its first folds) wait for the one that loads
+    it: before, each loaded a copy of its own, and every copy but the last
+    threw away the engines (span tables) made with the others.
     """
     model = _model_key(model)
     key = (model, lemmatize)
-    nlp = _NLP.get(key)
-    if nlp is not None:
-        if _nlp_is_current(nlp, model):
-            return nlp
-        logger.info("spaCy pipeline %r changed since it was loaded (stop words, tokenizer rules or its folder): "
-                    "loading it again", model)
-        _NLP.pop(key, None)
-    nlp = _build_nlp(model, lemmatize)
-    nlp._toolkit_stops = frozenset(_stop_words(nlp))
-    if getattr(nlp, "_toolkit_blank", False):
-        nlp._toolkit_defaults = _defaults_signature(nlp)
-    else:
-        nlp._toolkit_folder = _folder_signature(model)
-    _NLP[key] = nlp
-    return nlp
+    with _LOCK:
+        nlp = _NLP.get(key)
+        if nlp is not None:
+            if _nlp_is_current(nlp, model):
+                return nlp
+            logger.info("spaCy pipeline %r changed since it was loaded (stop words, tokenizer rules or its folder): "
+                        "loading it again", model)
+            _NLP.pop(key, None)
+        nlp = _build_nlp(model, lemmatize)
+        nlp._toolkit_stops = frozenset(_stop_words(nlp))
+        if getattr(nlp, "_toolkit_blank", False):
+            nlp._toolkit_defaults = _defaults_signature(nlp)
+        else:
+            nlp._toolkit_folder = _folder_signature(model)
+        _NLP[key] = nlp
+        return nlp
 
 
 def _spacy_language_codes() -> list[str]:

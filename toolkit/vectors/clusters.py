@@ -228,8 +228,7 @@ class WordClusterer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Transf
         docs = check_token_corpus(X, estimator=type(self).__name__)
         key = _shared_key(self.vectors, docs)
         key = None if key is None else (key, self.n_clusters, self.max_words, self.random_state)
-        cached = None if key is None else _MEMO.get(key)
-        if cached is None:
+        def compute():
             kv = resolve_vectors(self.vectors, docs)
             n_words = min(self.max_words, len(kv.index_to_key))
             if self.n_clusters > n_words:
@@ -237,10 +236,10 @@ class WordClusterer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Transf
                     f"The 'n_clusters' parameter of WordClusterer ({self.n_clusters}) is larger than the number "
                     f"of words with a vector ({n_words}); choose n_clusters <= {n_words}."
                 )
-            cached = self._cached_kmeans(np.asarray(kv.vectors[:n_words], dtype=np.float32),
-                                         kv.index_to_key[:n_words])
-            if key is not None:
-                _MEMO.put(key, cached)
+            return self._cached_kmeans(np.asarray(kv.vectors[:n_words], dtype=np.float32), kv.index_to_key[:n_words])
+
+        # threads clustering the same vectors at once (a grid search on joblib's threading backend) run one k-means
+        cached = compute() if key is None else _MEMO.get_or_make(key, compute)
         self.words_, self.labels_ = cached
         self.cluster_sizes_ = np.bincount(self.labels_, minlength=self.n_clusters)
         # the word -> cluster token table, built here and on unpickling, never by transform: transform leaves

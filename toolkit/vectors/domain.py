@@ -429,20 +429,23 @@ def domain_vectors(spec, documents, *, data_dir=None, cache_dir=None):
     if docs.n_tokens == 0:
         raise DataError("The documents for the 'vectors' domain spec hold no tokens; nothing to train on.")
     key = _key(parsed, docs, settings)
-    kv = _MEMO.get(key)
-    if kv is not None:
-        return kv
-    from ..data._download import build_once
 
-    folder = get_cache_dir(cache_dir) / "domain_vectors" / key
-    # word2vec with several threads is not deterministic: without build_once, fold fits training the same
-    # vectors at once on joblib workers would each fit their members with vectors of their own
-    kv, _ = build_once(folder, f"domain_vectors-{key}", read=lambda: _read_cached(folder, parsed),
-                       build=lambda: _train_and_cache(parsed, docs, folder), purpose="training the same domain vectors")
-    _MEMO.put(key, kv)
-    if folder.is_dir():
-        _mark_source(parsed, key, data_dir, cache_dir, settings)
-    return kv
+    def make():
+        from ..data._download import build_once
+
+        folder = get_cache_dir(cache_dir) / "domain_vectors" / key
+        # word2vec with several threads is not deterministic: without build_once, fold fits training the same
+        # vectors at once on joblib workers would each fit their members with vectors of their own
+        kv, _ = build_once(folder, f"domain_vectors-{key}", read=lambda: _read_cached(folder, parsed),
+                           build=lambda: _train_and_cache(parsed, docs, folder),
+                           purpose="training the same domain vectors")
+        if folder.is_dir():
+            _mark_source(parsed, key, data_dir, cache_dir, settings)
+        return kv
+
+    # threads of one process asking for the same vectors (a grid search on joblib's threading backend) wait
+    # for the first: one training, also where the cache cannot be written, and one shared copy
+    return _MEMO.get_or_make(key, make)
 
 
 # ------------------------------------------------------------- is it cached already?

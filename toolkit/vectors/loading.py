@@ -911,24 +911,23 @@ def load_vectors(
     fmt = _sniff(src, fmt)
     identity = _identity(path, src.member)
     key = _key(identity, fmt, limit, unicode_errors)
-    kv = _MEMO.get(key)
-    if kv is not None:
+
+    def make():
+        try:
+            kv = _load(src, fmt, key, path, limit, unicode_errors, cache, cache_dir, progress)
+            if kv is None:  # the cache cannot be written (logged): load into memory
+                kv = _load(src, fmt, key, path, limit, unicode_errors, False, cache_dir, progress)
+        except VectorsFormatError as err:
+            hint = _format_hint(src, format, fmt, str(err))  # a format named by hand that the content contradicts
+            if hint is None:
+                raise
+            raise VectorsFormatError(f"{err} {hint}") from err
+        logger.info("Loaded %d vectors of dimension %d from %s", len(kv), kv.vector_size, src.name)
         return kv
-    try:
-        kv = _load(src, fmt, key, path, limit, unicode_errors, cache, cache_dir, progress)
-    except VectorsFormatError as err:
-        hint = _format_hint(src, format, fmt, str(err))  # a format named by hand that the content contradicts
-        if hint is None:
-            raise
-        raise VectorsFormatError(f"{err} {hint}") from err
-    if kv is None:  # the cache cannot be written (logged): load into memory
-        return load_vectors(
-            source, format=format, limit=limit, member=member, cache=False, cache_dir=cache_dir,
-            data_dir=data_dir, unicode_errors=unicode_errors, progress=progress,
-        )
-    logger.info("Loaded %d vectors of dimension %d from %s", len(kv), kv.vector_size, src.name)
-    _MEMO.put(key, kv)
-    return kv
+
+    # threads loading the same vectors at once (a grid search on joblib's threading backend, a server's
+    # workers) wait for the first one: one parse or cache read, and one shared copy of the vectors
+    return _MEMO.get_or_make(key, make)
 
 
 def _load(src, fmt, key, path, limit, unicode_errors, cache, cache_dir, progress):
