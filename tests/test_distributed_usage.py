@@ -14,6 +14,7 @@ import logging
 
 import numpy as np
 import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
 
 pytest.importorskip("distributed")
 
@@ -447,27 +448,11 @@ def test_distributed_usage_cli_grid_local_workers_keep_tensorflow_quiet(reviews_
     assert "oneDNN" not in worker_output and "cuInit" not in worker_output, worker_output[-2000:]
 
 
-class _PidRecorder:
+class _PidRecorder(ClassifierMixin, BaseEstimator):
     """A scikit-learn classifier whose fit appends its process id to a file (to see where the fits ran)."""
-
-    _estimator_type = "classifier"
 
     def __init__(self, path=None, c=1.0):
         self.path, self.c = path, c
-
-    def get_params(self, deep=True):
-        return {"path": self.path, "c": self.c}
-
-    def set_params(self, **params):
-        for name, value in params.items():
-            setattr(self, name, value)
-        return self
-
-    def __sklearn_tags__(self):
-        from sklearn.utils import ClassifierTags, Tags, TargetTags
-
-        return Tags(estimator_type="classifier", target_tags=TargetTags(required=True),
-                    classifier_tags=ClassifierTags())
 
     def fit(self, X, y):
         import os
@@ -479,9 +464,6 @@ class _PidRecorder:
 
     def predict(self, X):
         return np.full(len(X), self.classes_[0])
-
-    def score(self, X, y):
-        return float(np.mean(self.predict(X) == np.asarray(y)))
 
 
 def test_grid_search_on_a_one_thread_cluster_fits_on_the_worker(scheduler, reviews, tmp_path):

@@ -480,3 +480,30 @@ def test_store_gaps_corpus_of_a_partition_records_the_store_tokenizer(pairs, tmp
     plain = CorpusStore.build(db.from_sequence(list(zip(texts[:20], labels[:20])), npartitions=1), tmp_path / "plain",
                               scheduler="sync")
     assert plain.corpus(0).tokenizer_params == {}
+
+
+def test_store_gaps_refit_from_a_store_keeps_the_served_model_until_it_is_done(built):
+    """A model refitted from a store in one thread while another predicts with it: mid-training, the estimator
+    still holds its previous vocabulary and model (fit_from_store trains a private copy and publishes it when
+    done, as EmbeddingClassifier.fit). Before, it set the new vocabulary and maxlen before training, so a
+    prediction made meanwhile encoded documents for a model that never saw those ids."""
+    import keras
+
+    from toolkit.distributed import CorpusStore, fit_from_store
+    from toolkit.models import EmbeddingClassifier
+
+    store = CorpusStore(built)
+    clf = fit_from_store(EmbeddingClassifier(embedding_dim=8, epochs=2, maxlen=40, max_tokens=500,
+                                             validation_split=0.0, random_state=0), store)
+    vocabulary, model = clf.vocabulary_, clf.model_
+    seen = {}
+
+    def on_epoch_end(epoch, logs=None):  # mid-refit: what another thread would read now
+        seen.setdefault("vocabulary", clf.vocabulary_)
+        seen.setdefault("model", clf.model_)
+        seen.setdefault("maxlen", clf.maxlen_)
+
+    clf.set_params(max_tokens=50, maxlen=10, callbacks=[keras.callbacks.LambdaCallback(on_epoch_end=on_epoch_end)])
+    fit_from_store(clf, store)
+    assert seen["vocabulary"] is vocabulary and seen["model"] is model and seen["maxlen"] == 40
+    assert clf.vocabulary_ is not vocabulary and clf.maxlen_ == 10

@@ -37,6 +37,7 @@ __all__ = [
     "grid_search",
     "worker_config",
     "local_cluster",
+    "ClusterError",
 ]
 
 _WHERE = {
@@ -51,6 +52,7 @@ _WHERE = {
     "grid_search": "search",
     "worker_config": "search",
     "local_cluster": "search",
+    "ClusterError": "search",
 }
 
 

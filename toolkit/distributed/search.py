@@ -19,9 +19,16 @@ from collections.abc import Iterable
 import numpy as np
 from distributed.diagnostics.plugin import SchedulerPlugin
 
-__all__ = ["grid_search", "dask_client", "local_cluster", "worker_config", "WORKER_ENV"]
+from ..exceptions import ToolkitError
+
+__all__ = ["WORKER_ENV", "ClusterError", "dask_client", "grid_search", "local_cluster", "worker_config"]
 
 logger = logging.getLogger(__name__)
+
+
+class ClusterError(ToolkitError, RuntimeError):
+    """The Dask cluster could not do the work: workers killed (e.g. over their memory limit), a scheduler gone,
+    or workers that cannot import what the tasks need. The message names the cause and what to do."""
 
 #: Opt-in environment for local worker processes (``LocalCluster(env=WORKER_ENV)``):
 #: one TensorFlow thread each, so N workers on N cores do not oversubscribe them.
@@ -243,6 +250,269 @@ def _has_workers(client, timeout=60.0) -> bool:
     return True
 
 
+#: seconds :func:`grid_search` waits for a first worker of a cluster that has none (an adaptive one scaled down)
+WORKER_WAIT = 120.0
+
+
+def _wait_for_a_worker(client, timeout=None) -> None:
+    """Return once ``client``'s cluster has a worker; a cluster with none is given a task, which an adaptive
+    cluster (``cluster.adapt(minimum=0, ...)``) answers by starting one.
+
+    joblib's dask backend first scatters the data to the workers: with none, it waited 10 s and failed with
+    "TimeoutError: No valid workers found", as the adaptive cluster had not been asked for any.
+    """
+    if client.ncores():
+        return
+    timeout = WORKER_WAIT if timeout is None else timeout
+    logger.info("the Dask cluster at %s has no worker: waiting up to %.0f s for one (an adaptive cluster starts "
+                "them when work arrives)", client.scheduler.address, timeout)
+    try:
+        client.submit(len, (), pure=False).result(timeout=timeout)
+    except TimeoutError as err:
+        raise ClusterError(
+            f"The Dask cluster at {client.scheduler.address} has no worker, and none started within {timeout:.0f} "
+            "s. Start workers (dask worker <scheduler address>), or let an adaptive cluster start them "
+            "(cluster.adapt(minimum=1, ...))."
+        ) from err
+
+
+#: the environment variables through which fits find their data and caches (toolkit._config's names)
+_FOLDER_VARIABLES = ("TOOLKIT_DATA_DIR", "TOOLKIT_CACHE_DIR")
+
+
+def _worker_probe(packages, variables):
+    """Runs on each worker (shipped by value: it needs nothing but the standard library to arrive there).
+
+    For each of ``packages``: ``(version, None)`` when it imports, else ``(None, "ModuleNotFoundError: ...")``;
+    and the worker's values of the environment ``variables``.
+    """
+    import importlib
+    import os
+
+    found = {}
+    for name in packages:
+        try:
+            module = importlib.import_module(name)
+        except Exception as err:  # noqa: BLE001 - reported to the client, which says what to install
+            found[name] = (None, f"{type(err).__name__}: {err}")
+        else:
+            found[name] = (str(getattr(module, "__version__", "")), None)
+    return {"packages": found, "environ": {name: os.environ.get(name) for name in variables}}
+
+
+def _by_value(func):
+    """A copy of ``func`` that pickles by value (cloudpickle ships a ``__main__`` function's code): a worker
+    that cannot import toolkit can still run it and say so, where a function of this module failed to arrive
+    and took the worker's connection down with it."""
+    import builtins
+    import types
+
+    copy = types.FunctionType(func.__code__, {"__builtins__": builtins}, func.__name__, func.__defaults__)
+    copy.__module__ = "__main__"
+    return copy
+
+
+def _packages_of(*objects) -> list[str]:
+    """Top-level packages (other than Python's own) of the classes and functions in ``objects``: estimators with
+    their nested parameters, and the values of a parameter grid. The workers must import them all."""
+    import sys
+
+    seen, names = set(), set()
+
+    def visit(obj):
+        if id(obj) in seen or isinstance(obj, (str, bytes, int, float, bool, type(None))):
+            return
+        seen.add(id(obj))
+        if isinstance(obj, dict):
+            for value in obj.values():
+                visit(value)
+            return
+        if isinstance(obj, (list, tuple, set, frozenset)):
+            for value in obj:
+                visit(value)
+            return
+        module = obj.__module__ if callable(obj) and not hasattr(obj, "get_params") else type(obj).__module__
+        names.add(str(module or "").split(".")[0])
+        if hasattr(obj, "get_params") and not isinstance(obj, type):
+            try:
+                params = obj.get_params(deep=False)
+            except Exception:  # noqa: BLE001 - an odd estimator: its class is enough
+                return
+            for value in params.values():
+                visit(value)
+
+    for obj in objects:
+        visit(obj)
+    stdlib = getattr(sys, "stdlib_module_names", ())
+    return sorted(n for n in names if n and n not in ("__main__", "builtins") and n not in stdlib
+                  and n in sys.modules)
+
+
+def _check_workers(client, packages, what) -> tuple[dict, str | None]:
+    """Before ``what`` runs on ``client``'s cluster: check that every worker imports ``packages``.
+
+    A worker that cannot import a class of the tasks fails to read them: it
+    dropped its connection, and the search waited a minute for it and then
+    blamed a dead worker. Now that is a ClusterError naming the workers and
+    the package. Other versions than here, or other ``TOOLKIT_DATA_DIR`` /
+    ``TOOLKIT_CACHE_DIR`` values, are logged as warnings.
+
+    Returns
+    -------
+    limits : dict
+        Each worker's memory limit in bytes (0 for none), for :func:`_cluster_failure`.
+    folders : str or None
+        A note on the workers' other data or cache folders, added to an error of the work.
+    """
+    import importlib
+    import os
+
+    packages = sorted({"toolkit", *packages})
+    try:
+        answers = client.run(_by_value(_worker_probe), packages, _FOLDER_VARIABLES, on_error="return")
+    except Exception as err:  # noqa: BLE001 - the work itself then says what is wrong
+        logger.debug("could not ask the Dask workers what they import: %r", err)
+        return {}, None
+    missing, versions, folders = {}, {}, {}
+    here = {name: str(getattr(importlib.import_module(name), "__version__", "")) for name in packages}
+    for worker, answer in sorted(answers.items()):
+        if isinstance(answer, BaseException) or not isinstance(answer, dict):
+            logger.debug("Dask worker %s did not answer: %r", worker, answer)
+            continue
+        for name, (version, error) in answer["packages"].items():
+            if error is not None:
+                missing.setdefault((name, error), []).append(worker)
+            elif version != here[name]:
+                versions.setdefault((name, version), []).append(worker)
+        for name, value in answer["environ"].items():
+            if value != os.environ.get(name):
+                folders.setdefault((name, value), []).append(worker)
+    if missing:
+        (name, error), workers = next(iter(missing.items()))
+        raise ClusterError(
+            f"{_workers_named(workers)} of the Dask scheduler {client.scheduler.address} cannot import {name!r} "
+            f"({error}), which {what} sends them. Install it in the workers' environment (the same version as "
+            f"here: {name} {here[name] or '(no version)'}), or start the workers from this environment."
+        )
+    for (name, version), workers in versions.items():
+        logger.warning("%s of %s run(s) %s %s, this process %s %s: %s may fail there or give other results. Install "
+                       "the same version on both sides.", _workers_named(workers), client.scheduler.address, name,
+                       version or "(no version)", name, here[name] or "(no version)", what)
+    notes = []
+    for (name, value), workers in folders.items():
+        notes.append(f"{_workers_named(workers)} of {client.scheduler.address} run(s) with {name}="
+                     f"{value if value is not None else '(unset)'}, this process with {name}="
+                     f"{os.environ.get(name) or '(unset)'}: vectors given by a manifest name, domain vectors and "
+                     f"caches are looked up in the workers' folders. Give the workers the same {name} (a shared "
+                     "path) if they should see this process' data.")
+        logger.warning("%s", notes[-1])
+    try:
+        limits = {address: info.get("memory_limit") or 0 for address, info in client.scheduler_info()["workers"].items()}
+    except Exception:  # noqa: BLE001
+        limits = {}
+    return limits, " ".join(notes) or None
+
+
+def _add_note(err, note) -> None:
+    """Add ``note`` (the workers' other folders) to an error of the work done there, once."""
+    if note is not None and note not in getattr(err, "__notes__", ()):
+        err.add_note(note)
+
+
+def _workers_named(workers) -> str:
+    shown = ", ".join(workers[:3]) + (f" and {len(workers) - 3} more" if len(workers) > 3 else "")
+    return f"Worker{'s' if len(workers) > 1 else ''} {shown}"
+
+
+def _format_bytes(n) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} B"  # pragma: no cover
+
+
+def _connection_lost(client, err) -> bool:
+    """Whether ``err`` (or the client's state) says the client lost its scheduler."""
+    if getattr(err, "reason", None) == "scheduler-connection-lost":
+        return True
+    return getattr(client, "status", "running") not in ("running", "connecting", "newly-created")
+
+
+def _memory_restarts(client, since) -> list[dict]:
+    """The nannies' "worker-restart-memory" events since ``since`` (scheduler time): workers killed over their
+    memory limit."""
+    try:
+        events = client.get_events("worker-restart-memory")
+    except Exception:  # noqa: BLE001 - a scheduler gone: nothing to read
+        return []
+    return [event for stamp, event in events if stamp >= since and isinstance(event, dict)]
+
+
+def _fit_task(err) -> str:
+    """How a grid search's failed task is named to its user: a batch of fits, by joblib's key."""
+    key = str(getattr(err, "task", None) or getattr(err, "key", "") or "")
+    match = _FIT_BATCH.match(key)
+    if match is None:
+        return f"task {key}" if key else "a task"
+    n = int(match.group(1))
+    return f"{'a fit' if n == 1 else f'a batch of {n} fits'} of the grid (Dask task {key})"
+
+
+def _scheduler_time(client) -> float:
+    """The scheduler's clock (its events are stamped by it), or this process' when it does not answer."""
+    import time
+
+    try:
+        return float(client.run_on_scheduler(time.time)) - 1.0
+    except Exception:  # noqa: BLE001
+        return time.time() - 1.0
+
+
+def _cluster_failure(client, err, *, since, what, limits=None, task=None) -> ClusterError | None:
+    """A :class:`ClusterError` saying why ``what`` failed on the cluster, or None if ``err`` is the work's own
+    error (or a lost task with no known cause: the caller decides).
+
+    A scheduler lost, workers restarted by their nanny for going over their memory limit (the nanny's events,
+    with the worker, what it used and its limit), or a task that killed every worker that ran it
+    (``KilledWorker``, after ``distributed.scheduler.allowed-failures``).
+    """
+    from distributed import KilledWorker
+    from distributed.client import FutureCancelledError
+
+    if not isinstance(err, (FutureCancelledError, KilledWorker)) and not isinstance(err, OSError):
+        return None
+    address = getattr(getattr(client, "scheduler", None), "address", None) or "?"
+    if _connection_lost(client, err):
+        return ClusterError(
+            f"{what[0].upper()}{what[1:]} lost its connection to the Dask scheduler at {address} (it stopped, or "
+            "the network failed); nothing of it was kept. Check that the scheduler is running, then run it again."
+        )
+    if isinstance(err, OSError):
+        return None
+    restarts = _memory_restarts(client, since)
+    task = task or f"task {err.task if isinstance(err, KilledWorker) else getattr(err, 'key', '?')}"
+    if restarts:
+        last = restarts[-1]
+        limit = (limits or {}).get(last.get("worker")) or max((limits or {0: 0}).values(), default=0)
+        used = f"{_format_bytes(last['rss'])}" if "rss" in last else "more"
+        budget = f"; its memory limit is {_format_bytes(limit)}" if limit else ", over its memory limit"
+        return ClusterError(
+            f"{what[0].upper()}{what[1:]} failed on the Dask cluster at {address}: {len(restarts)} worker "
+            f"restart(s) for memory (worker {last.get('worker')} used {used}{budget}); Dask gave up on {task} (a "
+            "task that ran beside it on that worker may be the one that needs the memory). Give the workers more memory (LocalCluster(memory_limit=...), dask worker --memory-limit), fewer "
+            "threads per worker, or less work per task (smaller partitions or candidates), then run it again."
+        )
+    if isinstance(err, KilledWorker):
+        return ClusterError(
+            f"{what[0].upper()}{what[1:]} failed on the Dask cluster at {address}: Dask gave up on {task} after "
+            f"{err.allowed_failures + 1} workers died running it (the last: {err.last_worker.address}; a task beside "
+            "it may be the cause). Read the workers' logs (a crash, or the system killing them for memory), then run "
+            "it again."
+        )
+    return None
+
+
 _FIT_BATCH = re.compile(r"batch_of__fit_and_score_(\d+)_calls")
 
 
@@ -352,11 +622,25 @@ def grid_search(estimator, param_grid, X, y, *, cv=3, scoring=None, scheduler=No
     OSError
         When ``scheduler`` cannot be reached (``ValueError`` when its
         address is malformed).
-    RuntimeError
-        When the cluster lost a task that no other worker could take over:
-        a search that loses a fit when a worker dies (joblib's dask backend
-        can lose a race with the dead worker's cleanup) runs once more on the
-        live workers before this is raised.
+    ClusterError
+        (a ``RuntimeError``) Before any fit, when a worker cannot import a
+        package of the estimator (toolkit, scikit-learn, your own module), or
+        the cluster has no worker and gets none within ``WORKER_WAIT``
+        seconds (an adaptive cluster scaled to zero is given work, and starts
+        one). During the search, when workers were restarted for going over
+        their memory limit (it names the worker, what it used and its limit),
+        a fit killed every worker that ran it, the scheduler went away, or the
+        cluster lost a task that no other worker could take over: a search
+        that loses a fit when a worker dies (joblib's dask backend can lose a
+        race with the dead worker's cleanup) runs once more on the live
+        workers before this is raised.
+
+    Notes
+    -----
+    Workers that run another version of a package than this process, or
+    another ``TOOLKIT_DATA_DIR`` / ``TOOLKIT_CACHE_DIR`` (vectors given by a
+    manifest name and domain vectors are looked up there), are logged as a
+    warning before the search; an error of a fit then carries the same note.
 
     Examples
     --------
@@ -393,10 +677,14 @@ def grid_search(estimator, param_grid, X, y, *, cv=3, scoring=None, scheduler=No
         return search.fit(X, y, groups=groups)
     splits = check_cv(cv, y, classifier=is_classifier(estimator)).get_n_splits(X, y, groups)
     n_fits = len(ParameterGrid(param_grid)) * splits
+    from distributed import KilledWorker
     from distributed.client import FutureCancelledError
 
     with dask_client(scheduler, n_workers=n_workers) as client:
         logger.info("grid search on %s: %d fits", client, n_fits)
+        _wait_for_a_worker(client)
+        limits, folders = _check_workers(client, _packages_of(estimator, param_grid, scoring, cv), "the grid search")
+        since = _scheduler_time(client)
         # the data go to every worker once (broadcast), so a worker that dies
         # takes no only copy with it: its fits are rerun on the others
         backend = _cluster_backend(client, [X, y])
@@ -406,9 +694,18 @@ def grid_search(estimator, param_grid, X, y, *, cv=3, scoring=None, scheduler=No
                               else joblib.parallel_backend(backend))
                 with on_cluster, _fit_progress(client, n_fits, progress):
                     return search.fit(X, y, groups=groups)
-            except FutureCancelledError as err:
+            except (FutureCancelledError, KilledWorker, OSError) as err:
+                # workers killed for memory, a task that killed every worker, a scheduler gone: said as such, and
+                # not run again (it would fail the same way)
+                failure = _cluster_failure(client, err, since=since, what="the grid search", limits=limits,
+                                           task=_fit_task(err))
+                if failure is not None:
+                    raise failure from err
+                if not isinstance(err, FutureCancelledError):
+                    _add_note(err, folders)
+                    raise
                 if attempt == _SEARCH_RETRIES or not _has_workers(client):
-                    raise RuntimeError(
+                    raise ClusterError(
                         f"The grid search on {client.scheduler.address} lost a task ({err}): a worker died and no "
                         "other worker could take its work over. Check the workers' memory limits and logs, then run "
                         "it again."
@@ -418,3 +715,6 @@ def grid_search(estimator, param_grid, X, y, *, cv=3, scoring=None, scheduler=No
                 # deterministic, so running it again gives the cv_results_ the first run would have given
                 logger.warning("the grid search lost a task when a worker died (%s); running it again on %d live "
                                "worker(s)", err, len(client.scheduler_info()["workers"]))
+            except Exception as err:  # the work's own error, e.g. vectors not found in the workers' folders
+                _add_note(err, folders)
+                raise

@@ -36,9 +36,11 @@ of ``strings.bin`` get a slower check of it (one pass over ``tokens.npy``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -66,7 +68,9 @@ def _write_part(items, folder: str, tokenizer) -> dict:
     folder = Path(folder)
     # a bad document is named by its partition and its number there ("Document 5 of partition 2 of the input")
     corpus = _tokenize_texts(texts, tokenizer, int(folder.name.rsplit("-", 1)[-1])).compact()
-    folder.mkdir(parents=True, exist_ok=True)
+    # not parents=True: after a failed or interrupted build removed its temporary folder, a task still running
+    # created it again and left a half-written partition there
+    folder.mkdir(exist_ok=True)
     np.save(folder / "tokens.npy", corpus.ids)
     np.save(folder / "offsets.npy", corpus.offsets)
     strings = "\x00".join(corpus.strings).encode("utf-8", "surrogatepass")
@@ -266,6 +270,13 @@ class CorpusStore:
             a missing label or labels of mixed types.
         ValueError
             When some partitions have labels and others do not.
+        ~toolkit.distributed.search.ClusterError
+            On a ``distributed`` cluster: before any work, when a worker
+            cannot import toolkit or spaCy; during the build, when workers
+            were restarted for going over their memory limit or a partition
+            killed every worker that ran it (both name the partition), or the
+            scheduler went away. Nothing is left under ``path`` or beside it,
+            and the tasks not yet started are cancelled (also on Ctrl-C).
         """
         require_dask()
         import dask
@@ -284,19 +295,24 @@ class CorpusStore:
                   if k not in ("n_jobs", "cache", "progress")}
         tok_params = {**params, "ngram_range": tuple(params["ngram_range"]), "n_jobs": 1}
         parts = bag.to_delayed()
+        cluster = _Cluster.of(scheduler, bag)  # on a distributed cluster: its workers checked before any work
         # absolute: the workers write the partitions, and a worker's working directory need not be this one's
         with atomic_output(path.absolute(), directory=True) as tmp:
             names = [f"part-{i:05d}" for i in range(len(parts))]
-            written = [dask.delayed(_write_part)(part, str(tmp / name), tok_params) for part, name in zip(parts, names)]
+            # keys that name their partition: a task that kills its workers is named so in the error
+            written = [dask.delayed(_write_part)(part, str(tmp / name), tok_params,
+                                                 dask_key_name=f"toolkit-store-{name}-{tmp.name}")
+                       for part, name in zip(parts, names)]
             # the client gets each partition's sizes and one combined count table, never all the tables
             *summaries, total = _compute([*(dask.delayed(_part_info)(w) for w in written), tree_combine(written)],
-                                         scheduler, progress, "tokenize")
+                                         scheduler, progress, "tokenize", cluster=cluster)
             logger.info("tokenized %d partitions (%d documents)", len(parts), sum(s["n_documents"] for s in summaries))
             vocabulary = merge_counts([total])
             del total
             vocabulary.to_json(tmp / "vocabulary.json")
-            _compute([dask.delayed(_encode_part)(str(tmp / name), str(tmp / "vocabulary.json")) for name in names],
-                     scheduler, progress, "encode")
+            _compute([dask.delayed(_encode_part)(str(tmp / name), str(tmp / "vocabulary.json"),
+                                                 dask_key_name=f"toolkit-store-encode-{name}-{tmp.name}")
+                      for name in names], scheduler, progress, "encode", cluster=cluster)
             labelled = {s["has_labels"] for s in summaries if s["n_documents"]}
             if len(labelled) > 1:
                 raise ValueError("Some partitions of the input have labels and some do not; give every text a label.")
@@ -609,7 +625,7 @@ class _IdsReader:
             raise _damaged(self.path.parent.parent, f"{self.path}: file shorter than its header says")
 
 
-def _compute(tasks, scheduler, progress, what):
+def _compute(tasks, scheduler, progress, what, *, cluster=None):
     """``dask.compute(*tasks)``; with ``progress``, a bar on stderr (local schedulers and distributed alike).
 
     On a distributed client the bar is tqdm's over the tasks, as the toolkit's other bars are: it follows
@@ -617,29 +633,77 @@ def _compute(tasks, scheduler, progress, what):
     bar redrew ten times a second there, whatever the setting.
 
     The tasks run where ``dask.compute`` would run them without the bar (:func:`_distributed_client`):
-    the bar never moves them to another scheduler.
+    the bar never moves them to another scheduler. On a cluster, a failure or an interrupt (Ctrl-C) cancels
+    the tasks that have not run yet (they ran on, for nothing, on a running cluster), and a cluster failure
+    (workers killed over their memory limit, a partition that killed every worker that ran it, a scheduler
+    gone) is a :class:`~toolkit.distributed.search.ClusterError` that says so.
     """
     import sys
 
     import dask
 
-    if not progress:
-        return dask.compute(*tasks, scheduler=scheduler)
     client = _distributed_client(scheduler, tasks)
     if client is None:
+        if not progress:
+            return dask.compute(*tasks, scheduler=scheduler)
         from dask.diagnostics import ProgressBar
 
         logger.info("%s: %d partitions", what, len(tasks))
         with ProgressBar(out=sys.stderr):
             return dask.compute(*tasks, scheduler=scheduler)
     from distributed import as_completed
-    from tqdm.auto import tqdm
 
+    cluster = cluster if cluster is not None and cluster.client is client else _Cluster(client)
     futures = client.compute(tasks)
-    with tqdm(total=len(futures), desc=what, unit="task", file=sys.stderr) as bar:
-        for _ in as_completed(futures):  # a failed partition too: gather raises its error below
-            bar.update(1)
-    return tuple(client.gather(futures))
+    try:
+        if progress:
+            from tqdm.auto import tqdm
+
+            with tqdm(total=len(futures), desc=what, unit="task", file=sys.stderr) as bar:
+                for _ in as_completed(futures):  # a failed partition too: gather raises its error below
+                    bar.update(1)
+        return tuple(client.gather(futures))
+    except BaseException as err:
+        with contextlib.suppress(Exception):  # a scheduler gone: nothing left to cancel
+            client.cancel(futures)
+        failure = cluster.failure(err, what)
+        if failure is not None:
+            raise failure from err
+        raise
+
+
+class _Cluster:
+    """The distributed client a build runs on, checked once, and what explains its failures."""
+
+    def __init__(self, client, limits=None, since=None):
+        from .search import _scheduler_time
+
+        self.client, self.limits = client, limits or {}
+        self.since = _scheduler_time(client) if since is None else since
+
+    @classmethod
+    def of(cls, scheduler, bag):
+        """The checked cluster ``bag`` would be computed on (its workers import toolkit and spaCy), or None."""
+        from .search import _check_workers, _scheduler_time
+
+        client = _distributed_client(scheduler, [bag])
+        if client is None:
+            return None
+        since = _scheduler_time(client)
+        limits, _ = _check_workers(client, ["spacy"], "CorpusStore.build")
+        return cls(client, limits, since)
+
+    def failure(self, err, what):
+        from .search import _cluster_failure
+
+        key = getattr(err, "task", None) or getattr(err, "key", None)
+        # the store's own tasks name their partition; the input's tasks are (name, partition number)
+        match = re.match(r"toolkit-store-(?:encode-)?part-(\d+)", str(key or ""))
+        part = int(match.group(1)) if match else (
+            key[1] if isinstance(key, tuple) and len(key) == 2 and isinstance(key[1], int) else None)
+        task = None if part is None else f"partition {part} of the input (Dask task {key})"
+        return _cluster_failure(self.client, err, since=self.since, what=f"the store build ({what} pass)",
+                                limits=self.limits, task=task)
 
 
 def _distributed_client(scheduler, tasks):

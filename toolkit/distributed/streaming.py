@@ -156,7 +156,7 @@ def fit_from_store(estimator, store, y=None):
     >>> clf.predict([["good", "fun"]]).shape
     (1,)
     """
-    from ..models.classifier import _NB_ARCHITECTURES, EmbeddingClassifier, _check_random_state, _restored_on_failure
+    from ..models.classifier import _NB_ARCHITECTURES, EmbeddingClassifier, _check_random_state
     from .store import CorpusStore
 
     if not isinstance(estimator, EmbeddingClassifier):
@@ -176,31 +176,33 @@ def fit_from_store(estimator, store, y=None):
             f"Document {int(empty[0])} of the store {store.path} has no tokens ({len(empty)} empty document(s)); "
             "EmbeddingClassifier cannot learn from an empty document. Drop empty texts before building the store."
         )
-    # a refit that fails or is interrupted leaves the estimator as it was (as EmbeddingClassifier.fit): not its
-    # new vocabulary and classes beside the previous model
-    with _restored_on_failure(estimator):
-        labels = store.labels() if y is None else np.asarray(y)
-        y_enc = estimator._encode_targets(labels, store.n_documents)
-        weights = estimator._class_sample_weights(y_enc)
-        rng = _check_random_state(estimator.random_state)
-        seeds = rng.randint(0, 2**31 - 1, size=3)
+    # trained on a private copy whose state becomes the estimator's at once when training is over (as
+    # EmbeddingClassifier.fit): a refit that fails or is interrupted leaves the estimator as it was, and
+    # another thread predicting with it meanwhile gets the previous model's answers, never a mixture
+    work = estimator._detached()
+    labels = store.labels() if y is None else np.asarray(y)
+    y_enc = work._encode_targets(labels, store.n_documents)
+    weights = work._class_sample_weights(y_enc)
+    rng = _check_random_state(work.random_state)
+    seeds = rng.randint(0, 2**31 - 1, size=3)
 
-        estimator.vocabulary_ = store.vocabulary_for(max_tokens=estimator.max_tokens, min_count=estimator.min_count)
-        estimator.maxlen_ = int(estimator.maxlen) if estimator.maxlen is not None else int(lengths.max())
-        options = dict(maxlen=estimator.maxlen_, n_ids=len(estimator.vocabulary_),
-                       padding=estimator.padding, truncating=estimator.truncating)
+    work.vocabulary_ = store.vocabulary_for(max_tokens=work.max_tokens, min_count=work.min_count)
+    work.maxlen_ = int(work.maxlen) if work.maxlen is not None else int(lengths.max())
+    options = dict(maxlen=work.maxlen_, n_ids=len(work.vocabulary_),
+                   padding=work.padding, truncating=work.truncating)
 
-        indices = np.arange(store.n_documents)
-        val = None
-        if estimator.validation_split > 0:
-            train_idx, val_idx = estimator._validation_split(y_enc, int(seeds[1]))  # the split fit() makes
-            val = StoreBatches(store, val_idx, targets=y_enc[val_idx], batch_size=estimator.batch_size,
-                               weights=None if weights is None else weights[val_idx], **options)
-            indices = np.sort(train_idx)
-        matrix, estimator.embedding_coverage_ = estimator._embedding_matrix(None, None, seeds[0])
-        logger.info("training from %s: %d documents, %d batches per epoch", store.path, len(indices),
-                    -(-len(indices) // estimator.batch_size))
-        estimator._train(StoreRows(store, indices, **options), y_enc[indices],
-                         None if weights is None else weights[indices], val, matrix, rng, int(seeds[2]))
+    indices = np.arange(store.n_documents)
+    val = None
+    if work.validation_split > 0:
+        train_idx, val_idx = work._validation_split(y_enc, int(seeds[1]))  # the split fit() makes
+        val = StoreBatches(store, val_idx, targets=y_enc[val_idx], batch_size=work.batch_size,
+                           weights=None if weights is None else weights[val_idx], **options)
+        indices = np.sort(train_idx)
+    matrix, work.embedding_coverage_ = work._embedding_matrix(None, None, seeds[0])
+    logger.info("training from %s: %d documents, %d batches per epoch", store.path, len(indices),
+                -(-len(indices) // work.batch_size))
+    work._train(StoreRows(store, indices, **options), y_enc[indices],
+                None if weights is None else weights[indices], val, matrix, rng, int(seeds[2]))
+    estimator._publish(work)
     return estimator
 

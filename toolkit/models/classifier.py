@@ -1133,26 +1133,6 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
             self.__dict__.update(state)
 
 
-
-
-@contextlib.contextmanager
-def _restored_on_failure(estimator):
-    """Put back the estimator's attributes as they were when an exception (or Ctrl-C) leaves the block.
-
-    ``fit`` replaces ``vocabulary_``, ``classes_``, ``maxlen_``... before the
-    model is trained; without this, a refit that fails or is interrupted left
-    the new vocabulary beside the previous ``model_``, and ``predict`` encoded
-    documents for a model that never saw those ids.
-    """
-    saved = dict(vars(estimator))
-    try:
-        yield
-    except BaseException:
-        vars(estimator).clear()
-        vars(estimator).update(saved)
-        raise
-
-
 class _RetracingWarningFilter(logging.Filter):
     """Drops TensorFlow's "triggered tf.function retracing" warning."""
 
