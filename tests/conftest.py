@@ -160,6 +160,23 @@ def imdb_tokens(imdb_small):
 
 
 @pytest.fixture(scope="session")
+def imdb_tokens200(imdb_tokens):
+    """The first 200 of :func:`imdb_tokens`: token lists, and their 'neg'/'pos' labels as an array."""
+    tokens, labels = imdb_tokens
+    return tokens[:200], np.asarray(labels[:200])
+
+
+@pytest.fixture(scope="session")
+def imdb_token_array60(imdb_tokens):
+    """The first 60 of :func:`imdb_tokens` as an object array of token lists (as grid_search scatters them),
+    and their labels."""
+    docs, labels = imdb_tokens
+    X = np.empty(60, dtype=object)
+    X[:] = docs[:60]
+    return X, labels[:60]
+
+
+@pytest.fixture(scope="session")
 def split(imdb_tokens):
     """400 training and 200 held-out real reviews (token lists, 'neg'/'pos'): the stack tests' split."""
     docs, labels = imdb_tokens

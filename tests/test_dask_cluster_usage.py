@@ -48,12 +48,9 @@ def client(cluster):
 
 
 @pytest.fixture(scope="module")
-def reviews(imdb_tokens):
+def reviews(imdb_token_array60):
     """60 real reviews as token lists (an object array) and their labels."""
-    docs, labels = imdb_tokens
-    X = np.empty(60, dtype=object)
-    X[:] = docs[:60]
-    return X, labels[:60]
+    return imdb_token_array60
 
 
 class _MemoryHog(ClassifierMixin, BaseEstimator):

@@ -22,10 +22,9 @@ def tiny(**params):
 
 
 @pytest.fixture(scope="module")
-def docs(imdb_tokens):
+def docs(imdb_tokens200):
     """200 real reviews as token lists, with their 'neg'/'pos' labels."""
-    tokens, labels = imdb_tokens
-    return tokens[:200], np.asarray(labels[:200])
+    return imdb_tokens200
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ import copy
 import logging
 import numbers
 import os
-from functools import cached_property
+from functools import cache, cached_property
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -1206,10 +1206,9 @@ def _whole_fit_callbacks(callbacks, *, epochs, verbose):
     return _proxy_callback_class()(callbacks, epochs=epochs, keras_output=keras_output)
 
 
+@cache
 def _proxy_callback_class():
     """The ``keras.callbacks.Callback`` subclass of :func:`_whole_fit_callbacks` (made once, Keras imported)."""
-    if hasattr(_proxy_callback_class, "cls"):
-        return _proxy_callback_class.cls
     import keras
 
     class WholeFit(keras.callbacks.Callback):
@@ -1263,7 +1262,6 @@ def _proxy_callback_class():
     for name in ("on_epoch_begin", "on_epoch_end", "on_train_batch_begin", "on_train_batch_end",
                  "on_test_begin", "on_test_end", "on_test_batch_begin", "on_test_batch_end"):
         setattr(WholeFit, name, forward(name))
-    _proxy_callback_class.cls = WholeFit
     return WholeFit
 
 
