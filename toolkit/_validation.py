@@ -157,9 +157,9 @@ def with_missing_params(cls, state: dict) -> dict:
     parameter checks of ``fit`` and ``transform``) fails on it. The default is
     the behaviour such a model was fitted with. The parameters are added after
     the saved entries, whose order is kept, so a loaded model saves to the same
-    bytes again (an old one: from its second save on). Used by the toolkit
-    estimators' ``__setstate__`` and, for any class without one, by
-    :func:`toolkit.models.persistence.load_model`.
+    bytes again (an old one: from its second save on). Used through
+    :class:`MissingParamsMixin`, whose ``__setstate__`` both pickle and
+    skops (:func:`toolkit.models.persistence.load_model`) call.
 
     Parameters
     ----------

@@ -89,7 +89,6 @@ import numpy as np
 
 from .._atomic import atomic_output, nearest_existing_parent
 from .._hashing import hash_file
-from .._validation import with_missing_params
 from ..exceptions import ModelFormatError, ModelVersionWarning
 from ._keras_io import RESAVE_HINT as _RESAVE_HINT
 from ._keras_io import check_keras_archive, check_keras_version, keras_in_safe_mode, load_keras, save_keras
@@ -975,51 +974,7 @@ def _load_skops(path: Path, config: dict):
             f"{config_path} names estimator {config.get('estimator')!r} but {file} holds a "
             f"{type(estimator).__name__}: the files come from different models. {_RESAVE_HINT}"
         )
-    _default_missing_params(estimator)
     return estimator
-
-
-#: Containers longer than this are not searched for estimators by :func:`_default_missing_params`.
-_MAX_WALKED_CONTAINER = 10_000
-
-
-def _default_missing_params(estimator) -> None:
-    """Give every toolkit estimator in a loaded skops graph the parameters it was saved without.
-
-    skops restores an object's saved state as it was, so a folder saved before
-    a parameter existed (``SpacyTokenizer(unicode_form=...)``) loads without
-    that attribute, and ``get_params`` (hence ``transform``'s validation,
-    ``clone`` and ``repr``) raised AttributeError. A new parameter's default
-    is the behaviour such a model was fitted with, so the default is set,
-    after the saved entries (a re-saved model keeps their order). Classes that
-    fill their own in ``__setstate__`` already have them; scikit-learn's own
-    types are left alone.
-    """
-    from sklearn.base import BaseEstimator
-
-    seen, todo = set(), [estimator]
-    while todo:
-        obj = todo.pop()
-        if id(obj) in seen:
-            continue
-        seen.add(id(obj))
-        if isinstance(obj, (dict, list, tuple)):
-            # estimators sit in small containers (steps, members_, estimators_); a fitted vocabulary_ of
-            # millions of n-grams holds none and is not walked
-            if len(obj) <= _MAX_WALKED_CONTAINER:
-                todo.extend(obj.values() if isinstance(obj, dict) else obj)
-            continue
-        if not isinstance(obj, BaseEstimator):
-            continue
-        state = getattr(obj, "__dict__", None)
-        if state is None:
-            continue
-        if type(obj).__module__.split(".")[0] == "toolkit":
-            for name, value in list(with_missing_params(type(obj), state).items())[len(state):]:
-                logger.debug("%s saved before its parameter %r existed: set to its default %r",
-                             type(obj).__name__, name, value)
-                setattr(obj, name, value)
-        todo.extend(state.values())
 
 
 #: The skops series whose private modules :func:`_skops_tree_reader` uses (others load through the public API).
