@@ -297,3 +297,18 @@ def test_naive_bayes_sample_weight_equals_repeating_documents(imdb_tokens):
         X, y, sample_weight=w).decision_function(X))
     with pytest.raises(ValueError, match="Negative values in data passed to `sample_weight`"):
         NBSVMClassifier().fit(X, y, sample_weight=-np.ones(300))
+
+
+@pytest.mark.parametrize("estimator", [NBSVMClassifier(), NBFeatureScaler()])
+def test_naive_bayes_text_input_says_to_put_the_tokenizer_and_an_encoder_first(estimator, imdb_small):
+    """Before: "setting an array element with a sequence. The requested array has an inhomogeneous shape"."""
+    from toolkit.text import SpacyTokenizer
+
+    texts, labels = imdb_small
+    tokens = SpacyTokenizer().fit_transform(texts[:50])
+    name = type(estimator).__name__
+    for X, what in ((tokens, r"token lists \(a TokenizedCorpus\)"), (tokens.to_list(), "token lists"),
+                    (texts[:50], "raw texts")):
+        with pytest.raises(ValueError, match=rf"{name} takes a matrix of token counts \(n_samples, n_features\), got "
+                                             rf"{what}\. Put the tokenizer and an encoder before it: make_pipeline"):
+            clone(estimator).fit(X, labels[:50])

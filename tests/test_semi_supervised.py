@@ -99,3 +99,18 @@ def test_semi_supervised_errors():
 
     with pytest.raises(TypeError, match="needs an estimator with decision_function or predict_proba"):
         PseudoLabelClassifier(NoScores()).fit(X_TOY, Y_TOY)
+
+
+def test_semi_supervised_str_labels_predict_str_as_the_base_classifier(imdb_small):
+    """Before: an object array of str labels came back as numpy's fixed-width '<U3' strings."""
+    from sklearn.pipeline import make_pipeline
+
+    from toolkit.text import BagEncoder, SpacyTokenizer
+
+    texts, labels = imdb_small
+    y = np.asarray(labels[:200], dtype=object)
+    y[120:] = -1
+    pipe = make_pipeline(SpacyTokenizer(), BagEncoder(), PseudoLabelClassifier(NBSVMClassifier())).fit(texts[:200], y)
+    predicted = pipe.predict(texts[:5])
+    plain = make_pipeline(SpacyTokenizer(), BagEncoder(), NBSVMClassifier()).fit(texts[:120], y[:120])
+    assert predicted.dtype == plain.predict(texts[:5]).dtype == object and type(predicted[0]) is str

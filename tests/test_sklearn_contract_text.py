@@ -106,7 +106,7 @@ def test_sklearn_contract_text_fit_is_idempotent_and_keeps_params(estimator):
     _assert_same_output(first, clone(estimator).fit_transform(X))
     assert est.get_params() == params  # fit does not overwrite parameters
     public = {k for k in vars(est) if not k.startswith("_")}
-    # only fitted attributes are added (SpacyTokenizer's transform records skipped_)
+    # only fitted attributes are added (SpacyTokenizer's fit_transform records skipped_)
     assert public - set(params) <= {"vocabulary_", "maxlen_", "idf_", "skipped_"}
 
 

@@ -199,15 +199,15 @@ def test_tokenization_errors_skip_gives_empty_tokens_and_reports_indices(analyze
     with caplog.at_level("WARNING", logger="toolkit.text.tokenizer"):
         corpus = tok.transform(docs)
     assert len(corpus) == 10_000 and corpus[12] == [] and corpus[7345] == []
-    assert tok.skipped_.dtype == np.int64 and tok.skipped_.tolist() == [12, 7345]
+    assert corpus.skipped.dtype == np.int64 and corpus.skipped.tolist() == [12, 7345]
+    assert not hasattr(tok, "skipped_")  # transform changes no state: the indices come with its result
     assert "gave empty token lists to 2 of 10000 documents longer than max_length=100 characters; " \
-           "their indices in X (also in skipped_): 12, 7345" in caplog.text
+           "their indices in X (also in the returned corpus' skipped): 12, 7345" in caplog.text
     good = [i for i in range(10_000) if i not in (12, 7345)]
     expected = SpacyTokenizer(analyzer=analyzer).transform([docs[i] for i in good])
     assert corpus.take(good) == expected
     assert corpus[0] == (["review", "0", "was", "fine", ",", "was", "n't", "it", "?"] if analyzer == "word" else corpus[0])
-    tok.transform(docs[:5])  # every transform resets skipped_
-    assert tok.skipped_.tolist() == []
+    assert tok.transform(docs[:5]).skipped.tolist() == []  # each call's own indices
 
 
 def test_tokenization_errors_skip_survives_the_disk_cache(tmp_path, monkeypatch):
@@ -216,8 +216,9 @@ def test_tokenization_errors_skip_survives_the_disk_cache(tmp_path, monkeypatch)
     first = tok.transform(docs)
     monkeypatch.setattr(SpacyTokenizer, "_tokenize", lambda *a: pytest.fail("tokenized again instead of reading the cache"))
     tok2 = SpacyTokenizer(max_length=10, errors="skip", cache=tmp_path)
-    assert tok2.transform(docs) == first == [["fine"], [], ["also", "fine"]]
-    assert tok2.skipped_.tolist() == [1]
+    again = tok2.transform(docs)
+    assert again == first == [["fine"], [], ["also", "fine"]]
+    assert again.skipped.tolist() == [1]
 
 
 def test_tokenization_invalid_parameters():

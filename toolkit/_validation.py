@@ -25,6 +25,8 @@ __all__ = [
     "validate_params",
     "validate_param",
     "check_raw_documents",
+    "is_missing",
+    "row_label",
     "TextInputMixin",
 ]
 
@@ -251,8 +253,7 @@ def _hint(name, value) -> str:
 def _describe_bad_document(doc) -> str | None:
     if isinstance(doc, str):
         return None
-    pandas = sys.modules.get("pandas")  # pd.NA: a missing value of pandas' "string" dtype (and Dask's columns)
-    if doc is None or (isinstance(doc, float) and math.isnan(doc)) or (pandas is not None and doc is pandas.NA):
+    if is_missing(doc):  # pd.NA: a missing value of pandas' "string" dtype (and Dask's columns)
         return "is missing (None/NaN); drop or fill missing values first, e.g. series.fillna('')"
     if isinstance(doc, (bytes, bytearray)):
         return "is bytes; decode it first, e.g. doc.decode('utf-8')"
@@ -277,18 +278,50 @@ def _column_list_hint(X) -> str:
     )
 
 
+def row_label(X, position: int) -> str:
+    """`` (index label L)`` for the document at ``position`` of a pandas Series ``X`` with labels of its own, else "".
+
+    A Series filtered, shuffled or read with an id column as index has labels
+    that are not its positions; an error or warning naming "Document 3 of X"
+    then also names the label, so ``X.loc[L]`` finds it. A Series on a plain
+    0..n-1 index (its labels are its positions), and any other input, get "".
+
+    Parameters
+    ----------
+    X : object
+        The input as the user gave it.
+    position : int
+        The document's position in ``X``.
+
+    Returns
+    -------
+    str
+    """
+    pandas = sys.modules.get("pandas")
+    if pandas is None or not isinstance(X, pandas.Series) or not 0 <= position < len(X):
+        return ""
+    index = X.index
+    if isinstance(index, pandas.RangeIndex) and index.start == 0 and index.step == 1:
+        return ""
+    label = index[position]
+    return f" (index label {(label.item() if isinstance(label, np.generic) else label)!r})"
+
+
 def check_raw_documents(X, *, name: str = "X") -> list[str]:
     """Validate an iterable of raw text documents and return it as a list of str.
 
     Accepts lists, tuples, generators, 1-D numpy arrays of strings (``numpy.str_``
-    elements become ``str``) and pandas Series.
+    elements become ``str``), pandas Series (any string dtype: object,
+    ``"string"``, ``"string[pyarrow]"``, ``pd.ArrowDtype(pa.string())``) and
+    pyarrow arrays (a column of a pyarrow Table).
 
     Raises
     ------
     ValueError
         For a single string ("Iterable over raw text documents expected, string
         object received.", as scikit-learn says), a 2-D array, or a document that
-        is not a str (None/NaN, bytes, numbers), naming its index.
+        is not a str (None/NaN, bytes, numbers), naming its index (and its
+        index label, for a pandas Series whose labels are not its positions).
     """
     if isinstance(X, (str, bytes, bytearray)):
         raise ValueError(
@@ -306,18 +339,46 @@ def check_raw_documents(X, *, name: str = "X") -> list[str]:
             f"{type(X).__name__} with 2 dimensions. Select the text column first, e.g. df['text']."
             f"{_column_list_hint(X)}"
         )
-    if hasattr(X, "to_numpy"):
+    given = X  # a pandas Series: its row labels name a bad document too
+    pyarrow = sys.modules.get("pyarrow")
+    if pyarrow is not None and isinstance(X, (pyarrow.Array, pyarrow.ChunkedArray)):
+        X = X.to_pylist()  # a column of a pyarrow Table (its to_numpy takes no dtype); nulls become None
+    elif hasattr(X, "to_numpy"):
         X = X.to_numpy(dtype=object)
     if not isinstance(X, Iterable):
         raise ValueError(
             f"Iterable over raw text documents expected for {name}, got {type(X).__name__}."
+            + (" Select the text column first, e.g. table['text']." if hasattr(X, "column_names") else "")
         )
     docs = [str(d) if isinstance(d, np.str_) else d for d in X]
     for i, doc in enumerate(docs):
         problem = _describe_bad_document(doc)
         if problem is not None:
-            raise DocumentError(f"Document {i} of {name} {problem}; raw text documents must be str.", document_index=i)
+            more = ""
+            if problem.startswith("is missing"):  # fixing one at a time would take a run per document
+                n_missing = sum(is_missing(d) for d in docs)
+                more = f" {n_missing:,} of the {len(docs):,} documents of {name} are missing." if n_missing > 1 else ""
+            raise DocumentError(f"Document {i} of {name}{row_label(given, i)} {problem}; raw text documents must "
+                                f"be str.{more}", document_index=i)
     return docs
+
+
+def is_missing(doc) -> bool:
+    """Whether a document is a missing value: None, a float NaN or pandas' ``NA``.
+
+    Parameters
+    ----------
+    doc : object
+        One element of the input.
+
+    Returns
+    -------
+    bool
+    """
+    if doc is None or (isinstance(doc, float) and math.isnan(doc)):
+        return True
+    pandas = sys.modules.get("pandas")
+    return pandas is not None and doc is pandas.NA
 
 
 class _NoTableOutputMixin:

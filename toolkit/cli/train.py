@@ -449,7 +449,7 @@ def predict(model, texts, *, progress=False, skip_bad=False) -> list[dict]:
                 # then score only the documents it kept: a skipped one is not scored (it would get the class
                 # prior, and the classifier's log line about it)
                 tokens = estimator[:1].transform(texts)
-                skipped = set(estimator.steps[0][1].skipped_) if skip else set()
+                skipped = set(tokens.skipped.tolist()) if skip else set()  # this call's own (transform sets no state)
                 kept = [i for i in range(len(texts)) if i not in skipped]
                 pred, proba, classes = _chunked_scores(estimator, estimator[1:], tokens, kept)
             else:

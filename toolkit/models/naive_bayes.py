@@ -22,6 +22,7 @@ Sentiment and Topic Classification". ACL 2012.
 
 from __future__ import annotations
 
+import itertools
 import numbers
 
 import numpy as np
@@ -62,8 +63,28 @@ def _column_sums(X, mask, weights=None) -> np.ndarray:
     return np.asarray(X[mask].T @ np.asarray(weights, dtype=np.float64)[mask], dtype=np.float64).ravel()
 
 
+def _refuse_text(estimator, X) -> None:
+    """Raw texts or token lists instead of counts: say which steps go first (numpy's own error is about shapes)."""
+    from ..text.corpus import TokenizedCorpus
+
+    if isinstance(X, TokenizedCorpus):
+        what = "token lists (a TokenizedCorpus)"
+    else:
+        rows = list(itertools.islice(X, 10)) if isinstance(X, (list, tuple)) or getattr(X, "ndim", None) == 1 else []
+        if rows and isinstance(rows[0], str):
+            what = "raw texts"
+        elif any(isinstance(row, (list, tuple, np.ndarray)) and len(row) and isinstance(row[0], str) for row in rows):
+            what = "token lists"  # rows of strings, not of numbers (a list of count rows is fine)
+        else:
+            return
+    name = type(estimator).__name__
+    raise ValueError(f"{name} takes a matrix of token counts (n_samples, n_features), got {what}. Put the "
+                     f"tokenizer and an encoder before it: make_pipeline(SpacyTokenizer(), BagEncoder(), {name}()).")
+
+
 def _validated_counts(estimator, X, y=None, *, reset):
     """Validate non-negative counts (and y); return CSR X (binarized if asked) and y."""
+    _refuse_text(estimator, X)
     kw = {"accept_sparse": ["csr", "csc", "coo"], "dtype": [np.float64, np.float32], "reset": reset}
     if y is None:
         X = validate_data(estimator, X, **kw)

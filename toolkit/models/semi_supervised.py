@@ -68,8 +68,10 @@ def _homogeneous(labels):
         return labels
     values = [v.item() if isinstance(v, np.generic) else v for v in labels.tolist()]
     kinds = {type(v) for v in values}
-    if len(kinds) == 1 and kinds <= {bool, int, float, str}:
+    if len(kinds) == 1 and kinds <= {bool, int, float}:
         return np.asarray(values)
+    # str labels stay an object array (a valid target): predict returns str, as the other classifiers do for
+    # object labels, not numpy's fixed-width '<U..' strings
     return labels
 
 

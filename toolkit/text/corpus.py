@@ -17,6 +17,8 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from .._validation import is_missing, row_label
+
 __all__ = ["TokenizedCorpus", "NgramIndex", "check_token_lists"]
 
 
@@ -83,7 +85,7 @@ class TokenizedCorpus(Sequence):
     ([0, 1, 2, 0, 3], [0, 3, 5], ('a', 'good', 'film', 'dud'))
     """
 
-    __slots__ = ("_ids", "_offsets", "_row_index", "_strings", "_tokenizer")
+    __slots__ = ("_ids", "_offsets", "_row_index", "_skipped", "_strings", "_tokenizer")
 
     def __init__(self, ids, offsets, strings):
         ids = np.asarray(ids)
@@ -115,10 +117,11 @@ class TokenizedCorpus(Sequence):
         self._strings = strings
         self._tokenizer = None
         self._row_index = None
+        self._skipped = None
 
     @classmethod
     def _from_arrays(
-        cls, ids: np.ndarray, offsets: np.ndarray, strings, tokenizer=None, row_index=None
+        cls, ids: np.ndarray, offsets: np.ndarray, strings, tokenizer=None, row_index=None, skipped=None
     ) -> TokenizedCorpus:
         """Trusted constructor: no checks, no copies (arrays are made read-only).
 
@@ -126,6 +129,7 @@ class TokenizedCorpus(Sequence):
         ``(name, value)`` pairs, or None (pickles of corpora made before the
         record existed call this with three arguments). ``row_index`` is
         :attr:`row_index` (a pandas Index of one label per document) or None.
+        ``skipped`` is :attr:`skipped` (int64 document indices) or None.
         """
         self = object.__new__(cls)
         self._ids = _readonly(ids)
@@ -133,6 +137,7 @@ class TokenizedCorpus(Sequence):
         self._strings = strings if isinstance(strings, tuple) else tuple(strings)
         self._tokenizer = tokenizer
         self._row_index = row_index
+        self._skipped = None if skipped is None else _readonly(np.asarray(skipped, dtype=np.int64))
         return self
 
     # ------------------------------------------------------------------ build
@@ -288,7 +293,8 @@ class TokenizedCorpus(Sequence):
         return self._with_record(record)
 
     def _with_record(self, record) -> TokenizedCorpus:
-        return TokenizedCorpus._from_arrays(self._ids, self._offsets, self._strings, record, self._row_index)
+        return TokenizedCorpus._from_arrays(self._ids, self._offsets, self._strings, record, self._row_index,
+                                            self._skipped)
 
     @property
     def row_index(self):
@@ -347,7 +353,37 @@ class TokenizedCorpus(Sequence):
         return self._with_rows(index)
 
     def _with_rows(self, row_index) -> TokenizedCorpus:
-        return TokenizedCorpus._from_arrays(self._ids, self._offsets, self._strings, self._tokenizer, row_index)
+        return TokenizedCorpus._from_arrays(self._ids, self._offsets, self._strings, self._tokenizer, row_index,
+                                            self._skipped)
+
+    @property
+    def skipped(self) -> np.ndarray | None:
+        """Indices of the documents :class:`toolkit.text.SpacyTokenizer` skipped making this corpus, else None.
+
+        On the corpus that ``SpacyTokenizer(errors="skip").transform(X)``
+        (or ``fit_transform``, or :func:`toolkit.text.tokenize`) returns:
+        the positions in ``X`` (0-based, whatever the index of a pandas
+        Series) of the documents longer than ``max_length`` that got an
+        empty token list, in increasing order, as a read-only int64 array;
+        empty when none was skipped. Each call's own result carries its own
+        indices, so threads sharing one tokenizer never see each other's.
+        Keeping every document in place keeps it (:meth:`tail`,
+        :meth:`compact`, :meth:`map_strings`, :meth:`ngrams`,
+        :meth:`with_tokenizer_params`, :meth:`with_row_index`, pickling);
+        selecting or joining documents (slicing, :meth:`take`,
+        :meth:`concatenate`) gives None, as positions of the tokenizer's
+        input no longer apply, and so does a corpus built from token lists.
+        Equality (``==``) ignores it.
+
+        Examples
+        --------
+        >>> from toolkit.text import SpacyTokenizer
+        >>> SpacyTokenizer(max_length=10, errors="skip").transform(["short", "far too long a text"]).skipped
+        array([1])
+        >>> TokenizedCorpus.from_token_lists([["a"]]).skipped is None
+        True
+        """
+        return self._skipped
 
     @property
     def n_tokens(self) -> int:
@@ -430,13 +466,14 @@ class TokenizedCorpus(Sequence):
         rows = None if self._row_index is None else self._row_index.take(idx)
         return self._segments(starts, self._offsets[idx + 1] - starts, rows)
 
-    def _segments(self, starts: np.ndarray, lengths: np.ndarray, row_index=None) -> TokenizedCorpus:
+    def _segments(self, starts: np.ndarray, lengths: np.ndarray, row_index=None, skipped=None) -> TokenizedCorpus:
         """One document per (start, length) run of the flat token array, sharing the string table."""
         offsets = np.zeros(lengths.size + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
         # position of every kept token in the flat array, without a Python loop
         gather = np.arange(offsets[-1], dtype=np.int64) + np.repeat(starts - offsets[:-1], lengths)
-        return TokenizedCorpus._from_arrays(self.ids[gather], offsets, self.strings, self._tokenizer, row_index)
+        return TokenizedCorpus._from_arrays(self.ids[gather], offsets, self.strings, self._tokenizer, row_index,
+                                            skipped)
 
     def __iter__(self):
         strings, ids, offsets = self._strings, self._ids.tolist(), self._offsets.tolist()
@@ -475,6 +512,8 @@ class TokenizedCorpus(Sequence):
         # arrays and one tuple of str pickle fast; no per-token objects. No record and no row labels: the
         # three arguments of the pickles made before they existed (and the same bytes as theirs)
         args = (self._ids.copy(), self._offsets.copy(), self._strings)
+        if self._skipped is not None:  # SpacyTokenizer.transform's own output
+            return (TokenizedCorpus._from_arrays, (*args, self._tokenizer, self._row_index, self._skipped.copy()))
         if self._row_index is not None:
             return (TokenizedCorpus._from_arrays, (*args, self._tokenizer, self._row_index))
         return (TokenizedCorpus._from_arrays, args if self._tokenizer is None else (*args, self._tokenizer))
@@ -554,7 +593,7 @@ class TokenizedCorpus(Sequence):
         if isinstance(n_tokens, bool) or not isinstance(n_tokens, (int, np.integer)) or n_tokens < 0:
             raise ValueError(f"n_tokens must be an int >= 0, got {n_tokens!r}.")
         keep = np.minimum(np.diff(self.offsets), n_tokens)
-        return self._segments(self.offsets[1:] - keep, keep, self._row_index)
+        return self._segments(self.offsets[1:] - keep, keep, self._row_index, self._skipped)
 
     def map_strings(self, func) -> TokenizedCorpus:
         """Apply ``func`` to each distinct string (e.g. ``str.lower``), merging equal results.
@@ -575,7 +614,8 @@ class TokenizedCorpus(Sequence):
         remap = np.fromiter(
             (table.setdefault(func(s), len(table)) for s in self._strings), dtype=np.int32, count=len(self._strings)
         )
-        return TokenizedCorpus._from_arrays(remap[self._ids], self._offsets, tuple(table), None, self._row_index)
+        return TokenizedCorpus._from_arrays(remap[self._ids], self._offsets, tuple(table), None, self._row_index,
+                                            self._skipped)
 
     def compact(self) -> TokenizedCorpus:
         """The same documents with a string table holding only the strings used.
@@ -597,6 +637,7 @@ class TokenizedCorpus(Sequence):
             tuple(strings[i] for i in np.flatnonzero(used).tolist()),
             self._tokenizer,
             self._row_index,
+            self._skipped,
         )
 
     def ngrams(self, ngram_range=(1, 1), *, separator: str = " ") -> TokenizedCorpus:
@@ -646,7 +687,7 @@ class TokenizedCorpus(Sequence):
         min_n, max_n = (int(n) for n in ngram_range)
         if (min_n, max_n) == (1, 1):
             return self
-        return _NgramCorpus(self, (int(min_n), int(max_n)), separator, self._tokenizer)
+        return _NgramCorpus(self, (int(min_n), int(max_n)), separator, self._tokenizer, self._skipped)
 
 
 def _ngram_layout(offsets: np.ndarray, ngram_range):
@@ -719,7 +760,7 @@ class _NgramCorpus(TokenizedCorpus):
 
     __slots__ = ("_source", "_ngram_range", "_separator", "_blocks")
 
-    def __init__(self, source: TokenizedCorpus, ngram_range, separator: str, tokenizer=None):
+    def __init__(self, source: TokenizedCorpus, ngram_range, separator: str, tokenizer=None, skipped=None):
         self._source = source
         self._ngram_range = ngram_range
         self._separator = separator
@@ -727,6 +768,7 @@ class _NgramCorpus(TokenizedCorpus):
         self._offsets = _readonly(_ngram_offsets(source.offsets, ngram_range))
         self._tokenizer = tokenizer  # the record of the words' tokenizer (None in pickles made before it)
         self._row_index = source._row_index  # one document per source document: the same rows
+        self._skipped = None if skipped is None else _readonly(np.asarray(skipped, dtype=np.int64))
 
     def _built(self) -> bool:
         try:
@@ -796,8 +838,8 @@ class _NgramCorpus(TokenizedCorpus):
         return int(self._offsets[-1])
 
     @classmethod
-    def _from_arrays(cls, ids, offsets, strings, tokenizer=None, row_index=None) -> TokenizedCorpus:
-        return TokenizedCorpus._from_arrays(ids, offsets, strings, tokenizer, row_index)
+    def _from_arrays(cls, ids, offsets, strings, tokenizer=None, row_index=None, skipped=None) -> TokenizedCorpus:
+        return TokenizedCorpus._from_arrays(ids, offsets, strings, tokenizer, row_index, skipped)
 
     def _with_record(self, record) -> TokenizedCorpus:
         return self._sharing(self._source, record)
@@ -807,7 +849,7 @@ class _NgramCorpus(TokenizedCorpus):
         return self._sharing(self._source._with_rows(row_index), self._tokenizer)
 
     def _sharing(self, source: TokenizedCorpus, record) -> TokenizedCorpus:
-        other = _NgramCorpus(source, self._ngram_range, self._separator, record)
+        other = _NgramCorpus(source, self._ngram_range, self._separator, record, self._skipped)
         if self._built():  # share the n-gram table already built
             other._blocks = self._blocks
             TokenizedCorpus._ids.__set__(other, TokenizedCorpus._ids.__get__(self))
@@ -817,6 +859,8 @@ class _NgramCorpus(TokenizedCorpus):
     def __reduce__(self):
         # the source tokens are smaller than the n-gram table; rebuilt on demand
         args = (self._source, self._ngram_range, self._separator)
+        if self._skipped is not None:  # SpacyTokenizer.transform's own output
+            return (_NgramCorpus, (*args, self._tokenizer, self._skipped.copy()))
         return (_NgramCorpus, args if self._tokenizer is None else (*args, self._tokenizer))
 
     def __repr__(self) -> str:
@@ -1044,28 +1088,37 @@ def check_token_lists(X, *, estimator: str, name: str = "X"):
             f"{X.ndim} dimensions. Select the column first, e.g. df['tokens'] (in a ColumnTransformer: "
             "'tokens', not ['tokens'])."
         )
+    given = X  # a pandas Series: its row labels name a bad document too
     docs = list(X.to_numpy(dtype=object) if hasattr(X, "to_numpy") else X)
     for i, doc in enumerate(docs):
         if isinstance(doc, (str, np.str_)):
             raise ValueError(
-                f"{estimator} expects token lists, but document {i} of {name} is a raw "
+                f"{estimator} expects token lists, but document {i} of {name}{row_label(given, i)} is a raw "
                 "string. Tokenize first: put SpacyTokenizer before it in a Pipeline, or "
                 "use toolkit.make_text_classifier()."
             )
         if not isinstance(doc, Iterable):
+            if is_missing(doc):  # a pandas column of token lists with a missing row (NaN / None / pd.NA)
+                raise ValueError(
+                    f"{estimator} expects token lists, but document {i} of {name}{row_label(given, i)} is missing "
+                    "(None/NaN). Give a document without tokens an empty list (e.g. "
+                    "series.apply(lambda t: t if isinstance(t, list) else [])), or drop its row (and the same "
+                    "row of y)."
+                )
             raise ValueError(
-                f"{estimator} expects token lists, but document {i} of {name} is a "
+                f"{estimator} expects token lists, but document {i} of {name}{row_label(given, i)} is a "
                 f"{type(doc).__name__}."
             )
         doc = list(doc)
         for tok in doc:
             if not isinstance(tok, str):
                 raise ValueError(
-                    f"{estimator} expects token lists of str, but document {i} of {name} "
+                    f"{estimator} expects token lists of str, but document {i} of {name}{row_label(given, i)} "
                     f"contains a {type(tok).__name__} ({tok!r})."
                 )
         docs[i] = doc
     return docs
+
 
 
 def on_input_rows(output, X, estimator, method: str = "transform"):

@@ -68,6 +68,7 @@ from .._validation import (
     TextInputMixin,
     TokenOutputMixin,
     check_raw_documents,
+    row_label,
     validate_params,
 )
 from ..exceptions import DocumentError
@@ -1179,8 +1180,10 @@ class SpacyTokenizer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Trans
         What a document that cannot be tokenized (longer than
         ``max_length``) does. ``"raise"``: a ValueError naming its index in
         X. ``"skip"``: it gets an empty token list, so the output keeps one
-        entry per document; a warning is logged and its index is kept in
-        ``skipped_``.
+        entry per document; a warning naming its index is logged, and the
+        indices are in the returned corpus'
+        :attr:`~toolkit.text.TokenizedCorpus.skipped` (and, after
+        ``fit_transform``, in ``skipped_``).
     batch_size : int, default=2000
         Documents per batch; spaCy sees one batch at a time and no ``Doc`` of
         a document outlives its batch.
@@ -1201,8 +1204,12 @@ class SpacyTokenizer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Trans
     Attributes
     ----------
     skipped_ : ndarray of int64
-        Set by every ``transform``: the indices in its X of the documents
-        skipped (``errors="skip"``), in increasing order; empty when none were.
+        Set by ``fit_transform`` (a pipeline's ``fit``): the indices in its X
+        of the documents skipped (``errors="skip"``), in increasing order;
+        empty when none were. ``transform`` does not set it (it changes no
+        state, so threads can share a fitted tokenizer): the corpus it
+        returns holds the indices of its own X in
+        :attr:`~toolkit.text.TokenizedCorpus.skipped`.
 
     Notes
     -----
@@ -1370,8 +1377,41 @@ class SpacyTokenizer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Trans
             unlabelled texts the same way. For a pandas Series, its
             :attr:`~toolkit.text.TokenizedCorpus.row_index` is the Series'
             index, so the encoders' pandas output (``set_output``) is on
-            the same rows.
+            the same rows. Its :attr:`~toolkit.text.TokenizedCorpus.skipped`
+            holds the indices in X of the documents skipped with
+            ``errors="skip"``; the tokenizer itself is left unchanged.
         """
+        return self._transform(X, "the returned corpus' skipped")
+
+    def fit_transform(self, X, y=None, **fit_params):
+        """Check the parameters, load the spaCy pipeline and tokenize raw documents.
+
+        The same as ``fit(X, y).transform(X)``, and it records in
+        ``skipped_`` the indices of the documents of ``X`` skipped with
+        ``errors="skip"`` (``transform`` leaves the tokenizer unchanged:
+        read those of its own X in the result's ``skipped``).
+
+        Parameters
+        ----------
+        X : iterable of str
+            Raw text documents.
+        y : ignored
+            Accepted for the scikit-learn API.
+        **fit_params : dict
+            Ignored; accepted for the scikit-learn API.
+
+        Returns
+        -------
+        TokenizedCorpus
+            As :meth:`transform` returns it.
+        """
+        self.fit(X, y)
+        corpus = self._transform(X, "skipped_")
+        self.skipped_ = corpus.skipped.copy()  # writeable, not the corpus' read-only array
+        return corpus
+
+    def _transform(self, X, where: str):
+        """:meth:`transform`; the warning about skipped documents says their indices are also in ``where``."""
         self._validate()
         docs = check_raw_documents(X)
         cache_file = self._cache_file(docs) if self.cache is not False else None
@@ -1381,7 +1421,15 @@ class SpacyTokenizer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Trans
             corpus, skipped = cached
         else:
             skipped = []
-            corpus = self._tokenize(docs, skipped)
+            try:
+                corpus = self._tokenize(docs, skipped)
+            except DocumentError as err:
+                label = row_label(X, err.document_index) if err.document_index is not None else ""
+                if not label:
+                    raise
+                lead = f"Document {err.document_index} of X"  # then its label in the user's Series
+                raise DocumentError(str(err).replace(lead, lead + label, 1),
+                                    document_index=err.document_index) from err
             if cache_file is not None:
                 _write_cached(cache_file, corpus, skipped)
         # which settings made these tokens: domain vectors tokenize their unlabelled texts the same way
@@ -1389,13 +1437,19 @@ class SpacyTokenizer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Trans
         if _is_pandas_series(X):
             # its row labels: the encoders' pandas output (set_output) is then on the rows of X's frame
             corpus = corpus._with_rows(X.index)
-        self.skipped_ = np.asarray(skipped, dtype=np.int64)
+        # the indices of this call's X go with its result, not on the estimator: transform changes no state,
+        # and threads sharing one fitted tokenizer never read each other's (a fresh corpus: set in place)
+        corpus._skipped = _readonly_int64(skipped)
         if len(skipped):
-            shown = ", ".join(map(str, self.skipped_[:20].tolist())) + (", ..." if len(skipped) > 20 else "")
+            shown = ", ".join(map(str, skipped[:20])) + (", ..." if len(skipped) > 20 else "")
+            if row_label(X, 0):  # a Series with labels of its own (filtered, shuffled): those too
+                labels = [label.item() if isinstance(label, np.generic) else label
+                          for label in X.index[skipped[:20]]]
+                shown += f" (index labels {', '.join(map(repr, labels))}{', ...' if len(skipped) > 20 else ''})"
             logger.warning(
                 "SpacyTokenizer(errors='skip') gave empty token lists to %d of %d documents longer than "
-                "max_length=%s characters; their indices in X (also in skipped_): %s",
-                len(skipped), len(docs), f"{self._limit():,}", shown,
+                "max_length=%s characters; their indices in X (also in %s): %s",
+                len(skipped), len(docs), f"{self._limit():,}", where, shown,
             )
         return corpus
 
@@ -1541,6 +1595,13 @@ _TOKEN_PARAMS = {
     "char": ("analyzer", "ngram_range", "lowercase", "strip_html", "unicode_form"),
     "char_wb": ("analyzer", "ngram_range", "lowercase", "strip_html", "unicode_form"),
 }
+
+
+def _readonly_int64(values) -> np.ndarray:
+    """``values`` as a new read-only int64 array."""
+    array = np.array(values, dtype=np.int64)
+    array.flags.writeable = False
+    return array
 
 
 def _is_pandas_series(X) -> bool:
