@@ -68,6 +68,8 @@ logger = logging.getLogger(__name__)
 #: k-means results of vectors named by a string (path, manifest name, train=0 domain spec): every
 #: cross-validation fold of a stack clusters the same vectors, so compute them once per process
 _MEMO = Memo(maxsize=4)
+#: cluster means of fastText vectors re-opened at transform (``subwords``), by entry folder and labels
+_CENTERS = Memo(maxsize=2)
 
 #: bumped when the k-means settings or the cache file layout change (part of the disk-cache key)
 _CACHE_FORMAT = 1
@@ -145,6 +147,21 @@ def _shared_key(vectors, docs):
     return (name, str(path.resolve()), st.st_size, st.st_mtime_ns)
 
 
+def _unit(vectors):
+    """Rows scaled to unit length (zero rows stay zero)."""
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.where(norms > 0, norms, 1.0)
+
+
+def _cluster_means(kv, labels, n_clusters):
+    """float64 (n_clusters, dim): the mean unit vector of each cluster's words (the first ``len(labels)`` of ``kv``)."""
+    unit = _unit(np.asarray(kv.vectors[:len(labels)], dtype=np.float64))
+    sums = np.zeros((n_clusters, unit.shape[1]))
+    np.add.at(sums, labels, unit)
+    sizes = np.bincount(labels, minlength=n_clusters)[:, np.newaxis]
+    return sums / np.maximum(sizes, 1)
+
+
 class WordClusterer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     """Token lists -> the same token lists with each word replaced by its word-vector cluster.
 
@@ -164,10 +181,26 @@ class WordClusterer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Transf
         for GloVe, word2vec and domain vectors); the rest are unknown.
     unknown : {"keep", "drop"}, default="keep"
         Tokens without a cluster: kept as they are (``"keep"``), or removed.
+        A token is matched as is, then lower-cased, then under another casing
+        among the clustered words (the first in the vectors' order), as
+        :func:`~toolkit.vectors.build_embedding_matrix` matches tokens to
+        vectors: ``"The"`` (``SpacyTokenizer(lowercase=False)``) gets the
+        cluster of GloVe's ``"the"``, ``"john"`` that of a cased file's
+        ``"John"``.
     random_state : int >= 0, default=0
         Seed of k-means (a fixed default, so every fit over the same vectors
         gives the same clusters and shares one computation). None and
         ``RandomState`` instances are refused.
+    subwords : bool, default=True
+        With fastText vectors that carry subword vectors: a token without a
+        cluster (first seen at transform, a misspelling, a word after the
+        first ``max_words``) gets the cluster nearest to its fastText vector
+        (its own, or one built from its character n-grams), the cluster
+        being the mean of its words' unit vectors. Only the path of the
+        vectors' cache entry is kept (``subword_vectors_``), opened
+        memory-mapped at transform for those tokens alone; where it is gone
+        a warning says so and they are unknown, as with ``subwords=False``
+        and with other vectors.
 
     Attributes
     ----------
@@ -177,6 +210,9 @@ class WordClusterer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Transf
         The cluster of each of ``words_``.
     cluster_sizes_ : ndarray of int64, shape (n_clusters,)
         Words per cluster.
+    subword_vectors_ : str or None
+        The cache entry folder of fastText vectors with subword vectors
+        (``subwords``), or None.
 
     Examples
     --------
@@ -192,15 +228,17 @@ class WordClusterer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Transf
         "max_words": [Interval(int, 2, None)],
         "unknown": [Options({"keep", "drop"})],
         "random_state": [Interval(int, 0, None)],
+        "subwords": ["boolean"],
     }
 
     def __init__(self, *, vectors="glove.6B.50d", n_clusters=1000, max_words=200_000, unknown="keep",
-                 random_state=0):
+                 random_state=0, subwords=True):
         self.vectors = vectors
         self.n_clusters = n_clusters
         self.max_words = max_words
         self.unknown = unknown
         self.random_state = random_state
+        self.subwords = subwords
 
     def _check_params(self):
         if self.vectors is None:
@@ -223,6 +261,7 @@ class WordClusterer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Transf
         self
         """
         from .domain import resolve_vectors
+        from .loading import subword_entry
 
         self._check_params()
         docs = check_token_corpus(X, estimator=type(self).__name__)
@@ -236,11 +275,14 @@ class WordClusterer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Transf
                     f"The 'n_clusters' parameter of WordClusterer ({self.n_clusters}) is larger than the number "
                     f"of words with a vector ({n_words}); choose n_clusters <= {n_words}."
                 )
-            return self._cached_kmeans(np.asarray(kv.vectors[:n_words], dtype=np.float32), kv.index_to_key[:n_words])
+            words, labels = self._cached_kmeans(np.asarray(kv.vectors[:n_words], dtype=np.float32),
+                                                kv.index_to_key[:n_words])
+            return words, labels, subword_entry(kv)
 
         # threads clustering the same vectors at once (a grid search on joblib's threading backend) run one k-means
         cached = compute() if key is None else _MEMO.get_or_make(key, compute)
-        self.words_, self.labels_ = cached
+        self.words_, self.labels_, entry = cached
+        self.subword_vectors_ = entry if self.subwords else None
         self.cluster_sizes_ = np.bincount(self.labels_, minlength=self.n_clusters)
         # the word -> cluster token table, built here and on unpickling, never by transform: transform leaves
         # the estimator as it was (scikit-learn's check_dict_unchanged), also under concurrent threads
@@ -313,8 +355,7 @@ class WordClusterer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Transf
         """The int32 cluster of each of ``words`` (rows of ``vectors``), by k-means on the unit vectors."""
         from sklearn.cluster import MiniBatchKMeans
 
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        unit = vectors / np.where(norms > 0, norms, 1.0)
+        unit = _unit(vectors)
         km = MiniBatchKMeans(n_clusters=self.n_clusters, batch_size=_BATCH_SIZE, n_init=_N_INIT,
                              random_state=self.random_state).fit(unit)
         logger.info("clustered %d words into %d clusters (inertia %.1f)", len(words), self.n_clusters, km.inertia_)
@@ -328,6 +369,65 @@ class WordClusterer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Transf
     def _lookup(self):
         table = getattr(self, "_table", None)
         return self._build_table() if table is None else table  # (None: state set by hand; not stored)
+
+    def _clusters_of(self, strings):
+        """``{token: cluster token}`` for each of ``strings`` with a cluster, by the vectors' casing fallback.
+
+        A token is looked up as is, then lower-cased, then under any other
+        casing of it among ``words_`` (the first in the vectors' order:
+        :func:`~toolkit.vectors.matrix._first_casings`), as
+        :func:`~toolkit.vectors.build_embedding_matrix` does with
+        ``lowercase_fallback=True`` for every other user of word vectors: with
+        cased tokens (``lowercase=False``) ``"The"`` gets the cluster of
+        GloVe's ``"the"``, and with cased vectors (fastText crawl) ``"john"``
+        gets that of ``"John"``. Lower-cased tokens and lower-cased vectors
+        (GloVe 6B, the domain vectors of lower-cased tokens) get the clusters
+        of the exact match alone, as before the fallback.
+        """
+        from .matrix import _first_casings
+
+        table = self._lookup()
+        found: dict = {}
+        wanted: dict = {}  # lower-cased -> the tokens still without a cluster
+        for s in strings:
+            cluster = table.get(s)
+            if cluster is None:
+                low = s.lower()
+                cluster = table.get(low) if low != s else None
+                if cluster is None:
+                    wanted.setdefault(low, []).append(s)
+                    continue
+            found[s] = cluster
+        if wanted:
+            words = self.words_.tolist()
+            for low, j in _first_casings(wanted, words).items():
+                for s in wanted.pop(low):
+                    found[s] = table[words[j]]
+        folder = getattr(self, "subword_vectors_", None)  # (absent: a clusterer pickled before subwords)
+        if wanted and folder is not None:
+            found.update(self._subword_clusters([s for tokens in wanted.values() for s in tokens], folder))
+        return found
+
+    def _subword_clusters(self, tokens, folder):
+        """``{token: cluster token}`` for ``tokens`` (without a cluster) by their fastText vectors: the nearest
+        cluster mean of unit vectors, as k-means assigns."""
+        from .loading import open_subwords
+        from .matrix import build_embedding_matrix
+
+        kv = open_subwords(folder, owner=type(self).__name__)
+        if kv is None:
+            return {}
+        tokens = sorted(tokens)
+        matrix, _ = build_embedding_matrix(tokens, kv, oov="zeros", n_top_missing=0)
+        rows = np.flatnonzero(np.any(matrix != 0, axis=1))
+        if not rows.size:
+            return {}
+        key = (folder, self.n_clusters, hashlib.blake2b(self.labels_.tobytes()).hexdigest())
+        centers = _CENTERS.get_or_make(key, lambda: _cluster_means(kv, self.labels_, self.n_clusters))
+        unit = _unit(matrix[rows])
+        # squared distances up to the constant |u|^2 = 1: |c|^2 - 2 u.c
+        nearest = np.argmin((centers * centers).sum(axis=1) - 2.0 * unit @ centers.T, axis=1)
+        return {tokens[i]: cluster_token(c) for i, c in zip(rows.tolist(), nearest.tolist())}
 
     def __getstate__(self):
         """Compact state for pickle and ``skops.io``: the words as one UTF-8 byte array and their lengths."""
@@ -366,7 +466,7 @@ class WordClusterer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Transf
         """
         check_is_fitted(self, "labels_")
         docs = check_token_corpus(X, estimator=type(self).__name__)
-        table = self._lookup()
+        table = self._clusters_of(docs.strings)
         if self.unknown == "keep":
             return docs.map_strings(lambda s: table.get(s, s))
         mapped = docs.map_strings(lambda s: table.get(s, ""))

@@ -45,6 +45,7 @@ import sys
 import tempfile
 import threading
 import uuid
+import weakref
 import zipfile
 from pathlib import Path
 
@@ -89,6 +90,8 @@ FORMATS = (
 )
 _CACHE_VERSION = 2  # 1 was a gensim pickle; its entries are never read again
 _MEMO = Memo(maxsize=4)
+#: the cache entry folder each KeyedVectors read by read_entry came from (entry_folder), forgotten with the vectors
+_ENTRY_OF: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _check(owner: str, **params) -> None:
@@ -660,7 +663,90 @@ def _read_entry(folder: Path):
     kv.expandos = extra
     if header.get("fasttext"):
         kv.recalc_char_ngram_buckets()
+    _ENTRY_OF[kv] = folder
     return kv
+
+
+def entry_folder(kv) -> Path | None:
+    """The cache entry folder ``kv`` was read from, or None.
+
+    Vectors loaded through the cache (:func:`load_vectors`, domain vectors)
+    are read from an entry (:func:`read_entry`) named by their content, so
+    the folder stands for exactly these vectors: an estimator that needs
+    them again after ``fit`` (the subword vectors of fastText, at transform)
+    keeps this path, never the vectors, and opens it memory-mapped.
+
+    Parameters
+    ----------
+    kv : KeyedVectors
+
+    Returns
+    -------
+    pathlib.Path or None
+        None for vectors that did not come from an entry (built in memory,
+        a native gensim file, or loaded where the cache was not writable).
+    """
+    try:
+        return _ENTRY_OF.get(kv)
+    except TypeError:  # not weak-referenceable: never read from an entry
+        return None
+
+
+#: fastText vectors re-opened after fit (tokens first seen at transform), by cache entry folder
+_SUBWORDS = Memo(maxsize=2)
+_SUBWORDS_WARNED: set = set()
+
+
+def subword_entry(kv) -> str | None:
+    """The cache entry folder of fastText vectors that carry subword vectors, for an estimator to keep.
+
+    Parameters
+    ----------
+    kv : KeyedVectors
+        The vectors an estimator was fitted with.
+
+    Returns
+    -------
+    str or None
+        The folder (:func:`entry_folder`) where ``kv`` has subword n-gram
+        vectors, else None (other vectors; fastText vectors held in memory,
+        with an INFO log line).
+    """
+    if not (getattr(kv, "bucket", 0) and hasattr(kv, "vectors_ngrams")):
+        return None
+    folder = entry_folder(kv)
+    if folder is None:
+        logger.info("these fastText vectors come from no cache entry (held in memory, or the cache is not "
+                    "writable): tokens first seen at transform will get no vector from their subwords")
+        return None
+    return str(folder)
+
+
+def open_subwords(folder, *, owner: str):
+    """The fastText vectors of the cache entry ``folder`` (memory-mapped, once per process), or None.
+
+    Parameters
+    ----------
+    folder : str
+        What :func:`subword_entry` gave at fit.
+    owner : str
+        The estimator, named in the warning.
+
+    Returns
+    -------
+    FastTextKeyedVectors or None
+        None where the entry is gone or damaged (cache cleared, another
+        machine): a warning, once per folder and process.
+    """
+    try:
+        return _SUBWORDS.get_or_make(folder, lambda: read_entry(folder))
+    except (DataError, OSError) as err:
+        if folder not in _SUBWORDS_WARNED:
+            _SUBWORDS_WARNED.add(folder)
+            logger.warning("%s cannot open the fastText vectors it was fitted with (%s): tokens first seen at "
+                           "transform get no vector from their subwords. Fit again where the vectors are (or, to "
+                           "silence this, with subwords=False).", owner, err)
+        return None
 
 
 def _read_keys(folder: Path, record, n: int):

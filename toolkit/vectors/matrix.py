@@ -27,7 +27,7 @@ class CoverageReport:
     n_tokens : int
         Vocabulary tokens checked (the reserved padding and OOV ids excluded).
     n_covered : int
-        Tokens that got a pretrained vector: ``n_exact + n_lowercase + n_cased + n_subword``.
+        Tokens that got a pretrained vector: ``n_exact + n_lowercase + n_cased + n_phrase + n_subword``.
     n_exact, n_lowercase, n_subword : int
         Found as is; found lowercased (``lowercase_fallback``); built from
         fastText subword n-grams.
@@ -44,6 +44,11 @@ class CoverageReport:
         Found under another casing of the vectors' key (``lowercase_fallback``):
         a lower-cased token such as ``"john"`` whose vectors hold only
         ``"John"`` (cased vectors such as fastText's crawl or GloVe 840B).
+    n_phrase : int, default=0
+        Word n-gram tokens (``"new york"``, words joined by a space) found as
+        a phrase of the vectors, its words joined by ``"_"`` (``"new_york"``
+        or, with ``lowercase_fallback``, another casing such as ``"New_York"``,
+        as in word2vec's GoogleNews vectors).
     """
 
     n_tokens: int
@@ -58,6 +63,7 @@ class CoverageReport:
     n_vectors: int = 0
     oov: str = "zeros"
     n_cased: int = 0  # last, with a default: reports saved before it existed still load
+    n_phrase: int = 0  # (idem)
 
     @property
     def n_missing(self) -> int:
@@ -90,6 +96,7 @@ class CoverageReport:
             "n_exact": self.n_exact,
             "n_lowercase": self.n_lowercase,
             "n_cased": self.n_cased,
+            "n_phrase": self.n_phrase,
             "n_subword": self.n_subword,
             "n_missing": self.n_missing,
             "token_coverage": self.token_coverage,
@@ -110,7 +117,7 @@ class CoverageReport:
         ----------
         data : dict
             What :meth:`to_dict` gave; derived keys are ignored, and fields
-            added since (such as ``n_cased``) get their defaults.
+            added since (such as ``n_cased`` and ``n_phrase``) get their defaults.
 
         Returns
         -------
@@ -132,6 +139,8 @@ class CoverageReport:
         ]
         if self.n_cased:
             rows.append(("  other casing", f"{self.n_cased:,}", "", ""))
+        if self.n_phrase:
+            rows.append(("  phrases", f"{self.n_phrase:,}", "", ""))
         if self.n_subword:
             rows.append(("  subwords", f"{self.n_subword:,}", "", ""))
         if self.n_occurrences is not None:
@@ -173,28 +182,120 @@ def _vocabulary_parts(vocabulary):
     return tokens, None, ()
 
 
-def _match_other_casing(tokens, skip, kv, src, kind) -> None:
-    """Give each token still without a vector the row of another casing of it (``kind`` 4), in place.
+def _first_casings(lowered, keys) -> dict:
+    """Where the first key of each casing is: ``{low: j}`` with ``keys[j].lower() == low``, ``j`` smallest.
 
-    One pass over the vectors' words, stopped once every such token is
-    matched; the first casing in the vectors' order wins (the most frequent
-    in the usual files; gensim's ``case_insensitive`` evaluations choose the
-    same).
+    The "other casing" fallback of every user of word vectors in the toolkit
+    (:func:`build_embedding_matrix`, :class:`~toolkit.vectors.clusters.WordClusterer`):
+    a lower-cased token such as ``"john"`` whose vectors hold only ``"John"``
+    gets the vector (or cluster) of ``"John"``. One pass over ``keys``,
+    stopped once every one of ``lowered`` is found; the first casing in the
+    keys' order wins (the most frequent in the usual files; gensim's
+    ``case_insensitive`` evaluations choose the same).
+
+    Parameters
+    ----------
+    lowered : iterable of str
+        Lower-cased tokens to find.
+    keys : iterable
+        The vectors' words in their order (``kv.index_to_key``); keys that
+        are not strings (a KeyedVectors built in memory may have int keys)
+        have no casing and are skipped.
+
+    Returns
+    -------
+    dict
+        ``{low: j}`` for each of ``lowered`` that some key lower-cases to.
+
+    Examples
+    --------
+    >>> _first_casings({"john", "dud"}, ["the", "John", "JOHN"])
+    {'john': 1}
     """
+    wanted = set(lowered)
+    found: dict = {}
+    if not wanted:
+        return found
+    for j, key in enumerate(keys):
+        if not isinstance(key, str):
+            continue
+        low = key.lower()
+        if low in wanted:
+            wanted.discard(low)
+            found[low] = j
+            if not wanted:
+                break
+    return found
+
+
+def _match_other_casing(tokens, skip, kv, src, kind) -> None:
+    """Give each token still without a vector the row of another casing of it (``kind`` 4), in place
+    (:func:`_first_casings` over the vectors' words)."""
     wanted: dict = {}
     for i in np.flatnonzero(kind == 0):
         if i not in skip and " " not in tokens[i]:  # n-grams: no vectors file has a key with a space
             wanted.setdefault(tokens[i].lower(), []).append(i)
-    if not wanted:
-        return
-    for j, key in enumerate(kv.index_to_key):
-        if not isinstance(key, str):
-            continue  # a KeyedVectors built in memory may have int keys: no casing
-        rows = wanted.pop(key.lower(), None)
-        if rows is not None:
-            src[rows], kind[rows] = j, 4
-            if not wanted:
-                return
+    for low, j in _first_casings(wanted, kv.index_to_key).items():
+        rows = wanted[low]
+        src[rows], kind[rows] = j, 4
+
+
+def _subword_vectors(kv, words):
+    """fastText's vector of each of ``words`` (none of them a key of ``kv``), from its character n-grams.
+
+    The float32 sums of gensim's ``FastTextKeyedVectors.get_vector``, in its
+    order (rows added one by one to zeros, then divided by their number), so
+    the same bits, without its indexing of the memory-mapped n-gram array
+    one row at a time (a new ``memmap`` object per row: about 0.3 ms a word).
+    A word without any n-gram gets zeros, as in gensim.
+    """
+    from gensim.models.fasttext import ft_ngram_hashes
+
+    ngrams = np.asarray(kv.vectors_ngrams)  # a plain view of the memory map
+    zero = np.zeros((1, ngrams.shape[1]), dtype=np.float32)
+    for word in words:
+        hashes = ft_ngram_hashes(word, kv.min_n, kv.max_n, kv.bucket)
+        if not len(hashes):
+            yield zero[0]
+            continue
+        rows = np.concatenate([zero, ngrams[hashes].astype(np.float32, copy=False)])
+        yield np.add.reduce(rows, axis=0) / len(hashes)  # axis 0: row after row, as gensim's loop
+
+
+#: how phrase entries join their words in word2vec-style vectors (GoogleNews: ``"New_York"``)
+PHRASE_SEPARATOR = "_"
+
+
+def _match_phrases(tokens, skip, kv, src, kind, lowercase_fallback) -> None:
+    """Give each word n-gram token still without a vector the row of the vectors' phrase (``kind`` 5), in place.
+
+    ``"new york"`` (the toolkit's n-grams join words by a space) is looked up
+    as ``"new_york"``, then (``lowercase_fallback``) lower-cased and under
+    any other casing (:func:`_first_casings`: ``"New_York"``), as a unigram is.
+    An n-gram of a word that holds ``"_"`` itself (``"_ _"``, which would
+    read as GloVe's ``"___"``) or of an empty word is no phrase.
+    """
+    k2i = kv.key_to_index
+    wanted: dict = {}
+    for i in np.flatnonzero(kind == 0):
+        tok = tokens[i]
+        if i in skip or " " not in tok:
+            continue
+        words = tok.split(" ")
+        if not all(words) or any(PHRASE_SEPARATOR in w for w in words):
+            continue
+        key = PHRASE_SEPARATOR.join(words)
+        j = k2i.get(key)
+        if j is None and lowercase_fallback:
+            low = key.lower()
+            j = k2i.get(low) if low != key else None
+            if j is None:
+                wanted.setdefault(low, []).append(i)
+        if j is not None:
+            src[i], kind[i] = j, 5
+    for low, j in _first_casings(wanted, kv.index_to_key).items():
+        rows = wanted[low]
+        src[rows], kind[rows] = j, 5
 
 
 def build_embedding_matrix(
@@ -222,6 +323,11 @@ def build_embedding_matrix(
         casings, the first in the vectors' order (the most frequent in the
         usual files) is used, as gensim's ``case_insensitive`` evaluations
         do. The report counts these apart (``n_cased``).
+        Word n-gram tokens (``"new york"``: ``SpacyTokenizer(ngram_range=...)``,
+        ``TokenizedCorpus.ngrams``) get the vector of the vectors' phrase
+        entry where there is one (``"new_york"``, or with
+        ``lowercase_fallback`` another casing of it such as GoogleNews'
+        ``"New_York"``; ``n_phrase``); unigram tokens are matched as before.
     random_state : int, RandomState instance or None, default=None
         Seeds ``oov="random"``.
     n_top_missing : int, default=20
@@ -259,7 +365,7 @@ def build_embedding_matrix(
     matrix = np.zeros((n, dim), dtype=np.float32)
     k2i = kv.key_to_index
     src = np.full(n, -1, dtype=np.int64)
-    kind = np.zeros(n, dtype=np.int8)  # 0 missing, 1 exact, 2 lowercase, 3 subword, 4 other casing
+    kind = np.zeros(n, dtype=np.int8)  # 0 missing, 1 exact, 2 lowercase, 3 subword, 4 other casing, 5 phrase
     skip = set(reserved)
     for i, tok in enumerate(tokens):
         if i in skip:
@@ -275,15 +381,14 @@ def build_embedding_matrix(
                     src[i], kind[i] = j, 2
     if lowercase_fallback:
         _match_other_casing(tokens, skip, kv, src, kind)
+    _match_phrases(tokens, skip, kv, src, kind, lowercase_fallback)
     found = np.flatnonzero(src >= 0)
     if found.size:
         order = np.argsort(src[found], kind="stable")  # sorted reads are kinder to a memory map
         matrix[found[order]] = kv.vectors[src[found[order]]]
     if getattr(kv, "bucket", 0) and hasattr(kv, "vectors_ngrams"):  # fastText: subword vectors
-        for i in np.flatnonzero(kind == 0):
-            if i in skip:
-                continue
-            vec = kv.get_vector(tokens[i])
+        rows = [i for i in np.flatnonzero(kind == 0) if i not in skip]
+        for i, vec in zip(rows, _subword_vectors(kv, [tokens[i] for i in rows])):
             if np.any(vec):
                 matrix[i], kind[i] = vec, 3
     checked = np.ones(n, dtype=bool)
@@ -319,6 +424,7 @@ def build_embedding_matrix(
         n_lowercase=int((kind == 2).sum()),
         n_subword=int((kind == 3).sum()),
         n_cased=int((kind == 4).sum()),
+        n_phrase=int((kind == 5).sum()),
         n_occurrences=occ,
         n_occurrences_covered=occ_cov,
         top_missing=top_missing,

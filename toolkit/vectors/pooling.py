@@ -22,8 +22,9 @@ from .._validation import (
     TextInputMixin,
     validate_params,
 )
-from ..text.corpus import check_token_lists, on_input_rows
+from ..text.corpus import TokenizedCorpus, check_token_lists, on_input_rows
 from ..text.encoders import bag_matrix, smoothed_idf
+from .loading import open_subwords, subword_entry
 
 __all__ = ["EmbeddingVectorizer"]
 
@@ -44,12 +45,11 @@ class EmbeddingVectorizer(MissingParamsMixin, TextInputMixin, TransformerMixin, 
         :func:`toolkit.vectors.domain.resolve_vectors` (process-level memo);
         the vectors are never stored on the estimator. Only the rows of the
         training vocabulary are kept (``embedding_matrix_``); tokens first seen
-        at transform time are out of vocabulary. With fastText vectors that
-        carry subword vectors (a Facebook ``.bin`` model, a ``"fasttext"``
-        domain spec), training tokens the vectors lack get a vector built from
-        their character n-grams (``embedding_coverage_.n_subword``); tokens
-        first seen at transform time still get none, since the fitted
-        vectorizer keeps no subword vectors. Vectors held in memory (a
+        at transform time are out of vocabulary, except with fastText vectors
+        (``subwords``). With fastText vectors that carry subword vectors (a
+        Facebook ``.bin`` model, a ``"fasttext"`` domain spec), training
+        tokens the vectors lack get a vector built from their character
+        n-grams (``embedding_coverage_.n_subword``). Vectors held in memory (a
         ``KeyedVectors`` or a gensim model) are refused: save them
         (``kv.save_word2vec_format("vectors.bin", binary=True)``, or for
         fastText ``gensim.models.fasttext.save_facebook_model``) and pass the
@@ -67,6 +67,18 @@ class EmbeddingVectorizer(MissingParamsMixin, TextInputMixin, TransformerMixin, 
         SIF only: remove the common component.
     min_count : int, default=1
         Minimum training count for a token to be kept.
+    subwords : bool, default=True
+        With fastText vectors that carry subword vectors: tokens outside
+        ``vocabulary_`` (first seen at transform, or under ``min_count``) get
+        a vector too, matched as in fit (as is, other casing, phrase) and
+        else built from their character n-grams, as fastText does. The
+        vectorizer keeps only the path of the vectors' cache entry
+        (``subword_vectors_``) and opens it memory-mapped at transform, for
+        those tokens alone (once per process); where it is gone (cache
+        cleared, another machine) a warning says so and they get no vector,
+        as with ``subwords=False`` and with other vectors. Pooling weights of
+        such a token: 1 (``"mean"``, ``"sum"``, ``"max"``; SIF's ``a / (a +
+        0)``), or for ``"tfidf"`` the largest IDF of the training tokens.
 
     Attributes
     ----------
@@ -78,6 +90,10 @@ class EmbeddingVectorizer(MissingParamsMixin, TextInputMixin, TransformerMixin, 
     components_ : ndarray of shape (1, dim) or None
         The SIF common component removed at transform time.
     embedding_coverage_ : toolkit.vectors.CoverageReport
+    subword_vectors_ : str or None
+        The cache entry folder of fastText vectors with subword vectors
+        (opened at transform for tokens outside ``vocabulary_``), or None:
+        other vectors, ``subwords=False``, or vectors without an entry.
     n_features_out_ : int
         Number of output columns (the vectors' dimension).
 
@@ -102,14 +118,17 @@ class EmbeddingVectorizer(MissingParamsMixin, TextInputMixin, TransformerMixin, 
         "sif_a": [Interval(float, 0, None, closed="neither")],
         "remove_first_component": ["boolean"],
         "min_count": [Interval(int, 1, None)],
+        "subwords": ["boolean"],
     }
 
-    def __init__(self, *, vectors=None, pooling="mean", sif_a=1e-3, remove_first_component=True, min_count=1):
+    def __init__(self, *, vectors=None, pooling="mean", sif_a=1e-3, remove_first_component=True, min_count=1,
+                 subwords=True):
         self.vectors = vectors
         self.pooling = pooling
         self.sif_a = sif_a
         self.remove_first_component = remove_first_component
         self.min_count = min_count
+        self.subwords = subwords
 
     def _counts(self, docs):
         """Sparse (n_documents, len(vocabulary_)) token counts."""
@@ -171,6 +190,8 @@ class EmbeddingVectorizer(MissingParamsMixin, TextInputMixin, TransformerMixin, 
         self.embedding_matrix_ = np.asarray(matrix, dtype=np.float32)
         has_vector = np.any(self.embedding_matrix_ != 0, axis=1)
         has_vector[:2] = False  # padding, OOV
+        self.subword_vectors_ = subword_entry(kv) if self.subwords else None
+        docs = self._as_corpus(docs)
         counts = self._counts(docs)
         if self.pooling == "tfidf":
             weights = smoothed_idf(counts)
@@ -183,7 +204,7 @@ class EmbeddingVectorizer(MissingParamsMixin, TextInputMixin, TransformerMixin, 
         self.token_weights_ = np.where(has_vector, weights, 0.0).astype(np.float32)
         self.components_ = None
         self.n_features_out_ = self.embedding_matrix_.shape[1]
-        pooled = self._pool(counts)
+        pooled = self._pool_documents(docs, counts)
         if self.pooling == "sif" and self.remove_first_component and len(docs) > 1 and pooled.any():
             # (all zeros: no training word has a vector; there is no common component to remove)
             from sklearn.decomposition import TruncatedSVD
@@ -194,9 +215,65 @@ class EmbeddingVectorizer(MissingParamsMixin, TextInputMixin, TransformerMixin, 
             pooled = self._remove_component(pooled)
         return pooled
 
-    def _pool(self, counts):
-        M = self.embedding_matrix_
-        weights = self.token_weights_
+    def _as_corpus(self, docs):
+        """Token lists as a TokenizedCorpus where subwords will count them twice (:meth:`_outside_rows`), so
+        they are converted once; else as given."""
+        if getattr(self, "subword_vectors_", None) is None or isinstance(docs, TokenizedCorpus):
+            return docs
+        return TokenizedCorpus.from_token_lists(docs)
+
+    def _pool_documents(self, docs, counts):
+        """Pooled vectors of ``docs`` (``counts``: their bag over ``vocabulary_``), tokens outside it included
+        where the vectors' subwords give them a vector (:meth:`_outside_rows`)."""
+        outside = self._outside_rows(docs)
+        if outside is None:
+            return self._pool(counts)
+        import scipy.sparse as sp
+
+        extra_counts, extra_matrix, extra_weights = outside
+        return self._pool(sp.hstack([counts, extra_counts], format="csr"),
+                          np.vstack([self.embedding_matrix_, extra_matrix]),
+                          np.concatenate([self.token_weights_, extra_weights]))
+
+    def _outside_rows(self, docs):
+        """(bag, vectors, weights) of the tokens of ``docs`` outside ``vocabulary_`` that get a vector from the
+        fastText vectors of ``subword_vectors_``, or None (no such vectors, or no such token)."""
+        from ..text.vocabulary import Vocabulary
+        from .matrix import build_embedding_matrix
+
+        folder = getattr(self, "subword_vectors_", None)  # (absent: a vectorizer pickled before subwords)
+        if folder is None:
+            return None
+        known = self.vocabulary_.token_to_id
+        # (a corpus: _as_corpus; compact: a corpus taken from a larger one keeps all of its strings)
+        outside = sorted({s for s in docs.compact().strings if s not in known})
+        if not outside:
+            return None
+        kv = open_subwords(folder, owner=type(self).__name__)
+        if kv is None:
+            return None
+        matrix, report = build_embedding_matrix(outside, kv, oov="zeros", n_top_missing=0)
+        logger.debug("tokens outside the vocabulary: %s", report)
+        has_vector = np.flatnonzero(np.any(matrix != 0, axis=1))
+        if not has_vector.size:
+            return None
+        tokens = [outside[i] for i in has_vector]
+        bag = self._counts_over(docs, Vocabulary(tokens))
+        if self.pooling == "tfidf":
+            weight = float(self.token_weights_.max(initial=0.0))  # the largest training IDF
+            if weight == 0.0:
+                weight = 1.0
+        else:
+            weight = 1.0  # SIF: a / (a + p(w)) with p(w) = 0
+        return bag, matrix[has_vector], np.full(len(tokens), weight, dtype=np.float32)
+
+    def _counts_over(self, docs, vocabulary):
+        """Counts of ``vocabulary``'s own tokens (its padding and OOV columns dropped)."""
+        return bag_matrix(docs, vocabulary, dtype=np.float32)[:, 2:]
+
+    def _pool(self, counts, M=None, weights=None):
+        M = self.embedding_matrix_ if M is None else M
+        weights = self.token_weights_ if weights is None else weights
         if self.pooling == "max":
             out = np.zeros((counts.shape[0], M.shape[1]), dtype=np.float32)
             present = counts.copy()
@@ -246,8 +323,8 @@ class EmbeddingVectorizer(MissingParamsMixin, TextInputMixin, TransformerMixin, 
             pandas Series), a DataFrame on those row labels.
         """
         check_is_fitted(self, "embedding_matrix_")
-        docs = check_token_lists(X, estimator=type(self).__name__)
-        return on_input_rows(self._remove_component(self._pool(self._counts(docs))), X, self)
+        docs = self._as_corpus(check_token_lists(X, estimator=type(self).__name__))
+        return on_input_rows(self._remove_component(self._pool_documents(docs, self._counts(docs))), X, self)
 
     def get_feature_names_out(self, input_features=None):
         """``emb0``, ``emb1``, ... one name per vector dimension.
