@@ -13,6 +13,7 @@ a byte of it is inflated.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -36,6 +37,7 @@ __all__ = [
     "keras_to_bytes",
     "keras_from_bytes",
     "keras_in_safe_mode",
+    "thread_dtype_policy",
     "RESAVE_HINT",
 ]
 
@@ -355,7 +357,64 @@ def load_keras(path, *, safe_mode: bool = True):
     from .builders import register_layers
 
     register_layers()
-    return keras.saving.load_model(path, safe_mode=safe_mode)
+    # a model trained under "mixed_float16" was compiled with a LossScaleOptimizer, which Keras rebuilds only
+    # under that policy: loaded under another, its optimizer state is skipped with a warning
+    with thread_dtype_policy(_saved_mixed_policy(path)):
+        return keras.saving.load_model(path, safe_mode=safe_mode)
+
+
+def _saved_mixed_policy(path):
+    """The mixed dtype policy (``"mixed_float16"``...) of the saved model's ``"embedding"`` layer, else None.
+
+    Read from the archive's ``config.json`` (its size already capped by
+    :func:`check_keras_archive`); anything unexpected gives None, and Keras'
+    own load judges the file.
+    """
+    try:
+        with zipfile.ZipFile(path) as zf:
+            config = json.loads(zf.read("config.json"))
+        layers = config["config"]["layers"]
+        for layer in layers:
+            if layer["config"]["name"] == "embedding":
+                dtype = layer["config"].get("dtype")
+                name = dtype["config"]["name"] if isinstance(dtype, dict) else dtype
+                return name if isinstance(name, str) and name.startswith("mixed_") else None
+    except (KeyError, TypeError, ValueError, OSError, zipfile.BadZipFile):
+        return None
+    return None
+
+
+@contextlib.contextmanager
+def thread_dtype_policy(name):
+    """Keras' global dtype policy set to ``name`` for the block, in this thread only (None: left as it is).
+
+    Keras keeps its global policy per thread, so setting it here touches no
+    other thread; afterwards the thread's own setting comes back, unset
+    included (then Keras' default follows ``keras.config.floatx()`` again).
+
+    Parameters
+    ----------
+    name : str or None
+        A Keras dtype policy name, such as ``"mixed_float16"``.
+    """
+    if name is None:
+        yield
+        return
+    keras = import_keras()
+    try:  # Keras' own per-thread store (keras.config.dtype_policy reads it): "unset" is restored as unset
+        from keras.src.backend.common import global_state
+    except ImportError:  # a Keras that keeps it elsewhere: the policy in force is restored
+        global_state = None
+    before = (global_state.get_global_attribute("dtype_policy") if global_state is not None
+              else keras.config.dtype_policy())
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        if global_state is not None:
+            global_state.set_global_attribute("dtype_policy", before)
+        else:
+            keras.config.set_dtype_policy(before)
 
 
 def keras_to_bytes(model) -> bytes:

@@ -651,8 +651,6 @@ def fresh_optimizer(optimizer, learning_rate=None):
     >>> type(copy).__name__, round(float(copy.learning_rate), 4), copy.momentum, copy is template
     ('SGD', 0.01, 0.9, False)
     """
-    import re
-
     import keras
 
     config = optimizer.get_config()
@@ -664,12 +662,37 @@ def fresh_optimizer(optimizer, learning_rate=None):
             learning_rate = None
     if learning_rate is not None:
         config["learning_rate"] = _as_learning_rate(learning_rate)
-    # Keras' default name (keras.src.utils.naming.to_snake_case): "sgd", "adam_w", "rm_sprop"
-    base = re.sub(r"\W+", "", type(optimizer).__name__)
-    base = re.sub("([a-z])([A-Z])", r"\1_\2", re.sub("(.)([A-Z][a-z]+)", r"\1_\2", base)).lower()
-    if isinstance(config.get("name"), str) and re.fullmatch(rf"{re.escape(base)}(_\d+)?", config["name"]):
-        config["name"] = base
+    if "name" in config:
+        config["name"] = _unnumbered_optimizer_name(type(optimizer), config["name"])
     return type(optimizer).from_config(config)
+
+
+def _unnumbered_optimizer_name(cls, name):
+    """``name`` without the number Keras appended per process (``"sgd_3"`` -> ``"sgd"``) when it is ``cls``' default.
+
+    Keras names an optimizer after its class (``keras.src.utils.naming.to_snake_case``:
+    ``"sgd"``, ``"adam_w"``, ``"rm_sprop"``) and counts those names per process.
+    Any other name, one the user chose, is returned unchanged.
+
+    Parameters
+    ----------
+    cls : type
+        The optimizer's class.
+    name : str or None
+        Its name.
+
+    Returns
+    -------
+    str or None
+    """
+    import re
+
+    # Keras' default name (keras.src.utils.naming.to_snake_case): "sgd", "adam_w", "rm_sprop"
+    base = re.sub(r"\W+", "", cls.__name__)
+    base = re.sub("([a-z])([A-Z])", r"\1_\2", re.sub("(.)([A-Z][a-z]+)", r"\1_\2", base)).lower()
+    if isinstance(name, str) and re.fullmatch(rf"{re.escape(base)}(_\d+)?", name):
+        return base
+    return name
 
 
 @contextlib.contextmanager

@@ -36,6 +36,7 @@ from ._keras_io import (
     keras_from_bytes,
     keras_in_safe_mode,
     keras_to_bytes,
+    thread_dtype_policy,
 )
 
 __all__ = ["EmbeddingClassifier", "make_text_classifier"]
@@ -187,8 +188,15 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         config (a Keras optimizer serves one model only), so the same
         estimator can be fitted again, cloned and grid-searched; the instance
         itself is never built or changed. :func:`toolkit.save_model` stores
-        parameters as JSON: before saving, set a name instead (the fitted
-        model does not depend on it), as for a schedule in ``learning_rate``.
+        it, as a schedule in ``learning_rate``, as Keras' own JSON config
+        (``keras.saving.serialize_keras_object``; never a pickle), and
+        :func:`toolkit.load_model` rebuilds an object of the same config in
+        Keras' safe mode, so the loaded estimator refits as this one does.
+        A class of your own must be registered with
+        ``keras.saving.register_keras_serializable`` (in a module imported
+        before loading, not ``__main__``); ``save_model`` says so otherwise.
+        A name Keras numbered per process (``"adam_w_2"``) is saved as its
+        base name (``"adam_w"``).
     learning_rate : float or keras.optimizers.schedules.LearningRateSchedule, default=None
         Replaces the optimizer's learning rate (also that of an optimizer
         instance). None keeps an instance's own rate and a named optimizer's
@@ -251,6 +259,18 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         (``ModelCheckpoint``, ``CSVLogger``) go to the paths it names, shared
         by every fit of a grid search. :func:`toolkit.save_model` saves them
         as None (the fitted model does not depend on them).
+    dtype_policy : str, default=None
+        Keras' dtype policy for this estimator's models, such as
+        ``"mixed_float16"`` or ``"mixed_bfloat16"`` (the output layer stays
+        float32). None uses Keras' global policy
+        (``keras.mixed_precision.set_global_policy``) of the thread that
+        fits. Keras keeps that global policy per thread, so fits that run in
+        other threads (joblib's threading backend, a ``GridSearchCV`` with
+        ``n_jobs``) or processes do not see a policy set in the main thread;
+        a policy given here goes with the estimator (clones, pickles,
+        :func:`toolkit.save_model`) to every fit, wherever it runs. It is
+        set for the fitting thread only, while the model is built and
+        trained, and the thread's own policy comes back afterwards.
 
     Attributes
     ----------
@@ -302,6 +322,20 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
     Keras' safe mode off: only unpickle files you trust. For a safe long-term
     format use :func:`toolkit.save_model` / :func:`toolkit.load_model`.
 
+    ``keras.backend.clear_session()`` resets Keras' global state for every
+    thread of the process, not only the caller's (Keras 3.15 replaces its
+    per-thread store as a whole), clears TensorFlow's kernel cache and runs
+    a garbage collection. Fits (``"bag"``, ``"cnn"``, ``"nbsvm"``,
+    ``"rnn"``) and predictions in other threads beside a loop of
+    ``clear_session()`` calls every 5-50 ms all finished, slower (kernels
+    are made again); the ``"bag"`` and ``"cnn"`` fits compared gave the
+    same probabilities bit for bit. What it loses is a dtype policy: one set with
+    ``keras.mixed_precision.set_global_policy`` in any thread is gone, and
+    a fit whose model was being built at that moment would mix float16 and
+    float32 layers, so it raises a ``RuntimeError`` instead (fit again).
+    ``dtype_policy`` is set again by each fit. Call ``clear_session()`` when
+    no other thread fits.
+
     Examples
     --------
     >>> from toolkit.models import EmbeddingClassifier
@@ -335,6 +369,7 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         "random_state": ["random_state"],
         "verbose": [Interval(int, 0, None), "boolean"],
         "callbacks": [list, tuple, None],
+        "dtype_policy": [str, None],
     }
 
     def __init__(
@@ -362,6 +397,7 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         random_state=None,
         verbose=0,
         callbacks=None,
+        dtype_policy=None,
     ):
         self.architecture = architecture
         self.vectors = vectors
@@ -385,6 +421,7 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
+        self.dtype_policy = dtype_policy
 
     def __setattr__(self, name, value):
         if name == "model_":  # the process whose TensorFlow runtime made the model (see _check_not_forked)
@@ -618,6 +655,7 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
 
         validate_params(self, self._parameter_constraints)
         import_keras()  # a backend that is not installed is named now, before the vocabulary is built
+        _check_dtype_policy(self.dtype_policy)
         docs = self._corpus(X)
         if len(docs) == 0:
             raise ValueError(
@@ -752,6 +790,12 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         return None
 
     def _train(self, X_train, y_train, w_train, val, matrix, rng, model_seed):
+        """Train under ``dtype_policy`` (:meth:`_train_epochs`); also ``toolkit.distributed.fit_from_store``'s entry."""
+        _check_dtype_policy(self.dtype_policy)
+        with thread_dtype_policy(self.dtype_policy):
+            self._train_epochs(X_train, y_train, w_train, val, matrix, rng, model_seed)
+
+    def _train_epochs(self, X_train, y_train, w_train, val, matrix, rng, model_seed):
         """Train epoch by epoch with early stopping; set ``model_``, ``history_``, ``best_epoch_``."""
         model = self._new_model(matrix, model_seed)
         if self.architecture == "nbsvm_vectors":
@@ -814,7 +858,12 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
 
     def _new_model(self, matrix, model_seed):
         """The compiled Keras model (embedding frozen for now when fine-tuning)."""
+        import keras
+
         n_outputs = 1 if self.output_ == "binary" else len(self.classes_)
+        # each layer takes the policy in force when it is made: dtype_policy's (set by _train), else the thread's
+        policy = keras.config.dtype_policy().name
+        expected = policy if self.dtype_policy is None else self.dtype_policy
         model = builders.build_model(
             self.architecture,
             vocab_size=len(self.vocabulary_),
@@ -828,6 +877,7 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
             dropout=self.dropout,
             seed=model_seed,
         )
+        _check_policy_kept(expected, policy, keras.config.dtype_policy().name)
         if self._finetunes() and self.frozen_epochs > 0:
             builders.set_embedding_trainable(model, False)
         builders.compile_model(model, optimizer=self.optimizer, learning_rate=self._learning_rate(),
@@ -1131,6 +1181,35 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
             super().__setstate__(state)
         else:
             self.__dict__.update(state)
+
+
+def _check_policy_kept(expected, first, last):
+    """Refuse a model built under another dtype policy than ``expected`` (in force when its first and its last
+    layer were made): Keras' global state was reset while it was built."""
+    lost = next((policy for policy in (first, last) if policy != expected), None)
+    if lost is None:
+        return
+    raise RuntimeError(
+        f"Keras' global state was reset while EmbeddingClassifier built its model: the dtype policy in force "
+        f"went from {expected!r} to {lost!r}, so the model would not have the policy it was meant to have, or "
+        "would mix the two. keras.backend.clear_session() does this to every thread of the process: do not "
+        "call it while another thread fits. Fit again."
+    )
+
+
+def _check_dtype_policy(name):
+    """Refuse a ``dtype_policy`` that Keras does not know, before anything is built."""
+    if name is None:
+        return
+    import keras
+
+    try:
+        keras.DTypePolicy(name)
+    except (ValueError, TypeError) as err:
+        raise ValueError(
+            f"The 'dtype_policy' parameter of EmbeddingClassifier must be a Keras dtype policy name such as "
+            f"'mixed_float16', 'mixed_bfloat16' or 'float32', or None. Got {name!r} instead ({err})."
+        ) from err
 
 
 class _RetracingWarningFilter(logging.Filter):

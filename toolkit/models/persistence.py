@@ -6,8 +6,10 @@ A saved Keras-based model (``EmbeddingClassifier``, alone or after a
     model.keras        the Keras model, loaded with safe_mode=True
     vocabulary.json    the token -> id vocabulary
     config.json        format version, toolkit and Keras versions, estimator
-                       parameters, class labels and fitted settings, tokenizer
-                       parameters (for a Pipeline)
+                       parameters (a Keras optimizer or learning-rate schedule
+                       as Keras' own JSON config, rebuilt in safe mode), class
+                       labels and fitted settings, tokenizer parameters (for a
+                       Pipeline)
     ngram_index.npz    (when the vocabulary has one) its n-gram index as arrays:
                        new documents' n-grams are looked up without joining
                        their strings, as in the process that fitted the model
@@ -71,6 +73,7 @@ runs code when loaded: unpickle only files you trust.
 from __future__ import annotations
 
 import contextlib
+import copy
 import gc
 import hashlib
 import inspect
@@ -151,6 +154,172 @@ def _to_json_value(value):
 _TRAINING_ONLY_PARAMS = frozenset({"callbacks"})
 
 
+#: Parameters that may hold a Keras object, and the Keras class (under ``keras.``) it must be an instance of: saved as
+#: Keras' own JSON config (:func:`_keras_param_to_json`), rebuilt by Keras in safe mode (:func:`_keras_param_from_json`)
+_KERAS_PARAMS = {"optimizer": "optimizers.Optimizer", "learning_rate": "optimizers.schedules.LearningRateSchedule"}
+#: The key of the one-key dict that holds a Keras object's config in ``config.json``'s parameters
+_KERAS_MARKER = "__keras__"
+
+
+def _keras_based(value) -> bool:
+    """Whether ``value`` is an instance of a Keras class or of a subclass of one (Keras is not imported)."""
+    return any(cls.__module__.split(".")[0] == "keras" for cls in type(value).__mro__)
+
+
+def _keras_class(path: str):
+    import keras
+
+    cls = keras
+    for part in path.split("."):
+        cls = getattr(cls, part)
+    return cls
+
+
+def _keras_param_to_json(estimator, name: str, value) -> dict:
+    """The Keras object ``value`` (parameter ``name``) as ``{"__keras__": config}``, Keras' JSON config of it.
+
+    The config is ``keras.saving.serialize_keras_object``'s (the class, its
+    module or registered name, and ``get_config()``: no pickle, no code). An
+    optimizer's name that Keras numbered per process (``"adam_w_2"``) is
+    stored as its base name, as the trained model's own optimizer is named,
+    so the same fit saves the same bytes in any process. Checked now, while
+    the estimator is at hand: the config must rebuild, in safe mode, an
+    object with the same config, or :func:`load_model` could not give it back.
+
+    Raises
+    ------
+    TypeError
+        When ``value`` is not what the parameter takes, its class is not
+        registered with Keras, or its config does not rebuild it.
+    """
+    import keras
+
+    from .builders import _unnumbered_optimizer_name
+
+    owner = type(estimator).__name__
+    expected = _keras_class(_KERAS_PARAMS[name]) if name in _KERAS_PARAMS else None
+    if expected is None or not isinstance(value, expected):
+        raise TypeError(
+            f"Cannot save parameter {name!r}={value!r} of {owner}: a Keras object is saved only as "
+            f"{', '.join(f'{k} (keras.{v})' for k, v in _KERAS_PARAMS.items())}. Set it to a plain value "
+            "(str, number, list, dict) before saving."
+        )
+    config = keras.saving.serialize_keras_object(value)
+    if isinstance(value, keras.optimizers.Optimizer) and isinstance(config.get("config"), dict) \
+            and "name" in config["config"]:
+        config["config"]["name"] = _unnumbered_optimizer_name(type(value), config["config"]["name"])
+    config = _to_json_value(config)
+    try:
+        config = json.loads(json.dumps(config))  # what load_model will read
+    except (TypeError, ValueError) as err:
+        raise TypeError(
+            f"Cannot save parameter {name!r} of {owner}: the config of its {type(value).__name__} holds values "
+            f"JSON cannot store ({err}); its get_config() must return plain values (str, number, list, dict)."
+        ) from err
+    unregistered = _unregistered_keras_classes(config)
+    if unregistered:
+        raise TypeError(
+            f"Cannot save parameter {name!r} of {owner}: {_unregistered_message(unregistered)} "
+            "load_model could not rebuild it. Decorate the class with @keras.saving.register_keras_serializable() "
+            "in an importable module (not __main__), and import that module before load_model; or use a "
+            "built-in Keras class or a name."
+        )
+    try:
+        rebuilt = keras.saving.deserialize_keras_object(copy.deepcopy(config), safe_mode=True)
+        same = json.loads(json.dumps(_to_json_value(keras.saving.serialize_keras_object(rebuilt)))) == config
+    except Exception as err:
+        raise TypeError(
+            f"Cannot save parameter {name!r} of {owner}: Keras cannot rebuild its {type(value).__name__} from "
+            f"its config in safe mode ({err}), so load_model could not. Give the class a get_config() that "
+            "from_config accepts, or use a built-in Keras class or a name."
+        ) from err
+    if not same:
+        raise TypeError(
+            f"Cannot save parameter {name!r} of {owner}: its {type(value).__name__} rebuilt from its config "
+            "(keras.saving.serialize_keras_object) has another config, so the loaded estimator would train "
+            "differently. Give the class a get_config() that returns every argument of its __init__."
+        )
+    return {_KERAS_MARKER: config}
+
+
+def _unregistered_keras_classes(config) -> list:
+    """The classes named in the Keras config ``config`` (nested ones too) that Keras cannot find, sorted.
+
+    A class outside Keras' own modules is found only through
+    ``keras.saving.register_keras_serializable`` (its registered name).
+    """
+    from keras.saving import get_registered_object
+
+    missing, stack = set(), [config]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+            continue
+        if not isinstance(node, dict):
+            continue
+        stack.extend(node.values())
+        class_name = node.get("class_name")
+        # Keras' special forms ("__numpy__", "__lambda__": refused in safe mode) and functions are Keras' to judge
+        if not isinstance(class_name, str) or "config" not in node or class_name.startswith("__") \
+                or class_name == "function":
+            continue
+        module = node.get("module")
+        if isinstance(module, str) and (module == "keras" or module.startswith("keras.")):
+            continue
+        registered = node.get("registered_name") or class_name
+        if get_registered_object(registered) is None:
+            missing.add((class_name, str(registered)))
+    return sorted(missing)
+
+
+def _unregistered_message(classes) -> str:
+    names = ", ".join(f"{cls} (registered name {registered!r})" for cls, registered in classes)
+    return f"Keras does not know the class{'es' if len(classes) > 1 else ''} {names}: not registered with Keras, so"
+
+
+def _keras_param_from_json(config, name: str, file: Path):
+    """The Keras object of parameter ``name`` rebuilt from its stored config (:func:`_keras_param_to_json`).
+
+    Rebuilt by ``keras.saving.deserialize_keras_object`` in safe mode (no
+    lambdas, only Keras' classes and registered ones), and checked to be
+    what the parameter takes.
+
+    Raises
+    ------
+    ModelFormatError
+        Naming ``file``, the parameter and, for a class Keras cannot find,
+        the class and what to do.
+    """
+    from ._keras_io import import_keras
+
+    keras = import_keras()
+    if name not in _KERAS_PARAMS or not isinstance(config, dict):
+        raise ModelFormatError(f"{file} stores parameter {name!r} as a Keras object, which it cannot be. "
+                               f"{_RESAVE_HINT}")
+    unregistered = _unregistered_keras_classes(config)
+    if unregistered:
+        raise ModelFormatError(
+            f"{file} stores parameter {name!r} as a Keras object, and {_unregistered_message(unregistered)} "
+            "it cannot be rebuilt. Import the module that defines the class, decorated with "
+            "@keras.saving.register_keras_serializable(), before load_model."
+        )
+    try:
+        value = keras.saving.deserialize_keras_object(copy.deepcopy(config), safe_mode=True)
+    except Exception as err:
+        raise ModelFormatError(
+            f"{file} stores parameter {name!r} as a Keras object that Keras cannot rebuild in safe mode "
+            f"({err}). {_RESAVE_HINT}"
+        ) from err
+    expected = _keras_class(_KERAS_PARAMS[name])
+    if not isinstance(value, expected):
+        raise ModelFormatError(
+            f"{file} stores parameter {name!r} as a {type(value).__name__}, not a keras.{_KERAS_PARAMS[name]}. "
+            f"{_RESAVE_HINT}"
+        )
+    return value
+
+
 def _params_to_json(estimator) -> dict:
     params = {}
     for name, value in estimator.get_params(deep=False).items():
@@ -159,6 +328,9 @@ def _params_to_json(estimator) -> dict:
                 logger.info("%s's %s are not saved (training-time objects); the loaded model has %s=None",
                             type(estimator).__name__, name, name)
             params[name] = None
+            continue
+        if _keras_based(value):
+            params[name] = _keras_param_to_json(estimator, name, value)
             continue
         converted = _to_json_value(value)
         try:
@@ -172,13 +344,16 @@ def _params_to_json(estimator) -> dict:
     return params
 
 
-def _params_from_json(cls, params: dict) -> dict:
+def _params_from_json(cls, params: dict, file: Path) -> dict:
+    """Inverse of :func:`_params_to_json`; ``file`` (the ``config.json``) names where they come from in errors."""
     defaults = {
         name: p.default for name, p in inspect.signature(cls.__init__).parameters.items()
     }
     out = {}
     for name, value in params.items():
-        if isinstance(value, dict) and set(value) == {"__pairs__"}:
+        if isinstance(value, dict) and set(value) == {_KERAS_MARKER}:
+            value = _keras_param_from_json(value[_KERAS_MARKER], name, file)
+        elif isinstance(value, dict) and set(value) == {"__pairs__"}:
             value = {(tuple(k) if isinstance(k, list) else k): v for k, v in value["__pairs__"]}
         elif isinstance(value, list) and isinstance(defaults.get(name), tuple):
             value = tuple(value)
@@ -264,7 +439,9 @@ def save_model(estimator, path) -> Path:
     TypeError
         When the estimator holds Keras outside the supported shapes, or
         types from outside scikit-learn, toolkit, NumPy and SciPy (which
-        :func:`load_model` would refuse).
+        :func:`load_model` would refuse), or a Keras optimizer or schedule
+        that Keras cannot rebuild from its config (a class not registered
+        with ``keras.saving.register_keras_serializable``).
 
     Notes
     -----
@@ -778,7 +955,11 @@ def load_model(path):
     ``model.skops`` file is loaded only when every type it names comes from
     scikit-learn, toolkit, NumPy or SciPy. The Keras model is loaded with
     ``safe_mode=True`` (no arbitrary code) after its zip directory passed the
-    size caps, and the config must agree with it.
+    size caps, and the config must agree with it. A Keras optimizer or
+    learning-rate schedule among the parameters is rebuilt from its JSON
+    config by ``keras.saving.deserialize_keras_object`` in safe mode; a class
+    of the user's own must be registered with Keras
+    (``keras.saving.register_keras_serializable``) and imported first.
 
     A load that takes more than three seconds ends with one full garbage
     collection (~0.1 s for a large stack), so the objects it made leave the
@@ -860,7 +1041,7 @@ def _load_model(path):
                                                   ("keras_version", "Keras", installed_keras)))
     model_file, vocab_file = path / _MODEL_FILE, path / _VOCAB_FILE
     try:
-        clf = EmbeddingClassifier(**_params_from_json(EmbeddingClassifier, config["params"]))
+        clf = EmbeddingClassifier(**_params_from_json(EmbeddingClassifier, config["params"], path / _CONFIG_FILE))
         fitted = config["fitted"]
         dtype = fitted["classes_dtype"]
         clf.classes_ = np.array(fitted["classes"], dtype=object if dtype == "object" else np.dtype(dtype))
@@ -870,6 +1051,8 @@ def _load_model(path):
         if fitted.get("class_prior") is not None:  # absent in folders saved before it existed
             clf.class_prior_ = np.asarray(fitted["class_prior"], dtype=np.float64)
         clf.embedding_coverage_ = _coverage_from_dict(fitted.get("embedding_coverage"))
+    except ModelFormatError:  # a Keras parameter that cannot be rebuilt (_keras_param_from_json) says why itself
+        raise
     except (KeyError, TypeError, ValueError) as err:
         raise ModelFormatError(
             f"{path / _CONFIG_FILE} has invalid or missing fitted settings ({err!r}). {_RESAVE_HINT}"
@@ -902,7 +1085,10 @@ def _load_model(path):
 
     try:
         tok_name, clf_name = pipeline["steps"]
-        tokenizer = SpacyTokenizer(**_params_from_json(SpacyTokenizer, pipeline["tokenizer_params"]))
+        tokenizer = SpacyTokenizer(**_params_from_json(SpacyTokenizer, pipeline["tokenizer_params"],
+                                                       path / _CONFIG_FILE))
+    except ModelFormatError:
+        raise
     except (KeyError, TypeError, ValueError) as err:
         raise ModelFormatError(
             f"{path / _CONFIG_FILE} has an invalid 'pipeline' section ({err!r}). {_RESAVE_HINT}"
