@@ -181,7 +181,8 @@ def _with_bad_document(texts, value):
                                             ("good " * 30_000, r"has 150,000 characters, more than max_length")],
                          ids=["missing", "too long"])
 def test_store_gaps_tokenize_partitions_names_the_partition_of_a_bad_document(cluster, imdb_small, value, problem):
-    """tokenize_partitions said "Document 5 of X" for the 26th document: X was its partition."""
+    """tokenize_partitions said "Document 5 of X" for the 26th document: X was its partition. It now gives the
+    document's number in the whole input, and its place in its partition."""
     import dask.bag as db
     from distributed import Client
 
@@ -192,7 +193,8 @@ def test_store_gaps_tokenize_partitions_names_the_partition_of_a_bad_document(cl
     assert bag.npartitions == 4
     tokenized = tokenize_partitions(bag, {"max_length": 100_000})
     with Client(cluster) as client, pytest.raises((ValueError, DataError),
-                                                   match=rf"^Document 5 of partition 2 of the input {problem}"):
+                                                   match=rf"^Document 25 of the input \(document 5 of partition 2\) "
+                                                         rf"{problem}"):
         client.compute(tokenized).result()
 
 

@@ -278,9 +278,50 @@ def _tokenize_texts(texts, tokenizer, part: int):
         raise DataError(f"In {where}: {message}") from err
 
 
+class _BadDocument:
+    """What :func:`_tokenize_partition` returns for a partition with a bad document: its error, its number there,
+    and the partition's length, until :func:`_named_globally` knows how many documents come before it."""
+
+    def __init__(self, error, position, length):
+        self.error, self.position, self.length = error, position, length
+
+    def __len__(self):
+        return self.length
+
+
 def _tokenize_partition(items, tokenizer, part):
+    """Tokenize partition ``part``; a bad document (missing, not a str, too long) is returned as a
+    :class:`_BadDocument` rather than raised, to be named by its number in the whole input."""
+    from .._validation import check_raw_documents
+    from ..exceptions import DocumentError
+
     texts, _ = split_pairs(items)
-    return _tokenize_texts(texts, tokenizer, part)
+    try:  # "Document 5 of X ...": X is the partition
+        return _tokenizer(tokenizer).transform(check_raw_documents(texts, name="X"))
+    except DocumentError as err:
+        if err.document_index is None:
+            raise
+        return _BadDocument(err, err.document_index, len(texts))
+
+
+def _count(result) -> int:
+    return len(result)
+
+
+def _add(before: int, count: int) -> int:
+    return before + count
+
+
+def _named_globally(result, before: int, part: int):
+    """``result`` of partition ``part``, or its bad document's error, raised with its number in the whole input
+    (``before`` documents come before the partition), as the tokenizer names it in one process."""
+    from ..exceptions import DocumentError
+
+    if not isinstance(result, _BadDocument):
+        return result
+    number = before + result.position
+    subject = f"Document {number} of the input (document {result.position} of partition {part})"
+    raise DocumentError(result.error.naming(subject), document_index=number) from result.error
 
 
 def tokenize_partitions(texts, tokenizer=None):
@@ -289,9 +330,12 @@ def tokenize_partitions(texts, tokenizer=None):
     Each partition is one :class:`~toolkit.text.TokenizedCorpus` (computed by
     the worker that holds it, with one tokenizer process: the tokenizer never
     starts processes inside a worker). A bad document (missing, not a str,
-    longer than ``max_length``) fails with its partition and its number
-    there: "Document 5 of partition 2 of the input is missing ..." is
-    ``texts.get_partition(2).compute()[5]``.
+    longer than ``max_length``) fails with its number in the whole input, as
+    :class:`~toolkit.text.SpacyTokenizer` names it, and its place in its
+    partition: "Document 25 of the input (document 5 of partition 2) is
+    missing ..." is ``texts.compute()[25]``. A partition's tokens are given
+    once the partitions before it are read (their lengths count the
+    documents before it; one tiny task each).
 
     Parameters
     ----------
@@ -305,6 +349,12 @@ def tokenize_partitions(texts, tokenizer=None):
     dask.bag.Bag
         Token lists, one per text, in order.
 
+    Raises
+    ------
+    DocumentError
+        (a ``ValueError``) On compute, for a bad document, as said above;
+        its ``document_index`` is the number in the whole input.
+
     Examples
     --------
     >>> import dask.bag as db
@@ -317,7 +367,15 @@ def tokenize_partitions(texts, tokenizer=None):
     import dask
 
     parts = read_texts(texts).to_delayed()
-    return db.from_delayed([dask.delayed(_tokenize_partition)(part, tokenizer, i) for i, part in enumerate(parts)])
+    out, before = [], 0
+    for i, part in enumerate(parts):
+        part = dask.delayed(list)(part)  # a partition may be an iterator: read once, for its tokens and its length
+        result = dask.delayed(_tokenize_partition)(part, tokenizer, i)
+        out.append(dask.delayed(_named_globally)(result, before, i))
+        # the documents before partition i + 1, counted on the texts (one token list per text), not on the
+        # tokens: a partition's tokens wait for the partitions before it to be read, never to be tokenized
+        before = dask.delayed(_add)(before, dask.delayed(_count)(part))
+    return db.from_delayed(out)
 
 
 def partition_counts(corpus) -> dict:

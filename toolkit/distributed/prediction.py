@@ -107,8 +107,11 @@ def _map(estimator, X, method, text_column=None):
         raise ValueError(f"method must be one of {_METHODS}; got {method!r}.")
     check_is_fitted(estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator)
     shipped = dask.delayed(_Shipped(estimator), name=f"estimator-{uuid.uuid4().hex}")
+    # the tasks' name: a partition that kills every worker that predicts it (over its memory limit) fails the
+    # compute with Dask's KilledWorker, which names the task, e.g. ('toolkit-predict_proba-<token>', 3)
+    token = f"toolkit-{method}"
     if isinstance(X, db.Bag):
-        return X.map_partitions(_apply_bag, shipped, method)
+        return X.map_partitions(_apply_bag, shipped, method, token=token)
     if isinstance(X, dd.DataFrame):
         if text_column is None or text_column not in X.columns:
             raise ValueError(
@@ -120,17 +123,17 @@ def _map(estimator, X, method, text_column=None):
         if method == "predict" and _multilabel(estimator):  # one 0/1 column per label, as predict_proba's
             columns = [str(c) for c in classes]
             meta = pd.DataFrame({c: np.zeros(0, dtype="int64") for c in columns})
-            return X.map_partitions(_apply_series, shipped, method, columns, "int64", meta=meta)
+            return X.map_partitions(_apply_series, shipped, method, columns, "int64", meta=meta, token=token)
         if method == "predict":
             dtype = classes.dtype if classes is not None else "float64"
             meta = pd.Series(np.zeros(0, dtype=dtype), name=method)
-            return X.map_partitions(_apply_series, shipped, method, None, meta=meta)
+            return X.map_partitions(_apply_series, shipped, method, None, meta=meta, token=token)
         columns = [str(c) for c in classes] if classes is not None and method == "predict_proba" else None
         if columns is None:  # decision_function: one column (binary) or one per class
             meta = pd.Series(np.zeros(0, dtype="float64"), name=method)
         else:
             meta = pd.DataFrame({c: np.zeros(0, dtype="float64") for c in columns})
-        return X.map_partitions(_apply_series, shipped, method, columns, meta=meta)
+        return X.map_partitions(_apply_series, shipped, method, columns, meta=meta, token=token)
     raise TypeError(
         f"predict over Dask expects a dask.bag.Bag, a dask.dataframe Series or DataFrame; got {type(X).__name__}. "
         "For in-memory data call the estimator's own predict."
@@ -161,6 +164,14 @@ def predict(estimator, X, *, text_column=None):
 
     Notes
     -----
+    A worker that dies while predicting (killed, crashed) loses nothing:
+    Dask predicts its partitions again on the other workers. A partition
+    that kills every worker that predicts it (e.g. over their memory limit)
+    fails the compute after ``distributed.scheduler.allowed-failures``
+    deaths with Dask's ``KilledWorker``, which names the task
+    ``('toolkit-predict-<token>', <partition>)``: give the workers more
+    memory, or the collection smaller partitions.
+
     Token lists travel best in a bag: Dask's ``from_pandas`` turns a column
     of lists into strings unless ``dask.config.set({"dataframe.convert-string":
     False})`` is in effect when the collection is made.

@@ -230,11 +230,86 @@ def _cluster_backend(client, scatter):
         return None
 
     class OnClusterBackend(DaskDistributedBackend):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.fits = {}  # Dask key -> the fits of its batch, as a user names them (see _FitRecorder)
+            self.client = _FitRecorder(self.client, self.fits)
+
         def effective_n_jobs(self, n_jobs):
             n_jobs = super().effective_n_jobs(n_jobs)
             return 2 if n_jobs == 1 else n_jobs
 
     return OnClusterBackend(client=client, scatter=scatter)
+
+
+#: the topic of the scheduler's events under which each fit of a search, on its worker, says that it starts
+_FIT_STARTED = "toolkit-fit-started"
+
+
+def _short(value, width=60) -> str:
+    text = repr(value)
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+def _describe_fit(kwargs) -> tuple[str, str] | None:
+    """``(candidate, fold)`` of one ``_fit_and_score`` call of scikit-learn's search, from its keyword arguments
+    (``parameters``, ``split_progress``), or None for another function."""
+    if not isinstance(kwargs, dict) or "parameters" not in kwargs:
+        return None
+    parameters = kwargs.get("parameters") or {}
+    candidate = "{" + ", ".join(f"{key!r}: {_short(value)}" for key, value in parameters.items()) + "}"
+    split = kwargs.get("split_progress")
+    fold = f"fold {split[0] + 1} of {split[1]}" if isinstance(split, tuple) and len(split) == 2 else ""
+    return candidate, fold
+
+
+class _Announced:
+    """One fit of a batch that joblib's dask backend submits: on its worker, it first logs that it starts (an event
+    of the scheduler, :data:`_FIT_STARTED`, naming the task and the fit's place in it), then runs. A worker killed
+    for memory takes its own records with it; these say, from the scheduler, which fit it was running."""
+
+    def __init__(self, func, index):
+        self.func, self.index = func, index
+
+    def __call__(self, *args, **kwargs):
+        _announce(self.index)
+        return self.func(*args, **kwargs)
+
+
+def _announce(index) -> None:
+    try:
+        from distributed import get_worker
+        from distributed.worker import thread_state
+
+        worker = get_worker()
+        worker.log_event(_FIT_STARTED, {"key": str(thread_state.key), "fit": int(index), "worker": worker.address})
+    except Exception:  # noqa: BLE001 - not in a Dask task (joblib ran it in this process): nothing to say
+        return
+
+
+class _FitRecorder:
+    """The client of joblib's dask backend, which records the fits of each batch it submits, by Dask key.
+
+    joblib names a batch ``batch_of__fit_and_score_2_calls-<uuid>``: a worker killed over its memory limit was
+    reported by that key, which names no candidate. The backend submits each batch as ``submit(batch,
+    tasks=[(func, args, kwargs), ...], key=key)``; here the candidate and fold of each fit (scikit-learn's
+    ``parameters`` and ``split_progress`` arguments) are kept by key, and each fit is wrapped in
+    :class:`_Announced`. Everything else goes to the client itself.
+    """
+
+    def __init__(self, client, fits):
+        self._client, self._fits = client, fits
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+    def submit(self, func, *args, tasks=None, key=None, **kwargs):
+        if isinstance(tasks, list) and key is not None:
+            described = [_describe_fit(kw) for _, _, kw in tasks]
+            if any(d is not None for d in described):
+                self._fits[str(key)] = described
+                tasks = [(_Announced(f, i), a, kw) for i, (f, a, kw) in enumerate(tasks)]
+        return self._client.submit(func, *args, tasks=tasks, key=key, **kwargs)
 
 
 #: times :func:`grid_search` runs a search again after joblib's dask backend lost a fit when a worker died
@@ -459,6 +534,127 @@ def _fit_task(err) -> str:
     return f"{'a fit' if n == 1 else f'a batch of {n} fits'} of the grid (Dask task {key})"
 
 
+def _removal(client, worker, since) -> dict | None:
+    """The scheduler's "remove-worker" event of ``worker`` since ``since`` (``processing-tasks``: the keys it had
+    given it, running or queued there), with ``retired``: whether the worker was closed on purpose first (a
+    "closing-worker" event: a scale down, a retirement) rather than dying; None when it logged no removal."""
+    try:
+        events = [(stamp, event) for stamp, event in client.get_events(worker)
+                  if stamp >= since and isinstance(event, dict)]
+    except Exception:  # noqa: BLE001 - a scheduler gone, or a worker's events already dropped
+        return None
+    removals = [event for _, event in events if event.get("action") == "remove-worker"]
+    if not removals:
+        return None
+    return {**removals[-1], "retired": any(event.get("action") == "closing-worker" for _, event in events)}
+
+
+def _running_fits(client, since, fits, workers=None, known=()) -> list[list[tuple]]:
+    """The fits of a search (candidate, fold) that each dead worker was running, from the fits' own start events
+    (:class:`_Announced`) and the tasks the scheduler had given the worker when it lost it.
+
+    ``workers``: those known dead (restarted for memory); by default every worker of ``known`` (the workers when
+    the search started) or that started a fit since ``since``, and left the cluster unexpectedly (not retired by a
+    scale down). Each dead worker gives a list of ``(candidate, fold)``, or ``(candidate, fold, "queued")`` when
+    it died before saying which of its fits it started.
+    """
+    try:
+        started = [event for stamp, event in client.get_events(_FIT_STARTED) if stamp >= since and isinstance(event, dict)]
+    except Exception:  # noqa: BLE001
+        return []
+    dead = workers is not None
+    found = []
+    for worker in dict.fromkeys(workers if dead else [*known, *(event.get("worker") for event in started)]):
+        removal = _removal(client, worker, since)
+        if removal is None or (not dead and (removal.get("expected") or removal["retired"])):
+            continue
+        given = set(map(str, removal.get("processing-tasks") or ()))
+        latest = {}  # batch -> the fit of it that started last there (a batch runs its fits one after the other)
+        for event in started:
+            if event.get("worker") == worker and event.get("key") in fits and event["key"] in given:
+                latest[event["key"]] = int(event.get("fit", 0))
+        running = [fits[key][index] for key, index in latest.items()
+                   if 0 <= index < len(fits[key]) and fits[key][index] is not None]
+        if not running:  # a worker that died at once (a crash) sent no event: the fits it had been given
+            running = [(candidate, fold, "queued") for key in sorted(given & fits.keys())
+                       for candidate, fold in filter(None, fits[key])]
+        if running:
+            found.append(running)
+    return found
+
+
+def _name_fits(kills, killed="killed") -> str | None:
+    """``kills``: for each dead worker, the fits (candidate, fold) it was running. One sentence naming them, the
+    candidate that ran at the most deaths first."""
+    if not kills:
+        return None
+    seen = {}  # candidate -> (deaths it ran at, its folds)
+    for running in kills:
+        for candidate in dict.fromkeys(fit[0] for fit in running):
+            seen.setdefault(candidate, [0, []])[0] += 1
+        for candidate, fold, *_ in running:
+            if fold and fold not in seen[candidate][1]:
+                seen[candidate][1].append(fold)
+    # a fit whose worker died before it said it started: the worker's queue is named ("running or queued")
+    maybe = any(len(fit) > 2 for running in kills for fit in running)
+    ranked = sorted(seen.items(), key=lambda item: -item[1][0])
+    parts = []
+    for candidate, (deaths, folds) in ranked[:3]:
+        notes = [", ".join(sorted(folds))] if folds else []
+        if len(kills) > 1:
+            notes.append(f"running at {deaths} of the {len(kills)} deaths")
+        parts.append(candidate + (f" ({'; '.join(notes)})" if notes else ""))
+    more = f" and {len(ranked) - 3} more" if len(ranked) > 3 else ""
+    one = len(ranked) == 1
+    if killed == "killed":
+        where = "that worker when it was killed" if len(kills) == 1 else "the workers when they were killed"
+    else:
+        where = f"that worker when it {killed}" if len(kills) == 1 else f"the workers when they {killed}"
+    return (f"The candidate{'' if one else 's'} of the grid running{' or queued' if maybe else ''} on {where}: "
+            f"{', '.join(parts)}{more}.")
+
+
+def _fit_culprits(client, since, fits, known=()):
+    """For :func:`_cluster_failure`: a function of (memory restarts, error) that names the candidates (and folds)
+    of a grid search that were running on the workers that died, or None when no fit of it is known."""
+
+    def culprits(restarts, err):
+        from distributed import KilledWorker
+
+        if not fits:
+            return None
+        if restarts:
+            return _name_fits(_running_fits(client, since, fits, [r.get("worker") for r in restarts]))
+        kills = _running_fits(client, since, fits, known=known)
+        if isinstance(err, KilledWorker) and str(err.task) in fits:  # the fit that killed its workers
+            key = str(err.task)
+            kills = _running_fits(client, since, {key: fits[key]}, known=known) or [[(*fit, "queued") for fit in fits[key] if fit]]
+        return _name_fits(kills, "died")
+
+    return culprits
+
+
+def _lost_task(client, err, since, fits, known=()) -> ClusterError:
+    """The error of a grid search that lost a task for good: with workers left, a worker died and no other could
+    take its work over (the fits it was running named, when known); with none, the cluster has none left."""
+    try:
+        workers_left = bool(client.ncores())
+        named = _name_fits(_running_fits(client, since, fits, known=known), "died") if fits else None
+    except Exception:  # noqa: BLE001 - a scheduler gone: said as a worker lost
+        workers_left, named = True, None
+    address = client.scheduler.address
+    if not workers_left:  # (the fits named too: workers that died and were not restarted in time are gone)
+        return ClusterError(
+            f"The grid search on {address} lost a task ({err}): its cluster has no worker left (scaled down to none, "
+            f"or every worker died and none came back).{'' if named is None else ' ' + named} Give it workers "
+            "(cluster.scale(n), dask worker <scheduler address>), then run it again."
+        )
+    return ClusterError(
+        f"The grid search on {address} lost a task ({err}): a worker died and no other worker could take its work "
+        f"over.{'' if named is None else ' ' + named} Check the workers' memory limits and logs, then run it again."
+    )
+
+
 def _scheduler_time(client) -> float:
     """The scheduler's clock (its events are stamped by it), or this process' when it does not answer."""
     import time
@@ -469,13 +665,14 @@ def _scheduler_time(client) -> float:
         return time.time() - 1.0
 
 
-def _cluster_failure(client, err, *, since, what, limits=None, task=None) -> ClusterError | None:
+def _cluster_failure(client, err, *, since, what, limits=None, task=None, culprits=None) -> ClusterError | None:
     """A :class:`ClusterError` saying why ``what`` failed on the cluster, or None if ``err`` is the work's own
     error (or a lost task with no known cause: the caller decides).
 
     A scheduler lost, workers restarted by their nanny for going over their memory limit (the nanny's events,
     with the worker, what it used and its limit), or a task that killed every worker that ran it
-    (``KilledWorker``, after ``distributed.scheduler.allowed-failures``).
+    (``KilledWorker``, after ``distributed.scheduler.allowed-failures``). ``culprits``, a function of (the memory
+    restarts, ``err``), may name the work that ran on the workers that died (:func:`_fit_culprits`).
     """
     from distributed import KilledWorker
     from distributed.client import FutureCancelledError
@@ -492,6 +689,12 @@ def _cluster_failure(client, err, *, since, what, limits=None, task=None) -> Clu
         return None
     restarts = _memory_restarts(client, since)
     task = task or f"task {err.task if isinstance(err, KilledWorker) else getattr(err, 'key', '?')}"
+    named = None
+    if culprits is not None:
+        try:
+            named = culprits(restarts, err)
+        except Exception as failure:  # noqa: BLE001 - the error is said without them
+            logger.debug("could not name the work that ran on the dead workers: %r", failure)
     if restarts:
         last = restarts[-1]
         limit = (limits or {}).get(last.get("worker")) or max((limits or {0: 0}).values(), default=0)
@@ -499,21 +702,24 @@ def _cluster_failure(client, err, *, since, what, limits=None, task=None) -> Clu
         budget = f"; its memory limit is {_format_bytes(limit)}" if limit else ", over its memory limit"
         return ClusterError(
             f"{what[0].upper()}{what[1:]} failed on the Dask cluster at {address}: {len(restarts)} worker "
-            f"restart(s) for memory (worker {last.get('worker')} used {used}{budget}); Dask gave up on {task} (a "
-            "task that ran beside it on that worker may be the one that needs the memory). Give the workers more memory (LocalCluster(memory_limit=...), dask worker --memory-limit), fewer "
+            f"restart(s) for memory (worker {last.get('worker')} used {used}{budget}); Dask gave up on {task}"
+            + (" (a task that ran beside it on that worker may be the one that needs the memory). " if named is None
+               else f". {named} ")
+            + "Give the workers more memory (LocalCluster(memory_limit=...), dask worker --memory-limit), fewer "
             "threads per worker, or less work per task (smaller partitions or candidates), then run it again."
         )
     if isinstance(err, KilledWorker):
         return ClusterError(
             f"{what[0].upper()}{what[1:]} failed on the Dask cluster at {address}: Dask gave up on {task} after "
             f"{err.allowed_failures + 1} workers died running it (the last: {err.last_worker.address}; a task beside "
-            "it may be the cause). Read the workers' logs (a crash, or the system killing them for memory), then run "
-            "it again."
+            f"it may be the cause).{'' if named is None else ' ' + named} Read the workers' logs (a crash, or the "
+            "system killing them for memory), then run it again."
         )
     return None
 
 
-_FIT_BATCH = re.compile(r"batch_of__fit_and_score_(\d+)_calls")
+#: joblib's key of a batch of fits; "mixed_" when its functions are distinct objects (scikit-learn wraps each)
+_FIT_BATCH = re.compile(r"(?:mixed_)?batch_of__fit_and_score_(\d+)_calls")
 
 
 class _FitCounter(SchedulerPlugin):
@@ -628,12 +834,16 @@ def grid_search(estimator, param_grid, X, y, *, cv=3, scoring=None, scheduler=No
         the cluster has no worker and gets none within ``WORKER_WAIT``
         seconds (an adaptive cluster scaled to zero is given work, and starts
         one). During the search, when workers were restarted for going over
-        their memory limit (it names the worker, what it used and its limit),
-        a fit killed every worker that ran it, the scheduler went away, or the
-        cluster lost a task that no other worker could take over: a search
-        that loses a fit when a worker dies (joblib's dask backend can lose a
-        race with the dead worker's cleanup) runs once more on the live
-        workers before this is raised.
+        their memory limit (it names the worker, what it used and its limit,
+        and the candidates of the grid, with their folds, that the killed
+        workers were running), a fit killed every worker that ran it (its
+        candidate named), the scheduler went away, or the cluster lost a
+        task that no other worker could take over, or has no worker left
+        (scaled down to none): a search that loses a fit when a worker dies
+        (joblib's dask backend can lose a race with the dead worker's
+        cleanup) runs once more on the live workers before this is raised.
+        A cluster scaled up or down (to one worker or more) during the
+        search gives the results of an unchanged one.
 
     Notes
     -----
@@ -698,18 +908,16 @@ def grid_search(estimator, param_grid, X, y, *, cv=3, scoring=None, scheduler=No
                 # workers killed for memory, a task that killed every worker, a scheduler gone: said as such, and
                 # not run again (it would fail the same way)
                 failure = _cluster_failure(client, err, since=since, what="the grid search", limits=limits,
-                                           task=_fit_task(err))
+                                           task=_fit_task(err),
+                                           culprits=_fit_culprits(client, since, getattr(backend, "fits", {}),
+                                                                  known=list(limits)))
                 if failure is not None:
                     raise failure from err
                 if not isinstance(err, FutureCancelledError):
                     _add_note(err, folders)
                     raise
                 if attempt == _SEARCH_RETRIES or not _has_workers(client):
-                    raise ClusterError(
-                        f"The grid search on {client.scheduler.address} lost a task ({err}): a worker died and no "
-                        "other worker could take its work over. Check the workers' memory limits and logs, then run "
-                        "it again."
-                    ) from err
+                    raise _lost_task(client, err, since, getattr(backend, "fits", {}), known=list(limits)) from err
                 # joblib's dask backend can lose a race with a dead worker's cleanup and see a fit cancelled
                 # ("already forgotten", joblib#957 / #959) although live workers could rerun it: the search is
                 # deterministic, so running it again gives the cv_results_ the first run would have given
