@@ -27,6 +27,7 @@ __all__ = [
     "check_raw_documents",
     "is_missing",
     "row_label",
+    "plain_label",
     "TextInputMixin",
 ]
 
@@ -303,8 +304,26 @@ def row_label(X, position: int) -> str:
     index = X.index
     if isinstance(index, pandas.RangeIndex) and index.start == 0 and index.step == 1:
         return ""
-    label = index[position]
-    return f" (index label {(label.item() if isinstance(label, np.generic) else label)!r})"
+    return f" (index label {plain_label(index[position])!r})"
+
+
+def plain_label(label):
+    """A pandas index label with numpy scalars as Python ones (a MultiIndex label's parts too), for messages.
+
+    ``repr`` then shows ``2`` and ``('y', 2)``, not numpy 2's ``np.int64(2)``.
+
+    Parameters
+    ----------
+    label : object
+        One label of a pandas Index (a tuple for a MultiIndex).
+
+    Returns
+    -------
+    object
+    """
+    if isinstance(label, tuple):
+        return tuple(plain_label(part) for part in label)
+    return label.item() if isinstance(label, np.generic) else label
 
 
 def check_raw_documents(X, *, name: str = "X") -> list[str]:

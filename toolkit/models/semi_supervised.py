@@ -58,7 +58,8 @@ def _concat(a, b):
 
 
 def _homogeneous(labels):
-    """Labels of an object array as numpy's array of their common type (bool, int, str...).
+    """Labels of an object array as numpy's array of their common type (bool, int or float); str labels stay
+    an object array (so predict returns str, not numpy's fixed-width strings).
 
     ``y`` that mixes class labels with the integer ``-1`` must be an object
     array; once the unlabelled samples are dropped, an object array of bools

@@ -68,6 +68,7 @@ from .._validation import (
     TextInputMixin,
     TokenOutputMixin,
     check_raw_documents,
+    plain_label,
     row_label,
     validate_params,
 )
@@ -1443,8 +1444,7 @@ class SpacyTokenizer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Trans
         if len(skipped):
             shown = ", ".join(map(str, skipped[:20])) + (", ..." if len(skipped) > 20 else "")
             if row_label(X, 0):  # a Series with labels of its own (filtered, shuffled): those too
-                labels = [label.item() if isinstance(label, np.generic) else label
-                          for label in X.index[skipped[:20]]]
+                labels = [plain_label(label) for label in X.index[skipped[:20]]]
                 shown += f" (index labels {', '.join(map(repr, labels))}{', ...' if len(skipped) > 20 else ''})"
             logger.warning(
                 "SpacyTokenizer(errors='skip') gave empty token lists to %d of %d documents longer than "

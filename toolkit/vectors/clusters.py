@@ -186,7 +186,8 @@ class WordClusterer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Transf
         :func:`~toolkit.vectors.build_embedding_matrix` matches tokens to
         vectors: ``"The"`` (``SpacyTokenizer(lowercase=False)``) gets the
         cluster of GloVe's ``"the"``, ``"john"`` that of a cased file's
-        ``"John"``.
+        ``"John"``; a word n-gram (``"new york"``) gets that of the vectors'
+        phrase (``"new_york"``, ``"New_York"``).
     random_state : int >= 0, default=0
         Seed of k-means (a fixed default, so every fit over the same vectors
         gives the same clusters and shares one computation). None and
@@ -200,7 +201,8 @@ class WordClusterer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Transf
         vectors' cache entry is kept (``subword_vectors_``), opened
         memory-mapped at transform for those tokens alone; where it is gone
         a warning says so and they are unknown, as with ``subwords=False``
-        and with other vectors.
+        and with other vectors. Read again by transform: ``subwords=False``
+        set on a fitted (or loaded) clusterer turns them off without a refit.
 
     Attributes
     ----------
@@ -287,6 +289,7 @@ class WordClusterer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Transf
         # the word -> cluster token table, built here and on unpickling, never by transform: transform leaves
         # the estimator as it was (scikit-learn's check_dict_unchanged), also under concurrent threads
         self._table = self._build_table()
+        self._casings = self._build_casings(self._table)
         return self
 
     def _cache_path(self, vectors, words):
@@ -370,6 +373,28 @@ class WordClusterer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Transf
         table = getattr(self, "_table", None)
         return self._build_table() if table is None else table  # (None: state set by hand; not stored)
 
+    def _build_casings(self, table):
+        """``{lower-cased: cluster token}`` for the "other casing" fallback of :meth:`_clusters_of`.
+
+        For each lower-cased form that is not itself one of ``words_``, the
+        cluster of the first word (in the vectors' order) that lower-cases to
+        it: what :func:`~toolkit.vectors.matrix._first_casings` finds, built
+        once here (at fit and unpickling) so transform never scans the words
+        (a scan of 200,000 words took 27 ms of every transform call).
+        """
+        casings: dict = {}
+        for word in self.words_.tolist():
+            if not isinstance(word, str):
+                continue  # a KeyedVectors built in memory may have int keys: no casing
+            low = word.lower()
+            if low != word and low not in table and low not in casings:
+                casings[low] = table[word]
+        return casings
+
+    def _casing_lookup(self, table):
+        casings = getattr(self, "_casings", None)
+        return self._build_casings(table) if casings is None else casings  # (None: as in _lookup)
+
     def _clusters_of(self, strings):
         """``{token: cluster token}`` for each of ``strings`` with a cluster, by the vectors' casing fallback.
 
@@ -382,9 +407,12 @@ class WordClusterer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Transf
         GloVe's ``"the"``, and with cased vectors (fastText crawl) ``"john"``
         gets that of ``"John"``. Lower-cased tokens and lower-cased vectors
         (GloVe 6B, the domain vectors of lower-cased tokens) get the clusters
-        of the exact match alone, as before the fallback.
+        of the exact match alone, as before the fallback. A word n-gram
+        (``"new york"``) without a cluster of its own gets that of the
+        vectors' phrase (``"new_york"``, then another casing such as
+        ``"New_York"``), as ``build_embedding_matrix`` gives it its vector.
         """
-        from .matrix import _first_casings
+        from .matrix import _phrase_key
 
         table = self._lookup()
         found: dict = {}
@@ -399,11 +427,28 @@ class WordClusterer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Transf
                     continue
             found[s] = cluster
         if wanted:
-            words = self.words_.tolist()
-            for low, j in _first_casings(wanted, words).items():
+            casings = self._casing_lookup(table)  # (a low in wanted is no word: see _build_casings)
+            for low in [low for low in wanted if low in casings]:
                 for s in wanted.pop(low):
-                    found[s] = table[words[j]]
-        folder = getattr(self, "subword_vectors_", None)  # (absent: a clusterer pickled before subwords)
+                    found[s] = casings[low]
+            # a word n-gram ("new york"): the cluster of the vectors' phrase ("new_york", "New_York"), as
+            # build_embedding_matrix gives it that phrase's vector
+            for low in [low for low in wanted if _phrase_key(low) is not None]:
+                phrase = _phrase_key(low)  # (lower-cased already: the phrase as is, then another casing)
+                for s in list(wanted[low]):
+                    key = _phrase_key(s)
+                    cluster = table.get(key)
+                    if cluster is None:
+                        cluster = table.get(phrase) if phrase != key else None
+                        cluster = casings.get(phrase) if cluster is None else cluster
+                    if cluster is not None:
+                        found[s] = cluster
+                        wanted[low].remove(s)
+                if not wanted[low]:
+                    del wanted[low]
+        # (absent: a clusterer pickled before subwords); subwords=False set after fit (a model loaded where the
+        # entry is gone) turns them off without a refit, as the warning of open_subwords says
+        folder = getattr(self, "subword_vectors_", None) if getattr(self, "subwords", True) else None
         if wanted and folder is not None:
             found.update(self._subword_clusters([s for tokens in wanted.values() for s in tokens], folder))
         return found
@@ -412,13 +457,13 @@ class WordClusterer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Transf
         """``{token: cluster token}`` for ``tokens`` (without a cluster) by their fastText vectors: the nearest
         cluster mean of unit vectors, as k-means assigns."""
         from .loading import open_subwords
-        from .matrix import build_embedding_matrix
+        from .matrix import _new_tokens_matrix
 
         kv = open_subwords(folder, owner=type(self).__name__)
         if kv is None:
             return {}
         tokens = sorted(tokens)
-        matrix, _ = build_embedding_matrix(tokens, kv, oov="zeros", n_top_missing=0)
+        matrix, _ = _new_tokens_matrix(tokens, kv)  # (its coverage line at DEBUG)
         rows = np.flatnonzero(np.any(matrix != 0, axis=1))
         if not rows.size:
             return {}
@@ -435,6 +480,7 @@ class WordClusterer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Transf
 
         state = dict(super().__getstate__())  # a copy: object.__getstate__ returns the live __dict__
         state.pop("_table", None)  # rebuilt by __setstate__
+        state.pop("_casings", None)  # (idem)
         if isinstance(state.get("words_"), np.ndarray):
             buffer, lengths = _strings_to_arrays(state["words_"].tolist())
             state["words_"] = {"buffer": buffer, "lengths": lengths}
@@ -451,6 +497,7 @@ class WordClusterer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Transf
         if isinstance(getattr(self, "words_", None), np.ndarray) and isinstance(getattr(self, "labels_", None),
                                                                                  np.ndarray):
             self._table = self._build_table()
+            self._casings = self._build_casings(self._table)
 
     def transform(self, X):
         """Replace each token by its cluster token.

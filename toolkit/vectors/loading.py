@@ -671,8 +671,10 @@ def entry_folder(kv) -> Path | None:
     """The cache entry folder ``kv`` was read from, or None.
 
     Vectors loaded through the cache (:func:`load_vectors`, domain vectors)
-    are read from an entry (:func:`read_entry`) named by their content, so
-    the folder stands for exactly these vectors: an estimator that needs
+    are read from an entry (:func:`read_entry`) named by their source (the
+    file's path, size and modification time, and the load options; a domain
+    spec and its texts), so the folder stands for exactly these vectors on
+    this machine: an estimator that needs
     them again after ``fit`` (the subword vectors of fastText, at transform)
     keeps this path, never the vectors, and opens it memory-mapped.
 
@@ -738,14 +740,22 @@ def open_subwords(folder, *, owner: str):
         None where the entry is gone or damaged (cache cleared, another
         machine): a warning, once per folder and process.
     """
+    from .matrix import _remember_casings  # (matrix imports this module)
+
+    def opened():
+        if not Path(folder).is_dir():  # (read_entry would call it damaged, and say to delete it)
+            raise FileNotFoundError(f"its cache entry {folder} no longer exists: the cache was cleared or moved, "
+                                    "or this is another machine")
+        return _remember_casings(read_entry(folder))  # with their casing index: matched at every transform call
+
     try:
-        return _SUBWORDS.get_or_make(folder, lambda: read_entry(folder))
+        return _SUBWORDS.get_or_make(folder, opened)
     except (DataError, OSError) as err:
         if folder not in _SUBWORDS_WARNED:
             _SUBWORDS_WARNED.add(folder)
             logger.warning("%s cannot open the fastText vectors it was fitted with (%s): tokens first seen at "
-                           "transform get no vector from their subwords. Fit again where the vectors are (or, to "
-                           "silence this, with subwords=False).", owner, err)
+                           "transform get no vector from their subwords. Fit again where the vectors are, or set "
+                           "subwords=False (set_params, no refit needed) to silence this.", owner, err)
         return None
 
 

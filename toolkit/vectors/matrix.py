@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -228,6 +230,51 @@ def _first_casings(lowered, keys) -> dict:
     return found
 
 
+#: {vectors: their casing index (_casing_index)} of the fastText vectors re-opened at transform
+#: (loading.open_subwords), so a transform call does not scan all of their words (0.18 s for 2 million);
+#: forgotten with the vectors
+_CASING_INDEX: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _casing_index(kv) -> dict:
+    """``{low: j}`` for each lower-cased form of ``kv``'s words that is not itself a key: ``j`` the first key
+    that lower-cases to it (what :func:`_first_casings` finds for it, in one pass for all of them).
+
+    Every lower-cased form the matching asks about is not a key (a token
+    found as is or lower-cased never gets there), so these are all it needs.
+    """
+    k2i = kv.key_to_index
+    index: dict = {}
+    for j, key in enumerate(kv.index_to_key):
+        if not isinstance(key, str):
+            continue
+        low = key.lower()
+        if low != key and low not in k2i and low not in index:
+            index[low] = j
+    return index
+
+
+def _remember_casings(kv):
+    """Build and keep ``kv``'s :func:`_casing_index` (for vectors used again and again at transform); ``kv``."""
+    try:
+        _CASING_INDEX[kv] = _casing_index(kv)
+    except TypeError:  # not weak-referenceable: the scans of _first_casings, as for any other vectors
+        pass
+    return kv
+
+
+def _other_casings(wanted, kv) -> dict:
+    """:func:`_first_casings` of ``wanted`` (lower-cased forms that are no key of ``kv``) over ``kv``'s words,
+    from the index :func:`_remember_casings` kept where there is one."""
+    try:
+        index = _CASING_INDEX.get(kv)
+    except TypeError:
+        index = None
+    if index is None:
+        return _first_casings(wanted, kv.index_to_key)
+    return {low: index[low] for low in wanted if low in index}
+
+
 def _match_other_casing(tokens, skip, kv, src, kind) -> None:
     """Give each token still without a vector the row of another casing of it (``kind`` 4), in place
     (:func:`_first_casings` over the vectors' words)."""
@@ -235,7 +282,7 @@ def _match_other_casing(tokens, skip, kv, src, kind) -> None:
     for i in np.flatnonzero(kind == 0):
         if i not in skip and " " not in tokens[i]:  # n-grams: no vectors file has a key with a space
             wanted.setdefault(tokens[i].lower(), []).append(i)
-    for low, j in _first_casings(wanted, kv.index_to_key).items():
+    for low, j in _other_casings(wanted, kv).items():
         rows = wanted[low]
         src[rows], kind[rows] = j, 4
 
@@ -266,6 +313,21 @@ def _subword_vectors(kv, words):
 PHRASE_SEPARATOR = "_"
 
 
+def _phrase_key(tok: str) -> str | None:
+    """The phrase entry a word n-gram token is looked up as (``"new york"`` -> ``"new_york"``), or None.
+
+    None for a token without a space (no n-gram), and for an n-gram of an
+    empty word or of a word that holds ``"_"`` itself (``"_ _"`` would read
+    as GloVe's ``"___"``): no phrase.
+    """
+    if " " not in tok:
+        return None
+    words = tok.split(" ")
+    if not all(words) or any(PHRASE_SEPARATOR in w for w in words):
+        return None
+    return PHRASE_SEPARATOR.join(words)
+
+
 def _match_phrases(tokens, skip, kv, src, kind, lowercase_fallback) -> None:
     """Give each word n-gram token still without a vector the row of the vectors' phrase (``kind`` 5), in place.
 
@@ -278,13 +340,9 @@ def _match_phrases(tokens, skip, kv, src, kind, lowercase_fallback) -> None:
     k2i = kv.key_to_index
     wanted: dict = {}
     for i in np.flatnonzero(kind == 0):
-        tok = tokens[i]
-        if i in skip or " " not in tok:
+        key = None if i in skip else _phrase_key(tokens[i])
+        if key is None:
             continue
-        words = tok.split(" ")
-        if not all(words) or any(PHRASE_SEPARATOR in w for w in words):
-            continue
-        key = PHRASE_SEPARATOR.join(words)
         j = k2i.get(key)
         if j is None and lowercase_fallback:
             low = key.lower()
@@ -293,7 +351,7 @@ def _match_phrases(tokens, skip, kv, src, kind, lowercase_fallback) -> None:
                 wanted.setdefault(low, []).append(i)
         if j is not None:
             src[i], kind[i] = j, 5
-    for low, j in _first_casings(wanted, kv.index_to_key).items():
+    for low, j in _other_casings(wanted, kv).items():
         rows = wanted[low]
         src[rows], kind[rows] = j, 5
 
@@ -432,7 +490,25 @@ def build_embedding_matrix(
         n_vectors=len(kv),
         oov=oov,
     )
-    logger.info("Embedding coverage: %d of %d tokens", report.n_covered, report.n_tokens)
+    logger.log(logging.DEBUG if _NEW_TOKENS.get() else logging.INFO,
+               "Embedding coverage: %d of %d tokens", report.n_covered, report.n_tokens)
     return matrix, report
+
+
+#: True (per thread and task) while :func:`_new_tokens_matrix` runs
+_NEW_TOKENS = contextvars.ContextVar("toolkit_matrix_new_tokens", default=False)
+
+
+def _new_tokens_matrix(tokens, kv):
+    """``build_embedding_matrix(tokens, kv, oov="zeros", n_top_missing=0)`` for tokens first seen at transform.
+
+    Its coverage line is logged at DEBUG, not INFO: at every transform call
+    it would read as the coverage of the fitted model's vocabulary.
+    """
+    flag = _NEW_TOKENS.set(True)
+    try:
+        return build_embedding_matrix(tokens, kv, oov="zeros", n_top_missing=0)
+    finally:
+        _NEW_TOKENS.reset(flag)
 
 

@@ -76,7 +76,9 @@ class EmbeddingVectorizer(MissingParamsMixin, TextInputMixin, TransformerMixin, 
         (``subword_vectors_``) and opens it memory-mapped at transform, for
         those tokens alone (once per process); where it is gone (cache
         cleared, another machine) a warning says so and they get no vector,
-        as with ``subwords=False`` and with other vectors. Pooling weights of
+        as with ``subwords=False`` and with other vectors (read again by
+        transform: ``subwords=False`` set on a fitted or loaded vectorizer
+        turns them off without a refit). Pooling weights of
         such a token: 1 (``"mean"``, ``"sum"``, ``"max"``; SIF's ``a / (a +
         0)``), or for ``"tfidf"`` the largest IDF of the training tokens.
 
@@ -239,9 +241,11 @@ class EmbeddingVectorizer(MissingParamsMixin, TextInputMixin, TransformerMixin, 
         """(bag, vectors, weights) of the tokens of ``docs`` outside ``vocabulary_`` that get a vector from the
         fastText vectors of ``subword_vectors_``, or None (no such vectors, or no such token)."""
         from ..text.vocabulary import Vocabulary
-        from .matrix import build_embedding_matrix
+        from .matrix import _new_tokens_matrix
 
-        folder = getattr(self, "subword_vectors_", None)  # (absent: a vectorizer pickled before subwords)
+        # (absent: a vectorizer pickled before subwords); subwords=False set after fit (a model loaded where the
+        # entry is gone) turns them off without a refit, as the warning of open_subwords says
+        folder = getattr(self, "subword_vectors_", None) if getattr(self, "subwords", True) else None
         if folder is None:
             return None
         known = self.vocabulary_.token_to_id
@@ -252,7 +256,7 @@ class EmbeddingVectorizer(MissingParamsMixin, TextInputMixin, TransformerMixin, 
         kv = open_subwords(folder, owner=type(self).__name__)
         if kv is None:
             return None
-        matrix, report = build_embedding_matrix(outside, kv, oov="zeros", n_top_missing=0)
+        matrix, report = _new_tokens_matrix(outside, kv)  # (its coverage line at DEBUG)
         logger.debug("tokens outside the vocabulary: %s", report)
         has_vector = np.flatnonzero(np.any(matrix != 0, axis=1))
         if not has_vector.size:
