@@ -240,3 +240,46 @@ def test_multiindex_labels_are_named_without_numpy_reprs(imdb_small, caplog):
 def plain_labels(index, positions):
     """What the warning lists: the labels' reprs with Python ints."""
     return ", ".join(repr((index[i][0], int(index[i][1]))) for i in positions)
+
+
+# ----------------------------------------------------------------------------- lead's additions
+
+
+def test_refit_forgets_the_skipped_of_an_earlier_fit_transform(imdb_small):
+    """``skipped_`` is set by ``fit_transform`` only (b7878ab); a later ``fit`` on other texts kept the indices of
+    the earlier texts, which then named documents of no input."""
+    from toolkit.text import SpacyTokenizer
+
+    texts = imdb_small[0][:5]
+    tok = SpacyTokenizer(max_length=400, errors="skip")
+    long = [i for i, t in enumerate(texts) if len(t) > 400]
+    assert long, "the sample needs a review over 400 characters"
+    tok.fit_transform(texts)
+    assert tok.skipped_.tolist() == long
+    tok.fit(["short text"])
+    assert not hasattr(tok, "skipped_")
+
+
+def test_subword_entry_is_found_in_a_moved_cache(fasttext_bin, imdb_tokens200, tmp_path, monkeypatch, caplog):
+    """``subword_vectors_`` records the cache entry's absolute path: a cache moved (or a Dask worker whose
+    TOOLKIT_CACHE_DIR holds the same vectors elsewhere) lost the subwords with a warning. The entry of the same
+    name in the current cache folder is used (read_entry checks its content)."""
+    import pickle
+    import shutil
+    from pathlib import Path
+
+    from toolkit.vectors import EmbeddingVectorizer
+
+    vec = EmbeddingVectorizer(vectors=str(fasttext_bin)).fit(imdb_tokens200[0][:50])
+    entry = Path(vec.subword_vectors_)
+    new_docs = [["zzyzxq", "unfilmable"], ["the", "qwertyish"]]
+    expected = vec.transform(new_docs)
+    assert expected.any()
+    moved_cache = tmp_path / "moved-cache"
+    shutil.copytree(entry, moved_cache / entry.parent.name / entry.name)
+    monkeypatch.setenv("TOOLKIT_CACHE_DIR", str(moved_cache))
+    moved = pickle.loads(pickle.dumps(vec))
+    moved.subword_vectors_ = str(tmp_path / "old-cache" / entry.parent.name / entry.name)  # no longer there
+    with caplog.at_level(logging.WARNING, logger="toolkit.vectors.loading"):
+        np.testing.assert_array_equal(moved.transform(new_docs), expected)
+    assert "no longer exists" not in caplog.text

@@ -1207,7 +1207,7 @@ class SpacyTokenizer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Trans
     skipped_ : ndarray of int64
         Set by ``fit_transform`` (a pipeline's ``fit``): the indices in its X
         of the documents skipped (``errors="skip"``), in increasing order;
-        empty when none were. ``transform`` does not set it (it changes no
+        empty when none were; a later ``fit`` removes it. ``transform`` does not set it (it changes no
         state, so threads can share a fitted tokenizer): the corpus it
         returns holds the indices of its own X in
         :attr:`~toolkit.text.TokenizedCorpus.skipped`.
@@ -1357,6 +1357,7 @@ class SpacyTokenizer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Trans
         self._validate()
         if self.analyzer == "word":
             _load_nlp(self.model, self.lemmatize)
+        self.__dict__.pop("skipped_", None)  # an earlier fit_transform's, of other texts: a refit forgets it
         return self
 
     def transform(self, X):

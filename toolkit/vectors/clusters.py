@@ -199,7 +199,8 @@ class WordClusterer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Transf
         (its own, or one built from its character n-grams), the cluster
         being the mean of its words' unit vectors. Only the path of the
         vectors' cache entry is kept (``subword_vectors_``), opened
-        memory-mapped at transform for those tokens alone; where it is gone
+        memory-mapped at transform for those tokens alone (or the entry of
+        the same name in the current cache folder); where neither is
         a warning says so and they are unknown, as with ``subwords=False``
         and with other vectors. Read again by transform: ``subwords=False``
         set on a fitted (or loaded) clusterer turns them off without a refit.

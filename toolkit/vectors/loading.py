@@ -724,6 +724,17 @@ def subword_entry(kv) -> str | None:
     return str(folder)
 
 
+def _relocated_entry(folder) -> Path | None:
+    """The cache entry ``folder`` where it is now: as recorded at fit, else the entry of the same name in this
+    process' cache folder (a cache moved, or a Dask worker or another machine whose ``TOOLKIT_CACHE_DIR`` differs
+    and holds the same vectors: read_entry checks its content), else None."""
+    path = Path(folder)
+    if path.is_dir():
+        return path
+    here = get_cache_dir() / path.parent.name / path.name
+    return here if here.is_dir() else None
+
+
 def open_subwords(folder, *, owner: str):
     """The fastText vectors of the cache entry ``folder`` (memory-mapped, once per process), or None.
 
@@ -743,10 +754,11 @@ def open_subwords(folder, *, owner: str):
     from .matrix import _remember_casings  # (matrix imports this module)
 
     def opened():
-        if not Path(folder).is_dir():  # (read_entry would call it damaged, and say to delete it)
+        entry = _relocated_entry(folder)
+        if entry is None:  # (read_entry would call it damaged, and say to delete it)
             raise FileNotFoundError(f"its cache entry {folder} no longer exists: the cache was cleared or moved, "
                                     "or this is another machine")
-        return _remember_casings(read_entry(folder))  # with their casing index: matched at every transform call
+        return _remember_casings(read_entry(entry))  # with their casing index: matched at every transform call
 
     try:
         return _SUBWORDS.get_or_make(folder, opened)

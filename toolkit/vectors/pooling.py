@@ -74,8 +74,9 @@ class EmbeddingVectorizer(MissingParamsMixin, TextInputMixin, TransformerMixin, 
         else built from their character n-grams, as fastText does. The
         vectorizer keeps only the path of the vectors' cache entry
         (``subword_vectors_``) and opens it memory-mapped at transform, for
-        those tokens alone (once per process); where it is gone (cache
-        cleared, another machine) a warning says so and they get no vector,
+        those tokens alone (once per process), or the entry of the same name
+        in the current cache folder (a cache moved, a Dask worker's own
+        cache); where neither is (cache cleared, another machine) a warning says so and they get no vector,
         as with ``subwords=False`` and with other vectors (read again by
         transform: ``subwords=False`` set on a fitted or loaded vectorizer
         turns them off without a refit). Pooling weights of
