@@ -183,6 +183,33 @@ def split(imdb_tokens):
     return docs[:400], labels[:400], docs[400:], labels[400:]
 
 
+def write_vectors(path, words, seed=0, dim=8):
+    """A word2vec text file (with its header) of ``words`` with distinct random vectors; returns ``path``."""
+    vectors = np.random.default_rng(seed).normal(size=(len(words), dim)).astype(np.float32)
+    lines = [f"{len(words)} {dim}"] + [f"{w} " + " ".join(f"{x:.6f}" for x in v) for w, v in zip(words, vectors)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def small_fasttext_bin(docs, path):
+    """A small fastText model (16 dimensions, 20,000 buckets, seeded) trained on ``docs``, saved as a Facebook
+    ``.bin`` at ``path``; returns ``path``."""
+    from gensim.models import FastText
+    from gensim.models.fasttext import save_facebook_model
+
+    model = FastText(vector_size=16, window=3, min_count=2, epochs=2, bucket=20_000, workers=1, seed=0)
+    model.build_vocab(docs)
+    model.train(docs, total_examples=len(docs), epochs=model.epochs)
+    save_facebook_model(model, str(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def fasttext_bin(imdb_tokens200, tmp_path_factory):
+    """A small fastText model trained here on 200 real IMDB training reviews, saved as a Facebook .bin."""
+    return small_fasttext_bin(imdb_tokens200[0], tmp_path_factory.mktemp("fasttext") / "imdb200.bin")
+
+
 @pytest.fixture(scope="session")
 def glove_small(shared_data, tmp_path_factory):
     """The first 20,000 rows of the real GloVe 6B-50d file, as a plain .txt path."""

@@ -9,33 +9,10 @@ import logging
 
 import numpy as np
 import pytest
+from conftest import small_fasttext_bin, write_vectors
 
 from toolkit.vectors import load_vectors
 from toolkit.vectors.clusters import WordClusterer, cluster_token
-
-
-def write_vectors(path, words, seed=0, dim=8):
-    """A word2vec text file (with its header) of ``words`` with distinct random vectors."""
-    vectors = np.random.default_rng(seed).normal(size=(len(words), dim)).astype(np.float32)
-    lines = [f"{len(words)} {dim}"] + [f"{w} " + " ".join(f"{x:.6f}" for x in v) for w, v in zip(words, vectors)]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
-
-
-@pytest.fixture(scope="module")
-def fasttext_bin(imdb_tokens200, tmp_path_factory):
-    """A small fastText model trained here on 200 real IMDB training reviews, saved as a Facebook .bin."""
-    from gensim.models import FastText
-    from gensim.models.fasttext import save_facebook_model
-
-    docs = imdb_tokens200[0]
-    model = FastText(vector_size=16, window=3, min_count=2, epochs=2, bucket=20_000, workers=1, seed=0)
-    model.build_vocab(docs)
-    model.train(docs, total_examples=len(docs), epochs=model.epochs)
-    path = tmp_path_factory.mktemp("fasttext") / "imdb200.bin"
-    save_facebook_model(model, str(path))
-    return path
-
 
 # ----------------------------------------------------------------------------- WordClusterer: casing fallback
 
@@ -110,18 +87,10 @@ def test_subwords_false_set_after_fit_turns_subwords_off_without_refit(fasttext_
 @pytest.fixture(scope="module")
 def cased_fasttext_bin(imdb_tokens200, tmp_path_factory):
     """A small fastText model of 200 real IMDB training reviews whose names are capitalized ("John", "Paris")."""
-    from gensim.models import FastText
-    from gensim.models.fasttext import save_facebook_model
-
     names = {"john", "paris", "london", "michael", "james"}
     docs = [[t.capitalize() if t in names else t for t in doc] for doc in imdb_tokens200[0]]
     docs += [["John", "Paris", "London", "Michael", "James"]] * 3
-    model = FastText(vector_size=16, window=3, min_count=2, epochs=2, bucket=20_000, workers=1, seed=0)
-    model.build_vocab(docs)
-    model.train(docs, total_examples=len(docs), epochs=model.epochs)
-    path = tmp_path_factory.mktemp("fasttext-cased") / "imdb200-cased.bin"
-    save_facebook_model(model, str(path))
-    return path
+    return small_fasttext_bin(docs, tmp_path_factory.mktemp("fasttext-cased") / "imdb200-cased.bin")
 
 
 def test_subword_transform_does_not_scan_all_the_fasttext_words(cased_fasttext_bin, imdb_tokens200, monkeypatch):

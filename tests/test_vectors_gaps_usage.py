@@ -5,19 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import write_vectors
 
 from toolkit.text import SpacyTokenizer, TokenizedCorpus, Vocabulary
 from toolkit.vectors import CoverageReport, build_embedding_matrix, load_vectors
 from toolkit.vectors.clusters import PREFIX, WordClusterer, cluster_token
-
-
-def write_vectors(path, words, seed=0, dim=8):
-    """A word2vec text file (with its header) of ``words`` with distinct random vectors; returns the vectors."""
-    vectors = np.random.default_rng(seed).normal(size=(len(words), dim)).astype(np.float32)
-    lines = [f"{len(words)} {dim}"] + [f"{w} " + " ".join(f"{x:.6f}" for x in v) for w, v in zip(words, vectors)]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
-
 
 # ----------------------------------------------------------------------------- WordClusterer: the casing fallback
 
@@ -133,19 +125,6 @@ def test_pooled_vectors_of_review_bigrams_use_phrase_vectors(glove_small, review
 # ----------------------------------------------------------------------------- fastText subwords at transform
 
 
-@pytest.fixture(scope="module")
-def fasttext_bin(imdb_tokens200, tmp_path_factory):
-    """A small fastText model trained here on 200 real IMDB training reviews, saved as a Facebook .bin."""
-    from gensim.models import FastText
-    from gensim.models.fasttext import save_facebook_model
-
-    docs = imdb_tokens200[0]
-    model = FastText(vector_size=16, window=3, min_count=2, epochs=2, bucket=20_000, workers=1, seed=0)
-    model.build_vocab(docs)
-    model.train(docs, total_examples=len(docs), epochs=model.epochs)
-    path = tmp_path_factory.mktemp("fasttext") / "imdb200.bin"
-    save_facebook_model(model, str(path))
-    return path
 
 
 def _mean_of(docs, vector_of):
