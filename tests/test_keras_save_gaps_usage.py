@@ -88,7 +88,8 @@ def test_keras_save_gaps_schedule_saves_loads_and_refits_the_same(docs, tmp_path
     save_model(clf, tmp_path / "model")
     loaded = load_model(tmp_path / "model")
     value = loaded.get_params()[where]
-    assert keras.saving.serialize_keras_object(value) == keras.saving.serialize_keras_object(params[where])
+    # (an optimizer's name as Keras numbered it in this process, "sgd_1", is saved unnumbered: not compared)
+    assert _config_without_name(value) == _config_without_name(params[where])
     np.testing.assert_array_equal(loaded.predict_proba(X[150:]), clf.predict_proba(X[150:]))
     np.testing.assert_array_equal(clone(loaded).fit(X[:150], y[:150]).predict_proba(X[150:]),
                                   clone(clf).fit(X[:150], y[:150]).predict_proba(X[150:]))

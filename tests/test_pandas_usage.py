@@ -123,7 +123,7 @@ def test_pandas_usage_skip_warning_names_the_index_labels(frame, caplog):
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="toolkit.text.tokenizer"):
         SpacyTokenizer(max_length=MAX_LENGTH, errors="skip").fit_transform(X.reset_index(drop=True))
-    assert f"(also in skipped_): {shown}" in caplog.text and "index labels" not in caplog.text
+    assert f"(also in the returned corpus' skipped): {shown}" in caplog.text and "index labels" not in caplog.text
 
 
 # --------------------------------------------------------------------------- bad documents name their row

@@ -1383,7 +1383,7 @@ class SpacyTokenizer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Trans
             holds the indices in X of the documents skipped with
             ``errors="skip"``; the tokenizer itself is left unchanged.
         """
-        return self._transform(X, "the returned corpus' skipped")
+        return self._transform(X)
 
     def fit_transform(self, X, y=None, **fit_params):
         """Check the parameters, load the spaCy pipeline and tokenize raw documents.
@@ -1407,13 +1407,14 @@ class SpacyTokenizer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Trans
         TokenizedCorpus
             As :meth:`transform` returns it.
         """
-        self.fit(X, y)
-        corpus = self._transform(X, "skipped_")
-        self.skipped_ = corpus.skipped.copy()  # writeable, not the corpus' read-only array
+        # through transform, as scikit-learn's fit_transform: a subclass' (or a test's) transform is the one used
+        corpus = self.fit(X, y).transform(X)
+        skipped = getattr(corpus, "skipped", None)
+        self.skipped_ = np.array(skipped if skipped is not None else [], dtype=np.int64)  # writeable: a copy
         return corpus
 
-    def _transform(self, X, where: str):
-        """:meth:`transform`; the warning about skipped documents says their indices are also in ``where``."""
+    def _transform(self, X):
+        """:meth:`transform`."""
         self._validate()
         docs = check_raw_documents(X)
         cache_file = self._cache_file(docs) if self.cache is not False else None
@@ -1449,8 +1450,8 @@ class SpacyTokenizer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Trans
                 shown += f" (index labels {', '.join(map(repr, labels))}{', ...' if len(skipped) > 20 else ''})"
             logger.warning(
                 "SpacyTokenizer(errors='skip') gave empty token lists to %d of %d documents longer than "
-                "max_length=%s characters; their indices in X (also in %s): %s",
-                len(skipped), len(docs), f"{self._limit():,}", where, shown,
+                "max_length=%s characters; their indices in X (also in the returned corpus' skipped): %s",
+                len(skipped), len(docs), f"{self._limit():,}", shown,
             )
         return corpus
 
