@@ -694,6 +694,47 @@ def entry_folder(kv) -> Path | None:
         return None
 
 
+#: {vectors: their casing index (_casing_index)} of the fastText vectors re-opened at transform
+#: (open_subwords), so a transform call does not scan all of their words (0.18 s for 2 million);
+#: forgotten with the vectors
+_CASING_INDEX: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _casing_index(kv) -> dict:
+    """``{low: j}`` for each lower-cased form of ``kv``'s words that is not itself a key: ``j`` the first key
+    that lower-cases to it (what :func:`~toolkit.vectors.matrix._first_casings` finds for it, in one pass for all of them).
+
+    Every lower-cased form the matching asks about is not a key (a token
+    found as is or lower-cased never gets there), so these are all it needs.
+    """
+    k2i = kv.key_to_index
+    index: dict = {}
+    for j, key in enumerate(kv.index_to_key):
+        if not isinstance(key, str):
+            continue
+        low = key.lower()
+        if low != key and low not in k2i and low not in index:
+            index[low] = j
+    return index
+
+
+def _remember_casings(kv):
+    """Build and keep ``kv``'s :func:`_casing_index` (for vectors used again and again at transform); ``kv``."""
+    try:
+        _CASING_INDEX[kv] = _casing_index(kv)
+    except TypeError:  # not weak-referenceable: the scans of _first_casings, as for any other vectors
+        pass
+    return kv
+
+
+def _kept_casings(kv) -> dict | None:
+    """The casing index :func:`_remember_casings` kept for ``kv``, or None."""
+    try:
+        return _CASING_INDEX.get(kv)
+    except TypeError:  # not weak-referenceable
+        return None
+
+
 #: fastText vectors re-opened after fit (tokens first seen at transform), by cache entry folder
 _SUBWORDS = Memo(maxsize=2)
 _SUBWORDS_WARNED: set = set()
@@ -751,8 +792,6 @@ def open_subwords(folder, *, owner: str):
         None where the entry is gone or damaged (cache cleared, another
         machine): a warning, once per folder and process.
     """
-    from .matrix import _remember_casings  # (matrix imports this module)
-
     def opened():
         entry = _relocated_entry(folder)
         if entry is None:  # (read_entry would call it damaged, and say to delete it)

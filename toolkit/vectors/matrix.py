@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import contextvars
 import logging
-import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .._validation import Interval, Options
-from .loading import _check, load_vectors
+from .loading import _check, _kept_casings, load_vectors
 
 __all__ = ["CoverageReport", "build_embedding_matrix"]
 
@@ -230,46 +229,10 @@ def _first_casings(lowered, keys) -> dict:
     return found
 
 
-#: {vectors: their casing index (_casing_index)} of the fastText vectors re-opened at transform
-#: (loading.open_subwords), so a transform call does not scan all of their words (0.18 s for 2 million);
-#: forgotten with the vectors
-_CASING_INDEX: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _casing_index(kv) -> dict:
-    """``{low: j}`` for each lower-cased form of ``kv``'s words that is not itself a key: ``j`` the first key
-    that lower-cases to it (what :func:`_first_casings` finds for it, in one pass for all of them).
-
-    Every lower-cased form the matching asks about is not a key (a token
-    found as is or lower-cased never gets there), so these are all it needs.
-    """
-    k2i = kv.key_to_index
-    index: dict = {}
-    for j, key in enumerate(kv.index_to_key):
-        if not isinstance(key, str):
-            continue
-        low = key.lower()
-        if low != key and low not in k2i and low not in index:
-            index[low] = j
-    return index
-
-
-def _remember_casings(kv):
-    """Build and keep ``kv``'s :func:`_casing_index` (for vectors used again and again at transform); ``kv``."""
-    try:
-        _CASING_INDEX[kv] = _casing_index(kv)
-    except TypeError:  # not weak-referenceable: the scans of _first_casings, as for any other vectors
-        pass
-    return kv
-
-
 def _other_casings(wanted, kv) -> dict:
     """:func:`_first_casings` of ``wanted`` (lower-cased forms that are no key of ``kv``) over ``kv``'s words,
     from the index :func:`_remember_casings` kept where there is one."""
-    try:
-        index = _CASING_INDEX.get(kv)
-    except TypeError:
-        index = None
+    index = _kept_casings(kv)
     if index is None:
         return _first_casings(wanted, kv.index_to_key)
     return {low: index[low] for low in wanted if low in index}
