@@ -259,7 +259,8 @@ def test_distributed_usage_store_names_the_partition_of_a_missing_text(imdb_smal
     frame.loc[25, "review"] = None  # document 5 of partition 2 (partitions of 10 rows)
     ddf = dd.from_pandas(frame, npartitions=4)
     # (dask's string columns hold pd.NA, which toolkit._validation calls "a NAType": reported, not in this area)
-    with pytest.raises(ValueError, match=r"Document 5 of partition 2 of the input is .*; raw text documents must be str"):
+    with pytest.raises(ValueError, match=r"^Document 25 of the input \(document 5 of partition 2\) is .*; raw text "
+                                         r"documents must be str"):
         CorpusStore.build(ddf, tmp_path / "store", text_column="review", label_column="label", scheduler="sync")
     assert not (tmp_path / "store").exists()
 

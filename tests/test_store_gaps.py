@@ -199,16 +199,34 @@ def test_store_gaps_tokenize_partitions_names_the_partition_of_a_bad_document(cl
 
 
 def test_store_gaps_store_names_the_partition_of_a_too_long_document(imdb_small, tmp_path):
-    """The store named the partition of a missing text, but not of one longer than max_length ("Document 5 of X")."""
+    """The store named the partition of a missing text, but not of one longer than max_length ("Document 5 of X").
+    Both now give the document's number in the whole input, as tokenize_partitions and the tokenizer do."""
     import dask.bag as db
 
     from toolkit.distributed import CorpusStore
 
     texts, _ = imdb_small
     bag = db.from_sequence(_with_bad_document(texts, "good " * 30_000), npartitions=4)
-    with pytest.raises(DataError, match=r"^Document 5 of partition 2 of the input has 150,000 characters, more than "
-                                        r"max_length=100,000\. Split long documents first"):
+    with pytest.raises(DataError, match=r"^Document 25 of the input \(document 5 of partition 2\) has 150,000 "
+                                        r"characters, more than max_length=100,000\. Split long documents first"):
         CorpusStore.build(bag, tmp_path / "store", tokenizer={"max_length": 100_000}, scheduler="sync")
+    assert not (tmp_path / "store").exists()
+
+
+def test_store_gaps_store_on_a_cluster_names_a_bad_document_by_its_number_in_the_input(cluster, imdb_small, tmp_path):
+    """On a cluster the error comes back from a worker process: its partition and index travel with it."""
+    import dask.bag as db
+    from distributed import Client
+
+    from toolkit.distributed import CorpusStore
+    from toolkit.exceptions import DocumentError
+
+    texts, _ = imdb_small
+    bag = db.from_sequence(_with_bad_document(texts, None), npartitions=4)
+    with Client(cluster), pytest.raises(DocumentError, match=r"^Document 25 of the input \(document 5 of "
+                                                             r"partition 2\) is missing") as err:
+        CorpusStore.build(bag, tmp_path / "store", scheduler="distributed")
+    assert err.value.document_index == 25
     assert not (tmp_path / "store").exists()
 
 

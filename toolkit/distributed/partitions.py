@@ -256,28 +256,6 @@ def _tokenizer(tokenizer):
     return tokenizer
 
 
-def _tokenize_texts(texts, tokenizer, part: int):
-    """Tokenize the texts of partition ``part``; a bad document is named by its partition and its number there.
-
-    Without the partition, the tokenizer's "Document 5 of X" read as the
-    input's 6th document when it was the 6th of some partition. Its global
-    number is not known here (the sizes of the partitions before it are
-    computed elsewhere, if at all), so the message says which partition.
-    """
-    from .._validation import check_raw_documents
-    from ..exceptions import DataError
-
-    where = f"partition {part} of the input"
-    texts = check_raw_documents(texts, name=where)
-    try:
-        return _tokenizer(tokenizer).transform(texts)
-    except DataError as err:  # a document longer than max_length: "Document 5 of X has ..."
-        message = str(err)
-        if message.startswith("Document ") and " of X " in message:
-            raise DataError(message.replace(" of X ", f" of {where} ", 1)) from err
-        raise DataError(f"In {where}: {message}") from err
-
-
 class _BadDocument:
     """What :func:`_tokenize_partition` returns for a partition with a bad document: its error, its number there,
     and the partition's length, until :func:`_named_globally` knows how many documents come before it."""

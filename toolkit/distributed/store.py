@@ -47,7 +47,7 @@ import numpy as np
 
 from .._atomic import atomic_output
 from .._validation import Interval, validate_param
-from ..exceptions import DataError
+from ..exceptions import DataError, DocumentError
 from ..text.corpus import TokenizedCorpus
 from ..text.vocabulary import OOV_ID, Vocabulary, _pad_flat
 from .partitions import merge_counts, partition_counts, read_texts, require_dask, split_pairs, tree_combine
@@ -60,14 +60,56 @@ _FORMAT = "toolkit.corpus-store"
 _VERSION = 1
 
 
+class _PartitionDocumentError(DocumentError):
+    """A bad document of one partition of a store's input, named by its partition and its number there, until
+    :meth:`CorpusStore.build` counts the documents before it (only then, on this error's path)."""
+
+    def __init__(self, message, *, document_index, partition):
+        super().__init__(message, document_index=document_index)
+        self.partition = int(partition)
+
+    def __reduce__(self):  # from a Dask worker process, with its partition
+        return _partition_document_error, (str(self), self.document_index, self.partition)
+
+
+def _partition_document_error(message, document_index, partition):
+    return _PartitionDocumentError(message, document_index=document_index, partition=partition)
+
+
+def _length(items) -> int:
+    """The number of documents of one partition of the input (a partition may be an iterator)."""
+    return sum(1 for _ in items)
+
+
+def _globally_numbered(err, parts, scheduler, cluster) -> DocumentError:
+    """``err`` (document N of partition P) as the tokenizer names it in one process: its number in the whole
+    input, counted by reading the partitions before P again (this error's path only)."""
+    import dask
+
+    before = sum(_compute([dask.delayed(_length)(part) for part in parts[:err.partition]], scheduler, False,
+                          "count", cluster=cluster))
+    number = before + err.document_index
+    subject = f"Document {number} of the input (document {err.document_index} of partition {err.partition})"
+    message = str(err).replace(_partition_subject(err.document_index, err.partition), subject, 1)
+    return DocumentError(message, document_index=number)
+
+
+def _partition_subject(position, part) -> str:
+    return f"Document {position} of partition {part} of the input"
+
+
 def _write_part(items, folder: str, tokenizer) -> dict:
     """Runs in a worker: tokenize one partition and write its arrays; returns its counts."""
-    from .partitions import _tokenize_texts
+    from .partitions import _BadDocument, _tokenize_partition
 
     texts, labels = split_pairs(items)
     folder = Path(folder)
-    # a bad document is named by its partition and its number there ("Document 5 of partition 2 of the input")
-    corpus = _tokenize_texts(texts, tokenizer, int(folder.name.rsplit("-", 1)[-1])).compact()
+    part = int(folder.name.rsplit("-", 1)[-1])
+    corpus = _tokenize_partition(texts, tokenizer, part)
+    if isinstance(corpus, _BadDocument):  # named by its number in the whole input by build, which knows the rest
+        raise _PartitionDocumentError(corpus.error.naming(_partition_subject(corpus.position, part)),
+                                      document_index=corpus.position, partition=part)
+    corpus = corpus.compact()
     # not parents=True: after a failed or interrupted build removed its temporary folder, a task still running
     # created it again and left a half-written partition there
     folder.mkdir(exist_ok=True)
@@ -304,8 +346,11 @@ class CorpusStore:
                                                  dask_key_name=f"toolkit-store-{name}-{tmp.name}")
                        for part, name in zip(parts, names)]
             # the client gets each partition's sizes and one combined count table, never all the tables
-            *summaries, total = _compute([*(dask.delayed(_part_info)(w) for w in written), tree_combine(written)],
-                                         scheduler, progress, "tokenize", cluster=cluster)
+            try:
+                *summaries, total = _compute([*(dask.delayed(_part_info)(w) for w in written),
+                                              tree_combine(written)], scheduler, progress, "tokenize", cluster=cluster)
+            except _PartitionDocumentError as err:
+                raise _globally_numbered(err, parts, scheduler, cluster) from err
             logger.info("tokenized %d partitions (%d documents)", len(parts), sum(s["n_documents"] for s in summaries))
             vocabulary = merge_counts([total])
             del total
