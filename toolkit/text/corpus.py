@@ -38,6 +38,11 @@ def _readonly(array: np.ndarray) -> np.ndarray:
     return array
 
 
+def _skipped_indices(values) -> np.ndarray | None:
+    """:attr:`TokenizedCorpus.skipped` from ``values`` (document indices, or None): a read-only int64 array."""
+    return None if values is None else _readonly(np.asarray(values, dtype=np.int64))
+
+
 def _record(params) -> tuple | None:
     """A tokenizer settings dict as the hashable record a corpus keeps: sorted (name, value) pairs, or None."""
     if params is None:
@@ -137,7 +142,7 @@ class TokenizedCorpus(Sequence):
         self._strings = strings if isinstance(strings, tuple) else tuple(strings)
         self._tokenizer = tokenizer
         self._row_index = row_index
-        self._skipped = None if skipped is None else _readonly(np.asarray(skipped, dtype=np.int64))
+        self._skipped = _skipped_indices(skipped)
         return self
 
     # ------------------------------------------------------------------ build
@@ -768,7 +773,7 @@ class _NgramCorpus(TokenizedCorpus):
         self._offsets = _readonly(_ngram_offsets(source.offsets, ngram_range))
         self._tokenizer = tokenizer  # the record of the words' tokenizer (None in pickles made before it)
         self._row_index = source._row_index  # one document per source document: the same rows
-        self._skipped = None if skipped is None else _readonly(np.asarray(skipped, dtype=np.int64))
+        self._skipped = _skipped_indices(skipped)
 
     def _built(self) -> bool:
         try:

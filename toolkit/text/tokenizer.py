@@ -73,7 +73,7 @@ from .._validation import (
     validate_params,
 )
 from ..exceptions import DocumentError
-from .corpus import TokenizedCorpus
+from .corpus import TokenizedCorpus, _skipped_indices
 
 __all__ = ["SpacyTokenizer", "tokenize", "clean_html", "clean_text"]
 
@@ -1442,7 +1442,7 @@ class SpacyTokenizer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Trans
             corpus = corpus._with_rows(X.index)
         # the indices of this call's X go with its result, not on the estimator: transform changes no state,
         # and threads sharing one fitted tokenizer never read each other's (a fresh corpus: set in place)
-        corpus._skipped = _readonly_int64(skipped)
+        corpus._skipped = _skipped_indices(skipped)
         if len(skipped):
             shown = ", ".join(map(str, skipped[:20])) + (", ..." if len(skipped) > 20 else "")
             if row_label(X, 0):  # a Series with labels of its own (filtered, shuffled): those too
@@ -1597,13 +1597,6 @@ _TOKEN_PARAMS = {
     "char": ("analyzer", "ngram_range", "lowercase", "strip_html", "unicode_form"),
     "char_wb": ("analyzer", "ngram_range", "lowercase", "strip_html", "unicode_form"),
 }
-
-
-def _readonly_int64(values) -> np.ndarray:
-    """``values`` as a new read-only int64 array."""
-    array = np.array(values, dtype=np.int64)
-    array.flags.writeable = False
-    return array
 
 
 def _is_pandas_series(X) -> bool:
