@@ -282,8 +282,9 @@ def _tokenize_partition(items, tokenizer, part):
         return _BadDocument(err, err.document_index, len(texts))
 
 
-def _count(result) -> int:
-    return len(result)
+def _length(items) -> int:
+    """The number of documents of one partition of the input (a partition may be an iterator)."""
+    return sum(1 for _ in items)
 
 
 def _add(before: int, count: int) -> int:
@@ -352,7 +353,7 @@ def tokenize_partitions(texts, tokenizer=None):
         out.append(dask.delayed(_named_globally)(result, before, i))
         # the documents before partition i + 1, counted on the texts (one token list per text), not on the
         # tokens: a partition's tokens wait for the partitions before it to be read, never to be tokenized
-        before = dask.delayed(_add)(before, dask.delayed(_count)(part))
+        before = dask.delayed(_add)(before, dask.delayed(_length)(part))
     return db.from_delayed(out)
 
 

@@ -50,7 +50,7 @@ from .._validation import Interval, validate_param
 from ..exceptions import DataError, DocumentError
 from ..text.corpus import TokenizedCorpus
 from ..text.vocabulary import OOV_ID, Vocabulary, _pad_flat
-from .partitions import merge_counts, partition_counts, read_texts, require_dask, split_pairs, tree_combine
+from .partitions import _length, merge_counts, partition_counts, read_texts, require_dask, split_pairs, tree_combine
 
 __all__ = ["CorpusStore"]
 
@@ -74,11 +74,6 @@ class _PartitionDocumentError(DocumentError):
 
 def _partition_document_error(message, document_index, partition):
     return _PartitionDocumentError(message, document_index=document_index, partition=partition)
-
-
-def _length(items) -> int:
-    """The number of documents of one partition of the input (a partition may be an iterator)."""
-    return sum(1 for _ in items)
 
 
 def _globally_numbered(err, parts, scheduler, cluster) -> DocumentError:
