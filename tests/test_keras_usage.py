@@ -168,6 +168,23 @@ def test_keras_optimizer_instance_serves_refits_and_clones(docs):
         pytest.approx(0.05)
 
 
+def test_keras_loss_scale_optimizer_inner_name_is_unnumbered(docs):
+    """optimizer=LossScaleOptimizer(Adam()) kept the inner optimizer's per-process name ("adam_3") in the fitted
+    model, so the same fit saved different bytes in two processes; the wrapper's own name was already unnumbered."""
+    X, y = docs
+    for _ in range(3):  # this process has numbered Adam names before ours
+        keras.optimizers.Adam()
+    template = keras.optimizers.LossScaleOptimizer(keras.optimizers.Adam(0.01))
+    assert template.inner_optimizer.name.startswith("adam_")
+    used = tiny(optimizer=template).fit(X, y).model_.optimizer
+    assert isinstance(used, keras.optimizers.LossScaleOptimizer) and used is not template
+    assert (used.name, used.inner_optimizer.name) == ("loss_scale_optimizer", "adam")
+    assert float(used.inner_optimizer.learning_rate) == pytest.approx(0.01)
+    assert keras.optimizers.Adam(name="my_adam").name == "my_adam"  # a chosen name is the user's: kept
+    chosen = keras.optimizers.LossScaleOptimizer(keras.optimizers.Adam(0.01, name="adam_7x"))
+    assert tiny(optimizer=chosen).fit(X, y).model_.optimizer.inner_optimizer.name == "adam_7x"
+
+
 def test_keras_learning_rate_schedule(docs):
     """learning_rate=keras.optimizers.schedules.ExponentialDecay(...) was refused (a float only)."""
     X, y = docs

@@ -664,7 +664,24 @@ def fresh_optimizer(optimizer, learning_rate=None):
         config["learning_rate"] = _as_learning_rate(learning_rate)
     if "name" in config:
         config["name"] = _unnumbered_optimizer_name(type(optimizer), config["name"])
+    _unnumber_inner_optimizer(optimizer, config)
     return type(optimizer).from_config(config)
+
+
+def _unnumber_inner_optimizer(optimizer, config) -> None:
+    """The wrapped optimizer's name in ``config`` unnumbered too (a ``LossScaleOptimizer``'s ``"adam_3"``).
+
+    A wrapper serializes its inner optimizer whole, with the name Keras
+    numbered in this process; nested wrappers are followed.
+    """
+    inner = getattr(optimizer, "inner_optimizer", None)
+    serialized = config.get("inner_optimizer")
+    if inner is None or not isinstance(serialized, dict) or not isinstance(serialized.get("config"), dict):
+        return
+    inner_config = serialized["config"]
+    if "name" in inner_config:
+        inner_config["name"] = _unnumbered_optimizer_name(type(inner), inner_config["name"])
+    _unnumber_inner_optimizer(inner, inner_config)
 
 
 def _unnumbered_optimizer_name(cls, name):
