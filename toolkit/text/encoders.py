@@ -357,6 +357,21 @@ class SequenceEncoder(MissingParamsMixin, ClassNamePrefixFeaturesOutMixin, TextI
     maxlen_ : int
         The row length used by ``transform``.
 
+    Notes
+    -----
+    The Keras ``Tokenizer``: ``Tokenizer(num_words=N, oov_token="<unk>")``'s
+    ``texts_to_sequences`` then ``pad_sequences(maxlen=L)`` give the same
+    ids as ``SequenceEncoder(max_tokens=N, maxlen=L)`` (it too ranks ties
+    by first occurrence). Without ``oov_token`` the Tokenizer drops unknown
+    tokens and numbers words from 1: ``max_tokens=N + 1`` keeps its
+    ``N - 1`` words, each at its id plus one, and unknown tokens stay, as 1.
+
+    ``TextVectorization(max_tokens=N, output_sequence_length=L)`` pads and
+    truncates at the end: ``padding="post", truncating="post"``. It ranks
+    tokens tied in count by descending string, so tied tokens' ids differ
+    (the same tokens, and the same ids for the others, unless the tie
+    straddles the ``max_tokens`` cut).
+
     Examples
     --------
     >>> from toolkit.text import SequenceEncoder
@@ -497,24 +512,65 @@ class BagEncoder(MissingParamsMixin, _BagOutputMixin, TextInputMixin, Transforme
         ``tf_idf``: count times scikit-learn's smooth idf,
         ``ln((1 + n) / (1 + df)) + 1`` (not Keras' ``ln(1 + n / (1 + df))``),
         so with ``norm="l2"`` it equals ``TfidfVectorizer`` on the same
-        tokens. ``one_hot``: documents of at most one token each (a label
+        tokens for documents without out-of-vocabulary tokens (see Notes for
+        the OOV column). ``one_hot``: documents of at most one token each (a label
         or category column), like ``StringLookup(output_mode="one_hot")``.
     max_tokens : int >= 3, optional
         Vocabulary size including padding and OOV ids (output has
-        ``max_tokens - 1`` columns).
+        ``max_tokens - 1`` columns), the ``max_tokens`` of
+        :class:`SequenceEncoder` and of ``TextVectorization(output_mode="int")``.
+        ``TextVectorization``'s bag modes (and ``StringLookup``'s ``one_hot``)
+        count only the OOV id: their ``max_tokens=N`` (N columns) is
+        ``max_tokens=N + 1`` here.
+        scikit-learn's ``max_features=k`` is ``max_tokens=k + 2``.
     min_count : int >= 1, default=1
-        Ignore tokens seen fewer times in the training documents.
+        Ignore tokens seen fewer times in the training documents: total
+        occurrences, not scikit-learn's ``min_df`` (the number of documents);
+        there is no ``max_df``.
     norm : {"l1", "l2"} or None, default=None
-        Row normalization applied last.
+        Row normalization applied last, the OOV column included
+        (``TfidfVectorizer``'s default is "l2"; Keras normalizes nothing).
     sublinear_tf : bool, default=False
-        With ``tf_idf``, use ``1 + ln(count)``.
+        With ``tf_idf``, use ``1 + ln(count)``; the other modes ignore it.
     dtype : numpy floating type, default=numpy.float32
+        Counts are floats too (``CountVectorizer``'s are int64).
 
     Attributes
     ----------
     vocabulary_ : Vocabulary
     idf_ : ndarray of float64, shape (n_features,)
-        Only with ``output_mode="tf_idf"``.
+        Only with ``output_mode="tf_idf"``. ``idf_[0]`` is the OOV column's,
+        from the training documents that had an OOV token.
+
+    Notes
+    -----
+    Columns are in vocabulary order (descending count, ties by first
+    occurrence), not scikit-learn's alphabetical order:
+    :meth:`get_feature_names_out` names them. Tokens tied in count at the
+    ``max_tokens`` cut are kept by first occurrence; ``TextVectorization``
+    keeps the greatest strings, ``CountVectorizer(max_features=...)`` any of
+    them, so the kept sets can differ there.
+
+    The OOV column (column 0) counts every token outside the vocabulary,
+    as Keras' bag modes do; scikit-learn drops such tokens. With
+    ``tf_idf`` its weight is its own smooth idf from the training documents
+    (Keras uses the mean of the other idfs); with ``max_tokens=None`` and
+    ``min_count=1`` no training document has an OOV token, so it gets the
+    largest idf, ``ln(1 + n) + 1``, in new documents. Any ``norm`` includes
+    it. For ``TfidfVectorizer``'s numbers on any documents drop it first:
+    ``sklearn.preprocessing.normalize(BagEncoder(output_mode="tf_idf").fit(X).transform(Z)[:, 1:])``
+    (columns in vocabulary order). The output is a CSR matrix with sorted
+    indices.
+
+    The Keras ``Tokenizer``'s ``texts_to_matrix`` (``M``), for
+    ``Tokenizer(num_words=N, oov_token=...)``: ``mode="binary"`` /
+    ``"count"`` is ``M[:, 1:]`` = ``multi_hot`` / ``count`` with
+    ``max_tokens=N``, and ``"freq"`` is ``count`` with ``norm="l1"``.
+    Without ``oov_token`` the Tokenizer drops unknown tokens and keeps
+    ``N - 1`` words: ``M[:, 1:]`` is ``X[:, 1:]`` with ``max_tokens=N + 1``
+    (``"freq"``: ``normalize(X[:, 1:], norm="l1")``). Its ``"tfidf"``,
+    ``(1 + ln(count)) * ln(1 + n / (1 + df))``, is not reproduced:
+    ``sublinear_tf=True`` gives its tf, the idf is scikit-learn's.
 
     Examples
     --------
@@ -664,7 +720,23 @@ class HashingEncoder(MissingParamsMixin, _BagOutputMixin, TextInputMixin, Transf
         Give a token the sign of its hash, so collisions tend to cancel
         (scikit-learn's default is True).
     norm : {"l1", "l2"} or None, default=None
+        Row normalization applied last (scikit-learn's default is "l2").
     dtype : numpy floating type, default=numpy.float32
+        scikit-learn's default is float64.
+
+    Notes
+    -----
+    ``HashingVectorizer(analyzer=lambda doc: doc, alternate_sign=a, norm=m,
+    binary=b)`` on the same token lists gives the same matrix as
+    ``HashingEncoder(alternate_sign=a, norm=m, output_mode="multi_hot" if b
+    else "count")`` (up to ``dtype``). Its ``ngram_range=(1, 2)`` is
+    ``corpus.ngrams((1, 2))`` of a :class:`~toolkit.text.TokenizedCorpus`
+    here (the same space-joined n-grams). The hash is MurmurHash3 (32 bits,
+    seed 0) of the token's UTF-8 bytes, never Python's ``hash``: columns do
+    not depend on ``PYTHONHASHSEED``. Tokens whose hashes meet in one column
+    are added; with ``alternate_sign`` they may cancel to an explicit zero,
+    which ``multi_hot`` then sets to 1, as scikit-learn's ``binary=True``
+    does.
 
     Examples
     --------

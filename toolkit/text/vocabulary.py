@@ -133,7 +133,11 @@ class Vocabulary:
         -------
         Vocabulary
             Tokens ranked by descending count; equal counts keep the order of
-            first occurrence in ``documents``.
+            first occurrence in ``documents``, as the Keras ``Tokenizer``'s
+            ``word_index`` does. Keras' ``TextVectorization`` ranks equal
+            counts by descending string and scikit-learn's vectorizers order
+            their columns alphabetically, so ids (and, for a tie at the
+            ``max_tokens`` cut, the kept tokens) can differ from theirs.
 
         Examples
         --------
@@ -979,7 +983,8 @@ def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncati
     sequences : sequence of sequences
         Lists or arrays of numbers (or of equally shaped arrays).
     maxlen : int >= 1, optional
-        Output length; None pads to the longest sequence.
+        Output length; None pads to the longest sequence (shape ``(n, 0)``
+        when every sequence is empty, as in Keras).
     dtype : str or numpy dtype, default="int32"
         Type of the output.
     padding : {"pre", "post"}, default="pre"
