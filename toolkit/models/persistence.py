@@ -731,6 +731,9 @@ def _config(clf, tokenizer, step_names) -> dict:
             "class_prior": None if getattr(clf, "class_prior_", None) is None else clf.class_prior_.tolist(),
             "history": clf.history_,
             "embedding_coverage": _to_json_value(coverage),
+            # oov="nearest": the cache entry of the fastText vectors that place new tokens (a path, found again
+            # in a moved cache by its name; None otherwise)
+            "oov_vectors": getattr(clf, "oov_vectors_", None),
         },
         "pipeline": None if tokenizer is None else {
             "steps": step_names,
@@ -1051,6 +1054,10 @@ def _load_model(path):
         if fitted.get("class_prior") is not None:  # absent in folders saved before it existed
             clf.class_prior_ = np.asarray(fitted["class_prior"], dtype=np.float64)
         clf.embedding_coverage_ = _coverage_from_dict(fitted.get("embedding_coverage"))
+        oov_vectors = fitted.get("oov_vectors")  # absent in folders saved before oov existed
+        if oov_vectors is not None and not isinstance(oov_vectors, str):
+            raise TypeError(f"'oov_vectors' must be a path or null, got {oov_vectors!r}")
+        clf.oov_vectors_ = oov_vectors
     except ModelFormatError:  # a Keras parameter that cannot be rebuilt (_keras_param_from_json) says why itself
         raise
     except (KeyError, TypeError, ValueError) as err:
