@@ -25,6 +25,7 @@ __all__ = [
     "validate_params",
     "validate_param",
     "check_raw_documents",
+    "check_single_target",
     "is_missing",
     "row_label",
     "plain_label",
@@ -380,6 +381,79 @@ def check_raw_documents(X, *, name: str = "X") -> list[str]:
             raise DocumentError(f"Document {i} of {name}{row_label(given, i)} {problem}; raw text documents must "
                                 f"be str.{more}", document_index=i)
     return docs
+
+
+#: Appended to a "needs at least 2 classes" error: inside MultiOutputClassifier or ClassifierChain, y is one label
+#: column, and a rare tag can have no document in a training fold (OneVsRestClassifier handles that column itself).
+ONE_CLASS_HINT = (
+    " If y is one label column of a multilabel target (inside MultiOutputClassifier or ClassifierChain), that "
+    "label has the same value in every training document: a rare tag with no document in a cross-validation "
+    "fold. OneVsRestClassifier predicts such a column as a constant (with a warning); or drop the label, or use "
+    "folds that keep some of its documents on each side."
+)
+
+_LABEL_LISTS = (list, tuple, set, frozenset, np.ndarray)
+
+
+def check_single_target(y, *, owner: str, hint: str | None = None) -> None:
+    """Refuse several labels per sample (a 2-D ``y``, or lists of labels) with an error that names the wrappers.
+
+    scikit-learn's own messages ("y should be a 1d array", "Supported target
+    types are: ('binary', 'multiclass')", numpy's "inhomogeneous shape" for
+    lists of labels of different lengths) name neither the problem nor the
+    fix; a toolkit classifier that takes one label per document calls this
+    before converting ``y``. A 2-D ``y`` of one column passes (the estimator
+    flattens it, with scikit-learn's ``DataConversionWarning``).
+
+    Parameters
+    ----------
+    y : array-like, sparse matrix or None
+        The target as the user gave it.
+    owner : str
+        The estimator's class name, for the message.
+    hint : str or None, default=None
+        What to do instead, when the default (the three scikit-learn
+        wrappers) does not fit the estimator.
+
+    Raises
+    ------
+    ValueError
+        For a ``y`` with more than one column, or whose elements are lists,
+        tuples, sets or arrays of labels.
+    """
+    if y is None:
+        return
+    shape = getattr(y, "shape", None)  # a sparse indicator matrix (MultiLabelBinarizer(sparse_output=True)) too
+    if shape is not None and len(shape) == 2:
+        if shape[1] == 1:
+            return
+        what = f"a 2-D y of shape {tuple(int(n) for n in shape)} (one column per label or output)"
+    else:
+        try:
+            arr = np.asarray(y)
+        except ValueError:  # lists of labels of different lengths: numpy's "inhomogeneous shape"
+            arr = np.empty(len(y), dtype=object)
+            arr[:] = list(y)
+        if arr.ndim == 2 and arr.shape[1] != 1:
+            what = f"a 2-D y of shape {arr.shape} (one column per label or output, or lists of labels of one length)"
+        elif arr.ndim == 1 and arr.dtype == object:
+            first = next((i for i, v in enumerate(arr) if isinstance(v, _LABEL_LISTS)), None)
+            if first is None:
+                return
+            label = arr[first]
+            shown = [plain_label(v) for v in (sorted(label, key=repr) if isinstance(label, (set, frozenset))
+                                               else np.ravel(label).tolist() if isinstance(label, np.ndarray) else label)]
+            what = f"lists of labels (the first at index {first}: {shown!r})"
+        else:
+            return
+    if hint is None:
+        hint = (f"wrap it (or the pipeline it ends): OneVsRestClassifier({owner}(...)) fits one model per column of "
+                f"a 0/1 indicator matrix, MultiOutputClassifier({owner}(...)) or ClassifierChain one per output column "
+                "of any classes")
+    raise ValueError(
+        f"{owner} takes one label per document (y of shape (n_samples,)), but got {what}. For several labels per "
+        f"document, {hint}. sklearn.preprocessing.MultiLabelBinarizer turns lists of labels into an indicator matrix."
+    )
 
 
 def is_missing(doc) -> bool:

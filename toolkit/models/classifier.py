@@ -24,6 +24,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .._validation import (
+    _LABEL_LISTS,
     Interval,
     MissingParamsMixin,
     Options,
@@ -513,7 +514,17 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
             raise ValueError(
                 "EmbeddingClassifier requires y to be passed, but the target y is None."
             )
-        y_arr = np.asarray(y)
+        try:
+            y_arr = np.asarray(y)
+        except ValueError:  # lists of labels of different lengths: numpy's "inhomogeneous shape"
+            y_arr = None
+        if y_arr is None or (y_arr.dtype == object and y_arr.ndim == 1
+                             and any(isinstance(v, _LABEL_LISTS) for v in y_arr)):
+            raise ValueError(
+                "EmbeddingClassifier got lists of labels for y. Turn them into a 0/1 indicator matrix with "
+                "sklearn.preprocessing.MultiLabelBinarizer().fit_transform(y): EmbeddingClassifier takes that "
+                "matrix as y (one sigmoid output per label)."
+            )
         check_consistent_length(np.empty(n_samples), y_arr)
         if y_arr.ndim == 2 and y_arr.shape[1] == 1:
             y_arr = column_or_1d(y_arr, warn=True)  # DataConversionWarning, as sklearn
@@ -536,6 +547,13 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
             self.classes_ = np.arange(y_arr.shape[1])
             self.class_prior_ = y_arr.astype("float64").mean(axis=0)
             return y_arr.astype("float32")
+        if target_type == "multiclass-multioutput":
+            raise ValueError(
+                f"EmbeddingClassifier got y of shape {y_arr.shape} whose columns are not all 0/1: several outputs "
+                "of several classes each. It takes one label per document, or a 0/1 multilabel indicator matrix; "
+                "for several outputs, wrap it: MultiOutputClassifier(make_text_classifier(...)) fits one model per "
+                "column."
+            )
         if target_type not in ("binary", "multiclass"):
             raise ValueError(
                 f"Unknown label type: {target_type!r}. EmbeddingClassifier needs class labels "
@@ -871,6 +889,13 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         cw = self.class_weight
         if cw is None:
             return None
+        if isinstance(cw, dict) and self.output_ == "multilabel":
+            # scikit-learn's message asks for a list of dicts, which the 'class_weight' constraint refuses
+            raise ValueError(
+                "class_weight as a dict weighs classes of one label per document; with a multilabel indicator y "
+                "use class_weight='balanced' (each label's positives and negatives balanced), or fit "
+                "OneVsRestClassifier(make_text_classifier(class_weight={0: 1, 1: w}, ...)) to weigh each label."
+            )
         if isinstance(cw, dict) and self.output_ != "multilabel":
             index = {label: i for i, label in enumerate(self.classes_.tolist())}
             unknown = [k for k in cw if k not in index]

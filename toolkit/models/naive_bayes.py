@@ -36,10 +36,12 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, check_non_negative, validate_data
 
 from .._validation import (
+    ONE_CLASS_HINT,
     Interval,
     MissingParamsMixin,
     Options,
     SparseOutputMixin,
+    check_single_target,
     validate_params,
 )
 
@@ -89,8 +91,23 @@ def _validated_counts(estimator, X, y=None, *, reset):
     if y is None:
         X = validate_data(estimator, X, **kw)
     else:
+        name = type(estimator).__name__
+        # the scaler's ratios follow the label: wrapping it alone gives no classifier
+        check_single_target(y, owner=name, hint=None if isinstance(estimator, ClassifierMixin) else (
+            f"wrap the whole pipeline it is a step of, so that each label gets ratios of its own: "
+            f"OneVsRestClassifier(make_pipeline(BagEncoder(), {name}(), LogisticRegression())), or "
+            "MultiOutputClassifier / ClassifierChain of that pipeline"))
         X, y = validate_data(estimator, X, y, **kw)
-    check_non_negative(X, f"{type(estimator).__name__} (input X)")
+    try:
+        check_non_negative(X, f"{type(estimator).__name__} (input X)")
+    except ValueError as err:
+        # ClassifierChain(NBSVMClassifier(), chain_method="decision_function") appends the earlier labels' signed
+        # scores to the counts; scikit-learn's message says only that X has negative values
+        raise ValueError(
+            f"{err} {type(estimator).__name__} takes token counts, e.g. from BagEncoder(output_mode='count'). "
+            "Inside a ClassifierChain, chain_method='decision_function' appends the earlier labels' signed scores "
+            "to X: use chain_method='predict' (or 'predict_proba', with NBSVMClassifier(loss='log_loss'))."
+        ) from None
     X = sp.csr_matrix(X) if not sp.issparse(X) else X.tocsr()
     return (_binarize(X) if estimator.binarize else X), y
 
@@ -102,7 +119,7 @@ def _fit_classes(estimator, y) -> np.ndarray:
     if estimator.classes_.size < 2:
         raise ValueError(
             f"{type(estimator).__name__} needs at least 2 classes in y; got 1 class "
-            f"({estimator.classes_.tolist()})."
+            f"({estimator.classes_.tolist()}).{ONE_CLASS_HINT}"
         )
     return estimator.classes_
 

@@ -29,9 +29,15 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils import _safe_indexing, assert_all_finite
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from .._validation import Interval, MissingParamsMixin, validate_params
+from .._validation import (
+    ONE_CLASS_HINT,
+    Interval,
+    MissingParamsMixin,
+    check_single_target,
+    validate_params,
+)
 
 __all__ = ["PseudoLabelClassifier", "UNLABELLED"]
 
@@ -237,8 +243,14 @@ class PseudoLabelClassifier(MissingParamsMixin, MetaEstimatorMixin, ClassifierMi
                 f"{type(self).__name__} requires y to be passed, but the target y is None. Pass the class "
                 f"labels, with {UNLABELLED} for the unlabelled samples."
             )
+        # a 2-D y made one mask over all its cells: an IndexError, or documents taken for unlabelled by one column
+        check_single_target(y, owner=type(self).__name__, hint=(
+            f"wrap it: MultiOutputClassifier({type(self).__name__}(...)) self-trains one model per label column, "
+            f"with {UNLABELLED} in every column of an unlabelled document (OneVsRestClassifier refuses {UNLABELLED})"))
         X = _selectable(X)
         y = np.asarray(y)
+        if y.ndim == 2:  # one column (df[["label"]], Y[:, [k]]): its (n, 1) mask broke the pseudo-label assignment
+            y = column_or_1d(y, warn=True)
         n = y.shape[0]
         if hasattr(X, "shape") and X.shape[0] != n or (not hasattr(X, "shape") and len(X) != n):
             raise ValueError(
@@ -271,7 +283,7 @@ class PseudoLabelClassifier(MissingParamsMixin, MetaEstimatorMixin, ClassifierMi
                 f"2 classes; the {y_lab.size} labelled samples are all of class {_scalar(labelled_classes[0])!r} "
                 f"and the other {unlabelled_idx.size} are marked unlabelled ({UNLABELLED}). If {UNLABELLED} is one "
                 "of your classes (labels -1/+1), map the labels to others (such as 0/1) first: -1 marks unlabelled "
-                "samples."
+                f"samples.{ONE_CLASS_HINT}"
             )
         X_lab = _safe_indexing(X, labelled_idx)
         model = clone(self._base()).fit(X_lab, y_lab)

@@ -70,10 +70,12 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from .._validation import (
+    ONE_CLASS_HINT,
     Interval,
     MissingParamsMixin,
     Options,
     TextInputMixin,
+    check_single_target,
     validate_params,
 )
 
@@ -623,7 +625,12 @@ class StackedTextClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin,
         started = time.perf_counter()
         self._check_params()
         docs = _as_corpus(X)
+        check_single_target(y, owner=type(self).__name__)
         y = np.asarray(y)
+        if y.ndim == 2:  # one column: flattened once, with one warning (not one per member fit)
+            from sklearn.utils.validation import column_or_1d
+
+            y = column_or_1d(y, warn=True)
         if len(docs) != y.shape[0]:
             raise ValueError(
                 f"X and y have inconsistent numbers of samples: {len(docs)} and {y.shape[0]}."
@@ -631,7 +638,8 @@ class StackedTextClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin,
         check_classification_targets(y)
         classes = np.unique(y)
         if len(classes) < 2:
-            raise ValueError(f"StackedTextClassifier needs at least 2 classes in y; got {len(classes)}.")
+            raise ValueError(f"StackedTextClassifier needs at least 2 classes in y; got {len(classes)} "
+                             f"({classes.tolist()}).{ONE_CLASS_HINT}")
         class_weight = self._check_class_weight(classes)
         ratings = self._check_ratings(ratings, len(y))
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
