@@ -395,6 +395,14 @@ ONE_CLASS_HINT = (
 _LABEL_LISTS = (list, tuple, set, frozenset, np.ndarray)
 
 
+def _first_label_list(arr) -> int | None:
+    """The index of the first element of ``arr`` (a 1-D object array, a target) that is a list, tuple, set or array
+    of labels; None where there is none, or ``arr`` is of another kind."""
+    if arr.ndim != 1 or arr.dtype != object:
+        return None
+    return next((i for i, v in enumerate(arr) if isinstance(v, _LABEL_LISTS)), None)
+
+
 def check_single_target(y, *, owner: str, hint: str | None = None) -> None:
     """Refuse several labels per sample (a 2-D ``y``, or lists of labels) with an error that names the wrappers.
 
@@ -436,10 +444,7 @@ def check_single_target(y, *, owner: str, hint: str | None = None) -> None:
             arr[:] = list(y)
         if arr.ndim == 2 and arr.shape[1] != 1:
             what = f"a 2-D y of shape {arr.shape} (one column per label or output, or lists of labels of one length)"
-        elif arr.ndim == 1 and arr.dtype == object:
-            first = next((i for i, v in enumerate(arr) if isinstance(v, _LABEL_LISTS)), None)
-            if first is None:
-                return
+        elif (first := _first_label_list(arr)) is not None:
             label = arr[first]
             shown = [plain_label(v) for v in (sorted(label, key=repr) if isinstance(label, (set, frozenset))
                                                else np.ravel(label).tolist() if isinstance(label, np.ndarray) else label)]

@@ -24,11 +24,11 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .._validation import (
-    _LABEL_LISTS,
     Interval,
     MissingParamsMixin,
     Options,
     TextInputMixin,
+    _first_label_list,
     validate_params,
 )
 from ..exceptions import DocumentError
@@ -288,11 +288,12 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         least ``oov_threshold``; the OOV id otherwise. The model is not
         changed (no row is added): the token borrows its neighbour's row.
         The candidates are the vocabulary's words (not its word n-grams),
-        compared through the vectors given, not the trained embedding. For
-        ``"nbsvm"`` / ``"nbsvm_vectors"``, a new word is mapped, and a word
-        n-gram holding one becomes the n-gram of the mapped words where the
-        vocabulary has it (the OOV id otherwise); ``"nbsvm"`` reads
-        ``vectors`` for this alone. ``fit`` keeps the path of the vectors'
+        compared through the vectors given, not the trained embedding. In
+        documents of word n-grams (``corpus.ngrams(...)``, with its own
+        separator; in token lists, tokens holding a space), a new word is
+        mapped, and an n-gram holding one becomes the n-gram of the mapped
+        words where the vocabulary has it (the OOV id otherwise); ``"nbsvm"``
+        reads ``vectors`` for this alone. ``fit`` keeps the path of the vectors'
         cache entry (``oov_vectors_``, never the vectors) and predictions
         open it memory-mapped, once per process; each token is looked up
         once per fitted estimator. Where the entry is gone (cache cleared,
@@ -310,15 +311,16 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         and ``"nbsvm"`` lost 0.15-0.55 points: the nearest words are
         mostly alike in spelling, not in meaning (``"dwindling"`` finds
         ``"ceiling"``, ``"disaffected"`` ``"affected"``); predicting
-        took about 0.2 s more per 1,000 reviews for the first call and
-        nothing (``"bag"``) to 0.2 s (``"nbsvm"``) once the tokens are
-        known.
+        took about 0.2 s (``"bag"``) to 0.4 s (``"nbsvm"``, 1-3-grams) more
+        per 1,000 reviews for the first call, and nothing to 0.2 s once
+        the tokens are known.
     oov_threshold : float in [-1, 1], default=0.9
         The least cosine similarity for ``oov="nearest"`` to map a token.
         fastText vectors of a review corpus are alike: at 0.9 about 60-75%
         of the unknown words of IMDB reviews were mapped, at 0.5 all of
-        them. 0.9 scored best for ``"bag"`` among 0.5-0.99 (same
-        benchmark); ``"nbsvm"`` lost accuracy at every threshold below 0.97.
+        them. 0.9 scored best for ``"bag"`` among 0.5-0.99 averaged over
+        both sizes (same benchmark; 0.8 and 0.95 did as well at one size
+        each); ``"nbsvm"`` lost accuracy at every threshold below 0.99.
 
     Attributes
     ----------
@@ -518,8 +520,7 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
             y_arr = np.asarray(y)
         except ValueError:  # lists of labels of different lengths: numpy's "inhomogeneous shape"
             y_arr = None
-        if y_arr is None or (y_arr.dtype == object and y_arr.ndim == 1
-                             and any(isinstance(v, _LABEL_LISTS) for v in y_arr)):
+        if y_arr is None or _first_label_list(y_arr) is not None:
             raise ValueError(
                 "EmbeddingClassifier got lists of labels for y. Turn them into a 0/1 indicator matrix with "
                 "sklearn.preprocessing.MultiLabelBinarizer().fit_transform(y): EmbeddingClassifier takes that "
@@ -552,7 +553,8 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
                 f"EmbeddingClassifier got y of shape {y_arr.shape} whose columns are not all 0/1: several outputs "
                 "of several classes each. It takes one label per document, or a 0/1 multilabel indicator matrix; "
                 "for several outputs, wrap it: MultiOutputClassifier(make_text_classifier(...)) fits one model per "
-                "column."
+                "column. If each row lists a document's labels (lists of labels of one length), turn them into that "
+                "indicator matrix with sklearn.preprocessing.MultiLabelBinarizer().fit_transform(y)."
             )
         if target_type not in ("binary", "multiclass"):
             raise ValueError(
@@ -806,7 +808,7 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
             if self.vectors is not None and self.oov == "nearest":  # the vectors place new tokens, nothing else
                 from ..vectors.domain import resolve_vectors
 
-                self._fit_oov(resolve_vectors(self.vectors, docs))
+                self._fit_oov(resolve_vectors(self.vectors, docs), docs)
             else:
                 self._fit_oov(None)
                 if self.vectors is not None:
@@ -829,7 +831,7 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         from ..vectors.matrix import build_embedding_matrix
 
         kv = resolve_vectors(self.vectors, docs)  # a domain spec trains on the training documents
-        self._fit_oov(kv)
+        self._fit_oov(kv, docs)
         if self.embedding_dim is not None and self.embedding_dim != kv.vector_size:
             raise ValueError(
                 f"The vectors {str(self.vectors)!r} have dimension {kv.vector_size}, but "
@@ -846,8 +848,9 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         logger.debug("embedding coverage: %s", coverage)  # the whole table; build_embedding_matrix logs one line at INFO
         return matrix, coverage
 
-    def _fit_oov(self, kv, *, quiet=False):
-        """Set ``oov_vectors_`` and the candidates of ``oov="nearest"`` for the vectors ``kv`` (None: no vectors).
+    def _fit_oov(self, kv, docs=None, *, quiet=False):
+        """Set ``oov_vectors_`` and the candidates of ``oov="nearest"`` for the vectors ``kv`` (None: no vectors)
+        and the training corpus ``docs`` (its n-gram separator: n-grams are never candidates).
 
         A warning (unless ``quiet``) where ``oov="nearest"`` cannot work: no
         vectors, vectors without subword vectors, or fastText vectors that
@@ -879,8 +882,9 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
             return
         from ..vectors.neighbours import unit_word_rows
 
+        separator = _ngram_separator(docs)
         self.oov_vectors_ = entry
-        self._oov_state = _OovState(unit_word_rows(self.vocabulary_.tokens, kv))
+        self._oov_state = {separator: _OovState(unit_word_rows(self.vocabulary_.tokens, kv, separator=separator))}
 
     def _class_sample_weights(self, y_enc):
         """``class_weight`` as float32 sample weights over ``y_enc`` (None when class_weight is None)."""
@@ -1088,13 +1092,13 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         these rows; :meth:`_nb_outputs` scores them as they are.
         """
         from ..text.encoders import _count_rows, _distinct_ids
-        from ..text.vocabulary import OOV_ID
 
-        ids, offsets = _distinct_ids(corpus, self.vocabulary_)
-        if self._oov_active() and np.any(ids == OOV_ID):  # (rows ascend: OOV leads any row that has it)
+        if self._oov_active():  # the ids once, mapped, then counted (not counted, then encoded again)
             flat = self._nearest_ids(corpus, self.vocabulary_.encode(corpus))
             bag = _count_rows(flat, corpus.offsets, len(self.vocabulary_), np.int32)
             ids, offsets = bag.indices, bag.indptr
+        else:
+            ids, offsets = _distinct_ids(corpus, self.vocabulary_)
         offsets = np.asarray(offsets, dtype=np.int64)
         lengths = np.diff(offsets)
         if self.maxlen_ is not None and lengths.size and lengths.max() > self.maxlen_:
@@ -1110,12 +1114,14 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         # (getattr: an estimator pickled or fitted from a store before oov existed)
         return getattr(self, "oov", "unknown") == "nearest" and getattr(self, "oov_vectors_", None) is not None
 
-    def _oov_lookup(self):
-        """(the state of ``oov="nearest"``, the fastText vectors), or None where they cannot be opened.
+    def _oov_lookup(self, separator=" "):
+        """(the state of ``oov="nearest"`` for n-grams joined by ``separator``, the fastText vectors), or None
+        where they cannot be opened.
 
-        The state is made at fit; an unpickled or loaded estimator makes it
-        again here from ``oov_vectors_`` (two threads may both make it: the
-        same candidates, one of them kept).
+        The state of the training corpus' separator is made at fit; an
+        unpickled or loaded estimator, or a corpus of another separator, makes
+        one here from ``oov_vectors_`` (two threads may both make it: the same
+        candidates, one of them kept).
         """
         from ..vectors.loading import _relocated_entry, open_subwords
 
@@ -1132,34 +1138,42 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         kv = open_subwords(folder, owner=type(self).__name__)
         if kv is None:
             return None
-        state = self.__dict__.get("_oov_state")
+        states = self.__dict__.get("_oov_state")
+        if states is None:
+            states = self.__dict__.setdefault("_oov_state", {})
+        state = states.get(separator)
         if state is None:
             from ..vectors.neighbours import unit_word_rows
 
-            state = self.__dict__.setdefault("_oov_state", _OovState(unit_word_rows(self.vocabulary_.tokens, kv)))
+            state = states.setdefault(separator, _OovState(unit_word_rows(self.vocabulary_.tokens, kv,
+                                                                          separator=separator)))
         return state, kv
 
     def _nearest_ids(self, corpus, ids):
         """``ids`` (``vocabulary_.encode(corpus)``) with each OOV id replaced by its token's neighbour's id
-        (``oov="nearest"``), where there is one; ``ids`` itself when nothing changes."""
+        (``oov="nearest"``), where there is one; ``ids`` itself when nothing changes.
+
+        The n-grams of :meth:`TokenizedCorpus.ngrams` are split by their own
+        separator; the tokens of any other corpus holding ``" "`` are taken
+        for word n-grams joined by ``" "``."""
+        if not self._oov_active():
+            return ids
         from ..text.corpus import _NgramCorpus
         from ..text.vocabulary import OOV_ID
 
-        if not self._oov_active():
-            return ids
         positions = np.flatnonzero(ids == OOV_ID)
         if not positions.size:
             return ids
-        found = self._oov_lookup()
+        found = self._oov_lookup(_ngram_separator(corpus))
         if found is None:
             return ids
         state, kv = found
         vocabulary, threshold = self.vocabulary_, float(self.oov_threshold)
         known = vocabulary.token_to_id
-        if isinstance(corpus, _NgramCorpus) and not corpus._built():
-            # n-grams built lazily: map the words of the source corpus, then look its n-grams up (their strings
-            # are never built). Only OOV positions change: a known n-gram keeps its id even where one of its words
-            # is unknown (a tie at the max_tokens cut)
+        if isinstance(corpus, _NgramCorpus):
+            # map the words of the source corpus, then look its n-grams up (their strings are never built, and
+            # their separator is the corpus' own, whether built or not). Only OOV positions change: a known n-gram
+            # keeps its id even where one of its words is unknown (a tie at the max_tokens cut)
             source = corpus._source.compact()
             words = state.neighbours([s for s in source.strings if s not in known], kv, vocabulary, threshold)
             if not words:
@@ -1407,6 +1421,13 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
             super().__setstate__(state)
         else:
             self.__dict__.update(state)
+
+
+def _ngram_separator(corpus):
+    """The separator of the word n-grams of ``corpus`` (:meth:`TokenizedCorpus.ngrams`'), else ``" "``."""
+    from ..text.corpus import _NgramCorpus
+
+    return corpus._separator if isinstance(corpus, _NgramCorpus) else " "
 
 
 class _OovState:
