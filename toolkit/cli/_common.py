@@ -380,6 +380,21 @@ def _expand_home_paths(kwargs: dict) -> None:
             kwargs[key] = [_expand_home(v) if isinstance(v, Path) else v for v in value]
 
 
+#: top-level modules of the optional ``[dask]`` extra (``toolkit store``, ``toolkit grid --scheduler``)
+_DASK_EXTRA_MODULES = frozenset({"dask", "distributed"})
+
+
+def _missing_extra(exc: BaseException) -> str | None:
+    """The one-line error for a command that needs the ``[dask]`` extra when it is not installed, or None.
+
+    Without it the ``ModuleNotFoundError`` was reported as a bug in toolkit, with its traceback.
+    """
+    if not isinstance(exc, ModuleNotFoundError) or (exc.name or "").partition(".")[0] not in _DASK_EXTRA_MODULES:
+        return None
+    return (f"This command needs the optional [dask] extra, which is not installed ({exc}). Install it: "
+            'python -m pip install -e ".[dask]" in the repository (see README.md, Install).')
+
+
 def _errors_to_exit(func):
     """Run a command: user errors become ``Error: <one line>`` and exit 1, Ctrl-C exits 130.
 
@@ -405,10 +420,11 @@ def _errors_to_exit(func):
                 raise _interrupted() from None
             if isinstance(exc, _click_exception_types() + _exit_types()) or _state["debug"]:
                 raise
-            if not _is_user_error(exc):
+            missing = _missing_extra(exc)
+            if missing is None and not _is_user_error(exc):
                 raise
             _close_progress_bars()
-            typer.echo(f"Error: {_one_line(exc)}", err=True)
+            typer.echo(f"Error: {missing or _one_line(exc)}", err=True)
             raise typer.Exit(1) from exc
 
     return wrapper

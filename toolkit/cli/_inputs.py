@@ -90,7 +90,7 @@ def _read_lines(path: Path, encoding: str) -> list[str]:
 
 
 def read_input(source=None, *, column="text", encoding="utf-8", stdin=None, split="train", data_dir=None,
-               cache_dir=None) -> list[str]:
+               cache_dir=None, progress=False) -> list[str]:
     """Read raw text documents for the CLI's text commands.
 
     Parameters
@@ -106,7 +106,7 @@ def read_input(source=None, *, column="text", encoding="utf-8", stdin=None, spli
         Encoding of a plain text file.
     stdin : text stream, optional
         Stream read for ``"-"``; defaults to :data:`sys.stdin`.
-    split, data_dir, cache_dir
+    split, data_dir, cache_dir, progress
         For ``"imdb"``, as in :func:`load_data`.
 
     Returns
@@ -136,14 +136,15 @@ def read_input(source=None, *, column="text", encoding="utf-8", stdin=None, spli
             lines[0] = lines[0][1:]
         return [line for line in lines if line.strip()]
     if str(source).lower() == "imdb":
-        return list(load_data("imdb", split=split, data_dir=data_dir, cache_dir=cache_dir).texts)
+        return list(load_data("imdb", split=split, data_dir=data_dir, cache_dir=cache_dir, progress=progress).texts)
     path = _check_input_path(source)
     if path.is_dir() or path.suffix.lower() in TABLE_SUFFIXES + JSONL_SUFFIXES:
         return list(load_data(path, column=column, label_column=None).texts)
     return _read_lines(path, encoding)
 
 
-def load_data(data="imdb", *, split="train", column="text", label_column="label", data_dir=None, cache_dir=None):
+def load_data(data="imdb", *, split="train", column="text", label_column="label", data_dir=None, cache_dir=None,
+              progress=False):
     """Load a labelled text dataset by manifest name or path.
 
     Parameters
@@ -158,6 +159,9 @@ def load_data(data="imdb", *, split="train", column="text", label_column="label"
         reads texts only.
     data_dir, cache_dir : path-like, optional
         Offline data folder and cache (see :func:`toolkit.data.datasets.fetch`).
+    progress : bool, default=False
+        For ``"imdb"``: a progress bar while the tarball is read (a first read takes
+        seconds; later ones come from the cache) or downloaded.
 
     Returns
     -------
@@ -166,7 +170,7 @@ def load_data(data="imdb", *, split="train", column="text", label_column="label"
     from ..data import datasets
 
     if str(data).lower() == "imdb":
-        return datasets.load_imdb(split, data_dir=data_dir, cache_dir=cache_dir)
+        return datasets.load_imdb(split, data_dir=data_dir, cache_dir=cache_dir, progress=progress)
     path = check_labelled_path(data)
     suffix = path.suffix.lower()
     if path.is_dir():
@@ -330,6 +334,7 @@ def _subsample(texts, labels, limit, random_state, extra=None):
 def load_train_test(
     data="imdb", *, test_data=None, test_size=0.2, limit=None, random_state=0,
     column="text", label_column="label", data_dir=None, cache_dir=None, with_ratings=False, with_positions=False,
+    progress=False,
 ):
     """Training and test texts and labels.
 
@@ -340,6 +345,7 @@ def load_train_test(
     at most that many documents of each part (stratified random sample).
     ``with_ratings=True`` also returns the training documents' ratings (IMDB:
     the stars of each review; None for data without them).
+    ``progress=True`` shows a bar while IMDB's tarball is read (see :func:`load_data`).
     ``with_positions=True`` also returns where each document of the two parts
     comes from (its record in the file), so that an error about "document
     ``i``" of a part can name the record the user finds in the file.
@@ -357,7 +363,7 @@ def load_train_test(
     import numpy as np
 
     check_limit(limit)
-    kwargs = dict(column=column, label_column=label_column, data_dir=data_dir, cache_dir=cache_dir)
+    kwargs = dict(column=column, label_column=label_column, data_dir=data_dir, cache_dir=cache_dir, progress=progress)
     train_ds = load_data(data, split="train", **kwargs)
     x_train, y_train = list(train_ds.texts), _named_labels(train_ds)
     r_train = getattr(train_ds, "ratings", None)

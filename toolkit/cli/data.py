@@ -9,6 +9,7 @@ import typer
 
 from ._common import (
     _errors_to_exit,
+    _info,
     _json,
     _jsonl,
     _opt_cache_dir,
@@ -113,6 +114,15 @@ def data_list(
         size = "?" if not r["size"] else f"{r['size'] / 2**20:,.0f} MB"
         about = r["description"] if len(r["description"]) <= 60 else r["description"][:57].rstrip() + "..."
         typer.echo(f"{r['name']:<{width}}  {r['format']:<15}  {r['status']:<8}  {size:>9}  {about}")
+    # where "offline" and "cached" point (on stderr: the table stays data for a pipe)
+    from .._config import DATA_DIR_ENV, get_cache_dir, get_data_dir
+
+    folder = get_data_dir(data_dir)
+    source = "--data-dir" if data_dir is not None else DATA_DIR_ENV
+    _info(f"offline: in the data folder {folder} (from {source})" if folder is not None
+          else f"offline: no data folder is set ({DATA_DIR_ENV} or --data-dir)")
+    _info(f"cached: in {get_cache_dir(cache_dir) / 'data'}; remote: downloaded and verified on first use "
+          "(download: the size of the published files)")
 
 
 @data_app.command("info")

@@ -36,8 +36,19 @@ logger = logging.getLogger(__name__)
 
 def _tokenizer(**params):
     """A SpacyTokenizer with ``params``; an unknown name is a :class:`SettingError` listing the valid ones."""
+    import difflib
+
     from ..text.tokenizer import SpacyTokenizer
 
+    valid = sorted(SpacyTokenizer().get_params(deep=False))
+    unknown = [key for key in params if key not in valid]
+    if unknown:  # named here: set_params' message shows the half-set tokenizer, SpacyTokenizer(progress=True)
+        close = difflib.get_close_matches(unknown[0], valid, n=1)
+        raise SettingError(
+            f"Invalid parameter {unknown[0]!r} for estimator SpacyTokenizer"
+            + (f" (did you mean {close[0]!r}?)" if close else "")
+            + f". Valid parameters are: {valid}."
+        )
     try:
         return SpacyTokenizer().set_params(**params)
     except ValueError as err:

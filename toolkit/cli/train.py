@@ -343,7 +343,8 @@ def evaluate(model, data="imdb", *, split="test", limit=None, random_state=0, co
 
     check_limit(limit, owner="evaluate")
     estimator = load_estimator(model)
-    ds = load_data(data, split=split, column=column, label_column=label_column, data_dir=data_dir, cache_dir=cache_dir)
+    ds = load_data(data, split=split, column=column, label_column=label_column, data_dir=data_dir, cache_dir=cache_dir,
+                   progress=progress)
     texts, labels, kept = _subsample(list(ds.texts), _named_labels(ds), limit, random_state,
                                      extra=np.arange(len(ds)))
     _check_known_labels(labels, _classes(estimator), ds.source or str(data))
@@ -633,6 +634,48 @@ def _warn_recipe_ngrams(params: dict, settings: dict) -> None:
                      for k, v in defaults.items() if k in kept))
 
 
+def _check_settings(model, params, settings) -> None:
+    """Build the run's estimator from ``params`` and check every step's parameters against its constraints.
+
+    ``toolkit train`` calls this before it imports TensorFlow and reads the
+    data, so ``--set epoch=3`` or ``--set epochs=three`` fails in a second
+    instead of after several (the estimators check their types only in
+    ``fit``, after tokenizing). An unknown name in ``settings`` gets the
+    closest valid name.
+
+    Raises
+    ------
+    toolkit.cli._inputs.SettingError
+        An unknown parameter name or a value of the wrong type or range.
+    """
+    import difflib
+
+    from .._validation import validate_params
+    from ..models.classifier import make_text_classifier
+
+    extra = {}
+    if model in STACK_RECIPES:
+        from ..models.stacking import StackedTextClassifier
+
+        extra = {"estimator": StackedTextClassifier()}
+    try:
+        estimator = make_text_classifier(**extra, **params)
+    except ValueError as err:
+        steps = make_text_classifier(**extra).steps
+        valid = {name for _, step in steps for name in step.get_params(deep=False)}
+        valid |= {f"{step_name}__{name}" for step_name, step in steps for name in step.get_params(deep=False)}
+        hints = [f"'{key}' (did you mean '{close[0]}'?)" for key in settings or {} if key not in valid
+                 for close in [difflib.get_close_matches(key, sorted(valid), n=1)] if close]
+        raise SettingError(f"{err}" + (f" Unknown --set name {', '.join(hints)}." if hints else "")) from err
+    for _, step in getattr(estimator, "steps", [(None, estimator)]):
+        constraints = getattr(step, "_parameter_constraints", None)
+        if constraints:
+            try:
+                validate_params(step, constraints)
+            except ValueError as err:
+                raise SettingError(str(err)) from err
+
+
 def _recipe_params(model, data, vectors, settings, random_state) -> dict:
     """The ``make_text_classifier`` parameters of a train run: the model's recipe, then ``vectors``
     (unless ``"recipe"``), then ``settings``."""
@@ -761,7 +804,7 @@ def train(
         x_train, y_train, x_test, y_test, r_train, (p_train, p_test) = load_train_test(
             data, test_data=test_data, test_size=test_size, limit=limit, random_state=random_state,
             column=column, label_column=label_column, data_dir=data_dir, cache_dir=cache_dir, with_ratings=True,
-            with_positions=True,
+            with_positions=True, progress=progress,
         )
         # an estimator's error about document i of its X (a DocumentError) names the record of the user's file
         fit_params = {}
@@ -1033,6 +1076,11 @@ def train_cmd(
     )
 
     recipe = _recipe_params(model.value, data, vectors, params, random_state)
+    _check_settings(model.value, recipe, params)  # a typo in --set fails now, not after TensorFlow and the data load
+    if str(data).lower() == "imdb" or str(test_data).lower() == "imdb":
+        from ..data.datasets import check_data_folder
+
+        check_data_folder("imdb", data_dir=data_dir, cache_dir=cache_dir)  # a folder set one level off
     if model.value in STACK_RECIPES and _is_domain_spec(recipe["vectors"]):
         notice = _domain_vectors_notice(recipe["vectors"], data_dir=data_dir, cache_dir=cache_dir,
                                         tokenizer=_recipe_tokenizer(recipe))

@@ -394,7 +394,9 @@ def fetch(
     ChecksumError
         A file does not match its checksum (expected and actual are given).
     DataError
-        The download failed, or no checksum is known for it.
+        The download failed, or no checksum is known for it; or the data
+        folder is set, lacks the resource and has it one folder below (or is
+        the resource itself): nothing is downloaded then.
 
     Examples
     --------
@@ -431,6 +433,9 @@ def fetch(
         if target.exists() and is_verified(target, alg, digest):
             paths.append(target)
             continue
+        misplaced = _misplaced_error(manifest, folder, data_dir) if folder is not None else None
+        if misplaced is not None:  # a data folder set one level off: no download of what is right there
+            raise misplaced
         try:
             paths.append(
                 download_verified(
@@ -445,6 +450,54 @@ def fetch(
             raise DataError(f"{err} (The data folder {folder}, from {source}, holds none of "
                             f"{', '.join(manifest.candidate_names)}{_elsewhere(manifest, folder)}.)") from err
     return paths[0] if len(paths) == 1 else cache
+
+
+def _misplaced_error(manifest: Manifest, folder: Path, data_dir) -> DataError | None:
+    """The error for a data folder set one level off (the resource is one folder below, or the folder itself), or None.
+
+    Raised instead of downloading: the download would retry for seconds
+    offline, or fetch hundreds of MB that sit right there.
+    """
+    nearby = _elsewhere(manifest, folder)
+    if not nearby:
+        return None
+    source = "data_dir" if data_dir is not None else DATA_DIR_ENV
+    return DataError(
+        f"The data folder {folder} (from {source}) holds none of {', '.join(manifest.candidate_names)}"
+        f"{nearby}. Nothing was downloaded (unset {source} to download {manifest.name!r} into the cache)."
+    )
+
+
+def check_data_folder(name, *, data_dir=None, cache_dir=None) -> None:
+    """Fail now, as :func:`fetch` would, when the data folder is set one level off for ``name``.
+
+    For commands that load TensorFlow before they read the data: the error
+    comes in a second instead of after that.
+
+    Parameters
+    ----------
+    name : str
+        Manifest name.
+    data_dir, cache_dir : path-like, optional
+        See :func:`fetch`.
+
+    Raises
+    ------
+    DataError
+        The data folder is set, does not hold ``name``, the cache does not
+        either, and ``name`` is one folder below it (or the folder is the
+        resource itself).
+    """
+    manifest = get_manifest(name)
+    folder = get_data_dir(data_dir)
+    if folder is None or not folder.is_dir() or _find_local(manifest, folder) is not None:
+        return
+    cache = get_cache_dir(cache_dir) / "data" / manifest.name
+    if all((cache / mfile.filename).exists() for mfile in manifest.files):
+        return  # fetch verifies the cached copy
+    misplaced = _misplaced_error(manifest, folder, data_dir)
+    if misplaced is not None:
+        raise misplaced
 
 
 def _elsewhere(manifest: Manifest, folder: Path) -> str:
