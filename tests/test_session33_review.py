@@ -3,6 +3,7 @@ the multilabel errors (small real IMDB samples, a small fastText model trained h
 
 from __future__ import annotations
 
+import logging
 import pickle
 
 import numpy as np
@@ -86,3 +87,31 @@ def test_oov_nearest_multiclass_and_multilabel_outputs_with_empty_and_all_new_do
         np.testing.assert_allclose(proba[1], unknown[1])
         clf.set_params(oov="nearest")
         assert clf.predict_proba([]).shape == (0, width) and clf.model_inputs([]).shape == (0, clf.maxlen_)
+
+
+def test_oov_nearest_damaged_entry_warning_names_the_classifiers_switch(imdb_tokens200, fasttext_bin, tmp_path,
+                                                                       caplog):
+    """A cache entry that exists but cannot be read: the shared loader's warning told EmbeddingClassifier users
+    to "set subwords=False", a parameter it does not have; it now names oov='unknown'."""
+    import shutil
+    from pathlib import Path
+
+    from toolkit.models import EmbeddingClassifier
+    from toolkit.text.vocabulary import OOV_ID
+
+    docs, labels = imdb_tokens200
+    clf = EmbeddingClassifier(architecture="bag", vectors=str(fasttext_bin), oov="nearest", epochs=1,
+                              random_state=0, validation_split=0.0).fit(docs[:80], labels[:80])
+    entry = Path(clf.oov_vectors_)
+    damaged = tmp_path / "cache" / entry.parent.name / entry.name
+    shutil.copytree(entry, damaged)
+    for file in damaged.iterdir():
+        if file.is_file():
+            file.write_bytes(b"not what it was")
+    copy = pickle.loads(pickle.dumps(clf))
+    copy.oov_vectors_ = str(damaged)
+    with caplog.at_level(logging.WARNING):
+        ids = copy.model_inputs([["the", "moive"]])[0]
+    assert OOV_ID in ids.tolist()
+    assert "oov='unknown' (set_params, no refit needed)" in caplog.text
+    assert "subwords=False" not in caplog.text

@@ -1135,7 +1135,7 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
                                "vectors are, or set oov='unknown' (set_params, no refit needed) to silence this.",
                                type(self).__name__, folder)
             return None
-        kv = open_subwords(folder, owner=type(self).__name__)
+        kv = open_subwords(folder, owner=type(self).__name__, switch="oov='unknown'")
         if kv is None:
             return None
         states = self.__dict__.get("_oov_state")

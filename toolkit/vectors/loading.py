@@ -776,7 +776,7 @@ def _relocated_entry(folder) -> Path | None:
     return here if here.is_dir() else None
 
 
-def open_subwords(folder, *, owner: str):
+def open_subwords(folder, *, owner: str, switch: str = "subwords=False"):
     """The fastText vectors of the cache entry ``folder`` (memory-mapped, once per process), or None.
 
     Parameters
@@ -785,6 +785,9 @@ def open_subwords(folder, *, owner: str):
         What :func:`subword_entry` gave at fit.
     owner : str
         The estimator, named in the warning.
+    switch : str, default="subwords=False"
+        The owner's setting that turns the use of subwords off, named in the
+        warning (``EmbeddingClassifier``'s is ``oov='unknown'``).
 
     Returns
     -------
@@ -806,7 +809,7 @@ def open_subwords(folder, *, owner: str):
             _SUBWORDS_WARNED.add(folder)
             logger.warning("%s cannot open the fastText vectors it was fitted with (%s): tokens first seen at "
                            "transform get no vector from their subwords. Fit again where the vectors are, or set "
-                           "subwords=False (set_params, no refit needed) to silence this.", owner, err)
+                           "%s (set_params, no refit needed) to silence this.", owner, err, switch)
         return None
 
 
