@@ -115,3 +115,17 @@ def test_oov_nearest_damaged_entry_warning_names_the_classifiers_switch(imdb_tok
     assert OOV_ID in ids.tolist()
     assert "oov='unknown' (set_params, no refit needed)" in caplog.text
     assert "subwords=False" not in caplog.text
+
+
+def test_domain_vectors_train_on_the_words_of_ngrams_of_any_separator(imdb_tokens200):
+    """words_only dropped word n-grams by their space: the n-grams of corpus.ngrams(separator="_") were taken for
+    words, so domain vectors (a "word2vec:..." or "fasttext:..." spec) trained on "the_movie" too."""
+    from toolkit.text import TokenizedCorpus
+    from toolkit.vectors.domain import _corpus_digest, words_only
+
+    corpus = TokenizedCorpus.from_token_lists(imdb_tokens200[0][:50])
+    for separator in ("_", " "):
+        words = words_only(corpus.ngrams((1, 3), separator=separator))
+        assert words.to_list() == corpus.to_list()
+        assert _corpus_digest(words) == _corpus_digest(corpus)  # the same cache key as the words themselves
+    assert words_only(corpus.ngrams((2, 3))).to_list() == corpus.to_list()  # before: every token dropped

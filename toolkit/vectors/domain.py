@@ -268,9 +268,17 @@ def words_only(corpus):
     >>> from toolkit.text import TokenizedCorpus
     >>> words_only(TokenizedCorpus.from_token_lists([["not", "good", "not good"]]))[0]
     ['not', 'good']
-    """
-    from ..text.corpus import TokenizedCorpus
 
+    The n-grams of ``TokenizedCorpus.ngrams`` give their source words, whatever
+    their separator:
+
+    >>> words_only(TokenizedCorpus.from_token_lists([["not", "good"]]).ngrams((1, 2), separator="_"))[0]
+    ['not', 'good']
+    """
+    from ..text.corpus import TokenizedCorpus, _NgramCorpus
+
+    if isinstance(corpus, _NgramCorpus):  # (a "_"-joined n-gram holds no space: it was taken for a word)
+        return words_only(corpus._source)
     strings = corpus.strings
     is_gram = np.fromiter((" " in s for s in strings), dtype=bool, count=len(strings))
     if not is_gram.any():
