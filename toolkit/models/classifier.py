@@ -621,23 +621,22 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
             check_is_fitted(self, "vocabulary_")
         return fitted._sequences(fitted._corpus(X, allow_empty=True))
 
-    def _sequences(self, corpus):
-        from ..text.vocabulary import pad_sequences
+    def _sequences(self, corpus, rows=None):
+        """Padded model input of ``corpus``; for the NB architectures, ``rows`` are its :meth:`_nb_rows` if known
+        (cut or not: padding cuts each row's end, as ``_nb_rows`` does)."""
+        from ..text.vocabulary import _pad_flat
 
         if self.architecture in _NB_ARCHITECTURES:
-            from ..text.vocabulary import _pad_flat
-
-            ids, offsets = self._nb_rows(corpus)
+            ids, offsets = self._nb_rows(corpus) if rows is None else rows
             lengths = np.diff(offsets)
             maxlen = self.maxlen_ if self.maxlen_ is not None else int(lengths.max()) if lengths.size else 0
             return _pad_flat(ids, offsets, maxlen, padding="post", truncating="post")
         ids = self._nearest_ids(corpus, self.vocabulary_.encode(corpus))
-        if len(corpus) == 0:  # np.split would give one empty document, and a phantom prediction
-            return np.zeros((0, self.maxlen_ or 0), dtype="int32")
-        encoded = np.split(ids, corpus.offsets[1:-1])
-        return pad_sequences(
-            encoded, maxlen=self.maxlen_, padding=self.padding, truncating=self.truncating
-        )
+        lengths = np.diff(corpus.offsets)
+        maxlen = self.maxlen_ if self.maxlen_ is not None else int(lengths.max()) if lengths.size else 0
+        # pad_sequences' semantics on the flat ids, without a list of one array per document
+        return _pad_flat(ids, corpus.offsets - corpus.offsets[0], maxlen, padding=self.padding,
+                         truncating=self.truncating, dtype="int32")
 
     def _nb_ratios(self, sequences, y_enc, sample_weight=None):
         """Naive-Bayes log-count ratios per id (rows) and output (columns); ``sample_weight`` scales each
@@ -728,7 +727,7 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         return view
 
     def _fit(self, X, y, sample_weight):
-        from ..text.vocabulary import Vocabulary
+        from ..text.vocabulary import Vocabulary, _report_row_length
 
         validate_params(self, self._parameter_constraints)
         import_keras()  # a backend that is not installed is named now, before the vocabulary is built
@@ -748,8 +747,15 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
             docs, max_tokens=self.max_tokens, min_count=self.min_count
         )
         # maxlen=None pads to the longest training document (distinct ids for nbsvm)
+        self.maxlen_, rows = None, None
+        if self.architecture in _NB_ARCHITECTURES:  # rows of distinct ids (uncut), the rarest cut first
+            rows = self._nb_rows(docs)
+            lengths, which = np.diff(rows[1]), "the rarest distinct n-grams"
+        else:
+            lengths, which = np.diff(docs.offsets), None
+        _report_row_length(lengths, self.maxlen, owner=type(self).__name__, truncating=self.truncating, which=which)
         self.maxlen_ = None if self.maxlen is None else int(self.maxlen)
-        sequences = self._sequences(docs)
+        sequences = self._sequences(docs, rows)
         self.maxlen_ = int(sequences.shape[1])
 
         weights = _check_sample_weight(sample_weight, len(docs), type(self).__name__)

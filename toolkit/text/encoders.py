@@ -38,7 +38,7 @@ from .._validation import (
     validate_params,
 )
 from .corpus import TokenizedCorpus, check_token_lists, on_input_rows
-from .vocabulary import OOV_ID, Vocabulary, _pad_flat
+from .vocabulary import OOV_ID, Vocabulary, _pad_flat, _report_row_length
 
 __all__ = ["BagEncoder", "HashingEncoder", "SequenceEncoder", "bag_matrix", "shared_counts", "smoothed_idf"]
 
@@ -343,7 +343,10 @@ class SequenceEncoder(MissingParamsMixin, ClassNamePrefixFeaturesOutMixin, TextI
     min_count : int >= 1, default=1
         Ignore tokens seen fewer times in the training documents.
     maxlen : int >= 1, optional
-        Row length. None uses the longest training document.
+        Row length. None uses the longest training document (``fit`` logs a
+        warning when one document, 10 or more times the 99th percentile
+        length, sets it for all). A ``maxlen`` that cuts training documents
+        is logged with the share of tokens dropped (a warning above half).
     padding : {"pre", "post"}, default="pre"
         Where zeros go in short documents.
     truncating : {"pre", "post"}, default="pre"
@@ -434,7 +437,9 @@ class SequenceEncoder(MissingParamsMixin, ClassNamePrefixFeaturesOutMixin, TextI
         validate_params(self, self._parameter_constraints)
         corpus = _as_corpus(X, type(self).__name__)
         self.vocabulary_ = _fit_vocabulary(corpus, self)
-        longest = int(corpus.lengths().max())
+        lengths = corpus.lengths()
+        longest = int(lengths.max())
+        _report_row_length(lengths, self.maxlen, owner=type(self).__name__, truncating=self.truncating)
         self.maxlen_ = self.maxlen if self.maxlen is not None else max(longest, 1)
         self._n_features_out = self.maxlen_
         return corpus

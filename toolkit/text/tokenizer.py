@@ -109,6 +109,9 @@ _NON_SPACE = re.compile(r"\S+")  # the spans of str.split(), with their position
 # span cache size above which an engine starts afresh (bounds memory)
 _MAX_CACHED_SPANS = 1_000_000
 _CACHE_FORMAT = 3  # 2: the skipped document indices are stored too; 3: clean_text drops bidi marks, BOMs
+# a batch of documents ends once it holds this many characters (SpacyTokenizer._batches): about 3,000 IMDB
+# reviews, so batch_size alone decides for short texts, while book-length documents go a few at a time
+_BATCH_CHARS = 4_000_000
 # fewer never-seen spans than this per worker are tokenized in-process
 _MIN_SPANS_PER_WORKER = 5000
 
@@ -1187,7 +1190,9 @@ class SpacyTokenizer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Trans
         ``fit_transform``, in ``skipped_``).
     batch_size : int, default=2000
         Documents per batch; spaCy sees one batch at a time and no ``Doc`` of
-        a document outlives its batch.
+        a document outlives its batch. A batch also ends at 4,000,000
+        characters, so long documents (book chapters, transcripts) go a few
+        at a time.
     n_jobs : int, optional
         Processes sharing the spaCy work on the spans a batch brings that
         were never seen before -- the bulk of a first run: this one plus
@@ -1200,7 +1205,8 @@ class SpacyTokenizer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Trans
         ``get_cache_dir() / "tokens"``, a path uses that folder (``~`` is expanded). A repeated
         run over the same texts then reads one file.
     progress : bool, default=False
-        Show a tqdm progress bar over batches.
+        Show a tqdm progress bar of the characters tokenized (a few long
+        documents move it as much as many short ones).
 
     Attributes
     ----------
@@ -1489,14 +1495,28 @@ class SpacyTokenizer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Trans
             yield text
 
     def _batches(self, docs):
-        """(start, batch) pairs: ``batch`` is ``docs[start:start + batch_size]``."""
+        """(start, batch) pairs: ``batch`` is ``docs[start:stop]``, consecutive documents, at most ``batch_size``.
+
+        A batch also ends once it holds ``_BATCH_CHARS`` characters (a longer
+        document is a batch of its own), so a corpus of book-length documents
+        is tokenized a few documents at a time: the spans of a batch, its
+        ``Doc`` objects and its progress-bar step stay bounded. The progress
+        bar counts characters, not documents: the work is in the long ones.
+        """
         from tqdm.auto import tqdm
 
         n = len(docs)
-        starts = range(0, n, self.batch_size)
-        bar = tqdm(starts, total=len(starts), unit="batch", desc="tokenize", disable=not self.progress)
-        for start in bar:
-            yield start, docs[start : start + self.batch_size]
+        ends = np.cumsum(np.fromiter(map(len, docs), dtype=np.int64, count=n))
+        total = int(ends[-1]) if n else 0
+        with tqdm(total=total, unit="char", unit_scale=True, desc="tokenize", disable=not self.progress) as bar:
+            start = 0
+            while start < n:
+                before = int(ends[start - 1]) if start else 0
+                by_chars = max(int(np.searchsorted(ends, before + _BATCH_CHARS, side="right")), start + 1)
+                stop = min(start + self.batch_size, by_chars)
+                yield start, docs[start:stop]
+                bar.update(int(ends[stop - 1]) - before)
+                start = stop
 
     def _tokenize(self, docs: list[str], skipped: list) -> TokenizedCorpus:
         if self.analyzer != "word":

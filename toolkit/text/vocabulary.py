@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import json
+import logging
 from collections.abc import Iterable
 from functools import cached_property
 from pathlib import Path
@@ -20,6 +21,8 @@ import numpy as np
 from .._validation import Interval, Options, validate_param
 from ..exceptions import DataError, ModelFormatError
 from .corpus import TokenizedCorpus, _NgramCorpus
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["OOV_ID", "PAD_ID", "Vocabulary", "pad_sequences", "shared_encoding"]
 
@@ -36,6 +39,12 @@ _VERSION = 1
 _NGRAM_CODES = "ngram_codes"
 # n-grams joined per chunk when their strings are rebuilt from their codes (bounds the temporaries)
 _JOIN_CHUNK = 1 << 20
+# kept tokens per chunk of rows in _pad_flat (bounds its int64 index arrays)
+_PAD_CHUNK = 1 << 18
+# maxlen=None warns (_report_row_length) when the longest document is this many times the 99th percentile
+# length and the padded matrix has this many cells: one document sets the row length of all
+_SKEW_FACTOR = 10
+_SKEW_MIN_CELLS = 1_000_000
 
 
 class _DamagedState(ModelFormatError, DataError):
@@ -955,6 +964,50 @@ def _arrays_to_strings(buffer, lengths) -> list[str]:
 
 
 # --------------------------------------------------------------------- padding
+def _report_row_length(lengths, maxlen, *, owner: str, truncating: str = "pre", which: str | None = None) -> None:
+    """Log what a row length does to documents of ``lengths`` tokens (at fit time, once).
+
+    ``maxlen=None`` (every row as long as the longest document): a warning
+    when one or a few documents set the row length for all, that is when the
+    longest is at least ``_SKEW_FACTOR`` times the 99th percentile length and
+    the matrix has at least ``_SKEW_MIN_CELLS`` cells. A ``maxlen`` that cuts
+    documents: an INFO line, a warning when it drops more than half of the
+    tokens. ``which`` names the tokens dropped (default: from ``truncating``).
+    """
+    lengths = np.asarray(lengths, dtype=np.int64)
+    n = lengths.size
+    total = int(lengths.sum()) if n else 0
+    if not total:
+        return
+    longest = int(lengths.max())
+    if maxlen is None:
+        typical = max(int(np.percentile(lengths, 99, method="lower")), 1)
+        if longest >= _SKEW_FACTOR * typical and n * longest >= _SKEW_MIN_CELLS:
+            n_long = int(np.count_nonzero(lengths >= _SKEW_FACTOR * typical))
+            logger.warning(
+                "%s(maxlen=None) pads every row to the longest document, %s tokens, while 99%% of the %s documents "
+                "have at most %s tokens (%d document%s %d or more times longer): the %s x %s matrix is %.1f%% "
+                "padding (%.0f MB as int32). Pass maxlen=%d, say (on the command line --maxlen or --set maxlen=), to "
+                "bound the rows, and split long documents into parts to keep all of their text.",
+                owner, f"{longest:,}", f"{n:,}", f"{typical:,}", n_long, "" if n_long == 1 else "s", _SKEW_FACTOR,
+                f"{n:,}", f"{longest:,}", 100.0 * (1.0 - total / (n * longest)), n * longest * 4 / 1e6, typical,
+            )
+        return
+    cut = lengths > maxlen
+    if not cut.any():
+        return
+    dropped = int((lengths[cut] - maxlen).sum())
+    if which is None:
+        which = "the first tokens" if truncating == "pre" else "the last tokens"
+    logger.log(
+        logging.WARNING if dropped > total / 2 else logging.INFO,
+        "%s(maxlen=%s) cuts %s of %s documents (the longest has %s tokens), dropping %.1f%% of all tokens: %s "
+        "of each (truncating=%r). Raise maxlen, or split long documents into parts, to keep more of the text.",
+        owner, f"{maxlen:,}", f"{int(cut.sum()):,}", f"{n:,}", f"{longest:,}", 100.0 * dropped / total, which,
+        truncating,
+    )
+
+
 def _pad_flat(values: np.ndarray, offsets: np.ndarray, maxlen: int, *, padding="pre", truncating="pre", value=0, dtype="int32"):
     """Pad/truncate documents stored flat (``values[offsets[i]:offsets[i+1]]``), vectorized."""
     lengths = np.diff(offsets)
@@ -963,11 +1016,23 @@ def _pad_flat(values: np.ndarray, offsets: np.ndarray, maxlen: int, *, padding="
     starts = offsets[:-1] + (lengths - kept if truncating == "pre" else 0)
     cols = (maxlen - kept) if padding == "pre" else np.zeros(n, dtype=np.int64)
     out = np.full((n, maxlen) + values.shape[1:], value, dtype=dtype)
-    total = int(kept.sum())
-    if total:
-        rows = np.repeat(np.arange(n), kept)
-        within = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(kept) - kept, kept)
-        out[rows, cols[rows] + within] = values[starts[rows] + within]
+    # rows in chunks of about _PAD_CHUNK kept tokens: the index arrays (int64, several per kept token) are
+    # then bounded, not 5-10 times the output (a corpus of long documents padded to the longest)
+    ends = np.cumsum(kept)
+    lo = 0
+    while lo < n:
+        base = int(ends[lo - 1]) if lo else 0
+        hi = max(int(np.searchsorted(ends, base + _PAD_CHUNK, side="right")), lo + 1)
+        chunk = kept[lo:hi]
+        total = int(chunk.sum())
+        if hi == lo + 1:  # one (long) row: a slice, no index arrays
+            col, start = int(cols[lo]), int(starts[lo])
+            out[lo, col : col + total] = values[start : start + total]
+        elif total:
+            rows = np.repeat(np.arange(lo, hi), chunk)
+            within = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(chunk) - chunk, chunk)
+            out[rows, cols[rows] + within] = values[starts[rows] + within]
+        lo = hi
     return out
 
 
@@ -1034,6 +1099,7 @@ def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncati
         lengths[i] = len(seq)
     if maxlen is None:
         maxlen = int(lengths.max()) if lengths.size else 0
+        _report_row_length(lengths, None, owner="pad_sequences")
     # Keras converts each (truncated) sequence with np.asarray(..., dtype); so do we
     kept = np.minimum(lengths, maxlen)
     parts, sample_shape = [], None
