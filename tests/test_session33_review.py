@@ -129,3 +129,27 @@ def test_domain_vectors_train_on_the_words_of_ngrams_of_any_separator(imdb_token
         assert words.to_list() == corpus.to_list()
         assert _corpus_digest(words) == _corpus_digest(corpus)  # the same cache key as the words themselves
     assert words_only(corpus.ngrams((2, 3))).to_list() == corpus.to_list()  # before: every token dropped
+
+
+def test_cli_run_in_process_leaves_no_logging_handler_on_a_closed_stream(capfd):
+    """The CLI's logging handler kept the stderr of the moment: after a command run in-process (CliRunner, as in
+    the tests, or a notebook), any later warning printed "--- Logging error --- ... I/O operation on closed file"
+    with its traceback (CI: a grid-search test after the CLI tests in the same worker)."""
+    import logging
+
+    from typer.testing import CliRunner
+
+    from toolkit.cli import app
+
+    root_before = list(logging.getLogger().handlers), logging.getLogger().level
+    try:
+        result = CliRunner().invoke(app, ["data", "list"])
+        assert result.exit_code == 0, result.output
+        capfd.readouterr()
+        logging.getLogger("toolkit.test").warning("a later warning")
+        err = capfd.readouterr().err
+        assert "Logging error" not in err and "closed file" not in err
+        assert "a later warning" in err  # still shown, on the stderr of the moment
+    finally:
+        logging.getLogger().handlers[:] = root_before[0]
+        logging.getLogger().setLevel(root_before[1])

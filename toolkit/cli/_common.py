@@ -51,6 +51,28 @@ def _version_callback(value: bool) -> None:
         raise typer.Exit()
 
 
+class _CurrentStderrHandler(logging.StreamHandler):
+    """A log handler that writes to ``sys.stderr`` as it is when a record comes, like logging's last resort.
+
+    ``logging.basicConfig(stream=sys.stderr)`` keeps the stream of the moment:
+    a command run in-process (``typer.testing.CliRunner``, a notebook calling
+    the CLI's ``main``) left a root handler on a stream closed afterwards, so
+    any later warning of the process printed "--- Logging error --- ... I/O
+    operation on closed file" with its traceback.
+    """
+
+    def __init__(self, level=logging.NOTSET):
+        logging.Handler.__init__(self, level)  # (StreamHandler.__init__ would bind a stream)
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value):  # (StreamHandler.setStream and close assign it: sys.stderr is read at each record)
+        pass
+
+
 @app.callback()
 def _root(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details to stderr."),
@@ -62,7 +84,9 @@ def _root(
 ) -> None:
     """Deep learning on text with spaCy, gensim, Keras and scikit-learn."""
     level = logging.DEBUG if debug else logging.INFO if verbose else logging.ERROR if quiet else logging.WARNING
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr, force=True)
+    handler = _CurrentStderrHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler], force=True)
     for handler in logging.getLogger().handlers:
         # the handler filters too: libraries that set their own loggers' levels (distributed sets INFO on
         # import) would otherwise print through it under --quiet and by default

@@ -346,7 +346,7 @@ class SequenceEncoder(MissingParamsMixin, ClassNamePrefixFeaturesOutMixin, TextI
         Row length. None uses the longest training document (``fit`` logs a
         warning when one document, 10 or more times the 99th percentile
         length, sets it for all). A ``maxlen`` that cuts training documents
-        is logged with the share of tokens dropped (a warning above half).
+        is logged (INFO) with the share of tokens dropped.
     padding : {"pre", "post"}, default="pre"
         Where zeros go in short documents.
     truncating : {"pre", "post"}, default="pre"

@@ -278,7 +278,7 @@ def words_only(corpus):
     from ..text.corpus import TokenizedCorpus, _NgramCorpus
 
     if isinstance(corpus, _NgramCorpus):  # (a "_"-joined n-gram holds no space: it was taken for a word)
-        return words_only(corpus._source)
+        return words_only(corpus._source)._with_record(corpus._tokenizer)  # (the tokenizer's record kept)
     strings = corpus.strings
     is_gram = np.fromiter((" " in s for s in strings), dtype=bool, count=len(strings))
     if not is_gram.any():
