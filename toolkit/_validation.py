@@ -26,6 +26,7 @@ __all__ = [
     "validate_param",
     "check_raw_documents",
     "check_single_target",
+    "check_class_target",
     "is_missing",
     "row_label",
     "plain_label",
@@ -459,6 +460,61 @@ def check_single_target(y, *, owner: str, hint: str | None = None) -> None:
         f"{owner} takes one label per document (y of shape (n_samples,)), but got {what}. For several labels per "
         f"document, {hint}. sklearn.preprocessing.MultiLabelBinarizer turns lists of labels into an indicator matrix."
     )
+
+
+#: What to do with a numeric target instead of fitting a classifier to it, for :func:`check_class_target` and the
+#: CLI's refusal of a score column.
+REGRESSION_HINT = (
+    "For a numeric target (a score, stars as numbers), fit a regressor on the toolkit's features, e.g. "
+    "make_pipeline(SpacyTokenizer(), BagEncoder(), Ridge()) with sklearn.linear_model.Ridge "
+    "(EmbeddingVectorizer(vectors=...) in place of BagEncoder for pooled word vectors); to predict classes, "
+    "bin y first: np.rint(y).astype(int) for whole numbers, np.digitize(y, bins) for ranges."
+)
+
+
+def check_class_target(y, *, owner: str) -> None:
+    """Refuse a continuous ``y`` (floats with a fractional part) given to a classifier, naming what to do instead.
+
+    Also for the estimators that learn per-class statistics (``NBFeatureScaler``).
+
+    scikit-learn's ``check_classification_targets`` says "Unknown label type:
+    continuous"; a float target given to a toolkit classifier is nearly
+    always a score (stars, a 0.0-1.0 column) that wants a regressor on the
+    toolkit's features, or bins. Integer-valued floats (``1.0``/``0.0``)
+    are classes and pass. Other targets go to scikit-learn's check.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+        The target, already checked by :func:`check_single_target`.
+    owner : str
+        The estimator's class name, for the message.
+
+    Raises
+    ------
+    ValueError
+        For a continuous ``y``, and what ``check_classification_targets`` raises.
+
+    Examples
+    --------
+    >>> check_class_target([0.0, 1.0, 1.0], owner="NBSVMClassifier")
+    >>> check_class_target([0.25, 0.5, 0.75], owner="NBSVMClassifier")
+    Traceback (most recent call last):
+    ...
+    ValueError: Unknown label type: 'continuous'. NBSVMClassifier learns classes, but y holds continuous values (a fractional part, e.g. 0.25; 3 distinct values in 3 samples): it would learn one class per value. For a numeric target ...
+    """
+    from sklearn.utils.multiclass import check_classification_targets, type_of_target
+
+    if type_of_target(y, input_name="y") in ("continuous", "continuous-multioutput"):
+        values = np.asarray(y).ravel().astype(float)
+        fractional = values[np.isfinite(values) & (values != np.round(values))]
+        example = fractional[0].item() if fractional.size else values[0].item()
+        raise ValueError(
+            f"Unknown label type: 'continuous'. {owner} learns classes, but y holds continuous values (a "
+            f"fractional part, e.g. {example:.6g}; {np.unique(values).size} distinct values in {values.size} "
+            f"samples): it would learn one class per value. {REGRESSION_HINT}"
+        )
+    check_classification_targets(y)
 
 
 def is_missing(doc) -> bool:

@@ -218,8 +218,9 @@ def check_labelled_path(data) -> Path:
     return path
 
 
-def _named_labels(dataset):
-    """The labels as class names; an error for unlabelled documents."""
+def _named_labels(dataset, label_column=None):
+    """The labels as class names; an error for unlabelled documents and for a column of scores (see
+    :func:`_check_not_scores`)."""
     import numpy as np
 
     from ..exceptions import DataError
@@ -231,7 +232,102 @@ def _named_labels(dataset):
             f"{dataset.source or 'The data'} has unlabelled documents; training and evaluation need labels: "
             "a class-per-folder directory, a label column (--label-column), or IMDB's train/test split."
         )
+    _check_not_scores(names, labels, dataset.source or "The data", label_column)
     return np.asarray(names)[labels]
+
+
+def first_of(items, n=10) -> str:
+    """``items`` joined with commas, the first ``n`` of them and how many more: a message naming hundreds of
+    classes (a column of scores read as labels) stays one line.
+
+    Parameters
+    ----------
+    items : iterable of str
+    n : int, default=10
+        How many to name.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> first_of(["'a'", "'b'"]), first_of(map(str, range(12)), n=3)
+    ("'a', 'b'", '0, 1, 2 and 9 more')
+    """
+    items = list(items)
+    return ", ".join(items[:n]) + (f" and {len(items) - n} more" if len(items) > n else "")
+
+
+#: More distinct numeric labels than this with fractions is a column of scores (refused); of whole numbers, a warning.
+MAX_NUMERIC_CLASSES = 20
+
+
+def numeric_labels(names):
+    """The labels ``names`` as floats when every one is a finite number (``1``, ``"0.25"``, not a bool), else None.
+
+    Parameters
+    ----------
+    names : iterable
+        Labels or class names (str, int, float).
+
+    Returns
+    -------
+    numpy.ndarray of float or None
+
+    Examples
+    --------
+    >>> numeric_labels(["10", "2", "1.5"]).tolist(), numeric_labels(["neg", "pos"])
+    ([10.0, 2.0, 1.5], None)
+    """
+    import numpy as np
+
+    values = []
+    for name in names:
+        if isinstance(name, (bool, np.bool_)):
+            return None
+        try:
+            value = float(str(name).strip())
+        except ValueError:
+            return None
+        if not math.isfinite(value):
+            return None
+        values.append(value)
+    return np.asarray(values, dtype=float)
+
+
+def _check_not_scores(names, labels, source, label_column=None) -> None:
+    """Refuse labels that are a continuous score, warn of many whole-number classes, before any fit.
+
+    A column of numbers with fractions (0.0-1.0 scores, stars plus noise) read
+    as classes gives one class per distinct value: hundreds of classes of one
+    or two documents each, a warning listing all of them, then a split error
+    that says to add documents to each "class". ``names`` are the distinct
+    labels (the dataset's ``target_names``), ``labels`` their codes per document.
+    """
+    import numpy as np
+
+    from ..exceptions import DataError
+
+    values = numeric_labels(names)
+    if values is None or len(values) <= MAX_NUMERIC_CLASSES:
+        return
+    column = "labels hold" if label_column is None else f"label column {label_column!r} holds"
+    fractional = values != np.round(values)
+    per_class = np.asarray(labels).size / len(values)
+    span = f"{min(values):g} to {max(values):g}"
+    if fractional.any():
+        raise DataError(
+            f"{source}: the {column} {len(values)} distinct numbers with fractions ({span}, e.g. "
+            f"{names[int(np.flatnonzero(fractional)[0])]}): a continuous score, not classes. toolkit fits "
+            f"classifiers, one class per distinct label: {len(values)} classes of {per_class:.1f} documents each "
+            "on average. Write classes into the file instead (e.g. a column of whole stars, or 'pos' for scores "
+            ">= 0.5), or fit a regressor in Python on the toolkit's features: make_pipeline(SpacyTokenizer(), "
+            "BagEncoder(), Ridge()) with sklearn.linear_model.Ridge."
+        )
+    logger.warning("The %s %d distinct whole numbers (%s): toolkit fits one class per value, %.1f documents "
+                   "each on average. If they are scores rather than classes, bin them into a few classes in the "
+                   "file first.", column, len(values), span, per_class)
 
 
 def check_limit(limit, *, name="limit", owner="load_train_test"):
@@ -318,7 +414,7 @@ def _subsample(texts, labels, limit, random_state, extra=None):
     n_single = int((counts < 2).sum())
     if 0 < n_single < limit:
         logger.info("Class%s %s ha%s one document: kept in the sample of %d documents; the rest is drawn "
-                    "stratified.", "es" if n_single > 1 else "", ", ".join(repr(str(c)) for c in classes[counts < 2]),
+                    "stratified.", "es" if n_single > 1 else "", first_of(repr(str(c)) for c in classes[counts < 2]),
                     "ve" if n_single > 1 else "s", limit)
         idx, _ = split_singles_to_train(labels, len(texts) - limit, random_state=random_state,
                                         stratify=lambda y, n_in, n_out: _stratify(y, n_train=n_in, n_test=n_out))
@@ -365,13 +461,13 @@ def load_train_test(
     check_limit(limit)
     kwargs = dict(column=column, label_column=label_column, data_dir=data_dir, cache_dir=cache_dir, progress=progress)
     train_ds = load_data(data, split="train", **kwargs)
-    x_train, y_train = list(train_ds.texts), _named_labels(train_ds)
+    x_train, y_train = list(train_ds.texts), _named_labels(train_ds, label_column)
     r_train = getattr(train_ds, "ratings", None)
     # the record of each document in its source, through the split and the subsample
     p_train = np.arange(len(x_train))
     if test_data is not None or str(data).lower() == "imdb":
         test_ds = load_data(test_data if test_data is not None else data, split="test", **kwargs)
-        x_test, y_test = list(test_ds.texts), _named_labels(test_ds)
+        x_test, y_test = list(test_ds.texts), _named_labels(test_ds, label_column)
         p_test = np.arange(len(x_test))
     else:
         from sklearn.model_selection import train_test_split
@@ -386,7 +482,7 @@ def load_train_test(
             # part the model, never trained on it, could not predict it) and the rest is split stratified
             logger.warning("Class%s %s ha%s one document: kept in the training part; the other %d documents are "
                            "split stratified.", "es" if (counts < 2).sum() > 1 else "",
-                           ", ".join(repr(str(c)) for c in classes[counts < 2]),
+                           first_of(repr(str(c)) for c in classes[counts < 2]),
                            "ve" if (counts < 2).sum() > 1 else "s", int((~single).sum()))
             p_train, p_test = split_singles_to_train(labels, n_test, random_state=random_state,
                                                      stratify=lambda y, n_tr, n_te: _stratify(y, n_train=n_tr,

@@ -136,7 +136,7 @@ def run_grid(data="imdb", *, grid, settings=None, cv=3, limit=None, scheduler=No
 
     dataset = load_data(data, split="train", column=column, label_column=label_column, data_dir=data_dir,
                         cache_dir=cache_dir)
-    texts, labels = list(dataset.texts), _named_labels(dataset)
+    texts, labels = list(dataset.texts), _named_labels(dataset, label_column)
     if limit is not None:
         texts, labels = _subsample(texts, labels, limit, random_state)
     classes, counts = np.unique(np.asarray(labels), return_counts=True)

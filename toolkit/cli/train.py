@@ -50,8 +50,10 @@ from ._inputs import (
     _named_labels,
     _subsample,
     check_limit,
+    first_of,
     load_data,
     load_train_test,
+    numeric_labels,
     split_singles_to_train,
 )
 
@@ -82,7 +84,10 @@ def compute_metrics(y_true, y_pred, y_score=None, *, classes=None) -> dict:
     class the test data lacks) has no precision or recall to average: the
     macro averages leave it out instead of counting it as 0. ``per_class``
     gives each class's precision, recall, F1 and support, in ``classes``
-    order, and ``balanced_accuracy`` the mean recall over the classes of
+    order (numeric order when the classes are all numbers, such as star
+    ratings read as strings: ``"2"`` before ``"10"``); with more than two
+    numeric classes, ``mean_absolute_error`` says how far the predictions
+    are from the true values (in stars). ``balanced_accuracy`` is the mean recall over the classes of
     ``y_true``: on imbalanced data (95% of one class) accuracy alone hides a
     model that predicts the majority class for every document.
 
@@ -108,6 +113,14 @@ def compute_metrics(y_true, y_pred, y_score=None, *, classes=None) -> dict:
     y_true = np.asarray(y_true)
     y_pred = np.asarray(y_pred)
     classes = list(np.unique(np.concatenate([y_true, y_pred]))) if classes is None else list(classes)
+    auc_classes, auc_score = classes, y_score  # roc_auc_score wants the labels in np.unique's (string) order
+    order = _numeric_order(classes)
+    if order is not None:  # star ratings read as strings: "1", "2", ..., "10", not "1", "10", "2"
+        classes = [classes[i] for i in order]
+        if y_score is not None and np.ndim(y_score) == 2 and np.shape(y_score)[1] == len(order):
+            y_score = np.asarray(y_score)[:, order]
+        elif y_score is not None and np.ndim(y_score) == 1:  # two classes swapped: the score of the other one
+            y_score = -np.asarray(y_score, dtype=float)
     binary = len(classes) == 2
     kwargs = {"pos_label": classes[1], "average": "binary"} if binary else {"average": "macro"}
     seen = set(y_true.tolist()) | set(y_pred.tolist())
@@ -128,7 +141,8 @@ def compute_metrics(y_true, y_pred, y_score=None, *, classes=None) -> dict:
             score = y_score[:, 1] if y_score.ndim == 2 else y_score
             out["roc_auc"] = float(skm.roc_auc_score(y_true == classes[1], score))
         elif len(np.unique(y_true)) == len(classes):
-            out["roc_auc"] = float(skm.roc_auc_score(y_true, y_score, multi_class="ovr", labels=classes))
+            out["roc_auc"] = float(skm.roc_auc_score(y_true, np.asarray(auc_score, dtype=float), multi_class="ovr",
+                                                     labels=auc_classes))
     out["average"] = f"binary (positive class {_jsonable(classes[1])!r})" if binary else "macro"
     out["classes"] = [_jsonable(c) for c in classes]
     matrix = skm.confusion_matrix(y_true, y_pred, labels=classes)
@@ -142,7 +156,24 @@ def compute_metrics(y_true, y_pred, y_score=None, *, classes=None) -> dict:
                                                                     zero_division=0)
     out["per_class"] = [{"class": _jsonable(c), "precision": float(p), "recall": float(r), "f1": float(f),
                          "support": int(n)} for c, p, r, f, n in zip(classes, precision, recall, f1, support)]
+    true_values, pred_values = numeric_labels(y_true.tolist()), numeric_labels(y_pred.tolist())
+    if len(classes) > 2 and numeric_labels(classes) is not None and true_values is not None \
+            and pred_values is not None and len(y_true):
+        # ordinal classes (stars): how far off the predictions are, as the README's ratings benchmark reports
+        out["mean_absolute_error"] = float(np.mean(np.abs(true_values - pred_values)))
     return out
+
+
+def _numeric_order(classes) -> list | None:
+    """The positions of ``classes`` in numeric order when they are all numbers (``"10"`` after ``"9"``), or None
+    when they are not numbers or already in that order."""
+    import numpy as np
+
+    values = numeric_labels([_jsonable(c) for c in classes])
+    if values is None:
+        return None
+    order = np.argsort(values, kind="stable").tolist()
+    return None if order == list(range(len(classes))) else order
 
 
 def _jsonable(value):
@@ -211,7 +242,7 @@ def _check_split_classes(y_train, y_test, data, *, limit=None) -> None:
     trained = set(np.asarray(y_train).tolist())
     missing = [(_jsonable(c), int(n)) for c, n in zip(labels, counts) if _jsonable(c) not in trained]
     if missing:
-        named = ", ".join(f"{c!r} ({n} document{'s' if n > 1 else ''})" for c, n in missing)
+        named = first_of(f"{c!r} ({n} document{'s' if n > 1 else ''})" for c, n in missing)
         raise DataError(
             f"{data} has too few documents of class{'es' if len(missing) > 1 else ''} {named} to split: the "
             f"train/test split{'' if limit is None else ' and the --limit sample'} left "
@@ -233,7 +264,7 @@ def _check_stack_classes(y_train, cv, model) -> None:
     labels, counts = np.unique(np.asarray(y_train), return_counts=True)
     if not isinstance(cv, int) or counts.min() >= 2:
         return
-    rare = ", ".join(repr(_jsonable(c)) for c in labels[counts < 2])
+    rare = first_of(repr(_jsonable(c)) for c in labels[counts < 2])
     raise DataError(
         f"--model {model} fits its members on {cv} cross-validation folds of the training part, but class"
         f"{'es' if (counts < 2).sum() > 1 else ''} {rare} {'have' if (counts < 2).sum() > 1 else 'has'} one "
@@ -345,7 +376,7 @@ def evaluate(model, data="imdb", *, split="test", limit=None, random_state=0, co
     estimator = load_estimator(model)
     ds = load_data(data, split=split, column=column, label_column=label_column, data_dir=data_dir, cache_dir=cache_dir,
                    progress=progress)
-    texts, labels, kept = _subsample(list(ds.texts), _named_labels(ds), limit, random_state,
+    texts, labels, kept = _subsample(list(ds.texts), _named_labels(ds, label_column), limit, random_state,
                                      extra=np.arange(len(ds)))
     _check_known_labels(labels, _classes(estimator), ds.source or str(data))
     labels = _as_classes(labels, _classes(estimator))
@@ -459,12 +490,13 @@ def predict(model, texts, *, progress=False, skip_bad=False) -> list[dict]:
     finally:
         estimator.set_params(**before)
     rows = [{"label": None, "skipped": True} for _ in texts]
+    shown = _numeric_order(classes) or range(len(classes))  # stars: "1", "2", ..., "10"
     for k, (i, label) in enumerate(zip(kept, pred)):
         if i in skipped:
             continue
         row = {"label": _jsonable(label)}
         if proba is not None and proba.ndim == 2 and classes:
-            row["probabilities"] = {str(_jsonable(c)): round(float(p), 6) for c, p in zip(classes, proba[k])}
+            row["probabilities"] = {str(_jsonable(classes[j])): round(float(proba[k][j]), 6) for j in shown}
         rows[i] = row
     return rows
 
@@ -854,7 +886,7 @@ def train(
                     if history:
                         plot_history(history, tmp / "history.png")
                         written.append("history.png")
-                    plot_confusion_matrix(y_test, pred, classes, tmp / "confusion_matrix.png")
+                    plot_confusion_matrix(y_test, pred, metrics["classes"], tmp / "confusion_matrix.png")
                     written.append("confusion_matrix.png")
                 result.files = {name: output / name for name in written}
             return result
@@ -992,7 +1024,8 @@ _opt_force = typer.Option(False, "--force", "-f", help="Replace an existing outp
 def _format_metrics(m: dict) -> str:
     auc = "n/a" if m.get("roc_auc") is None else f"{m['roc_auc']:.4f}"
     balanced = "" if m.get("balanced_accuracy") is None else f", balanced accuracy {m['balanced_accuracy']:.4f}"
-    return f"accuracy {m['accuracy']:.4f}{balanced}, F1 {m['f1']:.4f}, ROC AUC {auc}"
+    mae = "" if m.get("mean_absolute_error") is None else f", mean absolute error {m['mean_absolute_error']:.4f}"
+    return f"accuracy {m['accuracy']:.4f}{balanced}, F1 {m['f1']:.4f}{mae}, ROC AUC {auc}"
 
 
 def _one_class_warning(m: dict) -> str | None:

@@ -556,6 +556,10 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
                 "column. If each row lists a document's labels (lists of labels of one length), turn them into that "
                 "indicator matrix with sklearn.preprocessing.MultiLabelBinarizer().fit_transform(y)."
             )
+        if target_type in ("continuous", "continuous-multioutput"):
+            from .._validation import check_class_target
+
+            check_class_target(y_arr, owner="EmbeddingClassifier")  # a score: names a regressor or binning
         if target_type not in ("binary", "multiclass"):
             raise ValueError(
                 f"Unknown label type: {target_type!r}. EmbeddingClassifier needs class labels "

@@ -32,7 +32,6 @@ from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils._tags import InputTags
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, check_non_negative, validate_data
 
 from .._validation import (
@@ -41,6 +40,7 @@ from .._validation import (
     MissingParamsMixin,
     Options,
     SparseOutputMixin,
+    check_class_target,
     check_single_target,
     validate_params,
 )
@@ -114,7 +114,7 @@ def _validated_counts(estimator, X, y=None, *, reset):
 
 def _fit_classes(estimator, y) -> np.ndarray:
     """Check a classification target with at least two classes; set ``classes_``."""
-    check_classification_targets(y)
+    check_class_target(y, owner=type(estimator).__name__)
     estimator.classes_ = np.unique(y)
     if estimator.classes_.size < 2:
         raise ValueError(

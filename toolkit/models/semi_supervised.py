@@ -28,13 +28,13 @@ from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clo
 from sklearn.exceptions import NotFittedError
 from sklearn.utils import _safe_indexing, assert_all_finite
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from .._validation import (
     ONE_CLASS_HINT,
     Interval,
     MissingParamsMixin,
+    check_class_target,
     check_single_target,
     validate_params,
 )
@@ -275,7 +275,7 @@ class PseudoLabelClassifier(MissingParamsMixin, MetaEstimatorMixin, ClassifierMi
         y_lab = _homogeneous(y[labelled_idx])
         if y_lab.dtype.kind == "f":  # "Input y contains NaN.", before type_of_target's cast warns of it
             assert_all_finite(y_lab, input_name="y")
-        check_classification_targets(y_lab)
+        check_class_target(y_lab, owner=type(self).__name__)
         labelled_classes = np.unique(y_lab)
         if labelled_classes.size < 2:
             raise ValueError(

@@ -75,6 +75,7 @@ from .._validation import (
     MissingParamsMixin,
     Options,
     TextInputMixin,
+    check_class_target,
     check_single_target,
     validate_params,
 )
@@ -620,7 +621,6 @@ class StackedTextClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin,
         from sklearn.pipeline import Pipeline
         from sklearn.preprocessing import StandardScaler
         from sklearn.utils import check_random_state
-        from sklearn.utils.multiclass import check_classification_targets
 
         started = time.perf_counter()
         self._check_params()
@@ -635,7 +635,7 @@ class StackedTextClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin,
             raise ValueError(
                 f"X and y have inconsistent numbers of samples: {len(docs)} and {y.shape[0]}."
             )
-        check_classification_targets(y)
+        check_class_target(y, owner=type(self).__name__)
         classes = np.unique(y)
         if len(classes) < 2:
             raise ValueError(f"StackedTextClassifier needs at least 2 classes in y; got {len(classes)} "
@@ -749,7 +749,12 @@ class StackedTextClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin,
             )
         bad = np.flatnonzero(~np.isfinite(values))
         if bad.size:
-            raise ValueError(f"ratings must be finite: document {int(bad[0])} has {float(values[bad[0]])}.")
+            missing = int(np.isnan(values).sum())
+            raise ValueError(
+                f"ratings must be finite: document {int(bad[0])} has {float(values[bad[0]])}"
+                + (f" ({missing} of the {n_samples} ratings are missing: None or NaN)" if missing else "")
+                + ". The 'ratings' member needs a rating for every document: fill them in, or fit without ratings."
+            )
         if np.ptp(values) == 0:
             raise ValueError(
                 f"ratings are all {values[0]:g}: a 'ratings' member has nothing to learn. Pass ratings that vary, "
