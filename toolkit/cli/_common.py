@@ -51,6 +51,14 @@ def _version_callback(value: bool) -> None:
         raise typer.Exit()
 
 
+def _did_you_mean(name: str, choices, n: int = 1) -> str:
+    """`` (did you mean 'x'?)`` with the ``n`` choices closest to ``name`` (difflib), or ``""`` when none is close."""
+    import difflib
+
+    close = difflib.get_close_matches(name, sorted(choices), n=n)
+    return f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
+
+
 class _CurrentStderrHandler(logging.StreamHandler):
     """A log handler that writes to ``sys.stderr`` as it is when a record comes, like logging's last resort.
 

@@ -12,6 +12,7 @@ from ._common import (
     _check_data,
     _check_output_file,
     _check_vectors,
+    _did_you_mean,
     _emit_text,
     _errors_to_exit,
     _info,
@@ -207,13 +208,9 @@ def check_scoring_name(scoring) -> None:
 
     if scoring is None or scoring in get_scorer_names():
         return
-    import difflib
-
     names = sorted(get_scorer_names())
-    close = difflib.get_close_matches(scoring, names, n=3)
     raise ValueError(
-        f"--scoring {scoring!r} is not a scikit-learn scorer name"
-        + (f" (did you mean {', '.join(map(repr, close))}?)" if close else "")
+        f"--scoring {scoring!r} is not a scikit-learn scorer name{_did_you_mean(scoring, names, n=3)}"
         + ". Common ones: accuracy, balanced_accuracy, f1, f1_macro, roc_auc, neg_log_loss; all: "
         f"{', '.join(names)}."
     )

@@ -14,6 +14,7 @@ from ._common import (
     _INPUT,
     _check_data,
     _check_output_file,
+    _did_you_mean,
     _emit_text,
     _errors_to_exit,
     _info,
@@ -36,18 +37,14 @@ logger = logging.getLogger(__name__)
 
 def _tokenizer(**params):
     """A SpacyTokenizer with ``params``; an unknown name is a :class:`SettingError` listing the valid ones."""
-    import difflib
-
     from ..text.tokenizer import SpacyTokenizer
 
     valid = sorted(SpacyTokenizer().get_params(deep=False))
     unknown = [key for key in params if key not in valid]
     if unknown:  # named here: set_params' message shows the half-set tokenizer, SpacyTokenizer(progress=True)
-        close = difflib.get_close_matches(unknown[0], valid, n=1)
         raise SettingError(
-            f"Invalid parameter {unknown[0]!r} for estimator SpacyTokenizer"
-            + (f" (did you mean {close[0]!r}?)" if close else "")
-            + f". Valid parameters are: {valid}."
+            f"Invalid parameter {unknown[0]!r} for estimator SpacyTokenizer{_did_you_mean(unknown[0], valid)}"
+            f". Valid parameters are: {valid}."
         )
     try:
         return SpacyTokenizer().set_params(**params)
@@ -183,9 +180,8 @@ def vectorize(texts, *, output_mode="int", max_tokens=None, min_count=1, maxlen=
         An unknown ``output_mode``, ``n_features`` without ``"hashing"``, or
         ``max_tokens`` / ``min_count`` with it.
     """
-    from ..text.encoders import BagEncoder, HashingEncoder, SequenceEncoder
-
     from .._validation import Options, validate_param
+    from ..text.encoders import BagEncoder, HashingEncoder, SequenceEncoder
 
     validate_param(output_mode, [Options({"int", "multi_hot", "count", "tf_idf", "hashing"})], name="output_mode",
                    owner="vectorize")

@@ -15,6 +15,7 @@ import typer
 
 from .._atomic import atomic_output
 from ._common import (
+    _did_you_mean,
     _INPUT,
     DEFAULT_VECTORS,
     _check_data,
@@ -680,8 +681,6 @@ def _check_settings(model, params, settings) -> None:
     toolkit.cli._inputs.SettingError
         An unknown parameter name or a value of the wrong type or range.
     """
-    import difflib
-
     from .._validation import validate_params
     from ..models.classifier import make_text_classifier
 
@@ -696,8 +695,8 @@ def _check_settings(model, params, settings) -> None:
         steps = make_text_classifier(**extra).steps
         valid = {name for _, step in steps for name in step.get_params(deep=False)}
         valid |= {f"{step_name}__{name}" for step_name, step in steps for name in step.get_params(deep=False)}
-        hints = [f"'{key}' (did you mean '{close[0]}'?)" for key in settings or {} if key not in valid
-                 for close in [difflib.get_close_matches(key, sorted(valid), n=1)] if close]
+        hints = [f"'{key}'{hint}" for key in settings or {} if key not in valid
+                 for hint in [_did_you_mean(key, valid)] if hint]
         raise SettingError(f"{err}" + (f" Unknown --set name {', '.join(hints)}." if hints else "")) from err
     for _, step in getattr(estimator, "steps", [(None, estimator)]):
         constraints = getattr(step, "_parameter_constraints", None)
