@@ -110,12 +110,12 @@ def test_jsonl_float_and_int_labels_name_their_class_the_same_way(tmp_path):
         assert ds.labels.tolist() == [1, 0, 1]
 
 
-def test_float_labels_still_sort_as_text_when_one_is_not_integral(tmp_path):
+def test_float_labels_sort_as_numbers_when_one_is_not_integral(tmp_path):
     from toolkit.data import load_csv
 
     path = tmp_path / "scores.csv"
     path.write_text("text,label\na,1.5\nb,1.0\nc,10\n", encoding="utf-8")
-    assert load_csv(path).target_names == ["1.0", "1.5", "10"]
+    assert load_csv(path).target_names == ["1", "1.5", "10"]  # one class per number, 1.0 named "1" as elsewhere
 
 
 def test_evaluate_matches_a_files_1_to_a_models_class_1_0():

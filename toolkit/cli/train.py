@@ -275,11 +275,11 @@ def _check_stack_classes(y_train, cv, model) -> None:
 
 
 def _label_key(value):
-    """What a label is matched by across files and models: its value when it is an integral number
-    (``1``, ``1.0``, ``"1"``, ``"1.0"``: the rule the readers apply), else its text."""
-    from ..data.datasets import _integral_label
+    """What a label is matched by across files and models: its value when it is a number
+    (``1``, ``1.0``, ``"1"``; ``2.5``, ``"2.50"``: the rule the readers apply), else its text."""
+    from ..data.datasets import _numeric_label
 
-    number = _integral_label(value)
+    number = _numeric_label(value)
     return str(value).strip() if number is None else number
 
 

@@ -29,6 +29,7 @@ import csv
 import glob
 import json
 import logging
+import math
 import os
 import re
 import sys
@@ -1014,16 +1015,51 @@ def _integral_label(value):
     return None
 
 
+_NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+def _numeric_label(value):
+    """The number a label stands for, or None (text, a bool, NaN, an infinity).
+
+    An ``int`` for a whole number (as :func:`_integral_label`, and also
+    ``"+1"``, ``"1e3"``), a ``float`` for one with a fraction (``2.5``,
+    ``"2.50"``, ``" .5"``, ``"-1e-3"``). Equal numbers give equal values
+    however the file spells them, so they make one class.
+    """
+    import numbers
+
+    number = _integral_label(value)
+    if number is not None or isinstance(value, (bool, np.bool_)):
+        return number
+    if isinstance(value, numbers.Real):
+        number = float(value)
+    elif isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
+        number = float(value.strip())
+    else:
+        return None
+    if not math.isfinite(number):
+        return None
+    return int(number) if number.is_integer() else number
+
+
 def _encode_labels(values: list, source: str) -> tuple[np.ndarray, list]:
-    """Map raw label values to 0..k-1 (sorted, numerically when all are integers)."""
+    """Map raw label values to 0..k-1 (sorted, numerically when all are numbers).
+
+    Labels that are all numbers (ints, floats, numeric strings, mixed) are
+    one class per number, in numeric order (``"2.5"`` before ``"10"``),
+    named as the number: ``str(int)`` for a whole one (``1.0`` and ``"1"``
+    are ``"1"``), the shortest ``str(float)`` for one with a fraction
+    (``"2.50"`` and ``2.5`` are ``"2.5"``). Other labels are sorted by value
+    and named ``str(value)``; two of them with one name are an error.
+    """
     distinct = set(values)
-    integral = {v: _integral_label(v) for v in distinct}
-    if all(n is not None for n in integral.values()):
-        # one class per integer: 1, 1.0, "1", "1.0" and " 1" (JSON numbers and strings mixed, padded CSV
-        # cells, a float column written by pandas) are the same
-        ordered = sorted(set(integral.values()))
+    numeric = {v: _numeric_label(v) for v in distinct}
+    if all(n is not None for n in numeric.values()):
+        # one class per number: 1, 1.0, "1", "1.0" and " 1" (JSON numbers and strings mixed, padded CSV
+        # cells, a float column written by pandas) are the same, and so are 2.5, "2.5" and "2.50"
+        ordered = sorted(set(numeric.values()))
         position = {value: i for i, value in enumerate(ordered)}
-        index = {v: position[n] for v, n in integral.items()}
+        index = {v: position[n] for v, n in numeric.items()}
     else:
         try:
             ordered = sorted(distinct)

@@ -75,6 +75,9 @@ class TokenizedCorpus(Sequence):
     ids : ndarray of int32, read-only
     offsets : ndarray of int64, read-only
     strings : tuple of str
+    dtype : numpy.dtype
+        ``object``: ``np.asarray(corpus)`` is a 1-D object array of one
+        token list per document (see :meth:`__array__`).
 
     See Also
     --------
@@ -493,6 +496,62 @@ class TokenizedCorpus(Sequence):
         list of list of str
         """
         return list(self)
+
+    #: numpy's view of a corpus (see :meth:`__array__`): scikit-learn's ``check_array(X, dtype="numeric")``
+    #: reads it and asks for float64, which :meth:`__array__` refuses with a message that names the encoders
+    #: (without it: a 1-D object array, and "Expected 2D array" followed by every token of every document)
+    dtype = np.dtype(object)
+
+    def __array__(self, dtype=None, copy=None):
+        """The documents as numpy sees them: a 1-D object array of one token list per document.
+
+        Without it numpy read a corpus as nested sequences: a ragged one
+        failed ("inhomogeneous shape") and one of equal-length documents
+        became a 2-D array of strings. scikit-learn validates ``X`` with
+        numpy where only the number of rows matters, e.g. the constant
+        predictor ``OneVsRestClassifier`` fits for a label with one value
+        in the training rows, so ``make_pipeline(SpacyTokenizer(),
+        OneVsRestClassifier(...))`` needs the corpus to convert. The
+        documents are copied out of the flat arrays (as :meth:`to_list`
+        does) on each call.
+
+        Parameters
+        ----------
+        dtype : None or object dtype, optional
+            Any other dtype is an error: token lists are not numbers.
+        copy : bool or None, optional
+            ``False`` is an error: the array is always built anew.
+
+        Returns
+        -------
+        ndarray of object of shape (n_documents,)
+
+        Raises
+        ------
+        ValueError
+            For a dtype other than object (e.g. a numeric estimator given the
+            tokens), saying to encode them first, or for ``copy=False``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> np.asarray(TokenizedCorpus.from_token_lists([["a", "b"], ["c", "d"]])).tolist()
+        [['a', 'b'], ['c', 'd']]
+        """
+        if dtype is not None and np.dtype(dtype) != np.dtype(object):
+            raise ValueError(
+                f"A TokenizedCorpus holds token lists; it cannot become an array of dtype {np.dtype(dtype)}. "
+                "Encode the tokens first: put an encoder (BagEncoder, HashingEncoder, EmbeddingVectorizer...) "
+                "between SpacyTokenizer and the estimator, e.g. make_pipeline(SpacyTokenizer(), BagEncoder(), "
+                "LogisticRegression())."
+            )
+        if copy is False:
+            raise ValueError("A TokenizedCorpus has no array of token lists to share: np.asarray(corpus) "
+                             "builds one (copy=False cannot be honoured).")
+        out = np.empty(len(self), dtype=object)
+        for i, doc in enumerate(self):  # one by one: equal-length lists given at once would broadcast to 2-D
+            out[i] = doc
+        return out
 
     def __eq__(self, other):
         if isinstance(other, TokenizedCorpus):
