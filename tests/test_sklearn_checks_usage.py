@@ -249,7 +249,8 @@ def test_sklearn_checks_usage_text_fit_contract(case, text_estimators, imdb_toke
     from_corpus = _as_comparable(_output(estimator, corpus))
     assert from_corpus == full if isinstance(full, list) else np.array_equal(from_corpus, full)
     assert np.array_equal(corpus.ids, ids) and list(corpus.strings) == strings
-    if hasattr(estimator, "get_feature_names_out") and isinstance(full, np.ndarray):  # dense vectors: a table
+    transformer = hasattr(estimator, "transform") and hasattr(estimator, "get_feature_names_out")
+    if transformer and isinstance(full, np.ndarray):  # dense vectors: a table (the stack only names its member scores)
         frame = clone(text_estimators[case]).set_output(transform="pandas").fit(X, y).transform(X_new)
         assert frame.columns.tolist() == estimator.get_feature_names_out().tolist()
         np.testing.assert_array_equal(frame.to_numpy(), full)

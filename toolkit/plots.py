@@ -82,8 +82,8 @@ def _save_png(fig, path, dpi) -> Path:
     return path
 
 
-def _history_dict(history) -> dict[str, list[float]]:
-    """Metric name -> per-epoch values, from a Keras History, an estimator, a pipeline or a dict."""
+def _history_owner(history):
+    """``history`` itself, or the last step of a pipeline (which must hold a ``history_``)."""
     steps = getattr(history, "steps", None)
     if not isinstance(history, Mapping) and isinstance(steps, list) and steps and not hasattr(history, "history_"):
         # a scikit-learn Pipeline, such as make_text_classifier returns: its last step holds the history
@@ -95,6 +95,18 @@ def _history_dict(history) -> dict[str, list[float]]:
                 "Keras History."
             )
         history = last
+    return history
+
+
+def _kept_epoch(history) -> int | None:
+    """The 0-based epoch whose weights a fitted estimator kept (``best_epoch_``), or None (a dict, a History)."""
+    epoch = getattr(_history_owner(history), "best_epoch_", None) if not isinstance(history, Mapping) else None
+    return int(epoch) if isinstance(epoch, (int, np.integer)) and not isinstance(epoch, bool) else None
+
+
+def _history_dict(history) -> dict[str, list[float]]:
+    """Metric name -> per-epoch values, from a Keras History, an estimator, a pipeline or a dict."""
+    history = _history_owner(history)
     for attr in ("history_", "history"):  # fitted estimator, then keras History
         if not isinstance(history, Mapping) and hasattr(history, attr):
             history = getattr(history, attr)
@@ -124,7 +136,11 @@ def plot_history(history, path, *, metrics=("loss", "accuracy"), title=None, dpi
         ``"accuracy"``, ``"val_accuracy"``...). An object with a
         ``history_`` (estimator) or ``history`` (Keras) attribute is unwrapped,
         and so is a pipeline ending in such an estimator (what
-        :func:`~toolkit.models.make_text_classifier` returns).
+        :func:`~toolkit.models.make_text_classifier` returns). When the
+        estimator kept the weights of an earlier epoch than its last
+        (``best_epoch_``, 0-based, after early stopping with ``patience``),
+        a dotted vertical line marks that epoch, ``best_epoch_ + 1`` on the
+        epoch axis.
     path : path-like
         Image file to write: PNG, or the format its suffix names (``.pdf``,
         ``.svg``...). Missing folders are created; ``~`` is the home folder.
@@ -184,6 +200,10 @@ def plot_history(history, path, *, metrics=("loss", "accuracy"), title=None, dpi
             f"The history has none of the metrics {list(metrics)}; it has {sorted(hist)}. "
             "Pass metrics=... naming the ones to plot."
         )
+    kept = _kept_epoch(history)
+    n_epochs = max(len(values) for _, *curves in panels for values in curves if values is not None)
+    if kept is not None and not 0 <= kept < n_epochs - 1:  # the last epoch's weights (or out of range): no mark
+        kept = None
     fig = _new_figure((5.0 * len(panels), 4.0))
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
     for ax, (metric, train, val) in zip(axes, panels):
@@ -193,6 +213,8 @@ def plot_history(history, path, *, metrics=("loss", "accuracy"), title=None, dpi
             # a line through one point is invisible: one epoch gets a marker
             ax.plot(np.arange(1, len(val) + 1), val, "-" if len(val) > 1 else "-s", color="tab:orange",
                     label=f"Validation {metric}")
+        if kept is not None:  # early stopping restored an earlier epoch's weights: the model is that epoch's
+            ax.axvline(kept + 1, color="tab:gray", linestyle=":", label=f"Kept weights (epoch {kept + 1})")
         ax.set_title(f"Training and validation {metric}" if train is not None and val is not None
                      else f"Training {metric}" if train is not None else f"Validation {metric}")
         ax.set_xlabel("Epoch")

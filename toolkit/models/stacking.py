@@ -66,6 +66,7 @@ import time
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.neighbors import KNeighborsClassifier
+from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
@@ -75,6 +76,7 @@ from .._validation import (
     MissingParamsMixin,
     Options,
     TextInputMixin,
+    TokenOutputMixin,
     check_class_target,
     check_single_target,
     validate_params,
@@ -115,6 +117,42 @@ def last_tokens(X, n_tokens):
     [['film', 'overall'], ['dull']]
     """
     return _as_corpus(X).tail(n_tokens)
+
+
+class _TokenFunction(MissingParamsMixin, TokenOutputMixin, FunctionTransformer, auto_wrap_output_keys=None):
+    """A ``FunctionTransformer`` from token lists to token lists: the n-gram members' :func:`word_ngrams` and
+    :func:`last_tokens` steps.
+
+    Its ``get_feature_names_out`` passes names through, as the tokenizer's
+    does (token lists have no columns), so that
+    ``stack.members_["ngrams"][0][:-1].get_feature_names_out()`` names the
+    columns of the NBSVM member's ``coef_``; a plain ``FunctionTransformer``
+    has no such method.
+    """
+
+    def set_output(self, *, transform=None):
+        """Keep token lists whatever ``transform`` says (a global ``transform_output="pandas"`` included).
+
+        Parameters
+        ----------
+        transform : {"default", "pandas", "polars"} or None, default=None
+            Ignored: the output is a :class:`~toolkit.text.TokenizedCorpus`.
+
+        Returns
+        -------
+        self
+        """
+        # "default", set on the instance: FunctionTransformer.transform warns under a global "pandas" otherwise
+        return FunctionTransformer.set_output(self, transform="default")
+
+
+def _numpy_output(pipeline):
+    """``pipeline`` with ``set_output(transform="default")`` on each step that has it (``Pipeline.set_output``
+    refuses a step without it, such as ``TfidfTransformer``); returns ``pipeline``."""
+    for _, step in pipeline.steps:
+        if hasattr(step, "set_output"):
+            step.set_output(transform="default")
+    return pipeline
 
 
 def _as_corpus(X):
@@ -393,7 +431,8 @@ class StackedTextClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin,
         Meta-learner coefficient of each member's standardized score (binary
         targets; members with one column per class get the mean absolute
         weight, as does the one-column ``"ratings"`` member with more than two
-        classes): how much each member counts in the prediction.
+        classes): how much each member counts in the prediction. Per column
+        (and per class): ``dict(zip(get_feature_names_out(), meta_[-1].coef_[k]))``.
     vocabulary_prefixes_ : list of ((str, int, int), (str, int, int))
         Pairs of the members' vocabularies, fitted on the same documents,
         where the first is the start of the second (the NBSVM++ member's,
@@ -483,15 +522,16 @@ class StackedTextClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin,
         from sklearn.base import clone
         from sklearn.linear_model import LogisticRegressionCV
         from sklearn.pipeline import Pipeline
-        from sklearn.preprocessing import FunctionTransformer, StandardScaler
+        from sklearn.preprocessing import StandardScaler
 
         from ..text.encoders import BagEncoder
         from ..text.negation import NegationMarker
         from ..vectors.pooling import EmbeddingVectorizer
 
-        # token lists out: set_output("default") keeps a global transform_output="pandas" from warning
-        grams = FunctionTransformer(word_ngrams, kw_args={"ngram_range": tuple(self.ngram_range)},
-                                    validate=False, check_inverse=False).set_output(transform="default")
+        # token lists out: set_output("default") keeps a global transform_output="pandas" from warning;
+        # _TokenFunction passes names through, so member[:-1].get_feature_names_out() names the n-grams
+        grams = _TokenFunction(word_ngrams, kw_args={"ngram_range": tuple(self.ngram_range)},
+                               validate=False, check_inverse=False).set_output(transform="default")
         # the n-gram members' first step: equal in every member, so fitted members share it and predict
         # marks the new documents once (_share_fitted_steps)
         def negation():
@@ -513,8 +553,8 @@ class StackedTextClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin,
         if self.tail_tokens is not None:
             members.append(("tail", Pipeline([
                 *negation(),
-                ("tail", FunctionTransformer(last_tokens, kw_args={"n_tokens": self.tail_tokens},
-                                             validate=False, check_inverse=False).set_output(transform="default")),
+                ("tail", _TokenFunction(last_tokens, kw_args={"n_tokens": self.tail_tokens},
+                                        validate=False, check_inverse=False).set_output(transform="default")),
                 ("ngrams", clone(grams)),
                 ("counts", BagEncoder(output_mode="multi_hot")),
                 ("nbsvm", self._nbsvm(seed)),
@@ -568,7 +608,9 @@ class StackedTextClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin,
             # DocVectorizer's own random_state (fixed): it seeds the shared, cached doc model, so the
             # stack's seed must not reach it or every seed would train a model of its own
             members.append(linear("docvec", ("doc", DocVectorizer(unlabelled=self.doc_vectors))))
-        return members
+        # numpy between the steps whatever the global transform_output: a member fitted under "pandas" learnt
+        # feature names ("emb0", ...) and warned at every prediction outside that setting
+        return [(name, _numpy_output(member)) for name, member in members]
 
     def _check_params(self):
         validate_params(self, self._parameter_constraints)
@@ -677,9 +719,12 @@ class StackedTextClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin,
                     kept[name].append(model)
         # the members' scores live on different scales (an SVM margin, a logit): standardize
         # them, or the meta-learner's L2 penalty favours the member with the larger scale
+        # set_output("default"), as for the members: fitted under a global transform_output="pandas", the
+        # meta-learner learnt the scaler's column names ("x0", "x1": not the members') and warned at every
+        # prediction made outside that setting (or after load_model)
         meta = Pipeline([("scale", StandardScaler()),
                          ("lr", LogisticRegression(C=self.final_C, max_iter=1000, class_weight=class_weight))])
-        meta.fit(_columns([oof[name] for name, _ in members]), y)
+        _numpy_output(meta).fit(_columns([oof[name] for name, _ in members]), y)
         self.members_ = _share_fitted_steps(kept)
         self.vocabulary_prefixes_ = _vocabulary_prefixes(self.members_)
         self.meta_ = meta
@@ -854,10 +899,61 @@ class StackedTextClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin,
         Returns
         -------
         ndarray of shape (n_samples, n_members) or (n_samples, n_members * n_classes)
-            Columns in the order of ``member_names_``.
+            Columns in the order of ``member_names_``, named by :meth:`get_feature_names_out`.
         """
         with _one_blas_thread():
             return self._member_scores(self._docs(X))
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the meta-learner's inputs: the columns of :meth:`member_scores` and of ``meta_[-1].coef_``.
+
+        With two classes, one column per member, named as in
+        ``member_names_``. With more, a member with one score per class
+        gives ``"<member>__<class>"`` for each class in the order of
+        ``classes_``, and a member with one score (the ``"ratings"``
+        regression) its name alone. scikit-learn's ``StackingClassifier``
+        prefixes its names with the class name and numbers the columns
+        instead; these names match ``member_weights_``' keys.
+
+        Parameters
+        ----------
+        input_features : ignored
+            Accepted for the scikit-learn API (the input is token lists).
+
+        Returns
+        -------
+        ndarray of str objects, shape (n_columns,)
+
+        Examples
+        --------
+        >>> from toolkit.models import StackedTextClassifier
+        >>> docs = [["a", "good", "film"], ["a", "bad", "film"], ["great", "fun"], ["dull", "bore"]] * 5
+        >>> stack = StackedTextClassifier(vectors=None, tail_tokens=2, cv=2, random_state=0)
+        >>> stack.fit(docs, ["pos", "neg", "pos", "neg"] * 5).get_feature_names_out().tolist()
+        ['ngrams', 'tail']
+        >>> weights = dict(zip(stack.get_feature_names_out(), stack.meta_[-1].coef_[0]))
+        >>> weights == stack.member_weights_
+        True
+        """
+        from sklearn.pipeline import Pipeline
+
+        check_is_fitted(self, "meta_")
+        names = []
+        for name in self.member_names_:
+            model = self.members_[name][0]
+            final = model.steps[-1][1] if isinstance(model, Pipeline) else model
+            # _score: a classifier's decision_function has one column per class beyond two; a regressor's one
+            if len(self.classes_) > 2 and hasattr(final, "decision_function"):
+                names.extend(f"{name}__{c}" for c in self.classes_)
+            else:
+                names.append(name)
+        n_columns = getattr(self.meta_, "n_features_in_", len(names))
+        if len(names) != n_columns:
+            raise ValueError(
+                f"StackedTextClassifier has {len(names)} member score columns by its members but its meta-learner "
+                f"was fitted on {n_columns}: the fitted model is inconsistent (members_ or meta_ replaced after fit)."
+            )
+        return np.asarray(names, dtype=object)
 
 
 class NeighborVote(MissingParamsMixin, KNeighborsClassifier):
