@@ -178,6 +178,12 @@ def test_long_documents_usage_embedding_classifier_names_the_one_long_document(s
     clf = EmbeddingClassifier(architecture=architecture, maxlen=None, epochs=1, embedding_dim=4, random_state=0)
     with caplog.at_level(logging.WARNING, logger="toolkit"):
         clf.fit(skewed_tokens, y)
-    [message] = [r.getMessage() for r in caplog.records if "maxlen=None" in r.getMessage()]
-    assert message.startswith("EmbeddingClassifier(maxlen=None)")
+    messages = [r.getMessage() for r in caplog.records if "maxlen=None" in r.getMessage()]
+    if architecture == "nbsvm":
+        # the NB architectures train on flat rows, each batch padded to its own longest row: the long
+        # document widens its own batch only, so there is nothing to warn about
+        assert messages == []
+    else:
+        [message] = messages
+        assert message.startswith("EmbeddingClassifier(maxlen=None)")
     assert clf.maxlen_ == clf.model_inputs(skewed_tokens[150:151]).shape[1]

@@ -60,6 +60,11 @@ _DIRECT_CALL_BATCHES = 4
 # has it (True), or stays OOV (False: new words alone are mapped); benchmarks/tune_oov_nearest.py compares both
 _OOV_NGRAMS = True
 _OOV_WARNED: set = set()  # cache entries of oov="nearest" found gone, warned about once per process
+# the NB architectures train on their rows kept flat, each batch padded to its own longest row (_FlatRows); False
+# pads every training row to maxlen_ first, as fit did before: the reference of tests/test_flat_training.py
+_FLAT_NB_TRAINING = True
+# rows gathered per step by _gather_rows (bounds its int64 index arrays)
+_GATHER_CHUNK = 4096
 
 
 def _check_random_state(random_state):
@@ -334,9 +339,21 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         ``predict_proba`` gives it these frequencies, and ``predict`` the most
         frequent class.
     vocabulary_ : toolkit.text.vocabulary.Vocabulary
-        Token to id mapping learned in fit.
+        Token to id mapping learned in fit. Row ``i`` of the ``"embedding"``
+        layer's weights (``model_.get_layer("embedding").get_weights()[0]``)
+        is the vector of ``vocabulary_.tokens[i]``: ``kv = KeyedVectors(dim);
+        kv.add_vectors(vocabulary_.tokens, weights)`` gives gensim's
+        ``most_similar``. For ``"nbsvm"`` and ``"nbsvm_vectors"`` that layer
+        holds the frozen naive-Bayes ratios; their learned weight of each
+        n-gram is in :func:`toolkit.models.hybrid.nb_model_weights`
+        (``"weighted"`` / ``"r_adj"``: its addition to the logit).
     maxlen_ : int
-        Padded sequence length used by the model.
+        Padded sequence length used by the model. For ``"nbsvm"`` /
+        ``"nbsvm_vectors"``, the length their rows of distinct ids are cut at
+        (the longest training row with ``maxlen=None``) and the width of
+        :meth:`model_inputs`; their model takes rows of any length, and is
+        trained on batches each padded to its own longest row only, not on
+        every row padded to ``maxlen_``.
     model_ : keras.Model
         The trained model. An unpickled ``"nbsvm"`` / ``"nbsvm_vectors"``
         classifier (e.g. a :class:`~toolkit.models.StackedTextClassifier`
@@ -643,13 +660,20 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
                          truncating=self.truncating, dtype="int32")
 
     def _nb_ratios(self, sequences, y_enc, sample_weight=None):
-        """Naive-Bayes log-count ratios per id (rows) and output (columns); ``sample_weight`` scales each
-        document's counts (as :class:`~toolkit.models.NBSVMClassifier` does), so weight 2 counts as twice."""
+        """Naive-Bayes log-count ratios per id (rows) and output (columns) of the padded id rows or
+        :class:`_FlatRows` ``sequences``; ``sample_weight`` scales each document's counts (as
+        :class:`~toolkit.models.NBSVMClassifier` does), so weight 2 counts as twice."""
         from ..text.encoders import bag_matrix
         from .naive_bayes import log_count_ratio
 
         V = len(self.vocabulary_)
-        D = bag_matrix(sequences, self.vocabulary_, dtype=np.float32)  # column j = id j
+        if isinstance(sequences, _FlatRows):  # the same counts, from the rows themselves
+            from ..text.encoders import _bag_of_ids
+
+            ids, offsets = sequences.flat()
+            D = _bag_of_ids(np.asarray(ids, dtype=np.int64), offsets, V, True, np.float32)
+        else:
+            D = bag_matrix(sequences, self.vocabulary_, dtype=np.float32)  # column j = id j
         if self.output_ == "binary":
             targets = y_enc.reshape(-1, 1) == 1
         elif self.output_ == "multiclass":
@@ -750,17 +774,26 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         self.vocabulary_ = Vocabulary.from_documents(
             docs, max_tokens=self.max_tokens, min_count=self.min_count
         )
-        # maxlen=None pads to the longest training document (distinct ids for nbsvm)
+        # maxlen=None: rows as long as the longest training document (distinct ids for nbsvm)
         self.maxlen_, rows = None, None
         if self.architecture in _NB_ARCHITECTURES:  # rows of distinct ids (uncut), the rarest cut first
             rows = self._nb_rows(docs)
             lengths, which = np.diff(rows[1]), "the rarest distinct n-grams"
         else:
             lengths, which = np.diff(docs.offsets), None
-        _report_row_length(lengths, self.maxlen, owner=type(self).__name__, truncating=self.truncating, which=which)
+        if self.maxlen is not None or not self._flat_training():
+            # (flat rows with maxlen=None: a long document widens its own batch only, so nothing to warn about)
+            _report_row_length(lengths, self.maxlen, owner=type(self).__name__, truncating=self.truncating,
+                               which=which)
         self.maxlen_ = None if self.maxlen is None else int(self.maxlen)
-        sequences = self._sequences(docs, rows)
-        self.maxlen_ = int(sequences.shape[1])
+        if self._flat_training():
+            # the rows stay flat, cut at maxlen as _sequences cuts them; each batch is padded to its own longest row
+            sequences = _FlatRows(*_cut_rows(*rows, self.maxlen_))
+            if self.maxlen_ is None:
+                self.maxlen_ = int(sequences.lengths().max())
+        else:
+            sequences = self._sequences(docs, rows)
+            self.maxlen_ = int(sequences.shape[1])
 
         weights = _check_sample_weight(sample_weight, len(docs), type(self).__name__)
         cw_weights = self._class_sample_weights(y_enc)
@@ -771,9 +804,12 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         val = None
         if self.validation_split > 0:
             train_idx, val_idx = self._validation_split(y_enc, int(seeds[1]))
-            val = (sequences[val_idx], y_enc[val_idx])
-            if weights is not None:
-                val = (*val, weights[val_idx])
+            if isinstance(sequences, _FlatRows):  # batches as Model.evaluate cuts the arrays, each padded alone
+                val = sequences.epoch_data(val_idx, y_enc, weights, self.batch_size)
+            else:
+                val = (sequences[val_idx], y_enc[val_idx])
+                if weights is not None:
+                    val = (*val, weights[val_idx])
             indices = np.sort(train_idx)
         # naive-Bayes ratios see the training rows only (no validation labels), with their weights
         matrix, self.embedding_coverage_ = self._embedding_matrix(
@@ -783,6 +819,10 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         self._train(sequences[indices], y_enc[indices],
                     None if weights is None else weights[indices], val, matrix, rng, int(seeds[2]))
         return self
+
+    def _flat_training(self):
+        """Whether training keeps its rows flat (:class:`_FlatRows`): the NB architectures', unless switched off."""
+        return self.architecture in _NB_ARCHITECTURES and _FLAT_NB_TRAINING
 
     def _validation_split(self, y_enc, seed):
         """(training rows, validation rows) for ``validation_split`` > 0, stratified when possible.
@@ -942,7 +982,11 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         if self.architecture == "nbsvm_vectors":
             from .hybrid import standardize_pooled_vectors
 
-            standardize_pooled_vectors(model, X_train)
+            if isinstance(X_train, _FlatRows):
+                ids, offsets = X_train.flat()
+                standardize_pooled_vectors(model, ids, offsets=offsets)
+            else:
+                standardize_pooled_vectors(model, X_train)
         monitor = "val_loss" if val is not None else "loss"
         history: dict[str, list[float]] = {}
         best = _BestWeights(self.patience)
@@ -1008,7 +1052,7 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         model = builders.build_model(
             self.architecture,
             vocab_size=len(self.vocabulary_),
-            maxlen=self.maxlen_,
+            maxlen=None if self._flat_training() else self.maxlen_,  # flat rows: batches of any width
             embedding_dim=None if matrix is not None else (self.embedding_dim or _LEARNED_EMBEDDING_DIM),
             embedding_matrix=matrix,
             trainable=self.trainable != "frozen" or matrix is None,
@@ -1049,7 +1093,7 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         # Keras' output (verbose=2) comes from the progress bar among the callbacks, which knows every epoch
         epochs = {"initial_epoch": epoch, "epochs": epoch + 1, "verbose": 0, "shuffle": False,
                   "validation_data": val, "callbacks": None if callbacks is None else [callbacks]}
-        if hasattr(X_train, "epoch_data"):  # rows on disk (toolkit.distributed.fit_from_store)
+        if hasattr(X_train, "epoch_data"):  # rows on disk (toolkit.distributed.fit_from_store), or flat (_FlatRows)
             data = X_train.epoch_data(order, y_train, w_train, self.batch_size)
             fitted = model.fit(data, **epochs)
         else:
@@ -1109,15 +1153,7 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
             ids, offsets = bag.indices, bag.indptr
         else:
             ids, offsets = _distinct_ids(corpus, self.vocabulary_)
-        offsets = np.asarray(offsets, dtype=np.int64)
-        lengths = np.diff(offsets)
-        if self.maxlen_ is not None and lengths.size and lengths.max() > self.maxlen_:
-            kept = np.minimum(lengths, self.maxlen_)
-            within = np.arange(ids.size, dtype=np.int64) - np.repeat(offsets[:-1], lengths)
-            ids = ids[within < np.repeat(kept, lengths)]
-            offsets = np.zeros(lengths.size + 1, dtype=np.int64)
-            np.cumsum(kept, out=offsets[1:])
-        return ids, offsets
+        return _cut_rows(ids, offsets, self.maxlen_)
 
     def _oov_active(self):
         """Whether ``oov="nearest"`` places new tokens: asked for now, and fitted so (``oov_vectors_``)."""
@@ -1431,6 +1467,145 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
             super().__setstate__(state)
         else:
             self.__dict__.update(state)
+
+
+def _cut_rows(ids, offsets, maxlen):
+    """Flat rows ``(ids, offsets)`` with each row cut after its first ``maxlen`` ids (None: uncut)."""
+    offsets = np.asarray(offsets, dtype=np.int64)
+    lengths = np.diff(offsets)
+    if maxlen is None or not lengths.size or lengths.max() <= maxlen:
+        return ids, offsets
+    kept = np.minimum(lengths, maxlen)
+    within = np.arange(ids.size, dtype=np.int64) - np.repeat(offsets[:-1], lengths)
+    ids = ids[within < np.repeat(kept, lengths)]
+    offsets = np.zeros(lengths.size + 1, dtype=np.int64)
+    np.cumsum(kept, out=offsets[1:])
+    return ids, offsets
+
+
+def _gather_rows(ids, offsets, rows):
+    """The flat rows ``rows`` (row numbers, in that order) of the flat rows ``(ids, offsets)``, as new flat rows."""
+    rows = np.asarray(rows, dtype=np.int64)
+    starts = offsets[rows]
+    lengths = offsets[rows + 1] - starts
+    out_offsets = np.zeros(rows.size + 1, dtype=np.int64)
+    np.cumsum(lengths, out=out_offsets[1:])
+    out = np.empty(int(out_offsets[-1]), dtype=ids.dtype)
+    for lo in range(0, rows.size, _GATHER_CHUNK):  # the index arrays of a chunk of rows at a time
+        hi = min(lo + _GATHER_CHUNK, rows.size)
+        begin, end = int(out_offsets[lo]), int(out_offsets[hi])
+        shift = np.repeat(starts[lo:hi] - out_offsets[lo:hi], lengths[lo:hi])
+        out[begin:end] = ids[np.arange(begin, end, dtype=np.int64) + shift]
+    return out, out_offsets
+
+
+class _FlatRows:
+    """The NB architectures' training rows, kept flat, in place of the padded matrix in the training loop.
+
+    Row ``i`` is ``ids[offsets[j]:offsets[j + 1]]`` with ``j = rows[i]``:
+    indexing with row numbers selects rows without copying any id, as
+    ``sequences[indices]`` did on the padded matrix. :meth:`epoch_data`
+    gives Keras the rows of an epoch in the estimator's order, in batches of
+    ``batch_size`` consecutive rows, each batch padded (post, with 0, as
+    :meth:`EmbeddingClassifier._sequences` pads) to its own longest row only:
+    the same batches as the padded matrix gave, less their padding columns,
+    which contribute nothing to the NB models (padding id 0 has a zero ratio
+    and no word vector). ``toolkit.distributed.StoreRows`` is the same
+    stand-in for rows on disk.
+    """
+
+    def __init__(self, ids, offsets, rows=None):
+        self.ids = ids
+        self.offsets = np.asarray(offsets, dtype=np.int64)
+        self.rows = np.arange(self.offsets.size - 1, dtype=np.int64) if rows is None else np.asarray(rows, np.int64)
+
+    def __len__(self) -> int:
+        return self.rows.size
+
+    def __getitem__(self, index):
+        return _FlatRows(self.ids, self.offsets, self.rows[index])
+
+    def lengths(self):
+        """Number of ids of each row."""
+        return self.offsets[self.rows + 1] - self.offsets[self.rows]
+
+    def flat(self):
+        """``(ids, offsets)`` of these rows, in their order (the stored arrays when they are all of them, in order)."""
+        if self.rows.size == self.offsets.size - 1 and np.array_equal(self.rows, np.arange(self.rows.size)):
+            return self.ids, self.offsets
+        return _gather_rows(self.ids, self.offsets, self.rows)
+
+    def padded(self, positions):
+        """int32 matrix of the rows at ``positions``, post-padded with 0 to the longest of them (at least 1 column)."""
+        from ..text.vocabulary import _pad_flat
+
+        ids, offsets = _gather_rows(self.ids, self.offsets, self.rows[positions])
+        width = max(int(np.diff(offsets).max(initial=0)), 1)
+        return _pad_flat(ids, offsets, width, padding="post", truncating="post", dtype="int32")
+
+    def epoch_data(self, order, targets, weights, batch_size):
+        """Keras input of one pass over the rows ``order`` (positions) with their ``targets`` and ``weights``."""
+        return _keras_batches(_flat_batches_class()(self, order, targets, weights, batch_size))
+
+
+@cache
+def _flat_batches_class():
+    """The ``keras.utils.PyDataset`` of :meth:`_FlatRows.epoch_data` (made once, Keras imported)."""
+    import keras
+
+    class FlatBatches(keras.utils.PyDataset):
+        """Consecutive batches of ``batch_size`` rows of ``order``, each padded to its own longest row;
+        ``(x, y)`` or ``(x, y, sample_weight)``."""
+
+        def __init__(self, rows, order, targets, weights, batch_size):
+            super().__init__(workers=1, use_multiprocessing=False)
+            self.source = rows
+            self.order = np.asarray(order, dtype=np.int64)
+            self.targets = targets[self.order]
+            self.weights = None if weights is None else weights[self.order]
+            self.batch_size = int(batch_size)
+
+        def __len__(self) -> int:
+            return int(-(-self.order.size // self.batch_size))
+
+        def parts(self):
+            """(dtype, number of dimensions) of each part of a batch, without making one."""
+            parts = [(np.dtype("int32"), 2), (self.targets.dtype, self.targets.ndim)]
+            return parts if self.weights is None else [*parts, (self.weights.dtype, 1)]
+
+        def __getitem__(self, index):
+            if not 0 <= index < len(self):
+                raise IndexError(f"batch {index} out of range for {len(self)} batches")
+            chunk = slice(index * self.batch_size, (index + 1) * self.batch_size)
+            x = self.source.padded(self.order[chunk])
+            if self.weights is None:
+                return x, self.targets[chunk]
+            return x, self.targets[chunk], self.weights[chunk]
+
+    return FlatBatches
+
+
+def _keras_batches(batches):
+    """``batches`` (the PyDataset of :func:`_flat_batches_class`, whose widths vary) as ``Model.fit`` /
+    ``evaluate`` take them.
+
+    Keras turns a PyDataset into a ``tf.data`` pipeline whose shapes it reads
+    off the first two batches: two of the same width would fix the width,
+    and a later batch of another width would fail. On TensorFlow the batches
+    go through ``tf.data.Dataset.from_generator`` with every dimension left
+    open (one trace of the train step for all widths); other backends take
+    the PyDataset as it is.
+    """
+    import keras
+
+    if keras.backend.backend() != "tensorflow" or not len(batches):
+        return batches
+    import tensorflow as tf
+
+    signature = tuple(tf.TensorSpec((None,) * ndim, tf.as_dtype(dtype)) for dtype, ndim in batches.parts())
+    data = tf.data.Dataset.from_generator(lambda: (batches[i] for i in range(len(batches))),
+                                          output_signature=signature)
+    return data.apply(tf.data.experimental.assert_cardinality(len(batches))).prefetch(2)
 
 
 def _ngram_separator(corpus):

@@ -167,8 +167,14 @@ def register_hybrid_layers():
     _layer_class()
 
 
-def pooled_statistics(sequences, row_of, table):
-    """Mean and standard deviation of the pooled vectors of training id rows (for standardizing)."""
+def pooled_statistics(sequences, row_of, table, offsets=None):
+    """Mean and standard deviation of the pooled vectors of training id rows (for standardizing).
+
+    ``sequences`` are padded id rows (2-D, padding id 0), or, with
+    ``offsets``, flat rows: document ``i`` is ``sequences[offsets[i]:offsets[i + 1]]``.
+    """
+    if offsets is not None:
+        return _flat_pooled_statistics(np.asarray(sequences), np.asarray(offsets, dtype=np.int64), row_of, table)
     rows = row_of[sequences]
     mask = rows > 0
     count = mask.sum(axis=1)
@@ -176,9 +182,30 @@ def pooled_statistics(sequences, row_of, table):
     for start in range(0, len(sequences), 1024):
         block = rows[start:start + 1024]
         sums[start:start + 1024] = table[block].sum(axis=1)
+    return _standardizing(sums, count, table.shape[1])
+
+
+def _flat_pooled_statistics(ids, offsets, row_of, table):
+    """:func:`pooled_statistics` of flat rows: a sparse sum over each row's own ids (no padding cells)."""
+    import scipy.sparse as sp
+
+    n = offsets.size - 1
+    rows = row_of[ids]
+    has = rows > 0
+    doc = np.repeat(np.arange(n), np.diff(offsets))[has]
+    count = np.bincount(doc, minlength=n)
+    vptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(count, out=vptr[1:])
+    bag = sp.csr_matrix((np.ones(doc.size), rows[has].astype(np.int64), vptr), shape=(n, table.shape[0]))
+    sums = np.asarray(bag @ np.asarray(table, dtype=np.float64))
+    return _standardizing(sums, count, table.shape[1])
+
+
+def _standardizing(sums, count, dim):
+    """(centre, scale) of the mean vectors ``sums / count`` of the rows with ``count`` > 0."""
     keep = count > 0
     if not keep.any():
-        return np.zeros(table.shape[1], np.float32), np.ones(table.shape[1], np.float32)
+        return np.zeros(dim, np.float32), np.ones(dim, np.float32)
     means = sums[keep] / count[keep, None]
     return means.mean(axis=0).astype(np.float32), (means.std(axis=0) + 1e-6).astype(np.float32)
 
@@ -233,16 +260,29 @@ def _nbsvm_vectors(inputs, spec):
     return keras.layers.Activation(spec.activation, name="output", dtype=builders.output_dtype())(logits)
 
 
-def standardize_pooled_vectors(model, sequences):
+def standardize_pooled_vectors(model, sequences, *, offsets=None):
     """Set the pooled-vector layer's centre and scale from training id rows (call before training).
+
+    Parameters
+    ----------
+    model : keras.Model
+        An ``"nbsvm_vectors"`` model (its layer ``"pooled_vectors"``).
+    sequences : array-like of int
+        Padded id rows, shape (n_documents, length), padding id 0; or, with
+        ``offsets``, the documents' ids one row after another (flat rows,
+        as :class:`~toolkit.models.EmbeddingClassifier` trains on them).
+    offsets : array-like of int, shape (n_documents + 1,), optional
+        Where each document's row starts in flat ``sequences`` (CSR layout).
+        Both layouts of the same rows give the same centre and scale.
 
     Examples
     --------
     >>> import numpy as np
     >>> from toolkit.models import build_model
-    >>> matrix = np.hstack([np.zeros((5, 1)), np.eye(5, 3)]).astype("float32")
+    >>> matrix = np.hstack([np.zeros((5, 1)), np.eye(5, 3, k=-1)]).astype("float32")  # id 0 (padding): no vector
     >>> model = build_model("nbsvm_vectors", vocab_size=5, maxlen=4, embedding_matrix=matrix)
     >>> standardize_pooled_vectors(model, np.array([[1, 2, 0, 0], [1, 0, 0, 0]]))
+    >>> standardize_pooled_vectors(model, np.array([1, 2, 1]), offsets=[0, 2, 3])  # the same rows, flat
     >>> model.output_shape
     (None, 1)
     """
@@ -250,7 +290,7 @@ def standardize_pooled_vectors(model, sequences):
 
     layer = model.get_layer("pooled_vectors")
     row_of, table = ops.convert_to_numpy(layer.row_of), ops.convert_to_numpy(layer.table)
-    center, scale = pooled_statistics(np.asarray(sequences), row_of, table)
+    center, scale = pooled_statistics(np.asarray(sequences), row_of, table, offsets)
     layer.center.assign(center)
     layer.scale.assign(scale)
 

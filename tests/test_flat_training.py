@@ -1,0 +1,195 @@
+"""The NB architectures train on flat rows: each batch padded to its own longest row, on real IMDB samples.
+
+``EmbeddingClassifier(architecture="nbsvm" / "nbsvm_vectors")`` used to pad
+every training row to the longest training row (a 1-3-gram review's distinct
+n-grams: thousands of columns, ten times the mean) before ``model.fit``. It now
+keeps the rows flat (``classifier._FlatRows``) and gives Keras the same rows in
+the same batches, each padded to its own longest row. The reference is the
+padded training itself, kept behind the private switch
+``classifier._FLAT_NB_TRAINING``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+from toolkit.models import EmbeddingClassifier, classifier, load_model, save_model
+from toolkit.models.hybrid import pooled_statistics, standardize_pooled_vectors
+from toolkit.text import TokenizedCorpus, Vocabulary
+from toolkit.text.vocabulary import _pad_flat
+
+N_FIT = 300
+
+
+@pytest.fixture(scope="module")
+def ngrams(imdb_small):
+    """1-3-grams of 400 real IMDB training reviews, as the main job tokenizes (SpacyTokenizer, ngram_range=(1, 3)):
+    (300 to fit, their labels, 100 to predict)."""
+    from toolkit import SpacyTokenizer
+
+    texts, labels = imdb_small
+    grams = SpacyTokenizer(ngram_range=(1, 3)).fit_transform(texts[:400])
+    return grams.take(np.arange(N_FIT)), np.asarray(labels[:N_FIT]), grams.take(np.arange(N_FIT, 400))
+
+
+def _estimator(architecture, glove_small, **params):
+    vectors = {"vectors": str(glove_small), "hidden_units": 16, "dropout": 0.2} if architecture == "nbsvm_vectors" else {}
+    params = {"max_tokens": 800_000, "epochs": 2, "batch_size": 32, "validation_split": 0.0, "random_state": 0,
+              **vectors, **params}
+    return EmbeddingClassifier(architecture=architecture, **params)
+
+
+def _fit(clf, X, y, *, flat, monkeypatch, **fit_params):
+    with monkeypatch.context() as patch:
+        patch.setattr(classifier, "_FLAT_NB_TRAINING", flat)
+        return clf.fit(X, y, **fit_params)
+
+
+@pytest.mark.parametrize("architecture", ["nbsvm", "nbsvm_vectors"])
+@pytest.mark.parametrize("maxlen", [None, 40])
+@pytest.mark.parametrize("setting", ["sample_weight", "validation_split"])
+def test_flat_training_predicts_as_the_padded_training(ngrams, glove_small, monkeypatch, architecture, maxlen, setting):
+    X, y, X_new = ngrams
+    weights = np.random.default_rng(0).uniform(0.2, 3.0, len(y))
+    params = {"maxlen": maxlen}
+    if setting == "validation_split":  # the held-out rows are batches too, with their weights (class_weight)
+        params.update(validation_split=0.2, class_weight="balanced")
+    padded = _fit(_estimator(architecture, glove_small, **params), X, y, flat=False, monkeypatch=monkeypatch,
+                  sample_weight=weights)
+    flat = _estimator(architecture, glove_small, **params)
+    with monkeypatch.context() as patch:  # the training rows are never padded as a whole
+        def no_padded_matrix(*args, **kwargs):
+            raise AssertionError("fit padded the whole training set")
+
+        patch.setattr(EmbeddingClassifier, "_sequences", no_padded_matrix)
+        _fit(flat, X, y, flat=True, monkeypatch=monkeypatch, sample_weight=weights)
+
+    assert padded.model_.input_shape == (None, padded.maxlen_)  # the reference really trained on the matrix
+    assert flat.model_.input_shape == (None, None)
+    assert flat.maxlen_ == padded.maxlen_ == (maxlen or padded.maxlen_)
+    np.testing.assert_allclose(flat.predict_proba(X_new), padded.predict_proba(X_new), rtol=0, atol=1e-5)
+    assert flat.history_.keys() == padded.history_.keys()
+    assert ("val_loss" in flat.history_) == (setting == "validation_split")
+    for key, values in padded.history_.items():
+        np.testing.assert_allclose(flat.history_[key], values, rtol=1e-5, atol=1e-6, err_msg=key)
+    assert flat.best_epoch_ == padded.best_epoch_
+
+
+def test_flat_training_batches_are_the_padded_batches_without_their_padding_columns(ngrams):
+    X, _, _ = ngrams
+    clf = EmbeddingClassifier(architecture="nbsvm", max_tokens=800_000, maxlen=None)
+    clf.vocabulary_ = Vocabulary.from_documents(X, max_tokens=800_000)
+    clf.maxlen_ = None
+    ids, offsets = clf._nb_rows(X)
+    matrix = _pad_flat(ids, offsets, int(np.diff(offsets).max()), padding="post", truncating="post")
+    rows = classifier._FlatRows(ids, offsets)
+    order = np.random.default_rng(1).permutation(len(rows))[:250]  # 8 batches of 32 rows, the last of 26
+    targets = np.arange(len(rows), dtype="float32")
+    weights = targets / 10
+    batches = classifier._flat_batches_class()(rows, order, targets, weights, 32)
+    data = rows.epoch_data(order, targets, weights, 32)  # what Keras gets: a tf.data pipeline on TensorFlow
+    got = [tuple(np.asarray(part) for part in batch) for batch in data]
+    assert len(batches) == len(got) == 8
+    for index, (x, t, w) in enumerate(got):
+        chunk = order[index * 32:(index + 1) * 32]
+        width = int(np.diff(offsets)[chunk].max())
+        assert x.dtype == np.int32 and x.shape == (len(chunk), width)
+        np.testing.assert_array_equal(x, matrix[chunk, :width])
+        assert not matrix[chunk, width:].any()
+        np.testing.assert_array_equal(t, targets[chunk])
+        np.testing.assert_array_equal(w, weights[chunk])
+        np.testing.assert_array_equal(batches[index][0], x)
+
+
+def test_flat_training_batches_of_one_width_then_another(monkeypatch):
+    # Keras reads a PyDataset's shapes off its first two batches: two of one width fixed it, and the narrower
+    # batch after them failed ("yielded an element of shape (2, 2) where an element of shape (None, 5) was expected")
+    lengths = [5, 5, 5, 5, 2, 2]
+    offsets = np.r_[0, np.cumsum(lengths)]
+    ids = np.arange(2, 2 + offsets[-1], dtype=np.int32)
+    rows = classifier._FlatRows(ids, offsets)
+    data = rows.epoch_data(np.arange(6), np.zeros(6, "float32"), None, 2)
+    widths = [np.asarray(x).shape[1] for x, _ in data]
+    assert widths == [5, 5, 2]
+
+
+def test_flat_training_pooled_statistics_of_flat_rows_are_those_of_padded_rows():
+    rng = np.random.default_rng(0)
+    row_of = np.r_[0, 0, rng.integers(0, 40, size=98)].astype(np.int32)  # ids 0-1 and some words: no vector
+    table = np.r_[np.zeros((1, 6)), rng.normal(size=(39, 6))].astype(np.float32)
+    lengths = np.r_[rng.integers(1, 30, size=49), 0]  # a row of no ids: it takes no part
+    offsets = np.r_[0, np.cumsum(lengths)]
+    ids = np.concatenate([rng.choice(np.arange(2, 100), size=n, replace=False) for n in lengths]).astype(np.int32)
+    matrix = _pad_flat(ids, offsets, int(lengths.max()) + 7, padding="post", truncating="post")
+    center, scale = pooled_statistics(matrix, row_of, table)
+    flat_center, flat_scale = pooled_statistics(ids, row_of, table, offsets)
+    np.testing.assert_allclose(flat_center, center, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(flat_scale, scale, rtol=1e-5, atol=1e-6)
+    means = np.stack([table[row_of[ids[a:b]]][row_of[ids[a:b]] > 0].mean(axis=0)
+                      for a, b in itertools.pairwise(offsets) if (row_of[ids[a:b]] > 0).any()])
+    np.testing.assert_allclose(flat_center, means.mean(axis=0), rtol=1e-5, atol=1e-6)  # the definition
+    np.testing.assert_allclose(flat_scale, means.std(axis=0) + 1e-6, rtol=1e-5, atol=1e-6)
+
+
+def test_flat_training_standardize_pooled_vectors_takes_flat_rows(glove_small):
+    from toolkit.models import build_model
+
+    vectors = np.r_[np.zeros((2, 3)), np.eye(4, 3) + 0.5 * np.eye(4, 3, k=-1)]  # ids 0 (padding) and 1: none
+    matrix = np.hstack([np.zeros((6, 1)), vectors]).astype("float32")
+    model = build_model("nbsvm_vectors", vocab_size=6, maxlen=None, embedding_matrix=matrix)
+    standardize_pooled_vectors(model, np.array([[2, 3, 0], [1, 0, 0], [3, 4, 5]]))
+    padded = [np.asarray(v) for v in (model.get_layer("pooled_vectors").center, model.get_layer("pooled_vectors").scale)]
+    standardize_pooled_vectors(model, np.array([2, 3, 1, 3, 4, 5]), offsets=[0, 2, 3, 6])
+    flat = [np.asarray(v) for v in (model.get_layer("pooled_vectors").center, model.get_layer("pooled_vectors").scale)]
+    for a, b in zip(flat, padded):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+    assert not np.allclose(padded[0], 0)  # the statistics were set
+
+
+def test_flat_training_one_long_document_widens_its_own_batch_only(ngrams, glove_small, monkeypatch):
+    X, y, _ = ngrams
+    docs = [list(doc) for doc in X]
+    docs[100] = [token for doc in docs[:120] for token in doc]  # a book-length document among reviews
+    seen = []
+    padded = classifier._FlatRows.padded
+
+    def record(self, positions):
+        out = padded(self, positions)
+        seen.append(out.shape)
+        return out
+
+    monkeypatch.setattr(classifier._FlatRows, "padded", record)
+    clf = _estimator("nbsvm", glove_small, maxlen=None, epochs=1).fit(TokenizedCorpus.from_token_lists(docs), y)
+    assert clf.maxlen_ == max(width for _, width in seen) > 20_000
+    cells = sum(n * width for n, width in seen)
+    assert len(seen) == -(-N_FIT // 32)
+    assert cells < 3 * 32 * clf.maxlen_  # one wide batch; the padded matrix had 300 rows of maxlen_
+
+
+@pytest.mark.parametrize("architecture", ["nbsvm", "nbsvm_vectors"])
+def test_flat_training_model_saves_loads_pickles_and_clones(ngrams, glove_small, tmp_path, architecture):
+    X, y, X_new = ngrams
+    clf = _estimator(architecture, glove_small, maxlen=None, epochs=1).fit(X, y)
+    expected = clf.predict_proba(X_new)
+
+    inputs = clf.model_inputs(X_new)  # the padded matrix, as documented
+    assert inputs.shape == (len(X_new), clf.maxlen_)
+    np.testing.assert_allclose(clf.model_.predict(inputs, verbose=0).reshape(-1), expected[:, 1], atol=1e-5)
+
+    loaded = load_model(save_model(clf, tmp_path / "model"))
+    np.testing.assert_allclose(loaded.predict_proba(X_new), expected, rtol=0, atol=1e-12)
+    assert loaded.maxlen_ == clf.maxlen_
+    np.testing.assert_allclose(loaded.model_.predict(loaded.model_inputs(X_new), verbose=0).reshape(-1),
+                               expected[:, 1], atol=1e-5)  # the Keras model, rebuilt in safe mode
+
+    unpickled = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_allclose(unpickled.predict_proba(X_new), expected, rtol=0, atol=1e-12)
+    assert unpickled.model_.input_shape == (None, None)
+
+    refit = clone(clf).fit(X, y)
+    np.testing.assert_allclose(refit.predict_proba(X_new), expected, rtol=0, atol=1e-6)
