@@ -156,14 +156,14 @@ def test_flat_training_one_long_document_widens_its_own_batch_only(ngrams, glove
     docs = [list(doc) for doc in X]
     docs[100] = [token for doc in docs[:120] for token in doc]  # a book-length document among reviews
     seen = []
-    padded = classifier._FlatRows.padded
+    keras_batches = classifier._keras_batches
 
-    def record(self, positions):
-        out = padded(self, positions)
-        seen.append(out.shape)
-        return out
+    def record(batches):  # the shapes of the batches Keras gets (the pipeline is read once more to see them)
+        data = keras_batches(batches)
+        seen.extend(np.asarray(x).shape for x, *_ in data)
+        return data
 
-    monkeypatch.setattr(classifier._FlatRows, "padded", record)
+    monkeypatch.setattr(classifier, "_keras_batches", record)
     clf = _estimator("nbsvm", glove_small, maxlen=None, epochs=1).fit(TokenizedCorpus.from_token_lists(docs), y)
     assert clf.maxlen_ == max(width for _, width in seen) > 20_000
     cells = sum(n * width for n, width in seen)
@@ -193,3 +193,28 @@ def test_flat_training_model_saves_loads_pickles_and_clones(ngrams, glove_small,
 
     refit = clone(clf).fit(X, y)
     np.testing.assert_allclose(refit.predict_proba(X_new), expected, rtol=0, atol=1e-6)
+
+
+def test_flat_training_writes_no_tensorflow_notice_into_the_clis_output(data_dir_env, glove_small, tmp_path):
+    # the first flat batches came from tf.data.Dataset.from_generator, whose C++ op writes "I0000 ...
+    # generator_dataset_op.cc:213] Memory patch applied: M_TRIM_THRESHOLD=128 kb was set." to stderr on its
+    # first use in a process: into `toolkit train`'s output, between the epochs' progress bar updates
+    import os
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}  # as a user runs it (conftest sets it)
+    result = subprocess.run(
+        [sys.executable, str(root / "cli.py"), "train", "--limit", "120", "--vectors", str(glove_small),
+         "--no-baseline", "-o", str(tmp_path / "run")],
+        capture_output=True, text=True, cwd=root, timeout=600, env=env, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    cpp_log_lines = [line for line in re.split(r"[\r\n]", result.stderr)
+                     if re.search(r"[IWEF]\d{4} \d\d:\d\d:[\d.]+\s+\d+ \w+\.cc:\d+\]", line)
+                     or "generator_dataset_op" in line]
+    assert not cpp_log_lines, result.stderr[-3000:]
+    assert "epochs" in result.stderr  # the progress bar the notice broke into is there

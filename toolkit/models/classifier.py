@@ -664,7 +664,7 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         :class:`_FlatRows` ``sequences``; ``sample_weight`` scales each document's counts (as
         :class:`~toolkit.models.NBSVMClassifier` does), so weight 2 counts as twice."""
         from ..text.encoders import bag_matrix
-        from .naive_bayes import log_count_ratio
+        from .naive_bayes import _binarize, log_count_ratio
 
         V = len(self.vocabulary_)
         if isinstance(sequences, _FlatRows):  # the same counts, from the rows themselves
@@ -681,8 +681,10 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         else:
             targets = y_enc == 1
         ratios = np.zeros((V, targets.shape[1]), dtype="float32")
+        D = _binarize(D)  # once: log_count_ratio(binarize=True) copied D for each class (200 copies at 200 classes)
         for c in range(targets.shape[1]):
-            ratios[:, c] = log_count_ratio(D, targets[:, c].astype(int), pos_label=1, sample_weight=sample_weight)
+            ratios[:, c] = log_count_ratio(D, targets[:, c].astype(int), pos_label=1, sample_weight=sample_weight,
+                                           binarize=False)
         ratios[0] = 0.0
         return ratios
 
@@ -1568,11 +1570,6 @@ def _flat_batches_class():
         def __len__(self) -> int:
             return int(-(-self.order.size // self.batch_size))
 
-        def parts(self):
-            """(dtype, number of dimensions) of each part of a batch, without making one."""
-            parts = [(np.dtype("int32"), 2), (self.targets.dtype, self.targets.ndim)]
-            return parts if self.weights is None else [*parts, (self.weights.dtype, 1)]
-
         def __getitem__(self, index):
             if not 0 <= index < len(self):
                 raise IndexError(f"batch {index} out of range for {len(self)} batches")
@@ -1591,10 +1588,15 @@ def _keras_batches(batches):
 
     Keras turns a PyDataset into a ``tf.data`` pipeline whose shapes it reads
     off the first two batches: two of the same width would fix the width,
-    and a later batch of another width would fail. On TensorFlow the batches
-    go through ``tf.data.Dataset.from_generator`` with every dimension left
-    open (one trace of the train step for all widths); other backends take
-    the PyDataset as it is.
+    and a later batch of another width would fail. On TensorFlow the same
+    batches come from a ``tf.data`` pipeline of its own instead: the rows of
+    the epoch, in order, as a ``RaggedTensor``, cut into batches of
+    ``batch_size`` and each padded (post, with 0) to its own longest row, at
+    least one column, with every dimension left open (one trace of the train
+    step for all widths). Built in TensorFlow, not from a Python generator
+    (``Dataset.from_generator`` prints a C++ notice, "Memory patch applied",
+    on the first use in a process, into the CLI's output). Other backends
+    take the PyDataset as it is.
     """
     import keras
 
@@ -1602,10 +1604,18 @@ def _keras_batches(batches):
         return batches
     import tensorflow as tf
 
-    signature = tuple(tf.TensorSpec((None,) * ndim, tf.as_dtype(dtype)) for dtype, ndim in batches.parts())
-    data = tf.data.Dataset.from_generator(lambda: (batches[i] for i in range(len(batches))),
-                                          output_signature=signature)
-    return data.apply(tf.data.experimental.assert_cardinality(len(batches))).prefetch(2)
+    ids, offsets = batches.source[batches.order].flat()
+    rows = tf.RaggedTensor.from_row_splits(np.asarray(ids, dtype=np.int32), np.asarray(offsets, dtype=np.int64),
+                                           validate=False)
+    parts = (rows, batches.targets) if batches.weights is None else (rows, batches.targets, batches.weights)
+
+    @tf.autograph.experimental.do_not_convert
+    def padded(x, *rest):
+        x = x.to_tensor()  # each row padded with 0 at its end to the batch's longest
+        return (tf.pad(x, [[0, 0], [0, tf.maximum(0, 1 - tf.shape(x)[1])]]), *rest)  # at least one column
+
+    data = tf.data.Dataset.from_tensor_slices(parts).ragged_batch(batches.batch_size).map(padded)
+    return data.prefetch(2)
 
 
 def _ngram_separator(corpus):

@@ -619,12 +619,17 @@ class NBSVMClassifier(MissingParamsMixin, ClassifierMixin, BaseEstimator):
                     f"class(es) {weightless} have total weight 0 (class_weight times sample_weight). Give each class "
                     "a document with non-zero weight, or use alpha_scaling=None."
                 )
-        ratios, coefs, intercepts, n_iter = [], [], [], []
+        # one row per class, filled in place: lists of rows joined by np.vstack held each (n_classes, n_features)
+        # array twice (4.3 GB peak instead of 2.1 GB at 200 classes x 660,000 n-grams)
+        ratios = coefs = None
+        intercepts, n_iter = [], []
         for k in range(Y.shape[1]):
             yk = Y[:, k]
             r = log_count_ratio(X, yk, alpha=self.alpha, binarize=False, pos_label=1, sample_weight=weights,
                                 alpha_scaling=self.alpha_scaling, shrinkage=self.ratio_shrinkage)
-            scaled = sp.csr_matrix(X.multiply(r))
+            # X's columns times r on the stored entries alone (X.multiply(r) builds a COO copy, then a CSR one)
+            scaled = sp.csr_matrix((X.data * r[X.indices], X.indices, X.indptr), shape=X.shape)
+            scaled.sort_indices()  # as X.multiply(r) gave them: liblinear's sums follow this order
             if self.norm == "l2":
                 from sklearn.preprocessing import normalize
 
@@ -632,12 +637,16 @@ class NBSVMClassifier(MissingParamsMixin, ClassifierMixin, BaseEstimator):
             model = self._linear_model().fit(scaled, yk, sample_weight=weights)
             w = model.coef_.ravel()
             w = (1.0 - self.beta) * np.abs(w).mean() + self.beta * w
-            ratios.append(r)
-            coefs.append(w * r)
+            coef = w * r
+            if ratios is None:  # (the dtypes np.vstack of the rows gave)
+                ratios = np.empty((Y.shape[1], r.size), dtype=r.dtype)
+                coefs = np.empty((Y.shape[1], coef.size), dtype=coef.dtype)
+            ratios[k] = r
+            coefs[k] = coef
             intercepts.append(self.beta * float(model.intercept_[0]))
             n_iter.append(int(np.max(model.n_iter_)))
-        self.log_count_ratio_ = ratios[0] if len(ratios) == 1 else np.vstack(ratios)
-        self.coef_ = np.vstack(coefs)
+        self.log_count_ratio_ = ratios[0] if len(ratios) == 1 else ratios
+        self.coef_ = coefs
         self.intercept_ = np.asarray(intercepts)
         self.n_iter_ = max(n_iter)
         return self
