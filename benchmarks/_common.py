@@ -75,6 +75,33 @@ def timer():
         t.cpu_seconds = time.process_time() - t._c0
 
 
+class Sampler:
+    """Calls ``read()`` every ``every`` seconds in a thread while the ``with`` block runs, and once more at its
+    end; the values are in ``samples`` (e.g. the resident memory, or the load average, during a fit)."""
+
+    def __init__(self, read, every: float):
+        import threading
+
+        self.read, self.samples, self._every = read, [], every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.is_set():
+            self.samples.append(self.read())
+            self._stop.wait(self._every)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.samples.append(self.read())
+        return False
+
+
 def peak_rss_mb(*, include_children: bool = False) -> float:
     """Peak resident memory of this process so far, in MiB (``ru_maxrss``).
 

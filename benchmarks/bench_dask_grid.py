@@ -79,7 +79,7 @@ import sys
 import time
 
 import numpy as np
-from _common import print_table, timer, write_results
+from _common import Sampler, print_table, timer, write_results
 from distributed.diagnostics.plugin import SchedulerPlugin
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -103,31 +103,10 @@ def _worker_env(setting: str) -> dict:
     return env
 
 
-class _LoadSampler:
-    """Samples the 1-minute load average every ``every`` seconds in a thread."""
-
-    def __init__(self, every=10.0):
-        import threading
-
-        self.samples, self._stop, self._every = [], threading.Event(), every
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        while not self._stop.is_set():
-            self.samples.append(os.getloadavg()[0])
-            self._stop.wait(self._every)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-
-    def summary(self):
-        a = np.asarray(self.samples or [np.nan])
-        return {"min": float(a.min()), "mean": float(a.mean()), "max": float(a.max()), "n": int(a.size)}
+def _summary(samples):
+    """min / mean / max / n of the load averages sampled during the run."""
+    a = np.asarray(samples or [np.nan])
+    return {"min": float(a.min()), "mean": float(a.mean()), "max": float(a.max()), "n": int(a.size)}
 
 
 def _worker_stats():
@@ -298,7 +277,7 @@ def main(argv=None):
     worker_env = _worker_env(args.worker_threads)
     rows, searches = [], {}
     steal_before = _steal_seconds()
-    load = _LoadSampler()
+    load = Sampler(lambda: os.getloadavg()[0], every=10.0)
     load.__enter__()
     with timer() as t:
         searches["n_jobs=1"] = search("seq", 1).fit(texts, labels)
@@ -369,7 +348,7 @@ def main(argv=None):
         "worker_malloc_trim_threshold": next(iter(worker_malloc.values())),
         "worker_thread_env": next(iter(worker_threads.values())),
         "this_process_thread_env": {v: os.environ.get(v) for v in (*THREAD_VARS, "TF_NUM_INTRAOP_THREADS")},
-        "loadavg_1min_during_run": load.summary(),
+        "loadavg_1min_during_run": _summary(load.samples),
         "differing_scores": differing[:10],
         "n_differing_scores": len(differing),
         "mean_test_score_dask": [float(s) for s in searches["dask"].cv_results_["mean_test_score"]],

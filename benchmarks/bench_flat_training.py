@@ -39,7 +39,6 @@ import pickle
 import resource
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -47,33 +46,10 @@ REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from _common import current_rss_mb, print_table, timer, write_results
+from _common import Sampler, current_rss_mb, print_table, timer, write_results
 
 NAME = "bench_flat_training"
 NGRAMS = (1, 3)
-
-
-class _RssSampler:
-    """Peak of the current resident memory, sampled every ``every`` seconds in a thread."""
-
-    def __init__(self, every=0.05):
-        self.peak, self._stop, self._every = 0.0, threading.Event(), every
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        while not self._stop.is_set():
-            self.peak = max(self.peak, current_rss_mb())
-            self._stop.wait(self._every)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, current_rss_mb())
-        return False
 
 
 def prepare(args) -> Path:
@@ -126,7 +102,7 @@ def worker(args) -> None:
     clf = EmbeddingClassifier(**params, random_state=args.seed)
     rss_before = current_rss_mb()
     load_before = os.getloadavg()[0]
-    with _RssSampler() as sampler, timer() as t:
+    with Sampler(current_rss_mb, every=0.05) as sampler, timer() as t:
         clf.fit(corpora["fit"], part["fit"]["labels"])
     load_after = os.getloadavg()[0]
     proba = clf.predict_proba(corpora["val"])[:, 1]
@@ -134,7 +110,7 @@ def worker(args) -> None:
     accuracy = float(np.mean((proba > 0.5).astype(int) == part["val"]["labels"]))
     print(json.dumps({
         "fit_wall_s": round(t.seconds, 2), "fit_cpu_s": round(t.cpu_seconds, 2),
-        "rss_before_fit_mb": round(rss_before, 1), "fit_peak_rss_mb": round(sampler.peak, 1),
+        "rss_before_fit_mb": round(rss_before, 1), "fit_peak_rss_mb": round(max(sampler.samples), 1),
         "process_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "val_accuracy": accuracy, "maxlen_": int(clf.maxlen_), "vocabulary": len(clf.vocabulary_),
         "load_1min_before": round(load_before, 2), "load_1min_after": round(load_after, 2),
