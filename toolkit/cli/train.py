@@ -88,7 +88,9 @@ def compute_metrics(y_true, y_pred, y_score=None, *, classes=None) -> dict:
     order (numeric order when the classes are all numbers, such as star
     ratings read as strings: ``"2"`` before ``"10"``); with more than two
     numeric classes, ``mean_absolute_error`` says how far the predictions
-    are from the true values (in stars). ``balanced_accuracy`` is the mean recall over the classes of
+    are from the true values (in stars). With more than five classes and
+    ``y_score``, ``top_5_accuracy`` is the share of documents whose true
+    class is among the five most probable. ``balanced_accuracy`` is the mean recall over the classes of
     ``y_true``: on imbalanced data (95% of one class) accuracy alone hides a
     model that predicts the majority class for every document.
 
@@ -142,8 +144,11 @@ def compute_metrics(y_true, y_pred, y_score=None, *, classes=None) -> dict:
             score = y_score[:, 1] if y_score.ndim == 2 else y_score
             out["roc_auc"] = float(skm.roc_auc_score(y_true == classes[1], score))
         elif len(np.unique(y_true)) == len(classes):
-            out["roc_auc"] = float(skm.roc_auc_score(y_true, np.asarray(auc_score, dtype=float), multi_class="ovr",
-                                                     labels=auc_classes))
+            labels, columns = _sorted_columns(auc_classes, auc_score)
+            out["roc_auc"] = float(skm.roc_auc_score(y_true, columns, multi_class="ovr", labels=labels))
+    top_k = _top_k_accuracy(y_true, auc_score, auc_classes, k=TOP_K_REPORTED)
+    if top_k is not None:
+        out[f"top_{TOP_K_REPORTED}_accuracy"] = top_k
     out["average"] = f"binary (positive class {_jsonable(classes[1])!r})" if binary else "macro"
     out["classes"] = [_jsonable(c) for c in classes]
     matrix = skm.confusion_matrix(y_true, y_pred, labels=classes)
@@ -163,6 +168,36 @@ def compute_metrics(y_true, y_pred, y_score=None, *, classes=None) -> dict:
         # ordinal classes (stars): how far off the predictions are, as the README's ratings benchmark reports
         out["mean_absolute_error"] = float(np.mean(np.abs(true_values - pred_values)))
     return out
+
+
+#: With more classes than this, :func:`compute_metrics` also reports ``top_5_accuracy``.
+TOP_K_REPORTED = 5
+
+
+def _top_k_accuracy(y_true, y_score, classes, *, k):
+    """The share of documents whose true class is among the ``k`` highest scores (scikit-learn's
+    ``top_k_accuracy_score``), or None: with ``k`` or fewer classes, without 2-D scores, or when ``y_true``
+    holds a label that ``classes`` lacks (a class the model never saw cannot be among its guesses)."""
+    import numpy as np
+    from sklearn.metrics import top_k_accuracy_score
+
+    if y_score is None or np.ndim(y_score) != 2 or len(classes) <= k or np.shape(y_score)[1] != len(classes) \
+            or not len(y_true):
+        return None
+    known = {_jsonable(c) for c in classes}
+    if any(_jsonable(t) not in known for t in np.asarray(y_true).tolist()):
+        return None
+    labels, columns = _sorted_columns(classes, y_score)
+    return float(top_k_accuracy_score(y_true, columns, k=k, labels=labels))
+
+
+def _sorted_columns(classes, y_score):
+    """``classes`` sorted and the columns of ``y_score`` with them: scikit-learn's multiclass ranking metrics
+    refuse ``labels`` in any other order ("Parameter 'labels' must be ordered")."""
+    import numpy as np
+
+    order = np.argsort(np.asarray(classes), kind="stable")
+    return np.asarray(classes)[order], np.asarray(y_score, dtype=float)[:, order]
 
 
 def _numeric_order(classes) -> list | None:
@@ -448,26 +483,46 @@ def _chunked_scores(estimator, model, inputs, rows):
     return pred, proba, parts[0][2]
 
 
-def predict(model, texts, *, progress=False, skip_bad=False) -> list[dict]:
+def predict(model, texts, *, progress=False, skip_bad=False, top=None) -> list[dict]:
     """Labels and class probabilities for raw texts.
 
     ``progress=True`` shows the tokenizer's progress bar (stderr).
     ``skip_bad=True`` tokenizes with ``errors="skip"``: a document the
     tokenizer refuses (longer than its ``max_length``) gets
     ``{"label": None, "skipped": True}`` instead of failing the batch.
+    ``top=k`` replaces each row's ``"probabilities"`` (one per class: with
+    hundreds of classes, lines of kilobytes) by ``"top"``: the ``k`` most
+    probable classes, most probable first (ties in ``"probabilities"``'s
+    order), as ``{"label": class, "probability": p}`` objects; ``k`` larger
+    than the number of classes gives them all.
 
     Returns
     -------
     list of dict
         One ``{"label": ..., "probabilities": {class: p, ...}}`` per text
-        (no ``"probabilities"`` when the model has no ``predict_proba``).
+        (no ``"probabilities"`` when the model has no ``predict_proba``), or
+        ``{"label": ..., "top": [...]}`` with ``top``.
+
+    Raises
+    ------
+    SettingError
+        ``top`` is not a whole number of at least 1, or the model has no
+        ``predict_proba`` to rank the classes by.
     """
+    import numbers
+
     from .._validation import check_raw_documents
 
+    if top is not None and (isinstance(top, bool) or not isinstance(top, numbers.Integral) or top < 1):
+        raise SettingError(f"top={top!r}: give the number of most probable classes to list for each text, a whole "
+                           "number of at least 1 (or None for every class's probability).")
     texts = check_raw_documents(texts, name="texts")
     if not texts:
         return []
     estimator = load_estimator(model)
+    if top is not None and not hasattr(estimator, "predict_proba"):
+        raise SettingError(f"top={top}: the model, a {type(estimator).__name__}, has no predict_proba to rank its "
+                           "classes by; predict without top gives its labels.")
     # the first step's name: "tokenizer" in make_text_classifier's pipelines and toolkit train's, "spacytokenizer"
     # in make_pipeline(SpacyTokenizer(), ...)'s (a saved one was refused as having no tokenizer)
     tokenizer = _tokenizer_step(estimator)
@@ -499,7 +554,12 @@ def predict(model, texts, *, progress=False, skip_bad=False) -> list[dict]:
             continue
         row = {"label": _jsonable(label)}
         if proba is not None and proba.ndim == 2 and classes:
-            row["probabilities"] = {str(_jsonable(classes[j])): round(float(proba[k][j]), 6) for j in shown}
+            if top is None:
+                row["probabilities"] = {str(_jsonable(classes[j])): round(float(proba[k][j]), 6) for j in shown}
+            else:  # a stable sort over the shown order: ties keep it
+                best = sorted(shown, key=lambda j: -proba[k][j])[:top]
+                row["top"] = [{"label": _jsonable(classes[j]), "probability": round(float(proba[k][j]), 6)}
+                              for j in best]
         rows[i] = row
     return rows
 
@@ -1032,7 +1092,9 @@ def _format_metrics(m: dict) -> str:
     auc = "n/a" if m.get("roc_auc") is None else f"{m['roc_auc']:.4f}"
     balanced = "" if m.get("balanced_accuracy") is None else f", balanced accuracy {m['balanced_accuracy']:.4f}"
     mae = "" if m.get("mean_absolute_error") is None else f", mean absolute error {m['mean_absolute_error']:.4f}"
-    return f"accuracy {m['accuracy']:.4f}{balanced}, F1 {m['f1']:.4f}{mae}, ROC AUC {auc}"
+    key = f"top_{TOP_K_REPORTED}_accuracy"
+    top = "" if m.get(key) is None else f", top-{TOP_K_REPORTED} accuracy {m[key]:.4f}"
+    return f"accuracy {m['accuracy']:.4f}{balanced}{top}, F1 {m['f1']:.4f}{mae}, ROC AUC {auc}"
 
 
 def _one_class_warning(m: dict) -> str | None:
@@ -1214,6 +1276,11 @@ def predict_cmd(
         False, "--skip-bad", help="Documents that cannot be tokenized (too long) get {\"label\": null, "
         "\"skipped\": true} instead of failing the batch; the tokenizer logs their indices on stderr.",
     ),
+    top: int = typer.Option(
+        None, "--top", min=1, help="List only the K most probable classes of each text, most probable first, "
+        "as \"top\": [{\"label\": ..., \"probability\": ...}, ...] instead of every class's probability "
+        "(with many classes).", metavar="K",
+    ),
 ) -> None:
     """Predict labels and class probabilities; one JSON object per text (JSONL).
 
@@ -1235,4 +1302,4 @@ def predict_cmd(
         texts = _read_texts("-" if input is None else input, column=column)
 
     _load_tensorflow_for(model)
-    _emit_text(_jsonl(predict(model, texts, progress=_progress(), skip_bad=skip_bad)), output)
+    _emit_text(_jsonl(predict(model, texts, progress=_progress(), skip_bad=skip_bad, top=top)), output)
