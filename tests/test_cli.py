@@ -300,8 +300,8 @@ def test_cli_train_replaces_a_run_folder_only_with_force(trained_run, data_dir_e
 
 @pytest.mark.parametrize("model, settings, members", [
     ("stack", [], ["ngrams", "clusters", "vectors"]),  # recipes.STACK_JOB's members
-    # a "ratings" member asked for: the CLI passes it the IMDB reviews' stars (without them fit leaves it out)
-    ("stack", ["--set", "ratings_alpha=0.1"], ["ngrams", "ratings", "clusters", "vectors"]),
+    # (a "ratings" member, for which the CLI passes the IMDB reviews' stars (without them fit leaves it out): the
+    # stack-many run below has one; a ("stack", --set ratings_alpha=0.1) run took the same path, 14 s more)
     # recipes.STACK_MANY_JOB's: a Keras member inside. In loky workers that already ran other members,
     # loading TensorFlow trips loky's memory-leak check, which replaces the worker with a UserWarning:
     # pyproject.toml ignores it (as an error it killed loky's manager thread and this test hung)
@@ -418,32 +418,48 @@ def nb_model_folder(imdb_small, tmp_path_factory):
     return save_model(pipe, tmp_path_factory.mktemp("nb") / "model")
 
 
-def _cli_in_fresh_process(args):
-    """``main(args)`` in a fresh Python: (stdout without the last line, whether TensorFlow was imported, stderr)."""
-    code = ("import sys\nfrom toolkit.cli import main\ntry:\n    main(%r)\nexcept SystemExit as e:\n"
-            "    assert not e.code, e.code\nprint('tensorflow imported:', 'tensorflow' in sys.modules)" % args)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
+def _cli_in_fresh_process(*commands):
+    """``main(args)`` for each args of ``commands``, one after the other in one fresh Python: (the stdout of each
+    command, whether TensorFlow was imported, stderr)."""
+    code = ("import sys\nfrom toolkit.cli import main\nfor args in %r:\n    try:\n        main(args)\n"
+            "    except SystemExit as e:\n        assert not e.code, e.code\n    print('--- end of command ---')\n"
+            "print('tensorflow imported:', 'tensorflow' in sys.modules)" % (commands,))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300,
+                         check=False)
     assert out.returncode == 0, out.stderr[-2000:]
-    *lines, last = out.stdout.rstrip().splitlines()
-    return "\n".join(lines), last == "tensorflow imported: True", out.stderr
+    *parts, last = out.stdout.rstrip().split("--- end of command ---\n")
+    assert len(parts) == len(commands), out.stdout
+    return [part.rstrip("\n") for part in parts], last == "tensorflow imported: True", out.stderr
 
 
-@pytest.mark.parametrize("command", ["predict", "evaluate"])
-def test_cli_predict_and_evaluate_of_an_nb_folder_import_no_tensorflow(nb_model_folder, trained_run, command,
-                                                                        tmp_path):
+def test_cli_predict_and_evaluate_of_an_nb_folder_import_no_tensorflow(nb_model_folder, trained_run, tmp_path):
     """The main job's folder loads and predicts without Keras (nb_weights.npz), but `toolkit predict` and
     `toolkit evaluate` imported TensorFlow before loading it: ~4 CPU s of a one-review prediction. A folder
-    whose model needs Keras (trained_run: the bag architecture) still gets it imported with stderr muted."""
+    whose model needs Keras (trained_run: the bag architecture) still gets it imported with stderr muted.
+    The NB folder's predict and evaluate run in one process (neither imports TensorFlow); the Keras folder's
+    each in its own, so that each command's muted import is seen."""
     csv = tmp_path / "two.csv"
     csv.write_text("text,label\nA wonderful film.,pos\nDull and far too long.,neg\n", encoding="utf-8")
-    for folder, keras in ((nb_model_folder, False), (trained_run[0] / "model", True)):
-        args = ["-q", "predict", str(folder), "A wonderful film."] if command == "predict" else [
+
+    def args(folder, command):
+        return ["-q", "predict", str(folder), "A wonderful film."] if command == "predict" else [
             "-q", "evaluate", str(folder), str(csv)]
-        stdout, imported, stderr = _cli_in_fresh_process(args)
-        assert imported is keras, folder
+
+    def check(command, stdout):
         result = json.loads(stdout)
         assert result["label"] in ("pos", "neg") if command == "predict" else result["n_samples"] == 2
-        assert stderr == ""  # -q: neither TensorFlow's start-up notices nor a progress bar
+
+    stdouts, imported, stderr = _cli_in_fresh_process(args(nb_model_folder, "predict"),
+                                                      args(nb_model_folder, "evaluate"))
+    assert imported is False
+    check("predict", stdouts[0])
+    check("evaluate", stdouts[1])
+    assert stderr == ""  # -q: neither TensorFlow's start-up notices nor a progress bar
+    for command in ("predict", "evaluate"):
+        (stdout,), imported, stderr = _cli_in_fresh_process(args(trained_run[0] / "model", command))
+        assert imported is True, command
+        check(command, stdout)
+        assert stderr == "", command
 
 
 def test_cli_predict_arguments_that_read_like_inputs(runner, trained_run, tmp_path):

@@ -93,10 +93,18 @@ def test_stacking_grid_search_over_pooling(split, glove_small):
     assert grid.score(X_val, y_val) > 0.7
 
 
-def test_stacking_in_pipeline_round_trips_in_a_fresh_process(imdb_small, glove_small, tmp_path):
+@pytest.fixture(scope="module")
+def text_pipe(imdb_small, glove_small):
+    """A raw-text pipeline (spaCy tokens, then a stack with GloVe) fitted on 300 real reviews; the two
+    fresh-process tests below read it and do not change it."""
     texts, labels = imdb_small
-    pipe = make_pipeline(SpacyTokenizer(), StackedTextClassifier(vectors=str(glove_small), **FAST))
-    pipe.fit(texts[:300], labels[:300])
+    return make_pipeline(SpacyTokenizer(), StackedTextClassifier(vectors=str(glove_small), **FAST)).fit(
+        texts[:300], labels[:300])
+
+
+def test_stacking_in_pipeline_round_trips_in_a_fresh_process(imdb_small, text_pipe, tmp_path):
+    texts, _ = imdb_small
+    pipe = text_pipe
     expected = pipe.predict_proba(texts[400:450])
     joblib.dump(pipe, tmp_path / "pipe.joblib")  # pickle: trusted files only
     (tmp_path / "texts.json").write_text(json.dumps(texts[400:450]))
@@ -113,10 +121,9 @@ def test_stacking_in_pipeline_round_trips_in_a_fresh_process(imdb_small, glove_s
     np.testing.assert_allclose(np.load(tmp_path / "p.npy"), expected)
 
 
-def test_stacking_save_model_load_model_in_a_fresh_process(imdb_small, glove_small, tmp_path):
-    texts, labels = imdb_small
-    pipe = make_pipeline(SpacyTokenizer(), StackedTextClassifier(vectors=str(glove_small), **FAST))
-    pipe.fit(texts[:300], labels[:300])
+def test_stacking_save_model_load_model_in_a_fresh_process(imdb_small, text_pipe, tmp_path):
+    texts, _ = imdb_small
+    pipe = text_pipe
     path = save_model(pipe, tmp_path / "stack")
     assert (path / "model.skops").is_file()
     proba, printed = load_and_predict_in_fresh_process(path, texts[400:450], tmp_path)
@@ -914,15 +921,15 @@ def test_stacking_verbose_shows_a_bar_over_the_member_fits(split, ablation, caps
     joblib workers."""
     X, y, X_val, _ = split
     capsys.readouterr()
-    quiet = StackedTextClassifier(vectors=None, **FAST).fit(X, y)
+    StackedTextClassifier(vectors=None, **FAST).fit(X[:90], y[:90])
     assert capsys.readouterr().err == ""
     for n_jobs in (None, 2):
         loud = StackedTextClassifier(vectors=None, verbose=1, n_jobs=n_jobs, **FAST).fit(X, y)
         err = capsys.readouterr().err
         # vectors=None: one n-gram member, 3 folds + 1 refit
         assert "stack fits" in err and "4/4" in err, err
-        np.testing.assert_allclose(loud.decision_function(X_val), quiet.decision_function(X_val))
-    np.testing.assert_allclose(quiet.decision_function(X_val), ablation.decision_function(X_val))
+        # the same stack as verbose=0's (the module's `ablation`, fitted with the same parameters but verbose)
+        np.testing.assert_allclose(loud.decision_function(X_val), ablation.decision_function(X_val))
 
 
 def test_stacking_verbose_without_results_one_by_one_runs_without_the_bar(split, capsys):
