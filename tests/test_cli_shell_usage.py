@@ -128,6 +128,41 @@ def test_sigterm_stops_the_workers_and_says_so(tmp_path, data_dir_env):
     assert not out.exists() and not list(tmp_path.glob(".run*"))
 
 
+
+@pytest.mark.parametrize("killed", [True, False])
+def test_a_killed_pools_manager_thread_that_ends_in_error_prints_nothing(capfd, monkeypatch, killed):
+    """Seen once under SIGTERM (test_sigterm_stops_the_workers_and_says_so, a busy machine): loky's manager
+    thread, started as the signal landed, ended in threading's own bookkeeping, "Exception ignored in thread
+    started by: <bound method Thread._bootstrap of <_ExecutorManagerThread ...>> Traceback ... KeyError",
+    above "Terminated.". Here a thread of that class ends the same way (its entry in threading._active gone):
+    with its pool killed the CLI logs it at debug only; any other such thread is printed as before."""
+    import threading
+    import types
+
+    from toolkit.cli._common import _quiet_pool_teardown
+
+    class _ExecutorManagerThread(threading.Thread):
+        def __init__(self):
+            super().__init__(name="ExecutorManagerThread")
+            self.executor_flags = types.SimpleNamespace(kill_workers=killed)
+
+        def run(self):
+            with threading._active_limbo_lock:
+                del threading._active[threading.get_ident()]  # _bootstrap_inner's _delete() then raises KeyError
+
+    monkeypatch.setattr(sys, "unraisablehook", sys.__unraisablehook__)  # Python's printing hook, not pytest's
+    capfd.readouterr()
+    with _quiet_pool_teardown():
+        thread = _ExecutorManagerThread()
+        thread.start()
+        thread.join()
+    err = capfd.readouterr().err
+    if killed:
+        assert err == ""
+    else:
+        assert "Exception ignored in thread started by" in err and "KeyError" in err, err
+    assert sys.unraisablehook is sys.__unraisablehook__  # put back
+
 #: Code run before the CLI (``python -c``) to deliver the signal (FAULT_SIG) at one precise moment (FAULT), the
 #: moments where a signal sent at random (a busy machine, ``_signal_stack_training``) once in a while landed.
 _SIGNAL_AT = '''

@@ -344,26 +344,41 @@ def _quiet_pool_teardown():
     (``shutdown(kill_workers=True)``). When that happens just as a result comes
     back and the next fit is queued, loky's manager thread drops the queued
     work and then looks it up: "Exception in thread ExecutorManagerThread:
-    Traceback ... KeyError: 4", under the CLI's one-line message. The pool is
-    being killed: nothing is lost. Other threads' exceptions are printed as before.
+    Traceback ... KeyError: 4", under the CLI's one-line message. When the
+    signal lands as that thread starts, its end can fail in threading's own
+    bookkeeping instead: "Exception ignored in thread started by: <bound
+    method Thread._bootstrap of <_ExecutorManagerThread ...>> Traceback ...
+    KeyError" (``sys.unraisablehook``). The pool is being killed: nothing is
+    lost. Other threads' exceptions are printed as before.
     """
     import threading
 
-    previous = threading.excepthook
+    def killed_pool_thread(thread) -> bool:
+        flags = getattr(thread, "executor_flags", None)
+        return type(thread).__name__ == "_ExecutorManagerThread" and getattr(flags, "kill_workers", False)
+
+    previous, previous_unraisable = threading.excepthook, sys.unraisablehook
 
     def hook(args):
-        flags = getattr(args.thread, "executor_flags", None)
-        if type(args.thread).__name__ == "_ExecutorManagerThread" and getattr(flags, "kill_workers", False):
+        if killed_pool_thread(args.thread):
             logger.debug("loky's manager thread failed while its pool was killed",
                          exc_info=(args.exc_type, args.exc_value, args.exc_traceback))
             return
         previous(args)
 
-    threading.excepthook = hook
+    def unraisable_hook(args):
+        # "in thread started by" the thread's bound _bootstrap: args.object.__self__ is the thread
+        if killed_pool_thread(getattr(args.object, "__self__", None)):
+            logger.debug("loky's manager thread ended in error while its pool was killed",
+                         exc_info=(args.exc_type, args.exc_value, args.exc_traceback))
+            return
+        previous_unraisable(args)
+
+    threading.excepthook, sys.unraisablehook = hook, unraisable_hook
     try:
         yield
     finally:
-        threading.excepthook = previous
+        threading.excepthook, sys.unraisablehook = previous, previous_unraisable
 
 
 def _exit_now(code: int) -> None:
