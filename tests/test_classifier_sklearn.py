@@ -120,8 +120,8 @@ def test_classifier_grid_search_over_tokenizer_vectors_and_model(imdb_small, glo
         {"tokenizer__ngram_range": [(1, 2)], "classifier__architecture": ["bag", "flatten"]},
         {"classifier__vectors": [str(glove_small)], "classifier__embedding_dim": [None]},
     ]
-    assert isinstance(check_cv(3, labels, classifier=is_classifier(pipe)), StratifiedKFold)
-    search = GridSearchCV(pipe, grid, cv=3, n_jobs=1, error_score="raise").fit(texts, labels)
+    assert isinstance(check_cv(2, labels, classifier=is_classifier(pipe)), StratifiedKFold)
+    search = GridSearchCV(pipe, grid, cv=2, n_jobs=1, error_score="raise").fit(texts, labels)
     assert len(search.cv_results_["params"]) == 3
     assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
     assert search.best_estimator_.predict(texts[:3]).shape == (3,)

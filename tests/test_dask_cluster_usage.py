@@ -260,6 +260,7 @@ class _Slow(ClassifierMixin, BaseEstimator):
 def test_dask_cluster_grid_search_whose_scheduler_goes_away_says_so(reviews, tmp_path):
     """Before: "lost a task (... scheduler-connection-lost ...): a worker died and no other worker could take its
     work over. Check the workers' memory limits", which sent the user to the wrong place."""
+    import dask
     from distributed import LocalCluster
 
     from toolkit.distributed import grid_search
@@ -267,9 +268,12 @@ def test_dask_cluster_grid_search_whose_scheduler_goes_away_says_so(reviews, tmp
 
     X, y = reviews
     started = tmp_path / "started"
-    cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
-                           dashboard_address=":0", silence_logs=logging.CRITICAL)
-    with cluster:  # its close, once its scheduler is gone, takes ~30 s (the nanny's own timeouts)
+    # its close, once its scheduler is gone, waits for the nanny's reconnection: 30 s under the default connect
+    # timeout, 3 s under this one
+    with dask.config.set({"distributed.comm.timeouts.connect": "3s"}):
+        cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
+                               dashboard_address=":0", silence_logs=logging.CRITICAL)
+    with dask.config.set({"distributed.comm.timeouts.connect": "3s"}), cluster:
         def stop_when_a_fit_runs():
             deadline = time.monotonic() + 120
             while not started.exists() and time.monotonic() < deadline:
@@ -379,24 +383,31 @@ def test_dask_cluster_other_package_versions_on_the_workers_are_a_warning(client
     assert f"run(s) sklearn 0.24.2, this process sklearn {real}" in caplog.text
 
 
-# ------------------------------------------------------------ workers with other data folders (runs TensorFlow: last)
+# ------------------------------------------------------------ workers with other data folders
 def test_dask_cluster_workers_with_other_data_folders_are_named_when_vectors_fail(client, reviews, data_dir_env,
                                                                                    caplog):
     """The cluster's worker started without TOOLKIT_DATA_DIR, this process has it: vectors by manifest name
     failed on the worker with "Could not download ... put a copy in an offline data folder (TOOLKIT_DATA_DIR)",
-    which this process had. Now a warning before the search, and the error carries the same note."""
+    which this process had. Now a warning before the search, and the error carries the same note.
+
+    The vectors are pooled for a logistic regression: an EmbeddingClassifier(vectors=...) loads them through the
+    same toolkit.vectors lookup, and made the worker import TensorFlow (~5 s, and ~4 s more to close it)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
     from toolkit.distributed import grid_search
-    from toolkit.models import EmbeddingClassifier
+    from toolkit.vectors.pooling import EmbeddingVectorizer
 
     X, y = reviews
     (worker_folder,) = client.run(os.getenv, "TOOLKIT_DATA_DIR").values()
     assert worker_folder is None and os.environ["TOOLKIT_DATA_DIR"] == str(data_dir_env)
-    clf = EmbeddingClassifier(vectors="glove.6B.50d", maxlen=20, epochs=1, validation_split=0.0, random_state=0)
+    clf = make_pipeline(EmbeddingVectorizer(vectors="glove.6B.50d"), LogisticRegression())
     note = (rf"run\(s\) with TOOLKIT_DATA_DIR=\(unset\), this process with TOOLKIT_DATA_DIR={data_dir_env}: vectors "
             r"given by a manifest name")
     with caplog.at_level(logging.WARNING, logger="toolkit.distributed.search"), \
             pytest.raises(Exception, match=r"glove") as failure:
-        grid_search(clf, {"epochs": [1]}, X, y, cv=2, scheduler=client.scheduler.address, refit=False)
+        grid_search(clf, {"logisticregression__C": [1.0]}, X, y, cv=2, scheduler=client.scheduler.address,
+                    refit=False)
     import re
 
     assert re.search(note, caplog.text)

@@ -225,7 +225,8 @@ def test_dask_gaps_grid_search_on_a_cluster_scaled_down_mid_way_equals_local(cli
 
     X, y = reviews
     grid = {"hog__C": [0.1, 1.0, 10.0, 100.0], "hog__delay": [0.3]}
-    local = grid_search(_pipeline(Hog()), grid, X, y, cv=3, local=True, refit=False)
+    # the delay only paces the cluster's fits (the scale down lands among them): the local fits go without it
+    local = grid_search(_pipeline(Hog()), {**grid, "hog__delay": [0.0]}, X, y, cv=3, local=True, refit=False)
     since, done = _scheduler_time(client) + 1.0, threading.Event()  # (the helper's margin: no earlier test's fit)
     before = set(client.scheduler_info()["workers"])
     scaler = threading.Thread(target=_scale_once_fits_started, args=(client, cluster, 1, since, done), daemon=True)
@@ -235,8 +236,11 @@ def test_dask_gaps_grid_search_on_a_cluster_scaled_down_mid_way_equals_local(cli
     finally:
         done.set()
         scaler.join(timeout=_WAIT)
+    assert on_dask.cv_results_.keys() == local.cv_results_.keys()
+    assert [p.pop("hog__delay") for p in on_dask.cv_results_["params"]] == [0.3] * 4
+    assert [p.pop("hog__delay") for p in local.cv_results_["params"]] == [0.0] * 4
     for key, value in local.cv_results_.items():
-        if "time" not in key:
+        if "time" not in key and key != "param_hog__delay":
             assert np.array_equal(np.asarray(on_dask.cv_results_[key]), np.asarray(value)), key
     deadline = time.monotonic() + _WAIT
     while len(client.scheduler_info()["workers"]) > 1 and time.monotonic() < deadline:

@@ -164,7 +164,8 @@ def test_threads_usage_grid_search_on_the_threading_backend_equals_one_job(imdb_
     results = {}
     for n_jobs in (1, 2):
         with joblib.parallel_config(backend="threading"):
-            search = GridSearchCV(pipe, grid, cv=2, n_jobs=n_jobs, error_score="raise").fit(texts, labels)
+            # refit=False: a refit runs in this thread with either n_jobs, and only cv_results_ is compared
+            search = GridSearchCV(pipe, grid, cv=2, n_jobs=n_jobs, refit=False, error_score="raise").fit(texts, labels)
         results[n_jobs] = search.cv_results_
     for key in ("split0_test_score", "split1_test_score", "mean_test_score", "rank_test_score"):
         np.testing.assert_array_equal(results[1][key], results[2][key], err_msg=key)
@@ -271,17 +272,28 @@ def test_threads_usage_memo_get_or_make_after_a_failure_the_next_caller_makes_it
     assert memo.get_or_make("k", lambda: 9) == 8 and not memo._making
 
 
-def test_threads_usage_threads_reading_the_same_imdb_split_parse_it_once(shared_data, tmp_path, monkeypatch):
+def test_threads_usage_threads_reading_the_same_imdb_split_parse_it_once(imdb_small, tmp_path, monkeypatch):
     """Two threads load the same IMDB split on a cold memo: the archive is parsed once and both get the same
-    parsed split. Before, each thread parsed the 84 MB archive itself (about 10 s of CPU each)."""
+    parsed split. Before, each thread parsed the 84 MB archive itself (about 10 s of CPU each). Here an
+    aclImdb_v1.tar.gz of 60 real reviews (the memo and its wait do not depend on the archive's size)."""
+    import io
+    import tarfile
+
     from toolkit._memo import Memo
     from toolkit.data import datasets
 
+    texts, labels = imdb_small
+    path = tmp_path / "aclImdb_v1.tar.gz"
+    with tarfile.open(path, "w:gz") as archive:
+        for i, (text, label) in enumerate(zip(texts[:60], labels[:60])):
+            data = text.encode("utf-8")
+            member = tarfile.TarInfo(f"aclImdb/train/{label}/{i}_{8 if label == 'pos' else 2}.txt")
+            member.size = len(data)
+            archive.addfile(member, io.BytesIO(data))
     monkeypatch.setattr(datasets, "_IMDB_MEMO", Memo(maxsize=3))
     parse = _MeetSecond(datasets._parse_imdb)
     monkeypatch.setattr(datasets, "_parse_imdb", parse)
-    path = shared_data / "aclImdb_v1.tar.gz"
-    a, b = run_in_threads([lambda: datasets.load_imdb("test", path=path, limit=50, cache=False)] * 2)
+    a, b = run_in_threads([lambda: datasets.load_imdb("train", path=path, limit=50, cache=False)] * 2)
     assert parse.calls == 1, f"parsed {parse.calls} times"
     assert a.texts == b.texts and len(a) == 50
 
