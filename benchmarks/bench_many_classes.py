@@ -86,29 +86,16 @@ def validation_split(labels):
 
 def one_vs_rest_classifier():
     """EmbeddingClassifier with the one-vs-rest ratios the NB architectures took for every target before."""
-    from toolkit.models import EmbeddingClassifier
-    from toolkit.models.classifier import _FlatRows
-    from toolkit.models.naive_bayes import _binarize, log_count_ratio
-    from toolkit.text.encoders import _bag_of_ids, bag_matrix
+    from toolkit.models import EmbeddingClassifier, classifier
 
     class OneVsRestRatios(EmbeddingClassifier):
         def _nb_ratios(self, sequences, y_enc, sample_weight=None):
-            if self.output_ != "multiclass":
+            complement = classifier._complement_ratios
+            classifier._complement_ratios = classifier._one_vs_rest_ratios  # for this call only
+            try:
                 return super()._nb_ratios(sequences, y_enc, sample_weight)
-            V = len(self.vocabulary_)
-            if isinstance(sequences, _FlatRows):
-                ids, offsets = sequences.flat()
-                D = _bag_of_ids(np.asarray(ids, dtype=np.int64), offsets, V, True, np.float32)
-            else:
-                D = bag_matrix(sequences, self.vocabulary_, dtype=np.float32)
-            D = _binarize(D)
-            targets = y_enc.reshape(-1, 1) == np.arange(len(self.classes_))
-            ratios = np.zeros((V, targets.shape[1]), dtype="float32")
-            for c in range(targets.shape[1]):
-                ratios[:, c] = log_count_ratio(D, targets[:, c].astype(int), pos_label=1,
-                                               sample_weight=sample_weight, binarize=False)
-            ratios[0] = 0.0
-            return ratios
+            finally:
+                classifier._complement_ratios = complement
 
     return OneVsRestRatios
 

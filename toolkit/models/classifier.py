@@ -667,7 +667,7 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         :class:`_FlatRows` ``sequences``; ``sample_weight`` scales each document's counts (as
         :class:`~toolkit.models.NBSVMClassifier` does), so weight 2 counts as twice."""
         from ..text.encoders import bag_matrix
-        from .naive_bayes import _binarize, log_count_ratio
+        from .naive_bayes import _binarize
 
         V = len(self.vocabulary_)
         if isinstance(sequences, _FlatRows):  # the same counts, from the rows themselves
@@ -684,14 +684,9 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         else:
             targets = y_enc == 1
         D = _binarize(D)  # once: log_count_ratio(binarize=True) copied D for each class (200 copies at 200 classes)
-        if self.output_ == "multiclass":  # more than two classes: complement ratios (two classes: the ratio below)
-            return _complement_ratios(D, targets, sample_weight)
-        ratios = np.zeros((V, targets.shape[1]), dtype="float32")
-        for c in range(targets.shape[1]):
-            ratios[:, c] = log_count_ratio(D, targets[:, c].astype(int), pos_label=1, sample_weight=sample_weight,
-                                           binarize=False)
-        ratios[0] = 0.0
-        return ratios
+        # more than two classes: complement ratios; two classes and multilabel targets: one ratio per column
+        ratios = _complement_ratios if self.output_ == "multiclass" else _one_vs_rest_ratios
+        return ratios(D, targets, sample_weight)
 
     # ---------------------------------------------------------------------- fit
     def fit(self, X, y, sample_weight=None):
@@ -1474,6 +1469,20 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
             super().__setstate__(state)
         else:
             self.__dict__.update(state)
+
+
+def _one_vs_rest_ratios(D, targets, sample_weight=None):
+    """Ratios of the NB architectures for two classes and for multilabel targets: one
+    :func:`~toolkit.models.naive_bayes.log_count_ratio` per column of ``targets`` (bool, shape
+    (n_documents, n_columns)) against the rest, on the binarized id counts ``D``; row 0 (padding) is zero."""
+    from .naive_bayes import log_count_ratio
+
+    ratios = np.zeros((D.shape[1], targets.shape[1]), dtype="float32")
+    for c in range(targets.shape[1]):
+        ratios[:, c] = log_count_ratio(D, targets[:, c].astype(int), pos_label=1, sample_weight=sample_weight,
+                                       binarize=False)
+    ratios[0] = 0.0
+    return ratios
 
 
 def _complement_ratios(D, targets, sample_weight=None, alpha=1.0):
