@@ -511,6 +511,8 @@ def predict(model, texts, *, progress=False, skip_bad=False, top=None) -> list[d
     """
     import numbers
 
+    import numpy as np
+
     from .._validation import check_raw_documents
 
     if top is not None and (isinstance(top, bool) or not isinstance(top, numbers.Integral) or top < 1):
@@ -549,17 +551,21 @@ def predict(model, texts, *, progress=False, skip_bad=False, top=None) -> list[d
         estimator.set_params(**before)
     rows = [{"label": None, "skipped": True} for _ in texts]
     shown = _numeric_order(classes) or range(len(classes))  # stars: "1", "2", ..., "10"
+    best = None
+    if top is not None and proba is not None and proba.ndim == 2 and classes:
+        # each row's top classes at once; a stable sort over the shown order: ties keep it
+        shown_columns = np.asarray(shown, dtype=np.int64)
+        best = shown_columns[np.argsort(-proba[:, shown_columns], axis=1, kind="stable")[:, :top]]
     for k, (i, label) in enumerate(zip(kept, pred)):
         if i in skipped:
             continue
         row = {"label": _jsonable(label)}
         if proba is not None and proba.ndim == 2 and classes:
-            if top is None:
+            if best is None:
                 row["probabilities"] = {str(_jsonable(classes[j])): round(float(proba[k][j]), 6) for j in shown}
-            else:  # a stable sort over the shown order: ties keep it
-                best = sorted(shown, key=lambda j: -proba[k][j])[:top]
+            else:
                 row["top"] = [{"label": _jsonable(classes[j]), "probability": round(float(proba[k][j]), 6)}
-                              for j in best]
+                              for j in best[k]]
         rows[i] = row
     return rows
 
