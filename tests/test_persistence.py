@@ -188,7 +188,7 @@ def test_persistence_tampered_config(saved):
     config["format_version"] = 99
     (saved / "config.json").write_text(json.dumps(config))
     _write_checksums(saved)
-    with pytest.raises(ModelFormatError, match=r"format_version 99; this toolkit reads version 2\. Upgrade"):
+    with pytest.raises(ModelFormatError, match=r"format_version 99; this toolkit reads versions 2 to 3\. Upgrade"):
         load_model(saved)
     config["format_version"] = 1
     (saved / "config.json").write_text(json.dumps(config))
@@ -246,8 +246,10 @@ def test_persistence_nb_folder_loads_and_predicts_without_keras(fitted_nb_pipe, 
 
 def test_persistence_nb_folder_bad_weights_or_unsafe_keras_refused(fitted_nb_pipe, imdb_small, tmp_path):
     """nb_weights.npz of another model is refused at load, naming the files; a model.keras with code (a Lambda)
-    is refused in safe mode when model_ is read (prediction never reads it); checksums resealed each time,
-    as a hand-assembled folder would have them."""
+    is refused in safe mode when model_ is read (prediction from an nb_weights.npz that holds all its arrays,
+    as format version 2 wrote it, never reads it); checksums resealed each time, as a hand-assembled folder
+    would have them. (An nb_weights.npz of version 3 takes its tables from model.keras: a foreign model.keras
+    is then refused at load, tests/test_model_folder_size.py.)"""
     import keras
 
     from toolkit.models.persistence import _save_nb_weights
@@ -256,7 +258,6 @@ def test_persistence_nb_folder_bad_weights_or_unsafe_keras_refused(fitted_nb_pip
     path = save_model(fitted_nb_pipe, tmp_path / "pipe")
     other = make_text_classifier(architecture="nbsvm", ngram_range=(1, 1), maxlen=None, epochs=1, max_tokens=500,
                                  random_state=0).fit(texts[:200], labels[:200])
-    good = (path / "nb_weights.npz").read_bytes()
     assert _save_nb_weights(other.steps[-1][1], path / "nb_weights.npz")
     _write_checksums(path, ("config.json", "model.keras", "vocabulary.json", "spans.npz", "ngram_index.npz",
                             "nb_weights.npz"))
@@ -268,7 +269,7 @@ def test_persistence_nb_folder_bad_weights_or_unsafe_keras_refused(fitted_nb_pip
                             "nb_weights.npz"))
     with pytest.raises(ModelFormatError, match=r"nb_weights\.npz"):
         load_model(path)
-    (path / "nb_weights.npz").write_bytes(good)
+    assert _save_nb_weights(fitted_nb_pipe.steps[-1][1], path / "nb_weights.npz")  # all arrays in it (version 2)
     n = len(fitted_nb_pipe.steps[-1][1].vocabulary_)
     inputs = keras.Input(shape=(None,), dtype="int32")
     x = keras.layers.Embedding(n, 1, name="embedding")(inputs)

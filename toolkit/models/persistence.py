@@ -19,7 +19,12 @@ A saved Keras-based model (``EmbeddingClassifier``, alone or after a
     nb_weights.npz     (the "nbsvm" / "nbsvm_vectors" architectures) the
                        weights prediction reads, as arrays: the loaded model
                        predicts without Keras, and model.keras is loaded (in
-                       safe mode) only when ``model_`` is read
+                       safe mode) only when ``model_`` is read. Its large
+                       tables (n-grams x outputs, word vectors) are not stored
+                       a second time: it records where model.keras' weights
+                       hold them and the SHA-256 of that model.keras, and
+                       they are read from its bytes (format version 3; a
+                       50-class main-job folder 227 -> 123 MB)
     checksums.json     the SHA-256 of each file above and one digest over the
                        whole folder (names and hashes of all its files)
 
@@ -101,8 +106,15 @@ __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "save_model", "load_model"]
 logger = logging.getLogger(__name__)
 
 FORMAT_NAME = "toolkit-text-classifier"
-#: 2: checksums.json (one digest over the folder, config.json included) and keras_version.
-FORMAT_VERSION = 2
+#: 2: checksums.json (one digest over the folder, config.json included) and keras_version. 3: nb_weights.npz
+#: takes its large arrays from model.keras' weights instead of holding a second copy (:func:`_save_nb_weights`).
+#: A folder records the lowest version that reads it (a folder without such an nb_weights.npz says 2, so older
+#: toolkits still load it); :func:`load_model` reads versions 2 to 3.
+FORMAT_VERSION = 3
+#: The oldest format_version :func:`load_model` reads (version 1 had no folder digest)
+_MIN_FORMAT_VERSION = 2
+#: The format_version of a folder whose nb_weights.npz takes arrays from model.keras
+_KERAS_REFS_VERSION = 3
 _MODEL_FILE = "model.keras"
 _VOCAB_FILE = "vocabulary.json"
 _CONFIG_FILE = "config.json"
@@ -475,8 +487,11 @@ def save_model(estimator, path) -> Path:
             save_keras(clf.model_, tmp / _MODEL_FILE)
             clf.vocabulary_.to_json(tmp / _VOCAB_FILE)
             index = (_INDEX_FILE,) if clf.vocabulary_.save_ngram_index(tmp / _INDEX_FILE) else ()
-            weights = (_NB_WEIGHTS_FILE,) if _save_nb_weights(clf, tmp / _NB_WEIGHTS_FILE) else ()
-            _write_json(tmp / _CONFIG_FILE, _config(clf, tokenizer, step_names))
+            weights = (_NB_WEIGHTS_FILE,) if _save_nb_weights(clf, tmp / _NB_WEIGHTS_FILE, tmp / _MODEL_FILE) else ()
+            config = _config(clf, tokenizer, step_names)
+            if weights and _takes_from_keras(tmp / _NB_WEIGHTS_FILE):
+                config["format_version"] = _KERAS_REFS_VERSION  # what older toolkits cannot read
+            _write_json(tmp / _CONFIG_FILE, config)
             _write_checksums(tmp, _CONTENT_FILES + spans + index + weights)
     logger.info("saved %s to %s", type(estimator).__name__, path)
     return path
@@ -540,8 +555,20 @@ def _config_format(file: Path):
     return config.get("format") or "" if isinstance(config, dict) else ""
 
 
-def _save_nb_weights(clf, file: Path) -> bool:
-    """Write the weights an NB-architecture classifier predicts from (arrays only); False for other architectures."""
+def _save_nb_weights(clf, file: Path, keras_file: Path | None = None) -> bool:
+    """Write the weights an NB-architecture classifier predicts from (arrays only); False for other architectures.
+
+    With ``keras_file`` (the folder's ``model.keras``, already written), the
+    large arrays that its ``model.weights.h5`` already holds are not stored
+    twice (format version 3): ``"weighted"`` (n-grams x outputs) is replaced
+    by ``w_adj`` and the places of the two Keras tables it is made of, and the
+    vector table and its row map by their places (:func:`_keras_refs`), with
+    the SHA-256 of ``keras_file``; :func:`_read_keras_refs` reads them from
+    ``model.keras``' bytes, with neither Keras nor h5py. An array is
+    referred to only when reading it back from the written file, as the
+    loader does, gives exactly this process's array; otherwise it is stored
+    here, as without ``keras_file`` (format version 2).
+    """
     from .classifier import _NB_ARCHITECTURES
 
     if clf.architecture not in _NB_ARCHITECTURES:
@@ -553,24 +580,210 @@ def _save_nb_weights(clf, file: Path) -> bool:
         arrays.update({key: w[key] for key in ("row_of", "table", "center", "scale")})
         for i, (kernel, bias, relu) in enumerate(w["dense"]):
             arrays.update({f"dense_kernel_{i}": kernel, f"dense_bias_{i}": bias, f"dense_relu_{i}": np.array(relu)})
+    refs, w_adj = _keras_refs(clf.model_, w, keras_file) if keras_file is not None else ({}, None)
+    if "nb_weights" in refs:
+        del arrays["weighted"]
+        arrays["w_adj"] = np.asarray(w_adj)
+    for key in ("row_of", "table"):
+        if key in refs:
+            del arrays[key]
+    if refs:
+        arrays[_KERAS_SHA256] = np.array(hash_file(keras_file))
+        arrays.update({f"{_KERAS_PREFIX}{name}": np.array(place, dtype=np.int64) for name, place in refs.items()})
     with open(file, "wb") as fh:
         np.savez(fh, **arrays)
     return True
 
 
-def _read_nb_weights(file: Path) -> dict:
-    """Inverse of :func:`_save_nb_weights` (``allow_pickle=False``); ValueError or KeyError when it is not one."""
+#: The arrays ``nb_weights.npz`` may take from ``model.keras`` (format version 3), with their dtypes: the trained
+#: n-gram weights (n-grams x 1) and the naive-Bayes ratios (n-grams x outputs) that ``"weighted"`` is made of,
+#: the word-vector row of each n-gram and the word-vector table
+_REF_DTYPES = {"nb_weights": np.dtype("<f4"), "ratios": np.dtype("<f4"), "row_of": np.dtype("<i4"),
+               "table": np.dtype("<f4")}
+#: ``nb_weights.npz`` member ``keras_<name>``: ``[offset, *shape]``, the array's bytes at ``offset`` in the
+#: ``model.weights.h5`` member of ``model.keras`` (an HDF5 dataset stored contiguously, uncompressed)
+_KERAS_PREFIX = "keras_"
+#: ``nb_weights.npz`` member: the SHA-256 of the ``model.keras`` those offsets point into
+_KERAS_SHA256 = "model_keras_sha256"
+_KERAS_WEIGHTS_MEMBER = "model.weights.h5"
+
+
+def _takes_from_keras(file: Path) -> bool:
+    """Whether the ``nb_weights.npz`` ``file`` takes arrays from ``model.keras`` (format version 3)."""
     with np.load(file, allow_pickle=False) as z:
-        w = {"weighted": z["weighted"], "r_adj": np.float32(z["r_adj"]), "bias": z["bias"],
-             "activation": str(z["activation"])}
-        if "table" in z.files:
-            w.update({key: z[key] for key in ("row_of", "table", "center", "scale")})
+        return _KERAS_SHA256 in z.files
+
+
+def _weighted(nb_weights, w_adj, ratios):
+    """``"weighted"`` from its parts, as :func:`toolkit.models.hybrid.nb_model_weights` makes it (float32)."""
+    return (nb_weights + np.float32(w_adj)) * ratios
+
+
+def _keras_refs(model, weights: dict, keras_file: Path) -> tuple:
+    """({name: [offset, *shape]} of the arrays ``keras_file`` holds exactly, the ``w_adj`` they need).
+
+    For :func:`_save_nb_weights`. The datasets are found by content (shape,
+    dtype and values) among the layers' weights of the file's
+    ``model.weights.h5``, since Keras names them by class
+    (``layers/embedding_1/vars/0``), not by layer name; the first in sorted
+    order wins, so the same model gives the same places. Then they are read
+    back from the file's bytes as :func:`_read_keras_refs` reads them, and
+    each is kept only if that gives this process's array bit for bit (the
+    pair behind ``"weighted"``: only if :func:`_weighted` of them gives
+    ``weights["weighted"]``).
+    """
+    import h5py
+    from keras import ops
+
+    refs, w_adj = {}, None
+    try:
+        w_adj = np.float32(model.get_layer("nb_dot").w_adj)
+        wanted = {"nb_weights": ops.convert_to_numpy(model.get_layer("nb_weights").embeddings),
+                  "ratios": ops.convert_to_numpy(model.get_layer("embedding").embeddings)}
+        if "table" in weights:
+            wanted.update(row_of=weights["row_of"], table=weights["table"])
+        data = Path(keras_file).read_bytes()
+        with zipfile.ZipFile(io.BytesIO(data)) as zf, \
+                h5py.File(io.BytesIO(zf.read(_KERAS_WEIGHTS_MEMBER)), "r") as h5:
+            paths = []
+            if isinstance(h5.get("layers"), h5py.Group):
+                h5["layers"].visititems(lambda name, obj: paths.append(f"layers/{name}")
+                                        if isinstance(obj, h5py.Dataset) else None)
+            for name, array in wanted.items():
+                for path in sorted(paths) if array.dtype == _REF_DTYPES[name] else ():
+                    ds = h5[path]
+                    if ds.shape == array.shape and ds.dtype == array.dtype and ds.chunks is None \
+                            and ds.id.get_offset() is not None and np.array_equal(ds[()], array):
+                        refs[name] = [ds.id.get_offset(), *array.shape]
+                        break
+        if ("nb_weights" in refs) != ("ratios" in refs):
+            refs.pop("nb_weights", None), refs.pop("ratios", None)
+        if ("row_of" in refs) != ("table" in refs):
+            refs.pop("row_of", None), refs.pop("table", None)
+        read = _read_keras_refs({"_refs": dict(refs), "_sha256": None, "w_adj": w_adj, **{
+            key: weights[key] for key in ("weighted", "activation") if key not in refs}}, data, keras_file)
+    except (OSError, ValueError, KeyError, AttributeError, ModelFormatError) as err:  # all stay in the npz
+        logger.info("%s stores its arrays itself: %s", _NB_WEIGHTS_FILE, err)
+        return {}, w_adj
+    if "table" in refs and not (np.array_equal(read["row_of"], wanted["row_of"])
+                                and np.array_equal(read["table"], wanted["table"])):
+        del refs["row_of"], refs["table"]
+    if "nb_weights" in refs and not (read["weighted"].dtype == weights["weighted"].dtype
+                                     and np.array_equal(read["weighted"], weights["weighted"])):
+        del refs["nb_weights"], refs["ratios"]
+    missing = [name for name in wanted if name not in refs]
+    if missing:
+        logger.info("%s stores %s itself: model.keras holds no identical copy", _NB_WEIGHTS_FILE, ", ".join(missing))
+    return refs, w_adj
+
+
+def _read_nb_weights(file: Path) -> dict:
+    """Inverse of :func:`_save_nb_weights` (``allow_pickle=False``); ValueError or KeyError when it is not one.
+
+    The arrays the file takes from ``model.keras`` (format version 3) are
+    left out: ``"_refs"`` gives their places and ``"_sha256"`` the
+    ``model.keras`` they are in, for :func:`_read_keras_refs`.
+    """
+    with np.load(file, allow_pickle=False) as z:
+        w = {"r_adj": np.float32(z["r_adj"]), "bias": z["bias"], "activation": str(z["activation"])}
+        refs = {}
+        for member in z.files:
+            if member.startswith(_KERAS_PREFIX):
+                name, place = member[len(_KERAS_PREFIX):], z[member]
+                if name not in _REF_DTYPES or place.dtype.kind != "i" or place.ndim != 1 \
+                        or len(place) != (2 if name == "row_of" else 3):
+                    raise ValueError(f"member {member} is not a place in model.keras ([offset, *shape])")
+                refs[name] = [int(v) for v in place]
+        if ("nb_weights" in refs) != ("ratios" in refs) or ("row_of" in refs) != ("table" in refs):
+            raise ValueError("it names only part of a pair of arrays in model.keras")
+        w["_refs"], w["_sha256"] = refs, (str(z[_KERAS_SHA256]) if refs else None)
+        if "nb_weights" in refs:
+            w["w_adj"] = np.float32(z["w_adj"])
+        else:
+            w["weighted"] = z["weighted"]
+        if "center" in z.files:
+            w.update({key: z[key] for key in ("row_of", "table", "center", "scale") if key not in refs})
             w["dense"] = [(z[f"dense_kernel_{i}"], z[f"dense_bias_{i}"], bool(z[f"dense_relu_{i}"]))
                           for i in range(sum(name.startswith("dense_kernel_") for name in z.files))]
+        elif "table" in refs:
+            raise ValueError("it names a vector table in model.keras, but has no vector branch")
+    if "weighted" in w:
+        _check_weighted(w)
+    return w
+
+
+def _check_weighted(w: dict) -> None:
     if w["activation"] not in ("sigmoid", "softmax") or w["weighted"].ndim != 2 or w["weighted"].dtype.kind != "f":
         raise ValueError(f"not NB weights (activation {w['activation']!r}, weights of shape {w['weighted'].shape} "
                          f"and dtype {w['weighted'].dtype})")
-    return w
+
+
+def _stored_member_span(data: bytes, name: str) -> tuple:
+    """(start, size) of the bytes of the uncompressed member ``name`` of the zip archive ``data``."""
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        info = zf.getinfo(name)
+    if info.compress_type != zipfile.ZIP_STORED:
+        raise ValueError(f"{name} is compressed")
+    header = info.header_offset
+    if data[header:header + 4] != b"PK\x03\x04":
+        raise ValueError(f"no local header for {name}")
+    name_len = int.from_bytes(data[header + 26:header + 28], "little")
+    extra_len = int.from_bytes(data[header + 28:header + 30], "little")
+    start = header + 30 + name_len + extra_len
+    if start + info.file_size > len(data):
+        raise ValueError(f"{name} runs past the end of the archive")
+    return start, info.file_size
+
+
+def _read_keras_refs(weights: dict, data: bytes, model_file: Path, sha256: str | None = None) -> dict:
+    """``weights`` (:func:`_read_nb_weights`) with the arrays it takes from ``model.keras`` read in.
+
+    ``data`` is the bytes of ``model_file`` and ``sha256`` their SHA-256, as
+    checked against ``checksums.json`` (None: not compared). Each array is
+    copied out of the ``model.weights.h5`` member at its recorded offset
+    (:func:`_keras_refs` checked at save that the bytes there are the array);
+    neither Keras nor h5py is imported. ``"weighted"`` is made from its two
+    tables as the fitted model made it, so it is the same bit for bit.
+
+    Raises
+    ------
+    ModelFormatError
+        Naming ``model_file`` when it is not the ``model.keras`` the arrays
+        were saved with, or a place lies outside its weights.
+    """
+    refs, expected_sha = weights.pop("_refs"), weights.pop("_sha256")
+    if not refs:
+        return weights
+    if sha256 is not None and expected_sha != sha256:
+        raise ModelFormatError(f"{model_file} is not the model.keras that {_NB_WEIGHTS_FILE} takes its weights "
+                               f"from (SHA-256 {sha256}, expected {expected_sha}): the files come from different "
+                               f"models. {_RESAVE_HINT}")
+    try:
+        start, size = _stored_member_span(data, _KERAS_WEIGHTS_MEMBER)
+    except (KeyError, ValueError, zipfile.BadZipFile) as err:
+        raise ModelFormatError(f"{model_file} does not hold the weights {_NB_WEIGHTS_FILE} takes from it ({err}). "
+                               f"{_RESAVE_HINT}") from err
+    arrays = {}
+    for name, (offset, *shape) in refs.items():
+        dtype = _REF_DTYPES[name]
+        count = int(np.prod(shape, dtype=np.int64))
+        if offset < 0 or min(shape) < 0 or offset + count * dtype.itemsize > size:
+            raise ModelFormatError(f"{_NB_WEIGHTS_FILE} places {name} of shape {tuple(shape)} at byte {offset} of "
+                                   f"{_KERAS_WEIGHTS_MEMBER} in {model_file}, past its {size} bytes. {_RESAVE_HINT}")
+        arrays[name] = np.frombuffer(data, dtype=dtype, count=count, offset=start + offset).reshape(shape)
+    if "nb_weights" in arrays:
+        nb_weights, ratios = arrays.pop("nb_weights"), arrays.pop("ratios")
+        if nb_weights.shape != (ratios.shape[0], 1):
+            raise ModelFormatError(f"{_NB_WEIGHTS_FILE} places n-gram weights of shape {nb_weights.shape} and "
+                                   f"ratios of shape {ratios.shape} in {model_file}. {_RESAVE_HINT}")
+        weights["weighted"] = _weighted(nb_weights, weights.pop("w_adj"), ratios)  # a new array
+    # copies in native byte order: no view keeps the model.keras bytes alive once model_ is rebuilt from them
+    weights.update({name: array.astype(array.dtype.newbyteorder("=")) for name, array in arrays.items()})
+    try:
+        _check_weighted(weights)
+    except ValueError as err:
+        raise ModelFormatError(f"{model_file}: {err}. {_RESAVE_HINT}") from err
+    return weights
 
 
 def _pipeline_tokenizer(estimator):
@@ -655,7 +868,7 @@ def _save_skops(estimator, folder: Path, extra: tuple = ()) -> None:
         )
     _write_json(folder / _CONFIG_FILE, {
         "format": FORMAT_NAME,
-        "format_version": FORMAT_VERSION,
+        "format_version": _MIN_FORMAT_VERSION,
         "kind": "sklearn",
         "toolkit_version": __version__,
         "sklearn_version": sklearn.__version__,
@@ -719,7 +932,7 @@ def _config(clf, tokenizer, step_names) -> dict:
         coverage = coverage.to_dict()
     return {
         "format": FORMAT_NAME,
-        "format_version": FORMAT_VERSION,
+        "format_version": _MIN_FORMAT_VERSION,  # save_model raises it when the folder needs more
         "toolkit_version": __version__,
         "keras_version": installed_keras_version(),
         "estimator": type(clf).__name__,
@@ -845,13 +1058,13 @@ def _read_config(path: Path, kind: str) -> dict:
     version = config.get("format_version")
     if not isinstance(version, int) or version > FORMAT_VERSION:
         raise ModelFormatError(
-            f"{config_path} has format_version {version!r}; this toolkit reads version "
-            f"{FORMAT_VERSION}. Upgrade toolkit to load it."
+            f"{config_path} has format_version {version!r}; this toolkit reads versions "
+            f"{_MIN_FORMAT_VERSION} to {FORMAT_VERSION}. Upgrade toolkit to load it."
         )
-    if version < FORMAT_VERSION:
+    if version < _MIN_FORMAT_VERSION:
         raise ModelFormatError(
             f"{config_path} has format_version {version}, from an older toolkit without a folder "
-            f"digest; this toolkit reads version {FORMAT_VERSION}. {_RESAVE_HINT}"
+            f"digest; this toolkit reads versions {_MIN_FORMAT_VERSION} to {FORMAT_VERSION}. {_RESAVE_HINT}"
         )
     if config.get("kind", "keras") != kind:
         raise ModelFormatError(
@@ -1076,10 +1289,17 @@ def _load_model(path):
         # something reads model_ (then Keras loads it in safe mode), so loading imports no Keras
         weights = _read_npz(path / _NB_WEIGHTS_FILE, _read_nb_weights, max_members=64,
                             note="an uncompressed .npz of float arrays")
-        _check_nb_agreement(clf, weights, path)
+        if weights["_refs"] and config["format_version"] < _KERAS_REFS_VERSION:
+            raise ModelFormatError(f"{path / _NB_WEIGHTS_FILE} takes arrays from {_MODEL_FILE}, which format "
+                                   f"version {_KERAS_REFS_VERSION} introduced, but {path / _CONFIG_FILE} says version "
+                                   f"{config['format_version']}. {_RESAVE_HINT}")
         check_keras_archive(model_file)
+        data = model_file.read_bytes()
+        sha256 = _read_small_json(path / _CHECKSUMS_FILE, "checksums")["files"][_MODEL_FILE]  # checked above
+        weights = _read_keras_refs(weights, data, model_file, sha256)  # (format version 3) neither Keras nor h5py
+        _check_nb_agreement(clf, weights, path)
         clf._nb_weights = (None, weights)
-        clf._model_keras_bytes, clf._model_keras_safe_mode = model_file.read_bytes(), True
+        clf._model_keras_bytes, clf._model_keras_safe_mode = data, True
     else:
         clf.model_ = keras_in_safe_mode(lambda: load_keras(model_file, safe_mode=True), model_file)
         _check_agreement(clf, path)
