@@ -13,6 +13,20 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
+#: Under pytest-xdist (the README's ``-n 2``, one process per core) each worker, and every process it starts,
+#: computes on one BLAS and one TensorFlow thread: with their default of one thread per core the two workers ran
+#: four on two cores, and OpenBLAS's waiting threads spin (four test files: 264-295 instead of 367-376 CPU s).
+#: A variable the user set wins; a test that needs more threads sets them itself.
+ONE_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
+                        "TF_NUM_INTEROP_THREADS")
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    for _name in ONE_THREAD_VARIABLES:
+        os.environ.setdefault(_name, "1")
+    from threadpoolctl import threadpool_limits
+
+    if os.environ["OPENBLAS_NUM_THREADS"].isdigit():  # numpy, loaded above, read the variable before it was set
+        threadpool_limits(int(os.environ["OPENBLAS_NUM_THREADS"]), user_api="blas")
+
 ROOT = Path(__file__).resolve().parents[1]
 # Where the real data is read from: TOOLKIT_TEST_DATA_DIR, else the user's TOOLKIT_DATA_DIR, else ../shared/data.
 # (Read here, at import: the session fixture below unsets TOOLKIT_DATA_DIR for the tests themselves.)

@@ -619,7 +619,7 @@ def test_stacking_predicts_on_one_blas_thread_set_once(split, monkeypatch):
     """Prediction runs under one BLAS thread, set once for the whole call and restored after: OpenBLAS
     threads woken by a product or by a change of their count spin for ~0.1 s, which burned ~0.1 CPU s of
     the other core per stack-many prediction; NeighborVote's own limit inside it changes nothing."""
-    from threadpoolctl import threadpool_info
+    from threadpoolctl import threadpool_info, threadpool_limits
 
     from toolkit.models import stacking
 
@@ -631,11 +631,13 @@ def test_stacking_predicts_on_one_blas_thread_set_once(split, monkeypatch):
     seen = []
     real = stacking._decision
     monkeypatch.setattr(stacking, "_decision", lambda *a: seen.append(blas_threads()) or real(*a))
-    before = blas_threads()
-    for method in ("predict", "predict_proba", "decision_function", "member_scores"):
-        getattr(clf, method)(X_val[:20])
-    assert seen and all(threads == [1] for threads in seen)
-    assert blas_threads() == before
+    with threadpool_limits(2, user_api="blas"):  # not one already, as in the test run's workers (conftest.py)
+        before = blas_threads()
+        assert before == [2]
+        for method in ("predict", "predict_proba", "decision_function", "member_scores"):
+            getattr(clf, method)(X_val[:20])
+        assert seen and all(threads == [1] for threads in seen)
+        assert blas_threads() == before
 
 
 @pytest.mark.parametrize("predict_with, mark_negation", [("refit", False), ("folds", False), ("refit", True)])
