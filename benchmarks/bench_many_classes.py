@@ -7,7 +7,11 @@ IMDB *training* reviews:
   reviews (30 each) of the 50 / 200 most-reviewed training movies
   (``load_imdb("train").groups``);
 - ``stars``: 3,000 training reviews drawn at seed 0, labelled by their star
-  rating (8 classes: 1-4 and 7-10).
+  rating (8 classes: 1-4 and 7-10);
+- ``imbalanced95`` / ``imbalanced80`` (two classes, for the NBSVM smoothing
+  options): 2,000 training reviews drawn at seed 0, 5% / 20% of them positive.
+  Their rows add the balanced accuracy and the ROC AUC of the validation
+  scores (``decision_function``; probabilities for ComplementNB and TF-IDF + LR).
 
 Each task is split 80/20 (stratified, seed 0) as ``toolkit train --data``
 splits off its test part; that 20% is left alone here. The 80% is split again
@@ -22,10 +26,16 @@ on the second (the validation accuracy). Methods, on the same SpacyTokenizer
   ``--hypotheses``, that model with ``min_count=2``, ``epochs=5`` or
   ``architecture="nbsvm"`` (the first hypotheses tested);
 - ``nbsvm`` / ``nbsvm_ovr``: the main job without its word-vector branch;
-- ``NBSVMClassifier`` (binarized 1-3-gram counts; default and
-  ``alpha_scaling="class_size"``), scikit-learn's ``ComplementNB(alpha=1)`` on
-  the same counts, and ``tfidf_lr``, toolkit train's TF-IDF + logistic
-  regression baseline (its C chosen inside the fitting part).
+- ``NBSVMClassifier`` (binarized 1-3-gram counts) with its default
+  ``alpha_scaling="auto"`` (``"class_size"`` for more than two classes, None
+  for two), with ``alpha_scaling=None`` (the default before the thirty-sixth
+  session) and ``"class_size"``, and ``NBSVMClassifier_complement``: its
+  one-vs-rest linear models on complement naive-Bayes ratios (the
+  ``EmbeddingClassifier`` NB architectures' ratios for more than two classes,
+  ``classifier._complement_ratios``) instead of one-vs-rest ones;
+  scikit-learn's ``ComplementNB(alpha=1)`` on the same counts, and
+  ``tfidf_lr``, toolkit train's TF-IDF + logistic regression baseline (its C
+  chosen inside the fitting part).
 
 The Keras models are fitted at each seed of ``--seeds`` (the model's
 ``random_state``; the split stays the same); the table gives the mean
@@ -33,7 +43,9 @@ validation accuracy and each seed's. Run::
 
     TOOLKIT_DATA_DIR=../shared/data python benchmarks/bench_many_classes.py
 
-(``--tasks movies50 stars`` for a shorter run). Writes
+(``--tasks movies50 stars`` for a shorter run; ``--nbsvm-only`` leaves out
+the Keras models: ``--nbsvm-only --tasks movies50 movies200 stars imbalanced95
+imbalanced80`` is the thirty-sixth session's comparison of the NBSVM options). Writes
 ``benchmarks/results/bench_many_classes.json`` (``--name`` to change).
 """
 
@@ -54,7 +66,7 @@ import numpy as np
 from _common import print_table, timer, write_results
 
 NAME = "bench_many_classes"
-TASKS = ("movies50", "stars", "movies200")
+TASKS = ("movies50", "stars", "movies200", "imbalanced95", "imbalanced80")
 
 
 def load_task(name):
@@ -70,6 +82,13 @@ def load_task(name):
     elif name == "stars":
         idx = np.random.RandomState(0).choice(len(data.texts), 3000, replace=False)
         labels = np.asarray([f"{int(r)} stars" for r in np.asarray(data.ratings)[idx]], dtype=object)
+    elif name.startswith("imbalanced"):
+        positive = (100 - int(name[len("imbalanced"):])) / 100
+        rng, y = np.random.RandomState(0), np.asarray(data.labels)
+        n_pos = round(2000 * positive)
+        idx = np.concatenate([rng.choice(np.flatnonzero(y == 1), n_pos, replace=False),
+                              rng.choice(np.flatnonzero(y == 0), 2000 - n_pos, replace=False)])
+        labels = np.asarray(data.target_names, dtype=object)[y[idx]]
     else:
         raise ValueError(f"unknown task {name!r}; choose among {TASKS}")
     return [data.texts[i] for i in idx], labels
@@ -120,7 +139,58 @@ def keras_methods(hypotheses):
     return methods
 
 
-def run_task(name, seeds, hypotheses):
+class ComplementNBSVM:
+    """NBSVMClassifier's one-vs-rest linear models on complement naive-Bayes ratios (``_complement_ratios``)."""
+
+    def __init__(self, **params):
+        from toolkit.models import NBSVMClassifier
+
+        self.nbsvm = NBSVMClassifier(**params)
+
+    def fit(self, X, y):
+        import scipy.sparse as sp
+
+        from toolkit.models import classifier
+
+        self.classes_ = np.unique(y)
+        if self.classes_.size == 2:  # column 1 minus column 0 is the one-vs-rest ratio: NBSVMClassifier itself
+            self.nbsvm.fit(X, y)
+            return self
+        targets = np.asarray(y)[:, None] == self.classes_[None, :]
+        # the NB layers' ids start at 1 (0 pads, its row zeroed): a column of zeros in front, as they count
+        padded = sp.hstack([sp.csr_matrix((X.shape[0], 1)), X]).tocsr()
+        ratios = classifier._complement_ratios(padded, targets, alpha=self.nbsvm.alpha)[1:].T.astype(np.float64)
+        beta, coefs, intercepts = self.nbsvm.beta, [], []
+        for k, c in enumerate(self.classes_):
+            r = ratios[k]
+            scaled = sp.csr_matrix((X.data * r[X.indices], X.indices, X.indptr), shape=X.shape)
+            scaled.sort_indices()
+            model = self.nbsvm._linear_model().fit(scaled, targets[:, k].astype(int))
+            w = model.coef_.ravel()
+            coefs.append(((1.0 - beta) * np.abs(w).mean() + beta * w) * r)
+            intercepts.append(beta * float(model.intercept_[0]))
+        self.coef_, self.intercept_ = np.vstack(coefs), np.asarray(intercepts)
+        return self
+
+    def decision_function(self, X):
+        if self.classes_.size == 2:
+            return self.nbsvm.decision_function(X)
+        return np.asarray(X @ self.coef_.T) + self.intercept_
+
+    def predict(self, X):
+        scores = self.decision_function(X)
+        return self.classes_[(scores > 0).astype(int) if scores.ndim == 1 else scores.argmax(axis=1)]
+
+
+def binary_metrics(y_val, predicted, scores, positive):
+    """Balanced accuracy and ROC AUC (percent) of a two-class task's validation predictions and scores."""
+    from sklearn.metrics import balanced_accuracy_score, roc_auc_score
+
+    return {"bal_acc": round(100 * balanced_accuracy_score(y_val, predicted), 2),
+            "auc": round(100 * roc_auc_score(y_val == positive, scores), 2)}
+
+
+def run_task(name, seeds, hypotheses, nbsvm_only=False):
     from sklearn.feature_extraction.text import CountVectorizer
     from sklearn.naive_bayes import ComplementNB
 
@@ -136,7 +206,7 @@ def run_task(name, seeds, hypotheses):
     common = {"task": name, "classes": len(set(labels)), "fit_docs": len(fit), "val_docs": len(val)}
     rows = []
     base = {k: v for k, v in recipes.MAIN_JOB.items() if k != "ngram_range"}
-    for method, (cls, extra) in keras_methods(hypotheses).items():
+    for method, (cls, extra) in ({} if nbsvm_only else keras_methods(hypotheses)).items():
         accs = []
         with timer() as t:
             for seed in seeds:
@@ -147,18 +217,27 @@ def run_task(name, seeds, hypotheses):
         print(rows[-1], flush=True)
     counts = CountVectorizer(analyzer=lambda doc: doc, binary=True)
     b_fit, b_val = counts.fit_transform(x_fit), counts.transform(x_val)
+    binary, positive = common["classes"] == 2, np.unique(labels)[-1]
     for method, est in [("NBSVMClassifier", NBSVMClassifier(random_state=0)),
+                        ("NBSVMClassifier_None", NBSVMClassifier(alpha_scaling=None, random_state=0)),
                         ("NBSVMClassifier_class_size", NBSVMClassifier(alpha_scaling="class_size", random_state=0)),
+                        ("NBSVMClassifier_complement", ComplementNBSVM(random_state=0)),
                         ("ComplementNB", ComplementNB(alpha=1.0))]:
         with timer() as t:
-            acc = float((est.fit(b_fit, y_fit).predict(b_val) == y_val).mean())
-        rows.append({**common, "method": method, "val_acc": round(100 * acc, 2), "per_seed": None,
-                     "cpu_s": round(t.cpu_seconds, 1)})
+            predicted = est.fit(b_fit, y_fit).predict(b_val)
+        rows.append({**common, "method": method, "val_acc": round(100 * float((predicted == y_val).mean()), 2),
+                     "per_seed": None, "cpu_s": round(t.cpu_seconds, 1)})
+        if binary:
+            scores = (est.decision_function(b_val) if hasattr(est, "decision_function")
+                      else est.predict_log_proba(b_val)[:, 1])
+            rows[-1].update(binary_metrics(y_val, predicted, scores, positive))
         print(rows[-1], flush=True)
     with timer() as t:
         metrics = tfidf_baseline([texts[i] for i in fit], y_fit, [texts[i] for i in val], y_val)
     rows.append({**common, "method": f"tfidf_lr (C={metrics['C']})", "val_acc": round(100 * metrics["accuracy"], 2),
                  "per_seed": None, "cpu_s": round(t.cpu_seconds, 1)})
+    if binary:  # (its positive class is the larger label too)
+        rows[-1].update(bal_acc=round(100 * metrics["balanced_accuracy"], 2), auc=round(100 * metrics["roc_auc"], 2))
     print(rows[-1], flush=True)
     return rows
 
@@ -169,12 +248,15 @@ def main(argv=None):
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--hypotheses", action="store_true",
                         help="also fit the one-vs-rest model with min_count=2 or epochs=5, and main with min_count=2")
+    parser.add_argument("--nbsvm-only", action="store_true",
+                        help="leave out the Keras models: NBSVMClassifier's options, ComplementNB and TF-IDF + LR")
     parser.add_argument("--name", default=NAME)
     args = parser.parse_args(argv)
     rows = []
     for task in args.tasks:
-        rows += run_task(task, args.seeds, args.hypotheses)
-    print_table(rows, ["task", "classes", "fit_docs", "val_docs", "method", "val_acc", "per_seed", "cpu_s"])
+        rows += run_task(task, args.seeds, args.hypotheses, args.nbsvm_only)
+    print_table(rows, ["task", "classes", "fit_docs", "val_docs", "method", "val_acc", "bal_acc", "auc", "per_seed",
+                       "cpu_s"])
     write_results(args.name, rows, params=vars(args))
 
 

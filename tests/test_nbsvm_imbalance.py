@@ -128,7 +128,7 @@ def test_nbsvm_imbalance_default_is_the_old_smoothing(rare_positive):
     w = svm.coef_.ravel()
     w = 0.75 * np.abs(w).mean() + 0.25 * w
     clf = NBSVMClassifier(random_state=0).fit(X, y)
-    assert clf.get_params()["alpha_scaling"] is None
+    assert clf.get_params()["alpha_scaling"] == "auto"  # None's fit for two classes
     np.testing.assert_allclose(clf.log_count_ratio_, r, rtol=1e-12)
     np.testing.assert_allclose(clf.coef_.ravel(), w * r, rtol=1e-10, atol=1e-14)
     np.testing.assert_allclose(clf.intercept_, 0.25 * svm.intercept_, rtol=1e-10)
@@ -144,7 +144,8 @@ def test_nbsvm_imbalance_multiclass_rest_is_scaled():
     for k, c in enumerate(clf.classes_):
         np.testing.assert_allclose(clf.log_count_ratio_[k],
                                    log_count_ratio(X_TOY, y == c, pos_label=True, alpha_scaling="class_size"))
-    assert not np.allclose(clf.log_count_ratio_, NBSVMClassifier(random_state=0).fit(X_TOY, y).log_count_ratio_)
+    equal = NBSVMClassifier(alpha_scaling=None, random_state=0).fit(X_TOY, y)
+    assert not np.allclose(clf.log_count_ratio_, equal.log_count_ratio_)
 
 
 def test_nbsvm_imbalance_scaler_class_size(rare_positive):
@@ -171,7 +172,7 @@ def test_nbsvm_imbalance_scaler_class_size(rare_positive):
 
 def test_nbsvm_imbalance_invalid_alpha_scaling():
     with pytest.raises(ValueError, match=r"The 'alpha_scaling' parameter of NBSVMClassifier must be a str among "
-                                         r"\{'class_size'\} or None. Got 'size' instead."):
+                                         r"\{'auto', 'class_size'\} or None. Got 'size' instead."):
         NBSVMClassifier(alpha_scaling="size").fit(X_TOY, Y_TOY)
     with pytest.raises(ValueError, match=r"The 'alpha_scaling' parameter of NBSVMClassifier must be .* Got True"):
         NBSVMClassifier(alpha_scaling=True).fit(X_TOY, Y_TOY)
@@ -221,7 +222,7 @@ def test_nbsvm_imbalance_models_saved_before_load(tmp_path, rare_positive, monke
     from toolkit.models.persistence import load_model, save_model
 
     X, y, X_held, _ = rare_positive
-    clf = NBSVMClassifier(random_state=0).fit(X, y)
+    clf = NBSVMClassifier(alpha_scaling=None, random_state=0).fit(X, y)  # the default of every saved model
     expected = clf.decision_function(X_held)
     old = _as_saved_before(clf, missing)
     with pytest.raises(AttributeError):
@@ -237,7 +238,7 @@ def test_nbsvm_imbalance_models_saved_before_load(tmp_path, rare_positive, monke
         assert model.get_params()["alpha_scaling"] is None
         assert model.get_params()["ratio_shrinkage"] is None and model.get_params()["norm"] is None
         np.testing.assert_array_equal(model.decision_function(X_held), expected)
-        assert clone(model).get_params() == NBSVMClassifier(random_state=0).get_params()
+        assert clone(model).get_params() == NBSVMClassifier(alpha_scaling=None, random_state=0).get_params()
     # saved again it holds alpha_scaling (after the old entries), and from then on loads and saves to the same bytes
     save_model(loaded, tmp_path / "again")
     save_model(load_model(tmp_path / "again"), tmp_path / "third")

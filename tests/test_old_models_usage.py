@@ -124,6 +124,8 @@ def _toolkit_estimator_classes():
 
 
 ESTIMATOR_CLASSES = _toolkit_estimator_classes()
+#: parameters whose default changed after they existed: a state without one was fitted with its old default
+OLD_DEFAULTS = {("NBSVMClassifier", "alpha_scaling"): None, ("StackedTextClassifier", "alpha_scaling"): None}
 
 
 def test_the_walk_finds_the_estimators():
@@ -154,7 +156,8 @@ def test_every_estimator_unpickles_a_state_from_before_each_of_its_parameters(cl
         old.__dict__.clear()
         old.__setstate__(state)
         got = old.get_params(deep=False)[name]
-        assert got is default or got == default, (cls.__name__, name)
+        expected = OLD_DEFAULTS.get((cls.__name__, name), default)
+        assert got is expected or got == expected, (cls.__name__, name)
         assert list(vars(old))[-1] == name  # after the saved entries, whose order is kept
         clone(old)
 

@@ -190,7 +190,7 @@ def test_stack_alpha_scaling_params_and_old_stacks(split):
     """get_params / clone / a bad value named before any fit; a stack saved before the parameter loads with
     None."""
     X, y, X_val, _ = split
-    assert StackedTextClassifier().get_params()["alpha_scaling"] is None
+    assert StackedTextClassifier().get_params()["alpha_scaling"] == "auto"  # None's fit for two classes
     assert clone(StackedTextClassifier(alpha_scaling="class_size")).alpha_scaling == "class_size"
     with pytest.raises(ValueError, match=r"The 'alpha_scaling' parameter of StackedTextClassifier must be"):
         StackedTextClassifier(**FAST, alpha_scaling="size").fit(X, y)

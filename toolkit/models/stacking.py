@@ -381,9 +381,11 @@ class StackedTextClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin,
         scikit-learn; classes it does not name weigh 1. ``None`` (default):
         an unweighted meta-learner, the same fit as a stack without the
         parameter.
-    alpha_scaling : {None, "class_size"}, default=None
+    alpha_scaling : {"auto", None, "class_size"}, default="auto"
         The NBSVM members' smoothing (:class:`~toolkit.models.NBSVMClassifier`'s
-        parameter of that name). ``"class_size"`` smooths the larger class in
+        parameter of that name). ``"auto"``: ``"class_size"`` for more than
+        two classes, None for two (binary stacks fit the same bits as with
+        None). ``"class_size"`` smooths the larger class in
         proportion to its size, so that n-grams as common in both classes get
         ratios near 0 on imbalanced data; with classes of equal size it fits
         the same bits as None. On 1,000 IMDB training reviews (three draws,
@@ -472,14 +474,14 @@ class StackedTextClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin,
         "random_state": ["random_state"],
         "verbose": [Interval(int, 0, None), "boolean"],
         "class_weight": [dict, Options({"balanced"}), None],
-        "alpha_scaling": [Options({"class_size"}), None],
+        "alpha_scaling": [Options({"auto", "class_size"}), None],
         "ratio_shrinkage": [Interval(float, 0, None, closed="neither"), None],
         "norm": [Options({"l2"}), None],
     }
 
     def __init__(self, *, vectors="glove.6B.50d", doc_vectors=None, pooling="sif", clusters=None, neighbors=None,
                  neighbors_dims=None, tail_tokens=None, mark_negation=False, ratings_alpha=None, ngram_range=(1, 3), ngram_model="nbsvm", C=0.01, vectors_Cs=(0.001, 0.01, 0.1, 1.0), cv=5, predict_with="refit",
-                 final_C=1.0, n_jobs=None, random_state=None, verbose=0, class_weight=None, alpha_scaling=None,
+                 final_C=1.0, n_jobs=None, random_state=None, verbose=0, class_weight=None, alpha_scaling="auto",
                  ratio_shrinkage=None, norm=None):
         self.vectors = vectors
         self.doc_vectors = doc_vectors
@@ -507,8 +509,11 @@ class StackedTextClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin,
 
     def __setstate__(self, state):
         # stacks pickled or saved (skops) before ``verbose``, ``class_weight``, ``alpha_scaling``,
-        # ``ratio_shrinkage`` or ``norm`` existed
+        # ``ratio_shrinkage`` or ``norm`` existed; one without ``alpha_scaling`` was fitted with None, not "auto"
+        fitted_before_auto = isinstance(state, dict) and "alpha_scaling" not in state
         super().__setstate__(state)
+        if fitted_before_auto:  # (set after the defaults: the key keeps its place in the signature's order)
+            self.alpha_scaling = None
 
     # ------------------------------------------------------------------ build
     def _nbsvm(self, seed):
