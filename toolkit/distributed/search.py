@@ -94,6 +94,11 @@ def local_cluster(n_workers=None, *, trim_memory=False, profile=False, **kwargs)
     ``trim_memory`` is set, the variable is left out of ``os.environ`` while
     the workers start, and put back afterwards.
 
+    A worker that distributed drops for good after it died twice in quick
+    succession (killed again while its nanny restarted it) is started anew,
+    with a warning, instead of leaving the work waiting for a worker forever
+    (see :func:`_watch_workers`).
+
     Parameters
     ----------
     n_workers : int, optional
@@ -126,10 +131,97 @@ def local_cluster(n_workers=None, *, trim_memory=False, profile=False, **kwargs)
         if saved is not None:
             os.environ["MALLOC_TRIM_THRESHOLD_"] = saved
     with cluster:
+        stop_watch = _watch_workers(cluster)
         try:
             yield cluster
         finally:
+            stop_watch()
             _close_workers(cluster, WORKER_CLOSE_TIMEOUT)
+
+
+#: seconds between two looks of :func:`_watch_workers` at a local cluster's workers
+WATCH_INTERVAL = 1.0
+
+
+def _watch_workers(cluster, interval=None):
+    """Start again the workers that distributed's ``LocalCluster`` drops after they die twice in quick succession.
+
+    When a worker leaves the scheduler, the cluster waits
+    ``distributed.deploy.lost-worker-timeout`` (15 s) and then closes its
+    nanny for good, and forgets it, unless a worker of the same name is
+    registered again by then (``SpecCluster._update_worker_status``). A
+    worker killed (``kill -9``, the OOM killer, its memory limit) and
+    restarted by its nanny is back in about a second, but one killed again
+    just before those 15 s are up is still restarting then: it is dropped,
+    though it stays in the cluster's ``worker_spec``, and nothing starts it
+    again. A computation then waited for a worker forever.
+
+    Every ``interval`` seconds this looks, on the cluster's event loop, for
+    names in ``worker_spec`` without a worker; a name missing at two looks in
+    a row while no scaling is under way, whose nanny was last seen running
+    (restarting its worker), was dropped, and is started anew
+    (``cluster.scale`` to the same size), with a warning that names it. A
+    worker that is only being scaled up is never missing at two looks with
+    the cluster's lock free; one retired on purpose (its nanny closed before
+    the cluster forgot it) is left alone.
+
+    Returns
+    -------
+    callable
+        Stops the watch (call it before closing the cluster).
+    """
+    from distributed.core import Status
+    from tornado.ioloop import PeriodicCallback
+
+    if getattr(cluster, "asynchronous", False) or not hasattr(cluster, "worker_spec"):
+        return lambda: None
+    interval = WATCH_INTERVAL if interval is None else interval
+    missing_before: set = set()
+    last_status: dict = {}  # name -> its nanny's status at the last look that saw it
+    restarts: dict = {}
+
+    def look():
+        nonlocal missing_before
+        if cluster.status != Status.running:
+            return
+        lock = getattr(cluster, "_lock", None)
+        closing = [future for future in getattr(cluster, "_futures", ()) if not future.done()]
+        if (lock is not None and lock.locked()) or getattr(cluster, "_correct_state_waiting", None) or closing:
+            missing_before = set()  # workers being started or closed: look again later
+            return
+        last_status.update((name, getattr(nanny, "status", None)) for name, nanny in cluster.workers.items())
+        missing = set(cluster.worker_spec) - set(cluster.workers)
+        # dropped while running (restarting its worker); a nanny closed on purpose (client.retire_workers) is not
+        dropped = {name for name in missing & missing_before if last_status.get(name) == Status.running}
+        missing_before = missing - dropped
+        if not dropped:
+            return
+        for name in dropped:
+            restarts[name] = restarts.get(name, 0) + 1
+        logger.warning(
+            "local Dask worker(s) %s died again while their nanny was restarting them, and distributed closed "
+            "them for good (distributed.deploy.lost-worker-timeout): starting them anew (%s). Workers that keep "
+            "dying are usually over their memory limit or killed by the system for memory: give them more memory "
+            "(memory_limit=...) or start fewer.",
+            ", ".join(map(str, sorted(dropped, key=str))),
+            ", ".join(f"{name}: {count} time(s)" for name, count in sorted(restarts.items(), key=str)),
+        )
+        try:
+            cluster.scale(len(cluster.worker_spec))
+        except Exception as err:  # noqa: BLE001 - a watch must not stop the loop; the message says what failed
+            logger.error("could not start the dropped local Dask worker(s) %s again: %r",
+                         ", ".join(map(str, sorted(dropped, key=str))), err)
+
+    callback = PeriodicCallback(look, interval * 1000)
+    cluster.loop.add_callback(callback.start)
+
+    def stop():
+        try:
+            cluster.loop.add_callback(callback.stop)
+        except Exception as err:  # noqa: BLE001 - the loop already closed: the callback died with it
+            logger.debug("stopping the local Dask worker watch failed: %r", err)
+
+    return stop
 
 
 #: seconds each local worker process gets to exit on close before its nanny kills it (Dask's own: 5, of
