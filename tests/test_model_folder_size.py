@@ -195,8 +195,8 @@ def test_model_folder_size_an_array_model_keras_does_not_hold_exactly_is_stored(
     from toolkit.models import persistence
 
     clf, held_out = models["vectors"], grams[1]
-    real = persistence._weighted
-    monkeypatch.setattr(persistence, "_weighted", lambda nb, w_adj, ratios: real(nb, w_adj, ratios) + 1)
+    real = persistence.nb_weighted
+    monkeypatch.setattr(persistence, "nb_weighted", lambda nb, w_adj, ratios: real(nb, w_adj, ratios) + 1)
     folder = save_model(clf, tmp_path / "m")
     monkeypatch.undo()
     with np.load(folder / "nb_weights.npz") as z:

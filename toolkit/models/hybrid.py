@@ -295,6 +295,17 @@ def standardize_pooled_vectors(model, sequences, *, offsets=None):
     layer.scale.assign(scale)
 
 
+def nb_weighted(nb_weights, w_adj, ratios):
+    """The n-gram x output weights an NB model's prediction reads: ``(nb_weights + w_adj) * ratios``, in float32.
+
+    One formula for :func:`nb_model_weights` (out of Keras) and for
+    ``load_model``, which rebuilds them from ``model.keras``' arrays without
+    Keras (:func:`toolkit.models.persistence._read_keras_refs`), so both give
+    the same bits.
+    """
+    return (nb_weights + np.float32(w_adj)) * ratios
+
+
 def nb_model_weights(model) -> dict:
     """The weights :func:`nb_model_outputs` reads from a fitted ``"nbsvm"`` / ``"nbsvm_vectors"`` model, as numpy.
 
@@ -308,7 +319,7 @@ def nb_model_weights(model) -> dict:
     get = model.get_layer
     nb = get("nb_dot")
     weights = {
-        "weighted": (as_np(get("nb_weights").embeddings) + np.float32(nb.w_adj)) * as_np(get("embedding").embeddings),
+        "weighted": nb_weighted(as_np(get("nb_weights").embeddings), nb.w_adj, as_np(get("embedding").embeddings)),
         "r_adj": np.float32(nb.r_adj), "bias": as_np(nb.bias), "activation": get("output").activation.__name__,
     }
     if any(layer.name == "pooled_vectors" for layer in model.layers):

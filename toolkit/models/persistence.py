@@ -100,6 +100,7 @@ from .._hashing import hash_file
 from ..exceptions import ModelFormatError, ModelVersionWarning
 from ._keras_io import RESAVE_HINT as _RESAVE_HINT
 from ._keras_io import check_keras_archive, check_keras_version, keras_in_safe_mode, load_keras, save_keras
+from .hybrid import nb_weighted  # numpy only: hybrid imports Keras inside its functions
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "save_model", "load_model"]
 
@@ -487,10 +488,10 @@ def save_model(estimator, path) -> Path:
             save_keras(clf.model_, tmp / _MODEL_FILE)
             clf.vocabulary_.to_json(tmp / _VOCAB_FILE)
             index = (_INDEX_FILE,) if clf.vocabulary_.save_ngram_index(tmp / _INDEX_FILE) else ()
-            weights = (_NB_WEIGHTS_FILE,) if _save_nb_weights(clf, tmp / _NB_WEIGHTS_FILE, tmp / _MODEL_FILE) else ()
+            version = _save_nb_weights(clf, tmp / _NB_WEIGHTS_FILE, tmp / _MODEL_FILE)
+            weights = (_NB_WEIGHTS_FILE,) if version else ()
             config = _config(clf, tokenizer, step_names)
-            if weights and _takes_from_keras(tmp / _NB_WEIGHTS_FILE):
-                config["format_version"] = _KERAS_REFS_VERSION  # what older toolkits cannot read
+            config["format_version"] = max(config["format_version"], version)  # 3: what older toolkits cannot read
             _write_json(tmp / _CONFIG_FILE, config)
             _write_checksums(tmp, _CONTENT_FILES + spans + index + weights)
     logger.info("saved %s to %s", type(estimator).__name__, path)
@@ -555,8 +556,11 @@ def _config_format(file: Path):
     return config.get("format") or "" if isinstance(config, dict) else ""
 
 
-def _save_nb_weights(clf, file: Path, keras_file: Path | None = None) -> bool:
-    """Write the weights an NB-architecture classifier predicts from (arrays only); False for other architectures.
+def _save_nb_weights(clf, file: Path, keras_file: Path | None = None) -> int:
+    """Write the weights an NB-architecture classifier predicts from (arrays only).
+
+    Returns the format version the file needs (2, or 3 when it takes arrays
+    from ``keras_file``); 0, and nothing written, for other architectures.
 
     With ``keras_file`` (the folder's ``model.keras``, already written), the
     large arrays that its ``model.weights.h5`` already holds are not stored
@@ -572,7 +576,7 @@ def _save_nb_weights(clf, file: Path, keras_file: Path | None = None) -> bool:
     from .classifier import _NB_ARCHITECTURES
 
     if clf.architecture not in _NB_ARCHITECTURES:
-        return False
+        return 0
     w = clf._nb_arrays()
     arrays = {"weighted": w["weighted"], "r_adj": np.asarray(w["r_adj"]), "bias": w["bias"],
               "activation": np.array(w["activation"])}
@@ -592,7 +596,7 @@ def _save_nb_weights(clf, file: Path, keras_file: Path | None = None) -> bool:
         arrays.update({f"{_KERAS_PREFIX}{name}": np.array(place, dtype=np.int64) for name, place in refs.items()})
     with open(file, "wb") as fh:
         np.savez(fh, **arrays)
-    return True
+    return _KERAS_REFS_VERSION if refs else _MIN_FORMAT_VERSION
 
 
 #: The arrays ``nb_weights.npz`` may take from ``model.keras`` (format version 3), with their dtypes: the trained
@@ -608,17 +612,6 @@ _KERAS_SHA256 = "model_keras_sha256"
 _KERAS_WEIGHTS_MEMBER = "model.weights.h5"
 
 
-def _takes_from_keras(file: Path) -> bool:
-    """Whether the ``nb_weights.npz`` ``file`` takes arrays from ``model.keras`` (format version 3)."""
-    with np.load(file, allow_pickle=False) as z:
-        return _KERAS_SHA256 in z.files
-
-
-def _weighted(nb_weights, w_adj, ratios):
-    """``"weighted"`` from its parts, as :func:`toolkit.models.hybrid.nb_model_weights` makes it (float32)."""
-    return (nb_weights + np.float32(w_adj)) * ratios
-
-
 def _keras_refs(model, weights: dict, keras_file: Path) -> tuple:
     """({name: [offset, *shape]} of the arrays ``keras_file`` holds exactly, the ``w_adj`` they need).
 
@@ -629,7 +622,7 @@ def _keras_refs(model, weights: dict, keras_file: Path) -> tuple:
     order wins, so the same model gives the same places. Then they are read
     back from the file's bytes as :func:`_read_keras_refs` reads them, and
     each is kept only if that gives this process's array bit for bit (the
-    pair behind ``"weighted"``: only if :func:`_weighted` of them gives
+    pair behind ``"weighted"``: only if :func:`~toolkit.models.hybrid.nb_weighted` of them gives
     ``weights["weighted"]``).
     """
     import h5py
@@ -776,7 +769,7 @@ def _read_keras_refs(weights: dict, data: bytes, model_file: Path, sha256: str |
         if nb_weights.shape != (ratios.shape[0], 1):
             raise ModelFormatError(f"{_NB_WEIGHTS_FILE} places n-gram weights of shape {nb_weights.shape} and "
                                    f"ratios of shape {ratios.shape} in {model_file}. {_RESAVE_HINT}")
-        weights["weighted"] = _weighted(nb_weights, weights.pop("w_adj"), ratios)  # a new array
+        weights["weighted"] = nb_weighted(nb_weights, weights.pop("w_adj"), ratios)  # a new array
     # copies in native byte order: no view keeps the model.keras bytes alive once model_ is rebuilt from them
     weights.update({name: array.astype(array.dtype.newbyteorder("=")) for name, array in arrays.items()})
     try:
