@@ -160,7 +160,10 @@ def with_missing_params(cls, state: dict) -> dict:
     An estimator pickled or saved (skops) before a parameter existed restores
     without that attribute, and ``get_params`` (so ``clone``, ``repr`` and the
     parameter checks of ``fit`` and ``transform``) fails on it. The default is
-    the behaviour such a model was fitted with. The parameters are added after
+    the behaviour such a model was fitted with; a parameter whose default
+    changed after it existed takes its first default instead, from the class's
+    ``_defaults_before_change`` dict (e.g. ``{"alpha_scaling": None}``). The
+    parameters are added after
     the saved entries, whose order is kept, so a loaded model saves to the same
     bytes again (an old one: from its second save on). Used through
     :class:`MissingParamsMixin`, whose ``__setstate__`` both pickle and
@@ -181,10 +184,11 @@ def with_missing_params(cls, state: dict) -> dict:
     import inspect
 
     state = dict(state)
+    changed = getattr(cls, "_defaults_before_change", {})
     for name, param in inspect.signature(cls.__init__).parameters.items():
         if (name != "self" and param.default is not param.empty and name not in state
                 and param.kind in (param.KEYWORD_ONLY, param.POSITIONAL_OR_KEYWORD)):
-            state[name] = param.default
+            state[name] = changed.get(name, param.default)
     return state
 
 

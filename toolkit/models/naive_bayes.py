@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import itertools
 import numbers
+from types import MappingProxyType
 
 import numpy as np
 import scipy.sparse as sp
@@ -565,13 +566,13 @@ class NBSVMClassifier(MissingParamsMixin, ClassifierMixin, BaseEstimator):
         self.ratio_shrinkage = ratio_shrinkage
         self.norm = norm
 
+    #: a model saved before ``alpha_scaling`` existed was fitted with the equal alpha of None, not with today's
+    #: default "auto" (:class:`~toolkit._validation.MissingParamsMixin` restores it so)
+    _defaults_before_change = MappingProxyType({"alpha_scaling": None})
+
     def __setstate__(self, state):
-        # models pickled or saved (skops) before ``alpha_scaling``, ``ratio_shrinkage`` or ``norm`` existed; one
-        # without ``alpha_scaling`` was fitted with the equal alpha of None, not with today's default "auto"
-        fitted_before_auto = isinstance(state, dict) and "alpha_scaling" not in state
+        # models pickled or saved (skops) before ``alpha_scaling``, ``ratio_shrinkage`` or ``norm`` existed
         super().__setstate__(state)
-        if fitted_before_auto:  # (set after the defaults: the key keeps its place in the signature's order)
-            self.alpha_scaling = None
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

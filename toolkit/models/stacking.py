@@ -62,6 +62,7 @@ import gc
 import logging
 import os
 import time
+from types import MappingProxyType
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
@@ -507,13 +508,14 @@ class StackedTextClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin,
         self.ratio_shrinkage = ratio_shrinkage
         self.norm = norm
 
+    #: a stack saved before ``alpha_scaling`` existed was fitted with None, not with today's default "auto"
+    #: (:class:`~toolkit._validation.MissingParamsMixin` restores it so)
+    _defaults_before_change = MappingProxyType({"alpha_scaling": None})
+
     def __setstate__(self, state):
         # stacks pickled or saved (skops) before ``verbose``, ``class_weight``, ``alpha_scaling``,
-        # ``ratio_shrinkage`` or ``norm`` existed; one without ``alpha_scaling`` was fitted with None, not "auto"
-        fitted_before_auto = isinstance(state, dict) and "alpha_scaling" not in state
+        # ``ratio_shrinkage`` or ``norm`` existed
         super().__setstate__(state)
-        if fitted_before_auto:  # (set after the defaults: the key keeps its place in the signature's order)
-            self.alpha_scaling = None
 
     # ------------------------------------------------------------------ build
     def _nbsvm(self, seed):
