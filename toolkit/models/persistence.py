@@ -987,7 +987,8 @@ def _read_small_json(file: Path, what: str):
 def _verify_folder(path: Path) -> tuple:
     """Check the folder's files against ``checksums.json`` and its one digest, before parsing any.
 
-    Returns the folder's content files (one of :data:`_KIND_FILES`).
+    Returns the folder's content files (one of :data:`_KIND_FILES`) and their
+    checked SHA-256 by name.
     """
     checksums_path = path / _CHECKSUMS_FILE
     if not (path / _CONFIG_FILE).is_file() and (path / "model" / _CONFIG_FILE).is_file():
@@ -1037,7 +1038,7 @@ def _verify_folder(path: Path) -> tuple:
             f"{checksums_path} does not match its own folder digest: the checksum file was edited. "
             f"{_RESAVE_HINT}"
         )
-    return content
+    return content, files
 
 
 def _read_config(path: Path, kind: str) -> dict:
@@ -1228,7 +1229,7 @@ def _load_model(path):
         raise ModelFormatError(_not_a_folder_message(path))
     if not path.is_dir():
         raise FileNotFoundError(f"No saved model folder at {path}.")
-    content = _verify_folder(path)
+    content, hashes = _verify_folder(path)
     kind = "sklearn" if _SKOPS_FILE in content else "keras"
     config = _read_config(path, kind)
     if kind == "sklearn":
@@ -1288,8 +1289,8 @@ def _load_model(path):
                                    f"{config['format_version']}. {_RESAVE_HINT}")
         check_keras_archive(model_file)
         data = model_file.read_bytes()
-        sha256 = _read_small_json(path / _CHECKSUMS_FILE, "checksums")["files"][_MODEL_FILE]  # checked above
-        weights = _read_keras_refs(weights, data, model_file, sha256)  # (format version 3) neither Keras nor h5py
+        # (format version 3) its tables from model.keras' bytes, with neither Keras nor h5py
+        weights = _read_keras_refs(weights, data, model_file, hashes[_MODEL_FILE])
         _check_nb_agreement(clf, weights, path)
         clf._nb_weights = (None, weights)
         clf._model_keras_bytes, clf._model_keras_safe_mode = data, True
