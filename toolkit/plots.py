@@ -2,11 +2,14 @@
 confusion matrix, and a 2-D map of word vectors.
 
 Each function draws on its own :class:`matplotlib.figure.Figure` (no pyplot
-global state, the Agg canvas, so it works without a display), writes a PNG
-(or the format the path's suffix names, such as ``.pdf`` or ``.svg``)
-atomically (a temporary file in the same folder, then :func:`os.replace`) and
-returns the path. matplotlib is imported inside the functions, so importing
-this module is cheap.
+global state, the Agg canvas, so it works without a display). Given a path, it
+writes a PNG (or the format the path's suffix names, such as ``.pdf`` or
+``.svg``) atomically (a temporary file in the same folder, then
+:func:`os.replace`) and returns the path. Without one, it returns the figure,
+which a Jupyter notebook shows as the cell's output (the figure has a PNG
+representation of its own, so this needs neither pyplot nor
+``%matplotlib inline``) and which ``fig.savefig`` writes anywhere.
+matplotlib is imported inside the functions, so importing this module is cheap.
 """
 
 from __future__ import annotations
@@ -26,13 +29,55 @@ _MATRIX_MAX_INCHES = 16.0
 _CELL_TEXT_MIN_INCHES = 0.25
 
 
-def _new_figure(figsize):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+_FIGURE_CLASS = None
 
-    fig = Figure(figsize=figsize, layout="constrained")
+
+def _figure_class():
+    """A :class:`matplotlib.figure.Figure` with a PNG representation for IPython / Jupyter (built once)."""
+    global _FIGURE_CLASS
+    if _FIGURE_CLASS is None:
+        from matplotlib.figure import Figure
+
+        class PlotFigure(Figure):
+            """A matplotlib figure that a notebook shows as a PNG when it is a cell's value."""
+
+            def _repr_png_(self):
+                import io
+
+                buffer = io.BytesIO()
+                self.savefig(buffer, format="png", dpi=self.dpi)
+                return buffer.getvalue()
+
+        PlotFigure.__module__ = __name__
+        PlotFigure.__qualname__ = "PlotFigure"
+        _FIGURE_CLASS = PlotFigure
+    return _FIGURE_CLASS
+
+
+def __getattr__(name):
+    # toolkit.plots.PlotFigure, built on first use (matplotlib stays unimported until then); pickle finds it here
+    if name == "PlotFigure":
+        return _figure_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _new_figure(figsize, dpi=100):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = _figure_class()(figsize=figsize, dpi=dpi, layout="constrained")
     FigureCanvasAgg(fig)
     return fig
+
+
+def _finish(fig, path, dpi):
+    """Write ``fig`` to ``path`` and return the path, or return ``fig`` when ``path`` is None."""
+    return fig if path is None else _save_png(fig, path, dpi)
+
+
+def _check_dpi(dpi, function):
+    if isinstance(dpi, bool) or not isinstance(dpi, (int, float, np.integer, np.floating)) or not dpi > 0 \
+            or not np.isfinite(dpi):
+        raise ValueError(f"The 'dpi' parameter of {function} must be a positive number of dots per inch, got {dpi!r}.")
 
 
 def _check_path(path) -> tuple[Path, str]:
@@ -123,7 +168,7 @@ def _history_dict(history) -> dict[str, list[float]]:
     return out
 
 
-def plot_history(history, path, *, metrics=("loss", "accuracy"), title=None, dpi=100) -> Path:
+def plot_history(history, path=None, *, metrics=("loss", "accuracy"), title=None, dpi=100):
     """Plot training and validation curves per epoch, one panel per metric.
 
     The classic ``plot(history)`` of the deep-learning-with-text chapter: dots
@@ -141,9 +186,11 @@ def plot_history(history, path, *, metrics=("loss", "accuracy"), title=None, dpi
         (``best_epoch_``, 0-based, after early stopping with ``patience``),
         a dotted vertical line marks that epoch, ``best_epoch_ + 1`` on the
         epoch axis.
-    path : path-like
+    path : path-like, optional
         Image file to write: PNG, or the format its suffix names (``.pdf``,
         ``.svg``...). Missing folders are created; ``~`` is the home folder.
+        Without it, nothing is written and the figure is returned (a notebook
+        shows it as the cell's output).
     metrics : str or sequence of str, default=("loss", "accuracy")
         Metric(s) to draw; ones the history lacks are skipped (``"acc"`` is
         accepted for ``"accuracy"``). Each panel shows a metric and its
@@ -155,8 +202,8 @@ def plot_history(history, path, *, metrics=("loss", "accuracy"), title=None, dpi
 
     Returns
     -------
-    pathlib.Path
-        The written file.
+    pathlib.Path or matplotlib.figure.Figure
+        The written file; the figure when ``path`` is None.
 
     Raises
     ------
@@ -174,10 +221,15 @@ def plot_history(history, path, *, metrics=("loss", "accuracy"), title=None, dpi
     >>> out = plot_history(h, os.path.join(tempfile.mkdtemp(), "history.png"))
     >>> out.name
     'history.png'
+    >>> fig = plot_history(h)  # no path: the figure, shown inline in a notebook
+    >>> [ax.get_title() for ax in fig.axes]
+    ['Training and validation loss', 'Training and validation accuracy']
     """
     if isinstance(metrics, str):
         metrics = [metrics]
-    _check_path(path)
+    if path is not None:
+        _check_path(path)
+    _check_dpi(dpi, "plot_history")
     hist = _history_dict(history)
     aliases = {"accuracy": "acc", "acc": "accuracy"}
     panels = []  # (metric, training values or None, validation values or None)
@@ -204,7 +256,7 @@ def plot_history(history, path, *, metrics=("loss", "accuracy"), title=None, dpi
     n_epochs = max(len(values) for _, *curves in panels for values in curves if values is not None)
     if kept is not None and not 0 <= kept < n_epochs - 1:  # the last epoch's weights (or out of range): no mark
         kept = None
-    fig = _new_figure((5.0 * len(panels), 4.0))
+    fig = _new_figure((5.0 * len(panels), 4.0), dpi)
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
     for ax, (metric, train, val) in zip(axes, panels):
         if train is not None:
@@ -224,10 +276,10 @@ def plot_history(history, path, *, metrics=("loss", "accuracy"), title=None, dpi
         ax.legend()
     if title:
         fig.suptitle(title)
-    return _save_png(fig, path, dpi)
+    return _finish(fig, path, dpi)
 
 
-def plot_confusion_matrix(y_true, y_pred, labels, path, *, normalize=None, title=None, dpi=100) -> Path:
+def plot_confusion_matrix(y_true, y_pred, labels, path=None, *, normalize=None, title=None, dpi=100):
     """Plot the confusion matrix of true against predicted labels.
 
     Each cell shows its count (or rate); the matrix grows with the number of
@@ -242,8 +294,9 @@ def plot_confusion_matrix(y_true, y_pred, labels, path, *, normalize=None, title
         The classes, in display order (e.g. ``["neg", "pos"]``). When ``y_true``
         holds integer codes ``0..k-1`` and ``labels`` are names (not numbers),
         the names are used as tick labels.
-    path : path-like
-        Image file to write (PNG, or the format its suffix names).
+    path : path-like, optional
+        Image file to write (PNG, or the format its suffix names). Without
+        it, nothing is written and the figure is returned.
     normalize : {"true", "pred", "all"} or None, default=None
         As in :func:`sklearn.metrics.confusion_matrix`.
     title : str, optional
@@ -251,7 +304,8 @@ def plot_confusion_matrix(y_true, y_pred, labels, path, *, normalize=None, title
 
     Returns
     -------
-    pathlib.Path
+    pathlib.Path or matplotlib.figure.Figure
+        The written file; the figure when ``path`` is None.
 
     Raises
     ------
@@ -292,14 +346,16 @@ def plot_confusion_matrix(y_true, y_pred, labels, path, *, normalize=None, title
             f"labels={[c.item() if isinstance(c, np.generic) else c for c in codes]!r} lacks (compared by value "
             "and type: '1' is not 1): their samples would be missing from the matrix. Pass every class in labels."
         )
-    _check_path(path)
+    if path is not None:
+        _check_path(path)
+    _check_dpi(dpi, "plot_confusion_matrix")
     cm = confusion_matrix(y_true, y_pred, labels=codes, normalize=normalize)
 
     # 1.1 inch a class up to _MATRIX_MAX_INCHES a side, smaller cells (and fonts) beyond: 100 classes drew
     # an 11,220-pixel-wide PNG (3.5 GB of memory, 24 CPU s) that Pillow refuses as a decompression bomb
     cell = min(1.1, _MATRIX_MAX_INCHES / len(names))
     size = 1.2 + cell * len(names)
-    fig = _new_figure((max(4.0, size + 1.0), max(3.5, size)))
+    fig = _new_figure((max(4.0, size + 1.0), max(3.5, size)), dpi)
     ax = fig.subplots()
     image = ax.imshow(cm, cmap="Blues", vmin=0)
     fig.colorbar(image, ax=ax)
@@ -320,7 +376,7 @@ def plot_confusion_matrix(y_true, y_pred, labels, path, *, normalize=None, title
                 text = f"{cm[i, j]:.2f}" if normalize else f"{int(cm[i, j])}"
                 ax.text(j, i, text, ha="center", va="center", color="white" if cm[i, j] > threshold else "black",
                         **text_font)
-    return _save_png(fig, path, dpi)
+    return _finish(fig, path, dpi)
 
 
 def _lookup_vectors(vectors, words: Sequence[str], skip_missing: bool):
@@ -341,7 +397,8 @@ def _lookup_vectors(vectors, words: Sequence[str], skip_missing: bool):
     return found, np.vstack(rows) if rows else np.empty((0, 0))
 
 
-def plot_word_map(vectors, words, path, *, method="pca", skip_missing=False, random_state=0, title=None, dpi=100) -> Path:
+def plot_word_map(vectors, words, path=None, *, method="pca", skip_missing=False, random_state=0, title=None,
+                  dpi=100):
     """Project chosen word vectors to 2-D and plot them with their labels.
 
     Parameters
@@ -351,8 +408,9 @@ def plot_word_map(vectors, words, path, *, method="pca", skip_missing=False, ran
         absent).
     words : sequence of str
         At least two words (three for ``method="tsne"``).
-    path : path-like
-        Image file to write (PNG, or the format its suffix names).
+    path : path-like, optional
+        Image file to write (PNG, or the format its suffix names). Without
+        it, nothing is written and the figure is returned.
     method : {"pca", "tsne"}, default="pca"
         :class:`sklearn.decomposition.PCA` or :class:`sklearn.manifold.TSNE`
         (perplexity capped below the number of words).
@@ -364,7 +422,8 @@ def plot_word_map(vectors, words, path, *, method="pca", skip_missing=False, ran
 
     Returns
     -------
-    pathlib.Path
+    pathlib.Path or matplotlib.figure.Figure
+        The written file; the figure when ``path`` is None.
 
     Raises
     ------
@@ -386,7 +445,9 @@ def plot_word_map(vectors, words, path, *, method="pca", skip_missing=False, ran
     if isinstance(words, str):
         words = [words]
     words = list(dict.fromkeys(words))  # unique, order kept
-    _check_path(path)
+    if path is not None:
+        _check_path(path)
+    _check_dpi(dpi, "plot_word_map")
     found, matrix = _lookup_vectors(vectors, words, skip_missing)
     needed = 3 if method == "tsne" else 2
     if len(found) < needed:
@@ -406,7 +467,7 @@ def plot_word_map(vectors, words, path, *, method="pca", skip_missing=False, ran
         points = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=random_state).fit_transform(matrix)
         axis = "t-SNE "
 
-    fig = _new_figure((7.0, 6.0))
+    fig = _new_figure((7.0, 6.0), dpi)
     ax = fig.subplots()
     ax.scatter(points[:, 0], points[:, 1], s=24, color="tab:blue")
     for word, (x, y) in zip(found, points):
@@ -416,4 +477,4 @@ def plot_word_map(vectors, words, path, *, method="pca", skip_missing=False, ran
     ax.set_title(title or f"Word map ({method.upper() if method == 'pca' else 't-SNE'}, {len(found)} words)")
     ax.grid(True, alpha=0.3)
     ax.margins(0.12)
-    return _save_png(fig, path, dpi)
+    return _finish(fig, path, dpi)
