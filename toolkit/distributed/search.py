@@ -14,6 +14,7 @@ import contextlib
 import logging
 import re
 import threading
+import time
 from collections.abc import Iterable
 
 import numpy as np
@@ -96,8 +97,10 @@ def local_cluster(n_workers=None, *, trim_memory=False, profile=False, **kwargs)
 
     A worker that distributed drops for good after it died twice in quick
     succession (killed again while its nanny restarted it) is started anew,
-    with a warning, instead of leaving the work waiting for a worker forever
-    (see :func:`_watch_workers`).
+    with a warning, instead of leaving the work waiting for a worker forever;
+    and when no worker is left and none can be started again (its nanny
+    failed to start it, or gave up), the work waiting for one fails with a
+    :class:`ClusterError` that says so (see :func:`_watch_workers`).
 
     Parameters
     ----------
@@ -141,6 +144,10 @@ def local_cluster(n_workers=None, *, trim_memory=False, profile=False, **kwargs)
 
 #: seconds between two looks of :func:`_watch_workers` at a local cluster's workers
 WATCH_INTERVAL = 1.0
+#: times :func:`_watch_workers` starts a dropped worker anew within :data:`WATCH_RESTART_WINDOW` seconds; a worker
+#: dropped more often keeps dying, and is left out
+WATCH_MAX_RESTARTS = 3
+WATCH_RESTART_WINDOW = 600.0
 
 
 def _watch_workers(cluster, interval=None):
@@ -163,7 +170,23 @@ def _watch_workers(cluster, interval=None):
     (``cluster.scale`` to the same size), with a warning that names it. A
     worker that is only being scaled up is never missing at two looks with
     the cluster's lock free; one retired on purpose (its nanny closed before
-    the cluster forgot it) is left alone.
+    the cluster forgot it) is left alone. A worker dropped more than
+    :data:`WATCH_MAX_RESTARTS` times within :data:`WATCH_RESTART_WINDOW`
+    seconds keeps dying, and is not started again.
+
+    A worker that cannot be started again (a preload that exits, a worker
+    killed at every start) leaves no worker and no hope of one: its nanny
+    tries to restart it until the cluster drops it, and the nanny started
+    anew in its place fails to start (``Status.failed``) and stays in the
+    cluster; a nanny that gave up closes itself. Nothing in distributed then
+    ends the work waiting for a worker (its scheduler's
+    ``no-workers-timeout`` is off by default). So when, at two looks in a row, the
+    scheduler has no worker, no scaling is under way, and every name of
+    ``worker_spec`` has a nanny that failed, closed or is closing (or was
+    dropped for good), the tasks waiting for a worker are failed with a
+    :class:`ClusterError` that says so, as distributed itself fails them
+    after ``no-workers-timeout``: their futures raise it, and a warning is
+    logged. The cluster itself is left as it is (its owner closes it).
 
     Returns
     -------
@@ -179,25 +202,50 @@ def _watch_workers(cluster, interval=None):
     missing_before: set = set()
     last_status: dict = {}  # name -> its nanny's status at the last look that saw it
     restarts: dict = {}
+    started_anew: dict = {}  # name -> the times (time.monotonic) the watch started it anew
+    given_up: set = set()  # names dropped too often: not started again
+    hopeless_before = False
 
     def look():
-        nonlocal missing_before
+        nonlocal missing_before, hopeless_before
         if cluster.status != Status.running:
             return
         lock = getattr(cluster, "_lock", None)
         closing = [future for future in getattr(cluster, "_futures", ()) if not future.done()]
         if (lock is not None and lock.locked()) or getattr(cluster, "_correct_state_waiting", None) or closing:
             missing_before = set()  # workers being started or closed: look again later
+            hopeless_before = False
             return
         last_status.update((name, getattr(nanny, "status", None)) for name, nanny in cluster.workers.items())
         missing = set(cluster.worker_spec) - set(cluster.workers)
         # dropped while running (restarting its worker); a nanny closed on purpose (client.retire_workers) is not
-        dropped = {name for name in missing & missing_before if last_status.get(name) == Status.running}
+        dropped = {name for name in missing & missing_before - given_up if last_status.get(name) == Status.running}
         missing_before = missing - dropped
+        now = time.monotonic()
+        for name in dropped:
+            started_anew[name] = [t for t in started_anew.get(name, ()) if t > now - WATCH_RESTART_WINDOW]
+        too_often = {name for name in dropped if len(started_anew[name]) >= WATCH_MAX_RESTARTS}
+        if too_often:
+            given_up.update(too_often)
+            dropped -= too_often
+            logger.error(
+                "local Dask worker(s) %s died again after being started anew %d time(s) within %.0f s: not "
+                "starting them again. Workers that keep dying are usually over their memory limit or killed by the "
+                "system for memory: give them more memory (memory_limit=...) or start fewer.",
+                ", ".join(map(str, sorted(too_often, key=str))), WATCH_MAX_RESTARTS, WATCH_RESTART_WINDOW)
         if not dropped:
+            hopeless = _hopeless_workers(cluster, missing, last_status, given_up, started_anew)
+            if hopeless and hopeless_before:
+                try:
+                    _fail_waiting_work(cluster, hopeless)
+                except Exception as err:  # noqa: BLE001 - a watch must not stop the loop; the message says what failed
+                    logger.error("could not fail the work waiting for the local Dask cluster's lost workers: %r", err)
+            hopeless_before = bool(hopeless)
             return
+        hopeless_before = False
         for name in dropped:
             restarts[name] = restarts.get(name, 0) + 1
+            started_anew[name].append(now)
         logger.warning(
             "local Dask worker(s) %s died again while their nanny was restarting them, and distributed closed "
             "them for good (distributed.deploy.lost-worker-timeout): starting them anew (%s). Workers that keep "
@@ -222,6 +270,70 @@ def _watch_workers(cluster, interval=None):
             logger.debug("stopping the local Dask worker watch failed: %r", err)
 
     return stop
+
+
+def _hopeless_workers(cluster, missing, last_status, given_up, started_anew) -> dict:
+    """Why each worker of ``cluster`` will not come back (name -> reason), or ``{}`` while one is registered at its
+    scheduler, or may still be (a nanny starting or restarting its worker, a worker dropped a moment ago that
+    :func:`_watch_workers` is about to start anew), or when the cluster was scaled to no worker."""
+    from distributed.core import Status
+
+    scheduler = getattr(cluster, "scheduler", None)
+    if not cluster.worker_spec or getattr(scheduler, "workers", None) is None or scheduler.workers:
+        return {}
+    gone = (Status.failed, Status.closing, Status.closed, Status.closing_gracefully)
+    reasons = {}
+    for name in cluster.worker_spec:
+        anew = " (started anew after distributed dropped it)" if name in started_anew else ""
+        if name in missing and name in given_up:
+            reasons[name] = (f"it kept dying: distributed dropped it {len(started_anew[name]) + 1} time(s) within "
+                             f"{WATCH_RESTART_WINDOW:.0f} s, and it was not started again")
+        elif name in cluster.workers:
+            status = getattr(cluster.workers[name], "status", None)
+            if status not in gone:
+                return {}  # its nanny may still bring its worker back
+            reasons[name] = (f"its nanny{anew} failed to start it" if status == Status.failed
+                             else f"its nanny{anew} closed: it gave up restarting its worker, or was closed")
+        elif last_status.get(name) == Status.running:
+            return {}  # dropped while restarting its worker: started anew at the next look
+        else:
+            reasons[name] = "its nanny closed: it gave up restarting its worker, or was closed (and was dropped)"
+    return reasons
+
+
+def _fail_waiting_work(cluster, reasons) -> int:
+    """Fail the tasks of ``cluster``'s scheduler that wait for a worker with a :class:`ClusterError` naming
+    ``reasons`` (:func:`_hopeless_workers`); the number of tasks failed.
+
+    The same transitions as distributed's own ``distributed.scheduler.no-workers-timeout``
+    (``Scheduler._fail_tasks_after_no_workers_timeout``): each queued or unrunnable task goes to ``erred`` with the
+    error, its dependents after it, and the clients that wait on them get it. Runs on the scheduler's event loop.
+    """
+    import pickle
+
+    scheduler = cluster.scheduler
+    waiting = [ts for ts in (*scheduler.unrunnable, *scheduler.queued) if ts.state in ("no-worker", "queued")]
+    if not waiting:
+        return 0
+    workers = "; ".join(f"worker {name}: {reason}" for name, reason in sorted(reasons.items(), key=str))
+    message = (
+        f"The local Dask cluster has no worker left and cannot start one ({workers}), so {len(waiting)} task(s) "
+        f"waiting for a worker (e.g. {waiting[0].key!r}) failed instead of waiting forever. Workers that die at "
+        "every start or keep dying are usually over their memory limit or killed by the system for memory, or "
+        "stopped by their preload, plugins or environment (distributed.nanny's log says how each worker ended). "
+        "Give them more memory (memory_limit=...), start fewer (n_workers, --workers), or fix their preload, then "
+        "run it again."
+    )
+    logger.warning("%s", message)
+    error = pickle.dumps(ClusterError(message))
+    stimulus_id = f"toolkit-no-worker-left-{time.time()}"
+    recommendations: dict = {}
+    for ts in waiting:
+        if ts.state in ("no-worker", "queued") and scheduler.tasks.get(ts.key) is ts:
+            recommendations.update(scheduler.transition(ts.key, "erred", stimulus_id=stimulus_id, exception=error,
+                                                        cause=ts.key, exception_text=message))
+    scheduler.transitions(recommendations, stimulus_id=stimulus_id)
+    return len(waiting)
 
 
 #: seconds each local worker process gets to exit on close before its nanny kills it (Dask's own: 5, of
