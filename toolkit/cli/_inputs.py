@@ -79,14 +79,51 @@ def _lines(data: bytes, encoding: str, name: str) -> list[str]:
     return kept
 
 
+#: the first bytes of every gzip file
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def _gzipped_table(path: Path):
+    """The DataError for a gzipped CSV/TSV/JSONL file (``reviews.csv.gz``), which these readers take only
+    uncompressed, or None for any other path."""
+    from ..exceptions import DataError
+
+    suffixes = [s.lower() for s in path.suffixes]
+    if len(suffixes) < 2 or suffixes[-1] != ".gz" or suffixes[-2] not in TABLE_SUFFIXES + JSONL_SUFFIXES:
+        return None
+    plain = path.with_suffix("")
+    return DataError(
+        f"'{path}' is gzip-compressed; this command reads {suffixes[-2]} files uncompressed. Decompress it first "
+        f"(`gunzip -k '{path}'`) and pass '{plain}'."
+    )
+
+
 def _read_lines(path: Path, encoding: str) -> list[str]:
+    """The non-empty lines of a text file, gunzipped first when it is gzip data (``reviews.txt.gz``)."""
     from ..exceptions import DataError
 
     try:
         data = path.read_bytes()
     except OSError as err:
         raise DataError(f"Cannot read '{path}': {err.strerror or err}.") from err
-    return _lines(data, encoding, f"'{path}'")
+    return _lines(_gunzipped(data, f"'{path}'"), encoding, f"'{path}'")
+
+
+def _gunzipped(data: bytes, name: str) -> bytes:
+    """``data`` decompressed when it is gzip data, else as it is (read as text, gzip bytes only failed as
+    "not utf-8 ... or a binary file?")."""
+    import gzip
+    import zlib
+
+    from ..exceptions import DataError
+
+    if not data.startswith(GZIP_MAGIC):
+        return data
+    try:
+        return gzip.decompress(data)
+    except (EOFError, gzip.BadGzipFile, zlib.error) as err:
+        raise DataError(f"{name[:1].upper() + name[1:]}: not a complete gzip file ({err}); compress it again, or "
+                        "copy it again if it was cut short.") from err
 
 
 def read_input(source=None, *, column="text", encoding="utf-8", stdin=None, split="train", data_dir=None,
@@ -96,8 +133,9 @@ def read_input(source=None, *, column="text", encoding="utf-8", stdin=None, spli
     Parameters
     ----------
     source : path-like, "-" or None
-        A text file (one document per non-empty line), a CSV/TSV or JSONL file
-        (the ``column`` field), a folder (:func:`toolkit.data.datasets.load_folder`),
+        A text file (one document per non-empty line; gzipped too, e.g.
+        ``reviews.txt.gz``), a CSV/TSV or JSONL file (the ``column`` field;
+        uncompressed: a ``.csv.gz`` is refused, naming the fix), a folder (:func:`toolkit.data.datasets.load_folder`),
         ``"-"``/None for ``stdin`` (one document per non-empty line), or
         ``"imdb"`` (the reviews of ``split``).
     column : str, default="text"
@@ -130,7 +168,7 @@ def read_input(source=None, *, column="text", encoding="utf-8", stdin=None, spli
 
         stream = sys.stdin if stdin is None else stdin
         if hasattr(stream, "buffer"):  # decoded here, strictly: sys.stdin replaces bad bytes under some locales
-            return _lines(stream.buffer.read(), encoding, "standard input")
+            return _lines(_gunzipped(stream.buffer.read(), "standard input"), encoding, "standard input")
         lines = [line.rstrip("\r\n") for line in stream if line.strip()]
         if lines and lines[0].startswith("\ufeff"):
             lines[0] = lines[0][1:]
@@ -138,6 +176,9 @@ def read_input(source=None, *, column="text", encoding="utf-8", stdin=None, spli
     if str(source).lower() == "imdb":
         return list(load_data("imdb", split=split, data_dir=data_dir, cache_dir=cache_dir, progress=progress).texts)
     path = _check_input_path(source)
+    gzipped_table = _gzipped_table(path)
+    if gzipped_table is not None:
+        raise gzipped_table
     if path.is_dir() or path.suffix.lower() in TABLE_SUFFIXES + JSONL_SUFFIXES:
         return list(load_data(path, column=column, label_column=None).texts)
     return _read_lines(path, encoding)
@@ -173,9 +214,9 @@ def load_data(data="imdb", *, split="train", column="text", label_column="label"
         return datasets.load_imdb(split, data_dir=data_dir, cache_dir=cache_dir, progress=progress)
     path = check_labelled_path(data)
     suffix = path.suffix.lower()
-    if path.is_dir():
-        return datasets.load_folder(path)
     try:
+        if path.is_dir():
+            return datasets.load_folder(path)
         if suffix in TABLE_SUFFIXES:
             delimiter = "\t" if suffix == ".tsv" else ","
             return datasets.load_csv(path, text_column=column, label_column=label_column, delimiter=delimiter)
@@ -202,6 +243,9 @@ def _with_option_names(err):
                      r"convert the file.", message)
     message = message.replace("check the delimiter= parameter too", "check that the file's suffix (.csv, .tsv) "
                               "matches its delimiter")
+    # a folder: the commands read its .txt files (load_folder's default extensions), and have no extensions option
+    message = message.replace("Pass extensions=None to read every file.", "The command line reads the .txt files "
+                              "of a folder (one document per file): give them the .txt suffix, or pass one file.")
     return type(err)(message) if message != str(err) else err
 
 
@@ -210,6 +254,9 @@ def check_labelled_path(data) -> Path:
     from ..exceptions import DataError
 
     path = _check_input_path(data)
+    gzipped_table = _gzipped_table(path)
+    if gzipped_table is not None:
+        raise gzipped_table
     if not path.is_dir() and path.suffix.lower() not in TABLE_SUFFIXES + JSONL_SUFFIXES:
         raise DataError(
             f"Cannot read labelled data from '{path}': give 'imdb', a class-per-folder directory, "
@@ -634,6 +681,54 @@ def _record_start_lines(path: Path, kind: str, upto: int, encoding: str = "utf-8
             if row:  # DictReader skips blank rows
                 starts.append(start)
     return starts
+
+
+def describe_input_document(source, index: int, *, encoding: str = "utf-8", split: str = "train") -> str:
+    """Document ``index`` of what :func:`read_input` read from ``source``, named as the user finds it there.
+
+    "line 12 of reviews.txt" (a file of lines: blank lines hold no document,
+    so document ``k`` is the ``k``-th non-blank line), "record 3 (line 5) of
+    reviews.csv" (CSV/TSV/JSONL), "non-blank line 4 of standard input",
+    "review 7 of IMDB's train split", "document 2 of the folder reviews".
+    Meant for error messages: a file is read again.
+
+    Parameters
+    ----------
+    source : path-like, "-", "imdb" or None
+        As given to :func:`read_input`.
+    index : int
+        The document's 0-based position in :func:`read_input`'s list.
+    encoding, split : str
+        As given to :func:`read_input`.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> describe_input_document("-", 0)
+    'non-blank line 1 of standard input'
+    """
+    if source is None or str(source) == "-":
+        return f"non-blank line {index + 1} of standard input"
+    if str(source).lower() == "imdb":
+        return f"review {index} of IMDB's {split} split"
+    path = Path(source).expanduser()
+    if path.is_dir():
+        return f"document {index} of the folder {path}"
+    if _line_kind(str(path)) is not None:
+        return DocumentRecords(str(path), [index]).describe(0)
+    try:
+        text = _gunzipped(path.read_bytes(), str(path)).decode(_bom_aware(encoding))
+    except (OSError, ValueError) as err:  # removed or edited since it was read
+        logger.debug("Cannot count the lines of %s: %s", path, err)
+        return f"document {index} of {path} (its non-blank line {index + 1})"
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")  # as _lines splits them
+    numbers = [number for number, line in enumerate(lines, 1) if line.strip()]
+    if index < len(numbers):
+        return f"line {numbers[index]} of {path}"
+    return f"document {index} of {path} (its non-blank line {index + 1})"
 
 
 def _dataset_records(ds, records=None) -> DocumentRecords:

@@ -19,6 +19,7 @@ from ._common import (
     _settings,
     app,
 )
+from ._inputs import first_of
 
 __all__ = ["build_store", "store_info", "train_from_store"]
 
@@ -94,10 +95,62 @@ def _first_record_fields(path: Path) -> list[str] | None:
     return None
 
 
+#: bytes of each input read before a cluster starts, to find a file that is not UTF-8 text
+_SNIFF_BYTES = 1 << 16
+
+
+def _head(path: Path) -> bytes:
+    """The first :data:`_SNIFF_BYTES` bytes of ``path``, decompressed when it is gzipped."""
+    import gzip
+
+    from ..distributed.partitions import _GzipErrors
+
+    if path.name.lower().endswith(".gz"):
+        with _GzipErrors(path), gzip.open(path, "rb") as fh:
+            return fh.read(_SNIFF_BYTES)
+    with open(path, "rb") as fh:
+        return fh.read(_SNIFF_BYTES)
+
+
+def _check_text_files(files) -> None:
+    """Refuse inputs the workers would fail on with a bare pandas, dask or codec error.
+
+    Every input empty ("No files found"), an empty CSV (no header row: "No
+    columns to parse from file"), and a file whose first bytes are UTF-16 or
+    not UTF-8 (a ``UnicodeDecodeError`` that names no file). Only the start
+    of each file is read; a bad byte further on is reported by
+    :func:`build_store` after the build.
+    """
+    import codecs
+
+    from ..exceptions import DataError
+
+    heads = {path: _head(path) for path in files}
+    if heads and not any(heads.values()):
+        raise DataError(f"Every input is empty ({first_of(str(p) for p in heads)}): there are no documents to "
+                        "build a store from. Check the paths.")
+    for path, head in heads.items():
+        if not head and _kind(path) == ".csv":
+            raise DataError(f"Input {path} is empty: a CSV file needs a header row naming its columns. Remove it "
+                            "from the inputs.")
+        if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+            raise DataError(f"Input {path} is UTF-16 text (it starts with a UTF-16 byte-order mark); store build "
+                            "reads UTF-8. Convert it: `iconv -f UTF-16 -t UTF-8 FILE > NEW_FILE`.")
+        try:  # not final: the sniffed bytes may end inside a character
+            codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+        except UnicodeDecodeError as err:
+            line = head[: err.start].count(b"\n") + 1
+            raise DataError(
+                f"Input {path} is not UTF-8 text (line {line}, byte {err.start}); store build reads UTF-8. Is it "
+                "latin-1 or cp1252? Convert it: `iconv -f latin1 -t UTF-8 FILE > NEW_FILE`."
+            ) from err
+
+
 def _check_inputs(inputs, column, label_column) -> None:
     """Pre-flight check of ``store build``'s inputs, before a cluster starts.
 
-    The files exist (globs match), ``--label-column`` is only given with
+    The files exist (globs match), are not empty and start as UTF-8 text
+    (:func:`_check_text_files`), ``--label-column`` is only given with
     tables (a .txt file has one document per line and no labels: the option
     would be ignored and the store built without labels), and the first file
     of tables has the named columns.
@@ -105,6 +158,7 @@ def _check_inputs(inputs, column, label_column) -> None:
     from ..exceptions import DataError
 
     files = _input_files(inputs)
+    _check_text_files(files)
     tables = [f for f in files if _kind(f) in _COLUMN_SUFFIXES]
     if label_column is not None and not tables:
         raise DataError(
@@ -138,6 +192,59 @@ def _check_store_output(output, *, force: bool) -> None:
         )
 
 
+def _blocksize(blocksize):
+    """``blocksize`` as :func:`~toolkit.distributed.read_texts` takes it: bytes (int >= 1) or None.
+
+    A size such as ``"64MiB"`` or ``"100MB"`` (:func:`dask.utils.parse_bytes`), a positive int, or
+    None / ``"none"``: one partition per file, which a CSV whose quoted texts hold line breaks needs.
+    Anything else is an :class:`~toolkit._validation.InvalidParameterError` naming ``--blocksize``,
+    raised before a cluster starts (dask's own error came from a worker, as "a bug").
+    """
+    from .._validation import InvalidParameterError
+
+    if blocksize is None or (isinstance(blocksize, str) and blocksize.strip().lower() == "none"):
+        return None
+    value = blocksize
+    if isinstance(blocksize, str):
+        from dask.utils import parse_bytes
+
+        try:
+            value = parse_bytes(blocksize.strip())
+        except (ValueError, TypeError):
+            value = None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidParameterError(
+            f"The 'blocksize' parameter (--blocksize) of store build must be a size of at least 1 byte such as "
+            f"'64MiB' or '100MB', or 'none' (one partition per file). Got {blocksize!r} instead."
+        )
+    return value
+
+
+def _build_error(err: BaseException, inputs):
+    """A :class:`~toolkit.exceptions.DataError` for what a worker met in the inputs during the build, or None.
+
+    pandas' ``ParserError`` ("EOF inside string": a block boundary fell inside a
+    quoted text that holds line breaks) and a ``UnicodeDecodeError`` (a bad byte
+    after the part :func:`_check_text_files` read) name no file and no fix; these do.
+    """
+    from ..exceptions import DataError
+
+    names = first_of(str(p) for p in inputs)
+    if isinstance(err, UnicodeDecodeError) or type(err).__name__ == "UnicodeDecodeError":
+        return DataError(f"An input is not UTF-8 text ({names}; a bad byte past the first "
+                         f"{_SNIFF_BYTES // 1024} KiB); store build reads UTF-8. Convert it, e.g. "
+                         "`iconv -f latin1 -t UTF-8 FILE > NEW_FILE`.")
+    if type(err).__name__ == "ParserError":  # pandas.errors.ParserError, imported only with dask.dataframe
+        reason = str(err).rsplit("Original Message: ", 1)[-1].strip()  # dask's wrapper repeats pandas' message
+        cause = ("a quoted text holds line breaks and a partition boundary fell inside it"
+                 if "EOF inside string" in reason else "if its quoted texts hold line breaks, a partition boundary "
+                 "may have fallen inside one")
+        return DataError(f"A CSV input ({names}) could not be parsed ({reason}): {cause}. Pass --blocksize none "
+                         "(one partition per file), or give the corpus as several smaller CSV files or as JSON "
+                         "lines (.jsonl).")
+    return None
+
+
 def build_store(inputs, output, *, tokenizer=None, column="text", label_column=None, scheduler=None, workers=None,
                 blocksize="64MiB", force=False, progress=False) -> dict:
     """Tokenize and encode files (or globs) partition by partition into a :class:`CorpusStore` folder.
@@ -154,14 +261,21 @@ def build_store(inputs, output, *, tokenizer=None, column="text", label_column=N
     from .text import _tokenizer
 
     output = Path(output)
+    blocksize = _blocksize(blocksize)
     _check_store_output(output, force=force)
     _check_inputs(inputs, column, label_column)
     _tokenizer(**(tokenizer or {}))  # an unknown parameter is a SettingError listing the valid ones
     text_column = column if any(_kind(p) in _COLUMN_SUFFIXES for p in inputs) else None
     texts = read_texts([str(p) for p in inputs], text_column=text_column,
                        label_column=label_column if text_column else None, blocksize=blocksize)
-    with dask_client(scheduler, n_workers=workers):
-        store = CorpusStore.build(texts, output, tokenizer=tokenizer, progress=progress)
+    try:
+        with dask_client(scheduler, n_workers=workers):
+            store = CorpusStore.build(texts, output, tokenizer=tokenizer, progress=progress)
+    except (UnicodeDecodeError, ValueError) as err:  # pandas' ParserError is a ValueError
+        translated = _build_error(err, inputs)
+        if translated is None:
+            raise
+        raise translated from err
     return store_info(store)
 
 
@@ -249,7 +363,8 @@ def build_cmd(
     label_column: str = typer.Option(None, "--label-column", help="Label column of CSV/JSONL inputs (needed to train)."),
     scheduler: str = typer.Option(None, "--scheduler", help="Address of a running Dask scheduler (default: a local cluster)."),
     workers: int = typer.Option(None, "--workers", min=1, help="Worker processes of the local cluster."),
-    blocksize: str = typer.Option("64MiB", "--blocksize", help="Bytes of input per partition."),
+    blocksize: str = typer.Option("64MiB", "--blocksize", help="Bytes of input per partition, e.g. 64MiB or 100MB; "
+                                  "'none': one partition per file (a CSV whose quoted texts hold line breaks)."),
     force: bool = typer.Option(False, "--force", "-f", help="Replace an existing store."),
 ) -> None:
     """Tokenize and encode inputs larger than memory into a memory-mapped store (tokenizer options via --set)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +51,22 @@ def _tokenizer(**params):
         return SpacyTokenizer().set_params(**params)
     except ValueError as err:
         raise SettingError(str(err)) from err
+
+
+@contextlib.contextmanager
+def _documents_named(source):
+    """Turn a tokenizer's error about "Document i of X" in the block into one naming the line or record of
+    ``source`` (the command's input, as :func:`~toolkit.cli._inputs.read_input` read it)."""
+    from ..exceptions import DocumentError
+    from ._inputs import describe_input_document
+
+    try:
+        yield
+    except DocumentError as err:
+        if err.document_index is None:
+            raise
+        where = describe_input_document(source, err.document_index)
+        raise DocumentError(err.naming(where[0].upper() + where[1:]), document_index=err.document_index) from err
 
 
 def tokenize_texts(texts, **params):
@@ -177,10 +194,12 @@ def vectorize(texts, *, output_mode="int", max_tokens=None, min_count=1, maxlen=
     Raises
     ------
     ValueError
-        An unknown ``output_mode``, ``n_features`` without ``"hashing"``, or
-        ``max_tokens`` / ``min_count`` with it.
+        An unknown ``output_mode``, ``n_features`` without ``"hashing"``,
+        ``max_tokens`` / ``min_count`` with it, ``maxlen`` / ``padding`` /
+        ``truncating`` with any mode but ``"int"``, or an encoder parameter
+        out of range (checked before the texts are tokenized).
     """
-    from .._validation import Options, validate_param
+    from .._validation import Options, validate_param, validate_params
     from ..text.encoders import BagEncoder, HashingEncoder, SequenceEncoder
 
     validate_param(output_mode, [Options({"int", "multi_hot", "count", "tf_idf", "hashing"})], name="output_mode",
@@ -191,15 +210,24 @@ def vectorize(texts, *, output_mode="int", max_tokens=None, min_count=1, maxlen=
     if output_mode == "hashing" and (max_tokens is not None or min_count != 1):
         raise ValueError("output_mode='hashing' has no vocabulary, so max_tokens / min_count (--max-tokens, "
                          "--min-count) do not apply; size the matrix with n_features (--n-features) instead.")
-    tokens = tokenize_texts(texts, **(tokenizer or {}))
+    padded = {"maxlen": (maxlen, None), "padding": (padding, "pre"), "truncating": (truncating, "pre")}
+    given = [name for name, (value, default) in padded.items() if value != default]
+    if output_mode != "int" and given:  # a bag matrix has one column per token: nothing to pad or cut
+        raise ValueError(
+            f"{' / '.join(given)} ({', '.join('--' + name for name in given)}) only apply to the padded id "
+            f"sequences of output_mode='int'; output_mode is {output_mode!r}, whose rows are bags of tokens, "
+            "with nothing to pad or truncate. Use output_mode='int' (--output-mode int), or drop them."
+        )
     if output_mode == "hashing":
         encoder = HashingEncoder(**({} if n_features is None else {"n_features": n_features}))
-        return Vectorized(encoder.fit_transform(tokens), encoder, None)
-    if output_mode == "int":
+    elif output_mode == "int":
         encoder = SequenceEncoder(max_tokens=max_tokens, min_count=min_count, maxlen=maxlen, padding=padding,
                                   truncating=truncating)
     else:
         encoder = BagEncoder(output_mode=output_mode, max_tokens=max_tokens, min_count=min_count)
+    # the encoder's parameters (--max-tokens 2, --padding middle) are checked now, not after the tokenization
+    validate_params(encoder, encoder._parameter_constraints)
+    tokens = tokenize_texts(texts, **(tokenizer or {}))
     matrix = encoder.fit_transform(tokens)
     return Vectorized(matrix, encoder, getattr(encoder, "vocabulary_", None))
 
@@ -227,7 +255,8 @@ def tokenize_cmd(
     _check_output_file(output, force=force)
     tokenizer = _tokenizer(**{"progress": _progress(), **_skip_params(skip_bad), **_settings(settings)})
     texts = _read_texts(source, column=column)
-    corpus = tokenizer.fit_transform(texts)  # skipped documents: the tokenizer logs their indices
+    with _documents_named(source):
+        corpus = tokenizer.fit_transform(texts)  # skipped documents: the tokenizer logs their indices
     _emit_text(_jsonl(list(doc) for doc in corpus), output)
 
 
@@ -247,12 +276,13 @@ def vectorize_cmd(
     max_tokens: int = typer.Option(None, "--max-tokens", min=1, help="Vocabulary size including <pad> and <unk>."),
     min_count: int = typer.Option(1, "--min-count", min=1, help="Minimum count for a token to get an id."),
     maxlen: int = typer.Option(None, "--maxlen", min=1, help="Padded length (int mode); default: longest document."),
-    padding: str = typer.Option("pre", "--padding", help="pre or post."),
-    truncating: str = typer.Option("pre", "--truncating", help="pre or post."),
+    padding: str = typer.Option("pre", "--padding", help="pre or post (int mode)."),
+    truncating: str = typer.Option("pre", "--truncating", help="pre or post (int mode)."),
     vocabulary_path: Path = typer.Option(
         None, "--vocabulary", help="Vocabulary JSON (default: <output>.vocab.json; none with '-o -' unless given)."
     ),
     column: str = _opt_column,
+    skip_bad: bool = _opt_skip_bad,
     settings: list[str] = typer.Option(None, "--set", help="SpacyTokenizer parameter as key=value (repeatable)."),
 ) -> None:
     """Turn text into padded id sequences (.npz, key 'x') plus a vocabulary JSON, or a sparse bag matrix."""
@@ -261,6 +291,10 @@ def vectorize_cmd(
 
     _check_data(source)
     to_stdout = _is_stdout(output)
+    if to_stdout and sys.stdout is not None and sys.stdout.isatty():
+        # as gzip and zstd refuse: binary bytes on a terminal are garbage, and can garble the terminal itself
+        raise DataError("-o -: the .npz matrix is binary and standard output is a terminal. Redirect it "
+                        "(`-o - > matrix.npz`), pipe it to a program, or give a file name (-o matrix.npz).")
     if output_mode == "hashing" and vocabulary_path is not None:
         raise ValueError("--output-mode hashing has no vocabulary to write; drop --vocabulary.")
     if not to_stdout:
@@ -274,11 +308,12 @@ def vectorize_cmd(
     _check_output_file(output, force=force)
     _check_output_file(vocabulary_path, force=force, option="--vocabulary")
     texts = _read_texts(source, column=column)
-    result = vectorize(
-        texts, output_mode=output_mode, max_tokens=max_tokens, min_count=min_count, maxlen=maxlen,
-        padding=padding, truncating=truncating, tokenizer={"progress": _progress(), **_settings(settings)},
-        n_features=n_features,
-    )
+    with _documents_named(source):
+        result = vectorize(
+            texts, output_mode=output_mode, max_tokens=max_tokens, min_count=min_count, maxlen=maxlen,
+            padding=padding, truncating=truncating, n_features=n_features,
+            tokenizer={"progress": _progress(), **_skip_params(skip_bad), **_settings(settings)},
+        )
     vocab = "" if result.vocabulary is None else f", vocabulary of {len(result.vocabulary)}"
     _info(f"{output_mode} matrix of shape {tuple(result.matrix.shape)}{vocab}")
     if to_stdout:

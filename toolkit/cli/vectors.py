@@ -30,7 +30,7 @@ from ._common import (
     app,
 )
 from ._inputs import SettingError
-from .text import tokenize_texts
+from .text import _documents_named, _opt_skip_bad, _skip_params, tokenize_texts
 
 __all__ = ["vectors_info", "similar_words", "analogy", "convert_vectors", "train_vectors", "coverage", "word_map"]
 
@@ -143,6 +143,9 @@ def train_vectors(texts, output, *, tokenizer=None, **params):
     unknown = sorted(set(params) - set(valid))
     if unknown:
         raise SettingError(f"Invalid parameter {unknown[0]!r} for train_word2vec. Valid parameters are: {valid}.")
+    from ..vectors.training import check_word2vec_params
+
+    check_word2vec_params(output=output, **params)  # out of range (--set vector_size=0): before the tokenization
     return train_word2vec(tokenize_texts(texts, **(tokenizer or {})), output=output, **params)
 
 
@@ -153,10 +156,14 @@ def coverage(source, texts, *, max_tokens=None, min_count=1, tokenizer=None, **l
     -------
     toolkit.vectors.CoverageReport
     """
+    from .._validation import Interval, validate_param
     from ..text.vocabulary import Vocabulary
     from ..vectors.loading import load_vectors
     from ..vectors.matrix import build_embedding_matrix
 
+    # checked before the tokenization (seconds for IMDB), with Vocabulary.from_documents' bounds
+    validate_param(max_tokens, [Interval(int, 3, None), None], name="max_tokens", owner="coverage")
+    validate_param(min_count, [Interval(int, 1, None)], name="min_count", owner="coverage")
     tokens = tokenize_texts(texts, **(tokenizer or {}))
     vocabulary = Vocabulary.from_documents(tokens, max_tokens=max_tokens, min_count=min_count)
     _, report = build_embedding_matrix(vocabulary, load_vectors(source, **load_params))
@@ -287,15 +294,17 @@ def vectors_coverage_cmd(
     data_dir: Path = _opt_data_dir,
     cache_dir: Path = _opt_cache_dir,
     as_json: bool = typer.Option(False, "--json", help="JSON instead of the table."),
+    skip_bad: bool = _opt_skip_bad,
     settings: list[str] = typer.Option(None, "--set", help="SpacyTokenizer parameter as key=value (repeatable)."),
 ) -> None:
     """How much of the vocabulary of a text collection the vectors cover."""
     _check_vector_source(vectors)  # a typo in -V fails now, not after reading and tokenizing the texts
     texts = _read_texts(source, column=column, data_dir=data_dir, cache_dir=cache_dir, progress=_progress())
     # progress: tokenizing IMDB's 25,000 reviews takes seconds, which passed without a line before
-    report = coverage(vectors, texts, max_tokens=max_tokens, min_count=min_count,
-                      tokenizer={"progress": _progress(), **_settings(settings)},
-                      **_vector_kwargs(limit, format, data_dir, cache_dir))
+    with _documents_named(source):
+        report = coverage(vectors, texts, max_tokens=max_tokens, min_count=min_count,
+                          tokenizer={"progress": _progress(), **_skip_params(skip_bad), **_settings(settings)},
+                          **_vector_kwargs(limit, format, data_dir, cache_dir))
     typer.echo(_json(report.to_dict()) if as_json else f"{report}\n", nl=False)
 
 
@@ -327,12 +336,15 @@ def vectors_train_cmd(
     force: bool = _opt_force,
     data_dir: Path = _opt_data_dir,
     cache_dir: Path = _opt_cache_dir,
+    skip_bad: bool = _opt_skip_bad,
     settings: list[str] = typer.Option(None, "--set", help="train_word2vec parameter as key=value (repeatable)."),
 ) -> None:
     """Train word2vec vectors on a text collection and save them."""
     _check_file_output(output, force=force, option="OUTPUT")  # before the texts are read and the model trained
     texts = _read_texts(corpus, column=column, data_dir=data_dir, cache_dir=cache_dir, progress=_progress())
-    kv = train_vectors(texts, output, **{"progress": _progress(), **_settings(settings)})
+    with _documents_named(corpus):
+        kv = train_vectors(texts, output, tokenizer={"progress": _progress(), **_skip_params(skip_bad)},
+                           **{"progress": _progress(), **_settings(settings)})
     _info(f"{len(kv)} words x {kv.vector_size} dimensions")
     typer.echo(str(output))
 

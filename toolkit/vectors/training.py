@@ -20,6 +20,24 @@ logger = logging.getLogger(__name__)
 # ----------------------------------------------------------------------------- training
 
 
+def check_word2vec_params(*, vector_size=100, window=5, min_count=5, epochs=5, sg=0, workers=1, seed=0,
+                          output=None, progress=False) -> None:
+    """Refuse :func:`train_word2vec` parameters out of range before any corpus is tokenized (the CLI's
+    ``vectors train`` calls it first); the same checks and wording as :func:`train_word2vec`."""
+    _check(
+        "train_word2vec",
+        vector_size=(vector_size, [Interval(int, 1, _parse.MAX_DIM)]),
+        window=(window, [Interval(int, 1, None)]),
+        min_count=(min_count, [Interval(int, 1, None)]),
+        epochs=(epochs, [Interval(int, 1, None)]),
+        sg=(sg, [Options({0, 1})]),
+        workers=(workers, [Interval(int, 1, None)]),
+        seed=(seed, [Interval(int, 0, None)]),
+        output=(output, [str, os.PathLike, None]),
+        progress=(progress, ["boolean"]),
+    )
+
+
 def train_word2vec(
     corpus,
     *,
@@ -79,18 +97,8 @@ def train_word2vec(
     >>> sorted(load_vectors(out, cache=False).index_to_key)
     ['film', 'not good']
     """
-    _check(
-        "train_word2vec",
-        vector_size=(vector_size, [Interval(int, 1, _parse.MAX_DIM)]),
-        window=(window, [Interval(int, 1, None)]),
-        min_count=(min_count, [Interval(int, 1, None)]),
-        epochs=(epochs, [Interval(int, 1, None)]),
-        sg=(sg, [Options({0, 1})]),
-        workers=(workers, [Interval(int, 1, None)]),
-        seed=(seed, [Interval(int, 0, None)]),
-        output=(output, [str, os.PathLike, None]),
-        progress=(progress, ["boolean"]),
-    )
+    check_word2vec_params(vector_size=vector_size, window=window, min_count=min_count, epochs=epochs, sg=sg,
+                          workers=workers, seed=seed, output=output, progress=progress)
     from gensim.models import Word2Vec
     from gensim.models.callbacks import CallbackAny2Vec
 
