@@ -104,6 +104,39 @@ def _root(
     _state["verbose"] = verbose
 
 
+@contextlib.contextmanager
+def _local_worker_logs():
+    """The local Dask clusters a command starts in the block log on stderr as the command's options say.
+
+    The workers of a ``LocalCluster`` are processes of their own: the levels
+    :func:`_root` sets do not reach them, and they wrote on the command's
+    stderr, around its one ``Error:`` line, distributed's own records:
+    "Compute Failed" with the traceback of every task that failed (a CSV
+    partition that could not be parsed: one per partition), and under
+    ``--quiet`` too ("Only errors on stderr"), at times with a worker's
+    "CommClosedError" as the cluster closed. The failure reaches the command
+    as an exception, which it reports once. Now:
+
+    - ``--quiet``: the workers log nothing below CRITICAL;
+    - default: their warnings (memory, a worker restarted...) stay, failed
+      tasks are not logged;
+    - ``--verbose``: failed tasks are logged too (each with its traceback);
+    - ``--debug``: everything, at distributed's own level (INFO).
+
+    A running cluster's workers (``--scheduler``) keep their own logs.
+    """
+    from ..distributed.search import _local_cluster_defaults
+
+    if _state["debug"]:
+        options = {"silence_logs": logging.INFO, "log_task_errors": True}
+    elif _state["quiet"]:
+        options = {"silence_logs": logging.CRITICAL, "log_task_errors": False}
+    else:
+        options = {"silence_logs": logging.WARNING, "log_task_errors": _state["verbose"]}
+    with _local_cluster_defaults(**options):
+        yield
+
+
 #: the options of ``toolkit`` itself (:func:`_root`), which go before the command name
 _ROOT_OPTIONS = ("--verbose", "-v", "--quiet", "-q", "--debug", "--version")
 

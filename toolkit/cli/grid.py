@@ -18,6 +18,7 @@ from ._common import (
     _info,
     _json,
     _load_tensorflow_quietly,
+    _local_worker_logs,
     _opt_cache_dir,
     _opt_column,
     _opt_data_dir,
@@ -293,8 +294,10 @@ def grid_cmd(
     param_grid = parse_grid(grid, make_text_classifier())
     _check_grid_vectors(params, param_grid)  # now, not after loading the data and starting the cluster
     _load_tensorflow_quietly()
-    result = run_grid(data, grid=param_grid, settings=params, cv=cv, limit=limit, scheduler=scheduler, workers=workers,
-                      local=local, memory=memory, random_state=random_state, column=column, label_column=label_column,
-                      data_dir=data_dir, cache_dir=cache_dir, progress=_progress(), scoring=scoring)
+    with _local_worker_logs():  # a failed fit is this command's error, not also the workers' log
+        result = run_grid(data, grid=param_grid, settings=params, cv=cv, limit=limit, scheduler=scheduler,
+                          workers=workers, local=local, memory=memory, random_state=random_state, column=column,
+                          label_column=label_column, data_dir=data_dir, cache_dir=cache_dir, progress=_progress(),
+                          scoring=scoring)
     _info(f"Best mean {result['scoring']} {result['best_score']:.4f} with {result['best_params']} ({result['backend']})")
     _emit_text(_json(result), output)

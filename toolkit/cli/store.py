@@ -14,6 +14,7 @@ from ._common import (
     _info,
     _json,
     _load_tensorflow_quietly,
+    _local_worker_logs,
     _opt_set,
     _progress,
     _settings,
@@ -368,8 +369,10 @@ def build_cmd(
     force: bool = typer.Option(False, "--force", "-f", help="Replace an existing store."),
 ) -> None:
     """Tokenize and encode inputs larger than memory into a memory-mapped store (tokenizer options via --set)."""
-    info = build_store(inputs, output, tokenizer=_settings(settings), column=column, label_column=label_column,
-                       scheduler=scheduler, workers=workers, blocksize=blocksize, force=force, progress=_progress())
+    with _local_worker_logs():  # a failed task is this command's one error line, not also the workers' log
+        info = build_store(inputs, output, tokenizer=_settings(settings), column=column, label_column=label_column,
+                           scheduler=scheduler, workers=workers, blocksize=blocksize, force=force,
+                           progress=_progress())
     _info(f"Wrote {info['path']}: {info['n_documents']:,} documents, {info['n_tokens']:,} tokens, "
           f"{info['vocabulary_size']:,} distinct tokens in {info['parts']} partitions")
     _emit_text(_json(info), None)

@@ -11,14 +11,16 @@ worker).
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
 import re
 import threading
 import time
 from collections.abc import Iterable
+from typing import ClassVar
 
 import numpy as np
-from distributed.diagnostics.plugin import SchedulerPlugin
+from distributed.diagnostics.plugin import SchedulerPlugin, WorkerPlugin
 
 from ..exceptions import ToolkitError
 
@@ -84,8 +86,70 @@ def worker_config(*, trim_memory=False, profile=False):
     return {"distributed.nanny.pre-spawn-environ": environ, "distributed.worker.profile.enabled": bool(profile)}
 
 
+class _TaskErrorFilter(logging.Filter):
+    """Drops the records a worker logs for a task that failed ("Compute Failed", with the task's traceback)
+    and for a task cancelled as the worker closes ("Async instruction for <Task ...> ended with CancelledError":
+    the fits still running when a search stops at a failed one)."""
+
+    def filter(self, record) -> bool:
+        message = str(record.msg).strip()
+        return not (message.startswith("Compute Failed")
+                    or (message.startswith("Async instruction for") and message.endswith("CancelledError")))
+
+
+#: the one filter :class:`_TaskErrorsUnlogged` puts on the loggers of :data:`_TASK_LOGGERS` (and takes off)
+_TASK_ERROR_FILTER = _TaskErrorFilter()
+#: the loggers of the worker's records that :class:`_TaskErrorFilter` drops (a logger's filters see only its own)
+_TASK_LOGGERS = ("distributed.worker", "distributed.worker.state_machine")
+
+
+class _TaskErrorsUnlogged(WorkerPlugin):
+    """A worker plugin: the worker does not log the tasks that fail (``local_cluster(log_task_errors=False)``).
+
+    distributed's worker logs every failed task at ERROR, traceback included,
+    in its own process, whose stderr is the terminal of the program that
+    started a local cluster; the client raises the same exception, with the
+    same traceback. Nor does it log the tasks cancelled as it closes (the
+    rest of the work, after a failure). The other records of the worker's
+    log are kept.
+    """
+
+    name = "toolkit-task-errors-unlogged"
+
+    #: workers of this process that have the filter (several with ``processes=False``): the last one removes it
+    _users: ClassVar[set] = set()
+
+    def setup(self, worker):
+        _TaskErrorsUnlogged._users.add(id(worker))
+        for name in _TASK_LOGGERS:
+            logging.getLogger(name).addFilter(_TASK_ERROR_FILTER)  # (once: addFilter skips a filter it has)
+
+    def teardown(self, worker):
+        _TaskErrorsUnlogged._users.discard(id(worker))
+        if not _TaskErrorsUnlogged._users:
+            for name in _TASK_LOGGERS:
+                logging.getLogger(name).removeFilter(_TASK_ERROR_FILTER)
+
+
+#: keyword arguments of :func:`local_cluster` for the clusters :func:`dask_client` starts (and through it,
+#: :func:`grid_search`), set for a block with :func:`_local_cluster_defaults`
+_CLUSTER_DEFAULTS: contextvars.ContextVar[dict | None] = contextvars.ContextVar("toolkit_local_cluster_defaults",
+                                                                             default=None)
+
+
 @contextlib.contextmanager
-def local_cluster(n_workers=None, *, trim_memory=False, profile=False, **kwargs):
+def _local_cluster_defaults(**options):
+    """Arguments of :func:`local_cluster` (``silence_logs``, ``log_task_errors``...) for the local clusters that
+    :func:`dask_client` and :func:`grid_search` start in the block; the CLI sets its log level there."""
+    token = _CLUSTER_DEFAULTS.set({**(_CLUSTER_DEFAULTS.get() or {}), **options})
+    try:
+        yield
+    finally:
+        _CLUSTER_DEFAULTS.reset(token)
+
+
+@contextlib.contextmanager
+def local_cluster(n_workers=None, *, trim_memory=False, profile=False, log_task_errors=True, **kwargs):
     """A ``distributed.LocalCluster`` whose workers get :func:`worker_config`.
 
     Dask's nanny also writes its worker environment into *this* process's
@@ -108,10 +172,19 @@ def local_cluster(n_workers=None, *, trim_memory=False, profile=False, **kwargs)
         Worker processes (default: the number of cores).
     trim_memory, profile : bool, default=False
         Passed to :func:`worker_config`.
+    log_task_errors : bool, default=True
+        Whether a worker logs each task that fails ("Compute Failed", with
+        the task's traceback) and each task cancelled as it closes, as
+        distributed's workers do. The exception reaches the client all the
+        same, the worker's traceback with it: a program that reports it
+        itself (the CLI) passes False, so that it is reported once. The
+        workers' other logs are left as they are (``silence_logs`` sets
+        their level).
     **kwargs
         More ``LocalCluster`` arguments; the defaults here are one thread per
         worker, worker processes, ``host="127.0.0.1"`` and a dashboard on a
-        free port.
+        free port. ``silence_logs`` is the level of the workers' logs
+        (distributed's default: ``logging.WARNING``).
 
     Yields
     ------
@@ -126,6 +199,8 @@ def local_cluster(n_workers=None, *, trim_memory=False, profile=False, **kwargs)
     # dashboard ":0": the scheduler's HTTP server always starts, and 8787 may belong to another cluster
     options = dict(threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0")
     options.update(kwargs)
+    if not log_task_errors:  # every worker, those its nanny starts again included, gets the plugin at start
+        options["plugins"] = (*options.get("plugins", ()), _TaskErrorsUnlogged())
     saved = None if trim_memory else os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
     try:
         with dask.config.set(worker_config(trim_memory=trim_memory, profile=profile)):
@@ -385,7 +460,10 @@ def dask_client(scheduler=None, *, n_workers=None):
         Worker processes of the LocalCluster (one thread each; default: the
         number of cores). It listens on 127.0.0.1 only, its workers get
         :func:`worker_config` (no memory trimming, no profiler; see
-        :func:`local_cluster`), and it is closed on exit.
+        :func:`local_cluster`), and it is closed on exit. Its other
+        arguments are :func:`local_cluster`'s defaults, or those a caller set
+        for the block with :func:`_local_cluster_defaults` (the CLI: its log
+        level).
 
     Raises
     ------
@@ -407,7 +485,7 @@ def dask_client(scheduler=None, *, n_workers=None):
         with client:
             yield client
         return
-    with local_cluster(n_workers) as cluster, Client(cluster) as client:
+    with local_cluster(n_workers, **(_CLUSTER_DEFAULTS.get() or {})) as cluster, Client(cluster) as client:
         yield client
 
 
