@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 
+import _keras_backends as backends
 import numpy as np
 import pytest
 from conftest import ROOT, simple_tokens
@@ -21,44 +22,6 @@ pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("jax") is None,
     reason="jax is not installed: the KERAS_BACKEND=jax checks need it (pip install 'jax[cpu]')",
 )
-
-#: The architectures a JAX user fits, saves and loads here (None: the estimator's default)
-ARCHITECTURES = [None, "bag", "cnn", "nbsvm", "nbsvm_vectors"]
-SMALL = {"epochs": 1, "maxlen": 200, "batch_size": 32, "random_state": 0}
-
-#: Run in the JAX process: fit each architecture on the training reviews, save it, write its probabilities
-FIT_SCRIPT = """
-import json, sys
-import numpy as np
-import keras
-from toolkit.models import EmbeddingClassifier, save_model
-
-job = json.load(open(sys.argv[1]))
-out = {"backend": keras.backend.backend()}
-for arch in job["architectures"]:
-    params = dict(job["params"])
-    if arch is not None:
-        params["architecture"] = arch
-    if arch == "nbsvm_vectors":
-        params["vectors"] = job["vectors"]
-    clf = EmbeddingClassifier(**params).fit(job["X_train"], job["y_train"])
-    save_model(clf, f"{job['folder']}/{arch}")
-    out[str(arch)] = clf.predict_proba(job["X_test"]).tolist()
-json.dump(out, open(sys.argv[2], "w"))
-"""
-
-#: Run in a fresh JAX process: load each saved folder, write its probabilities
-LOAD_SCRIPT = """
-import json, sys
-import keras
-from toolkit.models import load_model
-
-job = json.load(open(sys.argv[1]))
-out = {"backend": keras.backend.backend()}
-for name in job["names"]:
-    out[name] = load_model(f"{job['folder']}/{name}").predict_proba(job["X_test"]).tolist()
-json.dump(out, open(sys.argv[2], "w"))
-"""
 
 #: The start of a JAX-process script that records jax's own compile log: ``compiled`` (every "Compiling ..."
 #: message, in order), then ``job``
@@ -100,26 +63,6 @@ json.dump(calls, open(sys.argv[2], "w"))
 """
 
 
-def run_jax(script, job, tmp_path, name):
-    """``script`` run with ``KERAS_BACKEND=jax`` on ``job`` (a JSON file); returns what it wrote."""
-    (tmp_path / f"{name}.json").write_text(json.dumps(job))
-    env = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
-    result = subprocess.run([sys.executable, "-c", script, str(tmp_path / f"{name}.json"),
-                             str(tmp_path / f"{name}.out.json")],
-                            capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600, check=False)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads((tmp_path / f"{name}.out.json").read_text())
-
-
-def skip_unless_tensorflow_here():
-    """Skip a check between backends where this process' Keras is not on TensorFlow (a KERAS_BACKEND of the
-    user's own: conftest only sets a default)."""
-    import keras
-
-    if keras.backend.backend() != "tensorflow":
-        pytest.skip(f"this process runs Keras on {keras.backend.backend()!r}, not TensorFlow")
-
-
 @pytest.fixture(scope="module")
 def reviews(imdb_small):
     """300 training and 100 held-out real reviews (token lists, 'neg'/'pos' labels)."""
@@ -131,29 +74,20 @@ def reviews(imdb_small):
 @pytest.fixture(scope="module")
 def fitted_under_jax(reviews, glove_small, tmp_path_factory):
     """Each architecture fitted and saved under JAX: (folder, held-out tokens, their probabilities there)."""
-    X_train, y_train, X_test, _ = reviews
-    tmp = tmp_path_factory.mktemp("jax_fit")
-    job = {"architectures": ARCHITECTURES, "params": SMALL, "vectors": str(glove_small), "folder": str(tmp),
-           "X_train": X_train, "y_train": y_train, "X_test": X_test}
-    out = run_jax(FIT_SCRIPT, job, tmp, "fit")
-    assert out.pop("backend") == "jax"
-    return tmp, X_test, {name: np.asarray(p) for name, p in out.items()}
+    return backends.fit_and_save_under("jax", reviews, glove_small, tmp_path_factory.mktemp("jax_fit"))
 
 
-@pytest.mark.parametrize("architecture", ARCHITECTURES)
+@pytest.mark.parametrize("architecture", backends.ARCHITECTURES)
 def test_jax_fit_predicts_probabilities(fitted_under_jax, architecture):
     """Under JAX each architecture fits, and predicts one probability row per review that sums to 1."""
     _, X_test, proba = fitted_under_jax
-    p = proba[str(architecture)]
-    assert p.shape == (len(X_test), 2)
-    assert np.isfinite(p).all() and (p >= 0).all() and (p <= 1).all()
-    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=0, atol=1e-9)
+    backends.assert_probabilities(proba[str(architecture)], len(X_test))
 
 
 def test_jax_saved_models_load_in_a_fresh_jax_process(fitted_under_jax, tmp_path):
     """A folder saved under JAX loads in a new JAX process and predicts what the fitted estimator did."""
     folder, X_test, proba = fitted_under_jax
-    out = run_jax(LOAD_SCRIPT, {"names": list(proba), "folder": str(folder), "X_test": X_test}, tmp_path, "load")
+    out = backends.run_under("jax", backends.LOAD_SCRIPT, {"names": list(proba), "folder": str(folder), "X_test": X_test}, tmp_path, "load")
     assert out.pop("backend") == "jax"
     for name, p in proba.items():
         np.testing.assert_allclose(np.asarray(out[name]), p, rtol=0, atol=1e-6, err_msg=name)
@@ -163,7 +97,7 @@ def test_jax_saved_models_load_under_tensorflow(fitted_under_jax):
     """The same folders load in this (TensorFlow) process and predict the same within float32 rounding."""
     from toolkit.models import load_model
 
-    skip_unless_tensorflow_here()
+    backends.skip_unless_tensorflow_here()
     folder, X_test, proba = fitted_under_jax
     for name, p in proba.items():
         np.testing.assert_allclose(load_model(folder / name).predict_proba(X_test), p, rtol=0, atol=1e-5,
@@ -174,14 +108,14 @@ def test_tensorflow_saved_models_load_under_jax(reviews, tmp_path):
     """Folders saved under TensorFlow (this process) load under JAX and predict the same."""
     from toolkit.models import EmbeddingClassifier, save_model
 
-    skip_unless_tensorflow_here()
+    backends.skip_unless_tensorflow_here()
     X_train, y_train, X_test, _ = reviews
     proba = {}
     for name in ("bag", "nbsvm"):
-        clf = EmbeddingClassifier(architecture=name, **SMALL).fit(X_train, y_train)
+        clf = EmbeddingClassifier(architecture=name, **backends.SMALL).fit(X_train, y_train)
         save_model(clf, tmp_path / name)
         proba[name] = clf.predict_proba(X_test)
-    out = run_jax(LOAD_SCRIPT, {"names": list(proba), "folder": str(tmp_path), "X_test": X_test}, tmp_path, "load")
+    out = backends.run_under("jax", backends.LOAD_SCRIPT, {"names": list(proba), "folder": str(tmp_path), "X_test": X_test}, tmp_path, "load")
     assert out.pop("backend") == "jax"
     for name, p in proba.items():
         np.testing.assert_allclose(np.asarray(out[name]), p, rtol=0, atol=1e-5, err_msg=name)
@@ -195,7 +129,7 @@ def test_jax_nb_training_compiles_a_few_batch_shapes(reviews, tmp_path):
     plus one shape for the short last batch."""
     X_train, y_train, _, _ = reviews
     params = {"architecture": "nbsvm", "epochs": 2, "patience": None, "batch_size": 16, "random_state": 0}
-    shapes = run_jax(COMPILES_SCRIPT, {"params": params, "X_train": X_train, "y_train": y_train},
+    shapes = backends.run_under("jax", COMPILES_SCRIPT, {"params": params, "X_train": X_train, "y_train": y_train},
                      tmp_path, "compiles")
     inputs = [tuple(map(int, found[0])) for found in shapes if found]
     assert inputs, f"no train-step compile read off jax's log: {shapes}"  # the log is read at all
@@ -209,9 +143,9 @@ def test_jax_prediction_compiles_one_program_per_shape(reviews, tmp_path):
     (12 programs for the first review, 11 more for 7 reviews); Model.predict compiles one step per shape
     (0.16 against 0.56 CPU s for the first review, and faster warm as well)."""
     X_train, y_train, X_test, _ = reviews
-    job = {"params": {"architecture": "bag", **SMALL}, "X_train": X_train, "y_train": y_train,
+    job = {"params": {"architecture": "bag", **backends.SMALL}, "X_train": X_train, "y_train": y_train,
            "predict": [X_test[:1], X_test[1:2], X_test[2:9]]}
-    first, same_shape, seven = run_jax(PREDICT_COMPILES_SCRIPT, job, tmp_path, "predict")
+    first, same_shape, seven = backends.run_under("jax", PREDICT_COMPILES_SCRIPT, job, tmp_path, "predict")
     # the predict step (JAX 0.10: that one program; room for a helper another version may compile beside it)
     assert 1 <= len(first) <= 2, first
     assert same_shape == [], same_shape  # the same input shape again: nothing compiled
