@@ -704,38 +704,16 @@ def _load_tensorflow_quietly() -> None:
     _import_tensorflow_muted()
 
 
-def _keras_backend_name() -> str:
-    """The backend Keras runs (or will run) on, read without importing Keras when it is not imported yet.
-
-    As Keras chooses it: ``KERAS_BACKEND``, else the ``"backend"`` of
-    ``$KERAS_HOME/keras.json`` (``~/.keras/keras.json``), else TensorFlow.
-    """
-    import json
-
-    keras = sys.modules.get("keras")
-    if keras is not None and hasattr(keras, "backend"):
-        return keras.backend.backend()
-    if os.environ.get("KERAS_BACKEND"):
-        return os.environ["KERAS_BACKEND"]
-    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
-    try:
-        with open(os.path.join(home, "keras.json"), encoding="utf-8") as fh:
-            backend = json.load(fh).get("backend")
-    except (OSError, ValueError, AttributeError):
-        return "tensorflow"
-    return backend if isinstance(backend, str) and backend else "tensorflow"
-
-
 def _import_tensorflow_muted() -> None:
     """Import TensorFlow (and probe for GPUs) with file descriptor 2 pointed at ``os.devnull``.
 
-    Only where Keras runs on TensorFlow: on another backend (``KERAS_BACKEND=jax``)
-    TensorFlow may not be installed, and importing it would cost seconds and
-    hundreds of MB for nothing. A missing TensorFlow is left for Keras' own
-    import to report (:func:`toolkit.models._keras_io.import_keras` names the setting).
+    On Keras' other backends too (``KERAS_BACKEND=jax`` or ``torch``) where
+    TensorFlow is installed: Keras imports it there as well, to save a model
+    (its serialization checks TensorFlow's types), and its notices reached
+    ``toolkit train``'s output. TensorFlow may be missing there: that is left
+    for Keras' own import to report where it needs it
+    (:func:`toolkit.models._keras_io.import_keras` names the setting).
     """
-    if _keras_backend_name() != "tensorflow":
-        return
     sys.stderr.flush()
     saved = os.dup(2)
     devnull = os.open(os.devnull, os.O_WRONLY)
