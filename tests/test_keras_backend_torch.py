@@ -17,7 +17,7 @@ from conftest import simple_tokens
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("torch") is None,
     reason="torch is not installed: the KERAS_BACKEND=torch checks need it "
-           "(pip install torch --index-url https://download.pytorch.org/whl/cpu)",
+           "(PyTorch's CPU build: see the README's Install section)",
 )
 
 @pytest.fixture(scope="module")
