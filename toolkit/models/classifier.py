@@ -1616,14 +1616,15 @@ class _FlatRows:
             return self.ids, self.offsets
         return _gather_rows(self.ids, self.offsets, self.rows)
 
-    def padded(self, positions, width=None):
+    def padded(self, positions, widen=None):
         """int32 matrix of the rows at ``positions``, post-padded with 0 to the longest of them (at least 1 column),
-        or to ``width`` columns where that is wider."""
+        or to ``widen(that width)`` columns."""
         from ..text.vocabulary import _pad_flat
 
         ids, offsets = _gather_rows(self.ids, self.offsets, self.rows[positions])
-        width = max(int(np.diff(offsets).max(initial=0)), 1, width or 0)
-        return _pad_flat(ids, offsets, width, padding="post", truncating="post", dtype="int32")
+        width = max(int(np.diff(offsets).max(initial=0)), 1)
+        return _pad_flat(ids, offsets, width if widen is None else widen(width), padding="post", truncating="post",
+                         dtype="int32")
 
     def epoch_data(self, order, targets, weights, batch_size):
         """Keras input of one pass over the rows ``order`` (positions) with their ``targets`` and ``weights``."""
@@ -1656,11 +1657,12 @@ def _flat_batches_class():
                 raise IndexError(f"batch {index} out of range for {len(self)} batches")
             chunk = slice(index * self.batch_size, (index + 1) * self.batch_size)
             rows = self.order[chunk]
-            width = None
+            widen = None
             if self.widest is not None:  # a short last batch: as wide as the widest, one shape for every epoch
-                width = self.widest if rows.size < self.batch_size else min(
-                    _bucket_width(self.source[rows].lengths().max(initial=1)), self.widest)
-            x = self.source.padded(rows, width)
+                widest = self.widest
+                widen = (lambda width: widest) if rows.size < self.batch_size else (
+                    lambda width: min(_bucket_width(width), widest))
+            x = self.source.padded(rows, widen)
             if self.weights is None:
                 return x, self.targets[chunk]
             return x, self.targets[chunk], self.weights[chunk]
