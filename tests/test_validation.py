@@ -51,6 +51,16 @@ def test_validation_interval_membership_and_wording():
     assert str(Interval(float, 0, 1, closed="neither")) == "a float in the range (0, 1)"
 
 
+@pytest.mark.parametrize("value", [math.inf, -math.inf, np.float32(np.inf), np.float64(-np.inf)])
+def test_validation_interval_refuses_infinities_on_unbounded_sides(value):
+    # "[0, inf)" and "(-inf, inf)" are open at infinity: inf got through (a dpi or a C of inf was accepted)
+    assert value not in Interval(float, 0 if value > 0 else None, None)
+    assert value not in Interval(float, None, None, closed="both")
+    assert 10**400 in Interval(int, 1, None) and 1e308 in Interval(float, 0, None, closed="neither")
+    with pytest.raises(InvalidParameterError, match=r"The 'dpi' parameter of f must be a float in the range \(0, inf\)"):
+        validate_param(value, [Interval(float, 0, None, closed="neither")], name="dpi", owner="f")
+
+
 def test_validation_options_membership_and_wording():
     opts = Options({"pre", "post"})
     assert "pre" in opts and "middle" not in opts and ["pre"] not in opts

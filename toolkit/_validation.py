@@ -25,6 +25,7 @@ __all__ = [
     "validate_params",
     "validate_param",
     "check_raw_documents",
+    "text_column",
     "check_single_target",
     "check_class_target",
     "is_missing",
@@ -47,7 +48,9 @@ class Interval:
         ``int`` accepts integral numbers only (not bools); ``float`` accepts
         any real number (ints included).
     left, right : number or None
-        Bounds; None means unbounded.
+        Bounds; None means unbounded, and an unbounded side is open: no
+        infinity is in the interval (``float("inf")`` is refused by
+        ``Interval(float, 0, None)``), as its range, ``[0, inf)``, says.
     closed : {"both", "left", "right", "neither"}, default="both"
     """
 
@@ -63,6 +66,9 @@ class Interval:
         if self.kind is int and not isinstance(value, numbers.Integral):
             return False
         if isinstance(value, float) and math.isnan(value):
+            return False
+        # an unbounded side is open (its range prints as "(0, inf)"): an infinity is not a number in it
+        if not isinstance(value, numbers.Integral) and math.isinf(value):
             return False
         if self.left is not None:
             if value < self.left or (value == self.left and self.closed in ("right", "neither")):
@@ -283,6 +289,52 @@ def _column_list_hint(X) -> str:
         f" In a ColumnTransformer, name the text column as a scalar ({column}), not as a list ([{column}]): "
         "a list passes a one-column table."
     )
+
+
+def text_column(X):
+    """The one column of a one-column table as documents; any other ``X`` unchanged.
+
+    scikit-learn's tools hand a text step tables: ``permutation_importance``
+    permutes the columns of a 2-D ``X`` (it refuses a 1-D one, so a pipeline
+    over one text column gets ``df[["review"]]``), and a ``ColumnTransformer``
+    given a list of one column (``["review"]``) passes a one-column table.
+    That column holds the documents. A DataFrame's column is returned as a
+    Series, so its row labels still name a bad document and the rows of a
+    pandas output. :class:`~toolkit.text.SpacyTokenizer` takes its documents
+    from here; :func:`check_raw_documents` still refuses any table, so a
+    caller that would lose a DataFrame's row labels takes none.
+
+    Parameters
+    ----------
+    X : object
+        The input as the user (or scikit-learn) gave it.
+
+    Returns
+    -------
+    object
+        ``X[:, 0]`` of a numpy array of shape (n, 1), ``X.iloc[:, 0]`` of a
+        one-column pandas DataFrame; else ``X`` itself.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from toolkit._validation import text_column
+    >>> text_column(np.array([["Great film."], ["Dull."]], dtype=object)).tolist()
+    ['Great film.', 'Dull.']
+    >>> text_column(["Great film.", "Dull."])
+    ['Great film.', 'Dull.']
+    """
+    if isinstance(X, (str, bytes, bytearray)):
+        return X
+    shape = getattr(X, "shape", None)
+    if not isinstance(shape, tuple) or len(shape) != 2 or shape[1] != 1:
+        return X
+    if isinstance(X, np.ndarray):
+        return X[:, 0]
+    pandas = sys.modules.get("pandas")
+    if pandas is not None and isinstance(X, pandas.DataFrame):
+        return X.iloc[:, 0]
+    return X
 
 
 def row_label(X, position: int) -> str:
