@@ -89,6 +89,13 @@ def _validated_counts(estimator, X, y=None, *, reset):
     """Validate non-negative counts (and y); return CSR X (binarized if asked) and y."""
     _refuse_text(estimator, X)
     kw = {"accept_sparse": ["csr", "csc", "coo"], "dtype": [np.float64, np.float32], "reset": reset}
+    if y is None and reset:
+        # fit(X) without y (a pipeline fitted without it): "Expected array-like ..., got None" said nothing of y
+        raise ValueError(
+            f"This {type(estimator).__name__} estimator requires y to be passed, but the target y is None: it "
+            "learns its naive-Bayes ratios from the class label of each document. Pass the labels, e.g. "
+            "pipe.fit(X, y)."
+        )
     if y is None:
         X = validate_data(estimator, X, **kw)
     else:

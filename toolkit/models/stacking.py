@@ -674,6 +674,12 @@ class StackedTextClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin,
         started = time.perf_counter()
         self._check_params()
         docs = _as_corpus(X)
+        if y is None:  # a pipeline fitted without y: np.asarray(None) stopped with "tuple index out of range"
+            raise ValueError(
+                f"This {type(self).__name__} estimator requires y to be passed, but the target y is None: its "
+                "members and meta-learner learn the class label of each document. Pass the labels, e.g. "
+                "pipe.fit(X, y)."
+            )
         check_single_target(y, owner=type(self).__name__)
         y = np.asarray(y)
         if y.ndim == 2:  # one column: flattened once, with one warning (not one per member fit)

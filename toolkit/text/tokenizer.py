@@ -70,6 +70,7 @@ from .._validation import (
     check_raw_documents,
     plain_label,
     row_label,
+    text_column,
     validate_params,
 )
 from ..exceptions import DocumentError
@@ -1372,7 +1373,10 @@ class SpacyTokenizer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Trans
         Parameters
         ----------
         X : iterable of str
-            Raw text documents.
+            Raw text documents, or a table of one text column (an array of
+            shape (n, 1), a one-column DataFrame: what
+            ``permutation_importance`` and a ColumnTransformer's ``["text"]``
+            pass), whose column is read as the documents.
 
         Returns
         -------
@@ -1422,6 +1426,7 @@ class SpacyTokenizer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Trans
     def _transform(self, X):
         """:meth:`transform`."""
         self._validate()
+        X = text_column(X)  # a one-column table's column (a Series keeps its row labels for errors and rows)
         docs = check_raw_documents(X)
         cache_file = self._cache_file(docs) if self.cache is not False else None
         cached = _read_cached(cache_file, len(docs)) if cache_file is not None else None
