@@ -210,9 +210,12 @@ def local_cluster(n_workers=None, *, trim_memory=False, profile=False, log_task_
             os.environ["MALLOC_TRIM_THRESHOLD_"] = saved
     with cluster:
         stop_watch = _watch_workers(cluster)
+        address = getattr(cluster, "scheduler_address", None)
+        _LOCALLY_WATCHED.add(address)  # its lost workers are this watch's business, not _watch_scheduler's
         try:
             yield cluster
         finally:
+            _LOCALLY_WATCHED.discard(address)
             stop_watch()
             _close_workers(cluster, WORKER_CLOSE_TIMEOUT)
 
@@ -411,6 +414,200 @@ def _fail_waiting_work(cluster, reasons) -> int:
     return len(waiting)
 
 
+#: seconds a cluster that toolkit did not start (``dask_client(scheduler=address)``: ``toolkit grid --scheduler``,
+#: ``toolkit store build --scheduler``) may have no worker while toolkit's work waits for one, before a warning
+#: (once) says so and what to do; see :func:`_watch_scheduler`
+NO_WORKER_WARN = 30.0
+#: seconds such a cluster may have no worker while toolkit's work waits for one before that work fails with a
+#: :class:`ClusterError` (as long as :func:`grid_search` gives a cluster with no worker at the start: ``WORKER_WAIT``)
+NO_WORKER_TIMEOUT = 120.0
+#: the ``reason`` of toolkit's futures that :func:`_watch_scheduler` cancels when the scheduler refuses to fail them
+_NO_WORKER_REASON = "toolkit-no-worker"
+#: scheduler addresses of the clusters :func:`local_cluster` watches (:func:`_watch_workers`)
+_LOCALLY_WATCHED: set = set()
+#: ids of the clients :func:`_watch_scheduler` watches now (a nested watch on the same client does nothing)
+_WATCHED_CLIENTS: set = set()
+
+
+def _own_waiting_tasks(client_id, keys, dask_scheduler=None):
+    """Runs on the scheduler (shipped by value: the scheduler need not import toolkit). The keys of the tasks that
+    wait for a worker ("no-worker" or "queued") on behalf of client ``client_id`` alone: every task wanted through
+    their dependents is wanted by that client only (and, with ``keys``, is one of ``keys``), so failing them fails
+    no other work. Empty while the scheduler has a worker."""
+    if dask_scheduler.workers:
+        return []
+    keys = None if keys is None else set(keys)
+    verdicts = {}
+
+    def ours(ts):
+        stack, seen, wanted = [ts], set(), False
+        while stack:
+            task = stack.pop()
+            if task.key in seen:
+                continue
+            seen.add(task.key)
+            if task.key in verdicts:  # a dependent already judged: its whole closure was
+                if not verdicts[task.key]:
+                    return False
+                wanted = True
+                continue
+            clients = {cs.client_key for cs in (task.who_wants or ())}
+            if clients:
+                if clients != {client_id} or (keys is not None and task.key not in keys):
+                    return False
+                wanted = True
+            stack.extend(task.dependents)
+        return wanted
+
+    found = []
+    for ts in (*dask_scheduler.unrunnable, *dask_scheduler.queued):
+        if ts.state in ("no-worker", "queued"):
+            verdicts[ts.key] = ours(ts)
+            if verdicts[ts.key]:
+                found.append(ts.key)
+    return found
+
+
+def _fail_tasks(keys, error, message, dask_scheduler=None):
+    """Runs on the scheduler (shipped by value). Fail the tasks ``keys`` that still wait for a worker with
+    ``error`` (a pickled exception), as distributed's ``no-workers-timeout`` does; their dependents fail with them.
+    Nothing when a worker joined meanwhile. The number of tasks failed."""
+    import time
+
+    if dask_scheduler.workers:
+        return 0
+    stimulus_id = f"toolkit-no-worker-{time.time()}"
+    recommendations, failed = {}, 0
+    for key in keys:
+        ts = dask_scheduler.tasks.get(key)
+        if ts is not None and ts.state in ("no-worker", "queued"):
+            recommendations.update(dask_scheduler.transition(key, "erred", stimulus_id=stimulus_id, exception=error,
+                                                             cause=key, exception_text=message))
+            failed += 1
+    dask_scheduler.transitions(recommendations, stimulus_id=stimulus_id)
+    return failed
+
+
+@contextlib.contextmanager
+def _watch_scheduler(client, futures=None, *, warn_after=None, fail_after=None, interval=None):
+    """Fail toolkit's work waiting on a cluster toolkit did not start when that cluster has had no worker too long.
+
+    toolkit can start workers again on its own :func:`local_cluster` (:func:`_watch_workers`), not on a user's
+    cluster: there, when every worker is gone (killed, scaled down, or none ever joined), the scheduler keeps the
+    tasks waiting for a worker, and distributed fails them only after its ``distributed.scheduler.no-workers-timeout``,
+    a setting of the user's scheduler that is off by default (toolkit leaves it as it is). A computation of toolkit's
+    then waited forever, silently.
+
+    In the block, a thread of this process asks the scheduler every ``interval`` seconds whether it has a worker.
+    While it has none and tasks of toolkit's wait for one, a warning (once per such spell) says so after
+    ``warn_after`` seconds (:data:`NO_WORKER_WARN`), naming the scheduler and ``dask worker <address>``; after
+    ``fail_after`` seconds (:data:`NO_WORKER_TIMEOUT`) those tasks fail with a :class:`ClusterError` that names the
+    scheduler, how long it had no worker and what to do, as distributed's own timeout fails them (their dependents
+    with them): the futures waiting on them raise it. A worker that joins in the meantime lets the work go on, and
+    starts the count anew. A warning first, and failing later, because a user's cluster may well get its workers
+    back: an adaptive or batch-queue cluster (dask-jobqueue, Kubernetes) can take minutes to start one.
+
+    Only toolkit's tasks fail: with ``futures=None``, the tasks wanted by ``client`` alone (a client toolkit opened
+    for the work, :func:`dask_client`); with ``futures`` (the work on a user's own Client), the tasks wanted only
+    through them. A task that other work wants too is left waiting. A scheduler that refuses to run the check
+    (``distributed.scheduler.pickle: False``) has toolkit's futures cancelled instead: :func:`_cluster_failure`
+    turns that cancellation into the same error. Nothing is watched on an asynchronous client, on the scheduler of a
+    :func:`local_cluster` (watched already) or on a client watched already.
+    """
+    address = getattr(getattr(client, "scheduler", None), "address", None)
+    client_id = getattr(client, "id", None)
+    if (getattr(client, "asynchronous", False) or address is None or address in _LOCALLY_WATCHED
+            or client_id in _WATCHED_CLIENTS):
+        yield
+        return
+    warn_after = NO_WORKER_WARN if warn_after is None else warn_after
+    fail_after = NO_WORKER_TIMEOUT if fail_after is None else fail_after
+    interval = WATCH_INTERVAL if interval is None else interval
+    futures = None if futures is None else list(futures)
+    keys = None if futures is None else [future.key for future in futures]
+    find, fail = _by_value(_own_waiting_tasks), _by_value(_fail_tasks)
+    stop = threading.Event()
+
+    def pending() -> list:
+        """The keys of toolkit's futures that have no result yet."""
+        if futures is not None:
+            return [future.key for future in futures if not future.done()]
+        return [key for key, state in list(client.futures.items()) if state.status == "pending"]
+
+    def waiting():
+        """Keys of toolkit's tasks waiting for a worker; None when the scheduler does not run the check."""
+        try:
+            return client.run_on_scheduler(find, client_id, keys)
+        except Exception as err:  # noqa: BLE001 - e.g. a scheduler that takes no pickled function
+            logger.debug("the Dask scheduler at %s did not say which tasks wait for a worker: %r", address, err)
+            return None
+
+    told = False  # whether the failure was logged in this spell without a worker
+
+    def give_up(elapsed):
+        nonlocal told
+        message = (
+            f"The Dask cluster at {address} has had no worker for {elapsed:.0f} s, so toolkit's work waiting for one "
+            f"failed instead of waiting forever. toolkit starts no worker on a cluster it did not start: start "
+            f"workers with `dask worker {address}` (or scale your cluster up), then run it again. The cluster's "
+            "other work is left as it is."
+        )
+        found = waiting()
+        if found:
+            import pickle
+
+            try:
+                if client.run_on_scheduler(fail, found, pickle.dumps(ClusterError(message)), message):
+                    if not told:
+                        logger.warning("%s", message)
+                    told = True
+                    return  # the futures hear of it; any left waiting (on work of others) are cancelled next time
+            except Exception as err:  # noqa: BLE001 - cancelled below instead
+                logger.debug("the Dask scheduler at %s did not fail the waiting tasks: %r", address, err)
+        mine = pending()
+        if mine and not client.ncores():  # tasks that wait on others' work too, or a scheduler that did not fail them
+            from distributed import Future
+
+            if not told:
+                logger.warning("%s", message)
+            told = True
+            client.cancel([future for future in futures if future.key in mine] if futures is not None
+                          else [Future(key, client) for key in mine], reason=_NO_WORKER_REASON, msg=message)
+
+    def watch():
+        nonlocal told
+        since, warned = None, False
+        while not stop.wait(interval):
+            try:
+                if client.ncores() or not pending():  # a worker, or nothing of toolkit's waiting for one
+                    since, warned, told = None, False, False
+                    continue
+                now = time.monotonic()
+                since = now if since is None else since
+                elapsed = now - since
+                if elapsed >= fail_after:
+                    give_up(elapsed)
+                elif elapsed >= warn_after and not warned:
+                    warned = True
+                    logger.warning(
+                        "The Dask cluster at %s has had no worker for %.0f s, and toolkit's work waits for one. "
+                        "toolkit starts no worker on a cluster it did not start: start workers with `dask worker %s` "
+                        "(or scale your cluster up). The work fails if no worker joins within %.0f s.",
+                        address, elapsed, address, fail_after - elapsed)
+            except Exception as err:  # noqa: BLE001 - a scheduler gone or a client closing: the work says so itself
+                logger.debug("watching the Dask scheduler at %s for workers failed: %r", address, err)
+
+    _WATCHED_CLIENTS.add(client_id)
+    thread = threading.Thread(target=watch, name="toolkit-scheduler-watch", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=10.0)
+        _WATCHED_CLIENTS.discard(client_id)
+
+
 #: seconds each local worker process gets to exit on close before its nanny kills it (Dask's own: 5, of
 #: which it waits 80%); a worker that has loaded TensorFlow needs ~2-4 s just to finalize the interpreter
 WORKER_CLOSE_TIMEOUT = 20.0
@@ -455,7 +652,11 @@ def dask_client(scheduler=None, *, n_workers=None):
     ----------
     scheduler : str, optional
         Address of a running scheduler (``tcp://host:8786``); the cluster is
-        left running afterwards.
+        left running afterwards. toolkit starts no worker there: while the
+        work of the block waits on it with no worker, a warning says so after
+        :data:`NO_WORKER_WARN` seconds, and the waiting work fails with a
+        :class:`ClusterError` after :data:`NO_WORKER_TIMEOUT` seconds (see
+        :func:`_watch_scheduler`); the cluster's other work is left alone.
     n_workers : int, optional
         Worker processes of the LocalCluster (one thread each; default: the
         number of cores). It listens on 127.0.0.1 only, its workers get
@@ -482,7 +683,7 @@ def dask_client(scheduler=None, *, n_workers=None):
                 f"Invalid Dask scheduler address {scheduler!r}: {err}. Give it as tcp://host:port, "
                 "e.g. tcp://10.0.0.5:8786."
             ) from err
-        with client:
+        with client, _watch_scheduler(client):  # a user's cluster: toolkit's work fails when it has no worker
             yield client
         return
     with local_cluster(n_workers, **(_CLUSTER_DEFAULTS.get() or {})) as cluster, Client(cluster) as client:
@@ -959,6 +1160,8 @@ def _cluster_failure(client, err, *, since, what, limits=None, task=None, culpri
     from distributed import KilledWorker
     from distributed.client import FutureCancelledError
 
+    if isinstance(err, FutureCancelledError) and getattr(err, "reason", None) == _NO_WORKER_REASON:
+        return ClusterError(err.msg)  # cancelled by _watch_scheduler: the cluster had no worker for too long
     if not isinstance(err, (FutureCancelledError, KilledWorker)) and not isinstance(err, OSError):
         return None
     address = getattr(getattr(client, "scheduler", None), "address", None) or "?"
@@ -1125,7 +1328,11 @@ def grid_search(estimator, param_grid, X, y, *, cv=3, scoring=None, scheduler=No
         (joblib's dask backend can lose a race with the dead worker's
         cleanup) runs once more on the live workers before this is raised.
         A cluster scaled up or down (to one worker or more) during the
-        search gives the results of an unchanged one.
+        search gives the results of an unchanged one. On a ``scheduler`` of
+        your own that has no worker for ``NO_WORKER_TIMEOUT`` seconds (120)
+        while fits wait for one (a warning after ``NO_WORKER_WARN``, 30), the
+        waiting fits fail with one that names the scheduler and says to start
+        workers (``dask worker <address>``).
 
     Notes
     -----

@@ -693,16 +693,20 @@ def _compute(tasks, scheduler, progress, what, *, cluster=None):
             return dask.compute(*tasks, scheduler=scheduler)
     from distributed import as_completed
 
+    from .search import _watch_scheduler
+
     cluster = cluster if cluster is not None and cluster.client is client else _Cluster(client)
     futures = client.compute(tasks)
     try:
-        if progress:
-            from tqdm.auto import tqdm
+        # on a user's cluster with no worker left, these fail after a while instead of waiting forever
+        with _watch_scheduler(client, futures):
+            if progress:
+                from tqdm.auto import tqdm
 
-            with tqdm(total=len(futures), desc=what, unit="task", file=sys.stderr) as bar:
-                for _ in as_completed(futures):  # a failed partition too: gather raises its error below
-                    bar.update(1)
-        return tuple(client.gather(futures))
+                with tqdm(total=len(futures), desc=what, unit="task", file=sys.stderr) as bar:
+                    for _ in as_completed(futures):  # a failed partition too: gather raises its error below
+                        bar.update(1)
+            return tuple(client.gather(futures))
     except BaseException as err:
         with contextlib.suppress(Exception):  # a scheduler gone: nothing left to cancel
             client.cancel(futures)
