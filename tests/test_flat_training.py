@@ -86,6 +86,8 @@ def test_flat_training_predicts_as_the_padded_training(ngrams, glove_small, monk
 
 
 def test_flat_training_batches_are_the_padded_batches_without_their_padding_columns(ngrams):
+    import keras
+
     X, _, _ = ngrams
     clf = EmbeddingClassifier(architecture="nbsvm", max_tokens=800_000, maxlen=None)
     clf.vocabulary_ = Vocabulary.from_documents(X, max_tokens=800_000)
@@ -100,27 +102,55 @@ def test_flat_training_batches_are_the_padded_batches_without_their_padding_colu
     data = rows.epoch_data(order, targets, weights, 32)  # what Keras gets: a tf.data pipeline on TensorFlow
     got = [tuple(np.asarray(part) for part in batch) for batch in data]
     assert len(batches) == len(got) == 8
+    widest = int(np.diff(offsets)[order].max())
     for index, (x, t, w) in enumerate(got):
         chunk = order[index * 32:(index + 1) * 32]
         width = int(np.diff(offsets)[chunk].max())
-        assert x.dtype == np.int32 and x.shape == (len(chunk), width)
-        np.testing.assert_array_equal(x, matrix[chunk, :width])
-        assert not matrix[chunk, width:].any()
+        assert x.dtype == np.int32 and x.shape[0] == len(chunk)
+        if keras.backend.backend() == "tensorflow":  # each batch as wide as its longest row
+            assert x.shape[1] == width
+        else:  # rounded up, at most 1/8 wider and to the epoch's longest row; a short last batch to that row
+            assert width <= x.shape[1] <= min(width * 9 / 8, widest) if len(chunk) == 32 else x.shape[1] == widest
+        np.testing.assert_array_equal(x[:, :width], matrix[chunk, :width])
+        assert not x[:, width:].any() and not matrix[chunk, width:].any()
         np.testing.assert_array_equal(t, targets[chunk])
         np.testing.assert_array_equal(w, weights[chunk])
-        np.testing.assert_array_equal(batches[index][0], x)
+        np.testing.assert_array_equal(batches[index][0], x[:, :width])  # the PyDataset, not rounded up
 
 
-def test_flat_training_batches_of_one_width_then_another(monkeypatch):
+def test_flat_training_batches_of_one_width_then_another():
     # Keras reads a PyDataset's shapes off its first two batches: two of one width fixed it, and the narrower
-    # batch after them failed ("yielded an element of shape (2, 2) where an element of shape (None, 5) was expected")
-    lengths = [5, 5, 5, 5, 2, 2]
+    # batch after them failed ("yielded an element of shape (2, 2) where an element of shape (None, 5) was expected").
+    # TensorFlow pads each batch to its own longest row; the other backends round that width up (at most 1/8
+    # wider, never past the epoch's longest row, to which a short last batch is padded: _keras_batches)
+    import keras
+
+    lengths = [5, 5, 5, 5, 2, 2, 40, 40, 17, 17, 3]  # batches of 2: longest rows 5, 5, 2, 40, 17, then 3 alone
     offsets = np.r_[0, np.cumsum(lengths)]
     ids = np.arange(2, 2 + offsets[-1], dtype=np.int32)
     rows = classifier._FlatRows(ids, offsets)
-    data = rows.epoch_data(np.arange(6), np.zeros(6, "float32"), None, 2)
-    widths = [np.asarray(x).shape[1] for x, _ in data]
-    assert widths == [5, 5, 2]
+    order = np.arange(len(lengths))
+    targets = (order % 2).astype("float32")
+    batches = [np.asarray(x) for x, _ in rows.epoch_data(order, targets, None, 2)]
+    longest = [max(lengths[i:i + 2]) for i in range(0, len(lengths), 2)]
+    widths = [x.shape[1] for x in batches]
+    assert [x.shape[0] for x in batches] == [2, 2, 2, 2, 2, 1]
+    for x, first in zip(batches, range(0, len(lengths), 2)):  # each row its ids, then 0s
+        for row, j in zip(x, range(first, first + 2)):
+            np.testing.assert_array_equal(row[:lengths[j]], ids[offsets[j]:offsets[j + 1]])
+            assert not row[lengths[j]:].any()
+    assert widths[0] == widths[1] > widths[2]  # one width, then a narrower one
+    if keras.backend.backend() == "tensorflow":
+        assert widths == longest
+    else:
+        assert all(n <= width <= min(n * 9 / 8, max(lengths)) for n, width in zip(longest[:-1], widths[:-1]))
+        assert widths[-1] == max(lengths)
+    # and Keras trains on them, every width in one epoch
+    model = keras.Sequential([keras.Input((None,), dtype="int32"), keras.layers.Embedding(int(ids.max()) + 1, 2),
+                              keras.layers.GlobalAveragePooling1D(), keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="sgd", loss="binary_crossentropy")
+    history = model.fit(rows.epoch_data(order, targets, None, 2), epochs=1, shuffle=False, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
 
 
 def test_flat_training_pooled_statistics_of_flat_rows_are_those_of_padded_rows():

@@ -121,6 +121,15 @@ def test_tensorflow_saved_models_load_under_jax(reviews, tmp_path):
         np.testing.assert_allclose(np.asarray(out[name]), p, rtol=0, atol=1e-5, err_msg=name)
 
 
+def test_jax_fit_from_store_equals_in_memory_fit(imdb_small, tmp_path):
+    """toolkit.distributed.fit_from_store under JAX: batches read off a corpus store (a PyDataset of padded
+    rows with their class weights) train as the same rows in memory do."""
+    pytest.importorskip("dask")
+    texts, labels = imdb_small
+    backends.assert_store_fit_equals_memory_fit(backends.fit_from_store_under("jax", texts[:200], labels[:200],
+                                                                              tmp_path))
+
+
 def test_jax_nb_training_compiles_a_few_batch_shapes(reviews, tmp_path):
     """The NB architectures train on flat rows, each batch padded to its own longest row only. JAX compiles
     the train step once per input shape: with a width per batch, 2 epochs of 17 batches (270 training

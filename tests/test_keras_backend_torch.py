@@ -102,3 +102,25 @@ def test_torch_saved_models_load_under_tensorflow(fitted_under_torch):
     for name, p in proba.items():
         np.testing.assert_allclose(load_model(folder / name).predict_proba(X_test), p, rtol=0, atol=1e-5,
                                    err_msg=name)
+
+
+def test_torch_fit_from_store_equals_in_memory_fit(imdb_small, tmp_path):
+    """toolkit.distributed.fit_from_store under torch: batches read off a corpus store (a PyDataset of padded
+    rows with their class weights) train as the same rows in memory do."""
+    pytest.importorskip("dask")
+    texts, labels = imdb_small
+    backends.assert_store_fit_equals_memory_fit(backends.fit_from_store_under("torch", texts[:200], labels[:200],
+                                                                              tmp_path))
+
+
+def test_torch_saved_models_load_under_tensorflow_where_torch_is_not_installed(fitted_under_torch, tmp_path):
+    """A model saved under torch is served where only TensorFlow is installed. Keras records the optimizer of a
+    model compiled under torch as torch's own subclass (module keras.src.backend.torch.optimizers.torch_adam),
+    and loading that imports torch: "Could not deserialize class 'Adam' because its parent module ... cannot be
+    imported". The check above loads in this process, where torch imports."""
+    folder, X_test, proba = fitted_under_torch
+    out = backends.run_under("tensorflow", backends.without("torch", backends.LOAD_SCRIPT),
+                             {"names": list(proba), "folder": str(folder), "X_test": X_test}, tmp_path, "load")
+    assert out.pop("backend") == "tensorflow"
+    for name, p in proba.items():
+        np.testing.assert_allclose(np.asarray(out[name]), p, rtol=0, atol=1e-5, err_msg=name)

@@ -308,8 +308,39 @@ def _write_reproducible(src, fileobj) -> None:
                     metadata["date_saved"] = _FIXED_DATE_SAVED
                 data = json.dumps(metadata).encode("utf-8")
             elif info.filename == "config.json":
-                data = json.dumps(_without_object_ids(json.loads(zin.read(info)))).encode("utf-8")
+                config = _portable_optimizer(_without_object_ids(json.loads(zin.read(info))))
+                data = json.dumps(config).encode("utf-8")
             copy_zip_member(zin, info, zout, data=data)
+
+
+def portable_optimizer_config(entry):
+    """``entry`` (a serialized Keras optimizer) with its classes recorded as the public Keras classes of their names.
+
+    Under the torch backend ``keras.optimizers.Adam(...)`` makes torch's own
+    subclass, and Keras serializes that class' module
+    (``keras.src.backend.torch.optimizers.torch_adam``): loading it imports
+    torch, and fails where torch is not installed ("Could not deserialize
+    class 'Adam' because its parent module ... cannot be imported"), a
+    TensorFlow-only server for one. Recorded as ``keras.optimizers.Adam``, as
+    the JAX and TensorFlow backends serialize it, it loads on every backend
+    (under torch as torch's subclass again). Nested entries too: the inner
+    optimizer of a ``LossScaleOptimizer`` (``"mixed_float16"``). Changed in
+    place, and returned.
+    """
+    if isinstance(entry, dict):
+        if str(entry.get("module", "")).startswith("keras.src.backend.") and "class_name" in entry:
+            entry["module"], entry["registered_name"] = "keras.optimizers", None
+        for value in entry.values():
+            portable_optimizer_config(value)
+    return entry
+
+
+def _portable_optimizer(config):
+    """``config`` (a Keras model config) with its optimizer made portable (:func:`portable_optimizer_config`)."""
+    compiled = config.get("compile_config")
+    if isinstance(compiled, dict):
+        portable_optimizer_config(compiled.get("optimizer"))
+    return config
 
 
 def copy_zip_member(zin, info, zout, *, name=None, data=None) -> None:

@@ -99,7 +99,14 @@ from .._atomic import atomic_output, nearest_existing_parent
 from .._hashing import hash_file
 from ..exceptions import ModelFormatError, ModelVersionWarning
 from ._keras_io import RESAVE_HINT as _RESAVE_HINT
-from ._keras_io import check_keras_archive, check_keras_version, keras_in_safe_mode, load_keras, save_keras
+from ._keras_io import (
+    check_keras_archive,
+    check_keras_version,
+    keras_in_safe_mode,
+    load_keras,
+    portable_optimizer_config,
+    save_keras,
+)
 from .hybrid import nb_weighted  # numpy only: hybrid imports Keras inside its functions
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "save_model", "load_model"]
@@ -221,6 +228,7 @@ def _keras_param_to_json(estimator, name: str, value) -> dict:
     if isinstance(value, keras.optimizers.Optimizer) and isinstance(config.get("config"), dict) \
             and "name" in config["config"]:
         config["config"]["name"] = _unnumbered_optimizer_name(type(value), config["config"]["name"])
+    portable_optimizer_config(config)  # an optimizer made under torch: recorded as keras.optimizers' class
     config = _to_json_value(config)
     try:
         config = json.loads(json.dumps(config))  # what load_model will read
@@ -239,7 +247,8 @@ def _keras_param_to_json(estimator, name: str, value) -> dict:
         )
     try:
         rebuilt = keras.saving.deserialize_keras_object(copy.deepcopy(config), safe_mode=True)
-        same = json.loads(json.dumps(_to_json_value(keras.saving.serialize_keras_object(rebuilt)))) == config
+        again = portable_optimizer_config(keras.saving.serialize_keras_object(rebuilt))
+        same = json.loads(json.dumps(_to_json_value(again))) == config
     except Exception as err:
         raise TypeError(
             f"Cannot save parameter {name!r} of {owner}: Keras cannot rebuild its {type(value).__name__} from "
