@@ -156,6 +156,12 @@ def _history_dict(history) -> dict[str, list[float]]:
         if not isinstance(history, Mapping) and hasattr(history, attr):
             history = getattr(history, attr)
     if not isinstance(history, Mapping):
+        if hasattr(history, "best_estimator_") or hasattr(history, "cv_results_"):
+            # a search (GridSearchCV...) keeps no history of its own, only its refitted best model has one
+            raise TypeError(
+                f"plot_history got the {type(history).__name__}, not a model: plot the history of the best model "
+                "refitted on all the data, plot_history(search.best_estimator_) (it needs refit=True)."
+            )
         raise TypeError(
             "history must be a dict of per-epoch metric lists, a Keras History or a fitted "
             f"estimator with a history_ attribute, got {type(history).__name__}."
@@ -238,7 +244,9 @@ def plot_history(history, path=None, *, metrics=("loss", "accuracy"), title=None
             # validation values alone; with their training metric, they are in its panel already (they
             # were drawn as a second panel of training dots, titled "Training val_loss")
             name = metric[len("val_"):]
-            if name in metrics or aliases.get(name) in metrics:
+            trained = [m for m in (name, aliases.get(name)) if m in metrics]
+            if any(m in hist or aliases.get(m) in hist for m in trained):
+                # (a training metric the history lacks has no panel: its val_ values get one of their own)
                 continue
             key = name if metric in hist else aliases.get(name)
             if f"val_{key}" in hist:

@@ -164,15 +164,39 @@ class TextDataset:
 
         Parameters
         ----------
-        indices : array-like of int or of bool
-            Positions, or a boolean mask of ``len(self)`` values (as numpy
+        indices : slice, array-like of int or of bool
+            Positions, a slice (``ds.subset(slice(0, 2000))``, the first
+            2,000), or a boolean mask of ``len(self)`` values (as numpy
             indexing takes it, e.g. ``ds.subset(ds.labels == 1)``).
 
         Returns
         -------
         TextDataset
+
+        Raises
+        ------
+        InvalidParameterError
+            For positions that are not whole numbers in one dimension, or
+            outside the dataset.
         """
+        if isinstance(indices, slice):
+            indices = np.arange(len(self))[indices]
         idx = np.asarray(indices)
+        if idx.size == 0:
+            idx = idx.astype(np.int64)
+        if idx.dtype != bool:
+            # numpy's own indexing errors for these ("only integer scalar arrays ...") name no parameter, and
+            # float positions were cast to int without a word
+            if idx.ndim != 1 or idx.dtype.kind not in "iu":
+                raise InvalidParameterError(
+                    "TextDataset.subset takes a slice, 1-D integer positions or a boolean mask; got an array of "
+                    f"dtype {idx.dtype} and shape {idx.shape}."
+                )
+            if idx.size and (idx.min() < -len(self) or idx.max() >= len(self)):
+                raise InvalidParameterError(
+                    f"TextDataset.subset: position {int(idx.max() if idx.max() >= len(self) else idx.min())} is "
+                    f"outside the dataset's {len(self)} documents."
+                )
         if idx.dtype == bool:
             # np.asarray(mask, dtype=int64) would turn the mask into positions 0 and 1
             if idx.ndim != 1 or len(idx) != len(self):

@@ -58,6 +58,27 @@ def _damaged(problem: str) -> _DamagedState:
                          "save it again from the fitted model (or fit it again).")
 
 
+class _ReadOnlyDict(dict):
+    """A dict that refuses changes: :attr:`Vocabulary.token_to_id`, which the vocabulary itself encodes with.
+
+    Reads, ``json.dumps``, ``dict(...)`` and ``.copy()`` (plain dicts) work
+    as on a dict; it pickles as a plain dict.
+    """
+
+    __slots__ = ()
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError(
+            "Vocabulary.token_to_id is read-only (encode and decode use it): change a copy, "
+            "dict(vocabulary.token_to_id), or build a new Vocabulary."
+        )
+
+    __setitem__ = __delitem__ = __ior__ = clear = pop = popitem = setdefault = update = _refuse
+
+    def __reduce__(self):
+        return dict, (dict(self),)
+
+
 class Vocabulary:
     """A bijection between tokens and ids with reserved padding and OOV ids.
 
@@ -78,7 +99,8 @@ class Vocabulary:
     counts : ndarray of int64
         Count of each id (0 for the reserved ids).
     token_to_id : dict of str to int
-        The inverse of ``tokens``.
+        The inverse of ``tokens``; read-only (changing it raises a TypeError):
+        ``dict(vocab.token_to_id)`` is a copy to change, as Keras' ``word_index``.
     pad_token, oov_token : str
         The tokens of the reserved ids 0 and 1.
 
@@ -104,7 +126,7 @@ class Vocabulary:
         # a tuple of str, not a list: the garbage collector stops tracking it after one
         # collection, where a list of a million n-grams would be traversed at every full one
         self._tokens = (pad_token, oov_token, *tokens)
-        self._token_to_id = {tok: i for i, tok in enumerate(self._tokens)}
+        self._token_to_id = _ReadOnlyDict(zip(self._tokens, range(len(self._tokens))))
         if len(self._token_to_id) != len(self._tokens):
             seen: set[str] = set()
             dup = next(t for t in self._tokens if t in seen or seen.add(t))
@@ -196,6 +218,8 @@ class Vocabulary:
 
     @property
     def token_to_id(self) -> dict[str, int]:
+        # the vocabulary's own dict, read-only (tokens is a copy, counts read-only): Keras' word_index habit
+        # (word_index["<START>"] = 1) changed what encode and `in` answer, not tokens, decode or a save
         return self._token_to_id
 
     @property
@@ -218,7 +242,7 @@ class Vocabulary:
     @cached_property
     def _token_to_id(self) -> dict:
         """Token -> id; an unpickled vocabulary builds it here, on first use."""
-        return {tok: i for i, tok in enumerate(self._tokens)}
+        return _ReadOnlyDict(zip(self._tokens, range(len(self._tokens))))
 
     def _token(self, i: int) -> str:
         """Token ``i``, without decoding the others when they are still packed."""
