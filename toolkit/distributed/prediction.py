@@ -77,20 +77,46 @@ class _Shipped:
             return self._estimator
 
 
-def _apply_bag(items, shipped, method):
-    items = list(items)
+def _named(err, part, position, where):
+    """``err`` (a bad document, named "Document N of X" by the estimator, X being one partition) named by its
+    partition and its place there, which find it in the user's collection."""
+    from .store import _PartitionDocumentError
+
+    subject = f"Document {position} of partition {part} of the {where}"
+    return _PartitionDocumentError(err.naming(subject), document_index=position, partition=part)
+
+
+def _apply_bag(items, shipped, method, part=(None,)):
+    from ..exceptions import DocumentError
+
+    items, part = list(items), next(iter(part))  # part: [the partition's number]
     if not items:
         return []
-    return np.asarray(getattr(shipped.get(), method)(items)).tolist()
+    try:
+        return np.asarray(getattr(shipped.get(), method)(items)).tolist()
+    except DocumentError as err:
+        if err.document_index is None or part is None:
+            raise
+        raise _named(err, part, err.document_index, "bag") from err
 
 
-def _apply_series(series, shipped, method, columns, dtype="float64"):
+def _apply_series(series, shipped, method, columns, dtype="float64", partition_info=None):
     import pandas as pd
+
+    from .._validation import plain_label
+    from ..exceptions import DocumentError
 
     if len(series) == 0:
         out = np.zeros((0, len(columns)) if columns is not None else 0, dtype=dtype)
     else:
-        out = np.asarray(getattr(shipped.get(), method)(series.tolist()))
+        try:
+            out = np.asarray(getattr(shipped.get(), method)(series.tolist()))
+        except DocumentError as err:
+            position = err.document_index
+            if position is None or partition_info is None or not 0 <= position < len(series):
+                raise
+            where = f"Dask Series (index label {plain_label(series.index[position])!r})"
+            raise _named(err, partition_info["number"], position, where) from err
     if columns is not None and out.ndim == 2:
         return pd.DataFrame(out, index=series.index, columns=columns)
     return pd.Series(out, index=series.index, name=method)
@@ -106,12 +132,16 @@ def _map(estimator, X, method, text_column=None):
     if method not in _METHODS:
         raise ValueError(f"method must be one of {_METHODS}; got {method!r}.")
     check_is_fitted(estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator)
+    # now, not on a worker at compute: a pipeline whose classifier has no predict_proba (NBSVMClassifier's
+    # default hinge loss) says why here; a worker's error lost that cause on its way back to the client
+    getattr(estimator, method)
     shipped = dask.delayed(_Shipped(estimator), name=f"estimator-{uuid.uuid4().hex}")
     # the tasks' name: a partition that kills every worker that predicts it (over its memory limit) fails the
     # compute with Dask's KilledWorker, which names the task, e.g. ('toolkit-predict_proba-<token>', 3)
     token = f"toolkit-{method}"
     if isinstance(X, db.Bag):
-        return X.map_partitions(_apply_bag, shipped, method, token=token)
+        numbers = db.range(X.npartitions, npartitions=X.npartitions)  # [i] in partition i: names a bad document
+        return X.map_partitions(_apply_bag, shipped, method, numbers, token=token)
     if isinstance(X, dd.DataFrame):
         if text_column is None or text_column not in X.columns:
             raise ValueError(
@@ -161,6 +191,17 @@ def predict(estimator, X, *, text_column=None):
         estimator fitted on a multilabel indicator matrix: a bag of 0/1 rows,
         or a Dask DataFrame with one 0/1 column per label (named
         ``str(label)``).
+
+    Raises
+    ------
+    AttributeError
+        At once, when the estimator has no such method (a pipeline whose
+        classifier gives no probabilities), with the estimator's reason.
+    DocumentError
+        On compute, for a document the estimator refuses (None/NaN, bytes,
+        too long): "Document 7 of partition 1 of the bag ..." (of a Dask
+        Series: and its index label), i.e. ``X.to_delayed()[1].compute()[7]``,
+        not its place in the partition alone ("Document 7 of X").
 
     Notes
     -----

@@ -149,6 +149,11 @@ def _part_info(summary: dict) -> dict:
     return {k: summary[k] for k in ("n_documents", "n_tokens", "has_labels", "strings_bytes")}
 
 
+def _stamp(stat) -> tuple[int, int, int]:
+    """What tells one build's ``store.json`` from another's: its inode, modification time and size."""
+    return stat.st_ino, stat.st_mtime_ns, stat.st_size
+
+
 def _read_strings(folder: Path, expected: int | None = None) -> tuple[str, ...]:
     data = (folder / "strings.bin").read_bytes().decode("utf-8", "surrogatepass")
     return tuple(data.split("\x00")) if data or expected else ()
@@ -227,7 +232,10 @@ class CorpusStore:
         self.path = Path(path).expanduser()
         meta_file = self.path / "store.json"
         try:
-            meta = json.loads(meta_file.read_text(encoding="utf-8"))
+            with open(meta_file, "rb") as fh:
+                # the store.json read here, as _check_current compares it: a build in place writes a new one
+                self._build_stamp = _stamp(os.fstat(fh.fileno()))
+                meta = json.loads(fh.read().decode("utf-8"))
         except (FileNotFoundError, NotADirectoryError):
             raise DataError(
                 f"{self.path} is not a corpus store (no store.json{'; it is a file' if self.path.is_file() else ''}); "
@@ -375,6 +383,7 @@ class CorpusStore:
     def vocabulary(self) -> Vocabulary:
         """The full vocabulary (every token, by descending count; ties by first occurrence)."""
         if self._vocabulary is None:
+            self._check_current()
             file = self.path / "vocabulary.json"
             try:
                 vocabulary = Vocabulary.from_json(file)
@@ -413,8 +422,24 @@ class CorpusStore:
             n = min(n, max_tokens - 2)
         return Vocabulary(full.tokens[2 : 2 + n], counts[:n])
 
+    def _check_current(self) -> None:
+        """Refuse to read a store built again (or removed) since this handle read its store.json.
+
+        Its files are then another build's: their sizes can match this handle's ``store.json`` (the same inputs
+        tokenized otherwise) while their ids follow another vocabulary. One ``stat`` per check.
+        """
+        try:
+            stamp = _stamp(os.stat(self.path / "store.json"))
+        except (FileNotFoundError, NotADirectoryError):
+            stamp = None
+        if stamp != self._build_stamp:
+            what = "was removed" if stamp is None else "was built again"
+            raise DataError(f"The store {self.path} {what} since this CorpusStore was opened, so its files are no "
+                            f"longer the ones this object describes; open it again: CorpusStore({str(self.path)!r}).")
+
     def _part(self, i: int, name: str, mmap=True):
         """One array of partition ``i``, checked against the sizes store.json records."""
+        self._check_current()
         part = self.parts[i]
         file = self.path / part["name"] / name
         try:
@@ -436,6 +461,7 @@ class CorpusStore:
 
     def _strings(self, i: int, tokens: np.ndarray) -> tuple[str, ...]:
         """The string table of partition ``i`` (whose ``tokens.npy`` is ``tokens``), checked before use."""
+        self._check_current()
         part = self.parts[i]
         file = self.path / part["name"] / "strings.bin"
         try:
