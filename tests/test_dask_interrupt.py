@@ -45,8 +45,7 @@ def test_dask_interrupt_ctrl_c_does_not_wait_for_the_workers_close_timeout(imdb_
     texts, labels = imdb_small
     for part in range(8):  # 8 partitions of 600 reviews: tokenizing them takes the 2 workers far longer than 3 s
         with open(tmp_path / f"part-{part}.jsonl", "w", encoding="utf-8") as fh:
-            for text, label in zip(texts, labels):
-                fh.write(json.dumps({"text": text, "label": str(label)}) + "\n")
+            fh.writelines(json.dumps({"text": text, "label": str(label)}) + "\n" for text, label in zip(texts, labels))
     proc = subprocess.Popen([sys.executable, "-c", SCRIPT, str(tmp_path)], cwd=tmp_path, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
