@@ -119,9 +119,62 @@ def add_layer_registrar(func):
     return func
 
 
+def _scaled_schedule_class():
+    """The learning-rate schedule of :func:`scaled_schedule`, registered once for safe .keras loading."""
+    import keras
+
+    if hasattr(_scaled_schedule_class, "cls"):
+        return _scaled_schedule_class.cls
+
+    @keras.saving.register_keras_serializable(package="toolkit")
+    class ScaledSchedule(keras.optimizers.schedules.LearningRateSchedule):
+        """``factor * schedule(step + offset)``: a schedule scaled, and continued ``offset`` steps on."""
+
+        def __init__(self, schedule, factor=1.0, offset=0):
+            if isinstance(schedule, dict):
+                schedule = keras.saving.deserialize_keras_object(schedule)
+            self.schedule = schedule
+            self.factor = float(factor)
+            self.offset = int(offset)
+
+        def __call__(self, step):
+            return self.factor * self.schedule(keras.ops.add(step, self.offset))
+
+        def get_config(self):
+            return {"schedule": keras.saving.serialize_keras_object(self.schedule), "factor": self.factor,
+                    "offset": self.offset}
+
+    _scaled_schedule_class.cls = ScaledSchedule
+    return ScaledSchedule
+
+
+def scaled_schedule(schedule, factor, offset):
+    """A learning-rate schedule that is ``factor`` times ``schedule``, ``offset`` steps on.
+
+    An optimizer made anew in the middle of a training (fine-tuning
+    unfreezes the embedding and compiles again) counts its steps from 0:
+    this schedule goes on where ``schedule`` was, at ``factor`` times its rate.
+
+    Parameters
+    ----------
+    schedule : keras.optimizers.schedules.LearningRateSchedule
+    factor : float
+    offset : int
+        The steps ``schedule`` has taken so far.
+
+    Returns
+    -------
+    keras.optimizers.schedules.LearningRateSchedule
+        Registered with Keras (``"toolkit>ScaledSchedule"``), so a model
+        compiled with it saves and loads.
+    """
+    return _scaled_schedule_class()(schedule, factor, offset)
+
+
 def register_layers():
-    """Register toolkit's custom layers with Keras (call before loading a model)."""
+    """Register toolkit's custom layers (and learning-rate schedule) with Keras (call before loading a model)."""
     _nbsvm_layer_class()
+    _scaled_schedule_class()
     for registrar in _LAYER_REGISTRARS:
         registrar()
 

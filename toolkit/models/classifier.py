@@ -16,6 +16,7 @@ import copy
 import logging
 import numbers
 import os
+import reprlib
 import warnings
 from functools import cache, cached_property
 
@@ -65,6 +66,32 @@ _OOV_WARNED: set = set()  # cache entries of oov="nearest" found gone, warned ab
 _FLAT_NB_TRAINING = True
 # rows gathered per step by _gather_rows (bounds its int64 index arrays)
 _GATHER_CHUNK = 4096
+# attributes of a Keras Model (or History) that the estimator has under another name: the hint its
+# AttributeError gives
+_KERAS_MODEL_HINTS = {
+    "history": "fit returns the estimator, not a Keras History: the per-epoch metrics are history_ (a dict "
+               "like History.history, after fit).",
+    "summary": "The Keras model is model_ (after fit): clf.model_.summary().",
+    "evaluate": "Score with clf.score(X, y) (accuracy) or a scikit-learn metric on clf.predict_proba(X); the "
+                "Keras model is model_, and clf.model_inputs(X) is what it takes.",
+    "save": "Save the estimator with toolkit.save_model(clf, path) and read it with toolkit.load_model(path); "
+            "clf.model_.save(...) writes the Keras model alone, without the vocabulary and classes.",
+}
+
+
+class _KerasModelHint:
+    """A class attribute that is not there: reading it raises the AttributeError of :data:`_KERAS_MODEL_HINTS`.
+
+    A descriptor, not ``__getattr__``: that would also catch (and hide) an AttributeError raised inside a
+    property such as ``model_``. ``hasattr`` stays False.
+    """
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, obj, owner=None):
+        raise AttributeError(f"{(owner or type(obj)).__name__!r} object has no attribute {self.name!r}. "
+                             f"{_KERAS_MODEL_HINTS[self.name]}", name=self.name, obj=obj)
 
 
 def _check_random_state(random_state):
@@ -176,7 +203,8 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
     trainable : {"trainable", "frozen", "finetune"}, default="trainable"
         What happens to pretrained vectors: trained with the rest, kept frozen,
         or frozen for the first ``frozen_epochs`` epochs and then trained with
-        the learning rate times 0.1. Learned embeddings (``vectors=None``) are
+        the learning rate times 0.1 (a schedule goes on from the step it had
+        reached, times 0.1). Learned embeddings (``vectors=None``) are
         always trained.
     max_tokens : int >= 3 or None, default=20000
         Vocabulary size including the padding and OOV ids; None for no limit.
@@ -368,12 +396,18 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         probabilities (one column for a binary target: the second class's).
         ``model_.save("model.keras")`` writes a file that
         ``keras.saving.load_model`` reads; the NB architectures' custom
-        layers need ``toolkit.models.builders.register_layers()`` first.
+        layers need ``toolkit.models.builders.register_layers()`` first, as
+        does the optimizer of a model fine-tuned (``trainable="finetune"``)
+        with a schedule as ``learning_rate``: after the unfreeze it trains
+        with the schedule times 0.1, continued from the step it had reached
+        (:func:`toolkit.models.builders.scaled_schedule`).
     history_ : dict of str to list of float
         Per-epoch ``loss``, ``accuracy`` and, with validation, ``val_loss``
         and ``val_accuracy``.
     best_epoch_ : int
-        Index of the epoch whose weights were kept.
+        Index of the epoch whose weights were kept: the estimator's best
+        epoch, or the best epoch of an ``EarlyStopping(restore_best_weights=True)``
+        among ``callbacks``, whose weights replace the estimator's.
     callbacks_ : list of keras.callbacks.Callback
         The copies of ``callbacks`` that ran in the last ``fit``, with their
         state (``EarlyStopping``'s ``stopped_epoch``...); they no longer hold
@@ -501,6 +535,12 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         self.dtype_policy = dtype_policy
         self.oov = oov
         self.oov_threshold = oov_threshold
+
+    # Keras habits (history = clf.fit(...); history.history, clf.summary()) pointed to the estimator's way
+    history = _KerasModelHint()
+    summary = _KerasModelHint()
+    evaluate = _KerasModelHint()
+    save = _KerasModelHint()
 
     def __setattr__(self, name, value):
         if name == "model_":  # the process whose TensorFlow runtime made the model (see _check_not_forked)
@@ -689,7 +729,7 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         return ratios(D, targets, sample_weight)
 
     # ---------------------------------------------------------------------- fit
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, **fit_params):
         """Build the vocabulary and train the Keras model.
 
         Parameters
@@ -701,6 +741,10 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
             Non-negative, finite weights, not all 0 (a float weighs every document the same). They
             weight the loss and, for ``"nbsvm"`` / ``"nbsvm_vectors"``, each document's counts in the
             naive-Bayes ratios (as ``class_weight`` does): weight 2 counts as the document twice.
+        **fit_params
+            None are taken: Keras' ``model.fit`` arguments (``epochs``, ``batch_size``,
+            ``validation_data``...) are refused with a ``TypeError`` that says where they go (the
+            estimator's parameters, set in the constructor or with ``set_params``).
 
         Returns
         -------
@@ -720,6 +764,8 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         app retraining the model it serves) gets the previous model's
         answers, then the new one's, never a mixture of the two.
         """
+        if fit_params:
+            raise TypeError(_keras_fit_arguments_message(type(self).__name__, fit_params, self.get_params()))
         work = self._detached()
         work._fit(X, y, sample_weight)
         self._publish(work)
@@ -1013,6 +1059,10 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         self.model_ = model
         self.history_ = history
         self.best_epoch_ = best.epoch
+        for callback in self.callbacks_:  # ended in this order: the last one to restore weights chose them
+            restored = _restored_epoch(callback)
+            if restored is not None:
+                self.best_epoch_ = restored
 
     def _user_callbacks(self):
         """Deep copies of ``callbacks`` (checked to be Keras callback instances), or [] for None."""
@@ -1076,11 +1126,20 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
 
     def _unfreeze_embedding(self, model, epoch):
         """Fine-tuning: train the vectors from now on, at a tenth of the current learning rate."""
+        import keras
         from keras import ops
 
+        optimizer = getattr(model.optimizer, "inner_optimizer", model.optimizer)  # (a LossScaleOptimizer's)
         lr = float(ops.convert_to_numpy(model.optimizer.learning_rate)) * _FINETUNE_LR_FACTOR
+        rate = lr
+        schedule = getattr(optimizer, "_learning_rate", None)
+        if isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
+            # the new optimizer counts its steps from 0: the schedule goes on from the step it was at, times 0.1
+            # (its value at the step alone would stay constant for the remaining epochs)
+            steps = int(ops.convert_to_numpy(optimizer.iterations))
+            rate = builders.scaled_schedule(schedule, _FINETUNE_LR_FACTOR, steps)
         builders.set_embedding_trainable(model, True)
-        builders.compile_model(model, optimizer=self.optimizer, learning_rate=lr, output=self.output_)
+        builders.compile_model(model, optimizer=self.optimizer, learning_rate=rate, output=self.output_)
         logger.info("epoch %d: embedding unfrozen, learning rate %.2g", epoch, lr)
 
     def _fit_one_epoch(self, model, X_train, y_train, w_train, val, rng, history, callbacks=None):
@@ -1852,6 +1911,37 @@ class _BestWeights:
     def restore(self, model):
         if self.weights is not None and self.epoch != self.last_epoch:
             model.set_weights(self.weights)
+
+
+def _keras_fit_arguments_message(owner, fit_params, params):
+    """The ``TypeError`` message for keyword arguments of Keras' ``model.fit`` given to the estimator's ``fit``."""
+    names = sorted(fit_params)
+    message = f"{owner}.fit() got unexpected keyword argument(s) {', '.join(map(repr, names))}."
+    settable = [name for name in names if name in params]
+    if settable:
+        example = ", ".join(f"{name}={reprlib.repr(fit_params[name])}" for name in settable)
+        message += (f" Unlike Keras' model.fit, the estimator takes {', '.join(settable)} as parameters: "
+                    f"{owner}({example}, ...) or clf.set_params({example}) before fit.")
+    if "validation_data" in fit_params:
+        message += (" There is no validation_data: fit holds out validation_split of X (stratified) to "
+                    "monitor val_loss for early stopping (patience); score your own held-out documents after "
+                    "fit with clf.score(X_val, y_val) or clf.predict_proba(X_val).")
+    return message
+
+
+def _restored_epoch(callback):
+    """The epoch whose weights ``callback`` put back when training ended, or None where it restored none.
+
+    Keras' ``EarlyStopping(restore_best_weights=True)`` (or a subclass) sets
+    the weights of its best epoch in ``on_train_end``, whether or not it
+    stopped training: they replace those the estimator restored.
+    """
+    import keras
+
+    if (isinstance(callback, keras.callbacks.EarlyStopping) and callback.restore_best_weights
+            and getattr(callback, "best_weights", None) is not None):
+        return int(callback.best_epoch)
+    return None
 
 
 def _whole_fit_callbacks(callbacks, *, epochs, verbose):
