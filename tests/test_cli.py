@@ -103,7 +103,7 @@ def test_cli_data_list_info_fetch(runner, shared_data, tmp_path):
 
 
 def test_cli_data_unknown_manifest(runner):
-    assert_error(invoke(runner, "data", "info", "imbd"), r"Unknown data manifest 'imbd'. Known manifests: .*imdb")
+    assert_error(invoke(runner, "data", "info", "imbd"), r"Unknown data manifest 'imbd'. Did you mean 'imdb'\? Known manifests: .*imdb")
     assert_error(invoke(runner, "data", "fetch", "glove.6B.51d"), r"Unknown data manifest 'glove.6B.51d'")
 
 
@@ -489,8 +489,8 @@ def test_cli_predict_skip_bad(runner, trained_run):
     """A document longer than spaCy's max_length (1,000,000 characters) fails the batch, unless --skip-bad."""
     model = trained_run[0] / "model"
     texts = "A wonderful film.\n" + "long " * 200_001 + "\nDull and far too long.\n"
-    assert_error(invoke(runner, "-q", "predict", model, input=texts), r"Document 1 of X has 1,000,005 characters|"
-                                                                         r"Document 1 of X has 1000005 characters")
+    assert_error(invoke(runner, "-q", "predict", model, input=texts),
+                 r"Non-blank line 2 of standard input has 1,?000,?005 characters")
     result = invoke(runner, "-q", "predict", model, "--skip-bad", input=texts)
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in result.stdout.splitlines()]

@@ -221,7 +221,8 @@ def test_train_checks_paths_before_importing_tensorflow(tmp_path, run_folder, ca
     "args, pattern",
     [
         (["predict", "{tmp}/absent-model", "a fine film"], r"No saved model folder at .*absent-model"),
-        (["predict", "{tmp}", "a fine film"], r"is not a toolkit model folder \(no config\.json\)"),
+        (["predict", "{tmp}/taken.jsonl", "a fine film"], r"is not a toolkit model folder \(no config\.json\)"),
+        (["predict", "{tmp}", "a fine film"], r"is the run folder of 'toolkit train'; give its model folder, .*model"),
         (["evaluate", "{tmp}/absent-model"], r"No saved model folder at .*absent-model"),
         (["predict", "{tmp}/model", "--input", "{tmp}/absent.txt"], r"Input not found: '.*absent\.txt'"),
         (["predict", "{tmp}/model", "x", "-o", "{tmp}/taken.jsonl"], r"--output .*taken\.jsonl exists; pass --force"),

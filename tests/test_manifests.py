@@ -102,7 +102,8 @@ def test_manifests_lazy_public_api():
 
 
 def test_manifests_unknown_name_lists_known():
-    with pytest.raises(ManifestError, match=r"Unknown data manifest 'glove.6B.51d'. Known manifests: .*glove.6B.50d"):
+    with pytest.raises(ManifestError, match=r"Unknown data manifest 'glove.6B.51d'. Did you mean 'glove.6B.50d'\? "
+                                            r"Known manifests: .*glove.6B.50d"):
         get_manifest("glove.6B.51d")
 
 

@@ -521,6 +521,12 @@ def load_train_test(
 
         test_ds = train_ds
         n_test = test_size if isinstance(test_size, numbers.Integral) else math.ceil(test_size * len(x_train))
+        if not 1 <= n_test < len(x_train):
+            # scikit-learn's ValueError here (a count of the data's size or more, or a fraction that leaves no
+            # training document, e.g. 0.999 of 300) ended the command as "a bug in toolkit" with a traceback
+            raise SettingError(f"test_size={test_size} (--test-size) leaves no training documents: {data} has "
+                               f"{len(x_train)} documents; give at most {len(x_train) - 1} test documents or a "
+                               "smaller fraction, e.g. 0.2.")
         labels = np.asarray(y_train)
         classes, counts = np.unique(labels, return_counts=True)
         single = np.isin(labels, classes[counts < 2])

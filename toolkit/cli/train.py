@@ -279,6 +279,16 @@ def _check_split_classes(y_train, y_test, data, *, limit=None) -> None:
     labels, counts = np.unique(np.asarray(y_test), return_counts=True)
     trained = set(np.asarray(y_train).tolist())
     missing = [(_jsonable(c), int(n)) for c, n in zip(labels, counts) if _jsonable(c) not in trained]
+    if missing and limit is not None:
+        # "three.csv has too few documents of class 'neg' (1 document) ... Add documents of that class" was said
+        # of a file with hundreds of them, when --limit 2 was the cause: the counts are the test part's
+        named = first_of(f"{c!r} ({n} in the test part)" for c, n in missing)
+        raise DataError(
+            f"The --limit {limit} sample of {data} has no training document of class"
+            f"{'es' if len(missing) > 1 else ''} {named} among its {len(y_train)} training document(s), so the "
+            f"model could not learn {'them' if len(missing) > 1 else 'it'}. Raise --limit, or give separate "
+            "--test-data."
+        )
     if missing:
         named = first_of(f"{c!r} ({n} document{'s' if n > 1 else ''})" for c, n in missing)
         raise DataError(
@@ -771,7 +781,15 @@ def _check_settings(model, params, settings) -> None:
         valid |= {f"{step_name}__{name}" for step_name, step in steps for name in step.get_params(deep=False)}
         hints = [f"'{key}'{hint}" for key in settings or {} if key not in valid
                  for hint in [_did_you_mean(key, valid)] if hint]
-        raise SettingError(f"{err}" + (f" Unknown --set name {', '.join(hints)}." if hints else "")) from err
+        message = f"{err}" + (f" Unknown --set name {', '.join(hints)}." if hints else "")
+        if extra:  # `--model stack --set epochs=1`: a setting of the main job's Keras model, which is not this one
+            main_steps = make_text_classifier().steps
+            main_only = sorted(key for key in settings or {} if key not in valid
+                               and any(key in step.get_params(deep=False) for _, step in main_steps))
+            if main_only:
+                message += (f" {', '.join(repr(k) for k in main_only)}: a parameter of --model main's Keras "
+                            f"classifier, which --model {model} does not have; drop it, or train --model main.")
+        raise SettingError(message) from err
     for _, step in getattr(estimator, "steps", [(None, estimator)]):
         constraints = getattr(step, "_parameter_constraints", None)
         if constraints:
@@ -1085,13 +1103,50 @@ def _names_a_file(text: str) -> bool:
         return False
 
 
+def _check_test_size(test_size: float) -> float | int:
+    """``--test-size`` as :func:`~toolkit.cli._inputs.load_train_test` takes it: a fraction in (0, 1), or a
+    whole number of at least 1 as a count of documents (``--test-size 500``; typer reads it as 500.0, which
+    scikit-learn refused as "Got 500.0" although its message allows an int)."""
+    if 0 < test_size < 1:
+        return test_size
+    if test_size >= 1 and math.isfinite(test_size) and test_size == int(test_size):
+        return int(test_size)
+    raise SettingError(f"--test-size {test_size:g}: give the held-out fraction of the data, between 0 and 1 "
+                       "(e.g. 0.2), or a whole number of test documents (e.g. 500).")
+
+
+@contextlib.contextmanager
+def _predict_documents_named(source):
+    """Turn the tokenizer's error about "Document i of X" (a text too long) in the block into one naming the
+    line or record of ``source`` (``--input``/stdin, as the command read it), or the text argument (``source``
+    None); it was "Document 0 of X"."""
+    if source is not None:
+        from .text import _documents_named
+
+        with _documents_named(source):
+            yield
+        return
+    try:
+        yield
+    except DocumentError as err:
+        if err.document_index is None:
+            raise
+        raise DocumentError(err.naming(f"Text argument {err.document_index + 1}"),
+                            document_index=err.document_index) from err
+
+
 def _default_run_dir() -> Path:
     import time
 
     return Path("runs") / time.strftime("%Y%m%d-%H%M%S")
 
 
-_opt_force = typer.Option(False, "--force", "-f", help="Replace an existing output (an earlier run folder, a file).")
+# train replaces only an earlier run folder, evaluate and predict a file: "(an earlier run folder, a file)" in
+# all three said evaluate/predict replaced run folders and train files, which none of them does
+_opt_force = typer.Option(False, "--force", "-f", help="Replace an earlier run folder (one with metrics.json); "
+                          "other folders and files are never replaced.")
+_opt_force_plot = typer.Option(False, "--force", "-f", help="Replace an existing --plot file.")
+_opt_force_output = typer.Option(False, "--force", "-f", help="Replace an existing --output file.")
 
 
 def _format_metrics(m: dict) -> str:
@@ -1144,13 +1199,16 @@ def train_cmd(
     ),
     settings: list[str] = _opt_set,
     test_data: str = typer.Option(None, "--test-data", help="Separate test data (default: IMDB's test split or --test-size)."),
-    test_size: float = typer.Option(0.2, "--test-size", help="Held-out fraction for data without a test split."),
+    test_size: float = typer.Option(
+        0.2, "--test-size", help="Held-out fraction for data without a test split, or a whole number of test documents."
+    ),
     limit: int = typer.Option(None, "--limit", min=1, help="Train and test on at most N documents each (quick runs)."),
     output: Path = typer.Option(None, "--output", "-o", help="Run folder (default: runs/<timestamp>)."),
     force: bool = _opt_force,
     baseline: bool = typer.Option(True, "--baseline/--no-baseline",
                                   help="Also fit TF-IDF + LogisticRegression on the same split and report it."),
-    random_state: int = typer.Option(0, "--random-state", help="Seed of the split, subsample and classifier."),
+    random_state: int = typer.Option(0, "--random-state", min=0, max=2**32 - 1,
+                                     help="Seed of the split, subsample and classifier."),
     column: str = _opt_column,
     label_column: str = _opt_label_column,
     data_dir: Path = _opt_data_dir,
@@ -1172,6 +1230,11 @@ def train_cmd(
     params = _settings(settings)
     if isinstance(params.get("vectors"), str) and params["vectors"].strip().lower() == "none":
         params["vectors"] = None  # as --vectors none, and as grid's --set vectors=none
+    test_size = _check_test_size(test_size)
+    if test_size != 0.2 and (test_data is not None or str(data).lower() == "imdb"):  # it was dropped silently
+        given = f"--test-data {test_data}" if test_data is not None else "IMDB's test split"
+        _info(f"Warning: --test-size {test_size:g} is ignored: the test documents are {given}. It splits "
+              "data that has no test part (a CSV/TSV/JSONL file or a folder without --test-data).")
     _check_data(data, labelled=True)
     _check_data(test_data, labelled=True)
     _check_vectors(None if vectors == RECIPE else vectors)
@@ -1245,7 +1308,7 @@ def evaluate_cmd(
     split: str = typer.Option("test", "--split", help="IMDB split."),
     limit: int = typer.Option(None, "--limit", min=1, help="Score at most N documents (stratified sample)."),
     plot: Path = typer.Option(None, "--plot", help="Also write the confusion matrix PNG here."),
-    force: bool = _opt_force,
+    force: bool = _opt_force_plot,
     column: str = _opt_column,
     label_column: str = _opt_label_column,
     data_dir: Path = _opt_data_dir,
@@ -1254,6 +1317,9 @@ def evaluate_cmd(
     """Score a trained model on labelled data; metrics JSON on stdout."""
     _check_model_folder(model)
     _check_data(data, labelled=True)
+    if str(data).lower() == "imdb" and split not in ("train", "test", "unsup"):  # before the model loads
+        raise SettingError(f"--split {split!r}{_did_you_mean(split, ['train', 'test'])}: IMDB's labelled splits "
+                           "are 'train' and 'test'.")
     _check_output_file(plot, force=force, option="--plot")
     if plot is not None:  # an image format matplotlib writes (the suffix), before the scoring
         from ..plots import _check_path
@@ -1277,7 +1343,7 @@ def predict_cmd(
     input: str = typer.Option(None, "--input", "-i", help=_INPUT),
     column: str = _opt_column,
     output: Path = _opt_output,
-    force: bool = _opt_force,
+    force: bool = _opt_force_output,
     skip_bad: bool = typer.Option(
         False, "--skip-bad", help="Documents that cannot be tokenized (too long) get {\"label\": null, "
         "\"skipped\": true} instead of failing the batch; the tokenizer logs their indices on stderr.",
@@ -1295,6 +1361,9 @@ def predict_cmd(
     _check_model_folder(model)
     if texts == ["-"]:  # the usual name of stdin, as for `toolkit tokenize -`; not a text anyone classifies
         texts, input = None, "-" if input is None else input
+    if texts and "-" in texts:  # `predict MODEL - -` or `predict MODEL "a text" -` classified the string "-"
+        raise SettingError(f"'-' (standard input) is one of the {len(texts)} text arguments: give '-' alone to "
+                           "read the texts from standard input, or the texts as arguments, not both.")
     if texts and input is not None:
         raise ValueError(f"Give the texts as arguments or with --input, not both: --input {input!r} would be "
                          f"ignored for the {len(texts)} text(s) given as arguments.")
@@ -1304,8 +1373,15 @@ def predict_cmd(
         if _names_a_file(text):  # `toolkit tokenize FILE` reads FILE; here FILE would be classified as a text
             _info(f"Warning: the argument {text!r} is classified as a text, but it is also the path of a "
                   f"{'folder' if Path(text).is_dir() else 'file'}; to classify what it holds, use --input {text}.")
+    source = None  # the texts are the arguments
     if not texts:
-        texts = _read_texts("-" if input is None else input, column=column)
+        source = "-" if input is None else input
+        texts = _read_texts(source, column=column)
+        if not texts:  # `toolkit predict MODEL < /dev/null` (cron's stdin, a forgotten --input): say so
+            _info(f"Warning: no texts in {'standard input' if source == '-' else source}: nothing to predict. "
+                  "Give the texts as arguments, with --input FILE, or on standard input.")
 
     _load_tensorflow_for(model)
-    _emit_text(_jsonl(predict(model, texts, progress=_progress(), skip_bad=skip_bad, top=top)), output)
+    with _predict_documents_named(source):
+        rows = predict(model, texts, progress=_progress(), skip_bad=skip_bad, top=top)
+    _emit_text(_jsonl(rows), output)

@@ -377,8 +377,11 @@ def get_manifest(name: str | os.PathLike) -> Manifest:
         raise ManifestError(f"A manifest name must be a str, got {type(name).__name__}.")
     paths = _all_paths()
     if name not in paths:
+        import difflib
+
+        close = [p for p in paths if p.lower() == name.lower()] or difflib.get_close_matches(name, sorted(paths), n=1)
         raise ManifestError(
-            f"Unknown data manifest {name!r}. Known manifests: {', '.join(sorted(paths)) or 'none'}. "
+            f"Unknown data manifest {name!r}.{f' Did you mean {close[0]!r}?' if close else ''} Known manifests: {', '.join(sorted(paths)) or 'none'}. "
             f"Add a .toml file to one of {[str(d) for d in manifest_dirs()]} or set {MANIFEST_DIR_ENV}."
         )
     manifest = _load_cached(paths[name])
