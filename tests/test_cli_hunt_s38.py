@@ -193,6 +193,21 @@ def test_evaluate_imdb_split_typo_names_the_option_before_the_model_loads(short_
     assert line.startswith("Error: --split 'tset' (did you mean 'test'?)"), line
 
 
+def test_evaluate_split_on_data_without_splits_is_reported_as_ignored(short_model, reviews, tmp_path):
+    # `evaluate MODEL reviews.csv --split train` scored the whole file, without a word about --split
+    path = tmp_path / "two.csv"
+    with path.open("w", newline="", encoding="utf-8") as f:
+        rows = [(t, y) for t, y in zip(*reviews) if y != "mid" and len(t) <= 3000]  # the model's max_length
+        csv.writer(f).writerows([("text", "label"), *rows])
+    warned = CliRunner().invoke(app, ["evaluate", str(short_model), str(path), "--split", "train"])
+    assert warned.exit_code == 0, warned.output
+    assert "Warning: --split train is ignored: only 'imdb' has splits" in warned.stderr
+    assert json.loads(warned.stdout)["n_samples"] == len(rows)
+    plain = CliRunner().invoke(app, ["evaluate", str(short_model), str(path)])
+    assert plain.exit_code == 0 and "--split" not in plain.stderr, plain.output
+    assert plain.stdout == warned.stdout
+
+
 def test_train_test_size_with_test_data_is_reported_as_ignored(reviews_csv, tmp_path, monkeypatch):
     import toolkit.cli.train as train_module
 

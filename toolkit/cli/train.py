@@ -1320,6 +1320,9 @@ def evaluate_cmd(
     if str(data).lower() == "imdb" and split not in ("train", "test", "unsup"):  # before the model loads
         raise SettingError(f"--split {split!r}{_did_you_mean(split, ['train', 'test'])}: IMDB's labelled splits "
                            "are 'train' and 'test'.")
+    if str(data).lower() != "imdb" and split != "test":  # it was dropped without a word
+        _info(f"Warning: --split {split} is ignored: only 'imdb' has splits; {data} is scored whole (or its "
+              "--limit sample).")
     _check_output_file(plot, force=force, option="--plot")
     if plot is not None:  # an image format matplotlib writes (the suffix), before the scoring
         from ..plots import _check_path
