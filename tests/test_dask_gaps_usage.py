@@ -23,6 +23,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 pytest.importorskip("distributed")
 
+from toolkit.distributed.search import _live_workers  # (client.scheduler_info() races)
+
 #: over the module cluster's memory limit (1 GB, killed at 95%): a fit or a partition that allocates this much
 #: gets its worker killed by its nanny
 _TOO_MUCH_MB = 1300
@@ -50,7 +52,7 @@ def _two_workers(client, cluster):
     it hung. Scaling to two again starts it anew.
     """
     deadline = time.monotonic() + _WAIT
-    while len(client.scheduler_info()["workers"]) < 2:
+    while len(_live_workers(client)) < 2:
         assert time.monotonic() < deadline, f"the cluster's workers did not come back within {_WAIT} s"
         if len(cluster.workers) < 2:
             cluster.scale(2)
@@ -228,7 +230,7 @@ def test_dask_gaps_grid_search_on_a_cluster_scaled_down_mid_way_equals_local(cli
     # the delay only paces the cluster's fits (the scale down lands among them): the local fits go without it
     local = grid_search(_pipeline(Hog()), {**grid, "hog__delay": [0.0]}, X, y, cv=3, local=True, refit=False)
     since, done = _scheduler_time(client) + 1.0, threading.Event()  # (the helper's margin: no earlier test's fit)
-    before = set(client.scheduler_info()["workers"])
+    before = set(_live_workers(client))
     scaler = threading.Thread(target=_scale_once_fits_started, args=(client, cluster, 1, since, done), daemon=True)
     scaler.start()
     try:
@@ -243,9 +245,9 @@ def test_dask_gaps_grid_search_on_a_cluster_scaled_down_mid_way_equals_local(cli
         if "time" not in key and key != "param_hog__delay":
             assert np.array_equal(np.asarray(on_dask.cv_results_[key]), np.asarray(value)), key
     deadline = time.monotonic() + _WAIT
-    while len(client.scheduler_info()["workers"]) > 1 and time.monotonic() < deadline:
+    while len(_live_workers(client)) > 1 and time.monotonic() < deadline:
         time.sleep(0.1)
-    (retired,) = before - set(client.scheduler_info()["workers"])
+    (retired,) = before - set(_live_workers(client))
     removal = [stamp for stamp, event in client.get_events(retired) if event.get("action") == "remove-worker"]
     assert _removal(client, retired, since)["retired"]  # closed by the scale down, not dead
     started = _started_fits(client, since)

@@ -18,6 +18,7 @@ import pytest
 
 pytest.importorskip("distributed")
 
+from toolkit.distributed.search import _live_workers  # (client.scheduler_info() races)
 from toolkit.models.classifier import EmbeddingClassifier, make_text_classifier  # noqa: E402
 from toolkit.text.tokenizer import SpacyTokenizer, _local_processes  # noqa: E402
 
@@ -539,7 +540,7 @@ def test_distributed_killed_worker_grid_search_recovers_and_leaves_no_partial_fi
                               error_score="raise").fit(texts, labels)
     from distributed.client import FutureCancelledError
 
-    before = len(client.scheduler_info()["workers"])
+    before = len(_live_workers(client))
     # the data are scattered to every worker (as grid_search does), so the
     # killed worker's fit is rerun on the other one. Rarely (once in the CI runs of the twenty-eighth session),
     # joblib's Dask backend loses the race with the dead worker's cleanup and gets "FutureCancelledError ...
