@@ -1378,13 +1378,17 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         ]
         return np.concatenate(outputs).astype("float64", copy=False)
 
-    def predict_proba(self, X):
+    def predict_proba(self, X, **predict_params):
         """Class probabilities.
 
         Parameters
         ----------
         X : sequence of token lists or TokenizedCorpus
             Documents with no tokens get the class prior ``class_prior_``.
+        **predict_params
+            None is taken: Keras' ``model.predict`` arguments (``batch_size``,
+            ``verbose``...) raise a TypeError that names the estimator's
+            parameter or attribute to use instead.
 
         Returns
         -------
@@ -1393,6 +1397,8 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
             (scikit-learn's ``log_loss`` checks that), except for multilabel
             targets: one independent probability per label.
         """
+        if predict_params:
+            raise TypeError(_keras_predict_arguments_message(type(self).__name__, "predict_proba", predict_params))
         fitted = self._fitted_view()  # one model, vocabulary and classes, whatever a refit in another thread does
         proba = fitted._probabilities(X)
         if fitted.output_ == "binary":
@@ -1444,18 +1450,24 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
             return np.log(proba)
         return np.log(proba) - np.log1p(-proba)
 
-    def predict(self, X):
+    def predict(self, X, **predict_params):
         """Predicted class labels (a 0/1 indicator matrix for multilabel targets).
 
         Parameters
         ----------
         X : sequence of token lists or TokenizedCorpus
             Documents with no tokens get the class prior ``class_prior_``.
+        **predict_params
+            None is taken: Keras' ``model.predict`` arguments (``batch_size``,
+            ``verbose``...) raise a TypeError that names the estimator's
+            parameter or attribute to use instead.
 
         Returns
         -------
         ndarray of shape (n_samples,) or (n_samples, n_classes)
         """
+        if predict_params:
+            raise TypeError(_keras_predict_arguments_message(type(self).__name__, "predict", predict_params))
         fitted = self._fitted_view()  # one model, vocabulary and classes, whatever a refit in another thread does
         proba = fitted._probabilities(X)
         if fitted.output_ == "binary":
@@ -1927,6 +1939,17 @@ def _keras_fit_arguments_message(owner, fit_params, params):
                     "monitor val_loss for early stopping (patience); score your own held-out documents after "
                     "fit with clf.score(X_val, y_val) or clf.predict_proba(X_val).")
     return message
+
+
+def _keras_predict_arguments_message(owner, method, predict_params):
+    """The ``TypeError`` message for keyword arguments of Keras' ``model.predict`` given to ``method``."""
+    names = sorted(predict_params)
+    message = (f"{owner}.{method}() got unexpected keyword argument(s) {', '.join(map(repr, names))}: unlike "
+               f"Keras' model.predict, it takes the documents only, and predicts without a progress bar")
+    if "batch_size" in predict_params:
+        message += ", in batches of max(256, batch_size) rows (batch_size is the estimator's training parameter)"
+    return message + (". The Keras model itself is clf.model_, and clf.model_inputs(X) is what it takes: "
+                      "clf.model_.predict(clf.model_inputs(X), ...) accepts Keras' arguments.")
 
 
 def _restored_epoch(callback):
