@@ -42,7 +42,8 @@ _state = {"debug": False, "quiet": False, "verbose": False}
 DEFAULT_VECTORS = "glove.6B.50d"
 
 
-SET_HELP = "Parameter as key=value (repeatable); values are read as Python/JSON literals, else strings."
+SET_HELP = ("Parameter as key=value (repeatable, one value per key); values are read as Python/JSON literals, else "
+            "strings.")
 
 
 def _version_callback(value: bool) -> None:
@@ -787,9 +788,27 @@ def _progress() -> bool:
 
 
 def _settings(items) -> dict:
-    from ._inputs import parse_setting
+    """The ``--set key=value`` items as a dict; a key given twice with two values is refused.
 
-    return dict(parse_setting(item) for item in items or ())
+    The last one silently won: ``--set epochs=3 ... --set epochs=20`` trained 20 epochs without a word, as
+    ``--grid`` refuses two of one name.
+    """
+    from ._inputs import SettingError, parse_setting
+
+    settings, given = {}, {}
+    for item in items or ():
+        key, value = parse_setting(item)
+        if key in settings and not _same_setting(settings[key], value):
+            raise SettingError(f"--set {given[key]!r} and --set {item!r} give {key} two values; give it once.")
+        settings[key], given[key] = value, item
+    return settings
+
+
+def _same_setting(a, b) -> bool:
+    """Whether two ``--set`` values are the same (``1`` and ``1.0`` are; ``True`` and ``1`` are not)."""
+    return type(a) is type(b) and a == b or (
+        isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool)
+        and not isinstance(b, bool) and a == b)
 
 
 def _emit_text(text: str, output: Path | None) -> None:
