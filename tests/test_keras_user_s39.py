@@ -51,3 +51,46 @@ def test_keras_user_s39_a_pipeline_passes_keras_arguments_to_the_classifier_whic
                                         r"'verbose': unlike Keras"):
         pipe.predict(X, verbose=0)
     np.testing.assert_array_equal(pipe.predict(X), clf.predict(X))
+
+
+# ------------------------------------------------------------------ a one-hot y (Keras' to_categorical)
+@pytest.fixture(scope="module")
+def three_classes(imdb_tokens):
+    """150 real reviews in three classes (by length: a real, learnable split) and their one-hot matrix."""
+    tokens, _ = imdb_tokens
+    X = tokens[:150]
+    lengths = np.array([len(d) for d in X])
+    y = np.digitize(lengths, np.quantile(lengths, [1 / 3, 2 / 3]))
+    return X, y, np.eye(3, dtype="float32")[y]
+
+
+def test_keras_user_s39_one_hot_y_warns_that_it_trains_as_multilabel(three_classes):
+    # scikit-learn reads to_categorical's matrix as multilabel: one sigmoid per column, rows of no class or two
+    X, y, one_hot = three_classes
+    params = {"architecture": "bag", "maxlen": 100, "epochs": 1, "random_state": 0}
+    with pytest.warns(UserWarning, match=r"y is one-hot \(3 columns of 0/1, one 1 per row.*"
+                                         r"pass np\.asarray\(y\)\.argmax\(axis=1\)"):
+        clf = EmbeddingClassifier(**params).fit(X, one_hot)
+    assert clf.output_ == "multilabel"
+    np.testing.assert_array_equal(one_hot.argmax(axis=1), y)  # what the warning says to pass
+    assert EmbeddingClassifier(**params).fit(X, y).output_ == "multiclass"
+
+
+def test_keras_user_s39_a_true_multilabel_matrix_does_not_warn(three_classes, recwarn):
+    X, _, one_hot = three_classes
+    tags = one_hot.copy()
+    tags[::7, 0] = 1  # some documents carry two labels
+    EmbeddingClassifier(architecture="bag", maxlen=100, epochs=1, random_state=0).fit(X, tags)
+    assert not [w for w in recwarn if "one-hot" in str(w.message)]
+
+
+@pytest.mark.parametrize("as_list", [False, True])
+def test_keras_user_s39_one_label_classifiers_name_argmax_for_a_one_hot_y(three_classes, as_list):
+    # was "a 2-D y of shape (150, 3) (one column per label or output)" and MultiOutputClassifier, for what is
+    # one class per document
+    from toolkit.models import StackedTextClassifier
+
+    X, _, one_hot = three_classes
+    with pytest.raises(ValueError, match=r"StackedTextClassifier takes one label per document .* but got a one-hot "
+                                         r"y of shape \(150, 3\) .*np\.asarray\(y\)\.argmax\(axis=1\)"):
+        StackedTextClassifier(vectors=None, cv=3).fit(X, one_hot.tolist() if as_list else one_hot)

@@ -27,6 +27,7 @@ __all__ = [
     "check_raw_documents",
     "text_column",
     "check_single_target",
+    "one_hot_columns",
     "check_class_target",
     "is_missing",
     "row_label",
@@ -460,6 +461,34 @@ def _first_label_list(arr) -> int | None:
     return next((i for i, v in enumerate(arr) if isinstance(v, _LABEL_LISTS)), None)
 
 
+def one_hot_columns(y) -> int | None:
+    """The number of columns of ``y`` if it is one-hot (2-D, at least 2 columns of 0/1, one 1 per row), else None.
+
+    What Keras' ``to_categorical`` makes of class indices: scikit-learn reads
+    it as a multilabel indicator matrix, which it is only in form.
+    """
+    shape = getattr(y, "shape", None)
+    if shape is None or len(shape) != 2 or shape[1] < 2 or shape[0] == 0 or hasattr(y, "tocsr"):
+        return None
+    try:
+        arr = np.asarray(y)
+        if arr.dtype.kind not in "biuf" or not np.isin(arr, (0, 1)).all():
+            return None
+    except (TypeError, ValueError):
+        return None
+    return int(shape[1]) if (arr.sum(axis=1) == 1).all() else None
+
+
+def _refuse_one_hot(y, owner) -> None:
+    """Raise the ValueError of :func:`check_single_target` for a one-hot ``y``: it names ``argmax``."""
+    if one_hot_columns(y) is not None:
+        raise ValueError(
+            f"{owner} takes one label per document (y of shape (n_samples,)), but got a one-hot y of shape "
+            f"{tuple(int(n) for n in y.shape)} (one 1 per row, as Keras' to_categorical makes). Pass each "
+            "document's class instead: np.asarray(y).argmax(axis=1), or the labels themselves."
+        )
+
+
 def check_single_target(y, *, owner: str, hint: str | None = None) -> None:
     """Refuse several labels per sample (a 2-D ``y``, or lists of labels) with an error that names the wrappers.
 
@@ -492,6 +521,7 @@ def check_single_target(y, *, owner: str, hint: str | None = None) -> None:
     if shape is not None and len(shape) == 2:
         if shape[1] == 1:
             return
+        _refuse_one_hot(y, owner)
         what = f"a 2-D y of shape {tuple(int(n) for n in shape)} (one column per label or output)"
     else:
         try:
@@ -500,6 +530,7 @@ def check_single_target(y, *, owner: str, hint: str | None = None) -> None:
             arr = np.empty(len(y), dtype=object)
             arr[:] = list(y)
         if arr.ndim == 2 and arr.shape[1] != 1:
+            _refuse_one_hot(arr, owner)
             what = f"a 2-D y of shape {arr.shape} (one column per label or output, or lists of labels of one length)"
         elif (first := _first_label_list(arr)) is not None:
             label = arr[first]

@@ -30,6 +30,7 @@ from .._validation import (
     Options,
     TextInputMixin,
     _first_label_list,
+    one_hot_columns,
     validate_params,
 )
 from ..exceptions import DocumentError
@@ -604,6 +605,14 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
                     )
         target_type = type_of_target(y_arr, input_name="y")
         if target_type == "multilabel-indicator":
+            if (n_columns := one_hot_columns(y_arr)) is not None:
+                warnings.warn(
+                    f"y is one-hot ({n_columns} columns of 0/1, one 1 per row, as Keras' to_categorical makes): "
+                    f"{type(self).__name__} reads it as a multilabel indicator matrix, as scikit-learn does, and "
+                    "trains one independent sigmoid per column, so predict can give a row no class or several. "
+                    "For one class per document (a softmax over the classes), pass np.asarray(y).argmax(axis=1).",
+                    UserWarning, stacklevel=4,
+                )
             self.output_ = "multilabel"
             self.classes_ = np.arange(y_arr.shape[1])
             self.class_prior_ = y_arr.astype("float64").mean(axis=0)
