@@ -139,9 +139,19 @@ def test_data_usage_store_refuses_missing_labels_and_leaves_nothing(imdb_20, tmp
 
     frame = pd.DataFrame({"text": imdb_20.texts, "label": imdb_20.labels.astype(float)})
     frame.loc[3, "label"] = np.nan  # one review without a label: NaN among numbers
-    with pytest.raises(DataError, match="Document 3 of partition part-00000 has no label"):
+    with pytest.raises(DataError, match=r"Document 3 of the input \(document 3 of partition 0\) has no label"):
         CorpusStore.build(dd.from_pandas(frame, npartitions=2), tmp_path / "store", text_column="text",
                           label_column="label", tokenizer={"remove_punct": True}, scheduler="sync")
+    assert not (tmp_path / "store").exists()
+    # in a later partition: numbered in the whole input, as a bad text is (it was "Document 3 of partition
+    # part-00001", the user's review 13)
+    frame = pd.DataFrame({"text": imdb_20.texts, "label": imdb_20.labels.astype(float)})
+    frame.loc[13, "label"] = np.nan
+    with pytest.raises(DataError, match=r"Document 13 of the input \(document 3 of partition 1\) has no label "
+                                        r"\(nan; 1 missing in that partition\)") as info:
+        CorpusStore.build(dd.from_pandas(frame, npartitions=2), tmp_path / "store", text_column="text",
+                          label_column="label", tokenizer={"remove_punct": True}, scheduler="sync")
+    assert info.value.document_index == 13
     assert not (tmp_path / "store").exists()
     csv_path = tmp_path / "r.csv"
     csv_path.write_text("text,label\ngood film,pos\nbad film,\n")  # an empty cell

@@ -113,33 +113,35 @@ def _write_part(items, folder: str, tokenizer) -> dict:
     strings = "\x00".join(corpus.strings).encode("utf-8", "surrogatepass")
     (folder / "strings.bin").write_bytes(strings)
     if labels is not None:
-        np.save(folder / "labels.npy", _checked_labels(labels, folder.name), allow_pickle=False)
+        np.save(folder / "labels.npy", _checked_labels(labels, part, folder.name), allow_pickle=False)
     summary = partition_counts(corpus)
     summary["has_labels"] = labels is not None
     summary["strings_bytes"] = len(strings)
     return summary
 
 
-def _checked_labels(labels: list, part: str) -> np.ndarray:
+def _checked_labels(labels: list, part: int, name: str) -> np.ndarray:
     """One partition's labels as an array, refusing missing ones (a CSV's empty cell, a JSON ``null``).
 
     ``np.asarray`` would turn a missing label into the string ``"nan"`` (a
     new class) among string labels, a float NaN among numbers, or an object
     array that ``np.save`` refuses without saying which document is at fault.
+    The document without a label is named as a bad text is: by its number in
+    the whole input once :meth:`CorpusStore.build` has counted the
+    partitions before ``part`` (it was its number within the partition).
     """
     import pandas as pd
 
     missing = np.flatnonzero(pd.isna(pd.Series(labels, dtype=object)).to_numpy())
     if len(missing):
-        raise DataError(
-            f"Document {int(missing[0])} of partition {part} has no label ({labels[missing[0]]!r}; {len(missing)} "
+        raise _PartitionDocumentError(
+            f"{_partition_subject(int(missing[0]), part)} has no label ({labels[missing[0]]!r}; {len(missing)} "
             "missing in that partition). Give every text a label, or drop the unlabelled ones before building the "
-            "store (e.g. ddf.dropna(subset=[label_column]))."
-        )
+            "store (e.g. ddf.dropna(subset=[label_column])).", document_index=int(missing[0]), partition=part)
     array = np.asarray(labels)
     if array.dtype == object:
         kinds = sorted({type(v).__name__ for v in labels})
-        raise DataError(f"The labels of partition {part} are of types {kinds}; a store keeps labels that are all "
+        raise DataError(f"The labels of partition {name} are of types {kinds}; a store keeps labels that are all "
                         "numbers or all strings.")
     return array
 
