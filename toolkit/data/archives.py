@@ -306,7 +306,7 @@ def _stream_tar(path, guard: _Guard, on_unsafe: str = "raise", progress: bool = 
         raw.seek(0)
         fh = raw
         if progress:
-            from tqdm import tqdm
+            from tqdm.auto import tqdm  # a widget in a notebook, as the toolkit's other bars
 
             bar = tqdm(total=os.fstat(raw.fileno()).st_size, unit="B", unit_scale=True, desc=Path(path).name)
             fh = io.BufferedReader(_Progress(raw, bar.update), buffer_size=_CHUNK)
