@@ -305,8 +305,8 @@ def _stream_tar(path, guard: _Guard, on_unsafe: str = "raise", progress: bool = 
         head = raw.read(6)
         raw.seek(0)
         fh = raw
-        if progress:
-            from tqdm.auto import tqdm  # a widget in a notebook, as the toolkit's other bars
+        if progress:  # tqdm.auto: a widget in a notebook, as the toolkit's other bars
+            from tqdm.auto import tqdm
 
             bar = tqdm(total=os.fstat(raw.fileno()).st_size, unit="B", unit_scale=True, desc=Path(path).name)
             fh = io.BufferedReader(_Progress(raw, bar.update), buffer_size=_CHUNK)
