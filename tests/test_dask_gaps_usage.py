@@ -319,3 +319,30 @@ def test_dask_gaps_tokenize_partitions_on_a_cluster_names_the_global_number(clie
     docs[31] = "A good film."
     assert client.compute(tokenize_partitions(db.from_sequence(docs, npartitions=5))).result(timeout=_WAIT) == \
         SpacyTokenizer().transform(docs).to_list()
+
+
+def test_dask_gaps_grid_search_takes_sample_weight_and_train_scores_as_gridsearchcv(client, imdb_tokens200):
+    """Session 39: ``grid_search(..., logisticregression__sample_weight=w, return_train_score=True)`` was a
+    TypeError; GridSearchCV.fit takes both (its local counterpart: tests/test_dask_user_s39.py)."""
+    from sklearn.model_selection import GridSearchCV
+
+    from toolkit.distributed import grid_search
+
+    X, y = np.asarray(imdb_tokens200[0], dtype=object), imdb_tokens200[1]
+    w = np.random.default_rng(0).integers(1, 5, size=len(y)).astype(float)
+    grid = {"logisticregression__C": [0.1, 1.0]}
+    expected = GridSearchCV(_pipeline(), grid, cv=3, return_train_score=True).fit(
+        X, y, logisticregression__sample_weight=w).cv_results_
+    on_dask = grid_search(_pipeline(), grid, X, y, cv=3, scheduler=client.scheduler.address,
+                          return_train_score=True, logisticregression__sample_weight=w)
+    assert on_dask.cv_results_.keys() == expected.keys() and "mean_train_score" in expected
+    for key, value in expected.items():
+        if "time" not in key:
+            assert np.array_equal(np.asarray(on_dask.cv_results_[key]), np.asarray(value)), key
+    # the weights did reach the fits: without them the scores differ
+    unweighted = GridSearchCV(_pipeline(), grid, cv=3).fit(X, y).cv_results_
+    assert not np.array_equal(unweighted["split0_test_score"], expected["split0_test_score"])
+    # and the refit, which runs here
+    np.testing.assert_array_equal(
+        on_dask.best_estimator_.predict(X),
+        _pipeline().set_params(**on_dask.best_params_).fit(X, y, logisticregression__sample_weight=w).predict(X))

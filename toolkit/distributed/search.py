@@ -1287,7 +1287,8 @@ def _fit_progress(client, total, enabled):
 
 
 def grid_search(estimator, param_grid, X, y, *, cv=3, scoring=None, scheduler=None, n_workers=None,
-                local=False, refit=True, error_score="raise", progress=False, groups=None):
+                local=False, refit=True, error_score="raise", progress=False, groups=None,
+                return_train_score=False, **fit_params):
     """Fit ``GridSearchCV(estimator, param_grid)`` on a Dask cluster (or in this process).
 
     Parameters
@@ -1318,6 +1319,15 @@ def grid_search(estimator, param_grid, X, y, *, cv=3, scoring=None, scheduler=No
     groups : array-like of shape (n_samples,), optional
         Group labels for a group splitter (``GroupKFold``,
         ``LeaveOneGroupOut``...), passed to ``GridSearchCV.fit``.
+    return_train_score : bool, default=False
+        As for ``GridSearchCV``: ``cv_results_`` also holds each fit's
+        score on its training folds.
+    **fit_params
+        Passed to ``GridSearchCV.fit``, hence to the estimator's ``fit`` on
+        each training fold (indexed as ``X``), as in scikit-learn: e.g.
+        ``sample_weight=w``, or ``classifier__sample_weight=w`` for a
+        pipeline's step (with metadata routing on, request it with
+        ``set_fit_request``). A Dask collection is refused, as for ``X``.
 
     Returns
     -------
@@ -1376,7 +1386,7 @@ def grid_search(estimator, param_grid, X, y, *, cv=3, scoring=None, scheduler=No
 
     # LocalCluster(n_workers=0) starts no worker: joblib then waits, and gives up with "No valid workers found"
     validate_param(n_workers, [Interval(int, 1, None), None], name="n_workers", owner="grid_search")
-    for name, value in (("X", X), ("y", y), ("groups", groups)):
+    for name, value in (("X", X), ("y", y), ("groups", groups), *fit_params.items()):
         if dask.is_dask_collection(value):
             raise TypeError(
                 f"grid_search needs {name} in memory (a list, numpy array or pandas object); got a Dask "
@@ -1387,11 +1397,11 @@ def grid_search(estimator, param_grid, X, y, *, cv=3, scoring=None, scheduler=No
     if isinstance(cv, Iterable) and not isinstance(cv, str) and not hasattr(cv, "split"):
         cv = list(cv)  # splits given as a generator: counting the fits below would exhaust it before the search
     search = GridSearchCV(estimator, param_grid, cv=cv, scoring=scoring, refit=refit, error_score=error_score,
-                          n_jobs=1 if local else None)
+                          n_jobs=1 if local else None, return_train_score=return_train_score)
     if isinstance(X, list):
         X = np.asarray(X, dtype=object)  # one object to scatter, indexable by the CV splits
     if local:
-        return search.fit(X, y, groups=groups)
+        return search.fit(X, y, groups=groups, **fit_params)
     splits = check_cv(cv, y, classifier=is_classifier(estimator)).get_n_splits(X, y, groups)
     n_fits = len(ParameterGrid(param_grid)) * splits
     from distributed import KilledWorker
@@ -1410,7 +1420,7 @@ def grid_search(estimator, param_grid, X, y, *, cv=3, scoring=None, scheduler=No
                 on_cluster = (joblib.parallel_backend("dask", scatter=[X, y]) if backend is None
                               else joblib.parallel_backend(backend))
                 with on_cluster, _fit_progress(client, n_fits, progress):
-                    return search.fit(X, y, groups=groups)
+                    return search.fit(X, y, groups=groups, **fit_params)
             except (FutureCancelledError, KilledWorker, OSError) as err:
                 # workers killed for memory, a task that killed every worker, a scheduler gone: said as such, and
                 # not run again (it would fail the same way)
