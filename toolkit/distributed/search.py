@@ -1410,7 +1410,7 @@ def grid_search(estimator, param_grid, X, y, *, cv=3, scoring=None, scheduler=No
     with dask_client(scheduler, n_workers=n_workers) as client:
         logger.info("grid search on %s: %d fits", client, n_fits)
         _wait_for_a_worker(client)
-        limits, folders = _check_workers(client, _packages_of(estimator, param_grid, scoring, cv), "the grid search")
+        limits, folders = _check_workers(client, _packages_of(estimator, param_grid, scoring, cv, fit_params), "the grid search")
         since = _scheduler_time(client)
         # the data go to every worker once (broadcast), so a worker that dies
         # takes no only copy with it: its fits are rerun on the others
