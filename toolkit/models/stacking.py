@@ -381,7 +381,8 @@ class StackedTextClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin,
         split leaves out) when every class of y has a weight, as in
         scikit-learn; classes it does not name weigh 1. ``None`` (default):
         an unweighted meta-learner, the same fit as a stack without the
-        parameter.
+        parameter. ``fit``'s ``sample_weight``, which reaches every member,
+        multiplies these weights in the meta-learner.
     alpha_scaling : {"auto", None, "class_size"}, default="auto"
         The NBSVM members' smoothing (:class:`~toolkit.models.NBSVMClassifier`'s
         parameter of that name). ``"auto"``: ``"class_size"`` for more than
@@ -525,7 +526,9 @@ class StackedTextClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin,
         return NBSVMClassifier(C=self.C, alpha_scaling=self.alpha_scaling, ratio_shrinkage=self.ratio_shrinkage,
                                norm=self.norm, random_state=seed)
 
-    def _members(self, seed):
+    def _members(self, seed, weighted=False):
+        """The members, ``(name, unfitted pipeline)``; ``weighted``: ``fit`` got ``sample_weight``."""
+        from sklearn import get_config
         from sklearn.base import clone
         from sklearn.linear_model import LogisticRegressionCV
         from sklearn.pipeline import Pipeline
@@ -580,11 +583,18 @@ class StackedTextClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin,
                 ("ridge", Ridge(alpha=self.ratings_alpha)),
             ])))
         Cs = list(self.vectors_Cs) if isinstance(self.vectors_Cs, (list, tuple)) else self.vectors_Cs
+        # LogisticRegressionCV scores its C values with the fit's sample_weight; under metadata routing its
+        # scorer must ask for them (a plain "accuracy" raised UnsetMetadataPassedError inside the stack's fit)
+        scoring = "accuracy"
+        if weighted and get_config().get("enable_metadata_routing", False):
+            from sklearn.metrics import get_scorer
+
+            scoring = get_scorer("accuracy").set_score_request(sample_weight=True)
 
         def linear(name, features):  # dense features -> standardized -> LR with C by internal CV
             return (name, Pipeline([
                 features, ("scale", StandardScaler()),
-                ("lr", LogisticRegressionCV(Cs=Cs, cv=5, max_iter=2000, scoring="accuracy", l1_ratios=(0.0,),
+                ("lr", LogisticRegressionCV(Cs=Cs, cv=5, max_iter=2000, scoring=scoring, l1_ratios=(0.0,),
                                             use_legacy_attributes=False, n_jobs=1)),
             ]))
 
@@ -640,14 +650,44 @@ class StackedTextClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin,
                 f"sequence of floats > 0. Got {self.vectors_Cs!r} instead."
             )
 
-    def fit(self, X, y, groups=None, ratings=None):
+    def fit(self, X, y, groups=None, ratings=None, *, sample_weight=None):
         """Fit the members fold by fold, the meta-learner on their out-of-fold scores.
+
+        ``sample_weight`` is keyword-only: the third and fourth positional
+        arguments stay ``groups`` and ``ratings``, as before it existed (a
+        positional movie id would otherwise be read as a weight, silently).
 
         Parameters
         ----------
         X : sequence of token lists or TokenizedCorpus
             Word tokens (``SpacyTokenizer`` output without n-grams).
         y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,) or float, default=None
+            Non-negative weight of each document, as in scikit-learn: an
+            integer weight counts a document that many times, 0 leaves it
+            out of every weighted step, and weights of 1 fit the same model as
+            None (a constant other than 1 is not None: like repeated
+            documents, it weakens every member's regularization). Each member
+            fitted on a fold gets the weights of the fold's training
+            documents, the refit (``predict_with="refit"``) all of them, and
+            the meta-learner (its ``StandardScaler`` and its logistic
+            regression, where they multiply ``class_weight``) the weights of
+            the out-of-fold scores, one per document. Inside a member the
+            weights reach the steps whose ``fit`` takes them: the NBSVM
+            members' naive-Bayes counts and linear loss
+            (``"ngrams"``, ``"tail"``, ``"clusters"``), the Keras loss
+            (``"nbsvm++"``), the ridge loss (``"ratings"``), the
+            ``StandardScaler`` and ``LogisticRegressionCV`` of
+            ``"vectors"`` and ``"docvec"``, and the ``"neighbors"`` vote
+            (:class:`NeighborVote`: a document of weight ``w`` counts as ``w``
+            neighbours). The unsupervised steps (n-gram vocabularies, pooled
+            and paragraph vectors, word clusters, PCA) see every document once.
+            Unlike ``class_weight`` (meta-learner only), these weights reach
+            every member. A fold whose training part leaves a class with no
+            weight is refused, as one without the class. In a ``Pipeline``,
+            pass it as ``stackedtextclassifier__sample_weight=`` (with
+            metadata routing: ``set_fit_request(sample_weight=True)`` and
+            ``sample_weight=``).
         groups : array-like of shape (n_samples,), default=None
             Group of each document (IMDB: its movie), for the folds (see
             ``cv``): no group has documents on both sides of a fold. In a
@@ -697,10 +737,13 @@ class StackedTextClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin,
                              f"({classes.tolist()}).{ONE_CLASS_HINT}")
         class_weight = self._check_class_weight(classes)
         ratings = self._check_ratings(ratings, len(y))
+        sample_weight = _check_stack_sample_weight(sample_weight, len(y))
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         folds = _folds(self.cv, y, groups, seed)
         _check_fold_classes(folds, y, self.cv)
-        members = self._members(seed)
+        if sample_weight is not None:
+            _check_fold_weights(folds, y, sample_weight, self.cv)
+        members = self._members(seed, weighted=sample_weight is not None)
         if ratings is None and self.ratings_alpha is not None:
             logger.info("fit got no ratings: the stack has no 'ratings' member (ratings_alpha=%r unused)",
                         self.ratings_alpha)
@@ -718,7 +761,7 @@ class StackedTextClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin,
                 1 if self.n_jobs is None else self.n_jobs, bool(self.verbose),
                 [delayed(_fit_group)([clone(est) for _, est in group], n_shared, docs,
                                      [ratings if name == "ratings" else y for name, _ in group], train, test,
-                                     keep=(test is None) == refit)
+                                     keep=(test is None) == refit, sample_weight=sample_weight)
                  for n_shared, group, train, test in tasks])
         oof = {name: None for name, _ in members}
         kept = {name: [] for name, _ in members}
@@ -737,7 +780,8 @@ class StackedTextClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin,
         # prediction made outside that setting (or after load_model)
         meta = Pipeline([("scale", StandardScaler()),
                          ("lr", LogisticRegression(C=self.final_C, max_iter=1000, class_weight=class_weight))])
-        _numpy_output(meta).fit(_columns([oof[name] for name, _ in members]), y)
+        # every document has one out-of-fold score (the folds are a partition): its own weight
+        _fit_weighted(_numpy_output(meta), _columns([oof[name] for name, _ in members]), y, sample_weight)
         self.members_ = _share_fitted_steps(kept)
         self.vocabulary_prefixes_ = _vocabulary_prefixes(self.members_)
         self.meta_ = meta
@@ -987,6 +1031,8 @@ class NeighborVote(MissingParamsMixin, KNeighborsClassifier):
     A duplicate of a training document is at distance 0 in any batch (scikit-learn's
     float32 search leaves it at rounding noise, 2-5e-8, inside a block of 256 and at
     0 alone), so a document's vote does not depend on the batch it comes in.
+    :meth:`fit` takes ``sample_weight`` (scikit-learn's ``KNeighborsClassifier``
+    does not): a training document of weight ``w`` votes as ``w`` copies of it.
 
     Examples
     --------
@@ -995,6 +1041,95 @@ class NeighborVote(MissingParamsMixin, KNeighborsClassifier):
     >>> knn.decision_function(np.array([[0.05]])).round(2).tolist()
     [-16.12]
     """
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the nearest-neighbours index (scikit-learn's), and keep the training documents' weights.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+            Training documents (dense vectors for the stack's member).
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,) or float, default=None
+            Non-negative weight of each training document (one target only):
+            a document of weight ``w`` votes as ``w`` copies of it would. The
+            vote for a new document reads its nearest training documents in
+            order of distance until their weights sum to ``n_neighbors`` (the
+            last one counted in part), each counted by its weight, times the
+            ``weights`` rule (``1 / distance`` for ``"distance"``). Integer
+            weights give the vote of the training set with each document
+            repeated that many times, 0 that of the set without the document
+            (ties of distance apart); weights of 1 give the unweighted vote.
+
+        Returns
+        -------
+        self
+        """
+        from sklearn.utils.validation import _check_sample_weight
+
+        weights = None
+        if sample_weight is not None:
+            shape = np.asarray(y).shape
+            if len(shape) == 2 and shape[1] > 1:
+                raise ValueError(
+                    f"{type(self).__name__} takes sample_weight for a single target only; got y of shape "
+                    f"{shape}. Fit one {type(self).__name__} per output, or pass no sample_weight."
+                )
+            weights = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True, copy=True)
+        super().fit(X, y)
+        # None for weights all 1: the unweighted vote, bit for bit
+        self._vote_weight = None if weights is None or np.all(weights == 1.0) else weights
+        return self
+
+    def predict(self, X):
+        """scikit-learn's, from the weighted vote after a fit with ``sample_weight``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_queries, n_features) or None
+            Documents; None: the training documents, each without itself.
+
+        Returns
+        -------
+        ndarray of shape (n_queries,) or (n_queries, n_outputs)
+        """
+        if getattr(self, "_vote_weight", None) is None:
+            return super().predict(X)
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def _weighted_proba(self, X):
+        """The vote of :meth:`fit`'s ``sample_weight`` (see there), shape (n_queries, n_classes)."""
+        from sklearn.neighbors._base import _get_weights
+
+        doc_weight = self._vote_weight
+        k = self.n_neighbors
+        available = self.n_samples_fit_ - (X is None)  # X=None: each training document without itself
+        m = min(k, available)
+        while True:  # widen the search until the nearest documents' weights reach k (or all are read)
+            dist, ind = self.kneighbors(X, n_neighbors=m)
+            w = doc_weight[ind]
+            before = np.cumsum(w, axis=1) - w
+            if m >= available or (before[:, -1] + w[:, -1] >= k).all():
+                break
+            m = min(2 * m, available)
+        counted = np.minimum(w, np.clip(k - before, 0, None))  # each document's share of the k votes
+        if self.weights == "uniform" or self.weights is None:
+            votes = counted
+        elif self.weights == "distance":  # scikit-learn's rule, among the documents that count
+            inverse = np.divide(1.0, dist, out=np.full_like(dist, np.inf), where=dist > 0)
+            exact = (dist == 0) & (counted > 0)
+            rows = exact.any(axis=1)
+            inverse[rows] = exact[rows]
+            votes = np.where(counted > 0, counted * np.where(np.isinf(inverse), 0.0, inverse), 0.0)
+        else:
+            votes = counted * _get_weights(dist, self.weights)
+        n_classes = len(self.classes_)
+        cells = (np.arange(ind.shape[0])[:, None] * n_classes + self._y[ind]).ravel()
+        shares = np.bincount(cells, weights=votes.ravel(), minlength=ind.shape[0] * n_classes)
+        shares = shares.reshape(ind.shape[0], n_classes)
+        total = shares.sum(axis=1, keepdims=True)
+        total[total == 0] = 1.0  # scikit-learn's: no vote at all gives zeros
+        return shares / total
 
     def kneighbors(self, X=None, n_neighbors=None, return_distance=True):
         """scikit-learn's, with ``n_neighbors`` at most the number of training documents (a small fit
@@ -1067,7 +1202,11 @@ class NeighborVote(MissingParamsMixin, KNeighborsClassifier):
         Euclidean metric, ``"uniform"`` or ``"distance"`` weights, one
         output), the vote reads the neighbours unsorted: the same shares, to
         rounding, without ordering each document's neighbours by distance.
+        After a fit with ``sample_weight`` the neighbours vote by their
+        weights (see :meth:`fit`).
         """
+        if getattr(self, "_vote_weight", None) is not None:
+            return self._weighted_proba(X)
         n_neighbors = min(self.n_neighbors, self.n_samples_fit_) if hasattr(self, "n_samples_fit_") else None
         if (self.weights not in ("uniform", "distance") or getattr(self, "outputs_2d_", True)
                 or not self._fast_search_applies(X, n_neighbors)):
@@ -1389,6 +1528,53 @@ def _check_fold_classes(folds, y, cv):
             )
 
 
+def _check_stack_sample_weight(sample_weight, n_samples):
+    """``sample_weight`` of the stack as float64 of shape (n_samples,), or None (also for weights all 1:
+    the same fit as none, bit for bit).
+
+    scikit-learn's ``_check_sample_weight`` (a scalar is broadcast; the shape,
+    NaN/inf, negative and all-zero weights are refused with messages that name
+    ``sample_weight``), after a check that the weights are numbers.
+    """
+    from numbers import Number
+
+    from sklearn.utils.validation import _check_sample_weight
+
+    if sample_weight is None:
+        return None
+    if not isinstance(sample_weight, Number):
+        kind = np.asarray(sample_weight).dtype.kind
+        if kind not in "biuf":
+            raise ValueError(
+                "sample_weight of StackedTextClassifier must be numbers, one non-negative weight per document; "
+                f"got an array of dtype {np.asarray(sample_weight).dtype}. The documents' groups (movies) "
+                "go to fit(X, y, groups=...)."
+            )
+    weights = _check_sample_weight(sample_weight, np.empty((n_samples, 0)), dtype=np.float64,
+                                   ensure_non_negative=True, copy=True)
+    return None if np.all(weights == 1.0) else weights
+
+
+def _check_fold_weights(folds, y, sample_weight, cv):
+    """Refuse folds whose training part gives a class of ``y`` no weight (as :func:`_check_fold_classes`
+    refuses one without the class): the members fitted there would learn nothing of it."""
+    classes = np.unique(y)
+    for i, (train, _) in enumerate(folds):
+        totals = np.array([sample_weight[train][y[train] == c].sum() for c in classes])
+        missing = ~(totals > 0)
+        if missing.any():
+            named = ", ".join(repr(c.item() if hasattr(c, "item") else c) for c in classes[missing])
+            everywhere = [c for c in classes[missing] if not sample_weight[y == c].sum() > 0]
+            raise ValueError(
+                f"sample_weight gives class {named} a total weight of 0 in the training part of fold {i} of "
+                f"cv={cv!r}, so the StackedTextClassifier members fitted there would learn nothing of that "
+                "class. " + ("Drop the documents of a class that should weigh nothing (every one of its documents "
+                             "has weight 0), or give some of them a positive weight."
+                             if everywhere else
+                             "Give positive weights to more documents of that class, or use fewer folds.")
+            )
+
+
 def _step_key(step):
     """What makes two unfitted pipeline steps equal: type and parameters."""
     return type(step), repr(sorted(step.get_params(deep=False).items()))
@@ -1495,21 +1681,55 @@ def _rows_of_x(rows):
         raise DocumentError(err.naming(f"Document {index} of X"), document_index=index) from err
 
 
-def _fit_group(estimators, n_shared, docs, targets, train, test, keep=True):
+def _fit_weighted(estimator, X, y, sample_weight=None):
+    """``estimator.fit(X, y)``, with ``sample_weight`` (when not None) given to each step whose ``fit`` takes it.
+
+    A pipeline's steps are fitted one by one, as ``Pipeline.fit`` does
+    (``fit_transform`` with ``y``), the weights going to the steps that take
+    them (the ``StandardScaler`` before a linear model, and the final
+    classifier or regressor) and not to the unsupervised ones that do not
+    (vocabularies, pooling, clusters, PCA). ``Pipeline.fit(X, y,
+    step__sample_weight=w)`` would do the same without metadata routing, but
+    refuses the ``step__`` keys with it (``sklearn.set_config(enable_metadata_routing=True)``).
+    """
+    from sklearn.pipeline import Pipeline
+    from sklearn.utils.validation import has_fit_parameter
+
+    if sample_weight is None:
+        return estimator.fit(X, y)
+    if not isinstance(estimator, Pipeline):
+        return estimator.fit(X, y, sample_weight=sample_weight)
+    Xt = X
+    for _, step in estimator.steps[:-1]:
+        if has_fit_parameter(step, "sample_weight"):
+            Xt = step.fit(Xt, y, sample_weight=sample_weight).transform(Xt)
+        else:
+            Xt = step.fit_transform(Xt, y)
+    estimator.steps[-1][1].fit(Xt, y, sample_weight=sample_weight)
+    return estimator
+
+
+def _fit_group(estimators, n_shared, docs, targets, train, test, keep=True, sample_weight=None):
     """Fit members (pipelines) whose first ``n_shared`` steps are equal, those steps once.
 
     Each member fits its own remaining steps to its own target (``targets``,
     one array per member) on the shared steps' output; the fitted pipelines
-    hold the same shared step objects. Returns ``[(model, scores), ...]`` in
-    the order of ``estimators``, as :func:`_fit_member` for each.
+    hold the same shared step objects. ``sample_weight`` (one weight per
+    document of ``docs``, or None) goes to the members' own steps that take
+    it (:func:`_fit_weighted`); the shared steps learn no target and take
+    none. Returns ``[(model, scores), ...]`` in the order of ``estimators``,
+    as :func:`_fit_member` for each.
     """
+    rows = slice(None) if train is None else train
+    weights = None if sample_weight is None else np.asarray(sample_weight)[rows]
     if n_shared == 0:
-        return [_fit_member(estimator, docs, target, train, test, keep=keep)
+        # the keyword only with weights: a fit without them calls _fit_member as before
+        weighted = {} if sample_weight is None else {"sample_weight": sample_weight}
+        return [_fit_member(estimator, docs, target, train, test, keep=keep, **weighted)
                 for estimator, target in zip(estimators, targets)]
     from sklearn.pipeline import Pipeline
 
     head = Pipeline(estimators[0].steps[:n_shared])
-    rows = slice(None) if train is None else train
     # no target: the members may learn different ones (a step that needs one fails loudly here)
     with _rows_of_x(train):
         Z = head.fit_transform(docs if train is None else docs.take(train))
@@ -1518,7 +1738,7 @@ def _fit_group(estimators, n_shared, docs, targets, train, test, keep=True):
     results = []
     for estimator, target in zip(estimators, targets):
         with _rows_of_x(train):
-            own = Pipeline(estimator.steps[n_shared:]).fit(Z, target[rows])
+            own = _fit_weighted(Pipeline(estimator.steps[n_shared:]), Z, target[rows], weights)
         with _rows_of_x(test):
             scores = None if test is None else np.asarray(_score(own, Z_test))
         model = Pipeline(head.steps + own.steps) if train is None or keep else None
@@ -1526,13 +1746,15 @@ def _fit_group(estimators, n_shared, docs, targets, train, test, keep=True):
     return results
 
 
-def _fit_member(estimator, docs, y, train, test, keep=True):
-    """Fit one member on ``train`` (all documents when None); return it (None unless ``keep``:
-    nothing to ship back from a worker) and its scores on ``test``."""
+def _fit_member(estimator, docs, y, train, test, keep=True, sample_weight=None):
+    """Fit one member on ``train`` (all documents when None), with the weights of those documents
+    (``sample_weight``: one per document of ``docs``, or None; :func:`_fit_weighted`); return it (None
+    unless ``keep``: nothing to ship back from a worker) and its scores on ``test``."""
     if train is None:
-        return estimator.fit(docs, y), None
+        return _fit_weighted(estimator, docs, y, sample_weight), None
     with _rows_of_x(train):  # an error about a document names it in the stack's X, not in the fold
-        estimator.fit(docs.take(train), y[train])
+        _fit_weighted(estimator, docs.take(train), y[train],
+                      None if sample_weight is None else np.asarray(sample_weight)[train])
     with _rows_of_x(test):
         scores = np.asarray(_score(estimator, docs.take(test)))
     return (estimator if keep else None), scores
