@@ -47,3 +47,14 @@ def test_cli_user_s39_true_and_one_are_two_values():
 
     with pytest.raises(SettingError, match="give trainable two values"):
         _settings(["trainable=true", "trainable=1"])
+
+
+def test_cli_user_s39_train_vectors_folder_names_the_vectors_files_in_it(capsys, tmp_path):
+    # it said "pass the vectors file inside it." and no more; load_vectors and `vectors coverage` list them
+    (tmp_path / "vecs").mkdir()
+    (tmp_path / "vecs" / "domain.vec").write_text("2 2\ngood 1 0\nbad 0 1\n")
+    (tmp_path / "vecs" / "notes.md").write_text("not vectors")
+    code, err = _run_main(capsys, "train", "--vectors", str(tmp_path / "vecs"), "--output", str(tmp_path / "run"))
+    assert code == 1
+    assert err == (f"Error: --vectors {tmp_path / 'vecs'} is a folder; pass the vectors file inside it (it holds "
+                   "domain.vec).\n")

@@ -669,7 +669,7 @@ def _check_vectors(vectors, option: str = "--vectors") -> None:
     except VectorsNotFoundError as err:
         path = Path(vectors).expanduser()
         if path.is_dir():
-            raise VectorsNotFoundError(f"{option}{sep}{path} is a folder; pass the vectors file inside it.") from err
+            raise VectorsNotFoundError(f"{option}{sep}{err}") from err  # "... is a folder; ... (it holds a.txt.gz)"
         from ..data.manifests import list_manifests
 
         raise VectorsNotFoundError(

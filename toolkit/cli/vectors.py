@@ -201,13 +201,13 @@ def _check_vector_source(source) -> None:
     """
     from ..data.manifests import get_manifest, list_manifests
     from ..exceptions import DataError, ManifestError, VectorsNotFoundError
-    from ..vectors.loading import FORMATS
+    from ..vectors.loading import FORMATS, _files_in, _inside_zip
 
     path = Path(source).expanduser()
-    if path.is_file():
+    if path.is_file() or _inside_zip(path) is not None:  # a file, or one inside a zip (read, and checked, later)
         return
-    if path.is_dir():
-        raise VectorsNotFoundError(f"--vectors {path} is a folder; pass the vectors file inside it.")
+    if path.is_dir():  # (the data folder itself, say): name what it holds, as load_vectors does
+        raise VectorsNotFoundError(f"--vectors {path} is a folder; pass the vectors file inside it ({_files_in(path)}).")
     try:
         manifest = get_manifest(str(source))
     except ManifestError as err:

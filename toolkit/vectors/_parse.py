@@ -98,7 +98,7 @@ class Source:
 
     @property
     def name(self) -> str:
-        return f"{self.path}!{self.member}" if self.member else str(self.path)
+        return f"{self.path}/{self.member}" if self.member else str(self.path)  # the path load_vectors takes
 
     def error(self, where: str | None, problem: str, todo: str) -> VectorsFormatError:
         """An error naming the file, the place (line/record) and what to do."""
@@ -134,7 +134,7 @@ def zip_member(source: Source) -> str:
             raise source.error(
                 None,
                 f"the zip archive has no member {source.member!r}",
-                f"Pass member= one of {names[:20]}.",
+                f"Pass one of {names[:20]} as member=, or in the path through the archive ({source.path}/<member>)",
             )
         return source.member
     if len(names) == 1:
@@ -142,7 +142,8 @@ def zip_member(source: Source) -> str:
     raise source.error(
         None,
         f"the zip archive holds {len(names)} files",
-        f"Pass member= to choose one of {names[:20]}.",
+        f"Pass member= to choose one of {names[:20]}, or the member's path through the archive, such as "
+        f"{source.path / names[0]} (the only way an estimator's vectors= and the command line can say it)",
     )
 
 
@@ -568,7 +569,8 @@ class _TextReader:
     def result(self):
         vectors = self.rows.result() if self.rows is not None else np.zeros((0, self.dim or 0), np.float32)
         key_to_index = index_words(self.words, lambda i: self.source.error(
-            f"line {i + 1 + (self.header is not None)}", *_duplicate(self.words, i, self.header is not None, "line")
+            f"line {i + 1 + (self.header is not None)}",
+            *_duplicate(self.words, i, self.header is not None, "line", self.unicode_errors),
         ))
         return self.words, key_to_index, vectors
 
@@ -673,12 +675,16 @@ def index_words(words: list, error) -> dict:
     return key_to_index
 
 
-def _duplicate(words: list, i: int, header: bool, unit: str):
+def _duplicate(words: list, i: int, header: bool, unit: str, unicode_errors: str = "strict"):
     first = words.index(words[i])
-    return (
-        f"the word {words[i]!r} appears a second time (first on {unit} {first + 1 + header})",
-        "Each word must appear once; remove the duplicate (gensim would keep a phantom key)",
-    )
+    todo = "Each word must appear once; remove the duplicate (gensim would keep a phantom key)"
+    if (unicode_errors == "replace" and "\ufffd" in words[i]) or unicode_errors == "ignore":
+        # two different words of a file in another encoding (Latin-1 "café", "cafè") decode to one
+        todo = (f"If the two {unit}s hold different words in the file, they differ only in bytes that are not UTF-8, "
+                f"which unicode_errors={unicode_errors!r} made the same: convert the file to UTF-8 instead of "
+                "passing unicode_errors (for a Latin-1 file: iconv -f latin1 -t utf-8 in.txt > out.txt). "
+                f"Otherwise {todo[0].lower()}{todo[1:]}")
+    return f"the word {words[i]!r} appears a second time (first on {unit} {first + 1 + header})", todo
 
 
 def _parse_header(source: Source, line: bytes, *, file_size: int | None, binary: bool):
@@ -994,7 +1000,8 @@ def read_binary(
                     f"Fix the header count, or pass limit={count} to read only the announced records",
                 )
         vectors = rows.result()
-        k2i = index_words(words, lambda i: source.error(f"record {i + 1}", *_duplicate(words, i, False, "record")))
+        k2i = index_words(words, lambda i: source.error(f"record {i + 1}", *_duplicate(words, i, False, "record",
+                                                                                          unicode_errors)))
         if not words:
             raise source.error(None, "the file holds no vectors", "Check the path, or download the file again")
         return words, k2i, vectors, want

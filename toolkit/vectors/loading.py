@@ -115,16 +115,18 @@ def locate_vectors(source):
     Parameters
     ----------
     source : str or path-like
-        A vectors file, or a manifest name such as ``"glove.6B.50d"``. An
-        existing path wins over a manifest of the same name; a string that
-        looks like a path (a ``/`` or a vectors file extension) is never
-        taken for a manifest name.
+        A vectors file, a file inside a zip archive given as a path through
+        the archive (``"glove.6B.zip/glove.6B.100d.txt"``), or a manifest
+        name such as ``"glove.6B.50d"``. An existing path wins over a
+        manifest of the same name; a string that looks like a path (a ``/``
+        or a vectors file extension) is never taken for a manifest name.
 
     Returns
     -------
-    (kind, found) : ("file", Path) or ("manifest", Manifest)
-        The resolved path of an existing file, or the manifest of word
-        vectors the name gives (not fetched).
+    (kind, found) : ("file", Path), ("member", (Path, str)) or ("manifest", Manifest)
+        The resolved path of an existing file; the resolved path of a zip
+        archive and the name of the member inside it (not checked until
+        read); or the manifest of word vectors the name gives (not fetched).
 
     Raises
     ------
@@ -150,10 +152,11 @@ def locate_vectors(source):
     path = Path(source).expanduser()
     if path.exists():
         if path.is_dir():
-            raise VectorsNotFoundError(
-                f"{path} is a folder; pass the vectors file inside it (e.g. {path / 'glove.6B.50d.txt'})."
-            )
+            raise VectorsNotFoundError(f"{path} is a folder; pass the vectors file inside it ({_files_in(path)}).")
         return "file", path.resolve()
+    inside = _inside_zip(path)
+    if inside is not None:
+        return "member", inside
     if isinstance(source, str) and not _PATH_HINT.search(source):
         from ..data.manifests import get_manifest, list_manifests
 
@@ -176,11 +179,52 @@ def locate_vectors(source):
     )
 
 
+_VECTOR_FILE = re.compile(r"\.(txt|vec|bin|kv|model)(\.gz|\.bz2)?$|\.(zip|gz|bz2)$", re.IGNORECASE)
+
+
+def _files_in(folder: Path) -> str:
+    """The vectors-like files of ``folder``, for a message: "it holds a.txt.gz, b.bin" (or an example name)."""
+    try:
+        names = sorted(p.name for p in folder.iterdir() if _VECTOR_FILE.search(p.name)
+                       and not p.name.lower().endswith((".tar.gz", ".tar.bz2")) and p.is_file())  # a dataset
+    except OSError:
+        names = []
+    if not names:
+        return f"e.g. {folder / 'glove.6B.50d.txt'}"
+    more = f" and {len(names) - 5} more" if len(names) > 5 else ""
+    return f"it holds {', '.join(names[:5])}{more}"
+
+
+def _inside_zip(path: Path):
+    """``(archive, member)`` for a path that goes through a zip archive (``glove.6B.zip/glove.6B.100d.txt``), else None.
+
+    The nearest existing ancestor of ``path`` must be a zip file (by its bytes);
+    the rest of the path is the member's name in the archive.
+    """
+    for parent in path.parents:
+        try:
+            if not parent.exists():
+                continue
+            if parent.is_file() and _parse.sniff_container(parent) == "zip":
+                return parent.resolve(), path.relative_to(parent).as_posix()
+        except OSError:  # unreadable: not ours to explain here
+            return None
+        return None
+    return None
+
+
 def _resolve(source, fmt, member, data_dir, cache_dir, progress=False):
     """Path, member and format for a path or a manifest name (:func:`locate_vectors`, then fetched)."""
     kind, found = locate_vectors(source)
     if kind == "file":
         return found, member, fmt
+    if kind == "member":  # "glove.6B.zip/glove.6B.100d.txt": what an estimator's vectors= can say
+        path, inner = found
+        if member is not None and member != inner:
+            raise VectorsNotFoundError(
+                f"{source} names the member {inner!r} of {path}, but member={member!r}; pass one or the other."
+            )
+        return path, inner, fmt
     from ..data.datasets import fetch
 
     manifest = found
@@ -226,11 +270,19 @@ def _looks_like_pickle(head: bytes) -> bool:
 
 def _sniff(src: _parse.Source, fmt: str) -> str:
     """The concrete format: glove, word2vec-text, word2vec-binary, fasttext-bin, or native when named."""
-    if fmt == "word2vec-text":
-        return fmt
-    if fmt in ("word2vec-binary", "fasttext-bin", "native", "glove"):
+    if fmt == "native":
         return fmt
     head = _parse.peek(src, 1 << 16)
+    if head.startswith(b"\x93NUMPY"):
+        raise src.error(
+            None,
+            "is a NumPy .npy array (such as the vectors file gensim's KeyedVectors.save writes beside a .kv "
+            "file), which holds no words",
+            "Pass the .kv file itself with format='native' if you made it or trust it, or a word-vectors file "
+            "(GloVe or word2vec text, word2vec binary, fastText .vec or .bin)",
+        )
+    if fmt in ("word2vec-text", "word2vec-binary", "fasttext-bin", "glove"):
+        return fmt
     if head.startswith(_parse.FASTTEXT_MAGIC):
         return "fasttext-bin"
     if _looks_like_pickle(head):
@@ -965,7 +1017,8 @@ def load_vectors(
     Parameters
     ----------
     source : str, path-like, KeyedVectors or gensim model
-        A vectors file, or a manifest name such as ``"glove.6B.50d"`` (found
+        A vectors file (a file inside a zip archive as a path through it:
+        ``"glove.6B.zip/glove.6B.100d.txt"``), or a manifest name such as ``"glove.6B.50d"`` (found
         in the offline data folder, the cache, or downloaded and verified:
         :func:`toolkit.data.datasets.fetch`). A ``KeyedVectors`` is returned as is
         (its first ``limit`` rows, with ``limit``); a trained gensim model
@@ -1010,7 +1063,12 @@ def load_vectors(
     Returns
     -------
     gensim.models.KeyedVectors
-        Shared through a process-level memo; cached vectors are read-only.
+        Shared through a process-level memo: later calls for the same vectors
+        get the same object, whose arrays are read-only. Change a copy
+        (``copy.deepcopy(kv)``); a shared object changed anyway (new words,
+        a new ``kv.vectors``) is loaded again for the next call, with a
+        warning, so the change never reaches another caller (an estimator's
+        ``fit``).
 
     Raises
     ------
@@ -1075,9 +1133,70 @@ def load_vectors(
         logger.info("Loaded %d vectors of dimension %d from %s", len(kv), kv.vector_size, src.name)
         return kv
 
+    def made():
+        return _seal(make())
+
     # threads loading the same vectors at once (a grid search on joblib's threading backend, a server's
     # workers) wait for the first one: one parse or cache read, and one shared copy of the vectors
-    return _MEMO.get_or_make(key, make)
+    kv = _MEMO.get_or_make(key, made)
+    change = _change_since_load(kv)
+    if change is not None:  # the caller's own edit of the shared object must not reach this caller (a fit)
+        logger.warning(
+            "The KeyedVectors that load_vectors returned earlier for %s has been changed since (%s); it is one "
+            "object shared by every load of these vectors, so this call loads them again instead. To change "
+            "vectors, change a copy: kv = copy.deepcopy(load_vectors(...)).", src.name, change,
+        )
+        kv = made()
+        _MEMO.put(key, kv)
+    return kv
+
+
+#: {vectors: what they were when load_vectors made them} (:func:`_seal`), forgotten with the vectors
+_AS_LOADED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _seal(kv):
+    """Make the arrays of ``kv`` read-only and remember its state, for :func:`_change_since_load`; ``kv``.
+
+    :func:`load_vectors` returns one object to every call (its memo): a
+    caller's ``add_vectors``, ``unit_normalize_all`` or ``kv.vectors = ...``
+    would otherwise reach every later call, an estimator's ``fit`` included.
+    Vectors read from the cache are read-only memory maps already; those
+    held in memory (``cache=False``, a native file's small arrays, a
+    ``limit`` of a native file) are made read-only here, as gensim's own
+    ``KeyedVectors.load(mmap="r")`` gives them.
+    """
+    for attr in _ARRAYS:
+        arr = getattr(kv, attr, None)
+        if isinstance(arr, np.ndarray) and arr.flags.writeable:
+            arr.flags.writeable = False
+    try:
+        # the vectors by weak reference: replaced ones (kv.vectors = ...) are not kept alive for this check
+        _AS_LOADED[kv] = (weakref.ref(kv.vectors), kv.index_to_key, kv.key_to_index, len(kv.index_to_key),
+                          int(kv.vector_size))
+    except TypeError:  # not weak-referenceable: nothing to check later
+        pass
+    return kv
+
+
+def _change_since_load(kv) -> str | None:
+    """How ``kv`` differs from what :func:`load_vectors` made (:func:`_seal`), or None (unchanged, or unknown)."""
+    try:
+        loaded = _AS_LOADED.get(kv)
+    except TypeError:
+        return None
+    if loaded is None:
+        return None
+    vectors, index_to_key, key_to_index, n, dim = loaded
+    if len(kv.index_to_key) != n or len(kv.key_to_index) != n:
+        return f"its words: {len(kv.index_to_key)} now, {n} when loaded"
+    if kv.index_to_key is not index_to_key or kv.key_to_index is not key_to_index:
+        return "its words were replaced or reordered"
+    if kv.vectors is not vectors() or int(kv.vector_size) != dim:
+        return "its vectors array was replaced"
+    if kv.vectors.flags.writeable:
+        return "its vectors were made writable"
+    return None
 
 
 def _load(src, fmt, key, path, limit, unicode_errors, cache, cache_dir, progress):
