@@ -170,3 +170,48 @@ def test_vectors_user_stanford_zip_member_reaches_estimators_and_the_cli_as_a_pa
     result = CliRunner().invoke(app, ["vectors", "info", inside, "--cache-dir", str(tmp_path / "cache")])
     assert result.exit_code == 0, result.output
     assert '"n_words": 3000' in result.output and '"dim": 50' in result.output
+
+
+# ------------------------------------------------------------------ a copy gensim.downloader left in ~/gensim-data
+GENSIM_VECTORS = b"2 3\ngood 0.1 0.2 0.3\nbad -0.1 -0.2 -0.3\n"
+
+
+@pytest.fixture
+def gensim_home(tmp_path, monkeypatch):
+    """A GENSIM_DATA_DIR holding what gensim.downloader.load("glove-wiki-gigaword-50") leaves (a stand-in file)."""
+    import gzip
+
+    home = tmp_path / "gensim-data"
+    (home / "glove-wiki-gigaword-50").mkdir(parents=True)
+    (home / "glove-wiki-gigaword-50" / "glove-wiki-gigaword-50.gz").write_bytes(gzip.compress(GENSIM_VECTORS))
+    monkeypatch.setenv("GENSIM_DATA_DIR", str(home))
+    monkeypatch.delenv("TOOLKIT_DATA_DIR", raising=False)
+    return home
+
+
+def test_vectors_user_failed_download_names_the_copy_gensim_downloader_left(gensim_home, tmp_path, monkeypatch):
+    import types
+
+    import pooch.core
+
+    from toolkit.data import fetch
+    from toolkit.exceptions import DataError
+
+    monkeypatch.setattr(pooch.core, "time", types.SimpleNamespace(sleep=lambda s: None))  # no retry back-off
+
+    def offline(url, output_file, pooch):
+        raise ConnectionError("Name or service not known")
+
+    with pytest.raises(DataError, match=rf"Could not download .* gensim\.downloader's copy of 'glove-wiki-gigaword-50' "
+                                        rf"is at {gensim_home}/glove-wiki-gigaword-50/glove-wiki-gigaword-50\.gz: "
+                                        rf"data_dir='{gensim_home}' \(or TOOLKIT_DATA_DIR\) reads it\."):
+        fetch("glove-wiki-gigaword-50", cache_dir=tmp_path / "cache", downloader=offline)
+
+
+def test_vectors_user_gensim_data_folder_is_checked_against_the_official_md5(gensim_home, tmp_path, caplog):
+    # the copy is found as <name>/<name>.gz: it was "not listed ... and has no published checksum; using it
+    # unverified", though the manifest publishes the md5 of glove-wiki-gigaword-50.gz
+    kv = load_vectors("glove-wiki-gigaword-50", data_dir=gensim_home, cache_dir=tmp_path / "cache", cache=False)
+    assert kv.index_to_key == ["good", "bad"]
+    assert "does not match the official md5 of 'glove-wiki-gigaword-50'" in caplog.text
+    assert "no published checksum" not in caplog.text

@@ -346,7 +346,8 @@ def _verify_local(path: Path, folder: Path, manifest: Manifest, cache_dir=None) 
                 "The file is damaged or was replaced. Copy it again, or fix its line in SHA256SUMS."
             )
         return
-    official = next((f for f in manifest.files if f.filename == rel and f.known_hash), None)
+    # "<name>/<name>.gz" (gensim.downloader's layout) is the manifest's file in a folder of its name
+    official = next((f for f in manifest.files if f.filename in (rel, Path(rel).name) and f.known_hash), None)
     if official is not None:
         alg, expected = parse_known_hash(official.known_hash)
         if _hash_memo(path, alg, cache_dir) == expected:
@@ -468,13 +469,30 @@ def fetch(
                 )
             )
         except DataError as err:
-            if folder is None or isinstance(err, ChecksumError):
+            if isinstance(err, ChecksumError):
                 raise
+            if folder is None:
+                gensim_copy = _gensim_downloader_copy(manifest)
+                if gensim_copy is None:
+                    raise
+                raise DataError(f"{err} gensim.downloader's copy of {manifest.name!r} is at {gensim_copy}: "
+                                f"data_dir='{gensim_copy.parent.parent}' (or {DATA_DIR_ENV}) reads it.") from err
             # the user set a data folder: say that it was looked in, and where the file may be instead
             source = "data_dir" if data_dir is not None else DATA_DIR_ENV
             raise DataError(f"{err} (The data folder {folder}, from {source}, holds none of "
                             f"{', '.join(manifest.candidate_names)}{_elsewhere(manifest, folder)}.)") from err
     return paths[0] if len(paths) == 1 else cache
+
+
+def _gensim_downloader_copy(manifest: Manifest) -> Path | None:
+    """The file of ``manifest`` that ``gensim.downloader.load`` left in its folder (``GENSIM_DATA_DIR``, default
+    ``~/gensim-data``, as ``<name>/<name>.gz``), or None: named when a download fails, since that folder
+    works as an offline data folder."""
+    home = Path(os.environ.get("GENSIM_DATA_DIR") or "~/gensim-data").expanduser()
+    for name in manifest.candidate_names:
+        if "/" in name and (home / name).is_file():
+            return home / name
+    return None
 
 
 def _misplaced_error(manifest: Manifest, folder: Path, data_dir) -> DataError | None:
