@@ -155,6 +155,10 @@ def _history_dict(history) -> dict[str, list[float]]:
     for attr in ("history_", "history"):  # fitted estimator, then keras History
         if not isinstance(history, Mapping) and hasattr(history, attr):
             history = getattr(history, attr)
+    if not isinstance(history, Mapping) and hasattr(history, "columns") and hasattr(history, "to_numpy"):
+        # a pandas DataFrame: pd.DataFrame(history.history), or a CSVLogger's file read back (its "epoch" column
+        # is no metric)
+        history = {str(column): history[column].to_numpy() for column in history.columns if column != "epoch"}
     if not isinstance(history, Mapping):
         if hasattr(history, "best_estimator_") or hasattr(history, "cv_results_"):
             # a search (GridSearchCV...) keeps no history of its own, only its refitted best model has one
@@ -163,8 +167,8 @@ def _history_dict(history) -> dict[str, list[float]]:
                 "refitted on all the data, plot_history(search.best_estimator_) (it needs refit=True)."
             )
         raise TypeError(
-            "history must be a dict of per-epoch metric lists, a Keras History or a fitted "
-            f"estimator with a history_ attribute, got {type(history).__name__}."
+            "history must be a dict of per-epoch metric lists, a Keras History, a fitted estimator with a "
+            f"history_ attribute or a DataFrame of one column per metric, got {type(history).__name__}."
         )
     out = {}
     for key, values in history.items():
@@ -182,9 +186,12 @@ def plot_history(history, path=None, *, metrics=("loss", "accuracy"), title=None
 
     Parameters
     ----------
-    history : dict, keras.callbacks.History, fitted estimator or Pipeline
+    history : dict, keras.callbacks.History, fitted estimator, Pipeline or DataFrame
         Per-epoch values keyed by metric name (``"loss"``, ``"val_loss"``,
-        ``"accuracy"``, ``"val_accuracy"``...). An object with a
+        ``"accuracy"``, ``"val_accuracy"``...), or a pandas DataFrame of one
+        column per metric (``pd.DataFrame(history.history)``, or a
+        ``keras.callbacks.CSVLogger`` file read with ``pd.read_csv``; its
+        ``epoch`` column is left out). An object with a
         ``history_`` (estimator) or ``history`` (Keras) attribute is unwrapped,
         and so is a pipeline ending in such an estimator (what
         :func:`~toolkit.models.make_text_classifier` returns). When the
