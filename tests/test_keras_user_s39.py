@@ -94,3 +94,20 @@ def test_keras_user_s39_one_label_classifiers_name_argmax_for_a_one_hot_y(three_
     with pytest.raises(ValueError, match=r"StackedTextClassifier takes one label per document .* but got a one-hot "
                                          r"y of shape \(150, 3\) .*np\.asarray\(y\)\.argmax\(axis=1\)"):
         StackedTextClassifier(vectors=None, cv=3).fit(X, one_hot.tolist() if as_list else one_hot)
+
+
+# ------------------------------------------------------------------ the chapter's weights habits
+@pytest.mark.parametrize(("attribute", "hint"), [
+    ("save_weights", (r"clf\.model_\.save_weights\('model\.weights\.h5'\) writes its weights alone; "
+                      r"toolkit\.save_model\(clf, path\)")),
+    ("load_weights", r"toolkit\.load_model\(path\); weights saved from clf\.model_ go back"),
+    ("get_weights", r"clf\.model_\.get_weights\(\)"),
+    ("layers", r"clf\.model_\.layers"),
+])
+def test_keras_user_s39_weights_attributes_point_to_model_(fitted, attribute, hint):
+    # save_model_weights_hdf5 / get_weights / model$layers of the chapter: a bare AttributeError before
+    clf, _ = fitted
+    with pytest.raises(AttributeError, match=rf"no attribute '{attribute}'\. .*{hint}"):
+        getattr(clf, attribute)
+    assert not hasattr(clf, attribute)
+    assert hasattr(clf.model_, attribute)  # where the hint points

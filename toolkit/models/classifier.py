@@ -77,6 +77,13 @@ _KERAS_MODEL_HINTS = {
                 "Keras model is model_, and clf.model_inputs(X) is what it takes.",
     "save": "Save the estimator with toolkit.save_model(clf, path) and read it with toolkit.load_model(path); "
             "clf.model_.save(...) writes the Keras model alone, without the vocabulary and classes.",
+    "save_weights": "The Keras model is model_ (after fit): clf.model_.save_weights('model.weights.h5') writes "
+                    "its weights alone; toolkit.save_model(clf, path) saves the estimator with the vocabulary and "
+                    "classes that predict needs.",
+    "load_weights": "Read a saved estimator with toolkit.load_model(path); weights saved from clf.model_ go back "
+                    "with clf.model_.load_weights(...) into an estimator fitted with the same vocabulary.",
+    "get_weights": "The Keras model is model_ (after fit): clf.model_.get_weights().",
+    "layers": "The Keras model is model_ (after fit): clf.model_.layers.",
 }
 
 
@@ -542,6 +549,10 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
     summary = _KerasModelHint()
     evaluate = _KerasModelHint()
     save = _KerasModelHint()
+    save_weights = _KerasModelHint()
+    load_weights = _KerasModelHint()
+    get_weights = _KerasModelHint()
+    layers = _KerasModelHint()
 
     def __setattr__(self, name, value):
         if name == "model_":  # the process whose TensorFlow runtime made the model (see _check_not_forked)
