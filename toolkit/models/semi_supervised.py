@@ -22,6 +22,9 @@ semi-supervised estimators.
 
 from __future__ import annotations
 
+import logging
+from numbers import Number
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
@@ -40,6 +43,8 @@ from .._validation import (
 )
 
 __all__ = ["PseudoLabelClassifier", "UNLABELLED"]
+
+logger = logging.getLogger(__name__)
 
 UNLABELLED = -1
 
@@ -92,6 +97,49 @@ def _selectable(X):
     return X
 
 
+def _is_missing(value) -> bool:
+    """None, NaN, NaT or pandas' NA."""
+    if value is None:
+        return True
+    if isinstance(value, (float, np.floating)):
+        return bool(np.isnan(value))
+    if isinstance(value, (np.datetime64, np.timedelta64)):
+        return bool(np.isnat(value))
+    return type(value).__name__ in ("NAType", "NaTType")  # pandas.NA, pandas.NaT (pandas not imported)
+
+
+def _check_unlabelled_marker(y, *, owner):
+    """Refuse the ways of marking unlabelled samples that would silently train a class (or fail obscurely):
+    missing labels (None, NaN: pandas' way) and the string '-1' among object labels."""
+    if y.ndim != 1:
+        return
+    if y.dtype.kind == "f":
+        missing = np.isnan(y)
+    elif y.dtype == object:
+        missing = np.fromiter((_is_missing(v) for v in y), dtype=bool, count=y.shape[0])
+    else:
+        return
+    if missing.any():
+        first = int(np.flatnonzero(missing)[0])
+        raise ValueError(
+            f"Input y contains NaN/None (first at index {first}; {int(missing.sum())} in all): {owner} "
+            f"marks unlabelled samples with the integer {UNLABELLED}, as scikit-learn's SelfTrainingClassifier. "
+            f"Replace them, e.g. y.astype(object).fillna({UNLABELLED}) for a pandas Series, or "
+            f"np.where(pd.isna(y), {UNLABELLED}, y)."
+        )
+    if y.dtype == object:
+        marker = np.fromiter((isinstance(v, str) and v.strip() == str(UNLABELLED) for v in y), dtype=bool,
+                             count=y.shape[0])
+        if marker.any():
+            first = int(np.flatnonzero(marker)[0])
+            raise ValueError(
+                f"y holds the string '{UNLABELLED}' (first at index {first}): only the integer {UNLABELLED} "
+                f"marks unlabelled samples, so {owner} would train a class named '{UNLABELLED}'. Replace it with "
+                f"the integer (y[y == '{UNLABELLED}'] = {UNLABELLED}, or y.replace('{UNLABELLED}', {UNLABELLED}) "
+                f"for a pandas Series); if '{UNLABELLED}' is one of your classes, map the labels to others first."
+            )
+
+
 def _scalar(value):
     """A numpy scalar as the Python value it holds (for messages: ``'pos'``, not ``np.str_('pos')``)."""
     return value.item() if isinstance(value, np.generic) else value
@@ -141,7 +189,16 @@ class PseudoLabelClassifier(MissingParamsMixin, MetaEstimatorMixin, ClassifierMi
     ``StackingClassifier``, ``CalibratedClassifierCV`` and
     ``cross_val_predict(method="predict_proba")`` (or another probability
     or decision method) train and predict a class ``-1``. Give those the
-    labelled samples only, or put them inside this estimator.
+    labelled samples only, or put them inside this estimator. With str
+    labels, ``GridSearchCV(cv=5)`` and ``cross_val_score`` fail in
+    scikit-learn's stratified split ("'<' not supported between instances
+    of 'int' and 'str'": it sorts the labels and ``-1`` together); pass
+    ``cv=KFold(5, shuffle=True, random_state=0)``, as for scikit-learn's
+    ``SelfTrainingClassifier``.
+
+    ``fit`` takes ``sample_weight`` where the estimator's ``fit`` does (a
+    Pipeline's last step's); scikit-learn's ``SelfTrainingClassifier`` takes
+    none.
 
     Examples
     --------
@@ -222,7 +279,7 @@ class PseudoLabelClassifier(MissingParamsMixin, MetaEstimatorMixin, ClassifierMi
         top2 = np.sort(scores, axis=1)[:, -2:]
         return model.classes_[scores.argmax(1)], top2[:, 1] - top2[:, 0]
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit on the labelled samples, then pseudo-label and refit ``n_rounds`` times.
 
         Parameters
@@ -231,7 +288,18 @@ class PseudoLabelClassifier(MissingParamsMixin, MetaEstimatorMixin, ClassifierMi
             Whatever the estimator takes (rows are selected with
             ``sklearn.utils._safe_indexing``).
         y : array-like of shape (n_samples,)
-            Class labels, ``-1`` for unlabelled samples.
+            Class labels, ``-1`` (the integer) for unlabelled samples; with
+            str labels an object array (``np.array(labels, dtype=object)``).
+            Missing labels (None, NaN) are refused: mark them ``-1``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            One non-negative weight per sample, labelled or not. Each fit of
+            the estimator gets the weights of its rows: the first fit the
+            labelled samples', each refit those of the labelled and of the
+            pseudo-labelled samples (a pseudo-labelled sample keeps its own
+            weight). Weights do not change which samples are pseudo-labelled
+            (``fraction`` counts samples). The estimator's ``fit`` must take
+            ``sample_weight`` (for a Pipeline, its last step's). Integer
+            weights fit as repeated samples would with ``fraction=1.0``.
 
         Returns
         -------
@@ -265,6 +333,8 @@ class PseudoLabelClassifier(MissingParamsMixin, MetaEstimatorMixin, ClassifierMi
                 "unlabelled marker -1 into a class name. Pass y with dtype=object, e.g. "
                 "np.array(labels, dtype=object), so -1 stays the integer that marks unlabelled samples."
             )
+        _check_unlabelled_marker(y, owner=type(self).__name__)
+        weight_key, sample_weight = self._check_sample_weight(sample_weight, n)
         unlabelled = y == UNLABELLED
         if unlabelled.all():
             raise ValueError(
@@ -285,14 +355,34 @@ class PseudoLabelClassifier(MissingParamsMixin, MetaEstimatorMixin, ClassifierMi
                 "of your classes (labels -1/+1), map the labels to others (such as 0/1) first: -1 marks unlabelled "
                 f"samples.{ONE_CLASS_HINT}"
             )
+        if sample_weight is not None:
+            # scikit-learn's estimators say "Sample weights must contain at least one non-zero number", of the
+            # labelled rows they were given: name the rows and the class
+            for c in labelled_classes:
+                if not sample_weight[labelled_idx[y_lab == c]].sum() > 0:
+                    raise ValueError(
+                        f"sample_weight gives every labelled sample of class {_scalar(c)!r} the weight 0: "
+                        f"{type(self).__name__} fits its first model on the labelled samples alone, which would "
+                        "learn nothing of that class (the unlabelled samples' weights count only once they are "
+                        "pseudo-labelled). Give some labelled samples of each class a positive weight."
+                    )
         X_lab = _safe_indexing(X, labelled_idx)
-        model = clone(self._base()).fit(X_lab, y_lab)
+
+        def fit_base(X_part, y_part, rows):
+            """A fresh clone of the estimator fitted on ``X_part``, with the weights of ``rows`` (if any)."""
+            if sample_weight is None:
+                return clone(self._base()).fit(X_part, y_part)
+            return clone(self._base()).fit(X_part, y_part, **{weight_key: sample_weight[rows]})
+
+        logger.info("%s: fitting %s on %d labelled samples (%d unlabelled)", type(self).__name__,
+                    type(self._base()).__name__, labelled_idx.size, unlabelled_idx.size)
+        model = fit_base(X_lab, y_lab, labelled_idx)
         self.classes_ = model.classes_
         pseudo = y.copy()
         self.n_pseudo_labelled_ = 0
         if unlabelled_idx.size:
             X_unl = _safe_indexing(X, unlabelled_idx)
-            for _ in range(self.n_rounds):
+            for round_ in range(self.n_rounds):
                 labels, confidence = self._confidence(model, X_unl)
                 keep = np.zeros(unlabelled_idx.size, dtype=bool)
                 for c in np.unique(labels):
@@ -301,12 +391,48 @@ class PseudoLabelClassifier(MissingParamsMixin, MetaEstimatorMixin, ClassifierMi
                     keep[members[np.argsort(-confidence[members], kind="stable")[:k]]] = True
                 pseudo = y.copy()
                 pseudo[unlabelled_idx[keep]] = labels[keep]
+                counts = ", ".join(f"{_scalar(c)!r}: {int((labels[keep] == c).sum())}" for c in np.unique(labels))
+                logger.info("%s round %d/%d: pseudo-labelled %d of %d unlabelled samples (%s); refitting on %d",
+                            type(self).__name__, round_ + 1, self.n_rounds, int(keep.sum()), unlabelled_idx.size,
+                            counts, labelled_idx.size + int(keep.sum()))
                 X_fit = _concat(X_lab, _safe_indexing(X_unl, np.flatnonzero(keep)))
-                model = clone(self._base()).fit(X_fit, np.concatenate([y_lab, labels[keep]]))
+                model = fit_base(X_fit, np.concatenate([y_lab, labels[keep]]),
+                                 np.concatenate([labelled_idx, unlabelled_idx[keep]]))
                 self.n_pseudo_labelled_ = int(keep.sum())
         self.estimator_ = model
         self.pseudo_labels_ = pseudo
         return self
+
+    def _check_sample_weight(self, sample_weight, n_samples):
+        """(the estimator's fit parameter for weights, weights as float64 of shape (n_samples,)); (None, None)
+        without weights. Refuses weights the estimator cannot take (scikit-learn's BaggingClassifier does too)."""
+        if sample_weight is None:
+            return None, None
+        from sklearn.pipeline import Pipeline
+        from sklearn.utils.validation import _check_sample_weight, has_fit_parameter
+
+        base = self._base()
+        owner = type(self).__name__
+        if has_fit_parameter(base, "sample_weight"):
+            key = "sample_weight"
+        elif (isinstance(base, Pipeline) and base.steps and base.steps[-1][1] not in (None, "passthrough")
+              and has_fit_parameter(base.steps[-1][1], "sample_weight")):
+            key = f"{base.steps[-1][0]}__sample_weight"  # a Pipeline routes step__param to its last step
+        else:
+            last = base.steps[-1][1] if isinstance(base, Pipeline) and base.steps else base
+            raise ValueError(
+                f"{owner}.fit got sample_weight, but its estimator {type(last).__name__}'s fit takes no "
+                "sample_weight, so the weights could not reach it. Use an estimator whose fit takes them "
+                "(NBSVMClassifier, the default; LogisticRegression; StackedTextClassifier), or drop sample_weight."
+            )
+        if not isinstance(sample_weight, Number) and np.asarray(sample_weight).dtype.kind not in "biuf":
+            raise ValueError(
+                f"sample_weight of {owner} must be numbers, one non-negative weight per sample (labelled or "
+                f"not); got an array of dtype {np.asarray(sample_weight).dtype}."
+            )
+        weights = _check_sample_weight(sample_weight, np.empty((n_samples, 0)), dtype=np.float64,
+                                       ensure_non_negative=True, copy=True)
+        return key, weights
 
     def predict(self, X):
         """Labels predicted by the final model.

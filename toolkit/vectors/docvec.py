@@ -101,9 +101,11 @@ def _source_spec(unlabelled):
                              "a path to a UTF-8 text file (one document per line) or a tuple of texts.")
         return unlabelled
     if isinstance(unlabelled, (list, tuple)):
-        if not all(isinstance(t, str) for t in unlabelled):
+        bad = next((i for i, t in enumerate(unlabelled) if not isinstance(t, str)), None)
+        if bad is not None:
             raise ValueError("The 'unlabelled' parameter of DocVectorizer, given as a sequence, must hold raw "
-                             "text strings (one document each).")
+                             f"text strings (one document each); item {bad} is {type(unlabelled[bad]).__name__} "
+                             f"({unlabelled[bad]!r:.40}). Drop the missing texts, e.g. [t for t in texts if t].")
         return tuple(unlabelled)
     raise ValueError(
         "The 'unlabelled' parameter of DocVectorizer must be 'unsup' (IMDB's 50,000 unlabelled reviews), a "
@@ -130,9 +132,12 @@ def _unlabelled_corpus(source, settings: tuple = ()):
     from .domain import DomainSpec, _tokenize_unlabelled, _unlabelled_texts
 
     try:
-        texts = _unlabelled_texts(DomainSpec("word2vec", source, ()))
-    except DataError as err:  # domain.py's messages name the 'vectors' spec: name our parameter instead
-        raise DataError(f"The 'unlabelled' parameter of DocVectorizer: {err}") from err
+        texts = _unlabelled_texts(DomainSpec("word2vec", source, ()), what="the 'unlabelled' parameter of "
+                                  "DocVectorizer", drop="or another source ('unsup', a file, a tuple of texts)")
+    except DataError as err:
+        if source != "unsup":  # the messages about a file or texts name the parameter already
+            raise
+        raise DataError(f"The 'unlabelled' parameter of DocVectorizer ('unsup'): {err}") from err
     corpus = _tokenize_unlabelled(texts, settings, what="the 'unlabelled' parameter of DocVectorizer")
     if corpus.n_tokens == 0:
         raise DataError("The 'unlabelled' texts of DocVectorizer hold no tokens; give texts with words in them.")

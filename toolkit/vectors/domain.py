@@ -184,11 +184,16 @@ def parse_domain_spec(spec) -> DomainSpec:
             except (ValueError, TypeError) as err:
                 raise _bad(spec, str(err)) from err
         if isinstance(source, (list, tuple)):
-            if not all(isinstance(t, str) for t in source):
-                raise _bad(spec, "a source given as a sequence must hold raw text strings")
+            bad = next((i for i, t in enumerate(source) if not isinstance(t, str)), None)
+            if bad is not None:
+                raise _bad(spec, f"a source given as a sequence must hold raw text strings; item {bad} is "
+                                 f"{type(source[bad]).__name__} ({source[bad]!r:.40})")
             source = tuple(source)
         elif isinstance(source, os.PathLike):
             source = os.fspath(source)
+        elif isinstance(source, str) and not source.strip():  # Path("") is the working folder
+            raise _bad(spec, "the source is an empty string; give 'unsup', a path, a tuple of texts, or None "
+                             "to train on the training documents alone")
         elif source is not None and not isinstance(source, str):
             raise _bad(spec, f"the source must be 'unsup', a path or a tuple of texts, not {type(source).__name__}")
     elif isinstance(spec, str):
@@ -217,8 +222,12 @@ def parse_domain_spec(spec) -> DomainSpec:
 
 
 # ------------------------------------------------------------------------ sources
-def _unlabelled_texts(spec: DomainSpec, data_dir=None) -> list:
-    """The raw unlabelled texts the spec names (empty list for None)."""
+def _unlabelled_texts(spec: DomainSpec, data_dir=None, *, what: str = "the 'vectors' domain spec",
+                      drop: str = "or drop the source to train on the training documents only") -> list:
+    """The raw unlabelled texts the spec names (empty list for None).
+
+    ``what`` names the parameter in messages; ``drop`` is the alternative offered for a source without text.
+    """
     source = spec.source
     if source is None:
         return []
@@ -230,28 +239,34 @@ def _unlabelled_texts(spec: DomainSpec, data_dir=None) -> list:
         texts = [t for t in source if t.strip()]
         if not texts:
             raise DataError(
-                "The unlabelled texts of the 'vectors' domain spec are empty (or blank); give at "
-                "least one non-blank text, or drop the source to train on the training documents only."
+                f"The unlabelled texts of {what} are empty (or blank); give at least one non-blank text, {drop}."
             )
         return texts
     path = Path(source).expanduser()
+    if path.is_dir():  # e.g. aclImdb/train/unsup, one review per file
+        raise DataError(
+            f"The unlabelled text source {str(path)!r} named by {what} is a folder; give a UTF-8 text file "
+            "with one document per line, or the texts themselves, e.g. tuple(p.read_text(encoding='utf-8') "
+            f"for p in sorted(Path({str(path)!r}).glob('*.txt'))) for a folder of one-document files "
+            "('unsup' reads IMDB's unlabelled reviews from the tarball)."
+        )
     if not path.is_file():
         raise DataError(
-            f"The unlabelled text file {str(path)!r} named by the 'vectors' domain spec does not "
-            "exist (or is not a file); give a UTF-8 text file with one document per line, or 'unsup'."
+            f"The unlabelled text file {str(path)!r} named by {what} does not exist (or is not a file); give a "
+            "UTF-8 text file with one document per line, 'unsup' or a tuple of texts."
         )
     try:
         with open(path, encoding="utf-8") as fh:
             texts = [line.strip() for line in fh if line.strip()]
     except UnicodeDecodeError as err:
         raise DataError(
-            f"The unlabelled text file {str(path)!r} is not valid UTF-8 ({err.reason} at byte "
+            f"The unlabelled text file {str(path)!r} named by {what} is not valid UTF-8 ({err.reason} at byte "
             f"{err.start}); re-encode it as UTF-8."
         ) from err
     if not texts:
         raise DataError(
-            f"The unlabelled text file {str(path)!r} holds no text (every line is blank); give a "
-            "file with one document per line, or drop the source."
+            f"The unlabelled text file {str(path)!r} holds no text (every line is blank): {what} "
+            f"reads one document per line; give such a file, {drop}."
         )
     return texts
 
