@@ -215,3 +215,24 @@ def test_vectors_user_gensim_data_folder_is_checked_against_the_official_md5(gen
     assert kv.index_to_key == ["good", "bad"]
     assert "does not match the official md5 of 'glove-wiki-gigaword-50'" in caplog.text
     assert "no published checksum" not in caplog.text
+
+
+# ------------------------------------------------------------------ domain vectors: the same shared object
+def test_vectors_user_domain_vectors_changed_by_a_caller_are_made_again(imdb_tokens, tmp_path, monkeypatch, caplog):
+    # domain_vectors shares one object per spec and documents, as load_vectors: words a caller added to it
+    # reached the next call (an estimator's fit) without a word
+    from toolkit.vectors import domain
+
+    monkeypatch.setenv("TOOLKIT_CACHE_DIR", str(tmp_path / "cache"))
+    domain._MEMO.clear()
+    docs, _ = imdb_tokens
+    kv = domain.domain_vectors("word2vec:dim=8,epochs=1,min_count=2", docs[:150])
+    n = len(kv)
+    with pytest.raises(ValueError, match="read-only"):
+        kv.vectors[0, 0] = 1.0
+    kv.add_vectors(["<added>"], np.ones((1, kv.vector_size), dtype=np.float32))
+    again = domain.domain_vectors("word2vec:dim=8,epochs=1,min_count=2", docs[:150])
+    assert "<added>" not in again and len(again) == n
+    assert "has been changed since (its words: " in caplog.text
+    assert domain.domain_vectors("word2vec:dim=8,epochs=1,min_count=2", docs[:150]) is again  # shared again
+    domain._MEMO.clear()

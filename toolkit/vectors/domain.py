@@ -407,8 +407,10 @@ def domain_vectors(spec, documents, *, data_dir=None, cache_dir=None):
     Returns
     -------
     gensim.models.KeyedVectors
-        Memory-mapped from the cache (read-only), shared through a small
-        in-process memo.
+        Memory-mapped from the cache, shared through a small in-process
+        memo; its arrays are read-only even where the cache could not be
+        written (change a copy, ``copy.deepcopy(kv)``: a shared object
+        changed anyway is made again for the next call, with a warning).
 
     Raises
     ------
@@ -467,8 +469,19 @@ def domain_vectors(spec, documents, *, data_dir=None, cache_dir=None):
         return kv
 
     # threads of one process asking for the same vectors (a grid search on joblib's threading backend) wait
-    # for the first: one training, also where the cache cannot be written, and one shared copy
-    return _MEMO.get_or_make(key, make)
+    # for the first: one training, also where the cache cannot be written, and one shared copy, read-only and
+    # made again when a caller changed it, as load_vectors' (its _seal)
+    from .loading import _change_since_load, _seal
+
+    kv = _MEMO.get_or_make(key, lambda: _seal(make()))
+    change = _change_since_load(kv)
+    if change is not None:
+        logger.warning("The KeyedVectors that domain_vectors returned earlier for %r has been changed since (%s); "
+                       "it is one object shared by every call for these vectors, so this call makes them again "
+                       "instead. To change vectors, change a copy: copy.deepcopy(kv).", spec, change)
+        kv = _seal(make())
+        _MEMO.put(key, kv)
+    return kv
 
 
 # ------------------------------------------------------------- is it cached already?
