@@ -182,3 +182,30 @@ def test_semi_supervised_user_s39_fit_logs_each_round(counts, caplog):
     assert messages[-1] == (f"PseudoLabelClassifier round 2/2: pseudo-labelled {n_neg + n_pos} of 120 unlabelled "
                             f"samples ('neg': {n_neg}, 'pos': {n_pos}); refitting on {80 + n_neg + n_pos}")
     assert len(messages) == 3
+
+
+def test_semi_supervised_user_s39_a_pandas_series_of_texts_is_a_source_like_its_tuple(imdb_small):
+    """df["review"] as the unlabelled texts: refused before ("must be 'unsup', a path ... Got 0 <a whole Series
+    repr>"); now the same source as the tuple of its texts."""
+    import pandas as pd
+
+    texts, _ = imdb_small
+    unlabelled = pd.Series(list(texts[:60]), index=range(100, 160))
+    docs = [t.lower().split() for t in texts[:20]]
+    small = {"vector_size": 8, "epochs": 1, "min_count": 1}
+    from_series = DocVectorizer(unlabelled=unlabelled, **small).fit(docs)
+    from_tuple = DocVectorizer(unlabelled=tuple(texts[:60]), **small).fit(docs)
+    assert from_series.model_key_ == from_tuple.model_key_
+    np.testing.assert_array_equal(from_series.transform(docs), from_tuple.transform(docs))
+    spec = ("word2vec", unlabelled, "dim=8,epochs=1,min_count=1")
+    assert domain_vectors(spec, docs) is domain_vectors(("word2vec", tuple(texts[:60]), spec[2]), docs)
+    with pytest.raises(ValueError, match=r"item 3 is float \(nan\)"):
+        DocVectorizer(unlabelled=pd.Series(["a", "b", "c", None]), **small).fit(docs)
+    # a whole table by mistake: the message names the parameter without printing every review
+    from toolkit._validation import InvalidParameterError
+
+    with pytest.raises(InvalidParameterError, match=r"unlabelled' parameter of DocVectorizer must be .* or a pandas "
+                                                   r"Series \(or 1-D numpy array\)\. Got review 0 I saw .*\.\.\. "
+                                                   r"\(DataFrame\) instead") as err:
+        DocVectorizer(unlabelled=pd.DataFrame({"review": list(texts[:60])}), **small).fit(docs)
+    assert len(str(err.value)) < 600

@@ -117,6 +117,8 @@ def _satisfies(value, constraint) -> bool:
         return not isinstance(value, (str, bytes)) and all(callable(getattr(value, m, None)) for m in ("split", "get_n_splits"))
     if constraint == "random_state":
         return value is None or isinstance(value, (numbers.Integral, np.random.RandomState, np.random.Generator)) and not isinstance(value, bool)
+    if constraint == "1d_array":
+        return hasattr(value, "tolist") and getattr(value, "ndim", None) == 1
     if isinstance(constraint, type):
         return isinstance(value, constraint) and not (constraint is not bool and isinstance(value, bool))
     return value in constraint
@@ -133,6 +135,8 @@ def _describe(constraint) -> str:
         return "a cross-validation splitter (with split and get_n_splits, such as GroupKFold(5))"
     if constraint == "random_state":
         return "an int, a numpy RandomState or None"
+    if constraint == "1d_array":
+        return "a pandas Series (or 1-D numpy array)"
     if isinstance(constraint, type):
         return f"an instance of '{constraint.__name__}'"
     return str(constraint)
@@ -148,7 +152,8 @@ def validate_params(estimator, constraints: Mapping[str, Sequence]) -> None:
     constraints : dict of str to list
         Allowed forms per parameter: ``Interval``, ``Options``, a type, None,
         ``"boolean"``, ``"callable"``, ``"cv_object"`` (a splitter with ``split`` and
-        ``get_n_splits``) or ``"random_state"``.
+        ``get_n_splits``), ``"random_state"`` or ``"1d_array"`` (a pandas Series
+        or 1-D numpy array).
 
     Raises
     ------
@@ -229,8 +234,17 @@ def validate_param(value, allowed: Sequence, *, name: str, owner: str) -> None:
     parts = [_describe(c) for c in allowed]
     expected = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " or " + parts[-1]
     raise InvalidParameterError(
-        f"The {name!r} parameter of {owner} must be {expected}. Got {value!r} instead.{_hint(name, value)}"
+        f"The {name!r} parameter of {owner} must be {expected}. Got {_short_repr(value)} instead."
+        f"{_hint(name, value)}"
     )
+
+
+def _short_repr(value, limit: int = 200) -> str:
+    """``repr(value)``, cut after ``limit`` characters (a whole DataFrame or corpus given by mistake)."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    return f"{' '.join(text.split())[:limit]}... ({type(value).__name__})"  # a table's repr on one line
 
 
 def _hint(name, value) -> str:

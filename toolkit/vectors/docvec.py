@@ -100,6 +100,8 @@ def _source_spec(unlabelled):
             raise ValueError("The 'unlabelled' parameter of DocVectorizer is an empty string; give 'unsup', "
                              "a path to a UTF-8 text file (one document per line) or a tuple of texts.")
         return unlabelled
+    if hasattr(unlabelled, "tolist") and getattr(unlabelled, "ndim", None) == 1:  # a pandas Series, a numpy array
+        unlabelled = unlabelled.tolist()
     if isinstance(unlabelled, (list, tuple)):
         bad = next((i for i, t in enumerate(unlabelled) if not isinstance(t, str)), None)
         if bad is not None:
@@ -109,7 +111,7 @@ def _source_spec(unlabelled):
         return tuple(unlabelled)
     raise ValueError(
         "The 'unlabelled' parameter of DocVectorizer must be 'unsup' (IMDB's 50,000 unlabelled reviews), a "
-        f"path to a UTF-8 text file (one document per line) or a tuple of texts. Got {unlabelled!r} instead."
+        f"path to a UTF-8 text file (one document per line) or a tuple of texts. Got {unlabelled!r:.80} instead."
     )
 
 
@@ -355,8 +357,9 @@ class DocVectorizer(MissingParamsMixin, TextInputMixin, TransformerMixin, BaseEs
         The texts the doc model is trained on, never the labelled ``X``:
         ``"unsup"`` (IMDB's 50,000 unlabelled reviews, read from
         ``TOOLKIT_DATA_DIR``), a path to a UTF-8 text file (one document per
-        line, blank lines skipped) or a tuple of raw texts (kept on the
-        estimator and pickled with it: use a file for large text). Raw texts
+        line, blank lines skipped) or a tuple of raw texts (a list, a pandas
+        Series or a 1-D array of them too; kept on the estimator and pickled
+        with it: use a file for large text). Raw texts
         are tokenized with :class:`toolkit.text.SpacyTokenizer` as ``X`` was
         (see ``tokenizer_params``).
     vector_size : int, default=100
@@ -432,7 +435,7 @@ class DocVectorizer(MissingParamsMixin, TextInputMixin, TransformerMixin, BaseEs
     """
 
     _parameter_constraints = {
-        "unlabelled": [str, os.PathLike, tuple, list],
+        "unlabelled": [str, os.PathLike, tuple, list, "1d_array"],
         "vector_size": [Interval(int, 1, None)],
         "ngram_range": [tuple],
         "epochs": [Interval(int, 1, None)],

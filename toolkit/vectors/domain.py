@@ -183,6 +183,8 @@ def parse_domain_spec(spec) -> DomainSpec:
                 tokenizer = _check_token_settings(spec[3], what="the tokenizer settings (4th element)")
             except (ValueError, TypeError) as err:
                 raise _bad(spec, str(err)) from err
+        if hasattr(source, "tolist") and getattr(source, "ndim", None) == 1:  # a pandas Series, a numpy array
+            source = source.tolist()
         if isinstance(source, (list, tuple)):
             bad = next((i for i, t in enumerate(source) if not isinstance(t, str)), None)
             if bad is not None:
