@@ -119,7 +119,8 @@ _WORD = re.compile(r"[a-z0-9']+")
 
 def load_and_predict_in_fresh_process(path, texts, tmp_path):
     """``load_model(path).predict_proba(texts)`` in a new Python process: (probabilities, the model's
-    last step's ``member_names_`` or type name as printed there, and whether Keras was imported)."""
+    last step's (a pipeline's) or the model's own type name and ``member_names_`` as printed there, and whether
+    Keras was imported)."""
     import json
     import subprocess
     import sys
@@ -130,7 +131,8 @@ def load_and_predict_in_fresh_process(path, texts, tmp_path):
         "from toolkit.models import load_model\n"
         "pipe = load_model(sys.argv[1])\n"
         "np.save(sys.argv[3], pipe.predict_proba(json.load(open(sys.argv[2]))))\n"
-        "print(type(pipe[-1]).__name__, getattr(pipe[-1], 'member_names_', None))\n"
+        "last = pipe[-1] if hasattr(pipe, 'steps') else pipe\n"
+        "print(type(last).__name__, getattr(last, 'member_names_', None))\n"
         "print('keras imported:', 'keras' in sys.modules or 'tensorflow' in sys.modules)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -318,8 +319,10 @@ def test_cli_train_stack_model_round_trip(data_dir_env, glove_small, tmp_path, m
     from toolkit.models.stacking import StackedTextClassifier
 
     out = tmp_path / "run"
+    # the vector members' default vectors_Cs (0.001-1.0): "--set vectors_Cs=4" (np.logspace(-4, 4, 4)) put C=21.5
+    # and 10,000 in, where lbfgs takes hundreds of iterations (1-3 CPU s more per run, measured)
     result = run_cli("train", "--model", model, "--limit", "200", "--vectors", glove_small,
-                     "--set", "cv=3", "--set", "vectors_Cs=4", *settings, "-o", out)
+                     "--set", "cv=3", *settings, "-o", out)
     assert result.returncode == 0, result.stderr
     tf_notices = [line for line in result.stderr.splitlines()
                   if "absl::InitializeLog" in line or "oneDNN" in line or "cuda" in line.lower()]
@@ -420,24 +423,25 @@ def nb_model_folder(imdb_small, tmp_path_factory):
 
 def _cli_in_fresh_process(*commands):
     """``main(args)`` for each args of ``commands``, one after the other in one fresh Python: (the stdout of each
-    command, whether TensorFlow was imported, stderr)."""
+    command, whether TensorFlow had been imported after each command, stderr)."""
     code = ("import sys\nfrom toolkit.cli import main\nfor args in %r:\n    try:\n        main(args)\n"
-            "    except SystemExit as e:\n        assert not e.code, e.code\n    print('--- end of command ---')\n"
-            "print('tensorflow imported:', 'tensorflow' in sys.modules)" % (commands,))
+            "    except SystemExit as e:\n        assert not e.code, e.code\n"
+            "    print('--- end of command; tensorflow imported:', 'tensorflow' in sys.modules)\n" % (commands,))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300,
                          check=False)
     assert out.returncode == 0, out.stderr[-2000:]
-    *parts, last = out.stdout.rstrip().split("--- end of command ---\n")
-    assert len(parts) == len(commands), out.stdout
-    return [part.rstrip("\n") for part in parts], last == "tensorflow imported: True", out.stderr
+    parts = re.split(r"^--- end of command; tensorflow imported: (True|False)\n", out.stdout, flags=re.MULTILINE)
+    assert len(parts) == 2 * len(commands) + 1 and parts[-1] == "", out.stdout
+    return [part.rstrip("\n") for part in parts[:-1:2]], [flag == "True" for flag in parts[1::2]], out.stderr
 
 
 def test_cli_predict_and_evaluate_of_an_nb_folder_import_no_tensorflow(nb_model_folder, trained_run, tmp_path):
     """The main job's folder loads and predicts without Keras (nb_weights.npz), but `toolkit predict` and
     `toolkit evaluate` imported TensorFlow before loading it: ~4 CPU s of a one-review prediction. A folder
     whose model needs Keras (trained_run: the bag architecture) still gets it imported with stderr muted.
-    The NB folder's predict and evaluate run in one process (neither imports TensorFlow); the Keras folder's
-    each in its own, so that each command's muted import is seen."""
+    The Keras folder's predict and evaluate each run in a process of their own, so that each command's muted
+    import is seen: the NB folder's predict and evaluate run first in the predict's process (neither imports
+    TensorFlow, which is checked after each command), which saves a third Python start."""
     csv = tmp_path / "two.csv"
     csv.write_text("text,label\nA wonderful film.,pos\nDull and far too long.,neg\n", encoding="utf-8")
 
@@ -449,17 +453,17 @@ def test_cli_predict_and_evaluate_of_an_nb_folder_import_no_tensorflow(nb_model_
         result = json.loads(stdout)
         assert result["label"] in ("pos", "neg") if command == "predict" else result["n_samples"] == 2
 
+    keras_folder = trained_run[0] / "model"
     stdouts, imported, stderr = _cli_in_fresh_process(args(nb_model_folder, "predict"),
-                                                      args(nb_model_folder, "evaluate"))
-    assert imported is False
-    check("predict", stdouts[0])
-    check("evaluate", stdouts[1])
-    assert stderr == ""  # -q: neither TensorFlow's start-up notices nor a progress bar
-    for command in ("predict", "evaluate"):
-        (stdout,), imported, stderr = _cli_in_fresh_process(args(trained_run[0] / "model", command))
-        assert imported is True, command
+                                                      args(nb_model_folder, "evaluate"), args(keras_folder, "predict"))
+    assert imported == [False, False, True]
+    for command, stdout in zip(("predict", "evaluate", "predict"), stdouts):
         check(command, stdout)
-        assert stderr == "", command
+    assert stderr == ""  # -q: neither TensorFlow's start-up notices nor a progress bar
+    (stdout,), imported, stderr = _cli_in_fresh_process(args(keras_folder, "evaluate"))
+    assert imported == [True]
+    check("evaluate", stdout)
+    assert stderr == ""
 
 
 def test_cli_predict_arguments_that_read_like_inputs(runner, trained_run, tmp_path):

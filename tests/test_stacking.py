@@ -131,15 +131,15 @@ def test_stacking_save_model_load_model_in_a_fresh_process(imdb_small, text_pipe
     np.testing.assert_allclose(proba, pipe.predict_proba(texts[400:450]))
 
 
-def test_stacking_loaded_nbsvm_pp_member_predicts_without_keras(imdb_small, tmp_path):
+def test_stacking_loaded_nbsvm_pp_member_predicts_without_keras(two_ngram_stack, split, tmp_path):
     """load_model of a stack with a Keras NBSVM++ member (STACK_MANY_JOB's) imported TensorFlow to rebuild a
     model its numpy prediction never calls: 3 of the saved recipe's 15 s of loading and 0.5 GB. In a fresh
-    process the loaded stack must predict the same without importing Keras."""
-    texts, labels = imdb_small
-    pipe = make_pipeline(SpacyTokenizer(), StackedTextClassifier(vectors=None, ngram_model=("nbsvm++", "nbsvm"), **FAST))
-    pipe.fit(texts[:300], labels[:300])
-    proba, printed = load_and_predict_in_fresh_process(save_model(pipe, tmp_path / "stack"), texts[400:450], tmp_path)
-    np.testing.assert_allclose(proba, pipe.predict_proba(texts[400:450]), rtol=1e-6, atol=1e-7)
+    process the loaded stack must predict the same without importing Keras. (The stack that
+    test_stacking_two_ngram_members checks, fitted once for both: a stack of its own cost ~5 CPU s of fits.)"""
+    _, _, X_val, _ = split
+    stack = two_ngram_stack
+    proba, printed = load_and_predict_in_fresh_process(save_model(stack, tmp_path / "stack"), X_val[:50], tmp_path)
+    np.testing.assert_allclose(proba, stack.predict_proba(X_val[:50]), rtol=1e-6, atol=1e-7)
     assert "'ngrams_nbsvm'" in printed and "keras imported: False" in printed
 
 
@@ -217,10 +217,18 @@ def test_stacking_keras_nbsvm_member(split, glove_small):
     assert clf.member_weights_["vectors"] > 0.1
 
 
-def test_stacking_two_ngram_members(split, glove_small):
+@pytest.fixture(scope="module")
+def two_ngram_stack(split, glove_small):
+    """A stack with a Keras NBSVM++ and an NBSVM n-gram member and GloVe, fitted on the 400 training reviews;
+    the tests that read it do not change it."""
+    X, y, _, _ = split
+    return StackedTextClassifier(vectors=str(glove_small), ngram_model=("nbsvm++", "nbsvm"), **FAST).fit(X, y)
+
+
+def test_stacking_two_ngram_members(split, two_ngram_stack):
     """ngram_model=("nbsvm++", "nbsvm"): one n-gram member per model, each with its own weight."""
     X, y, X_val, y_val = split
-    clf = StackedTextClassifier(vectors=str(glove_small), ngram_model=("nbsvm++", "nbsvm"), **FAST).fit(X, y)
+    clf = two_ngram_stack
     assert clf.member_names_ == ["ngrams", "ngrams_nbsvm", "vectors"]
     kinds = [type(clf.members_[name][0][-1]).__name__ for name in clf.member_names_[:2]]
     assert kinds == ["EmbeddingClassifier", "NBSVMClassifier"]
@@ -302,13 +310,14 @@ def _sklearn_stack(clf, X, y):
 
 
 @pytest.mark.parametrize("n_classes", [2, 3])
-def test_stacking_refit_matches_scikit_learns_stacking_classifier(split, glove_small, n_classes):
+def test_stacking_refit_matches_scikit_learns_stacking_classifier(split, glove_small, fitted, n_classes):
     """predict_with="refit" is stacked generalization exactly as sklearn's StackingClassifier computes it."""
     X, y, X_val, _ = split
     if n_classes == 3:  # a third class from the real reviews: the longest third of each label
         lengths = np.array([len(doc) for doc in X])
         y = np.where(lengths > np.quantile(lengths, 2 / 3), "long", y)
-    clf = StackedTextClassifier(vectors=str(glove_small), **FAST).fit(X, y)
+    # two classes: the module's `fitted` stack (the same parameters and data), not a second fit of it
+    clf = fitted if n_classes == 2 else StackedTextClassifier(vectors=str(glove_small), **FAST).fit(X, y)
     ref = _sklearn_stack(clf, X, y)
     np.testing.assert_array_equal(clf.classes_, ref.classes_)
     np.testing.assert_allclose(clf.member_scores(X_val), ref.transform(X_val), rtol=1e-6, atol=1e-8)
@@ -335,7 +344,7 @@ def test_stacking_predict_with_folds_scores_with_the_mean_of_the_fold_fits(split
         StackedTextClassifier(vectors=None, predict_with="mean").fit(X, y)
 
 
-def test_stacking_neighbors_member(split, glove_small, tmp_path, imdb_small):
+def test_stacking_neighbors_member(split, glove_small, tmp_path):
     """neighbors=k: a distance-weighted k-nearest-neighbours vote over the L2-normalized pooled vectors, read as
     log-odds; its scores are scikit-learn's KNeighborsClassifier's on the same features; saved and loaded back."""
     from sklearn.neighbors import KNeighborsClassifier
@@ -376,14 +385,14 @@ def test_stacking_neighbors_member(split, glove_small, tmp_path, imdb_small):
     with pytest.raises(ValueError, match=r"'neighbors' parameter of StackedTextClassifier must be"):
         StackedTextClassifier(vectors=None, neighbors=0).fit(X, y)
 
-    texts, labels = imdb_small
-    pipe = make_pipeline(SpacyTokenizer(), StackedTextClassifier(vectors=str(glove_small), neighbors=15, **FAST))
-    pipe.fit(texts[:300], labels[:300])
-    proba, _ = load_and_predict_in_fresh_process(save_model(pipe, tmp_path / "stack"), texts[400:450], tmp_path)
-    np.testing.assert_allclose(proba, pipe.predict_proba(texts[400:450]))
+    # saved and loaded in a fresh process: the stack fitted above (a pipeline around it, refitted on raw texts,
+    # saved the same member at the cost of a second fit)
+    proba, names = load_and_predict_in_fresh_process(save_model(clf, tmp_path / "stack"), X_val[:50], tmp_path)
+    np.testing.assert_allclose(proba, clf.predict_proba(X_val[:50]))
+    assert "'neighbors'" in names
 
 
-def test_stacking_tail_member_sees_only_the_ending(split, tmp_path, imdb_small):
+def test_stacking_tail_member_sees_only_the_ending(split, tmp_path):
     """tail_tokens=k: an NBSVM member on the n-grams of each document's last k tokens: its scores are those of
     the same NBSVM fitted on the endings alone, they do not move when the beginning changes, and it is saved."""
     from toolkit.models import NBSVMClassifier
@@ -411,11 +420,9 @@ def test_stacking_tail_member_sees_only_the_ending(split, tmp_path, imdb_small):
     with pytest.raises(ValueError, match=r"'tail_tokens' parameter of StackedTextClassifier must be"):
         StackedTextClassifier(vectors=None, tail_tokens=0).fit(X, y)
 
-    texts, labels = imdb_small
-    pipe = make_pipeline(SpacyTokenizer(), StackedTextClassifier(vectors=None, tail_tokens=30, **FAST))
-    pipe.fit(texts[:300], labels[:300])
-    proba, names = load_and_predict_in_fresh_process(save_model(pipe, tmp_path / "stack"), texts[400:450], tmp_path)
-    np.testing.assert_allclose(proba, pipe.predict_proba(texts[400:450]))
+    # saved and loaded in a fresh process: the stack fitted above (not a second one around a tokenizer)
+    proba, names = load_and_predict_in_fresh_process(save_model(clf, tmp_path / "stack"), X_val[:50], tmp_path)
+    np.testing.assert_allclose(proba, clf.predict_proba(X_val[:50]))
     assert "'tail'" in names
 
 
