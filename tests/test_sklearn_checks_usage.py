@@ -47,6 +47,11 @@ _MINUS_ONE = ("labels -1/+1: -1 marks an unlabelled sample here, as in scikit-le
               "the check exempts by name")
 # NBSVM scales counts; the check's Gaussian blobs binarized carry no signal (test_naive_bayes.py marks NBSVM alike)
 _NOT_COUNTS = "fits continuous Gaussian blobs, not counts (NBSVMClassifier binarizes them)"
+# PseudoLabelClassifier takes sample_weight since the thirty-ninth session, so scikit-learn's weight checks apply:
+# over NBSVM they meet liblinear's tolerance, as NBSVMClassifier's own do (test_naive_bayes.py marks them alike);
+# over LogisticRegression (lbfgs) they pass
+_DUAL_SOLVER = ("liblinear's dual solver (NBSVMClassifier) stops at tol: sample_weight and repeated samples agree "
+                "to ~1e-7 absolute here, not rtol 1e-7")
 
 
 def _expected_failures(estimator):
@@ -55,6 +60,8 @@ def _expected_failures(estimator):
     failures = {"check_classifiers_classes": _MINUS_ONE}
     if isinstance(estimator.estimator, NBSVMClassifier):
         failures["check_classifiers_train"] = _NOT_COUNTS
+        failures["check_sample_weight_equivalence_on_dense_data"] = _DUAL_SOLVER
+        failures["check_sample_weight_equivalence_on_sparse_data"] = _DUAL_SOLVER
     return failures
 
 
