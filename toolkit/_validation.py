@@ -26,6 +26,7 @@ __all__ = [
     "validate_param",
     "check_raw_documents",
     "text_column",
+    "check_sample_weight",
     "check_single_target",
     "one_hot_columns",
     "check_class_target",
@@ -475,6 +476,42 @@ def _first_label_list(arr) -> int | None:
     return next((i for i, v in enumerate(arr) if isinstance(v, _LABEL_LISTS)), None)
 
 
+def check_sample_weight(sample_weight, n_samples: int, *, owner: str, per: str = "document",
+                        hint: str = "") -> np.ndarray:
+    """``sample_weight`` as a float64 copy of shape (n_samples,), checked as scikit-learn checks it.
+
+    scikit-learn's ``_check_sample_weight`` (a scalar is broadcast; a wrong
+    shape, NaN/inf, negative and all-zero weights are refused with messages
+    that name ``sample_weight``), after a check that the weights are numbers:
+    strings (groups or labels passed in their place) are refused naming the
+    estimator.
+
+    Parameters
+    ----------
+    sample_weight : float or array-like of shape (n_samples,)
+    n_samples : int
+    owner : str
+        The estimator's class name, for the message.
+    per : str, default="document"
+        What one weight is for, for the message.
+    hint : str, default=""
+        A sentence added to the message of weights that are not numbers.
+
+    Returns
+    -------
+    ndarray of shape (n_samples,)
+    """
+    from sklearn.utils.validation import _check_sample_weight
+
+    if not isinstance(sample_weight, numbers.Number) and np.asarray(sample_weight).dtype.kind not in "biuf":
+        raise ValueError(
+            f"sample_weight of {owner} must be numbers, one non-negative weight per {per}; got an array of dtype "
+            f"{np.asarray(sample_weight).dtype}.{' ' + hint if hint else ''}"
+        )
+    return _check_sample_weight(sample_weight, np.empty((n_samples, 0)), dtype=np.float64, ensure_non_negative=True,
+                                copy=True)
+
+
 def one_hot_columns(y) -> int | None:
     """The number of columns of ``y`` if it is one-hot (2-D, at least 2 columns of 0/1, one 1 per row), else None.
 
@@ -619,7 +656,7 @@ def check_class_target(y, *, owner: str) -> None:
 
 
 def is_missing(doc) -> bool:
-    """Whether a document is a missing value: None, a float NaN or pandas' ``NA``.
+    """Whether a document (or label) is a missing value: None, a float NaN (numpy's too) or pandas' ``NA``.
 
     Parameters
     ----------
@@ -630,7 +667,7 @@ def is_missing(doc) -> bool:
     -------
     bool
     """
-    if doc is None or (isinstance(doc, float) and math.isnan(doc)):
+    if doc is None or (isinstance(doc, (float, np.floating)) and math.isnan(doc)):
         return True
     pandas = sys.modules.get("pandas")
     return pandas is not None and doc is pandas.NA

@@ -23,7 +23,6 @@ semi-supervised estimators.
 from __future__ import annotations
 
 import logging
-from numbers import Number
 
 import numpy as np
 import scipy.sparse as sp
@@ -38,7 +37,9 @@ from .._validation import (
     Interval,
     MissingParamsMixin,
     check_class_target,
+    check_sample_weight,
     check_single_target,
+    is_missing,
     validate_params,
 )
 
@@ -97,17 +98,6 @@ def _selectable(X):
     return X
 
 
-def _is_missing(value) -> bool:
-    """None, NaN, NaT or pandas' NA."""
-    if value is None:
-        return True
-    if isinstance(value, (float, np.floating)):
-        return bool(np.isnan(value))
-    if isinstance(value, (np.datetime64, np.timedelta64)):
-        return bool(np.isnat(value))
-    return type(value).__name__ in ("NAType", "NaTType")  # pandas.NA, pandas.NaT (pandas not imported)
-
-
 def _check_unlabelled_marker(y, *, owner):
     """Refuse the ways of marking unlabelled samples that would silently train a class (or fail obscurely):
     missing labels (None, NaN: pandas' way) and the string '-1' among object labels."""
@@ -116,7 +106,7 @@ def _check_unlabelled_marker(y, *, owner):
     if y.dtype.kind == "f":
         missing = np.isnan(y)
     elif y.dtype == object:
-        missing = np.fromiter((_is_missing(v) for v in y), dtype=bool, count=y.shape[0])
+        missing = np.fromiter((is_missing(v) for v in y), dtype=bool, count=y.shape[0])
     else:
         return
     if missing.any():
@@ -409,7 +399,7 @@ class PseudoLabelClassifier(MissingParamsMixin, MetaEstimatorMixin, ClassifierMi
         if sample_weight is None:
             return None, None
         from sklearn.pipeline import Pipeline
-        from sklearn.utils.validation import _check_sample_weight, has_fit_parameter
+        from sklearn.utils.validation import has_fit_parameter
 
         base = self._base()
         owner = type(self).__name__
@@ -425,14 +415,7 @@ class PseudoLabelClassifier(MissingParamsMixin, MetaEstimatorMixin, ClassifierMi
                 "sample_weight, so the weights could not reach it. Use an estimator whose fit takes them "
                 "(NBSVMClassifier, the default; LogisticRegression; StackedTextClassifier), or drop sample_weight."
             )
-        if not isinstance(sample_weight, Number) and np.asarray(sample_weight).dtype.kind not in "biuf":
-            raise ValueError(
-                f"sample_weight of {owner} must be numbers, one non-negative weight per sample (labelled or "
-                f"not); got an array of dtype {np.asarray(sample_weight).dtype}."
-            )
-        weights = _check_sample_weight(sample_weight, np.empty((n_samples, 0)), dtype=np.float64,
-                                       ensure_non_negative=True, copy=True)
-        return key, weights
+        return key, check_sample_weight(sample_weight, n_samples, owner=owner, per="sample (labelled or not)")
 
     def predict(self, X):
         """Labels predicted by the final model.

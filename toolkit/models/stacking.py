@@ -79,6 +79,7 @@ from .._validation import (
     TextInputMixin,
     TokenOutputMixin,
     check_class_target,
+    check_sample_weight,
     check_single_target,
     validate_params,
 )
@@ -1529,29 +1530,12 @@ def _check_fold_classes(folds, y, cv):
 
 
 def _check_stack_sample_weight(sample_weight, n_samples):
-    """``sample_weight`` of the stack as float64 of shape (n_samples,), or None (also for weights all 1:
-    the same fit as none, bit for bit).
-
-    scikit-learn's ``_check_sample_weight`` (a scalar is broadcast; the shape,
-    NaN/inf, negative and all-zero weights are refused with messages that name
-    ``sample_weight``), after a check that the weights are numbers.
-    """
-    from numbers import Number
-
-    from sklearn.utils.validation import _check_sample_weight
-
+    """``sample_weight`` of the stack as float64 of shape (n_samples,) (:func:`~toolkit._validation.check_sample_weight`),
+    or None (also for weights all 1: the same fit as none, bit for bit)."""
     if sample_weight is None:
         return None
-    if not isinstance(sample_weight, Number):
-        kind = np.asarray(sample_weight).dtype.kind
-        if kind not in "biuf":
-            raise ValueError(
-                "sample_weight of StackedTextClassifier must be numbers, one non-negative weight per document; "
-                f"got an array of dtype {np.asarray(sample_weight).dtype}. The documents' groups (movies) "
-                "go to fit(X, y, groups=...)."
-            )
-    weights = _check_sample_weight(sample_weight, np.empty((n_samples, 0)), dtype=np.float64,
-                                   ensure_non_negative=True, copy=True)
+    weights = check_sample_weight(sample_weight, n_samples, owner="StackedTextClassifier",
+                                  hint="The documents' groups (movies) go to fit(X, y, groups=...).")
     return None if np.all(weights == 1.0) else weights
 
 
