@@ -107,6 +107,11 @@ class Options:
         return f"a {kind} among {{{', '.join(repr(v) for v in sorted(self.values, key=repr))}}}"
 
 
+def is_1d_array(value) -> bool:
+    """Whether ``value`` is a pandas Series or a 1-D numpy array (``tolist`` gives its items)."""
+    return hasattr(value, "tolist") and getattr(value, "ndim", None) == 1
+
+
 def _satisfies(value, constraint) -> bool:
     if constraint is None:
         return value is None
@@ -119,7 +124,7 @@ def _satisfies(value, constraint) -> bool:
     if constraint == "random_state":
         return value is None or isinstance(value, (numbers.Integral, np.random.RandomState, np.random.Generator)) and not isinstance(value, bool)
     if constraint == "1d_array":
-        return hasattr(value, "tolist") and getattr(value, "ndim", None) == 1
+        return is_1d_array(value)
     if isinstance(constraint, type):
         return isinstance(value, constraint) and not (constraint is not bool and isinstance(value, bool))
     return value in constraint

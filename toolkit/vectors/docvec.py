@@ -100,15 +100,15 @@ def _source_spec(unlabelled):
             raise ValueError("The 'unlabelled' parameter of DocVectorizer is an empty string; give 'unsup', "
                              "a path to a UTF-8 text file (one document per line) or a tuple of texts.")
         return unlabelled
-    if hasattr(unlabelled, "tolist") and getattr(unlabelled, "ndim", None) == 1:  # a pandas Series, a numpy array
-        unlabelled = unlabelled.tolist()
-    if isinstance(unlabelled, (list, tuple)):
-        bad = next((i for i, t in enumerate(unlabelled) if not isinstance(t, str)), None)
-        if bad is not None:
-            raise ValueError("The 'unlabelled' parameter of DocVectorizer, given as a sequence, must hold raw "
-                             f"text strings (one document each); item {bad} is {type(unlabelled[bad]).__name__} "
-                             f"({unlabelled[bad]!r:.40}). Drop the missing texts, e.g. [t for t in texts if t].")
-        return tuple(unlabelled)
+    from .domain import _sequence_of_texts
+
+    texts, problem = _sequence_of_texts(unlabelled)  # a list, tuple, pandas Series or 1-D array of texts
+    if problem is not None:
+        raise ValueError("The 'unlabelled' parameter of DocVectorizer, given as a sequence, must hold raw "
+                         f"text strings (one document each); {problem}. Drop the missing texts, e.g. "
+                         "[t for t in texts if t].")
+    if texts is not None:
+        return texts
     raise ValueError(
         "The 'unlabelled' parameter of DocVectorizer must be 'unsup' (IMDB's 50,000 unlabelled reviews), a "
         f"path to a UTF-8 text file (one document per line) or a tuple of texts. Got {unlabelled!r:.80} instead."

@@ -183,14 +183,11 @@ def parse_domain_spec(spec) -> DomainSpec:
                 tokenizer = _check_token_settings(spec[3], what="the tokenizer settings (4th element)")
             except (ValueError, TypeError) as err:
                 raise _bad(spec, str(err)) from err
-        if hasattr(source, "tolist") and getattr(source, "ndim", None) == 1:  # a pandas Series, a numpy array
-            source = source.tolist()
-        if isinstance(source, (list, tuple)):
-            bad = next((i for i, t in enumerate(source) if not isinstance(t, str)), None)
-            if bad is not None:
-                raise _bad(spec, f"a source given as a sequence must hold raw text strings; item {bad} is "
-                                 f"{type(source[bad]).__name__} ({source[bad]!r:.40})")
-            source = tuple(source)
+        texts, problem = _sequence_of_texts(source)
+        if problem is not None:
+            raise _bad(spec, f"a source given as a sequence must hold raw text strings; {problem}")
+        if texts is not None:
+            source = texts
         elif isinstance(source, os.PathLike):
             source = os.fspath(source)
         elif isinstance(source, str) and not source.strip():  # Path("") is the working folder
@@ -224,6 +221,22 @@ def parse_domain_spec(spec) -> DomainSpec:
 
 
 # ------------------------------------------------------------------------ sources
+def _sequence_of_texts(source) -> tuple[tuple | None, str | None]:
+    """``(texts, problem)`` for an unlabelled source given as a sequence (a list, tuple, pandas Series or 1-D
+    array): its texts as a tuple, or the item that is no text (``problem``, for the caller's message); ``(None,
+    None)`` for a source of another kind (a path, ``'unsup'``). Shared by domain specs and :class:`DocVectorizer`."""
+    from .._validation import is_1d_array
+
+    if is_1d_array(source):
+        source = source.tolist()
+    if not isinstance(source, (list, tuple)):
+        return None, None
+    bad = next((i for i, t in enumerate(source) if not isinstance(t, str)), None)
+    if bad is not None:
+        return None, f"item {bad} is {type(source[bad]).__name__} ({source[bad]!r:.40})"
+    return tuple(source), None
+
+
 def _unlabelled_texts(spec: DomainSpec, data_dir=None, *, what: str = "the 'vectors' domain spec",
                       drop: str = "or drop the source to train on the training documents only") -> list:
     """The raw unlabelled texts the spec names (empty list for None).
@@ -472,18 +485,10 @@ def domain_vectors(spec, documents, *, data_dir=None, cache_dir=None):
 
     # threads of one process asking for the same vectors (a grid search on joblib's threading backend) wait
     # for the first: one training, also where the cache cannot be written, and one shared copy, read-only and
-    # made again when a caller changed it, as load_vectors' (its _seal)
-    from .loading import _change_since_load, _seal
+    # made again when a caller changed it, as load_vectors'
+    from .loading import shared_vectors
 
-    kv = _MEMO.get_or_make(key, lambda: _seal(make()))
-    change = _change_since_load(kv)
-    if change is not None:
-        logger.warning("The KeyedVectors that domain_vectors returned earlier for %r has been changed since (%s); "
-                       "it is one object shared by every call for these vectors, so this call makes them again "
-                       "instead. To change vectors, change a copy: copy.deepcopy(kv).", spec, change)
-        kv = _seal(make())
-        _MEMO.put(key, kv)
-    return kv
+    return shared_vectors(_MEMO, key, make, "domain_vectors", repr(spec))
 
 
 # ------------------------------------------------------------- is it cached already?

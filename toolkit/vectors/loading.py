@@ -1133,21 +1133,32 @@ def load_vectors(
         logger.info("Loaded %d vectors of dimension %d from %s", len(kv), kv.vector_size, src.name)
         return kv
 
-    def made():
-        return _seal(make())
-
     # threads loading the same vectors at once (a grid search on joblib's threading backend, a server's
     # workers) wait for the first one: one parse or cache read, and one shared copy of the vectors
-    kv = _MEMO.get_or_make(key, made)
+    return shared_vectors(_MEMO, key, make, "load_vectors", src.name)
+
+
+def shared_vectors(memo, key, make, caller: str, name: str):
+    """``memo``'s KeyedVectors for ``key`` (made by ``make`` once), read-only, and made again when changed.
+
+    The one object is returned to every call for these vectors: its arrays
+    are made read-only (:func:`_seal`), and an object a caller changed
+    anyway (new words, a new ``kv.vectors``: :func:`_change_since_load`) is
+    made again for this call, with a warning naming ``caller`` and ``name``,
+    so the edit never reaches another caller (an estimator's ``fit``).
+    Used by :func:`load_vectors` and :func:`toolkit.vectors.domain.domain_vectors`.
+    """
+    kv = memo.get_or_make(key, lambda: _seal(make()))
     change = _change_since_load(kv)
-    if change is not None:  # the caller's own edit of the shared object must not reach this caller (a fit)
-        logger.warning(
-            "The KeyedVectors that load_vectors returned earlier for %s has been changed since (%s); it is one "
-            "object shared by every load of these vectors, so this call loads them again instead. To change "
-            "vectors, change a copy: kv = copy.deepcopy(load_vectors(...)).", src.name, change,
-        )
-        kv = made()
-        _MEMO.put(key, kv)
+    if change is None:
+        return kv
+    logger.warning(
+        "The KeyedVectors that %s returned earlier for %s has been changed since (%s); it is one object shared "
+        "by every call for these vectors, so this call makes them again instead. To change vectors, change a "
+        "copy: kv = copy.deepcopy(%s(...)).", caller, name, change, caller,
+    )
+    kv = _seal(make())
+    memo.put(key, kv)
     return kv
 
 
