@@ -98,6 +98,7 @@ _DEFAULTS = {"dim": 100, "epochs": 5, "window": 5, "min_count": 5, "sg": 0, "buc
 _SPEC_OPTIONS = {"match_tokenizer": 1}
 _OPTION = re.compile(r"^\s*[a-z_]+\s*=\s*[0-9]+\s*$")
 _MEMO = Memo(maxsize=4)
+_TOLD_NO_RECORD: set[str] = set()  # specs whose "no record of their tokenizer" INFO line this process has logged
 _FORMAT_VERSION = 1
 
 
@@ -459,7 +460,9 @@ def domain_vectors(spec, documents, *, data_dir=None, cache_dir=None):
     settings = ()  # no unlabelled texts: the settings change nothing
     if texts:
         settings = _unlabelled_settings(parsed, record)
-        if parsed.tokenizer is None and record is None:
+        if parsed.tokenizer is None and record is None and repr(spec) not in _TOLD_NO_RECORD:
+            # once per spec and process: a stack's fit asks for the same vectors for each fold and member
+            _TOLD_NO_RECORD.add(repr(spec))
             logger.info("the training documents carry no record of their tokenizer (token lists, or a corpus "
                         "a step rebuilt): the unlabelled texts of the domain spec %r are tokenized with "
                         "SpacyTokenizer's defaults; if the documents were tokenized otherwise, give the "
