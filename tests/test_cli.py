@@ -625,7 +625,7 @@ def test_cli_vectors_coverage_map_convert(runner, data_dir_env, tmp_path):
     info = json.loads(invoke(runner, "vectors", "info", native, "--format", "native").stdout)  # pickles only when named
     assert (info["n_words"], info["dim"]) == (1000, 50)
     assert_error(invoke(runner, "vectors", "convert", out, tmp_path / "x.txt", "--to", "xml"),
-                 r"The 'to' parameter of convert_vectors must be a str among")
+                 r"--to xml: give one of word2vec, word2vec-binary, glove, native")
     assert not (tmp_path / "x.txt").exists()
 
 

@@ -1258,7 +1258,11 @@ def train_cmd(
         if notice:
             _info(notice)
     _load_tensorflow_quietly()
-    with _stop_on_interrupt(), _quiet_workers(_keras_member(recipe)):
+    from ..vectors._parse import spelled_as
+    from .vectors import OptionSpelling
+
+    # a vectors file the model cannot read: the advice in the shell's terms (a copy written by vectors convert)
+    with _stop_on_interrupt(), _quiet_workers(_keras_member(recipe)), spelled_as(OptionSpelling(options=())):
         result = train(
             data, model=model.value, vectors=vectors, settings=params, test_data=test_data, test_size=test_size, limit=limit,
             output=output, force=force, baseline=baseline, random_state=random_state, column=column,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import shlex
 from pathlib import Path
 
 import typer
@@ -39,6 +41,101 @@ logger = logging.getLogger(__name__)
 vectors_app = typer.Typer(help="Word vectors: inspect, query, check coverage, convert, train, plot.",
                           no_args_is_help=True)
 app.add_typer(vectors_app, name="vectors")
+
+
+#: The reader settings of load_vectors that the vectors commands take as options (--format, --limit, --unicode-errors)
+READER_OPTIONS = ("format", "limit", "unicode_errors")
+UNICODE_ERRORS = ("strict", "replace", "ignore")
+
+_opt_unicode_errors = typer.Option(
+    "strict", "--unicode-errors",
+    help="Words that are not valid UTF-8 (a Latin-1 file): strict (refuse the file), replace (with U+FFFD) or "
+         "ignore (drop the bad bytes). To use such a file with --vectors elsewhere, convert it once with this.",
+)
+
+
+class OptionSpelling:
+    """The advice of the vectors errors in command-line terms (``--unicode-errors replace``).
+
+    The interface of :class:`toolkit.vectors._parse.Spelling`, set for a
+    command's run with :func:`toolkit.vectors._parse.spelled_as`. A setting
+    the command has no option for (``toolkit train --vectors`` takes no
+    ``--unicode-errors``) is advised as a copy written once by
+    ``toolkit vectors convert`` with that option, passed as ``vectors_option``.
+
+    Parameters
+    ----------
+    options : tuple of str, default=READER_OPTIONS
+        The settings of ``load_vectors`` the command takes as options.
+    vectors_option : str, default="--vectors"
+        How the command names its vectors file, for the copy.
+    """
+
+    def __init__(self, options=READER_OPTIONS, vectors_option="--vectors"):
+        self.options = tuple(options)
+        self.vectors_option = vectors_option
+
+    def option(self, name: str) -> str:
+        return "--" + name.replace("_", "-")
+
+    def takes(self, name: str) -> bool:
+        return name in self.options
+
+    def value(self, value) -> str:
+        return str(value)
+
+    def setting(self, name: str, value) -> str:
+        return f"{self.option(name)} {value}"
+
+    def passing(self, source: str, name: str, value, purpose: str, *, alternative=None) -> str:
+        setting = self.setting(name, value)
+        if self.takes(name):
+            also = f" (or {self.value(alternative)})" if alternative is not None else ""
+            return f"pass {setting}{also} {purpose}"
+        copy = _copy_name(source)
+        return (f"write a copy with {setting} once (toolkit vectors convert {shlex.quote(source)} "
+                f"{shlex.quote(copy)} {setting}) and pass {self.vectors_option} {shlex.quote(copy)}")
+
+
+def _copy_name(source: str) -> str:
+    """The name of a converted copy of the vectors file ``source``, in the current folder: ``glove.fixed.vec``."""
+    name = Path(source).name
+    while Path(name).suffix.lower() in (".gz", ".bz2", ".zip", ".txt", ".vec", ".bin"):
+        name = name[: -len(Path(name).suffix)]
+    return f"{name or 'vectors'}.fixed.vec"
+
+
+def _in_option_terms(func):
+    """Run a vectors command with the advice of its vectors errors in option terms (:class:`OptionSpelling`)."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        from ..vectors._parse import spelled_as
+
+        with spelled_as(OptionSpelling()):
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
+def _load_kwargs(source, option, limit, format, unicode_errors, data_dir, cache_dir) -> dict:
+    """``load_vectors``' keywords from the options, checked in the options' terms (not as load_vectors' parameters).
+
+    ``source`` is the vectors argument, named ``option`` in the messages.
+    """
+    from ..vectors.loading import FORMATS
+
+    if _is_stdout(source):  # '-' read as a manifest name, whose list of names misled
+        raise SettingError(f"{option} '-': word vectors are read from a file, not standard input; save them to a "
+                           "file first (e.g. ... > vectors.txt) and pass its name.")
+    if limit is not None and limit < 1:
+        raise SettingError(f"--limit {limit}: give the number of vectors to load, at least 1 (the first N of the "
+                           "file), or leave --limit out to load them all.")
+    if format not in FORMATS:
+        raise SettingError(f"--format {format}: not a vectors format; give one of {', '.join(FORMATS)}.")
+    if unicode_errors not in UNICODE_ERRORS:
+        raise SettingError(f"--unicode-errors {unicode_errors}: give one of {', '.join(UNICODE_ERRORS)}.")
+    return {**_vector_kwargs(limit, format, data_dir, cache_dir), "unicode_errors": unicode_errors}
 
 
 def vectors_info(source, **load_params) -> dict:
@@ -93,7 +190,9 @@ def convert_vectors(source, output, *, to=None, **load_params) -> Path:
         native): the other formats cannot store them, and are refused with
         a :class:`~toolkit.exceptions.DataError` before anything is written.
     **load_params
-        ``format``, ``limit``, ``data_dir``, ``cache_dir`` of ``load_vectors``.
+        ``format``, ``limit``, ``unicode_errors``, ``data_dir``, ``cache_dir`` of ``load_vectors``
+        (``unicode_errors="replace"`` writes a UTF-8 copy of a file with words
+        in another encoding, which every reader then takes).
 
     Returns
     -------
@@ -116,7 +215,24 @@ def convert_vectors(source, output, *, to=None, **load_params) -> Path:
             f"The 'to' parameter of convert_vectors must be a str among {{{', '.join(map(repr, CONVERT_FORMATS))}}}. "
             f"Got {to!r} instead."
         )
+    compressed = next((s for s in output.suffixes[-1:] if s.lower() in (".gz", ".bz2", ".zip")), None)
+    if compressed is not None and (to == "native" or compressed.lower() == ".zip"):
+        # a .zip was plain text under that name; a compressed .kv was written, then refused by load_vectors
+        base = output.with_suffix("")
+        if to == "native":
+            kind, name = "a gensim native file (.kv) is read uncompressed", base
+        else:
+            kind = "vectors are compressed with gzip (.gz) or bz2 (.bz2), not zip"
+            name = base.with_name(base.name + ("" if base.suffix else ".vec") + ".gz")
+        raise DataError(f"Cannot write {output}: it ends in {compressed}, but {kind}. Name it {name} instead.")
     kv = load_vectors(source, **load_params)
+    limit = load_params.get("limit")
+    if limit is not None and len(kv) > limit:  # fastText vectors, which load_vectors keeps whole for their subwords
+        if to == "native":
+            logger.warning("convert_vectors writes all %d words of these fastText vectors (limit=%d ignored): "
+                           "cutting them would lose the subword vectors of every other word", len(kv), limit)
+        else:  # a word-vectors file holds no subword vectors: limit applies, as it does to every other file
+            kv = _first_words(kv, limit)
     _parse.check_keys_writable(kv.index_to_key, to, owner="convert_vectors")  # before creating anything
     with atomic_output(output) as tmp:
         if to == "native":
@@ -124,6 +240,24 @@ def convert_vectors(source, output, *, to=None, **load_params) -> Path:
         else:
             _parse.write_vectors(kv, tmp, to, owner="convert_vectors")
     return output
+
+
+def _first_words(kv, limit):
+    """The first ``limit`` word vectors of fastText vectors ``kv``, as plain ``KeyedVectors`` (a warning says so)."""
+    import numpy as np
+    from gensim.models import KeyedVectors
+
+    logger.warning(
+        "convert_vectors writes the first %d of the %d word vectors of these fastText vectors, without their "
+        "subword vectors (%d n-gram buckets): loaded from that file, words outside it (misspellings, rare words) "
+        "get no vector. Keep the fastText .bin model for those", limit, len(kv), getattr(kv, "bucket", 0),
+    )
+    out = KeyedVectors(kv.vector_size, count=0, dtype=np.float32)
+    out.add_vectors(list(kv.index_to_key[:limit]), np.asarray(kv.vectors[:limit], dtype=np.float32))
+    for attr, values in getattr(kv, "expandos", {}).items():  # the word counts, which gensim's writer orders by
+        if getattr(values, "ndim", 0) == 1 and len(values) == len(kv):
+            out.expandos[attr] = np.array(values[:limit])
+    return out
 
 
 def train_vectors(texts, output, *, tokenizer=None, **params):
@@ -233,37 +367,46 @@ def word_map(source, words, path, *, method="pca", skip_missing=False, **load_pa
 
 @vectors_app.command("info")
 @_errors_to_exit
+@_in_option_terms
 def vectors_info_cmd(
     source: str = typer.Argument(DEFAULT_VECTORS, help="Vectors file or manifest name."),
     limit: int = _opt_vlimit,
     format: str = _opt_format,
+    unicode_errors: str = _opt_unicode_errors,
     data_dir: Path = _opt_data_dir,
     cache_dir: Path = _opt_cache_dir,
 ) -> None:
     """Number of words, dimension and first words of a vectors source."""
-    
-    typer.echo(_json(vectors_info(source, **_vector_kwargs(limit, format, data_dir, cache_dir))), nl=False)
+    load = _load_kwargs(source, "SOURCE", limit, format, unicode_errors, data_dir, cache_dir)
+    info = vectors_info(source, **load)
+    if limit is not None and info["n_words"] > limit:  # else "n_words": 1762 for --limit 5, and no word why
+        _info(f"Note: --limit {limit} does not cut fastText vectors with subword vectors (they are kept whole, "
+              "for the vectors of words outside the vocabulary); vectors convert --limit writes the first words.")
+    typer.echo(_json(info), nl=False)
 
 
 @vectors_app.command("similar")
 @_errors_to_exit
+@_in_option_terms
 def vectors_similar_cmd(
     word: str = typer.Argument(..., help="Query word."),
     vectors: str = _opt_vectors,
     topn: int = typer.Option(10, "--topn", "-n", help="How many neighbours."),
     limit: int = _opt_vlimit,
     format: str = _opt_format,
+    unicode_errors: str = _opt_unicode_errors,
     data_dir: Path = _opt_data_dir,
     cache_dir: Path = _opt_cache_dir,
 ) -> None:
     """Nearest words by cosine similarity (tab-separated: word, similarity)."""
-    
-    for w, score in similar_words(vectors, word, topn=topn, **_vector_kwargs(limit, format, data_dir, cache_dir)):
+    load = _load_kwargs(vectors, "--vectors", limit, format, unicode_errors, data_dir, cache_dir)
+    for w, score in similar_words(vectors, word, topn=topn, **load):
         typer.echo(f"{w}\t{score:.4f}")
 
 
 @vectors_app.command("analogy")
 @_errors_to_exit
+@_in_option_terms
 def vectors_analogy_cmd(
     a: str = typer.Argument(..., help="A in 'A is to B as C is to ?'."),
     b: str = typer.Argument(..., help="B."),
@@ -272,17 +415,19 @@ def vectors_analogy_cmd(
     topn: int = typer.Option(5, "--topn", "-n", help="How many answers."),
     limit: int = _opt_vlimit,
     format: str = _opt_format,
+    unicode_errors: str = _opt_unicode_errors,
     data_dir: Path = _opt_data_dir,
     cache_dir: Path = _opt_cache_dir,
 ) -> None:
     """Solve 'A is to B as C is to ?' (B - A + C): man king woman -> queen."""
-    
-    for w, score in analogy(vectors, a, b, c, topn=topn, **_vector_kwargs(limit, format, data_dir, cache_dir)):
+    load = _load_kwargs(vectors, "--vectors", limit, format, unicode_errors, data_dir, cache_dir)
+    for w, score in analogy(vectors, a, b, c, topn=topn, **load):
         typer.echo(f"{w}\t{score:.4f}")
 
 
 @vectors_app.command("coverage")
 @_errors_to_exit
+@_in_option_terms
 def vectors_coverage_cmd(
     source: str = typer.Argument(..., help=_INPUT.replace("Text source", "Text data") + " Or 'imdb'."),
     vectors: str = _opt_vectors,
@@ -291,6 +436,7 @@ def vectors_coverage_cmd(
     min_count: int = typer.Option(1, "--min-count", help="Minimum count for a token to be counted."),
     limit: int = _opt_vlimit,
     format: str = _opt_format,
+    unicode_errors: str = _opt_unicode_errors,
     data_dir: Path = _opt_data_dir,
     cache_dir: Path = _opt_cache_dir,
     as_json: bool = typer.Option(False, "--json", help="JSON instead of the table."),
@@ -298,18 +444,20 @@ def vectors_coverage_cmd(
     settings: list[str] = typer.Option(None, "--set", help="SpacyTokenizer parameter as key=value (repeatable)."),
 ) -> None:
     """How much of the vocabulary of a text collection the vectors cover."""
+    load = _load_kwargs(vectors, "--vectors", limit, format, unicode_errors, data_dir, cache_dir)
     _check_vector_source(vectors)  # a typo in -V fails now, not after reading and tokenizing the texts
     texts = _read_texts(source, column=column, data_dir=data_dir, cache_dir=cache_dir, progress=_progress())
     # progress: tokenizing IMDB's 25,000 reviews takes seconds, which passed without a line before
     with _documents_named(source):
         report = coverage(vectors, texts, max_tokens=max_tokens, min_count=min_count,
                           tokenizer={"progress": _progress(), **_skip_params(skip_bad), **_settings(settings)},
-                          **_vector_kwargs(limit, format, data_dir, cache_dir))
+                          **load)
     typer.echo(_json(report.to_dict()) if as_json else f"{report}\n", nl=False)
 
 
 @vectors_app.command("convert")
 @_errors_to_exit
+@_in_option_terms
 def vectors_convert_cmd(
     source: str = typer.Argument(..., help="Vectors file or manifest name."),
     output: Path = typer.Argument(..., help="Target file; .gz/.bz2 compress the text formats."),
@@ -318,12 +466,17 @@ def vectors_convert_cmd(
     force: bool = _opt_force,
     limit: int = _opt_vlimit,
     format: str = _opt_format,
+    unicode_errors: str = _opt_unicode_errors,
     data_dir: Path = _opt_data_dir,
     cache_dir: Path = _opt_cache_dir,
 ) -> None:
     """Convert word vectors between formats (written atomically)."""
+    load = _load_kwargs(source, "SOURCE", limit, format, unicode_errors, data_dir, cache_dir)
+    if to is not None and to not in CONVERT_FORMATS:
+        raise SettingError(f"--to {to}: give one of {', '.join(CONVERT_FORMATS)}, or leave --to out to choose by "
+                           "OUTPUT's suffix (.bin word2vec binary, .kv native, else word2vec text).")
     _check_file_output(output, force=force, option="OUTPUT")
-    typer.echo(str(convert_vectors(source, output, to=to, **_vector_kwargs(limit, format, data_dir, cache_dir))))
+    typer.echo(str(convert_vectors(source, output, to=to, **load)))
 
 
 @vectors_app.command("train")
@@ -351,6 +504,7 @@ def vectors_train_cmd(
 
 @vectors_app.command("map")
 @_errors_to_exit
+@_in_option_terms
 def vectors_map_cmd(
     words: list[str] = typer.Argument(..., help="Words to place on the map."),
     output: Path = typer.Option(Path("word_map.png"), "--output", "-o", help="PNG file."),
@@ -360,11 +514,13 @@ def vectors_map_cmd(
     force: bool = _opt_force,
     limit: int = _opt_vlimit,
     format: str = _opt_format,
+    unicode_errors: str = _opt_unicode_errors,
     data_dir: Path = _opt_data_dir,
     cache_dir: Path = _opt_cache_dir,
 ) -> None:
     """Plot a 2-D projection (PCA by default) of chosen words."""
+    load = _load_kwargs(vectors, "--vectors", limit, format, unicode_errors, data_dir, cache_dir)
     _check_file_output(output, force=force, option="--output")
     typer.echo(str(word_map(vectors, words, output, method=method, skip_missing=skip_missing,
-                            **_vector_kwargs(limit, format, data_dir, cache_dir))))
+                            **load)))
 

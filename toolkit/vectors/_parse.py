@@ -23,6 +23,8 @@ text parser.
 from __future__ import annotations
 
 import bz2
+import contextlib
+import contextvars
 import logging
 import math
 import os
@@ -55,6 +57,10 @@ __all__ = [
     "format_for",
     "check_keys_writable",
     "write_vectors",
+    "check_fasttext_bin",
+    "Spelling",
+    "spelling",
+    "spelled_as",
 ]
 
 logger = logging.getLogger(__name__)
@@ -129,11 +135,13 @@ def zip_member(source: Source) -> str:
             names = [i.filename for i in zf.infolist() if not i.is_dir()]
     except zipfile.BadZipFile as err:
         raise source.error(None, f"is not a readable zip archive ({err})", "Download it again.") from err
+    through = not spelling().takes("member")  # the command line: the path through the archive only
     if source.member is not None:
         if source.member not in names:
             raise source.error(
                 None,
                 f"the zip archive has no member {source.member!r}",
+                f"Pass one of {names[:20]} in the path through the archive ({source.path}/<member>)" if through else
                 f"Pass one of {names[:20]} as member=, or in the path through the archive ({source.path}/<member>)",
             )
         return source.member
@@ -142,6 +150,8 @@ def zip_member(source: Source) -> str:
     raise source.error(
         None,
         f"the zip archive holds {len(names)} files",
+        f"Pass the path through the archive to the one to read, such as {source.path / names[0]} (it holds "
+        f"{names[:20]})" if through else
         f"Pass member= to choose one of {names[:20]}, or the member's path through the archive, such as "
         f"{source.path / names[0]} (the only way an estimator's vectors= and the command line can say it)",
     )
@@ -327,6 +337,65 @@ _UNICODE_FOR_ESTIMATORS = (
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
+class Spelling:
+    """How the advice of a vectors error names a setting of the reader: :func:`load_vectors`' keywords.
+
+    The errors tell what to pass (``unicode_errors='replace'``). A caller
+    with other names for these settings (the command line's options:
+    ``--unicode-errors replace``, or, in a command without the option, a
+    copy made by ``toolkit vectors convert``) sets an object with these
+    methods for a block with :func:`spelled_as`
+    (:class:`toolkit.cli.vectors.OptionSpelling`); the messages raised in
+    the block are then written in its terms.
+    """
+
+    def setting(self, name: str, value) -> str:
+        """The setting ``name`` = ``value`` as the caller writes it: ``unicode_errors='replace'``."""
+        return f"{name}={value!r}"
+
+    def value(self, value) -> str:
+        """A value alone, as the caller writes it: ``'ignore'``."""
+        return repr(value)
+
+    def option(self, name: str) -> str:
+        """The setting's name alone: ``unicode_errors``."""
+        return name
+
+    def takes(self, name: str) -> bool:
+        """Whether the caller can pass the setting ``name`` (load_vectors takes all of them)."""
+        return True
+
+    def passing(self, source: str, name: str, value, purpose: str, *, alternative=None) -> str:
+        """Advice to set ``name`` for ``purpose``: "pass unicode_errors='replace' (or 'ignore') to load it anyway".
+
+        ``source`` is the file's name (a caller without the setting may write
+        a copy of it). An estimator's ``vectors=`` takes no ``unicode_errors``:
+        that advice says how to write a repaired copy.
+        """
+        also = f" (or {self.value(alternative)})" if alternative is not None else ""
+        text = f"pass {self.setting(name, value)}{also} {purpose}"
+        return text + _UNICODE_FOR_ESTIMATORS if name == "unicode_errors" else text
+
+
+_KEYWORDS = Spelling()
+_SPELLING: contextvars.ContextVar = contextvars.ContextVar("toolkit_vectors_spelling", default=None)
+
+
+def spelling() -> Spelling:
+    """The :class:`Spelling` of the errors raised now (:func:`load_vectors`' keywords unless :func:`spelled_as`)."""
+    return _SPELLING.get() or _KEYWORDS
+
+
+@contextlib.contextmanager
+def spelled_as(how: Spelling):
+    """Word the advice of the vectors errors raised in the block with ``how`` (the command line's options)."""
+    token = _SPELLING.set(how)
+    try:
+        yield how
+    finally:
+        _SPELLING.reset(token)
+
+
 class _TextReader:
     """State of one text parse (see :func:`read_text`)."""
 
@@ -391,7 +460,9 @@ class _TextReader:
                 if is_last and len(nums) < dim:
                     todo = "The file looks truncated: download it again."
                 elif line_no == 1 and self.header is None and self._first_line_was_int_pair:
-                    todo = "Line 1 looks like a word2vec header: load it with format='word2vec' or format='auto'."
+                    how = spelling()
+                    todo = (f"Line 1 looks like a word2vec header: load it with {how.setting('format', 'word2vec')} "
+                            f"or {how.setting('format', 'auto')}.")
                 elif self.header is not None and not self.allow_spaces:
                     todo = (f"Most lines have {len(nums)} values but the header announces dimension {dim}: "
                             "fix the header, or check that this is word2vec text")
@@ -447,8 +518,7 @@ class _TextReader:
             raise self._line_error(
                 first_line_no + i,
                 f"the word {words_b[i][:40]!r} is not valid UTF-8 ({err.reason})",
-                "Convert the file to UTF-8, or pass unicode_errors='replace' (or 'ignore') to load it anyway"
-                + _UNICODE_FOR_ESTIMATORS,
+                "Convert the file to UTF-8, or " + _load_anyway(self.source),
             ) from err
         if len(words) != len(words_b):  # a decoded word contains a newline-like split: decode one by one
             words = [w.decode("utf-8", self.unicode_errors) for w in words_b]
@@ -675,14 +745,30 @@ def index_words(words: list, error) -> dict:
     return key_to_index
 
 
+def _load_anyway(source: Source) -> str:
+    """The advice for a word that is not UTF-8: pass ``unicode_errors='replace'``, in the caller's terms."""
+    return spelling().passing(source.name, "unicode_errors", "replace", "to load it anyway", alternative="ignore")
+
+
+def _read_present(source: Source, n: int) -> str:
+    """The way to read the ``n`` vectors a file holds, when its header announces more: pass ``limit=n``."""
+    return f", or {spelling().passing(source.name, 'limit', n, f'to read the {n} it holds')}" if n else ""
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def _duplicate(words: list, i: int, header: bool, unit: str, unicode_errors: str = "strict"):
     first = words.index(words[i])
     todo = "Each word must appear once; remove the duplicate (gensim would keep a phantom key)"
     if (unicode_errors == "replace" and "\ufffd" in words[i]) or unicode_errors == "ignore":
         # two different words of a file in another encoding (Latin-1 "café", "cafè") decode to one
+        how = spelling()
         todo = (f"If the two {unit}s hold different words in the file, they differ only in bytes that are not UTF-8, "
-                f"which unicode_errors={unicode_errors!r} made the same: convert the file to UTF-8 instead of "
-                "passing unicode_errors (for a Latin-1 file: iconv -f latin1 -t utf-8 in.txt > out.txt). "
+                f"which {how.setting('unicode_errors', unicode_errors)} made the same: convert the file to UTF-8 "
+                f"instead of passing {how.option('unicode_errors')} (for a Latin-1 file: iconv -f latin1 -t utf-8 "
+                "in.txt > out.txt). "
                 f"Otherwise {todo[0].lower()}{todo[1:]}")
     return f"the word {words[i]!r} appears a second time (first on {unit} {first + 1 + header})", todo
 
@@ -699,9 +785,10 @@ def _parse_header(source: Source, line: bytes, *, file_size: int | None, binary:
         raise source.error(
             "line 1",
             f"expected a word2vec header '<count> <dimension>', found {shown!r}",
-            "This looks like GloVe text (no header line): load it with format='glove' or format='auto'"
+            f"This looks like GloVe text (no header line): load it with {spelling().setting('format', 'glove')} or "
+            f"{spelling().setting('format', 'auto')}"
             if len(parts) > 2
-            else "Check that this is a word2vec/fastText file, or use format='auto'",
+            else f"Check that this is a word2vec/fastText file, or use {spelling().setting('format', 'auto')}",
         ) from None
     if count < 0 or dim < 1 or dim > MAX_DIM:
         raise source.error(
@@ -832,7 +919,8 @@ def read_text(
             raise source.error(
                 f"line {reader.line_no}",
                 f"the header announces {head_count} vectors but the file ends after {reader.n}",
-                "The file is truncated or the header count is wrong; download it again or fix the header",
+                "The file is truncated or the header count is wrong; download it again or fix the header"
+                + _read_present(source, reader.n),
             )
         if head_count is not None and (limit is None or limit > head_count):
             # rows past the announced count: gensim ignores them silently
@@ -846,7 +934,8 @@ def read_text(
                 raise source.error(
                     f"line {reader.line_no + 1}",
                     f"the header announces {head_count} vectors but the file has more rows",
-                    f"Fix the header count, or pass limit={head_count} to read only the announced rows",
+                    "Fix the header count, or "
+                    + spelling().passing(source.name, "limit", head_count, "to read only the announced rows"),
                 )
         words, k2i, vectors = reader.result()
         if not words:
@@ -922,7 +1011,8 @@ def read_binary(
                         raise source.error(
                             f"record {n + len(block_words) + 1} (byte {base + pos})",
                             f"no word ends within {MAX_WORD_BYTES} bytes",
-                            "The file is not word2vec binary or is corrupt; check the format (format='auto')",
+                            "The file is not word2vec binary or is corrupt; check the format "
+                            f"({spelling().setting('format', 'auto')})",
                         )
                     break
                 block_words.append(buf[pos:sp])
@@ -952,10 +1042,8 @@ def read_binary(
                         f"the word {block_words[bad][:40]!r} is not valid UTF-8 ({err.reason})",
                         "If the word starts with binary bytes, they are the end of the previous vector: the header's "
                         f"dimension ({dim}) is wrong or the file is corrupt; fix the header or download the file "
-                        "again. Otherwise pass unicode_errors='replace' (or 'ignore') to load it anyway"
-                        + _UNICODE_FOR_ESTIMATORS
-                        if n + bad > 0 else "Pass unicode_errors='replace' (or 'ignore') to load it anyway"
-                        + _UNICODE_FOR_ESTIMATORS,
+                        "again. Otherwise " + _load_anyway(source)
+                        if n + bad > 0 else _capital(_load_anyway(source)),
                     ) from err
                 words.extend(decoded)
                 rows.append(vecs)
@@ -977,7 +1065,8 @@ def read_binary(
                 raise source.error(
                     f"record {n + 1}",
                     f"the header announces {count} vectors but the file ends after {n}",
-                    "The file is truncated or the header count is wrong; download it again or fix the header",
+                    "The file is truncated or the header count is wrong; download it again or fix the header"
+                    + _read_present(source, n),
                 )
             more = next(chunks, None)
             if more is None:
@@ -997,7 +1086,8 @@ def read_binary(
                 raise source.error(
                     f"record {count + 1}",
                     f"the header announces {count} vectors but the file has more records",
-                    f"Fix the header count, or pass limit={count} to read only the announced records",
+                    "Fix the header count, or "
+                    + spelling().passing(source.name, "limit", count, "to read only the announced records"),
                 )
         vectors = rows.result()
         k2i = index_words(words, lambda i: source.error(f"record {i + 1}", *_duplicate(words, i, False, "record",
@@ -1018,6 +1108,71 @@ def _decodes(word: bytes) -> bool:
         return False
     return True
 
+
+# ----------------------------------------------------------------------------- fastText .bin
+
+#: fastText's args after the magic number and version (12 int32 and a double), and before fastText 0.9
+#: (no magic number: dim and ws first, then 10 int32 and a double)
+_FASTTEXT_ARGS = {True: 12 * 4 + 8, False: 10 * 4 + 8}
+
+
+def check_fasttext_bin(source: Source, path: Path) -> None:
+    """Refuse a fastText ``.bin`` model at ``path`` that is truncated or not one, before gensim reads it.
+
+    gensim's reader loops forever on a vocabulary cut short (a partial
+    download: it reads a word byte by byte until a NUL that never comes),
+    and allocates whatever sizes the header gives. This walks the
+    structure gensim reads (header, vocabulary, input matrix) on a memory
+    map: about a second for a two-million-word model. ``path`` is the
+    uncompressed file (the loader decompresses a gzip, bz2 or zip model
+    first); a compressed one is not checked.
+    """
+    import mmap
+    import struct
+
+    if sniff_container(path) != "plain":
+        return
+    size = path.stat().st_size
+
+    def cut(what):
+        return source.error(
+            None, f"the fastText .bin model is truncated: it ends {what} ({size:,} bytes)",
+            "Download it again (an interrupted download leaves such a file), or load its .vec text instead",
+        )
+
+    def other(why):
+        return source.error(None, f"is not a fastText .bin model ({why})", "Check the format of the file")
+
+    with open(path, "rb") as f:
+        head = f.read(4)
+        new = head == FASTTEXT_MAGIC
+        if len(head) < 4 or not (new or 1 <= int.from_bytes(head, "little", signed=True) <= MAX_DIM):
+            raise other("it does not start with fastText's magic number, nor with a dimension as models "
+                        "before fastText 0.9 do")
+        pos = 8 + _FASTTEXT_ARGS[new]
+        if size < pos + 12 + 8 + 8 * new:  # vocabulary size, words, labels, ntokens, pruneidx_size (new format)
+            raise cut("before the end of its header")
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            dim = struct.unpack_from("<i", mm, 8 if new else 0)[0]  # before 0.9, the dimension came first
+            vocab_size = struct.unpack_from("<i", mm, pos)[0]
+            if not 1 <= dim <= MAX_DIM or vocab_size < 0:
+                raise other(f"its header gives dimension {dim} and {vocab_size} words")
+            pos += 12 + 8 + 8 * new
+            prune = struct.unpack_from("<q", mm, pos - 8)[0] if new else 0
+            for i in range(vocab_size):
+                end = mm.find(b"\x00", pos)
+                if end < 0 or end + 10 > size:
+                    raise cut(f"inside word {i + 1} of the {vocab_size:,} of its vocabulary")
+                pos = end + 10  # the NUL, an int64 count and an int8 entry type
+            pos += 8 * max(prune, 0) + new  # pruned indices; quant_input
+            if pos + 16 > size:
+                raise cut("before its vectors")
+            rows, cols = struct.unpack_from("<2q", mm, pos)
+            if rows < 0 or cols != dim:
+                raise source.error(None, f"the fastText .bin model announces a {rows:,} x {cols:,} matrix for "
+                                         f"dimension {dim}", "The file is corrupt; download it again")
+            if pos + 16 + rows * cols * 4 > size:
+                raise cut(f"inside its vectors, {rows:,} x {cols:,} announced")
 
 
 # ----------------------------------------------------------------------------- writing
@@ -1082,7 +1237,8 @@ def check_keys_writable(keys, fmt: str, *, owner: str) -> None:
         problem = _unwritable(key, fmt)
         if problem is None:
             continue
-        fix = ("Write word2vec text instead (a file name ending in .txt or .vec, or to='word2vec'), or rename "
+        to = f", or {spelling().setting('to', 'word2vec')}" if owner == "convert_vectors" else ""  # the others have no to=
+        fix = (f"Write word2vec text instead (a file name ending in .txt or .vec{to}), or rename "
                "the token" if " " in key.strip() and "\n" not in key and fmt != "word2vec"
                else "Rename or drop the token before writing")
         raise DataError(f"{owner} cannot write the key {str(key)!r} (index {i}) as {fmt}: it {problem}. {fix}.")

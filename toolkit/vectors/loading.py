@@ -41,6 +41,7 @@ import logging
 import os
 import re
 import shutil
+import struct
 import sys
 import tempfile
 import threading
@@ -163,9 +164,10 @@ def locate_vectors(source):
         try:
             manifest = get_manifest(source)
         except ManifestError as err:
+            names = [name for name in list_manifests() if get_manifest(name).format in FORMATS]  # not 'imdb'
             raise VectorsNotFoundError(
                 f"No vectors file {source!r} (relative to {Path.cwd()}) and no data manifest of that name. "
-                f"Pass an existing path, or one of the manifest names: {', '.join(list_manifests())}."
+                f"Pass an existing path, or one of the vectors manifest names: {', '.join(names)}."
             ) from err
         if manifest.format not in FORMATS:
             raise DataError(
@@ -281,6 +283,11 @@ def _sniff(src: _parse.Source, fmt: str) -> str:
             "Pass the .kv file itself with format='native' if you made it or trust it, or a word-vectors file "
             "(GloVe or word2vec text, word2vec binary, fastText .vec or .bin)",
         )
+    if head[257:262] == b"ustar":  # read as GloVe text, it said "line 1: the first line has no values"
+        raise src.error(
+            None, "is a tar archive (such as a .tar.gz), not a word-vectors file",
+            f"Extract the vectors file from it (tar -xf {src.path.name}) and pass that file",
+        )
     if fmt in ("word2vec-text", "word2vec-binary", "fasttext-bin", "glove"):
         return fmt
     if head.startswith(_parse.FASTTEXT_MAGIC):
@@ -317,10 +324,10 @@ def _identity(path: Path, member) -> dict:
 
 
 def _key(identity: dict, fmt: str, limit, unicode_errors) -> str:
-    blob = json.dumps(
-        {"v": _CACHE_VERSION, **identity, "format": fmt, "limit": limit, "unicode_errors": unicode_errors},
-        sort_keys=True,
-    )
+    fields = {"v": _CACHE_VERSION, **identity, "format": fmt, "limit": limit, "unicode_errors": unicode_errors}
+    if fmt == "fasttext-bin":  # entries of compressed models made before they were decompressed here held garbage
+        fields["decompressed"] = True
+    blob = json.dumps(fields, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
@@ -385,14 +392,23 @@ def _load_fasttext_bin(src, limit, workdir: Path):
     from gensim.models.fasttext import load_facebook_vectors
 
     path = src.path
-    if _parse.sniff_container(path) == "zip":
+    container = _parse.sniff_container(path)
+    if container == "zip":
         member = _parse.zip_member(src)
         with zipfile.ZipFile(path) as zf, zf.open(member) as fin, open(workdir / "model.bin", "wb") as fout:
             shutil.copyfileobj(fin, fout, 1 << 20)
         path = workdir / "model.bin"
+    elif container != "plain":
+        # decompressed here: gensim 4.4 reads a gzip model (fastText's own cc.*.bin.gz) into garbage vectors
+        # (its gzip path misreads the matrices), and does not decompress one whose name lacks .gz at all
+        with open(workdir / "model.bin", "wb") as fout:
+            fout.writelines(_parse.iter_chunks(src))
+        path = workdir / "model.bin"
+    _parse.check_fasttext_bin(src, path)  # a truncated model would hang gensim's reader
     try:
         kv = load_facebook_vectors(str(path))
-    except (ValueError, EOFError, OSError, AssertionError, NotImplementedError, UnicodeDecodeError) as err:
+    except (ValueError, EOFError, OSError, AssertionError, NotImplementedError, UnicodeDecodeError, struct.error,
+            OverflowError, MemoryError) as err:
         raise src.error(
             None,
             f"cannot be read as a fastText .bin model ({type(err).__name__}: {err})",
@@ -1232,13 +1248,13 @@ def _load(src, fmt, key, path, limit, unicode_errors, cache, cache_dir, progress
     return kv
 
 
+#: {content found: (what it is, the format to pass)}
 _FORMAT_NAMES = {
-    "fasttext-bin": ("a fastText .bin model (it starts with fastText's magic number)", "format='fasttext-bin'"),
-    "pickle": ("a Python pickle (gensim's native format)", "format='native', if you made or trust the file"),
-    "word2vec-binary": ("word2vec binary (a '<count> <dimension>' header, then raw float32 bytes)",
-                        "format='word2vec-binary'"),
-    "word2vec-text": ("word2vec text (a '<count> <dimension>' header, then text lines)", "format='word2vec'"),
-    "glove": ("GloVe text (lines '<word> <value> ... <value>', no header)", "format='glove'"),
+    "fasttext-bin": ("a fastText .bin model (it starts with fastText's magic number)", "fasttext-bin"),
+    "pickle": ("a Python pickle (gensim's native format)", "native"),
+    "word2vec-binary": ("word2vec binary (a '<count> <dimension>' header, then raw float32 bytes)", "word2vec-binary"),
+    "word2vec-text": ("word2vec text (a '<count> <dimension>' header, then text lines)", "word2vec"),
+    "glove": ("GloVe text (lines '<word> <value> ... <value>', no header)", "glove"),
 }
 
 
@@ -1259,10 +1275,13 @@ def _format_hint(src, asked: str, fmt: str, message: str):
         return None
     if found == "glove" and not _looks_like_glove(_parse.peek(src, 1 << 12)):
         return None  # the fallback of the sniff: not evidence of GloVe
-    what, fix = _FORMAT_NAMES[found]
-    if fix.split(",")[0] in message:
+    what, right = _FORMAT_NAMES[found]
+    how = _parse.spelling()  # load_vectors' keywords, or the command line's options
+    if how.setting("format", right) in message:
         return None
-    also = "" if found == "pickle" else " (or format='auto', which reads it so)"  # auto never unpickles
+    fix = how.setting("format", right)
+    # auto never unpickles
+    also = ", if you made or trust the file" if found == "pickle" else f" (or {how.setting('format', 'auto')}, which reads it so)"
     return f"The content looks like {what}, not {fmt}: pass {fix}{also}."
 
 
