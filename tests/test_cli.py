@@ -321,9 +321,18 @@ def test_cli_train_stack_model_round_trip(data_dir_env, glove_small, tmp_path, m
     out = tmp_path / "run"
     # the vector members' default vectors_Cs (0.001-1.0): "--set vectors_Cs=4" (np.logspace(-4, 4, 4)) put C=21.5
     # and 10,000 in, where lbfgs takes hundreds of iterations (1-3 CPU s more per run, measured)
-    result = run_cli("train", "--model", model, "--limit", "200", "--vectors", glove_small,
-                     "--set", "cv=3", *settings, "-o", out)
+    # cli.py run by a script that says at exit whether the CLI's process imported TensorFlow
+    track = ("import atexit, runpy, sys\n"
+             "atexit.register(lambda: print('tensorflow imported:', 'tensorflow' in sys.modules, file=sys.stderr))\n"
+             "sys.argv = sys.argv[1:]\n"
+             "runpy.run_path(sys.argv[0], run_name='__main__')\n")
+    args = ["train", "--model", model, "--limit", "200", "--vectors", glove_small, "--set", "cv=3", *settings, "-o", out]
+    result = subprocess.run([sys.executable, "-c", track, str(ROOT / "cli.py"), *map(str, args)], capture_output=True,
+                            text=True, env=dict(os.environ), timeout=300, cwd=ROOT)
     assert result.returncode == 0, result.stderr
+    # TensorFlow only where a member is a Keras model (stack-many's "ngrams_nbsvm"): it cost every --model stack
+    # run ~6 CPU s and some hundred MB, unused
+    assert f"tensorflow imported: {model == 'stack-many'}" in result.stderr.splitlines(), result.stderr[-2000:]
     tf_notices = [line for line in result.stderr.splitlines()
                   if "absl::InitializeLog" in line or "oneDNN" in line or "cuda" in line.lower()]
     assert not tf_notices, result.stderr

@@ -726,6 +726,17 @@ def _keras_member(params) -> bool:
     return "nbsvm++" in _ngram_models(params.get("ngram_model") or ())
 
 
+def _needs_keras(model: str, params) -> bool:
+    """Whether ``train --model model`` with the recipe ``params`` fits a Keras model, in this process or a worker.
+
+    Every model does but a stack without a Keras member (``--model stack``:
+    n-gram and word-vector members of scikit-learn): for it the CLI does not
+    import TensorFlow, which cost ~6 CPU seconds and some hundred MB of each
+    run (it never used it).
+    """
+    return model not in STACK_RECIPES or _keras_member(params)
+
+
 #: the architectures the main job's n-gram settings were chosen for
 NB_ARCHITECTURES = ("nbsvm", "nbsvm_vectors")
 
@@ -1257,7 +1268,8 @@ def train_cmd(
                                         tokenizer=_recipe_tokenizer(recipe))
         if notice:
             _info(notice)
-    _load_tensorflow_quietly()
+    if _needs_keras(model.value, recipe):
+        _load_tensorflow_quietly()
     from ..vectors._parse import spelled_as
     from .vectors import OptionSpelling
 
