@@ -85,15 +85,24 @@ def test_nb_log_count_ratios_line_up_with_their_names(imdb_tokens, imdb_small_ra
     assert worst["1-2"] > 0 > worst["9-10"]
 
 
-def test_the_stacks_ngram_members_name_their_coef_columns(split, tmp_path):
+@pytest.fixture(scope="module")
+def ngram_stack(split):
+    """A stack of the n-gram and tail members (negation marked), fitted once for the tests that read it."""
+    from toolkit.models import StackedTextClassifier
+
+    X, y, _, _ = split
+    return StackedTextClassifier(vectors=None, tail_tokens=30, mark_negation=True, random_state=0).fit(X, y)
+
+
+def test_the_stacks_ngram_members_name_their_coef_columns(split, ngram_stack, tmp_path):
     """``stack.members_["ngrams"][0][:-1].get_feature_names_out()`` (sklearn's idiom for a member pipeline)
     raised "Estimator ngrams does not provide get_feature_names_out": the n-gram step was a plain
     ``FunctionTransformer``. It names the NBSVM member's ``coef_`` columns now, for the ``"tail"`` member too,
     and after ``save_model`` / ``load_model``."""
-    from toolkit.models import StackedTextClassifier, load_model, save_model
+    from toolkit.models import load_model, save_model
 
-    X, y, X_val, _ = split
-    stack = StackedTextClassifier(vectors=None, tail_tokens=30, mark_negation=True, random_state=0).fit(X, y)
+    X, _, X_val, _ = split
+    stack = ngram_stack
     for name in ("ngrams", "tail"):
         member = stack.members_[name][0]
         names = member[:-1].get_feature_names_out()
@@ -133,14 +142,14 @@ def test_a_stack_fitted_under_global_pandas_output_learns_no_column_names(split,
     assert stack.get_feature_names_out().tolist() == ["ngrams", "tail", "vectors"]
 
 
-def test_the_stacks_feature_names_name_its_meta_learners_columns(split, imdb_small_ratings):
+def test_the_stacks_feature_names_name_its_meta_learners_columns(split, ngram_stack, imdb_small_ratings):
     """``StackedTextClassifier.get_feature_names_out()`` (which did not exist) names the columns of
     ``member_scores`` and of ``meta_[-1].coef_``: the members (binary; the keys of ``member_weights_``), or each
     member's class columns (multiclass), the one-column ``"ratings"`` regression by its name alone."""
     from toolkit.models import StackedTextClassifier
 
     X, y, X_val, _ = split
-    stack = StackedTextClassifier(vectors=None, tail_tokens=30, random_state=0).fit(X, y)
+    stack = ngram_stack
     names = stack.get_feature_names_out()
     assert names.tolist() == stack.member_names_ == ["ngrams", "tail"]
     assert dict(zip(names, stack.meta_[-1].coef_[0])) == pytest.approx(stack.member_weights_)
