@@ -101,7 +101,7 @@ def test_the_stacks_ngram_members_name_their_coef_columns(split, ngram_stack, tm
     and after ``save_model`` / ``load_model``."""
     from toolkit.models import load_model, save_model
 
-    X, _, X_val, _ = split
+    _, _, X_val, _ = split
     stack = ngram_stack
     for name in ("ngrams", "tail"):
         member = stack.members_[name][0]
@@ -148,7 +148,7 @@ def test_the_stacks_feature_names_name_its_meta_learners_columns(split, ngram_st
     member's class columns (multiclass), the one-column ``"ratings"`` regression by its name alone."""
     from toolkit.models import StackedTextClassifier
 
-    X, y, X_val, _ = split
+    X, _, X_val, _ = split
     stack = ngram_stack
     names = stack.get_feature_names_out()
     assert names.tolist() == stack.member_names_ == ["ngrams", "tail"]
