@@ -282,3 +282,17 @@ def test_cli_vectors_user_s40_words_with_spaces_to_binary_names_the_to_option(tm
     assert not (tmp_path / "spaces.bin").exists()
     code, _, err = _cli("vectors", "convert", src, tmp_path / "spaces.txt")  # following it works
     assert code == 0 and load_vectors(tmp_path / "spaces.txt").index_to_key == ["new york", "good"], err
+
+
+def test_cli_vectors_user_s40_no_answer_is_said_not_an_empty_success(tmp_path):
+    """`vectors similar` on a one-word file and `vectors analogy` on a file of the three query words printed
+    nothing and exited 0, as if the command had not run."""
+    path = tmp_path / "three.txt"
+    path.write_text("man 0.1 0.2\nking 0.3 0.1\nwoman 0.2 0.4\n")
+    code, out, err = _cli("vectors", "analogy", "man", "king", "woman", "--vectors", path, quiet=False)
+    assert code == 0 and out == "", err
+    assert "No answer: the vectors hold no word but the query's (man, king, woman)" in err
+    one = tmp_path / "one.txt"
+    one.write_text("film 0.1 0.2\n")
+    code, out, err = _cli("vectors", "similar", "film", "--vectors", one, quiet=False)
+    assert code == 0 and out == "" and "No neighbours: the vectors hold no word but 'film'." in err, err

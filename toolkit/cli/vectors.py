@@ -400,8 +400,11 @@ def vectors_similar_cmd(
 ) -> None:
     """Nearest words by cosine similarity (tab-separated: word, similarity)."""
     load = _load_kwargs(vectors, "--vectors", limit, format, unicode_errors, data_dir, cache_dir)
-    for w, score in similar_words(vectors, word, topn=topn, **load):
+    found = similar_words(vectors, word, topn=topn, **load)
+    for w, score in found:
         typer.echo(f"{w}\t{score:.4f}")
+    if not found:  # printed nothing and exited 0, as if the command had not run
+        _info(f"No neighbours: the vectors hold no word but {word!r}.")
 
 
 @vectors_app.command("analogy")
@@ -421,8 +424,11 @@ def vectors_analogy_cmd(
 ) -> None:
     """Solve 'A is to B as C is to ?' (B - A + C): man king woman -> queen."""
     load = _load_kwargs(vectors, "--vectors", limit, format, unicode_errors, data_dir, cache_dir)
-    for w, score in analogy(vectors, a, b, c, topn=topn, **load):
+    found = analogy(vectors, a, b, c, topn=topn, **load)
+    for w, score in found:
         typer.echo(f"{w}\t{score:.4f}")
+    if not found:  # printed nothing and exited 0, as if the command had not run
+        _info(f"No answer: the vectors hold no word but the query's ({a}, {b}, {c}); the answer is never one of them.")
 
 
 @vectors_app.command("coverage")
