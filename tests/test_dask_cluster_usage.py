@@ -183,7 +183,9 @@ def test_dask_cluster_store_build_with_a_worker_killed_mid_way_equals_a_clean_bu
 
     On a cluster of its own: on the module's, whose worker the memory-limit test had just had restarted, a
     nanny whose worker dies again within ~15 s of an earlier death does not restart it (distributed's
-    behaviour), and the build then waited for a worker forever (a hang in CI, thirty-fourth session)."""
+    behaviour), and the build then waited for a worker forever (a hang in CI, thirty-fourth session). The clean
+    build runs in this process (``scheduler="sync"``: the same store, as tests/test_distributed.py checks), so
+    that the cluster's worker runs only the build that kills it."""
     import dask
     import dask.bag as db
     from distributed import Client, LocalCluster
@@ -195,9 +197,9 @@ def test_dask_cluster_store_build_with_a_worker_killed_mid_way_equals_a_clean_bu
     with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
         own = LocalCluster(n_workers=1, threads_per_worker=2, processes=True, host="127.0.0.1",
                            dashboard_address=":0", memory_limit="1500MB", silence_logs=logging.CRITICAL)
+    clean = CorpusStore.build(db.from_sequence(pairs, npartitions=3), tmp_path / "clean" / "store", scheduler="sync")
     with own, Client(own) as client:
         client.wait_for_workers(1, timeout=120)
-        clean = CorpusStore.build(db.from_sequence(pairs, npartitions=3), tmp_path / "clean" / "store")
         marker = tmp_path / "killed"
         bag = db.from_sequence(pairs, npartitions=3).map_partitions(_kill_once, str(marker))
         store = CorpusStore.build(bag, tmp_path / "out" / "store")
@@ -291,14 +293,31 @@ def test_dask_cluster_grid_search_whose_scheduler_goes_away_says_so(reviews, tmp
 
 
 # ------------------------------------------------------------ adaptive clusters
-def test_dask_cluster_grid_search_on_an_adaptive_cluster_scaled_to_zero(reviews):
+def test_dask_cluster_grid_search_on_an_adaptive_cluster_scaled_to_zero(reviews, monkeypatch):
     """An adaptive cluster that has no worker yet (adapt(minimum=0), as on a batch system) starts workers when
     tasks arrive; grid_search first scattered its data and failed after 10 s with "TimeoutError: No valid
-    workers found" (joblib's dask backend). It now asks for a worker first, and runs."""
+    workers found" (joblib's dask backend). It now asks for a worker first, and runs.
+
+    The worker it got started is idle while the workers are checked, and the adaptive cluster retires an idle
+    worker after 3 s (interval 1 s x wait_count 3): on a loaded machine the scatter then found no worker and
+    failed the same way. Here the worker is made to leave before the scatter (the check waits for its
+    retirement): the search asks for a worker again, and runs."""
     from distributed import LocalCluster
 
-    from toolkit.distributed import grid_search
+    from toolkit.distributed import grid_search, search
 
+    check_workers = search._check_workers
+    retired = []
+
+    def check_then_wait_for_retirement(client, *args, **kwargs):
+        found = check_workers(client, *args, **kwargs)
+        deadline = time.monotonic() + 60
+        while client.ncores() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        retired.append(not client.ncores())
+        return found
+
+    monkeypatch.setattr(search, "_check_workers", check_then_wait_for_retirement)
     X, y = reviews
     grid = {"logisticregression__C": [0.1, 1.0]}
     expected = grid_search(_pipeline(), grid, X, y, cv=2, local=True)
@@ -306,6 +325,7 @@ def test_dask_cluster_grid_search_on_an_adaptive_cluster_scaled_to_zero(reviews)
                       silence_logs=logging.CRITICAL) as cluster:
         cluster.adapt(minimum=0, maximum=1)
         found = grid_search(_pipeline(), grid, X, y, cv=2, scheduler=cluster.scheduler_address)
+    assert retired == [True]  # the worker had left before the scatter
     assert np.array_equal(found.cv_results_["mean_test_score"], expected.cv_results_["mean_test_score"])
 
 

@@ -714,6 +714,15 @@ def _cluster_backend(client, scatter):
     same key) while the last attempt's copies are being released lost them
     ("lost dependencies"). None when joblib lacks its private ``_dask``
     module: the caller then uses ``parallel_backend("dask", scatter=...)``.
+
+    An adaptive cluster retires a worker that stays idle a few seconds
+    (``cluster.adapt``: ``interval`` x ``wait_count``, 3 s by default), such
+    as the one :func:`_wait_for_a_worker` got it to start, while the
+    workers are checked: the scatter then found no worker and failed with
+    "TimeoutError: No valid workers found". So a worker is asked for again
+    right before each scatter, and a scatter that fails because its worker
+    left (after waiting for one: ``distributed.comm.timeouts.connect``) is
+    made again, up to :data:`_SCATTER_RETRIES` times.
     """
     try:
         from joblib._dask import DaskDistributedBackend
@@ -730,7 +739,20 @@ def _cluster_backend(client, scatter):
             n_jobs = super().effective_n_jobs(n_jobs)
             return 2 if n_jobs == 1 else n_jobs
 
-    return OnClusterBackend(client=client, scatter=scatter)
+    for attempt in range(1 + _SCATTER_RETRIES):
+        _wait_for_a_worker(client)
+        try:
+            return OnClusterBackend(client=client, scatter=scatter)
+        except OSError as err:  # TimeoutError "No valid workers found", or CommClosedError from a closing worker
+            if attempt == _SCATTER_RETRIES or _live_workers(client):
+                raise
+            logger.warning("the Dask cluster's workers left while the data were sent to them (%r; an adaptive "
+                           "cluster retires an idle worker): asking for a worker again", err)
+    return None  # (not reached: the last attempt returns or raises)
+
+
+#: times :func:`_cluster_backend` scatters the data again after the workers left (an adaptive cluster scaled down)
+_SCATTER_RETRIES = 2
 
 
 #: the topic of the scheduler's events under which each fit of a search, on its worker, says that it starts
