@@ -142,26 +142,38 @@ def test_classifier_grid_search_parallel_finds_the_candidate_known_best(imdb_sma
     assert chance <= 0.55 and learnt >= 0.7, search.cv_results_["mean_test_score"]
 
 
-@pytest.mark.parametrize("direct_call_batches", [4, 1], ids=["direct-calls", "Model.predict"])
-def test_classifier_grid_search_logs_no_tensorflow_retracing(imdb_tokens, caplog, capfd, monkeypatch,
-                                                             direct_call_batches):
+def test_classifier_grid_search_logs_no_tensorflow_retracing(imdb_tokens, caplog, capfd, monkeypatch):
     """Many fitted models, each predicting a few batches (> 256 rows per test fold), used to
-    make TensorFlow log "triggered tf.function retracing" (issue 12). Both predict paths:
-    direct calls (up to 4 batches) and Model.predict (forced here from 2 batches on)."""
+    make TensorFlow log "triggered tf.function retracing" (issue 12). Both predict paths, on the
+    same fitted models (one grid search): each fold's model scores its test fold by direct calls
+    (up to 4 batches) and again by Model.predict (forced here from 2 batches on); so does the
+    best estimator afterwards."""
     import logging
 
     from sklearn.model_selection import GridSearchCV
 
     from toolkit.models import classifier
 
-    monkeypatch.setattr(classifier, "_DIRECT_CALL_BATCHES", direct_call_batches)
+    paths = {"direct-calls": 4, "Model.predict": 1}  # classifier._DIRECT_CALL_BATCHES for each path
+    scored = []
+
+    def both_paths(estimator, X, y):  # the default scoring (score: accuracy), once by each path
+        scores = []
+        for path, batches in paths.items():
+            monkeypatch.setattr(classifier, "_DIRECT_CALL_BATCHES", batches)
+            scores.append(estimator.score(X, y))
+            scored.append(path)
+        return scores[0]
 
     docs, labels = imdb_tokens  # cv=2: 300 rows per test fold, two prediction batches
     with caplog.at_level(logging.DEBUG):
         search = GridSearchCV(EmbeddingClassifier(**TINY), {"architecture": ["bag", "cnn"],
-                              "dropout": [0.0, 0.2]}, cv=2, error_score="raise").fit(docs, labels)
-        for n in (300, 400, 500, 600, 300):
-            search.predict_proba(docs[:n])
+                              "dropout": [0.0, 0.2]}, cv=2, scoring=both_paths, error_score="raise").fit(docs, labels)
+        for batches in paths.values():
+            monkeypatch.setattr(classifier, "_DIRECT_CALL_BATCHES", batches)
+            for n in (300, 400, 500, 600, 300):
+                search.predict_proba(docs[:n])
+    assert scored == list(paths) * 8  # 4 candidates x 2 folds, each model by both paths
     tf_records = [r.getMessage() for r in caplog.records if r.name.startswith(("tensorflow", "absl"))]
     assert not [m for m in tf_records if "retracing" in m], tf_records
     assert "retracing" not in capfd.readouterr().err
