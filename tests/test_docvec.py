@@ -175,16 +175,23 @@ def test_sklearn_data_free_checks():
 
 def _fit_in_a_process(unlabelled, docs, cache_dir, start_at):
     """Child process: wait for ``start_at`` (both children then race) and fit a DocVectorizer; return where
-    its doc model came from ("trained" or "cache")."""
+    its doc model came from ("trained" or "cache"). Each training is made to last two seconds more (a sleep, no
+    CPU), so the two overlap however fast the small model trains."""
     import os
     import time
 
     os.environ["TOOLKIT_CACHE_DIR"] = str(cache_dir)
-    from toolkit.vectors.docvec import DocVectorizer as ChildVectorizer
+    from toolkit.vectors import docvec as child_docvec
 
+    real = child_docvec._train
+
+    def slow(*args, **kwargs):
+        time.sleep(2.0)
+        return real(*args, **kwargs)
+
+    child_docvec._train = slow
     time.sleep(max(0.0, start_at - time.time()))
-    return ChildVectorizer(unlabelled=unlabelled, vector_size=32, epochs=30, min_count=2, workers=1) \
-        .fit(docs).model_source_
+    return child_docvec.DocVectorizer(unlabelled=unlabelled, **SMALL).fit(docs).model_source_
 
 
 def test_two_processes_train_the_doc_model_once(split, tmp_path):

@@ -51,19 +51,22 @@ def models(grams, imdb_tokens, imdb_small_ratings, glove_small):
     }
 
 
-def _load_and_predict_in_fresh_process(folder, docs, tmp_path):
-    """(``load_model(folder).predict_proba(docs)`` in a new Python, whether it imported Keras, TensorFlow or h5py)."""
+def _load_and_predict_in_fresh_process(folders, docs, tmp_path):
+    """([``load_model(folder).predict_proba(docs)`` for each folder], all in one new Python, whether it imported
+    Keras, TensorFlow or h5py)."""
     (tmp_path / "docs.json").write_text(json.dumps(docs))
     script = ("import json, sys, numpy as np\nfrom toolkit.models import load_model\n"
-              "np.save(sys.argv[3], load_model(sys.argv[1]).predict_proba(json.load(open(sys.argv[2]))))\n"
+              "docs = json.load(open(sys.argv[1]))\n"
+              "for i, folder in enumerate(sys.argv[3:]):\n"
+              "    np.save(f'{sys.argv[2]}{i}.npy', load_model(folder).predict_proba(docs))\n"
               "print('imported:', 'keras' in sys.modules or 'tensorflow' in sys.modules or 'h5py' in sys.modules)\n")
     root = Path(__file__).resolve().parents[1]
     env = {**os.environ, "PYTHONPATH": str(root), "TF_CPP_MIN_LOG_LEVEL": "3"}
-    result = subprocess.run([sys.executable, "-c", script, str(folder), str(tmp_path / "docs.json"),
-                             str(tmp_path / "p.npy")], capture_output=True, text=True, env=env, timeout=300,
-                            check=False)
+    result = subprocess.run([sys.executable, "-c", script, str(tmp_path / "docs.json"), str(tmp_path / "p"),
+                             *map(str, folders)], capture_output=True, text=True, env=env, timeout=300, check=False)
     assert result.returncode == 0, result.stderr[-2000:]
-    return np.load(tmp_path / "p.npy"), result.stdout.strip().splitlines()[-1] == "imported: True"
+    return ([np.load(tmp_path / f"p{i}.npy") for i in range(len(folders))],
+            result.stdout.strip().splitlines()[-1] == "imported: True")
 
 
 def _big_arrays(folder):
@@ -80,14 +83,22 @@ def _big_arrays(folder):
     return found
 
 
-@pytest.mark.parametrize("kind", ["vectors", "stars"])
-def test_model_folder_size_nb_folder_holds_each_table_once_and_predicts_the_same(models, grams, kind, tmp_path):
+def test_model_folder_size_nb_folder_holds_each_table_once_and_predicts_the_same(models, grams, tmp_path):
     """nb_weights.npz holds no large array: the n-grams x outputs table (made of two tables of model.keras)
     and the vector table and its row map were in both files. The folder
     says format version 3, and the loaded model predicts the same probabilities bit for bit: in a fresh
-    process without importing Keras (nor h5py: the tables are read from model.keras' bytes), and here, where model_ is still rebuilt from model.keras on read."""
-    clf, held_out = models[kind], grams[1]
-    folder = save_model(clf, tmp_path / kind)
+    process without importing Keras (nor h5py: the tables are read from model.keras' bytes), and here, where model_ is still rebuilt from model.keras on read.
+    Each kind of model ("vectors", "stars") is checked; one fresh process loads both folders, one after the other."""
+    held_out = grams[1]
+    folders = {kind: save_model(clf, tmp_path / kind) for kind, clf in models.items()}
+    probas, keras_imported = _load_and_predict_in_fresh_process(list(folders.values()), held_out.to_list(), tmp_path)
+    assert not keras_imported
+    for (kind, folder), proba in zip(folders.items(), probas):
+        _check_nb_folder(models[kind], folder, held_out, proba)
+
+
+def _check_nb_folder(clf, folder, held_out, proba):
+    """The checks of one saved folder, given the probabilities a fresh process predicted from it."""
     arrays = _big_arrays(folder)
     rows = len(clf.vocabulary_)
     assert any(file == "model.keras" and len(data) >= 4 * rows for (file, _), data in arrays.items())
@@ -95,8 +106,6 @@ def test_model_folder_size_nb_folder_holds_each_table_once_and_predicts_the_same
     assert not in_npz, f"nb_weights.npz holds {in_npz} besides model.keras' tables"
     assert json.loads((folder / "config.json").read_text())["format_version"] == 3
     expected = clf.predict_proba(held_out)
-    proba, keras_imported = _load_and_predict_in_fresh_process(folder, held_out.to_list(), tmp_path)
-    assert not keras_imported
     assert np.array_equal(proba, expected)
     loaded = load_model(folder)
     assert np.array_equal(loaded.predict_proba(held_out), expected)

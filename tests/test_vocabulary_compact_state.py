@@ -231,21 +231,25 @@ _FRESH = """
 import hashlib, json, sys
 from toolkit import TokenizedCorpus
 from toolkit.models import load_model
-model = load_model(sys.argv[1])
-docs = json.load(open(sys.argv[2]))
-vocab = model.steps[1][1].vocabulary_
-scores = model.decision_function(docs).tolist()
-lazy = "_tokens" not in vars(vocab) and "_token_to_id" not in vars(vocab)
-ids = vocab.encode(model.steps[0][1].transform(docs)).tolist()
-digest = hashlib.sha256("\\n".join(vocab.tokens).encode()).hexdigest()
-mapping = vocab.token_to_id == {t: i for i, t in enumerate(vocab.tokens)}
-print(json.dumps([scores, model.predict(docs).tolist(), lazy, ids, digest, mapping]))
+docs = json.load(open(sys.argv[1]))
+results = []
+for folder in sys.argv[2:]:  # each model loaded on its own; none is read before the one before it predicted
+    model = load_model(folder)
+    vocab = model.steps[1][1].vocabulary_
+    scores = model.decision_function(docs).tolist()
+    lazy = "_tokens" not in vars(vocab) and "_token_to_id" not in vars(vocab)
+    ids = vocab.encode(model.steps[0][1].transform(docs)).tolist()
+    digest = hashlib.sha256("\\n".join(vocab.tokens).encode()).hexdigest()
+    mapping = vocab.token_to_id == {t: i for i, t in enumerate(vocab.tokens)}
+    results.append([scores, model.predict(docs).tolist(), lazy, ids, digest, mapping])
+print(json.dumps(results))
 """
 
 
-def _load_in_fresh_process(folder, docs_file):
+def _load_in_fresh_process(folders, docs_file):
+    """For each folder, in one new Python process: what :data:`_FRESH` reads from its loaded model."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
-    out = subprocess.run([sys.executable, "-c", _FRESH, str(folder), str(docs_file)], capture_output=True,
+    out = subprocess.run([sys.executable, "-c", _FRESH, str(docs_file), *map(str, folders)], capture_output=True,
                          text=True, env=env, timeout=300, check=False)
     assert out.returncode == 0, out.stderr[-2000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -282,8 +286,7 @@ def test_vocabulary_saved_ngram_model_is_smaller_and_predicts_the_same_in_a_fres
     expected = [model.decision_function(held_out).tolist(), model.predict(held_out).tolist(),
                 vocab.encode(model.steps[0][1].transform(held_out)).tolist(),
                 hashlib.sha256("\n".join(vocab.tokens).encode()).hexdigest()]
-    for folder in (new, old):
-        scores, predicted, lazy, ids, digest, mapping = _load_in_fresh_process(folder, tmp_path / "docs.json")
+    for scores, predicted, lazy, ids, digest, mapping in _load_in_fresh_process((new, old), tmp_path / "docs.json"):
         np.testing.assert_array_equal(scores, expected[0])
         assert [predicted, ids, digest] == expected[1:] and mapping
         assert lazy, "predicting rebuilt the vocabulary's token strings"
