@@ -739,16 +739,17 @@ def _cluster_backend(client, scatter):
             n_jobs = super().effective_n_jobs(n_jobs)
             return 2 if n_jobs == 1 else n_jobs
 
-    for attempt in range(1 + _SCATTER_RETRIES):
+    for _ in range(_SCATTER_RETRIES):
         _wait_for_a_worker(client)
         try:
             return OnClusterBackend(client=client, scatter=scatter)
         except OSError as err:  # TimeoutError "No valid workers found", or CommClosedError from a closing worker
-            if attempt == _SCATTER_RETRIES or _live_workers(client):
+            if _live_workers(client):
                 raise
             logger.warning("the Dask cluster's workers left while the data were sent to them (%r; an adaptive "
                            "cluster retires an idle worker): asking for a worker again", err)
-    return None  # (not reached: the last attempt returns or raises)
+    _wait_for_a_worker(client)
+    return OnClusterBackend(client=client, scatter=scatter)  # the last attempt: its error is the caller's
 
 
 #: times :func:`_cluster_backend` scatters the data again after the workers left (an adaptive cluster scaled down)
