@@ -13,6 +13,7 @@ from .._atomic import atomic_output
 from ..exceptions import DataError
 from ._common import (
     _INPUT,
+    OutputExistsError,
     _check_data,
     _check_output_file,
     _did_you_mean,
@@ -161,7 +162,7 @@ def _npz_path(path) -> Path:
 
 
 def vectorize(texts, *, output_mode="int", max_tokens=None, min_count=1, maxlen=None, padding="pre",
-              truncating="pre", tokenizer=None, n_features=None) -> Vectorized:
+              truncating="pre", tokenizer=None, n_features=None, vocabulary=None) -> Vectorized:
     """Raw texts to padded id sequences or bag-of-words matrices.
 
     The Keras ``Tokenizer`` + ``pad_sequences`` workflow:
@@ -185,6 +186,14 @@ def vectorize(texts, *, output_mode="int", max_tokens=None, min_count=1, maxlen=
     n_features : int >= 1, optional
         Columns of the ``"hashing"`` matrix (default ``2**20``, as
         scikit-learn's ``HashingVectorizer``); only with ``"hashing"``.
+    vocabulary : Vocabulary or path-like, optional
+        Encode with this vocabulary (or the JSON file of one, such as an
+        earlier run saved) instead of fitting one: new texts, a test set,
+        get the ids and columns of the training run, as Keras'
+        ``texts_to_sequences`` of a fitted ``Tokenizer``. Not with
+        ``max_tokens`` / ``min_count``, ``"tf_idf"`` (the idf needs the
+        training texts) or ``"hashing"``. Give ``maxlen`` too: without it
+        the rows are as long as the longest of these texts.
 
     Returns
     -------
@@ -198,9 +207,18 @@ def vectorize(texts, *, output_mode="int", max_tokens=None, min_count=1, maxlen=
         ``max_tokens`` / ``min_count`` with it, ``maxlen`` / ``padding`` /
         ``truncating`` with any mode but ``"int"``, or an encoder parameter
         out of range (checked before the texts are tokenized).
+    DataError
+        A ``vocabulary`` file that is not a vocabulary JSON.
     """
     from .._validation import Options, validate_param, validate_params
-    from ..text.encoders import BagEncoder, HashingEncoder, SequenceEncoder
+    from ..text.encoders import (
+        _TF_IDF_NEEDS_TEXTS,
+        BagEncoder,
+        HashingEncoder,
+        SequenceEncoder,
+        _with_vocabulary,
+    )
+    from ..text.vocabulary import Vocabulary
 
     validate_param(output_mode, [Options({"int", "multi_hot", "count", "tf_idf", "hashing"})], name="output_mode",
                    owner="vectorize")
@@ -227,14 +245,39 @@ def vectorize(texts, *, output_mode="int", max_tokens=None, min_count=1, maxlen=
         encoder = BagEncoder(output_mode=output_mode, max_tokens=max_tokens, min_count=min_count)
     # the encoder's parameters (--max-tokens 2, --padding middle) are checked now, not after the tokenization
     validate_params(encoder, encoder._parameter_constraints)
+    if vocabulary is not None:
+        if output_mode == "hashing":
+            raise ValueError("output_mode='hashing' has no vocabulary: it hashes tokens to the same columns in "
+                             "every run. Drop the vocabulary (--use-vocabulary).")
+        if max_tokens is not None or min_count != 1:
+            raise ValueError("max_tokens / min_count (--max-tokens, --min-count) choose the tokens of a vocabulary "
+                             "being fitted; the saved vocabulary (--use-vocabulary) has its tokens already. Drop them.")
+        if output_mode == "tf_idf":
+            raise ValueError(_TF_IDF_NEEDS_TEXTS)
+        if not isinstance(vocabulary, Vocabulary):
+            vocabulary = Vocabulary.from_json(vocabulary)
     tokens = tokenize_texts(texts, **(tokenizer or {}))
-    matrix = encoder.fit_transform(tokens)
+    if vocabulary is None:
+        matrix = encoder.fit_transform(tokens)
+    else:
+        matrix = _with_vocabulary(encoder, vocabulary, tokens).transform(tokens)
+        if output_mode == "int" and maxlen is None:
+            logger.warning("The rows are as long as the longest of these texts, %d tokens: a model trained on the "
+                           "vocabulary's run takes rows of that run's length. Give its maxlen (--maxlen) to get "
+                           "them.", encoder.maxlen_)
     return Vectorized(matrix, encoder, getattr(encoder, "vocabulary_", None))
 
 
 _opt_skip_bad = typer.Option(
     False, "--skip-bad", help="Skip documents that cannot be tokenized (longer than max_length): they get no "
     "tokens, and their indices are logged on stderr.",
+)
+
+
+_opt_use_vocabulary = typer.Option(
+    None, "--use-vocabulary", help="Encode with this saved vocabulary JSON (the .vocab.json of an earlier run, on "
+    "the training texts, say) instead of fitting one: the same ids and columns. Give that run's --maxlen and --set "
+    "options too. Writes no vocabulary.",
 )
 
 
@@ -281,6 +324,7 @@ def vectorize_cmd(
     vocabulary_path: Path = typer.Option(
         None, "--vocabulary", help="Vocabulary JSON (default: <output>.vocab.json; none with '-o -' unless given)."
     ),
+    use_vocabulary: Path = _opt_use_vocabulary,
     column: str = _opt_column,
     skip_bad: bool = _opt_skip_bad,
     settings: list[str] = typer.Option(None, "--set", help="SpacyTokenizer parameter as key=value (repeatable)."),
@@ -297,21 +341,34 @@ def vectorize_cmd(
                         "(`-o - > matrix.npz`), pipe it to a program, or give a file name (-o matrix.npz).")
     if output_mode == "hashing" and vocabulary_path is not None:
         raise ValueError("--output-mode hashing has no vocabulary to write; drop --vocabulary.")
+    if use_vocabulary is not None:
+        if vocabulary_path is not None:
+            raise DataError(f"--vocabulary names the vocabulary this run writes, --use-vocabulary the one it reads "
+                            f"({use_vocabulary}); a run that reads one writes none. Drop --vocabulary.")
+        if not use_vocabulary.is_file():
+            raise DataError(f"--use-vocabulary {use_vocabulary}: no such file. Give the .vocab.json that "
+                            "`toolkit vectorize` wrote next to the training matrix.")
+    given_vocabulary = vocabulary_path  # (not the default name)
     if not to_stdout:
         output = _npz_path(output)
-        if vocabulary_path is None and output_mode != "hashing":
+        if vocabulary_path is None and output_mode != "hashing" and use_vocabulary is None:
             vocabulary_path = output.with_name(output.stem + ".vocab.json")
     if (not to_stdout and vocabulary_path is not None
             and Path(vocabulary_path).expanduser().resolve() == Path(output).expanduser().resolve()):
         raise DataError(f"--vocabulary {vocabulary_path} is also the --output file; the vocabulary JSON would "
                         "replace the matrix. Give another --vocabulary name (default: <output>.vocab.json).")
     _check_output_file(output, force=force)
+    if given_vocabulary is not None and not force and given_vocabulary.expanduser().is_file():
+        # --force would replace a vocabulary the user may have meant to read (a test set encoded like the training)
+        raise OutputExistsError(f"--vocabulary {given_vocabulary} exists; pass --force to replace it, or choose "
+                                "another name. To encode these texts with that vocabulary (the ids of the run that "
+                                "wrote it), give it to --use-vocabulary instead.")
     _check_output_file(vocabulary_path, force=force, option="--vocabulary")
     texts = _read_texts(source, column=column)
     with _documents_named(source):
         result = vectorize(
             texts, output_mode=output_mode, max_tokens=max_tokens, min_count=min_count, maxlen=maxlen,
-            padding=padding, truncating=truncating, n_features=n_features,
+            padding=padding, truncating=truncating, n_features=n_features, vocabulary=use_vocabulary,
             tokenizer={"progress": _progress(), **_skip_params(skip_bad), **_settings(settings)},
         )
     vocab = "" if result.vocabulary is None else f", vocabulary of {len(result.vocabulary)}"
@@ -326,5 +383,7 @@ def vectorize_cmd(
                 result.vocabulary.to_json(tmp)
             _info(f"Wrote {vocabulary_path}")
         return
+    if use_vocabulary is not None:  # the vocabulary read is not written again
+        result = Vectorized(result.matrix, result.encoder)
     for path in result.save(output, vocabulary_path=vocabulary_path).values():
         typer.echo(str(path))

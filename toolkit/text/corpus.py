@@ -1156,10 +1156,18 @@ def check_token_lists(X, *, estimator: str, name: str = "X"):
     docs = list(X.to_numpy(dtype=object) if hasattr(X, "to_numpy") else X)
     for i, doc in enumerate(docs):
         if isinstance(doc, (str, np.str_)):
+            # strings without spaces, all of them: more likely one document's tokens (enc.transform(tokens))
+            one_document = all(isinstance(d, str) and d and not any(c.isspace() for c in d) for d in docs)
+            todo = "put SpacyTokenizer before it in a Pipeline, or use toolkit.make_text_classifier()."
+            if one_document:
+                todo = (f"{name} looks like the tokens of one document ({', '.join(map(repr, docs[:3]))}"
+                        f"{', ...' if len(docs) > 3 else ''}): wrap them in a list, [tokens], for one row. Raw "
+                        f"texts: tokenize them first ({todo[:-1]}).")
+            else:
+                todo = f"Tokenize first: {todo}"
             raise ValueError(
                 f"{estimator} expects token lists, but document {i} of {name}{row_label(given, i)} is a raw "
-                "string. Tokenize first: put SpacyTokenizer before it in a Pipeline, or "
-                "use toolkit.make_text_classifier()."
+                f"string. {todo}"
             )
         if not isinstance(doc, Iterable):
             if is_missing(doc):  # a pandas column of token lists with a missing row (NaN / None / pd.NA)

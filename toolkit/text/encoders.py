@@ -325,6 +325,34 @@ def _fit_vocabulary(corpus: TokenizedCorpus, estimator) -> Vocabulary:
     return vocabulary
 
 
+_TF_IDF_NEEDS_TEXTS = (
+    "output_mode='tf_idf' weighs tokens by their document frequencies in the training texts, which a saved "
+    "vocabulary does not hold; vectorize the training and new texts in one run, or use output_mode='count' and fit "
+    "sklearn's TfidfTransformer on the training rows."
+)
+
+
+def _with_vocabulary(encoder, vocabulary: Vocabulary, corpus: TokenizedCorpus):
+    """``encoder`` fitted with a saved ``vocabulary`` instead of one counted from documents (``toolkit vectorize
+    --use-vocabulary``: new texts get the ids of the run that wrote it).
+
+    A :class:`SequenceEncoder` without ``maxlen`` pads to the longest document of ``corpus``; a
+    :class:`BagEncoder` must not be in ``"tf_idf"`` mode (its idf needs the training documents).
+    """
+    validate_params(encoder, encoder._parameter_constraints)
+    if isinstance(encoder, BagEncoder):
+        encoder._check_dtype()
+        if encoder.output_mode == "tf_idf":
+            raise ValueError(_TF_IDF_NEEDS_TEXTS)
+    encoder.vocabulary_ = vocabulary
+    if isinstance(encoder, SequenceEncoder):
+        lengths = corpus.lengths()
+        longest = int(lengths.max()) if lengths.size else 0
+        encoder.maxlen_ = int(encoder.maxlen) if encoder.maxlen is not None else max(longest, 1)
+        encoder._n_features_out = encoder.maxlen_
+    return encoder
+
+
 _VOCABULARY_CONSTRAINTS = {
     "max_tokens": [Interval(int, 3, None), None],
     "min_count": [Interval(int, 1, None)],
@@ -440,7 +468,8 @@ class SequenceEncoder(MissingParamsMixin, ClassNamePrefixFeaturesOutMixin, TextI
         lengths = corpus.lengths()
         longest = int(lengths.max())
         _report_row_length(lengths, self.maxlen, owner=type(self).__name__, truncating=self.truncating)
-        self.maxlen_ = self.maxlen if self.maxlen is not None else max(longest, 1)
+        # a Python int (maxlen=np.int64(200), from a grid of np.arange, is one too): json.dumps takes it
+        self.maxlen_ = int(self.maxlen) if self.maxlen is not None else max(longest, 1)
         self._n_features_out = self.maxlen_
         return corpus
 
@@ -472,18 +501,26 @@ class SequenceEncoder(MissingParamsMixin, ClassNamePrefixFeaturesOutMixin, TextI
 
         Parameters
         ----------
-        X : array-like of int, shape (n_documents, n_columns)
-            Rows of vocabulary ids, such as :meth:`transform` output.
+        X : array-like of int, shape (n_documents, n_columns), or sequence of sequences of int
+            Rows of vocabulary ids, such as :meth:`transform` output, or
+            unpadded rows of any lengths (as Keras' ``texts_to_sequences``
+            gives; ``sequences_to_texts`` is ``" ".join`` of each list).
 
         Returns
         -------
         list of list of str
         """
         check_is_fitted(self, "vocabulary_")
-        X = np.asarray(X)
-        if X.ndim != 2:
-            raise ValueError(f"Expected a 2-D array of ids, got an array of shape {X.shape}.")
-        return [self.vocabulary_.decode(row) for row in X]
+        try:
+            array = np.asarray(X)
+        except ValueError:  # rows of different lengths (numpy refuses to make them an array)
+            array = None
+        if array is None or (array.dtype == object and array.ndim == 1):
+            return [self.vocabulary_.decode(np.asarray(row)) for row in X]
+        if array.ndim != 2:
+            raise ValueError(f"Expected a 2-D array of ids, got an array of shape {array.shape}; give one "
+                             "document's ids as a list of one row, [ids].")
+        return [self.vocabulary_.decode(row) for row in array]
 
 
 class _BagOutputMixin(SparseOutputMixin):
@@ -499,6 +536,12 @@ class _BagOutputMixin(SparseOutputMixin):
         if dtype.kind != "f":
             raise ValueError(
                 f"The 'dtype' parameter of {type(self).__name__} must be a numpy floating type. Got {self.dtype!r} instead."
+            )
+        if dtype.itemsize < 4:  # checked at fit: scipy.sparse refused it only at the end of transform
+            raise ValueError(
+                f"The 'dtype' parameter of {type(self).__name__} must be a numpy floating type that scipy.sparse "
+                f"matrices hold (float32 or float64). Got {self.dtype!r} instead; use numpy.float32 for the "
+                "smallest matrix."
             )
         return dtype
 
@@ -538,7 +581,8 @@ class BagEncoder(MissingParamsMixin, _BagOutputMixin, TextInputMixin, Transforme
     sublinear_tf : bool, default=False
         With ``tf_idf``, use ``1 + ln(count)``; the other modes ignore it.
     dtype : numpy floating type, default=numpy.float32
-        Counts are floats too (``CountVectorizer``'s are int64).
+        Counts are floats too (``CountVectorizer``'s are int64). float32 or
+        wider (scipy.sparse holds no float16).
 
     Attributes
     ----------
@@ -727,7 +771,8 @@ class HashingEncoder(MissingParamsMixin, _BagOutputMixin, TextInputMixin, Transf
     norm : {"l1", "l2"} or None, default=None
         Row normalization applied last (scikit-learn's default is "l2").
     dtype : numpy floating type, default=numpy.float32
-        scikit-learn's default is float64.
+        scikit-learn's default is float64. float32 or wider (scipy.sparse
+        holds no float16).
 
     Notes
     -----

@@ -775,17 +775,20 @@ class Vocabulary:
         Parameters
         ----------
         path : str or path-like
-            The file to write.
+            The file to write; a leading ``~`` is the home folder, as in
+            :meth:`from_json`.
 
         Returns
         -------
         pathlib.Path
-            ``path``.
+            ``path``, ``~`` expanded.
         """
-        from .._atomic import atomic_output
+        from .._atomic import _expand_home, atomic_output
 
-        path = Path(path)
-        with atomic_output(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+        path = _expand_home(path)  # the path written, which from_json reads back ("~/vocab.json" too)
+        # backslashreplace: a lone surrogate (text decoded with surrogateescape) is written as its JSON
+        # escape, \udcXX, which json.load reads back as the same character (pickle keeps them too)
+        with atomic_output(path) as tmp, open(tmp, "w", encoding="utf-8", errors="backslashreplace") as fh:
             json.dump(self.to_dict(), fh, ensure_ascii=False)
         return path
 
@@ -796,7 +799,7 @@ class Vocabulary:
         Parameters
         ----------
         path : str or path-like
-            The JSON file.
+            The JSON file; a leading ``~`` is the home folder.
 
         Returns
         -------
@@ -809,7 +812,9 @@ class Vocabulary:
         FileNotFoundError
             When the file does not exist.
         """
-        path = Path(path)
+        from .._atomic import _expand_home
+
+        path = _expand_home(path)
         try:
             with open(path, encoding="utf-8") as fh:
                 data = json.load(fh)
