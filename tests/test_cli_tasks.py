@@ -86,14 +86,20 @@ def test_workflows_read_input_errors(tmp_path):
     (tmp_path / "d.csv").write_text("review,label\ngood,pos\n", encoding="utf-8")
     with pytest.raises(DataError, match=r"Column 'text' \(--column\) not found in .*d\.csv.*Pass --column <one of them>"):
         read_input(tmp_path / "d.csv")
-    # a tab- or semicolon-separated .csv: the hint names what the command line can do (it picks the delimiter
-    # by the suffix), not load_csv's delimiter= parameter
+    # a tab- or semicolon-separated .csv (Excel's "CSV" in many locales) is read with the delimiter its header
+    # holds; a header with several of them gets a hint that names what the command line can do, not load_csv's
+    # delimiter= parameter
     (tmp_path / "tabs.csv").write_text("text\tlabel\ngood\tpos\n", encoding="utf-8")
-    with pytest.raises(DataError, match=r"holding '\\t': name the file \.tsv \(read as tab-separated\)\.$"):
-        read_input(tmp_path / "tabs.csv")
+    assert read_input(tmp_path / "tabs.csv") == ["good"]
     (tmp_path / "semi.csv").write_text("text;label\ngood;pos\n", encoding="utf-8")
-    with pytest.raises(DataError, match=r"holding ';': the command line reads commas \(\.csv\) and tabs \(\.tsv\) only"):
-        read_input(tmp_path / "semi.csv")
+    assert read_input(tmp_path / "semi.csv") == ["good"]
+    (tmp_path / "mixed.csv").write_text("text\tlabel;x\ngood\tpos;x\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"holding '\\t': name the file \.tsv \(read as tab-separated\)\.$"):
+        read_input(tmp_path / "mixed.csv")
+    (tmp_path / "semi_pipe.csv").write_text("text;label|x\ngood;pos|x\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"holding ';': the command line reads a \.csv with commas, or with the one "
+                                        r"delimiter among ';', tab and '\|' that its header holds"):
+        read_input(tmp_path / "semi_pipe.csv")
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(DataError, match=r"No text files .* found in .*empty"):

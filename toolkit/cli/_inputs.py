@@ -12,7 +12,7 @@ from pathlib import Path
 from ..exceptions import ToolkitError
 
 __all__ = ["read_input", "load_data", "load_train_test", "DocumentRecords", "parse_setting", "SettingError",
-           "check_limit"]
+           "check_limit", "check_columns"]
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +24,44 @@ TABLE_SUFFIXES = (".csv", ".tsv")
 
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
+
+
+#: formats the commands do not read, and the pandas reader that converts each to CSV
+_CONVERTIBLE = {".parquet": "read_parquet", ".pq": "read_parquet", ".xlsx": "read_excel", ".xls": "read_excel",
+                ".ods": "read_excel", ".feather": "read_feather", ".json": "read_json"}
+
+
+def _is_json_lines(path: Path) -> bool:
+    """Whether the first non-blank line of ``path`` is a whole JSON object (JSON lines saved as ``.json``)."""
+    from ..data.datasets import _open_text
+
+    try:
+        with _open_text(path, "utf-8") as fh:
+            first = next((line for line in fh if line.strip()), "")
+        return isinstance(json.loads(first), dict)
+    except (OSError, ValueError, ToolkitError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        return False
+
+
+def _unreadable_format(path: Path):
+    """The DataError for a file in a format the commands do not read (parquet, Excel, one JSON document),
+    naming the pandas call that converts it; None for others. A ``.json`` file of JSON lines is read."""
+    from ..exceptions import DataError
+
+    suffix = path.suffix.lower()
+    reader = _CONVERTIBLE.get(suffix)
+    if reader is None or path.is_dir() or (suffix == ".json" and _is_json_lines(path)):
+        return None
+    what = ("one JSON document (an array, or an object over several lines), not JSON lines"
+            if suffix == ".json" else f"a {suffix} file")
+    target = path.with_suffix(".jsonl" if suffix == ".json" else ".csv")
+    convert = ("to_json(" + repr(str(target)) + ", orient='records', lines=True)" if suffix == ".json"
+               else "to_csv(" + repr(str(target)) + ", index=False)")
+    return DataError(
+        f"'{path}' is {what}; the commands read CSV/TSV files, JSON lines (one object per line) and folders of "
+        f".txt files. Convert it, e.g. in Python: import pandas as pd; pd.{reader}({str(path)!r}).{convert}; "
+        f"then pass '{target}'."
+    )
 
 
 def _check_input_path(path) -> Path:
@@ -135,7 +173,10 @@ def read_input(source=None, *, column="text", encoding="utf-8", stdin=None, spli
     source : path-like, "-" or None
         A text file (one document per non-empty line; gzipped too, e.g.
         ``reviews.txt.gz``), a CSV/TSV or JSONL file (the ``column`` field;
-        uncompressed: a ``.csv.gz`` is refused, naming the fix), a folder (:func:`toolkit.data.datasets.load_folder`),
+        uncompressed: a ``.csv.gz`` is refused, naming the fix; a ``.csv``
+        whose header holds ``;`` and no commas is read with ``;``; a ``.json``
+        file of JSON lines is read as ``.jsonl``; parquet, Excel and one-document
+        JSON files are refused, naming the pandas call that converts them), a folder (:func:`toolkit.data.datasets.load_folder`),
         ``"-"``/None for ``stdin`` (one document per non-empty line), or
         ``"imdb"`` (the reviews of ``split``).
     column : str, default="text"
@@ -176,10 +217,10 @@ def read_input(source=None, *, column="text", encoding="utf-8", stdin=None, spli
     if str(source).lower() == "imdb":
         return list(load_data("imdb", split=split, data_dir=data_dir, cache_dir=cache_dir, progress=progress).texts)
     path = _check_input_path(source)
-    gzipped_table = _gzipped_table(path)
-    if gzipped_table is not None:
-        raise gzipped_table
-    if path.is_dir() or path.suffix.lower() in TABLE_SUFFIXES + JSONL_SUFFIXES:
+    for error in (_gzipped_table(path), _unreadable_format(path)):
+        if error is not None:
+            raise error
+    if path.is_dir() or path.suffix.lower() in TABLE_SUFFIXES + JSONL_SUFFIXES + (".json",):
         return list(load_data(path, column=column, label_column=None).texts)
     return _read_lines(path, encoding)
 
@@ -192,7 +233,9 @@ def load_data(data="imdb", *, split="train", column="text", label_column="label"
     ----------
     data : str or path-like, default="imdb"
         ``"imdb"`` (through :func:`toolkit.data.datasets.load_imdb`), a class-per-folder
-        directory, a CSV/TSV file or a JSONL file.
+        directory, a CSV/TSV file (a ``.csv`` whose header has no commas but
+        one of ``;``, tab, ``|`` is read with it: Excel's "CSV" in many
+        locales) or a JSONL file (also JSON lines saved as ``.json``).
     split : str, default="train"
         IMDB split (``"train"``, ``"test"``, ``"unsup"``).
     column, label_column : str
@@ -218,11 +261,39 @@ def load_data(data="imdb", *, split="train", column="text", label_column="label"
         if path.is_dir():
             return datasets.load_folder(path)
         if suffix in TABLE_SUFFIXES:
-            delimiter = "\t" if suffix == ".tsv" else ","
-            return datasets.load_csv(path, text_column=column, label_column=label_column, delimiter=delimiter)
+            return datasets.load_csv(path, text_column=column, label_column=label_column,
+                                     delimiter=_csv_delimiter(path))
         return datasets.load_jsonl(path, text_column=column, label_column=label_column)
     except datasets.DataError as err:
         raise _with_option_names(err) from err
+
+
+def _csv_delimiter(path: Path, encoding: str = "utf-8") -> str:
+    """The delimiter of a CSV/TSV file for the commands: a tab for ``.tsv``; for ``.csv`` a comma, or the one
+    semicolon-like delimiter (``;``, a tab, ``|``) that a header without commas holds.
+
+    Excel saves "CSV" with semicolons where the decimal mark is a comma (German, French, Dutch,
+    Italian, Spanish... settings), and pandas users write ``to_csv(sep=";")``; such a file's header
+    read with commas is one column, and the command has no delimiter option.
+    """
+    import csv
+
+    from ..data.datasets import _open_text
+
+    if path.suffix.lower() == ".tsv":
+        return "\t"
+    try:
+        with _open_text(path, encoding) as fh:
+            header = next(csv.reader(fh), None)
+    except (OSError, UnicodeDecodeError, csv.Error, ToolkitError):
+        return ","  # load_csv names the problem
+    if header is None or len(header) != 1:
+        return ","
+    found = [d for d in (";", "\t", "|") if d in header[0]]
+    if len(found) != 1:
+        return ","
+    logger.info("%s: its header has no commas but %r: read as %r-separated.", path, found[0], found[0])
+    return found[0]
 
 
 #: the readers' parameters and the command line's options that set them
@@ -237,10 +308,11 @@ def _with_option_names(err):
     for param, option in _OPTION_NAMES.items():
         message = message.replace(f"Pass {param}=<one of them>", f"Pass {option} <one of them>")
         message = message.replace(f"({param})", f"({option})")
-    # the commands choose the delimiter by the file's suffix: .tsv tab-separated, anything else commas
+    # the commands choose the delimiter by the file's suffix (.tsv tab-separated) and, for a .csv, by its
+    # header (commas, or the one of ';', tab, '|' that a header without commas holds: _csv_delimiter)
     message = message.replace("pass delimiter='\\t'.", "name the file .tsv (read as tab-separated).")
-    message = re.sub(r"pass delimiter='(.)'\.", r"the command line reads commas (.csv) and tabs (.tsv) only; "
-                     r"convert the file.", message)
+    message = re.sub(r"pass delimiter='(.)'\.", r"the command line reads a .csv with commas, or with the one "
+                     r"delimiter among ';', tab and '|' that its header holds; convert the file to commas.", message)
     message = message.replace("check the delimiter= parameter too", "check that the file's suffix (.csv, .tsv) "
                               "matches its delimiter")
     # a folder: the commands read its .txt files (load_folder's default extensions), and have no extensions option
@@ -250,19 +322,70 @@ def _with_option_names(err):
 
 
 def check_labelled_path(data) -> Path:
-    """The path of labelled data (a folder, a CSV/TSV or JSONL file), or a DataError saying what is accepted."""
+    """The path of labelled data (a folder, a CSV/TSV or JSONL file), or a DataError saying what is accepted
+    (for parquet, Excel and one-document JSON files: the pandas call that converts them)."""
     from ..exceptions import DataError
 
     path = _check_input_path(data)
-    gzipped_table = _gzipped_table(path)
-    if gzipped_table is not None:
-        raise gzipped_table
-    if not path.is_dir() and path.suffix.lower() not in TABLE_SUFFIXES + JSONL_SUFFIXES:
+    for error in (_gzipped_table(path), _unreadable_format(path)):
+        if error is not None:
+            raise error
+    if not path.is_dir() and path.suffix.lower() not in TABLE_SUFFIXES + JSONL_SUFFIXES + (".json",):
         raise DataError(
             f"Cannot read labelled data from '{path}': give 'imdb', a class-per-folder directory, "
             "a .csv/.tsv or a .jsonl file."
         )
     return path
+
+
+def check_columns(data, *, column="text", label_column="label") -> None:
+    """Refuse a CSV/TSV or JSONL file without the ``column`` (or ``label_column``) field, from its header or
+    first record only: the reader's error (naming the options), before a command loads anything heavy.
+
+    Parameters
+    ----------
+    data : str or path-like
+        As for :func:`load_data`; IMDB, stdin, folders, other files and missing
+        paths are left to the readers.
+    column, label_column : str or None
+        The text and label fields; None: not needed.
+
+    Raises
+    ------
+    toolkit.exceptions.DataError
+        As :func:`toolkit.data.datasets.load_csv` / :func:`~toolkit.data.datasets.load_jsonl`
+        for a missing or repeated column, with ``--column`` / ``--label-column``
+        for their parameters.
+    """
+    import csv
+    import sys
+
+    from ..data import datasets
+
+    if data is None or str(data) == "-" or str(data).lower() == "imdb":
+        return
+    path = Path(data).expanduser()
+    kind = _line_kind(str(path))
+    if kind is None or not path.is_file():
+        return
+    try:
+        with datasets._open_text(path, "utf-8") as fh:
+            if kind == "jsonl":
+                lineno, first = next(((n, text) for n, text in enumerate(fh, 1) if text.strip()), (0, ""))
+                record = json.loads(first) if first else None
+            else:
+                csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # as load_csv: a long review is one field
+                delimiter = _csv_delimiter(path)
+                header = next(csv.reader(fh, delimiter=delimiter), None)
+    except (OSError, ValueError, csv.Error, ToolkitError):  # undecodable, not JSON...: the reader names it
+        return
+    try:
+        if kind == "jsonl" and isinstance(record, dict):
+            datasets._check_record_keys(path, lineno, record, text_column=column, label_column=label_column)
+        elif kind != "jsonl" and header is not None:
+            datasets._check_csv_columns(path, header, delimiter, text_column=column, label_column=label_column)
+    except datasets.DataError as err:
+        raise _with_option_names(err) from err
 
 
 def _named_labels(dataset, label_column=None):
@@ -516,6 +639,14 @@ def load_train_test(
         test_ds = load_data(test_data if test_data is not None else data, split="test", **kwargs)
         x_test, y_test = list(test_ds.texts), _named_labels(test_ds, label_column)
         p_test = np.arange(len(x_test))
+        absent = sorted(set(np.asarray(y_train).tolist()) - set(np.asarray(y_test).tolist()), key=str)
+        if test_data is not None and absent:
+            # the test scores then say nothing about these classes (a file of one class: accuracy 1.0, no ROC AUC)
+            logger.warning("The test data %s has no documents of class%s %s, which the training data %s has: "
+                           "the test scores do not measure %s. Add test documents of %s, or leave out "
+                           "--test-data to split the training data (--test-size).", test_data,
+                           "es" if len(absent) > 1 else "", first_of(repr(str(c)) for c in absent), data,
+                           "them" if len(absent) > 1 else "it", "each class" if len(absent) > 1 else "that class")
     else:
         from sklearn.model_selection import train_test_split
 
@@ -646,7 +777,7 @@ class DocumentRecords:
 def _line_kind(source: str) -> str | None:
     """The kind of file whose records' lines :func:`_record_start_lines` counts ("csv", "tsv", "jsonl"), or None."""
     suffix = Path(source).suffix.lower()
-    if suffix in JSONL_SUFFIXES:
+    if suffix in JSONL_SUFFIXES + (".json",):  # a .json file the commands read is JSON lines
         return "jsonl"
     if suffix in TABLE_SUFFIXES:
         return suffix[1:]
@@ -659,7 +790,7 @@ def _record_start_lines(path: Path, kind: str, upto: int, encoding: str = "utf-8
     Records are counted as :func:`toolkit.data.datasets.load_csv` and
     :func:`~toolkit.data.datasets.load_jsonl` count them (the same opening:
     byte-order mark dropped, ``newline=""``): a CSV's header row is no
-    record, its blank lines are skipped and a quoted field may span lines; a
+    record, its blank lines and rows of empty fields are skipped and a quoted field may span lines; a
     JSONL file's blank lines are skipped.
     """
     import csv
@@ -677,14 +808,14 @@ def _record_start_lines(path: Path, kind: str, upto: int, encoding: str = "utf-8
                         break
             return starts
         csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # as load_csv: a long review is one field
-        reader = csv.reader(fh, delimiter="\t" if kind == "tsv" else ",")
+        reader = csv.reader(fh, delimiter=_csv_delimiter(path, encoding))
         next(reader, None)  # the header (DictReader's field names: the first row)
         while len(starts) <= upto:
             start = reader.line_num + 1
             row = next(reader, None)
             if row is None:
                 break
-            if row:  # DictReader skips blank rows
+            if any(field.strip() for field in row):  # load_csv skips blank rows and rows of empty fields
                 starts.append(start)
     return starts
 

@@ -95,6 +95,25 @@ def data_status(name=None, *, data_dir=None, cache_dir=None, details=False) -> l
     return rows
 
 
+def _check_not_own_file(name: str, command: str) -> None:
+    """Refuse the path of the user's own data given as a manifest name (``toolkit data info reviews.csv``),
+    saying which commands read such files; the manifest error would say to write a manifest for it."""
+    from ..data.manifests import list_manifests
+    from ..exceptions import DataError
+
+    path = Path(name).expanduser()
+    if name in list_manifests() or not path.exists():
+        return
+    kind = "a folder" if path.is_dir() else "a file"
+    raise DataError(
+        f"'{name}' is {kind}, not a data manifest name: `toolkit data {command}` works on the downloadable "
+        "datasets and word vectors (`toolkit data list`). Your own labelled data (a CSV/TSV or JSON lines "
+        f"file, a class-per-folder directory) goes straight to the commands: `toolkit train --data {name}` "
+        "(with --column and --label-column), `toolkit evaluate MODEL --data ...`, `toolkit predict MODEL "
+        "--input ...`; in Python, toolkit.data.load_csv / load_jsonl / load_folder."
+    )
+
+
 @data_app.command("list")
 @_errors_to_exit
 def data_list(
@@ -133,7 +152,7 @@ def data_info(
     cache_dir: Path = _opt_cache_dir,
 ) -> None:
     """Show a manifest (source, license, checksums) and where the data is."""
-    
+    _check_not_own_file(name, "info")
     typer.echo(_json(data_status(name, data_dir=data_dir, cache_dir=cache_dir, details=True)[0]), nl=False)
 
 
@@ -146,6 +165,8 @@ def data_fetch(
 ) -> None:
     """Find NAME in the offline folder or cache, else download and verify it; print its path."""
     from ..data.datasets import fetch
+
+    _check_not_own_file(name, "fetch")
 
     _state["on_interrupt"] = (
         f"The download of {name} was stopped and its partial file deleted; files already complete in the "

@@ -50,6 +50,7 @@ from ._inputs import (
     _dataset_records,
     _named_labels,
     _subsample,
+    check_columns,
     check_limit,
     first_of,
     load_data,
@@ -1248,6 +1249,9 @@ def train_cmd(
               "data that has no test part (a CSV/TSV/JSONL file or a folder without --test-data).")
     _check_data(data, labelled=True)
     _check_data(test_data, labelled=True)
+    # a missing --column / --label-column from the header or first record, before TensorFlow loads
+    check_columns(data, column=column, label_column=label_column)
+    check_columns(test_data, column=column, label_column=label_column)
     _check_vectors(None if vectors == RECIPE else vectors)
     if params.get("vectors") is not None:  # checked now, not after TensorFlow has loaded
         _check_vectors(params["vectors"], option="--set vectors=")

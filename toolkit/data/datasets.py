@@ -1006,12 +1006,26 @@ def load_folder(
         subdirs = list(categories)
     texts, labels, names = [], [], []
     if subdirs:
+        empty = []
         for label, cls in enumerate(subdirs):
-            for f in _list_files(root / cls, extensions, recursive=True):
+            files = _list_files(root / cls, extensions, recursive=True)
+            if not files:
+                empty.append(cls)
+            for f in files:
                 texts.append(_read_text(f, encoding, decode_errors))
                 labels.append(label)
                 names.append(f.relative_to(root).as_posix())
         target_names = list(subdirs)
+        if empty and texts:
+            # a class whose files all have another suffix (.md, .TEXT, none) would vanish from the data unseen
+            others = {cls: len(_list_files(root / cls, None, recursive=True)) for cls in empty}
+            logger.warning(
+                "%s: class folder%s %s hold%s no %s, so %s no documents%s.", root, "s" if len(empty) > 1 else "",
+                ", ".join(repr(c) for c in empty), "" if len(empty) > 1 else "s", pattern,
+                "these classes have" if len(empty) > 1 else "the class has",
+                "" if not any(others.values()) else
+                f" (other files: {', '.join(f'{c!r}: {n}' for c, n in others.items() if n)}; rename them, or in "
+                "Python pass load_folder extensions=None to read every file)")
     else:
         for f in _list_files(root, extensions, recursive=False):
             texts.append(_read_text(f, encoding, decode_errors))
@@ -1082,6 +1096,47 @@ def _numeric_label(value):
     if not math.isfinite(number):
         return None
     return int(number) if number.is_integer() else number
+
+
+#: labels that are missing values: NaN as str() writes it, pandas' NA (``str(pd.NA)``), Excel's #N/A
+_MISSING_LABELS = ("nan", "-nan", "<na>", "#n/a", "#n/a n/a", "#na")
+#: what Excel writes into a CSV for a cell whose formula failed
+_EXCEL_ERRORS = ("#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!", "#GETTING_DATA")
+
+
+def _missing_label_error(where: str, label, column: str) -> DataError | None:
+    """The error for a label that stands for a missing value, or None for a real one.
+
+    Missing: None (JSON ``null``), a blank string, NaN or an infinity (JSON
+    ``NaN``, what ``json.dumps`` writes for a float column's NaN), and the
+    text ``"nan"`` that ``str(value)``, ``Series.map(str)`` and pandas 2's
+    ``astype(str)`` write for NaN (``"<NA>"`` for ``pd.NA``), Excel's ``#N/A``
+    and its error values (``#DIV/0!``...). Read as a class, each would become
+    one (``'nan'``) that the model learns and predicts.
+    """
+    if label is None or (isinstance(label, str) and not label.strip()):
+        problem = f"missing label in column {column!r} ({'null' if label is None else 'an empty value'})"
+    elif (isinstance(label, float) and math.isnan(label)) or (
+            isinstance(label, str) and label.strip().lower() in _MISSING_LABELS):
+        problem = f"missing label in column {column!r} ({label!r}: a missing value, not a class)"
+    elif (isinstance(label, float) and math.isinf(label)) or (
+            isinstance(label, str) and label.strip().lower().lstrip("+-") in ("inf", "infinity")):
+        problem = f"label {label!r} in column {column!r} is an infinity, not a class"
+    elif isinstance(label, str) and label.strip().upper() in _EXCEL_ERRORS:
+        problem = (f"label {label!r} in column {column!r} is an Excel error value (a formula that failed), "
+                   "not a class")
+    else:
+        return None
+    return DataError(
+        f"{where}: {problem}. Fill in the labels of such rows or drop them (pandas: "
+        f"df.dropna(subset=[{column!r}]) before writing the file)."
+    )
+
+
+def _clean_label(label):
+    """``label`` with surrounding whitespace removed when it is a string: ``"pos "`` (a cell typed in Excel,
+    ``", "``-separated values) is the class ``"pos"``, as ``" 1"`` is the class ``1``."""
+    return label.strip() if isinstance(label, str) else label
 
 
 def _encode_labels(values: list, source: str) -> tuple[np.ndarray, list]:
@@ -1202,7 +1257,9 @@ def load_csv(
     label_column : str or None, default="label"
         None loads the texts unlabelled (label -1). Labels are mapped to
         0..k-1 in sorted order (numeric order when all are integers; 1.0 is 1); their
-        original values are ``target_names``.
+        original values are ``target_names``. Spaces around a label are
+        dropped (``"pos "`` is ``"pos"``); an empty label, ``nan`` or an
+        infinity is an error naming the line (a missing value, not a class).
     id_column : str, optional
         Column with record ids; default: the 0-based row number.
     delimiter : str, default=","
@@ -1215,13 +1272,18 @@ def load_csv(
     Returns
     -------
     TextDataset
+        Blank lines and rows of empty fields (``;;``, which Excel writes
+        for cleared rows) are skipped, with a warning for the latter; record
+        numbers (the default ids) do not count them.
 
     Raises
     ------
     DataError
         When the file is missing or unreadable, a column is missing (the
-        message lists the columns that exist), a row lacks its text or label,
-        or a row has more fields than the header (an unquoted delimiter).
+        message lists the columns that exist) or named twice in the header,
+        a row lacks its text or label (with the line where an unclosed quote
+        opens), a label is missing (empty, ``nan``), or a row has more fields
+        than the header (an unquoted delimiter).
 
     Examples
     --------
@@ -1237,18 +1299,15 @@ def load_csv(
             if reader.fieldnames is None:
                 raise DataError(f"{path} is empty: load_csv expects a header row naming the columns, then one row per text.")
             columns = reader.fieldnames
-            wanted = [("text_column", text_column), ("label_column", label_column), ("id_column", id_column)]
-            for param, col in wanted:
-                if col is not None and col not in columns:
-                    other = [d for d in ("\t", ";", ",", "|") if d != delimiter and len(columns) == 1 and d in columns[0]]
-                    hint = (f" The header has one column holding {other[0]!r}: pass delimiter={other[0]!r}."
-                            if other else "")
-                    raise DataError(
-                        f"Column {col!r} ({param}) not found in {path}; its columns are {columns}. "
-                        f"Pass {param}=<one of them>.{hint}"
-                    )
+            _check_csv_columns(path, columns, delimiter, text_column=text_column, label_column=label_column,
+                               id_column=id_column)
+            blank_rows, first_blank, end = 0, None, reader.line_num
             for row in reader:
-                line = reader.line_num
+                start, line, end = end + 1, reader.line_num, reader.line_num
+                if None not in row and not any(v.strip() for v in row.values() if v is not None):
+                    # a row of empty fields (";;;"): what Excel exports for rows whose cells were cleared
+                    blank_rows, first_blank = blank_rows + 1, first_blank or line
+                    continue
                 if None in row:  # DictReader's restkey: more fields than the header
                     raise DataError(
                         f"{path}, line {line}: {len(columns) + len(row[None])} fields, but the header has "
@@ -1257,19 +1316,88 @@ def load_csv(
                     )
                 text = row.get(text_column)
                 if text is None:
-                    raise DataError(f"{path}, line {line}: the row has no {text_column!r} value (too few fields).")
+                    raise DataError(f"{path}, line {line}: the row has no {text_column!r} value (too few fields)."
+                                    f"{_open_quote_hint(start, line)}")
                 texts.append(text)
                 if label_column is not None:
                     label = row.get(label_column)
-                    if label is None or label == "":
-                        raise DataError(f"{path}, line {line}: missing label in column {label_column!r}.")
-                    raw_labels.append(label)
+                    if label is None:
+                        raise DataError(f"{path}, line {line}: missing label in column {label_column!r} (the row "
+                                        f"has {len(row) - list(row.values()).count(None)} of the header's "
+                                        f"{len(columns)} fields).{_open_quote_hint(start, line)}")
+                    missing = _missing_label_error(f"{path}, line {line}", label, label_column)
+                    if missing is not None:
+                        raise missing
+                    raw_labels.append(_clean_label(label))
                 ids.append(row[id_column] if id_column is not None else len(ids))
         except csv.Error as err:
             raise DataError(f"{path}, line {reader.line_num}: malformed CSV ({err}).") from err
         except UnicodeDecodeError as err:
             raise _undecodable(path, encoding, err) from err
+    if blank_rows:
+        logger.warning("%s: %d row(s) of empty fields skipped (first: line %d), as blank lines are; record "
+                       "numbers do not count them.", path, blank_rows, first_blank)
     return _table_dataset(path, texts, raw_labels, ids, label_column, "load_csv", shuffle, random_state, limit)
+
+
+def _check_csv_columns(path, columns: list, delimiter: str, **wanted) -> None:
+    """Refuse a CSV header without a wanted column (``text_column="review"``, None: not wanted) or with
+    it twice, naming the columns there are and the fix."""
+    for param, col in wanted.items():
+        if col is not None and col not in columns:
+            other = [d for d in ("\t", ";", ",", "|") if d != delimiter and len(columns) == 1 and d in columns[0]]
+            hint = (f" The header has one column holding {other[0]!r}: pass delimiter={other[0]!r}."
+                    if other else "")
+            padded = [c for c in columns if c is not None and c.strip() == col]
+            if padded:
+                hint += f" The header's {padded[0]!r} has spaces around the name: remove them in the file."
+            raise DataError(
+                f"Column {col!r} ({param}) not found in {path}; its columns are {columns}. "
+                f"Pass {param}=<one of them>.{hint}"
+            )
+        if col is not None and columns.count(col) > 1:
+            # DictReader keeps the last column of a name: the texts or labels would silently come from it
+            where = [i + 1 for i, c in enumerate(columns) if c == col]
+            raise DataError(
+                f"{path}: the header names {len(where)} columns {col!r} (columns "
+                f"{', '.join(map(str, where))} of {len(columns)}), so the column {col!r} ({param}) is ambiguous. "
+                "Rename them in the file so that each name is used once."
+            )
+
+
+def _check_record_keys(path, lineno: int, record: dict, **wanted) -> None:
+    """Refuse a JSON lines record without a wanted key (``text_column="review"``, None: not wanted)."""
+    for param, key in wanted.items():
+        if key is not None and key not in record:
+            raise DataError(
+                f"{path}, line {lineno}: key {key!r} ({param}) not found; the record's keys are "
+                f"{sorted(record)}. Pass {param}=<one of them>."
+            )
+
+
+def _open_quote_hint(start: int, end: int) -> str:
+    """A hint for a CSV row that lacks fields and spans lines ``start`` to ``end``: a quote left open.
+
+    An opening ``"`` without its closing one makes the rest of the file (or
+    up to the next lone quote) one field: the row then "lacks" its label.
+    """
+    if end <= start:
+        return ""
+    return (f' The row runs from line {start} to line {end}: a field that starts with a quote (") on line '
+            f'{start} is not closed. Close it, or double the quotes inside a quoted field ("").')
+
+
+_JSONL_FIX = "Write one JSON object per line (pandas: df.to_json(path, orient='records', lines=True))."
+
+
+def _jsonl_hint(line: str, err: json.JSONDecodeError) -> str:
+    """What a JSON lines reader's decoding error most likely means, and the fix; or ""."""
+    if err.msg == "Extra data":
+        return (f" Two JSON values on one line (character {err.pos + 1}): files joined without a newline between "
+                "them (`cat` of a file that does not end with one)? Put each object on its own line.")
+    if line.strip() in ("[", "{") or line.rstrip().endswith(("[", "{", ",")):
+        return f" An object or array spread over several lines (pretty-printed JSON)? {_JSONL_FIX}"
+    return ""
 
 
 def load_jsonl(
@@ -1295,7 +1423,8 @@ def load_jsonl(
         Key of the text in each object.
     label_column : str or None, default="label"
         Key of the label; None loads the texts unlabelled (label -1). Labels
-        are mapped as in :func:`load_csv`.
+        are mapped as in :func:`load_csv`; ``null``, ``NaN``, an infinity and
+        ``"nan"`` are errors naming the line (missing values, not classes).
     id_column : str, optional
         Key of the record id; default: the 0-based record number (blank
         lines not counted).
@@ -1311,8 +1440,11 @@ def load_jsonl(
     Raises
     ------
     DataError
-        When the file is missing, a line is not a JSON object, or a key is
-        missing (the message names the line and lists the keys it has).
+        When the file is missing, a line is not a JSON object (the message
+        says when the file is one JSON array, pretty-printed JSON or two
+        files joined without a newline), a key is missing (the message names
+        the line and lists the keys it has), a text is ``null`` or a label
+        is missing.
 
     Examples
     --------
@@ -1329,24 +1461,29 @@ def load_jsonl(
                 try:
                     record = json.loads(line)
                 except json.JSONDecodeError as err:
-                    raise DataError(f"{path}, line {lineno}: not valid JSON ({err.msg}).") from err
+                    raise DataError(f"{path}, line {lineno}: not valid JSON ({err.msg}).{_jsonl_hint(line, err)}") from err
                 if not isinstance(record, dict):
-                    raise DataError(f"{path}, line {lineno}: expected a JSON object, got {type(record).__name__}.")
-                for param, key in (("text_column", text_column), ("label_column", label_column), ("id_column", id_column)):
-                    if key is not None and key not in record:
-                        raise DataError(
-                            f"{path}, line {lineno}: key {key!r} ({param}) not found; the record's keys are "
-                            f"{sorted(record)}. Pass {param}=<one of them>."
-                        )
+                    hint = (f" The line is a JSON array{' of objects' if record and isinstance(record[0], dict) else ''}"
+                            f"; JSON lines hold one object per line. {_JSONL_FIX}" if isinstance(record, list) else "")
+                    raise DataError(f"{path}, line {lineno}: expected a JSON object, got {type(record).__name__}.{hint}")
+                _check_record_keys(path, lineno, record, text_column=text_column, label_column=label_column,
+                                   id_column=id_column)
                 text = record[text_column]
+                if text is None:  # pandas' to_json writes a missing text (NaN) as null
+                    raise DataError(f"{path}, line {lineno}: missing text (null) in {text_column!r}. Fill it in or "
+                                    f"drop the record (pandas: df.dropna(subset=[{text_column!r}]) before writing "
+                                    "the file).")
                 if not isinstance(text, str):
                     raise DataError(f"{path}, line {lineno}: {text_column!r} is a {type(text).__name__}, not a string.")
                 texts.append(text)
                 if label_column is not None:
                     label = record[label_column]
-                    if label is None or isinstance(label, (dict, list)):
+                    missing = _missing_label_error(f"{path}, line {lineno}", label, label_column)
+                    if missing is not None:
+                        raise missing
+                    if isinstance(label, (dict, list)):
                         raise DataError(f"{path}, line {lineno}: label {label!r} in {label_column!r} is not a scalar.")
-                    raw_labels.append(label)
+                    raw_labels.append(_clean_label(label))
                 ids.append(record[id_column] if id_column is not None else len(ids))
         except UnicodeDecodeError as err:
             raise _undecodable(path, encoding, err) from err
