@@ -294,7 +294,14 @@ def grid_cmd(
     param_grid = parse_grid(grid, make_text_classifier())
     _check_grid_vectors(params, param_grid)  # now, not after loading the data and starting the cluster
     _load_tensorflow_quietly()
-    with _local_worker_logs():  # a failed fit is this command's error, not also the workers' log
+    from ..vectors._parse import spelled_as
+    from .vectors import OptionSpelling
+
+    # a vectors file the candidates cannot read: the advice in the shell's terms (a copy written by vectors
+    # convert), also for an error raised in a worker (worded again on its way out of spelled_as)
+    spelling = OptionSpelling(options=(), vectors_option="--grid vectors=" if "classifier__vectors" in param_grid
+                              else "--set vectors=")
+    with _local_worker_logs(), spelled_as(spelling):  # a failed fit is this command's error, not also the workers' log
         result = run_grid(data, grid=param_grid, settings=params, cv=cv, limit=limit, scheduler=scheduler,
                           workers=workers, local=local, memory=memory, random_state=random_state, column=column,
                           label_column=label_column, data_dir=data_dir, cache_dir=cache_dir, progress=_progress(),

@@ -68,7 +68,8 @@ class OptionSpelling:
     options : tuple of str, default=READER_OPTIONS
         The settings of ``load_vectors`` the command takes as options.
     vectors_option : str, default="--vectors"
-        How the command names its vectors file, for the copy.
+        How the command names its vectors file, for the copy (``"--set vectors="``:
+        the copy's name follows without a space).
     """
 
     def __init__(self, options=READER_OPTIONS, vectors_option="--vectors"):
@@ -93,14 +94,15 @@ class OptionSpelling:
             also = f" (or {self.value(alternative)})" if alternative is not None else ""
             return f"pass {setting}{also} {purpose}"
         copy = _copy_name(source)
+        sep = "" if self.vectors_option.endswith("=") else " "  # "--set vectors=" (toolkit grid)
         return (f"write a copy with {setting} once (toolkit vectors convert {shlex.quote(source)} "
-                f"{shlex.quote(copy)} {setting}) and pass {self.vectors_option} {shlex.quote(copy)}")
+                f"{shlex.quote(copy)} {setting}) and pass {self.vectors_option}{sep}{shlex.quote(copy)}")
 
 
 def _copy_name(source: str) -> str:
     """The name of a converted copy of the vectors file ``source``, in the current folder: ``glove.fixed.vec``."""
     name = Path(source).name
-    while Path(name).suffix.lower() in (".gz", ".bz2", ".zip", ".txt", ".vec", ".bin"):
+    while Path(name).suffix.lower() in (".gz", ".bz2", ".zip", ".txt", ".vec", ".bin", ".kv"):
         name = name[: -len(Path(name).suffix)]
     return f"{name or 'vectors'}.fixed.vec"
 
@@ -391,7 +393,7 @@ def vectors_info_cmd(
 def vectors_similar_cmd(
     word: str = typer.Argument(..., help="Query word."),
     vectors: str = _opt_vectors,
-    topn: int = typer.Option(10, "--topn", "-n", help="How many neighbours."),
+    topn: int = typer.Option(10, "--topn", "-n", min=1, help="How many neighbours."),
     limit: int = _opt_vlimit,
     format: str = _opt_format,
     unicode_errors: str = _opt_unicode_errors,
@@ -415,7 +417,7 @@ def vectors_analogy_cmd(
     b: str = typer.Argument(..., help="B."),
     c: str = typer.Argument(..., help="C."),
     vectors: str = _opt_vectors,
-    topn: int = typer.Option(5, "--topn", "-n", help="How many answers."),
+    topn: int = typer.Option(5, "--topn", "-n", min=1, help="How many answers."),
     limit: int = _opt_vlimit,
     format: str = _opt_format,
     unicode_errors: str = _opt_unicode_errors,

@@ -25,6 +25,7 @@ from __future__ import annotations
 import bz2
 import contextlib
 import contextvars
+import json
 import logging
 import math
 import os
@@ -61,6 +62,11 @@ __all__ = [
     "Spelling",
     "spelling",
     "spelled_as",
+    "advice",
+    "worded",
+    "worded_error",
+    "template_of",
+    "reword",
 ]
 
 logger = logging.getLogger(__name__)
@@ -107,9 +113,13 @@ class Source:
         return f"{self.path}/{self.member}" if self.member else str(self.path)  # the path load_vectors takes
 
     def error(self, where: str | None, problem: str, todo: str) -> VectorsFormatError:
-        """An error naming the file, the place (line/record) and what to do."""
+        """An error naming the file, the place (line/record) and what to do.
+
+        ``problem`` and ``todo`` may hold the placeholders of :func:`advice`:
+        the message says them in the caller's terms (:func:`worded_error`).
+        """
         place = f", {where}" if where else ""
-        return VectorsFormatError(f"{self.name}{place}: {problem}. {todo.rstrip('.')}.")
+        return worded_error(VectorsFormatError, f"{self.name}{place}: {problem}. {todo.rstrip('.')}.")
 
 
 # ----------------------------------------------------------------------------- containers
@@ -135,14 +145,17 @@ def zip_member(source: Source) -> str:
             names = [i.filename for i in zf.infolist() if not i.is_dir()]
     except zipfile.BadZipFile as err:
         raise source.error(None, f"is not a readable zip archive ({err})", "Download it again.") from err
-    through = not spelling().takes("member")  # the command line: the path through the archive only
+    how = advice()  # the command line has no member option: the path through the archive only
     if source.member is not None:
         if source.member not in names:
             raise source.error(
                 None,
                 f"the zip archive has no member {source.member!r}",
-                f"Pass one of {names[:20]} in the path through the archive ({source.path}/<member>)" if through else
-                f"Pass one of {names[:20]} as member=, or in the path through the archive ({source.path}/<member>)",
+                how.either(
+                    "member",
+                    f"Pass one of {names[:20]} as member=, or in the path through the archive ({source.path}/<member>)",
+                    f"Pass one of {names[:20]} in the path through the archive ({source.path}/<member>)",
+                ),
             )
         return source.member
     if len(names) == 1:
@@ -150,10 +163,13 @@ def zip_member(source: Source) -> str:
     raise source.error(
         None,
         f"the zip archive holds {len(names)} files",
-        f"Pass the path through the archive to the one to read, such as {source.path / names[0]} (it holds "
-        f"{names[:20]})" if through else
-        f"Pass member= to choose one of {names[:20]}, or the member's path through the archive, such as "
-        f"{source.path / names[0]} (the only way an estimator's vectors= and the command line can say it)",
+        how.either(
+            "member",
+            f"Pass member= to choose one of {names[:20]}, or the member's path through the archive, such as "
+            f"{source.path / names[0]} (the only way an estimator's vectors= and the command line can say it)",
+            f"Pass the path through the archive to the one to read, such as {source.path / names[0]} (it holds "
+            f"{names[:20]})",
+        ),
     )
 
 
@@ -329,11 +345,17 @@ def _float_or_none(text: bytes):
 
 
 _F32_MAX = float(np.finfo(np.float32).max)
-#: The way out for an estimator's ``vectors=``, which has no ``unicode_errors`` to pass.
-_UNICODE_FOR_ESTIMATORS = (
-    " (an estimator's vectors= parameter takes no unicode_errors: write a repaired copy once, "
-    "load_vectors(path, unicode_errors='replace').save_word2vec_format('repaired.vec'), and pass its path)"
-)
+#: The way out for an estimator's ``vectors=``, which has no ``unicode_errors`` nor ``format`` to pass.
+_FOR_ESTIMATORS = {
+    ("unicode_errors", "replace"): (
+        " (an estimator's vectors= parameter takes no unicode_errors: write a repaired copy once, "
+        "load_vectors(path, unicode_errors='replace').save_word2vec_format('repaired.vec'), and pass its path)"
+    ),
+    ("format", "native"): (
+        " (an estimator's vectors= parameter takes no format: write a copy once, "
+        "load_vectors(path, format='native').save_word2vec_format('vectors.vec'), and pass its path)"
+    ),
+}
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
@@ -369,12 +391,11 @@ class Spelling:
         """Advice to set ``name`` for ``purpose``: "pass unicode_errors='replace' (or 'ignore') to load it anyway".
 
         ``source`` is the file's name (a caller without the setting may write
-        a copy of it). An estimator's ``vectors=`` takes no ``unicode_errors``:
-        that advice says how to write a repaired copy.
+        a copy of it). An estimator's ``vectors=`` takes no ``unicode_errors``
+        nor ``format``: that advice says how to write a copy it can read.
         """
         also = f" (or {self.value(alternative)})" if alternative is not None else ""
-        text = f"pass {self.setting(name, value)}{also} {purpose}"
-        return text + _UNICODE_FOR_ESTIMATORS if name == "unicode_errors" else text
+        return f"pass {self.setting(name, value)}{also} {purpose}" + _FOR_ESTIMATORS.get((name, value), "")
 
 
 _KEYWORDS = Spelling()
@@ -388,12 +409,119 @@ def spelling() -> Spelling:
 
 @contextlib.contextmanager
 def spelled_as(how: Spelling):
-    """Word the advice of the vectors errors raised in the block with ``how`` (the command line's options)."""
+    """Word the advice of the vectors errors raised in the block with ``how`` (the command line's options).
+
+    An error that comes out of the block worded otherwise (raised in a
+    joblib or Dask worker process, or in a thread, where the setting of
+    this block does not reach) is worded again with ``how`` on its way out
+    (:func:`worded_error`: it carries its advice unworded).
+    """
     token = _SPELLING.set(how)
     try:
         yield how
+    except Exception as err:
+        reword(err, how)
+        raise
     finally:
         _SPELLING.reset(token)
+
+
+#: Starts and ends a placeholder of :func:`advice` in a message not yet worded (a NUL: never in a message)
+_MARK = "\x00"
+_PLACEHOLDER = re.compile("\x00advice(\\[[^\x00]*\\])\x00")
+
+
+class _Advice:
+    """The methods of :class:`Spelling`, returning placeholders that :func:`worded` fills in with a spelling.
+
+    A message with them is worded when its error is made, and again by
+    :func:`spelled_as` when it reaches a caller with other terms (the
+    placeholders are JSON: they travel with a pickled error).
+    """
+
+    @staticmethod
+    def _mark(*call) -> str:
+        return f"{_MARK}advice{json.dumps(call)}{_MARK}"  # json escapes a NUL inside: one level of marks
+
+    def setting(self, name: str, value) -> str:
+        return self._mark("setting", name, value)
+
+    def value(self, value) -> str:
+        return self._mark("value", value)
+
+    def option(self, name: str) -> str:
+        return self._mark("option", name)
+
+    def passing(self, source: str, name: str, value, purpose: str, *, alternative=None) -> str:
+        return self._mark("passing", source, name, value, purpose, alternative)
+
+    def either(self, name: str, taken: str, not_taken: str) -> str:
+        """``taken`` if the caller can pass the setting ``name`` (:meth:`Spelling.takes`), else ``not_taken``."""
+        return self._mark("either", name, taken, not_taken)
+
+    def capital(self, text: str) -> str:
+        """``text`` worded, with its first letter a capital."""
+        return self._mark("capital", text)
+
+
+_ADVICE = _Advice()
+
+
+def advice() -> _Advice:
+    """Placeholders for the advice of a vectors error, worded in the caller's terms when the error is made.
+
+    Use them in the messages of :meth:`Source.error` and :func:`worded_error`
+    (never elsewhere: only these fill them in).
+    """
+    return _ADVICE
+
+
+def worded(text: str, how: Spelling | None = None) -> str:
+    """``text`` with the placeholders of :func:`advice` written in ``how``'s terms (default: :func:`spelling`)."""
+    if _MARK not in text:
+        return text
+    how = spelling() if how is None else how
+
+    def fill(match):
+        try:
+            call = json.loads(match.group(1))
+        except ValueError:  # pragma: no cover - placeholders are written by _Advice only
+            return match.group(0)
+        kind, *args = call
+        args = [worded(a, how) if isinstance(a, str) else a for a in args]
+        if kind == "either":
+            return args[1] if how.takes(args[0]) else args[2]
+        if kind == "capital":
+            return args[0][:1].upper() + args[0][1:]
+        if kind == "passing":
+            source, name, value, purpose, alternative = args
+            return how.passing(source, name, value, purpose, alternative=alternative)
+        return getattr(how, kind)(*args)
+
+    return _PLACEHOLDER.sub(fill, text)
+
+
+def worded_error(cls, template: str):
+    """``cls(message)``: ``template`` worded now, and kept on the error for :func:`reword`."""
+    err = cls(worded(template))
+    if _MARK in template:
+        err._vectors_advice = template  # pickled with the error (BaseException keeps its __dict__)
+        err._vectors_worded = _SPELLING.get() is not None  # False: load_vectors' keywords, by default
+    return err
+
+
+def template_of(err) -> str:
+    """The message of ``err`` with its advice unworded (placeholders), as :func:`worded_error` made it."""
+    return getattr(err, "_vectors_advice", None) or str(err)
+
+
+def reword(err, how: Spelling) -> None:
+    """Word the advice of ``err`` (made by :func:`worded_error`) with ``how``, unless a caller's terms did."""
+    template = getattr(err, "_vectors_advice", None)
+    if template is None or getattr(err, "_vectors_worded", True):
+        return
+    err.args = (worded(template, how),)
+    err._vectors_worded = True
 
 
 class _TextReader:
@@ -460,7 +588,7 @@ class _TextReader:
                 if is_last and len(nums) < dim:
                     todo = "The file looks truncated: download it again."
                 elif line_no == 1 and self.header is None and self._first_line_was_int_pair:
-                    how = spelling()
+                    how = advice()
                     todo = (f"Line 1 looks like a word2vec header: load it with {how.setting('format', 'word2vec')} "
                             f"or {how.setting('format', 'auto')}.")
                 elif self.header is not None and not self.allow_spaces:
@@ -522,6 +650,9 @@ class _TextReader:
             ) from err
         if len(words) != len(words_b):  # a decoded word contains a newline-like split: decode one by one
             words = [w.decode("utf-8", self.unicode_errors) for w in words_b]
+        if self.unicode_errors == "ignore" and not all(words):
+            i = words.index("")
+            raise _emptied(self.source, f"line {first_line_no + i}", words_b[i])
         return words
 
     def _add_words(self, words, first_line_no):
@@ -530,10 +661,19 @@ class _TextReader:
 
     @staticmethod
     def _usual_count(lines) -> int:
-        """The most common number of values in the first lines (ties: the larger; runs of spaces count once)."""
+        """The most common number of values in the first lines (ties: the larger; runs of spaces count once).
+
+        A line whose first "value" is not a number holds a word with a space
+        (``"new york 0.1 0.2"``): it votes for the number of values at its
+        end, not for its field count, which in a short file could outvote or
+        tie the other lines and give the wrong dimension.
+        """
         counts: dict = {}
         for ln in lines[:1000]:
-            c = sum(1 for f in ln.split(b" ") if f) - 1
+            fields = [f for f in ln.split(b" ") if f]
+            c = len(fields) - 1
+            if c > 0 and _float_or_none(fields[1]) is None:  # a word with a space: count the numbers at the end
+                c = next((k for k in range(c) if _float_or_none(fields[-k - 1]) is None), c) or c  # none: c
             if c >= 0:
                 counts[c] = counts.get(c, 0) + 1
         return max(counts, key=lambda c: (counts[c], c)) if counts else 0
@@ -573,18 +713,19 @@ class _TextReader:
             return
         lines = block.split(b"\n")
         first_line_no = self.line_no + 1
+        normalized = b"\r" in block or b"\t" in block  # one memchr each
+        if normalized:
+            lines = [ln.rstrip() for ln in lines]  # CRLF, as gensim (it rstrips every line)
+        block_lines = lines  # the dimension is judged on all of them: a limit does not change it
         if self.want is not None and self.n + len(lines) > self.want:
             self.beyond = any(ln.strip() for ln in lines[self.want - self.n :])
             lines = lines[: self.want - self.n]
         self.line_no += len(lines)
-        normalized = b"\r" in block or b"\t" in block  # one memchr each
-        if normalized:
-            lines = [ln.rstrip() for ln in lines]  # CRLF, as gensim (it rstrips every line)
-            if b"\t" in block:
-                self._refuse_tab_separated(lines, first_line_no)
+        if b"\t" in block:
+            self._refuse_tab_separated(lines, first_line_no)
         if self.dim is None:  # GloVe: the most common value count of the first lines gives the dimension
-            self.dim = self._infer_dim(lines, first_line_no)
-        elif self.header is not None and self.rows is None and self._wrong_dimension(lines, self.dim):
+            self.dim = self._infer_dim(block_lines, first_line_no)
+        elif self.header is not None and self.rows is None and self._wrong_dimension(block_lines, self.dim):
             self.allow_spaces = False  # the header is wrong: say so, rather than read numbers as words
         dim = self.dim
         counts = list(map(bytes.count, lines, repeat(b" ", len(lines))))  # dim spaces on every line, usually
@@ -747,15 +888,28 @@ def index_words(words: list, error) -> dict:
 
 def _load_anyway(source: Source) -> str:
     """The advice for a word that is not UTF-8: pass ``unicode_errors='replace'``, in the caller's terms."""
-    return spelling().passing(source.name, "unicode_errors", "replace", "to load it anyway", alternative="ignore")
+    return advice().passing(source.name, "unicode_errors", "replace", "to load it anyway", alternative="ignore")
+
+
+def _emptied(source: Source, where: str, word: bytes) -> VectorsFormatError:
+    """The error for a ``word`` that ``unicode_errors='ignore'`` decodes to nothing: none of its bytes is UTF-8."""
+    how = advice()
+    return source.error(
+        where,
+        f"the word {word[:40]!r} holds no valid UTF-8, so {how.setting('unicode_errors', 'ignore')} leaves it empty",
+        "Convert the file to UTF-8, or "
+        + how.passing(source.name, "unicode_errors", "replace", "to keep such words (their bytes become U+FFFD)"),
+    )
 
 
 def _read_present(source: Source, n: int) -> str:
     """The way to read the ``n`` vectors a file holds, when its header announces more: pass ``limit=n``."""
-    return f", or {spelling().passing(source.name, 'limit', n, f'to read the {n} it holds')}" if n else ""
+    return f", or {advice().passing(source.name, 'limit', n, f'to read the {n} it holds')}" if n else ""
 
 
 def _capital(text: str) -> str:
+    if text.startswith(_MARK):  # advice still to be worded: capitalized once it is
+        return advice().capital(text)
     return text[:1].upper() + text[1:]
 
 
@@ -764,7 +918,7 @@ def _duplicate(words: list, i: int, header: bool, unit: str, unicode_errors: str
     todo = "Each word must appear once; remove the duplicate (gensim would keep a phantom key)"
     if (unicode_errors == "replace" and "\ufffd" in words[i]) or unicode_errors == "ignore":
         # two different words of a file in another encoding (Latin-1 "café", "cafè") decode to one
-        how = spelling()
+        how = advice()
         todo = (f"If the two {unit}s hold different words in the file, they differ only in bytes that are not UTF-8, "
                 f"which {how.setting('unicode_errors', unicode_errors)} made the same: convert the file to UTF-8 "
                 f"instead of passing {how.option('unicode_errors')} (for a Latin-1 file: iconv -f latin1 -t utf-8 "
@@ -785,10 +939,10 @@ def _parse_header(source: Source, line: bytes, *, file_size: int | None, binary:
         raise source.error(
             "line 1",
             f"expected a word2vec header '<count> <dimension>', found {shown!r}",
-            f"This looks like GloVe text (no header line): load it with {spelling().setting('format', 'glove')} or "
-            f"{spelling().setting('format', 'auto')}"
+            f"This looks like GloVe text (no header line): load it with {advice().setting('format', 'glove')} or "
+            f"{advice().setting('format', 'auto')}"
             if len(parts) > 2
-            else f"Check that this is a word2vec/fastText file, or use {spelling().setting('format', 'auto')}",
+            else f"Check that this is a word2vec/fastText file, or use {advice().setting('format', 'auto')}",
         ) from None
     if count < 0 or dim < 1 or dim > MAX_DIM:
         raise source.error(
@@ -935,7 +1089,7 @@ def read_text(
                     f"line {reader.line_no + 1}",
                     f"the header announces {head_count} vectors but the file has more rows",
                     "Fix the header count, or "
-                    + spelling().passing(source.name, "limit", head_count, "to read only the announced rows"),
+                    + advice().passing(source.name, "limit", head_count, "to read only the announced rows"),
                 )
         words, k2i, vectors = reader.result()
         if not words:
@@ -1012,7 +1166,7 @@ def read_binary(
                             f"record {n + len(block_words) + 1} (byte {base + pos})",
                             f"no word ends within {MAX_WORD_BYTES} bytes",
                             "The file is not word2vec binary or is corrupt; check the format "
-                            f"({spelling().setting('format', 'auto')})",
+                            f"({advice().setting('format', 'auto')})",
                         )
                     break
                 block_words.append(buf[pos:sp])
@@ -1033,6 +1187,11 @@ def read_binary(
                     raise source.error(
                         f"record {n + bad + 1}", "the word is empty", "The file is corrupt; download it again"
                     )
+                joined = b" ".join(block_words)
+                # no word holds a newline or NUL: such bytes are vector bytes, the records out of step (said
+                # after the decoding, whose error names the dimension too, and which unicode_errors lets through)
+                stray = (next(i for i, w in enumerate(block_words) if b"\n" in w or b"\x00" in w)
+                         if b"\n" in joined or b"\x00" in joined else None)
                 try:
                     decoded = [w.decode("utf-8", unicode_errors) for w in block_words]
                 except UnicodeDecodeError as err:
@@ -1045,6 +1204,11 @@ def read_binary(
                         "again. Otherwise " + _load_anyway(source)
                         if n + bad > 0 else _capital(_load_anyway(source)),
                     ) from err
+                if stray is not None:
+                    raise _out_of_step(source, n + stray, block_words[stray], dim)
+                if unicode_errors == "ignore" and not all(decoded):
+                    bad = decoded.index("")
+                    raise _emptied(source, f"record {n + bad + 1}", block_words[bad])
                 words.extend(decoded)
                 rows.append(vecs)
                 if on_rows is not None:
@@ -1060,7 +1224,8 @@ def read_binary(
                         f"record {n + 1} (byte {base + pos})",
                         f"the record for {word[:40]!r} is truncated: {len(rest) - (sp + 1 if sp >= 0 else 0)} of "
                         f"{row_bytes} vector bytes present",
-                        "The file is truncated; download it again",
+                        _misaligned(dim) if b"\n" in word.strip(b"\n") or b"\x00" in word
+                        else "The file is truncated; download it again",
                     )
                 raise source.error(
                     f"record {n + 1}",
@@ -1087,7 +1252,7 @@ def read_binary(
                     f"record {count + 1}",
                     f"the header announces {count} vectors but the file has more records",
                     "Fix the header count, or "
-                    + spelling().passing(source.name, "limit", count, "to read only the announced records"),
+                    + advice().passing(source.name, "limit", count, "to read only the announced records"),
                 )
         vectors = rows.result()
         k2i = index_words(words, lambda i: source.error(f"record {i + 1}", *_duplicate(words, i, False, "record",
@@ -1099,6 +1264,18 @@ def read_binary(
         chunks.close()
         if rows is not None:
             rows.close()
+
+
+def _out_of_step(source: Source, i: int, word: bytes, dim: int) -> VectorsFormatError:
+    """The error for record ``i`` (from 0) of a word2vec binary file whose ``word`` holds a newline or NUL."""
+    return source.error(f"record {i + 1}", f"the word {word[:40]!r} holds binary bytes (a newline or NUL)",
+                        _misaligned(dim))
+
+
+def _misaligned(dim: int) -> str:
+    """What to do when word2vec binary records are out of step: the vector bytes are not ``dim`` floats."""
+    return (f"The bytes are the end of the previous vector: the header's dimension ({dim}) is wrong, or the file "
+            "is corrupt. Fix the dimension in the header (the second number of line 1), or download the file again")
 
 
 def _decodes(word: bytes) -> bool:
@@ -1237,11 +1414,12 @@ def check_keys_writable(keys, fmt: str, *, owner: str) -> None:
         problem = _unwritable(key, fmt)
         if problem is None:
             continue
-        to = f", or {spelling().setting('to', 'word2vec')}" if owner == "convert_vectors" else ""  # the others have no to=
+        to = f", or {advice().setting('to', 'word2vec')}" if owner == "convert_vectors" else ""  # the others have no to=
         fix = (f"Write word2vec text instead (a file name ending in .txt or .vec{to}), or rename "
                "the token" if " " in key.strip() and "\n" not in key and fmt != "word2vec"
                else "Rename or drop the token before writing")
-        raise DataError(f"{owner} cannot write the key {str(key)!r} (index {i}) as {fmt}: it {problem}. {fix}.")
+        raise worded_error(DataError, f"{owner} cannot write the key {str(key)!r} (index {i}) as {fmt}: it {problem}. "
+                                      f"{fix}.")
 
 
 def write_vectors(kv, path, fmt: str, *, owner: str) -> None:

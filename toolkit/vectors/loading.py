@@ -276,12 +276,23 @@ def _sniff(src: _parse.Source, fmt: str) -> str:
         return fmt
     head = _parse.peek(src, 1 << 16)
     if head.startswith(b"\x93NUMPY"):
+        how = _parse.advice()
+        name = src.path.name
+        kv = src.path.with_name(name[: -len(".vectors.npy")]) if name.endswith(".vectors.npy") else None
+        kv = kv if kv is not None and kv.is_file() else None  # gensim's name for it: <name>.kv.vectors.npy
+        native = how.either(
+            "format",
+            f"Pass the .kv file itself with {how.setting('format', 'native')}{f' ({kv})' if kv else ''} if you made "
+            "it or trust it",
+            "If you made or trust the .kv file saved with it, "
+            + (how.passing(str(kv), "format", "native", "to load it") if kv else "write a copy of that file once (toolkit "
+               f"vectors convert FILE.kv FILE.vec {how.setting('format', 'native')}) and pass the copy"),
+        )
         raise src.error(
             None,
             "is a NumPy .npy array (such as the vectors file gensim's KeyedVectors.save writes beside a .kv "
             "file), which holds no words",
-            "Pass the .kv file itself with format='native' if you made it or trust it, or a word-vectors file "
-            "(GloVe or word2vec text, word2vec binary, fastText .vec or .bin)",
+            f"{native}; or pass a word-vectors file (GloVe or word2vec text, word2vec binary, fastText .vec or .bin)",
         )
     if head[257:262] == b"ustar":  # read as GloVe text, it said "line 1: the first line has no values"
         raise src.error(
@@ -293,17 +304,16 @@ def _sniff(src: _parse.Source, fmt: str) -> str:
     if head.startswith(_parse.FASTTEXT_MAGIC):
         return "fasttext-bin"
     if _looks_like_pickle(head):
+        how = _parse.advice()  # load_vectors' keywords (and a copy for an estimator), or the command line's
         raise src.error(
             None,
-            f"looks like a Python pickle (gensim's native format), which format={fmt!r} never loads: "
-            "loading a pickle can run any code it holds",
-            "If you made this file or trust its source, pass format='native' (--format native on the command "
-            "line) to load_vectors. An estimator's vectors= parameter takes no format: convert the file once "
-            f"(toolkit vectors convert {src.path} vectors.bin --format native; in Python "
-            "load_vectors(path, format='native').save_word2vec_format('vectors.bin', binary=True)) and pass the "
-            "new path; for fastText vectors, whose subword vectors a word2vec file cannot hold, save the model "
-            "with gensim.models.fasttext.save_facebook_model(model, 'vectors.bin') instead. Otherwise ask for the "
-            "vectors as word2vec or GloVe text",
+            "looks like a Python pickle (gensim's native format), which "
+            + how.either("format", f"{how.setting('format', fmt)} never loads", "is loaded only when its format is named")
+            + ": loading a pickle can run any code it holds",
+            "If you made this file or trust its source, "
+            + how.passing(src.name, "format", "native", "to load it")
+            + ". Otherwise ask for the vectors as word2vec or GloVe text (fastText vectors lose their subword "
+            "vectors in a word2vec copy: keep those as a fastText .bin model)",
         )
     body = head[3:] if head.startswith(_parse.BOM) else head
     nl = body.find(b"\n")
@@ -1142,10 +1152,11 @@ def load_vectors(
             if kv is None:  # the cache cannot be written (logged): load into memory
                 kv = _load(src, fmt, key, path, limit, unicode_errors, False, cache_dir, progress)
         except VectorsFormatError as err:
-            hint = _format_hint(src, format, fmt, str(err))  # a format named by hand that the content contradicts
+            message = _parse.template_of(err)  # its advice unworded, to be worded with the hint's
+            hint = _format_hint(src, format, fmt, message)  # a format named by hand that the content contradicts
             if hint is None:
                 raise
-            raise VectorsFormatError(f"{err} {hint}") from err
+            raise _parse.worded_error(VectorsFormatError, f"{message} {hint}") from err
         logger.info("Loaded %d vectors of dimension %d from %s", len(kv), kv.vector_size, src.name)
         return kv
 
@@ -1276,7 +1287,7 @@ def _format_hint(src, asked: str, fmt: str, message: str):
     if found == "glove" and not _looks_like_glove(_parse.peek(src, 1 << 12)):
         return None  # the fallback of the sniff: not evidence of GloVe
     what, right = _FORMAT_NAMES[found]
-    how = _parse.spelling()  # load_vectors' keywords, or the command line's options
+    how = _parse.advice()  # load_vectors' keywords, or the command line's options
     if how.setting("format", right) in message:
         return None
     fix = how.setting("format", right)
