@@ -8,18 +8,21 @@ from pathlib import Path
 import typer
 
 from ._common import (
+    _check_data,
     _errors_to_exit,
     _info,
     _json,
     _jsonl,
     _opt_cache_dir,
+    _opt_column,
     _opt_data_dir,
+    _opt_label_column,
     _progress,
     _state,
     app,
 )
 
-__all__ = ["data_status"]
+__all__ = ["data_status", "describe_data"]
 
 logger = logging.getLogger(__name__)
 
@@ -107,8 +110,9 @@ def _check_not_own_file(name: str, command: str) -> None:
     kind = "a folder" if path.is_dir() else "a file"
     raise DataError(
         f"'{name}' is {kind}, not a data manifest name: `toolkit data {command}` works on the downloadable "
-        "datasets and word vectors (`toolkit data list`). Your own labelled data (a CSV/TSV or JSON lines "
-        f"file, a class-per-folder directory) goes straight to the commands: `toolkit train --data {name}` "
+        f"datasets and word vectors (`toolkit data list`). `toolkit data describe {name}` summarises your own "
+        "labelled data (a CSV/TSV or JSON lines file, a class-per-folder directory), which goes straight to the "
+        f"commands: `toolkit train --data {name}` "
         "(with --column and --label-column), `toolkit evaluate MODEL --data ...`, `toolkit predict MODEL "
         "--input ...`; in Python, toolkit.data.load_csv / load_jsonl / load_folder."
     )
@@ -174,3 +178,171 @@ def data_fetch(
     )
     typer.echo(str(fetch(name, data_dir=data_dir, cache_dir=cache_dir, progress=_progress())))
 
+
+
+def _words_summary(texts) -> dict:
+    import numpy as np
+
+    words = np.fromiter((len(t.split()) for t in texts), dtype=np.int64, count=len(texts))
+    if not len(words):
+        return {"min": 0, "median": 0, "p95": 0, "max": 0}
+    return {"min": int(words.min()), "median": int(np.median(words)), "p95": int(np.percentile(words, 95)),
+            "max": int(words.max())}
+
+
+def describe_data(data, *, test_data=None, split="train", column="text", label_column="label", data_dir=None,
+                  cache_dir=None) -> dict:
+    """Summarise labelled text data before a long training run: size, classes, lengths, empty and repeated texts.
+
+    Reads the data as ``toolkit train --data`` does (the same readers, rules
+    and errors), so what it reports is what training would see.
+
+    Parameters
+    ----------
+    data : str or path-like
+        ``"imdb"``, a CSV/TSV or JSON lines file, or a class-per-folder directory.
+    test_data : str or path-like, optional
+        Test data for ``data`` (as ``train --test-data``): its classes and the
+        test texts that also occur, word for word, in ``data`` (they inflate
+        test scores).
+    split : {"train", "test", "unsup"}, default="train"
+        The IMDB split described (``data="imdb"``); with ``test_data="imdb"``
+        that is the test split.
+    column, label_column : str
+        The text and label columns (``label_column=None``: unlabelled texts).
+    data_dir, cache_dir : path-like, optional
+        See :func:`toolkit.data.datasets.fetch`.
+
+    Returns
+    -------
+    dict
+        ``source``, ``documents``, ``classes`` (name -> documents; empty when
+        unlabelled), ``words`` (whitespace-separated words per document:
+        ``min``, ``median``, ``p95``, ``max``), ``empty`` (record numbers of
+        texts with no words), ``duplicates`` (groups of record numbers with
+        the same text), ``conflicts`` (the groups whose records carry different
+        labels), ``warnings``, and ``test`` (the same for ``test_data``, plus
+        ``in_training``: its records whose text is a training text) when given.
+
+    Raises
+    ------
+    toolkit.exceptions.DataError
+        As the readers: a missing file or column, a missing label...
+    """
+    from collections import defaultdict
+
+    from ._inputs import load_data
+
+    def one(source, which):
+        ds = load_data(source, split=which, column=column, label_column=label_column, data_dir=data_dir,
+                       cache_dir=cache_dir)
+        texts, labels = list(ds.texts), [int(y) for y in ds.labels]
+        names = list(ds.target_names)
+        labelled = bool(names) and all(y >= 0 for y in labels)
+        by_text = defaultdict(list)
+        for i, text in enumerate(texts):
+            by_text[text.strip()].append(i)
+        groups = [ids for ids in by_text.values() if len(ids) > 1]
+        counts = {name: 0 for name in names} if labelled else {}
+        for y in labels if labelled else ():
+            counts[names[y]] += 1
+        summary = {
+            "source": str(ds.source or source),
+            "documents": len(texts),
+            "classes": counts,
+            "words": _words_summary(texts),
+            "empty": [i for i, text in enumerate(texts) if not text.split()],
+            "duplicates": groups,
+            "conflicts": [ids for ids in groups if labelled and len({labels[i] for i in ids}) > 1],
+            "warnings": [],
+        }
+        warn = summary["warnings"]
+        if labelled and len([c for c in counts.values() if c]) < 2:
+            warn.append("fewer than two classes have documents: a classifier cannot be trained on it")
+        small = [name for name, c in counts.items() if 0 < c < 5]
+        if small:
+            warn.append(f"class(es) {', '.join(map(repr, small))} have fewer than 5 documents: a stratified split "
+                        "or cross-validation may leave them out of a fold")
+        if labelled and len(texts) and max(counts.values()) > 0.9 * len(texts):
+            top = max(counts, key=counts.get)
+            warn.append(f"class {top!r} holds {counts[top] / len(texts):.0%} of the documents: accuracy is "
+                        "misleading; look at the per-class scores (balanced accuracy, F1)")
+        if summary["empty"]:
+            warn.append(f"{len(summary['empty'])} document(s) have no words (first: record {summary['empty'][0]}): "
+                        "training refuses them")
+        if summary["conflicts"]:
+            first = summary["conflicts"][0]
+            warn.append(f"{len(summary['conflicts'])} text(s) occur with different labels (first: records "
+                        f"{', '.join(map(str, first[:5]))})")
+        return summary, by_text
+
+    summary, by_text = one(data, split)
+    if test_data is not None:
+        test, test_texts = one(test_data, "test" if str(test_data).lower() == "imdb" else split)
+        test["in_training"] = sorted(i for text, ids in test_texts.items() if text in by_text for i in ids)
+        if test["in_training"]:
+            test["warnings"].append(
+                f"{len(test['in_training'])} test document(s) are also training texts (first: test record "
+                f"{test['in_training'][0]}): they inflate the test scores; drop them from one side")
+        absent = [name for name, c in summary["classes"].items() if c and not test["classes"].get(name)]
+        if absent and test["classes"]:
+            test["warnings"].append(f"no test documents of class(es) {', '.join(map(repr, absent))}: the test "
+                                    "scores do not measure them")
+        unknown = [name for name, c in test["classes"].items() if c and name not in summary["classes"]]
+        if unknown:
+            test["warnings"].append(f"test class(es) {', '.join(map(repr, unknown))} never occur in the training "
+                                    "data: a model cannot predict them")
+        summary["test"] = test
+    return summary
+
+
+def _describe_lines(summary: dict, title: str) -> list[str]:
+    lines = [f"{title}: {summary['source']}, {summary['documents']:,} documents"
+             + ("" if summary["classes"] else ", unlabelled")]
+    total = summary["documents"] or 1
+    if summary["classes"]:
+        width = max(5, *(len(str(name)) for name in summary["classes"])) + 2
+        lines.append(f"  {'class':<{width}}{'documents':>10}  share")
+        for name, count in summary["classes"].items():
+            lines.append(f"  {name!s:<{width}}{count:>10,}  {count / total:6.1%}")
+    w = summary["words"]
+    lines.append(f"  words per document: min {w['min']:,}, median {w['median']:,}, 95th percentile {w['p95']:,}, "
+                 f"max {w['max']:,}")
+    repeated = sum(len(ids) - 1 for ids in summary["duplicates"])
+    lines.append(f"  empty documents: {len(summary['empty']):,}; repeated texts: {repeated:,} "
+                 f"(in {len(summary['duplicates']):,} groups)")
+    if "in_training" in summary:
+        lines.append(f"  also in the training data: {len(summary['in_training']):,}")
+    lines.extend(f"  warning: {message}" for message in summary["warnings"])
+    return lines
+
+
+@data_app.command("describe")
+@_errors_to_exit
+def data_describe(
+    data: str = typer.Argument(..., help="Your labelled data (a CSV/TSV or JSON lines file, a class-per-folder "
+                               "directory) or imdb."),
+    test_data: str = typer.Option(None, "--test-data", help="Its test data: classes, and texts also in DATA."),
+    split: str = typer.Option("train", "--split", help="IMDB split (with DATA imdb)."),
+    column: str = _opt_column,
+    label_column: str = _opt_label_column,
+    unlabelled: bool = typer.Option(False, "--unlabelled", help="Texts without labels (no --label-column)."),
+    as_json: bool = typer.Option(False, "--json", help="JSON instead of a table (record numbers included)."),
+    data_dir: Path = _opt_data_dir,
+    cache_dir: Path = _opt_cache_dir,
+) -> None:
+    """Summarise labelled data before training: documents, classes, words per document, empty and repeated texts.
+
+    DATA is read as `toolkit train --data` reads it. Record numbers count from 0, as the readers' ids.
+    """
+    _check_data(data, labelled=True)
+    _check_data(test_data, labelled=True)
+    summary = describe_data(data, test_data=test_data, split=split, column=column,
+                            label_column=None if unlabelled else label_column, data_dir=data_dir, cache_dir=cache_dir)
+    if as_json:
+        typer.echo(_json(summary), nl=False)
+        return
+    lines = _describe_lines(summary, "data")
+    if "test" in summary:
+        lines += _describe_lines(summary["test"], "test data")
+    typer.echo("\n".join(lines))
