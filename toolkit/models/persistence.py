@@ -56,8 +56,10 @@ On load only types from scikit-learn, toolkit, NumPy and SciPy (and ``pathlib`` 
 a file naming any other type is refused before it is read.
 
 On load, before anything is parsed, the folder must hold exactly these files
-and match its digest: a missing, truncated or edited file (``config.json``
-included: a swapped class list would invert every prediction) raises
+(besides file managers' metadata, never read: ``.DS_Store``, ``._*``,
+``Thumbs.db``, ``desktop.ini``, ``.ipynb_checkpoints``) and match its
+digest: a missing, truncated or edited file (``config.json`` included: a
+swapped class list would invert every prediction) raises
 :class:`~toolkit.exceptions.ModelFormatError` naming the file. The digest
 detects corruption and edits; it is not a signature, so a folder from someone
 you do not trust is only as safe as Keras' safe mode. Then the config must
@@ -79,6 +81,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import errno
 import gc
 import hashlib
 import inspect
@@ -440,7 +443,8 @@ def save_model(estimator, path) -> Path:
     path : str or path-like
         Target folder (``~`` is the home folder). An existing toolkit model
         folder there (a ``config.json`` of this format and only the files
-        :func:`save_model` writes) is replaced; any other existing non-empty
+        :func:`save_model` writes, besides a file manager's ``.DS_Store`` and
+        the like) is replaced; any other existing non-empty
         folder or file, or a model folder holding other files, is an error
         and is left as it is. A
         symbolic link to a folder is followed: the folder it points to is
@@ -477,6 +481,15 @@ def save_model(estimator, path) -> Path:
     whatever this process tokenized, so save right after ``fit`` to keep other
     texts (a test set) out of it, as ``toolkit train`` does.
 
+    Saves to one path at once (threads or processes) run one after the
+    other, the last one's model staying; a :func:`load_model` meanwhile waits
+    for the save and gets the whole new folder. Both hold an advisory lock
+    (``flock``) on the folder that holds the model folder, so saves and loads
+    of models beside it wait too (not on Windows, nor on file systems that
+    refuse the lock). An error writing the folder (a full disk, a folder not
+    writable, a name too long) is an ``OSError`` naming ``path`` and what to
+    do; the folder there, if any, is left as it was.
+
     Examples
     --------
     >>> from toolkit.models import save_model, load_model  # doctest: +SKIP
@@ -488,23 +501,93 @@ def save_model(estimator, path) -> Path:
     parts = _split(estimator)
     check_is_fitted(estimator if parts is None else parts[1], None if parts is None else "model_")
     path = _check_save_target(Path(path).expanduser())
-    with atomic_output(path, directory=True) as tmp:
-        spans = _save_span_cache(estimator, tmp)
-        if parts is None:
-            _save_skops(estimator, tmp, spans)
-        else:
-            tokenizer, clf, step_names = parts
-            save_keras(clf.model_, tmp / _MODEL_FILE)
-            clf.vocabulary_.to_json(tmp / _VOCAB_FILE)
-            index = (_INDEX_FILE,) if clf.vocabulary_.save_ngram_index(tmp / _INDEX_FILE) else ()
-            version = _save_nb_weights(clf, tmp / _NB_WEIGHTS_FILE, tmp / _MODEL_FILE)
-            weights = (_NB_WEIGHTS_FILE,) if version else ()
-            config = _config(clf, tokenizer, step_names)
-            config["format_version"] = max(config["format_version"], version)  # 3: what older toolkits cannot read
-            _write_json(tmp / _CONFIG_FILE, config)
-            _write_checksums(tmp, _CONTENT_FILES + spans + index + weights)
+    try:
+        # one save or load of a folder of this parent at a time (_folder_lock): two processes saving to one path
+        # at once both succeed, one after the other, and a load never sees a folder half swapped
+        with _folder_lock(path, exclusive=True), atomic_output(path, directory=True) as tmp:
+            spans = _save_span_cache(estimator, tmp)
+            if parts is None:
+                _save_skops(estimator, tmp, spans)
+            else:
+                tokenizer, clf, step_names = parts
+                save_keras(clf.model_, tmp / _MODEL_FILE)
+                clf.vocabulary_.to_json(tmp / _VOCAB_FILE)
+                index = (_INDEX_FILE,) if clf.vocabulary_.save_ngram_index(tmp / _INDEX_FILE) else ()
+                version = _save_nb_weights(clf, tmp / _NB_WEIGHTS_FILE, tmp / _MODEL_FILE)
+                weights = (_NB_WEIGHTS_FILE,) if version else ()
+                config = _config(clf, tokenizer, step_names)
+                config["format_version"] = max(config["format_version"], version)  # 3: what older toolkits cannot read
+                _write_json(tmp / _CONFIG_FILE, config)
+                _write_checksums(tmp, _CONTENT_FILES + spans + index + weights)
+    except OSError as err:
+        hint = _WRITE_ERROR_HINTS.get(err.errno)
+        if hint is None:
+            raise
+        before = "the model folder there is unchanged" if os.path.isdir(path) else "nothing was written there"
+        # the same class (PermissionError...) and errno; the message names the target, not the temporary folder
+        raise type(err)(err.errno, f"Cannot save the model to {path}: {err.strerror}; {before}. {hint}") from err
     logger.info("saved %s to %s", type(estimator).__name__, path)
     return path
+
+
+#: What to do when writing a model folder fails with these errors (the errno's text alone, with the name of a
+#: temporary folder, says neither which save failed nor that nothing was lost)
+_WRITE_ERROR_HINTS = {
+    **{code: "Free disk space (a model folder needs about its size again while it is written) or choose a path on "
+             "another disk." for code in (errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC))},
+    errno.EACCES: "Choose a folder you can write to.", errno.EPERM: "Choose a folder you can write to.",
+    errno.EROFS: "Choose a path on a writable file system.",
+    # a name mkdir takes, but not with the temporary folder's 18 more characters (".<name>.<12 hex>.tmp")
+    errno.ENAMETOOLONG: "Choose a shorter folder name: it is first written under a temporary name 18 characters "
+                        "longer, and most file systems allow 255 bytes per name (a CJK character takes 3).",
+}
+
+
+@contextlib.contextmanager
+def _folder_lock(path: Path, *, exclusive: bool):
+    """Hold an advisory lock (``flock``) on the folder that holds the model folder ``path`` for the block.
+
+    :func:`save_model` holds it exclusively from before the check of what is
+    at ``path`` to after the new folder was renamed into place,
+    :func:`load_model` shared while it reads the files. Without it, two saves
+    to one path at once failed with "[Errno 39] Directory not empty" or
+    "No such file or directory" naming a temporary folder and left the old
+    model as hidden debris, and a load during a save found no folder (or
+    files of two models). The lock is on the parent folder (opened, never
+    written: no lock file is left behind, and a read-only folder loads), so
+    saves and loads of other models beside it wait too. Where ``flock`` is
+    missing (Windows) or refused (some network file systems), the block runs
+    without it.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    parent, fd = path.parent, None
+    try:
+        if exclusive:  # the folders atomic_output would create (never through a link to nowhere: it names that)
+            parent.mkdir(parents=True, exist_ok=True)
+        parent = Path(os.path.realpath(path)).parent  # a link to a model folder: the folder holding its target
+        fd = os.open(parent, os.O_RDONLY)
+        mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
+        try:
+            fcntl.flock(fd, mode | fcntl.LOCK_NB)
+        except BlockingIOError:
+            logger.info("waiting for another save or load of a model in %s", parent)
+            fcntl.flock(fd, mode)
+    except OSError as err:  # no such folder, a link to nowhere, a file system without flock
+        logger.debug("model folder lock on %s not taken (%s)", parent, err)
+        if fd is not None:
+            os.close(fd)
+            fd = None
+    try:
+        yield
+    finally:
+        if fd is not None:
+            with contextlib.suppress(OSError):  # released for a forked child that shares the descriptor, too
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
 
 
 #: Every name a folder written by :func:`save_model` can hold (the kinds' files, the optional ones, the checksums).
@@ -512,11 +595,23 @@ _MODEL_FOLDER_NAMES = frozenset((*_CONTENT_FILES, _SKOPS_FILE, _CHECKSUMS_FILE, 
                                  _NB_WEIGHTS_FILE))
 
 
+#: What file managers and notebooks put in any folder they show (macOS Finder, Windows Explorer, Jupyter's editor):
+#: never part of a model, never read. A model folder copied to a Mac and opened there holds a .DS_Store
+_OS_METADATA_NAMES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini", ".ipynb_checkpoints"})
+
+
+def _os_metadata(name: str) -> bool:
+    """Whether ``name`` is a file manager's metadata (:data:`_OS_METADATA_NAMES`, or a macOS ``._`` AppleDouble
+    file), which :func:`load_model` ignores and :func:`save_model` replaces with the folder."""
+    return name in _OS_METADATA_NAMES or name.startswith("._")
+
+
 def _check_save_target(path: Path) -> Path:
     """The folder :func:`save_model` writes for ``path``; an error when writing there would destroy other data.
 
     Replaced only: a missing path, an empty folder, or a toolkit model folder:
-    nothing but the files of a model folder, with a ``config.json`` naming
+    nothing but the files of a model folder (file managers' metadata, such as
+    a ``.DS_Store``, aside: :func:`_os_metadata`), with a ``config.json`` naming
     :data:`FORMAT_NAME` (or damaged past reading, so a broken model can be
     saved again). A symbolic link is resolved, so the folder it points to is
     replaced and the link kept.
@@ -535,12 +630,12 @@ def _check_save_target(path: Path) -> Path:
     parent = nearest_existing_parent(path)
     if not parent.is_dir():
         raise NotADirectoryError(f"Cannot save the model to {path}: {parent} is a file, not a folder. Choose another path.")
-    if not path.exists() or (path.is_dir() and not any(path.iterdir())):
+    if not path.exists() or (path.is_dir() and all(_os_metadata(entry.name) for entry in path.iterdir())):
         return path
     config = path / _CONFIG_FILE
     if path.is_dir() and config.is_file() and _config_format(config) in (FORMAT_NAME, None):
-        foreign = sorted(entry.name for entry in path.iterdir()
-                         if entry.name not in _MODEL_FOLDER_NAMES or not entry.is_file())
+        foreign = sorted(entry.name for entry in path.iterdir() if not _os_metadata(entry.name)
+                         and (entry.name not in _MODEL_FOLDER_NAMES or not entry.is_file()))
         if not foreign:
             return path
         if _config_format(config) == FORMAT_NAME:
@@ -852,6 +947,8 @@ def _save_skops(estimator, folder: Path, extra: tuple = ()) -> None:
     try:
         with one_state_per_save():  # a vocabulary shared by several steps is stored once
             sio.dump(estimator, raw)
+    except OSError:  # a full disk or a folder not writable: not a type skops cannot store (save_model names it)
+        raise
     except Exception as err:  # skops names the object it cannot store
         raise TypeError(
             f"save_model cannot store {type(estimator).__name__} with skops.io ({err}). Use "
@@ -1026,7 +1123,8 @@ def _verify_folder(path: Path) -> tuple:
             f"{', '.join(_KIND_FILES['sklearn'])}) and the folder digest: it was edited or is not a "
             f"toolkit checksum file. {_RESAVE_HINT}"
         )
-    extra = sorted(p.name for p in path.iterdir() if p.name not in (*content, _CHECKSUMS_FILE))
+    extra = sorted(p.name for p in path.iterdir() if p.name not in (*content, _CHECKSUMS_FILE)
+                   and not _os_metadata(p.name))  # a .DS_Store of a folder opened in Finder: never read
     if extra:
         raise ModelFormatError(
             f"{path} holds files that are not part of the saved model ({', '.join(extra)}); a model "
@@ -1229,11 +1327,17 @@ def load_model(path):
 
 def _load_model(path):
     """:func:`load_model` without the closing collection."""
+    path = Path(path).expanduser()
+    with _folder_lock(path, exclusive=False):  # a save to this path meanwhile waits (or is awaited)
+        return _load_locked(path)
+
+
+def _load_locked(path: Path):
+    """:func:`_load_model` of the expanded ``path``, while the folder lock is held."""
     from .. import __version__
     from ..text.vocabulary import Vocabulary
     from .classifier import EmbeddingClassifier
 
-    path = Path(path).expanduser()
     if path.is_file():
         raise ModelFormatError(_not_a_folder_message(path))
     if not path.is_dir():
