@@ -53,6 +53,11 @@ def _binarize(X):
     """A copy of X with every non-zero set to 1 (sparse stays sparse)."""
     if sp.issparse(X):
         X = X.copy()
+        # a cell stored as several entries (a CSR matrix built from (data, indices, indptr) with repeated column
+        # indices) is one count: binarized entry by entry it weighed 2 or more, and the same counts fitted another
+        # model (decision values 0.20 apart on 200 IMDB reviews). No-op on canonical matrices (the encoders').
+        if hasattr(X, "sum_duplicates"):  # CSR/CSC/COO (what the callers pass)
+            X.sum_duplicates()
         X.data = (X.data != 0).astype(X.dtype)
         X.eliminate_zeros()
         return X
@@ -117,6 +122,11 @@ def _validated_counts(estimator, X, y=None, *, reset):
             "to X: use chain_method='predict' (or 'predict_proba', with NBSVMClassifier(loss='log_loss'))."
         ) from None
     X = sp.csr_matrix(X) if not sp.issparse(X) else X.tocsr()
+    if not X.has_canonical_format:
+        # repeated entries of a cell (a CSR matrix built from (data, indices, indptr)) are one count: summed, so
+        # that the same counts fit the same model (norm="l2" took each entry's square) and score the same
+        X = X.copy()  # tocsr() of a CSR matrix is the caller's own
+        X.sum_duplicates()
     return (_binarize(X) if estimator.binarize else X), y
 
 
