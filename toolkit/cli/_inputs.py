@@ -12,7 +12,7 @@ from pathlib import Path
 from ..exceptions import ToolkitError
 
 __all__ = ["read_input", "load_data", "load_train_test", "DocumentRecords", "parse_setting", "SettingError",
-           "check_limit", "check_columns"]
+           "check_limit", "check_columns", "check_training_classes"]
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +62,41 @@ def _unreadable_format(path: Path):
         f".txt files. Convert it, e.g. in Python: import pandas as pd; pd.{reader}({str(path)!r}).{convert}; "
         f"then pass '{target}'."
     )
+
+
+def _is_token_list(line: str) -> bool:
+    """Whether ``line`` is a JSON array of strings: one line of what ``toolkit tokenize`` writes."""
+    line = line.strip()
+    if not (line.startswith("[") and line.endswith("]")):
+        return False
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return False
+    return isinstance(value, list) and all(isinstance(token, str) for token in value)
+
+
+def _token_lists_error(name: str):
+    """The DataError for token lists (``toolkit tokenize``'s output) given where raw text is read."""
+    from ..exceptions import DataError
+
+    return DataError(
+        f"{name[:1].upper() + name[1:]} holds token lists (a JSON array of strings per line, what `toolkit "
+        "tokenize` writes), not raw text. This command reads raw text and tokenizes it itself: give it the text "
+        "you tokenized, e.g. `toolkit vectorize reviews.txt -o matrix.npz` (with the --set options you gave "
+        "tokenize) rather than `toolkit tokenize reviews.txt | toolkit vectorize -`."
+    )
+
+
+def _first_line(path: Path) -> str:
+    """The first non-blank line of a JSON lines file, or "" (unreadable: its reader names the problem)."""
+    from ..data.datasets import _open_text
+
+    try:
+        with _open_text(path, "utf-8") as fh:
+            return next((line for line in fh if line.strip()), "")
+    except (OSError, ValueError, ToolkitError):
+        return ""
 
 
 def _check_input_path(path) -> Path:
@@ -209,20 +244,30 @@ def read_input(source=None, *, column="text", encoding="utf-8", stdin=None, spli
 
         stream = sys.stdin if stdin is None else stdin
         if hasattr(stream, "buffer"):  # decoded here, strictly: sys.stdin replaces bad bytes under some locales
-            return _lines(_gunzipped(stream.buffer.read(), "standard input"), encoding, "standard input")
-        lines = [line.rstrip("\r\n") for line in stream if line.strip()]
-        if lines and lines[0].startswith("\ufeff"):
-            lines[0] = lines[0][1:]
-        return [line for line in lines if line.strip()]
+            lines = _lines(_gunzipped(stream.buffer.read(), "standard input"), encoding, "standard input")
+        else:
+            lines = [line.rstrip("\r\n") for line in stream if line.strip()]
+            if lines and lines[0].startswith("\ufeff"):
+                lines[0] = lines[0][1:]
+            lines = [line for line in lines if line.strip()]
+        # `toolkit tokenize ... | toolkit vectorize -` tokenized the JSON text itself: '[', '"', 'good","film'
+        if lines and _is_token_list(lines[0]):
+            raise _token_lists_error("standard input")
+        return lines
     if str(source).lower() == "imdb":
         return list(load_data("imdb", split=split, data_dir=data_dir, cache_dir=cache_dir, progress=progress).texts)
     path = _check_input_path(source)
+    if path.is_file() and _line_kind(str(path)) == "jsonl" and _is_token_list(_first_line(path)):
+        raise _token_lists_error(f"'{path}'")  # load_jsonl said "expected a JSON object, got list"
     for error in (_gzipped_table(path), _unreadable_format(path)):
         if error is not None:
             raise error
     if path.is_dir() or path.suffix.lower() in TABLE_SUFFIXES + JSONL_SUFFIXES + (".json",):
         return list(load_data(path, column=column, label_column=None).texts)
-    return _read_lines(path, encoding)
+    lines = _read_lines(path, encoding)
+    if lines and _is_token_list(lines[0]):  # `toolkit tokenize reviews.txt -o tokens.txt`
+        raise _token_lists_error(f"'{path}'")
+    return lines
 
 
 def load_data(data="imdb", *, split="train", column="text", label_column="label", data_dir=None, cache_dir=None,
@@ -257,6 +302,9 @@ def load_data(data="imdb", *, split="train", column="text", label_column="label"
         return datasets.load_imdb(split, data_dir=data_dir, cache_dir=cache_dir, progress=progress)
     path = check_labelled_path(data)
     suffix = path.suffix.lower()
+    preloaded = _PRELOADED.pop(_preload_key(path, column, label_column), None)
+    if preloaded is not None:  # read by check_training_classes in this command, before TensorFlow loaded
+        return preloaded
     try:
         if path.is_dir():
             return datasets.load_folder(path)
@@ -266,6 +314,51 @@ def load_data(data="imdb", *, split="train", column="text", label_column="label"
         return datasets.load_jsonl(path, text_column=column, label_column=label_column)
     except datasets.DataError as err:
         raise _with_option_names(err) from err
+
+
+#: the dataset check_training_classes read, until load_data is asked for it (one entry, taken once)
+_PRELOADED: dict = {}
+
+
+def _preload_key(path: Path, column, label_column):
+    """What tells the file ``path`` read with these columns from any other read (an edit changes it)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return str(path.resolve()), st.st_mtime_ns, st.st_size, column, label_column
+
+
+def check_training_classes(data, *, column="text", label_column="label") -> None:
+    """Refuse a CSV/TSV or JSONL file whose labels are of one class, before a command loads anything heavy.
+
+    ``toolkit train`` on such a file (often a --label-column naming a column of
+    one value) failed in the classifier's fit, after TensorFlow and the tokenizer
+    (seconds). The file is read once: the next :func:`load_data` of it with the
+    same columns takes the dataset read here. Other data (IMDB, folders, stdin)
+    and files that cannot be read are left to the readers.
+
+    Parameters
+    ----------
+    data : str or path-like
+        As for :func:`load_data`.
+    column, label_column : str
+        The text and label fields.
+
+    Raises
+    ------
+    toolkit.exceptions.DataError
+        When every label is the same class, or as :func:`load_data`.
+    """
+    if data is None or label_column is None or str(data) == "-" or str(data).lower() == "imdb":
+        return
+    path = Path(data).expanduser()
+    if _line_kind(str(path)) is None or not path.is_file():
+        return
+    dataset = load_data(path, column=column, label_column=label_column)
+    _check_two_classes(_named_labels(dataset, label_column), data, label_column)
+    _PRELOADED.clear()
+    _PRELOADED[_preload_key(path, column, label_column)] = dataset
 
 
 def _csv_delimiter(path: Path, encoding: str = "utf-8") -> str:
@@ -597,6 +690,58 @@ def _subsample(texts, labels, limit, random_state, extra=None):
     return kept if extra is None else (*kept, np.asarray(extra)[idx])
 
 
+def _check_two_classes(labels, data, label_column) -> None:
+    """Refuse training labels of one class, before anything heavy: a classifier needs two."""
+    import numpy as np
+
+    from ..exceptions import DataError
+
+    classes = np.unique(np.asarray(labels).astype(str))
+    if classes.size != 1:
+        return
+    table = label_column is not None and _line_kind(str(data)) is not None
+    raise DataError(
+        f"{data} has documents of one class only, {str(classes[0])!r}"
+        f"{f' in its label column {label_column!r}' if table else ''} ({len(labels)} documents): a classifier "
+        "learns to tell classes apart and needs documents of at least two. Add documents of the other classes"
+        f"{', or check that --label-column names the column of classes' if table else ''}."
+    )
+
+
+#: how booleans are written: Python and pandas (True), Excel, R and SAS (TRUE), JSON, JavaScript and Spark (true)
+_BOOLEAN_NAMES = ("true", "false")
+
+
+def _booleans_as_in(labels, reference, source, reference_source):
+    """``labels`` with a boolean written another way than in ``reference`` written as there.
+
+    JSON's ``true`` is read as Python's ``True`` (class ``"True"``), Excel and R
+    write ``TRUE`` into a CSV and Spark ``true``: the same value, which training
+    on one file and testing on another read as different classes ("labels the
+    model was never trained on"). A label is renamed only when ``reference`` lacks
+    its exact name and writes that boolean one way.
+    """
+    import numpy as np
+
+    known = set(np.asarray(reference).astype(str).tolist())
+    spellings: dict = {}
+    for name in known:
+        if name.strip().lower() in _BOOLEAN_NAMES:
+            spellings.setdefault(name.strip().lower(), set()).add(name)
+    renamed = {}
+    for name in set(np.asarray(labels).astype(str).tolist()) - known:
+        same = spellings.get(name.strip().lower(), set())
+        if len(same) == 1:
+            renamed[name] = next(iter(same))
+    if not renamed:
+        return labels
+    logger.info("%s: the label%s %s read as %s, as %s writes the same boolean%s.", source,
+                "s" if len(renamed) > 1 else "", first_of(map(repr, sorted(renamed))),
+                first_of(repr(renamed[k]) for k in sorted(renamed)), reference_source,
+                "s" if len(renamed) > 1 else "")
+    return np.asarray([renamed.get(str(v), str(v)) for v in np.asarray(labels).tolist()])
+
+
 def load_train_test(
     data="imdb", *, test_data=None, test_size=0.2, limit=None, random_state=0,
     column="text", label_column="label", data_dir=None, cache_dir=None, with_ratings=False, with_positions=False,
@@ -615,6 +760,10 @@ def load_train_test(
     ``with_positions=True`` also returns where each document of the two parts
     comes from (its record in the file), so that an error about "document
     ``i``" of a part can name the record the user finds in the file.
+    Training data of one class is an error, raised before the split. A boolean
+    label of ``test_data`` written another way than in ``data`` (JSON's
+    ``true``, read as ``"True"``; Excel's ``TRUE``; Spark's ``true``) is the
+    training data's class.
 
     Returns
     -------
@@ -632,12 +781,15 @@ def load_train_test(
     kwargs = dict(column=column, label_column=label_column, data_dir=data_dir, cache_dir=cache_dir, progress=progress)
     train_ds = load_data(data, split="train", **kwargs)
     x_train, y_train = list(train_ds.texts), _named_labels(train_ds, label_column)
+    _check_two_classes(y_train, data, label_column)  # now, not after the tokenizer (seconds) and in the fit
     r_train = getattr(train_ds, "ratings", None)
     # the record of each document in its source, through the split and the subsample
     p_train = np.arange(len(x_train))
     if test_data is not None or str(data).lower() == "imdb":
         test_ds = load_data(test_data if test_data is not None else data, split="test", **kwargs)
         x_test, y_test = list(test_ds.texts), _named_labels(test_ds, label_column)
+        if test_data is not None:
+            y_test = _booleans_as_in(y_test, y_train, test_data, data)
         p_test = np.arange(len(x_test))
         absent = sorted(set(np.asarray(y_train).tolist()) - set(np.asarray(y_test).tolist()), key=str)
         if test_data is not None and absent:

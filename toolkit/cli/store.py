@@ -82,8 +82,10 @@ def _first_record_fields(path: Path) -> list[str] | None:
     try:
         # a byte order mark is not part of a column name
         with _GzipErrors(path), opener(path, "rt", encoding="utf-8-sig", newline="") as fh:
-            if kind == ".csv":
-                return next(csv.reader(fh), None)
+            if kind == ".csv":  # a header of ';', tab or '|' and no commas is read with it, as read_texts reads it
+                from ..distributed.partitions import _csv_delimiter
+
+                return next(csv.reader(fh, delimiter=_csv_delimiter([str(path)], opener is gzip.open)), None)
             for number, line in enumerate(fh, 1):
                 if line.strip():
                     try:

@@ -52,6 +52,7 @@ from ._inputs import (
     _subsample,
     check_columns,
     check_limit,
+    check_training_classes,
     first_of,
     load_data,
     load_train_test,
@@ -328,7 +329,11 @@ def _label_key(value):
     from ..data.datasets import _numeric_label
 
     number = _numeric_label(value)
-    return str(value).strip() if number is None else number
+    if number is not None:
+        return number
+    text = str(value).strip()
+    # TRUE (Excel, R), true (JSON, Spark) and True (Python) are one boolean
+    return text.lower() if text.lower() in ("true", "false") else text
 
 
 def _as_classes(labels, classes):
@@ -1252,6 +1257,8 @@ def train_cmd(
     # a missing --column / --label-column from the header or first record, before TensorFlow loads
     check_columns(data, column=column, label_column=label_column)
     check_columns(test_data, column=column, label_column=label_column)
+    # labels of one class (a --label-column of one value) named before TensorFlow and the tokenizer load
+    check_training_classes(data, column=column, label_column=label_column)
     _check_vectors(None if vectors == RECIPE else vectors)
     if params.get("vectors") is not None:  # checked now, not after TensorFlow has loaded
         _check_vectors(params["vectors"], option="--set vectors=")

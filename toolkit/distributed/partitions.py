@@ -38,13 +38,18 @@ def require_dask():
     return db
 
 
-def _dataframe_bag(frame, text_column, label_column, source):
-    columns = list(frame.columns)
+def _check_frame_columns(frame, text_column, label_column, source, hidden=()):
+    """Refuse a missing ``text_column`` / ``label_column`` of ``frame`` (its ``hidden`` columns not named)."""
+    columns = [c for c in frame.columns if c not in hidden]
     for role, name in (("text_column", text_column), ("label_column", label_column)):
         if name is not None and name not in columns:
             raise ValueError(f"{source} has no column {name!r} ({role}); its columns are {columns}.")
     if text_column is None:
         raise ValueError(f"{source} is a table: name its text column with text_column=... (columns: {columns}).")
+
+
+def _dataframe_bag(frame, text_column, label_column, source):
+    _check_frame_columns(frame, text_column, label_column, source)
     if label_column is None:
         return frame[text_column].to_bag()
     return frame[[text_column, label_column]].to_bag()
@@ -71,7 +76,19 @@ def read_texts(source, *, text_column=None, label_column=None, blocksize="64MiB"
         corpus as several ``.gz`` files, which are read in parallel.
     text_column, label_column : str, optional
         Columns (keys) of tables and JSON lines; with ``label_column`` the bag
-        holds ``(text, label)`` pairs.
+        holds ``(text, label)`` pairs. The labels of files are read as
+        :func:`~toolkit.data.load_csv` and :func:`~toolkit.data.load_jsonl`
+        read them, so a store built from a file has the classes that training
+        on it in memory has: spaces around a label dropped (``"pos "`` is
+        ``"pos"``), a number one class however it is written (``"1.0"`` and
+        ``"1"`` are ``"1"``), and ``"nan"``, ``"#N/A"``, Excel's error values
+        and a column named twice refused (an error naming the file); an empty
+        cell or a JSON ``null`` is left missing, which
+        :meth:`~toolkit.distributed.CorpusStore.build` refuses naming the
+        document. A ``.csv`` whose header has no commas but one of ``;``,
+        tab and ``|`` is read with it (Excel's CSV in many locales); rows of
+        empty fields are skipped, and ``"NA"``, ``"null"`` or ``"None"`` are
+        texts and labels as written.
     blocksize : str or int, default="64MiB"
         Bytes per partition of each plain file. A CSV whose quoted texts hold line
         breaks needs ``blocksize=None`` (one partition per file): a block
@@ -124,8 +141,19 @@ def read_texts(source, *, text_column=None, label_column=None, blocksize="64MiB"
                  else db.read_text(names, blocksize=blocksize, encoding="utf-8-sig"))
         return lines.map(lambda line: line.rstrip("\r\n"))
     if suffix == ".csv":
-        frame = _gzip_csv(names) if gzipped else dd.read_csv(names, blocksize=blocksize, dtype="object")
-        return _dataframe_bag(frame, text_column, label_column, f"CSV input {names[0]}")
+        # as load_csv reads the file: its delimiter (a header of ';', tab or '|' and no commas: Excel's CSV in
+        # many locales), an empty cell missing but "NA", "null", "None" texts and labels as written
+        options = {"sep": _csv_delimiter(names, gzipped, text_column=text_column, label_column=label_column),
+                   "dtype": "object",
+                   "keep_default_na": False, "na_values": [""]}
+        frame = (_gzip_csv(names, options) if gzipped
+                 else dd.read_csv(names, blocksize=blocksize, include_path_column=_PATH_COLUMN, **options))
+        # a row of empty fields (Excel's cleared rows) holds no document: load_csv skips it too
+        frame = frame.dropna(how="all", subset=[c for c in frame.columns if c != _PATH_COLUMN])
+        _check_frame_columns(frame, text_column, label_column, f"CSV input {names[0]}", hidden=[_PATH_COLUMN])
+        if label_column is None:
+            return frame[text_column].to_bag()
+        return frame[[text_column, label_column, _PATH_COLUMN]].to_bag().map(_file_pair, label_column)
     if suffix in (".jsonl", ".json"):
         if text_column is None:
             raise ValueError(f"JSON lines input {names[0]}: name the text key with text_column=....")
@@ -136,6 +164,82 @@ def read_texts(source, *, text_column=None, label_column=None, blocksize="64MiB"
         f"read_texts cannot read {names[0]!r}: expected .txt (one document per line), .csv or .jsonl files, "
         "plain or gzipped (.gz), or a dask.bag / dask.dataframe collection."
     )
+
+
+#: the column of a CSV's rows that names their file, for the label errors (not one of the user's columns)
+_PATH_COLUMN = "__toolkit_path__"
+
+
+def _csv_delimiter(names, gzipped, **wanted) -> str:
+    """The delimiter of CSV inputs, as the commands read a ``.csv`` file: a comma, or the one of ``;``, tab,
+    ``|`` that a header without commas holds (read from the first file). A column of ``wanted`` named twice
+    in that header is refused, as :func:`~toolkit.data.load_csv` refuses it (pandas would read the first one)."""
+    import csv
+    import gzip
+    import zlib
+
+    import fsspec
+
+    from ..data.datasets import _check_csv_columns
+
+    try:
+        files = fsspec.open_files(names, mode="rt", encoding="utf-8-sig", newline="",
+                                  compression="gzip" if gzipped else None)
+        if not files:
+            return ","
+        with files[0] as fh:
+            first = fh.readline()
+        header = next(csv.reader([first]), [])
+        delimiter = ","
+        if len(header) == 1:
+            found = [d for d in (";", "\t", "|") if d in header[0]]
+            if len(found) == 1:
+                delimiter = found[0]
+                header = next(csv.reader([first], delimiter=delimiter), [])
+    except (OSError, ValueError, csv.Error, EOFError, gzip.BadGzipFile, zlib.error):
+        return ","  # the reader names what is wrong with the file
+    header = [c.strip("\r\n") for c in header]
+    twice = {param: c for param, c in wanted.items() if c is not None and header.count(c) > 1}
+    if twice:
+        _check_csv_columns(files[0].path, header, delimiter, **twice)
+    return delimiter
+
+
+def _file_label(label, text, column, where):
+    """A file's ``label`` as :func:`~toolkit.data.load_csv` and :func:`~toolkit.data.load_jsonl` read it.
+
+    Spaces around a string are dropped (``"pos "`` is ``"pos"``), a number is
+    one class however it is written (``"1.0"``, ``" 1"`` and ``"1"`` are ``"1"``;
+    ``1.0`` in JSON is ``1``), and a value that stands for a missing one (``"nan"``,
+    ``"#N/A"``, Excel's ``#DIV/0!``, an infinity) or is not a scalar is an error
+    naming the file and the text. An empty cell or a JSON ``null`` is left
+    missing, for :meth:`~toolkit.distributed.CorpusStore.build` to name by its
+    number in the whole input. Booleans and numbers keep their type.
+    """
+    import math
+
+    from ..data.datasets import DataError, _missing_label_error, _numeric_label
+
+    if label is None or (isinstance(label, float) and math.isnan(label)):
+        return label
+    if isinstance(label, (bool, np.bool_)):
+        return bool(label)
+    place = f"{where} (the record whose text starts {str(text)[:40]!r})"
+    if isinstance(label, (dict, list)):
+        raise DataError(f"{place}: label {label!r} in {column!r} is not a scalar.")
+    error = _missing_label_error(place, label, column)
+    if error is not None:
+        raise error
+    number = _numeric_label(label)
+    if isinstance(label, str):
+        return label.strip() if number is None else str(number)
+    return label if number is None else number
+
+
+def _file_pair(row, label_column):
+    """``(text, label)`` of one CSV row ``(text, label, path)``, the label read as load_csv reads it."""
+    text, label, path = row
+    return text, _file_label(label, text, label_column, path)
 
 
 def _file_kind(path) -> str:
@@ -185,14 +289,15 @@ def _gzip_lines(names, *, include_path):
     return db.from_delayed([dask.delayed(_gzip_file_lines)(f, include_path) for f in files])
 
 
-def _gzip_file_csv(openfile):
+def _gzip_file_csv(openfile, options):
     import pandas as pd
 
     with _GzipErrors(openfile.path), openfile as fh:
-        return pd.read_csv(fh, compression="gzip", encoding="utf-8-sig", dtype=object)
+        frame = pd.read_csv(fh, compression="gzip", encoding="utf-8-sig", **options)
+    return frame.assign(**{_PATH_COLUMN: pd.Series(openfile.path, index=frame.index, dtype=object)})
 
 
-def _gzip_csv(names):
+def _gzip_csv(names, options):
     """A Dask DataFrame of gzipped CSV files, a partition per file; its columns read from the first file's header."""
     import dask
     import dask.dataframe as dd
@@ -203,9 +308,9 @@ def _gzip_csv(names):
     if not files:
         raise FileNotFoundError(f"read_texts found no file for {names}.")
     with _GzipErrors(files[0].path), files[0] as fh:
-        columns = pd.read_csv(fh, compression="gzip", encoding="utf-8-sig", nrows=0).columns
-    meta = pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
-    return dd.from_delayed([dask.delayed(_gzip_file_csv)(f) for f in files], meta=meta)
+        columns = pd.read_csv(fh, compression="gzip", encoding="utf-8-sig", nrows=0, sep=options["sep"]).columns
+    meta = pd.DataFrame({c: pd.Series(dtype=object) for c in [*columns, _PATH_COLUMN]})
+    return dd.from_delayed([dask.delayed(_gzip_file_csv)(f, options) for f in files], meta=meta)
 
 
 def _pick(record, text_column, label_column, source):
@@ -234,7 +339,10 @@ def _json_lines(lines, text_column, label_column):
         except json.JSONDecodeError as err:
             raise ValueError(f"{path}: not valid JSON ({err.msg}) in the line {line.strip()[:80]!r}; each line must "
                              "be one JSON object (load_jsonl names its line number).") from None
-        out.append(_pick(record, text_column, label_column, path))
+        pair = _pick(record, text_column, label_column, path)
+        if label_column is not None:  # as load_jsonl reads it: " pos" is "pos", "nan" refused
+            pair = (pair[0], _file_label(pair[1], pair[0], label_column, path))
+        out.append(pair)
     return out
 
 
