@@ -219,3 +219,22 @@ def test_store_build_command_reads_an_excel_semicolon_csv(reviews, tmp_path):
 
     path = _write(_padded(reviews), tmp_path / "reviews.csv", sep=";")
     _check_inputs([str(path)], "text", "label")
+
+
+@pytest.mark.parametrize("frame_change, args, shown", [
+    ("one class", [], "has documents of one class only, 'pos'"),
+    ("no column", ["--column", "review_text"], "Column 'review_text' (--column) not found"),
+])
+def test_grid_names_one_class_or_a_missing_column_before_tensorflow(reviews, tmp_path, monkeypatch, frame_change,
+                                                                     args, shown):
+    # before: 'toolkit grid' loaded TensorFlow (and, without --local, started a Dask cluster) first
+    from typer.testing import CliRunner
+
+    from toolkit.cli import app
+    from toolkit.cli import grid as grid_module
+
+    frame = reviews.assign(label="pos") if frame_change == "one class" else reviews
+    path = _write(frame, tmp_path / "reviews.csv")
+    monkeypatch.setattr(grid_module, "_load_tensorflow_quietly", lambda: pytest.fail("TensorFlow loaded"))
+    result = CliRunner().invoke(app, ["grid", "--data", str(path), "--grid", "epochs=1,2", "--local", *args])
+    assert result.exit_code != 0 and shown in " ".join(result.output.split()), result.output

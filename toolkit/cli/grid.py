@@ -284,6 +284,11 @@ def grid_cmd(
         raise ValueError(f"--workers sizes the local Dask cluster; with {'--scheduler' if scheduler else '--local'} "
                          "it has no effect. Drop --workers (a running cluster's workers are its own).")
     _check_data(data)
+    from ._inputs import check_columns, check_training_classes
+
+    # a missing --column / --label-column, or labels of one class, named before TensorFlow and the cluster start
+    check_columns(data, column=column, label_column=label_column)
+    check_training_classes(data, column=column, label_column=label_column)
     _check_output_file(output, force=force)  # now, not after the search
     check_scoring_name(scoring)
     params = _settings(settings)
