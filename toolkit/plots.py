@@ -8,14 +8,17 @@ writes a PNG (or the format the path's suffix names, such as ``.pdf`` or
 :func:`os.replace`) and returns the path. Without one, it returns the figure,
 which a Jupyter notebook shows as the cell's output (the figure has a PNG
 representation of its own, so this needs neither pyplot nor
-``%matplotlib inline``) and which ``fig.savefig`` writes anywhere.
+``%matplotlib inline``) and which ``fig.savefig`` writes anywhere; in a
+script, ``fig.show()`` hands it to pyplot (then ``plt.show()`` keeps its window open).
+Text from the data (class names, words) is drawn as is, never as mathtext.
 matplotlib is imported inside the functions, so importing this module is cheap.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +50,19 @@ def _figure_class():
                 buffer = io.BytesIO()
                 self.savefig(buffer, format="png", dpi=self.dpi)
                 return buffer.getvalue()
+
+            def show(self, warn=True):
+                """Show the figure in a window of pyplot's backend (a script, an IDE), handing it to pyplot.
+
+                matplotlib's own raised "Figure.show works only for figures managed by pyplot" for a
+                figure made without pyplot, as these are. In a script, ``plt.show()`` after it keeps
+                the window open; a non-interactive backend (Agg) warns that it cannot show it.
+                """
+                if self.canvas.manager is None:
+                    import matplotlib.pyplot as plt
+
+                    plt.figure(self)  # pyplot adopts it (its window, plt.show(), plt.close)
+                super().show(warn=warn)
 
         PlotFigure.__module__ = __name__
         PlotFigure.__qualname__ = "PlotFigure"
@@ -102,6 +118,18 @@ def _check_path(path) -> tuple[Path, str]:
     return path, fmt
 
 
+#: What to do when writing an image fails with these errors
+_WRITE_ERROR_HINTS = {
+    **{code: "Free some disk space or choose a path on another disk."
+       for code in (errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC))},
+    errno.EACCES: "Choose a folder you can write to.", errno.EPERM: "Choose a folder you can write to.",
+    errno.EROFS: "Choose a path on a writable file system.",
+    # a name the file system takes, but not with the temporary file's 18 more characters
+    errno.ENAMETOOLONG: "Choose a shorter file name: it is first written under a temporary name 18 characters "
+                        "longer, and most file systems allow 255 bytes per name (a CJK character takes 3).",
+}
+
+
 def _save_png(fig, path, dpi) -> Path:
     """Write ``fig`` atomically to ``path``, in the format of its suffix (PNG without one)."""
     import warnings
@@ -109,9 +137,18 @@ def _save_png(fig, path, dpi) -> Path:
     from ._atomic import atomic_output
 
     path, fmt = _check_path(path)
-    with atomic_output(path) as tmp, warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        fig.savefig(tmp, format=fmt, dpi=dpi)
+    try:
+        with atomic_output(path) as tmp, warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fig.savefig(tmp, format=fmt, dpi=dpi)
+    except OSError as err:
+        hint = _WRITE_ERROR_HINTS.get(err.errno)
+        if hint is None:
+            raise
+        # the same class (PermissionError...) and errno; the message names the image, not its temporary file
+        # ("[Errno 13] Permission denied: '/data/.cm.png.bc36362bf488.tmp.png'"), and says what to do
+        before = "the file there is unchanged" if path.exists() else "nothing was written there"
+        raise type(err)(err.errno, f"Cannot write {path}: {err.strerror}; {before}. {hint}") from err
     missing = [str(w.message) for w in caught if "missing from font" in str(w.message)]
     for w in caught:
         if "missing from font" not in str(w.message):
@@ -166,6 +203,14 @@ def _history_dict(history) -> dict[str, list[float]]:
                 f"plot_history got the {type(history).__name__}, not a model: plot the history of the best model "
                 "refitted on all the data, plot_history(search.best_estimator_) (it needs refit=True)."
             )
+        if hasattr(history, "fit") and hasattr(history, "get_params"):
+            # "history must be ... a fitted estimator ..., got EmbeddingClassifier" did not say what was wrong
+            fitted = any(name.endswith("_") and not name.startswith("_") for name in vars(history))
+            raise TypeError(
+                f"plot_history got {'a fitted' if fitted else 'an unfitted'} {type(history).__name__}, which "
+                "holds no per-epoch history_: the Keras models (EmbeddingClassifier) record one when they are "
+                "fitted; plot a fitted one, or pass its Keras History or a dict of per-epoch lists."
+            )
         raise TypeError(
             "history must be a dict of per-epoch metric lists, a Keras History, a fitted estimator with a "
             f"history_ attribute or a DataFrame of one column per metric, got {type(history).__name__}."
@@ -176,6 +221,64 @@ def _history_dict(history) -> dict[str, list[float]]:
         if values.size:
             out[str(key)] = values
     return out
+
+
+def _epoch_ranges(epochs) -> str:
+    """1-based epoch numbers as ranges: ``[3, 4, 5, 9]`` -> ``"epochs 3-5, 9"``."""
+    runs = []
+    for epoch in epochs:
+        if runs and epoch == runs[-1][1] + 1:
+            runs[-1][1] = epoch
+        else:
+            runs.append([epoch, epoch])
+    text = ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in runs)
+    return f"epoch{'s' if len(epochs) > 1 else ''} {text}"
+
+
+def _validation_epochs(val, metric: str, train, keras_epochs: int | None) -> np.ndarray:
+    """The 1-based epochs of the validation values ``val``: 1, 2, ... unless a Keras History validated less often.
+
+    Keras' ``fit(validation_freq=f)`` validates at epochs f, 2f, ...: its History holds
+    ``epochs // f`` values of each ``val_`` metric (drawn at epochs 1, 2, ... they showed the
+    validation loss of epoch 4 at epoch 2). The frequency is read back from the counts where only one
+    whole number fits; otherwise (a list of epochs, or a dict whose lists differ) the values are drawn
+    at 1, 2, ... with a warning.
+    """
+    n_epochs = keras_epochs if keras_epochs is not None else (len(train) if train is not None else len(val))
+    if len(val) == n_epochs:
+        return np.arange(1, len(val) + 1)
+    if keras_epochs is not None and 0 < len(val) < n_epochs:
+        freqs = [f for f in range(2, n_epochs + 1) if n_epochs // f == len(val)]
+        if len(freqs) == 1:
+            logger.info("The history's val_%s has %d values for %d epochs: drawn at %s, where "
+                        "fit(validation_freq=%d) validates.", metric, len(val), n_epochs,
+                        _epoch_ranges([freqs[0] * (i + 1) for i in range(len(val))]), freqs[0])
+            return freqs[0] * np.arange(1, len(val) + 1)
+    logger.warning("The history's val_%s has %d value(s) for %d epochs of training: drawn at %s (if they were "
+                   "recorded at other epochs, fit(validation_freq=...), the plot shows them at the wrong ones; "
+                   "pass the Keras History itself, not its .history dict).",
+                   metric, len(val), n_epochs, _epoch_ranges(list(range(1, len(val) + 1))))
+    return np.arange(1, len(val) + 1)
+
+
+def _mark_not_finite(ax, values, curve: str, color: str, height: float, epochs=None) -> None:
+    """Mark the epochs where ``values`` is NaN or infinite with an x at the bottom of ``ax``, and log them.
+
+    matplotlib leaves such points out without a word: a diverged training (loss NaN from epoch 3 of 4)
+    was drawn as a loss curve of 2 epochs beside an accuracy curve of 4.
+    """
+    bad = ~np.isfinite(values)
+    if not bad.any():
+        return
+    every = np.arange(1, len(values) + 1) if epochs is None else np.asarray(epochs)
+    epochs = every[bad].tolist()
+    kinds = " or ".join(name for name, hit in (("NaN", np.isnan(values).any()), ("inf", np.isinf(values).any()))
+                        if hit)
+    # x in epochs, y in axes fractions: at the bottom of the panel whatever the finite values' range
+    ax.plot(epochs, [height] * len(epochs), "x", color=color, markersize=8, transform=ax.get_xaxis_transform(),
+            label=f"{curve} {kinds} ({_epoch_ranges(epochs)})")
+    logger.warning("The history's %s is %s at %s of %d (the training diverged? a smaller learning rate may "
+                   "help); the plot marks them with an x at the bottom.", curve.lower(), kinds, _epoch_ranges(epochs), every[-1])
 
 
 def plot_history(history, path=None, *, metrics=("loss", "accuracy"), title=None, dpi=100):
@@ -198,7 +301,12 @@ def plot_history(history, path=None, *, metrics=("loss", "accuracy"), title=None
         estimator kept the weights of an earlier epoch than its last
         (``best_epoch_``, 0-based, after early stopping with ``patience``),
         a dotted vertical line marks that epoch, ``best_epoch_ + 1`` on the
-        epoch axis.
+        epoch axis. Epochs whose value is NaN or infinite (a diverged
+        training) are marked with an x at the bottom of the panel, and
+        logged as a warning. A Keras History from ``fit(validation_freq=f)``
+        has fewer ``val_`` values than epochs: they are drawn at epochs
+        f, 2f, ... (a dict of such lists cannot tell, and draws them at
+        1, 2, ... with a warning).
     path : path-like, optional
         Image file to write: PNG, or the format its suffix names (``.pdf``,
         ``.svg``...). Missing folders are created; ``~`` is the home folder.
@@ -238,14 +346,17 @@ def plot_history(history, path=None, *, metrics=("loss", "accuracy"), title=None
     >>> [ax.get_title() for ax in fig.axes]
     ['Training and validation loss', 'Training and validation accuracy']
     """
-    if isinstance(metrics, str):
-        metrics = [metrics]
+    metrics = [metrics] if isinstance(metrics, str) else list(metrics) if isinstance(metrics, Iterable) else None
+    if metrics is None or not all(isinstance(m, str) for m in metrics):
+        raise ValueError(f"The 'metrics' parameter of plot_history must be a str or a list of str, such as "
+                         f"['loss', 'accuracy']. Got {metrics!r} instead.")
     if path is not None:
         _check_path(path)
     _check_dpi(dpi, "plot_history")
     hist = _history_dict(history)
     aliases = {"accuracy": "acc", "acc": "accuracy"}
     panels = []  # (metric, training values or None, validation values or None)
+    drawn = set()  # the history's keys that have a panel
     for metric in metrics:
         if metric.startswith("val_"):
             # validation values alone; with their training metric, they are in its panel already (they
@@ -256,17 +367,22 @@ def plot_history(history, path=None, *, metrics=("loss", "accuracy"), title=None
                 # (a training metric the history lacks has no panel: its val_ values get one of their own)
                 continue
             key = name if metric in hist else aliases.get(name)
-            if f"val_{key}" in hist:
+            if f"val_{key}" in hist and f"val_{key}" not in drawn:
+                drawn.add(f"val_{key}")
                 panels.append((name, None, hist[f"val_{key}"]))
             continue
         key = metric if metric in hist else aliases.get(metric)
-        if key in hist:
+        if key in hist and key not in drawn:  # metrics=["accuracy", "acc"] or a repeated name: one panel
+            drawn.add(key)
             panels.append((metric, hist[key], hist.get(f"val_{key}")))
     if not panels:
         raise ValueError(
             f"The history has none of the metrics {list(metrics)}; it has {sorted(hist)}. "
             "Pass metrics=... naming the ones to plot."
         )
+    # a Keras History knows its epochs (fit(validation_freq=2) records the val_ metrics of every other one)
+    epochs_attr = getattr(history, "epoch", None) if not isinstance(history, Mapping) else None
+    keras_epochs = len(epochs_attr) if isinstance(epochs_attr, list) and hasattr(history, "history") else None
     kept = _kept_epoch(history)
     n_epochs = max(len(values) for _, *curves in panels for values in curves if values is not None)
     if kept is not None and not 0 <= kept < n_epochs - 1:  # the last epoch's weights (or out of range): no mark
@@ -276,10 +392,14 @@ def plot_history(history, path=None, *, metrics=("loss", "accuracy"), title=None
     for ax, (metric, train, val) in zip(axes, panels):
         if train is not None:
             ax.plot(np.arange(1, len(train) + 1), train, "o", color="tab:blue", label=f"Training {metric}")
+            _mark_not_finite(ax, train, f"Training {metric}", "tab:blue", 0.03)
         if val is not None:
-            # a line through one point is invisible: one epoch gets a marker
-            ax.plot(np.arange(1, len(val) + 1), val, "-" if len(val) > 1 else "-s", color="tab:orange",
-                    label=f"Validation {metric}")
+            # a line through one point is invisible: one epoch gets a marker, and so do the epochs of a line
+            # broken by NaN
+            val_epochs = _validation_epochs(val, metric, train, keras_epochs)
+            ax.plot(val_epochs, val, "-" if len(val) > 1 and np.isfinite(val).all() else "-s",
+                    color="tab:orange", label=f"Validation {metric}")
+            _mark_not_finite(ax, val, f"Validation {metric}", "tab:orange", 0.08, val_epochs)
         if kept is not None:  # early stopping restored an earlier epoch's weights: the model is that epoch's
             ax.axvline(kept + 1, color="tab:gray", linestyle=":", label=f"Kept weights (epoch {kept + 1})")
         ax.set_title(f"Training and validation {metric}" if train is not None and val is not None
@@ -347,6 +467,20 @@ def plot_confusion_matrix(y_true, y_pred, labels, path=None, *, normalize=None, 
     names = [str(label) for label in labels]
     if not names:
         raise ValueError("labels must name at least one class.")
+    seen, repeated = set(), []
+    for label in labels:
+        try:
+            if label in seen and label not in repeated:
+                repeated.append(label)
+            seen.add(label)
+        except TypeError:  # unhashable: refused below, as a label no sample holds
+            continue
+    if repeated:
+        # scikit-learn counts a repeated class in its last row and column only: the first showed zeros
+        raise ValueError(
+            f"labels names {', '.join(repr(c.item() if isinstance(c, np.generic) else c) for c in repeated[:10])} more than once: a class's samples would be "
+            "counted in one of its rows and the other would show zeros. Pass each class once, in display order."
+        )
     codes = list(labels)
     present = set(y_true.tolist()) | set(y_pred.tolist())
     # integer codes with names for display; never when labels are numbers themselves (star ratings
@@ -364,6 +498,9 @@ def plot_confusion_matrix(y_true, y_pred, labels, path=None, *, normalize=None, 
     if path is not None:
         _check_path(path)
     _check_dpi(dpi, "plot_confusion_matrix")
+    if normalize not in (None, "true", "pred", "all"):  # scikit-learn's message named its confusion_matrix
+        raise ValueError("The 'normalize' parameter of plot_confusion_matrix must be a str among {'true', 'pred', "
+                         f"'all'}} or None. Got {normalize!r} instead.")
     cm = confusion_matrix(y_true, y_pred, labels=codes, normalize=normalize)
 
     # 1.1 inch a class up to _MATRIX_MAX_INCHES a side, smaller cells (and fonts) beyond: 100 classes drew
@@ -377,9 +514,11 @@ def plot_confusion_matrix(y_true, y_pred, labels, path=None, *, normalize=None, 
     ticks = np.arange(len(names))
     # smaller cells, smaller fonts (points: a label fits its row); up to 14 classes, matplotlib's own sizes
     tick_font = {} if cell >= 1.1 else {"fontsize": min(10.0, 72 * cell * 0.7)}
+    # class names are data, not mathtext: "$0-$50" was drawn as math ("0-" in italics) and "$\frac$" failed
+    # the save with a ParseSyntaxException
     ax.set_xticks(ticks, names, rotation=45 if max(map(len, names)) > 6 else 0,
-                  ha="right" if max(map(len, names)) > 6 else "center", **tick_font)
-    ax.set_yticks(ticks, names, **tick_font)
+                  ha="right" if max(map(len, names)) > 6 else "center", parse_math=False, **tick_font)
+    ax.set_yticks(ticks, names, parse_math=False, **tick_font)
     ax.set_xlabel("Predicted label")
     ax.set_ylabel("True label")
     ax.set_title(title or "Confusion matrix")
@@ -394,6 +533,20 @@ def plot_confusion_matrix(y_true, y_pred, labels, path=None, *, normalize=None, 
     return _finish(fig, path, dpi)
 
 
+def _skip_missing_advice() -> str:
+    """``skip_missing=True``, or ``--skip-missing`` for a command (its :func:`~toolkit.vectors._parse.spelled_as`)."""
+    from .vectors._parse import spelling
+
+    how = spelling()
+    option = how.option("skip_missing")
+    # a command line spells the setting as its flag alone: "--skip-missing True" is no option
+    return option if option.startswith("-") else how.setting("skip_missing", True)
+
+
+def _words_listed(words, limit=10) -> str:
+    return f"{', '.join(map(repr, words[:limit]))}{' ...' if len(words) > limit else ''}"
+
+
 def _lookup_vectors(vectors, words: Sequence[str], skip_missing: bool):
     found, rows, missing = [], [], []
     for word in words:
@@ -404,12 +557,30 @@ def _lookup_vectors(vectors, words: Sequence[str], skip_missing: bool):
             missing.append(word)
     if missing and not skip_missing:
         raise KeyError(
-            f"{len(missing)} word(s) not in the vectors: {', '.join(map(repr, missing[:10]))}"
-            f"{' ...' if len(missing) > 10 else ''}. Remove them or pass skip_missing=True (--skip-missing on the command line)."
+            f"{len(missing)} word(s) not in the vectors: {_words_listed(missing)}. Remove them, or pass "
+            f"{_skip_missing_advice()} to leave them off the map."
         )
     if missing:
         logger.warning("Skipping %d word(s) not in the vectors: %s", len(missing), ", ".join(missing))
-    return found, np.vstack(rows) if rows else np.empty((0, 0))
+    if not rows:
+        return found, np.empty((0, 0))
+    shapes = {row.shape for row in rows}
+    if len(shapes) > 1 or rows[0].ndim != 1:
+        # a dict of vectors of different lengths: numpy's "all the input array dimensions except for the
+        # concatenation axis must match exactly" named no word
+        sizes = {}
+        for word, row in zip(found, rows):
+            sizes.setdefault(row.shape, []).append(word)
+        raise ValueError(
+            "The vectors of the words must be 1-D and of one length, got "
+            + "; ".join(f"shape {shape} for {_words_listed(group, 3)}" for shape, group in sizes.items()) + "."
+        )
+    matrix = np.vstack(rows)
+    bad = [word for word, row in zip(found, matrix) if not np.isfinite(row).all()]
+    if bad:
+        raise ValueError(f"The vectors of {len(bad)} word(s) hold NaN or infinite values: {_words_listed(bad)}. "
+                         "Leave these words out of the map.")
+    return found, matrix
 
 
 def plot_word_map(vectors, words, path=None, *, method="pca", skip_missing=False, random_state=0, title=None,
@@ -470,6 +641,21 @@ def plot_word_map(vectors, words, path=None, *, method="pca", skip_missing=False
             f"plot_word_map needs at least {needed} known words for method={method!r}, got "
             f"{len(found)} ({', '.join(found) or 'none'})."
         )
+    # words with one vector (each unknown word of a model mapped to one vector, a word and its copy): one
+    # point, one label "a, b" (two labels drawn over each other could be read as neither)
+    groups: dict[bytes, list[int]] = {}
+    for i, row in enumerate(matrix):
+        groups.setdefault(row.tobytes(), []).append(i)
+    if len(groups) == 1:
+        # nothing to spread apart: PCA put every word on (0, 0), and t-SNE's PCA start divided by zero and
+        # crashed the interpreter (a segmentation fault)
+        raise ValueError(
+            f"The {len(found)} words {_words_listed(found)} all have the same vector: a map has nothing to "
+            "spread them apart. Choose words with different vectors."
+        )
+    if len(groups) < len(found):
+        logger.info("Words with the same vector share a point on the map: %s",
+                    "; ".join(", ".join(found[i] for i in group) for group in groups.values() if len(group) > 1))
     if method == "pca":
         from sklearn.decomposition import PCA
 
@@ -485,8 +671,11 @@ def plot_word_map(vectors, words, path=None, *, method="pca", skip_missing=False
     fig = _new_figure((7.0, 6.0), dpi)
     ax = fig.subplots()
     ax.scatter(points[:, 0], points[:, 1], s=24, color="tab:blue")
-    for word, (x, y) in zip(found, points):
-        ax.annotate(word, (x, y), xytext=(4, 3), textcoords="offset points", fontsize=10)
+    for group in groups.values():
+        x, y = points[group[0]]
+        # words are data, not mathtext ("$5" and "$10" at one point read as math: "5, " in italics)
+        ax.annotate(", ".join(found[i] for i in group), (x, y), xytext=(4, 3), textcoords="offset points",
+                    fontsize=10, parse_math=False)
     ax.set_xlabel(f"{axis}1")
     ax.set_ylabel(f"{axis}2")
     ax.set_title(title or f"Word map ({method.upper() if method == 'pca' else 't-SNE'}, {len(found)} words)")

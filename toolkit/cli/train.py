@@ -992,7 +992,8 @@ def train(
                     )
                     written = ["model", "metrics.json"]
                     if history:
-                        plot_history(history, tmp / "history.png")
+                        # the estimator itself: plot_history marks the epoch whose weights it kept (best_epoch_)
+                        plot_history(final if hasattr(final, "history_") else history, tmp / "history.png")
                         written.append("history.png")
                     plot_confusion_matrix(y_test, pred, metrics["classes"], tmp / "confusion_matrix.png")
                     written.append("confusion_matrix.png")
