@@ -13,6 +13,7 @@ column named.
 
 from __future__ import annotations
 
+import os
 import threading
 import uuid
 
@@ -77,13 +78,24 @@ class _Shipped:
             return self._estimator
 
 
-def _named(err, part, position, where):
+def _named(err, part, position, where, hint=""):
     """``err`` (a bad document, named "Document N of X" by the estimator, X being one partition) named by its
-    partition and its place there, which find it in the user's collection."""
+    partition and its place there, which find it in the user's collection; ``hint`` (what to do) appended."""
     from .store import _PartitionDocumentError
 
     subject = f"Document {position} of partition {part} of the {where}"
-    return _PartitionDocumentError(err.naming(subject), document_index=position, partition=part)
+    return _PartitionDocumentError(err.naming(subject) + hint, document_index=position, partition=part)
+
+
+def _bag_hint(item) -> str:
+    """What to do when a bag's element is a ``(text, label)`` pair or a record rather than a text."""
+    if isinstance(item, tuple) and len(item) == 2:
+        return (" The bag holds (text, label) pairs, as read_texts(..., label_column=...) gives them: predict the "
+                "texts alone, e.g. predict(model, bag.pluck(0)), or read the files without label_column.")
+    if isinstance(item, dict):
+        return (f" The bag holds records (keys {sorted(map(str, item))[:10]}): name the text key, e.g. "
+                "predict(model, bag, text_column='text').")
+    return ""
 
 
 def _apply_bag(items, shipped, method, part=(None,)):
@@ -97,7 +109,9 @@ def _apply_bag(items, shipped, method, part=(None,)):
     except DocumentError as err:
         if err.document_index is None or part is None:
             raise
-        raise _named(err, part, err.document_index, "bag") from err
+        position = err.document_index
+        hint = _bag_hint(items[position]) if 0 <= position < len(items) else ""
+        raise _named(err, part, position, "bag", hint) from err
 
 
 def _apply_series(series, shipped, method, columns, dtype="float64", partition_info=None):
@@ -131,6 +145,9 @@ def _map(estimator, X, method, text_column=None):
 
     if method not in _METHODS:
         raise ValueError(f"method must be one of {_METHODS}; got {method!r}.")
+    if isinstance(estimator, (str, os.PathLike)):  # scikit-learn's "is not an estimator instance" said no more
+        raise TypeError(f"{method} over Dask takes a fitted estimator; got the path {str(estimator)!r}. Load the "
+                        f"model folder first: {method}(toolkit.load_model(path), X) ships it to the workers once.")
     check_is_fitted(estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator)
     # now, not on a worker at compute: a pipeline whose classifier has no predict_proba (NBSVMClassifier's
     # default hinge loss) says why here; a worker's error lost that cause on its way back to the client
@@ -140,6 +157,10 @@ def _map(estimator, X, method, text_column=None):
     # compute with Dask's KilledWorker, which names the task, e.g. ('toolkit-predict_proba-<token>', 3)
     token = f"toolkit-{method}"
     if isinstance(X, db.Bag):
+        if text_column is not None:  # a bag of records (JSON objects): their texts, as read_texts picks them
+            from .partitions import read_texts
+
+            X = read_texts(X, text_column=text_column)
         numbers = db.range(X.npartitions, npartitions=X.npartitions)  # [i] in partition i: names a bad document
         return X.map_partitions(_apply_bag, shipped, method, numbers, token=token)
     if isinstance(X, dd.DataFrame):
@@ -180,9 +201,13 @@ def predict(estimator, X, *, text_column=None):
         bytes); each partition is predicted where it lives.
     X : dask.bag.Bag, dask.dataframe.Series or DataFrame
         Raw texts (for a ``make_text_classifier`` pipeline) or token lists
-        (for an ``EmbeddingClassifier``), one per element / row.
+        (for an ``EmbeddingClassifier``), one per element / row; or a bag
+        of records with ``text_column``. A bag of ``(text, label)`` pairs
+        (``read_texts`` with ``label_column``) is refused with what to do:
+        predict ``bag.pluck(0)``.
     text_column : str, optional
-        The column to read when ``X`` is a DataFrame.
+        The column to read when ``X`` is a DataFrame, or the key to read
+        when ``X`` is a bag of records (dicts, e.g. parsed JSON lines).
 
     Returns
     -------
@@ -241,7 +266,8 @@ def predict_proba(estimator, X, *, text_column=None):
     X : dask.bag.Bag, dask.dataframe.Series or DataFrame
         As in :func:`predict`.
     text_column : str, optional
-        The column to read when ``X`` is a DataFrame.
+        The column to read when ``X`` is a DataFrame, or the key to read
+        when ``X`` is a bag of records (dicts, e.g. parsed JSON lines).
 
     Returns
     -------

@@ -184,10 +184,14 @@ _VOCABULARIES: dict[str, Vocabulary] = {}
 
 def _vocabulary_memo(path: str) -> Vocabulary:
     key = f"{path}:{os.stat(path).st_mtime_ns}"
-    if key not in _VOCABULARIES:
+    vocabulary = _VOCABULARIES.get(key)
+    if vocabulary is None:
+        vocabulary = Vocabulary.from_json(path)
+        # the loaded one is returned, not read back: another thread of the worker (encoding another partition)
+        # may clear the memo between these lines, which made ``return _VOCABULARIES[key]`` a KeyError
         _VOCABULARIES.clear()
-        _VOCABULARIES[key] = Vocabulary.from_json(path)
-    return _VOCABULARIES[key]
+        _VOCABULARIES[key] = vocabulary
+    return vocabulary
 
 
 class CorpusStore:
@@ -593,6 +597,8 @@ class CorpusStore:
         ------
         IndexError
             When an index is outside ``[0, n_documents)``.
+        TypeError
+            When the indices are not integers (a boolean mask, floats).
 
         Notes
         -----
@@ -604,7 +610,11 @@ class CorpusStore:
         documents). Read this way, the process holds the batch and each
         partition's offsets only.
         """
-        indices = np.asarray(indices, dtype=np.int64)
+        given = np.asarray(indices)
+        if given.size and given.dtype.kind not in "iu":  # int64 casting read a mask as documents 0/1, 0.7 as 0
+            mask = " (a boolean mask? pass np.flatnonzero(mask))" if given.dtype.kind == "b" else ""
+            raise TypeError(f"document indices must be integers; got an array of {given.dtype}{mask}.")
+        indices = given.astype(np.int64, copy=False)
         if indices.size and (indices.min() < 0 or indices.max() >= self.n_documents):
             raise IndexError(f"document indices must be in [0, {self.n_documents}); got {indices.min()}..{indices.max()}.")
         part_of = np.searchsorted(self._starts, indices, side="right") - 1

@@ -142,8 +142,9 @@ def fit_from_store(estimator, store, y=None):
         When ``estimator`` is not an EmbeddingClassifier.
     ValueError
         For the ``"nbsvm"`` / ``"nbsvm_vectors"`` architectures, a store with
-        no documents or with an empty document, or ``vectors`` given as a
-        domain spec (which needs the training documents in memory).
+        no documents or with an empty document, ``y`` of another length than
+        the store, or ``vectors`` given as a domain spec (which needs the
+        training documents in memory).
 
     Examples
     --------
@@ -181,6 +182,10 @@ def fit_from_store(estimator, store, y=None):
     # another thread predicting with it meanwhile gets the previous model's answers, never a mixture
     work = estimator._detached()
     labels = store.labels() if y is None else np.asarray(y)
+    if labels.ndim and len(labels) != store.n_documents:  # scikit-learn's own message named neither
+        raise ValueError(f"y has {len(labels)} labels but the store {store.path} holds {store.n_documents} "
+                         "documents; give one label per document, in the store's order (or y=None: the store's "
+                         "own labels).")
     y_enc = work._encode_targets(labels, store.n_documents)
     weights = work._class_sample_weights(y_enc)
     rng = _check_random_state(work.random_state)
