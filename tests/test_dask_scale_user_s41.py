@@ -172,3 +172,15 @@ def test_encoding_memo_survives_another_thread_clearing_it(store, monkeypatch):
     monkeypatch.setattr(store_module, "_VOCABULARIES", ClearedByAnotherThread())
     vocabulary = store_module._vocabulary_memo(str(store.path / "vocabulary.json"))
     assert vocabulary.tokens == store.vocabulary.tokens
+
+
+def test_a_partition_mixing_pairs_and_texts_is_refused_not_unpacked():
+    # before: the first element decided for the partition, and a 2-character text "ok" among (text, label)
+    # pairs became the text "o" with the label "k", silently
+    from toolkit.distributed.partitions import split_pairs
+
+    assert split_pairs([("good film", "pos"), ("bad film", "neg")]) == (["good film", "bad film"], ["pos", "neg"])
+    with pytest.raises(ValueError, match=r"Element 1 of a partition of \(text, label\) pairs is a str \('ok'\)"):
+        split_pairs([("good film", "pos"), "ok"])
+    with pytest.raises(ValueError, match=r"Element 2 .* is a tuple"):
+        split_pairs([("good film", "pos"), ("bad", "neg"), ("x", "y", "z")])

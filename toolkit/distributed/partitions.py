@@ -350,6 +350,11 @@ def split_pairs(items) -> tuple[list[str], list | None]:
     """Texts and labels of one partition (labels None when the items are plain texts)."""
     items = list(items)
     if items and isinstance(items[0], tuple):
+        # every element a pair: a 2-character text among them ("ok") was unpacked as text "o", label "k"
+        bad = next((i for i, x in enumerate(items) if not (isinstance(x, tuple) and len(x) == 2)), None)
+        if bad is not None:
+            raise ValueError(f"Element {bad} of a partition of (text, label) pairs is a {type(items[bad]).__name__} "
+                             f"({items[bad]!r:.60}); give every element as a (text, label) pair, or plain texts only.")
         return [t for t, _ in items], [label for _, label in items]
     return items, None
 
