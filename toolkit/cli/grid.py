@@ -284,11 +284,6 @@ def grid_cmd(
         raise ValueError(f"--workers sizes the local Dask cluster; with {'--scheduler' if scheduler else '--local'} "
                          "it has no effect. Drop --workers (a running cluster's workers are its own).")
     _check_data(data)
-    from ._inputs import check_columns, check_training_classes
-
-    # a missing --column / --label-column, or labels of one class, named before TensorFlow and the cluster start
-    check_columns(data, column=column, label_column=label_column)
-    check_training_classes(data, column=column, label_column=label_column)
     _check_output_file(output, force=force)  # now, not after the search
     check_scoring_name(scoring)
     params = _settings(settings)
@@ -298,6 +293,12 @@ def grid_cmd(
     # the pipeline's parameter names)
     param_grid = parse_grid(grid, make_text_classifier())
     _check_grid_vectors(params, param_grid)  # now, not after loading the data and starting the cluster
+    from ._inputs import check_columns, check_training_classes
+
+    # a missing --column / --label-column, or labels of one class, named after the cheap checks (the file is read,
+    # once) and before TensorFlow and the cluster start
+    check_columns(data, column=column, label_column=label_column)
+    check_training_classes(data, column=column, label_column=label_column)
     _load_tensorflow_quietly()
     from ..vectors._parse import spelled_as
     from .vectors import OptionSpelling

@@ -1258,8 +1258,6 @@ def train_cmd(
     # a missing --column / --label-column from the header or first record, before TensorFlow loads
     check_columns(data, column=column, label_column=label_column)
     check_columns(test_data, column=column, label_column=label_column)
-    # labels of one class (a --label-column of one value) named before TensorFlow and the tokenizer load
-    check_training_classes(data, column=column, label_column=label_column)
     _check_vectors(None if vectors == RECIPE else vectors)
     if params.get("vectors") is not None:  # checked now, not after TensorFlow has loaded
         _check_vectors(params["vectors"], option="--set vectors=")
@@ -1271,6 +1269,9 @@ def train_cmd(
 
     recipe = _recipe_params(model.value, data, vectors, params, random_state)
     _check_settings(model.value, recipe, params)  # a typo in --set fails now, not after TensorFlow and the data load
+    # labels of one class (a --label-column of one value), after the cheap checks (the file is read, once) and
+    # before TensorFlow and the tokenizer load
+    check_training_classes(data, column=column, label_column=label_column)
     if str(data).lower() == "imdb" or str(test_data).lower() == "imdb":
         from ..data.datasets import check_data_folder
 
