@@ -64,6 +64,17 @@ def pickled(glove_small, tmp_path):
 # ----------------------------------------------------------------------------- 1. errors from worker processes
 
 
+def _reviews_csv(imdb_small, tmp_path):
+    """30 real reviews and their labels as a CSV file (text, label), for the shell commands."""
+    texts, labels = imdb_small
+    data = tmp_path / "reviews.csv"
+    with open(data, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["text", "label"])
+        writer.writerows(zip(texts[:30], labels[:30]))
+    return data
+
+
 def _error_from_a_worker(path):
     """The error load_vectors raises for ``path`` where no spelling is set, through pickle (as a worker's)."""
     with pytest.raises(VectorsFormatError) as err:
@@ -100,12 +111,7 @@ def test_vectors_gaps_s41_a_joblib_worker_process_error_reads_in_the_callers_ter
 
 def test_vectors_gaps_s41_train_stack_from_the_shell_advises_the_convert_route(latin1, imdb_small, tmp_path):
     """``toolkit train --model stack`` fits its members in joblib worker processes (every CPU)."""
-    texts, labels = imdb_small
-    data = tmp_path / "reviews.csv"
-    with open(data, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["text", "label"])
-        writer.writerows(zip(texts[:30], labels[:30]))
+    data = _reviews_csv(imdb_small, tmp_path)
     proc = subprocess.run(
         [sys.executable, "-m", "toolkit", "-q", "train", "--model", "stack", "--data", str(data), "--vectors",
          str(latin1), "--set", "n_jobs=2", "--no-baseline", "-o", str(tmp_path / "run")],
@@ -122,12 +128,7 @@ def test_vectors_gaps_s41_grid_advises_the_convert_route(latin1, imdb_small, tmp
     """``toolkit grid --set vectors=FILE`` set no spelling: its candidates' error advised unicode_errors='replace'
     (a Python keyword) to a shell user. --local: in this process; on Dask the error is worded again on its way out
     of the same block, as the loky test above shows."""
-    texts, labels = imdb_small
-    data = tmp_path / "reviews.csv"
-    with open(data, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["text", "label"])
-        writer.writerows(zip(texts[:30], labels[:30]))
+    data = _reviews_csv(imdb_small, tmp_path)
     code, _, err = _cli("grid", "--data", data, "--grid", "epochs=1", "--set", f"vectors={latin1}", "--cv", "2",
                         "--local")
     assert code == 1, err

@@ -8,13 +8,14 @@ partial file under its real name.
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
 import os
 import secrets
 import shutil
 from pathlib import Path
 
-__all__ = ["atomic_output", "broken_link", "nearest_existing_parent", "remove_stale", "STALE_SECONDS"]
+__all__ = ["atomic_output", "broken_link", "nearest_existing_parent", "remove_stale", "write_error", "STALE_SECONDS"]
 
 #: Temporary files and folders older than this are debris of killed processes
 #: (a live writer touches its own within seconds); :func:`remove_stale` sweeps them.
@@ -195,3 +196,32 @@ def atomic_output(path, *, directory=False):
         else:
             tmp.unlink(missing_ok=True)
         raise
+
+
+def write_error(err: OSError, path, *, action: str = "write", noun: str = "file",
+                space: str = "some disk space") -> OSError | None:
+    """The error to raise instead of ``err``, an ``OSError`` from writing ``path`` through :func:`atomic_output`,
+    or None when ``err`` is not one a user can act on (then ``err`` itself is raised).
+
+    For a full disk or quota, a folder not writable, a read-only file system and a name too long: the same
+    class (``PermissionError``...) and errno, with a message that names ``path`` (not its temporary name,
+    ``.<name>.<12 hex>.tmp``), says whether what was there is unchanged, and what to do: "Cannot ``action``
+    ``path``: <strerror>; the ``noun`` there is unchanged. <what to do>". ``space`` words the free-space advice.
+    """
+    hints = {
+        errno.ENOSPC: f"Free {space} or choose a path on another disk.",
+        errno.EACCES: "Choose a folder you can write to.",
+        errno.EPERM: "Choose a folder you can write to.",
+        errno.EROFS: "Choose a path on a writable file system.",
+        # a name the file system takes, but not with the temporary name's 18 more characters
+        errno.ENAMETOOLONG: f"Choose a shorter {'folder' if noun.endswith('folder') else 'file'} name: it is first "
+                            "written under a temporary name 18 characters longer, and most file systems allow 255 "
+                            "bytes per name (a CJK character takes 3).",
+    }
+    for code in (errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        hints[code] = hints[errno.ENOSPC]
+    hint = hints.get(err.errno)
+    if hint is None:
+        return None
+    before = f"the {noun} there is unchanged" if os.path.exists(path) else "nothing was written there"
+    return type(err)(err.errno, f"Cannot {action} {path}: {err.strerror}; {before}. {hint}")

@@ -16,7 +16,6 @@ matplotlib is imported inside the functions, so importing this module is cheap.
 
 from __future__ import annotations
 
-import errno
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -118,23 +117,11 @@ def _check_path(path) -> tuple[Path, str]:
     return path, fmt
 
 
-#: What to do when writing an image fails with these errors
-_WRITE_ERROR_HINTS = {
-    **{code: "Free some disk space or choose a path on another disk."
-       for code in (errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC))},
-    errno.EACCES: "Choose a folder you can write to.", errno.EPERM: "Choose a folder you can write to.",
-    errno.EROFS: "Choose a path on a writable file system.",
-    # a name the file system takes, but not with the temporary file's 18 more characters
-    errno.ENAMETOOLONG: "Choose a shorter file name: it is first written under a temporary name 18 characters "
-                        "longer, and most file systems allow 255 bytes per name (a CJK character takes 3).",
-}
-
-
 def _save_png(fig, path, dpi) -> Path:
     """Write ``fig`` atomically to ``path``, in the format of its suffix (PNG without one)."""
     import warnings
 
-    from ._atomic import atomic_output
+    from ._atomic import atomic_output, write_error
 
     path, fmt = _check_path(path)
     try:
@@ -142,13 +129,12 @@ def _save_png(fig, path, dpi) -> Path:
             warnings.simplefilter("always")
             fig.savefig(tmp, format=fmt, dpi=dpi)
     except OSError as err:
-        hint = _WRITE_ERROR_HINTS.get(err.errno)
-        if hint is None:
-            raise
         # the same class (PermissionError...) and errno; the message names the image, not its temporary file
         # ("[Errno 13] Permission denied: '/data/.cm.png.bc36362bf488.tmp.png'"), and says what to do
-        before = "the file there is unchanged" if path.exists() else "nothing was written there"
-        raise type(err)(err.errno, f"Cannot write {path}: {err.strerror}; {before}. {hint}") from err
+        error = write_error(err, path)
+        if error is None:
+            raise
+        raise error from err
     missing = [str(w.message) for w in caught if "missing from font" in str(w.message)]
     for w in caught:
         if "missing from font" not in str(w.message):

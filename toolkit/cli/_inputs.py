@@ -371,7 +371,7 @@ def _csv_delimiter(path: Path, encoding: str = "utf-8") -> str:
     """
     import csv
 
-    from ..data.datasets import _open_text
+    from ..data.datasets import _header_delimiter, _open_text
 
     if path.suffix.lower() == ".tsv":
         return "\t"
@@ -380,13 +380,10 @@ def _csv_delimiter(path: Path, encoding: str = "utf-8") -> str:
             header = next(csv.reader(fh), None)
     except (OSError, UnicodeDecodeError, csv.Error, ToolkitError):
         return ","  # load_csv names the problem
-    if header is None or len(header) != 1:
-        return ","
-    found = [d for d in (";", "\t", "|") if d in header[0]]
-    if len(found) != 1:
-        return ","
-    logger.info("%s: its header has no commas but %r: read as %r-separated.", path, found[0], found[0])
-    return found[0]
+    delimiter = _header_delimiter(header)
+    if delimiter != ",":
+        logger.info("%s: its header has no commas but %r: read as %r-separated.", path, delimiter, delimiter)
+    return delimiter
 
 
 #: the readers' parameters and the command line's options that set them

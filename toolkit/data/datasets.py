@@ -1340,6 +1340,16 @@ def load_csv(
     return _table_dataset(path, texts, raw_labels, ids, label_column, "load_csv", shuffle, random_state, limit)
 
 
+def _header_delimiter(header) -> str:
+    """The delimiter of a CSV file whose header row, read with commas, is ``header``: a comma, or the one of
+    ``;``, a tab and ``|`` that a header of one field holds (Excel's "CSV" where the decimal mark is a comma,
+    ``to_csv(sep=";")``). How the commands and :func:`toolkit.distributed.read_texts` read a ``.csv``."""
+    if header is None or len(header) != 1:
+        return ","
+    found = [d for d in (";", "\t", "|") if d in header[0]]
+    return found[0] if len(found) == 1 else ","
+
+
 def _check_csv_columns(path, columns: list, delimiter: str, **wanted) -> None:
     """Refuse a CSV header without a wanted column (``text_column="review"``, None: not wanted) or with
     it twice, naming the columns there are and the fix."""

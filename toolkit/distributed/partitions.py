@@ -180,7 +180,7 @@ def _csv_delimiter(names, gzipped, **wanted) -> str:
 
     import fsspec
 
-    from ..data.datasets import _check_csv_columns
+    from ..data.datasets import _check_csv_columns, _header_delimiter
 
     try:
         files = fsspec.open_files(names, mode="rt", encoding="utf-8-sig", newline="",
@@ -190,12 +190,9 @@ def _csv_delimiter(names, gzipped, **wanted) -> str:
         with files[0] as fh:
             first = fh.readline()
         header = next(csv.reader([first]), [])
-        delimiter = ","
-        if len(header) == 1:
-            found = [d for d in (";", "\t", "|") if d in header[0]]
-            if len(found) == 1:
-                delimiter = found[0]
-                header = next(csv.reader([first], delimiter=delimiter), [])
+        delimiter = _header_delimiter(header)
+        if delimiter != ",":
+            header = next(csv.reader([first], delimiter=delimiter), [])
     except (OSError, ValueError, csv.Error, EOFError, gzip.BadGzipFile, zlib.error):
         return ","  # the reader names what is wrong with the file
     header = [c.strip("\r\n") for c in header]

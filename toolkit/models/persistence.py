@@ -81,7 +81,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import errno
 import gc
 import hashlib
 import inspect
@@ -98,7 +97,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._atomic import atomic_output, nearest_existing_parent
+from .._atomic import atomic_output, nearest_existing_parent, write_error
 from .._hashing import hash_file
 from ..exceptions import ModelFormatError, ModelVersionWarning
 from ._keras_io import RESAVE_HINT as _RESAVE_HINT
@@ -520,27 +519,14 @@ def save_model(estimator, path) -> Path:
                 _write_json(tmp / _CONFIG_FILE, config)
                 _write_checksums(tmp, _CONTENT_FILES + spans + index + weights)
     except OSError as err:
-        hint = _WRITE_ERROR_HINTS.get(err.errno)
-        if hint is None:
+        # a full disk, a folder not writable...: the same class and errno, naming the target, not the temporary folder
+        error = write_error(err, path, action="save the model to", noun="model folder",
+                            space="disk space (a model folder needs about its size again while it is written)")
+        if error is None:
             raise
-        before = "the model folder there is unchanged" if os.path.isdir(path) else "nothing was written there"
-        # the same class (PermissionError...) and errno; the message names the target, not the temporary folder
-        raise type(err)(err.errno, f"Cannot save the model to {path}: {err.strerror}; {before}. {hint}") from err
+        raise error from err
     logger.info("saved %s to %s", type(estimator).__name__, path)
     return path
-
-
-#: What to do when writing a model folder fails with these errors (the errno's text alone, with the name of a
-#: temporary folder, says neither which save failed nor that nothing was lost)
-_WRITE_ERROR_HINTS = {
-    **{code: "Free disk space (a model folder needs about its size again while it is written) or choose a path on "
-             "another disk." for code in (errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC))},
-    errno.EACCES: "Choose a folder you can write to.", errno.EPERM: "Choose a folder you can write to.",
-    errno.EROFS: "Choose a path on a writable file system.",
-    # a name mkdir takes, but not with the temporary folder's 18 more characters (".<name>.<12 hex>.tmp")
-    errno.ENAMETOOLONG: "Choose a shorter folder name: it is first written under a temporary name 18 characters "
-                        "longer, and most file systems allow 255 bytes per name (a CJK character takes 3).",
-}
 
 
 @contextlib.contextmanager
