@@ -249,10 +249,14 @@ def _first_words(kv, limit):
     import numpy as np
     from gensim.models import KeyedVectors
 
+    from ..vectors import _parse
+
     logger.warning(
-        "convert_vectors writes the first %d of the %d word vectors of these fastText vectors, without their "
+        "%s writes the first %d of the %d word vectors of these fastText vectors, without their "
         "subword vectors (%d n-gram buckets): loaded from that file, words outside it (misspellings, rare words) "
-        "get no vector. Keep the fastText .bin model for those", limit, len(kv), getattr(kv, "bucket", 0),
+        "get no vector. Keep the fastText .bin model for those",
+        _parse.worded(_parse.advice().terms("convert_vectors", "toolkit vectors convert")), limit, len(kv),
+        getattr(kv, "bucket", 0),
     )
     out = KeyedVectors(kv.vector_size, count=0, dtype=np.float32)
     out.add_vectors(list(kv.index_to_key[:limit]), np.asarray(kv.vectors[:limit], dtype=np.float32))
@@ -489,6 +493,7 @@ def vectors_convert_cmd(
 
 @vectors_app.command("train")
 @_errors_to_exit
+@_in_option_terms
 def vectors_train_cmd(
     corpus: str = typer.Argument(..., help=_INPUT.replace("Text source", "Training text") + " Or 'imdb'."),
     output: Path = typer.Argument(..., help="Target file (written atomically): word2vec text for .txt/.vec "

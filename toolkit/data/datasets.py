@@ -956,7 +956,8 @@ def load_folder(
     Returns
     -------
     TextDataset
-        ``ids`` and ``filenames`` are the paths relative to ``path``.
+        ``ids`` and ``filenames`` are the paths relative to ``path``. An
+        empty or blank file is an empty document (one warning counts them).
 
     Raises
     ------
@@ -1032,6 +1033,11 @@ def load_folder(
             labels.append(-1)
             names.append(f.relative_to(root).as_posix())
         target_names = []
+    blank = [name for name, text in zip(names, texts) if not text.strip()]
+    if blank:  # as the blank texts of load_csv and load_jsonl: empty documents, counted once
+        logger.warning("%s: %d empty or blank file(s) (first: %s), read as empty documents; a classifier learns "
+                       "nothing from them and EmbeddingClassifier refuses them. Fill in or remove such files "
+                       "unless empty documents are meant.", root, len(blank), blank[0])
     if not texts:
         raise DataError(
             f"No text files ({pattern}) found in {root}"
@@ -1133,6 +1139,36 @@ def _missing_label_error(where: str, label, column: str) -> DataError | None:
     )
 
 
+def _missing_text_error(where: str, text, column: str, *, cell: bool = False) -> DataError | None:
+    """The error for a text that is a missing value, as for a label; or None.
+
+    Missing: JSON ``null`` and an empty CSV cell, which is how pandas writes
+    a missing text (NaN) and how it, and :func:`toolkit.distributed.read_texts`,
+    read the cell back. A text of spaces, or ``""`` in JSON, is an empty
+    document (:func:`_warn_blank_texts`). ``cell``: ``text`` is a CSV cell.
+    """
+    if text is not None and not (cell and text == ""):
+        return None
+    what = "(null)" if text is None else "(an empty cell, which pandas also reads as a missing value, NaN)"
+    return DataError(
+        f"{where}: missing text {what} in {column!r}. Fill it in or drop the record, and any other without "
+        f"a text (pandas: df.dropna(subset=[{column!r}]) before writing the file)."
+    )
+
+
+def _warn_blank_texts(path, column: str, lines: list) -> None:
+    """One warning for the records of ``path`` whose text is blank (their ``lines``: spaces, or ``""`` in
+    JSON), read as empty documents: a model learns nothing from them (EmbeddingClassifier refuses them;
+    ``toolkit data describe`` counts them)."""
+    if lines:
+        logger.warning(
+            "%s: %d record(s) with a blank text in %r (first: line %d), read as empty documents; a classifier "
+            "learns nothing from them and EmbeddingClassifier refuses them. Fill in or drop such records "
+            "(pandas: df = df[df[%r].str.strip() != '']) unless empty documents are meant.",
+            path, len(lines), column, lines[0], column,
+        )
+
+
 def _clean_label(label):
     """``label`` with surrounding whitespace removed when it is a string: ``"pos "`` (a cell typed in Excel,
     ``", "``-separated values) is the class ``"pos"``, as ``" 1"`` is the class ``1``."""
@@ -1147,7 +1183,10 @@ def _encode_labels(values: list, source: str) -> tuple[np.ndarray, list]:
     named as the number: ``str(int)`` for a whole one (``1.0`` and ``"1"``
     are ``"1"``), the shortest ``str(float)`` for one with a fraction
     (``"2.50"`` and ``2.5`` are ``"2.5"``). Other labels are sorted by value
-    and named ``str(value)``; two of them with one name are an error.
+    and named ``str(value)``, a number among them still one class named as
+    the number (``"1.0"`` and ``"1"`` beside ``"pos"`` are ``"1"``, as
+    :func:`toolkit.distributed.read_texts` reads them); two of them with one
+    name are an error.
     """
     distinct = set(values)
     numeric = {v: _numeric_label(v) for v in distinct}
@@ -1158,11 +1197,15 @@ def _encode_labels(values: list, source: str) -> tuple[np.ndarray, list]:
         position = {value: i for i, value in enumerate(ordered)}
         index = {v: position[n] for v, n in numeric.items()}
     else:
+        # among other labels a number is still one class however it is written ("1.0" and "1" are "1"), as
+        # toolkit.distributed reads each label of a file on its own, without seeing the others
+        spelled = {v: v if n is None else str(n) for v, n in numeric.items()}
         try:
-            ordered = sorted(distinct)
+            ordered = sorted(set(spelled.values()))
         except TypeError:
-            ordered = sorted(distinct, key=repr)
-        index = {v: i for i, v in enumerate(ordered)}
+            ordered = sorted(set(spelled.values()), key=repr)
+        position = {value: i for i, value in enumerate(ordered)}
+        index = {v: position[s] for v, s in spelled.items()}
     names = [str(v) for v in ordered]
     if len(set(names)) < len(names):
         same = next(n for n in names if names.count(n) > 1)
@@ -1274,7 +1317,8 @@ def load_csv(
     TextDataset
         Blank lines and rows of empty fields (``;;``, which Excel writes
         for cleared rows) are skipped, with a warning for the latter; record
-        numbers (the default ids) do not count them.
+        numbers (the default ids) do not count them. A text of spaces only
+        is an empty document (one warning counts them).
 
     Raises
     ------
@@ -1282,7 +1326,8 @@ def load_csv(
         When the file is missing or unreadable, a column is missing (the
         message lists the columns that exist) or named twice in the header,
         a row lacks its text or label (with the line where an unclosed quote
-        opens), a label is missing (empty, ``nan``), or a row has more fields
+        opens), a text is an empty cell (a missing value, as pandas reads
+        it), a label is missing (empty, ``nan``), or a row has more fields
         than the header (an unquoted delimiter).
 
     Examples
@@ -1301,7 +1346,7 @@ def load_csv(
             columns = reader.fieldnames
             _check_csv_columns(path, columns, delimiter, text_column=text_column, label_column=label_column,
                                id_column=id_column)
-            blank_rows, first_blank, end = 0, None, reader.line_num
+            blank_rows, first_blank, end, blank_texts = 0, None, reader.line_num, []
             for row in reader:
                 start, line, end = end + 1, reader.line_num, reader.line_num
                 if None not in row and not any(v.strip() for v in row.values() if v is not None):
@@ -1318,6 +1363,11 @@ def load_csv(
                 if text is None:
                     raise DataError(f"{path}, line {line}: the row has no {text_column!r} value (too few fields)."
                                     f"{_open_quote_hint(start, line)}")
+                missing = _missing_text_error(f"{path}, line {line}", text, text_column, cell=True)
+                if missing is not None:
+                    raise missing
+                if not text.strip():
+                    blank_texts.append(line)
                 texts.append(text)
                 if label_column is not None:
                     label = row.get(label_column)
@@ -1337,6 +1387,7 @@ def load_csv(
     if blank_rows:
         logger.warning("%s: %d row(s) of empty fields skipped (first: line %d), as blank lines are; record "
                        "numbers do not count them.", path, blank_rows, first_blank)
+    _warn_blank_texts(path, text_column, blank_texts)
     return _table_dataset(path, texts, raw_labels, ids, label_column, "load_csv", shuffle, random_state, limit)
 
 
@@ -1423,7 +1474,8 @@ def load_jsonl(
 ) -> TextDataset:
     """Load texts (and labels) from a JSON Lines file (one JSON object per line).
 
-    Blank lines are skipped.
+    Blank lines are skipped. A text ``""`` (or of spaces only) is an empty
+    document (one warning counts them); ``null`` is an error.
 
     Parameters
     ----------
@@ -1462,7 +1514,7 @@ def load_jsonl(
     >>> ds = load_jsonl("reviews.jsonl")                     # doctest: +SKIP
     """
     path = Path(path).expanduser()
-    texts, raw_labels, ids = [], [], []
+    texts, raw_labels, ids, blank_texts = [], [], [], []
     with _open_text(path, encoding) as fh:
         try:
             for lineno, line in enumerate(fh, 1):
@@ -1479,12 +1531,13 @@ def load_jsonl(
                 _check_record_keys(path, lineno, record, text_column=text_column, label_column=label_column,
                                    id_column=id_column)
                 text = record[text_column]
-                if text is None:  # pandas' to_json writes a missing text (NaN) as null
-                    raise DataError(f"{path}, line {lineno}: missing text (null) in {text_column!r}. Fill it in or "
-                                    f"drop the record (pandas: df.dropna(subset=[{text_column!r}]) before writing "
-                                    "the file).")
+                missing = _missing_text_error(f"{path}, line {lineno}", text, text_column)  # pandas' NaN: null
+                if missing is not None:
+                    raise missing
                 if not isinstance(text, str):
                     raise DataError(f"{path}, line {lineno}: {text_column!r} is a {type(text).__name__}, not a string.")
+                if not text.strip():
+                    blank_texts.append(lineno)
                 texts.append(text)
                 if label_column is not None:
                     label = record[label_column]
@@ -1497,5 +1550,6 @@ def load_jsonl(
                 ids.append(record[id_column] if id_column is not None else len(ids))
         except UnicodeDecodeError as err:
             raise _undecodable(path, encoding, err) from err
+    _warn_blank_texts(path, text_column, blank_texts)
     return _table_dataset(path, texts, raw_labels, ids, label_column, "load_jsonl", shuffle, random_state, limit)
 

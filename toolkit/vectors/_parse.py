@@ -50,6 +50,7 @@ __all__ = [
     "sniff_container",
     "iter_chunks",
     "read_text",
+    "cr_only",
     "read_binary",
     "peek",
     "RowBuffer",
@@ -387,6 +388,14 @@ class Spelling:
         """Whether the caller can pass the setting ``name`` (load_vectors takes all of them)."""
         return True
 
+    def terms(self, python: str, command: str) -> str:
+        """Of two wordings, the one in the caller's terms: ``python`` (``convert_vectors``) for Python callers.
+
+        A spelling without this method (the command line's) takes ``command``
+        (``toolkit vectors convert``).
+        """
+        return python
+
     def passing(self, source: str, name: str, value, purpose: str, *, alternative=None) -> str:
         """Advice to set ``name`` for ``purpose``: "pass unicode_errors='replace' (or 'ignore') to load it anyway".
 
@@ -455,6 +464,10 @@ class _Advice:
     def passing(self, source: str, name: str, value, purpose: str, *, alternative=None) -> str:
         return self._mark("passing", source, name, value, purpose, alternative)
 
+    def terms(self, python: str, command: str) -> str:
+        """``python`` for load_vectors' keywords, ``command`` for the command line (:meth:`Spelling.terms`)."""
+        return self._mark("terms", python, command)
+
     def either(self, name: str, taken: str, not_taken: str) -> str:
         """``taken`` if the caller can pass the setting ``name`` (:meth:`Spelling.takes`), else ``not_taken``."""
         return self._mark("either", name, taken, not_taken)
@@ -496,6 +509,8 @@ def worded(text: str, how: Spelling | None = None) -> str:
         if kind == "passing":
             source, name, value, purpose, alternative = args
             return how.passing(source, name, value, purpose, alternative=alternative)
+        if kind == "terms":  # a spelling without the method: the command line's
+            return how.terms(*args) if hasattr(how, "terms") else args[1]
         return getattr(how, kind)(*args)
 
     return _PLACEHOLDER.sub(fill, text)
@@ -605,10 +620,14 @@ class _TextReader:
                         line_no, f"value {k + 1} is empty (two spaces in a row?)", "Separate values by single spaces."
                     )
                 if value is None:
+                    # a CR-only line end inside a file of LF lines (files joined): a number, CR, the next word
+                    cr = b"\r" in tok and _float_or_none(tok.split(b"\r", 1)[0]) is not None
                     raise self._line_error(
                         line_no,
-                        f"value {k + 1} ({tok.decode('utf-8', 'replace')[:30]!r}) is not a number",
-                        "Values must be decimal numbers; fix or remove this line.",
+                        f"value {k + 1} ({tok.decode('utf-8', 'replace')[:30]!r}) is not a number"
+                        + (": a carriage return (CR) inside ends a line written on classic Mac OS" if cr else ""),
+                        "Make every line end with a line feed (e.g. tr '\\r' '\\n' < in.txt > out.txt for a file "
+                        "of CR line ends)" if cr else "Values must be decimal numbers; fix or remove this line.",
                     )
                 if not math.isfinite(value) or abs(value) > _F32_MAX:
                     raise self._line_error(
@@ -989,7 +1008,7 @@ def read_text(
     declared : int
         The row count gensim would use for its fake 'count' attribute.
     """
-    chunks = iter_chunks(source)
+    chunks = raw = iter_chunks(source)
     reader = None
 
     def too_long(line_no):
@@ -1022,6 +1041,11 @@ def read_text(
                 )
         if not buf.strip():
             raise source.error(None, "the file is empty", "Check the path, or download the file again")
+        if cr_only(buf):  # classic Mac OS line ends: each CR ends a line (as universal newlines read them)
+            logger.info("%s ends its lines with a carriage return only (CR, classic Mac OS); read as line ends",
+                        source.name)
+            chunks = _cr_as_lf(chunks)
+            buf = buf.replace(b"\r", b"\n")
         head_count = None
         if header:
             while b"\n" not in buf:
@@ -1113,8 +1137,24 @@ def read_text(
         return words, k2i, vectors, declared
     finally:
         chunks.close()
+        raw.close()  # also when a wrapper of it (_cr_as_lf) never started, whose close would not reach it
         if reader is not None and reader.rows is not None:
             reader.rows.close()
+
+
+def cr_only(head: bytes) -> bool:
+    """Whether text starting with ``head`` ends its lines with a carriage return only (classic Mac OS, old Excel).
+
+    CRLF (Windows) has a line feed too, and is read as is (every line is
+    stripped of its trailing spaces and CR, as gensim does).
+    """
+    return b"\r" in head and b"\n" not in head
+
+
+def _cr_as_lf(chunks):
+    """``chunks`` with each CR made a line feed (a CR-only file: :func:`cr_only`)."""
+    for chunk in chunks:
+        yield chunk.replace(b"\r", b"\n")
 
 
 # ----------------------------------------------------------------------------- binary
@@ -1383,6 +1423,10 @@ def _unwritable(key: str, fmt: str) -> str | None:
     return None
 
 
+#: the command that runs each writer of :func:`check_keys_writable`, named in its errors on the command line
+_COMMANDS = {"convert_vectors": "toolkit vectors convert", "train_word2vec": "toolkit vectors train"}
+
+
 def check_keys_writable(keys, fmt: str, *, owner: str) -> None:
     """Refuse, before anything is written, a key that ``fmt`` cannot store so that the readers give it back.
 
@@ -1397,7 +1441,8 @@ def check_keys_writable(keys, fmt: str, *, owner: str) -> None:
     fmt : {"word2vec", "word2vec-binary", "glove", "native"}
         ``"native"`` (a pickle) stores any key.
     owner : str
-        The function named in the error.
+        The function named in the error (on the command line, under
+        :func:`spelled_as`, the command that runs it).
 
     Raises
     ------
@@ -1418,7 +1463,8 @@ def check_keys_writable(keys, fmt: str, *, owner: str) -> None:
         fix = (f"Write word2vec text instead (a file name ending in .txt or .vec{to}), or rename "
                "the token" if " " in key.strip() and "\n" not in key and fmt != "word2vec"
                else "Rename or drop the token before writing")
-        raise worded_error(DataError, f"{owner} cannot write the key {str(key)!r} (index {i}) as {fmt}: it {problem}. "
+        who = advice().terms(owner, _COMMANDS.get(owner, owner))  # the function, or the command that ran it
+        raise worded_error(DataError, f"{who} cannot write the key {str(key)!r} (index {i}) as {fmt}: it {problem}. "
                                       f"{fix}.")
 
 
@@ -1431,10 +1477,12 @@ def write_vectors(kv, path, fmt: str, *, owner: str) -> None:
     """
     check_keys_writable(kv.index_to_key, fmt, owner=owner)
     if getattr(kv, "bucket", 0) and hasattr(kv, "vectors_ngrams"):
+        how = advice()
         logger.warning(
             "%s writes the %d word vectors of these fastText vectors as %s, without their subword vectors "
             "(%d n-gram buckets): loaded from that file, words outside the vocabulary (misspellings, rare words) "
-            "get no vector. Keep the fastText .bin model for those (gensim.models.fasttext.save_facebook_model)",
-            owner, len(kv), fmt, kv.bucket,
+            "get no vector. Keep the fastText .bin model for those%s",
+            worded(how.terms(owner, _COMMANDS.get(owner, owner))), len(kv), fmt, kv.bucket,
+            worded(how.terms(" (gensim.models.fasttext.save_facebook_model)", "")),
         )
     kv.save_word2vec_format(str(path), binary=fmt == "word2vec-binary", write_header=fmt != "glove")

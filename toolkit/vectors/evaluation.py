@@ -6,6 +6,7 @@ import logging
 
 from .._validation import Interval
 from ..exceptions import DataError
+from ._parse import advice, worded_error
 from .loading import _check, load_vectors
 
 __all__ = ["most_similar", "analogy", "evaluate_analogies", "evaluate_word_pairs"]
@@ -22,13 +23,20 @@ def _require_words(kv, words):
             low = w.lower()
             casing = next((k for k in kv.index_to_key if isinstance(k, str) and k.lower() == low), None)
             if casing is not None:  # cased vectors (fastText crawl, GloVe 840B): "paris" is "Paris" there
+                # GloVe 6B and most word2vec files are lowercased: "King" is "king" there
+                why = "their words are lowercase" if casing == low else "these vectors tell case apart"
                 raise DataError(
-                    f"The word {w!r} has no vector, but {casing!r} has ({len(kv):,} words loaded; these vectors "
-                    f"tell case apart): ask for {casing!r}."
+                    f"The word {w!r} has no vector, but {casing!r} has ({len(kv):,} words loaded; {why}): "
+                    f"ask for {casing!r}."
                 )
-            raise DataError(
-                f"The word {w!r} has no vector ({len(kv):,} words loaded); check the spelling, try its "
-                "lowercase form, or load more vectors (limit=None; on the command line, no --limit)."
+            how = advice()  # in the caller's terms: limit, or the command line's --limit
+            raise worded_error(
+                DataError,
+                f"The word {w!r} has no vector ({len(kv):,} words loaded); check the spelling or try its "
+                "lowercase form"
+                + how.either("limit", f", or, if only the first vectors of the file were loaded, load more (a larger "
+                                      f"{how.option('limit')}, or none)", "")
+                + ".",
             )
 
 
@@ -239,11 +247,13 @@ def evaluate_word_pairs(vectors, path=None, *, restrict_vocab=30_000, case_insen
             pairs, restrict_vocab=restrict_vocab, case_insensitive=case_insensitive
         )
     except ValueError as err:  # no pair left (gensim) or a single one (scipy: "length at least 2")
-        raise DataError(
+        how = advice()
+        raise worded_error(
+            DataError,
             f"evaluate_word_pairs found fewer than 2 usable pairs in {pairs}: a correlation needs at least 2 "
             f"pairs whose two words are among the first {restrict_vocab:,} vectors ({len(kv):,} loaded) on lines "
-            "'word1<TAB>word2<TAB>score'. Load more vectors (no limit), raise restrict_vocab, or use a larger "
-            f"pairs file ({err})."
+            f"'word1<TAB>word2<TAB>score'. Load more vectors (a larger {how.option('limit')}, or none), raise "
+            f"restrict_vocab, or use a larger pairs file ({err}).",
         ) from err
     return {
         "pearson": float(pearson[0]),

@@ -45,6 +45,7 @@ import struct
 import sys
 import tempfile
 import threading
+import time
 import uuid
 import weakref
 import zipfile
@@ -52,7 +53,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._atomic import nearest_existing_parent, remove_stale
+from .._atomic import STALE_SECONDS, nearest_existing_parent, remove_stale
 from .._config import get_cache_dir
 from .._memo import Memo
 from .._validation import Interval, Options, validate_param
@@ -89,7 +90,14 @@ FORMATS = (
     "fasttext-bin",
     "native",
 )
-_CACHE_VERSION = 2  # 1 was a gensim pickle; its entries are never read again
+_CACHE_VERSION = 2  # the entry layout (write_entry); 1 was a gensim pickle, whose entries are never read again
+#: the parse of the text and binary formats; raised when a fix changes what a file loads as, so that entries parsed
+#: before it (kept by the file's unchanged identity) are parsed again, and swept (_sweep_superseded).
+#: 2: session 41 (a word emptied by unicode_errors='ignore' refused; GloVe's dimension voted on all lines of the
+#: first block, so limit=1 and a word with a space no longer change it; a wrong word2vec binary dimension refused)
+_PARSER_VERSION = 2
+#: the formats read by the toolkit's own parser (_parse.read_text, read_binary): their entries carry its version
+_PARSED = ("glove", "word2vec-text", "word2vec-binary")
 _MEMO = Memo(maxsize=4)
 #: the cache entry folder each KeyedVectors read by read_entry came from (entry_folder), forgotten with the vectors
 _ENTRY_OF: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -316,6 +324,8 @@ def _sniff(src: _parse.Source, fmt: str) -> str:
             "vectors in a word2vec copy: keep those as a fastText .bin model)",
         )
     body = head[3:] if head.startswith(_parse.BOM) else head
+    if _parse.cr_only(body):  # classic Mac OS line ends, read as line ends (read_text)
+        body = body.replace(b"\r", b"\n")
     nl = body.find(b"\n")
     first = body if nl < 0 else body[:nl]
     if _looks_like_header(first):
@@ -337,6 +347,8 @@ def _key(identity: dict, fmt: str, limit, unicode_errors) -> str:
     fields = {"v": _CACHE_VERSION, **identity, "format": fmt, "limit": limit, "unicode_errors": unicode_errors}
     if fmt == "fasttext-bin":  # entries of compressed models made before they were decompressed here held garbage
         fields["decompressed"] = True
+    if fmt in _PARSED and _PARSER_VERSION > 1:  # entries of earlier parses (no such field) are not looked up
+        fields["parser"] = _PARSER_VERSION
     blob = json.dumps(fields, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
@@ -971,6 +983,8 @@ def _make_entry(final: Path, fill):
 def _build_entry(src, fmt, limit, unicode_errors, final: Path, progress=False):
     """Parse the source into a new cache entry ``final``; returns its KeyedVectors, mapped from the entry."""
     meta = {"source": src.name, "format": fmt, "limit": limit, "unicode_errors": unicode_errors}
+    if fmt in _PARSED:
+        meta["parser"] = _PARSER_VERSION  # what _sweep_superseded tells older entries by
 
     def fill(tmp: Path):
         if fmt == "fasttext-bin":
@@ -989,6 +1003,63 @@ def _build_entry(src, fmt, limit, unicode_errors, final: Path, progress=False):
         return read_entry(final)
     kv.vectors = np.load(str(final / "vectors.npy"), mmap_mode="r", allow_pickle=False)  # parsed keys reused
     return kv
+
+
+def _superseded(entry: Path) -> bool:
+    """Whether the cache entry ``entry`` was written by an earlier toolkit, so that no load reads it again.
+
+    An older layout (``version``), or a text or binary file parsed by an
+    earlier parser (:data:`_PARSER_VERSION`: their keys changed). A folder
+    that is no entry, a damaged one (rebuilt where it is read) and one of a
+    later toolkit sharing the cache are not.
+    """
+    try:
+        header = json.loads((entry / _HEADER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if not isinstance(header, dict) or header.get("magic") != _MAGIC or not isinstance(header.get("version"), int):
+        return False
+    if header["version"] != _CACHE_VERSION:
+        return header["version"] < _CACHE_VERSION
+    meta = header.get("meta")
+    if not isinstance(meta, dict) or meta.get("format") not in _PARSED:
+        return False
+    parser = meta.get("parser", 1)  # entries of the first parser carry none
+    return isinstance(parser, int) and parser < _PARSER_VERSION
+
+
+def _sweep_superseded(folder: Path, *, max_age: float = STALE_SECONDS) -> int:
+    """Remove the entries of the cache folder ``folder`` that an earlier toolkit wrote (:func:`_superseded`).
+
+    Their keys are never asked for again, so they would take their disk
+    space forever. Run when a new entry is built (rare: after an upgrade,
+    once per file). Only entries written ``max_age`` seconds ago or more go:
+    an older toolkit sharing the cache may be reading a fresh one.
+
+    Returns
+    -------
+    int
+        How many entries were removed.
+    """
+    removed, now = 0, time.time()
+    try:
+        entries = [e for e in folder.iterdir() if not e.name.startswith(".")]
+    except OSError:
+        return 0
+    for entry in entries:
+        try:
+            if now - (entry / _HEADER).stat().st_mtime < max_age or not _superseded(entry):
+                continue
+            trash = folder / f".{entry.name}.{uuid.uuid4().hex[:8]}.tmp"
+            os.rename(entry, trash)  # out of the way at once: a reader finds it gone, not half deleted
+        except OSError:
+            continue
+        shutil.rmtree(trash, ignore_errors=True)
+        removed += 1
+    if removed:
+        logger.info("Removed %d vectors cache entr%s written by an earlier version of the toolkit from %s",
+                    removed, "y" if removed == 1 else "ies", folder)
+    return removed
 
 
 def _load_cached(src, fmt, limit, unicode_errors, final: Path, progress=False):
@@ -1014,6 +1085,7 @@ def _load_cached(src, fmt, limit, unicode_errors, final: Path, progress=False):
             return None
 
     def build():
+        _sweep_superseded(final.parent)  # entries of earlier parses of this file (or others), never read again
         logger.info("Loading %s (%s) into the cache %s", src.name, fmt, final)
         return _build_entry(src, fmt, limit, unicode_errors, final, progress=progress)
 
