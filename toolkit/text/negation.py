@@ -29,11 +29,26 @@ __all__ = ["NEGATIONS", "SCOPE_ENDS", "NegationMarker", "mark_negation"]
 
 logger = logging.getLogger(__name__)
 
-#: Words that open a negation scope (compared in lower case; spaCy splits "don't" into "do" + "n't", and
-#: "don\u2019t", with the typographic apostrophe of most web and word-processor text, into "do" + "n\u2019t").
-NEGATIONS = frozenset(
-    [*"not no never n't nothing nobody none neither nor cannot without hardly nowhere".split(), "n\u2019t"]
-)
+# The words before "n't" in English contractions: the heads that spaCy's English tokenizer exceptions split
+# off "don't", "Don't", "don\u2019t" and "dont" ("do" + "n't" / "n\u2019t" / "nt"; "can't" and "cant" give "ca",
+# "won't" and "wont" "wo", "ain't" "ai"). ALL-CAPS spellings ("DON'T", "DONT") have no exception and stay
+# one token, as do the left-quote and backtick ones ("don\u2018t", "don`t").
+_CONTRACTION_HEADS = frozenset([
+    "ai", "are", "ca", "could", "dare", "did", "do", "does", "had", "has", "have", "is", "may", "might", "must",
+    "need", "ought", "sha", "should", "was", "were", "wo", "would",
+])
+#: Words that open a negation scope (compared in lower case). spaCy splits "don't" into "do" + "n't",
+#: "don\u2019t" (the typographic apostrophe of most web and word-processor text) into "do" + "n\u2019t" and
+#: "dont" into "do" + "nt"; "DON'T", "DONT", "don`t" and "don\u2018t" it leaves one token, so each
+#: contraction is here whole as well ("don't", "don\u2019t", "don\u2018t", "don`t", "dont", "can't", "cant",
+#: "won't", "wont", ...). "nt" opens a scope only as the tail of a contraction, right after "do", "ca",
+#: "wo", "did", ... (spaCy's split of "dont", "cant", "wont", "didnt"), not on its own ("Windows nt").
+NEGATIONS = frozenset([
+    *"not no never n't nothing nobody none neither nor cannot without hardly nowhere".split(), "n\u2019t", "nt",
+    *(head + tail for head in _CONTRACTION_HEADS for tail in ("n't", "n\u2019t", "n\u2018t", "n`t", "nt")),
+])
+# Negation words that count only right after a contraction head (spaCy's tail of "dont", "cant", ...)
+_CONTRACTION_TAILS = frozenset(["nt"])
 #: Tokens that close it (compared in lower case): clause punctuation and the contrastive "but" / "however".
 SCOPE_ENDS = frozenset(". , ! ? ; : but however".split())
 # Words nearly every English text of some length has, and no other common language spells alike (not
@@ -58,7 +73,10 @@ def mark_negation(X, *, negations=NEGATIONS, scope_ends=SCOPE_ENDS, prefix="NOT_
     ----------
     X : TokenizedCorpus or sequence of token lists
     negations, scope_ends : collection of str, default=NEGATIONS, SCOPE_ENDS
-        Compared with each token in lower case.
+        Compared with each token in lower case. An ``"nt"`` in ``negations``
+        opens a scope only right after a contraction head ("do", "ca", "wo",
+        "did", "is", ...: spaCy's split of "dont", "cant", "wont"), not on its
+        own.
     prefix : str, default="NOT_"
 
     Returns
@@ -77,6 +95,8 @@ def mark_negation(X, *, negations=NEGATIONS, scope_ends=SCOPE_ENDS, prefix="NOT_
     --------
     >>> mark_negation([["it", "is", "not", "a", "good", "film", ".", "fine", "acting"]]).to_list()
     [['it', 'is', 'not', 'NOT_a', 'NOT_good', 'NOT_film', '.', 'fine', 'acting']]
+    >>> mark_negation([["I", "DIDN'T", "like", "it"], ["I", "do", "nt", "care"], ["on", "nt", "4"]]).to_list()
+    [['I', "DIDN'T", 'NOT_like', 'NOT_it'], ['I', 'do', 'nt', 'NOT_care'], ['on', 'nt', '4']]
     """
     corpus = check_token_corpus(X, estimator="mark_negation")
     if isinstance(corpus, _NgramCorpus) and tuple(corpus._ngram_range) != (1, 1):
@@ -108,10 +128,19 @@ def mark_negation(X, *, negations=NEGATIONS, scope_ends=SCOPE_ENDS, prefix="NOT_
     is_end = np.fromiter((s in scope_ends for s in lower), dtype=bool, count=len(lower))[ids]
     _warn_removed_words(corpus, negations, scope_ends, lower)
     position = np.arange(ids.size)
+    doc_start = np.repeat(offsets[:-1], np.diff(offsets))
+    tails = _CONTRACTION_TAILS & negations
+    if tails:
+        # "nt" negates as spaCy's tail of "dont", "cant", "wont" ("do" + "nt"): right after a contraction head of
+        # the same document; elsewhere ("Windows nt", a document's first token) it is a word like any other
+        is_tail = np.fromiter((s in tails for s in lower), dtype=bool, count=len(lower))[ids]
+        is_head = np.fromiter((s in _CONTRACTION_HEADS for s in lower), dtype=bool, count=len(lower))[ids]
+        after_head = np.zeros(ids.size, dtype=bool)
+        after_head[1:] = is_head[:-1]
+        is_negation &= ~is_tail | (after_head & (position > doc_start))
     # the last negation word and the last scope end at or before each token, over the flat corpus
     last_negation = np.maximum.accumulate(np.where(is_negation, position, -1))
     last_end = np.maximum.accumulate(np.where(is_end, position, -1))
-    doc_start = np.repeat(offsets[:-1], np.diff(offsets))
     marked = (last_negation >= doc_start) & (last_negation > last_end) & ~is_negation
     new_ids = (ids + np.int32(len(strings)) * marked).astype(np.int32)
     prefixed = tuple(prefix + s for s in strings)

@@ -109,7 +109,8 @@ _NON_SPACE = re.compile(r"\S+")  # the spans of str.split(), with their position
 
 # span cache size above which an engine starts afresh (bounds memory)
 _MAX_CACHED_SPANS = 1_000_000
-_CACHE_FORMAT = 3  # 2: the skipped document indices are stored too; 3: clean_text drops bidi marks, BOMs
+_CACHE_FORMAT = 4  # 2: the skipped document indices are stored too; 3: clean_text drops bidi marks, BOMs;
+# 4: one token per emoji (_join_clusters)
 # a batch of documents ends once it holds this many characters (SpacyTokenizer._batches): about 3,000 IMDB
 # reviews, so batch_size alone decides for short texts, while book-length documents go a few at a time
 _BATCH_CHARS = 4_000_000
@@ -198,6 +199,85 @@ def clean_text(text: str, *, strip_html: bool = True, unicode_form: str | None =
             )
         text = unicodedata.normalize(unicode_form, text)
     return text
+
+
+# ------------------------------------------------------- grapheme clusters
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_ZWJ = "\u200d"
+
+
+def _extends(ch: str) -> bool:
+    """Whether ``ch`` belongs to the user-perceived character before it (UAX #29: Extend, ZWJ, SpacingMark).
+
+    Combining marks (an accent typed apart, the variation selector U+FE0F of
+    "❤️", the keycap U+20E3), the zero-width joiner, the skin-tone modifiers
+    (U+1F3FB-U+1F3FF) and the tag characters of subdivision flags.
+    """
+    return (ch == _ZWJ or unicodedata.category(ch) in ("Mn", "Me", "Mc")
+            or "\U0001f3fb" <= ch <= "\U0001f3ff" or "\U000e0020" <= ch <= "\U000e007f")
+
+
+def _is_regional(ch: str) -> bool:
+    return "\U0001f1e6" <= ch <= "\U0001f1ff"
+
+
+def _inside_cluster(text: str, p: int) -> bool:
+    """Whether ``text[p - 1]`` and ``text[p]`` belong to one grapheme cluster (``0 < p < len(text)``).
+
+    The rules of Unicode's extended grapheme clusters (UAX #29, what the
+    ``regex`` package's ``\\X`` matches) that spaCy's tokenizer breaks: a
+    mark, joiner or skin tone after a character (GB9, GB9a), an emoji after
+    a zero-width joiner (GB11: "👩\\u200d💻"), and regional indicators in
+    pairs (GB12-13: the flag "🇺🇸"). Whitespace never joins.
+    """
+    a, b = text[p - 1], text[p]
+    if a.isspace() or b.isspace():
+        return False
+    if _extends(b):
+        return True
+    if a == _ZWJ:
+        return unicodedata.category(b) == "So"  # emoji (Extended_Pictographic) are symbols "So"
+    if _is_regional(a) and _is_regional(b):
+        run = 1
+        while run < p and _is_regional(text[p - 1 - run]):
+            run += 1
+        return run % 2 == 1
+    return False
+
+
+def _join_clusters(doc):
+    """``doc`` with the tokens that split one grapheme cluster merged (in place): one token per emoji.
+
+    spaCy's affix rules split each symbol off: "👩\\u200d💻" (woman
+    technologist) gives "👩", "\\u200d", "💻"; "👍🏽" a thumb and a skin tone;
+    "🇺🇸" two regional indicators; "❤️" the heart and a variation selector.
+    A token boundary inside a cluster (:func:`_inside_cluster`) is removed;
+    tokens separated by whitespace are never merged. Texts without such a
+    boundary (all ASCII ones, nearly all others) are returned untouched.
+    """
+    text = doc.text
+    if text.isascii():
+        return doc
+    cuts = [p for p in (m.start() for m in _NON_ASCII.finditer(text)) if p and _inside_cluster(text, p)]
+    if not cuts:
+        return doc
+    from spacy.attrs import IDX
+
+    starts = doc.to_array([IDX]).reshape(-1)
+    at = np.searchsorted(starts, cuts)
+    joined = sorted({int(k) for k, p in zip(at.tolist(), cuts) if 0 < k < len(starts) and starts[k] == p})
+    if not joined:
+        return doc
+    with doc.retokenize() as retokenizer:
+        first = last = joined[0]  # the run of tokens first - 1 .. last becomes one
+        for k in [*joined[1:], None]:
+            if k is not None and k == last + 1:
+                last = k
+                continue
+            retokenizer.merge(doc[first - 1 : last + 1])
+            if k is not None:
+                first = last = k
+    return doc
 
 
 # --------------------------------------------------------------------- spaCy
@@ -609,7 +689,7 @@ class _Engine:
         pipeline folder's other components (an ``entity_ruler`` with
         ``merge_entities``) would otherwise act inside single spans only.
         """
-        doc = self.nlp.tokenizer(text)
+        doc = _join_clusters(self.nlp.tokenizer(text))  # one token per emoji, as in encode_with_pipe
         if self.lemmatize:
             for _name, proc in self.nlp.pipeline:  # only context-free components get here (the lookup lemmatizer)
                 doc = proc(doc)
@@ -907,7 +987,7 @@ class _Engine:
         """Pipelines the span cache cannot serve: stream Docs through nlp.pipe (the tokenizer alone without lemmas), keep only ids."""
         parts, lengths = [], []
         for doc in self.nlp.pipe(texts) if self.lemmatize else map(self.nlp.tokenizer, texts):
-            ids = self._ids(self._doc_strings(doc))
+            ids = self._ids(self._doc_strings(_join_clusters(doc)))  # merged after the components: lemma = text
             parts.append(np.asarray(ids, dtype=np.int32))
             lengths.append(len(ids))
         ids = np.concatenate(parts) if parts else np.zeros(0, np.int32)
@@ -967,7 +1047,7 @@ def _get_engine(model, lemmatize, *, create=True, **options) -> _Engine | None:
     return engine
 
 
-_SPAN_CACHE_VERSION = 1
+_SPAN_CACHE_VERSION = 2  # 2: one token per emoji (_join_clusters): span tables of version 1 split them
 _SIG_SEP = "\x01"  # between the tokens of one special-case signature (never in cleaned text either)
 
 
@@ -1175,7 +1255,11 @@ class SpacyTokenizer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Trans
         else; ``"NFKC"`` also folds compatibility characters: full-width
         ``"ＧＲＥＡＴ"`` becomes ``"GREAT"``, the ligature ``"ﬁ"`` ``"fi"``,
         ``"…"`` ``"..."``. Use one when texts come from several sources or in
-        Chinese/Japanese (full-width Latin letters and digits).
+        Chinese/Japanese (full-width Latin letters and digits). The default
+        stays None, as spaCy, scikit-learn and Keras leave the text alone
+        (and models fitted so predict the same); with it, ``transform`` logs
+        a warning (once per process) when word tokens are not in NFC, with an
+        example and how many of them also occur composed.
     max_length : int, optional
         Longest document accepted, in characters; None means the pipeline's
         ``nlp.max_length`` (1,000,000 for ``blank:en``). Longer documents
@@ -1243,8 +1327,11 @@ class SpacyTokenizer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Trans
     dot) and ``"I"`` becomes ``"i"``, not ``"ı"``. Typographic and ASCII
     apostrophes stay distinct, as in spaCy (``"don’t"`` gives ``"n’t"``,
     ``"don't"`` ``"n't"``); :class:`~toolkit.text.NegationMarker` knows
-    both. spaCy splits emoji sequences: a skin tone and each zero-width
-    joiner of a family emoji are tokens of their own.
+    both. An emoji is one token, as it is one character on screen (a Unicode
+    grapheme cluster): spaCy alone splits "👩\\u200d💻" into "👩", a
+    zero-width joiner and "💻", "👍🏽" into the thumb and its skin tone, a
+    flag "🇺🇸" into two letters and "❤️" into the heart and a variation
+    selector; the tokenizer joins those pieces again.
 
     Examples
     --------
@@ -1556,6 +1643,8 @@ class SpacyTokenizer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Trans
         np.cumsum(lengths, out=offsets[1:])
         corpus = TokenizedCorpus._from_arrays(ids, offsets, strings)
         _warn_unsegmented(corpus, nlp.lang, self.model)
+        if self.unicode_form is None:
+            _warn_unnormalized(corpus)
         return corpus.ngrams(self.ngram_range)
 
     def _learn(self, engine, missing, options, n_jobs):
@@ -1713,6 +1802,39 @@ def _warn_unsegmented(corpus: TokenizedCorpus, lang: str, model: str) -> None:
         "install 'spacy[ja]'), 'blank:th' (Thai; pip install 'spacy[th]'), or analyzer='char' with "
         "ngram_range=(1, 2).",
         model, docs.size, len(corpus), lang, example[:30] + ("..." if len(example) > 30 else ""),
+    )
+
+
+_warned_unnormalized = [False]  # logged once per process
+
+
+def _warn_unnormalized(corpus: TokenizedCorpus) -> None:
+    """Warn (once per process) when word tokens are not in NFC: the same word typed precomposed is another token.
+
+    A word typed with a combining accent (``"cafe\\u0301"``, NFD: macOS file
+    names, some editors and keyboards, Vietnamese text) and the same word
+    precomposed (``"caf\\u00e9"``) look alike but are two tokens, two
+    vocabulary entries, two vectors (only one of them in GloVe) unless
+    ``unicode_form="NFC"``.
+    """
+    if _warned_unnormalized[0]:
+        return
+    strings = corpus.strings
+    odd = [s for s in strings if not s.isascii() and not unicodedata.is_normalized("NFC", s)]
+    if not odd:
+        return
+    _warned_unnormalized[0] = True
+    present = set(strings)
+    twins = [s for s in odd if unicodedata.normalize("NFC", s) in present]
+    example = (twins or odd)[0]
+    logger.warning(
+        "SpacyTokenizer(unicode_form=None): %d distinct tokens are not in Unicode NFC, e.g. %r (with %s), "
+        "typed with combining characters; the same words typed precomposed are other tokens (%d of them occur "
+        "so in these documents too), with their own vocabulary entries and vectors. Pass unicode_form='NFC' "
+        "(`--set unicode_form=NFC` on the command line) to merge them; it changes nothing else. Logged once per "
+        "process.",
+        len(odd), example,
+        " + ".join(f"U+{ord(c):04X}" for c in example if unicodedata.combining(c)) or "decomposed letters", len(twins),
     )
 
 
