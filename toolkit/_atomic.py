@@ -11,11 +11,13 @@ import contextlib
 import errno
 import glob
 import os
+import re
 import secrets
 import shutil
 from pathlib import Path
 
-__all__ = ["atomic_output", "broken_link", "nearest_existing_parent", "remove_stale", "write_error", "STALE_SECONDS"]
+__all__ = ["atomic_output", "broken_link", "nearest_existing_parent", "recover_moved_aside", "remove_stale", "write_error",
+           "STALE_SECONDS"]
 
 #: Temporary files and folders older than this are debris of killed processes
 #: (a live writer touches its own within seconds); :func:`remove_stale` sweeps them.
@@ -71,6 +73,98 @@ def remove_stale(folder, pattern: str, *, max_age: float = STALE_SECONDS) -> int
         except OSError:
             continue
     return removed
+
+
+#: The end of the name of a folder :func:`atomic_output` moved aside while it renamed the new one into place:
+#: ``.<name>.<pid>-<12 hex>.tmp-old`` (``.<name>.<12 hex>.tmp-old`` before the process id was part of it).
+_OLD_SUFFIX = ".tmp-old"
+_OLD_NAME = re.compile(r"\.(?P<name>.+)\.(?:(?P<pid>\d+)-)?[0-9a-f]{12}" + re.escape(_OLD_SUFFIX) + "$")
+
+#: A moved-aside folder whose name has no process id (an older toolkit's) is put back once it is this old
+#: (by its change time, which the rename sets): a live writer holds one for the time of a rename.
+_UNOWNED_OLD_SECONDS = 60
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this machine (a process of another user counts)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def recover_moved_aside(path) -> Path | None:
+    """Put back the folder a killed :func:`atomic_output` had moved aside, when nothing is at ``path``.
+
+    Replacing a folder takes two renames: the old one to
+    ``.<name>.<pid>-<hex>.tmp-old``, then the new one onto ``path``. A writer
+    killed between them (``kill -9``, a power cut) left no folder under
+    ``path`` and the old one hidden, deleted by the stale sweep 6 hours later
+    (or at once, by its modification time, if it had been written before
+    that): a model that had been saved was gone. Readers and writers call this
+    first: when ``path`` is missing and a sibling moved aside by a process that
+    no longer exists is there, it is renamed back (the most recently moved one
+    when there are several) and logged.
+
+    A live writer's folder is left alone (it is between its two renames) for
+    a minute, by its change time (then the process of that id is another
+    one: ids are reused); so is one moved aside by an older toolkit (no
+    process id in its name). Two callers recovering at once: the
+    second one's rename finds nothing and does nothing.
+
+    Parameters
+    ----------
+    path : path-like
+        The folder :func:`atomic_output` writes.
+
+    Returns
+    -------
+    pathlib.Path or None
+        The folder put back under ``path``, or None when nothing was done.
+    """
+    import logging
+    import time
+
+    path = _expand_home(path)
+    if os.path.lexists(path):
+        return None
+    try:
+        entries = list(path.parent.glob(f".{glob.escape(path.name)}.*{_OLD_SUFFIX}"))
+    except OSError:
+        return None
+    candidates = []
+    now = time.time()
+    for entry in entries:
+        match = _OLD_NAME.fullmatch(entry.name)
+        if match is None or match.group("name") != path.name:
+            continue
+        try:
+            stat = entry.lstat()
+        except OSError:
+            continue
+        pid = match.group("pid")
+        # a live writer (this process too: another thread) is between its two renames and puts the new folder
+        # there next; after a minute the process of that id is another one (ids are reused), or there is none
+        if (pid is None or _process_alive(int(pid))) and now - stat.st_ctime < _UNOWNED_OLD_SECONDS:
+            continue
+        candidates.append((stat.st_ctime, entry))
+    for _, entry in sorted(candidates, key=lambda item: item[0], reverse=True):
+        if os.path.lexists(path):  # another process put one there meanwhile
+            return None
+        try:
+            os.rename(entry, path)
+        except OSError:  # recovered by another process meanwhile, or path appeared: theirs stands
+            continue
+        logging.getLogger(__name__).warning(
+            "%s was missing: a process killed while it replaced it had left the previous version as %s; "
+            "put it back.", path, entry.name)
+        return path
+    return None
 
 
 def _expand_home(path) -> Path:
@@ -143,7 +237,9 @@ def atomic_output(path, *, directory=False):
     directory : bool, default=False
         Yield a temporary folder instead of a file name. An existing folder at
         ``path`` is replaced only after the new one is complete (and put back
-        should the move of the new one fail).
+        should the move of the new one fail). A folder that a writer killed
+        between the two renames had moved aside is put back first
+        (:func:`recover_moved_aside`).
 
     Raises
     ------
@@ -169,6 +265,8 @@ def atomic_output(path, *, directory=False):
         raise FileNotFoundError(f"Cannot write {path}: {link} is a symbolic link to {os.readlink(link)}, which "
                                 "does not exist. Create that folder, or choose another path.")
     path.parent.mkdir(parents=True, exist_ok=True)
+    if directory:  # before the sweep: a folder moved aside by a killed writer is the last copy there is
+        recover_moved_aside(path)
     remove_stale(path.parent, f".{glob.escape(path.name)}.*.tmp*")  # debris of killed writers
     tmp = _create_temp(path, directory)
     old = None
@@ -176,7 +274,9 @@ def atomic_output(path, *, directory=False):
         yield tmp
         if directory:
             if os.path.lexists(path):
-                old = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp-old")  # swept if we are killed now
+                # named with our process id: killed now, the next reader or writer of path puts it back
+                # (recover_moved_aside); else it is swept as stale debris
+                old = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(6)}{_OLD_SUFFIX}")
                 os.replace(path, old)
             os.replace(tmp, path)
             replaced, old = old, None

@@ -17,6 +17,7 @@ matplotlib is imported inside the functions, so importing this module is cheap.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -47,7 +48,11 @@ def _figure_class():
                 import io
 
                 buffer = io.BytesIO()
-                self.savefig(buffer, format="png", dpi=self.dpi)
+                # a notebook showed matplotlib's raw "Glyph 22909 (...) missing from font(s)" once per character
+                # and draw: one warning naming the labels and the font setting instead (a Python warning, which
+                # a notebook shows; the toolkit's log is silent there unless the user configures logging)
+                _rendered(self, "The figure", lambda: self.savefig(buffer, format="png", dpi=self.dpi),
+                          notebook=True)
                 return buffer.getvalue()
 
             def show(self, warn=True):
@@ -119,15 +124,16 @@ def _check_path(path) -> tuple[Path, str]:
 
 def _save_png(fig, path, dpi) -> Path:
     """Write ``fig`` atomically to ``path``, in the format of its suffix (PNG without one)."""
-    import warnings
-
     from ._atomic import atomic_output, write_error
 
     path, fmt = _check_path(path)
-    try:
-        with atomic_output(path) as tmp, warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+
+    def write():
+        with atomic_output(path) as tmp:
             fig.savefig(tmp, format=fmt, dpi=dpi)
+
+    try:
+        _rendered(fig, str(path), write)
     except OSError as err:
         # the same class (PermissionError...) and errno; the message names the image, not its temporary file
         # ("[Errno 13] Permission denied: '/data/.cm.png.bc36362bf488.tmp.png'"), and says what to do
@@ -135,19 +141,51 @@ def _save_png(fig, path, dpi) -> Path:
         if error is None:
             raise
         raise error from err
-    missing = [str(w.message) for w in caught if "missing from font" in str(w.message)]
-    for w in caught:
-        if "missing from font" not in str(w.message):
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    if missing:
-        # matplotlib's default DejaVu Sans has Latin, Greek and Cyrillic, not Chinese, Japanese, Korean...
-        logger.warning(
-            "%s: the plot's font lacks %d characters of its labels, drawn as empty boxes (%s). Install a font "
-            "that has them (for Chinese, Japanese, Korean: Noto Sans CJK) and put it first in matplotlib's "
-            "rcParams['font.sans-serif'].", path, len(missing), missing[0],
-        )
     logger.info("Wrote %s", path)
     return path
+
+
+_GLYPH = re.compile(r"Glyph (\d+) .*missing from font")
+
+
+def _rendered(fig, where: str, render, *, notebook=False):
+    """``render()`` (a draw of ``fig``), its missing-glyph warnings turned into one logged warning (``notebook``:
+    one ``UserWarning``, what a notebook shows).
+
+    matplotlib's default DejaVu Sans has Latin, Greek and Cyrillic, not Chinese, Japanese, Korean...: it
+    warned "Glyph 22909 (...) missing from font(s) DejaVu Sans." once per character and draw, naming no
+    label nor what to do. The warning here names the labels, the characters and the font setting, once per
+    figure. Other warnings pass through.
+    """
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = render()
+    missing = []
+    for w in caught:
+        match = _GLYPH.search(str(w.message))
+        if match is None:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        elif chr(int(match.group(1))) not in missing:
+            missing.append(chr(int(match.group(1))))
+    if missing and not getattr(fig, "_toolkit_glyphs_warned", False):
+        from matplotlib.text import Text
+
+        fig._toolkit_glyphs_warned = True
+        texts = list(dict.fromkeys(t.get_text() for t in fig.findobj(Text) if set(t.get_text()) & set(missing)))
+        shown = ", ".join(map(repr, texts[:5])) + (" ..." if len(texts) > 5 else "")
+        message = (
+            f"{where}: the plot's font lacks {len(missing)} characters of its labels ({''.join(missing[:20])}), "
+            f"drawn as empty boxes in {shown or 'the labels'}. Install a font that has them (for Chinese, "
+            "Japanese, Korean: Noto Sans CJK) and name it before plotting: matplotlib.rcParams['font.family'] = "
+            "['Noto Sans CJK JP', 'sans-serif'] (or put it first in rcParams['font.sans-serif'])."
+        )
+        if notebook:
+            warnings.warn(message, UserWarning, stacklevel=3)
+        else:
+            logger.warning("%s", message)
+    return result
 
 
 def _history_owner(history):
@@ -178,7 +216,8 @@ def _history_dict(history) -> dict[str, list[float]]:
     for attr in ("history_", "history"):  # fitted estimator, then keras History
         if not isinstance(history, Mapping) and hasattr(history, attr):
             history = getattr(history, attr)
-    if not isinstance(history, Mapping) and hasattr(history, "columns") and hasattr(history, "to_numpy"):
+    frame = not isinstance(history, Mapping) and hasattr(history, "columns") and hasattr(history, "to_numpy")
+    if frame:
         # a pandas DataFrame: pd.DataFrame(history.history), or a CSVLogger's file read back (its "epoch" column
         # is no metric)
         history = {str(column): history[column].to_numpy() for column in history.columns if column != "epoch"}
@@ -203,10 +242,53 @@ def _history_dict(history) -> dict[str, list[float]]:
         )
     out = {}
     for key, values in history.items():
-        values = np.asarray(values, dtype=float).ravel()
-        if values.size:
-            out[str(key)] = values
+        key = str(key)
+        what = f"column {key!r} of the DataFrame" if frame else f"history's {key!r}"
+        try:
+            array = np.asarray(values, dtype=float)
+        except (TypeError, ValueError) as err:
+            # a column of text (a CSVLogger file with a note, a timestamp): "could not convert string to float:
+            # 'a'" named no column; refused only if it is one of the metrics to draw
+            try:
+                sample = next((v for v in np.ravel(np.asarray(values, dtype=object)) if not _is_number(v)), None)
+            except (TypeError, ValueError):  # nested lists of uneven lengths
+                sample = None
+            out[key] = _Unplottable(
+                f"The {what} holds values that are not numbers ({sample!r:.40}: {err}); plot_history draws one "
+                "number per epoch. Leave it out of metrics=..., or convert it first"
+                + (f" (e.g. pd.to_numeric(df[{key!r}], errors='coerce'))." if frame else "."))
+            continue
+        if array.ndim > 1 and array.size and array.shape[1:] != (1,) * (array.ndim - 1):
+            # per-class values (keras.metrics.F1Score(average=None), Precision(class_id=None)...) were flattened
+            # into epochs*k points, drawn as k times as many epochs
+            out[key] = _Unplottable(
+                f"The {what} holds {int(np.prod(array.shape[1:]))} values per epoch (shape {array.shape}: one per "
+                "class?); plot_history draws one number per epoch. Plot one class's values, e.g. "
+                f"{{'{key}': [epoch[0] for epoch in history[{key!r}]]}}, or record an average "
+                "(keras.metrics.F1Score(average='macro')).")
+            continue
+        array = array.ravel()
+        if array.size:
+            out[key] = array
     return out
+
+
+class _Unplottable:
+    """A history entry that cannot be drawn (text, several values per epoch): its error, raised if it is drawn."""
+
+    def __init__(self, message):
+        self.message = message
+
+    def __len__(self):
+        return 0
+
+
+def _is_number(value) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _epoch_ranges(epochs) -> str:
@@ -265,6 +347,29 @@ def _mark_not_finite(ax, values, curve: str, color: str, height: float, epochs=N
             label=f"{curve} {kinds} ({_epoch_ranges(epochs)})")
     logger.warning("The history's %s is %s at %s of %d (the training diverged? a smaller learning rate may "
                    "help); the plot marks them with an x at the bottom.", curve.lower(), kinds, _epoch_ranges(epochs), every[-1])
+
+
+#: Keras metrics whose values are rates in [0, 1] (accuracy, auc, precision_1...): their axis never goes past 1
+_RATE_METRIC = re.compile(r"(?:^|_)(?:acc|accuracy|auc|prc|precision|recall|f1|f1_score|fbeta_score|iou|"
+                          r"true_positive_rate|specificity|sensitivity)(?:_\d+)?$")
+
+
+def _clamp_rate_axis(ax, metric: str, train, val) -> None:
+    """End the y axis of a rate (accuracy...) at 1.0, not at matplotlib's margin above it (1.02 to 1.05).
+
+    An accuracy of 1.0 drew an axis up to 1.04, as if accuracy could pass 1. The points at 1.0 are not
+    clipped: a dot on the top edge stays whole.
+    """
+    if not _RATE_METRIC.search(metric):
+        return
+    finite = [v[np.isfinite(v)] for v in (train, val) if v is not None]
+    values = np.concatenate(finite) if finite else np.zeros(0)
+    if not values.size or values.min() < 0 or values.max() > 1 or ax.get_ylim()[1] <= 1.0:
+        return
+    bottom = ax.get_ylim()[0]
+    ax.set_ylim(bottom if bottom < 1.0 else 0.95, 1.0)  # all values 1.0: a small range below, not an empty one
+    for line in ax.lines:
+        line.set_clip_on(False)
 
 
 def plot_history(history, path=None, *, metrics=("loss", "accuracy"), title=None, dpi=100):
@@ -366,6 +471,9 @@ def plot_history(history, path=None, *, metrics=("loss", "accuracy"), title=None
             f"The history has none of the metrics {list(metrics)}; it has {sorted(hist)}. "
             "Pass metrics=... naming the ones to plot."
         )
+    unplottable = [curve for _, *curves in panels for curve in curves if isinstance(curve, _Unplottable)]
+    if unplottable:  # values, not the history's type, are wrong
+        raise ValueError(unplottable[0].message)
     # a Keras History knows its epochs (fit(validation_freq=2) records the val_ metrics of every other one)
     epochs_attr = getattr(history, "epoch", None) if not isinstance(history, Mapping) else None
     keras_epochs = len(epochs_attr) if isinstance(epochs_attr, list) and hasattr(history, "history") else None
@@ -386,6 +494,7 @@ def plot_history(history, path=None, *, metrics=("loss", "accuracy"), title=None
             ax.plot(val_epochs, val, "-" if len(val) > 1 and np.isfinite(val).all() else "-s",
                     color="tab:orange", label=f"Validation {metric}")
             _mark_not_finite(ax, val, f"Validation {metric}", "tab:orange", 0.08, val_epochs)
+        _clamp_rate_axis(ax, metric, train, val)
         if kept is not None:  # early stopping restored an earlier epoch's weights: the model is that epoch's
             ax.axvline(kept + 1, color="tab:gray", linestyle=":", label=f"Kept weights (epoch {kept + 1})")
         ax.set_title(f"Training and validation {metric}" if train is not None and val is not None
@@ -495,7 +604,8 @@ def plot_confusion_matrix(y_true, y_pred, labels, path=None, *, normalize=None, 
     size = 1.2 + cell * len(names)
     fig = _new_figure((max(4.0, size + 1.0), max(3.5, size)), dpi)
     ax = fig.subplots()
-    image = ax.imshow(cm, cmap="Blues", vmin=0)
+    # a rate's colour scale is 0 to 1 whatever its largest cell (0.5 was drawn as dark as a perfect 1.0)
+    image = ax.imshow(cm, cmap="Blues", vmin=0, vmax=1 if normalize else None)
     fig.colorbar(image, ax=ax)
     ticks = np.arange(len(names))
     # smaller cells, smaller fonts (points: a label fits its row); up to 14 classes, matplotlib's own sizes
@@ -507,8 +617,11 @@ def plot_confusion_matrix(y_true, y_pred, labels, path=None, *, normalize=None, 
     ax.set_yticks(ticks, names, parse_math=False, **tick_font)
     ax.set_xlabel("Predicted label")
     ax.set_ylabel("True label")
-    ax.set_title(title or "Confusion matrix")
-    threshold = cm.max() / 2.0 if cm.size else 0
+    # which way the rates run: a row of 0.61 / 0.39 is recall per class only when the rows sum to 1
+    ax.set_title(title or {None: "Confusion matrix", "true": "Confusion matrix (each row sums to 1)",
+                           "pred": "Confusion matrix (each column sums to 1)",
+                           "all": "Confusion matrix (share of all samples)"}[normalize])
+    threshold = 0.5 if normalize else cm.max() / 2.0 if cm.size else 0  # white text on the darker half
     if cell >= _CELL_TEXT_MIN_INCHES:  # below, a number would not fit its cell: the colours tell
         text_font = {} if cell >= 1.1 else {"fontsize": min(10.0, 27 * cell)}
         for i in range(cm.shape[0]):
@@ -645,14 +758,18 @@ def plot_word_map(vectors, words, path=None, *, method="pca", skip_missing=False
     if method == "pca":
         from sklearn.decomposition import PCA
 
-        points = PCA(n_components=2, random_state=random_state).fit_transform(matrix)
+        pca = PCA(n_components=2, random_state=random_state)
+        points = pca.fit_transform(matrix)
         axis = "PC"
+        # how much of the words' spread the map shows: two components of 50-300 dimensions often keep a third
+        shares = [f" ({share:.0%} of the variance)" for share in pca.explained_variance_ratio_]
     else:
         from sklearn.manifold import TSNE
 
         perplexity = float(min(30, len(found) - 1))
         points = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=random_state).fit_transform(matrix)
         axis = "t-SNE "
+        shares = ["", ""]
 
     fig = _new_figure((7.0, 6.0), dpi)
     ax = fig.subplots()
@@ -662,8 +779,8 @@ def plot_word_map(vectors, words, path=None, *, method="pca", skip_missing=False
         # words are data, not mathtext ("$5" and "$10" at one point read as math: "5, " in italics)
         ax.annotate(", ".join(found[i] for i in group), (x, y), xytext=(4, 3), textcoords="offset points",
                     fontsize=10, parse_math=False)
-    ax.set_xlabel(f"{axis}1")
-    ax.set_ylabel(f"{axis}2")
+    ax.set_xlabel(f"{axis}1{shares[0]}")
+    ax.set_ylabel(f"{axis}2{shares[1]}")
     ax.set_title(title or f"Word map ({method.upper() if method == 'pca' else 't-SNE'}, {len(found)} words)")
     ax.grid(True, alpha=0.3)
     ax.margins(0.12)

@@ -16,7 +16,8 @@ Two ways to scale, both on the engine scikit-learn users already have:
   :func:`fit_from_store` trains :class:`~toolkit.models.EmbeddingClassifier`
   from the store in streaming batches (a ``keras.utils.PyDataset``); and
   :func:`predict` maps a fitted estimator over a Dask collection, returning a
-  Dask collection.
+  Dask collection; :func:`write_predictions` writes its results to a folder,
+  complete or not at all.
 
 Needs the optional extra: ``pip install -e ".[dask]"``.
 """
@@ -34,6 +35,7 @@ __all__ = [
     "fit_from_store",
     "predict",
     "predict_proba",
+    "write_predictions",
     "grid_search",
     "worker_config",
     "local_cluster",
@@ -49,6 +51,7 @@ _WHERE = {
     "fit_from_store": "streaming",
     "predict": "prediction",
     "predict_proba": "prediction",
+    "write_predictions": "prediction",
     "grid_search": "search",
     "worker_config": "search",
     "local_cluster": "search",

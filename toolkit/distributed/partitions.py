@@ -12,7 +12,9 @@ same tokens, same order, same counts.
 from __future__ import annotations
 
 import json
+import logging
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +26,8 @@ __all__ = ["read_texts", "tokenize_partitions", "build_vocabulary", "partition_c
            "tree_combine", "merge_counts"]
 
 _RESERVED = ("<pad>", "<unk>")
+
+logger = logging.getLogger(__name__)
 
 
 def require_dask():
@@ -377,6 +381,26 @@ class _BadDocument:
         return self.length
 
 
+class _QuietSkips(logging.Filter):
+    """Drops the tokenizer's warning about skipped documents (``errors="skip"``) while a thread tokenizes a partition.
+
+    It numbered them in the partition ("their indices in X: 3"): :func:`tokenize_partitions` logs them by their
+    number in the whole input, and :meth:`~toolkit.distributed.CorpusStore.build` all of them once, on the client.
+    """
+
+    local = threading.local()
+    _installed = False
+
+    @classmethod
+    def install(cls):
+        if not cls._installed:
+            cls._installed = True
+            logging.getLogger("toolkit.text.tokenizer").addFilter(cls())
+
+    def filter(self, record):
+        return not (getattr(self.local, "on", False) and str(record.msg).startswith("SpacyTokenizer(errors='skip')"))
+
+
 def _tokenize_partition(items, tokenizer, part):
     """Tokenize partition ``part``; a bad document (missing, not a str, too long) is returned as a
     :class:`_BadDocument` rather than raised, to be named by its number in the whole input."""
@@ -384,12 +408,16 @@ def _tokenize_partition(items, tokenizer, part):
     from ..exceptions import DocumentError
 
     texts, _ = split_pairs(items)
+    _QuietSkips.install()
+    _QuietSkips.local.on = True
     try:  # "Document 5 of X ...": X is the partition
         return _tokenizer(tokenizer).transform(check_raw_documents(texts, name="X"))
     except DocumentError as err:
         if err.document_index is None:
             raise
         return _BadDocument(err, err.document_index, len(texts))
+    finally:
+        _QuietSkips.local.on = False
 
 
 def _length(items) -> int:
@@ -407,6 +435,12 @@ def _named_globally(result, before: int, part: int):
     from ..exceptions import DocumentError
 
     if not isinstance(result, _BadDocument):
+        skipped = getattr(result, "skipped", None)
+        if skipped is not None and len(skipped):  # errors="skip": named as the tokenizer names them in one process
+            shown = ", ".join(str(before + int(i)) for i in skipped[:20]) + (", ..." if len(skipped) > 20 else "")
+            logger.warning("SpacyTokenizer(errors='skip') gave empty token lists to %d of the %d documents of "
+                           "partition %d, longer than its max_length; their numbers in the input: %s",
+                           len(skipped), len(result), part, shown)
         return result
     number = before + result.position
     subject = f"Document {number} of the input (document {result.position} of partition {part})"

@@ -13,17 +13,26 @@ column named.
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import threading
 import uuid
+from pathlib import Path
 
 import numpy as np
 
 from .partitions import require_dask
 
-__all__ = ["predict", "predict_proba"]
+__all__ = ["predict", "predict_proba", "write_predictions"]
 
 _METHODS = ("predict", "predict_proba", "decision_function")
+
+logger = logging.getLogger(__name__)
+
+#: The file that makes a folder one :func:`write_predictions` wrote (and may replace)
+_MANIFEST = "predictions.json"
+_FORMAT = "toolkit.predictions"
 
 
 def _classes(estimator):
@@ -276,3 +285,160 @@ def predict_proba(estimator, X, *, text_column=None):
         (named ``str(class)``).
     """
     return _map(estimator, X, "predict_proba", text_column)
+
+
+def _plain(value):
+    """A JSON value for one prediction (numpy scalars and arrays as Python numbers and lists)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _write_part(result, folder: str, name: str, method: str, classes) -> int:
+    """Runs in a worker: write one partition's predictions as JSON lines into the (temporary) folder; its count."""
+    import pandas as pd
+
+    from .._validation import plain_label
+
+    if isinstance(result, pd.DataFrame):  # probabilities, or a multilabel 0/1 matrix: one column per class
+        index, values = result.index, result.to_numpy().tolist()
+    elif isinstance(result, pd.Series):
+        index, values = result.index, result.tolist()
+    else:
+        index, values = None, list(result)
+    rows = []
+    for i, value in enumerate(values):
+        row = {} if index is None else {"index": plain_label(index[i])}  # a Series' rows: joined back by label
+        if method == "predict_proba" and classes is not None:
+            row["probabilities"] = {str(c): round(float(p), 6) for c, p in zip(classes, value)}
+        else:
+            row["label"] = value
+        rows.append(json.dumps(row, default=_plain, ensure_ascii=False))
+    # no mkdir: after a failed write removed the temporary folder, a task still running finds no folder to fill
+    with open(Path(folder) / name, "x", encoding="utf-8") as fh:
+        fh.write("".join(line + "\n" for line in rows))
+    return len(rows)
+
+
+def write_predictions(estimator, X, path, *, method="predict", text_column=None, scheduler=None, progress=False):
+    """Predict over a Dask collection and write the predictions to a folder, complete or not at all.
+
+    The partitions are predicted and written where they live, as Dask's own
+    ``to_textfiles`` / ``to_csv`` would, but into a temporary folder beside
+    ``path`` (:func:`toolkit._atomic.atomic_output`), renamed to ``path``
+    once every partition is written: a failure or a crash part of the way
+    (a bad document, a worker killed, Ctrl-C) leaves nothing under ``path``,
+    never a folder that looks complete and lacks partitions.
+
+    Parameters
+    ----------
+    estimator : fitted estimator or Pipeline
+        As for :func:`predict`.
+    X : dask.bag.Bag, dask.dataframe.Series or DataFrame
+        As for :func:`predict`.
+    path : path-like
+        The folder to write: ``part-00000.jsonl``, ... (one per partition of
+        ``X``, one JSON object a line, in the order of ``X``) and
+        ``predictions.json`` (the method, classes and number of predictions
+        of each part). An earlier predictions folder there is replaced once
+        the new one is complete; anything else there is never replaced (an
+        error before any work). On a cluster, a file system every worker
+        sees.
+    method : {"predict", "predict_proba"}, default="predict"
+        Each line is ``{"label": ...}``, or ``{"probabilities": {class: p,
+        ...}}``; for a Dask Series or DataFrame it starts with the row's
+        ``"index"`` label.
+    text_column : str, optional
+        As for :func:`predict`.
+    scheduler : str, optional
+        Dask scheduler, as for :meth:`~toolkit.distributed.CorpusStore.build`.
+    progress : bool, default=False
+        A progress bar on stderr.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    FileExistsError
+        When ``path`` holds something other than predictions.
+    DocumentError
+        For a document the estimator refuses, named as :func:`predict`
+        names it; nothing is written.
+
+    Examples
+    --------
+    >>> import dask.bag as db, tempfile
+    >>> from sklearn.dummy import DummyClassifier
+    >>> from toolkit.distributed.prediction import write_predictions
+    >>> clf = DummyClassifier().fit([[0]] * 3, ["pos", "pos", "neg"])
+    >>> out = write_predictions(clf, db.from_sequence([[1], [2], [3]], npartitions=2),
+    ...                         tempfile.mkdtemp() + "/predictions", scheduler="sync")
+    >>> sorted(p.name for p in out.iterdir())
+    ['part-00000.jsonl', 'part-00001.jsonl', 'predictions.json']
+    """
+    import dask
+
+    from .._atomic import atomic_output, write_error
+    from .store import _compute, _distributed_client
+
+    if method not in ("predict", "predict_proba"):
+        raise ValueError("The 'method' parameter of write_predictions must be a str among {'predict', "
+                         f"'predict_proba'}}. Got {method!r} instead.")
+    path = Path(path).expanduser().absolute()  # the workers write it: never relative to their working directory
+    if os.path.lexists(path) and not (path / _MANIFEST).is_file():
+        raise FileExistsError(f"{path} exists and holds no {_MANIFEST}: write_predictions replaces only a folder of "
+                              "predictions it wrote. Choose another path, or remove it first.")
+    result = _map(estimator, X, method, text_column)
+    classes = _classes(estimator)
+    classes = None if classes is None else [_plain(c) if isinstance(c, np.generic) else c for c in classes]
+    parts = result.to_delayed()
+    try:
+        with atomic_output(path, directory=True) as tmp:
+            names = [f"part-{i:05d}.jsonl" for i in range(len(parts))]
+            written = [dask.delayed(_write_part)(part, str(tmp), name, method, classes,
+                                                 dask_key_name=f"toolkit-predictions-{name}-{tmp.name}")
+                       for part, name in zip(parts, names)]
+            client = _distributed_client(scheduler, written)
+            counts = _compute(written, scheduler, progress, "predict",
+                              cluster=None if client is None else _PredictionCluster(client))
+            meta = {"format": _FORMAT, "version": 1, "method": method, "classes": classes,
+                    "n_documents": int(sum(counts)),
+                    "parts": [{"name": n, "n_documents": int(c)} for n, c in zip(names, counts)]}
+            with open(tmp / _MANIFEST, "w", encoding="utf-8") as fh:
+                json.dump(meta, fh, indent=1, default=_plain)
+    except OSError as err:
+        error = write_error(err, path, noun="predictions folder")
+        if error is None:
+            raise
+        raise error from err
+    except Exception as err:
+        # the partitions written so far went with the temporary folder: say so, under the error that names the cause
+        err.add_note(f"write_predictions wrote nothing to {path}"
+                     + (" (the predictions folder there is unchanged)." if path.exists() else "."))
+        raise
+    logger.info("wrote %d predictions in %d parts to %s", sum(counts), len(parts), path)
+    return path
+
+
+class _PredictionCluster:
+    """What explains a cluster failure (workers killed, scheduler gone) of :func:`write_predictions`."""
+
+    def __init__(self, client):
+        from .search import _scheduler_time
+
+        self.client, self.since = client, _scheduler_time(client)
+
+    def failure(self, err, what):
+        import re
+
+        from .search import _cluster_failure
+
+        key = getattr(err, "task", None) or getattr(err, "key", None)
+        match = re.match(r"toolkit-predictions-part-(\d+)", str(key or ""))
+        task = None if match is None else f"partition {int(match.group(1))} of the input (Dask task {key})"
+        return _cluster_failure(self.client, err, since=self.since, what="write_predictions", limits={}, task=task)

@@ -2,7 +2,8 @@
 
 Layout of a store folder::
 
-    store.json          format tag, version, parts (documents, tokens, bytes of strings.bin), tokenizer parameters
+    store.json          format tag, version, parts (documents, tokens, bytes of strings.bin, skipped documents),
+                        tokenizer parameters
     vocabulary.json     the full vocabulary (every token, by descending count)
     part-00000/
         tokens.npy      int32, one entry per token: index into strings.bin
@@ -45,7 +46,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._atomic import atomic_output
+from .._atomic import atomic_output, recover_moved_aside
 from .._validation import Interval, validate_param
 from ..exceptions import DataError, DocumentError
 from ..text.corpus import TokenizedCorpus
@@ -100,7 +101,7 @@ def _write_part(items, folder: str, tokenizer) -> dict:
     texts, labels = split_pairs(items)
     folder = Path(folder)
     part = int(folder.name.rsplit("-", 1)[-1])
-    corpus = _tokenize_partition(texts, tokenizer, part)
+    corpus = _tokenize_partition(texts, tokenizer, part)  # its skipped documents: logged by build, numbered in the input
     if isinstance(corpus, _BadDocument):  # named by its number in the whole input by build, which knows the rest
         raise _PartitionDocumentError(corpus.error.naming(_partition_subject(corpus.position, part)),
                                       document_index=corpus.position, partition=part)
@@ -117,7 +118,38 @@ def _write_part(items, folder: str, tokenizer) -> dict:
     summary = partition_counts(corpus)
     summary["has_labels"] = labels is not None
     summary["strings_bytes"] = len(strings)
+    skipped = [] if corpus.skipped is None else corpus.skipped.tolist()
+    summary["skipped"] = skipped
+    summary["skipped_texts"] = [str(texts[i])[:40] for i in skipped[:_SKIPPED_SHOWN]]
     return summary
+
+
+#: How many skipped documents the warning of :meth:`CorpusStore.build` names (all are in ``skipped``)
+_SKIPPED_SHOWN = 5
+
+
+def _log_skipped(summaries, texts, tok_params) -> None:
+    """One warning for the documents the tokenizer skipped (``errors="skip"``), named by their number in the
+    input (and line, for one ``.txt`` file), with the start of their text."""
+    starts = np.concatenate([[0], np.cumsum([s["n_documents"] for s in summaries])])
+    total = sum(len(s["skipped"]) for s in summaries)
+    if not total:
+        return
+    single_txt = isinstance(texts, (str, os.PathLike)) and str(texts).lower().endswith((".txt", ".txt.gz")) \
+        and "*" not in str(texts)
+    shown = []
+    for start, summary in zip(starts, summaries):
+        for position, text in zip(summary["skipped"], summary["skipped_texts"]):
+            number = int(start + position)
+            where = f"line {number + 1} of {os.fspath(texts)}" if single_txt else f"document {number} of the input"
+            shown.append(f"{where} ({text!r}...)")
+    limit = tok_params.get("max_length")
+    logger.warning(
+        "CorpusStore.build: SpacyTokenizer(errors='skip') gave empty token lists to %d of %d documents, longer "
+        "than max_length=%s characters: %s%s. Their numbers in the input are the store's skipped "
+        "(CorpusStore(path).skipped); split long documents, or raise max_length, to keep their tokens.",
+        total, int(starts[-1]), "spaCy's limit" if limit is None else f"{limit:,}", "; ".join(shown[:_SKIPPED_SHOWN]),
+        f"; and {total - _SKIPPED_SHOWN} more" if total > _SKIPPED_SHOWN else "")
 
 
 def _checked_labels(labels: list, part: int, name: str) -> np.ndarray:
@@ -148,7 +180,8 @@ def _checked_labels(labels: list, part: int, name: str) -> np.ndarray:
 
 def _part_info(summary: dict) -> dict:
     """The sizes of one partition's summary (what the store's metadata keeps)."""
-    return {k: summary[k] for k in ("n_documents", "n_tokens", "has_labels", "strings_bytes")}
+    return {k: summary[k] for k in ("n_documents", "n_tokens", "has_labels", "strings_bytes", "skipped",
+                                    "skipped_texts")}
 
 
 def _stamp(stat) -> tuple[int, int, int]:
@@ -216,6 +249,11 @@ class CorpusStore:
     tokenizer : dict
         The tokenizer parameters the corpus was built with.
     has_labels : bool
+    skipped : ndarray of int64
+        The numbers in the input of the documents the tokenizer skipped
+        (``errors="skip"``: longer than ``max_length``), which have no tokens,
+        in increasing order; empty when none was (or for a store built
+        before they were recorded). :meth:`build` logs them as a warning.
 
     Raises
     ------
@@ -236,6 +274,7 @@ class CorpusStore:
 
     def __init__(self, path):
         self.path = Path(path).expanduser()
+        recover_moved_aside(self.path)  # a build killed as it swapped the new store in had hidden the old one
         meta_file = self.path / "store.json"
         try:
             with open(meta_file, "rb") as fh:
@@ -262,6 +301,9 @@ class CorpusStore:
         self.n_documents = sum(p["n_documents"] for p in self.parts)
         self.n_tokens = sum(p["n_tokens"] for p in self.parts)
         self._starts = np.concatenate([[0], np.cumsum([p["n_documents"] for p in self.parts], dtype=np.int64)])
+        # stores built before it was recorded hold no "skipped": none known
+        self.skipped = np.asarray([int(start) + i for start, p in zip(self._starts, self.parts)
+                                   for i in p.get("skipped", ())], dtype=np.int64)
         self._vocabulary_size = meta.get("vocabulary_size")
         self._vocabulary = None
         self._lengths = None
@@ -361,6 +403,7 @@ class CorpusStore:
             except _PartitionDocumentError as err:
                 raise _globally_numbered(err, parts, scheduler, cluster) from err
             logger.info("tokenized %d partitions (%d documents)", len(parts), sum(s["n_documents"] for s in summaries))
+            _log_skipped(summaries, texts, tok_params)
             vocabulary = merge_counts([total])
             del total
             vocabulary.to_json(tmp / "vocabulary.json")
@@ -374,8 +417,10 @@ class CorpusStore:
                 "format": _FORMAT,
                 "version": _VERSION,
                 # strings_bytes: a strings.bin cut short is found when its partition is opened
+                # skipped: the documents the tokenizer gave no tokens (errors="skip"), numbered in the partition
                 "parts": [{"name": n, "n_documents": s["n_documents"], "n_tokens": s["n_tokens"],
-                           "strings_bytes": s["strings_bytes"]} for n, s in zip(names, summaries)],
+                           "strings_bytes": s["strings_bytes"], "skipped": s["skipped"]}
+                          for n, s in zip(names, summaries)],
                 "tokenizer": params,
                 "has_labels": labelled == {True},
                 "vocabulary_size": len(vocabulary),

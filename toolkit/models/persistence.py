@@ -97,7 +97,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .._atomic import atomic_output, nearest_existing_parent, write_error
+from .._atomic import (
+    atomic_output,
+    nearest_existing_parent,
+    recover_moved_aside,
+    write_error,
+)
 from .._hashing import hash_file
 from ..exceptions import ModelFormatError, ModelVersionWarning
 from ._keras_io import RESAVE_HINT as _RESAVE_HINT
@@ -1315,6 +1320,7 @@ def _load_model(path):
     """:func:`load_model` without the closing collection."""
     path = Path(path).expanduser()
     with _folder_lock(path, exclusive=False):  # a save to this path meanwhile waits (or is awaited)
+        recover_moved_aside(path)  # a save killed between its two renames had hidden the previous model
         return _load_locked(path)
 
 
