@@ -426,6 +426,12 @@ def check_raw_documents(X, *, name: str = "X") -> list[str]:
             "Iterable over raw text documents expected, string object received. For one document, pass a list "
             "of one: transform([text])."
         )
+    scipy_sparse = sys.modules.get("scipy.sparse")
+    if scipy_sparse is not None and scipy_sparse.issparse(X):  # its rows read as documents: "is a csr_array"
+        raise ValueError(
+            f"Expected a 1-D sequence of raw text documents for {name}, got a sparse matrix "
+            f"({type(X).__name__} of shape {X.shape}); sparse input is not supported. Pass the texts."
+        )
     if isinstance(X, np.ndarray) and X.ndim != 1:
         raise ValueError(
             f"Expected a 1-D sequence of raw text documents for {name}, got an array of shape "
@@ -481,6 +487,16 @@ def _first_label_list(arr) -> int | None:
     return next((i for i, v in enumerate(arr) if isinstance(v, _LABEL_LISTS)), None)
 
 
+def _numbers_in_objects(values) -> bool:
+    """Whether ``values`` is a 1-D object array of real numbers only (no str, None or pandas.NA among them)."""
+    try:
+        arr = np.asarray(values)
+    except (TypeError, ValueError):
+        return False
+    return (arr.dtype == object and arr.ndim == 1
+            and all(isinstance(v, numbers.Real) for v in arr.tolist()))
+
+
 def check_sample_weight(sample_weight, n_samples: int, *, owner: str, per: str = "document",
                         hint: str = "") -> np.ndarray:
     """``sample_weight`` as a float64 copy of shape (n_samples,), checked as scikit-learn checks it.
@@ -508,6 +524,10 @@ def check_sample_weight(sample_weight, n_samples: int, *, owner: str, per: str =
     """
     from sklearn.utils.validation import _check_sample_weight
 
+    if not isinstance(sample_weight, numbers.Number) and _numbers_in_objects(sample_weight):
+        # numbers in an object array (a column of a mixed DataFrame's to_numpy(), e.g. df.to_numpy()[:, 1]):
+        # weights, as scikit-learn's own check reads them
+        sample_weight = np.asarray(sample_weight).astype(np.float64)
     if not isinstance(sample_weight, numbers.Number) and np.asarray(sample_weight).dtype.kind not in "biuf":
         raise ValueError(
             f"sample_weight of {owner} must be numbers, one non-negative weight per {per}; got an array of dtype "

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import itertools
 import numbers
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from .._validation import is_missing, row_label
+from .._validation import _short_repr, is_missing, row_label
 
 __all__ = ["TokenizedCorpus", "NgramIndex", "check_token_lists"]
 
@@ -31,6 +32,12 @@ def _token_list(doc, index: int) -> list:
             "toolkit.tokenize(texts)."
         )
     return list(doc)
+
+
+def _is_sparse(X) -> bool:
+    """Whether ``X`` is a scipy.sparse matrix or array (scipy is imported only if the caller has it loaded)."""
+    scipy_sparse = sys.modules.get("scipy.sparse")
+    return scipy_sparse is not None and scipy_sparse.issparse(X)
 
 
 def _readonly(array: np.ndarray) -> np.ndarray:
@@ -1137,6 +1144,13 @@ def check_token_lists(X, *, estimator: str, name: str = "X"):
     """
     if isinstance(X, TokenizedCorpus):
         return X
+    if _is_sparse(X):
+        # a bag of tokens (another encoder's output) given again: its rows would read as documents of numbers
+        raise ValueError(
+            f"{estimator} expects a sequence of token lists for {name}, got a sparse matrix "
+            f"({type(X).__name__} of shape {X.shape}); sparse input is not supported. Give it the token lists "
+            "(what SpacyTokenizer returns), not another encoder's output."
+        )
     if isinstance(X, (str, bytes)) or (
         not isinstance(X, Iterable)
     ):
@@ -1144,6 +1158,15 @@ def check_token_lists(X, *, estimator: str, name: str = "X"):
             f"{estimator} expects a sequence of token lists for {name}, got "
             f"{type(X).__name__}. Tokenize first: put SpacyTokenizer before it in a "
             "Pipeline, or use toolkit.make_text_classifier()."
+        )
+    if (isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype == object and X.size
+            and isinstance(X.flat[0], Iterable) and not isinstance(X.flat[0], str)):
+        # a column of token lists as a table, (n, 1) (ColumnTransformer's [0] of a numpy array, or
+        # permutation_importance's 2-D X): its rows would read as documents of one token list each
+        raise ValueError(
+            f"{estimator} expects a 1-D sequence of token lists for {name}, got a 2-D object array of shape "
+            f"{X.shape} whose cells are {type(X.flat[0]).__name__}s. Select the column of token lists first, "
+            "e.g. X[:, 0] (in a ColumnTransformer: 0, not [0])."
         )
     if hasattr(X, "to_numpy") and getattr(X, "ndim", 1) != 1:
         # a DataFrame (ColumnTransformer's ["tokens"]): its rows would read as documents of one cell each
@@ -1153,7 +1176,13 @@ def check_token_lists(X, *, estimator: str, name: str = "X"):
             "'tokens', not ['tokens'])."
         )
     given = X  # a pandas Series: its row labels name a bad document too
-    docs = list(X.to_numpy(dtype=object) if hasattr(X, "to_numpy") else X)
+    pyarrow = sys.modules.get("pyarrow")
+    if pyarrow is not None and isinstance(X, (pyarrow.Array, pyarrow.ChunkedArray)):
+        # a list<string> column of a pyarrow Table (pq.read_table(...)["tokens"]): its to_numpy takes no dtype;
+        # nulls become None (a missing document)
+        docs = X.to_pylist()
+    else:
+        docs = list(X.to_numpy(dtype=object) if hasattr(X, "to_numpy") else X)
     for i, doc in enumerate(docs):
         if isinstance(doc, (str, np.str_)):
             # strings without spaces, all of them: more likely one document's tokens (enc.transform(tokens))
@@ -1186,7 +1215,7 @@ def check_token_lists(X, *, estimator: str, name: str = "X"):
             if not isinstance(tok, str):
                 raise ValueError(
                     f"{estimator} expects token lists of str, but document {i} of {name}{row_label(given, i)} "
-                    f"contains a {type(tok).__name__} ({tok!r})."
+                    f"contains a {type(tok).__name__} ({_short_repr(tok, 80)})."
                 )
         docs[i] = doc
     return docs

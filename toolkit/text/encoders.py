@@ -523,6 +523,19 @@ class SequenceEncoder(MissingParamsMixin, ClassNamePrefixFeaturesOutMixin, TextI
         return [self.vocabulary_.decode(row) for row in array]
 
 
+def _normalized(X: sp.csr_matrix, norm) -> sp.csr_matrix:
+    """``X`` with rows scaled to unit ``norm`` (None: unchanged), in place; 0 documents give the (0, n) matrix.
+
+    scikit-learn's ``normalize`` refuses 0 rows ("Found array with 0 sample(s)"), which made ``transform([])``
+    fail with ``norm`` set and pass without it.
+    """
+    if norm is None or X.shape[0] == 0:
+        return X
+    from sklearn.preprocessing import normalize
+
+    return normalize(X, norm=norm, copy=False)
+
+
 class _BagOutputMixin(SparseOutputMixin):
     """Shared dtype check for bag-shaped outputs; the sparse output is never wrapped (:class:`SparseOutputMixin`)."""
 
@@ -730,11 +743,41 @@ class BagEncoder(MissingParamsMixin, _BagOutputMixin, TextInputMixin, Transforme
                 np.log(X.data, out=X.data)
                 X.data += 1.0
             X.data *= self.idf_[X.indices]
-        if self.norm is not None:
-            from sklearn.preprocessing import normalize
+        return _normalized(X, self.norm).astype(self._check_dtype(), copy=False)
 
-            X = normalize(X, norm=self.norm, copy=False)
-        return X.astype(self._check_dtype(), copy=False)
+    def inverse_transform(self, X):
+        """The tokens of each row's non-zero columns, in column order (``CountVectorizer.inverse_transform``).
+
+        Counts and order within a document are not kept by a bag, so this
+        gives each document's distinct vocabulary tokens, ``"<unk>"`` where
+        it had out-of-vocabulary tokens.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_documents, len(vocabulary_) - 1)
+            Rows such as :meth:`transform` output.
+
+        Returns
+        -------
+        list of ndarray of str objects
+            One array per row, as scikit-learn's ``CountVectorizer`` returns.
+        """
+        from sklearn.utils.validation import check_array
+
+        check_is_fitted(self, "vocabulary_")
+        X = check_array(X, accept_sparse="csr", dtype=None, ensure_min_samples=0, input_name="X")
+        names = self.get_feature_names_out()
+        if X.shape[1] != names.size:
+            raise ValueError(
+                f"X has {X.shape[1]} columns, but this BagEncoder's vocabulary gives {names.size} (its "
+                "transform output's width); pass rows of that encoder's transform."
+            )
+        if sp.issparse(X):
+            X = X.tocsr()  # the caller's matrix is not changed: explicit zeros are skipped, not eliminated
+            nonzero = X.data != 0
+            return [names[np.sort(X.indices[start:stop][nonzero[start:stop]])]
+                    for start, stop in zip(X.indptr[:-1].tolist(), X.indptr[1:].tolist())]
+        return [names[np.flatnonzero(row)] for row in X]
 
     def get_feature_names_out(self, input_features=None):
         """The vocabulary tokens of the columns, ``"<unk>"`` first.
@@ -831,7 +874,25 @@ class HashingEncoder(MissingParamsMixin, _BagOutputMixin, TextInputMixin, Transf
         """
         validate_params(self, self._parameter_constraints)
         self._check_dtype()
+        if sp.issparse(X):  # another encoder's output: transform would read its rows as documents of numbers
+            check_token_lists(X, estimator=type(self).__name__)
         return self
+
+    def partial_fit(self, X=None, y=None):
+        """Check the parameters; learns nothing (``HashingVectorizer.partial_fit``'s out-of-core API).
+
+        Parameters
+        ----------
+        X : ignored
+            Accepted for the scikit-learn API.
+        y : ignored
+            Accepted for the scikit-learn API.
+
+        Returns
+        -------
+        self
+        """
+        return self.fit(X, y)
 
     def transform(self, X):
         """Hash token lists.
@@ -861,8 +922,4 @@ class HashingEncoder(MissingParamsMixin, _BagOutputMixin, TextInputMixin, Transf
         X = _sum_rows(columns, corpus.offsets, n, data)
         if self.output_mode == "multi_hot":
             X.data.fill(1.0)
-        if self.norm is not None:
-            from sklearn.preprocessing import normalize
-
-            X = normalize(X, norm=self.norm, copy=False)
-        return X.astype(self._check_dtype(), copy=False)
+        return _normalized(X, self.norm).astype(self._check_dtype(), copy=False)
