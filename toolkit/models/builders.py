@@ -321,7 +321,7 @@ def embed(inputs, spec, *, mask_zero=False):
         spec.embedding_dim,
         embeddings_initializer=keras.initializers.RandomUniform(-0.05, 0.05, seed=spec.layer_seed(2)),
         mask_zero=mask_zero,
-        trainable=spec.trainable or spec.embedding_matrix is None,
+        trainable=spec.trainable,
         name=_EMBEDDING_NAME,
     )
     x = embedding(inputs)  # builds the layer, so the weights can be set now
@@ -505,7 +505,9 @@ def build_model(
         :func:`toolkit.vectors.build_embedding_matrix`). For ``"nbsvm"`` this is
         the required matrix of naive-Bayes log-count ratios, one column per output.
     trainable : bool, default=True
-        Whether the embedding is trained. Ignored for ``"nbsvm"``, whose ratio
+        Whether the embedding is trained: the matrix's rows, or without one
+        the random initial weights (False keeps them, as Keras'
+        ``Embedding(trainable=False)``). Ignored for ``"nbsvm"``, whose ratio
         embedding is always frozen (its per-id weights always train).
     n_outputs : int, default=1
         Output units: 1 for binary, the number of classes or labels otherwise.
@@ -565,6 +567,13 @@ def build_model(
             ("vocab_size", vocab_size), ("maxlen", maxlen), ("embedding_dim", embedding_dim),
             ("n_outputs", n_outputs), ("hidden_units", hidden_units), ("filters", filters),
             ("kernel_size", kernel_size), ("conv_blocks", conv_blocks), ("rnn_units", rnn_units)))
+    if maxlen is not None and maxlen < 1:  # an Input of shape (0,): the model saw no token, silently
+        raise ValueError(f"The 'maxlen' parameter of build_model must be an int >= 1 or None; got {maxlen}.")
+    if learning_rate is not None and optimizer is None:  # else dropped without a word: the model is not compiled
+        raise ValueError(
+            f"learning_rate={learning_rate!r} is used when build_model compiles the model: give optimizer too "
+            "(optimizer='adam'), or pass learning_rate to compile_model."
+        )
     embedding_matrix, embedding_dim = _check_embedding(embedding_matrix, embedding_dim, vocab_size)
     spec = ModelSpec(
         architecture=architecture, vocab_size=vocab_size, maxlen=maxlen, embedding_dim=embedding_dim,
@@ -606,6 +615,15 @@ def _check_embedding(embedding_matrix, embedding_dim, vocab_size):
         raise ValueError(
             f"embedding_matrix must have shape (vocab_size={vocab_size}, dim); "
             f"got {embedding_matrix.shape}."
+        )
+    bad = ~np.isfinite(embedding_matrix.sum(axis=1, dtype=np.float64))  # one float per row, not a (V, d) mask
+    if bad.any():
+        # a NaN row gives NaN outputs for every document that holds its id, and a NaN loss from the first batch
+        rows = np.flatnonzero(bad)
+        raise ValueError(
+            f"embedding_matrix has NaN or infinite values in {rows.size} of its {embedding_matrix.shape[0]} "
+            f"rows (the first: {rows[:5].tolist()}); fill those rows (zeros, or the mean of the finite rows) "
+            "before building the model."
         )
     if embedding_dim is not None and embedding_dim != embedding_matrix.shape[1]:
         raise ValueError(

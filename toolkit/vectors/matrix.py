@@ -164,23 +164,66 @@ class CoverageReport:
         return "\n".join(lines)
 
 
-def _vocabulary_parts(vocabulary):
-    """(tokens, counts or None, reserved ids) of a Vocabulary or a list of tokens."""
-    if hasattr(vocabulary, "tokens") and hasattr(vocabulary, "counts"):
-        from ..text.vocabulary import OOV_ID, PAD_ID
+#: the (padding, OOV) tokens that open a list vocabulary from Keras' ``TextVectorization.get_vocabulary()``
+#: and from a toolkit ``Vocabulary.tokens``: such a list keeps ids 0 and 1 reserved, as a Vocabulary does
+_RESERVED_PAIRS = frozenset({("", "[UNK]"), ("<pad>", "<unk>")})
 
+
+def _vocabulary_parts(vocabulary):
+    """(tokens, counts or None, reserved ids, OOV row or None) of a Vocabulary, a list of tokens or a
+    ``{token: id}`` mapping.
+
+    Reserved rows are zeros and count nowhere in the report; the OOV row (of
+    the reserved ones) is filled like a missing word.
+    """
+    from collections.abc import Mapping
+
+    from ..text.vocabulary import OOV_ID, PAD_ID
+
+    if hasattr(vocabulary, "tokens") and hasattr(vocabulary, "counts"):
         tokens = list(vocabulary.tokens)
         counts = np.asarray(vocabulary.counts, dtype=np.int64)
-        return tokens, counts, (PAD_ID, OOV_ID)
-    if isinstance(vocabulary, (str, bytes)) or not hasattr(vocabulary, "__iter__"):
+        return tokens, counts, (PAD_ID, OOV_ID), OOV_ID
+    if isinstance(vocabulary, Mapping):
+        tokens, gaps = _mapping_tokens(vocabulary)
+    elif isinstance(vocabulary, (str, bytes)) or not hasattr(vocabulary, "__iter__"):
         raise TypeError(
-            f"vocabulary must be a toolkit Vocabulary or a list of tokens, got {type(vocabulary).__name__}."
+            f"vocabulary must be a toolkit Vocabulary or a list of tokens, got {type(vocabulary).__name__}; "
+            "a {token: id} dict (Keras' word_index) works too."
         )
-    tokens = list(vocabulary)
-    for i, t in enumerate(tokens):
-        if not isinstance(t, str):
-            raise TypeError(f"vocabulary must hold str tokens; item {i} is a {type(t).__name__} ({t!r}).")
-    return tokens, None, ()
+    else:
+        tokens, gaps = list(vocabulary), ()
+        for i, t in enumerate(tokens):
+            if not isinstance(t, str):
+                raise TypeError(f"vocabulary must hold str tokens; item {i} is a {type(t).__name__} ({t!r}).")
+    if tuple(tokens[:2]) in _RESERVED_PAIRS and not _NEW_TOKENS.get():
+        return tokens, None, (PAD_ID, OOV_ID, *gaps), OOV_ID
+    return tokens, None, gaps, None
+
+
+def _mapping_tokens(mapping):
+    """(tokens by id, ids no token has) of a ``{token: id}`` mapping such as Keras' ``Tokenizer.word_index``.
+
+    Its ids start at 1 (0 is padding): listing its keys instead put each
+    word's vector one row before its id.
+    """
+    import operator
+
+    by_id: dict = {}
+    for tok, i in mapping.items():
+        if not isinstance(tok, str):
+            raise TypeError(f"vocabulary must map str tokens to ids; key {tok!r} is a {type(tok).__name__}.")
+        try:
+            i = operator.index(i)
+        except TypeError:
+            raise TypeError(f"vocabulary must map tokens to int ids; {tok!r} maps to {i!r}.") from None
+        if i < 0:
+            raise ValueError(f"vocabulary must map tokens to ids >= 0; {tok!r} maps to {i}.")
+        if i in by_id:
+            raise ValueError(f"vocabulary maps {by_id[i]!r} and {tok!r} both to id {i}; each id is one row.")
+        by_id[i] = tok
+    n = max(by_id) + 1 if by_id else 0
+    return [by_id.get(i, "") for i in range(n)], tuple(i for i in range(n) if i not in by_id)
 
 
 def _first_casings(lowered, keys) -> dict:
@@ -326,10 +369,16 @@ def build_embedding_matrix(
 
     Parameters
     ----------
-    vocabulary : toolkit.text.vocabulary.Vocabulary or list of str
+    vocabulary : toolkit.text.vocabulary.Vocabulary, list of str or dict of str to int
         Row ``i`` of the matrix is the vector of id ``i``. For a Vocabulary,
         the padding row (id 0) is all zeros and the OOV row (id 1) is filled
-        like a missing word; neither counts in the report.
+        like a missing word; neither counts in the report. So for a list
+        that opens with the padding and OOV tokens of Keras'
+        ``TextVectorization.get_vocabulary()`` (``""``, ``"[UNK]"``) or of a
+        Vocabulary's ``tokens`` (``"<pad>"``, ``"<unk>"``); any other list
+        has no reserved rows. A ``{token: id}`` dict (Keras'
+        ``Tokenizer.word_index``, whose ids start at 1) gives each token the
+        row of its id; rows of ids no token has (0 there) are zeros.
     vectors : KeyedVectors, path or manifest name
         Anything :func:`load_vectors` accepts.
     oov : {"zeros", "random", "mean"}, default="zeros"
@@ -380,7 +429,7 @@ def build_embedding_matrix(
         n_top_missing=(n_top_missing, [Interval(int, 0, None)]),
     )
     kv = load_vectors(vectors)
-    tokens, counts, reserved = _vocabulary_parts(vocabulary)
+    tokens, counts, reserved, oov_row = _vocabulary_parts(vocabulary)
     dim = int(kv.vector_size)
     n = len(tokens)
     matrix = np.zeros((n, dim), dtype=np.float32)
@@ -415,7 +464,13 @@ def build_embedding_matrix(
     checked = np.ones(n, dtype=bool)
     checked[list(skip)] = False
     missing = np.flatnonzero(checked & (kind == 0))
-    fill = missing if 1 not in skip or n < 2 else np.concatenate([missing, [1]])
+    fill = missing if oov_row is None or n <= oov_row else np.concatenate([missing, [oov_row]])
+    if fill.size and oov != "zeros" and not len(kv):
+        # the mean (and spread) of no vectors is NaN: every row to fill would be NaN, and so the model's loss
+        raise ValueError(
+            f"build_embedding_matrix got vectors that hold no words, so oov={oov!r} has no vectors to "
+            "take a mean or spread from. Check the vectors (file, limit), or use oov='zeros'."
+        )
     if fill.size and oov != "zeros":
         if oov == "mean":
             matrix[fill] = np.asarray(kv.vectors, dtype=np.float64).mean(axis=0).astype(np.float32)

@@ -188,6 +188,12 @@ class EmbeddingVectorizer(MissingParamsMixin, TextInputMixin, TransformerMixin, 
                 f"Cannot fit {type(self).__name__} on an empty corpus (0 documents); pass at least one document."
             )
         self.vocabulary_ = Vocabulary.from_documents(docs, min_count=self.min_count)
+        if len(self.vocabulary_) == 2:  # padding and OOV alone: every document, new ones too, would pool to zeros
+            raise ValueError(
+                f"The vocabulary of {type(self).__name__} is empty: no token occurs at least "
+                f"min_count={self.min_count} time(s) in the {len(docs)} documents. Lower min_count, or check "
+                "the tokenizer (its filters may have removed every token)."
+            )
         kv = resolve_vectors(self.vectors, docs)  # a domain spec trains on the training documents
         matrix, self.embedding_coverage_ = build_embedding_matrix(self.vocabulary_, kv, oov="zeros")
         self.embedding_matrix_ = np.asarray(matrix, dtype=np.float32)
