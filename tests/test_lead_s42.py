@@ -30,3 +30,25 @@ def test_load_model_puts_back_a_model_a_killed_save_had_moved_aside(imdb_small, 
     loaded = load_model(path)
     assert np.array_equal(loaded.predict(texts[200:260]), model.predict(texts[200:260]))
     assert sorted(p.name for p in tmp_path.iterdir() if "tmp-old" in p.name) == []
+
+
+def test_nbsvm_accepts_a_numpy_generator_as_random_state(imdb_small):
+    """NBSVMClassifier(random_state=np.random.default_rng(0)) passed the toolkit's check, then liblinear refused it
+    ("random_state ... cannot be used to seed a numpy.random.RandomState instance")."""
+    from toolkit.models import NBSVMClassifier
+    from toolkit.text import BagEncoder, SpacyTokenizer
+
+    texts, labels = imdb_small
+    X = BagEncoder().fit_transform(SpacyTokenizer().fit_transform(texts[:200]))
+    a = NBSVMClassifier(random_state=np.random.default_rng(0)).fit(X, labels[:200])
+    b = NBSVMClassifier(random_state=np.random.default_rng(0)).fit(X, labels[:200])
+    assert np.array_equal(a.decision_function(X), b.decision_function(X))
+
+
+def test_set_none_is_none_as_in_grid():
+    """--set maxlen=none was the text 'none' (refused by the classifier), while --grid maxlen=none is None."""
+    from toolkit.cli._inputs import parse_setting
+
+    assert parse_setting("maxlen=none") == ("maxlen", None)
+    assert parse_setting("maxlen=NONE") == ("maxlen", None)
+    assert parse_setting("architecture=nonet") == ("architecture", "nonet")

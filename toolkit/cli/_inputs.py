@@ -1028,12 +1028,17 @@ def _dataset_records(ds, records=None) -> DocumentRecords:
 def parse_setting(item: str) -> tuple[str, object]:
     """Split ``"key=value"`` and read the value as a Python/JSON literal, else str.
 
+    ``none`` (any case) is None, as in ``--grid``: ``--set maxlen=none``
+    means no length limit, not the text "none".
+
     Examples
     --------
     >>> parse_setting("epochs=3"), parse_setting("ngram_range=(1, 2)")
     (('epochs', 3), ('ngram_range', (1, 2)))
     >>> parse_setting("architecture=cnn"), parse_setting("trainable=true")
     (('architecture', 'cnn'), ('trainable', True))
+    >>> parse_setting("maxlen=none"), parse_setting("maxlen=None")
+    (('maxlen', None), ('maxlen', None))
     """
     import ast
 
@@ -1042,6 +1047,8 @@ def parse_setting(item: str) -> tuple[str, object]:
     if not sep or not key:
         raise SettingError(f"Invalid setting {item!r}: expected key=value, e.g. epochs=3.")
     raw = raw.strip()
+    if raw.lower() == "none":  # as --grid reads it (and JSON's null): a text "none" is no setting's value
+        return key, None
     for parse in (ast.literal_eval, json.loads):
         try:
             return key, parse(raw)

@@ -463,9 +463,9 @@ class NBSVMClassifier(MissingParamsMixin, ClassifierMixin, BaseEstimator):
         linear model. Classes missing from a dict weigh 1; keys of classes
         absent from ``y`` (a rare class a cross-validation fold lacks) are
         ignored when every class of ``y`` has a weight.
-    random_state : int, RandomState instance or None, default=None
+    random_state : int, RandomState instance, Generator instance or None, default=None
         Seeds the dual coordinate-descent order of liblinear; set it for
-        reproducible fits.
+        reproducible fits (a Generator is drawn from once per fit).
     alpha_scaling : {"auto", None, "class_size"}, default="auto"
         How ``alpha`` is shared between a class and the rest (see
         :func:`log_count_ratio`). ``"auto"``: ``"class_size"`` for more than
@@ -597,15 +597,18 @@ class NBSVMClassifier(MissingParamsMixin, ClassifierMixin, BaseEstimator):
         return tags
 
     def _linear_model(self):
+        random_state = self.random_state
+        if isinstance(random_state, np.random.Generator):  # accepted as EmbeddingClassifier does; liblinear is not
+            random_state = np.random.RandomState(int(random_state.integers(0, 2**32)))
         if self.loss == "log_loss":
             from sklearn.linear_model import LogisticRegression
 
             return LogisticRegression(C=self.C, solver="liblinear", dual=True, tol=self.tol,
-                                      max_iter=self.max_iter, random_state=self.random_state)
+                                      max_iter=self.max_iter, random_state=random_state)
         from sklearn.svm import LinearSVC
 
         return LinearSVC(C=self.C, loss=self.loss, dual=True, tol=self.tol,
-                         max_iter=self.max_iter, random_state=self.random_state)
+                         max_iter=self.max_iter, random_state=random_state)
 
     def _sample_weight(self, y):
         """``class_weight`` as one weight per sample (None when unweighted)."""
