@@ -272,13 +272,19 @@ def _watch_workers(cluster, interval=None):
     dropped for good), the tasks waiting for a worker are failed with a
     :class:`ClusterError` that says so, as distributed itself fails them
     after ``no-workers-timeout``: their futures raise it, and a warning is
-    logged. The cluster itself is left as it is (its owner closes it).
+    logged. The cluster itself is left as it is (its owner closes it). A worker that
+    the scheduler retired (``client.retire_workers()``) is forgotten at once,
+    so that ``cluster.scale(n)`` starts it again (distributed kept its nanny
+    for ``lost-worker-timeout``, and scaling started nothing meanwhile), and
+    the error says it was retired.
 
     Returns
     -------
     callable
         Stops the watch (call it before closing the cluster).
     """
+    import asyncio
+
     from distributed.core import Status
     from tornado.ioloop import PeriodicCallback
 
@@ -287,6 +293,7 @@ def _watch_workers(cluster, interval=None):
     interval = WATCH_INTERVAL if interval is None else interval
     missing_before: set = set()
     last_status: dict = {}  # name -> its nanny's status at the last look that saw it
+    addresses: dict = {}  # name -> the address of its worker at the last look that saw one
     restarts: dict = {}
     started_anew: dict = {}  # name -> the times (time.monotonic) the watch started it anew
     given_up: set = set()  # names dropped too often: not started again
@@ -303,6 +310,16 @@ def _watch_workers(cluster, interval=None):
             hopeless_before = False
             return
         last_status.update((name, getattr(nanny, "status", None)) for name, nanny in cluster.workers.items())
+        addresses.update((name, nanny.worker_address) for name, nanny in cluster.workers.items()
+                         if getattr(nanny, "worker_address", None))
+        # a worker retired by the scheduler (client.retire_workers) left its nanny in the cluster for
+        # distributed.deploy.lost-worker-timeout (15 s), and cluster.scale(n) did not start it again until then:
+        # forgotten at once, as the cluster itself forgets it then (its close awaited by the cluster's)
+        for name, nanny in list(cluster.workers.items()):
+            if (getattr(nanny, "status", None) in (Status.closing_gracefully, Status.closing, Status.closed)
+                    and _retired(cluster.scheduler, addresses.get(name))):
+                cluster._futures.add(asyncio.ensure_future(nanny.close()))
+                del cluster.workers[name]
         missing = set(cluster.worker_spec) - set(cluster.workers)
         # dropped while running (restarting its worker); a nanny closed on purpose (client.retire_workers) is not
         dropped = {name for name in missing & missing_before - given_up if last_status.get(name) == Status.running}
@@ -320,7 +337,7 @@ def _watch_workers(cluster, interval=None):
                 "system for memory: give them more memory (memory_limit=...) or start fewer.",
                 ", ".join(map(str, sorted(too_often, key=str))), WATCH_MAX_RESTARTS, WATCH_RESTART_WINDOW)
         if not dropped:
-            hopeless = _hopeless_workers(cluster, missing, last_status, given_up, started_anew)
+            hopeless = _hopeless_workers(cluster, missing, last_status, given_up, started_anew, addresses)
             if hopeless and hopeless_before:
                 try:
                     _fail_waiting_work(cluster, hopeless)
@@ -358,10 +375,12 @@ def _watch_workers(cluster, interval=None):
     return stop
 
 
-def _hopeless_workers(cluster, missing, last_status, given_up, started_anew) -> dict:
+def _hopeless_workers(cluster, missing, last_status, given_up, started_anew, addresses=None) -> dict:
     """Why each worker of ``cluster`` will not come back (name -> reason), or ``{}`` while one is registered at its
     scheduler, or may still be (a nanny starting or restarting its worker, a worker dropped a moment ago that
-    :func:`_watch_workers` is about to start anew), or when the cluster was scaled to no worker."""
+    :func:`_watch_workers` is about to start anew), or when the cluster was scaled to no worker. A worker that the
+    scheduler retired (``addresses``: name -> its last address; the scheduler's "retired" event) is said to be
+    retired, with :data:`_RETIRED`, rather than lost."""
     from distributed.core import Status
 
     scheduler = getattr(cluster, "scheduler", None)
@@ -378,13 +397,50 @@ def _hopeless_workers(cluster, missing, last_status, given_up, started_anew) -> 
             status = getattr(cluster.workers[name], "status", None)
             if status not in gone:
                 return {}  # its nanny may still bring its worker back
-            reasons[name] = (f"its nanny{anew} failed to start it" if status == Status.failed
-                             else f"its nanny{anew} closed: it gave up restarting its worker, or was closed")
+            if status == Status.failed:
+                reasons[name] = f"its nanny{anew} failed to start it{_start_failure(cluster.workers[name])}"
+            elif _retired(scheduler, (addresses or {}).get(name)):
+                reasons[name] = _RETIRED
+            else:
+                reasons[name] = f"its nanny{anew} closed: it gave up restarting its worker, or was closed"
         elif last_status.get(name) == Status.running:
             return {}  # dropped while restarting its worker: started anew at the next look
+        elif _retired(scheduler, (addresses or {}).get(name)):
+            reasons[name] = _RETIRED
         else:
             reasons[name] = "its nanny closed: it gave up restarting its worker, or was closed (and was dropped)"
     return reasons
+
+
+#: the reason :func:`_hopeless_workers` gives for a worker that the scheduler retired
+_RETIRED = "it was retired (client.retire_workers()), and a retired worker is not started again"
+
+
+def _retired(scheduler, address) -> bool:
+    """Whether the scheduler's last record of the worker at ``address`` is its retirement (a "retired" event
+    after its last "add-worker"): closed on purpose, not lost."""
+    if address is None:
+        return False
+    try:
+        actions = [event.get("action") for _, event in scheduler.get_events(address) if isinstance(event, dict)]
+    except Exception:  # noqa: BLE001 - no events kept: said as a worker lost
+        return False
+    last_added = max((i for i, action in enumerate(actions) if action == "add-worker"), default=-1)
+    return "retired" in actions[last_added + 1:]
+
+
+def _start_failure(nanny) -> str:
+    """`` (<the error>)``: why ``nanny`` failed to start (a preload that raised, a worker process that exited), or
+    ``""`` when not known. distributed keeps the error of a failed start only in a private attribute of the
+    server (``Server.start`` raises it again); without it (another version) the message names no error."""
+    error = getattr(nanny, "_Server__startup_exc", None)
+    if not isinstance(error, BaseException):
+        return ""
+    causes = [error]
+    while causes[-1].__cause__ is not None and len(causes) < 3:
+        causes.append(causes[-1].__cause__)
+    text = "; ".join(f"{type(e).__name__}: {e}".rstrip(": ") for e in reversed(causes))
+    return f" ({text if len(text) <= 300 else text[:297] + '...'})"
 
 
 def _fail_waiting_work(cluster, reasons) -> int:
@@ -402,14 +458,23 @@ def _fail_waiting_work(cluster, reasons) -> int:
     if not waiting:
         return 0
     workers = "; ".join(f"worker {name}: {reason}" for name, reason in sorted(reasons.items(), key=str))
-    message = (
-        f"The local Dask cluster has no worker left and cannot start one ({workers}), so {len(waiting)} task(s) "
-        f"waiting for a worker (e.g. {waiting[0].key!r}) failed instead of waiting forever. Workers that die at "
-        "every start or keep dying are usually over their memory limit or killed by the system for memory, or "
-        "stopped by their preload, plugins or environment (distributed.nanny's log says how each worker ended). "
-        "Give them more memory (memory_limit=...), start fewer (n_workers, --workers), or fix their preload, then "
-        "run it again."
-    )
+    failed = (f"so {len(waiting)} task(s) waiting for a worker (e.g. {waiting[0].key!r}) failed instead of waiting "
+              "forever.")
+    retired = sum(reason == _RETIRED for reason in reasons.values())
+    if retired == len(reasons):  # closed on purpose: nothing died, and nothing to fix but the number of workers
+        message = (
+            f"The local Dask cluster has no worker left ({workers}), {failed} Start workers again before giving it "
+            f"work (cluster.scale({len(reasons)})), or retire them after the work is done, then run it again."
+        )
+    else:
+        message = (
+            f"The local Dask cluster has no worker left and cannot start one ({workers}), {failed} Workers that die "
+            "at every start or keep dying are usually over their memory limit or killed by the system for memory, "
+            "or stopped by their preload, plugins or environment (distributed.nanny's log says how each worker "
+            "ended). Give them more memory (memory_limit=...), start fewer (n_workers, --workers), or fix their "
+            "preload, then run it again."
+            + (f" The retired workers start again with cluster.scale({len(reasons)})." if retired else "")
+        )
     logger.warning("%s", message)
     error = pickle.dumps(ClusterError(message))
     stimulus_id = f"toolkit-no-worker-left-{time.time()}"
@@ -712,8 +777,10 @@ def _cluster_backend(client, scatter):
     The backend scatters the data when it is made: one backend serves every
     attempt of a search, since scattering the same data again (same content,
     same key) while the last attempt's copies are being released lost them
-    ("lost dependencies"). None when joblib lacks its private ``_dask``
-    module: the caller then uses ``parallel_backend("dask", scatter=...)``.
+    ("lost dependencies"); :func:`grid_search` makes a new one only when the
+    workers that held the data left (:func:`_scattered_data_lost`). When
+    joblib lacks its private ``_dask`` module, the backend registered as
+    ``"dask"`` is made instead (with the same retries), without the two jobs.
 
     An adaptive cluster retires a worker that stays idle a few seconds
     (``cluster.adapt``: ``interval`` x ``wait_count``, 3 s by default), such
@@ -721,39 +788,167 @@ def _cluster_backend(client, scatter):
     workers are checked: the scatter then found no worker and failed with
     "TimeoutError: No valid workers found". So a worker is asked for again
     right before each scatter, and a scatter that fails because its worker
-    left (after waiting for one: ``distributed.comm.timeouts.connect``) is
-    made again, up to :data:`_SCATTER_RETRIES` times.
+    left is made again, up to :data:`_SCATTER_RETRIES` times. A scatter waits
+    :data:`_SCATTER_WAIT` seconds for a running worker (not the client's
+    connect timeout, 10 to 30 s: the worker just seen has left, and waiting
+    brings no other), except the last one.
+
+    Either backend hands joblib every batch that fails on the cluster
+    (:func:`_deliver_failures`): joblib's own waited forever for a batch that
+    Dask failed (``KilledWorker``).
     """
     try:
         from joblib._dask import DaskDistributedBackend
     except ImportError:
-        return None
+        DaskDistributedBackend = None
 
-    class OnClusterBackend(DaskDistributedBackend):
-        def __init__(self, **kwargs):
-            super().__init__(**kwargs)
-            self.fits = {}  # Dask key -> the fits of its batch, as a user names them (see _FitRecorder)
-            self.client = _FitRecorder(self.client, self.fits)
+    def make(scatter_timeout):
+        quick = _ScatterTimeout(client, scatter_timeout)
+        if DaskDistributedBackend is None:
+            import joblib
 
-        def effective_n_jobs(self, n_jobs):
-            n_jobs = super().effective_n_jobs(n_jobs)
-            return 2 if n_jobs == 1 else n_jobs
+            with joblib.parallel_backend("dask", scatter=scatter, client=quick) as (backend, _):
+                pass
+            if getattr(backend, "client", None) is quick:  # the short wait was for this scatter only
+                backend.client = client
+            return _deliver_failures(backend)
+        return _deliver_failures(OnClusterBackend(client=quick, scatter=scatter))
+
+    if DaskDistributedBackend is not None:
+        class OnClusterBackend(DaskDistributedBackend):
+            def __init__(self, *, client, scatter):
+                super().__init__(client=client, scatter=scatter)
+                self.fits = {}  # Dask key -> the fits of its batch, as a user names them (see _FitRecorder)
+                self.client = _FitRecorder(getattr(client, "_client", client), self.fits)
+
+            def effective_n_jobs(self, n_jobs):
+                n_jobs = super().effective_n_jobs(n_jobs)
+                return 2 if n_jobs == 1 else n_jobs
 
     for _ in range(_SCATTER_RETRIES):
         _wait_for_a_worker(client)
         try:
-            return OnClusterBackend(client=client, scatter=scatter)
+            return make(_SCATTER_WAIT)
         except OSError as err:  # TimeoutError "No valid workers found", or CommClosedError from a closing worker
-            if _live_workers(client):
+            if any(info.get("status", "running") == "running" for info in _live_workers(client).values()):
                 raise
             logger.warning("the Dask cluster's workers left while the data were sent to them (%r; an adaptive "
                            "cluster retires an idle worker): asking for a worker again", err)
     _wait_for_a_worker(client)
-    return OnClusterBackend(client=client, scatter=scatter)  # the last attempt: its error is the caller's
+    return make(None)  # the last attempt, with the client's own wait: its error is the caller's
+
+
+class _ScatterTimeout:
+    """A client whose ``scatter`` waits at most ``timeout`` seconds for a running worker (the client's own timeout
+    when None); everything else goes to the client itself."""
+
+    def __init__(self, client, timeout):
+        self._client, self._timeout = client, timeout
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+    def scatter(self, *args, **kwargs):
+        if self._timeout is not None:
+            kwargs.setdefault("timeout", self._timeout)
+        return self._client.scatter(*args, **kwargs)
+
+
+#: the :class:`_Outcome` of the batch that joblib's dask backend is sending, in the asyncio task that sends it
+_SENDING: contextvars.ContextVar = contextvars.ContextVar("toolkit_sending_batch", default=None)
+
+
+class _Outcome:
+    """joblib's callback for one batch (its ``BatchCompletionCallBack``), called at most once: with the batch's
+    result, or with the exception that ended it (:func:`_deliver_failures`)."""
+
+    def __init__(self, callback):
+        self._callback, self._lock, self._called = callback, threading.Lock(), False
+
+    def __call__(self, out):
+        with self._lock:
+            if self._called:
+                return
+            self._called = True
+        if self._callback is not None:
+            self._callback(out)
+
+    def failed(self, future):
+        """A done callback of the batch's ``concurrent.futures.Future``: its exception, if any, goes to joblib."""
+        from concurrent.futures import CancelledError
+
+        error = CancelledError() if future.cancelled() else future.exception()
+        if error is not None:
+            self(error)
+
+
+def _deliver_failures(backend):
+    """Make joblib's dask ``backend`` give joblib each batch that fails on the cluster; ``backend``, changed.
+
+    joblib's ``Parallel`` learns how a batch ended only from the callback that
+    the backend calls with its result (``supports_retrieve_callback``). Its
+    dask backend calls it for a batch that ran (a fit's own error travels in
+    the result) and for one cancelled, but not for one that Dask failed (its
+    future "erred": ``KilledWorker`` when a fit killed every worker that ran
+    it, a task that its worker could not read), which only goes to the
+    backend's ``concurrent.futures.Future``, which ``Parallel`` does not
+    read; nor when sending a batch to the cluster failed (the scatter of an
+    argument that found no worker or could not be pickled, or, with
+    :class:`_FitRecorder` as its client, a task that could not be pickled),
+    an error raised in the backend's coroutine on the event loop. ``Parallel`` then
+    waited for that batch forever, while the scheduler held it as erred (a
+    grid search whose fit crashed its workers hung a CI run for 18 minutes).
+    Here each such failure is given to the callback, once, as the exception,
+    as joblib's backend gives it a cancelled batch: ``Parallel`` raises it.
+    A joblib without those callbacks (1.3) reads each batch's future itself,
+    and gets its backend unchanged.
+    """
+    from joblib.parallel import ParallelBackendBase
+
+    if not getattr(backend, "supports_retrieve_callback", False):
+        return backend
+    # the method Parallel calls: joblib 1.4 calls apply_async, 1.5 and later submit
+    name = "submit" if hasattr(ParallelBackendBase, "submit") else "apply_async"
+    submit, to_func_args = getattr(backend, name), getattr(backend, "_to_func_args", None)
+    sending: dict = {}  # id(batch) -> its _Outcome, until the backend has sent the batch's arguments
+
+    def submit_delivering(func, callback=None):
+        outcome = _Outcome(callback)
+        if to_func_args is not None:
+            sending[id(func)] = outcome  # (the batch lives until then: its id is not reused meanwhile)
+        future = submit(func, callback=outcome)
+        future.add_done_callback(outcome.failed)  # set with the error of a Dask future that erred
+        return future
+
+    async def to_func_args_delivering(func):
+        outcome = sending.pop(id(func), None)
+        try:
+            found = await to_func_args(func)
+        except BaseException as err:  # the batch is never submitted: joblib hears of it here or never
+            if outcome is not None:
+                outcome(err)
+            raise
+        _SENDING.set(outcome)  # the backend submits the batch next, in this task: see _FitRecorder.submit
+        return found
+
+    setattr(backend, name, submit_delivering)
+    if to_func_args is not None:
+        backend._to_func_args = to_func_args_delivering
+    return backend
+
+
+def _scattered_data_lost(backend) -> bool:
+    """Whether the data that ``backend`` scattered are gone from the cluster: every worker that held them left
+    (an adaptive cluster closes the last one when the data find no other worker to go to)."""
+    futures = getattr(backend, "data_futures", None) or {}
+    return any(getattr(future, "status", "finished") != "finished" for future in futures.values())
 
 
 #: times :func:`_cluster_backend` scatters the data again after the workers left (an adaptive cluster scaled down)
 _SCATTER_RETRIES = 2
+#: seconds a scatter of :func:`_cluster_backend` waits for a running worker before it is made again (the last
+#: one waits the client's timeout); distributed's own ``Scheduler.scatter`` default
+_SCATTER_WAIT = 2.0
 
 
 #: the topic of the scheduler's events under which each fit of a search, on its worker, says that it starts
@@ -817,13 +1012,22 @@ class _FitRecorder:
     def __getattr__(self, name):
         return getattr(self._client, name)
 
-    def submit(self, func, *args, tasks=None, key=None, **kwargs):
+    def submit(self, func, *args, **kwargs):
+        # ``tasks`` and ``key`` passed on only when given: the backend also submits its probe task
+        # (``submit(_joblib_probe_task)``, when the cluster has no worker), which takes no argument
+        tasks, key = kwargs.get("tasks"), kwargs.get("key")
         if isinstance(tasks, list) and key is not None:
             described = [_describe_fit(kw) for _, _, kw in tasks]
             if any(d is not None for d in described):
                 self._fits[str(key)] = described
-                tasks = [(_Announced(f, i), a, kw) for i, (f, a, kw) in enumerate(tasks)]
-        return self._client.submit(func, *args, tasks=tasks, key=key, **kwargs)
+                kwargs["tasks"] = [(_Announced(f, i), a, kw) for i, (f, a, kw) in enumerate(tasks)]
+        try:
+            return self._client.submit(func, *args, **kwargs)
+        except BaseException as err:  # (a task that cannot be pickled) raised in the backend's coroutine, lost there
+            outcome = _SENDING.get()
+            if outcome is not None:
+                outcome(err)
+            raise
 
 
 #: times :func:`grid_search` runs a search again after joblib's dask backend lost a fit when a worker died
@@ -841,10 +1045,14 @@ def _live_workers(client) -> dict:
 
 
 def _has_workers(client, timeout=60.0) -> bool:
-    """Whether the cluster has a live worker, waiting up to ``timeout`` seconds for a nanny to restart one."""
+    """Whether the cluster has a live worker, waiting up to ``timeout`` seconds for a nanny to restart one, or for
+    an adaptive cluster to start one: it is given a task (:func:`_wait_for_a_worker`), as waiting alone asked it
+    for none, and a search whose last worker left waited the whole ``timeout`` and failed."""
+    from concurrent.futures import CancelledError
+
     try:
-        client.wait_for_workers(1, timeout=timeout)
-    except (TimeoutError, OSError):
+        _wait_for_a_worker(client, timeout=timeout)
+    except (ClusterError, OSError, CancelledError):
         return False
     return True
 
@@ -1150,9 +1358,11 @@ def _fit_culprits(client, since, fits, known=()):
         if restarts:
             return _name_fits(_running_fits(client, since, fits, [r.get("worker") for r in restarts]))
         kills = _running_fits(client, since, fits, known=known)
-        if isinstance(err, KilledWorker) and str(err.task) in fits:  # the fit that killed its workers
-            key = str(err.task)
-            kills = _running_fits(client, since, {key: fits[key]}, known=known) or [[(*fit, "queued") for fit in fits[key] if fit]]
+        if not kills and isinstance(err, KilledWorker) and str(err.task) in fits:  # no removal of a worker seen
+            kills = [[(*fit, "queued") for fit in fits[str(err.task)] if fit]]
+        # (not the task that Dask gave up on alone: Dask counts a death against every task given to the worker,
+        # those waiting behind the one running too, and a fit that finished just before the crash, whose worker
+        # died before it said so: the fits the dead workers were running or had been given are named)
         return _name_fits(kills, "died")
 
     return culprits
@@ -1237,9 +1447,9 @@ def _cluster_failure(client, err, *, since, what, limits=None, task=None, culpri
     if isinstance(err, KilledWorker):
         return ClusterError(
             f"{what[0].upper()}{what[1:]} failed on the Dask cluster at {address}: Dask gave up on {task} after "
-            f"{err.allowed_failures + 1} workers died running it (the last: {err.last_worker.address}; a task beside "
-            f"it may be the cause).{'' if named is None else ' ' + named} Read the workers' logs (a crash, or the "
-            "system killing them for memory), then run it again."
+            f"{err.allowed_failures + 1} worker{'s' if err.allowed_failures else ''} died running it (the last: "
+            f"{err.last_worker.address}; a task beside it may be the cause).{'' if named is None else ' ' + named} "
+            "Read the workers' logs (a crash, or the system killing them for memory), then run it again."
         )
     return None
 
@@ -1439,10 +1649,14 @@ def grid_search(estimator, param_grid, X, y, *, cv=3, scoring=None, scheduler=No
         # takes no only copy with it: its fits are rerun on the others
         backend = _cluster_backend(client, [X, y])
         for attempt in range(1 + _SEARCH_RETRIES):
+            if _scattered_data_lost(backend):
+                # every worker that held the data left after the scatter (an adaptive cluster closes the last one
+                # when its data find no other worker): the fits' "lost dependencies"; the data are sent again
+                logger.warning("the Dask workers that held the grid search's data left (an adaptive cluster closed "
+                               "them): sending the data to the workers again")
+                backend = _cluster_backend(client, [X, y])
             try:
-                on_cluster = (joblib.parallel_backend("dask", scatter=[X, y]) if backend is None
-                              else joblib.parallel_backend(backend))
-                with on_cluster, _fit_progress(client, n_fits, progress):
+                with joblib.parallel_backend(backend), _fit_progress(client, n_fits, progress):
                     return search.fit(X, y, groups=groups, **fit_params)
             except (FutureCancelledError, KilledWorker, OSError) as err:
                 # workers killed for memory, a task that killed every worker, a scheduler gone: said as such, and
