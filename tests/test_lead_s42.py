@@ -52,3 +52,17 @@ def test_set_none_is_none_as_in_grid():
     assert parse_setting("maxlen=none") == ("maxlen", None)
     assert parse_setting("maxlen=NONE") == ("maxlen", None)
     assert parse_setting("architecture=nonet") == ("architecture", "nonet")
+
+
+def test_store_info_counts_the_skipped_documents(imdb_small, tmp_path):
+    """store build --set errors=skip left documents empty; store info said nothing of them."""
+    import dask.bag as db
+
+    from toolkit.cli.store import store_info
+    from toolkit.distributed import CorpusStore
+
+    texts = list(imdb_small[0][:40])
+    store = CorpusStore.build(db.from_sequence(texts, npartitions=2), tmp_path / "store",
+                              tokenizer={"max_length": 1200, "errors": "skip"}, scheduler="sync")
+    info = store_info(tmp_path / "store")
+    assert info["skipped_documents"] == len(store.skipped) > 0

@@ -135,9 +135,10 @@ def test_evaluate_matches_a_files_1_to_a_models_class_1_0():
     assert _as_classes(np.asarray(["bad news", "good"]), ["bad news", "good"]).tolist() == ["bad news", "good"]
 
 
-def test_too_long_document_message_names_the_options_of_toolkit_train():
-    # `toolkit train` has no --skip-bad (the old hint); its tokenizer limit is set with --set max_length=...
+def test_too_long_document_message_names_the_parameters_of_the_library():
+    # a library user reads SpacyTokenizer's parameters, not the options of commands (each command words the
+    # advice in its own: tests/test_cli_errors.py)
     with pytest.raises(ValueError, match="more than max_length=10") as info:
         SpacyTokenizer(max_length=10).fit_transform(["short", "a much longer text"])
-    assert "toolkit train --set max_length=" in str(info.value)
-    assert "--skip-bad of `toolkit predict`" in str(info.value)
+    assert "raise the max_length parameter of SpacyTokenizer" in str(info.value)
+    assert "errors='skip'" in str(info.value) and "--" not in str(info.value)

@@ -306,6 +306,7 @@ def store_info(store) -> dict:
         "vocabulary_size": len(store.vocabulary),
         "max_document_tokens": int(lengths.max()) if len(lengths) else 0,
         "has_labels": store.has_labels,
+        "skipped_documents": len(store.skipped),  # errors="skip": no tokens (their numbers: CorpusStore.skipped)
         "tokenizer": store.tokenizer,
     }
 
@@ -371,10 +372,18 @@ def build_cmd(
     force: bool = typer.Option(False, "--force", "-f", help="Replace an existing store."),
 ) -> None:
     """Tokenize and encode inputs larger than memory into a memory-mapped store (tokenizer options via --set)."""
+    from ..exceptions import DocumentError
+    from ..text.tokenizer import reword_too_long
+
     with _local_worker_logs():  # a failed task is this command's one error line, not also the workers' log
-        info = build_store(inputs, output, tokenizer=_settings(settings), column=column, label_column=label_column,
-                           scheduler=scheduler, workers=workers, blocksize=blocksize, force=force,
-                           progress=_progress())
+        try:
+            info = build_store(inputs, output, tokenizer=_settings(settings), column=column,
+                               label_column=label_column, scheduler=scheduler, workers=workers,
+                               blocksize=blocksize, force=force, progress=_progress())
+        except DocumentError as err:  # the tokenizer's advice, in this command's options
+            message = reword_too_long(str(err), raise_limit="raise it with --set max_length=...",
+                                      skip="pass --set errors=skip")
+            raise DocumentError(message, document_index=err.document_index) from err
     _info(f"Wrote {info['path']}: {info['n_documents']:,} documents, {info['n_tokens']:,} tokens, "
           f"{info['vocabulary_size']:,} distinct tokens in {info['parts']} partitions")
     _emit_text(_json(info), None)

@@ -54,11 +54,19 @@ def _tokenizer(**params):
         raise SettingError(str(err)) from err
 
 
+#: How the commands with --set and --skip-bad raise the tokenizer's max_length and skip a too long document
+_RAISE_LIMIT = "raise it with --set max_length=..."
+_SKIP = "pass --skip-bad"
+
+
 @contextlib.contextmanager
-def _documents_named(source):
+def _documents_named(source, *, raise_limit=_RAISE_LIMIT, skip=_SKIP):
     """Turn a tokenizer's error about "Document i of X" in the block into one naming the line or record of
-    ``source`` (the command's input, as :func:`~toolkit.cli._inputs.read_input` read it)."""
+    ``source`` (the command's input, as :func:`~toolkit.cli._inputs.read_input` read it), its advice about a
+    too long document in the command's options (``raise_limit``, ``skip``: None for a command without
+    them; :func:`~toolkit.text.tokenizer.reword_too_long`)."""
     from ..exceptions import DocumentError
+    from ..text.tokenizer import reword_too_long
     from ._inputs import describe_input_document
 
     try:
@@ -67,7 +75,9 @@ def _documents_named(source):
         if err.document_index is None:
             raise
         where = describe_input_document(source, err.document_index)
-        raise DocumentError(err.naming(where[0].upper() + where[1:]), document_index=err.document_index) from err
+        named = DocumentError(reword_too_long(str(err), raise_limit=raise_limit, skip=skip),
+                              document_index=err.document_index)
+        raise DocumentError(named.naming(where[0].upper() + where[1:]), document_index=err.document_index) from err
 
 
 def tokenize_texts(texts, **params):

@@ -358,20 +358,29 @@ def _as_classes(labels, classes):
     return np.asarray(mapped, dtype=np.asarray(classes).dtype)
 
 
-def _record_error(err, records, part, *, shuffled="shuffled by the split"):
+#: How ``toolkit train`` raises its tokenizer's max_length (it has no --skip-bad: a document without tokens
+#: cannot be trained on)
+_RAISE_LIMIT = "raise it with --set max_length=..."
+
+
+def _record_error(err, records, part, *, shuffled="shuffled by the split", raise_limit=None):
     """``err``, an estimator's error about document ``i`` of its X, as a :class:`DataError` naming the record.
 
     ``records`` (:class:`~toolkit.cli._inputs.DocumentRecords`) says where
     each document of ``part`` ("training part", "test part") comes from: document
     ``i`` of a shuffled part is rarely record ``i`` of the user's file.
     ``shuffled`` says how the part's order differs from the file's (None: it does not).
-    None when ``err`` names no document of the part.
+    ``raise_limit``: how the command raises the tokenizer's ``max_length`` (None: it cannot; neither
+    command skips documents). None when ``err`` names no document of the part.
     """
     index = getattr(err, "document_index", None)  # a DocumentError's (the estimators' errors about one document)
     if index is None or records is None or not 0 <= index < len(records):
         return None
+    from ..text.tokenizer import reword_too_long
+
     where = records.describe(index)
-    body = DocumentError.naming(err, where[0].upper() + where[1:])
+    message = reword_too_long(str(err), raise_limit=raise_limit, skip=None)
+    body = DocumentError(message).naming(where[0].upper() + where[1:])
     position = "" if shuffled is None else f" It is document {index} of the {part} ({shuffled})."
     return DataError(f"{body}{position} Fix or remove that record, or change the settings named above, and run "
                      "the command again.")
@@ -964,14 +973,15 @@ def train(
         staged = None
         try:
             with _progress_bars(estimator, progress, keep=params), \
-                    _records_named(p_train, "training part"):
+                    _records_named(p_train, "training part", raise_limit=_RAISE_LIMIT):
                 start = time.perf_counter()  # the saved model keeps the user's settings (keep=params)
                 estimator.fit(x_train, y_train, **fit_params)
                 fit_seconds = time.perf_counter() - start
             # saved now, before the test texts are tokenized, so the model's span table (spans.npz) holds
             # the training texts' spans only; moved into the run folder at the end
             staged = _stage_model(estimator, Path(output).expanduser()) if output is not None else None
-            with _progress_bars(estimator, progress, keep=params), _records_named(p_test, "test part"):
+            with _progress_bars(estimator, progress, keep=params), \
+                    _records_named(p_test, "test part", raise_limit=_RAISE_LIMIT):
                 pred, proba, classes = _scores(estimator, x_test)
             metrics = compute_metrics(y_test, pred, proba, classes=classes)
             metrics.update(n_train=len(x_train), n_test=len(x_test), fit_seconds=round(fit_seconds, 3))
@@ -1141,7 +1151,7 @@ def _predict_documents_named(source):
     if source is not None:
         from .text import _documents_named
 
-        with _documents_named(source):
+        with _documents_named(source, raise_limit=None):  # the model's tokenizer keeps its max_length
             yield
         return
     try:
@@ -1149,7 +1159,10 @@ def _predict_documents_named(source):
     except DocumentError as err:
         if err.document_index is None:
             raise
-        raise DocumentError(err.naming(f"Text argument {err.document_index + 1}"),
+        from ..text.tokenizer import reword_too_long
+
+        message = reword_too_long(str(err), raise_limit=None, skip="pass --skip-bad")
+        raise DocumentError(DocumentError(message).naming(f"Text argument {err.document_index + 1}"),
                             document_index=err.document_index) from err
 
 

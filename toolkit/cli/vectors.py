@@ -508,7 +508,7 @@ def vectors_train_cmd(
     """Train word2vec vectors on a text collection and save them."""
     _check_file_output(output, force=force, option="OUTPUT")  # before the texts are read and the model trained
     texts = _read_texts(corpus, column=column, data_dir=data_dir, cache_dir=cache_dir, progress=_progress())
-    with _documents_named(corpus):
+    with _documents_named(corpus, raise_limit=None):  # no --set: the default tokenizer's limit
         kv = train_vectors(texts, output, tokenizer={"progress": _progress(), **_skip_params(skip_bad)},
                            **{"progress": _progress(), **_settings(settings)})
     _info(f"{len(kv)} words x {kv.vector_size} dimensions")

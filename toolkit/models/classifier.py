@@ -17,7 +17,9 @@ import logging
 import numbers
 import os
 import reprlib
+import threading
 import warnings
+import weakref
 from functools import cache, cached_property
 
 import numpy as np
@@ -62,6 +64,11 @@ _DIRECT_CALL_BATCHES = 4
 # has it (True), or stays OOV (False: new words alone are mapped); benchmarks/tune_oov_nearest.py compares both
 _OOV_NGRAMS = True
 _OOV_WARNED: set = set()  # cache entries of oov="nearest" found gone, warned about once per process
+# EmbeddingClassifier._logit_head of each Keras model, made once (whichever thread asks first) and kept with the
+# model, outside the estimator: prediction leaves the estimator's __dict__ as it was (scikit-learn's
+# check_dict_unchanged), a pickle or a refit has nothing to drop, and the entry goes with its model
+_LOGIT_HEADS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_LOGIT_HEAD_LOCK = threading.Lock()
 # the NB architectures train on their rows kept flat, each batch padded to its own longest row (_FlatRows); False
 # pads every training row to maxlen_ first, as fit did before: the reference of tests/test_flat_training.py
 _FLAT_NB_TRAINING = True
@@ -1197,11 +1204,7 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         nb = self.architecture in _NB_ARCHITECTURES
         if not empty.any():
             return self._nb_outputs(corpus) if nb else self._model_outputs(self._sequences(corpus))
-        logger.warning(
-            "%d of %d document(s) have no tokens (first: document %d of X); they get the "
-            "class prior %s.", int(empty.sum()), len(empty), int(np.argmax(empty)),
-            np.round(self._empty_output(), 4).tolist(),
-        )
+        self._warn_empty(empty)
         if nb:  # an empty document's row has no ids: computing it costs nothing
             proba = self._nb_outputs(corpus)
         else:
@@ -1210,6 +1213,14 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
                 proba[~empty] = self._model_outputs(self._sequences(corpus)[~empty])
         proba[empty] = self._empty_output()
         return proba
+
+    def _warn_empty(self, empty):
+        """Log that the documents of the mask ``empty`` (some of them) have no tokens and get the class prior."""
+        logger.warning(
+            "%d of %d document(s) have no tokens (first: document %d of X); they get the "
+            "class prior %s.", int(empty.sum()), len(empty), int(np.argmax(empty)),
+            np.round(self._empty_output(), 4).tolist(),
+        )
 
     def _n_outputs(self):
         """Columns of the model's output: 1 (binary), else one per class or label."""
@@ -1358,7 +1369,7 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
             prior = np.full(len(self.classes_), 0.5 if self.output_ == "multilabel" else 1 / len(self.classes_))
         return prior[1:] if self.output_ == "binary" else prior
 
-    def _model_outputs(self, sequences):
+    def _model_outputs(self, sequences, model=None):
         """Model outputs, in batches of ``max(256, batch_size)`` rows.
 
         Up to ``_DIRECT_CALL_BATCHES`` batches, direct (eager) calls: they
@@ -1370,6 +1381,7 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         model is not reported as retracing. Under JAX, ``Model.predict``
         always. The NB architectures are computed
         with scipy over each document's own ids (:func:`.hybrid.nb_model_outputs`).
+        ``model``: another Keras model of the same input (:meth:`_logit_head`'s), for a Keras architecture.
         """
         if self.architecture in _NB_ARCHITECTURES:
             # a sparse sum over each document's own ids: no padding columns, no Keras call; the weights are
@@ -1384,16 +1396,17 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         import keras
         from keras import ops
 
+        keras_model = self.model_ if model is None else model
         batch_size = max(256, self.batch_size)
         # JAX runs a direct call op by op, compiling each op for each new shape: Model.predict's one compiled
         # step was faster there at any size (1 review: 0.16 against 0.56 CPU s for a first call, 1,000: 0.64
         # against 1.3; warm calls too)
         if len(sequences) > _DIRECT_CALL_BATCHES * batch_size or keras.backend.backend() == "jax":
             with _no_retracing_warning():
-                proba = self.model_.predict(sequences, batch_size=batch_size, verbose=0)
+                proba = keras_model.predict(sequences, batch_size=batch_size, verbose=0)
             return np.asarray(proba, dtype="float64")
         outputs = [
-            ops.convert_to_numpy(self.model_(sequences[start:start + batch_size], training=False))
+            ops.convert_to_numpy(keras_model(sequences[start:start + batch_size], training=False))
             for start in range(0, len(sequences), batch_size)
         ]
         return np.concatenate(outputs).astype("float64", copy=False)
@@ -1462,27 +1475,88 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
 
         Notes
         -----
-        Unlike a linear model's raw scores, these are capped: the
-        probabilities are clipped to ``[eps, 1 - eps]`` with ``eps`` float32's
-        (2**-23), so a log-odds never exceeds ``log((1 - eps) / eps)``, about
-        15.94, in absolute value, and a multiclass log-probability never falls
-        below ``log(eps)``. Confident documents tie at the cap: about a quarter
-        of the reviews an ``"nbsvm"`` model was fitted on (400 IMDB reviews,
-        1-3-grams) and 0.6% of held-out reviews after 20,000 training ones.
-        :class:`~toolkit.models.StackedTextClassifier` reads these values as
-        its ``"nbsvm++"`` member's meta-features, so the cap is part of its
-        measured figures. The sign (binary) and the argmax (multiclass) agree
-        with :meth:`predict`.
+        These are the model's own logits, the input of its output layer (as
+        a linear model's raw scores), in float64: not capped. The
+        probabilities, float32 in the Keras graph, saturate at 1.0 beyond a
+        log-odds of about 16.6, so log-odds read back from them were clipped
+        at ``log((1 - eps) / eps)`` (``eps`` float32's 2**-23), about 15.94,
+        where confident documents tied (a quarter of the reviews an
+        ``"nbsvm"`` model was fitted on). For a multiclass target they are
+        the exact log-softmax of the logits: ``exp`` of a row sums to 1 and
+        equals :meth:`predict_proba`'s row within float32 rounding. Documents
+        with no tokens get the class prior's log-odds (log-probabilities).
+        The sign (binary) and the argmax (multiclass) agree with
+        :meth:`predict` (for a Keras model, except for logits within float32
+        rounding of a tie). A registered architecture of one's own whose
+        probabilities do not come from a layer named ``"output"`` (a Dense
+        or an Activation with the target's sigmoid or softmax, giving the
+        model's output) gets the clipped values above.
         """
-        eps = np.finfo("float32").eps
         fitted = self._fitted_view()  # one model, vocabulary and classes, whatever a refit in another thread does
-        proba = np.clip(fitted._probabilities(X), eps, 1 - eps)
+        logits = fitted._logits(X)
         if fitted.output_ == "binary":
-            proba = proba.reshape(-1)
-            return np.log(proba) - np.log1p(-proba)
-        if fitted.output_ == "multiclass":
-            return np.log(proba)
-        return np.log(proba) - np.log1p(-proba)
+            return logits.reshape(-1)
+        if fitted.output_ == "multiclass":  # log-softmax in float64: exact log-probabilities
+            shifted = logits - logits.max(axis=1, keepdims=True)
+            return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        return logits
+
+    def _logits(self, X):
+        """The model's logits per document (float64); documents with no tokens get the class prior's.
+
+        A model without the built-in architectures' output layer (see
+        :meth:`_logit_head`: a registered architecture of one's own) gets the
+        log-odds of its probabilities (the log-probabilities for a multiclass
+        target), clipped at float32's ``eps`` (2**-23) as before.
+        """
+        if "model_" not in vars(self) and "_model_keras_bytes" not in vars(self):
+            check_is_fitted(self, "model_")  # not hasattr: it would rebuild an unpickled Keras model
+        nb = self.architecture in _NB_ARCHITECTURES
+        head = None if nb else self._logit_head()
+        if not nb and head is None:
+            eps = np.finfo("float32").eps
+            proba = np.clip(self._probabilities(X), eps, 1 - eps)
+            return np.log(proba) - (0.0 if self.output_ == "multiclass" else np.log1p(-proba))
+        corpus = self._corpus(X, allow_empty=True)
+        empty = corpus.lengths() == 0
+        if empty.any():
+            self._warn_empty(empty)
+        if nb:  # an empty document's row has no ids: it costs nothing
+            from .hybrid import nb_row_outputs
+
+            ids, offsets = self._nb_rows(corpus)
+            logits = nb_row_outputs(ids, offsets, self._nb_arrays(), raw=True)
+        else:
+            features, kernel, bias = head
+            logits = np.zeros((len(empty), self._n_outputs()))
+            if not empty.all():
+                x = self._model_outputs(self._sequences(corpus)[~empty], model=features)
+                logits[~empty] = x if kernel is None else x @ kernel + bias
+        if empty.any():
+            prior = np.clip(self._empty_output(), 1e-12, 1 - 1e-12)
+            logits[empty] = np.log(prior) - (0.0 if self.output_ == "multiclass" else np.log1p(-prior))
+        return logits
+
+    def _logit_head(self):
+        """(``model_`` up to its output layer's input, that layer's kernel and bias in float64, or None, None
+        for an Activation layer), made once per model; None for a model without such an output layer.
+
+        The output layer is the layer named ``"output"`` that gives the
+        model's only output: a Dense or an Activation whose activation is
+        the one :meth:`predict_proba` reads (softmax for a multiclass target,
+        sigmoid otherwise). A registered architecture of one's own without
+        it (another name, another layer after it, a sigmoid over several
+        classes) gets None: :meth:`_logits` reads its probabilities instead.
+        """
+        model = self.model_
+        activation = "softmax" if self.output_ == "multiclass" else "sigmoid"
+        with _LOGIT_HEAD_LOCK:  # one sub-model per model, also when threads ask for it at once
+            heads = _LOGIT_HEADS.get(model)
+            if heads is None:
+                heads = _LOGIT_HEADS[model] = {}
+            if activation not in heads:  # (the sub-model refers to the model's layers, not to the model itself)
+                heads[activation] = _output_head(model, activation)
+            return heads[activation]
 
     def predict(self, X, **predict_params):
         """Predicted class labels (a 0/1 indicator matrix for multilabel targets).
@@ -1911,6 +1985,34 @@ class _RetracingWarningFilter(logging.Filter):
 
     def filter(self, record):
         return "triggered tf.function retracing" not in record.getMessage()
+
+
+def _output_head(model, activation):
+    """:meth:`EmbeddingClassifier._logit_head` of the Keras ``model`` whose probabilities come from ``activation``."""
+    import keras
+
+    try:
+        layer = model.get_layer("output")
+    except ValueError:
+        return None
+    outputs = getattr(model, "outputs", None) or []
+    if len(outputs) != 1 or outputs[0] is not layer.output:
+        return None  # another layer after it (or its call that gives the output is not its first)
+    if getattr(getattr(layer, "activation", None), "__name__", None) != activation:
+        return None
+    if type(layer) is keras.layers.Activation:
+        kernel = bias = None
+    elif type(layer) is keras.layers.Dense and getattr(layer, "quantization_mode", None) is None:
+        kernel = np.asarray(keras.ops.convert_to_numpy(layer.kernel), dtype=np.float64)
+        bias = (np.asarray(keras.ops.convert_to_numpy(layer.bias), dtype=np.float64) if layer.use_bias
+                else np.zeros(kernel.shape[1]))
+    else:
+        return None
+    try:
+        features = keras.Model(model.input, layer.input)  # one input, as model_ takes it (no structure warning)
+    except (ValueError, TypeError, AttributeError):  # a graph Keras cannot cut there: the probabilities, then
+        return None
+    return features, kernel, bias
 
 
 @contextlib.contextmanager

@@ -351,7 +351,7 @@ def nb_model_outputs(model, sequences, weights=None):
     return nb_row_outputs(sequences[keep], indptr, w)
 
 
-def nb_row_outputs(ids, indptr, weights):
+def nb_row_outputs(ids, indptr, weights, *, raw=False):
     """:func:`nb_model_outputs` of documents given as flat rows of ids: document ``i`` is ``ids[indptr[i]:indptr[i + 1]]``.
 
     The same outputs as from the padded sequences (padding ids, 0, must not be
@@ -368,11 +368,14 @@ def nb_row_outputs(ids, indptr, weights):
         Where each document's row starts in ``ids`` (CSR layout).
     weights : dict
         :func:`nb_model_weights` of the fitted model.
+    raw : bool, default=False
+        Return the logits, before the sigmoid or softmax (exact: no float
+        saturation).
 
     Returns
     -------
     ndarray of float64, shape (n_documents, n_outputs)
-        The model's outputs (sigmoid or softmax).
+        The model's outputs (sigmoid or softmax), or its logits with ``raw``.
     """
     import scipy.sparse as sp
 
@@ -400,6 +403,8 @@ def nb_row_outputs(ids, indptr, weights):
                 x = np.maximum(x, 0.0)
         logits = logits + x
     logits = logits.astype(np.float64)
+    if raw:
+        return logits
     if w["activation"] == "softmax":
         z = np.exp(logits - logits.max(axis=1, keepdims=True))
         return z / z.sum(axis=1, keepdims=True)

@@ -447,8 +447,8 @@ class PseudoLabelClassifier(MissingParamsMixin, MetaEstimatorMixin, ClassifierMi
                     if 0 < k < members.size and confidence[members[order[k - 1]]] == confidence[members[order[k]]]:
                         # which of the tied samples are kept would otherwise follow their order in X: shuffling
                         # the unlabelled documents changed 23 of 600 predictions (MultinomialNB, fraction=0.05);
-                        # EmbeddingClassifier's decision_function caps log-odds at ~15.94 (float32 eps), where
-                        # its float64 predict_log_proba still orders them
+                        # a model's scores can tie where its log-probabilities do not (EmbeddingClassifier's
+                        # decision_function capped log-odds at ~15.94 until its exact logits, forty-second session)
                         if not margin_read:
                             margin, margin_read = self._log_proba_margin(model, X_unl), True
                         if margin is not None:

@@ -1017,6 +1017,56 @@ def _append(array: np.ndarray, used: int, values) -> np.ndarray:
     return array
 
 
+#: The advice of the error about a document longer than ``max_length``, in the terms of the library (the
+#: parameters of SpacyTokenizer); a command words it in its own options with :func:`reword_too_long`.
+_TOO_LONG_ADVICE = ("Split long documents first, raise the max_length parameter of SpacyTokenizer (spaCy's own "
+                    "limit guards memory use), or pass errors='skip' to give such documents empty token lists.")
+
+
+def reword_too_long(message: str, *, raise_limit: str | None, skip: str | None) -> str:
+    """``message`` with the advice of a too-long-document error given in a caller's terms.
+
+    :class:`SpacyTokenizer` raises a :class:`~toolkit.exceptions.DocumentError`
+    for a document longer than ``max_length`` that says what to do in its
+    own parameters (``max_length``, ``errors='skip'``). A command line that
+    sets them otherwise (``--set max_length=...``, ``--skip-bad``) rewords
+    the message on its way out, as :meth:`~toolkit.exceptions.DocumentError.naming`
+    renames the document; the message survives worker processes as text,
+    so this works on errors raised in joblib or Dask workers too.
+
+    Parameters
+    ----------
+    message : str
+        The error's message (another message is returned unchanged).
+    raise_limit : str or None
+        How the caller raises the limit, e.g. ``"raise it with --set
+        max_length=..."``; None when it cannot (the advice then leaves it out).
+    skip : str or None
+        How the caller skips such documents, e.g. ``"pass --skip-bad"``; None
+        when it cannot.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> message = "Document 3 of X has 12 characters, more than max_length=10. " + _TOO_LONG_ADVICE
+    >>> reword_too_long(message, raise_limit="raise it with --set max_length=...", skip=None).split("10. ")[1]
+    "Split long documents first, or raise it with --set max_length=... (spaCy's own limit guards memory use)."
+    """
+    if _TOO_LONG_ADVICE not in message:
+        return message
+    ways = []
+    if raise_limit:
+        ways.append(f"{raise_limit} (spaCy's own limit guards memory use)")
+    if skip:
+        ways.append(f"{skip} to give such documents empty token lists")
+    advice = "Split long documents first" + "".join(
+        f"{', or ' if k == len(ways) - 1 else ', '}{way}" for k, way in enumerate(ways)) + "."
+    return message.replace(_TOO_LONG_ADVICE, advice)
+
+
 def _engine_options(params) -> dict:
     keys = ("lowercase", "remove_stop", "remove_punct", "remove_numbers", "remove_space")
     return {k: params[k] for k in keys}
@@ -1578,11 +1628,7 @@ class SpacyTokenizer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Trans
                 else:
                     raise DocumentError(
                         f"Document {i} of X has {len(text):,} characters, more than max_length={limit:,}. "
-                        "Split long documents first, raise the max_length parameter "
-                        "(spaCy's own limit guards memory use; `toolkit train --set max_length=...`), or pass "
-                        "errors='skip' (--skip-bad of `toolkit predict` and the text commands) to give such "
-                        "documents empty token lists.",
-                        document_index=i,
+                        + _TOO_LONG_ADVICE, document_index=i,
                     )
             yield text
 
