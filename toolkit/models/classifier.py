@@ -1515,8 +1515,7 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         head = None if nb else self._logit_head()
         if not nb and head is None:
             eps = np.finfo("float32").eps
-            proba = np.clip(self._probabilities(X), eps, 1 - eps)
-            return np.log(proba) - (0.0 if self.output_ == "multiclass" else np.log1p(-proba))
+            return self._log_odds(np.clip(self._probabilities(X), eps, 1 - eps))
         corpus = self._corpus(X, allow_empty=True)
         empty = corpus.lengths() == 0
         if empty.any():
@@ -1533,9 +1532,12 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
                 x = self._model_outputs(self._sequences(corpus)[~empty], model=features)
                 logits[~empty] = x if kernel is None else x @ kernel + bias
         if empty.any():
-            prior = np.clip(self._empty_output(), 1e-12, 1 - 1e-12)
-            logits[empty] = np.log(prior) - (0.0 if self.output_ == "multiclass" else np.log1p(-prior))
+            logits[empty] = self._log_odds(np.clip(self._empty_output(), 1e-12, 1 - 1e-12))
         return logits
+
+    def _log_odds(self, proba):
+        """Log-odds of probabilities (log-probabilities for a multiclass target), as :meth:`_logits` gives."""
+        return np.log(proba) - (0.0 if self.output_ == "multiclass" else np.log1p(-proba))
 
     def _logit_head(self):
         """(``model_`` up to its output layer's input, that layer's kernel and bias in float64, or None, None
