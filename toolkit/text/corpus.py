@@ -85,6 +85,12 @@ class TokenizedCorpus(Sequence):
     dtype : numpy.dtype
         ``object``: ``np.asarray(corpus)`` is a 1-D object array of one
         token list per document (see :meth:`__array__`).
+    shape : tuple of int
+        ``(n_documents,)``, that array's shape; with it scikit-learn's
+        cross-validation selects the rows of a fold as a corpus
+        (``corpus[indices, ...]``), not as a list.
+    ndim : int
+        1.
 
     See Also
     --------
@@ -418,7 +424,36 @@ class TokenizedCorpus(Sequence):
     def __len__(self) -> int:
         return self._offsets.size - 1
 
+    @property
+    def shape(self) -> tuple[int]:
+        """``(n_documents,)``: the shape of ``np.asarray(corpus)`` (see :meth:`__array__`).
+
+        scikit-learn selects rows (``_safe_indexing``: the folds of
+        ``cross_validate``, ``GridSearchCV``, ``cross_val_predict``,
+        ``train_test_split``) of an object with a ``shape`` as an array,
+        ``X[indices, ...]``, which returns a corpus; without it, as a list,
+        one ``X[i]`` per row, which gave each fold a plain list of token
+        lists (slower to encode, and without :attr:`row_index`).
+        """
+        return (len(self),)
+
+    #: one dimension: documents (their tokens are not a second axis of equal length)
+    ndim = 1
+
     def __getitem__(self, key):
+        if isinstance(key, tuple) and key and key[-1] is Ellipsis:
+            # numpy-style ``corpus[indices, ...]`` (scikit-learn's ``_safe_indexing`` of an object with a shape);
+            # a tuple without the Ellipsis stays a sequence of document indices, as it always was
+            key = key[:-1] or (slice(None),)
+            if len(key) != 1:
+                raise IndexError(
+                    f"too many indices for a TokenizedCorpus: it has one dimension (documents), got {len(key)} "
+                    "indices before the Ellipsis. Select documents with one index, slice, integer array or "
+                    "boolean mask."
+                )
+            key = key[0]
+        if key is Ellipsis:
+            key = slice(None)
         if isinstance(key, numbers.Integral) and not isinstance(key, bool):
             n = len(self)
             i = int(key) + n if key < 0 else int(key)
@@ -550,7 +585,11 @@ class TokenizedCorpus(Sequence):
                 f"A TokenizedCorpus holds token lists; it cannot become an array of dtype {np.dtype(dtype)}. "
                 "Encode the tokens first: put an encoder (BagEncoder, HashingEncoder, EmbeddingVectorizer...) "
                 "between SpacyTokenizer and the estimator, e.g. make_pipeline(SpacyTokenizer(), BagEncoder(), "
-                "LogisticRegression())."
+                "LogisticRegression()). If the encoder is there but inside a meta-estimator that checks X as "
+                "numbers before its pipeline runs (OneVsOneClassifier, SelfTrainingClassifier, "
+                "BaggingClassifier), let the meta-estimator wrap only the classifier: make_pipeline(SpacyTokenizer(), "
+                "BagEncoder(), OneVsOneClassifier(LogisticRegression())); for self-training a text pipeline use "
+                "toolkit.PseudoLabelClassifier."
             )
         if copy is False:
             raise ValueError("A TokenizedCorpus has no array of token lists to share: np.asarray(corpus) "
@@ -1125,9 +1164,23 @@ class NgramIndex:
 
 
 def check_token_corpus(X, *, estimator: str, name: str = "X") -> TokenizedCorpus:
-    """:func:`check_token_lists`, then the documents as a :class:`TokenizedCorpus` (unchanged if one)."""
+    """:func:`check_token_lists`, then the documents as a :class:`TokenizedCorpus` (unchanged if one).
+
+    The corpus of a pandas Series has the Series' index as
+    :attr:`TokenizedCorpus.row_index`, as :class:`toolkit.text.SpacyTokenizer`'s
+    output of a Series has: a step that returns tokens (``NegationMarker``)
+    then passes the labels on to the encoders' pandas output. Without them
+    that output of a Series of token lists was numbered 0..n-1, and a pandas
+    ``ColumnTransformer`` failed to join it to the frame's other columns.
+    """
     docs = check_token_lists(X, estimator=estimator, name=name)
-    return docs if isinstance(docs, TokenizedCorpus) else TokenizedCorpus.from_token_lists(docs)
+    if isinstance(docs, TokenizedCorpus):
+        return docs
+    corpus = TokenizedCorpus.from_token_lists(docs)
+    pandas = sys.modules.get("pandas")
+    if pandas is not None and isinstance(X, pandas.Series):
+        corpus = corpus._with_rows(X.index)
+    return corpus
 
 
 def check_token_lists(X, *, estimator: str, name: str = "X"):

@@ -863,8 +863,10 @@ class HashingEncoder(MissingParamsMixin, _BagOutputMixin, TextInputMixin, Transf
 
         Parameters
         ----------
-        X : ignored
-            Accepted for the scikit-learn API.
+        X : TokenizedCorpus, sequence of token lists or None
+            Not read (hashing learns nothing). A string or a sparse matrix
+            (another encoder's output) is refused, as :meth:`transform`
+            refuses it.
         y : ignored
             Accepted for the scikit-learn API.
 
@@ -874,7 +876,9 @@ class HashingEncoder(MissingParamsMixin, _BagOutputMixin, TextInputMixin, Transf
         """
         validate_params(self, self._parameter_constraints)
         self._check_dtype()
-        if sp.issparse(X):  # another encoder's output: transform would read its rows as documents of numbers
+        if sp.issparse(X) or isinstance(X, (str, bytes)):
+            # another encoder's output (its rows would read as documents of numbers), or raw text: refused as
+            # transform refuses it
             check_token_lists(X, estimator=type(self).__name__)
         return self
 

@@ -23,7 +23,13 @@ from .._validation import (
     TokenOutputMixin,
     validate_params,
 )
-from .corpus import TokenizedCorpus, _NgramCorpus, check_token_corpus
+from .corpus import (
+    TokenizedCorpus,
+    _is_sparse,
+    _NgramCorpus,
+    check_token_corpus,
+    check_token_lists,
+)
 
 __all__ = ["NEGATIONS", "SCOPE_ENDS", "NegationMarker", "mark_negation"]
 
@@ -254,8 +260,10 @@ class NegationMarker(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Trans
 
         Parameters
         ----------
-        X : ignored
-            Accepted for the scikit-learn API.
+        X : TokenizedCorpus, sequence of token lists or None
+            Not read (nothing is learnt from the tokens). A string or a
+            sparse matrix (another encoder's output) is refused, as
+            :meth:`transform` refuses it.
         y : ignored
             Accepted for the scikit-learn API.
 
@@ -266,11 +274,14 @@ class NegationMarker(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Trans
         Raises
         ------
         ValueError
-            For an empty ``prefix``.
+            For an empty ``prefix``, or a string or sparse matrix as ``X``.
         """
         validate_params(self, self._parameter_constraints)
         if not self.prefix:
             raise ValueError("The 'prefix' parameter of NegationMarker must be a non-empty str. Got '' instead.")
+        if isinstance(X, (str, bytes)) or _is_sparse(X):
+            # raw text, or another step's output (a bag of tokens): refused here as transform refuses it
+            check_token_lists(X, estimator="NegationMarker")
         return self
 
     def transform(self, X):
@@ -285,6 +296,7 @@ class NegationMarker(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Trans
         TokenizedCorpus
         """
         self.fit()
+        X = check_token_corpus(X, estimator="NegationMarker")  # its errors name this estimator, not mark_negation
         return mark_negation(X, negations=NEGATIONS if self.negations is None else self.negations,
                              scope_ends=SCOPE_ENDS if self.scope_ends is None else self.scope_ends,
                              prefix=self.prefix)

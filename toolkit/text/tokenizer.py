@@ -74,7 +74,7 @@ from .._validation import (
     validate_params,
 )
 from ..exceptions import DocumentError
-from .corpus import TokenizedCorpus, _skipped_indices
+from .corpus import TokenizedCorpus, _is_sparse, _skipped_indices
 
 __all__ = ["SpacyTokenizer", "tokenize", "clean_html", "clean_text"]
 
@@ -1489,16 +1489,26 @@ class SpacyTokenizer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Trans
 
         Parameters
         ----------
-        X : ignored
-            Accepted for the scikit-learn API.
+        X : iterable of str or None
+            Not read (nothing is learnt from the texts). A single string or
+            a sparse matrix (another step's output) is refused, as
+            :meth:`transform` refuses it.
         y : ignored
             Accepted for the scikit-learn API.
 
         Returns
         -------
         self
+
+        Raises
+        ------
+        ValueError
+            For a single string or a sparse matrix as ``X``.
         """
         self._validate()
+        if isinstance(X, (str, bytes, bytearray)) or _is_sparse(X):
+            # one string, or another step's output (a bag of tokens): refused here as transform refuses it
+            check_raw_documents(X)
         if self.analyzer == "word":
             _load_nlp(self.model, self.lemmatize)
         self.__dict__.pop("skipped_", None)  # an earlier fit_transform's, of other texts: a refit forgets it
