@@ -120,8 +120,11 @@ def _bom_aware(encoding: str) -> str:
         return encoding  # open() / decode() name the unknown encoding
 
 
-def _lines(data: bytes, encoding: str, name: str) -> list[str]:
-    """The non-empty lines of ``data`` decoded strictly; a decoding error names ``name``, the line and the byte."""
+def _lines(data: bytes, encoding: str, name: str, numbers: list | None = None) -> list[str]:
+    """The non-empty lines of ``data`` decoded strictly; a decoding error names ``name``, the line and the byte.
+
+    ``numbers``, when given, is extended with the 1-based line number of each line returned.
+    """
     from ..exceptions import DataError
 
     try:
@@ -145,6 +148,8 @@ def _lines(data: bytes, encoding: str, name: str) -> list[str]:
     if lines and lines[-1] == "":
         lines.pop()  # the newline that ends the last line starts no line
     kept = [line for line in lines if line.strip()]
+    if numbers is not None:
+        numbers.extend(i for i, line in enumerate(lines, 1) if line.strip())
     if len(kept) < len(lines):  # one output row per document: rows pasted beside the input would shift
         first = next(i for i, line in enumerate(lines, 1) if not line.strip())
         logger.warning("%s: %d blank line(s) skipped (first: line %d): output row k is the k-th non-blank "
@@ -171,7 +176,7 @@ def _gzipped_table(path: Path):
     )
 
 
-def _read_lines(path: Path, encoding: str) -> list[str]:
+def _read_lines(path: Path, encoding: str, numbers: list | None = None) -> list[str]:
     """The non-empty lines of a text file, gunzipped first when it is gzip data (``reviews.txt.gz``)."""
     from ..exceptions import DataError
 
@@ -179,7 +184,70 @@ def _read_lines(path: Path, encoding: str) -> list[str]:
         data = path.read_bytes()
     except OSError as err:
         raise DataError(f"Cannot read '{path}': {err.strerror or err}.") from err
-    return _lines(_gunzipped(data, f"'{path}'"), encoding, f"'{path}'")
+    return _lines(_gunzipped(data, f"'{path}'"), encoding, f"'{path}'", numbers)
+
+
+def _json_object(line: str) -> dict | None:
+    """``line`` parsed when it is one JSON object (a record of JSON lines), else None."""
+    line = line.strip()
+    if not (line.startswith("{") and line.endswith("}")):
+        return None
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _json_lines_texts(lines: list[str], numbers: list[int], column: str, name: str) -> list[str]:
+    """The ``column`` text of each JSON object of ``lines`` (lines ``numbers`` of ``name``, read as text).
+
+    JSON lines piped to stdin (``cat new.jsonl | toolkit predict MODEL``) or kept in a ``.txt`` file were
+    classified as raw text, braces, keys and labels included, with no error.
+    """
+    from ..exceptions import DataError
+
+    texts = []
+    for lineno, line in zip(numbers, lines):
+        record = _json_object(line)
+        where = f"{name[:1].upper() + name[1:]}, line {lineno}"
+        if record is None:
+            raise DataError(f"{where}: not a JSON object, but line {numbers[0]} is one, so {name} is read as JSON "
+                            f"lines (one object per line, the text under --column {column!r}). Give one object "
+                            "per line, or plain text without JSON.")
+        if column not in record:
+            raise DataError(f"{where}: key {column!r} (--column) not found; the record's keys are "
+                            f"{sorted(record)}. Pass --column <one of them>.")
+        text = record[column]
+        if not isinstance(text, str):
+            what = "null" if text is None else f"{text!r} ({type(text).__name__})"
+            raise DataError(f"{where}: {column!r} is {what}, not a text. Fill it in or drop the record.")
+        texts.append(text)
+    logger.info("%s holds JSON lines: read the %r key of its %d records.", name[:1].upper() + name[1:], column,
+                len(texts))
+    return texts
+
+
+def _csv_header_error(line: str, column: str, name: str):
+    """The DataError for a CSV/TSV header as the first line of text read line by line, or None.
+
+    ``cat new.csv | toolkit predict MODEL`` classified the header and every whole row, label column included.
+    """
+    from ..exceptions import DataError
+
+    for delimiter, kind in ((",", "CSV"), ("\t", "TSV")):
+        fields = [field.strip().strip('"') for field in line.strip().split(delimiter)]
+        if column in fields and all(f and len(f) <= 64 and " " not in f for f in fields) \
+                and (len(fields) > 1 or delimiter == ","):  # a one-column CSV's header: the column's name alone
+            fix = (f"give the {kind} file by its name (FILE.{kind.lower()}, with --column) instead of on standard "
+                   "input" if name == "standard input" else f"rename it to .{kind.lower()} (the suffix says how to "
+                   "read a file)")
+            return DataError(
+                f"{name[:1].upper() + name[1:]} starts with a {kind} header ({line.strip()!r}): read line by line, "
+                f"the header and each whole row, every column included, would be taken as texts. To read its "
+                f"{column!r} column, {fix}; or give only the texts, one per line."
+            )
+    return None
 
 
 def _gunzipped(data: bytes, name: str) -> bytes:
@@ -200,7 +268,7 @@ def _gunzipped(data: bytes, name: str) -> bytes:
 
 
 def read_input(source=None, *, column="text", encoding="utf-8", stdin=None, split="train", data_dir=None,
-               cache_dir=None, progress=False) -> list[str]:
+               cache_dir=None, progress=False, filenames=None) -> list[str]:
     """Read raw text documents for the CLI's text commands.
 
     Parameters
@@ -213,15 +281,21 @@ def read_input(source=None, *, column="text", encoding="utf-8", stdin=None, spli
         file of JSON lines is read as ``.jsonl``; parquet, Excel and one-document
         JSON files are refused, naming the pandas call that converts them), a folder (:func:`toolkit.data.datasets.load_folder`),
         ``"-"``/None for ``stdin`` (one document per non-empty line), or
-        ``"imdb"`` (the reviews of ``split``).
+        ``"imdb"`` (the reviews of ``split``). Lines read one document per
+        line (stdin, a text file) whose first is a JSON object are read as
+        JSON lines (the ``column`` of each); a CSV/TSV header naming
+        ``column`` first is refused (the rows would be read whole).
     column : str, default="text"
-        Text column of a CSV/TSV/JSONL file.
+        Text column of a CSV/TSV/JSONL file, or of JSON lines on stdin.
     encoding : str, default="utf-8"
         Encoding of a plain text file.
     stdin : text stream, optional
         Stream read for ``"-"``; defaults to :data:`sys.stdin`.
     split, data_dir, cache_dir, progress
         For ``"imdb"``, as in :func:`load_data`.
+    filenames : list, optional
+        For a folder, extended with each document's file, relative to the
+        folder (``toolkit predict`` names them in its rows).
 
     Returns
     -------
@@ -231,29 +305,34 @@ def read_input(source=None, *, column="text", encoding="utf-8", stdin=None, spli
     ------
     toolkit.exceptions.DataError
         Missing or unreadable file, undecodable bytes, folder without text
-        files, missing column (the message names the file and the problem).
+        files, missing column, a CSV/TSV header where lines are read (the
+        message names the file and the problem).
 
     Examples
     --------
     >>> import io
     >>> read_input("-", stdin=io.StringIO("a good film\\n\\nawful\\n"))
     ['a good film', 'awful']
+    >>> read_input("-", stdin=io.StringIO('{"review": "a good film", "stars": 9}\\n'), column="review")
+    ['a good film']
     """
     if source is None or str(source) == "-":
         import sys
 
         stream = sys.stdin if stdin is None else stdin
+        numbers = []
         if hasattr(stream, "buffer"):  # decoded here, strictly: sys.stdin replaces bad bytes under some locales
-            lines = _lines(_gunzipped(stream.buffer.read(), "standard input"), encoding, "standard input")
+            lines = _lines(_gunzipped(stream.buffer.read(), "standard input"), encoding, "standard input", numbers)
         else:
-            lines = [line.rstrip("\r\n") for line in stream if line.strip()]
-            if lines and lines[0].startswith("\ufeff"):
-                lines[0] = lines[0][1:]
-            lines = [line for line in lines if line.strip()]
+            numbered = [(i, line.rstrip("\r\n")) for i, line in enumerate(stream, 1) if line.strip()]
+            if numbered and numbered[0][1].startswith("\ufeff"):
+                numbered[0] = (numbered[0][0], numbered[0][1][1:])
+            numbered = [(i, line) for i, line in numbered if line.strip()]
+            numbers, lines = [i for i, _ in numbered], [line for _, line in numbered]
         # `toolkit tokenize ... | toolkit vectorize -` tokenized the JSON text itself: '[', '"', 'good","film'
         if lines and _is_token_list(lines[0]):
             raise _token_lists_error("standard input")
-        return lines
+        return _lines_as_texts(lines, numbers, column, "standard input")
     if str(source).lower() == "imdb":
         return list(load_data("imdb", split=split, data_dir=data_dir, cache_dir=cache_dir, progress=progress).texts)
     path = _check_input_path(source)
@@ -263,10 +342,27 @@ def read_input(source=None, *, column="text", encoding="utf-8", stdin=None, spli
         if error is not None:
             raise error
     if path.is_dir() or path.suffix.lower() in TABLE_SUFFIXES + JSONL_SUFFIXES + (".json",):
-        return list(load_data(path, column=column, label_column=None).texts)
-    lines = _read_lines(path, encoding)
+        dataset = load_data(path, column=column, label_column=None)
+        if path.is_dir() and filenames is not None:
+            filenames.extend(str(name) for name in dataset.filenames)
+        return list(dataset.texts)
+    numbers = []
+    lines = _read_lines(path, encoding, numbers)
     if lines and _is_token_list(lines[0]):  # `toolkit tokenize reviews.txt -o tokens.txt`
         raise _token_lists_error(f"'{path}'")
+    return _lines_as_texts(lines, numbers, column, f"'{path}'")
+
+
+def _lines_as_texts(lines: list[str], numbers: list[int], column: str, name: str) -> list[str]:
+    """The texts of lines read one document per line: each line, or the ``column`` of JSON lines; a CSV/TSV
+    header first is an error."""
+    if not lines:
+        return lines
+    if _json_object(lines[0]) is not None:
+        return _json_lines_texts(lines, numbers, column, name)
+    error = _csv_header_error(lines[0], column, name)
+    if error is not None:
+        raise error
     return lines
 
 
@@ -428,7 +524,7 @@ def check_labelled_path(data) -> Path:
     return path
 
 
-def check_columns(data, *, column="text", label_column="label") -> None:
+def check_columns(data, *, column="text", label_column="label", training=None) -> None:
     """Refuse a CSV/TSV or JSONL file without the ``column`` (or ``label_column``) field, from its header or
     first record only: the reader's error (naming the options), before a command loads anything heavy.
 
@@ -439,6 +535,11 @@ def check_columns(data, *, column="text", label_column="label") -> None:
         paths are left to the readers.
     column, label_column : str or None
         The text and label fields; None: not needed.
+    training : str or path-like, optional
+        When ``data`` is ``--test-data``: the ``--data`` it is read with. The
+        same options name the columns of both, so when ``training`` is a
+        CSV/TSV/JSONL file the message says to give both files the same
+        names instead of "Pass --column" (which would then miss in ``training``).
 
     Raises
     ------
@@ -475,7 +576,19 @@ def check_columns(data, *, column="text", label_column="label") -> None:
         elif kind != "jsonl" and header is not None:
             datasets._check_csv_columns(path, header, delimiter, text_column=column, label_column=label_column)
     except datasets.DataError as err:
-        raise _with_option_names(err) from err
+        error = _with_option_names(err)
+        if training is not None and _line_kind(str(training)) is not None:
+            import re
+
+            # `--column review` for the test file would then be looked for in the training file too
+            message = re.sub(
+                r"Pass (--column|--label-column) <one of them>\.",
+                lambda m: f"{m.group(1)} names the {'text' if m.group(1) == '--column' else 'label'} column of "
+                          f"the training data ({Path(training).name}) and --test-data alike: give both files the same column "
+                          "names (rename them in one file), then pass them.",
+                str(error))
+            error = type(err)(message)
+        raise error from err
 
 
 def _named_labels(dataset, label_column=None):

@@ -337,6 +337,11 @@ def data_describe(
     """
     _check_data(data, labelled=True)
     _check_data(test_data, labelled=True)
+    from ._inputs import check_columns
+
+    # "Pass --column <one of them>" for the test file would then miss in DATA: the options name both files' columns
+    check_columns(data, column=column, label_column=None if unlabelled else label_column)
+    check_columns(test_data, column=column, label_column=None if unlabelled else label_column, training=data)
     summary = describe_data(data, test_data=test_data, split=split, column=column,
                             label_column=None if unlabelled else label_column, data_dir=data_dir, cache_dir=cache_dir)
     if as_json:

@@ -250,6 +250,23 @@ def _check_grid_vectors(params: dict, param_grid: dict) -> None:
             _check_vectors(value, option="--grid vectors=")
 
 
+def _check_set_not_in_grid(params: dict, param_grid: dict, names) -> None:
+    """Refuse a ``--set`` of a parameter that ``--grid`` also searches: the grid's values replaced it in every
+    candidate without a word (``--set epochs=5 --grid epochs=1,2`` fitted 1 and 2 epochs).
+
+    ``names`` are the pipeline's parameter names; a bare ``--set`` name is routed as
+    :func:`~toolkit.models.make_text_classifier` routes it (the classifier's first).
+    """
+    for key, value in params.items():
+        name = key if key.startswith(("tokenizer__", "classifier__")) else next(
+            (f"{step}__{key}" for step in ("classifier", "tokenizer") if f"{step}__{key}" in names), key)
+        if name in param_grid:
+            short = name.split("__", 1)[1]
+            raise ValueError(f"--set {key}={value!r} and --grid {short}=... name the same parameter: every candidate "
+                             f"would take the grid's values. Drop --set {key}, or add its value to the grid "
+                             f"({short}=v1,v2).")
+
+
 def _check_grid_values(params: dict, param_grid: dict) -> None:
     """Refuse a ``--set`` or ``--grid`` value that the tokenizer or the classifier would refuse in ``fit``.
 
@@ -318,6 +335,7 @@ def grid_cmd(
     # parsed once, now: the grid whose vectors are checked is the one searched (the settings do not change
     # the pipeline's parameter names)
     param_grid = parse_grid(grid, make_text_classifier())
+    _check_set_not_in_grid(params, param_grid, make_text_classifier().get_params())
     _check_grid_vectors(params, param_grid)  # now, not after loading the data and starting the cluster
     _check_grid_values(params, param_grid)  # (idem: else the first candidate's fit refused them)
     from ._inputs import check_columns, check_training_classes

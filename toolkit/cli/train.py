@@ -1261,6 +1261,11 @@ def train_cmd(
     params = _settings(settings)
     if isinstance(params.get("vectors"), str) and params["vectors"].strip().lower() == "none":
         params["vectors"] = None  # as --vectors none, and as grid's --set vectors=none
+    if not (isinstance(vectors, str) and vectors == RECIPE) and "vectors" in params and params["vectors"] != vectors:
+        # --set vectors= replaced --vectors without a word (--vectors none --set vectors=glove.6B.50d trained with GloVe)
+        raise SettingError(f"--vectors {'none' if vectors is None else vectors} and --set "
+                           f"vectors={'none' if params['vectors'] is None else params['vectors']} name two vectors; "
+                           "give one of them (--vectors).")
     test_size = _check_test_size(test_size)
     if test_size != 0.2 and (test_data is not None or str(data).lower() == "imdb"):  # it was dropped silently
         given = f"--test-data {test_data}" if test_data is not None else "IMDB's test split"
@@ -1270,7 +1275,7 @@ def train_cmd(
     _check_data(test_data, labelled=True)
     # a missing --column / --label-column from the header or first record, before TensorFlow loads
     check_columns(data, column=column, label_column=label_column)
-    check_columns(test_data, column=column, label_column=label_column)
+    check_columns(test_data, column=column, label_column=label_column, training=data)
     _check_vectors(None if vectors == RECIPE else vectors)
     if params.get("vectors") is not None:  # checked now, not after TensorFlow has loaded
         _check_vectors(params["vectors"], option="--set vectors=")
@@ -1402,6 +1407,7 @@ def predict_cmd(
     """Predict labels and class probabilities; one JSON object per text (JSONL).
 
     The arguments after the model folder are texts ('-' alone: stdin); read a file's lines with --input FILE.
+    With --input FOLDER each row also names its file ("file", relative to the folder).
     """
     _check_model_folder(model)
     if texts == ["-"]:  # the usual name of stdin, as for `toolkit tokenize -`; not a text anyone classifies
@@ -1419,9 +1425,10 @@ def predict_cmd(
             _info(f"Warning: the argument {text!r} is classified as a text, but it is also the path of a "
                   f"{'folder' if Path(text).is_dir() else 'file'}; to classify what it holds, use --input {text}.")
     source = None  # the texts are the arguments
+    filenames = []  # of a folder's documents: its rows name them (row k was the k-th file in natural order)
     if not texts:
         source = "-" if input is None else input
-        texts = _read_texts(source, column=column)
+        texts = _read_texts(source, column=column, filenames=filenames)
         if not texts:  # `toolkit predict MODEL < /dev/null` (cron's stdin, a forgotten --input): say so
             _info(f"Warning: no texts in {'standard input' if source == '-' else source}: nothing to predict. "
                   "Give the texts as arguments, with --input FILE, or on standard input.")
@@ -1429,4 +1436,6 @@ def predict_cmd(
     _load_tensorflow_for(model)
     with _predict_documents_named(source):
         rows = predict(model, texts, progress=_progress(), skip_bad=skip_bad, top=top)
+    if filenames:
+        rows = [{"file": name, **row} for name, row in zip(filenames, rows, strict=True)]
     _emit_text(_jsonl(rows), output)
