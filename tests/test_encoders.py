@@ -225,7 +225,7 @@ def test_encoders_reject_raw_strings(Encoder):
         enc.fit_transform("a raw string")
     with pytest.raises(ValueError, match=f"{Encoder.__name__} expects token lists, but document 0 of X is a raw string"):
         enc.fit_transform(["a raw string"])
-    with pytest.raises(ValueError, match=r"expects token lists of str, but document 1 of X contains a int \(3\)"):
+    with pytest.raises(ValueError, match=r"expects token lists of str, but document 1 of X contains an int \(3\)"):
         enc.fit_transform([["a"], ["b", 3]])
 
 

@@ -163,7 +163,7 @@ def test_tokenization_bad_documents_raise():
         tokenize([float("nan")])
     with pytest.raises(ValueError, match="Document 0 of X is bytes; decode it first"):
         tokenize([b"bytes"])
-    with pytest.raises(ValueError, match="Document 1 of X is a int, not a str"):
+    with pytest.raises(ValueError, match="Document 1 of X is an int, not a str"):
         tokenize(["ok", 3])
     with pytest.raises(ValueError, match=r"got an array of shape \(1, 2\)"):
         tokenize(np.array([["a", "b"]]))

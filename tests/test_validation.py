@@ -146,7 +146,7 @@ def test_validation_check_token_lists():
         check_token_lists(3, estimator="E")
     with pytest.raises(ValueError, match="E expects token lists, but document 1 of X is a raw string"):
         check_token_lists([["a"], "b c"], estimator="E")
-    with pytest.raises(ValueError, match="E expects token lists, but document 0 of X is a int"):
+    with pytest.raises(ValueError, match="E expects token lists, but document 0 of X is an int"):
         check_token_lists([7], estimator="E")
     with pytest.raises(ValueError, match=r"E expects token lists of str, but document 0 of X contains a NoneType \(None\)"):
         check_token_lists([["a", None]], estimator="E")

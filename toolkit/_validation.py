@@ -284,6 +284,12 @@ def _hint(name, value) -> str:
     return ""
 
 
+def a_type_name(obj) -> str:
+    """``obj``'s type name after its indefinite article, for messages: ``"an int"``, ``"a float"``."""
+    name = type(obj).__name__
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
+
+
 def _describe_bad_document(doc) -> str | None:
     if isinstance(doc, str):
         return None
@@ -295,7 +301,7 @@ def _describe_bad_document(doc) -> str | None:
         # Docs of a user's own nlp.pipe: the tokenizers take raw text and run their own pipeline (model=...)
         return ("is a spaCy Doc, not a str; pass the texts ([doc.text for doc in docs]), and your pipeline as "
                 "SpacyTokenizer(model=<the folder written by nlp.to_disk>)")
-    return f"is a {type(doc).__name__}, not a str"
+    return f"is {a_type_name(doc)}, not a str"
 
 
 def _column_list_hint(X) -> str:

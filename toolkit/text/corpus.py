@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from .._validation import _short_repr, is_missing, row_label
+from .._validation import _short_repr, a_type_name, is_missing, row_label
 
 __all__ = ["TokenizedCorpus", "NgramIndex", "check_token_lists"]
 
@@ -333,6 +333,20 @@ class TokenizedCorpus(Sequence):
         the labels when every corpus has them, else gives None. Equality
         (``==``) ignores it. (Not named ``index``: that is
         ``Sequence.index(value)``.)
+
+        scikit-learn's own transformers cannot see these labels: one that
+        reads the corpus (a ``FunctionTransformer`` after the tokenizer)
+        numbers its pandas output 0..n-1, as for any input that is not a
+        pandas object. Next to an encoder in a pandas ``FeatureUnion``, which
+        joins its parts on the index without checking the row count, the two
+        then do not line up: NaN-padded extra rows, or rows silently paired
+        with other documents' where the labels are a shuffled 0..n-1 (in a
+        ``ColumnTransformer`` the other parts read the frame, on the same
+        labels, and the rows join correctly). Where the Series'
+        index is not 0..n-1, give such a function's output the corpus' labels,
+        ``pd.DataFrame(values, index=corpus.row_index)`` (scikit-learn keeps
+        the index of a DataFrame it is given), or tokenize inside each branch
+        of the union, or pass ``X.reset_index(drop=True)``.
 
         Examples
         --------
@@ -1260,15 +1274,15 @@ def check_token_lists(X, *, estimator: str, name: str = "X"):
                     "row of y)."
                 )
             raise ValueError(
-                f"{estimator} expects token lists, but document {i} of {name}{row_label(given, i)} is a "
-                f"{type(doc).__name__}."
+                f"{estimator} expects token lists, but document {i} of {name}{row_label(given, i)} is "
+                f"{a_type_name(doc)}."
             )
         doc = list(doc)
         for tok in doc:
             if not isinstance(tok, str):
                 raise ValueError(
                     f"{estimator} expects token lists of str, but document {i} of {name}{row_label(given, i)} "
-                    f"contains a {type(tok).__name__} ({_short_repr(tok, 80)})."
+                    f"contains {a_type_name(tok)} ({_short_repr(tok, 80)})."
                 )
         docs[i] = doc
     return docs
@@ -1283,7 +1297,11 @@ def on_input_rows(output, X, estimator, method: str = "transform"):
     is a pandas object; a corpus is not one. A DataFrame returned here keeps
     its index through scikit-learn's wrapping (which then names the
     columns), so a ``ColumnTransformer`` can join it to the other columns of
-    the frame the texts came from.
+    the frame the texts came from. A scikit-learn transformer beside it in
+    a ``FeatureUnion``, reading the same corpus, numbers its rows 0..n-1
+    instead (see :attr:`TokenizedCorpus.row_index` for what to do): the
+    transformer cannot tell the two apart, and the ``ColumnTransformer``
+    case is the one kept.
 
     Parameters
     ----------

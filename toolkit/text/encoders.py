@@ -455,7 +455,9 @@ class SequenceEncoder(MissingParamsMixin, ClassNamePrefixFeaturesOutMixin, TextI
         ndarray of int32, shape (n_documents, maxlen_)
             With ``set_output(transform="pandas")`` and a corpus that has
             :attr:`~toolkit.text.TokenizedCorpus.row_index` (tokens of a
-            pandas Series), a DataFrame on those row labels.
+            pandas Series), a DataFrame on those row labels, which a
+            scikit-learn transformer reading the same corpus in a
+            ``FeatureUnion`` does not use (see ``row_index``).
         """
         # pandas output of a corpus with row labels (texts from a pandas Series): a DataFrame on those rows
         return on_input_rows(self._encode(self._fit(X)), X, self)
@@ -485,7 +487,9 @@ class SequenceEncoder(MissingParamsMixin, ClassNamePrefixFeaturesOutMixin, TextI
         ndarray of int32, shape (n_documents, maxlen_)
             With ``set_output(transform="pandas")`` and a corpus that has
             :attr:`~toolkit.text.TokenizedCorpus.row_index` (tokens of a
-            pandas Series), a DataFrame on those row labels.
+            pandas Series), a DataFrame on those row labels, which a
+            scikit-learn transformer reading the same corpus in a
+            ``FeatureUnion`` does not use (see ``row_index``).
         """
         check_is_fitted(self, "vocabulary_")
         return on_input_rows(self._encode(_as_corpus(X, type(self).__name__)), X, self)

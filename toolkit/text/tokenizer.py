@@ -1289,8 +1289,15 @@ class SpacyTokenizer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Trans
         Word n-grams (tokens joined by a space), in scikit-learn's order. With
         a char analyzer, character n-gram lengths.
     analyzer : {"word", "char", "char_wb"}, default="word"
-        ``"char"`` and ``"char_wb"`` are exactly scikit-learn's analyzers run
-        on the cleaned (and, with ``lowercase``, lower-cased) text; spaCy and
+        ``"char"`` and ``"char_wb"`` run scikit-learn's analyzers
+        (``CountVectorizer(analyzer=..., ngram_range=...,
+        lowercase=...).build_analyzer()``) on :func:`clean_text`'s output,
+        not on the raw document: their n-grams equal scikit-learn's of
+        ``clean_text(doc, strip_html=..., unicode_form=...)``, and differ
+        from scikit-learn's of the raw ``doc`` where cleaning changed it --
+        HTML (``strip_html``), control characters (a C1 ``"\\x96"``, the
+        cp1252 en dash in IMDB reviews, becomes a space, so no n-gram
+        holds it), invisible format characters, ``unicode_form``. spaCy and
         the word options (lemmatize, remove_*) are not used for them.
     strip_html : bool, default=True
         Run :func:`clean_html` first: IMDB's ``<br /><br />`` otherwise gives
