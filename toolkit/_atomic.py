@@ -38,7 +38,11 @@ def remove_stale(folder, pattern: str, *, max_age: float = STALE_SECONDS) -> int
     pattern : str
         A :meth:`pathlib.Path.glob` pattern, e.g. ``".model.*.tmp"``.
     max_age : float, default=STALE_SECONDS
-        Minimum age in seconds, by modification time.
+        Minimum age in seconds, by modification time. A temporary of
+        :func:`atomic_output` whose name says it was made on this machine
+        (host, process namespace and boot) by a process that no longer
+        exists is removed whatever its age: its writer was killed. One made
+        elsewhere (another host sharing the folder) waits for ``max_age``.
 
     Returns
     -------
@@ -63,7 +67,7 @@ def remove_stale(folder, pattern: str, *, max_age: float = STALE_SECONDS) -> int
     now = time.time()
     for entry in folder.glob(pattern):
         try:
-            if now - entry.lstat().st_mtime <= max_age:
+            if now - entry.lstat().st_mtime <= max_age and not _writer_dead(entry.name):
                 continue
             if entry.is_dir() and not entry.is_symlink():
                 shutil.rmtree(entry)
@@ -86,16 +90,61 @@ _UNOWNED_OLD_SECONDS = 60
 
 
 def _process_alive(pid: int) -> bool:
-    """Whether process ``pid`` exists on this machine (a process of another user counts)."""
+    """Whether process ``pid`` exists on this machine (a process of another user counts; a zombie does not).
+
+    True where that cannot be told (Windows, where ``os.kill(pid, 0)`` would send Ctrl+C to ``pid``).
+    """
     if pid <= 0:
         return False
+    if os.name == "nt":
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except (PermissionError, OSError):
         return True
-    return True
+    try:  # a killed process its parent has not waited for yet: dead, though kill(pid, 0) finds it
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[-1].split()[:1] != [b"Z"]
+    except OSError:
+        return True
+
+
+#: A temporary name of :func:`atomic_output`: ``.<name>.<pid>-<host tag, 6 hex><6 hex>.tmp[<suffix>]``
+#: (``.<name>.<12 hex>.tmp[<suffix>]`` before the writer's process id was part of it: swept by age only).
+_TMP_NAME = re.compile(r"\..+\.(?P<pid>\d+)-(?P<host>[0-9a-f]{6})[0-9a-f]{6}\.tmp(?:\..*)?")
+_HOST_TAG: list[str] = []
+_TMP_EXTRA = len("..-123456abcdef.tmp")  # what a temporary name adds to the final one, besides the process id
+
+
+def _host_tag() -> str:
+    """6 hex digits naming this machine's process-id space: host name, pid namespace and boot.
+
+    A process id in a temporary name is judged only where this matches: a
+    folder shared by several hosts (NFS), containers (each its own pid
+    namespace) or a reboot never lets one machine judge another's writers.
+    """
+    if not _HOST_TAG:
+        import hashlib
+        import socket
+
+        parts = [socket.gethostname()]
+        for name in ("/proc/self/ns/pid", "/proc/sys/kernel/random/boot_id"):
+            try:
+                parts.append(str(os.stat(name).st_ino) if name.endswith("pid") else Path(name).read_text().strip())
+            except OSError:
+                parts.append("")
+        _HOST_TAG.append(hashlib.sha256("\0".join(parts).encode("utf-8", "replace")).hexdigest()[:6])
+    return _HOST_TAG[0]
+
+
+def _writer_dead(name: str) -> bool:
+    """Whether ``name`` is a temporary of :func:`atomic_output` made on this machine by a process now gone."""
+    match = _TMP_NAME.fullmatch(name)
+    if match is None or match.group("host") != _host_tag():
+        return False
+    return not _process_alive(int(match.group("pid")))
 
 
 def recover_moved_aside(path) -> Path | None:
@@ -209,7 +258,10 @@ def _create_temp(path: Path, directory: bool) -> Path:
     """
     for _ in range(100):
         # keep the real suffix last: numpy and matplotlib choose formats by it
-        tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp{'' if directory else path.suffix}")
+        # the writer's process id and machine: a writer killed (kill -9) leaves it, and the next one removes
+        # it at once (remove_stale, _writer_dead) instead of 6 hours later
+        tmp = path.with_name(f".{path.name}.{os.getpid()}-{_host_tag()}{secrets.token_hex(3)}.tmp"
+                             f"{'' if directory else path.suffix}")
         try:
             if directory:
                 os.mkdir(tmp, 0o777)
@@ -305,7 +357,7 @@ def write_error(err: OSError, path, *, action: str = "write", noun: str = "file"
 
     For a full disk or quota, a folder not writable, a read-only file system and a name too long: the same
     class (``PermissionError``...) and errno, with a message that names ``path`` (not its temporary name,
-    ``.<name>.<12 hex>.tmp``), says whether what was there is unchanged, and what to do: "Cannot ``action``
+    ``.<name>.<pid>-<12 hex>.tmp``), says whether what was there is unchanged, and what to do: "Cannot ``action``
     ``path``: <strerror>; the ``noun`` there is unchanged. <what to do>". ``space`` words the free-space advice.
     """
     hints = {
@@ -313,9 +365,10 @@ def write_error(err: OSError, path, *, action: str = "write", noun: str = "file"
         errno.EACCES: "Choose a folder you can write to.",
         errno.EPERM: "Choose a folder you can write to.",
         errno.EROFS: "Choose a path on a writable file system.",
-        # a name the file system takes, but not with the temporary name's 18 more characters
+        # a name the file system takes, but not with the temporary name's 19 + len(pid) more characters
         errno.ENAMETOOLONG: f"Choose a shorter {'folder' if noun.endswith('folder') else 'file'} name: it is first "
-                            "written under a temporary name 18 characters longer, and most file systems allow 255 "
+                            f"written under a temporary name {_TMP_EXTRA + len(str(os.getpid()))} characters longer, "
+                            "and most file systems allow 255 "
                             "bytes per name (a CJK character takes 3).",
     }
     for code in (errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)):

@@ -17,6 +17,7 @@ matplotlib is imported inside the functions, so importing this module is cheap.
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -554,9 +555,18 @@ def plot_confusion_matrix(y_true, y_pred, labels, path=None, *, normalize=None, 
     y_true = np.asarray(y_true)
     y_pred = np.asarray(y_pred)
     if y_true.shape != y_pred.shape or y_true.ndim != 1:
+        hint = ""
+        if y_true.ndim == 1 and y_pred.ndim == 2 and len(y_pred) == len(y_true):
+            # clf.predict_proba(X) passed for clf.predict(X): a Keras habit (model.predict gives probabilities)
+            hint = (" y_pred has one column per class, as probabilities or scores do: pass predicted labels, "
+                    "clf.predict(X) (or clf.classes_[proba.argmax(axis=1)]).")
+        elif y_true.ndim == 2 and y_true.shape == y_pred.shape:
+            hint = (" These are multilabel indicator matrices (one column per label): plot one label at a time, "
+                    "plot_confusion_matrix(y_true[:, j], y_pred[:, j], [0, 1]), or see "
+                    "sklearn.metrics.multilabel_confusion_matrix.")
         raise ValueError(
             f"y_true and y_pred must be 1-D and of the same length, got shapes {y_true.shape} "
-            f"and {y_pred.shape}."
+            f"and {y_pred.shape}.{hint}"
         )
     labels = list(labels)
     names = [str(label) for label in labels]
@@ -688,9 +698,11 @@ def plot_word_map(vectors, words, path=None, *, method="pca", skip_missing=False
 
     Parameters
     ----------
-    vectors : gensim KeyedVectors or mapping of str to array
+    vectors : gensim KeyedVectors, mapping of str to array, str or path-like
         Anything with ``vectors[word]`` returning a 1-D vector (KeyError when
-        absent).
+        absent), or a vectors file or manifest name (``"glove.6B.50d"``),
+        read with :func:`toolkit.vectors.load_vectors` as the estimators'
+        ``vectors`` are.
     words : sequence of str
         At least two words (three for ``method="tsne"``).
     path : path-like, optional
@@ -733,6 +745,10 @@ def plot_word_map(vectors, words, path=None, *, method="pca", skip_missing=False
     if path is not None:
         _check_path(path)
     _check_dpi(dpi, "plot_word_map")
+    if isinstance(vectors, (str, os.PathLike)):  # vectors["good"] of a path: "string indices must be integers"
+        from .vectors import load_vectors
+
+        vectors = load_vectors(vectors)
     found, matrix = _lookup_vectors(vectors, words, skip_missing)
     needed = 3 if method == "tsne" else 2
     if len(found) < needed:

@@ -595,6 +595,10 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
             raise ValueError(
                 "EmbeddingClassifier requires y to be passed, but the target y is None."
             )
+        import scipy.sparse
+
+        if scipy.sparse.issparse(y):  # MultiLabelBinarizer(sparse_output=True): a small matrix (documents x labels)
+            y = y.toarray()
         try:
             y_arr = np.asarray(y)
         except ValueError:  # lists of labels of different lengths: numpy's "inhomogeneous shape"
@@ -1526,7 +1530,7 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
             ids, offsets = self._nb_rows(corpus)
             logits = nb_row_outputs(ids, offsets, self._nb_arrays(), raw=True)
         else:
-            features, kernel, bias = head
+            features, kernel, bias = _head_weights(head)  # read now: model_.load_weights / fit may have changed them
             logits = np.zeros((len(empty), self._n_outputs()))
             if not empty.all():
                 x = self._model_outputs(self._sequences(corpus)[~empty], model=features)
@@ -1540,8 +1544,8 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         return np.log(proba) - (0.0 if self.output_ == "multiclass" else np.log1p(-proba))
 
     def _logit_head(self):
-        """(``model_`` up to its output layer's input, that layer's kernel and bias in float64, or None, None
-        for an Activation layer), made once per model; None for a model without such an output layer.
+        """(``model_`` up to its output layer's input, that layer), made once per model; None for a model without
+        such an output layer. :func:`_head_weights` reads the layer's kernel and bias at each call.
 
         The output layer is the layer named ``"output"`` that gives the
         model's only output: a Dense or an Activation whose activation is
@@ -1587,13 +1591,19 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         return (proba > 0.5).astype(int)
 
     def _nb_arrays(self):
-        """The NB architectures' weights as numpy (:func:`.hybrid.nb_model_weights`), read once per model."""
-        from .hybrid import nb_model_weights
+        """The NB architectures' weights as numpy (:func:`.hybrid.nb_model_weights`), read once per model and
+        again when its weights changed (``model_.load_weights``, ``set_weights``, ``model_.fit``: checked by
+        :func:`.hybrid.nb_weights_stamp`, its NB bias, which any of them changes)."""
+        from .hybrid import nb_model_weights, nb_weights_stamp
 
         model = self.__dict__.get("model_")  # None: unpickled, not rebuilt
         cached = self.__dict__.get("_nb_weights")
-        if cached is None or cached[0] is not model:
-            cached = self._nb_weights = (model, nb_model_weights(self.model_))
+        # (model, arrays, stamp); an unpickled classifier's (None, arrays) serves until model_ is rebuilt. In a
+        # fork of the process that made model_ no TensorFlow call is made (it would hang there): the arrays serve
+        forked = self.__dict__.get("_model_pid") not in (None, os.getpid())
+        stamp = None if model is None or forked else nb_weights_stamp(model)
+        if cached is None or cached[0] is not model or (stamp is not None and cached[2:] != (stamp,)):
+            cached = self._nb_weights = (model, nb_model_weights(self.model_), stamp)
         return cached[1]
 
     @cached_property
@@ -1612,7 +1622,9 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         self._model_pid = os.getpid()  # cached_property stores model_ in __dict__, past __setattr__
         cached = self.__dict__.get("_nb_weights")
         if cached is not None and cached[0] is None:  # the arrays of this very model: not read out of Keras again
-            self._nb_weights = (model, cached[1])
+            from .hybrid import nb_weights_stamp
+
+            self._nb_weights = (model, cached[1], nb_weights_stamp(model))
         return model
 
     def __dir__(self):
@@ -2003,17 +2015,30 @@ def _output_head(model, activation):
     if getattr(getattr(layer, "activation", None), "__name__", None) != activation:
         return None
     if type(layer) is keras.layers.Activation:
-        kernel = bias = None
+        dense = None
     elif type(layer) is keras.layers.Dense and getattr(layer, "quantization_mode", None) is None:
-        kernel = np.asarray(keras.ops.convert_to_numpy(layer.kernel), dtype=np.float64)
-        bias = (np.asarray(keras.ops.convert_to_numpy(layer.bias), dtype=np.float64) if layer.use_bias
-                else np.zeros(kernel.shape[1]))
+        dense = layer
     else:
         return None
     try:
         features = keras.Model(model.input, layer.input)  # one input, as model_ takes it (no structure warning)
     except (ValueError, TypeError, AttributeError):  # a graph Keras cannot cut there: the probabilities, then
         return None
+    return features, dense
+
+
+def _head_weights(head):
+    """(features model, the output Dense layer's kernel and bias in float64, or None, None for an Activation) of
+    a :func:`_output_head`, the weights read now: ``model_.load_weights``, ``set_weights`` or a Keras ``fit``
+    of ``model_`` change them in place (the features model shares its layers with ``model_``)."""
+    import keras
+
+    features, dense = head
+    if dense is None:
+        return features, None, None
+    kernel = np.asarray(keras.ops.convert_to_numpy(dense.kernel), dtype=np.float64)
+    bias = (np.asarray(keras.ops.convert_to_numpy(dense.bias), dtype=np.float64) if dense.use_bias
+            else np.zeros(kernel.shape[1]))
     return features, kernel, bias
 
 

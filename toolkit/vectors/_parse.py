@@ -1215,13 +1215,11 @@ def read_binary(
             if block_words:
                 raw = b"".join([buf[s : s + row_bytes] for s in starts])
                 vecs = np.frombuffer(raw, dtype="<f4").reshape(len(block_words), dim).astype(np.float32)
+                if n == 0 and _byteswapped(vecs[0]):  # a big-endian file: said at its first record
+                    raise _garbage_floats(source, 0, block_words[0], vecs[0])
                 if not np.isfinite(vecs).all():
                     bad = int(np.flatnonzero(~np.isfinite(vecs).all(axis=1))[0])
-                    raise source.error(
-                        f"record {n + bad + 1} (word {block_words[bad][:40]!r})",
-                        "the vector holds nan or inf",
-                        "nan/inf would poison every similarity and every model; fix or drop this vector",
-                    )
+                    raise _garbage_floats(source, n + bad, block_words[bad], vecs[bad])
                 if not all(block_words):
                     bad = block_words.index(b"")
                     raise source.error(
@@ -1304,6 +1302,46 @@ def read_binary(
         chunks.close()
         if rows is not None:
             rows.close()
+
+
+def _plausible(row: np.ndarray) -> bool:
+    """Whether ``row`` looks like a real embedding: finite, no value above 1e3, no nonzero value below 1e-30."""
+    if not np.isfinite(row).all():
+        return False
+    size = np.abs(row.astype(np.float64))
+    return bool(size.max(initial=0.0) <= 1e3 and not ((size > 0) & (size < 1e-30)).any())
+
+
+def _byteswapped(row: np.ndarray) -> bool:
+    """Whether ``row`` (float32 read little-endian) is absurd but plausible with each float's bytes reversed."""
+    return not _plausible(row) and _plausible(row.byteswap())
+
+
+def _garbage_floats(source: Source, i: int, word: bytes, row: np.ndarray) -> VectorsFormatError:
+    """The error for record ``i`` (from 0) of a word2vec binary file whose floats are nan/inf or absurd.
+
+    Names the likely cause: a big-endian file (its floats are ordinary with
+    their bytes reversed), or a file that is not word2vec binary at all.
+    """
+    where = f"record {i + 1} (word {word[:40]!r})"
+    finite = bool(np.isfinite(row).all())
+    what = "the vector holds nan or inf" if not finite else (
+        f"the vector holds absurd values (such as {float(row[np.argmax(np.abs(row))]):.3g})")
+    if _byteswapped(row):
+        return source.error(
+            where,
+            f"{what}, but read with the bytes of each float reversed it holds ordinary values: the file is "
+            "likely big-endian (written on a big-endian machine, or with numpy dtype '>f4'), while word2vec "
+            "binary stores little-endian float32",
+            "Convert it: read the vectors with numpy dtype '>f4' and write them again with gensim's "
+            "KeyedVectors.save_word2vec_format(path, binary=True), or save them as word2vec text",
+        )
+    return source.error(
+        where,
+        f"{what}; nan/inf would poison every similarity and every model",
+        "The file may not be word2vec binary (big-endian, another format, or corrupt): check its format "
+        f"({advice().setting('format', 'auto')} tells them apart), download it again, or fix or drop this vector",
+    )
 
 
 def _out_of_step(source: Source, i: int, word: bytes, dim: int) -> VectorsFormatError:
