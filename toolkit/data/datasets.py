@@ -1188,6 +1188,10 @@ def _encode_labels(values: list, source: str) -> tuple[np.ndarray, list]:
     :func:`toolkit.distributed.read_texts` reads them); two of them with one
     name are an error.
     """
+    # True == 1 in Python: a set kept 1 or True, whichever came first, so the classes depended on the order of
+    # the labels. A bool is the number 1 (0) beside other numbers, else its own class, as in a corpus store.
+    if any(t not in (bool, np.bool_) and _numeric_label(v) is not None for t, v in {(type(v), v) for v in values}):
+        values = [int(v) if isinstance(v, (bool, np.bool_)) else v for v in values]
     distinct = set(values)
     numeric = {v: _numeric_label(v) for v in distinct}
     if all(n is not None for n in numeric.values()):

@@ -13,6 +13,7 @@ column named.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -107,14 +108,76 @@ def _bag_hint(item) -> str:
     return ""
 
 
-def _apply_bag(items, shipped, method, part=(None,)):
+#: the start of :meth:`EmbeddingClassifier._warn_empty`'s message (its documents without tokens in one call)
+_EMPTY_MESSAGE = "%d of %d document(s) have no tokens"
+
+
+class _EmptyDocuments(logging.Filter):
+    """Takes the classifier's warning about documents without tokens off the log while a thread predicts one
+    partition, keeping its arguments (count, documents, first, class prior): it numbered the documents in the
+    partition ("first: document 2 of X"). :func:`_apply_bag` and :func:`_apply_series` log it again naming the
+    partition; :func:`write_predictions` counts them all in one warning, numbered in the whole input."""
+
+    local = threading.local()
+    _installed = False
+
+    @classmethod
+    @contextlib.contextmanager
+    def catching(cls):
+        if not cls._installed:
+            cls._installed = True
+            logging.getLogger("toolkit.models.classifier").addFilter(cls())
+        cls.local.seen = seen = []
+        try:
+            yield seen
+        finally:
+            cls.local.seen = None
+
+    def filter(self, record):
+        seen = getattr(self.local, "seen", None)
+        if seen is None or record.msg != _EMPTY_MESSAGE + _EMPTY_REST:
+            return True
+        seen.append(record.args)
+        return False
+
+
+#: the rest of that message
+_EMPTY_REST = " (first: document %d of X); they get the class prior %s."
+
+
+def _empty_summary(seen, n) -> dict | None:
+    """The documents without tokens of one partition of ``n``, from the classifier's warning(s) caught there."""
+    if not seen:
+        return None
+    count, _, first, prior = seen[0]
+    return {"count": int(count), "first": int(first), "prior": prior, "n": n}
+
+
+def _log_empty(empty, subject) -> None:
+    """The classifier's warning for one partition's documents without tokens, naming the partition."""
+    if empty is not None:
+        label = f", index label {empty['label']!r}" if "label" in empty else ""
+        logger.warning("%d of %d document(s) of %s have no tokens (first: its document %d%s); they get the class "
+                       "prior %s.", empty["count"], empty["n"], subject, empty["first"], label, empty["prior"])
+
+
+def _apply_bag(items, shipped, method, part=(None,), empty=None):
+    """One partition's predictions; ``empty`` (a list): its documents without tokens are appended there (not
+    logged)."""
     from ..exceptions import DocumentError
 
     items, part = list(items), next(iter(part))  # part: [the partition's number]
     if not items:
         return []
     try:
-        return np.asarray(getattr(shipped.get(), method)(items)).tolist()
+        with _EmptyDocuments.catching() as seen:
+            out = np.asarray(getattr(shipped.get(), method)(items)).tolist()
+        summary = _empty_summary(seen, len(items))
+        if empty is None:
+            _log_empty(summary, "the bag" if part is None else f"partition {part} of the bag")
+        elif summary is not None:
+            empty.append(summary)
+        return out
     except DocumentError as err:
         if err.document_index is None or part is None:
             raise
@@ -123,7 +186,8 @@ def _apply_bag(items, shipped, method, part=(None,)):
         raise _named(err, part, position, "bag", hint) from err
 
 
-def _apply_series(series, shipped, method, columns, dtype="float64", partition_info=None):
+def _apply_series(series, shipped, method, columns, dtype="float64", partition_info=None, empty=None):
+    """One partition's predictions; ``empty`` as for :func:`_apply_bag` (with the first one's index label)."""
     import pandas as pd
 
     from .._validation import plain_label
@@ -133,7 +197,16 @@ def _apply_series(series, shipped, method, columns, dtype="float64", partition_i
         out = np.zeros((0, len(columns)) if columns is not None else 0, dtype=dtype)
     else:
         try:
-            out = np.asarray(getattr(shipped.get(), method)(series.tolist()))
+            with _EmptyDocuments.catching() as seen:
+                out = np.asarray(getattr(shipped.get(), method)(series.tolist()))
+            summary = _empty_summary(seen, len(series))
+            if summary is not None and 0 <= summary["first"] < len(series):
+                summary["label"] = plain_label(series.index[summary["first"]])
+            if empty is None:
+                part = None if partition_info is None else partition_info["number"]
+                _log_empty(summary, "the Dask Series" if part is None else f"partition {part} of the Dask Series")
+            elif summary is not None:
+                empty.append(summary)
         except DocumentError as err:
             position = err.document_index
             if position is None or partition_info is None or not 0 <= position < len(series):
@@ -145,7 +218,34 @@ def _apply_series(series, shipped, method, columns, dtype="float64", partition_i
     return pd.Series(out, index=series.index, name=method)
 
 
-def _map(estimator, X, method, text_column=None):
+class _Plan:
+    """How to predict over ``X``: the collection to map (texts), the shipped estimator, and for a Series the
+    apply function's columns, dtype and the result's ``meta``."""
+
+    def __init__(self, X, shipped, method, token, columns=None, dtype="float64", meta=None):
+        self.X, self.shipped, self.method, self.token = X, shipped, method, token
+        self.columns, self.dtype, self.meta = columns, dtype, meta
+
+    @property
+    def is_bag(self) -> bool:
+        return self.meta is None
+
+    def options(self) -> dict:
+        """What a task needs to predict one partition of ``X`` (plain values, not the collections)."""
+        return {"method": self.method, "is_bag": self.is_bag, "columns": self.columns, "dtype": str(self.dtype)}
+
+    def collection(self):
+        """The lazy predictions: ``map_partitions`` over ``X``."""
+        if self.is_bag:
+            import dask.bag as db
+
+            numbers = db.range(self.X.npartitions, npartitions=self.X.npartitions)  # [i] in partition i
+            return self.X.map_partitions(_apply_bag, self.shipped, self.method, numbers, token=self.token)
+        return self.X.map_partitions(_apply_series, self.shipped, self.method, self.columns, self.dtype,
+                                     meta=self.meta, token=self.token)
+
+
+def _plan(estimator, X, method, text_column=None) -> _Plan:
     db = require_dask()
     import dask
     import dask.dataframe as dd
@@ -170,8 +270,7 @@ def _map(estimator, X, method, text_column=None):
             from .partitions import read_texts
 
             X = read_texts(X, text_column=text_column)
-        numbers = db.range(X.npartitions, npartitions=X.npartitions)  # [i] in partition i: names a bad document
-        return X.map_partitions(_apply_bag, shipped, method, numbers, token=token)
+        return _Plan(X, shipped, method, token)
     if isinstance(X, dd.DataFrame):
         if text_column is None or text_column not in X.columns:
             raise ValueError(
@@ -183,21 +282,24 @@ def _map(estimator, X, method, text_column=None):
         if method == "predict" and _multilabel(estimator):  # one 0/1 column per label, as predict_proba's
             columns = [str(c) for c in classes]
             meta = pd.DataFrame({c: np.zeros(0, dtype="int64") for c in columns})
-            return X.map_partitions(_apply_series, shipped, method, columns, "int64", meta=meta, token=token)
+            return _Plan(X, shipped, method, token, columns, "int64", meta)
         if method == "predict":
             dtype = classes.dtype if classes is not None else "float64"
-            meta = pd.Series(np.zeros(0, dtype=dtype), name=method)
-            return X.map_partitions(_apply_series, shipped, method, None, meta=meta, token=token)
+            return _Plan(X, shipped, method, token, None, "float64", pd.Series(np.zeros(0, dtype=dtype), name=method))
         columns = [str(c) for c in classes] if classes is not None and method == "predict_proba" else None
         if columns is None:  # decision_function: one column (binary) or one per class
             meta = pd.Series(np.zeros(0, dtype="float64"), name=method)
         else:
             meta = pd.DataFrame({c: np.zeros(0, dtype="float64") for c in columns})
-        return X.map_partitions(_apply_series, shipped, method, columns, meta=meta, token=token)
+        return _Plan(X, shipped, method, token, columns, "float64", meta)
     raise TypeError(
         f"predict over Dask expects a dask.bag.Bag, a dask.dataframe Series or DataFrame; got {type(X).__name__}. "
         "For in-memory data call the estimator's own predict."
     )
+
+
+def _map(estimator, X, method, text_column=None):
+    return _plan(estimator, X, method, text_column).collection()
 
 
 def predict(estimator, X, *, text_column=None):
@@ -246,6 +348,12 @@ def predict(estimator, X, *, text_column=None):
     deaths with Dask's ``KilledWorker``, which names the task
     ``('toolkit-predict-<token>', <partition>)``: give the workers more
     memory, or the collection smaller partitions.
+
+    Documents without tokens (blank texts) get the class prior, as in
+    memory; the warning that counts them is logged once per partition,
+    naming the partition, by the process that predicts it (a worker's log,
+    on a cluster). :func:`write_predictions` counts them all in one warning
+    on the client.
 
     Token lists travel best in a bag: Dask's ``from_pandas`` turns a column
     of lists into strings unless ``dask.config.set({"dataframe.convert-string":
@@ -362,6 +470,11 @@ def write_predictions(estimator, X, path, *, method="predict", text_column=None,
     pathlib.Path
         ``path``.
 
+    Documents without tokens (blank texts) get the class prior, as in
+    memory, with one warning that counts them and names the first by its
+    number in the whole input (a lazy :func:`predict` warns once per
+    partition, in the log of the process that predicts it).
+
     Raises
     ------
     FileExistsError
@@ -393,19 +506,21 @@ def write_predictions(estimator, X, path, *, method="predict", text_column=None,
     if os.path.lexists(path) and not (path / _MANIFEST).is_file():
         raise FileExistsError(f"{path} exists and holds no {_MANIFEST}: write_predictions replaces only a folder of "
                               "predictions it wrote. Choose another path, or remove it first.")
-    result = _map(estimator, X, method, text_column)
+    plan = _plan(estimator, X, method, text_column)
     classes = _classes(estimator)
     classes = None if classes is None else [_plain(c) if isinstance(c, np.generic) else c for c in classes]
-    parts = result.to_delayed()
+    parts = plan.X.to_delayed()
     try:
         with atomic_output(path, directory=True) as tmp:
             names = [f"part-{i:05d}.jsonl" for i in range(len(parts))]
-            written = [dask.delayed(_write_part)(part, str(tmp), name, method, classes,
-                                                 dask_key_name=f"toolkit-predictions-{name}-{tmp.name}")
-                       for part, name in zip(parts, names)]
+            # one task a partition predicts and writes it: its documents without tokens come back with its count
+            written = [dask.delayed(_predict_and_write)(part, plan.shipped, plan.options(), i, str(tmp), name,
+                                                        classes, dask_key_name=f"toolkit-predictions-{name}-{tmp.name}")
+                       for i, (part, name) in enumerate(zip(parts, names))]
             client = _distributed_client(scheduler, written)
-            counts = _compute(written, scheduler, progress, "predict",
-                              cluster=None if client is None else _PredictionCluster(client))
+            results = _compute(written, scheduler, progress, "predict",
+                               cluster=None if client is None else _PredictionCluster(client))
+            counts = [count for count, _ in results]
             meta = {"format": _FORMAT, "version": 1, "method": method, "classes": classes,
                     "n_documents": int(sum(counts)),
                     "parts": [{"name": n, "n_documents": int(c)} for n, c in zip(names, counts)]}
@@ -422,7 +537,36 @@ def write_predictions(estimator, X, path, *, method="predict", text_column=None,
                      + (" (the predictions folder there is unchanged)." if path.exists() else "."))
         raise
     logger.info("wrote %d predictions in %d parts to %s", sum(counts), len(parts), path)
+    _log_empty_total([empty for _, empty in results], counts, path)
     return path
+
+
+def _predict_and_write(data, shipped, options, number, folder, name, classes):
+    """Runs in a worker: predict partition ``number`` of the input and write it; ``(count, its documents without
+    tokens or None)``. ``options``: :meth:`_Plan.options`."""
+    empty, method = [], options["method"]
+    if options["is_bag"]:
+        result = _apply_bag(data, shipped, method, (number,), empty)
+    else:
+        result = _apply_series(data, shipped, method, options["columns"], options["dtype"], {"number": number}, empty)
+    return _write_part(result, folder, name, method, classes), (empty[0] if empty else None)
+
+
+def _log_empty_total(empties, counts, path) -> None:
+    """One warning for the documents without tokens of every partition, numbered in the whole input, as the
+    classifier warns in memory (it had one per partition, numbered there, in the workers' logs)."""
+    found = [(i, e) for i, e in enumerate(empties) if e is not None]
+    if not found:
+        return
+    i, first = found[0]
+    where = f"document {sum(counts[:i]) + first['first']} of the input"
+    if "label" in first:
+        where += f", index label {first['label']!r}"
+    logger.warning("write_predictions: %d of %d document(s) have no tokens (first: %s); they got the class prior "
+                   "%s in %s. Drop blank texts first (a bag of texts: bag.filter(lambda t: t.strip()), of token lists: "
+                   "bag.filter(len); a Dask DataFrame: ddf[ddf[text_column].str.strip() != '']) unless a prediction "
+                   "for them is wanted.",
+                   sum(e["count"] for _, e in found), sum(counts), where, first["prior"], path)
 
 
 class _PredictionCluster:

@@ -113,10 +113,15 @@ def _write_part(items, folder: str, tokenizer) -> dict:
     np.save(folder / "offsets.npy", corpus.offsets)
     strings = "\x00".join(corpus.strings).encode("utf-8", "surrogatepass")
     (folder / "strings.bin").write_bytes(strings)
-    if labels is not None:
-        np.save(folder / "labels.npy", _checked_labels(labels, part, folder.name), allow_pickle=False)
+    kinds = []
+    if labels is not None:  # as read, with their types: the encode pass writes labels.npy by the whole input's kinds
+        values, kinds = _checked_labels(labels, part, folder.name)
+        (folder / _RAW_LABELS).write_text(json.dumps(values), encoding="utf-8")
     summary = partition_counts(corpus)
     summary["has_labels"] = labels is not None
+    summary["label_kinds"] = kinds
+    blank = [i for i, text in enumerate(texts) if not text.strip()]  # every text a str: the tokenizer took them
+    summary["blank"], summary["first_blank"] = len(blank), (blank[0] if blank else None)
     summary["strings_bytes"] = len(strings)
     skipped = [] if corpus.skipped is None else corpus.skipped.tolist()
     summary["skipped"] = skipped
@@ -135,14 +140,10 @@ def _log_skipped(summaries, texts, tok_params) -> None:
     total = sum(len(s["skipped"]) for s in summaries)
     if not total:
         return
-    single_txt = isinstance(texts, (str, os.PathLike)) and str(texts).lower().endswith((".txt", ".txt.gz")) \
-        and "*" not in str(texts)
     shown = []
     for start, summary in zip(starts, summaries):
         for position, text in zip(summary["skipped"], summary["skipped_texts"]):
-            number = int(start + position)
-            where = f"line {number + 1} of {os.fspath(texts)}" if single_txt else f"document {number} of the input"
-            shown.append(f"{where} ({text!r}...)")
+            shown.append(f"{_input_place(int(start + position), texts)} ({text!r}...)")
     limit = tok_params.get("max_length")
     logger.warning(
         "CorpusStore.build: SpacyTokenizer(errors='skip') gave empty token lists to %d of %d documents, longer "
@@ -152,15 +153,52 @@ def _log_skipped(summaries, texts, tok_params) -> None:
         f"; and {total - _SKIPPED_SHOWN} more" if total > _SKIPPED_SHOWN else "")
 
 
-def _checked_labels(labels: list, part: int, name: str) -> np.ndarray:
-    """One partition's labels as an array, refusing missing ones (a CSV's empty cell, a JSON ``null``).
+def _input_place(number: int, texts) -> str:
+    """Where document ``number`` of the input is: a line of one ``.txt`` file, else its number in the input."""
+    single_txt = isinstance(texts, (str, os.PathLike)) and str(texts).lower().endswith((".txt", ".txt.gz")) \
+        and "*" not in str(texts)
+    return f"line {number + 1} of {os.fspath(texts)}" if single_txt else f"document {number} of the input"
 
-    ``np.asarray`` would turn a missing label into the string ``"nan"`` (a
-    new class) among string labels, a float NaN among numbers, or an object
-    array that ``np.save`` refuses without saying which document is at fault.
+
+def _log_blank(summaries, texts) -> None:
+    """One warning for the blank texts (empty, or only whitespace) of the input, counted by the partitions as
+    they tokenized them (no pass of its own), as the in-memory readers warn (``load_csv``, ``load_jsonl``)."""
+    total = sum(s["blank"] for s in summaries)
+    if not total:
+        return
+    before = 0
+    for summary in summaries:
+        if summary["blank"]:
+            first = before + summary["first_blank"]
+            break
+        before += summary["n_documents"]
+    if hasattr(texts, "dask") or hasattr(texts, "__dask_graph__"):
+        how = ("(a bag: bag.filter(lambda t: t.strip()), of pairs: t[0].strip(); a Dask DataFrame: "
+               "ddf[ddf[text_column].str.strip() != ''])")
+    else:
+        how = "(remove the blank lines or records from the input files)"
+    logger.warning(
+        "CorpusStore.build: %d of %d texts are blank (empty or only whitespace; first: %s), stored as documents "
+        "without tokens; a classifier learns nothing from them and fit_from_store refuses them. Drop them before "
+        "building the store %s unless empty documents are meant.",
+        total, sum(s["n_documents"] for s in summaries), _input_place(first, texts), how)
+
+
+#: a partition's labels as read (JSON, with their types), until the encode pass writes labels.npy
+_RAW_LABELS = "labels.json"
+
+
+def _checked_labels(labels: list, part: int, name: str) -> tuple[list, list[str]]:
+    """One partition's labels as plain values and their kinds, refusing missing ones (a CSV's empty cell, a JSON
+    ``null``) and values that are not labels.
+
     The document without a label is named as a bad text is: by its number in
     the whole input once :meth:`CorpusStore.build` has counted the
-    partitions before ``part`` (it was its number within the partition).
+    partitions before ``part`` (it was its number within the partition). The
+    values keep their types (``1``, ``"1"``, ``True``): ``np.asarray`` of one
+    partition turned ``[1, True]`` into ``[1, 1]`` but ``[True, "pos"]`` into
+    ``["True", "pos"]``, so the classes depended on how the input was
+    partitioned. :func:`_final_labels` gives them the whole input's classes.
     """
     import pandas as pd
 
@@ -170,18 +208,76 @@ def _checked_labels(labels: list, part: int, name: str) -> np.ndarray:
             f"{_partition_subject(int(missing[0]), part)} has no label ({labels[missing[0]]!r}; {len(missing)} "
             "missing in that partition). Give every text a label, or drop the unlabelled ones before building the "
             "store (e.g. ddf.dropna(subset=[label_column])).", document_index=int(missing[0]), partition=part)
-    array = np.asarray(labels)
-    if array.dtype == object:
-        kinds = sorted({type(v).__name__ for v in labels})
-        raise DataError(f"The labels of partition {name} are of types {kinds}; a store keeps labels that are all "
-                        "numbers or all strings.")
-    return array
+    values, kinds, known = [], set(), {}
+    for label in labels:
+        key = (type(label), label)  # each distinct label looked at once (True == 1: the type keeps them apart)
+        try:
+            if key not in known:
+                known[key] = _label_kind(label)
+            kind, value = known[key]
+        except TypeError:  # unhashable: a list or a dict
+            kind, value = None, label
+        if kind is None:
+            raise DataError(f"The labels of partition {name} include a {type(label).__name__} ({label!r:.60}); a "
+                            "store keeps labels that are numbers, strings or booleans.")
+        values.append(value)
+        kinds.add(kind)
+    return values, sorted(kinds)
+
+
+def _label_kind(label) -> tuple[str | None, object]:
+    """``(kind, plain value)`` of one label: "bool", "int", "float", "number-text" (``"1"``, ``"2.5"``), "text"."""
+    import numbers
+
+    from ..data.datasets import _numeric_label
+
+    if isinstance(label, (bool, np.bool_)):
+        return "bool", bool(label)
+    if isinstance(label, numbers.Integral):
+        return "int", int(label)
+    if isinstance(label, numbers.Real):
+        return "float", float(label)
+    if isinstance(label, str):
+        return ("text" if _numeric_label(label) is None else "number-text"), str(label)
+    return None, label
+
+
+def _final_labels(values: list, kinds) -> np.ndarray:
+    """The labels of one partition as the whole input's ``kinds`` make them, so a store has the same classes
+    however its input is partitioned, and the classes the in-memory readers give (``load_jsonl``, ``load_csv``).
+
+    Booleans alone stay booleans, numbers alone numbers (integers, or floats when one is); among strings, a
+    number is one class however it is written (``1``, ``1.0``, ``"1"`` and ``"1.0"`` are ``"1"``), and so is
+    ``True`` (``False``) when there are numbers (``"1"``, ``"0"``), as ``True == 1`` in Python; beside text
+    alone they are ``"True"`` and ``"False"``.
+    """
+    from ..data.datasets import _numeric_label
+
+    kinds = set(kinds)
+    if kinds <= {"bool"}:
+        return np.asarray(values, dtype=bool)
+    if kinds <= {"bool", "int"}:
+        return np.asarray(values, dtype=np.int64)
+    if kinds <= {"bool", "int", "float"}:
+        return np.asarray(values, dtype=np.float64)
+    numbers = bool(kinds & {"int", "float", "number-text"})
+    names = {}
+    for value in values:
+        key = (type(value), value)
+        if key in names:
+            continue
+        if isinstance(value, bool):
+            names[key] = str(int(value)) if numbers else str(value)
+        else:
+            number = _numeric_label(value)
+            names[key] = str(value) if number is None else str(number)
+    return np.asarray([names[(type(v), v)] for v in values], dtype=str)
 
 
 def _part_info(summary: dict) -> dict:
     """The sizes of one partition's summary (what the store's metadata keeps)."""
     return {k: summary[k] for k in ("n_documents", "n_tokens", "has_labels", "strings_bytes", "skipped",
-                                    "skipped_texts")}
+                                    "skipped_texts", "label_kinds", "blank", "first_blank")}
 
 
 def _stamp(stat) -> tuple[int, int, int]:
@@ -201,9 +297,15 @@ def _damaged(store: Path, what: str, *, missing: bool = False) -> DataError:
                      f"`toolkit store build <inputs> -o {store} --force` (or CorpusStore.build).")
 
 
-def _encode_part(folder: str, vocabulary_file: str) -> int:
-    """Runs in a worker: vocabulary ids of one partition's tokens (the path travels, not the vocabulary)."""
+def _encode_part(folder: str, vocabulary_file: str, label_kinds=()) -> int:
+    """Runs in a worker: vocabulary ids of one partition's tokens (the path travels, not the vocabulary), and its
+    ``labels.npy`` from the labels as read, by the kinds of labels of the whole input (:func:`_final_labels`)."""
     folder = Path(folder)
+    raw = folder / _RAW_LABELS
+    if raw.is_file():
+        values = json.loads(raw.read_text(encoding="utf-8"))
+        np.save(folder / "labels.npy", _final_labels(values, label_kinds), allow_pickle=False)
+        raw.unlink()
     vocabulary = _vocabulary_memo(vocabulary_file)
     strings = _read_strings(folder)
     tokens = np.load(folder / "tokens.npy", mmap_mode="r")
@@ -333,7 +435,14 @@ class CorpusStore:
         ----------
         texts : dask.bag.Bag, dask.dataframe collection, path or list of paths
             Anything :func:`~toolkit.distributed.read_texts` reads; bags of
-            ``(text, label)`` pairs store the labels.
+            ``(text, label)`` pairs store the labels, with the classes the
+            in-memory readers (``load_jsonl``, ``load_csv``) give them
+            whatever the partitions: numbers alone stay numbers, booleans
+            alone booleans; among strings a number is one class however it
+            is written (``1``, ``1.0``, ``"1"``, and ``True`` beside other
+            numbers, are ``"1"``). Blank texts (empty or only whitespace) are
+            stored as documents without tokens, with one warning that counts
+            them (``fit_from_store`` refuses them).
         path : path-like
             The store folder; an existing store there is replaced only once the
             new one is complete, and anything else there (a file, a folder
@@ -404,10 +513,12 @@ class CorpusStore:
                 raise _globally_numbered(err, parts, scheduler, cluster) from err
             logger.info("tokenized %d partitions (%d documents)", len(parts), sum(s["n_documents"] for s in summaries))
             _log_skipped(summaries, texts, tok_params)
+            _log_blank(summaries, texts)
+            label_kinds = sorted(set().union(*(s["label_kinds"] for s in summaries)))
             vocabulary = merge_counts([total])
             del total
             vocabulary.to_json(tmp / "vocabulary.json")
-            _compute([dask.delayed(_encode_part)(str(tmp / name), str(tmp / "vocabulary.json"),
+            _compute([dask.delayed(_encode_part)(str(tmp / name), str(tmp / "vocabulary.json"), label_kinds,
                                                  dask_key_name=f"toolkit-store-encode-{name}-{tmp.name}")
                       for name in names], scheduler, progress, "encode", cluster=cluster)
             labelled = {s["has_labels"] for s in summaries if s["n_documents"]}
