@@ -111,7 +111,7 @@ def test_vectorize_refuses_padding_options_of_bag_modes(reviews, mode, option):
     from toolkit.cli.text import vectorize
 
     name = next(iter(option))
-    with pytest.raises(ValueError, match=rf"{name} \(--{name}\) only apply to .*output_mode='int'.*{mode!r}"):
+    with pytest.raises(ValueError, match=rf"{name} \(--{name}\) only applies to .*output_mode='int'.*{mode!r}"):
         vectorize(reviews[0][:5], output_mode=mode, **option)
 
 

@@ -780,7 +780,15 @@ def _read_texts(source, *, column="text", **kwargs) -> list[str]:
         raise ValueError("No input: standard input is closed. Give a file, a folder or texts.")
     if (source is None or str(source) == "-") and sys.stdin.isatty():
         raise ValueError("No input: give a file, a folder or texts, or pipe text on stdin.")
-    return read_input(source, column=column, **kwargs)
+    read_as = []
+    texts = read_input(source, column=column, read_as=read_as, **kwargs)
+    how = {"lines": "one document per line (plain text, not JSON lines)", "folder": "one document per file",
+           "imdb": "as IMDB's reviews"}.get(read_as[0] if read_as else None)
+    if column != "text" and how:  # `predict --input lines.txt --column X` dropped --column without a word
+        name = "standard input" if source is None or str(source) == "-" else source
+        _info(f"Warning: --column {column} is ignored: {name} is read {how}. --column names the text column of "
+              "a CSV/TSV/JSONL file, or the key of JSON lines.")
+    return texts
 
 
 def _progress() -> bool:

@@ -268,7 +268,7 @@ def _gunzipped(data: bytes, name: str) -> bytes:
 
 
 def read_input(source=None, *, column="text", encoding="utf-8", stdin=None, split="train", data_dir=None,
-               cache_dir=None, progress=False, filenames=None) -> list[str]:
+               cache_dir=None, progress=False, filenames=None, read_as=None) -> list[str]:
     """Read raw text documents for the CLI's text commands.
 
     Parameters
@@ -296,6 +296,11 @@ def read_input(source=None, *, column="text", encoding="utf-8", stdin=None, spli
     filenames : list, optional
         For a folder, extended with each document's file, relative to the
         folder (``toolkit predict`` names them in its rows).
+    read_as : list, optional
+        Extended with how ``source`` was read: ``"lines"`` (one document per
+        line, ``column`` unused), ``"json lines"``, ``"table"`` (CSV/TSV/JSONL
+        file), ``"folder"`` or ``"imdb"`` (``column`` unused); the commands
+        warn about a ``--column`` that did not apply.
 
     Returns
     -------
@@ -332,8 +337,10 @@ def read_input(source=None, *, column="text", encoding="utf-8", stdin=None, spli
         # `toolkit tokenize ... | toolkit vectorize -` tokenized the JSON text itself: '[', '"', 'good","film'
         if lines and _is_token_list(lines[0]):
             raise _token_lists_error("standard input")
-        return _lines_as_texts(lines, numbers, column, "standard input")
+        return _lines_as_texts(lines, numbers, column, "standard input", read_as)
     if str(source).lower() == "imdb":
+        if read_as is not None:
+            read_as.append("imdb")
         return list(load_data("imdb", split=split, data_dir=data_dir, cache_dir=cache_dir, progress=progress).texts)
     path = _check_input_path(source)
     if path.is_file() and _line_kind(str(path)) == "jsonl" and _is_token_list(_first_line(path)):
@@ -343,6 +350,8 @@ def read_input(source=None, *, column="text", encoding="utf-8", stdin=None, spli
             raise error
     if path.is_dir() or path.suffix.lower() in TABLE_SUFFIXES + JSONL_SUFFIXES + (".json",):
         dataset = load_data(path, column=column, label_column=None)
+        if read_as is not None:
+            read_as.append("folder" if path.is_dir() else "table")
         if path.is_dir() and filenames is not None:
             filenames.extend(str(name) for name in dataset.filenames)
         return list(dataset.texts)
@@ -350,15 +359,18 @@ def read_input(source=None, *, column="text", encoding="utf-8", stdin=None, spli
     lines = _read_lines(path, encoding, numbers)
     if lines and _is_token_list(lines[0]):  # `toolkit tokenize reviews.txt -o tokens.txt`
         raise _token_lists_error(f"'{path}'")
-    return _lines_as_texts(lines, numbers, column, f"'{path}'")
+    return _lines_as_texts(lines, numbers, column, f"'{path}'", read_as)
 
 
-def _lines_as_texts(lines: list[str], numbers: list[int], column: str, name: str) -> list[str]:
+def _lines_as_texts(lines: list[str], numbers: list[int], column: str, name: str, read_as=None) -> list[str]:
     """The texts of lines read one document per line: each line, or the ``column`` of JSON lines; a CSV/TSV
-    header first is an error."""
+    header first is an error. ``read_as`` (a list) gets "json lines" or "lines" (see :func:`read_input`)."""
+    json_lines = bool(lines) and _json_object(lines[0]) is not None
+    if read_as is not None:
+        read_as.append("json lines" if json_lines else "lines")
     if not lines:
         return lines
-    if _json_object(lines[0]) is not None:
+    if json_lines:
         return _json_lines_texts(lines, numbers, column, name)
     error = _csv_header_error(lines[0], column, name)
     if error is not None:
@@ -920,6 +932,11 @@ def load_train_test(
             raise SettingError(f"test_size={test_size} (--test-size) leaves no training documents: {data} has "
                                f"{len(x_train)} documents; give at most {len(x_train) - 1} test documents or a "
                                "smaller fraction, e.g. 0.2.")
+        if n_test == 1:  # "accuracy 1.0000 on 1 documents": a score of 0 or 1 that measures nothing
+            raise SettingError(f"test_size={test_size} (--test-size) holds out 1 of the {len(x_train)} documents "
+                               f"of {data}: one test document scores 0 or 1, which measures nothing. Give a "
+                               "larger fraction or count (at least as many test documents as classes), or "
+                               "--test-data.")
         labels = np.asarray(y_train)
         classes, counts = np.unique(labels, return_counts=True)
         single = np.isin(labels, classes[counts < 2])

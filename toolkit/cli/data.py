@@ -337,6 +337,8 @@ def data_describe(
     """
     _check_data(data, labelled=True)
     _check_data(test_data, labelled=True)
+    if str(data).lower() != "imdb" and split != "train":  # as evaluate's: it was dropped without a word
+        _info(f"Warning: --split {split} is ignored: only 'imdb' has splits; {data} is described whole.")
     from ._inputs import check_columns
 
     # "Pass --column <one of them>" for the test file would then miss in DATA: the options name both files' columns

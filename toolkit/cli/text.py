@@ -242,9 +242,11 @@ def vectorize(texts, *, output_mode="int", max_tokens=None, min_count=1, maxlen=
     given = [name for name, (value, default) in padded.items() if value != default]
     if output_mode != "int" and given:  # a bag matrix has one column per token: nothing to pad or cut
         raise ValueError(
-            f"{' / '.join(given)} ({', '.join('--' + name for name in given)}) only apply to the padded id "
+            f"{' / '.join(given)} ({', '.join('--' + name for name in given)}) only "
+            f"{'apply' if len(given) > 1 else 'applies'} to the padded id "
             f"sequences of output_mode='int'; output_mode is {output_mode!r}, whose rows are bags of tokens, "
-            "with nothing to pad or truncate. Use output_mode='int' (--output-mode int), or drop them."
+            f"with nothing to pad or truncate. Use output_mode='int' (--output-mode int), or drop "
+            f"{'them' if len(given) > 1 else 'it'}."
         )
     if output_mode == "hashing":
         encoder = HashingEncoder(**({} if n_features is None else {"n_features": n_features}))

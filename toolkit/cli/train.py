@@ -26,6 +26,7 @@ from ._common import (
     _emit_text,
     _errors_to_exit,
     _info,
+    _is_stdout,
     _json,
     _jsonl,
     _load_tensorflow_quietly,
@@ -1131,16 +1132,35 @@ def _names_a_file(text: str) -> bool:
         return False
 
 
-def _check_test_size(test_size: float) -> float | int:
+def _check_test_size(test_size: str | float) -> float | int:
     """``--test-size`` as :func:`~toolkit.cli._inputs.load_train_test` takes it: a fraction in (0, 1), or a
-    whole number of at least 1 as a count of documents (``--test-size 500``; typer reads it as 500.0, which
-    scikit-learn refused as "Got 500.0" although its message allows an int)."""
-    if 0 < test_size < 1:
-        return test_size
-    if test_size >= 1 and math.isfinite(test_size) and test_size == int(test_size):
-        return int(test_size)
-    raise SettingError(f"--test-size {test_size:g}: give the held-out fraction of the data, between 0 and 1 "
-                       "(e.g. 0.2), or a whole number of test documents (e.g. 500).")
+    whole number of at least 2 as a count of documents (``--test-size 500``; typer read it as 500.0, which
+    scikit-learn refused as "Got 500.0" although its message allows an int).
+
+    The option is read as text, so that ``1.0`` (a fraction: every document held out, an error) and ``1`` (one
+    test document, whose accuracy can only be 0 or 1: an error too) are told apart; typer's float made both
+    1.0, which trained on all but one document and reported "accuracy 1.0000 on 1 documents".
+    """
+    text = str(test_size).strip()
+    usage = "give the held-out fraction of the data, between 0 and 1 (e.g. 0.2), or a whole number of test " \
+            "documents (e.g. 500)."
+    try:
+        value = float(text)
+    except ValueError:
+        raise SettingError(f"--test-size {text!r} is not a number: {usage}") from None
+    written_whole = text.lstrip("+").isdigit()  # "500"; "500.0" is a count as well, "1.0" a fraction
+    if 0 < value < 1:
+        return value
+    if value == 1 and not written_whole:
+        raise SettingError(f"--test-size {text}: a fraction of 1 holds out every document and leaves none to "
+                           f"train on; {usage}")
+    if value == 1:
+        raise SettingError("--test-size 1: a test part of one document scores 0 or 1, which measures nothing; "
+                           "give at least as many test documents as the data has classes (e.g. 500), or a "
+                           "fraction (e.g. 0.2).")
+    if value > 1 and math.isfinite(value) and value == int(value):
+        return int(value)
+    raise SettingError(f"--test-size {text}: {usage}")
 
 
 @contextlib.contextmanager
@@ -1230,8 +1250,10 @@ def train_cmd(
     ),
     settings: list[str] = _opt_set,
     test_data: str = typer.Option(None, "--test-data", help="Separate test data (default: IMDB's test split or --test-size)."),
-    test_size: float = typer.Option(
-        0.2, "--test-size", help="Held-out fraction for data without a test split, or a whole number of test documents."
+    test_size: str = typer.Option(
+        "0.2", "--test-size", metavar="SIZE",
+        help="Held-out fraction (0 < SIZE < 1) for data without a test split, or a whole number of test documents "
+             "(at least 2).",
     ),
     limit: int = typer.Option(None, "--limit", min=1, help="Train and test on at most N documents each (quick runs)."),
     output: Path = typer.Option(None, "--output", "-o", help="Run folder (default: runs/<timestamp>)."),
@@ -1267,6 +1289,10 @@ def train_cmd(
                            f"vectors={'none' if params['vectors'] is None else params['vectors']} name two vectors; "
                            "give one of them (--vectors).")
     test_size = _check_test_size(test_size)
+    if limit == 1:  # trained on one document (of one class) and scored on one, which says 0 or 1
+        raise SettingError("--limit 1 keeps one training and one test document: a model needs documents of two "
+                           "classes to learn from, and one test document scores 0 or 1. Give --limit 2 or more "
+                           "(e.g. --limit 1000 for a quick run).")
     if test_size != 0.2 and (test_data is not None or str(data).lower() == "imdb"):  # it was dropped silently
         given = f"--test-data {test_data}" if test_data is not None else "IMDB's test split"
         _info(f"Warning: --test-size {test_size:g} is ignored: the test documents are {given}. It splits "
@@ -1354,7 +1380,8 @@ def evaluate_cmd(
                                help="'imdb' (see --split), a class-per-folder directory, or a CSV/TSV/JSONL file."),
     split: str = typer.Option("test", "--split", help="IMDB split."),
     limit: int = typer.Option(None, "--limit", min=1, help="Score at most N documents (stratified sample)."),
-    plot: Path = typer.Option(None, "--plot", help="Also write the confusion matrix PNG here."),
+    plot: Path = typer.Option(None, "--plot", help="Also write the confusion matrix image here: its suffix names "
+                              "the format (.png, .pdf, .svg...); a name without one gets .png."),
     force: bool = _opt_force_plot,
     column: str = _opt_column,
     label_column: str = _opt_label_column,
@@ -1370,6 +1397,13 @@ def evaluate_cmd(
     if str(data).lower() != "imdb" and split != "test":  # it was dropped without a word
         _info(f"Warning: --split {split} is ignored: only 'imdb' has splits; {data} is scored whole (or its "
               "--limit sample).")
+    if _is_stdout(plot):  # it wrote a PNG file named "-"
+        raise SettingError("--plot -: the confusion matrix is an image written to a file, not to standard output; "
+                           "give the file's name (e.g. cm.png).")
+    if plot is not None and not plot.suffix and not plot.is_dir():
+        # `--plot cmx` wrote a PNG named cmx, which no image viewer opens by its name; a folder is refused below
+        _info(f"Note: --plot {plot} has no suffix: the confusion matrix is written as PNG to {plot}.png.")
+        plot = plot.with_name(plot.name + ".png")
     _check_output_file(plot, force=force, option="--plot")
     if plot is not None:  # an image format matplotlib writes (the suffix), before the scoring
         from ..plots import _check_path
