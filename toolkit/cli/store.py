@@ -307,6 +307,7 @@ def store_info(store) -> dict:
         "max_document_tokens": int(lengths.max()) if len(lengths) else 0,
         "has_labels": store.has_labels,
         "skipped_documents": len(store.skipped),  # errors="skip": no tokens (their numbers: CorpusStore.skipped)
+        "blank_documents": store.n_blank,  # empty/whitespace texts (None: a store built before they were counted)
         "tokenizer": store.tokenizer,
     }
 

@@ -2,8 +2,8 @@
 
 Layout of a store folder::
 
-    store.json          format tag, version, parts (documents, tokens, bytes of strings.bin, skipped documents),
-                        tokenizer parameters
+    store.json          format tag, version, parts (documents, tokens, bytes of strings.bin, skipped documents,
+                        blank texts), tokenizer parameters
     vocabulary.json     the full vocabulary (every token, by descending count)
     part-00000/
         tokens.npy      int32, one entry per token: index into strings.bin
@@ -356,6 +356,11 @@ class CorpusStore:
         (``errors="skip"``: longer than ``max_length``), which have no tokens,
         in increasing order; empty when none was (or for a store built
         before they were recorded). :meth:`build` logs them as a warning.
+    n_blank : int or None
+        How many texts of the input were blank (empty or only whitespace):
+        stored as documents without tokens, which ``fit_from_store`` refuses.
+        :meth:`build` logs them as a warning. None for a store built before
+        they were counted (rebuild it to know).
 
     Raises
     ------
@@ -406,6 +411,9 @@ class CorpusStore:
         # stores built before it was recorded hold no "skipped": none known
         self.skipped = np.asarray([int(start) + i for start, p in zip(self._starts, self.parts)
                                    for i in p.get("skipped", ())], dtype=np.int64)
+        # stores built before it was recorded: unknown (None), not 0
+        self.n_blank = (sum(int(p["blank"]) for p in self.parts)
+                        if all("blank" in p for p in self.parts) else None)
         self._vocabulary_size = meta.get("vocabulary_size")
         self._vocabulary = None
         self._lengths = None
@@ -529,8 +537,9 @@ class CorpusStore:
                 "version": _VERSION,
                 # strings_bytes: a strings.bin cut short is found when its partition is opened
                 # skipped: the documents the tokenizer gave no tokens (errors="skip"), numbered in the partition
+                # blank: how many of its texts were empty or only whitespace (CorpusStore.n_blank)
                 "parts": [{"name": n, "n_documents": s["n_documents"], "n_tokens": s["n_tokens"],
-                           "strings_bytes": s["strings_bytes"], "skipped": s["skipped"]}
+                           "strings_bytes": s["strings_bytes"], "skipped": s["skipped"], "blank": s["blank"]}
                           for n, s in zip(names, summaries)],
                 "tokenizer": params,
                 "has_labels": labelled == {True},

@@ -134,7 +134,9 @@ def fit_from_store(estimator, store, y=None):
     Returns
     -------
     estimator
-        Fitted: ``predict`` then works on token lists as usual.
+        Fitted: ``predict`` then works on token lists as usual; its
+        ``tokenizer_params_`` are the store's tokenizer settings, for raw
+        texts: ``make_pipeline(SpacyTokenizer(**clf.tokenizer_params_), clf)``.
 
     Raises
     ------
@@ -208,6 +210,8 @@ def fit_from_store(estimator, store, y=None):
                 -(-len(indices) // work.batch_size))
     work._train(StoreRows(store, indices, **options), y_enc[indices],
                 None if weights is None else weights[indices], val, matrix, rng, int(seeds[2]))
+    # the tokenizer raw texts need to be tokenized as the training documents were (the advice for raw strings)
+    work.tokenizer_params_ = {k: (tuple(v) if k == "ngram_range" else v) for k, v in store.tokenizer.items()}
     estimator._publish(work)
     return estimator
 

@@ -54,6 +54,9 @@ logger = logging.getLogger(__name__)
 # benchmarks/tune_models.py --groups bag (results/tune_models_nbsvm_bag.json, BENCHMARKS.md)
 _DEFAULT_LEARNING_RATE = {"bag": 0.02, "nbsvm": 0.02, "nbsvm_vectors": 0.02}
 _NB_ARCHITECTURES = ("nbsvm", "nbsvm_vectors")  # distinct n-gram ids, naive-Bayes ratios
+#: the advice of :func:`toolkit.text.corpus.check_token_lists` for raw strings, which a model trained by
+#: fit_from_store replaces with its store's tokenizer (:meth:`EmbeddingClassifier._store_tokenizer_advice`)
+_RAW_TEXT_ADVICE = "put SpacyTokenizer before it in a Pipeline, or use toolkit.make_text_classifier()."
 _ADAM_FAMILY = ("adam", "adamw", "nadam")
 _LEARNED_EMBEDDING_DIM = 50
 _FINETUNE_LR_FACTOR = 0.1
@@ -432,6 +435,13 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
     oov_vectors_ : str or None
         With ``oov="nearest"``: the cache entry folder of the fastText
         vectors that place new tokens; None otherwise.
+    tokenizer_params_ : dict or None
+        The :class:`~toolkit.text.SpacyTokenizer` parameters of the
+        :class:`~toolkit.distributed.CorpusStore` that
+        :func:`~toolkit.distributed.fit_from_store` trained on (the store's
+        ``tokenizer``): ``make_pipeline(SpacyTokenizer(**clf.tokenizer_params_), clf)``
+        predicts raw texts tokenized as the training documents were. None
+        after ``fit``, whose token lists came from an unknown tokenizer.
 
     Notes
     -----
@@ -672,7 +682,13 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         """Validated input as a TokenizedCorpus; an empty document is an error unless allowed."""
         from ..text.corpus import check_token_corpus
 
-        corpus = check_token_corpus(X, estimator=type(self).__name__)
+        try:
+            corpus = check_token_corpus(X, estimator=type(self).__name__)
+        except ValueError as err:
+            advice = self._store_tokenizer_advice(str(err))
+            if advice is None:
+                raise
+            raise ValueError(advice) from err
         empty = np.flatnonzero(corpus.lengths() == 0)
         if len(empty) and not allow_empty:
             raise DocumentError(
@@ -682,6 +698,26 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
                 document_index=int(empty[0]),
             )
         return corpus
+
+    def _store_tokenizer_advice(self, message):
+        """``message`` (raw strings given) with the tokenizer of the store ``fit_from_store`` trained on, or None.
+
+        A default ``SpacyTokenizer`` (what the generic advice names) tokenizes
+        raw texts otherwise than a store built with other settings (``lowercase``,
+        ``max_length``...): the model would then predict silently worse.
+        """
+        params = getattr(self, "tokenizer_params_", None)
+        if not params or _RAW_TEXT_ADVICE not in message:
+            return None
+        from ..text.tokenizer import SpacyTokenizer
+
+        defaults = SpacyTokenizer().get_params()
+        shown = ", ".join(f"{k}={v!r}" for k, v in params.items() if k in defaults and defaults[k] != v)
+        return message.replace(_RAW_TEXT_ADVICE, (
+            f"this model was trained by fit_from_store on a store tokenized with SpacyTokenizer({shown}): put that "
+            "tokenizer before it, make_pipeline(SpacyTokenizer(**clf.tokenizer_params_), clf), so raw texts are "
+            "tokenized as its training documents were (a default SpacyTokenizer, or toolkit.make_text_classifier(), "
+            f"{'tokenizes otherwise' if shown else 'has the same settings'})."))
 
     def model_inputs(self, X):
         """The token-id matrix that ``model_`` takes for the documents ``X``.
@@ -840,6 +876,7 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         import_keras()  # a backend that is not installed is named now, before the vocabulary is built
         _check_dtype_policy(self.dtype_policy)
         self._fit_oov(None, quiet=True)  # (a refit's copy holds the previous fit's: the training ids never map)
+        self.tokenizer_params_ = None  # token lists: their tokenizer is unknown (a copy kept fit_from_store's)
         docs = self._corpus(X)
         if len(docs) == 0:
             raise ValueError(
