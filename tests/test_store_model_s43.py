@@ -103,3 +103,22 @@ def test_store_blank_texts_recorded(imdb_small, tmp_path, caplog):
     old = CorpusStore(tmp_path / "store")
     assert old.n_blank is None and old.n_documents == 12
     assert store_info(tmp_path / "store")["blank_documents"] is None  # unknown, not 0
+
+
+def test_store_model_saved_bare_keeps_the_store_tokenizer(store_and_model, tmp_path):
+    """save_model of the bare classifier dropped tokenizer_params_: the loaded copy gave the generic advice
+    (a default SpacyTokenizer), which tokenizes otherwise than the store did."""
+    from toolkit.models import load_model, save_model
+
+    store, clf, texts = store_and_model
+    save_model(clf, tmp_path / "model")
+    loaded = load_model(tmp_path / "model")
+    assert loaded.tokenizer_params_ == clf.tokenizer_params_  # ngram_range back as a tuple
+    with pytest.raises(ValueError, match=r"trained by fit_from_store on a store tokenized with "
+                                         r"SpacyTokenizer\(lowercase=False, remove_punct=True\)"):
+        loaded.predict(texts[:1])
+    # a model fitted in memory saves None, and loads as None
+    refit = load_model(tmp_path / "model")
+    refit.fit([t.lower().split()[:30] for t in texts[:20]], ["neg", "pos"] * 10)
+    save_model(refit, tmp_path / "refit")
+    assert load_model(tmp_path / "refit").tokenizer_params_ is None

@@ -1037,6 +1037,8 @@ def _config(clf, tokenizer, step_names) -> dict:
             # oov="nearest": the cache entry of the fastText vectors that place new tokens (a path, found again
             # in a moved cache by its name; None otherwise)
             "oov_vectors": getattr(clf, "oov_vectors_", None),
+            # fit_from_store: the store's SpacyTokenizer settings, which raw texts need (None after fit)
+            "tokenizer_params": _to_json_value(getattr(clf, "tokenizer_params_", None)),
         },
         "pipeline": None if tokenizer is None else {
             "steps": step_names,
@@ -1370,6 +1372,12 @@ def _load_locked(path: Path):
         if oov_vectors is not None and not isinstance(oov_vectors, str):
             raise TypeError(f"'oov_vectors' must be a path or null, got {oov_vectors!r}")
         clf.oov_vectors_ = oov_vectors
+        tokenizer_params = fitted.get("tokenizer_params")  # absent in folders saved before it existed
+        if tokenizer_params is not None and not isinstance(tokenizer_params, dict):
+            raise TypeError(f"'tokenizer_params' must be an object or null, got {tokenizer_params!r}")
+        if tokenizer_params is not None and isinstance(tokenizer_params.get("ngram_range"), list):
+            tokenizer_params = {**tokenizer_params, "ngram_range": tuple(tokenizer_params["ngram_range"])}
+        clf.tokenizer_params_ = tokenizer_params
     except ModelFormatError:  # a Keras parameter that cannot be rebuilt (_keras_param_from_json) says why itself
         raise
     except (KeyError, TypeError, ValueError) as err:
