@@ -597,13 +597,10 @@ class TokenizedCorpus(Sequence):
         if dtype is not None and np.dtype(dtype) != np.dtype(object):
             raise ValueError(
                 f"A TokenizedCorpus holds token lists; it cannot become an array of dtype {np.dtype(dtype)}. "
-                "Encode the tokens first: put an encoder (BagEncoder, HashingEncoder, EmbeddingVectorizer...) "
-                "between SpacyTokenizer and the estimator, e.g. make_pipeline(SpacyTokenizer(), BagEncoder(), "
-                "LogisticRegression()). If the encoder is there but inside a meta-estimator that checks X as "
-                "numbers before its pipeline runs (OneVsOneClassifier, SelfTrainingClassifier, "
-                "BaggingClassifier), let the meta-estimator wrap only the classifier: make_pipeline(SpacyTokenizer(), "
-                "BagEncoder(), OneVsOneClassifier(LogisticRegression())); for self-training a text pipeline use "
-                "toolkit.PseudoLabelClassifier."
+                "Encode the tokens first: make_pipeline(SpacyTokenizer(), BagEncoder(), LogisticRegression()). "
+                "Where a meta-estimator (OneVsOneClassifier, BaggingClassifier...) checks X first, let the "
+                "meta-estimator wrap only the classifier: make_pipeline(SpacyTokenizer(), BagEncoder(), "
+                "OneVsOneClassifier(...)); to self-train, toolkit.PseudoLabelClassifier."
             )
         if copy is False:
             raise ValueError("A TokenizedCorpus has no array of token lists to share: np.asarray(corpus) "
