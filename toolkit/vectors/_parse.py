@@ -699,9 +699,13 @@ class _TextReader:
 
     def _wrong_dimension(self, lines, dim) -> bool:
         """Whether a header's dimension looks wrong: most lines have another count, and their extra fields are
-        numbers (``"the 0.1 0.2 0.3"`` under ``3 2``), not words (``"not good 0.1 0.2"``, a bigram)."""
-        if self._usual_count(lines) == dim:
+        numbers (``"the 0.1 0.2 0.3"`` under ``3 2``), not words (``"not good 0.1 0.2"``, a bigram), or
+        fewer than it announces (``"the 0.1 0.2"`` under ``3 5``: no word with spaces makes a line shorter)."""
+        usual = self._usual_count(lines)
+        if usual == dim:
             return False
+        if usual < dim:  # (it said "fix or remove this line" of the first line, as if only that one were short)
+            return True
         tails = [_float_or_none(parts[-dim - 1]) is not None
                  for parts in (ln.rstrip().split(b" ") for ln in lines[:1000]) if len(parts) > dim + 1]
         return sum(tails) * 2 > len(tails)
@@ -800,7 +804,7 @@ class _TextReader:
         vectors = self.rows.result() if self.rows is not None else np.zeros((0, self.dim or 0), np.float32)
         key_to_index = index_words(self.words, lambda i: self.source.error(
             f"line {i + 1 + (self.header is not None)}",
-            *_duplicate(self.words, i, self.header is not None, "line", self.unicode_errors),
+            *_duplicate(self.words, i, self.header is not None, "line", self.unicode_errors, self.source),
         ))
         return self.words, key_to_index, vectors
 
@@ -932,9 +936,11 @@ def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _duplicate(words: list, i: int, header: bool, unit: str, unicode_errors: str = "strict"):
+def _duplicate(words: list, i: int, header: bool, unit: str, unicode_errors: str = "strict", source=None):
     first = words.index(words[i])
     todo = "Each word must appear once; remove the duplicate (gensim would keep a phantom key)"
+    if source is not None:  # (a duplicate deep in a large file: the rows before it still load)
+        todo += f", or {advice().passing(source.name, 'limit', i, f'to read the {i:,} vectors before it')}"
     if (unicode_errors == "replace" and "\ufffd" in words[i]) or unicode_errors == "ignore":
         # two different words of a file in another encoding (Latin-1 "café", "cafè") decode to one
         how = advice()
@@ -1294,7 +1300,7 @@ def read_binary(
                 )
         vectors = rows.result()
         k2i = index_words(words, lambda i: source.error(f"record {i + 1}", *_duplicate(words, i, False, "record",
-                                                                                          unicode_errors)))
+                                                                                          unicode_errors, source)))
         if not words:
             raise source.error(None, "the file holds no vectors", "Check the path, or download the file again")
         return words, k2i, vectors, want

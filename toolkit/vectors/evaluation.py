@@ -29,6 +29,12 @@ def _require_words(kv, words):
                     f"The word {w!r} has no vector, but {casing!r} has ({len(kv):,} words loaded; {why}): "
                     f"ask for {casing!r}."
                 )
+            phrase = _phrase_entry(kv, w)
+            if phrase is not None:  # "new york": word2vec-style vectors join a phrase's words by "_"
+                raise DataError(
+                    f"The word {w!r} has no vector, but the phrase {phrase!r} has ({len(kv):,} words loaded; "
+                    f"these vectors join the words of a phrase by '_'): ask for {phrase!r}."
+                )
             how = advice()  # in the caller's terms: limit, or the command line's --limit
             raise worded_error(
                 DataError,
@@ -38,6 +44,21 @@ def _require_words(kv, words):
                                       f"{how.option('limit')}, or none)", "")
                 + ".",
             )
+
+
+def _phrase_entry(kv, word):
+    """The phrase key of ``kv`` a word n-gram such as ``"new york"`` is found under (``"new_york"``, or
+    another casing of it: GoogleNews' ``"New_York"``), as :func:`build_embedding_matrix` finds it; or None."""
+    from .matrix import _other_casings, _phrase_key
+
+    key = _phrase_key(" ".join(word.split()))  # (any run of spaces: a query typed by hand)
+    if key is None:
+        return None
+    for candidate in (key, key.lower()):
+        if kv.has_index_for(candidate):
+            return candidate
+    j = _other_casings({key.lower()}, kv).get(key.lower())
+    return None if j is None else kv.index_to_key[j]
 
 
 def _require_nonzero(kv, words):
@@ -137,6 +158,107 @@ def _test_data(name: str) -> str:
     return datapath(name)
 
 
+def _lines(path):
+    """(line number from 1, text) of each line of ``path``, read as gensim's evaluations read it (``.gz``/``.bz2``
+    decompressed, lines split at line feeds only, UTF-8)."""
+    from gensim import utils
+
+    with utils.open(str(path), "rb") as fh:
+        for line_no, raw in enumerate(fh, start=1):
+            yield line_no, raw.decode("utf-8")
+
+
+def _check_analogy_file(path) -> None:
+    """Refuse an analogy file gensim would fail on with a bare error, naming the file, the line and the fix.
+
+    gensim's ``evaluate_word_analogies`` raises ``ValueError("Missing section
+    header before line #0 ...")`` (0-based) for a question before the first
+    ``": section"`` line (a blank or ``#`` line counts), and
+    ``ZeroDivisionError`` for a file with no question line at all (empty,
+    or lines not of four words). Lines it skips (not four words) are counted
+    in a warning, as gensim only logs each at INFO.
+    """
+    form = "': <section name>' lines (a colon and a space), each followed by questions 'a b c d' (four words)"
+    section, n_questions, skipped = None, 0, []
+    try:
+        for line_no, line in _lines(path):
+            if line.startswith(": "):
+                section = line_no
+                continue
+            if section is None:
+                what = "is blank" if not line.strip() else f"reads {line.rstrip()[:60]!r}"
+                raise DataError(
+                    f"{path}, line {line_no}: the analogy file has a line before its first section line, "
+                    f"which gensim refuses (line {line_no} {what}). The file needs {form}, as in "
+                    "questions-words.txt; start it with a line such as ': my-questions' and remove the "
+                    "lines above."
+                )
+            if len(line.split()) == 4:
+                n_questions += 1
+            elif line.strip():  # (gensim skips blank lines too, silently here)
+                skipped.append(line_no)
+    except UnicodeDecodeError as err:
+        raise DataError(f"{path} is not UTF-8 text ({err}); save the analogy file as UTF-8.") from err
+    if not n_questions:
+        raise DataError(
+            f"{path} holds no analogy question: it needs {form}, as in questions-words.txt"
+            + (f" ({len(skipped)} line(s) are not four words, the first is line {skipped[0]})" if skipped
+               else " (no line is a question)")
+            + "."
+        )
+    if skipped:
+        logger.warning(
+            "%s: %d line(s) skipped, not a question of four words (first: line %d)", path, len(skipped), skipped[0]
+        )
+
+
+def _check_pairs_file(path) -> None:
+    """Refuse a word-pairs file gensim would read no pair from (or nan from), naming the file, line and fix.
+
+    gensim's ``evaluate_word_pairs`` skips, with an INFO log line each, every
+    line that is not ``word1<TAB>word2<TAB>score``: a file of another layout
+    (SimLex-999's ten columns, MEN's spaces) gave "fewer than 2 usable pairs"
+    with advice about the vectors, and a file partly of another layout lost
+    those pairs silently (a warning here counts them). A score of nan or inf
+    is kept by gensim and makes every correlation nan: refused.
+    """
+    import math
+
+    form = "'word1<TAB>word2<TAB>score' (three fields separated by tabs, the score a number)"
+    n_pairs, bad = 0, []
+    try:
+        for line_no, line in _lines(path):
+            if not line.strip() or line.startswith("#"):
+                continue
+            fields = line.rstrip("\r\n").split("\t")
+            try:
+                score = float(fields[2]) if len(fields) == 3 else None
+            except ValueError:
+                score = None
+            if score is None:
+                bad.append((line_no, line.rstrip("\r\n")))
+            elif not math.isfinite(score):
+                raise DataError(
+                    f"{path}, line {line_no}: the score {fields[2].strip()!r} is not a finite number, which "
+                    "would make every correlation nan; fix or remove the line."
+                )
+            else:
+                n_pairs += 1
+    except UnicodeDecodeError as err:
+        raise DataError(f"{path} is not UTF-8 text ({err}); save the pairs file as UTF-8.") from err
+    if n_pairs < 2 and bad:
+        line_no, text = bad[0]
+        raise DataError(
+            f"{path}: {n_pairs} line(s) of {n_pairs + len(bad)} are pairs {form}; a correlation needs at least 2. "
+            f"Line {line_no} reads {text[:80]!r}. Convert the file: keep the two words and the score, tab-separated "
+            "(SimLex-999: cut -f1,2,4 and remove its header line; a space-separated file such as MEN: "
+            "tr ' ' '\\t'), and start comment lines with '#'."
+        )
+    if bad:
+        logger.warning("%s: %d line(s) skipped, not %s (first: line %d, %r)", path, len(bad), form, bad[0][0],
+                       bad[0][1][:80])
+
+
 def evaluate_analogies(vectors, path=None, *, restrict_vocab=30_000, case_insensitive=True):
     """Accuracy on the Google analogy set (gensim's ``evaluate_word_analogies``).
 
@@ -159,6 +281,13 @@ def evaluate_analogies(vectors, path=None, *, restrict_vocab=30_000, case_insens
         no question could be asked (a word missing from every one of them;
         a warning is logged), not 0.
 
+    Raises
+    ------
+    toolkit.exceptions.DataError
+        ``path`` has a line before its first ``": section"`` line, holds no
+        question of four words, or is not UTF-8 (gensim failed with a
+        ``ValueError`` naming a 0-based line, or a ``ZeroDivisionError``).
+
     Examples
     --------
     >>> evaluate_analogies("glove.6B.50d")["accuracy"]                # doctest: +SKIP
@@ -169,6 +298,8 @@ def evaluate_analogies(vectors, path=None, *, restrict_vocab=30_000, case_insens
         restrict_vocab=(restrict_vocab, [Interval(int, 1, None)]),
         case_insensitive=(case_insensitive, ["boolean"]),
     )
+    if path is not None:
+        _check_analogy_file(path)
     kv = load_vectors(vectors)
     score, sections = kv.evaluate_word_analogies(
         str(path) if path is not None else _test_data("questions-words.txt"),
@@ -228,7 +359,10 @@ def evaluate_word_pairs(vectors, path=None, *, restrict_vocab=30_000, case_insen
     Raises
     ------
     toolkit.exceptions.DataError
-        Fewer than 2 pairs of the file have both words among the vectors.
+        Fewer than 2 pairs of the file have both words among the vectors;
+        fewer than 2 of its lines are ``word1<TAB>word2<TAB>score``; a score
+        is nan or infinite; the file is not UTF-8. Lines of another layout
+        are skipped with a warning that counts them.
 
     Examples
     --------
@@ -240,6 +374,8 @@ def evaluate_word_pairs(vectors, path=None, *, restrict_vocab=30_000, case_insen
         restrict_vocab=(restrict_vocab, [Interval(int, 1, None)]),
         case_insensitive=(case_insensitive, ["boolean"]),
     )
+    if path is not None:
+        _check_pairs_file(path)
     kv = load_vectors(vectors)
     pairs = str(path) if path is not None else _test_data("wordsim353.tsv")
     try:

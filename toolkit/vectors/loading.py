@@ -980,9 +980,15 @@ def _make_entry(final: Path, fill):
     return result
 
 
-def _build_entry(src, fmt, limit, unicode_errors, final: Path, progress=False):
-    """Parse the source into a new cache entry ``final``; returns its KeyedVectors, mapped from the entry."""
+def _build_entry(src, fmt, limit, unicode_errors, final: Path, progress=False, identity=None):
+    """Parse the source into a new cache entry ``final``; returns its KeyedVectors, mapped from the entry.
+
+    ``identity`` (:func:`_identity` of the source) is kept in the header's
+    ``meta``, for :func:`_sweep_changed_source`.
+    """
     meta = {"source": src.name, "format": fmt, "limit": limit, "unicode_errors": unicode_errors}
+    if identity is not None:
+        meta["identity"] = identity
     if fmt in _PARSED:
         meta["parser"] = _PARSER_VERSION  # what _sweep_superseded tells older entries by
 
@@ -1062,7 +1068,52 @@ def _sweep_superseded(folder: Path, *, max_age: float = STALE_SECONDS) -> int:
     return removed
 
 
-def _load_cached(src, fmt, limit, unicode_errors, final: Path, progress=False):
+def _sweep_changed_source(final: Path, identity: dict) -> int:
+    """Remove the cache entries of the earlier contents of the file that ``final``'s entry is built from.
+
+    An entry's key hashes its file's identity (path, size, modification
+    time): a file written again (domain vectors retrained to the same path, a
+    new download) gets a new entry, and the entries of its earlier contents
+    are never read again. Without this they stayed, each a full copy of the
+    vectors, for as long as the cache did. Entries of the same contents with
+    other options (``limit``, ``unicode_errors``), of other files, made
+    before entries recorded their file's identity, or holding fastText
+    subword vectors (a fitted estimator may reopen those: ``subword_vectors_``)
+    are kept.
+
+    Returns
+    -------
+    int
+        How many entries were removed.
+    """
+    stem = final.name.rsplit("-", 1)[0]
+    removed = 0
+    try:
+        entries = [e for e in final.parent.iterdir()
+                   if e != final and e.name.rsplit("-", 1)[0] == stem and not e.name.startswith(".")]
+    except OSError:
+        return 0
+    for entry in entries:
+        try:
+            header = json.loads((entry / _HEADER).read_text(encoding="utf-8"))
+            earlier = header["meta"]["identity"]
+            if (header.get("magic") != _MAGIC or header.get("fasttext") is not None
+                    or (earlier["path"], earlier["member"]) != (identity["path"], identity["member"])
+                    or (earlier["size"], earlier["mtime_ns"]) == (identity["size"], identity["mtime_ns"])):
+                continue
+            trash = entry.parent / f".{entry.name}.{uuid.uuid4().hex[:8]}.tmp"
+            os.rename(entry, trash)  # out of the way at once: a reader finds it gone, not half deleted
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        shutil.rmtree(trash, ignore_errors=True)
+        removed += 1
+    if removed:
+        logger.info("Removed %d vectors cache entr%s of earlier contents of %s", removed,
+                    "y" if removed == 1 else "ies", identity["path"])
+    return removed
+
+
+def _load_cached(src, fmt, limit, unicode_errors, final: Path, progress=False, identity=None):
     """The entry ``final``, read, or built from ``src`` by one process while the others wait (``build_once``).
 
     Processes that start together on one cache (a job array, two terminals)
@@ -1086,8 +1137,10 @@ def _load_cached(src, fmt, limit, unicode_errors, final: Path, progress=False):
 
     def build():
         _sweep_superseded(final.parent)  # entries of earlier parses of this file (or others), never read again
+        if identity is not None:
+            _sweep_changed_source(final, identity)  # entries of this file's earlier contents, never read again
         logger.info("Loading %s (%s) into the cache %s", src.name, fmt, final)
-        return _build_entry(src, fmt, limit, unicode_errors, final, progress=progress)
+        return _build_entry(src, fmt, limit, unicode_errors, final, progress=progress, identity=identity)
 
     writable = nearest_existing_parent(final.parent.parent / "locks" / "x")
     if not (writable.is_dir() and os.access(writable, os.W_OK)):
@@ -1220,7 +1273,7 @@ def load_vectors(
 
     def make():
         try:
-            kv = _load(src, fmt, key, path, limit, unicode_errors, cache, cache_dir, progress)
+            kv = _load(src, fmt, key, path, limit, unicode_errors, cache, cache_dir, progress, identity=identity)
             if kv is None:  # the cache cannot be written (logged): load into memory
                 kv = _load(src, fmt, key, path, limit, unicode_errors, False, cache_dir, progress)
         except VectorsFormatError as err:
@@ -1309,14 +1362,14 @@ def _change_since_load(kv) -> str | None:
     return None
 
 
-def _load(src, fmt, key, path, limit, unicode_errors, cache, cache_dir, progress):
+def _load(src, fmt, key, path, limit, unicode_errors, cache, cache_dir, progress, identity=None):
     """The vectors of ``src`` in the concrete format ``fmt``, or None when the cache cannot be written."""
     if fmt == "native":
         kv = _load_native(src, limit)
     elif cache:
         entry = cache_path(key, path, cache_dir)
         try:
-            kv = _load_cached(src, fmt, limit, unicode_errors, entry, progress=progress)
+            kv = _load_cached(src, fmt, limit, unicode_errors, entry, progress=progress, identity=identity)
         except OSError as err:
             if isinstance(err, ToolkitError):
                 raise
