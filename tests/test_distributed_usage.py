@@ -61,7 +61,7 @@ def test_distributed_usage_grid_search_takes_splits_from_a_generator(scheduler, 
 
     X, y = reviews
     expected = GridSearchCV(_pipeline(), _GRID, cv=list(KFold(3).split(X, y)), error_score="raise").fit(X, y)
-    found = grid_search(_pipeline(), _GRID, X, y, cv=KFold(3).split(X, y), scheduler=scheduler, local=local)
+    found = grid_search(_pipeline(), _GRID, X, y, cv=KFold(3).split(X, y), scheduler=None if local else scheduler, local=local)
     assert _scores(found) == _scores(expected)
 
 
@@ -74,7 +74,7 @@ def test_distributed_usage_grid_search_passes_groups_to_a_group_splitter(schedul
     X, y = reviews
     groups = np.arange(60) // 10  # e.g. six films, ten reviews each: no film on both sides of a split
     expected = GridSearchCV(_pipeline(), _GRID, cv=GroupKFold(3), error_score="raise").fit(X, y, groups=groups)
-    found = grid_search(_pipeline(), _GRID, X, y, cv=GroupKFold(3), groups=groups, scheduler=scheduler, local=local)
+    found = grid_search(_pipeline(), _GRID, X, y, cv=GroupKFold(3), groups=groups, scheduler=None if local else scheduler, local=local)
     assert _scores(found) == _scores(expected)
     assert found.n_splits_ == 3
 

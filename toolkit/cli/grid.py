@@ -85,15 +85,22 @@ def parse_grid(items, pipeline) -> dict:
             if "" in raw:
                 raise ValueError(f"Invalid --grid {item!r}: an empty value; give name=v1,v2 (none for None).")
             value = [None if v.lower() == "none" else parse_setting(f"v={v}")[1] for v in raw]
+        if not value:  # "epochs=[]": GridSearchCV refused it with a traceback, after the data were loaded
+            raise ValueError(f"Invalid --grid {item!r}: no values; give at least one, name=v1,v2 (or name=[v1, v2]).")
         name = next((f"{step}__{key}" for step in ("classifier", "tokenizer") if f"{step}__{key}" in params),
-                    key if key in params else None)
+                    key if key in params and "__" in key else None)
+        if name is None and key in params:  # the Pipeline's own (memory, steps, classifier...): a folder per
+            # candidate, or a traceback in the first fit
+            raise ValueError(f"Invalid grid parameter {key!r}: a parameter of the pipeline itself; --grid searches "
+                             "the tokenizer's and the classifier's"
+                             + (" (the cache folder is --memory)." if key == "memory" else "."))
         if name is None:
             names = [k.split("__", 1)[1] for k in params if k.startswith(("classifier__", "tokenizer__"))]
             both = sorted({n for n in names if names.count(n) > 1})
             raise ValueError(
-                f"Invalid grid parameter {key!r}: neither the tokenizer nor the classifier has it. Valid names: "
-                f"{sorted(set(names))}"
-                + (f"; {', '.join(both)} name{'s' if len(both) > 1 else ''} the classifier's, "
+                f"Invalid grid parameter {key!r}{_did_you_mean(key, set(names))}: neither the tokenizer nor the "
+                f"classifier has it. Valid names: {sorted(set(names))}"
+                + (f"; {', '.join(both)} name{'' if len(both) > 1 else 's'} the classifier's, "
                    f"tokenizer__{both[0]} the tokenizer's." if both else ".")
             )
         if name in grid:  # a second --grid of the same name would silently replace the first one's values
@@ -162,8 +169,12 @@ def run_grid(data="imdb", *, grid, settings=None, cv=3, limit=None, scheduler=No
         search = grid_search(pipeline, param_grid, texts, np.asarray(labels), cv=cv, scheduler=scheduler,
                              n_workers=workers, local=local, refit=False, progress=progress, scoring=scorer)
     results = search.cv_results_
+    # the step's prefix dropped, as --grid names them, but for a name that both steps have in the grid
+    # (batch_size and tokenizer__batch_size): one would silently replace the other in each candidate's params
+    shorts = [name.split("__", 1)[-1] for name in {k for params in results["params"] for k in params}]
     candidates = [
-        {"params": {k.split("__", 1)[-1]: v for k, v in params.items()},
+        {"params": {(k.split("__", 1)[-1] if shorts.count(k.split("__", 1)[-1]) == 1 else k): v
+                    for k, v in params.items()},
          "mean_test_score": float(results["mean_test_score"][i]), "std_test_score": float(results["std_test_score"][i]),
          "rank": int(results["rank_test_score"][i]), "mean_fit_seconds": float(results["mean_fit_time"][i])}
         for i, params in enumerate(results["params"])
@@ -199,6 +210,9 @@ def _quiet_local_workers(enabled: bool):
         yield
 
 
+#: more fits than this in ``toolkit grid`` get a hint on how to shorten the search
+_LARGE_SEARCH_FITS = 100
+
 #: scorers of a positive class; for two classes they score the second of the sorted classes
 _POSITIVE_CLASS_SCORERS = ("f1", "precision", "recall", "average_precision")
 
@@ -217,10 +231,45 @@ def check_scoring_name(scoring) -> None:
     )
 
 
+#: scorers of two classes only, and the multiclass forms to give instead
+_BINARY_ONLY_SCORERS = {
+    **{name: f"{name}_macro, {name}_weighted or {name}_micro" for name in ("f1", "precision", "recall", "jaccard")},
+    "roc_auc": "roc_auc_ovr, roc_auc_ovo, roc_auc_ovr_weighted or roc_auc_ovo_weighted",
+    "positive_likelihood_ratio": "balanced_accuracy or f1_macro",
+    "neg_negative_likelihood_ratio": "balanced_accuracy or f1_macro",
+}
+
+
+def _check_scoring_classes(scoring, classes) -> None:
+    """Refuse a ``--scoring`` that cannot score these labels, before any fit.
+
+    A scorer of two classes on three or more (``f1``, ``roc_auc``), a multilabel one (``f1_samples``) or a
+    regression one (``r2``) failed in the first candidate's scoring, after its fit, with scikit-learn's
+    traceback called a bug in toolkit.
+    """
+    from sklearn.metrics import get_scorer
+
+    if not isinstance(scoring, str):
+        return
+    func = getattr(get_scorer(scoring), "_score_func", None)
+    if getattr(func, "__module__", "").endswith("._regression"):
+        raise ValueError(f"--scoring {scoring!r} scores a regression, and the grid ranks classifiers: give a "
+                         "classification scorer, e.g. accuracy, balanced_accuracy, f1_macro, roc_auc or neg_log_loss.")
+    if scoring.endswith("_samples"):
+        raise ValueError(f"--scoring {scoring!r} scores multilabel data (several labels per document), and each "
+                         f"document here has one label: give {scoring[:-len('_samples')]}_macro or "
+                         f"{scoring[:-len('_samples')]}_weighted.")
+    if scoring in _BINARY_ONLY_SCORERS and len(classes) > 2:
+        shown = ", ".join(repr(c.item() if hasattr(c, "item") else c) for c in classes[:5])
+        raise ValueError(f"--scoring {scoring!r} scores two classes, and the labels have {len(classes)} ({shown}"
+                         f"{', ...' if len(classes) > 5 else ''}): give {_BINARY_ONLY_SCORERS[scoring]}.")
+
+
 def _scorer(scoring, classes):
     """The ``scoring`` of ``GridSearchCV`` for ``--scoring``: its name, or for two classes and a scorer of a
     positive class, that scorer with the second of the sorted ``classes`` as the positive one."""
     check_scoring_name(scoring)
+    _check_scoring_classes(scoring, classes)
     if scoring not in _POSITIVE_CLASS_SCORERS or len(classes) != 2:
         return scoring
     from sklearn import metrics as skm
@@ -329,6 +378,7 @@ def grid_cmd(
     _check_data(data)
     _check_output_file(output, force=force)  # now, not after the search
     check_scoring_name(scoring)
+    _check_scoring_classes(scoring, ())  # a regression or multilabel scorer now; one of two classes on the data
     params = _settings(settings)
     from ..models.classifier import make_text_classifier
 
@@ -338,6 +388,14 @@ def grid_cmd(
     _check_set_not_in_grid(params, param_grid, make_text_classifier().get_params())
     _check_grid_vectors(params, param_grid)  # now, not after loading the data and starting the cluster
     _check_grid_values(params, param_grid)  # (idem: else the first candidate's fit refused them)
+    from sklearn.model_selection import ParameterGrid
+
+    # a large search said before it starts (each candidate is a Keras model fitted --cv times), not found out
+    # from the progress bar, or not at all with --local
+    n_candidates = len(ParameterGrid(param_grid))
+    if n_candidates * cv > _LARGE_SEARCH_FITS:
+        _info(f"A large search: {n_candidates} candidates x {cv} folds = {n_candidates * cv} fits. Fewer values, "
+              "a --limit or more workers (--workers, --scheduler) shorten it.")
     from ._inputs import check_columns, check_training_classes
 
     # a missing --column / --label-column, or labels of one class, named after the cheap checks (the file is read,

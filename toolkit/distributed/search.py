@@ -1542,7 +1542,8 @@ def grid_search(estimator, param_grid, X, y, *, cv=3, scoring=None, scheduler=No
         Worker processes of the LocalCluster (at least 1; default: the
         number of cores).
     local : bool, default=False
-        Run with ``n_jobs=1`` in this process instead (no Dask).
+        Run with ``n_jobs=1`` in this process instead (no Dask); ``scheduler``
+        and ``n_workers`` must then be left out.
     refit, error_score : see ``GridSearchCV``
         The refit of the best candidate (``refit=True``) runs in this
         process, as scikit-learn's refit is not a joblib task; the
@@ -1619,6 +1620,11 @@ def grid_search(estimator, param_grid, X, y, *, cv=3, scoring=None, scheduler=No
 
     # LocalCluster(n_workers=0) starts no worker: joblib then waits, and gives up with "No valid workers found"
     validate_param(n_workers, [Interval(int, 1, None), None], name="n_workers", owner="grid_search")
+    if local and (scheduler is not None or n_workers is not None):  # else silently ignored: the fits ran here
+        given = "scheduler" if scheduler is not None else "n_workers"
+        raise ValueError(f"grid_search got local=True and {given}={scheduler if scheduler is not None else n_workers!r}:"
+                         f" local=True fits every candidate in this process, without Dask, so {given} would be "
+                         f"ignored. Drop {given} to fit here, or drop local=True to use the cluster.")
     for name, value in (("X", X), ("y", y), ("groups", groups), *fit_params.items()):
         if dask.is_dask_collection(value):
             raise TypeError(
