@@ -758,12 +758,7 @@ class NBSVMClassifier(MissingParamsMixin, ClassifierMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples, n_classes)
         """
-        scores = self.decision_function(X)
-        if scores.ndim == 1:
-            p = 1.0 / (1.0 + np.exp(-scores))
-            return np.column_stack([1.0 - p, p])
-        p = 1.0 / (1.0 + np.exp(-scores))
-        return p / p.sum(axis=1, keepdims=True)
+        return np.exp(self.predict_log_proba(X))
 
     @available_if(_has_proba)
     def predict_log_proba(self, X):
@@ -778,4 +773,13 @@ class NBSVMClassifier(MissingParamsMixin, ClassifierMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples, n_classes)
         """
-        return np.log(self.predict_proba(X))
+        from scipy.special import log_expit, logsumexp
+
+        # in log space: 1 / (1 + exp(-s)) overflowed for a score under about -710 (a long document with
+        # binarize=False), 1 - p was 0 from about +37 on (log: -inf), and a multiclass row whose scores were all
+        # under about -745 gave 0 / 0 (NaN)
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            return np.column_stack([log_expit(-scores), log_expit(scores)])
+        log_p = log_expit(scores)  # one-vs-rest sigmoids, normalized over the classes
+        return log_p - logsumexp(log_p, axis=1, keepdims=True)

@@ -245,6 +245,31 @@ class PseudoLabelClassifier(MissingParamsMixin, MetaEstimatorMixin, ClassifierMi
         # IMDB training set too: benchmarks/tune_linear.py, family "pseudo"
         return NBSVMClassifier()
 
+    def set_params(self, **params):
+        """Set the parameters of this estimator (scikit-learn's ``set_params``).
+
+        With ``estimator=None`` (the default ``NBSVMClassifier``), nested
+        ``estimator__<name>`` parameters, such as a grid search's
+        ``{"estimator__C": [0.01, 0.1]}``, set that parameter of a default
+        ``NBSVMClassifier()``, which becomes ``estimator``: the model fitted
+        is the one ``None`` stands for, with that parameter changed.
+        (scikit-learn's own ``set_params`` stopped with "'NoneType' object
+        has no attribute 'set_params'".)
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters.
+
+        Returns
+        -------
+        self
+        """
+        if (self.estimator is None and "estimator" not in params
+                and any(key.startswith("estimator__") for key in params)):
+            self.estimator = self._base()
+        return super().set_params(**params)
+
     def _seeded_base(self):
         """A clone of the estimator whose unseeded ``random_state`` parameters (None, at any depth) are set to
         ints drawn from ``self.random_state`` (as ``sklearn.ensemble._base._set_random_states``, which sets them

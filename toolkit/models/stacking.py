@@ -60,6 +60,7 @@ import contextlib
 import functools
 import gc
 import logging
+import numbers
 import os
 import time
 from types import MappingProxyType
@@ -170,9 +171,16 @@ def _ngram_models(value) -> tuple:
 
 
 def _is_ngram_range(value) -> bool:
-    return (isinstance(value, (tuple, list)) and len(value) == 2
-            and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    # numpy ints too (a grid of np.arange values), as TokenizedCorpus.ngrams takes them
+    return (isinstance(value, (tuple, list, np.ndarray)) and len(value) == 2
+            and all(isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_)) for v in value)
             and 1 <= value[0] <= value[1])
+
+
+def _sequence_of_cs(value) -> bool:
+    """Whether ``vectors_Cs`` is a sequence of C values (a list, tuple or 1-D array such as ``np.logspace(-3, 0, 4)``,
+    which ``LogisticRegressionCV`` takes), not the int number of them."""
+    return isinstance(value, (list, tuple)) or (isinstance(value, np.ndarray) and value.ndim == 1)
 
 
 class StackedTextClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, BaseEstimator):
@@ -309,7 +317,9 @@ class StackedTextClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin,
         validation data by ``benchmarks/tune_linear.py``); unused by ``"nbsvm++"``.
     vectors_Cs : int or sequence of float, default=(0.001, 0.01, 0.1, 1.0)
         ``Cs`` of the vector member's ``LogisticRegressionCV`` (C chosen by
-        internal 5-fold cross-validation on the standardized pooled vectors).
+        internal 5-fold cross-validation on the standardized pooled vectors):
+        a list, tuple or 1-D array of C values (``np.logspace(-3, 0, 4)``), or
+        an int, that many values on scikit-learn's log grid.
         The default grid costs a fifth of ``Cs=10`` (whose large C values
         make lbfgs slow) on 200 IMDB reviews.
     cv : int or cross-validation splitter, default=5
@@ -469,7 +479,7 @@ class StackedTextClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin,
         "ratings_alpha": [Interval(float, 0, None, closed="neither"), None],
         "ngram_model": [Options({"nbsvm", "nbsvm++"}), tuple, list],
         "C": [Interval(float, 0, None, closed="neither")],
-        "vectors_Cs": [Interval(int, 1, None), list, tuple],
+        "vectors_Cs": [Interval(int, 1, None), list, tuple, np.ndarray],
         "cv": [Interval(int, 2, None), "cv_object"],
         "predict_with": [Options({"refit", "folds"})],
         "final_C": [Interval(float, 0, None, closed="neither")],
@@ -541,7 +551,7 @@ class StackedTextClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin,
 
         # token lists out: set_output("default") keeps a global transform_output="pandas" from warning;
         # _TokenFunction passes names through, so member[:-1].get_feature_names_out() names the n-grams
-        grams = _TokenFunction(word_ngrams, kw_args={"ngram_range": tuple(self.ngram_range)},
+        grams = _TokenFunction(word_ngrams, kw_args={"ngram_range": tuple(int(n) for n in self.ngram_range)},
                                validate=False, check_inverse=False).set_output(transform="default")
         # the n-gram members' first step: equal in every member, so fitted members share it and predict
         # marks the new documents once (_share_fitted_steps)
@@ -583,7 +593,7 @@ class StackedTextClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin,
                 ("tfidf", TfidfTransformer(sublinear_tf=True, norm="l2")),
                 ("ridge", Ridge(alpha=self.ratings_alpha)),
             ])))
-        Cs = list(self.vectors_Cs) if isinstance(self.vectors_Cs, (list, tuple)) else self.vectors_Cs
+        Cs = [float(c) for c in self.vectors_Cs] if _sequence_of_cs(self.vectors_Cs) else self.vectors_Cs
         # LogisticRegressionCV scores its C values with the fit's sample_weight; under metadata routing its
         # scorer must ask for them (a plain "accuracy" raised UnsetMetadataPassedError inside the stack's fit)
         scoring = "accuracy"
@@ -643,9 +653,10 @@ class StackedTextClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin,
                 "The 'ngram_range' parameter of StackedTextClassifier must be a pair of ints "
                 f"(min_n, max_n) with 1 <= min_n <= max_n. Got {self.ngram_range!r} instead."
             )
-        if isinstance(self.vectors_Cs, (list, tuple)) and not (
-                self.vectors_Cs and all(isinstance(c, (int, float)) and not isinstance(c, bool) and c > 0
-                                        for c in self.vectors_Cs)):
+        Cs = self.vectors_Cs
+        if isinstance(Cs, np.ndarray) and Cs.ndim != 1 or _sequence_of_cs(Cs) and not (
+                len(Cs) and all(isinstance(c, numbers.Real) and not isinstance(c, (bool, np.bool_))
+                                and np.isfinite(c) and c > 0 for c in Cs)):
             raise ValueError(
                 "The 'vectors_Cs' parameter of StackedTextClassifier must be an int >= 1 or a non-empty "
                 f"sequence of floats > 0. Got {self.vectors_Cs!r} instead."
@@ -715,6 +726,7 @@ class StackedTextClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin,
         started = time.perf_counter()
         self._check_params()
         docs = _as_corpus(X)
+        self._check_word_tokens(docs)
         if y is None:  # a pipeline fitted without y: np.asarray(None) stopped with "tuple index out of range"
             raise ValueError(
                 f"This {type(self).__name__} estimator requires y to be passed, but the target y is None: its "
@@ -804,6 +816,23 @@ class StackedTextClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin,
             # peer's whole cost). One full collection here costs ~0.1 s of a fit of minutes.
             gc.collect()
         return self
+
+    def _check_word_tokens(self, docs):
+        """Refuse the n-grams of a tokenizer (``SpacyTokenizer(ngram_range=(1, 2))`` in front): the stack makes its
+        own, and from n-gram tokens it counted n-grams of n-grams ("movie a a 10"), its ``"tail"`` member read the
+        last n-grams instead of the last words and its vector members pooled n-grams, silently."""
+        from ..text.corpus import _NgramCorpus
+
+        if not isinstance(docs, _NgramCorpus):
+            return
+        given = tuple(int(n) for n in docs._ngram_range)
+        raise ValueError(
+            f"StackedTextClassifier takes word tokens and makes its own n-grams (ngram_range={self.ngram_range!r}), "
+            f"but X holds the {given[0]}-{given[1]}-grams of a tokenizer (SpacyTokenizer(ngram_range={given!r})): "
+            "its members would count n-grams of n-grams, read the last n-grams as a document's ending and pool "
+            "n-grams as words. Give it words: SpacyTokenizer() (ngram_range=(1, 1)) in front, and the n-grams "
+            f"you want as the stack's own ngram_range (StackedTextClassifier(ngram_range={given!r}))."
+        )
 
     def _check_class_weight(self, classes):
         """``class_weight`` for the meta-learner: None, ``"balanced"`` or a dict of the classes of y alone.
@@ -1492,6 +1521,7 @@ def _folds(cv, y, groups, seed):
             raise ValueError(
                 f"groups must be one value per document: got shape {groups.shape} for {len(y)} documents."
             )
+        _check_groups(groups)
     if isinstance(cv, (int, np.integer)):
         splitter = (StratifiedKFold if groups is None else StratifiedGroupKFold)(
             n_splits=cv, shuffle=True, random_state=seed)
@@ -1505,6 +1535,46 @@ def _folds(cv, y, groups, seed):
             "cross_val_predict); pass a KFold-like splitter, not a ShuffleSplit-like one."
         )
     return folds
+
+
+def _plain(value):
+    """A numpy scalar as its Python value, for messages (``nan``, not ``np.float64(nan)``)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _check_groups(groups):
+    """Refuse ``groups`` with missing values (None, NaN, ``pd.NA``) or of mixed types, naming the document.
+
+    scikit-learn's group splitters sort the groups: with object groups a missing
+    value stopped with "'<' not supported between instances of 'str' and
+    'NoneType'" (or 'float'), and in float groups every NaN became one group
+    of its own, so the documents without a group (not one movie) were kept
+    together in one fold, silently.
+    """
+    from .._validation import is_missing
+
+    if groups.dtype.kind == "f":
+        missing = np.isnan(groups)
+    elif groups.dtype == object:
+        missing = np.fromiter((is_missing(g) for g in groups), dtype=bool, count=groups.shape[0])
+    else:
+        missing = np.zeros(groups.shape[0], dtype=bool)
+    if missing.any():
+        first = int(np.flatnonzero(missing)[0])
+        raise ValueError(
+            f"groups must name the group of every document, but document {first} has {_plain(groups[first])!r} "
+            f"({int(missing.sum())} of the {groups.shape[0]} groups are missing: None or NaN). Documents without "
+            "a group are not one group: give each one a group of its own (e.g. its row number as a string, "
+            "np.where(pd.isna(groups), [f'doc{i}' for i in range(len(groups))], groups)), or fit without groups."
+        )
+    if groups.dtype == object:
+        kinds = {type(_plain(g)) for g in groups}
+        if len(kinds) > 1 and not kinds <= {bool, int, float}:  # numbers sort among themselves, not with str
+            names = ", ".join(sorted(k.__name__ for k in kinds))
+            raise ValueError(
+                f"groups mixes values of types {names}, which the group splitters cannot sort. Give groups of one "
+                "type, e.g. np.asarray(groups, dtype=str)."
+            )
 
 
 def _check_fold_classes(folds, y, cv):
