@@ -571,7 +571,7 @@ def _refuse_one_hot(y, owner) -> None:
         )
 
 
-def check_single_target(y, *, owner: str, hint: str | None = None) -> None:
+def check_single_target(y, *, owner: str, hint: str | None = None, values: bool = True) -> None:
     """Refuse several labels per sample (a 2-D ``y``, or lists of labels) with an error that names the wrappers.
 
     scikit-learn's own messages ("y should be a 1d array", "Supported target
@@ -590,6 +590,10 @@ def check_single_target(y, *, owner: str, hint: str | None = None) -> None:
     hint : str or None, default=None
         What to do instead, when the default (the three scikit-learn
         wrappers) does not fit the estimator.
+    values : bool, default=True
+        Also refuse missing labels and labels mixing text and numbers (an
+        object ``y``); False where ``y`` holds markers of its own (the
+        unlabelled ``-1`` of semi-supervised learning).
 
     Raises
     ------
@@ -611,6 +615,8 @@ def check_single_target(y, *, owner: str, hint: str | None = None) -> None:
         except ValueError:  # lists of labels of different lengths: numpy's "inhomogeneous shape"
             arr = np.empty(len(y), dtype=object)
             arr[:] = list(y)
+        if arr.ndim == 1 and values:
+            _check_label_values(y, owner)  # missing labels, text mixed with numbers: named before any conversion
         if arr.ndim == 2 and arr.shape[1] != 1:
             _refuse_one_hot(arr, owner)
             what = f"a 2-D y of shape {arr.shape} (one column per label or output, or lists of labels of one length)"
@@ -674,6 +680,7 @@ def check_class_target(y, *, owner: str) -> None:
     """
     from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
+    _check_label_values(y, owner)  # (as given, or as validate_data converted it)
     if type_of_target(y, input_name="y") in ("continuous", "continuous-multioutput"):
         values = np.asarray(y).ravel().astype(float)
         fractional = values[np.isfinite(values) & (values != np.round(values))]
@@ -684,6 +691,41 @@ def check_class_target(y, *, owner: str) -> None:
             f"samples): it would learn one class per value. {REGRESSION_HINT}"
         )
     check_classification_targets(y)
+
+
+def _check_label_values(y, owner: str) -> None:
+    """Refuse labels (of an object ``y``) that are missing (None, NaN, ``pd.NA``) or mix text and numbers.
+
+    scikit-learn said "Unknown label type: unknown ... a regression target"
+    (or numpy "'<' not supported between 'NoneType' and 'str'"), or took a
+    NaN label as one more class, without a word.
+    """
+    if y is None or isinstance(y, (str, bytes)) or getattr(y, "ndim", 1) != 1:
+        return
+    dtype = getattr(y, "dtype", None)
+    if dtype is not None and getattr(dtype, "kind", "O") != "O":
+        return  # numbers, booleans or fixed-width strings: nothing missing that numpy or scikit-learn would hide
+    try:
+        flat = list(y.to_numpy(dtype=object) if hasattr(y, "to_numpy") else y)
+    except TypeError:
+        return
+    # a list's NaN among strings became the class "nan" (np.asarray made every label a str)
+    missing = [i for i, v in enumerate(flat) if is_missing(v)]
+    if missing:
+        raise ValueError(
+            f"y has {len(missing)} missing label(s) (None or NaN), the first at index {missing[0]}. {owner} learns "
+            "one class per label: fill them in, or drop those documents and their rows of X (e.g. "
+            "df.dropna(subset=[label_column]))."
+        )
+    if dtype is None:
+        return  # a list: np.asarray makes its labels one type (1 and "1" one class)
+    kinds = {"text" if isinstance(v, str) else "numbers" if isinstance(v, numbers.Number) else type(v).__name__
+             for v in flat}
+    if kinds == {"text", "numbers"}:  # (lists of labels: check_single_target's message)
+        raise ValueError(
+            f"y mixes label types ({' and '.join(sorted(kinds))}): 1 and '1' would be two classes. Give labels of "
+            "one type, e.g. y.astype(str) (or toolkit.data's readers, which make a number one class however written)."
+        )
 
 
 def is_missing(doc) -> bool:

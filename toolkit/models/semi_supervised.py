@@ -392,7 +392,8 @@ class PseudoLabelClassifier(MissingParamsMixin, MetaEstimatorMixin, ClassifierMi
         # a 2-D y made one mask over all its cells: an IndexError, or documents taken for unlabelled by one column
         check_single_target(y, owner=type(self).__name__, hint=(
             f"wrap it: MultiOutputClassifier({type(self).__name__}(...)) self-trains one model per label column, "
-            f"with {UNLABELLED} in every column of an unlabelled document (OneVsRestClassifier refuses {UNLABELLED})"))
+            f"with {UNLABELLED} in every column of an unlabelled document (OneVsRestClassifier refuses {UNLABELLED})"),
+            values=False)  # -1 among text labels marks the unlabelled: the labelled ones are checked in fit
         X = _selectable(X)
         y = np.asarray(y)
         if y.ndim == 2:  # one column (df[["label"]], Y[:, [k]]): its (n, 1) mask broke the pseudo-label assignment
