@@ -54,9 +54,6 @@ logger = logging.getLogger(__name__)
 # benchmarks/tune_models.py --groups bag (results/tune_models_nbsvm_bag.json, BENCHMARKS.md)
 _DEFAULT_LEARNING_RATE = {"bag": 0.02, "nbsvm": 0.02, "nbsvm_vectors": 0.02}
 _NB_ARCHITECTURES = ("nbsvm", "nbsvm_vectors")  # distinct n-gram ids, naive-Bayes ratios
-#: the advice of :func:`toolkit.text.corpus.check_token_lists` for raw strings, which a model trained by
-#: fit_from_store replaces with its store's tokenizer (:meth:`EmbeddingClassifier._store_tokenizer_advice`)
-_RAW_TEXT_ADVICE = "put SpacyTokenizer before it in a Pipeline, or use toolkit.make_text_classifier()."
 _ADAM_FAMILY = ("adam", "adamw", "nadam")
 _LEARNED_EMBEDDING_DIM = 50
 _FINETUNE_LR_FACTOR = 0.1
@@ -682,13 +679,7 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         """Validated input as a TokenizedCorpus; an empty document is an error unless allowed."""
         from ..text.corpus import check_token_corpus
 
-        try:
-            corpus = check_token_corpus(X, estimator=type(self).__name__)
-        except ValueError as err:
-            advice = self._store_tokenizer_advice(str(err))
-            if advice is None:
-                raise
-            raise ValueError(advice) from err
+        corpus = check_token_corpus(X, estimator=type(self).__name__, raw_text_advice=self._store_tokenizer_advice())
         empty = np.flatnonzero(corpus.lengths() == 0)
         if len(empty) and not allow_empty:
             raise DocumentError(
@@ -699,25 +690,25 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
             )
         return corpus
 
-    def _store_tokenizer_advice(self, message):
-        """``message`` (raw strings given) with the tokenizer of the store ``fit_from_store`` trained on, or None.
+    def _store_tokenizer_advice(self):
+        """What to do with raw strings for a model ``fit_from_store`` trained: its store's tokenizer; else None.
 
         A default ``SpacyTokenizer`` (what the generic advice names) tokenizes
         raw texts otherwise than a store built with other settings (``lowercase``,
         ``max_length``...): the model would then predict silently worse.
         """
         params = getattr(self, "tokenizer_params_", None)
-        if not params or _RAW_TEXT_ADVICE not in message:
+        if not params:
             return None
         from ..text.tokenizer import SpacyTokenizer
 
         defaults = SpacyTokenizer().get_params()
         shown = ", ".join(f"{k}={v!r}" for k, v in params.items() if k in defaults and defaults[k] != v)
-        return message.replace(_RAW_TEXT_ADVICE, (
+        return (
             f"this model was trained by fit_from_store on a store tokenized with SpacyTokenizer({shown}): put that "
             "tokenizer before it, make_pipeline(SpacyTokenizer(**clf.tokenizer_params_), clf), so raw texts are "
             "tokenized as its training documents were (a default SpacyTokenizer, or toolkit.make_text_classifier(), "
-            f"{'tokenizes otherwise' if shown else 'has the same settings'})."))
+            f"{'tokenizes otherwise' if shown else 'has the same settings'}).")
 
     def model_inputs(self, X):
         """The token-id matrix that ``model_`` takes for the documents ``X``.

@@ -1174,8 +1174,9 @@ class NgramIndex:
         return result
 
 
-def check_token_corpus(X, *, estimator: str, name: str = "X") -> TokenizedCorpus:
-    """:func:`check_token_lists`, then the documents as a :class:`TokenizedCorpus` (unchanged if one).
+def check_token_corpus(X, *, estimator: str, name: str = "X", raw_text_advice: str | None = None) -> TokenizedCorpus:
+    """:func:`check_token_lists` (``raw_text_advice`` as there), then the documents as a :class:`TokenizedCorpus`
+    (unchanged if one).
 
     The corpus of a pandas Series has the Series' index as
     :attr:`TokenizedCorpus.row_index`, as :class:`toolkit.text.SpacyTokenizer`'s
@@ -1184,7 +1185,7 @@ def check_token_corpus(X, *, estimator: str, name: str = "X") -> TokenizedCorpus
     that output of a Series of token lists was numbered 0..n-1, and a pandas
     ``ColumnTransformer`` failed to join it to the frame's other columns.
     """
-    docs = check_token_lists(X, estimator=estimator, name=name)
+    docs = check_token_lists(X, estimator=estimator, name=name, raw_text_advice=raw_text_advice)
     if isinstance(docs, TokenizedCorpus):
         return docs
     corpus = TokenizedCorpus.from_token_lists(docs)
@@ -1194,11 +1195,19 @@ def check_token_corpus(X, *, estimator: str, name: str = "X") -> TokenizedCorpus
     return corpus
 
 
-def check_token_lists(X, *, estimator: str, name: str = "X"):
+#: what a raw-text error tells the user to do, unless the caller knows better (``raw_text_advice``)
+RAW_TEXT_ADVICE = "put SpacyTokenizer before it in a Pipeline, or use toolkit.make_text_classifier()."
+
+
+def check_token_lists(X, *, estimator: str, name: str = "X", raw_text_advice: str | None = None):
     """Validate token lists (a sequence of sequences of str).
 
     A :class:`TokenizedCorpus` is returned unchanged; anything
     else comes back as a list of lists.
+
+    ``raw_text_advice`` replaces :data:`RAW_TEXT_ADVICE` in the errors for
+    raw strings (a model trained from a corpus store names its store's
+    tokenizer).
 
     Raises
     ------
@@ -1206,6 +1215,7 @@ def check_token_lists(X, *, estimator: str, name: str = "X"):
         When raw strings are given instead of token lists, saying to put
         SpacyTokenizer first, or when an element is not a sequence of str.
     """
+    advice = RAW_TEXT_ADVICE if raw_text_advice is None else raw_text_advice
     if isinstance(X, TokenizedCorpus):
         return X
     if _is_sparse(X):
@@ -1220,8 +1230,7 @@ def check_token_lists(X, *, estimator: str, name: str = "X"):
     ):
         raise ValueError(
             f"{estimator} expects a sequence of token lists for {name}, got "
-            f"{type(X).__name__}. Tokenize first: put SpacyTokenizer before it in a "
-            "Pipeline, or use toolkit.make_text_classifier()."
+            f"{type(X).__name__}. Tokenize first: {advice}"
         )
     if (isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype == object and X.size
             and isinstance(X.flat[0], Iterable) and not isinstance(X.flat[0], str)):
@@ -1251,13 +1260,13 @@ def check_token_lists(X, *, estimator: str, name: str = "X"):
         if isinstance(doc, (str, np.str_)):
             # strings without spaces, all of them: more likely one document's tokens (enc.transform(tokens))
             one_document = all(isinstance(d, str) and d and not any(c.isspace() for c in d) for d in docs)
-            todo = "put SpacyTokenizer before it in a Pipeline, or use toolkit.make_text_classifier()."
+            todo = RAW_TEXT_ADVICE
             if one_document:
                 todo = (f"{name} looks like the tokens of one document ({', '.join(map(repr, docs[:3]))}"
                         f"{', ...' if len(docs) > 3 else ''}): wrap them in a list, [tokens], for one row. Raw "
                         f"texts: tokenize them first ({todo[:-1]}).")
             else:
-                todo = f"Tokenize first: {todo}"
+                todo = f"Tokenize first: {advice}"
             raise ValueError(
                 f"{estimator} expects token lists, but document {i} of {name}{row_label(given, i)} is a raw "
                 f"string. {todo}"
