@@ -48,6 +48,21 @@ def test_parse_grid_refuses_an_empty_list():
         parse_grid(["epochs=[]"], make_text_classifier())
 
 
+@pytest.mark.parametrize(("item", "message"), [
+    ("epochs=1,1", r"1 given more than once"),  # the same candidate fitted twice
+    ("ngram_range=[(1, 1), (1, 2), (1, 1)]", r"\(1, 1\) given more than once"),
+])
+def test_parse_grid_refuses_repeated_values(item, message):
+    """(forty-third session, lead) Found by the grid hunt, fixed after it."""
+    from toolkit.cli.grid import parse_grid
+    from toolkit.models import make_text_classifier
+
+    with pytest.raises(ValueError, match=rf"Invalid --grid .*: {message}"):
+        parse_grid([item], make_text_classifier())
+    assert parse_grid(["epochs=1,2", "ngram_range=(1, 1),(1, 2)"], make_text_classifier()) == {
+        "classifier__epochs": [1, 2], "tokenizer__ngram_range": [(1, 1), (1, 2)]}
+
+
 @pytest.mark.parametrize(("key", "close"), [("epoch", "epochs"), ("ngram", "ngram_range"),
                                             ("archtecture", "architecture")])
 def test_unknown_grid_name_suggests_the_close_one(key, close):

@@ -87,6 +87,10 @@ def parse_grid(items, pipeline) -> dict:
             value = [None if v.lower() == "none" else parse_setting(f"v={v}")[1] for v in raw]
         if not value:  # "epochs=[]": GridSearchCV refused it with a traceback, after the data were loaded
             raise ValueError(f"Invalid --grid {item!r}: no values; give at least one, name=v1,v2 (or name=[v1, v2]).")
+        repeated = sorted({repr(v) for i, v in enumerate(value) if v in value[:i]})
+        if repeated:  # "epochs=1,1": the same candidate fitted twice, and ranked twice
+            raise ValueError(f"Invalid --grid {item!r}: {', '.join(repeated)} given more than once; each value is "
+                             "a candidate: give each once.")
         name = next((f"{step}__{key}" for step in ("classifier", "tokenizer") if f"{step}__{key}" in params),
                     key if key in params and "__" in key else None)
         if name is None and key in params:  # the Pipeline's own (memory, steps, classifier...): a folder per
