@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import glob
 import os
 import re
@@ -114,10 +115,10 @@ def _process_alive(pid: int) -> bool:
 #: A temporary name of :func:`atomic_output`: ``.<name>.<pid>-<host tag, 6 hex><6 hex>.tmp[<suffix>]``
 #: (``.<name>.<12 hex>.tmp[<suffix>]`` before the writer's process id was part of it: swept by age only).
 _TMP_NAME = re.compile(r"\..+\.(?P<pid>\d+)-(?P<host>[0-9a-f]{6})[0-9a-f]{6}\.tmp(?:\..*)?")
-_HOST_TAG: list[str] = []
 _TMP_EXTRA = len("..-123456abcdef.tmp")  # what a temporary name adds to the final one, besides the process id
 
 
+@functools.cache
 def _host_tag() -> str:
     """6 hex digits naming this machine's process-id space: host name, pid namespace and boot.
 
@@ -125,18 +126,16 @@ def _host_tag() -> str:
     folder shared by several hosts (NFS), containers (each its own pid
     namespace) or a reboot never lets one machine judge another's writers.
     """
-    if not _HOST_TAG:
-        import hashlib
-        import socket
+    import hashlib
+    import socket
 
-        parts = [socket.gethostname()]
-        for name in ("/proc/self/ns/pid", "/proc/sys/kernel/random/boot_id"):
-            try:
-                parts.append(str(os.stat(name).st_ino) if name.endswith("pid") else Path(name).read_text().strip())
-            except OSError:
-                parts.append("")
-        _HOST_TAG.append(hashlib.sha256("\0".join(parts).encode("utf-8", "replace")).hexdigest()[:6])
-    return _HOST_TAG[0]
+    parts = [socket.gethostname()]
+    for name in ("/proc/self/ns/pid", "/proc/sys/kernel/random/boot_id"):
+        try:
+            parts.append(str(os.stat(name).st_ino) if name.endswith("pid") else Path(name).read_text().strip())
+        except OSError:
+            parts.append("")
+    return hashlib.sha256("\0".join(parts).encode("utf-8", "replace")).hexdigest()[:6]
 
 
 def _writer_dead(name: str) -> bool:
