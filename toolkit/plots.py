@@ -304,30 +304,60 @@ def _epoch_ranges(epochs) -> str:
     return f"epoch{'s' if len(epochs) > 1 else ''} {text}"
 
 
-def _validation_epochs(val, metric: str, train, keras_epochs: int | None) -> np.ndarray:
-    """The 1-based epochs of the validation values ``val``: 1, 2, ... unless a Keras History validated less often.
+def _recorded_epochs(history) -> np.ndarray | None:
+    """The 1-based epochs of the history's rows where it records them, or None (they are 1, 2, ...).
+
+    A Keras History keeps its 0-based epochs in ``epoch``, and a ``CSVLogger`` file its ``epoch``
+    column: training resumed with ``fit(initial_epoch=5, epochs=10)`` ran epochs 6 to 10, which were
+    drawn at 1 to 5. Epochs that are not whole, rising numbers (two runs in one file) are not used.
+    """
+    if isinstance(history, Mapping):
+        return None
+    if hasattr(history, "history") and isinstance(getattr(history, "epoch", None), list):
+        values = history.epoch  # a Keras History
+    elif hasattr(history, "columns") and hasattr(history, "to_numpy") and "epoch" in history.columns:
+        values = history["epoch"].to_numpy()  # a DataFrame: a CSVLogger file read back
+    else:
+        return None
+    try:
+        epochs = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        return None
+    if epochs.ndim != 1 or not epochs.size or not np.isfinite(epochs).all() or (epochs != np.round(epochs)).any() \
+            or epochs.min() < 0 or (np.diff(epochs) <= 0).any():
+        return None
+    return epochs.astype(np.int64) + 1
+
+
+def _validation_epochs(val, metric: str, train, keras_epochs: int | None, epochs=None) -> np.ndarray:
+    """The 1-based epochs of the validation values ``val``: those of the training values (``epochs``, else
+    1, 2, ...) unless a Keras History validated less often.
 
     Keras' ``fit(validation_freq=f)`` validates at epochs f, 2f, ...: its History holds
     ``epochs // f`` values of each ``val_`` metric (drawn at epochs 1, 2, ... they showed the
     validation loss of epoch 4 at epoch 2). The frequency is read back from the counts where only one
     whole number fits; otherwise (a list of epochs, or a dict whose lists differ) the values are drawn
-    at 1, 2, ... with a warning.
+    at 1, 2, ... (the first recorded epochs) with a warning.
     """
     n_epochs = keras_epochs if keras_epochs is not None else (len(train) if train is not None else len(val))
+    every = epochs if epochs is not None and len(epochs) == n_epochs else np.arange(1, n_epochs + 1)
     if len(val) == n_epochs:
-        return np.arange(1, len(val) + 1)
+        return every
     if keras_epochs is not None and 0 < len(val) < n_epochs:
-        freqs = [f for f in range(2, n_epochs + 1) if n_epochs // f == len(val)]
+        # fit(initial_epoch=k, validation_freq=f) validates at the multiples of f among epochs k+1...
+        freqs = [f for f in range(2, int(every.max()) + 1) if np.count_nonzero(every % f == 0) == len(val)]
         if len(freqs) == 1:
+            at = every[every % freqs[0] == 0]
             logger.info("The history's val_%s has %d values for %d epochs: drawn at %s, where "
                         "fit(validation_freq=%d) validates.", metric, len(val), n_epochs,
-                        _epoch_ranges([freqs[0] * (i + 1) for i in range(len(val))]), freqs[0])
-            return freqs[0] * np.arange(1, len(val) + 1)
+                        _epoch_ranges(at.tolist()), freqs[0])
+            return at
+    at = every[:len(val)] if len(val) <= len(every) else np.arange(1, len(val) + 1)
     logger.warning("The history's val_%s has %d value(s) for %d epochs of training: drawn at %s (if they were "
                    "recorded at other epochs, fit(validation_freq=...), the plot shows them at the wrong ones; "
                    "pass the Keras History itself, not its .history dict).",
-                   metric, len(val), n_epochs, _epoch_ranges(list(range(1, len(val) + 1))))
-    return np.arange(1, len(val) + 1)
+                   metric, len(val), n_epochs, _epoch_ranges(at.tolist()))
+    return at
 
 
 def _mark_not_finite(ax, values, curve: str, color: str, height: float, epochs=None) -> None:
@@ -398,7 +428,10 @@ def plot_history(history, path=None, *, metrics=("loss", "accuracy"), title=None
         logged as a warning. A Keras History from ``fit(validation_freq=f)``
         has fewer ``val_`` values than epochs: they are drawn at epochs
         f, 2f, ... (a dict of such lists cannot tell, and draws them at
-        1, 2, ... with a warning).
+        1, 2, ... with a warning). Training resumed with
+        ``fit(initial_epoch=k)`` is drawn at its own epochs k+1, k+2...,
+        which a Keras History (its ``epoch``) and a CSVLogger file (its
+        ``epoch`` column) record; a dict starts at 1.
     path : path-like, optional
         Image file to write: PNG, or the format its suffix names (``.pdf``,
         ``.svg``...). Missing folders are created; ``~`` is the home folder.
@@ -478,6 +511,7 @@ def plot_history(history, path=None, *, metrics=("loss", "accuracy"), title=None
     # a Keras History knows its epochs (fit(validation_freq=2) records the val_ metrics of every other one)
     epochs_attr = getattr(history, "epoch", None) if not isinstance(history, Mapping) else None
     keras_epochs = len(epochs_attr) if isinstance(epochs_attr, list) and hasattr(history, "history") else None
+    recorded = _recorded_epochs(history)
     kept = _kept_epoch(history)
     n_epochs = max(len(values) for _, *curves in panels for values in curves if values is not None)
     if kept is not None and not 0 <= kept < n_epochs - 1:  # the last epoch's weights (or out of range): no mark
@@ -486,12 +520,14 @@ def plot_history(history, path=None, *, metrics=("loss", "accuracy"), title=None
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
     for ax, (metric, train, val) in zip(axes, panels):
         if train is not None:
-            ax.plot(np.arange(1, len(train) + 1), train, "o", color="tab:blue", label=f"Training {metric}")
-            _mark_not_finite(ax, train, f"Training {metric}", "tab:blue", 0.03)
+            train_epochs = recorded if recorded is not None and len(recorded) == len(train) else \
+                np.arange(1, len(train) + 1)
+            ax.plot(train_epochs, train, "o", color="tab:blue", label=f"Training {metric}")
+            _mark_not_finite(ax, train, f"Training {metric}", "tab:blue", 0.03, train_epochs)
         if val is not None:
             # a line through one point is invisible: one epoch gets a marker, and so do the epochs of a line
             # broken by NaN
-            val_epochs = _validation_epochs(val, metric, train, keras_epochs)
+            val_epochs = _validation_epochs(val, metric, train, keras_epochs, recorded)
             ax.plot(val_epochs, val, "-" if len(val) > 1 and np.isfinite(val).all() else "-s",
                     color="tab:orange", label=f"Validation {metric}")
             _mark_not_finite(ax, val, f"Validation {metric}", "tab:orange", 0.08, val_epochs)

@@ -107,6 +107,8 @@ def _check_not_own_file(name: str, command: str) -> None:
     path = Path(name).expanduser()
     if name in list_manifests() or not path.exists():
         return
+    if name.endswith(".toml") and path.is_file():
+        return  # a manifest file of the user's own, read as fetch(name) reads it (its errors name its fields)
     kind = "a folder" if path.is_dir() else "a file"
     raise DataError(
         f"'{name}' is {kind}, not a data manifest name: `toolkit data {command}` works on the downloadable "
@@ -151,7 +153,7 @@ def data_list(
 @data_app.command("info")
 @_errors_to_exit
 def data_info(
-    name: str = typer.Argument(..., help="Manifest name, e.g. imdb or glove.6B.50d."),
+    name: str = typer.Argument(..., help="Manifest name, e.g. imdb or glove.6B.50d, or a manifest .toml file."),
     data_dir: Path = _opt_data_dir,
     cache_dir: Path = _opt_cache_dir,
 ) -> None:
@@ -163,7 +165,7 @@ def data_info(
 @data_app.command("fetch")
 @_errors_to_exit
 def data_fetch(
-    name: str = typer.Argument(..., help="Manifest name, e.g. imdb or glove.6B.50d."),
+    name: str = typer.Argument(..., help="Manifest name, e.g. imdb or glove.6B.50d, or a manifest .toml file."),
     data_dir: Path = _opt_data_dir,
     cache_dir: Path = _opt_cache_dir,
 ) -> None:

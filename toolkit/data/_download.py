@@ -131,11 +131,13 @@ def parse_known_hash(known_hash: str) -> tuple[str, str]:
 
 
 @contextlib.contextmanager
-def file_lock(path: str | os.PathLike, *, timeout: float = 3600.0, purpose: str = "downloading the same file"):
+def file_lock(path: str | os.PathLike, *, timeout: float = 3600.0, purpose: str = "downloading the same file",
+              wait_level: int = logging.INFO):
     """Hold an exclusive inter-process lock on ``path`` (a ``filelock.FileLock``).
 
     ``purpose`` says what the other process holding it is doing, in the
-    timeout's message.
+    timeout's message and in the line logged at ``wait_level`` when this one
+    has to wait.
 
     The operating system releases it when the holder dies, on every platform,
     so a crash never leaves a lock that blocks later runs.
@@ -159,7 +161,7 @@ def file_lock(path: str | os.PathLike, *, timeout: float = 3600.0, purpose: str 
     try:
         lock.acquire(timeout=0)
     except Timeout:
-        logger.info("Waiting for another process to finish with %s", path)
+        logger.log(wait_level, "Waiting for another process to finish with %s: it is %s", path, purpose)
         try:
             lock.acquire(timeout=timeout)
         except Timeout:
@@ -379,18 +381,26 @@ class _Download:
         import pooch
 
         got = os.path.getsize(output_file)
+        page = "" if not _is_html_page(output_file) else (
+            "The server sent a web page (HTML), not the file: a login page of a proxy or of the network, or a "
+            "page saying that the file moved. Open the URL in a browser: trying again fetches the same page. A "
+            f"copy downloaded by hand goes in an offline data folder ({DATA_DIR_ENV}, or data_dir=); verify it "
+            f"first: its {self.alg} must be {self.expected}."
+        )
         if self.size is not None and got != self.size:
             raise _Final(DataError(
                 f"Download of {self.url} is incomplete or wrong: {got:,} bytes, expected {self.size:,}. "
                 "The partial file was deleted; not retried, since the transfer ended without an error."
+                + (page and f" {page}")
             ))
         actual = pooch.file_hash(output_file, alg=self.alg)
         if actual != self.expected:
             raise _Final(ChecksumError(
                 f"{self.alg.upper()} checksum mismatch for {self.url} (would be {self.target}):\n"
                 f"  expected {self.expected}\n  actual   {actual}\n"
-                "The downloaded file was deleted. The download was corrupted or the file changed on the server; "
-                "try again, and if it persists check the manifest's checksum."
+                "The downloaded file was deleted. "
+                + (page or "The download was corrupted or the file changed on the server; try again, and if it "
+                   "persists check the manifest's checksum.")
             ))
 
     def _disk_error(self, err: OSError) -> DataError:
@@ -411,6 +421,50 @@ class _Download:
             f"by hand in an offline data folder ({DATA_DIR_ENV}, or data_dir=); verify it first: its "
             f"{self.alg} must be {self.expected}."
         )
+
+
+def _is_html_page(path) -> bool:
+    """Whether the body at ``path`` is a web page (HTML), not the file.
+
+    A proxy's or a network's login page, a "this file moved" page or a file
+    host's confirmation page come back as "200 OK" with an HTML body: the size
+    or checksum error alone said to try again, which fetches the same page.
+    """
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(1024).lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    except OSError:
+        return False
+    return head.startswith((b"<!doctype html", b"<html")) or (head.startswith(b"<") and b"<html" in head)
+
+
+class _FileDownloader:
+    """Copies the file of a ``file://`` URL (a mirror on a shared drive), which manifests accept.
+
+    pooch has no downloader for them: ``requests`` answered "No connection adapters were found for
+    'file:///...'", three times with pauses, and the error said to check the network.
+    """
+
+    def __call__(self, url, output_file, pooch):
+        from urllib.parse import urlparse
+        from urllib.request import url2pathname
+
+        parts = urlparse(url)
+        source = Path(url2pathname(parts.path if parts.netloc in ("", "localhost") else f"//{parts.netloc}{parts.path}"))
+        try:
+            fh = open(source, "rb")  # noqa: SIM115 - closed below
+        except OSError as err:  # not retried: the same path fails the same way
+            raise _Final(DataError(
+                f"Cannot read {source}, the file of the URL {url}: {err.strerror or err}. Check the path in the "
+                "manifest's url, and that its drive is mounted; or put a copy of the file in an offline data "
+                f"folder ({DATA_DIR_ENV}, or data_dir=)."
+            )) from err
+        with fh:
+            while True:
+                chunk = fh.read(1 << 20)
+                if not chunk:
+                    break
+                output_file.write(chunk)
 
 
 class _HTTPDownloader:
@@ -458,7 +512,8 @@ def download_verified(
         :data:`SIZE_MARGIN`); a different size fails before hashing.
     downloader : callable, optional
         ``downloader(url, output_file, pooch)`` as in pooch; ``output_file`` is
-        a binary file object. Default: ``pooch.HTTPDownloader``.
+        a binary file object. Default: ``pooch.HTTPDownloader``; for a
+        ``file://`` URL, a copy of that file.
     progress : bool
         Show a tqdm bar (default downloader only).
     retries : int
@@ -495,8 +550,16 @@ def download_verified(
 
     alg, expected = parse_known_hash(known_hash)
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with file_lock(target.with_name(target.name + ".lock")):
+    with contextlib.ExitStack() as stack:
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            # a warning: a second `toolkit data fetch` sat silent for as long as the first one's download
+            stack.enter_context(file_lock(target.with_name(target.name + ".lock"), wait_level=logging.WARNING))
+        except OSError as err:
+            if err.errno not in _DISK_ERRNOS:
+                raise
+            # a cache shared read-only: what it holds is used once verified, nothing is written there
+            return _verified_in_place(url, target, alg, expected, err)
         # Another process may have finished while we waited for the lock.
         if target.exists() and is_verified(target, alg, expected):
             return target
@@ -506,11 +569,13 @@ def download_verified(
         if target.exists():
             actual = hash_file(target, alg)
             if actual == expected:
-                mark_verified(target, alg, expected)
+                _record_verified(target, alg, expected)
                 return target
             logger.warning("Cached %s has %s %s, expected %s; downloading it again", target, alg, actual, expected)
             target.unlink()
-        wrapped = _Download(downloader if downloader is not None else _HTTPDownloader(progress),
+        if downloader is None:
+            downloader = _FileDownloader() if url.lower().startswith("file://") else _HTTPDownloader(progress)
+        wrapped = _Download(downloader,
                             url=url, target=target, size=size, alg=alg, expected=expected)
         store = pooch.create(path=target.parent, base_url="", registry={target.name: None}, urls={target.name: url},
                              retry_if_failed=retries)
@@ -525,5 +590,46 @@ def download_verified(
             if err.errno in _DISK_ERRNOS:
                 raise wrapped._disk_error(err) from err
             raise
-        mark_verified(target, alg, expected)
+        _record_verified(target, alg, expected)
         return target
+
+
+def _record_verified(target: Path, alg: str, digest: str) -> None:
+    """:func:`mark_verified`, or only a debug line where the stamp cannot be written (the file is checked again
+    at its next use)."""
+    try:
+        mark_verified(target, alg, digest)
+    except OSError as err:
+        logger.debug("Could not record that %s is verified: %s", target, err)
+
+
+#: (path, size, mtime_ns, alg) -> digest of the files checked in a folder this process cannot write
+_CHECKED_IN_PLACE: dict[tuple, str] = {}
+
+
+def _verified_in_place(url: str, target: Path, alg: str, expected: str, err: OSError) -> Path:
+    """``target`` where its folder cannot be written (no lock, no download, no stamp): returned if its checksum
+    is ``expected``, else a :class:`DataError` naming the folder, the checksum and what to do.
+
+    A shared cache filled by hand (a copy, ``rsync`` without times) holds its files without their
+    ``.verified.json`` stamps: the lock file could not be made and ``fetch`` stopped there with
+    "[Errno 13] Permission denied: '.../aclImdb_v1.tar.gz.lock'", although the file was good.
+    """
+    folder = target.parent
+    found = ""
+    if target.is_file():
+        st = target.stat()
+        key = (str(target.resolve()), st.st_size, st.st_mtime_ns, alg)
+        actual = _CHECKED_IN_PLACE.get(key) or hash_file(target, alg)
+        if actual == expected:
+            if key not in _CHECKED_IN_PLACE:
+                logger.info("Using %s: its %s is right, but its folder cannot be written (%s), so it is checked "
+                            "again by each new process", target, alg, err.strerror or err)
+            _CHECKED_IN_PLACE[key] = actual
+            return target
+        found = f" The copy of {target.name} there has {alg} {actual}, not {expected}: it is damaged or another file."
+    raise DataError(
+        f"Cannot download {url} into {folder}: the folder cannot be written ({err}).{found} Set cache_dir "
+        f"(TOOLKIT_CACHE_DIR) to a writable folder, or put a copy of {target.name} in an offline data folder "
+        f"({DATA_DIR_ENV}, or data_dir=); verify it first: its {alg} must be {expected}."
+    ) from err
