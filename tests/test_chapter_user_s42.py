@@ -90,7 +90,8 @@ def reviews_csv(imdb_small, tmp_path):
 @pytest.mark.parametrize("args, expected", [
     (["-g", "padding=pre,middle"], ("Invalid --grid padding: The 'padding' parameter of EmbeddingClassifier must "
                                     "be a str among {'post', 'pre'}. Got 'middle' instead.")),
-    (["-g", "maxlen=[50,100", "--set", "epochs=1"], "Invalid --grid maxlen: The 'maxlen' parameter"),
+    (["-g", "maxlen=[50,100", "--set", "epochs=1"], "Invalid --grid 'maxlen=[50,100': the '[' at character 8 is not "
+                                                     "closed"),
     (["-g", "epochs=1", "--set", "truncating=end"], "Invalid --set: The 'truncating' parameter of EmbeddingClassifier"),
     (["-g", "epochs=1", "--set", "tokenizer__batch_size=0"], "Invalid --set: The 'batch_size' parameter of SpacyTok"),
 ])

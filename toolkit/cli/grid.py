@@ -8,25 +8,29 @@ from pathlib import Path
 
 import typer
 
+from ..exceptions import DataError
 from ._common import (
+    OutputExistsError,
     _check_data,
     _check_output_file,
     _check_vectors,
+    _check_writable_parent,
     _did_you_mean,
     _emit_text,
     _errors_to_exit,
     _info,
+    _is_stdout,
     _json,
     _load_tensorflow_quietly,
     _local_worker_logs,
     _opt_cache_dir,
     _opt_column,
     _opt_data_dir,
-    _opt_force,
     _opt_label_column,
     _opt_output,
     _opt_set,
     _progress,
+    _same_setting,
     _settings,
     _state,
     app,
@@ -57,6 +61,94 @@ def _top_level_split(text: str) -> list[str]:
     return [p.strip() for p in parts]
 
 
+#: the accepted forms of a --grid item, for the messages that refuse a malformed one
+_GRID_SYNTAX = ("give name=v1,v2 or name=[v1, v2] (none for None), e.g. epochs=1,2, architecture=bag,cnn or "
+                "ngram_range=[(1, 1), (1, 2)].")
+_CLOSING = {"(": ")", "[": "]", "{": "}"}
+
+
+def _check_grid_syntax(item: str) -> None:
+    """Refuse a ``--grid`` item whose brackets or quotes do not pair up, naming the character.
+
+    ``epochs=[1,2`` was read as the text ``'[1,2'`` and refused as a bad epochs value, which did not say
+    that the bracket was not closed (``epochs=1,2]`` as ``1`` and ``'2]'``). A value that names an existing
+    file is left alone (a vectors path may hold any character).
+    """
+    raw = item.partition("=")[2].strip()
+    if Path(raw).expanduser().exists():
+        return
+    where = len(item.partition("=")[0]) + 1 + (len(item.partition("=")[2]) - len(item.partition("=")[2].lstrip()))
+    opened, quote = [], None  # (bracket, its position in item); the quote that opened the text we are in
+    for i, ch in enumerate(raw):
+        if quote:
+            quote = None if ch == quote[0] else quote
+        elif ch in "'\"" and (i == 0 or raw[i - 1] in ",[({ "):  # a quote that opens a value (not don't.txt)
+            quote = (ch, i)
+        elif ch in _CLOSING:
+            opened.append((ch, i))
+        elif ch in ")]}":
+            if not opened:
+                raise ValueError(f"Invalid --grid {item!r}: the {ch!r} at character {where + i + 1} closes no "
+                                 f"bracket; {_GRID_SYNTAX}")
+            bracket, at = opened.pop()
+            if _CLOSING[bracket] != ch:
+                raise ValueError(f"Invalid --grid {item!r}: the {bracket!r} at character {where + at + 1} is closed "
+                                 f"by {ch!r}; {_GRID_SYNTAX}")
+    if quote:
+        raise ValueError(f"Invalid --grid {item!r}: the quote {quote[0]} at character {where + quote[1] + 1} is not "
+                         f"closed; {_GRID_SYNTAX}")
+    if opened:
+        bracket, at = opened[-1]
+        raise ValueError(f"Invalid --grid {item!r}: the {bracket!r} at character {where + at + 1} is not closed "
+                         f"(no {_CLOSING[bracket]!r}); {_GRID_SYNTAX}")
+
+
+def _joined_spec_options(values: list[str]) -> list[str]:
+    """``["none", "word2vec:unsup:dim=100", "epochs=5"]`` -> ``["none", "word2vec:unsup:dim=100,epochs=5"]``.
+
+    A domain spec's options are separated by commas too: ``--grid vectors=none,word2vec:unsup:dim=100,epochs=5``
+    made ``epochs=5`` a vectors candidate of its own, refused as "no such file". An option (name=integer) right
+    after a spec with options belongs to it.
+    """
+    from ..vectors.domain import _OPTION, is_domain_spec
+
+    joined = []
+    for value in values:
+        if joined and _OPTION.match(value) and is_domain_spec(joined[-1]) and "=" in joined[-1] \
+                and not Path(value).expanduser().exists():
+            joined[-1] = f"{joined[-1]},{value}"
+        else:
+            joined.append(value)
+    return joined
+
+
+def _grid_values(item: str) -> list:
+    """The candidates of one ``--grid`` item: ``v1,v2`` or a bracketed list, each value read as by ``--set``."""
+    from ._inputs import parse_setting
+
+    _check_grid_syntax(item)
+    value = parse_setting(item)[1]
+    if isinstance(value, list):
+        return value
+    text = item.partition("=")[2].strip()
+    if text.startswith("[") and text.endswith("]") and not Path(text).expanduser().exists():
+        # not a Python/JSON list: names unquoted (architecture=[bag,cnn]) or an empty item ([1,,2]); its items
+        # as in v1,v2 (before, the whole text was one candidate, refused as a bad value)
+        text = text[1:-1]
+    raw = _top_level_split(text)
+    if "" in raw and raw != [""]:
+        position = ("first" if raw[0] == "" else "last" if raw[-1] == "" else
+                    f"between {raw[raw.index('') - 1]!r} and {raw[raw.index('') + 1]!r}")
+        raise ValueError(f"Invalid --grid {item!r}: an empty value ({position}: a comma too many); {_GRID_SYNTAX}")
+    if raw == [""] and text is not item.partition("=")[2].strip():  # "[]" that is not a list: "[ ]" read as one
+        return []
+    if raw == [""]:
+        raise ValueError(f"Invalid --grid {item!r}: an empty value; {_GRID_SYNTAX}")
+    if item.partition("=")[0].strip() in ("vectors", "classifier__vectors"):
+        raw = _joined_spec_options(raw)
+    return [None if v.lower() == "none" else parse_setting(f"v={v}")[1] for v in raw]
+
+
 def parse_grid(items, pipeline) -> dict:
     """``["architecture=['bag','cnn']", "epochs=3,5"]`` -> a GridSearchCV grid with the pipeline's step names.
 
@@ -79,15 +171,13 @@ def parse_grid(items, pipeline) -> dict:
     params = pipeline.get_params()
     grid, given = {}, {}
     for item in items or ():
-        key, value = parse_setting(item)
-        if not isinstance(value, list):  # v1,v2: each value on its own ("epochs=3,5" is two candidates, not (3, 5))
-            raw = _top_level_split(item.partition("=")[2])
-            if "" in raw:
-                raise ValueError(f"Invalid --grid {item!r}: an empty value; give name=v1,v2 (none for None).")
-            value = [None if v.lower() == "none" else parse_setting(f"v={v}")[1] for v in raw]
+        key = parse_setting(item)[0]
+        # v1,v2: each value on its own ("epochs=3,5" is two candidates, not (3, 5)); or a list
+        value = _grid_values(item)
         if not value:  # "epochs=[]": GridSearchCV refused it with a traceback, after the data were loaded
             raise ValueError(f"Invalid --grid {item!r}: no values; give at least one, name=v1,v2 (or name=[v1, v2]).")
-        repeated = sorted({repr(v) for i, v in enumerate(value) if v in value[:i]})
+        # as --set compares values: "epochs=true,1" are two values (True == 1 said "1 given more than once")
+        repeated = sorted({repr(v) for i, v in enumerate(value) if any(_same_setting(v, w) for w in value[:i])})
         if repeated:  # "epochs=1,1": the same candidate fitted twice, and ranked twice
             raise ValueError(f"Invalid --grid {item!r}: {', '.join(repeated)} given more than once; each value is "
                              "a candidate: give each once.")
@@ -118,7 +208,7 @@ def parse_grid(items, pipeline) -> dict:
 
 def run_grid(data="imdb", *, grid, settings=None, cv=3, limit=None, scheduler=None, workers=None, local=False,
              memory=None, random_state=0, column="text", label_column="label", data_dir=None, cache_dir=None,
-             progress=False, scoring=None) -> dict:
+             progress=False, scoring=None, refit_output=None, force=False) -> dict:
     """Run ``GridSearchCV(make_text_classifier(**settings), grid)`` on the training data.
 
     Scores come from ``cv`` folds of the training split only (IMDB's test
@@ -135,11 +225,23 @@ def run_grid(data="imdb", *, grid, settings=None, cv=3, limit=None, scheduler=No
     class in sorted order as the positive one, as ``toolkit train``'s metrics
     do (scikit-learn's own scorers need the label 1, so string labels failed).
 
+    ``refit_output`` is a run folder, as ``toolkit train``'s ``output``:
+    the best candidate is fitted again on all the documents the search
+    cross-validated (``refit=True`` of ``GridSearchCV``), in this process,
+    and the folder gets ``model/`` (:func:`toolkit.models.persistence.save_model`,
+    for ``toolkit evaluate`` and ``toolkit predict``) and ``grid.json`` (this
+    function's result), all at once when both are written (nothing on
+    failure). An earlier run folder of ``toolkit grid`` there (one with
+    ``grid.json``) is replaced only with ``force``.
+
     Returns
     -------
     dict
         ``candidates`` (params, mean/std test score, rank, mean fit seconds),
-        ``best_params``, ``best_score``, ``scoring`` and ``backend``.
+        ``best_params``, ``best_score``, ``scoring`` and ``backend``; with
+        ``refit_output``, ``refit`` too: the ``params`` refitted (the best
+        candidate's), the ``settings`` under them, ``n_documents``,
+        ``fit_seconds`` and the ``model`` folder written.
     """
     import numpy as np
 
@@ -147,6 +249,10 @@ def run_grid(data="imdb", *, grid, settings=None, cv=3, limit=None, scheduler=No
     from ..models.classifier import make_text_classifier
     from ._inputs import _named_labels, _subsample, load_data
 
+    earlier = False  # an earlier run in the refit folder, which force replaces
+    if refit_output is not None:
+        _check_refit_folder(refit_output, force=force)
+        earlier = _is_filled_folder(refit_output)
     dataset = load_data(data, split="train", column=column, label_column=label_column, data_dir=data_dir,
                         cache_dir=cache_dir)
     texts, labels = list(dataset.texts), _named_labels(dataset, label_column)
@@ -159,6 +265,14 @@ def run_grid(data="imdb", *, grid, settings=None, cv=3, limit=None, scheduler=No
             f"--cv {cv} folds need more training documents: the largest class, {classes[counts.argmax()].item()!r}, "
             f"has {int(counts.max())} of the {len(texts)}. Lower --cv, or give more documents"
             + (" (a larger --limit)." if limit is not None else ".")
+        )
+    if len(classes) == 2 and counts.min() == 1:
+        # the fold that tests the lone document trains on the other class alone: the search failed with
+        # "EmbeddingClassifier needs samples of at least 2 classes ... only one class", of data that has two
+        raise ValueError(
+            f"--cv {cv} folds need at least 2 documents of each class: {classes[counts.argmin()].item()!r} "
+            f"has 1 of the {len(texts)}, and the fold that tests it would train on the other class alone. Give more "
+            "documents" + (" (a larger --limit)." if limit is not None else ".")
         )
     # absolute here: a relative folder would be resolved by each worker against its own working directory
     memory = None if memory is None else str(Path(memory).expanduser().resolve())
@@ -176,15 +290,22 @@ def run_grid(data="imdb", *, grid, settings=None, cv=3, limit=None, scheduler=No
     # the step's prefix dropped, as --grid names them, but for a name that both steps have in the grid
     # (batch_size and tokenizer__batch_size): one would silently replace the other in each candidate's params
     shorts = [name.split("__", 1)[-1] for name in {k for params in results["params"] for k in params}]
+    names = pipeline.get_params()
+
+    def shown(name):  # nor where the short name, typed back into --set or --grid, is the other step's: the
+        # tokenizer's batch_size shown as "batch_size" set the classifier's in toolkit train --set batch_size=...
+        short = name.split("__", 1)[-1]
+        routed = next((f"{step}__{short}" for step in ("classifier", "tokenizer") if f"{step}__{short}" in names), None)
+        return short if shorts.count(short) == 1 and routed == name else name
+
     candidates = [
-        {"params": {(k.split("__", 1)[-1] if shorts.count(k.split("__", 1)[-1]) == 1 else k): v
-                    for k, v in params.items()},
+        {"params": {shown(k): v for k, v in params.items()},
          "mean_test_score": float(results["mean_test_score"][i]), "std_test_score": float(results["std_test_score"][i]),
          "rank": int(results["rank_test_score"][i]), "mean_fit_seconds": float(results["mean_fit_time"][i])}
         for i, params in enumerate(results["params"])
     ]
-    best = int(np.argmin(results["rank_test_score"]))
-    return {
+    best = int(np.argmin(results["rank_test_score"]))  # GridSearchCV's best_index_ (the first of a tie)
+    result = {
         "candidates": candidates,
         "best_params": candidates[best]["params"],
         "best_score": candidates[best]["mean_test_score"],
@@ -193,6 +314,76 @@ def run_grid(data="imdb", *, grid, settings=None, cv=3, limit=None, scheduler=No
         "n_documents": len(texts),
         "backend": "local (n_jobs=1)" if local else (scheduler or f"LocalCluster({workers or 'all cores'} workers)"),
     }
+    if refit_output is not None:  # after the cluster has closed: its workers' memory is free for this fit
+        with data_folders(data_dir, cache_dir):
+            result["refit"] = _refit_best(pipeline, results["params"][best], texts, np.asarray(labels), result,
+                                          Path(refit_output).expanduser(), earlier=earlier, progress=progress,
+                                          keep=settings)
+    return result
+
+
+def _refit_best(pipeline, params, texts, labels, result, output: Path, *, earlier, progress, keep) -> dict:
+    """Fit ``pipeline`` with the best candidate's ``params`` on all ``texts``; write the run folder ``output``.
+
+    The fit is ``GridSearchCV``'s refit (a clone, ``set_params``, ``fit`` on
+    the data of the search); the folder is written as ``toolkit train``
+    writes its own (the model saved beside it first, then the folder moved in
+    place whole). Returns the ``refit`` entry of :func:`run_grid`'s result.
+    """
+    import shutil
+    import time
+
+    from sklearn.base import clone
+
+    from .._atomic import atomic_output
+    from .train import (
+        _free_run_folder,
+        _jsonable_settings,
+        _progress_bars,
+        _stage_model,
+    )
+
+    estimator = clone(pipeline).set_params(**params)
+    logger.info("Refitting the best candidate %s on %d documents", params, len(texts))
+    with _progress_bars(estimator, progress, keep=keep):  # the saved model keeps the user's settings
+        start = time.perf_counter()
+        estimator.fit(texts, labels)
+        seconds = time.perf_counter() - start
+    staged = _stage_model(estimator, output)  # saved right after the fit, as toolkit train does
+    try:
+        output = _free_run_folder(output, earlier)
+        refit = {"params": result["best_params"], "settings": _jsonable_settings(keep or {}),
+                 "n_documents": len(texts), "fit_seconds": round(seconds, 3), "model": str(output / "model")}
+        with atomic_output(output, directory=True) as tmp:  # the whole run folder or nothing
+            shutil.move(str(staged), str(tmp / "model"))
+            (tmp / "grid.json").write_text(_json({**result, "refit": refit}), encoding="utf-8")
+        return refit
+    finally:  # moved into the run folder, or left by an error: its temporary parent goes
+        shutil.rmtree(staged.parent, ignore_errors=True)
+
+
+def _is_filled_folder(path) -> bool:
+    path = Path(path).expanduser()
+    return path.is_dir() and any(path.iterdir())
+
+
+def _check_refit_folder(output, *, force: bool) -> None:
+    """Pre-flight check of ``--refit-output``, as ``toolkit train``'s of its run folder: creatable, and replaced
+    only when it is an earlier run of ``toolkit grid`` (a ``grid.json``) and ``force``.
+
+    Not a run folder of ``toolkit train``: ``--force`` also replaces the ``--output`` file, and a train run
+    named by mistake would be lost with its metrics.
+    """
+    output = Path(output).expanduser()
+    if _is_stdout(output):
+        raise DataError("--refit-output - (standard output) cannot hold a run folder; give a folder name.")
+    if output.is_file() or (_is_filled_folder(output) and not (output / "grid.json").is_file()):
+        raise OutputExistsError(f"--refit-output {output} exists and is not a run folder of toolkit grid (no "
+                                "grid.json); choose another folder or remove it first.")
+    if _is_filled_folder(output) and not force:
+        raise OutputExistsError(f"Run folder {output} exists (an earlier toolkit grid run); pass --force to replace "
+                                "it, or choose another --refit-output.")
+    _check_writable_parent(output, "--refit-output")
 
 
 @contextlib.contextmanager
@@ -343,7 +534,21 @@ def _check_grid_values(params: dict, param_grid: dict) -> None:
             try:
                 validate_param(value, allowed, name=name, owner=type(step).__name__)
             except ValueError as err:
-                raise ValueError(f"Invalid {option}: {err}") from None
+                hint = ""
+                if option.startswith("--grid") and (isinstance(value, (set, frozenset)) or (
+                        isinstance(value, str) and any(sep in value.strip() for sep in " ;|"))):
+                    # "epochs=1 2" or "epochs={1,2}" is one candidate: the message named its value, not the syntax
+                    hint = f" The values of --grid are separated by commas: {name}=v1,v2 or {name}=[v1, v2]."
+                raise ValueError(f"Invalid {option}: {err}{hint}") from None
+
+
+_opt_refit_output = typer.Option(
+    None, "--refit-output", metavar="FOLDER",
+    help="Also fit the best candidate on all the training documents and save a run folder here, as "
+         "'toolkit train --output' does: FOLDER/model (for toolkit evaluate / predict) and FOLDER/grid.json "
+         "(the scores and the parameters refitted).")
+_opt_force = typer.Option(False, "--force", "-f", help="Replace an existing --output file, and an earlier "
+                          "--refit-output run folder (one with grid.json).")
 
 
 @app.command("grid")
@@ -362,6 +567,7 @@ def grid_cmd(
     random_state: int = typer.Option(0, "--random-state", help="Seed of the subsample and of the classifier (--set random_state=N overrides the latter)."),
     scoring: str = typer.Option(None, "--scoring", help="scikit-learn scorer that ranks the candidates (default accuracy; on imbalanced data e.g. balanced_accuracy or f1_macro; for two classes f1/precision/recall score the second class in sorted order)."),
     output: Path = _opt_output,
+    refit_output: Path = _opt_refit_output,
     force: bool = _opt_force,
     column: str = _opt_column,
     label_column: str = _opt_label_column,
@@ -373,6 +579,10 @@ def grid_cmd(
     The fits run on a Dask cluster through joblib's dask backend: a local one
     by default, or the scheduler given by --scheduler (its workers need the
     toolkit installed and the data and vectors on a shared path).
+
+    --refit-output FOLDER also fits the best candidate on all the training
+    documents, here, and saves it as toolkit train saves its model
+    (FOLDER/model, for toolkit evaluate and predict), with FOLDER/grid.json.
     """
     if scheduler is not None and local:
         raise ValueError("--scheduler and --local exclude each other; give one.")
@@ -381,6 +591,22 @@ def grid_cmd(
                          "it has no effect. Drop --workers (a running cluster's workers are its own).")
     _check_data(data)
     _check_output_file(output, force=force)  # now, not after the search
+    if refit_output is not None:
+        if output is not None and not _is_stdout(output) and \
+                Path(output).expanduser().resolve() == Path(refit_output).expanduser().resolve():
+            raise ValueError(f"--output {output} and --refit-output {refit_output} name the same path: --output is "
+                             "the scores' JSON file, --refit-output the folder of the refitted model; give two.")
+        if memory is not None:
+            cache, run = Path(memory).expanduser().resolve(), Path(refit_output).expanduser().resolve()
+            if cache == run or run in cache.parents or cache in run.parents:
+                # the cache filled the folder during the search: the run went to <folder>-2, said as written by
+                # another process (or the run folder replaced the cache)
+                raise ValueError(f"--memory {memory} and --refit-output {refit_output} overlap: --memory is the "
+                                 "cache of the search, --refit-output the run folder written after it; give two "
+                                 "separate folders.")
+        _check_refit_folder(refit_output, force=force)
+        _state["on_interrupt"] = (f"Nothing was written to {refit_output}: the run folder is written only when the "
+                                  "search and the refit complete.")
     check_scoring_name(scoring)
     _check_scoring_classes(scoring, ())  # a regression or multilabel scorer now; one of two classes on the data
     params = _settings(settings)
@@ -418,6 +644,13 @@ def grid_cmd(
         result = run_grid(data, grid=param_grid, settings=params, cv=cv, limit=limit, scheduler=scheduler,
                           workers=workers, local=local, memory=memory, random_state=random_state, column=column,
                           label_column=label_column, data_dir=data_dir, cache_dir=cache_dir, progress=_progress(),
-                          scoring=scoring)
+                          scoring=scoring, refit_output=refit_output, force=force)
     _info(f"Best mean {result['scoring']} {result['best_score']:.4f} with {result['best_params']} ({result['backend']})")
+    if "refit" in result:
+        refit = result["refit"]
+        _info(f"Refitted {refit['params']} on all {refit['n_documents']} training documents in "
+              f"{refit['fit_seconds']:.1f} s; saved:")
+        model = Path(refit["model"])
+        for name, path in (("model", model), ("grid.json", model.parent / "grid.json")):
+            _info(f"  {name:<21} {path}")
     _emit_text(_json(result), output)
