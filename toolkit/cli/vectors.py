@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import shlex
@@ -311,6 +312,61 @@ def coverage(source, texts, *, max_tokens=None, min_count=1, tokenizer=None, **l
 
 
 
+_opt_doc_limit = typer.Option(
+    None, "--doc-limit", min=1,
+    help="Read only the first N documents of the text source (for imdb, N/2 of each class) for a quick run. "
+         "Not --limit, which is the number of vectors loaded.",
+)
+
+
+def _read_documents(source, doc_limit, *, column, data_dir, cache_dir):
+    """The texts of ``source`` (:func:`_read_texts`), at most ``doc_limit`` of them (``--doc-limit``).
+
+    The first ``doc_limit`` documents; for ``imdb``, those
+    :func:`toolkit.data.load_imdb` ``(limit=...)`` keeps, the first of each
+    class in turn (the split's first half is all negative reviews).
+
+    Returns
+    -------
+    texts : list of str
+    kept : list of int or None
+        The position of each text in all of ``source``'s documents (None:
+        all of them, or the first ones), for :func:`_kept_named`.
+    """
+    texts = _read_texts(source, column=column, data_dir=data_dir, cache_dir=cache_dir, progress=_progress())
+    if doc_limit is None or len(texts) <= doc_limit:
+        return texts, None
+    total, kept = len(texts), None
+    if str(source).lower() == "imdb":
+        import numpy as np
+
+        from ..data.datasets import load_imdb
+
+        labels = np.asarray(load_imdb("train", data_dir=data_dir, cache_dir=cache_dir).labels)  # (its memo)
+        per_class = [np.flatnonzero(labels == k) for k in np.unique(labels)]
+        picked = [int(c[depth]) for depth in range(max(map(len, per_class))) for c in per_class if depth < len(c)]
+        kept = sorted(picked[:doc_limit])
+        texts = [texts[i] for i in kept]
+    else:
+        texts = texts[:doc_limit]
+    _info(f"Read {len(texts):,} of the {total:,} documents of {source} (--doc-limit {doc_limit}).")
+    return texts, kept
+
+
+@contextlib.contextmanager
+def _kept_named(kept):
+    """A tokenizer's error about document i of the texts :func:`_read_documents` kept, about its document of
+    the whole source instead (``kept[i]``), for :func:`~toolkit.cli.text._documents_named` to name."""
+    from ..exceptions import DocumentError
+
+    try:
+        yield
+    except DocumentError as err:
+        if kept is None or err.document_index is None or not 0 <= err.document_index < len(kept):
+            raise
+        raise DocumentError(str(err), document_index=kept[err.document_index]) from err
+
+
 def _check_file_output(path, *, force: bool, option: str) -> None:
     """Pre-flight check of a file these commands write: not stdout, creatable, replaced only with ``force``.
 
@@ -364,11 +420,53 @@ def _check_vector_source(source) -> None:
 
 
 def word_map(source, words, path, *, method="pca", skip_missing=False, **load_params) -> Path:
-    """Plot a 2-D map of ``words`` from a vector source (:func:`toolkit.plots.plot_word_map`)."""
+    """Plot a 2-D map of ``words`` from a vector source (:func:`toolkit.plots.plot_word_map`).
+
+    A word without a vector whose entry is under another casing or a phrase
+    key (``"new york"`` is ``"new_york"`` in word2vec's vectors) is named, as
+    :func:`toolkit.vectors.most_similar` names it: refused with that entry
+    (a ``KeyError``), or skipped with a warning naming it (``skip_missing``).
+    """
     from ..plots import plot_word_map
+    from ..vectors import _parse
+    from ..vectors.evaluation import _has_vector, _other_entry
     from ..vectors.loading import load_vectors
 
-    return plot_word_map(load_vectors(source, **load_params), words, path, method=method, skip_missing=skip_missing)
+    kv = load_vectors(source, **load_params)
+    words = [words] if isinstance(words, str) else list(words)
+    missing = [w for w in dict.fromkeys(words) if isinstance(w, str) and not _has_vector(kv, w)]
+    entries = {w: found for w in missing if (found := _other_entry(kv, w)) is not None}
+    limit = load_params.get("limit")
+    cut = limit is not None and len(kv) >= limit  # only the first vectors of the file: the others may hold them
+    if missing and not skip_missing and (entries or cut):
+        # plot_word_map's "1 word(s) not in the vectors: 'new york'. Remove them" named neither
+        named = ", ".join(f"{w!r}" + (f" (but {entries[w][1]} is there: {entries[w][2]})" if w in entries else "")
+                          for w in missing)
+        fixes = []
+        if entries:
+            others = " (and remove the others)" if len(entries) < len(missing) and not cut else ""
+            fixes.append(f"ask for {', '.join(repr(e) for e, _, _ in entries.values())} instead{others}")
+        if cut:
+            fixes.append(f"load more vectors (a larger {_parse.spelling().option('limit')}, or none: the first "
+                         f"{len(kv):,} are loaded)")
+        fix = " or ".join(fixes)
+        raise KeyError(
+            f"{len(missing)} word(s) not in the vectors: {named}. {fix[0].upper()}{fix[1:]}, or pass "
+            f"{_skip_missing_spelling()} to leave the words without a vector off the map."
+        )
+    if entries:
+        logger.warning("Words left off the map are there under another name: %s. Ask for %s to place them.",
+                       "; ".join(f"{w!r} as {what}" for w, (_, what, _) in entries.items()),
+                       ", ".join(repr(e) for e, _, _ in entries.values()))
+    return plot_word_map(kv, words, path, method=method, skip_missing=skip_missing)
+
+
+def _skip_missing_spelling() -> str:
+    """``skip_missing=True``, or ``--skip-missing`` for the command line (as :mod:`toolkit.plots` advises it)."""
+    from ..vectors._parse import spelling
+
+    option = spelling().option("skip_missing")
+    return option if option.startswith("-") else spelling().setting("skip_missing", True)
 
 
 @vectors_app.command("info")
@@ -454,13 +552,14 @@ def vectors_coverage_cmd(
     as_json: bool = typer.Option(False, "--json", help="JSON instead of the table."),
     skip_bad: bool = _opt_skip_bad,
     settings: list[str] = typer.Option(None, "--set", help="SpacyTokenizer parameter as key=value (repeatable)."),
+    doc_limit: int = _opt_doc_limit,
 ) -> None:
     """How much of the vocabulary of a text collection the vectors cover."""
     load = _load_kwargs(vectors, "--vectors", limit, format, unicode_errors, data_dir, cache_dir)
     _check_vector_source(vectors)  # a typo in -V fails now, not after reading and tokenizing the texts
-    texts = _read_texts(source, column=column, data_dir=data_dir, cache_dir=cache_dir, progress=_progress())
+    texts, kept = _read_documents(source, doc_limit, column=column, data_dir=data_dir, cache_dir=cache_dir)
     # progress: tokenizing IMDB's 25,000 reviews takes seconds, which passed without a line before
-    with _documents_named(source):
+    with _documents_named(source), _kept_named(kept):
         report = coverage(vectors, texts, max_tokens=max_tokens, min_count=min_count,
                           tokenizer={"progress": _progress(), **_skip_params(skip_bad), **_settings(settings)},
                           **load)
@@ -504,11 +603,12 @@ def vectors_train_cmd(
     cache_dir: Path = _opt_cache_dir,
     skip_bad: bool = _opt_skip_bad,
     settings: list[str] = typer.Option(None, "--set", help="train_word2vec parameter as key=value (repeatable)."),
+    doc_limit: int = _opt_doc_limit,
 ) -> None:
     """Train word2vec vectors on a text collection and save them."""
     _check_file_output(output, force=force, option="OUTPUT")  # before the texts are read and the model trained
-    texts = _read_texts(corpus, column=column, data_dir=data_dir, cache_dir=cache_dir, progress=_progress())
-    with _documents_named(corpus, raise_limit=None):  # no --set: the default tokenizer's limit
+    texts, kept = _read_documents(corpus, doc_limit, column=column, data_dir=data_dir, cache_dir=cache_dir)
+    with _documents_named(corpus, raise_limit=None), _kept_named(kept):  # no --set: the default tokenizer's limit
         kv = train_vectors(texts, output, tokenizer={"progress": _progress(), **_skip_params(skip_bad)},
                            **{"progress": _progress(), **_settings(settings)})
     _info(f"{len(kv)} words x {kv.vector_size} dimensions")

@@ -713,6 +713,17 @@ class _TextReader:
     def _infer_dim(self, lines, first_line_no) -> int:
         """GloVe's dimension: the usual value count, so that a first word with spaces does not decide it."""
         dim = self._usual_count(lines)
+        comma = next((i for i, ln in enumerate(lines[:1000]) if len(ln.split(b",")) > 2
+                      and _float_or_none(ln.rstrip().rsplit(b",", 1)[1]) is not None), None)
+        if dim < 1 and comma is not None:  # a CSV file (pandas' DataFrame.to_csv), read as words without values
+            shown = lines[comma].rstrip().decode("utf-8", "replace")[:40]
+            raise self._line_error(
+                first_line_no + comma,
+                f"the line reads {shown!r}: the word and its values are separated by commas (a CSV file)",
+                "Word-vector text separates the word and its values by single spaces, one word a line and no "
+                "header line: write it so (from pandas: df.to_csv(path, sep=' ', header=False, "
+                "quoting=csv.QUOTE_NONE), the words as the index)",
+            )
         if dim < 1:
             raise self._line_error(
                 first_line_no,

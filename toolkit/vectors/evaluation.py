@@ -17,23 +17,47 @@ logger = logging.getLogger(__name__)
 # ----------------------------------------------------------------------------- gensim helpers
 
 
+def _has_vector(kv, word) -> bool:
+    """Whether ``kv[word]`` gives a vector: a key of ``kv``, or any word for fastText's subword vectors."""
+    return kv.has_index_for(word) or bool(getattr(kv, "bucket", 0) and hasattr(kv, "vectors_ngrams"))
+
+
+def _other_entry(kv, word):
+    """The entry of ``kv`` that a word without a vector is found under, and why; or None.
+
+    Another casing (``"paris"`` is ``"Paris"`` in cased vectors, ``"King"``
+    is ``"king"`` in lowercased ones), or a phrase joined by ``"_"``
+    (``"new york"`` is word2vec's ``"new_york"``), as
+    :func:`~toolkit.vectors.build_embedding_matrix` finds them. Queries
+    (:func:`most_similar`, :func:`analogy`, the word map of ``toolkit
+    vectors map``) name it rather than use it unasked.
+
+    Returns
+    -------
+    (str, str, str) or None
+        The entry, how to name it (``"the phrase 'new_york'"``) and the reason
+        in words (``"these vectors tell case apart"``).
+    """
+    low = word.lower()
+    casing = next((k for k in kv.index_to_key if isinstance(k, str) and k.lower() == low), None)
+    if casing is not None:  # cased vectors (fastText crawl, GloVe 840B): "paris" is "Paris" there
+        # GloVe 6B and most word2vec files are lowercased: "King" is "king" there
+        return casing, repr(casing), "their words are lowercase" if casing == low else "these vectors tell case apart"
+    phrase = _phrase_entry(kv, word)
+    if phrase is not None:  # "new york": word2vec-style vectors join a phrase's words by "_"
+        return phrase, f"the phrase {phrase!r}", "these vectors join the words of a phrase by '_'"
+    return None
+
+
 def _require_words(kv, words):
     for w in words:
-        if not kv.has_index_for(w) and not (getattr(kv, "bucket", 0) and hasattr(kv, "vectors_ngrams")):
-            low = w.lower()
-            casing = next((k for k in kv.index_to_key if isinstance(k, str) and k.lower() == low), None)
-            if casing is not None:  # cased vectors (fastText crawl, GloVe 840B): "paris" is "Paris" there
-                # GloVe 6B and most word2vec files are lowercased: "King" is "king" there
-                why = "their words are lowercase" if casing == low else "these vectors tell case apart"
+        if not _has_vector(kv, w):
+            found = _other_entry(kv, w)
+            if found is not None:
+                entry, what, why = found
                 raise DataError(
-                    f"The word {w!r} has no vector, but {casing!r} has ({len(kv):,} words loaded; {why}): "
-                    f"ask for {casing!r}."
-                )
-            phrase = _phrase_entry(kv, w)
-            if phrase is not None:  # "new york": word2vec-style vectors join a phrase's words by "_"
-                raise DataError(
-                    f"The word {w!r} has no vector, but the phrase {phrase!r} has ({len(kv):,} words loaded; "
-                    f"these vectors join the words of a phrase by '_'): ask for {phrase!r}."
+                    f"The word {w!r} has no vector, but {what} has ({len(kv):,} words loaded; {why}): "
+                    f"ask for {entry!r}."
                 )
             how = advice()  # in the caller's terms: limit, or the command line's --limit
             raise worded_error(
@@ -259,6 +283,26 @@ def _check_pairs_file(path) -> None:
                        bad[0][1][:80])
 
 
+def _cased_pairs(kv, path, restrict_vocab):
+    """(how many pairs of the file ``path`` have both words among the first ``restrict_vocab`` vectors only in
+    another casing, the first such pair worded), or None: what ``case_insensitive=False`` lost."""
+    lower = {}
+    for key in kv.index_to_key[:restrict_vocab]:
+        if isinstance(key, str):
+            lower.setdefault(key.lower(), key)
+    known = set(kv.index_to_key[:restrict_vocab])
+    n, first = 0, None
+    for _, line in _lines(path):
+        fields = line.rstrip("\r\n").split("\t")
+        if len(fields) != 3 or line.startswith("#"):
+            continue
+        words = fields[:2]
+        if all(w.lower() in lower for w in words) and not all(w in known for w in words):
+            n += 1
+            first = first or " and ".join(f"{w!r} is {lower[w.lower()]!r}" for w in words if w not in known)
+    return (n, first) if n else None
+
+
 def evaluate_analogies(vectors, path=None, *, restrict_vocab=30_000, case_insensitive=True):
     """Accuracy on the Google analogy set (gensim's ``evaluate_word_analogies``).
 
@@ -384,11 +428,15 @@ def evaluate_word_pairs(vectors, path=None, *, restrict_vocab=30_000, case_insen
         )
     except ValueError as err:  # no pair left (gensim) or a single one (scipy: "length at least 2")
         how = advice()
+        cased = None if case_insensitive else _cased_pairs(kv, pairs, restrict_vocab)
         raise worded_error(
             DataError,
             f"evaluate_word_pairs found fewer than 2 usable pairs in {pairs}: a correlation needs at least 2 "
             f"pairs whose two words are among the first {restrict_vocab:,} vectors ({len(kv):,} loaded) on lines "
-            f"'word1<TAB>word2<TAB>score'. Load more vectors (a larger {how.option('limit')}, or none), raise "
+            "'word1<TAB>word2<TAB>score'. "
+            + (f"{cased[0]} pair(s) have both words there in another casing ({cased[1]}): pass "
+               "case_insensitive=True, or " if cased else "")
+            + f"{'l' if cased else 'L'}oad more vectors (a larger {how.option('limit')}, or none), raise "
             f"restrict_vocab, or use a larger pairs file ({err}).",
         ) from err
     return {

@@ -15,7 +15,9 @@ vectors as a ``.npy`` array, the words as UTF-8 text and a JSON header with
 the SHA-256 of each file. Nothing in it can run code when read (no pickle;
 arrays are read with ``allow_pickle=False``), every load checks it against its
 header (an array file that changed in any way since it was written is hashed
-again), and a damaged or planted entry is rebuilt from the source file. Later
+again), and a damaged or planted entry is rebuilt from the source file, as is
+the entry of a file written again with its size and modification time kept
+(its recorded SHA-256 tells; a copy of the same file keeps its entry). Later
 loads memory-map the vectors (``mmap_mode="r"``): a reload takes a fraction of
 a second and processes share one copy of the vectors. A process-level memo
 (:class:`toolkit._memo.Memo`) returns the same object to repeated calls (as
@@ -339,6 +341,15 @@ def _sniff(src: _parse.Source, fmt: str) -> str:
 
 
 def _identity(path: Path, member) -> dict:
+    """The part of a vectors file's identity that names its cache entry (:func:`_key`): path, size, mtime.
+
+    Size and modification time survive a copy that keeps them (``cp -p``,
+    ``rsync -a``, a tar extraction: data staged to each job's or machine's
+    disk), so such a copy finds the entry. They survive a rewrite with the
+    time put back too: the entry records the file's inode and change time
+    and its SHA-256, and a load from a file whose inode or change time
+    differ checks its content first (:func:`_source_changed`).
+    """
     st = path.stat()
     return {"path": str(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns, "member": member}
 
@@ -989,6 +1000,7 @@ def _build_entry(src, fmt, limit, unicode_errors, final: Path, progress=False, i
     meta = {"source": src.name, "format": fmt, "limit": limit, "unicode_errors": unicode_errors}
     if identity is not None:
         meta["identity"] = identity
+        meta["source_stat"], meta["source_sha256"] = _source_fingerprint(src.path)  # for _source_changed
     if fmt in _PARSED:
         meta["parser"] = _PARSER_VERSION  # what _sweep_superseded tells older entries by
 
@@ -1113,6 +1125,56 @@ def _sweep_changed_source(final: Path, identity: dict) -> int:
     return removed
 
 
+def _source_fingerprint(path: Path):
+    """What an entry records of its source file for :func:`_source_changed`: its :func:`_stat_id`, its SHA-256."""
+    from .._hashing import hash_file
+
+    before = _stat_id(path)
+    digest = hash_file(path)
+    return (before if _stat_id(path) == before else None), digest  # (written to meanwhile: no stat to trust)
+
+
+def _source_changed(final: Path, path: Path, *, rebuildable: bool = True) -> str | None:
+    """Why the entry ``final`` no longer holds the contents of its source file ``path``, or None.
+
+    The entry's name keys the file's path, size and modification time
+    (:func:`_identity`), which a rewrite that puts the time back keeps
+    (``cp -p`` or ``rsync -t`` onto it, a tar extraction, ``os.utime``): such
+    an entry was served stale. Where the file is not the one the entry
+    recorded (inode or change time differ: that rewrite, a ``chmod``, a copy
+    staged to this machine), its SHA-256 is compared with the recorded one,
+    once per such file: a mark in the entry (``.source-<stat>``) remembers
+    the files found the same. An entry of an earlier toolkit (no SHA-256
+    recorded) cannot be checked: it is built again, once, where the cache
+    can be written (``rebuildable``), else read as before.
+    """
+    try:
+        meta = json.loads((final / _HEADER).read_text(encoding="utf-8"))["meta"]
+        recorded, digest = meta.get("source_stat"), meta.get("source_sha256")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None  # no header, or a damaged one: _read_entry says so
+    current = _stat_id(path)
+    if current == recorded:
+        return None
+    if not isinstance(digest, str):
+        if not rebuildable:  # a read-only cache: the entry, rather than a parse into memory on every load
+            return None
+        return "an earlier toolkit made it without the SHA-256 of the file, which tells a rewrite apart"
+    mark = final / f".source-{_sha256(json.dumps(current).encode())[:16]}"
+    if mark.exists():
+        return None
+    from .._hashing import hash_file
+
+    if hash_file(path) != digest:
+        return ("the file was written again with the same size and modification time (cp -p, rsync -t or tar "
+                "onto it), and its content differs")
+    try:
+        mark.touch()
+    except OSError:  # a read-only cache: hashed again on the next load
+        pass
+    return None
+
+
 def _load_cached(src, fmt, limit, unicode_errors, final: Path, progress=False, identity=None):
     """The entry ``final``, read, or built from ``src`` by one process while the others wait (``build_once``).
 
@@ -1122,18 +1184,26 @@ def _load_cached(src, fmt, limit, unicode_errors, final: Path, progress=False, i
     """
     from ..data._download import build_once
 
+    writable = nearest_existing_parent(final.parent.parent / "locks" / "x")
+    writable = writable.is_dir() and os.access(writable, os.W_OK)
+
     def read():
-        try:
-            return _read_entry(final)
-        except _DamagedEntry as err:  # never trusted, never executed: moved aside and rebuilt
-            logger.warning("The vectors cache entry %s is damaged (%s); rebuilding it from %s", final, err, src.name)
-            trash = final.parent / f".{final.name}.{uuid.uuid4().hex[:8]}.tmp"
+        changed = None if identity is None else _source_changed(final, src.path, rebuildable=writable)
+        if changed is None:
             try:
-                os.rename(final, trash)
-            except OSError:
-                pass
-            shutil.rmtree(trash, ignore_errors=True)
-            return None
+                return _read_entry(final)
+            except _DamagedEntry as err:  # never trusted, never executed: moved aside and rebuilt
+                logger.warning("The vectors cache entry %s is damaged (%s); rebuilding it from %s", final, err,
+                               src.name)
+        else:  # the stale entry of earlier contents: moved aside (a process mapping it keeps its files) and rebuilt
+            logger.info("Rebuilding the vectors cache entry %s of %s: %s", final, src.name, changed)
+        trash = final.parent / f".{final.name}.{uuid.uuid4().hex[:8]}.tmp"
+        try:
+            os.rename(final, trash)
+        except OSError:
+            pass
+        shutil.rmtree(trash, ignore_errors=True)
+        return None
 
     def build():
         _sweep_superseded(final.parent)  # entries of earlier parses of this file (or others), never read again
@@ -1142,8 +1212,7 @@ def _load_cached(src, fmt, limit, unicode_errors, final: Path, progress=False, i
         logger.info("Loading %s (%s) into the cache %s", src.name, fmt, final)
         return _build_entry(src, fmt, limit, unicode_errors, final, progress=progress, identity=identity)
 
-    writable = nearest_existing_parent(final.parent.parent / "locks" / "x")
-    if not (writable.is_dir() and os.access(writable, os.W_OK)):
+    if not writable:
         kv = read() if final.exists() else None  # a read-only cache: no lock to take (nor any entry to write)
         return kv if kv is not None else build()
     kv, _ = build_once(final, f"vectors-{final.name}", read=read, build=build,
@@ -1286,8 +1355,11 @@ def load_vectors(
         return kv
 
     # threads loading the same vectors at once (a grid search on joblib's threading backend, a server's
-    # workers) wait for the first one: one parse or cache read, and one shared copy of the vectors
-    return shared_vectors(_MEMO, key, make, "load_vectors", src.name)
+    # workers) wait for the first one: one parse or cache read, and one shared copy of the vectors. The memo
+    # tells the file by inode and change time too: a rewrite that put the modification time back was
+    # served from it (the entry is checked for it on a read: _source_changed)
+    memo_key = f"{key}-{_sha256(json.dumps(_stat_id(path)).encode())[:12]}"
+    return shared_vectors(_MEMO, memo_key, make, "load_vectors", src.name)
 
 
 def shared_vectors(memo, key, make, caller: str, name: str):
