@@ -701,8 +701,16 @@ def _lookup_vectors(vectors, words: Sequence[str], skip_missing: bool):
         except KeyError:
             missing.append(word)
     if missing and not skip_missing:
+        others = ""
+        if hasattr(vectors, "index_to_key"):  # KeyedVectors: "new york" is "new_york", "Paris" is "paris" there
+            from .vectors.evaluation import _other_entry
+
+            entries = [(w, e) for w in missing if (e := _other_entry(vectors, w)) is not None]
+            if entries:
+                others = " Under another name: " + "; ".join(
+                    f"{w!r} is {named} ({why})" for w, (_, named, why) in entries) + "; ask for those."
         raise KeyError(
-            f"{len(missing)} word(s) not in the vectors: {_words_listed(missing)}. Remove them, or pass "
+            f"{len(missing)} word(s) not in the vectors: {_words_listed(missing)}.{others} Remove them, or pass "
             f"{_skip_missing_advice()} to leave them off the map."
         )
     if missing:
