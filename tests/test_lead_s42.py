@@ -7,6 +7,13 @@ import sys
 import numpy as np
 
 
+def _host_tag() -> str:
+    """This machine's tag in the names of atomic_output's temporaries and moved-aside folders."""
+    from toolkit._atomic import _host_tag
+
+    return _host_tag()
+
+
 def _dead_pid() -> int:
     process = subprocess.Popen([sys.executable, "-c", "pass"])
     process.wait()
@@ -26,7 +33,7 @@ def test_load_model_puts_back_a_model_a_killed_save_had_moved_aside(imdb_small, 
     model = make_pipeline(SpacyTokenizer(), BagEncoder(), MultinomialNB()).fit(texts[:200], labels[:200])
     path = tmp_path / "model"
     save_model(model, path)
-    os.replace(path, path.with_name(f".{path.name}.{_dead_pid()}-0123456789ab.tmp-old"))
+    os.replace(path, path.with_name(f".{path.name}.{_dead_pid()}-{_host_tag()}abcdef.tmp-old"))
     loaded = load_model(path)
     assert np.array_equal(loaded.predict(texts[200:260]), model.predict(texts[200:260]))
     assert sorted(p.name for p in tmp_path.iterdir() if "tmp-old" in p.name) == []

@@ -136,6 +136,13 @@ def test_cjk_labels_shown_in_a_notebook_warn_once_naming_the_labels_and_the_font
 # ------------------------------------------------------------------------------------------- atomic folders
 
 
+def _host_tag() -> str:
+    """This machine's tag in the names of atomic_output's temporaries and moved-aside folders."""
+    from toolkit._atomic import _host_tag
+
+    return _host_tag()
+
+
 def _dead_pid() -> int:
     process = subprocess.Popen([sys.executable, "-c", "pass"])
     process.wait()
@@ -144,7 +151,7 @@ def _dead_pid() -> int:
 
 def _moved_aside(target, pid):
     """The state a writer killed between atomic_output's two renames leaves: no target, the old one hidden."""
-    old = target.with_name(f".{target.name}.{pid}-0123456789ab.tmp-old")
+    old = target.with_name(f".{target.name}.{pid}-{_host_tag()}abcdef.tmp-old")
     os.replace(target, old)
     return old
 
@@ -229,7 +236,7 @@ def test_a_folder_moved_aside_by_a_live_writer_is_left_to_it(tmp_path):
     old = _moved_aside(target, os.getpid())  # this process: alive
     assert recover_moved_aside(target) is None
     assert old.is_dir() and not target.exists()
-    dead = target.with_name(f".{target.name}.{_dead_pid()}-0123456789ab.tmp-old")
+    dead = target.with_name(f".{target.name}.{_dead_pid()}-{_host_tag()}abcdef.tmp-old")
     os.replace(old, dead)  # now a dead writer's
     assert recover_moved_aside(target) == target and target.is_dir() and not dead.exists()
 

@@ -81,12 +81,15 @@ def remove_stale(folder, pattern: str, *, max_age: float = STALE_SECONDS) -> int
 
 
 #: The end of the name of a folder :func:`atomic_output` moved aside while it renamed the new one into place:
-#: ``.<name>.<pid>-<12 hex>.tmp-old`` (``.<name>.<12 hex>.tmp-old`` before the process id was part of it).
+#: ``.<name>.<pid>-<host tag, 6 hex><6 hex>.tmp-old``, as a temporary's (``.<name>.<pid>-<12 hex>.tmp-old``
+#: before the machine was part of it, ``.<name>.<12 hex>.tmp-old`` before the process id was).
 _OLD_SUFFIX = ".tmp-old"
-_OLD_NAME = re.compile(r"\.(?P<name>.+)\.(?:(?P<pid>\d+)-)?[0-9a-f]{12}" + re.escape(_OLD_SUFFIX) + "$")
+_OLD_NAME = re.compile(r"\.(?P<name>.+)\.(?:(?P<pid>\d+)-)?(?P<host>[0-9a-f]{6})[0-9a-f]{6}"
+                       + re.escape(_OLD_SUFFIX) + "$")
 
-#: A moved-aside folder whose name has no process id (an older toolkit's) is put back once it is this old
-#: (by its change time, which the rename sets): a live writer holds one for the time of a rename.
+#: A moved-aside folder whose writer cannot be judged (its name has no process id, an older toolkit's, or it
+#: was made on another machine) is put back once it is this old (by its change time, which the rename sets):
+#: a live writer holds one for the time of a rename.
 _UNOWNED_OLD_SECONDS = 60
 
 
@@ -161,8 +164,10 @@ def recover_moved_aside(path) -> Path | None:
 
     A live writer's folder is left alone (it is between its two renames) for
     a minute, by its change time (then the process of that id is another
-    one: ids are reused); so is one moved aside by an older toolkit (no
-    process id in its name). Two callers recovering at once: the
+    one: ids are reused); so is one whose writer cannot be judged here: moved
+    aside on another machine (host, process namespace or boot: a folder
+    shared over NFS, another container), where a process id says nothing, or
+    by an older toolkit. Two callers recovering at once: the
     second one's rename finds nothing and does nothing.
 
     Parameters
@@ -197,8 +202,10 @@ def recover_moved_aside(path) -> Path | None:
             continue
         pid = match.group("pid")
         # a live writer (this process too: another thread) is between its two renames and puts the new folder
-        # there next; after a minute the process of that id is another one (ids are reused), or there is none
-        if (pid is None or _process_alive(int(pid))) and now - stat.st_ctime < _UNOWNED_OLD_SECONDS:
+        # there next; after a minute the process of that id is another one (ids are reused), or there is none.
+        # A process id is judged only on the machine that wrote it (_writer_dead's rule for temporaries)
+        judged = pid is not None and match.group("host") == _host_tag()
+        if (not judged or _process_alive(int(pid))) and now - stat.st_ctime < _UNOWNED_OLD_SECONDS:
             continue
         candidates.append((stat.st_ctime, entry))
     for _, entry in sorted(candidates, key=lambda item: item[0], reverse=True):
@@ -325,9 +332,9 @@ def atomic_output(path, *, directory=False):
         yield tmp
         if directory:
             if os.path.lexists(path):
-                # named with our process id: killed now, the next reader or writer of path puts it back
-                # (recover_moved_aside); else it is swept as stale debris
-                old = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(6)}{_OLD_SUFFIX}")
+                # named with our process id and machine: killed now, the next reader or writer of path on
+                # this machine puts it back at once (recover_moved_aside), one elsewhere after a minute
+                old = path.with_name(f".{path.name}.{os.getpid()}-{_host_tag()}{secrets.token_hex(3)}{_OLD_SUFFIX}")
                 os.replace(path, old)
             os.replace(tmp, path)
             replaced, old = old, None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import logging
 import math
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import typer
 
-from .._atomic import atomic_output
+from .._atomic import atomic_output, recover_moved_aside
 from ._common import (
     _did_you_mean,
     _INPUT,
@@ -557,24 +558,24 @@ def predict(model, texts, *, progress=False, skip_bad=False, top=None) -> list[d
     if skip_bad and tokenizer is None:
         raise SettingError("skip_bad needs a pipeline whose first step is a SpacyTokenizer (it skips the "
                            f"documents that one refuses); the model is a {type(estimator).__name__} without one.")
-    skip = {f"{tokenizer}__errors": "skip"} if skip_bad else {}
-    before = {k: estimator.get_params()[k] for k in skip}
-    estimator.set_params(**skip)
-    try:
-        with _progress_bars(estimator, progress):
-            if tokenizer is not None and len(estimator.steps) > 1:
-                # tokenize all at once (the tokenizer's errors and log lines name the documents of `texts`),
-                # then score only the documents it kept: a skipped one is not scored (it would get the class
-                # prior, and the classifier's log line about it)
-                tokens = estimator[:1].transform(texts)
-                skipped = set(tokens.skipped.tolist()) if skip else set()  # this call's own (transform sets no state)
-                kept = [i for i in range(len(texts)) if i not in skipped]
-                pred, proba, classes = _chunked_scores(estimator, estimator[1:], tokens, kept)
-            else:
-                skipped, kept = set(), list(range(len(texts)))
-                pred, proba, classes = _chunked_scores(estimator, estimator, texts, kept)
-    finally:
-        estimator.set_params(**before)
+    with _progress_bars(estimator, progress):
+        if tokenizer is not None and len(estimator.steps) > 1:
+            # tokenize all at once (the tokenizer's errors and log lines name the documents of `texts`),
+            # then score only the documents it kept: a skipped one is not scored (it would get the class
+            # prior, and the classifier's log line about it)
+            step = estimator.steps[0][1]
+            if skip_bad:
+                # a copy set to skip: set on the model itself (then set back), a predict of another thread
+                # sharing the loaded model (a server) meanwhile skipped too, scoring a too-long document as an
+                # empty one, and two such calls overlapping could leave the model skipping for good
+                step = copy.copy(step).set_params(errors="skip")
+            tokens = step.transform(texts)
+            skipped = set(tokens.skipped.tolist()) if skip_bad else set()  # this call's own (transform sets no state)
+            kept = [i for i in range(len(texts)) if i not in skipped]
+            pred, proba, classes = _chunked_scores(estimator, estimator[1:], tokens, kept)
+        else:
+            skipped, kept = set(), list(range(len(texts)))
+            pred, proba, classes = _chunked_scores(estimator, estimator, texts, kept)
     rows = [{"label": None, "skipped": True} for _ in texts]
     shown = _numeric_order(classes) or range(len(classes))  # stars: "1", "2", ..., "10"
     best = None
@@ -1357,6 +1358,14 @@ def train_cmd(
     typer.echo(_json(m), nl=False)
 
 
+def _check_saved_model(model) -> None:
+    """:func:`_check_model_folder` of ``model``, after putting back the folder a save killed between its two
+    renames had hidden (:func:`~toolkit._atomic.recover_moved_aside`), as :func:`load_model` does: the commands
+    said "No saved model folder" of a model that load_model loads."""
+    recover_moved_aside(Path(model).expanduser())
+    _check_model_folder(model)
+
+
 def _load_tensorflow_for(model) -> None:
     """:func:`_load_tensorflow_quietly`, only when loading the model folder ``model`` needs Keras.
 
@@ -1389,7 +1398,7 @@ def evaluate_cmd(
     cache_dir: Path = _opt_cache_dir,
 ) -> None:
     """Score a trained model on labelled data; metrics JSON on stdout."""
-    _check_model_folder(model)
+    _check_saved_model(model)
     _check_data(data, labelled=True)
     if str(data).lower() == "imdb" and split not in ("train", "test", "unsup"):  # before the model loads
         raise SettingError(f"--split {split!r}{_did_you_mean(split, ['train', 'test'])}: IMDB's labelled splits "
@@ -1443,7 +1452,7 @@ def predict_cmd(
     The arguments after the model folder are texts ('-' alone: stdin); read a file's lines with --input FILE.
     With --input FOLDER each row also names its file ("file", relative to the folder).
     """
-    _check_model_folder(model)
+    _check_saved_model(model)
     if texts == ["-"]:  # the usual name of stdin, as for `toolkit tokenize -`; not a text anyone classifies
         texts, input = None, "-" if input is None else input
     if texts and "-" in texts:  # `predict MODEL - -` or `predict MODEL "a text" -` classified the string "-"

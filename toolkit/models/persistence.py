@@ -373,11 +373,25 @@ def _params_to_json(estimator) -> dict:
     return params
 
 
-def _params_from_json(cls, params: dict, file: Path) -> dict:
-    """Inverse of :func:`_params_to_json`; ``file`` (the ``config.json``) names where they come from in errors."""
+def _params_from_json(cls, params: dict, file: Path, saved_by=None) -> dict:
+    """Inverse of :func:`_params_to_json`; ``file`` (the ``config.json``) names where they come from in errors.
+
+    ``saved_by``, the toolkit version that saved the folder, explains parameters ``cls`` does not have: a
+    newer toolkit's (they were a bare "unexpected keyword argument" and "Save the model again").
+    """
+    from .. import __version__
+
     defaults = {
         name: p.default for name, p in inspect.signature(cls.__init__).parameters.items()
     }
+    names = params if isinstance(params, dict) else {}
+    unknown = sorted(str(name) for name in names if name not in defaults or name == "self")
+    if unknown and isinstance(saved_by, str) and saved_by != __version__:
+        raise ModelFormatError(
+            f"{file} sets {cls.__name__} parameter(s) {', '.join(map(repr, unknown))}, which this toolkit "
+            f"({__version__}) does not have: the model was saved with toolkit {saved_by}. Load it with that "
+            "version or a newer one (upgrade toolkit)."
+        )
     out = {}
     for name, value in params.items():
         if isinstance(value, dict) and set(value) == {_KERAS_MARKER}:
@@ -1083,6 +1097,37 @@ def _read_small_json(file: Path, what: str):
         ) from err
 
 
+def _newer_format_error(config_path: Path, version, saved_by) -> ModelFormatError:
+    """The error for a folder of a newer ``format_version`` than this toolkit reads (``saved_by``: its toolkit version)."""
+    from .. import __version__
+
+    by = f" (it was saved with toolkit {saved_by}; this is {__version__})" if isinstance(saved_by, str) else ""
+    return ModelFormatError(
+        f"{config_path} has format_version {version!r}; this toolkit reads versions "
+        f"{_MIN_FORMAT_VERSION} to {FORMAT_VERSION}. Upgrade toolkit to load it{by}."
+    )
+
+
+def _check_not_newer(path: Path) -> None:
+    """Raise :func:`_newer_format_error` when ``path/config.json`` names a newer format_version; else nothing.
+
+    For a folder whose files do not match what this toolkit writes: a newer
+    toolkit may write other files, or another checksum file, and such a folder
+    was called edited or damaged ("Save the model again"), which the user
+    loading it cannot do; upgrading toolkit is what loads it.
+    """
+    try:
+        config = _read_small_json(path / _CONFIG_FILE, "config")
+    except (ModelFormatError, OSError):
+        return
+    if not isinstance(config, dict):
+        return
+    version = config.get("format_version")
+    if (config.get("format") == FORMAT_NAME and isinstance(version, int) and not isinstance(version, bool)
+            and version > FORMAT_VERSION):
+        raise _newer_format_error(path / _CONFIG_FILE, version, config.get("toolkit_version"))
+
+
 def _verify_folder(path: Path) -> tuple:
     """Check the folder's files against ``checksums.json`` and its one digest, before parsing any.
 
@@ -1111,6 +1156,7 @@ def _verify_folder(path: Path) -> tuple:
     content = next((names + optional for names in _KIND_FILES.values() for optional in _OPTIONAL_FILES
                     if isinstance(files, dict) and set(files) == set(names + optional)), None)
     if content is None or not isinstance(digest, str):
+        _check_not_newer(path)
         raise ModelFormatError(
             f"{checksums_path} does not list the SHA-256 of {', '.join(_CONTENT_FILES)} (or of "
             f"{', '.join(_KIND_FILES['sklearn'])}) and the folder digest: it was edited or is not a "
@@ -1119,6 +1165,7 @@ def _verify_folder(path: Path) -> tuple:
     extra = sorted(p.name for p in path.iterdir() if p.name not in (*content, _CHECKSUMS_FILE)
                    and not _os_metadata(p.name))  # a .DS_Store of a folder opened in Finder: never read
     if extra:
+        _check_not_newer(path)
         raise ModelFormatError(
             f"{path} holds files that are not part of the saved model ({', '.join(extra)}); a model "
             "folder holds only what save_model wrote. Move them out, or save the model again."
@@ -1126,9 +1173,11 @@ def _verify_folder(path: Path) -> tuple:
     for name in content:
         file = path / name
         if not file.is_file():
+            _check_not_newer(path)
             raise ModelFormatError(f"{file} is missing from the model folder. {_RESAVE_HINT}")
         actual = hash_file(file)
         if actual != files[name]:
+            _check_not_newer(path)  # (a newer toolkit's checksum file may hash otherwise)
             raise ModelFormatError(
                 f"{file} does not match the SHA-256 recorded in {_CHECKSUMS_FILE} (expected "
                 f"{files[name]}, got {actual}): the file was truncated or modified. {_RESAVE_HINT}"
@@ -1151,10 +1200,7 @@ def _read_config(path: Path, kind: str) -> dict:
         )
     version = config.get("format_version")
     if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise ModelFormatError(
-            f"{config_path} has format_version {version!r}; this toolkit reads versions "
-            f"{_MIN_FORMAT_VERSION} to {FORMAT_VERSION}. Upgrade toolkit to load it."
-        )
+        raise _newer_format_error(config_path, version, config.get("toolkit_version"))
     if version < _MIN_FORMAT_VERSION:
         raise ModelFormatError(
             f"{config_path} has format_version {version}, from an older toolkit without a folder "
@@ -1265,7 +1311,9 @@ def load_model(path):
     ``model.skops`` file is loaded only when every type it names comes from
     scikit-learn, toolkit, NumPy or SciPy. The Keras model is loaded with
     ``safe_mode=True`` (no arbitrary code) after its zip directory passed the
-    size caps, and the config must agree with it. A Keras optimizer or
+    size caps, and the config must agree with it. A folder of a newer format
+    (or parameters a newer toolkit added) is refused as such, naming the
+    toolkit version that saved it, whatever files it holds. A Keras optimizer or
     learning-rate schedule among the parameters is rebuilt from its JSON
     config by ``keras.saving.deserialize_keras_object`` in safe mode; a class
     of the user's own must be registered with Keras
@@ -1358,7 +1406,8 @@ def _load_locked(path: Path):
                                                   ("keras_version", "Keras", installed_keras)))
     model_file, vocab_file = path / _MODEL_FILE, path / _VOCAB_FILE
     try:
-        clf = EmbeddingClassifier(**_params_from_json(EmbeddingClassifier, config["params"], path / _CONFIG_FILE))
+        clf = EmbeddingClassifier(**_params_from_json(EmbeddingClassifier, config["params"], path / _CONFIG_FILE,
+                                                      config.get("toolkit_version")))
         fitted = config["fitted"]
         dtype = fitted["classes_dtype"]
         clf.classes_ = np.array(fitted["classes"], dtype=object if dtype == "object" else np.dtype(dtype))
@@ -1420,7 +1469,7 @@ def _load_locked(path: Path):
     try:
         tok_name, clf_name = pipeline["steps"]
         tokenizer = SpacyTokenizer(**_params_from_json(SpacyTokenizer, pipeline["tokenizer_params"],
-                                                       path / _CONFIG_FILE))
+                                                       path / _CONFIG_FILE, config.get("toolkit_version")))
     except ModelFormatError:
         raise
     except (KeyError, TypeError, ValueError) as err:
