@@ -18,3 +18,31 @@ def test_plot_word_map_names_the_phrase_and_casing_entries_of_missing_words():
                                        r"are lowercase\); ask for those\. Remove them") as err:
         plot_word_map(kv, ["new york", "Paris", "london", "zzz"])
     assert "'zzz' is" not in str(err.value)
+
+
+def test_grid_refit_run_folder_is_named_as_such(tmp_path):
+    # a `toolkit grid --refit-output` folder given to predict/evaluate was called a 'toolkit train' run folder
+    from toolkit.cli._common import _check_model_folder
+    from toolkit.exceptions import DataError
+
+    run = tmp_path / "best"
+    (run / "model").mkdir(parents=True)
+    (run / "model" / "config.json").write_text("{}")
+    (run / "grid.json").write_text("{}")
+    with pytest.raises(DataError, match=r"is the run folder of 'toolkit grid --refit-output'; give its model folder"):
+        _check_model_folder(run)
+    (run / "grid.json").unlink()
+    with pytest.raises(DataError, match=r"is the run folder of 'toolkit train'; give its model folder"):
+        _check_model_folder(run)
+
+
+def test_a_refit_folder_written_meanwhile_names_toolkit_grid(tmp_path, caplog):
+    from toolkit.cli.train import _free_run_folder
+
+    taken = tmp_path / "best"
+    taken.mkdir()
+    (taken / "grid.json").write_text("{}")
+    with caplog.at_level("WARNING", logger="toolkit"):
+        free = _free_run_folder(taken, False, command="toolkit grid", option="--refit-output")
+    assert free == tmp_path / "best-2"
+    assert "another 'toolkit grid' with the same --refit-output" in caplog.text

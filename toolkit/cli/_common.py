@@ -642,7 +642,8 @@ def _check_model_folder(model) -> None:
         raise DataError(f"No saved model folder at {path}. Give the 'model' folder of a 'toolkit train' run.")
     if not path.is_dir() or not (path / "config.json").is_file():
         if (path / "model" / "config.json").is_file():
-            raise DataError(f"{path} is the run folder of 'toolkit train'; give its model folder, {path / 'model'}.")
+            which = "toolkit grid --refit-output" if (path / "grid.json").is_file() else "toolkit train"
+            raise DataError(f"{path} is the run folder of '{which}'; give its model folder, {path / 'model'}.")
         raise DataError(
             f"{path} is not a toolkit model folder (no config.json). Give the 'model' folder of a "
             "'toolkit train' run."

@@ -351,7 +351,7 @@ def _refit_best(pipeline, params, texts, labels, result, output: Path, *, earlie
         seconds = time.perf_counter() - start
     staged = _stage_model(estimator, output)  # saved right after the fit, as toolkit train does
     try:
-        output = _free_run_folder(output, earlier)
+        output = _free_run_folder(output, earlier, command="toolkit grid", option="--refit-output")
         refit = {"params": result["best_params"], "settings": _jsonable_settings(keep or {}),
                  "n_documents": len(texts), "fit_seconds": round(seconds, 3), "model": str(output / "model")}
         with atomic_output(output, directory=True) as tmp:  # the whole run folder or nothing

@@ -1021,7 +1021,7 @@ def _is_filled_folder(path) -> bool:
     return path.is_dir() and any(path.iterdir())
 
 
-def _free_run_folder(output: Path, earlier: bool) -> Path:
+def _free_run_folder(output: Path, earlier: bool, *, command: str = "toolkit train", option: str = "--output") -> Path:
     """Where to write the run: ``output``, unless another process wrote a run there while this one trained.
 
     Two ``toolkit train`` started in the same second (a shell loop with ``&``)
@@ -1030,7 +1030,8 @@ def _free_run_folder(output: Path, earlier: bool) -> Path:
     last to finish would replace the other's run, model included, without a
     word. An earlier run that was there at the start (``--force``) is
     replaced; one that appeared since is kept, and this run goes to the first
-    free ``<output>-2``, ``<output>-3``... (a warning names it).
+    free ``<output>-2``, ``<output>-3``... (a warning names it, with ``command``
+    and its ``option``: ``toolkit grid`` calls it for ``--refit-output``).
     """
     if earlier or not _is_filled_folder(output):
         return output
@@ -1038,9 +1039,9 @@ def _free_run_folder(output: Path, earlier: bool) -> Path:
     while os.path.lexists(output.with_name(f"{output.name}-{n}")):
         n += 1
     free = output.with_name(f"{output.name}-{n}")
-    logger.warning("%s was written by another process while this run trained (another 'toolkit train' with the "
-                   "same --output, or started in the same second); it is kept, and this run is saved in %s.",
-                   output, free)
+    logger.warning("%s was written by another process while this run trained (another '%s' with the same %s, "
+                   "or started in the same second); it is kept, and this run is saved in %s.",
+                   output, command, option, free)
     return free
 
 
