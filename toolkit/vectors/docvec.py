@@ -19,7 +19,11 @@ the unlabelled texts with them (``lowercase=False`` keeps "Film" in both);
 plain token lists get SpacyTokenizer's defaults. The parameter
 ``tokenizer_params`` chooses the settings instead (``{}``: the defaults).
 ``fit`` keeps the settings used in ``tokenizer_params_``, so ``transform``
-(which may retrain the model if its cache entry is gone) uses the same.
+(which may retrain the model if its cache entry is gone) uses the same. Such
+a retraining must give the fitted model's key: where the source now gives
+other tokens (a text file rewritten, another tokenizer or gensim version),
+``transform`` raises a :class:`~toolkit.exceptions.DataError` instead of
+inferring with another model (and caching it under the fitted key).
 
 The trained model is cached on disk by content (options, gensim version, the
 tokens of the unlabelled corpus and, when not the defaults, the settings that
@@ -127,6 +131,13 @@ def _source_identity(source) -> tuple:
     except OSError:
         return ("file", str(path), None)
     return ("file", str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+def _describe(source) -> str:
+    """The source for messages: 'unsup', the path, or how many texts."""
+    if isinstance(source, tuple):
+        return f"({len(source):,} texts)"
+    return repr(source)
 
 
 def _unlabelled_corpus(source, settings: tuple = ()):
@@ -242,23 +253,28 @@ def _as_inference_model(model):
 
 def _model_key(source, options, settings: tuple = ()) -> tuple:
     """(key, corpus or None): the cache key of the doc model for this source, options and tokenizer settings."""
-    import gensim
-
-    from .domain import _corpus_digest
-
     ident = (_source_identity(source), json.dumps(options, sort_keys=True), settings)
     key = _SOURCE_KEYS.get(ident)
     if key is not None:
         return key, None
     corpus = _unlabelled_corpus(source, settings)
+    key = _corpus_key(corpus, options, settings)
+    _SOURCE_KEYS.put(ident, key)
+    return key, corpus
+
+
+def _corpus_key(corpus, options, settings: tuple = ()) -> str:
+    """The cache key of the doc model trained on ``corpus`` (the unlabelled tokens) with these options."""
+    import gensim
+
+    from .domain import _corpus_digest
+
     h = hashlib.sha256()
     h.update(f"docvec v{_KEY_VERSION}|{sorted(options.items())}|gensim {gensim.__version__}|".encode())
     if settings:  # the default settings give the keys of earlier versions (their caches stay valid)
         h.update(f"tokenizer {list(settings)}|".encode())
     h.update(_corpus_digest(corpus).encode())
-    key = h.hexdigest()[:32]
-    _SOURCE_KEYS.put(ident, key)
-    return key, corpus
+    return h.hexdigest()[:32]
 
 
 def _doc_model(source, options, *, key=None, workers=1, cache_dir=None, settings: tuple = ()):
@@ -274,7 +290,26 @@ def _doc_model(source, options, *, key=None, workers=1, cache_dir=None, settings
     folder = get_cache_dir(cache_dir) / "doc_vectors" / key
 
     def build():
-        grams = (_unlabelled_corpus(source, settings) if corpus is None else corpus).ngrams(options["ngram_range"])
+        unlabelled = corpus
+        if unlabelled is None:  # a fitted vectorizer's key (transform) whose entry is gone: its source again
+            gone = f"The doc model DocVectorizer was fitted with (key {key}) is no longer in the cache ({folder})"
+            try:
+                unlabelled = _unlabelled_corpus(source, settings)
+            except DataError as err:
+                raise DataError(
+                    f"{gone}, and training it again from its 'unlabelled' source failed: {err} Restore the cache "
+                    "entry (e.g. set TOOLKIT_CACHE_DIR to the cache it was fitted with) or the source, or fit the "
+                    "DocVectorizer again."
+                ) from err
+            now = _corpus_key(unlabelled, options, settings)
+            if now != key:  # a model of other texts would give other vectors, and stored under this key
+                raise DataError(
+                    f"{gone}, and its 'unlabelled' source {_describe(source)} now gives another key (other texts "
+                    f"than at fit, or another tokenizer or gensim version: key {now}), so that model cannot be "
+                    "trained again. Fit the DocVectorizer again (its vectors change), or restore the source or the "
+                    "cache entry."
+                )
+        grams = unlabelled.ngrams(options["ngram_range"])
         logger.info("training a PV-DBOW doc model on %d unlabelled documents (%d tokens)", len(grams),
                     grams.n_tokens)
         model = _train(grams, options, workers)
@@ -357,7 +392,8 @@ class DocVectorizer(MissingParamsMixin, TextInputMixin, TransformerMixin, BaseEs
         The texts the doc model is trained on, never the labelled ``X``:
         ``"unsup"`` (IMDB's 50,000 unlabelled reviews, read from
         ``TOOLKIT_DATA_DIR``), a path to a UTF-8 text file (one document per
-        line, blank lines skipped) or a tuple of raw texts (a list, a pandas
+        line, blank lines skipped; gzip, bz2 or xz compressed too) or a tuple
+        of raw texts (a list, a pandas
         Series or a 1-D array of them too; kept on the estimator and pickled
         with it: use a file for large text). Raw texts
         are tokenized with :class:`toolkit.text.SpacyTokenizer` as ``X`` was
@@ -550,6 +586,12 @@ class DocVectorizer(MissingParamsMixin, TextInputMixin, TransformerMixin, BaseEs
         Returns
         -------
         ndarray of shape (n_documents, vector_size), float32
+
+        Raises
+        ------
+        DataError
+            The doc model's cache entry is gone and the ``unlabelled`` source
+            cannot give the same model again (missing, or other texts).
         """
         check_is_fitted(self, "model_key_")
         docs = check_token_corpus(X, estimator=type(self).__name__)

@@ -12,7 +12,8 @@ documents ``fit`` receives, into gensim ``KeyedVectors``:
 ``"fasttext:/path/reviews.txt"``
     fastText (subword vectors: misspellings and rare words get vectors too)
     on the training documents plus the lines of a UTF-8 text file (one
-    document per line, blank lines skipped).
+    document per line, blank lines skipped; a gzip, bz2 or xz file is read
+    decompressed).
 ``"word2vec:unsup:dim=200,epochs=10"``
     options after a last ``:`` (``dim``, ``epochs``, ``window``, ``min_count``,
     ``sg``, ``bucket`` (fastText), ``workers``, ``seed``; ``train=0`` uses the
@@ -21,7 +22,8 @@ documents ``fit`` receives, into gensim ``KeyedVectors``:
 ``("word2vec", ("unlabelled text one", "text two"), "dim=50")``
     a tuple (algorithm, source[, options[, tokenizer settings]]); the source
     may be a tuple of raw texts (kept on the estimator and pickled with it:
-    use a file for large text).
+    use a file for large text); the options a string as above or a dict
+    (``{"dim": 50, "epochs": 2}``).
 
 Unlabelled raw texts are tokenized like the training documents, so that the
 vectors have the documents' tokens: when the documents are a
@@ -73,6 +75,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import numbers
 import os
 import re
 from dataclasses import dataclass
@@ -87,7 +90,7 @@ from ..exceptions import DataError
 from .loading import read_entry, write_entry
 
 __all__ = ["DomainSpec", "is_domain_spec", "parse_domain_spec", "domain_vectors", "domain_vectors_cached",
-           "resolve_vectors", "words_only"]
+           "resolve_vectors", "spec_label", "words_only"]
 
 logger = logging.getLogger(__name__)
 
@@ -131,9 +134,35 @@ def is_domain_spec(value) -> bool:
     return False
 
 
+def spec_label(spec) -> str:
+    """``repr(spec)`` for messages, with the unlabelled texts of a tuple spec given by their number.
+
+    A tuple spec may hold 50,000 raw texts: its whole ``repr`` would put
+    them all in an error message or a log line.
+
+    Examples
+    --------
+    >>> spec_label(("word2vec", ("a good film", "a bad film"), "dim=50"))
+    "('word2vec', <2 texts>, 'dim=50')"
+    >>> spec_label("word2vec:unsup")
+    "'word2vec:unsup'"
+    """
+    if not (isinstance(spec, tuple) and len(spec) > 1):
+        return repr(spec)
+    source = spec[1]
+    if source is None or isinstance(source, (str, os.PathLike)):
+        shown = repr(source)
+    else:
+        try:
+            shown = f"<{len(source):,} texts>"
+        except TypeError:  # not a sequence (refused by parse_domain_spec): its type is what matters
+            shown = f"<{type(source).__name__}>"
+    return "(" + ", ".join([repr(spec[0]), shown, *(repr(part) for part in spec[2:])]) + ")"
+
+
 def _bad(spec, problem):
     return ValueError(
-        f"The 'vectors' domain spec {spec!r} is invalid: {problem}. Expected e.g. 'word2vec', "
+        f"The 'vectors' domain spec {spec_label(spec)} is invalid: {problem}. Expected e.g. 'word2vec', "
         "'word2vec:unsup', 'fasttext:/path/texts.txt' or 'word2vec:unsup:dim=100,epochs=5' "
         f"(algorithms: {', '.join(ALGORITHMS)}; options: {', '.join([*_DEFAULTS, *_SPEC_OPTIONS])})."
     )
@@ -153,6 +182,21 @@ def _parse_options(spec, text):
             raise _bad(spec, f"option {name}={value} is out of range")
         options[name] = value
     return tuple(sorted(options.items()))
+
+
+def _options_text(spec, options) -> str:
+    """A tuple spec's options (3rd element) as a string spec writes them: a str as it is, a dict joined."""
+    if isinstance(options, str):
+        return options
+    if isinstance(options, dict):
+        for name, value in options.items():
+            if not isinstance(name, str) or isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                raise _bad(spec, f"option {name!r} is {value!r}, not an integer")
+            if value < 0:
+                raise _bad(spec, f"option {name}={value} is out of range")
+        return ",".join(f"{name}={int(value)}" for name, value in options.items())
+    raise _bad(spec, "the options (a tuple's 3rd element) must be a str such as 'dim=100,epochs=5' or a dict such "
+                     f"as {{'dim': 100, 'epochs': 5}}, not {type(options).__name__}")
 
 
 def parse_domain_spec(spec) -> DomainSpec:
@@ -176,7 +220,7 @@ def parse_domain_spec(spec) -> DomainSpec:
             raise _bad(spec, "a tuple spec is (algorithm, source[, options[, tokenizer settings]])")
         algorithm = str(spec[0]).strip().lower()
         source = spec[1] if len(spec) > 1 else None
-        options = _parse_options(spec, spec[2]) if len(spec) > 2 and spec[2] is not None else ()
+        options = _parse_options(spec, _options_text(spec, spec[2])) if len(spec) > 2 and spec[2] is not None else ()
         if len(spec) > 3 and spec[3] is not None:
             from ..text.tokenizer import _check_token_settings
 
@@ -206,6 +250,11 @@ def parse_domain_spec(spec) -> DomainSpec:
         elif rest and "=" in rest and "/" not in rest and "\\" not in rest:
             rest, options = "", _parse_options(spec, rest)
         source = rest.strip() or None
+        stray = next((part.strip() for part in (source or "").split(":") if _OPTION.match(part)
+                      and part.split("=", 1)[0].strip() in (*_DEFAULTS, *_SPEC_OPTIONS)), None)
+        if stray is not None:  # 'word2vec:unsup:dim=16:epochs=2' would read a file named 'unsup:dim=16'
+            raise _bad(spec, f"{stray!r} is an option in the source's place: give the options after one last ':', "
+                             "separated by commas (e.g. 'word2vec:unsup:dim=16,epochs=2')")
     else:
         raise _bad(spec, f"expected a str or a tuple, got {type(spec).__name__}")
     if algorithm not in ALGORITHMS:
@@ -271,20 +320,60 @@ def _unlabelled_texts(spec: DomainSpec, data_dir=None, *, what: str = "the 'vect
             f"The unlabelled text file {str(path)!r} named by {what} does not exist (or is not a file); give a "
             "UTF-8 text file with one document per line, 'unsup' or a tuple of texts."
         )
-    try:
-        with open(path, encoding="utf-8") as fh:
-            texts = [line.strip() for line in fh if line.strip()]
-    except UnicodeDecodeError as err:
-        raise DataError(
-            f"The unlabelled text file {str(path)!r} named by {what} is not valid UTF-8 ({err.reason} at byte "
-            f"{err.start}); re-encode it as UTF-8."
-        ) from err
+    texts = _read_lines(path, what)
     if not texts:
         raise DataError(
             f"The unlabelled text file {str(path)!r} holds no text (every line is blank): {what} "
             f"reads one document per line; give such a file, {drop}."
         )
     return texts
+
+
+#: the first bytes of the compressed files an unlabelled source may be, and the module that reads each
+_COMPRESSED = ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\xfd7zXZ\x00", "lzma"))
+
+
+def _read_lines(path: Path, what: str) -> list:
+    """The non-blank lines of a UTF-8 text file, stripped; a gzip, bz2 or xz file (known by its first bytes,
+    whatever its name) is read decompressed."""
+    import importlib
+    import lzma
+
+    with open(path, "rb") as fh:
+        head = fh.read(6)
+    module = next((name for magic, name in _COMPRESSED if head.startswith(magic)), None)
+    opener = open if module is None else importlib.import_module(module).open
+    try:
+        with opener(path, "rt", encoding="utf-8") as fh:
+            return [line.strip() for line in fh if line.strip()]
+    except UnicodeDecodeError as err:
+        # (err.start counts from the chunk being decoded, not from the start of the file: find the line)
+        line, offset = _first_undecodable(path, opener)
+        where = "" if module is None else f" of the {module}-decompressed text"
+        raise DataError(
+            f"The unlabelled text file {str(path)!r} named by {what} is not valid UTF-8 ({err.reason} on line "
+            f"{line:,}, at byte {offset:,}{where}); re-encode it as UTF-8."
+        ) from err
+    except (OSError, EOFError, lzma.LZMAError) as err:
+        if module is None:  # (an unreadable plain file: the error as it is)
+            raise
+        raise DataError(  # a damaged or truncated archive
+            f"The unlabelled text file {str(path)!r} named by {what} starts as a {module} file but cannot be "
+            f"decompressed ({err}); give the file again, or decompressed."
+        ) from err
+
+
+def _first_undecodable(path, opener) -> tuple[int, int]:
+    """(line number, byte offset) of the first byte of ``path`` (read through ``opener``) that is no UTF-8."""
+    number = offset = 0
+    with opener(path, "rb") as fh:
+        for number, raw in enumerate(fh, 1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                return number, offset + err.start
+            offset += len(raw)
+    return number, offset  # (not found again: the file changed meanwhile)
 
 
 def words_only(corpus):
@@ -385,14 +474,27 @@ def _tokenize_unlabelled(texts, settings: tuple, *, what: str):
 
 
 # ----------------------------------------------------------------------- training
+def _too_few_words(params):
+    # the spec's option, not the estimator's own min_count (EmbeddingVectorizer's and EmbeddingClassifier's
+    # keep tokens in their vocabulary and change nothing here)
+    return DataError(
+        f"No word occurs at least min_count={params['min_count']} times in the texts of the "
+        "'vectors' domain spec; lower the spec's min_count option (e.g. ':min_count=1', or 'min_count=1' in a "
+        "tuple spec's options) or give more text."
+    )
+
+
 def _train(spec: DomainSpec, corpus):
     params = spec.params
     if spec.algorithm == "word2vec":
         from .training import train_word2vec
 
-        return train_word2vec(corpus, vector_size=params["dim"], window=params["window"],
-                              min_count=params["min_count"], epochs=params["epochs"], sg=params["sg"],
-                              workers=params["workers"], seed=params["seed"])
+        try:
+            return train_word2vec(corpus, vector_size=params["dim"], window=params["window"],
+                                  min_count=params["min_count"], epochs=params["epochs"], sg=params["sg"],
+                                  workers=params["workers"], seed=params["seed"])
+        except DataError as err:  # (no output file: the empty vocabulary is its only DataError)
+            raise _too_few_words(params) from err
     from gensim.models import FastText
 
     model = FastText(vector_size=params["dim"], window=params["window"], min_count=params["min_count"],
@@ -400,10 +502,7 @@ def _train(spec: DomainSpec, corpus):
                      workers=params["workers"], seed=params["seed"])
     model.build_vocab(corpus)
     if len(model.wv) == 0:
-        raise DataError(
-            f"No word occurs at least min_count={params['min_count']} times in the texts of the "
-            "'vectors' domain spec; lower min_count (e.g. ':min_count=1') or give more text."
-        )
+        raise _too_few_words(params)
     model.train(corpus, total_examples=model.corpus_count, epochs=model.epochs)
     return model.wv
 
@@ -453,35 +552,36 @@ def domain_vectors(spec, documents, *, data_dir=None, cache_dir=None):
     if not parsed.params["train"]:
         if not texts:
             raise ValueError(
-                f"The 'vectors' domain spec {spec!r} has train=0 but names no unlabelled source; "
+                f"The 'vectors' domain spec {spec_label(spec)} has train=0 but names no unlabelled source; "
                 "add one (e.g. 'word2vec:unsup:train=0') or drop train=0."
             )
         docs = TokenizedCorpus.from_token_lists([])
     settings = ()  # no unlabelled texts: the settings change nothing
+    label = spec_label(spec)  # (not repr: a tuple spec may hold 50,000 texts)
     if texts:
         settings = _unlabelled_settings(parsed, record)
-        if parsed.tokenizer is None and record is None and repr(spec) not in _TOLD_NO_RECORD:
+        if parsed.tokenizer is None and record is None and label not in _TOLD_NO_RECORD:
             # once per spec and process: a stack's fit asks for the same vectors for each fold and member
-            _TOLD_NO_RECORD.add(repr(spec))
+            _TOLD_NO_RECORD.add(label)
             logger.info("the training documents carry no record of their tokenizer (token lists, or a corpus "
-                        "a step rebuilt): the unlabelled texts of the domain spec %r are tokenized with "
+                        "a step rebuilt): the unlabelled texts of the domain spec %s are tokenized with "
                         "SpacyTokenizer's defaults; if the documents were tokenized otherwise, give the "
-                        "settings as the spec's 4th tuple element", spec)
-        unlabelled = _tokenize_unlabelled(texts, settings, what=f"the 'vectors' domain spec {spec!r}")
+                        "settings as the spec's 4th tuple element", label)
+        unlabelled = _tokenize_unlabelled(texts, settings, what=f"the 'vectors' domain spec {label}")
         docs = TokenizedCorpus.concatenate([docs, unlabelled]) if len(docs) else unlabelled
     if docs.n_tokens == 0:
         raise DataError("The documents for the 'vectors' domain spec hold no tokens; nothing to train on.")
     key = _key(parsed, docs, settings)
 
-    def make():
-        from ..data._download import build_once
+    from ..data._download import build_once
 
-        folder = get_cache_dir(cache_dir) / "domain_vectors" / key
+    folder = get_cache_dir(cache_dir) / "domain_vectors" / key
+
+    def make(build=lambda: _train_and_cache(parsed, docs, folder), purpose="training the same domain vectors"):
         # word2vec with several threads is not deterministic: without build_once, fold fits training the same
         # vectors at once on joblib workers would each fit their members with vectors of their own
         kv, _ = build_once(folder, f"domain_vectors-{key}", read=lambda: _read_cached(folder, parsed),
-                           build=lambda: _train_and_cache(parsed, docs, folder),
-                           purpose="training the same domain vectors")
+                           build=build, purpose=purpose)
         if folder.is_dir():
             _mark_source(parsed, key, data_dir, cache_dir, settings)
         return kv
@@ -489,9 +589,19 @@ def domain_vectors(spec, documents, *, data_dir=None, cache_dir=None):
     # threads of one process asking for the same vectors (a grid search on joblib's threading backend) wait
     # for the first: one training, also where the cache cannot be written, and one shared copy, read-only and
     # made again when a caller changed it, as load_vectors'
-    from .loading import shared_vectors
+    from .loading import _change_since_load, _seal, entry_folder, shared_vectors
 
-    return shared_vectors(_MEMO, key, make, "domain_vectors", repr(spec))
+    held = _MEMO.get(key)
+    entry = None if held is None else entry_folder(held)
+    if entry is not None and not entry.is_dir() and _change_since_load(held) is None:
+        # the cache was cleared since these vectors were read (they stay readable, memory-mapped): write them to
+        # the cache again, else an estimator fitted now keeps the path of a missing entry (fastText subwords for
+        # the tokens first seen at transform, in another process) and the next process trains them again
+        logger.info("the cache entry %s of the domain vectors %s was removed since they were read; writing them "
+                    "to %s again", entry, label, folder)
+        _MEMO.put(key, _seal(make(build=lambda: _cache_vectors(held, parsed, folder),
+                                  purpose="writing the same domain vectors")))
+    return shared_vectors(_MEMO, key, make, "domain_vectors", label)
 
 
 # ------------------------------------------------------------- is it cached already?
@@ -614,7 +724,11 @@ def _train_and_cache(parsed, docs, folder):
         logger.info("%d training threads: another cache would get other vectors (the option workers=1, the default, "
                     "gives the same vectors on every machine); this cache keeps these for every later fit",
                     parsed.params["workers"])
-    kv = _train(parsed, docs)
+    return _cache_vectors(_train(parsed, docs), parsed, folder)
+
+
+def _cache_vectors(kv, parsed, folder):
+    """Write ``kv`` to ``folder`` and read it back memory-mapped (``kv`` itself where the cache is not writable)."""
     try:
         remove_stale(folder.parent, ".*.tmp*")  # debris of killed writes of any entry, once stale
         with atomic_output(folder, directory=True) as tmp:
@@ -645,7 +759,7 @@ def resolve_vectors(vectors, documents=None, *, data_dir=None, cache_dir=None):
     """
     if is_domain_spec(vectors) or isinstance(vectors, tuple):  # a bad tuple gets parse_domain_spec's message
         if documents is None:
-            raise ValueError(f"The domain spec {vectors!r} needs the training documents.")
+            raise ValueError(f"The domain spec {spec_label(vectors)} needs the training documents.")
         return domain_vectors(vectors, documents, data_dir=data_dir, cache_dir=cache_dir)
     from .loading import load_vectors
 
