@@ -46,3 +46,18 @@ def test_a_refit_folder_written_meanwhile_names_toolkit_grid(tmp_path, caplog):
         free = _free_run_folder(taken, False, command="toolkit grid", option="--refit-output")
     assert free == tmp_path / "best-2"
     assert "another 'toolkit grid' with the same --refit-output" in caplog.text
+
+
+def test_load_vectors_after_the_cache_was_cleared_points_at_an_entry_again(fasttext_bin, tmp_path):
+    # the process memo returned vectors whose entry folder was deleted: an estimator fitted then kept a path to
+    # nothing, and another process got no subword vectors for unseen words (h6's finding, session 44)
+    import shutil
+
+    from toolkit.vectors.loading import entry_folder, load_vectors
+
+    cache = tmp_path / "cache"
+    first = entry_folder(load_vectors(fasttext_bin, cache_dir=cache))
+    assert first is not None and first.is_dir()
+    shutil.rmtree(cache)
+    again = entry_folder(load_vectors(fasttext_bin, cache_dir=cache))
+    assert again is not None and again.is_dir()

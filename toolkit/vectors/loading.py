@@ -1359,7 +1359,16 @@ def load_vectors(
     # tells the file by inode and change time too: a rewrite that put the modification time back was
     # served from it (the entry is checked for it on a read: _source_changed)
     memo_key = f"{key}-{_sha256(json.dumps(_stat_id(path)).encode())[:12]}"
-    return shared_vectors(_MEMO, memo_key, make, "load_vectors", src.name)
+    kv = shared_vectors(_MEMO, memo_key, make, "load_vectors", src.name)
+    folder = entry_folder(kv)
+    if folder is not None and not folder.is_dir():
+        # the cache was cleared since the memo's vectors were read: their arrays still work (mapped), but an
+        # estimator keeps the entry's path (fastText's subword vectors, reopened at transform), which is gone
+        logger.info("The cache entry %s of %s was removed since it was read; reading %s again", folder, src.name,
+                    src.name)
+        kv = _seal(make())
+        _MEMO.put(memo_key, kv)
+    return kv
 
 
 def shared_vectors(memo, key, make, caller: str, name: str):
