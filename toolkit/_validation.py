@@ -543,6 +543,23 @@ def check_sample_weight(sample_weight, n_samples: int, *, owner: str, per: str =
                                 copy=True)
 
 
+def check_class_weight_values(class_weight, *, owner: str) -> None:
+    """Refuse a ``class_weight`` dict whose weights are not finite numbers >= 0, naming ``class_weight``.
+
+    A negative weight turned the class's loss into a gain (Keras trained
+    away from that class, silently), NaN made the loss NaN; scikit-learn's
+    own check, where there is one, named ``sample_weight``, which the user
+    had not given. The wording of :class:`~toolkit.models.StackedTextClassifier`'s.
+    """
+    if not isinstance(class_weight, Mapping):
+        return
+    bad = {k: v for k, v in class_weight.items() if not (isinstance(v, numbers.Real) and not isinstance(v, bool)
+                                                         and math.isfinite(v) and v >= 0)}
+    if bad:
+        raise ValueError(f"The 'class_weight' parameter of {owner} must map classes to finite weights >= 0. Got "
+                         f"{bad!r} instead.")
+
+
 def one_hot_columns(y) -> int | None:
     """The number of columns of ``y`` if it is one-hot (2-D, at least 2 columns of 0/1, one 1 per row), else None.
 
@@ -592,8 +609,10 @@ def check_single_target(y, *, owner: str, hint: str | None = None, values: bool 
         wrappers) does not fit the estimator.
     values : bool, default=True
         Also refuse missing labels and labels mixing text and numbers (an
-        object ``y``); False where ``y`` holds markers of its own (the
-        unlabelled ``-1`` of semi-supervised learning).
+        object ``y``, or its one column); False where ``y`` holds markers
+        of its own (the unlabelled ``-1`` of semi-supervised learning).
+        With True, :func:`check_class_target` need not check them again
+        (its ``values=False``).
 
     Raises
     ------
@@ -606,6 +625,9 @@ def check_single_target(y, *, owner: str, hint: str | None = None, values: bool 
     shape = getattr(y, "shape", None)  # a sparse indicator matrix (MultiLabelBinarizer(sparse_output=True)) too
     if shape is not None and len(shape) == 2:
         if shape[1] == 1:
+            if values and not hasattr(y, "tocsr"):  # (a sparse column holds numbers)
+                # the column, as it is flattened later (df[["label"]]: a Series of its dtype)
+                _check_label_values(y.iloc[:, 0] if hasattr(y, "iloc") else np.asarray(y)[:, 0], owner)
             return
         _refuse_one_hot(y, owner)
         what = f"a 2-D y of shape {tuple(int(n) for n in shape)} (one column per label or output)"
@@ -617,6 +639,8 @@ def check_single_target(y, *, owner: str, hint: str | None = None, values: bool 
             arr[:] = list(y)
         if arr.ndim == 1 and values:
             _check_label_values(y, owner)  # missing labels, text mixed with numbers: named before any conversion
+        elif arr.ndim == 2 and arr.shape[1] == 1 and values:  # lists of one label: their labels, as flattened
+            _check_label_values(arr[:, 0], owner)
         if arr.ndim == 2 and arr.shape[1] != 1:
             _refuse_one_hot(arr, owner)
             what = f"a 2-D y of shape {arr.shape} (one column per label or output, or lists of labels of one length)"
@@ -647,7 +671,7 @@ REGRESSION_HINT = (
 )
 
 
-def check_class_target(y, *, owner: str) -> None:
+def check_class_target(y, *, owner: str, values: bool = True) -> None:
     """Refuse a continuous ``y`` (floats with a fractional part) given to a classifier, naming what to do instead.
 
     Also for the estimators that learn per-class statistics (``NBFeatureScaler``).
@@ -664,6 +688,10 @@ def check_class_target(y, *, owner: str) -> None:
         The target, already checked by :func:`check_single_target`.
     owner : str
         The estimator's class name, for the message.
+    values : bool, default=True
+        Also refuse missing labels and labels mixing text and numbers;
+        False where :func:`check_single_target` (``values=True``) checked
+        ``y`` as given already: once per fit.
 
     Raises
     ------
@@ -680,7 +708,8 @@ def check_class_target(y, *, owner: str) -> None:
     """
     from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
-    _check_label_values(y, owner)  # (as given, or as validate_data converted it)
+    if values:
+        _check_label_values(y, owner)  # (as given, or as validate_data converted it)
     if type_of_target(y, input_name="y") in ("continuous", "continuous-multioutput"):
         values = np.asarray(y).ravel().astype(float)
         fractional = values[np.isfinite(values) & (values != np.round(values))]
@@ -694,31 +723,37 @@ def check_class_target(y, *, owner: str) -> None:
 
 
 def _check_label_values(y, owner: str) -> None:
-    """Refuse labels (of an object ``y``) that are missing (None, NaN, ``pd.NA``) or mix text and numbers.
+    """Refuse labels that are missing (None, NaN, ``pd.NA``) or (of an object ``y``) mix text and numbers.
 
     scikit-learn said "Unknown label type: unknown ... a regression target"
     (or numpy "'<' not supported between 'NoneType' and 'str'"), or took a
-    NaN label as one more class, without a word.
+    NaN label as one more class, without a word; of a float or a pandas
+    nullable (``Int64``) ``y``, "Input y contains NaN.", naming neither the
+    place nor the fix.
     """
     if y is None or isinstance(y, (str, bytes)) or getattr(y, "ndim", 1) != 1:
         return
     dtype = getattr(y, "dtype", None)
-    if dtype is not None and getattr(dtype, "kind", "O") != "O":
-        return  # numbers, booleans or fixed-width strings: nothing missing that numpy or scikit-learn would hide
-    try:
-        flat = list(y.to_numpy(dtype=object) if hasattr(y, "to_numpy") else y)
-    except TypeError:
-        return
-    # a list's NaN among strings became the class "nan" (np.asarray made every label a str)
-    missing = [i for i, v in enumerate(flat) if is_missing(v)]
+    if isinstance(dtype, np.dtype) and dtype.kind == "f":  # scikit-learn's "Input y contains NaN." said not where
+        missing = np.flatnonzero(np.isnan(np.asarray(y))).tolist()
+    elif isinstance(dtype, np.dtype) and dtype.kind != "O":
+        return  # numbers, booleans or fixed-width strings: nothing missing
+    else:
+        # (a pandas Int64, boolean or string column's pd.NA: scikit-learn's "Input y contains NaN.", if anything)
+        try:
+            flat = list(y.to_numpy(dtype=object) if hasattr(y, "to_numpy") else y)
+        except TypeError:
+            return
+        # a list's NaN among strings became the class "nan" (np.asarray made every label a str)
+        missing = [i for i, v in enumerate(flat) if is_missing(v)]
     if missing:
         raise ValueError(
             f"y has {len(missing)} missing label(s) (None or NaN), the first at index {missing[0]}. {owner} learns "
             "one class per label: fill them in, or drop those documents and their rows of X (e.g. "
             "df.dropna(subset=[label_column]))."
         )
-    if dtype is None:
-        return  # a list: np.asarray makes its labels one type (1 and "1" one class)
+    if dtype is None or isinstance(dtype, np.dtype) and dtype.kind != "O":
+        return  # a list: np.asarray makes its labels one type (1 and "1" one class); numbers: one kind
     kinds = {"text" if isinstance(v, str) else "numbers" if isinstance(v, numbers.Number) else type(v).__name__
              for v in flat}
     if kinds == {"text", "numbers"}:  # (lists of labels: check_single_target's message)

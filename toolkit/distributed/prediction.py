@@ -13,7 +13,6 @@ column named.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
@@ -108,49 +107,21 @@ def _bag_hint(item) -> str:
     return ""
 
 
-#: the start of :meth:`EmbeddingClassifier._warn_empty`'s message (its documents without tokens in one call)
-_EMPTY_MESSAGE = "%d of %d document(s) have no tokens"
-
-
-class _EmptyDocuments(logging.Filter):
-    """Takes the classifier's warning about documents without tokens off the log while a thread predicts one
-    partition, keeping its arguments (count, documents, first, class prior): it numbered the documents in the
-    partition ("first: document 2 of X"). :func:`_apply_bag` and :func:`_apply_series` log it again naming the
+def _empty_notes():
+    """The classifier's context in which its documents without tokens are noted for us (count, first, class
+    prior), not logged numbered "of X": :func:`_apply_bag` and :func:`_apply_series` log them naming the
     partition; :func:`write_predictions` counts them all in one warning, numbered in the whole input."""
+    from ..models.classifier import _noting_empty_documents
 
-    local = threading.local()
-    _installed = False
-
-    @classmethod
-    @contextlib.contextmanager
-    def catching(cls):
-        if not cls._installed:
-            cls._installed = True
-            logging.getLogger("toolkit.models.classifier").addFilter(cls())
-        cls.local.seen = seen = []
-        try:
-            yield seen
-        finally:
-            cls.local.seen = None
-
-    def filter(self, record):
-        seen = getattr(self.local, "seen", None)
-        if seen is None or record.msg != _EMPTY_MESSAGE + _EMPTY_REST:
-            return True
-        seen.append(record.args)
-        return False
+    return _noting_empty_documents()
 
 
-#: the rest of that message
-_EMPTY_REST = " (first: document %d of X); they get the class prior %s."
-
-
-def _empty_summary(seen, n) -> dict | None:
-    """The documents without tokens of one partition of ``n``, from the classifier's warning(s) caught there."""
-    if not seen:
+def _empty_summary(notes, n) -> dict | None:
+    """The documents without tokens of one partition of ``n``, from the classifier's note(s) made there."""
+    if not notes:
         return None
-    count, _, first, prior = seen[0]
-    return {"count": int(count), "first": int(first), "prior": prior, "n": n}
+    note = notes[0]
+    return {"count": int(note["count"]), "first": int(note["first"]), "prior": note["prior"], "n": n}
 
 
 def _log_empty(empty, subject) -> None:
@@ -170,9 +141,9 @@ def _apply_bag(items, shipped, method, part=(None,), empty=None):
     if not items:
         return []
     try:
-        with _EmptyDocuments.catching() as seen:
+        with _empty_notes() as notes:
             out = np.asarray(getattr(shipped.get(), method)(items)).tolist()
-        summary = _empty_summary(seen, len(items))
+        summary = _empty_summary(notes, len(items))
         if empty is None:
             _log_empty(summary, "the bag" if part is None else f"partition {part} of the bag")
         elif summary is not None:
@@ -197,9 +168,9 @@ def _apply_series(series, shipped, method, columns, dtype="float64", partition_i
         out = np.zeros((0, len(columns)) if columns is not None else 0, dtype=dtype)
     else:
         try:
-            with _EmptyDocuments.catching() as seen:
+            with _empty_notes() as notes:
                 out = np.asarray(getattr(shipped.get(), method)(series.tolist()))
-            summary = _empty_summary(seen, len(series))
+            summary = _empty_summary(notes, len(series))
             if summary is not None and 0 <= summary["first"] < len(series):
                 summary["label"] = plain_label(series.index[summary["first"]])
             if empty is None:

@@ -12,6 +12,7 @@ Keras and TensorFlow are imported inside the methods that need them.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import copy
 import logging
 import numbers
@@ -32,6 +33,7 @@ from .._validation import (
     Options,
     TextInputMixin,
     _first_label_list,
+    check_class_weight_values,
     one_hot_columns,
     validate_params,
 )
@@ -74,6 +76,10 @@ _LOGIT_HEAD_LOCK = threading.Lock()
 _FLAT_NB_TRAINING = True
 # rows gathered per step by _gather_rows (bounds its int64 index arrays)
 _GATHER_CHUNK = 4096
+# who hears of the documents without tokens of a prediction call (EmbeddingClassifier._warn_empty): the log (None),
+# or the list of a caller that predicts one part of a larger input and says itself where they are, as
+# toolkit.distributed.prediction does ("partition 3 of the bag"); set by _noting_empty_documents
+_EMPTY_NOTES: contextvars.ContextVar = contextvars.ContextVar("toolkit_empty_documents", default=None)
 # attributes of a Keras Model (or History) that the estimator has under another name: the hint its
 # AttributeError gives
 _KERAS_MODEL_HINTS = {
@@ -107,6 +113,25 @@ class _KerasModelHint:
     def __get__(self, obj, owner=None):
         raise AttributeError(f"{(owner or type(obj)).__name__!r} object has no attribute {self.name!r}. "
                              f"{_KERAS_MODEL_HINTS[self.name]}", name=self.name, obj=obj)
+
+
+@contextlib.contextmanager
+def _noting_empty_documents():
+    """Context manager: the prediction methods note their documents without tokens in the list it yields.
+
+    One dict per prediction call that met some: ``count``, ``n`` (the
+    call's documents), ``first`` (the first one's position among them) and
+    ``prior`` (the class prior they get), in place of the warning that
+    numbers them "of X". For a caller that predicts one part of a larger
+    input and names the part itself (a Dask partition). A context variable:
+    this thread (or asyncio task) only.
+    """
+    notes = []
+    token = _EMPTY_NOTES.set(notes)
+    try:
+        yield notes
+    finally:
+        _EMPTY_NOTES.reset(token)
 
 
 def _check_random_state(random_state):
@@ -418,7 +443,13 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         (:func:`toolkit.models.builders.scaled_schedule`).
     history_ : dict of str to list of float
         Per-epoch ``loss``, ``accuracy`` and, with validation, ``val_loss``
-        and ``val_accuracy``.
+        and ``val_accuracy``, of the last ``fit`` (which starts it afresh).
+        Epochs run on the Keras model directly (``clf.model_.fit(...)``)
+        are Keras' own: their ``History`` is what that call returns, and
+        neither ``history_`` nor ``best_epoch_`` sees them. To keep one
+        record, extend it yourself: ``for key, values in
+        clf.model_.fit(...).history.items(): clf.history_.setdefault(key,
+        []).extend(values)``.
     best_epoch_ : int
         Index of the epoch whose weights were kept: the estimator's best
         epoch, or the best epoch of an ``EarlyStopping(restore_best_weights=True)``
@@ -906,6 +937,13 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         cw_weights = self._class_sample_weights(y_enc)
         if cw_weights is not None:
             weights = cw_weights if weights is None else weights * cw_weights
+            if len(weights) and not weights.any():  # Keras trained on it without a gradient, silently
+                raise ValueError(
+                    f"class_weight={self.class_weight!r}"
+                    + ("" if sample_weight is None else " times sample_weight")
+                    + " gives every document of X weight 0: nothing would be learned. Give a class of y a "
+                    "positive weight."
+                )
 
         indices = np.arange(len(docs))
         val = None
@@ -1050,6 +1088,7 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         cw = self.class_weight
         if cw is None:
             return None
+        check_class_weight_values(cw, owner=type(self).__name__)  # a negative or NaN weight: a loss gone wrong
         if isinstance(cw, dict) and self.output_ == "multilabel":
             # scikit-learn's message asks for a list of dicts, which the 'class_weight' constraint refuses
             raise ValueError(
@@ -1247,11 +1286,24 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         return proba
 
     def _warn_empty(self, empty):
-        """Log that the documents of the mask ``empty`` (some of them) have no tokens and get the class prior."""
+        """Log that the documents of the mask ``empty`` (some of them) have no tokens and get the class prior.
+
+        Inside :func:`_noting_empty_documents` they are noted in its list
+        instead, for the caller to say where they are.
+        """
+        prior = self._empty_output()
+        if self.output_ == "binary":  # both classes, as predict_proba gives them (the model's one output: the second)
+            prior = np.concatenate([1 - prior, prior])
+        # by class: "[0.475]" named neither the class nor the other one's 0.525
+        note = {"count": int(empty.sum()), "n": len(empty), "first": int(np.argmax(empty)),
+                "prior": dict(zip(self.classes_.tolist(), np.round(prior, 4).tolist()))}
+        notes = _EMPTY_NOTES.get()
+        if notes is not None:
+            notes.append(note)
+            return
         logger.warning(
             "%d of %d document(s) have no tokens (first: document %d of X); they get the "
-            "class prior %s.", int(empty.sum()), len(empty), int(np.argmax(empty)),
-            np.round(self._empty_output(), 4).tolist(),
+            "class prior %s.", note["count"], note["n"], note["first"], note["prior"],
         )
 
     def _n_outputs(self):

@@ -42,6 +42,7 @@ from .._validation import (
     Options,
     SparseOutputMixin,
     check_class_target,
+    check_class_weight_values,
     check_single_target,
     validate_params,
 )
@@ -132,7 +133,8 @@ def _validated_counts(estimator, X, y=None, *, reset):
 
 def _fit_classes(estimator, y) -> np.ndarray:
     """Check a classification target with at least two classes; set ``classes_``."""
-    check_class_target(y, owner=type(estimator).__name__)
+    # values=False: _validated_counts' check_single_target refused missing or mixed labels in y as given
+    check_class_target(y, owner=type(estimator).__name__, values=False)
     estimator.classes_ = np.unique(y)
     if estimator.classes_.size < 2:
         raise ValueError(
@@ -617,6 +619,8 @@ class NBSVMClassifier(MissingParamsMixin, ClassifierMixin, BaseEstimator):
         from sklearn.utils.class_weight import compute_sample_weight
 
         if isinstance(self.class_weight, dict):
+            # (a negative or NaN weight was refused as "sample_weight must hold one non-negative weight per sample")
+            check_class_weight_values(self.class_weight, owner=type(self).__name__)
             classes = set(self.classes_.tolist())
             unknown = [k for k in self.class_weight if k not in classes]
             # as scikit-learn: keys for classes absent from y (a rare class a CV training fold lacks)
@@ -696,6 +700,7 @@ class NBSVMClassifier(MissingParamsMixin, ClassifierMixin, BaseEstimator):
         self.coef_ = coefs
         self.intercept_ = np.asarray(intercepts)
         self.n_iter_ = max(n_iter)
+        self._fitted_loss = self.loss  # what predict_proba reads (_has_proba), whatever set_params sets later
         return self
 
     def decision_function(self, X):
@@ -736,7 +741,18 @@ class NBSVMClassifier(MissingParamsMixin, ClassifierMixin, BaseEstimator):
         return self.classes_[idx]
 
     def _has_proba(self):
-        # available_if: an AttributeError (hasattr() stays False) whose message says which loss gives probabilities
+        # available_if: an AttributeError (hasattr() stays False) whose message says which loss gives probabilities.
+        # A fitted model: the loss it was fitted with. set_params(loss="log_loss") after a hinge fit gave the
+        # sigmoid of SVM margins as probabilities (about 0.5 for every review at the default C), silently.
+        fitted = getattr(self, "_fitted_loss", None)  # None: not fitted, or fitted before it was kept
+        if fitted is not None and fitted != self.loss:
+            if fitted == "log_loss":
+                return True
+            raise AttributeError(
+                f"predict_proba is not available: this NBSVMClassifier was fitted with loss={fitted!r}; "
+                f"loss={self.loss!r}, set since, takes effect at the next fit. Fit again for probabilities; "
+                "decision_function gives the fitted model's scores."
+            )
         if self.loss != "log_loss":
             raise AttributeError(
                 f"predict_proba is not available when loss={self.loss!r}: NBSVMClassifier gives probabilities with "
@@ -747,7 +763,7 @@ class NBSVMClassifier(MissingParamsMixin, ClassifierMixin, BaseEstimator):
 
     @available_if(_has_proba)
     def predict_proba(self, X):
-        """Class probabilities (``loss="log_loss"`` only; one-vs-rest normalized).
+        """Class probabilities (of a model fitted with ``loss="log_loss"`` only; one-vs-rest normalized).
 
         Parameters
         ----------

@@ -723,6 +723,8 @@ class StackedTextClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin,
         from sklearn.preprocessing import StandardScaler
         from sklearn.utils import check_random_state
 
+        from ..vectors.clusters import _TooManyClusters
+
         started = time.perf_counter()
         self._check_params()
         docs = _as_corpus(X)
@@ -743,7 +745,7 @@ class StackedTextClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin,
             raise ValueError(
                 f"X and y have inconsistent numbers of samples: {len(docs)} and {y.shape[0]}."
             )
-        check_class_target(y, owner=type(self).__name__)
+        check_class_target(y, owner=type(self).__name__, values=False)  # check_single_target checked them
         classes = np.unique(y)
         if len(classes) < 2:
             raise ValueError(f"StackedTextClassifier needs at least 2 classes in y; got {len(classes)} "
@@ -770,12 +772,15 @@ class StackedTextClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin,
             tasks += [(n_shared, group, None, None) for n_shared, group in groups]
         # n_jobs None/1: nested work in this process (joblib's Dask backend would ignore n_jobs=1)
         with parallel_config(backend="sequential") if self.n_jobs in (None, 1) else nullcontext():
-            fitted = _run_with_progress(
-                1 if self.n_jobs is None else self.n_jobs, bool(self.verbose),
-                [delayed(_fit_group)([clone(est) for _, est in group], n_shared, docs,
-                                     [ratings if name == "ratings" else y for name, _ in group], train, test,
-                                     keep=(test is None) == refit, sample_weight=sample_weight)
-                 for n_shared, group, train, test in tasks])
+            try:
+                fitted = _run_with_progress(
+                    1 if self.n_jobs is None else self.n_jobs, bool(self.verbose),
+                    [delayed(_fit_group)([clone(est) for _, est in group], n_shared, docs,
+                                         [ratings if name == "ratings" else y for name, _ in group], train, test,
+                                         keep=(test is None) == refit, sample_weight=sample_weight)
+                     for n_shared, group, train, test in tasks])
+            except _TooManyClusters as err:  # the "clusters" member's n_clusters is our clusters
+                raise err.naming(type(self).__name__, "clusters") from err
         oof = {name: None for name, _ in members}
         kept = {name: [] for name, _ in members}
         for (_, group, train, test), results in zip(tasks, fitted):

@@ -162,6 +162,29 @@ def _cluster_means(kv, labels, n_clusters):
     return sums / np.maximum(sizes, 1)
 
 
+class _TooManyClusters(ValueError):
+    """More clusters asked for than words to cluster: :meth:`WordClusterer.fit`'s ValueError, with its numbers.
+
+    An estimator that builds a clusterer from a parameter of its own
+    (:class:`~toolkit.models.stacking.StackedTextClassifier`'s ``clusters``)
+    catches it and raises :meth:`naming` its parameter: its user never typed
+    ``n_clusters``. It keeps its numbers through joblib's and Dask's worker
+    processes (``__reduce__``).
+    """
+
+    def __init__(self, n_clusters, n_words, owner="WordClusterer", param="n_clusters"):
+        self.n_clusters, self.n_words, self.owner, self.param = n_clusters, n_words, owner, param
+        super().__init__(f"The {param!r} parameter of {owner} ({n_clusters}) is larger than the number of words "
+                         f"with a vector ({n_words}); choose {param} <= {n_words}.")
+
+    def __reduce__(self):
+        return type(self), (self.n_clusters, self.n_words, self.owner, self.param)
+
+    def naming(self, owner, param):
+        """The same error about the parameter ``param`` of ``owner``, which set the clusterer's ``n_clusters``."""
+        return type(self)(self.n_clusters, self.n_words, owner, param)
+
+
 class WordClusterer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     """Token lists -> the same token lists with each word replaced by its word-vector cluster.
 
@@ -274,10 +297,7 @@ class WordClusterer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Transf
             kv = resolve_vectors(self.vectors, docs)
             n_words = min(self.max_words, len(kv.index_to_key))
             if self.n_clusters > n_words:
-                raise ValueError(
-                    f"The 'n_clusters' parameter of WordClusterer ({self.n_clusters}) is larger than the number "
-                    f"of words with a vector ({n_words}); choose n_clusters <= {n_words}."
-                )
+                raise _TooManyClusters(self.n_clusters, n_words)
             words, labels = self._cached_kmeans(np.asarray(kv.vectors[:n_words], dtype=np.float32),
                                                 kv.index_to_key[:n_words])
             return words, labels, subword_entry(kv)
