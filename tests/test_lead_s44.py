@@ -61,3 +61,17 @@ def test_load_vectors_after_the_cache_was_cleared_points_at_an_entry_again(fastt
     shutil.rmtree(cache)
     again = entry_folder(load_vectors(fasttext_bin, cache_dir=cache))
     assert again is not None and again.is_dir()
+
+
+def test_a_dimension_mismatch_of_a_tuple_spec_does_not_print_its_texts(imdb_small):
+    # the message held repr of every unlabelled text: 84,575 characters for 60 reviews (h6's finding)
+    from toolkit import SpacyTokenizer
+    from toolkit.models.classifier import EmbeddingClassifier
+
+    texts, labels = imdb_small
+    docs = SpacyTokenizer().fit_transform(list(texts[:40]))
+    spec = ("word2vec", tuple(texts[:60]), "dim=8,epochs=1,min_count=1")
+    with pytest.raises(ValueError, match=r"^The vectors \('word2vec', <60 texts>, 'dim=8,epochs=1,min_count=1'\) "
+                                         r"have dimension 8, but embedding_dim=16\.") as err:
+        EmbeddingClassifier(vectors=spec, embedding_dim=16, epochs=1).fit(docs, labels[:40])
+    assert len(str(err.value)) < 500

@@ -1029,7 +1029,7 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         self._fit_oov(kv, docs)
         if self.embedding_dim is not None and self.embedding_dim != kv.vector_size:
             raise ValueError(
-                f"The vectors {str(self.vectors)!r} have dimension {kv.vector_size}, but "
+                f"The vectors {self._vectors_label()} have dimension {kv.vector_size}, but "
                 f"embedding_dim={self.embedding_dim}. Set embedding_dim=None (or "
                 f"{kv.vector_size}) to use these vectors."
             )
@@ -1063,10 +1063,10 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
             if kv is None:
                 why = "vectors=None gives no word vectors"
             elif getattr(kv, "bucket", 0) and hasattr(kv, "vectors_ngrams"):
-                why = (f"the fastText vectors {str(self.vectors)!r} come from no cache entry (held in memory, or "
+                why = (f"the fastText vectors {self._vectors_label()} come from no cache entry (held in memory, or "
                        "the cache folder is not writable), so predictions could not open them again")
             else:
-                why = (f"the vectors {str(self.vectors)!r} have no subword vectors (GloVe, word2vec: only "
+                why = (f"the vectors {self._vectors_label()} have no subword vectors (GloVe, word2vec: only "
                        "fastText vectors give any token a vector)")
             warnings.warn(
                 f"oov='nearest' of {type(self).__name__} does nothing here: {why}. Tokens outside the "
@@ -1284,6 +1284,12 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
                 proba[~empty] = self._model_outputs(self._sequences(corpus)[~empty])
         proba[empty] = self._empty_output()
         return proba
+
+    def _vectors_label(self) -> str:
+        """``vectors`` for messages: a tuple domain spec's texts by their number, not their 50,000 reprs."""
+        from ..vectors.domain import spec_label
+
+        return spec_label(self.vectors) if isinstance(self.vectors, tuple) else repr(str(self.vectors))
 
     def _warn_empty(self, empty):
         """Log that the documents of the mask ``empty`` (some of them) have no tokens and get the class prior.
