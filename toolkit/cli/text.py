@@ -116,11 +116,18 @@ def _skip_params(skip_bad: bool) -> dict:
 
 @dataclass
 class Vectorized:
-    """What :func:`vectorize` returns: the matrix, the fitted encoder and its vocabulary."""
+    """What :func:`vectorize` returns: the matrix, the fitted encoder and its vocabulary.
+
+    ``tokenizer_params`` (the tokenizer settings that decide the tokens: those
+    of :attr:`~toolkit.text.TokenizedCorpus.tokenizer_params` and a word
+    ``ngram_range``) go into the vocabulary JSON, under ``"tokenizer"``,
+    where ``--use-vocabulary`` compares them with its run's.
+    """
 
     matrix: object
     encoder: object
     vocabulary: object = None
+    tokenizer_params: dict | None = None
 
     def save(self, path, *, vocabulary_path=None):
         """Write the matrix to ``path`` (.npz) and the vocabulary as JSON, atomically.
@@ -151,9 +158,19 @@ class Vectorized:
             self.write_matrix(tmp)
             if self.vocabulary is not None:
                 with atomic_output(vpath) as vtmp:
-                    self.vocabulary.to_json(vtmp)
+                    self.write_vocabulary(vtmp)
                 files["vocabulary"] = vpath
         return files
+
+    def write_vocabulary(self, path) -> None:
+        """Write the vocabulary JSON to ``path``, with the tokenizer settings of the run under ``"tokenizer"``."""
+        from ..text.vocabulary import json_extra
+
+        if self.tokenizer_params is None:
+            self.vocabulary.to_json(path)
+            return
+        with json_extra(tokenizer=self.tokenizer_params):
+            self.vocabulary.to_json(path)
 
     def write_matrix(self, file) -> None:
         """Write the matrix as .npz to a path or binary file object (sparse: :func:`scipy.sparse.save_npz`)."""
@@ -164,6 +181,74 @@ class Vectorized:
             sp.save_npz(file, sp.csr_matrix(self.matrix), compressed=True)
         else:
             np.savez_compressed(file, x=np.asarray(self.matrix))
+
+
+def _setting(name: str, value) -> str:
+    """``--set name=value`` as a shell word (``'ngram_range=(1,2)'``)."""
+    import shlex
+
+    if isinstance(value, tuple):
+        value = "(" + ",".join(map(str, value)) + ")"
+    return "--set " + shlex.quote(f"{name}={value if isinstance(value, str) else repr(value)}")
+
+
+def _vocabulary_settings(tokenizer: dict) -> dict:
+    """The settings of a SpacyTokenizer of parameters ``tokenizer`` that decide the tokens of a vocabulary, as
+    ``toolkit vectorize`` records them: :attr:`~toolkit.text.TokenizedCorpus.tokenizer_params`, and a word
+    ``ngram_range`` other than (1, 1)."""
+    from ..text.tokenizer import _token_settings
+
+    tok = _tokenizer(**tokenizer)
+    tok._validate()
+    settings = dict(_token_settings(tok))
+    if tok.analyzer == "word" and tuple(tok.ngram_range) != (1, 1):
+        settings["ngram_range"] = tuple(int(n) for n in tok.ngram_range)
+    return settings
+
+
+def _is_folder(model) -> bool:
+    """Whether the ``model`` setting names a pipeline folder (a path), not ``"blank:<lang>"`` or a package name."""
+    if not isinstance(model, str) or not model:  # (no model recorded: the default, "blank:en")
+        return False
+    return any(sep in model for sep in ("/", "\\", "~")) or Path(model).is_dir()
+
+
+def _check_same_tokenizer(recorded, tokenizer: dict, path) -> None:
+    """Raise a DataError when the tokenizer settings ``tokenizer`` (SpacyTokenizer parameters) make other tokens
+    than those ``recorded`` in the vocabulary JSON ``path`` (None: a file that records none, left unchecked).
+
+    Tokens of other settings (``model='blank:es'`` against English rules, ``lowercase=False`` against
+    lower-cased tokens) get other ids, or ``<unk>``, with nothing to show for it. A ``model`` that names a
+    pipeline folder is not compared (another path may name the same folder, or a copy of it).
+    """
+    from ..text.tokenizer import _token_defaults
+
+    if not isinstance(recorded, dict):
+        return
+    before = {name: tuple(value) if isinstance(value, list) else value for name, value in recorded.items()}
+    try:
+        now = _vocabulary_settings(tokenizer)
+    except ValueError:
+        return  # the tokenization that follows names the bad parameter
+    if now == before:
+        return
+    defaults = _token_defaults()
+    names = sorted(set(before) | set(now))
+    differ = [name for name in names
+              if name in defaults and before.get(name, defaults[name]) != now.get(name, defaults[name])]
+    if "model" in differ and any(_is_folder(settings.get("model", "")) for settings in (before, now)):
+        differ.remove("model")  # a pipeline folder: the same one may be named by another path (or moved)
+    if not differ:
+        return
+
+    then = {name: before.get(name, defaults[name]) for name in differ}
+    shown = ", ".join(f"{name}={value!r}" for name, value in then.items())
+    raise DataError(
+        f"{path} was written by a run whose tokenizer had {shown}; this run's has "
+        f"{', '.join(f'{name}={now.get(name, defaults[name])!r}' for name in differ)}. Its tokens would differ "
+        "from those the vocabulary holds: other ids, or <unk> for the tokens it lacks. Tokenize as that run did: "
+        f"tokenizer={then!r} ({' '.join(_setting(name, value) for name, value in then.items())})."
+    )
 
 
 def _npz_path(path) -> Path:
@@ -203,7 +288,9 @@ def vectorize(texts, *, output_mode="int", max_tokens=None, min_count=1, maxlen=
         ``texts_to_sequences`` of a fitted ``Tokenizer``. Not with
         ``max_tokens`` / ``min_count``, ``"tf_idf"`` (the idf needs the
         training texts) or ``"hashing"``. Give ``maxlen`` too: without it
-        the rows are as long as the longest of these texts.
+        the rows are as long as the longest of these texts. A file saved by
+        :meth:`Vectorized.save` records the tokenizer settings of its run;
+        ``tokenizer`` settings that make other tokens raise a DataError.
 
     Returns
     -------
@@ -218,7 +305,8 @@ def vectorize(texts, *, output_mode="int", max_tokens=None, min_count=1, maxlen=
         ``truncating`` with any mode but ``"int"``, or an encoder parameter
         out of range (checked before the texts are tokenized).
     DataError
-        A ``vocabulary`` file that is not a vocabulary JSON.
+        A ``vocabulary`` file that is not a vocabulary JSON, or one whose
+        recorded tokenizer settings differ from ``tokenizer``'s.
     """
     from .._validation import Options, validate_param, validate_params
     from ..text.encoders import (
@@ -267,16 +355,19 @@ def vectorize(texts, *, output_mode="int", max_tokens=None, min_count=1, maxlen=
         if output_mode == "tf_idf":
             raise ValueError(_TF_IDF_NEEDS_TEXTS)
         if not isinstance(vocabulary, Vocabulary):
-            vocabulary = Vocabulary.from_json(vocabulary)
+            path = vocabulary
+            vocabulary, data = Vocabulary._read_json(path)
+            _check_same_tokenizer(data.get("tokenizer"), tokenizer or {}, path)
     tokens = tokenize_texts(texts, **(tokenizer or {}))
     if vocabulary is None:
         matrix = encoder.fit_transform(tokens)
-    else:
-        matrix = _with_vocabulary(encoder, vocabulary, tokens).transform(tokens)
-        if output_mode == "int" and maxlen is None:
-            logger.warning("The rows are as long as the longest of these texts, %d tokens: a model trained on the "
-                           "vocabulary's run takes rows of that run's length. Give its maxlen (--maxlen) to get "
-                           "them.", encoder.maxlen_)
+        recorded = None if output_mode == "hashing" else _vocabulary_settings(tokenizer or {})
+        return Vectorized(matrix, encoder, getattr(encoder, "vocabulary_", None), recorded)
+    matrix = _with_vocabulary(encoder, vocabulary, tokens).transform(tokens)
+    if output_mode == "int" and maxlen is None:
+        logger.warning("The rows are as long as the longest of these texts, %d tokens: a model trained on the "
+                       "vocabulary's run takes rows of that run's length. Give its maxlen (--maxlen) to get "
+                       "them.", encoder.maxlen_)
     return Vectorized(matrix, encoder, getattr(encoder, "vocabulary_", None))
 
 
@@ -289,7 +380,7 @@ _opt_skip_bad = typer.Option(
 _opt_use_vocabulary = typer.Option(
     None, "--use-vocabulary", help="Encode with this saved vocabulary JSON (the .vocab.json of an earlier run, on "
     "the training texts, say) instead of fitting one: the same ids and columns. Give that run's --maxlen and --set "
-    "options too. Writes no vocabulary.",
+    "options too (other tokenizer settings than those the file records are refused). Writes no vocabulary.",
 )
 
 
@@ -392,7 +483,7 @@ def vectorize_cmd(
         sys.stdout.flush()
         if vocabulary_path is not None and result.vocabulary is not None:
             with atomic_output(vocabulary_path) as tmp:
-                result.vocabulary.to_json(tmp)
+                result.write_vocabulary(tmp)
             _info(f"Wrote {vocabulary_path}")
         return
     if use_vocabulary is not None:  # the vocabulary read is not written again

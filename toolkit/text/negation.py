@@ -13,6 +13,7 @@ time in Python; :func:`mark_negation` works on the flat arrays of a whole
 from __future__ import annotations
 
 import logging
+import re
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -62,6 +63,8 @@ SCOPE_ENDS = frozenset(". , ! ? ; : but however".split())
 # none of them is not English, and the default lists mark little or nothing in it (or half a scope).
 _ENGLISH_MARKERS = frozenset(["the", "and", "this", "that", "with", "you"])
 _MIN_DOCS_LANGUAGE_CHECK = 20
+# the name of an installed spaCy pipeline, its language code first: "es_core_news_sm", "de_dep_news_trf"
+_PIPELINE_NAME = re.compile(r"([a-z]{2,3})_(?:core|dep|ent|sent)_\w+")
 # the most common negation words; spaCy's English stop words hold them all (SpacyTokenizer(remove_stop=True) drops them)
 _STOP_NEGATIONS = frozenset(["not", "no", "never", "n't", "n\u2019t"])
 _warned = {"language": False, "remove_stop": False, "remove_punct": False}  # each logged once per process
@@ -130,6 +133,20 @@ def mark_negation(X, *, negations=NEGATIONS, scope_ends=SCOPE_ENDS, prefix="NOT_
             "Logged once per process.",
             len(offsets) - 1,
         )
+    language = _tokenizer_language(corpus.tokenizer_params)
+    if english_lists and not _warned["language"] and language not in (None, "en", "xx"):
+        # a corpus of Spanish posts with one "the" or "you" in it ("I love you" quoted), or of few documents: the
+        # check above keeps silent, while the tokenizer's pipeline names the language
+        _warned["language"] = True
+        logger.warning(
+            "mark_negation: the tokens were made with SpacyTokenizer(model=%r), a pipeline for the language %r, but "
+            "the default negation words and scope ends are English (NEGATIONS, SCOPE_ENDS): they mark little or "
+            "nothing in other languages, or only part of a scope (Spanish 'no' opens one that 'pero' does not "
+            "close). Pass negations= and scope_ends= of the texts' language (NegationMarker(negations=..., "
+            "scope_ends=...)), or leave negation marking out (StackedTextClassifier(mark_negation=False)). "
+            "Logged once per process.",
+            corpus.tokenizer_params["model"], language,
+        )
     is_negation = np.fromiter((s in negations for s in lower), dtype=bool, count=len(lower))[ids]
     is_end = np.fromiter((s in scope_ends for s in lower), dtype=bool, count=len(lower))[ids]
     _warn_removed_words(corpus, negations, scope_ends, lower)
@@ -157,6 +174,19 @@ def mark_negation(X, *, negations=NEGATIONS, scope_ends=SCOPE_ENDS, prefix="NOT_
         # the same documents: the same pandas row labels, where X has them
         return out if corpus.row_index is None else out.with_row_index(corpus.row_index)
     return TokenizedCorpus._from_arrays(new_ids, offsets, strings + prefixed, None, corpus.row_index)
+
+
+def _tokenizer_language(params) -> str | None:
+    """The language code of the spaCy pipeline that made the tokens (``tokenizer_params["model"]``):
+    ``"blank:es"`` and ``"es_core_news_sm"`` give ``"es"``; None when unknown (a pipeline folder, no
+    record, the default ``"blank:en"``)."""
+    model = (params or {}).get("model")
+    if not isinstance(model, str):
+        return None
+    if model.startswith("blank:"):
+        return model[len("blank:"):].strip().lower() or None
+    match = _PIPELINE_NAME.fullmatch(model)
+    return match.group(1) if match else None
 
 
 def _warn_removed_words(corpus, negations, scope_ends, lower) -> None:
@@ -215,7 +245,10 @@ class NegationMarker(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Trans
     marker out (``StackedTextClassifier(mark_negation=False)``). With the
     default lists, a corpus of 20 documents or more without any English
     "the", "and", "this", "that", "with" or "you" logs a warning
-    saying so (once per process).
+    saying so (once per process), as do tokens of a
+    :class:`~toolkit.text.SpacyTokenizer` whose ``model`` names another
+    language (``"blank:es"``, ``"de_core_news_sm"``), however few and
+    whatever English words are among them.
 
     Put it after a tokenizer that keeps the words it looks for:
     ``SpacyTokenizer(remove_stop=True)`` drops "not", "no", "never" and

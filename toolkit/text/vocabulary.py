@@ -32,6 +32,8 @@ OOV_ID = 1
 _SHARED_ENCODING = contextvars.ContextVar("toolkit_shared_encoding", default=None)
 # id(vocabulary) -> (vocabulary, its __getstate__) while a model is saved (one_state_per_save)
 _SAVED_STATES = contextvars.ContextVar("toolkit_saved_states", default=None)
+# keys Vocabulary.to_json adds to to_dict's inside json_extra() (toolkit vectorize: the tokenizer settings)
+_JSON_EXTRA = contextvars.ContextVar("toolkit_vocabulary_json_extra", default=None)
 _FORMAT = "toolkit.vocabulary"
 _VERSION = 1
 # the "tokens_layout" of a saved state whose "tokens" hold only the tokens outside its n-gram index (see
@@ -786,10 +788,12 @@ class Vocabulary:
         from .._atomic import _expand_home, atomic_output
 
         path = _expand_home(path)  # the path written, which from_json reads back ("~/vocab.json" too)
+        # the keys of an active json_extra() block too (toolkit vectorize: its tokenizer settings)
+        data = {**self.to_dict(), **(_JSON_EXTRA.get() or {})}
         # backslashreplace: a lone surrogate (text decoded with surrogateescape) is written as its JSON
         # escape, \udcXX, which json.load reads back as the same character (pickle keeps them too)
         with atomic_output(path) as tmp, open(tmp, "w", encoding="utf-8", errors="backslashreplace") as fh:
-            json.dump(self.to_dict(), fh, ensure_ascii=False)
+            json.dump(data, fh, ensure_ascii=False)
         return path
 
     @classmethod
@@ -812,6 +816,11 @@ class Vocabulary:
         FileNotFoundError
             When the file does not exist.
         """
+        return cls._read_json(path)[0]
+
+    @classmethod
+    def _read_json(cls, path) -> tuple[Vocabulary, dict]:
+        """:meth:`from_json`, and the whole JSON object read (with the keys :func:`json_extra` added)."""
         from .._atomic import _expand_home
 
         path = _expand_home(path)
@@ -823,9 +832,24 @@ class Vocabulary:
         except UnicodeDecodeError as err:
             raise DataError(f"{path}: not UTF-8 text; is this a vocabulary JSON file?") from err
         try:
-            return cls.from_dict(data)
+            return cls.from_dict(data), data
         except DataError as err:
             raise DataError(f"{path}: {err}") from err
+
+
+@contextlib.contextmanager
+def json_extra(**keys):
+    """Within the block, :meth:`Vocabulary.to_json` adds ``keys`` to :meth:`~Vocabulary.to_dict`'s.
+
+    ``toolkit vectorize`` records so the tokenizer settings of the run that
+    wrote a vocabulary, which ``--use-vocabulary`` compares with its own;
+    :meth:`~Vocabulary.from_dict` ignores keys it does not know.
+    """
+    token = _JSON_EXTRA.set(keys)
+    try:
+        yield
+    finally:
+        _JSON_EXTRA.reset(token)
 
 
 @contextlib.contextmanager
