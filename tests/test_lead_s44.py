@@ -75,3 +75,19 @@ def test_a_dimension_mismatch_of_a_tuple_spec_does_not_print_its_texts(imdb_smal
                                          r"have dimension 8, but embedding_dim=16\.") as err:
         EmbeddingClassifier(vectors=spec, embedding_dim=16, epochs=1).fit(docs, labels[:40])
     assert len(str(err.value)) < 500
+
+
+def test_tokenize_jsonl_keeps_a_line_separator_token_on_its_line(tmp_path):
+    # `toolkit tokenize --set analyzer=char` wrote U+2028 raw: str.splitlines() cut the record in two (h8's finding)
+    import json
+    import subprocess
+    import sys
+
+    text = "ab\u2028cd\u2029e"
+    out = subprocess.run(check=False, args=[sys.executable, "-m", "toolkit", "tokenize", "--set", "analyzer=char", "--set",
+                          "ngram_range=(1,1)", "-"], input=text + "\n", capture_output=True, text=True, cwd=tmp_path,
+                         encoding="utf-8")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert len(lines) == 1
+    assert "\u2028" in json.loads(lines[0]) and "\u2029" in json.loads(lines[0])

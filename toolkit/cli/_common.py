@@ -832,7 +832,10 @@ def _emit_text(text: str, output: Path | None) -> None:
 
 
 def _jsonl(rows) -> str:
-    return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    """JSON lines, UTF-8 as it is but for U+2028/U+2029 (escaped): readers that split on every Unicode line
+    break (``str.splitlines``, JavaScript) cut a record holding them in two (a character token, a text)."""
+    return "".join(json.dumps(row, ensure_ascii=False).replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+                   + "\n" for row in rows)
 
 
 def _json(data) -> str:
