@@ -84,9 +84,9 @@ def test_tokenize_jsonl_keeps_a_line_separator_token_on_its_line(tmp_path):
     import sys
 
     text = "ab\u2028cd\u2029e"
-    out = subprocess.run(check=False, args=[sys.executable, "-m", "toolkit", "tokenize", "--set", "analyzer=char", "--set",
-                          "ngram_range=(1,1)", "-"], input=text + "\n", capture_output=True, text=True, cwd=tmp_path,
-                         encoding="utf-8")
+    command = [sys.executable, "-m", "toolkit", "tokenize", "--set", "analyzer=char", "--set", "ngram_range=(1,1)", "-"]
+    out = subprocess.run(command, input=text + "\n", capture_output=True, text=True, cwd=tmp_path, encoding="utf-8",
+                         check=False)
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert len(lines) == 1
