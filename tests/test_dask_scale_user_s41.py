@@ -76,7 +76,7 @@ def test_shards_scored_and_counted_on_worker_processes_match_one_machine(model, 
     expected, expected_proba = model.predict(texts), model.predict_proba(texts)
     corpus = SpacyTokenizer().fit_transform(texts)
     vocabulary = Vocabulary.from_documents(corpus)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None,
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0",
                       silence_logs=logging.CRITICAL) as cluster, Client(cluster):
         bag = read_texts(shards, text_column="text")
         assert bag.npartitions == 5

@@ -336,7 +336,7 @@ def test_predictions_written_by_cluster_workers_appear_complete_or_not_at_all(im
 
     texts = list(imdb_small[0][300:340])
     out = tmp_path / "predictions"
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None,
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0",
                       silence_logs=logging.CRITICAL) as cluster, Client(cluster):
         bag = db.from_sequence(texts, npartitions=4)
         assert write_predictions(imdb_model, bag, out) == out
