@@ -91,3 +91,14 @@ def test_tokenize_jsonl_keeps_a_line_separator_token_on_its_line(tmp_path):
     lines = out.stdout.splitlines()
     assert len(lines) == 1
     assert "\u2028" in json.loads(lines[0]) and "\u2029" in json.loads(lines[0])
+
+
+def test_a_misspelt_vectors_name_is_offered_vectors_manifests_only(tmp_path, monkeypatch):
+    # `toolkit train -V glove.6B.51d` offered 'imdb' as a vectors name (h7's finding)
+    from toolkit.cli._common import _check_vectors
+    from toolkit.exceptions import VectorsNotFoundError
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(VectorsNotFoundError, match=r"or a vectors manifest name: .*glove\.6B\.50d") as err:
+        _check_vectors("glove.6B.51d", "-V")
+    assert "imdb" not in str(err.value)

@@ -671,11 +671,11 @@ def _check_vectors(vectors, option: str = "--vectors") -> None:
         path = Path(vectors).expanduser()
         if path.is_dir():
             raise VectorsNotFoundError(f"{option}{sep}{err}") from err  # "... is a folder; ... (it holds a.txt.gz)"
-        from ..data.manifests import list_manifests
+        from ..vectors.loading import vectors_manifest_names
 
         raise VectorsNotFoundError(
             f"{option}{sep}{vectors!r}: no such file (relative to {Path.cwd()}) and no data manifest of that name. "
-            f"Pass a vectors file, 'none', or a manifest name: {', '.join(list_manifests())}."
+            f"Pass a vectors file, 'none', or a vectors manifest name: {', '.join(vectors_manifest_names())}."
         ) from err
     except DataError as err:  # a manifest of data that is not word vectors ('imdb')
         raise DataError(f"{option}{sep}{vectors!r}: {err}") from err
@@ -723,6 +723,8 @@ def _import_tensorflow_muted() -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
         os.dup2(devnull, 2)
+        # and its INFO lines logged later, at run time ("Memory patch applied" of tf.data), which fd 2 shows
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
         try:
             import tensorflow as tf
         except ImportError:  # not installed: importing Keras says so, naming the backend setting

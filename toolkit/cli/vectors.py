@@ -395,9 +395,14 @@ def _check_vector_source(source) -> None:
     toolkit.exceptions.DataError
         A manifest that describes a dataset, not word vectors.
     """
-    from ..data.manifests import get_manifest, list_manifests
+    from ..data.manifests import get_manifest
     from ..exceptions import DataError, ManifestError, VectorsNotFoundError
-    from ..vectors.loading import FORMATS, _files_in, _inside_zip
+    from ..vectors.loading import (
+        FORMATS,
+        _files_in,
+        _inside_zip,
+        vectors_manifest_names,
+    )
 
     path = Path(source).expanduser()
     if path.is_file() or _inside_zip(path) is not None:  # a file, or one inside a zip (read, and checked, later)
@@ -407,7 +412,7 @@ def _check_vector_source(source) -> None:
     try:
         manifest = get_manifest(str(source))
     except ManifestError as err:
-        names = [name for name in list_manifests() if get_manifest(name).format in FORMATS]
+        names = vectors_manifest_names()
         raise VectorsNotFoundError(
             f"--vectors {str(source)!r}: no such file (relative to {Path.cwd()}) and no data manifest of that name. "
             f"Pass a vectors file or a manifest name: {', '.join(names)}."

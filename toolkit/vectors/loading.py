@@ -169,12 +169,12 @@ def locate_vectors(source):
     if inside is not None:
         return "member", inside
     if isinstance(source, str) and not _PATH_HINT.search(source):
-        from ..data.manifests import get_manifest, list_manifests
+        from ..data.manifests import get_manifest
 
         try:
             manifest = get_manifest(source)
         except ManifestError as err:
-            names = [name for name in list_manifests() if get_manifest(name).format in FORMATS]  # not 'imdb'
+            names = vectors_manifest_names()  # not 'imdb'
             raise VectorsNotFoundError(
                 f"No vectors file {source!r} (relative to {Path.cwd()}) and no data manifest of that name. "
                 f"Pass an existing path, or one of the vectors manifest names: {', '.join(names)}."
@@ -338,6 +338,14 @@ def _sniff(src: _parse.Source, fmt: str) -> str:
     if fmt == "auto" and b"\x00" in head[:64] and src.name.lower().endswith(".bin"):
         return "fasttext-bin"  # fastText before 0.9 wrote no magic number
     return "glove"
+
+
+def vectors_manifest_names() -> list[str]:
+    """The data manifests of word vectors (GloVe, word2vec...): the names offered where vectors are asked for,
+    not data such as ``imdb``."""
+    from ..data.manifests import get_manifest, list_manifests
+
+    return [name for name in list_manifests() if get_manifest(name).format in FORMATS]
 
 
 def _identity(path: Path, member) -> dict:
