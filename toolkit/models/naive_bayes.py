@@ -95,6 +95,11 @@ def _validated_counts(estimator, X, y=None, *, reset):
     """Validate non-negative counts (and y); return CSR X (binarized if asked) and y."""
     _refuse_text(estimator, X)
     kw = {"accept_sparse": ["csr", "csc", "coo"], "dtype": [np.float64, np.float32], "reset": reset}
+    if not reset:
+        # an empty batch (a filter that kept no review) gets empty scores, as from EmbeddingClassifier and the
+        # encoders before it: "Found array with 0 sample(s) ... required by NBSVMClassifier" failed a pipeline or
+        # StackedTextClassifier whose other steps took it. Fitting on 0 samples is still refused.
+        kw["ensure_min_samples"] = 0
     if y is None and reset:
         # fit(X) without y (a pipeline fitted without it): "Expected array-like ..., got None" said nothing of y
         raise ValueError(
@@ -464,7 +469,11 @@ class NBSVMClassifier(MissingParamsMixin, ClassifierMixin, BaseEstimator):
         multiplies its counts in the naive-Bayes ratios and its loss in the
         linear model. Classes missing from a dict weigh 1; keys of classes
         absent from ``y`` (a rare class a cross-validation fold lacks) are
-        ignored when every class of ``y`` has a weight.
+        ignored when every class of ``y`` has a weight. A class of total
+        weight 0 (weight 0, or ``sample_weight`` 0 on all its documents) is
+        left out of the ratios' counts and of the loss, as
+        ``LogisticRegression(class_weight={c: 0})`` leaves it, and is not
+        predicted; weight 0 for every document is refused.
     random_state : int, RandomState instance, Generator instance or None, default=None
         Seeds the dual coordinate-descent order of liblinear; set it for
         reproducible fits (a Generator is drawn from once per fit).
@@ -632,6 +641,21 @@ class NBSVMClassifier(MissingParamsMixin, ClassifierMixin, BaseEstimator):
                 )
         return compute_sample_weight(self.class_weight, y)
 
+    def _fit_linear(self, scaled, yk, weights):
+        """The linear model of one class against the rest, each document's loss times its weight."""
+        if weights is not None:
+            # a side of total weight 0 (class_weight={1: 0}, or sample_weight 0 on all of a class's documents):
+            # liblinear drops documents of weight 0, then fitted the other side alone, printed "WARNING: class label
+            # 1 specified in weight is not found" to stdout, and its model predicted the weightless class for every
+            # document (300 of 300 IMDB reviews). A weight 1e-12 times the largest keeps the documents, not their
+            # say: the model of LogisticRegression(class_weight={1: 0}), to the solver's tol, which never favours
+            # the weightless side. (A weight of exactly 0 through liblinear's class_weight ran the hinge loss's
+            # dual solver to max_iter with a ConvergenceWarning, and made the log loss's dual solver's model NaN.)
+            empty = ~np.array([weights[yk == side].sum() > 0 for side in (0, 1)])
+            if empty.any():
+                weights = np.where(empty[yk], 1e-12 * weights.max(), weights)
+        return self._linear_model().fit(scaled, yk, sample_weight=weights)
+
     def fit(self, X, y, sample_weight=None):
         """Fit the NB ratios and the interpolated linear model(s).
 
@@ -657,6 +681,14 @@ class NBSVMClassifier(MissingParamsMixin, ClassifierMixin, BaseEstimator):
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
             weights = sample_weight if weights is None else weights * sample_weight
+        if weights is not None and not weights.any():
+            # (liblinear's own message, "Sample weights must contain at least one non-zero number", named neither)
+            raise ValueError(
+                ("sample_weight" if self.class_weight is None else f"class_weight={self.class_weight!r}"
+                 + ("" if sample_weight is None else " times sample_weight"))
+                + " gives every document of X weight 0: nothing would be learned. Give a class of y a positive "
+                "weight."
+            )
         scaling = self.alpha_scaling
         weightless = [] if weights is None else [c.item() if isinstance(c, np.generic) else c
                                                  for c in self.classes_ if not weights[y == c].sum() > 0]
@@ -685,7 +717,7 @@ class NBSVMClassifier(MissingParamsMixin, ClassifierMixin, BaseEstimator):
                 from sklearn.preprocessing import normalize
 
                 scaled = normalize(scaled, norm="l2", copy=False)
-            model = self._linear_model().fit(scaled, yk, sample_weight=weights)
+            model = self._fit_linear(scaled, yk, weights)
             w = model.coef_.ravel()
             w = (1.0 - self.beta) * np.abs(w).mean() + self.beta * w
             coef = w * r

@@ -913,6 +913,8 @@ class StackedTextClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin,
         from ..text.vocabulary import shared_encoding
 
         shared = {}  # outputs of leading pipeline steps that several members have in common
+        if len(docs) == 0:  # an empty batch: no rows, as from EmbeddingClassifier (the members need not see it)
+            return np.zeros((0, getattr(self.meta_, "n_features_in_", None) or len(self.get_feature_names_out())))
         # members whose vocabularies are one another's first ids look the n-grams up once, and
         # count them once (NBSVM++ reads its rows off the NBSVM member's counts); both memos
         # end with the block
@@ -928,6 +930,12 @@ class StackedTextClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin,
         # of their count spin for ~0.1 s afterwards, burning the other core's CPU (2,000 reviews with
         # stack-many: ~0.1 CPU s, the tokenization of the next batch looked that much slower)
         docs = self._docs(X)  # first: an unfitted stack raises NotFittedError, not AttributeError on meta_
+        if len(docs) == 0:
+            # an empty batch (a filter that kept no review) gets empty results of the right shape and dtype, as from
+            # EmbeddingClassifier: the meta-learner (scikit-learn) refuses 0 samples, so it scores one row of zeros,
+            # cut off. Before: "Found array with 0 sample(s) ... required by NBSVMClassifier" from a member.
+            row = np.zeros((1, self._member_scores(docs).shape[1]))
+            return getattr(self.meta_, method)(row)[:0]
         with _one_blas_thread():
             return getattr(self.meta_, method)(self._member_scores(docs))
 
@@ -1821,4 +1829,5 @@ def _fit_member(estimator, docs, y, train, test, keep=True, sample_weight=None):
 
 def _columns(scores):
     """Member scores -> one matrix: a binary member's 1-d score is one column, a multiclass one's k columns."""
-    return np.column_stack([s.reshape(len(s), -1) for s in scores])
+    # (the width from the shape: reshape(0, -1) of an empty batch's scores has no width to infer)
+    return np.column_stack([s.reshape(s.shape[0], int(np.prod(s.shape[1:], dtype=int))) for s in scores])
