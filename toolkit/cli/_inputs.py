@@ -216,8 +216,12 @@ def _json_lines_texts(lines: list[str], numbers: list[int], column: str, name: s
                             f"lines (one object per line, the text under --column {column!r}). Give one object "
                             "per line, or plain text without JSON.")
         if column not in record:
+            from ..data.datasets import _case_hint
+
+            cased = [k for k in record if k.strip().lower() == column.lower()]
             raise DataError(f"{where}: key {column!r} (--column) not found; the record's keys are "
-                            f"{sorted(record)}. Pass --column <one of them>.")
+                            f"{sorted(record)}. Pass --column <one of them>."
+                            f"{_case_hint('Keys', cased[0]) if cased else ''}")
         text = record[column]
         if not isinstance(text, str):
             what = "null" if text is None else f"{text!r} ({type(text).__name__})"
@@ -409,6 +413,8 @@ def load_data(data="imdb", *, split="train", column="text", label_column="label"
     if str(data).lower() == "imdb":
         return datasets.load_imdb(split, data_dir=data_dir, cache_dir=cache_dir, progress=progress)
     path = check_labelled_path(data)
+    if not path.is_dir():
+        _check_label_not_text(column, label_column)
     suffix = path.suffix.lower()
     preloaded = _PRELOADED.pop(_preload_key(path, column, label_column), None)
     if preloaded is not None:  # read by check_training_classes in this command, before TensorFlow loaded
@@ -519,6 +525,16 @@ def _with_option_names(err):
     return type(err)(message) if message != str(err) else err
 
 
+def _check_label_not_text(column, label_column) -> None:
+    """Refuse ``--label-column`` naming the ``--column`` of a CSV/TSV/JSONL file: each text would be its own
+    label, and ``toolkit train`` reported an accuracy of 1.0 for such a model."""
+    if label_column is not None and label_column == column:
+        raise SettingError(
+            f"--column and --label-column both name {column!r}: the labels would be the texts themselves (a model "
+            "of them scores 100%). Pass --column <the text column> and --label-column <the label column>."
+        )
+
+
 def check_labelled_path(data) -> Path:
     """The path of labelled data (a folder, a CSV/TSV or JSONL file), or a DataError saying what is accepted
     (for parquet, Excel and one-document JSON files: the pandas call that converts them)."""
@@ -571,6 +587,7 @@ def check_columns(data, *, column="text", label_column="label", training=None) -
     kind = _line_kind(str(path))
     if kind is None or not path.is_file():
         return
+    _check_label_not_text(column, label_column)
     try:
         with datasets._open_text(path, "utf-8") as fh:
             if kind == "jsonl":
@@ -618,7 +635,36 @@ def _named_labels(dataset, label_column=None):
             "a class-per-folder directory, a label column (--label-column), or IMDB's train/test split."
         )
     _check_not_scores(names, labels, dataset.source or "The data", label_column)
+    _warn_case_variants(names, labels, dataset.source or "The data", label_column)
     return np.asarray(names)[labels]
+
+
+#: (source, class names) that :func:`_warn_case_variants` warned about: a command reads its data twice
+_CASE_WARNED: set = set()
+
+
+def _warn_case_variants(names, labels, source, label_column=None) -> None:
+    """Warn of class names that differ only in case ("Pos" and "pos"): each is a class of its own.
+
+    A file whose labels were typed by hand (or merged from two sources) trained a model of four classes,
+    two of them a few documents each, without a word.
+    """
+    import numpy as np
+
+    groups: dict = {}
+    for name in names:
+        groups.setdefault(str(name).casefold(), []).append(str(name))
+    variants = [group for group in groups.values() if len(group) > 1]
+    key = (str(source), tuple(map(str, names)))
+    if not variants or key in _CASE_WARNED:
+        return
+    _CASE_WARNED.add(key)
+    counts = dict(zip(map(str, names), np.bincount(np.asarray(labels), minlength=len(names)).tolist()))
+    shown = "; ".join(", ".join(f"{v!r} ({counts[v]})" for v in group) for group in variants[:3])
+    column = "labels" if label_column is None else f"label column {label_column!r}"
+    logger.warning("%s: the %s has classes that differ only in case (%s%s); each is a class of its own. If they "
+                   "are one class, write them alike in the file.", source, column, shown,
+                   "; ..." if len(variants) > 3 else "")
 
 
 def first_of(items, n=10) -> str:

@@ -438,7 +438,7 @@ def evaluate(model, data="imdb", *, split="test", limit=None, random_state=0, co
     import numpy as np
 
     check_limit(limit, owner="evaluate")
-    estimator = load_estimator(model)
+    estimator = _for_raw_texts(load_estimator(model), model)
     ds = load_data(data, split=split, column=column, label_column=label_column, data_dir=data_dir, cache_dir=cache_dir,
                    progress=progress)
     texts, labels, kept = _subsample(list(ds.texts), _named_labels(ds, label_column), limit, random_state,
@@ -470,6 +470,56 @@ def _tokenizer_step(estimator) -> str | None:
 
     steps = getattr(estimator, "steps", None)
     return steps[0][0] if steps and isinstance(steps[0][1], SpacyTokenizer) else None
+
+
+def _for_raw_texts(estimator, model):
+    """``estimator`` ready for raw texts: as it is, or a bare classifier of token lists behind the tokenizer its
+    fit recorded (``tokenizer_params_``: :func:`~toolkit.distributed.fit_from_store`'s); without one, an error.
+
+    A model folder saved from a bare :class:`~toolkit.models.EmbeddingClassifier` (or another estimator whose
+    first step takes token lists) failed on the texts with the Python advice "put SpacyTokenizer before it in a
+    Pipeline", which a command-line user cannot follow. Only settings the model records are used: a default
+    tokenizer would split the texts otherwise than the training documents, and the model predict worse silently.
+
+    Raises
+    ------
+    toolkit.exceptions.ModelFormatError
+        When the model takes token lists and records no tokenizer settings.
+    """
+    from sklearn.pipeline import Pipeline
+
+    from .._validation import TextInputMixin
+    from ..exceptions import ModelFormatError
+    from ..text.tokenizer import SpacyTokenizer
+
+    first = estimator
+    while getattr(first, "steps", None):
+        first = first.steps[0][1]
+    if not isinstance(first, TextInputMixin) or isinstance(first, SpacyTokenizer):
+        return estimator  # raw texts: a tokenizer first, or a model of its own (TfidfVectorizer...)
+    params = getattr(_final_estimator(estimator), "tokenizer_params_", None)
+    name = type(first).__name__
+    if isinstance(params, dict):
+        try:
+            tokenizer = SpacyTokenizer(**params)
+        except TypeError as err:  # settings of another toolkit version
+            raise ModelFormatError(f"The model's {name} records tokenizer settings that this toolkit's "
+                                   f"SpacyTokenizer does not take ({err}); install the toolkit version it was "
+                                   "trained with.") from err
+        logger.info("The model is %s %s of token lists; raw texts are tokenized with the settings it records "
+                    "(tokenizer_params_): %r.", "an" if name[:1] in "AEIOU" else "a", name, params)
+        return Pipeline([("tokenizer", tokenizer), ("model", estimator)])
+    where = f"'{model}'" if isinstance(model, (str, os.PathLike)) else "the model"
+    what = f"{'an' if name[:1] in 'AEIOU' else 'a'} {name}"
+    if first is not estimator:
+        what = f"a pipeline starting with {what}"
+    raise ModelFormatError(
+        f"{where} holds {what} without a tokenizer: it classifies token lists, not raw texts, and does not "
+        "record how its training documents were tokenized. Save it with the tokenizer that made its token lists, "
+        "in Python: save_model(make_pipeline(SpacyTokenizer(<those settings>), clf), FOLDER) (refit that pipeline "
+        "on the raw texts if another tokenizer made them); or train the model with `toolkit train`, which saves "
+        "its tokenizer with it."
+    )
 
 
 #: Documents per call of the model in :func:`predict`: the model's inputs (n-gram ids, padded rows...) exist for
@@ -548,7 +598,7 @@ def predict(model, texts, *, progress=False, skip_bad=False, top=None) -> list[d
     texts = check_raw_documents(texts, name="texts")
     if not texts:
         return []
-    estimator = load_estimator(model)
+    estimator = _for_raw_texts(load_estimator(model), model)
     if top is not None and not hasattr(estimator, "predict_proba"):
         raise SettingError(f"top={top}: the model, a {type(estimator).__name__}, has no predict_proba to rank its "
                            "classes by; predict without top gives its labels.")

@@ -895,16 +895,52 @@ def _without_bom(encoding: str) -> str:
         return encoding  # open() names the unknown encoding
 
 
-def _read_text(path: Path, encoding: str, errors: str) -> str:
+def _read_text(path: Path, encoding: str, errors: str, undecodable: list | None = None) -> str:
+    """The text of ``path``; one that ``encoding`` cannot decode is appended to ``undecodable`` as
+    ``(path, error)`` and read as "" (or, without the list, raises :func:`_undecodable_files`' error)."""
     try:
         with open(path, encoding=_without_bom(encoding), errors=errors) as fh:
             return fh.read()
     except UnicodeDecodeError as err:
-        raise DataError(
-            f"{path} is not valid {encoding} ({err}). Pass encoding=... or decode_errors='replace'."
-        ) from err
+        if undecodable is None:
+            raise _undecodable_files([(path, err)], encoding, path.parent) from err
+        undecodable.append((path, err))
+        return ""
     except OSError as err:
         raise DataError(f"Cannot read {path}: {err}.") from err
+
+
+def _undecodable_files(undecodable: list, encoding: str, root: Path) -> DataError:
+    """The error for the files of ``root`` that ``encoding`` cannot decode (``(path, error)`` pairs, in order).
+
+    It names the first and counts the others (they were all read, so one conversion fixes the folder), and
+    says what to do both from a shell (``iconv``: the command line has no encoding option) and in Python.
+    """
+    import codecs
+    import shlex
+
+    path, err = undecodable[0]
+    with open(path, "rb") as fh:
+        head = fh.read(2)
+    try:
+        utf16 = head in (b"\xff\xfe", b"\xfe\xff") and not codecs.lookup(encoding).name.startswith("utf-16")
+    except LookupError:
+        utf16 = False
+    # Excel's "Unicode Text", PowerShell 5's `>` and Notepad's "Unicode" write UTF-16 with this mark
+    guess = ("it starts with a UTF-16 byte-order mark: is it UTF-16 text?" if utf16 else
+             "is it in another encoding, such as latin-1 or cp1252?")
+    others, file = "", shlex.quote(str(path))
+    if len(undecodable) > 1:
+        names = [p.relative_to(root).as_posix() if p.is_relative_to(root) else str(p) for p, _ in undecodable[1:]]
+        others = (f"; neither {'is' if len(names) == 1 else 'are'} {len(names)} more file{'s' * (len(names) > 1)} of "
+                  f"{root} ({', '.join(names[:3])}{', ...' if len(names) > 3 else ''})")
+        file = "FILE"
+    return DataError(
+        f"{path} is not valid {encoding} ({err}){others}; {guess} Save the file{'s' if others else ''} as "
+        f"{encoding} (e.g. `iconv -f {'UTF-16' if utf16 else 'latin1'} -t {encoding} {file} > NEW_FILE && "
+        f"mv NEW_FILE {file}`{' for each' if others else ''}), or, in Python, pass load_folder its encoding "
+        "(encoding='latin-1', 'cp1252'...) or decode_errors='replace'."
+    )
 
 
 def _list_files(folder: Path, extensions, *, recursive: bool) -> list[Path]:
@@ -937,7 +973,8 @@ def load_folder(
     ``keras.utils.text_dataset_from_directory``: each subfolder of ``path``
     is a class (sorted by name: label 0, 1, ...) holding its text files (also
     in nested folders). When ``path`` has no subfolders, its files are loaded
-    unlabelled (label -1).
+    unlabelled (label -1). Files beside the class folders have no class and
+    are not read (a warning counts them, unless ``categories`` is given).
 
     Parameters
     ----------
@@ -963,8 +1000,8 @@ def load_folder(
     ------
     DataError
         When the folder is missing, holds no matching files, a category is
-        missing or repeated, ``categories`` is empty, or a file cannot be
-        decoded.
+        missing or repeated, ``categories`` is empty, or files cannot be
+        decoded (the message names the first and counts the others).
     InvalidParameterError
         For a ``decode_errors`` value other than the three above.
 
@@ -1005,15 +1042,21 @@ def load_folder(
         if missing:
             raise DataError(f"No class folder {missing[0]!r} in {root}; class folders there: {subdirs or 'none'}.")
         subdirs = list(categories)
-    texts, labels, names = [], [], []
+    texts, labels, names, undecodable = [], [], [], []
     if subdirs:
+        loose = [] if categories is not None else _list_files(root, extensions, recursive=False)
+        if loose:  # with class folders, the files beside them have no class: they were left out without a word
+            logger.warning("%s: %d file(s) (%s; first: %s) lie beside its class folders %s, outside any: they have "
+                           "no class and are not read. Move them into a class folder (or the class folders out, "
+                           "to read the folder's files unlabelled).", root, len(loose), pattern, loose[0].name,
+                           subdirs if len(subdirs) <= 5 else f"{subdirs[:5]}...")
         empty = []
         for label, cls in enumerate(subdirs):
             files = _list_files(root / cls, extensions, recursive=True)
             if not files:
                 empty.append(cls)
             for f in files:
-                texts.append(_read_text(f, encoding, decode_errors))
+                texts.append(_read_text(f, encoding, decode_errors, undecodable))
                 labels.append(label)
                 names.append(f.relative_to(root).as_posix())
         target_names = list(subdirs)
@@ -1029,10 +1072,12 @@ def load_folder(
                 "Python pass load_folder extensions=None to read every file)")
     else:
         for f in _list_files(root, extensions, recursive=False):
-            texts.append(_read_text(f, encoding, decode_errors))
+            texts.append(_read_text(f, encoding, decode_errors, undecodable))
             labels.append(-1)
             names.append(f.relative_to(root).as_posix())
         target_names = []
+    if undecodable:  # every file was read: the error counts them all, not one per run
+        raise _undecodable_files(undecodable, encoding, root) from undecodable[0][1]
     blank = [name for name, text in zip(names, texts) if not text.strip()]
     if blank:  # as the blank texts of load_csv and load_jsonl: empty documents, counted once
         logger.warning("%s: %d empty or blank file(s) (first: %s), read as empty documents; a classifier learns "
@@ -1339,20 +1384,26 @@ def load_csv(
     >>> from toolkit.data import load_csv               # doctest: +SKIP
     >>> ds = load_csv("reviews.csv", text_column="review", label_column="sentiment")  # doctest: +SKIP
     """
+    _check_label_not_text(text_column, label_column, "load_csv")
     path = Path(path).expanduser()
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
     texts, raw_labels, ids = [], [], []
     with _open_text(path, encoding) as fh:
         try:
-            reader = csv.DictReader(fh, delimiter=delimiter)
+            tap = _LineTap(fh)  # the raw lines of each record: one over several lines is checked strictly
+            reader = csv.DictReader(tap, delimiter=delimiter)
             if reader.fieldnames is None:
                 raise DataError(f"{path} is empty: load_csv expects a header row naming the columns, then one row per text.")
             columns = reader.fieldnames
             _check_csv_columns(path, columns, delimiter, text_column=text_column, label_column=label_column,
                                id_column=id_column)
             blank_rows, first_blank, end, blank_texts = 0, None, reader.line_num, []
+            tap.lines.clear()
             for row in reader:
                 start, line, end = end + 1, reader.line_num, reader.line_num
+                if line > start and None not in row and None not in row.values():  # (a short row: below)
+                    _check_quoted_record(path, tap.lines, delimiter, start, line)
+                tap.lines.clear()
                 if None not in row and not any(v.strip() for v in row.values() if v is not None):
                     # a row of empty fields (";;;"): what Excel exports for rows whose cells were cleared
                     blank_rows, first_blank = blank_rows + 1, first_blank or line
@@ -1363,6 +1414,12 @@ def load_csv(
                         f"{len(columns)} ({columns}). A text that holds the delimiter {delimiter!r} must be quoted "
                         '("...", with "" for a quote inside); check the delimiter= parameter too.'
                     )
+                if line > start and delimiter == "\t" and any(v and "\t" in v and "\n" in v for v in row.values()
+                                                               if isinstance(v, str)):
+                    # tabs and line breaks in one field: rows of a TSV written without quoting, joined by a quote
+                    # that starts a text and another that ends one just before a tab (which is CSV quoting)
+                    raise DataError(f"{path}, lines {start}-{line}: one field holds tabs and line breaks, so several "
+                                    f"rows were read as one. {_QUOTE_FIX}")
                 text = row.get(text_column)
                 if text is None:
                     raise DataError(f"{path}, line {line}: the row has no {text_column!r} value (too few fields)."
@@ -1385,7 +1442,9 @@ def load_csv(
                     raw_labels.append(_clean_label(label))
                 ids.append(row[id_column] if id_column is not None else len(ids))
         except csv.Error as err:
-            raise DataError(f"{path}, line {reader.line_num}: malformed CSV ({err}).") from err
+            at = reader.reader.line_num  # DictReader's own line_num is the last record's, not the failing one's
+            spans = f" (the record starts on line {end + 1})" if at > end + 1 else ""
+            raise DataError(f"{path}, line {at}: malformed CSV ({err}){spans}. {_QUOTE_FIX}") from err
         except UnicodeDecodeError as err:
             raise _undecodable(path, encoding, err) from err
     if blank_rows:
@@ -1416,6 +1475,9 @@ def _check_csv_columns(path, columns: list, delimiter: str, **wanted) -> None:
             padded = [c for c in columns if c is not None and c.strip() == col]
             if padded:
                 hint += f" The header's {padded[0]!r} has spaces around the name: remove them in the file."
+            cased = [c for c in columns if c is not None and c.strip() != col and c.strip().lower() == col.lower()]
+            if cased and not padded:  # "Review" for review: Excel headers are often capitalised
+                hint += _case_hint("Column names", cased[0])
             raise DataError(
                 f"Column {col!r} ({param}) not found in {path}; its columns are {columns}. "
                 f"Pass {param}=<one of them>.{hint}"
@@ -1434,10 +1496,65 @@ def _check_record_keys(path, lineno: int, record: dict, **wanted) -> None:
     """Refuse a JSON lines record without a wanted key (``text_column="review"``, None: not wanted)."""
     for param, key in wanted.items():
         if key is not None and key not in record:
+            cased = [k for k in record if isinstance(k, str) and k.strip().lower() == key.lower()]
             raise DataError(
                 f"{path}, line {lineno}: key {key!r} ({param}) not found; the record's keys are "
-                f"{sorted(record)}. Pass {param}=<one of them>."
+                f"{sorted(record)}. Pass {param}=<one of them>.{_case_hint('Keys', cased[0]) if cased else ''}"
             )
+
+
+def _check_label_not_text(text_column, label_column, func: str) -> None:
+    """Refuse a ``label_column`` that is the ``text_column``: each text would be its own label, and a model of
+    them scores 100% on a split of such data (``toolkit train --column label --label-column label`` did)."""
+    if label_column is not None and label_column == text_column:
+        raise InvalidParameterError(
+            f"The 'label_column' parameter of {func} names the text column {text_column!r} too: the labels would "
+            "be the texts themselves (a model of them scores 100%). Pass the column of the labels, or "
+            "label_column=None to read the texts alone."
+        )
+
+
+def _case_hint(what: str, name: str) -> str:
+    """The hint for a column or key ``name`` that differs from the one asked for in case (or spaces) only."""
+    spaces = " and the spaces around them count" if name != name.strip() else ""
+    return f" {what} are case-sensitive{spaces}: did you mean {name!r}?"
+
+
+class _LineTap:
+    """An iterator over the lines of ``fh`` that keeps those read since its ``lines`` was last cleared."""
+
+    def __init__(self, fh):
+        self.fh, self.lines = fh, []
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        line = next(self.fh)
+        self.lines.append(line)
+        return line
+
+
+def _check_quoted_record(path, lines: list, delimiter: str, start: int, end: int) -> None:
+    """Refuse a record over lines ``start``-``end`` (their text ``lines``) that is not CSV quoting.
+
+    Read leniently (as pandas does), a quote that starts a field of a file written without quoting (a
+    hand-made TSV, ``"Wow." ...``) opened a field that ran, line breaks, delimiters and labels included, up to
+    the next quote anywhere: several rows became one text, silently. Read strictly, that closing quote is
+    followed by more text. One-line records keep the lenient reading (``"Wow." great`` is ``Wow. great``).
+    """
+    try:
+        for _ in csv.reader(lines, delimiter=delimiter, strict=True):
+            pass
+    except csv.Error as err:
+        raise DataError(f"{path}, lines {start}-{end}: not CSV quoting ({err}): a quote that starts a field on line "
+                        f"{start} made these lines one record. {_QUOTE_FIX}") from err
+
+
+#: what to do about a quote that is not CSV quoting (the file was written without it)
+_QUOTE_FIX = ('A field that starts with a quote (") is quoted: it must end with a quote followed by the delimiter '
+              'or the line\'s end, with each quote inside doubled (""). Write the file with quoting (pandas\' '
+              "to_csv and Python's csv module do), or remove the quote that starts the field.")
 
 
 def _open_quote_hint(start: int, end: int) -> str:
@@ -1517,6 +1634,7 @@ def load_jsonl(
     >>> from toolkit.data import load_jsonl             # doctest: +SKIP
     >>> ds = load_jsonl("reviews.jsonl")                     # doctest: +SKIP
     """
+    _check_label_not_text(text_column, label_column, "load_jsonl")
     path = Path(path).expanduser()
     texts, raw_labels, ids, blank_texts = [], [], [], []
     with _open_text(path, encoding) as fh:
