@@ -102,3 +102,14 @@ def test_a_misspelt_vectors_name_is_offered_vectors_manifests_only(tmp_path, mon
     with pytest.raises(VectorsNotFoundError, match=r"or a vectors manifest name: .*glove\.6B\.50d") as err:
         _check_vectors("glove.6B.51d", "-V")
     assert "imdb" not in str(err.value)
+
+
+def test_unseen_star_labels_are_named_with_the_classes_in_numeric_order():
+    # "its classes are ['1', '10', '2', ...]" (h7's finding): the README promises numeric order for numbers
+    from toolkit.cli.train import _check_known_labels
+    from toolkit.exceptions import DataError
+
+    classes = ["1", "10", "2", "3", "4", "7", "8", "9"]
+    with pytest.raises(DataError, match=r"has labels '5', '6' that the model was never trained on; its classes are "
+                                        r"\['1', '2', '3', '4', '7', '8', '9', '10'\]\."):
+        _check_known_labels(["6", "1", "5", "10"], classes, "test.csv")

@@ -259,10 +259,14 @@ def _check_known_labels(labels, classes, source) -> None:
     if unseen:
         n_unseen = int(np.isin(names, unseen).sum())
         them = "them" if len(unseen) > 1 else "it"
+        # stars in numeric order, as the metrics list them ("1", "2", ..., "10"; sorted as text "10" came second)
+        unseen = [unseen[i] for i in (_numeric_order(unseen) or range(len(unseen)))]
+        known = sorted(known)
+        known = [known[i] for i in (_numeric_order(known) or range(len(known)))]
         raise DataError(
             # first_of: a model of 50 movies scored on a file of 200 named all 150 others, and its 50, in one line
             f"{source} has label{'s' if len(unseen) > 1 else ''} {first_of(map(repr, unseen))} that the model "
-            f"was never trained on; its classes are [{first_of(map(repr, sorted(known)))}]. The model cannot "
+            f"was never trained on; its classes are [{first_of(map(repr, known))}]. The model cannot "
             f"predict {them}: remove "
             f"the records with {'those labels' if len(unseen) > 1 else 'that label'} ({n_unseen} of the "
             f"{len(names)} documents), or train on data that has {them}."
