@@ -130,8 +130,10 @@ def _grid_values(item: str) -> list:
     value = parse_setting(item)[1]
     if isinstance(value, list):
         return value
-    text = item.partition("=")[2].strip()
-    if text.startswith("[") and text.endswith("]") and not Path(text).expanduser().exists():
+    name, _, text = item.partition("=")
+    text = text.strip()
+    bracketed = text.startswith("[") and text.endswith("]") and not Path(text).expanduser().exists()
+    if bracketed:
         # not a Python/JSON list: names unquoted (architecture=[bag,cnn]) or an empty item ([1,,2]); its items
         # as in v1,v2 (before, the whole text was one candidate, refused as a bad value)
         text = text[1:-1]
@@ -140,11 +142,11 @@ def _grid_values(item: str) -> list:
         position = ("first" if raw[0] == "" else "last" if raw[-1] == "" else
                     f"between {raw[raw.index('') - 1]!r} and {raw[raw.index('') + 1]!r}")
         raise ValueError(f"Invalid --grid {item!r}: an empty value ({position}: a comma too many); {_GRID_SYNTAX}")
-    if raw == [""] and text is not item.partition("=")[2].strip():  # "[]" that is not a list: "[ ]" read as one
-        return []
     if raw == [""]:
+        if bracketed:  # "[ ]", not read as a list: no values (parse_grid refuses it as such)
+            return []
         raise ValueError(f"Invalid --grid {item!r}: an empty value; {_GRID_SYNTAX}")
-    if item.partition("=")[0].strip() in ("vectors", "classifier__vectors"):
+    if name.strip() in ("vectors", "classifier__vectors"):
         raw = _joined_spec_options(raw)
     return [None if v.lower() == "none" else parse_setting(f"v={v}")[1] for v in raw]
 

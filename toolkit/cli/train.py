@@ -492,7 +492,7 @@ def _for_raw_texts(estimator, model):
     """
     from sklearn.pipeline import Pipeline
 
-    from .._validation import TextInputMixin
+    from .._validation import TextInputMixin, a_type_name
     from ..exceptions import ModelFormatError
     from ..text.tokenizer import SpacyTokenizer
 
@@ -510,11 +510,11 @@ def _for_raw_texts(estimator, model):
             raise ModelFormatError(f"The model's {name} records tokenizer settings that this toolkit's "
                                    f"SpacyTokenizer does not take ({err}); install the toolkit version it was "
                                    "trained with.") from err
-        logger.info("The model is %s %s of token lists; raw texts are tokenized with the settings it records "
-                    "(tokenizer_params_): %r.", "an" if name[:1] in "AEIOU" else "a", name, params)
+        logger.info("The model is %s of token lists; raw texts are tokenized with the settings it records "
+                    "(tokenizer_params_): %r.", a_type_name(first), params)
         return Pipeline([("tokenizer", tokenizer), ("model", estimator)])
     where = f"'{model}'" if isinstance(model, (str, os.PathLike)) else "the model"
-    what = f"{'an' if name[:1] in 'AEIOU' else 'a'} {name}"
+    what = a_type_name(first)
     if first is not estimator:
         what = f"a pipeline starting with {what}"
     raise ModelFormatError(

@@ -588,20 +588,15 @@ def domain_vectors(spec, documents, *, data_dir=None, cache_dir=None):
 
     # threads of one process asking for the same vectors (a grid search on joblib's threading backend) wait
     # for the first: one training, also where the cache cannot be written, and one shared copy, read-only and
-    # made again when a caller changed it, as load_vectors'
-    from .loading import _change_since_load, _seal, entry_folder, shared_vectors
+    # made again when a caller changed it, as load_vectors'. Held vectors whose cache entry was removed since
+    # (the cache cleared) are written to it again, not trained again: else an estimator fitted now keeps the
+    # path of a missing entry (fastText subwords for the tokens first seen at transform, in another process)
+    from .loading import shared_vectors
 
-    held = _MEMO.get(key)
-    entry = None if held is None else entry_folder(held)
-    if entry is not None and not entry.is_dir() and _change_since_load(held) is None:
-        # the cache was cleared since these vectors were read (they stay readable, memory-mapped): write them to
-        # the cache again, else an estimator fitted now keeps the path of a missing entry (fastText subwords for
-        # the tokens first seen at transform, in another process) and the next process trains them again
-        logger.info("the cache entry %s of the domain vectors %s was removed since they were read; writing them "
-                    "to %s again", entry, label, folder)
-        _MEMO.put(key, _seal(make(build=lambda: _cache_vectors(held, parsed, folder),
-                                  purpose="writing the same domain vectors")))
-    return shared_vectors(_MEMO, key, make, "domain_vectors", label)
+    def restore(held):
+        return make(build=lambda: _cache_vectors(held, parsed, folder), purpose="writing the same domain vectors")
+
+    return shared_vectors(_MEMO, key, make, "domain_vectors", label, restore=restore)
 
 
 # ------------------------------------------------------------- is it cached already?

@@ -1367,19 +1367,10 @@ def load_vectors(
     # tells the file by inode and change time too: a rewrite that put the modification time back was
     # served from it (the entry is checked for it on a read: _source_changed)
     memo_key = f"{key}-{_sha256(json.dumps(_stat_id(path)).encode())[:12]}"
-    kv = shared_vectors(_MEMO, memo_key, make, "load_vectors", src.name)
-    folder = entry_folder(kv)
-    if folder is not None and not folder.is_dir():
-        # the cache was cleared since the memo's vectors were read: their arrays still work (mapped), but an
-        # estimator keeps the entry's path (fastText's subword vectors, reopened at transform), which is gone
-        logger.info("The cache entry %s of %s was removed since it was read; reading %s again", folder, src.name,
-                    src.name)
-        kv = _seal(make())
-        _MEMO.put(memo_key, kv)
-    return kv
+    return shared_vectors(_MEMO, memo_key, make, "load_vectors", src.name)
 
 
-def shared_vectors(memo, key, make, caller: str, name: str):
+def shared_vectors(memo, key, make, caller: str, name: str, *, restore=None):
     """``memo``'s KeyedVectors for ``key`` (made by ``make`` once), read-only, and made again when changed.
 
     The one object is returned to every call for these vectors: its arrays
@@ -1387,11 +1378,23 @@ def shared_vectors(memo, key, make, caller: str, name: str):
     anyway (new words, a new ``kv.vectors``: :func:`_change_since_load`) is
     made again for this call, with a warning naming ``caller`` and ``name``,
     so the edit never reaches another caller (an estimator's ``fit``).
-    Used by :func:`load_vectors` and :func:`toolkit.vectors.domain.domain_vectors`.
+    Vectors whose cache entry (:func:`entry_folder`) was removed since they
+    were read (the cache cleared) still work, memory-mapped, but an
+    estimator keeps that entry's path (fastText's subword vectors, reopened
+    at transform): they are made again, by ``make`` or by ``restore(kv)``
+    (which writes the held vectors to a new entry rather than building
+    them again). Used by :func:`load_vectors` and
+    :func:`toolkit.vectors.domain.domain_vectors`.
     """
     kv = memo.get_or_make(key, lambda: _seal(make()))
     change = _change_since_load(kv)
     if change is None:
+        folder = entry_folder(kv)
+        if folder is not None and not folder.is_dir():
+            logger.info("The cache entry %s of %s was removed since it was read; %s", folder, name,
+                        "making it again" if restore is None else "writing the vectors held to it again")
+            kv = _seal(make() if restore is None else restore(kv))
+            memo.put(key, kv)
         return kv
     logger.warning(
         "The KeyedVectors that %s returned earlier for %s has been changed since (%s); it is one object shared "
