@@ -113,3 +113,31 @@ def test_unseen_star_labels_are_named_with_the_classes_in_numeric_order():
     with pytest.raises(DataError, match=r"has labels '5', '6' that the model was never trained on; its classes are "
                                         r"\['1', '2', '3', '4', '7', '8', '9', '10'\]\."):
         _check_known_labels(["6", "1", "5", "10"], classes, "test.csv")
+
+
+def test_run_grid_takes_a_list_of_grids_as_grid_search_cv_does(tmp_path, monkeypatch):
+    # run_grid(grid=[dict, dict]) crashed in parse_grid with "'dict' object has no attribute 'partition'" (h2)
+    import types
+
+    import toolkit.distributed.search as search_module
+    from toolkit.cli.grid import parse_grid, run_grid
+    from toolkit.models.classifier import make_text_classifier
+
+    grids = [{"classifier__architecture": ["bag"]}, {"classifier__architecture": ["cnn"], "classifier__epochs": [2]}]
+    passed = []
+
+    def fake(estimator, param_grid, *args, **kwargs):
+        passed.append(param_grid)
+        params = [{"classifier__architecture": "bag"}, {"classifier__architecture": "cnn", "classifier__epochs": 2}]
+        return types.SimpleNamespace(cv_results_={
+            "params": params, "mean_test_score": np.array([0.6, 0.7]), "std_test_score": np.zeros(2),
+            "rank_test_score": np.array([2, 1]), "mean_fit_time": np.full(2, 0.1)})
+
+    monkeypatch.setattr(search_module, "grid_search", fake)
+    data = tmp_path / "reviews.csv"
+    data.write_text("text,label\n" + "".join(f"good film {i},pos\nbad film {i},neg\n" for i in range(4)))
+    result = run_grid(str(data), grid=grids, cv=2, local=True)
+    assert passed == [grids] and result["best_params"] == {"architecture": "cnn", "epochs": 2}
+    for bad in ({"epochs": [1, 2]}, [{"epochs": [1]}, "epochs=2"], "epochs=1,2"):
+        with pytest.raises(TypeError, match=r"The grid must be a list of --grid items such as \['epochs=3,5'"):
+            parse_grid(bad, make_text_classifier())

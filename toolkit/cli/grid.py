@@ -172,6 +172,11 @@ def parse_grid(items, pipeline) -> dict:
 
     params = pipeline.get_params()
     grid, given = {}, {}
+    if isinstance(items, (str, dict)) or any(not isinstance(item, str) for item in items or ()):
+        bad = items if isinstance(items, (str, dict)) else next(i for i in items if not isinstance(i, str))
+        raise TypeError(f"The grid must be a list of --grid items such as ['epochs=3,5', 'architecture=bag,cnn'] "
+                        f"(run_grid also takes a dict of the pipeline's parameter names, or a list of such dicts); "
+                        f"got {type(bad).__name__} {bad!r:.80}.")
     for item in items or ():
         key = parse_setting(item)[0]
         # v1,v2: each value on its own ("epochs=3,5" is two candidates, not (3, 5)); or a list
@@ -217,7 +222,9 @@ def run_grid(data="imdb", *, grid, settings=None, cv=3, limit=None, scheduler=No
     split is never read). ``scheduler`` is a running Dask scheduler's
     address; without it a LocalCluster of ``workers`` processes runs the
     fits, or this process with ``local=True``. ``grid`` is the ``--grid``
-    items (``["epochs=3,5"]``), or the grid :func:`parse_grid` made of them.
+    items (``["epochs=3,5"]``), or the grid :func:`parse_grid` made of them
+    (a dict of the pipeline's parameter names), or a list of such dicts, as
+    ``GridSearchCV`` takes.
     ``random_state`` seeds the subsample and, unless ``settings`` holds a
     ``random_state``, the classifier, so two runs score the candidates the same.
     ``scoring`` is a scikit-learn scorer name (default: accuracy); on
@@ -282,7 +289,12 @@ def run_grid(data="imdb", *, grid, settings=None, cv=3, limit=None, scheduler=No
     if "random_state" not in settings and "classifier__random_state" not in settings:
         settings["random_state"] = random_state  # the classifier's too, as in toolkit train: same scores
     pipeline = make_text_classifier(memory=memory, **settings)
-    param_grid = dict(grid) if isinstance(grid, dict) else parse_grid(grid, pipeline)
+    if isinstance(grid, dict):
+        param_grid = dict(grid)
+    elif isinstance(grid, (list, tuple)) and grid and all(isinstance(g, dict) for g in grid):
+        param_grid = [dict(g) for g in grid]  # GridSearchCV's list of grids (it crashed in parse_grid)
+    else:
+        param_grid = parse_grid(grid, pipeline)
     # the candidates load their vectors and caches through TOOLKIT_DATA_DIR / TOOLKIT_CACHE_DIR, on the
     # local cluster's workers too (started inside the block); a --scheduler's workers keep their own
     with data_folders(data_dir, cache_dir), _quiet_local_workers(scheduler is None and not local):
