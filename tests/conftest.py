@@ -38,13 +38,14 @@ GLOVE_50D = SHARED_DATA / "glove.6B.50d.txt.gz"
 
 
 def pytest_addoption(parser):
-    parser.addoption("--slow", action="store_true", default=False, help="also run tests marked slow")
+    parser.addoption("--slow", action="store_true", default=False,
+                     help="also run the tests marked slow (CI runs them after the default run)")
 
 
 def pytest_collection_modifyitems(config, items):
     if config.getoption("--slow"):
         return
-    skip = pytest.mark.skip(reason="slow: run with --slow")
+    skip = pytest.mark.skip(reason="slow: run with --slow (CI does)")
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)

@@ -97,6 +97,7 @@ def test_chapter_s38_history_with_validation_values_only_plots_them():
     assert [ax.get_title() for ax in fig.axes] == ["Training and validation loss"]
 
 
+@pytest.mark.slow
 def test_chapter_s38_history_of_a_grid_search_points_to_its_best_estimator(imdb_40):
     # after the README's grid search, plot_history(grid) said only "history must be a dict ..., a Keras
     # History or a fitted estimator with a history_ attribute, got GridSearchCV" (it is a fitted estimator)

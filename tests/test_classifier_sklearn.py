@@ -127,6 +127,7 @@ def test_classifier_grid_search_over_tokenizer_vectors_and_model(imdb_small, glo
     assert search.best_estimator_.predict(texts[:3]).shape == (3,)
 
 
+@pytest.mark.slow
 def test_classifier_grid_search_parallel_finds_the_candidate_known_best(imdb_small):
     """max_tokens=3 leaves one word (padding, OOV and "the"): chance. The other candidate learns."""
     from sklearn.model_selection import GridSearchCV
@@ -142,6 +143,7 @@ def test_classifier_grid_search_parallel_finds_the_candidate_known_best(imdb_sma
     assert chance <= 0.55 and learnt >= 0.7, search.cv_results_["mean_test_score"]
 
 
+@pytest.mark.slow
 def test_classifier_grid_search_logs_no_tensorflow_retracing(imdb_tokens, caplog, capfd, monkeypatch):
     """Many fitted models, each predicting a few batches (> 256 rows per test fold), used to
     make TensorFlow log "triggered tf.function retracing" (issue 12). Both predict paths, on the

@@ -309,6 +309,7 @@ def test_cli_train_replaces_a_run_folder_only_with_force(trained_run, data_dir_e
     # (and its "ratings" member, which learns the stars the CLI passes)
     ("stack-many", [], ["ngrams", "ngrams_nbsvm", "tail", "ratings", "vectors", "neighbors"]),
 ])
+@pytest.mark.slow
 def test_cli_train_stack_model_round_trip(data_dir_env, glove_small, tmp_path, model, settings, members):
     """--model stack / stack-many: the stacked model on 200 real reviews, in a real process; its saved model
     predicts what metrics.json scored, and stderr has the CLI's lines only: no TensorFlow start-up notices
@@ -444,6 +445,7 @@ def _cli_in_fresh_process(*commands):
     return [part.rstrip("\n") for part in parts[:-1:2]], [flag == "True" for flag in parts[1::2]], out.stderr
 
 
+@pytest.mark.slow
 def test_cli_predict_and_evaluate_of_an_nb_folder_import_no_tensorflow(nb_model_folder, trained_run, tmp_path):
     """The main job's folder loads and predicts without Keras (nb_weights.npz), but `toolkit predict` and
     `toolkit evaluate` imported TensorFlow before loading it: ~4 CPU s of a one-review prediction. A folder

@@ -57,6 +57,7 @@ def _build(capfd, root_options, csv_path, output, blocksize="4kB"):
                 "--workers", "1", "-o", output)
 
 
+@pytest.mark.slow
 def test_cli_quiet_workers_store_build_failure_is_one_error_line_under_quiet(multiline_csv, tmp_path, capfd):
     code, err = _build(capfd, ["-q"], multiline_csv, tmp_path / "store")
     assert code == 1, err
@@ -67,6 +68,7 @@ def test_cli_quiet_workers_store_build_failure_is_one_error_line_under_quiet(mul
     assert not (tmp_path / "store").exists()
 
 
+@pytest.mark.slow
 def test_cli_quiet_workers_store_build_success_writes_nothing_under_quiet(multiline_csv, tmp_path, capfd):
     code, err = _build(capfd, ["-q"], multiline_csv, tmp_path / "store", blocksize="none")
     assert code in (0, None), err
@@ -74,6 +76,7 @@ def test_cli_quiet_workers_store_build_success_writes_nothing_under_quiet(multil
     assert (tmp_path / "store" / "store.json").is_file()
 
 
+@pytest.mark.slow
 def test_cli_quiet_workers_store_build_failure_is_reported_once_by_default(multiline_csv, tmp_path, capfd):
     """Without -q the workers' warnings stay, but the failed tasks are the CLI's one error, not also their log."""
     code, err = _build(capfd, [], multiline_csv, tmp_path / "store")
@@ -83,6 +86,7 @@ def test_cli_quiet_workers_store_build_failure_is_reported_once_by_default(multi
     assert len(errors) == 1 and "Pass --blocksize none" in errors[0], err[-3000:]
 
 
+@pytest.mark.slow
 def test_cli_quiet_workers_store_build_verbose_shows_the_failed_tasks(multiline_csv, tmp_path, capfd):
     """--verbose asks for details: the workers' records of the failed tasks (with their tracebacks) are shown."""
     code, err = _build(capfd, ["--verbose"], multiline_csv, tmp_path / "store")

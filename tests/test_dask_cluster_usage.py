@@ -293,6 +293,7 @@ def test_dask_cluster_grid_search_whose_scheduler_goes_away_says_so(reviews, tmp
 
 
 # ------------------------------------------------------------ adaptive clusters
+@pytest.mark.slow
 def test_dask_cluster_grid_search_on_an_adaptive_cluster_scaled_to_zero(reviews, monkeypatch):
     """An adaptive cluster that has no worker yet (adapt(minimum=0), as on a batch system) starts workers when
     tasks arrive; grid_search first scattered its data and failed after 10 s with "TimeoutError: No valid

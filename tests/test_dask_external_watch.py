@@ -71,6 +71,7 @@ def _warnings(caplog, text):
     return [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and text in r.getMessage()]
 
 
+@pytest.mark.slow
 def test_dask_external_watch_fails_toolkits_work_on_a_scheduler_without_workers(users_cluster, caplog):
     from distributed import Client
 
@@ -115,6 +116,7 @@ def test_dask_external_watch_lets_work_go_on_when_a_worker_joins(users_cluster, 
     assert f"start workers with `dask worker {address}`" in warned[0] and "fails if no worker joins" in warned[0]
 
 
+@pytest.mark.slow
 def test_dask_external_watch_fails_only_toolkits_futures_on_a_users_client(users_cluster):
     import dask
     from distributed import Client

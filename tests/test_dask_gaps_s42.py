@@ -80,6 +80,7 @@ def _same_scores(found, expected):
 
 
 @pytest.mark.parametrize("joblib_dask", [True, False], ids=["joblib-dask", "no-joblib-dask"])
+@pytest.mark.slow
 def test_dask_gaps_s42_worker_retired_right_before_the_scatter(cluster, reviews, monkeypatch, caplog, joblib_dask):
     """The adaptive cluster retires its idle worker after the workers are checked, and the worker it starts
     again retires before the data reach it. Before: the scatter waited the client's timeout for a worker (10 s

@@ -126,6 +126,7 @@ def test_dask_gaps_grid_search_killed_for_memory_names_the_candidate(client, rev
                     refit=False)
 
 
+@pytest.mark.slow
 def test_dask_gaps_grid_search_whose_fit_crashes_its_workers_names_the_candidate(client, reviews):
     """A fit that kills every worker that runs it without a memory event (a crash, the system's OOM killer)."""
     from toolkit.distributed import ClusterError, grid_search

@@ -41,6 +41,7 @@ SCRIPT = textwrap.dedent("""
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="process groups and SIGINT are POSIX")
+@pytest.mark.slow
 def test_dask_interrupt_ctrl_c_does_not_wait_for_the_workers_close_timeout(imdb_small, tmp_path):
     texts, labels = imdb_small
     for part in range(8):  # 8 partitions of 600 reviews: tokenizing them takes the 2 workers far longer than 3 s

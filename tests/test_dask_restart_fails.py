@@ -52,6 +52,7 @@ def _inc(x):
 
 
 @pytest.mark.parametrize("mode", _MODES)
+@pytest.mark.slow
 def test_local_cluster_whose_worker_cannot_start_again_fails_the_waiting_work(tmp_path, caplog, monkeypatch, mode):
     import dask
     from distributed import Client, KilledWorker
@@ -88,10 +89,14 @@ def test_local_cluster_whose_worker_cannot_start_again_fails_the_waiting_work(tm
         assert cluster.status == Status.running  # the work failed, the cluster is left to its owner
         assert not cluster.scheduler.workers
     message = str(err.value)
-    why = {"preload raises": "its nanny closed: it gave up restarting its worker",
-           "worker exits while starting": "its nanny (started anew after distributed dropped it) failed to start it",
-           "restarted too often": "it kept dying: distributed dropped it 1 time(s) within 600 s"}[mode]
-    assert message.startswith(f"The local Dask cluster has no worker left and cannot start one (worker 0: {why}")
+    anew = "its nanny (started anew after distributed dropped it) failed to start it"
+    # preload raises: the nanny gives up restarting; on a loaded machine (CI beside other work) distributed may
+    # first drop the worker, which is then started anew and fails to start: either account is a true one
+    why = {"preload raises": ("its nanny closed: it gave up restarting its worker", anew),
+           "worker exits while starting": (anew,),
+           "restarted too often": ("it kept dying: distributed dropped it 1 time(s) within 600 s",)}[mode]
+    assert message.startswith(tuple(f"The local Dask cluster has no worker left and cannot start one (worker 0: {w}"
+                                     for w in why)), message
     assert "task(s) waiting for a worker (e.g. 'inc-" in message
     assert "memory_limit=..." in message and "start fewer" in message and "preload" in message
     warned = [r.getMessage() for r in caplog.records if "no worker left" in r.getMessage()]

@@ -66,6 +66,7 @@ def shards(reviews, tmp_path_factory):
     return sorted(str(p) for p in folder.glob("part-*.jsonl.gz"))
 
 
+@pytest.mark.slow
 def test_shards_scored_and_counted_on_worker_processes_match_one_machine(model, reviews, shards, tmp_path):
     from distributed import Client, LocalCluster
 

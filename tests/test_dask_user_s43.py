@@ -64,6 +64,7 @@ def _warnings(caplog, logger):
 
 
 # ------------------------------------------------------------------------------------------- the user's flow
+@pytest.mark.slow
 def test_store_fit_predict_write_on_a_cluster_equal_memory(client, reviews, fitted, tmp_path):
     import dask.bag as db
     import dask.dataframe as dd

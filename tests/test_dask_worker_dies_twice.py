@@ -44,6 +44,7 @@ def _kill_worker(client):
     return time.monotonic()
 
 
+@pytest.mark.slow
 def test_local_cluster_worker_killed_twice_in_quick_succession_is_started_again(caplog):
     import dask
     from distributed import Client

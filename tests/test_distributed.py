@@ -118,6 +118,7 @@ def test_distributed_tokenizer_local_processes():
 
 
 # -------------------------------------------------------------- grid search
+@pytest.mark.slow
 def test_distributed_grid_search_equal_to_n_jobs_1(client, imdb_small, glove_small, tmp_path):
     """Pipeline with memory=, GloVe given as a path: same cv_results_ sequentially, loky and Dask."""
     import joblib
@@ -146,6 +147,7 @@ def test_distributed_grid_search_equal_to_n_jobs_1(client, imdb_small, glove_sma
     assert on_dask.best_estimator_.predict(texts[:3]).tolist() == sequential.best_estimator_.predict(texts[:3]).tolist()
 
 
+@pytest.mark.slow
 def test_distributed_grid_search_estimator_on_tokens(client, imdb_tokens):
     import joblib
     from sklearn.model_selection import GridSearchCV

@@ -435,6 +435,7 @@ def test_local_cluster_lets_a_slow_worker_exit_instead_of_killing_it(tmp_path, c
     assert marker.read_text() == "exited cleanly"
 
 
+@pytest.mark.slow
 def test_distributed_usage_cli_grid_local_workers_keep_tensorflow_quiet(reviews_file, capfd):
     """`toolkit grid`'s local workers wrote TensorFlow's C++ start-up notices (oneDNN, "failed call to cuInit")
     straight to the terminal, between the progress bar and the result; the CLI's own process and its joblib

@@ -31,6 +31,7 @@ def test_classifier_and_tokenizer_errors_carry_the_document_index():
 
 
 @pytest.mark.parametrize("n_jobs", [1, 2])
+@pytest.mark.slow
 def test_stack_member_error_names_the_document_of_the_stacks_x_not_of_its_fold(split, n_jobs):
     # Before: the NBSVM++ member's "Document i of X" counted the documents of the fold it was fitted on
     # (and reached the caller as a plain ValueError, from a worker process with n_jobs=2).

@@ -42,6 +42,7 @@ def test_binary_scores_are_not_capped_and_agree_with_predict(ngrams400, nbsvm_bi
     np.testing.assert_array_equal(np.sign(scores), np.sign(proba[:, 1] - proba[:, 0]))
 
 
+@pytest.mark.slow
 def test_pseudo_labels_of_capped_scores_do_not_follow_document_order(ngrams400):
     """PseudoLabelClassifier broke ties at its cut by the log-probability margin only for models without
     decision_function; an EmbeddingClassifier's capped scores tied (before session 42), so which unlabelled

@@ -22,6 +22,7 @@ def docs(imdb_tokens):
     return tokens[:240], np.asarray(labels[:240])
 
 
+@pytest.mark.slow
 def test_keras_user_s38_best_epoch_is_the_epoch_early_stopping_restored(docs):
     # EarlyStopping(monitor="loss", restore_best_weights=True) restores the epoch of the lowest training
     # loss when training ends, replacing the estimator's best-val_loss weights; best_epoch_ named the
@@ -53,6 +54,7 @@ class _Rates(keras.callbacks.Callback):
         self.steps.append(int(keras.ops.convert_to_numpy(optimizer.iterations)))
 
 
+@pytest.mark.slow
 def test_keras_user_s38_finetune_goes_on_with_the_schedule_at_a_tenth(docs, tmp_path):
     # trainable="finetune" with learning_rate=ExponentialDecay(...): after the unfreeze the rate was the
     # schedule's value at that step times 0.1, constant for every later epoch (the decay stopped); "trained

@@ -51,6 +51,7 @@ def baseline_accuracy(movie_split):
 
 
 @pytest.mark.parametrize("architecture", ["nbsvm", "nbsvm_vectors"])
+@pytest.mark.slow
 def test_main_job_on_many_classes_scores_near_the_tfidf_baseline(movie_split, baseline_accuracy, glove_small,
                                                                  architecture):
     """With one-vs-rest ratios the main job's model lost 6-7 points to the baseline on these 20 movies (15 on

@@ -49,6 +49,7 @@ def test_nbsvm_many_classes_holds_its_class_by_ngram_arrays_once(movie_reviews):
     assert (clf.classes_[clf.decision_function(X).argmax(1)] == movies).mean() > 0.9
 
 
+@pytest.mark.slow
 def test_baseline_grid_warm_starts_lbfgs_with_many_classes(movie_reviews, monkeypatch):
     """toolkit train's TF-IDF + LogisticRegression baseline fits lbfgs' multinomial model for more than two
     classes at C = 1, 3, 10, 30, each from zero: its cost grows with n-grams x classes (38 s for the main

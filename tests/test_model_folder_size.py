@@ -83,6 +83,7 @@ def _big_arrays(folder):
     return found
 
 
+@pytest.mark.slow
 def test_model_folder_size_nb_folder_holds_each_table_once_and_predicts_the_same(models, grams, tmp_path):
     """nb_weights.npz holds no large array: the n-grams x outputs table (made of two tables of model.keras)
     and the vector table and its row map were in both files. The folder

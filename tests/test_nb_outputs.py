@@ -11,6 +11,7 @@ from toolkit.text.corpus import TokenizedCorpus
 
 
 @pytest.mark.parametrize("architecture", ["nbsvm", "nbsvm_vectors"])
+@pytest.mark.slow
 def test_nb_model_outputs_equal_keras(imdb_tokens, glove_small, architecture):
     tokens, labels = imdb_tokens
     corpus = TokenizedCorpus.from_token_lists(tokens).ngrams((1, 3))
@@ -28,6 +29,7 @@ def test_nb_model_outputs_equal_keras(imdb_tokens, glove_small, architecture):
         assert (clf.predict(corpus[400:]) == clf.classes_[proba.argmax(axis=1)]).all()
 
 
+@pytest.mark.slow
 def test_nb_weights_are_read_once_per_fitted_model(imdb_tokens, glove_small, monkeypatch):
     """The NB fast path reads the model's weights out of Keras once per fitted model: a second prediction
     does not read them again, a new fit (a new model_) does, and its outputs are the new model's; a pickle

@@ -97,6 +97,7 @@ def test_the_keras_archive_carries_no_save_time(imdb_tokens, tmp_path):
     assert loaded.predict(docs[:5]).shape == (5,)
 
 
+@pytest.mark.slow
 def test_two_identical_stacks_save_identical_skops_folders(split, tmp_path):
     # skops names objects and array members by memory address and dates members with the save time
     from toolkit.models.stacking import StackedTextClassifier
@@ -115,6 +116,7 @@ def test_two_identical_stacks_save_identical_skops_folders(split, tmp_path):
     assert _differing(tmp_path / "a", tmp_path / "again") == []
 
 
+@pytest.mark.slow
 def test_an_architecture_with_unnamed_layers_saves_the_same_folder_twice(imdb_tokens, tmp_path):
     """A registered architecture that leaves its layers unnamed (as most Keras code does): Keras counts default
     names per process, so before, the second fit's layers were "dense_2" and "dense_3" where the first's were

@@ -31,6 +31,7 @@ def fitted(imdb_small):
     return _nbsvm_pipeline().fit(texts[:400], labels[:400]), texts[400:]
 
 
+@pytest.mark.slow
 def test_sklearn_pipeline_round_trips_in_a_fresh_process(fitted, tmp_path):
     model, held_out = fitted
     folder = save_model(model, tmp_path / "nbsvm")
@@ -58,6 +59,7 @@ def test_sklearn_pipeline_round_trips_in_a_fresh_process(fitted, tmp_path):
     assert tokens == [list(d) for d in model.steps[0][1].transform(held_out)]
 
 
+@pytest.mark.slow
 def test_sklearn_tfidf_pipeline_with_a_large_skops_schema_loads(imdb_small, tmp_path):
     """scikit-learn's TF-IDF + LR, the README's baseline, saved by save_model: skops writes its vocabulary into
     an uncompressed schema.json of ~600 bytes per n-gram (> 16 MB for 200 reviews of 1-2-grams), which

@@ -466,6 +466,10 @@ def test_command_parser_can_fail():
             check_option_names(bad, "test")
 
 
+#: the command of the tests marked slow, which CI runs after the README's test command
+SLOW_TIER = "python -m pytest -q -n 2 --dist loadfile --slow -m slow"
+
+
 def test_test_command_is_what_ci_runs():
     """The README's test command is the command .ci/run runs, character for character."""
     blocks = [code.strip() for lang, _, code in fenced_blocks(section(TEXT, "Two commands")) if lang == "bash"]
@@ -473,7 +477,9 @@ def test_test_command_is_what_ci_runs():
     ci = [row.strip() for row in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
           if row.strip() and not row.lstrip().startswith("#")]
     assert blocks[1] in ci, f"README's test command {blocks[1]!r} is not a line of .ci/run: {ci}"
-    assert ci[-1] == blocks[1], ".ci/run's last command should be the README's test command"
+    # then the slow tier, which the README names too: CI runs every test, the default run stays short
+    assert ci[-2:] == [blocks[1], SLOW_TIER], ".ci/run should end with the README's test command, then the slow tier"
+    assert f"`{SLOW_TIER}`" in TEXT
 
 
 def test_main_job_command():

@@ -5,6 +5,8 @@ Each test pins one fix: the README's commands and blocks run as written and say 
 
 from __future__ import annotations
 
+import pytest
+
 
 def test_stack_first_run_notice_names_the_users_own_unlabelled_file(imdb_small, tmp_path):
     """README: ``toolkit train --model stack --data reviews.csv -V word2vec:unlabelled.txt:train=0,...``.
@@ -25,6 +27,7 @@ def test_stack_first_run_notice_names_the_users_own_unlabelled_file(imdb_small, 
     assert "IMDB's 50,000 unlabelled reviews" in unsup and "4 minutes" in unsup
 
 
+@pytest.mark.slow
 def test_store_build_progress_in_a_log_file_is_not_redrawn_ten_times_a_second(imdb_small, tmp_path):
     """README ("Errors, outputs and Ctrl-C"): with stderr in a file, progress bars update every 10 s instead of
     ten times a second. ``toolkit store build ... 2> build.log`` drew Dask's own text bar, which ignored that
@@ -55,6 +58,7 @@ def test_store_build_progress_in_a_log_file_is_not_redrawn_ten_times_a_second(im
     assert any(d.startswith("tokenize: 100%") for d in draws), draws
 
 
+@pytest.mark.slow
 def test_main_job_coverage_report_counts_the_words_occurrences(imdb_tokens, glove_small):
     """README, the main job: ``toolkit train`` prints the GloVe coverage table. For ``nbsvm_vectors`` (the main
     job's architecture) it had no occurrences row and "-" for every count of "Most frequent tokens without a
@@ -116,6 +120,7 @@ def test_train_warns_when_a_sequence_architecture_keeps_the_main_jobs_ngrams(mon
     assert warnings_of(model="stack", settings={"n_jobs": 1}) == []
 
 
+@pytest.mark.slow
 def test_a_data_dir_typo_fails_before_anything_loads(tmp_path):
     """README: "Every path (data, ...) is checked before TensorFlow is imported: a typo costs about a second", and
     ``toolkit train --data-dir ../shared/data -o runs/main``. A --data-dir typo surfaced only where the data were

@@ -152,6 +152,7 @@ def fresh_runs(imdb_small, glove_3k, small_jsonl, tmp_path_factory):
     return _run_twice(_SCRIPT, folder, folder / "reviews.json", glove_3k, small_jsonl)
 
 
+@pytest.mark.slow
 def test_reproducibility_text_features_clusters_and_domain_vectors_same_under_any_hash_seed(fresh_runs):
     """Tokens (word 1-3-grams, char_wb 2-4-grams), the vocabulary cut at max_tokens among equal counts, the
     three encoders' matrices and columns, NBSVM, word clusters and word2vec / fastText domain vectors with
@@ -200,6 +201,7 @@ def test_reproducibility_domain_vectors_by_default_same_bits_in_a_fresh_cache(im
     assert np.array_equal(first.vectors, second.vectors)
 
 
+@pytest.mark.slow
 def test_reproducibility_keras_models_same_predictions_in_fresh_processes_and_after_loading(fresh_runs,
                                                                                            imdb_small):
     """EmbeddingClassifier(random_state=0) with "bag" (dropout), "cnn" (a validation split) and
@@ -218,6 +220,7 @@ def test_reproducibility_keras_models_same_predictions_in_fresh_processes_and_af
     assert np.array_equal(load_model(one / "pipeline-model").predict_proba(texts[200:300]), second["pipeline"])
 
 
+@pytest.mark.slow
 def test_reproducibility_cli_train_twice_gives_the_same_metrics(fresh_runs):
     """``toolkit train --data small.jsonl --random-state 0`` in two processes with PYTHONHASHSEED=1 and =2:
     metrics.json equal but for the fit times (the model's and the TF-IDF baseline's, C chosen on a split)."""
@@ -231,6 +234,7 @@ def test_reproducibility_cli_train_twice_gives_the_same_metrics(fresh_runs):
 
 # --- the stacked model: n_jobs=1 against n_jobs=2, and after loading --------------------------------------
 
+@pytest.mark.slow
 def test_reproducibility_stack_same_with_one_or_two_jobs_and_after_loading(imdb_small, imdb_small_ratings,
                                                                             glove_3k, tmp_path):
     """A stack with every member but the Keras one (n-grams, tail, ratings, clusters, pooled vectors,
@@ -270,6 +274,7 @@ def _grid_scores(data, **settings):
     return [(c["params"], c["mean_test_score"], c["std_test_score"]) for c in result["candidates"]]
 
 
+@pytest.mark.slow
 def test_reproducibility_grid_random_state_seeds_the_classifier_too(small_jsonl):
     """``toolkit grid --random-state 0`` (the default) twice: the same scores, as ``toolkit train
     --random-state 0`` gives the same metrics. Measured before: "bag" scored 0.583 and 0.55 in two runs

@@ -41,6 +41,7 @@ def tokens(imdb_tokens):
     return docs[:200], y
 
 
+@pytest.mark.slow
 def test_reproducible_user_s41_random_state_seeds_an_unseeded_stack(tokens):
     """Before: PseudoLabelClassifier had no random_state (TypeError), and an unseeded StackedTextClassifier
     inside it (shuffled folds) gave a different model on each fit (probabilities 0.015 apart on 300 reviews).

@@ -137,6 +137,7 @@ def test_shared_counts_lists_of_tokens_and_other_layouts_are_counted_as_usual(ng
     assert without.dtype == np.float32 and (without != with_padding[:, 1:]).nnz == 0
 
 
+@pytest.mark.slow
 def test_shared_counts_stack_predictions_bit_identical(stack_many, split, monkeypatch):
     """STACK_MANY_JOB's n-gram members: the same scores, probabilities and member scores with the scope as
     without it, and NBSVM++ no longer counts (one count per n-gram corpus: the NBSVM member's, the tail's)."""

@@ -50,6 +50,7 @@ def test_sklearn_user_s38_permutation_importance_of_a_one_text_column_pipeline(t
         assert result.importances_mean[0] > 0.15
 
 
+@pytest.mark.slow
 def test_sklearn_user_s38_permutation_importance_of_a_stack_needs_no_column_transformer(table):
     """A model taking token lists (the stack; ``EmbeddingClassifier`` alike) has no ColumnTransformer route at all:
     a ColumnTransformer needs 2-D outputs, and a token corpus is not one. Its pipeline takes the one-column

@@ -61,6 +61,7 @@ def test_unused_string_with_the_separator_keeps_the_ngram_fast_path():
     np.testing.assert_array_equal(fast, _string_ids(tail.ngrams((1, 2)), vocab))
 
 
+@pytest.mark.slow
 def test_stack_many_predictions_unchanged_by_the_used_string_lookup(split, imdb_small_ratings, tmp_path,
                                                                     monkeypatch):
     from toolkit.models.persistence import load_model, save_model
