@@ -435,12 +435,18 @@ _PRELOADED: dict = {}
 
 
 def _preload_key(path: Path, column, label_column):
-    """What tells the file ``path`` read with these columns from any other read (an edit changes it)."""
+    """What tells the file ``path`` read with these columns from any other read (an edit changes it).
+
+    The file's inode and change time too (:func:`~toolkit._fileid.stat_id`): a rewrite that puts its size and
+    modification time back (``cp -p`` onto it) is another file.
+    """
+    from .._fileid import stat_id
+
     try:
-        st = path.stat()
+        ident = stat_id(path)
     except OSError:
         return None
-    return str(path.resolve()), st.st_mtime_ns, st.st_size, column, label_column
+    return str(path.resolve()), *ident, column, label_column
 
 
 def check_training_classes(data, *, column="text", label_column="label") -> None:

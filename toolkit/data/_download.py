@@ -39,6 +39,7 @@ from pathlib import Path
 
 from .._atomic import STALE_SECONDS, atomic_output, remove_stale
 from .._config import DATA_DIR_ENV
+from .._fileid import stat_id
 from .._hashing import hash_file
 from ..exceptions import ChecksumError, DataError
 
@@ -295,21 +296,28 @@ def _stamp_path(path: Path) -> Path:
 
 
 def mark_verified(path: Path, alg: str, digest: str) -> None:
-    """Record that ``path`` (at its current size and mtime) has this digest."""
-    st = path.stat()
+    """Record that ``path`` (as it is now: its :func:`~toolkit._fileid.stat_id`) has this digest."""
+    ident = stat_id(path)
     stamp = _stamp_path(path)
-    with atomic_output(stamp) as tmp:
-        tmp.write_text(json.dumps({"size": st.st_size, "mtime_ns": st.st_mtime_ns, alg: digest}))
+    with atomic_output(stamp) as tmp:  # size and mtime_ns: for the stamps' readers of earlier toolkits
+        tmp.write_text(json.dumps({"size": ident[1], "mtime_ns": ident[2], "stat": ident, alg: digest}))
 
 
 def is_verified(path: Path, alg: str, digest: str) -> bool:
-    """True when a stamp says ``path``, unchanged since, has this digest."""
+    """True when a stamp says ``path``, unchanged since, has this digest.
+
+    Unchanged: the same inode, size, modification and change times. Size and
+    mtime alone let a file rewritten with them put back (``cp -p``, ``rsync
+    -t`` or a tar extraction onto it) pass unverified. A stamp that no longer
+    matches (that rewrite, a copy, a stamp of an earlier toolkit) only costs
+    one hash: the caller verifies the file and records it again.
+    """
     try:
-        st = path.stat()
+        ident = stat_id(path)
         data = json.loads(_stamp_path(path).read_text())
     except (OSError, ValueError):
         return False
-    return data.get("size") == st.st_size and data.get("mtime_ns") == st.st_mtime_ns and data.get(alg) == digest
+    return isinstance(data, dict) and data.get("stat") == ident and data.get(alg) == digest
 
 
 class _Final(Exception):
@@ -603,7 +611,7 @@ def _record_verified(target: Path, alg: str, digest: str) -> None:
         logger.debug("Could not record that %s is verified: %s", target, err)
 
 
-#: (path, size, mtime_ns, alg) -> digest of the files checked in a folder this process cannot write
+#: (path, inode, size, mtime_ns, ctime_ns, alg) -> digest of the files checked in a folder this process cannot write
 _CHECKED_IN_PLACE: dict[tuple, str] = {}
 
 
@@ -618,8 +626,7 @@ def _verified_in_place(url: str, target: Path, alg: str, expected: str, err: OSE
     folder = target.parent
     found = ""
     if target.is_file():
-        st = target.stat()
-        key = (str(target.resolve()), st.st_size, st.st_mtime_ns, alg)
+        key = (str(target.resolve()), *stat_id(target), alg)
         actual = _CHECKED_IN_PLACE.get(key) or hash_file(target, alg)
         if actual == expected:
             if key not in _CHECKED_IN_PLACE:

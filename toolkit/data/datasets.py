@@ -40,6 +40,7 @@ import numpy as np
 
 from .._atomic import atomic_output
 from .._config import DATA_DIR_ENV, get_cache_dir, get_data_dir
+from .._fileid import stat_id
 from .._memo import Memo
 from .._validation import InvalidParameterError
 from ..exceptions import ChecksumError, DataError
@@ -291,28 +292,31 @@ def _read_sha256sums(folder: Path) -> dict[str, str]:
     return sums
 
 
-#: Digests by (path, size, mtime, algorithm): a data folder is checked on every fetch.
+#: Digests by (path, inode, size, mtime, ctime, algorithm): a data folder is checked on every fetch.
 _HASH_MEMO = Memo(maxsize=64)
 
 
 def _hash_memo(path: Path, alg: str, cache_dir=None) -> str:
-    """Hash of ``path``, remembered per process and in the cache folder (by path, size and mtime).
+    """Hash of ``path``, remembered per process and in the cache folder (by path and stat id).
 
     Hashing a multi-GB vectors file takes seconds; a data folder is checked on
-    every ``fetch``, so the digest is kept in ``<cache>/data/verified/``.
+    every ``fetch``, so the digest is kept in ``<cache>/data/verified/``. The
+    stat id (:func:`~toolkit._fileid.stat_id`: inode, size, modification and
+    change times) tells a file rewritten with its size and mtime put back
+    (``cp -p`` or ``rsync -t`` onto it), which is hashed again.
     """
     import hashlib
 
-    st = path.stat()
+    ident = stat_id(path)
     resolved = str(path.resolve())
-    key = (resolved, st.st_size, st.st_mtime_ns, alg)
+    key = (resolved, *ident, alg)
     memoised = _HASH_MEMO.get(key)
     if memoised is not None:
         return memoised
     stamp = get_cache_dir(cache_dir) / "data" / "verified" / (hashlib.sha256(resolved.encode()).hexdigest()[:24] + ".json")
     try:
         saved = json.loads(stamp.read_text())
-        if saved.get("path") == resolved and saved.get("size") == st.st_size and saved.get("mtime_ns") == st.st_mtime_ns:
+        if saved.get("path") == resolved and saved.get("stat") == ident:
             if isinstance(saved.get(alg), str):
                 _HASH_MEMO.put(key, saved[alg])
                 return saved[alg]
@@ -322,7 +326,7 @@ def _hash_memo(path: Path, alg: str, cache_dir=None) -> str:
         saved = {}
     digest = hash_file(path, alg)
     _HASH_MEMO.put(key, digest)
-    saved.update({"path": resolved, "size": st.st_size, "mtime_ns": st.st_mtime_ns, alg: digest})
+    saved.update({"path": resolved, "size": ident[1], "mtime_ns": ident[2], "stat": ident, alg: digest})
     try:
         with atomic_output(stamp) as tmp:
             tmp.write_text(json.dumps(saved))
@@ -698,10 +702,16 @@ def _imdb_filenames(split: str, labels, ratings, ids) -> tuple:
     return tuple(f"aclImdb/{top}/{classes[y]}/{i}_{r}.txt" for y, r, i in zip(labels.tolist(), ratings.tolist(), ids.tolist()))
 
 
-def _parsed_cache_file(path: Path, st, split: str, cache_dir) -> Path:
+def _parsed_cache_file(path: Path, ident: list, split: str, cache_dir) -> Path:
+    """The parsed split's file, named by the tarball's path and stat id (``ident``: inode, size, mtime, ctime).
+
+    Size and mtime alone name the same file for a tarball rewritten with them put back (``cp -p`` or
+    ``rsync -t`` of another one onto it): its reviews were served from the parse of the earlier one.
+    """
     import hashlib
 
-    key = hashlib.sha256(f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:16]
+    ino, size, mtime_ns, ctime_ns = ident
+    key = hashlib.sha256(f"{path.resolve()}|{size}|{mtime_ns}|{ino}|{ctime_ns}".encode()).hexdigest()[:16]
     # v2: with the movie ids (groups); a file of the first layout, without them, is never read
     return get_cache_dir(cache_dir) / "data" / "imdb" / "parsed" / f"{split}-v2-{key}.npz"
 
@@ -754,9 +764,9 @@ def _read_imdb(path: Path, split: str, *, cache: bool, cache_dir, progress: bool
         # a folder's size and mtime do not track the files under it (a review added, moved or edited in
         # aclImdb/train/pos): neither memoised nor cached, it is read again each time (~0.6 s for a split)
         return _parse_imdb(path, split, progress)
-    st = path.stat()
-    key = (str(path.resolve()), st.st_size, st.st_mtime_ns, split)
-    file = _parsed_cache_file(path, st, split, cache_dir) if cache else None
+    ident = stat_id(path)
+    key = (str(path.resolve()), *ident, split)
+    file = _parsed_cache_file(path, ident, split, cache_dir) if cache else None
 
     def make():
         result = _load_parsed(file, split) if cache else None
@@ -789,7 +799,8 @@ def load_imdb(
     extracting it (one pass, only the wanted split is kept), or an extracted
     ``aclImdb`` folder. Parsed splits are kept in a small per-process memo
     and, for a tarball, in the cache folder (``data/imdb/parsed/``, a numpy
-    ``.npz`` without pickles, keyed by the tarball's path, size and mtime), so
+    ``.npz`` without pickles, keyed by the tarball's path, inode, size, mtime
+    and change time), so
     a later process reads a split in about 0.1 s instead of 1.5-2 s. A
     folder is read again on every call, so edits to its files are seen.
 

@@ -322,7 +322,13 @@ def _defaults_signature(nlp) -> tuple:
 
 
 def _folder_signature(model: str) -> tuple | None:
-    """(path, size, mtime) of every file of a pipeline folder; None when ``model`` is not a folder."""
+    """(path, inode, size, mtime, ctime) of every file of a pipeline folder; None when ``model`` is not a folder.
+
+    The inode and change time tell a file rewritten with its size and modification time put back (``cp -p``,
+    ``rsync -t`` or a tar extraction onto the folder) from the one loaded (:func:`~toolkit._fileid.stat_id`).
+    """
+    from .._fileid import stat_id
+
     if not os.path.isdir(model):
         return None
     found = []
@@ -330,10 +336,9 @@ def _folder_signature(model: str) -> tuple | None:
         for name in files:
             path = os.path.join(root, name)
             try:
-                stat = os.stat(path)
+                found.append((path, *stat_id(path)))
             except OSError:
                 continue
-            found.append((path, stat.st_size, stat.st_mtime_ns))
     return tuple(sorted(found))
 
 

@@ -50,6 +50,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._atomic import atomic_output
 from .._config import get_cache_dir
+from .._fileid import stat_id
 from .._memo import Memo
 from .._validation import (
     Interval,
@@ -115,9 +116,10 @@ def _shared_key(vectors, docs):
     """A memo key when the vectors do not depend on the training documents, else None.
 
     A file (the vectors, or the unlabelled texts of a ``train=0`` domain spec)
-    is part of the key by its identity (resolved path, size, modification
-    time), so vectors rewritten at the same path are clustered again rather
-    than answered from the memo.
+    is part of the key by its identity (resolved path and :func:`~toolkit._fileid.stat_id`:
+    inode, size, modification and change times), so vectors rewritten at the
+    same path are clustered again rather than answered from the memo, also
+    where the rewrite put the size and modification time back (``cp -p``).
     """
     from .domain import (
         _source_marker,
@@ -137,14 +139,20 @@ def _shared_key(vectors, docs):
         if spec.source == "unsup":  # IMDB's unlabelled reviews do not change
             return (str(vectors), settings) if settings else str(vectors)
         marker = _source_marker(spec, tokenizer=settings)  # its name hashes the source's identity and settings
-        return None if marker is None else (str(vectors), marker.name)
+        if marker is None:
+            return None
+        try:  # the marker's name keeps a file's size and mtime, which a rewrite may put back
+            ident = tuple(stat_id(Path(spec.source).expanduser())) if isinstance(spec.source, str) else None
+        except OSError:
+            return None
+        return (str(vectors), marker.name, ident)
     name = str(os.fspath(vectors))
     path = Path(name).expanduser()
     try:
-        st = path.stat()
+        ident = stat_id(path)
     except OSError:  # a manifest name, or a missing file (load_vectors names the problem)
         return name
-    return (name, str(path.resolve()), st.st_size, st.st_mtime_ns)
+    return (name, str(path.resolve()), *ident)
 
 
 def _unit(vectors):

@@ -61,6 +61,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._atomic import atomic_output, remove_stale
 from .._config import get_cache_dir, get_data_dir
+from .._fileid import stat_id
 from .._hashing import hash_file
 from .._memo import Memo
 from .._validation import Interval, MissingParamsMixin, TextInputMixin, validate_params
@@ -120,17 +121,21 @@ def _source_spec(unlabelled):
 
 
 def _source_identity(source) -> tuple:
-    """A cheap identity of the source, for the in-process memo of model keys (with the tokenizer settings)."""
+    """A cheap identity of the source, for the in-process memo of model keys (with the tokenizer settings).
+
+    A file's is its resolved path and :func:`~toolkit._fileid.stat_id` (inode and change time too: a rewrite
+    that puts the size and modification time back, ``cp -p`` onto it, is another source).
+    """
     if source == "unsup":
         return ("unsup", str(get_data_dir()))
     if isinstance(source, tuple):
         return ("texts", hashlib.sha256("\x00".join(source).encode("utf-8", "surrogatepass")).hexdigest())
     path = Path(source).expanduser()
     try:
-        stat = path.stat()
+        ident = stat_id(path)
     except OSError:
         return ("file", str(path), None)
-    return ("file", str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    return ("file", str(path.resolve()), *ident)
 
 
 def _describe(source) -> str:

@@ -85,6 +85,7 @@ import numpy as np
 
 from .._atomic import atomic_output, remove_stale
 from .._config import get_cache_dir, get_data_dir
+from .._fileid import fingerprint, same_content, stat_id
 from .._memo import Memo
 from ..exceptions import DataError
 from .loading import read_entry, write_entry
@@ -608,7 +609,11 @@ def _source_marker(parsed: DomainSpec, data_dir=None, cache_dir=None, tokenizer:
     (``unsup`` and the data folder; a file's resolved path, size and
     modification time; the raw texts of a tuple) and the settings that
     tokenize the source (``tokenizer``, see :func:`_unlabelled_settings`;
-    the defaults, ``()``, give the names of earlier versions).
+    the defaults, ``()``, give the names of earlier versions). As a rewrite
+    may put a file's size and time back (``cp -p`` or ``tar`` onto it), the
+    marker also records the file's stat id and SHA-256, which
+    :func:`_marked_key` checks: a copy at the same path (``rsync -t`` to
+    another machine) keeps its marker, another content does not.
     """
     if parsed.params["train"]:
         return None  # the training documents are part of the key: each fit has its own vectors
@@ -638,21 +643,53 @@ def _source_marker(parsed: DomainSpec, data_dir=None, cache_dir=None, tokenizer:
 def _mark_source(parsed, key, data_dir, cache_dir, tokenizer: tuple = ()) -> None:
     """Record ``key`` as the vectors of ``parsed``'s source (best effort: a read-only cache records nothing)."""
     marker = _source_marker(parsed, data_dir, cache_dir, tokenizer)
-    if marker is None or _marked_key(marker) == key:
+    if marker is None or _marked_key(marker, parsed) == key:
         return
+    record = {"key": key}
     try:
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_output(marker) as tmp:
-            tmp.write_text(json.dumps({"key": key}))
+        if isinstance(parsed.source, str) and parsed.source != "unsup":
+            record["stat"], record["sha256"] = fingerprint(Path(parsed.source).expanduser())
+        _write_marker(marker, record)
     except OSError as err:
         logger.debug("could not record the domain vectors' source in %s (%s)", marker, err)
 
 
-def _marked_key(marker: Path):
+def _write_marker(marker: Path, record: dict) -> None:
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_output(marker) as tmp:
+        tmp.write_text(json.dumps(record))
+
+
+def _marked_key(marker: Path, parsed: DomainSpec | None = None):
+    """The key ``marker`` records, or None: none, or a file source that no longer holds the content it recorded.
+
+    The marker's name keeps a file's size and modification time, which a
+    rewrite may put back (``cp -p`` or ``tar`` onto it): a file whose
+    :func:`~toolkit._fileid.stat_id` differs from the recorded one is hashed
+    and compared with the recorded SHA-256; the same content (a copy) gets its
+    stat id recorded, so it is hashed once, not on every check.
+    """
     try:
-        return json.loads(marker.read_text())["key"]
+        record = json.loads(marker.read_text())
+        key = record["key"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
+    if parsed is None or not isinstance(parsed.source, str) or parsed.source == "unsup":
+        return key
+    path = Path(parsed.source).expanduser()
+    try:
+        current = stat_id(path)
+        if current == record.get("stat"):
+            return key
+        if not same_content(path, None, record.get("sha256"), current):
+            return None  # another content, or a marker of an earlier toolkit (no SHA-256): not known
+    except (OSError, AttributeError):
+        return None
+    try:
+        _write_marker(marker, {**record, "stat": current})
+    except OSError as err:  # a read-only cache: hashed again at the next check
+        logger.debug("could not record the domain vectors' source in %s (%s)", marker, err)
+    return key
 
 
 def domain_vectors_cached(spec, *, data_dir=None, cache_dir=None, tokenizer=None):
@@ -708,7 +745,7 @@ def domain_vectors_cached(spec, *, data_dir=None, cache_dir=None, tokenizer=None
     marker = _source_marker(parsed, data_dir, cache_dir, settings or ())
     if marker is None:
         return None
-    key = _marked_key(marker)
+    key = _marked_key(marker, parsed)
     return key is not None and (get_cache_dir(cache_dir) / "domain_vectors" / key).is_dir()
 
 

@@ -554,8 +554,9 @@ def _file_record(path: Path) -> dict:
 
 def _stat_id(path: Path) -> list:
     """What identifies a file's content without reading it: inode, size, modification and change times."""
-    st = path.stat()
-    return [st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+    from .._fileid import stat_id
+
+    return stat_id(path)
 
 
 def _array_record(path: Path) -> dict:
@@ -1135,11 +1136,9 @@ def _sweep_changed_source(final: Path, identity: dict) -> int:
 
 def _source_fingerprint(path: Path):
     """What an entry records of its source file for :func:`_source_changed`: its :func:`_stat_id`, its SHA-256."""
-    from .._hashing import hash_file
+    from .._fileid import fingerprint
 
-    before = _stat_id(path)
-    digest = hash_file(path)
-    return (before if _stat_id(path) == before else None), digest  # (written to meanwhile: no stat to trust)
+    return fingerprint(path)  # (stat None: written to meanwhile, no stat to trust)
 
 
 def _source_changed(final: Path, path: Path, *, rebuildable: bool = True) -> str | None:
@@ -1171,9 +1170,9 @@ def _source_changed(final: Path, path: Path, *, rebuildable: bool = True) -> str
     mark = final / f".source-{_sha256(json.dumps(current).encode())[:16]}"
     if mark.exists():
         return None
-    from .._hashing import hash_file
+    from .._fileid import same_content
 
-    if hash_file(path) != digest:
+    if not same_content(path, recorded, digest, current):
         return ("the file was written again with the same size and modification time (cp -p, rsync -t or tar "
                 "onto it), and its content differs")
     try:
