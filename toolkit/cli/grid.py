@@ -213,6 +213,107 @@ def parse_grid(items, pipeline) -> dict:
     return grid
 
 
+def _terms(python: str, command: str) -> str:
+    """Of two wordings of a message, the caller's: ``command`` (``--set``) in ``toolkit grid``, else ``python``
+    (``settings=``) for a call of :func:`run_grid`.
+
+    The command runs its checks and :func:`run_grid` under
+    :func:`~toolkit.vectors._parse.spelled_as` with an
+    :class:`~toolkit.cli.vectors.OptionSpelling`, a spelling without ``terms``
+    (the command line's), as the vectors errors tell the two apart.
+    """
+    from ..vectors._parse import spelling
+
+    how = spelling()
+    return how.terms(python, command) if hasattr(how, "terms") else command
+
+
+def _under_gridded_step(name: str, param_grid: dict) -> bool:
+    """Whether ``param_grid`` also searches a step above ``name`` (``classifier`` above ``classifier__epochs``):
+    the candidates' step is not the default one, so the default's names and constraints do not apply."""
+    parts = name.split("__")
+    return any("__".join(parts[:i]) in param_grid for i in range(1, len(parts)))
+
+
+def _check_search(grid, settings, *, cv, scoring, scheduler, workers, local) -> tuple[dict, dict | list]:
+    """Check a search's arguments before any data is loaded; return its ``(settings, param grid)``.
+
+    The checks of both :func:`run_grid` and ``toolkit grid`` (which runs them
+    before it reads the data file and imports TensorFlow), worded in the
+    caller's terms (:func:`_terms`). Each refused value failed, before,
+    inside the search, after the data were loaded and the cluster started (a
+    setting the grid also holds was silently replaced by the grid's values).
+    ``grid`` is as :func:`run_grid` takes it: ``--grid`` items, or a dict of
+    the pipeline's parameter names, or a list of such dicts.
+    """
+    from collections.abc import Iterable, Mapping
+    from numbers import Integral
+
+    from sklearn.model_selection import ParameterGrid
+
+    from .._validation import Interval, validate_param
+    from ..models.classifier import make_text_classifier
+
+    if scheduler is not None and local:
+        raise ValueError(_terms(f"run_grid got scheduler={scheduler!r} and local=True, which exclude each other: "
+                                "give one (scheduler runs the fits on that cluster, local=True in this process).",
+                                "--scheduler and --local exclude each other; give one."))
+    validate_param(workers, [Interval(int, 1, None), None], name="workers", owner="run_grid")  # 0: no worker, a hang
+    if workers is not None and (scheduler is not None or local):  # else silently ignored
+        other = _terms("scheduler=" if scheduler is not None else "local=True",
+                       "--scheduler" if scheduler is not None else "--local")
+        raise ValueError(_terms(f"run_grid got workers={workers!r}, which sizes the local Dask cluster; with {other} "
+                                "it has no effect. Drop workers (a running cluster's workers are its own).",
+                                f"--workers sizes the local Dask cluster; with {other} it has no effect. Drop "
+                                "--workers (a running cluster's workers are its own)."))
+    if isinstance(cv, bool) or not isinstance(cv, Integral) or cv < 2:  # a splitter: "'<' not supported", after the load
+        splitter = hasattr(cv, "split") or (isinstance(cv, Iterable) and not isinstance(cv, str))
+        raise ValueError(_terms(
+            f"The 'cv' parameter of run_grid must be an int in the range [2, inf): the number of stratified folds. "
+            f"Got {cv!r:.80} instead." + (" For another splitter, call toolkit.distributed.grid_search with the "
+                                          "pipeline of toolkit.models.make_text_classifier." if splitter else ""),
+            f"--cv must be at least 2; got {cv!r}."))
+    check_scoring_name(scoring)
+    _check_scoring_classes(scoring, ())  # a regression or multilabel scorer now; one of two classes on the data
+    if settings is not None and not isinstance(settings, Mapping):  # ["epochs=1"]: dict() failed after the load
+        raise TypeError(f"run_grid's settings must be a dict of parameter names and values, e.g. {{'epochs': 5}}; "
+                        f"got {type(settings).__name__} {settings!r:.80}.")
+    params = dict(settings or {})
+    if "memory" in params:  # make_text_classifier(memory=..., **settings): "got multiple values", after the load
+        raise ValueError(_terms("settings holds 'memory': the cache folder of the search is run_grid's memory= "
+                                "parameter; pass it there.",
+                                "--set memory=... is the cache folder of the search: pass --memory instead."))
+    pipeline = make_text_classifier(**params)  # a name neither step has: refused, with the valid names
+    if isinstance(grid, Mapping):
+        param_grid = dict(grid)
+    elif isinstance(grid, (list, tuple)) and grid and all(isinstance(g, Mapping) for g in grid):
+        param_grid = [dict(g) for g in grid]  # GridSearchCV's list of grids (it crashed in parse_grid)
+    else:
+        param_grid = parse_grid(grid, pipeline)
+    ParameterGrid(param_grid)  # a value that is not a list, or an empty one: scikit-learn's message, now
+    names = pipeline.get_params()
+    for one in param_grid if isinstance(param_grid, list) else [param_grid]:
+        for key in one:  # GridSearchCV's set_params refused it in the first fit ("Invalid parameter 'epochs'")
+            if key not in names and not _under_gridded_step(key, one):
+                routed = next((f"{step}__{key}" for step in ("classifier", "tokenizer") if f"{step}__{key}" in names),
+                              None)
+                raise ValueError(
+                    f"Invalid grid parameter {key!r}: a grid given as a dict takes the pipeline's parameter names, "
+                    "as GridSearchCV does (step__name)"
+                    + (f": {routed!r}." if routed else f"{_did_you_mean(key, set(names))}. Valid names: "
+                       f"{sorted(k for k in names if k.startswith(('classifier__', 'tokenizer__')))}.")
+                    + f" Or give the grid as items: ['{key.rsplit('__', 1)[-1]}=v1,v2']."
+                )
+        if "classifier__vectors" in one:  # "none" is no vectors, as in settings and --grid (else not found in the fit)
+            one["classifier__vectors"] = [None if isinstance(v, str) and v.strip().lower() == "none" else v
+                                          for v in one["classifier__vectors"]]
+        searched = {k: v for k, v in one.items() if not _under_gridded_step(k, one)}
+        _check_set_not_in_grid(params, searched, names)
+        _check_grid_vectors(params, searched)
+        _check_grid_values(params, searched)
+    return params, param_grid
+
+
 def run_grid(data="imdb", *, grid, settings=None, cv=3, limit=None, scheduler=None, workers=None, local=False,
              memory=None, random_state=0, column="text", label_column="label", data_dir=None, cache_dir=None,
              progress=False, scoring=None, refit_output=None, force=False) -> dict:
@@ -243,6 +344,15 @@ def run_grid(data="imdb", *, grid, settings=None, cv=3, limit=None, scheduler=No
     failure). An earlier run folder of ``toolkit grid`` there (one with
     ``grid.json``) is replaced only with ``force``.
 
+    The arguments are checked before the data are loaded, as ``toolkit grid``
+    checks its options: a ``settings`` name (short, as
+    :func:`~toolkit.models.make_text_classifier` takes it, or ``step__name``)
+    that the grid also searches, a value the tokenizer or the classifier
+    would refuse, a dict grid's name that is not the pipeline's, vectors
+    that cannot be found, a ``cv`` that is not an int of at least 2, an
+    unknown ``scoring``, and ``workers`` with ``scheduler`` or ``local``
+    raise a ``ValueError`` (or ``TypeError``) naming the parameter.
+
     Returns
     -------
     dict
@@ -258,6 +368,9 @@ def run_grid(data="imdb", *, grid, settings=None, cv=3, limit=None, scheduler=No
     from ..models.classifier import make_text_classifier
     from ._inputs import _named_labels, _subsample, load_data
 
+    # the settings, the grid, the scorer's name and where the fits run: refused now, not in the first fit
+    params, param_grid = _check_search(grid, settings, cv=cv, scoring=scoring, scheduler=scheduler, workers=workers,
+                                       local=local)
     earlier = False  # an earlier run in the refit folder, which force replaces
     if refit_output is not None:
         _check_refit_folder(refit_output, force=force)
@@ -285,16 +398,10 @@ def run_grid(data="imdb", *, grid, settings=None, cv=3, limit=None, scheduler=No
         )
     # absolute here: a relative folder would be resolved by each worker against its own working directory
     memory = None if memory is None else str(Path(memory).expanduser().resolve())
-    settings = dict(settings or {})
+    settings = params
     if "random_state" not in settings and "classifier__random_state" not in settings:
         settings["random_state"] = random_state  # the classifier's too, as in toolkit train: same scores
     pipeline = make_text_classifier(memory=memory, **settings)
-    if isinstance(grid, dict):
-        param_grid = dict(grid)
-    elif isinstance(grid, (list, tuple)) and grid and all(isinstance(g, dict) for g in grid):
-        param_grid = [dict(g) for g in grid]  # GridSearchCV's list of grids (it crashed in parse_grid)
-    else:
-        param_grid = parse_grid(grid, pipeline)
     # the candidates load their vectors and caches through TOOLKIT_DATA_DIR / TOOLKIT_CACHE_DIR, on the
     # local cluster's workers too (started inside the block); a --scheduler's workers keep their own
     with data_folders(data_dir, cache_dir), _quiet_local_workers(scheduler is None and not local):
@@ -434,7 +541,8 @@ def check_scoring_name(scoring) -> None:
         return
     names = sorted(get_scorer_names())
     raise ValueError(
-        f"--scoring {scoring!r} is not a scikit-learn scorer name{_did_you_mean(scoring, names, n=3)}"
+        f"{_terms('scoring=', '--scoring ')}{scoring!r} is not a scikit-learn scorer name"
+        f"{_did_you_mean(scoring, names, n=3)}"
         + ". Common ones: accuracy, balanced_accuracy, f1, f1_macro, roc_auc, neg_log_loss; all: "
         f"{', '.join(names)}."
     )
@@ -461,23 +569,24 @@ def _check_scoring_classes(scoring, classes) -> None:
     if not isinstance(scoring, str):
         return
     func = getattr(get_scorer(scoring), "_score_func", None)
+    given = f"{_terms('scoring=', '--scoring ')}{scoring!r}"  # --scoring 'r2', or scoring='r2' from run_grid
     if getattr(func, "__module__", "").endswith("._regression"):
-        raise ValueError(f"--scoring {scoring!r} scores a regression, and the grid ranks classifiers: give a "
+        raise ValueError(f"{given} scores a regression, and the grid ranks classifiers: give a "
                          "classification scorer, e.g. accuracy, balanced_accuracy, f1_macro, roc_auc or neg_log_loss.")
     if scoring.endswith("_samples"):
-        raise ValueError(f"--scoring {scoring!r} scores multilabel data (several labels per document), and each "
+        raise ValueError(f"{given} scores multilabel data (several labels per document), and each "
                          f"document here has one label: give {scoring[:-len('_samples')]}_macro or "
                          f"{scoring[:-len('_samples')]}_weighted.")
     if scoring in _BINARY_ONLY_SCORERS and len(classes) > 2:
         shown = ", ".join(repr(c.item() if hasattr(c, "item") else c) for c in classes[:5])
-        raise ValueError(f"--scoring {scoring!r} scores two classes, and the labels have {len(classes)} ({shown}"
+        raise ValueError(f"{given} scores two classes, and the labels have {len(classes)} ({shown}"
                          f"{', ...' if len(classes) > 5 else ''}): give {_BINARY_ONLY_SCORERS[scoring]}.")
 
 
 def _scorer(scoring, classes):
     """The ``scoring`` of ``GridSearchCV`` for ``--scoring``: its name, or for two classes and a scorer of a
-    positive class, that scorer with the second of the sorted ``classes`` as the positive one."""
-    check_scoring_name(scoring)
+    positive class, that scorer with the second of the sorted ``classes`` as the positive one (its name was
+    checked by :func:`_check_search`)."""
     _check_scoring_classes(scoring, classes)
     if scoring not in _POSITIVE_CLASS_SCORERS or len(classes) != 2:
         return scoring
@@ -491,9 +600,10 @@ def _scorer(scoring, classes):
 
 
 def _check_grid_vectors(params: dict, param_grid: dict) -> None:
-    """Check the vectors of ``--set vectors=...`` and of ``--grid vectors=...`` before any data is loaded.
+    """Check the vectors of ``--set vectors=...`` and of ``--grid vectors=...`` (run_grid's ``settings`` and
+    ``grid``) before any data is loaded.
 
-    ``param_grid`` is the grid :func:`parse_grid` made of the ``--grid`` items.
+    ``param_grid`` is one grid of the search (a dict of the pipeline's parameter names).
 
     ``--set vectors=none`` means no vectors (``params`` is updated), as
     ``--grid vectors=none`` and ``toolkit train --vectors none`` do; a name
@@ -502,10 +612,10 @@ def _check_grid_vectors(params: dict, param_grid: dict) -> None:
     """
     if isinstance(params.get("vectors"), str) and params["vectors"].strip().lower() == "none":
         params["vectors"] = None
-    _check_vectors(params.get("vectors"), option="--set vectors=")
+    _check_vectors(params.get("vectors"), option=_terms("settings vectors=", "--set vectors="))
     for value in param_grid.get("classifier__vectors", ()):
         if value is None or isinstance(value, (str, Path)):
-            _check_vectors(value, option="--grid vectors=")
+            _check_vectors(value, option=_terms("grid classifier__vectors=", "--grid vectors="))
 
 
 def _check_set_not_in_grid(params: dict, param_grid: dict, names) -> None:
@@ -520,9 +630,11 @@ def _check_set_not_in_grid(params: dict, param_grid: dict, names) -> None:
             (f"{step}__{key}" for step in ("classifier", "tokenizer") if f"{step}__{key}" in names), key)
         if name in param_grid:
             short = name.split("__", 1)[1]
-            raise ValueError(f"--set {key}={value!r} and --grid {short}=... name the same parameter: every candidate "
-                             f"would take the grid's values. Drop --set {key}, or add its value to the grid "
-                             f"({short}=v1,v2).")
+            raise ValueError(_terms(
+                f"settings {{{key!r}: {value!r}}} and the grid's {name!r} name the same parameter: every candidate "
+                f"would take the grid's values. Drop {key!r} from settings, or add its value to the grid's.",
+                f"--set {key}={value!r} and --grid {short}=... name the same parameter: every candidate would take "
+                f"the grid's values. Drop --set {key}, or add its value to the grid ({short}=v1,v2)."))
 
 
 def _check_grid_values(params: dict, param_grid: dict) -> None:
@@ -537,9 +649,9 @@ def _check_grid_values(params: dict, param_grid: dict) -> None:
 
     pipeline = make_text_classifier(**params)
     # each step's own values: a name both steps have (batch_size) is the classifier's, as make_text_classifier sets it
-    items = [("--set", step_name, name, [value]) for step_name, step in pipeline.steps
+    items = [(_terms("settings value", "--set"), step_name, name, [value]) for step_name, step in pipeline.steps
              for name, value in step.get_params(deep=False).items()]
-    items += [(f"--grid {name.partition('__')[2]}", *name.split("__", 1), values)
+    items += [(_terms(f"grid value of {name!r}", f"--grid {name.partition('__')[2]}"), *name.split("__", 1), values)
               for name, values in param_grid.items() if "__" in name]
     for option, step_name, name, values in items:
         step = pipeline.named_steps.get(step_name)
@@ -598,11 +710,6 @@ def grid_cmd(
     documents, here, and saves it as toolkit train saves its model
     (FOLDER/model, for toolkit evaluate and predict), with FOLDER/grid.json.
     """
-    if scheduler is not None and local:
-        raise ValueError("--scheduler and --local exclude each other; give one.")
-    if workers is not None and (scheduler is not None or local):  # else silently ignored
-        raise ValueError(f"--workers sizes the local Dask cluster; with {'--scheduler' if scheduler else '--local'} "
-                         "it has no effect. Drop --workers (a running cluster's workers are its own).")
     _check_data(data)
     _check_output_file(output, force=force)  # now, not after the search
     if refit_output is not None:
@@ -621,17 +728,14 @@ def grid_cmd(
         _check_refit_folder(refit_output, force=force)
         _state["on_interrupt"] = (f"Nothing was written to {refit_output}: the run folder is written only when the "
                                   "search and the refit complete.")
-    check_scoring_name(scoring)
-    _check_scoring_classes(scoring, ())  # a regression or multilabel scorer now; one of two classes on the data
-    params = _settings(settings)
-    from ..models.classifier import make_text_classifier
+    from ..vectors._parse import spelled_as
+    from .vectors import OptionSpelling
 
-    # parsed once, now: the grid whose vectors are checked is the one searched (the settings do not change
-    # the pipeline's parameter names)
-    param_grid = parse_grid(grid, make_text_classifier())
-    _check_set_not_in_grid(params, param_grid, make_text_classifier().get_params())
-    _check_grid_vectors(params, param_grid)  # now, not after loading the data and starting the cluster
-    _check_grid_values(params, param_grid)  # (idem: else the first candidate's fit refused them)
+    # run_grid's checks, now, in the options' terms: before the data file is read and TensorFlow imported (run_grid
+    # checks the grid it is given again: no file is read, it takes milliseconds); the grid parsed once
+    with spelled_as(OptionSpelling(options=())):
+        params, param_grid = _check_search(grid, _settings(settings), cv=cv, scoring=scoring, scheduler=scheduler,
+                                           workers=workers, local=local)
     from sklearn.model_selection import ParameterGrid
 
     # a large search said before it starts (each candidate is a Keras model fitted --cv times), not found out
@@ -647,9 +751,6 @@ def grid_cmd(
     check_columns(data, column=column, label_column=label_column)
     check_training_classes(data, column=column, label_column=label_column)
     _load_tensorflow_quietly()
-    from ..vectors._parse import spelled_as
-    from .vectors import OptionSpelling
-
     # a vectors file the candidates cannot read: the advice in the shell's terms (a copy written by vectors
     # convert), also for an error raised in a worker (worded again on its way out of spelled_as)
     spelling = OptionSpelling(options=(), vectors_option="--grid vectors=" if "classifier__vectors" in param_grid
