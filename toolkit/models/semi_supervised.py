@@ -377,7 +377,11 @@ class PseudoLabelClassifier(MissingParamsMixin, MetaEstimatorMixin, ClassifierMi
             weight). Weights do not change which samples are pseudo-labelled
             (``fraction`` counts samples). The estimator's ``fit`` must take
             ``sample_weight`` (for a Pipeline, its last step's). Integer
-            weights fit as repeated samples would with ``fraction=1.0``.
+            weights fit as repeated samples would with ``fraction=1.0``. A
+            labelled class of total weight 0 goes to the estimator as it is
+            (``NBSVMClassifier`` and scikit-learn's ``LogisticRegression``
+            keep it in ``classes_`` and never favour it); labelled samples
+            all of weight 0 are refused.
 
         Returns
         -------
@@ -435,16 +439,22 @@ class PseudoLabelClassifier(MissingParamsMixin, MetaEstimatorMixin, ClassifierMi
                 f"samples.{ONE_CLASS_HINT}"
             )
         if sample_weight is not None:
-            # scikit-learn's estimators say "Sample weights must contain at least one non-zero number", of the
-            # labelled rows they were given: name the rows and the class
-            for c in labelled_classes:
-                if not sample_weight[labelled_idx[y_lab == c]].sum() > 0:
-                    raise ValueError(
-                        f"sample_weight gives every labelled sample of class {_scalar(c)!r} the weight 0: "
-                        f"{type(self).__name__} fits its first model on the labelled samples alone, which would "
-                        "learn nothing of that class (the unlabelled samples' weights count only once they are "
-                        "pseudo-labelled). Give some labelled samples of each class a positive weight."
-                    )
+            if not sample_weight[labelled_idx].any():
+                # scikit-learn's estimators say "Sample weights must contain at least one non-zero number", of
+                # the labelled rows they were given: name the rows
+                raise ValueError(
+                    f"sample_weight gives every labelled sample the weight 0 (the {unlabelled_idx.size} "
+                    f"unlabelled ones count only once pseudo-labelled): {type(self).__name__} fits its first "
+                    "model on the labelled samples alone, which would learn nothing. Give some labelled samples "
+                    "a positive weight."
+                )
+            # a labelled class of total weight 0 is the estimator's to fit, as it fits one without this wrapper
+            # (scikit-learn's LogisticRegression and NBSVMClassifier keep it in classes_ and never favour it,
+            # so no unlabelled sample is pseudo-labelled with it)
+            weightless = [_scalar(c) for c in labelled_classes if not sample_weight[labelled_idx[y_lab == c]].sum() > 0]
+            if weightless:
+                logger.info("%s: sample_weight gives the labelled samples of class(es) %s a total weight of 0",
+                            type(self).__name__, weightless)
         X_lab = _safe_indexing(X, labelled_idx)
         base = self._seeded_base()  # the same seeds for the first fit and every refit
 
