@@ -223,20 +223,64 @@ def _jsonable(value):
 
 
 @contextlib.contextmanager
-def _progress_bars(estimator, progress, *, keep=()):
+def _progress_bars(estimator, progress, *, keep=(), shared=False):
     """Turn on the tokenizer's and the classifier's progress bars for a block, then restore them.
 
     Parameters named in ``keep`` (short or full names) are left as the user set them.
+
+    ``shared=True`` (a fitted model that only predicts in the block, which other threads may use meanwhile: a
+    server's loaded model) leaves ``estimator`` as it is and yields a copy with the tokenizer's bar on instead
+    (the estimator itself without it), whose tokenizer step is a shallow copy; the classifier's ``verbose``
+    (fit's epochs) is left. Set on the model itself and set back, a predict of another thread meanwhile
+    showed this call's bar, and two calls overlapping could leave the model's bar on for good (the second one
+    read the first one's setting as the one to restore). A fit needs ``shared=False``: the estimator itself is
+    the one fitted.
     """
     params = estimator.get_params()
-    wanted = {"tokenizer__progress": True, "classifier__verbose": 1} if progress else {}
+    # the tokenizer by its step's name: "spacytokenizer" in a make_pipeline(SpacyTokenizer(), ...)
+    wanted = {f"{_tokenizer_step(estimator) or 'tokenizer'}__progress": True} if progress else {}
+    if progress and not shared:
+        wanted["classifier__verbose"] = 1
     wanted = {k: v for k, v in wanted.items() if k in params and k not in keep and k.split("__")[1] not in keep}
+    if shared:
+        yield _with_params(estimator, wanted)
+        return
     before = {k: params[k] for k in wanted}
     estimator.set_params(**wanted)
     try:
         yield estimator
     finally:
         estimator.set_params(**before)
+
+
+def _with_params(estimator, params):
+    """``estimator`` with ``params`` (``set_params`` names) set on a copy; ``estimator`` itself when none.
+
+    Only the objects on the way to a changed parameter are copied, shallowly (their attribute dict: fitted
+    state shared, no ``__getstate__``, which for an EmbeddingClassifier would write out its Keras model). A
+    nested name that is neither a Pipeline step nor an attribute is left out (no copy to set it on).
+    """
+    if not params:
+        return estimator
+    from sklearn.pipeline import Pipeline
+
+    copied = object.__new__(type(estimator))
+    copied.__dict__.update(vars(estimator))
+    inner = {}
+    for name, value in params.items():
+        step, _, rest = name.partition("__")
+        if rest:
+            inner.setdefault(step, {})[rest] = value
+        else:
+            copied.set_params(**{name: value})
+    if isinstance(estimator, Pipeline):
+        copied.steps = [(name, _with_params(step, inner[name]) if name in inner else step)
+                        for name, step in estimator.steps]
+    else:
+        for name, values in inner.items():
+            if name in vars(estimator):
+                setattr(copied, name, _with_params(getattr(estimator, name), values))
+    return copied
 
 
 def _classes(estimator) -> list:
@@ -451,8 +495,8 @@ def evaluate(model, data="imdb", *, split="test", limit=None, random_state=0, co
     labels = _as_classes(labels, _classes(estimator))
     # the tokenizer's error about "Document i of X" (a text too long) names the record of the file
     sample = None if limit is None or len(kept) == len(ds) else f"{len(kept)} documents drawn by --limit"
-    with _progress_bars(estimator, progress), _records_named(_dataset_records(ds, kept), "sample",
-                                                             shuffled=sample):
+    with _progress_bars(estimator, progress, shared=True) as estimator, \
+            _records_named(_dataset_records(ds, kept), "sample", shuffled=sample):
         # as predict: tokenized at once, scored PREDICT_CHUNK documents at a time (in one call the model's
         # inputs for IMDB's 25,000 test reviews existed all at once)
         rows = list(range(len(texts)))
@@ -612,7 +656,7 @@ def predict(model, texts, *, progress=False, skip_bad=False, top=None) -> list[d
     if skip_bad and tokenizer is None:
         raise SettingError("skip_bad needs a pipeline whose first step is a SpacyTokenizer (it skips the "
                            f"documents that one refuses); the model is a {type(estimator).__name__} without one.")
-    with _progress_bars(estimator, progress):
+    with _progress_bars(estimator, progress, shared=True) as estimator:  # others may predict with it meanwhile
         if tokenizer is not None and len(estimator.steps) > 1:
             # tokenize all at once (the tokenizer's errors and log lines name the documents of `texts`),
             # then score only the documents it kept: a skipped one is not scored (it would get the class

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import copy
+import inspect
 import logging
 import numbers
 import os
@@ -534,6 +535,16 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         "oov_threshold": [Interval(float, -1, 1, closed="both")],
     }
 
+    def __new__(cls, *args, **kwargs):
+        # before __init__'s bare "got an unexpected keyword argument 'warm_start'": a parameter of other
+        # scikit-learn estimators is named with what this one does instead (__init__ itself stays a plain
+        # keyword-only signature, which get_params, clone and the IDEs read)
+        known = _init_parameter_names(cls) if kwargs else None
+        unknown = [] if known is None else [name for name in kwargs if name not in known]
+        if unknown:
+            raise TypeError(_unknown_parameter_message(cls.__name__, unknown, known))
+        return super().__new__(cls)
+
     def __init__(
         self,
         *,
@@ -864,10 +875,15 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         """A private copy to fit: this estimator's attributes (shared values), a dict of its own.
 
         ``fit`` trains it and :meth:`_publish` makes its state this estimator's;
-        a fit that fails leaves the estimator untouched, as before the call.
+        a fit that fails leaves the estimator untouched, as before the call. The previous model's state that
+        the new ``model_`` replaces is left out: an unpickled or loaded NB classifier's model as bytes (not
+        rebuilt yet) and its weights as arrays, which a refit kept for good (the whole ``model.keras``).
         """
         work = object.__new__(type(self))
-        object.__setattr__(work, "__dict__", dict(vars(self)))
+        state = dict(vars(self))
+        for name in ("_model_keras_bytes", "_model_keras_safe_mode", "_nb_weights"):
+            state.pop(name, None)
+        object.__setattr__(work, "__dict__", state)
         return work
 
     def _publish(self, work):
@@ -1755,6 +1771,10 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
             self.__dict__.update(state)
 
 
+# inspect.signature(EmbeddingClassifier) reads __new__ before __init__: the parameters, not (*args, **kwargs)
+EmbeddingClassifier.__new__.__signature__ = inspect.signature(EmbeddingClassifier.__init__)
+
+
 def _one_vs_rest_ratios(D, targets, sample_weight=None):
     """Ratios of the NB architectures for two classes and for multilabel targets: one
     :func:`~toolkit.models.naive_bayes.log_count_ratio` per column of ``targets`` (bool, shape
@@ -2174,6 +2194,50 @@ class _BestWeights:
             model.set_weights(self.weights)
 
 
+#: Parameters of other scikit-learn estimators (MLPClassifier, SGDClassifier...) that EmbeddingClassifier does
+#: not take, with what it has instead
+_OTHER_ESTIMATORS_PARAMETERS = {
+    "warm_start": "EmbeddingClassifier has no warm_start, nor partial_fit: each fit trains a new model from "
+                  "scratch, on a vocabulary built again from X. To train longer, fit again with a larger epochs "
+                  "(patience stops early when val_loss no longer improves); to train the fitted model further on "
+                  "the same vocabulary, train its Keras model: clf.model_.fit(clf.model_inputs(X), "
+                  "np.searchsorted(clf.classes_, y), "
+                  "epochs=...) (for a multilabel y, the 0/1 indicator matrix itself).",
+    "max_iter": "The number of passes over the training documents is epochs.",
+    "n_iter_no_change": "Early stopping is patience: the epochs without a better val_loss (on validation_split "
+                        "of X) before training stops; None trains all epochs.",
+    "early_stopping": "Early stopping is patience (None: off), on validation_split of X.",
+    "validation_fraction": "The share of X held out to stop early is validation_split.",
+    "learning_rate_init": "The optimizer's step size is learning_rate.",
+    "lr": "The optimizer's step size is learning_rate.",
+}
+
+
+@cache
+def _init_parameter_names(cls) -> frozenset | None:
+    """The names ``cls.__init__`` takes, or None when it takes any (``**kwargs``: a subclass of one's own)."""
+    parameters = inspect.signature(cls.__init__).parameters.values()
+    if any(p.kind == p.VAR_KEYWORD for p in parameters):
+        return None
+    return frozenset(p.name for p in parameters if p.name != "self")
+
+
+def _unknown_parameter_message(owner, names, known):
+    """The ``TypeError`` message for keyword arguments ``names`` that ``owner.__init__`` does not take."""
+    import difflib
+
+    which = "an unexpected keyword argument" if len(names) == 1 else "unexpected keyword arguments"
+    message = f"{owner}.__init__() got {which} {', '.join(map(repr, names))}."
+    for name in names:
+        hint = _OTHER_ESTIMATORS_PARAMETERS.get(name)
+        if hint is None:
+            close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.75)
+            hint = f"Did you mean {close[0]!r}?" if close else None
+        if hint is not None:
+            message += f" {hint}"
+    return message + f" The parameters of {owner} are: {', '.join(sorted(known))}."
+
+
 def _keras_fit_arguments_message(owner, fit_params, params):
     """The ``TypeError`` message for keyword arguments of Keras' ``model.fit`` given to the estimator's ``fit``."""
     names = sorted(fit_params)
@@ -2393,6 +2457,10 @@ def make_text_classifier(*, estimator=None, memory=None, **params):
             # belongs to the estimator inside the classifier, which takes it by its full name
             inner = sorted(f"classifier__{p}" for p in nested["classifier"] if p.endswith(f"__{name}"))
             hint = f" The estimator inside the classifier has it: pass {inner[0]}={value!r}." if inner else ""
+            if not inner and isinstance(classifier, EmbeddingClassifier) and name in _OTHER_ESTIMATORS_PARAMETERS:
+                hint = f" {_OTHER_ESTIMATORS_PARAMETERS[name]}"  # warm_start, max_iter...: what it does instead
+                if "clf." in hint:
+                    hint += " In the pipeline, clf is pipe[-1] and X is pipe[0].transform(texts)."
             raise ValueError(
                 f"Invalid parameter {name!r} for make_text_classifier. Valid tokenizer "
                 f"parameters: {sorted(tok_names)}; valid classifier parameters: "
