@@ -200,6 +200,33 @@ def split(imdb_tokens):
     return docs[:400], labels[:400], docs[400:], labels[400:]
 
 
+@pytest.fixture
+def fresh_domain_cache(tmp_path, monkeypatch):
+    """An empty cache folder of the test's own (``TOOLKIT_CACHE_DIR``) and fresh domain-vector and doc-model memos."""
+    from toolkit.vectors import docvec, domain
+
+    path = tmp_path / "cache"
+    monkeypatch.setenv("TOOLKIT_CACHE_DIR", str(path))
+    domain.clear_memo()
+    docvec.clear_memo()
+    yield path
+    domain.clear_memo()
+    docvec.clear_memo()
+
+
+@pytest.fixture(scope="session")
+def imdb_counts_partly_labelled(imdb_small):
+    """200 real reviews as counts (``CountVectorizer(min_df=2)``), an object array of their 'neg'/'pos' labels
+    with the first 80 kept and the rest -1 (unlabelled), and the true labels."""
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    texts, labels = imdb_small
+    X = CountVectorizer(min_df=2).fit_transform(texts[:200])
+    y = np.asarray(labels[:200], dtype=object)
+    y[80:] = -1
+    return X, y, np.asarray(labels[:200])
+
+
 def write_vectors(path, words, seed=0, dim=8):
     """A word2vec text file (with its header) of ``words`` with distinct random vectors; returns ``path``."""
     vectors = np.random.default_rng(seed).normal(size=(len(words), dim)).astype(np.float32)

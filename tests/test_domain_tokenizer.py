@@ -35,15 +35,9 @@ DOC_SMALL = {"vector_size": 16, "epochs": 2, "min_count": 2, "workers": 1}
 
 
 @pytest.fixture(autouse=True)
-def cache(tmp_path, monkeypatch):
-    """An empty cache folder and fresh in-process memos for each test."""
-    path = tmp_path / "cache"
-    monkeypatch.setenv("TOOLKIT_CACHE_DIR", str(path))
-    domain.clear_memo()
-    docvec.clear_memo()
-    yield path
-    domain.clear_memo()
-    docvec.clear_memo()
+def cache(fresh_domain_cache):
+    """An empty cache folder and fresh in-process memos for each test (conftest's ``fresh_domain_cache``)."""
+    return fresh_domain_cache
 
 
 @pytest.fixture(scope="module")

@@ -18,15 +18,9 @@ SMALL_DOC = {"vector_size": 8, "epochs": 1, "min_count": 2, "workers": 1}
 
 
 @pytest.fixture
-def cache(tmp_path, monkeypatch):
-    """An empty cache folder of the test's own, and fresh in-process memos."""
-    path = tmp_path / "cache"
-    monkeypatch.setenv("TOOLKIT_CACHE_DIR", str(path))
-    domain.clear_memo()
-    docvec.clear_memo()
-    yield path
-    domain.clear_memo()
-    docvec.clear_memo()
+def cache(fresh_domain_cache):
+    """An empty cache folder of the test's own, and fresh in-process memos (conftest's ``fresh_domain_cache``)."""
+    return fresh_domain_cache
 
 
 @pytest.fixture(scope="module")

@@ -19,13 +19,9 @@ from toolkit.vectors.domain import domain_vectors
 
 
 @pytest.fixture(scope="module")
-def counts(imdb_small):
-    """200 real reviews as counts, their 'neg'/'pos' labels, the first 80 labelled (object array, -1 else)."""
-    texts, labels = imdb_small
-    X = CountVectorizer(min_df=2).fit_transform(texts[:200])
-    y = np.asarray(labels[:200], dtype=object)
-    y[80:] = -1
-    return X, y, np.asarray(labels[:200])
+def counts(imdb_counts_partly_labelled):
+    """200 real reviews as counts, their 'neg'/'pos' labels, the first 80 labelled (-1 else; conftest's)."""
+    return imdb_counts_partly_labelled
 
 
 @pytest.mark.parametrize("estimator", [LogisticRegression(max_iter=5000), NBSVMClassifier()],

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold
 
@@ -108,13 +107,9 @@ def test_stack_class_size_smoothing_with_a_weightless_class_is_refused_by_its_ow
 
 
 @pytest.fixture(scope="module")
-def counts(imdb_small):
-    """200 real reviews as counts, labels as an object array with the last 120 unlabelled (-1), the true labels."""
-    texts, labels = imdb_small
-    X = CountVectorizer(min_df=2).fit_transform(texts[:200])
-    y = np.asarray(labels[:200], dtype=object)
-    y[80:] = -1
-    return X, y, np.asarray(labels[:200])
+def counts(imdb_counts_partly_labelled):
+    """200 real reviews as counts, labels with the last 120 unlabelled (-1), the true labels (conftest's)."""
+    return imdb_counts_partly_labelled
 
 
 @pytest.mark.parametrize("estimator", [LogisticRegression(max_iter=2000), NBSVMClassifier()],
