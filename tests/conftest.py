@@ -227,6 +227,20 @@ def imdb_counts_partly_labelled(imdb_small):
     return X, y, np.asarray(labels[:200])
 
 
+def rewrite_keeping_mtime(path, data: bytes):
+    """``path`` rewritten with ``data`` (same size), its modification time put back (``rsync -t``, ``tar -x``).
+
+    Through a new file renamed onto the old, so the inode changes whatever the clock's granularity.
+    """
+    before = path.stat()
+    assert len(data) == before.st_size
+    tmp = path.with_name(path.name + ".new")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = path.stat()
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+
 def write_vectors(path, words, seed=0, dim=8):
     """A word2vec text file (with its header) of ``words`` with distinct random vectors; returns ``path``."""
     vectors = np.random.default_rng(seed).normal(size=(len(words), dim)).astype(np.float32)

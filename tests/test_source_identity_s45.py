@@ -6,23 +6,11 @@ of the one a cache saw. The rewrites here go through a new file renamed onto the
 """
 
 import hashlib
-import os
 import shutil
 import tarfile
 
 import pytest
-
-
-def _rewrite(path, data: bytes):
-    """``path`` rewritten with ``data`` (same size), its modification time put back."""
-    before = path.stat()
-    assert len(data) == before.st_size
-    tmp = path.with_name(path.name + ".new")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
-    after = path.stat()
-    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+from conftest import rewrite_keeping_mtime as _rewrite
 
 
 def _vectors(group):

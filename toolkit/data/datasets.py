@@ -565,7 +565,7 @@ def _elsewhere(manifest: Manifest, folder: Path) -> str:
 
 _SPLITS = ("train", "test", "unsup")
 _IMDB_NAME = re.compile(r"^(?:\./)?aclImdb/(train|test)/(pos|neg|unsup)/(\d+)_(\d+)\.txt$")
-#: Parsed splits by (path, size, mtime, split); three splits of IMDB hold about 250 MB of text.
+#: Parsed splits by (path, inode, size, mtime, ctime, split); three splits of IMDB hold about 250 MB of text.
 _IMDB_MEMO = Memo(maxsize=3)
 
 

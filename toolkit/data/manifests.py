@@ -27,6 +27,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from .._fileid import stat_id
 from ..exceptions import ManifestError
 
 __all__ = [
@@ -306,18 +307,26 @@ def manifest_dirs() -> list[Path]:
     return [*extra, _BUILTIN_DIR, Path(sys.prefix) / "share" / "toolkit" / "data_manifests"]
 
 
-_CACHE: dict[tuple, Manifest] = {}
+#: Parsed manifests by path: (the file's stat id when parsed, the manifest). Size and mtime alone would
+#: serve a manifest edited with them put back (``cp -p``, ``rsync -t``, a checkout) from the earlier text.
+_CACHE: dict[str, tuple[list, Manifest]] = {}
 
 
 def _load_cached(path: Path) -> Manifest:
     try:
-        st = path.stat()
-        key = (str(path), st.st_mtime_ns, st.st_size)
+        ident = stat_id(path)
     except OSError:
         return load_manifest(path)
-    if key not in _CACHE:
-        _CACHE[key] = load_manifest(path)
-    return _CACHE[key]
+    hit = _CACHE.get(str(path))
+    if hit is not None and hit[0] == ident:
+        return hit[1]
+    manifest = load_manifest(path)
+    try:
+        if stat_id(path) == ident:  # not rewritten while it was read: the manifest is this stat id's
+            _CACHE[str(path)] = (ident, manifest)
+    except OSError:
+        pass
+    return manifest
 
 
 def _all_paths() -> dict[str, Path]:

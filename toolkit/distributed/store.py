@@ -38,6 +38,7 @@ of ``strings.bin`` get a slower check of it (one pass over ``tokens.npy``).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -47,6 +48,7 @@ from pathlib import Path
 import numpy as np
 
 from .._atomic import atomic_output, recover_moved_aside
+from .._fileid import stat_id
 from .._validation import Interval, validate_param
 from ..exceptions import DataError, DocumentError
 from ..text.corpus import TokenizedCorpus
@@ -280,9 +282,14 @@ def _part_info(summary: dict) -> dict:
                                     "skipped_texts", "label_kinds", "blank", "first_blank")}
 
 
-def _stamp(stat) -> tuple[int, int, int]:
-    """What tells one build's ``store.json`` from another's: its inode, modification time and size."""
-    return stat.st_ino, stat.st_mtime_ns, stat.st_size
+def _stamp(stat) -> list:
+    """What tells one build's ``store.json`` from another's: its :func:`~toolkit._fileid.stat_id`, from a stat.
+
+    The change time tells a ``store.json`` rewritten in place with its size and modification time put back
+    (``cp -p`` or ``cp -a`` of another store onto this one), which keeps its inode; a change of it alone is
+    checked against the content (:meth:`CorpusStore._check_current`), as ``chmod`` or a hard link changes it too.
+    """
+    return [stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns]
 
 
 def _read_strings(folder: Path, expected: int | None = None) -> tuple[str, ...]:
@@ -314,11 +321,14 @@ def _encode_part(folder: str, vocabulary_file: str, label_kinds=()) -> int:
     return len(tokens)
 
 
-_VOCABULARIES: dict[str, Vocabulary] = {}
+#: {(path, *stat_id): vocabulary}, one entry: a worker encodes the partitions of one build at a time
+_VOCABULARIES: dict[tuple, Vocabulary] = {}
 
 
 def _vocabulary_memo(path: str) -> Vocabulary:
-    key = f"{path}:{os.stat(path).st_mtime_ns}"
+    # the file's stat id, not its mtime alone: another build's vocabulary.json at a reused temporary path, or one
+    # rewritten with its mtime put back, is another vocabulary
+    key = (path, *stat_id(path))
     vocabulary = _VOCABULARIES.get(key)
     if vocabulary is None:
         vocabulary = Vocabulary.from_json(path)
@@ -387,7 +397,9 @@ class CorpusStore:
             with open(meta_file, "rb") as fh:
                 # the store.json read here, as _check_current compares it: a build in place writes a new one
                 self._build_stamp = _stamp(os.fstat(fh.fileno()))
-                meta = json.loads(fh.read().decode("utf-8"))
+                raw = fh.read()
+                self._build_digest = hashlib.sha256(raw).hexdigest()  # for a change of its ctime alone
+                meta = json.loads(raw.decode("utf-8"))
         except (FileNotFoundError, NotADirectoryError):
             raise DataError(
                 f"{self.path} is not a corpus store (no store.json{'; it is a file' if self.path.is_file() else ''}); "
@@ -603,6 +615,16 @@ class CorpusStore:
             stamp = _stamp(os.stat(self.path / "store.json"))
         except (FileNotFoundError, NotADirectoryError):
             stamp = None
+        if stamp is not None and stamp != self._build_stamp and stamp[:3] == self._build_stamp[:3]:
+            # only the change time moved: chmod, a hard link (a backup), or a rewrite in place with its size and
+            # mtime put back (cp -p of another build's store.json): the same bytes are the same build
+            try:
+                digest = hashlib.sha256((self.path / "store.json").read_bytes()).hexdigest()
+            except OSError:
+                digest = None
+            same = digest is not None and digest == getattr(self, "_build_digest", None)  # (a handle pickled before)
+            if same:
+                self._build_stamp = stamp
         if stamp != self._build_stamp:
             what = "was removed" if stamp is None else "was built again"
             raise DataError(f"The store {self.path} {what} since this CorpusStore was opened, so its files are no "

@@ -78,6 +78,7 @@ import logging
 import numbers
 import os
 import re
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,7 +102,9 @@ _DEFAULTS = {"dim": 100, "epochs": 5, "window": 5, "min_count": 5, "sg": 0, "buc
 #: options of the spec that are not training options (not in DomainSpec.params, nor in cache keys)
 _SPEC_OPTIONS = {"match_tokenizer": 1}
 _OPTION = re.compile(r"^\s*[a-z_]+\s*=\s*[0-9]+\s*$")
-_MEMO = Memo(maxsize=4)
+_MEMO = Memo(maxsize=4)  # (key, cache folder) -> the vectors read from that folder's entry
+#: key -> the vectors last returned for it, from any cache folder: another folder gets a copy, not a new training
+_HELD: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 _TOLD_NO_RECORD: set[str] = set()  # specs whose "no record of their tokenizer" INFO line this process has logged
 _FORMAT_VERSION = 1
 
@@ -527,6 +530,9 @@ def domain_vectors(spec, documents, *, data_dir=None, cache_dir=None):
         memo; its arrays are read-only even where the cache could not be
         written (change a copy, ``copy.deepcopy(kv)``: a shared object
         changed anyway is made again for the next call, with a warning).
+        The memo holds them per cache folder: a call with another
+        ``cache_dir`` writes the vectors held to it (not trained again) and
+        returns them from there.
 
     Raises
     ------
@@ -549,6 +555,7 @@ def domain_vectors(spec, documents, *, data_dir=None, cache_dir=None):
     docs = check_token_corpus(documents, estimator="domain_vectors", name="documents")
     record = docs._tokenizer  # the documents' tokenizer settings (kept by words_only, not by train=0 below)
     docs = words_only(docs)
+    read_stat = _file_stat(parsed)  # before the texts are read: the source marker records the content read
     texts = _unlabelled_texts(parsed, data_dir)
     if not parsed.params["train"]:
         if not texts:
@@ -577,27 +584,47 @@ def domain_vectors(spec, documents, *, data_dir=None, cache_dir=None):
     from ..data._download import build_once
 
     folder = get_cache_dir(cache_dir) / "domain_vectors" / key
+    from .loading import _change_since_load, shared_vectors
 
-    def make(build=lambda: _train_and_cache(parsed, docs, folder), purpose="training the same domain vectors"):
+    def train():
+        # the same vectors held for another cache folder (the memo is per folder): written here, not trained again
+        held = _HELD.get(key)
+        if held is not None and _change_since_load(held) is None:
+            return _cache_vectors(held, parsed, folder)
+        return _train_and_cache(parsed, docs, folder)
+
+    def make(build=train, purpose="training the same domain vectors"):
         # word2vec with several threads is not deterministic: without build_once, fold fits training the same
         # vectors at once on joblib workers would each fit their members with vectors of their own
         kv, _ = build_once(folder, f"domain_vectors-{key}", read=lambda: _read_cached(folder, parsed),
                            build=build, purpose=purpose)
-        if folder.is_dir():
-            _mark_source(parsed, key, data_dir, cache_dir, settings)
         return kv
 
     # threads of one process asking for the same vectors (a grid search on joblib's threading backend) wait
     # for the first: one training, also where the cache cannot be written, and one shared copy, read-only and
     # made again when a caller changed it, as load_vectors'. Held vectors whose cache entry was removed since
     # (the cache cleared) are written to it again, not trained again: else an estimator fitted now keeps the
-    # path of a missing entry (fastText subwords for the tokens first seen at transform, in another process)
-    from .loading import shared_vectors
-
+    # path of a missing entry (fastText subwords for the tokens first seen at transform, in another process).
+    # The memo is keyed by the cache folder too: a call with another cache_dir writes the entry there (and the
+    # source marker below), as domain_vectors_cached and a later process with that cache_dir look for it there
     def restore(held):
         return make(build=lambda: _cache_vectors(held, parsed, folder), purpose="writing the same domain vectors")
 
-    return shared_vectors(_MEMO, key, make, "domain_vectors", label, restore=restore)
+    kv = shared_vectors(_MEMO, (key, str(folder.resolve())), make, "domain_vectors", label, restore=restore)
+    _HELD[key] = kv
+    if folder.is_dir():  # also on a memo hit: the source may have been copied or touched since (a new marker)
+        _mark_source(parsed, key, data_dir, cache_dir, settings, read_stat)
+    return kv
+
+
+def _file_stat(parsed: DomainSpec) -> list | None:
+    """The :func:`~toolkit._fileid.stat_id` of a ``train=0`` spec's source file (None for other specs or sources)."""
+    if parsed.params["train"] or not isinstance(parsed.source, str) or parsed.source == "unsup":
+        return None
+    try:
+        return stat_id(Path(parsed.source).expanduser())
+    except OSError:
+        return None
 
 
 # ------------------------------------------------------------- is it cached already?
@@ -640,8 +667,12 @@ def _source_marker(parsed: DomainSpec, data_dir=None, cache_dir=None, tokenizer:
     return get_cache_dir(cache_dir) / "domain_vectors" / "sources" / f"{name}.json"
 
 
-def _mark_source(parsed, key, data_dir, cache_dir, tokenizer: tuple = ()) -> None:
-    """Record ``key`` as the vectors of ``parsed``'s source (best effort: a read-only cache records nothing)."""
+def _mark_source(parsed, key, data_dir, cache_dir, tokenizer: tuple = (), read_stat: list | None = None) -> None:
+    """Record ``key`` as the vectors of ``parsed``'s source (best effort: a read-only cache records nothing).
+
+    ``read_stat`` is the source file's :func:`~toolkit._fileid.stat_id` taken before its texts were read: a
+    file rewritten since (during the training) is not recorded, as its content is not the one ``key`` is of.
+    """
     marker = _source_marker(parsed, data_dir, cache_dir, tokenizer)
     if marker is None or _marked_key(marker, parsed) == key:
         return
@@ -649,6 +680,10 @@ def _mark_source(parsed, key, data_dir, cache_dir, tokenizer: tuple = ()) -> Non
     try:
         if isinstance(parsed.source, str) and parsed.source != "unsup":
             record["stat"], record["sha256"] = fingerprint(Path(parsed.source).expanduser())
+            if read_stat is None or record["stat"] != read_stat:
+                logger.debug("the domain vectors' source %s changed since its texts were read; not recorded",
+                             parsed.source)
+                return
         _write_marker(marker, record)
     except OSError as err:
         logger.debug("could not record the domain vectors' source in %s (%s)", marker, err)
@@ -801,3 +836,4 @@ def resolve_vectors(vectors, documents=None, *, data_dir=None, cache_dir=None):
 def clear_memo() -> None:
     """Forget the domain vectors held in this process (the disk cache stays)."""
     _MEMO.clear()
+    _HELD.clear()

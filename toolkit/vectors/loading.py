@@ -905,15 +905,26 @@ def open_subwords(folder, *, owner: str, switch: str = "subwords=False"):
         None where the entry is gone or damaged (cache cleared, another
         machine): a warning, once per folder and process.
     """
+    entry = _relocated_entry(folder)
+    try:
+        # the entry's header's stat id: an entry built again under the same name (its .bin rewritten with the
+        # size and mtime put back: _source_changed) is read again, not served from the memo as it was
+        header = None if entry is None else [str(entry), *_stat_id(entry / _HEADER)]
+    except OSError:
+        header = None  # (read_entry says what is wrong)
+
     def opened():
-        entry = _relocated_entry(folder)
         if entry is None:  # (read_entry would call it damaged, and say to delete it)
             raise FileNotFoundError(f"its cache entry {folder} no longer exists: the cache was cleared or moved, "
                                     "or this is another machine")
-        return _remember_casings(read_entry(entry))  # with their casing index: matched at every transform call
+        return header, _remember_casings(read_entry(entry))  # with their casing index: matched at every transform
 
     try:
-        return _SUBWORDS.get_or_make(folder, opened)
+        seen, kv = _SUBWORDS.get_or_make(folder, opened)
+        if header is not None and seen != header:  # (held vectors of an entry removed since are still served)
+            seen, kv = opened()
+            _SUBWORDS.put(folder, (seen, kv))
+        return kv
     except (DataError, OSError) as err:
         if folder not in _SUBWORDS_WARNED:
             _SUBWORDS_WARNED.add(folder)
