@@ -107,7 +107,13 @@ def _check_path(path) -> tuple[Path, str]:
 
     from ._atomic import nearest_existing_parent
 
+    given = os.fspath(path)
     path = Path(path).expanduser()
+    if isinstance(given, str) and given.endswith(("/", os.sep)) and not path.is_dir():
+        # Path("figures/") is Path("figures"): a PNG file named "figures" was written where a folder was meant,
+        # and the next plot into "figures/loss.png" failed on it
+        raise IsADirectoryError(f"{given} ends with a slash, so it names a folder; pass the image file to write, "
+                                f"e.g. {path / 'plot.png'}.")
     if path.is_dir():
         raise IsADirectoryError(f"{path} is a folder; pass the image file to write, e.g. {path / 'plot.png'}.")
     parent = nearest_existing_parent(path)
@@ -403,6 +409,12 @@ def _clamp_rate_axis(ax, metric: str, train, val) -> None:
         line.set_clip_on(False)
 
 
+#: the names a Keras History may give accuracy: "accuracy" (compile(metrics=["accuracy"])), "acc" (["acc"], the
+#: chapter's first edition) and those of an accuracy metric object (keras.metrics.BinaryAccuracy() logs
+#: "binary_accuracy"); plot_history's "accuracy" or "acc" draws the first of them the history has
+_ACCURACY_NAMES = ("accuracy", "acc", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy")
+
+
 def plot_history(history, path=None, *, metrics=("loss", "accuracy"), title=None, dpi=100):
     """Plot training and validation curves per epoch, one panel per metric.
 
@@ -438,8 +450,12 @@ def plot_history(history, path=None, *, metrics=("loss", "accuracy"), title=None
         Without it, nothing is written and the figure is returned (a notebook
         shows it as the cell's output).
     metrics : str or sequence of str, default=("loss", "accuracy")
-        Metric(s) to draw; ones the history lacks are skipped (``"acc"`` is
-        accepted for ``"accuracy"``). Each panel shows a metric and its
+        Metric(s) to draw; ones the history lacks are skipped. ``"accuracy"``
+        (or ``"acc"``) draws the history's ``"accuracy"``, ``"acc"``,
+        ``"binary_accuracy"``, ``"categorical_accuracy"`` or
+        ``"sparse_categorical_accuracy"``, the first it has (a model compiled
+        with ``metrics=[keras.metrics.BinaryAccuracy()]`` logs
+        ``"binary_accuracy"``). Each panel shows a metric and its
         ``val_`` counterpart; a ``val_`` metric named alone
         (``metrics="val_loss"``) gets a panel of its own.
     title : str, optional
@@ -479,7 +495,13 @@ def plot_history(history, path=None, *, metrics=("loss", "accuracy"), title=None
         _check_path(path)
     _check_dpi(dpi, "plot_history")
     hist = _history_dict(history)
-    aliases = {"accuracy": "acc", "acc": "accuracy"}
+
+    def names(metric):  # the metric's own name first, then the names Keras may have logged it under
+        return [metric, *_ACCURACY_NAMES] if metric in _ACCURACY_NAMES else [metric]
+
+    def key_of(metric, prefix=""):
+        return next((name for name in names(metric) if prefix + name in hist), None)
+
     panels = []  # (metric, training values or None, validation values or None)
     drawn = set()  # the history's keys that have a panel
     for metric in metrics:
@@ -487,17 +509,17 @@ def plot_history(history, path=None, *, metrics=("loss", "accuracy"), title=None
             # validation values alone; with their training metric, they are in its panel already (they
             # were drawn as a second panel of training dots, titled "Training val_loss")
             name = metric[len("val_"):]
-            trained = [m for m in (name, aliases.get(name)) if m in metrics]
-            if any(m in hist or aliases.get(m) in hist for m in trained):
+            trained = [m for m in names(name) if m in metrics]
+            if any(key_of(m) is not None for m in trained):
                 # (a training metric the history lacks has no panel: its val_ values get one of their own)
                 continue
-            key = name if metric in hist else aliases.get(name)
-            if f"val_{key}" in hist and f"val_{key}" not in drawn:
+            key = key_of(name, "val_")
+            if key is not None and f"val_{key}" not in drawn:
                 drawn.add(f"val_{key}")
                 panels.append((name, None, hist[f"val_{key}"]))
             continue
-        key = metric if metric in hist else aliases.get(metric)
-        if key in hist and key not in drawn:  # metrics=["accuracy", "acc"] or a repeated name: one panel
+        key = key_of(metric)
+        if key is not None and key not in drawn:  # metrics=["accuracy", "acc"] or a repeated name: one panel
             drawn.add(key)
             panels.append((metric, hist[key], hist.get(f"val_{key}")))
     if not panels:
@@ -555,8 +577,10 @@ def plot_confusion_matrix(y_true, y_pred, labels, path=None, *, normalize=None, 
 
     Parameters
     ----------
-    y_true, y_pred : array-like of shape (n_samples,)
-        True and predicted labels.
+    y_true, y_pred : array-like of shape (n_samples,) or (n_samples, 1)
+        True and predicted labels (a column, such as the chapter's
+        ``(model.predict(x) > 0.5).astype("int32")``, is read as one label per
+        sample, as scikit-learn's ``confusion_matrix`` reads it).
     labels : sequence
         The classes, in display order (e.g. ``["neg", "pos"]``). When ``y_true``
         holds integer codes ``0..k-1`` and ``labels`` are names (not numbers),
@@ -590,6 +614,10 @@ def plot_confusion_matrix(y_true, y_pred, labels, path=None, *, normalize=None, 
 
     y_true = np.asarray(y_true)
     y_pred = np.asarray(y_pred)
+    # a column vector is one label per sample, as scikit-learn's confusion_matrix reads it: the chapter's
+    # (model.predict(x) > 0.5).astype("int32") is (n, 1); it was refused with advice to take the argmax of its
+    # one column, which is 0 for every sample
+    y_true, y_pred = (y.ravel() if y.ndim == 2 and y.shape[1] == 1 else y for y in (y_true, y_pred))
     if y_true.shape != y_pred.shape or y_true.ndim != 1:
         hint = ""
         if y_true.ndim == 1 and y_pred.ndim == 2 and len(y_pred) == len(y_true):
@@ -631,10 +659,17 @@ def plot_confusion_matrix(y_true, y_pred, labels, path=None, *, normalize=None, 
         codes = list(range(len(codes)))
     unknown = present - set(codes)
     if unknown:
+        hint = ""
+        if y_pred.dtype.kind == "f" and len(codes) == 2 and y_pred.size and 0 <= np.nanmin(y_pred) \
+                and np.nanmax(y_pred) <= 1 and unknown & set(y_pred.tolist()) - {0.0, 1.0}:
+            # a sigmoid's probabilities (Keras' model.predict(x)) passed as predicted labels
+            hint = (" y_pred looks like probabilities of the second class (a sigmoid output, Keras' model.predict): "
+                    "pass predicted labels, clf.predict(X), or (y_pred > 0.5).astype(int) for classes 0 and 1.")
         raise ValueError(
             f"y_true or y_pred holds label(s) {', '.join(map(repr, sorted(unknown, key=str)[:10]))} that "
             f"labels={[c.item() if isinstance(c, np.generic) else c for c in codes]!r} lacks (compared by value "
             "and type: '1' is not 1): their samples would be missing from the matrix. Pass every class in labels."
+            + hint
         )
     if path is not None:
         _check_path(path)

@@ -504,10 +504,11 @@ def build_model(
         Initial embedding weights (e.g. from
         :func:`toolkit.vectors.build_embedding_matrix`). For ``"nbsvm"`` this is
         the required matrix of naive-Bayes log-count ratios, one column per output.
-    trainable : bool, default=True
+    trainable : bool, "frozen" or "trainable", default=True
         Whether the embedding is trained: the matrix's rows, or without one
-        the random initial weights (False keeps them, as Keras'
-        ``Embedding(trainable=False)``). Ignored for ``"nbsvm"``, whose ratio
+        the random initial weights (False, or ``"frozen"`` as
+        :class:`~toolkit.models.EmbeddingClassifier` spells it, keeps them, as
+        Keras' ``Embedding(trainable=False)``). Ignored for ``"nbsvm"``, whose ratio
         embedding is always frozen (its per-id weights always train).
     n_outputs : int, default=1
         Output units: 1 for binary, the number of classes or labels otherwise.
@@ -577,7 +578,7 @@ def build_model(
     embedding_matrix, embedding_dim = _check_embedding(embedding_matrix, embedding_dim, vocab_size)
     spec = ModelSpec(
         architecture=architecture, vocab_size=vocab_size, maxlen=maxlen, embedding_dim=embedding_dim,
-        embedding_matrix=embedding_matrix, trainable=bool(trainable), n_outputs=n_outputs,
+        embedding_matrix=embedding_matrix, trainable=_as_trainable(trainable, "build_model"), n_outputs=n_outputs,
         output=output, hidden_units=hidden_units, dropout=dropout, filters=filters,
         kernel_size=kernel_size, conv_blocks=conv_blocks, rnn_cell=rnn_cell, rnn_units=rnn_units,
         nb_w_adj=nb_w_adj, nb_r_adj=nb_r_adj, seed=seed,
@@ -591,6 +592,25 @@ def build_model(
     if optimizer is not None:
         compile_model(model, optimizer=optimizer, learning_rate=learning_rate, output=output)
     return model
+
+
+def _as_trainable(trainable, function):
+    """``trainable`` as a bool; the estimator's words ``"frozen"`` / ``"trainable"`` are read as they mean.
+
+    ``bool("frozen")`` is True: ``build_model(..., trainable="frozen")``, the word of
+    ``EmbeddingClassifier(trainable=...)``, trained the GloVe rows it was meant to keep, without a word.
+    """
+    if isinstance(trainable, (bool, np.bool_)) or trainable in (0, 1) and not isinstance(trainable, str):
+        return bool(trainable)
+    if isinstance(trainable, str) and trainable in ("frozen", "trainable"):
+        return trainable == "trainable"
+    extra = (" 'finetune' (frozen first, then trained) is EmbeddingClassifier(trainable='finetune')'s: build the "
+             "model frozen, train it, then set_embedding_trainable(model, True) and compile it again."
+             if trainable == "finetune" else "")
+    raise ValueError(
+        f"The 'trainable' parameter of {function} must be a bool (False keeps the embedding as given, as "
+        f"Keras' Embedding(trainable=False)) or one of 'frozen', 'trainable'. Got {trainable!r} instead.{extra}"
+    )
 
 
 def _as_int(name, value):
@@ -610,7 +630,21 @@ def _check_embedding(embedding_matrix, embedding_dim, vocab_size):
     """(float32 matrix or None, embedding width or None), consistent with each other."""
     if embedding_matrix is None:
         return None, embedding_dim
-    embedding_matrix = np.asarray(embedding_matrix, dtype="float32")
+    if isinstance(embedding_matrix, tuple) and len(embedding_matrix) == 2 \
+            and hasattr(embedding_matrix[1], "token_coverage"):
+        # build_embedding_matrix's (matrix, report) passed whole: numpy's "setting an array element with a
+        # sequence ... inhomogeneous shape" did not say which argument or what to do
+        raise ValueError(
+            "embedding_matrix is the (matrix, report) pair that build_embedding_matrix returns; pass the matrix: "
+            "matrix, report = build_embedding_matrix(vocabulary, vectors), then embedding_matrix=matrix."
+        )
+    try:
+        embedding_matrix = np.asarray(embedding_matrix, dtype="float32")
+    except (TypeError, ValueError) as err:
+        raise ValueError(
+            f"embedding_matrix must be a 2-D array of floats of shape (vocab_size={vocab_size}, dim); got a "
+            f"{type(embedding_matrix).__name__} that numpy cannot read as one ({err})."
+        ) from None
     if embedding_matrix.ndim != 2 or embedding_matrix.shape[0] != vocab_size:
         raise ValueError(
             f"embedding_matrix must have shape (vocab_size={vocab_size}, dim); "
@@ -837,6 +871,10 @@ def _name_operations(model):
 
 
 def set_embedding_trainable(model, trainable):
-    """Freeze or unfreeze the layer named ``"embedding"`` (recompile afterwards)."""
-    model.get_layer(_EMBEDDING_NAME).trainable = bool(trainable)
+    """Freeze or unfreeze the layer named ``"embedding"`` (recompile afterwards).
+
+    ``trainable`` is a bool, or ``"frozen"`` / ``"trainable"`` as
+    :class:`~toolkit.models.EmbeddingClassifier` spells it.
+    """
+    model.get_layer(_EMBEDDING_NAME).trainable = _as_trainable(trainable, "set_embedding_trainable")
     return model

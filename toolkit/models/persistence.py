@@ -480,6 +480,9 @@ def save_model(estimator, path) -> Path:
     FileExistsError
         When ``path`` is a file, a non-empty folder that is not a toolkit
         model folder, or a model folder holding other files.
+    ValueError
+        When ``path`` is ``"."`` (the current folder), ``".."`` or the root:
+        name the model folder to write.
     TypeError
         When the estimator holds Keras outside the supported shapes, or
         types from outside scikit-learn, toolkit, NumPy and SciPy (which
@@ -629,7 +632,17 @@ def _check_save_target(path: Path) -> Path:
         a model folder holding files save_model did not write.
     NotADirectoryError
         When a parent of ``path`` is a file.
+    ValueError
+        When ``path`` is ``"."``, ``".."`` or the root: a folder the model folder cannot replace.
     """
+    if path.name in ("", ".."):
+        # "." (the current folder), "" or "..": "ValueError: PosixPath('.') has an empty name" from deep in the
+        # atomic write named no parameter; replacing the folder the process works in would leave it in a deleted one
+        raise ValueError(
+            f"save_model writes a model folder of its own, and {str(path)!r} is the current folder, one above it or "
+            "the root; pass the new folder's name, e.g. save_model(clf, 'imdb-model') (load_model('imdb-model') "
+            "reads it)."
+        )
     if path.is_symlink() and path.is_dir():
         path = path.resolve()
     parent = nearest_existing_parent(path)
@@ -1488,6 +1501,12 @@ def _not_a_folder_message(path: Path) -> str:
     if path.name in _MODEL_FOLDER_NAMES and (path.parent / _CONFIG_FILE).is_file():
         return (f"{path} is a file of a saved model folder; load_model reads the whole folder: "
                 f"load_model({str(path.parent)!r}).")
+    if path.name.endswith(".weights.h5"):
+        # the chapter's model.save_weights(...): "loads with keras.models.load_model" was wrong for it (Keras
+        # refuses a weights file there too)
+        return (f"{path} holds the weights of a Keras model only (model.save_weights), no model: build the same "
+                "model again and call model.load_weights(path) on it. To keep a whole classifier (model, "
+                "vocabulary, tokenizer), save it with save_model(clf, folder) and load that folder.")
     return (f"{path} is a file; load_model reads a folder written by toolkit's save_model. A Keras .keras "
             "file loads with keras.models.load_model, a joblib pickle with joblib.load (only files you trust).")
 
