@@ -428,6 +428,16 @@ def build_embedding_matrix(
         random_state=(random_state, ["random_state"]),
         n_top_missing=(n_top_missing, [Interval(int, 0, None)]),
     )
+    from gensim.models import KeyedVectors
+
+    from ..text.vocabulary import Vocabulary
+
+    if isinstance(vocabulary, KeyedVectors) and isinstance(vectors, (Vocabulary, list, tuple, dict)):
+        # the order of gensim's own calls (vectors first): else "source must be a path ... got Vocabulary"
+        raise TypeError(
+            "build_embedding_matrix takes (vocabulary, vectors), and got the vectors first: call "
+            "build_embedding_matrix(vocabulary, kv)."
+        )
     kv = load_vectors(vectors)
     tokens, counts, reserved, oov_row = _vocabulary_parts(vocabulary)
     dim = int(kv.vector_size)
