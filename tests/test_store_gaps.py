@@ -408,8 +408,8 @@ def test_store_gaps_read_texts_gzip_errors(imdb_files, tmp_path):
     from toolkit.distributed import read_texts
 
     folder, _, _ = imdb_files
-    with pytest.raises(ValueError, match=r"read_texts reads one kind of file at a time; got suffixes \['\.jsonl', '\.jsonl\.gz'\]"):
-        read_texts([folder / "reviews.jsonl", folder / "reviews.jsonl.gz"], text_column="text")
+    with pytest.raises(ValueError, match=r"read_texts reads one kind of file at a time; got suffixes \['\.csv', '\.jsonl\.gz'\]"):
+        read_texts([folder / "reviews.csv", folder / "reviews.jsonl.gz"], text_column="text")
     (tmp_path / "reviews.jsonl.bz2").write_bytes(b"")
     with pytest.raises(ValueError, match=r"cannot read .*reviews\.jsonl\.bz2.*expected \.txt .*\.csv or \.jsonl files, "
                                          r"plain or gzipped \(\.gz\)"):

@@ -72,8 +72,12 @@ def read_texts(source, *, text_column=None, label_column=None, blocksize="64MiB"
         ``.jsonl``/``.json`` (one JSON object per line, which then need
         ``text_column``; blank lines are skipped, as by
         :func:`~toolkit.data.load_jsonl`), each plain or gzipped
-        (``.jsonl.gz``, ``.csv.gz``, ``.txt.gz``). Files are read as UTF-8,
-        a byte order mark dropped. Each plain file is cut in blocks of
+        (``.jsonl.gz``, ``.csv.gz``, ``.txt.gz``); plain and gzipped files
+        of one format are read together, in the order given (files of two
+        formats are refused). Files are read as UTF-8, a byte order mark
+        dropped; a file with bytes UTF-8 cannot decode (one saved as latin-1
+        or cp1252) fails on compute with a ``DataError`` that names it and
+        the text. Each plain file is cut in blocks of
         ``blocksize`` bytes, so no file is read whole; a gzipped file cannot
         be cut (a gzip stream is read from its start), so it is one
         partition, held whole by the worker that reads it: give a large
@@ -132,6 +136,17 @@ def read_texts(source, *, text_column=None, label_column=None, blocksize="64MiB"
     if not paths:
         raise ValueError("read_texts got no input paths; pass a file, a glob or a list of files.")
     kinds = {_file_kind(p) for p in paths}
+    if len(kinds) > 1 and len({k.removesuffix(".gz") for k in kinds}) == 1:
+        # the same format, some files gzipped (reviews-1.csv, reviews-2.csv.gz): each run of one kind read as such
+        # (a gzipped file one partition, a plain one cut in blocks), in the order given
+        runs = []
+        for p in paths:
+            if runs and _file_kind(runs[-1][-1]) == _file_kind(p):
+                runs[-1].append(p)
+            else:
+                runs.append([p])
+        return db.concat([read_texts(run, text_column=text_column, label_column=label_column, blocksize=blocksize)
+                          for run in runs])
     if len(kinds) != 1:
         raise ValueError(f"read_texts reads one kind of file at a time; got suffixes {sorted(kinds)} in {paths}.")
     kind = kinds.pop()
@@ -141,28 +156,30 @@ def read_texts(source, *, text_column=None, label_column=None, blocksize="64MiB"
         if text_column or label_column:
             raise ValueError(".txt inputs hold one document per line and no columns; drop text_column/label_column.")
         # utf-8-sig: a byte order mark (Notepad, Excel) would otherwise start the first document
-        lines = (_gzip_lines(names, include_path=False) if gzipped
-                 else db.read_text(names, blocksize=blocksize, encoding="utf-8-sig"))
-        return lines.map(lambda line: line.rstrip("\r\n"))
+        lines = (_gzip_lines(names, include_path=True) if gzipped
+                 else db.read_text(names, blocksize=blocksize, encoding="utf-8-sig", errors="surrogateescape",
+                                   include_path=True))
+        return lines.map(_text_line)
     if suffix == ".csv":
         # as load_csv reads the file: its delimiter (a header of ';', tab or '|' and no commas: Excel's CSV in
         # many locales), an empty cell missing but "NA", "null", "None" texts and labels as written
         options = {"sep": _csv_delimiter(names, gzipped, text_column=text_column, label_column=label_column),
-                   "dtype": "object",
+                   "dtype": "object", "encoding_errors": "surrogateescape",
                    "keep_default_na": False, "na_values": [""]}
         frame = (_gzip_csv(names, options) if gzipped
-                 else dd.read_csv(names, blocksize=blocksize, include_path_column=_PATH_COLUMN, **options))
+                 else _plain_csv(names, blocksize, options))
         # a row of empty fields (Excel's cleared rows) holds no document: load_csv skips it too
         frame = frame.dropna(how="all", subset=[c for c in frame.columns if c != _PATH_COLUMN])
         _check_frame_columns(frame, text_column, label_column, f"CSV input {names[0]}", hidden=[_PATH_COLUMN])
         if label_column is None:
-            return frame[text_column].to_bag()
+            return frame[[text_column, _PATH_COLUMN]].to_bag().map(_file_text)
         return frame[[text_column, label_column, _PATH_COLUMN]].to_bag().map(_file_pair, label_column)
     if suffix in (".jsonl", ".json"):
         if text_column is None:
             raise ValueError(f"JSON lines input {names[0]}: name the text key with text_column=....")
         lines = (_gzip_lines(names, include_path=True) if gzipped
-                 else db.read_text(names, blocksize=blocksize, encoding="utf-8-sig", include_path=True))
+                 else db.read_text(names, blocksize=blocksize, encoding="utf-8-sig", errors="surrogateescape",
+                                   include_path=True))
         return lines.map_partitions(_json_lines, text_column, label_column)
     raise ValueError(
         f"read_texts cannot read {names[0]!r}: expected .txt (one document per line), .csv or .jsonl files, "
@@ -237,10 +254,141 @@ def _file_label(label, text, column, where):
     return label if number is None else number
 
 
+def _plain_csv(names, blocksize, options):
+    """A Dask DataFrame of plain CSV files cut in blocks of ``blocksize`` bytes (None: a partition per file).
+
+    As ``dd.read_csv`` cuts them (at line breaks, each block given its file's header), but each block is read
+    by :func:`_csv_block`, so a malformed row is named by its file and line in that file (Dask's error named
+    neither: "Expected 2 fields in line 8, saw 4", line 8 of some block); its cells stay Python strings (Dask's
+    conversion to pyarrow strings failed on the bytes :func:`_utf8` names, with a UnicodeEncodeError).
+    """
+    import dask
+    import dask.dataframe as dd
+    import fsspec
+    import pandas as pd
+    from dask.utils import parse_bytes
+
+    files = fsspec.open_files(names, mode="rb")
+    if not files:
+        raise FileNotFoundError(f"read_texts found no file for {names}.")
+    size = None if blocksize is None else parse_bytes(blocksize)
+    with files[0] as fh:
+        columns = pd.read_csv(fh, encoding="utf-8-sig", nrows=0, sep=options["sep"],
+                              encoding_errors="surrogateescape").columns
+    meta = pd.DataFrame({c: pd.Series(dtype=object) for c in [*columns, _PATH_COLUMN]})
+    blocks = []
+    for f in files:
+        length = f.fs.size(f.path)
+        starts = [0] if size is None or not length else range(0, length, size)
+        blocks += [dask.delayed(_csv_block)(f, start, size, options) for start in starts]
+    with dask.config.set({"dataframe.convert-string": False}):
+        return dd.from_delayed(blocks, meta=meta)
+
+
+def _csv_block(openfile, offset, length, options):
+    """The rows of one block of a plain CSV file (``fsspec.utils.read_block`` at line breaks, the header
+    prepended to a block after the first); a malformed row or bytes that are not UTF-8 named by file and line."""
+    import io
+    import re
+    import warnings
+
+    import pandas as pd
+    from fsspec.utils import read_block
+
+    from ..exceptions import DataError
+
+    with openfile as fh:
+        header = fh.readline()
+        data = read_block(fh, offset, length, delimiter=b"\n") if length is not None else (fh.seek(0), fh.read())[1]
+        start = 0 if offset == 0 or length is None else _block_start(fh, offset)
+    if start:
+        data = header + data
+    try:
+        # index_col=False, the warning an error: pandas read a first row of more fields than the header as an
+        # implicit index, and the block's other rows as missing cells, dropped with the empty rows
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig", index_col=False, **options)
+    except (pd.errors.ParserError, pd.errors.ParserWarning) as err:
+        if isinstance(err, pd.errors.ParserWarning):  # the block's first row (pandas' warning names no line)
+            number, err = 2, "a row of more fields than the header"
+        else:
+            found = re.search(r"line (\d+)", str(err))
+            number = None if found is None else int(found.group(1))
+        line = ""
+        if number is not None:  # line of the block read (the header prepended) -> line of the file
+            with openfile as fh:
+                line = f", line {number - (1 if start else 0) + _lines_before(fh, start)}"
+        hint = (" A quoted text with line breaks crossed a block boundary: read each file as one partition "
+                "(read_texts(..., blocksize=None); toolkit store build --blocksize none), or give the corpus as "
+                "several smaller CSV files or as JSON lines (.jsonl)." if "EOF inside string" in str(err) else
+                " A text that holds the delimiter must be quoted (\"...\", with \"\" for a quote inside). To drop "
+                "such rows instead, read the files with dask.dataframe.read_csv(..., on_bad_lines='skip') and pass "
+                "the DataFrame to read_texts.")
+        raise DataError(f"{openfile.path}{line}: malformed CSV ({str(err).strip()}).{hint}") from None
+    return frame.assign(**{_PATH_COLUMN: pd.Series(openfile.path, index=frame.index, dtype=object)})
+
+
+def _block_start(fh, offset) -> int:
+    """Where :func:`fsspec.utils.read_block` starts the block at ``offset``: after the line break there."""
+    from fsspec.utils import seek_delimiter
+
+    fh.seek(offset)
+    seek_delimiter(fh, b"\n", 2**16)
+    return fh.tell()
+
+
+def _lines_before(fh, end) -> int:
+    """The lines of a file before byte ``end`` (read in chunks: only for an error's message)."""
+    count, left = 0, end
+    fh.seek(0)
+    while left > 0:
+        chunk = fh.read(min(left, 1 << 20))
+        if not chunk:
+            break
+        count, left = count + chunk.count(b"\n"), left - len(chunk)
+    return count
+
+
 def _file_pair(row, label_column):
     """``(text, label)`` of one CSV row ``(text, label, path)``, the label read as load_csv reads it."""
     text, label, path = row
-    return text, _file_label(label, text, label_column, path)
+    return _utf8(text, path), _file_label(_utf8(label, path), text, label_column, path)
+
+
+def _file_text(row):
+    """The text of one CSV row ``(text, path)``."""
+    text, path = row
+    return _utf8(text, path)
+
+
+def _text_line(row):
+    """One document of a ``.txt`` file: a line ``(line, path)`` without its line break."""
+    line, path = row
+    return _utf8(line.rstrip("\r\n"), path)
+
+
+#: what ``errors="surrogateescape"`` makes of bytes UTF-8 cannot decode (each one such a lone surrogate)
+_UNDECODED = "[\udc80-\udcff]"
+
+
+def _utf8(value, path):
+    """``value`` read from the file ``path`` with ``errors="surrogateescape"``, refused naming the file and the
+    text when it holds bytes UTF-8 cannot decode (a file saved as latin-1 or cp1252 among UTF-8 ones): the
+    decoder's own error named neither, and came from a task of a Dask worker."""
+    import re
+
+    from ..exceptions import DataError
+
+    found = re.search(_UNDECODED, value) if isinstance(value, str) else None
+    if found is not None:
+        begin = max(0, found.start() - 30)
+        shown = value[begin:found.start() + 30].encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        raise DataError(f"{path} is not valid UTF-8 (bytes UTF-8 cannot decode in {shown!r}, shown as \ufffd); "
+                        "the input files are read as UTF-8. Save it as UTF-8 (e.g. `iconv -f latin1 -t utf-8 FILE > "
+                        "NEW_FILE`, or -f cp1252 for Windows files), or, in Python, read it with its encoding "
+                        "(dask.dataframe.read_csv(..., encoding='latin-1')) and pass that collection to read_texts.")
+    return value
 
 
 def _file_kind(path) -> str:
@@ -284,7 +432,8 @@ def _gzip_lines(names, *, include_path):
     import dask.bag as db
     import fsspec
 
-    files = fsspec.open_files(names, mode="rt", compression="gzip", encoding="utf-8-sig", newline=None)
+    files = fsspec.open_files(names, mode="rt", compression="gzip", encoding="utf-8-sig", errors="surrogateescape",
+                              newline=None)
     if not files:
         raise FileNotFoundError(f"read_texts found no file for {names}.")
     return db.from_delayed([dask.delayed(_gzip_file_lines)(f, include_path) for f in files])
@@ -309,9 +458,11 @@ def _gzip_csv(names, options):
     if not files:
         raise FileNotFoundError(f"read_texts found no file for {names}.")
     with _GzipErrors(files[0].path), files[0] as fh:
-        columns = pd.read_csv(fh, compression="gzip", encoding="utf-8-sig", nrows=0, sep=options["sep"]).columns
+        columns = pd.read_csv(fh, compression="gzip", encoding="utf-8-sig", nrows=0, sep=options["sep"],
+                              encoding_errors="surrogateescape").columns
     meta = pd.DataFrame({c: pd.Series(dtype=object) for c in [*columns, _PATH_COLUMN]})
-    return dd.from_delayed([dask.delayed(_gzip_file_csv)(f, options) for f in files], meta=meta)
+    with dask.config.set({"dataframe.convert-string": False}):  # as _plain_csv
+        return dd.from_delayed([dask.delayed(_gzip_file_csv)(f, options) for f in files], meta=meta)
 
 
 def _pick(record, text_column, label_column, source):
@@ -335,6 +486,7 @@ def _json_lines(lines, text_column, label_column):
     for line, path in lines:
         if not line.strip():
             continue
+        _utf8(line, path)
         try:
             record = json.loads(line)
         except json.JSONDecodeError as err:

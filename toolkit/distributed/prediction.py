@@ -375,8 +375,9 @@ def _plain(value):
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
-def _write_part(result, folder: str, name: str, method: str, classes) -> int:
-    """Runs in a worker: write one partition's predictions as JSON lines into the (temporary) folder; its count."""
+def _write_part(result, folder: str, name: str, method: str, classes, ids=None) -> int:
+    """Runs in a worker: write one partition's predictions as JSON lines into the (temporary) folder; its count.
+    ``ids``: the partition's values of ``id_column``, one per prediction, written as each line's ``"id"``."""
     import pandas as pd
 
     from .._validation import plain_label
@@ -389,19 +390,33 @@ def _write_part(result, folder: str, name: str, method: str, classes) -> int:
         index, values = None, list(result)
     rows = []
     for i, value in enumerate(values):
-        row = {} if index is None else {"index": plain_label(index[i])}  # a Series' rows: joined back by label
+        if ids is not None:  # the user's own key: unique where the index of a read_csv partition restarts at 0
+            row = {"id": plain_label(ids[i])}
+        else:
+            row = {} if index is None else {"index": plain_label(index[i])}  # a Series' rows: joined back by label
         if method == "predict_proba" and classes is not None:
             row["probabilities"] = {str(c): round(float(p), 6) for c, p in zip(classes, value)}
         else:
             row["label"] = value
         rows.append(json.dumps(row, default=_plain, ensure_ascii=False))
-    # no mkdir: after a failed write removed the temporary folder, a task still running finds no folder to fill
-    with open(Path(folder) / name, "x", encoding="utf-8") as fh:
-        fh.write("".join(line + "\n" for line in rows))
+    # no mkdir: after a failed write removed the temporary folder, a task still running finds no folder to fill.
+    # The part is written under a name of its own and renamed: Dask runs a task again when the worker that held
+    # its result died before the client gathered it (or when it died writing), and that run replaces the file
+    # whole (the same rows), where an exclusive open failed the whole write with FileExistsError.
+    target = Path(folder) / name
+    tmp = target.with_name(f".{name}.{uuid.uuid4().hex}.tmp")
+    try:
+        with open(tmp, "x", encoding="utf-8") as fh:
+            fh.write("".join(line + "\n" for line in rows))
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return len(rows)
 
 
-def write_predictions(estimator, X, path, *, method="predict", text_column=None, scheduler=None, progress=False):
+def write_predictions(estimator, X, path, *, method="predict", text_column=None, id_column=None, scheduler=None,
+                      progress=False):
     """Predict over a Dask collection and write the predictions to a folder, complete or not at all.
 
     The partitions are predicted and written where they live, as Dask's own
@@ -428,9 +443,17 @@ def write_predictions(estimator, X, path, *, method="predict", text_column=None,
     method : {"predict", "predict_proba"}, default="predict"
         Each line is ``{"label": ...}``, or ``{"probabilities": {class: p,
         ...}}``; for a Dask Series or DataFrame it starts with the row's
-        ``"index"`` label.
+        ``"index"`` label (with ``id_column``: its ``"id"``).
     text_column : str, optional
         As for :func:`predict`.
+    id_column : str, optional
+        A column of a Dask DataFrame (or a key of a bag of records, with
+        ``text_column``) that identifies each row, e.g. ``"review_id"``:
+        each line then starts with ``"id": <its value>`` instead of
+        ``"index"``, to join the predictions back to the rows. Dask's
+        ``read_csv`` and ``read_json`` number the rows of each partition from
+        0, so there the ``"index"`` labels repeat from one part to the next
+        and identify no row.
     scheduler : str, optional
         Dask scheduler, as for :meth:`~toolkit.distributed.CorpusStore.build`.
     progress : bool, default=False
@@ -480,18 +503,21 @@ def write_predictions(estimator, X, path, *, method="predict", text_column=None,
     plan = _plan(estimator, X, method, text_column)
     classes = _classes(estimator)
     classes = None if classes is None else [_plain(c) if isinstance(c, np.generic) else c for c in classes]
-    parts = plan.X.to_delayed()
+    parts = (plan.X if id_column is None else _with_ids(X, text_column, id_column)).to_delayed()
+    options = {**plan.options(), "id_column": id_column, "text_column": text_column}
     try:
         with atomic_output(path, directory=True) as tmp:
             names = [f"part-{i:05d}.jsonl" for i in range(len(parts))]
             # one task a partition predicts and writes it: its documents without tokens come back with its count
-            written = [dask.delayed(_predict_and_write)(part, plan.shipped, plan.options(), i, str(tmp), name,
+            written = [dask.delayed(_predict_and_write)(part, plan.shipped, options, i, str(tmp), name,
                                                         classes, dask_key_name=f"toolkit-predictions-{name}-{tmp.name}")
                        for i, (part, name) in enumerate(zip(parts, names))]
             client = _distributed_client(scheduler, written)
             results = _compute(written, scheduler, progress, "predict",
                                cluster=None if client is None else _PredictionCluster(client))
             counts = [count for count, _ in results]
+            for stray in tmp.glob(".part-*.tmp"):  # of a worker killed while it wrote (its part was written again)
+                stray.unlink(missing_ok=True)
             meta = {"format": _FORMAT, "version": 1, "method": method, "classes": classes,
                     "n_documents": int(sum(counts)),
                     "parts": [{"name": n, "n_documents": int(c)} for n, c in zip(names, counts)]}
@@ -515,12 +541,46 @@ def write_predictions(estimator, X, path, *, method="predict", text_column=None,
 def _predict_and_write(data, shipped, options, number, folder, name, classes):
     """Runs in a worker: predict partition ``number`` of the input and write it; ``(count, its documents without
     tokens or None)``. ``options``: :meth:`_Plan.options`."""
-    empty, method = [], options["method"]
+    empty, method, ids = [], options["method"], None
+    if options.get("id_column") is not None:  # (text, id) pairs of a bag, or the two columns of a DataFrame
+        if options["is_bag"]:
+            pairs = list(data)
+            data, ids = [t for t, _ in pairs], [i for _, i in pairs]
+        else:
+            ids, data = data[options["id_column"]].tolist(), data[options["text_column"]]
     if options["is_bag"]:
         result = _apply_bag(data, shipped, method, (number,), empty)
     else:
         result = _apply_series(data, shipped, method, options["columns"], options["dtype"], {"number": number}, empty)
-    return _write_part(result, folder, name, method, classes), (empty[0] if empty else None)
+    return _write_part(result, folder, name, method, classes, ids), (empty[0] if empty else None)
+
+
+def _text_and_id(record, text_column, id_column):
+    """``(text, id)`` of one record of a bag (a dict, e.g. a parsed JSON line), for ``write_predictions(id_column=)``."""
+    from .partitions import _pick
+
+    text = _pick(record, text_column, None, "The bag")
+    if id_column not in record:
+        raise ValueError(f"The bag: a record has no key {id_column!r} (id_column); its keys are {sorted(record)}.")
+    return text, record[id_column]
+
+
+def _with_ids(X, text_column, id_column):
+    """The collection whose partitions :func:`_predict_and_write` reads with ``id_column``: the text and id columns
+    of a Dask DataFrame, or a bag's records as ``(text, id)`` pairs; anything else refused, before any work."""
+    import dask.bag as db
+    import dask.dataframe as dd
+
+    if isinstance(X, dd.DataFrame):
+        if id_column not in X.columns:
+            raise ValueError(f"write_predictions got id_column={id_column!r}, which the Dask DataFrame lacks; its "
+                             f"columns are {list(X.columns)}.")
+        return X[list(dict.fromkeys([text_column, id_column]))]
+    if isinstance(X, db.Bag) and text_column is not None:
+        return X.map(_text_and_id, text_column, id_column)
+    raise ValueError("write_predictions takes id_column with a Dask DataFrame (and text_column), or a bag of records "
+                     "(dicts, with text_column); for a bag of texts or a Series the lines follow the order of X (a "
+                     "Series' lines carry its index labels): drop id_column, or pass the DataFrame that holds the ids.")
 
 
 def _log_empty_total(empties, counts, path) -> None:
