@@ -33,6 +33,13 @@ A content-addressed disk cache (``cache=True``) stores the result of a whole
 of the pipeline's tokenizer rules and stop words, and a SHA-1 of the texts, so
 a second run over the same corpus only reads one file.
 
+spaCy's tokenizer takes a span's prefixes and suffixes off one at a time,
+scanning the rest of the span at each step, so a span of thousands of them
+("!" * 5000, "😍" * 20000, a line of "=") takes time quadratic in its length
+(minutes). In spans longer than 1,000 characters, such runs are cut into
+short pieces first (:func:`_cut_long_runs`), which gives spaCy's tokens at a
+linear cost.
+
 The pipeline of a ``model`` is loaded once per process, and again when it
 changed: its folder saved again, or the language's stop words or ``Defaults``
 edited (see :func:`_nlp_is_current`); the span tables made with the old one
@@ -109,13 +116,24 @@ _NON_SPACE = re.compile(r"\S+")  # the spans of str.split(), with their position
 
 # span cache size above which an engine starts afresh (bounds memory)
 _MAX_CACHED_SPANS = 1_000_000
-_CACHE_FORMAT = 4  # 2: the skipped document indices are stored too; 3: clean_text drops bidi marks, BOMs;
-# 4: one token per emoji (_join_clusters)
+_CACHE_FORMAT = 5  # 2: the skipped document indices are stored too; 3: clean_text drops bidi marks, BOMs;
+# 4: one token per emoji (_join_clusters); 5: runs of over _LONG_SPAN characters such as ":):):)..." are cut
+# (_cut_long_runs), which changes a few of their tokens
 # a batch of documents ends once it holds this many characters (SpacyTokenizer._batches): about 3,000 IMDB
 # reviews, so batch_size alone decides for short texts, while book-length documents go a few at a time
 _BATCH_CHARS = 4_000_000
 # fewer never-seen spans than this per worker are tokenized in-process
 _MIN_SPANS_PER_WORKER = 5000
+# Whitespace-free spans longer than this are cut inside long runs of punctuation or emoji before spaCy sees
+# them (_cut_long_runs): spaCy strips a span's prefixes and suffixes one at a time, each step scanning the
+# rest of the span, so "!" * 20_000 or "😍" * 20_000 take minutes (quadratic; spaCy issues #1768, #4362).
+_LONG_SPAN = 1000
+_RUN_PIECE = 100  # characters of a run between two cuts (the pieces of one run are equal: tokenized once)
+_RUN_MARGIN = 4  # repetitions of the unit left uncut at each end of a run, next to the run's neighbours
+# a run: one unit (up to 8 characters: "!", "😂", "👍🏽", "!?", "👩‍💻") of punctuation, symbols or marks,
+# repeated at least 2 * _RUN_MARGIN + 1 times
+_RUN = re.compile(rf"((?:[^\w\s]|_){{1,8}}?)\1{{{2 * _RUN_MARGIN},}}")
+_RUN_CONTEXT = 64  # at most this many characters between a run that is cut and the end of its span
 
 
 def clean_html(text: str) -> str:
@@ -243,6 +261,152 @@ def _inside_cluster(text: str, p: int) -> bool:
             run += 1
         return run % 2 == 1
     return False
+
+
+def _long_span_starts(text: str):
+    """Matches of the whitespace-free spans of ``text`` longer than ``_LONG_SPAN`` (linear: anchored at span starts)."""
+    return re.finditer(rf"(?<!\S)\S{{{_LONG_SPAN + 1},}}", text)
+
+
+def _cut_long_runs(text: str, strips, tokens) -> str:
+    """``text`` with a space put between the pieces of long runs of affixes inside its longest whitespace-free spans.
+
+    spaCy's tokenizer handles a whitespace-free span by taking one prefix
+    and one suffix off at a time, and every step scans (and copies) what is
+    left, so a span made of thousands of affixes costs time quadratic in
+    its length: 5,000 "!" take 3 s, 20,000 "😍" over a minute (spaCy issues
+    #1768 and #4362; a run after a URL is worse still). Only spans longer
+    than ``_LONG_SPAN`` characters are looked at. In them, a *run* -- one
+    unit of punctuation, symbols or emoji ("!", "😂", "👍🏽", "!?")
+    repeated at least ``2 * _RUN_MARGIN + 1`` times -- that spaCy would
+    strip off as affixes one unit at a time gets a space every
+    ``_RUN_PIECE`` characters, ``_RUN_MARGIN`` units away from its ends.
+    spaCy strips such a run when everything between it and one end of the
+    span comes off as affixes too, and then the run one unit at a time:
+    ``strips(unit, side, context)`` (:meth:`_Engine._strips`) checks that
+    on a short stand-in, the run with what lies between it and the span's
+    end (``side="suffix"``) or start (``"prefix"``), at most
+    ``_RUN_CONTEXT`` characters with the runs cut there shortened to their
+    margins. True of "!", "?", "*", "=", emoji...; not of runs of ".", "-"
+    or "~" (one token), "'" (pairs), "$" after a word (one token), nor of a
+    run between letters ("wow!!!...!!!cool": spaCy splits infixes in one
+    linear pass). Spans spaCy keeps whole are never cut, and the pieces
+    that hold more than one run's units are checked in a window of their
+    neighbours (:func:`_pieces_agree`); the pieces of one run, being equal,
+    are tokenized once. So the tokens are spaCy's at a cost linear in the
+    span's length, with two exceptions, both in spans of over
+    ``_LONG_SPAN`` characters: a run of over ``_LONG_SPAN`` characters whose
+    tokens spaCy makes by where its two ends meet (":):):)...", "''''...", "……")
+    is cut all the same, so the tokens next to each cut can differ from
+    spaCy's (":)", ":", ")" instead of "):"), rather than take minutes;
+    and where such a chain sits between cut runs the same can happen next
+    to it (fuzzing with ``_LONG_SPAN=40`` found about 1 such span in 200
+    cut spans; none without such chains). Text without a span over
+    ``_LONG_SPAN`` characters is returned as is: the tokens of ordinary
+    text never change.
+    """
+    if len(text) <= _LONG_SPAN:
+        return text
+    cuts = []
+    for span in _long_span_starts(text):
+        start, stop = span.span()
+        runs = [(m.start(), m.end(), m.group(1)) for m in _RUN.finditer(text, start, stop)
+                if m.end() - m.start() > 2 * _RUN_MARGIN * len(m.group(1))]
+        stripped = [0] * len(runs)  # per run: what strips() said from the side that reaches it
+        # suffixes come off the end first: walk the runs from the span's end with what follows each (its
+        # runs shortened to the margins), as long as that stays short; then prefixes, from the start
+        for order, side in ((range(len(runs) - 1, -1, -1), "suffix"), (range(len(runs)), "prefix")):
+            context, edge = "", stop if side == "suffix" else start
+            for k in order:
+                run_start, run_end, unit = runs[k]
+                between = text[run_end:edge] if side == "suffix" else text[edge:run_start]
+                context = between + context if side == "suffix" else context + between
+                state = strips(unit, side, context) if len(context) <= _RUN_CONTEXT else 0
+                if not state:
+                    break
+                stripped[k] = max(stripped[k], state)
+                kept = unit * _RUN_MARGIN
+                context = kept + context if side == "suffix" else context + kept
+                edge = run_start if side == "suffix" else run_end
+        exact = [k for k, state in enumerate(stripped) if state == 2]
+        span_cuts = [c for k in exact for c in _run_cuts(text, *runs[k])]
+        if span_cuts and _pieces_agree(text, start, stop, span_cuts, tokens):
+            cuts.extend(p for p, _unit in span_cuts)
+            exact = set(exact)
+        else:
+            exact = set()
+        # a run of over _LONG_SPAN characters that cannot be cut exactly (emoticon chains, runs of apostrophes) would still
+        # take minutes: cut it all the same, at a cost in tokens at the cuts
+        for k, state in enumerate(stripped):
+            if state and k not in exact and runs[k][1] - runs[k][0] > _LONG_SPAN:
+                cuts.extend(p for p, _unit in _run_cuts(text, *runs[k]))
+    if not cuts:
+        return text
+    bounds = [0, *sorted(cuts), len(text)]
+    return " ".join(text[a:b] for a, b in itertools.pairwise(bounds))
+
+
+def _run_cuts(text: str, run_start: int, run_end: int, unit: str) -> list[tuple[int, str]]:
+    """Where a run is cut: every ``_RUN_PIECE`` characters, ``_RUN_MARGIN`` units from its ends, between clusters."""
+    u = len(unit)
+    step = u * max(1, _RUN_PIECE // u)
+    first, end = run_start + u * _RUN_MARGIN, run_end - u * _RUN_MARGIN
+    return [(p, unit) for p in range(first, end + 1, step) if not _inside_cluster(text, p)]
+
+
+def _pieces_agree(text: str, start: int, stop: int, cuts: list, tokens) -> bool:
+    """Whether the pieces of ``text[start:stop]`` cut at ``cuts`` tokenize alone as inside the whole span.
+
+    Each piece other than the inside of one run is checked in a window of
+    the text around it (the neighbouring pieces, at least as long again as
+    the piece on each side): ``tokens`` of the uncut window must be those of
+    its pieces one after another. spaCy strips a span's two ends in step,
+    so where a stretch left between cuts can be split several ways (":):)"),
+    how far the other end has got decides; such spans are left whole.
+    """
+    bounds = [start, *(p for p, _unit in cuts), stop]
+    units = [None, *(unit for _p, unit in cuts), None]
+    memo: dict[str, list[str]] = {}
+
+    def piece_tokens(k):
+        piece = text[bounds[k] : bounds[k + 1]]
+        if piece not in memo:
+            memo[piece] = tokens(piece)
+        return memo[piece]
+
+    for k in range(len(bounds) - 1):
+        a, b, left, right = bounds[k], bounds[k + 1], units[k], units[k + 1]
+        piece = text[a:b]
+        if left is not None and left == right and piece == left * (len(piece) // len(left)):
+            continue  # the inside of one run
+        width = min(b - a + 16, 2 * _LONG_SPAN)
+        first = k
+        while first > 0 and a - bounds[first] < width:
+            first -= 1
+        last = k + 1
+        while last < len(bounds) - 1 and bounds[last] - b < width:
+            last += 1
+        expected = [t for j in range(first, last) for t in piece_tokens(j)]
+        if tokens(text[bounds[first] : bounds[last]]) != expected:
+            return False
+    return True
+
+
+def _affixes_cover(text: str, find, *, from_end: bool) -> int:
+    """How many characters of ``text`` spaCy's ``find_suffix`` (``from_end``) or ``find_prefix`` strips, one affix at a time.
+
+    A run is taken off as affixes (the quadratic loop) only when everything
+    between it and the span's end comes off so too; a run between letters
+    is split as infixes instead, in one linear pass, and left uncut.
+    """
+    done = 0
+    while done < len(text):
+        rest = text[: len(text) - done] if from_end else text[done:]
+        length = find(rest)
+        if not length:
+            break
+        done += length
+    return done
 
 
 def _join_clusters(doc):
@@ -596,6 +760,7 @@ class _Engine:
         self.left_hashes = np.array(sorted(store.add(t) for t in self.lefts | produced), dtype=np.uint64)
         self.right_hashes = np.array(sorted(store.add(t) for t in self.rights | produced), dtype=np.uint64)
         self.lock = threading.Lock()
+        self._run_units: dict[tuple, int] = {}  # (run unit, side, context) -> _strips(...)
         self.reset()
 
     def reset(self):
@@ -699,6 +864,64 @@ class _Engine:
             for _name, proc in self.nlp.pipeline:  # only context-free components get here (the lookup lemmatizer)
                 doc = proc(doc)
         return doc
+
+    def _strips(self, unit: str, side: str, context: str) -> int:
+        """Whether spaCy takes a run of ``unit`` followed (suffix) or preceded (prefix) by ``context`` off a word one unit at a time.
+
+        0 when spaCy's suffix (prefix) rules do not take ``context`` and the
+        run off ``"word" + run + context`` (``context + run + "word"``) one
+        affix at a time (spaCy is then linear on it); 2 when, besides, the run
+        alone or cut by a space gives the unit's own tokens once per
+        repetition, and the tokens of that text are ``"word"``, the unit's,
+        and those of the last piece (``_RUN_MARGIN`` units and ``context``)
+        tokenized alone, mirrored for prefixes: cutting the run keeps
+        spaCy's tokens; 1 otherwise (":):):)...", whose tokens depend on
+        where spaCy's two ends meet). See :func:`_cut_long_runs`.
+        """
+        key = (unit, side, context)
+        known = self._run_units.get(key)
+        if known is None:
+            from spacy.tokenizer import Tokenizer
+
+            tokenizer = self.nlp.tokenizer
+            if not isinstance(tokenizer, Tokenizer):  # a language's own segmenter (zh, ja, th...): left alone
+                return 0
+
+            def tokens(text):
+                return [t.text for t in _join_clusters(tokenizer(text))]
+
+            n = 2 * _RUN_MARGIN + 4
+            m = n - _RUN_MARGIN
+            one = tokens(unit)
+            run = one * n
+            if side == "suffix":
+                text = "word" + unit * n + context
+                cover = _affixes_cover(text, tokenizer.find_suffix, from_end=True)
+                cut = ["word", *one * m, *tokens(unit * _RUN_MARGIN + context)]
+            else:
+                text = context + unit * n + "word"
+                cover = _affixes_cover(text, tokenizer.find_prefix, from_end=False)
+                cut = [*tokens(context + unit * _RUN_MARGIN), *one * m, "word"]
+            if cover < len(text) - 4:
+                known = 0  # not taken off as affixes: spaCy is linear on it
+            elif (tokens(unit * n) == run == tokens(unit * (n // 2) + " " + unit * (n - n // 2))
+                  and tokens(text) == cut):
+                known = 2  # the run, cut, and what follows (precedes) it give the tokens of the whole
+            else:  # 1 if spaCy takes the run off a few characters at a time (quadratic), not in one go ("....")
+                known = 1 if len(tokens(unit * n)) >= n // 2 else 0
+            if len(self._run_units) > 10_000:
+                self._run_units.clear()
+            self._run_units[key] = known
+        return known
+
+    def cut_long_runs(self, texts: list[str]) -> list[str]:
+        """``texts`` with the long runs of their longest spans cut (:func:`_cut_long_runs`)."""
+        return [_cut_long_runs(text, self._strips, self._tokens) if len(text) > _LONG_SPAN else text
+                for text in texts]
+
+    def _tokens(self, text: str) -> list[str]:
+        """spaCy's token texts of ``text`` (one per emoji), as :meth:`_doc` makes them, whitespace left out."""
+        return [t.text for t in _join_clusters(self.nlp.tokenizer(text)) if not t.is_space]
 
     def tokenize_doc(self, text: str) -> list[int]:
         """Output ids of one text tokenized by spaCy directly (no span cache)."""
@@ -1689,7 +1912,7 @@ class SpacyTokenizer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Trans
         id_parts, length_parts = [], []
         with engine.lock:
             for start, batch in self._batches(docs):
-                texts = list(self._cleaned(batch, limit, skipped, start))
+                texts = engine.cut_long_runs(list(self._cleaned(batch, limit, skipped, start)))
                 if not engine.span_cacheable:
                     ids, lengths = engine.encode_with_pipe(texts)
                 else:
