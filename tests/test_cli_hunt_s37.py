@@ -73,12 +73,13 @@ def test_cut_gzip_file_is_named(reviews, tmp_path):
 
     cut = tmp_path / "reviews.txt.gz"
     cut.write_bytes(gzip.compress("\n".join(reviews[0]).encode())[:40])
-    with pytest.raises(DataError, match=r"reviews\.txt\.gz': not a complete gzip file"):
+    with pytest.raises(DataError, match=r"reviews\.txt\.gz'?: not a complete gzip file"):
         read_input(cut)
 
 
 @pytest.mark.parametrize("name", ["reviews.csv.gz", "reviews.jsonl.gz"])
-def test_gzipped_table_names_the_fix(reviews, tmp_path, capsys, name):
+def test_gzipped_table_is_read(reviews, tmp_path, name):
+    # refused with "gunzip -k" until session 45; now read as it is decompressed (tests/test_cli_gzip_inputs_s45.py)
     from toolkit.cli._inputs import check_labelled_path, read_input
 
     texts, labels = reviews
@@ -93,13 +94,8 @@ def test_gzipped_table_names_the_fix(reviews, tmp_path, capsys, name):
 
         buffer.write("".join(json.dumps({"text": t, "label": y}) + "\n" for t, y in zip(texts, labels)))
     path.write_bytes(gzip.compress(buffer.getvalue().encode()))
-    fix = r"is gzip-compressed.*gunzip -k .*and pass '.*reviews\.(csv|jsonl)'"
-    with pytest.raises(DataError, match=fix):
-        read_input(path)
-    with pytest.raises(DataError, match=fix):  # toolkit train / evaluate --data
-        check_labelled_path(path)
-    code, err = _run(capsys, "tokenize", path)
-    assert code == 1 and "gunzip -k" in _one_error(err)
+    assert read_input(path) == list(texts)
+    assert check_labelled_path(path) == path  # toolkit train / evaluate --data
 
 
 # ------------------------------------------------------------------------------------------- vectorize options
@@ -236,7 +232,9 @@ def test_store_multiline_csv_names_blocksize_none(reviews, tmp_path, cluster):
         writer.writerow(["text", "label"])
         writer.writerows((t.replace(". ", ".\n"), y) for t, y in zip(texts, labels))
     assert path.stat().st_size > 4 * 4096
-    with pytest.raises(DataError, match=r"reviews\.csv: malformed CSV .*EOF inside string.*--blocksize none"):
+    # the block that ends inside a quoted text ("EOF inside string") or the next one, which starts inside it
+    # ("Expected 2 fields"), whichever the cluster reads first: both say to read each file whole
+    with pytest.raises(DataError, match=r"reviews\.csv(, line \d+)?: malformed CSV .*--blocksize none"):
         build_store([path], tmp_path / "cut", label_column="label", blocksize="4kB",
                     scheduler=cluster.scheduler_address)
     assert not (tmp_path / "cut").exists()

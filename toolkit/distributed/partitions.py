@@ -319,12 +319,16 @@ def _csv_block(openfile, offset, length, options):
         if number is not None:  # line of the block read (the header prepended) -> line of the file
             with openfile as fh:
                 line = f", line {number - (1 if start else 0) + _lines_before(fh, start)}"
-        hint = (" A quoted text with line breaks crossed a block boundary: read each file as one partition "
-                "(read_texts(..., blocksize=None); toolkit store build --blocksize none), or give the corpus as "
-                "several smaller CSV files or as JSON lines (.jsonl)." if "EOF inside string" in str(err) else
-                " A text that holds the delimiter must be quoted (\"...\", with \"\" for a quote inside). To drop "
-                "such rows instead, read the files with dask.dataframe.read_csv(..., on_bad_lines='skip') and pass "
-                "the DataFrame to read_texts.")
+        whole = ("read each file as one partition (read_texts(..., blocksize=None); toolkit store build "
+                 "--blocksize none), or give the corpus as several smaller CSV files or as JSON lines (.jsonl).")
+        hint = (f" A quoted text with line breaks crossed a block boundary: {whole}" if "EOF inside string" in str(err)
+                else " A text that holds the delimiter must be quoted (\"...\", with \"\" for a quote inside). To "
+                "drop such rows instead, read the files with dask.dataframe.read_csv(..., on_bad_lines='skip') and "
+                "pass the DataFrame to read_texts.")
+        if start and "EOF inside string" not in str(err):
+            # a block that starts inside a quoted text with line breaks reads its tail as rows of other fields;
+            # which block fails first (this one, or the one that ends inside the quote) is the scheduler's order
+            hint += f" Or, if quoted texts hold line breaks, one crossed a block boundary: {whole}"
         raise DataError(f"{openfile.path}{line}: malformed CSV ({str(err).strip()}).{hint}") from None
     return frame.assign(**{_PATH_COLUMN: pd.Series(openfile.path, index=frame.index, dtype=object)})
 
