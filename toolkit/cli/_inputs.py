@@ -26,6 +26,24 @@ TABLE_SUFFIXES = (".csv", ".tsv")
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 
 
+def _data_suffix(path) -> str:
+    """The suffix that says how to read ``path``, lower-cased: ``".csv"`` for ``reviews.csv`` and for a
+    compressed ``reviews.csv.gz`` (``.bz2``, ``.xz``), whose content the readers decompress as they read it."""
+    from ..data.datasets import COMPRESSED_SUFFIXES
+
+    suffixes = [s.lower() for s in Path(path).suffixes]
+    if len(suffixes) > 1 and suffixes[-1] in COMPRESSED_SUFFIXES:
+        return suffixes[-2]
+    return suffixes[-1] if suffixes else ""
+
+
+def _uncompressed_name(path: Path) -> Path:
+    """``path`` without a compression suffix (``reviews.parquet`` for ``reviews.parquet.gz``)."""
+    from ..data.datasets import COMPRESSED_SUFFIXES
+
+    return path.with_suffix("") if len(path.suffixes) > 1 and path.suffix.lower() in COMPRESSED_SUFFIXES else path
+
+
 #: formats the commands do not read, and the pandas reader that converts each to CSV
 _CONVERTIBLE = {".parquet": "read_parquet", ".pq": "read_parquet", ".xlsx": "read_excel", ".xls": "read_excel",
                 ".ods": "read_excel", ".feather": "read_feather", ".json": "read_json"}
@@ -48,13 +66,13 @@ def _unreadable_format(path: Path):
     naming the pandas call that converts it; None for others. A ``.json`` file of JSON lines is read."""
     from ..exceptions import DataError
 
-    suffix = path.suffix.lower()
+    suffix = _data_suffix(path)
     reader = _CONVERTIBLE.get(suffix)
     if reader is None or path.is_dir() or (suffix == ".json" and _is_json_lines(path)):
         return None
     what = ("one JSON document (an array, or an object over several lines), not JSON lines"
             if suffix == ".json" else f"a {suffix} file")
-    target = path.with_suffix(".jsonl" if suffix == ".json" else ".csv")
+    target = _uncompressed_name(path).with_suffix(".jsonl" if suffix == ".json" else ".csv")
     convert = ("to_json(" + repr(str(target)) + ", orient='records', lines=True)" if suffix == ".json"
                else "to_csv(" + repr(str(target)) + ", index=False)")
     return DataError(
@@ -161,30 +179,22 @@ def _lines(data: bytes, encoding: str, name: str, numbers: list | None = None) -
 GZIP_MAGIC = b"\x1f\x8b"
 
 
-def _gzipped_table(path: Path):
-    """The DataError for a gzipped CSV/TSV/JSONL file (``reviews.csv.gz``), which these readers take only
-    uncompressed, or None for any other path."""
-    from ..exceptions import DataError
-
-    suffixes = [s.lower() for s in path.suffixes]
-    if len(suffixes) < 2 or suffixes[-1] != ".gz" or suffixes[-2] not in TABLE_SUFFIXES + JSONL_SUFFIXES:
-        return None
-    plain = path.with_suffix("")
-    return DataError(
-        f"'{path}' is gzip-compressed; this command reads {suffixes[-2]} files uncompressed. Decompress it first "
-        f"(`gunzip -k '{path}'`) and pass '{plain}'."
-    )
-
-
-def _read_lines(path: Path, encoding: str, numbers: list | None = None) -> list[str]:
-    """The non-empty lines of a text file, gunzipped first when it is gzip data (``reviews.txt.gz``)."""
+def _read_bytes(path: Path) -> bytes:
+    """The content of ``path``, decompressed when it is gzip, bz2 or xz data (``reviews.txt.gz``): streamed,
+    so the compressed bytes are never held whole beside the text."""
+    from ..data.datasets import _open_bytes
     from ..exceptions import DataError
 
     try:
-        data = path.read_bytes()
+        with _open_bytes(path) as fh:
+            return fh.read()
     except OSError as err:
         raise DataError(f"Cannot read '{path}': {err.strerror or err}.") from err
-    return _lines(_gunzipped(data, f"'{path}'"), encoding, f"'{path}'", numbers)
+
+
+def _read_lines(path: Path, encoding: str, numbers: list | None = None) -> list[str]:
+    """The non-empty lines of a text file, decompressed first when it is gzip, bz2 or xz data (``reviews.txt.gz``)."""
+    return _lines(_read_bytes(path), encoding, f"'{path}'", numbers)
 
 
 def _json_object(line: str) -> dict | None:
@@ -278,9 +288,10 @@ def read_input(source=None, *, column="text", encoding="utf-8", stdin=None, spli
     Parameters
     ----------
     source : path-like, "-" or None
-        A text file (one document per non-empty line; gzipped too, e.g.
-        ``reviews.txt.gz``), a CSV/TSV or JSONL file (the ``column`` field;
-        uncompressed: a ``.csv.gz`` is refused, naming the fix; a ``.csv``
+        A text file (one document per non-empty line), a CSV/TSV or JSONL
+        file (the ``column`` field; each of them gzip, bz2 or xz compressed
+        too, found by its first bytes and read as it is decompressed:
+        ``reviews.txt.gz``, ``reviews.csv.gz``, ``reviews.jsonl.gz``; a ``.csv``
         whose header holds ``;`` and no commas is read with ``;``; a ``.json``
         file of JSON lines is read as ``.jsonl``; parquet, Excel and one-document
         JSON files are refused, naming the pandas call that converts them), a folder (:func:`toolkit.data.datasets.load_folder`),
@@ -349,10 +360,10 @@ def read_input(source=None, *, column="text", encoding="utf-8", stdin=None, spli
     path = _check_input_path(source)
     if path.is_file() and _line_kind(str(path)) == "jsonl" and _is_token_list(_first_line(path)):
         raise _token_lists_error(f"'{path}'")  # load_jsonl said "expected a JSON object, got list"
-    for error in (_gzipped_table(path), _unreadable_format(path)):
-        if error is not None:
-            raise error
-    if path.is_dir() or path.suffix.lower() in TABLE_SUFFIXES + JSONL_SUFFIXES + (".json",):
+    error = _unreadable_format(path)
+    if error is not None:
+        raise error
+    if path.is_dir() or _data_suffix(path) in TABLE_SUFFIXES + JSONL_SUFFIXES + (".json",):
         dataset = load_data(path, column=column, label_column=None)
         if read_as is not None:
             read_as.append("folder" if path.is_dir() else "table")
@@ -392,7 +403,8 @@ def load_data(data="imdb", *, split="train", column="text", label_column="label"
         ``"imdb"`` (through :func:`toolkit.data.datasets.load_imdb`), a class-per-folder
         directory, a CSV/TSV file (a ``.csv`` whose header has no commas but
         one of ``;``, tab, ``|`` is read with it: Excel's "CSV" in many
-        locales) or a JSONL file (also JSON lines saved as ``.json``).
+        locales) or a JSONL file (also JSON lines saved as ``.json``); each
+        file gzip, bz2 or xz compressed too (``reviews.csv.gz``).
     split : str, default="train"
         IMDB split (``"train"``, ``"test"``, ``"unsup"``).
     column, label_column : str
@@ -415,7 +427,7 @@ def load_data(data="imdb", *, split="train", column="text", label_column="label"
     path = check_labelled_path(data)
     if not path.is_dir():
         _check_label_not_text(column, label_column)
-    suffix = path.suffix.lower()
+    suffix = _data_suffix(path)
     preloaded = _PRELOADED.pop(_preload_key(path, column, label_column), None)
     if preloaded is not None:  # read by check_training_classes in this command, before TensorFlow loaded
         return preloaded
@@ -493,7 +505,7 @@ def _csv_delimiter(path: Path, encoding: str = "utf-8") -> str:
 
     from ..data.datasets import _header_delimiter, _open_text
 
-    if path.suffix.lower() == ".tsv":
+    if _data_suffix(path) == ".tsv":
         return "\t"
     try:
         with _open_text(path, encoding) as fh:
@@ -547,13 +559,13 @@ def check_labelled_path(data) -> Path:
     from ..exceptions import DataError
 
     path = _check_input_path(data)
-    for error in (_gzipped_table(path), _unreadable_format(path)):
-        if error is not None:
-            raise error
-    if not path.is_dir() and path.suffix.lower() not in TABLE_SUFFIXES + JSONL_SUFFIXES + (".json",):
+    error = _unreadable_format(path)
+    if error is not None:
+        raise error
+    if not path.is_dir() and _data_suffix(path) not in TABLE_SUFFIXES + JSONL_SUFFIXES + (".json",):
         raise DataError(
             f"Cannot read labelled data from '{path}': give 'imdb', a class-per-folder directory, "
-            "a .csv/.tsv or a .jsonl file."
+            "a .csv/.tsv or a .jsonl file (gzip, bz2 or xz compressed too: .csv.gz...)."
         )
     return path
 
@@ -1107,7 +1119,7 @@ class DocumentRecords:
 
 def _line_kind(source: str) -> str | None:
     """The kind of file whose records' lines :func:`_record_start_lines` counts ("csv", "tsv", "jsonl"), or None."""
-    suffix = Path(source).suffix.lower()
+    suffix = _data_suffix(source)
     if suffix in JSONL_SUFFIXES + (".json",):  # a .json file the commands read is JSON lines
         return "jsonl"
     if suffix in TABLE_SUFFIXES:
@@ -1188,8 +1200,8 @@ def describe_input_document(source, index: int, *, encoding: str = "utf-8", spli
     if _line_kind(str(path)) is not None:
         return DocumentRecords(str(path), [index]).describe(0)
     try:
-        text = _gunzipped(path.read_bytes(), str(path)).decode(_bom_aware(encoding))
-    except (OSError, ValueError) as err:  # removed or edited since it was read
+        text = _read_bytes(path).decode(_bom_aware(encoding))
+    except (OSError, ValueError) as err:  # (DataError is a ValueError)  # removed or edited since it was read
         logger.debug("Cannot count the lines of %s: %s", path, err)
         return f"document {index} of {path} (its non-blank line {index + 1})"
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")  # as _lines splits them

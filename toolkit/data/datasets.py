@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import csv
 import glob
+import io
 import json
 import logging
 import math
@@ -1277,13 +1278,121 @@ def _encode_labels(values: list, source: str) -> tuple[np.ndarray, list]:
     return np.array([index[v] for v in values], dtype=np.int64), names
 
 
+#: the first bytes of each compressed format read transparently, and its stdlib module
+_COMPRESSED = ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\xfd7zXZ\x00", "xz"))
+
+#: the command line tool of each of those formats
+_COMPRESSOR = {"gzip": "gzip", "bz2": "bzip2", "xz": "xz"}
+
+#: the suffixes of those formats (``reviews.csv.gz`` is a CSV file)
+COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz")
+
+
+def _compression(path: Path) -> str | None:
+    """``"gzip"``, ``"bz2"`` or ``"xz"`` when ``path`` starts with that format's magic bytes, else None.
+
+    Found by the content, not the name: a ``reviews.csv`` that holds gzip data (a download saved without
+    decoding) is read, and a ``reviews.csv.gz`` that holds plain text is read as it is.
+    """
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(10)
+    except OSError:
+        return None  # the opening of the file names the problem
+    kind = next((name for magic, name in _COMPRESSED if head.startswith(magic)), None)
+    if kind == "bz2" and not (head[3:4].isdigit() and head[4:10] in (b"1AY&SY", b"\x17rE8P\x90")):
+        return None  # text that starts with "BZh": a bzip2 stream goes on with a block size and a block's magic
+    return kind
+
+
+class _Decompressed(io.RawIOBase):
+    """The decompressed bytes of a gzip/bz2/xz stream; a damaged or cut-short file is a DataError naming it.
+
+    ``gzip``'s EOFError ("Compressed file ended before the end-of-stream marker was reached"), BadGzipFile and
+    zlib.error (and bz2's and lzma's) name no file, and surfaced as tracebacks from deep inside the readers.
+    """
+
+    def __init__(self, path: Path, kind: str):
+        self.path, self.kind = path, kind
+        if kind == "gzip":
+            import gzip as module
+        elif kind == "bz2":
+            import bz2 as module
+        else:
+            import lzma as module
+        self._errors = _decompression_errors()
+        self._inner = module.open(path, "rb")  # noqa: SIM115 - closed by close()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        try:
+            return self._inner.readinto(buffer)
+        except self._errors as err:
+            short = isinstance(err, EOFError)
+            raise DataError(
+                f"{self.path}: not a {'complete' if short else 'valid'} {self.kind} file ({err}). Copy or "
+                f"download it again{' (it was cut short)' if short else ''}, or compress it again; "
+                f"`{_COMPRESSOR[self.kind]} -t FILE` tests one."
+            ) from err
+
+    def close(self) -> None:
+        try:
+            inner = getattr(self, "_inner", None)  # None: the opening failed
+            if inner is not None:
+                inner.close()
+        finally:
+            super().close()
+
+
+def _decompression_errors() -> tuple:
+    """The exceptions the stdlib decompressors raise for damaged data."""
+    import zlib
+
+    errors: list = [EOFError, zlib.error, OSError]  # gzip.BadGzipFile and bz2's "Invalid data stream" are OSErrors
+    try:
+        import lzma
+
+        errors.append(lzma.LZMAError)
+    except ImportError:  # a Python built without lzma
+        pass
+    return tuple(errors)
+
+
+#: the first bytes of a Zstandard file: no stdlib decompressor before Python 3.14, so it is refused by name
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
+
+def _open_bytes(path: Path):
+    """A binary stream of ``path``'s content, decompressed (streaming) when it is gzip, bz2 or xz data."""
+    kind = _compression(path)
+    if kind is None:
+        fh = open(path, "rb")  # noqa: SIM115 - the caller closes it
+        if fh.peek(4)[:4] == _ZSTD_MAGIC:
+            fh.close()
+            raise DataError(f"{path} is Zstandard-compressed (zstd), which is not read here; decompress it "
+                            f"(`zstd -d FILE`) or recompress it with gzip (`zstd -dc FILE | gzip > NEW_FILE.gz`), "
+                            "and pass that file.")
+        return fh
+    try:
+        return io.BufferedReader(_Decompressed(path, kind), buffer_size=1 << 16)
+    except ImportError as err:  # bz2/lzma missing from this Python
+        raise DataError(f"{path} is {kind}-compressed and this Python cannot decompress {kind} ({err}); "
+                        "decompress it first and pass the plain file.") from err
+
+
 def _open_text(path: Path, encoding: str):
+    """``path`` opened as text (``newline=""``, a UTF-8 byte order mark dropped); gzip, bz2 and xz files are
+    decompressed as they are read (found by their first bytes), so every check sees the plain text."""
     if not path.exists():
         raise DataError(f"File {path} does not exist.")
     if path.is_dir():
         raise DataError(f"{path} is a folder; pass a file (or use load_folder for a folder of text files).")
     try:
-        return open(path, encoding=_without_bom(encoding), newline="")
+        if _compression(path) is None:
+            return open(path, encoding=_without_bom(encoding), newline="")
+        return io.TextIOWrapper(_open_bytes(path), encoding=_without_bom(encoding), newline="")
     except OSError as err:
         raise DataError(f"Cannot read {path}: {err}.") from err
 
@@ -1296,24 +1405,29 @@ def _undecodable(path: Path, encoding: str, err: UnicodeDecodeError) -> DataErro
     """
     import codecs
 
+    tool = _COMPRESSOR.get(_compression(path))
+
     def fix(source: str) -> str:
-        return (f"Save the file as {encoding} (e.g. `iconv -f {source} -t {encoding} FILE > NEW_FILE`), or, "
+        # a compressed file: iconv reads the text, not the compressed bytes
+        convert = (f"iconv -f {source} -t {encoding} FILE > NEW_FILE" if tool is None else
+                   f"{tool} -dc FILE | iconv -f {source} -t {encoding} | {tool} > NEW_FILE")
+        return (f"Save the file as {encoding} (e.g. `{convert}`), or, "
                 "in Python, pass its encoding (encoding='latin-1', 'cp1252', 'utf-16'...).")
 
-    with open(path, "rb") as fh:
+    with _open_bytes(path) as fh:  # a compressed file's text: lines and bytes are counted in it
         head = fh.read(2)
     if head in (b"\xff\xfe", b"\xfe\xff") and not codecs.lookup(encoding).name.startswith("utf-16"):
         # Excel's "Unicode Text", PowerShell 5's `>` and Notepad's "Unicode" write UTF-16 with this mark
         return DataError(f"{path} is UTF-16 text (it starts with a UTF-16 byte-order mark), not {encoding}. "
                          f"{fix('UTF-16')}")
     decoder, line, offset = codecs.getincrementaldecoder(encoding)(), 1, 0
-    with open(path, "rb") as fh:
+    with _open_bytes(path) as fh:
         for raw in fh:
             try:
                 decoder.decode(raw)
             except UnicodeDecodeError as bad:
                 return DataError(
-                    f"{path}, line {line}: not valid {encoding} (byte {offset + max(bad.start, 0)} of the file, "
+                    f"{path}, line {line}: not valid {encoding} (byte {offset + max(bad.start, 0)} of the {'decompressed ' if tool else ''}file, "
                     f"{bad.reason}); is it in another encoding, such as latin-1 or cp1252? {fix('latin1')}"
                 )
             line, offset = line + 1, offset + len(raw)
@@ -1354,7 +1468,9 @@ def load_csv(
     Parameters
     ----------
     path : path-like
-        The CSV file.
+        The CSV file; gzip, bz2 or xz compressed too (``reviews.csv.gz``:
+        found by its first bytes, whatever its name, and decompressed as it is
+        read; line numbers in errors count the decompressed text).
     text_column : str, default="text"
         Column of the texts.
     label_column : str or None, default="label"
@@ -1612,7 +1728,7 @@ def load_jsonl(
     Parameters
     ----------
     path : path-like
-        The ``.jsonl`` file.
+        The ``.jsonl`` file; gzip, bz2 or xz compressed too, as in :func:`load_csv`.
     text_column : str, default="text"
         Key of the text in each object.
     label_column : str or None, default="label"
