@@ -14,7 +14,7 @@ padding):
   to get a fastText-style n-gram bag; the model itself stays the same.
 - ``"cnn"``: Embedding -> Conv1D blocks (conv, max-pool) -> GlobalMaxPooling1D
   -> [Dense] -> output.
-- ``"rnn"``: Embedding (mask_zero) -> Bidirectional LSTM or GRU -> [Dense] -> output.
+- ``"rnn"``: Embedding (mask_zero) -> LSTM or GRU (bidirectional by default) -> [Dense] -> output.
 - ``"nbsvm"``: the NB-weighted n-gram bag of fast.ai's "NBSVM++" (DotProdNB,
   2017): per-id learnable weights ``w`` (init ``w_adj``) times frozen
   naive-Bayes log-count ratios ``r`` (the ``embedding_matrix``, one column per
@@ -210,6 +210,7 @@ class ModelSpec:
     nb_w_adj: float
     nb_r_adj: float
     seed: int | None
+    bidirectional: bool = True
 
     def layer_seed(self, offset):
         """The seed of the layer at ``offset`` (distinct per layer), or None."""
@@ -421,23 +422,21 @@ def _cnn(inputs, spec):
 
 @register_architecture("rnn")
 def _rnn(inputs, spec):
-    """Embedding (masked) -> bidirectional LSTM or GRU -> head."""
+    """Embedding (masked) -> LSTM or GRU, bidirectional unless ``spec.bidirectional`` is False -> head."""
     import keras
 
     if spec.rnn_cell not in ("lstm", "gru"):
-        raise ValueError(f"rnn_cell must be 'lstm' or 'gru'; got {spec.rnn_cell!r}.")
+        raise ValueError(f"The 'rnn_cell' parameter must be 'lstm' or 'gru'; got {spec.rnn_cell!r}.")
     x = embed(inputs, spec, mask_zero=True)
-    cell = keras.layers.LSTM if spec.rnn_cell == "lstm" else keras.layers.GRU
-    x = keras.layers.Bidirectional(
-        cell(
-            spec.rnn_units or spec.hidden_units or 32,
-            kernel_initializer=keras.initializers.GlorotUniform(seed=spec.layer_seed(20)),
-            recurrent_initializer=keras.initializers.Orthogonal(seed=spec.layer_seed(21)),
-            seed=spec.layer_seed(22),
-            name=spec.rnn_cell,  # Bidirectional names its copies "forward_lstm" / "backward_lstm"
-        ),
-        name="birnn",
-    )(x)
+    cell = (keras.layers.LSTM if spec.rnn_cell == "lstm" else keras.layers.GRU)(
+        spec.rnn_units or spec.hidden_units or 32,
+        kernel_initializer=keras.initializers.GlorotUniform(seed=spec.layer_seed(20)),
+        recurrent_initializer=keras.initializers.Orthogonal(seed=spec.layer_seed(21)),
+        seed=spec.layer_seed(22),
+        name=spec.rnn_cell,  # Bidirectional names its copies "forward_lstm" / "backward_lstm"
+    )
+    # one direction is the chapter's layer_lstm(units=32): the layer itself, named "lstm" / "gru"
+    x = keras.layers.Bidirectional(cell, name="birnn")(x) if spec.bidirectional else cell(x)
     return output_layer(x, spec)
 
 
@@ -480,6 +479,7 @@ def build_model(
     conv_blocks=1,
     rnn_cell="lstm",
     rnn_units=None,
+    bidirectional=True,
     nb_w_adj=0.4,
     nb_r_adj=10.0,
     seed=None,
@@ -520,8 +520,13 @@ def build_model(
     filters, kernel_size, conv_blocks : int
         CNN settings (``"cnn"`` only).
     rnn_cell : {"lstm", "gru"}, default="lstm"
+        Recurrent layer (``"rnn"`` only): ``keras.layers.LSTM`` or ``GRU``.
     rnn_units : int, optional
         Units per direction (``"rnn"`` only); defaults to ``hidden_units or 32``.
+    bidirectional : bool, default=True
+        Whether the recurrent layer reads both ways (``keras.layers.Bidirectional``,
+        named ``"birnn"``) or only forward (the layer itself, named after
+        ``rnn_cell``); ``"rnn"`` only.
     nb_w_adj, nb_r_adj : float
         NBSVM++ constants (``"nbsvm"`` only): weight offset and ratio scale.
     seed : int, optional
@@ -575,13 +580,17 @@ def build_model(
             f"learning_rate={learning_rate!r} is used when build_model compiles the model: give optimizer too "
             "(optimizer='adam'), or pass learning_rate to compile_model."
         )
+    if not isinstance(bidirectional, (bool, np.bool_)):  # "no" or "False" from a text config is truthy
+        raise TypeError(
+            f"The 'bidirectional' parameter of build_model must be a bool. Got {bidirectional!r} instead."
+        )
     embedding_matrix, embedding_dim = _check_embedding(embedding_matrix, embedding_dim, vocab_size)
     spec = ModelSpec(
         architecture=architecture, vocab_size=vocab_size, maxlen=maxlen, embedding_dim=embedding_dim,
         embedding_matrix=embedding_matrix, trainable=_as_trainable(trainable, "build_model"), n_outputs=n_outputs,
         output=output, hidden_units=hidden_units, dropout=dropout, filters=filters,
         kernel_size=kernel_size, conv_blocks=conv_blocks, rnn_cell=rnn_cell, rnn_units=rnn_units,
-        nb_w_adj=nb_w_adj, nb_r_adj=nb_r_adj, seed=seed,
+        nb_w_adj=nb_w_adj, nb_r_adj=nb_r_adj, seed=seed, bidirectional=bool(bidirectional),
     )
     import keras
 

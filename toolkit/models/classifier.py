@@ -261,9 +261,34 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         Width of a learned embedding (None: 50). With ``vectors``, None uses
         the vectors' dimension and any other value must equal it.
     hidden_units : int, default=0
-        Width of a Dense(relu) layer before the output; 0 for none.
+        Width of a Dense(relu) layer before the output; 0 for none. With
+        ``architecture="rnn"`` and ``rnn_units=None`` it also sets the
+        recurrent layer's units.
     dropout : float, default=0.0
         Dropout rate before the dense layers.
+    filters : int, default=128
+        Filters of each ``Conv1D`` layer (``architecture="cnn"`` only).
+    kernel_size : int, default=5
+        Window of each ``Conv1D`` layer, in tokens (``"cnn"`` only).
+    conv_blocks : int, default=1
+        Number of ``Conv1D`` layers, each but the last followed by
+        ``MaxPooling1D(2)``, before the max over time (``"cnn"`` only).
+    rnn_cell : {"lstm", "gru"}, default="lstm"
+        Recurrent layer of ``architecture="rnn"``: ``keras.layers.LSTM`` or
+        ``keras.layers.GRU``.
+    rnn_units : int, default=None
+        Units of the recurrent layer, per direction (``"rnn"`` only). None
+        uses ``hidden_units``, or 32 when that is 0.
+    bidirectional : bool, default=True
+        Whether the recurrent layer reads the document both ways
+        (``keras.layers.Bidirectional``, twice the units) or forward only, as
+        ``keras.layers.LSTM(32)`` alone (``"rnn"`` only).
+
+        The CNN and RNN settings above are ignored by the other built-in
+        architectures; ``fit`` warns when one of them is set to another
+        value than its default there. An architecture of one's own
+        (:func:`toolkit.models.register_architecture`) reads them from its
+        ``spec``.
     optimizer : {"adam", "adamw", "rmsprop", "sgd", "adagrad", "nadam"} or keras.optimizers.Optimizer, default="adam"
         A name, or a Keras optimizer instance such as
         ``keras.optimizers.SGD(0.05, momentum=0.9)``. An instance is a
@@ -518,6 +543,12 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         "embedding_dim": [Interval(int, 1, None), None],
         "hidden_units": [Interval(int, 0, None)],
         "dropout": [Interval(float, 0, 1, closed="left")],
+        "filters": [Interval(int, 1, None)],
+        "kernel_size": [Interval(int, 1, None)],
+        "conv_blocks": [Interval(int, 1, None)],
+        "rnn_cell": [Options({"lstm", "gru"})],
+        "rnn_units": [Interval(int, 1, None), None],
+        "bidirectional": ["boolean"],
         "optimizer": [Options(builders.OPTIMIZERS), _KerasInstance("optimizers.Optimizer")],
         "learning_rate": [Interval(float, 0, None, closed="neither"),
                           _KerasInstance("optimizers.schedules.LearningRateSchedule"), None],
@@ -559,6 +590,12 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         embedding_dim=None,
         hidden_units=0,
         dropout=0.0,
+        filters=128,
+        kernel_size=5,
+        conv_blocks=1,
+        rnn_cell="lstm",
+        rnn_units=None,
+        bidirectional=True,
         optimizer="adam",
         learning_rate=None,
         epochs=10,
@@ -585,6 +622,12 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         self.embedding_dim = embedding_dim
         self.hidden_units = hidden_units
         self.dropout = dropout
+        self.filters = filters
+        self.kernel_size = kernel_size
+        self.conv_blocks = conv_blocks
+        self.rnn_cell = rnn_cell
+        self.rnn_units = rnn_units
+        self.bidirectional = bidirectional
         self.optimizer = optimizer
         self.learning_rate = learning_rate
         self.epochs = epochs
@@ -911,6 +954,7 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         from ..text.vocabulary import Vocabulary, _report_row_length
 
         validate_params(self, self._parameter_constraints)
+        self._warn_unused_layer_params()
         import_keras()  # a backend that is not installed is named now, before the vocabulary is built
         _check_dtype_policy(self.dtype_policy)
         self._fit_oov(None, quiet=True)  # (a refit's copy holds the previous fit's: the training ids never map)
@@ -980,6 +1024,26 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         self._train(sequences[indices], y_enc[indices],
                     None if weights is None else weights[indices], val, matrix, rng, int(seeds[2]))
         return self
+
+    def _warn_unused_layer_params(self):
+        """Warn when a CNN or RNN setting differs from its default under a built-in architecture that ignores it.
+
+        ``EmbeddingClassifier(architecture="bag", rnn_cell="gru")`` trained a bag without a word. An
+        architecture of one's own may read any of them from its spec, so it is never warned about.
+        """
+        if self.architecture not in _BUILT_IN_ARCHITECTURES:
+            return
+        defaults = _init_defaults(EmbeddingClassifier)  # (a subclass may take **kwargs)
+        unused = [f"{name}={getattr(self, name)!r}"
+                  for owner, names in _LAYER_PARAMETERS.items() if owner != self.architecture for name in names
+                  if not _same_value(getattr(self, name), defaults[name])]
+        if unused:
+            uses = "; ".join(f"{', '.join(names)}: architecture={owner!r}" for owner, names in _LAYER_PARAMETERS.items())
+            warnings.warn(
+                f"architecture={self.architecture!r} of {type(self).__name__} does not use {', '.join(unused)}: "
+                f"they are ignored ({uses}). Choose that architecture, or leave them at their defaults to "
+                "silence this.", UserWarning, stacklevel=4,
+            )
 
     def _flat_training(self):
         """Whether training keeps its rows flat (:class:`_FlatRows`): the NB architectures', unless switched off."""
@@ -1226,6 +1290,12 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
             output=self.output_,
             hidden_units=self.hidden_units,
             dropout=self.dropout,
+            filters=self.filters,
+            kernel_size=self.kernel_size,
+            conv_blocks=self.conv_blocks,
+            rnn_cell=self.rnn_cell,
+            rnn_units=self.rnn_units,
+            bidirectional=bool(self.bidirectional),
             seed=model_seed,
         )
         _check_policy_kept(expected, policy, keras.config.dtype_policy().name)
@@ -2211,6 +2281,26 @@ _OTHER_ESTIMATORS_PARAMETERS = {
     "learning_rate_init": "The optimizer's step size is learning_rate.",
     "lr": "The optimizer's step size is learning_rate.",
 }
+
+
+#: the settings each built-in architecture alone reads (``fit`` warns about them under the others)
+_LAYER_PARAMETERS = {
+    "cnn": ("filters", "kernel_size", "conv_blocks"),
+    "rnn": ("rnn_cell", "rnn_units", "bidirectional"),
+}
+_BUILT_IN_ARCHITECTURES = frozenset({"flatten", "bag", "cnn", "rnn", "nbsvm", "nbsvm_vectors"})
+
+
+def _init_defaults(cls) -> dict:
+    """``cls.__init__``'s parameters and their defaults."""
+    return {name: p.default for name, p in inspect.signature(cls.__init__).parameters.items() if name != "self"}
+
+
+def _same_value(value, default) -> bool:
+    """Whether a parameter holds its default (``np.int64(5)`` is 5, ``np.True_`` is True; 1 is not True)."""
+    if value is None or default is None or isinstance(default, bool):
+        return value is default or isinstance(value, np.bool_) and bool(value) is default
+    return value == default
 
 
 @cache
