@@ -853,7 +853,8 @@ def _vector_kwargs(limit, format, data_dir, cache_dir) -> dict:
     return kwargs
 
 
-_INPUT = "Text source: a file of lines, a .csv/.tsv/.jsonl file (see --column), a folder, or '-' for stdin."
+_INPUT = ("Text source: a file of lines, a .csv/.tsv/.jsonl file (see --column; gzip/bz2/xz compressed too: "
+          ".csv.gz), a folder, or '-' for stdin.")
 
 
 _opt_column = typer.Option("text", "--column", help="Text column of a CSV/TSV/JSONL input.")
