@@ -241,6 +241,27 @@ def rewrite_keeping_mtime(path, data: bytes):
     after = path.stat()
     assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
 
+@pytest.fixture(scope="module")
+def cluster():
+    """A LocalCluster of two worker processes on 127.0.0.1 for a test file (a file may define its own)."""
+    import logging
+
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=":0", silence_logs=logging.CRITICAL) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def client(cluster):
+    """A Client of the test file's ``cluster`` (conftest's, or the file's own)."""
+    from distributed import Client
+
+    with Client(cluster) as client:
+        yield client
+
+
 def write_vectors(path, words, seed=0, dim=8):
     """A word2vec text file (with its header) of ``words`` with distinct random vectors; returns ``path``."""
     vectors = np.random.default_rng(seed).normal(size=(len(words), dim)).astype(np.float32)

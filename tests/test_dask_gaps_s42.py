@@ -40,14 +40,6 @@ def cluster():
         yield cluster
 
 
-@pytest.fixture
-def client(cluster):
-    from distributed import Client
-
-    with Client(cluster) as client:
-        yield client
-
-
 @pytest.fixture(scope="module")
 def reviews(imdb_token_array60):
     return imdb_token_array60

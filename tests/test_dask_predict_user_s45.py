@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import logging
 import os
 import re
 import sys
@@ -25,23 +24,6 @@ pytest.importorskip("distributed")
 pd = pytest.importorskip("pandas")
 
 N = 60  # reviews per test: seconds, on a loaded machine too
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    from distributed import LocalCluster
-
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=":0", silence_logs=logging.CRITICAL) as cluster:
-        yield cluster
-
-
-@pytest.fixture
-def client(cluster):
-    from distributed import Client
-
-    with Client(cluster) as client:
-        yield client
 
 
 @pytest.fixture(scope="module")

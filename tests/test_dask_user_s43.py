@@ -23,23 +23,6 @@ N = 24  # reviews per test: seconds, on a loaded machine too
 
 
 @pytest.fixture(scope="module")
-def cluster():
-    from distributed import LocalCluster
-
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=":0", silence_logs=logging.CRITICAL) as cluster:
-        yield cluster
-
-
-@pytest.fixture
-def client(cluster):
-    from distributed import Client
-
-    with Client(cluster) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
 def reviews(imdb_small):
     texts, labels = imdb_small
     return list(texts[:N]), [str(y) for y in labels[:N]]
