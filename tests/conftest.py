@@ -241,6 +241,23 @@ def rewrite_keeping_mtime(path, data: bytes):
     after = path.stat()
     assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
 
+def invoke_quiet(*args):
+    """``toolkit -q ARGS`` run in-process (typer's CliRunner); its result."""
+    from typer.testing import CliRunner
+
+    from toolkit.cli import app
+
+    return CliRunner().invoke(app, ["-q", *map(str, args)])
+
+
+def one_error(result) -> str:
+    """The one line ``Error: ...`` of a CliRunner ``result`` that failed with exit code 1 (not a bug)."""
+    assert result.exit_code == 1 and not isinstance(result.exception, (AssertionError, TypeError)), result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
+    return lines[0]
+
+
 @pytest.fixture(scope="module")
 def cluster():
     """A LocalCluster of two worker processes on 127.0.0.1 for a test file (a file may define its own)."""

@@ -21,9 +21,9 @@ import json
 import lzma
 
 import pytest
-from typer.testing import CliRunner
+from conftest import invoke_quiet as _invoke
+from conftest import one_error as _one_error
 
-from toolkit.cli import app
 from toolkit.cli._inputs import load_train_test, read_input
 from toolkit.data import load_csv
 from toolkit.exceptions import DataError
@@ -56,17 +56,6 @@ def _files(tmp_path, kind, texts, labels, compress=gzip.compress, suffix=".gz"):
     plain.write_bytes(_content(kind, texts, labels))
     packed.write_bytes(compress(plain.read_bytes()))
     return plain, packed
-
-
-def _invoke(*args):
-    return CliRunner().invoke(app, ["-q", *map(str, args)])
-
-
-def _one_error(result) -> str:
-    assert result.exit_code == 1 and not isinstance(result.exception, (AssertionError, TypeError)), result.output
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
-    return lines[0]
 
 
 @pytest.mark.parametrize("kind", ["csv", "tsv", "jsonl"])

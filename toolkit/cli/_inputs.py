@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import math
@@ -138,11 +139,13 @@ def _bom_aware(encoding: str) -> str:
         return encoding  # open() / decode() name the unknown encoding
 
 
-def _lines(data: bytes, encoding: str, name: str, numbers: list | None = None) -> list[str]:
+def _lines(data: bytes, encoding: str, name: str, numbers: list | None = None, tool: str | None = None) -> list[str]:
     """The non-empty lines of ``data`` decoded strictly; a decoding error names ``name``, the line and the byte.
 
-    ``numbers``, when given, is extended with the 1-based line number of each line returned.
+    ``numbers``, when given, is extended with the 1-based line number of each line returned. ``tool``: the
+    compressor of the file ``data`` was decompressed from (``"gzip"``), for the conversion the error shows.
     """
+    from ..data.datasets import _legacy_encoding, _legacy_note
     from ..exceptions import DataError
 
     try:
@@ -155,10 +158,13 @@ def _lines(data: bytes, encoding: str, name: str, numbers: list | None = None) -
                 f"mark). Convert it to {encoding}, e.g. `iconv -f UTF-16 -t {encoding} FILE > NEW_FILE`."
             ) from err
         line = data[: err.start].count(b"\n") + 1
+        source = _legacy_encoding(data[: 1 << 24])  # cp1252 (Excel, Windows) or latin1: what to convert from
+        iconv = f"iconv -f {source} -t {encoding}"
+        convert = f"{iconv} FILE > NEW_FILE" if tool is None else f"{tool} -dc FILE | {iconv} | {tool} > NEW_FILE"
         raise DataError(
-            f"Cannot read {name} as {encoding} text (line {line}, byte {err.start}); is it text in another "
+            f"Cannot read {name} as {encoding} text (line {line}, byte {err.start}{' of the decompressed text' if tool else ''}); is it text in another "
             f"encoding (latin-1, cp1252...) or a binary file? Give a text file in {encoding} (convert it, e.g. "
-            f"`iconv -f latin1 -t {encoding} FILE > NEW_FILE`)."
+            f"`{convert}`{_legacy_note(source)})."
         ) from err
     # "\n" only (\r\n and \r read as \n, as universal newlines): str.splitlines() also breaks at U+0085,
     # U+2028, \x0b, \x0c and \x1c-\x1e, and IMDB reviews hold U+0085 (cp1252's ellipsis)
@@ -194,7 +200,9 @@ def _read_bytes(path: Path) -> bytes:
 
 def _read_lines(path: Path, encoding: str, numbers: list | None = None) -> list[str]:
     """The non-empty lines of a text file, decompressed first when it is gzip, bz2 or xz data (``reviews.txt.gz``)."""
-    return _lines(_read_bytes(path), encoding, f"'{path}'", numbers)
+    from ..data.datasets import _COMPRESSOR, _compression
+
+    return _lines(_read_bytes(path), encoding, f"'{path}'", numbers, tool=_COMPRESSOR.get(_compression(path)))
 
 
 def _json_object(line: str) -> dict | None:
@@ -215,6 +223,7 @@ def _json_lines_texts(lines: list[str], numbers: list[int], column: str, name: s
     JSON lines piped to stdin (``cat new.jsonl | toolkit predict MODEL``) or kept in a ``.txt`` file were
     classified as raw text, braces, keys and labels included, with no error.
     """
+    from ..data.datasets import _NOT_FOUND, _record_field
     from ..exceptions import DataError
 
     texts = []
@@ -225,14 +234,18 @@ def _json_lines_texts(lines: list[str], numbers: list[int], column: str, name: s
             raise DataError(f"{where}: not a JSON object, but line {numbers[0]} is one, so {name} is read as JSON "
                             f"lines (one object per line, the text under --column {column!r}). Give one object "
                             "per line, or plain text without JSON.")
-        if column not in record:
-            from ..data.datasets import _case_hint
+        text = _record_field(record, column)  # "review.body": a nested key, as load_jsonl reads it
+        if text is _NOT_FOUND:
+            from ..data.datasets import _case_hint, _nested_hint
 
             cased = [k for k in record if k.strip().lower() == column.lower()]
             raise DataError(f"{where}: key {column!r} (--column) not found; the record's keys are "
                             f"{sorted(record)}. Pass --column <one of them>."
-                            f"{_case_hint('Keys', cased[0]) if cased else ''}")
-        text = record[column]
+                            f"{_case_hint('Keys', cased[0]) if cased else ''}{_nested_hint(record, '--column')}")
+        if isinstance(text, dict):
+            from ..data.datasets import _object_error
+
+            raise _with_option_names(_object_error(where, column, text, "text_column"))
         if not isinstance(text, str):
             what = "null" if text is None else f"{text!r} ({type(text).__name__})"
             raise DataError(f"{where}: {column!r} is {what}, not a text. Fill it in or drop the record.")
@@ -264,21 +277,28 @@ def _csv_header_error(line: str, column: str, name: str):
     return None
 
 
-def _gunzipped(data: bytes, name: str) -> bytes:
-    """``data`` decompressed when it is gzip data, else as it is (read as text, gzip bytes only failed as
-    "not utf-8 ... or a binary file?")."""
-    import gzip
-    import zlib
-
+def _decompressed(data: bytes, name: str) -> bytes:
+    """``data`` decompressed when it is gzip, bz2 or xz data (found by its first bytes, as the file readers find
+    it), else as it is. Read as text, compressed bytes failed as "not utf-8 ... or a binary file?"
+    (``xz -c reviews.txt | toolkit predict MODEL -``; gzip alone was decompressed); Zstandard is refused by name.
+    A damaged or cut-short stream is a DataError naming ``name`` (``"standard input"``)."""
+    from ..data.datasets import _COMPRESSOR, _ZSTD_MAGIC, _compression_of, _Decompressed
     from ..exceptions import DataError
 
-    if not data.startswith(GZIP_MAGIC):
+    kind = _compression_of(data[:10])
+    if kind is None:
+        if data.startswith(_ZSTD_MAGIC):
+            raise DataError(f"{name[:1].upper() + name[1:]} is Zstandard-compressed (zstd), which is not read here; "
+                            "decompress it first (`zstd -dc FILE | toolkit ...`) or compress it with gzip, bzip2 "
+                            "or xz.")
         return data
     try:
-        return gzip.decompress(data)
-    except (EOFError, gzip.BadGzipFile, zlib.error) as err:
-        raise DataError(f"{name[:1].upper() + name[1:]}: not a complete gzip file ({err}); compress it again, or "
-                        "copy it again if it was cut short.") from err
+        with io.BufferedReader(_Decompressed(name[:1].upper() + name[1:], kind, fileobj=io.BytesIO(data)),
+                               buffer_size=1 << 16) as fh:
+            return fh.read()
+    except ImportError as err:  # bz2/lzma missing from this Python
+        raise DataError(f"{name[:1].upper() + name[1:]} is {kind}-compressed and this Python cannot decompress "
+                        f"{kind} ({err}); decompress it first (`{_COMPRESSOR[kind]} -dc FILE | toolkit ...`).") from err
 
 
 def read_input(source=None, *, column="text", encoding="utf-8", stdin=None, split="train", data_dir=None,
@@ -295,7 +315,8 @@ def read_input(source=None, *, column="text", encoding="utf-8", stdin=None, spli
         whose header holds ``;`` and no commas is read with ``;``; a ``.json``
         file of JSON lines is read as ``.jsonl``; parquet, Excel and one-document
         JSON files are refused, naming the pandas call that converts them), a folder (:func:`toolkit.data.datasets.load_folder`),
-        ``"-"``/None for ``stdin`` (one document per non-empty line), or
+        ``"-"``/None for ``stdin`` (one document per non-empty line; gzip,
+        bz2 or xz data is decompressed, found by its first bytes), or
         ``"imdb"`` (the reviews of ``split``). Lines read one document per
         line (stdin, a text file) whose first is a JSON object are read as
         JSON lines (the ``column`` of each); a CSV/TSV header naming
@@ -342,7 +363,7 @@ def read_input(source=None, *, column="text", encoding="utf-8", stdin=None, spli
         stream = sys.stdin if stdin is None else stdin
         numbers = []
         if hasattr(stream, "buffer"):  # decoded here, strictly: sys.stdin replaces bad bytes under some locales
-            lines = _lines(_gunzipped(stream.buffer.read(), "standard input"), encoding, "standard input", numbers)
+            lines = _lines(_decompressed(stream.buffer.read(), "standard input"), encoding, "standard input", numbers)
         else:
             numbered = [(i, line.rstrip("\r\n")) for i, line in enumerate(stream, 1) if line.strip()]
             if numbered and numbered[0][1].startswith("\ufeff"):
@@ -401,7 +422,8 @@ def load_data(data="imdb", *, split="train", column="text", label_column="label"
     ----------
     data : str or path-like, default="imdb"
         ``"imdb"`` (through :func:`toolkit.data.datasets.load_imdb`), a class-per-folder
-        directory, a CSV/TSV file (a ``.csv`` whose header has no commas but
+        directory (with labels, an ``unsup`` folder beside the class folders, IMDB's
+        unlabelled reviews in ``aclImdb/train``, is left out with a warning), a CSV/TSV file (a ``.csv`` whose header has no commas but
         one of ``;``, tab, ``|`` is read with it: Excel's "CSV" in many
         locales) or a JSONL file (also JSON lines saved as ``.json``); each
         file gzip, bz2 or xz compressed too (``reviews.csv.gz``).
@@ -433,13 +455,70 @@ def load_data(data="imdb", *, split="train", column="text", label_column="label"
         return preloaded
     try:
         if path.is_dir():
-            return datasets.load_folder(path)
+            # texts alone (predict --input): every file; labelled: not IMDB's unlabelled 'unsup' as a class
+            return datasets.load_folder(path, categories=None if label_column is None else
+                                        _labelled_class_folders(path))
         if suffix in TABLE_SUFFIXES:
             return datasets.load_csv(path, text_column=column, label_column=label_column,
                                      delimiter=_csv_delimiter(path))
         return datasets.load_jsonl(path, text_column=column, label_column=label_column)
     except datasets.DataError as err:
         raise _with_option_names(err) from err
+
+
+#: class folders that hold unlabelled documents, not a class: IMDB's aclImdb/train/unsup (50,000 reviews)
+_UNLABELLED_FOLDERS = ("unsup",)
+
+
+#: folder names of a dataset's splits (aclImdb/train, aclImdb/test), which are no classes
+_SPLIT_FOLDERS = ("train", "test", "val", "valid", "validation", "dev", "unsup")
+
+
+def _check_not_splits(path: Path, subdirs: list) -> None:
+    """Refuse a folder whose "class folders" are splits each holding the same class folders.
+
+    ``toolkit train --data aclImdb`` (the extracted tarball's top folder) read ``test`` and ``train`` as the
+    two classes (their pos/ and neg/ files nested in them): a model that tells the splits apart, scored on
+    a split of both, with no error.
+    """
+    from ..exceptions import DataError
+
+    if len(subdirs) < 2 or not all(name.lower() in _SPLIT_FOLDERS for name in subdirs):
+        return
+    inner = [{p.name for p in (path / name).iterdir() if p.is_dir() and not p.name.startswith(".")}
+             for name in subdirs]
+    shared = sorted(set.intersection(*inner) - set(_SPLIT_FOLDERS))
+    if len(shared) < 2:
+        return
+    train = next((name for name in subdirs if name.lower() == "train"), subdirs[0])
+    test = next((name for name in subdirs if name.lower() == "test"), subdirs[-1])
+    raise DataError(
+        f"{path} holds the splits {subdirs}, each with the class folders {shared}: read as it is, the splits would "
+        f"be the classes. Give one split: {path / train} to train on (`toolkit train --data {path / train} "
+        f"--test-data {path / test}`), {path / test} to evaluate on."
+    )
+
+
+def _labelled_class_folders(path: Path) -> list[str] | None:
+    """The class folders of ``path`` that :func:`load_data` reads: None (all), or all but an ``unsup`` folder
+    beside two or more others (a warning says so).
+
+    ``toolkit train --data aclImdb/train`` (IMDB's tarball extracted) read its ``unsup`` folder as a third
+    class of 50,000 reviews, twice the labelled ones: a three-class model, and the test split has no such
+    class. A folder of its own (``aclImdb/train/unsup``) is read as it is: unlabelled texts.
+    """
+    subdirs = sorted(p.name for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
+    _check_not_splits(path, subdirs)
+    unlabelled = [name for name in subdirs if name.lower() in _UNLABELLED_FOLDERS]
+    classes = [name for name in subdirs if name not in unlabelled]
+    if not unlabelled or len(classes) < 2:
+        return None
+    logger.warning("%s: its folder%s %s hold%s unlabelled documents (IMDB's layout), not a class: read the class "
+                   "folders %s. To read the unlabelled ones, give %s as a folder of its own (e.g. for domain "
+                   "vectors); in Python, load_folder(..., categories=[...]) chooses the class folders.", path,
+                   "s" if len(unlabelled) > 1 else "", ", ".join(repr(u) for u in unlabelled),
+                   "" if len(unlabelled) > 1 else "s", classes, path / unlabelled[0])
+    return classes
 
 
 #: the dataset check_training_classes read, until load_data is asked for it (one entry, taken once)
@@ -467,8 +546,10 @@ def check_training_classes(data, *, column="text", label_column="label") -> None
     ``toolkit train`` on such a file (often a --label-column naming a column of
     one value) failed in the classifier's fit, after TensorFlow and the tokenizer
     (seconds). The file is read once: the next :func:`load_data` of it with the
-    same columns takes the dataset read here. Other data (IMDB, folders, stdin)
-    and files that cannot be read are left to the readers.
+    same columns takes the dataset read here. A folder whose subfolders are
+    splits (``aclImdb``: ``train/`` and ``test/``, each with ``neg/`` and ``pos/``)
+    is refused. Other data (IMDB, folders, stdin) and files that cannot be read
+    are left to the readers.
 
     Parameters
     ----------
@@ -485,6 +566,9 @@ def check_training_classes(data, *, column="text", label_column="label") -> None
     if data is None or label_column is None or str(data) == "-" or str(data).lower() == "imdb":
         return
     path = Path(data).expanduser()
+    if path.is_dir():  # a folder of splits (aclImdb), not of classes: refused now, not after TensorFlow loaded
+        _check_not_splits(path, sorted(p.name for p in path.iterdir() if p.is_dir() and not p.name.startswith(".")))
+        return
     if _line_kind(str(path)) is None or not path.is_file():
         return
     dataset = load_data(path, column=column, label_column=label_column)

@@ -909,10 +909,27 @@ def _without_bom(encoding: str) -> str:
 
 def _read_text(path: Path, encoding: str, errors: str, undecodable: list | None = None) -> str:
     """The text of ``path``; one that ``encoding`` cannot decode is appended to ``undecodable`` as
-    ``(path, error)`` and read as "" (or, without the list, raises :func:`_undecodable_files`' error)."""
+    ``(path, error)`` and read as "" (or, without the list, raises :func:`_undecodable_files`' error).
+
+    A gzip, bz2 or xz file (``pos/1_7.txt.gz``; found by its first bytes, as :func:`load_csv` finds it) is
+    decompressed: read as text, its compressed bytes were the document (``decode_errors="replace"``) or an
+    "is not valid utf-8" error. Newlines read as :func:`open` reads them (``\\r\\n`` and ``\\r`` as ``\\n``).
+    """
     try:
-        with open(path, encoding=_without_bom(encoding), errors=errors) as fh:
-            return fh.read()
+        with open(path, "rb") as raw:
+            kind = _compression_of(raw.read(10))
+            raw.seek(0)
+            if kind is None:
+                data = raw.read()
+                if data.startswith(_ZSTD_MAGIC):
+                    raise DataError(f"{path} is Zstandard-compressed (zstd), which is not read here; decompress "
+                                    "it (`zstd -d FILE`) or recompress it with gzip (`zstd -dc FILE | gzip > "
+                                    "NEW_FILE.gz`).")
+            else:
+                with io.BufferedReader(_Decompressed(path, kind, fileobj=raw), buffer_size=1 << 16) as fh:
+                    data = fh.read()
+        text = data.decode(_without_bom(encoding), errors)
+        return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
     except UnicodeDecodeError as err:
         if undecodable is None:
             raise _undecodable_files([(path, err)], encoding, path.parent) from err
@@ -932,8 +949,10 @@ def _undecodable_files(undecodable: list, encoding: str, root: Path) -> DataErro
     import shlex
 
     path, err = undecodable[0]
-    with open(path, "rb") as fh:
-        head = fh.read(2)
+    tool = _COMPRESSOR.get(_compression(path))
+    with _open_bytes(path) as fh:  # a compressed file's text (a gzipped UTF-16 file starts with its mark)
+        data = fh.read(1 << 24)
+    head, legacy = data[:2], _legacy_encoding(data)
     try:
         utf16 = head in (b"\xff\xfe", b"\xfe\xff") and not codecs.lookup(encoding).name.startswith("utf-16")
     except LookupError:
@@ -947,20 +966,40 @@ def _undecodable_files(undecodable: list, encoding: str, root: Path) -> DataErro
         others = (f"; neither {'is' if len(names) == 1 else 'are'} {len(names)} more file{'s' * (len(names) > 1)} of "
                   f"{root} ({', '.join(names[:3])}{', ...' if len(names) > 3 else ''})")
         file = "FILE"
+    # a compressed file: iconv reads the text, not the compressed bytes
+    iconv = f"iconv -f {'UTF-16' if utf16 else legacy} -t {encoding}"
+    convert = f"{iconv} {file}" if tool is None else f"{tool} -dc {file} | {iconv} | {tool}"
+    python = "'cp1252', 'latin-1'" if legacy == "cp1252" and not utf16 else "'latin-1', 'cp1252'"
     return DataError(
         f"{path} is not valid {encoding} ({err}){others}; {guess} Save the file{'s' if others else ''} as "
-        f"{encoding} (e.g. `iconv -f {'UTF-16' if utf16 else 'latin1'} -t {encoding} {file} > NEW_FILE && "
-        f"mv NEW_FILE {file}`{' for each' if others else ''}), or, in Python, pass load_folder its encoding "
-        "(encoding='latin-1', 'cp1252'...) or decode_errors='replace'."
+        f"{encoding} (e.g. `{convert} > NEW_FILE && "
+        f"mv NEW_FILE {file}`{' for each' if others else ''}){'' if utf16 else _legacy_note(legacy)}, or, in "
+        f"Python, pass load_folder its encoding (encoding={python}...) or decode_errors='replace'."
     )
 
 
-def _list_files(folder: Path, extensions, *, recursive: bool) -> list[Path]:
+def _has_extension(fname: str, extensions: tuple) -> bool:
+    """Whether ``fname`` ends in one of ``extensions`` (lower-case), also before a compression suffix:
+    ``1_7.txt.gz`` (``.bz2``, ``.xz``) is a ``.txt`` file, gzipped (``gzip -r`` on a folder of reviews)."""
+    name = fname.lower()
+    if name.endswith(extensions):
+        return True
+    suffix = next((s for s in COMPRESSED_SUFFIXES if name.endswith(s)), None)
+    return suffix is not None and name[: -len(suffix)].endswith(extensions)
+
+
+def _list_files(folder: Path, extensions, *, recursive: bool, skipped: list | None = None) -> list[Path]:
+    """The files of ``folder`` ending in ``extensions`` (hidden ones left out), in natural order; ``skipped``,
+    when given, is extended with the other (not hidden) files' paths."""
     found = []
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")) if recursive else []
         for fname in filenames:
-            if fname.startswith(".") or (extensions is not None and not fname.lower().endswith(extensions)):
+            if fname.startswith("."):
+                continue
+            if extensions is not None and not _has_extension(fname, extensions):
+                if skipped is not None:
+                    skipped.append(Path(dirpath) / fname)
                 continue
             p = Path(dirpath) / fname
             if p.is_file():
@@ -995,7 +1034,10 @@ def load_folder(
         Only these class folders (in this order of labels, each once); a
         single str is one folder. Default all.
     extensions : tuple of str or None, default=(".txt",)
-        File name endings to read (case-insensitive); None reads every file.
+        File name endings to read (case-insensitive), also before ``.gz``,
+        ``.bz2`` or ``.xz`` (``1_7.txt.gz``); None reads every file. Files
+        holding gzip, bz2 or xz data (found by their first bytes) are
+        decompressed.
     encoding : str, default="utf-8"
         A leading UTF-8 byte order mark (Excel, Notepad) is dropped.
     decode_errors : {"strict", "replace", "ignore"}, default="strict"
@@ -1062,11 +1104,14 @@ def load_folder(
                            "no class and are not read. Move them into a class folder (or the class folders out, "
                            "to read the folder's files unlabelled).", root, len(loose), pattern, loose[0].name,
                            subdirs if len(subdirs) <= 5 else f"{subdirs[:5]}...")
-        empty = []
+        empty, skipped = [], []
         for label, cls in enumerate(subdirs):
-            files = _list_files(root / cls, extensions, recursive=True)
+            skipped_here = []
+            files = _list_files(root / cls, extensions, recursive=True, skipped=skipped_here)
             if not files:
                 empty.append(cls)
+            else:
+                skipped.extend(skipped_here)
             for f in files:
                 texts.append(_read_text(f, encoding, decode_errors, undecodable))
                 labels.append(label)
@@ -1082,6 +1127,19 @@ def load_folder(
                 "" if not any(others.values()) else
                 f" (other files: {', '.join(f'{c!r}: {n}' for c, n in others.items() if n)}; rename them, or in "
                 "Python pass load_folder extensions=None to read every file)")
+        if skipped:
+            # a class folder of 500 .txt and 300 .text (or .md, .review) reviews lost the 300 without a word
+            endings: dict = {}
+            for f in skipped:
+                ending = "".join(f.suffixes[-2:]).lower() or "no ending"
+                endings[ending] = endings.get(ending, 0) + 1
+            top = sorted(endings.items(), key=lambda item: -item[1])
+            logger.warning(
+                "%s: %d file(s) in its class folders do not end in %s and are not read (%s; first: %s). Rename "
+                "those that are documents, or in Python pass load_folder the endings to read (extensions=None "
+                "reads every file).", root, len(skipped), "/".join(extensions),
+                ", ".join(f"{e}: {n}" for e, n in top[:5]) + (", ..." if len(top) > 5 else ""),
+                skipped[0].relative_to(root).as_posix())
     else:
         for f in _list_files(root, extensions, recursive=False):
             texts.append(_read_text(f, encoding, decode_errors, undecodable))
@@ -1299,6 +1357,12 @@ def _compression(path: Path) -> str | None:
             head = fh.read(10)
     except OSError:
         return None  # the opening of the file names the problem
+    return _compression_of(head)
+
+
+def _compression_of(head: bytes) -> str | None:
+    """``"gzip"``, ``"bz2"`` or ``"xz"`` when ``head`` (at least the first 10 bytes of a stream, or all of a
+    shorter one) starts with that format's magic bytes, else None."""
     kind = next((name for magic, name in _COMPRESSED if head.startswith(magic)), None)
     if kind == "bz2" and not (head[3:4].isdigit() and head[4:10] in (b"1AY&SY", b"\x17rE8P\x90")):
         return None  # text that starts with "BZh": a bzip2 stream goes on with a block size and a block's magic
@@ -1310,9 +1374,10 @@ class _Decompressed(io.RawIOBase):
 
     ``gzip``'s EOFError ("Compressed file ended before the end-of-stream marker was reached"), BadGzipFile and
     zlib.error (and bz2's and lzma's) name no file, and surfaced as tracebacks from deep inside the readers.
+    ``fileobj``, when given, is read instead of ``path``, which then only names it (``"standard input"``).
     """
 
-    def __init__(self, path: Path, kind: str):
+    def __init__(self, path: Path | str, kind: str, fileobj=None):
         self.path, self.kind = path, kind
         if kind == "gzip":
             import gzip as module
@@ -1321,7 +1386,7 @@ class _Decompressed(io.RawIOBase):
         else:
             import lzma as module
         self._errors = _decompression_errors()
-        self._inner = module.open(path, "rb")  # noqa: SIM115 - closed by close()
+        self._inner = module.open(path if fileobj is None else fileobj, "rb")  # noqa: SIM115 - closed by close()
 
     def readable(self) -> bool:
         return True
@@ -1397,6 +1462,34 @@ def _open_text(path: Path, encoding: str):
         raise DataError(f"Cannot read {path}: {err}.") from err
 
 
+#: the bytes cp1252 leaves undefined
+_CP1252_UNDEFINED = frozenset(b"\x81\x8d\x8f\x90\x9d")
+
+
+def _legacy_encoding(data: bytes) -> str:
+    """The 8-bit encoding to convert ``data`` from, where it is not UTF-8: ``"cp1252"`` or ``"latin1"``.
+
+    ``"cp1252"`` when the bytes that are not UTF-8 include some of 0x80-0x9f (and none that cp1252 leaves
+    undefined): Windows and Excel write curly quotes, dashes, the euro sign and the ellipsis there, and
+    latin-1 reads them as invisible control characters, so ``iconv -f latin1`` converted such a file without
+    an error and with its punctuation lost. Else ``"latin1"`` (which reads every byte).
+
+    Examples
+    --------
+    >>> _legacy_encoding("“café” – 5 €".encode("cp1252")), _legacy_encoding("café".encode("latin-1"))
+    ('cp1252', 'latin1')
+    """
+    text = data.decode("utf-8", "surrogateescape")  # a byte that is not UTF-8: a surrogate U+DC80-U+DCFF
+    c1 = {ord(c) - 0xDC00 for c in re.findall("[\udc80-\udc9f]", text)}
+    return "cp1252" if c1 and not c1 & _CP1252_UNDEFINED else "latin1"
+
+
+def _legacy_note(source: str) -> str:
+    """Why ``source`` (:func:`_legacy_encoding`) is named, when it is cp1252."""
+    return (" (cp1252, not latin1: its bytes 0x80-0x9f are Windows' quotes, dashes or euro signs, which latin1 "
+            "turns into control characters)" if source == "cp1252" else "")
+
+
 def _undecodable(path: Path, encoding: str, err: UnicodeDecodeError) -> DataError:
     """The error for a text file with bytes ``encoding`` cannot decode, naming the line of the first one.
 
@@ -1411,11 +1504,14 @@ def _undecodable(path: Path, encoding: str, err: UnicodeDecodeError) -> DataErro
         # a compressed file: iconv reads the text, not the compressed bytes
         convert = (f"iconv -f {source} -t {encoding} FILE > NEW_FILE" if tool is None else
                    f"{tool} -dc FILE | iconv -f {source} -t {encoding} | {tool} > NEW_FILE")
-        return (f"Save the file as {encoding} (e.g. `{convert}`), or, "
-                "in Python, pass its encoding (encoding='latin-1', 'cp1252', 'utf-16'...).")
+        python = "'cp1252', 'latin-1'" if source == "cp1252" else "'latin-1', 'cp1252'"
+        return (f"Save the file as {encoding} (e.g. `{convert}`){_legacy_note(source)}, or, "
+                f"in Python, pass its encoding (encoding={python}, 'utf-16'...).")
 
     with _open_bytes(path) as fh:  # a compressed file's text: lines and bytes are counted in it
         head = fh.read(2)
+    with _open_bytes(path) as fh:
+        legacy = _legacy_encoding(fh.read(1 << 24))  # what to convert from: the first 16 MiB tell
     if head in (b"\xff\xfe", b"\xfe\xff") and not codecs.lookup(encoding).name.startswith("utf-16"):
         # Excel's "Unicode Text", PowerShell 5's `>` and Notepad's "Unicode" write UTF-16 with this mark
         return DataError(f"{path} is UTF-16 text (it starts with a UTF-16 byte-order mark), not {encoding}. "
@@ -1428,10 +1524,10 @@ def _undecodable(path: Path, encoding: str, err: UnicodeDecodeError) -> DataErro
             except UnicodeDecodeError as bad:
                 return DataError(
                     f"{path}, line {line}: not valid {encoding} (byte {offset + max(bad.start, 0)} of the {'decompressed ' if tool else ''}file, "
-                    f"{bad.reason}); is it in another encoding, such as latin-1 or cp1252? {fix('latin1')}"
+                    f"{bad.reason}); is it in another encoding, such as latin-1 or cp1252? {fix(legacy)}"
                 )
             line, offset = line + 1, offset + len(raw)
-    return DataError(f"{path} is not valid {encoding} ({err}). {fix('latin1')}")
+    return DataError(f"{path} is not valid {encoding} ({err}). {fix(legacy)}")
 
 
 def _table_dataset(path, texts, raw_labels, ids, label_column, func, shuffle, random_state, limit):
@@ -1619,15 +1715,63 @@ def _check_csv_columns(path, columns: list, delimiter: str, **wanted) -> None:
             )
 
 
+_NOT_FOUND = object()
+
+
+def _record_field(record: dict, key: str):
+    """The value of ``key`` in a JSON record: a key of the record, or a path of nested keys joined by dots
+    (``"review.body"`` for ``{"review": {"body": ...}}``, as :func:`pandas.json_normalize` names the columns);
+    ``_NOT_FOUND`` when there is none. A key that holds a dot itself is taken first."""
+    if key in record:
+        return record[key]
+    value = record
+    for part in key.split(".") if "." in key else ():
+        if not isinstance(value, dict) or part not in value:
+            return _NOT_FOUND
+        value = value[part]
+    return value if value is not record else _NOT_FOUND
+
+
+def _nested_keys(record: dict, limit: int = 8) -> list[str]:
+    """The dotted paths (``"review.body"``) of the values that objects of ``record`` hold, at most ``limit``."""
+    paths, stack = [], [(k, v) for k, v in record.items() if isinstance(v, dict)]
+    while stack and len(paths) < limit:
+        prefix, value = stack.pop(0)
+        for k, v in value.items():
+            if isinstance(v, dict):
+                stack.append((f"{prefix}.{k}", v))
+            else:
+                paths.append(f"{prefix}.{k}")
+    return paths[:limit]
+
+
+def _nested_hint(record: dict, param: str) -> str:
+    """How to name a nested value of ``record`` (its dotted paths), or "" when it holds no objects."""
+    paths = _nested_keys(record)
+    if not paths:
+        return ""
+    return (f" A key inside an object is named with dots ({param}): "
+            f"{', '.join(repr(p) for p in paths)}{', ...' if len(paths) >= 8 else ''}.")
+
+
 def _check_record_keys(path, lineno: int, record: dict, **wanted) -> None:
-    """Refuse a JSON lines record without a wanted key (``text_column="review"``, None: not wanted)."""
+    """Refuse a JSON lines record without a wanted key (``text_column="review"``, None: not wanted); a
+    dotted key (``"review.body"``) names a nested one (:func:`_record_field`)."""
     for param, key in wanted.items():
-        if key is not None and key not in record:
+        if key is not None and _record_field(record, key) is _NOT_FOUND:
             cased = [k for k in record if isinstance(k, str) and k.strip().lower() == key.lower()]
             raise DataError(
                 f"{path}, line {lineno}: key {key!r} ({param}) not found; the record's keys are "
                 f"{sorted(record)}. Pass {param}=<one of them>.{_case_hint('Keys', cased[0]) if cased else ''}"
+                f"{_nested_hint(record, param)}"
             )
+
+
+def _object_error(where: str, key: str, value: dict, param: str) -> DataError:
+    """The error for an object (a dict) where a text or a label is read: the dotted keys of its values."""
+    inner = {key: value}
+    return DataError(f"{where}: {key!r} is an object (a dict with keys {sorted(value)}), not a "
+                     f"{'string' if param == 'text_column' else 'scalar'}.{_nested_hint(inner, param)}")
 
 
 def _check_label_not_text(text_column, label_column, func: str) -> None:
@@ -1730,9 +1874,12 @@ def load_jsonl(
     path : path-like
         The ``.jsonl`` file; gzip, bz2 or xz compressed too, as in :func:`load_csv`.
     text_column : str, default="text"
-        Key of the text in each object.
+        Key of the text in each object; a key inside an object is named with
+        dots, as :func:`pandas.json_normalize` names it: ``"review.body"``
+        for ``{"review": {"body": "..."}}`` (a key that holds the dot itself
+        is taken first).
     label_column : str or None, default="label"
-        Key of the label; None loads the texts unlabelled (label -1). Labels
+        Key of the label (dotted too: ``"meta.label"``); None loads the texts unlabelled (label -1). Labels
         are mapped as in :func:`load_csv`; ``null``, ``NaN``, an infinity and
         ``"nan"`` are errors naming the line (missing values, not classes).
     id_column : str, optional
@@ -1779,24 +1926,28 @@ def load_jsonl(
                     raise DataError(f"{path}, line {lineno}: expected a JSON object, got {type(record).__name__}.{hint}")
                 _check_record_keys(path, lineno, record, text_column=text_column, label_column=label_column,
                                    id_column=id_column)
-                text = record[text_column]
+                text = _record_field(record, text_column)
                 missing = _missing_text_error(f"{path}, line {lineno}", text, text_column)  # pandas' NaN: null
                 if missing is not None:
                     raise missing
+                if isinstance(text, dict):
+                    raise _object_error(f"{path}, line {lineno}", text_column, text, "text_column")
                 if not isinstance(text, str):
                     raise DataError(f"{path}, line {lineno}: {text_column!r} is a {type(text).__name__}, not a string.")
                 if not text.strip():
                     blank_texts.append(lineno)
                 texts.append(text)
                 if label_column is not None:
-                    label = record[label_column]
+                    label = _record_field(record, label_column)
                     missing = _missing_label_error(f"{path}, line {lineno}", label, label_column)
                     if missing is not None:
                         raise missing
+                    if isinstance(label, dict):
+                        raise _object_error(f"{path}, line {lineno}", label_column, label, "label_column")
                     if isinstance(label, (dict, list)):
                         raise DataError(f"{path}, line {lineno}: label {label!r} in {label_column!r} is not a scalar.")
                     raw_labels.append(_clean_label(label))
-                ids.append(record[id_column] if id_column is not None else len(ids))
+                ids.append(_record_field(record, id_column) if id_column is not None else len(ids))
         except UnicodeDecodeError as err:
             raise _undecodable(path, encoding, err) from err
     _warn_blank_texts(path, text_column, blank_texts)
