@@ -72,7 +72,15 @@ def read_texts(source, *, text_column=None, label_column=None, blocksize="64MiB"
         ``.jsonl``/``.json`` (one JSON object per line, which then need
         ``text_column``; blank lines are skipped, as by
         :func:`~toolkit.data.load_jsonl`), each plain or gzipped
-        (``.jsonl.gz``, ``.csv.gz``, ``.txt.gz``); plain and gzipped files
+        (``.jsonl.gz``, ``.csv.gz``, ``.txt.gz``), and ``.parquet``
+        (``.parq``, ``.pq``; a folder of them, as Dask writes a dataset,
+        too; read with pyarrow, a row group never cut: write a large file
+        with ``row_group_size=``; a missing text is an error naming the
+        file and its row, from 0). Each CSV file is read by its own
+        header: its columns by name (their order may differ from file to
+        file), and a file without the named columns (one written without
+        its header row) is an error naming it, before anything is read. Plain
+        and gzipped files
         of one format are read together, in the order given (files of two
         formats are refused). Files are read as UTF-8, a byte order mark
         dropped; a file with bytes UTF-8 cannot decode (one saved as latin-1
@@ -96,9 +104,12 @@ def read_texts(source, *, text_column=None, label_column=None, blocksize="64MiB"
         document. A ``.csv`` whose header has no commas but one of ``;``,
         tab and ``|`` is read with it (Excel's CSV in many locales); rows of
         empty fields are skipped, and ``"NA"``, ``"null"`` or ``"None"`` are
-        texts and labels as written.
+        texts and labels as written; an empty text cell is an error naming
+        the file and line, as :func:`~toolkit.data.load_csv` names it.
+        Parquet labels keep their type (``1.0`` is ``1``; strings as in CSV).
     blocksize : str or int, default="64MiB"
-        Bytes per partition of each plain file. A CSV whose quoted texts hold line
+        Bytes per partition of each plain file (of a Parquet file: its row
+        groups, whole, until their size reaches it). A CSV whose quoted texts hold line
         breaks needs ``blocksize=None`` (one partition per file): a block
         boundary inside a quoted text fails with pandas' "EOF inside string".
 
@@ -162,18 +173,19 @@ def read_texts(source, *, text_column=None, label_column=None, blocksize="64MiB"
         return lines.map(_text_line)
     if suffix == ".csv":
         # as load_csv reads the file: its delimiter (a header of ';', tab or '|' and no commas: Excel's CSV in
-        # many locales), an empty cell missing but "NA", "null", "None" texts and labels as written
-        options = {"sep": _csv_delimiter(names, gzipped, text_column=text_column, label_column=label_column),
-                   "dtype": "object", "encoding_errors": "surrogateescape",
-                   "keep_default_na": False, "na_values": [""]}
-        frame = (_gzip_csv(names, options) if gzipped
-                 else _plain_csv(names, blocksize, options))
-        # a row of empty fields (Excel's cleared rows) holds no document: load_csv skips it too
-        frame = frame.dropna(how="all", subset=[c for c in frame.columns if c != _PATH_COLUMN])
-        _check_frame_columns(frame, text_column, label_column, f"CSV input {names[0]}", hidden=[_PATH_COLUMN])
+        # many locales), an empty cell missing but "NA", "null", "None" texts and labels as written; the
+        # columns by name, from each file's own header (checked here, before any block is read)
+        files = _csv_files(names, gzipped, text_column, label_column)
+        options = {"dtype": "object", "encoding_errors": "surrogateescape", "keep_default_na": False,
+                   "na_values": [""]}
+        wanted = [text_column] if label_column is None else [text_column, label_column]
+        frame = (_gzip_csv(files, options, wanted) if gzipped
+                 else _plain_csv(files, blocksize, options, wanted))
         if label_column is None:
-            return frame[[text_column, _PATH_COLUMN]].to_bag().map(_file_text)
-        return frame[[text_column, label_column, _PATH_COLUMN]].to_bag().map(_file_pair, label_column)
+            return frame.to_bag().map(_file_text)
+        return frame.to_bag().map(_file_pair, label_column)
+    if suffix in _PARQUET_SUFFIXES and not gzipped:
+        return _parquet_bag(names, text_column, label_column, blocksize)
     if suffix in (".jsonl", ".json"):
         if text_column is None:
             raise ValueError(f"JSON lines input {names[0]}: name the text key with text_column=....")
@@ -181,9 +193,11 @@ def read_texts(source, *, text_column=None, label_column=None, blocksize="64MiB"
                  else db.read_text(names, blocksize=blocksize, encoding="utf-8-sig", errors="surrogateescape",
                                    include_path=True))
         return lines.map_partitions(_json_lines, text_column, label_column)
+    folder = (f" (a folder: give its files with a glob, e.g. {os.path.join(names[0], '*.csv')!r})"
+              if os.path.isdir(names[0]) else "")
     raise ValueError(
-        f"read_texts cannot read {names[0]!r}: expected .txt (one document per line), .csv or .jsonl files, "
-        "plain or gzipped (.gz), or a dask.bag / dask.dataframe collection."
+        f"read_texts cannot read {names[0]!r}{folder}: expected .txt (one document per line), .csv or .jsonl "
+        "files, plain or gzipped (.gz), .parquet files, or a dask.bag / dask.dataframe collection."
     )
 
 
@@ -223,6 +237,78 @@ def _csv_delimiter(names, gzipped, **wanted) -> str:
     return delimiter
 
 
+def _csv_header(openfile):
+    """``(header, delimiter)`` of one CSV file from its first line (None for an empty file), as
+    :func:`_csv_delimiter` reads the first file's: a damaged gzip file is an error naming it."""
+    import csv
+    import io
+
+    from ..data.datasets import _header_delimiter
+
+    with _GzipErrors(openfile.path), openfile as fh:
+        raw = fh.readline()
+    if not raw:
+        return None, ","
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text": its header read as bytes of garbage
+        from ..exceptions import DataError
+
+        raise DataError(f"CSV input {openfile.path} is UTF-16 text (it starts with a UTF-16 byte-order mark); the "
+                        "input files are read as UTF-8. Convert it: `iconv -f UTF-16 -t UTF-8 FILE > NEW_FILE`.")
+    first = io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8-sig", errors="surrogateescape", newline="").read()
+    header = next(csv.reader([first]), [])
+    delimiter = _header_delimiter(header)
+    if delimiter != ",":
+        header = next(csv.reader([first], delimiter=delimiter), [])
+    return [c.strip("\r\n") for c in header], delimiter
+
+
+def _csv_files(names, gzipped, text_column, label_column):
+    """``[(openfile, delimiter)]`` of CSV inputs, each file's header checked before a block is read.
+
+    A file is read by its own header: its delimiter, and its columns by name, so files whose columns come in
+    another order are read right (as pandas and :func:`~toolkit.data.load_csv` read a column: by its name).
+    A file without ``text_column`` or ``label_column`` in its header (an export of other columns, a file
+    written without its header row, ``header=False``), with one of them twice, or empty is an error naming it
+    and its header: Dask would fail late, on a metadata mismatch naming no file, or read the first row as
+    the header.
+    """
+    import fsspec
+
+    from ..data.datasets import _check_csv_columns
+    from ..exceptions import DataError
+
+    files = fsspec.open_files(names, mode="rb", compression="gzip" if gzipped else None)
+    if not files:
+        raise FileNotFoundError(f"read_texts found no file for {names}.")
+    out, first = [], None
+    for f in files:
+        header, delimiter = _csv_header(f)
+        if header is None:
+            raise DataError(f"CSV input {f.path} is empty: a CSV file needs a header row naming its columns. "
+                            "Remove it from the inputs.")
+        if text_column is None:
+            raise ValueError(f"CSV input {f.path} is a table: name its text column with text_column=... "
+                             f"(columns: {header}).")
+        wanted = {"text_column": text_column, "label_column": label_column}
+        absent = [(role, name) for role, name in wanted.items() if name is not None and name not in header]
+        shown = [c if len(c) <= 60 else c[:57] + "..." for c in header]  # a first row of reviews, maybe
+        if absent and first is not None:
+            role, name = absent[0]
+            raise DataError(
+                f"CSV input {f.path} has no column {name!r} ({role}); its header is {shown}, but the first "
+                f"file, {first[0]}, has {first[1]}. Every file needs a header row naming the columns (in any "
+                "order); was this one written without it (to_csv(..., header=False)), or is it another table?")
+        if absent:
+            role, name = absent[0]
+            raise DataError(f"CSV input {f.path} has no column {name!r} ({role}); its columns are {shown}.")
+        twice = {role: name for role, name in wanted.items() if name is not None and header.count(name) > 1}
+        if twice:
+            _check_csv_columns(f.path, header, delimiter, **twice)
+        out.append((f, delimiter))
+        first = first or (f.path, header)
+    return out
+
+
 def _file_label(label, text, column, where):
     """A file's ``label`` as :func:`~toolkit.data.load_csv` and :func:`~toolkit.data.load_jsonl` read it.
 
@@ -254,8 +340,9 @@ def _file_label(label, text, column, where):
     return label if number is None else number
 
 
-def _plain_csv(names, blocksize, options):
-    """A Dask DataFrame of plain CSV files cut in blocks of ``blocksize`` bytes (None: a partition per file).
+def _plain_csv(files, blocksize, options, wanted):
+    """A Dask DataFrame of the ``wanted`` columns (and each row's file) of plain CSV ``files``
+    (:func:`_csv_files`) cut in blocks of ``blocksize`` bytes (None: a partition per file).
 
     As ``dd.read_csv`` cuts them (at line breaks, each block given its file's header), but each block is read
     by :func:`_csv_block`, so a malformed row is named by its file and line in that file (Dask's error named
@@ -264,30 +351,75 @@ def _plain_csv(names, blocksize, options):
     """
     import dask
     import dask.dataframe as dd
-    import fsspec
-    import pandas as pd
     from dask.utils import parse_bytes
 
-    files = fsspec.open_files(names, mode="rb")
-    if not files:
-        raise FileNotFoundError(f"read_texts found no file for {names}.")
     size = None if blocksize is None else parse_bytes(blocksize)
-    with files[0] as fh:
-        columns = pd.read_csv(fh, encoding="utf-8-sig", nrows=0, sep=options["sep"],
-                              encoding_errors="surrogateescape").columns
-    meta = pd.DataFrame({c: pd.Series(dtype=object) for c in [*columns, _PATH_COLUMN]})
     blocks = []
-    for f in files:
+    for f, delimiter in files:
         length = f.fs.size(f.path)
         starts = [0] if size is None or not length else range(0, length, size)
-        blocks += [dask.delayed(_csv_block)(f, start, size, options) for start in starts]
+        blocks += [dask.delayed(_csv_block)(f, start, size, {**options, "sep": delimiter}, wanted)
+                   for start in starts]
     with dask.config.set({"dataframe.convert-string": False}):
-        return dd.from_delayed(blocks, meta=meta)
+        return dd.from_delayed(blocks, meta=_csv_meta(wanted))
 
 
-def _csv_block(openfile, offset, length, options):
-    """The rows of one block of a plain CSV file (``fsspec.utils.read_block`` at line breaks, the header
-    prepended to a block after the first); a malformed row or bytes that are not UTF-8 named by file and line."""
+def _csv_meta(wanted):
+    import pandas as pd
+
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in [*wanted, _PATH_COLUMN]})
+
+
+def _csv_rows(frame, wanted, path, line_of):
+    """The ``wanted`` columns of the rows ``frame`` read from ``path``, and their file.
+
+    A row of empty fields (Excel's cleared rows) holds no document and is dropped, as
+    :func:`~toolkit.data.load_csv` skips it; a row with other fields but no text (an empty cell) is an error
+    naming its file and line (``line_of(i)``: the line of the block's row ``i``), as load_csv names it: the
+    tokenizer named it only by its partition.
+    """
+    import pandas as pd
+
+    from ..data.datasets import _missing_text_error
+
+    frame = frame.dropna(how="all")
+    missing = frame[wanted[0]].isna().to_numpy().nonzero()[0]
+    if len(missing):
+        row = int(missing[0])
+        where = f"{path}, line {line_of(frame.index[row])}"
+        others = f" ({len(missing)} rows of this block have none)" if len(missing) > 1 else ""
+        raise _missing_text_error(where + others, "", wanted[0], cell=True)
+    frame = frame[wanted]
+    return frame.assign(**{_PATH_COLUMN: pd.Series(path, index=frame.index, dtype=object)})
+
+
+def _record_lines(text, delimiter, rows):
+    """The line (from 1) on which each of the records ``rows`` (numbered from 0 after the header, blank lines
+    not counted, as pandas numbers its rows) ends in the CSV ``text``: only for an error's message."""
+    import csv
+    import io
+
+    wanted, found, number = set(rows), {}, -1
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        next(reader, None)  # the header
+        for record in reader:
+            if len(record) <= 1 and not "".join(record).strip():  # a blank line: pandas skips it
+                continue
+            number += 1
+            if number in wanted:
+                found[number] = reader.line_num
+                if len(found) == len(wanted):
+                    break
+    except csv.Error:
+        pass
+    return found
+
+
+def _csv_block(openfile, offset, length, options, wanted):
+    """The ``wanted`` columns of the rows of one block of a plain CSV file (``fsspec.utils.read_block`` at line
+    breaks, the header prepended to a block after the first); a malformed row or a missing text named by file
+    and line."""
     import io
     import re
     import warnings
@@ -330,7 +462,15 @@ def _csv_block(openfile, offset, length, options):
             # which block fails first (this one, or the one that ends inside the quote) is the scheduler's order
             hint += f" Or, if quoted texts hold line breaks, one crossed a block boundary: {whole}"
         raise DataError(f"{openfile.path}{line}: malformed CSV ({str(err).strip()}).{hint}") from None
-    return frame.assign(**{_PATH_COLUMN: pd.Series(openfile.path, index=frame.index, dtype=object)})
+
+    def line_of(row):  # line of the block read (the header prepended) -> line of the file
+        number = _record_lines(data.decode("utf-8-sig", "surrogateescape"), options["sep"], [row]).get(row)
+        if number is None:
+            return "?"
+        with openfile as fh:
+            return number - (1 if start else 0) + _lines_before(fh, start)
+
+    return _csv_rows(frame, wanted, openfile.path, line_of)
 
 
 def _block_start(fh, offset) -> int:
@@ -443,30 +583,155 @@ def _gzip_lines(names, *, include_path):
     return db.from_delayed([dask.delayed(_gzip_file_lines)(f, include_path) for f in files])
 
 
-def _gzip_file_csv(openfile, options):
+def _gzip_file_csv(openfile, options, wanted):
+    """The ``wanted`` columns of the rows of one gzipped CSV file (opened decompressing, :func:`_csv_files`)."""
     import pandas as pd
 
     with _GzipErrors(openfile.path), openfile as fh:
-        frame = pd.read_csv(fh, compression="gzip", encoding="utf-8-sig", **options)
-    return frame.assign(**{_PATH_COLUMN: pd.Series(openfile.path, index=frame.index, dtype=object)})
+        frame = pd.read_csv(fh, encoding="utf-8-sig", **options)
+
+    def line_of(row):
+        with _GzipErrors(openfile.path), openfile as fh:
+            text = fh.read().decode("utf-8-sig", "surrogateescape")
+        return _record_lines(text, options["sep"], [row]).get(row, "?")
+
+    return _csv_rows(frame, wanted, openfile.path, line_of)
 
 
-def _gzip_csv(names, options):
-    """A Dask DataFrame of gzipped CSV files, a partition per file; its columns read from the first file's header."""
+def _gzip_csv(files, options, wanted):
+    """A Dask DataFrame of the ``wanted`` columns (and each row's file) of gzipped CSV ``files``
+    (:func:`_csv_files`), a partition per file."""
     import dask
     import dask.dataframe as dd
-    import fsspec
-    import pandas as pd
 
-    files = fsspec.open_files(names, mode="rb")
-    if not files:
-        raise FileNotFoundError(f"read_texts found no file for {names}.")
-    with _GzipErrors(files[0].path), files[0] as fh:
-        columns = pd.read_csv(fh, compression="gzip", encoding="utf-8-sig", nrows=0, sep=options["sep"],
-                              encoding_errors="surrogateescape").columns
-    meta = pd.DataFrame({c: pd.Series(dtype=object) for c in [*columns, _PATH_COLUMN]})
     with dask.config.set({"dataframe.convert-string": False}):  # as _plain_csv
-        return dd.from_delayed([dask.delayed(_gzip_file_csv)(f, options) for f in files], meta=meta)
+        return dd.from_delayed([dask.delayed(_gzip_file_csv)(f, {**options, "sep": delimiter}, wanted)
+                                for f, delimiter in files], meta=_csv_meta(wanted))
+
+
+#: the suffixes of Parquet files (as dask.dataframe.read_parquet knows them)
+_PARQUET_SUFFIXES = (".parquet", ".parq", ".pq")
+
+
+def _require_pyarrow():
+    """Import pyarrow.parquet, or say which package to install."""
+    try:
+        import pyarrow.parquet as pq
+    except ImportError as err:
+        raise ImportError(
+            "read_texts reads Parquet files with pyarrow, which is not installed: pip install pyarrow (it comes "
+            "with the optional extra: pip install -e \".[dask]\"), or convert the files to CSV or JSON lines "
+            "(pandas.read_parquet(path).to_csv(...))."
+        ) from err
+    return pq
+
+
+def _parquet_files(names) -> list:
+    """The Parquet files that ``names`` (files, globs, folders of a dataset as Dask or Spark write it) hold."""
+    import fsspec
+
+    files = []
+    for name in names:
+        fs, _, paths = fsspec.get_fs_token_paths(name)
+        for path in paths:
+            if fs.isdir(path):  # reviews.parquet/ written by dask: part.0.parquet, ..., _metadata
+                paths_in = sorted(p for p in fs.find(path) if p.lower().endswith(_PARQUET_SUFFIXES)
+                                  and not any(part.startswith(("_", ".")) for part in p[len(path):].split("/")))
+                files += [fsspec.core.OpenFile(fs, p, mode="rb") for p in paths_in]
+            else:
+                files.append(fsspec.core.OpenFile(fs, path, mode="rb"))
+    if not files:
+        raise FileNotFoundError(f"read_texts found no Parquet file for {names}.")
+    return files
+
+
+def _is_text_type(kind) -> bool:
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(kind):  # a pandas categorical
+        kind = kind.value_type
+    return (pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_null(kind)
+            or getattr(pa.types, "is_string_view", lambda _: False)(kind))
+
+
+def _parquet_bag(names, text_column, label_column, blocksize):
+    """A bag of the texts (or ``(text, label)`` pairs) of Parquet files: a partition per run of a file's row
+    groups of about ``blocksize`` bytes (as the footer gives their size uncompressed; None: a partition per
+    file), a row group never cut.
+
+    Each file's schema (its footer: no rows read) is checked first: every file must have the named columns,
+    and ``text_column`` must hold strings. The rows are read by :func:`_parquet_rows`, which names a missing
+    text or label by its file and row. (``dask.dataframe.read_parquet`` named neither: a bad value was found
+    by the tokenizer or the store, by its partition, and a file without the label column failed on compute
+    with ``KeyError: "['label'] not in index"``.)
+    """
+    import dask
+    import dask.bag as db
+    from dask.utils import parse_bytes
+
+    from ..exceptions import DataError
+
+    pq = _require_pyarrow()
+    size = None if blocksize is None else parse_bytes(blocksize)
+    parts, first = [], None
+    for f in _parquet_files(names):
+        try:
+            with f as fh:
+                meta = pq.ParquetFile(fh).metadata
+        except FileNotFoundError:
+            raise
+        except Exception as err:  # pyarrow's ArrowInvalid: "Parquet magic bytes not found in footer..."
+            raise DataError(f"Parquet input {f.path} cannot be read as Parquet ({err}); is it another format, "
+                            "or was it cut short? Write or copy it again.") from err
+        schema = meta.schema.to_arrow_schema()
+        columns = [c for c in schema.names if not c.startswith("__index_level_")]
+        if text_column is None:
+            raise ValueError(f"Parquet input {f.path} is a table: name its text column with text_column=... "
+                             f"(columns: {columns}).")
+        for role, name in (("text_column", text_column), ("label_column", label_column)):
+            if name is not None and name not in columns:
+                also = ("" if first is None else
+                        f" The first file, {first[0]}, has {first[1]}: every file needs the named columns.")
+                raise DataError(f"Parquet input {f.path} has no column {name!r} ({role}); its columns are "
+                                f"{columns}.{also}")
+        kind = schema.field(text_column).type
+        if not _is_text_type(kind):
+            raise DataError(f"Parquet input {f.path}: the column {text_column!r} (text_column) holds {kind}, not "
+                            f"text; name the column of the texts (columns: {columns}).")
+        first = first or (f.path, columns)
+        row, run, run_bytes, run_first = 0, [], 0, 0
+        for group in range(meta.num_row_groups):
+            run.append(group)
+            run_bytes += meta.row_group(group).total_byte_size
+            row += meta.row_group(group).num_rows
+            if group == meta.num_row_groups - 1 or (size is not None and run_bytes >= size):
+                parts.append(dask.delayed(_parquet_rows)(f, run, run_first, text_column, label_column))
+                run, run_bytes, run_first = [], 0, row
+    if not parts:  # files of no rows
+        return db.from_sequence([], npartitions=1)
+    return db.from_delayed(parts)
+
+
+def _parquet_rows(openfile, groups, first_row, text_column, label_column) -> list:
+    """The texts (or pairs) of the consecutive row ``groups`` of a Parquet file, whose first row is ``first_row``
+    of the file; a missing text (null) named by its file and row, a label read as :func:`_file_label` reads it."""
+    from ..data.datasets import _missing_text_error
+
+    pq = _require_pyarrow()
+    columns = [text_column] if label_column in (None, text_column) else [text_column, label_column]
+    with openfile as fh:
+        table = pq.ParquetFile(fh).read_row_groups(groups, columns=columns)
+    texts = table.column(text_column).to_pylist()
+    missing = [i for i, text in enumerate(texts) if text is None]
+    if missing:
+        others = f" ({len(missing)} rows of this partition have none)" if len(missing) > 1 else ""
+        raise _missing_text_error(f"{openfile.path}, row {first_row + missing[0]} (from 0){others}", None,
+                                  text_column)
+    if label_column is None:
+        return texts
+    labels = table.column(label_column).to_pylist()
+    return [(text, _file_label(label, text, label_column, f"{openfile.path}, row {first_row + i} (from 0)"))
+            for i, (text, label) in enumerate(zip(texts, labels))]
 
 
 def _pick(record, text_column, label_column, source):
