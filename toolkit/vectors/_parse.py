@@ -1234,33 +1234,46 @@ def read_binary(
                 vecs = np.frombuffer(raw, dtype="<f4").reshape(len(block_words), dim).astype(np.float32)
                 if n == 0 and _byteswapped(vecs[0]):  # a big-endian file: said at its first record
                     raise _garbage_floats(source, 0, block_words[0], vecs[0])
-                if not np.isfinite(vecs).all():
-                    bad = int(np.flatnonzero(~np.isfinite(vecs).all(axis=1))[0])
-                    raise _garbage_floats(source, n + bad, block_words[bad], vecs[bad])
+                # the first record with a problem is the one named (a wrong dimension in the header puts the
+                # records out of step from record 2, whose word is then vector bytes; a nan may come hundreds
+                # of records later in the same block); at the same record, the word's problem, which names the
+                # dimension. Each problem: (index in the block, rank at a tie)
+                problems = []
+                finite = np.isfinite(vecs).all(axis=1)
+                if not finite.all():
+                    problems.append((int(np.flatnonzero(~finite)[0]), 3, "floats"))
                 if not all(block_words):
-                    bad = block_words.index(b"")
-                    raise source.error(
-                        f"record {n + bad + 1}", "the word is empty", "The file is corrupt; download it again"
-                    )
-                joined = b" ".join(block_words)
-                # no word holds a newline or NUL: such bytes are vector bytes, the records out of step (said
-                # after the decoding, whose error names the dimension too, and which unicode_errors lets through)
-                stray = (next(i for i, w in enumerate(block_words) if b"\n" in w or b"\x00" in w)
-                         if b"\n" in joined or b"\x00" in joined else None)
+                    problems.append((block_words.index(b""), 0, "empty"))
                 try:
                     decoded = [w.decode("utf-8", unicode_errors) for w in block_words]
                 except UnicodeDecodeError as err:
-                    bad = next(i for i, w in enumerate(block_words) if not _decodes(w))
+                    decoded, decode_err = None, err
+                    problems.append((next(i for i, w in enumerate(block_words) if not _decodes(w)), 1, "utf8"))
+                joined = b" ".join(block_words)
+                # no word holds a newline or NUL: such bytes are vector bytes, the records out of step (said
+                # where no word fails the decoding, whose error names the dimension too, and which unicode_errors
+                # lets through)
+                if decoded is not None and (b"\n" in joined or b"\x00" in joined):
+                    problems.append((next(i for i, w in enumerate(block_words) if b"\n" in w or b"\x00" in w), 2,
+                                     "stray"))
+                if problems:
+                    bad, _, what = min(problems)
+                    if what == "floats":
+                        raise _garbage_floats(source, n + bad, block_words[bad], vecs[bad])
+                    if what == "empty":
+                        raise source.error(
+                            f"record {n + bad + 1}", "the word is empty", "The file is corrupt; download it again"
+                        )
+                    if what == "stray":
+                        raise _out_of_step(source, n + bad, block_words[bad], dim)
                     raise source.error(
                         f"record {n + bad + 1}",
-                        f"the word {block_words[bad][:40]!r} is not valid UTF-8 ({err.reason})",
+                        f"the word {block_words[bad][:40]!r} is not valid UTF-8 ({decode_err.reason})",
                         "If the word starts with binary bytes, they are the end of the previous vector: the header's "
                         f"dimension ({dim}) is wrong or the file is corrupt; fix the header or download the file "
                         "again. Otherwise " + _load_anyway(source)
                         if n + bad > 0 else _capital(_load_anyway(source)),
-                    ) from err
-                if stray is not None:
-                    raise _out_of_step(source, n + stray, block_words[stray], dim)
+                    ) from decode_err
                 if unicode_errors == "ignore" and not all(decoded):
                     bad = decoded.index("")
                     raise _emptied(source, f"record {n + bad + 1}", block_words[bad])
@@ -1356,7 +1369,8 @@ def _garbage_floats(source: Source, i: int, word: bytes, row: np.ndarray) -> Vec
     return source.error(
         where,
         f"{what}; nan/inf would poison every similarity and every model",
-        "The file may not be word2vec binary (big-endian, another format, or corrupt): check its format "
+        "The file may not be word2vec binary (big-endian, another format, a wrong dimension in its header, or "
+        "corrupt): check its format "
         f"({advice().setting('format', 'auto')} tells them apart), download it again, or fix or drop this vector",
     )
 

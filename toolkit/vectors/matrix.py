@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -196,6 +197,10 @@ def _vocabulary_parts(vocabulary):
         for i, t in enumerate(tokens):
             if not isinstance(t, str):
                 raise TypeError(f"vocabulary must hold str tokens; item {i} is a {type(t).__name__} ({t!r}).")
+        if isinstance(vocabulary, (set, frozenset)):
+            # a set's order changes from process to process (string hashing): its rows are sorted, as
+            # scikit-learn's CountVectorizer(vocabulary=set) sorts its columns
+            tokens.sort()
     if tuple(tokens[:2]) in _RESERVED_PAIRS and not _NEW_TOKENS.get():
         return tokens, None, (PAD_ID, OOV_ID, *gaps), OOV_ID
     return tokens, None, gaps, None
@@ -315,6 +320,32 @@ def _subword_vectors(kv, words):
         yield np.add.reduce(rows, axis=0) / len(hashes)  # axis 0: row after row, as gensim's loop
 
 
+#: {vectors: (their number of words, whether one of their words holds a capital)} (:func:`_cased`)
+_CASED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _cased(kv) -> bool:
+    """Whether any word of ``kv`` differs from its lower-cased form (the vectors were trained on cased text).
+
+    A fastText model trained on lower-cased text never saw a capital: the
+    character n-grams of ``"AMAZZING"`` are untrained buckets (noise), those
+    of ``"amazzing"`` are not. One pass over the words, stopped at the first
+    cased one; kept per vectors object (recomputed when its size changes).
+    """
+    try:
+        kept = _CASED.get(kv)
+    except TypeError:  # not weak-referenceable
+        kept = None
+    if kept is not None and kept[0] == len(kv):
+        return kept[1]
+    cased = any(isinstance(key, str) and key != key.lower() for key in kv.index_to_key)
+    try:
+        _CASED[kv] = (len(kv), cased)
+    except TypeError:
+        pass
+    return cased
+
+
 #: how phrase entries join their words in word2vec-style vectors (GoogleNews: ``"New_York"``)
 PHRASE_SEPARATOR = "_"
 
@@ -376,7 +407,9 @@ def build_embedding_matrix(
         that opens with the padding and OOV tokens of Keras'
         ``TextVectorization.get_vocabulary()`` (``""``, ``"[UNK]"``) or of a
         Vocabulary's ``tokens`` (``"<pad>"``, ``"<unk>"``); any other list
-        has no reserved rows. A ``{token: id}`` dict (Keras'
+        has no reserved rows; a set's tokens are sorted (row ``i`` is
+        ``sorted(vocabulary)[i]``), as scikit-learn sorts a set vocabulary.
+        A ``{token: id}`` dict (Keras'
         ``Tokenizer.word_index``, whose ids start at 1) gives each token the
         row of its id; rows of ids no token has (0 there) are zeros.
     vectors : KeyedVectors, path or manifest name
@@ -398,6 +431,11 @@ def build_embedding_matrix(
         entry where there is one (``"new_york"``, or with
         ``lowercase_fallback`` another casing of it such as GoogleNews'
         ``"New_York"``; ``n_phrase``); unigram tokens are matched as before.
+        fastText vectors whose words are all lower-case (a model trained on
+        lower-cased text) give a token with capitals that is none of their
+        words the subword vector of ``token.lower()``: the character n-grams
+        of ``"AMAZZING"`` were never trained, those of ``"amazzing"`` were.
+        Vectors with cased words use the token's own n-grams.
     random_state : int, RandomState instance or None, default=None
         Seeds ``oov="random"``.
     n_top_missing : int, default=20
@@ -468,7 +506,11 @@ def build_embedding_matrix(
         matrix[found[order]] = kv.vectors[src[found[order]]]
     if getattr(kv, "bucket", 0) and hasattr(kv, "vectors_ngrams"):  # fastText: subword vectors
         rows = [i for i in np.flatnonzero(kind == 0) if i not in skip]
-        for i, vec in zip(rows, _subword_vectors(kv, [tokens[i] for i in rows])):
+        words = [tokens[i] for i in rows]
+        if lowercase_fallback and any(w != w.lower() for w in words) and not _cased(kv):
+            # vectors of lower-cased text: the n-grams of "AMAZZING" were never trained, those of "amazzing" were
+            words = [w.lower() for w in words]
+        for i, vec in zip(rows, _subword_vectors(kv, words)):
             if np.any(vec):
                 matrix[i], kind[i] = vec, 3
     checked = np.ones(n, dtype=bool)
