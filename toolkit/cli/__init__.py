@@ -3,10 +3,11 @@
 One module per command group, each holding the task functions (plain, silent,
 returning data) next to the thin typer commands that render them:
 
-- :mod:`toolkit.cli.data`: ``toolkit data list|info|fetch``;
+- :mod:`toolkit.cli.data`: ``toolkit data list|info|fetch|describe``;
 - :mod:`toolkit.cli.text`: ``toolkit tokenize``, ``toolkit vectorize``;
 - :mod:`toolkit.cli.vectors`: ``toolkit vectors info|similar|analogy|coverage|convert|train|map``;
-- :mod:`toolkit.cli.train`: ``toolkit train``, ``evaluate``, ``predict``.
+- :mod:`toolkit.cli.train`: ``toolkit train``, ``evaluate``, ``predict``;
+- :mod:`toolkit.cli.grid`: ``toolkit grid``; :mod:`toolkit.cli.store`: ``toolkit store build|info|train``.
 
 Nothing heavy is imported at module level, so ``toolkit --help`` answers
 quickly without TensorFlow.

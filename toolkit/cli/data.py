@@ -18,6 +18,7 @@ from ._common import (
     _opt_data_dir,
     _opt_label_column,
     _progress,
+    _read_texts,
     _state,
     app,
 )
@@ -202,7 +203,8 @@ def describe_data(data, *, test_data=None, split="train", column="text", label_c
     Parameters
     ----------
     data : str or path-like
-        ``"imdb"``, a CSV/TSV or JSON lines file, or a class-per-folder directory.
+        ``"imdb"``, a CSV/TSV or JSON lines file, or a class-per-folder directory;
+        with ``label_column=None`` also a file of lines or ``"-"`` (standard input).
     test_data : str or path-like, optional
         Test data for ``data`` (as ``train --test-data``): its classes and the
         test texts that also occur, word for word, in ``data`` (they inflate
@@ -236,10 +238,14 @@ def describe_data(data, *, test_data=None, split="train", column="text", label_c
     from ._inputs import load_data
 
     def one(source, which):
-        ds = load_data(source, split=which, column=column, label_column=label_column, data_dir=data_dir,
-                       cache_dir=cache_dir)
-        texts, labels = list(ds.texts), [int(y) for y in ds.labels]
-        names = list(ds.target_names)
+        if label_column is None and _plain_texts(source):  # new.txt, stdin: texts to predict, say
+            texts, labels, names = list(_read_texts(source, column=column)), [], []
+            shown = "standard input" if str(source) == "-" else str(source)
+        else:
+            ds = load_data(source, split=which, column=column, label_column=label_column, data_dir=data_dir,
+                           cache_dir=cache_dir)
+            texts, labels = list(ds.texts), [int(y) for y in ds.labels]
+            names, shown = list(ds.target_names), str(ds.source or source)
         labelled = bool(names) and all(y >= 0 for y in labels)
         by_text = defaultdict(list)
         for i, text in enumerate(texts):
@@ -249,7 +255,7 @@ def describe_data(data, *, test_data=None, split="train", column="text", label_c
         for y in labels if labelled else ():
             counts[names[y]] += 1
         summary = {
-            "source": str(ds.source or source),
+            "source": shown,
             "documents": len(texts),
             "classes": counts,
             "words": _words_summary(texts),
@@ -298,6 +304,17 @@ def describe_data(data, *, test_data=None, split="train", column="text", label_c
     return summary
 
 
+def _plain_texts(source) -> bool:
+    """Whether ``source`` is read as unlabelled texts only: standard input or a file of lines (not a table,
+    JSON lines, a folder or IMDB), as ``toolkit predict --input`` reads it."""
+    from ._inputs import JSONL_SUFFIXES, TABLE_SUFFIXES, _data_suffix
+
+    if str(source) == "-":
+        return True
+    path = Path(source).expanduser()
+    return path.is_file() and _data_suffix(path) not in TABLE_SUFFIXES + JSONL_SUFFIXES + (".json",)
+
+
 def _describe_lines(summary: dict, title: str) -> list[str]:
     lines = [f"{title}: {summary['source']}, {summary['documents']:,} documents"
              + ("" if summary["classes"] else ", unlabelled")]
@@ -323,12 +340,13 @@ def _describe_lines(summary: dict, title: str) -> list[str]:
 @_errors_to_exit
 def data_describe(
     data: str = typer.Argument(..., help="Your labelled data (a CSV/TSV or JSON lines file, a class-per-folder "
-                               "directory) or imdb."),
+                               "directory) or imdb; with --unlabelled also a file of lines or '-' (stdin)."),
     test_data: str = typer.Option(None, "--test-data", help="Its test data: classes, and texts also in DATA."),
     split: str = typer.Option("train", "--split", help="IMDB split (with DATA imdb)."),
     column: str = _opt_column,
     label_column: str = _opt_label_column,
-    unlabelled: bool = typer.Option(False, "--unlabelled", help="Texts without labels (no --label-column)."),
+    unlabelled: bool = typer.Option(False, "--unlabelled", help="Texts without labels (no --label-column): also "
+                                    "a file of lines, one text per line, or '-' for stdin."),
     as_json: bool = typer.Option(False, "--json", help="JSON instead of a table (record numbers included)."),
     data_dir: Path = _opt_data_dir,
     cache_dir: Path = _opt_cache_dir,
@@ -337,8 +355,21 @@ def data_describe(
 
     DATA is read as `toolkit train --data` reads it. Record numbers count from 0, as the readers' ids.
     """
-    _check_data(data, labelled=True)
-    _check_data(test_data, labelled=True)
+    # a file of lines is unlabelled texts: refused as "Cannot read labelled data" though --unlabelled was given
+    from ._inputs import _data_suffix
+
+    for source in (data, test_data):
+        if not unlabelled and source is not None and str(source) != "-" and _plain_texts(source) \
+                and _data_suffix(Path(source).expanduser()) in (".txt", ".text", ""):
+            from ..exceptions import DataError
+
+            raise DataError(f"{source} is read as a file of lines, texts without labels: add --unlabelled to "
+                            "describe its texts, or give labelled data (a CSV/TSV or JSON lines file with a label "
+                            "column, a class-per-folder directory).")
+    _check_data(data, labelled=not unlabelled)
+    _check_data(test_data, labelled=not unlabelled)
+    if str(data) == "-" and str(test_data) == "-":
+        raise ValueError("DATA and --test-data are both '-': standard input can be read once; give one as a file.")
     if str(data).lower() != "imdb" and split != "train":  # as evaluate's: it was dropped without a word
         _info(f"Warning: --split {split} is ignored: only 'imdb' has splits; {data} is described whole.")
     from ._inputs import check_columns

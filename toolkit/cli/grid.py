@@ -16,7 +16,6 @@ from ._common import (
     _check_vectors,
     _check_writable_parent,
     _did_you_mean,
-    _emit_text,
     _errors_to_exit,
     _info,
     _is_stdout,
@@ -36,6 +35,7 @@ from ._common import (
     app,
     data_folders,
 )
+from .text import _check_output_compression, _emit_data
 
 __all__ = ["parse_grid", "run_grid"]
 
@@ -712,6 +712,7 @@ def grid_cmd(
     """
     _check_data(data)
     _check_output_file(output, force=force)  # now, not after the search
+    _check_output_compression(output)  # grid.json.zst: refused now, not written as plain text under that name
     if refit_output is not None:
         if output is not None and not _is_stdout(output) and \
                 Path(output).expanduser().resolve() == Path(refit_output).expanduser().resolve():
@@ -768,4 +769,4 @@ def grid_cmd(
         model = Path(refit["model"])
         for name, path in (("model", model), ("grid.json", model.parent / "grid.json")):
             _info(f"  {name:<21} {path}")
-    _emit_text(_json(result), output)
+    _emit_data(_json(result), output)  # grid.json.gz: gzip-compressed, as the name says

@@ -401,13 +401,11 @@ def info_cmd(store: Path = typer.Argument(..., help="A store folder.")) -> None:
 @_errors_to_exit
 def train_cmd(
     store: Path = typer.Argument(..., help="A store folder built with labels."),
-    output: Path = typer.Option(None, "--output", "-o", help="The model folder to write (required)."),
+    output: Path = typer.Option(..., "--output", "-o", help="The model folder to write."),
     settings: list[str] = _opt_set,
     force: bool = typer.Option(False, "--force", "-f", help="Replace an existing model folder."),
 ) -> None:
     """Train the classifier from a store in streaming batches; save the model folder (tokenizer included)."""
-    if output is None:
-        raise ValueError("Give the model folder to write with --output.")
     params = _settings(settings)
     opened = _check_train_from_store(store, output, settings=params, force=force)  # before TensorFlow
     _load_tensorflow_quietly()

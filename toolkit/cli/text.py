@@ -37,6 +37,56 @@ __all__ = ["tokenize_texts", "Vectorized", "vectorize"]
 logger = logging.getLogger(__name__)
 
 
+#: What an output file's last suffix compresses it with (the readers take the same three).
+_COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz")
+
+#: Compressions the toolkit neither reads nor writes, and the pipe that gives them.
+_UNWRITTEN_SUFFIXES = {".zst": "zstd", ".zstd": "zstd", ".lz4": "lz4", ".zip": "zip", ".7z": "7z"}
+
+
+def _check_output_compression(output, option: str = "--output") -> None:
+    """Refuse an output file whose suffix names a compression that is not written (``tokens.jsonl.zst``).
+
+    Such a file was written as plain text under a compressed name: its decompressor then refused it.
+    """
+    if output is None or _is_stdout(output):
+        return
+    suffix = Path(output).suffix.lower()
+    if suffix in _UNWRITTEN_SUFFIXES:
+        raise SettingError(
+            f"{option} {output}: the toolkit does not write {suffix} files, and plain text under that name "
+            f"would not open. Name it .gz, .bz2 or .xz (compressed as the suffix says), or write to "
+            f"standard output and compress it yourself, e.g. `... | {_UNWRITTEN_SUFFIXES[suffix]} ...`."
+        )
+
+
+def _emit_data(text: str, output) -> None:
+    """Write data as ``_emit_text`` does, compressed when ``output``'s suffix says so.
+
+    ``tokens.jsonl.gz``, ``predictions.csv.bz2``, ``.xz``: the file is gzip, bz2 or xz compressed, as the
+    toolkit's readers (and ``zcat``) expect of those names; it held plain text before. Standard output and
+    other names get the plain text.
+    """
+    suffix = "" if output is None or _is_stdout(output) else Path(output).suffix.lower()
+    if suffix not in _COMPRESSED_SUFFIXES:
+        _emit_text(text, output)
+        return
+    import bz2
+    import gzip
+    import lzma
+
+    data = text.encode("utf-8")
+    if suffix == ".gz":
+        data = gzip.compress(data, mtime=0)  # mtime 0: the same text gives the same bytes
+    elif suffix == ".bz2":
+        data = bz2.compress(data)
+    else:
+        data = lzma.compress(data)
+    with atomic_output(output) as tmp:
+        tmp.write_bytes(data)
+    _info(f"Wrote {output}")
+
+
 def _tokenizer(**params):
     """A SpacyTokenizer with ``params``; an unknown name is a :class:`SettingError` listing the valid ones."""
     from ..text.tokenizer import SpacyTokenizer
@@ -396,14 +446,18 @@ def tokenize_cmd(
         None, "--set", help="SpacyTokenizer parameter as key=value (repeatable), e.g. ngram_range=(1,2)."
     ),
 ) -> None:
-    """Tokenize raw text with spaCy; write one JSON token list per document (JSONL)."""
+    """Tokenize raw text with spaCy; write one JSON token list per document (JSONL).
+
+    An --output named .gz, .bz2 or .xz (tokens.jsonl.gz) is written compressed.
+    """
     _check_data(source)
     _check_output_file(output, force=force)
+    _check_output_compression(output)
     tokenizer = _tokenizer(**{"progress": _progress(), **_skip_params(skip_bad), **_settings(settings)})
     texts = _read_texts(source, column=column)
     with _documents_named(source):
         corpus = tokenizer.fit_transform(texts)  # skipped documents: the tokenizer logs their indices
-    _emit_text(_jsonl(list(doc) for doc in corpus), output)
+    _emit_data(_jsonl(list(doc) for doc in corpus), output)
 
 
 @app.command("vectorize")

@@ -24,7 +24,6 @@ from ._common import (
     _check_output_file,
     _check_run_folder,
     _check_vectors,
-    _emit_text,
     _errors_to_exit,
     _info,
     _is_stdout,
@@ -47,6 +46,7 @@ from ._common import (
     app,
 )
 from ..exceptions import DataError, DocumentError
+from .text import _check_output_compression, _emit_data
 from ._inputs import (
     SettingError,
     _dataset_records,
@@ -608,6 +608,65 @@ def _chunked_scores(estimator, model, inputs, rows):
     return pred, proba, parts[0][2]
 
 
+#: ``toolkit predict --format``'s choices, and the format an --output suffix asks for.
+PREDICT_FORMATS = ("jsonl", "csv", "tsv")
+
+
+def _predict_format(format, output) -> str:
+    """``toolkit predict``'s output format: ``format`` if given, else the one --output's name asks for.
+
+    ``predictions.csv`` (also ``.csv.gz``) is a CSV table, ``.tsv`` a tab-separated one; any other name,
+    and standard output, JSON lines. A ``.csv`` file used to receive JSON lines.
+    """
+    if format is not None:
+        name = str(format).strip().lower()
+        if name == "json":  # one JSON object per line is what `predict` writes; "json" is what people type
+            name = "jsonl"
+        if name not in PREDICT_FORMATS:
+            raise SettingError(f"--format {format!r}{_did_you_mean(name, PREDICT_FORMATS)}: give one of "
+                               f"{', '.join(PREDICT_FORMATS)} (default: from the --output file's suffix, else "
+                               "jsonl).")
+        return name
+    if output is None or _is_stdout(output):
+        return "jsonl"
+    path = Path(output)
+    if path.suffix.lower() in (".gz", ".bz2", ".xz"):
+        path = path.with_suffix("")
+    return {".csv": "csv", ".tsv": "tsv"}.get(path.suffix.lower(), "jsonl")
+
+
+def _prediction_table(rows, *, delimiter=",") -> str:
+    """``predict``'s rows as a CSV (or TSV) table with a header: ``[file,] label[, skipped]``, then
+    ``probability_<class>`` for each class, or with ``top`` ``top_1_label, top_1_probability, ...,
+    top_K_label, top_K_probability``. A skipped document has an empty label and probabilities; no rows give no text.
+    """
+    import csv
+    import io
+
+    if not rows:
+        return ""
+    scored = [row for row in rows if not row.get("skipped")]
+    columns = (["file"] if "file" in rows[0] else []) + ["label"]
+    if len(scored) < len(rows):
+        columns.append("skipped")
+    classes = list(scored[0].get("probabilities", {})) if scored else []
+    columns += [f"probability_{name}" for name in classes]
+    k = max((len(row.get("top", ())) for row in scored), default=0)
+    for i in range(1, k + 1):
+        columns += [f"top_{i}_label", f"top_{i}_probability"]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        line = {"file": row.get("file"), "label": row.get("label"), "skipped": "true" if row.get("skipped")
+                else "false"}
+        line.update({f"probability_{name}": p for name, p in row.get("probabilities", {}).items()})
+        for i, item in enumerate(row.get("top", ()), start=1):
+            line[f"top_{i}_label"], line[f"top_{i}_probability"] = item["label"], item["probability"]
+        writer.writerow(["" if line.get(name) is None else line[name] for name in columns])
+    return buffer.getvalue()
+
+
 def predict(model, texts, *, progress=False, skip_bad=False, top=None) -> list[dict]:
     """Labels and class probabilities for raw texts.
 
@@ -715,6 +774,9 @@ class TrainResult:
     files : dict of str to pathlib.Path
         What was written, by name (``model``, ``metrics.json``, ``history.png``,
         ``confusion_matrix.png``); empty without ``output``.
+    test_in_training : int
+        How many test documents are, word for word (spaces around them aside),
+        also training documents: their scores are not held-out scores.
     """
 
     estimator: object
@@ -722,6 +784,25 @@ class TrainResult:
     history: dict
     coverage: object = None
     files: dict = field(default_factory=dict)
+    test_in_training: int = 0
+
+
+#: ``toolkit train`` warns when at least this share of the test documents are training texts too (IMDB's
+#: own test split repeats 123 of its 25,000 reviews, 0.5%: no warning; --test-data naming the training file: 100%).
+TEST_IN_TRAINING_WARN = 0.01
+
+
+def _test_in_training_warning(n: int, n_test: int, test_data) -> str | None:
+    """The warning of ``toolkit train`` when many test documents are also training documents, else None."""
+    if not n_test or n / n_test < TEST_IN_TRAINING_WARN:
+        return None
+    if test_data is not None:
+        where, fix = f"--test-data {test_data}", f"`toolkit data describe DATA --test-data {test_data}` lists them"
+    else:  # the data repeat texts, and the split put copies on both sides
+        where, fix = "held out from --data", "`toolkit data describe DATA` lists the repeated texts; drop the copies"
+    return (f"Warning: {n:,} of the {n_test:,} test documents ({n / n_test:.0%}, {where}) are also training "
+            f"documents, word for word: the test scores above are inflated, not held-out scores. Test on texts "
+            f"the model was not trained on; {fix}.")
 
 
 #: The ``C`` values :func:`tfidf_baseline` chooses from on a validation split of the training data.
@@ -1091,6 +1172,8 @@ def train(
             final = _final_estimator(estimator)
             history = {k: [float(v) for v in vals] for k, vals in dict(getattr(final, "history_", {}) or {}).items()}
             result = TrainResult(estimator, metrics, history, getattr(final, "embedding_coverage_", None))
+            seen = {str(text).strip() for text in x_train}
+            result.test_in_training = sum(str(text).strip() in seen for text in x_test)
             if output is not None:
                 from ..plots import plot_confusion_matrix, plot_history
 
@@ -1445,6 +1528,9 @@ def train_cmd(
     warning = _one_class_warning(m)
     if warning:
         _info(warning)
+    warning = _test_in_training_warning(result.test_in_training, m["n_test"], test_data)
+    if warning:
+        _info(warning)
     if "baseline" in m:
         b = m["baseline"]
         _info(f"Baseline {b['model']} (C={b['C']:g}, chosen on a validation split of the training data): "
@@ -1499,7 +1585,10 @@ def evaluate_cmd(
     """Score a trained model on labelled data; metrics JSON on stdout."""
     _check_saved_model(model)
     _check_data(data, labelled=True)
-    if str(data).lower() == "imdb" and split not in ("train", "test", "unsup"):  # before the model loads
+    if str(data).lower() == "imdb" and split == "unsup":  # it failed only after the model and the tarball loaded
+        raise SettingError("--split unsup: IMDB's unsup reviews have no labels to score against; give --split test "
+                           "(or train). To label them, use `toolkit predict MODEL --input FILE`.")
+    if str(data).lower() == "imdb" and split not in ("train", "test"):  # before the model loads
         raise SettingError(f"--split {split!r}{_did_you_mean(split, ['train', 'test'])}: IMDB's labelled splits "
                            "are 'train' and 'test'.")
     if str(data).lower() != "imdb" and split != "test":  # it was dropped without a word
@@ -1545,13 +1634,23 @@ def predict_cmd(
         "as \"top\": [{\"label\": ..., \"probability\": ...}, ...] instead of every class's probability "
         "(with many classes).", metavar="K",
     ),
+    format: str = typer.Option(
+        None, "--format", metavar="jsonl|csv|tsv", help="jsonl: one JSON object per text; csv or tsv: a table with "
+        "a header, the columns label, then probability_<class> for each class (with --top K: top_1_label, "
+        "top_1_probability, ... top_K_probability). Default: from the --output file's suffix (.csv, .tsv, also "
+        ".csv.gz), else jsonl.",
+    ),
 ) -> None:
-    """Predict labels and class probabilities; one JSON object per text (JSONL).
+    """Predict labels and class probabilities; one JSON object per text (JSONL), or a CSV/TSV table.
 
     The arguments after the model folder are texts ('-' alone: stdin); read a file's lines with --input FILE.
     With --input FOLDER each row also names its file ("file", relative to the folder).
+    -o predictions.csv writes a CSV table (--format csv to standard output); an --output named .gz, .bz2 or
+    .xz is written compressed.
     """
     _check_saved_model(model)
+    format = _predict_format(format, output)
+    _check_output_compression(output)
     if texts == ["-"]:  # the usual name of stdin, as for `toolkit tokenize -`; not a text anyone classifies
         texts, input = None, "-" if input is None else input
     if texts and "-" in texts:  # `predict MODEL - -` or `predict MODEL "a text" -` classified the string "-"
@@ -1580,4 +1679,5 @@ def predict_cmd(
         rows = predict(model, texts, progress=_progress(), skip_bad=skip_bad, top=top)
     if filenames:
         rows = [{"file": name, **row} for name, row in zip(filenames, rows, strict=True)]
-    _emit_text(_jsonl(rows), output)
+    text = _jsonl(rows) if format == "jsonl" else _prediction_table(rows, delimiter="," if format == "csv" else "\t")
+    _emit_data(text, output)

@@ -175,6 +175,38 @@ def analogy(source, a, b, c, *, topn=5, **load_params) -> list[tuple[str, float]
 CONVERT_FORMATS = ("word2vec", "word2vec-binary", "glove", "native")
 
 
+#: Compression suffixes of a vectors file that the toolkit does not write or read: a .zip was plain text under
+#: that name, an .xz file was written but load_vectors read it as text ("the first line has no values"), and
+#: .zst / .lz4 failed with a traceback (gensim's writer asks smart_open for modules that are not installed).
+_UNWRITTEN_VECTOR_COMPRESSIONS = (".zip", ".xz", ".lzma", ".zst", ".zstd", ".lz4", ".7z")
+
+
+def _check_vectors_compression(output, to) -> None:
+    """Refuse a vectors file name whose compression is not one the vectors readers take (``.gz``, ``.bz2``),
+    and a compressed native (``.kv``) file, before anything is loaded or trained.
+
+    Raises
+    ------
+    toolkit.exceptions.DataError
+        Naming the file and the name to give instead.
+    """
+    from ..exceptions import DataError
+
+    output = Path(output)
+    compressed = next((s for s in output.suffixes[-1:] if s.lower() in (".gz", ".bz2")
+                       + _UNWRITTEN_VECTOR_COMPRESSIONS), None)
+    if compressed is None or (to != "native" and compressed.lower() in (".gz", ".bz2")):
+        return
+    # a compressed .kv was written, then refused by load_vectors
+    base = output.with_suffix("")
+    if to == "native":
+        kind, name = "a gensim native file (.kv) is read uncompressed", base
+    else:
+        kind = f"vectors are compressed with gzip (.gz) or bz2 (.bz2), not {compressed.lower().lstrip('.')}"
+        name = base.with_name(base.name + ("" if base.suffix else ".vec") + ".gz")
+    raise DataError(f"Cannot write {output}: it ends in {compressed}, but {kind}. Name it {name} instead.")
+
+
 def convert_vectors(source, output, *, to=None, **load_params) -> Path:
     """Load word vectors and write them in another format, atomically.
 
@@ -218,16 +250,7 @@ def convert_vectors(source, output, *, to=None, **load_params) -> Path:
             f"The 'to' parameter of convert_vectors must be a str among {{{', '.join(map(repr, CONVERT_FORMATS))}}}. "
             f"Got {to!r} instead."
         )
-    compressed = next((s for s in output.suffixes[-1:] if s.lower() in (".gz", ".bz2", ".zip")), None)
-    if compressed is not None and (to == "native" or compressed.lower() == ".zip"):
-        # a .zip was plain text under that name; a compressed .kv was written, then refused by load_vectors
-        base = output.with_suffix("")
-        if to == "native":
-            kind, name = "a gensim native file (.kv) is read uncompressed", base
-        else:
-            kind = "vectors are compressed with gzip (.gz) or bz2 (.bz2), not zip"
-            name = base.with_name(base.name + ("" if base.suffix else ".vec") + ".gz")
-        raise DataError(f"Cannot write {output}: it ends in {compressed}, but {kind}. Name it {name} instead.")
+    _check_vectors_compression(output, to)
     kv = load_vectors(source, **load_params)
     limit = load_params.get("limit")
     if limit is not None and len(kv) > limit:  # fastText vectors, which load_vectors keeps whole for their subwords
@@ -287,6 +310,8 @@ def train_vectors(texts, output, *, tokenizer=None, **params):
     from ..vectors.training import check_word2vec_params
 
     check_word2vec_params(output=output, **params)  # out of range (--set vector_size=0): before the tokenization
+    if output is not None:  # w2v.txt.zst failed with a traceback after the training; .xz was written unreadable
+        _check_vectors_compression(output, None)
     return train_word2vec(tokenize_texts(texts, **(tokenizer or {})), output=output, **params)
 
 
@@ -612,6 +637,7 @@ def vectors_train_cmd(
 ) -> None:
     """Train word2vec vectors on a text collection and save them."""
     _check_file_output(output, force=force, option="OUTPUT")  # before the texts are read and the model trained
+    _check_vectors_compression(output, None)
     texts, kept = _read_documents(corpus, doc_limit, column=column, data_dir=data_dir, cache_dir=cache_dir)
     with _documents_named(corpus, raise_limit=None), _kept_named(kept):  # no --set: the default tokenizer's limit
         kv = train_vectors(texts, output, tokenizer={"progress": _progress(), **_skip_params(skip_bad)},
