@@ -45,3 +45,70 @@ def test_build_embedding_matrix_of_a_list_keeps_its_order():
     assert matrix[:, 0].tolist() == [1.0, 2.0]
     matrix, _ = build_embedding_matrix({"b", "a"}, kv)
     assert matrix[:, 0].tolist() == [2.0, 1.0]
+
+
+def test_store_build_reads_parquet_inputs(imdb_small, tmp_path, capsys):
+    """Before: `toolkit store build "pq/*.parquet"` said the input "is not UTF-8 text" and advised iconv
+    (read_texts reads Parquet since this session; the CLI sniffed it as text)."""
+    import pytest
+
+    pytest.importorskip("pyarrow")
+    import pandas as pd
+
+    from toolkit.cli import main
+    from toolkit.distributed import CorpusStore
+
+    texts, labels = imdb_small[0][:60], imdb_small[1][:60]
+    folder = tmp_path / "pq"
+    folder.mkdir()
+    for i in range(3):
+        part = slice(20 * i, 20 * (i + 1))
+        pd.DataFrame({"text": texts[part], "label": labels[part]}).to_parquet(folder / f"r{i}.parquet")
+    out = tmp_path / "store"
+    with pytest.raises(SystemExit) as exc:
+        main(["-q", "store", "build", str(folder / "*.parquet"), "-o", str(out), "--label-column", "label",
+              "--workers", "1"])
+    assert exc.value.code in (0, None), capsys.readouterr().err
+    store = CorpusStore(out)
+    assert store.has_labels and len(store) == 60
+    with pytest.raises(SystemExit) as exc:
+        main(["-q", "store", "build", str(folder / "*.parquet"), "-o", str(tmp_path / "s2"), "--label-column",
+              "stars", "--workers", "1"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 1 and "'stars'" in err and "Traceback" not in err, err
+    assert not (tmp_path / "s2").exists()
+
+
+def test_predict_given_a_file_of_the_model_folder_names_the_folder(tmp_path, capsys):
+    """Before: `toolkit predict run/model/config.json` said "is not a toolkit model folder (no config.json)"."""
+    import pytest
+
+    from toolkit.cli import main
+
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(SystemExit) as exc:
+        main(["-q", "predict", str(folder / "config.json"), "a good film"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 1 and f"give the folder, {folder}" in err and "no config.json" not in err, err
+
+
+def test_describe_reads_a_test_file_s_booleans_as_training_writes_them(imdb_small, tmp_path):
+    """Before: a test CSV writing TRUE/FALSE against a training JSONL's true/false was reported as "test classes
+    never occur in the training data", while train and evaluate map them and score fine."""
+    import json
+
+    from toolkit.cli.data import describe_data
+
+    texts, labels = imdb_small[0][:40], imdb_small[1][:40]
+    train = tmp_path / "train.jsonl"
+    train.write_text("".join(json.dumps({"text": t, "label": bool(y)}) + "\n" for t, y in zip(texts[:30], labels)),
+                     encoding="utf-8")
+    test = tmp_path / "test.csv"
+    test.write_text("text,label\n" + "".join(f'"{t.replace(chr(34), chr(39))}",{str(bool(y)).upper()}\n'
+                                              for t, y in zip(texts[30:], labels[30:])), encoding="utf-8")
+    summary = describe_data(train, test_data=test)
+    assert set(summary["test"]["classes"]) <= set(summary["classes"]), summary["test"]["classes"]
+    assert sum(summary["test"]["classes"].values()) == 10
+    assert not any("never occur" in w for w in summary["test"]["warnings"]), summary["test"]["warnings"]

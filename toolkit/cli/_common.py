@@ -640,6 +640,8 @@ def _check_model_folder(model) -> None:
     path = Path(model).expanduser()
     if not path.exists():
         raise DataError(f"No saved model folder at {path}. Give the 'model' folder of a 'toolkit train' run.")
+    if path.is_file() and (path.parent / "config.json").is_file():  # `predict run/model/config.json`
+        raise DataError(f"{path} is a file of a model folder; give the folder, {path.parent}.")
     if not path.is_dir() or not (path / "config.json").is_file():
         if (path / "model" / "config.json").is_file():
             which = "toolkit grid --refit-output" if (path / "grid.json").is_file() else "toolkit train"

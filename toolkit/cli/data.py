@@ -287,6 +287,16 @@ def describe_data(data, *, test_data=None, split="train", column="text", label_c
     summary, by_text = one(data, split)
     if test_data is not None:
         test, test_texts = one(test_data, "test" if str(test_data).lower() == "imdb" else split)
+        if test["classes"]:  # TRUE in one file and True in the other: the same class, as train and evaluate map it
+            from ._inputs import _booleans_as_in
+
+            names = list(test["classes"])
+            mapped = _booleans_as_in(names, list(summary["classes"]), test_data, data)
+            if mapped is not names:
+                counts: dict = {}
+                for old, new in zip(names, mapped):
+                    counts[str(new)] = counts.get(str(new), 0) + test["classes"][old]
+                test["classes"] = counts
         test["in_training"] = sorted(i for text, ids in test_texts.items() if text in by_text for i in ids)
         if test["in_training"]:
             test["warnings"].append(

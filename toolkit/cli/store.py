@@ -34,7 +34,9 @@ app.add_typer(store_app, name="store")
 
 
 #: the inputs of read_texts that have columns (the rest, .txt, one document per line)
-_COLUMN_SUFFIXES = (".csv", ".jsonl", ".json")
+_COLUMN_SUFFIXES = (".csv", ".jsonl", ".json", ".parquet", ".parq", ".pq")
+#: inputs that are not text (read_texts reads them with pyarrow): no UTF-8 sniffing
+_BINARY_SUFFIXES = (".parquet", ".parq", ".pq")
 
 
 def _input_files(inputs) -> list[Path]:
@@ -78,6 +80,13 @@ def _first_record_fields(path: Path) -> list[str] | None:
     from ..exceptions import DataError
 
     kind = _kind(path)
+    if kind in _BINARY_SUFFIXES:
+        from ..distributed.partitions import _require_pyarrow
+
+        try:
+            return [c for c in _require_pyarrow().read_schema(path).names if not c.startswith("__index_level_")]
+        except Exception:  # noqa: BLE001 - not Parquet: read_texts names the file and the cause
+            return None
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     try:
         # a byte order mark is not part of a column name
@@ -128,7 +137,9 @@ def _check_text_files(files) -> None:
 
     from ..exceptions import DataError
 
-    heads = {path: _head(path) for path in files}
+    heads = {path: _head(path) for path in files if _kind(path) not in _BINARY_SUFFIXES}
+    if len(heads) < len(files):  # Parquet inputs: read_texts checks their schemas
+        return
     if heads and not any(heads.values()):
         raise DataError(f"Every input is empty ({first_of(str(p) for p in heads)}): there are no documents to "
                         "build a store from. Check the paths.")
@@ -361,7 +372,7 @@ def train_from_store(store, output, *, settings=None, force=False) -> dict:
 @store_app.command("build")
 @_errors_to_exit
 def build_cmd(
-    inputs: list[Path] = typer.Argument(..., help="Input files: .txt (a document per line), .csv or .jsonl, or gzipped (.jsonl.gz, ...); globs allowed."),
+    inputs: list[Path] = typer.Argument(..., help="Input files: .txt (a document per line), .csv or .jsonl, or gzipped (.jsonl.gz, ...), or .parquet; globs allowed."),
     output: Path = typer.Option(..., "--output", "-o", help="The store folder to write."),
     settings: list[str] = _opt_set,
     column: str = typer.Option("text", "--column", help="Text column of CSV/JSONL inputs."),
