@@ -285,10 +285,12 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         ``keras.layers.LSTM(32)`` alone (``"rnn"`` only).
 
         The CNN and RNN settings above are ignored by the other built-in
-        architectures; ``fit`` warns when one of them is set to another
-        value than its default there. An architecture of one's own
-        (:func:`toolkit.models.register_architecture`) reads them from its
-        ``spec``.
+        architectures, as ``embedding_dim``, ``hidden_units`` and ``dropout``
+        are by ``"nbsvm"``; ``fit`` logs at INFO those set to another value
+        than their default there (not a warning: a grid search over
+        ``architecture`` may hold each one's settings). An architecture of
+        one's own (:func:`toolkit.models.register_architecture`) reads them
+        from its ``spec``.
     optimizer : {"adam", "adamw", "rmsprop", "sgd", "adagrad", "nadam"} or keras.optimizers.Optimizer, default="adam"
         A name, or a Keras optimizer instance such as
         ``keras.optimizers.SGD(0.05, momentum=0.9)``. An instance is a
@@ -318,9 +320,10 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
     batch_size : int, default=128
     validation_split : float, default=0.1
         Fraction of the training data held out (stratified) to monitor
-        ``val_loss``; 0 monitors the training loss. The split is not
-        stratified when a class has one document, or when the held-out (or
-        the remaining) rows are fewer than the classes.
+        ``val_loss``; 0 monitors the training loss. A class of one document
+        keeps it for training (the other classes' rows give the held-out
+        ones); the split is not stratified when the held-out (or the
+        remaining) rows are fewer than the classes.
     patience : int, default=2
         Early stopping: stop after this many epochs in a row without
         improvement of the monitored loss and restore the best weights (0 and
@@ -678,6 +681,53 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         tags.non_deterministic = self.random_state is None
         return tags
 
+    def set_params(self, **params):
+        """Set the parameters of this estimator (as scikit-learn's ``BaseEstimator.set_params``).
+
+        A name that is not a parameter raises scikit-learn's ``ValueError``,
+        which here also says what this estimator has instead of another
+        estimator's parameter (``warm_start``, ``max_iter``, ``early_stopping``...)
+        or which parameter a misspelt name meant, as the constructor's
+        ``TypeError`` does. Inside a ``Pipeline`` or ``GridSearchCV`` the
+        step's ``classifier__name`` reaches this method with ``name``.
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters, by name.
+
+        Returns
+        -------
+        self : EmbeddingClassifier
+            This estimator.
+
+        Raises
+        ------
+        ValueError
+            For a name that is not a parameter, listing the valid ones.
+        """
+        known = _init_parameter_names(type(self))
+        # the name before "__" is what BaseEstimator.set_params checks (and refuses with a bare message)
+        unknown = [] if known is None else [
+            key for key in dict.fromkeys(name.partition("__")[0] for name in params) if key not in known]
+        if unknown:
+            raise ValueError(
+                f"Invalid parameter{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} for "
+                f"estimator {self}.{_parameter_hints(unknown, known)}{_routed_names_hint(params, known)} "
+                f"Valid parameters are: {sorted(known)!r}."
+            )
+        for name in params if known is not None else ():
+            key, nested, _ = name.partition("__")
+            value = getattr(self, key)
+            if nested and not hasattr(value, "set_params"):  # BaseEstimator: "'str' object has no attribute..."
+                message = (f"Invalid parameter {name!r} for estimator {self}: {key} is {reprlib.repr(value)}, not "
+                           f"an estimator with parameters of its own.{_routed_names_hint([name], known)}")
+                if key == "optimizer":
+                    message += (" For the optimizer's other settings, give optimizer a Keras optimizer, e.g. "
+                                "keras.optimizers.SGD(0.05, momentum=0.9).")
+                raise ValueError(message)
+        return super().set_params(**params)
+
     # ------------------------------------------------------------------ targets
     def _encode_targets(self, y, n_samples):
         from sklearn.utils.multiclass import type_of_target
@@ -954,7 +1004,7 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         from ..text.vocabulary import Vocabulary, _report_row_length
 
         validate_params(self, self._parameter_constraints)
-        self._warn_unused_layer_params()
+        self._log_unused_layer_params()
         import_keras()  # a backend that is not installed is named now, before the vocabulary is built
         _check_dtype_policy(self.dtype_policy)
         self._fit_oov(None, quiet=True)  # (a refit's copy holds the previous fit's: the training ids never map)
@@ -1025,24 +1075,33 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
                     None if weights is None else weights[indices], val, matrix, rng, int(seeds[2]))
         return self
 
-    def _warn_unused_layer_params(self):
-        """Warn when a CNN or RNN setting differs from its default under a built-in architecture that ignores it.
+    def _log_unused_layer_params(self):
+        """Log (INFO) the layer settings that differ from their defaults under a built-in architecture that ignores them.
 
-        ``EmbeddingClassifier(architecture="bag", rnn_cell="gru")`` trained a bag without a word. An
-        architecture of one's own may read any of them from its spec, so it is never warned about.
+        ``EmbeddingClassifier(architecture="nbsvm", hidden_units=16)`` or
+        ``architecture="bag", rnn_cell="gru"`` train without them. A log
+        line, not a warning, for every architecture: a grid search over
+        ``architecture`` with each architecture's settings on the estimator
+        (or ``toolkit train --set architecture=nbsvm`` on the main job's
+        ``hidden_units`` and ``dropout``) is ordinary use, and scikit-learn's
+        parallel wrapper shows a warning again for every fit of every fold.
+        A setting left at its default is never named; an architecture of
+        one's own may read any of them from its spec, so it is never named.
         """
         if self.architecture not in _BUILT_IN_ARCHITECTURES:
             return
         defaults = _init_defaults(EmbeddingClassifier)  # (a subclass may take **kwargs)
-        unused = [f"{name}={getattr(self, name)!r}"
-                  for owner, names in _LAYER_PARAMETERS.items() if owner != self.architecture for name in names
-                  if not _same_value(getattr(self, name), defaults[name])]
+        unused = [name for name, readers in _LAYER_PARAMETERS.items()
+                  if self.architecture not in readers and not _same_value(getattr(self, name), defaults[name])]
         if unused:
-            uses = "; ".join(f"{', '.join(names)}: architecture={owner!r}" for owner, names in _LAYER_PARAMETERS.items())
-            warnings.warn(
-                f"architecture={self.architecture!r} of {type(self).__name__} does not use {', '.join(unused)}: "
-                f"they are ignored ({uses}). Choose that architecture, or leave them at their defaults to "
-                "silence this.", UserWarning, stacklevel=4,
+            readers = {}
+            for name in unused:
+                readers.setdefault(_LAYER_PARAMETERS[name], []).append(name)
+            logger.info(
+                "architecture=%r does not use %s: ignored (%s). Choose that architecture, or leave them at "
+                "their defaults.", self.architecture, ", ".join(f"{name}={getattr(self, name)!r}" for name in unused),
+                "; ".join(f"{', '.join(names)}: architecture={' or '.join(map(repr, owners))}"
+                          for owners, names in readers.items()),
             )
 
     def _flat_training(self):
@@ -1055,6 +1114,8 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         Stratified unless a class has one document, or the held-out (or the
         remaining) rows are fewer than the classes, where ``train_test_split``
         would refuse to stratify; an error when no training row would remain.
+        The document of a class of one always trains (the split is made of the
+        other rows) while the other rows can give the held-out ones.
         """
         from sklearn.model_selection import train_test_split
 
@@ -1070,9 +1131,22 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
             )
         stratify = None
         if self.output_ != "multilabel":
-            if np.bincount(y_enc.astype(int)).min() >= 2 and min(n_val, n - n_val) >= len(self.classes_):
+            counts = np.bincount(y_enc.astype(int))
+            if counts.min() >= 2 and min(n_val, n - n_val) >= len(self.classes_):
                 stratify = y_enc
             else:
+                alone = counts[y_enc.astype(int)] == 1
+                rows = np.flatnonzero(~alone)
+                if alone.any() and 0 < n_val < len(rows):
+                    # a class of one document trains: held out, it was never learnt (a tenth of the fits of a
+                    # 10% split); the other classes' rows are split as usual, stratified when they can be
+                    logger.info("validation split of %d of %d documents: %d document(s) of a class of one kept "
+                                "for training", n_val, n, int(alone.sum()))
+                    kept = y_enc[rows]
+                    both = min(n_val, len(rows) - n_val) >= len(np.unique(kept))
+                    train, val = train_test_split(rows, test_size=n_val, stratify=kept if both else None,
+                                                  random_state=seed)
+                    return np.concatenate([train, np.flatnonzero(alone)]), val
                 logger.info("validation split of %d of %d documents is not stratified: a class has one "
                             "document, or there are fewer rows than classes on one side", n_val, n)
         return train_test_split(np.arange(n), test_size=fraction, stratify=stratify,
@@ -1088,10 +1162,6 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
                 self._fit_oov(None)
                 if self.vectors is not None:
                     logger.info("architecture='nbsvm' does not use vectors=%r", self.vectors)
-            unused = {k: v for k, v in (("embedding_dim", self.embedding_dim), ("hidden_units", self.hidden_units),
-                                        ("dropout", self.dropout)) if v}
-            if unused:
-                logger.info("architecture='nbsvm' does not use %s", ", ".join(f"{k}={v!r}" for k, v in unused.items()))
             return self._nb_ratios(sequences, y_enc, sample_weight), None
         if self.vectors is None:
             self._fit_oov(None)
@@ -2280,20 +2350,45 @@ _OTHER_ESTIMATORS_PARAMETERS = {
     "validation_fraction": "The share of X held out to stop early is validation_split.",
     "learning_rate_init": "The optimizer's step size is learning_rate.",
     "lr": "The optimizer's step size is learning_rate.",
+    "n_jobs": "EmbeddingClassifier has no n_jobs: Keras trains each model on all CPU cores itself. To run "
+              "several fits at once, give n_jobs to GridSearchCV or cross_val_score; SpacyTokenizer takes n_jobs "
+              "for tokenizing.",
+    "seed": "The seed of the initial weights, the validation split and the order of the documents is "
+            "random_state.",
+    "shuffle": "Training always shuffles the documents every epoch, in an order drawn from random_state.",
+    "hidden_layer_sizes": "The one Dense(relu) layer before the output is hidden_units (0 for none).",
+    "solver": "The optimizer is optimizer ('adam', 'sgd', ... or a Keras optimizer).",
+    "max_features": "The vocabulary size is max_tokens.",
+    "num_words": "The vocabulary size is max_tokens.",
 }
 
 
-#: the settings each built-in architecture alone reads (``fit`` warns about them under the others)
+_EMBEDDING_ARCHITECTURES = ("flatten", "bag", "cnn", "rnn")
+#: the layer settings, in __init__'s order, and the built-in architectures that read them (``fit`` logs those
+#: set under another one)
 _LAYER_PARAMETERS = {
-    "cnn": ("filters", "kernel_size", "conv_blocks"),
-    "rnn": ("rnn_cell", "rnn_units", "bidirectional"),
+    "embedding_dim": (*_EMBEDDING_ARCHITECTURES, "nbsvm_vectors"),  # the vectors' dimension, checked
+    "hidden_units": (*_EMBEDDING_ARCHITECTURES, "nbsvm_vectors"),
+    "dropout": (*_EMBEDDING_ARCHITECTURES, "nbsvm_vectors"),
+    "filters": ("cnn",),
+    "kernel_size": ("cnn",),
+    "conv_blocks": ("cnn",),
+    "rnn_cell": ("rnn",),
+    "rnn_units": ("rnn",),
+    "bidirectional": ("rnn",),
 }
 _BUILT_IN_ARCHITECTURES = frozenset({"flatten", "bag", "cnn", "rnn", "nbsvm", "nbsvm_vectors"})
 
 
+@cache
+def _init_parameters(cls) -> tuple:
+    """``cls.__init__``'s parameters but ``self``, in order (:class:`inspect.Parameter`), read once per class."""
+    return tuple(p for name, p in inspect.signature(cls.__init__).parameters.items() if name != "self")
+
+
 def _init_defaults(cls) -> dict:
-    """``cls.__init__``'s parameters and their defaults."""
-    return {name: p.default for name, p in inspect.signature(cls.__init__).parameters.items() if name != "self"}
+    """``cls.__init__``'s parameters and their defaults, in order."""
+    return {p.name: p.default for p in _init_parameters(cls)}
 
 
 def _same_value(value, default) -> bool:
@@ -2303,21 +2398,26 @@ def _same_value(value, default) -> bool:
     return value == default
 
 
-@cache
 def _init_parameter_names(cls) -> frozenset | None:
     """The names ``cls.__init__`` takes, or None when it takes any (``**kwargs``: a subclass of one's own)."""
-    parameters = inspect.signature(cls.__init__).parameters.values()
+    parameters = _init_parameters(cls)
     if any(p.kind == p.VAR_KEYWORD for p in parameters):
         return None
-    return frozenset(p.name for p in parameters if p.name != "self")
+    return frozenset(p.name for p in parameters)
 
 
 def _unknown_parameter_message(owner, names, known):
     """The ``TypeError`` message for keyword arguments ``names`` that ``owner.__init__`` does not take."""
+    which = "an unexpected keyword argument" if len(names) == 1 else "unexpected keyword arguments"
+    return (f"{owner}.__init__() got {which} {', '.join(map(repr, names))}.{_parameter_hints(names, known)} "
+            f"The parameters of {owner} are: {', '.join(sorted(known))}.")
+
+
+def _parameter_hints(names, known) -> str:
+    """For each of ``names`` (not parameters), what the estimator has instead, or the parameter meant; " ..." or ""."""
     import difflib
 
-    which = "an unexpected keyword argument" if len(names) == 1 else "unexpected keyword arguments"
-    message = f"{owner}.__init__() got {which} {', '.join(map(repr, names))}."
+    message = ""
     for name in names:
         hint = _OTHER_ESTIMATORS_PARAMETERS.get(name)
         if hint is None:
@@ -2325,7 +2425,18 @@ def _unknown_parameter_message(owner, names, known):
             hint = f"Did you mean {close[0]!r}?" if close else None
         if hint is not None:
             message += f" {hint}"
-    return message + f" The parameters of {owner} are: {', '.join(sorted(known))}."
+    return message
+
+
+def _routed_names_hint(names, known) -> str:
+    """For ``model__hidden_units`` or ``optimizer__learning_rate`` (scikeras' routing), the parameter's own name."""
+    own = sorted({name.rsplit("__", 1)[-1] for name in names if "__" in name} & set(known))
+    if not own:
+        return ""
+    example = ", ".join(f"{name}=..." for name in own)
+    return (f" This estimator takes {', '.join(own)} by {'its' if len(own) == 1 else 'their'} own name: "
+            f"set_params({example}), or {', '.join(f'classifier__{name}' for name in own)} in a pipeline "
+            "(prefixes such as model__ and optimizer__ are scikeras' routing).")
 
 
 def _keras_fit_arguments_message(owner, fit_params, params):
