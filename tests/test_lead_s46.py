@@ -112,3 +112,22 @@ def test_describe_reads_a_test_file_s_booleans_as_training_writes_them(imdb_smal
     assert set(summary["test"]["classes"]) <= set(summary["classes"]), summary["test"]["classes"]
     assert sum(summary["test"]["classes"].values()) == 10
     assert not any("never occur" in w for w in summary["test"]["warnings"]), summary["test"]["warnings"]
+
+
+def test_domain_spec_dimension_mismatch_fails_before_training_the_vectors(imdb_tokens200, monkeypatch):
+    """Before: EmbeddingClassifier(vectors="word2vec:dim=16", embedding_dim=32) trained the domain vectors first
+    (minutes with 'word2vec:unsup') and only then said the dimensions differ, without naming the spec's dim."""
+    import pytest
+
+    import toolkit.vectors.domain as domain
+    from toolkit.models import EmbeddingClassifier
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("the vectors were trained before the dimensions were checked")
+
+    monkeypatch.setattr(domain, "resolve_vectors", no_training)
+    X, y = imdb_tokens200
+    clf = EmbeddingClassifier(vectors="word2vec:dim=16", embedding_dim=32, epochs=1, maxlen=20)
+    with pytest.raises(ValueError, match=r"trains vectors of dimension 16 \(its dim option\), but "
+                                         r"embedding_dim=32.*dim=32 in the spec"):
+        clf.fit(X[:40], y[:40])

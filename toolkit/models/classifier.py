@@ -1172,9 +1172,16 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
                     "architecture='nbsvm' is the same model without them."
                 )
             return None, None
-        from ..vectors.domain import resolve_vectors
+        from ..vectors.domain import is_domain_spec, parse_domain_spec, resolve_vectors, spec_label
         from ..vectors.matrix import build_embedding_matrix
 
+        if self.embedding_dim is not None and is_domain_spec(self.vectors):
+            # before the training of the vectors (minutes for 'word2vec:unsup'), not after it
+            dim = parse_domain_spec(self.vectors).params["dim"]
+            if dim != self.embedding_dim:
+                raise ValueError(f"The domain spec {spec_label(self.vectors)} trains vectors of dimension {dim} "
+                                 f"(its dim option), but embedding_dim={self.embedding_dim}. Set "
+                                 f"embedding_dim=None, or dim={self.embedding_dim} in the spec.")
         kv = resolve_vectors(self.vectors, docs)  # a domain spec trains on the training documents
         self._fit_oov(kv, docs)
         if self.embedding_dim is not None and self.embedding_dim != kv.vector_size:
