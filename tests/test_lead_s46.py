@@ -131,3 +131,16 @@ def test_domain_spec_dimension_mismatch_fails_before_training_the_vectors(imdb_t
     with pytest.raises(ValueError, match=r"trains vectors of dimension 16 \(its dim option\), but "
                                          r"embedding_dim=32.*dim=32 in the spec"):
         clf.fit(X[:40], y[:40])
+
+
+def test_train_names_a_typed_setting_the_architecture_ignores(capsys):
+    """Since this session the classifier logs ignored layer settings at INFO (a warning repeated per grid fit);
+    the CLI says it once for the settings the user typed: `--set rnn_cell=gru` without architecture=rnn."""
+    from toolkit.cli.train import _check_settings
+
+    _check_settings("main", {"rnn_cell": "gru", "kernel_size": 3}, {"rnn_cell": "gru", "kernel_size": 3})
+    err = capsys.readouterr().err
+    assert "does not use --set rnn_cell, --set kernel_size" in err and "rnn_cell: architecture='rnn'" in err, err
+    _check_settings("main", {"architecture": "rnn", "rnn_cell": "gru"}, {"architecture": "rnn", "rnn_cell": "gru"})
+    _check_settings("main", {"hidden_units": 8}, {})  # a recipe's own value, not typed: not named
+    assert capsys.readouterr().err == ""

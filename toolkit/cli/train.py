@@ -1004,6 +1004,33 @@ def _check_settings(model, params, settings) -> None:
                 validate_params(step, constraints)
             except ValueError as err:
                 raise SettingError(str(err)) from err
+    note = _ignored_settings_note(estimator, settings)
+    if note:
+        _info(note)
+
+
+def _ignored_settings_note(estimator, settings) -> str | None:
+    """A line naming the ``--set`` layer settings the run's architecture does not read, else None.
+
+    The classifier logs them at INFO only (a grid search sweeping ``architecture`` would repeat a warning for
+    every fit); on the command line the user typed them, so ``--set rnn_cell=gru`` without ``--set
+    architecture=rnn`` is said once, before the run.
+    """
+    from ..models.classifier import _BUILT_IN_ARCHITECTURES, _LAYER_PARAMETERS, EmbeddingClassifier
+
+    steps = getattr(estimator, "steps", [(None, estimator)])
+    classifier = next((step for _, step in steps if isinstance(step, EmbeddingClassifier)), None)
+    if classifier is None or classifier.architecture not in _BUILT_IN_ARCHITECTURES:
+        return None
+    typed = [key.rsplit("__", 1)[-1] for key in settings or {}]
+    unused = [name for name in dict.fromkeys(typed)
+              if name in _LAYER_PARAMETERS and classifier.architecture not in _LAYER_PARAMETERS[name]]
+    if not unused:
+        return None
+    owners = "; ".join(f"{name}: architecture={' or '.join(map(repr, _LAYER_PARAMETERS[name]))}" for name in unused)
+    return (f"Note: architecture={classifier.architecture!r} does not use "
+            f"{', '.join(f'--set {name}' for name in unused)}: ignored ({owners}). Add --set architecture=... "
+            "to use them.")
 
 
 def _recipe_params(model, data, vectors, settings, random_state) -> dict:
