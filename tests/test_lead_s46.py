@@ -144,3 +144,22 @@ def test_train_names_a_typed_setting_the_architecture_ignores(capsys):
     _check_settings("main", {"architecture": "rnn", "rnn_cell": "gru"}, {"architecture": "rnn", "rnn_cell": "gru"})
     _check_settings("main", {"hidden_units": 8}, {})  # a recipe's own value, not typed: not named
     assert capsys.readouterr().err == ""
+
+
+def test_train_word2vec_refuses_an_unwritable_compression_before_training(tmp_path, monkeypatch):
+    """Before: train_word2vec(output="w2v.txt.zst") trained, then crashed in gensim's writer (the CLI checked the
+    name; Python did not)."""
+    import pytest
+    from gensim.models import Word2Vec
+
+    from toolkit.exceptions import DataError
+    from toolkit.vectors import train_word2vec
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained before the output name was checked")
+
+    monkeypatch.setattr(Word2Vec, "train", no_training)
+    for name in ("w2v.txt.zst", "w2v.bin.xz", "w2v.vec.zip"):
+        with pytest.raises(DataError, match=r"Cannot write .*w2v\..*Name it .*\.gz instead"):
+            train_word2vec([["a", "good", "film"]] * 20, min_count=1, vector_size=4, output=tmp_path / name)
+    assert not list(tmp_path.iterdir())

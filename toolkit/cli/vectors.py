@@ -175,36 +175,13 @@ def analogy(source, a, b, c, *, topn=5, **load_params) -> list[tuple[str, float]
 CONVERT_FORMATS = ("word2vec", "word2vec-binary", "glove", "native")
 
 
-#: Compression suffixes of a vectors file that the toolkit does not write or read: a .zip was plain text under
-#: that name, an .xz file was written but load_vectors read it as text ("the first line has no values"), and
-#: .zst / .lz4 failed with a traceback (gensim's writer asks smart_open for modules that are not installed).
-_UNWRITTEN_VECTOR_COMPRESSIONS = (".zip", ".xz", ".lzma", ".zst", ".zstd", ".lz4", ".7z")
-
-
 def _check_vectors_compression(output, to) -> None:
-    """Refuse a vectors file name whose compression is not one the vectors readers take (``.gz``, ``.bz2``),
-    and a compressed native (``.kv``) file, before anything is loaded or trained.
+    """:func:`toolkit.vectors._parse.check_output_compression`, imported when called (the CLI loads light)."""
+    from ..vectors._parse import check_output_compression
 
-    Raises
-    ------
-    toolkit.exceptions.DataError
-        Naming the file and the name to give instead.
-    """
-    from ..exceptions import DataError
+    check_output_compression(output, to)
 
-    output = Path(output)
-    compressed = next((s for s in output.suffixes[-1:] if s.lower() in (".gz", ".bz2")
-                       + _UNWRITTEN_VECTOR_COMPRESSIONS), None)
-    if compressed is None or (to != "native" and compressed.lower() in (".gz", ".bz2")):
-        return
-    # a compressed .kv was written, then refused by load_vectors
-    base = output.with_suffix("")
-    if to == "native":
-        kind, name = "a gensim native file (.kv) is read uncompressed", base
-    else:
-        kind = f"vectors are compressed with gzip (.gz) or bz2 (.bz2), not {compressed.lower().lstrip('.')}"
-        name = base.with_name(base.name + ("" if base.suffix else ".vec") + ".gz")
-    raise DataError(f"Cannot write {output}: it ends in {compressed}, but {kind}. Name it {name} instead.")
+
 
 
 def convert_vectors(source, output, *, to=None, **load_params) -> Path:

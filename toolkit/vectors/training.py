@@ -114,6 +114,8 @@ def train_word2vec(
     parent = None if output is None else nearest_existing_parent(Path(output).expanduser())
     if parent is not None and not parent.is_dir():  # found now, not by the write after training
         raise NotADirectoryError(f"Cannot write {output}: {parent} is a file, not a folder. Choose another path.")
+    if output is not None:  # `w2v.txt.zst` crashed after the training, in gensim's writer
+        _parse.check_output_compression(output, "word2vec-binary")
     callbacks = []
     if progress:
         from tqdm.auto import tqdm
