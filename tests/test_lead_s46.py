@@ -1,6 +1,7 @@
 """The lead's fixes of the forty-sixth session, each with a test that failed on the code before it."""
 
 import os
+import re
 import subprocess
 import sys
 
@@ -163,3 +164,15 @@ def test_train_word2vec_refuses_an_unwritable_compression_before_training(tmp_pa
         with pytest.raises(DataError, match=r"Cannot write .*w2v\..*Name it .*\.gz instead"):
             train_word2vec([["a", "good", "film"]] * 20, min_count=1, vector_size=4, output=tmp_path / name)
     assert not list(tmp_path.iterdir())
+
+
+def test_quiet_and_verbose_together_are_a_usage_error():
+    """Before: `toolkit -q -v ...` was accepted, logging INFO lines under --quiet ("Only errors on stderr")."""
+    from typer.testing import CliRunner
+
+    from toolkit.cli import app
+
+    result = CliRunner().invoke(app, ["-q", "-v", "data", "list"])
+    flat = " ".join(re.sub("[\u2500-\u257f]", " ", result.output).split())  # rich's box, wrapped
+    assert result.exit_code == 2 and "--quiet and --verbose contradict each other" in flat, result.output
+    assert CliRunner().invoke(app, ["-q", "data", "list"]).exit_code == 0

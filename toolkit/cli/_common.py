@@ -92,6 +92,9 @@ def _root(
     ),
 ) -> None:
     """Deep learning on text with spaCy, gensim, Keras and scikit-learn."""
+    if quiet and verbose:  # both were accepted: INFO lines under --quiet, no progress bars under --verbose
+        raise typer.BadParameter("--quiet and --verbose contradict each other; give one of them.",
+                                 param_hint="'--quiet' / '--verbose'")
     level = logging.DEBUG if debug else logging.INFO if verbose else logging.ERROR if quiet else logging.WARNING
     handler = _CurrentStderrHandler()
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
