@@ -176,3 +176,18 @@ def test_quiet_and_verbose_together_are_a_usage_error():
     flat = " ".join(re.sub("[\u2500-\u257f]", " ", result.output).split())  # rich's box, wrapped
     assert result.exit_code == 2 and "--quiet and --verbose contradict each other" in flat, result.output
     assert CliRunner().invoke(app, ["-q", "data", "list"]).exit_code == 0
+
+
+def test_train_on_the_imdb_tarball_path_says_to_give_data_imdb(shared_data, tmp_path, capsys):
+    """Before: `toolkit train --data "$(toolkit data fetch imdb)"` got "Cannot read labelled data ... give 'imdb',
+    a class-per-folder directory, a .csv/.tsv ..." without saying how to point 'imdb' at that file."""
+    import pytest
+
+    from toolkit.cli import main
+
+    tarball = shared_data / "aclImdb_v1.tar.gz"
+    with pytest.raises(SystemExit) as exc:
+        main(["-q", "train", "--data", str(tarball), "-o", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert exc.value.code == 1 and "IMDB's tarball: give --data imdb" in err and f"--data-dir {shared_data}" in err
+    assert not (tmp_path / "run").exists()

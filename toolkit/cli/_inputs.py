@@ -646,6 +646,13 @@ def check_labelled_path(data) -> Path:
     error = _unreadable_format(path)
     if error is not None:
         raise error
+    if not path.is_dir() and path.name.lower().startswith("aclimdb") and path.name.lower().endswith(
+            (".tar.gz", ".tgz", ".tar")):  # `--data "$(toolkit data fetch imdb)"`: the tarball's path
+        raise DataError(
+            f"{path} is IMDB's tarball: give --data imdb (with --data-dir {path.parent}, or TOOLKIT_DATA_DIR "
+            "set to that folder), which reads it without unpacking; or unpack it and give --data aclImdb/train "
+            "--test-data aclImdb/test."
+        )
     if not path.is_dir() and _data_suffix(path) not in TABLE_SUFFIXES + JSONL_SUFFIXES + (".json",):
         raise DataError(
             f"Cannot read labelled data from '{path}': give 'imdb', a class-per-folder directory, "
