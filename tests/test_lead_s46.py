@@ -134,11 +134,13 @@ def test_domain_spec_dimension_mismatch_fails_before_training_the_vectors(imdb_t
         clf.fit(X[:40], y[:40])
 
 
-def test_train_names_a_typed_setting_the_architecture_ignores(capsys):
+def test_train_names_a_typed_setting_the_architecture_ignores(capsys, monkeypatch):
     """Since this session the classifier logs ignored layer settings at INFO (a warning repeated per grid fit);
     the CLI says it once for the settings the user typed: `--set rnn_cell=gru` without architecture=rnn."""
+    from toolkit.cli import _common
     from toolkit.cli.train import _check_settings
 
+    monkeypatch.setitem(_common._state, "quiet", False)  # an earlier `main(["-q", ...])` in this process set it
     _check_settings("main", {"rnn_cell": "gru", "kernel_size": 3}, {"rnn_cell": "gru", "kernel_size": 3})
     err = capsys.readouterr().err
     assert "does not use --set rnn_cell, --set kernel_size" in err and "rnn_cell: architecture='rnn'" in err, err

@@ -56,6 +56,7 @@ _LAZY = {
     "NBSVMClassifier": "models.naive_bayes",
     "log_count_ratio": "models.naive_bayes",
     "PseudoLabelClassifier": "models.semi_supervised",
+    "labelled_scorer": "models.semi_supervised",
     "StackedTextClassifier": "models.stacking",
     # plots
     "plot_history": "plots",

@@ -10,7 +10,7 @@ from .builders import ARCHITECTURES, build_model, compile_model, register_layers
 from .classifier import EmbeddingClassifier, make_text_classifier
 from .naive_bayes import NBFeatureScaler, NBSVMClassifier, log_count_ratio
 from .persistence import load_model, save_model
-from .semi_supervised import PseudoLabelClassifier
+from .semi_supervised import PseudoLabelClassifier, labelled_scorer
 from .stacking import StackedTextClassifier
 
 __all__ = [
@@ -26,5 +26,6 @@ __all__ = [
     "save_model",
     "load_model",
     "PseudoLabelClassifier",
+    "labelled_scorer",
     "StackedTextClassifier",
 ]

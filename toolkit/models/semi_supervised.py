@@ -44,7 +44,7 @@ from .._validation import (
     validate_params,
 )
 
-__all__ = ["PseudoLabelClassifier", "UNLABELLED"]
+__all__ = ["PseudoLabelClassifier", "UNLABELLED", "labelled_scorer"]
 
 logger = logging.getLogger(__name__)
 
@@ -136,6 +136,81 @@ def _scalar(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
+class _LabelledScorer:
+    """A scorer that scores the samples of ``y`` not marked ``-1`` (see :func:`labelled_scorer`)."""
+
+    def __init__(self, scorer, name):
+        self.scorer = scorer
+        self.name = name
+
+    def __repr__(self):
+        return f"labelled_scorer({self.name!r})"
+
+    def __call__(self, estimator, X, y, **kwargs):
+        y = np.asarray(y)
+        labelled = np.flatnonzero(~(y == UNLABELLED))
+        if labelled.size == 0:
+            raise ValueError(
+                f"labelled_scorer({self.name!r}) got no labelled sample: every label is {UNLABELLED} "
+                "(unlabelled), so there is nothing to compare the predictions with. Use folds whose test parts "
+                "hold labelled samples (fewer folds, or shuffled ones: KFold(5, shuffle=True, random_state=0))."
+            )
+        if labelled.size < y.shape[0]:
+            X = _safe_indexing(_selectable(X), labelled)
+            y = _homogeneous(y[labelled])
+            if kwargs.get("sample_weight") is not None:
+                kwargs["sample_weight"] = _safe_indexing(kwargs["sample_weight"], labelled)
+        elif y.dtype == object:
+            y = _homogeneous(y)
+        return self.scorer(estimator, X, y, **kwargs)
+
+
+def labelled_scorer(scoring):
+    """A scorer of the labelled samples alone, for cross-validating :class:`PseudoLabelClassifier`.
+
+    ``cross_val_score`` and ``cross_validate`` score each test fold against
+    the ``y`` given to ``fit``, whose unlabelled samples are marked ``-1``.
+    :meth:`PseudoLabelClassifier.score` (the default scoring) leaves them
+    out, but a named scorer does not: ``scoring="accuracy"`` counted every
+    unlabelled sample as a mistake (0.21 instead of 0.64 on 300 IMDB
+    reviews, 200 of them unlabelled, int labels), and ``"roc_auc"`` or
+    ``"neg_log_loss"`` gave NaN with a warning (``-1`` read as a third
+    class). This scorer drops the samples marked ``-1`` (and their
+    ``sample_weight``) before calling the scorer ``scoring`` names.
+
+    Parameters
+    ----------
+    scoring : str or callable
+        A scikit-learn scorer name (``"roc_auc"``) or a scorer
+        (``make_scorer(f1_score, average="macro")``).
+
+    Returns
+    -------
+    callable
+        ``scorer(estimator, X, y, **kwargs)``, picklable (``n_jobs=2``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.metrics import get_scorer
+    >>> X = np.array([[0.0], [1.0], [2.0], [3.0], [0.5], [2.5]])
+    >>> y = np.array([0, 0, 1, 1, -1, -1])  # the last two are unlabelled
+    >>> clf = PseudoLabelClassifier(LogisticRegression()).fit(X, y)
+    >>> float(get_scorer("accuracy")(clf, X, y))  # the two unlabelled samples counted as mistakes
+    0.666...
+    >>> float(labelled_scorer("accuracy")(clf, X, y))
+    1.0
+    >>> from sklearn.model_selection import KFold, cross_validate
+    >>> scoring = {name: labelled_scorer(name) for name in ("accuracy", "roc_auc", "neg_log_loss")}
+    >>> cross_validate(PseudoLabelClassifier(), X, y, scoring=scoring,
+    ...                cv=KFold(5, shuffle=True, random_state=0))              # doctest: +SKIP
+    """
+    from sklearn.metrics import get_scorer
+
+    return _LabelledScorer(get_scorer(scoring), scoring if isinstance(scoring, str) else repr(scoring))
+
+
 class PseudoLabelClassifier(MissingParamsMixin, MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     """Self-training by confidence rank: fit, pseudo-label the surest unlabelled samples, refit.
 
@@ -195,7 +270,11 @@ class PseudoLabelClassifier(MissingParamsMixin, MetaEstimatorMixin, ClassifierMi
     Notes
     -----
     ``score`` (and so ``cross_val_score`` and ``GridSearchCV`` with their
-    default scoring) leaves the samples marked ``-1`` out. scikit-learn's
+    default scoring) leaves the samples marked ``-1`` out; a named
+    ``scoring`` (``"accuracy"``, ``"roc_auc"``, a dict of several) does
+    not, and counts them as mistakes or gives NaN: wrap each in
+    :func:`labelled_scorer` (``scoring={"auc": labelled_scorer("roc_auc")}``),
+    in ``GridSearchCV`` too. scikit-learn's
     meta-tools that encode ``y`` themselves see ``-1`` as one more class and
     never pass it on as "unlabelled": ``VotingClassifier``,
     ``StackingClassifier``, ``CalibratedClassifierCV`` and

@@ -1820,8 +1820,34 @@ def _fit_weighted(estimator, X, y, sample_weight=None):
             Xt = step.fit(Xt, y, sample_weight=sample_weight).transform(Xt)
         else:
             Xt = step.fit_transform(Xt, y)
-    estimator.steps[-1][1].fit(Xt, y, sample_weight=sample_weight)
+    final = estimator.steps[-1][1]
+    rows = _weighted_rows(final, y, sample_weight)
+    if rows is not None:
+        Xt, y, sample_weight = Xt[rows], np.asarray(y)[rows], np.asarray(sample_weight)[rows]
+    final.fit(Xt, y, sample_weight=sample_weight)
     return estimator
+
+
+def _weighted_rows(final, y, sample_weight):
+    """Rows that a ``LogisticRegressionCV`` (the ``"vectors"`` and ``"docvec"`` members' last step) is fitted on
+    under ``sample_weight`` with zeros: those of positive weight and those of classes of total weight 0 (so that
+    the classes stay); None when every row stays or for another step.
+
+    A row of weight 0 adds nothing to the logistic loss nor to the accuracy that chooses C, so leaving it out
+    fits the same model, except that the internal folds are drawn from the rows that count. With them, an
+    internal test fold of weight-0 rows alone (the rows of one source given weight 0, in the order of X: the
+    internal 5 folds are not shuffled) stopped the stack's fit with scikit-learn's "Sample weights must contain
+    at least one non-zero number" from deep inside the member's scoring.
+    """
+    from sklearn.linear_model import LogisticRegressionCV
+
+    weights = np.asarray(sample_weight)
+    if not isinstance(final, LogisticRegressionCV) or weights.ndim != 1 or (weights > 0).all():
+        return None
+    y = np.asarray(y)
+    classes, codes = np.unique(y, return_inverse=True)
+    totals = np.bincount(codes, weights=weights, minlength=len(classes))
+    return np.flatnonzero((weights > 0) | ~(totals[codes] > 0))
 
 
 def _fit_group(estimators, n_shared, docs, targets, train, test, keep=True, sample_weight=None):
