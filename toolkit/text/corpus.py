@@ -1199,7 +1199,8 @@ def check_token_corpus(X, *, estimator: str, name: str = "X", raw_text_advice: s
 RAW_TEXT_ADVICE = "put SpacyTokenizer before it in a Pipeline, or use toolkit.make_text_classifier()."
 
 
-def check_token_lists(X, *, estimator: str, name: str = "X", raw_text_advice: str | None = None):
+def check_token_lists(X, *, estimator: str, name: str = "X", raw_text_advice: str | None = None,
+                      str_document_advice: str | None = None):
     """Validate token lists (a sequence of sequences of str).
 
     A :class:`TokenizedCorpus` is returned unchanged; anything
@@ -1207,7 +1208,10 @@ def check_token_lists(X, *, estimator: str, name: str = "X", raw_text_advice: st
 
     ``raw_text_advice`` replaces :data:`RAW_TEXT_ADVICE` in the errors for
     raw strings (a model trained from a corpus store names its store's
-    tokenizer).
+    tokenizer). ``str_document_advice`` replaces the whole advice for a
+    document that is a str, for callers that take one-token documents
+    (``BagEncoder(output_mode="one_hot")``: a column of category strings is
+    not raw text to tokenize, nor one document's tokens).
 
     Raises
     ------
@@ -1267,6 +1271,8 @@ def check_token_lists(X, *, estimator: str, name: str = "X", raw_text_advice: st
                         f"texts: tokenize them first ({todo[:-1]}).")
             else:
                 todo = f"Tokenize first: {advice}"
+            if str_document_advice is not None:
+                todo = str_document_advice
             raise ValueError(
                 f"{estimator} expects token lists, but document {i} of {name}{row_label(given, i)} is a raw "
                 f"string. {todo}"

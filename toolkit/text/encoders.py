@@ -303,8 +303,18 @@ def smoothed_idf(counts) -> np.ndarray:
     return np.log((1.0 + n) / (1.0 + df)) + 1.0
 
 
-def _as_corpus(X, estimator: str) -> TokenizedCorpus:
-    return TokenizedCorpus.from_token_lists(check_token_lists(X, estimator=estimator))
+def _as_corpus(X, estimator: str, str_document_advice: str | None = None) -> TokenizedCorpus:
+    return TokenizedCorpus.from_token_lists(
+        check_token_lists(X, estimator=estimator, str_document_advice=str_document_advice))
+
+
+# a column of category strings given to the one_hot mode: not raw text to tokenize, nor one document's tokens
+_ONE_HOT_STRINGS = (
+    "output_mode='one_hot' takes one token per document: give each category as a one-token list, e.g. "
+    "series.apply(lambda c: [c]), or a 2-D array of one column, df[['column']].to_numpy(dtype=object) (each row "
+    "a document). For a category column of a DataFrame in a ColumnTransformer, sklearn.preprocessing.OneHotEncoder "
+    "takes the strings as they are. Raw texts: tokenize them first (SpacyTokenizer) and use 'multi_hot' or 'count'."
+)
 
 
 def _check_not_empty(corpus: TokenizedCorpus, estimator: str) -> None:
@@ -697,7 +707,7 @@ class BagEncoder(MissingParamsMixin, _BagOutputMixin, TextInputMixin, Transforme
         """Fit on ``X``: its corpus, and its raw counts where the fit needed them (``tf_idf``), else None."""
         validate_params(self, self._parameter_constraints)
         self._check_dtype()
-        corpus = _as_corpus(X, type(self).__name__)
+        corpus = self._corpus(X)
         self.vocabulary_ = _fit_vocabulary(corpus, self)
         if self.output_mode == "one_hot":
             self._check_one_token(corpus)
@@ -711,6 +721,10 @@ class BagEncoder(MissingParamsMixin, _BagOutputMixin, TextInputMixin, Transforme
 
     def _raw_counts(self, corpus):
         return bag_matrix(corpus, self.vocabulary_, **_BAG_COUNTS)
+
+    def _corpus(self, X) -> TokenizedCorpus:
+        """``X`` as a corpus; in ``one_hot`` mode, documents given as strings are refused saying how to give them."""
+        return _as_corpus(X, type(self).__name__, _ONE_HOT_STRINGS if self.output_mode == "one_hot" else None)
 
     def _check_one_token(self, corpus):
         lengths = corpus.lengths()
@@ -733,7 +747,7 @@ class BagEncoder(MissingParamsMixin, _BagOutputMixin, TextInputMixin, Transforme
         scipy.sparse.csr_matrix, shape (n_documents, len(vocabulary_) - 1)
         """
         check_is_fitted(self, "vocabulary_")
-        corpus = _as_corpus(X, type(self).__name__)
+        corpus = self._corpus(X)
         if self.output_mode == "one_hot":
             self._check_one_token(corpus)
         return self._weighted(self._raw_counts(corpus))
@@ -931,3 +945,28 @@ class HashingEncoder(MissingParamsMixin, _BagOutputMixin, TextInputMixin, Transf
         if self.output_mode == "multi_hot":
             X.data.fill(1.0)
         return _normalized(X, self.norm).astype(self._check_dtype(), copy=False)
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the hash bins: ``"hashingencoder0"`` ... ``"hashingencoder{n_features - 1}"``.
+
+        A bin holds every token that hashes to it, so it has no token's name;
+        these are scikit-learn's names for unnamed columns
+        (``ClassNamePrefixFeaturesOutMixin``). scikit-learn's
+        ``HashingVectorizer`` has none, which makes ``get_feature_names_out``
+        of a ``ColumnTransformer`` or ``FeatureUnion`` holding it raise, and
+        a pandas ``ColumnTransformer`` number all its columns 0..n-1 (those of
+        the other columns too); with these names both work. Stateless like
+        :meth:`transform`: no ``fit`` needed.
+
+        Parameters
+        ----------
+        input_features : ignored
+            Accepted for the scikit-learn API.
+
+        Returns
+        -------
+        ndarray of str objects, shape (n_features,)
+        """
+        validate_params(self, self._parameter_constraints)
+        prefix = type(self).__name__.lower()
+        return np.asarray([f"{prefix}{i}" for i in range(int(self.n_features))], dtype=object)
