@@ -723,11 +723,13 @@ def dask_client(scheduler=None, *, n_workers=None):
 
     Parameters
     ----------
-    scheduler : str, optional
-        Address of a running scheduler (``tcp://host:8786``); the cluster is
-        left running afterwards. toolkit starts no worker there: while the
-        work of the block waits on it with no worker, a warning says so after
-        :data:`NO_WORKER_WARN` seconds, and the waiting work fails with a
+    scheduler : str or distributed.Client, optional
+        Address of a running scheduler (``tcp://host:8786``), or a Client of
+        it (a client of its own connects to the same scheduler; the given
+        one is left open); the cluster is left running afterwards. toolkit
+        starts no worker there: while the work of the block waits on it
+        with no worker, a warning says so after :data:`NO_WORKER_WARN`
+        seconds, and the waiting work fails with a
         :class:`ClusterError` after :data:`NO_WORKER_TIMEOUT` seconds (see
         :func:`_watch_scheduler`); the cluster's other work is left alone.
     n_workers : int, optional
@@ -746,6 +748,14 @@ def dask_client(scheduler=None, *, n_workers=None):
     """
     from distributed import Client
 
+    if isinstance(scheduler, Client):
+        # the Client a user holds (as CorpusStore.build and write_predictions take one): a client of its own on the
+        # same scheduler, so the user's is neither closed afterwards nor left with the search's futures; it was
+        # refused as "Invalid Dask scheduler address <Client ...>"
+        if scheduler.status in ("closing", "closed") or scheduler.scheduler is None:
+            raise ValueError(f"scheduler={scheduler!r} is a closed Client: give an open one, "
+                             "or the scheduler's address (tcp://host:port).")
+        scheduler = scheduler.scheduler.address
     if scheduler is not None:
         try:
             client = Client(scheduler, timeout="10s")
@@ -1519,6 +1529,24 @@ def _fit_progress(client, total, enabled):
         bar.close()
 
 
+def _warn_current_client_unused() -> None:
+    """Warn when a Client is current but ``grid_search`` got no ``scheduler``: it starts a LocalCluster here.
+
+    A user who opened ``Client(cluster)`` (as the README's joblib example does) and then called ``grid_search``
+    inside that block had the fits run on a new LocalCluster of this machine's cores, silently.
+    """
+    try:
+        from distributed import default_client
+
+        current = default_client()
+    except (ImportError, ValueError):  # ValueError: no Client is current
+        return
+    if current.status == "running" and current.scheduler is not None:
+        logger.warning("grid_search: a Dask Client to %s is current, but no scheduler was given, so the search "
+                       "starts a LocalCluster of its own on this machine; pass scheduler=client (or its address) "
+                       "to run the fits on that cluster.", current.scheduler.address)
+
+
 def grid_search(estimator, param_grid, X, y, *, cv=3, scoring=None, scheduler=None, n_workers=None,
                 local=False, refit=True, error_score="raise", progress=False, groups=None,
                 return_train_score=False, **fit_params):
@@ -1536,8 +1564,10 @@ def grid_search(estimator, param_grid, X, y, *, cv=3, scoring=None, scheduler=No
         As for ``GridSearchCV``; an iterable (a generator too) is read once
         into a list.
     scoring : str or callable, optional
-    scheduler : str, optional
-        Address of a running Dask scheduler; default a LocalCluster.
+    scheduler : str or distributed.Client, optional
+        Address of a running Dask scheduler, or a Client of it (left open);
+        default a LocalCluster, even inside ``with Client(cluster):`` (a
+        warning then says to pass ``scheduler=client``).
     n_workers : int, optional
         Worker processes of the LocalCluster (at least 1; default: the
         number of cores).
@@ -1646,6 +1676,8 @@ def grid_search(estimator, param_grid, X, y, *, cv=3, scoring=None, scheduler=No
     from distributed import KilledWorker
     from distributed.client import FutureCancelledError
 
+    if scheduler is None:
+        _warn_current_client_unused()
     with dask_client(scheduler, n_workers=n_workers) as client:
         logger.info("grid search on %s: %d fits", client, n_fits)
         _wait_for_a_worker(client)

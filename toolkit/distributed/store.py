@@ -430,6 +430,24 @@ class CorpusStore:
         self._vocabulary = None
         self._lengths = None
 
+    def __setstate__(self, state) -> None:
+        """A handle pickled by this toolkit, or by an older one (its build stamp was ``(inode, mtime, size)``).
+
+        The older stamp lacks the change time: it is taken from ``store.json`` when the other three fields still
+        match (as that toolkit checked), so an unchanged store is not called rebuilt; a store that changed since
+        is refused by :meth:`_check_current` as before.
+        """
+        self.__dict__.update(state)
+        stamp = self.__dict__.get("_build_stamp")
+        if isinstance(stamp, tuple) and len(stamp) == 3:
+            ino, mtime_ns, size = stamp
+            try:
+                now = _stamp(os.stat(self.path / "store.json"))
+            except OSError:
+                now = None
+            same = now is not None and now[:3] == [ino, size, mtime_ns]
+            self._build_stamp = now if same else [ino, size, mtime_ns, None]
+
     def __repr__(self) -> str:
         return (f"CorpusStore({str(self.path)!r}, n_documents={self.n_documents}, n_tokens={self.n_tokens}, "
                 f"parts={len(self.parts)})")
