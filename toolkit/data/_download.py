@@ -37,7 +37,12 @@ import os
 import threading
 from pathlib import Path
 
-from .._atomic import STALE_SECONDS, atomic_output, remove_stale
+from .._atomic import (
+    STALE_SECONDS,
+    atomic_output,
+    nearest_existing_parent,
+    remove_stale,
+)
 from .._config import DATA_DIR_ENV
 from .._fileid import stat_id
 from .._hashing import hash_file
@@ -407,9 +412,15 @@ class _Download:
                 f"{self.alg.upper()} checksum mismatch for {self.url} (would be {self.target}):\n"
                 f"  expected {self.expected}\n  actual   {actual}\n"
                 "The downloaded file was deleted. "
-                + (page or "The download was corrupted or the file changed on the server; try again, and if it "
-                   "persists check the manifest's checksum.")
+                + (page or self._mismatch_advice())
             ))
+
+    def _mismatch_advice(self) -> str:
+        if self.url.lower().startswith("file://"):  # a local mirror: trying again reads the same bytes
+            return ("The mirror's copy is damaged or another file: trying again reads the same file. Copy it "
+                    "again from its source, or check the manifest's checksum.")
+        return ("The download was corrupted or the file changed on the server; try again, and if it persists "
+                "check the manifest's checksum.")
 
     def _disk_error(self, err: OSError) -> DataError:
         folder = self.target.parent
@@ -541,7 +552,8 @@ def download_verified(
     DataError
         When the transfer fails (the message gives the checksum to verify a
         copy made by hand), the body is too large or of the wrong size, or the
-        disk is full or not writable (the message names the folder).
+        disk is full or not writable (the message names the folder), a parent
+        of ``target`` is a file, or ``target`` is a folder.
 
     Examples
     --------
@@ -564,6 +576,13 @@ def download_verified(
             # a warning: a second `toolkit data fetch` sat silent for as long as the first one's download
             stack.enter_context(file_lock(target.with_name(target.name + ".lock"), wait_level=logging.WARNING))
         except OSError as err:
+            blocker = nearest_existing_parent(target)
+            if err.errno in (errno.ENOTDIR, errno.EEXIST) and not blocker.is_dir():
+                raise DataError(  # else a bare "[Errno 20] Not a directory: '<cache>/data/imdb'"
+                    f"Cannot download {url} into {target.parent}: {blocker} is a file, not a folder. Set cache_dir "
+                    "(TOOLKIT_CACHE_DIR) to a folder (a missing one is created), or leave it unset to use the user "
+                    "cache folder."
+                ) from err
             if err.errno not in _DISK_ERRNOS:
                 raise
             # a cache shared read-only: what it holds is used once verified, nothing is written there
@@ -574,6 +593,13 @@ def download_verified(
         for_killed_runs = remove_stale(target.parent, _POOCH_TEMP)
         if for_killed_runs:
             logger.info("Removed %d stale partial download(s) in %s", for_killed_runs, target.parent)
+        if target.is_dir():  # hash_file: a bare "[Errno 21] Is a directory"
+            raise DataError(
+                f"Cannot use the cache entry {target}: it is a folder, not the file {target.name}, and toolkit "
+                "never makes it one (an archive extracted there by hand?). Move it away, or set cache_dir "
+                "(TOOLKIT_CACHE_DIR) to another folder; an extracted copy goes in an offline data folder "
+                f"({DATA_DIR_ENV}, or data_dir=) instead."
+            )
         if target.exists():
             actual = hash_file(target, alg)
             if actual == expected:
