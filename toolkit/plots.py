@@ -450,7 +450,8 @@ def plot_history(history, path=None, *, metrics=("loss", "accuracy"), title=None
         Without it, nothing is written and the figure is returned (a notebook
         shows it as the cell's output).
     metrics : str or sequence of str, default=("loss", "accuracy")
-        Metric(s) to draw; ones the history lacks are skipped. ``"accuracy"``
+        Metric(s) to draw; ones the history lacks are skipped, and one it
+        holds only the ``val_`` values of gets a panel of those. ``"accuracy"``
         (or ``"acc"``) draws the history's ``"accuracy"``, ``"acc"``,
         ``"binary_accuracy"``, ``"categorical_accuracy"`` or
         ``"sparse_categorical_accuracy"``, the first it has (a model compiled
@@ -519,7 +520,15 @@ def plot_history(history, path=None, *, metrics=("loss", "accuracy"), title=None
                 panels.append((name, None, hist[f"val_{key}"]))
             continue
         key = key_of(metric)
-        if key is not None and key not in drawn:  # metrics=["accuracy", "acc"] or a repeated name: one panel
+        if key is None:
+            # the history has only the metric's validation values (a DataFrame of the val_ columns, a custom
+            # training loop): they were left out without a word, or "has none of the metrics" was raised
+            key = key_of(metric, "val_")
+            if key is not None and f"val_{key}" not in drawn:
+                drawn.add(f"val_{key}")
+                panels.append((metric, None, hist[f"val_{key}"]))
+            continue
+        if key not in drawn:  # metrics=["accuracy", "acc"] or a repeated name: one panel
             drawn.add(key)
             panels.append((metric, hist[key], hist.get(f"val_{key}")))
     if not panels:
@@ -568,7 +577,7 @@ def plot_history(history, path=None, *, metrics=("loss", "accuracy"), title=None
     return _finish(fig, path, dpi)
 
 
-def plot_confusion_matrix(y_true, y_pred, labels, path=None, *, normalize=None, title=None, dpi=100):
+def plot_confusion_matrix(y_true, y_pred, labels=None, path=None, *, normalize=None, title=None, dpi=100):
     """Plot the confusion matrix of true against predicted labels.
 
     Each cell shows its count (or rate); the matrix grows with the number of
@@ -581,10 +590,13 @@ def plot_confusion_matrix(y_true, y_pred, labels, path=None, *, normalize=None, 
         True and predicted labels (a column, such as the chapter's
         ``(model.predict(x) > 0.5).astype("int32")``, is read as one label per
         sample, as scikit-learn's ``confusion_matrix`` reads it).
-    labels : sequence
-        The classes, in display order (e.g. ``["neg", "pos"]``). When ``y_true``
-        holds integer codes ``0..k-1`` and ``labels`` are names (not numbers),
-        the names are used as tick labels.
+    labels : sequence, optional
+        The classes, in display order (e.g. ``["neg", "pos"]``, or
+        ``clf.classes_``). When ``y_true`` holds integer codes ``0..k-1`` and
+        ``labels`` are names (not numbers), the names are used as tick labels.
+        None: the classes ``y_true`` and ``y_pred`` hold, sorted (as
+        :func:`sklearn.metrics.confusion_matrix` orders them); a class
+        neither holds then has no row.
     path : path-like, optional
         Image file to write (PNG, or the format its suffix names). Without
         it, nothing is written and the figure is returned.
@@ -632,6 +644,21 @@ def plot_confusion_matrix(y_true, y_pred, labels, path=None, *, normalize=None, 
             f"y_true and y_pred must be 1-D and of the same length, got shapes {y_true.shape} "
             f"and {y_pred.shape}.{hint}"
         )
+    if not y_true.size:  # was "labels must name at least one class" for labels=None
+        raise ValueError("y_true and y_pred hold no samples: a confusion matrix needs at least one.")
+    if labels is None:
+        # scikit-learn's default; was "TypeError: 'NoneType' object is not iterable"
+        from sklearn.utils.multiclass import unique_labels
+
+        try:
+            labels = unique_labels(y_true, y_pred)
+        except ValueError as err:  # "Mix of label input types (string and number)", no samples...
+            raise ValueError(f"plot_confusion_matrix cannot find the classes of y_true and y_pred: {err}. Pass them "
+                             "in display order, labels=clf.classes_ or e.g. ['neg', 'pos'].") from err
+    elif isinstance(labels, (str, bytes)) or not isinstance(labels, Iterable):
+        # labels="pos" was read as the classes 'p', 'o', 's'
+        raise ValueError(f"The 'labels' parameter of plot_confusion_matrix must be a sequence of the classes in "
+                         f"display order, such as ['neg', 'pos'] or clf.classes_, or None. Got {labels!r} instead.")
     labels = list(labels)
     names = [str(label) for label in labels]
     if not names:
@@ -665,6 +692,18 @@ def plot_confusion_matrix(y_true, y_pred, labels, path=None, *, normalize=None, 
             # a sigmoid's probabilities (Keras' model.predict(x)) passed as predicted labels
             hint = (" y_pred looks like probabilities of the second class (a sigmoid output, Keras' model.predict): "
                     "pass predicted labels, clf.predict(X), or (y_pred > 0.5).astype(int) for classes 0 and 1.")
+        else:
+            # class names on one side, codes 0..k-1 on the other (the chapter's (model.predict(x) > 0.5)
+            # .astype("int32") beside load_imdb's 'neg'/'pos'): "labels lacks 0, 1" did not say which was which
+            values = {"y_true": set(y_true.tolist()), "y_pred": set(y_pred.tolist())}
+            for coded, other in (("y_pred", "y_true"), ("y_true", "y_pred")):
+                if values[other] <= set(codes) and values[coded] <= set(range(len(codes))) \
+                        and not values[coded] <= set(codes):
+                    classes = [c.item() if isinstance(c, np.generic) else c for c in codes]
+                    hint = (f" {coded} holds class codes 0..{len(codes) - 1} while {other} holds the classes "
+                            f"themselves: map the codes to classes first, np.asarray({classes!r})[{coded}] (if code i "
+                            f"is the i-th class), or compare codes with codes.")
+                    break
         raise ValueError(
             f"y_true or y_pred holds label(s) {', '.join(map(repr, sorted(unknown, key=str)[:10]))} that "
             f"labels={[c.item() if isinstance(c, np.generic) else c for c in codes]!r} lacks (compared by value "

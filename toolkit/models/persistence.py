@@ -1191,6 +1191,14 @@ def _verify_folder(path: Path) -> tuple:
         actual = hash_file(file)
         if actual != files[name]:
             _check_not_newer(path)  # (a newer toolkit's checksum file may hash otherwise)
+            if _lfs_pointer(file):
+                # a model folder kept in a Git repository with Git LFS, cloned without it: the files are
+                # ~130-byte pointers, and "truncated or modified ... Save the model again" sent the user to refit
+                raise ModelFormatError(
+                    f"{file} is a Git LFS pointer, not the file itself: the model folder was checked out without "
+                    "Git LFS. Fetch the files (git lfs install, then git lfs pull in the repository) and load "
+                    "it again."
+                )
             raise ModelFormatError(
                 f"{file} does not match the SHA-256 recorded in {_CHECKSUMS_FILE} (expected "
                 f"{files[name]}, got {actual}): the file was truncated or modified. {_RESAVE_HINT}"
@@ -1201,6 +1209,19 @@ def _verify_folder(path: Path) -> tuple:
             f"{_RESAVE_HINT}"
         )
     return content, files
+
+
+def _lfs_pointer(file: Path) -> bool:
+    """Whether ``file`` is a Git LFS pointer (what a clone without Git LFS holds in place of a tracked file)."""
+    try:
+        with open(file, "rb") as fh:
+            return fh.read(len(_LFS_POINTER_START)) == _LFS_POINTER_START
+    except OSError:
+        return False
+
+
+#: How every Git LFS pointer file begins (https://github.com/git-lfs/git-lfs/blob/main/docs/spec.md)
+_LFS_POINTER_START = b"version https://git-lfs.github.com/spec/v1\n"
 
 
 def _read_config(path: Path, kind: str) -> dict:
