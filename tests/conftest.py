@@ -258,6 +258,43 @@ def one_error(result) -> str:
     return lines[0]
 
 
+def cli_runner(tmp_path, monkeypatch, *, quiet=True):
+    """``toolkit [-q] ARGS`` through typer's CliRunner with the working directory in ``tmp_path``: a function
+    ``run(*args, stdin=None, quiet=quiet)`` giving (exit code, stdout, stderr); one process for the tests that
+    need no real pipe (spaCy and a model load once)."""
+    from typer.testing import CliRunner
+
+    from toolkit.cli import app
+
+    monkeypatch.chdir(tmp_path)
+
+    def run(*args, stdin=None, quiet=quiet):
+        result = CliRunner().invoke(app, ["-q"] * quiet + [*map(str, args)], input=stdin)
+        return result.exit_code, result.stdout, result.stderr
+
+    return run
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch):
+    """:func:`cli_runner` in the test's ``tmp_path``, quiet (``-q``) unless a call says ``quiet=False``."""
+    return cli_runner(tmp_path, monkeypatch)
+
+
+def saved_nb_pipeline(texts, labels, folder):
+    """A tokenizer + bag + LogisticRegression pipeline fitted on ``texts`` (no Keras: quick to fit, and to load
+    in a subprocess), saved to ``folder / "model"``; the folder's path."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    from toolkit import BagEncoder, SpacyTokenizer
+    from toolkit.models.persistence import save_model
+
+    pipe = make_pipeline(SpacyTokenizer(), BagEncoder(), LogisticRegression())
+    pipe.fit(texts, labels)
+    return save_model(pipe, folder / "model")
+
+
 @pytest.fixture(scope="module")
 def cluster():
     """A LocalCluster of two worker processes on 127.0.0.1 for a test file (a file may define its own)."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 
 import pytest
+from conftest import cli_runner, saved_nb_pipeline
 
 from toolkit.cli._inputs import SettingError, load_train_test
 
@@ -26,32 +27,7 @@ from toolkit.cli._inputs import SettingError, load_train_test
 @pytest.fixture
 def cli(tmp_path, monkeypatch):
     """``toolkit ARGS`` (not quiet: warnings are the point) in ``tmp_path``: (exit code, stdout, stderr)."""
-    from typer.testing import CliRunner
-
-    from toolkit.cli import app
-
-    monkeypatch.chdir(tmp_path)
-
-    def run(*args, stdin=None):
-        result = CliRunner().invoke(app, list(map(str, args)), input=stdin)
-        return result.exit_code, result.stdout, result.stderr
-
-    return run
-
-
-@pytest.fixture(scope="module")
-def nb_model(imdb_small, tmp_path_factory):
-    """A saved tokenizer + bag + LogisticRegression pipeline fitted on 60 real reviews."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-
-    from toolkit import BagEncoder, SpacyTokenizer
-    from toolkit.models.persistence import save_model
-
-    texts, labels = imdb_small
-    pipe = make_pipeline(SpacyTokenizer(), BagEncoder(), LogisticRegression())
-    pipe.fit(texts[100:160], labels[100:160])
-    return save_model(pipe, tmp_path_factory.mktemp("s43_options") / "model")
+    return cli_runner(tmp_path, monkeypatch, quiet=False)
 
 
 def _write_csv(path, texts, labels):
@@ -61,6 +37,13 @@ def _write_csv(path, texts, labels):
 
 
 # ------------------------------------------------------------------------------------------------ --test-size
+
+
+@pytest.fixture(scope="module")
+def nb_model(imdb_small, tmp_path_factory):
+    """A saved tokenizer + bag + LogisticRegression pipeline fitted on 60 real reviews."""
+    texts, labels = imdb_small
+    return saved_nb_pipeline(texts[100:160], labels[100:160], tmp_path_factory.mktemp("s43_options"))
 
 
 @pytest.mark.parametrize(("value", "message"), [

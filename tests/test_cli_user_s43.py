@@ -22,6 +22,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import saved_nb_pipeline
 
 #: the first reviews of conftest's imdb_small (shuffled, balanced) used as "new" documents
 N_NEW = 6
@@ -36,39 +37,6 @@ def _toolkit(tmp_path, *args, stdin=None, timeout=180):
 
 
 @pytest.fixture
-def cli(tmp_path, monkeypatch):
-    """``toolkit -q ARGS`` through typer's CliRunner with the working directory in ``tmp_path``: (exit code,
-    stdout, stderr); one process for the tests that need no real pipe (spaCy and the model load once)."""
-    from typer.testing import CliRunner
-
-    from toolkit.cli import app
-
-    monkeypatch.chdir(tmp_path)
-
-    def run(*args, stdin=None):
-        result = CliRunner().invoke(app, ["-q", *map(str, args)], input=stdin)
-        return result.exit_code, result.stdout, result.stderr
-
-    return run
-
-
-@pytest.fixture(scope="module")
-def nb_model(imdb_small, tmp_path_factory):
-    """A saved tokenizer + bag + LogisticRegression pipeline fitted on 120 real reviews (no Keras: quick to fit,
-    and to load in a subprocess)."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-
-    from toolkit import BagEncoder, SpacyTokenizer
-    from toolkit.models.persistence import save_model
-
-    texts, labels = imdb_small
-    pipe = make_pipeline(SpacyTokenizer(), BagEncoder(), LogisticRegression())
-    pipe.fit(texts[N_NEW:N_NEW + 120], labels[N_NEW:N_NEW + 120])
-    return save_model(pipe, tmp_path_factory.mktemp("s43") / "model")
-
-
-@pytest.fixture
 def new_reviews(imdb_small, tmp_path):
     """(texts, their JSON lines with the text under "review" and a "sentiment" label)."""
     texts, labels = imdb_small
@@ -79,6 +47,13 @@ def new_reviews(imdb_small, tmp_path):
 
 def _rows(stdout):
     return [json.loads(line) for line in stdout.splitlines()]
+
+
+@pytest.fixture(scope="module")
+def nb_model(imdb_small, tmp_path_factory):
+    """A saved tokenizer + bag + LogisticRegression pipeline fitted on 120 real reviews."""
+    texts, labels = imdb_small
+    return saved_nb_pipeline(texts[N_NEW:N_NEW + 120], labels[N_NEW:N_NEW + 120], tmp_path_factory.mktemp("s43"))
 
 
 def test_jsonl_on_stdin_is_predicted_by_its_column(nb_model, new_reviews, tmp_path, cli):

@@ -34,6 +34,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import saved_nb_pipeline
 
 #: the first reviews of conftest's imdb_small (shuffled, balanced) used as "new" documents
 N_NEW = 6
@@ -48,37 +49,6 @@ def _toolkit(tmp_path, *args, stdin=None, timeout=180):
 
 
 @pytest.fixture
-def cli(tmp_path, monkeypatch):
-    """``toolkit -q ARGS`` through typer's CliRunner in ``tmp_path``: (exit code, stdout, stderr)."""
-    from typer.testing import CliRunner
-
-    from toolkit.cli import app
-
-    monkeypatch.chdir(tmp_path)
-
-    def run(*args, stdin=None):
-        result = CliRunner().invoke(app, ["-q", *map(str, args)], input=stdin)
-        return result.exit_code, result.stdout, result.stderr
-
-    return run
-
-
-@pytest.fixture(scope="module")
-def nb_model(imdb_small, tmp_path_factory):
-    """A saved tokenizer + bag + LogisticRegression pipeline fitted on 120 real reviews (no Keras)."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-
-    from toolkit import BagEncoder, SpacyTokenizer
-    from toolkit.models.persistence import save_model
-
-    texts, labels = imdb_small
-    pipe = make_pipeline(SpacyTokenizer(), BagEncoder(), LogisticRegression())
-    pipe.fit(texts[N_NEW:N_NEW + 120], labels[N_NEW:N_NEW + 120])
-    return save_model(pipe, tmp_path_factory.mktemp("s46") / "model")
-
-
-@pytest.fixture
 def new_txt(imdb_small, tmp_path):
     """A file of N_NEW real reviews, one per line."""
     texts = [" ".join(t.split()) for t in imdb_small[0][:N_NEW]]
@@ -89,6 +59,13 @@ def new_txt(imdb_small, tmp_path):
 
 def _rows(text):
     return [json.loads(line) for line in text.splitlines()]
+
+
+@pytest.fixture(scope="module")
+def nb_model(imdb_small, tmp_path_factory):
+    """A saved tokenizer + bag + LogisticRegression pipeline fitted on 120 real reviews (no Keras)."""
+    texts, labels = imdb_small
+    return saved_nb_pipeline(texts[N_NEW:N_NEW + 120], labels[N_NEW:N_NEW + 120], tmp_path_factory.mktemp("s46"))
 
 
 def test_predict_output_named_csv_is_a_csv_table(nb_model, new_txt, tmp_path, cli):

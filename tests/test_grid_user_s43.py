@@ -16,22 +16,6 @@ import numpy as np
 import pytest
 
 
-@pytest.fixture
-def cli(tmp_path, monkeypatch):
-    """``toolkit -q ARGS`` through typer's CliRunner in ``tmp_path``: (exit code, stdout, stderr)."""
-    from typer.testing import CliRunner
-
-    from toolkit.cli import app
-
-    monkeypatch.chdir(tmp_path)
-
-    def run(*args):
-        result = CliRunner().invoke(app, ["-q", *map(str, args)])
-        return result.exit_code, result.stdout, result.stderr
-
-    return run
-
-
 @pytest.mark.parametrize("item", ["epochs=[]", "ngram_range=[]"])
 def test_grid_of_no_values_is_an_error_naming_the_item(cli, item):
     code, out, err = cli("grid", "--grid", item, "--local", "--limit", "12", "--cv", "2")

@@ -71,22 +71,6 @@ def test_grid_user_vectors_path_with_a_bracket_is_not_refused(tmp_path):
 
 
 @pytest.fixture
-def cli(tmp_path, monkeypatch):
-    """``toolkit -q ARGS`` (``quiet=False``: without ``-q``) through typer's CliRunner in ``tmp_path``: (exit code, stdout, stderr)."""
-    from typer.testing import CliRunner
-
-    from toolkit.cli import app
-
-    monkeypatch.chdir(tmp_path)
-
-    def run(*args, quiet=True):
-        result = CliRunner().invoke(app, ["-q"] * quiet + [*map(str, args)])
-        return result.exit_code, result.stdout, result.stderr
-
-    return run
-
-
-@pytest.fixture
 def no_data(monkeypatch):
     """Loading the data fails the test: what is checked must be checked before."""
     import toolkit.cli._inputs as inputs_module
