@@ -295,6 +295,48 @@ def saved_nb_pipeline(texts, labels, folder):
     return save_model(pipe, folder / "model")
 
 
+def toolkit_subprocess(tmp_path, *args, stdin=None, timeout=180):
+    """``python -m toolkit -q ARGS`` in a subprocess in ``tmp_path`` (a real pipe): (exit code, stdout, stderr)."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    result = subprocess.run([sys.executable, "-m", "toolkit", "-q", *map(str, args)], input=stdin,
+                            capture_output=True, text=True, cwd=tmp_path, env=env, timeout=timeout, check=False)
+    return result.returncode, result.stdout, result.stderr
+
+
+@pytest.fixture
+def longest_chunk_to_spacy(monkeypatch):
+    """Fail at once when spaCy is handed a whitespace-free chunk longer than the tokenizer's ``_LONG_SPAN``;
+    a one-item list holding the longest chunk it was handed."""
+    import toolkit.text.tokenizer as tokenizer_module
+
+    seen = [0]
+    original = tokenizer_module._Engine._doc
+
+    def recording_doc(self, text):
+        longest = max(map(len, text.split()), default=0)
+        assert longest <= tokenizer_module._LONG_SPAN, f"spaCy was handed a {longest:,}-character whitespace-free chunk"
+        seen[0] = max(seen[0], longest)
+        return original(self, text)
+
+    monkeypatch.setattr(tokenizer_module._Engine, "_doc", recording_doc)
+    return seen
+
+
+def spacy_tokens(texts):
+    """The tokens ``spacy.blank("en")`` gives each cleaned text (grapheme clusters joined, spaces dropped)."""
+    import spacy
+
+    import toolkit.text.tokenizer as tokenizer_module
+    from toolkit.text import clean_text
+
+    nlp = spacy.blank("en")
+    return [[t.text for t in tokenizer_module._join_clusters(nlp.tokenizer(clean_text(text))) if not t.is_space]
+            for text in texts]
+
+
 @pytest.fixture(scope="module")
 def cluster():
     """A LocalCluster of two worker processes on 127.0.0.1 for a test file (a file may define its own)."""

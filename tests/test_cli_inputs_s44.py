@@ -23,22 +23,12 @@ Subprocesses run in ``tmp_path`` (the installed package is tested); small real I
 from __future__ import annotations
 
 import csv
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
+from conftest import toolkit_subprocess as _toolkit
 
 from toolkit.exceptions import DataError, ModelFormatError
-
-
-def _toolkit(tmp_path, *args, timeout=180):
-    """``python -m toolkit -q ARGS`` in a subprocess in ``tmp_path``: (exit code, stdout, stderr)."""
-    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    result = subprocess.run([sys.executable, "-m", "toolkit", "-q", *map(str, args)], capture_output=True,
-                            text=True, cwd=tmp_path, env=env, timeout=timeout, check=False)
-    return result.returncode, result.stdout, result.stderr
 
 
 def _one_error(code, err):

@@ -17,23 +17,13 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 from conftest import saved_nb_pipeline
+from conftest import toolkit_subprocess as _toolkit
 
 #: the first reviews of conftest's imdb_small (shuffled, balanced) used as "new" documents
 N_NEW = 6
-
-
-def _toolkit(tmp_path, *args, stdin=None, timeout=180):
-    """``python -m toolkit -q ARGS`` in a subprocess in ``tmp_path`` (a real pipe): (exit code, stdout, stderr)."""
-    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    result = subprocess.run([sys.executable, "-m", "toolkit", "-q", *map(str, args)], input=stdin,
-                            capture_output=True, text=True, cwd=tmp_path, env=env, timeout=timeout, check=False)
-    return result.returncode, result.stdout, result.stderr
 
 
 @pytest.fixture

@@ -9,35 +9,12 @@ count what reaches spaCy instead of timing it.
 
 import random
 
-import pytest
-import spacy
+from conftest import spacy_tokens as _spacy_tokens
 
 import toolkit.text.tokenizer as tokenizer_module
-from toolkit.text import SpacyTokenizer, clean_text
+from toolkit.text import SpacyTokenizer
 
 LONG_SPAN = 1000  # the longest whitespace-free text spaCy should get (tokenizer._LONG_SPAN)
-
-
-@pytest.fixture
-def longest_chunk_to_spacy(monkeypatch):
-    """Fail at once when spaCy is handed a whitespace-free chunk longer than LONG_SPAN; record the longest."""
-    seen = [0]
-    original = tokenizer_module._Engine._doc
-
-    def recording_doc(self, text):
-        longest = max(map(len, text.split()), default=0)
-        assert longest <= LONG_SPAN, f"spaCy was handed a {longest:,}-character whitespace-free chunk"
-        seen[0] = max(seen[0], longest)
-        return original(self, text)
-
-    monkeypatch.setattr(tokenizer_module._Engine, "_doc", recording_doc)
-    return seen
-
-
-def _spacy_tokens(texts):
-    nlp = spacy.blank("en")
-    return [[t.text for t in tokenizer_module._join_clusters(nlp.tokenizer(clean_text(text))) if not t.is_space]
-            for text in texts]
 
 
 def test_pathological_runs_reach_spacy_in_short_pieces(longest_chunk_to_spacy):

@@ -16,7 +16,7 @@ import subprocess
 import sys
 
 import pytest
-import spacy
+from conftest import spacy_tokens as _spacy_tokens
 from sklearn.feature_extraction.text import CountVectorizer
 
 import toolkit.text.tokenizer as tokenizer_module
@@ -25,28 +25,6 @@ from toolkit.text import SpacyTokenizer, clean_text
 LONG_SPAN = 1000  # tokenizer._LONG_SPAN
 EMOJI = [chr(c) for c in range(0x1F600, 0x1F650)]
 PUNCT = list("!?.,;:*#\"()[]-=+&%$@/<>~^") + ["...", "…", "—", ":*", "<3", "👍🏽", "❤️", "🇺🇸", "👩\u200d💻"]
-
-
-@pytest.fixture
-def longest_chunk_to_spacy(monkeypatch):
-    """Fail at once when spaCy is handed a whitespace-free chunk longer than LONG_SPAN; record the longest."""
-    seen = [0]
-    original = tokenizer_module._Engine._doc
-
-    def recording_doc(self, text):
-        longest = max(map(len, text.split()), default=0)
-        assert longest <= LONG_SPAN, f"spaCy was handed a {longest:,}-character whitespace-free chunk"
-        seen[0] = max(seen[0], longest)
-        return original(self, text)
-
-    monkeypatch.setattr(tokenizer_module._Engine, "_doc", recording_doc)
-    return seen
-
-
-def _spacy_tokens(texts):
-    nlp = spacy.blank("en")
-    return [[t.text for t in tokenizer_module._join_clusters(nlp.tokenizer(clean_text(text))) if not t.is_space]
-            for text in texts]
 
 
 # ------------------------------------------------------------------ 1. C1 characters and the char analyzers
