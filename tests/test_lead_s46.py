@@ -193,3 +193,33 @@ def test_train_on_the_imdb_tarball_path_says_to_give_data_imdb(shared_data, tmp_
     err = capsys.readouterr().err
     assert exc.value.code == 1 and "IMDB's tarball: give --data imdb" in err and f"--data-dir {shared_data}" in err
     assert not (tmp_path / "run").exists()
+
+
+def test_save_and_load_model_name_a_path_of_the_wrong_type():
+    """Before: pathlib's "expected str, bytes or os.PathLike object, not NoneType", naming neither the function
+    nor the parameter (save_model checked the fit first)."""
+    import pytest
+    from sklearn.linear_model import LogisticRegression
+
+    from toolkit.models import load_model, save_model
+
+    clf = LogisticRegression().fit([[0.0], [1.0]], [0, 1])
+    with pytest.raises(TypeError, match=r"'path' parameter of save_model must be a str or path-like .* NoneType"):
+        save_model(clf, None)
+    for bad in (None, b"model", 5):
+        with pytest.raises(TypeError, match=r"'path' parameter of load_model must be a str or path-like"):
+            load_model(bad)
+
+
+def test_embedding_classifier_names_labels_of_mixed_types():
+    """Before: TypeError "'<' not supported between instances of 'int' and 'str'" from scikit-learn's
+    type_of_target, naming neither y nor the mix (a CSV read with some labels quoted)."""
+    import pytest
+
+    from toolkit.models import EmbeddingClassifier
+
+    X = [["good", "film"], ["bad", "film"], ["ok"], ["fine"]]
+    y = np.array(["pos", 1, "neg", 0], dtype=object)
+    with pytest.raises(ValueError, match=r"y mixes label types \(int such as 1, str such as 'pos'\).*"
+                                         r"y = \[str\(label\) for label in y\]"):
+        EmbeddingClassifier(epochs=1, maxlen=5).fit(X, y)

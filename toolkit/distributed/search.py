@@ -1574,7 +1574,13 @@ def grid_search(estimator, param_grid, X, y, *, cv=3, scoring=None, scheduler=No
     local : bool, default=False
         Run with ``n_jobs=1`` in this process instead (no Dask); ``scheduler``
         and ``n_workers`` must then be left out.
-    refit, error_score : see ``GridSearchCV``
+    refit : see ``GridSearchCV``
+    error_score : "raise" or float, default="raise"
+        As ``GridSearchCV``'s, but its default is ``np.nan`` there: here a
+        candidate whose fit raises stops the search with that error (after
+        a grid's worth of cluster time, a failed candidate is a bug to see
+        at once); ``error_score=np.nan`` scores it NaN and goes on, as
+        scikit-learn does by default.
         The refit of the best candidate (``refit=True``) runs in this
         process, as scikit-learn's refit is not a joblib task; the
         cross-validation fits run on the cluster.

@@ -767,6 +767,15 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
                         f"Input y contains NaN/None (first at index {i}); drop or fill the "
                         "missing labels first."
                     )
+        kinds = {type(v).__name__ for v in y_arr.ravel().tolist()} if y_arr.dtype == object and y_arr.ndim == 1 else set()
+        if len(kinds) > 1 and "str" in kinds:
+            # scikit-learn's "'<' not supported between instances of 'int' and 'str'" named neither y nor the mix
+            first = {kind: next(v for v in y_arr.ravel().tolist() if type(v).__name__ == kind) for kind in sorted(kinds)}
+            raise ValueError(
+                f"y mixes label types ({', '.join(f'{k} such as {v!r}' for k, v in first.items())}): the same class "
+                "written two ways (1 and '1') would be two classes. Give every label one type, e.g. "
+                "y = [str(label) for label in y]."
+            )
         target_type = type_of_target(y_arr, input_name="y")
         if target_type == "multilabel-indicator":
             if (n_columns := one_hot_columns(y_arr)) is not None:

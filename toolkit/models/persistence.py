@@ -519,6 +519,7 @@ def save_model(estimator, path) -> Path:
     """
     from sklearn.utils.validation import check_is_fitted
 
+    _check_path_type(path, "save_model")
     parts = _split(estimator)
     check_is_fitted(estimator if parts is None else parts[1], None if parts is None else "model_")
     path = _check_save_target(Path(path).expanduser())
@@ -1400,8 +1401,17 @@ def load_model(path):
             gc.collect()
 
 
+def _check_path_type(path, owner: str) -> None:
+    """Refuse a ``path`` that is no str or path-like (None, bytes, a number), naming the parameter: pathlib's
+    "expected str, bytes or os.PathLike object, not NoneType" named neither."""
+    if not isinstance(path, (str, os.PathLike)) or isinstance(os.fspath(path), bytes):
+        raise TypeError(f"The 'path' parameter of {owner} must be a str or path-like naming the model folder "
+                        f"(e.g. 'runs/imdb/model'), got {type(path).__name__} {path!r}.")
+
+
 def _load_model(path):
     """:func:`load_model` without the closing collection."""
+    _check_path_type(path, "load_model")
     path = Path(path).expanduser()
     with _folder_lock(path, exclusive=False):  # a save to this path meanwhile waits (or is awaited)
         recover_moved_aside(path)  # a save killed between its two renames had hidden the previous model
