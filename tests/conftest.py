@@ -337,6 +337,17 @@ def spacy_tokens(texts):
             for text in texts]
 
 
+@pytest.fixture
+def predict_echoes_texts(monkeypatch):
+    """``toolkit predict`` with no model: each document's "label" is its first 20 characters, so a test checks
+    what the command read (no model is loaded, TensorFlow is not imported)."""
+    import toolkit.cli.train as train_module
+
+    monkeypatch.setattr(train_module, "_check_saved_model", lambda model: None)
+    monkeypatch.setattr(train_module, "_load_tensorflow_for", lambda model: None)
+    monkeypatch.setattr(train_module, "predict", lambda model, texts, **kw: [{"label": t[:20]} for t in texts])
+
+
 @pytest.fixture(scope="module")
 def cluster():
     """A LocalCluster of two worker processes on 127.0.0.1 for a test file (a file may define its own)."""

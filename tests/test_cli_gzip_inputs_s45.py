@@ -84,13 +84,8 @@ def test_gzip_inputs_train_reads_the_same_rows_as_the_plain_file(kind, reviews, 
 
 
 @pytest.mark.parametrize("kind", ["jsonl", "txt"])
-def test_gzip_inputs_predict_reads_jsonl_gz_and_txt_gz(kind, reviews, tmp_path, monkeypatch):
-    import toolkit.cli.train as train_module
-
+def test_gzip_inputs_predict_reads_jsonl_gz_and_txt_gz(kind, reviews, tmp_path, predict_echoes_texts):
     _, packed = _files(tmp_path, kind, *reviews)
-    monkeypatch.setattr(train_module, "_check_saved_model", lambda model: None)
-    monkeypatch.setattr(train_module, "_load_tensorflow_for", lambda model: None)
-    monkeypatch.setattr(train_module, "predict", lambda model, texts, **kw: [{"label": t[:20]} for t in texts])
     result = _invoke("predict", tmp_path / "model", "--input", packed)
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in result.stdout.splitlines()]

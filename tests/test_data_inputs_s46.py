@@ -130,18 +130,13 @@ def test_data_inputs_load_folder_names_a_damaged_file(reviews, tmp_path):
     assert f"{bad}: not a complete gzip file" in line, line
 
 
-def test_data_inputs_commands_read_a_compressed_folder(reviews, tmp_path, monkeypatch):
-    import toolkit.cli.train as train_module
-
+def test_data_inputs_commands_read_a_compressed_folder(reviews, tmp_path, predict_echoes_texts):
     texts, labels = reviews
     plain = _folder(tmp_path / "plain", texts, labels)
     packed = _folder(tmp_path / "packed", texts, labels, ["gzip", "xz"])
     assert read_input(packed) == read_input(plain) == load_folder(plain).texts
     got, want = load_train_test(str(packed), test_size=10), load_train_test(str(plain), test_size=10)
     assert [list(part) for part in got] == [list(part) for part in want]
-    monkeypatch.setattr(train_module, "_check_saved_model", lambda model: None)
-    monkeypatch.setattr(train_module, "_load_tensorflow_for", lambda model: None)
-    monkeypatch.setattr(train_module, "predict", lambda model, texts, **kw: [{"label": t[:20]} for t in texts])
     result = _invoke("predict", tmp_path / "model", "--input", packed)
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in result.stdout.splitlines()]

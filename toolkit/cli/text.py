@@ -37,9 +37,6 @@ __all__ = ["tokenize_texts", "Vectorized", "vectorize"]
 logger = logging.getLogger(__name__)
 
 
-#: What an output file's last suffix compresses it with (the readers take the same three).
-_COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz")
-
 #: Compressions the toolkit neither reads nor writes, and the pipe that gives them.
 _UNWRITTEN_SUFFIXES = {".zst": "zstd", ".zstd": "zstd", ".lz4": "lz4", ".zip": "zip", ".7z": "7z"}
 
@@ -67,8 +64,10 @@ def _emit_data(text: str, output) -> None:
     toolkit's readers (and ``zcat``) expect of those names; it held plain text before. Standard output and
     other names get the plain text.
     """
+    from ..data.datasets import COMPRESSED_SUFFIXES  # what the readers decompress
+
     suffix = "" if output is None or _is_stdout(output) else Path(output).suffix.lower()
-    if suffix not in _COMPRESSED_SUFFIXES:
+    if suffix not in COMPRESSED_SUFFIXES:
         _emit_text(text, output)
         return
     import bz2

@@ -48,6 +48,7 @@ from ._common import (
 from ..exceptions import DataError, DocumentError
 from .text import _check_output_compression, _emit_data
 from ._inputs import (
+    _data_suffix,
     SettingError,
     _dataset_records,
     _named_labels,
@@ -629,10 +630,7 @@ def _predict_format(format, output) -> str:
         return name
     if output is None or _is_stdout(output):
         return "jsonl"
-    path = Path(output)
-    if path.suffix.lower() in (".gz", ".bz2", ".xz"):
-        path = path.with_suffix("")
-    return {".csv": "csv", ".tsv": "tsv"}.get(path.suffix.lower(), "jsonl")
+    return {".csv": "csv", ".tsv": "tsv"}.get(_data_suffix(output), "jsonl")  # predictions.csv.gz: csv
 
 
 def _prediction_table(rows, *, delimiter=",") -> str:

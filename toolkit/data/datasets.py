@@ -1509,9 +1509,8 @@ def _undecodable(path: Path, encoding: str, err: UnicodeDecodeError) -> DataErro
                 f"in Python, pass its encoding (encoding={python}, 'utf-16'...).")
 
     with _open_bytes(path) as fh:  # a compressed file's text: lines and bytes are counted in it
-        head = fh.read(2)
-    with _open_bytes(path) as fh:
-        legacy = _legacy_encoding(fh.read(1 << 24))  # what to convert from: the first 16 MiB tell
+        data = fh.read(1 << 24)  # what to convert from: the first 16 MiB tell
+    head, legacy = data[:2], _legacy_encoding(data)
     if head in (b"\xff\xfe", b"\xfe\xff") and not codecs.lookup(encoding).name.startswith("utf-16"):
         # Excel's "Unicode Text", PowerShell 5's `>` and Notepad's "Unicode" write UTF-16 with this mark
         return DataError(f"{path} is UTF-16 text (it starts with a UTF-16 byte-order mark), not {encoding}. "

@@ -207,30 +207,26 @@ _PATH_COLUMN = "__toolkit_path__"
 
 def _csv_delimiter(names, gzipped, **wanted) -> str:
     """The delimiter of CSV inputs, as the commands read a ``.csv`` file: a comma, or the one of ``;``, tab,
-    ``|`` that a header without commas holds (read from the first file). A column of ``wanted`` named twice
-    in that header is refused, as :func:`~toolkit.data.load_csv` refuses it (pandas would read the first one)."""
+    ``|`` that a header without commas holds (the first file's, by :func:`_csv_header`). A column of
+    ``wanted`` named twice in that header is refused, as :func:`~toolkit.data.load_csv` refuses it (pandas
+    would read the first one)."""
     import csv
     import gzip
     import zlib
 
     import fsspec
 
-    from ..data.datasets import _check_csv_columns, _header_delimiter
+    from ..data.datasets import _check_csv_columns
 
     try:
-        files = fsspec.open_files(names, mode="rt", encoding="utf-8-sig", newline="",
-                                  compression="gzip" if gzipped else None)
+        files = fsspec.open_files(names, mode="rb", compression="gzip" if gzipped else None)
         if not files:
             return ","
-        with files[0] as fh:
-            first = fh.readline()
-        header = next(csv.reader([first]), [])
-        delimiter = _header_delimiter(header)
-        if delimiter != ",":
-            header = next(csv.reader([first], delimiter=delimiter), [])
+        header, delimiter = _csv_header(files[0])
     except (OSError, ValueError, csv.Error, EOFError, gzip.BadGzipFile, zlib.error):
         return ","  # the reader names what is wrong with the file
-    header = [c.strip("\r\n") for c in header]
+    if header is None:
+        return ","
     twice = {param: c for param, c in wanted.items() if c is not None and header.count(c) > 1}
     if twice:
         _check_csv_columns(files[0].path, header, delimiter, **twice)
@@ -238,8 +234,9 @@ def _csv_delimiter(names, gzipped, **wanted) -> str:
 
 
 def _csv_header(openfile):
-    """``(header, delimiter)`` of one CSV file from its first line (None for an empty file), as
-    :func:`_csv_delimiter` reads the first file's: a damaged gzip file is an error naming it."""
+    """``(header, delimiter)`` of one CSV file (an fsspec file opened in bytes) from its first line (None for
+    an empty file): the delimiter is a comma, or the one of ``;``, tab, ``|`` that a header without commas
+    holds (Excel's CSV in many locales); a damaged gzip file or a UTF-16 one is an error naming it."""
     import csv
     import io
 

@@ -767,10 +767,13 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
                         f"Input y contains NaN/None (first at index {i}); drop or fill the "
                         "missing labels first."
                     )
-        kinds = {type(v).__name__ for v in y_arr.ravel().tolist()} if y_arr.dtype == object and y_arr.ndim == 1 else set()
-        if len(kinds) > 1 and "str" in kinds:
+        first: dict = {}  # a label of each type, by type name
+        if y_arr.dtype == object and y_arr.ndim == 1:
+            for v in y_arr.tolist():
+                first.setdefault(type(v).__name__, v)
+        if len(first) > 1 and "str" in first:
             # scikit-learn's "'<' not supported between instances of 'int' and 'str'" named neither y nor the mix
-            first = {kind: next(v for v in y_arr.ravel().tolist() if type(v).__name__ == kind) for kind in sorted(kinds)}
+            first = dict(sorted(first.items()))
             raise ValueError(
                 f"y mixes label types ({', '.join(f'{k} such as {v!r}' for k, v in first.items())}): the same class "
                 "written two ways (1 and '1') would be two classes. Give every label one type, e.g. "
