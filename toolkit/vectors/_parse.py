@@ -352,6 +352,10 @@ _FOR_ESTIMATORS = {
         " (an estimator's vectors= parameter takes no unicode_errors: write a repaired copy once, "
         "load_vectors(path, unicode_errors='replace').save_word2vec_format('repaired.vec'), and pass its path)"
     ),
+    ("duplicates", "first"): (
+        " (an estimator's vectors= parameter takes no duplicates: write a copy once, "
+        "load_vectors(path, duplicates='first').save_word2vec_format('vectors.vec'), and pass its path)"
+    ),
     ("format", "native"): (
         " (an estimator's vectors= parameter takes no format: write a copy once, "
         "load_vectors(path, format='native').save_word2vec_format('vectors.vec'), and pass its path)"
@@ -811,12 +815,13 @@ class _TextReader:
     def done(self):
         return self.want is not None and self.n >= self.want
 
-    def result(self):
+    def result(self, repeats: list | None = None):
+        """(words, key_to_index, vectors); with ``repeats`` (a list), repeated words are listed there, not refused."""
         vectors = self.rows.result() if self.rows is not None else np.zeros((0, self.dim or 0), np.float32)
         key_to_index = index_words(self.words, lambda i: self.source.error(
             f"line {i + 1 + (self.header is not None)}",
             *_duplicate(self.words, i, self.header is not None, "line", self.unicode_errors, self.source),
-        ))
+        ), repeats=repeats)
         return self.words, key_to_index, vectors
 
 
@@ -902,22 +907,79 @@ def estimate_rows(source: Source, bytes_per_row: float, cap: int | None = None) 
     return rows if cap is None else min(rows, cap)
 
 
-def index_words(words: list, error) -> dict:
+def index_words(words: list, error, *, repeats: list | None = None) -> dict:
     """``{word: index}``, built once at the end of a parse.
 
     Built in one go (not block by block) so that its many small int objects
     do not interleave with the parse's short-lived ones in Python's memory
     pools, which would keep those pools alive. ``error(i)`` makes the
-    exception for a repeated word at index ``i``.
+    exception for a repeated word at index ``i``; with ``repeats`` (a list),
+    ``(i, first)`` is appended to it for each repeat instead (``first``: the
+    index of the word's first row), for :func:`without_repeats`.
     """
     key_to_index = dict(zip(words, range(len(words))))
     if len(key_to_index) != len(words):
         seen: dict = {}
         for i, word in enumerate(words):
             if word in seen:
-                raise error(i)
+                if repeats is None:
+                    raise error(i)
+                repeats.append((i, seen[word]))
+                continue
             seen[word] = i
     return key_to_index
+
+
+def _compact(arr: np.ndarray, drop: list) -> int:
+    """Move the rows of ``arr`` not in ``drop`` (sorted indices) to its top, in place (no second copy of the
+    vectors); returns their number."""
+    n, dim = arr.shape
+    dst = drop[0]
+    step = max(1, (64 << 20) // max(dim * 4, 1))  # rows moved at once: 64 MB
+    for start, stop in zip([d + 1 for d in drop], [*drop[1:], n]):  # the kept rows between two dropped ones
+        for s in range(start, stop, step):
+            m = min(step, stop - s)
+            arr[dst:dst + m] = arr[s:s + m]  # (dst < s: a forward copy never reads a row it overwrote)
+            dst += m
+    return dst
+
+
+def _drop_npy_rows(path: Path, drop: list) -> None:
+    """Remove the rows ``drop`` (sorted indices) of the float32 ``.npy`` file ``path`` in place."""
+    arr = np.load(path, mmap_mode="r+", allow_pickle=False)
+    dim, offset = arr.shape[1], arr.offset
+    kept = _compact(arr, drop)
+    arr.flush()
+    del arr
+    with open(path, "r+b") as f:
+        np.lib.format.write_array_header_1_0(f, {"descr": "<f4", "fortran_order": False, "shape": (kept, dim)})
+        if f.tell() != offset:  # pragma: no cover - numpy pads the header for any row count alike
+            raise AssertionError("npy header size changed")
+        f.truncate(offset + kept * dim * 4)
+
+
+def without_repeats(source: Source, words: list, vectors, repeats: list, *, unit: str, first_no: int):
+    """``(words, key_to_index, vectors)`` without the later rows of each repeated word (``duplicates='first'``).
+
+    ``repeats`` is what :func:`index_words` listed; ``vectors`` an array or
+    the path of a ``.npy`` file (rows removed in place). A warning names the
+    file, how many rows went and the first of them (``unit`` ``first_no``:
+    the number of row 0 in messages, "line 1" or "record 1").
+    """
+    drop = [i for i, _ in repeats]
+    i, first = repeats[0]
+    logger.warning(
+        "%s: %d row%s of repeated words dropped, the first vector of each word kept (duplicates='first'); the "
+        "first is %r on %s %d (first on %s %d)", source.name, len(drop), "" if len(drop) == 1 else "s",
+        words[i], unit, i + first_no, unit, first + first_no,
+    )
+    gone = set(drop)
+    words = [w for j, w in enumerate(words) if j not in gone]
+    if isinstance(vectors, np.ndarray):
+        vectors = vectors[:_compact(vectors, drop)]
+    else:
+        _drop_npy_rows(Path(vectors), drop)
+    return words, dict(zip(words, range(len(words)))), vectors
 
 
 def _load_anyway(source: Source) -> str:
@@ -951,7 +1013,10 @@ def _duplicate(words: list, i: int, header: bool, unit: str, unicode_errors: str
     first = words.index(words[i])
     todo = "Each word must appear once; remove the duplicate (gensim would keep a phantom key)"
     if source is not None:  # (a duplicate deep in a large file: the rows before it still load)
-        todo += f", or {advice().passing(source.name, 'limit', i, f'to read the {i:,} vectors before it')}"
+        how = advice()  # glove.840B.300d repeats one word: duplicates='first' loads all of its 2.2 million words
+        todo += how.either("duplicates", ", " + how.passing(source.name, "duplicates", "first", "to keep the first "
+                                                            "vector of each repeated word and drop the rest"), "")
+        todo += f", or {how.passing(source.name, 'limit', i, f'to read the {i:,} vectors before it')}"
     if (unicode_errors == "replace" and "\ufffd" in words[i]) or unicode_errors == "ignore":
         # two different words of a file in another encoding (Latin-1 "café", "cafè") decode to one
         how = advice()
@@ -1013,8 +1078,12 @@ def read_text(
     unicode_errors: str = "strict",
     vectors_path: Path | None = None,
     on_rows=None,
+    duplicates: str = "error",
 ):
     """Read GloVe text (``header=False``) or word2vec/fastText text (``header=True``).
+
+    A repeated word is refused, or with ``duplicates="first"`` its later
+    lines are dropped (:func:`without_repeats`).
 
     Returns
     -------
@@ -1132,7 +1201,8 @@ def read_text(
                     "Fix the header count, or "
                     + advice().passing(source.name, "limit", head_count, "to read only the announced rows"),
                 )
-        words, k2i, vectors = reader.result()
+        repeats = [] if duplicates == "first" else None
+        words, k2i, vectors = reader.result(repeats)
         if not words:
             raise source.error(None, "the file holds no vectors", "Check the path, or download the file again")
         if reader.n_spaced:
@@ -1150,7 +1220,9 @@ def read_text(
                 "lines unless these words really end in a number", source.name, line_no, word, reader.dim,
                 reader.n_number_tail, "" if reader.n_number_tail == 1 else "s",
             )
-        declared = want if want is not None else len(words)
+        declared = want if want is not None else len(words)  # (gensim's, counting the lines of repeated words)
+        if repeats:
+            words, k2i, vectors = without_repeats(source, words, vectors, repeats, unit="line", first_no=1 + header)
         return words, k2i, vectors, declared
     finally:
         chunks.close()
@@ -1184,8 +1256,13 @@ def read_binary(
     unicode_errors: str = "strict",
     vectors_path: Path | None = None,
     on_rows=None,
+    duplicates: str = "error",
 ):
-    """Read the word2vec C tool's binary format (header line, then ``word<space><dim float32>`` records)."""
+    """Read the word2vec C tool's binary format (header line, then ``word<space><dim float32>`` records).
+
+    A repeated word is refused, or with ``duplicates="first"`` its later
+    records are dropped (:func:`without_repeats`).
+    """
     chunks = iter_chunks(source)
     rows = None
     try:
@@ -1323,10 +1400,14 @@ def read_binary(
                     + advice().passing(source.name, "limit", count, "to read only the announced records"),
                 )
         vectors = rows.result()
+        repeats = [] if duplicates == "first" else None
         k2i = index_words(words, lambda i: source.error(f"record {i + 1}", *_duplicate(words, i, False, "record",
-                                                                                          unicode_errors, source)))
+                                                                                          unicode_errors, source)),
+                          repeats=repeats)
         if not words:
             raise source.error(None, "the file holds no vectors", "Check the path, or download the file again")
+        if repeats:
+            words, k2i, vectors = without_repeats(source, words, vectors, repeats, unit="record", first_no=1)
         return words, k2i, vectors, want
     finally:
         chunks.close()

@@ -348,6 +348,9 @@ def _read_lines(path: Path, what: str) -> list:
     module = next((name for magic, name in _COMPRESSED if head.startswith(magic)), None)
     opener = open if module is None else importlib.import_module(module).open
     try:
+        with opener(path, "rb") as fh:
+            start = fh.read(262)
+        _refuse_archive(path, what, start, module)
         with opener(path, "rt", encoding="utf-8") as fh:
             return [line.strip() for line in fh if line.strip()]
     except UnicodeDecodeError as err:
@@ -365,6 +368,33 @@ def _read_lines(path: Path, what: str) -> list:
             f"The unlabelled text file {str(path)!r} named by {what} starts as a {module} file but cannot be "
             f"decompressed ({err}); give the file again, or decompressed."
         ) from err
+
+
+def _refuse_archive(path: Path, what: str, start: bytes, module: str | None) -> None:
+    """Refuse an unlabelled source file that is a tar or zip archive (``start``: its first decompressed bytes).
+
+    Read as text, a tar archive (the IMDB tarball ``aclImdb_v1.tar.gz``, a
+    ``.tar.gz`` of one-review files) gave "documents" of its member headers
+    (names, modes, ``ustar``) glued to each member's first line, every
+    member included (IMDB's test reviews too), without a word of warning; a
+    zip archive was called "not valid UTF-8" and to be re-encoded.
+    """
+    name = path.name
+    packed = "" if module is None else f" ({module}-compressed)"
+    if start[257:262] == b"ustar" and b"\x00" in start[:257]:  # (a header's NULs: no text that spells "ustar" there)
+        raise DataError(
+            f"The unlabelled text source {str(path)!r} named by {what} is a tar archive{packed}, not a text file: "
+            "read as text, its members' headers and every member (of IMDB's tarball, the test reviews too) would "
+            "become documents. For IMDB's 50,000 unlabelled reviews give 'unsup' (read from the tarball alone); "
+            "otherwise extract the files you want (tar -xf) and give one UTF-8 text file with one document per "
+            "line, or the texts themselves."
+        )
+    if start[:4] == b"PK\x03\x04":
+        raise DataError(
+            f"The unlabelled text source {str(path)!r} named by {what} is a zip archive, not a text file; extract "
+            f"the text file from it (unzip {name}) and give that file (UTF-8, one document per line; gzip, bz2 or "
+            "xz compressed are read as they are), or the texts themselves."
+        )
 
 
 def _first_undecodable(path, opener) -> tuple[int, int]:

@@ -6,7 +6,7 @@ compressed or as a member of a ``.zip``, into a gensim ``KeyedVectors``. The
 text parser gives exactly what gensim's ``load_word2vec_format`` gives (same
 words, same order, bit-identical float32 values) several times faster, and
 refuses malformed files (wrong value counts, truncation, nan/inf, repeated
-words, wrong headers, bad UTF-8) with a
+words unless ``duplicates="first"``, wrong headers, bad UTF-8) with a
 :class:`~toolkit.exceptions.VectorsFormatError` naming the file, the line and
 what to do.
 
@@ -304,7 +304,9 @@ def _sniff(src: _parse.Source, fmt: str) -> str:
             "file), which holds no words",
             f"{native}; or pass a word-vectors file (GloVe or word2vec text, word2vec binary, fastText .vec or .bin)",
         )
-    if head[257:262] == b"ustar":  # read as GloVe text, it said "line 1: the first line has no values"
+    # read as GloVe text, it said "line 1: the first line has no values". (The NULs of a tar header's fields: a text
+    # file whose bytes 257-261 happen to spell "ustar" (a word such as "gustar" or "custard" there) is no archive)
+    if head[257:262] == b"ustar" and b"\x00" in head[:257]:
         raise src.error(
             None, "is a tar archive (such as a .tar.gz), not a word-vectors file",
             f"Extract the vectors file from it (tar -xf {src.path.name}) and pass that file",
@@ -362,8 +364,10 @@ def _identity(path: Path, member) -> dict:
     return {"path": str(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns, "member": member}
 
 
-def _key(identity: dict, fmt: str, limit, unicode_errors) -> str:
+def _key(identity: dict, fmt: str, limit, unicode_errors, duplicates="error") -> str:
     fields = {"v": _CACHE_VERSION, **identity, "format": fmt, "limit": limit, "unicode_errors": unicode_errors}
+    if fmt in _PARSED and duplicates != "error":  # (only then: the keys of every other load stay as they were)
+        fields["duplicates"] = duplicates
     if fmt == "fasttext-bin":  # entries of compressed models made before they were decompressed here held garbage
         fields["decompressed"] = True
     if fmt in _PARSED and _PARSER_VERSION > 1:  # entries of earlier parses (no such field) are not looked up
@@ -409,7 +413,7 @@ def _make_kv(words, key_to_index, vectors, declared, dim=None):
     return kv
 
 
-def _read(src, fmt, limit, unicode_errors, vectors_path=None, progress=False):
+def _read(src, fmt, limit, unicode_errors, vectors_path=None, progress=False, duplicates="error"):
     """Parse a text/binary file: (words, key_to_index, vectors or npy path, declared)."""
     bar = None
     if progress:
@@ -417,7 +421,7 @@ def _read(src, fmt, limit, unicode_errors, vectors_path=None, progress=False):
 
         bar = tqdm(desc=f"Loading {src.path.name}", unit=" vectors", unit_scale=True, total=limit)
     kwargs = {"limit": limit, "unicode_errors": unicode_errors, "vectors_path": vectors_path,
-              "on_rows": None if bar is None else bar.update}
+              "on_rows": None if bar is None else bar.update, "duplicates": duplicates}
     try:
         if fmt == "glove":
             return _parse.read_text(src, header=False, **kwargs)
@@ -1011,7 +1015,7 @@ def _make_entry(final: Path, fill):
     return result
 
 
-def _build_entry(src, fmt, limit, unicode_errors, final: Path, progress=False, identity=None):
+def _build_entry(src, fmt, limit, unicode_errors, final: Path, progress=False, identity=None, duplicates="error"):
     """Parse the source into a new cache entry ``final``; returns its KeyedVectors, mapped from the entry.
 
     ``identity`` (:func:`_identity` of the source) is kept in the header's
@@ -1023,6 +1027,8 @@ def _build_entry(src, fmt, limit, unicode_errors, final: Path, progress=False, i
         meta["source_stat"], meta["source_sha256"] = _source_fingerprint(src.path)  # for _source_changed
     if fmt in _PARSED:
         meta["parser"] = _PARSER_VERSION  # what _sweep_superseded tells older entries by
+        if duplicates != "error":
+            meta["duplicates"] = duplicates
 
     def fill(tmp: Path):
         if fmt == "fasttext-bin":
@@ -1031,7 +1037,8 @@ def _build_entry(src, fmt, limit, unicode_errors, final: Path, progress=False, i
             write_entry(kv, tmp, meta=meta)
             return None  # read back below: its arrays then come mapped from the entry
         npy = tmp / "vectors.npy"
-        words, k2i, npy, declared = _read(src, fmt, limit, unicode_errors, vectors_path=npy, progress=progress)
+        words, k2i, npy, declared = _read(src, fmt, limit, unicode_errors, vectors_path=npy, progress=progress,
+                                          duplicates=duplicates)
         kv = _make_kv(words, k2i, np.load(npy, mmap_mode="r", allow_pickle=False), declared)
         write_entry(kv, tmp, meta=meta, written={"vectors": npy})
         return kv
@@ -1193,7 +1200,7 @@ def _source_changed(final: Path, path: Path, *, rebuildable: bool = True) -> str
     return None
 
 
-def _load_cached(src, fmt, limit, unicode_errors, final: Path, progress=False, identity=None):
+def _load_cached(src, fmt, limit, unicode_errors, final: Path, progress=False, identity=None, duplicates="error"):
     """The entry ``final``, read, or built from ``src`` by one process while the others wait (``build_once``).
 
     Processes that start together on one cache (a job array, two terminals)
@@ -1228,7 +1235,8 @@ def _load_cached(src, fmt, limit, unicode_errors, final: Path, progress=False, i
         if identity is not None:
             _sweep_changed_source(final, identity)  # entries of this file's earlier contents, never read again
         logger.info("Loading %s (%s) into the cache %s", src.name, fmt, final)
-        return _build_entry(src, fmt, limit, unicode_errors, final, progress=progress, identity=identity)
+        return _build_entry(src, fmt, limit, unicode_errors, final, progress=progress, identity=identity,
+                            duplicates=duplicates)
 
     if not writable:
         kv = read() if final.exists() else None  # a read-only cache: no lock to take (nor any entry to write)
@@ -1249,6 +1257,7 @@ def load_vectors(
     data_dir=None,
     unicode_errors="strict",
     progress=False,
+    duplicates="error",
 ):
     """Load word vectors from a file or a data manifest into gensim ``KeyedVectors``.
 
@@ -1297,6 +1306,14 @@ def load_vectors(
         What to do with words that are not valid UTF-8.
     progress : bool, default=False
         Show a progress bar while downloading and parsing.
+    duplicates : {"error", "first"}, default="error"
+        A word on two lines (records) of a text or binary file: refused, or
+        with ``"first"`` its first vector is kept and its later lines are
+        dropped, with a warning (gensim's ``load_word2vec_format`` keeps the
+        first too, but leaves a phantom key ``None`` with a zero vector for
+        each line dropped). ``glove.840B.300d.txt`` repeats one of its 2.2
+        million words.
+        A ``limit`` counts the lines read, dropped ones included.
 
     Returns
     -------
@@ -1337,6 +1354,7 @@ def load_vectors(
         cache=(cache, ["boolean"]),
         unicode_errors=(unicode_errors, [Options({"strict", "replace", "ignore"})]),
         progress=(progress, ["boolean"]),
+        duplicates=(duplicates, [Options({"error", "first"})]),
     )
     if limit is not None:
         limit = int(limit)  # a numpy integer (np.arange, a parameter grid) is no JSON for the cache key
@@ -1356,13 +1374,15 @@ def load_vectors(
         src.member = None
     fmt = _sniff(src, fmt)
     identity = _identity(path, src.member)
-    key = _key(identity, fmt, limit, unicode_errors)
+    key = _key(identity, fmt, limit, unicode_errors, duplicates)
 
     def make():
         try:
-            kv = _load(src, fmt, key, path, limit, unicode_errors, cache, cache_dir, progress, identity=identity)
+            kv = _load(src, fmt, key, path, limit, unicode_errors, cache, cache_dir, progress, identity=identity,
+                       duplicates=duplicates)
             if kv is None:  # the cache cannot be written (logged): load into memory
-                kv = _load(src, fmt, key, path, limit, unicode_errors, False, cache_dir, progress)
+                kv = _load(src, fmt, key, path, limit, unicode_errors, False, cache_dir, progress,
+                           duplicates=duplicates)
         except VectorsFormatError as err:
             message = _parse.template_of(err)  # its advice unworded, to be worded with the hint's
             hint = _format_hint(src, format, fmt, message)  # a format named by hand that the content contradicts
@@ -1464,14 +1484,15 @@ def _change_since_load(kv) -> str | None:
     return None
 
 
-def _load(src, fmt, key, path, limit, unicode_errors, cache, cache_dir, progress, identity=None):
+def _load(src, fmt, key, path, limit, unicode_errors, cache, cache_dir, progress, identity=None, duplicates="error"):
     """The vectors of ``src`` in the concrete format ``fmt``, or None when the cache cannot be written."""
     if fmt == "native":
         kv = _load_native(src, limit)
     elif cache:
         entry = cache_path(key, path, cache_dir)
         try:
-            kv = _load_cached(src, fmt, limit, unicode_errors, entry, progress=progress, identity=identity)
+            kv = _load_cached(src, fmt, limit, unicode_errors, entry, progress=progress, identity=identity,
+                              duplicates=duplicates)
         except OSError as err:
             if isinstance(err, ToolkitError):
                 raise
@@ -1481,7 +1502,8 @@ def _load(src, fmt, key, path, limit, unicode_errors, cache, cache_dir, progress
         with tempfile.TemporaryDirectory() as tmp:
             kv = _load_fasttext_bin(src, limit, Path(tmp))
     else:
-        words, k2i, vectors, declared = _read(src, fmt, limit, unicode_errors, progress=progress)
+        words, k2i, vectors, declared = _read(src, fmt, limit, unicode_errors, progress=progress,
+                                              duplicates=duplicates)
         kv = _make_kv(words, k2i, vectors, declared)
     return kv
 
