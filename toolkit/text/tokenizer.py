@@ -54,6 +54,7 @@ import hashlib
 import html
 import itertools
 import logging
+import numbers
 import os
 import re
 import sys
@@ -542,7 +543,7 @@ def _affixes_cover(text: str, find, *, from_end: bool) -> int:
     return done
 
 
-def _join_clusters(doc):
+def _join_clusters(doc, text: str | None = None):
     """``doc`` with the tokens that split one grapheme cluster merged (in place): one token per emoji.
 
     spaCy's affix rules split each symbol off: "👩\\u200d💻" (woman
@@ -551,8 +552,11 @@ def _join_clusters(doc):
     A token boundary inside a cluster (:func:`_inside_cluster`) is removed;
     tokens separated by whitespace are never merged. Texts without such a
     boundary (all ASCII ones, nearly all others) are returned untouched.
+    ``text``, when given, is the text ``doc`` was made of (spaCy's ``doc.text``
+    is exactly it), which saves joining the tokens' texts again.
     """
-    text = doc.text
+    if text is None:
+        text = doc.text
     if text.isascii():
         return doc
     cuts = [p for p in (m.start() for m in _NON_ASCII.finditer(text)) if p and _inside_cluster(text, p)]
@@ -992,7 +996,7 @@ class _Engine:
         pipeline folder's other components (an ``entity_ruler`` with
         ``merge_entities``) would otherwise act inside single spans only.
         """
-        doc = _join_clusters(self.nlp.tokenizer(text))  # one token per emoji, as in encode_with_pipe
+        doc = _join_clusters(self.nlp.tokenizer(text), text)  # one token per emoji, as in encode_with_pipe
         if self.lemmatize:
             for _name, proc in self.nlp.pipeline:  # only context-free components get here (the lookup lemmatizer)
                 doc = proc(doc)
@@ -1115,8 +1119,8 @@ class _Engine:
             tok_span, orth = span_of_token[tokens], arr[tokens, 5]
             first = orth[np.searchsorted(tok_span, np.arange(n_words))]
             last = orth[np.searchsorted(tok_span, np.arange(n_words), side="right") - 1]
-            left_candidate = np.isin(last, self.left_hashes)
-            right_candidate = np.isin(first, self.right_hashes)
+            left_candidate = _in_sorted(last, self.left_hashes)
+            right_candidate = _in_sorted(first, self.right_hashes)
             store = nlp.vocab.strings
             for k in np.flatnonzero(left_candidate | right_candidate).tolist():
                 span = words[k]
@@ -1373,6 +1377,14 @@ class _Engine:
         mask[ids] = True
         new_index = np.cumsum(mask, dtype=np.int64) - 1
         return new_index[ids].astype(np.int32), tuple(map(table.__getitem__, np.flatnonzero(mask).tolist()))
+
+
+def _in_sorted(values: np.ndarray, sorted_values: np.ndarray) -> np.ndarray:
+    """``np.isin(values, sorted_values)`` for a sorted ``sorted_values``, by binary search (no sort per call)."""
+    if not sorted_values.size:
+        return np.zeros(values.shape, dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_values, values), sorted_values.size - 1)
+    return sorted_values[at] == values
 
 
 def _append(array: np.ndarray, used: int, values) -> np.ndarray:
@@ -1841,6 +1853,18 @@ class SpacyTokenizer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Trans
         return tags
 
     def _validate(self):
+        # The same class with the same plain parameter values passed before: the checks (pure functions of
+        # them) would pass again; this keeps them off the cost of each one-document __call__.
+        key = _settings_key(self)
+        if key is not None and key in _VALID_SETTINGS:
+            return
+        self._check_params()
+        if key is not None:
+            if len(_VALID_SETTINGS) >= 1000:
+                _VALID_SETTINGS.clear()
+            _VALID_SETTINGS.add(key)
+
+    def _check_params(self):
         model = self.model
         language = sys.modules.get("spacy.language")  # imported when a Language object exists
         if language is not None and isinstance(model, language.Language):
@@ -1855,7 +1879,9 @@ class SpacyTokenizer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Trans
         ngram = self.ngram_range
         if not (
             len(ngram) == 2
-            and all(isinstance(n, int) and not isinstance(n, bool) for n in ngram)
+            # numpy integers too (a grid's [(1, n) for n in np.arange(1, 4)]), as TokenizedCorpus.ngrams and
+            # scikit-learn's vectorizers take them
+            and all(isinstance(n, numbers.Integral) and not isinstance(n, (bool, np.bool_)) for n in ngram)
             and 1 <= ngram[0] <= ngram[1]
         ):
             raise ValueError(
@@ -1957,7 +1983,7 @@ class SpacyTokenizer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Trans
         self._validate()
         docs = check_raw_documents([doc])
         skipped = []
-        tokens = self._tokenize(docs, skipped, one=True)[0]
+        tokens = self._tokenize(docs, skipped, one=True)
         if skipped:
             logger.warning("SpacyTokenizer(errors='skip') gave an empty token list to a document longer than "
                            "max_length=%s characters", f"{self._limit():,}")
@@ -2088,9 +2114,10 @@ class SpacyTokenizer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Trans
                 bar.update(int(ends[stop - 1]) - before)
                 start = stop
 
-    def _tokenize(self, docs: list[str], skipped: list, *, one: bool = False) -> TokenizedCorpus:
+    def _tokenize(self, docs: list[str], skipped: list, *, one: bool = False) -> TokenizedCorpus | list[str]:
+        """The corpus of ``docs``; with ``one`` (:meth:`__call__`, one document), that document's tokens as a list."""
         if self.analyzer != "word":
-            return self._tokenize_chars(docs, skipped)
+            return self._tokenize_chars(docs, skipped, one=one)
         options = _engine_options(vars(self))
         engine = _get_engine(self.model, self.lemmatize, **options)
         nlp = engine.nlp  # the pipeline as loaded now (_get_engine checks it is current)
@@ -2098,7 +2125,7 @@ class SpacyTokenizer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Trans
         n_jobs = _local_processes(self.n_jobs)
         id_parts, length_parts = [], []
         with engine.lock:
-            for start, batch in self._batches(docs):
+            for start, batch in [(0, docs)] if one else self._batches(docs):  # one document: one batch
                 texts = engine.cut_long_runs(list(self._cleaned(batch, limit, skipped, start)))
                 if not engine.span_cacheable:
                     ids, lengths = engine.encode_with_pipe(texts)
@@ -2113,17 +2140,25 @@ class SpacyTokenizer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Trans
                 id_parts.append(ids)
                 length_parts.append(lengths)
             ids = np.concatenate(id_parts) if id_parts else np.zeros(0, np.int32)
-            ids, strings = engine.strings_for(ids)
+            if one:  # one document: its strings straight from the engine's table (no compact corpus to build)
+                tokens = list(map(engine.table.__getitem__, ids.tolist()))
+            else:
+                ids, strings = engine.strings_for(ids)
             if len(engine) > _MAX_CACHED_SPANS:
                 engine.reset()
+        if one:  # not the warning about unsegmented text: it would be logged for each Chinese document
+            if self.unicode_form is None and not "".join(tokens).isascii():  # ASCII: nothing to look at
+                _warn_unnormalized(dict.fromkeys(tokens))
+            if self.ngram_range == (1, 1):
+                return tokens
+            return TokenizedCorpus.from_token_lists([tokens]).ngrams(self.ngram_range)[0]
         lengths = np.concatenate(length_parts) if length_parts else np.zeros(0, np.int64)
         offsets = np.zeros(len(docs) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
         corpus = TokenizedCorpus._from_arrays(ids, offsets, strings)
-        if not one:  # one document at a time (__call__): it would be logged for each Chinese one
-            _warn_unsegmented(corpus, nlp.lang, self.model)
+        _warn_unsegmented(corpus, nlp.lang, self.model)
         if self.unicode_form is None:
-            _warn_unnormalized(corpus)
+            _warn_unnormalized(corpus.strings)
         return corpus.ngrams(self.ngram_range)
 
     def _learn(self, engine, missing, options, n_jobs):
@@ -2156,13 +2191,17 @@ class SpacyTokenizer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Trans
                 learned = engine.learn_strings(share)
             engine.remember(*learned)
 
-    def _tokenize_chars(self, docs, skipped):
+    def _tokenize_chars(self, docs, skipped, *, one: bool = False):
+        """The corpus of ``docs`` (char analyzers); with ``one``, the one document's n-grams as a list."""
         from sklearn.feature_extraction.text import CountVectorizer
 
         analyze = CountVectorizer(
             analyzer=self.analyzer, ngram_range=self.ngram_range, lowercase=self.lowercase
         ).build_analyzer()
-        return TokenizedCorpus.from_token_lists(analyze(text) for text in self._cleaned(docs, self._limit(), skipped))
+        texts = self._cleaned(docs, self._limit(), skipped)
+        if one:
+            return list(analyze(next(texts)))
+        return TokenizedCorpus.from_token_lists(analyze(text) for text in texts)
 
     def _cache_file(self, docs) -> Path:
         from .. import __version__
@@ -2178,6 +2217,33 @@ class SpacyTokenizer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Trans
             digest.update(doc.encode("utf-8", "surrogatepass"))
         folder = get_cache_dir() / "tokens" if self.cache is True else Path(self.cache).expanduser()
         return folder / f"{digest.hexdigest()}.npz"
+
+
+_VALID_SETTINGS: set = set()  # (class, parameter values) that passed SpacyTokenizer._check_params
+_PLAIN_VALUES = (str, int, float, bool, type(None))
+_MISSING = object()
+
+
+@functools.cache
+def _param_names(cls) -> tuple[str, ...]:
+    return tuple(cls._get_param_names())
+
+
+def _settings_key(tokenizer) -> tuple | None:
+    """The class and parameter values of ``tokenizer``, each value with its type (``1`` is not ``True``);
+    None when a value is not a plain str, number, bool, None or tuple of them (then it is checked each time)."""
+    key = [type(tokenizer)]
+    for name in _param_names(type(tokenizer)):
+        value = getattr(tokenizer, name, _MISSING)
+        kind = type(value)
+        if kind is tuple:
+            if not all(type(v) in _PLAIN_VALUES for v in value):
+                return None
+            value = tuple((type(v), v) for v in value)
+        elif kind not in _PLAIN_VALUES:
+            return None
+        key.append((kind, value))
+    return tuple(key)
 
 
 #: The parameters that decide which tokens come out of a text, per analyzer. Not among them: the word
@@ -2287,18 +2353,17 @@ def _warn_unsegmented(corpus: TokenizedCorpus, lang: str, model: str) -> None:
 _warned_unnormalized = [False]  # logged once per process
 
 
-def _warn_unnormalized(corpus: TokenizedCorpus) -> None:
+def _warn_unnormalized(strings) -> None:
     """Warn (once per process) when word tokens are not in NFC: the same word typed precomposed is another token.
 
     A word typed with a combining accent (``"cafe\\u0301"``, NFD: macOS file
     names, some editors and keyboards, Vietnamese text) and the same word
     precomposed (``"caf\\u00e9"``) look alike but are two tokens, two
     vocabulary entries, two vectors (only one of them in GloVe) unless
-    ``unicode_form="NFC"``.
+    ``unicode_form="NFC"``. ``strings`` are the distinct tokens of the documents.
     """
     if _warned_unnormalized[0]:
         return
-    strings = corpus.strings
     odd = [s for s in strings if not s.isascii() and not unicodedata.is_normalized("NFC", s)]
     if not odd:
         return

@@ -1088,6 +1088,21 @@ def _pad_flat(values: np.ndarray, offsets: np.ndarray, maxlen: int, *, padding="
     return out
 
 
+def _raise_if_tokens(part, i: int, dtype, err: Exception) -> None:
+    """Raise a ValueError saying what to do when ``pad_sequences`` could not make numbers of sequence ``i``
+    because it holds tokens (strings): the tokenizer's output given where ids were expected."""
+    token = next((t for t in part if isinstance(t, (str, bytes))), None)
+    if token is None:
+        return
+    raise ValueError(
+        f"pad_sequences got tokens, not ids: sequence {i} holds the string {token!r}, which is not a number of "
+        f"dtype {np.dtype(dtype).name}. Turn token lists into ids first: SequenceEncoder(max_tokens=..., "
+        "maxlen=...) numbers and pads them in one step (Keras' texts_to_sequences + pad_sequences), as does "
+        "Vocabulary.encode for the ids alone; to pad the strings themselves, pass dtype=object and a string "
+        "value, e.g. value=''."
+    ) from err
+
+
 def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncating="pre", value=0):
     """Pad or truncate sequences to one length, as ``keras.utils.pad_sequences``.
 
@@ -1159,7 +1174,12 @@ def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncati
         k = int(kept[i])
         if not k:
             continue
-        piece = np.asarray(seq[len(seq) - k :] if truncating == "pre" else seq[:k], dtype=dtype)
+        part = seq[len(seq) - k :] if truncating == "pre" else seq[:k]
+        try:
+            piece = np.asarray(part, dtype=dtype)
+        except (ValueError, TypeError) as err:
+            _raise_if_tokens(part, i, dtype, err)
+            raise
         if sample_shape is None:
             sample_shape = np.asarray(seq).shape[1:]
         if piece.shape[1:] != sample_shape:
