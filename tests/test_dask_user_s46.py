@@ -3,7 +3,7 @@
 
 ``grid_search(..., scheduler=client)`` with the ``distributed.Client`` the user holds (as ``CorpusStore.build`` and
 ``write_predictions`` take one) was refused as "Invalid Dask scheduler address <Client ...>"; it now runs on that
-client's scheduler and leaves the client open. The search on the cluster equals scikit-learn's ``GridSearchCV`` for
+client's scheduler and leaves the client open (since session 47, a current client is used without ``scheduler``). The search on the cluster equals scikit-learn's ``GridSearchCV`` for
 the same grid, cv and scoring: multimetric scoring refitted by name with train scores, and a candidate that raises
 under ``error_score=nan`` (its FitFailedWarning as scikit-learn's). A ``CorpusStore`` handle pickled by a toolkit
 before session 44 (a build stamp of three fields, no digest) reads its unchanged store instead of calling it rebuilt.
@@ -63,22 +63,24 @@ def test_grid_search_takes_the_users_client_and_leaves_it_open(client, data):
     assert client.status == "running" and client.submit(sum, [1, 2]).result(timeout=60) == 3
 
 
-def test_grid_search_without_scheduler_warns_that_the_current_client_is_not_used(client, data, monkeypatch,
-                                                                                  caplog):
-    """Inside ``with Client(cluster):`` a search without ``scheduler`` ran on a new LocalCluster, silently."""
+def test_grid_search_without_scheduler_runs_on_the_current_client(client, data, monkeypatch, caplog):
+    """Inside ``with Client(cluster):`` a search without ``scheduler`` started a second LocalCluster (session 46 made
+    that a warning); session 47: Dask's convention, the current client's cluster runs the fits and stays open."""
+    from sklearn.model_selection import GridSearchCV
+
     from toolkit.distributed import grid_search, search
 
-    class Stop(Exception):
-        pass
+    def no_cluster(*args, **kwargs):
+        raise AssertionError("grid_search started a LocalCluster although a Client was current")
 
-    def no_cluster(*args, **kwargs):  # the test stops where the LocalCluster would start
-        raise Stop
-
-    monkeypatch.setattr(search, "dask_client", no_cluster)
-    with caplog.at_level("WARNING", logger="toolkit.distributed.search"), pytest.raises(Stop):
-        grid_search(_pipeline(), GRID, *data, cv=2)
-    assert f"a Dask Client to {client.scheduler.address} is current" in caplog.text
-    assert "pass scheduler=client (or its address)" in caplog.text
+    monkeypatch.setattr(search, "local_cluster", no_cluster)
+    before = client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.transition_counter)
+    with caplog.at_level("INFO", logger="toolkit.distributed.search"):
+        on_dask = grid_search(_pipeline(), GRID, *data, cv=2)
+    _same_results(on_dask, GridSearchCV(_pipeline(), GRID, cv=2).fit(*data))
+    assert client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.transition_counter) > before
+    assert f"current Dask Client's scheduler at {client.scheduler.address}" in caplog.text
+    assert client.status == "running" and client.submit(sum, [1, 2]).result(timeout=60) == 3
 
 
 def test_grid_search_refuses_a_closed_client_saying_so(cluster, data):

@@ -16,8 +16,14 @@ Two ways to scale, both on the engine scikit-learn users already have:
   :func:`fit_from_store` trains :class:`~toolkit.models.EmbeddingClassifier`
   from the store in streaming batches (a ``keras.utils.PyDataset``); and
   :func:`predict` maps a fitted estimator over a Dask collection, returning a
-  Dask collection; :func:`write_predictions` writes its results to a folder,
+  Dask collection (a large model computed often: pass
+  ``client.scatter(model)``, sent once, instead of the model, sent at each
+  compute); :func:`write_predictions` writes its results to a folder,
   complete or not at all.
+
+Work that starts a cluster (:func:`grid_search`) runs on the current
+``distributed.Client`` when there is one (``with Client(cluster):``), as Dask
+computes, and starts a LocalCluster only when there is none.
 
 Needs the optional extra: ``pip install -e ".[dask]"``.
 """

@@ -9,6 +9,11 @@ it (for an EmbeddingClassifier: never imports TensorFlow nor loads its model).
 A bag gives a bag, a Dask Series gives a Dask Series (``predict``) or DataFrame
 (``predict_proba``, one column per class), a Dask DataFrame needs the text
 column named.
+
+The estimator is pickled anew at each compute (a lazy result follows a
+refit). For a large model computed many times, ``client.scatter(model)``
+sends it to the cluster once: given that ``distributed.Future`` instead of
+the model, the tasks name its key and the graph holds no copy.
 """
 
 from __future__ import annotations
@@ -87,6 +92,75 @@ class _Shipped:
             return self._estimator
 
 
+def _estimator_of(shipped):
+    """In a task: the estimator a :class:`_Shipped` holds, or the one a scattered Future gave (the object itself)."""
+    return shipped.get() if isinstance(shipped, _Shipped) else shipped
+
+
+def _is_future(obj) -> bool:
+    """Whether ``obj`` is a ``distributed.Future`` (e.g. of ``client.scatter(estimator)``)."""
+    try:
+        from distributed import Future
+    except ImportError:  # pragma: no cover - the [dask] extra installs distributed
+        return False
+    return isinstance(obj, Future)
+
+
+def _describe(estimator, method) -> dict:
+    """Runs where a scattered estimator lives: what :func:`_plan` checks of it (fitted, has ``method``) and needs
+    (its classes, whether ``predict`` gives a multilabel matrix), or why it cannot predict, as plain data: a
+    worker's exception lost its cause (the reason a pipeline has no ``predict_proba``) on its way back."""
+    from sklearn.utils.validation import check_is_fitted
+
+    kind = f"{type(estimator).__module__}.{type(estimator).__qualname__}"
+    try:
+        check_is_fitted(estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator)
+        getattr(estimator, method)
+    except (TypeError, ValueError, AttributeError) as err:  # NotFittedError too; said in the client by _scattered
+        cause = "" if err.__cause__ is None else f" ({err.__cause__})"
+        return {"type": kind, "error": type(err).__name__, "message": f"{err}{cause}"}
+    classes = _classes(estimator)
+    return {"type": kind, "error": None, "classes": None if classes is None else np.asarray(classes),
+            "multilabel": _multilabel(estimator)}
+
+
+def _scattered(future, method) -> dict:
+    """:func:`_describe` of the estimator a Future holds, run on its cluster; a clear error when the Future cannot
+    serve: its client closed, its data lost or failed, another cluster's than the current client's, or not a
+    fitted estimator with ``method``."""
+    from sklearn.exceptions import NotFittedError
+
+    from .search import _current_client
+
+    client, key = future.client, future.key
+    how = "client.scatter(model) with an open Client of the cluster that computes the predictions"
+    if client.status != "running" or client.scheduler is None:
+        raise ValueError(f"{method} got a Future of the estimator (key {key!r}) whose Client is {client.status}: "
+                         f"scatter the estimator again, {how}.")
+    if future.status == "error":  # e.g. of client.submit(load_model, path): the error that made it, as it is
+        future.result()
+    if future.status in ("cancelled", "lost"):
+        raise ValueError(f"{method} got a Future of the estimator (key {key!r}) whose status is {future.status!r}: "
+                         f"it holds no estimator any more (released, or its worker died). Scatter it again, {how}.")
+    current, address = _current_client(), client.scheduler.address
+    if current is not None and current.scheduler.address != address:
+        raise ValueError(f"{method} got a Future of the estimator held by the Dask cluster at {address}, but the "
+                         f"current Client is to {current.scheduler.address}: one cluster's tasks cannot read "
+                         f"another's data. Scatter the estimator with the current Client (current.scatter(model)), "
+                         f"or compute with a Client of {address}.")
+    described = client.submit(_describe, future, method, pure=False).result()
+    error = described["error"]
+    if error is None:
+        return described
+    if error == "NotFittedError":
+        raise NotFittedError(f"The estimator of the Future {key!r} is not fitted: {described['message']} Fit it "
+                             "before scattering it.")
+    if error == "AttributeError":  # e.g. a pipeline whose classifier gives no probabilities
+        raise AttributeError(f"The estimator of the Future {key!r} ({described['type']}): {described['message']}")
+    raise TypeError(f"{method} over Dask takes a fitted estimator, or a Future of one (client.scatter(model)); "
+                    f"got a Future of a {described['type']} ({described['message']}).")
+
+
 def _named(err, part, position, where, hint=""):
     """``err`` (a bad document, named "Document N of X" by the estimator, X being one partition) named by its
     partition and its place there, which find it in the user's collection; ``hint`` (what to do) appended."""
@@ -142,7 +216,7 @@ def _apply_bag(items, shipped, method, part=(None,), empty=None):
         return []
     try:
         with _empty_notes() as notes:
-            out = np.asarray(getattr(shipped.get(), method)(items)).tolist()
+            out = np.asarray(getattr(_estimator_of(shipped), method)(items)).tolist()
         summary = _empty_summary(notes, len(items))
         if empty is None:
             _log_empty(summary, "the bag" if part is None else f"partition {part} of the bag")
@@ -155,6 +229,14 @@ def _apply_bag(items, shipped, method, part=(None,), empty=None):
         position = err.document_index
         hint = _bag_hint(items[position]) if 0 <= position < len(items) else ""
         raise _named(err, part, position, "bag", hint) from err
+    except Exception as err:
+        # a scikit-learn pipeline given (text, label) pairs or records says only "'tuple' object has no attribute
+        # 'lower'" (CountVectorizer): what the bag holds, and what to do, go with its error
+        hint = _bag_hint(items[0])
+        if hint:
+            where = "the bag" if part is None else f"partition {part} of the bag"
+            err.add_note(f"predict over {where} failed on its documents, which are not texts.{hint}")
+        raise
 
 
 def _apply_series(series, shipped, method, columns, dtype="float64", partition_info=None, empty=None):
@@ -169,7 +251,7 @@ def _apply_series(series, shipped, method, columns, dtype="float64", partition_i
     else:
         try:
             with _empty_notes() as notes:
-                out = np.asarray(getattr(shipped.get(), method)(series.tolist()))
+                out = np.asarray(getattr(_estimator_of(shipped), method)(series.tolist()))
             summary = _empty_summary(notes, len(series))
             if summary is not None and 0 <= summary["first"] < len(series):
                 summary["label"] = plain_label(series.index[summary["first"]])
@@ -190,12 +272,13 @@ def _apply_series(series, shipped, method, columns, dtype="float64", partition_i
 
 
 class _Plan:
-    """How to predict over ``X``: the collection to map (texts), the shipped estimator, and for a Series the
-    apply function's columns, dtype and the result's ``meta``."""
+    """How to predict over ``X``: the collection to map (texts), the shipped estimator (a :class:`_Shipped` in
+    the graph, or the user's scattered Future), and for a Series the apply function's columns, dtype and the
+    result's ``meta``; ``classes``: the estimator's (or None)."""
 
-    def __init__(self, X, shipped, method, token, columns=None, dtype="float64", meta=None):
+    def __init__(self, X, shipped, method, token, columns=None, dtype="float64", meta=None, classes=None):
         self.X, self.shipped, self.method, self.token = X, shipped, method, token
-        self.columns, self.dtype, self.meta = columns, dtype, meta
+        self.columns, self.dtype, self.meta, self.classes = columns, dtype, meta, classes
 
     @property
     def is_bag(self) -> bool:
@@ -228,11 +311,20 @@ def _plan(estimator, X, method, text_column=None) -> _Plan:
     if isinstance(estimator, (str, os.PathLike)):  # scikit-learn's "is not an estimator instance" said no more
         raise TypeError(f"{method} over Dask takes a fitted estimator; got the path {str(estimator)!r}. Load the "
                         f"model folder first: {method}(toolkit.load_model(path), X) ships it to the workers once.")
-    check_is_fitted(estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator)
-    # now, not on a worker at compute: a pipeline whose classifier has no predict_proba (NBSVMClassifier's
-    # default hinge loss) says why here; a worker's error lost that cause on its way back to the client
-    getattr(estimator, method)
-    shipped = dask.delayed(_Shipped(estimator), name=f"estimator-{uuid.uuid4().hex}")
+    if isinstance(estimator, (list, tuple)) and estimator and all(map(_is_future, estimator)):
+        raise TypeError(f"{method} over Dask takes a fitted estimator, or one Future of it; got a "
+                        f"{type(estimator).__name__} of {len(estimator)} Futures, as client.scatter gives for a list: "
+                        "scatter the estimator alone, model = client.scatter(estimator), and pass that Future.")
+    if _is_future(estimator):  # scattered once by the user: the tasks name its key, the graph holds no copy
+        described = _scattered(estimator, method)
+        shipped, classes, multilabel = estimator, described["classes"], described["multilabel"]
+    else:
+        check_is_fitted(estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator)
+        # now, not on a worker at compute: a pipeline whose classifier has no predict_proba (NBSVMClassifier's
+        # default hinge loss) says why here; a worker's error lost that cause on its way back to the client
+        getattr(estimator, method)
+        shipped = dask.delayed(_Shipped(estimator), name=f"estimator-{uuid.uuid4().hex}")
+        classes, multilabel = _classes(estimator), _multilabel(estimator)
     # the tasks' name: a partition that kills every worker that predicts it (over its memory limit) fails the
     # compute with Dask's KilledWorker, which names the task, e.g. ('toolkit-predict_proba-<token>', 3)
     token = f"toolkit-{method}"
@@ -241,7 +333,7 @@ def _plan(estimator, X, method, text_column=None) -> _Plan:
             from .partitions import read_texts
 
             X = read_texts(X, text_column=text_column)
-        return _Plan(X, shipped, method, token)
+        return _Plan(X, shipped, method, token, classes=classes)
     if isinstance(X, dd.DataFrame):
         if text_column is None or text_column not in X.columns:
             raise ValueError(
@@ -249,20 +341,20 @@ def _plan(estimator, X, method, text_column=None) -> _Plan:
             )
         X = X[text_column]
     if isinstance(X, dd.Series):
-        classes = _classes(estimator)
-        if method == "predict" and _multilabel(estimator):  # one 0/1 column per label, as predict_proba's
+        if method == "predict" and multilabel:  # one 0/1 column per label, as predict_proba's
             columns = [str(c) for c in classes]
             meta = pd.DataFrame({c: np.zeros(0, dtype="int64") for c in columns})
-            return _Plan(X, shipped, method, token, columns, "int64", meta)
+            return _Plan(X, shipped, method, token, columns, "int64", meta, classes)
         if method == "predict":
             dtype = classes.dtype if classes is not None else "float64"
-            return _Plan(X, shipped, method, token, None, "float64", pd.Series(np.zeros(0, dtype=dtype), name=method))
+            return _Plan(X, shipped, method, token, None, "float64", pd.Series(np.zeros(0, dtype=dtype), name=method),
+                         classes)
         columns = [str(c) for c in classes] if classes is not None and method == "predict_proba" else None
         if columns is None:  # decision_function: one column (binary) or one per class
             meta = pd.Series(np.zeros(0, dtype="float64"), name=method)
         else:
             meta = pd.DataFrame({c: np.zeros(0, dtype="float64") for c in columns})
-        return _Plan(X, shipped, method, token, columns, "float64", meta)
+        return _Plan(X, shipped, method, token, columns, "float64", meta, classes)
     raise TypeError(
         f"predict over Dask expects a dask.bag.Bag, a dask.dataframe Series or DataFrame; got {type(X).__name__}. "
         "For in-memory data call the estimator's own predict."
@@ -278,9 +370,19 @@ def predict(estimator, X, *, text_column=None):
 
     Parameters
     ----------
-    estimator : fitted estimator or Pipeline
-        Shipped once to the workers (a Keras model pickles as ``.keras``
-        bytes); each partition is predicted where it lives.
+    estimator : fitted estimator or Pipeline, or distributed.Future of one
+        Shipped once to the workers at each compute (a Keras model pickles
+        as ``.keras`` bytes); each partition is predicted where it lives.
+        The result is lazy: computed after a refit of ``estimator``, it
+        predicts with the refitted estimator. For a large model computed
+        more than once, scatter it once and pass the Future
+        (``client.scatter(model)``; ``broadcast=True`` copies it to every
+        worker at once): no compute pickles or sends the model again, and
+        the result then predicts with the scattered estimator, whatever
+        becomes of ``model`` here. It must be computed on the Future's
+        cluster (a Client of its scheduler; a local scheduler fails with
+        Dask's "Missing dependency"), and fails when the workers that held
+        the Future all left.
     X : dask.bag.Bag, dask.dataframe.Series or DataFrame
         Raw texts (for a ``make_text_classifier`` pipeline) or token lists
         (for an ``EmbeddingClassifier``), one per element / row; or a bag
@@ -304,6 +406,10 @@ def predict(estimator, X, *, text_column=None):
     AttributeError
         At once, when the estimator has no such method (a pipeline whose
         classifier gives no probabilities), with the estimator's reason.
+    TypeError, NotFittedError, ValueError
+        At once, for a Future: of something other than an estimator, of an
+        estimator not fitted; of a closed Client, lost or failed, or of
+        another cluster than the current Client's.
     DocumentError
         On compute, for a document the estimator refuses (None/NaN, bytes,
         too long): "Document 7 of partition 1 of the bag ..." (of a Dask
@@ -340,6 +446,16 @@ def predict(estimator, X, *, text_column=None):
     >>> labels = predict(clf, db.from_sequence([["good"], ["bad"], ["good"]], npartitions=2))
     >>> len(labels.compute())
     3
+
+    A large model, sent to a cluster once for several computes:
+
+    >>> from distributed import Client
+    >>> from toolkit import load_model
+    >>> from toolkit.distributed import read_texts
+    >>> with Client("tcp://scheduler:8786") as client:  # doctest: +SKIP
+    ...     model = client.scatter(load_model("model"), broadcast=True)
+    ...     for day in days:
+    ...         predict(model, read_texts(f"reviews/{day}/*.txt")).to_textfiles(f"labels/{day}/*.txt")
     """
     return _map(estimator, X, "predict", text_column)
 
@@ -349,8 +465,10 @@ def predict_proba(estimator, X, *, text_column=None):
 
     Parameters
     ----------
-    estimator : fitted estimator or Pipeline
-        With ``predict_proba``; shipped once to the workers.
+    estimator : fitted estimator or Pipeline, or distributed.Future of one
+        With ``predict_proba``; shipped once to the workers at each compute,
+        or scattered once by you (``client.scatter(model)``), as in
+        :func:`predict`.
     X : dask.bag.Bag, dask.dataframe.Series or DataFrame
         As in :func:`predict`.
     text_column : str, optional
@@ -428,8 +546,10 @@ def write_predictions(estimator, X, path, *, method="predict", text_column=None,
 
     Parameters
     ----------
-    estimator : fitted estimator or Pipeline
-        As for :func:`predict`.
+    estimator : fitted estimator or Pipeline, or distributed.Future of one
+        As for :func:`predict`. A Future (``client.scatter(model)``) needs
+        ``scheduler`` left out (a Client current) or a Client of its
+        cluster: any other is refused before any work.
     X : dask.bag.Bag, dask.dataframe.Series or DataFrame
         As for :func:`predict`.
     path : path-like
@@ -501,9 +621,10 @@ def write_predictions(estimator, X, path, *, method="predict", text_column=None,
         raise FileExistsError(f"{path} exists and holds no {_MANIFEST}: write_predictions replaces only a folder of "
                               "predictions it wrote. Choose another path, or remove it first.")
     plan = _plan(estimator, X, method, text_column)
-    classes = _classes(estimator)
-    classes = None if classes is None else [_plain(c) if isinstance(c, np.generic) else c for c in classes]
+    classes = None if plan.classes is None else [_plain(c) if isinstance(c, np.generic) else c for c in plan.classes]
     parts = (plan.X if id_column is None else _with_ids(X, text_column, id_column)).to_delayed()
+    if _is_future(estimator):
+        _check_scheduler_holds(estimator, _distributed_client(scheduler, parts), scheduler)
     options = {**plan.options(), "id_column": id_column, "text_column": text_column}
     try:
         with atomic_output(path, directory=True) as tmp:
@@ -553,6 +674,21 @@ def _predict_and_write(data, shipped, options, number, folder, name, classes):
     else:
         result = _apply_series(data, shipped, method, options["columns"], options["dtype"], {"number": number}, empty)
     return _write_part(result, folder, name, method, classes, ids), (empty[0] if empty else None)
+
+
+def _check_scheduler_holds(future, client, scheduler) -> None:
+    """Refuse, before any work, to compute with a scattered estimator where its data are not: on a local scheduler
+    (Dask's "Missing dependency"), or on another cluster (its tasks "cancelled for reason: lost dependencies")."""
+    address = future.client.scheduler.address
+    if client is None:
+        raise ValueError(f"write_predictions got a Future of the estimator, held by the Dask cluster at {address}, "
+                         f"but scheduler={scheduler!r} computes in this process, where it is not: leave scheduler "
+                         f"out (the current Client) or pass a Client of {address}; or pass the estimator itself.")
+    if client.scheduler is None or client.scheduler.address != address:
+        where = "a closed Client" if client.scheduler is None else f"the cluster at {client.scheduler.address}"
+        raise ValueError(f"write_predictions got a Future of the estimator, held by the Dask cluster at {address}, "
+                         f"but computes on {where}: one cluster's tasks cannot read another's data. Scatter the "
+                         f"estimator with the Client that computes (client.scatter(model)), or pass the estimator.")
 
 
 def _text_and_id(record, text_column, id_column):

@@ -1529,22 +1529,33 @@ def _fit_progress(client, total, enabled):
         bar.close()
 
 
-def _warn_current_client_unused() -> None:
-    """Warn when a Client is current but ``grid_search`` got no ``scheduler``: it starts a LocalCluster here.
+def _current_client():
+    """The ``distributed.Client`` that Dask's own ``compute`` would use here and now, or None.
 
-    A user who opened ``Client(cluster)`` (as the README's joblib example does) and then called ``grid_search``
-    inside that block had the fits run on a new LocalCluster of this machine's cores, silently.
+    distributed's :func:`~distributed.default_client` (the client of ``with Client(...):``, of
+    ``client.as_current()``, else the latest one started): None when none was started, it is closed, or it is a
+    worker's own client. Inside a task (:func:`~distributed.get_worker` finds the worker) or in a worker process
+    (a client a worker made for ``get_client()``), the current client is the worker's: work started there on
+    it would wait on the very cluster whose thread it holds, so it is not taken.
     """
     try:
-        from distributed import default_client
-
-        current = default_client()
-    except (ImportError, ValueError):  # ValueError: no Client is current
-        return
-    if current.status == "running" and current.scheduler is not None:
-        logger.warning("grid_search: a Dask Client to %s is current, but no scheduler was given, so the search "
-                       "starts a LocalCluster of its own on this machine; pass scheduler=client (or its address) "
-                       "to run the fits on that cluster.", current.scheduler.address)
+        from distributed import default_client, get_worker
+        from distributed.worker import Worker
+    except ImportError:  # pragma: no cover - the [dask] extra installs distributed
+        return None
+    try:
+        client = default_client()
+    except ValueError:  # no Client was started
+        return None
+    if client.status != "running" or client.scheduler is None:
+        return None
+    if client in getattr(Worker, "_initialized_clients", ()):  # made by a worker for get_client() in a task
+        return None
+    try:
+        get_worker()
+    except ValueError:  # not in a task: the user's own client
+        return client
+    return None
 
 
 def grid_search(estimator, param_grid, X, y, *, cv=3, scoring=None, scheduler=None, n_workers=None,
@@ -1565,12 +1576,18 @@ def grid_search(estimator, param_grid, X, y, *, cv=3, scoring=None, scheduler=No
         into a list.
     scoring : str or callable, optional
     scheduler : str or distributed.Client, optional
-        Address of a running Dask scheduler, or a Client of it (left open);
-        default a LocalCluster, even inside ``with Client(cluster):`` (a
-        warning then says to pass ``scheduler=client``).
+        Address of a running Dask scheduler, or a Client of it (left open).
+        By default, as Dask computes: the current Client (``with
+        Client(cluster):``, ``client.as_current()``, else the latest Client
+        started in this process; left open, and its scheduler logged at
+        INFO), else a new LocalCluster, closed afterwards. A worker's own
+        client (``get_client()`` inside a task) is never taken.
     n_workers : int, optional
-        Worker processes of the LocalCluster (at least 1; default: the
-        number of cores).
+        Worker processes of a new LocalCluster (at least 1; default: the
+        number of cores). Given without ``scheduler``, the search starts that
+        LocalCluster even when a Client is current; given with
+        ``scheduler``, a ``ValueError`` (a running cluster's workers are its
+        own).
     local : bool, default=False
         Run with ``n_jobs=1`` in this process instead (no Dask); ``scheduler``
         and ``n_workers`` must then be left out.
@@ -1661,6 +1678,10 @@ def grid_search(estimator, param_grid, X, y, *, cv=3, scoring=None, scheduler=No
         raise ValueError(f"grid_search got local=True and {given}={scheduler if scheduler is not None else n_workers!r}:"
                          f" local=True fits every candidate in this process, without Dask, so {given} would be "
                          f"ignored. Drop {given} to fit here, or drop local=True to use the cluster.")
+    if scheduler is not None and n_workers is not None:  # else silently ignored: the cluster's own workers ran
+        raise ValueError(f"grid_search got scheduler={scheduler!r} and n_workers={n_workers!r}: n_workers sizes the "
+                         "LocalCluster that grid_search starts when it has no scheduler, and a running cluster's "
+                         "workers are its own. Drop n_workers, or drop scheduler for a LocalCluster of n_workers.")
     for name, value in (("X", X), ("y", y), ("groups", groups), *fit_params.items()):
         if dask.is_dask_collection(value):
             raise TypeError(
@@ -1682,8 +1703,16 @@ def grid_search(estimator, param_grid, X, y, *, cv=3, scoring=None, scheduler=No
     from distributed import KilledWorker
     from distributed.client import FutureCancelledError
 
-    if scheduler is None:
-        _warn_current_client_unused()
+    current = _current_client() if scheduler is None else None
+    if current is not None and n_workers is None:
+        # Dask's convention: inside ``with Client(cluster):`` the work runs on that client's cluster (it started a
+        # second LocalCluster of this machine's cores, with a warning); the client is left open
+        scheduler = current
+        logger.info("grid_search: no scheduler given; running the fits on the current Dask Client's scheduler at %s",
+                    current.scheduler.address)
+    elif current is not None:
+        logger.info("grid_search: n_workers=%d asks for a LocalCluster of its own; the current Dask Client (to %s) "
+                    "is not used", n_workers, current.scheduler.address)
     with dask_client(scheduler, n_workers=n_workers) as client:
         logger.info("grid search on %s: %d fits", client, n_fits)
         _wait_for_a_worker(client)
