@@ -55,5 +55,5 @@ def test_nb_weights_are_read_once_per_fitted_model(imdb_tokens, glove_small, mon
     np.testing.assert_allclose(again[:, 1], expected, atol=1e-12)
     assert not np.allclose(again, first)
     saved = clf.__getstate__()["_nb_weights"]
-    assert saved[0] is None and saved[1] is clf._nb_weights[1]
+    assert saved[0] is None and saved[1] is clf._nb_arrays()
     np.testing.assert_allclose(pickle.loads(pickle.dumps(clf)).predict_proba(corpus[400:]), again, atol=1e-12)

@@ -136,7 +136,7 @@ def test_pseudo_label_weight_errors_name_sample_weight(counts):
                                          r"unlabelled ones count only once pseudo-labelled\).*Give some labelled "
                                          r"samples a positive weight\.$"):
         PseudoLabelClassifier().fit(X, y, sample_weight=labelled_zero)
-    with pytest.raises(ValueError, match=r"Sample weights must contain at least one non-zero number"):
+    with pytest.raises(ValueError, match=r"sample_weight of PseudoLabelClassifier is zero for every"):
         PseudoLabelClassifier().fit(X, y, sample_weight=np.zeros(y.shape[0]))
     with pytest.raises(ValueError, match=r"Input sample_weight contains NaN"):
         PseudoLabelClassifier().fit(X, y, sample_weight=np.r_[np.nan, w[1:]])

@@ -539,8 +539,12 @@ def check_sample_weight(sample_weight, n_samples: int, *, owner: str, per: str =
             f"sample_weight of {owner} must be numbers, one non-negative weight per {per}; got an array of dtype "
             f"{np.asarray(sample_weight).dtype}.{' ' + hint if hint else ''}"
         )
-    return _check_sample_weight(sample_weight, np.empty((n_samples, 0)), dtype=np.float64, ensure_non_negative=True,
-                                copy=True)
+    weights = _check_sample_weight(sample_weight, np.empty((n_samples, 0)), dtype=np.float64,
+                                   ensure_non_negative=True, copy=True, allow_all_zero_weights=True)
+    if n_samples and not weights.any():  # scikit-learn's "Sample weights must contain at least one non-zero number"
+        raise ValueError(f"sample_weight of {owner} is zero for every {per}: nothing would be learned. Give at least "
+                         f"one {per} a positive weight, or pass sample_weight=None to weigh them all alike.")
+    return weights
 
 
 def check_class_weight_values(class_weight, *, owner: str) -> None:

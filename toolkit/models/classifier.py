@@ -67,11 +67,16 @@ _DIRECT_CALL_BATCHES = 4
 # has it (True), or stays OOV (False: new words alone are mapped); benchmarks/tune_oov_nearest.py compares both
 _OOV_NGRAMS = True
 _OOV_WARNED: set = set()  # cache entries of oov="nearest" found gone, warned about once per process
+_SAID_ONCE: set = set()  # the messages _warn_once has shown in this process
 # EmbeddingClassifier._logit_head of each Keras model, made once (whichever thread asks first) and kept with the
 # model, outside the estimator: prediction leaves the estimator's __dict__ as it was (scikit-learn's
 # check_dict_unchanged), a pickle or a refit has nothing to drop, and the entry goes with its model
 _LOGIT_HEADS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _LOGIT_HEAD_LOCK = threading.Lock()
+# EmbeddingClassifier._nb_arrays of each Keras model of the NB architectures, (weights as numpy, stamp), read at the
+# first prediction and kept with the model for the same reasons (scikit-learn's check_dict_unchanged: the first
+# predict added them to the estimator's __dict__)
+_NB_ARRAYS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 # the NB architectures train on their rows kept flat, each batch padded to its own longest row (_FlatRows); False
 # pads every training row to maxlen_ first, as fit did before: the reference of tests/test_flat_training.py
 _FLAT_NB_TRAINING = True
@@ -1237,11 +1242,12 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
             else:
                 why = (f"the vectors {self._vectors_label()} have no subword vectors (GloVe, word2vec: only "
                        "fastText vectors give any token a vector)")
-            warnings.warn(
+            # once per process and message: a grid search or cross-validation fits a clone per candidate and fold
+            _warn_once(
                 f"oov='nearest' of {type(self).__name__} does nothing here: {why}. Tokens outside the "
                 "vocabulary get the OOV id, as with oov='unknown'. Use fastText vectors (a fastText .bin "
                 "file or a 'fasttext:...' domain spec), or set oov='unknown' to silence this.",
-                UserWarning, stacklevel=5,
+                stacklevel=5,
             )
             return
         from ..vectors.neighbours import unit_word_rows
@@ -1859,12 +1865,19 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
 
         model = self.__dict__.get("model_")  # None: unpickled, not rebuilt
         cached = self.__dict__.get("_nb_weights")
+        kept = None if model is None else _NB_ARRAYS.get(model)
+        if kept is not None:  # read by an earlier prediction of this model
+            cached = (model, *kept)
         # (model, arrays, stamp); an unpickled classifier's (None, arrays) serves until model_ is rebuilt. In a
         # fork of the process that made model_ no TensorFlow call is made (it would hang there): the arrays serve
         forked = self.__dict__.get("_model_pid") not in (None, os.getpid())
         stamp = None if model is None or forked else nb_weights_stamp(model)
         if cached is None or cached[0] is not model or (stamp is not None and cached[2:] != (stamp,)):
-            cached = self._nb_weights = (model, nb_model_weights(self.model_), stamp)
+            cached = (model, nb_model_weights(self.model_), stamp)
+            if model is None:  # (model_ was rebuilt just now, from pickled bytes without their arrays)
+                self._nb_weights = cached
+            else:  # kept with the model, outside the estimator: prediction leaves its __dict__ as it was
+                _NB_ARRAYS[model] = cached[1:]
         return cached[1]
 
     @cached_property
@@ -2408,6 +2421,37 @@ def _init_parameters(cls) -> tuple:
 def _init_defaults(cls) -> dict:
     """``cls.__init__``'s parameters and their defaults, in order."""
     return {p.name: p.default for p in _init_parameters(cls)}
+
+
+_ONCE_ACTIONS = frozenset({"default", "module", "once", "ignore"})
+
+
+def _warn_once(message, category=UserWarning, stacklevel=2):
+    """``warnings.warn(message, category)`` the first time in this process; after that, only where the warning
+    filters show every occurrence (``"always"``, ``"error"``: ``pytest.warns``, ``-W error``).
+
+    Python's ``"default"`` action shows a warning once per place, but
+    scikit-learn's parallel wrapper resets the warning filters around every fit
+    of ``GridSearchCV`` or ``cross_validate``, which empties that memory: a
+    setting that does nothing was warned about once per candidate and fold.
+    """
+    if message in _SAID_ONCE and _filters_show_once(message, category):
+        return
+    _SAID_ONCE.add(message)
+    warnings.warn(message, category, stacklevel=stacklevel + 1)
+
+
+def _filters_show_once(message, category) -> bool:
+    """Whether the warning filters show ``message`` at most once per place (or never); False where the first
+    filter that may apply shows every occurrence, or raises."""
+    for action, text, kind, module, lineno in warnings.filters:
+        if not issubclass(category, kind) or (text is not None and not text.match(message)):
+            continue
+        if module is None and not lineno:
+            return action in _ONCE_ACTIONS
+        if action not in _ONCE_ACTIONS:  # a filter of some modules or lines alone: may apply, shows every one
+            return False
+    return warnings.defaultaction in _ONCE_ACTIONS
 
 
 def _same_value(value, default) -> bool:

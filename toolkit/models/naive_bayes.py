@@ -679,10 +679,18 @@ class NBSVMClassifier(MissingParamsMixin, ClassifierMixin, BaseEstimator):
         Y = LabelBinarizer().fit(_fit_classes(self, y)).transform(y)  # (n, 1) binary, (n, K) multi
         weights = self._sample_weight(y)  # class weights: in the NB counts and in the linear loss
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
+            # all zeros: refused below, naming sample_weight (scikit-learn's message named no parameter)
+            sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True,
+                                                 allow_all_zero_weights=True)
             weights = sample_weight if weights is None else weights * sample_weight
         if weights is not None and not weights.any():
             # (liblinear's own message, "Sample weights must contain at least one non-zero number", named neither)
+            if sample_weight is not None and not sample_weight.any():
+                raise ValueError(
+                    f"sample_weight of {type(self).__name__} is zero for every document of X: nothing would be "
+                    "learned (a document of weight 0 is left out). Give at least one document a positive weight, "
+                    "or pass sample_weight=None to weigh them all alike."
+                )
             raise ValueError(
                 ("sample_weight" if self.class_weight is None else f"class_weight={self.class_weight!r}"
                  + ("" if sample_weight is None else " times sample_weight"))

@@ -455,7 +455,10 @@ class PseudoLabelClassifier(MissingParamsMixin, MetaEstimatorMixin, ClassifierMi
             pseudo-labelled samples (a pseudo-labelled sample keeps its own
             weight). Weights do not change which samples are pseudo-labelled
             (``fraction`` counts samples). The estimator's ``fit`` must take
-            ``sample_weight`` (for a Pipeline, its last step's). Integer
+            ``sample_weight`` (for a Pipeline, its last step's; under
+            ``sklearn.set_config(enable_metadata_routing=True)`` the Pipeline
+            gets ``sample_weight=`` and routes it to the steps that asked for
+            it with ``set_fit_request(sample_weight=True)``). Integer
             weights fit as repeated samples would with ``fraction=1.0``. A
             labelled class of total weight 0 goes to the estimator as it is
             (``NBSVMClassifier`` and scikit-learn's ``LogisticRegression``
@@ -537,11 +540,16 @@ class PseudoLabelClassifier(MissingParamsMixin, MetaEstimatorMixin, ClassifierMi
         X_lab = _safe_indexing(X, labelled_idx)
         base = self._seeded_base()  # the same seeds for the first fit and every refit
 
+        from .stacking import _rows_of_x
+
         def fit_base(X_part, y_part, rows):
-            """A fresh clone of the estimator fitted on ``X_part``, with the weights of ``rows`` (if any)."""
-            if sample_weight is None:
-                return clone(base).fit(X_part, y_part)
-            return clone(base).fit(X_part, y_part, **{weight_key: sample_weight[rows]})
+            """A fresh clone of the estimator fitted on ``X_part`` (the rows ``rows`` of X), with the weights of
+            ``rows`` (if any). An error about one document (no tokens, too long) names it in X, not in ``X_part``
+            (the labelled samples, then the pseudo-labelled ones), as ``toolkit train`` reports it."""
+            with _rows_of_x(rows):
+                if sample_weight is None:
+                    return clone(base).fit(X_part, y_part)
+                return clone(base).fit(X_part, y_part, **{weight_key: sample_weight[rows]})
 
         logger.info("%s: fitting %s on %d labelled samples (%d unlabelled)", type(self).__name__,
                     type(base).__name__, labelled_idx.size, unlabelled_idx.size)
@@ -597,7 +605,12 @@ class PseudoLabelClassifier(MissingParamsMixin, MetaEstimatorMixin, ClassifierMi
             key = "sample_weight"
         elif (isinstance(base, Pipeline) and base.steps and base.steps[-1][1] not in (None, "passthrough")
               and has_fit_parameter(base.steps[-1][1], "sample_weight")):
-            key = f"{base.steps[-1][0]}__sample_weight"  # a Pipeline routes step__param to its last step
+            from sklearn import get_config
+
+            # a Pipeline routes step__param to its last step; under metadata routing it refuses that key ("not
+            # routed to any object") and sends sample_weight to the steps that asked for it (set_fit_request)
+            routing = get_config().get("enable_metadata_routing", False)
+            key = "sample_weight" if routing else f"{base.steps[-1][0]}__sample_weight"
         else:
             last = base.steps[-1][1] if isinstance(base, Pipeline) and base.steps else base
             raise ValueError(

@@ -733,6 +733,7 @@ class StackedTextClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin,
         self._check_params()
         docs = _as_corpus(X)
         self._check_word_tokens(docs)
+        self._check_keras_member_documents(docs)
         if y is None:  # a pipeline fitted without y: np.asarray(None) stopped with "tuple index out of range"
             raise ValueError(
                 f"This {type(self).__name__} estimator requires y to be passed, but the target y is None: its "
@@ -843,6 +844,35 @@ class StackedTextClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin,
             "its members would count n-grams of n-grams, read the last n-grams as a document's ending and pool "
             "n-grams as words. Give it words: SpacyTokenizer() (ngram_range=(1, 1)) in front, and the n-grams "
             f"you want as the stack's own ngram_range (StackedTextClassifier(ngram_range={given!r}))."
+        )
+
+    def _check_keras_member_documents(self, docs):
+        """Refuse, before any member is fitted, a document the ``"nbsvm++"`` member cannot train on: one without
+        n-grams (no tokens, or fewer than ``ngram_range``'s smallest n).
+
+        The member (an ``EmbeddingClassifier``) refused it from inside a fold, in a message that named
+        ``EmbeddingClassifier``, which the user had not made; the ``"nbsvm"`` members take such documents.
+        """
+        models = _ngram_models(self.ngram_model)
+        if "nbsvm++" not in models:
+            return
+        from ..exceptions import DocumentError
+
+        least = int(self.ngram_range[0])
+        short = np.flatnonzero(docs.lengths() < least)
+        if not len(short):
+            return
+        member = "ngrams" if models[0] == "nbsvm++" else "ngrams_nbsvm++"
+        index = int(short[0])
+        what = "has no tokens" if least == 1 else f"has fewer than {least} tokens, so no {least}-grams"
+        others = [m for m in models if m != "nbsvm++"]
+        instead = (f"ngram_model={others[0]!r}" if others else "ngram_model='nbsvm'") + " (it takes them)"
+        raise DocumentError(
+            f"Document {index} of X {what} ({len(short)} such document(s) in all): the {member!r} member of "
+            f"StackedTextClassifier (ngram_model={self.ngram_model!r}, a Keras EmbeddingClassifier) cannot be "
+            f"trained on it. Drop those documents first, loosen the tokenizer settings that removed their tokens, "
+            f"or use {instead}.",
+            document_index=index,
         )
 
     def _check_class_weight(self, classes):
