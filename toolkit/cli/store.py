@@ -33,10 +33,22 @@ store_app = typer.Typer(
 app.add_typer(store_app, name="store")
 
 
-#: the inputs of read_texts that have columns (the rest, .txt, one document per line)
-_COLUMN_SUFFIXES = (".csv", ".jsonl", ".json", ".parquet", ".parq", ".pq")
-#: inputs that are not text (read_texts reads them with pyarrow): no UTF-8 sniffing
-_BINARY_SUFFIXES = (".parquet", ".parq", ".pq")
+#: the text inputs of read_texts that have columns (the rest, .txt, one document per line; Parquet files, whose
+#: suffixes datasets.PARQUET_SUFFIXES lists, have columns too)
+_TEXT_TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".ndjson", ".json")
+
+
+def _is_parquet(path) -> bool:
+    """Whether ``read_texts`` reads ``path`` as Parquet (with pyarrow: not text, so no UTF-8 sniffing)."""
+    # not toolkit.distributed: no Dask to import for a suffix
+    from ..data.datasets import PARQUET_SUFFIXES
+
+    return _kind(path) in PARQUET_SUFFIXES
+
+
+def _has_columns(path) -> bool:
+    """Whether ``path`` is a table (CSV, JSON lines, Parquet), whose text and label are named columns."""
+    return _kind(path) in _TEXT_TABLE_SUFFIXES or _is_parquet(path)
 
 
 def _input_files(inputs) -> list[Path]:
@@ -54,54 +66,80 @@ def _input_files(inputs) -> list[Path]:
                 raise DataError(f"Input {item}: no file matches this pattern; check the path and the pattern.")
             files.extend(matched)
         elif not path.exists():
-            raise DataError(f"Input not found: '{path}'. Check the path (.txt, .csv or .jsonl files; globs allowed).")
+            raise DataError(f"Input not found: '{path}'. Check the path (.txt, .csv, .tsv, .jsonl or .parquet files; "
+                            "globs allowed).")
         else:
             files.append(path)
-    folders = [f for f in files if f.is_dir()]
+    # a folder named as Parquet (reviews.parquet/, as Dask and Spark write a dataset) is read_texts' to read
+    folders = [f for f in files if f.is_dir() and not _is_parquet(f)]
     if folders:
-        raise DataError(f"Input {folders[0]} is a folder; give the .txt, .csv or .jsonl files in it (a glob works).")
+        raise DataError(f"Input {folders[0]} is a folder; give the .txt, .csv, .tsv, .jsonl or .parquet files in it "
+                        "(a glob works).")
     return files
 
 
 def _kind(path) -> str:
-    """The format of ``path``, gzipped or not (``".csv"`` for ``reviews.csv.gz``), as ``read_texts`` reads it."""
-    from ..distributed.partitions import _file_kind
+    """The format of ``path``, compressed or not (``".csv"`` for ``reviews.csv.gz``, ``.bz2``, ``.xz``), as
+    ``read_texts`` reads it."""
+    from ._inputs import _data_suffix
 
-    return _file_kind(path).removesuffix(".gz")
+    return _data_suffix(path)
+
+
+def _open_input(path: Path):
+    """``path`` opened in bytes, decompressed (gzip, bz2, xz: by its content) when its name says it is compressed;
+    a plain name over compressed data is a DataError saying to rename it, as ``read_texts`` says it."""
+    from ..data.datasets import COMPRESSED_SUFFIXES, _compression, _open_bytes
+    from ..data.datasets import _misnamed_compressed_error as misnamed
+
+    kind = _compression(path)
+    if kind is not None and not path.name.lower().endswith(COMPRESSED_SUFFIXES):
+        raise misnamed(f"Input {path}", kind)
+    return _open_bytes(path)
 
 
 def _first_record_fields(path: Path) -> list[str] | None:
     """The columns of a CSV file's header, or the keys of a JSON lines file's first record (None if empty)."""
     import csv
-    import gzip
+    import io
     import json
 
-    from ..distributed.partitions import _GzipErrors
     from ..exceptions import DataError
 
     kind = _kind(path)
-    if kind in _BINARY_SUFFIXES:
+    if _is_parquet(path):
         from ..distributed.partitions import _require_pyarrow
 
         try:
             return [c for c in _require_pyarrow().read_schema(path).names if not c.startswith("__index_level_")]
         except Exception:  # noqa: BLE001 - not Parquet: read_texts names the file and the cause
             return None
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
     try:
         # a byte order mark is not part of a column name
-        with _GzipErrors(path), opener(path, "rt", encoding="utf-8-sig", newline="") as fh:
-            if kind == ".csv":  # a header of ';', tab or '|' and no commas is read with it, as read_texts reads it
+        with io.TextIOWrapper(_open_input(path), encoding="utf-8-sig", newline="") as fh:
+            if kind in (".csv", ".tsv"):
+                # as read_texts reads it: a .tsv with tabs; a .csv header of ';', tab or '|' and no commas with it
                 from ..distributed.partitions import _csv_delimiter
 
-                return next(csv.reader(fh, delimiter=_csv_delimiter([str(path)], opener is gzip.open)), None)
+                compressed = kind != path.suffix.lower()  # reviews.csv.bz2
+                delimiter = _csv_delimiter([str(path)], compressed, "\t" if kind == ".tsv" else None)
+                return next(csv.reader(fh, delimiter=delimiter), None)
+            from ..data.datasets import _JSONL_FIX, _jsonl_hint, _nested_keys
+
             for number, line in enumerate(fh, 1):
                 if line.strip():
                     try:
                         record = json.loads(line)
-                    except json.JSONDecodeError as err:
-                        raise DataError(f"{path}, line {number}: not valid JSON ({err.msg}).") from err
-                    return sorted(record) if isinstance(record, dict) else []
+                    except json.JSONDecodeError as err:  # the hint: pretty-printed JSON, files joined, ...
+                        raise DataError(f"{path}, line {number}: not valid JSON ({err.msg})."
+                                        f"{_jsonl_hint(line, err)}") from err
+                    if isinstance(record, list):  # a JSON array on one line: "its columns are []" said nothing
+                        raise DataError(f"{path}, line {number} is a JSON array, not an object; JSON lines hold one "
+                                        f"object per line. {_JSONL_FIX}")
+                    if not isinstance(record, dict):
+                        return []
+                    # "review.body" too: read_texts reads a nested key named with dots, as load_jsonl does
+                    return sorted(record) + _nested_keys(record, limit=1000)
     except UnicodeDecodeError as err:
         raise DataError(f"Cannot read {path} as UTF-8 text; give a UTF-8 .csv or .jsonl file.") from err
     return None
@@ -112,15 +150,8 @@ _SNIFF_BYTES = 1 << 16
 
 
 def _head(path: Path) -> bytes:
-    """The first :data:`_SNIFF_BYTES` bytes of ``path``, decompressed when it is gzipped."""
-    import gzip
-
-    from ..distributed.partitions import _GzipErrors
-
-    if path.name.lower().endswith(".gz"):
-        with _GzipErrors(path), gzip.open(path, "rb") as fh:
-            return fh.read(_SNIFF_BYTES)
-    with open(path, "rb") as fh:
+    """The first :data:`_SNIFF_BYTES` bytes of ``path``, decompressed when it is compressed (gzip, bz2, xz)."""
+    with _open_input(path) as fh:
         return fh.read(_SNIFF_BYTES)
 
 
@@ -137,14 +168,14 @@ def _check_text_files(files) -> None:
 
     from ..exceptions import DataError
 
-    heads = {path: _head(path) for path in files if _kind(path) not in _BINARY_SUFFIXES}
+    heads = {path: _head(path) for path in files if not _is_parquet(path)}
     if len(heads) < len(files):  # Parquet inputs: read_texts checks their schemas
         return
     if heads and not any(heads.values()):
         raise DataError(f"Every input is empty ({first_of(str(p) for p in heads)}): there are no documents to "
                         "build a store from. Check the paths.")
     for path, head in heads.items():
-        if not head and _kind(path) == ".csv":
+        if not head and _kind(path) in (".csv", ".tsv"):
             raise DataError(f"Input {path} is empty: a CSV file needs a header row naming its columns. Remove it "
                             "from the inputs.")
         if head.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -173,11 +204,11 @@ def _check_inputs(inputs, column, label_column) -> None:
 
     files = _input_files(inputs)
     _check_text_files(files)
-    tables = [f for f in files if _kind(f) in _COLUMN_SUFFIXES]
+    tables = [f for f in files if _has_columns(f)]
     if label_column is not None and not tables:
         raise DataError(
-            f"--label-column {label_column!r} needs .csv or .jsonl inputs; .txt inputs hold one document per line "
-            "and no labels. Drop --label-column, or give a table with a label column."
+            f"--label-column {label_column!r} needs .csv or .jsonl inputs (or .tsv, .parquet tables); .txt inputs "
+            "hold one document per line and no labels. Drop --label-column, or give a table with a label column."
         )
     if not tables:
         return
@@ -279,7 +310,7 @@ def build_store(inputs, output, *, tokenizer=None, column="text", label_column=N
     _check_store_output(output, force=force)
     _check_inputs(inputs, column, label_column)
     _tokenizer(**(tokenizer or {}))  # an unknown parameter is a SettingError listing the valid ones
-    text_column = column if any(_kind(p) in _COLUMN_SUFFIXES for p in inputs) else None
+    text_column = column if any(_has_columns(p) for p in inputs) else None
     texts = read_texts([str(p) for p in inputs], text_column=text_column,
                        label_column=label_column if text_column else None, blocksize=blocksize)
     try:
@@ -372,10 +403,10 @@ def train_from_store(store, output, *, settings=None, force=False) -> dict:
 @store_app.command("build")
 @_errors_to_exit
 def build_cmd(
-    inputs: list[Path] = typer.Argument(..., help="Input files: .txt (a document per line), .csv or .jsonl, or gzipped (.jsonl.gz, ...), or .parquet; globs allowed."),
+    inputs: list[Path] = typer.Argument(..., help="Input files: .txt (a document per line), .csv, .tsv or .jsonl, plain or compressed (.jsonl.gz, .csv.bz2, .txt.xz: each read whole, as one partition), or .parquet (a file, or a dataset's folder); globs allowed."),
     output: Path = typer.Option(..., "--output", "-o", help="The store folder to write."),
     settings: list[str] = _opt_set,
-    column: str = typer.Option("text", "--column", help="Text column of CSV/JSONL inputs."),
+    column: str = typer.Option("text", "--column", help="Text column of CSV/JSONL inputs (a nested JSON key with dots: review.body)."),
     label_column: str = typer.Option(None, "--label-column", help="Label column of CSV/JSONL inputs (needed to train)."),
     scheduler: str = typer.Option(None, "--scheduler", help="Address of a running Dask scheduler (default: a local cluster)."),
     workers: int = typer.Option(None, "--workers", min=1, help="Worker processes of the local cluster."),

@@ -16,7 +16,10 @@ what pooch does not:
   ``requests`` error, so those leave its loop wrapped in a private exception;
 - error messages say expected, actual, what was done, the folder, and the
   checksum a user needs to verify a copy made by hand;
-- temporary files of killed runs are swept by :func:`toolkit._atomic.remove_stale`;
+- temporary files of killed runs are swept: those of the entry being downloaded
+  at once, under its lock (:func:`_remove_own_temps`: pooch's names do not say
+  whose they are, so each download records its own beside the entry), any
+  other by :func:`toolkit._atomic.remove_stale` after :data:`STALE_SECONDS`;
 - the lock files of :func:`build_once` (one per cache entry ever built) are
   swept by :func:`_sweep_locks` once unused for :data:`STALE_SECONDS`.
   ``filelock`` leaves a Unix lock file in place on release, on purpose: a
@@ -65,6 +68,48 @@ SIZE_MARGIN = 1 << 16
 #: pooch's temporary download files (``tempfile.NamedTemporaryFile`` names in the target's folder).
 _POOCH_TEMP = "tmp????????"
 _DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG}
+#: beside an entry ``NAME``: ``NAME.partial`` lists (a name a line) the temporary files of its downloads in progress
+_TEMPS_SUFFIX = ".partial"
+
+
+def _temps_record(target: Path) -> Path:
+    """The file that lists the temporary files of ``target``'s downloads in progress (:func:`_remove_own_temps`)."""
+    return target.with_name(target.name + _TEMPS_SUFFIX)
+
+
+def _remove_own_temps(target: Path) -> int:
+    """Remove the temporary files that downloads of ``target`` left (a run killed mid-transfer), and their record.
+
+    Called with ``target``'s lock held: no download of it runs, so every temporary file of it is stale, however
+    recent. pooch names them ``tmpXXXXXXXX`` in the entry's folder, which does not say whose they are (another
+    entry of the folder may be downloading now), so :class:`_Download` records each one's name in
+    ``NAME.partial`` beside the entry as it starts. Only names of pooch's form, in that folder, are removed.
+    Returns how many files were removed.
+    """
+    import fnmatch
+
+    record = _temps_record(target)
+    try:
+        names = record.read_text(encoding="utf-8", errors="replace").split()
+    except FileNotFoundError:
+        return 0
+    except OSError as err:
+        logger.debug("Could not read %s: %s", record, err)
+        return 0
+    removed = 0
+    for name in dict.fromkeys(names):
+        if Path(name).name != name or not fnmatch.fnmatchcase(name, _POOCH_TEMP):
+            continue  # not one of pooch's names: never removed
+        try:
+            (target.parent / name).unlink()
+            removed += 1
+        except FileNotFoundError:
+            pass
+        except OSError as err:
+            logger.debug("Could not remove %s: %s", target.parent / name, err)
+    with contextlib.suppress(OSError):
+        record.unlink()
+    return removed
 
 
 class _ToLogger(logging.Handler):
@@ -365,6 +410,11 @@ class _Download:
         import requests
 
         self.attempts += 1
+        try:  # whose temporary file this is, for the next download of the entry if this run is killed
+            with open(_temps_record(self.target), "a", encoding="utf-8") as record:
+                record.write(Path(output_file).name + "\n")
+        except OSError as err:  # then only remove_stale sweeps it, after STALE_SECONDS
+            logger.debug("Could not record the temporary file %s: %s", output_file, err)
         logger.info("Downloading %s to %s (attempt %d)", url, self.target, self.attempts)
         limit = None if self.size is None else self.size + SIZE_MARGIN
         try:
@@ -587,6 +637,10 @@ def download_verified(
                 raise
             # a cache shared read-only: what it holds is used once verified, nothing is written there
             return _verified_in_place(url, target, alg, expected, err)
+        # under the entry's lock no download of it runs: its temporary files are a killed run's, swept now
+        own = _remove_own_temps(target)
+        if own:
+            logger.info("Removed %d partial download(s) of %s left by a run that was stopped", own, target)
         # Another process may have finished while we waited for the lock.
         if target.exists() and is_verified(target, alg, expected):
             return target
@@ -624,6 +678,8 @@ def download_verified(
             if err.errno in _DISK_ERRNOS:
                 raise wrapped._disk_error(err) from err
             raise
+        finally:  # pooch moved or removed its temporary files: the record goes (with any it left), lock still held
+            _remove_own_temps(target)
         _record_verified(target, alg, expected)
         return target
 

@@ -889,6 +889,22 @@ def load_imdb(
 # --------------------------------------------------------------------------- folders
 
 
+def _check_encoding(encoding, func: str) -> None:
+    """Refuse an ``encoding`` Python has no text codec for, naming the parameter (``codecs.lookup`` raised a bare
+    "LookupError: unknown encoding: utf-9", or a TypeError for None, from inside the reader)."""
+    import codecs
+
+    try:
+        known = isinstance(encoding, str) and codecs.lookup(encoding)._is_text_encoding
+    except LookupError:
+        known = False
+    if not known:
+        raise InvalidParameterError(
+            f"The 'encoding' parameter of {func} must be a str naming a text encoding Python knows, such as "
+            f"'utf-8', 'latin-1' or 'cp1252'. Got {encoding!r} instead."
+        )
+
+
 def _natural_key(text: str):
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
 
@@ -1069,6 +1085,7 @@ def load_folder(
             "The 'decode_errors' parameter of load_folder must be a str among {'ignore', 'replace', 'strict'}. "
             f"Got {decode_errors!r} instead."
         )
+    _check_encoding(encoding, "load_folder")
     root = Path(path).expanduser()
     if not root.is_dir():
         raise DataError(f"Folder {root} does not exist or is not a folder.")
@@ -1345,6 +1362,10 @@ _COMPRESSOR = {"gzip": "gzip", "bz2": "bzip2", "xz": "xz"}
 #: the suffixes of those formats (``reviews.csv.gz`` is a CSV file)
 COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz")
 
+#: the suffixes of Parquet files (as dask.dataframe.read_parquet knows them): read with pyarrow, never as text.
+#: Here, not in toolkit.distributed, so the CLI knows them without importing Dask.
+PARQUET_SUFFIXES = (".parquet", ".parq", ".pq")
+
 
 def _compression(path: Path) -> str | None:
     """``"gzip"``, ``"bz2"`` or ``"xz"`` when ``path`` starts with that format's magic bytes, else None.
@@ -1367,6 +1388,15 @@ def _compression_of(head: bytes) -> str | None:
     if kind == "bz2" and not (head[3:4].isdigit() and head[4:10] in (b"1AY&SY", b"\x17rE8P\x90")):
         return None  # text that starts with "BZh": a bzip2 stream goes on with a block size and a block's magic
     return kind
+
+
+def _misnamed_compressed_error(path, kind: str) -> DataError:
+    """The error for an input whose name says it is plain but that holds ``kind``-compressed data, where the
+    name decides how it is read (``read_texts`` cuts a plain file in blocks of raw bytes)."""
+    suffix = {"gzip": ".gz", "bz2": ".bz2", "xz": ".xz"}[kind]
+    return DataError(f"{path} holds {kind}-compressed data, but its name does not say so; rename it to end in "
+                     f"{suffix} (it is then read decompressed), or decompress it "
+                     f"(`{_COMPRESSOR[kind]} -dc FILE > NEW_FILE`).")
 
 
 class _Decompressed(io.RawIOBase):
@@ -1607,6 +1637,7 @@ def load_csv(
     >>> ds = load_csv("reviews.csv", text_column="review", label_column="sentiment")  # doctest: +SKIP
     """
     _check_label_not_text(text_column, label_column, "load_csv")
+    _check_encoding(encoding, "load_csv")
     path = Path(path).expanduser()
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
     texts, raw_labels, ids = [], [], []
@@ -1908,6 +1939,7 @@ def load_jsonl(
     >>> ds = load_jsonl("reviews.jsonl")                     # doctest: +SKIP
     """
     _check_label_not_text(text_column, label_column, "load_jsonl")
+    _check_encoding(encoding, "load_jsonl")
     path = Path(path).expanduser()
     texts, raw_labels, ids, blank_texts = [], [], [], []
     with _open_text(path, encoding) as fh:

@@ -11,6 +11,7 @@ same tokens, same order, same counts.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -68,11 +69,14 @@ def read_texts(source, *, text_column=None, label_column=None, blocksize="64MiB"
         A bag is returned as it is (a bag of dicts with ``text_column``:
         the named keys are picked, as from JSON lines); a Series of texts
         becomes a bag; a DataFrame needs ``text_column``. Paths (globs
-        allowed): ``.txt`` (one document per line), ``.csv``,
-        ``.jsonl``/``.json`` (one JSON object per line, which then need
+        allowed): ``.txt`` (one document per line), ``.csv``, ``.tsv``
+        (tab-separated), ``.jsonl``/``.ndjson``/``.json`` (one JSON object
+        per line, which then need
         ``text_column``; blank lines are skipped, as by
-        :func:`~toolkit.data.load_jsonl`), each plain or gzipped
-        (``.jsonl.gz``, ``.csv.gz``, ``.txt.gz``), and ``.parquet``
+        :func:`~toolkit.data.load_jsonl`), each plain or compressed with
+        gzip, bzip2 or xz (``.jsonl.gz``, ``.csv.bz2``, ``.txt.xz``; the
+        content decides, as for :func:`~toolkit.data.load_csv`, so a
+        ``.gz`` file that holds plain text is read as it is), and ``.parquet``
         (``.parq``, ``.pq``; a folder of them, as Dask writes a dataset,
         too; read with pyarrow, a row group never cut: write a large file
         with ``row_group_size=``; a missing text is an error naming the
@@ -80,16 +84,19 @@ def read_texts(source, *, text_column=None, label_column=None, blocksize="64MiB"
         header: its columns by name (their order may differ from file to
         file), and a file without the named columns (one written without
         its header row) is an error naming it, before anything is read. Plain
-        and gzipped files
+        and compressed files
         of one format are read together, in the order given (files of two
         formats are refused). Files are read as UTF-8, a byte order mark
         dropped; a file with bytes UTF-8 cannot decode (one saved as latin-1
         or cp1252) fails on compute with a ``DataError`` that names it and
-        the text. Each plain file is cut in blocks of
-        ``blocksize`` bytes, so no file is read whole; a gzipped file cannot
-        be cut (a gzip stream is read from its start), so it is one
-        partition, held whole by the worker that reads it: give a large
-        corpus as several ``.gz`` files, which are read in parallel.
+        the text, as does a damaged or cut-short compressed file. Each plain
+        file is cut in blocks of ``blocksize`` bytes, so no file is read
+        whole; a compressed file cannot be cut (its stream is read from its
+        start), so it is read whole, as one partition held by the worker that
+        reads it, whatever ``blocksize`` says: give a large corpus as several
+        compressed files, which are read in parallel. A compressed Parquet
+        file (``.parquet.gz``) is refused: Parquet compresses its own columns
+        (``to_parquet(..., compression="zstd")``); decompress it.
     text_column, label_column : str, optional
         Columns (keys) of tables and JSON lines; with ``label_column`` the bag
         holds ``(text, label)`` pairs. The labels of files are read as
@@ -109,7 +116,8 @@ def read_texts(source, *, text_column=None, label_column=None, blocksize="64MiB"
         Parquet labels keep their type (``1.0`` is ``1``; strings as in CSV).
     blocksize : str or int, default="64MiB"
         Bytes per partition of each plain file (of a Parquet file: its row
-        groups, whole, until their size reaches it). A CSV whose quoted texts hold line
+        groups, whole, until their size reaches it). A compressed file is
+        read whole whatever it says (a warning names one larger than it). A CSV whose quoted texts hold line
         breaks needs ``blocksize=None`` (one partition per file): a block
         boundary inside a quoted text fails with pandas' "EOF inside string".
 
@@ -147,9 +155,9 @@ def read_texts(source, *, text_column=None, label_column=None, blocksize="64MiB"
     if not paths:
         raise ValueError("read_texts got no input paths; pass a file, a glob or a list of files.")
     kinds = {_file_kind(p) for p in paths}
-    if len(kinds) > 1 and len({k.removesuffix(".gz") for k in kinds}) == 1:
-        # the same format, some files gzipped (reviews-1.csv, reviews-2.csv.gz): each run of one kind read as such
-        # (a gzipped file one partition, a plain one cut in blocks), in the order given
+    if len(kinds) > 1 and len({_format_of(k)[0] for k in kinds}) == 1:
+        # the same format, some files compressed (reviews-1.csv, reviews-2.csv.gz): each run of one kind read as
+        # such (a compressed file one partition, a plain one cut in blocks), in the order given
         runs = []
         for p in paths:
             if runs and _file_kind(runs[-1][-1]) == _file_kind(p):
@@ -160,44 +168,58 @@ def read_texts(source, *, text_column=None, label_column=None, blocksize="64MiB"
                           for run in runs])
     if len(kinds) != 1:
         raise ValueError(f"read_texts reads one kind of file at a time; got suffixes {sorted(kinds)} in {paths}.")
+    from ..data.datasets import PARQUET_SUFFIXES
+
     kind = kinds.pop()
-    suffix, gzipped = kind.removesuffix(".gz"), kind.endswith(".gz")
+    suffix, compression = _format_of(kind)
+    compressed = compression is not None
     names = [os.fspath(p) for p in paths]
+    if compressed and blocksize is not None and suffix not in PARQUET_SUFFIXES:
+        _warn_read_whole(names, blocksize)
     if suffix == ".txt":
         if text_column or label_column:
             raise ValueError(".txt inputs hold one document per line and no columns; drop text_column/label_column.")
         # utf-8-sig: a byte order mark (Notepad, Excel) would otherwise start the first document
-        lines = (_gzip_lines(names, include_path=True) if gzipped
+        lines = (_compressed_lines(names, include_path=True) if compressed
                  else db.read_text(names, blocksize=blocksize, encoding="utf-8-sig", errors="surrogateescape",
                                    include_path=True))
         return lines.map(_text_line)
-    if suffix == ".csv":
-        # as load_csv reads the file: its delimiter (a header of ';', tab or '|' and no commas: Excel's CSV in
-        # many locales), an empty cell missing but "NA", "null", "None" texts and labels as written; the
-        # columns by name, from each file's own header (checked here, before any block is read)
-        files = _csv_files(names, gzipped, text_column, label_column)
+    if suffix in (".csv", ".tsv"):
+        # as load_csv reads the file: its delimiter (a tab for .tsv, as the commands read it; for .csv a header
+        # of ';', tab or '|' and no commas: Excel's CSV in many locales), an empty cell missing but "NA", "null",
+        # "None" texts and labels as written; the columns by name, from each file's own header (checked here,
+        # before any block is read)
+        files = _csv_files(names, compressed, text_column, label_column, "\t" if suffix == ".tsv" else None)
         options = {"dtype": "object", "encoding_errors": "surrogateescape", "keep_default_na": False,
                    "na_values": [""]}
         wanted = [text_column] if label_column is None else [text_column, label_column]
-        frame = (_gzip_csv(files, options, wanted) if gzipped
+        frame = (_compressed_csv(files, options, wanted) if compressed
                  else _plain_csv(files, blocksize, options, wanted))
         if label_column is None:
             return frame.to_bag().map(_file_text)
         return frame.to_bag().map(_file_pair, label_column)
-    if suffix in _PARQUET_SUFFIXES and not gzipped:
+    if suffix in PARQUET_SUFFIXES:
+        if compressed:
+            tool = {".gz": "gunzip", ".bz2": "bunzip2", ".xz": "unxz"}[compression]
+            raise ValueError(
+                f"read_texts cannot read {names[0]!r}: a compressed Parquet file cannot be read in row groups (it "
+                f"would be read whole). Parquet compresses its own columns: decompress it (`{tool} FILE`), or "
+                "write it compressed inside (df.to_parquet(path, compression='zstd'))."
+            )
         return _parquet_bag(names, text_column, label_column, blocksize)
-    if suffix in (".jsonl", ".json"):
+    if suffix in (".jsonl", ".ndjson", ".json"):
         if text_column is None:
             raise ValueError(f"JSON lines input {names[0]}: name the text key with text_column=....")
-        lines = (_gzip_lines(names, include_path=True) if gzipped
+        lines = (_compressed_lines(names, include_path=True) if compressed
                  else db.read_text(names, blocksize=blocksize, encoding="utf-8-sig", errors="surrogateescape",
                                    include_path=True))
         return lines.map_partitions(_json_lines, text_column, label_column)
     folder = (f" (a folder: give its files with a glob, e.g. {os.path.join(names[0], '*.csv')!r})"
               if os.path.isdir(names[0]) else "")
     raise ValueError(
-        f"read_texts cannot read {names[0]!r}{folder}: expected .txt (one document per line), .csv or .jsonl "
-        "files, plain or gzipped (.gz), .parquet files, or a dask.bag / dask.dataframe collection."
+        f"read_texts cannot read {names[0]!r}{folder}: expected .txt (one document per line), .csv, .tsv or "
+        ".jsonl files, plain or compressed (.gz, .bz2, .xz), .parquet files, or a dask.bag / dask.dataframe "
+        "collection."
     )
 
 
@@ -205,61 +227,62 @@ def read_texts(source, *, text_column=None, label_column=None, blocksize="64MiB"
 _PATH_COLUMN = "__toolkit_path__"
 
 
-def _csv_delimiter(names, gzipped, **wanted) -> str:
+def _csv_delimiter(names, compressed, delimiter=None, **wanted) -> str:
     """The delimiter of CSV inputs, as the commands read a ``.csv`` file: a comma, or the one of ``;``, tab,
-    ``|`` that a header without commas holds (the first file's, by :func:`_csv_header`). A column of
+    ``|`` that a header without commas holds (the first file's, by :func:`_csv_header`; ``compressed``: the
+    files are named as compressed ones); ``delimiter`` when given (a tab for ``.tsv`` files). A column of
     ``wanted`` named twice in that header is refused, as :func:`~toolkit.data.load_csv` refuses it (pandas
     would read the first one)."""
     import csv
-    import gzip
-    import zlib
 
     import fsspec
 
     from ..data.datasets import _check_csv_columns
 
     try:
-        files = fsspec.open_files(names, mode="rb", compression="gzip" if gzipped else None)
+        files = fsspec.open_files(names, mode="rb")
         if not files:
-            return ","
-        header, delimiter = _csv_header(files[0])
-    except (OSError, ValueError, csv.Error, EOFError, gzip.BadGzipFile, zlib.error):
-        return ","  # the reader names what is wrong with the file
+            return delimiter or ","
+        header, delimiter = _csv_header(files[0], compressed, delimiter)
+    except (OSError, ValueError, csv.Error, EOFError):  # a DataError is a ValueError
+        return delimiter or ","  # the reader names what is wrong with the file
     if header is None:
-        return ","
+        return delimiter
     twice = {param: c for param, c in wanted.items() if c is not None and header.count(c) > 1}
     if twice:
         _check_csv_columns(files[0].path, header, delimiter, **twice)
     return delimiter
 
 
-def _csv_header(openfile):
-    """``(header, delimiter)`` of one CSV file (an fsspec file opened in bytes) from its first line (None for
-    an empty file): the delimiter is a comma, or the one of ``;``, tab, ``|`` that a header without commas
-    holds (Excel's CSV in many locales); a damaged gzip file or a UTF-16 one is an error naming it."""
+def _csv_header(openfile, compressed=False, delimiter=None):
+    """``(header, delimiter)`` of one CSV file (an fsspec file opened in bytes, named as a compressed one when
+    ``compressed``) from its first line (None for an empty file): the delimiter is ``delimiter`` when given
+    (a tab for a ``.tsv`` file), else a comma, or the one of ``;``, tab, ``|`` that a header without commas
+    holds (Excel's CSV in many locales); a damaged compressed file or a UTF-16 one is an error naming it."""
     import csv
     import io
 
     from ..data.datasets import _header_delimiter
 
-    with _GzipErrors(openfile.path), openfile as fh:
+    with _decompressed(openfile, compressed) as fh:
         raw = fh.readline()
     if not raw:
-        return None, ","
+        return None, delimiter or ","
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text": its header read as bytes of garbage
         from ..exceptions import DataError
 
         raise DataError(f"CSV input {openfile.path} is UTF-16 text (it starts with a UTF-16 byte-order mark); the "
                         "input files are read as UTF-8. Convert it: `iconv -f UTF-16 -t UTF-8 FILE > NEW_FILE`.")
     first = io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8-sig", errors="surrogateescape", newline="").read()
-    header = next(csv.reader([first]), [])
-    delimiter = _header_delimiter(header)
-    if delimiter != ",":
-        header = next(csv.reader([first], delimiter=delimiter), [])
+    header = next(csv.reader([first], delimiter=delimiter or ","), [])
+    if delimiter is None:
+        delimiter = _header_delimiter(header)
+        if delimiter != ",":
+            header = next(csv.reader([first], delimiter=delimiter), [])
     return [c.strip("\r\n") for c in header], delimiter
 
 
-def _csv_files(names, gzipped, text_column, label_column):
+def _csv_files(names, compressed, text_column, label_column, delimiter=None):
     """``[(openfile, delimiter)]`` of CSV inputs, each file's header checked before a block is read.
 
     A file is read by its own header: its delimiter, and its columns by name, so files whose columns come in
@@ -274,12 +297,12 @@ def _csv_files(names, gzipped, text_column, label_column):
     from ..data.datasets import _check_csv_columns
     from ..exceptions import DataError
 
-    files = fsspec.open_files(names, mode="rb", compression="gzip" if gzipped else None)
+    files = fsspec.open_files(names, mode="rb")  # compressed ones decompressed as they are read (_decompressed)
     if not files:
         raise FileNotFoundError(f"read_texts found no file for {names}.")
     out, first = [], None
     for f in files:
-        header, delimiter = _csv_header(f)
+        header, file_delimiter = _csv_header(f, compressed, delimiter)
         if header is None:
             raise DataError(f"CSV input {f.path} is empty: a CSV file needs a header row naming its columns. "
                             "Remove it from the inputs.")
@@ -300,8 +323,8 @@ def _csv_files(names, gzipped, text_column, label_column):
             raise DataError(f"CSV input {f.path} has no column {name!r} ({role}); its columns are {shown}.")
         twice = {role: name for role, name in wanted.items() if name is not None and header.count(name) > 1}
         if twice:
-            _check_csv_columns(f.path, header, delimiter, **twice)
-        out.append((f, delimiter))
+            _check_csv_columns(f.path, header, file_delimiter, **twice)
+        out.append((f, file_delimiter))
         first = first or (f.path, header)
     return out
 
@@ -416,15 +439,8 @@ def _record_lines(text, delimiter, rows):
 def _csv_block(openfile, offset, length, options, wanted):
     """The ``wanted`` columns of the rows of one block of a plain CSV file (``fsspec.utils.read_block`` at line
     breaks, the header prepended to a block after the first); a malformed row or a missing text named by file
-    and line."""
-    import io
-    import re
-    import warnings
-
-    import pandas as pd
+    and line (:func:`_csv_data_rows`)."""
     from fsspec.utils import read_block
-
-    from ..exceptions import DataError
 
     with openfile as fh:
         header = fh.readline()
@@ -432,42 +448,66 @@ def _csv_block(openfile, offset, length, options, wanted):
         start = 0 if offset == 0 or length is None else _block_start(fh, offset)
     if start:
         data = header + data
+
+    def lines_before() -> int:  # the file's lines before the block's first row (the header prepended not counted)
+        if not start:
+            return 0
+        with openfile as fh:
+            return _lines_before(fh, start) - 1
+
+    return _csv_data_rows(data, options, wanted, openfile.path, whole=length is None, continued=bool(start),
+                          lines_before=lines_before)
+
+
+def _csv_data_rows(data, options, wanted, path, *, whole, continued, lines_before, reread=None):
+    """The ``wanted`` columns of the rows of CSV ``data``, bytes of the file ``path`` (or a binary stream of them,
+    which ``reread()`` gives again as bytes for an error's line): all of it (``whole``), or a block of it, its
+    header first (``continued``: a block after the first, the header prepended). A malformed row or a missing
+    text is named by file and line (``lines_before()``: the file's lines before ``data``'s, a prepended header
+    not counted), with the fix for a file read whole or in blocks."""
+    import io
+    import re
+    import warnings
+
+    import pandas as pd
+
+    from ..exceptions import DataError
+
     try:
         # index_col=False, the warning an error: pandas read a first row of more fields than the header as an
         # implicit index, and the block's other rows as missing cells, dropped with the empty rows
         with warnings.catch_warnings():
             warnings.simplefilter("error", pd.errors.ParserWarning)
-            frame = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig", index_col=False, **options)
+            source = io.BytesIO(data) if isinstance(data, bytes) else data
+            frame = pd.read_csv(source, encoding="utf-8-sig", index_col=False, **options)
     except (pd.errors.ParserError, pd.errors.ParserWarning) as err:
         if isinstance(err, pd.errors.ParserWarning):  # the block's first row (pandas' warning names no line)
             number, err = 2, "a row of more fields than the header"
         else:
             found = re.search(r"line (\d+)", str(err))
             number = None if found is None else int(found.group(1))
-        line = ""
-        if number is not None:  # line of the block read (the header prepended) -> line of the file
-            with openfile as fh:
-                line = f", line {number - (1 if start else 0) + _lines_before(fh, start)}"
-        whole = ("read each file as one partition (read_texts(..., blocksize=None); toolkit store build "
-                 "--blocksize none), or give the corpus as several smaller CSV files or as JSON lines (.jsonl).")
-        hint = (f" A quoted text with line breaks crossed a block boundary: {whole}" if "EOF inside string" in str(err)
-                else " A text that holds the delimiter must be quoted (\"...\", with \"\" for a quote inside). To "
-                "drop such rows instead, read the files with dask.dataframe.read_csv(..., on_bad_lines='skip') and "
-                "pass the DataFrame to read_texts.")
-        if start and "EOF inside string" not in str(err):
+        line = "" if number is None else f", line {number + lines_before()}"  # line of data -> line of the file
+        blocks = ("read each file as one partition (read_texts(..., blocksize=None); toolkit store build "
+                  "--blocksize none), or give the corpus as several smaller CSV files or as JSON lines (.jsonl).")
+        if "EOF inside string" in str(err):
+            hint = (" A quote (\") opens a text that is never closed: close it, and double each quote inside a "
+                    "text (\"\")." if whole else f" A quoted text with line breaks crossed a block boundary: {blocks}")
+        else:
+            hint = (" A text that holds the delimiter must be quoted (\"...\", with \"\" for a quote inside). To "
+                    "drop such rows instead, read the files with dask.dataframe.read_csv(..., on_bad_lines='skip') "
+                    "and pass the DataFrame to read_texts.")
+        if continued and "EOF inside string" not in str(err):
             # a block that starts inside a quoted text with line breaks reads its tail as rows of other fields;
             # which block fails first (this one, or the one that ends inside the quote) is the scheduler's order
-            hint += f" Or, if quoted texts hold line breaks, one crossed a block boundary: {whole}"
-        raise DataError(f"{openfile.path}{line}: malformed CSV ({str(err).strip()}).{hint}") from None
+            hint += f" Or, if quoted texts hold line breaks, one crossed a block boundary: {blocks}"
+        raise DataError(f"{path}{line}: malformed CSV ({str(err).strip()}).{hint}") from None
 
-    def line_of(row):  # line of the block read (the header prepended) -> line of the file
-        number = _record_lines(data.decode("utf-8-sig", "surrogateescape"), options["sep"], [row]).get(row)
-        if number is None:
-            return "?"
-        with openfile as fh:
-            return number - (1 if start else 0) + _lines_before(fh, start)
+    def line_of(row):  # line of data -> line of the file
+        raw = data if reread is None else reread()
+        number = _record_lines(raw.decode("utf-8-sig", "surrogateescape"), options["sep"], [row]).get(row)
+        return "?" if number is None else number + lines_before()
 
-    return _csv_rows(frame, wanted, openfile.path, line_of)
+    return _csv_rows(frame, wanted, path, line_of)
 
 
 def _block_start(fh, offset) -> int:
@@ -511,17 +551,32 @@ def _text_line(row):
 
 #: what ``errors="surrogateescape"`` makes of bytes UTF-8 cannot decode (each one such a lone surrogate)
 _UNDECODED = "[\udc80-\udcff]"
+#: a UTF-16 byte order mark read with ``errors="surrogateescape"``
+_UTF16_BOMS = ("\udcff\udcfe", "\udcfe\udcff")
 
 
 def _utf8(value, path):
     """``value`` read from the file ``path`` with ``errors="surrogateescape"``, refused naming the file and the
-    text when it holds bytes UTF-8 cannot decode (a file saved as latin-1 or cp1252 among UTF-8 ones): the
-    decoder's own error named neither, and came from a task of a Dask worker."""
+    text when it holds bytes UTF-8 cannot decode (a file saved as latin-1 or cp1252 among UTF-8 ones), or when
+    it looks like UTF-16 text (its byte order mark, or a NUL beside every other character): the decoder's own
+    error named neither, and came from a task of a Dask worker; UTF-16 got latin-1 advice."""
     import re
 
     from ..exceptions import DataError
 
-    found = re.search(_UNDECODED, value) if isinstance(value, str) else None
+    if not isinstance(value, str):
+        return value
+    found = re.search(_UNDECODED, value)
+    # UTF-16 (Windows' "Unicode" text): its byte order mark undecodable, then a NUL byte beside every ASCII
+    # character of its other lines, which UTF-8 decodes (a stray NUL in a UTF-8 text is left to the tokenizer);
+    # latin-1 advice would make it worse
+    nul = "\x00" in value and value.count("\x00") * 3 >= len(value)
+    if nul or (found is not None and value.startswith(_UTF16_BOMS)):
+        why = ("it starts with a UTF-16 byte-order mark" if value.startswith(_UTF16_BOMS)
+               else "a NUL character beside every other one, as in UTF-16 text read as UTF-8")
+        raise DataError(f"{path} looks like UTF-16 text ({why}); the input files are read as UTF-8. Convert it: "
+                        "`iconv -f UTF-16 -t UTF-8 FILE > NEW_FILE` (if it is not text at all, remove it from "
+                        "the inputs).")
     if found is not None:
         begin = max(0, found.start() - 30)
         shown = value[begin:found.start() + 30].encode("utf-8", "surrogateescape").decode("utf-8", "replace")
@@ -533,81 +588,128 @@ def _utf8(value, path):
 
 
 def _file_kind(path) -> str:
-    """``".jsonl"``, or ``".jsonl.gz"`` for a gzipped one: the suffix that says how to read ``path``."""
+    """``".jsonl"``, or ``".jsonl.gz"`` (``.bz2``, ``.xz``) for a compressed one: the suffix that says how to
+    read ``path``."""
+    from ..data.datasets import COMPRESSED_SUFFIXES
+
     suffixes = [s.lower() for s in Path(path).suffixes]
-    if len(suffixes) > 1 and suffixes[-1] == ".gz":
-        return suffixes[-2] + ".gz"
+    if len(suffixes) > 1 and suffixes[-1] in COMPRESSED_SUFFIXES:
+        return suffixes[-2] + suffixes[-1]
     return Path(path).suffix.lower()
 
 
-class _GzipErrors:
-    """Turns a damaged gzip file's error (EOFError, BadGzipFile, zlib.error: none names the file) into one that does."""
+def _format_of(kind: str) -> tuple[str, str | None]:
+    """``(".csv", ".bz2")`` for the :func:`_file_kind` ``".csv.bz2"``; ``(".csv", None)`` for ``".csv"``."""
+    from ..data.datasets import COMPRESSED_SUFFIXES
 
-    def __init__(self, path):
-        self.path = path
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, err, tb):
-        import gzip
-        import zlib
-
-        from ..exceptions import DataError
-
-        if isinstance(err, (EOFError, gzip.BadGzipFile, zlib.error)):
-            raise DataError(f"{self.path}: not a complete gzip file ({err}); compress it again, or copy it again "
-                            "if it was cut short.") from err
-        return False
+    compression = next((s for s in COMPRESSED_SUFFIXES if kind.endswith(s) and kind != s), None)
+    return (kind if compression is None else kind[: -len(compression)]), compression
 
 
-def _gzip_file_lines(openfile, include_path):
-    """All lines of one gzipped text file (a partition): as ``db.read_text`` reads a file it cannot cut."""
-    with _GzipErrors(openfile.path), openfile as fh:
-        return [(line, openfile.path) for line in fh] if include_path else list(fh)
+@contextlib.contextmanager
+def _decompressed(openfile, compressed=True):
+    """The bytes of one input file (an fsspec file, opened in bytes), decompressed when they are gzip, bz2 or
+    xz data, found by their first bytes as :func:`~toolkit.data.load_csv` finds them (a ``.gz`` file of plain
+    text is read as it is). A damaged or cut-short compressed file fails as it is read, with a ``DataError``
+    naming it (the decompressors' EOFError or zlib.error named none). A file whose name says it is plain
+    (``compressed`` False) but that holds compressed data is a ``DataError`` saying to rename it: it would be
+    read as undecodable bytes."""
+    import io
+
+    from ..data.datasets import _compression_of, _Decompressed
+    from ..data.datasets import _misnamed_compressed_error as misnamed
+    from ..exceptions import DataError
+
+    with openfile as raw:
+        kind = _compression_of(raw.read(10))
+        raw.seek(0)
+        if kind is None:
+            yield raw
+            return
+        if not compressed:
+            raise misnamed(openfile.path, kind)
+        try:
+            stream = io.BufferedReader(_Decompressed(openfile.path, kind, fileobj=raw), buffer_size=1 << 16)
+        except ImportError as err:  # bz2/lzma missing from this Python
+            raise DataError(f"{openfile.path} is {kind}-compressed and this Python cannot decompress {kind} "
+                            f"({err}); decompress it first and pass the plain file.") from err
+        with stream:
+            yield stream
 
 
-def _gzip_lines(names, *, include_path):
-    """A bag of the lines of gzipped text files, a partition per file (a gzip stream cannot be cut in blocks)."""
+def _warn_read_whole(names, blocksize) -> None:
+    """One warning for the compressed inputs ``names`` larger than ``blocksize`` bytes: each is read whole, as one
+    partition that one worker holds in memory (a compressed stream cannot be cut in blocks), so ``blocksize``
+    does not bound what a worker holds, and the file is not read in parallel."""
+    import fsspec
+    from dask.utils import format_bytes, parse_bytes
+
+    size = parse_bytes(blocksize)
+    try:
+        files = fsspec.open_files(names, mode="rb")
+        big = [(f.path, f.fs.size(f.path)) for f in files]
+    except (OSError, ValueError):  # the reader names a missing or unreadable file
+        return
+    big = [(path, n) for path, n in big if n is not None and n > size]
+    if big:
+        logger.warning(
+            "read_texts: %d compressed input(s) are larger than blocksize=%s (%s: %s compressed); each is read "
+            "whole, as one partition held in memory by one worker: a compressed stream cannot be cut in blocks. "
+            "Give a large corpus as several smaller compressed files (read in parallel), or decompress it.",
+            len(big), blocksize, big[0][0], format_bytes(big[0][1]))
+
+
+def _compressed_file_lines(openfile, include_path):
+    """All lines of one compressed text file (a partition), as ``db.read_text`` reads a file it cannot cut:
+    decoded as UTF-8 (a byte order mark dropped; bytes it cannot decode kept for :func:`_utf8` to name)."""
+    import io
+
+    with _decompressed(openfile) as fh:
+        text = io.TextIOWrapper(fh, encoding="utf-8-sig", errors="surrogateescape", newline=None)
+        try:
+            return [(line, openfile.path) for line in text] if include_path else list(text)
+        finally:
+            text.detach()  # the stream is closed by _decompressed
+
+
+def _compressed_lines(names, *, include_path):
+    """A bag of the lines of compressed text files, a partition per file (a compressed stream cannot be cut in
+    blocks: each file is read whole)."""
     import dask
     import dask.bag as db
     import fsspec
 
-    files = fsspec.open_files(names, mode="rt", compression="gzip", encoding="utf-8-sig", errors="surrogateescape",
-                              newline=None)
+    files = fsspec.open_files(names, mode="rb")
     if not files:
         raise FileNotFoundError(f"read_texts found no file for {names}.")
-    return db.from_delayed([dask.delayed(_gzip_file_lines)(f, include_path) for f in files])
+    return db.from_delayed([dask.delayed(_compressed_file_lines)(f, include_path) for f in files])
 
 
-def _gzip_file_csv(openfile, options, wanted):
-    """The ``wanted`` columns of the rows of one gzipped CSV file (opened decompressing, :func:`_csv_files`)."""
-    import pandas as pd
+def _compressed_file_csv(openfile, options, wanted):
+    """The ``wanted`` columns of the rows of one compressed CSV file, read whole (decompressed as pandas reads it)
+    and parsed as a plain file's block is (:func:`_csv_data_rows`): a first row of more fields than the header was
+    read as an index, shifting every column, and a malformed row was pandas' error naming no file."""
 
-    with _GzipErrors(openfile.path), openfile as fh:
-        frame = pd.read_csv(fh, encoding="utf-8-sig", **options)
+    def reread() -> bytes:  # only for an error's line
+        with _decompressed(openfile) as fh:
+            return fh.read()
 
-    def line_of(row):
-        with _GzipErrors(openfile.path), openfile as fh:
-            text = fh.read().decode("utf-8-sig", "surrogateescape")
-        return _record_lines(text, options["sep"], [row]).get(row, "?")
-
-    return _csv_rows(frame, wanted, openfile.path, line_of)
+    with _decompressed(openfile) as fh:
+        return _csv_data_rows(fh, options, wanted, openfile.path, whole=True, continued=False,
+                              lines_before=lambda: 0, reread=reread)
 
 
-def _gzip_csv(files, options, wanted):
-    """A Dask DataFrame of the ``wanted`` columns (and each row's file) of gzipped CSV ``files``
+def _compressed_csv(files, options, wanted):
+    """A Dask DataFrame of the ``wanted`` columns (and each row's file) of compressed CSV ``files``
     (:func:`_csv_files`), a partition per file."""
     import dask
     import dask.dataframe as dd
 
     with dask.config.set({"dataframe.convert-string": False}):  # as _plain_csv
-        return dd.from_delayed([dask.delayed(_gzip_file_csv)(f, {**options, "sep": delimiter}, wanted)
+        return dd.from_delayed([dask.delayed(_compressed_file_csv)(f, {**options, "sep": delimiter}, wanted)
                                 for f, delimiter in files], meta=_csv_meta(wanted))
 
 
-#: the suffixes of Parquet files (as dask.dataframe.read_parquet knows them)
-_PARQUET_SUFFIXES = (".parquet", ".parq", ".pq")
 
 
 def _require_pyarrow():
@@ -627,12 +729,14 @@ def _parquet_files(names) -> list:
     """The Parquet files that ``names`` (files, globs, folders of a dataset as Dask or Spark write it) hold."""
     import fsspec
 
+    from ..data.datasets import PARQUET_SUFFIXES
+
     files = []
     for name in names:
         fs, _, paths = fsspec.get_fs_token_paths(name)
         for path in paths:
             if fs.isdir(path):  # reviews.parquet/ written by dask: part.0.parquet, ..., _metadata
-                paths_in = sorted(p for p in fs.find(path) if p.lower().endswith(_PARQUET_SUFFIXES)
+                paths_in = sorted(p for p in fs.find(path) if p.lower().endswith(PARQUET_SUFFIXES)
                                   and not any(part.startswith(("_", ".")) for part in p[len(path):].split("/")))
                 files += [fsspec.core.OpenFile(fs, p, mode="rb") for p in paths_in]
             else:
@@ -732,14 +836,21 @@ def _parquet_rows(openfile, groups, first_row, text_column, label_column) -> lis
 
 
 def _pick(record, text_column, label_column, source):
+    """The text (or ``(text, label)``) of one record (a dict): a key, or a path of nested keys joined by dots
+    (``"review.body"``), as :func:`~toolkit.data.load_jsonl` reads them."""
+    from ..data.datasets import _NOT_FOUND, _object_error, _record_field
+
     if not isinstance(record, dict):
         raise TypeError(f"{source}: expected JSON objects (dicts) to pick text_column={text_column!r} from; got "
                         f"a {type(record).__name__}: {str(record)[:80]!r}.")
-    try:
-        text = record[text_column]
-        pair = text if label_column is None else (text, record[label_column])
-    except KeyError as err:
-        raise ValueError(f"{source}: a record has no key {err.args[0]!r}; its keys are {sorted(record)}.") from None
+    values = [_record_field(record, key) for key in (text_column, label_column) if key is not None]
+    for key, value in zip((text_column, label_column), values):
+        if value is _NOT_FOUND:
+            raise ValueError(f"{source}: a record has no key {key!r}; its keys are {sorted(record)}.")
+    text = values[0]
+    if isinstance(text, dict):  # else the tokenizer's "is a dict, not a str", by its place in one block
+        raise _object_error(source, text_column, text, "text_column")
+    pair = text if label_column is None else (text, values[1])
     if text is None:  # else the tokenizer names it by its place in one block of the file
         raise ValueError(f"{source}: a record has {text_column!r}: null ({str(record)[:80]}); give every record a "
                          "text, or drop the records without one first.")

@@ -157,8 +157,8 @@ def _log_skipped(summaries, texts, tok_params) -> None:
 
 def _input_place(number: int, texts) -> str:
     """Where document ``number`` of the input is: a line of one ``.txt`` file, else its number in the input."""
-    single_txt = isinstance(texts, (str, os.PathLike)) and str(texts).lower().endswith((".txt", ".txt.gz")) \
-        and "*" not in str(texts)
+    one_file = isinstance(texts, (str, os.PathLike)) and "*" not in str(texts)
+    single_txt = one_file and str(texts).lower().endswith((".txt", ".txt.gz", ".txt.bz2", ".txt.xz"))
     return f"line {number + 1} of {os.fspath(texts)}" if single_txt else f"document {number} of the input"
 
 
@@ -292,6 +292,18 @@ def _stamp(stat) -> list:
     return [stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns]
 
 
+def _skipped_of(parts: list, starts) -> np.ndarray:
+    """The numbers in the input of the documents ``parts`` (store.json's) record as skipped; stores built before
+    they were recorded hold no "skipped": none known."""
+    return np.asarray([int(start) + i for start, p in zip(starts, parts) for i in p.get("skipped", ())],
+                      dtype=np.int64)
+
+
+def _blank_of(parts: list) -> int | None:
+    """The blank texts ``parts`` count; None (unknown, not 0) for a store built before they were counted."""
+    return sum(int(p["blank"]) for p in parts) if all("blank" in p for p in parts) else None
+
+
 def _read_strings(folder: Path, expected: int | None = None) -> tuple[str, ...]:
     data = (folder / "strings.bin").read_bytes().decode("utf-8", "surrogatepass")
     return tuple(data.split("\x00")) if data or expected else ()
@@ -420,12 +432,8 @@ class CorpusStore:
         self.n_documents = sum(p["n_documents"] for p in self.parts)
         self.n_tokens = sum(p["n_tokens"] for p in self.parts)
         self._starts = np.concatenate([[0], np.cumsum([p["n_documents"] for p in self.parts], dtype=np.int64)])
-        # stores built before it was recorded hold no "skipped": none known
-        self.skipped = np.asarray([int(start) + i for start, p in zip(self._starts, self.parts)
-                                   for i in p.get("skipped", ())], dtype=np.int64)
-        # stores built before it was recorded: unknown (None), not 0
-        self.n_blank = (sum(int(p["blank"]) for p in self.parts)
-                        if all("blank" in p for p in self.parts) else None)
+        self.skipped = _skipped_of(self.parts, self._starts)
+        self.n_blank = _blank_of(self.parts)
         self._vocabulary_size = meta.get("vocabulary_size")
         self._vocabulary = None
         self._lengths = None
@@ -436,8 +444,21 @@ class CorpusStore:
         The older stamp lacks the change time: it is taken from ``store.json`` when the other three fields still
         match (as that toolkit checked), so an unchanged store is not called rebuilt; a store that changed since
         is refused by :meth:`_check_current` as before.
+
+        A handle pickled before the stamp was kept (before session 38) has none: it reads its store when the
+        store's ``store.json`` still describes what the handle read (the same partitions, sizes, tokenizer,
+        labels and vocabulary size: a build in place of other inputs or another tokenizer changes them); else,
+        or when the store is gone, it is refused as built again (or removed). Attributes added since
+        (``skipped``, ``n_blank``) are what the handle's own partitions say, as for a store built before them.
         """
         self.__dict__.update(state)
+        if "_build_stamp" not in self.__dict__:
+            self._build_stamp, self._build_digest = self._stamp_unchanged_store()
+        parts = self.__dict__.get("parts", [])
+        if "skipped" not in self.__dict__:
+            self.skipped = _skipped_of(parts, self.__dict__.get("_starts", [0]))
+        if "n_blank" not in self.__dict__:
+            self.n_blank = _blank_of(parts)
         stamp = self.__dict__.get("_build_stamp")
         if isinstance(stamp, tuple) and len(stamp) == 3:
             ino, mtime_ns, size = stamp
@@ -447,6 +468,27 @@ class CorpusStore:
                 now = None
             same = now is not None and now[:3] == [ino, size, mtime_ns]
             self._build_stamp = now if same else [ino, size, mtime_ns, None]
+
+    def _stamp_unchanged_store(self) -> tuple[list, str | None]:
+        """``(build stamp, digest)`` of the store's ``store.json`` for a handle pickled without a stamp, when it
+        describes what the handle read; else a stamp no store.json has, so :meth:`_check_current` refuses it."""
+        never = [None, None, None, None]
+        try:
+            with open(self.path / "store.json", "rb") as fh:
+                stamp, raw = _stamp(os.fstat(fh.fileno())), fh.read()
+            meta = json.loads(raw.decode("utf-8"))
+        except (OSError, ValueError):  # gone, unreadable, not JSON: not the store this handle read
+            return never, None
+        same = (isinstance(meta, dict) and meta.get("format") == _FORMAT and meta.get("version") == _VERSION
+                and meta.get("parts") == self.__dict__.get("parts")
+                and meta.get("tokenizer") == self.__dict__.get("tokenizer")
+                and bool(meta.get("has_labels")) == self.__dict__.get("has_labels")
+                and meta.get("vocabulary_size") == self.__dict__.get("_vocabulary_size"))
+        if not same:
+            logger.debug("CorpusStore %s: a handle pickled without a build stamp (by an older toolkit) no longer "
+                         "describes its store.json; it is refused as built again", self.path)
+            return never, None
+        return stamp, hashlib.sha256(raw).hexdigest()
 
     def __repr__(self) -> str:
         return (f"CorpusStore({str(self.path)!r}, n_documents={self.n_documents}, n_tokens={self.n_tokens}, "
