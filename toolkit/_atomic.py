@@ -17,8 +17,8 @@ import secrets
 import shutil
 from pathlib import Path
 
-__all__ = ["atomic_output", "broken_link", "nearest_existing_parent", "recover_moved_aside", "remove_stale", "write_error",
-           "STALE_SECONDS"]
+__all__ = ["atomic_output", "broken_link", "missing_folders", "nearest_existing_parent", "recover_moved_aside",
+           "remove_created_folders", "remove_stale", "write_error", "STALE_SECONDS"]
 
 #: Temporary files and folders older than this are debris of killed processes
 #: (a live writer touches its own within seconds); :func:`remove_stale` sweeps them.
@@ -255,6 +255,40 @@ def nearest_existing_parent(path) -> Path:
     return parent
 
 
+def missing_folders(path) -> list:
+    """The folders on the way to ``path`` that do not exist yet, deepest first (``path`` itself excluded).
+
+    What a write of ``path`` creates: a caller takes them before its write and
+    gives them to :func:`remove_created_folders` when the write fails.
+    """
+    path = _expand_home(path).absolute()
+    if ".." in path.parts:  # "new/../old/x": "new/../old" looks missing but is old, which must never be removed
+        return []
+    missing = []
+    for folder in path.parents:
+        if os.path.lexists(folder):
+            break
+        missing.append(folder)
+    return missing
+
+
+def remove_created_folders(folders) -> None:
+    """Remove ``folders`` (:func:`missing_folders`' list, deepest first) where they are empty, after a failed write.
+
+    A failed ``save_model(clf, "runs/a/b/model")`` left ``runs/a/b`` behind,
+    empty, for the user to find and delete. Only empty folders go
+    (``os.rmdir``), so one that another writer has put a file in meanwhile
+    stays, and so does every folder above it; folders that existed before the
+    write are never in the list.
+    """
+    for folder in folders:
+        try:
+            os.rmdir(folder)
+        except OSError:  # not empty (another writer's), gone already, or not ours to remove: stop there
+            if os.path.lexists(folder):
+                break
+
+
 def _create_temp(path: Path, directory: bool) -> Path:
     """A new, unique temporary file or folder beside ``path``, with the mode a plain ``open``/``mkdir`` gives.
 
@@ -276,6 +310,12 @@ def _create_temp(path: Path, directory: bool) -> Path:
             return tmp
         except FileExistsError:
             continue
+        except FileNotFoundError:
+            # the folder was made a moment ago, and another writer's failed write, which had made it too, removed
+            # it again, empty (remove_created_folders): make it again; once the temporary is in it, it stays
+            if os.path.lexists(path.parent):
+                raise
+            path.parent.mkdir(parents=True, exist_ok=True)
     raise FileExistsError(f"Could not create a temporary file beside {path}.")  # pragma: no cover
 
 
@@ -322,11 +362,16 @@ def atomic_output(path, *, directory=False):
     if link is not None:  # else mkdir's bare "[Errno 17] File exists"
         raise FileNotFoundError(f"Cannot write {path}: {link} is a symbolic link to {os.readlink(link)}, which "
                                 "does not exist. Create that folder, or choose another path.")
+    created = missing_folders(path)  # removed again if the write fails (remove_created_folders)
     path.parent.mkdir(parents=True, exist_ok=True)
     if directory:  # before the sweep: a folder moved aside by a killed writer is the last copy there is
         recover_moved_aside(path)
     remove_stale(path.parent, f".{glob.escape(path.name)}.*.tmp*")  # debris of killed writers
-    tmp = _create_temp(path, directory)
+    try:
+        tmp = _create_temp(path, directory)
+    except BaseException:  # a name too long for the file system...
+        remove_created_folders(created)
+        raise
     old = None
     try:
         yield tmp
@@ -353,6 +398,7 @@ def atomic_output(path, *, directory=False):
             shutil.rmtree(tmp, ignore_errors=True)
         else:
             tmp.unlink(missing_ok=True)
+        remove_created_folders(created)
         raise
 
 

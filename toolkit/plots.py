@@ -82,9 +82,30 @@ def __getattr__(name):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _new_figure(figsize, dpi=100):
+#: The most pixels a figure may have: Pillow's decompression-bomb limit (twice ``PIL.Image.MAX_IMAGE_PIXELS``), over
+#: which Pillow refuses to open the image; drawing it takes 4 bytes a pixel (0.7 GB here)
+_MAX_PIXELS = 2 * 89_478_485
+
+
+def _new_figure(figsize, dpi=100, function="the plot"):
+    """A new figure of ``figsize`` inches at ``dpi``; a ValueError naming ``function``'s ``dpi`` when its image
+    would exceed :data:`_MAX_PIXELS`.
+
+    ``plot_confusion_matrix(..., dpi=10000)`` (a zero too many) drew a
+    44,000 x 35,000-pixel image: the process grew past 20 GB and the system
+    killed it (a notebook's kernel dies without a word).
+    """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
+    width, height = (round(float(side * dpi)) for side in figsize)
+    if width * height > _MAX_PIXELS:
+        most = int((_MAX_PIXELS / (figsize[0] * figsize[1])) ** 0.5)
+        raise ValueError(
+            f"The 'dpi' parameter of {function} is too large: dpi={dpi!r} makes its {figsize[0]:g} x "
+            f"{figsize[1]:g}-inch figure {width:,} x {height:,} pixels ({width * height * 4 / 2**30:,.1f} GB to "
+            f"draw; Pillow refuses to open images over {_MAX_PIXELS:,} pixels). Pass dpi={most} or less (300 is "
+            "print quality)."
+        )
     fig = _figure_class()(figsize=figsize, dpi=dpi, layout="constrained")
     FigureCanvasAgg(fig)
     return fig
@@ -101,12 +122,21 @@ def _check_dpi(dpi, function):
         raise ValueError(f"The 'dpi' parameter of {function} must be a positive number of dots per inch, got {dpi!r}.")
 
 
-def _check_path(path) -> tuple[Path, str]:
-    """(``path``, the image format its suffix names: PNG without one); errors naming ``path``, before drawing."""
+def _check_path(path, function="the plot") -> tuple[Path, str]:
+    """(``path``, the image format its suffix names: PNG without one); errors naming ``path`` and ``function``'s
+    parameter, before drawing."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     from ._atomic import nearest_existing_parent
 
+    if not isinstance(path, (str, os.PathLike)) or not isinstance(os.fspath(path), str):
+        # plot_history(history, ["loss", "accuracy"]) (metrics meant) raised os.fspath's "expected str, bytes or
+        # os.PathLike object, not list", naming no parameter
+        hint = (" The metrics to draw are chosen by keyword: plot_history(history, metrics=[...])."
+                if function == "plot_history" and isinstance(path, (list, tuple)) else "")
+        raise TypeError(f"The 'path' parameter of {function} must be a str or path-like naming the image file to "
+                        f"write (e.g. 'plot.png'), or None to get the figure; got {type(path).__name__} {path!r}."
+                        + hint)
     given = os.fspath(path)
     path = Path(path).expanduser()
     if isinstance(given, str) and given.endswith(("/", os.sep)) and not path.is_dir():
@@ -471,10 +501,13 @@ def plot_history(history, path=None, *, metrics=("loss", "accuracy"), title=None
     Raises
     ------
     ValueError
-        If the history holds none of the requested metrics, or ``path`` names
-        a format matplotlib does not write.
+        If the history holds none of the requested metrics, ``path`` names
+        a format matplotlib does not write, or ``path`` is a bare metric name
+        (``plot_history(h, "loss")``: ``metrics="loss"`` is meant), or
+        ``dpi`` would make an image over 179 million pixels.
     TypeError
-        If ``history`` is none of the above (e.g. an unfitted pipeline).
+        If ``history`` is none of the above (e.g. an unfitted pipeline), or
+        ``path`` is neither a str nor path-like.
 
     Examples
     --------
@@ -493,9 +526,18 @@ def plot_history(history, path=None, *, metrics=("loss", "accuracy"), title=None
         raise ValueError(f"The 'metrics' parameter of plot_history must be a str or a list of str, such as "
                          f"['loss', 'accuracy']. Got {metrics!r} instead.")
     if path is not None:
-        _check_path(path)
+        _check_path(path, "plot_history")
     _check_dpi(dpi, "plot_history")
     hist = _history_dict(history)
+    if isinstance(path, str) and not Path(path).suffix and not os.path.dirname(path) and (
+            path in hist or path.removeprefix("val_") in ("loss", *_ACCURACY_NAMES)):
+        # plot_history(history, "loss"), metrics meant: a PNG file named "loss" was written in the current folder,
+        # and the notebook showed its path instead of the figure
+        raise ValueError(
+            f"The 'path' parameter of plot_history names the image file to write, and {path!r} names a metric: "
+            f"pass metrics={path!r} by keyword to draw it (plot_history(history, metrics={path!r})), or a file "
+            f"name with its format, such as {path + '.png'!r}."
+        )
 
     def names(metric):  # the metric's own name first, then the names Keras may have logged it under
         return [metric, *_ACCURACY_NAMES] if metric in _ACCURACY_NAMES else [metric]
@@ -547,7 +589,7 @@ def plot_history(history, path=None, *, metrics=("loss", "accuracy"), title=None
     n_epochs = max(len(values) for _, *curves in panels for values in curves if values is not None)
     if kept is not None and not 0 <= kept < n_epochs - 1:  # the last epoch's weights (or out of range): no mark
         kept = None
-    fig = _new_figure((5.0 * len(panels), 4.0), dpi)
+    fig = _new_figure((5.0 * len(panels), 4.0), dpi, "plot_history")
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
     for ax, (metric, train, val) in zip(axes, panels):
         if train is not None:
@@ -711,7 +753,7 @@ def plot_confusion_matrix(y_true, y_pred, labels=None, path=None, *, normalize=N
             + hint
         )
     if path is not None:
-        _check_path(path)
+        _check_path(path, "plot_confusion_matrix")
     _check_dpi(dpi, "plot_confusion_matrix")
     if normalize not in (None, "true", "pred", "all"):  # scikit-learn's message named its confusion_matrix
         raise ValueError("The 'normalize' parameter of plot_confusion_matrix must be a str among {'true', 'pred', "
@@ -722,7 +764,7 @@ def plot_confusion_matrix(y_true, y_pred, labels=None, path=None, *, normalize=N
     # an 11,220-pixel-wide PNG (3.5 GB of memory, 24 CPU s) that Pillow refuses as a decompression bomb
     cell = min(1.1, _MATRIX_MAX_INCHES / len(names))
     size = 1.2 + cell * len(names)
-    fig = _new_figure((max(4.0, size + 1.0), max(3.5, size)), dpi)
+    fig = _new_figure((max(4.0, size + 1.0), max(3.5, size)), dpi, "plot_confusion_matrix")
     ax = fig.subplots()
     # a rate's colour scale is 0 to 1 whatever its largest cell (0.5 was drawn as dark as a perfect 1.0)
     image = ax.imshow(cm, cmap="Blues", vmin=0, vmax=1 if normalize else None)
@@ -861,7 +903,7 @@ def plot_word_map(vectors, words, path=None, *, method="pca", skip_missing=False
         words = [words]
     words = list(dict.fromkeys(words))  # unique, order kept
     if path is not None:
-        _check_path(path)
+        _check_path(path, "plot_word_map")
     _check_dpi(dpi, "plot_word_map")
     if isinstance(vectors, (str, os.PathLike)):  # vectors["good"] of a path: "string indices must be integers"
         from .vectors import load_vectors
@@ -905,7 +947,7 @@ def plot_word_map(vectors, words, path=None, *, method="pca", skip_missing=False
         axis = "t-SNE "
         shares = ["", ""]
 
-    fig = _new_figure((7.0, 6.0), dpi)
+    fig = _new_figure((7.0, 6.0), dpi, "plot_word_map")
     ax = fig.subplots()
     ax.scatter(points[:, 0], points[:, 1], s=24, color="tab:blue")
     for group in groups.values():
