@@ -423,3 +423,20 @@ def kmeans_calls(monkeypatch, tmp_path):
     clusters._MEMO.clear()
     yield calls
     clusters._MEMO.clear()
+
+
+def write_reviews_tar(path, texts, member="revs/{i}_7.txt", mode="w:gz"):
+    """A tar archive at ``path`` of ``texts``, one per member named ``member.format(i=i)``; returns ``path``.
+
+    The shape of the IMDB tarball (one review per file), for the checks that refuse an archive read as text.
+    """
+    import io
+    import tarfile
+
+    with tarfile.open(path, mode) as tar:
+        for i, text in enumerate(texts):
+            data = text.encode("utf-8")
+            info = tarfile.TarInfo(member.format(i=i))
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path

@@ -7,6 +7,7 @@ import logging
 
 import numpy as np
 import pytest
+from conftest import write_reviews_tar
 
 from toolkit.exceptions import VectorsFormatError
 from toolkit.vectors import load_vectors
@@ -156,18 +157,6 @@ def test_a_vectors_file_spelling_ustar_at_byte_257_is_no_tar_archive(tmp_path, m
         load_vectors(tmp_path / "es.tar.gz")
 
 
-def _reviews_tar(texts, path):
-    """A .tar.gz of one review per file (as the IMDB tarball and the aclImdb folders hold them)."""
-    import io
-    import tarfile
-
-    with tarfile.open(path, "w:gz") as tar:
-        for i, text in enumerate(texts):
-            data = text.encode("utf-8")
-            info = tarfile.TarInfo(f"reviews/unsup/{i}_0.txt")
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return path
 
 
 def test_an_unlabelled_tar_archive_is_refused_not_read_as_text(imdb_small, fresh_domain_cache, tmp_path):
@@ -179,7 +168,7 @@ def test_an_unlabelled_tar_archive_is_refused_not_read_as_text(imdb_small, fresh
     from toolkit.vectors.domain import domain_vectors
 
     texts, _ = imdb_small
-    archive = _reviews_tar(texts[:20], tmp_path / "reviews.tar.gz")
+    archive = write_reviews_tar(tmp_path / "reviews.tar.gz", texts[:20], member="reviews/unsup/{i}_0.txt")
     docs = [text.lower().split() for text in texts[20:40]]
     with pytest.raises(DataError, match=r"reviews\.tar\.gz' named by the 'vectors' domain spec is a tar archive "
                                         r"\(gzip-compressed\), not a text file.*give 'unsup'"):

@@ -150,16 +150,43 @@ def _hint_root_option(exc: Exception) -> None:
 
     ``toolkit tokenize big.txt -q`` is a usage error, "No such option: -q",
     although ``toolkit --help`` lists ``-q``; the message now says to put it
-    before the command. Other errors are left as they are.
+    before the command. A vectors file given as an argument where the command takes it with ``--vectors``
+    gets :func:`_hint_vectors_option`'s hint. Other errors are left as they are.
     """
     name = getattr(exc, "option_name", None)
     ctx = getattr(exc, "ctx", None)
+    _hint_vectors_option(exc)
     if type(exc).__name__ != "NoSuchOption" or name not in _ROOT_OPTIONS or ctx is None or ctx.parent is None:
         return
     command = ctx.command_path.split(" ", 1)[-1]
     exc.message = (f"No such option: {name}. It is an option of 'toolkit' itself: give it before the command, "
                    f"as in 'toolkit {name} {command} ...'.")
     exc.possibilities = None
+
+
+def _hint_vectors_option(exc: Exception) -> None:
+    """Say that the vectors go with ``--vectors`` when a command that has the option got them as an argument.
+
+    ``toolkit vectors info FILE`` takes the vectors file as its argument, but ``toolkit vectors similar
+    glove.txt good`` was "Got unexpected extra argument(s) (good)" (the file read as the query word), with no
+    word of ``--vectors``. Only when the first argument names an existing file and ``--vectors`` was not given.
+    """
+    ctx = getattr(exc, "ctx", None)
+    if (type(exc).__name__ != "UsageError" or ctx is None or "unexpected extra argument" not in str(exc.message)
+            or "vectors" not in ctx.params):
+        return
+    arguments = [p for p in ctx.command.params if p.param_type_name == "argument"]
+    first = ctx.params.get(arguments[0].name) if arguments else None
+    try:
+        source = ctx.get_parameter_source("vectors")
+        given = source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
+    except (AttributeError, TypeError):  # click before 8.0
+        given = False
+    if given or not isinstance(first, str) or not Path(first).expanduser().is_file():
+        return
+    usage = " ".join(p.name.upper() for p in arguments)
+    exc.message = (f"{str(exc.message).rstrip('.')}. If {first} is the word vectors file, give it with --vectors: "
+                   f"'{ctx.command_path} {usage} --vectors {first}'.")
 
 
 # errno values that mean "this path, as the user gave it, cannot be used": not a toolkit bug
@@ -510,6 +537,10 @@ def _errors_to_exit(func):
             _close_progress_bars()
             typer.echo(f"Error: {missing or _one_line(exc)}", err=True)
             raise typer.Exit(1) from exc
+        finally:
+            from ._inputs import discard_preloaded
+
+            discard_preloaded()  # data read before TensorFlow that the command, ended early, did not take
 
     return wrapper
 
@@ -687,12 +718,15 @@ def _check_vectors(vectors, option: str = "--vectors") -> None:
 
 
 def _check_data(source, *, labelled: bool = False) -> None:
-    """A data argument: 'imdb', '-' or a path that exists (``labelled``: a folder, a CSV/TSV or JSONL file)."""
-    if source is None or str(source).lower() == "imdb" or str(source) == "-":
+    """A data argument: 'imdb', '-' or a path that exists (``labelled``: a folder, a CSV/TSV or JSONL file, not
+    '-'; raw text: no tar or zip archive)."""
+    if source is None or str(source).lower() == "imdb" or (str(source) == "-" and not labelled):
         return
-    from ._inputs import _check_input_path, check_labelled_path
+    from ._inputs import _check_input_path, check_labelled_path, check_not_archive
 
-    (check_labelled_path if labelled else _check_input_path)(source)
+    path = (check_labelled_path if labelled else _check_input_path)(source)
+    if not labelled:  # (labelled data: only a folder or a table, checked above)
+        check_not_archive(path)  # a .tar.gz of texts: refused now, not after the tokenizer loaded
 
 
 def _info(message: str) -> None:

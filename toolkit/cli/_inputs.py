@@ -13,7 +13,8 @@ from pathlib import Path
 from ..exceptions import ToolkitError
 
 __all__ = ["read_input", "load_data", "load_train_test", "DocumentRecords", "parse_setting", "SettingError",
-           "check_limit", "check_columns", "check_training_classes"]
+           "check_limit", "check_columns", "check_training_classes",
+           "preload_data", "discard_preloaded", "check_test_size", "check_not_archive"]
 
 logger = logging.getLogger(__name__)
 
@@ -198,6 +199,66 @@ def _read_bytes(path: Path) -> bytes:
         raise DataError(f"Cannot read '{path}': {err.strerror or err}.") from err
 
 
+#: the first bytes of a zip archive (its first member's local header)
+ZIP_MAGIC = b"PK\x03\x04"
+
+
+def _archive_error(start: bytes, name: str, tool: str | None = None, file: str = "FILE"):
+    """The DataError for raw text that is a tar or zip archive (``start``: its first 262 bytes, decompressed), or None.
+
+    Read one document per line, ``toolkit tokenize revs.tar.gz`` gave each member's header ("revs/0_7.txt",
+    "0000644", "ustar") glued to its text's first line, and the lines of every member, as documents (exit 0);
+    a zip was "not utf-8 ... or a binary file?". A tar header spells "ustar" at bytes 257-261, after the NULs
+    that pad its fields (text that happens to hold "ustar" there has no NUL), as :mod:`toolkit.vectors.domain`
+    tells an archive. ``name``: the input in messages ("'revs.tar.gz'", "standard input"); ``tool``: its
+    compressor ("gzip"); ``file``: its name in the commands shown.
+    """
+    from ..exceptions import DataError
+
+    where = name[:1].upper() + name[1:]
+    if start[257:262] == b"ustar" and b"\x00" in start[:257]:
+        member = start[:100].split(b"\x00", 1)[0].decode("utf-8", "replace")
+        packed = f" ({tool}-compressed)" if tool else ""
+        if member.lower().startswith("aclimdb") or Path(file).name.lower().startswith("aclimdb"):
+            todo = ("It is IMDB's tarball: give 'imdb' instead (its training reviews, read from the tarball in "
+                    "$TOOLKIT_DATA_DIR or --data-dir without unpacking; `toolkit train --data imdb`; in Python "
+                    f"toolkit.data.load_imdb(path={file!r})), or extract it (tar -xf {file}) and give a folder of "
+                    "its reviews (aclImdb/train/pos: one document per .txt file).")
+        else:
+            todo = (f"Extract it (tar -xf {file}) and give the extracted folder (one document per .txt file) or "
+                    "one of its text files (one document per line).")
+        return DataError(
+            f"{where} is a tar archive{packed}, not text: read one document per line, each member's header (its "
+            f"name {member!r}, mode, 'ustar') and the lines of every member would become the documents. {todo}"
+        )
+    if start[:4] == ZIP_MAGIC:
+        return DataError(
+            f"{where} is a zip archive, not text. Extract it (unzip {file}) and give the extracted folder (one "
+            "document per .txt file) or one of its text files (one document per line)."
+        )
+    return None
+
+
+def check_not_archive(path) -> None:
+    """Refuse a raw-text input file that is a tar or zip archive (:func:`_archive_error`), from its first bytes
+    (decompressed): before a command loads its tokenizer, and without reading a large tarball whole.
+    A file that cannot be opened or decompressed is left to the readers, which name the problem."""
+    from ..data.datasets import _COMPRESSOR, _compression, _open_bytes
+
+    path = Path(path).expanduser()
+    if not path.is_file():
+        return
+    try:
+        with _open_bytes(path) as fh:
+            start = fh.read(262)
+        tool = _COMPRESSOR.get(_compression(path))
+    except (OSError, EOFError, ToolkitError):
+        return
+    error = _archive_error(start, f"'{path}'", tool, str(path))
+    if error is not None:
+        raise error
+
+
 def _read_lines(path: Path, encoding: str, numbers: list | None = None) -> list[str]:
     """The non-empty lines of a text file, decompressed first when it is gzip, bz2 or xz data (``reviews.txt.gz``)."""
     from ..data.datasets import _COMPRESSOR, _compression
@@ -346,8 +407,9 @@ def read_input(source=None, *, column="text", encoding="utf-8", stdin=None, spli
     ------
     toolkit.exceptions.DataError
         Missing or unreadable file, undecodable bytes, folder without text
-        files, missing column, a CSV/TSV header where lines are read (the
-        message names the file and the problem).
+        files, missing column, a CSV/TSV header where lines are read, a tar
+        or zip archive read as lines (the message names the file and the
+        problem).
 
     Examples
     --------
@@ -363,7 +425,15 @@ def read_input(source=None, *, column="text", encoding="utf-8", stdin=None, spli
         stream = sys.stdin if stdin is None else stdin
         numbers = []
         if hasattr(stream, "buffer"):  # decoded here, strictly: sys.stdin replaces bad bytes under some locales
-            lines = _lines(_decompressed(stream.buffer.read(), "standard input"), encoding, "standard input", numbers)
+            from ..data.datasets import _COMPRESSOR, _compression_of
+
+            raw = stream.buffer.read()
+            data = _decompressed(raw, "standard input")
+            error = _archive_error(data[:262], "standard input", _COMPRESSOR.get(_compression_of(raw[:10])))
+            if error is not None:  # `cat revs.tar.gz | toolkit tokenize -`
+                raise error
+            del raw
+            lines = _lines(data, encoding, "standard input", numbers)
         else:
             numbered = [(i, line.rstrip("\r\n")) for i, line in enumerate(stream, 1) if line.strip()]
             if numbered and numbered[0][1].startswith("\ufeff"):
@@ -391,6 +461,7 @@ def read_input(source=None, *, column="text", encoding="utf-8", stdin=None, spli
         if path.is_dir() and filenames is not None:
             filenames.extend(str(name) for name in dataset.filenames)
         return list(dataset.texts)
+    check_not_archive(path)  # a .tar.gz read line by line: its headers and every member as documents
     numbers = []
     lines = _read_lines(path, encoding, numbers)
     if lines and _is_token_list(lines[0]):  # `toolkit tokenize reviews.txt -o tokens.txt`
@@ -521,7 +592,7 @@ def _labelled_class_folders(path: Path) -> list[str] | None:
     return classes
 
 
-#: the dataset check_training_classes read, until load_data is asked for it (one entry, taken once)
+#: the datasets preload_data read, until load_data is asked for each (taken once)
 _PRELOADED: dict = {}
 
 
@@ -540,16 +611,18 @@ def _preload_key(path: Path, column, label_column):
     return str(path.resolve()), *ident, column, label_column
 
 
-def check_training_classes(data, *, column="text", label_column="label") -> None:
-    """Refuse a CSV/TSV or JSONL file whose labels are of one class, before a command loads anything heavy.
+def check_training_classes(data, *, column="text", label_column="label", test_data=None) -> None:
+    """Read the training (and test) data now and refuse labels of one class, before a command loads anything heavy.
 
-    ``toolkit train`` on such a file (often a --label-column naming a column of
-    one value) failed in the classifier's fit, after TensorFlow and the tokenizer
-    (seconds). The file is read once: the next :func:`load_data` of it with the
-    same columns takes the dataset read here. A folder whose subfolders are
-    splits (``aclImdb``: ``train/`` and ``test/``, each with ``neg/`` and ``pos/``)
-    is refused. Other data (IMDB, folders, stdin) and files that cannot be read
-    are left to the readers.
+    ``toolkit train`` on a file of one class (often a --label-column naming a
+    column of one value) failed in the classifier's fit, after TensorFlow and
+    the tokenizer (seconds); a class folder without texts, an undecodable file
+    or a folder of unlabelled files failed after TensorFlow too. A folder or a
+    CSV/TSV or JSONL file is read once: the next :func:`load_data` of it with the
+    same columns takes the dataset read here (see :func:`preload_data`). A
+    folder whose subfolders are splits (``aclImdb``: ``train/`` and ``test/``,
+    each with ``neg/`` and ``pos/``) is refused. Other data (IMDB, stdin) is
+    left to the readers.
 
     Parameters
     ----------
@@ -557,24 +630,71 @@ def check_training_classes(data, *, column="text", label_column="label") -> None
         As for :func:`load_data`.
     column, label_column : str
         The text and label fields.
+    test_data : str or path-like, optional
+        The command's separate test data: read now too (its errors before
+        anything heavy), one class allowed.
 
     Raises
     ------
     toolkit.exceptions.DataError
         When every label is the same class, or as :func:`load_data`.
     """
-    if data is None or label_column is None or str(data) == "-" or str(data).lower() == "imdb":
-        return
-    path = Path(data).expanduser()
-    if path.is_dir():  # a folder of splits (aclImdb), not of classes: refused now, not after TensorFlow loaded
-        _check_not_splits(path, sorted(p.name for p in path.iterdir() if p.is_dir() and not p.name.startswith(".")))
-        return
-    if _line_kind(str(path)) is None or not path.is_file():
-        return
-    dataset = load_data(path, column=column, label_column=label_column)
-    _check_two_classes(_named_labels(dataset, label_column), data, label_column)
     _PRELOADED.clear()
-    _PRELOADED[_preload_key(path, column, label_column)] = dataset
+    if label_column is None:
+        return
+    dataset = preload_data(data, column=column, label_column=label_column)
+    if dataset is not None:
+        _check_two_classes(_named_labels(dataset, label_column), data, label_column)
+    if test_data is not None:
+        dataset = preload_data(test_data, column=column, label_column=label_column)
+        if dataset is not None:
+            _named_labels(dataset, label_column)  # unlabelled test documents, named now
+
+
+def preload_data(data, *, column="text", label_column="label"):
+    """Read a class-per-folder directory or a CSV/TSV or JSONL file now, for the next :func:`load_data` of it.
+
+    A command calls it before it loads anything heavy (TensorFlow, the
+    tokenizer), so a problem of the data (a folder without texts, an
+    undecodable file, a missing column) is its error at once, not after
+    seconds of loading; the data is still read once. The dataset is kept
+    until :func:`load_data` takes it (once) or :func:`discard_preloaded`.
+
+    Parameters
+    ----------
+    data : str or path-like
+        As for :func:`load_data`; IMDB, stdin and paths that are neither a
+        folder nor a CSV/TSV/JSONL file are left to the readers.
+    column, label_column : str or None
+        The text and label fields.
+
+    Returns
+    -------
+    toolkit.data.datasets.TextDataset or None
+        The dataset read, or None when ``data`` was left to the readers.
+
+    Raises
+    ------
+    toolkit.exceptions.DataError
+        As :func:`load_data`.
+    """
+    if data is None or str(data) == "-" or str(data).lower() == "imdb":
+        return None
+    path = Path(data).expanduser()
+    if not path.is_dir() and (_line_kind(str(path)) is None or not path.is_file()):
+        return None
+    key = _preload_key(path, column, label_column)
+    if key in _PRELOADED:  # --data and --test-data naming the same file
+        return _PRELOADED[key]
+    dataset = load_data(path, column=column, label_column=label_column)
+    _PRELOADED[key] = dataset
+    return dataset
+
+
+def discard_preloaded() -> None:
+    """Forget the datasets :func:`preload_data` read that no :func:`load_data` took (a command that ended
+    early): a folder's key is the folder's own identity, which an edit of a file in it does not change."""
+    _PRELOADED.clear()
 
 
 def _csv_delimiter(path: Path, encoding: str = "utf-8") -> str:
@@ -642,6 +762,12 @@ def check_labelled_path(data) -> Path:
     (for parquet, Excel and one-document JSON files: the pandas call that converts them)."""
     from ..exceptions import DataError
 
+    if str(data) == "-":  # "Input not found: '-'. Check the path (... or '-' for stdin)", after TensorFlow loaded
+        raise DataError(
+            "'-' (standard input) cannot be read as labelled data: it is read from a class-per-folder directory "
+            "or a CSV/TSV/JSONL file, whose name tells its format. Save the input to a file first (e.g. "
+            "`... > reviews.csv`) and give the file's name."
+        )
     path = _check_input_path(data)
     error = _unreadable_format(path)
     if error is not None:
@@ -1019,6 +1145,28 @@ def _booleans_as_in(labels, reference, source, reference_source):
     return np.asarray([renamed.get(str(v), str(v)) for v in np.asarray(labels).tolist()])
 
 
+def check_test_size(test_size, n_documents: int, data) -> int:
+    """The number of test documents ``test_size`` (a fraction or a count) holds out of ``n_documents``; a
+    :class:`SettingError` when it leaves no training document or holds out one (which scores 0 or 1).
+
+    ``toolkit train`` calls it with the data read before TensorFlow loads (:func:`preload_data`), so a
+    ``--test-size`` too large for the data is its error at once; :func:`load_train_test` checks it again.
+    """
+    n_test = test_size if isinstance(test_size, numbers.Integral) else math.ceil(test_size * n_documents)
+    if not 1 <= n_test < n_documents:
+        # scikit-learn's ValueError here (a count of the data's size or more, or a fraction that leaves no
+        # training document, e.g. 0.999 of 300) ended the command as "a bug in toolkit" with a traceback
+        raise SettingError(f"test_size={test_size} (--test-size) leaves no training documents: {data} has "
+                           f"{n_documents} documents; give at most {n_documents - 1} test documents or a "
+                           "smaller fraction, e.g. 0.2.")
+    if n_test == 1:  # "accuracy 1.0000 on 1 documents": a score of 0 or 1 that measures nothing
+        raise SettingError(f"test_size={test_size} (--test-size) holds out 1 of the {n_documents} documents "
+                           f"of {data}: one test document scores 0 or 1, which measures nothing. Give a "
+                           "larger fraction or count (at least as many test documents as classes), or "
+                           "--test-data.")
+    return n_test
+
+
 def load_train_test(
     data="imdb", *, test_data=None, test_size=0.2, limit=None, random_state=0,
     column="text", label_column="label", data_dir=None, cache_dir=None, with_ratings=False, with_positions=False,
@@ -1080,18 +1228,7 @@ def load_train_test(
         from sklearn.model_selection import train_test_split
 
         test_ds = train_ds
-        n_test = test_size if isinstance(test_size, numbers.Integral) else math.ceil(test_size * len(x_train))
-        if not 1 <= n_test < len(x_train):
-            # scikit-learn's ValueError here (a count of the data's size or more, or a fraction that leaves no
-            # training document, e.g. 0.999 of 300) ended the command as "a bug in toolkit" with a traceback
-            raise SettingError(f"test_size={test_size} (--test-size) leaves no training documents: {data} has "
-                               f"{len(x_train)} documents; give at most {len(x_train) - 1} test documents or a "
-                               "smaller fraction, e.g. 0.2.")
-        if n_test == 1:  # "accuracy 1.0000 on 1 documents": a score of 0 or 1 that measures nothing
-            raise SettingError(f"test_size={test_size} (--test-size) holds out 1 of the {len(x_train)} documents "
-                               f"of {data}: one test document scores 0 or 1, which measures nothing. Give a "
-                               "larger fraction or count (at least as many test documents as classes), or "
-                               "--test-data.")
+        n_test = check_test_size(test_size, len(x_train), data)
         labels = np.asarray(y_train)
         classes, counts = np.unique(labels, return_counts=True)
         single = np.isin(labels, classes[counts < 2])

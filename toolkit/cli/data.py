@@ -376,6 +376,12 @@ def data_describe(
             raise DataError(f"{source} is read as a file of lines, texts without labels: add --unlabelled to "
                             "describe its texts, or give labelled data (a CSV/TSV or JSON lines file with a label "
                             "column, a class-per-folder directory).")
+    if not unlabelled and "-" in (str(data), str(test_data)):  # stdin has no file name to tell its format by
+        from ..exceptions import DataError
+
+        raise DataError("'-' (standard input) is read as texts without labels, one per line: add --unlabelled to "
+                        "describe them; labelled data is read from a CSV/TSV or JSON lines file or a folder (save "
+                        "the input to a file first, e.g. `... > reviews.csv`).")
     _check_data(data, labelled=not unlabelled)
     _check_data(test_data, labelled=not unlabelled)
     if str(data) == "-" and str(test_data) == "-":

@@ -311,7 +311,39 @@ def _check_search(grid, settings, *, cv, scoring, scheduler, workers, local) -> 
         _check_set_not_in_grid(params, searched, names)
         _check_grid_vectors(params, searched)
         _check_grid_values(params, searched)
+        _check_vectors_for_architecture(searched, names)
     return params, param_grid
+
+
+def _check_vectors_for_architecture(param_grid: dict, names: dict) -> None:
+    """Refuse a grid whose candidates include ``architecture='nbsvm_vectors'`` without vectors.
+
+    ``--grid architecture=nbsvm,nbsvm_vectors`` with no ``--set vectors=`` (the classifier's default is none,
+    not the recipe's GloVe of ``toolkit train``) fitted every other candidate, then failed in that one's fit
+    ("needs word vectors"), after the data, TensorFlow and seconds to minutes of fits. ``param_grid`` is one
+    grid of the search (the pipeline's parameter names), ``names`` the pipeline's parameters (with the settings).
+    """
+    def values(name):
+        found = param_grid.get(name, [names.get(name)])
+        return [None if isinstance(v, str) and v.strip().lower() == "none" else v for v in found]
+
+    if "nbsvm_vectors" not in values("classifier__architecture") or None not in values("classifier__vectors"):
+        return
+    gridded = "classifier__architecture" in param_grid
+    where = _terms(f"architecture='nbsvm_vectors' (the {'grid' if gridded else 'settings'})",
+                   f"--{'grid' if gridded else 'set'} architecture=nbsvm_vectors")
+    if "classifier__vectors" in param_grid:
+        lacking = _terms("the grid's vectors include None", "--grid vectors= includes none")
+        fix = _terms("Drop None from the grid's vectors", "Drop none from --grid vectors=")
+    else:
+        vectors = "a vectors file, a manifest name such as glove.6B.50d or a domain spec such as word2vec:unsup"
+        lacking = _terms("no vectors are set", "no vectors are set (the grid's classifier has none by default, "
+                                               "unlike toolkit train's recipe)")
+        fix = _terms(f"Set vectors ({vectors})", f"Give --set vectors=glove.6B.50d ({vectors})")
+    raise ValueError(
+        f"{where} needs word vectors, but {lacking}: that candidate would fail in its fit, after the "
+        f"others. {fix}, or search architecture nbsvm, the same model without them."
+    )
 
 
 def run_grid(data="imdb", *, grid, settings=None, cv=3, limit=None, scheduler=None, workers=None, local=False,
@@ -710,7 +742,7 @@ def grid_cmd(
     documents, here, and saves it as toolkit train saves its model
     (FOLDER/model, for toolkit evaluate and predict), with FOLDER/grid.json.
     """
-    _check_data(data)
+    _check_data(data, labelled=True)  # a .txt file or stdin: named now, not after the search started
     _check_output_file(output, force=force)  # now, not after the search
     _check_output_compression(output)  # grid.json.zst: refused now, not written as plain text under that name
     if refit_output is not None:

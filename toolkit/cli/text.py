@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,6 +56,25 @@ def _check_output_compression(output, option: str = "--output") -> None:
             f"would not open. Name it .gz, .bz2 or .xz (compressed as the suffix says), or write to "
             f"standard output and compress it yourself, e.g. `... | {_UNWRITTEN_SUFFIXES[suffix]} ...`."
         )
+
+
+def _check_tokens_name(output) -> None:
+    """Refuse a ``toolkit tokenize --output`` named as a table (``tokens.csv``, ``.tsv``, also compressed).
+
+    The tokens are JSON lines whatever the name: ``-o tokens.csv`` wrote a JSON list per line into it, which
+    ``pandas.read_csv`` or a spreadsheet reads as columns of brackets and quoted tokens (exit 0).
+    """
+    from ._inputs import TABLE_SUFFIXES, _data_suffix, _uncompressed_name
+
+    if output is None or _is_stdout(output) or _data_suffix(output) not in TABLE_SUFFIXES:
+        return
+    output = Path(output)
+    plain = _uncompressed_name(output)
+    jsonl = plain.with_suffix(".jsonl").name + output.name[len(plain.name):]
+    raise SettingError(
+        f"--output {output}: toolkit tokenize writes JSON lines (one JSON list of tokens per document), not a "
+        f"{_data_suffix(output)[1:].upper()} table; name the output .jsonl (-o {jsonl})."
+    )
 
 
 def _emit_data(text: str, output) -> None:
@@ -226,6 +246,10 @@ class Vectorized:
         import numpy as np
         import scipy.sparse as sp
 
+        if isinstance(file, (str, os.PathLike)):  # numpy adds .npz to a path not ending in it (seqs.NPZ): its
+            with open(file, "wb") as fh:  # file was then seqs.NPZ.npz, and the path itself stayed empty
+                self.write_matrix(fh)
+            return
         if sp.issparse(self.matrix):
             sp.save_npz(file, sp.csr_matrix(self.matrix), compressed=True)
         else:
@@ -302,7 +326,31 @@ def _check_same_tokenizer(recorded, tokenizer: dict, path) -> None:
 
 def _npz_path(path) -> Path:
     path = Path(path)
-    return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
+    return path if path.suffix.lower() == ".npz" else path.with_name(path.name + ".npz")
+
+
+def _check_npz_name(output: Path) -> None:
+    """Refuse an ``--output`` whose suffix is not ``.npz`` (``seqs.csv``, ``x.npy``, ``m.npz.gz``).
+
+    The matrix is a NumPy ``.npz`` archive whatever the name: ``-o seqs.csv`` wrote ``seqs.csv.npz`` (named
+    on stdout only), and the ``seqs.csv`` a script then read was missing, or an older file. A name without a
+    suffix gets ``.npz``, as :func:`numpy.savez` adds it.
+    """
+    from ..data.datasets import COMPRESSED_SUFFIXES
+
+    suffix = output.suffix
+    if not suffix or suffix.lower() == ".npz":
+        return
+    stem = output.name[: -len(suffix)]
+    if suffix.lower() in COMPRESSED_SUFFIXES and Path(stem).suffix.lower() == ".npz":
+        what = f"{suffix} compression: the .npz archive is compressed already"
+    else:
+        what = f"a {suffix} file"
+    raise SettingError(
+        f"--output {output}: toolkit vectorize writes the matrix as a NumPy .npz archive (numpy.load(...)['x']; "
+        f"the bag modes: scipy.sparse.load_npz), not {what}. Give a name ending in .npz "
+        f"(-o {output.with_name(Path(stem).stem if suffix.lower() in COMPRESSED_SUFFIXES else stem)}.npz)."
+    )
 
 
 def vectorize(texts, *, output_mode="int", max_tokens=None, min_count=1, maxlen=None, padding="pre",
@@ -452,6 +500,7 @@ def tokenize_cmd(
     _check_data(source)
     _check_output_file(output, force=force)
     _check_output_compression(output)
+    _check_tokens_name(output)
     tokenizer = _tokenizer(**{"progress": _progress(), **_skip_params(skip_bad), **_settings(settings)})
     texts = _read_texts(source, column=column)
     with _documents_named(source):
@@ -506,6 +555,7 @@ def vectorize_cmd(
                             "`toolkit vectorize` wrote next to the training matrix.")
     given_vocabulary = vocabulary_path  # (not the default name)
     if not to_stdout:
+        _check_npz_name(output)
         output = _npz_path(output)
         if vocabulary_path is None and output_mode != "hashing" and use_vocabulary is None:
             vocabulary_path = output.with_name(output.stem + ".vocab.json")

@@ -55,11 +55,13 @@ from ._inputs import (
     _subsample,
     check_columns,
     check_limit,
+    check_test_size,
     check_training_classes,
     first_of,
     load_data,
     load_train_test,
     numeric_labels,
+    preload_data,
     split_singles_to_train,
 )
 
@@ -1521,9 +1523,13 @@ def train_cmd(
 
     recipe = _recipe_params(model.value, data, vectors, params, random_state)
     _check_settings(model.value, recipe, params)  # a typo in --set fails now, not after TensorFlow and the data load
-    # labels of one class (a --label-column of one value), after the cheap checks (the file is read, once) and
-    # before TensorFlow and the tokenizer load
-    check_training_classes(data, column=column, label_column=label_column)
+    # labels of one class (a --label-column of one value), a folder without texts, an undecodable file: after the
+    # cheap checks (the data is read, once) and before TensorFlow and the tokenizer load
+    check_training_classes(data, column=column, label_column=label_column, test_data=test_data)
+    if test_data is None and str(data).lower() != "imdb":  # a --test-size too large for the data, now
+        dataset = preload_data(data, column=column, label_column=label_column)  # (the data read above)
+        if dataset is not None:
+            check_test_size(test_size, len(dataset.texts), data)
     if str(data).lower() == "imdb" or str(test_data).lower() == "imdb":
         from ..data.datasets import check_data_folder
 
@@ -1632,6 +1638,8 @@ def evaluate_cmd(
 
         _check_path(plot)
 
+    # the data read now (a folder without texts, an undecodable file: named before TensorFlow loads), once
+    preload_data(data, column=column, label_column=label_column)
     _load_tensorflow_for(model)
     metrics = evaluate(model, data, split=split, limit=limit, column=column, label_column=label_column, plot=plot,
                        data_dir=data_dir, cache_dir=cache_dir, progress=_progress())

@@ -44,14 +44,23 @@ vectors_app = typer.Typer(help="Word vectors: inspect, query, check coverage, co
 app.add_typer(vectors_app, name="vectors")
 
 
-#: The reader settings of load_vectors that the vectors commands take as options (--format, --limit, --unicode-errors)
-READER_OPTIONS = ("format", "limit", "unicode_errors")
+#: The reader settings of load_vectors that the vectors commands take as options (--format, --limit,
+#: --unicode-errors, --duplicates)
+READER_OPTIONS = ("format", "limit", "unicode_errors", "duplicates")
 UNICODE_ERRORS = ("strict", "replace", "ignore")
+DUPLICATES = ("error", "first")
 
 _opt_unicode_errors = typer.Option(
     "strict", "--unicode-errors",
     help="Words that are not valid UTF-8 (a Latin-1 file): strict (refuse the file), replace (with U+FFFD) or "
          "ignore (drop the bad bytes). To use such a file with --vectors elsewhere, convert it once with this.",
+)
+
+_opt_duplicates = typer.Option(
+    "error", "--duplicates", metavar="[error|first]",
+    help="A word on two lines: error (refuse the file), or first (keep its first vector, drop its later lines, "
+         "with a warning); glove.840B.300d repeats one word. To use such a file with --vectors elsewhere, "
+         "convert it once with this.",
 )
 
 
@@ -121,7 +130,7 @@ def _in_option_terms(func):
     return wrapper
 
 
-def _load_kwargs(source, option, limit, format, unicode_errors, data_dir, cache_dir) -> dict:
+def _load_kwargs(source, option, limit, format, unicode_errors, data_dir, cache_dir, *, duplicates="error") -> dict:
     """``load_vectors``' keywords from the options, checked in the options' terms (not as load_vectors' parameters).
 
     ``source`` is the vectors argument, named ``option`` in the messages.
@@ -138,7 +147,11 @@ def _load_kwargs(source, option, limit, format, unicode_errors, data_dir, cache_
         raise SettingError(f"--format {format}: not a vectors format; give one of {', '.join(FORMATS)}.")
     if unicode_errors not in UNICODE_ERRORS:
         raise SettingError(f"--unicode-errors {unicode_errors}: give one of {', '.join(UNICODE_ERRORS)}.")
-    return {**_vector_kwargs(limit, format, data_dir, cache_dir), "unicode_errors": unicode_errors}
+    if duplicates not in DUPLICATES:
+        raise SettingError(f"--duplicates {duplicates}: give one of {', '.join(DUPLICATES)} (first: keep the first "
+                           "vector of a word on two lines).")
+    return {**_vector_kwargs(limit, format, data_dir, cache_dir), "unicode_errors": unicode_errors,
+            "duplicates": duplicates}
 
 
 def vectors_info(source, **load_params) -> dict:
@@ -202,9 +215,10 @@ def convert_vectors(source, output, *, to=None, **load_params) -> Path:
         native): the other formats cannot store them, and are refused with
         a :class:`~toolkit.exceptions.DataError` before anything is written.
     **load_params
-        ``format``, ``limit``, ``unicode_errors``, ``data_dir``, ``cache_dir`` of ``load_vectors``
-        (``unicode_errors="replace"`` writes a UTF-8 copy of a file with words
-        in another encoding, which every reader then takes).
+        ``format``, ``limit``, ``unicode_errors``, ``duplicates``, ``data_dir``, ``cache_dir`` of
+        ``load_vectors`` (``unicode_errors="replace"`` writes a UTF-8 copy of a file with words
+        in another encoding, which every reader then takes; ``duplicates="first"`` a copy
+        without the later lines of a repeated word).
 
     Returns
     -------
@@ -484,11 +498,13 @@ def vectors_info_cmd(
     limit: int = _opt_vlimit,
     format: str = _opt_format,
     unicode_errors: str = _opt_unicode_errors,
+    duplicates: str = _opt_duplicates,
     data_dir: Path = _opt_data_dir,
     cache_dir: Path = _opt_cache_dir,
 ) -> None:
     """Number of words, dimension and first words of a vectors source."""
-    load = _load_kwargs(source, "SOURCE", limit, format, unicode_errors, data_dir, cache_dir)
+    load = _load_kwargs(source, "SOURCE", limit, format, unicode_errors, data_dir, cache_dir,
+                        duplicates=duplicates)
     info = vectors_info(source, **load)
     if limit is not None and info["n_words"] > limit:  # else "n_words": 1762 for --limit 5, and no word why
         _info(f"Note: --limit {limit} does not cut fastText vectors with subword vectors (they are kept whole, "
@@ -506,16 +522,35 @@ def vectors_similar_cmd(
     limit: int = _opt_vlimit,
     format: str = _opt_format,
     unicode_errors: str = _opt_unicode_errors,
+    duplicates: str = _opt_duplicates,
     data_dir: Path = _opt_data_dir,
     cache_dir: Path = _opt_cache_dir,
 ) -> None:
     """Nearest words by cosine similarity (tab-separated: word, similarity)."""
-    load = _load_kwargs(vectors, "--vectors", limit, format, unicode_errors, data_dir, cache_dir)
+    _check_word_not_vectors_file([word], vectors, "similar", "WORD")
+    load = _load_kwargs(vectors, "--vectors", limit, format, unicode_errors, data_dir, cache_dir,
+                        duplicates=duplicates)
     found = similar_words(vectors, word, topn=topn, **load)
     for w, score in found:
         typer.echo(f"{w}\t{score:.4f}")
     if not found:  # printed nothing and exited 0, as if the command had not run
         _info(f"No neighbours: the vectors hold no word but {word!r}.")
+
+
+def _check_word_not_vectors_file(words, vectors, command: str, usage: str) -> None:
+    """Refuse a query word that names an existing file when ``--vectors`` is left at its default.
+
+    ``toolkit vectors info FILE`` takes the vectors file as its argument; ``toolkit vectors similar glove.txt``
+    (or ``map glove.txt good bad``, ``analogy glove.txt king man``) loaded the default 400,000 GloVe vectors,
+    then said "The word 'glove.txt' has no vector". Named now, before anything loads.
+    """
+    if vectors != DEFAULT_VECTORS:
+        return
+    for word in words:
+        if any(sep in word for sep in (".", "/", "\\", "~")) and Path(word).expanduser().is_file():
+            raise SettingError(f"{word!r} is given as a query word, but it is a file: the word vectors go with "
+                               f"--vectors (default {DEFAULT_VECTORS}): 'toolkit vectors {command} {usage} "
+                               f"--vectors {word}'.")
 
 
 @vectors_app.command("analogy")
@@ -530,11 +565,14 @@ def vectors_analogy_cmd(
     limit: int = _opt_vlimit,
     format: str = _opt_format,
     unicode_errors: str = _opt_unicode_errors,
+    duplicates: str = _opt_duplicates,
     data_dir: Path = _opt_data_dir,
     cache_dir: Path = _opt_cache_dir,
 ) -> None:
     """Solve 'A is to B as C is to ?' (B - A + C): man king woman -> queen."""
-    load = _load_kwargs(vectors, "--vectors", limit, format, unicode_errors, data_dir, cache_dir)
+    _check_word_not_vectors_file([a, b, c], vectors, "analogy", "A B C")
+    load = _load_kwargs(vectors, "--vectors", limit, format, unicode_errors, data_dir, cache_dir,
+                        duplicates=duplicates)
     found = analogy(vectors, a, b, c, topn=topn, **load)
     for w, score in found:
         typer.echo(f"{w}\t{score:.4f}")
@@ -554,6 +592,7 @@ def vectors_coverage_cmd(
     limit: int = _opt_vlimit,
     format: str = _opt_format,
     unicode_errors: str = _opt_unicode_errors,
+    duplicates: str = _opt_duplicates,
     data_dir: Path = _opt_data_dir,
     cache_dir: Path = _opt_cache_dir,
     as_json: bool = typer.Option(False, "--json", help="JSON instead of the table."),
@@ -562,7 +601,8 @@ def vectors_coverage_cmd(
     doc_limit: int = _opt_doc_limit,
 ) -> None:
     """How much of the vocabulary of a text collection the vectors cover."""
-    load = _load_kwargs(vectors, "--vectors", limit, format, unicode_errors, data_dir, cache_dir)
+    load = _load_kwargs(vectors, "--vectors", limit, format, unicode_errors, data_dir, cache_dir,
+                        duplicates=duplicates)
     _check_vector_source(vectors)  # a typo in -V fails now, not after reading and tokenizing the texts
     texts, kept = _read_documents(source, doc_limit, column=column, data_dir=data_dir, cache_dir=cache_dir)
     # progress: tokenizing IMDB's 25,000 reviews takes seconds, which passed without a line before
@@ -585,11 +625,13 @@ def vectors_convert_cmd(
     limit: int = _opt_vlimit,
     format: str = _opt_format,
     unicode_errors: str = _opt_unicode_errors,
+    duplicates: str = _opt_duplicates,
     data_dir: Path = _opt_data_dir,
     cache_dir: Path = _opt_cache_dir,
 ) -> None:
     """Convert word vectors between formats (written atomically)."""
-    load = _load_kwargs(source, "SOURCE", limit, format, unicode_errors, data_dir, cache_dir)
+    load = _load_kwargs(source, "SOURCE", limit, format, unicode_errors, data_dir, cache_dir,
+                        duplicates=duplicates)
     if to is not None and to not in CONVERT_FORMATS:
         raise SettingError(f"--to {to}: give one of {', '.join(CONVERT_FORMATS)}, or leave --to out to choose by "
                            "OUTPUT's suffix (.bin word2vec binary, .kv native, else word2vec text).")
@@ -636,11 +678,14 @@ def vectors_map_cmd(
     limit: int = _opt_vlimit,
     format: str = _opt_format,
     unicode_errors: str = _opt_unicode_errors,
+    duplicates: str = _opt_duplicates,
     data_dir: Path = _opt_data_dir,
     cache_dir: Path = _opt_cache_dir,
 ) -> None:
     """Plot a 2-D projection (PCA by default) of chosen words."""
-    load = _load_kwargs(vectors, "--vectors", limit, format, unicode_errors, data_dir, cache_dir)
+    _check_word_not_vectors_file(words, vectors, "map", "WORD...")
+    load = _load_kwargs(vectors, "--vectors", limit, format, unicode_errors, data_dir, cache_dir,
+                        duplicates=duplicates)
     _check_file_output(output, force=force, option="--output")
     typer.echo(str(word_map(vectors, words, output, method=method, skip_missing=skip_missing,
                             **load)))

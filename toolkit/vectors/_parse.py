@@ -969,8 +969,9 @@ def without_repeats(source: Source, words: list, vectors, repeats: list, *, unit
     drop = [i for i, _ in repeats]
     i, first = repeats[0]
     logger.warning(
-        "%s: %d row%s of repeated words dropped, the first vector of each word kept (duplicates='first'); the "
-        "first is %r on %s %d (first on %s %d)", source.name, len(drop), "" if len(drop) == 1 else "s",
+        "%s: %d row%s of repeated words dropped, the first vector of each word kept (%s); the first is %r on %s "
+        "%d (first on %s %d)", source.name, len(drop), "" if len(drop) == 1 else "s", spelling().setting(
+            "duplicates", "first"),
         words[i], unit, i + first_no, unit, first + first_no,
     )
     gone = set(drop)
@@ -1014,8 +1015,8 @@ def _duplicate(words: list, i: int, header: bool, unit: str, unicode_errors: str
     todo = "Each word must appear once; remove the duplicate (gensim would keep a phantom key)"
     if source is not None:  # (a duplicate deep in a large file: the rows before it still load)
         how = advice()  # glove.840B.300d repeats one word: duplicates='first' loads all of its 2.2 million words
-        todo += how.either("duplicates", ", " + how.passing(source.name, "duplicates", "first", "to keep the first "
-                                                            "vector of each repeated word and drop the rest"), "")
+        todo += ", " + how.passing(source.name, "duplicates", "first", "to keep the first vector of each repeated "
+                                   "word and drop the rest")
         todo += f", or {how.passing(source.name, 'limit', i, f'to read the {i:,} vectors before it')}"
     if (unicode_errors == "replace" and "\ufffd" in words[i]) or unicode_errors == "ignore":
         # two different words of a file in another encoding (Latin-1 "café", "cafè") decode to one
