@@ -188,7 +188,7 @@ def test_persistence_tampered_config(saved):
     config["format_version"] = 99
     (saved / "config.json").write_text(json.dumps(config))
     _write_checksums(saved)
-    with pytest.raises(ModelFormatError, match=r"format_version 99; this toolkit reads versions 2 to 3\. Upgrade"):
+    with pytest.raises(ModelFormatError, match=r"format_version 99; this toolkit reads versions 2 to 4\. Upgrade"):
         load_model(saved)
     config["format_version"] = 1
     (saved / "config.json").write_text(json.dumps(config))

@@ -154,17 +154,17 @@ def _resealed_copy(src, dst, edit_config, extra_files=()):
 
 
 def test_a_folder_of_a_newer_format_says_upgrade_whatever_files_it_holds(served, tmp_path):
-    """A newer toolkit's folder (format_version 4) holding a file this toolkit does not know was called edited
+    """A newer toolkit's folder (format_version 5) holding a file this toolkit does not know was called edited
     ("checksums.json does not list ... it was edited ... Save the model again"): the user loading it (a server
     with an older toolkit) cannot save it again; upgrading toolkit is what loads it."""
     from toolkit.exceptions import ModelFormatError
     from toolkit.models import load_model
 
     def newer(config):
-        config.update(format_version=4, toolkit_version="0.9.0")
+        config.update(format_version=5, toolkit_version="0.9.0")
 
     folder = _resealed_copy(served[1], tmp_path / "model", newer, ("labels.json",))
-    with pytest.raises(ModelFormatError, match=r"format_version 4; this toolkit reads versions 2 to 3\. Upgrade "
+    with pytest.raises(ModelFormatError, match=r"format_version 5; this toolkit reads versions 2 to 4\. Upgrade "
                                                r"toolkit to load it \(it was saved with toolkit 0\.9\.0; this is "):
         load_model(folder)
 
