@@ -29,6 +29,7 @@ _LAZY = {
     "SequenceEncoder": "text.encoders",
     "BagEncoder": "text.encoders",
     "HashingEncoder": "text.encoders",
+    "HashingSequenceEncoder": "text.encoders",
     # vectors
     "load_vectors": "vectors.loading",
     "build_embedding_matrix": "vectors.matrix",

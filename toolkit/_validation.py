@@ -411,7 +411,7 @@ def plain_label(label):
     return label.item() if isinstance(label, np.generic) else label
 
 
-def check_raw_documents(X, *, name: str = "X") -> list[str]:
+def check_raw_documents(X, *, name: str = "X", caller: str | None = None) -> list[str]:
     """Validate an iterable of raw text documents and return it as a list of str.
 
     Accepts lists, tuples, generators, 1-D numpy arrays of strings (``numpy.str_``
@@ -426,11 +426,23 @@ def check_raw_documents(X, *, name: str = "X") -> list[str]:
         object received.", as scikit-learn says), a 2-D array, or a document that
         is not a str (None/NaN, bytes, numbers), naming its index (and its
         index label, for a pandas Series whose labels are not its positions).
+
+    Parameters
+    ----------
+    X : iterable of str
+    name : str, default="X"
+        The argument's name in the messages.
+    caller : str, optional
+        The function or method the user called (``"tokenize"``,
+        ``"SpacyTokenizer.transform"``): the advice for a single string names
+        it, ``tokenize([text])``. None gives the advice without a call,
+        ``[text]``, rather than naming a method the user may not have called.
     """
     if isinstance(X, (str, bytes, bytearray)):
+        one = f"{caller}([text])" if caller else "[text] instead of text"
         raise ValueError(
-            "Iterable over raw text documents expected, string object received. For one document, pass a list "
-            "of one: transform([text])."
+            f"Iterable over raw text documents expected, string object received. For one document, pass a list "
+            f"of one: {one}."
         )
     scipy_sparse = sys.modules.get("scipy.sparse")
     if scipy_sparse is not None and scipy_sparse.issparse(X):  # its rows read as documents: "is a csr_array"

@@ -6,7 +6,7 @@ The first stage of the data flow. Modules here import only the top-level helpers
 """
 
 from .corpus import TokenizedCorpus
-from .encoders import BagEncoder, HashingEncoder, SequenceEncoder, bag_matrix, smoothed_idf
+from .encoders import BagEncoder, HashingEncoder, HashingSequenceEncoder, SequenceEncoder, bag_matrix, smoothed_idf
 from .negation import NegationMarker, mark_negation
 from .tokenizer import SpacyTokenizer, clean_html, clean_text, tokenize
 from .vocabulary import OOV_ID, PAD_ID, Vocabulary, pad_sequences
@@ -24,6 +24,7 @@ __all__ = [
     "SequenceEncoder",
     "BagEncoder",
     "HashingEncoder",
+    "HashingSequenceEncoder",
     "bag_matrix",
     "smoothed_idf",
     "NegationMarker",

@@ -34,6 +34,23 @@ def _token_list(doc, index: int) -> list:
     return list(doc)
 
 
+def _refuse_non_str(docs: list) -> None:
+    """Raise for the first token of ``docs`` that is not a str, naming its document and position.
+
+    Such a token (None, a number, bytes) went into the corpus silently, and
+    :meth:`TokenizedCorpus.ngrams` failed later with "argument of type
+    'NoneType' is not iterable".
+    """
+    for i, doc in enumerate(docs):
+        for j, tok in enumerate(doc):
+            if not isinstance(tok, str):
+                what = "None" if tok is None else f"{a_type_name(tok)} ({_short_repr(tok, 80)})"
+                raise ValueError(  # noqa: TRY004 (ValueError, as check_token_lists and scikit-learn say it)
+                    f"Expected token lists of str, but token {j} of document {i} is {what}. Give every "
+                    "token as a str (e.g. [str(t) for t in tokens]), or drop the missing ones."
+                )
+
+
 def _is_sparse(X) -> bool:
     """Whether ``X`` is a scipy.sparse matrix or array (scipy is imported only if the caller has it loaded)."""
     scipy_sparse = sys.modules.get("scipy.sparse")
@@ -181,6 +198,8 @@ class TokenizedCorpus(Sequence):
             For raw text instead of token lists (a single string, or a
             document that is a string), which would otherwise become
             documents of single characters.
+            For a token that is not a str (None, a number, bytes), naming
+            its document and position.
 
         Examples
         --------
@@ -206,7 +225,12 @@ class TokenizedCorpus(Sequence):
             dtype=np.int32,
             count=int(offsets[-1]),
         )
-        return cls._from_arrays(ids, offsets, tuple(table))
+        strings = tuple(table)
+        try:  # one C pass over the distinct strings (0.005 of 0.73 CPU s for 25,000 IMDB reviews)
+            "".join(strings)
+        except TypeError:
+            _refuse_non_str(docs)
+        return cls._from_arrays(ids, offsets, strings)
 
     @classmethod
     def concatenate(cls, corpora: Iterable[TokenizedCorpus]) -> TokenizedCorpus:

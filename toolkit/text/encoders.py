@@ -13,6 +13,9 @@ looked up once, the rest is numpy.
   a scipy CSR matrix.
 - :class:`HashingEncoder` -- the hashing trick (scikit-learn's
   ``HashingVectorizer`` hashing, so the columns agree with it), no vocabulary.
+- :class:`HashingSequenceEncoder` -- the hashing trick for sequences (Keras
+  2's removed ``hashing_trick`` plus ``pad_sequences``): padded rows of hashed
+  ids, no vocabulary.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ from .._validation import (
 from .corpus import TokenizedCorpus, check_token_lists, on_input_rows
 from .vocabulary import OOV_ID, Vocabulary, _pad_flat, _report_row_length
 
-__all__ = ["BagEncoder", "HashingEncoder", "SequenceEncoder", "bag_matrix", "shared_counts", "smoothed_idf"]
+__all__ = ["BagEncoder", "HashingEncoder", "HashingSequenceEncoder", "SequenceEncoder", "bag_matrix", "shared_counts", "smoothed_idf"]
 
 # the active shared_counts() scope: {"via": {id(small): large}, "large": {id(large)}, "pairs": [(small, large)],
 #   "memo": {(id(corpus), id(large), padding_column, dtype): (counts, corpus, large)}}
@@ -301,6 +304,18 @@ def smoothed_idf(counts) -> np.ndarray:
         df = np.count_nonzero(np.asarray(counts), axis=0)
     n = counts.shape[0]
     return np.log((1.0 + n) / (1.0 + df)) + 1.0
+
+
+def _murmur_hashes(strings) -> np.ndarray:
+    """MurmurHash3 (32 bits, signed, seed 0) of each string's UTF-8 bytes, as int64: the hash of the hashing
+    encoders (scikit-learn's ``HashingVectorizer``'s), the same in every process (not Python's salted ``hash``)."""
+    from sklearn.utils import murmurhash3_32
+
+    return np.fromiter(
+        (murmurhash3_32(s.encode("utf-8", "surrogatepass"), seed=0) for s in strings),
+        dtype=np.int64,
+        count=len(strings),
+    )
 
 
 def _as_corpus(X, estimator: str, str_document_advice: str | None = None) -> TokenizedCorpus:
@@ -813,7 +828,22 @@ class BagEncoder(MissingParamsMixin, _BagOutputMixin, TextInputMixin, Transforme
         return np.asarray(self.vocabulary_.tokens[1:], dtype=object)
 
 
-class HashingEncoder(MissingParamsMixin, _BagOutputMixin, TextInputMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
+class _StatelessMixin:
+    """What the hashing encoders share: nothing to fit (``requires_fit=False``), and ``fit``'s input check."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = False
+        return tags
+
+    def _refuse_non_tokens(self, X) -> None:
+        """Refuse in ``fit`` what :meth:`transform` refuses: another encoder's output (its rows would read as
+        documents of numbers), or raw text."""
+        if sp.issparse(X) or isinstance(X, (str, bytes)):
+            check_token_lists(X, estimator=type(self).__name__)
+
+
+class HashingEncoder(_StatelessMixin, MissingParamsMixin, _BagOutputMixin, TextInputMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     """Token lists to a sparse matrix of hashed token counts (no vocabulary).
 
     Each token goes to column ``abs(murmurhash3_32(token, seed=0)) %
@@ -871,11 +901,6 @@ class HashingEncoder(MissingParamsMixin, _BagOutputMixin, TextInputMixin, Transf
         self.norm = norm
         self.dtype = dtype
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.requires_fit = False
-        return tags
-
     def fit(self, X=None, y=None):
         """Check the parameters; learns nothing.
 
@@ -894,10 +919,7 @@ class HashingEncoder(MissingParamsMixin, _BagOutputMixin, TextInputMixin, Transf
         """
         validate_params(self, self._parameter_constraints)
         self._check_dtype()
-        if sp.issparse(X) or isinstance(X, (str, bytes)):
-            # another encoder's output (its rows would read as documents of numbers), or raw text: refused as
-            # transform refuses it
-            check_token_lists(X, estimator=type(self).__name__)
+        self._refuse_non_tokens(X)
         return self
 
     def partial_fit(self, X=None, y=None):
@@ -927,15 +949,9 @@ class HashingEncoder(MissingParamsMixin, _BagOutputMixin, TextInputMixin, Transf
         -------
         scipy.sparse.csr_matrix, shape (n_documents, n_features)
         """
-        from sklearn.utils import murmurhash3_32
-
         self.fit()
         corpus = _as_corpus(X, type(self).__name__)
-        hashes = np.fromiter(
-            (murmurhash3_32(s.encode("utf-8", "surrogatepass"), seed=0) for s in corpus.strings),
-            dtype=np.int64,
-            count=len(corpus.strings),
-        )
+        hashes = _murmur_hashes(corpus.strings)
         n = self.n_features
         # abs(-2**31) does not fit int32; scikit-learn's _hashing_fast special-cases it the same way
         columns = np.where(hashes == -(2**31), (2**31 - 1 - (n - 1)) % n, np.abs(hashes) % n)[corpus.ids]
@@ -970,3 +986,137 @@ class HashingEncoder(MissingParamsMixin, _BagOutputMixin, TextInputMixin, Transf
         validate_params(self, self._parameter_constraints)
         prefix = type(self).__name__.lower()
         return np.asarray([f"{prefix}{i}" for i in range(int(self.n_features))], dtype=object)
+
+
+class HashingSequenceEncoder(_StatelessMixin, MissingParamsMixin, TextInputMixin, TransformerMixin, BaseEstimator):
+    """Token lists to padded rows of hashed ids (no vocabulary): Keras 2's ``hashing_trick`` + ``pad_sequences``.
+
+    Each token gets the id ``abs(murmurhash3_32(token, seed=0)) %
+    (n_features - 1) + 1``, in ``[1, n_features)``; 0 is padding. The ids
+    feed ``keras.layers.Embedding(input_dim=n_features, mask_zero=...)``
+    as :class:`SequenceEncoder`'s vocabulary ids do, without a vocabulary to
+    fit or save: the same token gets the same id in any process. The hash
+    is :class:`HashingEncoder`'s (MurmurHash3 of the UTF-8 bytes), never
+    Python's salted ``hash``. Stateless: ``transform`` needs no ``fit``.
+
+    Parameters
+    ----------
+    n_features : int >= 2, default=2**16
+        Size of the id space, padding included: the ``input_dim`` of the
+        Embedding layer. Distinct tokens share an id (collide) more often
+        when it is small against the number of distinct tokens.
+    maxlen : int >= 1, optional
+        Row length. None pads each call's rows to its own longest document
+        (``pad_sequences(maxlen=None)``), so two calls can give different
+        widths: set it for a model that is fitted on one call and predicts
+        on another.
+    padding : {"pre", "post"}, default="pre"
+        Where zeros go in short documents (as :class:`SequenceEncoder`).
+    truncating : {"pre", "post"}, default="pre"
+        Which end of long documents is dropped; "pre" keeps the last
+        ``maxlen`` tokens (Keras' default).
+
+    Notes
+    -----
+    Keras 2's ``hashing_trick(text, n, hash_function)`` gives
+    ``hash_function(w) % (n - 1) + 1`` for each word of a text split on
+    spaces, unpadded; with ``hash_function="md5"`` its ids are stable too,
+    but not these (another hash). Here the tokens come from the tokenizer
+    (:class:`~toolkit.text.SpacyTokenizer`), and the rows are padded and
+    truncated as :class:`SequenceEncoder`'s are (``n_features`` is Keras'
+    ``n``). Unlike a vocabulary, hashing keeps rare tokens apart from each
+    other (up to collisions) and has no out-of-vocabulary id; it cannot be
+    inverted.
+
+    Examples
+    --------
+    >>> from toolkit.text import HashingSequenceEncoder
+    >>> enc = HashingSequenceEncoder(n_features=1000, maxlen=5)
+    >>> X = enc.transform([["a", "good", "film"], ["a", "film", "and", "a", "dud", "film"]])
+    >>> X.tolist()  # "a" is 945, "film" 116 in both rows (and in any process); the 1st row padded, the 2nd cut
+    [[0, 0, 945, 287, 116], [116, 735, 945, 121, 116]]
+    >>> X.dtype.name
+    'int32'
+    """
+
+    _parameter_constraints = {  # noqa: RUF012 (read-only, as the other encoders' and scikit-learn's)
+        "n_features": [Interval(int, 2, np.iinfo(np.int32).max)],
+        "maxlen": [Interval(int, 1, None), None],
+        "padding": [Options({"pre", "post"})],
+        "truncating": [Options({"pre", "post"})],
+    }
+
+    def __init__(self, *, n_features=2**16, maxlen=None, padding="pre", truncating="pre"):
+        self.n_features = n_features
+        self.maxlen = maxlen
+        self.padding = padding
+        self.truncating = truncating
+
+    def fit(self, X=None, y=None):
+        """Check the parameters; learns nothing.
+
+        Parameters
+        ----------
+        X : TokenizedCorpus, sequence of token lists or None
+            Not read (hashing learns nothing). A string or a sparse matrix
+            is refused, as :meth:`transform` refuses it.
+        y : ignored
+            Accepted for the scikit-learn API.
+
+        Returns
+        -------
+        self
+        """
+        validate_params(self, self._parameter_constraints)
+        self._refuse_non_tokens(X)
+        return self
+
+    def transform(self, X):
+        """Hash and pad token lists.
+
+        Parameters
+        ----------
+        X : TokenizedCorpus or sequence of sequences of str
+
+        Returns
+        -------
+        ndarray of int32, shape (n_documents, maxlen)
+            Ids in ``[1, n_features)``, 0 for padding; ``maxlen=None``: as
+            wide as the longest document of ``X`` (at least 1).
+        """
+        self.fit()
+        corpus = _as_corpus(X, type(self).__name__)
+        # one hash per distinct string, then numpy; int64 abs: -2**31 needs no special case here
+        ids = (np.abs(_murmur_hashes(corpus.strings)) % (int(self.n_features) - 1) + 1).astype(np.int32)
+        if self.maxlen is None:
+            lengths = corpus.lengths()
+            maxlen = max(int(lengths.max()) if lengths.size else 0, 1)
+        else:
+            maxlen = int(self.maxlen)
+        rows = _pad_flat(ids[corpus.ids], corpus.offsets, maxlen, padding=self.padding, truncating=self.truncating,
+                         value=0, dtype=np.int32)
+        return on_input_rows(rows, X, self)
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the row positions: ``"hashingsequenceencoder0"`` ... ``"hashingsequenceencoder{maxlen - 1}"``.
+
+        Stateless like :meth:`transform`; needs ``maxlen`` (with None the
+        width depends on each call's documents).
+
+        Parameters
+        ----------
+        input_features : ignored
+            Accepted for the scikit-learn API.
+
+        Returns
+        -------
+        ndarray of str objects, shape (maxlen,)
+        """
+        validate_params(self, self._parameter_constraints)
+        if self.maxlen is None:
+            raise ValueError(
+                f"{type(self).__name__}(maxlen=None) has no fixed number of output columns (each call pads to "
+                "its own longest document), so its columns have no names; set maxlen, e.g. maxlen=200."
+            )
+        prefix = type(self).__name__.lower()
+        return np.asarray([f"{prefix}{i}" for i in range(int(self.maxlen))], dtype=object)

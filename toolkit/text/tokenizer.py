@@ -2449,4 +2449,6 @@ def tokenize(documents, **params) -> TokenizedCorpus:
     >>> tokenize(["Hello, world!"], remove_punct=True).to_list()
     [['hello', 'world']]
     """
+    if isinstance(documents, (str, bytes, bytearray)):  # "tokenize([text])", not a transform the user never called
+        check_raw_documents(documents, caller="tokenize")
     return SpacyTokenizer(**params).transform(documents)
