@@ -319,8 +319,79 @@ def _create_temp(path: Path, directory: bool) -> Path:
     raise FileExistsError(f"Could not create a temporary file beside {path}.")  # pragma: no cover
 
 
+def _link_or_copy(src, dst) -> None:
+    """Hard-link the file ``src`` as ``dst`` (no data copied, on the same file system), else copy it with its times."""
+    try:
+        os.link(src, dst, follow_symlinks=False)
+    except OSError:  # a file system without hard links (FAT, some network shares), a file of another user...
+        shutil.copy2(src, dst, follow_symlinks=False)
+
+
+def _carry_over(old: Path, new: Path, keep) -> dict:
+    """Put the entries of the folder ``old`` that ``keep`` accepts into the folder ``new``; ``{name: identity}``.
+
+    Files are hard-linked (copied where that fails), symbolic links made again
+    and folders copied that way, so ``old`` itself is never changed: a failure
+    here, or later before ``new`` is in place, leaves it whole. A name ``new``
+    already holds is refused (never overwritten), and so is a pipe, socket or
+    device, which cannot be carried.
+    """
+    carried = {}
+    for entry in sorted(old.iterdir()):
+        if not keep(entry):
+            continue
+        target = new / entry.name
+        if os.path.lexists(target):
+            raise FileExistsError(f"Cannot carry {entry} over into the new {old}: it writes {entry.name} itself. "
+                                  "Move that one out first.")
+        info = entry.lstat()
+        if not (entry.is_symlink() or entry.is_dir() or entry.is_file()):
+            raise FileExistsError(f"Cannot carry {entry} over into the new {old}: it is no file, folder or link "
+                                  "(a pipe, socket or device). Move it out first.")
+        try:
+            if entry.is_symlink():
+                os.symlink(os.readlink(entry), target)
+            elif entry.is_dir():
+                shutil.copytree(entry, target, symlinks=True, copy_function=_link_or_copy)
+            else:
+                _link_or_copy(entry, target)
+        except OSError as err:  # a file of another user, unreadable; a full disk (a copy): name what was kept
+            if err.errno is None:  # shutil.Error of copytree: its list of failures
+                raise
+            raise type(err)(err.errno, f"{err.strerror} while keeping {entry} in the new folder (move it out of "
+                                       "the folder, or make it readable)") from err
+        carried[entry.name] = _identity(info)
+    return carried
+
+
+def _identity(info: os.stat_result) -> tuple:
+    """What tells one version of a file from the next one written under its name (a rewrite, a replace)."""
+    return info.st_dev, info.st_ino, info.st_mtime_ns, info.st_size
+
+
+def _carry_late(old: Path, new: Path, keep, carried: dict) -> None:
+    """Move into ``new`` what ``keep`` accepts of ``old`` that appeared or changed after :func:`_carry_over`.
+
+    Between the carry-over and the swap of the folders another process (a
+    plot being saved into the folder) may have written a file into ``old``,
+    which is deleted next: renamed into ``new`` instead (the newer version
+    wins). A folder already carried is left as it was carried.
+    """
+    import logging
+
+    for entry in sorted(old.iterdir()):
+        try:
+            if not keep(entry) or (entry.name in carried and (entry.is_dir() and not entry.is_symlink()
+                                                              or _identity(entry.lstat()) == carried[entry.name])):
+                continue
+            os.replace(entry, new / entry.name)
+        except OSError as err:  # a folder over a folder, gone meanwhile...
+            logging.getLogger(__name__).warning("%s changed while %s was replaced and could not be kept (%s).",
+                                                entry, new, err)
+
+
 @contextlib.contextmanager
-def atomic_output(path, *, directory=False):
+def atomic_output(path, *, directory=False, keep=None):
     """Yield a temporary path next to ``path``; move it onto ``path`` on success.
 
     On an exception the temporary file (or folder) is removed and ``path`` is
@@ -338,6 +409,15 @@ def atomic_output(path, *, directory=False):
         should the move of the new one fail). A folder that a writer killed
         between the two renames had moved aside is put back first
         (:func:`recover_moved_aside`).
+    keep : callable, optional
+        With ``directory=True``: ``keep(entry)`` (a :class:`pathlib.Path` in
+        the existing folder at ``path``) says which of its entries the new
+        folder keeps, such as the user's own files in a model folder. They
+        are put into the new folder (hard links, else copies) just before it
+        replaces the old one, which stays whole until then: a failed write
+        leaves it as it was, the kept files included. A name the new folder
+        holds itself is an error, never overwritten. Without it, nothing of
+        the old folder is kept.
 
     Raises
     ------
@@ -372,10 +452,12 @@ def atomic_output(path, *, directory=False):
     except BaseException:  # a name too long for the file system...
         remove_created_folders(created)
         raise
-    old = None
+    old, carried = None, None
     try:
         yield tmp
         if directory:
+            if keep is not None and path.is_dir() and not path.is_symlink():
+                carried = _carry_over(path, tmp, keep)  # linked, not moved: the old folder stays whole
             if os.path.lexists(path):
                 # named with our process id and machine: killed now, the next reader or writer of path on
                 # this machine puts it back at once (recover_moved_aside), one elsewhere after a minute
@@ -387,6 +469,8 @@ def atomic_output(path, *, directory=False):
                 with contextlib.suppress(OSError):  # left, it is swept as stale debris later
                     replaced.unlink()  # a link goes (what it pointed to stays), and so does a plain file
             elif replaced is not None:
+                if carried is not None:  # written into the old folder meanwhile: kept too
+                    _carry_late(replaced, path, keep, carried)
                 shutil.rmtree(replaced, ignore_errors=True)
         else:
             os.replace(tmp, path)

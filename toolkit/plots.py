@@ -127,7 +127,7 @@ def _check_path(path, function="the plot") -> tuple[Path, str]:
     parameter, before drawing."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    from ._atomic import nearest_existing_parent
+    from ._atomic import _expand_home, nearest_existing_parent
 
     if not isinstance(path, (str, os.PathLike)) or not isinstance(os.fspath(path), str):
         # plot_history(history, ["loss", "accuracy"]) (metrics meant) raised os.fspath's "expected str, bytes or
@@ -138,7 +138,7 @@ def _check_path(path, function="the plot") -> tuple[Path, str]:
                         f"write (e.g. 'plot.png'), or None to get the figure; got {type(path).__name__} {path!r}."
                         + hint)
     given = os.fspath(path)
-    path = Path(path).expanduser()
+    path = _expand_home(path)  # "~user/..." of no such user: a name, as atomic_output writes it (pathlib raised)
     if isinstance(given, str) and given.endswith(("/", os.sep)) and not path.is_dir():
         # Path("figures/") is Path("figures"): a PNG file named "figures" was written where a folder was meant,
         # and the next plot into "figures/loss.png" failed on it

@@ -69,7 +69,9 @@ file. Other files in the folder (a ``history.png`` a notebook saved beside
 the model, notes, a file manager's ``.DS_Store``) are never read: the load
 logs their names at INFO level and goes on. One named as a file of the
 format (a ``model.skops`` in a Keras model's folder) that the checksum file
-does not list is refused: files of two models were mixed. The digest
+does not list is refused: files of two models were mixed. Saving again
+into the folder replaces the model's files and keeps those other files
+(:func:`save_model`). The digest
 detects corruption and edits; it is not a signature, so a folder from someone
 you do not trust is only as safe as Keras' safe mode. Then the config must
 agree with the model (class count against the output units, vocabulary size
@@ -107,6 +109,7 @@ from pathlib import Path
 import numpy as np
 
 from .._atomic import (
+    _expand_home,
     atomic_output,
     missing_folders,
     nearest_existing_parent,
@@ -474,16 +477,17 @@ def save_model(estimator, path) -> Path:
         ``Pipeline(SpacyTokenizer, StackedTextClassifier)``).
     path : str or path-like
         Target folder (``~`` is the home folder). An existing toolkit model
-        folder there (a ``config.json`` of this format and only the files
-        :func:`save_model` writes, besides a file manager's ``.DS_Store`` and
-        the like) is replaced; any other existing non-empty
-        folder or file, or a model folder holding other files, is an error
-        and is left as it is. A
+        folder there (a ``config.json`` of this format) is replaced: the files
+        :func:`save_model` writes go, with a file manager's ``.DS_Store`` and
+        the like, and the user's own files in it (a ``history.png`` plotted
+        into it, notes) stay, in the new folder. Any other existing non-empty
+        folder or file is an error and is left as it is. A
         symbolic link to a folder is followed: the folder it points to is
         replaced. A new path named like a single model file (``.keras``,
         ``.h5``, ``.pkl``, ``.joblib``...) is refused: the error names the
         folder to pass instead, and how to write that file
-        (``clf.model_.save("x.keras")`` for the Keras network alone).
+        (``clf.model_.save("x.keras")`` for the Keras network alone); a str
+        ending in a separator (``"exp.keras/"``) names a folder and is taken.
 
     Returns
     -------
@@ -496,7 +500,8 @@ def save_model(estimator, path) -> Path:
         When the estimator (the classifier of a pipeline) is not fitted.
     FileExistsError
         When ``path`` is a file, a non-empty folder that is not a toolkit
-        model folder, or a model folder holding other files.
+        model folder, or a model folder holding a folder (or other non-file)
+        named like one of the files save_model writes.
     ValueError
         When ``path`` is ``"."`` (the current folder), ``".."`` or the root:
         name the model folder to write; or when a new ``path`` ends in a
@@ -529,6 +534,11 @@ def save_model(estimator, path) -> Path:
     writable, a name too long) is an ``OSError`` naming ``path`` and what to
     do; the folder there, if any, is left as it was.
 
+    The new folder replaces the old one in two renames, once it is complete;
+    the user's files are hard-linked into it (copied where the file system
+    has no hard links) just before, so until the swap the old folder is
+    untouched, and a failed save leaves it, with those files, as it was.
+
     Examples
     --------
     >>> from toolkit.models import save_model, load_model  # doctest: +SKIP
@@ -540,12 +550,16 @@ def save_model(estimator, path) -> Path:
     _check_path_type(path, "save_model")
     parts = _split(estimator)
     check_is_fitted(estimator if parts is None else parts[1], None if parts is None else "model_")
-    path = _check_save_target(Path(path).expanduser(), estimator, parts)
+    # "exp.keras/": a folder, by the separator the user typed, which Path drops (_check_folder_name)
+    folder = os.fspath(path).endswith(tuple(sep for sep in (os.sep, os.altsep) if sep))
+    # "~user/..." of no such user: a name, as os.path.expanduser and atomic_output take it (pathlib's
+    # expanduser raised a bare "RuntimeError: Could not determine home directory.")
+    path = _check_save_target(_expand_home(path), estimator, parts, folder=folder)
     created = missing_folders(path)  # the folders this save creates (_folder_lock): removed again if it fails
     try:
         # one save or load of a folder of this parent at a time (_folder_lock): two processes saving to one path
         # at once both succeed, one after the other, and a load never sees a folder half swapped
-        with _folder_lock(path, exclusive=True), atomic_output(path, directory=True) as tmp:
+        with _folder_lock(path, exclusive=True), atomic_output(path, directory=True, keep=_users_entry) as tmp:
             spans = _save_span_cache(estimator, tmp)
             if parts is None:
                 _save_skops(estimator, tmp, spans)
@@ -681,11 +695,26 @@ def _check_folder_name(path: Path, estimator=None, parts=None) -> None:
     raise ValueError(
         f"The 'path' parameter of save_model names the folder to write, got {str(path)!r}: a name ending in "
         f"{suffix!r} reads as a single file. save_model writes a folder ({files}); pass a folder name, e.g. "
-        f"save_model(estimator, {folder!r}), which load_model({folder!r}) reads. {alternative}"
+        f"save_model(estimator, {folder!r}), which load_model({folder!r}) reads. {alternative} A folder of that "
+        f"name all the same: end the path with a separator, {str(path) + os.sep!r}."
     )
 
 
-def _check_save_target(path: Path, estimator=None, parts=None) -> Path:
+def _users_entry(entry: Path) -> bool:
+    """Whether ``entry`` of a model folder being replaced is the user's own, which the new folder keeps.
+
+    Not: a file of the format's names (listed in ``checksums.json`` or not: a
+    leftover of another save is replaced, as always) and file managers'
+    metadata (:func:`_os_metadata`), which describes the old files; but
+    Jupyter's ``.ipynb_checkpoints`` is kept: it holds the saved checkpoints
+    of the user's notebooks in the folder.
+    """
+    if entry.name == ".ipynb_checkpoints":
+        return True
+    return not (_os_metadata(entry.name) or entry.name in _MODEL_FOLDER_NAMES and entry.is_file())
+
+
+def _check_save_target(path: Path, estimator=None, parts=None, *, folder: bool = False) -> Path:
     """The folder :func:`save_model` writes for ``path``; an error when writing there would destroy other data.
 
     Replaced only: a missing path, an empty folder, or a toolkit model folder:
@@ -695,14 +724,16 @@ def _check_save_target(path: Path, estimator=None, parts=None) -> Path:
     saved again). A symbolic link is resolved, so the folder it points to is
     replaced and the link kept.
 
-    ``estimator`` and ``parts`` (:func:`_split`'s) word :func:`_check_folder_name`'s error.
+    ``estimator`` and ``parts`` (:func:`_split`'s) word :func:`_check_folder_name`'s error; ``folder``: the
+    path was given with a trailing separator (``"exp.keras/"``), so it names a folder whatever its suffix.
 
     Raises
     ------
     FileExistsError
         When ``path`` is a file, a folder that is not a toolkit model folder
         (e.g. another library's model folder with its own ``config.json``), or
-        a model folder holding files save_model did not write.
+        a model folder holding a folder or link named like a file save_model
+        writes (which the new folder could not keep beside its own).
     NotADirectoryError
         When a parent of ``path`` is a file.
     ValueError
@@ -717,7 +748,8 @@ def _check_save_target(path: Path, estimator=None, parts=None) -> Path:
             "the root; pass the new folder's name, e.g. save_model(clf, 'imdb-model') (load_model('imdb-model') "
             "reads it)."
         )
-    _check_folder_name(path, estimator, parts)
+    if not folder:
+        _check_folder_name(path, estimator, parts)
     if path.is_symlink() and path.is_dir():
         path = path.resolve()
     parent = nearest_existing_parent(path)
@@ -727,21 +759,37 @@ def _check_save_target(path: Path, estimator=None, parts=None) -> Path:
         return path
     config = path / _CONFIG_FILE
     if path.is_dir() and config.is_file() and _config_format(config) in (FORMAT_NAME, None):
-        foreign = sorted(entry.name for entry in path.iterdir() if not _os_metadata(entry.name)
-                         and (entry.name not in _MODEL_FOLDER_NAMES or not entry.is_file()))
+        foreign = sorted(entry.name for entry in path.iterdir() if _users_entry(entry) and not _os_metadata(entry.name))
         if not foreign:
             return path
         if _config_format(config) == FORMAT_NAME:
+            # the user's own files (a history.png plotted into the folder) are kept in the new folder
+            # (atomic_output's keep); one named like a model file but no plain file cannot sit beside the new one
+            clash = [name for name in foreign if name in _MODEL_FOLDER_NAMES]
+            if not clash:
+                return path
             raise FileExistsError(
-                f"{path} is a toolkit model folder but also holds {', '.join(foreign)}, which save_model did "
-                "not write and would delete; move them out or choose another path."
+                f"{path} is a toolkit model folder but also holds {', '.join(clash)}: no file, but the name of "
+                "one save_model writes there, so the new model cannot be written beside it; move it out or "
+                "choose another path."
             )
+        # a config.json that cannot be read: a damaged model's, or another program's, whose folder this may be
+        raise FileExistsError(
+            f"{path} holds a config.json that cannot be read, and {', '.join(foreign[:3])}"
+            f"{', ...' if len(foreign) > 3 else ''}, which save_model did not write: whether it is a damaged "
+            "toolkit model folder cannot be told, so it is left as it is. Move those files out to save over the "
+            "damaged model, or choose another path."
+        )
     held = sorted(entry.name for entry in path.iterdir() if not _os_metadata(entry.name)) if path.is_dir() else []
     # (a notebook that wrote history.png into the model folder before saving the model: the name says why)
     holds = f" (it holds {', '.join(held[:3])}{', ...' if len(held) > 3 else ''})" if held else ""
+    # a notebook's first run that plots into the model folder before saving: the order that works
+    after = (f" To save the model inside it, pass a new folder there, e.g. {str(path / 'model')!r}. Files of "
+             "your own (a plot, notes) can go into a model folder once save_model wrote it: saving again keeps "
+             "them." if path.is_dir() and held else "")
     raise FileExistsError(
         f"{path} exists and is not a toolkit model folder{holds}; save_model replaces only a model folder, so "
-        "choose another path or remove it first."
+        f"choose another path or remove it first.{after}"
     )
 
 
@@ -1663,7 +1711,7 @@ def _check_path_type(path, owner: str) -> None:
 def _load_model(path):
     """:func:`load_model` without the closing collection."""
     _check_path_type(path, "load_model")
-    path = Path(path).expanduser()
+    path = _expand_home(path)  # "~user/..." of no such user: a name, as save_model wrote it
     with _folder_lock(path, exclusive=False):  # a save to this path meanwhile waits (or is awaited)
         recover_moved_aside(path)  # a save killed between its two renames had hidden the previous model
         return _load_locked(path)
