@@ -440,3 +440,14 @@ def write_reviews_tar(path, texts, member="revs/{i}_7.txt", mode="w:gz"):
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
     return path
+
+
+def write_labelled_csv(path, texts, labels):
+    """A CSV file at ``path`` with a ``text,label`` header and one row per (text, label); returns ``path``."""
+    import csv
+
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["text", "label"])
+        writer.writerows(zip(texts, labels))
+    return path

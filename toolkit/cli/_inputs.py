@@ -744,6 +744,12 @@ def _with_option_names(err):
     # a folder: the commands read its .txt files (load_folder's default extensions), and have no extensions option
     message = message.replace("Pass extensions=None to read every file.", "The command line reads the .txt files "
                               "of a folder (one document per file): give them the .txt suffix, or pass one file.")
+    # an undecodable file: the readers' "or, in Python, pass load_folder its encoding (encoding=...) or
+    # decode_errors='replace'" is advice a shell user cannot follow; the commands read UTF-8 only
+    message = re.sub(r",? or, in Python, pass (?:load_\w+ )?its encoding \(encoding=[^)]*\)"
+                     r"(?: or decode_errors='replace')?\.",
+                     ". The command line reads UTF-8 only; it has no encoding option.",
+                     message)
     return type(err)(message) if message != str(err) else err
 
 

@@ -116,8 +116,8 @@ def _check_not_own_file(name: str, command: str) -> None:
         f"datasets and word vectors (`toolkit data list`). `toolkit data describe {name}` summarises your own "
         "labelled data (a CSV/TSV or JSON lines file, a class-per-folder directory), which goes straight to the "
         f"commands: `toolkit train --data {name}` "
-        "(with --column and --label-column), `toolkit evaluate MODEL --data ...`, `toolkit predict MODEL "
-        "--input ...`; in Python, toolkit.data.load_csv / load_jsonl / load_folder."
+        f"(with --column and --label-column), `toolkit evaluate MODEL {name}` (its second argument; evaluate has no "
+        f"--data), `toolkit predict MODEL --input {name}`; in Python, toolkit.data.load_csv / load_jsonl / load_folder."
     )
 
 
@@ -193,8 +193,8 @@ def _words_summary(texts) -> dict:
             "max": int(words.max())}
 
 
-def describe_data(data, *, test_data=None, split="train", column="text", label_column="label", data_dir=None,
-                  cache_dir=None) -> dict:
+def describe_data(data, *, test_data=None, split="train", column="text", label_column="label", limit=None,
+                  random_state=0, data_dir=None, cache_dir=None) -> dict:
     """Summarise labelled text data before a long training run: size, classes, lengths, empty and repeated texts.
 
     Reads the data as ``toolkit train --data`` does (the same readers, rules
@@ -214,6 +214,14 @@ def describe_data(data, *, test_data=None, split="train", column="text", label_c
         that is the test split.
     column, label_column : str
         The text and label columns (``label_column=None``: unlabelled texts).
+    limit : int, optional
+        Describe at most this many documents of ``data`` (and of
+        ``test_data``): the stratified random sample that ``toolkit train``
+        and ``toolkit evaluate`` draw with ``--limit`` from a part they do not
+        split (IMDB, ``--test-data``, evaluate's data). Record numbers stay
+        those of the whole source.
+    random_state : int, default=0
+        Seed of the sample (the commands' default).
     data_dir, cache_dir : path-like, optional
         See :func:`toolkit.data.datasets.fetch`.
 
@@ -227,6 +235,8 @@ def describe_data(data, *, test_data=None, split="train", column="text", label_c
         the same text), ``conflicts`` (the groups whose records carry different
         labels), ``warnings``, and ``test`` (the same for ``test_data``, plus
         ``in_training``: its records whose text is a training text) when given.
+        With ``limit``, each part that was sampled also has ``sampled_from``
+        (its documents before the sample).
 
     Raises
     ------
@@ -235,7 +245,9 @@ def describe_data(data, *, test_data=None, split="train", column="text", label_c
     """
     from collections import defaultdict
 
-    from ._inputs import load_data
+    from ._inputs import _subsample, check_limit, load_data
+
+    check_limit(limit, owner="describe_data")
 
     def one(source, which):
         if label_column is None and _plain_texts(source):  # new.txt, stdin: texts to predict, say
@@ -246,10 +258,21 @@ def describe_data(data, *, test_data=None, split="train", column="text", label_c
                            cache_dir=cache_dir)
             texts, labels = list(ds.texts), [int(y) for y in ds.labels]
             names, shown = list(ds.target_names), str(ds.source or source)
+        records, total = list(range(len(texts))), len(texts)
+        if limit is not None and limit < total:  # the sample train/evaluate --limit draw; the records stay the file's
+            import numpy as np
+
+            # stratified by class name, as train and evaluate draw it (_named_labels): the same documents
+            named = (np.asarray(names)[labels] if names and labels and min(labels) >= 0
+                     else np.zeros(total, dtype=int))
+            texts, _, kept = _subsample(texts, named, limit, random_state, extra=records)
+            records = [int(r) for r in kept]
+            labels = [labels[r] for r in records] if labels else []
         labelled = bool(names) and all(y >= 0 for y in labels)
+        label_of = dict(zip(records, labels))
         by_text = defaultdict(list)
-        for i, text in enumerate(texts):
-            by_text[text.strip()].append(i)
+        for record, text in zip(records, texts):
+            by_text[text.strip()].append(record)
         groups = [ids for ids in by_text.values() if len(ids) > 1]
         counts = {name: 0 for name in names} if labelled else {}
         for y in labels if labelled else ():
@@ -259,11 +282,13 @@ def describe_data(data, *, test_data=None, split="train", column="text", label_c
             "documents": len(texts),
             "classes": counts,
             "words": _words_summary(texts),
-            "empty": [i for i, text in enumerate(texts) if not text.split()],
+            "empty": [record for record, text in zip(records, texts) if not text.split()],
             "duplicates": groups,
-            "conflicts": [ids for ids in groups if labelled and len({labels[i] for i in ids}) > 1],
+            "conflicts": [ids for ids in groups if labelled and len({label_of[i] for i in ids}) > 1],
             "warnings": [],
         }
+        if len(texts) < total:
+            summary["sampled_from"] = total
         warn = summary["warnings"]
         if labelled and len([c for c in counts.values() if c]) < 2:
             warn.append("fewer than two classes have documents: a classifier cannot be trained on it")
@@ -326,7 +351,9 @@ def _plain_texts(source) -> bool:
 
 
 def _describe_lines(summary: dict, title: str) -> list[str]:
-    lines = [f"{title}: {summary['source']}, {summary['documents']:,} documents"
+    sample = (f" (a stratified random sample of its {summary['sampled_from']:,}: --limit)"
+              if "sampled_from" in summary else "")
+    lines = [f"{title}: {summary['source']}, {summary['documents']:,} documents{sample}"
              + ("" if summary["classes"] else ", unlabelled")]
     total = summary["documents"] or 1
     if summary["classes"]:
@@ -357,6 +384,8 @@ def data_describe(
     label_column: str = _opt_label_column,
     unlabelled: bool = typer.Option(False, "--unlabelled", help="Texts without labels (no --label-column): also "
                                     "a file of lines, one text per line, or '-' for stdin."),
+    limit: int = typer.Option(None, "--limit", min=1, help="Describe at most N documents of each (the stratified "
+                              "sample train and evaluate draw with --limit from data they do not split)."),
     as_json: bool = typer.Option(False, "--json", help="JSON instead of a table (record numbers included)."),
     data_dir: Path = _opt_data_dir,
     cache_dir: Path = _opt_cache_dir,
@@ -394,7 +423,8 @@ def data_describe(
     check_columns(data, column=column, label_column=None if unlabelled else label_column)
     check_columns(test_data, column=column, label_column=None if unlabelled else label_column, training=data)
     summary = describe_data(data, test_data=test_data, split=split, column=column,
-                            label_column=None if unlabelled else label_column, data_dir=data_dir, cache_dir=cache_dir)
+                            label_column=None if unlabelled else label_column, limit=limit, data_dir=data_dir,
+                            cache_dir=cache_dir)
     if as_json:
         typer.echo(_json(summary), nl=False)
         return

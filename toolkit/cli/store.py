@@ -73,9 +73,57 @@ def _input_files(inputs) -> list[Path]:
     # a folder named as Parquet (reviews.parquet/, as Dask and Spark write a dataset) is read_texts' to read
     folders = [f for f in files if f.is_dir() and not _is_parquet(f)]
     if folders:
+        _check_not_document_folder(folders[0])
         raise DataError(f"Input {folders[0]} is a folder; give the .txt, .csv, .tsv, .jsonl or .parquet files in it "
                         "(a glob works).")
     return files
+
+
+def _check_not_document_folder(folder: Path) -> None:
+    """Refuse a folder of one document per ``.txt`` file (a class-per-folder directory, as ``toolkit train --data``
+    reads it), saying how to build a store of it.
+
+    "Give the .txt files in it (a glob works)" led to ``FOLDER/*/*.txt``: each line of each review a document,
+    and the classes, which are folder names, lost (``--label-column`` is refused with .txt inputs).
+    """
+    import shlex
+
+    from ..data.datasets import _has_extension
+    from ..exceptions import DataError
+
+    def texts_in(path: Path) -> bool:
+        return any(p.is_file() and _has_extension(p.name, (".txt",)) for p in path.iterdir())
+
+    try:
+        classes = sorted(p.name for p in folder.iterdir() if p.is_dir() and texts_in(p))
+        flat = texts_in(folder)
+    except OSError:
+        return  # unreadable: the generic message
+    if not classes and not flat:
+        return
+    name = shlex.quote(str(folder))
+    jsonl = shlex.quote(folder.name + ".jsonl")
+    from ._inputs import _UNLABELLED_FOLDERS
+
+    labelled = [c for c in classes if c not in _UNLABELLED_FOLDERS]  # aclImdb/train/unsup holds no class
+    only = f", categories={labelled!r}" if labelled != classes else ""
+    classes = labelled or classes
+    convert = (f"`python -c \"from toolkit.data import load_folder; load_folder({str(folder)!r}{only}).to_frame()"
+               f".to_json({folder.name + '.jsonl'!r}, orient='records', lines=True)\"`")
+    if classes:
+        raise DataError(
+            f"Input {folder} is a class-per-folder directory ({first_of(classes, 5)}: one document per .txt file); "
+            "store build reads files of documents, one per line (.txt) or per row (.csv, .tsv, .jsonl, .parquet), "
+            f"so its .txt files given as inputs would make each line a document and lose the classes. Write it to "
+            f"one JSON lines file first, e.g. {convert}, then `toolkit store build {jsonl} --label-column "
+            f"label_name`; data that fits in memory trains from the folder itself: `toolkit train --data {name}`."
+        )
+    raise DataError(
+        f"Input {folder} is a folder; store build reads files of documents, one per line (.txt) or per row (.csv, "
+        f".tsv, .jsonl, .parquet). If each of its .txt files is one document, write them to one JSON lines file "
+        f"first, e.g. {convert}, and give that; if each line is a document, give the files ({name}/*.txt: a glob "
+        "works)."
+    )
 
 
 def _kind(path) -> str:
@@ -191,6 +239,42 @@ def _check_text_files(files) -> None:
             ) from err
 
 
+def _check_readable_kind(path: Path) -> None:
+    """Refuse an input ``read_texts`` has no reader for (a tar or zip archive, IMDB's tarball, ``reviews.dat``),
+    in the command line's words: its error named a Python function and "a dask.bag / dask.dataframe collection"."""
+    import shlex
+
+    from ..data.datasets import _open_bytes
+    from ..exceptions import DataError
+    from ._inputs import ZIP_MAGIC
+
+    if path.is_dir() or _is_parquet(path) or _kind(path) in (".txt",) + _TEXT_TABLE_SUFFIXES:
+        return
+    reads = ("store build reads files of documents, one per line (.txt) or per row (.csv, .tsv, .jsonl), plain or "
+             "compressed (.gz, .bz2, .xz), and .parquet files")
+    try:
+        with _open_bytes(path) as fh:
+            start = fh.read(262)
+    except (OSError, EOFError, DataError):
+        start = b""
+    file = shlex.quote(str(path))
+    if start[257:262] == b"ustar" and b"\x00" in start[:257]:
+        member = start[:100].split(b"\x00", 1)[0].decode("utf-8", "replace")
+        if member.lower().startswith("aclimdb") or path.name.lower().startswith("aclimdb"):
+            convert = (f"`python -c \"from toolkit.data import load_imdb; load_imdb('train', path={str(path)!r})"
+                       ".to_frame().to_json('imdb_train.jsonl', orient='records', lines=True)\"`")
+            raise DataError(f"Input {path} is IMDB's tarball, a tar archive; {reads}. Write its training reviews to "
+                            f"one JSON lines file first, e.g. {convert}, then `toolkit store build imdb_train.jsonl "
+                            "--label-column label_name`; IMDB fits in memory: `toolkit train --data imdb` reads the "
+                            "tarball itself.")
+        raise DataError(f"Input {path} is a tar archive; {reads}. Extract it (tar -xf {file}) and give its files "
+                        "(a glob works).")
+    if start[:4] == ZIP_MAGIC:
+        raise DataError(f"Input {path} is a zip archive; {reads}. Extract it (unzip {file}) and give its files (a "
+                        "glob works).")
+    raise DataError(f"Input {path}: {reads}. If it is one of them, give it that suffix.")
+
+
 def _check_inputs(inputs, column, label_column) -> None:
     """Pre-flight check of ``store build``'s inputs, before a cluster starts.
 
@@ -203,6 +287,17 @@ def _check_inputs(inputs, column, label_column) -> None:
     from ..exceptions import DataError
 
     files = _input_files(inputs)
+    for path in files:
+        _check_readable_kind(path)
+    kinds: dict = {}
+    for path in files:
+        kinds.setdefault(_kind(path), path)
+    if len(kinds) > 1:  # read_texts' "reads one kind of file at a time; got suffixes [...]" named a Python function
+        raise DataError(
+            f"The inputs are files of {len(kinds)} kinds ({', '.join(f'{k}: {p}' for k, p in kinds.items())}); "
+            "store build reads one kind at a time (plain and compressed files of one kind mix). Convert them to one "
+            "kind, or build a store of each."
+        )
     _check_text_files(files)
     tables = [f for f in files if _has_columns(f)]
     if label_column is not None and not tables:
@@ -310,8 +405,11 @@ def build_store(inputs, output, *, tokenizer=None, column="text", label_column=N
     _check_store_output(output, force=force)
     _check_inputs(inputs, column, label_column)
     _tokenizer(**(tokenizer or {}))  # an unknown parameter is a SettingError listing the valid ones
-    text_column = column if any(_has_columns(p) for p in inputs) else None
-    texts = read_texts([str(p) for p in inputs], text_column=text_column,
+    # the files the globs match, as _check_inputs checked them: a pattern as read_texts' input ('data/*',
+    # 'reviews*.csv*') has no suffix to tell its format by ("read_texts cannot read 'data/*'")
+    files = _input_files(inputs)
+    text_column = column if any(_has_columns(p) for p in files) else None
+    texts = read_texts([str(p) for p in files], text_column=text_column,
                        label_column=label_column if text_column else None, blocksize=blocksize)
     try:
         with dask_client(scheduler, n_workers=workers):
@@ -371,6 +469,18 @@ def _check_train_from_store(store, output, *, settings=None, force=False):
     store = store if isinstance(store, CorpusStore) else _open_store(store)
     if not store.has_labels:
         raise ValueError(f"The store {store.path} has no labels; build it with --label-column from a CSV/JSONL input.")
+    import numpy as np
+
+    classes = np.unique(np.asarray(store.labels()))
+    if len(classes) < 2:  # else Keras' "EmbeddingClassifier needs samples of at least 2 classes", after its import
+        from ..exceptions import DataError
+
+        raise DataError(
+            f"The store {store.path} has labels of one class only"
+            f"{f' ({classes[0].item()!r}, all {store.n_documents:,} documents)' if len(classes) else ''}: a "
+            "classifier needs two classes or more. Build it again from inputs that hold every class (a file sorted "
+            "by class, cut short with head, holds only its first)."
+        )
     try:  # an unknown --set key fails now, with the valid names, not as "a bug" after the imports
         EmbeddingClassifier().set_params(**(settings or {}))
     except ValueError as err:
@@ -400,6 +510,33 @@ def train_from_store(store, output, *, settings=None, force=False) -> dict:
             "best_epoch": classifier.best_epoch_}
 
 
+def _unlabelled_in_command_words(message: str, inputs, index, label_column) -> str:
+    """The store's error for a document without a label, for the shell: "Document 3 of the input (document 3
+    of partition 0) has no label (nan; ...) ... (e.g. ddf.dropna(subset=[label_column]))" named no file and gave
+    Dask advice; one CSV/TSV/JSONL input's record is named with its line, and the fix is one for the file."""
+    import re
+
+    from ._inputs import DocumentRecords
+
+    if "has no label (" not in message or "ddf.dropna(subset=[label_column])" not in message:
+        return message
+    message = message.replace(
+        "before building the store (e.g. ddf.dropna(subset=[label_column])).",
+        f"from the file first (pandas: df.dropna(subset=[{label_column!r}]) before writing it).")
+    try:
+        files = _input_files(inputs)
+    except Exception:  # noqa: BLE001 - the inputs changed since they were read: the message as it is
+        return message
+    if len(files) != 1 or not files[0].is_file() or _kind(files[0]) not in _TEXT_TABLE_SUFFIXES or index is None:
+        return message
+    try:
+        place = DocumentRecords(str(files[0]), [index]).describe(0)  # "record 3 (line 5) of reviews.csv"
+    except Exception:  # noqa: BLE001 - a file that cannot be read again: its number in the input stays
+        return message
+    return re.sub(r"^Document \d+ of the input \(document \d+ of partition \d+\)", place[:1].upper() + place[1:],
+                  message, count=1)
+
+
 @store_app.command("build")
 @_errors_to_exit
 def build_cmd(
@@ -426,6 +563,7 @@ def build_cmd(
         except DocumentError as err:  # the tokenizer's advice, in this command's options
             message = reword_too_long(str(err), raise_limit="raise it with --set max_length=...",
                                       skip="pass --set errors=skip")
+            message = _unlabelled_in_command_words(message, inputs, err.document_index, label_column)
             raise DocumentError(message, document_index=err.document_index) from err
     _info(f"Wrote {info['path']}: {info['n_documents']:,} documents, {info['n_tokens']:,} tokens, "
           f"{info['vocabulary_size']:,} distinct tokens in {info['parts']} partitions")

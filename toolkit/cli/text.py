@@ -232,13 +232,24 @@ class Vectorized:
         return files
 
     def write_vocabulary(self, path) -> None:
-        """Write the vocabulary JSON to ``path``, with the tokenizer settings of the run under ``"tokenizer"``."""
+        """Write the vocabulary JSON to ``path``, with the tokenizer settings of the run under ``"tokenizer"``
+        and what each column (bags: ``"columns"``) or id (sequences: ``"ids"``) of the matrix stands for.
+
+        ``"tokens"`` (the :meth:`~toolkit.text.Vocabulary.to_dict` format) leaves out the reserved tokens:
+        its first token is id 2 of a sequence and column 1 of a bag (column 0 counts ``<unk>``), so a shell
+        user reading a column's word off ``tokens[j]`` was one (two) off. ``columns[j]`` is column ``j``'s
+        token, ``ids[i]`` id ``i``'s; :meth:`~toolkit.text.Vocabulary.from_dict` ignores both keys.
+        """
+        from ..text.encoders import BagEncoder
         from ..text.vocabulary import json_extra
 
-        if self.tokenizer_params is None:
-            self.vocabulary.to_json(path)
-            return
-        with json_extra(tokenizer=self.tokenizer_params):
+        tokens = list(self.vocabulary.tokens)
+        extra = {} if self.tokenizer_params is None else {"tokenizer": self.tokenizer_params}
+        if isinstance(self.encoder, BagEncoder):
+            extra["columns"] = tokens[1:]  # BagEncoder.get_feature_names_out: <unk>, then the tokens
+        else:
+            extra["ids"] = tokens  # <pad>, <unk>, then the tokens
+        with json_extra(**extra):
             self.vocabulary.to_json(path)
 
     def write_matrix(self, file) -> None:
@@ -527,7 +538,8 @@ def vectorize_cmd(
     padding: str = typer.Option("pre", "--padding", help="pre or post (int mode)."),
     truncating: str = typer.Option("pre", "--truncating", help="pre or post (int mode)."),
     vocabulary_path: Path = typer.Option(
-        None, "--vocabulary", help="Vocabulary JSON (default: <output>.vocab.json; none with '-o -' unless given)."
+        None, "--vocabulary", help="Vocabulary JSON (default: <output>.vocab.json; none with '-o -' unless given); "
+        "its 'columns' (bags) or 'ids' (int) list is the token of each matrix column or id."
     ),
     use_vocabulary: Path = _opt_use_vocabulary,
     column: str = _opt_column,
