@@ -176,8 +176,9 @@ def test_classifier_finetune_unfreezes_after_frozen_epochs(split, glove_small):
                 frozen_epochs=1, patience=None, learning_rate=0.01).fit(X_train, y_train)
     assert clf.model_.get_layer("embedding").trainable
     assert len(clf.history_["loss"]) == 3
-    frozen = small(vectors=str(glove_small), trainable="finetune", embedding_dim=None, epochs=1,
-                   frozen_epochs=1, learning_rate=0.01).fit(X_train, y_train)
+    with pytest.warns(UserWarning, match="never trains the vectors here"):  # frozen_epochs >= epochs
+        frozen = small(vectors=str(glove_small), trainable="finetune", embedding_dim=None, epochs=1,
+                       frozen_epochs=1, learning_rate=0.01).fit(X_train, y_train)
     assert not frozen.model_.get_layer("embedding").trainable
     at_once = small(vectors=str(glove_small), trainable="finetune", embedding_dim=None, epochs=1,
                     frozen_epochs=0).fit(X_train[:100], y_train[:100])
