@@ -1377,7 +1377,9 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         """
         from keras import ops
 
-        if all(np.isfinite(ops.convert_to_numpy(weights)).all() for weights in model.trainable_weights):
+        # reduced in the backend: ops.convert_to_numpy of a variable warns (a DeprecationWarning of TensorFlow's
+        # __array__, an error under -W error) and copies it
+        if all(bool(ops.all(ops.isfinite(weights))) for weights in model.trainable_weights):
             return
         bad = [(key, epoch) for key, values in history.items() for epoch in np.flatnonzero(~np.isfinite(values))]
         if bad:
