@@ -199,10 +199,6 @@ def _read_bytes(path: Path) -> bytes:
         raise DataError(f"Cannot read '{path}': {err.strerror or err}.") from err
 
 
-#: the first bytes of a zip archive (its first member's local header)
-ZIP_MAGIC = b"PK\x03\x04"
-
-
 def _archive_error(start: bytes, name: str, tool: str | None = None, file: str = "FILE"):
     """The DataError for raw text that is a tar or zip archive (``start``: its first 262 bytes, decompressed), or None.
 
@@ -213,11 +209,13 @@ def _archive_error(start: bytes, name: str, tool: str | None = None, file: str =
     tells an archive. ``name``: the input in messages ("'revs.tar.gz'", "standard input"); ``tool``: its
     compressor ("gzip"); ``file``: its name in the commands shown.
     """
+    from ..data.datasets import archive_kind, tar_first_member
     from ..exceptions import DataError
 
     where = name[:1].upper() + name[1:]
-    if start[257:262] == b"ustar" and b"\x00" in start[:257]:
-        member = start[:100].split(b"\x00", 1)[0].decode("utf-8", "replace")
+    kind = archive_kind(start)
+    if kind == "tar":
+        member = tar_first_member(start)
         packed = f" ({tool}-compressed)" if tool else ""
         if member.lower().startswith("aclimdb") or Path(file).name.lower().startswith("aclimdb"):
             todo = ("It is IMDB's tarball: give 'imdb' instead (its training reviews, read from the tarball in "
@@ -231,7 +229,7 @@ def _archive_error(start: bytes, name: str, tool: str | None = None, file: str =
             f"{where} is a tar archive{packed}, not text: read one document per line, each member's header (its "
             f"name {member!r}, mode, 'ustar') and the lines of every member would become the documents. {todo}"
         )
-    if start[:4] == ZIP_MAGIC:
+    if kind == "zip":
         return DataError(
             f"{where} is a zip archive, not text. Extract it (unzip {file}) and give the extracted folder (one "
             "document per .txt file) or one of its text files (one document per line)."
@@ -243,14 +241,14 @@ def check_not_archive(path) -> None:
     """Refuse a raw-text input file that is a tar or zip archive (:func:`_archive_error`), from its first bytes
     (decompressed): before a command loads its tokenizer, and without reading a large tarball whole.
     A file that cannot be opened or decompressed is left to the readers, which name the problem."""
-    from ..data.datasets import _COMPRESSOR, _compression, _open_bytes
+    from ..data.datasets import _COMPRESSOR, ARCHIVE_HEAD, _compression, _open_bytes
 
     path = Path(path).expanduser()
     if not path.is_file():
         return
     try:
         with _open_bytes(path) as fh:
-            start = fh.read(262)
+            start = fh.read(ARCHIVE_HEAD)
         tool = _COMPRESSOR.get(_compression(path))
     except (OSError, EOFError, ToolkitError):
         return
@@ -425,11 +423,11 @@ def read_input(source=None, *, column="text", encoding="utf-8", stdin=None, spli
         stream = sys.stdin if stdin is None else stdin
         numbers = []
         if hasattr(stream, "buffer"):  # decoded here, strictly: sys.stdin replaces bad bytes under some locales
-            from ..data.datasets import _COMPRESSOR, _compression_of
+            from ..data.datasets import _COMPRESSOR, ARCHIVE_HEAD, _compression_of
 
             raw = stream.buffer.read()
             data = _decompressed(raw, "standard input")
-            error = _archive_error(data[:262], "standard input", _COMPRESSOR.get(_compression_of(raw[:10])))
+            error = _archive_error(data[:ARCHIVE_HEAD], "standard input", _COMPRESSOR.get(_compression_of(raw[:10])))
             if error is not None:  # `cat revs.tar.gz | toolkit tokenize -`
                 raise error
             del raw

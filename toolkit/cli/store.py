@@ -244,9 +244,13 @@ def _check_readable_kind(path: Path) -> None:
     in the command line's words: its error named a Python function and "a dask.bag / dask.dataframe collection"."""
     import shlex
 
-    from ..data.datasets import _open_bytes
+    from ..data.datasets import (
+        ARCHIVE_HEAD,
+        _open_bytes,
+        archive_kind,
+        tar_first_member,
+    )
     from ..exceptions import DataError
-    from ._inputs import ZIP_MAGIC
 
     if path.is_dir() or _is_parquet(path) or _kind(path) in (".txt",) + _TEXT_TABLE_SUFFIXES:
         return
@@ -254,12 +258,13 @@ def _check_readable_kind(path: Path) -> None:
              "compressed (.gz, .bz2, .xz), and .parquet files")
     try:
         with _open_bytes(path) as fh:
-            start = fh.read(262)
+            start = fh.read(ARCHIVE_HEAD)
     except (OSError, EOFError, DataError):
         start = b""
     file = shlex.quote(str(path))
-    if start[257:262] == b"ustar" and b"\x00" in start[:257]:
-        member = start[:100].split(b"\x00", 1)[0].decode("utf-8", "replace")
+    kind = archive_kind(start)
+    if kind == "tar":
+        member = tar_first_member(start)
         if member.lower().startswith("aclimdb") or path.name.lower().startswith("aclimdb"):
             convert = (f"`python -c \"from toolkit.data import load_imdb; load_imdb('train', path={str(path)!r})"
                        ".to_frame().to_json('imdb_train.jsonl', orient='records', lines=True)\"`")
@@ -269,7 +274,7 @@ def _check_readable_kind(path: Path) -> None:
                             "tarball itself.")
         raise DataError(f"Input {path} is a tar archive; {reads}. Extract it (tar -xf {file}) and give its files "
                         "(a glob works).")
-    if start[:4] == ZIP_MAGIC:
+    if kind == "zip":
         raise DataError(f"Input {path} is a zip archive; {reads}. Extract it (unzip {file}) and give its files (a "
                         "glob works).")
     raise DataError(f"Input {path}: {reads}. If it is one of them, give it that suffix.")

@@ -1390,6 +1390,31 @@ def _compression_of(head: bytes) -> str | None:
     return kind
 
 
+#: the bytes :func:`archive_kind` needs: a tar header's "ustar" magic ends at byte 262
+ARCHIVE_HEAD = 262
+
+
+def archive_kind(head: bytes) -> str | None:
+    """``"tar"`` or ``"zip"`` when ``head`` (the first :data:`ARCHIVE_HEAD` bytes of a file, decompressed)
+    starts a tar or zip archive, else None.
+
+    A tar header spells ``ustar`` at bytes 257-261, after the NULs that pad
+    its fields: text whose bytes 257-261 happen to spell it ("gustar",
+    "custard") holds no NUL before them, so is no archive. Read as text, an
+    archive gave its members' headers and every member as documents.
+    """
+    if head[257:262] == b"ustar" and b"\x00" in head[:257]:
+        return "tar"
+    if head[:4] == b"PK\x03\x04":
+        return "zip"
+    return None
+
+
+def tar_first_member(head: bytes) -> str:
+    """The name of the first member of a tar archive whose first bytes are ``head`` (its header's name field)."""
+    return head[:100].split(b"\x00", 1)[0].decode("utf-8", "replace")
+
+
 def _misnamed_compressed_error(path, kind: str) -> DataError:
     """The error for an input whose name says it is plain but that holds ``kind``-compressed data, where the
     name decides how it is read (``read_texts`` cuts a plain file in blocks of raw bytes)."""

@@ -347,9 +347,11 @@ def _read_lines(path: Path, what: str) -> list:
         head = fh.read(6)
     module = next((name for magic, name in _COMPRESSED if head.startswith(magic)), None)
     opener = open if module is None else importlib.import_module(module).open
+    from ..data.datasets import ARCHIVE_HEAD
+
     try:
         with opener(path, "rb") as fh:
-            start = fh.read(262)
+            start = fh.read(ARCHIVE_HEAD)
         _refuse_archive(path, what, start, module)
         with opener(path, "rt", encoding="utf-8") as fh:
             return [line.strip() for line in fh if line.strip()]
@@ -379,9 +381,12 @@ def _refuse_archive(path: Path, what: str, start: bytes, module: str | None) -> 
     member included (IMDB's test reviews too), without a word of warning; a
     zip archive was called "not valid UTF-8" and to be re-encoded.
     """
+    from ..data.datasets import archive_kind
+
     name = path.name
     packed = "" if module is None else f" ({module}-compressed)"
-    if start[257:262] == b"ustar" and b"\x00" in start[:257]:  # (a header's NULs: no text that spells "ustar" there)
+    kind = archive_kind(start)
+    if kind == "tar":
         raise DataError(
             f"The unlabelled text source {str(path)!r} named by {what} is a tar archive{packed}, not a text file: "
             "read as text, its members' headers and every member (of IMDB's tarball, the test reviews too) would "
@@ -389,7 +394,7 @@ def _refuse_archive(path: Path, what: str, start: bytes, module: str | None) -> 
             "otherwise extract the files you want (tar -xf) and give one UTF-8 text file with one document per "
             "line, or the texts themselves."
         )
-    if start[:4] == b"PK\x03\x04":
+    if kind == "zip":
         raise DataError(
             f"The unlabelled text source {str(path)!r} named by {what} is a zip archive, not a text file; extract "
             f"the text file from it (unzip {name}) and give that file (UTF-8, one document per line; gzip, bz2 or "

@@ -304,9 +304,9 @@ def _sniff(src: _parse.Source, fmt: str) -> str:
             "file), which holds no words",
             f"{native}; or pass a word-vectors file (GloVe or word2vec text, word2vec binary, fastText .vec or .bin)",
         )
-    # read as GloVe text, it said "line 1: the first line has no values". (The NULs of a tar header's fields: a text
-    # file whose bytes 257-261 happen to spell "ustar" (a word such as "gustar" or "custard" there) is no archive)
-    if head[257:262] == b"ustar" and b"\x00" in head[:257]:
+    from ..data.datasets import archive_kind
+
+    if archive_kind(head) == "tar":  # read as GloVe text, it said "line 1: the first line has no values"
         raise src.error(
             None, "is a tar archive (such as a .tar.gz), not a word-vectors file",
             f"Extract the vectors file from it (tar -xf {src.path.name}) and pass that file",
