@@ -1316,9 +1316,16 @@ def check_token_lists(X, *, estimator: str, name: str = "X", raw_text_advice: st
         doc = list(doc)
         for tok in doc:
             if not isinstance(tok, str):
+                hint = ""
+                if isinstance(tok, numbers.Integral) and not isinstance(tok, bool):
+                    # keras.datasets.imdb.load_data() and pad_sequences give word ids, which look like token lists
+                    hint = (" Integer word ids (keras.datasets.imdb, a pad_sequences array) are not tokens: "
+                            f"{estimator} builds its own vocabulary from words, so map the ids back to their words "
+                            "(e.g. with keras.datasets.imdb.get_word_index()) and drop the padding, or start from "
+                            "the raw texts (toolkit.data.load_imdb).")
                 raise ValueError(
                     f"{estimator} expects token lists of str, but document {i} of {name}{row_label(given, i)} "
-                    f"contains {a_type_name(tok)} ({_short_repr(tok, 80)})."
+                    f"contains {a_type_name(tok)} ({_short_repr(tok, 80)}).{hint}"
                 )
         docs[i] = doc
     return docs
