@@ -451,3 +451,21 @@ def write_labelled_csv(path, texts, labels):
         writer.writerow(["text", "label"])
         writer.writerows(zip(texts, labels))
     return path
+
+
+@pytest.fixture
+def in_process_build(monkeypatch):
+    """``toolkit store build`` computing in this process (Dask's sync scheduler), not on a cluster it starts:
+    what such a test checks is how the inputs are read, not where."""
+    import contextlib
+
+    import dask
+
+    from toolkit.distributed import search
+
+    @contextlib.contextmanager
+    def no_cluster(scheduler=None, *, n_workers=None):
+        with dask.config.set(scheduler="sync"):
+            yield None
+
+    monkeypatch.setattr(search, "dask_client", no_cluster)

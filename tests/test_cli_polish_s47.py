@@ -19,21 +19,6 @@ def reviews(imdb_small):
 
 
 
-@pytest.fixture
-def in_process_build(monkeypatch):
-    """``toolkit store build`` computing in this process (Dask's sync scheduler), not on a cluster it starts."""
-    import contextlib
-
-    import dask
-
-    from toolkit.distributed import search
-
-    @contextlib.contextmanager
-    def no_cluster(scheduler=None, *, n_workers=None):
-        with dask.config.set(scheduler="sync"):
-            yield None
-
-    monkeypatch.setattr(search, "dask_client", no_cluster)
 
 
 # ------------------------------------------------------------------ 1. undecodable files: advice for the shell

@@ -109,22 +109,6 @@ def test_read_texts_names_a_damaged_compressed_file_a_misnamed_one_and_a_compres
     assert len(read_texts(str(plain), text_column="text").compute(scheduler="sync")) == len(texts)
 
 
-@pytest.fixture
-def in_process_build(monkeypatch):
-    """``toolkit store build`` computing in this process (Dask's sync scheduler), not on a cluster it starts:
-    what is tested here is how the inputs are read, not where."""
-    import contextlib
-
-    import dask
-
-    from toolkit.distributed import search
-
-    @contextlib.contextmanager
-    def no_cluster(scheduler=None, *, n_workers=None):
-        with dask.config.set(scheduler="sync"):
-            yield None
-
-    monkeypatch.setattr(search, "dask_client", no_cluster)
 
 
 def test_store_build_reads_bz2_and_xz_inputs(reviews, tmp_path, in_process_build):

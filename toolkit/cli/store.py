@@ -51,17 +51,22 @@ def _has_columns(path) -> bool:
     return _kind(path) in _TEXT_TABLE_SUFFIXES or _is_parquet(path)
 
 
-def _input_files(inputs) -> list[Path]:
-    """The files ``inputs`` (paths or globs) name, or a DataError naming the one that matches nothing."""
+def _input_files(inputs, output=None) -> list[Path]:
+    """The files ``inputs`` (paths or globs) name, or a DataError naming the one that matches nothing.
+
+    A glob's match that is the store being written (``output``) is left out: ``store build 'data/*' -o
+    data/store --force`` run again matched its own earlier store ("Input data/store is a folder").
+    """
     import glob
 
     from ..exceptions import DataError
 
+    own = None if output is None else Path(output).expanduser().resolve()
     files = []
     for item in inputs:
         path = Path(item).expanduser()
         if glob.has_magic(str(path)):
-            matched = sorted(Path(p) for p in glob.glob(str(path)))
+            matched = sorted(Path(p) for p in glob.glob(str(path)) if own is None or Path(p).resolve() != own)
             if not matched:
                 raise DataError(f"Input {item}: no file matches this pattern; check the path and the pattern.")
             files.extend(matched)
@@ -280,18 +285,18 @@ def _check_readable_kind(path: Path) -> None:
     raise DataError(f"Input {path}: {reads}. If it is one of them, give it that suffix.")
 
 
-def _check_inputs(inputs, column, label_column) -> None:
+def _check_inputs(inputs, column, label_column, output=None) -> None:
     """Pre-flight check of ``store build``'s inputs, before a cluster starts.
 
     The files exist (globs match), are not empty and start as UTF-8 text
     (:func:`_check_text_files`), ``--label-column`` is only given with
     tables (a .txt file has one document per line and no labels: the option
     would be ignored and the store built without labels), and the first file
-    of tables has the named columns.
+    of tables has the named columns; a glob's match that is ``output`` (the store being written) is left out.
     """
     from ..exceptions import DataError
 
-    files = _input_files(inputs)
+    files = _input_files(inputs, output)
     for path in files:
         _check_readable_kind(path)
     kinds: dict = {}
@@ -408,11 +413,11 @@ def build_store(inputs, output, *, tokenizer=None, column="text", label_column=N
     output = Path(output)
     blocksize = _blocksize(blocksize)
     _check_store_output(output, force=force)
-    _check_inputs(inputs, column, label_column)
+    _check_inputs(inputs, column, label_column, output)
     _tokenizer(**(tokenizer or {}))  # an unknown parameter is a SettingError listing the valid ones
     # the files the globs match, as _check_inputs checked them: a pattern as read_texts' input ('data/*',
     # 'reviews*.csv*') has no suffix to tell its format by ("read_texts cannot read 'data/*'")
-    files = _input_files(inputs)
+    files = _input_files(inputs, output)
     text_column = column if any(_has_columns(p) for p in files) else None
     texts = read_texts([str(p) for p in files], text_column=text_column,
                        label_column=label_column if text_column else None, blocksize=blocksize)
