@@ -11,11 +11,11 @@
 
 from __future__ import annotations
 
-import csv
 import json
 
 import numpy as np
 import pytest
+from conftest import write_labelled_csv
 from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.multioutput import ClassifierChain, MultiOutputClassifier
@@ -123,14 +123,6 @@ def test_a_corpus_as_a_numpy_array(corpus):
 
 
 # ------------------------------------------------------------- 2. numeric labels with fractions
-def _write_csv(path, texts, labels):
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["text", "label"])
-        writer.writerows(zip(texts, labels))
-    return path
-
-
 def test_half_point_labels_are_classes_in_numeric_order(imdb_small, imdb_small_ratings, tmp_path):
     """Stars rescaled to 0-10 in half points, as a CSV writes them: before, string order ("0", "1", "10",
     "2", "3.5", ...); now numeric order, named as written."""
@@ -138,7 +130,7 @@ def test_half_point_labels_are_classes_in_numeric_order(imdb_small, imdb_small_r
     stars = np.asarray(imdb_small_ratings[:N])
     halves = np.round((stars - 1) / 9 * 20) / 2  # 0, 1, 2, 3.5, 6.5, 8, 9, 10
     assert {3.5, 10.0} <= set(halves.tolist())
-    path = _write_csv(tmp_path / "halves.csv", texts[:N], [f"{h:g}" for h in halves])
+    path = write_labelled_csv(tmp_path / "halves.csv", texts[:N], [f"{h:g}" for h in halves])
     ds = load_csv(path)
     values = sorted(set(halves.tolist()))
     assert ds.target_names == [f"{v:g}" for v in values]
@@ -185,7 +177,7 @@ def test_a_score_column_is_still_refused_and_the_model_classes_still_match(imdb_
     stars = np.asarray(imdb_small_ratings[:N])
     noise = np.random.default_rng(0).normal(0, 0.05, N)
     scores = np.clip((stars - 1) / 9 + noise, 0, 1).round(4)
-    path = _write_csv(tmp_path / "scores.csv", texts[:N], scores)
+    path = write_labelled_csv(tmp_path / "scores.csv", texts[:N], scores)
     with pytest.raises(DataError, match="distinct numbers with fractions.*a continuous score, not classes"):
         load_train_test(path, test_size=0.2)
     # a model fitted in Python on float labels gets a file's "10" as 10.0 and "2.5" as 2.5

@@ -7,11 +7,11 @@ Real IMDB reviews, a tiny bag model without vectors (seconds).
 
 from __future__ import annotations
 
-import csv
 import json
 
 import numpy as np
 import pytest
+from conftest import write_labelled_csv
 from typer.testing import CliRunner
 
 from toolkit.cli import app
@@ -51,10 +51,7 @@ def write_jsonl(path, texts, labels, *, blank_after=()):
 
 def write_csv(path, texts, labels):
     """A header, then one record per row (quoted texts may span lines). Returns each record's first line."""
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["text", "label"])
-        writer.writerows(zip(texts, labels))
+    write_labelled_csv(path, texts, labels)
     starts, line = [], 2
     for text in texts:
         starts.append(line)

@@ -1418,7 +1418,7 @@ def tar_first_member(head: bytes) -> str:
 def _misnamed_compressed_error(path, kind: str) -> DataError:
     """The error for an input whose name says it is plain but that holds ``kind``-compressed data, where the
     name decides how it is read (``read_texts`` cuts a plain file in blocks of raw bytes)."""
-    suffix = {"gzip": ".gz", "bz2": ".bz2", "xz": ".xz"}[kind]
+    suffix = dict(zip(_COMPRESSOR, COMPRESSED_SUFFIXES))[kind]  # (the two tables list the formats in one order)
     return DataError(f"{path} holds {kind}-compressed data, but its name does not say so; rename it to end in "
                      f"{suffix} (it is then read decompressed), or decompress it "
                      f"(`{_COMPRESSOR[kind]} -dc FILE > NEW_FILE`).")
