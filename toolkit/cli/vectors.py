@@ -450,11 +450,12 @@ def word_map(source, words, path, *, method="pca", skip_missing=False, **load_pa
     """
     from ..plots import plot_word_map
     from ..vectors import _parse
-    from ..vectors.evaluation import _has_vector, _other_entry
+    from ..vectors.evaluation import _has_vector, _other_entry, _warn_untrained_casing
     from ..vectors.loading import load_vectors
 
     kv = load_vectors(source, **load_params)
     words = [words] if isinstance(words, str) else list(words)
+    _warn_untrained_casing(kv, [w for w in words if isinstance(w, str)])  # (else "MOVIE" is placed among noise)
     missing = [w for w in dict.fromkeys(words) if isinstance(w, str) and not _has_vector(kv, w)]
     entries = {w: found for w in missing if (found := _other_entry(kv, w)) is not None}
     limit = load_params.get("limit")

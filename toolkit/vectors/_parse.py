@@ -83,7 +83,14 @@ BOM = b"\xef\xbb\xbf"
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 GZIP_MAGIC = b"\x1f\x8b"
 BZ2_MAGIC = b"BZh"
+XZ_MAGIC = b"\xfd7zXZ\x00"
 ZIP_MAGIC = b"PK\x03\x04"
+#: compressions no reader of the toolkit takes (magic bytes: name, the tool that decompresses it)
+UNREAD_COMPRESSIONS = (
+    (b"\x28\xb5\x2f\xfd", "Zstandard (zstd)", "zstd"),
+    (b"\x04\x22\x4d\x18", "LZ4", "lz4"),
+    (b"7z\xbc\xaf\x27\x1c", "7-Zip", None),
+)
 FASTTEXT_MAGIC = (793712314).to_bytes(4, "little")
 _NUMBER_BYTES = b"0123456789.-+eE "
 _NUMBER_TABLE = bytes(range(256))
@@ -127,13 +134,15 @@ class Source:
 
 
 def sniff_container(path: Path) -> str:
-    """``"gzip"``, ``"bz2"``, ``"zip"`` or ``"plain"`` from the file's first bytes."""
+    """``"gzip"``, ``"bz2"``, ``"xz"``, ``"zip"`` or ``"plain"`` from the file's first bytes."""
     with open(path, "rb") as f:
-        head = f.read(4)
+        head = f.read(6)
     if head.startswith(GZIP_MAGIC):
         return "gzip"
     if head.startswith(BZ2_MAGIC):
         return "bz2"
+    if head.startswith(XZ_MAGIC):  # read by every other reader of the toolkit; here it was "the first line has no
+        return "xz"  # values"
     if head.startswith(ZIP_MAGIC):
         return "zip"
     return "plain"
@@ -204,7 +213,12 @@ def _raw_chunks(source: Source, block_size: int):
                 if not chunk:
                     return
                 yield chunk
-        make = (lambda: zlib.decompressobj(31)) if container == "gzip" else bz2.BZ2Decompressor
+        if container == "xz":
+            import lzma
+
+            make, errors = lzma.LZMADecompressor, (lzma.LZMAError,)
+        else:
+            make, errors = (lambda: zlib.decompressobj(31)) if container == "gzip" else bz2.BZ2Decompressor, ()
         kind = container
         dec = make()
         data = b""
@@ -218,7 +232,7 @@ def _raw_chunks(source: Source, block_size: int):
                 out = dec.decompress(data, block_size)
                 if container == "gzip":
                     data = dec.unconsumed_tail
-                else:  # bz2 keeps unconsumed input itself
+                else:  # bz2 and xz keep unconsumed input themselves
                     data = b""
                     while not dec.eof and not dec.needs_input:
                         if out:
@@ -226,7 +240,7 @@ def _raw_chunks(source: Source, block_size: int):
                         out = dec.decompress(b"", block_size)
                 if out:
                     yield out
-                if dec.eof:  # end of one member: a concatenated gzip/bz2 may follow
+                if dec.eof:  # end of one member: a concatenated gzip/bz2/xz may follow
                     data = dec.unused_data or f.read(block_size)
                     if not data:
                         dec = None
@@ -234,7 +248,7 @@ def _raw_chunks(source: Source, block_size: int):
                     dec = make()
             if dec is not None and not dec.eof:
                 raise EOFError("compressed stream ended before the end-of-stream marker")
-        except (zlib.error, OSError, EOFError, ValueError) as err:
+        except (zlib.error, OSError, EOFError, ValueError, *errors) as err:
             raise _corrupt(source, kind, err) from err
 
 
@@ -901,7 +915,7 @@ def estimate_rows(source: Source, bytes_per_row: float, cap: int | None = None) 
                 size = zf.getinfo(source.member).file_size
         except (KeyError, zipfile.BadZipFile):
             pass
-    elif container == "bz2":
+    elif container in ("bz2", "xz"):
         size *= 5
     rows = int(size / max(bytes_per_row, 1.0) * 1.02) + 64
     return rows if cap is None else min(rows, cap)
@@ -958,22 +972,23 @@ def _drop_npy_rows(path: Path, drop: list) -> None:
         f.truncate(offset + kept * dim * 4)
 
 
-def without_repeats(source: Source, words: list, vectors, repeats: list, *, unit: str, first_no: int):
+def without_repeats(source: Source, words: list, vectors, repeats: list, *, unit: str, first_no: int,
+                    dropped: list | None = None):
     """``(words, key_to_index, vectors)`` without the later rows of each repeated word (``duplicates='first'``).
 
     ``repeats`` is what :func:`index_words` listed; ``vectors`` an array or
     the path of a ``.npy`` file (rows removed in place). A warning names the
     file, how many rows went and the first of them (``unit`` ``first_no``:
-    the number of row 0 in messages, "line 1" or "record 1").
+    the number of row 0 in messages, "line 1" or "record 1"):
+    :func:`warn_repeats` of the record appended to ``dropped`` (a list) when
+    one is given, for the cache entry to keep (a load from it warns again).
     """
     drop = [i for i, _ in repeats]
     i, first = repeats[0]
-    logger.warning(
-        "%s: %d row%s of repeated words dropped, the first vector of each word kept (%s); the first is %r on %s "
-        "%d (first on %s %d)", source.name, len(drop), "" if len(drop) == 1 else "s", spelling().setting(
-            "duplicates", "first"),
-        words[i], unit, i + first_no, unit, first + first_no,
-    )
+    record = {"rows": len(drop), "word": words[i], "unit": unit, "at": i + first_no, "first": first + first_no}
+    warn_repeats(source.name, record)
+    if dropped is not None:
+        dropped.append(record)
     gone = set(drop)
     words = [w for j, w in enumerate(words) if j not in gone]
     if isinstance(vectors, np.ndarray):
@@ -981,6 +996,23 @@ def without_repeats(source: Source, words: list, vectors, repeats: list, *, unit
     else:
         _drop_npy_rows(Path(vectors), drop)
     return words, dict(zip(words, range(len(words)))), vectors
+
+
+def warn_repeats(name: str, record: dict, *, cached: bool = False) -> None:
+    """Log the warning of the rows of repeated words :func:`without_repeats` dropped from the file ``name``.
+
+    ``record``: ``{"rows", "word", "unit", "at", "first"}`` (how many rows
+    went; the first repeated word, the unit and number of its dropped row
+    and of its first one). ``cached``: the vectors come from a cache entry
+    built from the file earlier (which recorded this), not from reading it.
+    """
+    rows = record["rows"]
+    logger.warning(
+        "%s: %d row%s of repeated words dropped, the first vector of each word kept (%s); the first is %r on %s "
+        "%d (first on %s %d)%s", name, rows, "" if rows == 1 else "s", spelling().setting("duplicates", "first"),
+        record["word"], record["unit"], record["at"], record["unit"], record["first"],
+        "; as found when the vectors cache entry was built from it" if cached else "",
+    )
 
 
 def _load_anyway(source: Source) -> str:
@@ -1043,7 +1075,9 @@ def _parse_header(source: Source, line: bytes, *, file_size: int | None, binary:
             f"expected a word2vec header '<count> <dimension>', found {shown!r}",
             f"This looks like GloVe text (no header line): load it with {advice().setting('format', 'glove')} or "
             f"{advice().setting('format', 'auto')}"
-            if len(parts) > 2
+            # a word and its values: not the bytes of a binary file (a fastText .bin read as word2vec binary said
+            # "This looks like GloVe text", then that the content looks like a fastText model)
+            if len(parts) > 2 and all(_float_or_none(p) is not None for p in parts[1:])
             else f"Check that this is a word2vec/fastText file, or use {advice().setting('format', 'auto')}",
         ) from None
     if count < 0 or dim < 1 or dim > MAX_DIM:
@@ -1080,11 +1114,13 @@ def read_text(
     vectors_path: Path | None = None,
     on_rows=None,
     duplicates: str = "error",
+    dropped: list | None = None,
 ):
     """Read GloVe text (``header=False``) or word2vec/fastText text (``header=True``).
 
     A repeated word is refused, or with ``duplicates="first"`` its later
-    lines are dropped (:func:`without_repeats`).
+    lines are dropped (:func:`without_repeats`). The record of what was dropped is
+    appended to ``dropped`` (a list) when given.
 
     Returns
     -------
@@ -1221,9 +1257,13 @@ def read_text(
                 "lines unless these words really end in a number", source.name, line_no, word, reader.dim,
                 reader.n_number_tail, "" if reader.n_number_tail == 1 else "s",
             )
-        declared = want if want is not None else len(words)  # (gensim's, counting the lines of repeated words)
+        # the lines read, those of repeated words included (gensim's: the header's count or the lines of the
+        # file, at most limit); not want, which for GloVe is limit itself: limit=10 of a 3-line file gave the
+        # counts 10, 9, 8 where gensim gives 3, 2, 1
+        declared = reader.n
         if repeats:
-            words, k2i, vectors = without_repeats(source, words, vectors, repeats, unit="line", first_no=1 + header)
+            words, k2i, vectors = without_repeats(source, words, vectors, repeats, unit="line", first_no=1 + header,
+                                                  dropped=dropped)
         return words, k2i, vectors, declared
     finally:
         chunks.close()
@@ -1258,11 +1298,13 @@ def read_binary(
     vectors_path: Path | None = None,
     on_rows=None,
     duplicates: str = "error",
+    dropped: list | None = None,
 ):
     """Read the word2vec C tool's binary format (header line, then ``word<space><dim float32>`` records).
 
     A repeated word is refused, or with ``duplicates="first"`` its later
-    records are dropped (:func:`without_repeats`).
+    records are dropped (:func:`without_repeats`). The record of what was dropped is
+    appended to ``dropped`` (a list) when given.
     """
     chunks = iter_chunks(source)
     rows = None
@@ -1408,7 +1450,8 @@ def read_binary(
         if not words:
             raise source.error(None, "the file holds no vectors", "Check the path, or download the file again")
         if repeats:
-            words, k2i, vectors = without_repeats(source, words, vectors, repeats, unit="record", first_no=1)
+            words, k2i, vectors = without_repeats(source, words, vectors, repeats, unit="record", first_no=1,
+                                                  dropped=dropped)
         return words, k2i, vectors, want
     finally:
         chunks.close()

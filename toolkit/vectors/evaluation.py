@@ -49,7 +49,34 @@ def _other_entry(kv, word):
     return None
 
 
+def _warn_untrained_casing(kv, words) -> None:
+    """Warn of query words with capitals that fastText vectors of lower-case text build from untrained n-grams.
+
+    fastText gives any word a vector from its character n-grams; a model
+    trained on lower-cased text (the toolkit's domain vectors, its tokenizer
+    lower-cases) never saw a capital, so the n-grams of ``"MOVIE"`` are
+    buckets no word trained: its neighbours were noise ("very", "acting"),
+    listed without a word, where ``"movie"`` is one of the words.
+    :func:`~toolkit.vectors.build_embedding_matrix` looks up such a token
+    lower-cased; a query is the user's to change, so it is named.
+    """
+    from .matrix import _cased
+
+    odd = [w for w in words if w != w.lower() and not kv.has_index_for(w)]
+    if not odd or not (getattr(kv, "bucket", 0) and hasattr(kv, "vectors_ngrams")) or _cased(kv):
+        return
+    for w in dict.fromkeys(odd):
+        known = kv.has_index_for(w.lower())
+        logger.warning(
+            "%r is none of the %s words of these fastText vectors, which hold no capital letter (trained on "
+            "lower-case text): its vector is built from its character n-grams, and training never saw those "
+            "with a capital, so its neighbours are unreliable. Ask for %r (%s).", w, f"{len(kv):,}", w.lower(),
+            "one of their words" if known else "its lower-case n-grams are the ones training saw",
+        )
+
+
 def _require_words(kv, words):
+    _warn_untrained_casing(kv, [w for w in words if isinstance(w, str)])
     for w in words:
         if not _has_vector(kv, w):
             found = _other_entry(kv, w)
@@ -174,6 +201,26 @@ def analogy(vectors, a, b, c, topn=1):
     _require_words(kv, [a, b, c])
     _require_nonzero(kv, [a, b, c])
     return _neighbours(kv, topn, positive=[b, c], negative=[a])
+
+
+def _evaluation_view(kv):
+    """A shallow copy of ``kv`` for gensim's evaluations, which replace its ``key_to_index`` while they run.
+
+    ``evaluate_word_analogies`` and ``evaluate_word_pairs`` swap in a dict
+    of the first ``restrict_vocab`` words (upper-cased when
+    ``case_insensitive``) and put the original back at the end (the
+    analogies not at all when interrupted). ``kv`` is the one object the
+    memo of :func:`load_vectors` gives every caller: another thread (a
+    grid search on joblib's threading backend, a notebook's) saw the
+    swapped dict meanwhile, its ``kv["the"]`` a ``KeyError`` and its own
+    ``load_vectors`` a changed object, loaded again. The copy shares the
+    arrays, the words and the norms (computed once, on ``kv``), so it costs
+    no memory.
+    """
+    import copy
+
+    kv.fill_norms()  # on the shared object: the copy takes them, rather than computing its own each call
+    return copy.copy(kv)
 
 
 def _test_data(name: str) -> str:
@@ -344,7 +391,7 @@ def evaluate_analogies(vectors, path=None, *, restrict_vocab=30_000, case_insens
     )
     if path is not None:
         _check_analogy_file(path)
-    kv = load_vectors(vectors)
+    kv = _evaluation_view(load_vectors(vectors))
     score, sections = kv.evaluate_word_analogies(
         str(path) if path is not None else _test_data("questions-words.txt"),
         restrict_vocab=restrict_vocab,
@@ -420,7 +467,7 @@ def evaluate_word_pairs(vectors, path=None, *, restrict_vocab=30_000, case_insen
     )
     if path is not None:
         _check_pairs_file(path)
-    kv = load_vectors(vectors)
+    kv = _evaluation_view(load_vectors(vectors))
     pairs = str(path) if path is not None else _test_data("wordsim353.tsv")
     try:
         pearson, spearman, oov_ratio = kv.evaluate_word_pairs(

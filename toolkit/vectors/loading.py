@@ -1,7 +1,7 @@
 """Pretrained word vectors: strict fast loading, a memory-mapped cache, embedding matrices.
 
 :func:`load_vectors` reads GloVe text, word2vec text and binary, fastText
-``.vec`` and ``.bin`` and gensim's native format, plain or ``.gz`` / ``.bz2``
+``.vec`` and ``.bin`` and gensim's native format, plain or ``.gz`` / ``.bz2`` / ``.xz``
 compressed or as a member of a ``.zip``, into a gensim ``KeyedVectors``. The
 text parser gives exactly what gensim's ``load_word2vec_format`` gives (same
 words, same order, bit-identical float32 values) several times faster, and
@@ -114,7 +114,7 @@ def _check(owner: str, **params) -> None:
 # ----------------------------------------------------------------------------- sources
 
 
-_PATH_HINT = re.compile(r"[\\/]|\.(txt|vec|bin|gz|bz2|zip|kv|model|npy)$", re.IGNORECASE)
+_PATH_HINT = re.compile(r"[\\/]|\.(txt|vec|bin|gz|bz2|xz|zip|kv|model|npy)$", re.IGNORECASE)
 
 
 def locate_vectors(source):
@@ -191,14 +191,14 @@ def locate_vectors(source):
     )
 
 
-_VECTOR_FILE = re.compile(r"\.(txt|vec|bin|kv|model)(\.gz|\.bz2)?$|\.(zip|gz|bz2)$", re.IGNORECASE)
+_VECTOR_FILE = re.compile(r"\.(txt|vec|bin|kv|model)(\.gz|\.bz2|\.xz)?$|\.(zip|gz|bz2|xz)$", re.IGNORECASE)
 
 
 def _files_in(folder: Path) -> str:
     """The vectors-like files of ``folder``, for a message: "it holds a.txt.gz, b.bin" (or an example name)."""
     try:
         names = sorted(p.name for p in folder.iterdir() if _VECTOR_FILE.search(p.name)
-                       and not p.name.lower().endswith((".tar.gz", ".tar.bz2")) and p.is_file())  # a dataset
+                       and not p.name.lower().endswith((".tar.gz", ".tar.bz2", ".tar.xz")) and p.is_file())  # a dataset
     except OSError:
         names = []
     if not names:
@@ -285,6 +285,16 @@ def _sniff(src: _parse.Source, fmt: str) -> str:
     if fmt == "native":
         return fmt
     head = _parse.peek(src, 1 << 16)
+    for magic, what, tool in _parse.UNREAD_COMPRESSIONS:  # read as text, it said "the first line has no values"
+        if head.startswith(magic):
+            name = src.path.name
+            raise src.error(
+                None, f"is compressed with {what}, which the vectors readers do not decompress (they read gzip, bz2, "
+                "xz and zip)",
+                f"Decompress it ({tool} -d {name}) or recompress it with gzip ({tool} -dc {name} | gzip > "
+                f"{Path(name).stem}.gz) and pass that file" if tool else
+                "Extract the vectors file from it (7z x " + name + ") and pass that file",
+            )
     if head.startswith(b"\x93NUMPY"):
         how = _parse.advice()
         name = src.path.name
@@ -413,21 +423,30 @@ def _make_kv(words, key_to_index, vectors, declared, dim=None):
     return kv
 
 
-def _read(src, fmt, limit, unicode_errors, vectors_path=None, progress=False, duplicates="error"):
-    """Parse a text/binary file: (words, key_to_index, vectors or npy path, declared)."""
+def _read(src, fmt, limit, unicode_errors, vectors_path=None, progress=False, duplicates="error", dropped=None):
+    """Parse a text/binary file: (words, key_to_index, vectors or npy path, declared).
+
+    ``dropped`` (a list) receives the record of the rows of repeated words
+    dropped (``duplicates="first"``: :func:`toolkit.vectors._parse.without_repeats`).
+    """
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(desc=f"Loading {src.path.name}", unit=" vectors", unit_scale=True, total=limit)
     kwargs = {"limit": limit, "unicode_errors": unicode_errors, "vectors_path": vectors_path,
-              "on_rows": None if bar is None else bar.update, "duplicates": duplicates}
+              "on_rows": None if bar is None else bar.update, "duplicates": duplicates, "dropped": dropped}
     try:
         if fmt == "glove":
-            return _parse.read_text(src, header=False, **kwargs)
-        if fmt == "word2vec-text":
-            return _parse.read_text(src, header=True, **kwargs)
-        return _parse.read_binary(src, **kwargs)
+            read = _parse.read_text(src, header=False, **kwargs)
+        elif fmt == "word2vec-text":
+            read = _parse.read_text(src, header=True, **kwargs)
+        else:
+            read = _parse.read_binary(src, **kwargs)
+        if bar is not None and bar.total != bar.n:  # a limit past the end of the file: "3/10", stopped at 30%
+            bar.total = bar.n
+            bar.refresh()
+        return read
     finally:
         if bar is not None:
             bar.close()
@@ -451,7 +470,7 @@ def _load_fasttext_bin(src, limit, workdir: Path):
         path = workdir / "model.bin"
     _parse.check_fasttext_bin(src, path)  # a truncated model would hang gensim's reader
     try:
-        kv = load_facebook_vectors(str(path))
+        kv = load_facebook_vectors(str(path))  # whole, whatever the limit (load_vectors says so)
     except (ValueError, EOFError, OSError, AssertionError, NotImplementedError, UnicodeDecodeError, struct.error,
             OverflowError, MemoryError) as err:
         raise src.error(
@@ -459,8 +478,6 @@ def _load_fasttext_bin(src, limit, workdir: Path):
             f"cannot be read as a fastText .bin model ({type(err).__name__}: {err})",
             "Check that it is a complete fastText model (download it again), or load its .vec text instead",
         ) from err
-    if limit is not None and limit < len(kv):
-        logger.info("limit=%d ignored for a fastText .bin model (its subword buckets need all words)", limit)
     return kv
 
 
@@ -765,6 +782,7 @@ def _read_entry(folder: Path):
                 raise _DamagedEntry(f"{record['file']} is {arr.dtype} {arr.shape}, not float32 vectors of dimension {dim}")
             loaded[attr] = arr
         extra = {attr: np.array(_checked_array(paths[attr], rec, n, mmap=False)) for attr, rec in expandos.items()}
+        _mend_counts(header.get("meta"), extra, n)
         kv = _new_kv(header, dim, loaded)
     except BaseException:
         digests.join()
@@ -779,6 +797,23 @@ def _read_entry(folder: Path):
         kv.recalc_char_ngram_buckets()
     _ENTRY_OF[kv] = folder
     return kv
+
+
+def _mend_counts(meta, expandos: dict, n: int) -> None:
+    """Mend, in ``expandos``, the gensim ``count`` of an entry of GloVe text read with a ``limit`` past its end.
+
+    Before session 48 such a parse counted down from ``limit`` itself
+    (``limit=10`` of a 3-line file: 10, 9, 8; gensim gives 3, 2, 1); the
+    entries it wrote are still read (their key is unchanged). Entries made
+    with ``duplicates="first"`` are left as they are: their dropped lines
+    count, and their number is not recorded.
+    """
+    counts = expandos.get("count")
+    if not isinstance(meta, dict) or meta.get("format") != "glove" or "duplicates" in meta or counts is None:
+        return
+    limit = meta.get("limit")
+    if isinstance(limit, int) and 0 < n < limit and counts.ndim == 1 and len(counts) == n and counts[0] == limit:
+        expandos["count"] = np.arange(n, 0, -1, dtype=counts.dtype)
 
 
 def entry_folder(kv) -> Path | None:
@@ -1037,8 +1072,11 @@ def _build_entry(src, fmt, limit, unicode_errors, final: Path, progress=False, i
             write_entry(kv, tmp, meta=meta)
             return None  # read back below: its arrays then come mapped from the entry
         npy = tmp / "vectors.npy"
+        dropped = []
         words, k2i, npy, declared = _read(src, fmt, limit, unicode_errors, vectors_path=npy, progress=progress,
-                                          duplicates=duplicates)
+                                          duplicates=duplicates, dropped=dropped)
+        if duplicates != "error":  # what a load from the entry warns of again (_warn_repeats); None: no repeat
+            meta["repeats"] = dropped[0] if dropped else None
         kv = _make_kv(words, k2i, np.load(npy, mmap_mode="r", allow_pickle=False), declared)
         write_entry(kv, tmp, meta=meta, written={"vectors": npy})
         return kv
@@ -1216,10 +1254,13 @@ def _load_cached(src, fmt, limit, unicode_errors, final: Path, progress=False, i
         changed = None if identity is None else _source_changed(final, src.path, rebuildable=writable)
         if changed is None:
             try:
-                return _read_entry(final)
+                kv = _read_entry(final)
             except _DamagedEntry as err:  # never trusted, never executed: moved aside and rebuilt
                 logger.warning("The vectors cache entry %s is damaged (%s); rebuilding it from %s", final, err,
                                src.name)
+            else:
+                _warn_repeats(final, src.name)  # the parse that built it warned; this load reads no line
+                return kv
         else:  # the stale entry of earlier contents: moved aside (a process mapping it keeps its files) and rebuilt
             logger.info("Rebuilding the vectors cache entry %s of %s: %s", final, src.name, changed)
         trash = final.parent / f".{final.name}.{uuid.uuid4().hex[:8]}.tmp"
@@ -1244,6 +1285,23 @@ def _load_cached(src, fmt, limit, unicode_errors, final: Path, progress=False, i
     kv, _ = build_once(final, f"vectors-{final.name}", read=read, build=build,
                        purpose=f"writing the vectors cache entry of {src.name}")
     return kv
+
+
+def _warn_repeats(entry: Path, name: str) -> None:
+    """Warn, as the parse that built the cache entry ``entry`` did, of the rows of repeated words it dropped.
+
+    Entries built with ``duplicates="first"`` record them in their header's
+    ``meta`` (``"repeats"``: :func:`toolkit.vectors._parse.warn_repeats`'
+    record, or None where no word was repeated); a load from the entry used
+    to be silent, so whoever loaded the vectors from the cache never learned
+    that the file repeats words. Entries of earlier toolkits record nothing.
+    """
+    try:
+        record = json.loads((entry / _HEADER).read_text(encoding="utf-8"))["meta"].get("repeats")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return
+    if isinstance(record, dict) and {"rows", "word", "unit", "at", "first"} <= set(record):
+        _parse.warn_repeats(name, record, cached=True)
 
 
 def load_vectors(
@@ -1275,7 +1333,7 @@ def load_vectors(
 "fasttext", "fasttext-bin", "native"}, default="auto"
         ``"auto"`` sniffs the content: a fastText ``.bin`` magic number, a
         ``<count> <dim>`` header line (word2vec / fastText ``.vec``; text or
-        binary after it) or none (GloVe). Compression (gzip, bz2, zip) is
+        binary after it) or none (GloVe). Compression (gzip, bz2, xz, zip) is
         always detected from the bytes, not the name. ``"native"`` is gensim's
         ``KeyedVectors.save`` format, a pickle: loading it can run any code
         the file holds, so it is read only when named here, and only files
@@ -1373,6 +1431,9 @@ def load_vectors(
         logger.info("member=%r ignored: %s is not a zip archive", member, path)
         src.member = None
     fmt = _sniff(src, fmt)
+    asked = limit
+    if fmt == "fasttext-bin":  # kept whole (said below): one cache entry and one memo entry for every limit, not a
+        limit = None  # full copy of the model (gigabytes for cc.en.300.bin) per limit asked for
     identity = _identity(path, src.member)
     key = _key(identity, fmt, limit, unicode_errors, duplicates)
 
@@ -1397,7 +1458,10 @@ def load_vectors(
     # tells the file by inode and change time too: a rewrite that put the modification time back was
     # served from it (the entry is checked for it on a read: _source_changed)
     memo_key = f"{key}-{_sha256(json.dumps(_stat_id(path)).encode())[:12]}"
-    return shared_vectors(_MEMO, memo_key, make, "load_vectors", src.name)
+    kv = shared_vectors(_MEMO, memo_key, make, "load_vectors", src.name)
+    if asked is not None and asked < len(kv) and fmt == "fasttext-bin":
+        logger.info("limit=%d ignored for a fastText .bin model (its subword buckets need all words)", asked)
+    return kv
 
 
 def shared_vectors(memo, key, make, caller: str, name: str, *, restore=None):

@@ -525,7 +525,9 @@ def build_embedding_matrix(
         )
     if fill.size and oov != "zeros":
         if oov == "mean":
-            matrix[fill] = np.asarray(kv.vectors, dtype=np.float64).mean(axis=0).astype(np.float32)
+            # summed in float64 as before, without a float64 copy of all the vectors (5 GB for glove.840B.300d,
+            # most of it read from the memory map at once): the same bits
+            matrix[fill] = np.asarray(kv.vectors).mean(axis=0, dtype=np.float64).astype(np.float32)
         else:
             from sklearn.utils import check_random_state
 
