@@ -146,7 +146,7 @@ def test_count_vectorizer_takes_the_tokenizer_as_its_tokenizer(imdb_small):
                           {"countvectorizer__tokenizer__remove_punct": [False, True]}, cv=2)
     search.fit(texts[:60], labels[:60])
     assert search.best_params_["countvectorizer__tokenizer__remove_punct"] in (False, True)
-    with pytest.raises(ValueError, match="Document 0 of X is a float"):
+    with pytest.raises(ValueError, match="The document given to SpacyTokenizer\\(\\) is a float"):
         SpacyTokenizer()(1.5)
 
 

@@ -754,11 +754,29 @@ class TokenizedCorpus(Sequence):
         Returns
         -------
         TokenizedCorpus
+
+        Raises
+        ------
+        TypeError
+            When ``func`` returns something other than a str (None, a
+            number), naming the string it was called on.
         """
         table: dict[str, int] = {}
         remap = np.fromiter(
             (table.setdefault(func(s), len(table)) for s in self._strings), dtype=np.int32, count=len(self._strings)
         )
+        results = tuple(table)
+        try:  # one C pass, as from_token_lists checks its tokens: a None token would fail later, far from here
+            "".join(results)
+        except TypeError:
+            k = next(k for k, value in enumerate(results) if not isinstance(value, str))
+            source = self._strings[int(np.flatnonzero(remap == k)[0])]
+            got = results[k]
+            raise TypeError(
+                f"map_strings: func must return a str for each token; it returned "
+                f"{'None' if got is None else f'{type(got).__name__} ({got!r:.80})'} for {source!r:.80}. "
+                "Return the token itself to keep it unchanged."
+            ) from None
         return TokenizedCorpus._from_arrays(remap[self._ids], self._offsets, tuple(table), None, self._row_index,
                                             self._skipped)
 

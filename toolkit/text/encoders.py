@@ -1009,7 +1009,10 @@ class HashingSequenceEncoder(_StatelessMixin, MissingParamsMixin, TextInputMixin
         Row length. None pads each call's rows to its own longest document
         (``pad_sequences(maxlen=None)``), so two calls can give different
         widths: set it for a model that is fitted on one call and predicts
-        on another.
+        on another. As with :class:`SequenceEncoder`, ``fit`` (and
+        ``fit_transform``) logs a ``maxlen`` that cuts documents (INFO, with
+        the share of tokens dropped); with ``maxlen=None``, each call that
+        pads every row to one outlying long document logs a warning.
     padding : {"pre", "post"}, default="pre"
         Where zeros go in short documents (as :class:`SequenceEncoder`).
     truncating : {"pre", "post"}, default="pre"
@@ -1053,13 +1056,15 @@ class HashingSequenceEncoder(_StatelessMixin, MissingParamsMixin, TextInputMixin
         self.truncating = truncating
 
     def fit(self, X=None, y=None):
-        """Check the parameters; learns nothing.
+        """Check the parameters; learns nothing, but says what ``maxlen`` does to ``X``'s documents.
 
         Parameters
         ----------
         X : TokenizedCorpus, sequence of token lists or None
-            Not read (hashing learns nothing). A string or a sparse matrix
-            is refused, as :meth:`transform` refuses it.
+            Hashing learns nothing from it. When ``maxlen`` cuts some of its
+            documents, an INFO line says how many and the share of tokens
+            dropped, as :meth:`SequenceEncoder.fit` logs it. A string or a
+            sparse matrix is refused, as :meth:`transform` refuses it.
         y : ignored
             Accepted for the scikit-learn API.
 
@@ -1069,10 +1074,45 @@ class HashingSequenceEncoder(_StatelessMixin, MissingParamsMixin, TextInputMixin
         """
         validate_params(self, self._parameter_constraints)
         self._refuse_non_tokens(X)
+        if X is not None and self.maxlen is not None:
+            self._report_lengths(_as_corpus(X, type(self).__name__))
         return self
+
+    def fit_transform(self, X, y=None):
+        """:meth:`fit` then :meth:`transform`, reading ``X`` once (a generator works too).
+
+        Parameters
+        ----------
+        X : TokenizedCorpus or iterable of sequences of str
+        y : ignored
+            Accepted for the scikit-learn API.
+
+        Returns
+        -------
+        ndarray of int32, shape (n_documents, maxlen)
+            As :meth:`transform`.
+        """
+        validate_params(self, self._parameter_constraints)
+        self._refuse_non_tokens(X)
+        corpus = _as_corpus(X, type(self).__name__)
+        if self.maxlen is not None:  # (maxlen=None: _encode says what it does to this call's rows)
+            self._report_lengths(corpus)
+        return self._encode(corpus, X)
+
+    def _report_lengths(self, corpus: TokenizedCorpus) -> None:
+        """Log what ``maxlen`` does to the documents of ``corpus`` (:func:`~toolkit.text.vocabulary._report_row_length`):
+        the documents a ``maxlen`` cuts, or, with None, a warning when one outlying document sets every row's width."""
+        _report_row_length(corpus.lengths(), self.maxlen, owner=type(self).__name__, truncating=self.truncating)
 
     def transform(self, X):
         """Hash and pad token lists.
+
+        As :meth:`SequenceEncoder.transform`, it logs nothing about the
+        documents a ``maxlen`` cuts: :meth:`fit` (and ``fit_transform``, a
+        pipeline's ``fit``) reports that for the training documents. With
+        ``maxlen=None`` each call pads to its own longest document and, as
+        ``pad_sequences(maxlen=None)``, logs a warning when one outlying
+        document sets the width of all its rows.
 
         Parameters
         ----------
@@ -1085,10 +1125,14 @@ class HashingSequenceEncoder(_StatelessMixin, MissingParamsMixin, TextInputMixin
             wide as the longest document of ``X`` (at least 1).
         """
         self.fit()
-        corpus = _as_corpus(X, type(self).__name__)
+        return self._encode(_as_corpus(X, type(self).__name__), X)
+
+    def _encode(self, corpus: TokenizedCorpus, X):
+        """The padded rows of hashed ids of ``corpus`` (``X`` as a corpus), as :meth:`transform` returns them."""
         # one hash per distinct string, then numpy; int64 abs: -2**31 needs no special case here
         ids = (np.abs(_murmur_hashes(corpus.strings)) % (int(self.n_features) - 1) + 1).astype(np.int32)
         if self.maxlen is None:
+            self._report_lengths(corpus)  # this call's rows: their width is its longest document's
             lengths = corpus.lengths()
             maxlen = max(int(lengths.max()) if lengths.size else 0, 1)
         else:

@@ -1329,6 +1329,26 @@ class _Engine:
             ids = np.concatenate(pieces)
         return ids, doc_lengths
 
+    def assemble_one(self, sid: np.ndarray, text: str) -> np.ndarray:
+        """Flat output ids of one document (``text``, whose spans are ``sid``, all known): :meth:`assemble` of
+        ``[text]`` without the batch's separators, splits and per-document sorts (a third of the cost of a
+        one-document ``SpacyTokenizer.__call__`` on short texts)."""
+        lengths, starts, codes, tokens = self.arrays()
+        per_span = lengths[sid]
+        ends = np.cumsum(per_span)
+        total = int(ends[-1]) if ends.size else 0
+        ids = tokens[np.repeat(starts[sid] - (ends - per_span), per_span) + np.arange(total)]
+        # risky_boundaries without a batch: '' stands for a single space, no barrier, unless spaces are removed
+        code = codes[sid if self.remove_space else sid[sid != self.empty_id]]
+        if not code.any():
+            return ids
+        hits = np.flatnonzero(self.compatible[code[:-1] // _SIG, code[1:] % _SIG])
+        if not hits.size:
+            return ids
+        if self.remove_space:
+            return self._retokenize_windows(text, ids, hits, per_span)
+        return np.asarray(self.tokenize_doc(text), dtype=np.int32)
+
     def _retokenize_windows(self, text: str, ids: np.ndarray, hits: np.ndarray, span_lengths: np.ndarray) -> np.ndarray:
         """Output ids of one document whose spans ``h`` and ``h + 1`` may meet in a pattern, for each ``h`` in ``hits``.
 
@@ -1981,9 +2001,20 @@ class SpacyTokenizer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Trans
         ['!', "'s", '.', 'do', 'fine', 'it', "n't", 'panic']
         """
         self._validate()
-        docs = check_raw_documents([doc])
         skipped = []
-        tokens = self._tokenize(docs, skipped, one=True)
+        try:
+            tokens = self._tokenize(check_raw_documents([doc]), skipped, one=True)
+        except DocumentError as err:
+            # "Document 0 of X" would send the user to the first document of their data: a vectorizer calls this
+            # once per document, and which one it was is not known here
+            lead = "Document 0 of X"
+            if not str(err).startswith(lead):
+                raise
+            raise DocumentError(
+                f"The document given to SpacyTokenizer(){str(err)[len(lead):]} Called on one document at a time "
+                "(as CountVectorizer(tokenizer=...) calls it), the tokenizer does not know the document's position "
+                "in your data; its transform(X) names it."
+            ) from err
         if skipped:
             logger.warning("SpacyTokenizer(errors='skip') gave an empty token list to a document longer than "
                            "max_length=%s characters", f"{self._limit():,}")
@@ -2132,11 +2163,15 @@ class SpacyTokenizer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Trans
                 else:
                     spans = engine.split_batch(texts)
                     sid = engine.span_ids_of(spans)
-                    missing, holes, which = engine.missing(spans, sid)
-                    if missing:
+                    if sid.size and sid.min() < 0:  # spans never seen: spaCy tokenizes them, once each
+                        missing, holes, which = engine.missing(spans, sid)
                         self._learn(engine, missing, options, n_jobs)
                         engine.fill(sid, missing, holes, which)
-                    ids, lengths = engine.assemble(sid, texts)
+                    if one:
+                        ids = engine.assemble_one(sid, texts[0])
+                        lengths = np.array([ids.size], dtype=np.int64)
+                    else:
+                        ids, lengths = engine.assemble(sid, texts)
                 id_parts.append(ids)
                 length_parts.append(lengths)
             ids = np.concatenate(id_parts) if id_parts else np.zeros(0, np.int32)

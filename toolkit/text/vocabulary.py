@@ -331,6 +331,15 @@ class Vocabulary:
         if tokens and not isinstance(tokens[0], str) and isinstance(tokens[0], Iterable):
             # a list of token lists (documents): one flat array, as for a corpus
             return self.encode(TokenizedCorpus.from_token_lists(tokens))
+        try:  # one C pass: a None, NaN or number went to the OOV id silently (a corpus refuses them)
+            "".join(tokens)
+        except TypeError:
+            i, bad = next((i, t) for i, t in enumerate(tokens) if not isinstance(t, str))
+            what = "None" if bad is None else f"{type(bad).__name__} ({bad!r:.80})"
+            raise TypeError(
+                f"encode expects tokens of str, but token {i} is {what}. Give every token as a str, or drop the "
+                "missing ones."
+            ) from None
         get = self._token_to_id.get
         return _no_padding(np.fromiter((get(t, OOV_ID) for t in tokens), dtype=np.int32, count=len(tokens)))
 
