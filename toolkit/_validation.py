@@ -444,6 +444,7 @@ def check_raw_documents(X, *, name: str = "X", caller: str | None = None) -> lis
             f"Iterable over raw text documents expected, string object received. For one document, pass a list "
             f"of one: {one}."
         )
+    refuse_tensorflow_input(X, caller or "A text pipeline")
     scipy_sparse = sys.modules.get("scipy.sparse")
     if scipy_sparse is not None and scipy_sparse.issparse(X):  # its rows read as documents: "is a csr_array"
         raise ValueError(
@@ -795,6 +796,74 @@ def is_missing(doc) -> bool:
         return True
     pandas = sys.modules.get("pandas")
     return pandas is not None and doc is pandas.NA
+
+
+def refuse_tensorflow_input(X, owner: str, *, tokens: bool = False) -> None:
+    """Refuse a ``tf.data.Dataset`` or a TensorFlow tensor as ``X``, saying how to get texts out of it.
+
+    Keras' text chapter reads a folder with ``keras.utils.text_dataset_from_directory``
+    and fits on the dataset; given one, ``fit(ds)`` said that y was missing
+    and ``fit(ds, y)`` that document 0 was a tuple or a tensor; a tensor of
+    strings raised "Cannot iterate over a scalar tensor". TensorFlow is not
+    imported to check.
+
+    Parameters
+    ----------
+    X : object
+        The input.
+    owner : str
+        The estimator or function named in the message.
+    tokens : bool, default=False
+        ``owner`` takes token lists (an ``EmbeddingClassifier``), not raw texts.
+
+    Raises
+    ------
+    ValueError
+        For a dataset or a tensor.
+    """
+    if not (type(X).__module__ or "").startswith("tensorflow"):
+        return
+    kind = type(X).__name__
+    then = (" then fit toolkit.make_text_classifier() on the raw texts (or this estimator on their token lists)."
+            if tokens else "")
+    if hasattr(X, "element_spec"):  # a tf.data.Dataset (of batches of (texts, labels), in Keras' chapter)
+        raise ValueError(
+            f"{owner} takes the documents X and the labels y apart, as scikit-learn does, not a tf.data.Dataset "
+            f"({kind}, as keras.utils.text_dataset_from_directory makes). Read a class-per-folder tree with "
+            "toolkit.data.load_folder(path) (texts and labels), or take them out of the dataset: pairs = "
+            "list(ds.unbatch().as_numpy_iterator()); texts = [t.decode() for t, _ in pairs]; y = [label for _, "
+            f"label in pairs];{then}"
+        )
+    if tokens:
+        raise ValueError(
+            f"{owner} expects token lists (lists of str) for X, not a TensorFlow tensor ({kind}). Convert it first: "
+            "texts = [t.decode() for t in tensor.numpy()] for a tensor of strings, then tokenize them "
+            "(toolkit.make_text_classifier() takes the raw texts); .to_list() of a RaggedTensor of token strings "
+            "gives lists of bytes to decode."
+        )
+    raise ValueError(
+        f"{owner} expects raw text documents (str), not a TensorFlow tensor ({kind}). Convert it first: "
+        "texts = [t.decode() for t in tensor.numpy()]."
+    )
+
+
+def missing_mask(y):
+    """Which elements of the 1-D array ``y`` are missing (:func:`is_missing`), or None for a dtype that holds none.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_samples,)
+
+    Returns
+    -------
+    ndarray of bool or None
+        None for integer, bool and string arrays, which cannot hold a missing value.
+    """
+    if y.dtype.kind == "f":
+        return np.isnan(y)
+    if y.dtype == object:
+        return np.fromiter((is_missing(v) for v in y), dtype=bool, count=y.shape[0])
+    return None
 
 
 class _NoTableOutputMixin:

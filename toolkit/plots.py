@@ -688,15 +688,21 @@ def plot_confusion_matrix(y_true, y_pred, labels=None, path=None, *, normalize=N
         )
     if not y_true.size:  # was "labels must name at least one class" for labels=None
         raise ValueError("y_true and y_pred hold no samples: a confusion matrix needs at least one.")
+    for name, y in (("y_true", y_true), ("y_pred", y_pred)):
+        _refuse_missing_labels(y, name)
+    user_labels = labels is not None
     if labels is None:
         # scikit-learn's default; was "TypeError: 'NoneType' object is not iterable"
         from sklearn.utils.multiclass import unique_labels
 
         try:
             labels = unique_labels(y_true, y_pred)
-        except ValueError as err:  # "Mix of label input types (string and number)", no samples...
-            raise ValueError(f"plot_confusion_matrix cannot find the classes of y_true and y_pred: {err}. Pass them "
-                             "in display order, labels=clf.classes_ or e.g. ['neg', 'pos'].") from err
+        except (TypeError, ValueError) as err:
+            # "Mix of label input types (string and number)", no samples...; an object array mixing 1 and 'a'
+            # failed numpy's sort with a bare "TypeError: '<' not supported between instances of 'str' and 'int'"
+            raise ValueError(f"plot_confusion_matrix cannot find the classes of y_true and y_pred: "
+                             f"{str(err).rstrip('.')}. Pass them in display order, labels=clf.classes_ or e.g. "
+                             "['neg', 'pos'] (labels of one type: 1 and '1' are two classes).") from err
     elif isinstance(labels, (str, bytes)) or not isinstance(labels, Iterable):
         # labels="pos" was read as the classes 'p', 'o', 's'
         raise ValueError(f"The 'labels' parameter of plot_confusion_matrix must be a sequence of the classes in "
@@ -758,7 +764,17 @@ def plot_confusion_matrix(y_true, y_pred, labels=None, path=None, *, normalize=N
     if normalize not in (None, "true", "pred", "all"):  # scikit-learn's message named its confusion_matrix
         raise ValueError("The 'normalize' parameter of plot_confusion_matrix must be a str among {'true', 'pred', "
                          f"'all'}} or None. Got {normalize!r} instead.")
-    cm = confusion_matrix(y_true, y_pred, labels=codes, normalize=normalize)
+    import warnings
+
+    with warnings.catch_warnings():
+        # scikit-learn's "A single label was found ... use the 'labels' parameter" came also when the labels
+        # were given (labels=['pos']); said once below, in plot_confusion_matrix's words, when they were not
+        warnings.filterwarnings("ignore", message="A single label was found", category=UserWarning)
+        cm = confusion_matrix(y_true, y_pred, labels=codes, normalize=normalize)
+    if len(codes) == 1 and not user_labels:
+        logger.warning("plot_confusion_matrix: y_true and y_pred hold one class only, %r: the matrix has one cell. "
+                       "Pass labels=clf.classes_ (or e.g. ['neg', 'pos']) to show the rows and columns of every "
+                       "class.", codes[0].item() if isinstance(codes[0], np.generic) else codes[0])
 
     # 1.1 inch a class up to _MATRIX_MAX_INCHES a side, smaller cells (and fonts) beyond: 100 classes drew
     # an 11,220-pixel-wide PNG (3.5 GB of memory, 24 CPU s) that Pillow refuses as a decompression bomb
@@ -792,6 +808,24 @@ def plot_confusion_matrix(y_true, y_pred, labels=None, path=None, *, normalize=N
                 ax.text(j, i, text, ha="center", va="center", color="white" if cm[i, j] > threshold else "black",
                         **text_font)
     return _finish(fig, path, dpi)
+
+
+def _refuse_missing_labels(y, name: str) -> None:
+    """Refuse missing labels (None, NaN, pandas' NA) in ``y``, naming the first: scikit-learn failed with "'<' not
+    supported between instances of 'NoneType' and 'str'" (labels=None) or they were called a class ``labels``
+    lacks."""
+    from ._validation import missing_mask
+
+    missing = missing_mask(y)
+    if missing is not None and missing.any():
+        first = int(np.flatnonzero(missing)[0])
+        value = y[first].item() if isinstance(y[first], np.generic) else y[first]
+        raise ValueError(
+            f"{name} holds a missing label ({value!r} at index {first}; {int(missing.sum())} of {y.shape[0]} "
+            "samples): plot_confusion_matrix counts every sample in the row of its true class and the column of "
+            f"its predicted one. Leave those samples out of both y_true and y_pred first, e.g. keep = "
+            f"pd.notna({name}), or fill them in."
+        )
 
 
 def _skip_missing_advice() -> str:

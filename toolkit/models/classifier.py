@@ -36,6 +36,7 @@ from .._validation import (
     _first_label_list,
     check_class_weight_values,
     one_hot_columns,
+    refuse_tensorflow_input,
     validate_params,
 )
 from ..exceptions import DocumentError
@@ -60,6 +61,9 @@ _NB_ARCHITECTURES = ("nbsvm", "nbsvm_vectors")  # distinct n-gram ids, naive-Bay
 _ADAM_FAMILY = ("adam", "adamw", "nadam")
 _LEARNED_EMBEDDING_DIM = 50
 _FINETUNE_LR_FACTOR = 0.1
+# a training whose kept weights' loss is over this many times an untrained model's has diverged
+# (EmbeddingClassifier._check_not_diverged)
+_DIVERGED_LOSS_FACTOR = 10
 # predict: direct model calls up to this many batches, Model.predict beyond
 # (crossover measured at 4-8 batches of 256 rows, benchmarks/bench_predict_path.py)
 _DIRECT_CALL_BATCHES = 4
@@ -325,18 +329,29 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
     batch_size : int, default=128
     validation_split : float, default=0.1
         Fraction of the training data held out (stratified) to monitor
-        ``val_loss``; 0 monitors the training loss. A class of one document
-        keeps it for training (the other classes' rows give the held-out
-        ones); the split is not stratified when the held-out (or the
-        remaining) rows are fewer than the classes.
+        ``val_loss``; 0 monitors the training loss (``fit`` logs a note at
+        INFO: it seldom stops falling, so early stopping seldom stops). A
+        class of one document keeps it for training (the other classes' rows
+        give the held-out ones); the split is not stratified when the
+        held-out (or the remaining) rows are fewer than the classes. A split
+        that leaves fewer training documents than classes is refused
+        (``ValueError``); the training rows always hold every class, and
+        held-out rows that miss a class are logged (WARNING).
     patience : int, default=2
         Early stopping: stop after this many epochs in a row without
-        improvement of the monitored loss and restore the best weights (0 and
-        1 both stop at the first such epoch, as Keras' ``EarlyStopping``).
-        None trains all epochs (and still restores the best weights).
+        improvement of the monitored loss (``val_loss``, or the training loss
+        when ``validation_split=0``) and restore the best weights (0 and 1
+        both stop at the first such epoch, as Keras' ``EarlyStopping``).
+        None trains all epochs (and still restores the best weights). With
+        ``trainable="finetune"`` and ``0 < frozen_epochs < epochs`` the count
+        starts at the unfreeze: the frozen epochs never stop training (train
+        the head, then unfreeze and train again), and the restored weights
+        are still those of the best epoch of either phase.
     frozen_epochs : int, default=2
         Epochs with frozen vectors before unfreezing (``trainable="finetune"``);
-        0 trains them from the first epoch, at the full learning rate.
+        0 trains them from the first epoch, at the full learning rate. Early
+        stopping (``patience``) waits for the unfreeze; a callback that stops
+        training before it logs a WARNING (the vectors were never trained).
     class_weight : dict, "balanced" or None, default=None
         Weights per class, applied as sample weights. As in scikit-learn,
         classes missing from a dict weigh 1, and keys of classes absent from
@@ -832,6 +847,7 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         """Validated input as a TokenizedCorpus; an empty document is an error unless allowed."""
         from ..text.corpus import check_token_corpus
 
+        refuse_tensorflow_input(X, type(self).__name__, tokens=True)
         corpus = check_token_corpus(X, estimator=type(self).__name__, raw_text_advice=self._store_tokenizer_advice())
         empty = np.flatnonzero(corpus.lengths() == 0)
         if len(empty) and not allow_empty:
@@ -940,7 +956,7 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         return ratios(D, targets, sample_weight)
 
     # ---------------------------------------------------------------------- fit
-    def fit(self, X, y, sample_weight=None, **fit_params):
+    def fit(self, X, y=None, sample_weight=None, **fit_params):
         """Build the vocabulary and train the Keras model.
 
         Parameters
@@ -968,8 +984,10 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         that fails or is interrupted (``KeyboardInterrupt``, a notebook's
         stop button) leaves the estimator as it was before the call: fitted
         with its previous model, or not fitted. A training that diverges
-        (trained weights NaN or inf: a learning rate far too high) raises a
-        ``ValueError`` that says so, rather than keep a model that predicts NaN.
+        (trained weights NaN or inf, or a loss of the weights it kept over
+        10 times an untrained model's: a learning rate far too high) raises a
+        ``ValueError`` that says so, rather than keep a model that predicts
+        NaN or probabilities of 0 and 1.
 
         The new fitted state is built on a private copy of the estimator
         and replaces the previous one at once, when training is over, so
@@ -979,6 +997,7 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         """
         if fit_params:
             raise TypeError(_keras_fit_arguments_message(type(self).__name__, fit_params, self.get_params()))
+        refuse_tensorflow_input(X, type(self).__name__, tokens=True)  # (a Dataset of (texts, labels) comes without y)
         work = self._detached()
         work._fit(X, y, sample_weight)
         self._publish(work)
@@ -1142,12 +1161,14 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
 
         Stratified unless a class has one document, or the held-out (or the
         remaining) rows are fewer than the classes, where ``train_test_split``
-        would refuse to stratify; an error when no training row would remain.
-        The document of a class of one always trains (the split is made of the
-        other rows) while the other rows can give the held-out ones.
+        would refuse to stratify; an error when no training row would remain,
+        or (one label per document) fewer training rows than classes. The
+        document of a class of one always trains (the split is made of the
+        other rows) while the other rows can give the held-out ones, and the
+        training rows hold every class (a split that left one out swaps one
+        of its held-out rows for a training row of the largest class). Held-out
+        rows that miss a class of two or more documents are logged (WARNING).
         """
-        from sklearn.model_selection import train_test_split
-
         n = len(y_enc)
         # a Python float: train_test_split refuses numpy's float32 (np.linspace(..., dtype="float32") in a grid)
         # with an error about its own test_size, and float32 arithmetic would count other rows than it does
@@ -1158,6 +1179,47 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
                 f"validation_split={self.validation_split} holds out all {n} documents, leaving none "
                 "to train on; lower validation_split, or set it to 0 to monitor the training loss."
             )
+        n_classes = len(self.classes_)
+        too_few = self.output_ != "multilabel" and n - n_val < n_classes  # (labels of a multilabel y: any number)
+        if fraction > 0.5 and not too_few:
+            # the share held out, taken for the share kept? (too few training rows: the error below says more)
+            logger.warning(
+                "validation_split=%s holds out %d of %d documents and trains on %d: it is the share of X held out "
+                "to monitor val_loss (as in Keras' model.fit), not the share trained on. Did you mean "
+                "validation_split=%.3g?", self.validation_split, n_val, n, n - n_val, 1 - fraction,
+            )
+        if self.output_ == "multilabel":
+            return self._split_rows(y_enc, n_val, fraction, seed)
+        if too_few:
+            # the classes beyond the training rows would never be learnt (Keras trains on, silently)
+            most = np.floor((n - n_classes) / n * 1000) / 1000
+            lower = f"Lower validation_split to {most:g} or less, or set it to 0" if most > 0 else "Set it to 0"
+            raise ValueError(
+                f"validation_split={self.validation_split} holds out {n_val} of {n} documents, leaving {n - n_val} "
+                f"to train on: fewer than the {n_classes} classes of y, so the model could not learn every class. "
+                f"{lower} to monitor the training loss (or give more documents)."
+            )
+        train, val = self._split_rows(y_enc, n_val, fraction, seed)
+        train, val = _every_class_trains(y_enc, np.asarray(train), np.asarray(val), n_classes)
+        counts = np.bincount(y_enc.astype(int), minlength=n_classes)
+        unseen = np.setdiff1d(np.flatnonzero(counts >= 2), y_enc[val].astype(int))
+        if unseen.size:
+            names = self.classes_[unseen].tolist()
+            least = np.ceil(n_classes / n * 1000) / 1000
+            logger.warning(
+                "validation_split=%s holds out %d of %d documents, and none of class(es) %s (%d classes in all): "
+                "val_loss, which early stopping (patience) and the restored best weights go by, says nothing of "
+                "them. Raise validation_split to %g or more (or give more documents), or set it to 0 to "
+                "monitor the training loss.", self.validation_split, len(val), n, reprlib.repr(names), n_classes,
+                least,
+            )
+        return train, val
+
+    def _split_rows(self, y_enc, n_val, fraction, seed):
+        """:meth:`_validation_split`'s draw: ``train_test_split``, stratified when it can be, classes of one kept."""
+        from sklearn.model_selection import train_test_split
+
+        n = len(y_enc)
         stratify = None
         if self.output_ != "multilabel":
             counts = np.bincount(y_enc.astype(int))
@@ -1326,6 +1388,16 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
             else:
                 standardize_pooled_vectors(model, X_train)
         monitor = "val_loss" if val is not None else "loss"
+        if val is None and self.patience is not None and self.epochs > 1:
+            logger.info(
+                "validation_split=0: early stopping (patience=%d) goes by the training loss, which seldom stops "
+                "falling, so training runs up to epochs=%d, and the weights kept are those of the lowest training "
+                "loss. Set validation_split (such as 0.1) to stop when held-out documents stop improving.",
+                self.patience, self.epochs,
+            )
+        # fine-tuning that unfreezes: early stopping counts from the unfreeze, as in the transfer-learning recipe
+        # (train the head, then unfreeze and train again); the best weights are still those of every epoch
+        unfreezes = self._finetunes() and 0 < self.frozen_epochs < self.epochs
         history: dict[str, list[float]] = {}
         best = _BestWeights(self.patience)
         callbacks = _whole_fit_callbacks(self._user_callbacks(), epochs=self.epochs, verbose=self.verbose)
@@ -1333,12 +1405,19 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
             for epoch in range(self.epochs):
                 if self._unfreezes_at(epoch):
                     self._unfreeze_embedding(model, epoch)
+                    best.waited = 0  # patience counts the epochs with the vectors trained
                 # by keyword, and only when there are some: a wrapper of the 7-argument method keeps working
                 extra = {} if callbacks is None else {"callbacks": callbacks}
                 self._fit_one_epoch(model, X_train, y_train, w_train, val, rng, history, **extra)
                 progress.update(history)
                 logger.debug("epoch %d: %s", epoch, {k: v[-1] for k, v in history.items()})
-                if best.stop_after(epoch, history[monitor][-1], model):
+                stop = best.stop_after(epoch, history[monitor][-1], model)
+                if stop and unfreezes and epoch < self.frozen_epochs:
+                    logger.info("epoch %d: %s did not improve for patience=%d epoch(s), but the vectors are "
+                                "unfrozen at epoch frozen_epochs=%d: training goes on", epoch, monitor,
+                                self.patience, self.frozen_epochs)
+                    stop = False
+                if stop:
                     logger.info("early stopping after epoch %d (best epoch %d)", epoch, best.epoch)
                     self._log_stopped_frozen(epoch, f"early stopping (patience={self.patience})")
                     break
@@ -1348,14 +1427,17 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
                     break
             best.restore(model)
             self.callbacks_ = callbacks.finish() if callbacks is not None else []
-        self._check_not_diverged(model, history)
-        self.model_ = model
-        self.history_ = history
-        self.best_epoch_ = best.epoch
+        best_epoch = best.epoch
         for callback in self.callbacks_:  # ended in this order: the last one to restore weights chose them
             restored = _restored_epoch(callback)
             if restored is not None:
-                self.best_epoch_ = restored
+                best_epoch = restored
+        # the epoch whose weights the model has: the best one, or the last when none was kept
+        kept = best_epoch if best.weights is not None or best_epoch != best.epoch else best.last_epoch
+        self._check_not_diverged(model, history, w_train, kept, val)
+        self.model_ = model
+        self.history_ = history
+        self.best_epoch_ = best_epoch
 
     def _log_stopped_frozen(self, epoch, stopper):
         """Log (WARNING) a fine-tuning stopped before its vectors were unfrozen: it trained as ``"frozen"``."""
@@ -1366,35 +1448,76 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
                 "lower frozen_epochs.", stopper, epoch, self.frozen_epochs,
             )
 
-    def _check_not_diverged(self, model, history):
-        """Refuse a model whose training diverged: trained weights that are not finite (NaN or inf).
+    def _check_not_diverged(self, model, history, w_train=None, kept=None, val=None):
+        """Refuse a model whose training diverged: trained weights not finite (NaN or inf), or a loss gone huge.
 
         Keras trains on without a word, and the loss it logs can stay finite
         meanwhile (a ``"cnn"`` at ``optimizer="sgd", learning_rate=100``:
         weights NaN, losses about 12); such a model predicts NaN, or, through
         ``Model.predict`` (larger inputs), one constant probability for every
         document. One pass over the trainable weights (0.8 ms for 800,000 weights).
+
+        Weights can also explode and stay finite (``learning_rate=1e3`` with
+        Adam: weights of 1e4, losses of 1e7, every probability 0 or 1): the
+        fit is refused when the loss of the weights it kept (those of epoch
+        ``kept``) is over :data:`_DIVERGED_LOSS_FACTOR` times that of an
+        untrained model, one that gives every class the same probability
+        (ln 2 per label, ln k for k classes, times the mean sample weight of
+        the rows it is measured on). That loss is ``val_loss`` of epoch
+        ``kept`` (measured on the kept weights), or without validation rows
+        the training loss of the next epoch (which starts from them; the
+        epoch's own when it is the last). An ordinary fit starts near the
+        untrained loss and goes down; an overfit one's ``val_loss`` climbs to
+        a few times it at most, and the best epoch is kept.
         """
         from keras import ops
 
         # reduced in the backend: ops.convert_to_numpy of a variable warns (a DeprecationWarning of TensorFlow's
         # __array__, an error under -W error) and copies it
         if all(bool(ops.all(ops.isfinite(weights))) for weights in model.trainable_weights):
-            return
+            key = "val_loss" if history.get("val_loss") else "loss"
+            losses = history.get(key, [])
+            if not losses:
+                return
+            kept = min(len(losses) - 1, max(0, len(losses) - 1 if kept is None else kept))
+            epoch = kept if key == "val_loss" else min(kept + 1, len(losses) - 1)
+            weights = w_train
+            if key == "val_loss":
+                weights = val[2] if isinstance(val, tuple) and len(val) == 3 else w_train
+            weight = 1.0 if weights is None or not len(weights) else float(np.mean(weights))
+            n_classes = len(self.classes_) if self.output_ == "multiclass" else 2
+            untrained = float(np.log(n_classes)) * weight
+            loss = float(losses[epoch])
+            if np.isfinite(loss) and loss <= _DIVERGED_LOSS_FACTOR * untrained:
+                return
+            largest = max((float(ops.max(ops.abs(w))) for w in model.trainable_weights if np.prod(w.shape)),
+                          default=0.0)
+            name = "val_loss" if key == "val_loss" else "training loss"
+            raise ValueError(
+                f"The training of {type(self).__name__} diverged: the loss of the weights it kept, {loss:.3g} "
+                f"({name} of epoch {epoch}, from 0), is over {_DIVERGED_LOSS_FACTOR} times that of an untrained "
+                f"model ({untrained:.3g}: the same probability for each of {n_classes} classes), and its largest "
+                f"weight is {largest:.3g}, so its probabilities would be meaningless (mostly 0 and 1). Lower "
+                f"learning_rate (this fit's: {self._rate_label()}), or choose another optimizer; the estimator is "
+                "left as it was before this fit."
+            )
         bad = [(key, epoch) for key, values in history.items() for epoch in np.flatnonzero(~np.isfinite(values))]
         if bad:
             key, epoch = min(bad, key=lambda pair: (pair[1], pair[0] != "loss"))
             losses = f"{key} was {history[key][epoch]} at epoch {epoch} (from 0)"
         else:
             losses = "loss per epoch " + ", ".join(f"{value:.3g}" for value in history.get("loss", []))
-        rate = self._learning_rate()
-        rate = ("the optimizer's default" if rate is None
-                else f"{rate:g}" if isinstance(rate, numbers.Real) else type(rate).__name__)
         raise ValueError(
             f"The training of {type(self).__name__} diverged: the weights it ended with are not finite (NaN or "
             f"inf; {losses}), so its predictions would be NaN or meaningless. Lower learning_rate (this fit's: "
-            f"{rate}), or choose another optimizer; the estimator is left as it was before this fit."
+            f"{self._rate_label()}), or choose another optimizer; the estimator is left as it was before this fit."
         )
+
+    def _rate_label(self):
+        """This fit's learning rate for a message: a number, a schedule's class name or "the optimizer's default"."""
+        rate = self._learning_rate()
+        return ("the optimizer's default" if rate is None
+                else f"{rate:g}" if isinstance(rate, numbers.Real) else type(rate).__name__)
 
     def _user_callbacks(self):
         """Deep copies of ``callbacks`` (checked to be Keras callback instances), or [] for None."""
@@ -1474,7 +1597,7 @@ class EmbeddingClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin, B
         if isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
             # the new optimizer counts its steps from 0: the schedule goes on from the step it was at, times 0.1
             # (its value at the step alone would stay constant for the remaining epochs)
-            steps = int(ops.convert_to_numpy(optimizer.iterations))
+            steps = int(np.asarray(optimizer.iterations.numpy()))  # (convert_to_numpy warns: _head_weights)
             rate = builders.scaled_schedule(schedule, _FINETUNE_LR_FACTOR, steps)
         builders.set_embedding_trainable(model, True)
         builders.compile_model(model, optimizer=self.optimizer, learning_rate=rate, output=self.output_)
@@ -2079,6 +2202,33 @@ def _complement_ratios(D, targets, sample_weight=None, alpha=1.0):
     return ratios
 
 
+def _every_class_trains(y_enc, train, val, n_classes):
+    """``train`` and ``val`` rows with every class among the training rows (one label per document).
+
+    A split that left a class out of ``train`` (all its documents held out: an
+    unstratified split of few rows, or a stratified one that rounded a small
+    class to none) swaps one of that class's held-out rows with a training row
+    of the class with the most training rows; the sizes stay. ``train`` has at
+    least ``n_classes`` rows, so such a class always has two or more.
+    """
+    swapped = []
+    for label in range(n_classes):
+        in_train = np.bincount(y_enc[train].astype(int), minlength=n_classes)
+        if in_train[label]:
+            continue
+        held = np.flatnonzero(y_enc[val].astype(int) == label)
+        if not held.size:  # (no document of the class at all: not a class of y)
+            continue
+        donor = np.flatnonzero(y_enc[train].astype(int) == int(np.argmax(in_train)))[-1]
+        train, val = train.copy(), val.copy()
+        train[donor], val[held[0]] = val[held[0]], train[donor]
+        swapped.append(label)
+    if swapped:
+        logger.info("validation split: a held-out document of each of %d class(es) that had none for training "
+                    "swapped with a training document", len(swapped))
+    return train, val
+
+
 def _cut_rows(ids, offsets, maxlen):
     """Flat rows ``(ids, offsets)`` with each row cut after its first ``maxlen`` ids (None: uncut)."""
     offsets = np.asarray(offsets, dtype=np.int64)
@@ -2368,14 +2518,13 @@ def _head_weights(head):
     """(features model, the output Dense layer's kernel and bias in float64, or None, None for an Activation) of
     a :func:`_output_head`, the weights read now: ``model_.load_weights``, ``set_weights`` or a Keras ``fit``
     of ``model_`` change them in place (the features model shares its layers with ``model_``)."""
-    import keras
-
     features, dense = head
     if dense is None:
         return features, None, None
-    kernel = np.asarray(keras.ops.convert_to_numpy(dense.kernel), dtype=np.float64)
-    bias = (np.asarray(keras.ops.convert_to_numpy(dense.bias), dtype=np.float64) if dense.use_bias
-            else np.zeros(kernel.shape[1]))
+    # Variable.numpy(): keras.ops.convert_to_numpy of a variable warns under NumPy 2 (DeprecationWarning "__array__
+    # implementation doesn't accept a copy keyword"), an error where warnings are errors
+    kernel = np.asarray(dense.kernel.numpy(), dtype=np.float64)
+    bias = (np.asarray(dense.bias.numpy(), dtype=np.float64) if dense.use_bias else np.zeros(kernel.shape[1]))
     return features, kernel, bias
 
 
@@ -2437,7 +2586,8 @@ _OTHER_ESTIMATORS_PARAMETERS = {
     "max_iter": "The number of passes over the training documents is epochs.",
     "n_iter_no_change": "Early stopping is patience: the epochs without a better val_loss (on validation_split "
                         "of X) before training stops; None trains all epochs.",
-    "early_stopping": "Early stopping is patience (None: off), on validation_split of X.",
+    "early_stopping": "Early stopping is patience (None: off), on validation_split of X (the training loss when "
+                      "validation_split=0).",
     "validation_fraction": "The share of X held out to stop early is validation_split.",
     "learning_rate_init": "The optimizer's step size is learning_rate.",
     "lr": "The optimizer's step size is learning_rate.",

@@ -37,6 +37,17 @@ __all__ = ["compact_vector_table", "nb_model_outputs", "nb_row_outputs", "regist
 logger = logging.getLogger(__name__)
 
 
+def _variable_values(variable) -> np.ndarray:
+    """A Keras variable's values as a NumPy array.
+
+    ``keras.ops.convert_to_numpy`` of a variable warned on every call under
+    NumPy 2 ("DeprecationWarning: __array__ implementation doesn't accept a
+    copy keyword"), an error where warnings are errors (``python -W error``,
+    a pytest ``filterwarnings = error``).
+    """
+    return np.asarray(variable.numpy())
+
+
 def compact_vector_table(matrix):
     """Split a (vocab, dim) matrix with zero rows into an id -> row map and the non-zero rows.
 
@@ -286,10 +297,8 @@ def standardize_pooled_vectors(model, sequences, *, offsets=None):
     >>> model.output_shape
     (None, 1)
     """
-    from keras import ops
-
     layer = model.get_layer("pooled_vectors")
-    row_of, table = ops.convert_to_numpy(layer.row_of), ops.convert_to_numpy(layer.table)
+    row_of, table = _variable_values(layer.row_of), _variable_values(layer.table)
     center, scale = pooled_statistics(np.asarray(sequences), row_of, table, offsets)
     layer.center.assign(center)
     layer.scale.assign(scale)
@@ -313,9 +322,7 @@ def nb_model_weights(model) -> dict:
     copied out of its variable): a caller that predicts often with one
     fitted model reads them once and passes them to :func:`nb_model_outputs`.
     """
-    from keras import ops
-
-    as_np = ops.convert_to_numpy
+    as_np = _variable_values
     get = model.get_layer
     nb = get("nb_dot")
     weights = {

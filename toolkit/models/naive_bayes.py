@@ -22,6 +22,7 @@ Sentiment and Topic Classification". ACL 2012.
 
 from __future__ import annotations
 
+import collections.abc
 import itertools
 import numbers
 from types import MappingProxyType
@@ -76,19 +77,44 @@ def _refuse_text(estimator, X) -> None:
     """Raw texts or token lists instead of counts: say which steps go first (numpy's own error is about shapes)."""
     from ..text.corpus import TokenizedCorpus
 
+    select = ""
     if isinstance(X, TokenizedCorpus):
         what = "token lists (a TokenizedCorpus)"
+    elif isinstance(X, collections.abc.Iterator):
+        # numpy's "float() argument must be a string or a real number, not 'generator'" said nothing of the input
+        what = f"a {type(X).__name__} (an iterator), which is read once and has no shape"
     else:
         rows = list(itertools.islice(X, 10)) if isinstance(X, (list, tuple)) or getattr(X, "ndim", None) == 1 else []
+        column = _text_column(X) if getattr(X, "ndim", None) == 2 else None
         if rows and isinstance(rows[0], str):
             what = "raw texts"
         elif any(isinstance(row, (list, tuple, np.ndarray)) and len(row) and isinstance(row[0], str) for row in rows):
             what = "token lists"  # rows of strings, not of numbers (a list of count rows is fine)
+        elif column is not None:
+            # df[["review"]] or an (n, 1) array of texts: "could not convert string to float: '<a whole review>'"
+            what = f"a table of shape {X.shape} holding raw texts (in {column})"
+            select = " Select the text column as a 1-D sequence (df['review'], not df[['review']])."
         else:
             return
     name = type(estimator).__name__
     raise ValueError(f"{name} takes a matrix of token counts (n_samples, n_features), got {what}. Put the "
-                     f"tokenizer and an encoder before it: make_pipeline(SpacyTokenizer(), BagEncoder(), {name}()).")
+                     f"tokenizer and an encoder before it: make_pipeline(SpacyTokenizer(), BagEncoder(), {name}())."
+                     + select)
+
+
+def _text_column(X):
+    """Where a 2-D table (DataFrame, array) holds text in its first row: "column 'review'" / "column 0"; else None."""
+    if sp.issparse(X) or (isinstance(X, np.ndarray) and X.dtype.kind not in "OUS"):  # numbers (or no rows to read)
+        return None
+    columns = getattr(X, "columns", None)
+    try:
+        first = X.iloc[0] if hasattr(X, "iloc") else X[0]
+    except (IndexError, KeyError, TypeError, ValueError):
+        return None
+    for j, value in enumerate(np.ravel(np.asarray(first, dtype=object))):
+        if isinstance(value, str):
+            return f"column {columns[j]!r}" if columns is not None and j < len(columns) else f"column {j}"
+    return None
 
 
 def _validated_counts(estimator, X, y=None, *, reset):
@@ -118,7 +144,8 @@ def _validated_counts(estimator, X, y=None, *, reset):
             "MultiOutputClassifier / ClassifierChain of that pipeline"))
         X, y = validate_data(estimator, X, y, **kw)
     try:
-        check_non_negative(X, f"{type(estimator).__name__} (input X)")
+        if X.shape[0]:  # an empty dense batch: numpy's "zero-size array to reduction operation minimum" was raised
+            check_non_negative(X, f"{type(estimator).__name__} (input X)")
     except ValueError as err:
         # ClassifierChain(NBSVMClassifier(), chain_method="decision_function") appends the earlier labels' signed
         # scores to the counts; scikit-learn's message says only that X has negative values
@@ -186,7 +213,10 @@ def log_count_ratio(X, y, *, alpha: float = 1.0, binarize: bool = True,
     binarize : bool, default=True
         Count each feature at most once per document, as Wang & Manning do.
     pos_label : label, default=None
-        The positive class; by default the larger of the two labels.
+        The positive class; by default the larger of the two labels. A
+        label ``y`` does not hold is refused when ``y`` has two or more
+        classes (a ``y`` of one class, a multilabel column without a
+        positive document, gets the ratios of its counts against none).
     sample_weight : array-like of shape (n_samples,), default=None
         Non-negative weight of each document's counts (e.g. class weights).
     alpha_scaling : {None, "class_size"}, default=None
@@ -220,6 +250,7 @@ def log_count_ratio(X, y, *, alpha: float = 1.0, binarize: bool = True,
     if shrinkage is not None and not (isinstance(shrinkage, numbers.Real) and not isinstance(shrinkage, bool)
                                       and shrinkage > 0):
         raise ValueError(f"shrinkage must be None or a float > 0 for log_count_ratio. Got {shrinkage!r} instead.")
+    alpha = float(alpha)  # np.float16(alpha) * (size_pos / smallest) was rounded to a float16 (NumPy 2's promotion)
     y = np.asarray(y)
     classes = np.unique(y)
     if classes.size != 2 and pos_label is None:
@@ -229,6 +260,15 @@ def log_count_ratio(X, y, *, alpha: float = 1.0, binarize: bool = True,
         )
     if pos_label is None:
         pos_label = classes[-1]
+    elif classes.size > 1 and not (classes == pos_label).any():
+        # a typo or another type ('1' for 1) gave no positive document: every ratio came from the smoothing and
+        # the negative side's counts alone, silently. (y of one class is left as it was: a multilabel target's
+        # column with no positive document, EmbeddingClassifier's one-vs-rest ratios of a rare tag)
+        shown = [c.item() if isinstance(c, np.generic) else c for c in classes[:10]]
+        raise ValueError(
+            f"pos_label={pos_label!r} is not a label of y for log_count_ratio: y holds {shown}"
+            f"{' ...' if classes.size > 10 else ''} (compared by value and type: '1' is not 1). Pass one of them."
+        )
     X = sp.csr_matrix(X) if not sp.issparse(X) else X.tocsr()
     if y.shape != (X.shape[0],):
         raise ValueError(
@@ -714,6 +754,9 @@ class NBSVMClassifier(MissingParamsMixin, ClassifierMixin, BaseEstimator):
         # array twice (4.3 GB peak instead of 2.1 GB at 200 classes x 660,000 n-grams)
         ratios = coefs = None
         intercepts, n_iter = [], []
+        # a NumPy scalar (np.float16(0.3), np.float32 from a grid built with np.linspace(..., dtype=np.float32))
+        # made intercept_ of its precision: beta * float(...) is a float16 under NumPy 2's promotion rules
+        beta = float(self.beta)
         for k in range(Y.shape[1]):
             yk = Y[:, k]
             r = log_count_ratio(X, yk, alpha=self.alpha, binarize=False, pos_label=1, sample_weight=weights,
@@ -727,14 +770,14 @@ class NBSVMClassifier(MissingParamsMixin, ClassifierMixin, BaseEstimator):
                 scaled = normalize(scaled, norm="l2", copy=False)
             model = self._fit_linear(scaled, yk, weights)
             w = model.coef_.ravel()
-            w = (1.0 - self.beta) * np.abs(w).mean() + self.beta * w
+            w = (1.0 - beta) * np.abs(w).mean() + beta * w
             coef = w * r
             if ratios is None:  # (the dtypes np.vstack of the rows gave)
                 ratios = np.empty((Y.shape[1], r.size), dtype=r.dtype)
                 coefs = np.empty((Y.shape[1], coef.size), dtype=coef.dtype)
             ratios[k] = r
             coefs[k] = coef
-            intercepts.append(self.beta * float(model.intercept_[0]))
+            intercepts.append(beta * float(model.intercept_[0]))
             n_iter.append(int(np.max(model.n_iter_)))
         self.log_count_ratio_ = ratios[0] if len(ratios) == 1 else ratios
         self.coef_ = coefs

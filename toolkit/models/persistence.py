@@ -875,13 +875,14 @@ def _keras_refs(model, weights: dict, keras_file: Path) -> tuple:
     ``weights["weighted"]``).
     """
     import h5py
-    from keras import ops
+
+    from .hybrid import _variable_values
 
     refs, w_adj = {}, None
     try:
         w_adj = np.float32(model.get_layer("nb_dot").w_adj)
-        wanted = {"nb_weights": ops.convert_to_numpy(model.get_layer("nb_weights").embeddings),
-                  "ratios": ops.convert_to_numpy(model.get_layer("embedding").embeddings)}
+        wanted = {"nb_weights": _variable_values(model.get_layer("nb_weights").embeddings),
+                  "ratios": _variable_values(model.get_layer("embedding").embeddings)}
         if "table" in weights:
             wanted.update(row_of=weights["row_of"], table=weights["table"])
         data = Path(keras_file).read_bytes()

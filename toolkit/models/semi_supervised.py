@@ -40,7 +40,7 @@ from .._validation import (
     check_class_target,
     check_sample_weight,
     check_single_target,
-    is_missing,
+    missing_mask,
     validate_params,
 )
 
@@ -104,13 +104,8 @@ def _check_unlabelled_marker(y, *, owner):
     missing labels (None, NaN: pandas' way) and the string '-1' among object labels."""
     if y.ndim != 1:
         return
-    if y.dtype.kind == "f":
-        missing = np.isnan(y)
-    elif y.dtype == object:
-        missing = np.fromiter((is_missing(v) for v in y), dtype=bool, count=y.shape[0])
-    else:
-        return
-    if missing.any():
+    missing = missing_mask(y)
+    if missing is not None and missing.any():
         first = int(np.flatnonzero(missing)[0])
         raise ValueError(
             f"Input y contains NaN/None (first at index {first}; {int(missing.sum())} in all): {owner} "
@@ -146,6 +141,53 @@ class _LabelledScorer:
     def __repr__(self):
         return f"labelled_scorer({self.name!r})"
 
+    def set_score_request(self, **kwargs):
+        """Request metadata (``sample_weight``) for the scorer under metadata routing, as a scorer's own
+        ``set_score_request``: ``labelled_scorer("accuracy").set_score_request(sample_weight=True)``.
+
+        Without it (and without a request on the scorer it wraps) ``cross_validate(..., params={"sample_weight":
+        w})`` under ``sklearn.set_config(enable_metadata_routing=True)`` failed with "got unexpected argument(s)
+        {'sample_weight'}, which are not routed to any object", even when the wrapped scorer had requested it.
+
+        Parameters
+        ----------
+        **kwargs : dict
+            ``sample_weight=True`` (or False, None, an alias), passed to the wrapped scorer's request on a copy
+            of it.
+
+        Returns
+        -------
+        self
+        """
+        import copy
+
+        if not hasattr(self.scorer, "set_score_request"):
+            raise TypeError(
+                f"labelled_scorer({self.name!r}) wraps a plain function, which takes no metadata request: wrap "
+                "a scorer, e.g. labelled_scorer(make_scorer(metric)), to request sample_weight."
+            )
+        self.scorer = copy.deepcopy(self.scorer).set_score_request(**kwargs)  # the caller's scorer is left as it was
+        return self
+
+    def get_metadata_routing(self):
+        """The metadata the wrapped scorer requests (scikit-learn's routing reads it).
+
+        Returns
+        -------
+        sklearn.utils.metadata_routing.MetadataRequest
+        """
+        from sklearn.utils.metadata_routing import (
+            MetadataRequest,
+            get_routing_for_object,
+        )
+
+        if not hasattr(self.scorer, "get_metadata_routing"):
+            return MetadataRequest(owner=repr(self))
+        routing = get_routing_for_object(self.scorer)  # a copy
+        # scikit-learn's "not explicitly set as requested" names the owner and says to call its set_score_request
+        routing.owner = routing.score.owner = repr(self)
+        return routing
+
     def __call__(self, estimator, X, y, **kwargs):
         y = np.asarray(y)
         labelled = np.flatnonzero(~(y == UNLABELLED))
@@ -176,7 +218,12 @@ def labelled_scorer(scoring):
     reviews, 200 of them unlabelled, int labels), and ``"roc_auc"`` or
     ``"neg_log_loss"`` gave NaN with a warning (``-1`` read as a third
     class). This scorer drops the samples marked ``-1`` (and their
-    ``sample_weight``) before calling the scorer ``scoring`` names.
+    ``sample_weight``) before calling the scorer ``scoring`` names. Under
+    ``sklearn.set_config(enable_metadata_routing=True)`` it takes weights as
+    a scorer does: ``labelled_scorer("accuracy").set_score_request(sample_weight=True)``
+    (or a wrapped scorer that requested them), then
+    ``cross_validate(..., params={"sample_weight": w})`` weighs the labelled
+    samples of each test fold.
 
     Parameters
     ----------
@@ -187,7 +234,8 @@ def labelled_scorer(scoring):
     Returns
     -------
     callable
-        ``scorer(estimator, X, y, **kwargs)``, picklable (``n_jobs=2``).
+        ``scorer(estimator, X, y, **kwargs)``, picklable (``n_jobs=2``), with
+        ``set_score_request`` and ``get_metadata_routing``.
 
     Examples
     --------
