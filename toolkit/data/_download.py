@@ -42,6 +42,7 @@ from pathlib import Path
 
 from .._atomic import (
     STALE_SECONDS,
+    _create_temp,
     atomic_output,
     nearest_existing_parent,
     remove_stale,
@@ -370,6 +371,24 @@ def is_verified(path: Path, alg: str, digest: str) -> bool:
     return isinstance(data, dict) and data.get("stat") == ident and data.get(alg) == digest
 
 
+def _as_new_file(path: Path) -> None:
+    """Give pooch's temporary file ``path`` the mode a plain ``open`` gives a new file (0o666 less the umask).
+
+    ``tempfile`` makes it 0o600, and the download keeps that mode when it is moved to its name: in a cache
+    shared by a group (``TOOLKIT_CACHE_DIR``), the others' runs found the file verified and then failed with
+    "Permission denied". The mode is read off a file made beside it, so the umask is never changed.
+    """
+    try:
+        probe = _create_temp(path, False)
+        try:
+            mode = os.stat(probe).st_mode & 0o777
+        finally:
+            os.unlink(probe)
+        os.chmod(path, mode)
+    except OSError as err:  # the download goes on; only others' access to it is at stake
+        logger.debug("Could not set the mode of %s: %s", path, err)
+
+
 class _Final(Exception):
     """Carries an error through pooch's retry loop, which would retry any ValueError or requests error."""
 
@@ -417,6 +436,7 @@ class _Download:
             logger.debug("Could not record the temporary file %s: %s", output_file, err)
         logger.info("Downloading %s to %s (attempt %d)", url, self.target, self.attempts)
         limit = None if self.size is None else self.size + SIZE_MARGIN
+        _as_new_file(Path(output_file))
         try:
             with open(output_file, "wb") as raw:
                 capped = _CappedFile(raw, limit)

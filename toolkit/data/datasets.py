@@ -28,11 +28,13 @@ from __future__ import annotations
 import csv
 import glob
 import io
+import itertools
 import json
 import logging
 import math
 import os
 import re
+import shlex
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -616,11 +618,80 @@ def _imdb_root(path: Path) -> Path:
     )
 
 
+#: Reviews in each class folder of the official aclImdb v1 (ids 0 to n-1 in each).
+_IMDB_COUNTS = {"neg": 12_500, "pos": 12_500, "unsup": 50_000}
+_IMDB_TARBALL = "aclImdb_v1.tar.gz"
+
+
+def _imdb_official(root: Path) -> bool:
+    """Whether ``root`` is an extraction of the official tarball: it has ``imdb.vocab`` (the tarball's third
+    member, extracted before any review), which a copy of a few reviews made by hand lacks."""
+    return (root / "imdb.vocab").is_file()
+
+
+def _imdb_shortfall(root: Path, top: str, cls: str, ids: list) -> str | None:
+    """``"<folder> holds N of the M reviews ..."`` when a class folder of an extracted aclImdb lacks reviews of
+    the official dataset, else None.
+
+    A class folder is taken as meant to be complete when ``root`` is the official extraction (see
+    :func:`_imdb_official`) or the folder holds the class's last review id (12499, or 49999 for unsup): an
+    extraction stopped part-way (the tarball lists ``0, 10000, 10001, ...``: string order, so the last id
+    comes early) or files deleted by hand. A copy of the first reviews, or of a few picked by hand, is read
+    as it is. Only the file names are counted.
+    """
+    expected = _IMDB_COUNTS[cls]
+    present = set(ids)
+    if len(present) >= expected or not (_imdb_official(root) or (present and max(present) >= expected - 1)):
+        return None
+    missing = next(i for i in range(expected) if i not in present)
+    return f"{root / top / cls} holds {len(present):,} of its {expected:,} reviews (the first missing: {missing}_*.txt)"
+
+
+def _imdb_fix(root: Path, top: str, classes, *, as_is: bool = True) -> str:
+    """What to do about an extracted aclImdb folder ``root`` that lacks files: extract again, or read the tarball
+    (and, with ``as_is``, how to read the folder as it is)."""
+    tarball = next((p for p in (root.parent / _IMDB_TARBALL, root.parent.parent / _IMDB_TARBALL) if p.is_file()), None)
+    read = (f"load_imdb(path='{tarball}')" if tarball is not None else
+            f"put {_IMDB_TARBALL} in the data folder, where it is read before an extracted aclImdb/ "
+            f"(`toolkit train --data imdb`), or pass load_imdb(path='.../{_IMDB_TARBALL}')")
+    return (f"Was the extraction stopped part-way, or were files deleted? Extract {_IMDB_TARBALL} again (`tar -xzf "
+            f"{_IMDB_TARBALL}` in {root.resolve().parent}), or read the tarball itself, without extracting it: {read}."
+            + (f" To read the folder as it is, use load_folder('{root / top}', categories={list(classes)})."
+               if as_is else ""))
+
+
+def _imdb_folder_shortfalls(root: Path, files: dict) -> str | None:
+    """For :func:`load_folder`: the warning when ``root`` is a split (``train``, ``test``) or class folder
+    (``train/pos``) of an extracted aclImdb whose class folders lack reviews (``files``: class -> paths read),
+    else None. Only the file names are counted."""
+    if root.name in _IMDB_COUNTS and root.parent.name in ("train", "test") and list(files) == [None]:
+        top, base, files = root.parent.name, root.parent.parent, {root.name: files[None]}
+    elif root.name in ("train", "test"):
+        top, base = root.name, root.parent
+    else:
+        return None
+    short = []
+    for cls, paths in files.items():
+        if cls in _IMDB_COUNTS:
+            ids = [int(m.group(1)) for p in paths if (m := re.fullmatch(r"(\d+)_\d+\.txt", p.name))]
+            shortfall = _imdb_shortfall(base, top, cls, ids)
+            if shortfall is not None:
+                short.append(shortfall)
+    if not short:
+        return None
+    return (f"The extracted aclImdb folder {base} is incomplete: {'; '.join(short)}; the missing reviews are not "
+            f"read. {_imdb_fix(base, top, list(files), as_is=False)}")
+
+
 def _imdb_records_from_folder(path: Path, split: str):
-    """The split's review records and its ``urls_<class>.txt`` files, as :func:`_imdb_records_from_tar`."""
+    """The split's review records and its ``urls_<class>.txt`` files, as :func:`_imdb_records_from_tar`.
+
+    Raises a :class:`DataError` before reading any review when a class folder lacks reviews of the official
+    dataset (see :func:`_imdb_shortfall`).
+    """
     root = _imdb_root(path)
     top, classes = _imdb_wanted(split)
-    records, urls = [], {}
+    urls, listed, short = {}, {}, []
     for cls in classes:
         url_file = root / top / f"urls_{cls}.txt"
         try:
@@ -629,15 +700,28 @@ def _imdb_records_from_folder(path: Path, split: str):
             raise DataError(f"Cannot read {url_file}: {err}.") from err
         folder = root / top / cls
         if not folder.is_dir():
-            raise DataError(f"Missing folder {folder}: the aclImdb layout is aclImdb/{{train,test}}/{{pos,neg}} and train/unsup.")
+            extracted = f" {_imdb_fix(root, top, classes, as_is=False)}" if _imdb_official(root) else ""
+            raise DataError(f"Missing folder {folder}: the aclImdb layout is aclImdb/{{train,test}}/{{pos,neg}} and "
+                            f"train/unsup.{extracted}")
+        listed[cls] = []
         with os.scandir(folder) as entries:
             for entry in entries:
                 m = re.fullmatch(r"(\d+)_(\d+)\.txt", entry.name)
                 if m is None or not entry.is_file(follow_symlinks=False):
                     continue
-                with open(entry.path, "rb") as fh:
-                    data = fh.read()
-                records.append((cls, int(m.group(1)), int(m.group(2)), f"aclImdb/{top}/{cls}/{entry.name}", _decode(data, entry.path)))
+                listed[cls].append((int(m.group(1)), int(m.group(2)), entry.name, entry.path))
+        shortfall = _imdb_shortfall(root, top, cls, [r[0] for r in listed[cls]])
+        if shortfall is not None:
+            short.append(shortfall)
+    if short:
+        raise DataError(f"The extracted aclImdb folder {root} is incomplete: {'; '.join(short)}. "
+                        f"{_imdb_fix(root, top, classes)}")
+    records = []
+    for cls in classes:
+        for review_id, rating, name, file in listed[cls]:
+            with open(file, "rb") as fh:
+                data = fh.read()
+            records.append((cls, review_id, rating, f"aclImdb/{top}/{cls}/{name}", _decode(data, file)))
     return records, urls
 
 
@@ -850,7 +934,12 @@ def load_imdb(
     Raises
     ------
     DataError
-        When the data is missing, incomplete or not in the aclImdb layout.
+        When the data is missing, incomplete or not in the aclImdb layout;
+        also an extracted folder (of the official tarball: it has
+        ``imdb.vocab``, or a class folder reaches the last review id) whose
+        class folders hold fewer reviews than the official 12,500 (50,000 for
+        unsup): an extraction stopped part-way, or files deleted. The message
+        names each folder, the counts and what to do.
 
     Examples
     --------
@@ -1006,10 +1095,23 @@ def _has_extension(fname: str, extensions: tuple) -> bool:
 
 def _list_files(folder: Path, extensions, *, recursive: bool, skipped: list | None = None) -> list[Path]:
     """The files of ``folder`` ending in ``extensions`` (hidden ones left out), in natural order; ``skipped``,
-    when given, is extended with the other (not hidden) files' paths."""
-    found = []
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")) if recursive else []
+    when given, is extended with the other (not hidden) files' paths.
+
+    A linked folder (``pos/extra -> /data/more/pos``) is read as a folder, as a linked file is: it was left
+    out without a word. A folder already read, or one that holds the folder being read (a link to a parent: a
+    loop) is not read again."""
+    found, seen = [], {os.path.realpath(folder)}
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=recursive):
+        if recursive:
+            keep, here = [], os.path.realpath(dirpath)
+            for d in sorted(d for d in dirnames if not d.startswith(".")):
+                real = os.path.realpath(os.path.join(dirpath, d))
+                if real not in seen and not (here + os.sep).startswith(real + os.sep):
+                    seen.add(real)
+                    keep.append(d)
+            dirnames[:] = keep
+        else:
+            dirnames[:] = []
         for fname in filenames:
             if fname.startswith("."):
                 continue
@@ -1121,10 +1223,10 @@ def load_folder(
                            "no class and are not read. Move them into a class folder (or the class folders out, "
                            "to read the folder's files unlabelled).", root, len(loose), pattern, loose[0].name,
                            subdirs if len(subdirs) <= 5 else f"{subdirs[:5]}...")
-        empty, skipped = [], []
+        empty, skipped, listed = [], [], {}
         for label, cls in enumerate(subdirs):
             skipped_here = []
-            files = _list_files(root / cls, extensions, recursive=True, skipped=skipped_here)
+            files = listed[cls] = _list_files(root / cls, extensions, recursive=True, skipped=skipped_here)
             if not files:
                 empty.append(cls)
             else:
@@ -1158,11 +1260,15 @@ def load_folder(
                 ", ".join(f"{e}: {n}" for e, n in top[:5]) + (", ..." if len(top) > 5 else ""),
                 skipped[0].relative_to(root).as_posix())
     else:
-        for f in _list_files(root, extensions, recursive=False):
+        listed = {None: _list_files(root, extensions, recursive=False)}
+        for f in listed[None]:
             texts.append(_read_text(f, encoding, decode_errors, undecodable))
             labels.append(-1)
             names.append(f.relative_to(root).as_posix())
         target_names = []
+    incomplete = _imdb_folder_shortfalls(root, listed)
+    if incomplete is not None:  # aclImdb/train of an extraction stopped part-way was read without a word
+        logger.warning("%s", incomplete)
     if undecodable:  # every file was read: the error counts them all, not one per run
         raise _undecodable_files(undecodable, encoding, root) from undecodable[0][1]
     blank = [name for name, text in zip(names, texts) if not text.strip()]
@@ -1502,13 +1608,58 @@ def _open_bytes(path: Path):
                         "decompress it first and pass the plain file.") from err
 
 
-def _open_text(path: Path, encoding: str):
+#: the first bytes of the binary formats a table is kept in, what each is, and the pandas reader of each
+_BINARY_TABLES = (
+    (b"PAR1", "a Parquet file", "read_parquet"),
+    (b"ARROW1", "an Arrow/Feather file", "read_feather"),
+    (b"PK\x03\x04", "a zip archive", None),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an Excel .xls workbook", "read_excel"),
+)
+
+
+def _binary_table_error(path: Path, jsonl: bool = False) -> DataError | None:
+    """The error for a table in a binary format (Parquet, Feather, Excel; found by its first bytes, also when
+    compressed) given to a reader of text, or None. It was read as text: "not valid utf-8 ...; is it in
+    another encoding, such as latin-1?", with an ``iconv`` command that makes it garbage. ``jsonl``: the
+    conversion shown writes JSON lines, not CSV."""
+    try:
+        with _open_bytes(path) as fh:
+            head = fh.read(ARCHIVE_HEAD)
+    except (OSError, EOFError, DataError, *_decompression_errors()):
+        return None  # the reader names it
+    found = next(((what, reader) for magic, what, reader in _BINARY_TABLES if head.startswith(magic)), None)
+    if found is None:
+        if archive_kind(head) != "tar":
+            return None
+        found = ("a tar archive", None)
+    what, reader = found
+    if what == "a zip archive" and _strip_compression(path).suffix.lower() in (".xlsx", ".xlsm", ".ods"):
+        what, reader = f"a {_strip_compression(path).suffix.lower()} workbook (a zip archive)", "read_excel"
+    target = _strip_compression(path).with_suffix(".jsonl" if jsonl else ".csv")
+    write = (f"to_json({str(target)!r}, orient='records', lines=True)" if jsonl else
+             f"to_csv({str(target)!r}, index=False)")
+    tool = "tar -xf" if what == "a tar archive" else "unzip"
+    convert = (f"Extract it (`{tool} {shlex.quote(str(path))}`) and pass the file inside" if reader is None else
+               f"Convert it, e.g. in Python: import pandas as pd; pd.{reader}({str(path)!r}).{write}, and pass "
+               "that file (or build a TextDataset from the DataFrame's columns)")
+    return DataError(f"{path} is {what}, not text: CSV/TSV and JSON lines files are read as text. {convert}.")
+
+
+def _strip_compression(path: Path) -> Path:
+    """``path`` without a compression suffix (``reviews.parquet`` for ``reviews.parquet.gz``)."""
+    return path.with_suffix("") if path.suffix.lower() in COMPRESSED_SUFFIXES else path
+
+
+def _open_text(path: Path, encoding: str, *, jsonl: bool = False):
     """``path`` opened as text (``newline=""``, a UTF-8 byte order mark dropped); gzip, bz2 and xz files are
     decompressed as they are read (found by their first bytes), so every check sees the plain text."""
     if not path.exists():
         raise DataError(f"File {path} does not exist.")
     if path.is_dir():
         raise DataError(f"{path} is a folder; pass a file (or use load_folder for a folder of text files).")
+    binary = _binary_table_error(path, jsonl)
+    if binary is not None:
+        raise binary
     try:
         if _compression(path) is None:
             return open(path, encoding=_without_bom(encoding), newline="")
@@ -1584,13 +1735,60 @@ def _undecodable(path: Path, encoding: str, err: UnicodeDecodeError) -> DataErro
     return DataError(f"{path} is not valid {encoding} ({err}). {fix(legacy)}")
 
 
-def _table_dataset(path, texts, raw_labels, ids, label_column, func, shuffle, random_state, limit):
+def _warn_cased_labels(path, labels: np.ndarray, names: list, column: str) -> None:
+    """One warning for the classes of ``path`` whose names differ only in case (``'Pos'`` beside ``'pos'``, a
+    spreadsheet labelled by hand): each was read as a class of its own, without a word, and a model split
+    the documents of one class between them."""
+    groups: dict = {}
+    for i, name in enumerate(names):
+        groups.setdefault(name.casefold(), []).append(i)
+    cased = [group for group in groups.values() if len(group) > 1]
+    if not cased:
+        return
+    counts = np.bincount(labels, minlength=len(names)).tolist()
+    shown = "; ".join(", ".join(f"{names[i]!r} ({counts[i]:,} record{'s' * (counts[i] != 1)})" for i in group)
+                      for group in cased[:3])
+    logger.warning(
+        "%s: labels in column %r differ only in case: %s%s. Each is read as a class of its own; write each class "
+        "one way in the file (pandas: df[%r] = df[%r].str.lower()) unless they are different classes.",
+        path, column, shown, "; ..." if len(cased) > 3 else "", column, column,
+    )
+
+
+def _warn_repeated_ids(path, ids: list, column: str) -> None:
+    """One warning for the values of ``path``'s id column that are empty or repeated: an id names one record,
+    and predictions joined back by id (``toolkit predict --id-column``, a merge in pandas) match several rows,
+    or none, for them. They were taken without a word."""
+    counts: dict = {}
+    for value in ids:
+        key = value if isinstance(value, (str, int, float, bool, type(None))) else repr(value)
+        counts[key] = counts.get(key, 0) + 1
+    empty = sum(n for v, n in counts.items() if v is None or (isinstance(v, str) and not v.strip()))
+    repeated = [(v, n) for v, n in counts.items() if n > 1 and not (v is None or (isinstance(v, str) and not v.strip()))]
+    if not empty and not repeated:
+        return
+    parts = []
+    if repeated:
+        shown = ", ".join(f"{v!r} ({n} times)" for v, n in repeated[:3]) + (", ..." if len(repeated) > 3 else "")
+        parts.append(f"{len(repeated):,} value(s) repeated ({shown})")
+    if empty:
+        parts.append(f"{empty:,} record(s) without an id")
+    logger.warning("%s: the id column %r has %s; an id names one record, so joining results back by it matches "
+                   "several records, or none. Give each record its own id (pandas: df[%r].duplicated(keep=False) "
+                   "finds the repeated ones), or leave id_column out to number the records.",
+                   path, column, " and ".join(parts), column)
+
+
+def _table_dataset(path, texts, raw_labels, ids, label_column, func, shuffle, random_state, limit, id_column=None):
     if not texts:
         raise DataError(f"{path} has no records.")
+    if id_column is not None:
+        _warn_repeated_ids(path, ids, id_column)
     if label_column is None:
         labels, names = np.full(len(texts), -1, dtype=np.int64), []
     else:
         labels, names = _encode_labels(raw_labels, str(path))
+        _warn_cased_labels(path, labels, names, label_column)
     ds = TextDataset(
         texts=texts,
         labels=labels,
@@ -1668,17 +1866,27 @@ def load_csv(
     texts, raw_labels, ids = [], [], []
     with _open_text(path, encoding) as fh:
         try:
-            tap = _LineTap(fh)  # the raw lines of each record: one over several lines is checked strictly
+            head = fh.readline()
+            hint = _EXCEL_SEP.fullmatch(head)
+            skip = 0 if hint is None else 1  # the lines before the reader's first: its line numbers are off by it
+            if hint is not None:
+                # Excel's delimiter hint (a first line "sep=;", which some exporters write and Excel obeys): it
+                # was read as the header, and the advice "pass delimiter=';'" then found the columns 'sep=', ''
+                logger.info("%s: line 1 is Excel's delimiter hint %r; read with delimiter=%r", path, head.strip(),
+                            hint.group(1) if delimiter == "," else delimiter)
+                delimiter = hint.group(1) if delimiter == "," else delimiter
+            # the raw lines of each record: one over several lines is checked strictly
+            tap = _LineTap(fh if hint is not None else itertools.chain([head] if head else [], fh))
             reader = csv.DictReader(tap, delimiter=delimiter)
             if reader.fieldnames is None:
                 raise DataError(f"{path} is empty: load_csv expects a header row naming the columns, then one row per text.")
             columns = reader.fieldnames
             _check_csv_columns(path, columns, delimiter, text_column=text_column, label_column=label_column,
                                id_column=id_column)
-            blank_rows, first_blank, end, blank_texts = 0, None, reader.line_num, []
+            blank_rows, first_blank, end, blank_texts = 0, None, reader.line_num + skip, []
             tap.lines.clear()
             for row in reader:
-                start, line, end = end + 1, reader.line_num, reader.line_num
+                start, line, end = end + 1, reader.line_num + skip, reader.line_num + skip
                 if line > start and None not in row and None not in row.values():  # (a short row: below)
                     _check_quoted_record(path, tap.lines, delimiter, start, line)
                 tap.lines.clear()
@@ -1720,7 +1928,7 @@ def load_csv(
                     raw_labels.append(_clean_label(label))
                 ids.append(row[id_column] if id_column is not None else len(ids))
         except csv.Error as err:
-            at = reader.reader.line_num  # DictReader's own line_num is the last record's, not the failing one's
+            at = reader.reader.line_num + skip  # DictReader's own line_num is the last record's, not the failing one's
             spans = f" (the record starts on line {end + 1})" if at > end + 1 else ""
             raise DataError(f"{path}, line {at}: malformed CSV ({err}){spans}. {_QUOTE_FIX}") from err
         except UnicodeDecodeError as err:
@@ -1729,7 +1937,8 @@ def load_csv(
         logger.warning("%s: %d row(s) of empty fields skipped (first: line %d), as blank lines are; record "
                        "numbers do not count them.", path, blank_rows, first_blank)
     _warn_blank_texts(path, text_column, blank_texts)
-    return _table_dataset(path, texts, raw_labels, ids, label_column, "load_csv", shuffle, random_state, limit)
+    return _table_dataset(path, texts, raw_labels, ids, label_column, "load_csv", shuffle, random_state, limit,
+                          id_column)
 
 
 def _header_delimiter(header) -> str:
@@ -1846,6 +2055,16 @@ def _case_hint(what: str, name: str) -> str:
     return f" {what} are case-sensitive{spaces}: did you mean {name!r}?"
 
 
+#: Excel's delimiter hint, a first line such as ``sep=;`` (before the header)
+_EXCEL_SEP = re.compile(r"sep=(.)\r?\n?")
+
+
+def excel_sep_hint(line: str) -> str | None:
+    """The delimiter that ``line``, a CSV file's first, names when it is Excel's hint (``sep=;``), else None."""
+    m = _EXCEL_SEP.fullmatch(line)
+    return None if m is None else m.group(1)
+
+
 class _LineTap:
     """An iterator over the lines of ``fh`` that keeps those read since its ``lines`` was last cleared."""
 
@@ -1905,6 +2124,14 @@ def _jsonl_hint(line: str, err: json.JSONDecodeError) -> str:
                 "them (`cat` of a file that does not end with one)? Put each object on its own line.")
     if line.strip() in ("[", "{") or line.rstrip().endswith(("[", "{", ",")):
         return f" An object or array spread over several lines (pretty-printed JSON)? {_JSONL_FIX}"
+    if err.msg.startswith("Invalid control character") and line[err.pos:err.pos + 1] in ("\n", "\r"):
+        return (" A text holds a line break as it is, so its record goes on over the next line: JSON writes it "
+                "as \\n inside a string. Write the file with json.dumps (pandas: df.to_json(path, "
+                "orient='records', lines=True)), which escapes it.")
+    if not line.endswith("\n") and (err.msg.startswith("Unterminated string") or err.pos >= len(line.rstrip())):
+        # the last line, ending mid-record: it said only "(Unterminated string starting at)"
+        return (" The file ends in the middle of this record: was it cut short (a copy, a download or a job "
+                "writing it that stopped)? Copy or write it again, or drop its last line.")
     return ""
 
 
@@ -1967,7 +2194,7 @@ def load_jsonl(
     _check_encoding(encoding, "load_jsonl")
     path = Path(path).expanduser()
     texts, raw_labels, ids, blank_texts = [], [], [], []
-    with _open_text(path, encoding) as fh:
+    with _open_text(path, encoding, jsonl=True) as fh:
         try:
             for lineno, line in enumerate(fh, 1):
                 if not line.strip():
@@ -1975,7 +2202,9 @@ def load_jsonl(
                 try:
                     record = json.loads(line)
                 except json.JSONDecodeError as err:
-                    raise DataError(f"{path}, line {lineno}: not valid JSON ({err.msg}).{_jsonl_hint(line, err)}") from err
+                    # json's "Unterminated string starting at" (or "Invalid control character at") needs its column
+                    what = f"{err.msg} column {err.colno}" if err.msg.endswith(" at") else err.msg
+                    raise DataError(f"{path}, line {lineno}: not valid JSON ({what}).{_jsonl_hint(line, err)}") from err
                 if not isinstance(record, dict):
                     hint = (f" The line is a JSON array{' of objects' if record and isinstance(record[0], dict) else ''}"
                             f"; JSON lines hold one object per line. {_JSONL_FIX}" if isinstance(record, list) else "")
@@ -2007,5 +2236,6 @@ def load_jsonl(
         except UnicodeDecodeError as err:
             raise _undecodable(path, encoding, err) from err
     _warn_blank_texts(path, text_column, blank_texts)
-    return _table_dataset(path, texts, raw_labels, ids, label_column, "load_jsonl", shuffle, random_state, limit)
+    return _table_dataset(path, texts, raw_labels, ids, label_column, "load_jsonl", shuffle, random_state, limit,
+                          id_column)
 
