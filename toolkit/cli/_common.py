@@ -535,7 +535,10 @@ def _errors_to_exit(func):
             if missing is None and not _is_user_error(exc):
                 raise
             _close_progress_bars()
-            typer.echo(f"Error: {missing or _one_line(exc)}", err=True)
+            message = missing or _one_line(exc)
+            if "data_dir" in kwargs:  # the library's words for the folder: the option's, here
+                message = _data_dir_in_option_words(message)
+            typer.echo(f"Error: {message}", err=True)
             raise typer.Exit(1) from exc
         finally:
             from ._inputs import discard_preloaded
@@ -543,6 +546,20 @@ def _errors_to_exit(func):
             discard_preloaded()  # data read before TensorFlow that the command, ended early, did not take
 
     return wrapper
+
+
+def _data_dir_in_option_words(message: str) -> str:
+    """A library message about the ``data_dir`` parameter, in the words of the command line's ``--data-dir``.
+
+    ``toolkit train --data-dir /data`` (a folder one level off) said "The data folder /data (from data_dir)
+    ... (unset data_dir to download 'imdb' into the cache)": a parameter the shell user never set.
+    """
+    import re
+
+    message = message.replace("(from data_dir)", "(from --data-dir)").replace(", from data_dir,", ", from --data-dir,")
+    message = message.replace("unset data_dir to", "leave --data-dir out to")
+    message = message.replace(", or data_dir=)", ", or --data-dir)")
+    return re.sub(r"\bdata_dir='([^']*)'", r"--data-dir \1", message)
 
 
 class OutputExistsError(ToolkitError, FileExistsError):
@@ -669,6 +686,23 @@ def _check_run_folder(output, *, force: bool) -> None:
     _check_writable_parent(output, "--output")
 
 
+def _foreign_config(file: Path) -> bool:
+    """Whether ``file`` is another program's ``config.json``: a JSON object with entries, none a toolkit
+    ``format`` (:data:`~toolkit.models.persistence.FORMAT_NAME`). Not one that cannot be read (a damaged
+    model's: load_model names it) nor ``{}``."""
+    import json
+
+    try:
+        if file.stat().st_size > 1 << 20:
+            return False
+        config = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    from ..models.persistence import FORMAT_NAME
+
+    return isinstance(config, dict) and bool(config) and config.get("format") != FORMAT_NAME
+
+
 def _check_model_folder(model) -> None:
     """Cheap check that ``model`` looks like a saved model folder, before TensorFlow is imported."""
     path = Path(model).expanduser()
@@ -683,6 +717,13 @@ def _check_model_folder(model) -> None:
         raise DataError(
             f"{path} is not a toolkit model folder (no config.json). Give the 'model' folder of a "
             "'toolkit train' run."
+        )
+    if _foreign_config(path / "config.json"):  # a Hugging Face model folder was "checksums.json is missing ...
+        from ..models.persistence import FORMAT_NAME  # saved by an older toolkit"
+
+        raise DataError(
+            f"{path} is not a toolkit model folder: its config.json names no format {FORMAT_NAME!r} (another "
+            "program's model?). Give the 'model' folder of a 'toolkit train' run."
         )
 
 
@@ -902,7 +943,21 @@ _opt_column = typer.Option("text", "--column", help="Text column of a CSV/TSV/JS
 _opt_label_column = typer.Option("label", "--label-column", help="Label column of a CSV/TSV/JSONL file.")
 
 
-_opt_output = typer.Option(None, "--output", "-o", help="Write here (atomically) instead of stdout.")
+def _file_path(value: str) -> Path:
+    """An output file's path (``--output``, ``--plot``) as typed: a name ending in a separator is refused.
+
+    ``Path`` drops the separator, so ``toolkit predict MODEL "..." -o preds/`` (a folder meant, not there yet)
+    wrote a file named ``preds``. A usage error naming the option instead.
+    """
+    seps = tuple(sep for sep in (os.sep, os.altsep) if sep)
+    if value.endswith(seps) and value.rstrip("".join(seps)):
+        raise typer.BadParameter(f"{value} ends in a path separator, so it names a folder; give a file name "
+                                 f"(e.g. {value}FILE).")
+    return Path(value)
+
+
+_opt_output = typer.Option(None, "--output", "-o", parser=_file_path, metavar="<path>",
+                           help="Write here (atomically) instead of stdout.")
 
 
 _opt_set = typer.Option(None, "--set", help=SET_HELP)
@@ -988,6 +1043,8 @@ def _reads_data_dir(func, kwargs) -> bool:
         return False
     if func.__module__.endswith(".data"):
         return True
+    if kwargs.get("data_option") is not None:  # evaluate's --data (train's spelling) replaces its DATA argument
+        kwargs = {**kwargs, "data": kwargs["data_option"]}
     if any(isinstance(kwargs.get(key), str) and kwargs[key].lower() == "imdb"
            for key in ("data", "test_data", "corpus", "source")):
         return True

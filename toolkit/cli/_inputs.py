@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import logging
 import math
@@ -705,13 +706,16 @@ def _csv_delimiter(path: Path, encoding: str = "utf-8") -> str:
     """
     import csv
 
-    from ..data.datasets import _header_delimiter, _open_text
+    from ..data.datasets import _header_delimiter, _open_text, excel_sep_hint
 
     if _data_suffix(path) == ".tsv":
         return "\t"
     try:
         with _open_text(path, encoding) as fh:
-            header = next(csv.reader(fh), None)
+            first = fh.readline()
+            if excel_sep_hint(first) is not None:  # Excel's "sep=;" line before the header: load_csv obeys it
+                return excel_sep_hint(first)
+            header = next(csv.reader(itertools.chain([first], fh)), None)
     except (OSError, UnicodeDecodeError, csv.Error, ToolkitError):
         return ","  # load_csv names the problem
     delimiter = _header_delimiter(header)
@@ -761,6 +765,32 @@ def _check_label_not_text(column, label_column) -> None:
         )
 
 
+def _check_not_data_folder(path: Path) -> None:
+    """Refuse the offline data folder (``SHA256SUMS``, IMDB's tarball or its ``aclImdb`` folder) given as the data.
+
+    ``toolkit train --data /shared/data`` (the folder ``--data-dir`` takes) read its files as unlabelled documents
+    ("... has unlabelled documents; training and evaluation need labels"), naming neither --data-dir nor 'imdb'.
+    """
+    from ..exceptions import DataError
+
+    try:
+        entries = [p for p in path.iterdir() if not p.name.startswith(".")]
+    except OSError:
+        return  # unreadable: the reader's error names it
+    folders = [p.name for p in entries if p.is_dir()]
+    if any(name.lower() != "aclimdb" for name in folders):  # class folders: labelled data, whatever lies beside
+        return
+    names = sorted(p.name for p in entries)
+    imdb = [n for n in names if n.lower().startswith("aclimdb") and n.lower().endswith((".tar.gz", ".tgz", ".tar"))]
+    imdb += folders  # IMDB's tarball extracted there: its one "class" was 'aclImdb'
+    if "SHA256SUMS" not in names and not imdb:
+        return
+    read = ("give 'imdb' as the data and this folder with --data-dir (e.g. `toolkit train --data imdb --data-dir "
+            f"{path}`; `toolkit evaluate MODEL imdb --data-dir {path}`)") if imdb else \
+        "give the data (a class-per-folder directory or a CSV/TSV/JSONL file) and this folder with --data-dir"
+    raise DataError(f"{path} is an offline data folder ({first_of(names, 4)}), not labelled data: {read}.")
+
+
 def check_labelled_path(data) -> Path:
     """The path of labelled data (a folder, a CSV/TSV or JSONL file), or a DataError saying what is accepted
     (for parquet, Excel and one-document JSON files: the pandas call that converts them)."""
@@ -772,6 +802,11 @@ def check_labelled_path(data) -> Path:
             "or a CSV/TSV/JSONL file, whose name tells its format. Save the input to a file first (e.g. "
             "`... > reviews.csv`) and give the file's name."
         )
+    given = Path(data).expanduser()
+    if not given.exists():  # "(a file, a folder, or '-' for stdin)": '-' is refused above, and any file was not
+        where = "" if given.is_absolute() else f" (relative to {Path.cwd()})"
+        raise DataError(f"Input not found: '{given}'{where}. Check the path (labelled data: 'imdb', a class-per-folder "
+                        "directory, or a CSV/TSV/JSONL file).")
     path = _check_input_path(data)
     error = _unreadable_format(path)
     if error is not None:
@@ -783,6 +818,8 @@ def check_labelled_path(data) -> Path:
             "set to that folder), which reads it without unpacking; or unpack it and give --data aclImdb/train "
             "--test-data aclImdb/test."
         )
+    if path.is_dir():
+        _check_not_data_folder(path)
     if not path.is_dir() and _data_suffix(path) not in TABLE_SUFFIXES + JSONL_SUFFIXES + (".json",):
         raise DataError(
             f"Cannot read labelled data from '{path}': give 'imdb', a class-per-folder directory, "
@@ -835,7 +872,10 @@ def check_columns(data, *, column="text", label_column="label", training=None) -
             else:
                 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # as load_csv: a long review is one field
                 delimiter = _csv_delimiter(path)
-                header = next(csv.reader(fh, delimiter=delimiter), None)
+                reader = csv.reader(fh, delimiter=delimiter)
+                header = next(reader, None)
+                if header is not None and datasets.excel_sep_hint(delimiter.join(header)) is not None:
+                    header = next(reader, None)  # Excel's "sep=;" line, then the header (as load_csv reads it)
     except (OSError, ValueError, csv.Error, ToolkitError):  # undecodable, not JSON...: the reader names it
         return
     try:

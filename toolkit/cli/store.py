@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import typer
@@ -65,6 +66,10 @@ def _input_files(inputs, output=None) -> list[Path]:
     files = []
     for item in inputs:
         path = Path(item).expanduser()
+        if str(item) == "-" and not path.exists():  # "Input not found: '-'", as if a file were missing
+            raise DataError("'-' (standard input) cannot be an input of store build: its workers read the input "
+                            "files themselves. Save the input to a file first (e.g. `... > reviews.jsonl`) and give "
+                            "the file's name.")
         if glob.has_magic(str(path)):
             matched = sorted(Path(p) for p in glob.glob(str(path)) if own is None or Path(p).resolve() != own)
             if not matched:
@@ -326,8 +331,18 @@ def _check_inputs(inputs, column, label_column, output=None) -> None:
                             f"Pass {option} <one of them>.")
 
 
+def _check_not_stdout(output, command: str, what: str) -> None:
+    """Refuse ``--output -``: a store or a model folder is a folder; ``-o -`` wrote a folder named ``-``."""
+    if str(output) == "-":
+        from ..exceptions import DataError
+
+        raise DataError(f"--output - (standard output): {command} writes a {what} folder, not a stream; give the "
+                        f"folder's name (e.g. -o {what}).")
+
+
 def _check_store_output(output, *, force: bool) -> None:
     """Pre-flight check of the store folder: replaced only if it is a store and ``force`` is given."""
+    _check_not_stdout(output, "store build", "store")
     output = Path(output).expanduser()
     if not output.exists():
         return
@@ -442,8 +457,22 @@ def _open_store(path):
     return CorpusStore(path)
 
 
+def _class_counts(store) -> dict | None:
+    """The number of documents of each label of ``store`` (``{"neg": 12500, "pos": 12500}``), in the labels'
+    sorted order, or None when it has no labels. The labels are named as text (JSON's keys): 1 as "1"."""
+    if not store.has_labels:
+        return None
+    import numpy as np
+
+    values, counts = np.unique(np.asarray(store.labels()), return_counts=True)
+    return {str(v.item() if hasattr(v, "item") else v): int(c) for v, c in zip(values, counts, strict=True)}
+
+
 def store_info(store) -> dict:
-    """Size, partitions, vocabulary and tokenizer of a store (a path or a CorpusStore)."""
+    """Size, partitions, vocabulary, classes and tokenizer of a store (a path or a CorpusStore).
+
+    ``classes`` counts the documents of each label (None for a store built without labels).
+    """
     from ..distributed.store import CorpusStore
 
     store = store if isinstance(store, CorpusStore) else _open_store(store)
@@ -456,6 +485,7 @@ def store_info(store) -> dict:
         "vocabulary_size": len(store.vocabulary),
         "max_document_tokens": int(lengths.max()) if len(lengths) else 0,
         "has_labels": store.has_labels,
+        "classes": _class_counts(store),  # documents of each label; None without labels
         "skipped_documents": len(store.skipped),  # errors="skip": no tokens (their numbers: CorpusStore.skipped)
         "blank_documents": store.n_blank,  # empty/whitespace texts (None: a store built before they were counted)
         "tokenizer": store.tokenizer,
@@ -467,15 +497,37 @@ def _check_train_from_store(store, output, *, settings=None, force=False):
     from ..models.classifier import EmbeddingClassifier
     from ..models.persistence import _check_save_target
 
+    folder = _names_folder(output)
+    _check_not_stdout(output, "store train", "model")
     output = Path(output)
-    try:  # what save_model refuses (not a model folder, files it did not write), refused before the training
-        _check_save_target(output)
-    except FileExistsError as err:
-        raise OutputExistsError(f"{err} (--output)") from err
-    if output.exists() and not force:
-        raise OutputExistsError(f"{output} exists; pass --force to replace it.")
     from ..distributed.store import CorpusStore
 
+    source = store.path if isinstance(store, CorpusStore) else Path(store)
+    if output.expanduser().resolve() == Path(source).expanduser().resolve():
+        from ..exceptions import DataError
+
+        raise DataError(f"--output {output} is the store the model is trained from; give the model folder another "
+                        "name (e.g. -o model).")
+    try:  # what save_model refuses (not a model folder, files it did not write), refused before the training
+        _check_save_target(output, folder=folder)
+    except FileExistsError as err:
+        raise OutputExistsError(f"{err} (--output)") from err
+    except ValueError as err:  # save_model's refusals, in the command line's words (not save_model(clf, ...))
+        from ._inputs import SettingError
+
+        if "is the current folder, one above it or the root" in str(err):
+            raise SettingError(f"--output {output} is the current folder, one above it or the root: store train "
+                               "writes a model folder of its own; give its name (e.g. -o model).") from err
+        if "reads as a single file" not in str(err):
+            raise
+        raise SettingError(
+            f"--output {output} is named like a single model file ({output.suffix}); store train writes a model "
+            f"folder (model.keras, vocabulary.json, config.json, checksums.json), which `toolkit predict` reads. "
+            f"Give a folder name (e.g. -o {output.with_suffix('')}), or end the name with a separator "
+            f"(-o {str(output) + os.sep}) for a folder of that name."
+        ) from err
+    if output.exists() and not force:
+        raise OutputExistsError(f"{output} exists; pass --force to replace it.")
     store = store if isinstance(store, CorpusStore) else _open_store(store)
     if not store.has_labels:
         raise ValueError(f"The store {store.path} has no labels; build it with --label-column from a CSV/JSONL input.")
@@ -491,20 +543,38 @@ def _check_train_from_store(store, output, *, settings=None, force=False):
             "classifier needs two classes or more. Build it again from inputs that hold every class (a file sorted "
             "by class, cut short with head, holds only its first)."
         )
-    try:  # an unknown --set key fails now, with the valid names, not as "a bug" after the imports
-        EmbeddingClassifier().set_params(**(settings or {}))
-    except ValueError as err:
-        from ._inputs import SettingError
+    from ._inputs import SettingError
 
+    try:  # an unknown --set key fails now, with the valid names, not as "a bug" after the imports
+        classifier = EmbeddingClassifier().set_params(**(settings or {}))
+    except ValueError as err:
         raise SettingError(f"--set: {err}") from err
+    constraints = getattr(classifier, "_parameter_constraints", None)
+    if constraints:  # --set epochs=0 failed in fit, after TensorFlow had loaded (as train checks it: now)
+        from .._validation import validate_params
+
+        try:
+            validate_params(classifier, constraints)
+        except ValueError as err:
+            raise SettingError(f"--set: {err}") from err
     return store
+
+
+def _names_folder(output) -> bool:
+    """Whether ``output`` was given with a trailing separator (``"exp.keras/"``): a folder whatever its suffix, as
+    :func:`~toolkit.models.persistence.save_model` takes it (``Path`` drops the separator)."""
+    return os.fspath(output).endswith(tuple(sep for sep in (os.sep, os.altsep) if sep))
 
 
 def train_from_store(store, output, *, settings=None, force=False) -> dict:
     """Train an EmbeddingClassifier on a store in streaming batches and save it (the tokenizer of the store in front).
 
+    ``output``, the model folder, may end in a separator (``"exp.keras/"``) to name a folder whose name ends in a
+    model file's suffix, as :func:`~toolkit.models.persistence.save_model` takes it.
+
     Returns the model folder, the training history and the store's size.
     """
+    folder = _names_folder(output)
     store = _check_train_from_store(store, output, settings=settings, force=force)
     from ..distributed.streaming import fit_from_store
     from ..models.classifier import EmbeddingClassifier, make_text_classifier
@@ -515,7 +585,7 @@ def train_from_store(store, output, *, settings=None, force=False) -> dict:
     tokenizer = {k: (tuple(v) if k == "ngram_range" else v) for k, v in store.tokenizer.items()}
     pipeline = make_text_classifier(**{f"tokenizer__{k}": v for k, v in tokenizer.items()})
     pipeline.steps[-1] = ("classifier", classifier)
-    save_model(pipeline, output)
+    save_model(pipeline, str(output) + os.sep if folder else output)
     return {"model": str(output), "n_documents": store.n_documents, "history": classifier.history_,
             "best_epoch": classifier.best_epoch_}
 
@@ -576,7 +646,8 @@ def build_cmd(
             message = _unlabelled_in_command_words(message, inputs, err.document_index, label_column)
             raise DocumentError(message, document_index=err.document_index) from err
     _info(f"Wrote {info['path']}: {info['n_documents']:,} documents, {info['n_tokens']:,} tokens, "
-          f"{info['vocabulary_size']:,} distinct tokens in {info['parts']} partitions")
+          f"{info['vocabulary_size']:,} distinct tokens in {info['parts']} "
+          f"partition{'' if info['parts'] == 1 else 's'}")
     _emit_text(_json(info), None)
 
 
@@ -591,11 +662,17 @@ def info_cmd(store: Path = typer.Argument(..., help="A store folder.")) -> None:
 @_errors_to_exit
 def train_cmd(
     store: Path = typer.Argument(..., help="A store folder built with labels."),
-    output: Path = typer.Option(..., "--output", "-o", help="The model folder to write."),
+    # a str, not a Path: Path drops the trailing separator that makes "exp.keras/" a folder's name (save_model's rule)
+    output: str = typer.Option(..., "--output", "-o", metavar="<path>", help="The model folder to write (a name "
+                               "ending in .keras or .h5 with a trailing separator: exp.keras/)."),
     settings: list[str] = _opt_set,
     force: bool = typer.Option(False, "--force", "-f", help="Replace an existing model folder."),
 ) -> None:
     """Train the classifier from a store in streaming batches; save the model folder (tokenizer included)."""
+    from .._atomic import _expand_home
+
+    # '~/m' and '~/m.keras/' as the Path options take them (_expand_home_paths), the separator kept
+    output = str(_expand_home(output)) + (os.sep if _names_folder(output) and output.rstrip("/\\") else "")
     params = _settings(settings)
     opened = _check_train_from_store(store, output, settings=params, force=force)  # before TensorFlow
     _load_tensorflow_quietly()

@@ -25,6 +25,7 @@ from ._common import (
     _check_run_folder,
     _check_vectors,
     _errors_to_exit,
+    _file_path,
     _info,
     _is_stdout,
     _json,
@@ -619,8 +620,20 @@ def _predict_format(format, output) -> str:
     """``toolkit predict``'s output format: ``format`` if given, else the one --output's name asks for.
 
     ``predictions.csv`` (also ``.csv.gz``) is a CSV table, ``.tsv`` a tab-separated one; any other name,
-    and standard output, JSON lines. A ``.csv`` file used to receive JSON lines.
+    and standard output, JSON lines. A ``.csv`` file used to receive JSON lines; a ``.parquet`` or ``.xlsx`` one,
+    which no reader of that format opens, is refused.
     """
+    if output is not None and not _is_stdout(output):
+        from ._inputs import _CONVERTIBLE
+
+        suffix = _data_suffix(output)
+        if suffix in _CONVERTIBLE and suffix != ".json":  # JSON lines under .json: pandas' read_json(lines=True)
+            plain = Path(output).suffix.lower() == suffix  # not preds.parquet.gz
+            example = f" (e.g. -o {Path(output).with_suffix('.csv')})" if plain else ""
+            raise SettingError(f"--output {output}: toolkit predict writes JSON lines or a CSV/TSV table, not "
+                               f"{suffix} files, and its text under that name would not open. Name it .jsonl, .csv "
+                               f"or .tsv{example}; pandas converts the table "
+                               f"(pd.read_csv(...).to_{_CONVERTIBLE[suffix][5:]}(...)).")
     if format is not None:
         name = str(format).strip().lower()
         if name == "json":  # one JSON object per line is what `predict` writes; "json" is what people type
@@ -1574,6 +1587,21 @@ def train_cmd(
     typer.echo(_json(m), nl=False)
 
 
+def _data_argument_or_option(ctx, argument, option):
+    """evaluate's data: the DATA argument or ``--data`` (train's spelling), not two different ones.
+
+    ``toolkit evaluate MODEL --data reviews.csv``, the way the model was trained, was "No such option: --data".
+    """
+    if option is None:
+        return argument
+    source = ctx.get_parameter_source("data") if ctx is not None else None
+    given = source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
+    if given and argument != option:
+        raise SettingError(f"The data is given twice, as the argument {argument!r} and as --data {option!r}; give "
+                           "one of them.")
+    return option
+
+
 def _check_saved_model(model) -> None:
     """:func:`_check_model_folder` of ``model``, after putting back the folder a save killed between its two
     renames had hidden (:func:`~toolkit._atomic.recover_moved_aside`), as :func:`load_model` does: the commands
@@ -1600,20 +1628,30 @@ def _load_tensorflow_for(model) -> None:
 @app.command("evaluate")
 @_errors_to_exit
 def evaluate_cmd(
+    ctx: typer.Context,
     model: Path = typer.Argument(..., help="Model folder written by 'toolkit train'."),
     data: str = typer.Argument("imdb",
-                               help="'imdb' (see --split), a class-per-folder directory, or a CSV/TSV/JSONL file."),
+                               help="'imdb' (see --split), a class-per-folder directory, or a CSV/TSV/JSONL file "
+                                    "(or with --data, as train takes it)."),
+    data_option: str = typer.Option(None, "--data", show_default=False,
+                                    help="The data, as 'toolkit train --data' takes it (instead of the DATA argument)."),
     split: str = typer.Option("test", "--split", help="IMDB split."),
     limit: int = typer.Option(None, "--limit", min=1, help="Score at most N documents (stratified sample)."),
-    plot: Path = typer.Option(None, "--plot", help="Also write the confusion matrix image here: its suffix names "
-                              "the format (.png, .pdf, .svg...); a name without one gets .png."),
+    plot: Path = typer.Option(None, "--plot", parser=_file_path, metavar="<path>",
+                              help="Also write the confusion matrix image here: its suffix names the format (.png, "
+                                   ".pdf, .svg...); a name without one gets .png."),
     force: bool = _opt_force_plot,
     column: str = _opt_column,
     label_column: str = _opt_label_column,
     data_dir: Path = _opt_data_dir,
     cache_dir: Path = _opt_cache_dir,
 ) -> None:
-    """Score a trained model on labelled data; metrics JSON on stdout."""
+    """Score a trained model on labelled data; metrics JSON on stdout.
+
+    The data is the argument after the model folder, or --data as for train (`toolkit evaluate MODEL --data
+    reviews.csv`).
+    """
+    data = _data_argument_or_option(ctx, data, data_option)
     _check_saved_model(model)
     _check_data(data, labelled=True)
     if str(data).lower() == "imdb" and split == "unsup":  # it failed only after the model and the tarball loaded
@@ -1638,6 +1676,10 @@ def evaluate_cmd(
 
         _check_path(plot)
 
+    if str(data).lower() == "imdb":  # a data folder set one level off: now, as train says it, not after the model
+        from ..data.datasets import check_data_folder
+
+        check_data_folder("imdb", data_dir=data_dir, cache_dir=cache_dir)
     # the data read now (a folder without texts, an undecodable file: named before TensorFlow loads), once
     preload_data(data, column=column, label_column=label_column)
     _load_tensorflow_for(model)
