@@ -235,6 +235,11 @@ def _under_gridded_step(name: str, param_grid: dict) -> bool:
     return any("__".join(parts[:i]) in param_grid for i in range(1, len(parts)))
 
 
+#: Dask's scheduler names (``compute(scheduler=...)``): not an address; a command has no current Client either
+_DASK_SCHEDULER_NAMES = ("processes", "multiprocessing", "threads", "threading", "sync", "synchronous",
+                         "single-threaded", "distributed", "dask.distributed")
+
+
 def _check_search(grid, settings, *, cv, scoring, scheduler, workers, local) -> tuple[dict, dict | list]:
     """Check a search's arguments before any data is loaded; return its ``(settings, param grid)``.
 
@@ -258,6 +263,15 @@ def _check_search(grid, settings, *, cv, scoring, scheduler, workers, local) -> 
         raise ValueError(_terms(f"run_grid got scheduler={scheduler!r} and local=True, which exclude each other: "
                                 "give one (scheduler runs the fits on that cluster, local=True in this process).",
                                 "--scheduler and --local exclude each other; give one."))
+    if isinstance(scheduler, str) and scheduler.strip().lower() in _DASK_SCHEDULER_NAMES:
+        # taken for an address after the data were read: "Invalid Dask scheduler address 'processes': missing port"
+        raise ValueError(_terms(
+            f"run_grid got scheduler={scheduler!r}, one of Dask's own scheduler names: scheduler is a running Dask "
+            "scheduler's address (tcp://host:port). Leave it out for a local cluster of worker processes (workers=N "
+            "sets how many), or pass local=True to fit in this process.",
+            f"--scheduler takes a running Dask scheduler's address, e.g. tcp://10.0.0.5:8786; {scheduler!r} is one "
+            "of Dask's own scheduler names. Leave --scheduler out for a local cluster of worker processes (--workers "
+            "N sets how many), or give --local to fit in this process."))
     validate_param(workers, [Interval(int, 1, None), None], name="workers", owner="run_grid")  # 0: no worker, a hang
     if workers is not None and (scheduler is not None or local):  # else silently ignored
         other = _terms("scheduler=" if scheduler is not None else "local=True",

@@ -97,6 +97,99 @@ def _estimator_of(shipped):
     return shipped.get() if isinstance(shipped, _Shipped) else shipped
 
 
+class _ScatteredRef:
+    """A scattered estimator's Future as the argument of the graph's task of the same key (:func:`_scattered_node`).
+
+    In the client's process it holds the Future itself (which keeps the estimator on the cluster while the lazy
+    result lives); a pickled copy (a worker's, or a process of ``scheduler="processes"``) holds only the key and
+    the address of the cluster's scheduler: a Future unpickled in the distributed scheduler's process would look
+    for a Client there.
+    """
+
+    def __init__(self, future):
+        self.future, self.key, self.address = future, future.key, future.client.scheduler.address
+
+    def __getstate__(self):
+        status = None if self.future is None else self.future.client.status
+        return {"key": self.key, "address": self.address, "status": status}
+
+    def __setstate__(self, state):
+        self.future, self.key, self.address = None, state["key"], state["address"]
+        self.status = state.get("status")
+
+
+def _fetch_scattered(ref):
+    """The task of a scattered estimator's key, run only where that key holds no data.
+
+    On the Future's cluster the key is in memory and this never runs: the tasks that predict read the scattered
+    estimator. A local scheduler (``compute(scheduler="threads")``, or no Client current) runs it: it fetches the
+    estimator from the Future's cluster, once per compute. On a cluster's worker it runs when the data are gone
+    (every worker that held them left) or the cluster is another one: a clear error instead of Dask's "lost
+    dependencies" / "Missing dependency"."""
+    how = "scatter the estimator again with a Client of the cluster that computes (client.scatter(model)), or pass " \
+          "the estimator itself"
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+    except (ImportError, ValueError):  # not in a worker: a local scheduler
+        worker = None
+    if worker is not None:
+        here = worker.scheduler.address
+        if here == ref.address:
+            raise ValueError(f"The estimator scattered as {ref.key!r} was lost: every worker of the Dask cluster at "
+                             f"{here} that held it left (died, or was retired): {how}.")
+        raise ValueError(f"The estimator scattered as {ref.key!r} is held by the Dask cluster at {ref.address}, but "
+                         f"the cluster at {here} computes the predictions: one cluster's tasks cannot read another's "
+                         f"data: {how}.")
+    status = ref.future.client.status if ref.future is not None else getattr(ref, "status", None)
+    if status not in (None, "running"):
+        raise ValueError(f"The estimator scattered as {ref.key!r} cannot be fetched for a compute on a local "
+                         f"scheduler: the Future's Client (to {ref.address}) is {status}: {how}.")
+    if ref.future is not None:  # the client's process (threads or sync scheduler): its own Future
+        return ref.future.result()
+    raise ValueError(f"The estimator scattered as {ref.key!r} (on the Dask cluster at {ref.address}) cannot be read "
+                     "by a process of Dask's local 'processes' scheduler (a bag's default when no Client is "
+                     "current): compute inside `with Client(...)` of that cluster (or .compute(scheduler=client)), "
+                     "with scheduler='threads' (which fetches the estimator once), or pass the estimator itself.")
+
+
+def _scattered_node(future):
+    """The lazy estimator for the tasks that predict with a scattered ``future``: a Delayed of its key whose task
+    (:func:`_fetch_scattered`) a local scheduler runs to fetch the estimator; on the Future's cluster that key is
+    in memory and the tasks read it where it lives (the graph holds no copy)."""
+    from dask.delayed import Delayed
+
+    return Delayed(future.key, {future.key: (_fetch_scattered, _ScatteredRef(future))})
+
+
+def _future_of_node(shipped):
+    """The scattered Future of a :func:`_scattered_node`, or None for anything else."""
+    from dask.delayed import Delayed
+
+    if not isinstance(shipped, Delayed):
+        return None
+    task = dict(shipped.dask).get(shipped.key)
+    ref = task[1] if isinstance(task, tuple) and len(task) == 2 and task[0] is _fetch_scattered else None
+    return getattr(ref, "future", None)
+
+
+def _without_dependencies(client, key) -> bool:
+    """Whether the cluster's task of ``key`` has no dependencies (scattered data, or a ``client.submit`` of plain
+    values): the graph may then name a task of that key (:func:`_scattered_node`) without the scheduler seeing two
+    different tasks of one key (its "Detected different `run_spec`" warning)."""
+
+    def check(key, dask_scheduler=None):  # nested: pickled by value, the scheduler needs no toolkit
+        task = dask_scheduler.tasks.get(key)
+        return task is not None and not task.dependencies
+
+    try:
+        return bool(client.run_on_scheduler(check, key))
+    except Exception:  # unknown: the Future stays a plain dependency, as before
+        logger.debug("could not ask the scheduler about the task of %r", key, exc_info=True)
+        return False
+
+
 def _is_future(obj) -> bool:
     """Whether ``obj`` is a ``distributed.Future`` (e.g. of ``client.scatter(estimator)``)."""
     try:
@@ -206,6 +299,20 @@ def _log_empty(empty, subject) -> None:
                        "prior %s.", empty["count"], empty["n"], subject, empty["first"], label, empty["prior"])
 
 
+def _is_missing(item) -> bool:
+    """Whether one element of a bag is a missing value (None, NaN, ``pd.NA``, ``pd.NaT``), not a document."""
+    if item is None:
+        return True
+    if isinstance(item, (str, bytes, list, tuple, dict, np.ndarray)):
+        return False
+    import pandas as pd
+
+    try:
+        return bool(pd.isna(item))
+    except (TypeError, ValueError):
+        return False
+
+
 def _apply_bag(items, shipped, method, part=(None,), empty=None):
     """One partition's predictions; ``empty`` (a list): its documents without tokens are appended there (not
     logged)."""
@@ -233,9 +340,15 @@ def _apply_bag(items, shipped, method, part=(None,), empty=None):
         # a scikit-learn pipeline given (text, label) pairs or records says only "'tuple' object has no attribute
         # 'lower'" (CountVectorizer): what the bag holds, and what to do, go with its error
         hint = _bag_hint(items[0])
+        where = "the bag" if part is None else f"partition {part} of the bag"
         if hint:
-            where = "the bag" if part is None else f"partition {part} of the bag"
             err.add_note(f"predict over {where} failed on its documents, which are not texts.{hint}")
+        else:
+            missing = [i for i, item in enumerate(items) if _is_missing(item)]
+            if missing:  # as for a Series: "'NoneType' object has no attribute 'lower'" said no more
+                err.add_note(f"predict over {where} failed: {len(missing)} of its {len(items)} document(s) are "
+                             f"missing (None/NaN/NA; first: its document {missing[0]}). Drop them first, e.g. "
+                             "bag.filter(lambda t: isinstance(t, str)).")
         raise
 
 
@@ -266,6 +379,17 @@ def _apply_series(series, shipped, method, columns, dtype="float64", partition_i
                 raise
             where = f"Dask Series (index label {plain_label(series.index[position])!r})"
             raise _named(err, partition_info["number"], position, where) from err
+        except Exception as err:
+            # a scikit-learn pipeline given a missing text says only "'NAType' object has no attribute 'lower'"
+            # (CountVectorizer): which row of which partition, and what to do, go with its error
+            missing = np.flatnonzero(series.isna().to_numpy())
+            if len(missing):
+                part = "" if partition_info is None else f" of partition {partition_info['number']}"
+                err.add_note(f"predict over the Dask Series failed: {len(missing)} of its {len(series)} document(s)"
+                             f"{part} are missing (None/NaN/NA; first: index label "
+                             f"{plain_label(series.index[missing[0]])!r}). Drop or fill them first, e.g. "
+                             "ddf.dropna(subset=[text_column]) or series.fillna('').")
+            raise
     if columns is not None and out.ndim == 2:
         return pd.DataFrame(out, index=series.index, columns=columns)
     return pd.Series(out, index=series.index, name=method)
@@ -295,7 +419,12 @@ class _Plan:
 
             numbers = db.range(self.X.npartitions, npartitions=self.X.npartitions)  # [i] in partition i
             return self.X.map_partitions(_apply_bag, self.shipped, self.method, numbers, token=self.token)
-        return self.X.map_partitions(_apply_series, self.shipped, self.method, self.columns, self.dtype,
+        # Dask DataFrame's map_partitions renames a Delayed argument's key (<key> -> (<key>, 0)): the task of a
+        # scattered estimator's key (_scattered_node) would then run on the cluster, where the key is in memory
+        # under its own name; the Future itself stays the argument there (computed on its cluster only)
+        future = _future_of_node(self.shipped)
+        shipped = self.shipped if future is None else future
+        return self.X.map_partitions(_apply_series, shipped, self.method, self.columns, self.dtype,
                                      meta=self.meta, token=self.token)
 
 
@@ -317,7 +446,10 @@ def _plan(estimator, X, method, text_column=None) -> _Plan:
                         "scatter the estimator alone, model = client.scatter(estimator), and pass that Future.")
     if _is_future(estimator):  # scattered once by the user: the tasks name its key, the graph holds no copy
         described = _scattered(estimator, method)
-        shipped, classes, multilabel = estimator, described["classes"], described["multilabel"]
+        # a local scheduler fetches it from the cluster (Dask's own "Missing dependency" without its task); a
+        # Future of a task with dependencies stays a plain dependency (the cluster's task of its key is that one)
+        shipped = _scattered_node(estimator) if _without_dependencies(estimator.client, estimator.key) else estimator
+        classes, multilabel = described["classes"], described["multilabel"]
     else:
         check_is_fitted(estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator)
         # now, not on a worker at compute: a pipeline whose classifier has no predict_proba (NBSVMClassifier's
@@ -379,10 +511,16 @@ def predict(estimator, X, *, text_column=None):
         (``client.scatter(model)``; ``broadcast=True`` copies it to every
         worker at once): no compute pickles or sends the model again, and
         the result then predicts with the scattered estimator, whatever
-        becomes of ``model`` here. It must be computed on the Future's
-        cluster (a Client of its scheduler; a local scheduler fails with
-        Dask's "Missing dependency"), and fails when the workers that held
-        the Future all left.
+        becomes of ``model`` here. Computed on the Future's cluster (a
+        Client of its scheduler) the tasks read it where it lives. A bag's
+        result computed on a local scheduler in this process
+        (``compute(scheduler="threads")`` or ``"sync"``) fetches it from the
+        cluster once per compute, while the Future's Client is open; refused
+        with what to do: Dask's ``"processes"`` scheduler (a bag's default
+        with no Client), a closed Client, another cluster, or a Future whose
+        workers all left. A Dask Series' result must be computed on the
+        Future's cluster (a local scheduler fails with Dask's "Missing
+        dependency").
     X : dask.bag.Bag, dask.dataframe.Series or DataFrame
         Raw texts (for a ``make_text_classifier`` pipeline) or token lists
         (for an ``EmbeddingClassifier``), one per element / row; or a bag

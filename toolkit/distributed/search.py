@@ -1558,6 +1558,33 @@ def _current_client():
     return None
 
 
+#: Dask's names of its local schedulers (``compute(scheduler=...)``), which a grid search does not run on
+LOCAL_SCHEDULER_NAMES = ("processes", "multiprocessing", "threads", "threading", "sync", "synchronous",
+                         "single-threaded")
+
+
+def _search_scheduler(scheduler):
+    """``grid_search``'s ``scheduler`` as :func:`dask_client` takes it: Dask's ``"distributed"`` is the current
+    Client (as for :meth:`CorpusStore.build`); Dask's local schedulers are refused with what to do (they were taken
+    for an address: "Invalid Dask scheduler address 'processes': missing port number")."""
+    if not isinstance(scheduler, str):
+        return scheduler
+    name = scheduler.strip().lower()
+    if name in LOCAL_SCHEDULER_NAMES:
+        raise ValueError(f"grid_search got scheduler={scheduler!r}, one of Dask's local schedulers: a grid search runs "
+                         "on a distributed cluster (joblib's dask backend). Leave scheduler out for a LocalCluster of "
+                         "worker processes (n_workers=N sets how many), or pass local=True to fit in this process; "
+                         "scheduler takes a running scheduler's address (tcp://host:port) or a Client.")
+    if name in ("distributed", "dask.distributed"):
+        current = _current_client()
+        if current is None:
+            raise ValueError(f"grid_search got scheduler={scheduler!r}, the current Dask Client, but none is open "
+                             "in this process: open one (with Client(address):), pass the scheduler's address "
+                             "(tcp://host:port), or leave scheduler out for a LocalCluster.")
+        return current
+    return scheduler
+
+
 def grid_search(estimator, param_grid, X, y, *, cv=3, scoring=None, scheduler=None, n_workers=None,
                 local=False, refit=True, error_score="raise", progress=False, groups=None,
                 return_train_score=False, **fit_params):
@@ -1576,7 +1603,11 @@ def grid_search(estimator, param_grid, X, y, *, cv=3, scoring=None, scheduler=No
         into a list.
     scoring : str or callable, optional
     scheduler : str or distributed.Client, optional
-        Address of a running Dask scheduler, or a Client of it (left open).
+        Address of a running Dask scheduler, or a Client of it (left open);
+        ``"distributed"``: the current Client. Dask's local schedulers
+        (``"processes"``, ``"threads"``, ``"sync"``) are refused: leave
+        scheduler out for a LocalCluster of worker processes, or pass
+        ``local=True``.
         By default, as Dask computes: the current Client (``with
         Client(cluster):``, ``client.as_current()``, else the latest Client
         started in this process; left open, and its scheduler logged at
@@ -1678,6 +1709,7 @@ def grid_search(estimator, param_grid, X, y, *, cv=3, scoring=None, scheduler=No
         raise ValueError(f"grid_search got local=True and {given}={scheduler if scheduler is not None else n_workers!r}:"
                          f" local=True fits every candidate in this process, without Dask, so {given} would be "
                          f"ignored. Drop {given} to fit here, or drop local=True to use the cluster.")
+    scheduler = _search_scheduler(scheduler)
     if scheduler is not None and n_workers is not None:  # else silently ignored: the cluster's own workers ran
         raise ValueError(f"grid_search got scheduler={scheduler!r} and n_workers={n_workers!r}: n_workers sizes the "
                          "LocalCluster that grid_search starts when it has no scheduler, and a running cluster's "
