@@ -17,7 +17,8 @@ __version__ = "0.1.0"
 # A library never configures output itself (gensim/__init__.py does the same).
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
-# public name -> submodule that defines it
+# public name -> submodule that defines it; every name in the __all__ of
+# toolkit.text, .vectors, .data and .models is here too (README, "Layout")
 _LAZY = {
     # text pipeline
     "SpacyTokenizer": "text.tokenizer",
@@ -30,11 +31,27 @@ _LAZY = {
     "BagEncoder": "text.encoders",
     "HashingEncoder": "text.encoders",
     "HashingSequenceEncoder": "text.encoders",
+    "bag_matrix": "text.encoders",
+    "smoothed_idf": "text.encoders",
+    "clean_text": "text.tokenizer",
+    "PAD_ID": "text.vocabulary",
+    "OOV_ID": "text.vocabulary",
+    "NegationMarker": "text.negation",
+    "mark_negation": "text.negation",
     # vectors
     "load_vectors": "vectors.loading",
     "build_embedding_matrix": "vectors.matrix",
     "CoverageReport": "vectors.matrix",
     "train_word2vec": "vectors.training",
+    "FORMATS": "vectors.loading",
+    "locate_vectors": "vectors.loading",
+    "clear_memo": "vectors.loading",
+    "cache_path": "vectors.loading",
+    "most_similar": "vectors.evaluation",
+    "analogy": "vectors.evaluation",
+    "evaluate_analogies": "vectors.evaluation",
+    "evaluate_word_pairs": "vectors.evaluation",
+    "DocVectorizer": "vectors.docvec",
     "VectorsNotFoundError": "exceptions",
     # data
     "fetch": "data.datasets",
@@ -45,6 +62,8 @@ _LAZY = {
     "TextDataset": "data.datasets",
     "list_manifests": "data.manifests",
     "get_manifest": "data.manifests",
+    "load_manifest": "data.manifests",
+    "Manifest": "data.manifests",
     # models
     "EmbeddingClassifier": "models.classifier",
     "EmbeddingVectorizer": "vectors.pooling",
@@ -53,6 +72,9 @@ _LAZY = {
     "save_model": "models.persistence",
     "load_model": "models.persistence",
     "build_model": "models.builders",
+    "compile_model": "models.builders",
+    "register_layers": "models.builders",
+    "ARCHITECTURES": "models.builders",
     "NBFeatureScaler": "models.naive_bayes",
     "NBSVMClassifier": "models.naive_bayes",
     "log_count_ratio": "models.naive_bayes",
@@ -75,6 +97,9 @@ _LAZY = {
     "ModelVersionWarning": "exceptions",
 }
 
+# read again at every lookup: the registry of architectures grows with register_architecture
+_LIVE = frozenset({"ARCHITECTURES"})
+
 __all__ = ["__version__", *_LAZY]
 
 
@@ -83,7 +108,8 @@ def __getattr__(name: str):
     if module is None:
         raise AttributeError(f"module 'toolkit' has no attribute {name!r}")
     value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value  # cache: later lookups skip __getattr__
+    if name not in _LIVE:
+        globals()[name] = value  # cache: later lookups skip __getattr__
     return value
 
 

@@ -6,7 +6,7 @@ and the top-level helpers, never ``toolkit.cli``.
 """
 
 from . import hybrid  # noqa: F401  (registers the "nbsvm_vectors" architecture first)
-from .builders import ARCHITECTURES, build_model, compile_model, register_layers
+from .builders import build_model, compile_model, register_layers
 from .classifier import EmbeddingClassifier, make_text_classifier
 from .naive_bayes import NBFeatureScaler, NBSVMClassifier, log_count_ratio
 from .persistence import load_model, save_model
@@ -29,3 +29,12 @@ __all__ = [
     "labelled_scorer",
     "StackedTextClassifier",
 ]
+
+
+def __getattr__(name):
+    # ARCHITECTURES follows the registry (builders.ARCHITECTURES), also for architectures registered later
+    if name == "ARCHITECTURES":
+        from . import builders
+
+        return builders.ARCHITECTURES
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
