@@ -44,6 +44,9 @@ def remove_stale(folder, pattern: str, *, max_age: float = STALE_SECONDS) -> int
         (host, process namespace and boot) by a process that no longer
         exists is removed whatever its age: its writer was killed. One made
         elsewhere (another host sharing the folder) waits for ``max_age``.
+        A folder :func:`atomic_output` moved aside (``.<name>.<pid>-<hex>.tmp-old``)
+        is never removed while nothing is at ``<name>``: it is the last copy,
+        which :func:`recover_moved_aside` puts back.
 
     Returns
     -------
@@ -67,6 +70,12 @@ def remove_stale(folder, pattern: str, *, max_age: float = STALE_SECONDS) -> int
     removed = 0
     now = time.time()
     for entry in folder.glob(pattern):
+        moved = _OLD_NAME.fullmatch(entry.name)
+        if moved is not None and not os.path.lexists(entry.parent / moved.group("name")):
+            # a folder a writer killed between its two renames moved aside, with nothing in its place: the last
+            # copy there is (".run.x.<pid>-<hex>.tmp-old" matched the sweep of "run"'s ".run.*.tmp*" too, and
+            # an old model's folder is old by its time), put back by recover_moved_aside, never swept
+            continue
         try:
             if now - entry.lstat().st_mtime <= max_age and not _writer_dead(entry.name):
                 continue
@@ -157,7 +166,9 @@ def recover_moved_aside(path) -> Path | None:
     killed between them (``kill -9``, a power cut) left no folder under
     ``path`` and the old one hidden, deleted by the stale sweep 6 hours later
     (or at once, by its modification time, if it had been written before
-    that): a model that had been saved was gone. Readers and writers call this
+    that; and by the sweep of any other name it began with, ``.run.*.tmp*`` of
+    ``run`` for ``run.x``'s): a model that had been saved was gone. The sweep
+    now leaves it while nothing is at ``path``; readers and writers call this
     first: when ``path`` is missing and a sibling moved aside by a process that
     no longer exists is there, it is renamed back (the most recently moved one
     when there are several) and logged.
@@ -408,7 +419,8 @@ def atomic_output(path, *, directory=False, keep=None):
         ``path`` is replaced only after the new one is complete (and put back
         should the move of the new one fail). A folder that a writer killed
         between the two renames had moved aside is put back first
-        (:func:`recover_moved_aside`).
+        (:func:`recover_moved_aside`). One that another writer put in place
+        between them is replaced too: the last write wins, as for a file.
     keep : callable, optional
         With ``directory=True``: ``keep(entry)`` (a :class:`pathlib.Path` in
         the existing folder at ``path``) says which of its entries the new
@@ -423,6 +435,11 @@ def atomic_output(path, *, directory=False, keep=None):
     ------
     NotADirectoryError
         Before anything is written, when a parent of ``path`` is a file.
+    IsADirectoryError
+        Before anything is written, when ``path`` is a folder (or a link to
+        one) and ``directory`` is False.
+    ValueError
+        When ``path`` names nothing to write: empty, ``.``, ``..`` or ``/``.
 
     Examples
     --------
@@ -434,7 +451,14 @@ def atomic_output(path, *, directory=False, keep=None):
     >>> Path(target).read_text()
     'done'
     """
+    given = path
     path = _expand_home(path)  # "~/out.txt" as every reader takes it: never a folder named "~" in the cwd
+    if path.name in ("", ".", ".."):  # else "PosixPath('.') has an empty name", or a rename onto "..": EBUSY
+        raise ValueError(f"Cannot write {os.fspath(given)!r}: it names no {'folder' if directory else 'file'} "
+                         "(an empty path, '.', '..' or '/'). Give the name to write, e.g. 'out/name'.")
+    if not directory and path.is_dir():  # else "Is a directory: '.<name>.<pid>-<hex>.tmp' -> '<name>'", late
+        raise IsADirectoryError(errno.EISDIR, f"Cannot write {path}: it is a folder, not a file; nothing was written. "
+                                f"Give a file name, e.g. {path / 'name'}, or move the folder away.")
     parent = nearest_existing_parent(path)
     if not parent.is_dir():  # mkdir would say "File exists: <parent>", which reads as if path existed
         raise NotADirectoryError(f"Cannot write {path}: {parent} is a file, not a folder. Choose another path.")
@@ -452,7 +476,7 @@ def atomic_output(path, *, directory=False, keep=None):
     except BaseException:  # a name too long for the file system...
         remove_created_folders(created)
         raise
-    old, carried = None, None
+    old, carried, others = None, None, []
     try:
         yield tmp
         if directory:
@@ -461,9 +485,27 @@ def atomic_output(path, *, directory=False, keep=None):
             if os.path.lexists(path):
                 # named with our process id and machine: killed now, the next reader or writer of path on
                 # this machine puts it back at once (recover_moved_aside), one elsewhere after a minute
-                old = path.with_name(f".{path.name}.{os.getpid()}-{_host_tag()}{secrets.token_hex(3)}{_OLD_SUFFIX}")
+                old = _aside(path)
                 os.replace(path, old)
-            os.replace(tmp, path)
+            for attempt in range(_RACE_TRIES):
+                try:
+                    os.replace(tmp, path)
+                    break
+                except OSError as err:
+                    # another writer's complete folder landed between our two renames ("Directory not empty"):
+                    # moved aside too, and ours goes in place, the last write winning as for a file
+                    if err.errno not in _TAKEN or attempt == _RACE_TRIES - 1 or not os.path.lexists(path):
+                        raise
+                    other = _aside(path)
+                    os.replace(path, other)
+                    others.append(other)
+            for other in others:
+                if other.is_dir() and not other.is_symlink():
+                    shutil.rmtree(other, ignore_errors=True)
+                else:
+                    with contextlib.suppress(OSError):
+                        other.unlink()
+            others = []
             replaced, old = old, None
             if replaced is not None and (replaced.is_symlink() or not replaced.is_dir()):
                 with contextlib.suppress(OSError):  # left, it is swept as stale debris later
@@ -475,15 +517,26 @@ def atomic_output(path, *, directory=False, keep=None):
         else:
             os.replace(tmp, path)
     except BaseException:
-        if old is not None and not os.path.lexists(path):  # moved aside, the new one not in place: put it back
-            with contextlib.suppress(OSError):
-                os.replace(old, path)
+        for aside in (*reversed(others), old):  # moved aside, the new one not in place: put the newest back
+            if aside is not None and not os.path.lexists(path):
+                with contextlib.suppress(OSError):
+                    os.replace(aside, path)
         if tmp.is_dir():
             shutil.rmtree(tmp, ignore_errors=True)
         else:
             tmp.unlink(missing_ok=True)
         remove_created_folders(created)
         raise
+
+
+#: What a rename of a folder onto ``path`` raises when another writer put something there after ours was moved aside.
+_TAKEN = frozenset({errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR, errno.EISDIR})
+_RACE_TRIES = 10
+
+
+def _aside(path: Path) -> Path:
+    """A new name beside ``path`` to move the folder there aside to: ``.<name>.<pid>-<host tag><hex>.tmp-old``."""
+    return path.with_name(f".{path.name}.{os.getpid()}-{_host_tag()}{secrets.token_hex(3)}{_OLD_SUFFIX}")
 
 
 def write_error(err: OSError, path, *, action: str = "write", noun: str = "file",

@@ -183,6 +183,8 @@ class _Guard:
         self.count = self.total = 0
         self._seen: dict[str, tuple[str, bool]] = {}  # key -> (name as stored, is a folder)
         self._folded: dict[str, str] = {}
+        self._files: dict[str, str] = {}  # extracting: key -> name as stored, of the files
+        self._folders: set[str] = set()  # extracting: the folders, listed or implied by a member's name
 
     def count_member(self) -> None:
         """Count one more member; past ``max_members`` always raise (never skipped)."""
@@ -225,6 +227,7 @@ class _Guard:
             if other != key:
                 raise _refuse(name, self.archive, f"it differs from {other!r} only in case, and the two would be "
                               "one file on macOS and Windows", _MALICIOUS)
+            self._check_file_folder(name, key, kind)
         if kind == "file":
             self.total += size
             if self.total > self.max_total_size:
@@ -232,6 +235,31 @@ class _Guard:
                     f"Archive {self.archive} declares more than max_total_size={self.max_total_size:,} bytes in "
                     "total; stopped (decompression bomb?). Raise the cap if you trust the archive."
                 )
+
+    def _check_file_folder(self, name: str, key: str, kind: str) -> None:
+        """Refuse a name that is both a file and a folder: ``a`` a file and ``a/b`` a member (either order).
+
+        Extracting it would fail half-way with a bare "Not a directory" or "Is a
+        directory" naming the temporary folder; checked here, a zip archive is
+        refused before anything is written, a tar one before that member.
+        """
+        parents = []
+        end = key.rfind("/")
+        while end > 0 and key[:end] not in self._folders:  # a known folder's parents are known too
+            prefix = key[:end]
+            if prefix in self._files:
+                raise _refuse(name, self.archive, f"it lies inside {self._files[prefix]!r}, which the archive "
+                              "holds as a file, and a name cannot be both a file and a folder", _MALICIOUS)
+            parents.append(prefix)
+            end = key.rfind("/", 0, end)
+        if kind != "dir" and key in self._folders:
+            raise _refuse(name, self.archive, "it is a file, but other members of the archive lie inside a folder "
+                          "of that name, and a name cannot be both a file and a folder", _MALICIOUS)
+        self._folders.update(parents)
+        if kind == "dir":
+            self._folders.add(key)
+        else:
+            self._files[key] = name
 
 
 def _tar_kind(member: tarfile.TarInfo) -> str:
@@ -421,7 +449,7 @@ def iter_tar_files(
 
 
 def _disk_error(err: OSError, target: Path, path) -> DataError:
-    if err.errno in (errno.ENOSPC, errno.EDQUOT):
+    if err.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):  # no EDQUOT on Windows
         return DataError(f"No space left on the disk of {target.parent} while extracting {path} ({err}). "
                          "Free some space or extract elsewhere; nothing was left behind.")
     return DataError(f"Cannot extract {path} into {target}: {err}.")
