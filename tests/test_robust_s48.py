@@ -288,3 +288,18 @@ def test_file_identity_tells_a_rewrite_with_its_size_and_time_put_back(tmp_path)
     mine.write_text(manifest.replace('name = "imdb"', 'name = "mind"'), encoding="utf-8")
     os.utime(mine, ns=(held.st_atime_ns, held.st_mtime_ns))
     assert get_manifest(mine).name == "mind"
+
+
+def test_the_unsup_identity_of_doc_vectors_follows_a_relative_data_folder(tmp_path, monkeypatch):
+    """TOOLKIT_DATA_DIR=data, relative: after os.chdir it names another folder, but the memo of model keys was
+    keyed by the string "data", so a fit there reused the doc vectors trained on the first folder's texts."""
+    from toolkit.vectors.docvec import _source_identity
+
+    for name in ("a", "b"):
+        (tmp_path / name / "data").mkdir(parents=True)
+    monkeypatch.setenv("TOOLKIT_DATA_DIR", "data")
+    monkeypatch.chdir(tmp_path / "a")
+    first = _source_identity("unsup")
+    monkeypatch.chdir(tmp_path / "b")
+    assert _source_identity("unsup") != first
+    assert first == ("unsup", str((tmp_path / "a" / "data").resolve()))

@@ -180,17 +180,23 @@ class _TooManyClusters(ValueError):
     processes (``__reduce__``).
     """
 
-    def __init__(self, n_clusters, n_words, owner="WordClusterer", param="n_clusters"):
+    def __init__(self, n_clusters, n_words, owner="WordClusterer", param="n_clusters", n_vectors=None):
         self.n_clusters, self.n_words, self.owner, self.param = n_clusters, n_words, owner, param
+        self.n_vectors = n_vectors  # the vectors' words where max_words kept fewer (n_words), else None
+        # (where max_words cut the words, it says so: "the number of words with a vector (5)" of vectors with
+        # hundreds of words sent the user looking for missing vectors)
+        cut = ("" if n_vectors is None or n_vectors <= n_words else
+               f" (max_words={n_words} keeps the first {n_words:,} of the vectors' {n_vectors:,} words: or raise "
+               "max_words)")
         super().__init__(f"The {param!r} parameter of {owner} ({n_clusters}) is larger than the number of words "
-                         f"with a vector ({n_words}); choose {param} <= {n_words}.")
+                         f"with a vector ({n_words}); choose {param} <= {n_words}{cut}.")
 
     def __reduce__(self):
-        return type(self), (self.n_clusters, self.n_words, self.owner, self.param)
+        return type(self), (self.n_clusters, self.n_words, self.owner, self.param, self.n_vectors)
 
     def naming(self, owner, param):
         """The same error about the parameter ``param`` of ``owner``, which set the clusterer's ``n_clusters``."""
-        return type(self)(self.n_clusters, self.n_words, owner, param)
+        return type(self)(self.n_clusters, self.n_words, owner, param, self.n_vectors)
 
 
 class WordClusterer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
@@ -305,7 +311,7 @@ class WordClusterer(MissingParamsMixin, TextInputMixin, TokenOutputMixin, Transf
             kv = resolve_vectors(self.vectors, docs)
             n_words = min(self.max_words, len(kv.index_to_key))
             if self.n_clusters > n_words:
-                raise _TooManyClusters(self.n_clusters, n_words)
+                raise _TooManyClusters(self.n_clusters, n_words, n_vectors=len(kv.index_to_key))
             words, labels = self._cached_kmeans(np.asarray(kv.vectors[:n_words], dtype=np.float32),
                                                 kv.index_to_key[:n_words])
             return words, labels, subword_entry(kv)

@@ -126,8 +126,9 @@ def _source_identity(source) -> tuple:
     A file's is its resolved path and :func:`~toolkit._fileid.stat_id` (inode and change time too: a rewrite
     that puts the size and modification time back, ``cp -p`` onto it, is another source).
     """
-    if source == "unsup":
-        return ("unsup", str(get_data_dir()))
+    if source == "unsup":  # resolved: a relative TOOLKIT_DATA_DIR names another folder after os.chdir
+        folder = get_data_dir()
+        return ("unsup", None if folder is None else str(folder.resolve()))
     if isinstance(source, tuple):
         return ("texts", hashlib.sha256("\x00".join(source).encode("utf-8", "surrogatepass")).hexdigest())
     path = Path(source).expanduser()
@@ -397,7 +398,10 @@ class DocVectorizer(MissingParamsMixin, TextInputMixin, TransformerMixin, BaseEs
         The texts the doc model is trained on, never the labelled ``X``:
         ``"unsup"`` (IMDB's 50,000 unlabelled reviews, read from
         ``TOOLKIT_DATA_DIR``), a path to a UTF-8 text file (one document per
-        line, blank lines skipped; gzip, bz2 or xz compressed too) or a tuple
+        line, blank lines skipped; gzip, bz2 or xz compressed too; a file
+        named ``.csv``, ``.tsv``, ``.jsonl``, ``.ndjson`` or ``.json`` (JSON
+        Lines) gives the texts
+        of its ``text`` column, one per row) or a tuple
         of raw texts (a list, a pandas
         Series or a 1-D array of them too; kept on the estimator and pickled
         with it: use a file for large text). Raw texts

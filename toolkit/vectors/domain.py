@@ -13,7 +13,10 @@ documents ``fit`` receives, into gensim ``KeyedVectors``:
     fastText (subword vectors: misspellings and rare words get vectors too)
     on the training documents plus the lines of a UTF-8 text file (one
     document per line, blank lines skipped; a gzip, bz2 or xz file is read
-    decompressed).
+    decompressed). A file named ``.csv``, ``.tsv``, ``.jsonl``, ``.ndjson`` or
+    ``.json`` (JSON Lines; compressed too) is a table: the texts of its ``text`` column (key) are
+    read, one document per row (as ``toolkit.data.load_csv`` / ``load_jsonl``
+    read them), not its lines.
 ``"word2vec:unsup:dim=200,epochs=10"``
     options after a last ``:`` (``dim``, ``epochs``, ``window``, ``min_count``,
     ``sg``, ``bucket`` (fastText), ``workers``, ``seed``; ``train=0`` uses the
@@ -89,6 +92,8 @@ from .._config import get_cache_dir, get_data_dir
 from .._fileid import fingerprint, same_content, stat_id
 from .._memo import Memo
 from ..exceptions import DataError
+from ._parse import MAX_DIM as _MAX_DIM
+from ._parse import UNREAD_COMPRESSIONS
 from .loading import read_entry, write_entry
 
 __all__ = ["DomainSpec", "is_domain_spec", "parse_domain_spec", "domain_vectors", "domain_vectors_cached",
@@ -101,6 +106,8 @@ _DEFAULTS = {"dim": 100, "epochs": 5, "window": 5, "min_count": 5, "sg": 0, "buc
              "workers": 1, "seed": 0, "train": 1}
 #: options of the spec that are not training options (not in DomainSpec.params, nor in cache keys)
 _SPEC_OPTIONS = {"match_tokenizer": 1}
+#: upper bounds of options (gensim's seed is a 32-bit unsigned int; dim as loaded vectors' dimension)
+_MAX_OPTION = {"seed": 2**32 - 1, "dim": _MAX_DIM}
 _OPTION = re.compile(r"^\s*[a-z_]+\s*=\s*[0-9]+\s*$")
 _MEMO = Memo(maxsize=4)  # (key, cache folder) -> the vectors read from that folder's entry
 #: key -> the vectors last returned for it, from any cache folder: another folder gets a copy, not a new training
@@ -184,6 +191,11 @@ def _parse_options(spec, text):
         flags = ("sg", "train", "match_tokenizer")
         if value < (0 if name in (*flags, "seed") else 1) or (name in flags and value > 1):
             raise _bad(spec, f"option {name}={value} is out of range")
+        # found here, not by gensim after the unlabelled texts were read and tokenized (minutes for 'unsup'):
+        # a bare "Seed must be between 0 and 2**32 - 1", or train_word2vec's 'vector_size' (fastText: no limit)
+        top = _MAX_OPTION.get(name)
+        if top is not None and value > top:
+            raise _bad(spec, f"option {name}={value} is out of range (at most {top:,})")
         options[name] = value
     return tuple(sorted(options.items()))
 
@@ -324,13 +336,54 @@ def _unlabelled_texts(spec: DomainSpec, data_dir=None, *, what: str = "the 'vect
             f"The unlabelled text file {str(path)!r} named by {what} does not exist (or is not a file); give a "
             "UTF-8 text file with one document per line, 'unsup' or a tuple of texts."
         )
-    texts = _read_lines(path, what)
+    table = _table_kind(path)
+    texts = _read_lines(path, what) if table is None else _read_table(path, table, what)
     if not texts:
         raise DataError(
             f"The unlabelled text file {str(path)!r} holds no text (every line is blank): {what} "
             f"reads one document per line; give such a file, {drop}."
         )
     return texts
+
+
+#: name endings (before a .gz, .bz2 or .xz) of the table files an unlabelled source may be, and their kind
+_TABLES = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
+
+
+def _table_kind(path: Path) -> str | None:
+    """``'csv'``, ``'tsv'`` or ``'jsonl'`` for a source file named as such a table (compressed too), else None."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] in (".gz", ".bz2", ".xz"):
+        suffixes = suffixes[:-1]
+    return _TABLES.get(suffixes[-1]) if suffixes else None
+
+
+def _read_table(path: Path, kind: str, what: str) -> list:
+    """The non-blank texts of the ``text`` column of a CSV/TSV or JSON Lines source (one document per row).
+
+    Read one line per document, such a file gave "documents" of its header
+    row, its other columns (labels: "positive", "sentiment") and, for JSON,
+    its keys, braces and escaped quotes, all trained into the vectors without
+    a word; a review holding a line break was split in two.
+    """
+    from ..data.datasets import load_csv, load_jsonl
+
+    try:
+        if kind == "jsonl":
+            data = load_jsonl(path, text_column="text", label_column=None)
+        else:
+            data = load_csv(path, text_column="text", label_column=None, delimiter="\t" if kind == "tsv" else ",")
+    except DataError as err:
+        name = "JSON Lines" if kind == "jsonl" else kind.upper()
+        field = "key" if kind == "jsonl" else "column"
+        raise DataError(
+            f"The unlabelled text file {str(path)!r} named by {what} is a {name} file (by its name): its 'text' "
+            f"{field} is read, one document per row, and it cannot be: {err} Name the texts' {field} 'text', or "
+            "give a text file with one document per line, or the texts themselves (a tuple)."
+        ) from err
+    logger.info("the unlabelled %s file %s: its 'text' %s read, one document per row", kind.upper(), path,
+                "key" if kind == "jsonl" else "column")
+    return [t.strip() for t in data.texts if t.strip()]
 
 
 #: the first bytes of the compressed files an unlabelled source may be, and the module that reads each
@@ -345,6 +398,14 @@ def _read_lines(path: Path, what: str) -> list:
 
     with open(path, "rb") as fh:
         head = fh.read(6)
+    unread = next(((name, tool) for magic, name, tool in UNREAD_COMPRESSIONS if head.startswith(magic)), None)
+    if unread is not None:  # was "not valid UTF-8 ...; re-encode it as UTF-8"
+        name, tool = unread
+        how = f"decompress it (`{tool} -d FILE`)" if tool else "extract the text file from it"
+        raise DataError(
+            f"The unlabelled text file {str(path)!r} named by {what} is {name}-compressed, which is not read here; "
+            f"{how}, or recompress it with gzip, bz2 or xz, and give that file."
+        )
     module = next((name for magic, name in _COMPRESSED if head.startswith(magic)), None)
     opener = open if module is None else importlib.import_module(module).open
     from ..data.datasets import ARCHIVE_HEAD
