@@ -192,12 +192,12 @@ def _hint_vectors_option(exc: Exception) -> None:
 # errno values that mean "this path, as the user gave it, cannot be used": not a toolkit bug
 _USER_ERRNOS = {
     errno.ENOENT, errno.EACCES, errno.EPERM, errno.EEXIST, errno.EISDIR, errno.ENOTDIR, errno.ENOSPC,
-    errno.EROFS, errno.ENAMETOOLONG, errno.ELOOP, errno.EDQUOT, errno.EFBIG,
+    errno.EROFS, errno.ENAMETOOLONG, errno.ELOOP, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EFBIG,
 }
 
 
 # errno values of a write that did not fit: the disk, the quota or the file size limit is full
-_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+_FULL_ERRNOS = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EFBIG}
 
 
 def _click_exception_types() -> tuple[type, ...]:
@@ -518,6 +518,9 @@ def _errors_to_exit(func):
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         _state["on_interrupt"] = None
+        once = _RepeatsDropped()
+        data_logger = logging.getLogger("toolkit.data.datasets")
+        data_logger.addFilter(once)
         try:
             _expand_home_paths(kwargs)  # '--output=~/x' and quoted '~/x' (no shell expansion) name the home folder
             _check_data_dir(kwargs.get("data_dir"))  # every command's --data-dir, before anything loads
@@ -541,11 +544,34 @@ def _errors_to_exit(func):
             typer.echo(f"Error: {message}", err=True)
             raise typer.Exit(1) from exc
         finally:
+            data_logger.removeFilter(once)
             from ._inputs import discard_preloaded
 
             discard_preloaded()  # data read before TensorFlow that the command, ended early, did not take
 
     return wrapper
+
+
+class _RepeatsDropped(logging.Filter):
+    """Drops a warning that one command already showed, word for word.
+
+    Each fetch of a data-folder file checks it and warns of what it finds (a tarball that is not the
+    published file, a vectors file no SHA256SUMS lists): ``toolkit train`` fetches IMDB three times
+    (up front, then its train and test splits) and GloVe twice, and said each warning that often.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.seen = set()
+
+    def filter(self, record) -> bool:
+        if record.levelno < logging.WARNING:
+            return True
+        key = (record.name, record.levelno, record.getMessage())
+        if key in self.seen:
+            return False
+        self.seen.add(key)
+        return True
 
 
 def _data_dir_in_option_words(message: str) -> str:

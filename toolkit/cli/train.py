@@ -1301,6 +1301,64 @@ def _is_domain_spec(vectors) -> bool:
     return is_domain_spec(vectors)
 
 
+def _manifests_read(data, test_data, vectors) -> list[str]:
+    """The manifests a train run fetches: ``"imdb"`` when the data or test data is IMDB, and the vectors' when
+    they are given by manifest name (``glove.6B.50d``); not a file's, nor a domain spec's (its texts are data)."""
+    names = ["imdb"] if "imdb" in (str(data).lower(), str(test_data).lower()) else []
+    if isinstance(vectors, str) and not _is_domain_spec(vectors):
+        from ..vectors.loading import locate_vectors
+
+        kind, found = locate_vectors(vectors)  # as load_vectors resolves it (checked by _check_vectors)
+        if kind == "manifest":
+            names.append(found.name)
+    return names
+
+
+def _fetch_first(names, *, data_dir=None, cache_dir=None) -> None:
+    """Fetch the manifests ``names`` before TensorFlow and the tokenizer load: a missing one fails in seconds.
+
+    Offline, the main job without GloVe in its data folder read and tokenized the reviews, loaded TensorFlow, then
+    failed three download attempts of glove.6B.zip, a message that named neither glove.6B.50d.txt.gz (what the
+    data folder may hold instead) nor, when IMDB failed first, that GloVe was missing too. A failed download
+    names every file the data folder may hold, and the other resources of the run that neither it nor the
+    cache has. Fetched files are verified once: the estimator's own fetch finds them in the process's memo.
+    """
+    if not names:
+        return
+    from .._config import get_cache_dir, get_data_dir
+    from ..data.datasets import _find_local, fetch
+    from ..data.manifests import get_manifest
+    from ..exceptions import ChecksumError
+
+    folder = get_data_dir(data_dir)
+
+    def local(manifest) -> bool:
+        if folder is not None and folder.is_dir() and _find_local(manifest, folder) is not None:
+            return True
+        cache = get_cache_dir(cache_dir) / "data" / manifest.name
+        return all((cache / mfile.filename).exists() for mfile in manifest.files)
+
+    manifests = [get_manifest(name) for name in names]
+    for i, manifest in enumerate(manifests):
+        try:
+            fetch(manifest.name, data_dir=data_dir, cache_dir=cache_dir, progress=_progress())
+        except ChecksumError:
+            raise
+        except DataError as err:
+            if local(manifest):  # a data folder set one level off, an unreadable file: its own message says all
+                raise
+            lacking = [manifest, *(m for m in manifests[i + 1:] if not local(m))]
+            if folder is not None and len(lacking) == 1:  # fetch's message names the files the folder may hold
+                raise
+            holds = "; ".join(f"{' or '.join(m.candidate_names)} for {m.name!r}" for m in lacking)
+            where = "the data folder" if folder is not None else "an offline data folder (--data-dir or TOOLKIT_DATA_DIR)"
+            also = (f" This run also needs {', '.join(repr(m.name) for m in lacking[1:])}, which "
+                    f"{'neither the data folder nor the cache holds' if folder is not None else 'the cache lacks'}."
+                    if len(lacking) > 1 else "")
+            raise DataError(f"{err}{also} Without a network, put in {where}: {holds} (a copy that is not the "
+                            "published file: list its sha256 in the folder's SHA256SUMS).") from err
+
+
 def _recipe_tokenizer(recipe: dict):
     """The tokenizer a stack ``recipe`` trains with (``lowercase=False`` and the like), or None (its defaults)
     when the settings fail to build: ``train`` names that error itself."""
@@ -1529,8 +1587,10 @@ def train_cmd(
     if params.get("vectors") is not None:  # checked now, not after TensorFlow has loaded
         _check_vectors(params["vectors"], option="--set vectors=")
     _check_run_folder(output, force=force)
+    # with --force, "Nothing was written to runs/main" left the user to wonder whether the earlier run survived
+    kept = " (it still holds the earlier run, which --force replaces only then)" if _is_filled_folder(output) else ""
     _state["on_interrupt"] = (
-        f"Nothing was written to {output}: the run folder is written only when training completes. "
+        f"Nothing was written to {output}{kept}: the run folder is written only when training completes. "
         "Caches of finished steps (tokens, vectors) are kept."
     )
 
@@ -1547,6 +1607,8 @@ def train_cmd(
         from ..data.datasets import check_data_folder
 
         check_data_folder("imdb", data_dir=data_dir, cache_dir=cache_dir)  # a folder set one level off
+    # IMDB and the vectors by manifest name, now: offline, a missing GloVe failed after the reviews were tokenized
+    _fetch_first(_manifests_read(data, test_data, recipe.get("vectors")), data_dir=data_dir, cache_dir=cache_dir)
     if model.value in STACK_RECIPES and _is_domain_spec(recipe["vectors"]):
         notice = _domain_vectors_notice(recipe["vectors"], data_dir=data_dir, cache_dir=cache_dir,
                                         tokenizer=_recipe_tokenizer(recipe))
@@ -1680,6 +1742,7 @@ def evaluate_cmd(
         from ..data.datasets import check_data_folder
 
         check_data_folder("imdb", data_dir=data_dir, cache_dir=cache_dir)
+        _fetch_first(["imdb"], data_dir=data_dir, cache_dir=cache_dir)  # offline: failed after TensorFlow loaded
     # the data read now (a folder without texts, an undecodable file: named before TensorFlow loads), once
     preload_data(data, column=column, label_column=label_column)
     _load_tensorflow_for(model)

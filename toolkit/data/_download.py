@@ -68,7 +68,8 @@ logger = logging.getLogger(__name__)
 SIZE_MARGIN = 1 << 16
 #: pooch's temporary download files (``tempfile.NamedTemporaryFile`` names in the target's folder).
 _POOCH_TEMP = "tmp????????"
-_DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG}
+_DISK_ERRNOS = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EROFS, errno.EACCES, errno.EPERM,
+                errno.EFBIG}
 #: beside an entry ``NAME``: ``NAME.partial`` lists (a name a line) the temporary files of its downloads in progress
 _TEMPS_SUFFIX = ".partial"
 
@@ -494,7 +495,7 @@ class _Download:
 
     def _disk_error(self, err: OSError) -> DataError:
         folder = self.target.parent
-        if err.errno in (errno.ENOSPC, errno.EDQUOT):
+        if err.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
             need = f"{self.size:,} bytes" if self.size is not None else "more space"
             return DataError(
                 f"No space left on the disk of {folder} while downloading {self.url} ({err}). This is a disk "
