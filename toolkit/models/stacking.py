@@ -262,7 +262,8 @@ class StackedTextClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin,
         tokens alone (:meth:`~toolkit.text.TokenizedCorpus.tail`). Reviews
         tend to end with their verdict; the whole-document members weigh an
         n-gram the same wherever it stands, and this member lets the
-        meta-learner count the ending once more. ``None`` (default): no such
+        meta-learner count the ending once more. At least ``ngram_range``'s
+        smallest n (fewer tokens hold no n-gram). ``None`` (default): no such
         member. On IMDB (validation reviews of unseen movies, 20,000 labels,
         four seeds) the last 20 tokens add 0.30 point to the fifteenth
         session's ``STACK_MANY_JOB`` members, and 0.14 on the test set over
@@ -653,6 +654,17 @@ class StackedTextClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin,
                 "The 'ngram_range' parameter of StackedTextClassifier must be a pair of ints "
                 f"(min_n, max_n) with 1 <= min_n <= max_n. Got {self.ngram_range!r} instead."
             )
+        least = int(self.ngram_range[0])
+        if self.tail_tokens is not None and self.tail_tokens < least:
+            # the "tail" member's BagEncoder stopped the fit with "The vocabulary of BagEncoder is empty ... Lower
+            # min_count, or check the tokenizer", naming neither the member nor the parameters at fault
+            raise ValueError(
+                f"The 'tail_tokens' parameter of StackedTextClassifier must be at least ngram_range's smallest n "
+                f"({least}): the 'tail' member counts the {least}-{int(self.ngram_range[1])}-grams of each "
+                f"document's last tail_tokens tokens, and {self.tail_tokens} token(s) hold no {least}-gram. Got "
+                f"tail_tokens={self.tail_tokens!r} with ngram_range={self.ngram_range!r}: set tail_tokens >= "
+                f"{least}, or tail_tokens=None (no 'tail' member)."
+            )
         Cs = self.vectors_Cs
         if isinstance(Cs, np.ndarray) and Cs.ndim != 1 or _sequence_of_cs(Cs) and not (
                 len(Cs) and all(isinstance(c, numbers.Real) and not isinstance(c, (bool, np.bool_))
@@ -734,6 +746,7 @@ class StackedTextClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin,
         docs = _as_corpus(X)
         self._check_word_tokens(docs)
         self._check_keras_member_documents(docs)
+        self._check_some_ngrams(docs)
         if y is None:  # a pipeline fitted without y: np.asarray(None) stopped with "tuple index out of range"
             raise ValueError(
                 f"This {type(self).__name__} estimator requires y to be passed, but the target y is None: its "
@@ -875,6 +888,22 @@ class StackedTextClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin,
             document_index=index,
         )
 
+    def _check_some_ngrams(self, docs):
+        """Refuse X when no document has ``ngram_range``'s smallest n tokens: the n-gram members would find no
+        n-gram at all, and their ``BagEncoder`` said only "The vocabulary of BagEncoder is empty ... Lower
+        min_count, or check the tokenizer", naming neither the stack's member nor ``ngram_range``."""
+        least = int(self.ngram_range[0])
+        if least == 1 or not len(docs):  # (an empty X is refused with y's checks)
+            return
+        longest = int(docs.lengths().max())
+        if longest < least:
+            raise ValueError(
+                f"No document of X has {least} tokens or more (the longest has {longest}), so the n-gram members of "
+                f"StackedTextClassifier (ngram_range={self.ngram_range!r}) find no {least}-gram to learn from. Lower "
+                f"ngram_range's smallest n (e.g. ngram_range=(1, {int(self.ngram_range[1])})), or check the "
+                "tokenizer (its filters may have removed most tokens)."
+            )
+
     def _check_class_weight(self, classes):
         """``class_weight`` for the meta-learner: None, ``"balanced"`` or a dict of the classes of y alone.
 
@@ -937,7 +966,11 @@ class StackedTextClassifier(MissingParamsMixin, TextInputMixin, ClassifierMixin,
 
     def _docs(self, X):
         check_is_fitted(self, "meta_")
-        return _as_corpus(X)
+        docs = _as_corpus(X)
+        # as in fit: n-gram tokens (a tokenizer with ngram_range in front of predict only) were scored silently,
+        # the members counting n-grams of n-grams and pooling n-grams as words
+        self._check_word_tokens(docs)
+        return docs
 
     def _vocabulary_pairs(self):
         """The ``(small, large)`` vocabulary objects named by ``vocabulary_prefixes_``."""
