@@ -471,7 +471,8 @@ def _class_counts(store) -> dict | None:
 def store_info(store) -> dict:
     """Size, partitions, vocabulary, classes and tokenizer of a store (a path or a CorpusStore).
 
-    ``classes`` counts the documents of each label (None for a store built without labels).
+    ``classes`` counts the documents of each label (None for a store built without labels); ``changed_inputs``
+    lists the input files changed since the build (:meth:`CorpusStore.changed_sources`).
     """
     from ..distributed.store import CorpusStore
 
@@ -489,6 +490,8 @@ def store_info(store) -> dict:
         "skipped_documents": len(store.skipped),  # errors="skip": no tokens (their numbers: CorpusStore.skipped)
         "blank_documents": store.n_blank,  # empty/whitespace texts (None: a store built before they were counted)
         "tokenizer": store.tokenizer,
+        # input files changed since the build ([] none; None: no record, e.g. built from a Dask collection)
+        "changed_inputs": store.changed_sources(),
     }
 
 

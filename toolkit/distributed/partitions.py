@@ -154,6 +154,7 @@ def read_texts(source, *, text_column=None, label_column=None, blocksize="64MiB"
     paths = [source] if isinstance(source, (str, os.PathLike)) else list(source)
     if not paths:
         raise ValueError("read_texts got no input paths; pass a file, a glob or a list of files.")
+    paths = _expand_mixed_globs(paths)
     kinds = {_file_kind(p) for p in paths}
     if len(kinds) > 1 and len({_format_of(k)[0] for k in kinds}) == 1:
         # the same format, some files compressed (reviews-1.csv, reviews-2.csv.gz): each run of one kind read as
@@ -585,6 +586,25 @@ def _utf8(value, path):
                         "NEW_FILE`, or -f cp1252 for Windows files), or, in Python, read it with its encoding "
                         "(dask.dataframe.read_csv(..., encoding='latin-1')) and pass that collection to read_texts.")
     return value
+
+
+def _expand_mixed_globs(paths: list) -> list:
+    """``paths`` with each local glob whose matches are files of several kinds (``data/*.txt*``: plain and
+    compressed) replaced by its matches, sorted (as Dask orders a glob's files), so each run of one kind is read
+    as such; other globs stay, for Dask to expand. Such a glob was refused as a file of an unknown kind (its
+    suffix ``.txt*``)."""
+    import glob
+
+    expanded = []
+    for path in paths:
+        name = os.fspath(path)
+        if isinstance(name, str) and "://" not in name and glob.has_magic(name):
+            matched = sorted(glob.glob(os.path.expanduser(name)))
+            if len({_file_kind(m) for m in matched}) > 1:
+                expanded.extend(matched)
+                continue
+        expanded.append(path)
+    return expanded
 
 
 def _file_kind(path) -> str:

@@ -3,7 +3,8 @@
 Layout of a store folder::
 
     store.json          format tag, version, parts (documents, tokens, bytes of strings.bin, skipped documents,
-                        blank texts), tokenizer parameters
+                        blank texts), tokenizer parameters, and for input files (not a Dask collection) their
+                        paths, sizes and modification times (CorpusStore.changed_sources)
     vocabulary.json     the full vocabulary (every token, by descending count)
     part-00000/
         tokens.npy      int32, one entry per token: index into strings.bin
@@ -309,6 +310,96 @@ def _read_strings(folder: Path, expected: int | None = None) -> tuple[str, ...]:
     return tuple(data.split("\x00")) if data or expected else ()
 
 
+#: input files beyond which a store keeps no record of them (CorpusStore.changed_sources is then None)
+_MAX_SOURCES = 10_000
+
+
+def _source_record(texts) -> dict | None:
+    """What :meth:`CorpusStore.changed_sources` compares: the local input files (a glob's matches, a Parquet
+    dataset's files) with their size and modification time, and the patterns given; None for a Dask collection
+    or a remote input (``s3://...``), whose changes cannot be told from a ``stat``."""
+    import glob
+
+    if isinstance(texts, (str, os.PathLike)):
+        given = [texts]
+    elif isinstance(texts, (list, tuple)) and texts and all(isinstance(t, (str, os.PathLike)) for t in texts):
+        given = list(texts)
+    else:
+        return None
+    patterns = [os.path.abspath(os.path.expanduser(os.fspath(t))) for t in given]
+    if any("://" in os.fspath(t) for t in given):
+        return None
+    files = []
+    for pattern in patterns:
+        for match in (sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]):
+            if os.path.isdir(match):  # a Parquet dataset's folder
+                files.extend(str(f) for f in sorted(Path(match).rglob("*")) if f.is_file())
+            elif os.path.isfile(match):
+                files.append(match)
+    if len(files) > _MAX_SOURCES:  # store.json is read (and hashed) at every open: kept small
+        return None
+    entries = []
+    for file in files:
+        stat = os.stat(file)
+        entries.append({"path": file, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns})
+    return {"patterns": [p for p in patterns if glob.has_magic(p)], "files": entries}
+
+
+def _changed_sources(record: dict) -> list[str]:
+    """The changes :meth:`CorpusStore.changed_sources` reports, from ``store.json``'s record of the input files."""
+    import glob
+
+    changed, found = [], 0
+    for entry in record.get("files", ()):
+        try:
+            stat = os.stat(entry["path"])
+        except OSError:
+            changed.append(f"{entry['path']} (removed)")
+            continue
+        found += 1
+        if stat.st_size != entry["size"] or stat.st_mtime_ns != entry["mtime_ns"]:
+            changed.append(f"{entry['path']} (modified)")
+    if record.get("files") and not found:  # the store copied away from its inputs: nothing to compare
+        return []
+    known = {entry["path"] for entry in record.get("files", ())}
+    for pattern in record.get("patterns", ()):
+        changed.extend(f"{match} (new: matches {pattern})" for match in sorted(glob.glob(pattern))
+                       if match not in known and os.path.isfile(match))
+    return changed
+
+
+def _check_meta(meta: dict, meta_file: Path, store: Path) -> None:
+    """Refuse a ``store.json`` of this format and version whose entries are missing or of the wrong kind (edited by
+    hand, or written by a newer toolkit), naming the entry, instead of a bare ``KeyError`` or ``TypeError``; and one
+    whose tokenizer has parameters this toolkit's :class:`~toolkit.text.SpacyTokenizer` does not take (they failed
+    later, in ``corpus()`` or ``store train``, as an unexpected keyword argument)."""
+    import inspect
+
+    from ..text.tokenizer import SpacyTokenizer
+
+    part_keys = {"name": str, "n_documents": int, "n_tokens": int}
+    parts = meta.get("parts")
+    if not isinstance(parts, list):
+        what = "no 'parts' entry" if "parts" not in meta else f"'parts' is {parts!r:.40}, not a list"
+        raise _damaged(store, f"{meta_file}: {what}")
+    for number, part in enumerate(parts):
+        bad = ([k for k, kind in part_keys.items() if not isinstance(part.get(k), kind) or isinstance(part.get(k), bool)]
+               if isinstance(part, dict) else list(part_keys))
+        if bad:
+            raise _damaged(store, f"{meta_file}: part {number} ({part!r:.80}) lacks a valid {', '.join(bad)}")
+    if not isinstance(meta.get("tokenizer"), dict):
+        raise _damaged(store, f"{meta_file}: no 'tokenizer' entry (a dict of the tokenizer's parameters)")
+    if "has_labels" not in meta:
+        raise _damaged(store, f"{meta_file}: no 'has_labels' entry")
+    known = set(inspect.signature(SpacyTokenizer.__init__).parameters) - {"self"}
+    unknown = sorted(set(meta["tokenizer"]) - known)
+    if unknown:
+        raise DataError(f"{meta_file}: the store's tokenizer has parameters this toolkit's SpacyTokenizer does not "
+                        f"take ({', '.join(map(repr, unknown))}): the store was built by another version of the "
+                        f"toolkit. Read it with that version, or rebuild it with this one: `toolkit store build "
+                        f"<inputs> -o {store} --force` (or CorpusStore.build).")
+
+
 def _damaged(store: Path, what: str, *, missing: bool = False) -> DataError:
     """The error for a store file cut short, missing or of another build: names it and the command that rebuilds."""
     state = "incomplete" if missing else "damaged (a copy cut short, a full disk, or files of another build?)"
@@ -417,6 +508,9 @@ class CorpusStore:
                 f"{self.path} is not a corpus store (no store.json{'; it is a file' if self.path.is_file() else ''}); "
                 "build one with CorpusStore.build or `toolkit store build`."
             ) from None
+        except IsADirectoryError:  # else a bare "[Errno 21] Is a directory"
+            raise DataError(f"{meta_file} is a folder, not a corpus store's metadata file; give the folder a store "
+                            "was built into (CorpusStore.build or `toolkit store build`).") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as err:
             raise DataError(f"{meta_file}: not valid JSON ({err}); rebuild the store.") from err
         if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
@@ -426,6 +520,7 @@ class CorpusStore:
                 f"{meta_file}: corpus store version {meta.get('version')!r}; this toolkit reads version {_VERSION}. "
                 "Rebuild the store."
             )
+        _check_meta(meta, meta_file, self.path)
         self.parts = meta["parts"]
         self.tokenizer = meta["tokenizer"]
         self.has_labels = bool(meta["has_labels"])
@@ -435,6 +530,7 @@ class CorpusStore:
         self.skipped = _skipped_of(self.parts, self._starts)
         self.n_blank = _blank_of(self.parts)
         self._vocabulary_size = meta.get("vocabulary_size")
+        self._sources = meta.get("sources")  # absent: built from a Dask collection, or by an older toolkit
         self._vocabulary = None
         self._lengths = None
 
@@ -489,6 +585,22 @@ class CorpusStore:
                          "describes its store.json; it is refused as built again", self.path)
             return never, None
         return stamp, hashlib.sha256(raw).hexdigest()
+
+    def changed_sources(self) -> list[str] | None:
+        """The input files changed since the store was built from them: the store holds their old contents.
+
+        Returns
+        -------
+        list of str or None
+            Each changed file with what changed (``"data/a.csv (modified)"``,
+            ``"(removed)"``, ``"(new: matches data/*.csv)"``); empty when
+            none did. None when the store keeps no record of its input files:
+            built from a Dask collection, remote files or more than 10,000
+            files, or by an older toolkit. When none of the files is found (the store was copied
+            away from its inputs), nothing can be told: empty.
+        """
+        sources = getattr(self, "_sources", None)  # a handle pickled before it was kept: no record
+        return None if sources is None else _changed_sources(sources)
 
     def __repr__(self) -> str:
         return (f"CorpusStore({str(self.path)!r}, n_documents={self.n_documents}, n_tokens={self.n_tokens}, "
@@ -571,6 +683,7 @@ class CorpusStore:
                 f"{path} exists and is not a corpus store (no store.json): CorpusStore.build never replaces it. "
                 "Choose another path, or remove it first."
             )
+        sources = _source_record(texts)  # before any is read: a file changed during the build is found later too
         bag = read_texts(texts, text_column=text_column, label_column=label_column)
         tok = _tokenizer(tokenizer)
         params = {k: (list(v) if isinstance(v, tuple) else v) for k, v in tok.get_params().items()
@@ -617,6 +730,8 @@ class CorpusStore:
                 "has_labels": labelled == {True},
                 "vocabulary_size": len(vocabulary),
             }
+            if sources is not None:  # the input files as they were read: CorpusStore.changed_sources
+                meta["sources"] = sources
             with open(tmp / "store.json", "w", encoding="utf-8") as fh:
                 json.dump(meta, fh, indent=1)
         return cls(path)

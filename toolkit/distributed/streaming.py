@@ -119,6 +119,9 @@ def fit_from_store(estimator, store, y=None):
     loaded by path or manifest name, and training runs its own epoch loop and
     early stopping with :class:`StoreBatches` instead of in-memory arrays.
     Memory stays at one batch plus the model, whatever the corpus size.
+    A store whose input files changed since its build
+    (:meth:`CorpusStore.changed_sources`) is trained on as built, with a
+    warning that names the files.
 
     Parameters
     ----------
@@ -165,6 +168,13 @@ def fit_from_store(estimator, store, y=None):
     if not isinstance(estimator, EmbeddingClassifier):
         raise TypeError(f"fit_from_store trains an EmbeddingClassifier; got {type(estimator).__name__}.")
     store = store if isinstance(store, CorpusStore) else CorpusStore(store)
+    changed = store.changed_sources()
+    if changed:  # trained on the inputs as they were: say so rather than silently
+        logger.warning("fit_from_store: %d input file(s) of the store %s changed since it was built (%s%s); it holds "
+                       "their earlier contents. Rebuild it to train on them as they are now: `toolkit store build "
+                       "<inputs> -o %s --force` (or CorpusStore.build).", len(changed), store.path,
+                       "; ".join(changed[:3]), f"; and {len(changed) - 3} more" if len(changed) > 3 else "",
+                       store.path)
     validate_params(estimator, estimator._parameter_constraints)
     if estimator.architecture in _NB_ARCHITECTURES:
         raise ValueError(f"fit_from_store does not support architecture={estimator.architecture!r} (its naive-Bayes "
