@@ -74,6 +74,7 @@ def test_gzip_inputs_train_reads_the_same_rows_as_the_plain_file(kind, reviews, 
 
     monkeypatch.setattr(train_module, "train", fake_train)
     monkeypatch.setattr(train_module, "_load_tensorflow_quietly", lambda: None)
+    monkeypatch.setattr(train_module, "_fetch_first", lambda *a, **k: None)  # no GloVe download (offline CI)
     result = _invoke("train", "--data", packed, "--test-data", packed, "--no-baseline", "-o", tmp_path / "run")
     # before: "'packed.csv.gz' is gzip-compressed; this command reads .csv files uncompressed. Decompress it first"
     assert isinstance(result.exception, _Stop), result.output

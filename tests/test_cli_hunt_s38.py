@@ -78,6 +78,7 @@ def test_train_test_size_whole_number_is_a_count_of_test_documents(reviews_csv, 
 
     monkeypatch.setattr(train_module, "train", fake_train)
     monkeypatch.setattr(train_module, "_load_tensorflow_quietly", lambda: None)
+    monkeypatch.setattr(train_module, "_fetch_first", lambda *a, **k: None)  # no GloVe download (offline CI)
     result = CliRunner().invoke(app, ["-q", "train", "--data", str(reviews_csv), "--test-size", "15",
                                       "--no-baseline", "-o", str(tmp_path / "run")])
     assert isinstance(result.exception, _Stop), result.output
@@ -219,6 +220,7 @@ def test_train_test_size_with_test_data_is_reported_as_ignored(reviews_csv, tmp_
 
     monkeypatch.setattr(train_module, "train", fake_train)
     monkeypatch.setattr(train_module, "_load_tensorflow_quietly", lambda: None)
+    monkeypatch.setattr(train_module, "_fetch_first", lambda *a, **k: None)  # no GloVe download (offline CI)
     args = ["train", "--data", str(reviews_csv), "--test-data", str(reviews_csv), "-o", str(tmp_path / "run")]
     result = CliRunner().invoke(app, [*args, "--test-size", "0.3"])
     assert isinstance(result.exception, _Stop), result.output

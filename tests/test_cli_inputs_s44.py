@@ -311,11 +311,12 @@ def test_cli_inputs_labels_differing_in_case_are_pointed_out(imdb_small, tmp_pat
     with path.open("w", newline="", encoding="utf-8") as fh:
         csv.writer(fh).writerows([("text", "label"), *zip(texts[:60], labels)])
     ds = load_data(path)
-    with caplog.at_level(logging.WARNING, logger="toolkit.cli._inputs"):
+    with caplog.at_level(logging.WARNING, logger="toolkit.data.datasets"):
         assert sorted(set(_named_labels(ds, "label"))) == ["Neg", "Pos", "neg", "pos"]  # still four classes
         _named_labels(ds, "label")  # a command reads its data twice: one warning
     warnings = [r.getMessage() for r in caplog.records if "differ only in case" in r.getMessage()]
     n = {name: labels.count(name) for name in ("Neg", "neg", "Pos", "pos")}
-    assert warnings == [(f"{path}: the label column 'label' has classes that differ only in case ('Neg' "
-                         f"({n['Neg']}), 'neg' ({n['neg']}); 'Pos' ({n['Pos']}), 'pos' ({n['pos']})); each is a "
-                         "class of its own. If they are one class, write them alike in the file.")]
+    assert warnings == [(f"{path}: labels in column 'label' differ only in case: 'Neg' ({n['Neg']} records), "
+                         f"'neg' ({n['neg']} records); 'Pos' ({n['Pos']} records), 'pos' ({n['pos']} records). Each "
+                         "is read as a class of its own; write each class one way in the file (pandas: df['label'] = "
+                         "df['label'].str.lower()) unless they are different classes.")]

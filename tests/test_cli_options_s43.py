@@ -103,6 +103,7 @@ def test_train_test_size_fractions_and_counts_still_pass(imdb_small, tmp_path, c
 
     monkeypatch.setattr(train_module, "train", record)
     monkeypatch.setattr(train_module, "_load_tensorflow_quietly", lambda: None)
+    monkeypatch.setattr(train_module, "_fetch_first", lambda *a, **k: None)  # no GloVe download (offline CI)
     texts, labels = imdb_small
     _write_csv(tmp_path / "train.csv", texts[:40], labels[:40])
     cli("-q", "train", "--data", "train.csv", "--test-size", value, "--no-baseline", "-o", "run")

@@ -918,32 +918,16 @@ def _named_labels(dataset, label_column=None):
     return np.asarray(names)[labels]
 
 
-#: (source, class names) that :func:`_warn_case_variants` warned about: a command reads its data twice
-_CASE_WARNED: set = set()
-
-
 def _warn_case_variants(names, labels, source, label_column=None) -> None:
     """Warn of class names that differ only in case ("Pos" and "pos"): each is a class of its own.
 
     A file whose labels were typed by hand (or merged from two sources) trained a model of four classes,
-    two of them a few documents each, without a word.
+    two of them a few documents each, without a word. The library's warning (once per source and classes:
+    ``load_csv`` may have said it already), for every input a command reads.
     """
-    import numpy as np
+    from ..data.datasets import _warn_cased_labels
 
-    groups: dict = {}
-    for name in names:
-        groups.setdefault(str(name).casefold(), []).append(str(name))
-    variants = [group for group in groups.values() if len(group) > 1]
-    key = (str(source), tuple(map(str, names)))
-    if not variants or key in _CASE_WARNED:
-        return
-    _CASE_WARNED.add(key)
-    counts = dict(zip(map(str, names), np.bincount(np.asarray(labels), minlength=len(names)).tolist()))
-    shown = "; ".join(", ".join(f"{v!r} ({counts[v]})" for v in group) for group in variants[:3])
-    column = "labels" if label_column is None else f"label column {label_column!r}"
-    logger.warning("%s: the %s has classes that differ only in case (%s%s); each is a class of its own. If they "
-                   "are one class, write them alike in the file.", source, column, shown,
-                   "; ..." if len(variants) > 3 else "")
+    _warn_cased_labels(source, labels, list(names), label_column)
 
 
 def first_of(items, n=10) -> str:

@@ -1735,23 +1735,32 @@ def _undecodable(path: Path, encoding: str, err: UnicodeDecodeError) -> DataErro
     return DataError(f"{path} is not valid {encoding} ({err}). {fix(legacy)}")
 
 
-def _warn_cased_labels(path, labels: np.ndarray, names: list, column: str) -> None:
+#: (source, class names) that :func:`_warn_cased_labels` warned about: once per process (a command reads its data
+#: twice, a notebook may load a file again)
+_CASED_WARNED: set = set()
+
+
+def _warn_cased_labels(path, labels: np.ndarray, names: list, column: str | None) -> None:
     """One warning for the classes of ``path`` whose names differ only in case (``'Pos'`` beside ``'pos'``, a
     spreadsheet labelled by hand): each was read as a class of its own, without a word, and a model split
-    the documents of one class between them."""
+    the documents of one class between them. Said once per source and classes (the CLI calls it too)."""
+    names = [str(name) for name in names]
     groups: dict = {}
     for i, name in enumerate(names):
         groups.setdefault(name.casefold(), []).append(i)
     cased = [group for group in groups.values() if len(group) > 1]
-    if not cased:
+    key = (str(path), tuple(names))
+    if not cased or key in _CASED_WARNED:
         return
-    counts = np.bincount(labels, minlength=len(names)).tolist()
+    _CASED_WARNED.add(key)
+    counts = np.bincount(np.asarray(labels), minlength=len(names)).tolist()
     shown = "; ".join(", ".join(f"{names[i]!r} ({counts[i]:,} record{'s' * (counts[i] != 1)})" for i in group)
                       for group in cased[:3])
+    where = "labels" if column is None else f"labels in column {column!r}"
+    fix = "" if column is None else f" (pandas: df[{column!r}] = df[{column!r}].str.lower())"
     logger.warning(
-        "%s: labels in column %r differ only in case: %s%s. Each is read as a class of its own; write each class "
-        "one way in the file (pandas: df[%r] = df[%r].str.lower()) unless they are different classes.",
-        path, column, shown, "; ..." if len(cased) > 3 else "", column, column,
+        "%s: %s differ only in case: %s%s. Each is read as a class of its own; write each class one way in the "
+        "file%s unless they are different classes.", path, where, shown, "; ..." if len(cased) > 3 else "", fix,
     )
 
 
