@@ -529,6 +529,12 @@ def atomic_output(path, *, directory=False, keep=None):
         raise
 
 
+#: errno of an exceeded disk quota (ENOSPC where the platform has no EDQUOT: Windows)
+EDQUOT = getattr(errno, "EDQUOT", errno.ENOSPC)
+#: errno values of a disk or quota that is full
+NO_SPACE_ERRNOS = frozenset({errno.ENOSPC, EDQUOT})
+
+
 #: What a rename of a folder onto ``path`` raises when another writer put something there after ours was moved aside.
 _TAKEN = frozenset({errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR, errno.EISDIR})
 _RACE_TRIES = 10
@@ -560,7 +566,7 @@ def write_error(err: OSError, path, *, action: str = "write", noun: str = "file"
                             "and most file systems allow 255 "
                             "bytes per name (a CJK character takes 3).",
     }
-    for code in (errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)):
+    for code in (errno.EFBIG, EDQUOT):
         hints[code] = hints[errno.ENOSPC]
     hint = hints.get(err.errno)
     if hint is None:

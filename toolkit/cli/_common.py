@@ -20,7 +20,7 @@ from pathlib import Path
 import typer
 
 from .. import __version__
-from .._atomic import atomic_output, broken_link, nearest_existing_parent
+from .._atomic import EDQUOT, atomic_output, broken_link, nearest_existing_parent
 from ..exceptions import DataError, ToolkitError, VectorsNotFoundError
 
 __all__ = ["app", "DEFAULT_VECTORS"]
@@ -192,12 +192,12 @@ def _hint_vectors_option(exc: Exception) -> None:
 # errno values that mean "this path, as the user gave it, cannot be used": not a toolkit bug
 _USER_ERRNOS = {
     errno.ENOENT, errno.EACCES, errno.EPERM, errno.EEXIST, errno.EISDIR, errno.ENOTDIR, errno.ENOSPC,
-    errno.EROFS, errno.ENAMETOOLONG, errno.ELOOP, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EFBIG,
+    errno.EROFS, errno.ENAMETOOLONG, errno.ELOOP, EDQUOT, errno.EFBIG,
 }
 
 
 # errno values of a write that did not fit: the disk, the quota or the file size limit is full
-_FULL_ERRNOS = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EFBIG}
+_FULL_ERRNOS = {errno.ENOSPC, EDQUOT, errno.EFBIG}
 
 
 def _click_exception_types() -> tuple[type, ...]:

@@ -41,6 +41,8 @@ import threading
 from pathlib import Path
 
 from .._atomic import (
+    EDQUOT,
+    NO_SPACE_ERRNOS,
     STALE_SECONDS,
     _create_temp,
     atomic_output,
@@ -68,7 +70,7 @@ logger = logging.getLogger(__name__)
 SIZE_MARGIN = 1 << 16
 #: pooch's temporary download files (``tempfile.NamedTemporaryFile`` names in the target's folder).
 _POOCH_TEMP = "tmp????????"
-_DISK_ERRNOS = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EROFS, errno.EACCES, errno.EPERM,
+_DISK_ERRNOS = {errno.ENOSPC, EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM,
                 errno.EFBIG}
 #: beside an entry ``NAME``: ``NAME.partial`` lists (a name a line) the temporary files of its downloads in progress
 _TEMPS_SUFFIX = ".partial"
@@ -495,7 +497,7 @@ class _Download:
 
     def _disk_error(self, err: OSError) -> DataError:
         folder = self.target.parent
-        if err.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        if err.errno in NO_SPACE_ERRNOS:
             need = f"{self.size:,} bytes" if self.size is not None else "more space"
             return DataError(
                 f"No space left on the disk of {folder} while downloading {self.url} ({err}). This is a disk "

@@ -35,7 +35,6 @@ Examples
 from __future__ import annotations
 
 import bz2
-import errno
 import gzip
 import io
 import logging
@@ -49,7 +48,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from .._atomic import atomic_output
+from .._atomic import NO_SPACE_ERRNOS, atomic_output
 from ..exceptions import DataError
 
 __all__ = [
@@ -449,7 +448,7 @@ def iter_tar_files(
 
 
 def _disk_error(err: OSError, target: Path, path) -> DataError:
-    if err.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):  # no EDQUOT on Windows
+    if err.errno in NO_SPACE_ERRNOS:  # (no EDQUOT on Windows)
         return DataError(f"No space left on the disk of {target.parent} while extracting {path} ({err}). "
                          "Free some space or extract elsewhere; nothing was left behind.")
     return DataError(f"Cannot extract {path} into {target}: {err}.")
